@@ -1,0 +1,294 @@
+//! People: names, sex, identity documents, vulnerability tags, and a validated new-person record.
+
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::{Datelike, NaiveDate};
+use serde::{Deserialize, Serialize};
+
+use crate::area::AreaCode;
+use crate::phone::Phone;
+use crate::resident_id::ResidentId;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Sex {
+    Male,
+    Female,
+}
+
+impl Sex {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Sex::Male => "male",
+            Sex::Female => "female",
+        }
+    }
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            Sex::Male => "男",
+            Sex::Female => "女",
+        }
+    }
+}
+
+impl FromStr for Sex {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "male" | "m" | "男" | "1" => Ok(Sex::Male),
+            "female" | "f" | "女" | "2" => Ok(Sex::Female),
+            other => Err(format!("unknown sex {other:?} (use 男/女 or male/female)")),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PersonNameError {
+    #[error("is empty")]
+    Empty,
+    #[error("is longer than 50 characters")]
+    TooLong,
+    #[error("contains a control character or digit")]
+    BadCharacter,
+}
+
+/// A person's name as written on their document (Chinese or Latin letters, `·` for minority names).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct PersonName(String);
+
+impl PersonName {
+    pub fn parse(s: &str) -> Result<Self, PersonNameError> {
+        let s = s.trim();
+        if s.is_empty() {
+            return Err(PersonNameError::Empty);
+        }
+        if s.chars().count() > 50 {
+            return Err(PersonNameError::TooLong);
+        }
+        if s.chars().any(|c| c.is_control() || c.is_ascii_digit()) {
+            return Err(PersonNameError::BadCharacter);
+        }
+        Ok(PersonName(s.to_string()))
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for PersonName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl TryFrom<String> for PersonName {
+    type Error = PersonNameError;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        Self::parse(&s)
+    }
+}
+
+impl From<PersonName> for String {
+    fn from(n: PersonName) -> String {
+        n.0
+    }
+}
+
+/// The document a person is identified by.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "number", rename_all = "snake_case")]
+pub enum IdDocument {
+    Resident(ResidentId),
+    Passport(String),
+}
+
+impl IdDocument {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            IdDocument::Resident(_) => "resident",
+            IdDocument::Passport(_) => "passport",
+        }
+    }
+    pub fn number(&self) -> &str {
+        match self {
+            IdDocument::Resident(id) => id.as_str(),
+            IdDocument::Passport(p) => p,
+        }
+    }
+    /// The last four characters, used for phone look-ups.
+    pub fn tail4(&self) -> String {
+        let n = self.number();
+        n[n.len().saturating_sub(4)..].to_string()
+    }
+    /// Masked for lists: resident ids as `1401**********1234`, passports keep their last 4.
+    pub fn masked(&self) -> String {
+        match self {
+            IdDocument::Resident(id) => id.masked(),
+            IdDocument::Passport(p) => format!("{}{}", "*".repeat(p.len().saturating_sub(4)), self.tail4()),
+        }
+    }
+}
+
+/// Validates a passport number: 5–20 letters or digits.
+pub fn parse_passport(s: &str) -> Result<String, String> {
+    let s = s.trim().to_ascii_uppercase();
+    if (5..=20).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        Ok(s)
+    } else {
+        Err("passport number must be 5–20 letters or digits".into())
+    }
+}
+
+/// Vulnerability tags that cannot be derived from the birth date, kept as a bit set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+pub struct Tags(u32);
+
+/// One vulnerability that changes how a person is sampled, moved or served.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Vulnerability {
+    Bedridden,
+    Disabled,
+    Pregnant,
+    /// 80 years or older (derived from the birth date).
+    Elderly,
+    /// Under 3 years (derived from the birth date).
+    Infant,
+}
+
+impl Vulnerability {
+    pub const STORED: [Vulnerability; 3] = [Vulnerability::Bedridden, Vulnerability::Disabled, Vulnerability::Pregnant];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Vulnerability::Bedridden => "bedridden",
+            Vulnerability::Disabled => "disabled",
+            Vulnerability::Pregnant => "pregnant",
+            Vulnerability::Elderly => "elderly",
+            Vulnerability::Infant => "infant",
+        }
+    }
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            Vulnerability::Bedridden => "卧床",
+            Vulnerability::Disabled => "残疾",
+            Vulnerability::Pregnant => "孕妇",
+            Vulnerability::Elderly => "高龄",
+            Vulnerability::Infant => "婴幼儿",
+        }
+    }
+    fn bit(self) -> u32 {
+        match self {
+            Vulnerability::Bedridden => 1,
+            Vulnerability::Disabled => 2,
+            Vulnerability::Pregnant => 4,
+            Vulnerability::Elderly | Vulnerability::Infant => 0,
+        }
+    }
+}
+
+impl FromStr for Vulnerability {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Ok(match s.trim() {
+            "bedridden" | "卧床" => Vulnerability::Bedridden,
+            "disabled" | "残疾" => Vulnerability::Disabled,
+            "pregnant" | "孕妇" => Vulnerability::Pregnant,
+            "elderly" | "高龄" => Vulnerability::Elderly,
+            "infant" | "婴幼儿" => Vulnerability::Infant,
+            other => return Err(format!("unknown tag {other:?} (卧床/残疾/孕妇)")),
+        })
+    }
+}
+
+impl Tags {
+    pub const ELDERLY_AGE: u32 = 80;
+    pub const INFANT_AGE: u32 = 3;
+
+    pub fn from_bits(bits: i64) -> Self {
+        Tags(bits as u32 & 7)
+    }
+    pub fn bits(self) -> i64 {
+        i64::from(self.0)
+    }
+    pub fn with(self, v: Vulnerability) -> Self {
+        Tags(self.0 | v.bit())
+    }
+    pub fn has(self, v: Vulnerability) -> bool {
+        v.bit() != 0 && self.0 & v.bit() != 0
+    }
+    /// Parses a list such as `卧床;残疾` or `bedridden,disabled`. Derived tags are accepted and ignored.
+    pub fn parse_list(s: &str) -> Result<Self, String> {
+        s.split([',', ';', '、', '，', '|', ' '])
+            .filter(|t| !t.trim().is_empty())
+            .try_fold(Tags::default(), |acc, t| Ok(acc.with(t.parse()?)))
+    }
+    /// All vulnerabilities of a person born on `birth`, as of `today`.
+    pub fn all(self, birth: NaiveDate, today: NaiveDate) -> Vec<Vulnerability> {
+        let age = age_on(birth, today);
+        let mut out: Vec<Vulnerability> = Vulnerability::STORED.into_iter().filter(|v| self.has(*v)).collect();
+        if age >= Self::ELDERLY_AGE {
+            out.push(Vulnerability::Elderly);
+        }
+        if age < Self::INFANT_AGE {
+            out.push(Vulnerability::Infant);
+        }
+        out
+    }
+}
+
+/// Full years of age on `today`.
+pub fn age_on(birth: NaiveDate, today: NaiveDate) -> u32 {
+    let mut age = today.year() - birth.year();
+    if (today.month(), today.day()) < (birth.month(), birth.day()) {
+        age -= 1;
+    }
+    age.max(0) as u32
+}
+
+/// A person ready to be stored: every field already validated.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewPerson {
+    pub document: IdDocument,
+    pub name: PersonName,
+    pub sex: Sex,
+    pub birth_date: NaiveDate,
+    pub phone: Option<Phone>,
+    pub area_code: AreaCode,
+    pub address: Option<String>,
+    pub tags: Tags,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_reject_digits_and_blank() {
+        assert_eq!(PersonName::parse("  "), Err(PersonNameError::Empty));
+        assert_eq!(PersonName::parse("张3"), Err(PersonNameError::BadCharacter));
+        assert_eq!(PersonName::parse(" 买买提·艾力 ").unwrap().as_str(), "买买提·艾力");
+    }
+
+    #[test]
+    fn derived_tags_follow_age() {
+        let today = NaiveDate::from_ymd_opt(2022, 4, 13).unwrap();
+        let old = NaiveDate::from_ymd_opt(1942, 4, 13).unwrap();
+        let nearly_old = NaiveDate::from_ymd_opt(1942, 4, 14).unwrap();
+        let baby = NaiveDate::from_ymd_opt(2020, 1, 1).unwrap();
+        let tags = Tags::parse_list("卧床、残疾").unwrap();
+        assert_eq!(tags.all(old, today), vec![Vulnerability::Bedridden, Vulnerability::Disabled, Vulnerability::Elderly]);
+        assert_eq!(Tags::default().all(nearly_old, today), vec![]);
+        assert_eq!(Tags::default().all(baby, today), vec![Vulnerability::Infant]);
+        assert!(Tags::parse_list("飞行员").is_err());
+    }
+
+    #[test]
+    fn passports_are_masked_to_their_tail() {
+        let doc = IdDocument::Passport(parse_passport("e12345678").unwrap());
+        assert_eq!(doc.masked(), "*****5678");
+        assert_eq!(doc.number(), "E12345678");
+    }
+}

@@ -1,0 +1,258 @@
+//! One row of a person list as people keep it in spreadsheets: which column is which (Chinese or
+//! English headers) and how a row of text becomes a validated [`NewPerson`].
+
+use chrono::NaiveDate;
+use serde::Serialize;
+
+use crate::area::AreaCode;
+use crate::person::{IdDocument, NewPerson, PersonName, Sex, Tags, parse_passport};
+use crate::phone::Phone;
+use crate::resident_id::ResidentId;
+
+/// A field of a person row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PersonField {
+    IdKind,
+    IdNumber,
+    Name,
+    Sex,
+    BirthDate,
+    Phone,
+    AreaCode,
+    Address,
+    Tags,
+}
+
+impl PersonField {
+    pub const ALL: [PersonField; 9] = [
+        PersonField::IdKind,
+        PersonField::IdNumber,
+        PersonField::Name,
+        PersonField::Sex,
+        PersonField::BirthDate,
+        PersonField::Phone,
+        PersonField::AreaCode,
+        PersonField::Address,
+        PersonField::Tags,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PersonField::IdKind => "id_kind",
+            PersonField::IdNumber => "id_number",
+            PersonField::Name => "name",
+            PersonField::Sex => "sex",
+            PersonField::BirthDate => "birth_date",
+            PersonField::Phone => "phone",
+            PersonField::AreaCode => "area_code",
+            PersonField::Address => "address",
+            PersonField::Tags => "tags",
+        }
+    }
+
+    /// Header spellings accepted for this field (compared after trimming, case-insensitive).
+    fn aliases(self) -> &'static [&'static str] {
+        match self {
+            PersonField::IdKind => &["id_kind", "证件类型"],
+            PersonField::IdNumber => {
+                &["id_number", "resident_id", "id", "身份证号", "身份证号码", "证件号码", "证件号", "公民身份号码"]
+            }
+            PersonField::Name => &["name", "姓名"],
+            PersonField::Sex => &["sex", "gender", "性别"],
+            PersonField::BirthDate => &["birth_date", "birthday", "出生日期"],
+            PersonField::Phone => &["phone", "mobile", "手机号", "手机号码", "联系电话", "电话"],
+            PersonField::AreaCode => &["area_code", "区划代码", "行政区划代码", "社区代码", "村居代码"],
+            PersonField::Address => &["address", "住址", "地址", "家庭住址", "现住址", "居住地址"],
+            PersonField::Tags => &["tags", "重点人群", "标签"],
+        }
+    }
+
+    fn from_header(h: &str) -> Option<Self> {
+        let h = h.trim().trim_start_matches('\u{feff}').to_lowercase();
+        PersonField::ALL.into_iter().find(|f| f.aliases().contains(&h.as_str()))
+    }
+}
+
+/// Where each field sits in a row, decided once from the header line.
+#[derive(Debug, Clone)]
+pub struct PersonColumns {
+    index: [Option<usize>; 9],
+}
+
+/// A problem with one field of one row.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FieldError {
+    pub field: PersonField,
+    pub reason: String,
+}
+
+impl PersonColumns {
+    /// Maps a header line; fails, naming them, when required columns are missing.
+    pub fn from_headers<'a>(headers: impl IntoIterator<Item = &'a str>) -> Result<Self, String> {
+        let mut index = [None; 9];
+        for (i, h) in headers.into_iter().enumerate() {
+            if let Some(f) = PersonField::from_header(h) {
+                index[f as usize].get_or_insert(i);
+            }
+        }
+        let missing: Vec<&str> = [PersonField::IdNumber, PersonField::Name, PersonField::AreaCode]
+            .into_iter()
+            .filter(|f| index[*f as usize].is_none())
+            .map(|f| f.aliases()[0])
+            .collect();
+        if missing.is_empty() {
+            Ok(PersonColumns { index })
+        } else {
+            Err(format!(
+                "missing required column(s): {} (accepted headers include 身份证号, 姓名, 区划代码)",
+                missing.join(", ")
+            ))
+        }
+    }
+
+    fn get<'r>(&self, row: &'r [&'r str], f: PersonField) -> &'r str {
+        self.index[f as usize].and_then(|i| row.get(i)).map(|s| s.trim()).unwrap_or("")
+    }
+
+    /// Validates one row against `today`; every bad field is reported, not just the first.
+    pub fn parse(&self, row: &[&str], today: NaiveDate) -> Result<NewPerson, Vec<FieldError>> {
+        let mut errors = Vec::new();
+        let mut fail = |field, reason: String| errors.push(FieldError { field, reason });
+        let kind = self.get(row, PersonField::IdKind);
+        let number = self.get(row, PersonField::IdNumber);
+        let document = match kind {
+            "" | "身份证" | "居民身份证" | "resident" => {
+                ResidentId::parse_on(number, today).map(IdDocument::Resident).map_err(|e| e.to_string())
+            }
+            "护照" | "passport" => parse_passport(number).map(IdDocument::Passport),
+            other => Err(format!("unknown document kind {other:?} (身份证 or 护照)")),
+        };
+        let document = document.map_err(|r| fail(PersonField::IdNumber, r)).ok();
+        let name = PersonName::parse(self.get(row, PersonField::Name)).map_err(|e| fail(PersonField::Name, e.to_string())).ok();
+
+        let sex_text = self.get(row, PersonField::Sex);
+        let given_sex = if sex_text.is_empty() {
+            None
+        } else {
+            sex_text.parse::<Sex>().map_err(|r| fail(PersonField::Sex, r)).ok()
+        };
+        let birth_text = self.get(row, PersonField::BirthDate);
+        let given_birth = if birth_text.is_empty() {
+            None
+        } else {
+            parse_date(birth_text).map_err(|r| fail(PersonField::BirthDate, r)).ok()
+        };
+        let (sex, birth_date) = match &document {
+            Some(IdDocument::Resident(id)) => {
+                if given_sex.is_some_and(|s| s != id.sex()) {
+                    fail(PersonField::Sex, format!("{sex_text} contradicts the resident id ({})", id.sex().label_zh()));
+                }
+                if given_birth.is_some_and(|b| b != id.birth_date()) {
+                    fail(PersonField::BirthDate, format!("{birth_text} contradicts the resident id ({})", id.birth_date()));
+                }
+                (Some(id.sex()), Some(id.birth_date()))
+            }
+            Some(IdDocument::Passport(_)) => {
+                if given_sex.is_none() && sex_text.is_empty() {
+                    fail(PersonField::Sex, "required for a passport holder".into());
+                }
+                if given_birth.is_none() && birth_text.is_empty() {
+                    fail(PersonField::BirthDate, "required for a passport holder".into());
+                }
+                (given_sex, given_birth)
+            }
+            None => (given_sex, given_birth),
+        };
+        let phone_text = self.get(row, PersonField::Phone);
+        let phone = if phone_text.is_empty() {
+            None
+        } else {
+            Phone::parse(phone_text).map_err(|e| fail(PersonField::Phone, e.to_string())).ok()
+        };
+        let area_code =
+            AreaCode::parse(self.get(row, PersonField::AreaCode)).map_err(|e| fail(PersonField::AreaCode, e.to_string())).ok();
+        let address = self.get(row, PersonField::Address);
+        if address.chars().count() > 200 {
+            fail(PersonField::Address, "is longer than 200 characters".into());
+        }
+        let tags = Tags::parse_list(self.get(row, PersonField::Tags)).map_err(|r| fail(PersonField::Tags, r)).ok();
+
+        match (document, name, sex, birth_date, area_code, tags) {
+            (Some(document), Some(name), Some(sex), Some(birth_date), Some(area_code), Some(tags)) if errors.is_empty() => {
+                Ok(NewPerson {
+                    document,
+                    name,
+                    sex,
+                    birth_date,
+                    phone,
+                    area_code,
+                    address: (!address.is_empty()).then(|| address.to_string()),
+                    tags,
+                })
+            }
+            _ => Err(errors),
+        }
+    }
+}
+
+/// Dates as spreadsheets write them: `2022-04-13`, `2022/4/13`, `20220413`, `2022年4月13日`.
+pub fn parse_date(s: &str) -> Result<NaiveDate, String> {
+    let s = s.trim();
+    ["%Y-%m-%d", "%Y/%m/%d", "%Y%m%d", "%Y年%m月%d日", "%Y.%m.%d"]
+        .iter()
+        .find_map(|f| NaiveDate::parse_from_str(s, f).ok())
+        .ok_or_else(|| format!("{s:?} is not a date (use 2022-04-13)"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn today() -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 11, 23).unwrap()
+    }
+
+    #[test]
+    fn chinese_headers_map_and_a_good_row_parses() {
+        let cols = PersonColumns::from_headers(["\u{feff}身份证号", "姓名", "手机号", "区划代码", "住址", "重点人群"]).unwrap();
+        let p = cols
+            .parse(&["11010519491231002X", "王秀英", "13812345678", "140121100201", "东街1号", "卧床"], today())
+            .unwrap();
+        assert_eq!(p.name.as_str(), "王秀英");
+        assert_eq!(p.sex, Sex::Female);
+        assert_eq!(p.address.as_deref(), Some("东街1号"));
+        assert!(p.tags.has(crate::person::Vulnerability::Bedridden));
+    }
+
+    #[test]
+    fn missing_required_columns_are_named() {
+        let err = PersonColumns::from_headers(["姓名", "phone"]).unwrap_err();
+        assert!(err.contains("id_number") && err.contains("area_code"), "{err}");
+    }
+
+    #[test]
+    fn every_bad_field_is_reported() {
+        let cols = PersonColumns::from_headers(["id_number", "name", "phone", "area_code"]).unwrap();
+        let errs = cols.parse(&["110105194912310021", "", "123", "1401"], today()).unwrap_err();
+        let fields: Vec<_> = errs.iter().map(|e| e.field).collect();
+        assert_eq!(fields, [PersonField::IdNumber, PersonField::Name, PersonField::Phone]);
+        assert!(errs[0].reason.contains("check character"), "{}", errs[0].reason);
+    }
+
+    #[test]
+    fn passports_need_sex_and_birth_date() {
+        let cols = PersonColumns::from_headers(["证件类型", "证件号码", "姓名", "性别", "出生日期", "区划代码"]).unwrap();
+        let ok = cols.parse(&["护照", "E12345678", "JOHN SMITH", "男", "1980/5/1", "140121"], today()).unwrap();
+        assert_eq!(ok.birth_date, NaiveDate::from_ymd_opt(1980, 5, 1).unwrap());
+        let errs = cols.parse(&["护照", "E12345678", "JOHN SMITH", "", "", "140121"], today()).unwrap_err();
+        assert_eq!(errs.len(), 2);
+    }
+
+    #[test]
+    fn sex_contradicting_the_id_is_an_error() {
+        let cols = PersonColumns::from_headers(["身份证号", "姓名", "性别", "区划代码"]).unwrap();
+        let errs = cols.parse(&["11010519491231002X", "王秀英", "男", "140121"], today()).unwrap_err();
+        assert_eq!(errs[0].field, PersonField::Sex);
+    }
+}

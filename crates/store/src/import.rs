@@ -1,0 +1,201 @@
+//! The streaming person import behind both `cordon import persons` and
+//! `POST /api/v1/imports/persons`: decode (UTF-8 or GBK), parse CSV, validate each row in
+//! `domain`, store valid rows in batches, report every invalid row with its line, field and reason.
+
+use std::collections::HashSet;
+use std::io::Read;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+use cordon_domain::NewPerson;
+use cordon_domain::person_row::PersonColumns;
+use serde::Serialize;
+
+use crate::decode::{TextEncoding, utf8_reader};
+use crate::{Result, Store, StoreError};
+
+/// One problem with one input row.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RowError {
+    /// 1-based line number in the file (the header is line 1).
+    pub line: u64,
+    /// The field at fault, when one is.
+    pub field: Option<&'static str>,
+    pub reason: String,
+}
+
+/// Where an import stands, reported after each stored batch.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct Progress {
+    pub bytes_read: u64,
+    pub rows: u64,
+    pub inserted: u64,
+    pub invalid_rows: u64,
+}
+
+/// What an import did.
+#[derive(Debug, Clone, Serialize)]
+pub struct ImportSummary {
+    pub encoding: TextEncoding,
+    /// Data rows read (the header not counted).
+    pub rows: u64,
+    /// People newly stored.
+    pub inserted: u64,
+    /// Valid rows for people already stored (or repeated in the file): nothing changed.
+    pub unchanged: u64,
+    /// Rows rejected; each has at least one [`RowError`].
+    pub invalid_rows: u64,
+    pub elapsed_ms: u64,
+}
+
+/// Receives progress and row errors as an import runs.
+pub trait ImportObserver: Send {
+    fn progress(&mut self, _progress: &Progress) {}
+    fn row_error(&mut self, _error: &RowError) {}
+}
+
+/// An observer that ignores everything.
+pub struct Quiet;
+impl ImportObserver for Quiet {}
+
+/// Rows per stored batch (one transaction each).
+const BATCH: usize = 16_384;
+
+enum Msg {
+    Batch { people: Vec<NewPerson>, rows: u64 },
+    Errors(Vec<RowError>),
+}
+
+struct CountingReader<R> {
+    inner: R,
+    count: Arc<AtomicU64>,
+}
+
+impl<R: Read> Read for CountingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.count.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+/// Imports people from CSV text in `input`. Fails as a whole only when the file cannot be read
+/// as CSV with the required columns, or the database fails; bad rows are reported and skipped.
+pub async fn import_persons<R: Read + Send + 'static>(
+    store: &Store,
+    input: R,
+    observer: &mut (dyn ImportObserver + Send),
+) -> Result<ImportSummary> {
+    let started = Instant::now();
+    let known_areas = store.area_codes().await?;
+    let mut writer = store.person_writer().await?;
+    let bytes = Arc::new(AtomicU64::new(0));
+    let counting = CountingReader { inner: input, count: bytes.clone() };
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Msg>(4);
+    let today = chrono::Local::now().date_naive();
+    let parser = tokio::task::spawn_blocking(move || parse(counting, known_areas, today, tx));
+
+    let mut progress = Progress::default();
+    let mut valid_rows = 0;
+    while let Some(msg) = rx.recv().await {
+        match msg {
+            Msg::Errors(errors) => {
+                let mut last_line = None;
+                for e in &errors {
+                    if last_line != Some(e.line) {
+                        progress.invalid_rows += 1;
+                        last_line = Some(e.line);
+                    }
+                    observer.row_error(e);
+                }
+            }
+            Msg::Batch { people, rows } => {
+                valid_rows += people.len() as u64;
+                progress.inserted += writer.write(people).await?;
+                progress.rows = rows;
+                progress.bytes_read = bytes.load(Ordering::Relaxed);
+                observer.progress(&progress);
+            }
+        }
+    }
+    let (encoding, rows) = parser.await.map_err(|e| StoreError::Task(e.to_string()))??;
+    progress.rows = rows;
+    progress.bytes_read = bytes.load(Ordering::Relaxed);
+    observer.progress(&progress);
+    if progress.inserted > 0 {
+        store.refresh_populations().await?;
+    }
+    Ok(ImportSummary {
+        encoding,
+        rows,
+        inserted: progress.inserted,
+        unchanged: valid_rows - progress.inserted,
+        invalid_rows: progress.invalid_rows,
+        elapsed_ms: started.elapsed().as_millis() as u64,
+    })
+}
+
+/// Runs on a blocking thread: decodes, parses and validates, sending batches and errors.
+fn parse<R: Read + Send + 'static>(
+    input: R,
+    known_areas: HashSet<String>,
+    today: chrono::NaiveDate,
+    tx: tokio::sync::mpsc::Sender<Msg>,
+) -> Result<(TextEncoding, u64)> {
+    let (encoding, text) = utf8_reader(input)?;
+    let mut csv = csv::ReaderBuilder::new().flexible(true).has_headers(true).from_reader(text);
+    let headers = csv.headers().map_err(|e| StoreError::Invalid(format!("cannot read the header line: {e}")))?.clone();
+    let columns = PersonColumns::from_headers(headers.iter()).map_err(StoreError::Invalid)?;
+    let mut record = csv::StringRecord::new();
+    let mut batch = Vec::with_capacity(BATCH);
+    let mut errors = Vec::new();
+    let mut rows = 0u64;
+    let send = |msg: Msg| tx.blocking_send(msg).map_err(|_| StoreError::Task("import writer stopped".into()));
+    loop {
+        match csv.read_record(&mut record) {
+            Ok(false) => break,
+            Ok(true) => {
+                if record.iter().all(|f| f.trim().is_empty()) {
+                    continue;
+                }
+                rows += 1;
+                let line = record.position().map(|p| p.line()).unwrap_or(rows + 1);
+                let fields: Vec<&str> = record.iter().collect();
+                match columns.parse(&fields, today) {
+                    Ok(p) if known_areas.contains(p.area_code.as_str()) => batch.push(p),
+                    Ok(p) => errors.push(RowError {
+                        line,
+                        field: Some("area_code"),
+                        reason: format!("unknown area code {} (not in the area register)", p.area_code),
+                    }),
+                    Err(errs) => errors.extend(errs.into_iter().map(|e| RowError {
+                        line,
+                        field: Some(e.field.as_str()),
+                        reason: e.reason,
+                    })),
+                }
+            }
+            Err(e) => {
+                rows += 1;
+                let line = e.position().map(|p| p.line()).unwrap_or(rows + 1);
+                let reason = match e.kind() {
+                    csv::ErrorKind::Utf8 { .. } => "text is not valid in the file's encoding".to_string(),
+                    csv::ErrorKind::Io(err) => return Err(StoreError::Invalid(format!("reading line {line}: {err}"))),
+                    _ => e.to_string(),
+                };
+                errors.push(RowError { line, field: None, reason });
+            }
+        }
+        if errors.len() >= 1024 {
+            send(Msg::Errors(std::mem::take(&mut errors)))?;
+        }
+        if batch.len() >= BATCH {
+            send(Msg::Errors(std::mem::take(&mut errors)))?;
+            send(Msg::Batch { people: std::mem::replace(&mut batch, Vec::with_capacity(BATCH)), rows })?;
+        }
+    }
+    send(Msg::Errors(errors))?;
+    send(Msg::Batch { people: batch, rows })?;
+    Ok((encoding, rows))
+}

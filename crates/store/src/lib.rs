@@ -1,0 +1,220 @@
+//! Cordon's storage: one API in domain words over two backends, an embedded SQLite file (the
+//! default) and PostgreSQL. SQL is written once where it is portable (`$1` placeholders, `ON
+//! CONFLICT`); DDL and bulk ingest are per dialect.
+
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+
+mod bulk;
+pub mod decode;
+pub mod import;
+mod people;
+mod places;
+pub mod schema;
+pub mod scratch;
+
+pub use bulk::PersonWriter;
+pub use people::{Person, PersonFilter, PersonPage, PersonCursor};
+pub use places::{Area, NewArea, NewBuilding, NewGrid, NewHousehold, Table};
+
+/// Everything that can go wrong in the store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("{0}")]
+    Invalid(String),
+    #[error("I/O error: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("background task failed: {0}")]
+    Task(String),
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// Which database engine a store runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BackendKind {
+    Sqlite,
+    Postgres,
+}
+
+impl BackendKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BackendKind::Sqlite => "sqlite",
+            BackendKind::Postgres => "postgres",
+        }
+    }
+}
+
+pub(crate) struct SqliteBackend {
+    pub(crate) path: PathBuf,
+    /// Readers: several connections in WAL mode.
+    pub(crate) read: SqlitePool,
+    /// The one writer connection; SQLite admits one writer at a time anyway.
+    pub(crate) write: SqlitePool,
+}
+
+pub(crate) struct PgBackend {
+    pub(crate) pool: PgPool,
+}
+
+pub(crate) enum Backend {
+    Sqlite(SqliteBackend),
+    Postgres(PgBackend),
+}
+
+/// A handle on the database; cheap to clone.
+#[derive(Clone)]
+pub struct Store {
+    pub(crate) backend: std::sync::Arc<Backend>,
+}
+
+/// Runs `$body` with `$pool` bound to the backend's reader pool; the body is compiled once per
+/// backend, so the same query text serves both.
+macro_rules! with_read_pool {
+    ($store:expr, $pool:ident => $body:expr) => {
+        match &*$store.backend {
+            $crate::Backend::Sqlite(b) => {
+                let $pool = &b.read;
+                $body
+            }
+            $crate::Backend::Postgres(b) => {
+                let $pool = &b.pool;
+                $body
+            }
+        }
+    };
+}
+
+/// Like [`with_read_pool`], with the writer pool.
+macro_rules! with_write_pool {
+    ($store:expr, $pool:ident => $body:expr) => {
+        match &*$store.backend {
+            $crate::Backend::Sqlite(b) => {
+                let $pool = &b.write;
+                $body
+            }
+            $crate::Backend::Postgres(b) => {
+                let $pool = &b.pool;
+                $body
+            }
+        }
+    };
+}
+pub(crate) use {with_read_pool, with_write_pool};
+
+/// A bind parameter for SQL assembled at run time.
+#[derive(Debug, Clone)]
+pub(crate) enum Param {
+    Text(String),
+    Int(i64),
+    Date(chrono::NaiveDate),
+    OptText(Option<String>),
+    OptInt(Option<i64>),
+}
+
+/// Binds `$params` in order onto a `sqlx::query` or `query_as` of either backend.
+macro_rules! bind_all {
+    ($query:expr, $params:expr) => {{
+        let mut q = $query;
+        for p in $params {
+            q = match p {
+                $crate::Param::Text(s) => q.bind(s.clone()),
+                $crate::Param::Int(i) => q.bind(*i),
+                $crate::Param::Date(d) => q.bind(*d),
+                $crate::Param::OptText(s) => q.bind(s.clone()),
+                $crate::Param::OptInt(i) => q.bind(*i),
+            };
+        }
+        q
+    }};
+}
+pub(crate) use bind_all;
+
+impl Store {
+    /// Opens (creating when missing) the database named by `url`: `sqlite://PATH`, `sqlite:PATH`,
+    /// a bare file path, or `postgres://…`. Does not migrate.
+    pub async fn open(url: &str) -> Result<Store> {
+        let backend = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let pool = PgPoolOptions::new()
+                .max_connections(8)
+                .acquire_timeout(Duration::from_secs(30))
+                .connect(url)
+                .await?;
+            Backend::Postgres(PgBackend { pool })
+        } else {
+            let path = sqlite_path(url);
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir)?;
+            }
+            let opts = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))?
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Full)
+                .foreign_keys(true)
+                .busy_timeout(Duration::from_secs(30))
+                .pragma("temp_store", "memory");
+            let write = SqlitePoolOptions::new().max_connections(1).connect_with(opts.clone()).await?;
+            let read = SqlitePoolOptions::new().max_connections(4).connect_with(opts.read_only(false)).await?;
+            Backend::Sqlite(SqliteBackend { path, read, write })
+        };
+        Ok(Store { backend: std::sync::Arc::new(backend) })
+    }
+
+    /// Opens and brings the schema up to date.
+    pub async fn open_and_migrate(url: &str) -> Result<Store> {
+        let store = Store::open(url).await?;
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    pub fn kind(&self) -> BackendKind {
+        match &*self.backend {
+            Backend::Sqlite(_) => BackendKind::Sqlite,
+            Backend::Postgres(_) => BackendKind::Postgres,
+        }
+    }
+
+    /// Applies the pending migrations of this backend's dialect.
+    pub async fn migrate(&self) -> Result<()> {
+        match &*self.backend {
+            Backend::Sqlite(b) => sqlx::migrate!("./migrations/sqlite").run(&b.write).await?,
+            Backend::Postgres(b) => sqlx::migrate!("./migrations/postgres").run(&b.pool).await?,
+        }
+        Ok(())
+    }
+
+    /// Closes every connection (SQLite checkpoints its WAL).
+    pub async fn close(&self) {
+        match &*self.backend {
+            Backend::Sqlite(b) => {
+                b.read.close().await;
+                b.write.close().await;
+            }
+            Backend::Postgres(b) => b.pool.close().await,
+        }
+    }
+
+    /// Whether the database can answer a trivial query.
+    pub async fn ping(&self) -> Result<()> {
+        with_read_pool!(self, pool => sqlx::query("SELECT 1").execute(pool).await.map(|_| ())?);
+        Ok(())
+    }
+}
+
+/// The file path named by a SQLite URL or a bare path.
+pub fn sqlite_path(url: &str) -> PathBuf {
+    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")).unwrap_or(url);
+    let rest = rest.split('?').next().unwrap_or(rest);
+    Path::new(rest).to_path_buf()
+}

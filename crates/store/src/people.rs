@@ -1,0 +1,213 @@
+//! The person register: scoped lists with keyset paging, search, and detail.
+
+use chrono::{Months, NaiveDate};
+use cordon_domain::person::{IdDocument, Tags, Vulnerability, parse_passport};
+use cordon_domain::{AreaCode, ResidentId};
+use serde::Serialize;
+
+use crate::{Param, Result, Store, StoreError, bind_all, with_read_pool};
+
+/// A person as stored, with their household address.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Person {
+    pub id: i64,
+    pub document: IdDocument,
+    pub name: String,
+    pub sex: String,
+    pub birth_date: NaiveDate,
+    pub phone: Option<String>,
+    pub household_id: Option<i64>,
+    pub address: Option<String>,
+    pub area_code: String,
+    pub tags: Tags,
+}
+
+#[derive(sqlx::FromRow)]
+struct PersonRow {
+    id: i64,
+    id_kind: String,
+    id_number: String,
+    name: String,
+    sex: String,
+    birth_date: NaiveDate,
+    phone: Option<String>,
+    household_id: Option<i64>,
+    address: Option<String>,
+    area_code: String,
+    tags: i64,
+}
+
+impl TryFrom<PersonRow> for Person {
+    type Error = StoreError;
+    fn try_from(r: PersonRow) -> Result<Person> {
+        let document = match r.id_kind.as_str() {
+            "resident" => IdDocument::Resident(
+                ResidentId::parse(&r.id_number).map_err(|e| StoreError::Invalid(format!("stored id {}: {e}", r.id)))?,
+            ),
+            _ => IdDocument::Passport(parse_passport(&r.id_number).map_err(StoreError::Invalid)?),
+        };
+        Ok(Person {
+            id: r.id,
+            document,
+            name: r.name,
+            sex: r.sex,
+            birth_date: r.birth_date,
+            phone: r.phone,
+            household_id: r.household_id,
+            address: r.address,
+            area_code: r.area_code,
+            tags: Tags::from_bits(r.tags),
+        })
+    }
+}
+
+/// Filters on the person list; all that are set must hold.
+#[derive(Debug, Clone, Default)]
+pub struct PersonFilter {
+    /// Name prefix (a surname finds the whole family name).
+    pub name: Option<String>,
+    pub phone: Option<String>,
+    /// The last four characters of the identity number.
+    pub id_tail: Option<String>,
+    pub vulnerability: Option<Vulnerability>,
+}
+
+impl PersonFilter {
+    /// Reads one search box: 4 digits (or 3 digits and X) are an id tail, 11 digits a phone, an
+    /// 18-character id its tail plus an exact match later, anything else a name prefix.
+    pub fn from_query(q: &str) -> PersonFilter {
+        let q = q.trim();
+        let digits = q.bytes().all(|b| b.is_ascii_digit());
+        let mut f = PersonFilter::default();
+        if q.is_empty() {
+        } else if q.len() == 4 && q.bytes().enumerate().all(|(i, b)| b.is_ascii_digit() || (i == 3 && (b == b'X' || b == b'x'))) {
+            f.id_tail = Some(q.to_ascii_uppercase());
+        } else if digits && q.len() == 11 {
+            f.phone = Some(q.to_string());
+        } else if q.len() == 18 && q[..17].bytes().all(|b| b.is_ascii_digit()) {
+            f.id_tail = Some(q[14..].to_ascii_uppercase());
+        } else {
+            f.name = Some(q.to_string());
+        }
+        f
+    }
+}
+
+/// Where a page ends: the last row's (area code, id).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PersonCursor {
+    pub area_code: String,
+    pub id: i64,
+}
+
+impl PersonCursor {
+    /// An opaque text form for URLs: `AREA.ID`.
+    pub fn encode(&self) -> String {
+        format!("{}.{}", self.area_code, self.id)
+    }
+    pub fn decode(s: &str) -> Option<PersonCursor> {
+        let (area, id) = s.split_once('.')?;
+        let area = AreaCode::parse(area).ok()?;
+        Some(PersonCursor { area_code: area.to_string(), id: id.parse().ok()? })
+    }
+}
+
+/// One page of people and the cursor for the next, if there is one.
+#[derive(Debug, Clone, Serialize)]
+pub struct PersonPage {
+    pub items: Vec<Person>,
+    #[serde(skip)]
+    pub next: Option<PersonCursor>,
+}
+
+const PERSON_SELECT: &str = "SELECT p.id, p.id_kind, p.id_number, p.name, p.sex, p.birth_date, p.phone, p.household_id, \
+     h.address, p.area_code, p.tags FROM persons p LEFT JOIN households h ON h.id = p.household_id";
+
+impl Store {
+    /// People registered in `scope` (an area and everything under it) matching `filter`, ordered
+    /// by (area code, id), `limit` per page, starting after `after`.
+    pub async fn list_persons(
+        &self,
+        scope: &AreaCode,
+        filter: &PersonFilter,
+        after: Option<&PersonCursor>,
+        limit: u32,
+        today: NaiveDate,
+    ) -> Result<PersonPage> {
+        let (lo, hi) = scope.subtree_range();
+        let mut params = vec![Param::Text(lo), Param::Text(hi)];
+        let mut sql = format!("{PERSON_SELECT} WHERE p.area_code >= $1 AND p.area_code < $2");
+        let mut push = |sql: &mut String, clause: &str, p: Param| {
+            params.push(p);
+            sql.push_str(&clause.replace('?', &format!("${}", params.len())));
+        };
+        if let Some(name) = filter.name.as_deref().filter(|n| !n.is_empty()) {
+            push(&mut sql, " AND p.name >= ?", Param::Text(name.to_string()));
+            push(&mut sql, " AND p.name < ?", Param::Text(format!("{name}\u{10FFFF}")));
+        }
+        if let Some(phone) = &filter.phone {
+            push(&mut sql, " AND p.phone = ?", Param::Text(phone.clone()));
+        }
+        if let Some(tail) = &filter.id_tail {
+            push(&mut sql, " AND p.id_tail = ?", Param::Text(tail.to_ascii_uppercase()));
+        }
+        match filter.vulnerability {
+            Some(Vulnerability::Elderly) => {
+                let born_by = today.checked_sub_months(Months::new(12 * Tags::ELDERLY_AGE)).unwrap_or(today);
+                push(&mut sql, " AND p.birth_date <= ?", Param::Date(born_by));
+            }
+            Some(Vulnerability::Infant) => {
+                let born_after = today.checked_sub_months(Months::new(12 * Tags::INFANT_AGE)).unwrap_or(today);
+                push(&mut sql, " AND p.birth_date > ?", Param::Date(born_after));
+            }
+            Some(v) => {
+                let bits = Tags::default().with(v).bits();
+                push(&mut sql, " AND (p.tags & ?) <> 0", Param::Int(bits));
+            }
+            None => {}
+        }
+        if let Some(c) = after {
+            push(&mut sql, " AND (p.area_code > ?", Param::Text(c.area_code.clone()));
+            let n = params.len();
+            params.push(Param::Int(c.id));
+            sql.push_str(&format!(" OR (p.area_code = ${n} AND p.id > ${}))", n + 1));
+        }
+        let limit = limit.clamp(1, 1000);
+        sql.push_str(&format!(" ORDER BY p.area_code, p.id LIMIT {}", limit + 1));
+        let rows: Vec<PersonRow> =
+            with_read_pool!(self, pool => bind_all!(sqlx::query_as::<_, PersonRow>(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(pool).await?);
+        let mut items = rows.into_iter().map(Person::try_from).collect::<Result<Vec<_>>>()?;
+        let next = if items.len() > limit as usize {
+            items.truncate(limit as usize);
+            items.last().map(|p| PersonCursor { area_code: p.area_code.clone(), id: p.id })
+        } else {
+            None
+        };
+        Ok(PersonPage { items, next })
+    }
+
+    /// One person, if they exist and are registered inside `scope`.
+    pub async fn person_in(&self, scope: &AreaCode, id: i64) -> Result<Option<Person>> {
+        let (lo, hi) = scope.subtree_range();
+        let sql = format!("{PERSON_SELECT} WHERE p.id = $1 AND p.area_code >= $2 AND p.area_code < $3");
+        let row: Option<PersonRow> = with_read_pool!(self, pool =>
+            sqlx::query_as::<_, PersonRow>(sqlx::AssertSqlSafe(sql.as_str())).bind(id).bind(lo).bind(hi).fetch_optional(pool).await?);
+        row.map(Person::try_from).transpose()
+    }
+
+    /// One person by identity number, anywhere.
+    pub async fn person_by_document(&self, number: &str) -> Result<Option<Person>> {
+        let sql = format!("{PERSON_SELECT} WHERE p.id_number = $1");
+        let row: Option<PersonRow> = with_read_pool!(self, pool =>
+            sqlx::query_as::<_, PersonRow>(sqlx::AssertSqlSafe(sql.as_str())).bind(number.trim().to_ascii_uppercase()).fetch_optional(pool).await?);
+        row.map(Person::try_from).transpose()
+    }
+
+    /// Members of a household, oldest first.
+    pub async fn household_members(&self, household_id: i64) -> Result<Vec<Person>> {
+        let sql = format!("{PERSON_SELECT} WHERE p.household_id = $1 ORDER BY p.birth_date, p.id");
+        let rows: Vec<PersonRow> = with_read_pool!(self, pool =>
+            sqlx::query_as::<_, PersonRow>(sqlx::AssertSqlSafe(sql.as_str())).bind(household_id).fetch_all(pool).await?);
+        rows.into_iter().map(Person::try_from).collect()
+    }
+}

@@ -1,0 +1,247 @@
+//! The store's behaviour, every test run on SQLite and on PostgreSQL.
+
+use std::collections::HashSet;
+use std::io::Cursor;
+
+use chrono::NaiveDate;
+use cordon_domain::{AreaCode, ResidentId, Vulnerability};
+use cordon_store::import::{ImportObserver, RowError, import_persons};
+use cordon_store::scratch::{Scratch, test_scratches};
+use cordon_store::{BackendKind, NewArea, PersonFilter, Store, Table};
+
+fn code(s: &str) -> AreaCode {
+    AreaCode::parse(s).unwrap()
+}
+
+fn today() -> NaiveDate {
+    chrono::Local::now().date_naive()
+}
+
+/// A county with two townships of two villages each.
+async fn seed_areas(store: &Store) {
+    let areas = [
+        ("140121", "清徐县"),
+        ("140121100", "清源镇"),
+        ("140121100201", "东关村"),
+        ("140121100202", "西关村"),
+        ("140121101", "徐沟镇"),
+        ("140121101201", "北关村"),
+        ("140121101202", "南关村"),
+    ];
+    let areas: Vec<NewArea> = areas.iter().map(|(c, n)| NewArea { code: code(c), name: n.to_string() }).collect();
+    store.upsert_areas(&areas).await.unwrap();
+}
+
+fn id(n: u32) -> String {
+    let birth = NaiveDate::from_ymd_opt(1940, 1, 1).unwrap() + chrono::Days::new(u64::from(n % 30_000));
+    ResidentId::from_parts("140121", birth, (n / 30_000 % 1000) as u16).unwrap().to_string()
+}
+
+/// `n` people spread over the four villages, two per household, as CSV with Chinese headers.
+fn people_csv(n: u32) -> String {
+    let villages = ["140121100201", "140121100202", "140121101201", "140121101202"];
+    let surnames = ["王", "李", "张", "刘"];
+    let mut s = String::from("身份证号,姓名,手机号,区划代码,住址,重点人群\n");
+    for i in 0..n {
+        let v = villages[(i / 2) as usize % 4];
+        s.push_str(&format!(
+            "{},{}{},139{:08},{},{}号院,{}\n",
+            id(i),
+            surnames[i as usize % 4],
+            ["秀英", "建国", "桂兰", "志强"][(i / 4) as usize % 4],
+            i,
+            v,
+            i / 2,
+            if i % 10 == 0 { "卧床" } else { "" }
+        ));
+    }
+    s
+}
+
+#[derive(Default)]
+struct Collect(Vec<RowError>);
+impl ImportObserver for Collect {
+    fn row_error(&mut self, e: &RowError) {
+        self.0.push(e.clone());
+    }
+}
+
+async fn each_backend(label: &str) -> Vec<(Scratch, Store)> {
+    let mut out = Vec::new();
+    for s in test_scratches(label).await {
+        let store = s.store().await.unwrap_or_else(|e| panic!("{:?}: {e}", s.kind));
+        out.push((s, store));
+    }
+    out
+}
+
+#[tokio::test]
+async fn both_dialects_define_the_same_schema() {
+    let mut schemas = Vec::new();
+    for (s, store) in each_backend("schema").await {
+        schemas.push((s.kind, store.schema().await.unwrap()));
+        s.finish(store).await.unwrap();
+    }
+    if schemas.len() == 2 {
+        let (sqlite, pg) = (&schemas[0].1, &schemas[1].1);
+        assert_eq!(sqlite.columns, pg.columns);
+        assert_eq!(sqlite.indexes, pg.indexes);
+    }
+    assert!(schemas[0].1.columns.iter().any(|c| c.table == "persons" && c.name == "id_number" && c.not_null));
+}
+
+#[tokio::test]
+async fn import_stores_valid_rows_reports_bad_ones_and_is_idempotent() {
+    for (s, store) in each_backend("import").await {
+        seed_areas(&store).await;
+        let mut csv = people_csv(200);
+        csv.push_str("110105194912310021,坏校验,13800000000,140121100201,,\n"); // line 202
+        csv.push_str(&format!("{},未知区,13800000001,140121999201,,\n", id(9999))); // line 203
+        csv.push_str(&format!("{},,1380000000,140121100201,,\n", id(9998))); // line 204: two bad fields
+        let (gbk, _, _) = encoding_rs::GBK.encode(&csv);
+        let gbk = gbk.into_owned();
+
+        let mut errors = Collect::default();
+        let first = import_persons(&store, Cursor::new(gbk.clone()), &mut errors).await.unwrap();
+        assert_eq!(first.encoding.as_str(), "GB18030", "{:?}", s.kind);
+        assert_eq!((first.rows, first.inserted, first.invalid_rows, first.unchanged), (203, 200, 3, 0));
+        let lines: Vec<(u64, Option<&str>)> = errors.0.iter().map(|e| (e.line, e.field)).collect();
+        assert_eq!(
+            lines,
+            [(202, Some("id_number")), (203, Some("area_code")), (204, Some("name")), (204, Some("phone"))]
+        );
+        assert!(errors.0[0].reason.contains("check character"));
+
+        let again = import_persons(&store, Cursor::new(gbk), &mut Collect::default()).await.unwrap();
+        assert_eq!((again.inserted, again.unchanged, again.invalid_rows), (0, 200, 3));
+        assert_eq!(store.count(Table::Persons).await.unwrap(), 200);
+        assert_eq!(store.count(Table::Households).await.unwrap(), 100, "two people per address");
+
+        let county = store.area(&code("140121")).await.unwrap().unwrap();
+        assert_eq!(county.population, 200);
+        let towns = store.area_children(&code("140121")).await.unwrap();
+        assert_eq!(towns.iter().map(|a| (a.name.as_str(), a.population)).collect::<Vec<_>>(), [("清源镇", 100), ("徐沟镇", 100)]);
+        s.finish(store).await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn import_without_required_columns_fails_naming_them() {
+    for (s, store) in each_backend("headers").await {
+        seed_areas(&store).await;
+        let err = import_persons(&store, Cursor::new(b"name,phone\nx,y\n".to_vec()), &mut Collect::default()).await.unwrap_err();
+        assert!(err.to_string().contains("id_number"), "{err}");
+        assert_eq!(store.count(Table::Persons).await.unwrap(), 0);
+        s.finish(store).await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn keyset_pages_cover_a_scope_exactly_once_and_nothing_outside() {
+    for (s, store) in each_backend("paging").await {
+        seed_areas(&store).await;
+        import_persons(&store, Cursor::new(people_csv(157).into_bytes()), &mut Collect::default()).await.unwrap();
+        let scope = code("140121100");
+        let mut seen = HashSet::new();
+        let mut cursor = None;
+        let mut pages = 0;
+        loop {
+            let page = store.list_persons(&scope, &PersonFilter::default(), cursor.as_ref(), 10, today()).await.unwrap();
+            for p in &page.items {
+                assert!(p.area_code.starts_with("140121100"), "{} outside scope", p.area_code);
+                assert!(seen.insert(p.id), "person {} listed twice", p.id);
+            }
+            pages += 1;
+            match page.next {
+                Some(c) => cursor = Some(c),
+                None => break,
+            }
+        }
+        let in_scope = store.area(&scope).await.unwrap().unwrap().population;
+        assert_eq!(seen.len() as i64, in_scope);
+        assert_eq!(pages, (in_scope as usize).div_ceil(10));
+        s.finish(store).await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn search_by_name_prefix_phone_and_id_tail_within_scope() {
+    for (s, store) in each_backend("search").await {
+        seed_areas(&store).await;
+        import_persons(&store, Cursor::new(people_csv(64).into_bytes()), &mut Collect::default()).await.unwrap();
+        let county = code("140121");
+        let list = |q: &str, scope: AreaCode| {
+            let store = store.clone();
+            let q = q.to_string();
+            async move { store.list_persons(&scope, &PersonFilter::from_query(&q), None, 100, today()).await.unwrap().items }
+        };
+        let wang = list("王", county.clone()).await;
+        assert_eq!(wang.len(), 16);
+        assert!(wang.iter().all(|p| p.name.starts_with('王')));
+        assert_eq!(list("王秀英", county.clone()).await.len(), 4);
+
+        let by_phone = list("13900000005", county.clone()).await;
+        assert_eq!(by_phone.len(), 1);
+        assert_eq!(by_phone[0].document.number(), id(5));
+
+        let tail = &id(7)[14..];
+        let by_tail = list(tail, county.clone()).await;
+        assert!(by_tail.iter().any(|p| p.document.number() == id(7)));
+        assert!(by_tail.iter().all(|p| p.document.number().ends_with(tail)));
+
+        // Person 5 lives in 徐沟镇 (140121101201); 清源镇 cannot find them.
+        assert_eq!(by_phone[0].area_code, "140121101201");
+        assert!(list("13900000005", code("140121100")).await.is_empty());
+        s.finish(store).await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn detail_is_scoped_and_households_link_members() {
+    for (s, store) in each_backend("detail").await {
+        seed_areas(&store).await;
+        import_persons(&store, Cursor::new(people_csv(8).into_bytes()), &mut Collect::default()).await.unwrap();
+        let p = store.person_by_document(&id(0)).await.unwrap().unwrap();
+        assert_eq!(p.area_code, "140121100201");
+        assert_eq!(p.address.as_deref(), Some("0号院"));
+        assert!(store.person_in(&code("140121100"), p.id).await.unwrap().is_some());
+        assert!(store.person_in(&code("140121101"), p.id).await.unwrap().is_none(), "outside scope");
+        let members = store.household_members(p.household_id.unwrap()).await.unwrap();
+        let mut numbers: Vec<String> = members.iter().map(|m| m.document.number().to_string()).collect();
+        numbers.sort();
+        let mut expected = vec![id(0), id(1)];
+        expected.sort();
+        assert_eq!(numbers, expected);
+        s.finish(store).await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn vulnerability_filters_use_stored_tags_and_age() {
+    for (s, store) in each_backend("vuln").await {
+        seed_areas(&store).await;
+        import_persons(&store, Cursor::new(people_csv(40).into_bytes()), &mut Collect::default()).await.unwrap();
+        let county = code("140121");
+        let filter = |v| PersonFilter { vulnerability: Some(v), ..Default::default() };
+        let bedridden = store.list_persons(&county, &filter(Vulnerability::Bedridden), None, 100, today()).await.unwrap().items;
+        assert_eq!(bedridden.len(), 4);
+        assert!(bedridden.iter().all(|p| p.tags.has(Vulnerability::Bedridden)));
+        // Everyone in people_csv was born in 1940, so all are 80 or older.
+        let elderly = store.list_persons(&county, &filter(Vulnerability::Elderly), None, 100, today()).await.unwrap().items;
+        assert_eq!(elderly.len(), 40);
+        let infants = store.list_persons(&county, &filter(Vulnerability::Infant), None, 100, today()).await.unwrap().items;
+        assert!(infants.is_empty());
+        s.finish(store).await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn scratch_postgres_never_touches_the_named_database() {
+    for (s, store) in each_backend("scratch").await {
+        if s.kind == BackendKind::Postgres {
+            assert!(s.url.contains("cordon_t_"), "{}", s.url);
+            assert!(!s.url.ends_with("/postgres"));
+        }
+        s.finish(store).await.unwrap();
+    }
+}
