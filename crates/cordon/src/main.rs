@@ -1,1 +1,134 @@
-fn main(){}
+//! `cordon`: the one binary — server, demo, imports, migrations and benchmarks.
+
+use std::io::IsTerminal;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+use cordon_store::Store;
+
+mod bench;
+mod demo;
+mod import_cli;
+
+const DEFAULT_DATABASE: &str = "sqlite://./data/cordon.db";
+
+#[derive(Parser)]
+#[command(name = "cordon", version, about = "Cordon — outbreak command platform (疫情防控指挥平台)")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(clap::Args, Clone)]
+struct DatabaseArg {
+    /// `sqlite://PATH` (created when missing) or `postgres://user@host/db`.
+    #[arg(long, env = "CORDON_DATABASE", default_value = DEFAULT_DATABASE)]
+    database: String,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the web UI and the API (migrations run first).
+    Serve {
+        #[command(flatten)]
+        db: DatabaseArg,
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: SocketAddr,
+    },
+    /// Bring the database schema up to date.
+    Migrate {
+        #[command(flatten)]
+        db: DatabaseArg,
+    },
+    /// Import records from a CSV file (UTF-8 or GBK, Chinese or English headers).
+    Import {
+        #[command(subcommand)]
+        what: import_cli::ImportWhat,
+    },
+    /// Generate the demo county (about 350,000 residents) into an empty database, then serve it.
+    Demo {
+        #[command(flatten)]
+        db: DatabaseArg,
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: SocketAddr,
+        /// Seed of the generator: the same seed gives the same county.
+        #[arg(long, default_value_t = 20220413)]
+        seed: u64,
+        /// Generate only; do not start the server.
+        #[arg(long)]
+        no_serve: bool,
+    },
+    /// Write a synthetic person list of the demo county as CSV, to try imports with.
+    Generate {
+        /// Output file.
+        file: PathBuf,
+        #[arg(long, default_value_t = 100_000)]
+        rows: u32,
+        #[arg(long, default_value_t = 20220413)]
+        seed: u64,
+        /// utf8 or gbk.
+        #[arg(long, default_value = "utf8")]
+        encoding: String,
+        /// Share of rows to spoil on purpose (0.01 = 1 %), to see the error report.
+        #[arg(long, default_value_t = 0.0)]
+        bad: f64,
+    },
+    /// Measure the hot paths against the machine's raw limit, in the same run.
+    Bench(bench::BenchArgs),
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,sqlx=warn".into()))
+        .with_writer(std::io::stderr)
+        .init();
+    match Cli::parse().command {
+        Command::Serve { db, listen } => {
+            let store = open(&db.database).await?;
+            serve(store, listen).await
+        }
+        Command::Migrate { db } => {
+            open(&db.database).await?;
+            eprintln!("schema is up to date: {}", db.database);
+            Ok(())
+        }
+        Command::Import { what } => import_cli::run(what).await,
+        Command::Demo { db, listen, seed, no_serve } => {
+            let store = open(&db.database).await?;
+            match demo::load(&store, seed, demo::DEMO_POPULATION).await {
+                Ok(l) => eprintln!(
+                    "demo county {} generated in {:.1} s: {} areas, {} households, {} people",
+                    demo::county::COUNTY_NAME,
+                    l.seconds,
+                    l.areas,
+                    l.households,
+                    l.people
+                ),
+                Err(e) => eprintln!("demo not generated: {e:#}"),
+            }
+            if no_serve { Ok(()) } else { serve(store, listen).await }
+        }
+        Command::Generate { file, rows, seed, encoding, bad } => import_cli::generate_csv(&file, rows, seed, &encoding, bad),
+        Command::Bench(args) => bench::run(args).await,
+    }
+}
+
+async fn open(url: &str) -> Result<Store> {
+    Store::open_and_migrate(url).await.with_context(|| format!("opening database {url}"))
+}
+
+async fn serve(store: Store, listen: SocketAddr) -> Result<()> {
+    let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("listening on {listen}"))?;
+    let url = format!("http://{}", listener.local_addr()?);
+    if std::io::stderr().is_terminal() {
+        eprintln!("Cordon is serving at \x1b[1m{url}\x1b[0m (Ctrl-C to stop)");
+    } else {
+        eprintln!("Cordon is serving at {url}");
+    }
+    cordon_web::serve(store.clone(), listener).await?;
+    store.close().await;
+    Ok(())
+}

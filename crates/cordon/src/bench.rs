@@ -1,0 +1,146 @@
+//! `cordon bench`: each hot path at a stated scale next to the machine's raw limit for the same
+//! work, measured in the same run, and their ratio. Never touches the database it is pointed at:
+//! SQLite runs in scratch files, PostgreSQL in scratch databases on the named server.
+
+use std::io::Cursor;
+use std::time::Instant;
+
+use anyhow::{Result, bail};
+use cordon_store::scratch::Scratch;
+use cordon_store::{BackendKind, Store};
+use serde::Serialize;
+
+use crate::demo::county;
+use crate::import_cli;
+
+/// Every benchmark, by name.
+pub const BENCHES: &[&str] = &["import_persons"];
+
+#[derive(clap::Args)]
+pub struct BenchArgs {
+    /// A PostgreSQL URL to also measure PostgreSQL (a scratch database is created on that server
+    /// and dropped; the named database is never touched). SQLite is always measured.
+    #[arg(long, env = "CORDON_DATABASE")]
+    database: Option<String>,
+    /// Multiplies every benchmark's stated size (0.01 for a quick look).
+    #[arg(long, default_value_t = 1.0)]
+    scale: f64,
+    /// Run only this benchmark.
+    #[arg(long)]
+    only: Option<String>,
+    /// One JSON object per measurement per line.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Serialize, Default)]
+struct Measurement {
+    bench: &'static str,
+    backend: &'static str,
+    rows: u64,
+    rate: f64,
+    raw_rate: f64,
+    ratio: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    p50_ms: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    p99_ms: Option<f64>,
+    peak_rss_mb: f64,
+}
+
+fn peak_rss_mb() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok()))
+        .map(|kb| kb / 1024.0)
+        .unwrap_or(0.0)
+}
+
+pub async fn run(args: BenchArgs) -> Result<()> {
+    if let Some(only) = &args.only
+        && !BENCHES.contains(&only.as_str())
+    {
+        bail!("unknown benchmark {only:?}; known: {}", BENCHES.join(", "));
+    }
+    if args.scale <= 0.0 {
+        bail!("--scale must be positive");
+    }
+    let mut backends = vec![BackendKind::Sqlite];
+    if args.database.as_deref().is_some_and(|u| u.starts_with("postgres")) {
+        backends.push(BackendKind::Postgres);
+    }
+    let wanted = |name: &str| args.only.as_deref().is_none_or(|o| o == name);
+    if !args.json {
+        println!("{:<16} {:<9} {:>10} {:>14} {:>14} {:>7} {:>10}", "bench", "backend", "rows", "rows/s", "raw rows/s", "ratio", "peak MB");
+    }
+    for kind in backends {
+        if wanted("import_persons") {
+            let m = import_persons(kind, args.database.as_deref(), args.scale).await?;
+            report(&m, args.json);
+        }
+    }
+    Ok(())
+}
+
+fn report(m: &Measurement, json: bool) {
+    if json {
+        println!("{}", serde_json::to_string(m).expect("measurement serializes"));
+    } else {
+        println!(
+            "{:<16} {:<9} {:>10} {:>14.0} {:>14.0} {:>7.2} {:>10.0}",
+            m.bench, m.backend, m.rows, m.rate, m.raw_rate, m.ratio, m.peak_rss_mb
+        );
+    }
+}
+
+async fn scratch(kind: BackendKind, server: Option<&str>) -> Result<(Scratch, Store)> {
+    let s = match kind {
+        BackendKind::Sqlite => Scratch::sqlite("bench"),
+        BackendKind::Postgres => Scratch::postgres(server.expect("a PostgreSQL URL"), "bench").await?,
+    };
+    let store = s.store().await?;
+    let areas = county::generate(1, 1).areas;
+    store.upsert_areas(&areas).await?;
+    Ok((s, store))
+}
+
+/// 1,000,000 generated people through the real import pipeline (CSV text → decode → validate →
+/// store) against the same people and households stored by plain prepared one-row INSERTs in
+/// one transaction.
+async fn import_persons(kind: BackendKind, server: Option<&str>, scale: f64) -> Result<Measurement> {
+    let rows = ((1_000_000.0 * scale).round() as u32).max(100);
+    let seed = 42;
+    let people = import_cli::people(seed, rows);
+    let csv = import_cli::person_csv(seed, rows, 0.0).into_bytes();
+
+    let (s, store) = scratch(kind, server).await?;
+    let started = Instant::now();
+    let summary = cordon_store::import::import_persons(&store, Cursor::new(csv), &mut cordon_store::import::Quiet).await?;
+    let secs = started.elapsed().as_secs_f64();
+    if summary.inserted != u64::from(rows) {
+        bail!("import stored {} of {rows} rows", summary.inserted);
+    }
+    s.finish(store).await?;
+
+    let (s, store) = scratch(kind, server).await?;
+    let started = Instant::now();
+    let stored = store.insert_persons_plain(people).await?;
+    let raw_secs = started.elapsed().as_secs_f64();
+    if stored != u64::from(rows) {
+        bail!("raw insert stored {stored} of {rows} rows");
+    }
+    s.finish(store).await?;
+
+    let rate = f64::from(rows) / secs;
+    let raw_rate = f64::from(rows) / raw_secs;
+    Ok(Measurement {
+        bench: "import_persons",
+        backend: kind.as_str(),
+        rows: u64::from(rows),
+        rate,
+        raw_rate,
+        ratio: rate / raw_rate,
+        peak_rss_mb: peak_rss_mb(),
+        ..Default::default()
+    })
+}

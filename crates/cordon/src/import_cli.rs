@@ -1,0 +1,247 @@
+//! `cordon import …` and `cordon generate`: the CLI face of the import pipeline, with a progress
+//! bar on a terminal and plain progress lines otherwise.
+
+use std::fs::File;
+use std::io::{BufWriter, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use clap::Subcommand;
+use cordon_domain::AreaCode;
+use cordon_store::NewArea;
+use cordon_store::import::{ImportObserver, Progress, RowError, import_persons};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::demo::county;
+
+#[derive(Subcommand)]
+pub enum ImportWhat {
+    /// People: 身份证号/id_number, 姓名/name, 区划代码/area_code, and optionally 手机号/phone,
+    /// 住址/address, 重点人群/tags, 证件类型, 性别, 出生日期. Importing again changes nothing.
+    Persons {
+        file: PathBuf,
+        #[command(flatten)]
+        db: crate::DatabaseArg,
+        /// Write every rejected row (line, field, reason) to this CSV file.
+        #[arg(long)]
+        errors: Option<PathBuf>,
+    },
+    /// Areas: 区划代码/code and 名称/name (county 6, township 9, village 12 digits).
+    Areas {
+        file: PathBuf,
+        #[command(flatten)]
+        db: crate::DatabaseArg,
+    },
+}
+
+pub async fn run(what: ImportWhat) -> Result<()> {
+    match what {
+        ImportWhat::Persons { file, db, errors } => persons(&file, &db.database, errors.as_deref()).await,
+        ImportWhat::Areas { file, db } => areas(&file, &db.database).await,
+    }
+}
+
+/// Shows progress and collects row errors for the terminal or a report file.
+struct CliObserver {
+    bar: Option<ProgressBar>,
+    total_bytes: u64,
+    started: Instant,
+    last_line: Instant,
+    report: Option<csv::Writer<BufWriter<File>>>,
+    shown: usize,
+}
+
+impl ImportObserver for CliObserver {
+    fn progress(&mut self, p: &Progress) {
+        let secs = self.started.elapsed().as_secs_f64().max(0.001);
+        let rate = p.rows as f64 / secs;
+        match &self.bar {
+            Some(bar) => {
+                bar.set_position(p.bytes_read);
+                bar.set_message(format!("{} rows, {:.0} rows/s, {} new, {} invalid", p.rows, rate, p.inserted, p.invalid_rows));
+            }
+            None if self.last_line.elapsed() >= Duration::from_secs(2) => {
+                self.last_line = Instant::now();
+                let share = p.bytes_read as f64 / self.total_bytes.max(1) as f64;
+                let eta = if share > 0.0 { secs / share - secs } else { 0.0 };
+                eprintln!(
+                    "progress: {} rows ({:.0} %), {:.0} rows/s, {} new, {} invalid, ETA {:.0} s",
+                    p.rows,
+                    share * 100.0,
+                    rate,
+                    p.inserted,
+                    p.invalid_rows,
+                    eta.max(0.0)
+                );
+            }
+            None => {}
+        }
+    }
+
+    fn row_error(&mut self, e: &RowError) {
+        match &mut self.report {
+            Some(w) => {
+                let _ = w.write_record([e.line.to_string().as_str(), e.field.unwrap_or(""), e.reason.as_str()]);
+            }
+            None if self.shown < 20 => {
+                self.shown += 1;
+                let line = format!("line {}: {}: {}", e.line, e.field.unwrap_or("row"), e.reason);
+                match &self.bar {
+                    Some(bar) => bar.println(line),
+                    None => eprintln!("{line}"),
+                }
+            }
+            None => self.shown += 1,
+        }
+    }
+}
+
+async fn persons(file: &Path, database: &str, errors: Option<&Path>) -> Result<()> {
+    let input = File::open(file).with_context(|| format!("opening {}", file.display()))?;
+    let total_bytes = input.metadata()?.len();
+    let store = crate::open(database).await?;
+    let bar = std::io::stderr().is_terminal().then(|| {
+        let bar = ProgressBar::new(total_bytes);
+        bar.set_style(
+            ProgressStyle::with_template("{spinner} [{elapsed_precise}] {wide_bar} {percent:>3}% ETA {eta} {msg}")
+                .expect("valid template"),
+        );
+        bar.enable_steady_tick(Duration::from_millis(200));
+        bar
+    });
+    let report = match errors {
+        Some(path) => {
+            let mut f = BufWriter::new(File::create(path).with_context(|| format!("creating {}", path.display()))?);
+            f.write_all(b"\xEF\xBB\xBF")?; // so that Excel opens it as UTF-8
+            let mut w = csv::Writer::from_writer(f);
+            w.write_record(["line", "field", "reason"])?;
+            Some(w)
+        }
+        None => None,
+    };
+    let mut observer = CliObserver { bar, total_bytes, started: Instant::now(), last_line: Instant::now(), report, shown: 0 };
+    let result = import_persons(&store, input, &mut observer).await;
+    if let Some(bar) = &observer.bar {
+        bar.finish_and_clear();
+    }
+    if let Some(w) = observer.report.as_mut() {
+        w.flush()?;
+    }
+    let summary = result?;
+    if errors.is_none() && observer.shown > 20 {
+        eprintln!("… and {} more row errors (use --errors report.csv to list them all)", observer.shown - 20);
+    }
+    let rate = summary.rows as f64 / (summary.elapsed_ms.max(1) as f64 / 1000.0);
+    println!(
+        "imported {} ({}): {} rows, {} new, {} unchanged, {} invalid, in {:.1} s ({:.0} rows/s)",
+        file.display(),
+        summary.encoding.as_str(),
+        summary.rows,
+        summary.inserted,
+        summary.unchanged,
+        summary.invalid_rows,
+        summary.elapsed_ms as f64 / 1000.0,
+        rate
+    );
+    if let Some(path) = errors {
+        println!("row errors written to {}", path.display());
+    }
+    store.close().await;
+    Ok(())
+}
+
+async fn areas(file: &Path, database: &str) -> Result<()> {
+    let input = File::open(file).with_context(|| format!("opening {}", file.display()))?;
+    let (_, text) = cordon_store::decode::utf8_reader(input)?;
+    let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(text);
+    let headers = reader.headers()?.clone();
+    let find = |names: &[&str]| headers.iter().position(|h| names.contains(&h.trim().trim_start_matches('\u{feff}')));
+    let (Some(code_col), Some(name_col)) = (find(&["code", "区划代码", "代码"]), find(&["name", "名称", "区划名称"])) else {
+        bail!("the file needs columns 区划代码/code and 名称/name");
+    };
+    let mut areas = Vec::new();
+    let mut bad = 0;
+    for (i, rec) in reader.records().enumerate() {
+        let rec = rec?;
+        let line = i + 2;
+        let code = rec.get(code_col).unwrap_or("");
+        let name = rec.get(name_col).unwrap_or("").trim();
+        match AreaCode::parse(code) {
+            Ok(code) if !name.is_empty() => areas.push(NewArea { code, name: name.to_string() }),
+            Ok(_) => {
+                bad += 1;
+                eprintln!("line {line}: name: is empty");
+            }
+            Err(e) => {
+                bad += 1;
+                eprintln!("line {line}: code: {code:?} {e}");
+            }
+        }
+    }
+    let store = crate::open(database).await?;
+    store.upsert_areas(&areas).await?;
+    store.refresh_populations().await?;
+    println!("imported {} areas, {} invalid rows", areas.len(), bad);
+    store.close().await;
+    Ok(())
+}
+
+/// Writes `rows` people of the demo county as CSV, spoiling a share `bad` of them on purpose.
+pub fn generate_csv(path: &Path, rows: u32, seed: u64, encoding: &str, bad: f64) -> Result<()> {
+    let gbk = match encoding.to_ascii_lowercase().as_str() {
+        "utf8" | "utf-8" => false,
+        "gbk" | "gb18030" => true,
+        other => bail!("unknown encoding {other:?} (utf8 or gbk)"),
+    };
+    let text = person_csv(seed, rows, bad);
+    let mut out = BufWriter::new(File::create(path).with_context(|| format!("creating {}", path.display()))?);
+    if gbk {
+        let (bytes, _, _) = encoding_rs::GBK.encode(&text);
+        out.write_all(&bytes)?;
+    } else {
+        out.write_all(text.as_bytes())?;
+    }
+    out.flush()?;
+    println!("wrote {rows} rows to {} ({})", path.display(), if gbk { "GBK" } else { "UTF-8" });
+    Ok(())
+}
+
+/// The demo county's people as a CSV text with Chinese headers; `bad` of the rows get a wrong
+/// check digit or phone number.
+pub fn person_csv(seed: u64, rows: u32, bad: f64) -> String {
+    let people = people(seed, rows);
+    let mut rng = crate::demo::rng::Rng::new(seed ^ 0xBAD);
+    let mut s = String::with_capacity(people.len() * 110);
+    s.push_str("身份证号,姓名,性别,手机号,区划代码,住址,重点人群\n");
+    for p in &people {
+        let mut id = p.document.number().to_string();
+        let mut phone = p.phone.as_ref().map(|x| x.to_string()).unwrap_or_default();
+        if bad > 0.0 && rng.chance(bad) {
+            if rng.chance(0.5) {
+                let last = id.pop().expect("18 chars");
+                id.push(if last == '0' { '1' } else { '0' });
+            } else {
+                phone = "1234".into();
+            }
+        }
+        let tags: Vec<&str> =
+            cordon_domain::Vulnerability::STORED.iter().filter(|v| p.tags.has(**v)).map(|v| v.label_zh()).collect();
+        s.push_str(&format!(
+            "{id},{},{},{phone},{},{},{}\n",
+            p.name,
+            p.sex.label_zh(),
+            p.area_code,
+            p.address.as_deref().unwrap_or(""),
+            tags.join("、")
+        ));
+    }
+    s
+}
+
+/// Exactly `rows` people of the demo county generated for `seed`.
+pub fn people(seed: u64, rows: u32) -> Vec<cordon_domain::NewPerson> {
+    let mut people = county::generate(seed, rows + rows / 4 + 100).people;
+    people.truncate(rows as usize);
+    people
+}

@@ -1,0 +1,108 @@
+use std::io::Read;
+
+use axum::Json;
+use axum::body::Body;
+use axum::extract::State;
+use bytes::{Buf, Bytes};
+use cordon_store::import::{ImportObserver, RowError};
+use futures_util::StreamExt;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::AppState;
+use crate::error::{ApiResult, Problem};
+
+/// How many row errors an answer lists; the rest are counted.
+const MAX_LISTED_ERRORS: usize = 1000;
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ImportRowError {
+    /// Line in the file, the header being line 1.
+    pub line: u64,
+    pub field: Option<String>,
+    pub reason: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ImportReport {
+    /// UTF-8 or GB18030 (GBK), as detected.
+    pub encoding: String,
+    pub rows: u64,
+    pub inserted: u64,
+    /// Valid rows of people already registered: nothing changed.
+    pub unchanged: u64,
+    pub invalid_rows: u64,
+    pub elapsed_ms: u64,
+    /// The first 1000 row errors.
+    pub errors: Vec<ImportRowError>,
+    /// Whether more errors exist than are listed.
+    pub errors_truncated: bool,
+}
+
+#[derive(Default)]
+struct Collect {
+    errors: Vec<ImportRowError>,
+    truncated: bool,
+}
+
+impl ImportObserver for Collect {
+    fn row_error(&mut self, e: &RowError) {
+        if self.errors.len() < MAX_LISTED_ERRORS {
+            self.errors.push(ImportRowError { line: e.line, field: e.field.map(str::to_string), reason: e.reason.clone() });
+        } else {
+            self.truncated = true;
+        }
+    }
+}
+
+/// Reads a request body, arriving in chunks on an async channel, from a blocking thread.
+struct BodyReader {
+    rx: tokio::sync::mpsc::Receiver<std::io::Result<Bytes>>,
+    current: Bytes,
+}
+
+impl Read for BodyReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        while !self.current.has_remaining() {
+            match self.rx.blocking_recv() {
+                Some(Ok(chunk)) => self.current = chunk,
+                Some(Err(e)) => return Err(e),
+                None => return Ok(0),
+            }
+        }
+        let n = buf.len().min(self.current.remaining());
+        self.current.copy_to_slice(&mut buf[..n]);
+        Ok(n)
+    }
+}
+
+/// Imports people from a CSV body (UTF-8 or GBK; Chinese or English headers), streamed.
+/// Valid rows are stored, invalid rows reported; importing the same file again changes nothing.
+#[utoipa::path(post, path = "/api/v1/imports/persons", tag = "imports",
+    request_body(content = String, content_type = "text/csv", description = "CSV with a header line: 身份证号/id_number, 姓名/name, 区划代码/area_code, and optionally 手机号/phone, 住址/address, 重点人群/tags, 证件类型, 性别, 出生日期"),
+    responses((status = 200, body = ImportReport), (status = 422, body = Problem, description = "The file is not a person list (required columns missing)")))]
+pub async fn import_persons(State(state): State<AppState>, body: Body) -> ApiResult<Json<ImportReport>> {
+    let (tx, rx) = tokio::sync::mpsc::channel(16);
+    let mut stream = body.into_data_stream();
+    tokio::spawn(async move {
+        while let Some(chunk) = stream.next().await {
+            let item = chunk.map_err(std::io::Error::other);
+            if tx.send(item).await.is_err() {
+                break;
+            }
+        }
+    });
+    let reader = BodyReader { rx, current: Bytes::new() };
+    let mut collect = Collect::default();
+    let summary = cordon_store::import::import_persons(&state.store, reader, &mut collect).await?;
+    Ok(Json(ImportReport {
+        encoding: summary.encoding.as_str().to_string(),
+        rows: summary.rows,
+        inserted: summary.inserted,
+        unchanged: summary.unchanged,
+        invalid_rows: summary.invalid_rows,
+        elapsed_ms: summary.elapsed_ms,
+        errors: collect.errors,
+        errors_truncated: collect.truncated,
+    }))
+}

@@ -1,0 +1,48 @@
+//! The JSON API under `/api/v1`, each route registered with its OpenAPI description.
+
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::AppState;
+
+mod areas;
+mod imports;
+mod persons;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Cordon API", description = "Outbreak command platform: places, people, imports.", version = "1"),
+    tags(
+        (name = "areas", description = "The division tree (county → township → village) with populations"),
+        (name = "persons", description = "The person register, scoped by area"),
+        (name = "imports", description = "Streaming bulk imports")
+    )
+)]
+struct ApiDoc;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(areas::area_tree))
+        .routes(routes!(areas::area_detail))
+        .routes(routes!(persons::list_persons))
+        .routes(routes!(persons::person_detail))
+        .routes(routes!(imports::import_persons))
+}
+
+/// Parses an area code from a request field, answering 400 with the reason.
+pub(crate) fn parse_area(field: &str, s: &str) -> crate::error::ApiResult<cordon_domain::AreaCode> {
+    cordon_domain::AreaCode::parse(s).map_err(|e| crate::error::ApiError::bad_request(field, format!("{s:?}: {e}")))
+}
+
+/// The area a request works in: the one it names, or the register's first root.
+pub(crate) async fn scope_or_root(state: &AppState, area: Option<&str>) -> crate::error::ApiResult<cordon_domain::AreaCode> {
+    match area {
+        Some(a) => parse_area("area", a),
+        None => {
+            let roots = state.store.area_roots().await?;
+            let root = roots.first().ok_or_else(|| crate::error::ApiError::not_found("no areas are registered yet"))?;
+            parse_area("area", &root.code)
+        }
+    }
+}

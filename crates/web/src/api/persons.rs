@@ -1,0 +1,126 @@
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use chrono::NaiveDate;
+use cordon_domain::Vulnerability;
+use cordon_domain::person::age_on;
+use cordon_store::{Person, PersonCursor, PersonFilter};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::scope_or_root;
+use crate::AppState;
+use crate::error::{ApiError, ApiResult, Problem};
+
+/// A person as lists show them: identity number and phone masked.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PersonSummary {
+    pub id: i64,
+    /// resident or passport
+    pub id_kind: String,
+    /// e.g. `1401**********1234`
+    pub id_number_masked: String,
+    pub name: String,
+    /// male or female
+    pub sex: String,
+    pub birth_date: NaiveDate,
+    pub age: u32,
+    /// e.g. `138****5678`
+    pub phone_masked: Option<String>,
+    pub area_code: String,
+    pub address: Option<String>,
+    pub household_id: Option<i64>,
+    /// bedridden, disabled, pregnant, elderly (80+), infant (under 3)
+    pub vulnerabilities: Vec<String>,
+}
+
+impl PersonSummary {
+    pub fn new(p: &Person, today: NaiveDate) -> Self {
+        PersonSummary {
+            id: p.id,
+            id_kind: p.document.kind().to_string(),
+            id_number_masked: p.document.masked(),
+            name: p.name.clone(),
+            sex: p.sex.clone(),
+            birth_date: p.birth_date,
+            age: age_on(p.birth_date, today),
+            phone_masked: p.phone.as_deref().map(|ph| {
+                cordon_domain::Phone::parse(ph).map(|x| x.masked()).unwrap_or_else(|_| "***".into())
+            }),
+            area_code: p.area_code.clone(),
+            address: p.address.clone(),
+            household_id: p.household_id,
+            vulnerabilities: p.tags.all(p.birth_date, today).iter().map(|v| v.as_str().to_string()).collect(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PersonPage {
+    pub items: Vec<PersonSummary>,
+    /// Pass as `after` to get the next page; absent on the last page.
+    pub next: Option<String>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct ListQuery {
+    /// Area code whose people to list, itself and everything under it (default: the top area).
+    area: Option<String>,
+    /// Search: a name or surname, an 11-digit phone, or the last 4 characters of the id number.
+    q: Option<String>,
+    /// Only people with this vulnerability: bedridden, disabled, pregnant, elderly, infant.
+    tag: Option<String>,
+    /// The `next` value of the previous page.
+    after: Option<String>,
+    /// Page size, 1–1000 (default 50).
+    limit: Option<u32>,
+}
+
+/// People registered in an area, filtered and paged by key.
+#[utoipa::path(get, path = "/api/v1/persons", tag = "persons", params(ListQuery),
+    responses((status = 200, body = PersonPage), (status = 400, body = Problem)))]
+pub async fn list_persons(State(state): State<AppState>, Query(q): Query<ListQuery>) -> ApiResult<Json<PersonPage>> {
+    let scope = scope_or_root(&state, q.area.as_deref()).await?;
+    let mut filter = PersonFilter::from_query(q.q.as_deref().unwrap_or(""));
+    if let Some(tag) = q.tag.as_deref().filter(|t| !t.is_empty()) {
+        filter.vulnerability = Some(tag.parse::<Vulnerability>().map_err(|e| ApiError::bad_request("tag", e))?);
+    }
+    let after = match q.after.as_deref() {
+        Some(a) => Some(PersonCursor::decode(a).ok_or_else(|| ApiError::bad_request("after", format!("{a:?} is not a page cursor")))?),
+        None => None,
+    };
+    let today = chrono::Local::now().date_naive();
+    let page = state.store.list_persons(&scope, &filter, after.as_ref(), q.limit.unwrap_or(50), today).await?;
+    Ok(Json(PersonPage {
+        items: page.items.iter().map(|p| PersonSummary::new(p, today)).collect(),
+        next: page.next.map(|c| c.encode()),
+    }))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PersonDetail {
+    #[serde(flatten)]
+    pub person: PersonSummary,
+    /// The other people of the same household.
+    pub household: Vec<PersonSummary>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct DetailQuery {
+    /// The area the caller works in (default: the top area); people outside it are not found.
+    area: Option<String>,
+}
+
+/// One person with their household.
+#[utoipa::path(get, path = "/api/v1/persons/{id}", tag = "persons",
+    params(("id" = i64, Path, description = "Person id"), DetailQuery),
+    responses((status = 200, body = PersonDetail), (status = 404, body = Problem)))]
+pub async fn person_detail(State(state): State<AppState>, Path(id): Path<i64>, Query(q): Query<DetailQuery>) -> ApiResult<Json<PersonDetail>> {
+    let scope = scope_or_root(&state, q.area.as_deref()).await?;
+    let person = state.store.person_in(&scope, id).await?.ok_or_else(|| ApiError::not_found(format!("no person {id} in area {scope}")))?;
+    let today = chrono::Local::now().date_naive();
+    let household = match person.household_id {
+        Some(h) => state.store.household_members(h).await?.iter().filter(|m| m.id != id).map(|m| PersonSummary::new(m, today)).collect(),
+        None => vec![],
+    };
+    Ok(Json(PersonDetail { person: PersonSummary::new(&person, today), household }))
+}
