@@ -6,7 +6,10 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use sqlx::{Connection, Executor, PgConnection};
 
-use crate::{BackendKind, Result, Store};
+use chrono::NaiveDate;
+use cordon_domain::{AreaCode, ResidentId};
+
+use crate::{BackendKind, NewArea, Result, Store};
 
 static COUNTER: AtomicU32 = AtomicU32::new(0);
 
@@ -101,6 +104,52 @@ pub async fn test_scratches(label: &str) -> Vec<Scratch> {
         Err(e) => eprintln!("warning: PostgreSQL not reachable ({e}); testing SQLite only"),
     }
     out
+}
+
+fn code(s: &str) -> AreaCode {
+    AreaCode::parse(s).expect("valid code")
+}
+
+/// A small county for tests: two townships of two villages each.
+pub async fn seed_sample_areas(store: &Store) {
+    let areas = [
+        ("140121", "清徐县"),
+        ("140121100", "清源镇"),
+        ("140121100201", "东关村"),
+        ("140121100202", "西关村"),
+        ("140121101", "徐沟镇"),
+        ("140121101201", "北关村"),
+        ("140121101202", "南关村"),
+    ];
+    let areas: Vec<NewArea> = areas.iter().map(|(c, n)| NewArea { code: code(c), name: n.to_string() }).collect();
+    store.upsert_areas(&areas).await.expect("sample areas stored");
+}
+
+/// The resident id of sample person `n` (all born in 1940–2022, registered in 140121).
+pub fn sample_id(n: u32) -> String {
+    let birth = NaiveDate::from_ymd_opt(1940, 1, 1).expect("valid date") + chrono::Days::new(u64::from(n % 30_000));
+    ResidentId::from_parts("140121", birth, (n / 30_000 % 1000) as u16).expect("valid id").to_string()
+}
+
+/// `n` people spread over the four villages, two per household, as CSV with Chinese headers.
+pub fn sample_people_csv(n: u32) -> String {
+    let villages = ["140121100201", "140121100202", "140121101201", "140121101202"];
+    let surnames = ["王", "李", "张", "刘"];
+    let mut s = String::from("身份证号,姓名,手机号,区划代码,住址,重点人群\n");
+    for i in 0..n {
+        let v = villages[(i / 2) as usize % 4];
+        s.push_str(&format!(
+            "{},{}{},139{:08},{},{}号院,{}\n",
+            sample_id(i),
+            surnames[i as usize % 4],
+            ["秀英", "建国", "桂兰", "志强"][(i / 4) as usize % 4],
+            i,
+            v,
+            i / 2,
+            if i % 10 == 0 { "卧床" } else { "" }
+        ));
+    }
+    s
 }
 
 #[cfg(test)]

@@ -4,9 +4,9 @@ use std::collections::HashSet;
 use std::io::Cursor;
 
 use chrono::NaiveDate;
-use cordon_domain::{AreaCode, ResidentId, Vulnerability};
+use cordon_domain::{AreaCode, Vulnerability};
 use cordon_store::import::{ImportObserver, RowError, import_persons};
-use cordon_store::scratch::{Scratch, test_scratches};
+use cordon_store::scratch::{Scratch, sample_id as id, sample_people_csv as people_csv, seed_sample_areas as seed_areas, test_scratches};
 use cordon_store::{BackendKind, NewArea, PersonFilter, Store, Table};
 
 fn code(s: &str) -> AreaCode {
@@ -15,47 +15,6 @@ fn code(s: &str) -> AreaCode {
 
 fn today() -> NaiveDate {
     chrono::Local::now().date_naive()
-}
-
-/// A county with two townships of two villages each.
-async fn seed_areas(store: &Store) {
-    let areas = [
-        ("140121", "清徐县"),
-        ("140121100", "清源镇"),
-        ("140121100201", "东关村"),
-        ("140121100202", "西关村"),
-        ("140121101", "徐沟镇"),
-        ("140121101201", "北关村"),
-        ("140121101202", "南关村"),
-    ];
-    let areas: Vec<NewArea> = areas.iter().map(|(c, n)| NewArea { code: code(c), name: n.to_string() }).collect();
-    store.upsert_areas(&areas).await.unwrap();
-}
-
-fn id(n: u32) -> String {
-    let birth = NaiveDate::from_ymd_opt(1940, 1, 1).unwrap() + chrono::Days::new(u64::from(n % 30_000));
-    ResidentId::from_parts("140121", birth, (n / 30_000 % 1000) as u16).unwrap().to_string()
-}
-
-/// `n` people spread over the four villages, two per household, as CSV with Chinese headers.
-fn people_csv(n: u32) -> String {
-    let villages = ["140121100201", "140121100202", "140121101201", "140121101202"];
-    let surnames = ["王", "李", "张", "刘"];
-    let mut s = String::from("身份证号,姓名,手机号,区划代码,住址,重点人群\n");
-    for i in 0..n {
-        let v = villages[(i / 2) as usize % 4];
-        s.push_str(&format!(
-            "{},{}{},139{:08},{},{}号院,{}\n",
-            id(i),
-            surnames[i as usize % 4],
-            ["秀英", "建国", "桂兰", "志强"][(i / 4) as usize % 4],
-            i,
-            v,
-            i / 2,
-            if i % 10 == 0 { "卧床" } else { "" }
-        ));
-    }
-    s
 }
 
 #[derive(Default)]
