@@ -144,3 +144,21 @@ async fn import_persons(kind: BackendKind, server: Option<&str>, scale: f64) -> 
         ..Default::default()
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn import_bench_measures_both_paths_on_sqlite_and_postgres() {
+        let m = import_persons(BackendKind::Sqlite, None, 0.002).await.unwrap();
+        assert_eq!(m.rows, 2_000);
+        assert!(m.rate > 0.0 && m.raw_rate > 0.0 && m.ratio > 0.0);
+        let pg = cordon_store::scratch::test_pg_url();
+        match import_persons(BackendKind::Postgres, Some(&pg), 0.001).await {
+            Ok(m) => assert_eq!((m.backend, m.rows), ("postgres", 1_000)),
+            Err(e) if std::env::var_os("CI").is_some() => panic!("PostgreSQL is required under CI: {e}"),
+            Err(e) => eprintln!("warning: PostgreSQL bench skipped: {e}"),
+        }
+    }
+}

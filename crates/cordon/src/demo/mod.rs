@@ -38,3 +38,35 @@ pub async fn load(store: &Store, seed: u64, population: u32) -> Result<Loaded> {
     store.refresh_populations().await?;
     Ok(Loaded { areas: county.areas.len(), households: county.households.len(), people, seconds: started.elapsed().as_secs_f64() })
 }
+
+#[cfg(test)]
+mod tests {
+    use cordon_domain::AreaCode;
+    use cordon_store::PersonFilter;
+    use cordon_store::scratch::test_scratches;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn demo_fills_an_empty_database_once_on_both_backends() {
+        for s in test_scratches("demo").await {
+            let store = s.store().await.unwrap();
+            let loaded = load(&store, 3, 4_000).await.unwrap();
+            assert_eq!(loaded.people as i64, store.count(Table::Persons).await.unwrap());
+            let county = store.area(&AreaCode::parse(county::COUNTY_CODE).unwrap()).await.unwrap().unwrap();
+            assert_eq!(county.population as u64, loaded.people);
+            let towns = store.area_children(&AreaCode::parse(county::COUNTY_CODE).unwrap()).await.unwrap();
+            assert_eq!(towns.len(), 9);
+            assert_eq!(towns.iter().map(|t| t.population).sum::<i64>(), county.population);
+            // Households written by the generator are the ones people are linked to.
+            let page = store
+                .list_persons(&AreaCode::parse("140121100").unwrap(), &PersonFilter::default(), None, 5, county::reference_day())
+                .await
+                .unwrap();
+            assert!(page.items.iter().all(|p| p.household_id.is_some_and(|h| h <= loaded.households as i64)));
+            assert_eq!(store.count(Table::Households).await.unwrap(), loaded.households as i64);
+            assert!(load(&store, 3, 4_000).await.is_err(), "a second demo into the same database is refused");
+            s.finish(store).await.unwrap();
+        }
+    }
+}

@@ -18,7 +18,8 @@ pub fn router() -> Router<AppState> {
 struct ChildRow {
     code: String,
     name: String,
-    population: i64,
+    /// With thousands separators.
+    population: String,
     /// Share of the largest sibling, for the bar (0–100).
     share: i64,
 }
@@ -27,6 +28,7 @@ struct ChildRow {
 #[template(path = "area.html")]
 struct AreaPage {
     area: Area,
+    population: String,
     level_label: &'static str,
     child_label: &'static str,
     ancestors: Vec<Area>,
@@ -99,8 +101,9 @@ async fn area_view(state: &AppState, code: &str) -> Response {
                 child_label: child_level.map(|l| l.label_zh()).unwrap_or("区划"),
                 children: children
                     .into_iter()
-                    .map(|c| ChildRow { share: c.population * 100 / max, code: c.code, name: c.name, population: c.population })
+                    .map(|c| ChildRow { share: c.population * 100 / max, population: thousands(c.population), code: c.code, name: c.name })
                     .collect(),
+                population: thousands(area.population),
                 area,
                 ancestors,
             })
@@ -110,5 +113,29 @@ async fn area_view(state: &AppState, code: &str) -> Response {
             tracing::error!("{e}");
             error_page(StatusCode::INTERNAL_SERVER_ERROR, "数据库暂时不可用")
         }
+    }
+}
+
+/// `350123` → `350,123`.
+fn thousands(n: i64) -> String {
+    let digits = n.unsigned_abs().to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    if n < 0 { format!("-{out}") } else { out }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn thousands_are_separated() {
+        assert_eq!(super::thousands(350_123), "350,123");
+        assert_eq!(super::thousands(999), "999");
+        assert_eq!(super::thousands(1_000_000), "1,000,000");
+        assert_eq!(super::thousands(-1200), "-1,200");
     }
 }
