@@ -141,7 +141,8 @@ impl Store {
         if rows.is_empty() {
             return Ok(());
         }
-        let per_chunk = (30_000 / columns.len()).max(1);
+        // Moderate statements: very long ones cost more to prepare than they save.
+        let per_chunk = (4_000 / columns.len()).max(1);
         let head = format!("INSERT INTO {table} ({}) VALUES ", columns.join(", "));
         with_write_pool!(self, pool => {
             let mut tx = pool.begin().await?;
