@@ -1,9 +1,6 @@
 //! Administrative division codes (GB/T 2260) extended downward to townships (9 digits) and
 //! villages or communities (12 digits). Codes nest by prefix, so a subtree is one key range.
 
-use std::fmt;
-use std::str::FromStr;
-
 use serde::{Deserialize, Serialize};
 
 /// The level of an area in the division hierarchy.
@@ -72,7 +69,7 @@ impl AreaLevel {
     }
 }
 
-impl FromStr for AreaLevel {
+impl std::str::FromStr for AreaLevel {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
         [AreaLevel::Province, AreaLevel::City, AreaLevel::County, AreaLevel::Township, AreaLevel::Village]
@@ -97,6 +94,8 @@ pub enum AreaCodeError {
 #[serde(try_from = "String", into = "String")]
 pub struct AreaCode(String);
 
+text_newtype!(AreaCode, AreaCodeError);
+
 impl AreaCode {
     pub fn parse(s: &str) -> Result<Self, AreaCodeError> {
         let s = s.trim();
@@ -110,10 +109,6 @@ impl AreaCode {
             return Err(AreaCodeError::ZeroProvince);
         }
         Ok(AreaCode(s.to_string()))
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
     }
 
     pub fn level(&self) -> AreaLevel {
@@ -148,32 +143,6 @@ impl AreaCode {
         let width = self.level().child()?.code_len() - self.0.len();
         let code = format!("{}{:0width$}", self.0, n, width = width);
         (code.len() == self.0.len() + width).then_some(AreaCode(code))
-    }
-}
-
-impl fmt::Display for AreaCode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl FromStr for AreaCode {
-    type Err = AreaCodeError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::parse(s)
-    }
-}
-
-impl TryFrom<String> for AreaCode {
-    type Error = AreaCodeError;
-    fn try_from(s: String) -> Result<Self, Self::Error> {
-        Self::parse(&s)
-    }
-}
-
-impl From<AreaCode> for String {
-    fn from(c: AreaCode) -> String {
-        c.0
     }
 }
 

@@ -1,7 +1,5 @@
 //! Sample tube barcodes.
 
-use std::fmt;
-
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -17,6 +15,8 @@ pub enum BarcodeError {
 #[serde(try_from = "String", into = "String")]
 pub struct Barcode(String);
 
+text_newtype!(Barcode, BarcodeError);
+
 impl Barcode {
     pub fn parse(s: &str) -> Result<Self, BarcodeError> {
         let s = s.trim();
@@ -27,28 +27,6 @@ impl Barcode {
             return Err(BarcodeError::Length(s.len()));
         }
         Ok(Barcode(s.to_ascii_uppercase()))
-    }
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for Barcode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl TryFrom<String> for Barcode {
-    type Error = BarcodeError;
-    fn try_from(s: String) -> Result<Self, Self::Error> {
-        Self::parse(&s)
-    }
-}
-
-impl From<Barcode> for String {
-    fn from(b: Barcode) -> String {
-        b.0
     }
 }
 

@@ -1,6 +1,40 @@
 //! Cordon's domain: validated identifiers and the rules of an outbreak response, as pure code.
 //! No I/O, no async, no SQL.
 
+/// The conversions every validated text type shares: `Display`, `FromStr`, `TryFrom<String>`
+/// (for serde), `Into<String>` and `as_str`, all through the type's own `parse`.
+macro_rules! text_newtype {
+    ($t:ident, $err:ty) => {
+        impl $t {
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+        impl std::fmt::Display for $t {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+        impl std::str::FromStr for $t {
+            type Err = $err;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                Self::parse(s)
+            }
+        }
+        impl TryFrom<String> for $t {
+            type Error = $err;
+            fn try_from(s: String) -> Result<Self, Self::Error> {
+                Self::parse(&s)
+            }
+        }
+        impl From<$t> for String {
+            fn from(v: $t) -> String {
+                v.0
+            }
+        }
+    };
+}
+
 pub mod area;
 pub mod barcode;
 pub mod person;

@@ -1,8 +1,5 @@
 //! People: names, sex, identity documents, vulnerability tags, and a validated new-person record.
 
-use std::fmt;
-use std::str::FromStr;
-
 use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Serialize};
 
@@ -32,7 +29,7 @@ impl Sex {
     }
 }
 
-impl FromStr for Sex {
+impl std::str::FromStr for Sex {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
         match s.trim().to_ascii_lowercase().as_str() {
@@ -58,6 +55,8 @@ pub enum PersonNameError {
 #[serde(try_from = "String", into = "String")]
 pub struct PersonName(String);
 
+text_newtype!(PersonName, PersonNameError);
+
 impl PersonName {
     pub fn parse(s: &str) -> Result<Self, PersonNameError> {
         let s = s.trim();
@@ -71,28 +70,6 @@ impl PersonName {
             return Err(PersonNameError::BadCharacter);
         }
         Ok(PersonName(s.to_string()))
-    }
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for PersonName {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl TryFrom<String> for PersonName {
-    type Error = PersonNameError;
-    fn try_from(s: String) -> Result<Self, Self::Error> {
-        Self::parse(&s)
-    }
-}
-
-impl From<PersonName> for String {
-    fn from(n: PersonName) -> String {
-        n.0
     }
 }
 
@@ -189,7 +166,7 @@ impl Vulnerability {
     }
 }
 
-impl FromStr for Vulnerability {
+impl std::str::FromStr for Vulnerability {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
         Ok(match s.trim() {

@@ -1,7 +1,5 @@
 //! Mainland mobile numbers.
 
-use std::fmt;
-
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -15,6 +13,8 @@ pub enum PhoneError {
 #[serde(try_from = "String", into = "String")]
 pub struct Phone(String);
 
+text_newtype!(Phone, PhoneError);
+
 impl Phone {
     pub fn parse(s: &str) -> Result<Self, PhoneError> {
         let digits: String = s.chars().filter(|c| !matches!(c, ' ' | '-')).collect();
@@ -26,31 +26,9 @@ impl Phone {
             && digits.as_bytes()[1] >= b'3';
         if ok { Ok(Phone(digits.to_string())) } else { Err(PhoneError::Format(s.trim().to_string())) }
     }
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
     /// Masked for lists: `138****5678`.
     pub fn masked(&self) -> String {
         format!("{}****{}", &self.0[..3], &self.0[7..])
-    }
-}
-
-impl fmt::Display for Phone {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl TryFrom<String> for Phone {
-    type Error = PhoneError;
-    fn try_from(s: String) -> Result<Self, Self::Error> {
-        Self::parse(&s)
-    }
-}
-
-impl From<Phone> for String {
-    fn from(p: Phone) -> String {
-        p.0
     }
 }
 

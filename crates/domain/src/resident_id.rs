@@ -1,9 +1,6 @@
 //! Mainland resident identity numbers (GB 11643-1999): 6-digit area, 8-digit birth date,
 //! 3-digit sequence (odd for men), and an ISO 7064 MOD 11-2 check character.
 
-use std::fmt;
-use std::str::FromStr;
-
 use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Serialize};
 
@@ -33,6 +30,8 @@ pub enum ResidentIdError {
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct ResidentId(String);
+
+text_newtype!(ResidentId, ResidentIdError);
 
 /// The check character for the first 17 digits of a resident id.
 pub fn check_char(first17: &[u8]) -> char {
@@ -83,10 +82,6 @@ impl ResidentId {
         Self::parse_on(&format!("{first17}{c}"), birth)
     }
 
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-
     /// The 6-digit area of registration.
     pub fn area_prefix(&self) -> &str {
         &self.0[..6]
@@ -109,32 +104,6 @@ impl ResidentId {
     /// Masked for lists: `1401**********1234`.
     pub fn masked(&self) -> String {
         format!("{}**********{}", &self.0[..4], &self.0[14..])
-    }
-}
-
-impl fmt::Display for ResidentId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl FromStr for ResidentId {
-    type Err = ResidentIdError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::parse(s)
-    }
-}
-
-impl TryFrom<String> for ResidentId {
-    type Error = ResidentIdError;
-    fn try_from(s: String) -> Result<Self, Self::Error> {
-        Self::parse(&s)
-    }
-}
-
-impl From<ResidentId> for String {
-    fn from(id: ResidentId) -> String {
-        id.0
     }
 }
 
