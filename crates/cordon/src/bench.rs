@@ -99,7 +99,7 @@ async fn scratch(kind: BackendKind, server: Option<&str>) -> Result<(Scratch, St
         BackendKind::Postgres => Scratch::postgres(server.expect("a PostgreSQL URL"), "bench").await?,
     };
     let store = s.store().await?;
-    let areas = county::generate(1, 1).areas;
+    let areas = county::areas(42);
     store.upsert_areas(&areas).await?;
     Ok((s, store))
 }

@@ -187,6 +187,19 @@ async fn areas(file: &Path, database: &str) -> Result<()> {
     Ok(())
 }
 
+/// Writes the demo county's areas as CSV (区划代码, 名称).
+pub fn write_areas_csv(path: &Path, seed: u64) -> Result<()> {
+    let mut w = csv::Writer::from_path(path).with_context(|| format!("creating {}", path.display()))?;
+    w.write_record(["区划代码", "名称"])?;
+    let areas = county::areas(seed);
+    for a in &areas {
+        w.write_record([a.code.as_str(), a.name.as_str()])?;
+    }
+    w.flush()?;
+    println!("wrote {} areas to {}", areas.len(), path.display());
+    Ok(())
+}
+
 /// Writes `rows` people of the demo county as CSV, spoiling a share `bad` of them on purpose.
 pub fn generate_csv(path: &Path, rows: u32, seed: u64, encoding: &str, bad: f64) -> Result<()> {
     let gbk = match encoding.to_ascii_lowercase().as_str() {

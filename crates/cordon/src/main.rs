@@ -74,6 +74,9 @@ enum Command {
         /// Share of rows to spoil on purpose (0.01 = 1 %), to see the error report.
         #[arg(long, default_value_t = 0.0)]
         bad: f64,
+        /// Also write the county's areas (区划代码, 名称) to this file, for `cordon import areas`.
+        #[arg(long)]
+        areas: Option<PathBuf>,
     },
     /// Measure the hot paths against the machine's raw limit, in the same run.
     Bench(bench::BenchArgs),
@@ -111,7 +114,12 @@ async fn main() -> Result<()> {
             }
             if no_serve { Ok(()) } else { serve(store, listen).await }
         }
-        Command::Generate { file, rows, seed, encoding, bad } => import_cli::generate_csv(&file, rows, seed, &encoding, bad),
+        Command::Generate { file, rows, seed, encoding, bad, areas } => {
+            if let Some(path) = areas {
+                import_cli::write_areas_csv(&path, seed)?;
+            }
+            import_cli::generate_csv(&file, rows, seed, &encoding, bad)
+        }
         Command::Bench(args) => bench::run(args).await,
     }
 }

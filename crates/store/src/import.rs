@@ -60,10 +60,11 @@ pub struct Quiet;
 impl ImportObserver for Quiet {}
 
 /// Rows per stored batch (one transaction each).
-const BATCH: usize = 16_384;
+const BATCH: usize = 65_536;
 
 enum Msg {
-    Batch { people: Vec<NewPerson>, rows: u64 },
+    /// A batch of valid people, with the rows and input bytes read when it was cut.
+    Batch { people: Vec<NewPerson>, rows: u64, bytes: u64 },
     Errors(Vec<RowError>),
 }
 
@@ -94,10 +95,12 @@ pub async fn import_persons<R: Read + Send + 'static>(
     let counting = CountingReader { inner: input, count: bytes.clone() };
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Msg>(4);
     let today = chrono::Local::now().date_naive();
-    let parser = tokio::task::spawn_blocking(move || parse(counting, known_areas, today, tx));
+    let read_so_far = bytes.clone();
+    let parser = tokio::task::spawn_blocking(move || parse(counting, read_so_far, known_areas, today, tx));
 
     let mut progress = Progress::default();
     let mut valid_rows = 0;
+    let mut writing = std::time::Duration::ZERO;
     while let Some(msg) = rx.recv().await {
         match msg {
             Msg::Errors(errors) => {
@@ -110,11 +113,13 @@ pub async fn import_persons<R: Read + Send + 'static>(
                     observer.row_error(e);
                 }
             }
-            Msg::Batch { people, rows } => {
+            Msg::Batch { people, rows, bytes } => {
                 valid_rows += people.len() as u64;
+                let write_started = Instant::now();
                 progress.inserted += writer.write(people).await?;
+                writing += write_started.elapsed();
                 progress.rows = rows;
-                progress.bytes_read = bytes.load(Ordering::Relaxed);
+                progress.bytes_read = bytes;
                 observer.progress(&progress);
             }
         }
@@ -123,9 +128,16 @@ pub async fn import_persons<R: Read + Send + 'static>(
     progress.rows = rows;
     progress.bytes_read = bytes.load(Ordering::Relaxed);
     observer.progress(&progress);
+    let refresh_started = Instant::now();
     if progress.inserted > 0 {
         store.refresh_populations().await?;
     }
+    tracing::debug!(
+        total_ms = started.elapsed().as_millis() as u64,
+        writing_ms = writing.as_millis() as u64,
+        refresh_ms = refresh_started.elapsed().as_millis() as u64,
+        "person import timings"
+    );
     Ok(ImportSummary {
         encoding,
         rows,
@@ -139,6 +151,7 @@ pub async fn import_persons<R: Read + Send + 'static>(
 /// Runs on a blocking thread: decodes, parses and validates, sending batches and errors.
 fn parse<R: Read + Send + 'static>(
     input: R,
+    bytes: Arc<AtomicU64>,
     known_areas: HashSet<String>,
     today: chrono::NaiveDate,
     tx: tokio::sync::mpsc::Sender<Msg>,
@@ -192,10 +205,10 @@ fn parse<R: Read + Send + 'static>(
         }
         if batch.len() >= BATCH {
             send(Msg::Errors(std::mem::take(&mut errors)))?;
-            send(Msg::Batch { people: std::mem::replace(&mut batch, Vec::with_capacity(BATCH)), rows })?;
+            send(Msg::Batch { people: std::mem::replace(&mut batch, Vec::with_capacity(BATCH)), rows, bytes: bytes.load(Ordering::Relaxed) })?;
         }
     }
     send(Msg::Errors(errors))?;
-    send(Msg::Batch { people: batch, rows })?;
+    send(Msg::Batch { people: batch, rows, bytes: bytes.load(Ordering::Relaxed) })?;
     Ok((encoding, rows))
 }

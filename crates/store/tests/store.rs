@@ -7,7 +7,7 @@ use chrono::NaiveDate;
 use cordon_domain::{AreaCode, Vulnerability};
 use cordon_store::import::{ImportObserver, RowError, import_persons};
 use cordon_store::scratch::{Scratch, sample_id as id, sample_people_csv as people_csv, seed_sample_areas as seed_areas, test_scratches};
-use cordon_store::{BackendKind, NewArea, PersonFilter, Store, Table};
+use cordon_store::{BackendKind, PersonFilter, Store, Table};
 
 fn code(s: &str) -> AreaCode {
     AreaCode::parse(s).unwrap()

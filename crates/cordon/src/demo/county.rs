@@ -134,6 +134,11 @@ impl Generator {
     }
 }
 
+/// The county's areas for `seed` (village names depend on the seed; codes do not).
+pub fn areas(seed: u64) -> Vec<NewArea> {
+    generate(seed, 1).areas
+}
+
 /// Generates the county with about `population` residents.
 pub fn generate(seed: u64, population: u32) -> County {
     let county_code = AreaCode::parse(COUNTY_CODE).expect("valid code");
