@@ -213,11 +213,12 @@ async fn first_page_shows_the_county_and_its_townships_in_a_browser() {
         let rows = client.find_all(fantoccini::Locator::Css("table.areas tbody tr")).await.unwrap();
         let mut seen = Vec::new();
         for r in &rows {
-            seen.push(r.text().await.unwrap());
+            let name = r.find(fantoccini::Locator::Css("td a")).await.unwrap().text().await.unwrap();
+            let population = r.find(fantoccini::Locator::Css("td.num")).await.unwrap().text().await.unwrap();
+            seen.push((name, population));
         }
-        assert_eq!(seen.len(), 2, "{seen:?}");
-        assert!(seen[0].contains("清源镇") && seen[0].ends_with("20"), "{seen:?}");
-        assert!(seen[1].contains("徐沟镇") && seen[1].ends_with("20"), "{seen:?}");
+        let expected = [("清源镇", "20"), ("徐沟镇", "20")].map(|(a, b)| (a.to_string(), b.to_string()));
+        assert_eq!(seen, expected);
         let population = client.find(fantoccini::Locator::Css(".stat .num")).await.unwrap().text().await.unwrap();
         assert_eq!(population, "40");
 
