@@ -165,7 +165,7 @@ impl Store {
                 .busy_timeout(Duration::from_secs(30))
                 .pragma("temp_store", "memory");
             let write = SqlitePoolOptions::new().max_connections(1).connect_with(opts.clone()).await?;
-            let read = SqlitePoolOptions::new().max_connections(4).connect_with(opts.read_only(false)).await?;
+            let read = SqlitePoolOptions::new().max_connections(4).connect_with(opts).await?;
             Backend::Sqlite(SqliteBackend { path, read, write })
         };
         Ok(Store { backend: std::sync::Arc::new(backend) })

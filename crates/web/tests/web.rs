@@ -42,6 +42,8 @@ async fn get(store: &Store, uri: &str) -> (StatusCode, String, Value) {
 #[tokio::test]
 async fn area_tree_has_populations_at_every_level() {
     for (s, store) in worlds("api_areas", 40).await {
+        let health = cordon_web::app(store.clone()).oneshot(Request::get("/healthz").body(Body::empty()).unwrap()).await.unwrap();
+        assert_eq!(health.status(), StatusCode::OK);
         let (status, _, tree) = get(&store, "/api/v1/areas").await;
         assert_eq!(status, StatusCode::OK);
         assert_eq!(tree["code"], "140121");
@@ -221,6 +223,8 @@ async fn first_page_shows_the_county_and_its_townships_in_a_browser() {
         assert_eq!(seen, expected);
         let population = client.find(fantoccini::Locator::Css(".stat .num")).await.unwrap().text().await.unwrap();
         assert_eq!(population, "40");
+        // The vendored ECharts drew the population chart (a canvas inside the chart element).
+        client.wait().for_element(fantoccini::Locator::Css("#population-chart canvas")).await.unwrap();
 
         let png = client.screenshot().await.unwrap();
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/screenshots");

@@ -20,8 +20,6 @@ struct ChildRow {
     name: String,
     /// With thousands separators.
     population: String,
-    /// Share of the largest sibling, for the bar (0–100).
-    share: i64,
 }
 
 #[derive(Template)]
@@ -33,6 +31,8 @@ struct AreaPage {
     child_label: &'static str,
     ancestors: Vec<Area>,
     children: Vec<ChildRow>,
+    /// Names and populations of the children for the chart script.
+    chart_json: String,
 }
 
 #[derive(Template)]
@@ -93,15 +93,21 @@ async fn area_view(state: &AppState, code: &str) -> Response {
     };
     match loaded.await {
         Ok((Some(area), children, ancestors)) => {
-            let max = children.iter().map(|c| c.population).max().unwrap_or(0).max(1);
             let level = code.level();
             let child_level = level.child();
+            let chart_json = serde_json::json!({
+                "label": "登记人口",
+                "names": children.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(),
+                "values": children.iter().map(|c| c.population).collect::<Vec<_>>(),
+            })
+            .to_string();
             render(&AreaPage {
+                chart_json,
                 level_label: level.label_zh(),
                 child_label: child_level.map(|l| l.label_zh()).unwrap_or("区划"),
                 children: children
                     .into_iter()
-                    .map(|c| ChildRow { share: c.population * 100 / max, population: thousands(c.population), code: c.code, name: c.name })
+                    .map(|c| ChildRow { population: thousands(c.population), code: c.code, name: c.name })
                     .collect(),
                 population: thousands(area.population),
                 area,
