@@ -35,6 +35,7 @@ macro_rules! text_newtype {
     };
 }
 
+pub mod access;
 pub mod area;
 pub mod barcode;
 pub mod person;
