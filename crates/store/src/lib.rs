@@ -9,6 +9,8 @@ use std::time::Duration;
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 
+pub mod accounts;
+pub mod audit;
 mod bulk;
 pub mod decode;
 pub mod import;
@@ -121,6 +123,7 @@ pub(crate) enum Param {
     Date(chrono::NaiveDate),
     OptText(Option<String>),
     OptInt(Option<i64>),
+    Time(chrono::DateTime<chrono::Utc>),
 }
 
 /// Binds `$params` in order onto a `sqlx::query` or `query_as` of either backend.
@@ -134,6 +137,7 @@ macro_rules! bind_all {
                 $crate::Param::Date(d) => q.bind(*d),
                 $crate::Param::OptText(s) => q.bind(s.clone()),
                 $crate::Param::OptInt(i) => q.bind(*i),
+                $crate::Param::Time(t) => q.bind(*t),
             };
         }
         q
@@ -171,10 +175,11 @@ impl Store {
         Ok(Store { backend: std::sync::Arc::new(backend) })
     }
 
-    /// Opens and brings the schema up to date.
+    /// Opens, brings the schema up to date and gives roles without permissions their defaults.
     pub async fn open_and_migrate(url: &str) -> Result<Store> {
         let store = Store::open(url).await?;
         store.migrate().await?;
+        store.seed_role_permissions().await?;
         Ok(store)
     }
 

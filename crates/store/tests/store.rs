@@ -204,3 +204,123 @@ async fn scratch_postgres_never_touches_the_named_database() {
         s.finish(store).await.unwrap();
     }
 }
+
+mod accounts {
+    use std::collections::BTreeSet;
+    use std::time::Duration;
+
+    use cordon_domain::access::{Permission, Role};
+    use cordon_store::accounts::NewUser;
+    use cordon_store::audit::{Actor, AuditFilter, Change};
+
+    use super::*;
+
+    fn new_user(name: &str, role: Role, area: &str) -> NewUser {
+        NewUser {
+            username: name.into(),
+            display_name: format!("{name} 同志"),
+            role,
+            areas: vec![code(area)],
+            password: "Qingxu-2022-0413".into(),
+        }
+    }
+
+    #[tokio::test]
+    async fn users_log_in_with_the_right_password_only_and_creation_is_audited() {
+        for (s, store) in each_backend("users").await {
+            let admin = Actor::system("test");
+            let user = store.create_user(&admin, new_user("wangli", Role::Investigator, "140121100")).await.unwrap();
+            assert_eq!(user.jurisdiction.areas(), &[code("140121100")]);
+            let p = store.verify_login("wangli", "Qingxu-2022-0413").await.unwrap().expect("right password");
+            assert!(p.can(Permission::TracingWrite) && !p.can(Permission::UsersManage));
+            assert!(store.verify_login("wangli", "Qingxu-2022-0414").await.unwrap().is_none());
+            assert!(store.verify_login("nobody", "Qingxu-2022-0413").await.unwrap().is_none());
+
+            let weak = NewUser { password: "short".into(), ..new_user("zhao", Role::Viewer, "140121") };
+            assert!(store.create_user(&admin, weak).await.unwrap_err().to_string().contains("at least 10"));
+            let again = store.create_user(&admin, new_user("wangli", Role::Viewer, "140121")).await.unwrap_err();
+            assert!(again.to_string().contains("taken"), "{again}");
+
+            let events = store.audit_events(&AuditFilter { entity: Some("user".into()), ..Default::default() }, 10).await.unwrap();
+            assert_eq!(events.len(), 1, "only the successful creation is recorded");
+            assert_eq!((events[0].actor_name.as_str(), events[0].action.as_str()), ("test", "create"));
+            assert!(events[0].after_json.as_deref().unwrap().contains("140121100"));
+            assert!(!events[0].after_json.as_deref().unwrap().contains("Qingxu-2022"), "no password in the trail");
+            s.finish(store).await.unwrap();
+        }
+    }
+
+    #[tokio::test]
+    async fn sessions_and_tokens_identify_their_user_until_ended_or_revoked() {
+        for (s, store) in each_backend("sessions").await {
+            let admin = Actor::system("test");
+            let user = store.create_user(&admin, new_user("lina", Role::Commander, "140121")).await.unwrap();
+            let secret = store.create_session(user.id).await.unwrap();
+            let p = store.session_principal(&secret, Duration::from_secs(3600)).await.unwrap().unwrap();
+            assert_eq!(p.user.username, "lina");
+            assert!(store.session_principal("not-a-session", Duration::from_secs(3600)).await.unwrap().is_none());
+            assert!(store.session_principal(&secret, Duration::ZERO).await.unwrap().is_none(), "idle session expires");
+            assert!(store.session_principal(&secret, Duration::from_secs(3600)).await.unwrap().is_none(), "and is gone");
+
+            let (id, token) = store.create_api_token(&admin, "lina", "lab-bridge").await.unwrap();
+            assert_eq!(store.token_principal(&token).await.unwrap().unwrap().user.id, user.id);
+            assert!(store.revoke_api_token(&admin, id).await.unwrap());
+            assert!(!store.revoke_api_token(&admin, id).await.unwrap(), "already revoked");
+            assert!(store.token_principal(&token).await.unwrap().is_none());
+            s.finish(store).await.unwrap();
+        }
+    }
+
+    #[tokio::test]
+    async fn role_permissions_are_data_an_admin_can_change() {
+        for (s, store) in each_backend("roles").await {
+            assert_eq!(
+                store.role_permissions(Role::Viewer).await.unwrap(),
+                Role::Viewer.default_permissions().iter().copied().collect::<BTreeSet<_>>()
+            );
+            let narrower: BTreeSet<Permission> = [Permission::AreasRead].into();
+            store.set_role_permissions(&Actor::system("admin"), Role::Viewer, &narrower).await.unwrap();
+            assert_eq!(store.role_permissions(Role::Viewer).await.unwrap(), narrower);
+            store.seed_role_permissions().await.unwrap();
+            assert_eq!(store.role_permissions(Role::Viewer).await.unwrap(), narrower, "seeding keeps an admin's choice");
+            let events = store.audit_events(&AuditFilter { entity: Some("role".into()), ..Default::default() }, 10).await.unwrap();
+            assert_eq!(events[0].entity_id.as_deref(), Some("viewer"));
+            s.finish(store).await.unwrap();
+        }
+    }
+
+    #[tokio::test]
+    async fn the_audit_trail_refuses_changes_and_filters_by_area() {
+        for (s, store) in each_backend("audit").await {
+            let actor = Actor { user_id: Some(7), name: "wangli".into(), request_id: Some("r1".into()), client_addr: Some("10.0.0.1".into()) };
+            store.record(&actor, &Change::new("reveal", "person", 1).area("140121100201")).await.unwrap();
+            store.record(&actor, &Change::new("reveal", "person", 2).area("140121101201")).await.unwrap();
+            let in_town = AuditFilter { area: Some(code("140121100")), ..Default::default() };
+            let events = store.audit_events(&in_town, 10).await.unwrap();
+            assert_eq!(events.len(), 1);
+            assert_eq!((events[0].entity_id.as_deref(), events[0].request_id.as_deref()), (Some("1"), Some("r1")));
+            let by_actor = store.audit_events(&AuditFilter { actor_id: Some(7), ..Default::default() }, 10).await.unwrap();
+            assert_eq!(by_actor.len(), 2);
+            assert!(by_actor[0].id > by_actor[1].id, "newest first");
+
+            // Even a direct connection, outside the product, cannot rewrite the trail.
+            for sql in ["UPDATE audit_events SET actor_name = 'x'", "DELETE FROM audit_events"] {
+                use sqlx::{Connection, Executor};
+                let refused = match s.kind {
+                    BackendKind::Sqlite => {
+                        let mut c = sqlx::SqliteConnection::connect(&s.url).await.unwrap();
+                        c.execute(sql).await.map(|_| ())
+                    }
+                    BackendKind::Postgres => {
+                        let mut c = sqlx::PgConnection::connect(&s.url).await.unwrap();
+                        c.execute(sql).await.map(|_| ())
+                    }
+                };
+                let err = refused.expect_err(sql).to_string();
+                assert!(err.contains("append-only"), "{err}");
+            }
+            assert_eq!(store.audit_events(&AuditFilter::default(), 10).await.unwrap().len(), 2);
+            s.finish(store).await.unwrap();
+        }
+    }
+}

@@ -1,0 +1,334 @@
+//! Accounts: users with argon2 password hashes, roles whose permissions are data, server-side
+//! sessions, and bearer API tokens (only hashes stored). Every change is audited in its own
+//! transaction.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use argon2::{Argon2, PasswordHasher, PasswordVerifier};
+use chrono::{DateTime, Utc};
+use cordon_domain::AreaCode;
+use cordon_domain::access::{Jurisdiction, Permission, Role, check_password};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::audit::{Actor, Change, INSERT_AUDIT, audit_params};
+use crate::{Result, Store, StoreError, bind_all, with_read_pool, with_write_pool};
+
+/// A user account as stored (no password hash).
+#[derive(Debug, Clone, Serialize)]
+pub struct User {
+    pub id: i64,
+    pub username: String,
+    pub display_name: String,
+    pub role: Role,
+    pub jurisdiction: Jurisdiction,
+    pub disabled: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A signed-in caller: the user and what their role may do now.
+#[derive(Debug, Clone, Serialize)]
+pub struct Principal {
+    pub user: User,
+    pub permissions: BTreeSet<Permission>,
+}
+
+impl Principal {
+    pub fn can(&self, p: Permission) -> bool {
+        self.permissions.contains(&p)
+    }
+}
+
+/// An account to create.
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    pub username: String,
+    pub display_name: String,
+    pub role: Role,
+    pub areas: Vec<AreaCode>,
+    pub password: String,
+}
+
+#[derive(sqlx::FromRow)]
+struct UserRow {
+    id: i64,
+    username: String,
+    display_name: String,
+    role: String,
+    password_hash: String,
+    disabled: bool,
+    created_at: DateTime<Utc>,
+}
+
+const USER_COLUMNS: &str = "id, username, display_name, role, password_hash, disabled, created_at";
+
+/// A random secret of 32 bytes, hex-encoded (session ids and API tokens).
+fn new_secret() -> Result<String> {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).map_err(|e| StoreError::Task(format!("random source failed: {e}")))?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// Secrets are high-entropy, so a fast hash suffices; only the hash is stored.
+fn secret_hash(secret: &str) -> String {
+    Sha256::digest(secret.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn valid_username(name: &str) -> Result<()> {
+    let ok = (2..=40).contains(&name.chars().count())
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
+    if ok { Ok(()) } else { Err(StoreError::Invalid("user name must be 2–40 letters, digits, '_', '-' or '.'".into())) }
+}
+
+impl Store {
+    /// Gives every role without permissions in the store its default set (run at start-up).
+    pub async fn seed_role_permissions(&self) -> Result<()> {
+        let present: Vec<(String,)> =
+            with_read_pool!(self, pool => sqlx::query_as("SELECT DISTINCT role FROM role_permissions").fetch_all(pool).await?);
+        let present: BTreeSet<String> = present.into_iter().map(|(r,)| r).collect();
+        let rows = Role::ALL
+            .iter()
+            .filter(|r| !present.contains(r.as_str()))
+            .flat_map(|r| {
+                r.default_permissions()
+                    .iter()
+                    .map(|p| vec![crate::Param::Text(r.as_str().into()), crate::Param::Text(p.as_str().into())])
+            })
+            .collect();
+        self.insert_rows("role_permissions", &["role", "permission"], rows, " ON CONFLICT DO NOTHING").await
+    }
+
+    /// What a role may do, as the store says now.
+    pub async fn role_permissions(&self, role: Role) -> Result<BTreeSet<Permission>> {
+        let rows: Vec<(String,)> = with_read_pool!(self, pool =>
+            sqlx::query_as("SELECT permission FROM role_permissions WHERE role = $1").bind(role.as_str()).fetch_all(pool).await?);
+        Ok(rows.into_iter().filter_map(|(p,)| p.parse().ok()).collect())
+    }
+
+    /// Replaces a role's permissions (audited).
+    pub async fn set_role_permissions(&self, actor: &Actor, role: Role, permissions: &BTreeSet<Permission>) -> Result<()> {
+        let before: Vec<&str> = self.role_permissions(role).await?.iter().map(|p| p.as_str()).collect();
+        let after: Vec<&str> = permissions.iter().map(|p| p.as_str()).collect();
+        let change = Change::new("update", "role", role.as_str())
+            .before(serde_json::json!(before))
+            .after(serde_json::json!(after));
+        with_write_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            sqlx::query("DELETE FROM role_permissions WHERE role = $1").bind(role.as_str()).execute(&mut *tx).await?;
+            for p in permissions {
+                sqlx::query("INSERT INTO role_permissions (role, permission) VALUES ($1, $2)")
+                    .bind(role.as_str()).bind(p.as_str()).execute(&mut *tx).await?;
+            }
+            bind_all!(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    /// Creates an account after checking the user name and the password rules (audited).
+    pub async fn create_user(&self, actor: &Actor, new: NewUser) -> Result<User> {
+        valid_username(&new.username)?;
+        check_password(&new.password, &new.username).map_err(|e| StoreError::Invalid(format!("password {e}")))?;
+        if new.areas.is_empty() {
+            return Err(StoreError::Invalid("a user needs at least one area (their jurisdiction)".into()));
+        }
+        if self.user_by_name(&new.username).await?.is_some() {
+            return Err(StoreError::Invalid(format!("user name {} is taken", new.username)));
+        }
+        let password = new.password.clone();
+        let hash = tokio::task::spawn_blocking(move || {
+            Argon2::default().hash_password(password.as_bytes()).map(|h| h.to_string())
+        })
+        .await
+        .map_err(|e| StoreError::Task(e.to_string()))?
+        .map_err(|e| StoreError::Task(format!("password hashing failed: {e}")))?;
+        let jurisdiction = Jurisdiction::new(new.areas);
+        let now = Utc::now();
+        let id: i64 = with_write_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            let (id,): (i64,) = sqlx::query_as(
+                "INSERT INTO users (username, display_name, role, password_hash, disabled, created_at) \
+                 VALUES ($1, $2, $3, $4, FALSE, $5) RETURNING id",
+            )
+            .bind(&new.username).bind(&new.display_name).bind(new.role.as_str()).bind(&hash).bind(now)
+            .fetch_one(&mut *tx).await?;
+            for a in jurisdiction.areas() {
+                sqlx::query("INSERT INTO user_areas (user_id, area_code) VALUES ($1, $2)").bind(id).bind(a.as_str()).execute(&mut *tx).await?;
+            }
+            let change = Change::new("create", "user", id).after(serde_json::json!({
+                "username": new.username, "display_name": new.display_name, "role": new.role.as_str(),
+                "areas": jurisdiction.areas().iter().map(|a| a.as_str()).collect::<Vec<_>>(),
+            }));
+            bind_all!(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
+            tx.commit().await?;
+            id
+        });
+        Ok(User {
+            id,
+            username: new.username,
+            display_name: new.display_name,
+            role: new.role,
+            jurisdiction,
+            disabled: false,
+            created_at: now,
+        })
+    }
+
+    async fn user_from_row(&self, row: UserRow) -> Result<User> {
+        let areas: Vec<(String,)> = with_read_pool!(self, pool =>
+            sqlx::query_as("SELECT area_code FROM user_areas WHERE user_id = $1 ORDER BY area_code").bind(row.id).fetch_all(pool).await?);
+        Ok(User {
+            id: row.id,
+            username: row.username,
+            display_name: row.display_name,
+            role: row.role.parse().map_err(StoreError::Invalid)?,
+            jurisdiction: Jurisdiction::new(areas.into_iter().filter_map(|(a,)| AreaCode::parse(&a).ok()).collect()),
+            disabled: row.disabled,
+            created_at: row.created_at,
+        })
+    }
+
+    async fn user_row(&self, clause: &str, param: crate::Param) -> Result<Option<UserRow>> {
+        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE {clause}");
+        Ok(with_read_pool!(self, pool =>
+            bind_all!(sqlx::query_as::<_, UserRow>(sqlx::AssertSqlSafe(sql.as_str())), [param].iter()).fetch_optional(pool).await?))
+    }
+
+    pub async fn user_by_name(&self, username: &str) -> Result<Option<User>> {
+        match self.user_row("username = $1", crate::Param::Text(username.to_string())).await? {
+            Some(row) => Ok(Some(self.user_from_row(row).await?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Every account, by user name.
+    pub async fn users(&self) -> Result<Vec<User>> {
+        let sql = format!("SELECT {USER_COLUMNS} FROM users ORDER BY username");
+        let rows: Vec<UserRow> =
+            with_read_pool!(self, pool => sqlx::query_as::<_, UserRow>(sqlx::AssertSqlSafe(sql.as_str())).fetch_all(pool).await?);
+        let mut out = Vec::with_capacity(rows.len());
+        for r in rows {
+            out.push(self.user_from_row(r).await?);
+        }
+        Ok(out)
+    }
+
+    async fn principal(&self, row: UserRow) -> Result<Option<Principal>> {
+        if row.disabled {
+            return Ok(None);
+        }
+        let user = self.user_from_row(row).await?;
+        let permissions = self.role_permissions(user.role).await?;
+        Ok(Some(Principal { user, permissions }))
+    }
+
+    /// Checks a user name and password; `None` when either is wrong or the account is disabled.
+    pub async fn verify_login(&self, username: &str, password: &str) -> Result<Option<Principal>> {
+        let row = self.user_row("username = $1", crate::Param::Text(username.to_string())).await?;
+        let Some(row) = row else { return Ok(None) };
+        let hash = row.password_hash.clone();
+        let password = password.to_string();
+        let ok = tokio::task::spawn_blocking(move || {
+            argon2::password_hash::phc::PasswordHash::new(&hash)
+                .map(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+                .unwrap_or(false)
+        })
+        .await
+        .map_err(|e| StoreError::Task(e.to_string()))?;
+        if ok { self.principal(row).await } else { Ok(None) }
+    }
+
+    /// Starts a server-side session; returns the secret for the cookie (only its hash is kept).
+    pub async fn create_session(&self, user_id: i64) -> Result<String> {
+        let secret = new_secret()?;
+        let now = Utc::now();
+        with_write_pool!(self, pool => {
+            sqlx::query("INSERT INTO sessions (token_hash, user_id, created_at, last_seen_at) VALUES ($1, $2, $3, $3)")
+                .bind(secret_hash(&secret)).bind(user_id).bind(now).execute(pool).await?;
+        });
+        Ok(secret)
+    }
+
+    /// The caller of a session that has been used within `idle`; refreshes its last use.
+    /// Expired sessions are removed.
+    pub async fn session_principal(&self, secret: &str, idle: Duration) -> Result<Option<Principal>> {
+        let hash = secret_hash(secret);
+        let now = Utc::now();
+        let oldest = now - chrono::Duration::from_std(idle).unwrap_or(chrono::Duration::hours(8));
+        let found: Option<(i64, DateTime<Utc>)> = with_read_pool!(self, pool =>
+            sqlx::query_as("SELECT user_id, last_seen_at FROM sessions WHERE token_hash = $1").bind(&hash).fetch_optional(pool).await?);
+        let Some((user_id, last_seen)) = found else { return Ok(None) };
+        if last_seen < oldest {
+            self.end_session(secret).await?;
+            return Ok(None);
+        }
+        // Refresh at most once a minute: a busy page does not write on every request.
+        if now - last_seen > chrono::Duration::minutes(1) {
+            with_write_pool!(self, pool => {
+                sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE token_hash = $2").bind(now).bind(&hash).execute(pool).await?;
+            });
+        }
+        match self.user_row("id = $1", crate::Param::Int(user_id)).await? {
+            Some(row) => self.principal(row).await,
+            None => Ok(None),
+        }
+    }
+
+    pub async fn end_session(&self, secret: &str) -> Result<()> {
+        with_write_pool!(self, pool => {
+            sqlx::query("DELETE FROM sessions WHERE token_hash = $1").bind(secret_hash(secret)).execute(pool).await?;
+        });
+        Ok(())
+    }
+
+    /// Creates a bearer token acting as `username`; the secret is returned once, never stored.
+    pub async fn create_api_token(&self, actor: &Actor, username: &str, name: &str) -> Result<(i64, String)> {
+        let user = self.user_by_name(username).await?.ok_or_else(|| StoreError::Invalid(format!("no user {username}")))?;
+        let secret = new_secret()?;
+        let now = Utc::now();
+        let id = with_write_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            let (id,): (i64,) = sqlx::query_as(
+                "INSERT INTO api_tokens (user_id, name, token_hash, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
+            )
+            .bind(user.id).bind(name).bind(secret_hash(&secret)).bind(now).fetch_one(&mut *tx).await?;
+            let change = Change::new("create", "api_token", id).after(serde_json::json!({"user": username, "name": name}));
+            bind_all!(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
+            tx.commit().await?;
+            id
+        });
+        Ok((id, format!("cdn_{secret}")))
+    }
+
+    /// Revokes a token; false when there is no such live token.
+    pub async fn revoke_api_token(&self, actor: &Actor, id: i64) -> Result<bool> {
+        let change = Change::new("revoke", "api_token", id);
+        let revoked = with_write_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            let n = sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
+                .bind(Utc::now()).bind(id).execute(&mut *tx).await?.rows_affected();
+            if n == 1 {
+                bind_all!(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+            n == 1
+        });
+        Ok(revoked)
+    }
+
+    /// The caller behind a bearer token, if it is live and its user enabled.
+    pub async fn token_principal(&self, token: &str) -> Result<Option<Principal>> {
+        let Some(secret) = token.strip_prefix("cdn_") else { return Ok(None) };
+        let found: Option<(i64,)> = with_read_pool!(self, pool =>
+            sqlx::query_as("SELECT user_id FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL")
+                .bind(secret_hash(secret)).fetch_optional(pool).await?);
+        match found {
+            Some((user_id,)) => match self.user_row("id = $1", crate::Param::Int(user_id)).await? {
+                Some(row) => self.principal(row).await,
+                None => Ok(None),
+            },
+            None => Ok(None),
+        }
+    }
+}

@@ -1,0 +1,152 @@
+//! The audit trail: one append-only event for every change and every look at unmasked personal
+//! data, written in the same transaction as the change. The schema refuses updates and deletes.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::{Param, Result, Store, bind_all, with_read_pool, with_write_pool};
+
+/// Who acted, from where (kept on every event).
+#[derive(Debug, Clone, Default)]
+pub struct Actor {
+    pub user_id: Option<i64>,
+    pub name: String,
+    pub request_id: Option<String>,
+    pub client_addr: Option<String>,
+}
+
+impl Actor {
+    /// An actor that is not a signed-in user: the CLI, the demo generator, a migration.
+    pub fn system(name: &str) -> Actor {
+        Actor { name: name.to_string(), ..Default::default() }
+    }
+}
+
+/// What happened.
+#[derive(Debug, Clone, Default)]
+pub struct Change {
+    pub action: String,
+    pub entity: String,
+    pub entity_id: Option<String>,
+    pub area_code: Option<String>,
+    pub before: Option<serde_json::Value>,
+    pub after: Option<serde_json::Value>,
+}
+
+impl Change {
+    pub fn new(action: &str, entity: &str, entity_id: impl ToString) -> Change {
+        Change { action: action.into(), entity: entity.into(), entity_id: Some(entity_id.to_string()), ..Default::default() }
+    }
+    pub fn area(mut self, code: &str) -> Change {
+        self.area_code = Some(code.to_string());
+        self
+    }
+    pub fn before(mut self, v: serde_json::Value) -> Change {
+        self.before = Some(v);
+        self
+    }
+    pub fn after(mut self, v: serde_json::Value) -> Change {
+        self.after = Some(v);
+        self
+    }
+}
+
+pub(crate) const INSERT_AUDIT: &str = "INSERT INTO audit_events (at, actor_id, actor_name, action, entity, entity_id, \
+     area_code, before_json, after_json, request_id, client_addr) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)";
+
+/// The bind parameters of [`INSERT_AUDIT`] for one event, so that callers can run it inside
+/// their own transaction on either backend.
+pub(crate) fn audit_params(actor: &Actor, change: &Change) -> Vec<Param> {
+    vec![
+        Param::Time(Utc::now()),
+        Param::OptInt(actor.user_id),
+        Param::Text(actor.name.clone()),
+        Param::Text(change.action.clone()),
+        Param::Text(change.entity.clone()),
+        Param::OptText(change.entity_id.clone()),
+        Param::OptText(change.area_code.clone()),
+        Param::OptText(change.before.as_ref().map(|v| v.to_string())),
+        Param::OptText(change.after.as_ref().map(|v| v.to_string())),
+        Param::OptText(actor.request_id.clone()),
+        Param::OptText(actor.client_addr.clone()),
+    ]
+}
+
+/// One stored event.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct AuditEvent {
+    pub id: i64,
+    pub at: DateTime<Utc>,
+    pub actor_id: Option<i64>,
+    pub actor_name: String,
+    pub action: String,
+    pub entity: String,
+    pub entity_id: Option<String>,
+    pub area_code: Option<String>,
+    pub before_json: Option<String>,
+    pub after_json: Option<String>,
+    pub request_id: Option<String>,
+    pub client_addr: Option<String>,
+}
+
+/// Filters on the audit list; all that are set must hold.
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    pub actor_id: Option<i64>,
+    pub entity: Option<String>,
+    pub entity_id: Option<String>,
+    pub since: Option<DateTime<Utc>>,
+    pub until: Option<DateTime<Utc>>,
+    /// Events tagged with an area inside this one.
+    pub area: Option<cordon_domain::AreaCode>,
+    /// Only events with an id below this (paging, newest first).
+    pub before_id: Option<i64>,
+}
+
+impl Store {
+    /// Records an event that has no other change to share a transaction with (a look at data).
+    pub async fn record(&self, actor: &Actor, change: &Change) -> Result<()> {
+        let params = audit_params(actor, change);
+        with_write_pool!(self, pool => { bind_all!(sqlx::query(INSERT_AUDIT), params.iter()).execute(pool).await?; });
+        Ok(())
+    }
+
+    /// Events matching `filter`, newest first.
+    pub async fn audit_events(&self, filter: &AuditFilter, limit: u32) -> Result<Vec<AuditEvent>> {
+        let mut sql = String::from(
+            "SELECT id, at, actor_id, actor_name, action, entity, entity_id, area_code, before_json, after_json, \
+             request_id, client_addr FROM audit_events WHERE 1 = 1",
+        );
+        let mut params = Vec::new();
+        let mut push = |clause: &str, p: Param| {
+            params.push(p);
+            sql.push_str(&clause.replace('?', &format!("${}", params.len())));
+        };
+        if let Some(a) = filter.actor_id {
+            push(" AND actor_id = ?", Param::Int(a));
+        }
+        if let Some(e) = &filter.entity {
+            push(" AND entity = ?", Param::Text(e.clone()));
+        }
+        if let Some(e) = &filter.entity_id {
+            push(" AND entity_id = ?", Param::Text(e.clone()));
+        }
+        if let Some(t) = filter.since {
+            push(" AND at >= ?", Param::Time(t));
+        }
+        if let Some(t) = filter.until {
+            push(" AND at < ?", Param::Time(t));
+        }
+        if let Some(area) = &filter.area {
+            let (lo, hi) = area.subtree_range();
+            push(" AND area_code >= ?", Param::Text(lo));
+            push(" AND area_code < ?", Param::Text(hi));
+        }
+        if let Some(b) = filter.before_id {
+            push(" AND id < ?", Param::Int(b));
+        }
+        sql.push_str(&format!(" ORDER BY id DESC LIMIT {}", limit.clamp(1, 1000)));
+        Ok(with_read_pool!(self, pool =>
+            bind_all!(sqlx::query_as::<_, AuditEvent>(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(pool).await?))
+    }
+}
