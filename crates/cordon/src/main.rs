@@ -8,6 +8,7 @@ use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use cordon_store::Store;
 
+mod accounts_cli;
 mod bench;
 mod demo;
 mod import_cli;
@@ -80,6 +81,16 @@ enum Command {
     },
     /// Measure the hot paths against the machine's raw limit, in the same run.
     Bench(bench::BenchArgs),
+    /// Manage accounts.
+    User {
+        #[command(subcommand)]
+        cmd: accounts_cli::UserCommand,
+    },
+    /// Manage bearer API tokens for the CLI and integrations.
+    Token {
+        #[command(subcommand)]
+        cmd: accounts_cli::TokenCommand,
+    },
 }
 
 #[tokio::main]
@@ -109,14 +120,24 @@ async fn run() -> Result<()> {
         Command::Demo { db, listen, seed, no_serve } => {
             let store = open(&db.database).await?;
             match demo::load(&store, seed, demo::DEMO_POPULATION).await {
-                Ok(l) => eprintln!(
-                    "demo county {} generated in {:.1} s: {} areas, {} households, {} people",
-                    demo::county::COUNTY_NAME,
-                    l.seconds,
-                    l.areas,
-                    l.households,
-                    l.people
-                ),
+                Ok(l) => {
+                    eprintln!(
+                        "demo county {} generated in {:.1} s: {} areas, {} households, {} people",
+                        demo::county::COUNTY_NAME,
+                        l.seconds,
+                        l.areas,
+                        l.households,
+                        l.people
+                    );
+                    let county = cordon_domain::AreaCode::parse(demo::county::COUNTY_CODE)?;
+                    let accounts = accounts_cli::demo_accounts(&store, &county).await?;
+                    println!("\nDemo accounts (passwords are shown only now):");
+                    println!("  {:<28} {:<22} {:<16} {}", "user", "role", "area", "password");
+                    for (user, role, password, area) in accounts {
+                        println!("  {:<28} {:<22} {:<16} {}", user, format!("{} {}", role.as_str(), role.label_zh()), area, password);
+                    }
+                    println!();
+                }
                 Err(e) => eprintln!("demo not generated: {e:#}"),
             }
             if no_serve { Ok(()) } else { serve(store, listen).await }
@@ -128,6 +149,8 @@ async fn run() -> Result<()> {
             import_cli::generate_csv(&file, rows, seed, &encoding, bad)
         }
         Command::Bench(args) => bench::run(args).await,
+        Command::User { cmd } => accounts_cli::user(cmd).await,
+        Command::Token { cmd } => accounts_cli::token(cmd).await,
     }
 }
 
