@@ -88,6 +88,16 @@ pub async fn import_persons<R: Read + Send + 'static>(
     input: R,
     observer: &mut (dyn ImportObserver + Send),
 ) -> Result<ImportSummary> {
+    import_persons_within(store, input, observer, None).await
+}
+
+/// Like [`import_persons`], rejecting rows whose area lies outside `allowed` when it is given.
+pub(crate) async fn import_persons_within<R: Read + Send + 'static>(
+    store: &Store,
+    input: R,
+    observer: &mut (dyn ImportObserver + Send),
+    allowed: Option<cordon_domain::access::Jurisdiction>,
+) -> Result<ImportSummary> {
     let started = Instant::now();
     let known_areas = store.area_codes().await?;
     let mut writer = store.person_writer().await?;
@@ -96,7 +106,7 @@ pub async fn import_persons<R: Read + Send + 'static>(
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Msg>(4);
     let today = chrono::Local::now().date_naive();
     let read_so_far = bytes.clone();
-    let parser = tokio::task::spawn_blocking(move || parse(counting, read_so_far, known_areas, today, tx));
+    let parser = tokio::task::spawn_blocking(move || parse(counting, read_so_far, known_areas, allowed, today, tx));
 
     let mut progress = Progress::default();
     let mut valid_rows = 0;
@@ -153,6 +163,7 @@ fn parse<R: Read + Send + 'static>(
     input: R,
     bytes: Arc<AtomicU64>,
     known_areas: HashSet<String>,
+    allowed: Option<cordon_domain::access::Jurisdiction>,
     today: chrono::NaiveDate,
     tx: tokio::sync::mpsc::Sender<Msg>,
 ) -> Result<(TextEncoding, u64)> {
@@ -176,12 +187,17 @@ fn parse<R: Read + Send + 'static>(
                 let line = record.position().map(|p| p.line()).unwrap_or(rows + 1);
                 let fields: Vec<&str> = record.iter().collect();
                 match columns.parse(&fields, today) {
-                    Ok(p) if known_areas.contains(p.area_code.as_str()) => batch.push(p),
-                    Ok(p) => errors.push(RowError {
+                    Ok(p) if !known_areas.contains(p.area_code.as_str()) => errors.push(RowError {
                         line,
                         field: Some("area_code"),
                         reason: format!("unknown area code {} (not in the area register)", p.area_code),
                     }),
+                    Ok(p) if allowed.as_ref().is_some_and(|j| !j.contains(&p.area_code)) => errors.push(RowError {
+                        line,
+                        field: Some("area_code"),
+                        reason: format!("area {} is outside your jurisdiction", p.area_code),
+                    }),
+                    Ok(p) => batch.push(p),
                     Err(errs) => errors.extend(errs.into_iter().map(|e| RowError {
                         line,
                         field: Some(e.field.as_str()),

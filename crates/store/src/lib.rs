@@ -17,6 +17,7 @@ pub mod import;
 mod people;
 mod places;
 pub mod schema;
+pub mod scoped;
 pub mod scratch;
 
 pub use bulk::PersonWriter;
@@ -34,6 +35,9 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("{0}")]
     Invalid(String),
+    /// The caller's role or jurisdiction does not allow this; the text says which.
+    #[error("{0}")]
+    Forbidden(String),
     #[error("I/O error: {0}")]
     Io(#[from] std::io::Error),
     #[error("background task failed: {0}")]

@@ -124,19 +124,28 @@ const PERSON_SELECT: &str = "SELECT p.id, p.id_kind, p.id_number, p.name, p.sex,
      h.address, p.area_code, p.tags FROM persons p LEFT JOIN households h ON h.id = p.household_id";
 
 impl Store {
-    /// People registered in `scope` (an area and everything under it) matching `filter`, ordered
-    /// by (area code, id), `limit` per page, starting after `after`.
+    /// People registered in `scope` (areas, each with everything under it) matching `filter`,
+    /// ordered by (area code, id), `limit` per page, starting after `after`.
     pub async fn list_persons(
         &self,
-        scope: &AreaCode,
+        scope: &[AreaCode],
         filter: &PersonFilter,
         after: Option<&PersonCursor>,
         limit: u32,
         today: NaiveDate,
     ) -> Result<PersonPage> {
-        let (lo, hi) = scope.subtree_range();
-        let mut params = vec![Param::Text(lo), Param::Text(hi)];
-        let mut sql = format!("{PERSON_SELECT} WHERE p.area_code >= $1 AND p.area_code < $2");
+        if scope.is_empty() {
+            return Ok(PersonPage { items: vec![], next: None });
+        }
+        let mut params = Vec::new();
+        let mut ranges = Vec::new();
+        for area in scope {
+            let (lo, hi) = area.subtree_range();
+            params.push(Param::Text(lo));
+            params.push(Param::Text(hi));
+            ranges.push(format!("(p.area_code >= ${} AND p.area_code < ${})", params.len() - 1, params.len()));
+        }
+        let mut sql = format!("{PERSON_SELECT} WHERE ({})", ranges.join(" OR "));
         let mut push = |sql: &mut String, clause: &str, p: Param| {
             params.push(p);
             sql.push_str(&clause.replace('?', &format!("${}", params.len())));
@@ -192,6 +201,14 @@ impl Store {
         let sql = format!("{PERSON_SELECT} WHERE p.id = $1 AND p.area_code >= $2 AND p.area_code < $3");
         let row: Option<PersonRow> = with_read_pool!(self, pool =>
             sqlx::query_as::<_, PersonRow>(sqlx::AssertSqlSafe(sql.as_str())).bind(id).bind(lo).bind(hi).fetch_optional(pool).await?);
+        row.map(Person::try_from).transpose()
+    }
+
+    /// One person by id, anywhere (callers on behalf of a user go through [`crate::scoped::Scoped`]).
+    pub(crate) async fn person_by_id(&self, id: i64) -> Result<Option<Person>> {
+        let sql = format!("{PERSON_SELECT} WHERE p.id = $1");
+        let row: Option<PersonRow> = with_read_pool!(self, pool =>
+            sqlx::query_as::<_, PersonRow>(sqlx::AssertSqlSafe(sql.as_str())).bind(id).fetch_optional(pool).await?);
         row.map(Person::try_from).transpose()
     }
 

@@ -105,7 +105,7 @@ async fn keyset_pages_cover_a_scope_exactly_once_and_nothing_outside() {
         let mut cursor = None;
         let mut pages = 0;
         loop {
-            let page = store.list_persons(&scope, &PersonFilter::default(), cursor.as_ref(), 10, today()).await.unwrap();
+            let page = store.list_persons(std::slice::from_ref(&scope), &PersonFilter::default(), cursor.as_ref(), 10, today()).await.unwrap();
             for p in &page.items {
                 assert!(p.area_code.starts_with("140121100"), "{} outside scope", p.area_code);
                 assert!(seen.insert(p.id), "person {} listed twice", p.id);
@@ -132,7 +132,7 @@ async fn search_by_name_prefix_phone_and_id_tail_within_scope() {
         let list = |q: &str, scope: AreaCode| {
             let store = store.clone();
             let q = q.to_string();
-            async move { store.list_persons(&scope, &PersonFilter::from_query(&q), None, 100, today()).await.unwrap().items }
+            async move { store.list_persons(std::slice::from_ref(&scope), &PersonFilter::from_query(&q), None, 100, today()).await.unwrap().items }
         };
         let wang = list("王", county.clone()).await;
         assert_eq!(wang.len(), 16);
@@ -182,13 +182,13 @@ async fn vulnerability_filters_use_stored_tags_and_age() {
         import_persons(&store, Cursor::new(people_csv(40).into_bytes()), &mut Collect::default()).await.unwrap();
         let county = code("140121");
         let filter = |v| PersonFilter { vulnerability: Some(v), ..Default::default() };
-        let bedridden = store.list_persons(&county, &filter(Vulnerability::Bedridden), None, 100, today()).await.unwrap().items;
+        let bedridden = store.list_persons(std::slice::from_ref(&county), &filter(Vulnerability::Bedridden), None, 100, today()).await.unwrap().items;
         assert_eq!(bedridden.len(), 4);
         assert!(bedridden.iter().all(|p| p.tags.has(Vulnerability::Bedridden)));
         // Everyone in people_csv was born in 1940, so all are 80 or older.
-        let elderly = store.list_persons(&county, &filter(Vulnerability::Elderly), None, 100, today()).await.unwrap().items;
+        let elderly = store.list_persons(std::slice::from_ref(&county), &filter(Vulnerability::Elderly), None, 100, today()).await.unwrap().items;
         assert_eq!(elderly.len(), 40);
-        let infants = store.list_persons(&county, &filter(Vulnerability::Infant), None, 100, today()).await.unwrap().items;
+        let infants = store.list_persons(std::slice::from_ref(&county), &filter(Vulnerability::Infant), None, 100, today()).await.unwrap().items;
         assert!(infants.is_empty());
         s.finish(store).await.unwrap();
     }

@@ -60,7 +60,7 @@ mod tests {
             assert_eq!(towns.iter().map(|t| t.population).sum::<i64>(), county.population);
             // Households written by the generator are the ones people are linked to.
             let page = store
-                .list_persons(&AreaCode::parse("140121100").unwrap(), &PersonFilter::default(), None, 5, county::reference_day())
+                .list_persons(&[AreaCode::parse("140121100").unwrap()], &PersonFilter::default(), None, 5, county::reference_day())
                 .await
                 .unwrap();
             assert!(page.items.iter().all(|p| p.household_id.is_some_and(|h| h <= loaded.households as i64)));

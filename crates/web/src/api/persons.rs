@@ -89,7 +89,7 @@ pub async fn list_persons(State(state): State<AppState>, Query(q): Query<ListQue
         None => None,
     };
     let today = chrono::Local::now().date_naive();
-    let page = state.store.list_persons(&scope, &filter, after.as_ref(), q.limit.unwrap_or(50), today).await?;
+    let page = state.store.list_persons(std::slice::from_ref(&scope), &filter, after.as_ref(), q.limit.unwrap_or(50), today).await?;
     Ok(Json(PersonPage {
         items: page.items.iter().map(|p| PersonSummary::new(p, today)).collect(),
         next: page.next.map(|c| c.encode()),

@@ -1,0 +1,216 @@
+//! The only door from a request into place-bound data: a handle bound to one caller's
+//! permissions and jurisdiction. Its methods take no area filter that could widen the scope —
+//! every query it runs is restricted to the caller's areas, and a look outside answers
+//! [`StoreError::Forbidden`] with the reason.
+
+use std::io::Read;
+
+use chrono::NaiveDate;
+use cordon_domain::AreaCode;
+use cordon_domain::access::Permission;
+
+use crate::accounts::Principal;
+use crate::audit::{Actor, AuditEvent, AuditFilter, Change};
+use crate::import::{ImportObserver, ImportSummary, import_persons_within};
+use crate::{Area, Person, PersonCursor, PersonFilter, PersonPage, Result, Store, StoreError};
+
+/// A store handle for one caller.
+pub struct Scoped {
+    store: Store,
+    principal: Principal,
+    actor: Actor,
+}
+
+impl Store {
+    /// The handle through which `principal`'s requests reach data; `actor` says where they came from.
+    pub fn scoped(&self, principal: Principal, actor: Actor) -> Scoped {
+        Scoped { store: self.clone(), principal, actor }
+    }
+}
+
+impl Scoped {
+    pub fn principal(&self) -> &Principal {
+        &self.principal
+    }
+
+    pub fn actor(&self) -> &Actor {
+        &self.actor
+    }
+
+    /// Fails with the reason unless the caller's role has `p`.
+    pub fn require(&self, p: Permission) -> Result<()> {
+        if self.principal.can(p) {
+            Ok(())
+        } else {
+            Err(StoreError::Forbidden(format!(
+                "your role ({}) does not have the permission {} ({})",
+                self.principal.user.role.label_zh(),
+                p.as_str(),
+                p.label_zh()
+            )))
+        }
+    }
+
+    fn inside(&self, code: &AreaCode) -> Result<()> {
+        if self.principal.user.jurisdiction.contains(code) {
+            Ok(())
+        } else {
+            let yours: Vec<&str> = self.principal.user.jurisdiction.areas().iter().map(|a| a.as_str()).collect();
+            Err(StoreError::Forbidden(format!("area {code} is outside your jurisdiction ({})", yours.join(", "))))
+        }
+    }
+
+    /// The areas of the caller's jurisdiction (their home pages).
+    pub async fn home_areas(&self) -> Result<Vec<Area>> {
+        self.require(Permission::AreasRead)?;
+        let mut out = Vec::new();
+        for a in self.principal.user.jurisdiction.areas() {
+            if let Some(area) = self.store.area(a).await? {
+                out.push(area);
+            }
+        }
+        Ok(out)
+    }
+
+    pub async fn area(&self, code: &AreaCode) -> Result<Option<Area>> {
+        self.require(Permission::AreasRead)?;
+        self.inside(code)?;
+        self.store.area(code).await
+    }
+
+    pub async fn area_children(&self, code: &AreaCode) -> Result<Vec<Area>> {
+        self.require(Permission::AreasRead)?;
+        self.inside(code)?;
+        self.store.area_children(code).await
+    }
+
+    pub async fn area_subtree(&self, code: &AreaCode) -> Result<Vec<Area>> {
+        self.require(Permission::AreasRead)?;
+        self.inside(code)?;
+        self.store.area_subtree(code).await
+    }
+
+    /// The chain of areas above `code` that are inside the jurisdiction, top first (breadcrumbs).
+    pub async fn ancestors(&self, code: &AreaCode) -> Result<Vec<Area>> {
+        self.inside(code)?;
+        let mut out = Vec::new();
+        let mut cur = code.parent();
+        while let Some(c) = cur {
+            if !self.principal.user.jurisdiction.contains(&c) {
+                break;
+            }
+            if let Some(a) = self.store.area(&c).await? {
+                out.push(a);
+            }
+            cur = c.parent();
+        }
+        out.reverse();
+        Ok(out)
+    }
+
+    /// People in `area` (default: the whole jurisdiction), filtered and paged by key.
+    pub async fn list_persons(
+        &self,
+        area: Option<&AreaCode>,
+        filter: &PersonFilter,
+        after: Option<&PersonCursor>,
+        limit: u32,
+        today: NaiveDate,
+    ) -> Result<PersonPage> {
+        self.require(Permission::PersonsRead)?;
+        let scope = match area {
+            Some(a) => {
+                self.inside(a)?;
+                vec![a.clone()]
+            }
+            None => self.principal.user.jurisdiction.areas().to_vec(),
+        };
+        self.store.list_persons(&scope, filter, after, limit, today).await
+    }
+
+    /// One person, or `Forbidden` when they are registered outside the jurisdiction.
+    pub async fn person(&self, id: i64) -> Result<Option<Person>> {
+        self.require(Permission::PersonsRead)?;
+        match self.store.person_by_id(id).await? {
+            Some(p) => {
+                let area = AreaCode::parse(&p.area_code).map_err(|e| StoreError::Invalid(e.to_string()))?;
+                self.inside(&area)?;
+                Ok(Some(p))
+            }
+            None => Ok(None),
+        }
+    }
+
+    /// The person's household members inside the jurisdiction (the person excluded).
+    pub async fn household_of(&self, person: &Person) -> Result<Vec<Person>> {
+        self.require(Permission::PersonsRead)?;
+        let Some(h) = person.household_id else { return Ok(vec![]) };
+        let j = &self.principal.user.jurisdiction;
+        Ok(self
+            .store
+            .household_members(h)
+            .await?
+            .into_iter()
+            .filter(|m| m.id != person.id && AreaCode::parse(&m.area_code).is_ok_and(|a| j.contains(&a)))
+            .collect())
+    }
+
+    /// One person with nothing masked; the look itself is recorded in the audit trail.
+    pub async fn reveal_person(&self, id: i64) -> Result<Option<Person>> {
+        self.require(Permission::PersonsReveal)?;
+        let Some(p) = self.person(id).await? else { return Ok(None) };
+        self.store.record(&self.actor, &Change::new("reveal", "person", id).area(&p.area_code)).await?;
+        Ok(Some(p))
+    }
+
+    /// Audit events in the jurisdiction, newest first. Events tied to no area (accounts, roles)
+    /// are shown only to those who manage users.
+    pub async fn audit_events(&self, filter: &AuditFilter, limit: u32) -> Result<Vec<AuditEvent>> {
+        self.require(Permission::AuditRead)?;
+        if let Some(a) = &filter.area {
+            self.inside(a)?;
+            return self.store.audit_events(filter, limit).await;
+        }
+        let see_unplaced = self.principal.can(Permission::UsersManage);
+        let j = self.principal.user.jurisdiction.clone();
+        let mut out = Vec::new();
+        let mut page_filter = filter.clone();
+        // Page through until `limit` events in scope are found (events out of scope are skipped).
+        loop {
+            let batch = self.store.audit_events(&page_filter, 500).await?;
+            let done = batch.len() < 500;
+            page_filter.before_id = batch.last().map(|e| e.id);
+            for e in batch {
+                let visible = match e.area_code.as_deref().and_then(|a| AreaCode::parse(a).ok()) {
+                    Some(a) => j.contains(&a),
+                    None => see_unplaced,
+                };
+                if visible {
+                    out.push(e);
+                    if out.len() >= limit as usize {
+                        return Ok(out);
+                    }
+                }
+            }
+            if done {
+                return Ok(out);
+            }
+        }
+    }
+
+    /// Imports people; rows registered outside the jurisdiction are reported, not stored.
+    pub async fn import_persons<R: Read + Send + 'static>(
+        &self,
+        input: R,
+        observer: &mut (dyn ImportObserver + Send),
+    ) -> Result<ImportSummary> {
+        self.require(Permission::PersonsImport)?;
+        let summary =
+            import_persons_within(&self.store, input, observer, Some(self.principal.user.jurisdiction.clone())).await?;
+        let change = Change::new("import", "persons", format!("{} rows", summary.rows)).after(serde_json::json!({
+            "rows": summary.rows, "inserted": summary.inserted, "invalid_rows": summary.invalid_rows,
+        }));
+        self.store.record(&self.actor, &change).await?;
+        Ok(summary)
+    }
+}
