@@ -33,6 +33,12 @@ impl ApiError {
     pub fn unprocessable(detail: impl Into<String>) -> Self {
         ApiError { status: StatusCode::UNPROCESSABLE_ENTITY, detail: detail.into(), field: None }
     }
+    pub fn unauthorized(detail: impl Into<String>) -> Self {
+        ApiError { status: StatusCode::UNAUTHORIZED, detail: detail.into(), field: None }
+    }
+    pub fn forbidden(detail: impl Into<String>) -> Self {
+        ApiError { status: StatusCode::FORBIDDEN, detail: detail.into(), field: None }
+    }
     pub fn not_found(detail: impl Into<String>) -> Self {
         ApiError { status: StatusCode::NOT_FOUND, detail: detail.into(), field: None }
     }
@@ -49,6 +55,7 @@ impl From<cordon_store::StoreError> for ApiError {
     fn from(e: cordon_store::StoreError) -> Self {
         match e {
             cordon_store::StoreError::Invalid(reason) => ApiError::unprocessable(reason),
+            cordon_store::StoreError::Forbidden(reason) => ApiError::forbidden(reason),
             other => ApiError::internal(other),
         }
     }

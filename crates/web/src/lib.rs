@@ -15,27 +15,34 @@ use tower_http::trace::TraceLayer;
 
 pub mod api;
 mod assets;
+pub mod auth;
 pub mod error;
 mod ui;
 
-/// What every handler can reach.
+/// What every handler can reach. Handlers that touch data do so through the [`auth::Caller`]
+/// extractor's scoped handle; the raw store here serves sign-in and health only.
 #[derive(Clone)]
 pub struct AppState {
-    pub store: Store,
+    store: Store,
+    throttle: std::sync::Arc<auth::LoginThrottle>,
 }
 
 /// The whole application: API, OpenAPI document, pages and static assets.
 pub fn app(store: Store) -> Router {
-    let state = AppState { store };
+    let state = AppState { store, throttle: Default::default() };
     let (api_router, openapi) = api::router().split_for_parts();
     let openapi_json = serde_json::to_string_pretty(&openapi).expect("OpenAPI document serializes");
     Router::new()
         .merge(api_router)
-        .route("/api/openapi.json", get(move || async move { ([(header::CONTENT_TYPE, "application/json")], openapi_json) }))
+        .route(
+            "/api/openapi.json",
+            get(move |_caller: auth::Caller| async move { ([(header::CONTENT_TYPE, "application/json")], openapi_json) }),
+        )
         .route("/healthz", get(healthz))
         .merge(ui::router())
         .merge(assets::router())
         .with_state(state)
+        .layer(axum::middleware::from_fn(auth::same_origin))
         .layer(SetResponseHeaderLayer::if_not_present(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
         .layer(SetResponseHeaderLayer::if_not_present(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
         .layer(SetResponseHeaderLayer::if_not_present(header::REFERRER_POLICY, HeaderValue::from_static("same-origin")))

@@ -7,23 +7,59 @@ use std::time::Duration;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
+use cordon_domain::AreaCode;
+use cordon_domain::access::Role;
 use cordon_store::Store;
+use cordon_store::accounts::NewUser;
+use cordon_store::audit::{Actor, AuditFilter};
 use cordon_store::import::{Quiet, import_persons};
 use cordon_store::scratch::{Scratch, sample_id, sample_people_csv, seed_sample_areas, test_scratches};
 use serde_json::Value;
 use tower::ServiceExt;
 
-/// A scratch store per backend holding the sample county with `people` residents.
-async fn worlds(label: &str, people: u32) -> Vec<(Scratch, Store)> {
+/// A scratch store per backend holding the sample county with `people` residents, a county
+/// commander and a township investigator (清源镇), each with an API token.
+struct World {
+    scratch: Scratch,
+    store: Store,
+    commander: String,
+    township: String,
+}
+
+async fn worlds(label: &str, people: u32) -> Vec<World> {
     let mut out = Vec::new();
-    for s in test_scratches(label).await {
-        let store = s.store().await.expect("store opens");
+    for scratch in test_scratches(label).await {
+        let store = scratch.store().await.expect("store opens");
         seed_sample_areas(&store).await;
         let csv = sample_people_csv(people).into_bytes();
         import_persons(&store, std::io::Cursor::new(csv), &mut Quiet).await.expect("sample imported");
-        out.push((s, store));
+        let commander = account(&store, "commander1", Role::Commander, "140121").await;
+        let township = account(&store, "tracer1", Role::Investigator, "140121100").await;
+        out.push(World { scratch, store, commander, township });
     }
     out
+}
+
+const PASSWORD: &str = "Qingxu-2022-0413";
+
+/// Creates a user and returns a bearer token for them.
+async fn account(store: &Store, name: &str, role: Role, area: &str) -> String {
+    let admin = Actor::system("test");
+    let new = NewUser {
+        username: name.into(),
+        display_name: format!("{name}同志"),
+        role,
+        areas: vec![AreaCode::parse(area).unwrap()],
+        password: PASSWORD.into(),
+    };
+    store.create_user(&admin, new).await.expect("user created");
+    store.create_api_token(&admin, name, "test").await.expect("token").1
+}
+
+impl World {
+    async fn finish(self) {
+        self.scratch.finish(self.store).await.unwrap();
+    }
 }
 
 async fn call(store: &Store, req: Request<Body>) -> (StatusCode, String, Value) {
@@ -35,16 +71,83 @@ async fn call(store: &Store, req: Request<Body>) -> (StatusCode, String, Value) 
     (status, ctype, json)
 }
 
-async fn get(store: &Store, uri: &str) -> (StatusCode, String, Value) {
-    call(store, Request::get(uri).body(Body::empty()).expect("request")).await
+async fn get(store: &Store, token: &str, uri: &str) -> (StatusCode, String, Value) {
+    call(store, Request::get(uri).header("authorization", format!("Bearer {token}")).body(Body::empty()).expect("request")).await
+}
+
+#[tokio::test]
+async fn everything_but_health_login_and_static_files_needs_a_caller() {
+    for w in worlds("auth", 4).await {
+        let app = cordon_web::app(w.store.clone());
+        for (uri, expected) in [
+            ("/healthz", StatusCode::OK),
+            ("/login", StatusCode::OK),
+            ("/static/cordon.css", StatusCode::OK),
+            ("/api/v1/areas", StatusCode::UNAUTHORIZED),
+            ("/api/v1/persons", StatusCode::UNAUTHORIZED),
+            ("/api/openapi.json", StatusCode::UNAUTHORIZED),
+            ("/", StatusCode::SEE_OTHER),
+            ("/areas/140121", StatusCode::SEE_OTHER),
+        ] {
+            let res = app.clone().oneshot(Request::get(uri).body(Body::empty()).unwrap()).await.unwrap();
+            assert_eq!(res.status(), expected, "{uri}");
+            if expected == StatusCode::SEE_OTHER {
+                let to = res.headers()["location"].to_str().unwrap();
+                assert!(to.starts_with("/login?next=/"), "{to}");
+            }
+        }
+        let (status, _, _) = get(&w.store, "cdn_forged", "/api/v1/areas").await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        let (status, _, doc) = get(&w.store, &w.commander, "/api/openapi.json").await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(doc["paths"]["/api/v1/persons"].is_object());
+
+        // A cookie-session POST from another site is refused before it reaches a handler.
+        let cross = Request::post("/logout").header("origin", "http://evil.example").header("host", "cordon.local").body(Body::empty()).unwrap();
+        assert_eq!(app.clone().oneshot(cross).await.unwrap().status(), StatusCode::FORBIDDEN);
+        let same = Request::post("/logout").header("sec-fetch-site", "same-origin").body(Body::empty()).unwrap();
+        assert_eq!(app.clone().oneshot(same).await.unwrap().status(), StatusCode::SEE_OTHER);
+        w.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn login_sets_a_session_cookie_and_repeated_failures_are_throttled() {
+    for w in worlds("login", 4).await {
+        let app = cordon_web::app(w.store.clone());
+        let form = |user: &str, pw: &str| {
+            Request::post("/login")
+                .header("content-type", "application/x-www-form-urlencoded")
+                .header("sec-fetch-site", "same-origin")
+                .body(Body::from(format!("username={user}&password={pw}&next=/areas/140121100")))
+                .unwrap()
+        };
+        let ok = app.clone().oneshot(form("tracer1", PASSWORD)).await.unwrap();
+        assert_eq!(ok.status(), StatusCode::SEE_OTHER);
+        assert_eq!(ok.headers()["location"], "/areas/140121100");
+        let cookie = ok.headers()["set-cookie"].to_str().unwrap().to_string();
+        assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"), "{cookie}");
+        let session = cookie.split(';').next().unwrap().to_string();
+        let page = app.clone().oneshot(Request::get("/areas/140121100").header("cookie", &session).body(Body::empty()).unwrap()).await.unwrap();
+        assert_eq!(page.status(), StatusCode::OK);
+
+        for _ in 0..5 {
+            let bad = app.clone().oneshot(form("tracer1", "wrong-password-1")).await.unwrap();
+            assert_eq!(bad.status(), StatusCode::UNAUTHORIZED);
+        }
+        let blocked = app.clone().oneshot(form("tracer1", PASSWORD)).await.unwrap();
+        assert_eq!(blocked.status(), StatusCode::TOO_MANY_REQUESTS, "even the right password waits");
+        let body = axum::body::to_bytes(blocked.into_body(), usize::MAX).await.unwrap();
+        assert!(String::from_utf8_lossy(&body).contains("分钟后再试"));
+        w.finish().await;
+    }
 }
 
 #[tokio::test]
 async fn area_tree_has_populations_at_every_level() {
-    for (s, store) in worlds("api_areas", 40).await {
-        let health = cordon_web::app(store.clone()).oneshot(Request::get("/healthz").body(Body::empty()).unwrap()).await.unwrap();
-        assert_eq!(health.status(), StatusCode::OK);
-        let (status, _, tree) = get(&store, "/api/v1/areas").await;
+    for w in worlds("api_areas", 40).await {
+        let store = &w.store;
+        let (status, _, tree) = get(store, &w.commander, "/api/v1/areas").await;
         assert_eq!(status, StatusCode::OK);
         assert_eq!(tree["code"], "140121");
         assert_eq!(tree["name"], "清徐县");
@@ -56,26 +159,34 @@ async fn area_tree_has_populations_at_every_level() {
         assert_eq!(town_sum, 40);
         assert_eq!(towns[0]["children"].as_array().unwrap().len(), 2);
 
-        let (_, _, shallow) = get(&store, "/api/v1/areas?depth=1").await;
+        let (_, _, shallow) = get(store, &w.commander, "/api/v1/areas?depth=1").await;
         assert!(shallow["children"][0].get("children").is_none(), "depth=1 stops at townships");
 
-        let (status, ctype, problem) = get(&store, "/api/v1/areas/14012").await;
+        let (status, ctype, problem) = get(store, &w.commander, "/api/v1/areas/14012").await;
         assert_eq!(status, StatusCode::BAD_REQUEST);
         assert_eq!(ctype, "application/problem+json");
         assert_eq!(problem["field"], "code");
-        let (status, _, _) = get(&store, "/api/v1/areas/140121999").await;
+        let (status, _, _) = get(store, &w.commander, "/api/v1/areas/140121999").await;
         assert_eq!(status, StatusCode::NOT_FOUND);
-        s.finish(store).await.unwrap();
+
+        // The township investigator's tree starts at their township; the county is refused.
+        let (_, _, own) = get(store, &w.township, "/api/v1/areas").await;
+        assert_eq!(own["code"], "140121100");
+        let (status, _, problem) = get(store, &w.township, "/api/v1/areas?root=140121").await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        assert!(problem["detail"].as_str().unwrap().contains("outside your jurisdiction"), "{problem}");
+        w.finish().await;
     }
 }
 
 #[tokio::test]
-async fn person_list_masks_pages_by_key_and_stays_in_its_area() {
-    for (s, store) in worlds("api_persons", 30).await {
+async fn person_list_masks_pages_by_key_and_stays_in_the_jurisdiction() {
+    for w in worlds("api_persons", 30).await {
+        let store = &w.store;
         let mut seen = Vec::new();
         let mut uri = "/api/v1/persons?area=140121101&limit=4".to_string();
         loop {
-            let (status, _, page) = get(&store, &uri).await;
+            let (status, _, page) = get(store, &w.commander, &uri).await;
             assert_eq!(status, StatusCode::OK, "{page}");
             for p in page["items"].as_array().unwrap() {
                 assert!(p["area_code"].as_str().unwrap().starts_with("140121101"));
@@ -94,46 +205,88 @@ async fn person_list_masks_pages_by_key_and_stays_in_its_area() {
         unique.dedup();
         assert_eq!(unique.len(), 14, "people of 徐沟镇 among 30: {seen:?}");
 
-        let (_, _, found) = get(&store, "/api/v1/persons?q=13900000005").await;
+        let (_, _, found) = get(store, &w.commander, "/api/v1/persons?q=13900000005").await;
         assert_eq!(found["items"].as_array().unwrap().len(), 1);
-        let (_, _, bedridden) = get(&store, "/api/v1/persons?tag=bedridden").await;
+        let (_, _, bedridden) = get(store, &w.commander, "/api/v1/persons?tag=bedridden").await;
         assert!(bedridden["items"].as_array().unwrap().iter().all(|p| p["vulnerabilities"].as_array().unwrap().contains(&Value::from("bedridden"))));
-        let (status, _, problem) = get(&store, "/api/v1/persons?tag=pilot").await;
+        let (status, _, problem) = get(store, &w.commander, "/api/v1/persons?tag=pilot").await;
         assert_eq!((status, problem["field"].as_str()), (StatusCode::BAD_REQUEST, Some("tag")));
 
         let id = found["items"][0]["id"].as_i64().unwrap();
-        let (status, _, detail) = get(&store, &format!("/api/v1/persons/{id}")).await;
+        let (status, _, detail) = get(store, &w.commander, &format!("/api/v1/persons/{id}")).await;
         assert_eq!(status, StatusCode::OK);
         assert_eq!(detail["household"].as_array().unwrap().len(), 1, "two per household");
-        let (status, _, _) = get(&store, &format!("/api/v1/persons/{id}?area=140121100")).await;
-        assert_eq!(status, StatusCode::NOT_FOUND, "outside the caller's area");
-        s.finish(store).await.unwrap();
+
+        // Person 5 lives in 徐沟镇: the 清源镇 investigator cannot list, search or open them.
+        let (_, _, own) = get(store, &w.township, "/api/v1/persons?limit=100").await;
+        assert_eq!(own["items"].as_array().unwrap().len(), 16);
+        assert!(own["items"].as_array().unwrap().iter().all(|p| p["area_code"].as_str().unwrap().starts_with("140121100")));
+        let (_, _, search) = get(store, &w.township, "/api/v1/persons?q=13900000005").await;
+        assert!(search["items"].as_array().unwrap().is_empty());
+        let (status, _, _) = get(store, &w.township, "/api/v1/persons?area=140121101").await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        let (status, _, problem) = get(store, &w.township, &format!("/api/v1/persons/{id}")).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{problem}");
+        w.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn revealing_a_person_needs_the_permission_and_leaves_an_audit_event() {
+    for w in worlds("api_reveal", 8).await {
+        let store = &w.store;
+        let viewer = account(store, "viewer1", Role::Viewer, "140121").await;
+        let (_, _, page) = get(store, &w.township, "/api/v1/persons?limit=1").await;
+        let id = page["items"][0]["id"].as_i64().unwrap();
+        let post = |token: &str| Request::post(format!("/api/v1/persons/{id}/reveal")).header("authorization", format!("Bearer {token}")).body(Body::empty()).unwrap();
+        let (status, _, shown) = call(store, post(&w.township)).await;
+        assert_eq!(status, StatusCode::OK, "{shown}");
+        assert_eq!(shown["id_number"].as_str().unwrap().len(), 18);
+        let (status, _, problem) = call(store, post(&viewer)).await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        assert!(problem["detail"].as_str().unwrap().contains("persons.reveal"), "{problem}");
+        let events = store.audit_events(&AuditFilter { entity: Some("person".into()), ..Default::default() }, 10).await.unwrap();
+        assert_eq!(events.len(), 1, "only the allowed look is recorded");
+        assert_eq!((events[0].actor_name.as_str(), events[0].action.as_str()), ("tracer1", "reveal"));
+        assert_eq!(events[0].entity_id.as_deref(), Some(id.to_string().as_str()));
+        w.finish().await;
     }
 }
 
 #[tokio::test]
 async fn csv_import_over_http_reports_rows_and_is_idempotent() {
-    for (s, store) in worlds("api_import", 0).await {
+    for w in worlds("api_import", 0).await {
+        let store = &w.store;
         let mut csv = sample_people_csv(50);
         csv.push_str(&format!("{},坏号码,12345,140121100201,,\n", sample_id(900)));
         let (gbk, _, _) = encoding_rs::GBK.encode(&csv);
         let gbk = gbk.into_owned();
-        let post = |body: Vec<u8>| Request::post("/api/v1/imports/persons").header("content-type", "text/csv").body(Body::from(body)).unwrap();
-        let (status, _, report) = call(&store, post(gbk.clone())).await;
+        let post = |token: &str, body: Vec<u8>| {
+            Request::post("/api/v1/imports/persons")
+                .header("content-type", "text/csv")
+                .header("authorization", format!("Bearer {token}"))
+                .body(Body::from(body))
+                .unwrap()
+        };
+        let (status, _, report) = call(store, post(&w.commander, gbk.clone())).await;
         assert_eq!(status, StatusCode::OK, "{report}");
         assert_eq!(report["encoding"], "GB18030");
         assert_eq!((report["rows"].as_u64(), report["inserted"].as_u64(), report["invalid_rows"].as_u64()), (Some(51), Some(50), Some(1)));
         assert_eq!(report["errors"][0]["line"], 52);
         assert_eq!(report["errors"][0]["field"], "phone");
 
-        let (_, _, again) = call(&store, post(gbk)).await;
+        let (_, _, again) = call(store, post(&w.commander, gbk)).await;
         assert_eq!((again["inserted"].as_u64(), again["unchanged"].as_u64()), (Some(0), Some(50)));
 
-        let (status, ctype, problem) = call(&store, post(b"foo,bar\n1,2\n".to_vec())).await;
+        let (status, ctype, problem) = call(store, post(&w.commander, b"foo,bar\n1,2\n".to_vec())).await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
         assert_eq!(ctype, "application/problem+json");
         assert!(problem["detail"].as_str().unwrap().contains("id_number"));
-        s.finish(store).await.unwrap();
+
+        // The township investigator may not import at all.
+        let (status, _, _) = call(store, post(&w.township, sample_people_csv(2).into_bytes())).await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        w.finish().await;
     }
 }
 
@@ -203,15 +356,42 @@ async fn spawn_server(store: Store) -> SocketAddr {
     addr
 }
 
+/// Signs in through the login form as a person would, and waits for the page that follows
+/// (signed in, or the form again with its error).
+async fn sign_in(client: &fantoccini::Client, addr: SocketAddr, user: &str, password: &str) {
+    client.goto(&format!("http://{addr}/")).await.unwrap();
+    client.wait().for_element(fantoccini::Locator::Css("input[name=username]")).await.unwrap().send_keys(user).await.unwrap();
+    client.find(fantoccini::Locator::Css("input[name=password]")).await.unwrap().send_keys(password).await.unwrap();
+    client.find(fantoccini::Locator::Css("button[type=submit]")).await.unwrap().click().await.unwrap();
+    client.wait().for_element(fantoccini::Locator::Css(".error, header .who")).await.unwrap();
+}
+
+async fn text(client: &fantoccini::Client, css: &str) -> String {
+    client.wait().for_element(fantoccini::Locator::Css(css)).await.unwrap().text().await.unwrap()
+}
+
+fn screenshot_path(name: &str) -> std::path::PathBuf {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join(name)
+}
+
 #[tokio::test]
-async fn first_page_shows_the_county_and_its_townships_in_a_browser() {
+async fn signing_in_shows_the_county_and_its_townships_in_a_browser() {
     let Some(driver) = chromedriver().await else { return };
-    for (s, store) in worlds("browser", 40).await {
-        let addr = spawn_server(store.clone()).await;
+    for w in worlds("browser", 40).await {
+        let addr = spawn_server(w.store.clone()).await;
         let client = browser(&driver).await;
-        client.goto(&format!("http://{addr}/")).await.unwrap();
-        let h1 = client.find(fantoccini::Locator::Css("h1")).await.unwrap().text().await.unwrap();
+
+        // A wrong password keeps the visitor on the form with a clear message.
+        sign_in(&client, addr, "commander1", "wrong-password-9").await;
+        assert_eq!(text(&client, ".error").await, "用户名或密码错误。");
+        assert!(client.current_url().await.unwrap().path().starts_with("/login"));
+
+        sign_in(&client, addr, "commander1", PASSWORD).await;
+        let h1 = text(&client, "h1").await;
         assert!(h1.starts_with("清徐县"), "{h1}");
+        assert!(text(&client, "header .user").await.contains("commander1同志"));
         let rows = client.find_all(fantoccini::Locator::Css("table.areas tbody tr")).await.unwrap();
         let mut seen = Vec::new();
         for r in &rows {
@@ -221,23 +401,45 @@ async fn first_page_shows_the_county_and_its_townships_in_a_browser() {
         }
         let expected = [("清源镇", "20"), ("徐沟镇", "20")].map(|(a, b)| (a.to_string(), b.to_string()));
         assert_eq!(seen, expected);
-        let population = client.find(fantoccini::Locator::Css(".stat .num")).await.unwrap().text().await.unwrap();
-        assert_eq!(population, "40");
+        assert_eq!(text(&client, ".stat .num").await, "40");
         // The vendored ECharts drew the population chart (a canvas inside the chart element).
         client.wait().for_element(fantoccini::Locator::Css("#population-chart canvas")).await.unwrap();
-
-        let png = client.screenshot().await.unwrap();
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/screenshots");
-        std::fs::create_dir_all(&dir).unwrap();
-        std::fs::write(dir.join(format!("index-{}.png", s.kind.as_str())), png).unwrap();
+        std::fs::write(screenshot_path(&format!("index-{}.png", w.scratch.kind.as_str())), client.screenshot().await.unwrap()).unwrap();
 
         // Drill down to a township: its villages are listed.
         client.find(fantoccini::Locator::LinkText("徐沟镇")).await.unwrap().click().await.unwrap();
-        let h1 = client.find(fantoccini::Locator::Css("h1")).await.unwrap().text().await.unwrap();
-        assert!(h1.starts_with("徐沟镇"), "{h1}");
-        let body = client.find(fantoccini::Locator::Css("table.areas")).await.unwrap().text().await.unwrap();
+        assert!(text(&client, "h1").await.starts_with("徐沟镇"));
+        let body = text(&client, "table.areas").await;
         assert!(body.contains("北关村") && body.contains("南关村"), "{body}");
+
+        // Sign out: back to the form, and pages need a session again.
+        client.find(fantoccini::Locator::Css("header .who button")).await.unwrap().click().await.unwrap();
+        client.wait().for_element(fantoccini::Locator::Css("input[name=username]")).await.unwrap();
+        client.goto(&format!("http://{addr}/areas/140121")).await.unwrap();
+        assert!(client.current_url().await.unwrap().path().starts_with("/login"));
         client.close().await.unwrap();
-        s.finish(store).await.unwrap();
+        w.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn a_township_user_sees_only_their_township_and_gets_a_forbidden_page_elsewhere() {
+    let Some(driver) = chromedriver().await else { return };
+    for w in worlds("browser_scope", 40).await {
+        let addr = spawn_server(w.store.clone()).await;
+        let client = browser(&driver).await;
+        sign_in(&client, addr, "tracer1", PASSWORD).await;
+        let h1 = text(&client, "h1").await;
+        assert!(h1.starts_with("清源镇"), "{h1}");
+        let body = text(&client, "table.areas").await;
+        assert!(body.contains("东关村") && !body.contains("北关村"), "{body}");
+        assert!(client.find(fantoccini::Locator::LinkText("清徐县")).await.is_err(), "no link up to the county");
+
+        client.goto(&format!("http://{addr}/areas/140121101")).await.unwrap();
+        assert_eq!(text(&client, "h1").await, "无权访问");
+        assert!(text(&client, ".message").await.contains("outside your jurisdiction"));
+        std::fs::write(screenshot_path(&format!("forbidden-{}.png", w.scratch.kind.as_str())), client.screenshot().await.unwrap()).unwrap();
+        client.close().await.unwrap();
+        w.finish().await;
     }
 }

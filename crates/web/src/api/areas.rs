@@ -1,10 +1,10 @@
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::{parse_area, scope_or_root};
-use crate::AppState;
+use super::parse_area;
+use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, Problem};
 
 /// An area with the number of people registered in it and, in a tree, its sub-areas.
@@ -31,18 +31,27 @@ impl From<cordon_store::Area> for AreaNode {
 
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct TreeQuery {
-    /// The root of the tree (default: the register's top area).
+    /// The root of the tree (default: the caller's first jurisdiction area).
     root: Option<String>,
     /// How many levels below the root to include (default: all).
     depth: Option<u32>,
 }
 
-/// The area tree under a root, with populations.
+/// The area tree under a root, with populations. Requires `areas.read`; the root must be inside
+/// the caller's jurisdiction.
 #[utoipa::path(get, path = "/api/v1/areas", tag = "areas", params(TreeQuery),
-    responses((status = 200, body = AreaNode), (status = 400, body = Problem), (status = 404, body = Problem)))]
-pub async fn area_tree(State(state): State<AppState>, Query(q): Query<TreeQuery>) -> ApiResult<Json<AreaNode>> {
-    let root = scope_or_root(&state, q.root.as_deref()).await?;
-    let mut flat = state.store.area_subtree(&root).await?;
+    responses((status = 200, body = AreaNode), (status = 400, body = Problem), (status = 401, body = Problem),
+              (status = 403, body = Problem), (status = 404, body = Problem)))]
+pub async fn area_tree(Caller(scope): Caller, Query(q): Query<TreeQuery>) -> ApiResult<Json<AreaNode>> {
+    let root = match q.root.as_deref() {
+        Some(r) => parse_area("root", r)?,
+        None => {
+            let homes = scope.home_areas().await?;
+            let home = homes.first().ok_or_else(|| ApiError::not_found("your jurisdiction has no registered area"))?;
+            parse_area("root", &home.code)?
+        }
+    };
+    let mut flat = scope.area_subtree(&root).await?;
     if flat.is_empty() {
         return Err(ApiError::not_found(format!("area {root} is not registered")));
     }
@@ -65,14 +74,15 @@ pub async fn area_tree(State(state): State<AppState>, Query(q): Query<TreeQuery>
     Ok(Json(stack.pop().expect("root present")))
 }
 
-/// One area with its direct sub-areas.
+/// One area with its direct sub-areas. Requires `areas.read` inside the jurisdiction.
 #[utoipa::path(get, path = "/api/v1/areas/{code}", tag = "areas",
     params(("code" = String, Path, description = "Division code")),
-    responses((status = 200, body = AreaNode), (status = 400, body = Problem), (status = 404, body = Problem)))]
-pub async fn area_detail(State(state): State<AppState>, Path(code): Path<String>) -> ApiResult<Json<AreaNode>> {
+    responses((status = 200, body = AreaNode), (status = 400, body = Problem), (status = 401, body = Problem),
+              (status = 403, body = Problem), (status = 404, body = Problem)))]
+pub async fn area_detail(Caller(scope): Caller, Path(code): Path<String>) -> ApiResult<Json<AreaNode>> {
     let code = parse_area("code", &code)?;
-    let area = state.store.area(&code).await?.ok_or_else(|| ApiError::not_found(format!("area {code} is not registered")))?;
+    let area = scope.area(&code).await?.ok_or_else(|| ApiError::not_found(format!("area {code} is not registered")))?;
     let mut node = AreaNode::from(area);
-    node.children = state.store.area_children(&code).await?.into_iter().map(AreaNode::from).collect();
+    node.children = scope.area_children(&code).await?.into_iter().map(AreaNode::from).collect();
     Ok(Json(node))
 }

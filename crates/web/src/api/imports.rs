@@ -2,14 +2,13 @@ use std::io::Read;
 
 use axum::Json;
 use axum::body::Body;
-use axum::extract::State;
 use bytes::{Buf, Bytes};
 use cordon_store::import::{ImportObserver, RowError};
 use futures_util::StreamExt;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::AppState;
+use crate::auth::Caller;
 use crate::error::{ApiResult, Problem};
 
 /// How many row errors an answer lists; the rest are counted.
@@ -77,11 +76,13 @@ impl Read for BodyReader {
 }
 
 /// Imports people from a CSV body (UTF-8 or GBK; Chinese or English headers), streamed.
-/// Valid rows are stored, invalid rows reported; importing the same file again changes nothing.
+/// Valid rows are stored, invalid rows reported (rows outside the caller's jurisdiction too);
+/// importing the same file again changes nothing. Requires `persons.import`.
 #[utoipa::path(post, path = "/api/v1/imports/persons", tag = "imports",
     request_body(content = String, content_type = "text/csv", description = "CSV with a header line: 身份证号/id_number, 姓名/name, 区划代码/area_code, and optionally 手机号/phone, 住址/address, 重点人群/tags, 证件类型, 性别, 出生日期"),
-    responses((status = 200, body = ImportReport), (status = 422, body = Problem, description = "The file is not a person list (required columns missing)")))]
-pub async fn import_persons(State(state): State<AppState>, body: Body) -> ApiResult<Json<ImportReport>> {
+    responses((status = 200, body = ImportReport), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem, description = "The file is not a person list (required columns missing)")))]
+pub async fn import_persons(Caller(scope): Caller, body: Body) -> ApiResult<Json<ImportReport>> {
+    scope.require(cordon_domain::access::Permission::PersonsImport)?;
     let (tx, rx) = tokio::sync::mpsc::channel(16);
     let mut stream = body.into_data_stream();
     tokio::spawn(async move {
@@ -94,7 +95,7 @@ pub async fn import_persons(State(state): State<AppState>, body: Body) -> ApiRes
     });
     let reader = BodyReader { rx, current: Bytes::new() };
     let mut collect = Collect::default();
-    let summary = cordon_store::import::import_persons(&state.store, reader, &mut collect).await?;
+    let summary = scope.import_persons(reader, &mut collect).await?;
     Ok(Json(ImportReport {
         encoding: summary.encoding.as_str().to_string(),
         rows: summary.rows,

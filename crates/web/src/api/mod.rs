@@ -27,6 +27,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(areas::area_detail))
         .routes(routes!(persons::list_persons))
         .routes(routes!(persons::person_detail))
+        .routes(routes!(persons::reveal_person))
         .routes(routes!(imports::import_persons))
 }
 
@@ -35,14 +36,3 @@ pub(crate) fn parse_area(field: &str, s: &str) -> crate::error::ApiResult<cordon
     cordon_domain::AreaCode::parse(s).map_err(|e| crate::error::ApiError::bad_request(field, format!("{s:?}: {e}")))
 }
 
-/// The area a request works in: the one it names, or the register's first root.
-pub(crate) async fn scope_or_root(state: &AppState, area: Option<&str>) -> crate::error::ApiResult<cordon_domain::AreaCode> {
-    match area {
-        Some(a) => parse_area("area", a),
-        None => {
-            let roots = state.store.area_roots().await?;
-            let root = roots.first().ok_or_else(|| crate::error::ApiError::not_found("no areas are registered yet"))?;
-            parse_area("area", &root.code)
-        }
-    }
-}

@@ -1,5 +1,5 @@
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query};
 use chrono::NaiveDate;
 use cordon_domain::Vulnerability;
 use cordon_domain::person::age_on;
@@ -7,8 +7,8 @@ use cordon_store::{Person, PersonCursor, PersonFilter};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::scope_or_root;
-use crate::AppState;
+use super::parse_area;
+use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, Problem};
 
 /// A person as lists show them: identity number and phone masked.
@@ -63,7 +63,8 @@ pub struct PersonPage {
 
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct ListQuery {
-    /// Area code whose people to list, itself and everything under it (default: the top area).
+    /// Area code whose people to list, itself and everything under it (default: the caller's
+    /// whole jurisdiction).
     area: Option<String>,
     /// Search: a name or surname, an 11-digit phone, or the last 4 characters of the id number.
     q: Option<String>,
@@ -75,11 +76,13 @@ pub struct ListQuery {
     limit: Option<u32>,
 }
 
-/// People registered in an area, filtered and paged by key.
+/// People registered in an area, filtered and paged by key; identity numbers and phones masked.
+/// Requires `persons.read` inside the jurisdiction.
 #[utoipa::path(get, path = "/api/v1/persons", tag = "persons", params(ListQuery),
-    responses((status = 200, body = PersonPage), (status = 400, body = Problem)))]
-pub async fn list_persons(State(state): State<AppState>, Query(q): Query<ListQuery>) -> ApiResult<Json<PersonPage>> {
-    let scope = scope_or_root(&state, q.area.as_deref()).await?;
+    responses((status = 200, body = PersonPage), (status = 400, body = Problem), (status = 401, body = Problem),
+              (status = 403, body = Problem)))]
+pub async fn list_persons(Caller(scope): Caller, Query(q): Query<ListQuery>) -> ApiResult<Json<PersonPage>> {
+    let area = q.area.as_deref().map(|a| parse_area("area", a)).transpose()?;
     let mut filter = PersonFilter::from_query(q.q.as_deref().unwrap_or(""));
     if let Some(tag) = q.tag.as_deref().filter(|t| !t.is_empty()) {
         filter.vulnerability = Some(tag.parse::<Vulnerability>().map_err(|e| ApiError::bad_request("tag", e))?);
@@ -89,7 +92,7 @@ pub async fn list_persons(State(state): State<AppState>, Query(q): Query<ListQue
         None => None,
     };
     let today = chrono::Local::now().date_naive();
-    let page = state.store.list_persons(std::slice::from_ref(&scope), &filter, after.as_ref(), q.limit.unwrap_or(50), today).await?;
+    let page = scope.list_persons(area.as_ref(), &filter, after.as_ref(), q.limit.unwrap_or(50), today).await?;
     Ok(Json(PersonPage {
         items: page.items.iter().map(|p| PersonSummary::new(p, today)).collect(),
         next: page.next.map(|c| c.encode()),
@@ -104,23 +107,35 @@ pub struct PersonDetail {
     pub household: Vec<PersonSummary>,
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
-pub struct DetailQuery {
-    /// The area the caller works in (default: the top area); people outside it are not found.
-    area: Option<String>,
+/// One person with their household (masked). Requires `persons.read`; a person registered
+/// outside the jurisdiction answers 403.
+#[utoipa::path(get, path = "/api/v1/persons/{id}", tag = "persons",
+    params(("id" = i64, Path, description = "Person id")),
+    responses((status = 200, body = PersonDetail), (status = 401, body = Problem), (status = 403, body = Problem),
+              (status = 404, body = Problem)))]
+pub async fn person_detail(Caller(scope): Caller, Path(id): Path<i64>) -> ApiResult<Json<PersonDetail>> {
+    let person = scope.person(id).await?.ok_or_else(|| ApiError::not_found(format!("no person {id}")))?;
+    let today = chrono::Local::now().date_naive();
+    let household = scope.household_of(&person).await?.iter().map(|m| PersonSummary::new(m, today)).collect();
+    Ok(Json(PersonDetail { person: PersonSummary::new(&person, today), household }))
 }
 
-/// One person with their household.
-#[utoipa::path(get, path = "/api/v1/persons/{id}", tag = "persons",
-    params(("id" = i64, Path, description = "Person id"), DetailQuery),
-    responses((status = 200, body = PersonDetail), (status = 404, body = Problem)))]
-pub async fn person_detail(State(state): State<AppState>, Path(id): Path<i64>, Query(q): Query<DetailQuery>) -> ApiResult<Json<PersonDetail>> {
-    let scope = scope_or_root(&state, q.area.as_deref()).await?;
-    let person = state.store.person_in(&scope, id).await?.ok_or_else(|| ApiError::not_found(format!("no person {id} in area {scope}")))?;
-    let today = chrono::Local::now().date_naive();
-    let household = match person.household_id {
-        Some(h) => state.store.household_members(h).await?.iter().filter(|m| m.id != id).map(|m| PersonSummary::new(m, today)).collect(),
-        None => vec![],
-    };
-    Ok(Json(PersonDetail { person: PersonSummary::new(&person, today), household }))
+/// The unmasked identity number and phone of a person.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RevealedPerson {
+    pub id: i64,
+    pub id_kind: String,
+    pub id_number: String,
+    pub phone: Option<String>,
+}
+
+/// Shows a person's full identity number and phone. Requires `persons.reveal`; every call is
+/// recorded in the audit trail.
+#[utoipa::path(post, path = "/api/v1/persons/{id}/reveal", tag = "persons",
+    params(("id" = i64, Path, description = "Person id")),
+    responses((status = 200, body = RevealedPerson), (status = 401, body = Problem), (status = 403, body = Problem),
+              (status = 404, body = Problem)))]
+pub async fn reveal_person(Caller(scope): Caller, Path(id): Path<i64>) -> ApiResult<Json<RevealedPerson>> {
+    let p = scope.reveal_person(id).await?.ok_or_else(|| ApiError::not_found(format!("no person {id}")))?;
+    Ok(Json(RevealedPerson { id: p.id, id_kind: p.document.kind().into(), id_number: p.document.number().into(), phone: p.phone }))
 }

@@ -1,18 +1,39 @@
-//! Server-rendered pages (zh-CN): the area tree with populations.
+//! Server-rendered pages (zh-CN): sign-in, and the area tree with populations inside the
+//! caller's jurisdiction.
 
 use askama::Template;
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::http::StatusCode;
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use cordon_domain::AreaCode;
-use cordon_store::Area;
+use cordon_store::{Area, StoreError};
 
 use crate::AppState;
+use crate::auth::Caller;
+
+mod login;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/", get(index)).route("/areas/{code}", get(area_page))
+    Router::new()
+        .route("/", get(index))
+        .route("/areas/{code}", get(area_page))
+        .route("/login", get(login::form).post(login::submit))
+        .route("/logout", axum::routing::post(login::logout))
+}
+
+/// Who is signed in, for the page header.
+pub struct UserBadge {
+    pub display_name: String,
+    pub role: &'static str,
+}
+
+impl UserBadge {
+    fn of(caller: &Caller) -> Option<UserBadge> {
+        let u = &caller.0.principal().user;
+        Some(UserBadge { display_name: u.display_name.clone(), role: u.role.label_zh() })
+    }
 }
 
 struct ChildRow {
@@ -25,6 +46,7 @@ struct ChildRow {
 #[derive(Template)]
 #[template(path = "area.html")]
 struct AreaPage {
+    user: Option<UserBadge>,
     area: Area,
     population: String,
     level_label: &'static str,
@@ -36,10 +58,21 @@ struct AreaPage {
 }
 
 #[derive(Template)]
-#[template(path = "empty.html")]
-struct EmptyPage;
+#[template(path = "homes.html")]
+struct HomesPage {
+    user: Option<UserBadge>,
+    areas: Vec<Area>,
+}
 
-fn render(t: &impl Template) -> Response {
+#[derive(Template)]
+#[template(path = "message.html")]
+struct MessagePage {
+    user: Option<UserBadge>,
+    title: String,
+    message: String,
+}
+
+pub(crate) fn render(t: &impl Template) -> Response {
     match t.render() {
         Ok(html) => Html(html).into_response(),
         Err(e) => {
@@ -49,52 +82,52 @@ fn render(t: &impl Template) -> Response {
     }
 }
 
-fn error_page(status: StatusCode, message: &str) -> Response {
-    (status, Html(format!("<!doctype html><meta charset=utf-8><title>{status}</title><p>{message}</p><p><a href=\"/\">返回首页</a></p>"))).into_response()
+fn message(caller: Option<&Caller>, status: StatusCode, title: &str, message: &str) -> Response {
+    let page = MessagePage { user: caller.and_then(UserBadge::of), title: title.into(), message: message.into() };
+    (status, render(&page)).into_response()
 }
 
-/// The top area of the register (usually the county), or a hint to load data.
-async fn index(State(state): State<AppState>) -> Response {
-    match state.store.area_roots().await {
-        Ok(roots) if roots.is_empty() => render(&EmptyPage),
-        Ok(roots) if roots.len() == 1 => area_view(&state, &roots[0].code).await,
-        Ok(roots) => Redirect::to(&format!("/areas/{}", roots[0].code)).into_response(),
-        Err(e) => {
-            tracing::error!("{e}");
-            error_page(StatusCode::INTERNAL_SERVER_ERROR, "数据库暂时不可用")
+/// A store failure as a page: forbidden with its reason, else a generic error (logged).
+fn failure(caller: &Caller, e: StoreError) -> Response {
+    match e {
+        StoreError::Forbidden(reason) => message(Some(caller), StatusCode::FORBIDDEN, "无权访问", &format!("您无权查看此页面：{reason}")),
+        other => {
+            tracing::error!("{other}");
+            message(Some(caller), StatusCode::INTERNAL_SERVER_ERROR, "出错了", "数据库暂时不可用，请稍后再试。")
         }
     }
 }
 
-async fn area_page(State(state): State<AppState>, Path(code): Path<String>) -> Response {
-    area_view(&state, &code).await
+/// The caller's home: their one area, or a list when the jurisdiction has several.
+async fn index(caller: Caller) -> Response {
+    match caller.0.home_areas().await {
+        Ok(homes) if homes.len() == 1 => area_view(&caller, &homes[0].code).await,
+        Ok(homes) if homes.is_empty() => {
+            message(Some(&caller), StatusCode::OK, "尚无区划数据", "您的辖区还没有登记区划。运行 cordon demo 生成演示县，或导入区划。")
+        }
+        Ok(areas) => render(&HomesPage { user: UserBadge::of(&caller), areas }),
+        Err(e) => failure(&caller, e),
+    }
 }
 
-async fn area_view(state: &AppState, code: &str) -> Response {
+async fn area_page(caller: Caller, Path(code): Path<String>) -> Response {
+    area_view(&caller, &code).await
+}
+
+async fn area_view(caller: &Caller, code: &str) -> Response {
     let Ok(code) = AreaCode::parse(code) else {
-        return error_page(StatusCode::BAD_REQUEST, "区划代码格式不正确");
+        return message(Some(caller), StatusCode::BAD_REQUEST, "区划代码有误", "区划代码应为 6、9 或 12 位数字。");
     };
+    let scope = &caller.0;
     let loaded = async {
-        let area = state.store.area(&code).await?;
-        let children = state.store.area_children(&code).await?;
-        let mut ancestors = Vec::new();
-        let mut cur = area.as_ref().and_then(|a| a.parent_code.clone());
-        while let Some(p) = cur.and_then(|p| AreaCode::parse(&p).ok()) {
-            match state.store.area(&p).await? {
-                Some(a) => {
-                    cur = a.parent_code.clone();
-                    ancestors.push(a);
-                }
-                None => break,
-            }
-        }
-        ancestors.reverse();
-        Ok::<_, cordon_store::StoreError>((area, children, ancestors))
+        let area = scope.area(&code).await?;
+        let children = scope.area_children(&code).await?;
+        let ancestors = scope.ancestors(&code).await?;
+        Ok::<_, StoreError>((area, children, ancestors))
     };
     match loaded.await {
         Ok((Some(area), children, ancestors)) => {
             let level = code.level();
-            let child_level = level.child();
             let chart_json = serde_json::json!({
                 "label": "登记人口",
                 "names": children.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(),
@@ -102,9 +135,10 @@ async fn area_view(state: &AppState, code: &str) -> Response {
             })
             .to_string();
             render(&AreaPage {
+                user: UserBadge::of(caller),
                 chart_json,
                 level_label: level.label_zh(),
-                child_label: child_level.map(|l| l.label_zh()).unwrap_or("区划"),
+                child_label: level.child().map(|l| l.label_zh()).unwrap_or("区划"),
                 children: children
                     .into_iter()
                     .map(|c| ChildRow { population: thousands(c.population), code: c.code, name: c.name })
@@ -114,11 +148,8 @@ async fn area_view(state: &AppState, code: &str) -> Response {
                 ancestors,
             })
         }
-        Ok((None, _, _)) => error_page(StatusCode::NOT_FOUND, "没有这个区划"),
-        Err(e) => {
-            tracing::error!("{e}");
-            error_page(StatusCode::INTERNAL_SERVER_ERROR, "数据库暂时不可用")
-        }
+        Ok((None, _, _)) => message(Some(caller), StatusCode::NOT_FOUND, "没有这个区划", &format!("区划 {code} 未登记。")),
+        Err(e) => failure(caller, e),
     }
 }
 

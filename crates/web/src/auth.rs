@@ -1,0 +1,208 @@
+//! Who is calling: a bearer API token or a session cookie, turned into a [`Scoped`] store
+//! handle. Handlers that touch data take a [`Caller`]; without one a request never reaches them.
+//! Also the same-origin check for cookie sessions and the login throttle.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use axum::extract::{ConnectInfo, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, Method, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Redirect, Response};
+use cordon_store::audit::Actor;
+use cordon_store::scoped::Scoped;
+
+use crate::AppState;
+use crate::error::ApiError;
+
+pub const SESSION_COOKIE: &str = "cordon_session";
+/// A session ends after this long without use.
+pub const SESSION_IDLE: Duration = Duration::from_secs(8 * 3600);
+
+/// The authenticated caller of a request, holding the only store handle handlers may use.
+pub struct Caller(pub Scoped);
+
+/// A cookie's value from the request headers.
+pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
+/// The client's address: the connection's peer (proxies are not trusted by default).
+pub fn client_addr(parts_ext: &axum::http::Extensions) -> Option<IpAddr> {
+    parts_ext.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip())
+}
+
+/// The client's address as an extractor (absent when the server was not given peer addresses).
+pub struct ClientAddr(pub Option<IpAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
+    type Rejection = std::convert::Infallible;
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(ClientAddr(client_addr(&parts.extensions)))
+    }
+}
+
+fn actor_for(parts: &Parts, user_id: i64, name: &str) -> Actor {
+    Actor {
+        user_id: Some(user_id),
+        name: name.to_string(),
+        request_id: parts.headers.get("x-request-id").and_then(|v| v.to_str().ok()).map(str::to_string),
+        client_addr: client_addr(&parts.extensions).map(|a| a.to_string()),
+    }
+}
+
+/// Why a request has no caller: API requests get 401, pages go to the login form.
+pub struct Unauthenticated {
+    api: bool,
+    next: String,
+}
+
+impl IntoResponse for Unauthenticated {
+    fn into_response(self) -> Response {
+        if self.api {
+            let mut res = ApiError::unauthorized("sign in, or send Authorization: Bearer <token>").into_response();
+            res.headers_mut().insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer"));
+            res
+        } else {
+            Redirect::to(&format!("/login?next={}", urlencode(&self.next))).into_response()
+        }
+    }
+}
+
+/// Percent-encodes a path for a query parameter.
+pub fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let api = parts.uri.path().starts_with("/api/");
+        let bearer = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim);
+        let found = match (bearer, cookie(&parts.headers, SESSION_COOKIE)) {
+            (Some(token), _) => state.store.token_principal(token).await,
+            (None, Some(session)) => state.store.session_principal(session, SESSION_IDLE).await,
+            (None, None) => Ok(None),
+        };
+        match found {
+            Ok(Some(principal)) => {
+                let actor = actor_for(parts, principal.user.id, &principal.user.username);
+                Ok(Caller(state.store.scoped(principal, actor)))
+            }
+            Ok(None) => {
+                let next = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/").to_string();
+                Err(Unauthenticated { api, next }.into_response())
+            }
+            Err(e) => Err(ApiError::from(e).into_response()),
+        }
+    }
+}
+
+/// Refuses unsafe requests that a browser sent from another site (CSRF), for cookie sessions.
+/// Requests with a bearer token carry no ambient credentials and pass.
+pub async fn same_origin(req: Request, next: Next) -> Response {
+    let unsafe_method = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    if unsafe_method && !req.headers().contains_key(header::AUTHORIZATION) {
+        let h = req.headers();
+        let fetch_site = h.get("sec-fetch-site").and_then(|v| v.to_str().ok());
+        let cross_site = match fetch_site {
+            Some(site) => !matches!(site, "same-origin" | "none"),
+            None => match (h.get(header::ORIGIN).and_then(|v| v.to_str().ok()), h.get(header::HOST).and_then(|v| v.to_str().ok())) {
+                (Some(origin), Some(host)) => origin.split_once("://").map(|(_, rest)| rest) != Some(host),
+                _ => false,
+            },
+        };
+        if cross_site {
+            return ApiError::forbidden("cross-site request refused (origin check)").into_response();
+        }
+    }
+    next.run(req).await
+}
+
+/// Failed logins per account and per client address within a window.
+pub struct LoginThrottle {
+    failures: Mutex<HashMap<String, (u32, Instant)>>,
+}
+
+const WINDOW: Duration = Duration::from_secs(15 * 60);
+const PER_ACCOUNT: u32 = 5;
+const PER_ADDRESS: u32 = 20;
+
+impl Default for LoginThrottle {
+    fn default() -> Self {
+        LoginThrottle { failures: Mutex::new(HashMap::new()) }
+    }
+}
+
+impl LoginThrottle {
+    fn keys(username: &str, addr: Option<IpAddr>) -> [(String, u32); 2] {
+        [
+            (format!("user:{}", username.to_lowercase()), PER_ACCOUNT),
+            (format!("addr:{}", addr.map(|a| a.to_string()).unwrap_or_default()), PER_ADDRESS),
+        ]
+    }
+
+    /// `Some(minutes)` to wait when the account or address has failed too often.
+    pub fn blocked(&self, username: &str, addr: Option<IpAddr>) -> Option<u64> {
+        let mut map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+        map.retain(|_, (_, since)| since.elapsed() < WINDOW);
+        Self::keys(username, addr).iter().find_map(|(k, limit)| {
+            map.get(k).filter(|(n, _)| n >= limit).map(|(_, since)| (WINDOW - since.elapsed()).as_secs().div_ceil(60))
+        })
+    }
+
+    pub fn failed(&self, username: &str, addr: Option<IpAddr>) {
+        let mut map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+        for (k, _) in Self::keys(username, addr) {
+            map.entry(k).or_insert((0, Instant::now())).0 += 1;
+        }
+    }
+
+    pub fn succeeded(&self, username: &str) {
+        let mut map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+        map.remove(&format!("user:{}", username.to_lowercase()));
+    }
+}
+
+/// A `Set-Cookie` value for the session; `Secure` when the request came over TLS (directly or
+/// as a proxy says with `X-Forwarded-Proto`).
+pub fn session_cookie(value: &str, headers: &HeaderMap, max_age: Option<u64>) -> String {
+    let tls = headers.get("x-forwarded-proto").and_then(|v| v.to_str().ok()) == Some("https");
+    let mut c = format!("{SESSION_COOKIE}={value}; Path=/; HttpOnly; SameSite=Lax");
+    if let Some(age) = max_age {
+        c.push_str(&format!("; Max-Age={age}"));
+    }
+    if tls {
+        c.push_str("; Secure");
+    }
+    c
+}
+
+/// Redirect targets after login must stay on this site.
+pub fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_string(),
+        _ => "/".to_string(),
+    }
+}

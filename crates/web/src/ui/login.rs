@@ -1,0 +1,91 @@
+//! Sign-in and sign-out: a server-side session in a cookie, with a throttle on failures.
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use cordon_store::audit::{Actor, Change};
+use serde::Deserialize;
+
+use super::render;
+use crate::AppState;
+use crate::auth::{ClientAddr, SESSION_COOKIE, SESSION_IDLE, cookie, safe_next, session_cookie};
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginPage {
+    error: Option<String>,
+    username: String,
+    next: String,
+}
+
+#[derive(Deserialize)]
+pub struct NextQuery {
+    next: Option<String>,
+}
+
+pub async fn form(Query(q): Query<NextQuery>) -> Response {
+    render(&LoginPage { error: None, username: String::new(), next: safe_next(q.next.as_deref()) })
+}
+
+#[derive(Deserialize)]
+pub struct LoginForm {
+    username: String,
+    password: String,
+    next: Option<String>,
+}
+
+pub async fn submit(State(state): State<AppState>, ClientAddr(addr): ClientAddr, headers: HeaderMap, Form(f): Form<LoginForm>) -> Response {
+    let next = safe_next(f.next.as_deref());
+    let again = |status: StatusCode, error: String| {
+        (status, render(&LoginPage { error: Some(error), username: f.username.clone(), next: next.clone() })).into_response()
+    };
+    if let Some(minutes) = state.throttle.blocked(&f.username, addr) {
+        return again(StatusCode::TOO_MANY_REQUESTS, format!("登录失败次数过多，请 {minutes} 分钟后再试。"));
+    }
+    match state.store.verify_login(f.username.trim(), &f.password).await {
+        Ok(Some(principal)) => {
+            state.throttle.succeeded(&f.username);
+            let session = match state.store.create_session(principal.user.id).await {
+                Ok(s) => s,
+                Err(e) => {
+                    tracing::error!("{e}");
+                    return again(StatusCode::INTERNAL_SERVER_ERROR, "登录暂时不可用，请稍后再试。".into());
+                }
+            };
+            let actor = Actor {
+                user_id: Some(principal.user.id),
+                name: principal.user.username.clone(),
+                request_id: None,
+                client_addr: addr.map(|a| a.to_string()),
+            };
+            if let Err(e) = state.store.record(&actor, &Change::new("login", "session", principal.user.id)).await {
+                tracing::error!("{e}");
+            }
+            let mut res = Redirect::to(&next).into_response();
+            let value = session_cookie(&session, &headers, Some(SESSION_IDLE.as_secs()));
+            res.headers_mut().insert(header::SET_COOKIE, value.parse().expect("cookie is ASCII"));
+            res
+        }
+        Ok(None) => {
+            state.throttle.failed(&f.username, addr);
+            again(StatusCode::UNAUTHORIZED, "用户名或密码错误。".into())
+        }
+        Err(e) => {
+            tracing::error!("{e}");
+            again(StatusCode::INTERNAL_SERVER_ERROR, "登录暂时不可用，请稍后再试。".into())
+        }
+    }
+}
+
+pub async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    if let Some(session) = cookie(&headers, SESSION_COOKIE)
+        && let Err(e) = state.store.end_session(session).await
+    {
+        tracing::error!("{e}");
+    }
+    let mut res = Redirect::to("/login").into_response();
+    res.headers_mut().insert(header::SET_COOKIE, session_cookie("", &headers, Some(0)).parse().expect("cookie is ASCII"));
+    res
+}
