@@ -35,9 +35,9 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("{0}")]
     Invalid(String),
-    /// The caller's role or jurisdiction does not allow this; the text says which.
+    /// The caller's role or jurisdiction does not allow this.
     #[error("{0}")]
-    Forbidden(String),
+    Forbidden(Denied),
     #[error("I/O error: {0}")]
     Io(#[from] std::io::Error),
     #[error("background task failed: {0}")]
@@ -45,6 +45,38 @@ pub enum StoreError {
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// Why a caller was refused, so that each face (API, Chinese or English page) can say it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Denied {
+    OutsideJurisdiction { area: String, yours: Vec<String> },
+    MissingPermission { role: cordon_domain::access::Role, permission: cordon_domain::access::Permission },
+}
+
+impl std::fmt::Display for Denied {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Denied::OutsideJurisdiction { area, yours } => {
+                write!(f, "area {area} is outside your jurisdiction ({})", yours.join(", "))
+            }
+            Denied::MissingPermission { role, permission } => {
+                write!(f, "your role ({}) does not have the permission {}", role.as_str(), permission.as_str())
+            }
+        }
+    }
+}
+
+impl Denied {
+    /// The reason in Chinese, for pages.
+    pub fn zh(&self) -> String {
+        match self {
+            Denied::OutsideJurisdiction { area, yours } => format!("区划 {area} 不在您的辖区（{}）内。", yours.join("、")),
+            Denied::MissingPermission { role, permission } => {
+                format!("您的角色（{}）没有“{}”权限（{}）。", role.label_zh(), permission.label_zh(), permission.as_str())
+            }
+        }
+    }
+}
 
 /// Which database engine a store runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

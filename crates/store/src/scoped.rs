@@ -12,7 +12,7 @@ use cordon_domain::access::Permission;
 use crate::accounts::Principal;
 use crate::audit::{Actor, AuditEvent, AuditFilter, Change};
 use crate::import::{ImportObserver, ImportSummary, import_persons_within};
-use crate::{Area, Person, PersonCursor, PersonFilter, PersonPage, Result, Store, StoreError};
+use crate::{Area, Denied, Person, PersonCursor, PersonFilter, PersonPage, Result, Store, StoreError};
 
 /// A store handle for one caller.
 pub struct Scoped {
@@ -42,12 +42,7 @@ impl Scoped {
         if self.principal.can(p) {
             Ok(())
         } else {
-            Err(StoreError::Forbidden(format!(
-                "your role ({}) does not have the permission {} ({})",
-                self.principal.user.role.label_zh(),
-                p.as_str(),
-                p.label_zh()
-            )))
+            Err(StoreError::Forbidden(Denied::MissingPermission { role: self.principal.user.role, permission: p }))
         }
     }
 
@@ -55,8 +50,8 @@ impl Scoped {
         if self.principal.user.jurisdiction.contains(code) {
             Ok(())
         } else {
-            let yours: Vec<&str> = self.principal.user.jurisdiction.areas().iter().map(|a| a.as_str()).collect();
-            Err(StoreError::Forbidden(format!("area {code} is outside your jurisdiction ({})", yours.join(", "))))
+            let yours = self.principal.user.jurisdiction.areas().iter().map(|a| a.to_string()).collect();
+            Err(StoreError::Forbidden(Denied::OutsideJurisdiction { area: code.to_string(), yours }))
         }
     }
 

@@ -437,7 +437,7 @@ async fn a_township_user_sees_only_their_township_and_gets_a_forbidden_page_else
 
         client.goto(&format!("http://{addr}/areas/140121101")).await.unwrap();
         assert_eq!(text(&client, "h1").await, "无权访问");
-        assert!(text(&client, ".message").await.contains("outside your jurisdiction"));
+        assert!(text(&client, ".message").await.contains("不在您的辖区"));
         std::fs::write(screenshot_path(&format!("forbidden-{}.png", w.scratch.kind.as_str())), client.screenshot().await.unwrap()).unwrap();
         client.close().await.unwrap();
         w.finish().await;

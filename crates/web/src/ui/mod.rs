@@ -90,7 +90,7 @@ fn message(caller: Option<&Caller>, status: StatusCode, title: &str, message: &s
 /// A store failure as a page: forbidden with its reason, else a generic error (logged).
 fn failure(caller: &Caller, e: StoreError) -> Response {
     match e {
-        StoreError::Forbidden(reason) => message(Some(caller), StatusCode::FORBIDDEN, "无权访问", &format!("您无权查看此页面：{reason}")),
+        StoreError::Forbidden(reason) => message(Some(caller), StatusCode::FORBIDDEN, "无权访问", &format!("您无权查看此页面：{}", reason.zh())),
         other => {
             tracing::error!("{other}");
             message(Some(caller), StatusCode::INTERNAL_SERVER_ERROR, "出错了", "数据库暂时不可用，请稍后再试。")
