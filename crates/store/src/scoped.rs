@@ -193,6 +193,12 @@ impl Scoped {
         }
     }
 
+    /// The id of a user by name, for audit filters (needs `audit.read`).
+    pub async fn user_id_by_name(&self, username: &str) -> Result<Option<i64>> {
+        self.require(Permission::AuditRead)?;
+        Ok(self.store.user_by_name(username).await?.map(|u| u.id))
+    }
+
     /// Imports people; rows registered outside the jurisdiction are reported, not stored.
     pub async fn import_persons<R: Read + Send + 'static>(
         &self,

@@ -17,6 +17,7 @@ pub mod api;
 mod assets;
 pub mod auth;
 pub mod error;
+pub mod i18n;
 mod ui;
 
 /// What every handler can reach. Handlers that touch data do so through the [`auth::Caller`]
@@ -43,6 +44,7 @@ pub fn app(store: Store) -> Router {
         .merge(assets::router())
         .with_state(state)
         .layer(axum::middleware::from_fn(auth::same_origin))
+        .layer(axum::middleware::from_fn(i18n::remember))
         .layer(SetResponseHeaderLayer::if_not_present(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
         .layer(SetResponseHeaderLayer::if_not_present(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
         .layer(SetResponseHeaderLayer::if_not_present(header::REFERRER_POLICY, HeaderValue::from_static("same-origin")))

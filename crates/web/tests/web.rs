@@ -338,7 +338,8 @@ async fn browser(driver: &Driver) -> fantoccini::Client {
             "binary": "/usr/bin/chromium",
             "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1024,900",
                      "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                     "--disable-quic", "--lang=zh-CN"]
+                     "--disable-quic", "--lang=zh-CN"],
+            "prefs": {"intl.accept_languages": "zh-CN,zh"}
         }),
     );
     fantoccini::ClientBuilder::rustls()
@@ -352,7 +353,8 @@ async fn browser(driver: &Driver) -> fantoccini::Client {
 async fn spawn_server(store: Store) -> SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, cordon_web::app(store)).await });
+    let app = cordon_web::app(store).into_make_service_with_connect_info::<SocketAddr>();
+    tokio::spawn(async move { axum::serve(listener, app).await });
     addr
 }
 
@@ -439,6 +441,67 @@ async fn a_township_user_sees_only_their_township_and_gets_a_forbidden_page_else
         assert_eq!(text(&client, "h1").await, "无权访问");
         assert!(text(&client, ".message").await.contains("不在您的辖区"));
         std::fs::write(screenshot_path(&format!("forbidden-{}.png", w.scratch.kind.as_str())), client.screenshot().await.unwrap()).unwrap();
+        client.close().await.unwrap();
+        w.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn the_language_switch_turns_pages_english_and_is_remembered() {
+    let Some(driver) = chromedriver().await else { return };
+    for w in worlds("browser_lang", 10).await {
+        let addr = spawn_server(w.store.clone()).await;
+        let client = browser(&driver).await;
+        sign_in(&client, addr, "commander1", PASSWORD).await;
+        assert_eq!(text(&client, ".stat .label").await, "登记人口");
+        client.find(fantoccini::Locator::Css("a.lang")).await.unwrap().click().await.unwrap();
+        client.wait().for_element(fantoccini::Locator::XPath("//a[@class='lang' and text()='中文']")).await.unwrap();
+        assert_eq!(text(&client, ".stat .label").await, "Registered people");
+        assert_eq!(text(&client, "nav.main a[href='/persons']").await, "People");
+        // The choice is kept in a cookie: another page, no ?lang=, still English.
+        client.goto(&format!("http://{addr}/areas/140121101")).await.unwrap();
+        assert_eq!(text(&client, "a.lang").await, "中文");
+        assert!(text(&client, "h1").await.contains("Area code"));
+        std::fs::write(screenshot_path(&format!("english-{}.png", w.scratch.kind.as_str())), client.screenshot().await.unwrap()).unwrap();
+        client.find(fantoccini::Locator::Css("a.lang")).await.unwrap().click().await.unwrap();
+        client.wait().for_element(fantoccini::Locator::XPath("//a[@class='lang' and text()='English']")).await.unwrap();
+        client.close().await.unwrap();
+        w.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn searching_a_person_and_showing_them_in_full_is_seen_in_the_audit_page() {
+    let Some(driver) = chromedriver().await else { return };
+    for w in worlds("browser_reveal", 20).await {
+        let addr = spawn_server(w.store.clone()).await;
+        let client = browser(&driver).await;
+        sign_in(&client, addr, "commander1", PASSWORD).await;
+        client.find(fantoccini::Locator::Css("nav.main a[href='/persons']")).await.unwrap().click().await.unwrap();
+        let search = client.wait().for_element(fantoccini::Locator::Css("input[name=q]")).await.unwrap();
+        search.send_keys("王秀英").await.unwrap();
+        client.find(fantoccini::Locator::Css("form.search button")).await.unwrap().click().await.unwrap();
+        client.wait().for_element(fantoccini::Locator::Css("table.persons")).await.unwrap();
+        let names = client.find_all(fantoccini::Locator::Css("table.persons tbody td:first-child")).await.unwrap();
+        assert_eq!(names.len(), 2, "王秀英 twice among 20 sample people");
+        let masked = text(&client, "table.persons tbody td:nth-child(4)").await;
+        assert!(masked.contains("**********"), "{masked}");
+
+        client.find(fantoccini::Locator::Css("table.persons tbody td a")).await.unwrap().click().await.unwrap();
+        assert!(text(&client, "#id-number").await.contains("**********"));
+        let url = client.current_url().await.unwrap();
+        let person_id = url.path().rsplit('/').next().unwrap().to_string();
+        client.find(fantoccini::Locator::Css("button.reveal")).await.unwrap().click().await.unwrap();
+        client.wait().for_element(fantoccini::Locator::Css("p.note")).await.unwrap();
+        let full = text(&client, "#id-number").await;
+        assert_eq!(full.len(), 18, "{full}");
+        assert!(!full.contains('*'));
+
+        client.find(fantoccini::Locator::Css("nav.main a[href='/audit']")).await.unwrap().click().await.unwrap();
+        let rows = text(&client, "table.audit tbody").await;
+        assert!(rows.contains("查看完整信息") && rows.contains(&format!("person {person_id}")) && rows.contains("commander1"), "{rows}");
+        assert!(rows.contains("127.0.0.1"), "the client address is kept: {rows}");
+        std::fs::write(screenshot_path(&format!("audit-{}.png", w.scratch.kind.as_str())), client.screenshot().await.unwrap()).unwrap();
         client.close().await.unwrap();
         w.finish().await;
     }

@@ -7,6 +7,7 @@ use utoipa_axum::routes;
 use crate::AppState;
 
 mod areas;
+mod audit;
 mod imports;
 mod persons;
 
@@ -16,7 +17,8 @@ mod persons;
     tags(
         (name = "areas", description = "The division tree (county → township → village) with populations"),
         (name = "persons", description = "The person register, scoped by area"),
-        (name = "imports", description = "Streaming bulk imports")
+        (name = "imports", description = "Streaming bulk imports"),
+        (name = "audit", description = "The append-only audit trail")
     )
 )]
 struct ApiDoc;
@@ -29,6 +31,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(persons::person_detail))
         .routes(routes!(persons::reveal_person))
         .routes(routes!(imports::import_persons))
+        .routes(routes!(audit::list_audit))
 }
 
 /// Parses an area code from a request field, answering 400 with the reason.

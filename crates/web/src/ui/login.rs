@@ -10,11 +10,13 @@ use serde::Deserialize;
 
 use super::render;
 use crate::AppState;
+use crate::i18n::Tr;
 use crate::auth::{ClientAddr, SESSION_COOKIE, SESSION_IDLE, cookie, safe_next, session_cookie};
 
 #[derive(Template)]
 #[template(path = "login.html")]
 struct LoginPage {
+    t: Tr,
     error: Option<String>,
     username: String,
     next: String,
@@ -25,8 +27,8 @@ pub struct NextQuery {
     next: Option<String>,
 }
 
-pub async fn form(Query(q): Query<NextQuery>) -> Response {
-    render(&LoginPage { error: None, username: String::new(), next: safe_next(q.next.as_deref()) })
+pub async fn form(t: Tr, Query(q): Query<NextQuery>) -> Response {
+    render(&LoginPage { t, error: None, username: String::new(), next: safe_next(q.next.as_deref()) })
 }
 
 #[derive(Deserialize)]
@@ -36,13 +38,13 @@ pub struct LoginForm {
     next: Option<String>,
 }
 
-pub async fn submit(State(state): State<AppState>, ClientAddr(addr): ClientAddr, headers: HeaderMap, Form(f): Form<LoginForm>) -> Response {
+pub async fn submit(t: Tr, State(state): State<AppState>, ClientAddr(addr): ClientAddr, headers: HeaderMap, Form(f): Form<LoginForm>) -> Response {
     let next = safe_next(f.next.as_deref());
     let again = |status: StatusCode, error: String| {
-        (status, render(&LoginPage { error: Some(error), username: f.username.clone(), next: next.clone() })).into_response()
+        (status, render(&LoginPage { t, error: Some(error), username: f.username.clone(), next: next.clone() })).into_response()
     };
     if let Some(minutes) = state.throttle.blocked(&f.username, addr) {
-        return again(StatusCode::TOO_MANY_REQUESTS, format!("登录失败次数过多，请 {minutes} 分钟后再试。"));
+        return again(StatusCode::TOO_MANY_REQUESTS, t.fill("login.throttled", &[("minutes", &minutes.to_string())]));
     }
     match state.store.verify_login(f.username.trim(), &f.password).await {
         Ok(Some(principal)) => {
@@ -51,7 +53,7 @@ pub async fn submit(State(state): State<AppState>, ClientAddr(addr): ClientAddr,
                 Ok(s) => s,
                 Err(e) => {
                     tracing::error!("{e}");
-                    return again(StatusCode::INTERNAL_SERVER_ERROR, "登录暂时不可用，请稍后再试。".into());
+                    return again(StatusCode::INTERNAL_SERVER_ERROR, t.get("login.unavailable").into());
                 }
             };
             let actor = Actor {
@@ -70,11 +72,11 @@ pub async fn submit(State(state): State<AppState>, ClientAddr(addr): ClientAddr,
         }
         Ok(None) => {
             state.throttle.failed(&f.username, addr);
-            again(StatusCode::UNAUTHORIZED, "用户名或密码错误。".into())
+            again(StatusCode::UNAUTHORIZED, t.get("login.failed").into())
         }
         Err(e) => {
             tracing::error!("{e}");
-            again(StatusCode::INTERNAL_SERVER_ERROR, "登录暂时不可用，请稍后再试。".into())
+            again(StatusCode::INTERNAL_SERVER_ERROR, t.get("login.unavailable").into())
         }
     }
 }

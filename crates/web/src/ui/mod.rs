@@ -1,38 +1,54 @@
-//! Server-rendered pages (zh-CN): sign-in, and the area tree with populations inside the
-//! caller's jurisdiction.
+//! Server-rendered pages in Chinese (default) or English: sign-in, the area tree, people and the
+//! audit log — always inside the caller's jurisdiction.
 
 use askama::Template;
 use axum::Router;
 use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use cordon_domain::AreaCode;
+use cordon_domain::access::Permission;
 use cordon_store::{Area, StoreError};
 
 use crate::AppState;
 use crate::auth::Caller;
+use crate::i18n::Tr;
 
+pub(crate) mod audit;
 mod login;
+mod persons;
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/", get(index))
         .route("/areas/{code}", get(area_page))
+        .route("/persons", get(persons::list))
+        .route("/persons/{id}", get(persons::detail))
+        .route("/persons/{id}/reveal", post(persons::reveal))
+        .route("/audit", get(audit::list))
         .route("/login", get(login::form).post(login::submit))
-        .route("/logout", axum::routing::post(login::logout))
+        .route("/logout", post(login::logout))
 }
 
 /// Who is signed in, for the page header.
 pub struct UserBadge {
     pub display_name: String,
-    pub role: &'static str,
+    /// The locale key of the role's name.
+    pub role_key: String,
+    pub can_persons: bool,
+    pub can_audit: bool,
 }
 
 impl UserBadge {
     fn of(caller: &Caller) -> Option<UserBadge> {
-        let u = &caller.0.principal().user;
-        Some(UserBadge { display_name: u.display_name.clone(), role: u.role.label_zh() })
+        let p = caller.0.principal();
+        Some(UserBadge {
+            display_name: p.user.display_name.clone(),
+            role_key: format!("role.{}", p.user.role.as_str()),
+            can_persons: p.can(Permission::PersonsRead),
+            can_audit: p.can(Permission::AuditRead),
+        })
     }
 }
 
@@ -46,11 +62,12 @@ struct ChildRow {
 #[derive(Template)]
 #[template(path = "area.html")]
 struct AreaPage {
+    t: Tr,
     user: Option<UserBadge>,
     area: Area,
     population: String,
     level_label: &'static str,
-    child_label: &'static str,
+    child_label: String,
     ancestors: Vec<Area>,
     children: Vec<ChildRow>,
     /// Names and populations of the children for the chart script.
@@ -60,6 +77,7 @@ struct AreaPage {
 #[derive(Template)]
 #[template(path = "homes.html")]
 struct HomesPage {
+    t: Tr,
     user: Option<UserBadge>,
     areas: Vec<Area>,
 }
@@ -67,6 +85,7 @@ struct HomesPage {
 #[derive(Template)]
 #[template(path = "message.html")]
 struct MessagePage {
+    t: Tr,
     user: Option<UserBadge>,
     title: String,
     message: String,
@@ -77,46 +96,48 @@ pub(crate) fn render(t: &impl Template) -> Response {
         Ok(html) => Html(html).into_response(),
         Err(e) => {
             tracing::error!("template failed: {e}");
-            (StatusCode::INTERNAL_SERVER_ERROR, "页面生成失败").into_response()
+            (StatusCode::INTERNAL_SERVER_ERROR, "页面生成失败 / page failed").into_response()
         }
     }
 }
 
-fn message(caller: Option<&Caller>, status: StatusCode, title: &str, message: &str) -> Response {
-    let page = MessagePage { user: caller.and_then(UserBadge::of), title: title.into(), message: message.into() };
+fn message(t: Tr, caller: Option<&Caller>, status: StatusCode, title: &str, message: &str) -> Response {
+    let page = MessagePage { t, user: caller.and_then(UserBadge::of), title: title.into(), message: message.into() };
     (status, render(&page)).into_response()
 }
 
 /// A store failure as a page: forbidden with its reason, else a generic error (logged).
-fn failure(caller: &Caller, e: StoreError) -> Response {
+fn failure(t: Tr, caller: &Caller, e: StoreError) -> Response {
     match e {
-        StoreError::Forbidden(reason) => message(Some(caller), StatusCode::FORBIDDEN, "无权访问", &format!("您无权查看此页面：{}", reason.zh())),
+        StoreError::Forbidden(reason) => {
+            let reason = if t.0 == crate::i18n::Lang::Zh { reason.zh() } else { reason.to_string() };
+            message(t, Some(caller), StatusCode::FORBIDDEN, t.get("error.forbidden"), &t.fill("error.forbidden_detail", &[("reason", &reason)]))
+        }
+        StoreError::Invalid(reason) => message(t, Some(caller), StatusCode::BAD_REQUEST, t.get("error.failed"), &reason),
         other => {
             tracing::error!("{other}");
-            message(Some(caller), StatusCode::INTERNAL_SERVER_ERROR, "出错了", "数据库暂时不可用，请稍后再试。")
+            message(t, Some(caller), StatusCode::INTERNAL_SERVER_ERROR, t.get("error.failed"), t.get("error.failed_detail"))
         }
     }
 }
 
 /// The caller's home: their one area, or a list when the jurisdiction has several.
-async fn index(caller: Caller) -> Response {
+async fn index(t: Tr, caller: Caller) -> Response {
     match caller.0.home_areas().await {
-        Ok(homes) if homes.len() == 1 => area_view(&caller, &homes[0].code).await,
-        Ok(homes) if homes.is_empty() => {
-            message(Some(&caller), StatusCode::OK, "尚无区划数据", "您的辖区还没有登记区划。运行 cordon demo 生成演示县，或导入区划。")
-        }
-        Ok(areas) => render(&HomesPage { user: UserBadge::of(&caller), areas }),
-        Err(e) => failure(&caller, e),
+        Ok(homes) if homes.len() == 1 => area_view(t, &caller, &homes[0].code).await,
+        Ok(homes) if homes.is_empty() => message(t, Some(&caller), StatusCode::OK, t.get("homes.empty"), t.get("homes.empty_detail")),
+        Ok(areas) => render(&HomesPage { t, user: UserBadge::of(&caller), areas }),
+        Err(e) => failure(t, &caller, e),
     }
 }
 
-async fn area_page(caller: Caller, Path(code): Path<String>) -> Response {
-    area_view(&caller, &code).await
+async fn area_page(t: Tr, caller: Caller, Path(code): Path<String>) -> Response {
+    area_view(t, &caller, &code).await
 }
 
-async fn area_view(caller: &Caller, code: &str) -> Response {
+async fn area_view(t: Tr, caller: &Caller, code: &str) -> Response {
     let Ok(code) = AreaCode::parse(code) else {
-        return message(Some(caller), StatusCode::BAD_REQUEST, "区划代码有误", "区划代码应为 6、9 或 12 位数字。");
+        return message(t, Some(caller), StatusCode::BAD_REQUEST, t.get("area.bad_code"), t.get("area.bad_code_detail"));
     };
     let scope = &caller.0;
     let loaded = async {
@@ -129,16 +150,18 @@ async fn area_view(caller: &Caller, code: &str) -> Response {
         Ok((Some(area), children, ancestors)) => {
             let level = code.level();
             let chart_json = serde_json::json!({
-                "label": "登记人口",
+                "label": t.get("area.chart_label"),
                 "names": children.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(),
                 "values": children.iter().map(|c| c.population).collect::<Vec<_>>(),
             })
             .to_string();
+            let child_level = level.child().map(|l| t.get(&format!("level.{}", l.as_str()))).unwrap_or("");
             render(&AreaPage {
+                t,
                 user: UserBadge::of(caller),
                 chart_json,
-                level_label: level.label_zh(),
-                child_label: level.child().map(|l| l.label_zh()).unwrap_or("区划"),
+                level_label: t.get(&format!("level.{}", level.as_str())),
+                child_label: t.fill("area.children", &[("level", child_level)]),
                 children: children
                     .into_iter()
                     .map(|c| ChildRow { population: thousands(c.population), code: c.code, name: c.name })
@@ -148,13 +171,19 @@ async fn area_view(caller: &Caller, code: &str) -> Response {
                 ancestors,
             })
         }
-        Ok((None, _, _)) => message(Some(caller), StatusCode::NOT_FOUND, "没有这个区划", &format!("区划 {code} 未登记。")),
-        Err(e) => failure(caller, e),
+        Ok((None, _, _)) => message(
+            t,
+            Some(caller),
+            StatusCode::NOT_FOUND,
+            t.get("area.not_found"),
+            &t.fill("area.not_found_detail", &[("code", code.as_str())]),
+        ),
+        Err(e) => failure(t, caller, e),
     }
 }
 
 /// `350123` → `350,123`.
-fn thousands(n: i64) -> String {
+pub(crate) fn thousands(n: i64) -> String {
     let digits = n.unsigned_abs().to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {

@@ -1,0 +1,163 @@
+//! People pages: search inside the jurisdiction, a person's record (masked), and the audited
+//! "show in full" action.
+
+use askama::Template;
+use axum::extract::{Path, Query};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use cordon_domain::access::Permission;
+use cordon_domain::person::age_on;
+use cordon_domain::{AreaCode, Phone, Vulnerability};
+use cordon_store::{Person, PersonCursor, PersonFilter};
+use serde::Deserialize;
+
+use super::{UserBadge, failure, message, render};
+use crate::auth::{Caller, urlencode};
+use crate::i18n::Tr;
+
+/// A person as a page shows them.
+pub struct PersonView {
+    id: i64,
+    name: String,
+    sex: &'static str,
+    age: u32,
+    birth_date: String,
+    id_masked: String,
+    phone_masked: String,
+    area_code: String,
+    address: String,
+    tags: Vec<&'static str>,
+}
+
+impl PersonView {
+    fn new(t: Tr, p: &Person, revealed: bool) -> Self {
+        let today = chrono::Local::now().date_naive();
+        let phone = p.phone.as_deref().unwrap_or("");
+        PersonView {
+            id: p.id,
+            name: p.name.clone(),
+            sex: t.get(&format!("sex.{}", p.sex)),
+            age: age_on(p.birth_date, today),
+            birth_date: p.birth_date.to_string(),
+            id_masked: if revealed { p.document.number().to_string() } else { p.document.masked() },
+            phone_masked: match Phone::parse(phone) {
+                Ok(ph) if revealed => ph.to_string(),
+                Ok(ph) => ph.masked(),
+                Err(_) => String::new(),
+            },
+            area_code: p.area_code.clone(),
+            address: p.address.clone().unwrap_or_default(),
+            tags: p.tags.all(p.birth_date, today).iter().map(|v| t.get(&format!("tag.{}", v.as_str()))).collect(),
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "persons.html")]
+struct ListPage {
+    t: Tr,
+    user: Option<UserBadge>,
+    area: Option<String>,
+    area_name: Option<String>,
+    q: String,
+    tag: String,
+    tags: Vec<(&'static str, &'static str)>,
+    rows: Vec<PersonView>,
+    next_url: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct ListQuery {
+    area: Option<String>,
+    q: Option<String>,
+    tag: Option<String>,
+    after: Option<String>,
+}
+
+pub async fn list(t: Tr, caller: Caller, Query(q): Query<ListQuery>) -> Response {
+    let scope = &caller.0;
+    let area = match q.area.as_deref().filter(|a| !a.is_empty()).map(AreaCode::parse).transpose() {
+        Ok(a) => a,
+        Err(_) => return message(t, Some(&caller), StatusCode::BAD_REQUEST, t.get("area.bad_code"), t.get("area.bad_code_detail")),
+    };
+    let text = q.q.clone().unwrap_or_default();
+    let mut filter = PersonFilter::from_query(&text);
+    let tag = q.tag.clone().unwrap_or_default();
+    filter.vulnerability = tag.parse::<Vulnerability>().ok();
+    let after = q.after.as_deref().and_then(PersonCursor::decode);
+    let today = chrono::Local::now().date_naive();
+    let page = match scope.list_persons(area.as_ref(), &filter, after.as_ref(), 50, today).await {
+        Ok(p) => p,
+        Err(e) => return failure(t, &caller, e),
+    };
+    let area_name = match &area {
+        Some(a) => scope.area(a).await.ok().flatten().map(|a| a.name),
+        None => None,
+    };
+    let next_url = page.next.map(|c| {
+        format!(
+            "/persons?area={}&q={}&tag={}&after={}",
+            area.as_ref().map(|a| a.as_str()).unwrap_or(""),
+            urlencode(&text),
+            urlencode(&tag),
+            c.encode()
+        )
+    });
+    let tags = [Vulnerability::Bedridden, Vulnerability::Disabled, Vulnerability::Pregnant, Vulnerability::Elderly, Vulnerability::Infant]
+        .iter()
+        .map(|v| (v.as_str(), t.get(&format!("tag.{}", v.as_str()))))
+        .collect();
+    render(&ListPage {
+        t,
+        user: UserBadge::of(&caller),
+        area: area.map(|a| a.to_string()),
+        area_name,
+        q: text,
+        tag,
+        tags,
+        rows: page.items.iter().map(|p| PersonView::new(t, p, false)).collect(),
+        next_url,
+    })
+}
+
+#[derive(Template)]
+#[template(path = "person.html")]
+struct DetailPage {
+    t: Tr,
+    user: Option<UserBadge>,
+    p: PersonView,
+    can_reveal: bool,
+    revealed: bool,
+    household: Vec<PersonView>,
+}
+
+async fn detail_view(t: Tr, caller: &Caller, id: i64, reveal: bool) -> Response {
+    let scope = &caller.0;
+    let found = if reveal { scope.reveal_person(id).await } else { scope.person(id).await };
+    let person = match found {
+        Ok(Some(p)) => p,
+        Ok(None) => return message(t, Some(caller), StatusCode::NOT_FOUND, t.get("persons.none"), t.get("persons.none")),
+        Err(e) => return failure(t, caller, e),
+    };
+    let household = match scope.household_of(&person).await {
+        Ok(h) => h.iter().map(|m| PersonView::new(t, m, false)).collect(),
+        Err(e) => return failure(t, caller, e),
+    };
+    render(&DetailPage {
+        t,
+        user: UserBadge::of(caller),
+        p: PersonView::new(t, &person, reveal),
+        can_reveal: scope.principal().can(Permission::PersonsReveal),
+        revealed: reveal,
+        household,
+    })
+}
+
+pub async fn detail(t: Tr, caller: Caller, Path(id): Path<i64>) -> Response {
+    detail_view(t, &caller, id, false).await
+}
+
+/// The "show in full" action: a POST (it leaves an audit event), answering the page unmasked.
+pub async fn reveal(t: Tr, caller: Caller, Path(id): Path<i64>) -> Response {
+    detail_view(t, &caller, id, true).await.into_response()
+}
