@@ -506,3 +506,145 @@ async fn searching_a_person_and_showing_them_in_full_is_seen_in_the_audit_page()
         w.finish().await;
     }
 }
+
+mod scope_property {
+    use std::collections::HashMap;
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    use proptest::prelude::*;
+    use proptest::test_runner::{Config, TestRunner};
+
+    use super::*;
+
+    const AREAS: &[&str] = &["140121", "140121100", "140121101", "140121100201", "140121100202", "140121101201", "140121101202"];
+
+    fn inside(scope: &[&str], area: &str) -> bool {
+        scope.iter().any(|s| area.starts_with(s))
+    }
+
+    /// Random users (role, areas) against every list, search, detail and write endpoint: nothing
+    /// outside the user's areas ever comes back, and every refusal is a 403 with a reason.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn no_endpoint_returns_or_changes_anything_outside_the_callers_scope() {
+        for w in worlds("scope_prop", 40).await {
+            // Every person's area, from an unrestricted look.
+            let mut area_of: HashMap<i64, String> = HashMap::new();
+            let (_, _, all) = get(&w.store, &w.commander, "/api/v1/persons?limit=1000").await;
+            for p in all["items"].as_array().unwrap() {
+                area_of.insert(p["id"].as_i64().unwrap(), p["area_code"].as_str().unwrap().to_string());
+            }
+            assert_eq!(area_of.len(), 40);
+            let ids: Vec<i64> = area_of.keys().copied().collect();
+            let counter = AtomicU32::new(0);
+            let handle = tokio::runtime::Handle::current();
+            let strategy = (
+                proptest::sample::select(Role::ALL.to_vec()),
+                proptest::sample::subsequence(AREAS.to_vec(), 1..3),
+                proptest::sample::select(ids.clone()),
+                proptest::sample::select(AREAS.to_vec()),
+                "[王李张刘]|139000000[0-3][0-9]|[0-9]{4}",
+            );
+            let mut runner = TestRunner::new(Config { cases: 24, failure_persistence: None, ..Config::default() });
+            let result = runner.run(&strategy, |(role, areas, person, probe_area, query)| {
+                tokio::task::block_in_place(|| {
+                    handle.block_on(async {
+                        let n = counter.fetch_add(1, Ordering::Relaxed);
+                        let name = format!("prop{n}");
+                        let admin = Actor::system("test");
+                        let new = NewUser {
+                            username: name.clone(),
+                            display_name: name.clone(),
+                            role,
+                            areas: areas.iter().map(|a| AreaCode::parse(a).unwrap()).collect(),
+                            password: PASSWORD.into(),
+                        };
+                        let user = w.store.create_user(&admin, new).await.unwrap();
+                        let scope: Vec<&str> = user.jurisdiction.areas().iter().map(|a| a.as_str()).collect();
+                        let (_, token) = w.store.create_api_token(&admin, &name, "prop").await.unwrap();
+                        let can_read = role.default_permissions().contains(&cordon_domain::access::Permission::PersonsRead);
+                        let refused = |status: StatusCode, body: &Value| {
+                            status == StatusCode::FORBIDDEN && !body["detail"].as_str().unwrap_or("").is_empty()
+                        };
+
+                        // Lists and searches: every row inside.
+                        for uri in [
+                            "/api/v1/persons?limit=1000".to_string(),
+                            format!("/api/v1/persons?limit=1000&q={}", urlencode(&query)),
+                            format!("/api/v1/persons?limit=1000&area={probe_area}"),
+                            "/api/v1/persons?limit=1000&tag=elderly".to_string(),
+                        ] {
+                            let (status, _, page) = get(&w.store, &token, &uri).await;
+                            if status == StatusCode::OK {
+                                for p in page["items"].as_array().unwrap() {
+                                    let a = p["area_code"].as_str().unwrap();
+                                    prop_assert!(inside(&scope, a), "{uri} gave {a} to {scope:?}");
+                                }
+                            } else {
+                                prop_assert!(refused(status, &page), "{uri}: {status} {page}");
+                                prop_assert!(!can_read || !inside(&scope, &probe_area), "{uri} refused inside the scope");
+                            }
+                        }
+                        // Detail, reveal and the area tree: allowed exactly inside.
+                        let home = &area_of[&person];
+                        for uri in [format!("/api/v1/persons/{person}"), format!("/api/v1/areas/{probe_area}")] {
+                            let (status, _, body) = get(&w.store, &token, &uri).await;
+                            let target = if uri.contains("/persons/") { home.as_str() } else { probe_area };
+                            if status == StatusCode::OK {
+                                prop_assert!(inside(&scope, target), "{uri} answered outside {scope:?}");
+                                if let Some(h) = body["household"].as_array() {
+                                    for m in h {
+                                        prop_assert!(inside(&scope, m["area_code"].as_str().unwrap()));
+                                    }
+                                }
+                            } else {
+                                prop_assert!(refused(status, &body), "{uri}: {status} {body}");
+                            }
+                        }
+                        let reveal = Request::post(format!("/api/v1/persons/{person}/reveal"))
+                            .header("authorization", format!("Bearer {token}"))
+                            .body(Body::empty())
+                            .unwrap();
+                        let (status, _, body) = call(&w.store, reveal).await;
+                        if status == StatusCode::OK {
+                            prop_assert!(inside(&scope, home), "reveal outside {scope:?}");
+                        } else {
+                            prop_assert!(refused(status, &body), "reveal: {status} {body}");
+                        }
+                        // Writes: an import touching every area stores only rows inside.
+                        let before = w.store.count(cordon_store::Table::Persons).await.unwrap();
+                        let csv = format!(
+                            "身份证号,姓名,区划代码\n{},甲,140121100201\n{},乙,140121101202\n",
+                            sample_id(5000 + 2 * n),
+                            sample_id(5001 + 2 * n)
+                        );
+                        let post = Request::post("/api/v1/imports/persons")
+                            .header("authorization", format!("Bearer {token}"))
+                            .body(Body::from(csv))
+                            .unwrap();
+                        let (status, _, report) = call(&w.store, post).await;
+                        let after = w.store.count(cordon_store::Table::Persons).await.unwrap();
+                        if status == StatusCode::OK {
+                            let allowed = ["140121100201", "140121101202"].iter().filter(|a| inside(&scope, a)).count() as i64;
+                            prop_assert_eq!(after - before, allowed, "import stored outside {:?}: {}", scope, report);
+                            if allowed < 2 {
+                                prop_assert!(report["errors"].to_string().contains("outside your jurisdiction"));
+                            }
+                        } else {
+                            prop_assert!(refused(status, &report), "import: {status} {report}");
+                            prop_assert_eq!(after, before);
+                        }
+                        Ok(())
+                    })
+                })
+            });
+            if let Err(e) = result {
+                panic!("{e}");
+            }
+            w.finish().await;
+        }
+    }
+
+    fn urlencode(s: &str) -> String {
+        cordon_web::auth::urlencode(s)
+    }
+}
