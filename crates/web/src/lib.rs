@@ -31,8 +31,8 @@ pub struct AppState {
 /// The whole application: API, OpenAPI document, pages and static assets.
 pub fn app(store: Store) -> Router {
     let state = AppState { store, throttle: Default::default() };
-    let (api_router, openapi) = api::router().split_for_parts();
-    let openapi_json = serde_json::to_string_pretty(&openapi).expect("OpenAPI document serializes");
+    let (api_router, _) = api::router().split_for_parts();
+    let openapi_json = serde_json::to_string_pretty(&api::document()).expect("OpenAPI document serializes");
     Router::new()
         .merge(api_router)
         .route(
@@ -45,6 +45,7 @@ pub fn app(store: Store) -> Router {
         .with_state(state)
         .layer(axum::middleware::from_fn(auth::same_origin))
         .layer(axum::middleware::from_fn(i18n::remember))
+        .layer(axum::middleware::from_fn(request_id))
         .layer(SetResponseHeaderLayer::if_not_present(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
         .layer(SetResponseHeaderLayer::if_not_present(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
         .layer(SetResponseHeaderLayer::if_not_present(header::REFERRER_POLICY, HeaderValue::from_static("same-origin")))
@@ -56,9 +57,29 @@ pub fn app(store: Store) -> Router {
         .layer(TraceLayer::new_for_http())
 }
 
-/// The OpenAPI document of the JSON API.
-pub fn openapi() -> utoipa::openapi::OpenApi {
-    api::router().into_openapi()
+/// The OpenAPI document of the JSON API, with security schemes and each operation's permission.
+pub fn openapi() -> serde_json::Value {
+    api::document()
+}
+
+/// Gives every request an id (kept from `X-Request-Id` when the client or a proxy sent one),
+/// recorded on audit events and echoed in the response.
+async fn request_id(mut req: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    static PREFIX: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let name = header::HeaderName::from_static("x-request-id");
+    let id = match req.headers().get(&name).and_then(|v| v.to_str().ok()).filter(|v| !v.is_empty() && v.len() <= 64) {
+        Some(given) => given.to_string(),
+        None => {
+            let prefix = PREFIX.get_or_init(|| format!("{:x}", std::process::id() ^ (chrono::Utc::now().timestamp() as u32)));
+            format!("{prefix}-{}", NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
+        }
+    };
+    let value = HeaderValue::from_str(&id).unwrap_or_else(|_| HeaderValue::from_static("invalid"));
+    req.headers_mut().insert(name.clone(), value.clone());
+    let mut res = next.run(req).await;
+    res.headers_mut().insert(name, value);
+    res
 }
 
 async fn healthz(axum::extract::State(state): axum::extract::State<AppState>) -> (axum::http::StatusCode, &'static str) {

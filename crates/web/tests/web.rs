@@ -249,6 +249,7 @@ async fn revealing_a_person_needs_the_permission_and_leaves_an_audit_event() {
         assert_eq!(events.len(), 1, "only the allowed look is recorded");
         assert_eq!((events[0].actor_name.as_str(), events[0].action.as_str()), ("tracer1", "reveal"));
         assert_eq!(events[0].entity_id.as_deref(), Some(id.to_string().as_str()));
+        assert!(events[0].request_id.as_deref().is_some_and(|r| !r.is_empty()), "the request id is kept");
         w.finish().await;
     }
 }
@@ -291,8 +292,18 @@ async fn csv_import_over_http_reports_rows_and_is_idempotent() {
 }
 
 #[test]
-fn openapi_document_matches_the_snapshot() {
-    let doc = serde_json::to_value(cordon_web::openapi()).unwrap();
+fn openapi_document_matches_the_snapshot_and_names_every_permission() {
+    let doc = cordon_web::openapi();
+    let mut operations = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            operations += 1;
+            let permission = op["x-permission"].as_str().unwrap();
+            assert!(permission.parse::<cordon_domain::access::Permission>().is_ok(), "{method} {path}: {permission}");
+            assert!(op["responses"]["401"].is_object(), "{method} {path} documents 401");
+        }
+    }
+    assert_eq!(operations, cordon_web::api::PERMISSIONS.len());
     insta::assert_json_snapshot!("openapi", doc);
 }
 

@@ -4,6 +4,9 @@ use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use cordon_domain::access::Permission;
+use serde_json::{Value, json};
+
 use crate::AppState;
 
 mod areas;
@@ -39,3 +42,35 @@ pub(crate) fn parse_area(field: &str, s: &str) -> crate::error::ApiResult<cordon
     cordon_domain::AreaCode::parse(s).map_err(|e| crate::error::ApiError::bad_request(field, format!("{s:?}: {e}")))
 }
 
+
+/// The permission each operation needs (inside the caller's jurisdiction), published in the
+/// OpenAPI document as `x-permission`.
+pub const PERMISSIONS: &[(&str, &str, Permission)] = &[
+    ("get", "/api/v1/areas", Permission::AreasRead),
+    ("get", "/api/v1/areas/{code}", Permission::AreasRead),
+    ("get", "/api/v1/persons", Permission::PersonsRead),
+    ("get", "/api/v1/persons/{id}", Permission::PersonsRead),
+    ("post", "/api/v1/persons/{id}/reveal", Permission::PersonsReveal),
+    ("post", "/api/v1/imports/persons", Permission::PersonsImport),
+    ("get", "/api/v1/audit", Permission::AuditRead),
+];
+
+/// The OpenAPI document as served: the routes' descriptions plus the two ways to authenticate
+/// and each operation's permission.
+pub fn document() -> Value {
+    let mut doc = serde_json::to_value(router().into_openapi()).expect("OpenAPI document serializes");
+    doc["components"]["securitySchemes"] = json!({
+        "bearer": {"type": "http", "scheme": "bearer", "description": "An API token from `cordon token create USER`"},
+        "session": {"type": "apiKey", "in": "cookie", "name": crate::auth::SESSION_COOKIE, "description": "The session of a signed-in page"}
+    });
+    doc["security"] = json!([{"bearer": []}, {"session": []}]);
+    if let Some(paths) = doc["paths"].as_object_mut() {
+        for (path, item) in paths.iter_mut() {
+            for (method, op) in item.as_object_mut().into_iter().flatten() {
+                let permission = PERMISSIONS.iter().find(|(m, p, _)| m == method && p == path).map(|(_, _, perm)| perm.as_str());
+                op["x-permission"] = json!(permission.unwrap_or("MISSING"));
+            }
+        }
+    }
+    doc
+}
