@@ -7,7 +7,7 @@ use std::io::Read;
 
 use chrono::NaiveDate;
 use cordon_domain::AreaCode;
-use cordon_domain::access::Permission;
+use cordon_domain::access::{Permission, Role};
 
 use crate::accounts::Principal;
 use crate::audit::{Actor, AuditEvent, AuditFilter, Change};
@@ -191,6 +191,22 @@ impl Scoped {
                 return Ok(out);
             }
         }
+    }
+
+    /// Every role's permissions as the store holds them (needs `users.manage`).
+    pub async fn roles(&self) -> Result<Vec<(Role, std::collections::BTreeSet<Permission>)>> {
+        self.require(Permission::UsersManage)?;
+        let mut out = Vec::new();
+        for r in Role::ALL {
+            out.push((*r, self.store.role_permissions(*r).await?));
+        }
+        Ok(out)
+    }
+
+    /// Replaces a role's permissions (needs `users.manage`; audited).
+    pub async fn set_role_permissions(&self, role: Role, permissions: &std::collections::BTreeSet<Permission>) -> Result<()> {
+        self.require(Permission::UsersManage)?;
+        self.store.set_role_permissions(&self.actor, role, permissions).await
     }
 
     /// The id of a user by name, for audit filters (needs `audit.read`).

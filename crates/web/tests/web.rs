@@ -659,3 +659,58 @@ mod scope_property {
         cordon_web::auth::urlencode(s)
     }
 }
+
+#[tokio::test]
+async fn an_admin_changes_a_roles_permissions_and_the_change_applies_at_once() {
+    for w in worlds("roles", 6).await {
+        let store = &w.store;
+        let admin = account(store, "admin1", Role::Admin, "140121").await;
+        let viewer = account(store, "viewer2", Role::Viewer, "140121").await;
+        let page = |token: &str| Request::get("/admin/roles").header("authorization", format!("Bearer {token}")).body(Body::empty()).unwrap();
+        let res = cordon_web::app(store.clone()).oneshot(page(&admin)).await.unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+        let html = String::from_utf8(axum::body::to_bytes(res.into_body(), usize::MAX).await.unwrap().to_vec()).unwrap();
+        assert!(html.contains("只读观察员") && html.contains("查看人员"));
+        let res = cordon_web::app(store.clone()).oneshot(page(&w.commander)).await.unwrap();
+        assert_eq!(res.status(), StatusCode::FORBIDDEN, "a commander does not manage roles");
+
+        assert_eq!(get(store, &viewer, "/api/v1/persons").await.0, StatusCode::OK);
+        let save = Request::post("/admin/roles/viewer")
+            .header("authorization", format!("Bearer {admin}"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(Body::from("p=areas.read&p=reports.read"))
+            .unwrap();
+        assert_eq!(cordon_web::app(store.clone()).oneshot(save).await.unwrap().status(), StatusCode::SEE_OTHER);
+        let (status, _, problem) = get(store, &viewer, "/api/v1/persons").await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        assert!(problem["detail"].as_str().unwrap().contains("persons.read"));
+        let events = store.audit_events(&AuditFilter { entity: Some("role".into()), ..Default::default() }, 5).await.unwrap();
+        assert_eq!((events[0].actor_name.as_str(), events[0].entity_id.as_deref()), ("admin1", Some("viewer")));
+        w.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn the_roles_page_saves_a_changed_checkbox_in_a_browser() {
+    let Some(driver) = chromedriver().await else { return };
+    for w in worlds("browser_roles", 4).await {
+        account(&w.store, "admin2", Role::Admin, "140121").await;
+        let addr = spawn_server(w.store.clone()).await;
+        let client = browser(&driver).await;
+        sign_in(&client, addr, "admin2", PASSWORD).await;
+        client.find(fantoccini::Locator::Css("nav.main a[href='/admin/roles']")).await.unwrap().click().await.unwrap();
+        let boxes = "input[form='role-viewer'][value='persons.read']";
+        let checkbox = client.wait().for_element(fantoccini::Locator::Css(boxes)).await.unwrap();
+        assert_eq!(checkbox.prop("checked").await.unwrap().as_deref(), Some("true"));
+        checkbox.click().await.unwrap();
+        client.find(fantoccini::Locator::Css("button[form='role-viewer']")).await.unwrap().click().await.unwrap();
+        assert_eq!(text(&client, "p.note").await, "已保存，已记入审计日志。");
+        let checkbox = client.find(fantoccini::Locator::Css(boxes)).await.unwrap();
+        assert_eq!(checkbox.prop("checked").await.unwrap().as_deref(), Some("false"));
+        let viewer = w.store.role_permissions(Role::Viewer).await.unwrap();
+        assert!(!viewer.contains(&cordon_domain::access::Permission::PersonsRead));
+        std::fs::write(screenshot_path(&format!("roles-{}.png", w.scratch.kind.as_str())), client.screenshot().await.unwrap()).unwrap();
+        client.close().await.unwrap();
+        w.finish().await;
+    }
+}

@@ -15,6 +15,7 @@ use crate::AppState;
 use crate::auth::Caller;
 use crate::i18n::Tr;
 
+pub(crate) mod admin;
 pub(crate) mod audit;
 mod login;
 mod persons;
@@ -27,6 +28,8 @@ pub fn router() -> Router<AppState> {
         .route("/persons/{id}", get(persons::detail))
         .route("/persons/{id}/reveal", post(persons::reveal))
         .route("/audit", get(audit::list))
+        .route("/admin/roles", get(admin::roles))
+        .route("/admin/roles/{role}", post(admin::save_role))
         .route("/login", get(login::form).post(login::submit))
         .route("/logout", post(login::logout))
 }
@@ -38,6 +41,7 @@ pub struct UserBadge {
     pub role_key: String,
     pub can_persons: bool,
     pub can_audit: bool,
+    pub can_manage: bool,
 }
 
 impl UserBadge {
@@ -48,6 +52,7 @@ impl UserBadge {
             role_key: format!("role.{}", p.user.role.as_str()),
             can_persons: p.can(Permission::PersonsRead),
             can_audit: p.can(Permission::AuditRead),
+            can_manage: p.can(Permission::UsersManage),
         })
     }
 }
