@@ -714,3 +714,34 @@ async fn the_roles_page_saves_a_changed_checkbox_in_a_browser() {
         w.finish().await;
     }
 }
+
+#[tokio::test]
+async fn the_audit_api_filters_by_actor_record_area_and_day() {
+    for w in worlds("api_audit", 8).await {
+        let store = &w.store;
+        let (_, _, page) = get(store, &w.commander, "/api/v1/persons?limit=8").await;
+        for p in page["items"].as_array().unwrap() {
+            let id = p["id"].as_i64().unwrap();
+            let req = Request::post(format!("/api/v1/persons/{id}/reveal")).header("authorization", format!("Bearer {}", w.commander)).body(Body::empty()).unwrap();
+            assert_eq!(call(store, req).await.0, StatusCode::OK);
+        }
+        let (status, _, all) = get(store, &w.commander, "/api/v1/audit?entity=person").await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(all.as_array().unwrap().len(), 8);
+        let (_, _, town) = get(store, &w.commander, "/api/v1/audit?entity=person&area=140121101").await;
+        assert!(town.as_array().unwrap().iter().all(|e| e["area_code"].as_str().unwrap().starts_with("140121101")));
+        assert_eq!(town.as_array().unwrap().len(), 4);
+        let (_, _, nobody) = get(store, &w.commander, "/api/v1/audit?actor=tracer1").await;
+        assert!(nobody.as_array().unwrap().is_empty());
+        let today = chrono::Utc::now().with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).unwrap()).date_naive();
+        let (_, _, since_tomorrow) = get(store, &w.commander, &format!("/api/v1/audit?since={}", today + chrono::Days::new(1))).await;
+        assert!(since_tomorrow.as_array().unwrap().is_empty());
+        let (_, _, until_today) = get(store, &w.commander, &format!("/api/v1/audit?entity=person&until={today}")).await;
+        assert_eq!(until_today.as_array().unwrap().len(), 8);
+        let (status, _, problem) = get(store, &w.commander, "/api/v1/audit?since=yesterday").await;
+        assert_eq!((status, problem["field"].as_str()), (StatusCode::BAD_REQUEST, Some("since")));
+        // The investigator's role cannot read the trail.
+        assert_eq!(get(store, &w.township, "/api/v1/audit").await.0, StatusCode::FORBIDDEN);
+        w.finish().await;
+    }
+}

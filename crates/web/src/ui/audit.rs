@@ -31,6 +31,7 @@ struct AuditPage {
     entity: String,
     area: String,
     since: String,
+    until: String,
     rows: Vec<EventRow>,
     older_url: Option<String>,
 }
@@ -46,6 +47,8 @@ pub struct AuditQuery {
     pub area: Option<String>,
     /// Only events on or after this day (Asia/Shanghai), `2022-04-13`.
     pub since: Option<String>,
+    /// Only events on or before this day (Asia/Shanghai).
+    pub until: Option<String>,
     /// Only events older than this event id (paging).
     pub before: Option<i64>,
 }
@@ -58,10 +61,10 @@ impl AuditQuery {
             f.area = Some(AreaCode::parse(a).map_err(|e| ("area", e.to_string()))?);
         }
         if let Some(d) = self.since.as_deref().filter(|d| !d.is_empty()) {
-            let day = NaiveDate::parse_from_str(d, "%Y-%m-%d").map_err(|_| ("since", format!("{d:?} is not a date (2022-04-13)")))?;
-            let shanghai = chrono::FixedOffset::east_opt(8 * 3600).expect("valid offset");
-            let start = shanghai.from_local_datetime(&day.and_hms_opt(0, 0, 0).expect("midnight")).single().expect("fixed offset");
-            f.since = Some(start.with_timezone(&Utc));
+            f.since = Some(day_start("since", d, 0)?);
+        }
+        if let Some(d) = self.until.as_deref().filter(|d| !d.is_empty()) {
+            f.until = Some(day_start("until", d, 1)?);
         }
         if let Some(name) = self.actor.as_deref().filter(|n| !n.is_empty()) {
             // Unknown names match nothing rather than everything.
@@ -69,6 +72,15 @@ impl AuditQuery {
         }
         Ok(f)
     }
+}
+
+/// Midnight in Asia/Shanghai of the day `d` plus `plus_days`, in UTC.
+fn day_start(field: &'static str, d: &str, plus_days: u64) -> Result<chrono::DateTime<Utc>, (&'static str, String)> {
+    let day = NaiveDate::parse_from_str(d, "%Y-%m-%d").map_err(|_| (field, format!("{d:?} is not a date (2022-04-13)")))?;
+    let day = day + chrono::Days::new(plus_days);
+    let shanghai = chrono::FixedOffset::east_opt(8 * 3600).expect("valid offset");
+    let start = shanghai.from_local_datetime(&day.and_hms_opt(0, 0, 0).expect("midnight")).single().expect("fixed offset");
+    Ok(start.with_timezone(&Utc))
 }
 
 pub async fn list(t: Tr, caller: Caller, Query(q): Query<AuditQuery>) -> Response {
@@ -83,11 +95,12 @@ pub async fn list(t: Tr, caller: Caller, Query(q): Query<AuditQuery>) -> Respons
     let shanghai = chrono::FixedOffset::east_opt(8 * 3600).expect("valid offset");
     let older_url = (events.len() == 100).then(|| {
         format!(
-            "/audit?actor={}&entity={}&area={}&since={}&before={}",
+            "/audit?actor={}&entity={}&area={}&since={}&until={}&before={}",
             urlencode(q.actor.as_deref().unwrap_or("")),
             urlencode(q.entity.as_deref().unwrap_or("")),
             urlencode(q.area.as_deref().unwrap_or("")),
             urlencode(q.since.as_deref().unwrap_or("")),
+            urlencode(q.until.as_deref().unwrap_or("")),
             events.last().map(|e| e.id).unwrap_or(0)
         )
     });
@@ -109,6 +122,7 @@ pub async fn list(t: Tr, caller: Caller, Query(q): Query<AuditQuery>) -> Respons
         entity: q.entity.unwrap_or_default(),
         area: q.area.unwrap_or_default(),
         since: q.since.unwrap_or_default(),
+        until: q.until.unwrap_or_default(),
         rows,
         older_url,
     })
