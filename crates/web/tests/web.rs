@@ -451,6 +451,17 @@ async fn a_township_user_sees_only_their_township_and_gets_a_forbidden_page_else
         client.goto(&format!("http://{addr}/areas/140121101")).await.unwrap();
         assert_eq!(text(&client, "h1").await, "无权访问");
         assert!(text(&client, ".message").await.contains("不在您的辖区"));
+
+        // A person of 徐沟镇 opened by URL: forbidden too; one of 清源镇 opens.
+        let elsewhere = w.store.person_by_document(&sample_id(5)).await.unwrap().unwrap();
+        assert_eq!(elsewhere.area_code, "140121101201");
+        client.goto(&format!("http://{addr}/persons/{}", elsewhere.id)).await.unwrap();
+        assert_eq!(text(&client, "h1").await, "无权访问");
+        let own = w.store.person_by_document(&sample_id(0)).await.unwrap().unwrap();
+        client.goto(&format!("http://{addr}/persons/{}", own.id)).await.unwrap();
+        assert!(text(&client, "h1").await.starts_with(&own.name));
+        client.goto(&format!("http://{addr}/areas/140121101")).await.unwrap();
+        text(&client, ".message").await;
         std::fs::write(screenshot_path(&format!("forbidden-{}.png", w.scratch.kind.as_str())), client.screenshot().await.unwrap()).unwrap();
         client.close().await.unwrap();
         w.finish().await;
