@@ -42,6 +42,7 @@ pub mod person;
 pub mod person_row;
 pub mod phone;
 pub mod resident_id;
+pub mod testing;
 
 pub use area::{AreaCode, AreaLevel};
 pub use barcode::Barcode;
