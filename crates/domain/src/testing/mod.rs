@@ -5,3 +5,4 @@ pub mod frequency;
 pub mod pooling;
 pub mod result;
 pub mod sizing;
+pub mod station;
