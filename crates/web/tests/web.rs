@@ -379,6 +379,26 @@ async fn sign_in(client: &fantoccini::Client, addr: SocketAddr, user: &str, pass
     client.wait().for_element(fantoccini::Locator::Css(".error, header .who")).await.unwrap();
 }
 
+/// Waits until the page's URL satisfies `ok` (a click or a submitted form has navigated).
+async fn wait_for_url(client: &fantoccini::Client, what: &str, ok: impl Fn(&str, Option<&str>) -> bool) {
+    for _ in 0..100 {
+        let url = client.current_url().await.unwrap();
+        if ok(url.path(), url.query()) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the page never reached {what}");
+}
+
+async fn wait_for_query(client: &fantoccini::Client, part: &str) {
+    wait_for_url(client, part, |_, query| query.is_some_and(|q| q.contains(part))).await;
+}
+
+async fn wait_for_path(client: &fantoccini::Client, path: &str) {
+    wait_for_url(client, path, |p, _| p == path).await;
+}
+
 async fn text(client: &fantoccini::Client, css: &str) -> String {
     client.wait().for_element(fantoccini::Locator::Css(css)).await.unwrap().text().await.unwrap()
 }
@@ -421,6 +441,7 @@ async fn signing_in_shows_the_county_and_its_townships_in_a_browser() {
 
         // Drill down to a township: its villages are listed.
         client.find(fantoccini::Locator::LinkText("徐沟镇")).await.unwrap().click().await.unwrap();
+        wait_for_path(&client, "/areas/140121101").await;
         assert!(text(&client, "h1").await.starts_with("徐沟镇"));
         let body = text(&client, "table.areas").await;
         assert!(body.contains("北关村") && body.contains("南关村"), "{body}");
@@ -503,11 +524,13 @@ async fn searching_a_person_and_showing_them_in_full_is_seen_in_the_audit_page()
         let search = client.wait().for_element(fantoccini::Locator::Css("input[name=q]")).await.unwrap();
         search.send_keys("王秀英").await.unwrap();
         client.find(fantoccini::Locator::Css("form.search button")).await.unwrap().click().await.unwrap();
+        wait_for_query(&client, "q=").await;
         client.wait().for_element(fantoccini::Locator::Css("table.persons")).await.unwrap();
         let names = client.find_all(fantoccini::Locator::Css("table.persons tbody td:first-child")).await.unwrap();
         assert_eq!(names.len(), 2, "王秀英 twice among 20 sample people");
         let masked = text(&client, "table.persons tbody td:nth-child(4)").await;
         assert!(masked.contains("**********"), "{masked}");
+        std::fs::write(screenshot_path(&format!("persons-{}.png", w.scratch.kind.as_str())), client.screenshot().await.unwrap()).unwrap();
 
         client.find(fantoccini::Locator::Css("table.persons tbody td a")).await.unwrap().click().await.unwrap();
         assert!(text(&client, "#id-number").await.contains("**********"));
@@ -515,6 +538,7 @@ async fn searching_a_person_and_showing_them_in_full_is_seen_in_the_audit_page()
         let person_id = url.path().rsplit('/').next().unwrap().to_string();
         client.find(fantoccini::Locator::Css("button.reveal")).await.unwrap().click().await.unwrap();
         client.wait().for_element(fantoccini::Locator::Css("p.note")).await.unwrap();
+        std::fs::write(screenshot_path(&format!("person-{}.png", w.scratch.kind.as_str())), client.screenshot().await.unwrap()).unwrap();
         let full = text(&client, "#id-number").await;
         assert_eq!(full.len(), 18, "{full}");
         assert!(!full.contains('*'));
