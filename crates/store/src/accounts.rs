@@ -240,12 +240,17 @@ impl Store {
     }
 
     /// Starts a server-side session; returns the secret for the cookie (only its hash is kept).
-    pub async fn create_session(&self, user_id: i64) -> Result<String> {
+    /// Sessions idle for longer than `idle` are removed on the way.
+    pub async fn create_session(&self, user_id: i64, idle: Duration) -> Result<String> {
         let secret = new_secret()?;
         let now = Utc::now();
+        let oldest = now - chrono::Duration::from_std(idle).unwrap_or(chrono::Duration::hours(8));
         with_write_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            sqlx::query("DELETE FROM sessions WHERE last_seen_at < $1").bind(oldest).execute(&mut *tx).await?;
             sqlx::query("INSERT INTO sessions (token_hash, user_id, created_at, last_seen_at) VALUES ($1, $2, $3, $3)")
-                .bind(secret_hash(&secret)).bind(user_id).bind(now).execute(pool).await?;
+                .bind(secret_hash(&secret)).bind(user_id).bind(now).execute(&mut *tx).await?;
+            tx.commit().await?;
         });
         Ok(secret)
     }

@@ -255,7 +255,9 @@ mod accounts {
         for (s, store) in each_backend("sessions").await {
             let admin = Actor::system("test");
             let user = store.create_user(&admin, new_user("lina", Role::Commander, "140121")).await.unwrap();
-            let secret = store.create_session(user.id).await.unwrap();
+            let stale = store.create_session(user.id, Duration::from_secs(3600)).await.unwrap();
+            let secret = store.create_session(user.id, Duration::ZERO).await.unwrap();
+            assert!(store.session_principal(&stale, Duration::from_secs(3600)).await.unwrap().is_none(), "idle sessions are swept at the next sign-in");
             let p = store.session_principal(&secret, Duration::from_secs(3600)).await.unwrap().unwrap();
             assert_eq!(p.user.username, "lina");
             assert!(store.session_principal("not-a-session", Duration::from_secs(3600)).await.unwrap().is_none());

@@ -49,7 +49,7 @@ pub async fn submit(t: Tr, State(state): State<AppState>, ClientAddr(addr): Clie
     match state.store.verify_login(f.username.trim(), &f.password).await {
         Ok(Some(principal)) => {
             state.throttle.succeeded(&f.username);
-            let session = match state.store.create_session(principal.user.id).await {
+            let session = match state.store.create_session(principal.user.id, SESSION_IDLE).await {
                 Ok(s) => s,
                 Err(e) => {
                     tracing::error!("{e}");
@@ -66,7 +66,9 @@ pub async fn submit(t: Tr, State(state): State<AppState>, ClientAddr(addr): Clie
                 tracing::error!("{e}");
             }
             let mut res = Redirect::to(&next).into_response();
-            let value = session_cookie(&session, &headers, Some(SESSION_IDLE.as_secs()));
+            // No Max-Age: the browser keeps the cookie for its session; the server ends it after
+            // SESSION_IDLE without use, however long an active shift lasts.
+            let value = session_cookie(&session, &headers, None);
             res.headers_mut().insert(header::SET_COOKIE, value.parse().expect("cookie is ASCII"));
             res
         }
