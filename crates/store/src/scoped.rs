@@ -12,6 +12,9 @@ use cordon_domain::access::{Permission, Role};
 use crate::accounts::Principal;
 use crate::audit::{Actor, AuditEvent, AuditFilter, Change};
 use crate::import::{ImportObserver, ImportSummary, import_persons_within};
+use cordon_domain::testing::sizing::{SizingPlan, SizingRules};
+
+use crate::testing::{NewRound, NewSite, Round, Site};
 use crate::{Area, Denied, Person, PersonCursor, PersonFilter, PersonPage, Result, Store, StoreError};
 
 /// A store handle for one caller.
@@ -207,6 +210,72 @@ impl Scoped {
     pub async fn set_role_permissions(&self, role: Role, permissions: &std::collections::BTreeSet<Permission>) -> Result<()> {
         self.require(Permission::UsersManage)?;
         self.store.set_role_permissions(&self.actor, role, permissions).await
+    }
+
+    /// Whether a round reaches into the jurisdiction (one of its areas overlaps it).
+    fn sees_round(&self, round: &Round) -> bool {
+        let j = &self.principal.user.jurisdiction;
+        round.areas.iter().filter_map(|a| AreaCode::parse(&a.area_code).ok()).any(|a| j.contains(&a) || !j.within(&a).is_empty())
+    }
+
+    /// Plans a testing round over areas of the jurisdiction (under the incident covering the
+    /// first area, created when there is none). Needs `testing.write`.
+    pub async fn create_round(&self, new: NewRound) -> Result<Round> {
+        self.require(Permission::TestingWrite)?;
+        for (a, _) in &new.areas {
+            self.inside(a)?;
+        }
+        self.store.create_round(&self.actor, new).await
+    }
+
+    /// Rounds that reach into the jurisdiction, newest first. Needs `testing.read`.
+    pub async fn rounds(&self) -> Result<Vec<Round>> {
+        self.require(Permission::TestingRead)?;
+        Ok(self.store.rounds().await?.into_iter().filter(|r| self.sees_round(r)).collect())
+    }
+
+    pub async fn round(&self, id: i64) -> Result<Option<Round>> {
+        self.require(Permission::TestingRead)?;
+        match self.store.round(id).await? {
+            Some(r) if self.sees_round(&r) => Ok(Some(r)),
+            Some(r) => {
+                let yours = self.principal.user.jurisdiction.areas().iter().map(|a| a.to_string()).collect();
+                let area = r.areas.first().map(|a| a.area_code.clone()).unwrap_or_default();
+                Err(StoreError::Forbidden(Denied::OutsideJurisdiction { area, yours }))
+            }
+            None => Ok(None),
+        }
+    }
+
+    /// Adds a sampling site to a round, in an area of both the round and the jurisdiction.
+    pub async fn create_site(&self, new: NewSite) -> Result<Site> {
+        self.require(Permission::TestingWrite)?;
+        self.inside(&new.area_code)?;
+        let round = self.round(new.round_id).await?.ok_or_else(|| StoreError::Invalid(format!("no round {}", new.round_id)))?;
+        if !round.covers(&new.area_code) {
+            return Err(StoreError::Invalid(format!("area {} is not part of round {}", new.area_code, round.name)));
+        }
+        self.store.create_site(&self.actor, new).await
+    }
+
+    /// A round's sites inside the jurisdiction.
+    pub async fn sites(&self, round_id: i64) -> Result<Vec<Site>> {
+        self.require(Permission::TestingRead)?;
+        self.store.sites(round_id, self.principal.user.jurisdiction.areas()).await
+    }
+
+    /// Sites, stations, samplers and sampling groups the round needs for the people registered
+    /// in its areas inside the jurisdiction, to finish by its target end.
+    pub async fn round_sizing(&self, round_id: i64) -> Result<Option<SizingPlan>> {
+        let Some(round) = self.round(round_id).await? else { return Ok(None) };
+        let mut population = 0i64;
+        for a in round.areas.iter().filter_map(|a| AreaCode::parse(&a.area_code).ok()) {
+            for part in self.principal.user.jurisdiction.within(&a).areas() {
+                population += self.store.area(part).await?.map(|x| x.population).unwrap_or(0);
+            }
+        }
+        let hours = ((round.target_end_at - round.starts_at).num_minutes() as f64 / 60.0).ceil().max(1.0) as u32;
+        Ok(Some(SizingRules::default().plan(population.max(0) as u32, hours)))
     }
 
     /// The id of a user by name, for audit filters (needs `audit.read`).

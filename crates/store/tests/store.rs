@@ -326,3 +326,91 @@ mod accounts {
         }
     }
 }
+
+mod testing_rounds {
+    use chrono::Utc;
+    use cordon_domain::access::Role;
+    use cordon_domain::testing::pooling::{PoolPolicy, PoolSize, ZoneKind};
+    use cordon_store::accounts::NewUser;
+    use cordon_store::audit::{Actor, AuditFilter};
+    use cordon_store::scoped::Scoped;
+    use cordon_store::testing::{NewRound, NewSite};
+
+    use super::*;
+
+    async fn as_user(store: &Store, name: &str, role: Role, area: &str) -> Scoped {
+        let new = NewUser { username: name.into(), display_name: name.into(), role, areas: vec![code(area)], password: "Qingxu-2022-0413".into() };
+        store.create_user(&Actor::system("test"), new).await.unwrap();
+        let p = store.verify_login(name, "Qingxu-2022-0413").await.unwrap().unwrap();
+        store.scoped(p, Actor { user_id: None, name: name.into(), ..Default::default() })
+    }
+
+    fn round(name: &str, areas: &[(&str, Option<ZoneKind>)]) -> NewRound {
+        NewRound {
+            name: name.into(),
+            starts_at: Utc::now(),
+            target_end_at: None,
+            areas: areas.iter().map(|(a, z)| (code(a), *z)).collect(),
+            policy: PoolPolicy::default(),
+        }
+    }
+
+    #[tokio::test]
+    async fn rounds_and_sites_stay_inside_the_planners_jurisdiction() {
+        for (s, store) in each_backend("rounds").await {
+            seed_areas(&store).await;
+            import_persons(&store, Cursor::new(people_csv(40).into_bytes()), &mut Collect::default()).await.unwrap();
+            let commander = as_user(&store, "cmd", Role::Commander, "140121").await;
+            let officer = as_user(&store, "sampler", Role::TestingOfficer, "140121100").await;
+            let tracer = as_user(&store, "tracer", Role::Investigator, "140121100").await;
+
+            // Commanders do not plan rounds in the default roles; testing officers do, in their area.
+            assert!(matches!(commander.create_round(round("x", &[("140121", None)])).await, Err(cordon_store::StoreError::Forbidden(_))));
+            assert!(matches!(tracer.create_round(round("x", &[("140121100", None)])).await, Err(cordon_store::StoreError::Forbidden(_))));
+            let outside = officer.create_round(round("徐沟", &[("140121101", Some(ZoneKind::Controlled))])).await.unwrap_err();
+            assert!(outside.to_string().contains("outside your jurisdiction"), "{outside}");
+
+            let r = officer.create_round(round("清源镇第一轮", &[("140121100", Some(ZoneKind::Controlled))])).await.unwrap();
+            assert_eq!((r.target_end_at - r.starts_at).num_hours(), 24, "default target: 24 hours");
+            assert_eq!(r.areas[0].zone, Some(ZoneKind::Controlled));
+            assert_eq!(r.policy.controlled, PoolSize::People(10));
+            let again = officer.create_round(round("清源镇第二轮", &[("140121100", None)])).await.unwrap();
+            assert_eq!(again.incident_id, r.incident_id, "rounds of one county share the incident");
+
+            let site = officer
+                .create_site(NewSite { round_id: r.id, area_code: code("140121100201"), name: "东关村1号点".into(), address: "东关村委会".into(), stations: 4 })
+                .await
+                .unwrap();
+            assert_eq!(site.stations, 4);
+            let not_in_round = officer
+                .create_site(NewSite { round_id: r.id, area_code: code("140121101201"), name: "北关".into(), address: "北关".into(), stations: 2 })
+                .await
+                .unwrap_err();
+            assert!(matches!(not_in_round, cordon_store::StoreError::Forbidden(_)), "{not_in_round}");
+            let bad = officer
+                .create_site(NewSite { round_id: r.id, area_code: code("140121100202"), name: " ".into(), address: "x".into(), stations: 2 })
+                .await
+                .unwrap_err();
+            assert!(bad.to_string().contains("name"), "{bad}");
+            assert_eq!(officer.sites(r.id).await.unwrap(), vec![site.clone()]);
+
+            // Someone from the other township neither sees the round nor its sites.
+            let other = as_user(&store, "other", Role::TestingOfficer, "140121101").await;
+            assert!(other.rounds().await.unwrap().is_empty());
+            assert!(matches!(other.round(r.id).await, Err(cordon_store::StoreError::Forbidden(_))));
+            assert!(other.sites(r.id).await.unwrap().is_empty());
+            assert_eq!(officer.rounds().await.unwrap().len(), 2);
+
+            // Sizing from the people registered in the round's areas.
+            let plan = officer.round_sizing(r.id).await.unwrap().unwrap();
+            assert_eq!(plan.sites, (1, 1));
+            assert_eq!(plan.samplers, 1, "20 people in 24 hours");
+
+            let events = store.audit_events(&AuditFilter { entity: Some("testing_round".into()), ..Default::default() }, 10).await.unwrap();
+            assert_eq!(events.len(), 2);
+            let sites = store.audit_events(&AuditFilter { entity: Some("sampling_site".into()), ..Default::default() }, 10).await.unwrap();
+            assert_eq!(sites[0].area_code.as_deref(), Some("140121100201"));
+            s.finish(store).await.unwrap();
+        }
+    }
+}

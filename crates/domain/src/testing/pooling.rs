@@ -12,6 +12,28 @@ pub enum ZoneKind {
     Precaution,
 }
 
+impl ZoneKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ZoneKind::Sealed => "sealed",
+            ZoneKind::Controlled => "controlled",
+            ZoneKind::Precaution => "precaution",
+        }
+    }
+}
+
+impl std::str::FromStr for ZoneKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Ok(match s.trim() {
+            "sealed" | "封控区" | "high_risk" | "高风险区" => ZoneKind::Sealed,
+            "controlled" | "管控区" | "medium_risk" | "中风险区" => ZoneKind::Controlled,
+            "precaution" | "防范区" | "low_risk" | "低风险区" => ZoneKind::Precaution,
+            other => return Err(format!("unknown zone kind {other:?} (sealed, controlled, precaution)")),
+        })
+    }
+}
+
 /// Who is being sampled, beyond where they live.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
