@@ -18,6 +18,7 @@ mod people;
 mod places;
 pub mod schema;
 pub mod scoped;
+pub mod station;
 pub mod testing;
 pub mod scratch;
 

@@ -14,6 +14,10 @@ use crate::audit::{Actor, AuditEvent, AuditFilter, Change};
 use crate::import::{ImportObserver, ImportSummary, import_persons_within};
 use cordon_domain::testing::sizing::{SizingPlan, SizingRules};
 
+use cordon_domain::Barcode;
+use cordon_domain::testing::pooling::SamplingGroup;
+
+use crate::station::{Scanned, StationRefusal, Tube};
 use crate::testing::{NewRound, NewSite, Round, Site};
 use crate::{Area, Denied, Person, PersonCursor, PersonFilter, PersonPage, Result, Store, StoreError};
 
@@ -276,6 +280,55 @@ impl Scoped {
         }
         let hours = ((round.target_end_at - round.starts_at).num_minutes() as f64 / 60.0).ceil().max(1.0) as u32;
         Ok(Some(SizingRules::default().plan(population.max(0) as u32, hours)))
+    }
+
+    /// The site of a round, if it is inside the jurisdiction.
+    async fn site_inside(&self, round_id: i64, site_id: i64) -> Result<Site> {
+        let round = self.round(round_id).await?.ok_or_else(|| StoreError::Invalid(format!("no round {round_id}")))?;
+        let sites = self.store.sites(round.id, self.principal.user.jurisdiction.areas()).await?;
+        match sites.into_iter().find(|s| s.id == site_id) {
+            Some(s) => Ok(s),
+            None => Err(StoreError::Invalid(format!("no site {site_id} of round {round_id} in your areas"))),
+        }
+    }
+
+    /// Opens a tube at a site of the jurisdiction (needs `testing.write`).
+    pub async fn open_tube(
+        &self,
+        round_id: i64,
+        site_id: i64,
+        barcode: &Barcode,
+        group: SamplingGroup,
+        station: Option<u32>,
+    ) -> Result<std::result::Result<Tube, StationRefusal>> {
+        self.require(Permission::TestingWrite)?;
+        self.site_inside(round_id, site_id).await?;
+        self.store.open_tube(round_id, site_id, barcode, group, station, Some(&self.principal.user.username)).await
+    }
+
+    /// Scans a person into a tube of a site in the jurisdiction (needs `testing.write`). People
+    /// are sampled where they are, so the person may live anywhere.
+    pub async fn scan(
+        &self,
+        round_id: i64,
+        barcode: &Barcode,
+        person_id: i64,
+        client_id: Option<&str>,
+    ) -> Result<std::result::Result<Scanned, StationRefusal>> {
+        self.require(Permission::TestingWrite)?;
+        if let Some(t) = self.store.tube(round_id, barcode).await? {
+            self.inside(&AreaCode::parse(&t.area_code).map_err(|e| StoreError::Invalid(e.to_string()))?)?;
+        }
+        self.store.scan(round_id, barcode, person_id, client_id).await
+    }
+
+    /// Seals a tube on demand (needs `testing.write`).
+    pub async fn close_tube(&self, round_id: i64, barcode: &Barcode) -> Result<std::result::Result<Tube, StationRefusal>> {
+        self.require(Permission::TestingWrite)?;
+        if let Some(t) = self.store.tube(round_id, barcode).await? {
+            self.inside(&AreaCode::parse(&t.area_code).map_err(|e| StoreError::Invalid(e.to_string()))?)?;
+        }
+        self.store.close_tube(round_id, barcode).await
     }
 
     /// The id of a user by name, for audit filters (needs `audit.read`).

@@ -414,3 +414,138 @@ mod testing_rounds {
         }
     }
 }
+
+mod station {
+    use chrono::Utc;
+    use cordon_domain::Barcode;
+    use cordon_domain::access::Role;
+    use cordon_domain::testing::pooling::{PoolPolicy, PoolSize, SamplingGroup, ZoneKind};
+    use cordon_domain::testing::station::{AfterScan, ScanRefusal};
+    use cordon_store::accounts::NewUser;
+    use cordon_store::audit::Actor;
+    use cordon_store::scoped::Scoped;
+    use cordon_store::station::StationRefusal;
+    use cordon_store::testing::{NewRound, NewSite};
+
+    use super::*;
+
+    async fn as_user(store: &Store, name: &str, role: Role, area: &str) -> Scoped {
+        let new = NewUser { username: name.into(), display_name: name.into(), role, areas: vec![code(area)], password: "Qingxu-2022-0413".into() };
+        store.create_user(&Actor::system("test"), new).await.unwrap();
+        let p = store.verify_login(name, "Qingxu-2022-0413").await.unwrap().unwrap();
+        store.scoped(p, Actor { user_id: None, name: name.into(), ..Default::default() })
+    }
+
+    fn bc(s: &str) -> Barcode {
+        Barcode::parse(s).unwrap()
+    }
+
+    /// People of 清源镇 in register order, and the households they live in.
+    async fn qingyuan_people(store: &Store) -> Vec<(i64, Option<i64>)> {
+        let page = store.list_persons(&[code("140121100")], &PersonFilter::default(), None, 100, today()).await.unwrap();
+        page.items.iter().map(|p| (p.id, p.household_id)).collect()
+    }
+
+    #[tokio::test]
+    async fn a_ten_tube_fills_seals_and_every_retry_changes_nothing() {
+        for (s, store) in each_backend("station").await {
+            seed_areas(&store).await;
+            import_persons(&store, Cursor::new(people_csv(40).into_bytes()), &mut Collect::default()).await.unwrap();
+            let officer = as_user(&store, "sampler", Role::TestingOfficer, "140121100").await;
+            let round = officer
+                .create_round(NewRound {
+                    name: "第一轮".into(),
+                    starts_at: Utc::now(),
+                    target_end_at: None,
+                    areas: vec![(code("140121100"), Some(ZoneKind::Controlled))],
+                    policy: PoolPolicy::default(),
+                })
+                .await
+                .unwrap();
+            let site = |name: &str, area: &str| NewSite { round_id: round.id, area_code: code(area), name: name.into(), address: "村委会".into(), stations: 2 };
+            let east = officer.create_site(site("东关1号点", "140121100201")).await.unwrap();
+            let west = officer.create_site(site("西关1号点", "140121100202")).await.unwrap();
+
+            let tube = officer.open_tube(round.id, east.id, &bc("QX00000001"), SamplingGroup::Resident, Some(1)).await.unwrap().unwrap();
+            assert_eq!(tube.pool, PoolSize::People(10), "controlled zone → 10-in-1");
+            let again = officer.open_tube(round.id, east.id, &bc("qx00000001"), SamplingGroup::Resident, Some(1)).await.unwrap().unwrap();
+            assert_eq!(again.id, tube.id, "opening again answers the same tube");
+            let used = officer.open_tube(round.id, west.id, &bc("QX00000001"), SamplingGroup::Resident, None).await.unwrap().unwrap_err();
+            assert!(matches!(used, StationRefusal::BarcodeUsed { ref site, .. } if site == "东关1号点"), "{used}");
+
+            let people = qingyuan_people(&store).await;
+            assert_eq!(people.len(), 20);
+            for (i, (p, _)) in people.iter().take(10).enumerate() {
+                let scanned = officer.scan(round.id, &bc("QX00000001"), *p, Some(&format!("c{i}"))).await.unwrap().unwrap();
+                let expected = if i == 9 { AfterScan::Sealed } else { AfterScan::Open { remaining: 9 - i } };
+                assert_eq!((scanned.after, scanned.repeat), (expected, false));
+            }
+            let retry = officer.scan(round.id, &bc("QX00000001"), people[3].0, Some("c3")).await.unwrap().unwrap();
+            assert!(retry.repeat, "a retried scan answers the same outcome");
+            assert_eq!(retry.tube.members, 10);
+            let full = officer.scan(round.id, &bc("QX00000001"), people[10].0, None).await.unwrap().unwrap_err();
+            assert_eq!(full, StationRefusal::Sealed("QX00000001".into()));
+
+            officer.open_tube(round.id, east.id, &bc("QX00000002"), SamplingGroup::Resident, Some(1)).await.unwrap().unwrap();
+            let twice = officer.scan(round.id, &bc("QX00000002"), people[0].0, None).await.unwrap().unwrap_err();
+            match twice {
+                StationRefusal::Scan(ScanRefusal::AlreadySampled { earlier }) => {
+                    assert_eq!((earlier.barcode.as_str(), earlier.site.as_str()), ("QX00000001", "东关1号点"));
+                }
+                other => panic!("{other}"),
+            }
+            let unknown = officer.scan(round.id, &bc("QX99999999"), people[11].0, None).await.unwrap().unwrap_err();
+            assert!(unknown.to_string().contains("open it first"), "{unknown}");
+            let empty = officer.close_tube(round.id, &bc("QX00000002")).await.unwrap().unwrap_err();
+            assert_eq!(empty, StationRefusal::Empty("QX00000002".into()));
+            officer.scan(round.id, &bc("QX00000002"), people[11].0, None).await.unwrap().unwrap();
+            let closed = officer.close_tube(round.id, &bc("QX00000002")).await.unwrap().unwrap();
+            assert!(closed.sealed_at.is_some() && closed.members == 1);
+
+            let single = officer.open_tube(round.id, west.id, &bc("KEY0000001"), SamplingGroup::KeyGroup, None).await.unwrap().unwrap();
+            assert_eq!(single.pool, PoolSize::People(1), "key groups are sampled alone");
+
+            // Someone of 徐沟镇 can neither use these sites nor scan into these tubes.
+            let other = as_user(&store, "other", Role::TestingOfficer, "140121101").await;
+            assert!(other.open_tube(round.id, east.id, &bc("QX00000003"), SamplingGroup::Resident, None).await.is_err());
+            assert!(matches!(other.scan(round.id, &bc("QX00000002"), people[12].0, None).await, Err(cordon_store::StoreError::Forbidden(_))));
+            s.finish(store).await.unwrap();
+        }
+    }
+
+    #[tokio::test]
+    async fn a_household_tube_in_a_sealed_zone_takes_one_whole_household() {
+        for (s, store) in each_backend("household_tube").await {
+            seed_areas(&store).await;
+            import_persons(&store, Cursor::new(people_csv(20).into_bytes()), &mut Collect::default()).await.unwrap();
+            let officer = as_user(&store, "sampler", Role::TestingOfficer, "140121100").await;
+            let policy = PoolPolicy { sealed: PoolSize::Household, ..PoolPolicy::default() };
+            let round = officer
+                .create_round(NewRound {
+                    name: "封控区".into(),
+                    starts_at: Utc::now(),
+                    target_end_at: None,
+                    areas: vec![(code("140121100201"), Some(ZoneKind::Sealed))],
+                    policy,
+                })
+                .await
+                .unwrap();
+            let site = officer
+                .create_site(NewSite { round_id: round.id, area_code: code("140121100201"), name: "上门".into(), address: "东关村".into(), stations: 1 })
+                .await
+                .unwrap();
+            let tube = officer.open_tube(round.id, site.id, &bc("HH00000001"), SamplingGroup::Resident, None).await.unwrap().unwrap();
+            assert_eq!(tube.pool, PoolSize::Household);
+            let people = qingyuan_people(&store).await;
+            // Sample people 0 and 1 share a household (two per address); person 8 lives elsewhere.
+            let (first, home) = people[0];
+            let mate = people.iter().find(|(id, h)| *h == home && *id != first).unwrap().0;
+            let stranger = people.iter().find(|(_, h)| *h != home).unwrap().0;
+            assert_eq!(officer.scan(round.id, &bc("HH00000001"), first, None).await.unwrap().unwrap().after, AfterScan::Open { remaining: 1 });
+            let wrong = officer.scan(round.id, &bc("HH00000001"), stranger, None).await.unwrap().unwrap_err();
+            assert_eq!(wrong, StationRefusal::Scan(ScanRefusal::OtherHousehold));
+            assert_eq!(officer.scan(round.id, &bc("HH00000001"), mate, None).await.unwrap().unwrap().after, AfterScan::Sealed);
+            s.finish(store).await.unwrap();
+        }
+    }
+}

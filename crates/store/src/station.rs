@@ -1,0 +1,269 @@
+//! Registration at the sampling station: open a tube by its barcode, scan people into it,
+//! close it. Every step is safe to retry: opening the same barcode at the same site again, or
+//! scanning the same person into the same tube again, answers the current state and changes
+//! nothing. Refusals tell the sampler what to do.
+
+use chrono::{DateTime, Utc};
+use cordon_domain::Barcode;
+use cordon_domain::testing::pooling::{PoolSize, SamplingGroup};
+use cordon_domain::testing::station::{AfterScan, EarlierSample, OpenTube, ScanRefusal};
+use serde::Serialize;
+
+use crate::{Result, Store, StoreError, with_read_pool, with_write_pool};
+
+/// A tube as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Tube {
+    pub id: i64,
+    pub round_id: i64,
+    pub barcode: String,
+    pub site_id: i64,
+    pub area_code: String,
+    pub pool: PoolSize,
+    pub members: i32,
+    pub opened_at: DateTime<Utc>,
+    pub sealed_at: Option<DateTime<Utc>>,
+}
+
+#[derive(sqlx::FromRow)]
+struct TubeRow {
+    id: i64,
+    round_id: i64,
+    barcode: String,
+    site_id: i64,
+    area_code: String,
+    pool_kind: String,
+    pool_size: i32,
+    members: i32,
+    household_id: Option<i64>,
+    opened_at: DateTime<Utc>,
+    sealed_at: Option<DateTime<Utc>>,
+}
+
+impl TubeRow {
+    fn pool(&self) -> PoolSize {
+        if self.pool_kind == "household" { PoolSize::Household } else { PoolSize::People(self.pool_size as u8) }
+    }
+    fn tube(&self) -> Tube {
+        Tube {
+            id: self.id,
+            round_id: self.round_id,
+            barcode: self.barcode.clone(),
+            site_id: self.site_id,
+            area_code: self.area_code.clone(),
+            pool: self.pool(),
+            members: self.members,
+            opened_at: self.opened_at,
+            sealed_at: self.sealed_at,
+        }
+    }
+}
+
+const TUBE_COLUMNS: &str =
+    "id, round_id, barcode, site_id, area_code, pool_kind, pool_size, members, household_id, opened_at, sealed_at";
+
+/// Why the station cannot do what was asked; each says what to do instead.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum StationRefusal {
+    #[error("{0}")]
+    Scan(ScanRefusal),
+    #[error("barcode {barcode} is already used in this round at {site} (opened {at}): use another tube")]
+    BarcodeUsed { barcode: String, site: String, at: String },
+    #[error("no tube {0} is open in this round: scan the tube's barcode to open it first")]
+    UnknownTube(String),
+    #[error("tube {0} is sealed: open a new tube")]
+    Sealed(String),
+    #[error("tube {0} is empty: scan someone into it before closing it")]
+    Empty(String),
+    #[error("tube {0} changed while scanning: scan the person again")]
+    Busy(String),
+    #[error("site {0} is not part of this round")]
+    SiteNotInRound(i64),
+    #[error("no person {0} in the register: register them first")]
+    UnknownPerson(i64),
+}
+
+/// The answer to an accepted scan.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Scanned {
+    pub tube: Tube,
+    pub after: AfterScan,
+    /// True when this scan had already been recorded (a retry): nothing changed.
+    pub repeat: bool,
+}
+
+fn shanghai(t: DateTime<Utc>) -> String {
+    t.with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).expect("valid offset")).format("%m-%d %H:%M").to_string()
+}
+
+impl Store {
+    async fn tube_row(&self, round_id: i64, barcode: &str) -> Result<Option<TubeRow>> {
+        let sql = format!("SELECT {TUBE_COLUMNS} FROM tubes WHERE round_id = $1 AND barcode = $2");
+        Ok(with_read_pool!(self, pool =>
+            sqlx::query_as::<_, TubeRow>(sqlx::AssertSqlSafe(sql.as_str())).bind(round_id).bind(barcode).fetch_optional(pool).await?))
+    }
+
+    /// A tube of a round by barcode.
+    pub async fn tube(&self, round_id: i64, barcode: &Barcode) -> Result<Option<Tube>> {
+        Ok(self.tube_row(round_id, barcode.as_str()).await?.map(|r| r.tube()))
+    }
+
+    /// Opens a tube at a site; the pool size comes from the round's policy for the site's zone
+    /// and the group sampled. Opening it again at the same site answers the same tube.
+    pub(crate) async fn open_tube(
+        &self,
+        round_id: i64,
+        site_id: i64,
+        barcode: &Barcode,
+        group: SamplingGroup,
+        station: Option<u32>,
+        collector: Option<&str>,
+    ) -> Result<Result<Tube, StationRefusal>> {
+        let site: Option<(String, String)> = with_read_pool!(self, pool =>
+            sqlx::query_as("SELECT area_code, name FROM sampling_sites WHERE id = $1 AND round_id = $2")
+                .bind(site_id).bind(round_id).fetch_optional(pool).await?);
+        let Some((site_area, _)) = site else { return Ok(Err(StationRefusal::SiteNotInRound(site_id))) };
+        if let Some(existing) = self.tube_row(round_id, barcode.as_str()).await? {
+            return Ok(self.same_site_or_used(existing, site_id).await?);
+        }
+        let round = self.round(round_id).await?.ok_or_else(|| StoreError::Invalid(format!("no round {round_id}")))?;
+        let zone = round
+            .areas
+            .iter()
+            .filter(|a| site_area.starts_with(&a.area_code))
+            .max_by_key(|a| a.area_code.len())
+            .and_then(|a| a.zone);
+        let pool_size = round.policy.pool_size(zone, group);
+        let (kind, size) = match pool_size {
+            PoolSize::People(n) => ("people", i32::from(n)),
+            PoolSize::Household => ("household", 0),
+        };
+        let inserted = with_write_pool!(self, pool => {
+            sqlx::query(
+                "INSERT INTO tubes (round_id, barcode, site_id, area_code, pool_kind, pool_size, members, station, collector, opened_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $8, $9) ON CONFLICT (round_id, barcode) DO NOTHING",
+            )
+            .bind(round_id).bind(barcode.as_str()).bind(site_id).bind(&site_area).bind(kind).bind(size)
+            .bind(station.map(|s| s as i32)).bind(collector).bind(Utc::now())
+            .execute(pool).await?.rows_affected()
+        });
+        let row = self.tube_row(round_id, barcode.as_str()).await?.ok_or_else(|| StoreError::Task("tube vanished".into()))?;
+        if inserted == 1 { Ok(Ok(row.tube())) } else { self.same_site_or_used(row, site_id).await }
+    }
+
+    async fn same_site_or_used(&self, existing: TubeRow, site_id: i64) -> Result<Result<Tube, StationRefusal>> {
+        if existing.site_id == site_id {
+            return Ok(Ok(existing.tube()));
+        }
+        let (site,): (String,) = with_read_pool!(self, pool =>
+            sqlx::query_as("SELECT name FROM sampling_sites WHERE id = $1").bind(existing.site_id).fetch_one(pool).await?);
+        Ok(Err(StationRefusal::BarcodeUsed { barcode: existing.barcode, site, at: shanghai(existing.opened_at) }))
+    }
+
+    /// Scans a person into an open tube. A repeat of an accepted scan answers `repeat: true`.
+    pub(crate) async fn scan(
+        &self,
+        round_id: i64,
+        barcode: &Barcode,
+        person_id: i64,
+        client_id: Option<&str>,
+    ) -> Result<Result<Scanned, StationRefusal>> {
+        let Some(row) = self.tube_row(round_id, barcode.as_str()).await? else {
+            return Ok(Err(StationRefusal::UnknownTube(barcode.to_string())));
+        };
+        let person: Option<(String, Option<i64>)> = with_read_pool!(self, pool =>
+            sqlx::query_as("SELECT area_code, household_id FROM persons WHERE id = $1").bind(person_id).fetch_optional(pool).await?);
+        let Some((person_area, household)) = person else { return Ok(Err(StationRefusal::UnknownPerson(person_id))) };
+        let earlier: Option<(i64, String, String, DateTime<Utc>)> = with_read_pool!(self, pool =>
+            sqlx::query_as(
+                "SELECT t.id, t.barcode, st.name, s.sampled_at FROM samples s JOIN tubes t ON t.id = s.tube_id \
+                 JOIN sampling_sites st ON st.id = t.site_id WHERE s.round_id = $1 AND s.person_id = $2",
+            ).bind(round_id).bind(person_id).fetch_optional(pool).await?);
+        if let Some((tube_id, ..)) = &earlier
+            && *tube_id == row.id
+        {
+            let after = if row.sealed_at.is_some() {
+                AfterScan::Sealed
+            } else {
+                AfterScan::Open { remaining: row.pool().capacity(row.pool_size as usize).saturating_sub(row.members as usize) }
+            };
+            return Ok(Ok(Scanned { tube: row.tube(), after, repeat: true }));
+        }
+        if row.sealed_at.is_some() {
+            return Ok(Err(StationRefusal::Sealed(row.barcode)));
+        }
+        let members: Vec<(i64,)> = with_read_pool!(self, pool =>
+            sqlx::query_as("SELECT person_id FROM samples WHERE tube_id = $1 ORDER BY id").bind(row.id).fetch_all(pool).await?);
+        let household_size = match household {
+            Some(h) => {
+                let (n,): (i64,) = with_read_pool!(self, pool =>
+                    sqlx::query_as("SELECT COUNT(*) FROM persons WHERE household_id = $1").bind(h).fetch_one(pool).await?);
+                n as usize
+            }
+            None => 1,
+        };
+        let mut open = OpenTube::new(row.pool());
+        open.members = members.into_iter().map(|(p,)| p).collect();
+        open.household = row.household_id;
+        open.household_size = if row.pool() == PoolSize::Household && row.pool_size > 0 { row.pool_size as usize } else { 0 };
+        let earlier = earlier.map(|(_, barcode, site, at)| EarlierSample { barcode, site, at: shanghai(at) });
+        let after = match open.scan(person_id, household, household_size, earlier) {
+            Ok(a) => a,
+            Err(refusal) => return Ok(Err(StationRefusal::Scan(refusal))),
+        };
+        let now = Utc::now();
+        let sealed = (after == AfterScan::Sealed).then_some(now);
+        let capacity = open.pool.capacity(open.household_size) as i32;
+        let outcome = with_write_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            // Optimistic: only if nobody else changed the tube since it was read.
+            let changed = sqlx::query(
+                "UPDATE tubes SET members = members + 1, sealed_at = $1, household_id = $2, pool_size = $3 \
+                 WHERE id = $4 AND members = $5 AND sealed_at IS NULL",
+            )
+            .bind(sealed).bind(open.household).bind(if row.pool() == PoolSize::Household { capacity } else { row.pool_size })
+            .bind(row.id).bind(row.members)
+            .execute(&mut *tx).await?.rows_affected();
+            if changed == 0 {
+                tx.rollback().await?;
+                Err(StationRefusal::Busy(row.barcode.clone()))
+            } else {
+                let added = sqlx::query(
+                    "INSERT INTO samples (round_id, tube_id, person_id, area_code, sampled_at, client_id) VALUES ($1, $2, $3, $4, $5, $6) \
+                     ON CONFLICT (round_id, person_id) DO NOTHING",
+                )
+                .bind(round_id).bind(row.id).bind(person_id).bind(&person_area).bind(now).bind(client_id)
+                .execute(&mut *tx).await?.rows_affected();
+                if added == 0 {
+                    // Sampled elsewhere a moment ago: leave the tube as it was.
+                    tx.rollback().await?;
+                    Err(StationRefusal::Busy(row.barcode.clone()))
+                } else {
+                    tx.commit().await?;
+                    Ok(())
+                }
+            }
+        });
+        if let Err(refusal) = outcome {
+            return Ok(Err(refusal));
+        }
+        let tube = self.tube_row(round_id, barcode.as_str()).await?.ok_or_else(|| StoreError::Task("tube vanished".into()))?.tube();
+        Ok(Ok(Scanned { tube, after, repeat: false }))
+    }
+
+    /// Seals a tube on demand (an empty tube cannot be sealed).
+    pub(crate) async fn close_tube(&self, round_id: i64, barcode: &Barcode) -> Result<Result<Tube, StationRefusal>> {
+        let Some(row) = self.tube_row(round_id, barcode.as_str()).await? else {
+            return Ok(Err(StationRefusal::UnknownTube(barcode.to_string())));
+        };
+        if row.sealed_at.is_none() && row.members > 0 {
+            with_write_pool!(self, pool => {
+                sqlx::query("UPDATE tubes SET sealed_at = $1 WHERE id = $2 AND sealed_at IS NULL").bind(Utc::now()).bind(row.id).execute(pool).await?;
+            });
+        } else if row.members == 0 {
+            return Ok(Err(StationRefusal::Empty(row.barcode)));
+        }
+        Ok(Ok(self.tube_row(round_id, barcode.as_str()).await?.ok_or_else(|| StoreError::Task("tube vanished".into()))?.tube()))
+    }
+}
