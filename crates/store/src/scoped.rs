@@ -322,6 +322,13 @@ impl Scoped {
         self.store.scan(round_id, barcode, person_id, client_id).await
     }
 
+    /// The register id of the person with this resident id, for station scans (needs
+    /// `testing.write`; answers only the id).
+    pub async fn person_id_by_resident_id(&self, id: &cordon_domain::ResidentId) -> Result<Option<i64>> {
+        self.require(Permission::TestingWrite)?;
+        Ok(self.store.person_by_document(id.as_str()).await?.map(|p| p.id))
+    }
+
     /// Seals a tube on demand (needs `testing.write`).
     pub async fn close_tube(&self, round_id: i64, barcode: &Barcode) -> Result<std::result::Result<Tube, StationRefusal>> {
         self.require(Permission::TestingWrite)?;

@@ -64,7 +64,7 @@ const TUBE_COLUMNS: &str =
 
 /// Why the station cannot do what was asked; each says what to do instead.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[serde(tag = "kind", content = "detail", rename_all = "snake_case")]
 pub enum StationRefusal {
     #[error("{0}")]
     Scan(ScanRefusal),

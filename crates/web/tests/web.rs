@@ -780,3 +780,78 @@ async fn the_audit_api_filters_by_actor_record_area_and_day() {
         w.finish().await;
     }
 }
+
+#[tokio::test]
+async fn a_round_runs_through_the_station_api_with_retries_and_clear_refusals() {
+    for w in worlds("api_station", 30).await {
+        let store = &w.store;
+        let officer = account(store, "sampler1", Role::TestingOfficer, "140121100").await;
+        let post = |uri: &str, body: Value| {
+            Request::post(uri.to_string())
+                .header("authorization", format!("Bearer {officer}"))
+                .header("content-type", "application/json")
+                .body(Body::from(body.to_string()))
+                .unwrap()
+        };
+        let (status, _, round) = call(store, post("/api/v1/rounds", serde_json::json!({
+            "name": "清源镇第一轮", "areas": [{"area_code": "140121100", "zone": "controlled"}]
+        }))).await;
+        assert_eq!(status, StatusCode::CREATED, "{round}");
+        let id = round["id"].as_i64().unwrap();
+        let (status, _, bad) = call(store, post("/api/v1/rounds", serde_json::json!({"name": "x", "areas": [{"area_code": "140121101"}]}))).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{bad}");
+        let (status, _, site) = call(store, post(&format!("/api/v1/rounds/{id}/sites"), serde_json::json!({
+            "area_code": "140121100201", "name": "东关1号点", "address": "东关村委会", "stations": 3
+        }))).await;
+        assert_eq!(status, StatusCode::CREATED, "{site}");
+        let (_, _, detail) = get(store, &officer, &format!("/api/v1/rounds/{id}")).await;
+        assert_eq!(detail["sites"][0]["name"], "东关1号点");
+        assert_eq!(detail["sizing"]["sites"], serde_json::json!([1, 1]));
+
+        let open = serde_json::json!({"barcode": "QX20220413", "site_id": site["id"]});
+        let (status, _, tube) = call(store, post(&format!("/api/v1/rounds/{id}/tubes"), open.clone())).await;
+        assert_eq!(status, StatusCode::OK, "{tube}");
+        assert_eq!(tube["pool"], serde_json::json!({"kind": "people", "size": 10}));
+        let (_, _, again) = call(store, post(&format!("/api/v1/rounds/{id}/tubes"), open)).await;
+        assert_eq!(again["id"], tube["id"]);
+
+        // Ten residents of 清源镇 by the ids on their cards; the tenth seals the tube.
+        let people: Vec<String> = (0..30).map(sample_id).filter(|rid| {
+            let n: u32 = (0..30).find(|i| sample_id(*i) == *rid).unwrap();
+            (n / 2) % 4 < 2
+        }).collect();
+        let scan = |rid: &str, client: &str| post(&format!("/api/v1/rounds/{id}/tubes/QX20220413/samples"), serde_json::json!({"resident_id": rid, "client_id": client}));
+        for (i, rid) in people.iter().take(10).enumerate() {
+            let (status, _, answer) = call(store, scan(rid, &format!("s{i}"))).await;
+            assert_eq!(status, StatusCode::OK, "{answer}");
+            if i == 9 {
+                assert_eq!(answer["after"], "sealed");
+            } else {
+                assert_eq!(answer["after"]["open"]["remaining"], 9 - i as i64);
+            }
+        }
+        let (status, _, retry) = call(store, scan(&people[2], "s2")).await;
+        assert_eq!((status, retry["repeat"].as_bool()), (StatusCode::OK, Some(true)));
+        let (status, ctype, sealed) = call(store, scan(&people[10], "s10")).await;
+        assert_eq!((status, ctype.as_str()), (StatusCode::CONFLICT, "application/problem+json"));
+        assert!(sealed["detail"].as_str().unwrap().contains("open a new tube"), "{sealed}");
+
+        call(store, post(&format!("/api/v1/rounds/{id}/tubes"), serde_json::json!({"barcode": "QX20220414", "site_id": site["id"]}))).await;
+        let twice = post(&format!("/api/v1/rounds/{id}/tubes/QX20220414/samples"), serde_json::json!({"resident_id": people[0]}));
+        let (status, _, refusal) = call(store, twice).await;
+        assert_eq!(status, StatusCode::CONFLICT);
+        assert_eq!(refusal["refusal"]["kind"], "scan");
+        assert_eq!(refusal["refusal"]["detail"]["reason"], "already_sampled");
+        assert_eq!(refusal["refusal"]["detail"]["earlier"]["barcode"], "QX20220413");
+        let unknown = post(&format!("/api/v1/rounds/{id}/tubes/QX20220414/samples"), serde_json::json!({"resident_id": "11010519491231002X"}));
+        let (status, _, problem) = call(store, unknown).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        assert!(problem["detail"].as_str().unwrap().contains("register them on the spot"));
+        let bad_id = post(&format!("/api/v1/rounds/{id}/tubes/QX20220414/samples"), serde_json::json!({"resident_id": "110105194912310021"}));
+        let (status, _, problem) = call(store, bad_id).await;
+        assert_eq!((status, problem["field"].as_str()), (StatusCode::BAD_REQUEST, Some("resident_id")));
+        let (status, _, closed) = call(store, post(&format!("/api/v1/rounds/{id}/tubes/QX20220414/close"), serde_json::json!({}))).await;
+        assert_eq!(status, StatusCode::CONFLICT, "an empty tube is not sealed: {closed}");
+        w.finish().await;
+    }
+}

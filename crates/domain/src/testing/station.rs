@@ -27,7 +27,7 @@ pub struct EarlierSample {
 
 /// Why a scan is refused; each says what the sampler should do.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[serde(tag = "reason", rename_all = "snake_case")]
 pub enum ScanRefusal {
     #[error("the tube is full ({capacity} people): close it and open a new tube")]
     TubeFull { capacity: usize },

@@ -13,6 +13,7 @@ mod areas;
 mod audit;
 mod imports;
 mod persons;
+mod testing;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -21,7 +22,8 @@ mod persons;
         (name = "areas", description = "The division tree (county → township → village) with populations"),
         (name = "persons", description = "The person register, scoped by area"),
         (name = "imports", description = "Streaming bulk imports"),
-        (name = "audit", description = "The append-only audit trail")
+        (name = "audit", description = "The append-only audit trail"),
+        (name = "testing", description = "Mass testing: rounds, sites, tubes and registration")
     )
 )]
 struct ApiDoc;
@@ -35,6 +37,12 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(persons::reveal_person))
         .routes(routes!(imports::import_persons))
         .routes(routes!(audit::list_audit))
+        .routes(routes!(testing::create_round, testing::list_rounds))
+        .routes(routes!(testing::round_detail))
+        .routes(routes!(testing::create_site))
+        .routes(routes!(testing::open_tube))
+        .routes(routes!(testing::scan))
+        .routes(routes!(testing::close_tube))
 }
 
 /// Parses an area code from a request field, answering 400 with the reason.
@@ -53,6 +61,13 @@ pub const PERMISSIONS: &[(&str, &str, Permission)] = &[
     ("post", "/api/v1/persons/{id}/reveal", Permission::PersonsReveal),
     ("post", "/api/v1/imports/persons", Permission::PersonsImport),
     ("get", "/api/v1/audit", Permission::AuditRead),
+    ("post", "/api/v1/rounds", Permission::TestingWrite),
+    ("get", "/api/v1/rounds", Permission::TestingRead),
+    ("get", "/api/v1/rounds/{id}", Permission::TestingRead),
+    ("post", "/api/v1/rounds/{id}/sites", Permission::TestingWrite),
+    ("post", "/api/v1/rounds/{id}/tubes", Permission::TestingWrite),
+    ("post", "/api/v1/rounds/{id}/tubes/{barcode}/samples", Permission::TestingWrite),
+    ("post", "/api/v1/rounds/{id}/tubes/{barcode}/close", Permission::TestingWrite),
 ];
 
 /// The OpenAPI document as served: the routes' descriptions plus the two ways to authenticate

@@ -1,0 +1,296 @@
+//! Mass testing over HTTP: rounds, sites, and registration at the station (single scans and a
+//! batch path for station devices). Station refusals answer 409 with a `kind` and what to do.
+
+use axum::Json;
+use axum::extract::Path;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
+use cordon_domain::testing::pooling::{PoolPolicy, SamplingGroup, ZoneKind};
+use cordon_domain::testing::sizing::SizingPlan;
+use cordon_domain::{Barcode, ResidentId};
+use cordon_store::station::{Scanned, StationRefusal, Tube};
+use cordon_store::testing::{NewRound, NewSite, Round, Site};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::parse_area;
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiResult, Problem};
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct RoundAreaInput {
+    pub area_code: String,
+    /// sealed, controlled or precaution; absent outside any zone.
+    pub zone: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct NewRoundInput {
+    pub name: String,
+    /// Default: now.
+    pub starts_at: Option<DateTime<Utc>>,
+    /// Default: 24 hours after the start.
+    pub target_end_at: Option<DateTime<Utc>>,
+    pub areas: Vec<RoundAreaInput>,
+    /// Pool sizes by zone kind; default sealed 1, controlled 10, other 20.
+    #[schema(value_type = Option<Object>)]
+    pub policy: Option<PoolPolicy>,
+}
+
+/// A round as the API shows it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RoundView {
+    pub id: i64,
+    pub incident_id: i64,
+    pub name: String,
+    pub starts_at: DateTime<Utc>,
+    pub target_end_at: DateTime<Utc>,
+    #[schema(value_type = Object)]
+    pub policy: PoolPolicy,
+    #[schema(value_type = Vec<Object>)]
+    pub areas: Vec<cordon_store::testing::RoundArea>,
+}
+
+impl From<Round> for RoundView {
+    fn from(r: Round) -> Self {
+        RoundView { id: r.id, incident_id: r.incident_id, name: r.name, starts_at: r.starts_at, target_end_at: r.target_end_at, policy: r.policy, areas: r.areas }
+    }
+}
+
+/// Plans a testing round over areas of the caller's jurisdiction. Requires `testing.write`.
+#[utoipa::path(post, path = "/api/v1/rounds", tag = "testing", request_body = NewRoundInput,
+    responses((status = 201, body = RoundView), (status = 400, body = Problem), (status = 401, body = Problem),
+              (status = 403, body = Problem), (status = 422, body = Problem)))]
+pub async fn create_round(caller: Caller, Json(input): Json<NewRoundInput>) -> ApiResult<(StatusCode, Json<RoundView>)> {
+    if input.name.trim().is_empty() {
+        return Err(ApiError::bad_request("name", "a round needs a name"));
+    }
+    let mut areas = Vec::new();
+    for a in &input.areas {
+        let zone = match a.zone.as_deref() {
+            Some(z) => Some(z.parse::<ZoneKind>().map_err(|e| ApiError::bad_request("areas.zone", e))?),
+            None => None,
+        };
+        areas.push((parse_area("areas.area_code", &a.area_code)?, zone));
+    }
+    let round = caller
+        .0
+        .create_round(NewRound {
+            name: input.name.trim().to_string(),
+            starts_at: input.starts_at.unwrap_or_else(Utc::now),
+            target_end_at: input.target_end_at,
+            areas,
+            policy: input.policy.unwrap_or_default(),
+        })
+        .await?;
+    Ok((StatusCode::CREATED, Json(round.into())))
+}
+
+/// Rounds reaching into the caller's jurisdiction, newest first. Requires `testing.read`.
+#[utoipa::path(get, path = "/api/v1/rounds", tag = "testing",
+    responses((status = 200, body = [RoundView]), (status = 401, body = Problem), (status = 403, body = Problem)))]
+pub async fn list_rounds(caller: Caller) -> ApiResult<Json<Vec<RoundView>>> {
+    Ok(Json(caller.0.rounds().await?.into_iter().map(RoundView::from).collect()))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SiteView {
+    pub id: i64,
+    pub area_code: String,
+    pub name: String,
+    pub address: String,
+    pub stations: i32,
+}
+
+impl From<Site> for SiteView {
+    fn from(s: Site) -> Self {
+        SiteView { id: s.id, area_code: s.area_code, name: s.name, address: s.address, stations: s.stations }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RoundDetail {
+    #[serde(flatten)]
+    pub round: RoundView,
+    /// The round's sites inside the caller's jurisdiction.
+    pub sites: Vec<SiteView>,
+    /// Sites, stations, samplers and groups needed for the registered people by the target end.
+    #[schema(value_type = Object)]
+    pub sizing: Option<SizingPlan>,
+}
+
+/// One round with its sites and the sizing helper. Requires `testing.read`.
+#[utoipa::path(get, path = "/api/v1/rounds/{id}", tag = "testing", params(("id" = i64, Path, description = "Round id")),
+    responses((status = 200, body = RoundDetail), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
+pub async fn round_detail(caller: Caller, Path(id): Path<i64>) -> ApiResult<Json<RoundDetail>> {
+    let round = caller.0.round(id).await?.ok_or_else(|| ApiError::not_found(format!("no round {id}")))?;
+    let sites = caller.0.sites(id).await?.into_iter().map(SiteView::from).collect();
+    let sizing = caller.0.round_sizing(id).await?;
+    Ok(Json(RoundDetail { round: round.into(), sites, sizing }))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct NewSiteInput {
+    pub area_code: String,
+    pub name: String,
+    pub address: String,
+    pub stations: u32,
+}
+
+/// Adds a sampling site in an area of the round and of the caller's jurisdiction. Requires `testing.write`.
+#[utoipa::path(post, path = "/api/v1/rounds/{id}/sites", tag = "testing", params(("id" = i64, Path, description = "Round id")),
+    request_body = NewSiteInput,
+    responses((status = 201, body = SiteView), (status = 400, body = Problem), (status = 401, body = Problem),
+              (status = 403, body = Problem), (status = 422, body = Problem)))]
+pub async fn create_site(caller: Caller, Path(id): Path<i64>, Json(input): Json<NewSiteInput>) -> ApiResult<(StatusCode, Json<SiteView>)> {
+    let area_code = parse_area("area_code", &input.area_code)?;
+    let site = caller.0.create_site(NewSite { round_id: id, area_code, name: input.name, address: input.address, stations: input.stations }).await?;
+    Ok((StatusCode::CREATED, Json(site.into())))
+}
+
+/// A refusal at the station: 409 (or 404 for unknown tubes and people) with its kind.
+pub struct Refused(pub StationRefusal);
+
+impl IntoResponse for Refused {
+    fn into_response(self) -> Response {
+        let status = match &self.0 {
+            StationRefusal::UnknownTube(_) | StationRefusal::UnknownPerson(_) => StatusCode::NOT_FOUND,
+            _ => StatusCode::CONFLICT,
+        };
+        let body = serde_json::json!({
+            "title": status.canonical_reason().unwrap_or("Conflict"),
+            "status": status.as_u16(),
+            "detail": self.0.to_string(),
+            "refusal": serde_json::to_value(&self.0).unwrap_or(serde_json::Value::Null),
+        });
+        (status, [(axum::http::header::CONTENT_TYPE, "application/problem+json")], body.to_string()).into_response()
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct OpenTubeInput {
+    pub barcode: String,
+    pub site_id: i64,
+    /// resident (default), quarantine_site or key_group — the last two are sampled alone.
+    pub group: Option<String>,
+    pub station: Option<u32>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TubeView {
+    pub id: i64,
+    pub barcode: String,
+    pub site_id: i64,
+    /// e.g. {"kind": "people", "size": 10} or {"kind": "household"}
+    #[schema(value_type = Object)]
+    pub pool: cordon_domain::testing::pooling::PoolSize,
+    pub members: i32,
+    pub opened_at: DateTime<Utc>,
+    pub sealed_at: Option<DateTime<Utc>>,
+}
+
+impl From<Tube> for TubeView {
+    fn from(t: Tube) -> Self {
+        TubeView { id: t.id, barcode: t.barcode, site_id: t.site_id, pool: t.pool, members: t.members, opened_at: t.opened_at, sealed_at: t.sealed_at }
+    }
+}
+
+fn barcode(field: &str, s: &str) -> ApiResult<Barcode> {
+    Barcode::parse(s).map_err(|e| ApiError::bad_request(field, format!("{s:?}: {e}")))
+}
+
+fn group(s: Option<&str>) -> ApiResult<SamplingGroup> {
+    Ok(match s {
+        None | Some("resident") => SamplingGroup::Resident,
+        Some("quarantine_site") => SamplingGroup::QuarantineSite,
+        Some("key_group") => SamplingGroup::KeyGroup,
+        Some(other) => return Err(ApiError::bad_request("group", format!("unknown group {other:?} (resident, quarantine_site, key_group)"))),
+    })
+}
+
+/// Opens a tube at a station by its barcode; opening it again at the same site answers the same
+/// tube. Requires `testing.write`.
+#[utoipa::path(post, path = "/api/v1/rounds/{id}/tubes", tag = "testing", params(("id" = i64, Path, description = "Round id")),
+    request_body = OpenTubeInput,
+    responses((status = 200, body = TubeView), (status = 400, body = Problem), (status = 401, body = Problem),
+              (status = 403, body = Problem), (status = 409, body = Problem, description = "barcode used elsewhere")))]
+pub async fn open_tube(caller: Caller, Path(id): Path<i64>, Json(input): Json<OpenTubeInput>) -> Result<Json<TubeView>, Response> {
+    let code = barcode("barcode", &input.barcode).map_err(IntoResponse::into_response)?;
+    let group = group(input.group.as_deref()).map_err(IntoResponse::into_response)?;
+    match caller.0.open_tube(id, input.site_id, &code, group, input.station).await {
+        Ok(Ok(t)) => Ok(Json(t.into())),
+        Ok(Err(refusal)) => Err(Refused(refusal).into_response()),
+        Err(e) => Err(ApiError::from(e).into_response()),
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ScanInput {
+    /// The person's resident id as read from the card (or `person_id`).
+    pub resident_id: Option<String>,
+    pub person_id: Option<i64>,
+    /// An id the station made for this scan; a retry with the same id is recognised.
+    pub client_id: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ScanView {
+    pub tube: TubeView,
+    /// {"open": {"remaining": n}} or "sealed"
+    #[schema(value_type = Object)]
+    pub after: cordon_domain::testing::station::AfterScan,
+    /// True when this scan had been recorded before (a retry): nothing changed.
+    pub repeat: bool,
+}
+
+impl From<Scanned> for ScanView {
+    fn from(s: Scanned) -> Self {
+        ScanView { tube: s.tube.into(), after: s.after, repeat: s.repeat }
+    }
+}
+
+/// Scans a person into an open tube. Requires `testing.write`. Refusals (tube full or sealed,
+/// already sampled in this round — with where and when —, another household) answer 409.
+#[utoipa::path(post, path = "/api/v1/rounds/{id}/tubes/{barcode}/samples", tag = "testing",
+    params(("id" = i64, Path, description = "Round id"), ("barcode" = String, Path, description = "Tube barcode")),
+    request_body = ScanInput,
+    responses((status = 200, body = ScanView), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
+              (status = 404, body = Problem, description = "unknown tube or person"), (status = 409, body = Problem)))]
+pub async fn scan(caller: Caller, Path((id, code)): Path<(i64, String)>, Json(input): Json<ScanInput>) -> Result<Json<ScanView>, Response> {
+    let code = barcode("barcode", &code).map_err(IntoResponse::into_response)?;
+    let person_id = match (input.person_id, input.resident_id.as_deref()) {
+        (Some(p), _) => p,
+        (None, Some(rid)) => {
+            let rid = ResidentId::parse(rid).map_err(|e| ApiError::bad_request("resident_id", format!("{rid:?}: {e}")).into_response())?;
+            match caller.0.person_id_by_resident_id(&rid).await {
+                Ok(Some(p)) => p,
+                Ok(None) => {
+                    return Err(ApiError::not_found(format!("resident {} is not in the register: register them on the spot", rid.masked()))
+                        .into_response());
+                }
+                Err(e) => return Err(ApiError::from(e).into_response()),
+            }
+        }
+        (None, None) => return Err(ApiError::bad_request("resident_id", "send resident_id or person_id").into_response()),
+    };
+    match caller.0.scan(id, &code, person_id, input.client_id.as_deref()).await {
+        Ok(Ok(s)) => Ok(Json(s.into())),
+        Ok(Err(refusal)) => Err(Refused(refusal).into_response()),
+        Err(e) => Err(ApiError::from(e).into_response()),
+    }
+}
+
+/// Seals a tube before it is full. Requires `testing.write`.
+#[utoipa::path(post, path = "/api/v1/rounds/{id}/tubes/{barcode}/close", tag = "testing",
+    params(("id" = i64, Path, description = "Round id"), ("barcode" = String, Path, description = "Tube barcode")),
+    responses((status = 200, body = TubeView), (status = 401, body = Problem), (status = 403, body = Problem),
+              (status = 404, body = Problem), (status = 409, body = Problem)))]
+pub async fn close_tube(caller: Caller, Path((id, code)): Path<(i64, String)>) -> Result<Json<TubeView>, Response> {
+    let code = barcode("barcode", &code).map_err(IntoResponse::into_response)?;
+    match caller.0.close_tube(id, &code).await {
+        Ok(Ok(t)) => Ok(Json(t.into())),
+        Ok(Err(refusal)) => Err(Refused(refusal).into_response()),
+        Err(e) => Err(ApiError::from(e).into_response()),
+    }
+}
