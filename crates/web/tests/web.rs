@@ -855,3 +855,103 @@ async fn a_round_runs_through_the_station_api_with_retries_and_clear_refusals() 
         w.finish().await;
     }
 }
+
+/// A TCP relay in front of the server that can be cut, to take the network away from a page.
+struct Relay {
+    addr: SocketAddr,
+    up: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    links: std::sync::Arc<std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>>,
+}
+
+impl Relay {
+    async fn start(backend: SocketAddr) -> Relay {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let up = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let links: std::sync::Arc<std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>> = Default::default();
+        let (up2, links2) = (up.clone(), links.clone());
+        tokio::spawn(async move {
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                if !up2.load(std::sync::atomic::Ordering::SeqCst) {
+                    drop(inbound);
+                    continue;
+                }
+                let link = tokio::spawn(async move {
+                    if let Ok(mut outbound) = tokio::net::TcpStream::connect(backend).await {
+                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                    }
+                });
+                links2.lock().unwrap().push(link);
+            }
+        });
+        Relay { addr, up, links }
+    }
+
+    fn cut(&self) {
+        self.up.store(false, std::sync::atomic::Ordering::SeqCst);
+        for link in self.links.lock().unwrap().drain(..) {
+            link.abort();
+        }
+    }
+
+    fn restore(&self) {
+        self.up.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+#[tokio::test]
+async fn the_station_page_registers_scans_and_sends_an_offline_scan_when_the_network_is_back() {
+    let Some(driver) = chromedriver().await else { return };
+    for w in worlds("browser_station", 30).await {
+        let store = &w.store;
+        let officer = account(store, "sampler2", Role::TestingOfficer, "140121100").await;
+        let post = |uri: &str, body: Value| {
+            Request::post(uri.to_string())
+                .header("authorization", format!("Bearer {officer}"))
+                .header("content-type", "application/json")
+                .body(Body::from(body.to_string()))
+                .unwrap()
+        };
+        let (_, _, round) = call(store, post("/api/v1/rounds", serde_json::json!({"name": "清源镇第一轮", "areas": [{"area_code": "140121100", "zone": "controlled"}]}))).await;
+        let round_id = round["id"].as_i64().unwrap();
+        call(store, post(&format!("/api/v1/rounds/{round_id}/sites"), serde_json::json!({"area_code": "140121100201", "name": "东关1号点", "address": "东关村委会", "stations": 2}))).await;
+
+        let server = spawn_server(store.clone()).await;
+        let relay = Relay::start(server).await;
+        let client = browser(&driver).await;
+        sign_in(&client, relay.addr, "sampler2", PASSWORD).await;
+        client.find(fantoccini::Locator::Css("nav.main a[href='/testing']")).await.unwrap().click().await.unwrap();
+        let sizing = text(&client, "section.round p.note").await;
+        assert!(sizing.contains("采样点 1–1 个"), "{sizing}");
+        client.find(fantoccini::Locator::LinkText("进入采样台")).await.unwrap().click().await.unwrap();
+        let tube_input = client.wait().for_element(fantoccini::Locator::Id("tube-barcode")).await.unwrap();
+        tube_input.send_keys("QX20220413\u{E007}").await.unwrap(); // a scanner types the code and Enter
+        client.wait().for_element(fantoccini::Locator::XPath("//p[@id='station-message' and contains(., '已开管')]")).await.unwrap();
+
+        let residents: Vec<String> = (0..30).filter(|n| (n / 2) % 4 < 2).map(sample_id).collect();
+        let person = client.find(fantoccini::Locator::Id("person-id")).await.unwrap();
+        for rid in &residents[..2] {
+            person.send_keys(&format!("{rid}\u{E007}")).await.unwrap();
+        }
+        client.wait().for_element(fantoccini::Locator::Css("#tube-members li:nth-child(2)")).await.unwrap();
+        assert!(text(&client, "#tube-current").await.contains("2/10"));
+
+        // The network drops: the third scan waits in the page.
+        relay.cut();
+        person.send_keys(&format!("{}\u{E007}", residents[2])).await.unwrap();
+        let pending = client.wait().for_element(fantoccini::Locator::XPath("//p[@id='station-pending' and contains(., '1')]")).await.unwrap();
+        assert!(pending.text().await.unwrap().contains("离线暂存 1 条"));
+        std::fs::write(screenshot_path(&format!("station-offline-{}.png", w.scratch.kind.as_str())), client.screenshot().await.unwrap()).unwrap();
+        let tube = store.tube(round_id, &cordon_domain::Barcode::parse("QX20220413").unwrap()).await.unwrap().unwrap();
+        assert_eq!(tube.members, 2, "nothing reached the server while it was cut off");
+
+        // Back: the queued scan is sent by itself, once.
+        relay.restore();
+        client.wait().for_element(fantoccini::Locator::Css("#tube-members li:nth-child(3)")).await.unwrap();
+        assert!(text(&client, "#tube-current").await.contains("3/10"));
+        let tube = store.tube(round_id, &cordon_domain::Barcode::parse("QX20220413").unwrap()).await.unwrap().unwrap();
+        assert_eq!(tube.members, 3);
+        client.close().await.unwrap();
+        w.finish().await;
+    }
+}

@@ -19,6 +19,7 @@ pub(crate) mod admin;
 pub(crate) mod audit;
 mod login;
 mod persons;
+mod testing;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -28,6 +29,8 @@ pub fn router() -> Router<AppState> {
         .route("/persons/{id}", get(persons::detail))
         .route("/persons/{id}/reveal", post(persons::reveal))
         .route("/audit", get(audit::list))
+        .route("/testing", get(testing::rounds))
+        .route("/station", get(testing::station))
         .route("/admin/roles", get(admin::roles))
         .route("/admin/roles/{role}", post(admin::save_role))
         .route("/login", get(login::form).post(login::submit))
@@ -42,6 +45,7 @@ pub struct UserBadge {
     pub can_persons: bool,
     pub can_audit: bool,
     pub can_manage: bool,
+    pub can_testing: bool,
 }
 
 impl UserBadge {
@@ -53,6 +57,7 @@ impl UserBadge {
             can_persons: p.can(Permission::PersonsRead),
             can_audit: p.can(Permission::AuditRead),
             can_manage: p.can(Permission::UsersManage),
+            can_testing: p.can(Permission::TestingRead),
         })
     }
 }

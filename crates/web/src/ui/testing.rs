@@ -1,0 +1,124 @@
+//! Testing pages: the rounds with their sites and sizing, and the sampling station.
+
+use askama::Template;
+use axum::extract::Query;
+use axum::http::StatusCode;
+use axum::response::Response;
+use cordon_domain::access::Permission;
+use serde::Deserialize;
+
+use super::{UserBadge, failure, message, render};
+use crate::auth::Caller;
+use crate::i18n::Tr;
+
+pub struct SiteRow {
+    id: i64,
+    name: String,
+    address: String,
+    stations: i32,
+}
+
+pub struct RoundRow {
+    id: i64,
+    name: String,
+    window: String,
+    sizing: Option<String>,
+    sites: Vec<SiteRow>,
+}
+
+#[derive(Template)]
+#[template(path = "rounds.html")]
+struct RoundsPage {
+    t: Tr,
+    user: Option<UserBadge>,
+    can_write: bool,
+    rounds: Vec<RoundRow>,
+}
+
+fn local(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).expect("valid offset")).format("%m-%d %H:%M").to_string()
+}
+
+pub async fn rounds(t: Tr, caller: Caller) -> Response {
+    let scope = &caller.0;
+    let loaded = async {
+        let mut rows = Vec::new();
+        for r in scope.rounds().await? {
+            let sites = scope.sites(r.id).await?;
+            let sizing = scope.round_sizing(r.id).await?.map(|p| {
+                t.fill(
+                    "rounds.sizing",
+                    &[
+                        ("sites_min", &p.sites.0.to_string()),
+                        ("sites_max", &p.sites.1.to_string()),
+                        ("stations_min", &p.stations.0.to_string()),
+                        ("stations_max", &p.stations.1.to_string()),
+                        ("samplers", &p.samplers.to_string()),
+                    ],
+                )
+            });
+            rows.push(RoundRow {
+                id: r.id,
+                window: format!("{} → {}", local(r.starts_at), local(r.target_end_at)),
+                name: r.name,
+                sizing,
+                sites: sites.into_iter().map(|s| SiteRow { id: s.id, name: s.name, address: s.address, stations: s.stations }).collect(),
+            });
+        }
+        Ok::<_, cordon_store::StoreError>(rows)
+    };
+    match loaded.await {
+        Ok(rounds) => render(&RoundsPage { t, user: UserBadge::of(&caller), can_write: caller.0.principal().can(Permission::TestingWrite), rounds }),
+        Err(e) => failure(t, &caller, e),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "station.html")]
+struct StationPage {
+    t: Tr,
+    user: Option<UserBadge>,
+    round_id: i64,
+    site_id: i64,
+    round_name: String,
+    site_name: String,
+    /// The messages the station script shows, in the page's language.
+    text_json: String,
+}
+
+#[derive(Deserialize)]
+pub struct StationQuery {
+    round: i64,
+    site: i64,
+}
+
+pub async fn station(t: Tr, caller: Caller, Query(q): Query<StationQuery>) -> Response {
+    let scope = &caller.0;
+    if let Err(e) = scope.require(Permission::TestingWrite) {
+        return failure(t, &caller, e);
+    }
+    let round = match scope.round(q.round).await {
+        Ok(Some(r)) => r,
+        Ok(None) => return message(t, Some(&caller), StatusCode::NOT_FOUND, t.get("rounds.none"), t.get("rounds.none")),
+        Err(e) => return failure(t, &caller, e),
+    };
+    let site = match scope.sites(round.id).await {
+        Ok(sites) => match sites.into_iter().find(|s| s.id == q.site) {
+            Some(s) => s,
+            None => return message(t, Some(&caller), StatusCode::NOT_FOUND, t.get("rounds.none"), t.get("rounds.none")),
+        },
+        Err(e) => return failure(t, &caller, e),
+    };
+    let keys = ["opened", "scanned", "full", "closed", "failed", "offline", "pending", "no_tube", "sealed", "household"];
+    let text: serde_json::Map<String, serde_json::Value> =
+        keys.iter().map(|k| (k.to_string(), serde_json::Value::from(t.get(&format!("station.{k}"))))).collect();
+    render(&StationPage {
+        t,
+        user: UserBadge::of(&caller),
+        round_id: round.id,
+        site_id: site.id,
+        round_name: round.name,
+        site_name: site.name,
+        text_json: serde_json::Value::Object(text).to_string(),
+    })
+}

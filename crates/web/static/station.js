@@ -1,0 +1,129 @@
+// The sampling station: open a tube by scanning its barcode, scan people's resident ids into
+// it, close it. A barcode scanner acts as a keyboard (each scan ends with Enter). Every request
+// carries a client id, so sending it twice is harmless; when the network drops, scans wait in a
+// queue kept in localStorage and are sent, in order, when the server answers again.
+(function () {
+  var root = document.getElementById("station");
+  if (!root) return;
+  var round = root.getAttribute("data-round");
+  var site = root.getAttribute("data-site");
+  var text = JSON.parse(root.getAttribute("data-text"));
+  var queueKey = "cordon-station-queue-" + round + "-" + site;
+  var tubeInput = document.getElementById("tube-barcode");
+  var personInput = document.getElementById("person-id");
+  var tubeLabel = document.getElementById("tube-current");
+  var members = document.getElementById("tube-members");
+  var messageBox = document.getElementById("station-message");
+  var pendingBox = document.getElementById("station-pending");
+  var current = localStorage.getItem(queueKey + "-tube") || "";
+
+  function newId() {
+    if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
+    return Date.now().toString(36) + Math.random().toString(36).slice(2);
+  }
+  function queue() { return JSON.parse(localStorage.getItem(queueKey) || "[]"); }
+  function saveQueue(q) {
+    localStorage.setItem(queueKey, JSON.stringify(q));
+    pendingBox.textContent = q.length ? text.pending.replace("{n}", q.length) : "";
+    pendingBox.hidden = q.length === 0;
+  }
+  function say(msg, bad) {
+    messageBox.textContent = msg;
+    messageBox.className = bad ? "error" : "note";
+  }
+  function showTube(t) {
+    current = t.barcode;
+    localStorage.setItem(queueKey + "-tube", current);
+    var size = t.pool.kind === "household" ? text.household : t.pool.size;
+    tubeLabel.textContent = t.barcode + " · " + t.members + "/" + size + (t.sealed_at ? " · " + text.sealed : "");
+  }
+  function addMember(label) {
+    var li = document.createElement("li");
+    li.textContent = label;
+    members.appendChild(li);
+  }
+
+  // Sends one queued request; resolves true when the server answered (even with a refusal).
+  function send(item) {
+    return fetch(item.url, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(item.body)
+    }).then(function (res) {
+      return res.json().then(function (body) { handle(item, res.status, body); return true; });
+    }, function () { return false; });
+  }
+  function handle(item, status, body) {
+    if (status === 200 && item.kind === "open") {
+      members.innerHTML = "";
+      showTube(body);
+      say(text.opened.replace("{barcode}", body.barcode), false);
+    } else if (status === 200 && item.kind === "scan") {
+      showTube(body.tube);
+      addMember(item.label);
+      say(body.after === "sealed" ? text.full : text.scanned, false);
+    } else if (status === 200 && item.kind === "close") {
+      showTube(body);
+      say(text.closed, false);
+    } else {
+      say(body.detail || text.failed, true);
+    }
+  }
+  var flushing = false;
+  function flush() {
+    if (flushing) return;
+    var q = queue();
+    if (!q.length) return;
+    flushing = true;
+    send(q[0]).then(function (answered) {
+      flushing = false;
+      if (answered) {
+        var rest = queue().slice(1);
+        saveQueue(rest);
+        if (rest.length) flush();
+      }
+    });
+  }
+  function submit(kind, url, body, label) {
+    var item = { kind: kind, url: url, body: body, label: label };
+    var q = queue();
+    q.push(item);
+    saveQueue(q);
+    if (q.length === 1) {
+      send(item).then(function (answered) {
+        if (answered) { saveQueue(queue().slice(1)); flush(); }
+        else say(text.offline, true);
+      });
+    } else {
+      say(text.offline, true);
+    }
+  }
+
+  document.getElementById("open-form").addEventListener("submit", function (e) {
+    e.preventDefault();
+    var code = tubeInput.value.trim();
+    if (!code) return;
+    submit("open", "/api/v1/rounds/" + round + "/tubes", { barcode: code, site_id: Number(site), client_id: newId() }, code);
+    tubeInput.value = "";
+    personInput.focus();
+  });
+  document.getElementById("scan-form").addEventListener("submit", function (e) {
+    e.preventDefault();
+    var rid = personInput.value.trim().toUpperCase();
+    if (!rid || !current) { say(text.no_tube, true); return; }
+    submit("scan", "/api/v1/rounds/" + round + "/tubes/" + current + "/samples", { resident_id: rid, client_id: newId() },
+      rid.slice(0, 4) + "**********" + rid.slice(-4));
+    personInput.value = "";
+    personInput.focus();
+  });
+  document.getElementById("close-tube").addEventListener("click", function () {
+    if (!current) return;
+    submit("close", "/api/v1/rounds/" + round + "/tubes/" + current + "/close", {}, current);
+  });
+  window.addEventListener("online", flush);
+  setInterval(flush, 2000);
+  saveQueue(queue());
+  if (current) tubeLabel.textContent = current;
+  tubeInput.focus();
+})();
