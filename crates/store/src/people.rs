@@ -220,6 +220,20 @@ impl Store {
         row.map(Person::try_from).transpose()
     }
 
+    /// Register ids by identity number, for the numbers that are registered.
+    pub async fn person_ids_by_documents(&self, numbers: &[String]) -> Result<std::collections::HashMap<String, i64>> {
+        let mut out = std::collections::HashMap::new();
+        for chunk in numbers.chunks(500) {
+            let placeholders: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+            let sql = format!("SELECT id_number, id FROM persons WHERE id_number IN ({})", placeholders.join(", "));
+            let params: Vec<Param> = chunk.iter().map(|n| Param::Text(n.trim().to_ascii_uppercase())).collect();
+            let rows: Vec<(String, i64)> = with_read_pool!(self, pool =>
+                bind_all!(sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(pool).await?);
+            out.extend(rows);
+        }
+        Ok(out)
+    }
+
     /// Members of a household, oldest first.
     pub async fn household_members(&self, household_id: i64) -> Result<Vec<Person>> {
         let sql = format!("{PERSON_SELECT} WHERE p.household_id = $1 ORDER BY p.birth_date, p.id");

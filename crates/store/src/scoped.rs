@@ -17,7 +17,7 @@ use cordon_domain::testing::sizing::{SizingPlan, SizingRules};
 use cordon_domain::Barcode;
 use cordon_domain::testing::pooling::SamplingGroup;
 
-use crate::station::{Scanned, StationRefusal, Tube};
+use crate::station::{BatchOutcome, BatchTube, Scanned, StationRefusal, Tube};
 use crate::testing::{NewRound, NewSite, Round, Site};
 use crate::{Area, Denied, Person, PersonCursor, PersonFilter, PersonPage, Result, Store, StoreError};
 
@@ -327,6 +327,24 @@ impl Scoped {
     pub async fn person_id_by_resident_id(&self, id: &cordon_domain::ResidentId) -> Result<Option<i64>> {
         self.require(Permission::TestingWrite)?;
         Ok(self.store.person_by_document(id.as_str()).await?.map(|p| p.id))
+    }
+
+    /// Registers many tubes with their members (station devices, integrations). Every site must
+    /// be in the jurisdiction. Needs `testing.write`.
+    pub async fn register_batch(&self, round_id: i64, tubes: Vec<BatchTube>, client_id: Option<&str>) -> Result<Vec<BatchOutcome>> {
+        self.require(Permission::TestingWrite)?;
+        let round = self.round(round_id).await?.ok_or_else(|| StoreError::Invalid(format!("no round {round_id}")))?;
+        let sites = self.store.sites(round.id, self.principal.user.jurisdiction.areas()).await?;
+        if let Some(t) = tubes.iter().find(|t| !sites.iter().any(|s| s.id == t.site_id)) {
+            return Err(StoreError::Invalid(format!("tube {}: no site {} of round {round_id} in your areas", t.barcode, t.site_id)));
+        }
+        self.store.register_batch(round_id, tubes, Some(&self.principal.user.username), client_id).await
+    }
+
+    /// Register ids of people by resident id (station batches send what the cards say).
+    pub async fn person_ids_by_resident_ids(&self, ids: &[cordon_domain::ResidentId]) -> Result<std::collections::HashMap<String, i64>> {
+        self.require(Permission::TestingWrite)?;
+        self.store.person_ids_by_documents(&ids.iter().map(|i| i.to_string()).collect::<Vec<_>>()).await
     }
 
     /// Seals a tube on demand (needs `testing.write`).

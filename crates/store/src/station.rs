@@ -267,3 +267,177 @@ impl Store {
         Ok(Ok(self.tube_row(round_id, barcode.as_str()).await?.ok_or_else(|| StoreError::Task("tube vanished".into()))?.tube()))
     }
 }
+
+/// One tube of a batch registration: its barcode, site, and everyone in it.
+#[derive(Debug, Clone)]
+pub struct BatchTube {
+    pub barcode: Barcode,
+    pub site_id: i64,
+    pub group: SamplingGroup,
+    pub members: Vec<i64>,
+    /// Seal the tube after these members even if it is not full.
+    pub seal: bool,
+}
+
+/// A member of a batch tube that was not registered, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MemberRefusal {
+    pub person_id: i64,
+    pub refusal: StationRefusal,
+}
+
+/// What a batch did with one tube.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BatchOutcome {
+    pub barcode: String,
+    /// The tube after the batch (absent when the tube itself was refused).
+    pub tube: Option<Tube>,
+    pub added: usize,
+    /// Members already registered in this tube (a resent batch): nothing changed.
+    pub repeats: usize,
+    pub refused: Vec<MemberRefusal>,
+    /// Why the whole tube was refused, if it was.
+    pub error: Option<StationRefusal>,
+}
+
+impl Store {
+    /// Registers many tubes with their members, each tube in one transaction. Sending the same
+    /// batch again changes nothing (every member is a repeat).
+    pub(crate) async fn register_batch(
+        &self,
+        round_id: i64,
+        tubes: Vec<BatchTube>,
+        collector: Option<&str>,
+        client_id: Option<&str>,
+    ) -> Result<Vec<BatchOutcome>> {
+        let mut out = Vec::with_capacity(tubes.len());
+        for t in tubes {
+            out.push(self.register_tube(round_id, t, collector, client_id).await?);
+        }
+        Ok(out)
+    }
+
+    async fn register_tube(&self, round_id: i64, t: BatchTube, collector: Option<&str>, client_id: Option<&str>) -> Result<BatchOutcome> {
+        let mut outcome = BatchOutcome { barcode: t.barcode.to_string(), tube: None, added: 0, repeats: 0, refused: vec![], error: None };
+        let tube = match self.open_tube(round_id, t.site_id, &t.barcode, t.group, None, collector).await? {
+            Ok(tube) => tube,
+            Err(refusal) => {
+                outcome.error = Some(refusal);
+                return Ok(outcome);
+            }
+        };
+        let row = self.tube_row(round_id, t.barcode.as_str()).await?.ok_or_else(|| StoreError::Task("tube vanished".into()))?;
+        let mut members = t.members.clone();
+        members.sort_unstable();
+        members.dedup();
+        if members.is_empty() {
+            outcome.tube = Some(tube);
+            return Ok(outcome);
+        }
+        let list = members.iter().map(|m| m.to_string()).collect::<Vec<_>>().join(",");
+        // Ids are integers we formatted ourselves, so the lists below are safe to inline.
+        let people_sql = format!("SELECT id, area_code, household_id FROM persons WHERE id IN ({list})");
+        let people: Vec<(i64, String, Option<i64>)> =
+            with_read_pool!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(people_sql.as_str())).fetch_all(pool).await?);
+        let earlier_sql = format!(
+            "SELECT s.person_id, t.id, t.barcode, st.name, s.sampled_at FROM samples s JOIN tubes t ON t.id = s.tube_id \
+             JOIN sampling_sites st ON st.id = t.site_id WHERE s.round_id = $1 AND s.person_id IN ({list})"
+        );
+        let earlier: Vec<(i64, i64, String, String, DateTime<Utc>)> = with_read_pool!(self, pool =>
+            sqlx::query_as(sqlx::AssertSqlSafe(earlier_sql.as_str())).bind(round_id).fetch_all(pool).await?);
+        let mut fresh: Vec<(i64, String, Option<i64>)> = Vec::new();
+        for m in &members {
+            if let Some((_, tube_id, barcode, site, at)) = earlier.iter().find(|e| e.0 == *m) {
+                if *tube_id == row.id {
+                    outcome.repeats += 1;
+                } else {
+                    let earlier = EarlierSample { barcode: barcode.clone(), site: site.clone(), at: shanghai(*at) };
+                    outcome.refused.push(MemberRefusal { person_id: *m, refusal: StationRefusal::Scan(ScanRefusal::AlreadySampled { earlier }) });
+                }
+            } else if let Some(p) = people.iter().find(|p| p.0 == *m) {
+                fresh.push(p.clone());
+            } else {
+                outcome.refused.push(MemberRefusal { person_id: *m, refusal: StationRefusal::UnknownPerson(*m) });
+            }
+        }
+        // The domain decides each new member in order, as if scanned one after another.
+        let current: Vec<(i64,)> = with_read_pool!(self, pool =>
+            sqlx::query_as("SELECT person_id FROM samples WHERE tube_id = $1 ORDER BY id").bind(row.id).fetch_all(pool).await?);
+        let mut open = OpenTube::new(row.pool());
+        open.members = current.into_iter().map(|(p,)| p).collect();
+        open.household = row.household_id;
+        open.household_size = if row.pool() == PoolSize::Household && row.pool_size > 0 { row.pool_size as usize } else { 0 };
+        let mut accepted = Vec::new();
+        let mut sealed = row.sealed_at.is_some();
+        for (id, area, household) in fresh {
+            if sealed {
+                outcome.refused.push(MemberRefusal { person_id: id, refusal: StationRefusal::Sealed(row.barcode.clone()) });
+                continue;
+            }
+            let size = match household {
+                Some(h) => {
+                    let (n,): (i64,) = with_read_pool!(self, pool =>
+                        sqlx::query_as("SELECT COUNT(*) FROM persons WHERE household_id = $1").bind(h).fetch_one(pool).await?);
+                    n as usize
+                }
+                None => 1,
+            };
+            match open.scan(id, household, size, None) {
+                Ok(after) => {
+                    accepted.push((id, area));
+                    sealed = after == AfterScan::Sealed;
+                }
+                Err(refusal) => outcome.refused.push(MemberRefusal { person_id: id, refusal: StationRefusal::Scan(refusal) }),
+            }
+        }
+        let seal_now = (sealed || t.seal) && (row.members as usize + accepted.len()) > 0 && row.sealed_at.is_none();
+        if !accepted.is_empty() || seal_now {
+            let now = Utc::now();
+            let capacity = open.pool.capacity(open.household_size) as i32;
+            let done = with_write_pool!(self, pool => {
+                let mut tx = pool.begin().await?;
+                let changed = sqlx::query(
+                    "UPDATE tubes SET members = members + $1, sealed_at = $2, household_id = $3, pool_size = $4 \
+                     WHERE id = $5 AND members = $6 AND sealed_at IS NULL",
+                )
+                .bind(accepted.len() as i32).bind(seal_now.then_some(now)).bind(open.household)
+                .bind(if row.pool() == PoolSize::Household { capacity } else { row.pool_size })
+                .bind(row.id).bind(row.members)
+                .execute(&mut *tx).await?.rows_affected();
+                let mut inserted = 0;
+                if changed == 1 && !accepted.is_empty() {
+                    let mut sql = String::from("INSERT INTO samples (round_id, tube_id, person_id, area_code, sampled_at, client_id) VALUES ");
+                    let mut params = Vec::new();
+                    for (i, (id, area)) in accepted.iter().enumerate() {
+                        let n = params.len();
+                        sql.push_str(&format!("{}(${}, ${}, ${}, ${}, ${}, ${})", if i == 0 { "" } else { ", " }, n + 1, n + 2, n + 3, n + 4, n + 5, n + 6));
+                        params.extend([
+                            crate::Param::Int(round_id),
+                            crate::Param::Int(row.id),
+                            crate::Param::Int(*id),
+                            crate::Param::Text(area.clone()),
+                            crate::Param::Time(now),
+                            crate::Param::OptText(client_id.map(str::to_string)),
+                        ]);
+                    }
+                    sql.push_str(" ON CONFLICT (round_id, person_id) DO NOTHING");
+                    inserted = crate::bind_all!(sqlx::query(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).execute(&mut *tx).await?.rows_affected();
+                }
+                if changed == 1 && inserted == accepted.len() as u64 {
+                    tx.commit().await?;
+                    true
+                } else {
+                    tx.rollback().await?;
+                    false
+                }
+            });
+            if done {
+                outcome.added = accepted.len();
+            } else {
+                outcome.error = Some(StationRefusal::Busy(row.barcode.clone()));
+            }
+        }
+        outcome.tube = self.tube_row(round_id, t.barcode.as_str()).await?.map(|r| r.tube());
+        Ok(outcome)
+    }
+}

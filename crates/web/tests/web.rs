@@ -955,3 +955,53 @@ async fn the_station_page_registers_scans_and_sends_an_offline_scan_when_the_net
         w.finish().await;
     }
 }
+
+#[tokio::test]
+async fn a_batch_registers_many_tubes_once_and_reports_every_member_it_refused() {
+    for w in worlds("api_batch", 40).await {
+        let store = &w.store;
+        let officer = account(store, "device1", Role::TestingOfficer, "140121100").await;
+        let post = |uri: &str, body: Value| {
+            Request::post(uri.to_string())
+                .header("authorization", format!("Bearer {officer}"))
+                .header("content-type", "application/json")
+                .body(Body::from(body.to_string()))
+                .unwrap()
+        };
+        let (_, _, round) = call(store, post("/api/v1/rounds", serde_json::json!({"name": "批量", "areas": [{"area_code": "140121100", "zone": "controlled"}]}))).await;
+        let id = round["id"].as_i64().unwrap();
+        let (_, _, site) = call(store, post(&format!("/api/v1/rounds/{id}/sites"), serde_json::json!({"area_code": "140121100202", "name": "西关1号点", "address": "西关村", "stations": 2}))).await;
+        let residents: Vec<String> = (0..40).filter(|n| (n / 2) % 4 < 2).map(sample_id).collect();
+        assert_eq!(residents.len(), 20);
+        let batch = serde_json::json!({"client_id": "dev-1-0001", "tubes": [
+            {"barcode": "BT00000001", "site_id": site["id"], "resident_ids": residents[0..12]},
+            {"barcode": "BT00000002", "site_id": site["id"], "resident_ids": residents[12..15], "seal": true},
+            {"barcode": "BT00000003", "site_id": site["id"], "resident_ids": [residents[0], "11010519491231002X", "110105194912310021"]},
+        ]});
+        let (status, _, report) = call(store, post(&format!("/api/v1/rounds/{id}/registrations"), batch.clone())).await;
+        assert_eq!(status, StatusCode::OK, "{report}");
+        let tubes = report["tubes"].as_array().unwrap();
+        assert_eq!((tubes[0]["added"].as_u64(), tubes[0]["refused"].as_array().unwrap().len()), (Some(10), 2), "a 10-tube takes 10");
+        assert_eq!(tubes[0]["refused"][0]["refusal"]["kind"], "sealed");
+        assert!(tubes[0]["tube"]["sealed_at"].is_string());
+        assert_eq!((tubes[1]["added"].as_u64(), tubes[1]["tube"]["members"].as_i64()), (Some(3), Some(3)));
+        assert!(tubes[1]["tube"]["sealed_at"].is_string(), "sealed on request");
+        assert_eq!(tubes[2]["added"], 0);
+        assert_eq!(tubes[2]["refused"][0]["refusal"]["detail"]["reason"], "already_sampled");
+        assert_eq!(report["unknown_residents"], serde_json::json!(["11010519491231002X"]));
+        assert_eq!(report["invalid_residents"].as_array().unwrap().len(), 1);
+
+        // Resent (a lost answer): nothing changes, every stored member is a repeat.
+        let (_, _, again) = call(store, post(&format!("/api/v1/rounds/{id}/registrations"), batch)).await;
+        let tubes = again["tubes"].as_array().unwrap();
+        assert_eq!((tubes[0]["added"].as_u64(), tubes[0]["repeats"].as_u64()), (Some(0), Some(10)));
+        assert_eq!((tubes[1]["added"].as_u64(), tubes[1]["repeats"].as_u64()), (Some(0), Some(3)));
+        let t1 = store.tube(id, &cordon_domain::Barcode::parse("BT00000001").unwrap()).await.unwrap().unwrap();
+        assert_eq!(t1.members, 10);
+
+        let elsewhere = serde_json::json!({"tubes": [{"barcode": "BT00000009", "site_id": 999, "resident_ids": []}]});
+        let (status, _, problem) = call(store, post(&format!("/api/v1/rounds/{id}/registrations"), elsewhere)).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+        w.finish().await;
+    }
+}

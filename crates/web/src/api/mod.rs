@@ -43,6 +43,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(testing::open_tube))
         .routes(routes!(testing::scan))
         .routes(routes!(testing::close_tube))
+        .routes(routes!(testing::register_batch))
 }
 
 /// Parses an area code from a request field, answering 400 with the reason.
@@ -68,6 +69,7 @@ pub const PERMISSIONS: &[(&str, &str, Permission)] = &[
     ("post", "/api/v1/rounds/{id}/tubes", Permission::TestingWrite),
     ("post", "/api/v1/rounds/{id}/tubes/{barcode}/samples", Permission::TestingWrite),
     ("post", "/api/v1/rounds/{id}/tubes/{barcode}/close", Permission::TestingWrite),
+    ("post", "/api/v1/rounds/{id}/registrations", Permission::TestingWrite),
 ];
 
 /// The OpenAPI document as served: the routes' descriptions plus the two ways to authenticate

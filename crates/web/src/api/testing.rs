@@ -294,3 +294,73 @@ pub async fn close_tube(caller: Caller, Path((id, code)): Path<(i64, String)>) -
         Err(e) => Err(ApiError::from(e).into_response()),
     }
 }
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct BatchTubeInput {
+    pub barcode: String,
+    pub site_id: i64,
+    /// resident (default), quarantine_site or key_group.
+    pub group: Option<String>,
+    /// Members by the resident ids on their cards.
+    #[serde(default)]
+    pub resident_ids: Vec<String>,
+    /// Members by register id.
+    #[serde(default)]
+    pub person_ids: Vec<i64>,
+    /// Seal the tube after these members even if it is not full.
+    #[serde(default)]
+    pub seal: bool,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct BatchInput {
+    /// An id the device made for this batch, kept on the samples it adds (resending is harmless anyway).
+    pub client_id: Option<String>,
+    pub tubes: Vec<BatchTubeInput>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BatchReport {
+    #[schema(value_type = Vec<Object>)]
+    pub tubes: Vec<cordon_store::station::BatchOutcome>,
+    /// Resident ids that are not in the register (register them on the spot, then resend).
+    pub unknown_residents: Vec<String>,
+    /// Resident ids that are not valid numbers, with the reason.
+    pub invalid_residents: Vec<String>,
+}
+
+/// Registers many tubes with their members in one request (station devices, integrations).
+/// Resending the same batch changes nothing: members already in their tube are counted as
+/// repeats. Requires `testing.write`.
+#[utoipa::path(post, path = "/api/v1/rounds/{id}/registrations", tag = "testing", params(("id" = i64, Path, description = "Round id")),
+    request_body = BatchInput,
+    responses((status = 200, body = BatchReport), (status = 400, body = Problem), (status = 401, body = Problem),
+              (status = 403, body = Problem), (status = 422, body = Problem)))]
+pub async fn register_batch(caller: Caller, Path(id): Path<i64>, Json(input): Json<BatchInput>) -> ApiResult<Json<BatchReport>> {
+    let mut invalid_residents = Vec::new();
+    let mut residents = Vec::new();
+    for t in &input.tubes {
+        for rid in &t.resident_ids {
+            match ResidentId::parse(rid) {
+                Ok(r) => residents.push(r),
+                Err(e) => invalid_residents.push(format!("{rid}: {e}")),
+            }
+        }
+    }
+    let known = caller.0.person_ids_by_resident_ids(&residents).await?;
+    let unknown_residents = residents.iter().filter(|r| !known.contains_key(r.as_str())).map(|r| r.to_string()).collect();
+    let mut tubes = Vec::with_capacity(input.tubes.len());
+    for t in input.tubes {
+        let mut members = t.person_ids.clone();
+        members.extend(t.resident_ids.iter().filter_map(|r| known.get(&r.trim().to_ascii_uppercase()).copied()));
+        tubes.push(cordon_store::station::BatchTube {
+            barcode: barcode("tubes.barcode", &t.barcode)?,
+            site_id: t.site_id,
+            group: group(t.group.as_deref())?,
+            members,
+            seal: t.seal,
+        });
+    }
+    let outcomes = caller.0.register_batch(id, tubes, input.client_id.as_deref()).await?;
+    Ok(Json(BatchReport { tubes: outcomes, unknown_residents, invalid_residents }))
+}
