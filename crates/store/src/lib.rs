@@ -17,6 +17,7 @@ pub mod import;
 mod people;
 mod places;
 pub mod schema;
+pub mod results;
 pub mod scoped;
 pub mod station;
 pub mod testing;

@@ -17,6 +17,7 @@ use cordon_domain::testing::sizing::{SizingPlan, SizingRules};
 use cordon_domain::Barcode;
 use cordon_domain::testing::pooling::SamplingGroup;
 
+use crate::results::{Lab, NewLab, Recall, ResultInput, ResultOutcome};
 use crate::station::{BatchOutcome, BatchTube, Scanned, StationRefusal, Tube};
 use crate::testing::{NewRound, NewSite, Round, Site};
 use crate::{Area, Denied, Person, PersonCursor, PersonFilter, PersonPage, Result, Store, StoreError};
@@ -345,6 +346,36 @@ impl Scoped {
     pub async fn person_ids_by_resident_ids(&self, ids: &[cordon_domain::ResidentId]) -> Result<std::collections::HashMap<String, i64>> {
         self.require(Permission::TestingWrite)?;
         self.store.person_ids_by_documents(&ids.iter().map(|i| i.to_string()).collect::<Vec<_>>()).await
+    }
+
+    /// Adds a lab in the jurisdiction (needs `testing.write`).
+    pub async fn create_lab(&self, new: NewLab) -> Result<Lab> {
+        self.require(Permission::TestingWrite)?;
+        self.inside(&new.area_code)?;
+        self.store.create_lab(&self.actor, new).await
+    }
+
+    /// Labs (needs `testing.read` or `lab.write`).
+    pub async fn labs(&self) -> Result<Vec<Lab>> {
+        if !self.principal.can(Permission::LabWrite) {
+            self.require(Permission::TestingRead)?;
+        }
+        self.store.labs().await
+    }
+
+    /// Records a lab's result for a tube sampled in the jurisdiction (needs `lab.write`).
+    pub async fn record_result(&self, lab_id: i64, input: &ResultInput) -> Result<ResultOutcome> {
+        self.require(Permission::LabWrite)?;
+        if let Some((_, area)) = self.store.tube_area_for(input).await? {
+            self.inside(&AreaCode::parse(&area).map_err(|e| StoreError::Invalid(e.to_string()))?)?;
+        }
+        self.store.record_result(&self.actor, lab_id, input).await
+    }
+
+    /// Open recalls of people in the jurisdiction, the most urgent first (needs `testing.read`).
+    pub async fn open_recalls(&self) -> Result<Vec<Recall>> {
+        self.require(Permission::TestingRead)?;
+        self.store.open_recalls(self.principal.user.jurisdiction.areas()).await
     }
 
     /// Seals a tube on demand (needs `testing.write`).

@@ -1005,3 +1005,85 @@ async fn a_batch_registers_many_tubes_once_and_reports_every_member_it_refused()
         w.finish().await;
     }
 }
+
+#[tokio::test]
+async fn a_positive_pool_recalls_every_member_and_single_retests_close_the_recalls() {
+    for w in worlds("api_results", 40).await {
+        let store = &w.store;
+        let officer = account(store, "sampler3", Role::TestingOfficer, "140121100").await;
+        let neighbour = account(store, "sampler4", Role::TestingOfficer, "140121101").await;
+        let lab = account(store, "lab1", Role::Lab, "140121").await;
+        let post = |token: &str, uri: &str, body: Value| {
+            Request::post(uri.to_string())
+                .header("authorization", format!("Bearer {token}"))
+                .header("content-type", "application/json")
+                .body(Body::from(body.to_string()))
+                .unwrap()
+        };
+        let residents: Vec<String> = (0..40).filter(|n| (n / 2) % 4 < 2).map(sample_id).collect();
+        let mut rounds = Vec::new();
+        for name in ["第一轮", "单采复核"] {
+            let (_, _, round) = call(store, post(&officer, "/api/v1/rounds", serde_json::json!({"name": name, "areas": [{"area_code": "140121100", "zone": "controlled"}]}))).await;
+            let id = round["id"].as_i64().unwrap();
+            let (_, _, site) = call(store, post(&officer, &format!("/api/v1/rounds/{id}/sites"), serde_json::json!({"area_code": "140121100201", "name": "东关1号点", "address": "东关村", "stations": 1}))).await;
+            rounds.push((id, site["id"].as_i64().unwrap()));
+        }
+        let (round, site) = rounds[0];
+        let (_, _, report) = call(store, post(&officer, &format!("/api/v1/rounds/{round}/registrations"), serde_json::json!({"tubes": [
+            {"barcode": "PP00000001", "site_id": site, "resident_ids": residents[0..10]},
+            {"barcode": "NN00000001", "site_id": site, "resident_ids": residents[10..15], "seal": true},
+        ]}))).await;
+        assert_eq!(report["tubes"][0]["added"], 10);
+        let (status, _, lab_row) = call(store, post(&officer, "/api/v1/labs", serde_json::json!({"name": "清徐县疾控中心实验室", "area_code": "140121100", "daily_capacity": 20000}))).await;
+        assert_eq!(status, StatusCode::CREATED, "{lab_row}");
+        let lab_id = lab_row["id"].as_i64().unwrap();
+
+        let results = |items: Value| post(&lab, "/api/v1/results", serde_json::json!({"lab_id": lab_id, "results": items}));
+        let (status, _, lines) = call(store, results(serde_json::json!([
+            {"barcode": "PP00000001", "ct_orf1ab": 28.4, "ct_n": 30.1},
+            {"barcode": "NN00000001", "result": "阴性"},
+            {"barcode": "XX99999999", "result": "negative"},
+        ]))).await;
+        assert_eq!(status, StatusCode::OK, "{lines}");
+        assert_eq!(lines[0]["outcome"]["outcome"], "recorded");
+        assert_eq!(lines[0]["outcome"]["result"], "pooled_suspect", "a 10-pool with Ct under 35");
+        assert_eq!(lines[0]["outcome"]["recalls_opened"], 10);
+        assert_eq!(lines[1]["outcome"]["recalls_opened"], 0);
+        assert_eq!(lines[2]["outcome"]["outcome"], "refused");
+        assert!(lines[2]["outcome"]["reason"].as_str().unwrap().contains("unknown barcode"));
+        let (_, _, again) = call(store, results(serde_json::json!([{"barcode": "PP00000001", "result": "pooled_suspect"}, {"barcode": "PP00000001", "result": "negative"}]))).await;
+        assert_eq!(again[0]["outcome"]["outcome"], "repeat");
+        assert_eq!(again[1]["outcome"]["outcome"], "refused");
+        assert!(again[1]["outcome"]["reason"].as_str().unwrap().contains("not accepted"));
+
+        let (_, _, board) = get(store, &officer, "/api/v1/recalls").await;
+        assert_eq!(board.as_array().unwrap().len(), 10);
+        let first = &board[0];
+        let hours = chrono::DateTime::parse_from_rfc3339(first["deadline"].as_str().unwrap()).unwrap()
+            - chrono::DateTime::parse_from_rfc3339(first["created_at"].as_str().unwrap()).unwrap();
+        assert_eq!(hours.num_hours(), 6);
+        let (_, _, elsewhere) = get(store, &neighbour, "/api/v1/recalls").await;
+        assert!(elsewhere.as_array().unwrap().is_empty(), "the neighbouring township sees none");
+
+        // Re-tests alone: one negative (released), one positive (a positive person).
+        let (retest, retest_site) = rounds[1];
+        call(store, post(&officer, &format!("/api/v1/rounds/{retest}/registrations"), serde_json::json!({"tubes": [
+            {"barcode": "RT00000001", "site_id": retest_site, "group": "key_group", "resident_ids": [residents[0]]},
+            {"barcode": "RT00000002", "site_id": retest_site, "group": "key_group", "resident_ids": [residents[1]]},
+        ]}))).await;
+        let (_, _, lines) = call(store, results(serde_json::json!([
+            {"barcode": "RT00000001", "round_id": retest, "result": "negative"},
+            {"barcode": "RT00000002", "round_id": retest, "ct_orf1ab": 24.0},
+        ]))).await;
+        assert_eq!(lines[0]["outcome"]["recalls_closed"], 1, "{lines}");
+        assert_eq!((lines[1]["outcome"]["result"].as_str(), lines[1]["outcome"]["positive_persons"].as_u64()), (Some("positive"), Some(1)));
+        assert_eq!(lines[1]["outcome"]["recalls_closed"], 1);
+        let (_, _, board) = get(store, &officer, "/api/v1/recalls").await;
+        assert_eq!(board.as_array().unwrap().len(), 8);
+
+        // A testing officer cannot post results; a lab user cannot plan rounds.
+        assert_eq!(call(store, post(&officer, "/api/v1/results", serde_json::json!({"lab_id": lab_id, "results": []}))).await.0, StatusCode::FORBIDDEN);
+        assert_eq!(call(store, post(&lab, "/api/v1/rounds", serde_json::json!({"name": "x", "areas": [{"area_code": "140121"}]}))).await.0, StatusCode::FORBIDDEN);
+        w.finish().await;
+    }
+}

@@ -63,6 +63,9 @@ pub fn classify(ct: CtValues, threshold: f32, pool: PoolSize) -> TubeResult {
     }
 }
 
+/// Hours a recalled person has to be re-sampled alone (a parameter; the platform shows the clock).
+pub const DEFAULT_RECALL_HOURS: i64 = 6;
+
 /// What must happen after a result.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

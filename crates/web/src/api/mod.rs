@@ -13,6 +13,7 @@ mod areas;
 mod audit;
 mod imports;
 mod persons;
+mod results;
 mod testing;
 
 #[derive(OpenApi)]
@@ -44,6 +45,9 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(testing::scan))
         .routes(routes!(testing::close_tube))
         .routes(routes!(testing::register_batch))
+        .routes(routes!(results::create_lab, results::list_labs))
+        .routes(routes!(results::post_results))
+        .routes(routes!(results::list_recalls))
 }
 
 /// Parses an area code from a request field, answering 400 with the reason.
@@ -70,6 +74,10 @@ pub const PERMISSIONS: &[(&str, &str, Permission)] = &[
     ("post", "/api/v1/rounds/{id}/tubes/{barcode}/samples", Permission::TestingWrite),
     ("post", "/api/v1/rounds/{id}/tubes/{barcode}/close", Permission::TestingWrite),
     ("post", "/api/v1/rounds/{id}/registrations", Permission::TestingWrite),
+    ("post", "/api/v1/labs", Permission::TestingWrite),
+    ("get", "/api/v1/labs", Permission::TestingRead),
+    ("post", "/api/v1/results", Permission::LabWrite),
+    ("get", "/api/v1/recalls", Permission::TestingRead),
 ];
 
 /// The OpenAPI document as served: the routes' descriptions plus the two ways to authenticate

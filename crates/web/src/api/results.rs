@@ -1,0 +1,134 @@
+//! Labs, results and the recall board over HTTP.
+
+use axum::Json;
+use axum::http::StatusCode;
+use chrono::{DateTime, Utc};
+use cordon_domain::Barcode;
+use cordon_domain::testing::result::{CtValues, TubeResult};
+use cordon_store::results::{Lab, NewLab, Recall, ResultInput, ResultOutcome};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::parse_area;
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiResult, Problem};
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct NewLabInput {
+    pub name: String,
+    pub area_code: String,
+    /// Tubes a day.
+    pub daily_capacity: u32,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LabView {
+    pub id: i64,
+    pub name: String,
+    pub area_code: String,
+    pub daily_capacity: i32,
+}
+
+impl From<Lab> for LabView {
+    fn from(l: Lab) -> Self {
+        LabView { id: l.id, name: l.name, area_code: l.area_code, daily_capacity: l.daily_capacity }
+    }
+}
+
+/// Adds a lab in the caller's jurisdiction. Requires `testing.write`.
+#[utoipa::path(post, path = "/api/v1/labs", tag = "testing", request_body = NewLabInput,
+    responses((status = 201, body = LabView), (status = 400, body = Problem), (status = 401, body = Problem),
+              (status = 403, body = Problem), (status = 422, body = Problem)))]
+pub async fn create_lab(caller: Caller, Json(input): Json<NewLabInput>) -> ApiResult<(StatusCode, Json<LabView>)> {
+    let area_code = parse_area("area_code", &input.area_code)?;
+    let lab = caller.0.create_lab(NewLab { name: input.name, area_code, daily_capacity: input.daily_capacity }).await?;
+    Ok((StatusCode::CREATED, Json(lab.into())))
+}
+
+/// The labs. Requires `testing.read` (or `lab.write`).
+#[utoipa::path(get, path = "/api/v1/labs", tag = "testing",
+    responses((status = 200, body = [LabView]), (status = 401, body = Problem), (status = 403, body = Problem)))]
+pub async fn list_labs(caller: Caller) -> ApiResult<Json<Vec<LabView>>> {
+    Ok(Json(caller.0.labs().await?.into_iter().map(LabView::from).collect()))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ResultItem {
+    pub barcode: String,
+    pub round_id: Option<i64>,
+    /// negative, positive, pooled_suspect, invalid (or 阴性, 阳性, 混管可疑阳性); derived from the Ct values when absent.
+    pub result: Option<String>,
+    pub ct_orf1ab: Option<f32>,
+    pub ct_n: Option<f32>,
+    pub at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ResultsInput {
+    pub lab_id: i64,
+    pub results: Vec<ResultItem>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ResultLine {
+    pub barcode: String,
+    /// {"outcome": "recorded", …}, {"outcome": "repeat"} or {"outcome": "refused", "reason": …}
+    #[schema(value_type = Object)]
+    pub outcome: ResultOutcome,
+}
+
+/// Records tube results from a lab. Every member of a positive or pooled-suspect pool gets a
+/// recall; a single-tube re-test closes it (negative, or positive → a positive person). A result
+/// for an unknown barcode or a different second result is refused and reported, never dropped
+/// or overwritten; a repeated result changes nothing. Requires `lab.write`.
+#[utoipa::path(post, path = "/api/v1/results", tag = "testing", request_body = ResultsInput,
+    responses((status = 200, body = [ResultLine]), (status = 400, body = Problem), (status = 401, body = Problem),
+              (status = 403, body = Problem)))]
+pub async fn post_results(caller: Caller, Json(input): Json<ResultsInput>) -> ApiResult<Json<Vec<ResultLine>>> {
+    caller.0.require(cordon_domain::access::Permission::LabWrite)?;
+    let mut lines = Vec::with_capacity(input.results.len());
+    for item in input.results {
+        let barcode = Barcode::parse(&item.barcode).map_err(|e| ApiError::bad_request("results.barcode", format!("{:?}: {e}", item.barcode)))?;
+        let result = item.result.as_deref().map(|r| r.parse::<TubeResult>()).transpose().map_err(|e| ApiError::bad_request("results.result", e))?;
+        let ri = ResultInput { barcode, round_id: item.round_id, result, ct: CtValues { orf1ab: item.ct_orf1ab, n: item.ct_n }, at: item.at };
+        let outcome = caller.0.record_result(input.lab_id, &ri).await?;
+        lines.push(ResultLine { barcode: item.barcode, outcome });
+    }
+    Ok(Json(lines))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RecallView {
+    pub id: i64,
+    pub round_id: i64,
+    pub person_id: i64,
+    pub person_name: String,
+    pub area_code: String,
+    /// The pooled tube that was positive.
+    pub barcode: String,
+    pub created_at: DateTime<Utc>,
+    /// Re-sample alone, at home, by then.
+    pub deadline: DateTime<Utc>,
+}
+
+impl From<Recall> for RecallView {
+    fn from(r: Recall) -> Self {
+        RecallView {
+            id: r.id,
+            round_id: r.round_id,
+            person_id: r.person_id,
+            person_name: r.person_name,
+            area_code: r.area_code,
+            barcode: r.barcode,
+            created_at: r.created_at,
+            deadline: r.deadline,
+        }
+    }
+}
+
+/// Open recalls of people in the caller's jurisdiction, the nearest deadline first. Requires `testing.read`.
+#[utoipa::path(get, path = "/api/v1/recalls", tag = "testing",
+    responses((status = 200, body = [RecallView]), (status = 401, body = Problem), (status = 403, body = Problem)))]
+pub async fn list_recalls(caller: Caller) -> ApiResult<Json<Vec<RecallView>>> {
+    Ok(Json(caller.0.open_recalls().await?.into_iter().map(RecallView::from).collect()))
+}
