@@ -1087,3 +1087,51 @@ async fn a_positive_pool_recalls_every_member_and_single_retests_close_the_recal
         w.finish().await;
     }
 }
+
+#[tokio::test]
+async fn the_recall_board_shows_every_recalled_person_with_the_clock_overdue_first() {
+    let Some(driver) = chromedriver().await else { return };
+    for w in worlds("browser_recalls", 40).await {
+        let store = &w.store;
+        let officer = account(store, "sampler5", Role::TestingOfficer, "140121100").await;
+        let lab = account(store, "lab2", Role::Lab, "140121").await;
+        let post = |token: &str, uri: &str, body: Value| {
+            Request::post(uri.to_string())
+                .header("authorization", format!("Bearer {token}"))
+                .header("content-type", "application/json")
+                .body(Body::from(body.to_string()))
+                .unwrap()
+        };
+        let residents: Vec<String> = (0..40).filter(|n| (n / 2) % 4 < 2).map(sample_id).collect();
+        let (_, _, round) = call(store, post(&officer, "/api/v1/rounds", serde_json::json!({"name": "第一轮", "areas": [{"area_code": "140121100", "zone": "controlled"}]}))).await;
+        let id = round["id"].as_i64().unwrap();
+        let (_, _, site) = call(store, post(&officer, &format!("/api/v1/rounds/{id}/sites"), serde_json::json!({"area_code": "140121100201", "name": "东关1号点", "address": "东关村", "stations": 1}))).await;
+        call(store, post(&officer, &format!("/api/v1/rounds/{id}/registrations"), serde_json::json!({"tubes": [
+            {"barcode": "OLD0000001", "site_id": site["id"], "resident_ids": residents[0..3], "seal": true},
+            {"barcode": "NEW0000001", "site_id": site["id"], "resident_ids": residents[3..10]},
+        ]}))).await;
+        let (_, _, lab_row) = call(store, post(&officer, "/api/v1/labs", serde_json::json!({"name": "县疾控实验室", "area_code": "140121100", "daily_capacity": 10000}))).await;
+        let seven_hours_ago = (chrono::Utc::now() - chrono::Duration::hours(7)).to_rfc3339();
+        let (_, _, lines) = call(store, post(&lab, "/api/v1/results", serde_json::json!({"lab_id": lab_row["id"], "results": [
+            {"barcode": "OLD0000001", "result": "pooled_suspect", "at": seven_hours_ago},
+            {"barcode": "NEW0000001", "result": "pooled_suspect"},
+        ]}))).await;
+        assert_eq!(lines[0]["outcome"]["recalls_opened"], 3, "{lines}");
+
+        let addr = spawn_server(store.clone()).await;
+        let client = browser(&driver).await;
+        sign_in(&client, addr, "sampler5", PASSWORD).await;
+        client.find(fantoccini::Locator::Css("nav.main a[href='/recalls']")).await.unwrap().click().await.unwrap();
+        client.wait().for_element(fantoccini::Locator::Css("table.recalls")).await.unwrap();
+        let rows = client.find_all(fantoccini::Locator::Css("table.recalls tbody tr")).await.unwrap();
+        assert_eq!(rows.len(), 10);
+        let overdue = client.find_all(fantoccini::Locator::Css("table.recalls tbody tr.overdue")).await.unwrap();
+        assert_eq!(overdue.len(), 3, "the pool resulted 7 hours ago is past its 6-hour clock");
+        assert!(overdue[0].text().await.unwrap().contains("已超时 1h"));
+        let first_open = rows[3].text().await.unwrap();
+        assert!(first_open.contains("NEW0000001") && first_open.contains("5h"), "{first_open}");
+        std::fs::write(screenshot_path(&format!("recalls-{}.png", w.scratch.kind.as_str())), client.screenshot().await.unwrap()).unwrap();
+        client.close().await.unwrap();
+        w.finish().await;
+    }
+}

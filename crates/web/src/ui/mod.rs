@@ -31,6 +31,7 @@ pub fn router() -> Router<AppState> {
         .route("/audit", get(audit::list))
         .route("/testing", get(testing::rounds))
         .route("/station", get(testing::station))
+        .route("/recalls", get(testing::recalls))
         .route("/admin/roles", get(admin::roles))
         .route("/admin/roles/{role}", post(admin::save_role))
         .route("/login", get(login::form).post(login::submit))

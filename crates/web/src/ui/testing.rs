@@ -122,3 +122,51 @@ pub async fn station(t: Tr, caller: Caller, Query(q): Query<StationQuery>) -> Re
         text_json: serde_json::Value::Object(text).to_string(),
     })
 }
+
+pub struct RecallRow {
+    person_id: i64,
+    name: String,
+    area_code: String,
+    barcode: String,
+    deadline: String,
+    left: String,
+    overdue: bool,
+}
+
+#[derive(Template)]
+#[template(path = "recalls.html")]
+struct RecallsPage {
+    t: Tr,
+    user: Option<UserBadge>,
+    rows: Vec<RecallRow>,
+}
+
+/// `3h05m` for a span of minutes.
+fn span(minutes: i64) -> String {
+    format!("{}h{:02}m", minutes / 60, minutes % 60)
+}
+
+/// The recall board: every open recall in the jurisdiction with its clock, overdue ones first.
+pub async fn recalls(t: Tr, caller: Caller) -> Response {
+    let recalls = match caller.0.open_recalls().await {
+        Ok(r) => r,
+        Err(e) => return failure(t, &caller, e),
+    };
+    let now = chrono::Utc::now();
+    let rows = recalls
+        .into_iter()
+        .map(|r| {
+            let minutes = (r.deadline - now).num_minutes();
+            RecallRow {
+                person_id: r.person_id,
+                name: r.person_name,
+                area_code: r.area_code,
+                barcode: r.barcode,
+                deadline: local(r.deadline),
+                left: if minutes >= 0 { span(minutes) } else { t.fill("recalls.overdue", &[("time", &span(-minutes))]) },
+                overdue: minutes < 0,
+            }
+        })
+        .collect();
+    render(&RecallsPage { t, user: UserBadge::of(&caller), rows })
+}
