@@ -1135,3 +1135,51 @@ async fn the_recall_board_shows_every_recalled_person_with_the_clock_overdue_fir
         w.finish().await;
     }
 }
+
+#[tokio::test]
+async fn a_lab_export_in_gbk_records_results_and_reports_each_bad_row_with_its_line() {
+    for w in worlds("api_results_csv", 20).await {
+        let store = &w.store;
+        let officer = account(store, "sampler6", Role::TestingOfficer, "140121100").await;
+        let lab = account(store, "lab3", Role::Lab, "140121").await;
+        let post = |token: &str, uri: &str, body: Value| {
+            Request::post(uri.to_string())
+                .header("authorization", format!("Bearer {token}"))
+                .header("content-type", "application/json")
+                .body(Body::from(body.to_string()))
+                .unwrap()
+        };
+        let residents: Vec<String> = (0..20).filter(|n| (n / 2) % 4 < 2).map(sample_id).collect();
+        let (_, _, round) = call(store, post(&officer, "/api/v1/rounds", serde_json::json!({"name": "第一轮", "areas": [{"area_code": "140121100", "zone": "controlled"}]}))).await;
+        let id = round["id"].as_i64().unwrap();
+        let (_, _, site) = call(store, post(&officer, &format!("/api/v1/rounds/{id}/sites"), serde_json::json!({"area_code": "140121100201", "name": "东关1号点", "address": "东关村", "stations": 1}))).await;
+        call(store, post(&officer, &format!("/api/v1/rounds/{id}/registrations"), serde_json::json!({"tubes": [
+            {"barcode": "CSV0000001", "site_id": site["id"], "resident_ids": residents[0..5], "seal": true},
+            {"barcode": "CSV0000002", "site_id": site["id"], "resident_ids": residents[5..10], "seal": true},
+        ]}))).await;
+        let (_, _, lab_row) = call(store, post(&officer, "/api/v1/labs", serde_json::json!({"name": "第三方实验室", "area_code": "140121100", "daily_capacity": 50000}))).await;
+        let csv = "条码,结果,ORF1ab,N,检测时间\n\
+                   CSV0000001,,27.5,29.0,2022-04-13 22:10:00\n\
+                   CSV0000002,阴性,,,2022-04-13 22:11:00\n\
+                   ZZ00000009,阴性,,,\n\
+                   CSV0000001,,abc,,\n\
+                   CSV0000002,,,,\n";
+        let (gbk, _, _) = encoding_rs::GBK.encode(csv);
+        let req = Request::post(format!("/api/v1/results/csv?lab_id={}", lab_row["id"]))
+            .header("authorization", format!("Bearer {lab}"))
+            .header("content-type", "text/csv")
+            .body(Body::from(gbk.into_owned()))
+            .unwrap();
+        let (status, _, report) = call(store, req).await;
+        assert_eq!(status, StatusCode::OK, "{report}");
+        assert_eq!(report["encoding"], "GB18030");
+        assert_eq!((report["rows"].as_u64(), report["recorded"].as_u64()), (Some(5), Some(2)));
+        let lines: Vec<u64> = report["problems"].as_array().unwrap().iter().map(|p| p["line"].as_u64().unwrap()).collect();
+        assert_eq!(lines, [4, 5, 6]);
+        assert!(report["problems"][0]["outcome"]["reason"].as_str().unwrap().contains("unknown barcode"));
+        assert!(report["problems"][1]["outcome"]["reason"].as_str().unwrap().contains("not a number"));
+        let (_, _, board) = get(store, &officer, "/api/v1/recalls").await;
+        assert_eq!(board.as_array().unwrap().len(), 5, "the pooled-suspect tube's five members");
+        w.finish().await;
+    }
+}

@@ -54,8 +54,23 @@ impl ImportObserver for Collect {
     }
 }
 
+/// A request body as a blocking reader, fed chunk by chunk as it arrives (never buffered whole).
+pub(crate) fn body_reader(body: Body) -> BodyReader {
+    let (tx, rx) = tokio::sync::mpsc::channel(16);
+    let mut stream = body.into_data_stream();
+    tokio::spawn(async move {
+        while let Some(chunk) = stream.next().await {
+            let item = chunk.map_err(std::io::Error::other);
+            if tx.send(item).await.is_err() {
+                break;
+            }
+        }
+    });
+    BodyReader { rx, current: Bytes::new() }
+}
+
 /// Reads a request body, arriving in chunks on an async channel, from a blocking thread.
-struct BodyReader {
+pub(crate) struct BodyReader {
     rx: tokio::sync::mpsc::Receiver<std::io::Result<Bytes>>,
     current: Bytes,
 }
@@ -83,17 +98,7 @@ impl Read for BodyReader {
     responses((status = 200, body = ImportReport), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem, description = "The file is not a person list (required columns missing)")))]
 pub async fn import_persons(Caller(scope): Caller, body: Body) -> ApiResult<Json<ImportReport>> {
     scope.require(cordon_domain::access::Permission::PersonsImport)?;
-    let (tx, rx) = tokio::sync::mpsc::channel(16);
-    let mut stream = body.into_data_stream();
-    tokio::spawn(async move {
-        while let Some(chunk) = stream.next().await {
-            let item = chunk.map_err(std::io::Error::other);
-            if tx.send(item).await.is_err() {
-                break;
-            }
-        }
-    });
-    let reader = BodyReader { rx, current: Bytes::new() };
+    let reader = body_reader(body);
     let mut collect = Collect::default();
     let summary = scope.import_persons(reader, &mut collect).await?;
     Ok(Json(ImportReport {

@@ -11,7 +11,7 @@ use crate::AppState;
 
 mod areas;
 mod audit;
-mod imports;
+pub(crate) mod imports;
 mod persons;
 mod results;
 mod testing;
@@ -47,6 +47,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(testing::register_batch))
         .routes(routes!(results::create_lab, results::list_labs))
         .routes(routes!(results::post_results))
+        .routes(routes!(results::post_results_csv))
         .routes(routes!(results::list_recalls))
 }
 
@@ -77,6 +78,7 @@ pub const PERMISSIONS: &[(&str, &str, Permission)] = &[
     ("post", "/api/v1/labs", Permission::TestingWrite),
     ("get", "/api/v1/labs", Permission::TestingRead),
     ("post", "/api/v1/results", Permission::LabWrite),
+    ("post", "/api/v1/results/csv", Permission::LabWrite),
     ("get", "/api/v1/recalls", Permission::TestingRead),
 ];
 
