@@ -399,8 +399,18 @@ async fn wait_for_path(client: &fantoccini::Client, path: &str) {
     wait_for_url(client, path, |p, _| p == path).await;
 }
 
+/// The text of the first element matching `css`, waiting for it; read again if the page was
+/// replaced between finding and reading (a navigation finishing).
 async fn text(client: &fantoccini::Client, css: &str) -> String {
-    client.wait().for_element(fantoccini::Locator::Css(css)).await.unwrap().text().await.unwrap()
+    for _ in 0..5 {
+        let el = client.wait().for_element(fantoccini::Locator::Css(css)).await.unwrap();
+        match el.text().await {
+            Ok(t) => return t,
+            Err(e) if e.to_string().contains("stale") => tokio::time::sleep(Duration::from_millis(100)).await,
+            Err(e) => panic!("{e}"),
+        }
+    }
+    panic!("{css} kept going stale");
 }
 
 fn screenshot_path(name: &str) -> std::path::PathBuf {
