@@ -165,6 +165,21 @@ pub(crate) enum Param {
     Time(chrono::DateTime<chrono::Utc>),
 }
 
+/// The SQL condition "`column` lies in one of these areas' subtrees" (one key range per area),
+/// pushing its bind parameters; `None` for an empty scope, which matches nothing.
+pub(crate) fn in_areas(column: &str, scope: &[cordon_domain::AreaCode], params: &mut Vec<Param>) -> Option<String> {
+    let ranges: Vec<String> = scope
+        .iter()
+        .map(|a| {
+            let (lo, hi) = a.subtree_range();
+            params.push(Param::Text(lo));
+            params.push(Param::Text(hi));
+            format!("({column} >= ${} AND {column} < ${})", params.len() - 1, params.len())
+        })
+        .collect();
+    (!ranges.is_empty()).then(|| format!("({})", ranges.join(" OR ")))
+}
+
 /// Binds `$params` in order onto a `sqlx::query` or `query_as` of either backend.
 macro_rules! bind_all {
     ($query:expr, $params:expr) => {{

@@ -134,18 +134,11 @@ impl Store {
         limit: u32,
         today: NaiveDate,
     ) -> Result<PersonPage> {
-        if scope.is_empty() {
-            return Ok(PersonPage { items: vec![], next: None });
-        }
         let mut params = Vec::new();
-        let mut ranges = Vec::new();
-        for area in scope {
-            let (lo, hi) = area.subtree_range();
-            params.push(Param::Text(lo));
-            params.push(Param::Text(hi));
-            ranges.push(format!("(p.area_code >= ${} AND p.area_code < ${})", params.len() - 1, params.len()));
-        }
-        let mut sql = format!("{PERSON_SELECT} WHERE ({})", ranges.join(" OR "));
+        let Some(in_scope) = crate::in_areas("p.area_code", scope, &mut params) else {
+            return Ok(PersonPage { items: vec![], next: None });
+        };
+        let mut sql = format!("{PERSON_SELECT} WHERE {in_scope}");
         let mut push = |sql: &mut String, clause: &str, p: Param| {
             params.push(p);
             sql.push_str(&clause.replace('?', &format!("${}", params.len())));

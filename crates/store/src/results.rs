@@ -199,21 +199,11 @@ impl Store {
     /// Open recalls of people registered in `scope`, the most urgent first.
     pub(crate) async fn open_recalls(&self, scope: &[AreaCode]) -> Result<Vec<Recall>> {
         let mut params = Vec::new();
-        let mut ranges = Vec::new();
-        for a in scope {
-            let (lo, hi) = a.subtree_range();
-            params.push(Param::Text(lo));
-            params.push(Param::Text(hi));
-            ranges.push(format!("(r.area_code >= ${} AND r.area_code < ${})", params.len() - 1, params.len()));
-        }
-        if ranges.is_empty() {
-            return Ok(vec![]);
-        }
+        let Some(in_scope) = crate::in_areas("r.area_code", scope, &mut params) else { return Ok(vec![]) };
         let sql = format!(
             "SELECT r.id, r.round_id, r.person_id, p.name AS person_name, r.area_code, t.barcode, r.created_at, r.deadline \
              FROM recalls r JOIN persons p ON p.id = r.person_id JOIN tubes t ON t.id = r.tube_id \
-             WHERE r.status = 'open' AND ({}) ORDER BY r.deadline, r.id LIMIT 5000",
-            ranges.join(" OR ")
+             WHERE r.status = 'open' AND {in_scope} ORDER BY r.deadline, r.id LIMIT 5000"
         );
         Ok(with_read_pool!(self, pool =>
             bind_all!(sqlx::query_as::<_, Recall>(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(pool).await?))

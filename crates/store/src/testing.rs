@@ -224,19 +224,9 @@ impl Store {
     /// A round's sites inside `scope`, by area then name.
     pub(crate) async fn sites(&self, round_id: i64, scope: &[AreaCode]) -> Result<Vec<Site>> {
         let mut params = vec![Param::Int(round_id)];
-        let mut ranges = Vec::new();
-        for a in scope {
-            let (lo, hi) = a.subtree_range();
-            params.push(Param::Text(lo));
-            params.push(Param::Text(hi));
-            ranges.push(format!("(area_code >= ${} AND area_code < ${})", params.len() - 1, params.len()));
-        }
-        if ranges.is_empty() {
-            return Ok(vec![]);
-        }
+        let Some(in_scope) = crate::in_areas("area_code", scope, &mut params) else { return Ok(vec![]) };
         let sql = format!(
-            "SELECT id, round_id, area_code, name, address, stations FROM sampling_sites WHERE round_id = $1 AND ({}) ORDER BY area_code, name",
-            ranges.join(" OR ")
+            "SELECT id, round_id, area_code, name, address, stations FROM sampling_sites WHERE round_id = $1 AND {in_scope} ORDER BY area_code, name"
         );
         Ok(with_read_pool!(self, pool =>
             bind_all!(sqlx::query_as::<_, Site>(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(pool).await?))

@@ -42,6 +42,29 @@ async fn worlds(label: &str, people: u32) -> Vec<World> {
 
 const PASSWORD: &str = "Qingxu-2022-0413";
 
+/// A JSON POST with a bearer token.
+fn post_json(token: &str, uri: &str, body: Value) -> Request<Body> {
+    Request::post(uri.to_string())
+        .header("authorization", format!("Bearer {token}"))
+        .header("content-type", "application/json")
+        .body(Body::from(body.to_string()))
+        .unwrap()
+}
+
+/// A controlled-zone round over 清源镇 with one site in 东关村, planned through the API.
+async fn plan_round(store: &Store, token: &str, name: &str) -> (i64, i64) {
+    let (status, _, round) = call(store, post_json(token, "/api/v1/rounds", serde_json::json!({
+        "name": name, "areas": [{"area_code": "140121100", "zone": "controlled"}]
+    }))).await;
+    assert_eq!(status, StatusCode::CREATED, "{round}");
+    let id = round["id"].as_i64().unwrap();
+    let (status, _, site) = call(store, post_json(token, &format!("/api/v1/rounds/{id}/sites"), serde_json::json!({
+        "area_code": "140121100201", "name": "东关1号点", "address": "东关村", "stations": 1
+    }))).await;
+    assert_eq!(status, StatusCode::CREATED, "{site}");
+    (id, site["id"].as_i64().unwrap())
+}
+
 /// Creates a user and returns a bearer token for them.
 async fn account(store: &Store, name: &str, role: Role, area: &str) -> String {
     let admin = Actor::system("test");
@@ -796,13 +819,7 @@ async fn a_round_runs_through_the_station_api_with_retries_and_clear_refusals() 
     for w in worlds("api_station", 30).await {
         let store = &w.store;
         let officer = account(store, "sampler1", Role::TestingOfficer, "140121100").await;
-        let post = |uri: &str, body: Value| {
-            Request::post(uri.to_string())
-                .header("authorization", format!("Bearer {officer}"))
-                .header("content-type", "application/json")
-                .body(Body::from(body.to_string()))
-                .unwrap()
-        };
+        let post = |uri: &str, body: Value| post_json(&officer, uri, body);
         let (status, _, round) = call(store, post("/api/v1/rounds", serde_json::json!({
             "name": "清源镇第一轮", "areas": [{"area_code": "140121100", "zone": "controlled"}]
         }))).await;
@@ -915,13 +932,7 @@ async fn the_station_page_registers_scans_and_sends_an_offline_scan_when_the_net
     for w in worlds("browser_station", 30).await {
         let store = &w.store;
         let officer = account(store, "sampler2", Role::TestingOfficer, "140121100").await;
-        let post = |uri: &str, body: Value| {
-            Request::post(uri.to_string())
-                .header("authorization", format!("Bearer {officer}"))
-                .header("content-type", "application/json")
-                .body(Body::from(body.to_string()))
-                .unwrap()
-        };
+        let post = |uri: &str, body: Value| post_json(&officer, uri, body);
         let (_, _, round) = call(store, post("/api/v1/rounds", serde_json::json!({"name": "清源镇第一轮", "areas": [{"area_code": "140121100", "zone": "controlled"}]}))).await;
         let round_id = round["id"].as_i64().unwrap();
         call(store, post(&format!("/api/v1/rounds/{round_id}/sites"), serde_json::json!({"area_code": "140121100201", "name": "东关1号点", "address": "东关村委会", "stations": 2}))).await;
@@ -971,13 +982,7 @@ async fn a_batch_registers_many_tubes_once_and_reports_every_member_it_refused()
     for w in worlds("api_batch", 40).await {
         let store = &w.store;
         let officer = account(store, "device1", Role::TestingOfficer, "140121100").await;
-        let post = |uri: &str, body: Value| {
-            Request::post(uri.to_string())
-                .header("authorization", format!("Bearer {officer}"))
-                .header("content-type", "application/json")
-                .body(Body::from(body.to_string()))
-                .unwrap()
-        };
+        let post = |uri: &str, body: Value| post_json(&officer, uri, body);
         let (_, _, round) = call(store, post("/api/v1/rounds", serde_json::json!({"name": "批量", "areas": [{"area_code": "140121100", "zone": "controlled"}]}))).await;
         let id = round["id"].as_i64().unwrap();
         let (_, _, site) = call(store, post(&format!("/api/v1/rounds/{id}/sites"), serde_json::json!({"area_code": "140121100202", "name": "西关1号点", "address": "西关村", "stations": 2}))).await;
@@ -1023,13 +1028,7 @@ async fn a_positive_pool_recalls_every_member_and_single_retests_close_the_recal
         let officer = account(store, "sampler3", Role::TestingOfficer, "140121100").await;
         let neighbour = account(store, "sampler4", Role::TestingOfficer, "140121101").await;
         let lab = account(store, "lab1", Role::Lab, "140121").await;
-        let post = |token: &str, uri: &str, body: Value| {
-            Request::post(uri.to_string())
-                .header("authorization", format!("Bearer {token}"))
-                .header("content-type", "application/json")
-                .body(Body::from(body.to_string()))
-                .unwrap()
-        };
+        let post = post_json;
         let residents: Vec<String> = (0..40).filter(|n| (n / 2) % 4 < 2).map(sample_id).collect();
         let mut rounds = Vec::new();
         for name in ["第一轮", "单采复核"] {
@@ -1105,17 +1104,10 @@ async fn the_recall_board_shows_every_recalled_person_with_the_clock_overdue_fir
         let store = &w.store;
         let officer = account(store, "sampler5", Role::TestingOfficer, "140121100").await;
         let lab = account(store, "lab2", Role::Lab, "140121").await;
-        let post = |token: &str, uri: &str, body: Value| {
-            Request::post(uri.to_string())
-                .header("authorization", format!("Bearer {token}"))
-                .header("content-type", "application/json")
-                .body(Body::from(body.to_string()))
-                .unwrap()
-        };
+        let post = post_json;
         let residents: Vec<String> = (0..40).filter(|n| (n / 2) % 4 < 2).map(sample_id).collect();
-        let (_, _, round) = call(store, post(&officer, "/api/v1/rounds", serde_json::json!({"name": "第一轮", "areas": [{"area_code": "140121100", "zone": "controlled"}]}))).await;
-        let id = round["id"].as_i64().unwrap();
-        let (_, _, site) = call(store, post(&officer, &format!("/api/v1/rounds/{id}/sites"), serde_json::json!({"area_code": "140121100201", "name": "东关1号点", "address": "东关村", "stations": 1}))).await;
+        let (id, site_id) = plan_round(store, &officer, "第一轮").await;
+        let site = serde_json::json!({"id": site_id});
         call(store, post(&officer, &format!("/api/v1/rounds/{id}/registrations"), serde_json::json!({"tubes": [
             {"barcode": "OLD0000001", "site_id": site["id"], "resident_ids": residents[0..3], "seal": true},
             {"barcode": "NEW0000001", "site_id": site["id"], "resident_ids": residents[3..10]},
@@ -1152,17 +1144,10 @@ async fn a_lab_export_in_gbk_records_results_and_reports_each_bad_row_with_its_l
         let store = &w.store;
         let officer = account(store, "sampler6", Role::TestingOfficer, "140121100").await;
         let lab = account(store, "lab3", Role::Lab, "140121").await;
-        let post = |token: &str, uri: &str, body: Value| {
-            Request::post(uri.to_string())
-                .header("authorization", format!("Bearer {token}"))
-                .header("content-type", "application/json")
-                .body(Body::from(body.to_string()))
-                .unwrap()
-        };
+        let post = post_json;
         let residents: Vec<String> = (0..20).filter(|n| (n / 2) % 4 < 2).map(sample_id).collect();
-        let (_, _, round) = call(store, post(&officer, "/api/v1/rounds", serde_json::json!({"name": "第一轮", "areas": [{"area_code": "140121100", "zone": "controlled"}]}))).await;
-        let id = round["id"].as_i64().unwrap();
-        let (_, _, site) = call(store, post(&officer, &format!("/api/v1/rounds/{id}/sites"), serde_json::json!({"area_code": "140121100201", "name": "东关1号点", "address": "东关村", "stations": 1}))).await;
+        let (id, site_id) = plan_round(store, &officer, "第一轮").await;
+        let site = serde_json::json!({"id": site_id});
         call(store, post(&officer, &format!("/api/v1/rounds/{id}/registrations"), serde_json::json!({"tubes": [
             {"barcode": "CSV0000001", "site_id": site["id"], "resident_ids": residents[0..5], "seal": true},
             {"barcode": "CSV0000002", "site_id": site["id"], "resident_ids": residents[5..10], "seal": true},
