@@ -188,6 +188,42 @@ impl Store {
         Ok(PersonPage { items, next })
     }
 
+    /// People in `scope` meeting one extra condition (`?` stands for `param`), keyset-paged like
+    /// [`Store::list_persons`].
+    pub(crate) async fn list_persons_where(
+        &self,
+        scope: &[AreaCode],
+        condition: &str,
+        param: Param,
+        after: Option<&PersonCursor>,
+        limit: u32,
+    ) -> Result<PersonPage> {
+        let mut params = Vec::new();
+        let Some(in_scope) = crate::in_areas("p.area_code", scope, &mut params) else {
+            return Ok(PersonPage { items: vec![], next: None });
+        };
+        params.push(param);
+        let mut sql = format!("{PERSON_SELECT} WHERE {in_scope} AND {}", condition.replace('?', &format!("${}", params.len())));
+        if let Some(c) = after {
+            params.push(Param::Text(c.area_code.clone()));
+            params.push(Param::Int(c.id));
+            let n = params.len();
+            sql.push_str(&format!(" AND (p.area_code > ${} OR (p.area_code = ${} AND p.id > ${n}))", n - 1, n - 1));
+        }
+        let limit = limit.clamp(1, 1000);
+        sql.push_str(&format!(" ORDER BY p.area_code, p.id LIMIT {}", limit + 1));
+        let rows: Vec<PersonRow> = with_read_pool!(self, pool =>
+            bind_all!(sqlx::query_as::<_, PersonRow>(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(pool).await?);
+        let mut items = rows.into_iter().map(Person::try_from).collect::<Result<Vec<_>>>()?;
+        let next = if items.len() > limit as usize {
+            items.truncate(limit as usize);
+            items.last().map(|p| PersonCursor { area_code: p.area_code.clone(), id: p.id })
+        } else {
+            None
+        };
+        Ok(PersonPage { items, next })
+    }
+
     /// One person, if they exist and are registered inside `scope`.
     pub async fn person_in(&self, scope: &AreaCode, id: i64) -> Result<Option<Person>> {
         let (lo, hi) = scope.subtree_range();

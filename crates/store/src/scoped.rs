@@ -17,6 +17,7 @@ use cordon_domain::testing::sizing::{SizingPlan, SizingRules};
 use cordon_domain::Barcode;
 use cordon_domain::testing::pooling::SamplingGroup;
 
+use crate::coverage::Coverage;
 use crate::results::{Lab, NewLab, Recall, ResultInput, ResultOutcome};
 use crate::station::{BatchOutcome, BatchTube, Scanned, StationRefusal, Tube};
 use crate::testing::{NewRound, NewSite, Round, Site};
@@ -376,6 +377,26 @@ impl Scoped {
     pub async fn open_recalls(&self) -> Result<Vec<Recall>> {
         self.require(Permission::TestingRead)?;
         self.store.open_recalls(self.principal.user.jurisdiction.areas()).await
+    }
+
+    /// Coverage of a round in `area` (default: the caller's first area) and its sub-areas
+    /// (needs `testing.read`, area inside the jurisdiction).
+    pub async fn coverage(&self, round_id: i64, area: &AreaCode) -> Result<Option<Coverage>> {
+        self.require(Permission::TestingRead)?;
+        self.inside(area)?;
+        if self.round(round_id).await?.is_none() {
+            return Ok(None);
+        }
+        self.store.coverage(round_id, area).await
+    }
+
+    /// The people of `area` not yet sampled in the round, for the community worker's list.
+    pub async fn missing(&self, round_id: i64, area: &AreaCode, after: Option<&PersonCursor>, limit: u32) -> Result<PersonPage> {
+        self.require(Permission::PersonsRead)?;
+        self.require(Permission::TestingRead)?;
+        self.inside(area)?;
+        self.round(round_id).await?.ok_or_else(|| StoreError::Invalid(format!("no round {round_id}")))?;
+        self.store.missing(round_id, area, after, limit).await
     }
 
     /// Seals a tube on demand (needs `testing.write`).

@@ -1178,3 +1178,53 @@ async fn a_lab_export_in_gbk_records_results_and_reports_each_bad_row_with_its_l
         w.finish().await;
     }
 }
+
+#[tokio::test]
+async fn coverage_counts_who_is_sampled_and_lists_exactly_who_is_missing() {
+    for w in worlds("api_coverage", 40).await {
+        let store = &w.store;
+        let officer = account(store, "sampler7", Role::TestingOfficer, "140121100").await;
+        let (id, site) = plan_round(store, &officer, "第一轮").await;
+        let residents: Vec<String> = (0..40).filter(|n| (n / 2) % 4 < 2).map(sample_id).collect();
+        let (_, _, report) = call(store, post_json(&officer, &format!("/api/v1/rounds/{id}/registrations"), serde_json::json!({"tubes": [
+            {"barcode": "CV00000001", "site_id": site, "resident_ids": residents[0..10]},
+            {"barcode": "CV00000002", "site_id": site, "resident_ids": residents[10..15], "seal": true},
+        ]}))).await;
+        assert_eq!(report["tubes"][1]["added"], 5);
+
+        let (status, _, cov) = get(store, &officer, &format!("/api/v1/rounds/{id}/coverage")).await;
+        assert_eq!(status, StatusCode::OK, "{cov}");
+        assert_eq!((cov["area_code"].as_str(), cov["expected"].as_i64(), cov["sampled"].as_i64(), cov["missing"].as_i64()), (Some("140121100"), Some(20), Some(15), Some(5)));
+        let children = cov["children"].as_array().unwrap();
+        assert_eq!(children.len(), 2);
+        assert_eq!(children.iter().map(|c| c["sampled"].as_i64().unwrap()).sum::<i64>(), 15);
+        assert_eq!(children.iter().map(|c| c["expected"].as_i64().unwrap()).sum::<i64>(), 20);
+
+        let mut missing = Vec::new();
+        let mut uri = format!("/api/v1/rounds/{id}/missing?limit=2");
+        loop {
+            let (status, _, page) = get(store, &officer, &uri).await;
+            assert_eq!(status, StatusCode::OK, "{page}");
+            missing.extend(page["items"].as_array().unwrap().iter().map(|p| p["id"].as_i64().unwrap()));
+            match page["next"].as_str() {
+                Some(n) => uri = format!("/api/v1/rounds/{id}/missing?limit=2&after={n}"),
+                None => break,
+            }
+        }
+        let sampled: std::collections::HashSet<i64> = {
+            let ids = store.person_ids_by_documents(&residents[0..15].to_vec()).await.unwrap();
+            ids.values().copied().collect()
+        };
+        assert_eq!(missing.len(), 5);
+        assert!(missing.iter().all(|m| !sampled.contains(m)), "nobody sampled is listed as missing");
+        let expected_missing = store.person_ids_by_documents(&residents[15..20].to_vec()).await.unwrap();
+        let mut expected: Vec<i64> = expected_missing.values().copied().collect();
+        expected.sort();
+        let mut got = missing.clone();
+        got.sort();
+        assert_eq!(got, expected);
+
+        assert_eq!(get(store, &officer, &format!("/api/v1/rounds/{id}/coverage?area=140121101")).await.0, StatusCode::FORBIDDEN);
+        w.finish().await;
+    }
+}

@@ -12,7 +12,7 @@ use crate::AppState;
 mod areas;
 mod audit;
 pub(crate) mod imports;
-mod persons;
+pub(crate) mod persons;
 mod results;
 mod testing;
 
@@ -45,6 +45,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(testing::scan))
         .routes(routes!(testing::close_tube))
         .routes(routes!(testing::register_batch))
+        .routes(routes!(testing::coverage))
+        .routes(routes!(testing::missing))
         .routes(routes!(results::create_lab, results::list_labs))
         .routes(routes!(results::post_results))
         .routes(routes!(results::post_results_csv))
@@ -75,6 +77,8 @@ pub const PERMISSIONS: &[(&str, &str, Permission)] = &[
     ("post", "/api/v1/rounds/{id}/tubes/{barcode}/samples", Permission::TestingWrite),
     ("post", "/api/v1/rounds/{id}/tubes/{barcode}/close", Permission::TestingWrite),
     ("post", "/api/v1/rounds/{id}/registrations", Permission::TestingWrite),
+    ("get", "/api/v1/rounds/{id}/coverage", Permission::TestingRead),
+    ("get", "/api/v1/rounds/{id}/missing", Permission::TestingRead),
     ("post", "/api/v1/labs", Permission::TestingWrite),
     ("get", "/api/v1/labs", Permission::TestingRead),
     ("post", "/api/v1/results", Permission::LabWrite),

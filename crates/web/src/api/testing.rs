@@ -364,3 +364,79 @@ pub async fn register_batch(caller: Caller, Path(id): Path<i64>, Json(input): Js
     let outcomes = caller.0.register_batch(id, tubes, input.client_id.as_deref()).await?;
     Ok(Json(BatchReport { tubes: outcomes, unknown_residents, invalid_residents }))
 }
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct CoverageQuery {
+    /// The area to look at (default: the caller's first jurisdiction area).
+    pub area: Option<String>,
+    /// For the missing list: the `next` of the previous page.
+    pub after: Option<String>,
+    /// For the missing list: page size (default 100).
+    pub limit: Option<u32>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CoverageLine {
+    pub area_code: String,
+    pub name: String,
+    /// People registered in the area.
+    pub expected: i64,
+    pub sampled: i64,
+    pub missing: i64,
+}
+
+impl From<cordon_store::coverage::AreaCoverage> for CoverageLine {
+    fn from(c: cordon_store::coverage::AreaCoverage) -> Self {
+        CoverageLine { missing: c.missing(), area_code: c.area_code, name: c.name, expected: c.expected, sampled: c.sampled }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CoverageView {
+    #[serde(flatten)]
+    pub area: CoverageLine,
+    pub children: Vec<CoverageLine>,
+}
+
+async fn area_or_home(caller: &Caller, area: Option<&str>) -> ApiResult<cordon_domain::AreaCode> {
+    match area {
+        Some(a) => parse_area("area", a),
+        None => {
+            let homes = caller.0.home_areas().await?;
+            let home = homes.first().ok_or_else(|| ApiError::not_found("your jurisdiction has no registered area"))?;
+            parse_area("area", &home.code)
+        }
+    }
+}
+
+/// How much of an area a round has sampled, with its sub-areas ("no household, no person
+/// missed"). Requires `testing.read` inside the jurisdiction.
+#[utoipa::path(get, path = "/api/v1/rounds/{id}/coverage", tag = "testing", params(("id" = i64, Path, description = "Round id"), CoverageQuery),
+    responses((status = 200, body = CoverageView), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
+pub async fn coverage(caller: Caller, Path(id): Path<i64>, axum::extract::Query(q): axum::extract::Query<CoverageQuery>) -> ApiResult<Json<CoverageView>> {
+    let area = area_or_home(&caller, q.area.as_deref()).await?;
+    let c = caller.0.coverage(id, &area).await?.ok_or_else(|| ApiError::not_found(format!("no round {id} or area {area}")))?;
+    Ok(Json(CoverageView { area: c.area.into(), children: c.children.into_iter().map(CoverageLine::from).collect() }))
+}
+
+/// The people of an area not yet sampled in the round (masked), paged by key — the community
+/// worker's list. Requires `persons.read` and `testing.read` inside the jurisdiction.
+#[utoipa::path(get, path = "/api/v1/rounds/{id}/missing", tag = "testing", params(("id" = i64, Path, description = "Round id"), CoverageQuery),
+    responses((status = 200, body = crate::api::persons::PersonPage), (status = 401, body = Problem), (status = 403, body = Problem)))]
+pub async fn missing(
+    caller: Caller,
+    Path(id): Path<i64>,
+    axum::extract::Query(q): axum::extract::Query<CoverageQuery>,
+) -> ApiResult<Json<crate::api::persons::PersonPage>> {
+    let area = area_or_home(&caller, q.area.as_deref()).await?;
+    let after = match q.after.as_deref() {
+        Some(a) => Some(cordon_store::PersonCursor::decode(a).ok_or_else(|| ApiError::bad_request("after", format!("{a:?} is not a page cursor")))?),
+        None => None,
+    };
+    let page = caller.0.missing(id, &area, after.as_ref(), q.limit.unwrap_or(100)).await?;
+    let today = chrono::Local::now().date_naive();
+    Ok(Json(crate::api::persons::PersonPage {
+        items: page.items.iter().map(|p| crate::api::persons::PersonSummary::new(p, today)).collect(),
+        next: page.next.map(|c| c.encode()),
+    }))
+}
