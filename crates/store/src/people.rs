@@ -168,24 +168,7 @@ impl Store {
             }
             None => {}
         }
-        if let Some(c) = after {
-            push(&mut sql, " AND (p.area_code > ?", Param::Text(c.area_code.clone()));
-            let n = params.len();
-            params.push(Param::Int(c.id));
-            sql.push_str(&format!(" OR (p.area_code = ${n} AND p.id > ${}))", n + 1));
-        }
-        let limit = limit.clamp(1, 1000);
-        sql.push_str(&format!(" ORDER BY p.area_code, p.id LIMIT {}", limit + 1));
-        let rows: Vec<PersonRow> =
-            with_read_pool!(self, pool => bind_all!(sqlx::query_as::<_, PersonRow>(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(pool).await?);
-        let mut items = rows.into_iter().map(Person::try_from).collect::<Result<Vec<_>>>()?;
-        let next = if items.len() > limit as usize {
-            items.truncate(limit as usize);
-            items.last().map(|p| PersonCursor { area_code: p.area_code.clone(), id: p.id })
-        } else {
-            None
-        };
-        Ok(PersonPage { items, next })
+        self.page_persons(sql, params, after, limit).await
     }
 
     /// People in `scope` meeting one extra condition (`?` stands for `param`), keyset-paged like
@@ -203,7 +186,13 @@ impl Store {
             return Ok(PersonPage { items: vec![], next: None });
         };
         params.push(param);
-        let mut sql = format!("{PERSON_SELECT} WHERE {in_scope} AND {}", condition.replace('?', &format!("${}", params.len())));
+        let sql = format!("{PERSON_SELECT} WHERE {in_scope} AND {}", condition.replace('?', &format!("${}", params.len())));
+        self.page_persons(sql, params, after, limit).await
+    }
+
+    /// Runs a person query (`sql` ends in its WHERE conditions) one page at a time by the key
+    /// (area code, id): rows after `after`, `limit` of them, and the cursor for the next page.
+    async fn page_persons(&self, mut sql: String, mut params: Vec<Param>, after: Option<&PersonCursor>, limit: u32) -> Result<PersonPage> {
         if let Some(c) = after {
             params.push(Param::Text(c.area_code.clone()));
             params.push(Param::Int(c.id));

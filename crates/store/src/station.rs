@@ -195,14 +195,7 @@ impl Store {
         }
         let members: Vec<(i64,)> = with_read_pool!(self, pool =>
             sqlx::query_as("SELECT person_id FROM samples WHERE tube_id = $1 ORDER BY id").bind(row.id).fetch_all(pool).await?);
-        let household_size = match household {
-            Some(h) => {
-                let (n,): (i64,) = with_read_pool!(self, pool =>
-                    sqlx::query_as("SELECT COUNT(*) FROM persons WHERE household_id = $1").bind(h).fetch_one(pool).await?);
-                n as usize
-            }
-            None => 1,
-        };
+        let household_size = self.household_size(row.pool(), household).await?;
         let mut open = OpenTube::new(row.pool());
         open.members = members.into_iter().map(|(p,)| p).collect();
         open.household = row.household_id;
@@ -250,6 +243,19 @@ impl Store {
         }
         let tube = self.tube_row(round_id, barcode.as_str()).await?.ok_or_else(|| StoreError::Task("tube vanished".into()))?.tube();
         Ok(Ok(Scanned { tube, after, repeat: false }))
+    }
+
+    /// How many people live in `household` — asked only for household tubes, whose capacity it
+    /// sets; a pooled tube's capacity does not depend on it.
+    async fn household_size(&self, pool: PoolSize, household: Option<i64>) -> Result<usize> {
+        match (pool, household) {
+            (PoolSize::Household, Some(h)) => {
+                let (n,): (i64,) = with_read_pool!(self, p =>
+                    sqlx::query_as("SELECT COUNT(*) FROM persons WHERE household_id = $1").bind(h).fetch_one(p).await?);
+                Ok(n as usize)
+            }
+            _ => Ok(1),
+        }
     }
 
     /// Seals a tube on demand (an empty tube cannot be sealed).
@@ -374,14 +380,7 @@ impl Store {
                 outcome.refused.push(MemberRefusal { person_id: id, refusal: StationRefusal::Sealed(row.barcode.clone()) });
                 continue;
             }
-            let size = match household {
-                Some(h) => {
-                    let (n,): (i64,) = with_read_pool!(self, pool =>
-                        sqlx::query_as("SELECT COUNT(*) FROM persons WHERE household_id = $1").bind(h).fetch_one(pool).await?);
-                    n as usize
-                }
-                None => 1,
-            };
+            let size = self.household_size(row.pool(), household).await?;
             match open.scan(id, household, size, None) {
                 Ok(after) => {
                     accepted.push((id, area));
