@@ -37,6 +37,12 @@ enum Command {
         db: DatabaseArg,
         #[arg(long, default_value = "127.0.0.1:8080")]
         listen: SocketAddr,
+        /// Also take HL7 v2 ORU^R01 lab results over MLLP on this address (e.g. 127.0.0.1:2575).
+        #[arg(long, requires = "mllp_user")]
+        mllp: Option<SocketAddr>,
+        /// The lab account MLLP results are recorded as (needs lab.write).
+        #[arg(long)]
+        mllp_user: Option<String>,
     },
     /// Bring the database schema up to date.
     Migrate {
@@ -107,8 +113,11 @@ async fn run() -> Result<()> {
         .with_writer(std::io::stderr)
         .init();
     match Cli::parse().command {
-        Command::Serve { db, listen } => {
+        Command::Serve { db, listen, mllp, mllp_user } => {
             let store = open(&db.database).await?;
+            if let (Some(addr), Some(user)) = (mllp, mllp_user) {
+                start_mllp(&store, addr, user).await?;
+            }
             serve(store, listen).await
         }
         Command::Migrate { db } => {
@@ -156,6 +165,23 @@ async fn run() -> Result<()> {
 
 async fn open(url: &str) -> Result<Store> {
     Store::open_and_migrate(url).await.with_context(|| format!("opening database {url}"))
+}
+
+/// Starts the MLLP listener for lab systems, recording results as `user`.
+async fn start_mllp(store: &Store, addr: SocketAddr, user: String) -> Result<()> {
+    let principal = store.principal_by_name(&user).await?.with_context(|| format!("no enabled account {user} for --mllp-user"))?;
+    if !principal.can(cordon_domain::access::Permission::LabWrite) {
+        anyhow::bail!("account {user} has no lab.write permission: it cannot record results");
+    }
+    let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("MLLP listening on {addr}"))?;
+    eprintln!("HL7 MLLP listener at {} (results recorded as {user})", listener.local_addr()?);
+    let store = store.clone();
+    tokio::spawn(async move {
+        if let Err(e) = cordon_web::mllp::serve(store, listener, user).await {
+            tracing::error!("MLLP listener stopped: {e}");
+        }
+    });
+    Ok(())
 }
 
 async fn serve(store: Store, listen: SocketAddr) -> Result<()> {

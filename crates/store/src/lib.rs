@@ -22,6 +22,7 @@ pub mod results;
 pub mod scoped;
 pub mod station;
 pub mod testing;
+pub mod transport;
 pub mod scratch;
 
 pub use bulk::PersonWriter;

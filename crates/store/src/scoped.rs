@@ -21,6 +21,7 @@ use crate::coverage::Coverage;
 use crate::results::{Lab, NewLab, Recall, ResultInput, ResultOutcome};
 use crate::station::{BatchOutcome, BatchTube, Scanned, StationRefusal, Tube};
 use crate::testing::{NewRound, NewSite, Round, Site};
+use crate::transport::{Batch, BatchDetail, NewBatch, TransportRefusal, TubeFlow};
 use crate::{Area, Denied, Person, PersonCursor, PersonFilter, PersonPage, Result, Store, StoreError};
 
 /// A store handle for one caller.
@@ -406,6 +407,56 @@ impl Scoped {
             self.inside(&AreaCode::parse(&t.area_code).map_err(|e| StoreError::Invalid(e.to_string()))?)?;
         }
         self.store.close_tube(round_id, barcode).await
+    }
+
+    /// Sends a box of sealed tubes from a site of the jurisdiction to a lab (needs `testing.write`).
+    pub async fn dispatch(&self, new: NewBatch) -> Result<std::result::Result<Batch, TransportRefusal>> {
+        self.require(Permission::TestingWrite)?;
+        self.site_inside(new.round_id, new.site_id).await?;
+        self.store.dispatch(&self.actor, new).await
+    }
+
+    /// The batch if it left a site of the jurisdiction.
+    async fn batch_inside(&self, id: i64) -> Result<Option<Batch>> {
+        match self.store.batch(id).await? {
+            Some(b) => {
+                self.inside(&AreaCode::parse(&b.area_code).map_err(|e| StoreError::Invalid(e.to_string()))?)?;
+                Ok(Some(b))
+            }
+            None => Ok(None),
+        }
+    }
+
+    /// Records the barcodes a lab scanned out of a box sent from the jurisdiction (needs `lab.write`).
+    pub async fn receive(&self, batch_id: i64, scanned: &[String]) -> Result<Option<BatchDetail>> {
+        self.require(Permission::LabWrite)?;
+        if self.batch_inside(batch_id).await?.is_none() {
+            return Ok(None);
+        }
+        self.store.receive(&self.actor, batch_id, scanned).await
+    }
+
+    /// A batch with its received, missing and extra barcodes (needs `testing.read`).
+    pub async fn batch_detail(&self, batch_id: i64) -> Result<Option<BatchDetail>> {
+        self.require(Permission::TestingRead)?;
+        if self.batch_inside(batch_id).await?.is_none() {
+            return Ok(None);
+        }
+        self.store.batch_detail(batch_id).await
+    }
+
+    /// A round's batches from sites of the jurisdiction, newest first (needs `testing.read`).
+    pub async fn batches(&self, round_id: i64) -> Result<Vec<Batch>> {
+        self.require(Permission::TestingRead)?;
+        self.round(round_id).await?.ok_or_else(|| StoreError::Invalid(format!("no round {round_id}")))?;
+        self.store.batches(round_id, self.principal.user.jurisdiction.areas()).await
+    }
+
+    /// The round's tubes in the jurisdiction by stage, and lab turnaround per site and lab.
+    pub async fn tube_flow(&self, round_id: i64) -> Result<TubeFlow> {
+        self.require(Permission::TestingRead)?;
+        self.round(round_id).await?.ok_or_else(|| StoreError::Invalid(format!("no round {round_id}")))?;
+        self.store.tube_flow(round_id, self.principal.user.jurisdiction.areas()).await
     }
 
     /// The id of a user by name, for audit filters (needs `audit.read`).

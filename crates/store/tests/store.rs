@@ -338,7 +338,7 @@ mod testing_rounds {
 
     use super::*;
 
-    async fn as_user(store: &Store, name: &str, role: Role, area: &str) -> Scoped {
+    pub(super) async fn as_user(store: &Store, name: &str, role: Role, area: &str) -> Scoped {
         let new = NewUser { username: name.into(), display_name: name.into(), role, areas: vec![code(area)], password: "Qingxu-2022-0413".into() };
         store.create_user(&Actor::system("test"), new).await.unwrap();
         let p = store.verify_login(name, "Qingxu-2022-0413").await.unwrap().unwrap();
@@ -429,19 +429,19 @@ mod station {
 
     use super::*;
 
-    async fn as_user(store: &Store, name: &str, role: Role, area: &str) -> Scoped {
+    pub(super) async fn as_user(store: &Store, name: &str, role: Role, area: &str) -> Scoped {
         let new = NewUser { username: name.into(), display_name: name.into(), role, areas: vec![code(area)], password: "Qingxu-2022-0413".into() };
         store.create_user(&Actor::system("test"), new).await.unwrap();
         let p = store.verify_login(name, "Qingxu-2022-0413").await.unwrap().unwrap();
         store.scoped(p, Actor { user_id: None, name: name.into(), ..Default::default() })
     }
 
-    fn bc(s: &str) -> Barcode {
+    pub(super) fn bc(s: &str) -> Barcode {
         Barcode::parse(s).unwrap()
     }
 
     /// People of 清源镇 in register order, and the households they live in.
-    async fn qingyuan_people(store: &Store) -> Vec<(i64, Option<i64>)> {
+    pub(super) async fn qingyuan_people(store: &Store) -> Vec<(i64, Option<i64>)> {
         let page = store.list_persons(&[code("140121100")], &PersonFilter::default(), None, 100, today()).await.unwrap();
         page.items.iter().map(|p| (p.id, p.household_id)).collect()
     }
@@ -545,6 +545,104 @@ mod station {
             let wrong = officer.scan(round.id, &bc("HH00000001"), stranger, None).await.unwrap().unwrap_err();
             assert_eq!(wrong, StationRefusal::Scan(ScanRefusal::OtherHousehold));
             assert_eq!(officer.scan(round.id, &bc("HH00000001"), mate, None).await.unwrap().unwrap().after, AfterScan::Sealed);
+            s.finish(store).await.unwrap();
+        }
+    }
+}
+
+mod transport {
+    use chrono::Utc;
+    use cordon_domain::access::Role;
+    use cordon_domain::testing::pooling::{PoolPolicy, SamplingGroup, ZoneKind};
+    use cordon_domain::testing::result::{CtValues, TubeResult};
+    use cordon_store::results::{NewLab, ResultInput};
+    use cordon_store::station::BatchTube;
+    use cordon_store::testing::{NewRound, NewSite};
+    use cordon_store::transport::{NewBatch, TransportRefusal, TubeProblem};
+
+    use super::station::{as_user, bc, qingyuan_people};
+    use super::*;
+
+    #[tokio::test]
+    async fn a_box_goes_to_the_lab_and_the_receipt_lists_missing_and_extra_tubes() {
+        for (s, store) in each_backend("transport").await {
+            seed_areas(&store).await;
+            import_persons(&store, Cursor::new(people_csv(40).into_bytes()), &mut Collect::default()).await.unwrap();
+            let officer = as_user(&store, "sampler", Role::TestingOfficer, "140121100").await;
+            let lab_user = as_user(&store, "lab", Role::Lab, "140121").await;
+            let round = officer
+                .create_round(NewRound {
+                    name: "第一轮".into(),
+                    starts_at: Utc::now(),
+                    target_end_at: None,
+                    areas: vec![(code("140121100"), Some(ZoneKind::Controlled))],
+                    policy: PoolPolicy::default(),
+                })
+                .await
+                .unwrap();
+            let site = |name: &str, area: &str| NewSite { round_id: round.id, area_code: code(area), name: name.into(), address: "村委会".into(), stations: 1 };
+            let east = officer.create_site(site("东关1号点", "140121100201")).await.unwrap();
+            let west = officer.create_site(site("西关1号点", "140121100202")).await.unwrap();
+            let people: Vec<i64> = qingyuan_people(&store).await.into_iter().map(|(id, _)| id).collect();
+            let tube = |code: &str, site: i64, members: &[i64], seal: bool| BatchTube {
+                barcode: bc(code), site_id: site, group: SamplingGroup::Resident, members: members.to_vec(), seal,
+            };
+            officer
+                .register_batch(round.id, vec![
+                    tube("EA00000001", east.id, &people[0..3], true),
+                    tube("EA00000002", east.id, &people[3..5], true),
+                    tube("EA00000003", east.id, &people[5..6], true),
+                    tube("EA00000004", east.id, &people[6..7], false),
+                    tube("WE00000001", west.id, &people[7..8], true),
+                ], None)
+                .await
+                .unwrap();
+            let lab = officer.create_lab(NewLab { name: "县疾控实验室".into(), area_code: code("140121100"), daily_capacity: 20000 }).await.unwrap();
+            let send = |label: &str, barcodes: Option<&[&str]>| NewBatch {
+                round_id: round.id, site_id: east.id, lab_id: lab.id, label: label.into(),
+                barcodes: barcodes.map(|b| b.iter().map(|s| s.to_string()).collect()),
+            };
+
+            let refused = officer.dispatch(send("东关-01", Some(&["EA00000001", "EA00000004", "WE00000001", "ZZ00000009"]))).await.unwrap().unwrap_err();
+            let TransportRefusal::Tubes(problems) = refused else { panic!("{refused}") };
+            assert_eq!(problems, vec![
+                TubeProblem::NotSealed { barcode: "EA00000004".into() },
+                TubeProblem::OtherSite { barcode: "WE00000001".into(), site: "西关1号点".into() },
+                TubeProblem::Unknown { barcode: "ZZ00000009".into() },
+            ]);
+            assert!(officer.batches(round.id).await.unwrap().is_empty(), "a refused box changes nothing");
+
+            let batch = officer.dispatch(send("东关-01", None)).await.unwrap().unwrap();
+            assert_eq!((batch.tubes, batch.received, batch.lab_name.as_str()), (3, 0, "县疾控实验室"), "every sealed tube waiting at the site");
+            let again = officer.dispatch(send("东关-01", None)).await.unwrap().unwrap();
+            assert_eq!(again.id, batch.id, "sending the same box again answers the same batch");
+            let same_list = officer.dispatch(send("东关-01", Some(&["EA00000003", "EA00000001", "EA00000002"]))).await.unwrap().unwrap();
+            assert_eq!(same_list.id, batch.id);
+            assert_eq!(officer.dispatch(send("东关-01", Some(&["EA00000001"]))).await.unwrap().unwrap_err(), TransportRefusal::LabelUsed("东关-01".into()));
+            assert!(matches!(officer.dispatch(send("东关-02", None)).await.unwrap().unwrap_err(), TransportRefusal::NothingToSend(_)));
+            officer.close_tube(round.id, &bc("EA00000004")).await.unwrap().unwrap();
+            let twice = officer.dispatch(send("东关-02", Some(&["EA00000004", "EA00000001"]))).await.unwrap().unwrap_err();
+            assert_eq!(twice, TransportRefusal::Tubes(vec![TubeProblem::AlreadySent { barcode: "EA00000001".into(), label: "东关-01".into() }]));
+
+            // The lab scans what is in the box: one tube missing, one that was never in it.
+            let scanned = |codes: &[&str]| codes.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+            let detail = lab_user.receive(batch.id, &scanned(&["EA00000001", "EA00000003", "WE00000001", "EA00000001"])).await.unwrap().unwrap();
+            assert_eq!((detail.received.len(), detail.missing.clone(), detail.extra.clone()), (2, vec!["EA00000002".to_string()], vec!["WE00000001".to_string()]));
+            assert!(detail.batch.received_at.is_some() && detail.batch.received_by.as_deref() == Some("lab"));
+            let later = lab_user.receive(batch.id, &scanned(&["EA00000002"])).await.unwrap().unwrap();
+            assert!(later.missing.is_empty(), "a tube found later is scanned later");
+            assert_eq!((later.batch.received, later.batch.extra), (3, 1));
+            assert!(matches!(officer.receive(batch.id, &scanned(&["EA00000002"])).await, Err(cordon_store::StoreError::Forbidden(_))), "receipt is the lab's");
+            let elsewhere = as_user(&store, "other", Role::TestingOfficer, "140121101").await;
+            assert!(matches!(elsewhere.batch_detail(batch.id).await, Err(cordon_store::StoreError::Forbidden(_))));
+
+            let result = ResultInput { barcode: bc("EA00000001"), round_id: Some(round.id), result: Some(TubeResult::Negative), ct: CtValues::default(), at: None };
+            lab_user.record_result(lab.id, &result).await.unwrap();
+            let flow = officer.tube_flow(round.id).await.unwrap();
+            assert_eq!((flow.open, flow.sealed, flow.departed, flow.received, flow.resulted), (0, 2, 0, 2, 1));
+            assert_eq!(flow.by_lab.len(), 1);
+            assert_eq!((flow.by_lab[0].0.as_str(), flow.by_lab[0].1.tubes), ("县疾控实验室", 1));
+            assert_eq!(flow.by_site[0].0, "东关1号点");
             s.finish(store).await.unwrap();
         }
     }

@@ -17,7 +17,9 @@ pub mod api;
 mod assets;
 pub mod auth;
 pub mod error;
+pub mod hl7;
 pub mod i18n;
+pub mod mllp;
 mod ui;
 
 /// What every handler can reach. Handlers that touch data do so through the [`auth::Caller`]

@@ -1228,3 +1228,203 @@ async fn coverage_counts_who_is_sampled_and_lists_exactly_who_is_missing() {
         w.finish().await;
     }
 }
+
+/// Registers sealed tubes of `residents` at the site (10 a tube, the last one partly filled)
+/// and adds a lab; answers the lab's id.
+async fn sealed_tubes_and_a_lab(store: &Store, officer: &str, round: i64, site: i64, tubes: &[(&str, std::ops::Range<usize>)]) -> i64 {
+    let residents: Vec<String> = (0..40).filter(|n| (n / 2) % 4 < 2).map(sample_id).collect();
+    let tubes: Vec<Value> = tubes
+        .iter()
+        .map(|(code, r)| serde_json::json!({"barcode": code, "site_id": site, "resident_ids": residents[r.clone()], "seal": true}))
+        .collect();
+    let (status, _, report) = call(store, post_json(officer, &format!("/api/v1/rounds/{round}/registrations"), serde_json::json!({"tubes": tubes}))).await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    let (status, _, lab) = call(store, post_json(officer, "/api/v1/labs", serde_json::json!({"name": "县疾控实验室", "area_code": "140121100", "daily_capacity": 10000}))).await;
+    assert_eq!(status, StatusCode::CREATED, "{lab}");
+    lab["id"].as_i64().unwrap()
+}
+
+#[tokio::test]
+async fn a_box_is_sent_received_with_a_missing_tube_and_turnaround_is_reported() {
+    for w in worlds("api_transport", 40).await {
+        let store = &w.store;
+        let officer = account(store, "sampler6", Role::TestingOfficer, "140121100").await;
+        let lab = account(store, "lab3", Role::Lab, "140121").await;
+        let (round, site) = plan_round(store, &officer, "第一轮").await;
+        let lab_id = sealed_tubes_and_a_lab(store, &officer, round, site, &[("BX00000001", 0..10), ("BX00000002", 10..15), ("BX00000003", 15..20)]).await;
+
+        let send = |body: Value| post_json(&officer, &format!("/api/v1/rounds/{round}/batches"), body);
+        let (status, _, refused) = call(store, send(serde_json::json!({"site_id": site, "lab_id": lab_id, "label": "东关-01", "barcodes": ["BX00000001", "ZZ00000001"]}))).await;
+        assert_eq!(status, StatusCode::CONFLICT, "{refused}");
+        assert_eq!(refused["refusal"]["kind"], "tubes");
+        assert_eq!(refused["refusal"]["detail"][0], serde_json::json!({"problem": "unknown", "barcode": "ZZ00000001"}));
+        let (status, _, bad) = call(store, send(serde_json::json!({"site_id": site, "lab_id": lab_id, "label": "东关-01", "barcodes": ["no good!"]}))).await;
+        assert_eq!((status, bad["field"].as_str()), (StatusCode::BAD_REQUEST, Some("barcodes")));
+
+        let (status, _, batch) = call(store, send(serde_json::json!({"site_id": site, "lab_id": lab_id, "label": "东关-01"}))).await;
+        assert_eq!(status, StatusCode::CREATED, "{batch}");
+        assert_eq!((batch["tubes"].as_i64(), batch["missing"].as_i64()), (Some(3), Some(3)));
+        let id = batch["id"].as_i64().unwrap();
+        let (_, _, resent) = call(store, send(serde_json::json!({"site_id": site, "lab_id": lab_id, "label": "东关-01"}))).await;
+        assert_eq!(resent["id"], batch["id"], "a resent box is the same box");
+
+        let receipt = |codes: Value| post_json(&lab, &format!("/api/v1/batches/{id}/receipt"), serde_json::json!({"barcodes": codes}));
+        assert_eq!(call(store, post_json(&officer, &format!("/api/v1/batches/{id}/receipt"), serde_json::json!({"barcodes": []}))).await.0, StatusCode::FORBIDDEN);
+        let (status, _, detail) = call(store, receipt(serde_json::json!(["bx00000001", "BX00000003", "QQ00000007"]))).await;
+        assert_eq!(status, StatusCode::OK, "{detail}");
+        assert_eq!(detail["missing_barcodes"], serde_json::json!(["BX00000002"]));
+        assert_eq!(detail["extra_barcodes"], serde_json::json!(["QQ00000007"]));
+        assert_eq!((detail["received"].as_i64(), detail["missing"].as_i64(), detail["extra"].as_i64()), (Some(2), Some(1), Some(1)));
+        let (_, _, listed) = get(store, &officer, &format!("/api/v1/rounds/{round}/batches")).await;
+        assert_eq!(listed[0]["received_by"], "lab3");
+
+        let results = serde_json::json!({"lab_id": lab_id, "results": [{"barcode": "BX00000001", "result": "negative"}, {"barcode": "BX00000003", "result": "negative"}]});
+        call(store, post_json(&lab, "/api/v1/results", results)).await;
+        let (status, _, flow) = get(store, &officer, &format!("/api/v1/rounds/{round}/flow")).await;
+        assert_eq!(status, StatusCode::OK, "{flow}");
+        assert_eq!((flow["departed"].as_i64(), flow["resulted"].as_i64()), (Some(1), Some(2)), "{flow}");
+        assert_eq!(flow["by_lab"][0]["name"], "县疾控实验室");
+        assert_eq!(flow["by_lab"][0]["tubes"], 2);
+        assert_eq!(flow["by_site"][0]["over_target"], 0);
+        w.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn a_box_is_packed_at_the_site_and_the_lab_sees_what_is_missing_in_a_browser() {
+    let Some(driver) = chromedriver().await else { return };
+    for w in worlds("browser_transport", 40).await {
+        let store = &w.store;
+        let officer = account(store, "sampler7", Role::TestingOfficer, "140121100").await;
+        account(store, "lab4", Role::Lab, "140121").await;
+        let (round, site) = plan_round(store, &officer, "第一轮").await;
+        sealed_tubes_and_a_lab(store, &officer, round, site, &[("BR00000001", 0..10), ("BR00000002", 10..20)]).await;
+
+        let addr = spawn_server(store.clone()).await;
+        let client = browser(&driver).await;
+        sign_in(&client, addr, "sampler7", PASSWORD).await;
+        client.find(fantoccini::Locator::Css("nav.main a[href='/testing']")).await.unwrap().click().await.unwrap();
+        client.wait().for_element(fantoccini::Locator::Css(&format!("a[href='/transport?round={round}']"))).await.unwrap().click().await.unwrap();
+        client.wait().for_element(fantoccini::Locator::Css("#dispatch-form")).await.unwrap();
+        client.find(fantoccini::Locator::Css("#dispatch-form button")).await.unwrap().click().await.unwrap();
+        assert!(text(&client, "#transport-error").await.contains("请填写箱号"), "a box needs a label");
+        client.find(fantoccini::Locator::Css("#dispatch-form input[name=label]")).await.unwrap().send_keys("东关-01").await.unwrap();
+        client.find(fantoccini::Locator::Css("#dispatch-form button")).await.unwrap().click().await.unwrap();
+        wait_for_query(&client, "sent=").await;
+        assert!(text(&client, "#transport-notice").await.contains("东关-01"));
+        let row = text(&client, "#batches tbody tr").await;
+        assert!(row.contains("东关-01") && row.contains("在途"), "{row}");
+        client.find(fantoccini::Locator::Css("header .who button")).await.unwrap().click().await.unwrap();
+        wait_for_path(&client, "/login").await;
+
+        // The lab scans the box: one tube is not in it.
+        sign_in(&client, addr, "lab4", PASSWORD).await;
+        client.goto(&format!("http://{addr}/transport?round={round}")).await.unwrap();
+        client.wait().for_element(fantoccini::Locator::Css("#batches a")).await.unwrap().click().await.unwrap();
+        let area = client.wait().for_element(fantoccini::Locator::Css("#receipt-form textarea")).await.unwrap();
+        area.send_keys("BR00000002\n").await.unwrap();
+        client.find(fantoccini::Locator::Css("#receipt-form button")).await.unwrap().click().await.unwrap();
+        client.wait().for_element(fantoccini::Locator::Css("#missing-list")).await.unwrap();
+        assert_eq!(text(&client, "#count-received").await, "1");
+        assert_eq!(text(&client, "#missing-list").await, "BR00000001");
+        std::fs::write(screenshot_path(&format!("batch-{}.png", w.scratch.kind.as_str())), client.screenshot().await.unwrap()).unwrap();
+        client.close().await.unwrap();
+        w.finish().await;
+    }
+}
+
+/// An ORU^R01 built with an independent HL7 library (hl7-net): one OBR per tube, the verdict in
+/// an OBX coded with LOINC 94500-6 and SNOMED CT, or Ct values in NM observations.
+fn oru_from_library(control_id: &str, tubes: &[(&str, Option<&str>, Option<f32>)]) -> hl7_net::Message {
+    let mut msg = hl7_net::Message::new();
+    msg.add_segment_msh("LIS", "县疾控实验室", "CORDON", "HQ", None, "ORU^R01^ORU_R01", control_id, "P", "2.5.1").unwrap();
+    let enc = msg.encoding.clone();
+    for (i, (barcode, verdict, ct)) in tubes.iter().enumerate() {
+        let mut obr = hl7_net::Segment::new("OBR");
+        for v in [&(i + 1).to_string(), "", barcode, "94500-6^SARS-CoV-2 RNA^LN"] {
+            obr.add_new_field_value(v, &enc);
+        }
+        msg.add_new_segment(obr);
+        let mut obx = hl7_net::Segment::new("OBX");
+        let (kind, code, value) = match (verdict, ct) {
+            (Some(v), _) => ("CWE", "94500-6^SARS-CoV-2 RNA NAA+probe^LN", v.to_string()),
+            (None, Some(ct)) => ("NM", "94510-5^SARS-CoV-2 N gene Ct^LN", ct.to_string()),
+            (None, None) => unreachable!("a tube needs a verdict or a Ct value"),
+        };
+        for v in ["1", kind, code, "", &value, "", "", "", "", "", "F"] {
+            obx.add_new_field_value(v, &enc);
+        }
+        msg.add_new_segment(obx);
+    }
+    msg
+}
+
+#[tokio::test]
+async fn hl7_results_over_http_and_mllp_are_acknowledged_and_read_back_by_an_independent_library() {
+    for w in worlds("api_hl7", 40).await {
+        let store = &w.store;
+        let officer = account(store, "sampler8", Role::TestingOfficer, "140121100").await;
+        let lab = account(store, "lab5", Role::Lab, "140121").await;
+        let (round, site) = plan_round(store, &officer, "第一轮").await;
+        sealed_tubes_and_a_lab(store, &officer, round, site, &[("HL00000001", 0..8), ("HL00000002", 8..16), ("HL00000003", 16..20)]).await;
+
+        let post = |message: &hl7_net::Message| {
+            Request::post("/api/v1/results/hl7")
+                .header("authorization", format!("Bearer {lab}"))
+                .header("content-type", "application/hl7-v2")
+                .body(Body::from(message.serialize().unwrap()))
+                .unwrap()
+        };
+        let read_ack = |text: &str| hl7_net::Message::parse_str(text.to_string(), false).expect("the ACK parses");
+        async fn text_of(store: &Store, req: Request<Body>) -> (StatusCode, String) {
+            let res = cordon_web::app(store.clone()).oneshot(req).await.unwrap();
+            let status = res.status();
+            (status, String::from_utf8(axum::body::to_bytes(res.into_body(), usize::MAX).await.unwrap().to_vec()).unwrap())
+        }
+
+        let first = oru_from_library("LIS0001", &[("HL00000001", Some("260385009^Negative^SCT"), None), ("HL00000002", None, Some(27.5)), ("HL99999999", Some("260385009^Negative^SCT"), None)]);
+        let (status, body) = text_of(store, post(&first)).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let ack = read_ack(&body);
+        assert_eq!(ack.get_value("MSH.9.1").unwrap(), "ACK");
+        assert_eq!(ack.get_value("MSA.1").unwrap(), "AE", "{body}");
+        assert_eq!(ack.get_value("MSA.2").unwrap(), "LIS0001");
+        assert!(ack.get_value("ERR.8").unwrap().contains("HL99999999"), "the unknown tube is named: {body}");
+        let (_, _, board) = get(store, &officer, "/api/v1/recalls").await;
+        assert_eq!(board.as_array().unwrap().len(), 8, "the Ct 27.5 pool recalls its eight members");
+
+        let resent = oru_from_library("LIS0002", &[("HL00000001", Some("260385009^Negative^SCT"), None), ("HL00000002", None, Some(27.5))]);
+        let (_, body) = text_of(store, post(&resent)).await;
+        assert_eq!(read_ack(&body).get_value("MSA.1").unwrap(), "AA", "repeats are accepted and change nothing: {body}");
+        let (_, _, board) = get(store, &officer, "/api/v1/recalls").await;
+        assert_eq!(board.as_array().unwrap().len(), 8);
+        let (_, body) = text_of(store, Request::post("/api/v1/results/hl7").header("authorization", format!("Bearer {lab}")).body(Body::from("PID|1|garbage")).unwrap()).await;
+        assert!(body.contains("MSA|AR"), "{body}");
+        let (status, _) = text_of(store, Request::post("/api/v1/results/hl7").header("authorization", format!("Bearer {officer}")).body(Body::from(first.serialize().unwrap())).unwrap()).await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+
+        // The same lab system over MLLP.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(cordon_web::mllp::serve(store.clone(), listener, "lab5".into()));
+        let mut socket = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let third = oru_from_library("LIS0003", &[("HL00000003", Some("260385009^Negative^SCT"), None)]);
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        socket.write_all(&third.get_mllp().unwrap()).await.unwrap();
+        let mut buf = Vec::new();
+        let frame = loop {
+            let mut chunk = [0u8; 4096];
+            let n = tokio::time::timeout(Duration::from_secs(30), socket.read(&mut chunk)).await.expect("an ACK in time").unwrap();
+            assert!(n > 0, "the listener closed the connection");
+            buf.extend_from_slice(&chunk[..n]);
+            if let Some(f) = cordon_web::mllp::next_frame(&mut buf) {
+                break f;
+            }
+        };
+        let ack = read_ack(&String::from_utf8(frame).unwrap());
+        assert_eq!((ack.get_value("MSA.1").unwrap().as_str(), ack.get_value("MSA.2").unwrap().as_str()), ("AA", "LIS0003"));
+        let (_, _, flow) = get(store, &officer, &format!("/api/v1/rounds/{round}/flow")).await;
+        assert_eq!(flow["resulted"], 3);
+        w.finish().await;
+    }
+}

@@ -6,3 +6,4 @@ pub mod pooling;
 pub mod result;
 pub mod sizing;
 pub mod station;
+pub mod transport;

@@ -15,6 +15,7 @@ pub(crate) mod imports;
 pub(crate) mod persons;
 mod results;
 mod testing;
+mod transport;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -50,7 +51,12 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(results::create_lab, results::list_labs))
         .routes(routes!(results::post_results))
         .routes(routes!(results::post_results_csv))
+        .routes(routes!(results::post_results_hl7))
         .routes(routes!(results::list_recalls))
+        .routes(routes!(transport::dispatch, transport::list_batches))
+        .routes(routes!(transport::batch_detail))
+        .routes(routes!(transport::receive))
+        .routes(routes!(transport::tube_flow))
 }
 
 /// Parses an area code from a request field, answering 400 with the reason.
@@ -83,7 +89,13 @@ pub const PERMISSIONS: &[(&str, &str, Permission)] = &[
     ("get", "/api/v1/labs", Permission::TestingRead),
     ("post", "/api/v1/results", Permission::LabWrite),
     ("post", "/api/v1/results/csv", Permission::LabWrite),
+    ("post", "/api/v1/results/hl7", Permission::LabWrite),
     ("get", "/api/v1/recalls", Permission::TestingRead),
+    ("post", "/api/v1/rounds/{id}/batches", Permission::TestingWrite),
+    ("get", "/api/v1/rounds/{id}/batches", Permission::TestingRead),
+    ("get", "/api/v1/batches/{id}", Permission::TestingRead),
+    ("post", "/api/v1/batches/{id}/receipt", Permission::LabWrite),
+    ("get", "/api/v1/rounds/{id}/flow", Permission::TestingRead),
 ];
 
 /// The OpenAPI document as served: the routes' descriptions plus the two ways to authenticate

@@ -261,3 +261,27 @@ pub async fn post_results_csv(
     report.encoding = parser.await.map_err(ApiError::internal)?.map_err(ApiError::unprocessable)?.to_string();
     Ok(Json(report))
 }
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct Hl7Query {
+    /// The lab the message comes from; default: the lab named (or numbered) in MSH-4.
+    pub lab_id: Option<i64>,
+}
+
+/// Records the tubes of an HL7 v2.5.1 ORU^R01 message (one OBR per tube; OBX 94500-6 with the
+/// verdict, and Ct values) and answers the ACK: AA when every tube was recorded or repeated, AE
+/// with one ERR per refused tube, AR when the message cannot be read. UTF-8 or GB18030.
+/// Requires `lab.write`.
+#[utoipa::path(post, path = "/api/v1/results/hl7", tag = "testing", params(Hl7Query),
+    request_body(content = String, content_type = "application/hl7-v2", description = "An ORU^R01 message, segments separated by CR"),
+    responses((status = 200, body = String, content_type = "application/hl7-v2", description = "The ACK (AA, AE or AR)"),
+              (status = 401, body = Problem), (status = 403, body = Problem)))]
+pub async fn post_results_hl7(
+    caller: Caller,
+    axum::extract::Query(q): axum::extract::Query<Hl7Query>,
+    body: bytes::Bytes,
+) -> ApiResult<([(axum::http::HeaderName, &'static str); 1], String)> {
+    caller.0.require(cordon_domain::access::Permission::LabWrite)?;
+    let ack = crate::hl7::receive(&caller.0, &body, q.lab_id).await;
+    Ok(([(axum::http::header::CONTENT_TYPE, "application/hl7-v2; charset=utf-8")], ack))
+}

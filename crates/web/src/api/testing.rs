@@ -158,14 +158,19 @@ impl IntoResponse for Refused {
             StationRefusal::UnknownTube(_) | StationRefusal::UnknownPerson(_) => StatusCode::NOT_FOUND,
             _ => StatusCode::CONFLICT,
         };
-        let body = serde_json::json!({
-            "title": status.canonical_reason().unwrap_or("Conflict"),
-            "status": status.as_u16(),
-            "detail": self.0.to_string(),
-            "refusal": serde_json::to_value(&self.0).unwrap_or(serde_json::Value::Null),
-        });
-        (status, [(axum::http::header::CONTENT_TYPE, "application/problem+json")], body.to_string()).into_response()
+        refusal(status, &self.0.to_string(), serde_json::to_value(&self.0).unwrap_or(serde_json::Value::Null))
     }
+}
+
+/// A problem document for a refusal, carrying its machine-readable form under `refusal`.
+pub(crate) fn refusal(status: StatusCode, detail: &str, refusal: serde_json::Value) -> Response {
+    let body = serde_json::json!({
+        "title": status.canonical_reason().unwrap_or("Conflict"),
+        "status": status.as_u16(),
+        "detail": detail,
+        "refusal": refusal,
+    });
+    (status, [(axum::http::header::CONTENT_TYPE, "application/problem+json")], body.to_string()).into_response()
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

@@ -20,6 +20,7 @@ pub(crate) mod audit;
 mod login;
 mod persons;
 mod testing;
+mod transport;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -32,6 +33,10 @@ pub fn router() -> Router<AppState> {
         .route("/testing", get(testing::rounds))
         .route("/station", get(testing::station))
         .route("/recalls", get(testing::recalls))
+        .route("/transport", get(transport::round_transport))
+        .route("/transport/rounds/{id}/batches", post(transport::dispatch))
+        .route("/transport/batches/{id}", get(transport::batch))
+        .route("/transport/batches/{id}/receipt", post(transport::receive))
         .route("/admin/roles", get(admin::roles))
         .route("/admin/roles/{role}", post(admin::save_role))
         .route("/login", get(login::form).post(login::submit))

@@ -1,0 +1,244 @@
+//! Transport pages: a round's boxes with where its tubes are and how long labs take; sending a
+//! box from a site; the lab's receipt scan of a box with what is missing and what is extra.
+
+use askama::Template;
+use axum::extract::{Path, Query};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use cordon_domain::Barcode;
+use cordon_domain::access::Permission;
+use cordon_domain::testing::transport::Turnaround;
+use cordon_store::StoreError;
+use cordon_store::transport::{BatchDetail, NewBatch, TransportRefusal, TubeProblem};
+use serde::Deserialize;
+
+use super::{UserBadge, failure, message, render};
+use crate::auth::Caller;
+use crate::i18n::Tr;
+
+pub struct BatchRow {
+    id: i64,
+    label: String,
+    site: String,
+    lab: String,
+    tubes: i32,
+    received: i64,
+    missing: i64,
+    extra: i64,
+    departed: String,
+    received_at: String,
+}
+
+pub struct TurnaroundRow {
+    name: String,
+    tubes: usize,
+    p50: String,
+    p90: String,
+    max: String,
+    over_target: usize,
+}
+
+#[derive(Template)]
+#[template(path = "transport.html")]
+struct TransportPage {
+    t: Tr,
+    user: Option<UserBadge>,
+    round_id: i64,
+    round_name: String,
+    can_send: bool,
+    notice: Option<String>,
+    error: Option<String>,
+    sites: Vec<(i64, String)>,
+    labs: Vec<(i64, String)>,
+    stages: Vec<(String, i64)>,
+    /// Per lab, then per site.
+    turnaround: Vec<(String, Vec<TurnaroundRow>)>,
+    batches: Vec<BatchRow>,
+}
+
+fn local(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).expect("valid offset")).format("%m-%d %H:%M").to_string()
+}
+
+fn minutes(m: Option<i64>) -> String {
+    m.map(|m| format!("{}h{:02}m", m / 60, m % 60)).unwrap_or_else(|| "—".into())
+}
+
+fn turnaround_rows(rows: Vec<(String, Turnaround)>) -> Vec<TurnaroundRow> {
+    rows.into_iter()
+        .map(|(name, t)| TurnaroundRow { name, tubes: t.tubes, p50: minutes(t.p50), p90: minutes(t.p90), max: minutes(t.max), over_target: t.over_target })
+        .collect()
+}
+
+#[derive(Deserialize)]
+pub struct RoundQuery {
+    round: i64,
+    sent: Option<String>,
+}
+
+pub async fn round_transport(t: Tr, caller: Caller, Query(q): Query<RoundQuery>) -> Response {
+    let notice = q.sent.map(|label| t.fill("transport.sent", &[("label", &label)]));
+    transport_view(t, &caller, q.round, notice, None).await
+}
+
+async fn transport_view(t: Tr, caller: &Caller, round_id: i64, notice: Option<String>, error: Option<String>) -> Response {
+    let scope = &caller.0;
+    let loaded = async {
+        let round = scope.round(round_id).await?;
+        let sites = scope.sites(round_id).await?;
+        let labs = scope.labs().await?;
+        let flow = scope.tube_flow(round_id).await?;
+        let batches = scope.batches(round_id).await?;
+        Ok::<_, StoreError>((round, sites, labs, flow, batches))
+    };
+    let (round, sites, labs, flow, batches) = match loaded.await {
+        Ok((Some(round), sites, labs, flow, batches)) => (round, sites, labs, flow, batches),
+        Ok((None, ..)) => return message(t, Some(caller), StatusCode::NOT_FOUND, t.get("rounds.none"), t.get("rounds.none")),
+        Err(e) => return failure(t, caller, e),
+    };
+    let stages = [("open", flow.open), ("sealed", flow.sealed), ("departed", flow.departed), ("received", flow.received), ("resulted", flow.resulted)]
+        .into_iter()
+        .map(|(k, n)| (t.get(&format!("transport.stage_{k}")).to_string(), n))
+        .collect();
+    let status = if error.is_some() { StatusCode::CONFLICT } else { StatusCode::OK };
+    let page = TransportPage {
+        t,
+        user: UserBadge::of(caller),
+        round_id,
+        round_name: round.name,
+        can_send: scope.principal().can(Permission::TestingWrite),
+        notice,
+        error,
+        sites: sites.into_iter().map(|s| (s.id, s.name)).collect(),
+        labs: labs.into_iter().map(|l| (l.id, l.name)).collect(),
+        stages,
+        turnaround: vec![
+            (t.get("transport.by_lab").to_string(), turnaround_rows(flow.by_lab)),
+            (t.get("transport.by_site").to_string(), turnaround_rows(flow.by_site)),
+        ],
+        batches: batches
+            .into_iter()
+            .map(|b| BatchRow {
+                missing: b.missing(),
+                id: b.id,
+                label: b.label,
+                site: b.site_name,
+                lab: b.lab_name,
+                tubes: b.tubes,
+                received: b.received,
+                extra: b.extra,
+                departed: local(b.departed_at),
+                received_at: b.received_at.map(local).unwrap_or_else(|| t.get("transport.on_the_road").to_string()),
+            })
+            .collect(),
+    };
+    (status, render(&page)).into_response()
+}
+
+#[derive(Deserialize)]
+pub struct DispatchForm {
+    site_id: i64,
+    lab_id: i64,
+    label: String,
+}
+
+/// The refusal in the page's language.
+fn refusal_text(t: Tr, r: &TransportRefusal) -> String {
+    match r {
+        TransportRefusal::NothingToSend(site) => t.fill("transport.nothing", &[("site", site)]),
+        TransportRefusal::LabelUsed(label) => t.fill("transport.label_used", &[("label", label)]),
+        TransportRefusal::UnknownLab(id) => t.fill("transport.unknown_lab", &[("id", &id.to_string())]),
+        TransportRefusal::Busy(label) => t.fill("transport.busy", &[("label", label)]),
+        TransportRefusal::Tubes(problems) => problems
+            .iter()
+            .map(|p| match p {
+                TubeProblem::Unknown { barcode } => t.fill("transport.tube_unknown", &[("barcode", barcode)]),
+                TubeProblem::OtherSite { barcode, site } => t.fill("transport.tube_other_site", &[("barcode", barcode), ("site", site)]),
+                TubeProblem::NotSealed { barcode } => t.fill("transport.tube_open", &[("barcode", barcode)]),
+                TubeProblem::AlreadySent { barcode, label } => t.fill("transport.tube_sent", &[("barcode", barcode), ("label", label)]),
+            })
+            .collect::<Vec<_>>()
+            .join(" "),
+    }
+}
+
+/// Sends every sealed tube waiting at a site to a lab in one labelled box.
+pub async fn dispatch(t: Tr, caller: Caller, Path(round_id): Path<i64>, axum::Form(form): axum::Form<DispatchForm>) -> Response {
+    let label = form.label.trim().to_string();
+    if label.is_empty() {
+        return transport_view(t, &caller, round_id, None, Some(t.get("transport.need_label").to_string())).await;
+    }
+    let new = NewBatch { round_id, site_id: form.site_id, lab_id: form.lab_id, label: label.clone(), barcodes: None };
+    match caller.0.dispatch(new).await {
+        Ok(Ok(_)) => {
+            let to = format!("/transport?round={round_id}&sent={}", utf8_percent(&label));
+            Redirect::to(&to).into_response()
+        }
+        Ok(Err(refusal)) => transport_view(t, &caller, round_id, None, Some(refusal_text(t, &refusal))).await,
+        Err(e) => failure(t, &caller, e),
+    }
+}
+
+/// Percent-encodes a query value.
+fn utf8_percent(s: &str) -> String {
+    s.bytes()
+        .map(|b| if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") })
+        .collect()
+}
+
+#[derive(Template)]
+#[template(path = "batch.html")]
+struct BatchPage {
+    t: Tr,
+    user: Option<UserBadge>,
+    detail: BatchDetail,
+    departed: String,
+    received_at: Option<String>,
+    can_receive: bool,
+    error: Option<String>,
+}
+
+pub async fn batch(t: Tr, caller: Caller, Path(id): Path<i64>) -> Response {
+    batch_view(t, &caller, id, None).await
+}
+
+async fn batch_view(t: Tr, caller: &Caller, id: i64, error: Option<String>) -> Response {
+    match caller.0.batch_detail(id).await {
+        Ok(Some(detail)) => {
+            let status = if error.is_some() { StatusCode::BAD_REQUEST } else { StatusCode::OK };
+            let page = BatchPage {
+                t,
+                user: UserBadge::of(caller),
+                departed: local(detail.batch.departed_at),
+                received_at: detail.batch.received_at.map(local),
+                can_receive: caller.0.principal().can(Permission::LabWrite),
+                detail,
+                error,
+            };
+            (status, render(&page)).into_response()
+        }
+        Ok(None) => message(t, Some(caller), StatusCode::NOT_FOUND, t.get("transport.no_box"), t.get("transport.no_box")),
+        Err(e) => failure(t, caller, e),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct ReceiptForm {
+    barcodes: String,
+}
+
+/// The lab's receipt: the barcodes scanned out of the box, one per line (a scanner ends each
+/// with Enter), or separated by spaces or commas.
+pub async fn receive(t: Tr, caller: Caller, Path(id): Path<i64>, axum::Form(form): axum::Form<ReceiptForm>) -> Response {
+    let mut codes = Vec::new();
+    for raw in form.barcodes.split(|c: char| c.is_whitespace() || c == ',' || c == '，').filter(|s| !s.is_empty()) {
+        match Barcode::parse(raw) {
+            Ok(b) => codes.push(String::from(b)),
+            Err(e) => return batch_view(t, &caller, id, Some(t.fill("transport.bad_barcode", &[("barcode", raw), ("reason", &e.to_string())]))).await,
+        }
+    }
+    match caller.0.receive(id, &codes).await {
+        Ok(_) => Redirect::to(&format!("/transport/batches/{id}")).into_response(),
+        Err(e) => failure(t, &caller, e),
+    }
+}
