@@ -1428,3 +1428,43 @@ async fn hl7_results_over_http_and_mllp_are_acknowledged_and_read_back_by_an_ind
         w.finish().await;
     }
 }
+
+#[tokio::test]
+async fn a_lab_uploads_its_gbk_export_and_sees_each_refused_row_in_a_browser() {
+    let Some(driver) = chromedriver().await else { return };
+    for w in worlds("browser_results", 40).await {
+        let store = &w.store;
+        let officer = account(store, "sampler9", Role::TestingOfficer, "140121100").await;
+        account(store, "lab6", Role::Lab, "140121").await;
+        let (round, site) = plan_round(store, &officer, "第一轮").await;
+        sealed_tubes_and_a_lab(store, &officer, round, site, &[("UP00000001", 0..10), ("UP00000002", 10..20)]).await;
+        let csv = "条码,检测结果,ORF1ab基因Ct值,N基因Ct值,检测时间\nUP00000001,阴性,,,2022-04-13 23:10:00\nUP00000002,,29.5,31.0,2022-04-13 23:12:00\nZZ00000404,阴性,,,2022-04-13 23:15:00\n";
+        let (gbk, _, _) = encoding_rs::GBK.encode(csv);
+        let path = std::env::temp_dir().join(format!("lab-export-{}-{}.csv", w.scratch.kind.as_str(), std::process::id()));
+        std::fs::write(&path, &gbk).unwrap();
+
+        let addr = spawn_server(store.clone()).await;
+        let client = browser(&driver).await;
+        sign_in(&client, addr, "lab6", PASSWORD).await;
+        client.find(fantoccini::Locator::Css("nav.main a[href='/results']")).await.unwrap().click().await.unwrap();
+        client.wait().for_element(fantoccini::Locator::Css("#results-file")).await.unwrap().send_keys(path.to_str().unwrap()).await.unwrap();
+        client.find(fantoccini::Locator::Css("#results-form button")).await.unwrap().click().await.unwrap();
+        for _ in 0..100 {
+            if !text(&client, "#results-rows").await.is_empty() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert_eq!(text(&client, "#results-rows").await, "3");
+        assert_eq!(text(&client, "#results-recorded").await, "2");
+        let problem = text(&client, "#results-problem-list tbody tr").await;
+        assert!(problem.contains("4") && problem.contains("ZZ00000404") && problem.contains("unknown barcode"), "{problem}");
+        assert!(text(&client, "#results-message").await.contains("GB18030"), "the GBK file is read as GB18030, its superset");
+        std::fs::write(screenshot_path(&format!("results-{}.png", w.scratch.kind.as_str())), client.screenshot().await.unwrap()).unwrap();
+        client.close().await.unwrap();
+        std::fs::remove_file(&path).ok();
+        let (_, _, board) = get(store, &officer, "/api/v1/recalls").await;
+        assert_eq!(board.as_array().unwrap().len(), 10, "the Ct 29.5 pool recalls its members");
+        w.finish().await;
+    }
+}

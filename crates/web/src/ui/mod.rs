@@ -19,6 +19,7 @@ pub(crate) mod admin;
 pub(crate) mod audit;
 mod login;
 mod persons;
+mod results;
 mod testing;
 mod transport;
 
@@ -33,6 +34,7 @@ pub fn router() -> Router<AppState> {
         .route("/testing", get(testing::rounds))
         .route("/station", get(testing::station))
         .route("/recalls", get(testing::recalls))
+        .route("/results", get(results::page))
         .route("/transport", get(transport::round_transport))
         .route("/transport/rounds/{id}/batches", post(transport::dispatch))
         .route("/transport/batches/{id}", get(transport::batch))
@@ -52,6 +54,7 @@ pub struct UserBadge {
     pub can_audit: bool,
     pub can_manage: bool,
     pub can_testing: bool,
+    pub can_lab: bool,
 }
 
 impl UserBadge {
@@ -64,6 +67,7 @@ impl UserBadge {
             can_audit: p.can(Permission::AuditRead),
             can_manage: p.can(Permission::UsersManage),
             can_testing: p.can(Permission::TestingRead),
+            can_lab: p.can(Permission::LabWrite),
         })
     }
 }

@@ -1,0 +1,40 @@
+//! The lab's results page: upload a lab system's CSV export and see what was recorded and every
+//! row that was refused, with its line and reason.
+
+use askama::Template;
+use axum::response::Response;
+use cordon_domain::access::Permission;
+
+use super::{UserBadge, failure, render};
+use crate::auth::Caller;
+use crate::i18n::Tr;
+
+#[derive(Template)]
+#[template(path = "results.html")]
+struct ResultsPage {
+    t: Tr,
+    user: Option<UserBadge>,
+    labs: Vec<(i64, String)>,
+    /// The messages the upload script shows, in the page's language.
+    text_json: String,
+}
+
+pub async fn page(t: Tr, caller: Caller) -> Response {
+    if let Err(e) = caller.0.require(Permission::LabWrite) {
+        return failure(t, &caller, e);
+    }
+    let labs = match caller.0.labs().await {
+        Ok(l) => l,
+        Err(e) => return failure(t, &caller, e),
+    };
+    let text: serde_json::Map<String, serde_json::Value> = ["choose", "sending", "failed", "offline", "done"]
+        .iter()
+        .map(|k| (k.to_string(), serde_json::Value::from(t.get(&format!("results.{k}")))))
+        .collect();
+    render(&ResultsPage {
+        t,
+        user: UserBadge::of(&caller),
+        labs: labs.into_iter().map(|l| (l.id, l.name)).collect(),
+        text_json: serde_json::Value::Object(text).to_string(),
+    })
+}
