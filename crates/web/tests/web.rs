@@ -1468,3 +1468,51 @@ async fn a_lab_uploads_its_gbk_export_and_sees_each_refused_row_in_a_browser() {
         w.finish().await;
     }
 }
+
+#[tokio::test]
+async fn a_testing_officer_plans_a_round_adds_a_site_and_a_lab_in_a_browser() {
+    let Some(driver) = chromedriver().await else { return };
+    for w in worlds("browser_planning", 40).await {
+        let store = &w.store;
+        let officer = account(store, "planner1", Role::TestingOfficer, "140121100").await;
+        let addr = spawn_server(store.clone()).await;
+        let client = browser(&driver).await;
+        sign_in(&client, addr, "planner1", PASSWORD).await;
+        client.find(fantoccini::Locator::Css("nav.main a[href='/testing']")).await.unwrap().click().await.unwrap();
+        let form = client.wait().for_element(fantoccini::Locator::Css("#round-form")).await.unwrap();
+        form.find(fantoccini::Locator::Css("button")).await.unwrap().click().await.unwrap();
+        assert!(text(&client, "#rounds-error").await.contains("请填写轮次名称"), "a round needs a name");
+        let form = client.wait().for_element(fantoccini::Locator::Css("#round-form")).await.unwrap();
+        form.find(fantoccini::Locator::Css("input[name=name]")).await.unwrap().send_keys("清源镇第一轮").await.unwrap();
+        form.find(fantoccini::Locator::Css("select[name=zone] option[value=controlled]")).await.unwrap().click().await.unwrap();
+        let hours = form.find(fantoccini::Locator::Css("input[name=hours]")).await.unwrap();
+        hours.clear().await.unwrap();
+        hours.send_keys("6").await.unwrap();
+        form.find(fantoccini::Locator::Css("button")).await.unwrap().click().await.unwrap();
+        assert!(text(&client, "section.round h2").await.contains("清源镇第一轮"));
+
+        let site_form = client.wait().for_element(fantoccini::Locator::Css("form.site-form")).await.unwrap();
+        site_form.find(fantoccini::Locator::Css("select[name=area] option[value='140121100202']")).await.unwrap().click().await.unwrap();
+        site_form.find(fantoccini::Locator::Css("input[name=name]")).await.unwrap().send_keys("西关1号点").await.unwrap();
+        site_form.find(fantoccini::Locator::Css("input[name=address]")).await.unwrap().send_keys("西关村委会").await.unwrap();
+        site_form.find(fantoccini::Locator::Css("button")).await.unwrap().click().await.unwrap();
+        assert!(text(&client, "section.round table tbody tr").await.contains("西关1号点"));
+        assert!(client.find(fantoccini::Locator::Css("a[href^='/station?round=']")).await.is_ok(), "the site opens a station");
+
+        client.find(fantoccini::Locator::Css("a[href^='/transport?round=']")).await.unwrap().click().await.unwrap();
+        let lab_form = client.wait().for_element(fantoccini::Locator::Css("#lab-form")).await.unwrap();
+        lab_form.find(fantoccini::Locator::Css("input[name=name]")).await.unwrap().send_keys("清徐县疾控中心实验室").await.unwrap();
+        lab_form.find(fantoccini::Locator::Css("button")).await.unwrap().click().await.unwrap();
+        assert!(text(&client, "#dispatch-form select[name=lab_id]").await.contains("清徐县疾控中心实验室"));
+
+        let (_, _, rounds) = get(store, &officer, "/api/v1/rounds").await;
+        assert_eq!(rounds[0]["areas"][0]["zone"], "controlled");
+        let window = chrono::DateTime::parse_from_rfc3339(rounds[0]["target_end_at"].as_str().unwrap()).unwrap()
+            - chrono::DateTime::parse_from_rfc3339(rounds[0]["starts_at"].as_str().unwrap()).unwrap();
+        assert_eq!(window.num_hours(), 6);
+        let (_, _, detail) = get(store, &officer, &format!("/api/v1/rounds/{}", rounds[0]["id"])).await;
+        assert_eq!((detail["sites"][0]["area_code"].as_str(), detail["sites"][0]["stations"].as_i64()), (Some("140121100202"), Some(4)));
+        client.close().await.unwrap();
+        w.finish().await;
+    }
+}

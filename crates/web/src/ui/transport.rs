@@ -179,6 +179,25 @@ pub async fn dispatch(t: Tr, caller: Caller, Path(round_id): Path<i64>, axum::Fo
     }
 }
 
+#[derive(Deserialize)]
+pub struct LabForm {
+    round: i64,
+    name: String,
+    daily_capacity: u32,
+}
+
+/// Registers a lab in the caller's first area from the transport page.
+pub async fn create_lab(t: Tr, caller: Caller, axum::Form(form): axum::Form<LabForm>) -> Response {
+    let Some(area_code) = caller.0.principal().user.jurisdiction.areas().first().cloned() else {
+        return transport_view(t, &caller, form.round, None, Some(t.get("homes.empty").to_string())).await;
+    };
+    match caller.0.create_lab(cordon_store::results::NewLab { name: form.name, area_code, daily_capacity: form.daily_capacity }).await {
+        Ok(_) => Redirect::to(&format!("/transport?round={}", form.round)).into_response(),
+        Err(StoreError::Invalid(reason)) => transport_view(t, &caller, form.round, None, Some(reason)).await,
+        Err(e) => failure(t, &caller, e),
+    }
+}
+
 /// Percent-encodes a query value.
 fn utf8_percent(s: &str) -> String {
     s.bytes()
