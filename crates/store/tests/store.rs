@@ -425,7 +425,7 @@ mod station {
     use cordon_store::audit::Actor;
     use cordon_store::scoped::Scoped;
     use cordon_store::station::StationRefusal;
-    use cordon_store::testing::{NewRound, NewSite};
+    use cordon_store::testing::{NewRound, NewSite, Round, Site};
 
     use super::*;
 
@@ -434,6 +434,24 @@ mod station {
         store.create_user(&Actor::system("test"), new).await.unwrap();
         let p = store.verify_login(name, "Qingxu-2022-0413").await.unwrap().unwrap();
         store.scoped(p, Actor { user_id: None, name: name.into(), ..Default::default() })
+    }
+
+    /// A controlled-zone round over 清源镇 with a site in 东关村 and one in 西关村.
+    pub(super) async fn round_with_two_sites(officer: &Scoped) -> (Round, Site, Site) {
+        let round = officer
+            .create_round(NewRound {
+                name: "第一轮".into(),
+                starts_at: Utc::now(),
+                target_end_at: None,
+                areas: vec![(code("140121100"), Some(ZoneKind::Controlled))],
+                policy: PoolPolicy::default(),
+            })
+            .await
+            .unwrap();
+        let site = |name: &str, area: &str| NewSite { round_id: round.id, area_code: code(area), name: name.into(), address: "村委会".into(), stations: 2 };
+        let east = officer.create_site(site("东关1号点", "140121100201")).await.unwrap();
+        let west = officer.create_site(site("西关1号点", "140121100202")).await.unwrap();
+        (round, east, west)
     }
 
     pub(super) fn bc(s: &str) -> Barcode {
@@ -452,19 +470,7 @@ mod station {
             seed_areas(&store).await;
             import_persons(&store, Cursor::new(people_csv(40).into_bytes()), &mut Collect::default()).await.unwrap();
             let officer = as_user(&store, "sampler", Role::TestingOfficer, "140121100").await;
-            let round = officer
-                .create_round(NewRound {
-                    name: "第一轮".into(),
-                    starts_at: Utc::now(),
-                    target_end_at: None,
-                    areas: vec![(code("140121100"), Some(ZoneKind::Controlled))],
-                    policy: PoolPolicy::default(),
-                })
-                .await
-                .unwrap();
-            let site = |name: &str, area: &str| NewSite { round_id: round.id, area_code: code(area), name: name.into(), address: "村委会".into(), stations: 2 };
-            let east = officer.create_site(site("东关1号点", "140121100201")).await.unwrap();
-            let west = officer.create_site(site("西关1号点", "140121100202")).await.unwrap();
+            let (round, east, west) = round_with_two_sites(&officer).await;
 
             let tube = officer.open_tube(round.id, east.id, &bc("QX00000001"), SamplingGroup::Resident, Some(1)).await.unwrap().unwrap();
             assert_eq!(tube.pool, PoolSize::People(10), "controlled zone → 10-in-1");
@@ -551,16 +557,14 @@ mod station {
 }
 
 mod transport {
-    use chrono::Utc;
     use cordon_domain::access::Role;
-    use cordon_domain::testing::pooling::{PoolPolicy, SamplingGroup, ZoneKind};
+    use cordon_domain::testing::pooling::SamplingGroup;
     use cordon_domain::testing::result::{CtValues, TubeResult};
     use cordon_store::results::{NewLab, ResultInput};
     use cordon_store::station::BatchTube;
-    use cordon_store::testing::{NewRound, NewSite};
     use cordon_store::transport::{NewBatch, TransportRefusal, TubeProblem};
 
-    use super::station::{as_user, bc, qingyuan_people};
+    use super::station::{as_user, bc, qingyuan_people, round_with_two_sites};
     use super::*;
 
     #[tokio::test]
@@ -570,19 +574,7 @@ mod transport {
             import_persons(&store, Cursor::new(people_csv(40).into_bytes()), &mut Collect::default()).await.unwrap();
             let officer = as_user(&store, "sampler", Role::TestingOfficer, "140121100").await;
             let lab_user = as_user(&store, "lab", Role::Lab, "140121").await;
-            let round = officer
-                .create_round(NewRound {
-                    name: "第一轮".into(),
-                    starts_at: Utc::now(),
-                    target_end_at: None,
-                    areas: vec![(code("140121100"), Some(ZoneKind::Controlled))],
-                    policy: PoolPolicy::default(),
-                })
-                .await
-                .unwrap();
-            let site = |name: &str, area: &str| NewSite { round_id: round.id, area_code: code(area), name: name.into(), address: "村委会".into(), stations: 1 };
-            let east = officer.create_site(site("东关1号点", "140121100201")).await.unwrap();
-            let west = officer.create_site(site("西关1号点", "140121100202")).await.unwrap();
+            let (round, east, west) = round_with_two_sites(&officer).await;
             let people: Vec<i64> = qingyuan_people(&store).await.into_iter().map(|(id, _)| id).collect();
             let tube = |code: &str, site: i64, members: &[i64], seal: bool| BatchTube {
                 barcode: bc(code), site_id: site, group: SamplingGroup::Resident, members: members.to_vec(), seal,
