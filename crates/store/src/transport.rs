@@ -200,8 +200,8 @@ impl Store {
                 });
             return Ok(if same { Ok(existing) } else { Err(TransportRefusal::LabelUsed(label)) });
         }
-        let (site_name,): (String,) = with_read_pool!(self, pool =>
-            sqlx::query_as("SELECT name FROM sampling_sites WHERE id = $1").bind(new.site_id).fetch_one(pool).await?);
+        let (site_name, site_area): (String, String) = with_read_pool!(self, pool =>
+            sqlx::query_as("SELECT name, area_code FROM sampling_sites WHERE id = $1").bind(new.site_id).fetch_one(pool).await?);
         let tubes: Vec<TubeState> = match &new.barcodes {
             Some(barcodes) => {
                 let mut asked = barcodes.clone();
@@ -238,10 +238,8 @@ impl Store {
         if tubes.is_empty() {
             return Ok(Err(TransportRefusal::NothingToSend(site_name)));
         }
-        let area: (String,) = with_read_pool!(self, pool =>
-            sqlx::query_as("SELECT area_code FROM sampling_sites WHERE id = $1").bind(new.site_id).fetch_one(pool).await?);
         let now = Utc::now();
-        let change = Change::new("dispatch", "transport_batch", &label).area(&area.0).after(serde_json::json!({
+        let change = Change::new("dispatch", "transport_batch", &label).area(&site_area).after(serde_json::json!({
             "round": new.round_id, "site": new.site_id, "lab": new.lab_id, "tubes": tubes.len(),
         }));
         let sent = with_write_pool!(self, pool => {
@@ -250,7 +248,7 @@ impl Store {
                 "INSERT INTO transport_batches (round_id, site_id, lab_id, area_code, label, tubes, departed_at, departed_by) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
             )
-            .bind(new.round_id).bind(new.site_id).bind(new.lab_id).bind(&area.0).bind(&label).bind(tubes.len() as i32)
+            .bind(new.round_id).bind(new.site_id).bind(new.lab_id).bind(&site_area).bind(&label).bind(tubes.len() as i32)
             .bind(now).bind(&actor.name).fetch_one(&mut *tx).await?;
             let mut moved = 0;
             for chunk in tubes.chunks(500) {
