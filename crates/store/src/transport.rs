@@ -282,11 +282,12 @@ impl Store {
         let Some(batch) = self.batch(batch_id).await? else { return Ok(None) };
         let sent = self.batch_barcodes(batch_id).await?;
         let check = check_receipt(sent.iter().map(|(b, _)| b.as_str()), scanned.iter().map(|s| s.trim()).filter(|s| !s.is_empty()));
-        let fresh: Vec<&String> =
-            check.received.iter().filter(|b| sent.iter().any(|(s, r)| s == *b && !*r)).collect();
+        let waiting: std::collections::HashSet<&str> = sent.iter().filter(|(_, r)| !*r).map(|(b, _)| b.as_str()).collect();
+        let fresh: Vec<&String> = check.received.iter().filter(|b| waiting.contains(b.as_str())).collect();
         let known_extra: Vec<(String,)> = with_read_pool!(self, pool =>
             sqlx::query_as("SELECT barcode FROM transport_extras WHERE batch_id = $1").bind(batch_id).fetch_all(pool).await?);
-        let new_extra: Vec<&String> = check.extra.iter().filter(|e| !known_extra.iter().any(|(k,)| k == *e)).collect();
+        let known_extra: std::collections::HashSet<&str> = known_extra.iter().map(|(k,)| k.as_str()).collect();
+        let new_extra: Vec<&String> = check.extra.iter().filter(|e| !known_extra.contains(e.as_str())).collect();
         if fresh.is_empty() && new_extra.is_empty() && batch.received_at.is_some() {
             return self.batch_detail(batch_id).await;
         }

@@ -43,7 +43,8 @@ struct RoundsPage {
     error: Option<String>,
 }
 
-fn local(t: chrono::DateTime<chrono::Utc>) -> String {
+/// A time as Beijing time, `11-24 19:05`.
+pub(super) fn local(t: chrono::DateTime<chrono::Utc>) -> String {
     t.with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).expect("valid offset")).format("%m-%d %H:%M").to_string()
 }
 
@@ -240,7 +241,7 @@ struct RecallsPage {
 }
 
 /// `3h05m` for a span of minutes.
-fn span(minutes: i64) -> String {
+pub(super) fn span(minutes: i64) -> String {
     format!("{}h{:02}m", minutes / 60, minutes % 60)
 }
 

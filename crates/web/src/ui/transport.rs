@@ -12,6 +12,7 @@ use cordon_store::StoreError;
 use cordon_store::transport::{BatchDetail, NewBatch, TransportRefusal, TubeProblem};
 use serde::Deserialize;
 
+use super::testing::{local, span};
 use super::{UserBadge, failure, message, render};
 use crate::auth::Caller;
 use crate::i18n::Tr;
@@ -56,12 +57,8 @@ struct TransportPage {
     batches: Vec<BatchRow>,
 }
 
-fn local(t: chrono::DateTime<chrono::Utc>) -> String {
-    t.with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).expect("valid offset")).format("%m-%d %H:%M").to_string()
-}
-
 fn minutes(m: Option<i64>) -> String {
-    m.map(|m| format!("{}h{:02}m", m / 60, m % 60)).unwrap_or_else(|| "—".into())
+    m.map(span).unwrap_or_else(|| "—".into())
 }
 
 fn turnaround_rows(rows: Vec<(String, Turnaround)>) -> Vec<TurnaroundRow> {
