@@ -238,6 +238,23 @@ pub struct NewPerson {
     pub tags: Tags,
 }
 
+impl NewPerson {
+    /// A resident met where they are (a sampling station, a checkpoint): sex and birth date come
+    /// from the resident id, so the minimum is the id, the name and the area they live in.
+    pub fn from_resident_id(id: ResidentId, name: PersonName, phone: Option<Phone>, area_code: AreaCode, address: Option<String>) -> Self {
+        NewPerson {
+            sex: id.sex(),
+            birth_date: id.birth_date(),
+            document: IdDocument::Resident(id),
+            name,
+            phone,
+            area_code,
+            address: address.map(|a| a.trim().to_string()).filter(|a| !a.is_empty()),
+            tags: Tags::default(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -260,6 +277,16 @@ mod tests {
         assert_eq!(Tags::default().all(nearly_old, today), vec![]);
         assert_eq!(Tags::default().all(baby, today), vec![Vulnerability::Infant]);
         assert!(Tags::parse_list("飞行员").is_err());
+    }
+
+    #[test]
+    fn a_resident_met_on_the_spot_takes_sex_and_birth_from_the_id() {
+        let birth = NaiveDate::from_ymd_opt(1950, 3, 7).unwrap();
+        let id = ResidentId::from_parts("140121", birth, 12).unwrap();
+        let area = AreaCode::parse("140121100201").unwrap();
+        let p = NewPerson::from_resident_id(id.clone(), PersonName::parse("王桂英").unwrap(), None, area, Some("  ".into()));
+        assert_eq!((p.birth_date, p.sex, p.address), (birth, id.sex(), None));
+        assert_eq!(p.document.number(), id.as_str());
     }
 
     #[test]

@@ -5,7 +5,7 @@ use cordon_domain::person::{IdDocument, Tags, Vulnerability, parse_passport};
 use cordon_domain::{AreaCode, ResidentId};
 use serde::Serialize;
 
-use crate::{Param, Result, Store, StoreError, bind_all, with_read_pool};
+use crate::{Param, Result, Store, StoreError, bind_all, with_read_pool, with_write_pool};
 
 /// A person as stored, with their household address.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -258,5 +258,59 @@ impl Store {
         let rows: Vec<PersonRow> = with_read_pool!(self, pool =>
             sqlx::query_as::<_, PersonRow>(sqlx::AssertSqlSafe(sql.as_str())).bind(household_id).fetch_all(pool).await?);
         rows.into_iter().map(Person::try_from).collect()
+    }
+}
+
+impl Store {
+    /// Registers one person (the station's "register on the spot"), with their household when an
+    /// address is given. Registering an identity number already in the register changes nothing
+    /// and answers the stored person with `false`, so a retry after a lost answer is harmless.
+    pub(crate) async fn register_person(&self, actor: &crate::audit::Actor, p: &cordon_domain::NewPerson) -> Result<(Person, bool)> {
+        use crate::audit::{Change, INSERT_AUDIT, audit_params};
+        if let Some(existing) = self.person_by_document(p.document.number()).await? {
+            return Ok((existing, false));
+        }
+        if self.area(&p.area_code).await?.is_none() {
+            return Err(StoreError::Invalid(format!("area {} is not registered", p.area_code)));
+        }
+        let area = p.area_code.as_str();
+        let created = with_write_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            let household: Option<i64> = match p.address.as_deref().map(str::trim).filter(|a| !a.is_empty()) {
+                None => None,
+                Some(addr) => {
+                    sqlx::query("INSERT INTO households (area_code, address) VALUES ($1, $2) ON CONFLICT (area_code, address) DO NOTHING")
+                        .bind(area).bind(addr).execute(&mut *tx).await?;
+                    let (id,): (i64,) = sqlx::query_as("SELECT id FROM households WHERE area_code = $1 AND address = $2")
+                        .bind(area).bind(addr).fetch_one(&mut *tx).await?;
+                    Some(id)
+                }
+            };
+            let row: Option<(i64,)> = sqlx::query_as(
+                "INSERT INTO persons (id_kind, id_number, id_tail, name, sex, birth_date, phone, household_id, area_code, tags) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (id_number) DO NOTHING RETURNING id",
+            )
+            .bind(p.document.kind()).bind(p.document.number()).bind(p.document.tail4()).bind(p.name.as_str())
+            .bind(p.sex.as_str()).bind(p.birth_date).bind(p.phone.as_ref().map(|x| x.as_str())).bind(household)
+            .bind(area).bind(p.tags.bits())
+            .fetch_optional(&mut *tx).await?;
+            match row {
+                Some((id,)) => {
+                    let change = Change::new("create", "person", id).area(area).after(serde_json::json!({
+                        "id_number": p.document.masked(), "name": p.name.as_str(), "address": p.address, "how": "on_the_spot",
+                    }));
+                    bind_all!(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
+                    tx.commit().await?;
+                    true
+                }
+                // Registered by someone else between the look-up and the insert.
+                None => false,
+            }
+        });
+        let person = self
+            .person_by_document(p.document.number())
+            .await?
+            .ok_or_else(|| StoreError::Task("person vanished after insert".into()))?;
+        Ok((person, created))
     }
 }

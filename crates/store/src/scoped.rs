@@ -160,6 +160,22 @@ impl Scoped {
             .collect())
     }
 
+    /// Registers a person met on the spot (needs `persons.write`, in an area of the jurisdiction).
+    /// An identity number already registered answers that person with `false`, changing nothing.
+    pub async fn register_person(&self, new: &cordon_domain::NewPerson) -> Result<(Person, bool)> {
+        self.require(Permission::PersonsWrite)?;
+        self.inside(&new.area_code)?;
+        let (person, created) = self.store.register_person(&self.actor, new).await?;
+        let area = AreaCode::parse(&person.area_code).map_err(|e| StoreError::Invalid(e.to_string()))?;
+        if !self.principal.user.jurisdiction.contains(&area) {
+            return Err(StoreError::Invalid(format!(
+                "{} is already registered in another jurisdiction: scan their id to sample them",
+                person.document.masked()
+            )));
+        }
+        Ok((person, created))
+    }
+
     /// One person with nothing masked; the look itself is recorded in the audit trail.
     pub async fn reveal_person(&self, id: i64) -> Result<Option<Person>> {
         self.require(Permission::PersonsReveal)?;

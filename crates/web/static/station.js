@@ -66,11 +66,16 @@
     } else if (status === 200 && item.kind === "close") {
       showTube(body);
       say(text.closed, false);
+    } else if ((status === 200 || status === 201) && item.kind === "register") {
+      say(text.registered.replace("{name}", body.name), false);
+    } else if (status === 404 && item.kind === "scan" && body.refusal && body.refusal.kind === "unknown_resident") {
+      askToRegister(body.refusal.resident_id);
     } else {
       say(body.detail || text.failed, true);
     }
   }
   var flushing = false;
+  var online = true;
   function flush() {
     if (flushing) return;
     var q = queue();
@@ -78,6 +83,7 @@
     flushing = true;
     send(q[0]).then(function (answered) {
       flushing = false;
+      online = answered;
       if (answered) {
         var rest = queue().slice(1);
         saveQueue(rest);
@@ -92,10 +98,11 @@
     saveQueue(q);
     if (q.length === 1) {
       send(item).then(function (answered) {
+        online = answered;
         if (answered) { saveQueue(queue().slice(1)); flush(); }
         else say(text.offline, true);
       });
-    } else {
+    } else if (!online) {
       say(text.offline, true);
     }
   }
@@ -115,6 +122,40 @@
     submit("scan", "/api/v1/rounds/" + round + "/tubes/" + current + "/samples", { resident_id: rid, client_id: newId() },
       rid.slice(0, 4) + "**********" + rid.slice(-4));
     personInput.value = "";
+    personInput.focus();
+  });
+  // A resident the register does not know: the sampler registers them with the minimum fields,
+  // then the same scan is sent again. Both go through the queue, so they survive a dropped network.
+  var registerForm = document.getElementById("register-form");
+  function askToRegister(rid) {
+    say(text.unknown.replace("{id}", rid.slice(0, 4) + "**********" + rid.slice(-4)), true);
+    document.getElementById("register-rid").value = rid;
+    registerForm.hidden = false;
+    document.getElementById("register-name").focus();
+  }
+  registerForm.addEventListener("submit", function (e) {
+    e.preventDefault();
+    var rid = document.getElementById("register-rid").value;
+    var name = document.getElementById("register-name").value.trim();
+    if (!rid || !name) return;
+    submit("register", "/api/v1/persons", {
+      resident_id: rid,
+      name: name,
+      phone: document.getElementById("register-phone").value.trim() || null,
+      area_code: document.getElementById("register-area").value,
+      address: document.getElementById("register-address").value.trim() || null
+    }, name);
+    if (current) {
+      submit("scan", "/api/v1/rounds/" + round + "/tubes/" + current + "/samples", { resident_id: rid, client_id: newId() },
+        name + " " + rid.slice(0, 4) + "**********" + rid.slice(-4));
+    }
+    registerForm.reset();
+    registerForm.hidden = true;
+    personInput.focus();
+  });
+  document.getElementById("register-cancel").addEventListener("click", function () {
+    registerForm.reset();
+    registerForm.hidden = true;
     personInput.focus();
   });
   document.getElementById("close-tube").addEventListener("click", function () {

@@ -874,10 +874,27 @@ async fn a_round_runs_through_the_station_api_with_retries_and_clear_refusals() 
         let (status, _, problem) = call(store, unknown).await;
         assert_eq!(status, StatusCode::NOT_FOUND);
         assert!(problem["detail"].as_str().unwrap().contains("register them on the spot"));
+        assert_eq!(problem["refusal"], serde_json::json!({"kind": "unknown_resident", "resident_id": "11010519491231002X"}));
+        // Registered on the spot with the minimum; a resend answers the same person; then the scan goes in.
+        let newcomer = serde_json::json!({"resident_id": "11010519491231002x", "name": "郝秀兰", "area_code": "140121100201", "address": "东关村西街9号"});
+        let (status, _, first) = call(store, post("/api/v1/persons", newcomer.clone())).await;
+        assert_eq!(status, StatusCode::CREATED, "{first}");
+        assert_eq!((first["sex"].as_str(), first["birth_date"].as_str()), (Some("female"), Some("1949-12-31")));
+        let (status, _, again) = call(store, post("/api/v1/persons", newcomer)).await;
+        assert_eq!((status, &again["id"]), (StatusCode::OK, &first["id"]));
+        let (status, _, outside) = call(store, post("/api/v1/persons", serde_json::json!({
+            "resident_id": "110105194912310038", "name": "外镇人", "area_code": "140121101201"}))).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{outside}");
+        let (status, _, bad) = call(store, post("/api/v1/persons", serde_json::json!({
+            "resident_id": "11010519491231002X", "name": "张3", "area_code": "140121100201"}))).await;
+        assert_eq!((status, bad["field"].as_str()), (StatusCode::BAD_REQUEST, Some("name")));
+        let (status, _, scanned) = call(store, post(&format!("/api/v1/rounds/{id}/tubes/QX20220414/samples"), serde_json::json!({"resident_id": "11010519491231002X"}))).await;
+        assert_eq!(status, StatusCode::OK, "{scanned}");
         let bad_id = post(&format!("/api/v1/rounds/{id}/tubes/QX20220414/samples"), serde_json::json!({"resident_id": "110105194912310021"}));
         let (status, _, problem) = call(store, bad_id).await;
         assert_eq!((status, problem["field"].as_str()), (StatusCode::BAD_REQUEST, Some("resident_id")));
-        let (status, _, closed) = call(store, post(&format!("/api/v1/rounds/{id}/tubes/QX20220414/close"), serde_json::json!({}))).await;
+        call(store, post(&format!("/api/v1/rounds/{id}/tubes"), serde_json::json!({"barcode": "QX20220415", "site_id": site["id"]}))).await;
+        let (status, _, closed) = call(store, post(&format!("/api/v1/rounds/{id}/tubes/QX20220415/close"), serde_json::json!({}))).await;
         assert_eq!(status, StatusCode::CONFLICT, "an empty tube is not sealed: {closed}");
         w.finish().await;
     }
@@ -972,6 +989,22 @@ async fn the_station_page_registers_scans_and_sends_an_offline_scan_when_the_net
         assert!(text(&client, "#tube-current").await.contains("3/10"));
         let tube = store.tube(round_id, &cordon_domain::Barcode::parse("QX20220413").unwrap()).await.unwrap().unwrap();
         assert_eq!(tube.members, 3);
+
+        // A visitor the register does not know: the page asks for the minimum, registers them
+        // on the spot and samples them into the same tube.
+        let born = chrono::NaiveDate::from_ymd_opt(1961, 8, 2).unwrap();
+        let stranger = cordon_domain::ResidentId::from_parts("140121", born, 997).unwrap();
+        person.send_keys(&format!("{}\u{E007}", stranger.as_str())).await.unwrap();
+        let name = client.wait().for_element(fantoccini::Locator::Css("#register-form:not([hidden]) #register-name")).await.unwrap();
+        assert!(text(&client, "#station-message").await.contains("不在人员库中"));
+        name.send_keys("郝建国").await.unwrap();
+        client.find(fantoccini::Locator::Id("register-address")).await.unwrap().send_keys("东关村西街9号").await.unwrap();
+        client.find(fantoccini::Locator::Css("#register-form button[type=submit]")).await.unwrap().click().await.unwrap();
+        client.wait().for_element(fantoccini::Locator::Css("#tube-members li:nth-child(4)")).await.unwrap();
+        assert!(text(&client, "#tube-members li:nth-child(4)").await.contains("郝建国"));
+        assert!(text(&client, "#tube-current").await.contains("4/10"));
+        let registered = store.person_by_document(stranger.as_str()).await.unwrap().expect("registered on the spot");
+        assert_eq!((registered.area_code.as_str(), registered.birth_date, registered.address.as_deref()), ("140121100201", born, Some("东关村西街9号")));
         client.close().await.unwrap();
         w.finish().await;
     }

@@ -34,7 +34,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(areas::area_tree))
         .routes(routes!(areas::area_detail))
-        .routes(routes!(persons::list_persons))
+        .routes(routes!(persons::list_persons, persons::register_person))
         .routes(routes!(persons::person_detail))
         .routes(routes!(persons::reveal_person))
         .routes(routes!(imports::import_persons))
@@ -71,6 +71,7 @@ pub const PERMISSIONS: &[(&str, &str, Permission)] = &[
     ("get", "/api/v1/areas", Permission::AreasRead),
     ("get", "/api/v1/areas/{code}", Permission::AreasRead),
     ("get", "/api/v1/persons", Permission::PersonsRead),
+    ("post", "/api/v1/persons", Permission::PersonsWrite),
     ("get", "/api/v1/persons/{id}", Permission::PersonsRead),
     ("post", "/api/v1/persons/{id}/reveal", Permission::PersonsReveal),
     ("post", "/api/v1/imports/persons", Permission::PersonsImport),

@@ -1,4 +1,5 @@
 use axum::Json;
+use axum::http::StatusCode;
 use axum::extract::{Path, Query};
 use chrono::NaiveDate;
 use cordon_domain::Vulnerability;
@@ -138,4 +139,42 @@ pub struct RevealedPerson {
 pub async fn reveal_person(Caller(scope): Caller, Path(id): Path<i64>) -> ApiResult<Json<RevealedPerson>> {
     let p = scope.reveal_person(id).await?.ok_or_else(|| ApiError::not_found(format!("no person {id}")))?;
     Ok(Json(RevealedPerson { id: p.id, id_kind: p.document.kind().into(), id_number: p.document.number().into(), phone: p.phone }))
+}
+
+/// A resident met on the spot (at a sampling station): the minimum the register needs. Sex and
+/// birth date are read from the resident id.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct NewPersonInput {
+    /// The 18-character resident id.
+    pub resident_id: String,
+    pub name: String,
+    /// An 11-digit mobile number.
+    pub phone: Option<String>,
+    /// The area (usually a village or community) where they live.
+    pub area_code: String,
+    /// Their address there; people at the same address form a household.
+    pub address: Option<String>,
+}
+
+/// Registers one person met on the spot. Requires `persons.write` in the area. Answers 201 with
+/// the new person, or 200 with the person already registered under that id (a retry is harmless).
+#[utoipa::path(post, path = "/api/v1/persons", tag = "persons", request_body = NewPersonInput,
+    responses((status = 201, body = PersonSummary, description = "registered"),
+              (status = 200, body = PersonSummary, description = "already registered under this id"),
+              (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
+              (status = 422, body = Problem)))]
+pub async fn register_person(Caller(scope): Caller, Json(input): Json<NewPersonInput>) -> ApiResult<(StatusCode, Json<PersonSummary>)> {
+    let rid = cordon_domain::ResidentId::parse(&input.resident_id)
+        .map_err(|e| ApiError::bad_request("resident_id", format!("{:?}: {e}", input.resident_id)))?;
+    let name = cordon_domain::PersonName::parse(&input.name).map_err(|e| ApiError::bad_request("name", format!("name {e}")))?;
+    let phone = match input.phone.as_deref().map(str::trim).filter(|p| !p.is_empty()) {
+        Some(p) => Some(cordon_domain::Phone::parse(p).map_err(|e| ApiError::bad_request("phone", format!("{p:?}: {e}")))?),
+        None => None,
+    };
+    let area = parse_area("area_code", &input.area_code)?;
+    let new = cordon_domain::NewPerson::from_resident_id(rid, name, phone, area, input.address);
+    let (person, created) = scope.register_person(&new).await?;
+    let today = chrono::Local::now().date_naive();
+    let status = if created { StatusCode::CREATED } else { StatusCode::OK };
+    Ok((status, Json(PersonSummary::new(&person, today))))
 }

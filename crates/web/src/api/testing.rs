@@ -271,8 +271,9 @@ pub async fn scan(caller: Caller, Path((id, code)): Path<(i64, String)>, Json(in
             match caller.0.person_id_by_resident_id(&rid).await {
                 Ok(Some(p)) => p,
                 Ok(None) => {
-                    return Err(ApiError::not_found(format!("resident {} is not in the register: register them on the spot", rid.masked()))
-                        .into_response());
+                    let detail = format!("resident {} is not in the register: register them on the spot", rid.masked());
+                    let unknown = serde_json::json!({ "kind": "unknown_resident", "resident_id": rid.as_str() });
+                    return Err(refusal(StatusCode::NOT_FOUND, &detail, unknown));
                 }
                 Err(e) => return Err(ApiError::from(e).into_response()),
             }

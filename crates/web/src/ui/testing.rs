@@ -183,6 +183,8 @@ struct StationPage {
     site_name: String,
     /// The messages the station script shows, in the page's language.
     text_json: String,
+    /// Villages a resident met on the spot can be registered in (the site's own first).
+    villages: Vec<(String, String)>,
 }
 
 #[derive(Deserialize)]
@@ -208,7 +210,13 @@ pub async fn station(t: Tr, caller: Caller, Query(q): Query<StationQuery>) -> Re
         },
         Err(e) => return failure(t, &caller, e),
     };
-    let keys = ["opened", "scanned", "full", "closed", "failed", "offline", "pending", "no_tube", "sealed", "household"];
+    let villages = match station_villages(scope, &site.area_code).await {
+        Ok(v) => v,
+        Err(e) => return failure(t, &caller, e),
+    };
+    let keys = [
+        "opened", "scanned", "full", "closed", "failed", "offline", "pending", "no_tube", "sealed", "household", "unknown", "registered",
+    ];
     let text: serde_json::Map<String, serde_json::Value> =
         keys.iter().map(|k| (k.to_string(), serde_json::Value::from(t.get(&format!("station.{k}"))))).collect();
     render(&StationPage {
@@ -219,7 +227,27 @@ pub async fn station(t: Tr, caller: Caller, Query(q): Query<StationQuery>) -> Re
         round_name: round.name,
         site_name: site.name,
         text_json: serde_json::Value::Object(text).to_string(),
+        villages,
     })
+}
+
+/// The villages near a site where a person met there may live: the site's own area first, then
+/// the other villages of its township inside the jurisdiction.
+async fn station_villages(scope: &cordon_store::scoped::Scoped, site_area: &str) -> cordon_store::Result<Vec<(String, String)>> {
+    let Ok(code) = cordon_domain::AreaCode::parse(site_area) else { return Ok(vec![]) };
+    let township = if code.level() == cordon_domain::AreaLevel::Village { code.parent().unwrap_or(code.clone()) } else { code.clone() };
+    let mut out = Vec::new();
+    if let Some(own) = scope.area(&code).await? {
+        out.push((own.code, own.name));
+    }
+    if let Ok(subtree) = scope.area_subtree(&township).await {
+        for a in subtree {
+            if a.level() == Some(cordon_domain::AreaLevel::Village) && a.code != site_area {
+                out.push((a.code, a.name));
+            }
+        }
+    }
+    Ok(out)
 }
 
 pub struct RecallRow {
