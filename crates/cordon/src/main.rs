@@ -141,7 +141,7 @@ async fn run() -> Result<()> {
                     let county = cordon_domain::AreaCode::parse(demo::county::COUNTY_CODE)?;
                     let accounts = accounts_cli::demo_accounts(&store, &county).await?;
                     println!("\nDemo accounts (passwords are shown only now):");
-                    println!("  {:<28} {:<22} {:<16} {}", "user", "role", "area", "password");
+                    println!("  {:<28} {:<22} {:<16} password", "user", "role", "area");
                     for (user, role, password, area) in accounts {
                         println!("  {:<28} {:<22} {:<16} {}", user, format!("{} {}", role.as_str(), role.label_zh()), area, password);
                     }

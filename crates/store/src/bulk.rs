@@ -173,7 +173,7 @@ impl PersonWriter {
                     copy_field(&mut buf, p.phone.as_ref().map(|x| x.as_str()), false);
                     copy_field(&mut buf, Some(p.area_code.as_str()), false);
                     copy_field(&mut buf, p.address.as_deref(), false);
-                    let _ = write!(&mut buf, "{tags}\n");
+                    let _ = writeln!(&mut buf, "{tags}");
                 }
                 let mut tx = sqlx::Acquire::begin(&mut **conn).await?;
                 let mut copy = tx

@@ -125,7 +125,7 @@ impl Store {
                 .bind(site_id).bind(round_id).fetch_optional(pool).await?);
         let Some((site_area, _)) = site else { return Ok(Err(StationRefusal::SiteNotInRound(site_id))) };
         if let Some(existing) = self.tube_row(round_id, barcode.as_str()).await? {
-            return Ok(self.same_site_or_used(existing, site_id).await?);
+            return self.same_site_or_used(existing, site_id).await;
         }
         let round = self.round(round_id).await?.ok_or_else(|| StoreError::Invalid(format!("no round {round_id}")))?;
         let zone = round

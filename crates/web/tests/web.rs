@@ -660,7 +660,7 @@ mod scope_property {
                                 }
                             } else {
                                 prop_assert!(refused(status, &page), "{uri}: {status} {page}");
-                                prop_assert!(!can_read || !inside(&scope, &probe_area), "{uri} refused inside the scope");
+                                prop_assert!(!can_read || !inside(&scope, probe_area), "{uri} refused inside the scope");
                             }
                         }
                         // Detail, reveal and the area tree: allowed exactly inside.
@@ -1245,12 +1245,12 @@ async fn coverage_counts_who_is_sampled_and_lists_exactly_who_is_missing() {
             }
         }
         let sampled: std::collections::HashSet<i64> = {
-            let ids = store.person_ids_by_documents(&residents[0..15].to_vec()).await.unwrap();
+            let ids = store.person_ids_by_documents(&residents[0..15]).await.unwrap();
             ids.values().copied().collect()
         };
         assert_eq!(missing.len(), 5);
         assert!(missing.iter().all(|m| !sampled.contains(m)), "nobody sampled is listed as missing");
-        let expected_missing = store.person_ids_by_documents(&residents[15..20].to_vec()).await.unwrap();
+        let expected_missing = store.person_ids_by_documents(&residents[15..20]).await.unwrap();
         let mut expected: Vec<i64> = expected_missing.values().copied().collect();
         expected.sort();
         let mut got = missing.clone();
