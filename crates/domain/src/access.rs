@@ -9,7 +9,7 @@ use crate::area::AreaCode;
 macro_rules! named_enum {
     ($(#[$meta:meta])* $name:ident { $($variant:ident => $text:literal, $zh:literal;)* }) => {
         $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
         #[serde(into = "&'static str", try_from = "String")]
         pub enum $name { $($variant),* }
 
@@ -48,6 +48,7 @@ macro_rules! named_enum {
         }
     };
 }
+pub(crate) use named_enum;
 
 named_enum! {
     /// One thing a user may do. Place-bound permissions apply only inside the user's jurisdiction.

@@ -1,25 +1,52 @@
 //! Coverage of a round — "no household, no person missed": for an area, who was expected
-//! (the registered population, a maintained count), who was sampled, and who is still missing.
+//! (the registered population, a maintained count), who was sampled, who is accounted for
+//! otherwise (away, in quarantine, in hospital, sampled at home), and who is still missing.
+//! Sampled and exempted counts are maintained per (round, area) in the transactions that
+//! change them, so a county's coverage reads one row per village.
 
 use std::collections::BTreeMap;
 
+use chrono::{DateTime, Utc};
 use cordon_domain::AreaCode;
+use cordon_domain::testing::exemption::ExemptionReason;
 use serde::Serialize;
 
-use crate::{Param, PersonCursor, PersonPage, Result, Store, bind_all, with_read_pool};
+use crate::audit::{Actor, Change, INSERT_AUDIT, audit_params};
+use crate::station::BUMP_COUNTS;
+use crate::{Param, PersonCursor, PersonPage, Result, Store, StoreError, bind_all, with_read_pool, with_write_pool};
 
-/// Expected and sampled people of one area in a round.
+/// Expected, sampled and otherwise accounted-for people of one area in a round.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct AreaCoverage {
     pub area_code: String,
     pub name: String,
     pub expected: i64,
     pub sampled: i64,
+    /// Accounted for without a sample (away, quarantine, hospital, sampled at home).
+    pub exempted: i64,
 }
 
 impl AreaCoverage {
     pub fn missing(&self) -> i64 {
-        (self.expected - self.sampled).max(0)
+        (self.expected - self.sampled - self.exempted).max(0)
+    }
+}
+
+/// A resident accounted for without a sample in a round.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+pub struct Exemption {
+    pub person_id: i64,
+    pub person_name: String,
+    pub area_code: String,
+    pub reason: String,
+    pub note: Option<String>,
+    pub recorded_at: DateTime<Utc>,
+    pub recorded_by: String,
+}
+
+impl Exemption {
+    pub fn reason(&self) -> Option<ExemptionReason> {
+        self.reason.parse().ok()
     }
 }
 
@@ -37,29 +64,125 @@ impl Store {
         let children = self.area_children(area).await?;
         let mut params = vec![Param::Int(round_id)];
         let in_scope = crate::in_areas("area_code", std::slice::from_ref(area), &mut params).expect("one area");
-        let sql = format!("SELECT area_code, COUNT(*) FROM samples WHERE round_id = $1 AND {in_scope} GROUP BY area_code");
-        let counts: Vec<(String, i64)> =
+        let sql = format!("SELECT area_code, sampled, exempted FROM round_area_counts WHERE round_id = $1 AND {in_scope}");
+        let counts: Vec<(String, i64, i64)> =
             with_read_pool!(self, pool => bind_all!(sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(pool).await?);
-        let counts: BTreeMap<String, i64> = counts.into_iter().collect();
-        let sampled_under = |code: &str| counts.iter().filter(|(c, _)| c.starts_with(code)).map(|(_, n)| n).sum::<i64>();
+        let counts: BTreeMap<String, (i64, i64)> = counts.into_iter().map(|(a, s, e)| (a, (s, e))).collect();
+        let line = |code: String, name: String, expected: i64| {
+            let (sampled, exempted) = counts
+                .range(code.clone()..)
+                .take_while(|(c, _)| c.starts_with(&code))
+                .fold((0, 0), |(s, e), (_, (s2, e2))| (s + s2, e + e2));
+            AreaCoverage { area_code: code, name, expected, sampled, exempted }
+        };
         Ok(Some(Coverage {
-            area: AreaCoverage { sampled: sampled_under(&top.code), area_code: top.code, name: top.name, expected: top.population },
-            children: children
-                .into_iter()
-                .map(|c| AreaCoverage { sampled: sampled_under(&c.code), area_code: c.code, name: c.name, expected: c.population })
-                .collect(),
+            area: line(top.code, top.name, top.population),
+            children: children.into_iter().map(|c| line(c.code, c.name, c.population)).collect(),
         }))
     }
 
-    /// People registered in `area` not sampled in the round, by (area, id), paged by key.
+    /// People registered in `area` neither sampled in the round nor accounted for otherwise, by
+    /// (area, id), paged by key.
     pub(crate) async fn missing(&self, round_id: i64, area: &AreaCode, after: Option<&PersonCursor>, limit: u32) -> Result<PersonPage> {
         self.list_persons_where(
             std::slice::from_ref(area),
-            "NOT EXISTS (SELECT 1 FROM samples s WHERE s.round_id = ? AND s.person_id = p.id)",
+            "NOT EXISTS (SELECT 1 FROM samples s WHERE s.round_id = ? AND s.person_id = p.id) \
+             AND NOT EXISTS (SELECT 1 FROM round_exemptions e WHERE e.round_id = ? AND e.person_id = p.id)",
             Param::Int(round_id),
             after,
             limit,
         )
         .await
+    }
+}
+
+/// Why a person cannot be marked as accounted for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ExemptRefusal {
+    #[error("{name} was already sampled in this round (tube {barcode}): nothing to account for")]
+    AlreadySampled { name: String, barcode: String },
+}
+
+impl Store {
+    /// Marks a person as accounted for without a sample in the round. Marking them again changes
+    /// only the reason and note; nothing is counted twice.
+    pub(crate) async fn exempt(
+        &self,
+        actor: &Actor,
+        round_id: i64,
+        person_id: i64,
+        reason: ExemptionReason,
+        note: Option<&str>,
+    ) -> Result<std::result::Result<Exemption, ExemptRefusal>> {
+        let person = self.person_by_id(person_id).await?.ok_or_else(|| StoreError::Invalid(format!("no person {person_id}")))?;
+        let sampled: Option<(String,)> = with_read_pool!(self, pool =>
+            sqlx::query_as("SELECT t.barcode FROM samples s JOIN tubes t ON t.id = s.tube_id WHERE s.round_id = $1 AND s.person_id = $2 AND s.kind = 'round'")
+                .bind(round_id).bind(person_id).fetch_optional(pool).await?);
+        if let Some((barcode,)) = sampled {
+            return Ok(Err(ExemptRefusal::AlreadySampled { name: person.name, barcode }));
+        }
+        let note = note.map(str::trim).filter(|n| !n.is_empty());
+        let now = Utc::now();
+        let change = Change::new("exempt", "round_person", format!("{round_id}/{person_id}"))
+            .area(&person.area_code)
+            .after(serde_json::json!({"reason": reason.as_str(), "note": note}));
+        with_write_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            let added = sqlx::query(
+                "INSERT INTO round_exemptions (round_id, person_id, area_code, reason, note, recorded_at, recorded_by) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (round_id, person_id) DO NOTHING",
+            )
+            .bind(round_id).bind(person_id).bind(&person.area_code).bind(reason.as_str()).bind(note).bind(now).bind(&actor.name)
+            .execute(&mut *tx).await?.rows_affected();
+            if added == 1 {
+                sqlx::query(BUMP_COUNTS).bind(round_id).bind(&person.area_code).bind(0i64).bind(1i64).execute(&mut *tx).await?;
+            } else {
+                sqlx::query("UPDATE round_exemptions SET reason = $1, note = $2, recorded_at = $3, recorded_by = $4 WHERE round_id = $5 AND person_id = $6")
+                    .bind(reason.as_str()).bind(note).bind(now).bind(&actor.name).bind(round_id).bind(person_id)
+                    .execute(&mut *tx).await?;
+            }
+            bind_all!(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
+            tx.commit().await?;
+        });
+        let e = self.exemptions(round_id, None, Some(person_id)).await?.pop().ok_or_else(|| StoreError::Task("exemption vanished".into()))?;
+        Ok(Ok(e))
+    }
+
+    /// Takes back an exemption (the person is missing again). True when there was one.
+    pub(crate) async fn unexempt(&self, actor: &Actor, round_id: i64, person_id: i64) -> Result<bool> {
+        let change = Change::new("unexempt", "round_person", format!("{round_id}/{person_id}"));
+        with_write_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            let dropped: Option<(String,)> = sqlx::query_as("DELETE FROM round_exemptions WHERE round_id = $1 AND person_id = $2 RETURNING area_code")
+                .bind(round_id).bind(person_id).fetch_optional(&mut *tx).await?;
+            let Some((area,)) = dropped else { return Ok(false) };
+            sqlx::query(BUMP_COUNTS).bind(round_id).bind(&area).bind(0i64).bind(-1i64).execute(&mut *tx).await?;
+            let change = change.area(&area);
+            bind_all!(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
+            tx.commit().await?;
+        });
+        Ok(true)
+    }
+
+    /// Exemptions of a round in `scope` (`None`: every area, for internal callers only), or of
+    /// one person.
+    pub(crate) async fn exemptions(&self, round_id: i64, scope: Option<&[AreaCode]>, person: Option<i64>) -> Result<Vec<Exemption>> {
+        let mut params = vec![Param::Int(round_id)];
+        let mut sql = String::from(
+            "SELECT e.person_id, p.name AS person_name, e.area_code, e.reason, e.note, e.recorded_at, e.recorded_by \
+             FROM round_exemptions e JOIN persons p ON p.id = e.person_id WHERE e.round_id = $1",
+        );
+        if let Some(scope) = scope {
+            let Some(cond) = crate::in_areas("e.area_code", scope, &mut params) else { return Ok(vec![]) };
+            sql.push_str(&format!(" AND {cond}"));
+        }
+        if let Some(p) = person {
+            params.push(Param::Int(p));
+            sql.push_str(&format!(" AND e.person_id = ${}", params.len()));
+        }
+        sql.push_str(" ORDER BY e.area_code, e.person_id LIMIT 5000");
+        Ok(with_read_pool!(self, pool =>
+            bind_all!(sqlx::query_as::<_, Exemption>(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(pool).await?))
     }
 }

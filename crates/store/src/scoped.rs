@@ -17,7 +17,8 @@ use cordon_domain::testing::sizing::{SizingPlan, SizingRules};
 use cordon_domain::Barcode;
 use cordon_domain::testing::pooling::SamplingGroup;
 
-use crate::coverage::Coverage;
+use crate::coverage::{Coverage, ExemptRefusal, Exemption};
+use cordon_domain::testing::exemption::ExemptionReason;
 use crate::results::{Lab, NewLab, Recall, ResultInput, ResultOutcome};
 use crate::station::{BatchOutcome, BatchTube, Scanned, StationRefusal, Tube};
 use crate::testing::{NewRound, NewSite, Round, Site};
@@ -405,6 +406,44 @@ impl Scoped {
             return Ok(None);
         }
         self.store.coverage(round_id, area).await
+    }
+
+    /// Marks a person of the jurisdiction as accounted for without a sample in a round (needs
+    /// `testing.write`).
+    pub async fn exempt(
+        &self,
+        round_id: i64,
+        person_id: i64,
+        reason: ExemptionReason,
+        note: Option<&str>,
+    ) -> Result<std::result::Result<Exemption, ExemptRefusal>> {
+        self.require(Permission::TestingWrite)?;
+        self.round(round_id).await?.ok_or_else(|| StoreError::Invalid(format!("no round {round_id}")))?;
+        self.person_inside(person_id).await?;
+        self.store.exempt(&self.actor, round_id, person_id, reason, note).await
+    }
+
+    /// Takes back an exemption of a person of the jurisdiction (needs `testing.write`).
+    pub async fn unexempt(&self, round_id: i64, person_id: i64) -> Result<bool> {
+        self.require(Permission::TestingWrite)?;
+        self.round(round_id).await?.ok_or_else(|| StoreError::Invalid(format!("no round {round_id}")))?;
+        self.person_inside(person_id).await?;
+        self.store.unexempt(&self.actor, round_id, person_id).await
+    }
+
+    /// A round's exemptions in `area` (inside the jurisdiction; needs `testing.read` and `persons.read`).
+    pub async fn exemptions(&self, round_id: i64, area: &AreaCode) -> Result<Vec<Exemption>> {
+        self.require(Permission::TestingRead)?;
+        self.require(Permission::PersonsRead)?;
+        self.inside(area)?;
+        self.store.exemptions(round_id, Some(std::slice::from_ref(area)), None).await
+    }
+
+    /// A person registered in the jurisdiction, or why not.
+    async fn person_inside(&self, person_id: i64) -> Result<Person> {
+        let p = self.store.person_by_id(person_id).await?.ok_or_else(|| StoreError::Invalid(format!("no person {person_id}")))?;
+        self.inside(&AreaCode::parse(&p.area_code).map_err(|e| StoreError::Invalid(e.to_string()))?)?;
+        Ok(p)
     }
 
     /// The people of `area` not yet sampled in the round, for the community worker's list.

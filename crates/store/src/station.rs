@@ -23,6 +23,8 @@ pub struct Tube {
     pub members: i32,
     pub opened_at: DateTime<Utc>,
     pub sealed_at: Option<DateTime<Utc>>,
+    /// A single tube re-sampling a recalled member of a positive pool.
+    pub retest: bool,
 }
 
 #[derive(sqlx::FromRow)]
@@ -38,9 +40,17 @@ struct TubeRow {
     household_id: Option<i64>,
     opened_at: DateTime<Utc>,
     sealed_at: Option<DateTime<Utc>>,
+    purpose: String,
 }
 
 impl TubeRow {
+    fn retest(&self) -> bool {
+        self.purpose == "retest"
+    }
+    /// The kind of the samples this tube takes.
+    fn sample_kind(&self) -> &'static str {
+        if self.retest() { "retest" } else { "round" }
+    }
     fn pool(&self) -> PoolSize {
         if self.pool_kind == "household" { PoolSize::Household } else { PoolSize::People(self.pool_size as u8) }
     }
@@ -55,12 +65,27 @@ impl TubeRow {
             members: self.members,
             opened_at: self.opened_at,
             sealed_at: self.sealed_at,
+            retest: self.retest(),
         }
     }
 }
 
 const TUBE_COLUMNS: &str =
-    "id, round_id, barcode, site_id, area_code, pool_kind, pool_size, members, household_id, opened_at, sealed_at";
+    "id, round_id, barcode, site_id, area_code, pool_kind, pool_size, members, household_id, opened_at, sealed_at, purpose";
+
+/// The insert of samples that keeps one round sample per person per round (re-test samples are
+/// outside that rule); `$n` placeholders are appended by the caller.
+const ON_ROUND_CONFLICT: &str = " ON CONFLICT (round_id, person_id) WHERE kind = 'round' DO NOTHING";
+
+/// Adds to the maintained coverage counts of one area in a round: `$1` round, `$2` area, `$3`
+/// people sampled, `$4` people exempted (either may be negative).
+pub(crate) const BUMP_COUNTS: &str = "INSERT INTO round_area_counts (round_id, area_code, sampled, exempted) VALUES ($1, $2, $3, $4) \
+     ON CONFLICT (round_id, area_code) DO UPDATE SET sampled = round_area_counts.sampled + excluded.sampled, \
+     exempted = round_area_counts.exempted + excluded.exempted";
+
+/// A person sampled in the round is no longer "accounted for otherwise": drops their exemption
+/// (`$1` round, `$2` person) and answers its area, when there was one.
+const DROP_EXEMPTION: &str = "DELETE FROM round_exemptions WHERE round_id = $1 AND person_id = $2 RETURNING area_code";
 
 /// Why the station cannot do what was asked; each says what to do instead.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
@@ -141,11 +166,12 @@ impl Store {
         };
         let inserted = with_write_pool!(self, pool => {
             sqlx::query(
-                "INSERT INTO tubes (round_id, barcode, site_id, area_code, pool_kind, pool_size, members, station, collector, opened_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $8, $9) ON CONFLICT (round_id, barcode) DO NOTHING",
+                "INSERT INTO tubes (round_id, barcode, site_id, area_code, pool_kind, pool_size, members, station, collector, opened_at, purpose) \
+                 VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $8, $9, $10) ON CONFLICT (round_id, barcode) DO NOTHING",
             )
             .bind(round_id).bind(barcode.as_str()).bind(site_id).bind(&site_area).bind(kind).bind(size)
             .bind(station.map(|s| s as i32)).bind(collector).bind(Utc::now())
+            .bind(if group.is_retest() { "retest" } else { "round" })
             .execute(pool).await?.rows_affected()
         });
         let row = self.tube_row(round_id, barcode.as_str()).await?.ok_or_else(|| StoreError::Task("tube vanished".into()))?;
@@ -175,11 +201,13 @@ impl Store {
         let person: Option<(String, Option<i64>)> = with_read_pool!(self, pool =>
             sqlx::query_as("SELECT area_code, household_id FROM persons WHERE id = $1").bind(person_id).fetch_optional(pool).await?);
         let Some((person_area, household)) = person else { return Ok(Err(StationRefusal::UnknownPerson(person_id))) };
+        // A round tube meets the person's round sample, if any; a re-test tube only its own samples.
         let earlier: Option<(i64, String, String, DateTime<Utc>)> = with_read_pool!(self, pool =>
             sqlx::query_as(
                 "SELECT t.id, t.barcode, st.name, s.sampled_at FROM samples s JOIN tubes t ON t.id = s.tube_id \
-                 JOIN sampling_sites st ON st.id = t.site_id WHERE s.round_id = $1 AND s.person_id = $2",
-            ).bind(round_id).bind(person_id).fetch_optional(pool).await?);
+                 JOIN sampling_sites st ON st.id = t.site_id WHERE s.round_id = $1 AND s.person_id = $2 \
+                 AND ((s.kind = 'round' AND $3 = 'round') OR s.tube_id = $4)",
+            ).bind(round_id).bind(person_id).bind(row.sample_kind()).bind(row.id).fetch_optional(pool).await?);
         if let Some((tube_id, ..)) = &earlier
             && *tube_id == row.id
         {
@@ -192,6 +220,9 @@ impl Store {
         }
         if row.sealed_at.is_some() {
             return Ok(Err(StationRefusal::Sealed(row.barcode)));
+        }
+        if row.retest() && self.recalled(round_id, &[person_id]).await?.is_empty() {
+            return Ok(Err(StationRefusal::Scan(ScanRefusal::NotRecalled)));
         }
         let members: Vec<(i64,)> = with_read_pool!(self, pool =>
             sqlx::query_as("SELECT person_id FROM samples WHERE tube_id = $1 ORDER BY id").bind(row.id).fetch_all(pool).await?);
@@ -222,17 +253,23 @@ impl Store {
                 tx.rollback().await?;
                 Err(StationRefusal::Busy(row.barcode.clone()))
             } else {
-                let added = sqlx::query(
-                    "INSERT INTO samples (round_id, tube_id, person_id, area_code, sampled_at, client_id) VALUES ($1, $2, $3, $4, $5, $6) \
-                     ON CONFLICT (round_id, person_id) DO NOTHING",
-                )
-                .bind(round_id).bind(row.id).bind(person_id).bind(&person_area).bind(now).bind(client_id)
+                let sql = format!(
+                    "INSERT INTO samples (round_id, tube_id, person_id, area_code, sampled_at, client_id, kind) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7){ON_ROUND_CONFLICT}"
+                );
+                let added = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
+                .bind(round_id).bind(row.id).bind(person_id).bind(&person_area).bind(now).bind(client_id).bind(row.sample_kind())
                 .execute(&mut *tx).await?.rows_affected();
                 if added == 0 {
                     // Sampled elsewhere a moment ago: leave the tube as it was.
                     tx.rollback().await?;
                     Err(StationRefusal::Busy(row.barcode.clone()))
                 } else {
+                    if !row.retest() {
+                        let dropped: Option<(String,)> = sqlx::query_as(DROP_EXEMPTION).bind(round_id).bind(person_id).fetch_optional(&mut *tx).await?;
+                        sqlx::query(BUMP_COUNTS).bind(round_id).bind(&person_area).bind(1i64).bind(-(dropped.is_some() as i64))
+                            .execute(&mut *tx).await?;
+                    }
                     tx.commit().await?;
                     Ok(())
                 }
@@ -243,6 +280,19 @@ impl Store {
         }
         let tube = self.tube_row(round_id, barcode.as_str()).await?.ok_or_else(|| StoreError::Task("tube vanished".into()))?.tube();
         Ok(Ok(Scanned { tube, after, repeat: false }))
+    }
+
+    /// Those of `people` with an open recall from a pool of this round.
+    async fn recalled(&self, round_id: i64, people: &[i64]) -> Result<std::collections::HashSet<i64>> {
+        if people.is_empty() {
+            return Ok(Default::default());
+        }
+        // Ids are integers, so the list is safe to inline.
+        let list = people.iter().map(|m| m.to_string()).collect::<Vec<_>>().join(",");
+        let sql = format!("SELECT person_id FROM recalls WHERE round_id = $1 AND status = 'open' AND person_id IN ({list})");
+        let rows: Vec<(i64,)> = with_read_pool!(self, pool =>
+            sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(round_id).fetch_all(pool).await?);
+        Ok(rows.into_iter().map(|(p,)| p).collect())
     }
 
     /// How many people live in `household` — asked only for household tubes, whose capacity it
@@ -347,10 +397,12 @@ impl Store {
             with_read_pool!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(people_sql.as_str())).fetch_all(pool).await?);
         let earlier_sql = format!(
             "SELECT s.person_id, t.id, t.barcode, st.name, s.sampled_at FROM samples s JOIN tubes t ON t.id = s.tube_id \
-             JOIN sampling_sites st ON st.id = t.site_id WHERE s.round_id = $1 AND s.person_id IN ({list})"
+             JOIN sampling_sites st ON st.id = t.site_id WHERE s.round_id = $1 AND s.person_id IN ({list}) \
+             AND ((s.kind = 'round' AND $2 = 'round') OR s.tube_id = $3)"
         );
         let earlier: Vec<(i64, i64, String, String, DateTime<Utc>)> = with_read_pool!(self, pool =>
-            sqlx::query_as(sqlx::AssertSqlSafe(earlier_sql.as_str())).bind(round_id).fetch_all(pool).await?);
+            sqlx::query_as(sqlx::AssertSqlSafe(earlier_sql.as_str())).bind(round_id).bind(row.sample_kind()).bind(row.id).fetch_all(pool).await?);
+        let recalled = if row.retest() { self.recalled(round_id, &members).await? } else { Default::default() };
         let mut fresh: Vec<(i64, String, Option<i64>)> = Vec::new();
         for m in &members {
             if let Some((_, tube_id, barcode, site, at)) = earlier.iter().find(|e| e.0 == *m) {
@@ -361,7 +413,11 @@ impl Store {
                     outcome.refused.push(MemberRefusal { person_id: *m, refusal: StationRefusal::Scan(ScanRefusal::AlreadySampled { earlier }) });
                 }
             } else if let Some(p) = people.iter().find(|p| p.0 == *m) {
-                fresh.push(p.clone());
+                if row.retest() && !recalled.contains(m) {
+                    outcome.refused.push(MemberRefusal { person_id: *m, refusal: StationRefusal::Scan(ScanRefusal::NotRecalled) });
+                } else {
+                    fresh.push(p.clone());
+                }
             } else {
                 outcome.refused.push(MemberRefusal { person_id: *m, refusal: StationRefusal::UnknownPerson(*m) });
             }
@@ -405,11 +461,15 @@ impl Store {
                 .execute(&mut *tx).await?.rows_affected();
                 let mut inserted = 0;
                 if changed == 1 && !accepted.is_empty() {
-                    let mut sql = String::from("INSERT INTO samples (round_id, tube_id, person_id, area_code, sampled_at, client_id) VALUES ");
+                    let mut sql = String::from("INSERT INTO samples (round_id, tube_id, person_id, area_code, sampled_at, client_id, kind) VALUES ");
                     let mut params = Vec::new();
                     for (i, (id, area)) in accepted.iter().enumerate() {
                         let n = params.len();
-                        sql.push_str(&format!("{}(${}, ${}, ${}, ${}, ${}, ${})", if i == 0 { "" } else { ", " }, n + 1, n + 2, n + 3, n + 4, n + 5, n + 6));
+                        sql.push_str(&format!(
+                            "{}(${}, ${}, ${}, ${}, ${}, ${}, ${})",
+                            if i == 0 { "" } else { ", " },
+                            n + 1, n + 2, n + 3, n + 4, n + 5, n + 6, n + 7
+                        ));
                         params.extend([
                             crate::Param::Int(round_id),
                             crate::Param::Int(row.id),
@@ -417,12 +477,29 @@ impl Store {
                             crate::Param::Text(area.clone()),
                             crate::Param::Time(now),
                             crate::Param::OptText(client_id.map(str::to_string)),
+                            crate::Param::Text(row.sample_kind().to_string()),
                         ]);
                     }
-                    sql.push_str(" ON CONFLICT (round_id, person_id) DO NOTHING");
+                    sql.push_str(ON_ROUND_CONFLICT);
                     inserted = crate::bind_all!(sqlx::query(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).execute(&mut *tx).await?.rows_affected();
                 }
                 if changed == 1 && inserted == accepted.len() as u64 {
+                    if !row.retest() {
+                        let mut by_area: std::collections::BTreeMap<String, (i64, i64)> = Default::default();
+                        for (_, area) in &accepted {
+                            by_area.entry(area.clone()).or_default().0 += 1;
+                        }
+                        // Ids are integers, so the list is safe to inline.
+                        let list = accepted.iter().map(|(id, _)| id.to_string()).collect::<Vec<_>>().join(",");
+                        let sql = format!("DELETE FROM round_exemptions WHERE round_id = $1 AND person_id IN ({list}) RETURNING area_code");
+                        let dropped: Vec<(String,)> = sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(round_id).fetch_all(&mut *tx).await?;
+                        for (area,) in dropped {
+                            by_area.entry(area).or_default().1 -= 1;
+                        }
+                        for (area, (sampled, exempted)) in by_area {
+                            sqlx::query(BUMP_COUNTS).bind(round_id).bind(area).bind(sampled).bind(exempted).execute(&mut *tx).await?;
+                        }
+                    }
                     tx.commit().await?;
                     true
                 } else {

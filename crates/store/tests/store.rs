@@ -639,3 +639,86 @@ mod transport {
         }
     }
 }
+
+mod retests_and_coverage {
+    use cordon_domain::access::Role;
+    use cordon_domain::testing::exemption::ExemptionReason;
+    use cordon_domain::testing::pooling::SamplingGroup;
+    use cordon_domain::testing::result::{CtValues, TubeResult};
+    use cordon_domain::testing::station::ScanRefusal;
+    use cordon_store::coverage::ExemptRefusal;
+    use cordon_store::results::{NewLab, ResultInput, ResultOutcome};
+    use cordon_store::station::{BatchTube, StationRefusal};
+
+    use super::station::{as_user, bc, qingyuan_people, round_with_two_sites};
+    use super::*;
+
+    #[tokio::test]
+    async fn recalled_members_are_retested_in_the_same_round_and_coverage_counts_each_person_once() {
+        for (s, store) in each_backend("retests").await {
+            seed_areas(&store).await;
+            import_persons(&store, Cursor::new(people_csv(40).into_bytes()), &mut Collect::default()).await.unwrap();
+            let officer = as_user(&store, "sampler", Role::TestingOfficer, "140121100").await;
+            let lab_user = as_user(&store, "lab", Role::Lab, "140121").await;
+            let (round, east, _) = round_with_two_sites(&officer).await;
+            let people: Vec<i64> = qingyuan_people(&store).await.into_iter().map(|(id, _)| id).collect();
+            let pool = BatchTube { barcode: bc("EA00000001"), site_id: east.id, group: SamplingGroup::Resident, members: people[0..5].to_vec(), seal: true };
+            officer.register_batch(round.id, vec![pool], None).await.unwrap();
+            let lab = officer.create_lab(NewLab { name: "县疾控实验室".into(), area_code: code("140121100"), daily_capacity: 20000 }).await.unwrap();
+            let result = |code: &str, r: TubeResult| ResultInput { barcode: bc(code), round_id: Some(round.id), result: Some(r), ct: CtValues::default(), at: None };
+            let positive = lab_user.record_result(lab.id, &result("EA00000001", TubeResult::Positive)).await.unwrap();
+            assert!(matches!(positive, ResultOutcome::Recorded { recalls_opened: 5, .. }), "{positive:?}");
+
+            // The door-to-door team re-samples a recalled member alone, in the same round.
+            let single = officer.open_tube(round.id, east.id, &bc("RT00000001"), SamplingGroup::Retest, None).await.unwrap().unwrap();
+            assert!(single.retest);
+            let scanned = officer.scan(round.id, &bc("RT00000001"), people[0], Some("r1")).await.unwrap().unwrap();
+            assert_eq!(scanned.tube.sealed_at.is_some(), true, "a single tube seals on its one swab");
+            assert!(officer.scan(round.id, &bc("RT00000001"), people[0], Some("r1")).await.unwrap().unwrap().repeat);
+            officer.open_tube(round.id, east.id, &bc("RT00000002"), SamplingGroup::Retest, None).await.unwrap().unwrap();
+            let stranger = officer.scan(round.id, &bc("RT00000002"), people[9], None).await.unwrap().unwrap_err();
+            assert_eq!(stranger, StationRefusal::Scan(ScanRefusal::NotRecalled));
+            officer.scan(round.id, &bc("RT00000002"), people[1], None).await.unwrap().unwrap();
+            officer.open_tube(round.id, east.id, &bc("EA00000002"), SamplingGroup::Resident, None).await.unwrap().unwrap();
+            let twice = officer.scan(round.id, &bc("EA00000002"), people[0], None).await.unwrap().unwrap_err();
+            assert!(matches!(twice, StationRefusal::Scan(ScanRefusal::AlreadySampled { .. })), "{twice}");
+
+            let negative = lab_user.record_result(lab.id, &result("RT00000001", TubeResult::Negative)).await.unwrap();
+            assert!(matches!(negative, ResultOutcome::Recorded { recalls_closed: 1, .. }), "{negative:?}");
+            let positive = lab_user.record_result(lab.id, &result("RT00000002", TubeResult::Positive)).await.unwrap();
+            assert!(matches!(positive, ResultOutcome::Recorded { recalls_closed: 1, positive_persons: 1, .. }), "{positive:?}");
+            let open: Vec<i64> = officer.open_recalls().await.unwrap().iter().map(|r| r.person_id).collect();
+            assert_eq!(open, people[2..5].to_vec());
+
+            // Coverage counts each person once, re-tests or not; the accounted-for are not missing.
+            let area = code("140121100");
+            let c = officer.coverage(round.id, &area).await.unwrap().unwrap();
+            assert_eq!((c.area.expected, c.area.sampled, c.area.exempted), (20, 5, 0));
+            let away = officer.exempt(round.id, people[6], ExemptionReason::Away, Some("在太原打工")).await.unwrap().unwrap();
+            assert_eq!((away.reason(), away.note.as_deref()), (Some(ExemptionReason::Away), Some("在太原打工")));
+            let again = officer.exempt(round.id, people[6], ExemptionReason::Hospital, None).await.unwrap().unwrap();
+            assert_eq!(again.reason(), Some(ExemptionReason::Hospital), "marking again changes the reason");
+            officer.exempt(round.id, people[7], ExemptionReason::Quarantine, None).await.unwrap().unwrap();
+            let sampled = officer.exempt(round.id, people[0], ExemptionReason::Away, None).await.unwrap().unwrap_err();
+            assert!(matches!(sampled, ExemptRefusal::AlreadySampled { .. }));
+            let c = officer.coverage(round.id, &area).await.unwrap().unwrap();
+            assert_eq!((c.area.sampled, c.area.exempted, c.area.missing()), (5, 2, 13));
+            let missing = officer.missing(round.id, &area, None, 100).await.unwrap();
+            assert_eq!(missing.items.len(), 13);
+            assert!(!missing.items.iter().any(|p| p.id == people[6] || p.id == people[0]));
+
+            // The person in hospital turns up at the station after all: sampled, no longer exempt.
+            officer.scan(round.id, &bc("EA00000002"), people[6], None).await.unwrap().unwrap();
+            assert!(officer.unexempt(round.id, people[7]).await.unwrap());
+            assert!(!officer.unexempt(round.id, people[7]).await.unwrap());
+            let c = officer.coverage(round.id, &area).await.unwrap().unwrap();
+            assert_eq!((c.area.sampled, c.area.exempted, c.area.missing()), (6, 0, 14));
+            let sum: i64 = c.children.iter().map(|v| v.sampled).sum();
+            assert_eq!(sum, 6, "villages add up to the township");
+            assert!(officer.exemptions(round.id, &area).await.unwrap().is_empty());
+            let elsewhere = as_user(&store, "other", Role::TestingOfficer, "140121101").await;
+            assert!(matches!(elsewhere.exempt(round.id, people[8], ExemptionReason::Away, None).await, Err(cordon_store::StoreError::Forbidden(_))));
+            s.finish(store).await.unwrap();
+        }
+    }
+}

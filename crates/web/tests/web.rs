@@ -1257,6 +1257,27 @@ async fn coverage_counts_who_is_sampled_and_lists_exactly_who_is_missing() {
         got.sort();
         assert_eq!(got, expected);
 
+        // The community accounts for two of them: they leave the missing list, not the register.
+        let exempt = |person: i64, reason: &str| post_json(&officer, &format!("/api/v1/rounds/{id}/exemptions"), serde_json::json!({"person_id": person, "reason": reason, "note": "社区核实"}));
+        let (status, _, e) = call(store, exempt(got[0], "away")).await;
+        assert_eq!((status, e["reason"].as_str(), e["recorded_by"].as_str()), (StatusCode::OK, Some("away"), Some("sampler7")), "{e}");
+        call(store, exempt(got[1], "hospital")).await;
+        let (status, _, bad) = call(store, exempt(got[2], "vacation")).await;
+        assert_eq!((status, bad["field"].as_str()), (StatusCode::BAD_REQUEST, Some("reason")));
+        let one_sampled = *sampled.iter().next().unwrap();
+        let (status, _, refused) = call(store, exempt(one_sampled, "away")).await;
+        assert_eq!((status, refused["refusal"]["kind"].as_str()), (StatusCode::CONFLICT, Some("already_sampled")), "{refused}");
+        let (_, _, cov) = get(store, &officer, &format!("/api/v1/rounds/{id}/coverage")).await;
+        assert_eq!((cov["sampled"].as_i64(), cov["exempted"].as_i64(), cov["missing"].as_i64()), (Some(15), Some(2), Some(3)));
+        let (_, _, listed) = get(store, &officer, &format!("/api/v1/rounds/{id}/exemptions?area=140121100")).await;
+        assert_eq!(listed.as_array().unwrap().len(), 2);
+        let (_, _, page) = get(store, &officer, &format!("/api/v1/rounds/{id}/missing")).await;
+        assert_eq!(page["items"].as_array().unwrap().len(), 3);
+        let undo = Request::delete(format!("/api/v1/rounds/{id}/exemptions/{}", got[0])).header("authorization", format!("Bearer {officer}")).body(Body::empty()).unwrap();
+        assert_eq!(call(store, undo).await.0, StatusCode::NO_CONTENT);
+        let (_, _, cov) = get(store, &officer, &format!("/api/v1/rounds/{id}/coverage")).await;
+        assert_eq!((cov["exempted"].as_i64(), cov["missing"].as_i64()), (Some(1), Some(4)));
+
         assert_eq!(get(store, &officer, &format!("/api/v1/rounds/{id}/coverage?area=140121101")).await.0, StatusCode::FORBIDDEN);
         w.finish().await;
     }

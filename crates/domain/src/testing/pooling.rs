@@ -41,8 +41,17 @@ pub enum SamplingGroup {
     Resident,
     /// People in centralized quarantine.
     QuarantineSite,
-    /// Listed key groups (medical staff, cold-chain workers, people under recall …).
+    /// Listed key groups (medical staff, cold-chain workers …).
     KeyGroup,
+    /// Members of a positive pool re-sampled alone (单采复核), inside the same round.
+    Retest,
+}
+
+impl SamplingGroup {
+    /// Re-test tubes hold re-samples: they do not count as the round's own sample of a person.
+    pub fn is_retest(self) -> bool {
+        self == SamplingGroup::Retest
+    }
 }
 
 /// How many swabs go into one tube.
@@ -97,7 +106,7 @@ impl PoolPolicy {
     /// The pool size for a person in `zone` (none = outside any zone) belonging to `group`.
     pub fn pool_size(&self, zone: Option<ZoneKind>, group: SamplingGroup) -> PoolSize {
         match group {
-            SamplingGroup::QuarantineSite | SamplingGroup::KeyGroup => PoolSize::People(1),
+            SamplingGroup::QuarantineSite | SamplingGroup::KeyGroup | SamplingGroup::Retest => PoolSize::People(1),
             SamplingGroup::Resident => match zone {
                 Some(ZoneKind::Sealed) => self.sealed,
                 Some(ZoneKind::Controlled) => self.controlled,
@@ -142,6 +151,7 @@ mod tests {
         assert_eq!(p.pool_size(None, SamplingGroup::Resident), PoolSize::People(20));
         assert_eq!(p.pool_size(None, SamplingGroup::QuarantineSite), PoolSize::People(1));
         assert_eq!(p.pool_size(Some(ZoneKind::Controlled), SamplingGroup::KeyGroup), PoolSize::People(1));
+        assert_eq!(p.pool_size(Some(ZoneKind::Precaution), SamplingGroup::Retest), PoolSize::People(1));
         let household = PoolPolicy { sealed: PoolSize::Household, ..p };
         assert_eq!(household.pool_size(Some(ZoneKind::Sealed), SamplingGroup::Resident).capacity(4), 4);
     }

@@ -37,6 +37,8 @@ pub enum ScanRefusal {
     AlreadySampled { earlier: EarlierSample },
     #[error("this tube is for one household: open a new tube for another household")]
     OtherHousehold,
+    #[error("this person has no open recall in this round: re-test tubes are for recalled members of a positive pool")]
+    NotRecalled,
 }
 
 /// What happens after an accepted scan.

@@ -48,6 +48,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(testing::register_batch))
         .routes(routes!(testing::coverage))
         .routes(routes!(testing::missing))
+        .routes(routes!(testing::exempt, testing::exemptions))
+        .routes(routes!(testing::unexempt))
         .routes(routes!(results::create_lab, results::list_labs))
         .routes(routes!(results::post_results))
         .routes(routes!(results::post_results_csv))
@@ -86,6 +88,9 @@ pub const PERMISSIONS: &[(&str, &str, Permission)] = &[
     ("post", "/api/v1/rounds/{id}/registrations", Permission::TestingWrite),
     ("get", "/api/v1/rounds/{id}/coverage", Permission::TestingRead),
     ("get", "/api/v1/rounds/{id}/missing", Permission::TestingRead),
+    ("post", "/api/v1/rounds/{id}/exemptions", Permission::TestingWrite),
+    ("get", "/api/v1/rounds/{id}/exemptions", Permission::TestingRead),
+    ("delete", "/api/v1/rounds/{id}/exemptions/{person_id}", Permission::TestingWrite),
     ("post", "/api/v1/labs", Permission::TestingWrite),
     ("get", "/api/v1/labs", Permission::TestingRead),
     ("post", "/api/v1/results", Permission::LabWrite),

@@ -177,7 +177,8 @@ pub(crate) fn refusal(status: StatusCode, detail: &str, refusal: serde_json::Val
 pub struct OpenTubeInput {
     pub barcode: String,
     pub site_id: i64,
-    /// resident (default), quarantine_site or key_group — the last two are sampled alone.
+    /// resident (default), quarantine_site, key_group or retest — the last three are sampled alone;
+    /// a retest tube re-samples a recalled member of a positive pool within the same round.
     pub group: Option<String>,
     pub station: Option<u32>,
 }
@@ -210,7 +211,8 @@ fn group(s: Option<&str>) -> ApiResult<SamplingGroup> {
         None | Some("resident") => SamplingGroup::Resident,
         Some("quarantine_site") => SamplingGroup::QuarantineSite,
         Some("key_group") => SamplingGroup::KeyGroup,
-        Some(other) => return Err(ApiError::bad_request("group", format!("unknown group {other:?} (resident, quarantine_site, key_group)"))),
+        Some("retest") => SamplingGroup::Retest,
+        Some(other) => return Err(ApiError::bad_request("group", format!("unknown group {other:?} (resident, quarantine_site, key_group, retest)"))),
     })
 }
 
@@ -388,12 +390,21 @@ pub struct CoverageLine {
     /// People registered in the area.
     pub expected: i64,
     pub sampled: i64,
+    /// Accounted for without a sample: away, in quarantine, in hospital, sampled at home.
+    pub exempted: i64,
     pub missing: i64,
 }
 
 impl From<cordon_store::coverage::AreaCoverage> for CoverageLine {
     fn from(c: cordon_store::coverage::AreaCoverage) -> Self {
-        CoverageLine { missing: c.missing(), area_code: c.area_code, name: c.name, expected: c.expected, sampled: c.sampled }
+        CoverageLine {
+            missing: c.missing(),
+            area_code: c.area_code,
+            name: c.name,
+            expected: c.expected,
+            sampled: c.sampled,
+            exempted: c.exempted,
+        }
     }
 }
 
@@ -445,4 +456,82 @@ pub async fn missing(
         items: page.items.iter().map(|p| crate::api::persons::PersonSummary::new(p, today)).collect(),
         next: page.next.map(|c| c.encode()),
     }))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ExemptionInput {
+    pub person_id: i64,
+    /// away, quarantine, hospital or home_sampled
+    pub reason: String,
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ExemptionView {
+    pub person_id: i64,
+    pub person_name: String,
+    pub area_code: String,
+    pub reason: String,
+    pub note: Option<String>,
+    pub recorded_at: chrono::DateTime<chrono::Utc>,
+    pub recorded_by: String,
+}
+
+impl From<cordon_store::coverage::Exemption> for ExemptionView {
+    fn from(e: cordon_store::coverage::Exemption) -> Self {
+        ExemptionView {
+            person_id: e.person_id,
+            person_name: e.person_name,
+            area_code: e.area_code,
+            reason: e.reason,
+            note: e.note,
+            recorded_at: e.recorded_at,
+            recorded_by: e.recorded_by,
+        }
+    }
+}
+
+/// Marks a resident as accounted for without a sample in this round (away, in quarantine, in
+/// hospital, sampled at home): they leave the missing list. Marking again changes the reason.
+/// A person already sampled in the round answers 409. Requires `testing.write`.
+#[utoipa::path(post, path = "/api/v1/rounds/{id}/exemptions", tag = "testing", params(("id" = i64, Path, description = "Round id")),
+    request_body = ExemptionInput,
+    responses((status = 200, body = ExemptionView), (status = 400, body = Problem), (status = 401, body = Problem),
+              (status = 403, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub async fn exempt(caller: Caller, Path(id): Path<i64>, Json(input): Json<ExemptionInput>) -> Result<Json<ExemptionView>, Response> {
+    let reason = input
+        .reason
+        .parse::<cordon_domain::testing::exemption::ExemptionReason>()
+        .map_err(|e| ApiError::bad_request("reason", e).into_response())?;
+    match caller.0.exempt(id, input.person_id, reason, input.note.as_deref()).await {
+        Ok(Ok(e)) => Ok(Json(e.into())),
+        Ok(Err(r)) => Err(refusal(StatusCode::CONFLICT, &r.to_string(), serde_json::to_value(&r).unwrap_or_default())),
+        Err(e) => Err(ApiError::from(e).into_response()),
+    }
+}
+
+/// Takes back an exemption: the person is missing again. Requires `testing.write`.
+#[utoipa::path(delete, path = "/api/v1/rounds/{id}/exemptions/{person_id}", tag = "testing",
+    params(("id" = i64, Path, description = "Round id"), ("person_id" = i64, Path, description = "Person id")),
+    responses((status = 204, description = "taken back"), (status = 401, body = Problem), (status = 403, body = Problem),
+              (status = 404, body = Problem)))]
+pub async fn unexempt(caller: Caller, Path((id, person)): Path<(i64, i64)>) -> ApiResult<StatusCode> {
+    if caller.0.unexempt(id, person).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::not_found(format!("person {person} is not exempted in round {id}")))
+    }
+}
+
+/// The residents of an area accounted for without a sample in the round, with why. Requires
+/// `testing.read` and `persons.read` inside the jurisdiction.
+#[utoipa::path(get, path = "/api/v1/rounds/{id}/exemptions", tag = "testing", params(("id" = i64, Path, description = "Round id"), CoverageQuery),
+    responses((status = 200, body = Vec<ExemptionView>), (status = 401, body = Problem), (status = 403, body = Problem)))]
+pub async fn exemptions(
+    caller: Caller,
+    Path(id): Path<i64>,
+    axum::extract::Query(q): axum::extract::Query<CoverageQuery>,
+) -> ApiResult<Json<Vec<ExemptionView>>> {
+    let area = area_or_home(&caller, q.area.as_deref()).await?;
+    Ok(Json(caller.0.exemptions(id, &area).await?.into_iter().map(ExemptionView::from).collect()))
 }
