@@ -35,7 +35,8 @@
     current = t.barcode;
     localStorage.setItem(queueKey + "-tube", current);
     var size = t.pool.kind === "household" ? text.household : t.pool.size;
-    tubeLabel.textContent = t.barcode + " · " + t.members + "/" + size + (t.sealed_at ? " · " + text.sealed : "");
+    tubeLabel.textContent = t.barcode + (t.retest ? " · " + text.retest : "") + " · " + t.members + "/" + size +
+      (t.sealed_at ? " · " + text.sealed : "");
   }
   function addMember(label) {
     var li = document.createElement("li");
@@ -111,7 +112,8 @@
     e.preventDefault();
     var code = tubeInput.value.trim();
     if (!code) return;
-    submit("open", "/api/v1/rounds/" + round + "/tubes", { barcode: code, site_id: Number(site), client_id: newId() }, code);
+    var group = document.getElementById("tube-group").value;
+    submit("open", "/api/v1/rounds/" + round + "/tubes", { barcode: code, site_id: Number(site), group: group, client_id: newId() }, code);
     tubeInput.value = "";
     personInput.focus();
   });

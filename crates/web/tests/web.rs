@@ -1063,14 +1063,7 @@ async fn a_positive_pool_recalls_every_member_and_single_retests_close_the_recal
         let lab = account(store, "lab1", Role::Lab, "140121").await;
         let post = post_json;
         let residents: Vec<String> = (0..40).filter(|n| (n / 2) % 4 < 2).map(sample_id).collect();
-        let mut rounds = Vec::new();
-        for name in ["第一轮", "单采复核"] {
-            let (_, _, round) = call(store, post(&officer, "/api/v1/rounds", serde_json::json!({"name": name, "areas": [{"area_code": "140121100", "zone": "controlled"}]}))).await;
-            let id = round["id"].as_i64().unwrap();
-            let (_, _, site) = call(store, post(&officer, &format!("/api/v1/rounds/{id}/sites"), serde_json::json!({"area_code": "140121100201", "name": "东关1号点", "address": "东关村", "stations": 1}))).await;
-            rounds.push((id, site["id"].as_i64().unwrap()));
-        }
-        let (round, site) = rounds[0];
+        let (round, site) = plan_round(store, &officer, "第一轮").await;
         let (_, _, report) = call(store, post(&officer, &format!("/api/v1/rounds/{round}/registrations"), serde_json::json!({"tubes": [
             {"barcode": "PP00000001", "site_id": site, "resident_ids": residents[0..10]},
             {"barcode": "NN00000001", "site_id": site, "resident_ids": residents[10..15], "seal": true},
@@ -1107,15 +1100,18 @@ async fn a_positive_pool_recalls_every_member_and_single_retests_close_the_recal
         let (_, _, elsewhere) = get(store, &neighbour, "/api/v1/recalls").await;
         assert!(elsewhere.as_array().unwrap().is_empty(), "the neighbouring township sees none");
 
-        // Re-tests alone: one negative (released), one positive (a positive person).
-        let (retest, retest_site) = rounds[1];
-        call(store, post(&officer, &format!("/api/v1/rounds/{retest}/registrations"), serde_json::json!({"tubes": [
-            {"barcode": "RT00000001", "site_id": retest_site, "group": "key_group", "resident_ids": [residents[0]]},
-            {"barcode": "RT00000002", "site_id": retest_site, "group": "key_group", "resident_ids": [residents[1]]},
+        // Re-tests alone, in the same round: one negative (released), one positive (a positive
+        // person); a re-test tube takes only recalled people.
+        let (_, _, report) = call(store, post(&officer, &format!("/api/v1/rounds/{round}/registrations"), serde_json::json!({"tubes": [
+            {"barcode": "RT00000001", "site_id": site, "group": "retest", "resident_ids": [residents[0]]},
+            {"barcode": "RT00000002", "site_id": site, "group": "retest", "resident_ids": [residents[1]]},
+            {"barcode": "RT00000003", "site_id": site, "group": "retest", "resident_ids": [residents[12]]},
         ]}))).await;
+        assert_eq!((report["tubes"][0]["added"].as_u64(), report["tubes"][0]["tube"]["pool"]["size"].as_u64()), (Some(1), Some(1)), "{report}");
+        assert_eq!(report["tubes"][2]["refused"][0]["refusal"]["detail"]["reason"], "not_recalled", "{report}");
         let (_, _, lines) = call(store, results(serde_json::json!([
-            {"barcode": "RT00000001", "round_id": retest, "result": "negative"},
-            {"barcode": "RT00000002", "round_id": retest, "ct_orf1ab": 24.0},
+            {"barcode": "RT00000001", "round_id": round, "result": "negative"},
+            {"barcode": "RT00000002", "round_id": round, "ct_orf1ab": 24.0},
         ]))).await;
         assert_eq!(lines[0]["outcome"]["recalls_closed"], 1, "{lines}");
         assert_eq!((lines[1]["outcome"]["result"].as_str(), lines[1]["outcome"]["positive_persons"].as_u64()), (Some("positive"), Some(1)));

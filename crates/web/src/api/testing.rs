@@ -194,11 +194,22 @@ pub struct TubeView {
     pub members: i32,
     pub opened_at: DateTime<Utc>,
     pub sealed_at: Option<DateTime<Utc>>,
+    /// A single tube re-sampling a recalled member of a positive pool.
+    pub retest: bool,
 }
 
 impl From<Tube> for TubeView {
     fn from(t: Tube) -> Self {
-        TubeView { id: t.id, barcode: t.barcode, site_id: t.site_id, pool: t.pool, members: t.members, opened_at: t.opened_at, sealed_at: t.sealed_at }
+        TubeView {
+            id: t.id,
+            barcode: t.barcode,
+            site_id: t.site_id,
+            pool: t.pool,
+            members: t.members,
+            opened_at: t.opened_at,
+            sealed_at: t.sealed_at,
+            retest: t.retest,
+        }
     }
 }
 

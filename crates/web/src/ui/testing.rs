@@ -215,7 +215,7 @@ pub async fn station(t: Tr, caller: Caller, Query(q): Query<StationQuery>) -> Re
         Err(e) => return failure(t, &caller, e),
     };
     let keys = [
-        "opened", "scanned", "full", "closed", "failed", "offline", "pending", "no_tube", "sealed", "household", "unknown", "registered",
+        "opened", "scanned", "full", "closed", "failed", "offline", "pending", "no_tube", "sealed", "household", "unknown", "registered", "retest",
     ];
     let text: serde_json::Map<String, serde_json::Value> =
         keys.iter().map(|k| (k.to_string(), serde_json::Value::from(t.get(&format!("station.{k}"))))).collect();
