@@ -186,3 +186,63 @@ impl Store {
             bind_all!(sqlx::query_as::<_, Exemption>(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(pool).await?))
     }
 }
+
+/// How far a round has come in an area: sampling over time and what the labs found.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+pub struct Progress {
+    /// Per sub-area (or the area itself when it has none): people sampled in each hour since the
+    /// round started, by when their tube was opened at the site, as (hour start, people).
+    pub hourly: Vec<(String, Vec<(DateTime<Utc>, i64)>)>,
+    pub positive_tubes: i64,
+    pub suspect_tubes: i64,
+    pub open_recalls: i64,
+    pub closed_recalls: i64,
+    pub positive_persons: i64,
+}
+
+impl Store {
+    /// The round's progress in `area`, split by the given sub-area codes (a tube belongs to the
+    /// sub-area its site is in).
+    pub(crate) async fn progress(&self, round_id: i64, area: &AreaCode, parts: &[String]) -> Result<Progress> {
+        let mut params = vec![Param::Int(round_id)];
+        let in_area = crate::in_areas("area_code", std::slice::from_ref(area), &mut params).expect("one area");
+        // One row per tube of the round in the area; bucketed here, the same on both dialects.
+        let sql = format!("SELECT area_code, opened_at, members FROM tubes WHERE round_id = $1 AND purpose = 'round' AND {in_area}");
+        let tubes: Vec<(String, DateTime<Utc>, i32)> =
+            with_read_pool!(self, pool => bind_all!(sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(pool).await?);
+        let mut hourly: BTreeMap<&str, BTreeMap<DateTime<Utc>, i64>> = parts.iter().map(|p| (p.as_str(), BTreeMap::new())).collect();
+        for (code, opened, members) in &tubes {
+            let Some(part) = parts.iter().find(|p| code.starts_with(p.as_str())) else { continue };
+            let hour = opened.timestamp() - opened.timestamp().rem_euclid(3600);
+            let hour = DateTime::from_timestamp(hour, 0).unwrap_or(*opened);
+            *hourly.entry(part.as_str()).or_default().entry(hour).or_default() += i64::from(*members);
+        }
+        let sql = format!(
+            "SELECT COALESCE(SUM(CASE WHEN result = 'positive' THEN 1 ELSE 0 END), 0), \
+             COALESCE(SUM(CASE WHEN result = 'pooled_suspect' THEN 1 ELSE 0 END), 0) \
+             FROM tubes WHERE round_id = $1 AND result IN ('positive', 'pooled_suspect') AND {in_area}"
+        );
+        let (positive_tubes, suspect_tubes): (i64, i64) =
+            with_read_pool!(self, pool => bind_all!(sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_one(pool).await?);
+        let sql = format!(
+            "SELECT COALESCE(SUM(CASE WHEN status = 'open' THEN 1 ELSE 0 END), 0), \
+             COALESCE(SUM(CASE WHEN status <> 'open' THEN 1 ELSE 0 END), 0) FROM recalls WHERE round_id = $1 AND {in_area}"
+        );
+        let (open_recalls, closed_recalls): (i64, i64) =
+            with_read_pool!(self, pool => bind_all!(sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_one(pool).await?);
+        let sql = format!("SELECT COUNT(*) FROM positive_persons WHERE round_id = $1 AND {in_area}");
+        let (positive_persons,): (i64,) =
+            with_read_pool!(self, pool => bind_all!(sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_one(pool).await?);
+        Ok(Progress {
+            hourly: parts
+                .iter()
+                .map(|p| (p.clone(), hourly.remove(p.as_str()).unwrap_or_default().into_iter().collect()))
+                .collect(),
+            positive_tubes,
+            suspect_tubes,
+            open_recalls,
+            closed_recalls,
+            positive_persons,
+        })
+    }
+}

@@ -17,7 +17,7 @@ use cordon_domain::testing::sizing::{SizingPlan, SizingRules};
 use cordon_domain::Barcode;
 use cordon_domain::testing::pooling::SamplingGroup;
 
-use crate::coverage::{Coverage, ExemptRefusal, Exemption};
+use crate::coverage::{Coverage, ExemptRefusal, Exemption, Progress};
 use cordon_domain::testing::exemption::ExemptionReason;
 use crate::results::{Lab, NewLab, Recall, ResultInput, ResultOutcome};
 use crate::station::{BatchOutcome, BatchTube, Scanned, StationRefusal, Tube};
@@ -437,6 +437,15 @@ impl Scoped {
         self.require(Permission::PersonsRead)?;
         self.inside(area)?;
         self.store.exemptions(round_id, Some(std::slice::from_ref(area)), None).await
+    }
+
+    /// A round's progress in `area` split by its sub-areas `parts` (needs `testing.read`, area
+    /// inside the jurisdiction).
+    pub async fn progress(&self, round_id: i64, area: &AreaCode, parts: &[String]) -> Result<Progress> {
+        self.require(Permission::TestingRead)?;
+        self.inside(area)?;
+        self.round(round_id).await?.ok_or_else(|| StoreError::Invalid(format!("no round {round_id}")))?;
+        self.store.progress(round_id, area, parts).await
     }
 
     /// A person registered in the jurisdiction, or why not.

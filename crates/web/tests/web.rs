@@ -1168,6 +1168,64 @@ async fn the_recall_board_shows_every_recalled_person_with_the_clock_overdue_fir
 }
 
 #[tokio::test]
+async fn the_coverage_page_drills_down_to_a_village_where_missing_people_are_accounted_for_in_a_browser() {
+    let Some(driver) = chromedriver().await else { return };
+    for w in worlds("browser_coverage", 40).await {
+        let store = &w.store;
+        let officer = account(store, "sampler8", Role::TestingOfficer, "140121100").await;
+        let lab = account(store, "lab8", Role::Lab, "140121").await;
+        let residents: Vec<String> = (0..40).filter(|n| (n / 2) % 4 < 2).map(sample_id).collect();
+        let (id, site) = plan_round(store, &officer, "第一轮").await;
+        call(store, post_json(&officer, &format!("/api/v1/rounds/{id}/registrations"), serde_json::json!({"tubes": [
+            {"barcode": "CV00000001", "site_id": site, "resident_ids": residents[0..10]},
+        ]}))).await;
+        let (_, _, lab_row) = call(store, post_json(&officer, "/api/v1/labs", serde_json::json!({"name": "县疾控实验室", "area_code": "140121100", "daily_capacity": 10000}))).await;
+        let (_, _, lines) = call(store, post_json(&lab, "/api/v1/results", serde_json::json!({"lab_id": lab_row["id"], "results": [
+            {"barcode": "CV00000001", "result": "pooled_suspect"},
+        ]}))).await;
+        assert_eq!(lines[0]["outcome"]["recalls_opened"], 10, "{lines}");
+
+        let addr = spawn_server(store.clone()).await;
+        let client = browser(&driver).await;
+        sign_in(&client, addr, "sampler8", PASSWORD).await;
+        client.find(fantoccini::Locator::Css("nav.main a[href='/testing']")).await.unwrap().click().await.unwrap();
+        client.find(fantoccini::Locator::LinkText("覆盖进度")).await.unwrap().click().await.unwrap();
+        client.wait().for_element(fantoccini::Locator::Css("#chart-progress canvas")).await.unwrap();
+        let stats = text(&client, "#coverage-stats").await;
+        assert!(stats.contains("20") && stats.contains("10") && stats.contains("50%"), "{stats}");
+        assert!(text(&client, "section.found").await.contains("10\n待复核召回"), "the ten recalled members are counted");
+        let rows = client.find_all(fantoccini::Locator::Css("table.coverage tbody tr")).await.unwrap();
+        assert_eq!(rows.len(), 2, "东关村 and 西关村");
+        std::fs::write(screenshot_path(&format!("coverage-township-{}.png", w.scratch.kind.as_str())), client.screenshot().await.unwrap()).unwrap();
+
+        // The village: its missing list, where one person is accounted for as away.
+        client.find(fantoccini::Locator::LinkText("东关村")).await.unwrap().click().await.unwrap();
+        client.wait().for_element(fantoccini::Locator::Id("missing-table")).await.unwrap();
+        let missing = client.find_all(fantoccini::Locator::Css("#missing-table tbody tr")).await.unwrap();
+        assert_eq!(missing.len(), 4);
+        let first = missing[0].text().await.unwrap();
+        let form = missing[0].find(fantoccini::Locator::Css("form")).await.unwrap();
+        form.find(fantoccini::Locator::Css("input[name=note]")).await.unwrap().send_keys("在太原务工").await.unwrap();
+        form.find(fantoccini::Locator::Css("button")).await.unwrap().click().await.unwrap();
+        client.wait().for_element(fantoccini::Locator::Id("exempt-table")).await.unwrap();
+        assert_eq!(client.find_all(fantoccini::Locator::Css("#missing-table tbody tr")).await.unwrap().len(), 3);
+        let exempt = text(&client, "#exempt-table tbody").await;
+        let name = first.split_whitespace().nth(1).unwrap().to_string();
+        assert!(exempt.contains(&name) && exempt.contains("外出未归") && exempt.contains("在太原务工") && exempt.contains("sampler8"), "{exempt}");
+        assert_eq!(text(&client, "#missing-count").await, "3");
+        assert!(client.find(fantoccini::Locator::Id("print-list")).await.is_ok());
+        client.execute("document.querySelector('section.missing-list').scrollIntoView()", vec![]).await.unwrap();
+        std::fs::write(screenshot_path(&format!("coverage-village-{}.png", w.scratch.kind.as_str())), client.screenshot().await.unwrap()).unwrap();
+
+        client.find(fantoccini::Locator::Css("#exempt-table button")).await.unwrap().click().await.unwrap();
+        client.wait().for_element(fantoccini::Locator::XPath("//span[@id='missing-count' and text()='4']")).await.unwrap();
+        assert_eq!(client.find_all(fantoccini::Locator::Css("#missing-table tbody tr")).await.unwrap().len(), 4);
+        client.close().await.unwrap();
+        w.finish().await;
+    }
+}
+
+#[tokio::test]
 async fn a_lab_export_in_gbk_records_results_and_reports_each_bad_row_with_its_line() {
     for w in worlds("api_results_csv", 20).await {
         let store = &w.store;

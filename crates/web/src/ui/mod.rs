@@ -17,6 +17,7 @@ use crate::i18n::Tr;
 
 pub(crate) mod admin;
 pub(crate) mod audit;
+mod coverage;
 mod login;
 mod persons;
 mod results;
@@ -36,6 +37,9 @@ pub fn router() -> Router<AppState> {
         .route("/testing/rounds/{id}/sites", post(testing::create_site))
         .route("/station", get(testing::station))
         .route("/recalls", get(testing::recalls))
+        .route("/coverage", get(coverage::page))
+        .route("/coverage/rounds/{id}/exemptions", post(coverage::exempt))
+        .route("/coverage/rounds/{id}/exemptions/{person}/undo", post(coverage::unexempt))
         .route("/results", get(results::page))
         .route("/transport", get(transport::round_transport))
         .route("/transport/rounds/{id}/batches", post(transport::dispatch))
