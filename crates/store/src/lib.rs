@@ -20,6 +20,7 @@ mod places;
 pub mod schema;
 pub mod results;
 pub mod scoped;
+pub mod sites;
 pub mod station;
 pub mod testing;
 pub mod transport;

@@ -190,6 +190,23 @@ impl Store {
         self.page_persons(sql, params, after, limit).await
     }
 
+    /// Everyone of `area` meeting `condition` (whose placeholders are written `$X1`, `$X2` … for
+    /// the values of `extra`), by area and address — for lists printed for a team, capped at 5,000.
+    pub(crate) async fn list_persons_where_all(&self, area: &AreaCode, condition: &str, extra: Vec<Param>) -> Result<Vec<Person>> {
+        let mut params = Vec::new();
+        let in_scope = crate::in_areas("p.area_code", std::slice::from_ref(area), &mut params).expect("one area");
+        let base = params.len();
+        let mut condition = condition.to_string();
+        for i in (1..=extra.len()).rev() {
+            condition = condition.replace(&format!("$X{i}"), &format!("${}", base + i));
+        }
+        params.extend(extra);
+        let sql = format!("{PERSON_SELECT} WHERE {in_scope} AND {condition} ORDER BY p.area_code, h.address, p.id LIMIT 5000");
+        let rows: Vec<PersonRow> = with_read_pool!(self, pool =>
+            bind_all!(sqlx::query_as::<_, PersonRow>(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(pool).await?);
+        rows.into_iter().map(Person::try_from).collect()
+    }
+
     /// Runs a person query (`sql` ends in its WHERE conditions) one page at a time by the key
     /// (area code, id): rows after `after`, `limit` of them, and the cursor for the next page.
     async fn page_persons(&self, mut sql: String, mut params: Vec<Param>, after: Option<&PersonCursor>, limit: u32) -> Result<PersonPage> {

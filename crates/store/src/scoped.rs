@@ -18,6 +18,9 @@ use cordon_domain::Barcode;
 use cordon_domain::testing::pooling::SamplingGroup;
 
 use crate::coverage::{Coverage, ExemptRefusal, Exemption, Progress};
+use crate::sites::{AreaHistory, HomeVisit};
+use chrono::{DateTime, Utc};
+use cordon_domain::testing::slots::Slot;
 use cordon_domain::testing::exemption::ExemptionReason;
 use crate::results::{Lab, NewLab, Recall, ResultInput, ResultOutcome};
 use crate::station::{BatchOutcome, BatchTube, Scanned, StationRefusal, Tube};
@@ -446,6 +449,54 @@ impl Scoped {
         self.inside(area)?;
         self.round(round_id).await?.ok_or_else(|| StoreError::Invalid(format!("no round {round_id}")))?;
         self.store.progress(round_id, area, parts).await
+    }
+
+    /// A round's site inside the jurisdiction (needs `testing.read`).
+    pub async fn site(&self, round_id: i64, site_id: i64) -> Result<Site> {
+        self.require(Permission::TestingRead)?;
+        self.site_inside(round_id, site_id).await
+    }
+
+    /// Plans a site's staggered slots over its opening window (needs `testing.write`).
+    pub async fn plan_slots(&self, round_id: i64, site_id: i64, opens: DateTime<Utc>, closes: DateTime<Utc>) -> Result<Vec<Slot>> {
+        self.require(Permission::TestingWrite)?;
+        let site = self.site_inside(round_id, site_id).await?;
+        self.store.plan_slots(&self.actor, &site, opens, closes).await
+    }
+
+    /// A site's slots and opening window (needs `testing.read`).
+    pub async fn slots(&self, round_id: i64, site_id: i64) -> Result<(Vec<Slot>, Option<(DateTime<Utc>, DateTime<Utc>)>)> {
+        self.require(Permission::TestingRead)?;
+        let site = self.site_inside(round_id, site_id).await?;
+        self.store.slots(site.id).await
+    }
+
+    /// The people the site's door-to-door team samples at home (needs `testing.read` and
+    /// `persons.read`).
+    pub async fn door_to_door(&self, round_id: i64, site_id: i64, today: NaiveDate) -> Result<Vec<(Person, HomeVisit)>> {
+        self.require(Permission::TestingRead)?;
+        self.require(Permission::PersonsRead)?;
+        let site = self.site_inside(round_id, site_id).await?;
+        let area = AreaCode::parse(&site.area_code).map_err(|e| StoreError::Invalid(e.to_string()))?;
+        self.store.door_to_door(round_id, &area, today).await
+    }
+
+    /// The testing history of the caller's areas and their townships, for the frequency
+    /// suggestion (needs `testing.read`).
+    pub async fn testing_history(&self, recent_rounds: u32) -> Result<Vec<AreaHistory>> {
+        self.require(Permission::TestingRead)?;
+        let mut areas = Vec::new();
+        for home in self.principal.user.jurisdiction.areas() {
+            let children = self.store.area_children(home).await?;
+            if children.is_empty() || home.level() == cordon_domain::AreaLevel::Township {
+                if let Some(a) = self.store.area(home).await? {
+                    areas.push((a.code, a.name));
+                }
+            } else {
+                areas.extend(children.into_iter().map(|a| (a.code, a.name)));
+            }
+        }
+        self.store.testing_history(&areas, recent_rounds).await
     }
 
     /// A person registered in the jurisdiction, or why not.

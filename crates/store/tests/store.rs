@@ -721,4 +721,57 @@ mod retests_and_coverage {
             s.finish(store).await.unwrap();
         }
     }
+
+    #[tokio::test]
+    async fn a_site_staggers_its_slots_and_lists_who_is_sampled_at_home() {
+        use cordon_store::sites::HomeVisit;
+        use cordon_store::testing::NewSite;
+        for (s, store) in each_backend("sites").await {
+            seed_areas(&store).await;
+            import_persons(&store, Cursor::new(people_csv(40).into_bytes()), &mut Collect::default()).await.unwrap();
+            store.refresh_populations().await.unwrap();
+            let officer = as_user(&store, "sampler", Role::TestingOfficer, "140121100").await;
+            let lab_user = as_user(&store, "lab", Role::Lab, "140121").await;
+            let (round, east, _) = round_with_two_sites(&officer).await;
+            let town_site = officer
+                .create_site(NewSite { round_id: round.id, area_code: code("140121100"), name: "镇中心点".into(), address: "镇政府广场".into(), stations: 4 })
+                .await
+                .unwrap();
+            let opens = chrono::DateTime::parse_from_rfc3339("2022-04-13T18:00:00+08:00").unwrap().with_timezone(&chrono::Utc);
+            let slots = officer.plan_slots(round.id, town_site.id, opens, opens + chrono::Duration::hours(2)).await.unwrap();
+            let plan: Vec<(&str, i64, u32)> = slots.iter().map(|s| (s.label.as_str(), (s.ends_at - s.starts_at).num_minutes(), s.expected)).collect();
+            assert_eq!(plan, vec![("东关村", 60, 10), ("西关村", 60, 10)]);
+            let (stored, window) = officer.slots(round.id, town_site.id).await.unwrap();
+            assert_eq!((stored, window), (slots.clone(), Some((opens, opens + chrono::Duration::hours(2)))));
+            let replanned = officer.plan_slots(round.id, town_site.id, opens, opens + chrono::Duration::hours(4)).await.unwrap();
+            assert_eq!(officer.slots(round.id, town_site.id).await.unwrap().0, replanned, "planning again replaces the slots");
+            assert!(officer.plan_slots(round.id, town_site.id, opens, opens).await.is_err());
+            assert!(matches!(lab_user.plan_slots(round.id, town_site.id, opens, opens + chrono::Duration::hours(1)).await, Err(cordon_store::StoreError::Forbidden(_))));
+
+            // Door to door: the recalled members of a positive pool, and (everyone here being
+            // born in the 1940s) the very old not yet sampled or accounted for.
+            let people = qingyuan_people(&store).await;
+            let east_people: Vec<i64> = {
+                let page = store.list_persons(&[code("140121100201")], &PersonFilter::default(), None, 100, today()).await.unwrap();
+                page.items.iter().map(|p| p.id).collect()
+            };
+            assert_eq!((people.len(), east_people.len()), (20, 10));
+            let pool = BatchTube { barcode: bc("EA00000001"), site_id: east.id, group: SamplingGroup::Resident, members: east_people[0..5].to_vec(), seal: true };
+            officer.register_batch(round.id, vec![pool], None).await.unwrap();
+            let lab = officer.create_lab(NewLab { name: "县疾控实验室".into(), area_code: code("140121100"), daily_capacity: 20000 }).await.unwrap();
+            let positive = ResultInput { barcode: bc("EA00000001"), round_id: Some(round.id), result: Some(TubeResult::PooledSuspect), ct: CtValues::default(), at: None };
+            lab_user.record_result(lab.id, &positive).await.unwrap();
+            officer.exempt(round.id, east_people[9], ExemptionReason::Hospital, None).await.unwrap().unwrap();
+            let list = officer.door_to_door(round.id, east.id, today()).await.unwrap();
+            let recalled: Vec<i64> = list.iter().filter(|(_, why)| *why == HomeVisit::Recalled).map(|(p, _)| p.id).collect();
+            let cannot: Vec<i64> = list.iter().filter(|(_, why)| *why == HomeVisit::CannotCome).map(|(p, _)| p.id).collect();
+            assert_eq!(recalled.iter().copied().collect::<HashSet<_>>(), east_people[0..5].iter().copied().collect());
+            assert_eq!(cannot.iter().copied().collect::<HashSet<_>>(), east_people[5..9].iter().copied().collect());
+            officer.open_tube(round.id, east.id, &bc("RT00000001"), SamplingGroup::Retest, None).await.unwrap().unwrap();
+            officer.scan(round.id, &bc("RT00000001"), east_people[0], None).await.unwrap().unwrap();
+            let list = officer.door_to_door(round.id, east.id, today()).await.unwrap();
+            assert_eq!(list.len(), 8, "the re-sampled member is off the list while their tube is at the lab");
+            s.finish(store).await.unwrap();
+        }
+    }
 }

@@ -6,5 +6,6 @@ pub mod frequency;
 pub mod pooling;
 pub mod result;
 pub mod sizing;
+pub mod slots;
 pub mod station;
 pub mod transport;
