@@ -1226,6 +1226,55 @@ async fn the_coverage_page_drills_down_to_a_village_where_missing_people_are_acc
 }
 
 #[tokio::test]
+async fn a_site_page_plans_slots_and_lists_home_visits_and_a_suggested_round_is_confirmed_in_a_browser() {
+    let Some(driver) = chromedriver().await else { return };
+    for w in worlds("browser_site", 40).await {
+        let store = &w.store;
+        let officer = account(store, "sampler9", Role::TestingOfficer, "140121100").await;
+        let lab = account(store, "lab9", Role::Lab, "140121").await;
+        let residents: Vec<String> = (0..40).filter(|n| (n / 2) % 4 < 2).map(sample_id).collect();
+        let (id, site) = plan_round(store, &officer, "第一轮").await;
+        call(store, post_json(&officer, &format!("/api/v1/rounds/{id}/registrations"), serde_json::json!({"tubes": [
+            {"barcode": "ST00000001", "site_id": site, "resident_ids": residents[0..10]},
+        ]}))).await;
+        let (_, _, lab_row) = call(store, post_json(&officer, "/api/v1/labs", serde_json::json!({"name": "县疾控实验室", "area_code": "140121100", "daily_capacity": 10000}))).await;
+        let results = |items: Value| post_json(&lab, "/api/v1/results", serde_json::json!({"lab_id": lab_row["id"], "results": items}));
+        call(store, results(serde_json::json!([{"barcode": "ST00000001", "result": "pooled_suspect"}]))).await;
+        call(store, post_json(&officer, &format!("/api/v1/rounds/{id}/registrations"), serde_json::json!({"tubes": [
+            {"barcode": "SR00000001", "site_id": site, "group": "retest", "resident_ids": [residents[0]]},
+        ]}))).await;
+        let (_, _, lines) = call(store, results(serde_json::json!([{"barcode": "SR00000001", "result": "positive"}]))).await;
+        assert_eq!(lines[0]["outcome"]["positive_persons"], 1, "{lines}");
+
+        let addr = spawn_server(store.clone()).await;
+        let client = browser(&driver).await;
+        sign_in(&client, addr, "sampler9", PASSWORD).await;
+        client.find(fantoccini::Locator::Css("nav.main a[href='/testing']")).await.unwrap().click().await.unwrap();
+        let frequency = text(&client, "#frequency-table tbody").await;
+        assert!(frequency.contains("清源镇") && frequency.contains("每天一检"), "a positive in the last rounds: daily\n{frequency}");
+        client.find(fantoccini::Locator::Css("#frequency-table button")).await.unwrap().click().await.unwrap();
+        let notice = client.wait().for_element(fantoccini::Locator::Id("rounds-notice")).await.unwrap().text().await.unwrap();
+        assert!(notice.contains("已安排下一轮") && notice.contains("清源镇"), "{notice}");
+        assert_eq!(client.find_all(fantoccini::Locator::Css("section.round")).await.unwrap().len(), 2);
+
+        client.find(fantoccini::Locator::LinkText("东关1号点")).await.unwrap().click().await.unwrap();
+        client.wait().for_element(fantoccini::Locator::Id("slot-form")).await.unwrap();
+        let visits = text(&client, "#visit-table tbody").await;
+        assert_eq!(visits.matches("混管召回单采").count(), 5, "the east members of the pool still waiting for their re-test\n{visits}");
+        assert_eq!(visits.matches("行动不便").count(), 4, "the very old of 东关村 not yet sampled\n{visits}");
+        let hours = client.find(fantoccini::Locator::Css("#slot-form input[name=hours]")).await.unwrap();
+        hours.clear().await.unwrap();
+        hours.send_keys("2").await.unwrap();
+        client.find(fantoccini::Locator::Css("#slot-form button")).await.unwrap().click().await.unwrap();
+        let slots = client.wait().for_element(fantoccini::Locator::Id("slot-table")).await.unwrap().text().await.unwrap();
+        assert!(slots.contains("东关村") && slots.contains("10"), "{slots}");
+        std::fs::write(screenshot_path(&format!("site-{}.png", w.scratch.kind.as_str())), client.screenshot().await.unwrap()).unwrap();
+        client.close().await.unwrap();
+        w.finish().await;
+    }
+}
+
+#[tokio::test]
 async fn a_lab_export_in_gbk_records_results_and_reports_each_bad_row_with_its_line() {
     for w in worlds("api_results_csv", 20).await {
         let store = &w.store;

@@ -21,6 +21,7 @@ mod coverage;
 mod login;
 mod persons;
 mod results;
+mod sites;
 mod testing;
 mod transport;
 
@@ -35,6 +36,9 @@ pub fn router() -> Router<AppState> {
         .route("/testing", get(testing::rounds))
         .route("/testing/rounds", post(testing::create_round))
         .route("/testing/rounds/{id}/sites", post(testing::create_site))
+        .route("/testing/rounds/{id}/sites/{site}", get(sites::page))
+        .route("/testing/rounds/{id}/sites/{site}/slots", post(sites::plan_slots))
+        .route("/testing/frequency", post(sites::confirm_frequency))
         .route("/station", get(testing::station))
         .route("/recalls", get(testing::recalls))
         .route("/coverage", get(coverage::page))

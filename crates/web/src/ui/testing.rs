@@ -41,6 +41,14 @@ struct RoundsPage {
     /// The caller's areas and their townships, for a new round.
     round_areas: Vec<(String, String)>,
     error: Option<String>,
+    notice: Option<String>,
+    /// The frequency suggestion per area, for those who may plan rounds.
+    frequency: Vec<super::sites::FrequencyRow>,
+}
+
+#[derive(Deserialize)]
+pub struct RoundsQuery {
+    planned: Option<String>,
 }
 
 /// A time as Beijing time, `11-24 19:05`.
@@ -48,13 +56,15 @@ pub(super) fn local(t: chrono::DateTime<chrono::Utc>) -> String {
     t.with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).expect("valid offset")).format("%m-%d %H:%M").to_string()
 }
 
-pub async fn rounds(t: Tr, caller: Caller) -> Response {
-    rounds_view(t, &caller, None).await
+pub async fn rounds(t: Tr, caller: Caller, Query(q): Query<RoundsQuery>) -> Response {
+    let notice = q.planned.map(|name| t.fill("frequency.planned", &[("name", &name)]));
+    rounds_view(t, &caller, None, notice).await
 }
 
-async fn rounds_view(t: Tr, caller: &Caller, error: Option<String>) -> Response {
+async fn rounds_view(t: Tr, caller: &Caller, error: Option<String>, notice: Option<String>) -> Response {
     let scope = &caller.0;
     let can_write = scope.principal().can(Permission::TestingWrite);
+    let can_plan = can_write || scope.principal().can(Permission::CommandWrite);
     let loaded = async {
         let mut rows = Vec::new();
         for r in scope.rounds().await? {
@@ -98,12 +108,14 @@ async fn rounds_view(t: Tr, caller: &Caller, error: Option<String>) -> Response 
                 round_areas.extend(children.into_iter().map(|c| (c.code, c.name)));
             }
         }
-        Ok::<_, StoreError>((rows, round_areas))
+        let frequency = if can_plan { super::sites::frequency_rows(t, scope.testing_history(3).await?, chrono::Utc::now()) } else { vec![] };
+        Ok::<_, StoreError>((rows, round_areas, frequency))
     };
     match loaded.await {
-        Ok((rounds, round_areas)) => {
+        Ok((rounds, round_areas, frequency)) => {
             let status = if error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
-            (status, render(&RoundsPage { t, user: UserBadge::of(caller), can_write, rounds, round_areas, error })).into_response()
+            let page = RoundsPage { t, user: UserBadge::of(caller), can_write, rounds, round_areas, error, notice, frequency };
+            (status, render(&page)).into_response()
         }
         Err(e) => failure(t, caller, e),
     }
@@ -146,7 +158,7 @@ pub async fn create_round(t: Tr, caller: Caller, axum::Form(form): axum::Form<Ro
     };
     match planned.await {
         Ok(_) => Redirect::to("/testing").into_response(),
-        Err(StoreError::Invalid(reason)) => rounds_view(t, &caller, Some(reason)).await,
+        Err(StoreError::Invalid(reason)) => rounds_view(t, &caller, Some(reason), None).await,
         Err(e) => failure(t, &caller, e),
     }
 }
@@ -167,7 +179,7 @@ pub async fn create_site(t: Tr, caller: Caller, Path(round_id): Path<i64>, axum:
     };
     match added.await {
         Ok(_) => Redirect::to("/testing").into_response(),
-        Err(StoreError::Invalid(reason)) => rounds_view(t, &caller, Some(reason)).await,
+        Err(StoreError::Invalid(reason)) => rounds_view(t, &caller, Some(reason), None).await,
         Err(e) => failure(t, &caller, e),
     }
 }
