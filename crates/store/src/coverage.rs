@@ -187,12 +187,15 @@ impl Store {
     }
 }
 
+/// People sampled per hour (hour start, people).
+pub type Hourly = Vec<(DateTime<Utc>, i64)>;
+
 /// How far a round has come in an area: sampling over time and what the labs found.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
 pub struct Progress {
     /// Per sub-area (or the area itself when it has none): people sampled in each hour since the
     /// round started, by when their tube was opened at the site, as (hour start, people).
-    pub hourly: Vec<(String, Vec<(DateTime<Utc>, i64)>)>,
+    pub hourly: Vec<(String, Hourly)>,
     pub positive_tubes: i64,
     pub suspect_tubes: i64,
     pub open_recalls: i64,

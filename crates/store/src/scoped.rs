@@ -468,7 +468,7 @@ impl Scoped {
     }
 
     /// A site's slots and opening window (needs `testing.read`).
-    pub async fn slots(&self, round_id: i64, site_id: i64) -> Result<(Vec<Slot>, Option<(DateTime<Utc>, DateTime<Utc>)>)> {
+    pub async fn slots(&self, round_id: i64, site_id: i64) -> Result<(Vec<Slot>, Option<crate::sites::Window>)> {
         self.require(Permission::TestingRead)?;
         let site = self.site_inside(round_id, site_id).await?;
         self.store.slots(site.id).await

@@ -32,6 +32,9 @@ pub struct AreaHistory {
     pub last_positive_at: Option<DateTime<Utc>>,
 }
 
+/// When a site opens and closes.
+pub type Window = (DateTime<Utc>, DateTime<Utc>);
+
 impl Store {
     /// The parts a site serves with their head counts: the grids of its village, or the villages
     /// of its township.
@@ -90,11 +93,13 @@ impl Store {
     }
 
     /// A site's slots in time order, and its opening window if planned.
-    pub(crate) async fn slots(&self, site_id: i64) -> Result<(Vec<Slot>, Option<(DateTime<Utc>, DateTime<Utc>)>)> {
-        let rows: Vec<(String, String, DateTime<Utc>, DateTime<Utc>, i32)> = with_read_pool!(self, pool =>
+    pub(crate) async fn slots(&self, site_id: i64) -> Result<(Vec<Slot>, Option<Window>)> {
+        type Row = (String, String, DateTime<Utc>, DateTime<Utc>, i32);
+        let rows: Vec<Row> = with_read_pool!(self, pool =>
             sqlx::query_as("SELECT area_code, label, starts_at, ends_at, expected FROM site_slots WHERE site_id = $1 ORDER BY starts_at, id")
                 .bind(site_id).fetch_all(pool).await?);
-        let window: Option<(Option<DateTime<Utc>>, Option<DateTime<Utc>>)> = with_read_pool!(self, pool =>
+        type Opening = (Option<DateTime<Utc>>, Option<DateTime<Utc>>);
+        let window: Option<Opening> = with_read_pool!(self, pool =>
             sqlx::query_as("SELECT opens_at, closes_at FROM sampling_sites WHERE id = $1").bind(site_id).fetch_optional(pool).await?);
         let window = match window {
             Some((Some(o), Some(c))) => Some((o, c)),

@@ -673,7 +673,7 @@ mod retests_and_coverage {
             let single = officer.open_tube(round.id, east.id, &bc("RT00000001"), SamplingGroup::Retest, None).await.unwrap().unwrap();
             assert!(single.retest);
             let scanned = officer.scan(round.id, &bc("RT00000001"), people[0], Some("r1")).await.unwrap().unwrap();
-            assert_eq!(scanned.tube.sealed_at.is_some(), true, "a single tube seals on its one swab");
+            assert!(scanned.tube.sealed_at.is_some(), "a single tube seals on its one swab");
             assert!(officer.scan(round.id, &bc("RT00000001"), people[0], Some("r1")).await.unwrap().unwrap().repeat);
             officer.open_tube(round.id, east.id, &bc("RT00000002"), SamplingGroup::Retest, None).await.unwrap().unwrap();
             let stranger = officer.scan(round.id, &bc("RT00000002"), people[9], None).await.unwrap().unwrap_err();
