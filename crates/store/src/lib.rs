@@ -12,6 +12,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePo
 pub mod accounts;
 pub mod coverage;
 pub mod audit;
+pub mod batch;
 mod bulk;
 pub mod decode;
 pub mod import;
@@ -166,6 +167,7 @@ pub(crate) enum Param {
     OptText(Option<String>),
     OptInt(Option<i64>),
     Time(chrono::DateTime<chrono::Utc>),
+    OptTime(Option<chrono::DateTime<chrono::Utc>>),
 }
 
 /// The SQL condition "`column` lies in one of these areas' subtrees" (one key range per area),
@@ -195,6 +197,7 @@ macro_rules! bind_all {
                 $crate::Param::OptText(s) => q.bind(s.clone()),
                 $crate::Param::OptInt(i) => q.bind(*i),
                 $crate::Param::Time(t) => q.bind(*t),
+                $crate::Param::OptTime(t) => q.bind(*t),
             };
         }
         q

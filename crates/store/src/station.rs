@@ -11,6 +11,8 @@ use serde::Serialize;
 
 use crate::{Result, Store, StoreError, with_read_pool, with_write_pool};
 
+pub use crate::batch::{BatchOutcome, BatchTube, MemberRefusal};
+
 /// A tube as stored.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Tube {
@@ -28,33 +30,33 @@ pub struct Tube {
 }
 
 #[derive(sqlx::FromRow)]
-struct TubeRow {
-    id: i64,
-    round_id: i64,
-    barcode: String,
-    site_id: i64,
-    area_code: String,
-    pool_kind: String,
-    pool_size: i32,
-    members: i32,
-    household_id: Option<i64>,
-    opened_at: DateTime<Utc>,
-    sealed_at: Option<DateTime<Utc>>,
-    purpose: String,
+pub(crate) struct TubeRow {
+    pub(crate) id: i64,
+    pub(crate) round_id: i64,
+    pub(crate) barcode: String,
+    pub(crate) site_id: i64,
+    pub(crate) area_code: String,
+    pub(crate) pool_kind: String,
+    pub(crate) pool_size: i32,
+    pub(crate) members: i32,
+    pub(crate) household_id: Option<i64>,
+    pub(crate) opened_at: DateTime<Utc>,
+    pub(crate) sealed_at: Option<DateTime<Utc>>,
+    pub(crate) purpose: String,
 }
 
 impl TubeRow {
-    fn retest(&self) -> bool {
+    pub(crate) fn retest(&self) -> bool {
         self.purpose == "retest"
     }
     /// The kind of the samples this tube takes.
-    fn sample_kind(&self) -> &'static str {
+    pub(crate) fn sample_kind(&self) -> &'static str {
         if self.retest() { "retest" } else { "round" }
     }
-    fn pool(&self) -> PoolSize {
+    pub(crate) fn pool(&self) -> PoolSize {
         if self.pool_kind == "household" { PoolSize::Household } else { PoolSize::People(self.pool_size as u8) }
     }
-    fn tube(&self) -> Tube {
+    pub(crate) fn tube(&self) -> Tube {
         Tube {
             id: self.id,
             round_id: self.round_id,
@@ -70,12 +72,12 @@ impl TubeRow {
     }
 }
 
-const TUBE_COLUMNS: &str =
+pub(crate) const TUBE_COLUMNS: &str =
     "id, round_id, barcode, site_id, area_code, pool_kind, pool_size, members, household_id, opened_at, sealed_at, purpose";
 
 /// The insert of samples that keeps one round sample per person per round (re-test samples are
 /// outside that rule); `$n` placeholders are appended by the caller.
-const ON_ROUND_CONFLICT: &str = " ON CONFLICT (round_id, person_id) WHERE kind = 'round' DO NOTHING";
+pub(crate) const ON_ROUND_CONFLICT: &str = " ON CONFLICT (round_id, person_id) WHERE kind = 'round' DO NOTHING";
 
 /// Adds to the maintained coverage counts of one area in a round: `$1` round, `$2` area, `$3`
 /// people sampled, `$4` people exempted (either may be negative).
@@ -118,7 +120,23 @@ pub struct Scanned {
     pub repeat: bool,
 }
 
-fn shanghai(t: DateTime<Utc>) -> String {
+/// The pool size of a tube opened at a site in `site_area`: the round's policy for the zone of
+/// the most specific round area covering the site, and the group sampled.
+pub(crate) fn pool_for(round: &crate::testing::Round, site_area: &str, group: SamplingGroup) -> PoolSize {
+    let zone = round.areas.iter().filter(|a| site_area.starts_with(&a.area_code)).max_by_key(|a| a.area_code.len()).and_then(|a| a.zone);
+    round.policy.pool_size(zone, group)
+}
+
+/// The stored form of a pool size: (pool_kind, pool_size); a household tube's size is set by its
+/// first member's household.
+pub(crate) fn pool_columns(pool: PoolSize) -> (&'static str, i32) {
+    match pool {
+        PoolSize::People(n) => ("people", i32::from(n)),
+        PoolSize::Household => ("household", 0),
+    }
+}
+
+pub(crate) fn shanghai(t: DateTime<Utc>) -> String {
     t.with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).expect("valid offset")).format("%m-%d %H:%M").to_string()
 }
 
@@ -153,17 +171,7 @@ impl Store {
             return self.same_site_or_used(existing, site_id).await;
         }
         let round = self.round(round_id).await?.ok_or_else(|| StoreError::Invalid(format!("no round {round_id}")))?;
-        let zone = round
-            .areas
-            .iter()
-            .filter(|a| site_area.starts_with(&a.area_code))
-            .max_by_key(|a| a.area_code.len())
-            .and_then(|a| a.zone);
-        let pool_size = round.policy.pool_size(zone, group);
-        let (kind, size) = match pool_size {
-            PoolSize::People(n) => ("people", i32::from(n)),
-            PoolSize::Household => ("household", 0),
-        };
+        let (kind, size) = pool_columns(pool_for(&round, &site_area, group));
         let inserted = with_write_pool!(self, pool => {
             sqlx::query(
                 "INSERT INTO tubes (round_id, barcode, site_id, area_code, pool_kind, pool_size, members, station, collector, opened_at, purpose) \
@@ -283,7 +291,7 @@ impl Store {
     }
 
     /// Those of `people` with an open recall from a pool of this round.
-    async fn recalled(&self, round_id: i64, people: &[i64]) -> Result<std::collections::HashSet<i64>> {
+    pub(crate) async fn recalled(&self, round_id: i64, people: &[i64]) -> Result<std::collections::HashSet<i64>> {
         if people.is_empty() {
             return Ok(Default::default());
         }
@@ -321,199 +329,5 @@ impl Store {
             return Ok(Err(StationRefusal::Empty(row.barcode)));
         }
         Ok(Ok(self.tube_row(round_id, barcode.as_str()).await?.ok_or_else(|| StoreError::Task("tube vanished".into()))?.tube()))
-    }
-}
-
-/// One tube of a batch registration: its barcode, site, and everyone in it.
-#[derive(Debug, Clone)]
-pub struct BatchTube {
-    pub barcode: Barcode,
-    pub site_id: i64,
-    pub group: SamplingGroup,
-    pub members: Vec<i64>,
-    /// Seal the tube after these members even if it is not full.
-    pub seal: bool,
-}
-
-/// A member of a batch tube that was not registered, and why.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct MemberRefusal {
-    pub person_id: i64,
-    pub refusal: StationRefusal,
-}
-
-/// What a batch did with one tube.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct BatchOutcome {
-    pub barcode: String,
-    /// The tube after the batch (absent when the tube itself was refused).
-    pub tube: Option<Tube>,
-    pub added: usize,
-    /// Members already registered in this tube (a resent batch): nothing changed.
-    pub repeats: usize,
-    pub refused: Vec<MemberRefusal>,
-    /// Why the whole tube was refused, if it was.
-    pub error: Option<StationRefusal>,
-}
-
-impl Store {
-    /// Registers many tubes with their members, each tube in one transaction. Sending the same
-    /// batch again changes nothing (every member is a repeat).
-    pub(crate) async fn register_batch(
-        &self,
-        round_id: i64,
-        tubes: Vec<BatchTube>,
-        collector: Option<&str>,
-        client_id: Option<&str>,
-    ) -> Result<Vec<BatchOutcome>> {
-        let mut out = Vec::with_capacity(tubes.len());
-        for t in tubes {
-            out.push(self.register_tube(round_id, t, collector, client_id).await?);
-        }
-        Ok(out)
-    }
-
-    async fn register_tube(&self, round_id: i64, t: BatchTube, collector: Option<&str>, client_id: Option<&str>) -> Result<BatchOutcome> {
-        let mut outcome = BatchOutcome { barcode: t.barcode.to_string(), tube: None, added: 0, repeats: 0, refused: vec![], error: None };
-        let tube = match self.open_tube(round_id, t.site_id, &t.barcode, t.group, None, collector).await? {
-            Ok(tube) => tube,
-            Err(refusal) => {
-                outcome.error = Some(refusal);
-                return Ok(outcome);
-            }
-        };
-        let row = self.tube_row(round_id, t.barcode.as_str()).await?.ok_or_else(|| StoreError::Task("tube vanished".into()))?;
-        let mut members = t.members.clone();
-        members.sort_unstable();
-        members.dedup();
-        if members.is_empty() {
-            outcome.tube = Some(tube);
-            return Ok(outcome);
-        }
-        let list = members.iter().map(|m| m.to_string()).collect::<Vec<_>>().join(",");
-        // Ids are integers we formatted ourselves, so the lists below are safe to inline.
-        let people_sql = format!("SELECT id, area_code, household_id FROM persons WHERE id IN ({list})");
-        let people: Vec<(i64, String, Option<i64>)> =
-            with_read_pool!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(people_sql.as_str())).fetch_all(pool).await?);
-        let earlier_sql = format!(
-            "SELECT s.person_id, t.id, t.barcode, st.name, s.sampled_at FROM samples s JOIN tubes t ON t.id = s.tube_id \
-             JOIN sampling_sites st ON st.id = t.site_id WHERE s.round_id = $1 AND s.person_id IN ({list}) \
-             AND ((s.kind = 'round' AND $2 = 'round') OR s.tube_id = $3)"
-        );
-        let earlier: Vec<(i64, i64, String, String, DateTime<Utc>)> = with_read_pool!(self, pool =>
-            sqlx::query_as(sqlx::AssertSqlSafe(earlier_sql.as_str())).bind(round_id).bind(row.sample_kind()).bind(row.id).fetch_all(pool).await?);
-        let recalled = if row.retest() { self.recalled(round_id, &members).await? } else { Default::default() };
-        let mut fresh: Vec<(i64, String, Option<i64>)> = Vec::new();
-        for m in &members {
-            if let Some((_, tube_id, barcode, site, at)) = earlier.iter().find(|e| e.0 == *m) {
-                if *tube_id == row.id {
-                    outcome.repeats += 1;
-                } else {
-                    let earlier = EarlierSample { barcode: barcode.clone(), site: site.clone(), at: shanghai(*at) };
-                    outcome.refused.push(MemberRefusal { person_id: *m, refusal: StationRefusal::Scan(ScanRefusal::AlreadySampled { earlier }) });
-                }
-            } else if let Some(p) = people.iter().find(|p| p.0 == *m) {
-                if row.retest() && !recalled.contains(m) {
-                    outcome.refused.push(MemberRefusal { person_id: *m, refusal: StationRefusal::Scan(ScanRefusal::NotRecalled) });
-                } else {
-                    fresh.push(p.clone());
-                }
-            } else {
-                outcome.refused.push(MemberRefusal { person_id: *m, refusal: StationRefusal::UnknownPerson(*m) });
-            }
-        }
-        // The domain decides each new member in order, as if scanned one after another.
-        let current: Vec<(i64,)> = with_read_pool!(self, pool =>
-            sqlx::query_as("SELECT person_id FROM samples WHERE tube_id = $1 ORDER BY id").bind(row.id).fetch_all(pool).await?);
-        let mut open = OpenTube::new(row.pool());
-        open.members = current.into_iter().map(|(p,)| p).collect();
-        open.household = row.household_id;
-        open.household_size = if row.pool() == PoolSize::Household && row.pool_size > 0 { row.pool_size as usize } else { 0 };
-        let mut accepted = Vec::new();
-        let mut sealed = row.sealed_at.is_some();
-        for (id, area, household) in fresh {
-            if sealed {
-                outcome.refused.push(MemberRefusal { person_id: id, refusal: StationRefusal::Sealed(row.barcode.clone()) });
-                continue;
-            }
-            let size = self.household_size(row.pool(), household).await?;
-            match open.scan(id, household, size, None) {
-                Ok(after) => {
-                    accepted.push((id, area));
-                    sealed = after == AfterScan::Sealed;
-                }
-                Err(refusal) => outcome.refused.push(MemberRefusal { person_id: id, refusal: StationRefusal::Scan(refusal) }),
-            }
-        }
-        let seal_now = (sealed || t.seal) && (row.members as usize + accepted.len()) > 0 && row.sealed_at.is_none();
-        if !accepted.is_empty() || seal_now {
-            let now = Utc::now();
-            let capacity = open.pool.capacity(open.household_size) as i32;
-            let done = with_write_pool!(self, pool => {
-                let mut tx = pool.begin().await?;
-                let changed = sqlx::query(
-                    "UPDATE tubes SET members = members + $1, sealed_at = $2, household_id = $3, pool_size = $4 \
-                     WHERE id = $5 AND members = $6 AND sealed_at IS NULL",
-                )
-                .bind(accepted.len() as i32).bind(seal_now.then_some(now)).bind(open.household)
-                .bind(if row.pool() == PoolSize::Household { capacity } else { row.pool_size })
-                .bind(row.id).bind(row.members)
-                .execute(&mut *tx).await?.rows_affected();
-                let mut inserted = 0;
-                if changed == 1 && !accepted.is_empty() {
-                    let mut sql = String::from("INSERT INTO samples (round_id, tube_id, person_id, area_code, sampled_at, client_id, kind) VALUES ");
-                    let mut params = Vec::new();
-                    for (i, (id, area)) in accepted.iter().enumerate() {
-                        let n = params.len();
-                        sql.push_str(&format!(
-                            "{}(${}, ${}, ${}, ${}, ${}, ${}, ${})",
-                            if i == 0 { "" } else { ", " },
-                            n + 1, n + 2, n + 3, n + 4, n + 5, n + 6, n + 7
-                        ));
-                        params.extend([
-                            crate::Param::Int(round_id),
-                            crate::Param::Int(row.id),
-                            crate::Param::Int(*id),
-                            crate::Param::Text(area.clone()),
-                            crate::Param::Time(now),
-                            crate::Param::OptText(client_id.map(str::to_string)),
-                            crate::Param::Text(row.sample_kind().to_string()),
-                        ]);
-                    }
-                    sql.push_str(ON_ROUND_CONFLICT);
-                    inserted = crate::bind_all!(sqlx::query(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).execute(&mut *tx).await?.rows_affected();
-                }
-                if changed == 1 && inserted == accepted.len() as u64 {
-                    if !row.retest() {
-                        let mut by_area: std::collections::BTreeMap<String, (i64, i64)> = Default::default();
-                        for (_, area) in &accepted {
-                            by_area.entry(area.clone()).or_default().0 += 1;
-                        }
-                        // Ids are integers, so the list is safe to inline.
-                        let list = accepted.iter().map(|(id, _)| id.to_string()).collect::<Vec<_>>().join(",");
-                        let sql = format!("DELETE FROM round_exemptions WHERE round_id = $1 AND person_id IN ({list}) RETURNING area_code");
-                        let dropped: Vec<(String,)> = sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(round_id).fetch_all(&mut *tx).await?;
-                        for (area,) in dropped {
-                            by_area.entry(area).or_default().1 -= 1;
-                        }
-                        for (area, (sampled, exempted)) in by_area {
-                            sqlx::query(BUMP_COUNTS).bind(round_id).bind(area).bind(sampled).bind(exempted).execute(&mut *tx).await?;
-                        }
-                    }
-                    tx.commit().await?;
-                    true
-                } else {
-                    tx.rollback().await?;
-                    false
-                }
-            });
-            if done {
-                outcome.added = accepted.len();
-            } else {
-                outcome.error = Some(StationRefusal::Busy(row.barcode.clone()));
-            }
-        }
-        outcome.tube = self.tube_row(round_id, t.barcode.as_str()).await?.map(|r| r.tube());
-        Ok(outcome)
     }
 }

@@ -364,8 +364,8 @@ mod testing_rounds {
             let officer = as_user(&store, "sampler", Role::TestingOfficer, "140121100").await;
             let tracer = as_user(&store, "tracer", Role::Investigator, "140121100").await;
 
-            // Commanders do not plan rounds in the default roles; testing officers do, in their area.
-            assert!(matches!(commander.create_round(round("x", &[("140121", None)])).await, Err(cordon_store::StoreError::Forbidden(_))));
+            // Testing officers plan rounds in their area; commanders confirm suggested rounds
+            // (command.write); investigators do neither.
             assert!(matches!(tracer.create_round(round("x", &[("140121100", None)])).await, Err(cordon_store::StoreError::Forbidden(_))));
             let outside = officer.create_round(round("徐沟", &[("140121101", Some(ZoneKind::Controlled))])).await.unwrap_err();
             assert!(outside.to_string().contains("outside your jurisdiction"), "{outside}");
@@ -410,6 +410,9 @@ mod testing_rounds {
             assert_eq!(events.len(), 2);
             let sites = store.audit_events(&AuditFilter { entity: Some("sampling_site".into()), ..Default::default() }, 10).await.unwrap();
             assert_eq!(sites[0].area_code.as_deref(), Some("140121100201"));
+
+            let confirmed = commander.create_round(round("全县第一轮", &[("140121", None)])).await.unwrap();
+            assert_eq!(other.rounds().await.unwrap().iter().map(|r| r.id).collect::<Vec<_>>(), vec![confirmed.id], "a county round reaches every township");
             s.finish(store).await.unwrap();
         }
     }
@@ -424,7 +427,7 @@ mod station {
     use cordon_store::accounts::NewUser;
     use cordon_store::audit::Actor;
     use cordon_store::scoped::Scoped;
-    use cordon_store::station::StationRefusal;
+    use cordon_store::station::{BatchTube, StationRefusal};
     use cordon_store::testing::{NewRound, NewSite, Round, Site};
 
     use super::*;
@@ -551,6 +554,73 @@ mod station {
             let wrong = officer.scan(round.id, &bc("HH00000001"), stranger, None).await.unwrap().unwrap_err();
             assert_eq!(wrong, StationRefusal::Scan(ScanRefusal::OtherHousehold));
             assert_eq!(officer.scan(round.id, &bc("HH00000001"), mate, None).await.unwrap().unwrap().after, AfterScan::Sealed);
+
+            // The same rules through a batch: a household tube seals on its household and
+            // refuses a stranger.
+            let (other_first, other_home) = *people.iter().find(|(_, h)| *h != home).unwrap();
+            let other_mate = people.iter().find(|(id, h)| *h == other_home && *id != other_first).unwrap().0;
+            let outsider = people.iter().find(|(_, h)| *h != home && *h != other_home).unwrap().0;
+            let batch = BatchTube {
+                barcode: bc("HH00000002"), site_id: site.id, group: SamplingGroup::Resident,
+                members: vec![other_first, outsider, other_mate], seal: false, sampled_at: None,
+            };
+            let out = officer.register_batch(round.id, vec![batch], None).await.unwrap();
+            let tube = out[0].tube.clone().unwrap();
+            assert_eq!((tube.members, tube.sealed_at.is_some()), (2, true), "{out:?}");
+            assert_eq!(out[0].refused.len(), 1, "{out:?}");
+            s.finish(store).await.unwrap();
+        }
+    }
+
+    #[tokio::test]
+    async fn a_batch_decides_each_member_once_keeps_device_times_and_adds_to_stored_tubes() {
+        for (s, store) in each_backend("batch").await {
+            seed_areas(&store).await;
+            import_persons(&store, Cursor::new(people_csv(40).into_bytes()), &mut Collect::default()).await.unwrap();
+            let officer = as_user(&store, "sampler", Role::TestingOfficer, "140121100").await;
+            let (round, east, west) = round_with_two_sites(&officer).await;
+            let people: Vec<i64> = qingyuan_people(&store).await.into_iter().map(|(id, _)| id).collect();
+            let two_hours_ago = Utc::now() - chrono::Duration::hours(2);
+            let tube = |code: &str, site: i64, members: Vec<i64>, seal: bool| BatchTube {
+                barcode: bc(code), site_id: site, group: SamplingGroup::Resident, members, seal, sampled_at: Some(two_hours_ago),
+            };
+            let open = officer.open_tube(round.id, east.id, &bc("EA00000009"), SamplingGroup::Resident, None).await.unwrap().unwrap();
+            officer.scan(round.id, &bc("EA00000009"), people[0], None).await.unwrap().unwrap();
+            let out = officer
+                .register_batch(round.id, vec![
+                    // Into the tube opened at the station: one repeat, two new.
+                    tube("EA00000009", east.id, vec![people[0], people[1], people[2]], false),
+                    // Person 1 again, in another tube of the same batch: refused, pointing to the first.
+                    tube("EA00000010", east.id, vec![people[1], people[3], 999_999], true),
+                    // A barcode already used at the other site.
+                    tube("EA00000009", west.id, vec![people[4]], true),
+                    tube("WE00000001", west.id, (5..16).map(|i| people[i]).collect(), false),
+                ], Some("device-7"))
+                .await
+                .unwrap();
+            assert_eq!((out[0].added, out[0].repeats, out[0].tube.as_ref().unwrap().members), (2, 1, 3));
+            assert_eq!(out[0].tube.as_ref().unwrap().id, open.id);
+            assert_eq!(out[1].added, 1);
+            let reasons: Vec<String> = out[1].refused.iter().map(|r| r.refusal.to_string()).collect();
+            assert!(reasons[0].contains("EA00000009") && reasons[1].contains("999999"), "{reasons:?}");
+            assert!(out[1].tube.as_ref().unwrap().sealed_at.is_some());
+            assert!(matches!(out[2].error, Some(StationRefusal::BarcodeUsed { .. })), "{:?}", out[2]);
+            let full = out[3].tube.clone().unwrap();
+            assert_eq!((full.members, full.sealed_at.is_some(), out[3].refused.len()), (10, true, 1), "the eleventh does not fit a 10-tube");
+            assert_eq!(full.opened_at.timestamp(), two_hours_ago.timestamp(), "the device's time is kept");
+            let c = officer.coverage(round.id, &code("140121100")).await.unwrap().unwrap();
+            assert_eq!(c.area.sampled, 14);
+
+            // Resending the whole batch changes nothing.
+            let again = officer
+                .register_batch(round.id, vec![
+                    tube("EA00000009", east.id, vec![people[0], people[1], people[2]], false),
+                    tube("WE00000001", west.id, (5..16).map(|i| people[i]).collect(), false),
+                ], Some("device-7"))
+                .await
+                .unwrap();
+            assert_eq!((again[0].added, again[0].repeats, again[1].added, again[1].repeats, again[1].refused.len()), (0, 3, 0, 10, 1));
+            assert_eq!(officer.coverage(round.id, &code("140121100")).await.unwrap().unwrap().area.sampled, 14);
             s.finish(store).await.unwrap();
         }
     }
@@ -577,7 +647,7 @@ mod transport {
             let (round, east, west) = round_with_two_sites(&officer).await;
             let people: Vec<i64> = qingyuan_people(&store).await.into_iter().map(|(id, _)| id).collect();
             let tube = |code: &str, site: i64, members: &[i64], seal: bool| BatchTube {
-                barcode: bc(code), site_id: site, group: SamplingGroup::Resident, members: members.to_vec(), seal,
+                barcode: bc(code), site_id: site, group: SamplingGroup::Resident, members: members.to_vec(), seal, sampled_at: None,
             };
             officer
                 .register_batch(round.id, vec![
@@ -662,7 +732,7 @@ mod retests_and_coverage {
             let lab_user = as_user(&store, "lab", Role::Lab, "140121").await;
             let (round, east, _) = round_with_two_sites(&officer).await;
             let people: Vec<i64> = qingyuan_people(&store).await.into_iter().map(|(id, _)| id).collect();
-            let pool = BatchTube { barcode: bc("EA00000001"), site_id: east.id, group: SamplingGroup::Resident, members: people[0..5].to_vec(), seal: true };
+            let pool = BatchTube { barcode: bc("EA00000001"), site_id: east.id, group: SamplingGroup::Resident, members: people[0..5].to_vec(), seal: true, sampled_at: None };
             officer.register_batch(round.id, vec![pool], None).await.unwrap();
             let lab = officer.create_lab(NewLab { name: "县疾控实验室".into(), area_code: code("140121100"), daily_capacity: 20000 }).await.unwrap();
             let result = |code: &str, r: TubeResult| ResultInput { barcode: bc(code), round_id: Some(round.id), result: Some(r), ct: CtValues::default(), at: None };
@@ -756,7 +826,7 @@ mod retests_and_coverage {
                 page.items.iter().map(|p| p.id).collect()
             };
             assert_eq!((people.len(), east_people.len()), (20, 10));
-            let pool = BatchTube { barcode: bc("EA00000001"), site_id: east.id, group: SamplingGroup::Resident, members: east_people[0..5].to_vec(), seal: true };
+            let pool = BatchTube { barcode: bc("EA00000001"), site_id: east.id, group: SamplingGroup::Resident, members: east_people[0..5].to_vec(), seal: true, sampled_at: None };
             officer.register_batch(round.id, vec![pool], None).await.unwrap();
             let lab = officer.create_lab(NewLab { name: "县疾控实验室".into(), area_code: code("140121100"), daily_capacity: 20000 }).await.unwrap();
             let positive = ResultInput { barcode: bc("EA00000001"), round_id: Some(round.id), result: Some(TubeResult::PooledSuspect), ct: CtValues::default(), at: None };

@@ -318,7 +318,7 @@ pub async fn close_tube(caller: Caller, Path((id, code)): Path<(i64, String)>) -
 pub struct BatchTubeInput {
     pub barcode: String,
     pub site_id: i64,
-    /// resident (default), quarantine_site or key_group.
+    /// resident (default), quarantine_site, key_group or retest.
     pub group: Option<String>,
     /// Members by the resident ids on their cards.
     #[serde(default)]
@@ -329,6 +329,8 @@ pub struct BatchTubeInput {
     /// Seal the tube after these members even if it is not full.
     #[serde(default)]
     pub seal: bool,
+    /// When the swabs were taken, for a device uploading after being offline (default: now).
+    pub sampled_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -369,7 +371,11 @@ pub async fn register_batch(caller: Caller, Path(id): Path<i64>, Json(input): Js
     let known = caller.0.person_ids_by_resident_ids(&residents).await?;
     let unknown_residents = residents.iter().filter(|r| !known.contains_key(r.as_str())).map(|r| r.to_string()).collect();
     let mut tubes = Vec::with_capacity(input.tubes.len());
+    let latest = Utc::now() + chrono::Duration::minutes(10);
     for t in input.tubes {
+        if t.sampled_at.is_some_and(|at| at > latest) {
+            return Err(ApiError::bad_request("tubes.sampled_at", format!("tube {}: sampled_at is in the future", t.barcode)));
+        }
         let mut members = t.person_ids.clone();
         members.extend(t.resident_ids.iter().filter_map(|r| known.get(&r.trim().to_ascii_uppercase()).copied()));
         tubes.push(cordon_store::station::BatchTube {
@@ -378,6 +384,7 @@ pub async fn register_batch(caller: Caller, Path(id): Path<i64>, Json(input): Js
             group: group(t.group.as_deref())?,
             members,
             seal: t.seal,
+            sampled_at: t.sampled_at,
         });
     }
     let outcomes = caller.0.register_batch(id, tubes, input.client_id.as_deref()).await?;

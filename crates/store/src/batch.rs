@@ -1,0 +1,469 @@
+//! Batch registration: many tubes with their members in one request (station devices that
+//! upload what they scanned, integrations, the demo replay). Set-based: a handful of reads for
+//! the whole batch, every decision made in memory by the same domain rules as a single scan,
+//! then one transaction of multi-row writes. Resending a batch changes nothing (every member is
+//! a repeat); if another writer touched the same tubes or people meanwhile, the batch is read
+//! and decided again.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use chrono::{DateTime, Utc};
+use cordon_domain::Barcode;
+use cordon_domain::testing::pooling::{PoolSize, SamplingGroup};
+use cordon_domain::testing::station::{AfterScan, EarlierSample, OpenTube, ScanRefusal};
+use serde::Serialize;
+
+use crate::station::{BUMP_COUNTS, ON_ROUND_CONFLICT, StationRefusal, TUBE_COLUMNS, Tube, TubeRow, pool_columns, pool_for, shanghai};
+use crate::{Param, Result, Store, StoreError, bind_all, with_read_pool, with_write_pool};
+
+/// One tube of a batch registration: its barcode, site, and everyone in it.
+#[derive(Debug, Clone)]
+pub struct BatchTube {
+    pub barcode: Barcode,
+    pub site_id: i64,
+    pub group: SamplingGroup,
+    pub members: Vec<i64>,
+    /// Seal the tube after these members even if it is not full.
+    pub seal: bool,
+    /// When the swabs were taken, for a device that uploads later; now when absent.
+    pub sampled_at: Option<DateTime<Utc>>,
+}
+
+/// A member of a batch tube that was not registered, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MemberRefusal {
+    pub person_id: i64,
+    pub refusal: StationRefusal,
+}
+
+/// What a batch did with one tube.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BatchOutcome {
+    pub barcode: String,
+    /// The tube after the batch (absent when the tube itself was refused).
+    pub tube: Option<Tube>,
+    pub added: usize,
+    /// Members already registered in this tube (a resent batch): nothing changed.
+    pub repeats: usize,
+    pub refused: Vec<MemberRefusal>,
+    /// Why the whole tube was refused, if it was.
+    pub error: Option<StationRefusal>,
+}
+
+/// Ids per `IN (…)` list and rows per multi-row `INSERT`, within every backend's limits.
+const CHUNK: usize = 1000;
+
+/// What the batch will write, decided before the transaction.
+#[derive(Default)]
+struct Plan {
+    outcomes: Vec<BatchOutcome>,
+    new_tubes: Vec<NewTube>,
+    changed: Vec<TubeChange>,
+    /// (tube barcode, person, person's area, sampled at, kind).
+    samples: Vec<(String, i64, String, DateTime<Utc>, &'static str)>,
+    /// Ids of the batch's tubes that were already stored, by barcode.
+    stored_ids: HashMap<String, i64>,
+}
+
+struct NewTube {
+    barcode: String,
+    site_id: i64,
+    area_code: String,
+    pool_kind: &'static str,
+    pool_size: i32,
+    members: i32,
+    household_id: Option<i64>,
+    opened_at: DateTime<Utc>,
+    sealed_at: Option<DateTime<Utc>>,
+    purpose: &'static str,
+}
+
+struct TubeChange {
+    id: i64,
+    old_members: i32,
+    add: i32,
+    sealed_at: Option<DateTime<Utc>>,
+    household_id: Option<i64>,
+    pool_size: i32,
+}
+
+/// Integers joined for an inline `IN (…)` list (safe: we format them ourselves).
+fn id_list(ids: &[i64]) -> String {
+    ids.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(",")
+}
+
+impl Store {
+    /// Registers many tubes with their members. Sending the same batch again changes nothing.
+    pub(crate) async fn register_batch(
+        &self,
+        round_id: i64,
+        tubes: Vec<BatchTube>,
+        collector: Option<&str>,
+        client_id: Option<&str>,
+    ) -> Result<Vec<BatchOutcome>> {
+        for _ in 0..3 {
+            let plan = self.plan_batch(round_id, &tubes).await?;
+            if self.write_batch(round_id, &plan, collector, client_id).await? {
+                return self.with_tubes_after(round_id, plan.outcomes).await;
+            }
+        }
+        // Three races in a row with other writers: say so per tube; the device resends.
+        Ok(tubes
+            .iter()
+            .map(|t| BatchOutcome {
+                barcode: t.barcode.to_string(),
+                tube: None,
+                added: 0,
+                repeats: 0,
+                refused: vec![],
+                error: Some(StationRefusal::Busy(t.barcode.to_string())),
+            })
+            .collect())
+    }
+
+    /// Reads what the batch touches and decides every tube and member.
+    async fn plan_batch(&self, round_id: i64, tubes: &[BatchTube]) -> Result<Plan> {
+        let round = self.round(round_id).await?.ok_or_else(|| StoreError::Invalid(format!("no round {round_id}")))?;
+        let sites: Vec<(i64, String, String)> = with_read_pool!(self, pool =>
+            sqlx::query_as("SELECT id, area_code, name FROM sampling_sites WHERE round_id = $1").bind(round_id).fetch_all(pool).await?);
+        let sites: HashMap<i64, (String, String)> = sites.into_iter().map(|(id, area, name)| (id, (area, name))).collect();
+
+        // Tubes of the batch already stored, with their members.
+        let barcodes: Vec<String> = tubes.iter().map(|t| t.barcode.to_string()).collect();
+        let mut existing: HashMap<String, TubeRow> = HashMap::new();
+        for chunk in barcodes.chunks(CHUNK) {
+            let placeholders: Vec<String> = (2..chunk.len() + 2).map(|i| format!("${i}")).collect();
+            let sql = format!("SELECT {TUBE_COLUMNS} FROM tubes WHERE round_id = $1 AND barcode IN ({})", placeholders.join(","));
+            let mut params = vec![Param::Int(round_id)];
+            params.extend(chunk.iter().map(|b| Param::Text(b.clone())));
+            let rows: Vec<TubeRow> = with_read_pool!(self, pool =>
+                bind_all!(sqlx::query_as::<_, TubeRow>(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(pool).await?);
+            existing.extend(rows.into_iter().map(|r| (r.barcode.clone(), r)));
+        }
+        let mut current: HashMap<i64, Vec<i64>> = HashMap::new();
+        let existing_ids: Vec<i64> = existing.values().map(|r| r.id).collect();
+        for chunk in existing_ids.chunks(CHUNK) {
+            let sql = format!("SELECT tube_id, person_id FROM samples WHERE tube_id IN ({}) ORDER BY id", id_list(chunk));
+            let rows: Vec<(i64, i64)> = with_read_pool!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).fetch_all(pool).await?);
+            for (tube, person) in rows {
+                current.entry(tube).or_default().push(person);
+            }
+        }
+
+        // The people named, where they live, and where they were already sampled in the round.
+        let mut people: Vec<i64> = tubes.iter().flat_map(|t| t.members.iter().copied()).collect();
+        people.sort_unstable();
+        people.dedup();
+        let mut persons: HashMap<i64, (String, Option<i64>)> = HashMap::with_capacity(people.len());
+        let mut earlier: HashMap<i64, (i64, EarlierSample)> = HashMap::new();
+        for chunk in people.chunks(CHUNK) {
+            let list = id_list(chunk);
+            let sql = format!("SELECT id, area_code, household_id FROM persons WHERE id IN ({list})");
+            let rows: Vec<(i64, String, Option<i64>)> =
+                with_read_pool!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).fetch_all(pool).await?);
+            persons.extend(rows.into_iter().map(|(id, area, household)| (id, (area, household))));
+            let sql = format!(
+                "SELECT s.person_id, s.tube_id, t.barcode, st.name, s.sampled_at FROM samples s JOIN tubes t ON t.id = s.tube_id \
+                 JOIN sampling_sites st ON st.id = t.site_id WHERE s.round_id = $1 AND s.kind = 'round' AND s.person_id IN ({list})"
+            );
+            let rows: Vec<(i64, i64, String, String, DateTime<Utc>)> =
+                with_read_pool!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(round_id).fetch_all(pool).await?);
+            for (person, tube, barcode, site, at) in rows {
+                earlier.insert(person, (tube, EarlierSample { barcode, site, at: shanghai(at) }));
+            }
+        }
+        let retest_people: Vec<i64> =
+            tubes.iter().filter(|t| t.group.is_retest()).flat_map(|t| t.members.iter().copied()).collect();
+        let recalled = self.recalled(round_id, &retest_people).await?;
+        let households: Vec<i64> = {
+            let mut h: Vec<i64> = tubes
+                .iter()
+                .flat_map(|t| t.members.iter())
+                .filter_map(|m| persons.get(m).and_then(|p| p.1))
+                .collect();
+            h.sort_unstable();
+            h.dedup();
+            h
+        };
+        let mut household_sizes: HashMap<i64, usize> = HashMap::new();
+        let household_pools = round.policy.sealed == PoolSize::Household;
+        if household_pools {
+            for chunk in households.chunks(CHUNK) {
+                let sql = format!("SELECT household_id, COUNT(*) FROM persons WHERE household_id IN ({}) GROUP BY household_id", id_list(chunk));
+                let rows: Vec<(i64, i64)> = with_read_pool!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).fetch_all(pool).await?);
+                household_sizes.extend(rows.into_iter().map(|(h, n)| (h, n as usize)));
+            }
+        }
+
+        let now = Utc::now();
+        let mut plan = Plan { stored_ids: existing.iter().map(|(b, r)| (b.clone(), r.id)).collect(), ..Plan::default() };
+        let mut seen_barcodes = HashSet::new();
+        for t in tubes {
+            let barcode = t.barcode.to_string();
+            let mut outcome = BatchOutcome { barcode: barcode.clone(), tube: None, added: 0, repeats: 0, refused: vec![], error: None };
+            let Some((site_area, _)) = sites.get(&t.site_id) else {
+                outcome.error = Some(StationRefusal::SiteNotInRound(t.site_id));
+                plan.outcomes.push(outcome);
+                continue;
+            };
+            if !seen_barcodes.insert(barcode.clone()) {
+                // The same barcode twice in one batch: the first one counts.
+                outcome.error = Some(StationRefusal::BarcodeUsed { barcode: barcode.clone(), site: sites[&t.site_id].1.clone(), at: shanghai(now) });
+                plan.outcomes.push(outcome);
+                continue;
+            }
+            let at = t.sampled_at.unwrap_or(now);
+            // The tube as it stands: stored, or opened by this batch.
+            let (pool, tube_id, old_members, was_sealed, household, household_size, retest) = match existing.get(&barcode) {
+                Some(row) if row.site_id != t.site_id => {
+                    let site = sites.get(&row.site_id).map(|s| s.1.clone()).unwrap_or_default();
+                    outcome.error = Some(StationRefusal::BarcodeUsed { barcode: barcode.clone(), site, at: shanghai(row.opened_at) });
+                    plan.outcomes.push(outcome);
+                    continue;
+                }
+                Some(row) => {
+                    let size = if row.pool() == PoolSize::Household && row.pool_size > 0 { row.pool_size as usize } else { 0 };
+                    (row.pool(), Some(row.id), current.get(&row.id).cloned().unwrap_or_default(), row.sealed_at.is_some(), row.household_id, size, row.retest())
+                }
+                None => (pool_for(&round, site_area, t.group), None, vec![], false, None, 0, t.group.is_retest()),
+            };
+            let mut members = t.members.clone();
+            members.sort_unstable();
+            members.dedup();
+            let mut fresh = Vec::new();
+            for m in members {
+                if old_members.contains(&m) {
+                    outcome.repeats += 1;
+                } else if let (false, Some((earlier_tube, e))) = (retest, earlier.get(&m)) {
+                    if Some(*earlier_tube) == tube_id {
+                        outcome.repeats += 1;
+                    } else {
+                        let refusal = StationRefusal::Scan(ScanRefusal::AlreadySampled { earlier: e.clone() });
+                        outcome.refused.push(MemberRefusal { person_id: m, refusal });
+                    }
+                } else if !persons.contains_key(&m) {
+                    outcome.refused.push(MemberRefusal { person_id: m, refusal: StationRefusal::UnknownPerson(m) });
+                } else if retest && !recalled.contains(&m) {
+                    outcome.refused.push(MemberRefusal { person_id: m, refusal: StationRefusal::Scan(ScanRefusal::NotRecalled) });
+                } else {
+                    fresh.push(m);
+                }
+            }
+            // The domain decides each new member in order, as if scanned one after another.
+            let mut open = OpenTube::new(pool);
+            open.members = old_members.clone();
+            open.household = household;
+            open.household_size = household_size;
+            let mut accepted: Vec<i64> = Vec::new();
+            let mut sealed = was_sealed;
+            for m in fresh {
+                if sealed {
+                    outcome.refused.push(MemberRefusal { person_id: m, refusal: StationRefusal::Sealed(barcode.clone()) });
+                    continue;
+                }
+                let (_, home) = &persons[&m];
+                let size = match (pool, home) {
+                    (PoolSize::Household, Some(h)) => household_sizes.get(h).copied().unwrap_or(1),
+                    _ => 1,
+                };
+                match open.scan(m, *home, size, None) {
+                    Ok(after) => {
+                        accepted.push(m);
+                        sealed = after == AfterScan::Sealed;
+                    }
+                    Err(refusal) => outcome.refused.push(MemberRefusal { person_id: m, refusal: StationRefusal::Scan(refusal) }),
+                }
+            }
+            let total = old_members.len() + accepted.len();
+            let seal_now = (sealed || t.seal) && total > 0 && !was_sealed;
+            let kind = if retest { "retest" } else { "round" };
+            if !retest {
+                for m in &accepted {
+                    earlier.insert(*m, (tube_id.unwrap_or(-1), EarlierSample { barcode: barcode.clone(), site: sites[&t.site_id].1.clone(), at: shanghai(at) }));
+                }
+            }
+            let capacity = open.pool.capacity(open.household_size) as i32;
+            match tube_id {
+                None => {
+                    let (pool_kind, size) = pool_columns(pool);
+                    plan.new_tubes.push(NewTube {
+                        barcode: barcode.clone(),
+                        site_id: t.site_id,
+                        area_code: site_area.clone(),
+                        pool_kind,
+                        pool_size: if pool == PoolSize::Household && !accepted.is_empty() { capacity } else { size },
+                        members: accepted.len() as i32,
+                        household_id: open.household,
+                        opened_at: at,
+                        sealed_at: seal_now.then_some(at),
+                        purpose: kind,
+                    });
+                }
+                Some(id) if !accepted.is_empty() || seal_now => {
+                    let row = &existing[&barcode];
+                    plan.changed.push(TubeChange {
+                        id,
+                        old_members: row.members,
+                        add: accepted.len() as i32,
+                        sealed_at: seal_now.then_some(at),
+                        household_id: open.household,
+                        pool_size: if pool == PoolSize::Household { capacity } else { row.pool_size },
+                    });
+                }
+                Some(_) => {}
+            }
+            for m in &accepted {
+                plan.samples.push((barcode.clone(), *m, persons[m].0.clone(), at, kind));
+            }
+            outcome.added = accepted.len();
+            plan.outcomes.push(outcome);
+        }
+        Ok(plan)
+    }
+
+    /// Writes a plan in one transaction. False when another writer got there first (a tube or a
+    /// round sample already taken): nothing is written and the caller plans again.
+    async fn write_batch(&self, round_id: i64, plan: &Plan, collector: Option<&str>, client_id: Option<&str>) -> Result<bool> {
+        if plan.new_tubes.is_empty() && plan.changed.is_empty() && plan.samples.is_empty() {
+            return Ok(true);
+        }
+        let mut sampled_by_area: BTreeMap<&str, i64> = BTreeMap::new();
+        let mut round_people: Vec<i64> = Vec::new();
+        for (_, person, area, _, kind) in &plan.samples {
+            if *kind == "round" {
+                *sampled_by_area.entry(area.as_str()).or_default() += 1;
+                round_people.push(*person);
+            }
+        }
+        let written = with_write_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            let mut ok = true;
+            let mut tube_ids: HashMap<String, i64> = plan.stored_ids.clone();
+            for chunk in plan.new_tubes.chunks(CHUNK) {
+                let mut sql = String::from(
+                    "INSERT INTO tubes (round_id, barcode, site_id, area_code, pool_kind, pool_size, members, household_id, collector, \
+                     opened_at, sealed_at, purpose) VALUES ",
+                );
+                let mut params = Vec::with_capacity(chunk.len() * 12);
+                for (i, t) in chunk.iter().enumerate() {
+                    let n = params.len();
+                    if i > 0 {
+                        sql.push_str(", ");
+                    }
+                    sql.push('(');
+                    sql.push_str(&(1..=12).map(|k| format!("${}", n + k)).collect::<Vec<_>>().join(", "));
+                    sql.push(')');
+                    params.extend([
+                        Param::Int(round_id),
+                        Param::Text(t.barcode.clone()),
+                        Param::Int(t.site_id),
+                        Param::Text(t.area_code.clone()),
+                        Param::Text(t.pool_kind.to_string()),
+                        Param::Int(i64::from(t.pool_size)),
+                        Param::Int(i64::from(t.members)),
+                        Param::OptInt(t.household_id),
+                        Param::OptText(collector.map(str::to_string)),
+                        Param::Time(t.opened_at),
+                        Param::OptTime(t.sealed_at),
+                        Param::Text(t.purpose.to_string()),
+                    ]);
+                }
+                sql.push_str(" ON CONFLICT (round_id, barcode) DO NOTHING RETURNING id, barcode");
+                let rows: Vec<(i64, String)> =
+                    bind_all!(sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(&mut *tx).await?;
+                if rows.len() != chunk.len() {
+                    ok = false;
+                    break;
+                }
+                tube_ids.extend(rows.into_iter().map(|(id, b)| (b, id)));
+            }
+            if ok {
+                for c in &plan.changed {
+                    let n = sqlx::query(
+                        "UPDATE tubes SET members = members + $1, sealed_at = COALESCE($2, sealed_at), household_id = $3, pool_size = $4 \
+                         WHERE id = $5 AND members = $6 AND sealed_at IS NULL",
+                    )
+                    .bind(c.add).bind(c.sealed_at).bind(c.household_id).bind(c.pool_size).bind(c.id).bind(c.old_members)
+                    .execute(&mut *tx).await?.rows_affected();
+                    if n != 1 {
+                        ok = false;
+                        break;
+                    }
+                }
+            }
+            if ok {
+                for chunk in plan.samples.chunks(CHUNK) {
+                    let mut sql = String::from("INSERT INTO samples (round_id, tube_id, person_id, area_code, sampled_at, client_id, kind) VALUES ");
+                    let mut params = Vec::with_capacity(chunk.len() * 7);
+                    for (i, (barcode, person, area, at, kind)) in chunk.iter().enumerate() {
+                        let tube = *tube_ids.get(barcode).ok_or_else(|| StoreError::Task(format!("tube {barcode} vanished from its batch")))?;
+                        let n = params.len();
+                        if i > 0 {
+                            sql.push_str(", ");
+                        }
+                        sql.push('(');
+                        sql.push_str(&(1..=7).map(|k| format!("${}", n + k)).collect::<Vec<_>>().join(", "));
+                        sql.push(')');
+                        params.extend([
+                            Param::Int(round_id),
+                            Param::Int(tube),
+                            Param::Int(*person),
+                            Param::Text(area.clone()),
+                            Param::Time(*at),
+                            Param::OptText(client_id.map(str::to_string)),
+                            Param::Text(kind.to_string()),
+                        ]);
+                    }
+                    sql.push_str(ON_ROUND_CONFLICT);
+                    let n = bind_all!(sqlx::query(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).execute(&mut *tx).await?.rows_affected();
+                    if n as usize != chunk.len() {
+                        ok = false;
+                        break;
+                    }
+                }
+            }
+            if ok {
+                let mut exempted_by_area: BTreeMap<String, i64> = BTreeMap::new();
+                for chunk in round_people.chunks(CHUNK) {
+                    let sql = format!("DELETE FROM round_exemptions WHERE round_id = $1 AND person_id IN ({}) RETURNING area_code", id_list(chunk));
+                    let dropped: Vec<(String,)> = sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(round_id).fetch_all(&mut *tx).await?;
+                    for (area,) in dropped {
+                        *exempted_by_area.entry(area).or_default() -= 1;
+                    }
+                }
+                let areas: HashSet<&str> = sampled_by_area.keys().copied().chain(exempted_by_area.keys().map(String::as_str)).collect();
+                for area in areas {
+                    let sampled = sampled_by_area.get(area).copied().unwrap_or(0);
+                    let exempted = exempted_by_area.get(area).copied().unwrap_or(0);
+                    sqlx::query(BUMP_COUNTS).bind(round_id).bind(area).bind(sampled).bind(exempted).execute(&mut *tx).await?;
+                }
+                tx.commit().await?;
+            } else {
+                tx.rollback().await?;
+            }
+            ok
+        });
+        Ok(written)
+    }
+
+    /// Fills in each outcome's tube as it stands after the batch.
+    async fn with_tubes_after(&self, round_id: i64, mut outcomes: Vec<BatchOutcome>) -> Result<Vec<BatchOutcome>> {
+        let barcodes: Vec<String> = outcomes.iter().filter(|o| o.error.is_none()).map(|o| o.barcode.clone()).collect();
+        let mut tubes: HashMap<String, Tube> = HashMap::with_capacity(barcodes.len());
+        for chunk in barcodes.chunks(CHUNK) {
+            let placeholders: Vec<String> = (2..chunk.len() + 2).map(|i| format!("${i}")).collect();
+            let sql = format!("SELECT {TUBE_COLUMNS} FROM tubes WHERE round_id = $1 AND barcode IN ({})", placeholders.join(","));
+            let mut params = vec![Param::Int(round_id)];
+            params.extend(chunk.iter().map(|b| Param::Text(b.clone())));
+            let rows: Vec<TubeRow> = with_read_pool!(self, pool =>
+                bind_all!(sqlx::query_as::<_, TubeRow>(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(pool).await?);
+            tubes.extend(rows.into_iter().map(|r| (r.barcode.clone(), r.tube())));
+        }
+        for o in &mut outcomes {
+            if o.error.is_none() {
+                o.tube = tubes.remove(&o.barcode);
+            }
+        }
+        Ok(outcomes)
+    }
+}
