@@ -135,7 +135,9 @@ pub async fn demo_accounts(store: &Store, county: &AreaCode) -> Result<Vec<(Stri
     let mut out = Vec::new();
     for role in Role::ALL {
         let area = match role {
-            Role::Investigator | Role::TestingOfficer | Role::CheckpointOfficer => town.clone(),
+            // The county's testing task force works county-wide; investigators and checkpoint
+            // officers in the county town.
+            Role::Investigator | Role::CheckpointOfficer => town.clone(),
             _ => county.clone(),
         };
         let username = format!("demo_{}", role.as_str());

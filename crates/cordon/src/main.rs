@@ -146,6 +146,20 @@ async fn run() -> Result<()> {
                         println!("  {:<28} {:<22} {:<16} {}", user, format!("{} {}", role.as_str(), role.label_zh()), area, password);
                     }
                     println!();
+                    let started = std::time::Instant::now();
+                    let r = demo::replay::replay(&store, "demo_testing_officer", "demo_lab", seed, chrono::Utc::now())
+                        .await
+                        .context("replaying the evening's mass testing")?;
+                    eprintln!(
+                        "mass testing of the eastern townships replayed in {:.1} s: {} people in {} tubes at {} sites, {} tubes resulted, {} members of positive pools recalled",
+                        started.elapsed().as_secs_f64(),
+                        r.sampled,
+                        r.tubes,
+                        r.sites,
+                        r.resulted,
+                        r.recalls
+                    );
+                    eprintln!("its coverage dashboard: http://{listen}/coverage?round={}", r.round_id);
                 }
                 Err(e) => eprintln!("demo not generated: {e:#}"),
             }

@@ -2,6 +2,7 @@
 
 pub mod county;
 pub mod names;
+pub mod replay;
 pub mod rng;
 
 use std::time::Instant;
@@ -66,6 +67,32 @@ mod tests {
             assert!(page.items.iter().all(|p| p.household_id.is_some_and(|h| h <= loaded.households as i64)));
             assert_eq!(store.count(Table::Households).await.unwrap(), loaded.households as i64);
             assert!(load(&store, 3, 4_000).await.is_err(), "a second demo into the same database is refused");
+
+            // The evening's mass testing replayed over the eastern townships.
+            let county_code = AreaCode::parse(county::COUNTY_CODE).unwrap();
+            crate::accounts_cli::demo_accounts(&store, &county_code).await.unwrap();
+            let now = chrono::Utc::now();
+            let r = replay::replay(&store, "demo_testing_officer", "demo_lab", 3, now).await.unwrap();
+            let east: i64 = {
+                let mut n = 0;
+                for code in replay::EAST {
+                    n += store.area(&AreaCode::parse(code).unwrap()).await.unwrap().unwrap().population;
+                }
+                n
+            };
+            assert!(r.sampled as i64 > east * 95 / 100 && (r.sampled as i64) < east, "about 98 % sampled: {} of {east}", r.sampled);
+            assert!(r.tubes >= r.sampled.div_ceil(10) && r.tubes <= r.sampled / 10 + r.sites, "tubes of ten, the last of each site partly filled: {} tubes", r.tubes);
+            assert!(r.sites >= 3 && r.resulted > r.tubes / 2 && r.resulted < r.tubes, "{} of {} tubes resulted", r.resulted, r.tubes);
+            assert!(r.recalls >= 10, "two pooled-suspect tubes recall their members: {}", r.recalls);
+            let officer = store.principal_by_name("demo_testing_officer").await.unwrap().unwrap();
+            let scope = store.scoped(officer, cordon_store::audit::Actor::system("test"));
+            let open = scope.open_recalls().await.unwrap();
+            assert!(!open.is_empty() && open.iter().all(|r| r.deadline > now), "open recalls still have time left");
+            let coverage = scope.coverage(r.round_id, &AreaCode::parse(replay::EAST[0]).unwrap()).await.unwrap().unwrap();
+            assert!(coverage.area.exempted > 0 && coverage.area.missing() > 0, "{coverage:?}");
+            let flow = scope.tube_flow(r.round_id).await.unwrap();
+            assert_eq!(flow.by_lab.len(), 2);
+            assert!(flow.departed > 0 && flow.received + flow.resulted > 0, "{flow:?}");
             s.finish(store).await.unwrap();
         }
     }
