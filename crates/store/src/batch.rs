@@ -13,7 +13,7 @@ use cordon_domain::testing::pooling::{PoolSize, SamplingGroup};
 use cordon_domain::testing::station::{AfterScan, EarlierSample, OpenTube, ScanRefusal};
 use serde::Serialize;
 
-use crate::station::{BUMP_COUNTS, ON_ROUND_CONFLICT, StationRefusal, TUBE_COLUMNS, Tube, TubeRow, pool_columns, pool_for, shanghai};
+use crate::station::{BUMP_COUNTS, BUMP_HOUR, ON_ROUND_CONFLICT, hour_of, StationRefusal, TUBE_COLUMNS, Tube, TubeRow, pool_columns, pool_for, shanghai};
 use crate::{Param, Result, Store, StoreError, bind_all, with_read_pool, with_write_pool};
 
 /// One tube of a batch registration: its barcode, site, and everyone in it.
@@ -328,10 +328,12 @@ impl Store {
             return Ok(true);
         }
         let mut sampled_by_area: BTreeMap<&str, i64> = BTreeMap::new();
+        let mut sampled_by_hour: BTreeMap<(&str, DateTime<Utc>), i64> = BTreeMap::new();
         let mut round_people: Vec<i64> = Vec::new();
-        for (_, person, area, _, kind) in &plan.samples {
+        for (_, person, area, at, kind) in &plan.samples {
             if *kind == "round" {
                 *sampled_by_area.entry(area.as_str()).or_default() += 1;
+                *sampled_by_hour.entry((area.as_str(), hour_of(*at))).or_default() += 1;
                 round_people.push(*person);
             }
         }
@@ -436,6 +438,9 @@ impl Store {
                     let sampled = sampled_by_area.get(area).copied().unwrap_or(0);
                     let exempted = exempted_by_area.get(area).copied().unwrap_or(0);
                     sqlx::query(BUMP_COUNTS).bind(round_id).bind(area).bind(sampled).bind(exempted).execute(&mut *tx).await?;
+                }
+                for ((area, hour), n) in &sampled_by_hour {
+                    sqlx::query(BUMP_HOUR).bind(round_id).bind(*area).bind(*hour).bind(*n).execute(&mut *tx).await?;
                 }
                 tx.commit().await?;
             } else {

@@ -204,21 +204,18 @@ pub struct Progress {
 }
 
 impl Store {
-    /// The round's progress in `area`, split by the given sub-area codes (a tube belongs to the
-    /// sub-area its site is in).
+    /// The round's progress in `area`, split by the given sub-area codes (people count where
+    /// they live, in the hour their swab was taken).
     pub(crate) async fn progress(&self, round_id: i64, area: &AreaCode, parts: &[String]) -> Result<Progress> {
         let mut params = vec![Param::Int(round_id)];
         let in_area = crate::in_areas("area_code", std::slice::from_ref(area), &mut params).expect("one area");
-        // One row per tube of the round in the area; bucketed here, the same on both dialects.
-        let sql = format!("SELECT area_code, opened_at, members FROM tubes WHERE round_id = $1 AND purpose = 'round' AND {in_area}");
-        let tubes: Vec<(String, DateTime<Utc>, i32)> =
+        let sql = format!("SELECT area_code, hour, sampled FROM round_hour_counts WHERE round_id = $1 AND {in_area}");
+        let rows: Vec<(String, DateTime<Utc>, i64)> =
             with_read_pool!(self, pool => bind_all!(sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(pool).await?);
         let mut hourly: BTreeMap<&str, BTreeMap<DateTime<Utc>, i64>> = parts.iter().map(|p| (p.as_str(), BTreeMap::new())).collect();
-        for (code, opened, members) in &tubes {
+        for (code, hour, n) in &rows {
             let Some(part) = parts.iter().find(|p| code.starts_with(p.as_str())) else { continue };
-            let hour = opened.timestamp() - opened.timestamp().rem_euclid(3600);
-            let hour = DateTime::from_timestamp(hour, 0).unwrap_or(*opened);
-            *hourly.entry(part.as_str()).or_default().entry(hour).or_default() += i64::from(*members);
+            *hourly.entry(part.as_str()).or_default().entry(*hour).or_default() += n;
         }
         let sql = format!(
             "SELECT COALESCE(SUM(CASE WHEN result = 'positive' THEN 1 ELSE 0 END), 0), \

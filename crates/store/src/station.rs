@@ -85,6 +85,16 @@ pub(crate) const BUMP_COUNTS: &str = "INSERT INTO round_area_counts (round_id, a
      ON CONFLICT (round_id, area_code) DO UPDATE SET sampled = round_area_counts.sampled + excluded.sampled, \
      exempted = round_area_counts.exempted + excluded.exempted";
 
+/// Adds `$4` people to the hourly progress of an area in a round: `$1` round, `$2` area, `$3`
+/// the hour (see [`hour_of`]).
+pub(crate) const BUMP_HOUR: &str = "INSERT INTO round_hour_counts (round_id, area_code, hour, sampled) VALUES ($1, $2, $3, $4) \
+     ON CONFLICT (round_id, area_code, hour) DO UPDATE SET sampled = round_hour_counts.sampled + excluded.sampled";
+
+/// The start of the hour `t` falls in.
+pub(crate) fn hour_of(t: DateTime<Utc>) -> DateTime<Utc> {
+    DateTime::from_timestamp(t.timestamp() - t.timestamp().rem_euclid(3600), 0).unwrap_or(t)
+}
+
 /// A person sampled in the round is no longer "accounted for otherwise": drops their exemption
 /// (`$1` round, `$2` person) and answers its area, when there was one.
 const DROP_EXEMPTION: &str = "DELETE FROM round_exemptions WHERE round_id = $1 AND person_id = $2 RETURNING area_code";
@@ -277,6 +287,7 @@ impl Store {
                         let dropped: Option<(String,)> = sqlx::query_as(DROP_EXEMPTION).bind(round_id).bind(person_id).fetch_optional(&mut *tx).await?;
                         sqlx::query(BUMP_COUNTS).bind(round_id).bind(&person_area).bind(1i64).bind(-(dropped.is_some() as i64))
                             .execute(&mut *tx).await?;
+                        sqlx::query(BUMP_HOUR).bind(round_id).bind(&person_area).bind(hour_of(now)).bind(1i64).execute(&mut *tx).await?;
                     }
                     tx.commit().await?;
                     Ok(())

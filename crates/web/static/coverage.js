@@ -38,7 +38,7 @@
     title: { text: s.title, textStyle: { fontSize: 14 } },
     tooltip: { trigger: "axis" },
     grid: { left: 60, right: 20, top: 40, bottom: 40 },
-    xAxis: { type: "category", data: s.names },
+    xAxis: { type: "category", data: s.names, axisLabel: { interval: 0, fontSize: 11, width: 52, overflow: "break" } },
     yAxis: { type: "value" },
     series: [{ type: "bar", data: s.values, itemStyle: { color: "#2c7fb8" } }]
   });
@@ -48,8 +48,8 @@
     tooltip: { trigger: "axis" },
     legend: { bottom: 0, data: ["P50", "P90"] },
     grid: { left: 60, right: 20, top: 40, bottom: 60 },
-    xAxis: { type: "category", data: t.names },
-    yAxis: { type: "value", name: "min" },
+    xAxis: { type: "category", data: t.names, axisLabel: { interval: 0, width: 84, overflow: "break", fontSize: 11 } },
+    yAxis: { type: "value" },
     series: [
       { name: "P50", type: "bar", data: t.p50, itemStyle: { color: "#41ab5d" } },
       { name: "P90", type: "bar", data: t.p90, itemStyle: { color: "#c0392b" },

@@ -148,8 +148,11 @@ pub async fn replay(store: &Store, officer: &str, lab: &str, seed: u64, now: Dat
     let mut next_code = 20_220_413_0usize;
     for (s, queue) in queues.iter().enumerate() {
         let count = queue.len().div_ceil(POOL).max(1);
+        // Some sites start slowly and catch up, others front-load: progress of tube k is (k/n)^γ.
+        let gamma = 0.7 + f64::from(rng.range(0, 70)) / 100.0;
         for (k, members) in queue.chunks(POOL).enumerate() {
-            let at = opens + Duration::seconds((HOURS * 3600) * k as i64 / count as i64) + Duration::seconds(i64::from(rng.range(0, 120)));
+            let share = (k as f64 / count as f64).powf(gamma);
+            let at = opens + Duration::seconds(((HOURS * 3600) as f64 * share) as i64) + Duration::seconds(i64::from(rng.range(0, 120)));
             let code = barcode(next_code);
             next_code += 1;
             sampled += members.len();

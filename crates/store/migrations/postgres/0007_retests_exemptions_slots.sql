@@ -53,3 +53,13 @@ CREATE TABLE round_area_counts (
 );
 INSERT INTO round_area_counts (round_id, area_code, sampled)
     SELECT round_id, area_code, COUNT(*) FROM samples WHERE kind = 'round' GROUP BY round_id, area_code;
+
+-- People sampled per round, area and hour (by when the swab was taken), maintained with the
+-- counts above: the progress chart reads a few rows per area and hour, not every sample.
+CREATE TABLE round_hour_counts (
+    round_id  BIGINT NOT NULL REFERENCES testing_rounds (id),
+    area_code TEXT COLLATE "C" NOT NULL,
+    hour      TIMESTAMPTZ NOT NULL,
+    sampled   BIGINT NOT NULL DEFAULT 0,
+    PRIMARY KEY (round_id, area_code, hour)
+);

@@ -100,23 +100,31 @@ pub struct CoverageQuery {
 
 pub async fn page(t: Tr, caller: Caller, Query(q): Query<CoverageQuery>) -> Response {
     let scope = &caller.0;
-    let area = match q.area.as_deref() {
-        Some(a) => match AreaCode::parse(a) {
-            Ok(a) => a,
-            Err(_) => return message(t, Some(&caller), StatusCode::BAD_REQUEST, t.get("area.bad_code"), t.get("area.bad_code_detail")),
-        },
-        None => match scope.home_areas().await {
-            Ok(homes) => match homes.first().and_then(|h| AreaCode::parse(&h.code).ok()) {
-                Some(a) => a,
-                None => return message(t, Some(&caller), StatusCode::OK, t.get("homes.empty"), t.get("homes.empty_detail")),
-            },
-            Err(e) => return failure(t, &caller, e),
-        },
+    let asked = match q.area.as_deref().map(AreaCode::parse).transpose() {
+        Ok(a) => a,
+        Err(_) => return message(t, Some(&caller), StatusCode::BAD_REQUEST, t.get("area.bad_code"), t.get("area.bad_code_detail")),
     };
     let after = q.after.as_deref().and_then(PersonCursor::decode);
     let loaded = async {
         let Some(round) = scope.round(q.round).await? else { return Ok(None) };
-        let Some(coverage) = scope.coverage(round.id, &area).await? else { return Ok(None) };
+        let round_areas: Vec<AreaCode> = round.areas.iter().filter_map(|a| AreaCode::parse(&a.area_code).ok()).collect();
+        let area = match asked.clone() {
+            Some(a) => a,
+            None => match default_area(scope, &round_areas).await? {
+                Some(a) => a,
+                None => return Ok(None),
+            },
+        };
+        let Some(mut coverage) = scope.coverage(round.id, &area).await? else { return Ok(None) };
+        // Only the parts of the area the round covers.
+        let overlaps = |code: &str| round_areas.iter().any(|r| r.as_str().starts_with(code) || code.starts_with(r.as_str()));
+        let before = coverage.children.len();
+        coverage.children.retain(|c| overlaps(&c.area_code));
+        if coverage.children.len() < before {
+            coverage.area.expected = coverage.children.iter().map(|c| c.expected).sum();
+            coverage.area.sampled = coverage.children.iter().map(|c| c.sampled).sum();
+            coverage.area.exempted = coverage.children.iter().map(|c| c.exempted).sum();
+        }
         let crumbs = scope.ancestors(&area).await?;
         let leaf = coverage.children.is_empty();
         let parts: Vec<String> =
@@ -128,9 +136,9 @@ pub async fn page(t: Tr, caller: Caller, Query(q): Query<CoverageQuery>) -> Resp
         } else {
             (None, vec![])
         };
-        Ok::<_, StoreError>(Some((round, coverage, crumbs, progress, flow, missing, exemptions)))
+        Ok::<_, StoreError>(Some((area, round, coverage, crumbs, progress, flow, missing, exemptions)))
     };
-    let (round, coverage, crumbs, progress, flow, missing, exemptions) = match loaded.await {
+    let (area, round, coverage, crumbs, progress, flow, missing, exemptions) = match loaded.await {
         Ok(Some(x)) => x,
         Ok(None) => return message(t, Some(&caller), StatusCode::NOT_FOUND, t.get("rounds.none"), t.get("rounds.none")),
         Err(e) => return failure(t, &caller, e),
@@ -195,6 +203,24 @@ pub async fn page(t: Tr, caller: Caller, Query(q): Query<CoverageQuery>) -> Resp
         ],
         error: q.error,
     })
+}
+
+/// Where a round's coverage opens: its one area inside the jurisdiction, or else the caller's
+/// first area (whose sub-areas the round covers are shown).
+async fn default_area(scope: &cordon_store::scoped::Scoped, round_areas: &[AreaCode]) -> Result<Option<AreaCode>, StoreError> {
+    let j = &scope.principal().user.jurisdiction;
+    let mut inside: Vec<AreaCode> = Vec::new();
+    for r in round_areas {
+        if j.contains(r) {
+            inside.push(r.clone());
+        } else {
+            inside.extend(j.within(r).areas().iter().cloned());
+        }
+    }
+    if let [one] = inside.as_slice() {
+        return Ok(Some(one.clone()));
+    }
+    Ok(scope.home_areas().await?.first().and_then(|h| AreaCode::parse(&h.code).ok()))
 }
 
 /// The dashboard's data for coverage.js: cumulative share of each part's residents sampled per
