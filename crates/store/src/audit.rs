@@ -54,6 +54,12 @@ impl Change {
 pub(crate) const INSERT_AUDIT: &str = "INSERT INTO audit_events (at, actor_id, actor_name, action, entity, entity_id, \
      area_code, before_json, after_json, request_id, client_addr) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)";
 
+/// [`INSERT_AUDIT`] without its values, for multi-row inserts of [`INSERT_AUDIT_ROW_PARAMS`]
+/// parameters per event.
+pub(crate) const INSERT_AUDIT_HEAD: &str = "INSERT INTO audit_events (at, actor_id, actor_name, action, entity, entity_id, \
+     area_code, before_json, after_json, request_id, client_addr)";
+pub(crate) const INSERT_AUDIT_ROW_PARAMS: usize = 11;
+
 /// The bind parameters of [`INSERT_AUDIT`] for one event, so that callers can run it inside
 /// their own transaction on either backend.
 pub(crate) fn audit_params(actor: &Actor, change: &Change) -> Vec<Param> {

@@ -16,6 +16,7 @@ pub mod batch;
 mod bulk;
 pub mod decode;
 pub mod import;
+pub mod lab_csv;
 mod people;
 mod places;
 pub mod schema;

@@ -11,7 +11,9 @@ use cordon_domain::testing::result::{
 };
 use serde::Serialize;
 
-use crate::audit::{Actor, Change, INSERT_AUDIT, audit_params};
+use std::collections::HashMap;
+
+use crate::audit::{Actor, Change, INSERT_AUDIT, INSERT_AUDIT_HEAD, INSERT_AUDIT_ROW_PARAMS, audit_params};
 use crate::{Param, Result, Store, StoreError, bind_all, with_read_pool, with_write_pool};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
@@ -64,13 +66,25 @@ pub struct Recall {
     pub deadline: DateTime<Utc>,
 }
 
-#[derive(sqlx::FromRow)]
+#[derive(Clone, sqlx::FromRow)]
 struct TubeForResult {
     id: i64,
+    round_id: i64,
+    barcode: String,
     area_code: String,
     pool_kind: String,
     pool_size: i32,
     result: Option<String>,
+}
+
+impl TubeForResult {
+    fn pool(&self) -> cordon_domain::testing::pooling::PoolSize {
+        if self.pool_kind == "household" {
+            cordon_domain::testing::pooling::PoolSize::Household
+        } else {
+            cordon_domain::testing::pooling::PoolSize::People(self.pool_size as u8)
+        }
+    }
 }
 
 impl Store {
@@ -95,105 +109,171 @@ impl Store {
             sqlx::query_as::<_, Lab>("SELECT id, name, area_code, daily_capacity FROM labs ORDER BY name").fetch_all(pool).await?))
     }
 
-    /// The tube a result is for, and its area (for scoping by the caller).
-    pub(crate) async fn tube_area_for(&self, input: &ResultInput) -> Result<Option<(i64, String)>> {
-        Ok(self.find_result_tube(input).await?.map(|t| (t.id, t.area_code)))
+    /// The tubes results name, with their areas (for scoping by the caller): for each input,
+    /// the tube of its round, or the latest tube with its barcode.
+    pub(crate) async fn result_tubes(&self, inputs: &[ResultInput]) -> Result<Vec<Option<(i64, String)>>> {
+        Ok(self.find_result_tubes(inputs).await?.into_iter().map(|t| t.map(|t| (t.id, t.area_code))).collect())
     }
 
-    async fn find_result_tube(&self, input: &ResultInput) -> Result<Option<TubeForResult>> {
-        let (sql, params) = match input.round_id {
-            Some(r) => (
-                "SELECT id, area_code, pool_kind, pool_size, result FROM tubes WHERE round_id = $1 AND barcode = $2",
-                vec![Param::Int(r), Param::Text(input.barcode.to_string())],
-            ),
-            None => (
-                "SELECT id, area_code, pool_kind, pool_size, result FROM tubes WHERE barcode = $1 ORDER BY id DESC LIMIT 1",
-                vec![Param::Text(input.barcode.to_string())],
-            ),
-        };
-        Ok(with_read_pool!(self, pool => bind_all!(sqlx::query_as::<_, TubeForResult>(sql), params.iter()).fetch_optional(pool).await?))
-    }
-
-    /// Records one result from `lab_id` and everything that follows from it, in one transaction.
-    pub(crate) async fn record_result(&self, actor: &Actor, lab_id: i64, input: &ResultInput) -> Result<ResultOutcome> {
-        let Some(tube) = self.find_result_tube(input).await? else {
-            return Ok(ResultOutcome::Refused { reason: format!("unknown barcode {}: no tube was registered with it", input.barcode) });
-        };
-        let pool_size = if tube.pool_kind == "household" {
-            cordon_domain::testing::pooling::PoolSize::Household
-        } else {
-            cordon_domain::testing::pooling::PoolSize::People(tube.pool_size as u8)
-        };
-        let result = input.result.unwrap_or_else(|| classify(input.ct, DEFAULT_CT_THRESHOLD, pool_size));
-        if let Some(existing) = tube.result.as_deref().and_then(|r| r.parse::<TubeResult>().ok()) {
-            return Ok(match second_result(existing, result) {
-                SecondResult::Repeat => ResultOutcome::Repeat { tube_id: tube.id },
-                SecondResult::Conflict => ResultOutcome::Refused {
-                    reason: format!(
-                        "tube {} already has the result {}; a different result ({}) is not accepted — ask the lab to check",
-                        input.barcode,
-                        existing.as_str(),
-                        result.as_str()
-                    ),
-                },
-            });
-        }
-        let at = input.at.unwrap_or_else(Utc::now);
-        let deadline = at + chrono::Duration::hours(DEFAULT_RECALL_HOURS);
-        let change = Change::new("result", "tube", tube.id)
-            .area(&tube.area_code)
-            .after(serde_json::json!({"barcode": input.barcode.as_str(), "result": result.as_str(), "lab": lab_id,
-                "ct_orf1ab": input.ct.orf1ab, "ct_n": input.ct.n}));
-        let outcome = with_write_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
-            let set = sqlx::query(
-                "UPDATE tubes SET result = $1, ct_orf1ab = $2, ct_n = $3, lab_id = $4, resulted_at = $5 WHERE id = $6 AND result IS NULL",
-            )
-            .bind(result.as_str()).bind(input.ct.orf1ab).bind(input.ct.n).bind(lab_id).bind(at).bind(tube.id)
-            .execute(&mut *tx).await?.rows_affected();
-            if set == 0 {
-                tx.rollback().await?;
-                ResultOutcome::Refused { reason: format!("tube {} received another result at the same moment: send it again", input.barcode) }
-            } else {
-                let (mut opened, mut closed, mut positives) = (0, 0, 0);
-                match follow_up(result, pool_size) {
-                    FollowUp::RecallMembers => {
-                        opened = sqlx::query(
-                            "INSERT INTO recalls (round_id, tube_id, person_id, area_code, status, created_at, deadline) \
-                             SELECT round_id, tube_id, person_id, area_code, 'open', $1, $2 FROM samples WHERE tube_id = $3 \
-                             ON CONFLICT (tube_id, person_id) DO NOTHING",
-                        )
-                        .bind(at).bind(deadline).bind(tube.id).execute(&mut *tx).await?.rows_affected();
-                    }
-                    FollowUp::PositivePerson => {
-                        positives = sqlx::query(
-                            "INSERT INTO positive_persons (person_id, round_id, tube_id, area_code, found_at) \
-                             SELECT person_id, round_id, tube_id, area_code, $1 FROM samples WHERE tube_id = $2 \
-                             ON CONFLICT (person_id, round_id) DO NOTHING",
-                        )
-                        .bind(at).bind(tube.id).execute(&mut *tx).await?.rows_affected();
-                        closed = sqlx::query(
-                            "UPDATE recalls SET status = 'positive', closed_at = $1, retest_tube_id = $2 \
-                             WHERE status = 'open' AND person_id IN (SELECT person_id FROM samples WHERE tube_id = $2)",
-                        )
-                        .bind(at).bind(tube.id).execute(&mut *tx).await?.rows_affected();
-                    }
-                    FollowUp::Nothing if pool_size.is_single() => {
-                        // A negative single-tube re-test releases the person from recall.
-                        closed = sqlx::query(
-                            "UPDATE recalls SET status = 'negative', closed_at = $1, retest_tube_id = $2 \
-                             WHERE status = 'open' AND person_id IN (SELECT person_id FROM samples WHERE tube_id = $2)",
-                        )
-                        .bind(at).bind(tube.id).execute(&mut *tx).await?.rows_affected();
-                    }
-                    FollowUp::Nothing | FollowUp::Resample => {}
-                }
-                bind_all!(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
-                tx.commit().await?;
-                ResultOutcome::Recorded { tube_id: tube.id, result, recalls_opened: opened, recalls_closed: closed, positive_persons: positives }
+    async fn find_result_tubes(&self, inputs: &[ResultInput]) -> Result<Vec<Option<TubeForResult>>> {
+        let mut barcodes: Vec<String> = inputs.iter().map(|i| i.barcode.to_string()).collect();
+        barcodes.sort_unstable();
+        barcodes.dedup();
+        // Every tube with these barcodes, newest last; a barcode is reused only across rounds.
+        let mut found: HashMap<String, Vec<TubeForResult>> = HashMap::new();
+        for chunk in barcodes.chunks(1000) {
+            let placeholders: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+            let sql = format!(
+                "SELECT id, round_id, barcode, area_code, pool_kind, pool_size, result FROM tubes WHERE barcode IN ({}) ORDER BY id",
+                placeholders.join(",")
+            );
+            let params: Vec<Param> = chunk.iter().map(|b| Param::Text(b.clone())).collect();
+            let rows: Vec<TubeForResult> = with_read_pool!(self, pool =>
+                bind_all!(sqlx::query_as::<_, TubeForResult>(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(pool).await?);
+            for r in rows {
+                found.entry(r.barcode.clone()).or_default().push(r);
             }
-        });
-        Ok(outcome)
+        }
+        Ok(inputs
+            .iter()
+            .map(|i| {
+                let tubes = found.get(i.barcode.as_str())?;
+                match i.round_id {
+                    Some(round) => tubes.iter().find(|t| t.round_id == round).cloned(),
+                    None => tubes.last().cloned(),
+                }
+            })
+            .collect())
+    }
+
+    /// Records one result from `lab_id` and everything that follows from it.
+    pub(crate) async fn record_result(&self, actor: &Actor, lab_id: i64, input: &ResultInput) -> Result<ResultOutcome> {
+        let mut out = self.record_results(actor, lab_id, std::slice::from_ref(input), &[]).await?;
+        Ok(out.pop().unwrap_or(ResultOutcome::Refused { reason: "no result".into() }))
+    }
+
+    /// Records results from `lab_id` in one transaction, each with what follows from it (recalls
+    /// of a pool's members, positive persons, closed recalls). A repeat changes nothing; a
+    /// different second result, an unknown barcode, or an input listed in `refuse` (with its
+    /// reason, e.g. outside the caller's jurisdiction) is refused and reported, never dropped.
+    pub(crate) async fn record_results(
+        &self,
+        actor: &Actor,
+        lab_id: i64,
+        inputs: &[ResultInput],
+        refuse: &[(usize, String)],
+    ) -> Result<Vec<ResultOutcome>> {
+        let tubes = self.find_result_tubes(inputs).await?;
+        let mut outcomes: Vec<Option<ResultOutcome>> = vec![None; inputs.len()];
+        for (i, reason) in refuse {
+            outcomes[*i] = Some(ResultOutcome::Refused { reason: reason.clone() });
+        }
+        // Decide in order; a tube resulted earlier in the same batch counts as resulted.
+        let mut decided: HashMap<i64, TubeResult> = HashMap::new();
+        let mut writes: Vec<(usize, &TubeForResult, TubeResult, DateTime<Utc>)> = Vec::new();
+        let now = Utc::now();
+        for (i, (input, tube)) in inputs.iter().zip(&tubes).enumerate() {
+            if outcomes[i].is_some() {
+                continue;
+            }
+            let Some(tube) = tube else {
+                outcomes[i] = Some(ResultOutcome::Refused { reason: format!("unknown barcode {}: no tube was registered with it", input.barcode) });
+                continue;
+            };
+            let result = input.result.unwrap_or_else(|| classify(input.ct, DEFAULT_CT_THRESHOLD, tube.pool()));
+            let existing = decided.get(&tube.id).copied().or_else(|| tube.result.as_deref().and_then(|r| r.parse::<TubeResult>().ok()));
+            if let Some(existing) = existing {
+                outcomes[i] = Some(match second_result(existing, result) {
+                    SecondResult::Repeat => ResultOutcome::Repeat { tube_id: tube.id },
+                    SecondResult::Conflict => ResultOutcome::Refused {
+                        reason: format!(
+                            "tube {} already has the result {}; a different result ({}) is not accepted — ask the lab to check",
+                            input.barcode,
+                            existing.as_str(),
+                            result.as_str()
+                        ),
+                    },
+                });
+                continue;
+            }
+            decided.insert(tube.id, result);
+            writes.push((i, tube, result, input.at.unwrap_or(now)));
+        }
+        if !writes.is_empty() {
+            let written = with_write_pool!(self, pool => {
+                let mut tx = pool.begin().await?;
+                let mut results = Vec::with_capacity(writes.len());
+                let mut audits: Vec<Param> = Vec::new();
+                for (i, tube, result, at) in &writes {
+                    let input = &inputs[*i];
+                    let set = sqlx::query(
+                        "UPDATE tubes SET result = $1, ct_orf1ab = $2, ct_n = $3, lab_id = $4, resulted_at = $5 WHERE id = $6 AND result IS NULL",
+                    )
+                    .bind(result.as_str()).bind(input.ct.orf1ab).bind(input.ct.n).bind(lab_id).bind(*at).bind(tube.id)
+                    .execute(&mut *tx).await?.rows_affected();
+                    if set == 0 {
+                        results.push((*i, ResultOutcome::Refused { reason: format!("tube {} received another result at the same moment: send it again", input.barcode) }));
+                        continue;
+                    }
+                    let (mut opened, mut closed, mut positives) = (0, 0, 0);
+                    let deadline = *at + chrono::Duration::hours(DEFAULT_RECALL_HOURS);
+                    match follow_up(*result, tube.pool()) {
+                        FollowUp::RecallMembers => {
+                            opened = sqlx::query(
+                                "INSERT INTO recalls (round_id, tube_id, person_id, area_code, status, created_at, deadline) \
+                                 SELECT round_id, tube_id, person_id, area_code, 'open', $1, $2 FROM samples WHERE tube_id = $3 \
+                                 ON CONFLICT (tube_id, person_id) DO NOTHING",
+                            )
+                            .bind(*at).bind(deadline).bind(tube.id).execute(&mut *tx).await?.rows_affected();
+                        }
+                        FollowUp::PositivePerson => {
+                            positives = sqlx::query(
+                                "INSERT INTO positive_persons (person_id, round_id, tube_id, area_code, found_at) \
+                                 SELECT person_id, round_id, tube_id, area_code, $1 FROM samples WHERE tube_id = $2 \
+                                 ON CONFLICT (person_id, round_id) DO NOTHING",
+                            )
+                            .bind(*at).bind(tube.id).execute(&mut *tx).await?.rows_affected();
+                            closed = sqlx::query(
+                                "UPDATE recalls SET status = 'positive', closed_at = $1, retest_tube_id = $2 \
+                                 WHERE status = 'open' AND person_id IN (SELECT person_id FROM samples WHERE tube_id = $2)",
+                            )
+                            .bind(*at).bind(tube.id).execute(&mut *tx).await?.rows_affected();
+                        }
+                        FollowUp::Nothing if tube.pool().is_single() => {
+                            // A negative single-tube re-test releases the person from recall.
+                            closed = sqlx::query(
+                                "UPDATE recalls SET status = 'negative', closed_at = $1, retest_tube_id = $2 \
+                                 WHERE status = 'open' AND person_id IN (SELECT person_id FROM samples WHERE tube_id = $2)",
+                            )
+                            .bind(*at).bind(tube.id).execute(&mut *tx).await?.rows_affected();
+                        }
+                        FollowUp::Nothing | FollowUp::Resample => {}
+                    }
+                    let change = Change::new("result", "tube", tube.id).area(&tube.area_code).after(serde_json::json!({
+                        "barcode": input.barcode.as_str(), "result": result.as_str(), "lab": lab_id,
+                        "ct_orf1ab": input.ct.orf1ab, "ct_n": input.ct.n,
+                    }));
+                    audits.extend(audit_params(actor, &change));
+                    results.push((*i, ResultOutcome::Recorded { tube_id: tube.id, result: *result, recalls_opened: opened, recalls_closed: closed, positive_persons: positives }));
+                }
+                // One audit event per recorded result, written in multi-row statements.
+                let per_row = INSERT_AUDIT_ROW_PARAMS;
+                for chunk in audits.chunks(per_row * 1000) {
+                    let rows = chunk.len() / per_row;
+                    let values: Vec<String> = (0..rows)
+                        .map(|r| format!("({})", (1..=per_row).map(|k| format!("${}", r * per_row + k)).collect::<Vec<_>>().join(", ")))
+                        .collect();
+                    let sql = format!("{} VALUES {}", INSERT_AUDIT_HEAD, values.join(", "));
+                    bind_all!(sqlx::query(sqlx::AssertSqlSafe(sql.as_str())), chunk.iter()).execute(&mut *tx).await?;
+                }
+                tx.commit().await?;
+                results
+            });
+            for (i, outcome) in written {
+                outcomes[i] = Some(outcome);
+            }
+        }
+        Ok(outcomes.into_iter().map(|o| o.unwrap_or(ResultOutcome::Refused { reason: "not decided".into() })).collect())
     }
 
     /// Open recalls of people registered in `scope`, the most urgent first.

@@ -391,10 +391,30 @@ impl Scoped {
     /// Records a lab's result for a tube sampled in the jurisdiction (needs `lab.write`).
     pub async fn record_result(&self, lab_id: i64, input: &ResultInput) -> Result<ResultOutcome> {
         self.require(Permission::LabWrite)?;
-        if let Some((_, area)) = self.store.tube_area_for(input).await? {
+        if let Some(Some((_, area))) = self.store.result_tubes(std::slice::from_ref(input)).await?.pop() {
             self.inside(&AreaCode::parse(&area).map_err(|e| StoreError::Invalid(e.to_string()))?)?;
         }
         self.store.record_result(&self.actor, lab_id, input).await
+    }
+
+    /// Records many results of a lab in one transaction (needs `lab.write`); a tube sampled
+    /// outside the jurisdiction is refused with the reason, the others recorded.
+    pub async fn record_results(&self, lab_id: i64, inputs: &[ResultInput]) -> Result<Vec<ResultOutcome>> {
+        self.require(Permission::LabWrite)?;
+        let j = &self.principal.user.jurisdiction;
+        let refuse: Vec<(usize, String)> = self
+            .store
+            .result_tubes(inputs)
+            .await?
+            .into_iter()
+            .enumerate()
+            .filter_map(|(i, t)| {
+                let (_, area) = t?;
+                let inside = AreaCode::parse(&area).is_ok_and(|a| j.contains(&a));
+                (!inside).then(|| (i, format!("tube {} was sampled in {area}, outside your jurisdiction", inputs[i].barcode)))
+            })
+            .collect();
+        self.store.record_results(&self.actor, lab_id, inputs, &refuse).await
     }
 
     /// Open recalls of people in the jurisdiction, the most urgent first (needs `testing.read`).

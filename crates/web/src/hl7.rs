@@ -394,14 +394,17 @@ pub async fn receive(scope: &Scoped, bytes: &[u8], lab: Option<i64>) -> String {
         let reason = format!("MSH-4 {:?} names no lab known to Cordon (give its name or id)", oru.header.sending_facility);
         return ack(&oru.header, "AR", &reason, &[]);
     };
+    // The readable tubes of the message in one transaction; the unreadable ones refused.
+    let inputs: Vec<ResultInput> = oru.tubes.iter().filter_map(|t| t.result.as_ref().ok().cloned()).collect();
+    let mut recorded_outcomes = match scope.record_results(lab_id, &inputs).await {
+        Ok(o) => o.into_iter(),
+        Err(e) => return ack(&oru.header, "AR", &e.to_string(), &[]),
+    };
     let mut errors = Vec::new();
     let mut recorded = 0;
     for tube in &oru.tubes {
         let outcome = match &tube.result {
-            Ok(input) => match scope.record_result(lab_id, input).await {
-                Ok(o) => o,
-                Err(e) => ResultOutcome::Refused { reason: e.to_string() },
-            },
+            Ok(_) => recorded_outcomes.next().unwrap_or(ResultOutcome::Refused { reason: "not recorded".into() }),
             Err(reason) => ResultOutcome::Refused { reason: reason.clone() },
         };
         match outcome {

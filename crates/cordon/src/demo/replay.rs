@@ -200,6 +200,8 @@ pub async fn replay(store: &Store, officer: &str, lab: &str, seed: u64, now: Dat
         chosen.dedup();
         chosen
     };
+    // Each lab reports in exports of a thousand tubes.
+    let mut by_lab: HashMap<i64, Vec<ResultInput>> = HashMap::new();
     for (i, (s, code, at)) in tubes.iter().enumerate() {
         let done = *at + Duration::minutes(i64::from(rng.range(120, 240)));
         if done > now {
@@ -210,11 +212,17 @@ pub async fn replay(store: &Store, officer: &str, lab: &str, seed: u64, now: Dat
         } else {
             (TubeResult::Negative, CtValues::default())
         };
-        let input = ResultInput { barcode: code.clone(), round_id: Some(round.id), result: Some(result), ct, at: Some(done) };
-        if let cordon_store::results::ResultOutcome::Recorded { recalls_opened, .. } = lab_user.record_result(lab_of_site[*s], &input).await? {
-            recalls += recalls_opened;
+        by_lab.entry(lab_of_site[*s]).or_default().push(ResultInput { barcode: code.clone(), round_id: Some(round.id), result: Some(result), ct, at: Some(done) });
+    }
+    for (lab, inputs) in &by_lab {
+        for chunk in inputs.chunks(1000) {
+            for outcome in lab_user.record_results(*lab, chunk).await? {
+                if let cordon_store::results::ResultOutcome::Recorded { recalls_opened, .. } = outcome {
+                    recalls += recalls_opened;
+                    resulted += 1;
+                }
+            }
         }
-        resulted += 1;
     }
 
     // The door-to-door teams re-sample the first pool's members at home; most come back

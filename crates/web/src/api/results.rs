@@ -86,15 +86,14 @@ pub struct ResultLine {
               (status = 403, body = Problem)))]
 pub async fn post_results(caller: Caller, Json(input): Json<ResultsInput>) -> ApiResult<Json<Vec<ResultLine>>> {
     caller.0.require(cordon_domain::access::Permission::LabWrite)?;
-    let mut lines = Vec::with_capacity(input.results.len());
-    for item in input.results {
+    let mut inputs = Vec::with_capacity(input.results.len());
+    for item in &input.results {
         let barcode = Barcode::parse(&item.barcode).map_err(|e| ApiError::bad_request("results.barcode", format!("{:?}: {e}", item.barcode)))?;
         let result = item.result.as_deref().map(|r| r.parse::<TubeResult>()).transpose().map_err(|e| ApiError::bad_request("results.result", e))?;
-        let ri = ResultInput { barcode, round_id: item.round_id, result, ct: CtValues { orf1ab: item.ct_orf1ab, n: item.ct_n }, at: item.at };
-        let outcome = caller.0.record_result(input.lab_id, &ri).await?;
-        lines.push(ResultLine { barcode: item.barcode, outcome });
+        inputs.push(ResultInput { barcode, round_id: item.round_id, result, ct: CtValues { orf1ab: item.ct_orf1ab, n: item.ct_n }, at: item.at });
     }
-    Ok(Json(lines))
+    let outcomes = caller.0.record_results(input.lab_id, &inputs).await?;
+    Ok(Json(input.results.into_iter().zip(outcomes).map(|(item, outcome)| ResultLine { barcode: item.barcode, outcome }).collect()))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -158,33 +157,6 @@ pub struct CsvResultsReport {
     pub problems: Vec<CsvResultLine>,
 }
 
-/// Column positions of a lab export, from its header line.
-struct LabColumns {
-    barcode: usize,
-    result: Option<usize>,
-    orf1ab: Option<usize>,
-    n: Option<usize>,
-    at: Option<usize>,
-}
-
-impl LabColumns {
-    fn from_headers(h: &csv::StringRecord) -> Result<Self, String> {
-        let find = |names: &[&str]| {
-            h.iter().position(|c| {
-                let c = c.trim().trim_start_matches('\u{feff}').to_lowercase();
-                names.contains(&c.as_str())
-            })
-        };
-        Ok(LabColumns {
-            barcode: find(&["barcode", "条码", "条码号", "样本条码", "试管条码"]).ok_or("missing column 条码/barcode")?,
-            result: find(&["result", "结果", "检测结果"]),
-            orf1ab: find(&["ct_orf1ab", "orf1ab", "orf1ab基因ct值"]),
-            n: find(&["ct_n", "n", "n基因ct值"]),
-            at: find(&["at", "检测时间", "报告时间"]),
-        })
-    }
-}
-
 /// Records results from a lab system's CSV export (UTF-8 or GBK, streamed). Each row is
 /// recorded as the JSON path would; unreadable, unknown or conflicting rows are reported with
 /// their line and reason. Requires `lab.write`.
@@ -197,69 +169,15 @@ pub async fn post_results_csv(
     axum::extract::Query(q): axum::extract::Query<CsvQuery>,
     body: axum::body::Body,
 ) -> ApiResult<Json<CsvResultsReport>> {
-    caller.0.require(cordon_domain::access::Permission::LabWrite)?;
     let reader = crate::api::imports::body_reader(body);
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<(u64, Result<ResultInput, String>, String), String>>(256);
-    let parser = tokio::task::spawn_blocking(move || -> Result<&'static str, String> {
-        let (encoding, text) = cordon_store::decode::utf8_reader(reader).map_err(|e| e.to_string())?;
-        let mut csv = csv::ReaderBuilder::new().flexible(true).from_reader(text);
-        let headers = csv.headers().map_err(|e| format!("cannot read the header line: {e}"))?.clone();
-        let cols = LabColumns::from_headers(&headers)?;
-        for record in csv.records() {
-            let item = match record {
-                Ok(r) => {
-                    let line = r.position().map(|p| p.line()).unwrap_or(0);
-                    let get = |i: Option<usize>| i.and_then(|i| r.get(i)).map(str::trim).filter(|v| !v.is_empty());
-                    let raw_barcode = get(Some(cols.barcode)).unwrap_or("").to_string();
-                    let parsed = (|| {
-                        let barcode = Barcode::parse(&raw_barcode).map_err(|e| format!("barcode {raw_barcode:?}: {e}"))?;
-                        let result = get(cols.result).map(|v| v.parse::<TubeResult>()).transpose()?;
-                        let ct = |i| get(i).map(|v: &str| v.parse::<f32>().map_err(|_| format!("Ct value {v:?} is not a number"))).transpose();
-                        let ct = CtValues { orf1ab: ct(cols.orf1ab)?, n: ct(cols.n)? };
-                        if result.is_none() && ct.orf1ab.is_none() && ct.n.is_none() {
-                            return Err("no result and no Ct values".to_string());
-                        }
-                        let at = get(cols.at)
-                            .map(|v| {
-                                chrono::NaiveDateTime::parse_from_str(v, "%Y-%m-%d %H:%M:%S")
-                                    .or_else(|_| chrono::NaiveDateTime::parse_from_str(v, "%Y/%m/%d %H:%M:%S"))
-                                    .map(|t| t - chrono::Duration::hours(8))
-                                    .map(|t| t.and_utc())
-                                    .map_err(|_| format!("time {v:?} is not like 2022-04-13 19:00:00"))
-                            })
-                            .transpose()?;
-                        Ok(ResultInput { barcode, round_id: None, result, ct, at })
-                    })();
-                    Ok((line, parsed, raw_barcode))
-                }
-                Err(e) => Ok((e.position().map(|p| p.line()).unwrap_or(0), Err(e.to_string()), String::new())),
-            };
-            if tx.blocking_send(item).is_err() {
-                break;
-            }
-        }
-        Ok(encoding.as_str())
-    });
-    let mut report = CsvResultsReport { encoding: String::new(), rows: 0, recorded: 0, repeats: 0, problems: vec![] };
-    while let Some(item) = rx.recv().await {
-        let Ok((line, parsed, barcode)) = item else { continue };
-        report.rows += 1;
-        let outcome = match parsed {
-            Ok(input) => caller.0.record_result(q.lab_id, &input).await?,
-            Err(reason) => ResultOutcome::Refused { reason },
-        };
-        match &outcome {
-            ResultOutcome::Recorded { .. } => report.recorded += 1,
-            ResultOutcome::Repeat { .. } => report.repeats += 1,
-            ResultOutcome::Refused { .. } => {
-                if report.problems.len() < 1000 {
-                    report.problems.push(CsvResultLine { line, barcode, outcome });
-                }
-            }
-        }
-    }
-    report.encoding = parser.await.map_err(ApiError::internal)?.map_err(ApiError::unprocessable)?.to_string();
-    Ok(Json(report))
+    let r = cordon_store::lab_csv::ingest_results_csv(&caller.0, q.lab_id, reader).await?;
+    Ok(Json(CsvResultsReport {
+        encoding: r.encoding,
+        rows: r.rows,
+        recorded: r.recorded,
+        repeats: r.repeats,
+        problems: r.problems.into_iter().map(|(line, barcode, outcome)| CsvResultLine { line, barcode, outcome }).collect(),
+    }))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]

@@ -1,0 +1,146 @@
+//! A lab system's CSV export of results (UTF-8 or GBK, Chinese or English headers), streamed:
+//! rows are parsed on a blocking thread and recorded a thousand at a time in one transaction
+//! each, through the same set-based path as the JSON API. Every unreadable, unknown or
+//! conflicting row is reported with its line.
+
+use std::io::Read;
+
+use cordon_domain::Barcode;
+use cordon_domain::testing::result::{CtValues, TubeResult};
+use serde::Serialize;
+
+use crate::results::{ResultInput, ResultOutcome};
+use crate::scoped::Scoped;
+use crate::{Result, StoreError};
+
+/// Rows recorded per transaction.
+const BATCH: usize = 1000;
+/// Problems kept in a report (the counts are always complete).
+const MAX_PROBLEMS: usize = 1000;
+
+/// What one export did.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct CsvReport {
+    pub encoding: String,
+    pub rows: u64,
+    pub recorded: u64,
+    pub repeats: u64,
+    /// (line, barcode as written, what happened), for refused and unreadable rows.
+    pub problems: Vec<(u64, String, ResultOutcome)>,
+}
+
+/// Column positions of a lab export, from its header line.
+struct LabColumns {
+    barcode: usize,
+    result: Option<usize>,
+    orf1ab: Option<usize>,
+    n: Option<usize>,
+    at: Option<usize>,
+}
+
+impl LabColumns {
+    fn from_headers(h: &csv::StringRecord) -> std::result::Result<Self, String> {
+        let find = |names: &[&str]| {
+            h.iter().position(|c| {
+                let c = c.trim().trim_start_matches('\u{feff}').to_lowercase();
+                names.contains(&c.as_str())
+            })
+        };
+        Ok(LabColumns {
+            barcode: find(&["barcode", "条码", "条码号", "样本条码", "试管条码"]).ok_or("missing column 条码/barcode")?,
+            result: find(&["result", "结果", "检测结果"]),
+            orf1ab: find(&["ct_orf1ab", "orf1ab", "orf1ab基因ct值"]),
+            n: find(&["ct_n", "n", "n基因ct值"]),
+            at: find(&["at", "检测时间", "报告时间"]),
+        })
+    }
+
+    fn parse(&self, r: &csv::StringRecord) -> std::result::Result<ResultInput, String> {
+        let get = |i: Option<usize>| i.and_then(|i| r.get(i)).map(str::trim).filter(|v| !v.is_empty());
+        let raw = get(Some(self.barcode)).unwrap_or("");
+        let barcode = Barcode::parse(raw).map_err(|e| format!("barcode {raw:?}: {e}"))?;
+        let result = get(self.result).map(|v| v.parse::<TubeResult>()).transpose()?;
+        let ct = |i| get(i).map(|v: &str| v.parse::<f32>().map_err(|_| format!("Ct value {v:?} is not a number"))).transpose();
+        let ct = CtValues { orf1ab: ct(self.orf1ab)?, n: ct(self.n)? };
+        if result.is_none() && ct.orf1ab.is_none() && ct.n.is_none() {
+            return Err("no result and no Ct values".to_string());
+        }
+        // Lab systems write Beijing time.
+        let at = get(self.at)
+            .map(|v| {
+                chrono::NaiveDateTime::parse_from_str(v, "%Y-%m-%d %H:%M:%S")
+                    .or_else(|_| chrono::NaiveDateTime::parse_from_str(v, "%Y/%m/%d %H:%M:%S"))
+                    .map(|t| (t - chrono::Duration::hours(8)).and_utc())
+                    .map_err(|_| format!("time {v:?} is not like 2022-04-13 19:00:00"))
+            })
+            .transpose()?;
+        Ok(ResultInput { barcode, round_id: None, result, ct, at })
+    }
+}
+
+/// One row as read: its line, the barcode as written, and the input or why it is unreadable.
+type Row = (u64, String, std::result::Result<ResultInput, String>);
+
+/// Records a lab's CSV export as `scope` (needs `lab.write`).
+pub async fn ingest_results_csv<R: Read + Send + 'static>(scope: &Scoped, lab_id: i64, input: R) -> Result<CsvReport> {
+    scope.require(cordon_domain::access::Permission::LabWrite)?;
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<Row>>(8);
+    let parser = tokio::task::spawn_blocking(move || -> std::result::Result<&'static str, String> {
+        let (encoding, text) = crate::decode::utf8_reader(input).map_err(|e| e.to_string())?;
+        let mut csv = csv::ReaderBuilder::new().flexible(true).from_reader(text);
+        let headers = csv.headers().map_err(|e| format!("cannot read the header line: {e}"))?.clone();
+        let cols = LabColumns::from_headers(&headers)?;
+        let mut batch = Vec::with_capacity(BATCH);
+        for record in csv.records() {
+            batch.push(match record {
+                Ok(r) => {
+                    let line = r.position().map(|p| p.line()).unwrap_or(0);
+                    let raw = r.get(cols.barcode).unwrap_or("").trim().to_string();
+                    (line, raw, cols.parse(&r))
+                }
+                Err(e) => (e.position().map(|p| p.line()).unwrap_or(0), String::new(), Err(e.to_string())),
+            });
+            if batch.len() == BATCH && tx.blocking_send(std::mem::replace(&mut batch, Vec::with_capacity(BATCH))).is_err() {
+                return Ok(encoding.as_str());
+            }
+        }
+        if !batch.is_empty() {
+            let _ = tx.blocking_send(batch);
+        }
+        Ok(encoding.as_str())
+    });
+    let mut report = CsvReport::default();
+    while let Some(rows) = rx.recv().await {
+        report.rows += rows.len() as u64;
+        let mut inputs = Vec::with_capacity(rows.len());
+        let mut readable = Vec::with_capacity(rows.len());
+        for (line, barcode, parsed) in rows {
+            match parsed {
+                Ok(input) => {
+                    inputs.push(input);
+                    readable.push((line, barcode));
+                }
+                Err(reason) => {
+                    if report.problems.len() < MAX_PROBLEMS {
+                        report.problems.push((line, barcode, ResultOutcome::Refused { reason }));
+                    }
+                }
+            }
+        }
+        let outcomes = scope.record_results(lab_id, &inputs).await?;
+        for ((line, barcode), outcome) in readable.into_iter().zip(outcomes) {
+            match &outcome {
+                ResultOutcome::Recorded { .. } => report.recorded += 1,
+                ResultOutcome::Repeat { .. } => report.repeats += 1,
+                ResultOutcome::Refused { .. } => {
+                    if report.problems.len() < MAX_PROBLEMS {
+                        report.problems.push((line, barcode, outcome));
+                    }
+                }
+            }
+        }
+    }
+    report.problems.sort_by_key(|p| p.0);
+    report.encoding = parser.await.map_err(|e| StoreError::Task(e.to_string()))?.map_err(StoreError::Invalid)?.to_string();
+    Ok(report)
+}
