@@ -14,7 +14,8 @@ use crate::demo::county;
 use crate::import_cli;
 
 /// Every benchmark, by name.
-pub const BENCHES: &[&str] = &["import_persons"];
+pub const BENCHES: &[&str] =
+    &["import_persons", "register_round", "ingest_results", "recall_tube", "coverage_village", "coverage_county", "http_register"];
 
 #[derive(clap::Args)]
 pub struct BenchArgs {
@@ -34,21 +35,21 @@ pub struct BenchArgs {
 }
 
 #[derive(Serialize, Default)]
-struct Measurement {
-    bench: &'static str,
-    backend: &'static str,
-    rows: u64,
-    rate: f64,
-    raw_rate: f64,
-    ratio: f64,
+pub(crate) struct Measurement {
+    pub bench: &'static str,
+    pub backend: &'static str,
+    pub rows: u64,
+    pub rate: f64,
+    pub raw_rate: f64,
+    pub ratio: f64,
     #[serde(skip_serializing_if = "Option::is_none")]
-    p50_ms: Option<f64>,
+    pub p50_ms: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    p99_ms: Option<f64>,
-    peak_rss_mb: f64,
+    pub p99_ms: Option<f64>,
+    pub peak_rss_mb: f64,
 }
 
-fn peak_rss_mb() -> f64 {
+pub(crate) fn peak_rss_mb() -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok()))
@@ -71,12 +72,21 @@ pub async fn run(args: BenchArgs) -> Result<()> {
     }
     let wanted = |name: &str| args.only.as_deref().is_none_or(|o| o == name);
     if !args.json {
-        println!("{:<16} {:<9} {:>10} {:>14} {:>14} {:>7} {:>10}", "bench", "backend", "rows", "rows/s", "raw rows/s", "ratio", "peak MB");
+        println!(
+            "{:<16} {:<9} {:>10} {:>14} {:>14} {:>7} {:>9} {:>9} {:>10}",
+            "bench", "backend", "rows", "rows/s", "raw rows/s", "ratio", "p50 ms", "p99 ms", "peak MB"
+        );
     }
     for kind in backends {
         if wanted("import_persons") {
             let m = import_persons(kind, args.database.as_deref(), args.scale).await?;
             report(&m, args.json);
+        }
+        let testing = ["register_round", "ingest_results", "recall_tube", "coverage_village", "coverage_county", "http_register"];
+        if testing.iter().any(|b| wanted(b)) {
+            for m in crate::bench_testing::run(kind, args.database.as_deref(), args.scale, &wanted).await? {
+                report(&m, args.json);
+            }
         }
     }
     Ok(())
@@ -86,14 +96,23 @@ fn report(m: &Measurement, json: bool) {
     if json {
         println!("{}", serde_json::to_string(m).expect("measurement serializes"));
     } else {
+        let ms = |v: Option<f64>| v.map(|v| format!("{v:.2}")).unwrap_or_else(|| "—".into());
         println!(
-            "{:<16} {:<9} {:>10} {:>14.0} {:>14.0} {:>7.2} {:>10.0}",
-            m.bench, m.backend, m.rows, m.rate, m.raw_rate, m.ratio, m.peak_rss_mb
+            "{:<16} {:<9} {:>10} {:>14.0} {:>14.0} {:>7.2} {:>9} {:>9} {:>10.0}",
+            m.bench,
+            m.backend,
+            m.rows,
+            m.rate,
+            m.raw_rate,
+            m.ratio,
+            ms(m.p50_ms),
+            ms(m.p99_ms),
+            m.peak_rss_mb
         );
     }
 }
 
-async fn scratch(kind: BackendKind, server: Option<&str>) -> Result<(Scratch, Store)> {
+pub(crate) async fn scratch(kind: BackendKind, server: Option<&str>) -> Result<(Scratch, Store)> {
     let s = match kind {
         BackendKind::Sqlite => Scratch::sqlite("bench"),
         BackendKind::Postgres => Scratch::postgres(server.expect("a PostgreSQL URL"), "bench").await?,

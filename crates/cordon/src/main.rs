@@ -10,6 +10,7 @@ use cordon_store::Store;
 
 mod accounts_cli;
 mod bench;
+mod bench_testing;
 mod demo;
 mod import_cli;
 

@@ -17,6 +17,7 @@ mod bulk;
 pub mod decode;
 pub mod import;
 pub mod lab_csv;
+pub mod plain;
 mod people;
 mod places;
 pub mod schema;

@@ -276,6 +276,20 @@ impl Store {
         Ok(outcomes.into_iter().map(|o| o.unwrap_or(ResultOutcome::Refused { reason: "not decided".into() })).collect())
     }
 
+    /// The recalls a pooled tube caused, its members by name (for the community and the
+    /// door-to-door team), those registered in `scope` only.
+    pub(crate) async fn tube_recalls(&self, round_id: i64, barcode: &str, scope: &[AreaCode]) -> Result<Vec<Recall>> {
+        let mut params = vec![Param::Int(round_id), Param::Text(barcode.to_string())];
+        let Some(in_scope) = crate::in_areas("r.area_code", scope, &mut params) else { return Ok(vec![]) };
+        let sql = format!(
+            "SELECT r.id, r.round_id, r.person_id, p.name AS person_name, r.area_code, t.barcode, r.created_at, r.deadline \
+             FROM tubes t JOIN recalls r ON r.tube_id = t.id JOIN persons p ON p.id = r.person_id \
+             WHERE t.round_id = $1 AND t.barcode = $2 AND {in_scope} ORDER BY r.area_code, r.person_id"
+        );
+        Ok(with_read_pool!(self, pool =>
+            bind_all!(sqlx::query_as::<_, Recall>(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(pool).await?))
+    }
+
     /// Open recalls of people registered in `scope`, the most urgent first.
     pub(crate) async fn open_recalls(&self, scope: &[AreaCode]) -> Result<Vec<Recall>> {
         let mut params = Vec::new();

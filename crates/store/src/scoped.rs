@@ -417,6 +417,12 @@ impl Scoped {
         self.store.record_results(&self.actor, lab_id, inputs, &refuse).await
     }
 
+    /// The recalls one pooled tube caused, for its members in the jurisdiction (needs `testing.read`).
+    pub async fn tube_recalls(&self, round_id: i64, barcode: &Barcode) -> Result<Vec<Recall>> {
+        self.require(Permission::TestingRead)?;
+        self.store.tube_recalls(round_id, barcode.as_str(), self.principal.user.jurisdiction.areas()).await
+    }
+
     /// Open recalls of people in the jurisdiction, the most urgent first (needs `testing.read`).
     pub async fn open_recalls(&self) -> Result<Vec<Recall>> {
         self.require(Permission::TestingRead)?;

@@ -145,7 +145,7 @@ pub async fn replay(store: &Store, officer: &str, lab: &str, seed: u64, now: Dat
     let mut tubes: Vec<(usize, Barcode, DateTime<Utc>)> = Vec::new();
     let mut batch = Vec::new();
     let mut sampled = 0;
-    let mut next_code = 20_220_413_0usize;
+    let mut next_code = 202_204_130_usize;
     for (s, queue) in queues.iter().enumerate() {
         let count = queue.len().div_ceil(POOL).max(1);
         // Some sites start slowly and catch up, others front-load: progress of tube k is (k/n)^γ.

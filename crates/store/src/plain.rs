@@ -1,0 +1,131 @@
+//! The "raw limit" side of `cordon bench`: the same rows the product writes, stored by plain
+//! prepared one-row statements in one transaction (rusqlite on SQLite, sqlx on PostgreSQL), with
+//! none of the product's checks, decisions or audit. Also the reads a benchmark needs to set up.
+
+use chrono::{DateTime, Utc};
+
+use crate::bulk::open_rusqlite;
+use crate::{Backend, Result, Store, StoreError};
+
+/// A tube with its members, as the registration benchmark writes it.
+#[derive(Debug, Clone)]
+pub struct PlainTube {
+    pub barcode: String,
+    pub site_id: i64,
+    pub area_code: String,
+    /// (person id, the person's area)
+    pub members: Vec<(i64, String)>,
+    pub at: DateTime<Utc>,
+}
+
+impl Store {
+    /// Every registered person's id and area, by area and id (for generators and benchmarks).
+    pub async fn people_by_area(&self) -> Result<Vec<(i64, String)>> {
+        Ok(crate::with_read_pool!(self, pool =>
+            sqlx::query_as("SELECT id, area_code FROM persons ORDER BY area_code, id").fetch_all(pool).await?))
+    }
+
+    /// Stores tubes and their samples in round `round_id` by plain one-row INSERTs in one
+    /// transaction. Answers the rows written.
+    pub async fn insert_registrations_plain(&self, round_id: i64, tubes: Vec<PlainTube>) -> Result<u64> {
+        const TUBE: &str = "INSERT INTO tubes (round_id, barcode, site_id, area_code, pool_kind, pool_size, members, opened_at, sealed_at) \
+             VALUES ($1, $2, $3, $4, 'people', 10, $5, $6, $6)";
+        const SAMPLE: &str = "INSERT INTO samples (round_id, tube_id, person_id, area_code, sampled_at) VALUES ($1, $2, $3, $4, $5)";
+        match &*self.backend {
+            Backend::Sqlite(b) => {
+                let path = b.path.clone();
+                tokio::task::spawn_blocking(move || -> Result<u64> {
+                    let mut conn = open_rusqlite(&path)?;
+                    let tx = conn.transaction()?;
+                    let mut n = 0u64;
+                    {
+                        let mut tube = tx.prepare(&TUBE.replace('$', "?"))?;
+                        let mut sample = tx.prepare(&SAMPLE.replace('$', "?"))?;
+                        for t in &tubes {
+                            let at = t.at.to_rfc3339();
+                            tube.execute(rusqlite::params![round_id, t.barcode, t.site_id, t.area_code, t.members.len() as i64, at])?;
+                            let id = tx.last_insert_rowid();
+                            n += 1;
+                            for (person, area) in &t.members {
+                                n += sample.execute(rusqlite::params![round_id, id, person, area, at])? as u64;
+                            }
+                        }
+                    }
+                    tx.commit()?;
+                    Ok(n)
+                })
+                .await
+                .map_err(|e| StoreError::Task(e.to_string()))?
+            }
+            Backend::Postgres(b) => {
+                let mut tx = b.pool.begin().await?;
+                let mut n = 0u64;
+                let tube_sql = format!("{TUBE} RETURNING id");
+                for t in &tubes {
+                    let (id,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(tube_sql.as_str()))
+                        .bind(round_id).bind(&t.barcode).bind(t.site_id).bind(&t.area_code).bind(t.members.len() as i32).bind(t.at)
+                        .fetch_one(&mut *tx).await?;
+                    n += 1;
+                    for (person, area) in &t.members {
+                        n += sqlx::query(SAMPLE).bind(round_id).bind(id).bind(person).bind(area).bind(t.at).execute(&mut *tx).await?.rows_affected();
+                    }
+                }
+                tx.commit().await?;
+                Ok(n)
+            }
+        }
+    }
+
+    /// Sets results on tubes of round `round_id` by plain one-row UPDATEs in one transaction,
+    /// and for each positive tube inserts its members' recalls. Answers the rows written.
+    pub async fn record_results_plain(&self, round_id: i64, lab_id: i64, results: Vec<(String, &'static str, DateTime<Utc>)>) -> Result<u64> {
+        const SET: &str = "UPDATE tubes SET result = $1, lab_id = $2, resulted_at = $3 WHERE round_id = $4 AND barcode = $5";
+        const RECALL: &str = "INSERT INTO recalls (round_id, tube_id, person_id, area_code, status, created_at, deadline) \
+             SELECT s.round_id, s.tube_id, s.person_id, s.area_code, 'open', $1, $1 FROM samples s JOIN tubes t ON t.id = s.tube_id \
+             WHERE t.round_id = $2 AND t.barcode = $3";
+        match &*self.backend {
+            Backend::Sqlite(b) => {
+                let path = b.path.clone();
+                tokio::task::spawn_blocking(move || -> Result<u64> {
+                    let mut conn = open_rusqlite(&path)?;
+                    let tx = conn.transaction()?;
+                    let mut n = 0u64;
+                    {
+                        let mut set = tx.prepare(&SET.replace('$', "?"))?;
+                        let mut recall = tx.prepare(&RECALL.replace('$', "?"))?;
+                        for (barcode, result, at) in &results {
+                            let at = at.to_rfc3339();
+                            n += set.execute(rusqlite::params![result, lab_id, at, round_id, barcode])? as u64;
+                            if *result != "negative" {
+                                n += recall.execute(rusqlite::params![at, round_id, barcode])? as u64;
+                            }
+                        }
+                    }
+                    tx.commit()?;
+                    Ok(n)
+                })
+                .await
+                .map_err(|e| StoreError::Task(e.to_string()))?
+            }
+            Backend::Postgres(b) => {
+                let mut tx = b.pool.begin().await?;
+                let mut n = 0u64;
+                for (barcode, result, at) in &results {
+                    n += sqlx::query(SET).bind(*result).bind(lab_id).bind(*at).bind(round_id).bind(barcode).execute(&mut *tx).await?.rows_affected();
+                    if *result != "negative" {
+                        n += sqlx::query(RECALL).bind(*at).bind(round_id).bind(barcode).execute(&mut *tx).await?.rows_affected();
+                    }
+                }
+                tx.commit().await?;
+                Ok(n)
+            }
+        }
+    }
+
+    /// One person by primary key, the plainest read there is (the latency benchmarks' yardstick).
+    pub async fn person_exists_plain(&self, id: i64) -> Result<bool> {
+        let row: Option<(i64,)> = crate::with_read_pool!(self, pool =>
+            sqlx::query_as("SELECT id FROM persons WHERE id = $1").bind(id).fetch_optional(pool).await?);
+        Ok(row.is_some())
+    }
+}
