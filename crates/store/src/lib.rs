@@ -170,6 +170,7 @@ pub(crate) enum Param {
     OptInt(Option<i64>),
     Time(chrono::DateTime<chrono::Utc>),
     OptTime(Option<chrono::DateTime<chrono::Utc>>),
+    OptReal(Option<f32>),
 }
 
 /// The SQL condition "`column` lies in one of these areas' subtrees" (one key range per area),
@@ -200,6 +201,7 @@ macro_rules! bind_all {
                 $crate::Param::OptInt(i) => q.bind(*i),
                 $crate::Param::Time(t) => q.bind(*t),
                 $crate::Param::OptTime(t) => q.bind(*t),
+                $crate::Param::OptReal(v) => q.bind(*v),
             };
         }
         q

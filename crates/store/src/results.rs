@@ -11,7 +11,7 @@ use cordon_domain::testing::result::{
 };
 use serde::Serialize;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use crate::audit::{Actor, Change, INSERT_AUDIT, INSERT_AUDIT_HEAD, INSERT_AUDIT_ROW_PARAMS, audit_params};
 use crate::{Param, Result, Store, StoreError, bind_all, with_read_pool, with_write_pool};
@@ -121,7 +121,7 @@ impl Store {
         barcodes.dedup();
         // Every tube with these barcodes, newest last; a barcode is reused only across rounds.
         let mut found: HashMap<String, Vec<TubeForResult>> = HashMap::new();
-        for chunk in barcodes.chunks(1000) {
+        for chunk in barcodes.chunks(200) {
             let placeholders: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
             let sql = format!(
                 "SELECT id, round_id, barcode, area_code, pool_kind, pool_size, result FROM tubes WHERE barcode IN ({}) ORDER BY id",
@@ -204,14 +204,35 @@ impl Store {
                 let mut tx = pool.begin().await?;
                 let mut results = Vec::with_capacity(writes.len());
                 let mut audits: Vec<Param> = Vec::new();
+                // The results themselves, a hundred tubes per statement; a tube that got a result
+                // from elsewhere since it was read is not in the answer.
+                let mut set: HashSet<i64> = HashSet::with_capacity(writes.len());
+                for chunk in writes.chunks(100) {
+                    let mut params = Vec::with_capacity(chunk.len() * 6);
+                    let mut rows = Vec::with_capacity(chunk.len());
+                    for (i, tube, result, at) in chunk {
+                        let n = params.len();
+                        rows.push(format!("(${}, ${}, ${}, ${}, ${}, ${})", n + 1, n + 2, n + 3, n + 4, n + 5, n + 6));
+                        params.extend([
+                            Param::Int(tube.id),
+                            Param::Text(result.as_str().to_string()),
+                            Param::OptReal(inputs[*i].ct.orf1ab),
+                            Param::OptReal(inputs[*i].ct.n),
+                            Param::Int(lab_id),
+                            Param::Time(*at),
+                        ]);
+                    }
+                    let sql = format!(
+                        "UPDATE tubes SET result = v.column2, ct_orf1ab = v.column3, ct_n = v.column4, lab_id = v.column5, resulted_at = v.column6 \
+                         FROM (VALUES {}) AS v WHERE tubes.id = v.column1 AND tubes.result IS NULL RETURNING id",
+                        rows.join(", ")
+                    );
+                    let ids: Vec<(i64,)> = bind_all!(sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(&mut *tx).await?;
+                    set.extend(ids.into_iter().map(|(id,)| id));
+                }
                 for (i, tube, result, at) in &writes {
                     let input = &inputs[*i];
-                    let set = sqlx::query(
-                        "UPDATE tubes SET result = $1, ct_orf1ab = $2, ct_n = $3, lab_id = $4, resulted_at = $5 WHERE id = $6 AND result IS NULL",
-                    )
-                    .bind(result.as_str()).bind(input.ct.orf1ab).bind(input.ct.n).bind(lab_id).bind(*at).bind(tube.id)
-                    .execute(&mut *tx).await?.rows_affected();
-                    if set == 0 {
+                    if !set.contains(&tube.id) {
                         results.push((*i, ResultOutcome::Refused { reason: format!("tube {} received another result at the same moment: send it again", input.barcode) }));
                         continue;
                     }
@@ -258,7 +279,7 @@ impl Store {
                 }
                 // One audit event per recorded result, written in multi-row statements.
                 let per_row = INSERT_AUDIT_ROW_PARAMS;
-                for chunk in audits.chunks(per_row * 1000) {
+                for chunk in audits.chunks(per_row * 100) {
                     let rows = chunk.len() / per_row;
                     let values: Vec<String> = (0..rows)
                         .map(|r| format!("({})", (1..=per_row).map(|k| format!("${}", r * per_row + k)).collect::<Vec<_>>().join(", ")))

@@ -63,3 +63,6 @@ CREATE TABLE round_hour_counts (
     sampled   BIGINT NOT NULL DEFAULT 0,
     PRIMARY KEY (round_id, area_code, hour)
 );
+
+-- Lab results name a tube by its barcode alone (the lab rarely knows the round).
+CREATE INDEX tubes_barcode ON tubes (barcode);
