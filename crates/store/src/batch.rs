@@ -60,6 +60,11 @@ const ROWS: usize = 100;
 #[derive(Default)]
 struct Plan {
     outcomes: Vec<BatchOutcome>,
+    writes: Writes,
+}
+
+#[derive(Default)]
+struct Writes {
     new_tubes: Vec<NewTube>,
     changed: Vec<TubeChange>,
     /// (tube barcode, person, person's area, sampled at, kind).
@@ -90,6 +95,92 @@ struct TubeChange {
     pool_size: i32,
 }
 
+/// People sampled per area, per (area, hour), and who (round samples only: re-tests count
+/// nowhere).
+type Counts<'a> = (BTreeMap<&'a str, i64>, BTreeMap<(&'a str, DateTime<Utc>), i64>, Vec<i64>);
+
+impl Writes {
+    fn counts(&self) -> Counts<'_> {
+        let mut by_area: BTreeMap<&str, i64> = BTreeMap::new();
+        let mut by_hour: BTreeMap<(&str, DateTime<Utc>), i64> = BTreeMap::new();
+        let mut people: Vec<i64> = Vec::new();
+        for (_, person, area, at, kind) in &self.samples {
+            if *kind == "round" {
+                *by_area.entry(area.as_str()).or_default() += 1;
+                *by_hour.entry((area.as_str(), hour_of(*at))).or_default() += 1;
+                people.push(*person);
+            }
+        }
+        (by_area, by_hour, people)
+    }
+}
+
+/// A time as the SQLite driver stores it (RFC 3339, so that text order is time order).
+pub(crate) fn sqlite_time(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, false)
+}
+
+/// [`Store::write_batch`] on SQLite through rusqlite, the same statements one row at a time.
+fn write_batch_sqlite(conn: &mut rusqlite::Connection, round_id: i64, w: &Writes, collector: Option<&str>, client_id: Option<&str>) -> Result<bool> {
+    let q = |sql: &str| sql.replace('$', "?");
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let mut ids = w.stored_ids.clone();
+    {
+        let mut tube = tx.prepare_cached(
+            "INSERT INTO tubes (round_id, barcode, site_id, area_code, pool_kind, pool_size, members, household_id, collector, \
+             opened_at, sealed_at, purpose) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) ON CONFLICT (round_id, barcode) DO NOTHING",
+        )?;
+        for t in &w.new_tubes {
+            let n = tube.execute(rusqlite::params![
+                round_id, t.barcode, t.site_id, t.area_code, t.pool_kind, t.pool_size, t.members, t.household_id, collector,
+                sqlite_time(t.opened_at), t.sealed_at.map(sqlite_time), t.purpose
+            ])?;
+            if n != 1 {
+                return Ok(false); // the transaction rolls back when dropped
+            }
+            ids.insert(t.barcode.clone(), tx.last_insert_rowid());
+        }
+        let mut change = tx.prepare_cached(
+            "UPDATE tubes SET members = members + ?1, sealed_at = COALESCE(?2, sealed_at), household_id = ?3, pool_size = ?4 \
+             WHERE id = ?5 AND members = ?6 AND sealed_at IS NULL",
+        )?;
+        for c in &w.changed {
+            if change.execute(rusqlite::params![c.add, c.sealed_at.map(sqlite_time), c.household_id, c.pool_size, c.id, c.old_members])? != 1 {
+                return Ok(false);
+            }
+        }
+        let mut sample = tx.prepare_cached(&format!(
+            "INSERT INTO samples (round_id, tube_id, person_id, area_code, sampled_at, client_id, kind) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7){ON_ROUND_CONFLICT}"
+        ))?;
+        for (barcode, person, area, at, kind) in &w.samples {
+            let tube = *ids.get(barcode).ok_or_else(|| StoreError::Task(format!("tube {barcode} vanished from its batch")))?;
+            if sample.execute(rusqlite::params![round_id, tube, person, area, sqlite_time(*at), client_id, kind])? != 1 {
+                return Ok(false);
+            }
+        }
+        let (by_area, by_hour, people) = w.counts();
+        let mut exempted: BTreeMap<String, i64> = BTreeMap::new();
+        let mut unexempt = tx.prepare_cached("DELETE FROM round_exemptions WHERE round_id = ?1 AND person_id = ?2 RETURNING area_code")?;
+        for p in people {
+            let mut rows = unexempt.query(rusqlite::params![round_id, p])?;
+            while let Some(row) = rows.next()? {
+                *exempted.entry(row.get::<_, String>(0)?).or_default() -= 1;
+            }
+        }
+        let mut bump = tx.prepare_cached(&q(BUMP_COUNTS))?;
+        let areas: std::collections::BTreeSet<&str> = by_area.keys().copied().chain(exempted.keys().map(String::as_str)).collect();
+        for area in areas {
+            bump.execute(rusqlite::params![round_id, area, by_area.get(area).copied().unwrap_or(0), exempted.get(area).copied().unwrap_or(0)])?;
+        }
+        let mut hour = tx.prepare_cached(&q(BUMP_HOUR))?;
+        for ((area, h), n) in by_hour {
+            hour.execute(rusqlite::params![round_id, area, sqlite_time(h), n])?;
+        }
+    }
+    tx.commit()?;
+    Ok(true)
+}
+
 /// Integers joined for an inline `IN (…)` list (safe: we format them ourselves).
 fn id_list(ids: &[i64]) -> String {
     ids.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(",")
@@ -106,7 +197,7 @@ impl Store {
     ) -> Result<Vec<BatchOutcome>> {
         for _ in 0..3 {
             let plan = self.plan_batch(round_id, &tubes).await?;
-            if self.write_batch(round_id, &plan, collector, client_id).await? {
+            if self.write_batch(round_id, std::sync::Arc::new(plan.writes), collector, client_id).await? {
                 return self.with_tubes_after(round_id, plan.outcomes).await;
             }
         }
@@ -199,7 +290,8 @@ impl Store {
         }
 
         let now = Utc::now();
-        let mut plan = Plan { stored_ids: existing.iter().map(|(b, r)| (b.clone(), r.id)).collect(), ..Plan::default() };
+        let mut plan = Plan::default();
+        plan.writes.stored_ids = existing.iter().map(|(b, r)| (b.clone(), r.id)).collect();
         let mut seen_barcodes = HashSet::new();
         for t in tubes {
             let barcode = t.barcode.to_string();
@@ -289,7 +381,7 @@ impl Store {
             match tube_id {
                 None => {
                     let (pool_kind, size) = pool_columns(pool);
-                    plan.new_tubes.push(NewTube {
+                    plan.writes.new_tubes.push(NewTube {
                         barcode: barcode.clone(),
                         site_id: t.site_id,
                         area_code: site_area.clone(),
@@ -304,7 +396,7 @@ impl Store {
                 }
                 Some(id) if !accepted.is_empty() || seal_now => {
                     let row = &existing[&barcode];
-                    plan.changed.push(TubeChange {
+                    plan.writes.changed.push(TubeChange {
                         id,
                         old_members: row.members,
                         add: accepted.len() as i32,
@@ -316,7 +408,7 @@ impl Store {
                 Some(_) => {}
             }
             for m in &accepted {
-                plan.samples.push((barcode.clone(), *m, persons[m].0.clone(), at, kind));
+                plan.writes.samples.push((barcode.clone(), *m, persons[m].0.clone(), at, kind));
             }
             outcome.added = accepted.len();
             plan.outcomes.push(outcome);
@@ -326,20 +418,27 @@ impl Store {
 
     /// Writes a plan in one transaction. False when another writer got there first (a tube or a
     /// round sample already taken): nothing is written and the caller plans again.
-    async fn write_batch(&self, round_id: i64, plan: &Plan, collector: Option<&str>, client_id: Option<&str>) -> Result<bool> {
+    async fn write_batch(&self, round_id: i64, plan: std::sync::Arc<Writes>, collector: Option<&str>, client_id: Option<&str>) -> Result<bool> {
         if plan.new_tubes.is_empty() && plan.changed.is_empty() && plan.samples.is_empty() {
             return Ok(true);
         }
-        let mut sampled_by_area: BTreeMap<&str, i64> = BTreeMap::new();
-        let mut sampled_by_hour: BTreeMap<(&str, DateTime<Utc>), i64> = BTreeMap::new();
-        let mut round_people: Vec<i64> = Vec::new();
-        for (_, person, area, at, kind) in &plan.samples {
-            if *kind == "round" {
-                *sampled_by_area.entry(area.as_str()).or_default() += 1;
-                *sampled_by_hour.entry((area.as_str(), hour_of(*at))).or_default() += 1;
-                round_people.push(*person);
-            }
+        if let crate::Backend::Sqlite(b) = &*self.backend {
+            // SQLite: one blocking thread and prepared one-row statements, without a hop to a
+            // driver thread per statement (several times faster than the async driver here).
+            let (path, conn) = (b.path.clone(), b.bulk.clone());
+            let (collector, client_id) = (collector.map(str::to_string), client_id.map(str::to_string));
+            return tokio::task::spawn_blocking(move || {
+                let mut guard = conn.lock().map_err(|_| StoreError::Task("bulk connection poisoned".into()))?;
+                if guard.is_none() {
+                    *guard = Some(crate::bulk::open_rusqlite(&path)?);
+                }
+                let conn = guard.as_mut().expect("opened above");
+                write_batch_sqlite(conn, round_id, &plan, collector.as_deref(), client_id.as_deref())
+            })
+            .await
+            .map_err(|e| StoreError::Task(e.to_string()))?;
         }
+        let (sampled_by_area, sampled_by_hour, round_people) = plan.counts();
         let written = with_write_pool!(self, pool => {
             let mut tx = pool.begin().await?;
             let mut ok = true;

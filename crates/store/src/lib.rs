@@ -109,6 +109,9 @@ pub(crate) struct SqliteBackend {
     pub(crate) read: SqlitePool,
     /// The one writer connection; SQLite admits one writer at a time anyway.
     pub(crate) write: SqlitePool,
+    /// A synchronous connection for set-based writes (batch registration, results), opened on
+    /// first use; it takes its turn with the writer above through SQLite's lock.
+    pub(crate) bulk: std::sync::Arc<std::sync::Mutex<Option<rusqlite::Connection>>>,
 }
 
 pub(crate) struct PgBackend {
@@ -173,6 +176,21 @@ pub(crate) enum Param {
     OptReal(Option<f32>),
 }
 
+/// A bind parameter as rusqlite takes it (times as the sqlx SQLite driver writes them).
+pub(crate) fn param_value(p: &Param) -> rusqlite::types::Value {
+    use rusqlite::types::Value;
+    match p {
+        Param::Text(s) => Value::Text(s.clone()),
+        Param::Int(i) => Value::Integer(*i),
+        Param::Date(d) => Value::Text(d.format("%F").to_string()),
+        Param::OptText(s) => s.clone().map(Value::Text).unwrap_or(Value::Null),
+        Param::OptInt(i) => i.map(Value::Integer).unwrap_or(Value::Null),
+        Param::Time(t) => Value::Text(crate::batch::sqlite_time(*t)),
+        Param::OptTime(t) => t.map(|t| Value::Text(crate::batch::sqlite_time(t))).unwrap_or(Value::Null),
+        Param::OptReal(v) => v.map(|v| Value::Real(f64::from(v))).unwrap_or(Value::Null),
+    }
+}
+
 /// The SQL condition "`column` lies in one of these areas' subtrees" (one key range per area),
 /// pushing its bind parameters; `None` for an empty scope, which matches nothing.
 pub(crate) fn in_areas(column: &str, scope: &[cordon_domain::AreaCode], params: &mut Vec<Param>) -> Option<String> {
@@ -234,7 +252,7 @@ impl Store {
                 .pragma("temp_store", "memory");
             let write = SqlitePoolOptions::new().max_connections(1).connect_with(opts.clone()).await?;
             let read = SqlitePoolOptions::new().max_connections(4).connect_with(opts).await?;
-            Backend::Sqlite(SqliteBackend { path, read, write })
+            Backend::Sqlite(SqliteBackend { path, read, write, bulk: Default::default() })
         };
         Ok(Store { backend: std::sync::Arc::new(backend) })
     }
@@ -267,6 +285,9 @@ impl Store {
     pub async fn close(&self) {
         match &*self.backend {
             Backend::Sqlite(b) => {
+                if let Ok(mut bulk) = b.bulk.lock() {
+                    bulk.take();
+                }
                 b.read.close().await;
                 b.write.close().await;
             }

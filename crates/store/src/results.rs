@@ -16,6 +16,88 @@ use std::collections::{HashMap, HashSet};
 use crate::audit::{Actor, Change, INSERT_AUDIT, INSERT_AUDIT_HEAD, INSERT_AUDIT_ROW_PARAMS, audit_params};
 use crate::{Param, Result, Store, StoreError, bind_all, with_read_pool, with_write_pool};
 
+/// What follows a result, the same on every path (`$1` time, `$2` deadline or tube, `$3` tube).
+const RECALL_MEMBERS: &str = "INSERT INTO recalls (round_id, tube_id, person_id, area_code, status, created_at, deadline) \
+     SELECT round_id, tube_id, person_id, area_code, 'open', $1, $2 FROM samples WHERE tube_id = $3 \
+     ON CONFLICT (tube_id, person_id) DO NOTHING";
+const POSITIVE_PERSONS: &str = "INSERT INTO positive_persons (person_id, round_id, tube_id, area_code, found_at) \
+     SELECT person_id, round_id, tube_id, area_code, $1 FROM samples WHERE tube_id = $2 \
+     ON CONFLICT (person_id, round_id) DO NOTHING";
+const CLOSE_POSITIVE: &str = "UPDATE recalls SET status = 'positive', closed_at = $1, retest_tube_id = $2 \
+     WHERE status = 'open' AND person_id IN (SELECT person_id FROM samples WHERE tube_id = $2)";
+const CLOSE_NEGATIVE: &str = "UPDATE recalls SET status = 'negative', closed_at = $1, retest_tube_id = $2 \
+     WHERE status = 'open' AND person_id IN (SELECT person_id FROM samples WHERE tube_id = $2)";
+
+/// One result to write, decided.
+struct ResultWrite {
+    index: usize,
+    tube_id: i64,
+    area_code: String,
+    barcode: String,
+    pool: cordon_domain::testing::pooling::PoolSize,
+    result: TubeResult,
+    ct: CtValues,
+    at: DateTime<Utc>,
+}
+
+impl ResultWrite {
+    fn change(&self, lab_id: i64) -> Change {
+        Change::new("result", "tube", self.tube_id).area(&self.area_code).after(serde_json::json!({
+            "barcode": self.barcode, "result": self.result.as_str(), "lab": lab_id,
+            "ct_orf1ab": self.ct.orf1ab, "ct_n": self.ct.n,
+        }))
+    }
+    fn recorded(&self, opened: u64, closed: u64, positives: u64) -> ResultOutcome {
+        ResultOutcome::Recorded { tube_id: self.tube_id, result: self.result, recalls_opened: opened, recalls_closed: closed, positive_persons: positives }
+    }
+    fn raced(&self) -> ResultOutcome {
+        ResultOutcome::Refused { reason: format!("tube {} received another result at the same moment: send it again", self.barcode) }
+    }
+}
+
+/// Writes decided results on SQLite through rusqlite: one prepared statement per row and step.
+fn write_results_sqlite(conn: &mut rusqlite::Connection, actor: &Actor, lab_id: i64, writes: &[ResultWrite]) -> Result<Vec<(usize, ResultOutcome)>> {
+    use crate::batch::sqlite_time;
+    let q = |sql: &str| sql.replace('$', "?");
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let mut out = Vec::with_capacity(writes.len());
+    {
+        let mut set = tx.prepare_cached(
+            "UPDATE tubes SET result = ?1, ct_orf1ab = ?2, ct_n = ?3, lab_id = ?4, resulted_at = ?5 WHERE id = ?6 AND result IS NULL",
+        )?;
+        let mut recall = tx.prepare_cached(&q(RECALL_MEMBERS))?;
+        let mut positive = tx.prepare_cached(&q(POSITIVE_PERSONS))?;
+        let mut close_positive = tx.prepare_cached(&q(CLOSE_POSITIVE))?;
+        let mut close_negative = tx.prepare_cached(&q(CLOSE_NEGATIVE))?;
+        let mut audit = tx.prepare_cached(&q(INSERT_AUDIT))?;
+        for w in writes {
+            let at = sqlite_time(w.at);
+            if set.execute(rusqlite::params![w.result.as_str(), w.ct.orf1ab, w.ct.n, lab_id, at, w.tube_id])? == 0 {
+                out.push((w.index, w.raced()));
+                continue;
+            }
+            let (mut opened, mut closed, mut positives) = (0, 0, 0);
+            match follow_up(w.result, w.pool) {
+                FollowUp::RecallMembers => {
+                    let deadline = sqlite_time(w.at + chrono::Duration::hours(DEFAULT_RECALL_HOURS));
+                    opened = recall.execute(rusqlite::params![at, deadline, w.tube_id])? as u64;
+                }
+                FollowUp::PositivePerson => {
+                    positives = positive.execute(rusqlite::params![at, w.tube_id])? as u64;
+                    closed = close_positive.execute(rusqlite::params![at, w.tube_id])? as u64;
+                }
+                FollowUp::Nothing if w.pool.is_single() => closed = close_negative.execute(rusqlite::params![at, w.tube_id])? as u64,
+                FollowUp::Nothing | FollowUp::Resample => {}
+            }
+            let params: Vec<rusqlite::types::Value> = audit_params(actor, &w.change(lab_id)).iter().map(crate::param_value).collect();
+            audit.execute(rusqlite::params_from_iter(params))?;
+            out.push((w.index, w.recorded(opened, closed, positives)));
+        }
+    }
+    tx.commit()?;
+    Ok(out)
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
 pub struct Lab {
     pub id: i64,
@@ -170,7 +252,7 @@ impl Store {
         }
         // Decide in order; a tube resulted earlier in the same batch counts as resulted.
         let mut decided: HashMap<i64, TubeResult> = HashMap::new();
-        let mut writes: Vec<(usize, &TubeForResult, TubeResult, DateTime<Utc>)> = Vec::new();
+        let mut writes: Vec<ResultWrite> = Vec::new();
         let now = Utc::now();
         for (i, (input, tube)) in inputs.iter().zip(&tubes).enumerate() {
             if outcomes[i].is_some() {
@@ -197,9 +279,33 @@ impl Store {
                 continue;
             }
             decided.insert(tube.id, result);
-            writes.push((i, tube, result, input.at.unwrap_or(now)));
+            writes.push(ResultWrite {
+                index: i,
+                tube_id: tube.id,
+                area_code: tube.area_code.clone(),
+                barcode: input.barcode.to_string(),
+                pool: tube.pool(),
+                result,
+                ct: input.ct,
+                at: input.at.unwrap_or(now),
+            });
         }
-        if !writes.is_empty() {
+        if writes.is_empty() {
+        } else if let crate::Backend::Sqlite(b) = &*self.backend {
+            let (path, conn, actor) = (b.path.clone(), b.bulk.clone(), actor.clone());
+            let written = tokio::task::spawn_blocking(move || {
+                let mut guard = conn.lock().map_err(|_| StoreError::Task("bulk connection poisoned".into()))?;
+                if guard.is_none() {
+                    *guard = Some(crate::bulk::open_rusqlite(&path)?);
+                }
+                write_results_sqlite(guard.as_mut().expect("opened above"), &actor, lab_id, &writes)
+            })
+            .await
+            .map_err(|e| StoreError::Task(e.to_string()))??;
+            for (i, outcome) in written {
+                outcomes[i] = Some(outcome);
+            }
+        } else {
             let written = with_write_pool!(self, pool => {
                 let mut tx = pool.begin().await?;
                 let mut results = Vec::with_capacity(writes.len());
@@ -210,16 +316,16 @@ impl Store {
                 for chunk in writes.chunks(100) {
                     let mut params = Vec::with_capacity(chunk.len() * 6);
                     let mut rows = Vec::with_capacity(chunk.len());
-                    for (i, tube, result, at) in chunk {
+                    for w in chunk {
                         let n = params.len();
                         rows.push(format!("(${}, ${}, ${}, ${}, ${}, ${})", n + 1, n + 2, n + 3, n + 4, n + 5, n + 6));
                         params.extend([
-                            Param::Int(tube.id),
-                            Param::Text(result.as_str().to_string()),
-                            Param::OptReal(inputs[*i].ct.orf1ab),
-                            Param::OptReal(inputs[*i].ct.n),
+                            Param::Int(w.tube_id),
+                            Param::Text(w.result.as_str().to_string()),
+                            Param::OptReal(w.ct.orf1ab),
+                            Param::OptReal(w.ct.n),
                             Param::Int(lab_id),
-                            Param::Time(*at),
+                            Param::Time(w.at),
                         ]);
                     }
                     let sql = format!(
@@ -230,52 +336,29 @@ impl Store {
                     let ids: Vec<(i64,)> = bind_all!(sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(&mut *tx).await?;
                     set.extend(ids.into_iter().map(|(id,)| id));
                 }
-                for (i, tube, result, at) in &writes {
-                    let input = &inputs[*i];
-                    if !set.contains(&tube.id) {
-                        results.push((*i, ResultOutcome::Refused { reason: format!("tube {} received another result at the same moment: send it again", input.barcode) }));
+                for w in &writes {
+                    if !set.contains(&w.tube_id) {
+                        results.push((w.index, w.raced()));
                         continue;
                     }
                     let (mut opened, mut closed, mut positives) = (0, 0, 0);
-                    let deadline = *at + chrono::Duration::hours(DEFAULT_RECALL_HOURS);
-                    match follow_up(*result, tube.pool()) {
+                    match follow_up(w.result, w.pool) {
                         FollowUp::RecallMembers => {
-                            opened = sqlx::query(
-                                "INSERT INTO recalls (round_id, tube_id, person_id, area_code, status, created_at, deadline) \
-                                 SELECT round_id, tube_id, person_id, area_code, 'open', $1, $2 FROM samples WHERE tube_id = $3 \
-                                 ON CONFLICT (tube_id, person_id) DO NOTHING",
-                            )
-                            .bind(*at).bind(deadline).bind(tube.id).execute(&mut *tx).await?.rows_affected();
+                            let deadline = w.at + chrono::Duration::hours(DEFAULT_RECALL_HOURS);
+                            opened = sqlx::query(RECALL_MEMBERS).bind(w.at).bind(deadline).bind(w.tube_id).execute(&mut *tx).await?.rows_affected();
                         }
                         FollowUp::PositivePerson => {
-                            positives = sqlx::query(
-                                "INSERT INTO positive_persons (person_id, round_id, tube_id, area_code, found_at) \
-                                 SELECT person_id, round_id, tube_id, area_code, $1 FROM samples WHERE tube_id = $2 \
-                                 ON CONFLICT (person_id, round_id) DO NOTHING",
-                            )
-                            .bind(*at).bind(tube.id).execute(&mut *tx).await?.rows_affected();
-                            closed = sqlx::query(
-                                "UPDATE recalls SET status = 'positive', closed_at = $1, retest_tube_id = $2 \
-                                 WHERE status = 'open' AND person_id IN (SELECT person_id FROM samples WHERE tube_id = $2)",
-                            )
-                            .bind(*at).bind(tube.id).execute(&mut *tx).await?.rows_affected();
+                            positives = sqlx::query(POSITIVE_PERSONS).bind(w.at).bind(w.tube_id).execute(&mut *tx).await?.rows_affected();
+                            closed = sqlx::query(CLOSE_POSITIVE).bind(w.at).bind(w.tube_id).execute(&mut *tx).await?.rows_affected();
                         }
-                        FollowUp::Nothing if tube.pool().is_single() => {
-                            // A negative single-tube re-test releases the person from recall.
-                            closed = sqlx::query(
-                                "UPDATE recalls SET status = 'negative', closed_at = $1, retest_tube_id = $2 \
-                                 WHERE status = 'open' AND person_id IN (SELECT person_id FROM samples WHERE tube_id = $2)",
-                            )
-                            .bind(*at).bind(tube.id).execute(&mut *tx).await?.rows_affected();
+                        // A negative single-tube re-test releases the person from recall.
+                        FollowUp::Nothing if w.pool.is_single() => {
+                            closed = sqlx::query(CLOSE_NEGATIVE).bind(w.at).bind(w.tube_id).execute(&mut *tx).await?.rows_affected();
                         }
                         FollowUp::Nothing | FollowUp::Resample => {}
                     }
-                    let change = Change::new("result", "tube", tube.id).area(&tube.area_code).after(serde_json::json!({
-                        "barcode": input.barcode.as_str(), "result": result.as_str(), "lab": lab_id,
-                        "ct_orf1ab": input.ct.orf1ab, "ct_n": input.ct.n,
-                    }));
-                    audits.extend(audit_params(actor, &change));
-                    results.push((*i, ResultOutcome::Recorded { tube_id: tube.id, result: *result, recalls_opened: opened, recalls_closed: closed, positive_persons: positives }));
+                    audits.extend(audit_params(actor, &w.change(lab_id)));
+                    results.push((w.index, w.recorded(opened, closed, positives)));
                 }
                 // One audit event per recorded result, written in multi-row statements.
                 let per_row = INSERT_AUDIT_ROW_PARAMS;
