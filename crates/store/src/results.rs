@@ -230,25 +230,32 @@ impl Store {
 
     /// Records one result from `lab_id` and everything that follows from it.
     pub(crate) async fn record_result(&self, actor: &Actor, lab_id: i64, input: &ResultInput) -> Result<ResultOutcome> {
-        let mut out = self.record_results(actor, lab_id, std::slice::from_ref(input), &[]).await?;
+        let mut out = self.record_results(actor, lab_id, std::slice::from_ref(input), None).await?;
         Ok(out.pop().unwrap_or(ResultOutcome::Refused { reason: "no result".into() }))
     }
 
     /// Records results from `lab_id` in one transaction, each with what follows from it (recalls
     /// of a pool's members, positive persons, closed recalls). A repeat changes nothing; a
-    /// different second result, an unknown barcode, or an input listed in `refuse` (with its
-    /// reason, e.g. outside the caller's jurisdiction) is refused and reported, never dropped.
+    /// different second result, an unknown barcode, or a tube sampled outside `scope` (when
+    /// given) is refused and reported, never dropped.
     pub(crate) async fn record_results(
         &self,
         actor: &Actor,
         lab_id: i64,
         inputs: &[ResultInput],
-        refuse: &[(usize, String)],
+        scope: Option<&cordon_domain::access::Jurisdiction>,
     ) -> Result<Vec<ResultOutcome>> {
         let tubes = self.find_result_tubes(inputs).await?;
         let mut outcomes: Vec<Option<ResultOutcome>> = vec![None; inputs.len()];
-        for (i, reason) in refuse {
-            outcomes[*i] = Some(ResultOutcome::Refused { reason: reason.clone() });
+        if let Some(j) = scope {
+            for (i, tube) in tubes.iter().enumerate() {
+                if let Some(t) = tube
+                    && !AreaCode::parse(&t.area_code).is_ok_and(|a| j.contains(&a))
+                {
+                    let reason = format!("tube {} was sampled in {}, outside your jurisdiction", inputs[i].barcode, t.area_code);
+                    outcomes[i] = Some(ResultOutcome::Refused { reason });
+                }
+            }
         }
         // Decide in order; a tube resulted earlier in the same batch counts as resulted.
         let mut decided: HashMap<i64, TubeResult> = HashMap::new();

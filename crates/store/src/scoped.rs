@@ -401,20 +401,7 @@ impl Scoped {
     /// outside the jurisdiction is refused with the reason, the others recorded.
     pub async fn record_results(&self, lab_id: i64, inputs: &[ResultInput]) -> Result<Vec<ResultOutcome>> {
         self.require(Permission::LabWrite)?;
-        let j = &self.principal.user.jurisdiction;
-        let refuse: Vec<(usize, String)> = self
-            .store
-            .result_tubes(inputs)
-            .await?
-            .into_iter()
-            .enumerate()
-            .filter_map(|(i, t)| {
-                let (_, area) = t?;
-                let inside = AreaCode::parse(&area).is_ok_and(|a| j.contains(&a));
-                (!inside).then(|| (i, format!("tube {} was sampled in {area}, outside your jurisdiction", inputs[i].barcode)))
-            })
-            .collect();
-        self.store.record_results(&self.actor, lab_id, inputs, &refuse).await
+        self.store.record_results(&self.actor, lab_id, inputs, Some(&self.principal.user.jurisdiction)).await
     }
 
     /// The recalls one pooled tube caused, for its members in the jurisdiction (needs `testing.read`).
