@@ -121,8 +121,9 @@ pub async fn run(kind: BackendKind, server: Option<&str>, scale: f64, wanted: &d
     let site_of = |area: &str| sites.iter().find(|s| area.starts_with(&s.area_code)).map(|s| s.id);
     let everyone = store.people_by_area().await?;
 
-    // Tubes of ten people of one township each.
-    let mut groups: Vec<(i64, String, Vec<(i64, String)>)> = Vec::new();
+    // Tubes of ten people of one township each: (site, township, members with their areas).
+    type Group = (i64, String, Vec<(i64, String)>);
+    let mut groups: Vec<Group> = Vec::new();
     for chunk in everyone.chunk_by(|a, b| a.1[..9] == b.1[..9]) {
         let Some(site) = site_of(&chunk[0].1) else { continue };
         for members in chunk.chunks(POOL) {

@@ -425,18 +425,8 @@ impl Store {
         if let crate::Backend::Sqlite(b) = &*self.backend {
             // SQLite: one blocking thread and prepared one-row statements, without a hop to a
             // driver thread per statement (several times faster than the async driver here).
-            let (path, conn) = (b.path.clone(), b.bulk.clone());
             let (collector, client_id) = (collector.map(str::to_string), client_id.map(str::to_string));
-            return tokio::task::spawn_blocking(move || {
-                let mut guard = conn.lock().map_err(|_| StoreError::Task("bulk connection poisoned".into()))?;
-                if guard.is_none() {
-                    *guard = Some(crate::bulk::open_rusqlite(&path)?);
-                }
-                let conn = guard.as_mut().expect("opened above");
-                write_batch_sqlite(conn, round_id, &plan, collector.as_deref(), client_id.as_deref())
-            })
-            .await
-            .map_err(|e| StoreError::Task(e.to_string()))?;
+            return b.with_bulk(move |conn| write_batch_sqlite(conn, round_id, &plan, collector.as_deref(), client_id.as_deref())).await;
         }
         let (sampled_by_area, sampled_by_hour, round_people) = plan.counts();
         let written = with_write_pool!(self, pool => {
@@ -449,14 +439,8 @@ impl Store {
                      opened_at, sealed_at, purpose) VALUES ",
                 );
                 let mut params = Vec::with_capacity(chunk.len() * 12);
-                for (i, t) in chunk.iter().enumerate() {
-                    let n = params.len();
-                    if i > 0 {
-                        sql.push_str(", ");
-                    }
-                    sql.push('(');
-                    sql.push_str(&(1..=12).map(|k| format!("${}", n + k)).collect::<Vec<_>>().join(", "));
-                    sql.push(')');
+                sql.push_str(&crate::values_placeholders(chunk.len(), 12, 0));
+                for t in chunk {
                     params.extend([
                         Param::Int(round_id),
                         Param::Text(t.barcode.clone()),
@@ -499,15 +483,9 @@ impl Store {
                 for chunk in plan.samples.chunks(ROWS) {
                     let mut sql = String::from("INSERT INTO samples (round_id, tube_id, person_id, area_code, sampled_at, client_id, kind) VALUES ");
                     let mut params = Vec::with_capacity(chunk.len() * 7);
-                    for (i, (barcode, person, area, at, kind)) in chunk.iter().enumerate() {
+                    sql.push_str(&crate::values_placeholders(chunk.len(), 7, 0));
+                    for (barcode, person, area, at, kind) in chunk {
                         let tube = *tube_ids.get(barcode).ok_or_else(|| StoreError::Task(format!("tube {barcode} vanished from its batch")))?;
-                        let n = params.len();
-                        if i > 0 {
-                            sql.push_str(", ");
-                        }
-                        sql.push('(');
-                        sql.push_str(&(1..=7).map(|k| format!("${}", n + k)).collect::<Vec<_>>().join(", "));
-                        sql.push(')');
                         params.extend([
                             Param::Int(round_id),
                             Param::Int(tube),

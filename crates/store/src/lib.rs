@@ -114,6 +114,34 @@ pub(crate) struct SqliteBackend {
     pub(crate) bulk: std::sync::Arc<std::sync::Mutex<Option<rusqlite::Connection>>>,
 }
 
+impl SqliteBackend {
+    /// Runs `f` on the synchronous bulk connection, on a blocking thread.
+    pub(crate) async fn with_bulk<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut rusqlite::Connection) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let (path, conn) = (self.path.clone(), self.bulk.clone());
+        tokio::task::spawn_blocking(move || {
+            let mut guard = conn.lock().map_err(|_| StoreError::Task("bulk connection poisoned".into()))?;
+            let conn = match guard.as_mut() {
+                Some(c) => c,
+                None => guard.insert(crate::bulk::open_rusqlite(&path)?),
+            };
+            f(conn)
+        })
+        .await
+        .map_err(|e| StoreError::Task(e.to_string()))?
+    }
+}
+
+/// `($n+1, …, $n+width), …` for `rows` rows of a multi-row `VALUES`, numbering from `$first+1`.
+pub(crate) fn values_placeholders(rows: usize, width: usize, first: usize) -> String {
+    (0..rows)
+        .map(|r| format!("({})", (1..=width).map(|k| format!("${}", first + r * width + k)).collect::<Vec<_>>().join(", ")))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 pub(crate) struct PgBackend {
     pub(crate) pool: PgPool,
 }

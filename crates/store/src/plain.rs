@@ -4,8 +4,7 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::bulk::open_rusqlite;
-use crate::{Backend, Result, Store, StoreError};
+use crate::{Backend, Result, Store};
 
 /// A tube with its members, as the registration benchmark writes it.
 #[derive(Debug, Clone)]
@@ -33,9 +32,7 @@ impl Store {
         const SAMPLE: &str = "INSERT INTO samples (round_id, tube_id, person_id, area_code, sampled_at) VALUES ($1, $2, $3, $4, $5)";
         match &*self.backend {
             Backend::Sqlite(b) => {
-                let path = b.path.clone();
-                tokio::task::spawn_blocking(move || -> Result<u64> {
-                    let mut conn = open_rusqlite(&path)?;
+                b.with_bulk(move |conn| {
                     let tx = conn.transaction()?;
                     let mut n = 0u64;
                     {
@@ -55,7 +52,6 @@ impl Store {
                     Ok(n)
                 })
                 .await
-                .map_err(|e| StoreError::Task(e.to_string()))?
             }
             Backend::Postgres(b) => {
                 let mut tx = b.pool.begin().await?;
@@ -85,9 +81,7 @@ impl Store {
              WHERE t.round_id = $2 AND t.barcode = $3";
         match &*self.backend {
             Backend::Sqlite(b) => {
-                let path = b.path.clone();
-                tokio::task::spawn_blocking(move || -> Result<u64> {
-                    let mut conn = open_rusqlite(&path)?;
+                b.with_bulk(move |conn| {
                     let tx = conn.transaction()?;
                     let mut n = 0u64;
                     {
@@ -105,7 +99,6 @@ impl Store {
                     Ok(n)
                 })
                 .await
-                .map_err(|e| StoreError::Task(e.to_string()))?
             }
             Backend::Postgres(b) => {
                 let mut tx = b.pool.begin().await?;

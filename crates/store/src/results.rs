@@ -298,17 +298,10 @@ impl Store {
             });
         }
         if writes.is_empty() {
+            // Nothing to write: every input was a repeat or refused.
         } else if let crate::Backend::Sqlite(b) = &*self.backend {
-            let (path, conn, actor) = (b.path.clone(), b.bulk.clone(), actor.clone());
-            let written = tokio::task::spawn_blocking(move || {
-                let mut guard = conn.lock().map_err(|_| StoreError::Task("bulk connection poisoned".into()))?;
-                if guard.is_none() {
-                    *guard = Some(crate::bulk::open_rusqlite(&path)?);
-                }
-                write_results_sqlite(guard.as_mut().expect("opened above"), &actor, lab_id, &writes)
-            })
-            .await
-            .map_err(|e| StoreError::Task(e.to_string()))??;
+            let actor = actor.clone();
+            let written = b.with_bulk(move |conn| write_results_sqlite(conn, &actor, lab_id, &writes)).await?;
             for (i, outcome) in written {
                 outcomes[i] = Some(outcome);
             }
@@ -322,10 +315,7 @@ impl Store {
                 let mut set: HashSet<i64> = HashSet::with_capacity(writes.len());
                 for chunk in writes.chunks(100) {
                     let mut params = Vec::with_capacity(chunk.len() * 6);
-                    let mut rows = Vec::with_capacity(chunk.len());
                     for w in chunk {
-                        let n = params.len();
-                        rows.push(format!("(${}, ${}, ${}, ${}, ${}, ${})", n + 1, n + 2, n + 3, n + 4, n + 5, n + 6));
                         params.extend([
                             Param::Int(w.tube_id),
                             Param::Text(w.result.as_str().to_string()),
@@ -338,7 +328,7 @@ impl Store {
                     let sql = format!(
                         "UPDATE tubes SET result = v.column2, ct_orf1ab = v.column3, ct_n = v.column4, lab_id = v.column5, resulted_at = v.column6 \
                          FROM (VALUES {}) AS v WHERE tubes.id = v.column1 AND tubes.result IS NULL RETURNING id",
-                        rows.join(", ")
+                        crate::values_placeholders(chunk.len(), 6, 0)
                     );
                     let ids: Vec<(i64,)> = bind_all!(sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(&mut *tx).await?;
                     set.extend(ids.into_iter().map(|(id,)| id));
@@ -370,11 +360,7 @@ impl Store {
                 // One audit event per recorded result, written in multi-row statements.
                 let per_row = INSERT_AUDIT_ROW_PARAMS;
                 for chunk in audits.chunks(per_row * 100) {
-                    let rows = chunk.len() / per_row;
-                    let values: Vec<String> = (0..rows)
-                        .map(|r| format!("({})", (1..=per_row).map(|k| format!("${}", r * per_row + k)).collect::<Vec<_>>().join(", ")))
-                        .collect();
-                    let sql = format!("{} VALUES {}", INSERT_AUDIT_HEAD, values.join(", "));
+                    let sql = format!("{} VALUES {}", INSERT_AUDIT_HEAD, crate::values_placeholders(chunk.len() / per_row, per_row, 0));
                     bind_all!(sqlx::query(sqlx::AssertSqlSafe(sql.as_str())), chunk.iter()).execute(&mut *tx).await?;
                 }
                 tx.commit().await?;
