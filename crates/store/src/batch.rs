@@ -224,16 +224,7 @@ impl Store {
 
         // Tubes of the batch already stored, with their members.
         let barcodes: Vec<String> = tubes.iter().map(|t| t.barcode.to_string()).collect();
-        let mut existing: HashMap<String, TubeRow> = HashMap::new();
-        for chunk in barcodes.chunks(CHUNK) {
-            let placeholders: Vec<String> = (2..chunk.len() + 2).map(|i| format!("${i}")).collect();
-            let sql = format!("SELECT {TUBE_COLUMNS} FROM tubes WHERE round_id = $1 AND barcode IN ({})", placeholders.join(","));
-            let mut params = vec![Param::Int(round_id)];
-            params.extend(chunk.iter().map(|b| Param::Text(b.clone())));
-            let rows: Vec<TubeRow> = with_read_pool!(self, pool =>
-                bind_all!(sqlx::query_as::<_, TubeRow>(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(pool).await?);
-            existing.extend(rows.into_iter().map(|r| (r.barcode.clone(), r)));
-        }
+        let existing = self.tubes_by_barcode(round_id, &barcodes).await?;
         let mut current: HashMap<i64, Vec<i64>> = HashMap::new();
         let existing_ids: Vec<i64> = existing.values().map(|r| r.id).collect();
         for chunk in existing_ids.chunks(CHUNK) {
@@ -534,21 +525,27 @@ impl Store {
     /// Fills in each outcome's tube as it stands after the batch.
     async fn with_tubes_after(&self, round_id: i64, mut outcomes: Vec<BatchOutcome>) -> Result<Vec<BatchOutcome>> {
         let barcodes: Vec<String> = outcomes.iter().filter(|o| o.error.is_none()).map(|o| o.barcode.clone()).collect();
-        let mut tubes: HashMap<String, Tube> = HashMap::with_capacity(barcodes.len());
-        for chunk in barcodes.chunks(CHUNK) {
+        let mut tubes = self.tubes_by_barcode(round_id, &barcodes).await?;
+        for o in &mut outcomes {
+            if o.error.is_none() {
+                o.tube = tubes.remove(&o.barcode).map(|r| r.tube());
+            }
+        }
+        Ok(outcomes)
+    }
+
+    /// The stored tubes of a round among `barcodes`, by barcode.
+    async fn tubes_by_barcode(&self, round_id: i64, barcodes: &[String]) -> Result<HashMap<String, TubeRow>> {
+        let mut out = HashMap::with_capacity(barcodes.len());
+        for chunk in barcodes.chunks(ROWS) {
             let placeholders: Vec<String> = (2..chunk.len() + 2).map(|i| format!("${i}")).collect();
             let sql = format!("SELECT {TUBE_COLUMNS} FROM tubes WHERE round_id = $1 AND barcode IN ({})", placeholders.join(","));
             let mut params = vec![Param::Int(round_id)];
             params.extend(chunk.iter().map(|b| Param::Text(b.clone())));
             let rows: Vec<TubeRow> = with_read_pool!(self, pool =>
                 bind_all!(sqlx::query_as::<_, TubeRow>(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(pool).await?);
-            tubes.extend(rows.into_iter().map(|r| (r.barcode.clone(), r.tube())));
+            out.extend(rows.into_iter().map(|r| (r.barcode.clone(), r)));
         }
-        for o in &mut outcomes {
-            if o.error.is_none() {
-                o.tube = tubes.remove(&o.barcode);
-            }
-        }
-        Ok(outcomes)
+        Ok(out)
     }
 }
