@@ -135,8 +135,9 @@ impl Store {
                 vec![Param::Int(round_id)],
             )
             .await?;
+        let listed: std::collections::HashSet<i64> = recalled.iter().map(|p| p.id).collect();
         let mut out: Vec<(Person, HomeVisit)> = recalled.into_iter().map(|p| (p, HomeVisit::Recalled)).collect();
-        out.extend(cannot.into_iter().filter(|p| !out.iter().any(|(q, _)| q.id == p.id)).map(|p| (p, HomeVisit::CannotCome)).collect::<Vec<_>>());
+        out.extend(cannot.into_iter().filter(|p| !listed.contains(&p.id)).map(|p| (p, HomeVisit::CannotCome)));
         Ok(out)
     }
 
