@@ -35,6 +35,12 @@ impl Round {
     pub fn covers(&self, code: &AreaCode) -> bool {
         self.areas.iter().any(|a| code.as_str().starts_with(&a.area_code))
     }
+
+    /// Whether the area `code` and the round share ground: it lies inside one of the round's
+    /// areas or contains one.
+    pub fn overlaps(&self, code: &str) -> bool {
+        self.areas.iter().any(|a| code.starts_with(&a.area_code) || a.area_code.starts_with(code))
+    }
 }
 
 /// A round to plan.

@@ -117,9 +117,8 @@ pub async fn page(t: Tr, caller: Caller, Query(q): Query<CoverageQuery>) -> Resp
         };
         let Some(mut coverage) = scope.coverage(round.id, &area).await? else { return Ok(None) };
         // Only the parts of the area the round covers.
-        let overlaps = |code: &str| round_areas.iter().any(|r| r.as_str().starts_with(code) || code.starts_with(r.as_str()));
         let before = coverage.children.len();
-        coverage.children.retain(|c| overlaps(&c.area_code));
+        coverage.children.retain(|c| round.overlaps(&c.area_code));
         if coverage.children.len() < before {
             coverage.area.expected = coverage.children.iter().map(|c| c.expected).sum();
             coverage.area.sampled = coverage.children.iter().map(|c| c.sampled).sum();
