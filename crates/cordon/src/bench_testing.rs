@@ -140,10 +140,12 @@ pub async fn run(kind: BackendKind, server: Option<&str>, scale: f64, wanted: &d
             .enumerate()
             .map(|(i, (site, area, members))| PlainTube { barcode: format!("R{i:09}"), site_id: *site, area_code: area.clone(), members: members.clone(), at: Utc::now() })
             .collect();
+        store.checkpoint().await?;
         let started = Instant::now();
         store.insert_registrations_plain(raw_round.id, plain).await?;
         let raw_secs = started.elapsed().as_secs_f64();
 
+        store.checkpoint().await?;
         let started = Instant::now();
         for (b, batch) in groups.chunks(TUBES_PER_BATCH).enumerate() {
             let tubes = batch
@@ -188,6 +190,7 @@ pub async fn run(kind: BackendKind, server: Option<&str>, scale: f64, wanted: &d
         let positive = |i: usize| i % 1000 == middle;
         let raw_results: Vec<(String, &'static str, chrono::DateTime<Utc>)> =
             (0..groups.len()).map(|i| (format!("R{i:09}"), if positive(i) { "positive" } else { "negative" }, Utc::now())).collect();
+        store.checkpoint().await?;
         let started = Instant::now();
         store.record_results_plain(raw_round.id, lab.id, raw_results).await?;
         let raw_secs = started.elapsed().as_secs_f64();
@@ -196,6 +199,7 @@ pub async fn run(kind: BackendKind, server: Option<&str>, scale: f64, wanted: &d
         for i in 0..groups.len() {
             csv.push_str(&format!("B{i:09},{}\n", if positive(i) { "阳性" } else { "阴性" }));
         }
+        store.checkpoint().await?;
         let started = Instant::now();
         let report = cordon_store::lab_csv::ingest_results_csv(&lab_user, lab.id, Cursor::new(csv.into_bytes())).await?;
         let secs = started.elapsed().as_secs_f64();

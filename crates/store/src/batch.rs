@@ -6,6 +6,7 @@
 //! and decided again.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use cordon_domain::Barcode;
@@ -13,7 +14,8 @@ use cordon_domain::testing::pooling::{PoolSize, SamplingGroup};
 use cordon_domain::testing::station::{AfterScan, EarlierSample, OpenTube, ScanRefusal};
 use serde::Serialize;
 
-use crate::station::{BUMP_COUNTS, BUMP_HOUR, ON_ROUND_CONFLICT, hour_of, StationRefusal, TUBE_COLUMNS, Tube, TubeRow, pool_columns, pool_for, shanghai};
+use crate::station::{BUMP_COUNTS, BUMP_HOUR, ON_ROUND_CONFLICT, hour_of, StationRefusal, Tube, TubeRow, pool_columns, pool_for, shanghai};
+use crate::testing::Round;
 use crate::{Param, Result, Store, StoreError, bind_all, with_read_pool, with_write_pool};
 
 /// One tube of a batch registration: its barcode, site, and everyone in it.
@@ -68,7 +70,7 @@ struct Writes {
     new_tubes: Vec<NewTube>,
     changed: Vec<TubeChange>,
     /// (tube barcode, person, person's area, sampled at, kind).
-    samples: Vec<(String, i64, String, DateTime<Utc>, &'static str)>,
+    samples: Vec<(Arc<str>, i64, Arc<str>, DateTime<Utc>, &'static str)>,
     /// Ids of the batch's tubes that were already stored, by barcode.
     stored_ids: HashMap<String, i64>,
 }
@@ -95,6 +97,78 @@ struct TubeChange {
     pool_size: i32,
 }
 
+/// What deciding a batch needs from the store, read by the same statements on either backend.
+#[derive(Default)]
+struct Reads {
+    /// The round's sites: id → (area, name).
+    sites: HashMap<i64, (String, String)>,
+    /// Tubes of the batch already stored, by barcode, and their members in order.
+    existing: HashMap<String, TubeRow>,
+    current: HashMap<i64, Vec<i64>>,
+    /// The people named: id → (area, household).
+    persons: HashMap<i64, (Arc<str>, Option<i64>)>,
+    /// Where each of them was already sampled in the round: person → (tube, sample).
+    earlier: HashMap<i64, (i64, EarlierSample)>,
+    /// Those with an open recall (asked only for re-test tubes).
+    recalled: HashSet<i64>,
+    /// People per household (asked only for household tubes).
+    household_sizes: HashMap<i64, usize>,
+}
+
+/// The statements planning reads, shared by both backends; `$1` is the round where it appears.
+mod read_sql {
+    use super::id_list;
+    pub(super) const SITES: &str = "SELECT id, area_code, name FROM sampling_sites WHERE round_id = $1";
+    pub(super) fn members(tubes: &[i64]) -> String {
+        format!("SELECT tube_id, person_id FROM samples WHERE tube_id IN ({}) ORDER BY id", id_list(tubes))
+    }
+    /// The people named, where they live, and where each was already sampled in the round.
+    pub(super) fn persons(people: &[i64]) -> String {
+        format!(
+            "SELECT p.id, p.area_code, p.household_id, s.tube_id, t.barcode, st.name, s.sampled_at FROM persons p \
+             LEFT JOIN samples s ON s.person_id = p.id AND s.round_id = $1 AND s.kind = 'round' \
+             LEFT JOIN tubes t ON t.id = s.tube_id LEFT JOIN sampling_sites st ON st.id = t.site_id WHERE p.id IN ({})",
+            id_list(people)
+        )
+    }
+    /// [`persons`] without where they were sampled (the same columns, no parameter).
+    pub(super) fn persons_only(people: &[i64]) -> String {
+        format!("SELECT id, area_code, household_id, NULL, NULL, NULL, NULL FROM persons WHERE id IN ({})", id_list(people))
+    }
+    pub(super) fn recalled(people: &[i64]) -> String {
+        format!("SELECT person_id FROM recalls WHERE round_id = $1 AND status = 'open' AND person_id IN ({})", id_list(people))
+    }
+    pub(super) fn household_sizes(households: &[i64]) -> String {
+        format!("SELECT household_id, COUNT(*) FROM persons WHERE household_id IN ({}) GROUP BY household_id", id_list(households))
+    }
+    /// Tubes of the round among `n` barcodes bound as `$2…`.
+    pub(super) fn tubes(n: usize) -> String {
+        let placeholders: Vec<String> = (2..n + 2).map(|i| format!("${i}")).collect();
+        format!("SELECT {} FROM tubes WHERE round_id = $1 AND barcode IN ({})", crate::station::TUBE_COLUMNS, placeholders.join(","))
+    }
+}
+
+/// Everyone named in the batch, once each, in id order.
+fn people_of(tubes: &[BatchTube]) -> Vec<i64> {
+    let mut people: Vec<i64> = tubes.iter().flat_map(|t| t.members.iter().copied()).collect();
+    people.sort_unstable();
+    people.dedup();
+    people
+}
+
+/// The people named in re-test tubes.
+fn retest_people(tubes: &[BatchTube]) -> Vec<i64> {
+    tubes.iter().filter(|t| t.group.is_retest()).flat_map(|t| t.members.iter().copied()).collect()
+}
+
+/// The households of the people found, once each.
+fn households_of(persons: &HashMap<i64, (Arc<str>, Option<i64>)>) -> Vec<i64> {
+    let mut h: Vec<i64> = persons.values().filter_map(|p| p.1).collect();
+    h.sort_unstable();
+    h.dedup();
+    h
+}
+
 /// People sampled per area, per (area, hour), and who (round samples only: re-tests count
 /// nowhere).
 type Counts<'a> = (BTreeMap<&'a str, i64>, BTreeMap<(&'a str, DateTime<Utc>), i64>, Vec<i64>);
@@ -106,8 +180,8 @@ impl Writes {
         let mut people: Vec<i64> = Vec::new();
         for (_, person, area, at, kind) in &self.samples {
             if *kind == "round" {
-                *by_area.entry(area.as_str()).or_default() += 1;
-                *by_hour.entry((area.as_str(), hour_of(*at))).or_default() += 1;
+                *by_area.entry(area).or_default() += 1;
+                *by_hour.entry((area, hour_of(*at))).or_default() += 1;
                 people.push(*person);
             }
         }
@@ -120,10 +194,10 @@ pub(crate) fn sqlite_time(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, false)
 }
 
-/// [`Store::write_batch`] on SQLite through rusqlite, the same statements one row at a time.
-fn write_batch_sqlite(conn: &mut rusqlite::Connection, round_id: i64, w: &Writes, collector: Option<&str>, client_id: Option<&str>) -> Result<bool> {
+/// [`Store::write_batch`] on SQLite through rusqlite inside the caller's transaction: the same
+/// statements one row at a time (prepared once per connection). False when a row was taken.
+fn write_batch_sqlite(tx: &rusqlite::Connection, round_id: i64, w: &Writes, collector: Option<&str>, client_id: Option<&str>) -> Result<Option<Ids>> {
     let q = |sql: &str| sql.replace('$', "?");
-    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     let mut ids = w.stored_ids.clone();
     {
         let mut tube = tx.prepare_cached(
@@ -136,7 +210,7 @@ fn write_batch_sqlite(conn: &mut rusqlite::Connection, round_id: i64, w: &Writes
                 sqlite_time(t.opened_at), t.sealed_at.map(sqlite_time), t.purpose
             ])?;
             if n != 1 {
-                return Ok(false); // the transaction rolls back when dropped
+                return Ok(None); // the savepoint rolls back when dropped
             }
             ids.insert(t.barcode.clone(), tx.last_insert_rowid());
         }
@@ -146,23 +220,29 @@ fn write_batch_sqlite(conn: &mut rusqlite::Connection, round_id: i64, w: &Writes
         )?;
         for c in &w.changed {
             if change.execute(rusqlite::params![c.add, c.sealed_at.map(sqlite_time), c.household_id, c.pool_size, c.id, c.old_members])? != 1 {
-                return Ok(false);
+                return Ok(None);
             }
         }
         let mut sample = tx.prepare_cached(&format!(
             "INSERT INTO samples (round_id, tube_id, person_id, area_code, sampled_at, client_id, kind) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7){ON_ROUND_CONFLICT}"
         ))?;
+        // A tube's members share its time and id: format and look them up once per tube.
+        let mut last: Option<(&str, i64, DateTime<Utc>, String)> = None;
         for (barcode, person, area, at, kind) in &w.samples {
-            let tube = *ids.get(barcode).ok_or_else(|| StoreError::Task(format!("tube {barcode} vanished from its batch")))?;
-            if sample.execute(rusqlite::params![round_id, tube, person, area, sqlite_time(*at), client_id, kind])? != 1 {
-                return Ok(false);
+            if last.as_ref().is_none_or(|(b, _, t, _)| *b != &**barcode || t != at) {
+                let tube = *ids.get(&**barcode).ok_or_else(|| StoreError::Task(format!("tube {barcode} vanished from its batch")))?;
+                last = Some((&**barcode, tube, *at, sqlite_time(*at)));
+            }
+            let Some((_, tube, _, at_text)) = &last else { unreachable!("set just above") };
+            if sample.execute(rusqlite::params![round_id, tube, person, &**area, at_text, client_id, kind])? != 1 {
+                return Ok(None);
             }
         }
         let (by_area, by_hour, people) = w.counts();
         let mut exempted: BTreeMap<String, i64> = BTreeMap::new();
-        let mut unexempt = tx.prepare_cached("DELETE FROM round_exemptions WHERE round_id = ?1 AND person_id = ?2 RETURNING area_code")?;
-        for p in people {
-            let mut rows = unexempt.query(rusqlite::params![round_id, p])?;
+        for chunk in people.chunks(CHUNK) {
+            let mut unexempt = tx.prepare(&sqlite_sql(&unexempt_sql(chunk)))?;
+            let mut rows = unexempt.query([round_id])?;
             while let Some(row) = rows.next()? {
                 *exempted.entry(row.get::<_, String>(0)?).or_default() -= 1;
             }
@@ -177,8 +257,109 @@ fn write_batch_sqlite(conn: &mut rusqlite::Connection, round_id: i64, w: &Writes
             hour.execute(rusqlite::params![round_id, area, sqlite_time(h), n])?;
         }
     }
-    tx.commit()?;
-    Ok(true)
+    Ok(Some(ids))
+}
+
+/// Drops the exemptions of people now sampled (`$1` the round), answering their areas.
+fn unexempt_sql(people: &[i64]) -> String {
+    format!("DELETE FROM round_exemptions WHERE round_id = $1 AND person_id IN ({}) RETURNING area_code", id_list(people))
+}
+
+/// A statement of `read_sql` as rusqlite numbers its parameters.
+fn sqlite_sql(sql: &str) -> String {
+    sql.replace('$', "?")
+}
+
+/// [`Store::read_batch`] on SQLite, inside the batch's own transaction.
+fn read_batch_sqlite(tx: &rusqlite::Connection, round: &Round, tubes: &[BatchTube], in_full: bool) -> Result<Reads> {
+    let round_id = round.id;
+    let mut r = Reads::default();
+    let mut stmt = tx.prepare_cached(&sqlite_sql(read_sql::SITES))?;
+    let mut rows = stmt.query([round_id])?;
+    while let Some(row) = rows.next()? {
+        r.sites.insert(row.get(0)?, (row.get(1)?, row.get(2)?));
+    }
+    let barcodes: Vec<String> = tubes.iter().map(|t| t.barcode.to_string()).collect();
+    r.existing = tubes_by_barcode_sqlite(tx, round_id, &barcodes)?;
+    let existing_ids: Vec<i64> = r.existing.values().map(|t| t.id).collect();
+    for chunk in existing_ids.chunks(CHUNK) {
+        let mut stmt = tx.prepare(&read_sql::members(chunk))?;
+        let mut rows = stmt.query([])?;
+        while let Some(row) = rows.next()? {
+            r.current.entry(row.get(0)?).or_default().push(row.get(1)?);
+        }
+    }
+    for chunk in people_of(tubes).chunks(CHUNK) {
+        let sql = if in_full { read_sql::persons(chunk) } else { read_sql::persons_only(chunk) };
+        let mut stmt = tx.prepare(&sqlite_sql(&sql))?;
+        let mut rows = if in_full { stmt.query([round_id])? } else { stmt.query([])? };
+        while let Some(row) = rows.next()? {
+            let person = row.get(0)?;
+            r.persons.insert(person, (row.get::<_, String>(1)?.into(), row.get(2)?));
+            if let Some(tube) = row.get::<_, Option<i64>>(3)? {
+                let at: DateTime<Utc> = row.get(6)?;
+                r.earlier.insert(person, (tube, EarlierSample { barcode: row.get(4)?, site: row.get(5)?, at: shanghai(at) }));
+            }
+        }
+    }
+    for chunk in retest_people(tubes).chunks(CHUNK) {
+        let mut stmt = tx.prepare(&sqlite_sql(&read_sql::recalled(chunk)))?;
+        let mut rows = stmt.query([round_id])?;
+        while let Some(row) = rows.next()? {
+            r.recalled.insert(row.get(0)?);
+        }
+    }
+    if round.policy.sealed == PoolSize::Household {
+        for chunk in households_of(&r.persons).chunks(CHUNK) {
+            let mut stmt = tx.prepare(&read_sql::household_sizes(chunk))?;
+            let mut rows = stmt.query([])?;
+            while let Some(row) = rows.next()? {
+                r.household_sizes.insert(row.get(0)?, row.get::<_, i64>(1)? as usize);
+            }
+        }
+    }
+    Ok(r)
+}
+
+/// [`Store::tubes_by_barcode`] on SQLite.
+fn tubes_by_barcode_sqlite(tx: &rusqlite::Connection, round_id: i64, barcodes: &[String]) -> Result<HashMap<String, TubeRow>> {
+    let mut out = HashMap::with_capacity(barcodes.len());
+    for chunk in barcodes.chunks(ROWS) {
+        let mut stmt = tx.prepare_cached(&sqlite_sql(&read_sql::tubes(chunk.len())))?;
+        let params = std::iter::once(rusqlite::types::Value::Integer(round_id)).chain(chunk.iter().map(|b| rusqlite::types::Value::Text(b.clone())));
+        let mut rows = stmt.query(rusqlite::params_from_iter(params))?;
+        while let Some(row) = rows.next()? {
+            let t = TubeRow {
+                id: row.get(0)?,
+                round_id: row.get(1)?,
+                barcode: row.get(2)?,
+                site_id: row.get(3)?,
+                area_code: row.get(4)?,
+                pool_kind: row.get(5)?,
+                pool_size: row.get(6)?,
+                members: row.get(7)?,
+                household_id: row.get(8)?,
+                opened_at: row.get(9)?,
+                sealed_at: row.get(10)?,
+                purpose: row.get(11)?,
+            };
+            out.insert(t.barcode.clone(), t);
+        }
+    }
+    Ok(out)
+}
+
+/// The batch's tube ids by barcode: those stored before it and those it inserted.
+type Ids = HashMap<String, i64>;
+
+/// Gives each decided tube its id (the tubes the batch opened got theirs on insert).
+fn with_ids(mut outcomes: Vec<BatchOutcome>, ids: &Ids) -> Vec<BatchOutcome> {
+    for tube in outcomes.iter_mut().filter_map(|o| o.tube.as_mut()) {
+        if let Some(id) = ids.get(&tube.barcode) {
+            tube.id = *id;
+        }
+    }
+    outcomes
 }
 
 /// Integers joined for an inline `IN (…)` list (safe: we format them ourselves).
@@ -195,10 +376,39 @@ impl Store {
         collector: Option<&str>,
         client_id: Option<&str>,
     ) -> Result<Vec<BatchOutcome>> {
+        let round = self.round(round_id).await?.ok_or_else(|| StoreError::Invalid(format!("no round {round_id}")))?;
+        if let crate::Backend::Sqlite(b) = &*self.backend {
+            // SQLite has one writer at a time: read, decide and write inside one immediate
+            // transaction on the synchronous connection, so no other writer can come between.
+            let (collector, client_id) = (collector.map(str::to_string), client_id.map(str::to_string));
+            return b
+                .with_bulk(move |conn| {
+                    let mut tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+                    // First without looking up where each person was already sampled: the
+                    // unique index refuses a second round sample, and only then (someone sampled
+                    // elsewhere) is the batch read in full and decided again.
+                    let mut outcomes = None;
+                    for in_full in [false, true] {
+                        let attempt = tx.savepoint()?;
+                        let reads = read_batch_sqlite(&attempt, &round, &tubes, in_full)?;
+                        let plan = Self::decide(&round, &tubes, reads, Utc::now());
+                        if let Some(ids) = write_batch_sqlite(&attempt, round_id, &plan.writes, collector.as_deref(), client_id.as_deref())? {
+                            outcomes = Some(with_ids(plan.outcomes, &ids));
+                            attempt.commit()?;
+                            break;
+                        }
+                    }
+                    let outcomes = outcomes.ok_or_else(|| StoreError::Task("a batch read in full still conflicted inside its own transaction".into()))?;
+                    tx.commit()?;
+                    Ok(outcomes)
+                })
+                .await;
+        }
         for _ in 0..3 {
-            let plan = self.plan_batch(round_id, &tubes).await?;
-            if self.write_batch(round_id, std::sync::Arc::new(plan.writes), collector, client_id).await? {
-                return self.with_tubes_after(round_id, plan.outcomes).await;
+            let reads = self.read_batch(&round, &tubes).await?;
+            let plan = Self::decide(&round, &tubes, reads, Utc::now());
+            if let Some(ids) = self.write_batch(round_id, &plan.writes, collector, client_id).await? {
+                return Ok(with_ids(plan.outcomes, &ids));
             }
         }
         // Three races in a row with other writers: say so per tube; the device resends.
@@ -215,72 +425,57 @@ impl Store {
             .collect())
     }
 
-    /// Reads what the batch touches and decides every tube and member.
-    async fn plan_batch(&self, round_id: i64, tubes: &[BatchTube]) -> Result<Plan> {
-        let round = self.round(round_id).await?.ok_or_else(|| StoreError::Invalid(format!("no round {round_id}")))?;
-        let sites: Vec<(i64, String, String)> = with_read_pool!(self, pool =>
-            sqlx::query_as("SELECT id, area_code, name FROM sampling_sites WHERE round_id = $1").bind(round_id).fetch_all(pool).await?);
-        let sites: HashMap<i64, (String, String)> = sites.into_iter().map(|(id, area, name)| (id, (area, name))).collect();
-
-        // Tubes of the batch already stored, with their members.
+    /// Reads what the batch touches through the pools (PostgreSQL; SQLite reads inside its one
+    /// write transaction, see [`read_batch_sqlite`]).
+    async fn read_batch(&self, round: &Round, tubes: &[BatchTube]) -> Result<Reads> {
+        let round_id = round.id;
+        let mut r = Reads::default();
+        let sites: Vec<(i64, String, String)> =
+            with_read_pool!(self, pool => sqlx::query_as(read_sql::SITES).bind(round_id).fetch_all(pool).await?);
+        r.sites = sites.into_iter().map(|(id, area, name)| (id, (area, name))).collect();
         let barcodes: Vec<String> = tubes.iter().map(|t| t.barcode.to_string()).collect();
-        let existing = self.tubes_by_barcode(round_id, &barcodes).await?;
-        let mut current: HashMap<i64, Vec<i64>> = HashMap::new();
-        let existing_ids: Vec<i64> = existing.values().map(|r| r.id).collect();
+        r.existing = self.tubes_by_barcode(round_id, &barcodes).await?;
+        let existing_ids: Vec<i64> = r.existing.values().map(|t| t.id).collect();
         for chunk in existing_ids.chunks(CHUNK) {
-            let sql = format!("SELECT tube_id, person_id FROM samples WHERE tube_id IN ({}) ORDER BY id", id_list(chunk));
+            let sql = read_sql::members(chunk);
             let rows: Vec<(i64, i64)> = with_read_pool!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).fetch_all(pool).await?);
             for (tube, person) in rows {
-                current.entry(tube).or_default().push(person);
+                r.current.entry(tube).or_default().push(person);
             }
         }
-
-        // The people named, where they live, and where they were already sampled in the round.
-        let mut people: Vec<i64> = tubes.iter().flat_map(|t| t.members.iter().copied()).collect();
-        people.sort_unstable();
-        people.dedup();
-        let mut persons: HashMap<i64, (String, Option<i64>)> = HashMap::with_capacity(people.len());
-        let mut earlier: HashMap<i64, (i64, EarlierSample)> = HashMap::new();
-        for chunk in people.chunks(CHUNK) {
-            let list = id_list(chunk);
-            let sql = format!("SELECT id, area_code, household_id FROM persons WHERE id IN ({list})");
-            let rows: Vec<(i64, String, Option<i64>)> =
-                with_read_pool!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).fetch_all(pool).await?);
-            persons.extend(rows.into_iter().map(|(id, area, household)| (id, (area, household))));
-            let sql = format!(
-                "SELECT s.person_id, s.tube_id, t.barcode, st.name, s.sampled_at FROM samples s JOIN tubes t ON t.id = s.tube_id \
-                 JOIN sampling_sites st ON st.id = t.site_id WHERE s.round_id = $1 AND s.kind = 'round' AND s.person_id IN ({list})"
-            );
-            let rows: Vec<(i64, i64, String, String, DateTime<Utc>)> =
+        for chunk in people_of(tubes).chunks(CHUNK) {
+            let sql = read_sql::persons(chunk);
+            type Row = (i64, String, Option<i64>, Option<i64>, Option<String>, Option<String>, Option<DateTime<Utc>>);
+            let rows: Vec<Row> =
                 with_read_pool!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(round_id).fetch_all(pool).await?);
-            for (person, tube, barcode, site, at) in rows {
-                earlier.insert(person, (tube, EarlierSample { barcode, site, at: shanghai(at) }));
+            for (person, area, household, tube, barcode, site, at) in rows {
+                r.persons.insert(person, (area.into(), household));
+                if let (Some(tube), Some(barcode), Some(site), Some(at)) = (tube, barcode, site, at) {
+                    r.earlier.insert(person, (tube, EarlierSample { barcode, site, at: shanghai(at) }));
+                }
             }
         }
-        let retest_people: Vec<i64> =
-            tubes.iter().filter(|t| t.group.is_retest()).flat_map(|t| t.members.iter().copied()).collect();
-        let recalled = self.recalled(round_id, &retest_people).await?;
-        let households: Vec<i64> = {
-            let mut h: Vec<i64> = tubes
-                .iter()
-                .flat_map(|t| t.members.iter())
-                .filter_map(|m| persons.get(m).and_then(|p| p.1))
-                .collect();
-            h.sort_unstable();
-            h.dedup();
-            h
-        };
-        let mut household_sizes: HashMap<i64, usize> = HashMap::new();
-        let household_pools = round.policy.sealed == PoolSize::Household;
-        if household_pools {
-            for chunk in households.chunks(CHUNK) {
-                let sql = format!("SELECT household_id, COUNT(*) FROM persons WHERE household_id IN ({}) GROUP BY household_id", id_list(chunk));
+        for chunk in retest_people(tubes).chunks(CHUNK) {
+            let sql = read_sql::recalled(chunk);
+            let rows: Vec<(i64,)> = with_read_pool!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(round_id).fetch_all(pool).await?);
+            r.recalled.extend(rows.into_iter().map(|(p,)| p));
+        }
+        if round.policy.sealed == PoolSize::Household {
+            for chunk in households_of(&r.persons).chunks(CHUNK) {
+                let sql = read_sql::household_sizes(chunk);
                 let rows: Vec<(i64, i64)> = with_read_pool!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).fetch_all(pool).await?);
-                household_sizes.extend(rows.into_iter().map(|(h, n)| (h, n as usize)));
+                r.household_sizes.extend(rows.into_iter().map(|(h, n)| (h, n as usize)));
             }
         }
+        Ok(r)
+    }
 
-        let now = Utc::now();
+    /// Decides every tube and member of a batch from what was read, in memory.
+    fn decide(round: &Round, tubes: &[BatchTube], reads: Reads, now: DateTime<Utc>) -> Plan {
+        let Reads { sites, existing, current, persons, earlier, recalled, household_sizes } = reads;
+        // Where people were sampled earlier in this batch: person → index in `here`.
+        let mut here: Vec<(i64, EarlierSample)> = Vec::new();
+        let mut sampled_here: HashMap<i64, usize> = HashMap::new();
         let mut plan = Plan::default();
         plan.writes.stored_ids = existing.iter().map(|(b, r)| (b.clone(), r.id)).collect();
         let mut seen_barcodes = HashSet::new();
@@ -298,7 +493,8 @@ impl Store {
                 plan.outcomes.push(outcome);
                 continue;
             }
-            let at = t.sampled_at.unwrap_or(now);
+            // Microseconds, as both backends keep them, so the tube answered is the tube stored.
+            let at = chrono::SubsecRound::trunc_subsecs(t.sampled_at.unwrap_or(now), 6);
             // The tube as it stands: stored, or opened by this batch.
             let (pool, tube_id, old_members, was_sealed, household, household_size, retest) = match existing.get(&barcode) {
                 Some(row) if row.site_id != t.site_id => {
@@ -320,7 +516,7 @@ impl Store {
             for m in members {
                 if old_members.contains(&m) {
                     outcome.repeats += 1;
-                } else if let (false, Some((earlier_tube, e))) = (retest, earlier.get(&m)) {
+                } else if let (false, Some((earlier_tube, e))) = (retest, earlier.get(&m).or_else(|| sampled_here.get(&m).map(|&i| &here[i]))) {
                     if Some(*earlier_tube) == tube_id {
                         outcome.repeats += 1;
                     } else {
@@ -363,10 +559,10 @@ impl Store {
             let total = old_members.len() + accepted.len();
             let seal_now = (sealed || t.seal) && total > 0 && !was_sealed;
             let kind = if retest { "retest" } else { "round" };
-            if !retest {
-                for m in &accepted {
-                    earlier.insert(*m, (tube_id.unwrap_or(-1), EarlierSample { barcode: barcode.clone(), site: sites[&t.site_id].1.clone(), at: shanghai(at) }));
-                }
+            if !retest && !accepted.is_empty() {
+                // Later tubes of the batch see these people as sampled here.
+                here.push((tube_id.unwrap_or(-1), EarlierSample { barcode: barcode.clone(), site: sites[&t.site_id].1.clone(), at: shanghai(at) }));
+                sampled_here.extend(accepted.iter().map(|m| (*m, here.len() - 1)));
             }
             let capacity = open.pool.capacity(open.household_size) as i32;
             match tube_id {
@@ -398,26 +594,42 @@ impl Store {
                 }
                 Some(_) => {}
             }
+            let shared: Arc<str> = barcode.as_str().into();
             for m in &accepted {
-                plan.writes.samples.push((barcode.clone(), *m, persons[m].0.clone(), at, kind));
+                plan.writes.samples.push((shared.clone(), *m, persons[m].0.clone(), at, kind));
             }
+            // The tube as it will stand after the batch (a new tube's id comes on insert).
+            let mut after = match existing.get(&barcode) {
+                Some(row) => row.tube(),
+                None => Tube {
+                    id: 0,
+                    round_id: round.id,
+                    barcode: barcode.clone(),
+                    site_id: t.site_id,
+                    area_code: site_area.clone(),
+                    pool,
+                    members: 0,
+                    opened_at: at,
+                    sealed_at: None,
+                    retest,
+                },
+            };
+            after.members = total as i32;
+            if seal_now {
+                after.sealed_at = Some(at);
+            }
+            outcome.tube = Some(after);
             outcome.added = accepted.len();
             plan.outcomes.push(outcome);
         }
-        Ok(plan)
+        plan
     }
 
     /// Writes a plan in one transaction. False when another writer got there first (a tube or a
     /// round sample already taken): nothing is written and the caller plans again.
-    async fn write_batch(&self, round_id: i64, plan: std::sync::Arc<Writes>, collector: Option<&str>, client_id: Option<&str>) -> Result<bool> {
+    async fn write_batch(&self, round_id: i64, plan: &Writes, collector: Option<&str>, client_id: Option<&str>) -> Result<Option<Ids>> {
         if plan.new_tubes.is_empty() && plan.changed.is_empty() && plan.samples.is_empty() {
-            return Ok(true);
-        }
-        if let crate::Backend::Sqlite(b) = &*self.backend {
-            // SQLite: one blocking thread and prepared one-row statements, without a hop to a
-            // driver thread per statement (several times faster than the async driver here).
-            let (collector, client_id) = (collector.map(str::to_string), client_id.map(str::to_string));
-            return b.with_bulk(move |conn| write_batch_sqlite(conn, round_id, &plan, collector.as_deref(), client_id.as_deref())).await;
+            return Ok(Some(plan.stored_ids.clone()));
         }
         let (sampled_by_area, sampled_by_hour, round_people) = plan.counts();
         let written = with_write_pool!(self, pool => {
@@ -476,12 +688,12 @@ impl Store {
                     let mut params = Vec::with_capacity(chunk.len() * 7);
                     sql.push_str(&crate::values_placeholders(chunk.len(), 7, 0));
                     for (barcode, person, area, at, kind) in chunk {
-                        let tube = *tube_ids.get(barcode).ok_or_else(|| StoreError::Task(format!("tube {barcode} vanished from its batch")))?;
+                        let tube = *tube_ids.get(&**barcode).ok_or_else(|| StoreError::Task(format!("tube {barcode} vanished from its batch")))?;
                         params.extend([
                             Param::Int(round_id),
                             Param::Int(tube),
                             Param::Int(*person),
-                            Param::Text(area.clone()),
+                            Param::Text(area.to_string()),
                             Param::Time(*at),
                             Param::OptText(client_id.map(str::to_string)),
                             Param::Text(kind.to_string()),
@@ -498,7 +710,7 @@ impl Store {
             if ok {
                 let mut exempted_by_area: BTreeMap<String, i64> = BTreeMap::new();
                 for chunk in round_people.chunks(CHUNK) {
-                    let sql = format!("DELETE FROM round_exemptions WHERE round_id = $1 AND person_id IN ({}) RETURNING area_code", id_list(chunk));
+                    let sql = unexempt_sql(chunk);
                     let dropped: Vec<(String,)> = sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(round_id).fetch_all(&mut *tx).await?;
                     for (area,) in dropped {
                         *exempted_by_area.entry(area).or_default() -= 1;
@@ -517,29 +729,16 @@ impl Store {
             } else {
                 tx.rollback().await?;
             }
-            ok
+            ok.then_some(tube_ids)
         });
         Ok(written)
-    }
-
-    /// Fills in each outcome's tube as it stands after the batch.
-    async fn with_tubes_after(&self, round_id: i64, mut outcomes: Vec<BatchOutcome>) -> Result<Vec<BatchOutcome>> {
-        let barcodes: Vec<String> = outcomes.iter().filter(|o| o.error.is_none()).map(|o| o.barcode.clone()).collect();
-        let mut tubes = self.tubes_by_barcode(round_id, &barcodes).await?;
-        for o in &mut outcomes {
-            if o.error.is_none() {
-                o.tube = tubes.remove(&o.barcode).map(|r| r.tube());
-            }
-        }
-        Ok(outcomes)
     }
 
     /// The stored tubes of a round among `barcodes`, by barcode.
     async fn tubes_by_barcode(&self, round_id: i64, barcodes: &[String]) -> Result<HashMap<String, TubeRow>> {
         let mut out = HashMap::with_capacity(barcodes.len());
         for chunk in barcodes.chunks(ROWS) {
-            let placeholders: Vec<String> = (2..chunk.len() + 2).map(|i| format!("${i}")).collect();
-            let sql = format!("SELECT {TUBE_COLUMNS} FROM tubes WHERE round_id = $1 AND barcode IN ({})", placeholders.join(","));
+            let sql = read_sql::tubes(chunk.len());
             let mut params = vec![Param::Int(round_id)];
             params.extend(chunk.iter().map(|b| Param::Text(b.clone())));
             let rows: Vec<TubeRow> = with_read_pool!(self, pool =>

@@ -323,6 +323,25 @@ impl Store {
         }
     }
 
+    /// Writes everything logged so far into the database files (SQLite: a truncating WAL
+    /// checkpoint; PostgreSQL: `CHECKPOINT`), so that a measurement that follows does not pay
+    /// for the writes before it.
+    pub async fn checkpoint(&self) -> Result<()> {
+        match &*self.backend {
+            Backend::Sqlite(b) => {
+                b.with_bulk(|conn| {
+                    conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+                    Ok(())
+                })
+                .await
+            }
+            Backend::Postgres(b) => {
+                sqlx::query("CHECKPOINT").execute(&b.pool).await?;
+                Ok(())
+            }
+        }
+    }
+
     /// Whether the database can answer a trivial query.
     pub async fn ping(&self) -> Result<()> {
         with_read_pool!(self, pool => sqlx::query("SELECT 1").execute(pool).await.map(|_| ())?);

@@ -427,7 +427,7 @@ mod station {
     use cordon_store::accounts::NewUser;
     use cordon_store::audit::Actor;
     use cordon_store::scoped::Scoped;
-    use cordon_store::station::{BatchTube, StationRefusal};
+    use cordon_store::station::{BatchTube, MemberRefusal, StationRefusal};
     use cordon_store::testing::{NewRound, NewSite, Round, Site};
 
     use super::*;
@@ -621,6 +621,23 @@ mod station {
                 .unwrap();
             assert_eq!((again[0].added, again[0].repeats, again[1].added, again[1].repeats, again[1].refused.len()), (0, 3, 0, 10, 1));
             assert_eq!(officer.coverage(round.id, &code("140121100")).await.unwrap().unwrap().area.sampled, 14);
+
+            // Someone sampled in a stored tube, named again in a new one: refused with where, the
+            // rest of the tube kept; the tube answered is the tube stored.
+            let later = officer
+                .register_batch(round.id, vec![tube("EA00000011", east.id, vec![people[2], people[16]], true)], Some("device-8"))
+                .await
+                .unwrap();
+            assert_eq!(later[0].added, 1);
+            match &later[0].refused[..] {
+                [MemberRefusal { person_id, refusal: StationRefusal::Scan(ScanRefusal::AlreadySampled { earlier }) }] => {
+                    assert_eq!((*person_id, earlier.barcode.as_str()), (people[2], "EA00000009"));
+                }
+                other => panic!("expected one already-sampled refusal, got {other:?}"),
+            }
+            let stored = store.tube(round.id, &bc("EA00000011")).await.unwrap().unwrap();
+            assert_eq!(later[0].tube.as_ref(), Some(&stored));
+            assert_eq!(out[3].tube.as_ref(), store.tube(round.id, &bc("WE00000001")).await.unwrap().as_ref());
             s.finish(store).await.unwrap();
         }
     }
