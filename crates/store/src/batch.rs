@@ -122,18 +122,27 @@ mod read_sql {
     pub(super) fn members(tubes: &[i64]) -> String {
         format!("SELECT tube_id, person_id FROM samples WHERE tube_id IN ({}) ORDER BY id", id_list(tubes))
     }
-    /// The people named, where they live, and where each was already sampled in the round.
+    /// The people named, where they live, and the id of their round sample if they have one
+    /// (a correlated lookup per person, so no planner ever scans a round's samples for it).
     pub(super) fn persons(people: &[i64]) -> String {
         format!(
-            "SELECT p.id, p.area_code, p.household_id, s.tube_id, t.barcode, st.name, s.sampled_at FROM persons p \
-             LEFT JOIN samples s ON s.person_id = p.id AND s.round_id = $1 AND s.kind = 'round' \
-             LEFT JOIN tubes t ON t.id = s.tube_id LEFT JOIN sampling_sites st ON st.id = t.site_id WHERE p.id IN ({})",
+            "SELECT p.id, p.area_code, p.household_id, \
+             (SELECT s.id FROM samples s WHERE s.round_id = $1 AND s.person_id = p.id AND s.kind = 'round') \
+             FROM persons p WHERE p.id IN ({})",
             id_list(people)
         )
     }
-    /// [`persons`] without where they were sampled (the same columns, no parameter).
+    /// [`persons`] without the sample (the same columns, no parameter).
     pub(super) fn persons_only(people: &[i64]) -> String {
-        format!("SELECT id, area_code, household_id, NULL, NULL, NULL, NULL FROM persons WHERE id IN ({})", id_list(people))
+        format!("SELECT id, area_code, household_id, NULL FROM persons WHERE id IN ({})", id_list(people))
+    }
+    /// Where the samples found by [`persons`] were taken.
+    pub(super) fn earlier(samples: &[i64]) -> String {
+        format!(
+            "SELECT s.person_id, s.tube_id, t.barcode, st.name, s.sampled_at FROM samples s JOIN tubes t ON t.id = s.tube_id \
+             JOIN sampling_sites st ON st.id = t.site_id WHERE s.id IN ({})",
+            id_list(samples)
+        )
     }
     pub(super) fn recalled(people: &[i64]) -> String {
         format!("SELECT person_id FROM recalls WHERE round_id = $1 AND status = 'open' AND person_id IN ({})", id_list(people))
@@ -293,12 +302,17 @@ fn read_batch_sqlite(tx: &rusqlite::Connection, round: &Round, tubes: &[BatchTub
         let sql = if in_full { read_sql::persons(chunk) } else { read_sql::persons_only(chunk) };
         let mut stmt = tx.prepare(&sqlite_sql(&sql))?;
         let mut rows = if in_full { stmt.query([round_id])? } else { stmt.query([])? };
+        let mut found = Vec::new();
         while let Some(row) = rows.next()? {
-            let person = row.get(0)?;
-            r.persons.insert(person, (row.get::<_, String>(1)?.into(), row.get(2)?));
-            if let Some(tube) = row.get::<_, Option<i64>>(3)? {
-                let at: DateTime<Utc> = row.get(6)?;
-                r.earlier.insert(person, (tube, EarlierSample { barcode: row.get(4)?, site: row.get(5)?, at: shanghai(at) }));
+            r.persons.insert(row.get(0)?, (row.get::<_, String>(1)?.into(), row.get(2)?));
+            found.extend(row.get::<_, Option<i64>>(3)?);
+        }
+        if !found.is_empty() {
+            let mut stmt = tx.prepare(&read_sql::earlier(&found))?;
+            let mut rows = stmt.query([])?;
+            while let Some(row) = rows.next()? {
+                let at: DateTime<Utc> = row.get(4)?;
+                r.earlier.insert(row.get(0)?, (row.get(1)?, EarlierSample { barcode: row.get(2)?, site: row.get(3)?, at: shanghai(at) }));
             }
         }
     }
@@ -445,12 +459,18 @@ impl Store {
         }
         for chunk in people_of(tubes).chunks(CHUNK) {
             let sql = read_sql::persons(chunk);
-            type Row = (i64, String, Option<i64>, Option<i64>, Option<String>, Option<String>, Option<DateTime<Utc>>);
-            let rows: Vec<Row> =
+            let rows: Vec<(i64, String, Option<i64>, Option<i64>)> =
                 with_read_pool!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(round_id).fetch_all(pool).await?);
-            for (person, area, household, tube, barcode, site, at) in rows {
+            let mut found = Vec::new();
+            for (person, area, household, sample) in rows {
                 r.persons.insert(person, (area.into(), household));
-                if let (Some(tube), Some(barcode), Some(site), Some(at)) = (tube, barcode, site, at) {
+                found.extend(sample);
+            }
+            if !found.is_empty() {
+                let sql = read_sql::earlier(&found);
+                let rows: Vec<(i64, i64, String, String, DateTime<Utc>)> =
+                    with_read_pool!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).fetch_all(pool).await?);
+                for (person, tube, barcode, site, at) in rows {
                     r.earlier.insert(person, (tube, EarlierSample { barcode, site, at: shanghai(at) }));
                 }
             }
