@@ -9,12 +9,13 @@ use cordon_domain::Barcode;
 use cordon_domain::testing::result::{CtValues, TubeResult};
 use serde::Serialize;
 
-use crate::results::{ResultInput, ResultOutcome};
+use crate::results::{ResultInput, ResultOutcome, ResultRefusal};
 use crate::scoped::Scoped;
 use crate::{Result, StoreError};
 
-/// Rows recorded per transaction.
-const BATCH: usize = 1000;
+/// Rows recorded per transaction: large enough that the commit (a disk flush) is a small part of
+/// each, small enough that a long file shows progress and a refused row costs little to report.
+const BATCH: usize = 5000;
 /// Problems kept in a report (the counts are always complete).
 const MAX_PROBLEMS: usize = 1000;
 
@@ -122,7 +123,7 @@ pub async fn ingest_results_csv<R: Read + Send + 'static>(scope: &Scoped, lab_id
                 }
                 Err(reason) => {
                     if report.problems.len() < MAX_PROBLEMS {
-                        report.problems.push((line, barcode, ResultOutcome::Refused { reason }));
+                        report.problems.push((line, barcode, ResultOutcome::refused(ResultRefusal::Unreadable { detail: reason })));
                     }
                 }
             }

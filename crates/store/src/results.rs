@@ -51,16 +51,50 @@ impl ResultWrite {
         ResultOutcome::Recorded { tube_id: self.tube_id, result: self.result, recalls_opened: opened, recalls_closed: closed, positive_persons: positives }
     }
     fn raced(&self) -> ResultOutcome {
-        ResultOutcome::Refused { reason: format!("tube {} received another result at the same moment: send it again", self.barcode) }
+        ResultOutcome::refused(ResultRefusal::Raced { barcode: self.barcode.clone() })
     }
 }
 
+/// Whether a result gets an audit event of its own: every result that touches a person (a
+/// pool's members recalled, a positive person, a recall closed by a single-tube re-test). A
+/// pooled tube's negative or invalid result changes no one's record; those of one call share
+/// one event that lists every tube ([`pooled_change`]) — a city round's million negatives would
+/// otherwise bury the events that matter.
+fn audited_alone(w: &ResultWrite) -> bool {
+    w.pool.is_single() || matches!(follow_up(w.result, w.pool), FollowUp::RecallMembers | FollowUp::PositivePerson)
+}
+
+/// The one audit event for the pooled results of a call that are not [`audited_alone`]: each
+/// tube with its barcode, result and Ct values, under the deepest area they all share.
+fn pooled_change(lab_id: i64, writes: &[&ResultWrite]) -> Change {
+    let tubes: Vec<serde_json::Value> = writes
+        .iter()
+        .map(|w| serde_json::json!([w.tube_id, w.barcode, w.result.as_str(), w.ct.orf1ab, w.ct.n]))
+        .collect();
+    let change = Change::new("results", "lab", lab_id)
+        .after(serde_json::json!({ "count": writes.len(), "columns": ["tube", "barcode", "result", "ct_orf1ab", "ct_n"], "tubes": tubes }));
+    match common_area(writes.iter().map(|w| w.area_code.as_str())) {
+        Some(area) => change.area(&area),
+        None => change,
+    }
+}
+
+/// The deepest area level (12, 9, 6, 4 or 2 digits) that every code lies in.
+fn common_area<'a>(mut codes: impl Iterator<Item = &'a str>) -> Option<String> {
+    let first = codes.next()?;
+    let mut len = first.len();
+    for c in codes {
+        len = len.min(first.bytes().zip(c.bytes()).take_while(|(a, b)| a == b).count());
+    }
+    [12, 9, 6, 4, 2].into_iter().find(|&l| l <= len).map(|l| first[..l].to_string())
+}
+
 /// Writes decided results on SQLite through rusqlite: one prepared statement per row and step.
-fn write_results_sqlite(conn: &mut rusqlite::Connection, actor: &Actor, lab_id: i64, writes: &[ResultWrite]) -> Result<Vec<(usize, ResultOutcome)>> {
+fn write_results_sqlite(tx: &rusqlite::Connection, actor: &Actor, lab_id: i64, writes: &[ResultWrite]) -> Result<Vec<(usize, ResultOutcome)>> {
     use crate::batch::sqlite_time;
     let q = |sql: &str| sql.replace('$', "?");
-    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     let mut out = Vec::with_capacity(writes.len());
+    let mut pooled: Vec<&ResultWrite> = Vec::new();
     {
         let mut set = tx.prepare_cached(
             "UPDATE tubes SET result = ?1, ct_orf1ab = ?2, ct_n = ?3, lab_id = ?4, resulted_at = ?5 WHERE id = ?6 AND result IS NULL",
@@ -89,12 +123,19 @@ fn write_results_sqlite(conn: &mut rusqlite::Connection, actor: &Actor, lab_id: 
                 FollowUp::Nothing if w.pool.is_single() => closed = close_negative.execute(rusqlite::params![at, w.tube_id])? as u64,
                 FollowUp::Nothing | FollowUp::Resample => {}
             }
-            let params: Vec<rusqlite::types::Value> = audit_params(actor, &w.change(lab_id)).iter().map(crate::param_value).collect();
-            audit.execute(rusqlite::params_from_iter(params))?;
+            if audited_alone(w) {
+                let params: Vec<rusqlite::types::Value> = audit_params(actor, &w.change(lab_id)).iter().map(crate::param_value).collect();
+                audit.execute(rusqlite::params_from_iter(params))?;
+            } else {
+                pooled.push(w);
+            }
             out.push((w.index, w.recorded(opened, closed, positives)));
         }
+        if !pooled.is_empty() {
+            let params: Vec<rusqlite::types::Value> = audit_params(actor, &pooled_change(lab_id, &pooled)).iter().map(crate::param_value).collect();
+            audit.execute(rusqlite::params_from_iter(params))?;
+        }
     }
-    tx.commit()?;
     Ok(out)
 }
 
@@ -132,7 +173,44 @@ pub enum ResultOutcome {
     Recorded { tube_id: i64, result: TubeResult, recalls_opened: u64, recalls_closed: u64, positive_persons: u64 },
     /// The same result had been recorded: nothing changed.
     Repeat { tube_id: i64 },
-    Refused { reason: String },
+    Refused {
+        /// Why, in a form a program (or a page in another language) can act on.
+        refusal: ResultRefusal,
+        /// The same in English words.
+        reason: String,
+    },
+}
+
+impl ResultOutcome {
+    pub fn refused(refusal: ResultRefusal) -> Self {
+        ResultOutcome::Refused { reason: refusal.to_string(), refusal }
+    }
+}
+
+/// Why a result was not recorded. Nothing is dropped silently: every refusal is reported with
+/// its line, segment or position.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ResultRefusal {
+    #[error("unknown barcode {barcode}: no tube was registered with it")]
+    UnknownBarcode { barcode: String },
+    #[error("tube {barcode} was sampled in {area}, outside your jurisdiction")]
+    OutsideJurisdiction { barcode: String, area: String },
+    #[error("tube {barcode} already has the result {}; a different result ({}) is not accepted — ask the lab to check", recorded.as_str(), sent.as_str())]
+    Conflict { barcode: String, recorded: TubeResult, sent: TubeResult },
+    #[error("tube {barcode} received another result at the same moment: send it again")]
+    Raced { barcode: String },
+    /// A row or segment that could not be read (`detail` says what was wrong with it).
+    #[error("{detail}")]
+    Unreadable { detail: String },
+}
+
+/// Every input's outcome (all are decided; the fallback keeps a slip visible, not silent).
+fn finish(outcomes: Vec<Option<ResultOutcome>>) -> Vec<ResultOutcome> {
+    outcomes
+        .into_iter()
+        .map(|o| o.unwrap_or_else(|| ResultOutcome::refused(ResultRefusal::Unreadable { detail: "not decided".into() })))
+        .collect()
 }
 
 /// An open recall on the board.
@@ -169,6 +247,108 @@ impl TubeForResult {
     }
 }
 
+/// The distinct barcodes results name.
+fn result_barcodes(inputs: &[ResultInput]) -> Vec<String> {
+    let mut barcodes: Vec<String> = inputs.iter().map(|i| i.barcode.to_string()).collect();
+    barcodes.sort_unstable();
+    barcodes.dedup();
+    barcodes
+}
+
+/// Every tube with one of `n` barcodes (`$1…`), oldest first; a barcode is reused only across rounds.
+fn result_tubes_sql(n: usize) -> String {
+    let placeholders: Vec<String> = (1..=n).map(|i| format!("${i}")).collect();
+    format!("SELECT id, round_id, barcode, area_code, pool_kind, pool_size, result FROM tubes WHERE barcode IN ({}) ORDER BY id", placeholders.join(","))
+}
+
+/// For each input, the tube of its round, or the latest tube with its barcode.
+fn match_result_tubes(inputs: &[ResultInput], found: Vec<TubeForResult>) -> Vec<Option<TubeForResult>> {
+    let mut by_barcode: HashMap<String, Vec<TubeForResult>> = HashMap::new();
+    for t in found {
+        by_barcode.entry(t.barcode.clone()).or_default().push(t);
+    }
+    inputs
+        .iter()
+        .map(|i| {
+            let tubes = by_barcode.get(i.barcode.as_str())?;
+            match i.round_id {
+                Some(round) => tubes.iter().find(|t| t.round_id == round).cloned(),
+                None => tubes.last().cloned(),
+            }
+        })
+        .collect()
+}
+
+/// [`Store::find_result_tubes`] on SQLite, inside the caller's transaction.
+fn find_result_tubes_sqlite(conn: &rusqlite::Connection, inputs: &[ResultInput]) -> Result<Vec<Option<TubeForResult>>> {
+    let mut found = Vec::new();
+    for chunk in result_barcodes(inputs).chunks(200) {
+        let mut stmt = conn.prepare_cached(&result_tubes_sql(chunk.len()).replace('$', "?"))?;
+        let mut rows = stmt.query(rusqlite::params_from_iter(chunk.iter()))?;
+        while let Some(row) = rows.next()? {
+            found.push(TubeForResult {
+                id: row.get(0)?,
+                round_id: row.get(1)?,
+                barcode: row.get(2)?,
+                area_code: row.get(3)?,
+                pool_kind: row.get(4)?,
+                pool_size: row.get(5)?,
+                result: row.get(6)?,
+            });
+        }
+    }
+    Ok(match_result_tubes(inputs, found))
+}
+
+/// Decides each result against its tube, in order (a tube resulted earlier in the same call
+/// counts as resulted): the refusals and repeats, and what to write.
+fn decide_results(
+    inputs: &[ResultInput],
+    tubes: &[Option<TubeForResult>],
+    scope: Option<&cordon_domain::access::Jurisdiction>,
+    now: DateTime<Utc>,
+) -> (Vec<Option<ResultOutcome>>, Vec<ResultWrite>) {
+    let mut outcomes: Vec<Option<ResultOutcome>> = vec![None; inputs.len()];
+    let mut decided: HashMap<i64, TubeResult> = HashMap::new();
+    let mut writes: Vec<ResultWrite> = Vec::new();
+    for (i, (input, tube)) in inputs.iter().zip(tubes).enumerate() {
+        let Some(tube) = tube else {
+            outcomes[i] = Some(ResultOutcome::refused(ResultRefusal::UnknownBarcode { barcode: input.barcode.to_string() }));
+            continue;
+        };
+        if let Some(j) = scope
+            && !AreaCode::parse(&tube.area_code).is_ok_and(|a| j.contains(&a))
+        {
+            let refusal = ResultRefusal::OutsideJurisdiction { barcode: input.barcode.to_string(), area: tube.area_code.clone() };
+            outcomes[i] = Some(ResultOutcome::refused(refusal));
+            continue;
+        }
+        let result = input.result.unwrap_or_else(|| classify(input.ct, DEFAULT_CT_THRESHOLD, tube.pool()));
+        let existing = decided.get(&tube.id).copied().or_else(|| tube.result.as_deref().and_then(|r| r.parse::<TubeResult>().ok()));
+        if let Some(existing) = existing {
+            outcomes[i] = Some(match second_result(existing, result) {
+                SecondResult::Repeat => ResultOutcome::Repeat { tube_id: tube.id },
+                SecondResult::Conflict => {
+                    ResultOutcome::refused(ResultRefusal::Conflict { barcode: input.barcode.to_string(), recorded: existing, sent: result })
+                }
+            });
+            continue;
+        }
+        decided.insert(tube.id, result);
+        writes.push(ResultWrite {
+            index: i,
+            tube_id: tube.id,
+            area_code: tube.area_code.clone(),
+            barcode: input.barcode.to_string(),
+            pool: tube.pool(),
+            result,
+            ct: input.ct,
+            at: input.at.unwrap_or(now),
+        });
+    }
+    (outcomes, writes)
+}
+
 impl Store {
     pub(crate) async fn create_lab(&self, actor: &Actor, new: NewLab) -> Result<Lab> {
         if new.name.trim().is_empty() || new.daily_capacity == 0 {
@@ -198,40 +378,21 @@ impl Store {
     }
 
     async fn find_result_tubes(&self, inputs: &[ResultInput]) -> Result<Vec<Option<TubeForResult>>> {
-        let mut barcodes: Vec<String> = inputs.iter().map(|i| i.barcode.to_string()).collect();
-        barcodes.sort_unstable();
-        barcodes.dedup();
-        // Every tube with these barcodes, newest last; a barcode is reused only across rounds.
-        let mut found: HashMap<String, Vec<TubeForResult>> = HashMap::new();
+        let barcodes = result_barcodes(inputs);
+        let mut found = Vec::new();
         for chunk in barcodes.chunks(200) {
-            let placeholders: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
-            let sql = format!(
-                "SELECT id, round_id, barcode, area_code, pool_kind, pool_size, result FROM tubes WHERE barcode IN ({}) ORDER BY id",
-                placeholders.join(",")
-            );
+            let sql = result_tubes_sql(chunk.len());
             let params: Vec<Param> = chunk.iter().map(|b| Param::Text(b.clone())).collect();
-            let rows: Vec<TubeForResult> = with_read_pool!(self, pool =>
-                bind_all!(sqlx::query_as::<_, TubeForResult>(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(pool).await?);
-            for r in rows {
-                found.entry(r.barcode.clone()).or_default().push(r);
-            }
+            found.extend(with_read_pool!(self, pool =>
+                bind_all!(sqlx::query_as::<_, TubeForResult>(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(pool).await?));
         }
-        Ok(inputs
-            .iter()
-            .map(|i| {
-                let tubes = found.get(i.barcode.as_str())?;
-                match i.round_id {
-                    Some(round) => tubes.iter().find(|t| t.round_id == round).cloned(),
-                    None => tubes.last().cloned(),
-                }
-            })
-            .collect())
+        Ok(match_result_tubes(inputs, found))
     }
 
     /// Records one result from `lab_id` and everything that follows from it.
     pub(crate) async fn record_result(&self, actor: &Actor, lab_id: i64, input: &ResultInput) -> Result<ResultOutcome> {
         let mut out = self.record_results(actor, lab_id, std::slice::from_ref(input), None).await?;
-        Ok(out.pop().unwrap_or(ResultOutcome::Refused { reason: "no result".into() }))
+        Ok(out.pop().unwrap_or_else(|| ResultOutcome::refused(ResultRefusal::Unreadable { detail: "no result".into() })))
     }
 
     /// Records results from `lab_id` in one transaction, each with what follows from it (recalls
@@ -245,71 +406,31 @@ impl Store {
         inputs: &[ResultInput],
         scope: Option<&cordon_domain::access::Jurisdiction>,
     ) -> Result<Vec<ResultOutcome>> {
+        if let crate::Backend::Sqlite(b) = &*self.backend {
+            // SQLite: find, decide and write in one immediate transaction on the synchronous
+            // connection, so nothing can come between reading a tube and setting its result.
+            let (actor, inputs, scope) = (actor.clone(), inputs.to_vec(), scope.cloned());
+            return b
+                .with_bulk(move |conn| {
+                    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+                    let tubes = find_result_tubes_sqlite(&tx, &inputs)?;
+                    let (mut outcomes, writes) = decide_results(&inputs, &tubes, scope.as_ref(), Utc::now());
+                    for (i, outcome) in write_results_sqlite(&tx, &actor, lab_id, &writes)? {
+                        outcomes[i] = Some(outcome);
+                    }
+                    tx.commit()?;
+                    Ok(finish(outcomes))
+                })
+                .await;
+        }
         let tubes = self.find_result_tubes(inputs).await?;
-        let mut outcomes: Vec<Option<ResultOutcome>> = vec![None; inputs.len()];
-        if let Some(j) = scope {
-            for (i, tube) in tubes.iter().enumerate() {
-                if let Some(t) = tube
-                    && !AreaCode::parse(&t.area_code).is_ok_and(|a| j.contains(&a))
-                {
-                    let reason = format!("tube {} was sampled in {}, outside your jurisdiction", inputs[i].barcode, t.area_code);
-                    outcomes[i] = Some(ResultOutcome::Refused { reason });
-                }
-            }
-        }
-        // Decide in order; a tube resulted earlier in the same batch counts as resulted.
-        let mut decided: HashMap<i64, TubeResult> = HashMap::new();
-        let mut writes: Vec<ResultWrite> = Vec::new();
-        let now = Utc::now();
-        for (i, (input, tube)) in inputs.iter().zip(&tubes).enumerate() {
-            if outcomes[i].is_some() {
-                continue;
-            }
-            let Some(tube) = tube else {
-                outcomes[i] = Some(ResultOutcome::Refused { reason: format!("unknown barcode {}: no tube was registered with it", input.barcode) });
-                continue;
-            };
-            let result = input.result.unwrap_or_else(|| classify(input.ct, DEFAULT_CT_THRESHOLD, tube.pool()));
-            let existing = decided.get(&tube.id).copied().or_else(|| tube.result.as_deref().and_then(|r| r.parse::<TubeResult>().ok()));
-            if let Some(existing) = existing {
-                outcomes[i] = Some(match second_result(existing, result) {
-                    SecondResult::Repeat => ResultOutcome::Repeat { tube_id: tube.id },
-                    SecondResult::Conflict => ResultOutcome::Refused {
-                        reason: format!(
-                            "tube {} already has the result {}; a different result ({}) is not accepted — ask the lab to check",
-                            input.barcode,
-                            existing.as_str(),
-                            result.as_str()
-                        ),
-                    },
-                });
-                continue;
-            }
-            decided.insert(tube.id, result);
-            writes.push(ResultWrite {
-                index: i,
-                tube_id: tube.id,
-                area_code: tube.area_code.clone(),
-                barcode: input.barcode.to_string(),
-                pool: tube.pool(),
-                result,
-                ct: input.ct,
-                at: input.at.unwrap_or(now),
-            });
-        }
-        if writes.is_empty() {
-            // Nothing to write: every input was a repeat or refused.
-        } else if let crate::Backend::Sqlite(b) = &*self.backend {
-            let actor = actor.clone();
-            let written = b.with_bulk(move |conn| write_results_sqlite(conn, &actor, lab_id, &writes)).await?;
-            for (i, outcome) in written {
-                outcomes[i] = Some(outcome);
-            }
-        } else {
+        let (mut outcomes, writes) = decide_results(inputs, &tubes, scope, Utc::now());
+        if !writes.is_empty() {
             let written = with_write_pool!(self, pool => {
                 let mut tx = pool.begin().await?;
                 let mut results = Vec::with_capacity(writes.len());
                 let mut audits: Vec<Param> = Vec::new();
+                let mut pooled: Vec<&ResultWrite> = Vec::new();
                 // The results themselves, a hundred tubes per statement; a tube that got a result
                 // from elsewhere since it was read is not in the answer.
                 let mut set: HashSet<i64> = HashSet::with_capacity(writes.len());
@@ -354,10 +475,17 @@ impl Store {
                         }
                         FollowUp::Nothing | FollowUp::Resample => {}
                     }
-                    audits.extend(audit_params(actor, &w.change(lab_id)));
+                    if audited_alone(w) {
+                        audits.extend(audit_params(actor, &w.change(lab_id)));
+                    } else {
+                        pooled.push(w);
+                    }
                     results.push((w.index, w.recorded(opened, closed, positives)));
                 }
                 // One audit event per recorded result, written in multi-row statements.
+                if !pooled.is_empty() {
+                    audits.extend(audit_params(actor, &pooled_change(lab_id, &pooled)));
+                }
                 let per_row = INSERT_AUDIT_ROW_PARAMS;
                 for chunk in audits.chunks(per_row * 100) {
                     let sql = format!("{} VALUES {}", INSERT_AUDIT_HEAD, crate::values_placeholders(chunk.len() / per_row, per_row, 0));
@@ -370,7 +498,7 @@ impl Store {
                 outcomes[i] = Some(outcome);
             }
         }
-        Ok(outcomes.into_iter().map(|o| o.unwrap_or(ResultOutcome::Refused { reason: "not decided".into() })).collect())
+        Ok(finish(outcomes))
     }
 
     /// The recalls a pooled tube caused, its members by name (for the community and the

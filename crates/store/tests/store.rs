@@ -810,6 +810,59 @@ mod retests_and_coverage {
     }
 
     #[tokio::test]
+    async fn results_are_refused_with_a_kind_and_pooled_negatives_share_one_audit_event() {
+        use cordon_store::audit::AuditFilter;
+        use cordon_store::results::ResultRefusal;
+        for (s, store) in each_backend("result_audit").await {
+            seed_areas(&store).await;
+            import_persons(&store, Cursor::new(people_csv(40).into_bytes()), &mut Collect::default()).await.unwrap();
+            let officer = as_user(&store, "sampler", Role::TestingOfficer, "140121100").await;
+            let lab_user = as_user(&store, "lab", Role::Lab, "140121").await;
+            let (round, east, _) = round_with_two_sites(&officer).await;
+            let people: Vec<i64> = qingyuan_people(&store).await.into_iter().map(|(id, _)| id).collect();
+            let pools: Vec<BatchTube> = (0..3)
+                .map(|i| BatchTube {
+                    barcode: bc(&format!("AU0000000{i}")), site_id: east.id, group: SamplingGroup::Resident,
+                    members: people[i * 5..i * 5 + 5].to_vec(), seal: true, sampled_at: None,
+                })
+                .collect();
+            officer.register_batch(round.id, pools, None).await.unwrap();
+            let lab = officer.create_lab(NewLab { name: "县疾控实验室".into(), area_code: code("140121100"), daily_capacity: 20000 }).await.unwrap();
+            let result = |code: &str, r: TubeResult| ResultInput { barcode: bc(code), round_id: None, result: Some(r), ct: CtValues::default(), at: None };
+            let out = lab_user
+                .record_results(lab.id, &[
+                    result("AU00000000", TubeResult::Negative),
+                    result("AU00000001", TubeResult::Negative),
+                    result("AU00000002", TubeResult::PooledSuspect),
+                    result("ZZ99999999", TubeResult::Negative),
+                    result("AU00000000", TubeResult::PooledSuspect),
+                ])
+                .await
+                .unwrap();
+            assert!(out[..3].iter().all(|o| matches!(o, ResultOutcome::Recorded { .. })), "{out:?}");
+            assert!(matches!(&out[3], ResultOutcome::Refused { refusal: ResultRefusal::UnknownBarcode { barcode }, .. } if barcode == "ZZ99999999"), "{:?}", out[3]);
+            assert!(
+                matches!(&out[4], ResultOutcome::Refused { refusal: ResultRefusal::Conflict { recorded: TubeResult::Negative, sent: TubeResult::PooledSuspect, .. }, .. }),
+                "{:?}", out[4]
+            );
+
+            // The suspect pool (five people recalled) has its own event; the two negatives one together.
+            let alone = store.audit_events(&AuditFilter { entity: Some("tube".into()), ..Default::default() }, 10).await.unwrap();
+            assert_eq!(alone.len(), 1, "{alone:?}");
+            assert!(alone[0].after_json.as_deref().unwrap().contains("AU00000002"));
+            let shared = store.audit_events(&AuditFilter { entity: Some("lab".into()), ..Default::default() }, 10).await.unwrap();
+            let shared: Vec<_> = shared.iter().filter(|e| e.action == "results").collect();
+            assert_eq!(shared.len(), 1, "{shared:?}");
+            let listed: serde_json::Value = serde_json::from_str(shared[0].after_json.as_deref().unwrap()).unwrap();
+            assert_eq!(listed["count"], 2);
+            let barcodes: Vec<&str> = listed["tubes"].as_array().unwrap().iter().map(|t| t[1].as_str().unwrap()).collect();
+            assert_eq!(barcodes, ["AU00000000", "AU00000001"]);
+            assert_eq!(shared[0].area_code.as_deref(), Some(east.area_code.as_str()), "filed under the area the tubes share");
+            s.finish(store).await.unwrap();
+        }
+    }
+
+    #[tokio::test]
     async fn a_site_staggers_its_slots_and_lists_who_is_sampled_at_home() {
         use cordon_store::sites::HomeVisit;
         use cordon_store::testing::NewSite;

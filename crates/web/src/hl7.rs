@@ -6,7 +6,7 @@
 use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
 use cordon_domain::Barcode;
 use cordon_domain::testing::result::{CtValues, TubeResult};
-use cordon_store::results::{ResultInput, ResultOutcome};
+use cordon_store::results::{ResultInput, ResultOutcome, ResultRefusal};
 use cordon_store::scoped::Scoped;
 
 /// LOINC: SARS-CoV-2 (COVID-19) RNA [Presence] in Respiratory specimen by NAA with probe detection.
@@ -404,11 +404,11 @@ pub async fn receive(scope: &Scoped, bytes: &[u8], lab: Option<i64>) -> String {
     let mut recorded = 0;
     for tube in &oru.tubes {
         let outcome = match &tube.result {
-            Ok(_) => recorded_outcomes.next().unwrap_or(ResultOutcome::Refused { reason: "not recorded".into() }),
-            Err(reason) => ResultOutcome::Refused { reason: reason.clone() },
+            Ok(_) => recorded_outcomes.next().unwrap_or_else(|| ResultOutcome::refused(ResultRefusal::Unreadable { detail: "not recorded".into() })),
+            Err(reason) => ResultOutcome::refused(ResultRefusal::Unreadable { detail: reason.clone() }),
         };
         match outcome {
-            ResultOutcome::Refused { reason } => errors.push(format!("OBR {} tube {}: {reason}", tube.obr, tube.barcode)),
+            ResultOutcome::Refused { reason, .. } => errors.push(format!("OBR {} tube {}: {reason}", tube.obr, tube.barcode)),
             _ => recorded += 1,
         }
     }

@@ -8,6 +8,16 @@
   var box = document.getElementById("results-message");
   function say(msg, bad) { box.textContent = msg; box.className = bad ? "error" : "note"; }
   function set(id, v) { document.getElementById(id).textContent = v; }
+  // A refused row in the page's language: the template of its kind, filled from the refusal
+  // (results named in words); the server's English reason when the kind is not known here.
+  function why(outcome) {
+    var r = outcome.refusal, template = r && text["refusal." + r.kind];
+    if (!template) return outcome.reason || "";
+    return template.replace(/\{(\w+)\}/g, function (_, name) {
+      var v = r[name] === undefined ? "" : String(r[name]);
+      return text["result." + v] || v;
+    });
+  }
   form.addEventListener("submit", function (e) {
     e.preventDefault();
     var file = document.getElementById("results-file").files[0];
@@ -28,7 +38,7 @@
         tbody.innerHTML = "";
         body.problems.forEach(function (p) {
           var tr = document.createElement("tr");
-          [String(p.line), p.barcode, p.outcome.reason || ""].forEach(function (v, i) {
+          [String(p.line), p.barcode, why(p.outcome)].forEach(function (v, i) {
             var td = document.createElement("td");
             if (i === 0) td.className = "num";
             td.textContent = v;

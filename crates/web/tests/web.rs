@@ -1086,10 +1086,12 @@ async fn a_positive_pool_recalls_every_member_and_single_retests_close_the_recal
         assert_eq!(lines[1]["outcome"]["recalls_opened"], 0);
         assert_eq!(lines[2]["outcome"]["outcome"], "refused");
         assert!(lines[2]["outcome"]["reason"].as_str().unwrap().contains("unknown barcode"));
+        assert_eq!((lines[2]["outcome"]["refusal"]["kind"].as_str(), lines[2]["outcome"]["refusal"]["barcode"].as_str()), (Some("unknown_barcode"), Some("XX99999999")));
         let (_, _, again) = call(store, results(serde_json::json!([{"barcode": "PP00000001", "result": "pooled_suspect"}, {"barcode": "PP00000001", "result": "negative"}]))).await;
         assert_eq!(again[0]["outcome"]["outcome"], "repeat");
         assert_eq!(again[1]["outcome"]["outcome"], "refused");
         assert!(again[1]["outcome"]["reason"].as_str().unwrap().contains("not accepted"));
+        assert_eq!(again[1]["outcome"]["refusal"], serde_json::json!({"kind": "conflict", "barcode": "PP00000001", "recorded": "pooled_suspect", "sent": "negative"}));
 
         let (_, _, board) = get(store, &officer, "/api/v1/recalls").await;
         assert_eq!(board.as_array().unwrap().len(), 10);
@@ -1595,7 +1597,7 @@ async fn a_lab_uploads_its_gbk_export_and_sees_each_refused_row_in_a_browser() {
         account(store, "lab6", Role::Lab, "140121").await;
         let (round, site) = plan_round(store, &officer, "第一轮").await;
         sealed_tubes_and_a_lab(store, &officer, round, site, &[("UP00000001", 0..10), ("UP00000002", 10..20)]).await;
-        let csv = "条码,检测结果,ORF1ab基因Ct值,N基因Ct值,检测时间\nUP00000001,阴性,,,2022-04-13 23:10:00\nUP00000002,,29.5,31.0,2022-04-13 23:12:00\nZZ00000404,阴性,,,2022-04-13 23:15:00\n";
+        let csv = "条码,检测结果,ORF1ab基因Ct值,N基因Ct值,检测时间\nUP00000001,阴性,,,2022-04-13 23:10:00\nUP00000002,,29.5,31.0,2022-04-13 23:12:00\nZZ00000404,阴性,,,2022-04-13 23:15:00\nUP00000001,阳性,,,2022-04-13 23:16:00\n";
         let (gbk, _, _) = encoding_rs::GBK.encode(csv);
         let path = std::env::temp_dir().join(format!("lab-export-{}-{}.csv", w.scratch.kind.as_str(), std::process::id()));
         std::fs::write(&path, &gbk).unwrap();
@@ -1612,10 +1614,17 @@ async fn a_lab_uploads_its_gbk_export_and_sees_each_refused_row_in_a_browser() {
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        assert_eq!(text(&client, "#results-rows").await, "3");
+        assert_eq!(text(&client, "#results-rows").await, "4");
         assert_eq!(text(&client, "#results-recorded").await, "2");
-        let problem = text(&client, "#results-problem-list tbody tr").await;
-        assert!(problem.contains("4") && problem.contains("ZZ00000404") && problem.contains("unknown barcode"), "{problem}");
+        // Each refused row in Chinese, with its line.
+        let problems = client.find_all(fantoccini::Locator::Css("#results-problem-list tbody tr")).await.unwrap();
+        let mut rows = Vec::new();
+        for r in problems {
+            rows.push(r.text().await.unwrap());
+        }
+        assert_eq!(rows.len(), 2, "{rows:?}");
+        assert!(rows[0].starts_with("4") && rows[0].contains("未登记的条码 ZZ00000404"), "{rows:?}");
+        assert!(rows[1].starts_with("5") && rows[1].contains("已有结果「阴性」") && rows[1].contains("「阳性」"), "{rows:?}");
         assert!(text(&client, "#results-message").await.contains("GB18030"), "the GBK file is read as GB18030, its superset");
         std::fs::write(screenshot_path(&format!("results-{}.png", w.scratch.kind.as_str())), client.screenshot().await.unwrap()).unwrap();
         client.close().await.unwrap();
