@@ -72,8 +72,19 @@
     } else if (status === 404 && item.kind === "scan" && body.refusal && body.refusal.kind === "unknown_resident") {
       askToRegister(body.refusal.resident_id);
     } else {
-      say(body.detail || text.failed, true);
+      say(refusalText(body.refusal) || body.detail || text.failed, true);
     }
+  }
+  // A refusal in the page's language: {kind, detail} where detail is the scan's own refusal
+  // ({reason, ...}), the facts ({barcode, site, at}) or one value ({0}).
+  function refusalText(r) {
+    if (!r) return "";
+    var kind = r.kind, facts = r.detail;
+    if (kind === "scan" && facts) { kind = facts.reason; facts = facts.earlier || facts; }
+    var template = text["refusal." + kind];
+    if (!template) return "";
+    if (facts === null || typeof facts !== "object") facts = { "0": facts };
+    return template.replace(/\{(\w+)\}/g, function (_, name) { return facts[name] === undefined ? "" : String(facts[name]); });
   }
   var flushing = false;
   var online = true;

@@ -1005,6 +1005,14 @@ async fn the_station_page_registers_scans_and_sends_an_offline_scan_when_the_net
         assert!(text(&client, "#tube-current").await.contains("4/10"));
         let registered = store.person_by_document(stranger.as_str()).await.unwrap().expect("registered on the spot");
         assert_eq!((registered.area_code.as_str(), registered.birth_date, registered.address.as_deref()), ("140121100201", born, Some("东关村西街9号")));
+
+        // Someone already sampled, scanned into the next tube: told in Chinese where and when.
+        tube_input.send_keys("QX20220414\u{E007}").await.unwrap();
+        client.wait().for_element(fantoccini::Locator::XPath("//p[@id='station-message' and contains(., 'QX20220414')]")).await.unwrap();
+        person.send_keys(&format!("{}\u{E007}", residents[0])).await.unwrap();
+        let refused = client.wait().for_element(fantoccini::Locator::XPath("//p[@id='station-message' and contains(., '本轮已采过样')]")).await.unwrap();
+        let said = refused.text().await.unwrap();
+        assert!(said.contains("试管 QX20220413") && said.contains("东关1号点") && said.contains("不要重复采样"), "{said}");
         client.close().await.unwrap();
         w.finish().await;
     }

@@ -229,8 +229,20 @@ pub async fn station(t: Tr, caller: Caller, Query(q): Query<StationQuery>) -> Re
     let keys = [
         "opened", "scanned", "full", "closed", "failed", "offline", "pending", "no_tube", "sealed", "household", "unknown", "registered", "retest",
     ];
-    let text: serde_json::Map<String, serde_json::Value> =
-        keys.iter().map(|k| (k.to_string(), serde_json::Value::from(t.get(&format!("station.{k}"))))).collect();
+    // And one message per refusal kind, so that refusals read in the page's language.
+    let refusals = [
+        "tube_full", "already_in_tube", "already_sampled", "other_household", "not_recalled", "barcode_used", "unknown_tube", "sealed", "empty",
+        "busy", "site_not_in_round", "unknown_person",
+    ];
+    let text: serde_json::Map<String, serde_json::Value> = keys
+        .iter()
+        .map(|k| k.to_string())
+        .chain(refusals.iter().map(|k| format!("refusal.{k}")))
+        .map(|k| {
+            let v = serde_json::Value::from(t.get(&format!("station.{k}")));
+            (k, v)
+        })
+        .collect();
     render(&StationPage {
         t,
         user: UserBadge::of(&caller),
