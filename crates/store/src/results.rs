@@ -224,6 +224,8 @@ pub struct Recall {
     pub barcode: String,
     pub created_at: DateTime<Utc>,
     pub deadline: DateTime<Utc>,
+    /// open, or closed by a single-tube re-test: negative or positive.
+    pub status: String,
 }
 
 #[derive(Clone, sqlx::FromRow)]
@@ -507,7 +509,7 @@ impl Store {
         let mut params = vec![Param::Int(round_id), Param::Text(barcode.to_string())];
         let Some(in_scope) = crate::in_areas("r.area_code", scope, &mut params) else { return Ok(vec![]) };
         let sql = format!(
-            "SELECT r.id, r.round_id, r.person_id, p.name AS person_name, r.area_code, t.barcode, r.created_at, r.deadline \
+            "SELECT r.id, r.round_id, r.person_id, p.name AS person_name, r.area_code, t.barcode, r.created_at, r.deadline, r.status \
              FROM tubes t JOIN recalls r ON r.tube_id = t.id JOIN persons p ON p.id = r.person_id \
              WHERE t.round_id = $1 AND t.barcode = $2 AND {in_scope} ORDER BY r.area_code, r.person_id"
         );
@@ -520,7 +522,7 @@ impl Store {
         let mut params = Vec::new();
         let Some(in_scope) = crate::in_areas("r.area_code", scope, &mut params) else { return Ok(vec![]) };
         let sql = format!(
-            "SELECT r.id, r.round_id, r.person_id, p.name AS person_name, r.area_code, t.barcode, r.created_at, r.deadline \
+            "SELECT r.id, r.round_id, r.person_id, p.name AS person_name, r.area_code, t.barcode, r.created_at, r.deadline, r.status \
              FROM recalls r JOIN persons p ON p.id = r.person_id JOIN tubes t ON t.id = r.tube_id \
              WHERE r.status = 'open' AND {in_scope} ORDER BY r.deadline, r.id LIMIT 5000"
         );

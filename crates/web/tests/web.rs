@@ -1128,6 +1128,13 @@ async fn a_positive_pool_recalls_every_member_and_single_retests_close_the_recal
         assert_eq!(lines[1]["outcome"]["recalls_closed"], 1);
         let (_, _, board) = get(store, &officer, "/api/v1/recalls").await;
         assert_eq!(board.as_array().unwrap().len(), 8);
+        // The pooled tube's own list keeps every member, with where each recall stands.
+        let (status, _, members) = get(store, &officer, &format!("/api/v1/rounds/{round}/tubes/PP00000001/recalls")).await;
+        assert_eq!(status, StatusCode::OK, "{members}");
+        let mut statuses: Vec<&str> = members.as_array().unwrap().iter().map(|m| m["status"].as_str().unwrap()).collect();
+        statuses.sort_unstable();
+        assert_eq!(statuses, [vec!["negative"], vec!["open"; 8], vec!["positive"]].concat());
+        assert_eq!(get(store, &officer, &format!("/api/v1/rounds/{round}/tubes/not%20a%20code/recalls")).await.0, StatusCode::BAD_REQUEST);
 
         // A testing officer cannot post results; a lab user cannot plan rounds.
         assert_eq!(call(store, post(&officer, "/api/v1/results", serde_json::json!({"lab_id": lab_id, "results": []}))).await.0, StatusCode::FORBIDDEN);
@@ -1172,6 +1179,16 @@ async fn the_recall_board_shows_every_recalled_person_with_the_clock_overdue_fir
         let first_open = rows[3].text().await.unwrap();
         assert!(first_open.contains("NEW0000001") && first_open.contains("5h"), "{first_open}");
         std::fs::write(screenshot_path(&format!("recalls-{}.png", w.scratch.kind.as_str())), client.screenshot().await.unwrap()).unwrap();
+
+        // The community worker opens one tube: its members, each with where the recall stands.
+        client.find(fantoccini::Locator::LinkText("OLD0000001")).await.unwrap().click().await.unwrap();
+        let heading = client.wait().for_element(fantoccini::Locator::XPath("//h1[contains(., '试管 OLD0000001 的召回人员')]")).await.unwrap();
+        assert!(heading.text().await.unwrap().contains('3'));
+        let members = client.find_all(fantoccini::Locator::Css("table.recalls tbody tr")).await.unwrap();
+        assert_eq!(members.len(), 3);
+        for m in members {
+            assert!(m.text().await.unwrap().contains("待复核"));
+        }
         client.close().await.unwrap();
         w.finish().await;
     }
@@ -1565,6 +1582,13 @@ async fn hl7_results_over_http_and_mllp_are_acknowledged_and_read_back_by_an_ind
         assert_eq!(read_ack(&body).get_value("MSA.1").unwrap(), "AA", "repeats are accepted and change nothing: {body}");
         let (_, _, board) = get(store, &officer, "/api/v1/recalls").await;
         assert_eq!(board.as_array().unwrap().len(), 8);
+        // The pooled tube's own list keeps every member, with where each recall stands.
+        let (status, _, members) = get(store, &officer, &format!("/api/v1/rounds/{round}/tubes/PP00000001/recalls")).await;
+        assert_eq!(status, StatusCode::OK, "{members}");
+        let mut statuses: Vec<&str> = members.as_array().unwrap().iter().map(|m| m["status"].as_str().unwrap()).collect();
+        statuses.sort_unstable();
+        assert_eq!(statuses, [vec!["negative"], vec!["open"; 8], vec!["positive"]].concat());
+        assert_eq!(get(store, &officer, &format!("/api/v1/rounds/{round}/tubes/not%20a%20code/recalls")).await.0, StatusCode::BAD_REQUEST);
         let (_, body) = text_of(store, Request::post("/api/v1/results/hl7").header("authorization", format!("Bearer {lab}")).body(Body::from("PID|1|garbage")).unwrap()).await;
         assert!(body.contains("MSA|AR"), "{body}");
         let (status, _) = text_of(store, Request::post("/api/v1/results/hl7").header("authorization", format!("Bearer {officer}")).body(Body::from(first.serialize().unwrap())).unwrap()).await;

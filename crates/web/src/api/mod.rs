@@ -55,6 +55,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(results::post_results_csv))
         .routes(routes!(results::post_results_hl7))
         .routes(routes!(results::list_recalls))
+        .routes(routes!(results::tube_recalls))
         .routes(routes!(transport::dispatch, transport::list_batches))
         .routes(routes!(transport::batch_detail))
         .routes(routes!(transport::receive))
@@ -97,6 +98,7 @@ pub const PERMISSIONS: &[(&str, &str, Permission)] = &[
     ("post", "/api/v1/results/csv", Permission::LabWrite),
     ("post", "/api/v1/results/hl7", Permission::LabWrite),
     ("get", "/api/v1/recalls", Permission::TestingRead),
+    ("get", "/api/v1/rounds/{id}/tubes/{barcode}/recalls", Permission::TestingRead),
     ("post", "/api/v1/rounds/{id}/batches", Permission::TestingWrite),
     ("get", "/api/v1/rounds/{id}/batches", Permission::TestingRead),
     ("get", "/api/v1/batches/{id}", Permission::TestingRead),

@@ -108,6 +108,8 @@ pub struct RecallView {
     pub created_at: DateTime<Utc>,
     /// Re-sample alone, at home, by then.
     pub deadline: DateTime<Utc>,
+    /// open, negative or positive (closed by the single-tube re-test).
+    pub status: String,
 }
 
 impl From<Recall> for RecallView {
@@ -121,6 +123,7 @@ impl From<Recall> for RecallView {
             barcode: r.barcode,
             created_at: r.created_at,
             deadline: r.deadline,
+            status: r.status,
         }
     }
 }
@@ -130,6 +133,16 @@ impl From<Recall> for RecallView {
     responses((status = 200, body = [RecallView]), (status = 401, body = Problem), (status = 403, body = Problem)))]
 pub async fn list_recalls(caller: Caller) -> ApiResult<Json<Vec<RecallView>>> {
     Ok(Json(caller.0.open_recalls().await?.into_iter().map(RecallView::from).collect()))
+}
+
+/// Every member a pooled tube recalled, in the caller's jurisdiction, with where each recall
+/// stands (for the community and the door-to-door team). Requires `testing.read`.
+#[utoipa::path(get, path = "/api/v1/rounds/{id}/tubes/{barcode}/recalls", tag = "testing",
+    params(("id" = i64, Path, description = "Round id"), ("barcode" = String, Path, description = "The pooled tube")),
+    responses((status = 200, body = [RecallView]), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem)))]
+pub async fn tube_recalls(caller: Caller, axum::extract::Path((id, barcode)): axum::extract::Path<(i64, String)>) -> ApiResult<Json<Vec<RecallView>>> {
+    let barcode = Barcode::parse(&barcode).map_err(|e| ApiError::bad_request("barcode", format!("{barcode:?}: {e}")))?;
+    Ok(Json(caller.0.tube_recalls(id, &barcode).await?.into_iter().map(RecallView::from).collect()))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
