@@ -150,10 +150,12 @@ mod read_sql {
     pub(super) fn household_sizes(households: &[i64]) -> String {
         format!("SELECT household_id, COUNT(*) FROM persons WHERE household_id IN ({}) GROUP BY household_id", id_list(households))
     }
-    /// Tubes of the round among `n` barcodes bound as `$2…`.
+    /// Tubes with one of `n` barcodes bound as `$1…`, in any round (the caller keeps its
+    /// round's): one index lookup per barcode. Naming the round too would let a planner whose
+    /// statistics predate a new round read all of that round's tubes and filter them.
     pub(super) fn tubes(n: usize) -> String {
-        let placeholders: Vec<String> = (2..n + 2).map(|i| format!("${i}")).collect();
-        format!("SELECT {} FROM tubes WHERE round_id = $1 AND barcode IN ({})", crate::station::TUBE_COLUMNS, placeholders.join(","))
+        let placeholders: Vec<String> = (1..=n).map(|i| format!("${i}")).collect();
+        format!("SELECT {} FROM tubes WHERE barcode IN ({})", crate::station::TUBE_COLUMNS, placeholders.join(","))
     }
 }
 
@@ -340,8 +342,7 @@ fn tubes_by_barcode_sqlite(tx: &rusqlite::Connection, round_id: i64, barcodes: &
     let mut out = HashMap::with_capacity(barcodes.len());
     for chunk in barcodes.chunks(ROWS) {
         let mut stmt = tx.prepare_cached(&sqlite_sql(&read_sql::tubes(chunk.len())))?;
-        let params = std::iter::once(rusqlite::types::Value::Integer(round_id)).chain(chunk.iter().map(|b| rusqlite::types::Value::Text(b.clone())));
-        let mut rows = stmt.query(rusqlite::params_from_iter(params))?;
+        let mut rows = stmt.query(rusqlite::params_from_iter(chunk.iter()))?;
         while let Some(row) = rows.next()? {
             let t = TubeRow {
                 id: row.get(0)?,
@@ -357,7 +358,9 @@ fn tubes_by_barcode_sqlite(tx: &rusqlite::Connection, round_id: i64, barcodes: &
                 sealed_at: row.get(10)?,
                 purpose: row.get(11)?,
             };
-            out.insert(t.barcode.clone(), t);
+            if t.round_id == round_id {
+                out.insert(t.barcode.clone(), t);
+            }
         }
     }
     Ok(out)
@@ -759,11 +762,10 @@ impl Store {
         let mut out = HashMap::with_capacity(barcodes.len());
         for chunk in barcodes.chunks(ROWS) {
             let sql = read_sql::tubes(chunk.len());
-            let mut params = vec![Param::Int(round_id)];
-            params.extend(chunk.iter().map(|b| Param::Text(b.clone())));
+            let params: Vec<Param> = chunk.iter().map(|b| Param::Text(b.clone())).collect();
             let rows: Vec<TubeRow> = with_read_pool!(self, pool =>
                 bind_all!(sqlx::query_as::<_, TubeRow>(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(pool).await?);
-            out.extend(rows.into_iter().map(|r| (r.barcode.clone(), r)));
+            out.extend(rows.into_iter().filter(|r| r.round_id == round_id).map(|r| (r.barcode.clone(), r)));
         }
         Ok(out)
     }
