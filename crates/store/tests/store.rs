@@ -439,6 +439,27 @@ mod station {
         store.scoped(p, Actor { user_id: None, name: name.into(), ..Default::default() })
     }
 
+    /// What a testing test starts from: 40 people in 清源镇, a sampler and a lab user, a round
+    /// with its two sites, and the people of 清源镇 by id.
+    pub(super) struct Testing {
+        pub officer: Scoped,
+        pub lab_user: Scoped,
+        pub round: Round,
+        pub east: Site,
+        pub west: Site,
+        pub people: Vec<i64>,
+    }
+
+    pub(super) async fn testing(store: &Store) -> Testing {
+        seed_areas(store).await;
+        import_persons(store, Cursor::new(people_csv(40).into_bytes()), &mut Collect::default()).await.unwrap();
+        let officer = as_user(store, "sampler", Role::TestingOfficer, "140121100").await;
+        let lab_user = as_user(store, "lab", Role::Lab, "140121").await;
+        let (round, east, west) = round_with_two_sites(&officer).await;
+        let people: Vec<i64> = qingyuan_people(store).await.into_iter().map(|(id, _)| id).collect();
+        Testing { officer, lab_user, round, east, west, people }
+    }
+
     /// A controlled-zone round over 清源镇 with a site in 东关村 and one in 西关村.
     pub(super) async fn round_with_two_sites(officer: &Scoped) -> (Round, Site, Site) {
         let round = officer
@@ -651,18 +672,13 @@ mod transport {
     use cordon_store::station::BatchTube;
     use cordon_store::transport::{NewBatch, TransportRefusal, TubeProblem};
 
-    use super::station::{as_user, bc, qingyuan_people, round_with_two_sites};
+    use super::station::{Testing, as_user, bc, testing};
     use super::*;
 
     #[tokio::test]
     async fn a_box_goes_to_the_lab_and_the_receipt_lists_missing_and_extra_tubes() {
         for (s, store) in each_backend("transport").await {
-            seed_areas(&store).await;
-            import_persons(&store, Cursor::new(people_csv(40).into_bytes()), &mut Collect::default()).await.unwrap();
-            let officer = as_user(&store, "sampler", Role::TestingOfficer, "140121100").await;
-            let lab_user = as_user(&store, "lab", Role::Lab, "140121").await;
-            let (round, east, west) = round_with_two_sites(&officer).await;
-            let people: Vec<i64> = qingyuan_people(&store).await.into_iter().map(|(id, _)| id).collect();
+            let Testing { officer, lab_user, round, east, west, people } = testing(&store).await;
             let tube = |code: &str, site: i64, members: &[i64], seal: bool| BatchTube {
                 barcode: bc(code), site_id: site, group: SamplingGroup::Resident, members: members.to_vec(), seal, sampled_at: None,
             };
@@ -737,18 +753,13 @@ mod retests_and_coverage {
     use cordon_store::results::{NewLab, ResultInput, ResultOutcome};
     use cordon_store::station::{BatchTube, StationRefusal};
 
-    use super::station::{as_user, bc, qingyuan_people, round_with_two_sites};
+    use super::station::{Testing, as_user, bc, qingyuan_people, round_with_two_sites, testing};
     use super::*;
 
     #[tokio::test]
     async fn recalled_members_are_retested_in_the_same_round_and_coverage_counts_each_person_once() {
         for (s, store) in each_backend("retests").await {
-            seed_areas(&store).await;
-            import_persons(&store, Cursor::new(people_csv(40).into_bytes()), &mut Collect::default()).await.unwrap();
-            let officer = as_user(&store, "sampler", Role::TestingOfficer, "140121100").await;
-            let lab_user = as_user(&store, "lab", Role::Lab, "140121").await;
-            let (round, east, _) = round_with_two_sites(&officer).await;
-            let people: Vec<i64> = qingyuan_people(&store).await.into_iter().map(|(id, _)| id).collect();
+            let Testing { officer, lab_user, round, east, people, .. } = testing(&store).await;
             let pool = BatchTube { barcode: bc("EA00000001"), site_id: east.id, group: SamplingGroup::Resident, members: people[0..5].to_vec(), seal: true, sampled_at: None };
             officer.register_batch(round.id, vec![pool], None).await.unwrap();
             let lab = officer.create_lab(NewLab { name: "县疾控实验室".into(), area_code: code("140121100"), daily_capacity: 20000 }).await.unwrap();
@@ -814,12 +825,7 @@ mod retests_and_coverage {
         use cordon_store::audit::AuditFilter;
         use cordon_store::results::ResultRefusal;
         for (s, store) in each_backend("result_audit").await {
-            seed_areas(&store).await;
-            import_persons(&store, Cursor::new(people_csv(40).into_bytes()), &mut Collect::default()).await.unwrap();
-            let officer = as_user(&store, "sampler", Role::TestingOfficer, "140121100").await;
-            let lab_user = as_user(&store, "lab", Role::Lab, "140121").await;
-            let (round, east, _) = round_with_two_sites(&officer).await;
-            let people: Vec<i64> = qingyuan_people(&store).await.into_iter().map(|(id, _)| id).collect();
+            let Testing { officer, lab_user, round, east, people, .. } = testing(&store).await;
             let pools: Vec<BatchTube> = (0..3)
                 .map(|i| BatchTube {
                     barcode: bc(&format!("AU0000000{i}")), site_id: east.id, group: SamplingGroup::Resident,
