@@ -132,6 +132,18 @@ impl AreaCode {
         other.0.starts_with(&self.0)
     }
 
+    /// The smallest area holding both (itself when `other` lies inside it); `None` across provinces.
+    pub fn common_ancestor(&self, other: &AreaCode) -> Option<AreaCode> {
+        let mut a = Some(self.clone());
+        while let Some(code) = a {
+            if code.contains(other) {
+                return Some(code);
+            }
+            a = code.parent();
+        }
+        None
+    }
+
     /// The half-open key range `[lo, hi)` that holds this area and everything under it when codes
     /// are compared bytewise (`':'` sorts right after `'9'`).
     pub fn subtree_range(&self) -> (String, String) {
@@ -148,6 +160,16 @@ impl AreaCode {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_common_ancestor_is_the_smallest_area_holding_both() {
+        let a = |c: &str| AreaCode::parse(c).unwrap();
+        assert_eq!(a("140121100201").common_ancestor(&a("140121100202")), Some(a("140121100")));
+        assert_eq!(a("140121100201").common_ancestor(&a("140121100201")), Some(a("140121100201")));
+        assert_eq!(a("140121100").common_ancestor(&a("140121101214")), Some(a("140121")));
+        assert_eq!(a("14").common_ancestor(&a("140121")), Some(a("14")));
+        assert_eq!(a("140121").common_ancestor(&a("110105")), None);
+    }
+
     use super::*;
     use proptest::prelude::*;
 

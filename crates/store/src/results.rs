@@ -79,14 +79,11 @@ fn pooled_change(lab_id: i64, writes: &[&ResultWrite]) -> Change {
     }
 }
 
-/// The deepest area level (12, 9, 6, 4 or 2 digits) that every code lies in.
-fn common_area<'a>(mut codes: impl Iterator<Item = &'a str>) -> Option<String> {
-    let first = codes.next()?;
-    let mut len = first.len();
-    for c in codes {
-        len = len.min(first.bytes().zip(c.bytes()).take_while(|(a, b)| a == b).count());
-    }
-    [12, 9, 6, 4, 2].into_iter().find(|&l| l <= len).map(|l| first[..l].to_string())
+/// The smallest area every code lies in.
+fn common_area<'a>(codes: impl Iterator<Item = &'a str>) -> Option<String> {
+    let mut codes = codes.map(AreaCode::parse);
+    let first = codes.next()?.ok()?;
+    codes.try_fold(first, |common, c| common.common_ancestor(&c.ok()?)).map(|a| a.to_string())
 }
 
 /// Writes decided results on SQLite through rusqlite: one prepared statement per row and step.
