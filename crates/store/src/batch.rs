@@ -16,7 +16,7 @@ use serde::Serialize;
 
 use crate::station::{BUMP_COUNTS, BUMP_HOUR, ON_ROUND_CONFLICT, hour_of, StationRefusal, Tube, TubeRow, pool_columns, pool_for, shanghai};
 use crate::testing::Round;
-use crate::{Param, Result, Store, StoreError, bind_all, with_read_pool, with_write_pool};
+use crate::{sqlite_sql, Param, Result, Store, StoreError, bind_all, with_read_pool, with_write_pool};
 
 /// One tube of a batch registration: its barcode, site, and everyone in it.
 #[derive(Debug, Clone)]
@@ -116,7 +116,7 @@ struct Reads {
 }
 
 /// The statements planning reads, shared by both backends; `$1` is the round where it appears.
-mod read_sql {
+pub(crate) mod read_sql {
     use super::id_list;
     pub(super) const SITES: &str = "SELECT id, area_code, name FROM sampling_sites WHERE round_id = $1";
     pub(super) fn members(tubes: &[i64]) -> String {
@@ -144,7 +144,8 @@ mod read_sql {
             id_list(samples)
         )
     }
-    pub(super) fn recalled(people: &[i64]) -> String {
+    /// Those of `people` with an open recall in the round (`$1`); a single scan asks it too.
+    pub(crate) fn recalled(people: &[i64]) -> String {
         format!("SELECT person_id FROM recalls WHERE round_id = $1 AND status = 'open' AND person_id IN ({})", id_list(people))
     }
     pub(super) fn household_sizes(households: &[i64]) -> String {
@@ -208,7 +209,6 @@ pub(crate) fn sqlite_time(t: DateTime<Utc>) -> String {
 /// [`Store::write_batch`] on SQLite through rusqlite inside the caller's transaction: the same
 /// statements one row at a time (prepared once per connection). False when a row was taken.
 fn write_batch_sqlite(tx: &rusqlite::Connection, round_id: i64, w: &Writes, collector: Option<&str>, client_id: Option<&str>) -> Result<Option<Ids>> {
-    let q = |sql: &str| sql.replace('$', "?");
     let mut ids = w.stored_ids.clone();
     {
         let mut tube = tx.prepare_cached(
@@ -258,12 +258,12 @@ fn write_batch_sqlite(tx: &rusqlite::Connection, round_id: i64, w: &Writes, coll
                 *exempted.entry(row.get::<_, String>(0)?).or_default() -= 1;
             }
         }
-        let mut bump = tx.prepare_cached(&q(BUMP_COUNTS))?;
+        let mut bump = tx.prepare_cached(&sqlite_sql(BUMP_COUNTS))?;
         let areas: std::collections::BTreeSet<&str> = by_area.keys().copied().chain(exempted.keys().map(String::as_str)).collect();
         for area in areas {
             bump.execute(rusqlite::params![round_id, area, by_area.get(area).copied().unwrap_or(0), exempted.get(area).copied().unwrap_or(0)])?;
         }
-        let mut hour = tx.prepare_cached(&q(BUMP_HOUR))?;
+        let mut hour = tx.prepare_cached(&sqlite_sql(BUMP_HOUR))?;
         for ((area, h), n) in by_hour {
             hour.execute(rusqlite::params![round_id, area, sqlite_time(h), n])?;
         }
@@ -274,11 +274,6 @@ fn write_batch_sqlite(tx: &rusqlite::Connection, round_id: i64, w: &Writes, coll
 /// Drops the exemptions of people now sampled (`$1` the round), answering their areas.
 fn unexempt_sql(people: &[i64]) -> String {
     format!("DELETE FROM round_exemptions WHERE round_id = $1 AND person_id IN ({}) RETURNING area_code", id_list(people))
-}
-
-/// A statement of `read_sql` as rusqlite numbers its parameters.
-fn sqlite_sql(sql: &str) -> String {
-    sql.replace('$', "?")
 }
 
 /// [`Store::read_batch`] on SQLite, inside the batch's own transaction.
@@ -388,12 +383,12 @@ impl Store {
     /// Registers many tubes with their members. Sending the same batch again changes nothing.
     pub(crate) async fn register_batch(
         &self,
-        round_id: i64,
+        round: Round,
         tubes: Vec<BatchTube>,
         collector: Option<&str>,
         client_id: Option<&str>,
     ) -> Result<Vec<BatchOutcome>> {
-        let round = self.round(round_id).await?.ok_or_else(|| StoreError::Invalid(format!("no round {round_id}")))?;
+        let round_id = round.id;
         if let crate::Backend::Sqlite(b) = &*self.backend {
             // SQLite has one writer at a time: read, decide and write inside one immediate
             // transaction on the synchronous connection, so no other writer can come between.

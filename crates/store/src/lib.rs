@@ -134,6 +134,11 @@ impl SqliteBackend {
     }
 }
 
+/// A statement written with `$n` placeholders (both backends' form) as rusqlite numbers them.
+pub(crate) fn sqlite_sql(sql: &str) -> String {
+    sql.replace('$', "?")
+}
+
 /// `($n+1, …, $n+width), …` for `rows` rows of a multi-row `VALUES`, numbering from `$first+1`.
 pub(crate) fn values_placeholders(rows: usize, width: usize, first: usize) -> String {
     (0..rows)

@@ -36,8 +36,8 @@ impl Store {
                     let tx = conn.transaction()?;
                     let mut n = 0u64;
                     {
-                        let mut tube = tx.prepare(&TUBE.replace('$', "?"))?;
-                        let mut sample = tx.prepare(&SAMPLE.replace('$', "?"))?;
+                        let mut tube = tx.prepare(&crate::sqlite_sql(TUBE))?;
+                        let mut sample = tx.prepare(&crate::sqlite_sql(SAMPLE))?;
                         for t in &tubes {
                             let at = t.at.to_rfc3339();
                             tube.execute(rusqlite::params![round_id, t.barcode, t.site_id, t.area_code, t.members.len() as i64, at])?;
@@ -85,8 +85,8 @@ impl Store {
                     let tx = conn.transaction()?;
                     let mut n = 0u64;
                     {
-                        let mut set = tx.prepare(&SET.replace('$', "?"))?;
-                        let mut recall = tx.prepare(&RECALL.replace('$', "?"))?;
+                        let mut set = tx.prepare(&crate::sqlite_sql(SET))?;
+                        let mut recall = tx.prepare(&crate::sqlite_sql(RECALL))?;
                         for (barcode, result, at) in &results {
                             let at = at.to_rfc3339();
                             n += set.execute(rusqlite::params![result, lab_id, at, round_id, barcode])? as u64;

@@ -14,7 +14,7 @@ use serde::Serialize;
 use std::collections::{HashMap, HashSet};
 
 use crate::audit::{Actor, Change, INSERT_AUDIT, INSERT_AUDIT_HEAD, INSERT_AUDIT_ROW_PARAMS, audit_params};
-use crate::{Param, Result, Store, StoreError, bind_all, with_read_pool, with_write_pool};
+use crate::{sqlite_sql, Param, Result, Store, StoreError, bind_all, with_read_pool, with_write_pool};
 
 /// What follows a result, the same on every path (`$1` time, `$2` deadline or tube, `$3` tube).
 const RECALL_MEMBERS: &str = "INSERT INTO recalls (round_id, tube_id, person_id, area_code, status, created_at, deadline) \
@@ -89,18 +89,17 @@ fn common_area<'a>(codes: impl Iterator<Item = &'a str>) -> Option<String> {
 /// Writes decided results on SQLite through rusqlite: one prepared statement per row and step.
 fn write_results_sqlite(tx: &rusqlite::Connection, actor: &Actor, lab_id: i64, writes: &[ResultWrite]) -> Result<Vec<(usize, ResultOutcome)>> {
     use crate::batch::sqlite_time;
-    let q = |sql: &str| sql.replace('$', "?");
     let mut out = Vec::with_capacity(writes.len());
     let mut pooled: Vec<&ResultWrite> = Vec::new();
     {
         let mut set = tx.prepare_cached(
             "UPDATE tubes SET result = ?1, ct_orf1ab = ?2, ct_n = ?3, lab_id = ?4, resulted_at = ?5 WHERE id = ?6 AND result IS NULL",
         )?;
-        let mut recall = tx.prepare_cached(&q(RECALL_MEMBERS))?;
-        let mut positive = tx.prepare_cached(&q(POSITIVE_PERSONS))?;
-        let mut close_positive = tx.prepare_cached(&q(CLOSE_POSITIVE))?;
-        let mut close_negative = tx.prepare_cached(&q(CLOSE_NEGATIVE))?;
-        let mut audit = tx.prepare_cached(&q(INSERT_AUDIT))?;
+        let mut recall = tx.prepare_cached(&sqlite_sql(RECALL_MEMBERS))?;
+        let mut positive = tx.prepare_cached(&sqlite_sql(POSITIVE_PERSONS))?;
+        let mut close_positive = tx.prepare_cached(&sqlite_sql(CLOSE_POSITIVE))?;
+        let mut close_negative = tx.prepare_cached(&sqlite_sql(CLOSE_NEGATIVE))?;
+        let mut audit = tx.prepare_cached(&sqlite_sql(INSERT_AUDIT))?;
         for w in writes {
             let at = sqlite_time(w.at);
             if set.execute(rusqlite::params![w.result.as_str(), w.ct.orf1ab, w.ct.n, lab_id, at, w.tube_id])? == 0 {
@@ -282,7 +281,7 @@ fn match_result_tubes(inputs: &[ResultInput], found: Vec<TubeForResult>) -> Vec<
 fn find_result_tubes_sqlite(conn: &rusqlite::Connection, inputs: &[ResultInput]) -> Result<Vec<Option<TubeForResult>>> {
     let mut found = Vec::new();
     for chunk in result_barcodes(inputs).chunks(200) {
-        let mut stmt = conn.prepare_cached(&result_tubes_sql(chunk.len()).replace('$', "?"))?;
+        let mut stmt = conn.prepare_cached(&crate::sqlite_sql(&result_tubes_sql(chunk.len())))?;
         let mut rows = stmt.query(rusqlite::params_from_iter(chunk.iter()))?;
         while let Some(row) = rows.next()? {
             found.push(TubeForResult {

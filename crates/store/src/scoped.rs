@@ -364,7 +364,7 @@ impl Scoped {
         if let Some(t) = tubes.iter().find(|t| !sites.iter().any(|s| s.id == t.site_id)) {
             return Err(StoreError::Invalid(format!("tube {}: no site {} of round {round_id} in your areas", t.barcode, t.site_id)));
         }
-        self.store.register_batch(round_id, tubes, Some(&self.principal.user.username), client_id).await
+        self.store.register_batch(round, tubes, Some(&self.principal.user.username), client_id).await
     }
 
     /// Register ids of people by resident id (station batches send what the cards say).

@@ -306,9 +306,7 @@ impl Store {
         if people.is_empty() {
             return Ok(Default::default());
         }
-        // Ids are integers, so the list is safe to inline.
-        let list = people.iter().map(|m| m.to_string()).collect::<Vec<_>>().join(",");
-        let sql = format!("SELECT person_id FROM recalls WHERE round_id = $1 AND status = 'open' AND person_id IN ({list})");
+        let sql = crate::batch::read_sql::recalled(people);
         let rows: Vec<(i64,)> = with_read_pool!(self, pool =>
             sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(round_id).fetch_all(pool).await?);
         Ok(rows.into_iter().map(|(p,)| p).collect())
