@@ -22,6 +22,11 @@ macro_rules! named_enum {
             pub fn label_zh(self) -> &'static str {
                 match self { $($name::$variant => $zh),* }
             }
+            /// Reads the identifier or the Chinese label, as people type them in files.
+            pub fn from_text(s: &str) -> Option<Self> {
+                let s = s.trim();
+                Self::ALL.iter().copied().find(|v| v.as_str() == s || v.label_zh() == s)
+            }
         }
 
         impl std::str::FromStr for $name {

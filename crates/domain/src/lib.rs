@@ -43,6 +43,7 @@ pub mod person_row;
 pub mod phone;
 pub mod resident_id;
 pub mod testing;
+pub mod tracing;
 
 pub use area::{AreaCode, AreaLevel};
 pub use barcode::Barcode;

@@ -196,10 +196,11 @@ impl PersonColumns {
     }
 }
 
-/// Dates as spreadsheets write them: `2022-04-13`, `2022/4/13`, `20220413`, `2022年4月13日`.
+/// Dates as spreadsheets write them: `2022-04-13`, `2022/4/13`, `20220413`, `2022年4月13日`,
+/// and day first with slashes, `13/04/2022`, as exported line lists often are.
 pub fn parse_date(s: &str) -> Result<NaiveDate, String> {
     let s = s.trim();
-    ["%Y-%m-%d", "%Y/%m/%d", "%Y%m%d", "%Y年%m月%d日", "%Y.%m.%d"]
+    ["%Y-%m-%d", "%Y/%m/%d", "%Y%m%d", "%Y年%m月%d日", "%Y.%m.%d", "%d/%m/%Y"]
         .iter()
         .find_map(|f| NaiveDate::parse_from_str(s, f).ok())
         .ok_or_else(|| format!("{s:?} is not a date (use 2022-04-13)"))

@@ -13,6 +13,8 @@ pub mod accounts;
 pub mod coverage;
 pub mod audit;
 pub mod batch;
+pub mod cases;
+pub mod linelist;
 mod bulk;
 pub mod decode;
 pub mod import;
@@ -139,6 +141,11 @@ pub(crate) fn sqlite_sql(sql: &str) -> String {
     sql.replace('$', "?")
 }
 
+/// `$offset+1, …, $offset+n`: the placeholders of an `IN (…)` list.
+pub(crate) fn list_placeholders(offset: usize, n: usize) -> String {
+    (offset + 1..=offset + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+}
+
 /// `($n+1, …, $n+width), …` for `rows` rows of a multi-row `VALUES`, numbering from `$first+1`.
 pub(crate) fn values_placeholders(rows: usize, width: usize, first: usize) -> String {
     (0..rows)
@@ -202,6 +209,7 @@ pub(crate) enum Param {
     Text(String),
     Int(i64),
     Date(chrono::NaiveDate),
+    OptDate(Option<chrono::NaiveDate>),
     OptText(Option<String>),
     OptInt(Option<i64>),
     Time(chrono::DateTime<chrono::Utc>),
@@ -216,6 +224,7 @@ pub(crate) fn param_value(p: &Param) -> rusqlite::types::Value {
         Param::Text(s) => Value::Text(s.clone()),
         Param::Int(i) => Value::Integer(*i),
         Param::Date(d) => Value::Text(d.format("%F").to_string()),
+        Param::OptDate(d) => d.map(|d| Value::Text(d.format("%F").to_string())).unwrap_or(Value::Null),
         Param::OptText(s) => s.clone().map(Value::Text).unwrap_or(Value::Null),
         Param::OptInt(i) => i.map(Value::Integer).unwrap_or(Value::Null),
         Param::Time(t) => Value::Text(crate::batch::sqlite_time(*t)),
@@ -248,6 +257,7 @@ macro_rules! bind_all {
                 $crate::Param::Text(s) => q.bind(s.clone()),
                 $crate::Param::Int(i) => q.bind(*i),
                 $crate::Param::Date(d) => q.bind(*d),
+                $crate::Param::OptDate(d) => q.bind(*d),
                 $crate::Param::OptText(s) => q.bind(s.clone()),
                 $crate::Param::OptInt(i) => q.bind(*i),
                 $crate::Param::Time(t) => q.bind(*t),

@@ -5,6 +5,8 @@
 
 use std::io::Read;
 
+mod tracing;
+
 use chrono::NaiveDate;
 use cordon_domain::AreaCode;
 use cordon_domain::access::{Permission, Role};

@@ -118,11 +118,6 @@ struct TubeState {
     batch_label: Option<String>,
 }
 
-/// Up to 500 `$n` placeholders starting after `offset`.
-fn placeholders(offset: usize, n: usize) -> String {
-    (offset + 1..=offset + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
-}
-
 impl Store {
     /// The tubes of a round with these barcodes, with what decides whether they can be sent.
     async fn tube_states(&self, round_id: i64, barcodes: &[String]) -> Result<Vec<TubeState>> {
@@ -131,7 +126,7 @@ impl Store {
             let sql = format!(
                 "SELECT t.id, t.barcode, t.site_id, t.sealed_at IS NOT NULL AS sealed, b.label AS batch_label FROM tubes t \
                  LEFT JOIN transport_batches b ON b.id = t.batch_id WHERE t.round_id = $1 AND t.barcode IN ({})",
-                placeholders(1, chunk.len())
+                crate::list_placeholders(1, chunk.len())
             );
             let mut params = vec![Param::Int(round_id)];
             params.extend(chunk.iter().map(|b| Param::Text(b.clone())));
@@ -254,7 +249,7 @@ impl Store {
             for chunk in tubes.chunks(500) {
                 let sql = format!(
                     "UPDATE tubes SET batch_id = $1, departed_at = $2 WHERE batch_id IS NULL AND sealed_at IS NOT NULL AND id IN ({})",
-                    placeholders(2, chunk.len())
+                    crate::list_placeholders(2, chunk.len())
                 );
                 let mut params = vec![Param::Int(id), Param::Time(now)];
                 params.extend(chunk.iter().map(|t| Param::Int(t.id)));
@@ -300,7 +295,7 @@ impl Store {
             for chunk in fresh.chunks(500) {
                 let sql = format!(
                     "UPDATE tubes SET received_at = $1 WHERE batch_id = $2 AND received_at IS NULL AND barcode IN ({})",
-                    placeholders(2, chunk.len())
+                    crate::list_placeholders(2, chunk.len())
                 );
                 let mut params = vec![Param::Time(now), Param::Int(batch_id)];
                 params.extend(chunk.iter().map(|b| Param::Text((*b).clone())));

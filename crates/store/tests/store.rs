@@ -921,3 +921,6 @@ mod retests_and_coverage {
         }
     }
 }
+
+#[path = "store/tracing.rs"]
+mod tracing;

@@ -1,0 +1,88 @@
+//! A case's classification, severity, how it was found and where it came from.
+
+use crate::access::named_enum;
+
+named_enum! {
+    /// What a case is (确诊 / 无症状 / 疑似). An asymptomatic case may later convert to confirmed.
+    CaseClass {
+        Confirmed => "confirmed", "确诊病例";
+        Asymptomatic => "asymptomatic", "无症状感染者";
+        Suspected => "suspected", "疑似病例";
+    }
+}
+
+named_enum! {
+    /// Clinical severity; decides shelter hospital (mild) or designated hospital (moderate and up).
+    Severity {
+        Mild => "mild", "轻型";
+        Moderate => "moderate", "普通型";
+        Severe => "severe", "重型";
+        Critical => "critical", "危重型";
+    }
+}
+
+named_enum! {
+    /// How a case came to light (the daily report splits new cases by it).
+    HowFound {
+        InQuarantine => "in_quarantine", "集中隔离中发现";
+        InControlArea => "in_control_area", "封控管控区内发现";
+        MassTesting => "mass_testing", "区域核酸筛查";
+        CommunityScreening => "community_screening", "社区主动筛查";
+        FeverClinic => "fever_clinic", "发热门诊";
+        Imported => "imported", "境外输入";
+        Other => "other", "其他";
+    }
+}
+
+named_enum! {
+    /// Whether the infection was acquired here or brought in.
+    Origin {
+        Local => "local", "本土";
+        Imported => "imported", "输入";
+    }
+}
+
+named_enum! {
+    /// Where the case is now.
+    CasePlace {
+        Home => "home", "居家";
+        InTransfer => "in_transfer", "转运中";
+        QuarantineSite => "quarantine_site", "集中隔离点";
+        Hospital => "hospital", "定点医院";
+        ShelterHospital => "shelter_hospital", "方舱医院";
+    }
+}
+
+impl CaseClass {
+    /// Whether a case may change from `self` to `to`: an asymptomatic case converts to
+    /// confirmed, a suspected case is confirmed or found asymptomatic; a confirmed case stays.
+    pub fn may_become(self, to: CaseClass) -> bool {
+        matches!(
+            (self, to),
+            (CaseClass::Asymptomatic, CaseClass::Confirmed)
+                | (CaseClass::Suspected, CaseClass::Confirmed)
+                | (CaseClass::Suspected, CaseClass::Asymptomatic)
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn asymptomatic_converts_to_confirmed_but_never_back() {
+        assert!(CaseClass::Asymptomatic.may_become(CaseClass::Confirmed));
+        assert!(!CaseClass::Confirmed.may_become(CaseClass::Asymptomatic));
+        assert!(!CaseClass::Confirmed.may_become(CaseClass::Confirmed));
+        assert!(CaseClass::Suspected.may_become(CaseClass::Asymptomatic));
+    }
+
+    #[test]
+    fn labels_read_in_either_language() {
+        assert_eq!(HowFound::from_text("发热门诊"), Some(HowFound::FeverClinic));
+        assert_eq!(HowFound::from_text(" fever_clinic "), Some(HowFound::FeverClinic));
+        assert_eq!(Origin::from_text("输入"), Some(Origin::Imported));
+        assert_eq!(Origin::from_text("abroad"), None);
+    }
+}

@@ -1,0 +1,487 @@
+//! Cases and their transmission chains. Every write that adds a case or an infector link
+//! re-forms, in the same transaction, only the clusters it touches: membership (cases joined by
+//! links), size, generations, index case, first and last dates. Pages read the stored result and
+//! never walk a chain.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use chrono::{DateTime, NaiveDate, Utc};
+use cordon_domain::AreaCode;
+use cordon_domain::tracing::case::{CaseClass, CasePlace, HowFound, Origin, Severity};
+use cordon_domain::tracing::chain::{self, ChainCase};
+use serde::Serialize;
+
+use crate::audit::{Actor, Change, INSERT_AUDIT, audit_params};
+use crate::{Param, Result, Store, StoreError, bind_all, with_read_pool, with_write_pool};
+
+/// Days without a new case after which a cluster counts as closed (the longest observation
+/// period of the rule sets).
+pub const CLUSTER_QUIET_DAYS: u32 = 14;
+
+/// A stored case.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+pub struct Case {
+    pub id: i64,
+    pub incident_id: i64,
+    pub external_id: String,
+    pub person_id: Option<i64>,
+    pub positive_id: Option<i64>,
+    pub area_code: String,
+    pub classification: String,
+    pub severity: Option<String>,
+    pub how_found: String,
+    pub origin: String,
+    pub onset_date: Option<NaiveDate>,
+    pub sample_date: Option<NaiveDate>,
+    pub report_date: Option<NaiveDate>,
+    pub place: String,
+    pub label: Option<String>,
+    pub cluster_id: Option<i64>,
+    pub generation: i32,
+    pub created_at: DateTime<Utc>,
+    pub created_by: String,
+}
+
+pub(crate) const CASE_COLUMNS: &str = "id, incident_id, external_id, person_id, positive_id, area_code, classification, severity, \
+     how_found, origin, onset_date, sample_date, report_date, place, label, cluster_id, generation, created_at, created_by";
+
+/// A case to record.
+#[derive(Debug, Clone)]
+pub struct NewCase {
+    /// The number people will call the case by; `None` numbers it within the incident.
+    pub external_id: Option<String>,
+    pub person_id: Option<i64>,
+    pub positive_id: Option<i64>,
+    pub area_code: AreaCode,
+    pub classification: CaseClass,
+    pub severity: Option<Severity>,
+    pub how_found: HowFound,
+    pub origin: Origin,
+    pub onset_date: Option<NaiveDate>,
+    pub sample_date: Option<NaiveDate>,
+    pub report_date: Option<NaiveDate>,
+    pub place: CasePlace,
+    pub label: Option<String>,
+    /// Cases (ids) known to have infected this one.
+    pub infectors: Vec<i64>,
+}
+
+/// A cluster as lists show it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+pub struct Cluster {
+    pub id: i64,
+    pub incident_id: i64,
+    pub area_code: String,
+    pub label: Option<String>,
+    pub index_case_id: Option<i64>,
+    /// The index case's number.
+    pub index_case: Option<String>,
+    pub size: i64,
+    pub generations: i32,
+    pub first_date: Option<NaiveDate>,
+    pub last_date: Option<NaiveDate>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl Cluster {
+    /// Whether a case came within the quiet period before `today`.
+    pub fn active_on(&self, today: NaiveDate) -> bool {
+        chain::is_active(self.last_date, today, CLUSTER_QUIET_DAYS)
+    }
+}
+
+const CLUSTER_SELECT: &str = "SELECT c.id, c.incident_id, c.area_code, c.label, c.index_case_id, ic.external_id AS index_case, c.size, \
+     c.generations, c.first_date, c.last_date, c.updated_at FROM clusters c LEFT JOIN cases ic ON ic.id = c.index_case_id";
+
+/// A cluster with its cases and links, to draw the chain.
+#[derive(Debug, Clone, Serialize)]
+pub struct ClusterDetail {
+    pub cluster: Cluster,
+    pub cases: Vec<Case>,
+    /// (infector, infectee) case ids.
+    pub links: Vec<(i64, i64)>,
+}
+
+/// What lists of clusters ask for.
+#[derive(Debug, Clone, Default)]
+pub struct ClusterFilter {
+    pub incident_id: Option<i64>,
+    /// Clusters of at least this many cases (default 2: a lone case is no cluster).
+    pub min_size: Option<i64>,
+    pub limit: Option<u32>,
+}
+
+/// A case as re-forming its cluster needs it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub(crate) struct Member {
+    pub(crate) id: i64,
+    pub(crate) cluster_id: Option<i64>,
+    generation: i32,
+    onset_date: Option<NaiveDate>,
+    report_date: Option<NaiveDate>,
+    label: Option<String>,
+    area_code: String,
+}
+
+/// A cluster to write: an existing row kept (the one holding most members) or a new one.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct ClusterWrite {
+    pub(crate) keep: Option<i64>,
+    pub(crate) members: Vec<i64>,
+    pub(crate) label: Option<String>,
+    pub(crate) area_code: String,
+    pub(crate) index_case: i64,
+    pub(crate) generations: i32,
+    pub(crate) first_date: Option<NaiveDate>,
+    pub(crate) last_date: Option<NaiveDate>,
+    /// (case, generation) for members whose generation or cluster changes.
+    pub(crate) moves: Vec<(i64, i32)>,
+}
+
+/// The clusters that `members` (whole clusters plus new cases) form with `links`, and the
+/// cluster rows left empty. `fallback_area` is used when members share no area.
+pub(crate) fn plan_clusters(members: &[Member], links: &[(i64, i64)], fallback_area: &str) -> (Vec<ClusterWrite>, Vec<i64>) {
+    let by_id: HashMap<i64, &Member> = members.iter().map(|m| (m.id, m)).collect();
+    let ids: Vec<i64> = members.iter().map(|m| m.id).collect();
+    let mut writes = Vec::new();
+    let mut kept = HashSet::new();
+    for part in chain::clusters(&ids, links) {
+        let cases: Vec<ChainCase> = part.iter().map(|id| ChainCase { id: *id, date: by_id[id].onset_date.or(by_id[id].report_date) }).collect();
+        let inside: HashSet<i64> = part.iter().copied().collect();
+        let part_links: Vec<(i64, i64)> = links.iter().copied().filter(|(a, b)| inside.contains(a) && inside.contains(b)).collect();
+        let shape = chain::shape(&cases, &part_links).expect("a part has members");
+        let mut holders: BTreeMap<i64, usize> = BTreeMap::new();
+        for id in &part {
+            if let Some(c) = by_id[id].cluster_id {
+                *holders.entry(c).or_default() += 1;
+            }
+        }
+        let keep = holders.iter().max_by_key(|(c, n)| (**n, std::cmp::Reverse(**c))).map(|(c, _)| *c);
+        kept.extend(keep);
+        let mut labels: BTreeMap<&str, usize> = BTreeMap::new();
+        for id in &part {
+            if let Some(l) = by_id[id].label.as_deref() {
+                *labels.entry(l).or_default() += 1;
+            }
+        }
+        let label = labels.iter().max_by_key(|(l, n)| (**n, std::cmp::Reverse(*l))).map(|(l, _)| l.to_string());
+        let area_code = part
+            .iter()
+            .filter_map(|id| AreaCode::parse(&by_id[id].area_code).ok())
+            .try_fold(None::<AreaCode>, |acc, a| match acc {
+                None => Some(Some(a)),
+                Some(acc) => acc.common_ancestor(&a).map(Some),
+            })
+            .flatten()
+            .map_or_else(|| fallback_area.to_string(), |a| a.to_string());
+        let moves = part
+            .iter()
+            .filter_map(|id| {
+                let g = shape.generation[id] as i32;
+                let m = by_id[id];
+                (m.cluster_id != keep || m.cluster_id.is_none() || m.generation != g).then_some((*id, g))
+            })
+            .collect();
+        writes.push(ClusterWrite {
+            keep,
+            label,
+            area_code,
+            index_case: shape.index_case,
+            generations: shape.generations as i32,
+            first_date: shape.first_date,
+            last_date: shape.last_date,
+            moves,
+            members: part,
+        });
+    }
+    let mut dropped: Vec<i64> = members.iter().filter_map(|m| m.cluster_id).filter(|c| !kept.contains(c)).collect();
+    dropped.sort_unstable();
+    dropped.dedup();
+    (writes, dropped)
+}
+
+/// Re-forms, inside transaction `$tx`, the clusters of the cases `$touched` (ids): reads them
+/// and the rest of their clusters, plans in memory, and writes the clusters and the members
+/// that moved. A macro so that one text serves both backends' transactions.
+macro_rules! recluster {
+    ($tx:expr, $touched:expr, $fallback_area:expr, $now:expr) => {{
+        let touched: &[i64] = $touched;
+        let mut members: Vec<$crate::cases::Member> = Vec::new();
+        let mut clusters: Vec<i64> = Vec::new();
+        for chunk in touched.chunks(500) {
+            let sql = format!(
+                "SELECT id, cluster_id, generation, onset_date, report_date, label, area_code FROM cases WHERE id IN ({})",
+                $crate::list_placeholders(0, chunk.len())
+            );
+            let params: Vec<$crate::Param> = chunk.iter().map(|i| $crate::Param::Int(*i)).collect();
+            let rows: Vec<$crate::cases::Member> =
+                bind_all!(sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(&mut *$tx).await?;
+            clusters.extend(rows.iter().filter_map(|m| m.cluster_id));
+            members.extend(rows);
+        }
+        clusters.sort_unstable();
+        clusters.dedup();
+        for chunk in clusters.chunks(500) {
+            let sql = format!(
+                "SELECT id, cluster_id, generation, onset_date, report_date, label, area_code FROM cases WHERE cluster_id IN ({})",
+                $crate::list_placeholders(0, chunk.len())
+            );
+            let params: Vec<$crate::Param> = chunk.iter().map(|i| $crate::Param::Int(*i)).collect();
+            let rows: Vec<$crate::cases::Member> =
+                bind_all!(sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(&mut *$tx).await?;
+            members.extend(rows);
+        }
+        members.sort_by_key(|m| m.id);
+        members.dedup_by_key(|m| m.id);
+        let ids: Vec<i64> = members.iter().map(|m| m.id).collect();
+        let mut links: Vec<(i64, i64)> = Vec::new();
+        for chunk in ids.chunks(500) {
+            let sql = format!("SELECT infector_id, case_id FROM case_links WHERE case_id IN ({})", $crate::list_placeholders(0, chunk.len()));
+            let params: Vec<$crate::Param> = chunk.iter().map(|i| $crate::Param::Int(*i)).collect();
+            let rows: Vec<(i64, i64)> =
+                bind_all!(sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(&mut *$tx).await?;
+            links.extend(rows);
+        }
+        let (writes, dropped) = $crate::cases::plan_clusters(&members, &links, $fallback_area);
+        for w in &writes {
+            let id = match w.keep {
+                Some(id) => {
+                    sqlx::query(
+                        "UPDATE clusters SET area_code = $1, label = $2, index_case_id = $3, size = $4, generations = $5, \
+                         first_date = $6, last_date = $7, updated_at = $8 WHERE id = $9",
+                    )
+                    .bind(&w.area_code).bind(&w.label).bind(w.index_case).bind(w.members.len() as i64).bind(w.generations)
+                    .bind(w.first_date).bind(w.last_date).bind($now).bind(id)
+                    .execute(&mut *$tx).await?;
+                    id
+                }
+                None => {
+                    let (id,): (i64,) = sqlx::query_as(
+                        "INSERT INTO clusters (incident_id, area_code, label, index_case_id, size, generations, first_date, last_date, updated_at) \
+                         SELECT incident_id, $1, $2, $3, $4, $5, $6, $7, $8 FROM cases WHERE id = $3 RETURNING id",
+                    )
+                    .bind(&w.area_code).bind(&w.label).bind(w.index_case).bind(w.members.len() as i64).bind(w.generations)
+                    .bind(w.first_date).bind(w.last_date).bind($now)
+                    .fetch_one(&mut *$tx).await?;
+                    id
+                }
+            };
+            for chunk in w.moves.chunks(300) {
+                let sql = format!(
+                    "UPDATE cases SET cluster_id = $1, generation = v.column2 FROM (VALUES {}) AS v WHERE cases.id = v.column1",
+                    $crate::values_placeholders(chunk.len(), 2, 1)
+                );
+                let mut params = vec![$crate::Param::Int(id)];
+                for (case, g) in chunk {
+                    params.push($crate::Param::Int(*case));
+                    params.push($crate::Param::Int(i64::from(*g)));
+                }
+                bind_all!(sqlx::query(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).execute(&mut *$tx).await?;
+            }
+        }
+        for chunk in dropped.chunks(500) {
+            let sql = format!("DELETE FROM clusters WHERE id IN ({})", $crate::list_placeholders(0, chunk.len()));
+            let params: Vec<$crate::Param> = chunk.iter().map(|i| $crate::Param::Int(*i)).collect();
+            bind_all!(sqlx::query(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).execute(&mut *$tx).await?;
+        }
+        writes.len()
+    }};
+}
+pub(crate) use recluster;
+
+impl Store {
+    pub(crate) async fn case(&self, id: i64) -> Result<Option<Case>> {
+        let sql = format!("SELECT {CASE_COLUMNS} FROM cases WHERE id = $1");
+        Ok(with_read_pool!(self, pool => sqlx::query_as::<_, Case>(sqlx::AssertSqlSafe(sql.as_str())).bind(id).fetch_optional(pool).await?))
+    }
+
+    pub(crate) async fn case_by_number(&self, incident_id: i64, external_id: &str) -> Result<Option<Case>> {
+        let sql = format!("SELECT {CASE_COLUMNS} FROM cases WHERE incident_id = $1 AND external_id = $2");
+        Ok(with_read_pool!(self, pool =>
+            sqlx::query_as::<_, Case>(sqlx::AssertSqlSafe(sql.as_str())).bind(incident_id).bind(external_id).fetch_optional(pool).await?))
+    }
+
+    /// Records a case in the incident holding its area, linked to its known infectors, and
+    /// re-forms the clusters it joins. A person already a case of the incident answers that case.
+    pub(crate) async fn create_case(&self, actor: &Actor, new: NewCase) -> Result<Case> {
+        let incident_id = self.incident_for(actor, &new.area_code).await?;
+        if let Some(person) = new.person_id {
+            let sql = format!("SELECT {CASE_COLUMNS} FROM cases WHERE incident_id = $1 AND person_id = $2");
+            let existing: Option<Case> = with_read_pool!(self, pool =>
+                sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(incident_id).bind(person).fetch_optional(pool).await?);
+            if let Some(c) = existing {
+                return Ok(c);
+            }
+        }
+        for i in &new.infectors {
+            match self.case(*i).await? {
+                Some(c) if c.incident_id == incident_id => {}
+                _ => return Err(StoreError::Invalid(format!("case {i} is not a case of this incident"))),
+            }
+        }
+        let now = Utc::now();
+        let area = new.area_code.to_string();
+        let change = Change::new("create", "case", new.external_id.as_deref().unwrap_or("(numbered)")).area(&area).after(serde_json::json!({
+            "person": new.person_id, "classification": new.classification.as_str(), "how_found": new.how_found.as_str(),
+            "infectors": new.infectors,
+        }));
+        let id = with_write_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            let external = match &new.external_id {
+                Some(e) => e.trim().to_string(),
+                None => {
+                    let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM cases WHERE incident_id = $1").bind(incident_id).fetch_one(&mut *tx).await?;
+                    format!("{}", n + 1)
+                }
+            };
+            if external.is_empty() {
+                return Err(StoreError::Invalid("a case number must not be empty".into()));
+            }
+            let taken: Option<(i64,)> = sqlx::query_as("SELECT id FROM cases WHERE incident_id = $1 AND external_id = $2")
+                .bind(incident_id).bind(&external).fetch_optional(&mut *tx).await?;
+            if taken.is_some() {
+                return Err(StoreError::Invalid(format!("case number {external} is already used in this incident")));
+            }
+            let (id,): (i64,) = sqlx::query_as(
+                "INSERT INTO cases (incident_id, external_id, person_id, positive_id, area_code, classification, severity, how_found, origin, \
+                 onset_date, sample_date, report_date, place, label, generation, created_at, created_by) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 0, $15, $16) RETURNING id",
+            )
+            .bind(incident_id).bind(&external).bind(new.person_id).bind(new.positive_id).bind(&area)
+            .bind(new.classification.as_str()).bind(new.severity.map(|s| s.as_str())).bind(new.how_found.as_str())
+            .bind(new.origin.as_str()).bind(new.onset_date).bind(new.sample_date).bind(new.report_date)
+            .bind(new.place.as_str()).bind(&new.label).bind(now).bind(&actor.name)
+            .fetch_one(&mut *tx).await?;
+            sqlx::query("INSERT INTO case_class_changes (case_id, changed_at, from_class, to_class, changed_by) VALUES ($1, $2, NULL, $3, $4)")
+                .bind(id).bind(now).bind(new.classification.as_str()).bind(&actor.name).execute(&mut *tx).await?;
+            for i in &new.infectors {
+                sqlx::query("INSERT INTO case_links (infector_id, case_id, source) VALUES ($1, $2, 'investigation') ON CONFLICT DO NOTHING")
+                    .bind(*i).bind(id).execute(&mut *tx).await?;
+            }
+            let mut touched = vec![id];
+            touched.extend(&new.infectors);
+            recluster!(tx, &touched, &area, now);
+            let mut change = change.clone();
+            change.entity_id = Some(external);
+            bind_all!(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
+            tx.commit().await?;
+            id
+        });
+        self.case(id).await?.ok_or_else(|| StoreError::Task("case vanished".into()))
+    }
+
+    /// Records that `infector` infected `case` (both of one incident) and re-forms their clusters.
+    /// Linking again changes nothing.
+    pub(crate) async fn link_cases(&self, actor: &Actor, infector: &Case, case: &Case, source: &str) -> Result<()> {
+        if infector.incident_id != case.incident_id {
+            return Err(StoreError::Invalid("cases of different incidents cannot be linked".into()));
+        }
+        if infector.id == case.id {
+            return Err(StoreError::Invalid("a case cannot infect itself".into()));
+        }
+        let now = Utc::now();
+        let change = Change::new("link", "case", &case.external_id)
+            .area(&case.area_code)
+            .after(serde_json::json!({"infector": infector.external_id, "source": source}));
+        with_write_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            let added = sqlx::query("INSERT INTO case_links (infector_id, case_id, source) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
+                .bind(infector.id).bind(case.id).bind(source).execute(&mut *tx).await?.rows_affected();
+            if added > 0 {
+                recluster!(tx, &[infector.id, case.id], &case.area_code, now);
+                bind_all!(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    /// Clusters whose area lies in `scope`, largest first.
+    pub(crate) async fn clusters(&self, scope: &[AreaCode], filter: &ClusterFilter) -> Result<Vec<Cluster>> {
+        let mut params = vec![Param::Int(filter.min_size.unwrap_or(2))];
+        let Some(in_scope) = crate::in_areas("c.area_code", scope, &mut params) else { return Ok(vec![]) };
+        let mut sql = format!("{CLUSTER_SELECT} WHERE c.size >= $1 AND {in_scope}");
+        if let Some(i) = filter.incident_id {
+            params.push(Param::Int(i));
+            sql.push_str(&format!(" AND c.incident_id = ${}", params.len()));
+        }
+        sql.push_str(&format!(" ORDER BY c.size DESC, c.id LIMIT {}", filter.limit.unwrap_or(200).min(5000)));
+        Ok(with_read_pool!(self, pool =>
+            bind_all!(sqlx::query_as::<_, Cluster>(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(pool).await?))
+    }
+
+    pub(crate) async fn cluster(&self, id: i64) -> Result<Option<Cluster>> {
+        let sql = format!("{CLUSTER_SELECT} WHERE c.id = $1");
+        Ok(with_read_pool!(self, pool => sqlx::query_as::<_, Cluster>(sqlx::AssertSqlSafe(sql.as_str())).bind(id).fetch_optional(pool).await?))
+    }
+
+    /// A cluster with every case and link, generation by generation.
+    pub(crate) async fn cluster_detail(&self, id: i64) -> Result<Option<ClusterDetail>> {
+        let Some(cluster) = self.cluster(id).await? else { return Ok(None) };
+        let sql = format!("SELECT {CASE_COLUMNS} FROM cases WHERE cluster_id = $1 ORDER BY generation, id");
+        let cases: Vec<Case> = with_read_pool!(self, pool =>
+            sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(id).fetch_all(pool).await?);
+        let links: Vec<(i64, i64)> = with_read_pool!(self, pool => sqlx::query_as(
+            "SELECT l.infector_id, l.case_id FROM case_links l JOIN cases c ON c.id = l.case_id WHERE c.cluster_id = $1 ORDER BY 1, 2",
+        ).bind(id).fetch_all(pool).await?);
+        Ok(Some(ClusterDetail { cluster, cases, links }))
+    }
+
+    /// The incident with this name, created over `area` when there is none.
+    pub(crate) async fn incident_named(&self, actor: &Actor, name: &str, area: &AreaCode) -> Result<i64> {
+        let found: Option<(i64,)> = with_read_pool!(self, pool =>
+            sqlx::query_as("SELECT id FROM incidents WHERE name = $1 ORDER BY id LIMIT 1").bind(name).fetch_optional(pool).await?);
+        if let Some((id,)) = found {
+            return Ok(id);
+        }
+        if self.area(area).await?.is_none() {
+            return Err(StoreError::Invalid(format!("area {area} is not registered")));
+        }
+        let change = Change::new("create", "incident", name).area(area.as_str()).after(serde_json::json!({"name": name}));
+        Ok(with_write_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            let (id,): (i64,) = sqlx::query_as(
+                "INSERT INTO incidents (name, area_code, started_at, response_level, rule_set) VALUES ($1, $2, $3, NULL, $4) RETURNING id",
+            )
+            .bind(name).bind(area.as_str()).bind(Utc::now()).bind(crate::testing::DEFAULT_RULE_SET).fetch_one(&mut *tx).await?;
+            bind_all!(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
+            tx.commit().await?;
+            id
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn m(id: i64, cluster: Option<i64>, generation: i32, area: &str) -> Member {
+        Member { id, cluster_id: cluster, generation, onset_date: None, report_date: None, label: None, area_code: area.into() }
+    }
+
+    #[test]
+    fn a_link_between_two_clusters_keeps_the_larger_row_and_drops_the_other() {
+        let members = [
+            m(1, Some(10), 0, "140121100201"),
+            m(2, Some(10), 1, "140121100201"),
+            m(3, Some(10), 1, "140121100202"),
+            m(4, Some(11), 0, "140121101201"),
+            m(5, Some(11), 1, "140121101201"),
+        ];
+        let (writes, dropped) = plan_clusters(&members, &[(1, 2), (1, 3), (4, 5), (3, 4)], "140121");
+        assert_eq!(writes.len(), 1);
+        let w = &writes[0];
+        assert_eq!((w.keep, w.index_case, w.generations), (Some(10), 1, 4));
+        assert_eq!(w.area_code, "140121");
+        assert_eq!(w.moves, vec![(4, 2), (5, 3)], "only the cases that moved are written");
+        assert_eq!(dropped, vec![11]);
+    }
+
+    #[test]
+    fn new_cases_without_links_form_their_own_clusters() {
+        let (writes, dropped) = plan_clusters(&[m(7, None, 0, "140121100201"), m(8, None, 0, "140121100201")], &[], "140121");
+        assert_eq!(writes.len(), 2);
+        assert!(writes.iter().all(|w| w.keep.is_none() && w.members.len() == 1 && w.moves.len() == 1));
+        assert!(dropped.is_empty());
+    }
+}

@@ -1,0 +1,257 @@
+//! Cases, clusters and line lists, on both backends.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::path::PathBuf;
+
+use cordon_domain::access::Role;
+use cordon_domain::tracing::case::{CaseClass, CasePlace, HowFound, Origin};
+use cordon_store::cases::{ClusterFilter, NewCase};
+use cordon_store::linelist::LinelistTarget;
+use cordon_store::scoped::Scoped;
+
+use super::testing_rounds::as_user;
+use super::*;
+
+fn data(path: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data").join(path)
+}
+
+fn read_csv(path: &str) -> Vec<HashMap<String, String>> {
+    let mut r = csv::Reader::from_path(data(path)).unwrap_or_else(|e| panic!("{path}: {e}"));
+    let headers: Vec<String> = r.headers().unwrap().iter().map(|h| h.trim().trim_start_matches('\u{feff}').to_string()).collect();
+    r.records().map(|rec| headers.iter().cloned().zip(rec.unwrap().iter().map(str::to_string)).collect()).collect()
+}
+
+/// Connected parts of the authors' edges, found by breadth-first search (not the union-find the
+/// store uses), as sets of case numbers.
+fn published_clusters(cases: &[String], edges: &[(String, String)]) -> BTreeSet<BTreeSet<String>> {
+    let mut adj: HashMap<&str, Vec<&str>> = HashMap::new();
+    for (a, b) in edges {
+        adj.entry(a).or_default().push(b);
+        adj.entry(b).or_default().push(a);
+    }
+    let mut seen: BTreeSet<&str> = BTreeSet::new();
+    let mut out = BTreeSet::new();
+    for c in cases {
+        if !seen.insert(c) {
+            continue;
+        }
+        let mut part = BTreeSet::from([c.clone()]);
+        let mut queue = VecDeque::from([c.as_str()]);
+        while let Some(x) = queue.pop_front() {
+            for y in adj.get(x).into_iter().flatten() {
+                if seen.insert(y) {
+                    part.insert(y.to_string());
+                    queue.push_back(y);
+                }
+            }
+        }
+        out.insert(part);
+    }
+    out
+}
+
+async fn stored_clusters(scope: &Scoped, incident_id: i64) -> BTreeSet<BTreeSet<String>> {
+    let filter = ClusterFilter { incident_id: Some(incident_id), min_size: Some(1), limit: Some(5000) };
+    let mut out = BTreeSet::new();
+    for c in scope.clusters(&filter).await.unwrap() {
+        let detail = scope.cluster_detail(c.id).await.unwrap().unwrap();
+        assert_eq!(detail.cases.len() as i64, c.size, "cluster {} size", c.id);
+        out.insert(detail.cases.into_iter().map(|c| c.external_id).collect());
+    }
+    out
+}
+
+/// The Tianjin list as a Cordon line list: the case list's dates, the authors' cleaned edges as
+/// infectors and their named source as the label.
+fn tianjin() -> (String, Vec<String>, Vec<(String, String)>) {
+    let cases = read_csv("clusters-tianjin-singapore/Tianjin135cases_revised.csv");
+    let edges = read_csv("clusters-tianjin-singapore/tianjin_edges_clean.csv");
+    let by_case: HashMap<&str, &HashMap<String, String>> = edges.iter().map(|e| (e["case_id"].as_str(), e)).collect();
+    let mut csv = String::from("病例编号,传染源,发病日期,确诊日期,聚集性疫情\n");
+    let (mut ids, mut links) = (Vec::new(), Vec::new());
+    for c in &cases {
+        let id = c["case_id"].trim().to_string();
+        let e = by_case[id.as_str()];
+        let infectors: Vec<String> = ["edge1", "edge2", "edge3", "edge4"].iter().map(|k| e[*k].trim().to_string()).filter(|s| !s.is_empty()).collect();
+        links.extend(infectors.iter().map(|i| (i.clone(), id.clone())));
+        csv.push_str(&format!(
+            "{id},\"{}\",{},{},\"{}\"\n",
+            infectors.join("; "),
+            c["symptom_onset"].trim(),
+            c["confirm_date"].trim(),
+            e["infection_source_named"].trim()
+        ));
+        ids.push(id);
+    }
+    (csv, ids, links)
+}
+
+/// The Singapore list: related cases and cluster links of the authors' edge file as infectors,
+/// MOH's cluster as the label.
+fn singapore() -> (String, Vec<String>, Vec<(String, String)>) {
+    let edges = read_csv("clusters-tianjin-singapore/COVID-19_Singapore_eg_update_edges.csv");
+    let mut csv = String::from("case_id,infector_ids,cluster_label,origin\n");
+    let (mut ids, mut links) = (Vec::new(), Vec::new());
+    for e in &edges {
+        let id = e["CaseID"].trim().to_string();
+        let mut infectors = cordon_domain::tracing::linelist::split_case_ids(&e["Related cases"]);
+        infectors.extend(cordon_domain::tracing::linelist::split_case_ids(&e["Cluster links"]));
+        infectors.retain(|i| *i != id && i != "NA");
+        links.extend(infectors.iter().map(|i| (i.clone(), id.clone())));
+        let imported = if e["cluster"].contains("Wuhan") { "imported" } else { "local" };
+        csv.push_str(&format!("{id},\"{}\",\"{}\",{imported}\n", infectors.join(","), e["cluster"].trim()));
+        ids.push(id);
+    }
+    (csv, ids, links)
+}
+
+#[tokio::test]
+async fn tianjin_and_singapore_line_lists_reproduce_the_published_clusters() {
+    for (s, store) in each_backend("linelist").await {
+        seed_areas(&store).await;
+        let tracer = as_user(&store, "tracer", Role::Investigator, "140121").await;
+        for (name, (csv, ids, links)) in [("天津 2020（Tindale 等）", tianjin()), ("新加坡 2020（Tindale 等）", singapore())] {
+            let target = LinelistTarget { area: code("140121"), incident: Some(name.into()) };
+            let mut errors = Collect::default();
+            let summary = tracer.import_linelist(Cursor::new(csv.clone().into_bytes()), &target, &mut errors).await.unwrap();
+            assert_eq!(errors.0, vec![], "{name}");
+            assert_eq!((summary.rows, summary.inserted), (ids.len() as u64, ids.len() as u64), "{name}");
+            let published = published_clusters(&ids, &links);
+            assert_eq!(stored_clusters(&tracer, summary.incident_id).await, published, "{name}: cluster membership");
+            assert_eq!(summary.clusters, published.len() as u64);
+
+            // The same file again changes nothing.
+            let again = tracer.import_linelist(Cursor::new(csv.into_bytes()), &target, &mut Collect::default()).await.unwrap();
+            assert_eq!((again.incident_id, again.inserted, again.links, again.unchanged), (summary.incident_id, 0, 0, ids.len() as u64));
+            assert_eq!(stored_clusters(&tracer, summary.incident_id).await, published);
+        }
+
+        // Tianjin: TJ5 came by train; family and a co-worker, then the co-worker's family.
+        let tj = store.audit_events(&cordon_store::audit::AuditFilter { entity: Some("linelist".into()), ..Default::default() }, 10).await.unwrap();
+        assert_eq!(tj.len(), 4, "one audit event per import");
+        let incident: i64 = tj.last().unwrap().entity_id.as_deref().unwrap().parse().unwrap();
+        let tj33 = tracer.case_by_number(incident, "TJ33").await.unwrap().unwrap();
+        let detail = tracer.cluster_detail(tj33.cluster_id.unwrap()).await.unwrap().unwrap();
+        assert_eq!(detail.cluster.index_case.as_deref(), Some("TJ5"));
+        assert_eq!(tj33.generation, 2, "TJ5 → TJ17 → TJ33");
+        assert_eq!(detail.cluster.label.as_deref(), Some("close contact"), "the label most members carry");
+        let by_id: BTreeMap<i64, &str> = detail.cases.iter().map(|c| (c.id, c.external_id.as_str())).collect();
+        assert!(detail.links.iter().any(|(a, b)| by_id[a] == "TJ17" && by_id[b] == "TJ33"));
+        assert_eq!(tj33.onset_date, NaiveDate::from_ymd_opt(2020, 1, 30), "dates read day first");
+
+        // Membership follows the links, not the label: the Baodi mall shoppers the authors could
+        // not link stay apart, and the biggest linked chain (ten cases around TJ93) leads.
+        let biggest = &tracer.clusters(&ClusterFilter { incident_id: Some(incident), ..Default::default() }).await.unwrap()[0];
+        assert_eq!(biggest.size, 10);
+        let members = tracer.cluster_detail(biggest.id).await.unwrap().unwrap().cases;
+        assert!(members.iter().any(|c| c.external_id == "TJ93"));
+        s.finish(store).await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn line_list_rows_are_checked_and_unknown_infectors_reported() {
+    for (s, store) in each_backend("linelist_rows").await {
+        seed_areas(&store).await;
+        let tracer = as_user(&store, "tracer", Role::Investigator, "140121100").await;
+        let target = LinelistTarget { area: code("140121100"), incident: None };
+        let csv = "病例编号,传染源,发病日期,本土或输入,区划代码\n\
+                   Q1,,2022-04-09,本土,140121100201\n\
+                   Q2,Q1,2022-04-11,本土,140121100202\n\
+                   Q3,Q9,明天,本土,\n\
+                   Q4,Q1、Q9,,境外,\n\
+                   Q5,Q2,,本土,140121101201\n\
+                   Q1,,,本土,\n";
+        let mut errors = Collect::default();
+        let summary = tracer.import_linelist(Cursor::new(csv.as_bytes().to_vec()), &target, &mut errors).await.unwrap();
+        let got: Vec<(u64, Option<&str>)> = errors.0.iter().map(|e| (e.line, e.field)).collect();
+        assert_eq!(
+            got,
+            vec![(4, Some("onset")), (5, Some("origin")), (6, Some("area_code")), (7, Some("case_id"))],
+            "{:?}",
+            errors.0
+        );
+        assert_eq!((summary.inserted, summary.invalid_rows, summary.links), (2, 4, 1));
+        assert!(errors.0[2].reason.contains("outside your jurisdiction"), "{}", errors.0[2].reason);
+
+        // A later file names Q9 before Q9's own row, and a case already stored.
+        let more = "case_id,infector_ids,onset\nQ6,Q9,2022-04-12\nQ9,Q2,2022-04-10\nQ7,Q404,2022-04-13\n";
+        let mut errors = Collect::default();
+        let summary = tracer.import_linelist(Cursor::new(more.as_bytes().to_vec()), &target, &mut errors).await.unwrap();
+        assert_eq!((summary.inserted, summary.links, summary.unknown_infectors), (3, 2, 1));
+        assert_eq!(errors.0.len(), 1);
+        assert_eq!((errors.0[0].line, errors.0[0].field), (4, Some("infector_ids")));
+        assert!(errors.0[0].reason.contains("Q404"));
+        let q6 = tracer.case_by_number(summary.incident_id, "Q6").await.unwrap().unwrap();
+        assert_eq!(q6.generation, 3, "Q1 → Q2 → Q9 → Q6");
+        let cluster = tracer.cluster_detail(q6.cluster_id.unwrap()).await.unwrap().unwrap();
+        assert_eq!(cluster.cluster.size, 4);
+        assert_eq!(cluster.cluster.generations, 4);
+        assert_eq!(cluster.cluster.area_code, "140121100", "the smallest area holding every member");
+        assert!(cluster.cluster.active_on(NaiveDate::from_ymd_opt(2022, 4, 20).unwrap()));
+        assert!(!cluster.cluster.active_on(NaiveDate::from_ymd_opt(2022, 5, 20).unwrap()));
+
+        let bad = tracer.import_linelist(Cursor::new(b"name,onset\nx,2022-01-01\n".to_vec()), &target, &mut Collect::default()).await.unwrap_err();
+        assert!(bad.to_string().contains("case_id"), "{bad}");
+        s.finish(store).await.unwrap();
+    }
+}
+
+fn new_case(area: &str, number: &str, infectors: Vec<i64>, onset_day: u32) -> NewCase {
+    NewCase {
+        external_id: Some(number.into()),
+        person_id: None,
+        positive_id: None,
+        area_code: code(area),
+        classification: CaseClass::Asymptomatic,
+        severity: None,
+        how_found: HowFound::MassTesting,
+        origin: Origin::Local,
+        onset_date: None,
+        sample_date: NaiveDate::from_ymd_opt(2022, 4, onset_day),
+        report_date: NaiveDate::from_ymd_opt(2022, 4, onset_day),
+        place: CasePlace::Home,
+        label: None,
+        infectors,
+    }
+}
+
+#[tokio::test]
+async fn a_link_between_two_chains_merges_their_clusters_and_renumbers_generations() {
+    for (s, store) in each_backend("clusters").await {
+        seed_areas(&store).await;
+        let tracer = as_user(&store, "tracer", Role::Investigator, "140121").await;
+        let a = tracer.create_case(new_case("140121100201", "清徐-1", vec![], 10)).await.unwrap();
+        let b = tracer.create_case(new_case("140121100201", "清徐-2", vec![a.id], 11)).await.unwrap();
+        let c = tracer.create_case(new_case("140121101201", "清徐-3", vec![], 9)).await.unwrap();
+        let d = tracer.create_case(new_case("140121101201", "清徐-4", vec![c.id], 12)).await.unwrap();
+        assert_eq!((b.generation, b.cluster_id), (1, a.cluster_id));
+        assert_ne!(a.cluster_id, c.cluster_id);
+        assert_eq!(tracer.clusters(&ClusterFilter::default()).await.unwrap().len(), 2);
+
+        // 清徐-3 turns out to have infected 清徐-1: one chain of four, three generations deep
+        // below 清徐-3.
+        tracer.link_cases(c.id, a.id).await.unwrap();
+        tracer.link_cases(c.id, a.id).await.unwrap();
+        let clusters = tracer.clusters(&ClusterFilter::default()).await.unwrap();
+        assert_eq!(clusters.len(), 1);
+        let merged = &clusters[0];
+        assert_eq!((merged.size, merged.generations, merged.index_case.as_deref()), (4, 3, Some("清徐-3")));
+        assert_eq!(merged.area_code, "140121");
+        let gens: Vec<(String, i32)> = tracer.cluster_detail(merged.id).await.unwrap().unwrap().cases.into_iter().map(|c| (c.external_id, c.generation)).collect();
+        assert_eq!(gens, vec![("清徐-3".into(), 0), ("清徐-1".into(), 1), ("清徐-4".into(), 1), ("清徐-2".into(), 2)]);
+        let _ = d;
+
+        // Numbers are unique in the incident; a township investigator sees only their part.
+        let dup = tracer.create_case(new_case("140121100201", "清徐-1", vec![], 10)).await.unwrap_err();
+        assert!(dup.to_string().contains("already used"), "{dup}");
+        let local = as_user(&store, "local", Role::Investigator, "140121100").await;
+        assert!(local.clusters(&ClusterFilter::default()).await.unwrap().is_empty(), "the merged cluster spans two townships");
+        assert!(matches!(local.case(c.id).await, Err(cordon_store::StoreError::Forbidden(_))));
+        assert_eq!(local.case(a.id).await.unwrap().unwrap().external_id, "清徐-1");
+        let tester = as_user(&store, "tester", Role::TestingOfficer, "140121").await;
+        assert!(matches!(tester.create_case(new_case("140121100201", "x", vec![], 1)).await, Err(cordon_store::StoreError::Forbidden(_))));
+        s.finish(store).await.unwrap();
+    }
+}
