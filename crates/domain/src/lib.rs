@@ -50,3 +50,8 @@ pub use barcode::Barcode;
 pub use person::{IdDocument, NewPerson, PersonName, Sex, Tags, Vulnerability};
 pub use phone::Phone;
 pub use resident_id::ResidentId;
+
+/// The local calendar's offset (Asia/Shanghai, no daylight saving): day counts and times shown.
+pub fn local_offset() -> chrono::FixedOffset {
+    chrono::FixedOffset::east_opt(8 * 3600).expect("a valid offset")
+}

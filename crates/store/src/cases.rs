@@ -66,6 +66,25 @@ pub struct NewCase {
     pub infectors: Vec<i64>,
 }
 
+/// A person found positive by mass testing, with the case made of them (if any).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+pub struct Positive {
+    pub id: i64,
+    pub person_id: i64,
+    pub name: String,
+    pub area_code: String,
+    pub round_id: i64,
+    pub barcode: String,
+    pub sealed_at: Option<DateTime<Utc>>,
+    pub found_at: DateTime<Utc>,
+    pub case_id: Option<i64>,
+    pub case_number: Option<String>,
+}
+
+const POSITIVE_SELECT: &str = "SELECT p.id, p.person_id, pe.name, p.area_code, p.round_id, t.barcode, t.sealed_at, p.found_at, \
+     c.id AS case_id, c.external_id AS case_number FROM positive_persons p JOIN persons pe ON pe.id = p.person_id \
+     JOIN tubes t ON t.id = p.tube_id LEFT JOIN cases c ON c.positive_id = p.id";
+
 /// A cluster as lists show it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
 pub struct Cluster {
@@ -361,6 +380,7 @@ impl Store {
             let mut touched = vec![id];
             touched.extend(&new.infectors);
             recluster!(tx, &touched, &area, now);
+            crate::investigations::open_investigation!(tx, id, &area, now, &actor.name);
             let mut change = change.clone();
             change.entity_id = Some(external);
             bind_all!(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
@@ -368,6 +388,48 @@ impl Store {
             id
         });
         self.case(id).await?.ok_or_else(|| StoreError::Task("case vanished".into()))
+    }
+
+    /// Positives in `scope`, newest first; with `waiting`, only those not yet made a case.
+    pub(crate) async fn positives(&self, scope: &[AreaCode], waiting: bool) -> Result<Vec<Positive>> {
+        let mut params = Vec::new();
+        let Some(in_scope) = crate::in_areas("p.area_code", scope, &mut params) else { return Ok(vec![]) };
+        let waiting = if waiting { " AND c.id IS NULL" } else { "" };
+        let sql = format!("{POSITIVE_SELECT} WHERE {in_scope}{waiting} ORDER BY p.found_at DESC, p.id DESC LIMIT 1000");
+        Ok(with_read_pool!(self, pool =>
+            bind_all!(sqlx::query_as::<_, Positive>(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(pool).await?))
+    }
+
+    pub(crate) async fn positive(&self, id: i64) -> Result<Option<Positive>> {
+        let sql = format!("{POSITIVE_SELECT} WHERE p.id = $1");
+        Ok(with_read_pool!(self, pool => sqlx::query_as::<_, Positive>(sqlx::AssertSqlSafe(sql.as_str())).bind(id).fetch_optional(pool).await?))
+    }
+
+    /// Makes a case of a mass-testing positive in one action: the person, their area, the
+    /// sampling day; asymptomatic until a clinician says otherwise. Again: the same case.
+    pub(crate) async fn case_from_positive(&self, actor: &Actor, positive: &Positive, classification: CaseClass, onset: Option<NaiveDate>) -> Result<Case> {
+        if let Some(id) = positive.case_id {
+            return self.case(id).await?.ok_or_else(|| StoreError::Task("case vanished".into()));
+        }
+        let area = AreaCode::parse(&positive.area_code).map_err(|e| StoreError::Task(e.to_string()))?;
+        let local = |t: DateTime<Utc>| t.with_timezone(&cordon_domain::local_offset()).date_naive();
+        self.create_case(actor, NewCase {
+            external_id: None,
+            person_id: Some(positive.person_id),
+            positive_id: Some(positive.id),
+            area_code: area,
+            classification,
+            severity: None,
+            how_found: HowFound::MassTesting,
+            origin: Origin::Local,
+            onset_date: onset,
+            sample_date: Some(local(positive.sealed_at.unwrap_or(positive.found_at))),
+            report_date: Some(local(Utc::now())),
+            place: CasePlace::Home,
+            label: None,
+            infectors: vec![],
+        })
+        .await
     }
 
     /// Records that `infector` infected `case` (both of one incident) and re-forms their clusters.

@@ -18,6 +18,7 @@ pub mod linelist;
 mod bulk;
 pub mod decode;
 pub mod import;
+pub mod investigations;
 pub mod lab_csv;
 pub mod plain;
 mod people;

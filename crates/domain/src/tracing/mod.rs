@@ -4,4 +4,5 @@
 pub mod case;
 pub mod chain;
 pub mod exposure;
+pub mod investigation;
 pub mod linelist;

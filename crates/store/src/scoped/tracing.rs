@@ -6,7 +6,12 @@ use cordon_domain::AreaCode;
 use cordon_domain::access::Permission;
 
 use super::Scoped;
-use crate::cases::{Case, Cluster, ClusterDetail, ClusterFilter, NewCase};
+use chrono::{NaiveDate, Utc};
+use cordon_domain::tracing::case::CaseClass;
+use cordon_domain::tracing::investigation::Part;
+
+use crate::cases::{Case, Cluster, ClusterDetail, ClusterFilter, NewCase, Positive};
+use crate::investigations::Investigation;
 use crate::import::ImportObserver;
 use crate::linelist::{LinelistSummary, LinelistTarget, import_linelist};
 use crate::{Result, StoreError};
@@ -67,6 +72,84 @@ impl Scoped {
         self.require(Permission::TracingWrite)?;
         self.inside(&target.area)?;
         import_linelist(&self.store, &self.actor, input, target, observer, Some(self.principal.user.jurisdiction.clone())).await
+    }
+}
+
+impl Scoped {
+    /// Mass-testing positives in the jurisdiction; `waiting`: only those not yet a case.
+    pub async fn positives(&self, waiting: bool) -> Result<Vec<Positive>> {
+        self.require(Permission::TracingRead)?;
+        self.store.positives(self.principal.user.jurisdiction.areas(), waiting).await
+    }
+
+    /// Makes a case of a positive (one action; again answers the same case) and opens its
+    /// investigation.
+    pub async fn case_from_positive(&self, positive_id: i64, classification: CaseClass, onset: Option<NaiveDate>) -> Result<Case> {
+        self.require(Permission::TracingWrite)?;
+        let p = self.store.positive(positive_id).await?.ok_or_else(|| StoreError::Invalid(format!("no positive {positive_id}")))?;
+        self.inside(&area(&p.area_code)?)?;
+        self.store.case_from_positive(&self.actor, &p, classification, onset).await
+    }
+
+    /// Open investigations in the jurisdiction, overdue first.
+    pub async fn investigation_queue(&self) -> Result<Vec<Investigation>> {
+        self.require(Permission::TracingRead)?;
+        self.store.investigation_queue(self.principal.user.jurisdiction.areas(), Utc::now()).await
+    }
+
+    pub async fn investigation(&self, id: i64) -> Result<Option<Investigation>> {
+        self.require(Permission::TracingRead)?;
+        let Some(inv) = self.store.investigation(id).await? else { return Ok(None) };
+        self.inside(&area(&inv.area_code)?)?;
+        Ok(Some(inv))
+    }
+
+    pub async fn investigation_of_case(&self, case_id: i64) -> Result<Option<Investigation>> {
+        self.require(Permission::TracingRead)?;
+        let Some(inv) = self.store.investigation_of_case(case_id).await? else { return Ok(None) };
+        self.inside(&area(&inv.area_code)?)?;
+        Ok(Some(inv))
+    }
+
+    async fn open(&self, id: i64) -> Result<Investigation> {
+        self.require(Permission::TracingWrite)?;
+        self.investigation(id).await?.ok_or_else(|| StoreError::Invalid(format!("no investigation {id}")))
+    }
+
+    /// The caller takes a part (接单): the phone interview, or the site visit beside another
+    /// investigator's call.
+    pub async fn take_investigation(&self, id: i64, part: Part) -> Result<Investigation> {
+        let inv = self.open(id).await?;
+        self.store.assign_part(&self.actor, &inv, part, self.principal.user.id).await
+    }
+
+    /// Gives a part to an investigator: `user_id`, or the next in turn of the case's area.
+    pub async fn assign_investigation(&self, id: i64, part: Part, user_id: Option<i64>) -> Result<Investigation> {
+        let inv = self.open(id).await?;
+        let user = match user_id {
+            Some(u) => u,
+            None => self
+                .store
+                .next_investigator(&inv.area_code)
+                .await?
+                .ok_or_else(|| StoreError::Invalid(format!("no investigator works in area {}", inv.area_code)))?,
+        };
+        self.store.assign_part(&self.actor, &inv, part, user).await
+    }
+
+    /// Marks the core facts (identity, movements, contact list) gathered.
+    pub async fn core_done(&self, id: i64) -> Result<Investigation> {
+        let inv = self.open(id).await?;
+        self.store.complete_investigation(&self.actor, &inv, None).await
+    }
+
+    /// Files the preliminary report with the source hypothesis.
+    pub async fn file_report(&self, id: i64, source_hypothesis: &str) -> Result<Investigation> {
+        let inv = self.open(id).await?;
+        if source_hypothesis.trim().is_empty() {
+            return Err(StoreError::Invalid("the report needs a source hypothesis (溯源判断)".into()));
+        }
+        self.store.complete_investigation(&self.actor, &inv, Some(source_hypothesis)).await
     }
 }
 

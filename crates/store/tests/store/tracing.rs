@@ -255,3 +255,84 @@ async fn a_link_between_two_chains_merges_their_clusters_and_renumbers_generatio
         s.finish(store).await.unwrap();
     }
 }
+
+/// A positive person from mass testing: a pool of five, positive; its first member re-tested
+/// alone, positive.
+async fn positive_from_testing(store: &Store) -> (super::station::Testing, i64) {
+    use cordon_domain::testing::pooling::SamplingGroup;
+    use cordon_domain::testing::result::{CtValues, TubeResult};
+    use cordon_store::results::{NewLab, ResultInput};
+    use cordon_store::station::BatchTube;
+    use super::station::{bc, testing};
+
+    let t = testing(store).await;
+    let pool = BatchTube { barcode: bc("EA00000001"), site_id: t.east.id, group: SamplingGroup::Resident, members: t.people[0..5].to_vec(), seal: true, sampled_at: None };
+    t.officer.register_batch(t.round.id, vec![pool], None).await.unwrap();
+    let lab = t.officer.create_lab(NewLab { name: "县疾控实验室".into(), area_code: code("140121100"), daily_capacity: 20000 }).await.unwrap();
+    let result = |code: &str| ResultInput { barcode: bc(code), round_id: Some(t.round.id), result: Some(TubeResult::Positive), ct: CtValues::default(), at: None };
+    t.lab_user.record_result(lab.id, &result("EA00000001")).await.unwrap();
+    t.officer.open_tube(t.round.id, t.east.id, &bc("RT00000001"), SamplingGroup::Retest, None).await.unwrap().unwrap();
+    t.officer.scan(t.round.id, &bc("RT00000001"), t.people[0], None).await.unwrap().unwrap();
+    t.lab_user.record_result(lab.id, &result("RT00000001")).await.unwrap();
+    let person = t.people[0];
+    (t, person)
+}
+
+#[tokio::test]
+async fn a_positive_becomes_a_case_in_one_action_and_its_investigation_goes_round_the_team() {
+    use cordon_domain::tracing::investigation::{Clock, Part};
+    for (s, store) in each_backend("investigations").await {
+        let (_t, person) = positive_from_testing(&store).await;
+        let first = as_user(&store, "tracer1", Role::Investigator, "140121100").await;
+        let second = as_user(&store, "tracer2", Role::Investigator, "140121").await;
+        let elsewhere = as_user(&store, "tracer3", Role::Investigator, "140121101").await;
+
+        let waiting = first.positives(true).await.unwrap();
+        assert_eq!(waiting.iter().map(|p| p.person_id).collect::<Vec<_>>(), vec![person]);
+        assert_eq!(waiting[0].barcode, "RT00000001");
+        let case = first.case_from_positive(waiting[0].id, CaseClass::Asymptomatic, None).await.unwrap();
+        assert_eq!((case.person_id, case.how_found.as_str(), case.external_id.as_str()), (Some(person), "mass_testing", "1"));
+        assert_eq!(case.sample_date, Some(chrono::Utc::now().with_timezone(&cordon_domain::local_offset()).date_naive()));
+        let again = first.case_from_positive(waiting[0].id, CaseClass::Asymptomatic, None).await.unwrap();
+        assert_eq!(again.id, case.id, "one action, once");
+        assert!(first.positives(true).await.unwrap().is_empty());
+        assert_eq!(first.positives(false).await.unwrap()[0].case_number.as_deref(), Some("1"));
+
+        // The case opened an investigation, given at once to a free investigator of its area in
+        // turn (never assigned yet: the first created); the other township's is not on the team.
+        let queue = first.investigation_queue().await.unwrap();
+        assert_eq!(queue.len(), 1);
+        let inv = &queue[0];
+        assert_eq!(inv.case_id, case.id);
+        assert!(matches!(inv.core_clock(chrono::Utc::now()), Clock::Running { minutes_left: 239 | 240 }));
+        assert_eq!(inv.holder(Part::Phone).map(|a| a.display_name.as_str()), Some("tracer1"));
+        assert!(elsewhere.investigation_queue().await.unwrap().is_empty());
+
+        // The site visit goes to a second investigator beside the call; the call is taken.
+        let busy = second.take_investigation(inv.id, Part::Phone).await.unwrap_err();
+        assert!(busy.to_string().contains("already with tracer1"), "{busy}");
+        let split = second.take_investigation(inv.id, Part::Site).await.unwrap();
+        assert_eq!(split.assignments.iter().map(|a| (a.part.as_str(), a.display_name.as_str())).collect::<Vec<_>>(), vec![("phone", "tracer1"), ("site", "tracer2")]);
+
+        // A second case: tracer1 is busy, tracer2 too, so it waits… until the lead assigns the
+        // next in turn, the one with fewer open tasks (the 县 investigator's split counts).
+        let c2 = first.create_case(new_case("140121100202", "清徐-2", vec![case.id], 14)).await.unwrap();
+        let inv2 = first.investigation_of_case(c2.id).await.unwrap().unwrap();
+        assert!(inv2.assignments.is_empty(), "nobody free");
+        assert_eq!(c2.cluster_id, case.cluster_id);
+        let given = second.assign_investigation(inv2.id, Part::Phone, None).await.unwrap();
+        assert_eq!(given.holder(Part::Phone).unwrap().display_name, "tracer1", "tracer1 waited longer");
+
+        let core = first.core_done(inv.id).await.unwrap();
+        assert!(matches!(core.core_clock(chrono::Utc::now()), Clock::Done { late: false }));
+        let empty = first.file_report(inv.id, " ").await.unwrap_err();
+        assert!(empty.to_string().contains("source hypothesis"), "{empty}");
+        let filed = first.file_report(inv.id, "与东关村某物流园区工人同一工作场所，疑为园区内传播").await.unwrap();
+        assert!(filed.report_done_at.is_some());
+        assert_eq!(first.investigation_queue().await.unwrap().iter().map(|i| i.id).collect::<Vec<_>>(), vec![inv2.id], "reported ones leave the queue");
+        let events = store.audit_events(&cordon_store::audit::AuditFilter { entity: Some("investigation".into()), ..Default::default() }, 20).await.unwrap();
+        let actions: Vec<&str> = events.iter().rev().map(|e| e.action.as_str()).collect();
+        assert_eq!(actions, vec!["assign", "assign", "core_done", "reported"]);
+        s.finish(store).await.unwrap();
+    }
+}
