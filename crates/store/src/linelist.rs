@@ -174,18 +174,20 @@ pub async fn import_linelist<R: Read + Send + 'static>(
         let mut unknown = 0u64;
         for (line, r) in &rows {
             let case = ids[&r.case_id];
+            let mut missing: Vec<&str> = Vec::new();
             for inf in &r.infectors {
                 match ids.get(inf) {
                     Some(i) => pairs.push((*i, case)),
-                    None => {
-                        unknown += 1;
-                        errors.push(RowError {
-                            line: *line,
-                            field: Some("infector_ids"),
-                            reason: format!("{inf} is no case of this list or incident: link left out"),
-                        });
-                    }
+                    None => missing.push(inf),
                 }
+            }
+            if !missing.is_empty() {
+                unknown += missing.len() as u64;
+                errors.push(RowError {
+                    line: *line,
+                    field: Some("infector_ids"),
+                    reason: format!("no case of this list or incident: {} (links left out)", missing.join(", ")),
+                });
             }
         }
         let mut links = 0u64;

@@ -1707,3 +1707,6 @@ async fn a_testing_officer_plans_a_round_adds_a_site_and_a_lab_in_a_browser() {
         w.finish().await;
     }
 }
+
+#[path = "web/tracing.rs"]
+mod tracing;

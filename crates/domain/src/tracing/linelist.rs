@@ -43,13 +43,13 @@ impl LinelistField {
     /// Header spellings accepted for this field (compared after trimming, case-insensitive).
     fn aliases(self) -> &'static [&'static str] {
         match self {
-            LinelistField::CaseId => &["case_id", "病例编号", "病例号", "编号", "id"],
-            LinelistField::Infectors => &["infector_ids", "infector_id", "infectors", "传染源", "感染来源病例", "关联病例", "传染源病例编号"],
-            LinelistField::Onset => &["onset", "onset_date", "symptom_onset", "发病日期"],
-            LinelistField::ReportDate => &["report_date", "confirm_date", "报告日期", "确诊日期"],
+            LinelistField::CaseId => &["case_id", "病例编号", "病例号", "编号", "id", "patient_id", "病例案号"],
+            LinelistField::Infectors => &["infector_ids", "infector_id", "infectors", "contact_with", "传染源", "感染来源病例", "关联病例", "传染源病例编号"],
+            LinelistField::Onset => &["onset", "onset_date", "symptom_onset", "show_symptoms", "发病日期"],
+            LinelistField::ReportDate => &["report_date", "reported_date", "confirm_date", "报告日期", "确诊日期"],
             LinelistField::ClusterLabel => &["cluster_label", "cluster", "group", "聚集性疫情", "聚集标签", "所属聚集"],
             LinelistField::HowFound => &["how_found", "发现途径", "发现方式"],
-            LinelistField::Origin => &["origin", "imported", "本土或输入", "来源"],
+            LinelistField::Origin => &["origin", "imported", "case_type", "本土或输入", "来源"],
             LinelistField::Classification => &["classification", "分类", "病例分类"],
             LinelistField::AreaCode => &["area_code", "区划代码"],
         }
@@ -101,6 +101,11 @@ pub fn split_case_ids(s: &str) -> Vec<String> {
     out
 }
 
+/// An empty cell, or one that says nothing is known (`NA`, `unknown`, `不详`).
+fn is_blank(s: &str) -> bool {
+    s.is_empty() || ["na", "n/a", "unknown", "不详", "未知", "无"].iter().any(|b| s.eq_ignore_ascii_case(b))
+}
+
 impl LinelistColumns {
     /// Maps a header line; fails when there is no case number column.
     pub fn from_headers<'a>(headers: impl IntoIterator<Item = &'a str>) -> Result<Self, String> {
@@ -123,8 +128,9 @@ impl LinelistColumns {
         self.index[f as usize].and_then(|i| row.get(i)).map(|s| s.trim()).unwrap_or("")
     }
 
-    /// Validates one row; every bad field is reported. Empty cells take the defaults: local,
-    /// confirmed, found by `other` (imported cases: found as `imported`).
+    /// Validates one row; every bad field is reported. Empty cells (or `NA`) take the defaults:
+    /// local (also when the origin says unknown), confirmed, found by `other` (imported cases:
+    /// found as `imported`).
     pub fn parse(&self, row: &[&str]) -> Result<LinelistRow, Vec<LinelistError>> {
         let mut errors = Vec::new();
         let mut fail = |field, reason: String| errors.push(LinelistError { field, reason });
@@ -135,10 +141,10 @@ impl LinelistColumns {
             fail(LinelistField::CaseId, "is longer than 64 characters".into());
         }
         let infectors: Vec<String> =
-            split_case_ids(self.get(row, LinelistField::Infectors)).into_iter().filter(|i| *i != case_id).collect();
+            split_case_ids(self.get(row, LinelistField::Infectors)).into_iter().filter(|i| *i != case_id && !is_blank(i)).collect();
         let mut date = |f: LinelistField| {
             let text = self.get(row, f);
-            if text.is_empty() || text.eq_ignore_ascii_case("na") {
+            if is_blank(text) {
                 None
             } else {
                 parse_date(text).map_err(|r| fail(f, r)).ok()
@@ -146,14 +152,14 @@ impl LinelistColumns {
         };
         let onset = date(LinelistField::Onset);
         let report_date = date(LinelistField::ReportDate);
-        let label = Some(self.get(row, LinelistField::ClusterLabel)).filter(|l| !l.is_empty() && !l.eq_ignore_ascii_case("na"));
+        let label = Some(self.get(row, LinelistField::ClusterLabel)).filter(|l| !is_blank(l));
         if label.is_some_and(|l| l.chars().count() > 200) {
             fail(LinelistField::ClusterLabel, "is longer than 200 characters".into());
         }
         let origin = match self.get(row, LinelistField::Origin) {
-            "" => Some(Origin::Local),
-            "yes" | "true" | "1" | "Y" | "是" | "境外输入" => Some(Origin::Imported),
-            "no" | "false" | "0" | "N" | "否" => Some(Origin::Local),
+            t if is_blank(t) || t.eq_ignore_ascii_case("investigating") => Some(Origin::Local),
+            "yes" | "true" | "1" | "Y" | "是" | "境外输入" | "imported case" => Some(Origin::Imported),
+            "no" | "false" | "0" | "N" | "否" | "indigenous case" | "local case" => Some(Origin::Local),
             t => Origin::from_text(t).or_else(|| {
                 fail(LinelistField::Origin, format!("{t:?}: local/本土 or imported/输入"));
                 None

@@ -39,9 +39,9 @@ pub struct ImportReport {
 }
 
 #[derive(Default)]
-struct Collect {
-    errors: Vec<ImportRowError>,
-    truncated: bool,
+pub(crate) struct Collect {
+    pub(crate) errors: Vec<ImportRowError>,
+    pub(crate) truncated: bool,
 }
 
 impl ImportObserver for Collect {

@@ -15,6 +15,7 @@ pub(crate) mod imports;
 pub(crate) mod persons;
 mod results;
 mod testing;
+mod tracing;
 mod transport;
 
 #[derive(OpenApi)]
@@ -25,7 +26,8 @@ mod transport;
         (name = "persons", description = "The person register, scoped by area"),
         (name = "imports", description = "Streaming bulk imports"),
         (name = "audit", description = "The append-only audit trail"),
-        (name = "testing", description = "Mass testing: rounds, sites, tubes and registration")
+        (name = "testing", description = "Mass testing: rounds, sites, tubes and registration"),
+        (name = "tracing", description = "Investigation: cases, the investigation queue, clusters and chains")
     )
 )]
 struct ApiDoc;
@@ -60,6 +62,17 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(transport::batch_detail))
         .routes(routes!(transport::receive))
         .routes(routes!(transport::tube_flow))
+        .routes(routes!(tracing::create_case))
+        .routes(routes!(tracing::case_detail))
+        .routes(routes!(tracing::add_infector))
+        .routes(routes!(tracing::list_positives))
+        .routes(routes!(tracing::case_from_positive))
+        .routes(routes!(tracing::investigation_queue))
+        .routes(routes!(tracing::assign))
+        .routes(routes!(tracing::progress))
+        .routes(routes!(tracing::list_clusters))
+        .routes(routes!(tracing::cluster_detail))
+        .routes(routes!(tracing::import_linelist))
 }
 
 /// Parses an area code from a request field, answering 400 with the reason.
@@ -104,6 +117,17 @@ pub const PERMISSIONS: &[(&str, &str, Permission)] = &[
     ("get", "/api/v1/batches/{id}", Permission::TestingRead),
     ("post", "/api/v1/batches/{id}/receipt", Permission::LabWrite),
     ("get", "/api/v1/rounds/{id}/flow", Permission::TestingRead),
+    ("post", "/api/v1/cases", Permission::TracingWrite),
+    ("get", "/api/v1/cases/{id}", Permission::TracingRead),
+    ("post", "/api/v1/cases/{id}/infectors", Permission::TracingWrite),
+    ("get", "/api/v1/positives", Permission::TracingRead),
+    ("post", "/api/v1/positives/{id}/case", Permission::TracingWrite),
+    ("get", "/api/v1/investigations", Permission::TracingRead),
+    ("post", "/api/v1/investigations/{id}/assignments", Permission::TracingWrite),
+    ("post", "/api/v1/investigations/{id}/progress", Permission::TracingWrite),
+    ("get", "/api/v1/clusters", Permission::TracingRead),
+    ("get", "/api/v1/clusters/{id}", Permission::TracingRead),
+    ("post", "/api/v1/imports/linelist", Permission::TracingWrite),
 ];
 
 /// The OpenAPI document as served: the routes' descriptions plus the two ways to authenticate
