@@ -23,6 +23,7 @@ mod persons;
 mod results;
 mod sites;
 mod testing;
+mod investigation;
 mod transport;
 
 pub fn router() -> Router<AppState> {
@@ -50,6 +51,15 @@ pub fn router() -> Router<AppState> {
         .route("/transport/labs", post(transport::create_lab))
         .route("/transport/batches/{id}", get(transport::batch))
         .route("/transport/batches/{id}/receipt", post(transport::receive))
+        .route("/tracing", get(investigation::desk))
+        .route("/tracing/positives/{id}/case", post(investigation::case_from_positive))
+        .route("/tracing/cases", post(investigation::create_case))
+        .route("/tracing/investigations/{id}/take", post(investigation::take))
+        .route("/cases/{id}", get(investigation::case_page))
+        .route("/cases/{id}/progress", post(investigation::progress))
+        .route("/cases/{id}/infectors", post(investigation::add_infector))
+        .route("/clusters", get(investigation::clusters))
+        .route("/clusters/{id}", get(investigation::cluster))
         .route("/admin/roles", get(admin::roles))
         .route("/admin/roles/{role}", post(admin::save_role))
         .route("/login", get(login::form).post(login::submit))
@@ -66,6 +76,7 @@ pub struct UserBadge {
     pub can_manage: bool,
     pub can_testing: bool,
     pub can_lab: bool,
+    pub can_tracing: bool,
 }
 
 impl UserBadge {
@@ -79,6 +90,7 @@ impl UserBadge {
             can_manage: p.can(Permission::UsersManage),
             can_testing: p.can(Permission::TestingRead),
             can_lab: p.can(Permission::LabWrite),
+            can_tracing: p.can(Permission::TracingRead),
         })
     }
 }

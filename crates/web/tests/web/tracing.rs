@@ -106,3 +106,86 @@ async fn a_case_by_hand_opens_an_investigation_that_is_taken_split_and_reported(
         w.finish().await;
     }
 }
+
+/// A mass-testing positive through the API: a 10-pool resulted suspect, its first member
+/// re-tested alone, positive.
+async fn positive_via_api(store: &Store) {
+    let officer = account(store, "sampler9", Role::TestingOfficer, "140121100").await;
+    let lab = account(store, "lab9", Role::Lab, "140121").await;
+    let residents: Vec<String> = (0..40).filter(|n| (n / 2) % 4 < 2).map(sample_id).collect();
+    let (round, site) = plan_round(store, &officer, "第一轮").await;
+    call(store, post_json(&officer, &format!("/api/v1/rounds/{round}/registrations"), serde_json::json!({"tubes": [
+        {"barcode": "PP00000001", "site_id": site, "resident_ids": residents[0..10], "seal": true},
+    ]}))).await;
+    let (_, _, lab_row) = call(store, post_json(&officer, "/api/v1/labs", serde_json::json!({"name": "县疾控实验室", "area_code": "140121100", "daily_capacity": 10000}))).await;
+    let results = |items: Value| post_json(&lab, "/api/v1/results", serde_json::json!({"lab_id": lab_row["id"], "results": items}));
+    call(store, results(serde_json::json!([{"barcode": "PP00000001", "result": "pooled_suspect"}]))).await;
+    call(store, post_json(&officer, &format!("/api/v1/rounds/{round}/registrations"), serde_json::json!({"tubes": [
+        {"barcode": "RT00000001", "site_id": site, "group": "retest", "resident_ids": [residents[0]]},
+    ]}))).await;
+    let (_, _, lines) = call(store, results(serde_json::json!([{"barcode": "RT00000001", "round_id": round, "ct_orf1ab": 24.0}]))).await;
+    assert_eq!(lines[0]["outcome"]["positive_persons"], 1, "{lines}");
+}
+
+#[tokio::test]
+async fn an_investigator_makes_a_case_of_a_positive_takes_it_files_the_report_and_sees_the_chain_in_a_browser() {
+    let Some(driver) = chromedriver().await else { return };
+    for w in worlds("browser_tracing", 40).await {
+        let store = &w.store;
+        positive_via_api(store).await;
+        // Someone else is busy with an earlier case, so the new one waits in the queue.
+        let (_, _, earlier) = call(store, post_json(&w.township, "/api/v1/cases", serde_json::json!({"area_code": "140121100202", "number": "清徐-0", "how_found": "fever_clinic"}))).await;
+        let addr = spawn_server(store.clone()).await;
+        let client = browser(&driver).await;
+        account(store, "tracer2", Role::Investigator, "140121100").await;
+        sign_in(&client, addr, "tracer2", PASSWORD).await;
+        client.find(fantoccini::Locator::Css("nav.main a[href='/tracing']")).await.unwrap().click().await.unwrap();
+        let waiting = text(&client, "table#positives tbody tr").await;
+        assert!(waiting.contains("RT00000001"), "{waiting}");
+        client.find(fantoccini::Locator::Css("table#positives button")).await.unwrap().click().await.unwrap();
+        wait_for_query(&client, "made=").await;
+        let notice = text(&client, "#tracing-notice").await;
+        assert!(notice.contains("已建立病例 2"), "{notice}");
+        assert_eq!(text(&client, "table#positives, p.empty").await, "没有待转病例的阳性人员。");
+
+        // tracer1 holds 清徐-0, so the new case went to tracer2, who was free; 清徐-0 has no
+        // one on site yet: tracer2 takes the site visit too.
+        let rows = client.find_all(fantoccini::Locator::Css("table#queue tbody tr")).await.unwrap();
+        assert_eq!(rows.len(), 2);
+        let mine = text(&client, "table#queue tbody tr[data-case='2']").await;
+        assert!(mine.contains("tracer2同志") && mine.contains("还剩 3h5"), "{mine}");
+        client.find(fantoccini::Locator::Css("table#queue tbody tr[data-case='清徐-0'] button.take-site")).await.unwrap().click().await.unwrap();
+        wait_for_query(&client, "taken=").await;
+        let other = text(&client, "table#queue tbody tr[data-case='清徐-0']").await;
+        assert!(other.contains("tracer1同志") && other.contains("tracer2同志"), "{other}");
+        std::fs::write(screenshot_path(&format!("tracing-desk-{}.png", w.scratch.kind.as_str())), client.screenshot().await.unwrap()).unwrap();
+
+        // The case page: link the infector, mark the core facts, file the report.
+        client.find(fantoccini::Locator::LinkText("2")).await.unwrap().click().await.unwrap();
+        client.wait().for_element(fantoccini::Locator::XPath("//span[@id='case-number' and .='2']")).await.unwrap();
+        client.wait().for_element(fantoccini::Locator::Css("#infector-form input[name=number]")).await.unwrap().send_keys("清徐-0").await.unwrap();
+        client.find(fantoccini::Locator::Css("#infector-form button")).await.unwrap().click().await.unwrap();
+        client.wait().for_element(fantoccini::Locator::XPath("//dd[@id='infectors']/a[.='清徐-0']")).await.unwrap();
+        assert_eq!(text(&client, "#cluster-link").await, "2 例，2 代");
+        client.find(fantoccini::Locator::Css("#core-done")).await.unwrap().click().await.unwrap();
+        client.wait().for_element(fantoccini::Locator::XPath("//td[contains(@class,'clock') and .='已完成']")).await.unwrap();
+        client.find(fantoccini::Locator::Css("#report-form textarea")).await.unwrap().send_keys("与病例清徐-0同村，疑为村内传播").await.unwrap();
+        client.find(fantoccini::Locator::Css("#report-form button")).await.unwrap().click().await.unwrap();
+        let filed = text(&client, "#report-filed").await;
+        assert!(filed.contains("初步流调报告已提交") && filed.contains("村内传播"), "{filed}");
+
+        // The cluster: its chain drawn, its cases by generation.
+        client.find(fantoccini::Locator::Css("#cluster-link")).await.unwrap().click().await.unwrap();
+        let drawn = client.wait().for_element(fantoccini::Locator::Css("#chain[data-drawn='2'] canvas")).await;
+        assert!(drawn.is_ok(), "the chain is drawn");
+        let gens = text(&client, "table#generations").await;
+        assert!(gens.contains("清徐-0") && gens.contains('2'), "{gens}");
+        std::fs::write(screenshot_path(&format!("cluster-{}.png", w.scratch.kind.as_str())), client.screenshot().await.unwrap()).unwrap();
+        client.find(fantoccini::Locator::LinkText("聚集性疫情")).await.unwrap().click().await.unwrap();
+        let list = text(&client, "table#clusters tbody tr").await;
+        assert!(list.contains("清徐-0") && list.contains("活跃"), "{list}");
+        let _ = earlier;
+        client.close().await.unwrap();
+        w.finish().await;
+    }
+}

@@ -1,0 +1,423 @@
+//! Investigation pages: the investigators' desk (positives to make cases of, the queue with its
+//! clocks, taking a task), a case with its investigation, and clusters with their chains.
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{Path, Query};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use chrono::{NaiveDate, Utc};
+use cordon_domain::AreaCode;
+use cordon_domain::access::Permission;
+use cordon_domain::tracing::case::{CaseClass, CasePlace, HowFound, Origin};
+use cordon_domain::tracing::investigation::{Clock, Part};
+use cordon_store::StoreError;
+use cordon_store::cases::{Case, ClusterFilter, NewCase};
+use cordon_store::investigations::Investigation;
+use serde::Deserialize;
+
+use super::testing::{local, span};
+use super::{UserBadge, failure, message, render};
+use crate::auth::Caller;
+use crate::i18n::Tr;
+
+/// A clock as a page shows it: the text, and the deadline for the ticking script.
+pub struct ClockCell {
+    text: String,
+    /// `running`, `overdue` or `done`.
+    state: &'static str,
+    due_ms: i64,
+}
+
+fn clock_cell(t: &Tr, due: chrono::DateTime<Utc>, c: Clock) -> ClockCell {
+    let (text, state) = match c {
+        Clock::Running { minutes_left } => (t.fill("tracing.left", &[("time", &span(minutes_left))]), "running"),
+        Clock::Overdue { minutes_over } => (t.fill("tracing.over", &[("time", &span(minutes_over))]), "overdue"),
+        Clock::Done { late: false } => (t.get("tracing.done").to_string(), "done"),
+        Clock::Done { late: true } => (t.get("tracing.done_late").to_string(), "done"),
+    };
+    ClockCell { text, state, due_ms: due.timestamp_millis() }
+}
+
+pub struct QueueRow {
+    id: i64,
+    case_id: i64,
+    case_number: String,
+    classification: String,
+    area_code: String,
+    opened: String,
+    core: ClockCell,
+    report: ClockCell,
+    phone: Option<String>,
+    site: Option<String>,
+    overdue: bool,
+}
+
+fn queue_row(t: &Tr, i: Investigation) -> QueueRow {
+    let now = Utc::now();
+    QueueRow {
+        overdue: i.overdue(now),
+        core: clock_cell(t, i.core_due_at, i.core_clock(now)),
+        report: clock_cell(t, i.report_due_at, i.report_clock(now)),
+        phone: i.holder(Part::Phone).map(|a| a.display_name.clone()),
+        site: i.holder(Part::Site).map(|a| a.display_name.clone()),
+        id: i.id,
+        case_id: i.case_id,
+        case_number: i.case_number,
+        classification: t.get(&format!("case.class.{}", i.classification)).to_string(),
+        area_code: i.area_code,
+        opened: local(i.opened_at),
+    }
+}
+
+pub struct PositiveRow {
+    id: i64,
+    person_id: i64,
+    name: String,
+    area_code: String,
+    barcode: String,
+    found: String,
+}
+
+#[derive(Template)]
+#[template(path = "tracing.html")]
+struct DeskPage {
+    t: Tr,
+    user: Option<UserBadge>,
+    can_write: bool,
+    notice: Option<String>,
+    positives: Vec<PositiveRow>,
+    queue: Vec<QueueRow>,
+    overdue: usize,
+    overdue_text: String,
+    how_found: Vec<(&'static str, String)>,
+    classes: Vec<(&'static str, String)>,
+    default_area: String,
+}
+
+#[derive(Deserialize)]
+pub struct DeskQuery {
+    made: Option<String>,
+    taken: Option<String>,
+}
+
+/// The investigators' desk.
+pub async fn desk(t: Tr, caller: Caller, Query(q): Query<DeskQuery>) -> Response {
+    let scope = &caller.0;
+    let loaded = async { Ok::<_, StoreError>((scope.positives(true).await?, scope.investigation_queue().await?)) };
+    let (positives, queue) = match loaded.await {
+        Ok(x) => x,
+        Err(e) => return failure(t, &caller, e),
+    };
+    let notice = match (q.made, q.taken) {
+        (Some(n), _) => Some(t.fill("tracing.made", &[("number", &n)])),
+        (_, Some(n)) => Some(t.fill("tracing.taken", &[("number", &n)])),
+        _ => None,
+    };
+    let queue: Vec<QueueRow> = queue.into_iter().map(|i| queue_row(&t, i)).collect();
+    let page = DeskPage {
+        t,
+        user: UserBadge::of(&caller),
+        can_write: scope.principal().can(Permission::TracingWrite),
+        notice,
+        overdue: queue.iter().filter(|r| r.overdue).count(),
+        overdue_text: t.fill("tracing.overdue_count", &[("n", &queue.iter().filter(|r| r.overdue).count().to_string())]),
+        positives: positives
+            .into_iter()
+            .map(|p| PositiveRow { id: p.id, person_id: p.person_id, name: p.name, area_code: p.area_code, barcode: p.barcode, found: local(p.found_at) })
+            .collect(),
+        queue,
+        how_found: HowFound::ALL.iter().map(|h| (h.as_str(), t.get(&format!("case.found.{}", h.as_str())).to_string())).collect(),
+        classes: CaseClass::ALL.iter().map(|c| (c.as_str(), t.get(&format!("case.class.{}", c.as_str())).to_string())).collect(),
+        default_area: scope.principal().user.jurisdiction.areas().first().map(|a| a.to_string()).unwrap_or_default(),
+    };
+    render(&page)
+}
+
+/// 一键转病例: a positive made a case; its investigation opens.
+pub async fn case_from_positive(t: Tr, caller: Caller, Path(id): Path<i64>) -> Response {
+    match caller.0.case_from_positive(id, CaseClass::Asymptomatic, None).await {
+        Ok(case) => Redirect::to(&format!("/tracing?made={}", urlencode(&case.external_id))).into_response(),
+        Err(e) => failure(t, &caller, e),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct NewCaseForm {
+    area_code: String,
+    how_found: String,
+    classification: String,
+    onset: Option<String>,
+    number: Option<String>,
+}
+
+/// A case recorded by hand (fever clinic, found in quarantine, imported).
+pub async fn create_case(t: Tr, caller: Caller, Form(f): Form<NewCaseForm>) -> Response {
+    let bad = |key: &str| message(t, Some(&caller), StatusCode::BAD_REQUEST, t.get("error.failed"), t.get(key));
+    let Ok(area_code) = AreaCode::parse(f.area_code.trim()) else { return bad("area.bad_code_detail") };
+    let onset = match f.onset.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        None => None,
+        Some(s) => match s.parse::<NaiveDate>() {
+            Ok(d) => Some(d),
+            Err(_) => return bad("case.bad_date"),
+        },
+    };
+    let how_found = HowFound::from_text(&f.how_found).unwrap_or(HowFound::Other);
+    let new = NewCase {
+        external_id: f.number.map(|n| n.trim().to_string()).filter(|n| !n.is_empty()),
+        person_id: None,
+        positive_id: None,
+        area_code,
+        classification: CaseClass::from_text(&f.classification).unwrap_or(CaseClass::Confirmed),
+        severity: None,
+        origin: if how_found == HowFound::Imported { Origin::Imported } else { Origin::Local },
+        how_found,
+        onset_date: onset,
+        sample_date: None,
+        report_date: Some(Utc::now().with_timezone(&cordon_domain::local_offset()).date_naive()),
+        place: CasePlace::Home,
+        label: None,
+        infectors: vec![],
+    };
+    match caller.0.create_case(new).await {
+        Ok(case) => Redirect::to(&format!("/cases/{}", case.id)).into_response(),
+        Err(e) => failure(t, &caller, e),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct TakeForm {
+    part: String,
+    back: Option<String>,
+}
+
+/// 接单: the caller takes the phone interview or the site visit.
+pub async fn take(t: Tr, caller: Caller, Path(id): Path<i64>, Form(f): Form<TakeForm>) -> Response {
+    let part = Part::from_text(&f.part).unwrap_or(Part::Phone);
+    match caller.0.take_investigation(id, part).await {
+        Ok(inv) if f.back.as_deref() == Some("case") => Redirect::to(&format!("/cases/{}", inv.case_id)).into_response(),
+        Ok(inv) => Redirect::to(&format!("/tracing?taken={}", urlencode(&inv.case_number))).into_response(),
+        Err(e) => failure(t, &caller, e),
+    }
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| if b.is_ascii_alphanumeric() || b == b'-' || b == b'_' { (b as char).to_string() } else { format!("%{b:02X}") })
+        .collect()
+}
+
+#[derive(Template)]
+#[template(path = "case.html")]
+struct CasePage {
+    t: Tr,
+    user: Option<UserBadge>,
+    can_write: bool,
+    case: Case,
+    classification: String,
+    how_found: String,
+    origin: String,
+    place: String,
+    /// The cluster's id and its "N cases, G generations".
+    cluster: Option<(i64, String)>,
+    infectors: Vec<(i64, String)>,
+    investigation: Option<QueueRow>,
+    source: Option<String>,
+    reported: bool,
+    core_done: bool,
+}
+
+/// A case with its investigation: take it, mark the core facts, file the report, add an infector.
+pub async fn case_page(t: Tr, caller: Caller, Path(id): Path<i64>) -> Response {
+    let scope = &caller.0;
+    let loaded = async {
+        let Some(case) = scope.case(id).await? else { return Ok(None) };
+        let inv = scope.investigation_of_case(id).await?;
+        let cluster = match case.cluster_id {
+            Some(c) => scope.cluster_detail(c).await.ok().flatten(),
+            None => None,
+        };
+        Ok::<_, StoreError>(Some((case, inv, cluster)))
+    };
+    let (case, inv, cluster) = match loaded.await {
+        Ok(Some(x)) => x,
+        Ok(None) => return message(t, Some(&caller), StatusCode::NOT_FOUND, t.get("case.none"), t.get("case.none")),
+        Err(e) => return failure(t, &caller, e),
+    };
+    let infectors = cluster
+        .as_ref()
+        .map(|d| {
+            let numbers: std::collections::HashMap<i64, &str> = d.cases.iter().map(|c| (c.id, c.external_id.as_str())).collect();
+            d.links.iter().filter(|(_, b)| *b == case.id).map(|(a, _)| (*a, numbers.get(a).copied().unwrap_or("?").to_string())).collect()
+        })
+        .unwrap_or_default();
+    let page = CasePage {
+        can_write: scope.principal().can(Permission::TracingWrite),
+        classification: t.get(&format!("case.class.{}", case.classification)).to_string(),
+        how_found: t.get(&format!("case.found.{}", case.how_found)).to_string(),
+        origin: t.get(&format!("case.origin.{}", case.origin)).to_string(),
+        place: t.get(&format!("case.place.{}", case.place)).to_string(),
+        cluster: cluster.as_ref().map(|d| {
+            let (size, gens) = (d.cluster.size.to_string(), d.cluster.generations.to_string());
+            (d.cluster.id, t.fill("case.cluster_of", &[("size", &size), ("generations", &gens)]))
+        }),
+        infectors,
+        source: inv.as_ref().and_then(|i| i.source_hypothesis.clone()),
+        reported: inv.as_ref().is_some_and(|i| i.report_done_at.is_some()),
+        core_done: inv.as_ref().is_some_and(|i| i.core_done_at.is_some()),
+        investigation: inv.map(|i| queue_row(&t, i)),
+        user: UserBadge::of(&caller),
+        case,
+        t,
+    };
+    render(&page)
+}
+
+#[derive(Deserialize)]
+pub struct ProgressForm {
+    step: String,
+    source: Option<String>,
+}
+
+/// Core facts gathered, or the preliminary report filed.
+pub async fn progress(t: Tr, caller: Caller, Path(id): Path<i64>, Form(f): Form<ProgressForm>) -> Response {
+    let scope = &caller.0;
+    let inv = match scope.investigation_of_case(id).await {
+        Ok(Some(i)) => i,
+        Ok(None) => return message(t, Some(&caller), StatusCode::NOT_FOUND, t.get("case.none"), t.get("case.none")),
+        Err(e) => return failure(t, &caller, e),
+    };
+    let done = match f.step.as_str() {
+        "core_done" => scope.core_done(inv.id).await,
+        _ => scope.file_report(inv.id, f.source.as_deref().unwrap_or("")).await,
+    };
+    match done {
+        Ok(_) => Redirect::to(&format!("/cases/{id}")).into_response(),
+        Err(StoreError::Invalid(_)) => message(t, Some(&caller), StatusCode::BAD_REQUEST, t.get("error.failed"), t.get("case.need_source")),
+        Err(e) => failure(t, &caller, e),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct InfectorForm {
+    number: String,
+}
+
+/// Links an infector by case number.
+pub async fn add_infector(t: Tr, caller: Caller, Path(id): Path<i64>, Form(f): Form<InfectorForm>) -> Response {
+    let scope = &caller.0;
+    let linked = async {
+        let case = scope.case(id).await?.ok_or_else(|| StoreError::Invalid(format!("no case {id}")))?;
+        let infector = scope
+            .case_by_number(case.incident_id, f.number.trim())
+            .await?
+            .ok_or_else(|| StoreError::Invalid(t.fill("case.no_number", &[("number", f.number.trim())])))?;
+        scope.link_cases(infector.id, id).await
+    };
+    match linked.await {
+        Ok(()) => Redirect::to(&format!("/cases/{id}")).into_response(),
+        Err(e) => failure(t, &caller, e),
+    }
+}
+
+pub struct ClusterRow {
+    id: i64,
+    label: String,
+    index_case: String,
+    index_case_id: i64,
+    size: i64,
+    generations: i32,
+    first: String,
+    last: String,
+    active: bool,
+}
+
+#[derive(Template)]
+#[template(path = "clusters.html")]
+struct ClustersPage {
+    t: Tr,
+    user: Option<UserBadge>,
+    rows: Vec<ClusterRow>,
+}
+
+fn date(d: Option<NaiveDate>) -> String {
+    d.map(|d| d.to_string()).unwrap_or_else(|| "—".into())
+}
+
+/// Clusters in the jurisdiction, largest first.
+pub async fn clusters(t: Tr, caller: Caller) -> Response {
+    let list = match caller.0.clusters(&ClusterFilter::default()).await {
+        Ok(l) => l,
+        Err(e) => return failure(t, &caller, e),
+    };
+    let today = Utc::now().with_timezone(&cordon_domain::local_offset()).date_naive();
+    let rows = list
+        .into_iter()
+        .map(|c| ClusterRow {
+            active: c.active_on(today),
+            id: c.id,
+            label: c.label.clone().unwrap_or_else(|| "—".into()),
+            index_case: c.index_case.clone().unwrap_or_default(),
+            index_case_id: c.index_case_id.unwrap_or_default(),
+            size: c.size,
+            generations: c.generations,
+            first: date(c.first_date),
+            last: date(c.last_date),
+        })
+        .collect();
+    render(&ClustersPage { t, user: UserBadge::of(&caller), rows })
+}
+
+#[derive(Template)]
+#[template(path = "cluster.html")]
+struct ClusterPage {
+    t: Tr,
+    user: Option<UserBadge>,
+    row: ClusterRow,
+    /// Per generation: the case numbers with their ids.
+    generations: Vec<(i32, Vec<(i64, String)>)>,
+    chart_json: String,
+}
+
+/// One cluster: its chain drawn as a graph, and its cases by generation.
+pub async fn cluster(t: Tr, caller: Caller, Path(id): Path<i64>) -> Response {
+    let d = match caller.0.cluster_detail(id).await {
+        Ok(Some(d)) => d,
+        Ok(None) => return message(t, Some(&caller), StatusCode::NOT_FOUND, t.get("cluster.none"), t.get("cluster.none")),
+        Err(e) => return failure(t, &caller, e),
+    };
+    let today = Utc::now().with_timezone(&cordon_domain::local_offset()).date_naive();
+    let categories: Vec<String> = CaseClass::ALL.iter().map(|c| t.get(&format!("case.class.{}", c.as_str())).to_string()).collect();
+    let nodes: Vec<serde_json::Value> = d
+        .cases
+        .iter()
+        .map(|c| {
+            let cat = CaseClass::ALL.iter().position(|k| k.as_str() == c.classification).unwrap_or(0);
+            serde_json::json!({"id": c.id.to_string(), "name": c.external_id, "category": cat, "generation": c.generation,
+                               "index": Some(c.id) == d.cluster.index_case_id})
+        })
+        .collect();
+    let links: Vec<serde_json::Value> =
+        d.links.iter().map(|(a, b)| serde_json::json!({"source": a.to_string(), "target": b.to_string()})).collect();
+    let chart_json = serde_json::json!({"categories": categories, "nodes": nodes, "links": links}).to_string();
+    let mut generations: Vec<(i32, Vec<(i64, String)>)> = Vec::new();
+    for c in &d.cases {
+        match generations.last_mut() {
+            Some((g, list)) if *g == c.generation => list.push((c.id, c.external_id.clone())),
+            _ => generations.push((c.generation, vec![(c.id, c.external_id.clone())])),
+        }
+    }
+    let c = d.cluster;
+    let row = ClusterRow {
+        active: c.active_on(today),
+        id: c.id,
+        label: c.label.clone().unwrap_or_else(|| "—".into()),
+        index_case: c.index_case.clone().unwrap_or_default(),
+        index_case_id: c.index_case_id.unwrap_or_default(),
+        size: c.size,
+        generations: c.generations,
+        first: date(c.first_date),
+        last: date(c.last_date),
+    };
+    render(&ClusterPage { t, user: UserBadge::of(&caller), row, generations, chart_json })
+}
