@@ -340,6 +340,11 @@ struct ClustersPage {
     rows: Vec<ClusterRow>,
 }
 
+/// The source's label, or "the cluster of <index case>".
+fn cluster_name(t: &Tr, c: &cordon_store::cases::Cluster) -> String {
+    c.label.clone().unwrap_or_else(|| t.fill("cluster.of_index", &[("case", c.index_case.as_deref().unwrap_or("?"))]))
+}
+
 fn date(d: Option<NaiveDate>) -> String {
     d.map(|d| d.to_string()).unwrap_or_else(|| "—".into())
 }
@@ -356,7 +361,7 @@ pub async fn clusters(t: Tr, caller: Caller) -> Response {
         .map(|c| ClusterRow {
             active: c.active_on(today),
             id: c.id,
-            label: c.label.clone().unwrap_or_else(|| "—".into()),
+            label: cluster_name(&t, &c),
             index_case: c.index_case.clone().unwrap_or_default(),
             index_case_id: c.index_case_id.unwrap_or_default(),
             size: c.size,
@@ -411,7 +416,7 @@ pub async fn cluster(t: Tr, caller: Caller, Path(id): Path<i64>) -> Response {
     let row = ClusterRow {
         active: c.active_on(today),
         id: c.id,
-        label: c.label.clone().unwrap_or_else(|| "—".into()),
+        label: cluster_name(&t, &c),
         index_case: c.index_case.clone().unwrap_or_default(),
         index_case_id: c.index_case_id.unwrap_or_default(),
         size: c.size,
