@@ -96,7 +96,7 @@ impl SqliteBulk {
 }
 
 /// Appends one field in PostgreSQL's COPY text format.
-fn copy_field(buf: &mut String, value: Option<&str>, last: bool) {
+pub(crate) fn copy_field(buf: &mut String, value: Option<&str>, last: bool) {
     match value {
         None => buf.push_str("\\N"),
         Some(v) => {

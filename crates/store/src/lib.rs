@@ -14,6 +14,7 @@ pub mod coverage;
 pub mod audit;
 pub mod batch;
 pub mod cases;
+pub mod checkins;
 pub mod linelist;
 mod bulk;
 pub mod decode;

@@ -153,6 +153,37 @@ impl Scoped {
     }
 }
 
+impl Scoped {
+    /// Registers venues in the jurisdiction (a known code keeps its row).
+    pub async fn register_venues(&self, venues: &[crate::checkins::NewVenue]) -> Result<u64> {
+        self.require(Permission::TracingWrite)?;
+        for v in venues {
+            self.inside(&v.area_code)?;
+        }
+        self.store.upsert_venues(venues).await
+    }
+
+    /// Imports place-code scans (they come from the health-code platform, city-wide).
+    pub async fn import_checkins<R: Read + Send + 'static>(
+        &self,
+        input: R,
+        observer: &mut (dyn ImportObserver + Send),
+    ) -> Result<crate::checkins::CheckinSummary> {
+        self.require(Permission::TracingWrite)?;
+        crate::checkins::import_checkins(&self.store, input, observer).await
+    }
+
+    /// For a case with a person: who shared a venue with them inside the look-back window,
+    /// longest overlap first, for the investigator to confirm or dismiss.
+    pub async fn venue_candidates(&self, case_id: i64, lookback: &cordon_domain::tracing::exposure::Lookback) -> Result<Vec<crate::checkins::Candidate>> {
+        let case = self.case(case_id).await?.ok_or_else(|| StoreError::Invalid(format!("no case {case_id}")))?;
+        let person = case.person_id.ok_or_else(|| StoreError::Invalid(format!("case {} has no person record", case.external_id)))?;
+        let dates = crate::checkins::case_dates(&case);
+        let Some(window) = lookback.window(&dates, Utc::now(), &cordon_domain::local_offset()) else { return Ok(vec![]) };
+        self.store.venue_candidates(person, window, lookback).await
+    }
+}
+
 fn area(code: &str) -> Result<AreaCode> {
     AreaCode::parse(code).map_err(|e| StoreError::Task(format!("stored area code {code:?}: {e}")))
 }

@@ -336,3 +336,59 @@ async fn a_positive_becomes_a_case_in_one_action_and_its_investigation_goes_roun
         s.finish(store).await.unwrap();
     }
 }
+
+#[tokio::test]
+async fn checkins_load_once_and_a_case_gets_everyone_who_overlapped_at_its_venues_ranked() {
+    use cordon_domain::tracing::exposure::Lookback;
+    use cordon_store::checkins::NewVenue;
+    for (s, store) in each_backend("checkins").await {
+        seed_areas(&store).await;
+        import_persons(&store, Cursor::new(people_csv(12).into_bytes()), &mut Collect::default()).await.unwrap();
+        let tracer = as_user(&store, "tracer", Role::Investigator, "140121").await;
+        let venue = |c: &str, name: &str| NewVenue { code: c.into(), name: name.into(), area_code: code("140121100201"), address: None };
+        assert_eq!(tracer.register_venues(&[venue("V001", "东关物流园"), venue("V002", "东关超市")]).await.unwrap(), 2);
+        assert_eq!(tracer.register_venues(&[venue("V001", "改名")]).await.unwrap(), 0);
+
+        // The case (person 0) was at the park 08:00–12:00 on the 11th and at the shop at 18:00
+        // (no exit scan: an hour). Person 1 overlapped 3 h, person 2 at both places (1 h + 30
+        // min), person 3 came after the case left the shop, person 4 was there before the
+        // look-back window (the 8th).
+        let csv = format!(
+            "身份证号,场所码,扫码时间,离开时间\n\
+             {p0},V001,2022-04-11 08:00:00,2022-04-11 12:00:00\n\
+             {p0},V002,2022-04-11 18:00:00,\n\
+             {p1},V001,2022-04-11 09:00:00,2022-04-11 14:00:00\n\
+             {p2},V001,2022-04-11 11:00:00,\n\
+             {p2},V002,2022-04-11 18:30:00,2022-04-11 19:30:00\n\
+             {p3},V002,2022-04-11 19:00:00,\n\
+             {p4},V001,2022-04-08 09:00:00,2022-04-08 10:00:00\n\
+             {p1},V404,2022-04-11 09:00:00,\n\
+             140121199001011234,V001,2022-04-11 09:00:00,\n\
+             {p1},V001,昨天,\n",
+            p0 = id(0), p1 = id(1), p2 = id(2), p3 = id(3), p4 = id(4)
+        );
+        let mut errors = Collect::default();
+        let summary = tracer.import_checkins(Cursor::new(csv.clone().into_bytes()), &mut errors).await.unwrap();
+        assert_eq!((summary.rows, summary.inserted, summary.invalid_rows), (10, 7, 3));
+        let fields: Vec<(u64, Option<&str>)> = errors.0.iter().map(|e| (e.line, e.field)).collect();
+        assert_eq!(fields, vec![(9, Some("venue_code")), (10, Some("id_number")), (11, Some("at"))]);
+        let again = tracer.import_checkins(Cursor::new(csv.into_bytes()), &mut Collect::default()).await.unwrap();
+        assert_eq!(again.inserted, 0, "loading the same scans again changes nothing");
+
+        let people: HashMap<String, i64> = store.person_ids_by_documents(&(0..5).map(id).collect::<Vec<_>>()).await.unwrap();
+        let mut new = new_case("140121100201", "清徐-1", vec![], 12);
+        new.person_id = Some(people[&id(0)]);
+        let case = tracer.create_case(new).await.unwrap();
+        let got = tracer.venue_candidates(case.id, &Lookback::default()).await.unwrap();
+        let ranked: Vec<(i64, i64, usize)> = got.iter().map(|c| (c.person_id, c.overlap_minutes, c.venues.len())).collect();
+        assert_eq!(ranked, vec![(people[&id(1)], 180, 1), (people[&id(2)], 90, 2)]);
+        assert_eq!(got[1].venues, vec!["东关物流园", "东关超市"]);
+
+        // A look-back of five days reaches the 8th, but person 4 left before the case came.
+        let wide = tracer.venue_candidates(case.id, &Lookback::new(5, 60).unwrap()).await.unwrap();
+        assert_eq!(wide.len(), 2);
+        let other = as_user(&store, "other", Role::Investigator, "140121101").await;
+        assert!(matches!(other.venue_candidates(case.id, &Lookback::default()).await, Err(cordon_store::StoreError::Forbidden(_))));
+        s.finish(store).await.unwrap();
+    }
+}

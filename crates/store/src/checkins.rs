@@ -1,0 +1,401 @@
+//! Venues and their check-ins (场所码扫码): bulk ingest at tens of millions of rows (SQLite:
+//! prepared statements on the bulk connection; PostgreSQL: `COPY` into a staging table merged
+//! with `ON CONFLICT DO NOTHING`), and for a case the people whose stays at the same venues
+//! overlapped the case's inside its look-back window, ranked by overlap.
+
+use std::collections::HashMap;
+use std::io::Read;
+use std::time::Instant;
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use cordon_domain::AreaCode;
+use cordon_domain::tracing::exposure::{CaseDates, Lookback, Stay};
+use serde::Serialize;
+
+use crate::bulk::copy_field;
+use crate::decode::{TextEncoding, utf8_reader};
+use crate::import::{ImportObserver, Progress, RowError};
+use crate::{Backend, Param, Result, Store, StoreError, bind_all, list_placeholders, sqlite_sql, values_placeholders, with_read_pool, with_write_pool};
+
+/// The longest stay a check-in without an exit scan may still overlap from: scans older than
+/// this before the case's entry are not read.
+const LONGEST_STAY_HOURS: i64 = 12;
+
+/// A venue to register.
+#[derive(Debug, Clone)]
+pub struct NewVenue {
+    pub code: String,
+    pub name: String,
+    pub area_code: AreaCode,
+    pub address: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+pub struct Venue {
+    pub id: i64,
+    pub code: String,
+    pub name: String,
+    pub area_code: String,
+    pub address: Option<String>,
+}
+
+/// One scan: who, where, when (seconds since 1970, UTC), and the exit when scanned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CheckIn {
+    pub person_id: i64,
+    pub venue_id: i64,
+    pub at: i64,
+    pub left: Option<i64>,
+}
+
+/// Someone who was at a venue while the case was there.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Candidate {
+    pub person_id: i64,
+    pub name: String,
+    pub area_code: String,
+    /// Minutes of overlap summed over every shared stay.
+    pub overlap_minutes: i64,
+    /// The venues shared, by name, in the order first shared.
+    pub venues: Vec<String>,
+    pub first_at: DateTime<Utc>,
+    pub last_until: DateTime<Utc>,
+}
+
+/// What a check-in import did.
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckinSummary {
+    pub encoding: TextEncoding,
+    pub rows: u64,
+    pub inserted: u64,
+    pub invalid_rows: u64,
+    pub elapsed_ms: u64,
+}
+
+fn time(s: i64) -> DateTime<Utc> {
+    Utc.timestamp_opt(s, 0).single().unwrap_or_default()
+}
+
+impl Store {
+    /// Registers venues; a code already registered keeps its row.
+    pub async fn upsert_venues(&self, venues: &[NewVenue]) -> Result<u64> {
+        let mut n = 0;
+        with_write_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            for chunk in venues.chunks(200) {
+                let sql = format!(
+                    "INSERT INTO venues (code, name, area_code, address) VALUES {} ON CONFLICT (code) DO NOTHING",
+                    values_placeholders(chunk.len(), 4, 0)
+                );
+                let params: Vec<Param> = chunk
+                    .iter()
+                    .flat_map(|v| [Param::Text(v.code.trim().into()), Param::Text(v.name.trim().into()), Param::Text(v.area_code.to_string()), Param::OptText(v.address.clone())])
+                    .collect();
+                n += bind_all!(sqlx::query(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).execute(&mut *tx).await?.rows_affected();
+            }
+            tx.commit().await?;
+        });
+        Ok(n)
+    }
+
+    /// Venue ids by code.
+    pub async fn venue_ids(&self, codes: &[String]) -> Result<HashMap<String, i64>> {
+        let mut out = HashMap::new();
+        for chunk in codes.chunks(500) {
+            let sql = format!("SELECT code, id FROM venues WHERE code IN ({})", list_placeholders(0, chunk.len()));
+            let params: Vec<Param> = chunk.iter().map(|c| Param::Text(c.clone())).collect();
+            let rows: Vec<(String, i64)> = with_read_pool!(self, pool =>
+                bind_all!(sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(pool).await?);
+            out.extend(rows);
+        }
+        Ok(out)
+    }
+
+    /// Stores scans in one transaction; a scan already stored changes nothing. Returns how many
+    /// were new.
+    pub async fn write_checkins(&self, rows: Vec<CheckIn>) -> Result<u64> {
+        match &*self.backend {
+            Backend::Sqlite(b) => {
+                b.with_bulk(move |conn| {
+                    let tx = conn.transaction()?;
+                    let mut n = 0;
+                    {
+                        let mut add = tx.prepare_cached(
+                            "INSERT INTO checkins (person_id, venue_id, at_s, left_s) VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
+                        )?;
+                        for c in &rows {
+                            n += add.execute(rusqlite::params![c.person_id, c.venue_id, c.at, c.left])? as u64;
+                        }
+                    }
+                    tx.commit()?;
+                    Ok(n)
+                })
+                .await
+            }
+            Backend::Postgres(b) => {
+                let mut buf = String::with_capacity(rows.len() * 40);
+                for c in &rows {
+                    copy_field(&mut buf, Some(&c.person_id.to_string()), false);
+                    copy_field(&mut buf, Some(&c.venue_id.to_string()), false);
+                    copy_field(&mut buf, Some(&c.at.to_string()), false);
+                    copy_field(&mut buf, c.left.map(|l| l.to_string()).as_deref(), true);
+                }
+                let mut conn = b.pool.acquire().await?;
+                sqlx::query(
+                    "CREATE TEMP TABLE IF NOT EXISTS checkin_stage (person_id BIGINT, venue_id BIGINT, at_s BIGINT, left_s BIGINT) ON COMMIT DELETE ROWS",
+                )
+                .execute(&mut *conn)
+                .await?;
+                let mut tx = sqlx::Acquire::begin(&mut *conn).await?;
+                let mut copy = tx.copy_in_raw("COPY checkin_stage (person_id, venue_id, at_s, left_s) FROM STDIN").await?;
+                copy.send(buf.into_bytes()).await?;
+                copy.finish().await?;
+                let done = sqlx::query(
+                    "INSERT INTO checkins (person_id, venue_id, at_s, left_s) SELECT person_id, venue_id, at_s, left_s FROM checkin_stage ON CONFLICT DO NOTHING",
+                )
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok(done.rows_affected())
+            }
+        }
+    }
+
+    /// The raw limit for benchmarks: the same scans by plain prepared INSERTs, one row each, in
+    /// one transaction.
+    pub async fn insert_checkins_plain(&self, rows: Vec<CheckIn>) -> Result<u64> {
+        const SQL: &str = "INSERT INTO checkins (person_id, venue_id, at_s, left_s) VALUES ($1, $2, $3, $4)";
+        match &*self.backend {
+            Backend::Sqlite(b) => {
+                b.with_bulk(move |conn| {
+                    let tx = conn.transaction()?;
+                    {
+                        let mut add = tx.prepare_cached(&sqlite_sql(SQL))?;
+                        for c in &rows {
+                            add.execute(rusqlite::params![c.person_id, c.venue_id, c.at, c.left])?;
+                        }
+                    }
+                    tx.commit()?;
+                    Ok(rows.len() as u64)
+                })
+                .await
+            }
+            Backend::Postgres(b) => {
+                let mut tx = b.pool.begin().await?;
+                for c in &rows {
+                    sqlx::query(SQL).bind(c.person_id).bind(c.venue_id).bind(c.at).bind(c.left).execute(&mut *tx).await?;
+                }
+                tx.commit().await?;
+                Ok(rows.len() as u64)
+            }
+        }
+    }
+
+    /// A person's scans from `from` (seconds) on, oldest first.
+    pub(crate) async fn checkins_of(&self, person_id: i64, from: i64, until: i64) -> Result<Vec<CheckIn>> {
+        let rows: Vec<(i64, i64, i64, Option<i64>)> = with_read_pool!(self, pool => sqlx::query_as(
+            "SELECT person_id, venue_id, at_s, left_s FROM checkins WHERE person_id = $1 AND at_s >= $2 AND at_s < $3 ORDER BY at_s",
+        ).bind(person_id).bind(from).bind(until).fetch_all(pool).await?);
+        Ok(rows.into_iter().map(|(person_id, venue_id, at, left)| CheckIn { person_id, venue_id, at, left }).collect())
+    }
+
+    /// Everyone whose stay at a venue overlapped one of `person_id`'s stays inside `window`,
+    /// ranked by total overlap (longest first).
+    pub(crate) async fn venue_candidates(&self, person_id: i64, window: (DateTime<Utc>, DateTime<Utc>), lookback: &Lookback) -> Result<Vec<Candidate>> {
+        let (from, until) = (window.0.timestamp(), window.1.timestamp());
+        let own = self.checkins_of(person_id, from, until).await?;
+        let longest = Duration::hours(LONGEST_STAY_HOURS).num_seconds();
+        let stay = |c: &CheckIn| Stay { from: time(c.at), until: c.left.map(time) };
+        struct Acc {
+            overlap: Duration,
+            venues: Vec<i64>,
+            first: DateTime<Utc>,
+            last: DateTime<Utc>,
+        }
+        let mut by_person: HashMap<i64, Acc> = HashMap::new();
+        for mine in &own {
+            let end = mine.left.unwrap_or(mine.at + lookback.default_stay.num_seconds()).min(until);
+            let others: Vec<(i64, i64, Option<i64>)> = with_read_pool!(self, pool => sqlx::query_as(
+                "SELECT person_id, at_s, left_s FROM checkins WHERE venue_id = $1 AND at_s >= $2 AND at_s < $3",
+            ).bind(mine.venue_id).bind(mine.at - longest).bind(end).fetch_all(pool).await?);
+            for (other, at, left) in others {
+                if other == person_id {
+                    continue;
+                }
+                let theirs = CheckIn { person_id: other, venue_id: mine.venue_id, at, left };
+                if let Some(o) = lookback.overlap(stay(mine), stay(&theirs)) {
+                    let acc = by_person.entry(other).or_insert(Acc { overlap: Duration::zero(), venues: vec![], first: time(at), last: time(at) });
+                    acc.overlap += o;
+                    if !acc.venues.contains(&mine.venue_id) {
+                        acc.venues.push(mine.venue_id);
+                    }
+                    acc.first = acc.first.min(time(at));
+                    acc.last = acc.last.max(time(left.unwrap_or(at + lookback.default_stay.num_seconds())));
+                }
+            }
+        }
+        if by_person.is_empty() {
+            return Ok(vec![]);
+        }
+        let ids: Vec<i64> = by_person.keys().copied().collect();
+        let mut people: HashMap<i64, (String, String)> = HashMap::new();
+        for chunk in ids.chunks(500) {
+            let sql = format!("SELECT id, name, area_code FROM persons WHERE id IN ({})", list_placeholders(0, chunk.len()));
+            let params: Vec<Param> = chunk.iter().map(|i| Param::Int(*i)).collect();
+            let rows: Vec<(i64, String, String)> = with_read_pool!(self, pool =>
+                bind_all!(sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(pool).await?);
+            people.extend(rows.into_iter().map(|(id, n, a)| (id, (n, a))));
+        }
+        let venue_ids: Vec<i64> = own.iter().map(|c| c.venue_id).collect();
+        let mut venue_names: HashMap<i64, String> = HashMap::new();
+        for chunk in venue_ids.chunks(500) {
+            let sql = format!("SELECT id, name FROM venues WHERE id IN ({})", list_placeholders(0, chunk.len()));
+            let params: Vec<Param> = chunk.iter().map(|i| Param::Int(*i)).collect();
+            let rows: Vec<(i64, String)> = with_read_pool!(self, pool =>
+                bind_all!(sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(pool).await?);
+            venue_names.extend(rows);
+        }
+        let mut out: Vec<Candidate> = by_person
+            .into_iter()
+            .filter_map(|(id, acc)| {
+                let (name, area_code) = people.remove(&id)?;
+                Some(Candidate {
+                    person_id: id,
+                    name,
+                    area_code,
+                    overlap_minutes: acc.overlap.num_minutes(),
+                    venues: acc.venues.iter().map(|v| venue_names.get(v).cloned().unwrap_or_else(|| v.to_string())).collect(),
+                    first_at: acc.first,
+                    last_until: acc.last,
+                })
+            })
+            .collect();
+        out.sort_by_key(|c| (std::cmp::Reverse(c.overlap_minutes), c.first_at, c.person_id));
+        Ok(out)
+    }
+}
+
+/// The dates that decide a case's look-back window.
+pub(crate) fn case_dates(case: &crate::cases::Case) -> CaseDates {
+    CaseDates { onset: case.onset_date, positive_sample: case.sample_date.or(case.report_date), last_negative: None, isolated_at: None }
+}
+
+/// Column positions of a check-in file.
+struct Columns {
+    person: usize,
+    venue: usize,
+    at: usize,
+    left: Option<usize>,
+}
+
+fn columns(headers: &csv::StringRecord) -> Result<Columns> {
+    let find = |names: &[&str]| headers.iter().position(|h| names.contains(&h.trim().trim_start_matches('\u{feff}').to_lowercase().as_str()));
+    match (find(&["id_number", "身份证号", "证件号码"]), find(&["venue_code", "场所码", "场所编码"]), find(&["at", "扫码时间", "时间"])) {
+        (Some(person), Some(venue), Some(at)) => Ok(Columns { person, venue, at, left: find(&["left_at", "离开时间"]) }),
+        _ => Err(StoreError::Invalid(
+            "a check-in file needs columns 身份证号/id_number, 场所码/venue_code and 扫码时间/at (optional 离开时间/left_at)".into(),
+        )),
+    }
+}
+
+/// `2022-04-13 19:05:00` (local time, Asia/Shanghai) or RFC 3339 → seconds since 1970.
+fn parse_time(s: &str) -> std::result::Result<i64, String> {
+    let s = s.trim();
+    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+        return Ok(t.timestamp());
+    }
+    for f in ["%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M"] {
+        if let Ok(t) = chrono::NaiveDateTime::parse_from_str(s, f) {
+            return cordon_domain::local_offset().from_local_datetime(&t).single().map(|t| t.timestamp()).ok_or_else(|| format!("{s:?} is not a time"));
+        }
+    }
+    Err(format!("{s:?} is not a time (use 2022-04-13 19:05:00)"))
+}
+
+/// Rows per stored batch.
+const BATCH: usize = 50_000;
+
+/// Imports scans from CSV (UTF-8 or GBK): resident id, venue code, time, optional exit. Rows
+/// naming an unknown person or venue, or a person outside `allowed`, are reported and skipped.
+pub async fn import_checkins<R: Read + Send + 'static>(
+    store: &Store,
+    input: R,
+    observer: &mut (dyn ImportObserver + Send),
+) -> Result<CheckinSummary> {
+    let started = Instant::now();
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<std::result::Result<(u64, Vec<(u64, String, String, i64, Option<i64>)>, Vec<RowError>), StoreError>>(2);
+    let reader = tokio::task::spawn_blocking(move || {
+        let run = || -> Result<TextEncoding> {
+            let (encoding, text) = utf8_reader(input)?;
+            let mut csv = csv::ReaderBuilder::new().flexible(true).from_reader(text);
+            let cols = columns(csv.headers().map_err(|e| StoreError::Invalid(format!("not a CSV file: {e}")))?)?;
+            let (mut batch, mut errors, mut read) = (Vec::with_capacity(BATCH), Vec::new(), 0u64);
+            for (i, rec) in csv.records().enumerate() {
+                let line = i as u64 + 2;
+                read += 1;
+                let rec = match rec {
+                    Ok(r) => r,
+                    Err(e) => {
+                        errors.push(RowError { line, field: None, reason: format!("unreadable row: {e}") });
+                        continue;
+                    }
+                };
+                let get = |i: usize| rec.get(i).unwrap_or("").trim();
+                let at = parse_time(get(cols.at));
+                let left = cols.left.map(get).filter(|s| !s.is_empty()).map(parse_time).transpose();
+                match (at, left) {
+                    (Ok(at), Ok(left)) if left.is_none_or(|l| l > at) => batch.push((line, get(cols.person).to_ascii_uppercase(), get(cols.venue).to_string(), at, left)),
+                    (Ok(_), Ok(_)) => errors.push(RowError { line, field: Some("left_at"), reason: "is not after the scan".into() }),
+                    (Err(r), _) => errors.push(RowError { line, field: Some("at"), reason: r }),
+                    (_, Err(r)) => errors.push(RowError { line, field: Some("left_at"), reason: r }),
+                }
+                if batch.len() == BATCH {
+                    if tx.blocking_send(Ok((read, std::mem::take(&mut batch), std::mem::take(&mut errors)))).is_err() {
+                        return Ok(encoding);
+                    }
+                    read = 0;
+                }
+            }
+            let _ = tx.blocking_send(Ok((read, batch, errors)));
+            Ok(encoding)
+        };
+        run()
+    });
+    let mut progress = Progress::default();
+    while let Some(msg) = rx.recv().await {
+        let (read, rows, mut errors) = msg?;
+        progress.rows += read;
+        let people = store.person_ids_by_documents(&rows.iter().map(|r| r.1.clone()).collect::<Vec<_>>()).await?;
+        let mut codes: Vec<String> = rows.iter().map(|r| r.2.clone()).collect();
+        codes.sort_unstable();
+        codes.dedup();
+        let venues = store.venue_ids(&codes).await?;
+        let mut good = Vec::with_capacity(rows.len());
+        for (line, person, venue, at, left) in rows {
+            match (people.get(&person), venues.get(&venue)) {
+                (Some(p), Some(v)) => good.push(CheckIn { person_id: *p, venue_id: *v, at, left }),
+                (None, _) => errors.push(RowError { line, field: Some("id_number"), reason: format!("{person} is not registered") }),
+                (_, None) => errors.push(RowError { line, field: Some("venue_code"), reason: format!("venue {venue} is not registered") }),
+            }
+        }
+        progress.inserted += store.write_checkins(good).await?;
+        errors.sort_by_key(|e| e.line);
+        let mut last = None;
+        for e in &errors {
+            if last != Some(e.line) {
+                progress.invalid_rows += 1;
+                last = Some(e.line);
+            }
+            observer.row_error(e);
+        }
+        observer.progress(&progress);
+    }
+    let encoding = reader.await.map_err(|e| StoreError::Task(e.to_string()))??;
+    Ok(CheckinSummary {
+        encoding,
+        rows: progress.rows,
+        inserted: progress.inserted,
+        invalid_rows: progress.invalid_rows,
+        elapsed_ms: started.elapsed().as_millis() as u64,
+    })
+}
