@@ -379,6 +379,25 @@ impl Store {
             }
             let mut touched = vec![id];
             touched.extend(&new.infectors);
+            if let Some(person) = new.person_id {
+                // A contact who turns positive: the cases they were a close contact of infected
+                // them, their own secondary contacts become close contacts, their observation
+                // order ends as a case.
+                let sources: Vec<(i64,)> = sqlx::query_as(
+                    "SELECT DISTINCT case_id FROM exposures WHERE contact_person_id = $1 AND incident_id = $2 \
+                     AND status IN ('confirmed', 'handed_over') AND degree = 'close' AND case_id <> $3",
+                )
+                .bind(person).bind(incident_id).bind(id).fetch_all(&mut *tx).await?;
+                for (source,) in sources {
+                    sqlx::query("INSERT INTO case_links (infector_id, case_id, source) VALUES ($1, $2, 'contact') ON CONFLICT DO NOTHING")
+                        .bind(source).bind(id).execute(&mut *tx).await?;
+                    touched.push(source);
+                }
+                sqlx::query("UPDATE exposures SET degree = 'close' WHERE source_person_id = $1 AND incident_id = $2 AND degree = 'secondary'")
+                    .bind(person).bind(incident_id).execute(&mut *tx).await?;
+                sqlx::query("UPDATE observation_orders SET status = 'case' WHERE person_id = $1 AND incident_id = $2")
+                    .bind(person).bind(incident_id).execute(&mut *tx).await?;
+            }
             recluster!(tx, &touched, &area, now);
             crate::investigations::open_investigation!(tx, id, &area, now, &actor.name);
             let mut change = change.clone();
@@ -487,6 +506,13 @@ impl Store {
             "SELECT l.infector_id, l.case_id FROM case_links l JOIN cases c ON c.id = l.case_id WHERE c.cluster_id = $1 ORDER BY 1, 2",
         ).bind(id).fetch_all(pool).await?);
         Ok(Some(ClusterDetail { cluster, cases, links }))
+    }
+
+    /// The rule set an incident runs under.
+    pub(crate) async fn incident_rule_set(&self, incident_id: i64) -> Result<String> {
+        let (r,): (String,) = with_read_pool!(self, pool =>
+            sqlx::query_as("SELECT rule_set FROM incidents WHERE id = $1").bind(incident_id).fetch_one(pool).await?);
+        Ok(r)
     }
 
     /// The incident with this name, created over `area` when there is none.

@@ -18,6 +18,7 @@ pub mod checkins;
 pub mod linelist;
 mod bulk;
 pub mod decode;
+pub mod exposures;
 pub mod import;
 pub mod investigations;
 pub mod lab_csv;

@@ -180,7 +180,46 @@ impl Scoped {
         let person = case.person_id.ok_or_else(|| StoreError::Invalid(format!("case {} has no person record", case.external_id)))?;
         let dates = crate::checkins::case_dates(&case);
         let Some(window) = lookback.window(&dates, Utc::now(), &cordon_domain::local_offset()) else { return Ok(vec![]) };
-        self.store.venue_candidates(person, window, lookback).await
+        let reached = self.store.reached(case_id).await?;
+        let mut found = self.store.venue_candidates(person, window, lookback).await?;
+        found.retain(|c| !reached.contains(&c.person_id));
+        Ok(found)
+    }
+
+    /// Records exposures of a case (confirmed): close contacts' households are proposed as
+    /// secondary contacts, contacts living outside the jurisdiction raise assistance requests.
+    pub async fn record_exposures(&self, case_id: i64, new: &[crate::exposures::NewExposure]) -> Result<crate::exposures::Recorded> {
+        self.require(Permission::TracingWrite)?;
+        let case = self.case(case_id).await?.ok_or_else(|| StoreError::Invalid(format!("no case {case_id}")))?;
+        self.store.record_exposures(&self.actor, &case, new, &self.principal.user.jurisdiction).await
+    }
+
+    /// Confirms or dismisses proposed paths of a case.
+    pub async fn decide_exposures(&self, case_id: i64, ids: &[i64], confirm: bool) -> Result<u64> {
+        self.require(Permission::TracingWrite)?;
+        let case = self.case(case_id).await?.ok_or_else(|| StoreError::Invalid(format!("no case {case_id}")))?;
+        self.store.decide_exposures(&self.actor, &case, ids, confirm).await
+    }
+
+    /// Everyone a case's exposures reach, gravest degree first.
+    pub async fn contacts(&self, case_id: i64) -> Result<Vec<crate::exposures::Contact>> {
+        self.require(Permission::TracingRead)?;
+        self.case(case_id).await?.ok_or_else(|| StoreError::Invalid(format!("no case {case_id}")))?;
+        self.store.contacts(case_id).await
+    }
+
+    /// Hands a batch of confirmed contacts over as observation orders awaiting transfer.
+    pub async fn hand_over(&self, case_id: i64, people: &[i64]) -> Result<crate::exposures::HandOver> {
+        self.require(Permission::TracingWrite)?;
+        let case = self.case(case_id).await?.ok_or_else(|| StoreError::Invalid(format!("no case {case_id}")))?;
+        let rule_set = self.store.incident_rule_set(case.incident_id).await?;
+        self.store.hand_over(&self.actor, &case, people, &rule_set).await
+    }
+
+    /// Assistance requests sent from or to the jurisdiction.
+    pub async fn assist_requests(&self) -> Result<Vec<crate::exposures::AssistRequest>> {
+        self.require(Permission::TracingRead)?;
+        self.store.assist_requests(self.principal.user.jurisdiction.areas()).await
     }
 }
 

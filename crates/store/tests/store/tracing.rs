@@ -392,3 +392,63 @@ async fn checkins_load_once_and_a_case_gets_everyone_who_overlapped_at_its_venue
         s.finish(store).await.unwrap();
     }
 }
+
+#[tokio::test]
+async fn contacts_bring_their_households_as_secondaries_are_handed_over_in_a_batch_and_a_positive_contact_becomes_a_case() {
+    use cordon_domain::tracing::exposure::ExposureKind;
+    use cordon_store::exposures::NewExposure;
+    for (s, store) in each_backend("exposures").await {
+        seed_areas(&store).await;
+        import_persons(&store, Cursor::new(people_csv(12).into_bytes()), &mut Collect::default()).await.unwrap();
+        let tracer = as_user(&store, "tracer", Role::Investigator, "140121100").await;
+        let ids = store.person_ids_by_documents(&(0..12).map(id).collect::<Vec<_>>()).await.unwrap();
+        let p = |n: u32| ids[&id(n)];
+        // Two per household: 0–1 and 2–3 in 清源镇, 4–5 in 徐沟镇 (another township).
+        let mut new = new_case("140121100201", "清徐-1", vec![], 12);
+        new.person_id = Some(p(0));
+        let case = tracer.create_case(new).await.unwrap();
+        let met = |person: i64, kind: ExposureKind| NewExposure {
+            contact_person_id: person, kind, degree: None, first_at: Some(chrono::Utc::now() - chrono::Duration::days(2)),
+            last_at: Some(chrono::Utc::now() - chrono::Duration::days(1)), note: None,
+        };
+        let done = tracer.record_exposures(case.id, &[met(p(2), ExposureKind::Meal), met(p(4), ExposureKind::Work), met(p(3), ExposureKind::Work)]).await.unwrap();
+        assert_eq!((done.exposures, done.secondaries_proposed, done.assist_requests), (3, 3, 1), "{done:?}");
+        assert!(tracer.record_exposures(case.id, &[met(p(0), ExposureKind::Household)]).await.is_err(), "a case is not its own contact");
+
+        let contacts = tracer.contacts(case.id).await.unwrap();
+        let view: Vec<(i64, &str, usize, &str)> = contacts.iter().map(|c| (c.person_id, c.degree.as_str(), c.paths, c.status.as_str())).collect();
+        assert_eq!(view, vec![
+            (p(2), "close", 2, "confirmed"),
+            (p(3), "close", 2, "confirmed"),
+            (p(4), "close", 1, "confirmed"),
+            (p(5), "secondary", 1, "proposed"),
+        ], "2 and 3 share a home: each is a close contact and the other's secondary; the graver degree counts");
+        let requests = tracer.assist_requests().await.unwrap();
+        assert_eq!(requests.len(), 1);
+        assert_eq!((requests[0].to_area.as_str(), requests[0].status.as_str()), ("140121101", "open"));
+        assert!(requests[0].facts.contains("清徐-1"));
+
+        // The proposed secondary must be confirmed before hand-over; then one batch.
+        let refused = tracer.hand_over(case.id, &[p(5)]).await.unwrap();
+        assert_eq!(refused.refused.len(), 1);
+        let secondary = contacts.iter().find(|c| c.person_id == p(5)).unwrap();
+        assert_eq!(tracer.decide_exposures(case.id, &secondary.exposure_ids, true).await.unwrap(), 1);
+        let batch = tracer.hand_over(case.id, &[p(2), p(3), p(4), p(5), p(9)]).await.unwrap();
+        assert_eq!(batch.ordered, vec![p(2), p(3), p(4), p(5)]);
+        assert_eq!(batch.refused, vec![(p(9), "not a contact of this case".to_string())]);
+        assert_eq!(tracer.hand_over(case.id, &[p(2)]).await.unwrap().already, vec![p(2)], "handing over again changes nothing");
+        assert!(tracer.contacts(case.id).await.unwrap().iter().all(|c| c.status == "handed_over"));
+
+        // Person 4 (in the other township) turns positive: a case infected by 清徐-1, in its
+        // cluster; 5, 4's household secondary, becomes a close contact; 4's order ends as a case.
+        let county = as_user(&store, "county", Role::Investigator, "140121").await;
+        let p5 = |contacts: Vec<cordon_store::exposures::Contact>| contacts.into_iter().find(|c| c.person_id == p(5)).unwrap().degree;
+        assert_eq!(p5(tracer.contacts(case.id).await.unwrap()), "secondary");
+        let mut second = new_case("140121101201", "徐沟-1", vec![], 13);
+        second.person_id = Some(p(4));
+        let c2 = county.create_case(second).await.unwrap();
+        assert_eq!((c2.cluster_id, c2.generation), (case.cluster_id, 1));
+        assert_eq!(p5(tracer.contacts(case.id).await.unwrap()), "close");
+        s.finish(store).await.unwrap();
+    }
+}

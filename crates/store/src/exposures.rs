@@ -1,0 +1,324 @@
+//! Exposures and contacts: an investigator records who met the case (or confirms venue
+//! candidates); each close contact's household is proposed at once as secondary contacts; a
+//! contact living outside the caller's jurisdiction raises an assistance request (协查函) to
+//! their county; a confirmed batch is handed over as observation orders awaiting transfer.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use cordon_domain::AreaCode;
+use cordon_domain::access::Jurisdiction;
+use cordon_domain::tracing::exposure::{Degree, ExposureKind, secondary_span};
+use serde::Serialize;
+
+use crate::audit::{Actor, Change, INSERT_AUDIT, audit_params};
+use crate::cases::Case;
+use crate::{Param, Result, Store, StoreError, bind_all, list_placeholders, with_read_pool, with_write_pool};
+
+/// An exposure to record for a case.
+#[derive(Debug, Clone)]
+pub struct NewExposure {
+    pub contact_person_id: i64,
+    pub kind: ExposureKind,
+    /// `None`: what the rule gives someone who met a case (close).
+    pub degree: Option<Degree>,
+    pub first_at: Option<DateTime<Utc>>,
+    pub last_at: Option<DateTime<Utc>>,
+    pub note: Option<String>,
+}
+
+/// What recording exposures did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Recorded {
+    pub exposures: u64,
+    /// Household members of close contacts proposed as secondary contacts.
+    pub secondaries_proposed: u64,
+    /// Assistance requests raised for contacts outside the jurisdiction.
+    pub assist_requests: u64,
+}
+
+/// One person reached from a case, by every path that was not dismissed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Contact {
+    pub person_id: i64,
+    pub name: String,
+    pub area_code: String,
+    /// The gravest degree over the person's paths.
+    pub degree: String,
+    /// How many paths reach the person (a contact met twice keeps both).
+    pub paths: usize,
+    pub kinds: Vec<String>,
+    /// proposed, confirmed or handed_over (the furthest any path got).
+    pub status: String,
+    pub last_at: Option<DateTime<Utc>>,
+    /// Exposure ids of the paths, for confirming or dismissing them.
+    pub exposure_ids: Vec<i64>,
+}
+
+/// What a hand-over did, person by person.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct HandOver {
+    /// People now with an observation order awaiting transfer.
+    pub ordered: Vec<i64>,
+    /// People already under an order of this incident.
+    pub already: Vec<i64>,
+    /// People not handed over, with the reason.
+    pub refused: Vec<(i64, String)>,
+}
+
+/// An assistance request (协查函) to another county.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+pub struct AssistRequest {
+    pub id: i64,
+    pub exposure_id: i64,
+    pub to_area: String,
+    pub from_area: String,
+    pub facts: String,
+    pub status: String,
+    pub created_at: DateTime<Utc>,
+    pub answered_at: Option<DateTime<Utc>>,
+    pub answer: Option<String>,
+}
+
+#[derive(sqlx::FromRow)]
+struct PathRow {
+    id: i64,
+    contact_person_id: i64,
+    name: String,
+    area_code: String,
+    kind: String,
+    degree: String,
+    status: String,
+    first_at: Option<DateTime<Utc>>,
+    last_at: Option<DateTime<Utc>>,
+}
+
+fn rank(status: &str) -> u8 {
+    match status {
+        "handed_over" => 3,
+        "confirmed" => 2,
+        _ => 1,
+    }
+}
+
+/// Where an assistance request about someone living in `area` goes: their county's
+/// headquarters, or within the case's own county their township's.
+fn assist_target(area: &str, case_area: &str) -> String {
+    let county = area.get(..6).unwrap_or(area);
+    if case_area.starts_with(county) { area.get(..9).unwrap_or(area).to_string() } else { county.to_string() }
+}
+
+impl Store {
+    /// Records exposures of `case` (confirmed by the investigator) and what follows each.
+    pub(crate) async fn record_exposures(&self, actor: &Actor, case: &Case, new: &[NewExposure], jurisdiction: &Jurisdiction) -> Result<Recorded> {
+        let source = case.person_id.ok_or_else(|| StoreError::Invalid(format!("case {} has no person record", case.external_id)))?;
+        let mut contacts: Vec<(i64, String)> = Vec::new();
+        for chunk in new.chunks(500) {
+            let sql = format!("SELECT id, area_code FROM persons WHERE id IN ({})", list_placeholders(0, chunk.len()));
+            let params: Vec<Param> = chunk.iter().map(|n| Param::Int(n.contact_person_id)).collect();
+            let rows: Vec<(i64, String)> = with_read_pool!(self, pool =>
+                bind_all!(sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(pool).await?);
+            contacts.extend(rows);
+        }
+        let area_of: BTreeMap<i64, String> = contacts.into_iter().collect();
+        for n in new {
+            if !area_of.contains_key(&n.contact_person_id) {
+                return Err(StoreError::Invalid(format!("no person {}", n.contact_person_id)));
+            }
+            if n.contact_person_id == source {
+                return Err(StoreError::Invalid("a case is not its own contact".into()));
+            }
+        }
+        let now = Utc::now();
+        let change = Change::new("record", "exposures", &case.external_id).area(&case.area_code).after(serde_json::json!(
+            new.iter().map(|n| serde_json::json!({"person": n.contact_person_id, "kind": n.kind.as_str(), "degree": n.degree.unwrap_or(Degree::Close).as_str()})).collect::<Vec<_>>()
+        ));
+        let mut out = Recorded::default();
+        with_write_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            for n in new {
+                let degree = n.degree.unwrap_or(Degree::Close);
+                let area = &area_of[&n.contact_person_id];
+                let (id,): (i64,) = sqlx::query_as(
+                    "INSERT INTO exposures (incident_id, case_id, source_person_id, contact_person_id, kind, degree, first_at, last_at, status, \
+                     area_code, note, created_at, created_by, decided_at, decided_by) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'confirmed', $9, $10, $11, $12, $11, $12) \
+                     ON CONFLICT (case_id, source_person_id, contact_person_id, kind) DO UPDATE SET degree = excluded.degree, \
+                     first_at = excluded.first_at, last_at = excluded.last_at, status = CASE WHEN exposures.status = 'handed_over' \
+                     THEN exposures.status ELSE 'confirmed' END, note = excluded.note, decided_at = excluded.decided_at, decided_by = excluded.decided_by \
+                     RETURNING id",
+                )
+                .bind(case.incident_id).bind(case.id).bind(source).bind(n.contact_person_id).bind(n.kind.as_str()).bind(degree.as_str())
+                .bind(n.first_at).bind(n.last_at).bind(area).bind(&n.note).bind(now).bind(&actor.name)
+                .fetch_one(&mut *tx).await?;
+                out.exposures += 1;
+                if degree == Degree::Close {
+                    let (from, until) = secondary_span(n.first_at.or(n.last_at).unwrap_or(now), None, now);
+                    out.secondaries_proposed += sqlx::query(
+                        "INSERT INTO exposures (incident_id, case_id, source_person_id, contact_person_id, via_exposure_id, kind, degree, first_at, last_at, \
+                         status, area_code, created_at, created_by) \
+                         SELECT $1, $2, $3, m.id, $4, 'household', 'secondary', $5, $6, 'proposed', m.area_code, $7, $8 \
+                         FROM persons c JOIN persons m ON m.household_id = c.household_id \
+                         WHERE c.id = $3 AND m.id <> $3 AND m.id <> $9 \
+                         ON CONFLICT (case_id, source_person_id, contact_person_id, kind) DO NOTHING",
+                    )
+                    .bind(case.incident_id).bind(case.id).bind(n.contact_person_id).bind(id).bind(from).bind(until).bind(now).bind(&actor.name).bind(source)
+                    .execute(&mut *tx).await?.rows_affected();
+                }
+                let outside = AreaCode::parse(area).map(|a| !jurisdiction.contains(&a)).unwrap_or(true);
+                if outside {
+                    let facts = serde_json::json!({
+                        "case": case.external_id, "person_id": n.contact_person_id, "kind": n.kind.as_str(), "degree": degree.as_str(),
+                        "first_at": n.first_at, "last_at": n.last_at, "area_code": area,
+                    });
+                    out.assist_requests += sqlx::query(
+                        "INSERT INTO assist_requests (exposure_id, to_area, from_area, facts, status, created_at) VALUES ($1, $2, $3, $4, 'open', $5) \
+                         ON CONFLICT (exposure_id) DO NOTHING",
+                    )
+                    .bind(id).bind(assist_target(area, &case.area_code)).bind(&case.area_code).bind(facts.to_string()).bind(now)
+                    .execute(&mut *tx).await?.rows_affected();
+                }
+            }
+            bind_all!(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
+            tx.commit().await?;
+        });
+        Ok(out)
+    }
+
+    /// Confirms or dismisses proposed exposures of a case (secondary contacts proposed from
+    /// households); returns how many changed.
+    pub(crate) async fn decide_exposures(&self, actor: &Actor, case: &Case, ids: &[i64], confirm: bool) -> Result<u64> {
+        let status = if confirm { "confirmed" } else { "dismissed" };
+        let change = Change::new(if confirm { "confirm" } else { "dismiss" }, "exposures", &case.external_id)
+            .area(&case.area_code)
+            .after(serde_json::json!({"exposures": ids}));
+        let mut n = 0;
+        with_write_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            for chunk in ids.chunks(500) {
+                let sql = format!(
+                    "UPDATE exposures SET status = $1, decided_at = $2, decided_by = $3 WHERE case_id = $4 AND status IN ('proposed', 'confirmed') AND id IN ({})",
+                    list_placeholders(4, chunk.len())
+                );
+                let mut params = vec![Param::Text(status.into()), Param::Time(Utc::now()), Param::Text(actor.name.clone()), Param::Int(case.id)];
+                params.extend(chunk.iter().map(|i| Param::Int(*i)));
+                n += bind_all!(sqlx::query(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).execute(&mut *tx).await?.rows_affected();
+            }
+            if n > 0 {
+                bind_all!(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+        });
+        Ok(n)
+    }
+
+    async fn paths(&self, case_id: i64, with_dismissed: bool) -> Result<Vec<PathRow>> {
+        let filter = if with_dismissed { "" } else { " AND e.status <> 'dismissed'" };
+        let sql = format!(
+            "SELECT e.id, e.contact_person_id, p.name, e.area_code, e.kind, e.degree, e.status, e.first_at, e.last_at \
+             FROM exposures e JOIN persons p ON p.id = e.contact_person_id WHERE e.case_id = $1{filter} ORDER BY e.id"
+        );
+        Ok(with_read_pool!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(case_id).fetch_all(pool).await?))
+    }
+
+    /// Everyone a case's exposures reach (dismissed paths left out), gravest degree first.
+    pub(crate) async fn contacts(&self, case_id: i64) -> Result<Vec<Contact>> {
+        let mut by_person: BTreeMap<i64, Contact> = BTreeMap::new();
+        for p in self.paths(case_id, false).await? {
+            let degree: Degree = p.degree.parse().map_err(StoreError::Task)?;
+            let c = by_person.entry(p.contact_person_id).or_insert_with(|| Contact {
+                person_id: p.contact_person_id,
+                name: p.name.clone(),
+                area_code: p.area_code.clone(),
+                degree: degree.as_str().into(),
+                paths: 0,
+                kinds: vec![],
+                status: p.status.clone(),
+                last_at: None,
+                exposure_ids: vec![],
+            });
+            let current: Degree = c.degree.parse().map_err(StoreError::Task)?;
+            c.degree = current.higher(degree).as_str().into();
+            c.paths += 1;
+            if !c.kinds.contains(&p.kind) {
+                c.kinds.push(p.kind.clone());
+            }
+            if rank(&p.status) > rank(&c.status) {
+                c.status = p.status.clone();
+            }
+            c.last_at = c.last_at.max(p.last_at.or(p.first_at));
+            c.exposure_ids.push(p.id);
+        }
+        let mut out: Vec<Contact> = by_person.into_values().collect();
+        out.sort_by_key(|c| (c.degree.parse::<Degree>().map(|d| d as u8).unwrap_or(9), c.person_id));
+        Ok(out)
+    }
+
+    /// People a case's exposures already reach, dismissed or not (venue candidates leave them out).
+    pub(crate) async fn reached(&self, case_id: i64) -> Result<std::collections::HashSet<i64>> {
+        Ok(self.paths(case_id, true).await?.into_iter().map(|p| p.contact_person_id).collect())
+    }
+
+    /// Hands a batch of confirmed close and secondary contacts over as observation orders
+    /// awaiting transfer (一批确认、一批移交), in one transaction.
+    pub(crate) async fn hand_over(&self, actor: &Actor, case: &Case, people: &[i64], rule_set: &str) -> Result<HandOver> {
+        let contacts = self.contacts(case.id).await?;
+        let mut out = HandOver::default();
+        let mut orders: Vec<(&Contact, &'static str, DateTime<Utc>)> = Vec::new();
+        let now = Utc::now();
+        for person in people {
+            let Some(c) = contacts.iter().find(|c| c.person_id == *person) else {
+                out.refused.push((*person, "not a contact of this case".into()));
+                continue;
+            };
+            let category = match c.degree.as_str() {
+                "close" => "close_contact",
+                "secondary" => "secondary_contact",
+                other => {
+                    out.refused.push((*person, format!("{other}: watched by health monitoring, not observation")));
+                    continue;
+                }
+            };
+            if c.status == "proposed" {
+                out.refused.push((*person, "still proposed: confirm first".into()));
+                continue;
+            }
+            orders.push((c, category, c.last_at.unwrap_or(now)));
+        }
+        let change = Change::new("hand_over", "contacts", &case.external_id).area(&case.area_code).after(serde_json::json!({
+            "people": orders.iter().map(|(c, cat, _)| serde_json::json!({"person": c.person_id, "category": cat})).collect::<Vec<_>>(),
+        }));
+        with_write_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            for (c, category, last) in &orders {
+                let added = sqlx::query(
+                    "INSERT INTO observation_orders (incident_id, person_id, category, last_exposure_at, rule_set, status, area_code, created_at, created_by) \
+                     VALUES ($1, $2, $3, $4, $5, 'awaiting_transfer', $6, $7, $8) ON CONFLICT (incident_id, person_id) DO NOTHING",
+                )
+                .bind(case.incident_id).bind(c.person_id).bind(*category).bind(*last).bind(rule_set).bind(&c.area_code).bind(now).bind(&actor.name)
+                .execute(&mut *tx).await?.rows_affected();
+                if added == 1 { out.ordered.push(c.person_id) } else { out.already.push(c.person_id) }
+                sqlx::query("UPDATE exposures SET status = 'handed_over' WHERE case_id = $1 AND contact_person_id = $2 AND status = 'confirmed'")
+                    .bind(case.id).bind(c.person_id).execute(&mut *tx).await?;
+            }
+            if !orders.is_empty() {
+                bind_all!(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+        });
+        Ok(out)
+    }
+
+    /// Assistance requests sent from or to areas in `scope`, open first.
+    pub(crate) async fn assist_requests(&self, scope: &[AreaCode]) -> Result<Vec<AssistRequest>> {
+        let mut params = Vec::new();
+        let Some(from) = crate::in_areas("from_area", scope, &mut params) else { return Ok(vec![]) };
+        let to = crate::in_areas("to_area", scope, &mut params).unwrap_or_default();
+        let sql = format!(
+            "SELECT id, exposure_id, to_area, from_area, facts, status, created_at, answered_at, answer FROM assist_requests \
+             WHERE {from} OR {to} ORDER BY status DESC, created_at DESC LIMIT 1000"
+        );
+        Ok(with_read_pool!(self, pool =>
+            bind_all!(sqlx::query_as::<_, AssistRequest>(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(pool).await?))
+    }
+}
