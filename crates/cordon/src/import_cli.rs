@@ -42,6 +42,19 @@ pub enum ImportWhat {
         #[arg(long)]
         incident: Option<String>,
     },
+    /// Venues with their place codes: 场所码/code, 名称/name, 区划代码/area_code, optional 地址/address.
+    Venues {
+        file: PathBuf,
+        #[command(flatten)]
+        db: crate::DatabaseArg,
+    },
+    /// Place-code scans: 身份证号/id_number, 场所码/venue_code, 扫码时间/at, optional 离开时间/left_at.
+    /// Loading the same scans again changes nothing.
+    Checkins {
+        file: PathBuf,
+        #[command(flatten)]
+        db: crate::DatabaseArg,
+    },
     /// Areas: 区划代码/code and 名称/name (county 6, township 9, village 12 digits).
     Areas {
         file: PathBuf,
@@ -55,6 +68,8 @@ pub async fn run(what: ImportWhat) -> Result<()> {
         ImportWhat::Persons { file, db, errors } => persons(&file, &db.database, errors.as_deref()).await,
         ImportWhat::Areas { file, db } => areas(&file, &db.database).await,
         ImportWhat::Linelist { file, db, area, incident } => linelist(&file, &db.database, &area, incident).await,
+        ImportWhat::Venues { file, db } => venues(&file, &db.database).await,
+        ImportWhat::Checkins { file, db } => checkins(&file, &db.database).await,
     }
 }
 
@@ -203,6 +218,64 @@ async fn linelist(file: &Path, database: &str, area: &str, incident: Option<Stri
         s.links,
         s.unknown_infectors,
         s.clusters,
+        s.elapsed_ms as f64 / 1000.0
+    );
+    store.close().await;
+    Ok(())
+}
+
+async fn venues(file: &Path, database: &str) -> Result<()> {
+    let input = File::open(file).with_context(|| format!("opening {}", file.display()))?;
+    let (_, text) = cordon_store::decode::utf8_reader(input)?;
+    let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(text);
+    let headers = reader.headers()?.clone();
+    let find = |names: &[&str]| headers.iter().position(|h| names.contains(&h.trim().trim_start_matches('\u{feff}')));
+    let (Some(code_col), Some(name_col), Some(area_col)) =
+        (find(&["code", "场所码", "场所编码"]), find(&["name", "名称", "场所名称"]), find(&["area_code", "区划代码"]))
+    else {
+        bail!("the file needs columns 场所码/code, 名称/name and 区划代码/area_code");
+    };
+    let address_col = find(&["address", "地址"]);
+    let (mut venues, mut bad) = (Vec::new(), 0);
+    for (i, rec) in reader.records().enumerate() {
+        let rec = rec?;
+        let get = |c: usize| rec.get(c).unwrap_or("").trim().to_string();
+        match AreaCode::parse(&get(area_col)) {
+            Ok(area_code) if !get(code_col).is_empty() && !get(name_col).is_empty() => venues.push(cordon_store::checkins::NewVenue {
+                code: get(code_col),
+                name: get(name_col),
+                area_code,
+                address: address_col.map(get).filter(|a| !a.is_empty()),
+            }),
+            _ => {
+                bad += 1;
+                eprintln!("line {}: needs a code, a name and a valid area code", i + 2);
+            }
+        }
+    }
+    let store = crate::open(database).await?;
+    let n = store.upsert_venues(&venues).await?;
+    println!("imported {} venues ({} new), {} invalid rows", venues.len(), n, bad);
+    store.close().await;
+    Ok(())
+}
+
+async fn checkins(file: &Path, database: &str) -> Result<()> {
+    let input = File::open(file).with_context(|| format!("opening {}", file.display()))?;
+    let total_bytes = input.metadata()?.len();
+    let store = crate::open(database).await?;
+    let mut observer = CliObserver { bar: None, total_bytes, started: Instant::now(), last_line: Instant::now(), report: None, shown: 0 };
+    let s = cordon_store::checkins::import_checkins(&store, input, &mut observer).await?;
+    if observer.shown > 20 {
+        eprintln!("… and {} more row errors", observer.shown - 20);
+    }
+    println!(
+        "imported {} ({}): {} rows, {} new scans, {} invalid, in {:.1} s",
+        file.display(),
+        s.encoding.as_str(),
+        s.rows,
+        s.inserted,
+        s.invalid_rows,
         s.elapsed_ms as f64 / 1000.0
     );
     store.close().await;

@@ -73,6 +73,13 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(tracing::list_clusters))
         .routes(routes!(tracing::cluster_detail))
         .routes(routes!(tracing::import_linelist))
+        .routes(routes!(tracing::candidates))
+        .routes(routes!(tracing::record_exposures))
+        .routes(routes!(tracing::contacts))
+        .routes(routes!(tracing::decide))
+        .routes(routes!(tracing::hand_over))
+        .routes(routes!(tracing::assist_requests))
+        .routes(routes!(tracing::import_checkins))
 }
 
 /// Parses an area code from a request field, answering 400 with the reason.
@@ -128,6 +135,13 @@ pub const PERMISSIONS: &[(&str, &str, Permission)] = &[
     ("get", "/api/v1/clusters", Permission::TracingRead),
     ("get", "/api/v1/clusters/{id}", Permission::TracingRead),
     ("post", "/api/v1/imports/linelist", Permission::TracingWrite),
+    ("get", "/api/v1/cases/{id}/candidates", Permission::TracingRead),
+    ("post", "/api/v1/cases/{id}/exposures", Permission::TracingWrite),
+    ("get", "/api/v1/cases/{id}/contacts", Permission::TracingRead),
+    ("post", "/api/v1/cases/{id}/exposures/decisions", Permission::TracingWrite),
+    ("post", "/api/v1/cases/{id}/handover", Permission::TracingWrite),
+    ("get", "/api/v1/assist-requests", Permission::TracingRead),
+    ("post", "/api/v1/imports/checkins", Permission::TracingWrite),
 ];
 
 /// The OpenAPI document as served: the routes' descriptions plus the two ways to authenticate

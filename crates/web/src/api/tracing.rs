@@ -461,3 +461,251 @@ pub async fn import_linelist(caller: Caller, Query(q): Query<LinelistQuery>, bod
         errors_truncated: collect.truncated,
     }))
 }
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct CandidatesQuery {
+    /// Days before onset (or the positive sample) that count, 2–5 (default 2).
+    pub lookback_days: Option<u32>,
+    /// Minutes a scan without exit lasts (default 60).
+    pub default_stay_minutes: Option<u32>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CandidateView {
+    pub person_id: i64,
+    pub name: String,
+    pub area_code: String,
+    pub overlap_minutes: i64,
+    pub venues: Vec<String>,
+    pub first_at: DateTime<Utc>,
+    pub last_until: DateTime<Utc>,
+}
+
+/// People whose stays at the case's venues overlapped the case's inside the look-back window,
+/// longest overlap first; people already recorded for the case are left out. Requires
+/// `tracing.read`.
+#[utoipa::path(get, path = "/api/v1/cases/{id}/candidates", tag = "tracing", params(("id" = i64, Path, description = "Case id"), CandidatesQuery),
+    responses((status = 200, body = [CandidateView]), (status = 400, body = Problem), (status = 401, body = Problem),
+              (status = 403, body = Problem), (status = 422, body = Problem)))]
+pub async fn candidates(caller: Caller, Path(id): Path<i64>, Query(q): Query<CandidatesQuery>) -> ApiResult<Json<Vec<CandidateView>>> {
+    let lookback = cordon_domain::tracing::exposure::Lookback::new(q.lookback_days.unwrap_or(2), q.default_stay_minutes.unwrap_or(60))
+        .map_err(|e| ApiError::bad_request("lookback_days", e))?;
+    let found = caller.0.venue_candidates(id, &lookback).await?;
+    Ok(Json(
+        found
+            .into_iter()
+            .map(|c| CandidateView {
+                person_id: c.person_id,
+                name: c.name,
+                area_code: c.area_code,
+                overlap_minutes: c.overlap_minutes,
+                venues: c.venues,
+                first_at: c.first_at,
+                last_until: c.last_until,
+            })
+            .collect(),
+    ))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ExposureInput {
+    pub person_id: i64,
+    /// household, work, meal, vehicle, venue, care, other
+    pub kind: String,
+    /// close (default), place_exposed, companion, general
+    pub degree: Option<String>,
+    pub first_at: Option<DateTime<Utc>>,
+    pub last_at: Option<DateTime<Utc>>,
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ExposuresInput {
+    pub exposures: Vec<ExposureInput>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RecordedView {
+    pub exposures: u64,
+    pub secondaries_proposed: u64,
+    pub assist_requests: u64,
+}
+
+/// Records who met the case (confirmed by the investigator). Close contacts' households are
+/// proposed as secondary contacts; contacts outside the caller's jurisdiction raise assistance
+/// requests. Recording again updates the path. Requires `tracing.write`.
+#[utoipa::path(post, path = "/api/v1/cases/{id}/exposures", tag = "tracing", params(("id" = i64, Path, description = "Case id")),
+    request_body = ExposuresInput,
+    responses((status = 200, body = RecordedView), (status = 400, body = Problem), (status = 401, body = Problem),
+              (status = 403, body = Problem), (status = 422, body = Problem)))]
+pub async fn record_exposures(caller: Caller, Path(id): Path<i64>, Json(input): Json<ExposuresInput>) -> ApiResult<Json<RecordedView>> {
+    use cordon_domain::tracing::exposure::{Degree, ExposureKind};
+    let mut new = Vec::with_capacity(input.exposures.len());
+    for e in input.exposures {
+        let kind = ExposureKind::from_text(&e.kind).ok_or_else(|| ApiError::bad_request("kind", format!("{:?} is not a known kind", e.kind)))?;
+        let degree = match e.degree.as_deref() {
+            None => None,
+            Some(d) => Some(Degree::from_text(d).filter(|d| *d != Degree::Secondary).ok_or_else(|| {
+                ApiError::bad_request("degree", format!("{d:?}: close, place_exposed, companion or general (secondary contacts are derived)"))
+            })?),
+        };
+        new.push(cordon_store::exposures::NewExposure { contact_person_id: e.person_id, kind, degree, first_at: e.first_at, last_at: e.last_at, note: e.note });
+    }
+    let r = caller.0.record_exposures(id, &new).await?;
+    Ok(Json(RecordedView { exposures: r.exposures, secondaries_proposed: r.secondaries_proposed, assist_requests: r.assist_requests }))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ContactView {
+    pub person_id: i64,
+    pub name: String,
+    pub area_code: String,
+    /// The gravest degree over the person's paths.
+    pub degree: String,
+    pub paths: usize,
+    pub kinds: Vec<String>,
+    /// proposed, confirmed, handed_over
+    pub status: String,
+    pub last_at: Option<DateTime<Utc>>,
+    pub exposure_ids: Vec<i64>,
+}
+
+/// Everyone the case's exposures reach (dismissed paths left out), gravest degree first.
+/// Requires `tracing.read`.
+#[utoipa::path(get, path = "/api/v1/cases/{id}/contacts", tag = "tracing", params(("id" = i64, Path, description = "Case id")),
+    responses((status = 200, body = [ContactView]), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)))]
+pub async fn contacts(caller: Caller, Path(id): Path<i64>) -> ApiResult<Json<Vec<ContactView>>> {
+    Ok(Json(
+        caller
+            .0
+            .contacts(id)
+            .await?
+            .into_iter()
+            .map(|c| ContactView {
+                person_id: c.person_id,
+                name: c.name,
+                area_code: c.area_code,
+                degree: c.degree,
+                paths: c.paths,
+                kinds: c.kinds,
+                status: c.status,
+                last_at: c.last_at,
+                exposure_ids: c.exposure_ids,
+            })
+            .collect(),
+    ))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct DecisionInput {
+    pub exposure_ids: Vec<i64>,
+    /// true: confirm; false: dismiss.
+    pub confirm: bool,
+}
+
+/// Confirms or dismisses proposed paths (secondary contacts from households). Requires
+/// `tracing.write`.
+#[utoipa::path(post, path = "/api/v1/cases/{id}/exposures/decisions", tag = "tracing", params(("id" = i64, Path, description = "Case id")),
+    request_body = DecisionInput,
+    responses((status = 200, body = u64), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)))]
+pub async fn decide(caller: Caller, Path(id): Path<i64>, Json(input): Json<DecisionInput>) -> ApiResult<Json<u64>> {
+    Ok(Json(caller.0.decide_exposures(id, &input.exposure_ids, input.confirm).await?))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct HandOverInput {
+    pub person_ids: Vec<i64>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RefusedPerson {
+    pub person_id: i64,
+    pub reason: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HandOverView {
+    pub ordered: Vec<i64>,
+    pub already: Vec<i64>,
+    pub refused: Vec<RefusedPerson>,
+}
+
+/// Hands a confirmed batch of close and secondary contacts over as observation orders awaiting
+/// transfer; again changes nothing. Requires `tracing.write`.
+#[utoipa::path(post, path = "/api/v1/cases/{id}/handover", tag = "tracing", params(("id" = i64, Path, description = "Case id")),
+    request_body = HandOverInput,
+    responses((status = 200, body = HandOverView), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)))]
+pub async fn hand_over(caller: Caller, Path(id): Path<i64>, Json(input): Json<HandOverInput>) -> ApiResult<Json<HandOverView>> {
+    let h = caller.0.hand_over(id, &input.person_ids).await?;
+    Ok(Json(HandOverView {
+        ordered: h.ordered,
+        already: h.already,
+        refused: h.refused.into_iter().map(|(person_id, reason)| RefusedPerson { person_id, reason }).collect(),
+    }))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AssistView {
+    pub id: i64,
+    pub to_area: String,
+    pub from_area: String,
+    /// The facts the other jurisdiction needs (case, person, kind, degree, times).
+    pub facts: serde_json::Value,
+    /// open, answered
+    pub status: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Assistance requests (协查函) sent from or to the caller's jurisdiction, open first.
+/// Requires `tracing.read`.
+#[utoipa::path(get, path = "/api/v1/assist-requests", tag = "tracing",
+    responses((status = 200, body = [AssistView]), (status = 401, body = Problem), (status = 403, body = Problem)))]
+pub async fn assist_requests(caller: Caller) -> ApiResult<Json<Vec<AssistView>>> {
+    Ok(Json(
+        caller
+            .0
+            .assist_requests()
+            .await?
+            .into_iter()
+            .map(|a| AssistView {
+                id: a.id,
+                to_area: a.to_area,
+                from_area: a.from_area,
+                facts: serde_json::from_str(&a.facts).unwrap_or_default(),
+                status: a.status,
+                created_at: a.created_at,
+            })
+            .collect(),
+    ))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CheckinReport {
+    pub encoding: String,
+    pub rows: u64,
+    pub inserted: u64,
+    pub invalid_rows: u64,
+    pub elapsed_ms: u64,
+    pub errors: Vec<ImportRowError>,
+    pub errors_truncated: bool,
+}
+
+/// Imports place-code scans (CSV, UTF-8 or GBK): 身份证号/id_number, 场所码/venue_code,
+/// 扫码时间/at, and optionally 离开时间/left_at. Loading the same scans again changes nothing.
+/// Requires `tracing.write`.
+#[utoipa::path(post, path = "/api/v1/imports/checkins", tag = "imports",
+    request_body(content = String, content_type = "text/csv", description = "Scans with a header line"),
+    responses((status = 200, body = CheckinReport), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)))]
+pub async fn import_checkins(caller: Caller, body: Body) -> ApiResult<Json<CheckinReport>> {
+    let mut collect = Collect::default();
+    let s = caller.0.import_checkins(body_reader(body), &mut collect).await?;
+    Ok(Json(CheckinReport {
+        encoding: s.encoding.as_str().to_string(),
+        rows: s.rows,
+        inserted: s.inserted,
+        invalid_rows: s.invalid_rows,
+        elapsed_ms: s.elapsed_ms,
+        errors: collect.errors,
+        errors_truncated: collect.truncated,
+    }))
+}
