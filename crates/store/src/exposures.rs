@@ -109,8 +109,11 @@ fn assist_target(area: &str, case_area: &str) -> String {
 }
 
 impl Store {
-    /// Records exposures of `case` (confirmed by the investigator) and what follows each.
-    pub(crate) async fn record_exposures(&self, actor: &Actor, case: &Case, new: &[NewExposure], jurisdiction: &Jurisdiction) -> Result<Recorded> {
+    /// Records exposures of `case` confirmed by the investigator, and what follows each; or,
+    /// with `confirmed` false, candidates they dismissed (nothing follows, and they are not
+    /// proposed again).
+    pub(crate) async fn record_exposures(&self, actor: &Actor, case: &Case, new: &[NewExposure], jurisdiction: &Jurisdiction, confirmed: bool) -> Result<Recorded> {
+        let status = if confirmed { "confirmed" } else { "dismissed" };
         let source = case.person_id.ok_or_else(|| StoreError::Invalid(format!("case {} has no person record", case.external_id)))?;
         let mut contacts: Vec<(i64, String)> = Vec::new();
         for chunk in new.chunks(500) {
@@ -130,7 +133,7 @@ impl Store {
             }
         }
         let now = Utc::now();
-        let change = Change::new("record", "exposures", &case.external_id).area(&case.area_code).after(serde_json::json!(
+        let change = Change::new(if confirmed { "record" } else { "dismiss" }, "exposures", &case.external_id).area(&case.area_code).after(serde_json::json!(
             new.iter().map(|n| serde_json::json!({"person": n.contact_person_id, "kind": n.kind.as_str(), "degree": n.degree.unwrap_or(Degree::Close).as_str()})).collect::<Vec<_>>()
         ));
         let mut out = Recorded::default();
@@ -142,16 +145,19 @@ impl Store {
                 let (id,): (i64,) = sqlx::query_as(
                     "INSERT INTO exposures (incident_id, case_id, source_person_id, contact_person_id, kind, degree, first_at, last_at, status, \
                      area_code, note, created_at, created_by, decided_at, decided_by) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'confirmed', $9, $10, $11, $12, $11, $12) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $13, $9, $10, $11, $12, $11, $12) \
                      ON CONFLICT (case_id, source_person_id, contact_person_id, kind) DO UPDATE SET degree = excluded.degree, \
                      first_at = excluded.first_at, last_at = excluded.last_at, status = CASE WHEN exposures.status = 'handed_over' \
-                     THEN exposures.status ELSE 'confirmed' END, note = excluded.note, decided_at = excluded.decided_at, decided_by = excluded.decided_by \
+                     THEN exposures.status ELSE excluded.status END, note = excluded.note, decided_at = excluded.decided_at, decided_by = excluded.decided_by \
                      RETURNING id",
                 )
                 .bind(case.incident_id).bind(case.id).bind(source).bind(n.contact_person_id).bind(n.kind.as_str()).bind(degree.as_str())
-                .bind(n.first_at).bind(n.last_at).bind(area).bind(&n.note).bind(now).bind(&actor.name)
+                .bind(n.first_at).bind(n.last_at).bind(area).bind(&n.note).bind(now).bind(&actor.name).bind(status)
                 .fetch_one(&mut *tx).await?;
                 out.exposures += 1;
+                if !confirmed {
+                    continue;
+                }
                 if degree == Degree::Close {
                     let (from, until) = secondary_span(n.first_at.or(n.last_at).unwrap_or(now), None, now);
                     out.secondaries_proposed += sqlx::query(

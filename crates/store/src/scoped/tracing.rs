@@ -191,7 +191,15 @@ impl Scoped {
     pub async fn record_exposures(&self, case_id: i64, new: &[crate::exposures::NewExposure]) -> Result<crate::exposures::Recorded> {
         self.require(Permission::TracingWrite)?;
         let case = self.case(case_id).await?.ok_or_else(|| StoreError::Invalid(format!("no case {case_id}")))?;
-        self.store.record_exposures(&self.actor, &case, new, &self.principal.user.jurisdiction).await
+        self.store.record_exposures(&self.actor, &case, new, &self.principal.user.jurisdiction, true).await
+    }
+
+    /// Dismisses venue candidates (or other people) for a case: recorded as dismissed, never
+    /// proposed again.
+    pub async fn dismiss_candidates(&self, case_id: i64, new: &[crate::exposures::NewExposure]) -> Result<u64> {
+        self.require(Permission::TracingWrite)?;
+        let case = self.case(case_id).await?.ok_or_else(|| StoreError::Invalid(format!("no case {case_id}")))?;
+        Ok(self.store.record_exposures(&self.actor, &case, new, &self.principal.user.jurisdiction, false).await?.exposures)
     }
 
     /// Confirms or dismisses proposed paths of a case.
@@ -214,6 +222,13 @@ impl Scoped {
         let case = self.case(case_id).await?.ok_or_else(|| StoreError::Invalid(format!("no case {case_id}")))?;
         let rule_set = self.store.incident_rule_set(case.incident_id).await?;
         self.store.hand_over(&self.actor, &case, people, &rule_set).await
+    }
+
+    /// The id of the person with this resident id or passport number, wherever they live (a
+    /// contact may live anywhere).
+    pub async fn person_id_by_document(&self, number: &str) -> Result<Option<i64>> {
+        self.require(Permission::TracingWrite)?;
+        Ok(self.store.person_ids_by_documents(&[number.to_string()]).await?.into_values().next())
     }
 
     /// Assistance requests sent from or to the jurisdiction.

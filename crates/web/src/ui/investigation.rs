@@ -3,14 +3,16 @@
 
 use askama::Template;
 use axum::Form;
-use axum::extract::{Path, Query};
+use axum::extract::{Path, Query, RawForm};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::{NaiveDate, Utc};
 use cordon_domain::AreaCode;
 use cordon_domain::access::Permission;
 use cordon_domain::tracing::case::{CaseClass, CasePlace, HowFound, Origin};
+use cordon_domain::tracing::exposure::{Degree, ExposureKind, Lookback};
 use cordon_domain::tracing::investigation::{Clock, Part};
+use cordon_store::exposures::NewExposure;
 use cordon_store::StoreError;
 use cordon_store::cases::{Case, ClusterFilter, NewCase};
 use cordon_store::investigations::Investigation;
@@ -207,9 +209,36 @@ fn urlencode(s: &str) -> String {
         .collect()
 }
 
+pub struct CandidateRow {
+    person_id: i64,
+    name: String,
+    area_code: String,
+    overlap: String,
+    venues: String,
+    from: String,
+}
+
+pub struct ContactRow {
+    person_id: i64,
+    name: String,
+    area_code: String,
+    degree: String,
+    kinds: String,
+    paths: usize,
+    status: String,
+    proposed: bool,
+    handed_over: bool,
+    exposure_ids: String,
+}
+
 #[derive(Template)]
 #[template(path = "case.html")]
 struct CasePage {
+    candidates: Vec<CandidateRow>,
+    contacts: Vec<ContactRow>,
+    contact_counts: String,
+    kinds: Vec<(&'static str, String)>,
+    notice: Option<String>,
     t: Tr,
     user: Option<UserBadge>,
     can_write: bool,
@@ -227,8 +256,14 @@ struct CasePage {
     core_done: bool,
 }
 
-/// A case with its investigation: take it, mark the core facts, file the report, add an infector.
-pub async fn case_page(t: Tr, caller: Caller, Path(id): Path<i64>) -> Response {
+#[derive(Deserialize)]
+pub struct CaseQuery {
+    done: Option<String>,
+}
+
+/// A case with its investigation: take it, mark the core facts, file the report, add an
+/// infector, confirm venue candidates and contacts, hand a batch over.
+pub async fn case_page(t: Tr, caller: Caller, Path(id): Path<i64>, Query(q): Query<CaseQuery>) -> Response {
     let scope = &caller.0;
     let loaded = async {
         let Some(case) = scope.case(id).await? else { return Ok(None) };
@@ -237,9 +272,11 @@ pub async fn case_page(t: Tr, caller: Caller, Path(id): Path<i64>) -> Response {
             Some(c) => scope.cluster_detail(c).await.ok().flatten(),
             None => None,
         };
-        Ok::<_, StoreError>(Some((case, inv, cluster)))
+        let candidates = if case.person_id.is_some() { scope.venue_candidates(id, &Lookback::default()).await? } else { vec![] };
+        let contacts = scope.contacts(id).await?;
+        Ok::<_, StoreError>(Some((case, inv, cluster, candidates, contacts)))
     };
-    let (case, inv, cluster) = match loaded.await {
+    let (case, inv, cluster, candidates, contacts) = match loaded.await {
         Ok(Some(x)) => x,
         Ok(None) => return message(t, Some(&caller), StatusCode::NOT_FOUND, t.get("case.none"), t.get("case.none")),
         Err(e) => return failure(t, &caller, e),
@@ -251,7 +288,41 @@ pub async fn case_page(t: Tr, caller: Caller, Path(id): Path<i64>) -> Response {
             d.links.iter().filter(|(_, b)| *b == case.id).map(|(a, _)| (*a, numbers.get(a).copied().unwrap_or("?").to_string())).collect()
         })
         .unwrap_or_default();
+    let count = |d: &str| contacts.iter().filter(|c| c.degree == d).count();
+    let (close, secondary) = (count("close"), count("secondary"));
+    let other = contacts.len() - close - secondary;
+    let contact_counts =
+        t.fill("contacts.counts", &[("close", &close.to_string()), ("secondary", &secondary.to_string()), ("other", &other.to_string())]);
     let page = CasePage {
+        candidates: candidates
+            .into_iter()
+            .map(|c| CandidateRow {
+                person_id: c.person_id,
+                name: c.name,
+                area_code: c.area_code,
+                overlap: span(c.overlap_minutes),
+                venues: c.venues.join("、"),
+                from: local(c.first_at),
+            })
+            .collect(),
+        contacts: contacts
+            .into_iter()
+            .map(|c| ContactRow {
+                proposed: c.status == "proposed",
+                handed_over: c.status == "handed_over",
+                degree: t.get(&format!("contacts.degree.{}", c.degree)).to_string(),
+                kinds: c.kinds.iter().map(|k| t.get(&format!("contacts.kind.{k}")).to_string()).collect::<Vec<_>>().join("、"),
+                status: t.get(&format!("contacts.status.{}", c.status)).to_string(),
+                exposure_ids: c.exposure_ids.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(","),
+                person_id: c.person_id,
+                name: c.name,
+                area_code: c.area_code,
+                paths: c.paths,
+            })
+            .collect(),
+        contact_counts,
+        kinds: ExposureKind::ALL.iter().map(|k| (k.as_str(), t.get(&format!("contacts.kind.{}", k.as_str())).to_string())).collect(),
+        notice: q.done.map(|d| t.get(&format!("contacts.done.{d}")).to_string()),
         can_write: scope.principal().can(Permission::TracingWrite),
         classification: t.get(&format!("case.class.{}", case.classification)).to_string(),
         how_found: t.get(&format!("case.found.{}", case.how_found)).to_string(),
@@ -425,4 +496,89 @@ pub async fn cluster(t: Tr, caller: Caller, Path(id): Path<i64>) -> Response {
         last: date(c.last_date),
     };
     render(&ClusterPage { t, user: UserBadge::of(&caller), row, generations, chart_json })
+}
+
+/// The `key=value` pairs of a form body whose values are plain ASCII (ids, codes).
+fn pairs(body: &[u8]) -> Vec<(String, String)> {
+    String::from_utf8_lossy(body)
+        .split('&')
+        .filter_map(|p| p.split_once('='))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+fn ids(pairs: &[(String, String)], key: &str) -> Vec<i64> {
+    pairs.iter().filter(|(k, _)| k == key).flat_map(|(_, v)| v.split("%2C").flat_map(|x| x.split(',')).map(str::to_string).collect::<Vec<_>>()).filter_map(|v| v.parse().ok()).collect()
+}
+
+fn value<'a>(pairs: &'a [(String, String)], key: &str) -> Option<&'a str> {
+    pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+}
+
+/// Venue candidates ticked on the case page: confirmed as close contacts or place-exposed,
+/// or dismissed.
+pub async fn decide_candidates(t: Tr, caller: Caller, Path(id): Path<i64>, RawForm(body): RawForm) -> Response {
+    let form = pairs(&body);
+    let chosen = ids(&form, "person");
+    let scope = &caller.0;
+    let done = async {
+        let found = scope.venue_candidates(id, &Lookback::default()).await?;
+        let new: Vec<NewExposure> = found
+            .iter()
+            .filter(|c| chosen.contains(&c.person_id))
+            .map(|c| NewExposure {
+                contact_person_id: c.person_id,
+                kind: ExposureKind::Venue,
+                degree: Some(if value(&form, "as") == Some("place_exposed") { Degree::PlaceExposed } else { Degree::Close }),
+                first_at: Some(c.first_at),
+                last_at: Some(c.last_until),
+                note: Some(c.venues.join("、")),
+            })
+            .collect();
+        match value(&form, "as") {
+            Some("dismiss") => scope.dismiss_candidates(id, &new).await.map(|_| "dismissed"),
+            _ => scope.record_exposures(id, &new).await.map(|_| "recorded"),
+        }
+    };
+    match done.await {
+        Ok(what) => Redirect::to(&format!("/cases/{id}?done={what}#contacts")).into_response(),
+        Err(e) => failure(t, &caller, e),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct ContactForm {
+    id_number: String,
+    kind: String,
+}
+
+/// A contact named by the case (household, colleague, fellow diner…), by resident id.
+pub async fn add_contact(t: Tr, caller: Caller, Path(id): Path<i64>, Form(f): Form<ContactForm>) -> Response {
+    let scope = &caller.0;
+    let done = async {
+        let number = f.id_number.trim().to_ascii_uppercase();
+        let person = scope.person_id_by_document(&number).await?.ok_or_else(|| StoreError::Invalid(t.fill("contacts.unknown_person", &[("id", &number)])))?;
+        let kind = ExposureKind::from_text(&f.kind).unwrap_or(ExposureKind::Other);
+        let now = Utc::now();
+        scope.record_exposures(id, &[NewExposure { contact_person_id: person, kind, degree: None, first_at: None, last_at: Some(now), note: None }]).await
+    };
+    match done.await {
+        Ok(_) => Redirect::to(&format!("/cases/{id}?done=recorded#contacts")).into_response(),
+        Err(e) => failure(t, &caller, e),
+    }
+}
+
+/// Proposed secondary contacts confirmed or dismissed, or a batch handed over.
+pub async fn contacts_action(t: Tr, caller: Caller, Path(id): Path<i64>, RawForm(body): RawForm) -> Response {
+    let form = pairs(&body);
+    let scope = &caller.0;
+    let done = match value(&form, "action") {
+        Some("handover") => scope.hand_over(id, &ids(&form, "person")).await.map(|_| "handed_over"),
+        Some("dismiss") => scope.decide_exposures(id, &ids(&form, "exposures"), false).await.map(|_| "dismissed"),
+        _ => scope.decide_exposures(id, &ids(&form, "exposures"), true).await.map(|_| "confirmed"),
+    };
+    match done {
+        Ok(what) => Redirect::to(&format!("/cases/{id}?done={what}#contacts")).into_response(),
+        Err(e) => failure(t, &caller, e),
+    }
 }

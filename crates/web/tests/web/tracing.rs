@@ -189,3 +189,63 @@ async fn an_investigator_makes_a_case_of_a_positive_takes_it_files_the_report_an
         w.finish().await;
     }
 }
+
+#[tokio::test]
+async fn an_investigator_confirms_venue_candidates_sees_household_secondaries_and_hands_a_batch_over_in_a_browser() {
+    use cordon_store::checkins::{CheckIn, NewVenue};
+    let Some(driver) = chromedriver().await else { return };
+    for w in worlds("browser_contacts", 40).await {
+        let store = &w.store;
+        let ids = store.person_ids_by_documents(&(0..8).map(sample_id).collect::<Vec<_>>()).await.unwrap();
+        let p = |n: u32| ids[&sample_id(n)];
+        store.upsert_venues(&[NewVenue { code: "V001".into(), name: "东关物流园".into(), area_code: AreaCode::parse("140121100201").unwrap(), address: None }]).await.unwrap();
+        let venue = store.venue_ids(&["V001".to_string()]).await.unwrap()["V001"];
+        // Yesterday: the case 08:00–12:00; person 2 09:00–10:00 (60 min); person 6 11:30, no exit (30 min).
+        let morning = (chrono::Utc::now() - chrono::Duration::days(1)).timestamp() / 86_400 * 86_400;
+        let h = |hour: i64| morning + hour * 3600;
+        store.write_checkins(vec![
+            CheckIn { person_id: p(0), venue_id: venue, at: h(0), left: Some(h(4)) },
+            CheckIn { person_id: p(2), venue_id: venue, at: h(1), left: Some(h(2)) },
+            CheckIn { person_id: p(6), venue_id: venue, at: h(3) + 1800, left: None },
+        ]).await.unwrap();
+        let (status, _, case) = call(store, post_json(&w.township, "/api/v1/cases", serde_json::json!({
+            "area_code": "140121100201", "number": "清徐-1", "person_id": p(0), "classification": "asymptomatic", "how_found": "mass_testing",
+            "sample_date": chrono::Utc::now().date_naive()
+        }))).await;
+        assert_eq!(status, StatusCode::CREATED, "{case}");
+
+        let addr = spawn_server(store.clone()).await;
+        let client = browser(&driver).await;
+        sign_in(&client, addr, "tracer1", PASSWORD).await;
+        client.goto(&format!("http://{addr}/cases/{}", case["id"])).await.unwrap();
+        let rows = client.find_all(fantoccini::Locator::Css("table#candidates tbody tr")).await.unwrap();
+        assert_eq!(rows.len(), 2);
+        let first = rows[0].text().await.unwrap();
+        assert!(first.contains("1h00m") && first.contains("东关物流园"), "longest overlap first: {first}");
+        client.find(fantoccini::Locator::Css(&format!("table#candidates input[value='{}']", p(2)))).await.unwrap().click().await.unwrap();
+        client.find(fantoccini::Locator::Css("#confirm-close")).await.unwrap().click().await.unwrap();
+        wait_for_query(&client, "done=recorded").await;
+        assert_eq!(text(&client, "#contact-counts").await, "密接 1 人，次密接 1 人，其他 0 人");
+        let secondary = text(&client, &format!("table#contacts-table tr[data-person='{}']", p(3))).await;
+        assert!(secondary.contains("次密接") && secondary.contains("待确认") && secondary.contains("同住"), "{secondary}");
+        assert_eq!(client.find_all(fantoccini::Locator::Css("table#candidates tbody tr")).await.unwrap().len(), 1, "decided candidates leave the list");
+
+        // Confirm the proposed secondary, then hand both over in one batch.
+        client.find(fantoccini::Locator::Css(&format!("table#contacts-table tr[data-person='{}'] input", p(3)))).await.unwrap().click().await.unwrap();
+        client.find(fantoccini::Locator::Css("#confirm-proposed")).await.unwrap().click().await.unwrap();
+        wait_for_query(&client, "done=confirmed").await;
+        for n in [2, 3] {
+            client.find(fantoccini::Locator::Css(&format!("table#contacts-table tr[data-person='{}'] input", p(n)))).await.unwrap().click().await.unwrap();
+        }
+        client.find(fantoccini::Locator::Css("#hand-over")).await.unwrap().click().await.unwrap();
+        wait_for_query(&client, "done=handed_over").await;
+        assert_eq!(text(&client, "#contacts-notice").await, "已批量移交，医学观察单等待转运。");
+        let table = text(&client, "table#contacts-table").await;
+        assert_eq!(table.matches("已移交").count(), 2, "{table}");
+        std::fs::write(screenshot_path(&format!("contacts-{}.png", w.scratch.kind.as_str())), client.screenshot().await.unwrap()).unwrap();
+        let (_, _, contacts) = get(store, &w.township, &format!("/api/v1/cases/{}/contacts", case["id"])).await;
+        assert!(contacts.as_array().unwrap().iter().all(|c| c["status"] == "handed_over"), "{contacts}");
+        client.close().await.unwrap();
+        w.finish().await;
+    }
+}
