@@ -31,6 +31,7 @@ pub mod scoped;
 pub mod sites;
 pub mod station;
 pub mod testing;
+pub mod trajectories;
 pub mod transport;
 pub mod scratch;
 

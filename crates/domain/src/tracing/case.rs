@@ -53,6 +53,19 @@ named_enum! {
     }
 }
 
+named_enum! {
+    /// What kind of place a trajectory entry is.
+    PlaceKind {
+        Home => "home", "住所";
+        Work => "work", "工作单位";
+        Shop => "shop", "商超市场";
+        Vehicle => "vehicle", "交通工具";
+        Venue => "venue", "公共场所";
+        Medical => "medical", "医疗机构";
+        Other => "other", "其他";
+    }
+}
+
 impl CaseClass {
     /// Whether a case may change from `self` to `to`: an asymptomatic case converts to
     /// confirmed, a suspected case is confirmed or found asymptomatic; a confirmed case stays.

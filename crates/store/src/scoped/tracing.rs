@@ -231,6 +231,36 @@ impl Scoped {
         Ok(self.store.person_ids_by_documents(&[number.to_string()]).await?.into_values().next())
     }
 
+    /// The case's places, in time order.
+    pub async fn trajectory(&self, case_id: i64) -> Result<Vec<crate::trajectories::TrajectoryEntry>> {
+        self.require(Permission::TracingRead)?;
+        self.case(case_id).await?.ok_or_else(|| StoreError::Invalid(format!("no case {case_id}")))?;
+        self.store.trajectory(case_id).await
+    }
+
+    /// Adds places the investigator entered.
+    pub async fn add_trajectory(&self, case_id: i64, entries: &[crate::trajectories::NewEntry]) -> Result<()> {
+        self.require(Permission::TracingWrite)?;
+        let case = self.case(case_id).await?.ok_or_else(|| StoreError::Invalid(format!("no case {case_id}")))?;
+        self.store.add_trajectory(&self.actor, &case, entries).await
+    }
+
+    /// Copies the case's own place-code scans in the look-back window into its trajectory.
+    pub async fn trajectory_from_checkins(&self, case_id: i64) -> Result<u64> {
+        self.require(Permission::TracingWrite)?;
+        let case = self.case(case_id).await?.ok_or_else(|| StoreError::Invalid(format!("no case {case_id}")))?;
+        let lookback = cordon_domain::tracing::exposure::Lookback::default();
+        let Some(window) = lookback.window(&crate::checkins::case_dates(&case), Utc::now(), &cordon_domain::local_offset()) else { return Ok(0) };
+        self.store.trajectory_from_checkins(&self.actor, &case, window).await
+    }
+
+    /// Leaves the audit event of someone reading a case's report (it names the person).
+    pub async fn record_report_view(&self, case: &Case) -> Result<()> {
+        self.require(Permission::TracingRead)?;
+        let change = crate::audit::Change::new("read_report", "case", &case.external_id).area(&case.area_code);
+        self.store.record(&self.actor, &change).await
+    }
+
     /// Assistance requests sent from or to the jurisdiction.
     pub async fn assist_requests(&self) -> Result<Vec<crate::exposures::AssistRequest>> {
         self.require(Permission::TracingRead)?;

@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use chrono::{NaiveDate, Utc};
 use cordon_domain::AreaCode;
 use cordon_domain::access::Permission;
-use cordon_domain::tracing::case::{CaseClass, CasePlace, HowFound, Origin};
+use cordon_domain::tracing::case::{CaseClass, CasePlace, HowFound, Origin, PlaceKind};
 use cordon_domain::tracing::exposure::{Degree, ExposureKind, Lookback};
 use cordon_domain::tracing::investigation::{Clock, Part};
 use cordon_store::exposures::NewExposure;
@@ -231,9 +231,32 @@ pub struct ContactRow {
     exposure_ids: String,
 }
 
+pub struct PlaceRow {
+    from: String,
+    until: String,
+    kind: String,
+    place: String,
+    detail: String,
+}
+
+fn place_rows(t: &Tr, entries: Vec<cordon_store::trajectories::TrajectoryEntry>) -> Vec<PlaceRow> {
+    entries
+        .into_iter()
+        .map(|e| PlaceRow {
+            from: local(e.from_at),
+            until: e.until_at.map(local).unwrap_or_else(|| "—".into()),
+            kind: t.get(&format!("place.{}", e.kind)).to_string(),
+            place: e.place,
+            detail: e.detail.unwrap_or_default(),
+        })
+        .collect()
+}
+
 #[derive(Template)]
 #[template(path = "case.html")]
 struct CasePage {
+    places: Vec<PlaceRow>,
+    place_kinds: Vec<(&'static str, String)>,
     candidates: Vec<CandidateRow>,
     contacts: Vec<ContactRow>,
     contact_counts: String,
@@ -274,9 +297,10 @@ pub async fn case_page(t: Tr, caller: Caller, Path(id): Path<i64>, Query(q): Que
         };
         let candidates = if case.person_id.is_some() { scope.venue_candidates(id, &Lookback::default()).await? } else { vec![] };
         let contacts = scope.contacts(id).await?;
-        Ok::<_, StoreError>(Some((case, inv, cluster, candidates, contacts)))
+        let places = scope.trajectory(id).await?;
+        Ok::<_, StoreError>(Some((case, inv, cluster, candidates, contacts, places)))
     };
-    let (case, inv, cluster, candidates, contacts) = match loaded.await {
+    let (case, inv, cluster, candidates, contacts, places) = match loaded.await {
         Ok(Some(x)) => x,
         Ok(None) => return message(t, Some(&caller), StatusCode::NOT_FOUND, t.get("case.none"), t.get("case.none")),
         Err(e) => return failure(t, &caller, e),
@@ -294,6 +318,8 @@ pub async fn case_page(t: Tr, caller: Caller, Path(id): Path<i64>, Query(q): Que
     let contact_counts =
         t.fill("contacts.counts", &[("close", &close.to_string()), ("secondary", &secondary.to_string()), ("other", &other.to_string())]);
     let page = CasePage {
+        places: place_rows(&t, places),
+        place_kinds: PlaceKind::ALL.iter().map(|k| (k.as_str(), t.get(&format!("place.{}", k.as_str())).to_string())).collect(),
         candidates: candidates
             .into_iter()
             .map(|c| CandidateRow {
@@ -581,4 +607,133 @@ pub async fn contacts_action(t: Tr, caller: Caller, Path(id): Path<i64>, RawForm
         Ok(what) => Redirect::to(&format!("/cases/{id}?done={what}#contacts")).into_response(),
         Err(e) => failure(t, &caller, e),
     }
+}
+
+#[derive(Deserialize)]
+pub struct PlaceForm {
+    from: String,
+    until: Option<String>,
+    kind: String,
+    place: String,
+    detail: Option<String>,
+}
+
+/// `2022-04-12T08:30` from a datetime-local input, read in the local calendar.
+fn local_input(s: &str) -> Option<chrono::DateTime<Utc>> {
+    use chrono::TimeZone;
+    let t = chrono::NaiveDateTime::parse_from_str(s.trim(), "%Y-%m-%dT%H:%M").ok()?;
+    cordon_domain::local_offset().from_local_datetime(&t).single().map(|t| t.with_timezone(&Utc))
+}
+
+/// A place the case was, entered by hand.
+pub async fn add_place(t: Tr, caller: Caller, Path(id): Path<i64>, Form(f): Form<PlaceForm>) -> Response {
+    let Some(from_at) = local_input(&f.from) else {
+        return message(t, Some(&caller), StatusCode::BAD_REQUEST, t.get("error.failed"), t.get("place.bad_time"));
+    };
+    let until_at = match f.until.as_deref().filter(|u| !u.trim().is_empty()) {
+        None => None,
+        Some(u) => match local_input(u) {
+            Some(u) => Some(u),
+            None => return message(t, Some(&caller), StatusCode::BAD_REQUEST, t.get("error.failed"), t.get("place.bad_time")),
+        },
+    };
+    let entry = cordon_store::trajectories::NewEntry {
+        from_at,
+        until_at,
+        kind: PlaceKind::from_text(&f.kind).unwrap_or(PlaceKind::Other),
+        place: f.place,
+        detail: f.detail.filter(|d| !d.trim().is_empty()),
+    };
+    match caller.0.add_trajectory(id, &[entry]).await {
+        Ok(()) => Redirect::to(&format!("/cases/{id}#trajectory")).into_response(),
+        Err(e) => failure(t, &caller, e),
+    }
+}
+
+/// The case's own place-code scans copied into its trajectory.
+pub async fn places_from_checkins(t: Tr, caller: Caller, Path(id): Path<i64>) -> Response {
+    match caller.0.trajectory_from_checkins(id).await {
+        Ok(_) => Redirect::to(&format!("/cases/{id}#trajectory")).into_response(),
+        Err(e) => failure(t, &caller, e),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "report.html")]
+struct ReportPage {
+    t: Tr,
+    user: Option<UserBadge>,
+    case: Case,
+    person: Option<(String, String, String)>,
+    classification: String,
+    how_found: String,
+    place: String,
+    places: Vec<PlaceRow>,
+    counts: Vec<(String, usize)>,
+    contacts: Vec<ContactRow>,
+    source: String,
+    investigators: String,
+    core: String,
+    report: String,
+    printed: String,
+}
+
+/// The preliminary investigation report (初步流调报告): one printable page per case.
+pub async fn report(t: Tr, caller: Caller, Path(id): Path<i64>) -> Response {
+    let scope = &caller.0;
+    let loaded = async {
+        let Some(case) = scope.case(id).await? else { return Ok(None) };
+        let person = match case.person_id {
+            Some(p) => scope.person(p).await?,
+            None => None,
+        };
+        let inv = scope.investigation_of_case(id).await?;
+        let places = scope.trajectory(id).await?;
+        let contacts = scope.contacts(id).await?;
+        scope.record_report_view(&case).await?;
+        Ok::<_, StoreError>(Some((case, person, inv, places, contacts)))
+    };
+    let (case, person, inv, places, contacts) = match loaded.await {
+        Ok(Some(x)) => x,
+        Ok(None) => return message(t, Some(&caller), StatusCode::NOT_FOUND, t.get("case.none"), t.get("case.none")),
+        Err(e) => return failure(t, &caller, e),
+    };
+    let counts = Degree::ALL
+        .iter()
+        .map(|d| (t.get(&format!("contacts.degree.{}", d.as_str())).to_string(), contacts.iter().filter(|c| c.degree == d.as_str()).count()))
+        .collect();
+    let now = Utc::now();
+    let row = inv.as_ref().map(|i| queue_row(&t, i.clone()));
+    let page = ReportPage {
+        person: person.map(|p| (p.name, p.document.masked(), p.address.unwrap_or_default())),
+        classification: t.get(&format!("case.class.{}", case.classification)).to_string(),
+        how_found: t.get(&format!("case.found.{}", case.how_found)).to_string(),
+        place: t.get(&format!("case.place.{}", case.place)).to_string(),
+        places: place_rows(&t, places),
+        counts,
+        contacts: contacts
+            .into_iter()
+            .map(|c| ContactRow {
+                proposed: c.status == "proposed",
+                handed_over: c.status == "handed_over",
+                degree: t.get(&format!("contacts.degree.{}", c.degree)).to_string(),
+                kinds: c.kinds.iter().map(|k| t.get(&format!("contacts.kind.{k}")).to_string()).collect::<Vec<_>>().join("、"),
+                status: t.get(&format!("contacts.status.{}", c.status)).to_string(),
+                exposure_ids: String::new(),
+                person_id: c.person_id,
+                name: c.name,
+                area_code: c.area_code,
+                paths: c.paths,
+            })
+            .collect(),
+        source: inv.as_ref().and_then(|i| i.source_hypothesis.clone()).unwrap_or_else(|| t.get("report.no_source").to_string()),
+        investigators: inv.as_ref().map(|i| i.assignments.iter().map(|a| a.display_name.clone()).collect::<Vec<_>>().join("、")).unwrap_or_default(),
+        core: row.as_ref().map(|r| r.core.text.clone()).unwrap_or_default(),
+        report: row.as_ref().map(|r| r.report.text.clone()).unwrap_or_default(),
+        printed: local(now),
+        user: UserBadge::of(&caller),
+        case,
+        t,
+    };
+    render(&page)
 }

@@ -245,6 +245,31 @@ async fn an_investigator_confirms_venue_candidates_sees_household_secondaries_an
         std::fs::write(screenshot_path(&format!("contacts-{}.png", w.scratch.kind.as_str())), client.screenshot().await.unwrap()).unwrap();
         let (_, _, contacts) = get(store, &w.township, &format!("/api/v1/cases/{}/contacts", case["id"])).await;
         assert!(contacts.as_array().unwrap().iter().all(|c| c["status"] == "handed_over"), "{contacts}");
+
+        // The trajectory: the case's own scans, and a bus ride entered by hand.
+        client.find(fantoccini::Locator::Css("#from-checkins")).await.unwrap().click().await.unwrap();
+        let timeline = text(&client, "table#timeline").await;
+        assert!(timeline.contains("东关物流园") && timeline.contains("公共场所"), "{timeline}");
+        let from = (chrono::Utc::now() - chrono::Duration::days(1)).with_timezone(&cordon_domain::local_offset()).format("%Y-%m-%dT18:10").to_string();
+        client.execute(&format!("document.querySelector('#place-form input[name=from]').value = '{from}';"), vec![]).await.unwrap();
+        client.find(fantoccini::Locator::Css("#place-form select[name=kind] option[value=vehicle]")).await.unwrap().click().await.unwrap();
+        client.find(fantoccini::Locator::Css("#place-form input[name=place]")).await.unwrap().send_keys("清徐—太原 901 路公交").await.unwrap();
+        client.find(fantoccini::Locator::Css("#place-form input[name=detail]")).await.unwrap().send_keys("后排").await.unwrap();
+        client.find(fantoccini::Locator::Css("#place-form button")).await.unwrap().click().await.unwrap();
+        client.wait().for_element(fantoccini::Locator::XPath("//table[@id='timeline']//td[.='清徐—太原 901 路公交']")).await.unwrap();
+
+        // The preliminary report, ready to print.
+        client.find(fantoccini::Locator::Css("#report-link")).await.unwrap().click().await.unwrap();
+        assert_eq!(text(&client, "#report-number").await, "清徐-1");
+        let places = text(&client, "#report-timeline").await;
+        assert!(places.contains("东关物流园") && places.contains("901 路公交") && places.contains("后排"), "{places}");
+        let counts = text(&client, "#report-counts").await;
+        assert!(counts.contains("密切接触者 1") && counts.contains("次密接 1"), "{counts}");
+        assert!(text(&client, "#report-contacts").await.contains("已移交"));
+        assert!(client.find(fantoccini::Locator::Css("#print")).await.is_ok());
+        std::fs::write(screenshot_path(&format!("report-{}.png", w.scratch.kind.as_str())), client.screenshot().await.unwrap()).unwrap();
+        let read = store.audit_events(&AuditFilter { entity: Some("case".into()), ..Default::default() }, 20).await.unwrap();
+        assert!(read.iter().any(|e| e.action == "read_report"), "reading the report is audited");
         client.close().await.unwrap();
         w.finish().await;
     }
