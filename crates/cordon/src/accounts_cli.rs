@@ -128,16 +128,16 @@ pub async fn token(cmd: TokenCommand) -> Result<()> {
 }
 
 /// The demo's accounts: one per role, the commander over the county, others placed as the
-/// seed scenario would (an investigator and a testing officer in 清源镇, …). Passwords are
-/// random and printed once.
+/// seed scenario would (a checkpoint officer in 清源镇, …). Passwords are random and printed
+/// once.
 pub async fn demo_accounts(store: &Store, county: &AreaCode) -> Result<Vec<(String, Role, String, String)>> {
     let town = county.child(100).unwrap_or_else(|| county.clone());
     let mut out = Vec::new();
     for role in Role::ALL {
         let area = match role {
-            // The county's testing task force works county-wide; investigators and checkpoint
-            // officers in the county town.
-            Role::Investigator | Role::CheckpointOfficer => town.clone(),
+            // The county's testing and tracing task forces work county-wide; checkpoint officers
+            // in the county town.
+            Role::CheckpointOfficer => town.clone(),
             _ => county.clone(),
         };
         let username = format!("demo_{}", role.as_str());

@@ -161,6 +161,24 @@ async fn run() -> Result<()> {
                         r.recalls
                     );
                     eprintln!("its coverage dashboard: http://{listen}/coverage?round={}", r.round_id);
+                    let started = std::time::Instant::now();
+                    match demo::outbreak::trace(&store, "demo_investigator", seed, chrono::Utc::now()).await.context("replaying the investigation")? {
+                        Some(t) => {
+                            eprintln!(
+                                "investigation replayed in {:.1} s: {} cases, {} close and {} secondary contacts, {} handed over for transfer",
+                                started.elapsed().as_secs_f64(),
+                                t.cases,
+                                t.close,
+                                t.secondary,
+                                t.handed_over
+                            );
+                            eprintln!("the index case: http://{listen}/cases/{}", t.index_case);
+                            if let Some(c) = t.cluster_id {
+                                eprintln!("its cluster: http://{listen}/clusters/{c}");
+                            }
+                        }
+                        None => eprintln!("no positive to investigate"),
+                    }
                 }
                 Err(e) => eprintln!("demo not generated: {e:#}"),
             }

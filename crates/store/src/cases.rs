@@ -383,9 +383,13 @@ impl Store {
                 // A contact who turns positive: the cases they were a close contact of infected
                 // them, their own secondary contacts become close contacts, their observation
                 // order ends as a case.
+                // The infector is whom they met: the case itself, or a contact of it who is
+                // now a case too.
                 let sources: Vec<(i64,)> = sqlx::query_as(
-                    "SELECT DISTINCT case_id FROM exposures WHERE contact_person_id = $1 AND incident_id = $2 \
-                     AND status IN ('confirmed', 'handed_over') AND degree = 'close' AND case_id <> $3",
+                    "SELECT DISTINCT COALESCE(sc.id, e.case_id) FROM exposures e LEFT JOIN cases sc \
+                     ON sc.person_id = e.source_person_id AND sc.incident_id = e.incident_id \
+                     WHERE e.contact_person_id = $1 AND e.incident_id = $2 AND e.status IN ('confirmed', 'handed_over') \
+                     AND e.degree = 'close' AND COALESCE(sc.id, e.case_id) <> $3",
                 )
                 .bind(person).bind(incident_id).bind(id).fetch_all(&mut *tx).await?;
                 for (source,) in sources {

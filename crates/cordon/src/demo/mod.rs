@@ -2,6 +2,7 @@
 
 pub mod county;
 pub mod names;
+pub mod outbreak;
 pub mod replay;
 pub mod rng;
 
@@ -93,6 +94,22 @@ mod tests {
             let flow = scope.tube_flow(r.round_id).await.unwrap();
             assert_eq!(flow.by_lab.len(), 2);
             assert!(flow.departed > 0 && flow.received + flow.resulted > 0, "{flow:?}");
+
+            // The investigation: the park's co-workers as close contacts, their households as
+            // secondary contacts, three generations in one cluster.
+            let t = outbreak::trace(&store, "demo_investigator", 3, now).await.unwrap().expect("a positive to investigate");
+            assert!(t.employees > 100, "the park's staff from the township: {}", t.employees);
+            assert!(t.close >= t.employees - 1 - outbreak::LEFT_TO_DECIDE && t.close < t.employees, "co-workers confirmed, some left to decide: {}", t.close);
+            assert!(t.secondary > 20, "households: {}", t.secondary);
+            assert_eq!(t.handed_over, 150);
+            let investigator = store.principal_by_name("demo_investigator").await.unwrap().unwrap();
+            let tracer = store.scoped(investigator, cordon_store::audit::Actor::system("test"));
+            let cluster = tracer.cluster_detail(t.cluster_id.unwrap()).await.unwrap().unwrap();
+            assert_eq!((cluster.cluster.size as usize, cluster.cluster.generations), (t.cases, 3), "{:?}", cluster.cluster);
+            assert_eq!(cluster.cluster.index_case_id, Some(t.index_case));
+            let left = tracer.venue_candidates(t.index_case, &cordon_domain::tracing::exposure::Lookback::default()).await.unwrap();
+            assert!(!left.is_empty(), "candidates left for the investigator");
+            assert!(tracer.trajectory(t.index_case).await.unwrap().len() >= 4);
             s.finish(store).await.unwrap();
         }
     }
