@@ -224,12 +224,23 @@ async fn linelist(file: &Path, database: &str, area: &str, incident: Option<Stri
     Ok(())
 }
 
-async fn venues(file: &Path, database: &str) -> Result<()> {
+/// A CSV file (UTF-8 or GBK) opened for reading, with its header line.
+fn csv_file(file: &Path) -> Result<(csv::Reader<Box<dyn std::io::Read + Send>>, csv::StringRecord)> {
     let input = File::open(file).with_context(|| format!("opening {}", file.display()))?;
     let (_, text) = cordon_store::decode::utf8_reader(input)?;
     let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(text);
     let headers = reader.headers()?.clone();
-    let find = |names: &[&str]| headers.iter().position(|h| names.contains(&h.trim().trim_start_matches('\u{feff}')));
+    Ok((reader, headers))
+}
+
+/// The position of the first header spelled one of `names`.
+fn column(headers: &csv::StringRecord, names: &[&str]) -> Option<usize> {
+    headers.iter().position(|h| names.contains(&h.trim().trim_start_matches('\u{feff}')))
+}
+
+async fn venues(file: &Path, database: &str) -> Result<()> {
+    let (mut reader, headers) = csv_file(file)?;
+    let find = |names: &[&str]| column(&headers, names);
     let (Some(code_col), Some(name_col), Some(area_col)) =
         (find(&["code", "场所码", "场所编码"]), find(&["name", "名称", "场所名称"]), find(&["area_code", "区划代码"]))
     else {
@@ -283,11 +294,8 @@ async fn checkins(file: &Path, database: &str) -> Result<()> {
 }
 
 async fn areas(file: &Path, database: &str) -> Result<()> {
-    let input = File::open(file).with_context(|| format!("opening {}", file.display()))?;
-    let (_, text) = cordon_store::decode::utf8_reader(input)?;
-    let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(text);
-    let headers = reader.headers()?.clone();
-    let find = |names: &[&str]| headers.iter().position(|h| names.contains(&h.trim().trim_start_matches('\u{feff}')));
+    let (mut reader, headers) = csv_file(file)?;
+    let find = |names: &[&str]| column(&headers, names);
     let (Some(code_col), Some(name_col)) = (find(&["code", "区划代码", "代码"]), find(&["name", "名称", "区划名称"])) else {
         bail!("the file needs columns 区划代码/code and 名称/name");
     };

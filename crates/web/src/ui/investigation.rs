@@ -252,6 +252,24 @@ fn place_rows(t: &Tr, entries: Vec<cordon_store::trajectories::TrajectoryEntry>)
         .collect()
 }
 
+fn contact_rows(t: &Tr, contacts: Vec<cordon_store::exposures::Contact>) -> Vec<ContactRow> {
+    contacts
+        .into_iter()
+        .map(|c| ContactRow {
+            proposed: c.status == "proposed",
+            handed_over: c.status == "handed_over",
+            degree: t.get(&format!("contacts.degree.{}", c.degree)).to_string(),
+            kinds: c.kinds.iter().map(|k| t.get(&format!("contacts.kind.{k}")).to_string()).collect::<Vec<_>>().join("、"),
+            status: t.get(&format!("contacts.status.{}", c.status)).to_string(),
+            exposure_ids: c.exposure_ids.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(","),
+            person_id: c.person_id,
+            name: c.name,
+            area_code: c.area_code,
+            paths: c.paths,
+        })
+        .collect()
+}
+
 #[derive(Template)]
 #[template(path = "case.html")]
 struct CasePage {
@@ -331,21 +349,7 @@ pub async fn case_page(t: Tr, caller: Caller, Path(id): Path<i64>, Query(q): Que
                 from: local(c.first_at),
             })
             .collect(),
-        contacts: contacts
-            .into_iter()
-            .map(|c| ContactRow {
-                proposed: c.status == "proposed",
-                handed_over: c.status == "handed_over",
-                degree: t.get(&format!("contacts.degree.{}", c.degree)).to_string(),
-                kinds: c.kinds.iter().map(|k| t.get(&format!("contacts.kind.{k}")).to_string()).collect::<Vec<_>>().join("、"),
-                status: t.get(&format!("contacts.status.{}", c.status)).to_string(),
-                exposure_ids: c.exposure_ids.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(","),
-                person_id: c.person_id,
-                name: c.name,
-                area_code: c.area_code,
-                paths: c.paths,
-            })
-            .collect(),
+        contacts: contact_rows(&t, contacts),
         contact_counts,
         kinds: ExposureKind::ALL.iter().map(|k| (k.as_str(), t.get(&format!("contacts.kind.{}", k.as_str())).to_string())).collect(),
         notice: q.done.map(|d| t.get(&format!("contacts.done.{d}")).to_string()),
@@ -711,21 +715,7 @@ pub async fn report(t: Tr, caller: Caller, Path(id): Path<i64>) -> Response {
         place: t.get(&format!("case.place.{}", case.place)).to_string(),
         places: place_rows(&t, places),
         counts,
-        contacts: contacts
-            .into_iter()
-            .map(|c| ContactRow {
-                proposed: c.status == "proposed",
-                handed_over: c.status == "handed_over",
-                degree: t.get(&format!("contacts.degree.{}", c.degree)).to_string(),
-                kinds: c.kinds.iter().map(|k| t.get(&format!("contacts.kind.{k}")).to_string()).collect::<Vec<_>>().join("、"),
-                status: t.get(&format!("contacts.status.{}", c.status)).to_string(),
-                exposure_ids: String::new(),
-                person_id: c.person_id,
-                name: c.name,
-                area_code: c.area_code,
-                paths: c.paths,
-            })
-            .collect(),
+        contacts: contact_rows(&t, contacts),
         source: inv.as_ref().and_then(|i| i.source_hypothesis.clone()).unwrap_or_else(|| t.get("report.no_source").to_string()),
         investigators: inv.as_ref().map(|i| i.assignments.iter().map(|a| a.display_name.clone()).collect::<Vec<_>>().join("、")).unwrap_or_default(),
         core: row.as_ref().map(|r| r.core.text.clone()).unwrap_or_default(),
