@@ -31,8 +31,11 @@ if ! pg_up && command -v pg_ctlcluster >/dev/null 2>&1; then
   for _ in $(seq 1 30); do pg_up && break; sleep 1; done
 fi
 if pg_up; then
-  # Scratch databases left by an earlier, interrupted run.
+  # Scratch databases left by an earlier, interrupted run (named cordon_t_PID_…); those of a
+  # process still running — a bench, another test run — are left alone.
   for db in $(psql "$TEST_PG_URL" -qAtc "select datname from pg_database where datname like 'cordon\_t\_%'"); do
+    pid=$(echo "$db" | cut -d_ -f3)
+    if [ -n "$pid" ] && [ -d "/proc/$pid" ]; then continue; fi
     psql "$TEST_PG_URL" -qc "drop database if exists \"$db\" with (force)" >/dev/null
   done
 elif [ -n "${CI:-}" ]; then
