@@ -20,9 +20,14 @@ pub const BENCHES: &[&str] =
 #[derive(clap::Args)]
 pub struct BenchArgs {
     /// A PostgreSQL URL to also measure PostgreSQL (a scratch database is created on that server
-    /// and dropped; the named database is never touched). SQLite is always measured.
+    /// and dropped; the named database is never touched). SQLite is always measured unless
+    /// `--skip-sqlite`.
     #[arg(long, env = "CORDON_DATABASE")]
     database: Option<String>,
+    /// Measure PostgreSQL only (a full-scale PostgreSQL run is long; SQLite's figures may come
+    /// from another run).
+    #[arg(long, requires = "database")]
+    skip_sqlite: bool,
     /// Multiplies every benchmark's stated size (0.01 for a quick look).
     #[arg(long, default_value_t = 1.0)]
     scale: f64,
@@ -66,9 +71,12 @@ pub async fn run(args: BenchArgs) -> Result<()> {
     if args.scale <= 0.0 {
         bail!("--scale must be positive");
     }
-    let mut backends = vec![BackendKind::Sqlite];
+    let mut backends = if args.skip_sqlite { vec![] } else { vec![BackendKind::Sqlite] };
     if args.database.as_deref().is_some_and(|u| u.starts_with("postgres")) {
         backends.push(BackendKind::Postgres);
+    }
+    if backends.is_empty() {
+        bail!("--skip-sqlite needs a PostgreSQL URL in --database");
     }
     let wanted = |name: &str| args.only.as_deref().is_none_or(|o| o == name);
     if !args.json {
