@@ -315,6 +315,30 @@ impl Store {
         Ok(out)
     }
 
+    pub(crate) async fn assist_request(&self, id: i64) -> Result<Option<AssistRequest>> {
+        Ok(with_read_pool!(self, pool => sqlx::query_as(
+            "SELECT id, exposure_id, to_area, from_area, facts, status, created_at, answered_at, answer FROM assist_requests WHERE id = $1",
+        ).bind(id).fetch_optional(pool).await?))
+    }
+
+    /// Records the other jurisdiction's answer (found, controlled where, or why not); answering
+    /// again replaces the text but keeps the first time.
+    pub(crate) async fn answer_assist_request(&self, actor: &Actor, request: &AssistRequest, answer: &str) -> Result<AssistRequest> {
+        let answer = answer.trim();
+        if answer.is_empty() {
+            return Err(StoreError::Invalid("an answer needs a text (found, where controlled, or why not)".into()));
+        }
+        let change = Change::new("answer", "assist_request", request.id).area(&request.to_area).after(serde_json::json!({"answer": answer}));
+        with_write_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            sqlx::query("UPDATE assist_requests SET status = 'answered', answer = $1, answered_at = COALESCE(answered_at, $2) WHERE id = $3")
+                .bind(answer).bind(Utc::now()).bind(request.id).execute(&mut *tx).await?;
+            bind_all!(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
+            tx.commit().await?;
+        });
+        self.assist_request(request.id).await?.ok_or_else(|| StoreError::Task("request vanished".into()))
+    }
+
     /// Assistance requests sent from or to areas in `scope`, open first.
     pub(crate) async fn assist_requests(&self, scope: &[AreaCode]) -> Result<Vec<AssistRequest>> {
         let mut params = Vec::new();

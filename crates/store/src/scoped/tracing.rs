@@ -261,6 +261,14 @@ impl Scoped {
         self.store.record(&self.actor, &change).await
     }
 
+    /// Answers an assistance request sent to the jurisdiction.
+    pub async fn answer_assist_request(&self, id: i64, answer: &str) -> Result<crate::exposures::AssistRequest> {
+        self.require(Permission::TracingWrite)?;
+        let request = self.store.assist_request(id).await?.ok_or_else(|| StoreError::Invalid(format!("no assistance request {id}")))?;
+        self.inside(&area(&request.to_area)?)?;
+        self.store.answer_assist_request(&self.actor, &request, answer).await
+    }
+
     /// Assistance requests sent from or to the jurisdiction.
     pub async fn assist_requests(&self) -> Result<Vec<crate::exposures::AssistRequest>> {
         self.require(Permission::TracingRead)?;

@@ -79,6 +79,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(tracing::decide))
         .routes(routes!(tracing::hand_over))
         .routes(routes!(tracing::assist_requests))
+        .routes(routes!(tracing::answer_assist_request))
         .routes(routes!(tracing::import_checkins))
 }
 
@@ -141,6 +142,7 @@ pub const PERMISSIONS: &[(&str, &str, Permission)] = &[
     ("post", "/api/v1/cases/{id}/exposures/decisions", Permission::TracingWrite),
     ("post", "/api/v1/cases/{id}/handover", Permission::TracingWrite),
     ("get", "/api/v1/assist-requests", Permission::TracingRead),
+    ("post", "/api/v1/assist-requests/{id}/answer", Permission::TracingWrite),
     ("post", "/api/v1/imports/checkins", Permission::TracingWrite),
 ];
 

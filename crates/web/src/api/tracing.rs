@@ -654,6 +654,23 @@ pub struct AssistView {
     /// open, answered
     pub status: String,
     pub created_at: DateTime<Utc>,
+    pub answered_at: Option<DateTime<Utc>>,
+    pub answer: Option<String>,
+}
+
+impl From<cordon_store::exposures::AssistRequest> for AssistView {
+    fn from(a: cordon_store::exposures::AssistRequest) -> Self {
+        AssistView {
+            id: a.id,
+            to_area: a.to_area,
+            from_area: a.from_area,
+            facts: serde_json::from_str(&a.facts).unwrap_or_default(),
+            status: a.status,
+            created_at: a.created_at,
+            answered_at: a.answered_at,
+            answer: a.answer,
+        }
+    }
 }
 
 /// Assistance requests (协查函) sent from or to the caller's jurisdiction, open first.
@@ -661,22 +678,22 @@ pub struct AssistView {
 #[utoipa::path(get, path = "/api/v1/assist-requests", tag = "tracing",
     responses((status = 200, body = [AssistView]), (status = 401, body = Problem), (status = 403, body = Problem)))]
 pub async fn assist_requests(caller: Caller) -> ApiResult<Json<Vec<AssistView>>> {
-    Ok(Json(
-        caller
-            .0
-            .assist_requests()
-            .await?
-            .into_iter()
-            .map(|a| AssistView {
-                id: a.id,
-                to_area: a.to_area,
-                from_area: a.from_area,
-                facts: serde_json::from_str(&a.facts).unwrap_or_default(),
-                status: a.status,
-                created_at: a.created_at,
-            })
-            .collect(),
-    ))
+    Ok(Json(caller.0.assist_requests().await?.into_iter().map(AssistView::from).collect()))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct AnswerInput {
+    /// What the receiving jurisdiction did: found and controlled where, or why not.
+    pub answer: String,
+}
+
+/// Answers an assistance request sent to the caller's jurisdiction; it is then closed. Requires
+/// `tracing.write`.
+#[utoipa::path(post, path = "/api/v1/assist-requests/{id}/answer", tag = "tracing", params(("id" = i64, Path, description = "Request id")),
+    request_body = AnswerInput,
+    responses((status = 200, body = AssistView), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)))]
+pub async fn answer_assist_request(caller: Caller, Path(id): Path<i64>, Json(input): Json<AnswerInput>) -> ApiResult<Json<AssistView>> {
+    Ok(Json(caller.0.answer_assist_request(id, &input.answer).await?.into()))
 }
 
 #[derive(Debug, Serialize, ToSchema)]

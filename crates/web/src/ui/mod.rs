@@ -65,6 +65,8 @@ pub fn router() -> Router<AppState> {
         .route("/cases/{id}/trajectory/checkins", post(investigation::places_from_checkins))
         .route("/cases/{id}/report", get(investigation::report))
         .route("/clusters", get(investigation::clusters))
+        .route("/assist", get(investigation::assist))
+        .route("/assist/{id}/answer", post(investigation::answer_assist))
         .route("/clusters/{id}", get(investigation::cluster))
         .route("/admin/roles", get(admin::roles))
         .route("/admin/roles/{role}", post(admin::save_role))

@@ -270,6 +270,26 @@ async fn an_investigator_confirms_venue_candidates_sees_household_secondaries_an
         std::fs::write(screenshot_path(&format!("report-{}.png", w.scratch.kind.as_str())), client.screenshot().await.unwrap()).unwrap();
         let read = store.audit_events(&AuditFilter { entity: Some("case".into()), ..Default::default() }, 20).await.unwrap();
         assert!(read.iter().any(|e| e.action == "read_report"), "reading the report is audited");
+
+        // A co-worker living in 徐沟镇 raises an assistance request there; its investigator
+        // answers it on the 协查函 page.
+        let (status, _, done) = call(store, post_json(&w.township, &format!("/api/v1/cases/{}/exposures", case["id"]), serde_json::json!({
+            "exposures": [{"person_id": p(4), "kind": "work"}]
+        }))).await;
+        assert_eq!((status, done["assist_requests"].as_u64()), (StatusCode::OK, Some(1)), "{done}");
+        account(store, "xugou", Role::Investigator, "140121101").await;
+        client.find(fantoccini::Locator::Css("header form button")).await.unwrap().click().await.unwrap();
+        sign_in(&client, addr, "xugou", PASSWORD).await;
+        client.goto(&format!("http://{addr}/assist")).await.unwrap();
+        let row = text(&client, "table#assist tbody tr").await;
+        assert!(row.contains("收到") && row.contains("清徐-1") && row.contains("待回复"), "{row}");
+        client.find(fantoccini::Locator::Css("table#assist input[name=answer]")).await.unwrap().send_keys("已找到，居家隔离于北关村，明日转运").await.unwrap();
+        client.find(fantoccini::Locator::Css("table#assist button")).await.unwrap().click().await.unwrap();
+        client.wait().for_element(fantoccini::Locator::XPath("//table[@id='assist']//td[.='已回复']")).await.unwrap();
+        let (_, _, sent) = get(store, &w.township, "/api/v1/assist-requests").await;
+        assert_eq!((sent[0]["status"].as_str(), sent[0]["answer"].as_str()), (Some("answered"), Some("已找到，居家隔离于北关村，明日转运")));
+        let (status, _, _) = call(store, post_json(&w.township, &format!("/api/v1/assist-requests/{}/answer", sent[0]["id"]), serde_json::json!({"answer": "x"}))).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "only the receiving jurisdiction answers");
         client.close().await.unwrap();
         w.finish().await;
     }
