@@ -614,6 +614,16 @@ mod scope_property {
             }
             assert_eq!(area_of.len(), 40);
             let ids: Vec<i64> = area_of.keys().copied().collect();
+            // Cases in two townships: a chain across them (its cluster is the county's) and a
+            // lone case.
+            let county_tracer = account(&w.store, "county_tracer", Role::Investigator, "140121").await;
+            let mut cases: Vec<(i64, &str)> = Vec::new();
+            for (number, area, infectors) in [("A", "140121100201", vec![]), ("B", "140121101201", vec![0]), ("C", "140121101202", vec![])] {
+                let infectors: Vec<i64> = infectors.iter().map(|i: &usize| cases[*i].0).collect();
+                let (status, _, c) = call(&w.store, post_json(&county_tracer, "/api/v1/cases", serde_json::json!({"area_code": area, "number": number, "infectors": infectors}))).await;
+                assert_eq!(status, StatusCode::CREATED, "{c}");
+                cases.push((c["id"].as_i64().unwrap(), area));
+            }
             let counter = AtomicU32::new(0);
             let handle = tokio::runtime::Handle::current();
             let strategy = (
@@ -688,6 +698,28 @@ mod scope_property {
                             prop_assert!(inside(&scope, home), "reveal outside {scope:?}");
                         } else {
                             prop_assert!(refused(status, &body), "reveal: {status} {body}");
+                        }
+                        // Investigation lists and cases: every row inside, a case only inside.
+                        for uri in ["/api/v1/clusters?min_size=1", "/api/v1/investigations", "/api/v1/positives", "/api/v1/assist-requests"] {
+                            let (status, _, list) = get(&w.store, &token, uri).await;
+                            if status == StatusCode::OK {
+                                for item in list.as_array().unwrap() {
+                                    // An assistance request belongs to both ends.
+                                    let ends = [&item["area_code"], &item["from_area"], &item["to_area"]];
+                                    let areas: Vec<&str> = ends.iter().filter_map(|v| v.as_str()).collect();
+                                    prop_assert!(areas.iter().any(|a| inside(&scope, a)), "{uri} gave {areas:?} to {scope:?}");
+                                }
+                            } else {
+                                prop_assert!(refused(status, &list), "{uri}: {status} {list}");
+                            }
+                        }
+                        for (id, area) in &cases {
+                            let (status, _, body) = get(&w.store, &token, &format!("/api/v1/cases/{id}")).await;
+                            if status == StatusCode::OK {
+                                prop_assert!(inside(&scope, area), "case {id} in {area} answered to {scope:?}");
+                            } else {
+                                prop_assert!(refused(status, &body), "case {id}: {status} {body}");
+                            }
                         }
                         // Writes: an import touching every area stores only rows inside.
                         let before = w.store.count(cordon_store::Table::Persons).await.unwrap();
