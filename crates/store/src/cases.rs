@@ -9,6 +9,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use cordon_domain::AreaCode;
 use cordon_domain::tracing::case::{CaseClass, CasePlace, HowFound, Origin, Severity};
 use cordon_domain::tracing::chain::{self, ChainCase};
+use cordon_domain::tracing::exposure::Degree;
 use serde::Serialize;
 
 use crate::audit::{Actor, Change, INSERT_AUDIT, audit_params};
@@ -119,6 +120,21 @@ pub struct ClusterDetail {
     pub cases: Vec<Case>,
     /// (infector, infectee) case ids.
     pub links: Vec<(i64, i64)>,
+    /// The people the cluster's cases reached who are not cases themselves.
+    pub contacts: Vec<ClusterContact>,
+}
+
+/// A contact in a cluster's chain: who reached them (a case's person or a close contact), how
+/// gravely, and how far their path got.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ClusterContact {
+    pub person_id: i64,
+    /// The person they met first (a case's person, or a close contact for a secondary).
+    pub source_person_id: i64,
+    /// The case the path leads back to.
+    pub case_id: i64,
+    pub degree: String,
+    pub status: String,
 }
 
 /// What lists of clusters ask for.
@@ -509,7 +525,35 @@ impl Store {
         let links: Vec<(i64, i64)> = with_read_pool!(self, pool => sqlx::query_as(
             "SELECT l.infector_id, l.case_id FROM case_links l JOIN cases c ON c.id = l.case_id WHERE c.cluster_id = $1 ORDER BY 1, 2",
         ).bind(id).fetch_all(pool).await?);
-        Ok(Some(ClusterDetail { cluster, cases, links }))
+        let paths: Vec<(i64, i64, i64, String, String)> = with_read_pool!(self, pool => sqlx::query_as(
+            "SELECT e.contact_person_id, e.source_person_id, e.case_id, e.degree, e.status FROM exposures e JOIN cases c ON c.id = e.case_id \
+             WHERE c.cluster_id = $1 AND e.status <> 'dismissed' ORDER BY e.id",
+        ).bind(id).fetch_all(pool).await?);
+        let case_people: std::collections::HashSet<i64> = cases.iter().filter_map(|c| c.person_id).collect();
+        let mut contacts: Vec<ClusterContact> = Vec::new();
+        let mut at: HashMap<i64, usize> = HashMap::new();
+        for (person, source, case_id, degree, status) in paths {
+            if case_people.contains(&person) {
+                continue;
+            }
+            match at.get(&person) {
+                Some(&i) => {
+                    let c = &mut contacts[i];
+                    let (old, new) = (c.degree.parse::<Degree>(), degree.parse::<Degree>());
+                    if let (Ok(old), Ok(new)) = (old, new) {
+                        c.degree = old.higher(new).as_str().to_string();
+                    }
+                    if status == "handed_over" || (status == "confirmed" && c.status == "proposed") {
+                        c.status = status;
+                    }
+                }
+                None => {
+                    at.insert(person, contacts.len());
+                    contacts.push(ClusterContact { person_id: person, source_person_id: source, case_id, degree, status });
+                }
+            }
+        }
+        Ok(Some(ClusterDetail { cluster, cases, links, contacts }))
     }
 
     /// The rule set an incident runs under.

@@ -389,11 +389,23 @@ pub struct LinkView {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
+pub struct ClusterContactView {
+    pub person_id: i64,
+    /// Whom they met: a case's person, or (secondary) a close contact.
+    pub source_person_id: i64,
+    pub case_id: i64,
+    pub degree: String,
+    pub status: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
 pub struct ClusterDetailView {
     #[serde(flatten)]
     pub cluster: ClusterView,
     pub cases: Vec<CaseView>,
     pub links: Vec<LinkView>,
+    /// The people the cluster's cases reached who are not cases (dismissed paths left out).
+    pub contacts: Vec<ClusterContactView>,
 }
 
 /// A cluster with every case (by generation) and infector link. Requires `tracing.read`.
@@ -405,6 +417,11 @@ pub async fn cluster_detail(caller: Caller, Path(id): Path<i64>) -> ApiResult<Js
         cluster: d.cluster.into(),
         cases: d.cases.into_iter().map(CaseView::from).collect(),
         links: d.links.into_iter().map(|(infector_id, case_id)| LinkView { infector_id, case_id }).collect(),
+        contacts: d
+            .contacts
+            .into_iter()
+            .map(|c| ClusterContactView { person_id: c.person_id, source_person_id: c.source_person_id, case_id: c.case_id, degree: c.degree, status: c.status })
+            .collect(),
     }))
 }
 

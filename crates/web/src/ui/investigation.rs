@@ -483,6 +483,8 @@ struct ClusterPage {
     /// Per generation: the case numbers with their ids.
     generations: Vec<(i32, Vec<(i64, String)>)>,
     chart_json: String,
+    /// People reached who are not cases.
+    contacts: usize,
 }
 
 /// One cluster: its chain drawn as a graph, and its cases by generation.
@@ -493,18 +495,36 @@ pub async fn cluster(t: Tr, caller: Caller, Path(id): Path<i64>) -> Response {
         Err(e) => return failure(t, &caller, e),
     };
     let today = Utc::now().with_timezone(&cordon_domain::local_offset()).date_naive();
-    let categories: Vec<String> = CaseClass::ALL.iter().map(|c| t.get(&format!("case.class.{}", c.as_str())).to_string()).collect();
-    let nodes: Vec<serde_json::Value> = d
+    // Cases coloured by classification, contacts by degree; proposed contacts drawn faint.
+    let mut categories: Vec<String> = CaseClass::ALL.iter().map(|c| t.get(&format!("case.class.{}", c.as_str())).to_string()).collect();
+    categories.extend(Degree::ALL.iter().map(|d| t.get(&format!("contacts.degree.{}", d.as_str())).to_string()));
+    let mut nodes: Vec<serde_json::Value> = d
         .cases
         .iter()
         .map(|c| {
             let cat = CaseClass::ALL.iter().position(|k| k.as_str() == c.classification).unwrap_or(0);
-            serde_json::json!({"id": c.id.to_string(), "name": c.external_id, "category": cat, "generation": c.generation,
-                               "index": Some(c.id) == d.cluster.index_case_id})
+            serde_json::json!({"id": format!("c{}", c.id), "name": c.external_id, "category": cat, "generation": c.generation,
+                               "index": Some(c.id) == d.cluster.index_case_id, "column": c.generation * 4})
         })
         .collect();
-    let links: Vec<serde_json::Value> =
-        d.links.iter().map(|(a, b)| serde_json::json!({"source": a.to_string(), "target": b.to_string()})).collect();
+    let mut links: Vec<serde_json::Value> =
+        d.links.iter().map(|(a, b)| serde_json::json!({"source": format!("c{a}"), "target": format!("c{b}")})).collect();
+    let case_of_person: std::collections::HashMap<i64, &cordon_store::cases::Case> =
+        d.cases.iter().filter_map(|c| c.person_id.map(|p| (p, c))).collect();
+    let generation_of: std::collections::HashMap<i64, i32> = d.cases.iter().map(|c| (c.id, c.generation)).collect();
+    for c in &d.contacts {
+        let degree = Degree::ALL.iter().position(|k| k.as_str() == c.degree).unwrap_or(0);
+        let g = generation_of.get(&c.case_id).copied().unwrap_or(0);
+        let column = g * 4 + if c.degree == "secondary" { 2 } else { 1 };
+        nodes.push(serde_json::json!({"id": format!("p{}", c.person_id), "name": t.get(&format!("contacts.degree.{}", c.degree)),
+                                      "category": CaseClass::ALL.len() + degree, "generation": g, "column": column,
+                                      "contact": true, "proposed": c.status == "proposed"}));
+        let source = match case_of_person.get(&c.source_person_id) {
+            Some(case) => format!("c{}", case.id),
+            None => format!("p{}", c.source_person_id),
+        };
+        links.push(serde_json::json!({"source": source, "target": format!("p{}", c.person_id), "contact": true}));
+    }
     let chart_json = serde_json::json!({"categories": categories, "nodes": nodes, "links": links}).to_string();
     let mut generations: Vec<(i32, Vec<(i64, String)>)> = Vec::new();
     for c in &d.cases {
@@ -525,7 +545,8 @@ pub async fn cluster(t: Tr, caller: Caller, Path(id): Path<i64>) -> Response {
         first: date(c.first_date),
         last: date(c.last_date),
     };
-    render(&ClusterPage { t, user: UserBadge::of(&caller), row, generations, chart_json })
+    let contacts = d.contacts.len();
+    render(&ClusterPage { t, user: UserBadge::of(&caller), row, generations, chart_json, contacts })
 }
 
 /// The `key=value` pairs of a form body whose values are plain ASCII (ids, codes).

@@ -271,6 +271,15 @@ async fn an_investigator_confirms_venue_candidates_sees_household_secondaries_an
         let read = store.audit_events(&AuditFilter { entity: Some("case".into()), ..Default::default() }, 20).await.unwrap();
         assert!(read.iter().any(|e| e.action == "read_report"), "reading the report is audited");
 
+        // The case's cluster draws its contacts beside it: the close contact, and the secondary
+        // one reached through them.
+        client.goto(&format!("http://{addr}/clusters/{}", case["cluster_id"])).await.unwrap();
+        client.wait().for_element(fantoccini::Locator::Css("#chain[data-drawn='3'] canvas")).await.unwrap();
+        assert_eq!(text(&client, "#cluster-contacts").await, "2");
+        let (_, _, detail) = get(store, &w.township, &format!("/api/v1/clusters/{}", case["cluster_id"])).await;
+        let secondary = detail["contacts"].as_array().unwrap().iter().find(|c| c["degree"] == "secondary").unwrap();
+        assert_eq!(secondary["source_person_id"].as_i64(), Some(p(2)), "reached through the close contact: {detail}");
+
         // A co-worker living in 徐沟镇 raises an assistance request there; its investigator
         // answers it on the 协查函 page.
         let (status, _, done) = call(store, post_json(&w.township, &format!("/api/v1/cases/{}/exposures", case["id"]), serde_json::json!({
