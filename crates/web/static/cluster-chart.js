@@ -7,21 +7,23 @@
   var el = document.getElementById("chain");
   if (!el || typeof echarts === "undefined") return;
   var data = JSON.parse(el.getAttribute("data-chart"));
+  // Each column (a generation's cases, then its close and its secondary contacts) is cut into
+  // sub-columns of at most ROWS nodes, so a generation of thousands forms a block, not a line.
+  var ROWS = 40, GAP = 14, SPACE = 70;
   var columns = {};
   data.nodes.forEach(function (n) { (columns[n.column] = columns[n.column] || []).push(n); });
-  var tallest = 1;
-  Object.keys(columns).forEach(function (c) { tallest = Math.max(tallest, columns[c].length); });
-  var step = Math.max(3, Math.min(40, 1200 / tallest));
-  var size = Math.max(4, Math.min(22, step * 0.8));
-  Object.keys(columns).forEach(function (c) {
+  var x = 0;
+  Object.keys(columns).map(Number).sort(function (a, b) { return a - b; }).forEach(function (c) {
     var col = columns[c];
+    var rows = Math.min(ROWS, col.length);
     col.forEach(function (n, i) {
-      n.x = Number(c) * 60;
-      n.y = (i - (col.length - 1) / 2) * step;
-      n.symbolSize = n.contact ? Math.max(3, size * 0.5) : (n.index ? size * 1.6 : size);
+      n.x = x + Math.floor(i / ROWS) * GAP;
+      n.y = ((i % ROWS) - (rows - 1) / 2) * GAP;
+      n.symbolSize = n.contact ? 6 : (n.index ? 26 : 16);
       n.label = { show: !n.contact && data.nodes.length <= 300 };
       if (n.proposed) n.itemStyle = { opacity: 0.35 };
     });
+    x += Math.ceil(col.length / ROWS) * GAP + SPACE;
   });
   data.links.forEach(function (l) {
     if (l.contact) l.lineStyle = { type: "dashed", opacity: 0.25 };
@@ -34,6 +36,7 @@
     series: [{
       type: "graph",
       layout: "none",
+      top: 30, bottom: 60, left: 30, right: 30,
       roam: true,
       categories: data.categories.map(function (c) { return { name: c }; }),
       data: data.nodes,
