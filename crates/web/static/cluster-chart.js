@@ -36,7 +36,6 @@
     series: [{
       type: "graph",
       layout: "none",
-      top: 30, bottom: 60, left: 30, right: 30,
       roam: true,
       categories: data.categories.map(function (c) { return { name: c }; }),
       data: data.nodes,
