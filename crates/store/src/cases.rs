@@ -418,7 +418,48 @@ impl Store {
                 sqlx::query("UPDATE observation_orders SET status = 'case' WHERE person_id = $1 AND incident_id = $2")
                     .bind(person).bind(incident_id).execute(&mut *tx).await?;
             }
-            recluster!(tx, &touched, &area, now);
+            // The common case is a fast path: a new case joins the one cluster its infectors are
+            // in (or starts its own) without reading the cluster. Anything else — infectors in
+            // several clusters, or a source label that may change the cluster's — is re-formed.
+            let infectors: Vec<i64> = touched[1..].to_vec();
+            let mut states: Vec<(Option<i64>, i32)> = Vec::new();
+            for chunk in infectors.chunks(500) {
+                let sql = format!("SELECT cluster_id, generation FROM cases WHERE id IN ({})", crate::list_placeholders(0, chunk.len()));
+                let params: Vec<Param> = chunk.iter().map(|i| Param::Int(*i)).collect();
+                let rows: Vec<(Option<i64>, i32)> = bind_all!(sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(&mut *tx).await?;
+                states.extend(rows);
+            }
+            let date = new.onset_date.or(new.report_date).or(new.sample_date);
+            let one_cluster = states.first().and_then(|s| s.0).filter(|c| states.iter().all(|s| s.0 == Some(*c)));
+            match (infectors.is_empty(), one_cluster) {
+                _ if new.label.is_some() => {
+                    recluster!(tx, &touched, &area, now);
+                }
+                (true, _) => {
+                    let (cluster,): (i64,) = sqlx::query_as(
+                        "INSERT INTO clusters (incident_id, area_code, label, index_case_id, size, generations, first_date, last_date, updated_at) \
+                         VALUES ($1, $2, NULL, $3, 1, 1, $4, $4, $5) RETURNING id",
+                    )
+                    .bind(incident_id).bind(&area).bind(id).bind(date).bind(now).fetch_one(&mut *tx).await?;
+                    sqlx::query("UPDATE cases SET cluster_id = $1, generation = 0 WHERE id = $2").bind(cluster).bind(id).execute(&mut *tx).await?;
+                }
+                (false, Some(cluster)) => {
+                    let generation = states.iter().map(|s| s.1).min().unwrap_or(0) + 1;
+                    let (held,): (String,) = sqlx::query_as("SELECT area_code FROM clusters WHERE id = $1").bind(cluster).fetch_one(&mut *tx).await?;
+                    let joined = AreaCode::parse(&held).ok().and_then(|h| h.common_ancestor(&new.area_code)).map_or(held, |a| a.to_string());
+                    sqlx::query(
+                        "UPDATE clusters SET size = size + 1, generations = CASE WHEN generations < $1 THEN $1 ELSE generations END, \
+                         first_date = CASE WHEN $2 IS NOT NULL AND (first_date IS NULL OR $2 < first_date) THEN $2 ELSE first_date END, \
+                         last_date = CASE WHEN $2 IS NOT NULL AND (last_date IS NULL OR $2 > last_date) THEN $2 ELSE last_date END, \
+                         area_code = $3, updated_at = $4 WHERE id = $5",
+                    )
+                    .bind(generation + 1).bind(date).bind(&joined).bind(now).bind(cluster).execute(&mut *tx).await?;
+                    sqlx::query("UPDATE cases SET cluster_id = $1, generation = $2 WHERE id = $3").bind(cluster).bind(generation).bind(id).execute(&mut *tx).await?;
+                }
+                (false, None) => {
+                    recluster!(tx, &touched, &area, now);
+                }
+            }
             crate::investigations::open_investigation!(tx, id, &area, now, &actor.name);
             let mut change = change.clone();
             change.entity_id = Some(external);

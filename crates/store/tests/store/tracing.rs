@@ -452,3 +452,68 @@ async fn contacts_bring_their_households_as_secondaries_are_handed_over_in_a_bat
         s.finish(store).await.unwrap();
     }
 }
+
+#[tokio::test]
+async fn clusters_kept_case_by_case_equal_clusters_formed_from_scratch() {
+    use cordon_domain::tracing::chain::{ChainCase, clusters, shape};
+    for (s, store) in each_backend("cluster_paths").await {
+        seed_areas(&store).await;
+        let tracer = as_user(&store, "tracer", Role::Investigator, "140121").await;
+        // 60 cases: most name one earlier case (the fast path), some none (a new cluster), some
+        // an earlier case and its own infector (the fast path, the nearest counting), some two
+        // from different chains (re-formed).
+        let mut rng = 7u64;
+        let mut next = |n: u64| {
+            rng = rng.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            (rng >> 33) % n
+        };
+        let mut ids: Vec<i64> = Vec::new();
+        let mut links: Vec<(i64, i64)> = Vec::new();
+        let areas = ["140121100201", "140121100202", "140121101201"];
+        for k in 0..60u64 {
+            let infectors: Vec<i64> = match (ids.len(), next(10)) {
+                (0, _) | (_, 0..=1) => vec![],
+                (n, 2) if n > 1 => {
+                    let (a, b) = (next(n as u64) as usize, next(n as u64) as usize);
+                    let mut v = vec![ids[a], ids[b]];
+                    v.dedup();
+                    v
+                }
+                (n, 3..=4) => {
+                    let a = ids[next(n as u64) as usize];
+                    match links.iter().find(|(_, b)| *b == a) {
+                        Some((infector, _)) => vec![a, *infector],
+                        None => vec![a],
+                    }
+                }
+                (n, _) => vec![ids[next(n as u64) as usize]],
+            };
+            let c = tracer.create_case(new_case(areas[(k % 3) as usize], &format!("R{k}"), infectors.clone(), 1 + (k % 28) as u32)).await.unwrap();
+            links.extend(infectors.iter().map(|i| (*i, c.id)));
+            ids.push(c.id);
+        }
+        let stored = tracer.clusters(&ClusterFilter { min_size: Some(1), limit: Some(5000), ..Default::default() }).await.unwrap();
+        let parts = clusters(&ids, &links);
+        assert_eq!(stored.len(), parts.len());
+        for part in parts {
+            let cases: Vec<cordon_store::cases::Case> = {
+                let mut v = Vec::new();
+                for id in &part {
+                    v.push(tracer.case(*id).await.unwrap().unwrap());
+                }
+                v
+            };
+            let chain: Vec<ChainCase> = cases.iter().map(|c| ChainCase { id: c.id, date: c.onset_date.or(c.report_date) }).collect();
+            let expected = shape(&chain, &links).unwrap();
+            let cluster_id = cases[0].cluster_id.unwrap();
+            assert!(cases.iter().all(|c| c.cluster_id == Some(cluster_id)), "one cluster per part");
+            for c in &cases {
+                assert_eq!(c.generation as u32, expected.generation[&c.id], "generation of {}", c.external_id);
+            }
+            let row = stored.iter().find(|r| r.id == cluster_id).unwrap();
+            assert_eq!((row.size as usize, row.generations as u32, row.first_date, row.last_date), (part.len(), expected.generations, expected.first_date, expected.last_date));
+            assert_eq!(row.index_case_id, Some(expected.index_case));
+        }
+        s.finish(store).await.unwrap();
+    }
+}
