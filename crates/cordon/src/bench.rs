@@ -14,8 +14,17 @@ use crate::demo::county;
 use crate::import_cli;
 
 /// Every benchmark, by name.
-pub const BENCHES: &[&str] =
-    &["import_persons", "register_round", "ingest_results", "recall_tube", "coverage_village", "coverage_county", "http_register"];
+pub const BENCHES: &[&str] = &[
+    "import_persons",
+    "register_round",
+    "ingest_results",
+    "recall_tube",
+    "coverage_village",
+    "coverage_county",
+    "http_register",
+    "cluster_insert",
+    "cluster_lookup",
+];
 
 #[derive(clap::Args)]
 pub struct BenchArgs {
@@ -93,6 +102,11 @@ pub async fn run(args: BenchArgs) -> Result<()> {
         let testing = ["register_round", "ingest_results", "recall_tube", "coverage_village", "coverage_county", "http_register"];
         if testing.iter().any(|b| wanted(b)) {
             for m in crate::bench_testing::run(kind, args.database.as_deref(), args.scale, &wanted).await? {
+                report(&m, args.json);
+            }
+        }
+        if ["cluster_insert", "cluster_lookup"].iter().any(|b| wanted(b)) {
+            for m in crate::bench_tracing::run(kind, args.database.as_deref(), args.scale, &wanted).await? {
                 report(&m, args.json);
             }
         }

@@ -74,7 +74,7 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 }
 
 /// Runs `f` `n` times and answers the sorted latencies in milliseconds.
-async fn latencies<F, Fut>(n: usize, mut f: F) -> Result<Vec<f64>>
+pub(crate) async fn latencies<F, Fut>(n: usize, mut f: F) -> Result<Vec<f64>>
 where
     F: FnMut(usize) -> Fut,
     Fut: std::future::Future<Output = Result<()>>,
@@ -89,7 +89,7 @@ where
     Ok(out)
 }
 
-fn latency_measurement(bench: &'static str, kind: BackendKind, got: &[f64], raw: &[f64]) -> Measurement {
+pub(crate) fn latency_measurement(bench: &'static str, kind: BackendKind, got: &[f64], raw: &[f64]) -> Measurement {
     let (p50, raw_p50) = (percentile(got, 0.5), percentile(raw, 0.5));
     Measurement {
         bench,

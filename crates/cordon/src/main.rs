@@ -11,6 +11,7 @@ use cordon_store::Store;
 mod accounts_cli;
 mod bench;
 mod bench_testing;
+mod bench_tracing;
 mod demo;
 mod import_cli;
 

@@ -122,3 +122,41 @@ impl Store {
         Ok(row.is_some())
     }
 }
+
+impl Store {
+    /// The raw limit of recording one case: its row and its infector links by plain statements
+    /// in one transaction — no cluster, investigation or audit. Answers the case id.
+    pub async fn insert_case_plain(&self, incident_id: i64, number: &str, area_code: &str, infectors: &[i64]) -> Result<i64> {
+        let now = Utc::now();
+        Ok(crate::with_write_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            let (id,): (i64,) = sqlx::query_as(
+                "INSERT INTO cases (incident_id, external_id, area_code, classification, how_found, origin, place, created_at, created_by) \
+                 VALUES ($1, $2, $3, 'confirmed', 'other', 'local', 'home', $4, 'plain') RETURNING id",
+            )
+            .bind(incident_id).bind(number).bind(area_code).bind(now).fetch_one(&mut *tx).await?;
+            for i in infectors {
+                sqlx::query("INSERT INTO case_links (infector_id, case_id, source) VALUES ($1, $2, 'plain')").bind(*i).bind(id).execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+            id
+        }))
+    }
+
+    /// The raw limit of "which cluster is this case in": one row by primary key.
+    pub async fn case_cluster_plain(&self, case_id: i64) -> Result<Option<i64>> {
+        let row: Option<(Option<i64>,)> = crate::with_read_pool!(self, pool =>
+            sqlx::query_as("SELECT cluster_id FROM cases WHERE id = $1").bind(case_id).fetch_optional(pool).await?);
+        Ok(row.and_then(|(c,)| c))
+    }
+}
+
+impl Store {
+    /// An incident row for a benchmark's raw side.
+    pub async fn insert_incident_plain(&self, name: &str, area_code: &str) -> Result<i64> {
+        let (id,): (i64,) = crate::with_write_pool!(self, pool => sqlx::query_as(
+            "INSERT INTO incidents (name, area_code, started_at, rule_set) VALUES ($1, $2, $3, 'protocol-9') RETURNING id",
+        ).bind(name).bind(area_code).bind(Utc::now()).fetch_one(pool).await?);
+        Ok(id)
+    }
+}

@@ -54,6 +54,15 @@ impl Scoped {
         self.store.clusters(self.principal.user.jurisdiction.areas(), filter).await
     }
 
+    /// The cluster a case is in, with its size and shape (one read of the maintained row).
+    pub async fn cluster_of_case(&self, case_id: i64) -> Result<Option<Cluster>> {
+        let Some(case) = self.case(case_id).await? else { return Ok(None) };
+        match case.cluster_id {
+            Some(c) => self.store.cluster(c).await,
+            None => Ok(None),
+        }
+    }
+
     /// A cluster with its cases and links.
     pub async fn cluster_detail(&self, id: i64) -> Result<Option<ClusterDetail>> {
         self.require(Permission::TracingRead)?;

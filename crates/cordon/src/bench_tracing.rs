@@ -1,0 +1,145 @@
+//! `cordon bench` for investigation: `cluster_insert` — cases recorded one by one, each naming
+//! an earlier case as infector most of the time, through the product's own path (the case, its
+//! investigation, its audit event and its cluster kept up to date, in one transaction), against
+//! the raw limit of storing the same case row and links alone in one transaction; and
+//! `cluster_lookup` — "which cluster, how big" for a case, against a primary-key read.
+
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+use cordon_domain::AreaCode;
+use cordon_domain::access::Role;
+use cordon_domain::tracing::case::{CaseClass, CasePlace, HowFound, Origin};
+use cordon_store::BackendKind;
+use cordon_store::accounts::NewUser;
+use cordon_store::audit::Actor;
+use cordon_store::cases::NewCase;
+
+use crate::bench::{Measurement, scratch};
+use crate::bench_testing::{latencies, latency_measurement};
+use crate::demo::county;
+use crate::demo::rng::Rng;
+
+/// Cases at `--scale 1`.
+const CASES: f64 = 100_000.0;
+
+fn millis(started: Instant) -> f64 {
+    started.elapsed().as_secs_f64() * 1000.0
+}
+
+pub async fn run(kind: BackendKind, server: Option<&str>, scale: f64, wanted: &dyn Fn(&str) -> bool) -> Result<Vec<Measurement>> {
+    let n = ((CASES * scale).round() as usize).max(200);
+    let (s, store) = scratch(kind, server).await?;
+    let county = AreaCode::parse(county::COUNTY_CODE)?;
+    let new = NewUser {
+        username: "bench_tracer".into(),
+        display_name: "bench".into(),
+        role: Role::Investigator,
+        areas: vec![county.clone()],
+        password: "Qingxu-2022-0413".into(),
+    };
+    store.create_user(&Actor::system("bench"), new).await?;
+    let p = store.principal_by_name("bench_tracer").await?.context("bench user")?;
+    let actor = Actor { user_id: Some(p.user.id), name: "bench_tracer".into(), ..Default::default() };
+    let tracer = store.scoped(p, actor);
+    let villages: Vec<String> = county::areas(42).into_iter().map(|a| a.code.to_string()).filter(|c| c.len() == 12).collect();
+
+    // One outbreak shape for both sides: a case names one of the 500 cases before it as infector
+    // 70 % of the time, and otherwise starts a chain.
+    let mut rng = Rng::new(11);
+    let plan: Vec<(String, Option<usize>)> = (0..n)
+        .map(|i| {
+            let area = villages[rng.range(0, villages.len() as u32 - 1) as usize].clone();
+            let infector = (i > 0 && rng.chance(0.7)).then(|| i - 1 - rng.range(0, (i.min(500) - 1) as u32) as usize);
+            (area, infector)
+        })
+        .collect();
+
+    // The raw limit first, into its own incident of the same database.
+    let incident = store.insert_incident_plain("对照", county.as_str()).await?;
+    let (mut raw, mut raw_ids) = (Vec::with_capacity(n), Vec::with_capacity(n));
+    for (i, (area, infector)) in plan.iter().enumerate() {
+        let infectors: Vec<i64> = infector.map(|k| raw_ids[k]).into_iter().collect();
+        let started = Instant::now();
+        raw_ids.push(store.insert_case_plain(incident, &format!("P{i}"), area, &infectors).await?);
+        raw.push(millis(started));
+    }
+    raw.sort_by(f64::total_cmp);
+
+    store.checkpoint().await?;
+    let (mut got, mut ids) = (Vec::with_capacity(n), Vec::with_capacity(n));
+    let today = chrono::Utc::now().date_naive();
+    for (i, (area, infector)) in plan.iter().enumerate() {
+        let new = NewCase {
+            external_id: Some(format!("B{i}")),
+            person_id: None,
+            positive_id: None,
+            area_code: AreaCode::parse(area)?,
+            classification: CaseClass::Confirmed,
+            severity: None,
+            how_found: HowFound::Other,
+            origin: Origin::Local,
+            onset_date: None,
+            sample_date: None,
+            report_date: Some(today),
+            place: CasePlace::Home,
+            label: None,
+            infectors: infector.map(|k| ids[k]).into_iter().collect(),
+        };
+        let started = Instant::now();
+        ids.push(tracer.create_case(new).await?.id);
+        got.push(millis(started));
+    }
+    got.sort_by(f64::total_cmp);
+    let mut out = Vec::new();
+    if wanted("cluster_insert") {
+        out.push(latency_measurement("cluster_insert", kind, &got, &raw));
+    }
+    if wanted("cluster_lookup") {
+        let pick: Vec<usize> = (0..400).map(|_| rng.range(0, n as u32 - 1) as usize).collect();
+        let got = latencies(pick.len(), |i| {
+            let (tracer, id) = (&tracer, ids[pick[i]]);
+            async move {
+                let c = tracer.cluster_of_case(id).await?.context("every case is in a cluster")?;
+                if c.size < 1 {
+                    bail!("empty cluster {}", c.id);
+                }
+                Ok(())
+            }
+        })
+        .await?;
+        let raw = latencies(pick.len(), |i| {
+            let (store, id) = (&store, raw_ids[pick[i]]);
+            async move {
+                store.case_cluster_plain(id).await?;
+                Ok(())
+            }
+        })
+        .await?;
+        out.push(latency_measurement("cluster_lookup", kind, &got, &raw));
+    }
+    s.finish(store).await?;
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn cluster_benches_run_on_sqlite_and_postgres() {
+        let all = |_: &str| true;
+        let ms = run(BackendKind::Sqlite, None, 0.002, &all).await.unwrap();
+        let names: Vec<&str> = ms.iter().map(|m| m.bench).collect();
+        assert_eq!(names, ["cluster_insert", "cluster_lookup"]);
+        assert_eq!(ms[0].rows, 200);
+        assert!(ms.iter().all(|m| m.rate > 0.0 && m.raw_rate > 0.0 && m.ratio > 0.0 && m.p99_ms.is_some()));
+        let pg = cordon_store::scratch::test_pg_url();
+        let only = |b: &str| b == "cluster_insert";
+        match run(BackendKind::Postgres, Some(&pg), 0.002, &only).await {
+            Ok(ms) => assert_eq!((ms.len(), ms[0].backend), (1, "postgres")),
+            Err(e) if std::env::var_os("CI").is_some() => panic!("PostgreSQL is required under CI: {e}"),
+            Err(e) => eprintln!("warning: PostgreSQL bench skipped: {e}"),
+        }
+    }
+}
