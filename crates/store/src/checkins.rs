@@ -362,14 +362,20 @@ pub async fn import_checkins<R: Read + Send + 'static>(
         run()
     });
     let mut progress = Progress::default();
+    // Ids already resolved stay known for the rest of the file: a city's scans name the same
+    // million people and fifty thousand venues over and over.
+    let (mut people, mut venues): (HashMap<String, i64>, HashMap<String, i64>) = (HashMap::new(), HashMap::new());
     while let Some(msg) = rx.recv().await {
         let (read, rows, mut errors) = msg?;
         progress.rows += read;
-        let people = store.person_ids_by_documents(&rows.iter().map(|r| r.1.clone()).collect::<Vec<_>>()).await?;
-        let mut codes: Vec<String> = rows.iter().map(|r| r.2.clone()).collect();
+        let mut unknown: Vec<String> = rows.iter().filter(|r| !people.contains_key(&r.1)).map(|r| r.1.clone()).collect();
+        unknown.sort_unstable();
+        unknown.dedup();
+        people.extend(store.person_ids_by_documents(&unknown).await?);
+        let mut codes: Vec<String> = rows.iter().filter(|r| !venues.contains_key(&r.2)).map(|r| r.2.clone()).collect();
         codes.sort_unstable();
         codes.dedup();
-        let venues = store.venue_ids(&codes).await?;
+        venues.extend(store.venue_ids(&codes).await?);
         let mut good = Vec::with_capacity(rows.len());
         for (line, person, venue, at, left) in rows {
             match (people.get(&person), venues.get(&venue)) {
