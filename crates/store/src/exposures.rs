@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use cordon_domain::AreaCode;
 use cordon_domain::access::Jurisdiction;
-use cordon_domain::tracing::exposure::{Degree, ExposureKind, secondary_span};
+use cordon_domain::tracing::exposure::{Degree, ExposureKind, assist_recipient, secondary_span};
 use serde::Serialize;
 
 use crate::audit::{Actor, Change, INSERT_AUDIT, audit_params};
@@ -101,11 +101,12 @@ fn rank(status: &str) -> u8 {
     }
 }
 
-/// Where an assistance request about someone living in `area` goes: their county's
-/// headquarters, or within the case's own county their township's.
+/// Where an assistance request about someone living in `area` goes (the rule is the domain's).
 fn assist_target(area: &str, case_area: &str) -> String {
-    let county = area.get(..6).unwrap_or(area);
-    if case_area.starts_with(county) { area.get(..9).unwrap_or(area).to_string() } else { county.to_string() }
+    match (AreaCode::parse(area), AreaCode::parse(case_area)) {
+        (Ok(a), Ok(c)) => assist_recipient(&a, &c).to_string(),
+        _ => area.to_string(),
+    }
 }
 
 impl Store {
@@ -277,13 +278,9 @@ impl Store {
                 out.refused.push((*person, "not a contact of this case".into()));
                 continue;
             };
-            let category = match c.degree.as_str() {
-                "close" => "close_contact",
-                "secondary" => "secondary_contact",
-                other => {
-                    out.refused.push((*person, format!("{other}: watched by health monitoring, not observation")));
-                    continue;
-                }
+            let Some(category) = c.degree.parse::<Degree>().ok().and_then(Degree::observation_category) else {
+                out.refused.push((*person, format!("{}: watched by health monitoring, not observation", c.degree)));
+                continue;
             };
             if c.status == "proposed" {
                 out.refused.push((*person, "still proposed: confirm first".into()));

@@ -4,6 +4,7 @@
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 
 use crate::access::named_enum;
+use crate::area::AreaCode;
 
 named_enum! {
     /// How two people met.
@@ -33,6 +34,28 @@ impl Degree {
     /// The higher of two degrees: a contact reached through two paths takes the graver one.
     pub fn higher(self, other: Degree) -> Degree {
         self.min(other)
+    }
+
+    /// The observation category a contact of this degree is handed over under; lower degrees
+    /// are watched by health monitoring, not observed.
+    pub fn observation_category(self) -> Option<&'static str> {
+        match self {
+            Degree::Close => Some("close_contact"),
+            Degree::Secondary => Some("secondary_contact"),
+            _ => None,
+        }
+    }
+}
+
+/// Where an assistance request (协查函) about a contact living in `contact_area` goes: within the
+/// case's own county, to the contact's township; otherwise to the contact's county.
+pub fn assist_recipient(contact_area: &AreaCode, case_area: &AreaCode) -> AreaCode {
+    let county = |a: &AreaCode| AreaCode::parse(&a.as_str()[..a.as_str().len().min(6)]).ok();
+    let township = AreaCode::parse(&contact_area.as_str()[..contact_area.as_str().len().min(9)]).ok();
+    match (county(contact_area), county(case_area)) {
+        (Some(theirs), Some(ours)) if theirs == ours => township.unwrap_or_else(|| contact_area.clone()),
+        (Some(theirs), _) => theirs,
+        _ => contact_area.clone(),
     }
 }
 
@@ -180,6 +203,15 @@ mod tests {
         assert_eq!(lb.overlap(a, b), Some(Duration::minutes(15)));
         let c = Stay { from: t("2022-04-10T11:00:00Z"), until: None };
         assert_eq!(lb.overlap(a, c), None, "touching stays do not overlap");
+    }
+
+    #[test]
+    fn assistance_goes_to_the_township_at_home_and_the_county_elsewhere() {
+        let a = |s: &str| AreaCode::parse(s).unwrap();
+        assert_eq!(assist_recipient(&a("140121101201"), &a("140121100201")), a("140121101"));
+        assert_eq!(assist_recipient(&a("140105001002"), &a("140121100201")), a("140105"));
+        assert_eq!(Degree::Close.observation_category(), Some("close_contact"));
+        assert_eq!(Degree::PlaceExposed.observation_category(), None);
     }
 
     #[test]
