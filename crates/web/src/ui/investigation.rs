@@ -446,6 +446,20 @@ fn cluster_name(t: &Tr, c: &cordon_store::cases::Cluster) -> String {
     c.label.clone().unwrap_or_else(|| t.fill("cluster.of_index", &[("case", c.index_case.as_deref().unwrap_or("?"))]))
 }
 
+fn cluster_row(t: &Tr, c: &cordon_store::cases::Cluster, today: NaiveDate) -> ClusterRow {
+    ClusterRow {
+        active: c.active_on(today),
+        id: c.id,
+        label: cluster_name(t, c),
+        index_case: c.index_case.clone().unwrap_or_default(),
+        index_case_id: c.index_case_id.unwrap_or_default(),
+        size: c.size,
+        generations: c.generations,
+        first: date(c.first_date),
+        last: date(c.last_date),
+    }
+}
+
 fn date(d: Option<NaiveDate>) -> String {
     d.map(|d| d.to_string()).unwrap_or_else(|| "—".into())
 }
@@ -459,17 +473,7 @@ pub async fn clusters(t: Tr, caller: Caller) -> Response {
     let today = Utc::now().with_timezone(&cordon_domain::local_offset()).date_naive();
     let rows = list
         .into_iter()
-        .map(|c| ClusterRow {
-            active: c.active_on(today),
-            id: c.id,
-            label: cluster_name(&t, &c),
-            index_case: c.index_case.clone().unwrap_or_default(),
-            index_case_id: c.index_case_id.unwrap_or_default(),
-            size: c.size,
-            generations: c.generations,
-            first: date(c.first_date),
-            last: date(c.last_date),
-        })
+        .map(|c| cluster_row(&t, &c, today))
         .collect();
     render(&ClustersPage { t, user: UserBadge::of(&caller), rows })
 }
@@ -533,18 +537,7 @@ pub async fn cluster(t: Tr, caller: Caller, Path(id): Path<i64>) -> Response {
             _ => generations.push((c.generation, vec![(c.id, c.external_id.clone())])),
         }
     }
-    let c = d.cluster;
-    let row = ClusterRow {
-        active: c.active_on(today),
-        id: c.id,
-        label: cluster_name(&t, &c),
-        index_case: c.index_case.clone().unwrap_or_default(),
-        index_case_id: c.index_case_id.unwrap_or_default(),
-        size: c.size,
-        generations: c.generations,
-        first: date(c.first_date),
-        last: date(c.last_date),
-    };
+    let row = cluster_row(&t, &d.cluster, today);
     let contacts = d.contacts.len();
     render(&ClusterPage { t, user: UserBadge::of(&caller), row, generations, chart_json, contacts })
 }
