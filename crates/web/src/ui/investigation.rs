@@ -273,6 +273,8 @@ fn contact_rows(t: &Tr, contacts: Vec<cordon_store::exposures::Contact>) -> Vec<
 #[derive(Template)]
 #[template(path = "case.html")]
 struct CasePage {
+    /// The person's name and masked document, when the case has a person record.
+    person: Option<(String, String)>,
     places: Vec<PlaceRow>,
     place_kinds: Vec<(&'static str, String)>,
     candidates: Vec<CandidateRow>,
@@ -316,9 +318,13 @@ pub async fn case_page(t: Tr, caller: Caller, Path(id): Path<i64>, Query(q): Que
         let candidates = if case.person_id.is_some() { scope.venue_candidates(id, &Lookback::default()).await? } else { vec![] };
         let contacts = scope.contacts(id).await?;
         let places = scope.trajectory(id).await?;
-        Ok::<_, StoreError>(Some((case, inv, cluster, candidates, contacts, places)))
+        let person = match case.person_id {
+            Some(p) => scope.person(p).await?.map(|p| (p.name, p.document.masked())),
+            None => None,
+        };
+        Ok::<_, StoreError>(Some((case, inv, cluster, candidates, contacts, places, person)))
     };
-    let (case, inv, cluster, candidates, contacts, places) = match loaded.await {
+    let (case, inv, cluster, candidates, contacts, places, person) = match loaded.await {
         Ok(Some(x)) => x,
         Ok(None) => return message(t, Some(&caller), StatusCode::NOT_FOUND, t.get("case.none"), t.get("case.none")),
         Err(e) => return failure(t, &caller, e),
@@ -336,6 +342,7 @@ pub async fn case_page(t: Tr, caller: Caller, Path(id): Path<i64>, Query(q): Que
     let contact_counts =
         t.fill("contacts.counts", &[("close", &close.to_string()), ("secondary", &secondary.to_string()), ("other", &other.to_string())]);
     let page = CasePage {
+        person,
         places: place_rows(&t, places),
         place_kinds: PlaceKind::ALL.iter().map(|k| (k.as_str(), t.get(&format!("place.{}", k.as_str())).to_string())).collect(),
         candidates: candidates

@@ -218,6 +218,8 @@ async fn an_investigator_confirms_venue_candidates_sees_household_secondaries_an
         let client = browser(&driver).await;
         sign_in(&client, addr, "tracer1", PASSWORD).await;
         client.goto(&format!("http://{addr}/cases/{}", case["id"])).await.unwrap();
+        let person = text(&client, "#case-person").await;
+        assert!(person.contains("王") && person.contains('*'), "the case's person by name, the document masked: {person}");
         let rows = client.find_all(fantoccini::Locator::Css("table#candidates tbody tr")).await.unwrap();
         assert_eq!(rows.len(), 2);
         let first = rows[0].text().await.unwrap();
