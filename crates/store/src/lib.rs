@@ -279,9 +279,18 @@ impl Store {
     /// a bare file path, or `postgres://…`. Does not migrate.
     pub async fn open(url: &str) -> Result<Store> {
         let backend = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            // JIT compiling costs ~140 ms a query and pays only for long analytical scans;
+            // every query here is short, and a cost estimate inflated by missing statistics
+            // would otherwise switch it on.
             let pool = PgPoolOptions::new()
                 .max_connections(8)
                 .acquire_timeout(Duration::from_secs(30))
+                .after_connect(|conn, _| {
+                    Box::pin(async move {
+                        sqlx::Executor::execute(conn, "SET jit = off").await?;
+                        Ok(())
+                    })
+                })
                 .connect(url)
                 .await?;
             Backend::Postgres(PgBackend { pool })
