@@ -17,6 +17,8 @@ pub struct Investigation {
     pub id: i64,
     pub case_id: i64,
     pub case_number: String,
+    /// The case's person, when the case has a person record.
+    pub person_name: Option<String>,
     pub classification: String,
     pub area_code: String,
     pub opened_at: DateTime<Utc>,
@@ -62,6 +64,7 @@ struct Row {
     id: i64,
     case_id: i64,
     case_number: String,
+    person_name: Option<String>,
     classification: String,
     area_code: String,
     opened_at: DateTime<Utc>,
@@ -72,8 +75,9 @@ struct Row {
     source_hypothesis: Option<String>,
 }
 
-const SELECT: &str = "SELECT i.id, i.case_id, c.external_id AS case_number, c.classification, i.area_code, i.opened_at, i.core_due_at, \
-     i.report_due_at, i.core_done_at, i.report_done_at, i.source_hypothesis FROM investigations i JOIN cases c ON c.id = i.case_id";
+const SELECT: &str = "SELECT i.id, i.case_id, c.external_id AS case_number, p.name AS person_name, c.classification, i.area_code, \
+     i.opened_at, i.core_due_at, i.report_due_at, i.core_done_at, i.report_done_at, i.source_hypothesis FROM investigations i \
+     JOIN cases c ON c.id = i.case_id LEFT JOIN persons p ON p.id = c.person_id";
 
 /// Opens the investigation of case `$case` in transaction `$tx` and gives it to the next free
 /// investigator of its area, if any; evaluates to the investigation id.
@@ -145,6 +149,7 @@ impl Store {
                     id: r.id,
                     case_id: r.case_id,
                     case_number: r.case_number,
+                    person_name: r.person_name,
                     classification: r.classification,
                     area_code: r.area_code,
                     opened_at: r.opened_at,

@@ -154,6 +154,7 @@ async fn an_investigator_makes_a_case_of_a_positive_takes_it_files_the_report_an
         assert_eq!(rows.len(), 2);
         let mine = text(&client, "table#queue tbody tr[data-case='2']").await;
         assert!(mine.contains("tracer2同志") && mine.contains("还剩 3h5"), "{mine}");
+        assert!(mine.contains("王"), "the case's person by name: {mine}");
         client.find(fantoccini::Locator::Css("table#queue tbody tr[data-case='清徐-0'] button.take-site")).await.unwrap().click().await.unwrap();
         wait_for_query(&client, "taken=").await;
         let other = text(&client, "table#queue tbody tr[data-case='清徐-0']").await;
