@@ -55,3 +55,26 @@ pub use resident_id::ResidentId;
 pub fn local_offset() -> chrono::FixedOffset {
     chrono::FixedOffset::east_opt(8 * 3600).expect("a valid offset")
 }
+
+/// The local calendar day of an instant.
+pub fn local_date(t: chrono::DateTime<chrono::Utc>) -> chrono::NaiveDate {
+    t.with_timezone(&local_offset()).date_naive()
+}
+
+/// A wall-clock time of the local calendar as an instant.
+pub fn from_local(t: chrono::NaiveDateTime) -> chrono::DateTime<chrono::Utc> {
+    use chrono::TimeZone;
+    // A fixed offset has neither gaps nor folds: every local time is exactly one instant.
+    local_offset().from_local_datetime(&t).single().expect("a fixed offset maps every time").with_timezone(&chrono::Utc)
+}
+
+#[cfg(test)]
+mod local_time_tests {
+    #[test]
+    fn local_days_turn_at_shanghai_midnight() {
+        let t = chrono::DateTime::parse_from_rfc3339("2022-04-12T16:30:00Z").unwrap().with_timezone(&chrono::Utc);
+        assert_eq!(super::local_date(t).to_string(), "2022-04-13");
+        let wall = chrono::NaiveDate::from_ymd_opt(2022, 4, 13).unwrap().and_hms_opt(0, 30, 0).unwrap();
+        assert_eq!(super::from_local(wall), t);
+    }
+}

@@ -492,7 +492,6 @@ impl Store {
             return self.case(id).await?.ok_or_else(|| StoreError::Task("case vanished".into()));
         }
         let area = AreaCode::parse(&positive.area_code).map_err(|e| StoreError::Task(e.to_string()))?;
-        let local = |t: DateTime<Utc>| t.with_timezone(&cordon_domain::local_offset()).date_naive();
         self.create_case(actor, NewCase {
             external_id: None,
             person_id: Some(positive.person_id),
@@ -503,8 +502,8 @@ impl Store {
             how_found: HowFound::MassTesting,
             origin: Origin::Local,
             onset_date: onset,
-            sample_date: Some(local(positive.sealed_at.unwrap_or(positive.found_at))),
-            report_date: Some(local(Utc::now())),
+            sample_date: Some(cordon_domain::local_date(positive.sealed_at.unwrap_or(positive.found_at))),
+            report_date: Some(cordon_domain::local_date(Utc::now())),
             place: CasePlace::Home,
             label: None,
             infectors: vec![],

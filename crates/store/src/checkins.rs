@@ -306,7 +306,7 @@ fn parse_time(s: &str) -> std::result::Result<i64, String> {
     }
     for f in ["%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M"] {
         if let Ok(t) = chrono::NaiveDateTime::parse_from_str(s, f) {
-            return cordon_domain::local_offset().from_local_datetime(&t).single().map(|t| t.timestamp()).ok_or_else(|| format!("{s:?} is not a time"));
+            return Ok(cordon_domain::from_local(t).timestamp());
         }
     }
     Err(format!("{s:?} is not a time (use 2022-04-13 19:05:00)"))

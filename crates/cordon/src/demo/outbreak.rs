@@ -62,7 +62,7 @@ pub async fn trace(store: &Store, investigator: &str, seed: u64, now: DateTime<U
         }])
         .await?;
     let park = store.venue_ids(&["QX-WL-0001".to_string()]).await?["QX-WL-0001"];
-    let today = now.with_timezone(&cordon_domain::local_offset()).date_naive();
+    let today = cordon_domain::local_date(now);
     // Working-age people of the positive's township (a few thousand at most), 276 drawn at random.
     let mut adults = Vec::new();
     let mut cursor = None;
@@ -84,7 +84,7 @@ pub async fn trace(store: &Store, investigator: &str, seed: u64, now: DateTime<U
     // Yesterday's shift: the positive 07:30–18:00; each co-worker arrives 07:00–10:00 and
     // leaves 8–10 hours later (some never scanned out).
     let shift = (today - chrono::Days::new(1)).and_hms_opt(7, 0, 0).expect("valid time");
-    let shift = shift.and_local_timezone(cordon_domain::local_offset()).single().expect("no gap").timestamp();
+    let shift = cordon_domain::from_local(shift).timestamp();
     let mut scans = vec![CheckIn { person_id: positive.person_id, venue_id: park, at: shift + 1800, left: Some(shift + 11 * 3600) }];
     for id in &staff {
         let at = shift + i64::from(rng.range(0, 180)) * 60;

@@ -347,7 +347,7 @@ pub struct ClusterView {
 
 impl From<Cluster> for ClusterView {
     fn from(c: Cluster) -> Self {
-        let today = Utc::now().with_timezone(&cordon_domain::local_offset()).date_naive();
+        let today = cordon_domain::local_date(Utc::now());
         ClusterView {
             active: c.active_on(today),
             id: c.id,

@@ -178,7 +178,7 @@ pub async fn create_case(t: Tr, caller: Caller, Form(f): Form<NewCaseForm>) -> R
         how_found,
         onset_date: onset,
         sample_date: None,
-        report_date: Some(Utc::now().with_timezone(&cordon_domain::local_offset()).date_naive()),
+        report_date: Some(cordon_domain::local_date(Utc::now())),
         place: CasePlace::Home,
         label: None,
         infectors: vec![],
@@ -479,7 +479,7 @@ pub async fn clusters(t: Tr, caller: Caller) -> Response {
         Ok(l) => l,
         Err(e) => return failure(t, &caller, e),
     };
-    let today = Utc::now().with_timezone(&cordon_domain::local_offset()).date_naive();
+    let today = cordon_domain::local_date(Utc::now());
     let rows = list
         .into_iter()
         .map(|c| cluster_row(&t, &c, today))
@@ -507,7 +507,7 @@ pub async fn cluster(t: Tr, caller: Caller, Path(id): Path<i64>) -> Response {
         Ok(None) => return message(t, Some(&caller), StatusCode::NOT_FOUND, t.get("cluster.none"), t.get("cluster.none")),
         Err(e) => return failure(t, &caller, e),
     };
-    let today = Utc::now().with_timezone(&cordon_domain::local_offset()).date_naive();
+    let today = cordon_domain::local_date(Utc::now());
     // Cases coloured by classification, contacts by degree; proposed contacts drawn faint.
     let mut categories: Vec<String> = CaseClass::ALL.iter().map(|c| t.get(&format!("case.class.{}", c.as_str())).to_string()).collect();
     categories.extend(Degree::ALL.iter().map(|d| t.get(&format!("contacts.degree.{}", d.as_str())).to_string()));
@@ -647,9 +647,7 @@ pub struct PlaceForm {
 
 /// `2022-04-12T08:30` from a datetime-local input, read in the local calendar.
 fn local_input(s: &str) -> Option<chrono::DateTime<Utc>> {
-    use chrono::TimeZone;
-    let t = chrono::NaiveDateTime::parse_from_str(s.trim(), "%Y-%m-%dT%H:%M").ok()?;
-    cordon_domain::local_offset().from_local_datetime(&t).single().map(|t| t.with_timezone(&Utc))
+    chrono::NaiveDateTime::parse_from_str(s.trim(), "%Y-%m-%dT%H:%M").ok().map(cordon_domain::from_local)
 }
 
 /// A place the case was, entered by hand.
