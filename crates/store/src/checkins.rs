@@ -13,13 +13,10 @@ use cordon_domain::tracing::exposure::{CaseDates, Lookback, Stay};
 use serde::Serialize;
 
 use crate::bulk::copy_field;
+use crate::contacts::{LONGEST_STAY_S, Rings, Span};
 use crate::decode::{TextEncoding, utf8_reader};
 use crate::import::{ImportObserver, Progress, RowError};
 use crate::{Backend, Param, Result, Store, StoreError, bind_all, list_placeholders, sqlite_sql, values_placeholders, with_read_pool, with_write_pool};
-
-/// The longest stay a check-in without an exit scan may still overlap from: scans older than
-/// this before the case's entry are not read.
-const LONGEST_STAY_HOURS: i64 = 12;
 
 /// A venue to register.
 #[derive(Debug, Clone)]
@@ -112,9 +109,14 @@ impl Store {
     }
 
     /// Stores scans in one transaction; a scan already stored changes nothing. Returns how many
-    /// were new.
+    /// were new. The batch leaves a `checkin_writes` row, and the contact graph takes the scans
+    /// once they are committed.
     pub async fn write_checkins(&self, rows: Vec<CheckIn>) -> Result<u64> {
-        match &*self.backend {
+        if rows.is_empty() {
+            return Ok(0);
+        }
+        let ticket = self.contacts.begin_write();
+        let (n, id, rows) = match &*self.backend {
             Backend::Sqlite(b) => {
                 b.with_bulk(move |conn| {
                     let tx = conn.transaction()?;
@@ -127,10 +129,11 @@ impl Store {
                             n += add.execute(rusqlite::params![c.person_id, c.venue_id, c.at, c.left])? as u64;
                         }
                     }
+                    let id: i64 = tx.query_row("INSERT INTO checkin_writes (rows) VALUES (?1) RETURNING id", [n as i64], |r| r.get(0))?;
                     tx.commit()?;
-                    Ok(n)
+                    Ok((n, id, rows))
                 })
-                .await
+                .await?
             }
             Backend::Postgres(b) => {
                 let mut buf = String::with_capacity(rows.len() * 40);
@@ -155,10 +158,14 @@ impl Store {
                 )
                 .execute(&mut *tx)
                 .await?;
+                let n = done.rows_affected();
+                let id: i64 = sqlx::query_scalar("INSERT INTO checkin_writes (rows) VALUES ($1) RETURNING id").bind(n as i64).fetch_one(&mut *tx).await?;
                 tx.commit().await?;
-                Ok(done.rows_affected())
+                (n, id, rows)
             }
-        }
+        };
+        self.contacts.committed(ticket, id, &rows);
+        Ok(n)
     }
 
     /// The raw limit for benchmarks: the same scans by plain prepared INSERTs, one row each, in
@@ -199,12 +206,69 @@ impl Store {
         Ok(rows.into_iter().map(|(person_id, venue_id, at, left)| CheckIn { person_id, venue_id, at, left }).collect())
     }
 
+    /// Every stay of someone else at a venue that overlapped one of the person's stays
+    /// beginning in the window, (own scan, theirs), by plain SQL: one index range per own scan.
+    pub(crate) async fn meetings_sql(&self, span: Span) -> Result<Vec<(CheckIn, CheckIn)>> {
+        let own = self.checkins_of(span.person, span.from, span.until).await?;
+        let longest = i64::from(LONGEST_STAY_S);
+        let end = |c: &CheckIn| c.left.unwrap_or(c.at + span.stay);
+        let mut out = Vec::new();
+        for mine in &own {
+            let others: Vec<(i64, i64, Option<i64>)> = with_read_pool!(self, pool => sqlx::query_as(
+                "SELECT person_id, at_s, left_s FROM checkins WHERE venue_id = $1 AND at_s >= $2 AND at_s < $3",
+            ).bind(mine.venue_id).bind(mine.at - longest).bind(end(mine).min(span.until)).fetch_all(pool).await?);
+            for (other, at, left) in others {
+                let theirs = CheckIn { person_id: other, venue_id: mine.venue_id, at, left };
+                if other != span.person && end(mine).min(end(&theirs)) > mine.at.max(at) {
+                    out.push((*mine, theirs));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// The first and second ring of a person as one plain SQL self-join: what the contact graph
+    /// answers, for when it is not ready and for the benchmark beside it.
+    pub async fn contact_rings_sql(&self, person_id: i64, window: (DateTime<Utc>, DateTime<Utc>), default_stay: Duration) -> Result<Rings> {
+        // `stop_s`: the exit (or entry + default stay), cut at the window's end.
+        let sql = format!(
+            "WITH mine AS ( \
+                 SELECT venue_id, at_s, COALESCE(left_s, at_s + $2) AS end_s FROM checkins \
+                 WHERE person_id = $1 AND at_s >= $3 AND at_s < $4), \
+             ring1 AS ( \
+                 SELECT o.person_id, MIN(o.at_s) AS first_s FROM mine m JOIN checkins o \
+                   ON o.venue_id = m.venue_id AND o.at_s >= m.at_s - {LONGEST_STAY_S} \
+                  AND o.at_s < CASE WHEN m.end_s < $4 THEN m.end_s ELSE $4 END \
+                  AND COALESCE(o.left_s, o.at_s + $2) > m.at_s \
+                 WHERE o.person_id <> $1 GROUP BY o.person_id), \
+             theirs AS ( \
+                 SELECT c.venue_id, c.at_s, COALESCE(c.left_s, c.at_s + $2) AS end_s FROM ring1 r JOIN checkins c \
+                   ON c.person_id = r.person_id AND c.at_s >= r.first_s AND c.at_s < $4), \
+             ring2 AS ( \
+                 SELECT DISTINCT o.person_id FROM theirs t JOIN checkins o \
+                   ON o.venue_id = t.venue_id AND o.at_s >= t.at_s - {LONGEST_STAY_S} \
+                  AND o.at_s < CASE WHEN t.end_s < $4 THEN t.end_s ELSE $4 END \
+                  AND COALESCE(o.left_s, o.at_s + $2) > t.at_s \
+                 WHERE o.person_id <> $1 AND o.person_id NOT IN (SELECT person_id FROM ring1)) \
+             SELECT 1 AS ring, person_id FROM ring1 UNION ALL SELECT 2, person_id FROM ring2"
+        );
+        let rows: Vec<(i32, i64)> = with_read_pool!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
+            .bind(person_id).bind(default_stay.num_seconds()).bind(window.0.timestamp()).bind(window.1.timestamp())
+            .fetch_all(pool).await?);
+        let mut rings = Rings::default();
+        for (ring, person) in rows {
+            if ring == 1 { rings.first.push(person) } else { rings.second.push(person) }
+        }
+        rings.first.sort_unstable();
+        rings.second.sort_unstable();
+        Ok(rings)
+    }
+
     /// Everyone whose stay at a venue overlapped one of `person_id`'s stays inside `window`,
     /// ranked by total overlap (longest first).
     pub(crate) async fn venue_candidates(&self, person_id: i64, window: (DateTime<Utc>, DateTime<Utc>), lookback: &Lookback) -> Result<Vec<Candidate>> {
-        let (from, until) = (window.0.timestamp(), window.1.timestamp());
-        let own = self.checkins_of(person_id, from, until).await?;
-        let longest = Duration::hours(LONGEST_STAY_HOURS).num_seconds();
+        let span = Span { person: person_id, from: window.0.timestamp(), until: window.1.timestamp(), stay: lookback.default_stay.num_seconds() };
+        let met = self.meetings(span).await?;
         let stay = |c: &CheckIn| Stay { from: time(c.at), until: c.left.map(time) };
         struct Acc {
             overlap: Duration,
@@ -213,26 +277,16 @@ impl Store {
             last: DateTime<Utc>,
         }
         let mut by_person: HashMap<i64, Acc> = HashMap::new();
-        for mine in &own {
-            let end = mine.left.unwrap_or(mine.at + lookback.default_stay.num_seconds()).min(until);
-            let others: Vec<(i64, i64, Option<i64>)> = with_read_pool!(self, pool => sqlx::query_as(
-                "SELECT person_id, at_s, left_s FROM checkins WHERE venue_id = $1 AND at_s >= $2 AND at_s < $3",
-            ).bind(mine.venue_id).bind(mine.at - longest).bind(end).fetch_all(pool).await?);
-            for (other, at, left) in others {
-                if other == person_id {
-                    continue;
-                }
-                let theirs = CheckIn { person_id: other, venue_id: mine.venue_id, at, left };
-                if let Some(o) = lookback.overlap(stay(mine), stay(&theirs)) {
-                    let acc = by_person.entry(other).or_insert(Acc { overlap: Duration::zero(), venues: vec![], first: time(at), last: time(at) });
-                    acc.overlap += o;
-                    if !acc.venues.contains(&mine.venue_id) {
-                        acc.venues.push(mine.venue_id);
-                    }
-                    acc.first = acc.first.min(time(at));
-                    acc.last = acc.last.max(time(left.unwrap_or(at + lookback.default_stay.num_seconds())));
-                }
+        for (mine, theirs) in &met {
+            let Some(o) = lookback.overlap(stay(mine), stay(theirs)) else { continue };
+            let (at, until) = (time(theirs.at), time(theirs.left.unwrap_or(theirs.at + span.stay)));
+            let acc = by_person.entry(theirs.person_id).or_insert(Acc { overlap: Duration::zero(), venues: vec![], first: at, last: at });
+            acc.overlap += o;
+            if !acc.venues.contains(&mine.venue_id) {
+                acc.venues.push(mine.venue_id);
             }
+            acc.first = acc.first.min(at);
+            acc.last = acc.last.max(until);
         }
         if by_person.is_empty() {
             return Ok(vec![]);
@@ -246,7 +300,9 @@ impl Store {
                 bind_all!(sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(pool).await?);
             people.extend(rows.into_iter().map(|(id, n, a)| (id, (n, a))));
         }
-        let venue_ids: Vec<i64> = own.iter().map(|c| c.venue_id).collect();
+        let mut venue_ids: Vec<i64> = met.iter().map(|(mine, _)| mine.venue_id).collect();
+        venue_ids.sort_unstable();
+        venue_ids.dedup();
         let mut venue_names: HashMap<i64, String> = HashMap::new();
         for chunk in venue_ids.chunks(500) {
             let sql = format!("SELECT id, name FROM venues WHERE id IN ({})", list_placeholders(0, chunk.len()));

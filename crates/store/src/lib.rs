@@ -15,6 +15,7 @@ pub mod audit;
 pub mod batch;
 pub mod cases;
 pub mod checkins;
+pub mod contacts;
 pub mod linelist;
 mod bulk;
 pub mod decode;
@@ -171,6 +172,8 @@ pub(crate) enum Backend {
 #[derive(Clone)]
 pub struct Store {
     pub(crate) backend: std::sync::Arc<Backend>,
+    /// Check-ins as a graph in memory, built on first use.
+    pub(crate) contacts: std::sync::Arc<contacts::ContactIndex>,
 }
 
 /// Runs `$body` with `$pool` bound to the backend's reader pool; the body is compiled once per
@@ -310,7 +313,7 @@ impl Store {
             let read = SqlitePoolOptions::new().max_connections(4).connect_with(opts).await?;
             Backend::Sqlite(SqliteBackend { path, read, write, bulk: Default::default() })
         };
-        Ok(Store { backend: std::sync::Arc::new(backend) })
+        Ok(Store { backend: std::sync::Arc::new(backend), contacts: Default::default() })
     }
 
     /// Opens, brings the schema up to date and gives roles without permissions their defaults.

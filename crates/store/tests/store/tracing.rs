@@ -384,11 +384,80 @@ async fn checkins_load_once_and_a_case_gets_everyone_who_overlapped_at_its_venue
         assert_eq!(ranked, vec![(people[&id(1)], 180, 1), (people[&id(2)], 90, 2)]);
         assert_eq!(got[1].venues, vec!["东关物流园", "东关超市"]);
 
+        // The first look-up went to SQL and started the contact graph; it answers the same.
+        store.build_contact_graph().await.unwrap();
+        assert_eq!(store.contact_graph_status().await.unwrap(), cordon_store::contacts::GraphStatus::Ready { scans: 7 });
+        assert_eq!(tracer.venue_candidates(case.id, &Lookback::default()).await.unwrap(), got);
+
         // A look-back of five days reaches the 8th, but person 4 left before the case came.
         let wide = tracer.venue_candidates(case.id, &Lookback::new(5, 60).unwrap()).await.unwrap();
         assert_eq!(wide.len(), 2);
         let other = as_user(&store, "other", Role::Investigator, "140121101").await;
         assert!(matches!(other.venue_candidates(case.id, &Lookback::default()).await, Err(cordon_store::StoreError::Forbidden(_))));
+        s.finish(store).await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn the_contact_graph_answers_what_the_sql_self_join_answers_and_sees_scans_another_process_stored() {
+    use chrono::{Duration, TimeZone, Utc};
+    use cordon_store::checkins::CheckIn;
+    use cordon_store::contacts::GraphStatus;
+    for (s, store) in each_backend("rings").await {
+        // 2,000 people over 200 venues for three days from 13 April (local midnight), three
+        // scans a day between 08:00 and 22:00, one in five with an exit scan 10 min to 4 h later.
+        let day0: i64 = 1_649_779_200;
+        let mut seed = 7u64;
+        let mut next = |n: u64| {
+            seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+            ((seed >> 33) % n) as i64
+        };
+        let mut scans = vec![];
+        for person_id in 1..=2000 {
+            for d in 0..3 {
+                for _ in 0..3 {
+                    let at = day0 + d * 86_400 + 8 * 3600 + next(14 * 3600);
+                    let left = (next(5) == 0).then(|| at + 600 + next(4 * 3600));
+                    scans.push(CheckIn { person_id, venue_id: 1 + next(200), at, left });
+                }
+            }
+        }
+        assert_eq!(store.contact_graph_status().await.unwrap(), GraphStatus::Unbuilt);
+        let half = scans.len() / 2;
+        let first = store.write_checkins(scans[..half].to_vec()).await.unwrap();
+        assert_eq!(store.build_contact_graph().await.unwrap(), first);
+        // The rest arrive after the graph is built; it takes them as they commit.
+        let rest = store.write_checkins(scans[half..].to_vec()).await.unwrap();
+        assert_eq!(store.contact_graph_status().await.unwrap(), GraphStatus::Ready { scans: first + rest });
+
+        let at = |s: i64| Utc.timestamp_opt(s, 0).unwrap();
+        let window = (at(day0 + 86_400 + 12 * 3600), at(day0 + 2 * 86_400 + 14 * 3600));
+        let stay = Duration::minutes(60);
+        let mut second = 0;
+        for person in [1, 57, 123, 250, 399, 1024, 1999] {
+            let graph = store.contact_rings(person, window, stay).await.unwrap();
+            assert_eq!(graph, store.contact_rings_sql(person, window, stay).await.unwrap(), "person {person}");
+            assert!(!graph.first.is_empty() && !graph.first.contains(&person));
+            assert!(graph.second.iter().all(|p| *p != person && graph.first.binary_search(p).is_err()));
+            second += graph.second.len();
+        }
+        assert!(second > 0 && second < 7 * 1000, "the second ring reaches some, not all: {second}");
+        // A shorter default stay shares less.
+        let short = store.contact_rings(1, window, Duration::minutes(5)).await.unwrap();
+        assert_eq!(short, store.contact_rings_sql(1, window, Duration::minutes(5)).await.unwrap());
+        assert!(short.first.len() < store.contact_rings(1, window, stay).await.unwrap().first.len());
+
+        // Another process (a command-line import) stores a scan: person 1000 at person 1's
+        // first venue of the window, at the same minute. The graph is stale; the answer is not.
+        let other = cordon_store::Store::open(&s.url).await.unwrap();
+        let met = *scans.iter().filter(|c| c.person_id == 1 && c.at >= window.0.timestamp()).min_by_key(|c| c.at).unwrap();
+        other.write_checkins(vec![CheckIn { person_id: 1000, venue_id: met.venue_id, at: met.at, left: None }]).await.unwrap();
+        assert!(matches!(store.contact_graph_status().await.unwrap(), GraphStatus::Stale { .. }));
+        assert!(store.contact_rings(1, window, stay).await.unwrap().first.contains(&1000));
+        assert_eq!(store.build_contact_graph().await.unwrap(), first + rest + 1);
+        assert_eq!(store.contact_graph_status().await.unwrap(), GraphStatus::Ready { scans: first + rest + 1 });
+        assert!(store.contact_rings(1, window, stay).await.unwrap().first.contains(&1000));
+        other.close().await;
         s.finish(store).await.unwrap();
     }
 }
