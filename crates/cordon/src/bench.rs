@@ -24,6 +24,8 @@ pub const BENCHES: &[&str] = &[
     "http_register",
     "cluster_insert",
     "cluster_lookup",
+    "checkin_ingest",
+    "contact_rings",
 ];
 
 #[derive(clap::Args)]
@@ -107,6 +109,11 @@ pub async fn run(args: BenchArgs) -> Result<()> {
         }
         if ["cluster_insert", "cluster_lookup"].iter().any(|b| wanted(b)) {
             for m in crate::bench_tracing::run(kind, args.database.as_deref(), args.scale, &wanted).await? {
+                report(&m, args.json);
+            }
+        }
+        if ["checkin_ingest", "contact_rings"].iter().any(|b| wanted(b)) {
+            for m in crate::bench_checkins::run(kind, args.database.as_deref(), args.scale, &wanted).await? {
                 report(&m, args.json);
             }
         }

@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand};
 use cordon_store::Store;
 
 mod accounts_cli;
+mod bench_checkins;
 mod bench;
 mod bench_testing;
 mod bench_tracing;
@@ -227,6 +228,8 @@ async fn serve(store: Store, listen: SocketAddr) -> Result<()> {
     } else {
         eprintln!("Cordon is serving at {url}");
     }
+    // The contact graph is read from the store in the background; look-ups use SQL meanwhile.
+    store.warm_contact_graph();
     cordon_web::serve(store.clone(), listener).await?;
     store.close().await;
     Ok(())

@@ -16,7 +16,7 @@ use crate::bulk::copy_field;
 use crate::contacts::{LONGEST_STAY_S, Rings, Span};
 use crate::decode::{TextEncoding, utf8_reader};
 use crate::import::{ImportObserver, Progress, RowError};
-use crate::{Backend, Param, Result, Store, StoreError, bind_all, list_placeholders, sqlite_sql, values_placeholders, with_read_pool, with_write_pool};
+use crate::{Backend, Param, Result, Store, StoreError, bind_all, list_placeholders, values_placeholders, with_read_pool, with_write_pool};
 
 /// A venue to register.
 #[derive(Debug, Clone)]
@@ -136,13 +136,7 @@ impl Store {
                 .await?
             }
             Backend::Postgres(b) => {
-                let mut buf = String::with_capacity(rows.len() * 40);
-                for c in &rows {
-                    copy_field(&mut buf, Some(&c.person_id.to_string()), false);
-                    copy_field(&mut buf, Some(&c.venue_id.to_string()), false);
-                    copy_field(&mut buf, Some(&c.at.to_string()), false);
-                    copy_field(&mut buf, c.left.map(|l| l.to_string()).as_deref(), true);
-                }
+                let buf = copy_text(&rows);
                 let mut conn = b.pool.acquire().await?;
                 sqlx::query(
                     "CREATE TEMP TABLE IF NOT EXISTS checkin_stage (person_id BIGINT, venue_id BIGINT, at_s BIGINT, left_s BIGINT) ON COMMIT DELETE ROWS",
@@ -168,16 +162,17 @@ impl Store {
         Ok(n)
     }
 
-    /// The raw limit for benchmarks: the same scans by plain prepared INSERTs, one row each, in
-    /// one transaction.
+    /// The raw limit for benchmarks: the same scans with nothing else — on SQLite by plain
+    /// prepared INSERTs, one row each, in one transaction; on PostgreSQL by a plain `COPY`
+    /// straight into the table (one-row INSERTs there run at a few thousand rows a second,
+    /// hours for a city's scans, so COPY is the stricter limit).
     pub async fn insert_checkins_plain(&self, rows: Vec<CheckIn>) -> Result<u64> {
-        const SQL: &str = "INSERT INTO checkins (person_id, venue_id, at_s, left_s) VALUES ($1, $2, $3, $4)";
         match &*self.backend {
             Backend::Sqlite(b) => {
                 b.with_bulk(move |conn| {
                     let tx = conn.transaction()?;
                     {
-                        let mut add = tx.prepare_cached(&sqlite_sql(SQL))?;
+                        let mut add = tx.prepare_cached("INSERT INTO checkins (person_id, venue_id, at_s, left_s) VALUES (?1, ?2, ?3, ?4)")?;
                         for c in &rows {
                             add.execute(rusqlite::params![c.person_id, c.venue_id, c.at, c.left])?;
                         }
@@ -188,12 +183,13 @@ impl Store {
                 .await
             }
             Backend::Postgres(b) => {
+                let buf = copy_text(&rows);
                 let mut tx = b.pool.begin().await?;
-                for c in &rows {
-                    sqlx::query(SQL).bind(c.person_id).bind(c.venue_id).bind(c.at).bind(c.left).execute(&mut *tx).await?;
-                }
+                let mut copy = tx.copy_in_raw("COPY checkins (person_id, venue_id, at_s, left_s) FROM STDIN").await?;
+                copy.send(buf.into_bytes()).await?;
+                let n = copy.finish().await?;
                 tx.commit().await?;
-                Ok(rows.len() as u64)
+                Ok(n)
             }
         }
     }
@@ -230,26 +226,28 @@ impl Store {
     /// The first and second ring of a person as one plain SQL self-join: what the contact graph
     /// answers, for when it is not ready and for the benchmark beside it.
     pub async fn contact_rings_sql(&self, person_id: i64, window: (DateTime<Utc>, DateTime<Utc>), default_stay: Duration) -> Result<Rings> {
-        // `stop_s`: the exit (or entry + default stay), cut at the window's end.
+        // Each join reads the indexed side by key from the smaller side before it: CROSS JOIN
+        // keeps that order in SQLite, whose planner otherwise starts ring 2 from a full scan
+        // of the table.
         let sql = format!(
             "WITH mine AS ( \
                  SELECT venue_id, at_s, COALESCE(left_s, at_s + $2) AS end_s FROM checkins \
                  WHERE person_id = $1 AND at_s >= $3 AND at_s < $4), \
              ring1 AS ( \
-                 SELECT o.person_id, MIN(o.at_s) AS first_s FROM mine m JOIN checkins o \
-                   ON o.venue_id = m.venue_id AND o.at_s >= m.at_s - {LONGEST_STAY_S} \
-                  AND o.at_s < CASE WHEN m.end_s < $4 THEN m.end_s ELSE $4 END \
-                  AND COALESCE(o.left_s, o.at_s + $2) > m.at_s \
-                 WHERE o.person_id <> $1 GROUP BY o.person_id), \
+                 SELECT o.person_id, MIN(o.at_s) AS first_s FROM mine m CROSS JOIN checkins o \
+                 WHERE o.venue_id = m.venue_id AND o.at_s >= m.at_s - {LONGEST_STAY_S} \
+                   AND o.at_s < CASE WHEN m.end_s < $4 THEN m.end_s ELSE $4 END \
+                   AND COALESCE(o.left_s, o.at_s + $2) > m.at_s AND o.person_id <> $1 \
+                 GROUP BY o.person_id), \
              theirs AS ( \
-                 SELECT c.venue_id, c.at_s, COALESCE(c.left_s, c.at_s + $2) AS end_s FROM ring1 r JOIN checkins c \
-                   ON c.person_id = r.person_id AND c.at_s >= r.first_s AND c.at_s < $4), \
+                 SELECT c.venue_id, c.at_s, COALESCE(c.left_s, c.at_s + $2) AS end_s FROM ring1 r CROSS JOIN checkins c \
+                 WHERE c.person_id = r.person_id AND c.at_s >= r.first_s AND c.at_s < $4), \
              ring2 AS ( \
-                 SELECT DISTINCT o.person_id FROM theirs t JOIN checkins o \
-                   ON o.venue_id = t.venue_id AND o.at_s >= t.at_s - {LONGEST_STAY_S} \
-                  AND o.at_s < CASE WHEN t.end_s < $4 THEN t.end_s ELSE $4 END \
-                  AND COALESCE(o.left_s, o.at_s + $2) > t.at_s \
-                 WHERE o.person_id <> $1 AND o.person_id NOT IN (SELECT person_id FROM ring1)) \
+                 SELECT DISTINCT o.person_id FROM theirs t CROSS JOIN checkins o \
+                 WHERE o.venue_id = t.venue_id AND o.at_s >= t.at_s - {LONGEST_STAY_S} \
+                   AND o.at_s < CASE WHEN t.end_s < $4 THEN t.end_s ELSE $4 END \
+                   AND COALESCE(o.left_s, o.at_s + $2) > t.at_s \
+                   AND o.person_id <> $1 AND o.person_id NOT IN (SELECT person_id FROM ring1)) \
              SELECT 1 AS ring, person_id FROM ring1 UNION ALL SELECT 2, person_id FROM ring2"
         );
         let rows: Vec<(i32, i64)> = with_read_pool!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
@@ -329,6 +327,18 @@ impl Store {
         out.sort_by_key(|c| (std::cmp::Reverse(c.overlap_minutes), c.first_at, c.person_id));
         Ok(out)
     }
+}
+
+/// Scans as `COPY … FROM STDIN` text.
+fn copy_text(rows: &[CheckIn]) -> String {
+    let mut buf = String::with_capacity(rows.len() * 40);
+    for c in rows {
+        copy_field(&mut buf, Some(&c.person_id.to_string()), false);
+        copy_field(&mut buf, Some(&c.venue_id.to_string()), false);
+        copy_field(&mut buf, Some(&c.at.to_string()), false);
+        copy_field(&mut buf, c.left.map(|l| l.to_string()).as_deref(), true);
+    }
+    buf
 }
 
 /// The dates that decide a case's look-back window.
