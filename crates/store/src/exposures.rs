@@ -1,5 +1,6 @@
 //! Exposures and contacts: an investigator records who met the case (or confirms venue
-//! candidates); each close contact's household is proposed at once as secondary contacts; a
+//! candidates); each close contact's household, and their team on a workplace roster, are
+//! proposed at once as secondary contacts; a
 //! contact living outside the caller's jurisdiction raises an assistance request (协查函) to
 //! their county; a confirmed batch is handed over as observation orders awaiting transfer.
 
@@ -31,7 +32,8 @@ pub struct NewExposure {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Recorded {
     pub exposures: u64,
-    /// Household members of close contacts proposed as secondary contacts.
+    /// Household members and roster co-workers of close contacts proposed as secondary
+    /// contacts.
     pub secondaries_proposed: u64,
     /// Assistance requests raised for contacts outside the jurisdiction.
     pub assist_requests: u64,
@@ -140,6 +142,7 @@ impl Store {
         let mut out = Recorded::default();
         with_write_pool!(self, pool => {
             let mut tx = pool.begin().await?;
+            let mut closes: Vec<(i64, &NewExposure)> = Vec::new();
             for n in new {
                 let degree = n.degree.unwrap_or(Degree::Close);
                 let area = &area_of[&n.contact_person_id];
@@ -160,17 +163,7 @@ impl Store {
                     continue;
                 }
                 if degree == Degree::Close {
-                    let (from, until) = secondary_span(n.first_at.or(n.last_at).unwrap_or(now), None, now);
-                    out.secondaries_proposed += sqlx::query(
-                        "INSERT INTO exposures (incident_id, case_id, source_person_id, contact_person_id, via_exposure_id, kind, degree, first_at, last_at, \
-                         status, area_code, created_at, created_by) \
-                         SELECT $1, $2, $3, m.id, $4, 'household', 'secondary', $5, $6, 'proposed', m.area_code, $7, $8 \
-                         FROM persons c JOIN persons m ON m.household_id = c.household_id \
-                         WHERE c.id = $3 AND m.id <> $3 AND m.id <> $9 \
-                         ON CONFLICT (case_id, source_person_id, contact_person_id, kind) DO NOTHING",
-                    )
-                    .bind(case.incident_id).bind(case.id).bind(n.contact_person_id).bind(id).bind(from).bind(until).bind(now).bind(&actor.name).bind(source)
-                    .execute(&mut *tx).await?.rows_affected();
+                    closes.push((id, n));
                 }
                 let outside = AreaCode::parse(area).map(|a| !jurisdiction.contains(&a)).unwrap_or(true);
                 if outside {
@@ -185,6 +178,36 @@ impl Store {
                     .bind(id).bind(assist_target(area, &case.area_code)).bind(&case.area_code).bind(facts.to_string()).bind(now)
                     .execute(&mut *tx).await?.rows_affected();
                 }
+            }
+            // Once the whole batch is in: each close contact's household, and the co-workers of
+            // their team on a workplace roster who are not the case's contacts already, are
+            // proposed as secondary contacts.
+            for (id, n) in closes {
+                let (from, until) = secondary_span(n.first_at.or(n.last_at).unwrap_or(now), None, now);
+                out.secondaries_proposed += sqlx::query(
+                    "INSERT INTO exposures (incident_id, case_id, source_person_id, contact_person_id, via_exposure_id, kind, degree, first_at, last_at, \
+                     status, area_code, created_at, created_by) \
+                     SELECT $1, $2, $3, m.id, $4, 'household', 'secondary', $5, $6, 'proposed', m.area_code, $7, $8 \
+                     FROM persons c JOIN persons m ON m.household_id = c.household_id \
+                     WHERE c.id = $3 AND m.id <> $3 AND m.id <> $9 \
+                     ON CONFLICT (case_id, source_person_id, contact_person_id, kind) DO NOTHING",
+                )
+                .bind(case.incident_id).bind(case.id).bind(n.contact_person_id).bind(id).bind(from).bind(until).bind(now).bind(&actor.name).bind(source)
+                .execute(&mut *tx).await?.rows_affected();
+                out.secondaries_proposed += sqlx::query(
+                    "INSERT INTO exposures (incident_id, case_id, source_person_id, contact_person_id, via_exposure_id, kind, degree, first_at, last_at, \
+                     status, area_code, created_at, created_by) \
+                     SELECT $1, $2, $3, p.id, $4, 'work', 'secondary', $5, $6, 'proposed', p.area_code, $7, $8 \
+                     FROM workplace_members c \
+                     JOIN workplace_members m ON m.workplace_id = c.workplace_id AND (c.unit = '' OR m.unit = c.unit) \
+                     JOIN persons p ON p.id = m.person_id \
+                     WHERE c.person_id = $3 AND m.person_id <> $3 AND m.person_id <> $9 \
+                       AND NOT EXISTS (SELECT 1 FROM exposures e WHERE e.case_id = $2 AND e.source_person_id = $9 \
+                                       AND e.contact_person_id = m.person_id AND e.status <> 'dismissed') \
+                     ON CONFLICT (case_id, source_person_id, contact_person_id, kind) DO NOTHING",
+                )
+                .bind(case.incident_id).bind(case.id).bind(n.contact_person_id).bind(id).bind(from).bind(until).bind(now).bind(&actor.name).bind(source)
+                .execute(&mut *tx).await?.rows_affected();
             }
             bind_all!(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
             tx.commit().await?;

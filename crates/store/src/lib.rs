@@ -34,6 +34,7 @@ pub mod station;
 pub mod testing;
 pub mod trajectories;
 pub mod transport;
+pub mod workplaces;
 pub mod scratch;
 
 pub use bulk::PersonWriter;

@@ -182,6 +182,29 @@ impl Scoped {
         crate::checkins::import_checkins(&self.store, input, observer).await
     }
 
+    /// Imports workplace rosters; the workplaces are registered in `area` (in the jurisdiction).
+    pub async fn import_roster<R: Read + Send + 'static>(
+        &self,
+        input: R,
+        area: &cordon_domain::AreaCode,
+        observer: &mut (dyn ImportObserver + Send),
+    ) -> Result<crate::workplaces::RosterSummary> {
+        self.require(Permission::TracingWrite)?;
+        self.inside(area)?;
+        crate::workplaces::import_roster(&self.store, &self.actor, input, area, observer).await
+    }
+
+    /// For a case with a person: their co-workers on a roster (their team, when it names
+    /// teams), less those already recorded for the case.
+    pub async fn roster_candidates(&self, case_id: i64) -> Result<Vec<crate::workplaces::Colleague>> {
+        let case = self.case(case_id).await?.ok_or_else(|| StoreError::Invalid(format!("no case {case_id}")))?;
+        let person = case.person_id.ok_or_else(|| StoreError::Invalid(format!("case {} has no person record", case.external_id)))?;
+        let reached = self.store.reached(case_id).await?;
+        let mut found = self.store.colleagues(person).await?;
+        found.retain(|c| !reached.contains(&c.person_id));
+        Ok(found)
+    }
+
     /// For a case with a person: who shared a venue with them inside the look-back window,
     /// longest overlap first, for the investigator to confirm or dismiss.
     pub async fn venue_candidates(&self, case_id: i64, lookback: &cordon_domain::tracing::exposure::Lookback) -> Result<Vec<crate::checkins::Candidate>> {

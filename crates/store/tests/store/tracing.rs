@@ -523,6 +523,68 @@ async fn contacts_bring_their_households_as_secondaries_are_handed_over_in_a_bat
 }
 
 #[tokio::test]
+async fn a_roster_offers_the_cases_co_workers_and_proposes_a_close_contacts_team_as_secondaries() {
+    use cordon_domain::tracing::exposure::ExposureKind;
+    use cordon_store::exposures::NewExposure;
+    for (s, store) in each_backend("roster").await {
+        seed_areas(&store).await;
+        import_persons(&store, Cursor::new(people_csv(12).into_bytes()), &mut Collect::default()).await.unwrap();
+        let tracer = as_user(&store, "tracer", Role::Investigator, "140121").await;
+        let ids = store.person_ids_by_documents(&(0..12).map(id).collect::<Vec<_>>()).await.unwrap();
+        let p = |n: u32| ids[&id(n)];
+        // The park: 0, 6, 8 sort in team A; 2, 10 in team B; 4 in the office; the canteen's
+        // roster (6 and 11) names no teams. Households: 6–7, 8–9, 10–11.
+        let csv = format!(
+            "单位,身份证号,班组\n\
+             物流园,{i0},分拣A组\n物流园,{i6},分拣A组\n物流园,{i8},分拣A组\n物流园,{i2},分拣B组\n物流园,{i10},分拣B组\n\
+             物流园,{i4},办公室\n食堂,{i11},\n食堂,{i6},\n物流园,140121199001011234,分拣A组\n,{i10},\n",
+            i0 = id(0), i2 = id(2), i4 = id(4), i6 = id(6), i8 = id(8), i10 = id(10), i11 = id(11)
+        );
+        let mut errors = Collect::default();
+        let summary = tracer.import_roster(Cursor::new(csv.clone().into_bytes()), &code("140121100"), &mut errors).await.unwrap();
+        assert_eq!((summary.rows, summary.workplaces, summary.members, summary.invalid_rows), (10, 2, 8, 2), "{summary:?}");
+        let fields: Vec<(u64, Option<&str>)> = errors.0.iter().map(|e| (e.line, e.field)).collect();
+        assert_eq!(fields, vec![(10, Some("id_number")), (11, Some("workplace"))]);
+        let again = tracer.import_roster(Cursor::new(csv.into_bytes()), &code("140121100"), &mut Collect::default()).await.unwrap();
+        assert_eq!((again.workplaces, again.members), (0, 0), "importing again changes nothing");
+        let outsider = as_user(&store, "outsider", Role::Investigator, "140121101").await;
+        assert!(matches!(
+            outsider.import_roster(Cursor::new(b"x".to_vec()), &code("140121100"), &mut Collect::default()).await,
+            Err(cordon_store::StoreError::Forbidden(_))
+        ));
+
+        let mut new = new_case("140121100201", "清徐-1", vec![], 12);
+        new.person_id = Some(p(0));
+        let case = tracer.create_case(new).await.unwrap();
+        let got = tracer.roster_candidates(case.id).await.unwrap();
+        let got: Vec<(i64, &str, &str)> = got.iter().map(|c| (c.person_id, c.workplace.as_str(), c.unit.as_str())).collect();
+        assert_eq!(got, vec![(p(6), "物流园", "分拣A组"), (p(8), "物流园", "分拣A组")], "the case's team only");
+
+        // 6 and 8 are confirmed close contacts in one batch: neither is proposed through the
+        // other; 11 (6's canteen) is, beside the households 7 and 9; team B and the office are not.
+        let met = NewExposure {
+            contact_person_id: p(6), kind: ExposureKind::Work, degree: None, first_at: Some(chrono::Utc::now() - chrono::Duration::days(1)),
+            last_at: Some(chrono::Utc::now() - chrono::Duration::days(1)), note: None,
+        };
+        let both = [met.clone(), NewExposure { contact_person_id: p(8), ..met.clone() }];
+        let done = tracer.record_exposures(case.id, &both).await.unwrap();
+        assert_eq!(done.secondaries_proposed, 3, "{done:?}");
+        let contacts = tracer.contacts(case.id).await.unwrap();
+        let view: Vec<(i64, &str, usize, Vec<String>)> = contacts.iter().map(|c| (c.person_id, c.degree.as_str(), c.paths, c.kinds.clone())).collect();
+        let k = |s: &str| vec![s.to_string()];
+        assert_eq!(view, vec![
+            (p(6), "close", 1, k("work")),
+            (p(8), "close", 1, k("work")),
+            (p(7), "secondary", 1, k("household")),
+            (p(9), "secondary", 1, k("household")),
+            (p(11), "secondary", 1, k("work")),
+        ], "close contacts first");
+        assert!(tracer.roster_candidates(case.id).await.unwrap().is_empty(), "recorded co-workers are no longer offered");
+        s.finish(store).await.unwrap();
+    }
+}
+
+#[tokio::test]
 async fn clusters_kept_case_by_case_equal_clusters_formed_from_scratch() {
     use cordon_domain::tracing::chain::{ChainCase, clusters, shape};
     for (s, store) in each_backend("cluster_paths").await {
