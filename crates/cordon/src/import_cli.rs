@@ -55,6 +55,16 @@ pub enum ImportWhat {
         #[command(flatten)]
         db: crate::DatabaseArg,
     },
+    /// Workplace rosters (单位花名册): 单位/workplace, 身份证号/id_number, optional 班组/unit. A
+    /// case's team-mates become candidates; a close contact's are proposed as secondary contacts.
+    Roster {
+        file: PathBuf,
+        #[command(flatten)]
+        db: crate::DatabaseArg,
+        /// The area the workplaces are in.
+        #[arg(long)]
+        area: String,
+    },
     /// Areas: 区划代码/code and 名称/name (county 6, township 9, village 12 digits).
     Areas {
         file: PathBuf,
@@ -70,6 +80,7 @@ pub async fn run(what: ImportWhat) -> Result<()> {
         ImportWhat::Linelist { file, db, area, incident } => linelist(&file, &db.database, &area, incident).await,
         ImportWhat::Venues { file, db } => venues(&file, &db.database).await,
         ImportWhat::Checkins { file, db } => checkins(&file, &db.database).await,
+        ImportWhat::Roster { file, db, area } => roster(&file, &db.database, &area).await,
     }
 }
 
@@ -288,6 +299,30 @@ async fn checkins(file: &Path, database: &str) -> Result<()> {
         s.inserted,
         s.invalid_rows,
         s.elapsed_ms as f64 / 1000.0
+    );
+    store.close().await;
+    Ok(())
+}
+
+async fn roster(file: &Path, database: &str, area: &str) -> Result<()> {
+    let area = AreaCode::parse(area).map_err(|e| anyhow::anyhow!("--area {area:?}: {e}"))?;
+    let input = File::open(file).with_context(|| format!("opening {}", file.display()))?;
+    let store = crate::open(database).await?;
+    let who = std::env::var("USER").unwrap_or_else(|_| "operator".into());
+    let actor = cordon_store::audit::Actor::system(&format!("cli:{who}"));
+    let mut observer = CliObserver { bar: None, total_bytes: 0, started: Instant::now(), last_line: Instant::now(), report: None, shown: 0 };
+    let s = cordon_store::workplaces::import_roster(&store, &actor, input, &area, &mut observer).await?;
+    if observer.shown > 20 {
+        eprintln!("… and {} more row errors", observer.shown - 20);
+    }
+    println!(
+        "imported {} ({}): {} rows, {} new workplaces, {} members stored, {} invalid",
+        file.display(),
+        s.encoding.as_str(),
+        s.rows,
+        s.workplaces,
+        s.members,
+        s.invalid_rows
     );
     store.close().await;
     Ok(())

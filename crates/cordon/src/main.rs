@@ -167,9 +167,11 @@ async fn run() -> Result<()> {
                     match demo::outbreak::trace(&store, "demo_investigator", seed, chrono::Utc::now()).await.context("replaying the investigation")? {
                         Some(t) => {
                             eprintln!(
-                                "investigation replayed in {:.1} s: {} park employees, {} cases, {} close and {} secondary contacts, {} handed over for transfer",
+                                "investigation replayed in {:.1} s: {} park employees ({} never scanned the place code, {} of their team found on the roster), {} cases, {} close and {} secondary contacts, {} handed over for transfer",
                                 started.elapsed().as_secs_f64(),
                                 t.employees,
+                                t.unscanned,
+                                t.from_roster,
                                 t.cases,
                                 t.close,
                                 t.secondary,

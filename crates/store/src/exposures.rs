@@ -180,8 +180,8 @@ impl Store {
                 }
             }
             // Once the whole batch is in: each close contact's household, and the co-workers of
-            // their team on a workplace roster who are not the case's contacts already, are
-            // proposed as secondary contacts.
+            // their team on a workplace roster who are nobody's contact of this case yet (a
+            // team is proposed once, not once per team-mate), are proposed as secondary contacts.
             for (id, n) in closes {
                 let (from, until) = secondary_span(n.first_at.or(n.last_at).unwrap_or(now), None, now);
                 out.secondaries_proposed += sqlx::query(
@@ -202,7 +202,7 @@ impl Store {
                      JOIN workplace_members m ON m.workplace_id = c.workplace_id AND (c.unit = '' OR m.unit = c.unit) \
                      JOIN persons p ON p.id = m.person_id \
                      WHERE c.person_id = $3 AND m.person_id <> $3 AND m.person_id <> $9 \
-                       AND NOT EXISTS (SELECT 1 FROM exposures e WHERE e.case_id = $2 AND e.source_person_id = $9 \
+                       AND NOT EXISTS (SELECT 1 FROM exposures e WHERE e.case_id = $2 \
                                        AND e.contact_person_id = m.person_id AND e.status <> 'dismissed') \
                      ON CONFLICT (case_id, source_person_id, contact_person_id, kind) DO NOTHING",
                 )
@@ -284,9 +284,14 @@ impl Store {
         Ok(out)
     }
 
-    /// People a case's exposures already reach, dismissed or not (venue candidates leave them out).
-    pub(crate) async fn reached(&self, case_id: i64) -> Result<std::collections::HashSet<i64>> {
-        Ok(self.paths(case_id, true).await?.into_iter().map(|p| p.contact_person_id).collect())
+    /// Everyone recorded as having met the case itself (confirmed or dismissed), not through a
+    /// contact: candidates leave them out. Someone proposed as a contact's secondary stays a
+    /// candidate, since meeting the case makes them a close contact.
+    pub(crate) async fn met_directly(&self, case_id: i64) -> Result<std::collections::HashSet<i64>> {
+        let rows: Vec<(i64,)> = with_read_pool!(self, pool => sqlx::query_as(
+            "SELECT contact_person_id FROM exposures WHERE case_id = $1 AND via_exposure_id IS NULL",
+        ).bind(case_id).fetch_all(pool).await?);
+        Ok(rows.into_iter().map(|(p,)| p).collect())
     }
 
     /// Hands a batch of confirmed close and secondary contacts over as observation orders

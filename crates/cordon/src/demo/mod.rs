@@ -99,7 +99,12 @@ mod tests {
             // secondary contacts, three generations in one cluster.
             let t = outbreak::trace(&store, "demo_investigator", 3, now).await.unwrap().expect("a positive to investigate");
             assert!(t.employees > 100, "the park's staff from the township: {}", t.employees);
-            assert!(t.close >= t.employees - 1 - outbreak::LEFT_TO_DECIDE && t.close < t.employees, "co-workers confirmed, some left to decide: {}", t.close);
+            assert!(t.from_roster > 0 && t.from_roster <= t.unscanned, "unscanned team-mates found on the roster: {} of {}", t.from_roster, t.unscanned);
+            assert!(
+                t.close >= t.employees - 1 - outbreak::LEFT_TO_DECIDE - (t.unscanned - t.from_roster) && t.close < t.employees,
+                "co-workers confirmed, some left to decide: {}",
+                t.close
+            );
             assert!(t.secondary > 20, "households: {}", t.secondary);
             assert_eq!(t.handed_over, 150);
             let investigator = store.principal_by_name("demo_investigator").await.unwrap().unwrap();
@@ -109,6 +114,8 @@ mod tests {
             assert_eq!(cluster.cluster.index_case_id, Some(t.index_case));
             let left = tracer.venue_candidates(t.index_case, &cordon_domain::tracing::exposure::Lookback::default()).await.unwrap();
             assert!(!left.is_empty(), "candidates left for the investigator");
+            let contacts = tracer.contacts(t.index_case).await.unwrap();
+            assert!(contacts.iter().any(|c| c.degree == "secondary" && c.kinds.iter().any(|k| k == "work")), "night-shift team-mates proposed");
             assert!(tracer.trajectory(t.index_case).await.unwrap().len() >= 4);
             s.finish(store).await.unwrap();
         }

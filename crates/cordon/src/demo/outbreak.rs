@@ -1,9 +1,12 @@
 //! The investigation of the seed scenario, replayed after the evening's mass testing: the
-//! positive found by the re-test works at a courier logistics park; its 277 employees scanned the
-//! park's place code that day. The investigator makes a case of the positive, takes the
-//! trajectory from the scans, confirms most co-workers as close contacts (a few candidates are
-//! left to decide), their households come up as secondary contacts, a first batch is handed
-//! over; two co-workers turn positive, then one of their household — a third generation.
+//! positive found by the re-test works at a courier logistics park; of its 277 day-shift
+//! employees most scanned the park's place code that day, a few came in by the staff gate
+//! without scanning, and the park's roster lists everyone by sorting team, night shift too.
+//! The investigator makes a case of the positive, takes the trajectory from the scans, confirms
+//! most co-workers as close contacts from the scans and the case's unscanned team-mates from
+//! the roster (a few candidates are left to decide); households and night-shift team-mates
+//! come up as secondary contacts, a first batch is handed over; two co-workers turn positive,
+//! then one of their household — a third generation.
 //!
 //! Everything goes through the scoped paths an investigator takes.
 
@@ -25,12 +28,21 @@ use super::rng::Rng;
 pub const EMPLOYEES: usize = 277;
 /// Venue candidates left for the investigator to decide.
 pub const LEFT_TO_DECIDE: usize = 21;
+/// Night-shift workers on the park's roster.
+const NIGHT_SHIFT: usize = 40;
+/// The park's sorting teams; the positive works in the second.
+const TEAMS: [&str; 4] = ["分拣一组", "分拣二组", "分拣三组", "分拣四组"];
+const PARK: &str = "清徐县某快递物流园区";
 
 /// What the outbreak left behind, for the demo's summary line.
 pub struct Traced {
     /// The park's employees, the index case among them.
     pub employees: usize,
     pub index_case: i64,
+    /// Employees who did not scan the park's code that day.
+    pub unscanned: usize,
+    /// Close contacts found through the roster only.
+    pub from_roster: usize,
     pub cases: usize,
     pub close: usize,
     pub secondary: usize,
@@ -56,7 +68,7 @@ pub async fn trace(store: &Store, investigator: &str, seed: u64, now: DateTime<U
     store
         .upsert_venues(&[NewVenue {
             code: "QX-WL-0001".into(),
-            name: "清徐县某快递物流园区".into(),
+            name: PARK.into(),
             area_code: village.clone(),
             address: Some("徐沟镇物流园区 3 号分拣中心".into()),
         }])
@@ -71,27 +83,44 @@ pub async fn trace(store: &Store, investigator: &str, seed: u64, now: DateTime<U
         let page = scope.list_persons(Some(&township), &PersonFilter::default(), cursor.as_ref(), 500, today).await?;
         adults.extend(page.items.iter().filter(|p| p.id != positive.person_id && adult(p, today)).map(|p| p.id));
         match page.next {
-            Some(next) if adults.len() < EMPLOYEES * 10 => cursor = Some(next),
+            Some(next) if adults.len() < (EMPLOYEES + NIGHT_SHIFT) * 10 => cursor = Some(next),
             _ => break,
         }
     }
-    let take = (EMPLOYEES - 1).min(adults.len());
+    let take = (EMPLOYEES - 1 + NIGHT_SHIFT).min(adults.len());
     for i in 0..take {
         let j = i + rng.range(0, (adults.len() - i) as u32) as usize;
         adults.swap(i, j);
     }
-    let staff: Vec<i64> = adults[..take].to_vec();
+    let day_shift = (EMPLOYEES - 1).min(take);
+    let staff: Vec<i64> = adults[..day_shift].to_vec();
+    let night: Vec<i64> = adults[day_shift..take].to_vec();
     // Yesterday's shift: the positive 07:30–18:00; each co-worker arrives 07:00–10:00 and
-    // leaves 8–10 hours later (some never scanned out).
+    // leaves 8–10 hours later (some never scanned out, a few never scanned at all).
     let shift = (today - chrono::Days::new(1)).and_hms_opt(7, 0, 0).expect("valid time");
     let shift = cordon_domain::from_local(shift).timestamp();
     let mut scans = vec![CheckIn { person_id: positive.person_id, venue_id: park, at: shift + 1800, left: Some(shift + 11 * 3600) }];
+    let mut unscanned = 0;
     for id in &staff {
         let at = shift + i64::from(rng.range(0, 180)) * 60;
         let left = (!rng.chance(0.1)).then(|| at + i64::from(rng.range(480, 600)) * 60);
-        scans.push(CheckIn { person_id: *id, venue_id: park, at, left });
+        if rng.chance(0.07) {
+            unscanned += 1;
+        } else {
+            scans.push(CheckIn { person_id: *id, venue_id: park, at, left });
+        }
     }
     store.write_checkins(scans).await.context("writing the park's scans")?;
+
+    // The park's roster: day and night shift by sorting team, the positive in the second.
+    let mut roster = String::from("单位,身份证号,班组\n");
+    let everyone = std::iter::once((positive.person_id, 1)).chain(staff.iter().chain(&night).enumerate().map(|(i, id)| (*id, i % TEAMS.len())));
+    for (id, team) in everyone {
+        if let Some(p) = scope.person(id).await? {
+            roster.push_str(&format!("{PARK},{},{}\n", p.document.number(), TEAMS[team]));
+        }
+    }
+    scope.import_roster(std::io::Cursor::new(roster.into_bytes()), &village, &mut cordon_store::import::Quiet).await?;
 
     // The case, in one action, and its investigation taken at once (the 4-hour clock runs).
     let case = scope.case_from_positive(positive.id, CaseClass::Asymptomatic, None).await?;
@@ -123,6 +152,23 @@ pub async fn trace(store: &Store, investigator: &str, seed: u64, now: DateTime<U
         })
         .collect();
     scope.record_exposures(case.id, &confirmed).await?;
+    // Team-mates on the roster who never scanned: close contacts too (same shift, same team).
+    let day: std::collections::HashSet<i64> = staff.iter().copied().collect();
+    let from_roster: Vec<NewExposure> = scope
+        .roster_candidates(case.id)
+        .await?
+        .iter()
+        .filter(|c| day.contains(&c.person_id) && candidates.iter().all(|v| v.person_id != c.person_id))
+        .map(|c| NewExposure {
+            contact_person_id: c.person_id,
+            kind: ExposureKind::Work,
+            degree: None,
+            first_at: DateTime::<Utc>::from_timestamp(shift, 0),
+            last_at: DateTime::<Utc>::from_timestamp(shift + 11 * 3600, 0),
+            note: Some(format!("{PARK} {}（花名册，未扫场所码）", TEAMS[1])),
+        })
+        .collect();
+    scope.record_exposures(case.id, &from_roster).await?;
 
     // Secondary contacts: the households, most confirmed; the first batch handed over.
     let contacts = scope.contacts(case.id).await?;
@@ -210,6 +256,8 @@ pub async fn trace(store: &Store, investigator: &str, seed: u64, now: DateTime<U
     Ok(Some(Traced {
         employees: staff.len() + 1,
         index_case: case.id,
+        unscanned,
+        from_roster: from_roster.len(),
         cases,
         close: contacts.iter().filter(|c| c.degree == "close").count(),
         secondary: contacts.iter().filter(|c| c.degree == "secondary").count(),

@@ -199,7 +199,7 @@ impl Scoped {
     pub async fn roster_candidates(&self, case_id: i64) -> Result<Vec<crate::workplaces::Colleague>> {
         let case = self.case(case_id).await?.ok_or_else(|| StoreError::Invalid(format!("no case {case_id}")))?;
         let person = case.person_id.ok_or_else(|| StoreError::Invalid(format!("case {} has no person record", case.external_id)))?;
-        let reached = self.store.reached(case_id).await?;
+        let reached = self.store.met_directly(case_id).await?;
         let mut found = self.store.colleagues(person).await?;
         found.retain(|c| !reached.contains(&c.person_id));
         Ok(found)
@@ -212,7 +212,7 @@ impl Scoped {
         let person = case.person_id.ok_or_else(|| StoreError::Invalid(format!("case {} has no person record", case.external_id)))?;
         let dates = crate::checkins::case_dates(&case);
         let Some(window) = lookback.window(&dates, Utc::now(), &cordon_domain::local_offset()) else { return Ok(vec![]) };
-        let reached = self.store.reached(case_id).await?;
+        let reached = self.store.met_directly(case_id).await?;
         let mut found = self.store.venue_candidates(person, window, lookback).await?;
         found.retain(|c| !reached.contains(&c.person_id));
         Ok(found)

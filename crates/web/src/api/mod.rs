@@ -74,6 +74,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(tracing::cluster_detail))
         .routes(routes!(tracing::import_linelist))
         .routes(routes!(tracing::candidates))
+        .routes(routes!(tracing::roster_candidates))
         .routes(routes!(tracing::record_exposures))
         .routes(routes!(tracing::contacts))
         .routes(routes!(tracing::decide))
@@ -81,6 +82,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(tracing::assist_requests))
         .routes(routes!(tracing::answer_assist_request))
         .routes(routes!(tracing::import_checkins))
+        .routes(routes!(tracing::import_roster))
 }
 
 /// Parses an area code from a request field, answering 400 with the reason.
@@ -137,6 +139,7 @@ pub const PERMISSIONS: &[(&str, &str, Permission)] = &[
     ("get", "/api/v1/clusters/{id}", Permission::TracingRead),
     ("post", "/api/v1/imports/linelist", Permission::TracingWrite),
     ("get", "/api/v1/cases/{id}/candidates", Permission::TracingRead),
+    ("get", "/api/v1/cases/{id}/roster-candidates", Permission::TracingRead),
     ("post", "/api/v1/cases/{id}/exposures", Permission::TracingWrite),
     ("get", "/api/v1/cases/{id}/contacts", Permission::TracingRead),
     ("post", "/api/v1/cases/{id}/exposures/decisions", Permission::TracingWrite),
@@ -144,6 +147,7 @@ pub const PERMISSIONS: &[(&str, &str, Permission)] = &[
     ("get", "/api/v1/assist-requests", Permission::TracingRead),
     ("post", "/api/v1/assist-requests/{id}/answer", Permission::TracingWrite),
     ("post", "/api/v1/imports/checkins", Permission::TracingWrite),
+    ("post", "/api/v1/imports/roster", Permission::TracingWrite),
 ];
 
 /// The OpenAPI document as served: the routes' descriptions plus the two ways to authenticate

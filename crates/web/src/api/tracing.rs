@@ -524,6 +524,30 @@ pub async fn candidates(caller: Caller, Path(id): Path<i64>, Query(q): Query<Can
     ))
 }
 
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ColleagueView {
+    pub person_id: i64,
+    pub name: String,
+    pub area_code: String,
+    pub workplace: String,
+    /// The team or shift; empty when the roster names none.
+    pub unit: String,
+}
+
+/// The case's co-workers on a workplace roster (their team, when the roster names teams),
+/// less people already recorded for the case. Requires `tracing.read`.
+#[utoipa::path(get, path = "/api/v1/cases/{id}/roster-candidates", tag = "tracing", params(("id" = i64, Path, description = "Case id")),
+    responses((status = 200, body = [ColleagueView]), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)))]
+pub async fn roster_candidates(caller: Caller, Path(id): Path<i64>) -> ApiResult<Json<Vec<ColleagueView>>> {
+    let found = caller.0.roster_candidates(id).await?;
+    Ok(Json(
+        found
+            .into_iter()
+            .map(|c| ColleagueView { person_id: c.person_id, name: c.name, area_code: c.area_code, workplace: c.workplace, unit: c.unit })
+            .collect(),
+    ))
+}
+
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct ExposureInput {
     pub person_id: i64,
@@ -711,6 +735,44 @@ pub struct AnswerInput {
     responses((status = 200, body = AssistView), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)))]
 pub async fn answer_assist_request(caller: Caller, Path(id): Path<i64>, Json(input): Json<AnswerInput>) -> ApiResult<Json<AssistView>> {
     Ok(Json(caller.0.answer_assist_request(id, &input.answer).await?.into()))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RosterReport {
+    pub encoding: String,
+    pub rows: u64,
+    pub workplaces: u64,
+    pub members: u64,
+    pub invalid_rows: u64,
+    pub errors: Vec<ImportRowError>,
+    pub errors_truncated: bool,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct RosterQuery {
+    /// The area code the workplaces are in (inside the caller's jurisdiction).
+    pub area: String,
+}
+
+/// Imports workplace rosters (CSV, UTF-8 or GBK): 单位/workplace, 身份证号/id_number and
+/// optionally 班组/unit. Importing again changes nothing; a person listed under another team
+/// moves there. Requires `tracing.write`.
+#[utoipa::path(post, path = "/api/v1/imports/roster", tag = "imports", params(RosterQuery),
+    request_body(content = String, content_type = "text/csv", description = "Roster rows with a header line"),
+    responses((status = 200, body = RosterReport), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)))]
+pub async fn import_roster(caller: Caller, Query(q): Query<RosterQuery>, body: Body) -> ApiResult<Json<RosterReport>> {
+    let area = cordon_domain::AreaCode::parse(&q.area).map_err(|e| ApiError::bad_request("area", e.to_string()))?;
+    let mut collect = Collect::default();
+    let s = caller.0.import_roster(body_reader(body), &area, &mut collect).await?;
+    Ok(Json(RosterReport {
+        encoding: s.encoding.as_str().to_string(),
+        rows: s.rows,
+        workplaces: s.workplaces,
+        members: s.members,
+        invalid_rows: s.invalid_rows,
+        errors: collect.errors,
+        errors_truncated: collect.truncated,
+    }))
 }
 
 #[derive(Debug, Serialize, ToSchema)]

@@ -15,7 +15,9 @@ use cordon_domain::tracing::investigation::{Clock, Part};
 use cordon_store::exposures::NewExposure;
 use cordon_store::StoreError;
 use cordon_store::cases::{Case, ClusterFilter, NewCase};
+use cordon_store::checkins::Candidate;
 use cordon_store::investigations::Investigation;
+use cordon_store::workplaces::Colleague;
 use serde::Deserialize;
 
 use super::testing::{local, span};
@@ -220,6 +222,38 @@ pub struct CandidateRow {
     from: String,
 }
 
+/// Venue candidates first (longest overlap first), then co-workers on a roster who shared no
+/// venue; a venue candidate on the roster too has their workplace named beside the venues.
+fn candidate_rows(t: &Tr, venue: Vec<Candidate>, roster: Vec<Colleague>) -> Vec<CandidateRow> {
+    let workplace = |c: &Colleague| {
+        let team = if c.unit.is_empty() { String::new() } else { format!(" {}", c.unit) };
+        t.fill("contacts.on_roster", &[("workplace", &format!("{}{team}", c.workplace))])
+    };
+    let mut rows: Vec<CandidateRow> = venue
+        .into_iter()
+        .map(|c| {
+            let mut venues = c.venues.join("、");
+            if let Some(w) = roster.iter().find(|r| r.person_id == c.person_id) {
+                venues = format!("{venues}；{}", workplace(w));
+            }
+            CandidateRow { person_id: c.person_id, name: c.name, area_code: c.area_code, overlap: span(c.overlap_minutes), venues, from: local(c.first_at) }
+        })
+        .collect();
+    for c in &roster {
+        if rows.iter().all(|r| r.person_id != c.person_id) {
+            rows.push(CandidateRow {
+                person_id: c.person_id,
+                name: c.name.clone(),
+                area_code: c.area_code.clone(),
+                overlap: "—".into(),
+                venues: workplace(c),
+                from: "—".into(),
+            });
+        }
+    }
+    rows
+}
+
 pub struct ContactRow {
     person_id: i64,
     name: String,
@@ -317,7 +351,11 @@ pub async fn case_page(t: Tr, caller: Caller, Path(id): Path<i64>, Query(q): Que
             Some(c) => scope.cluster_detail(c).await.ok().flatten(),
             None => None,
         };
-        let candidates = if case.person_id.is_some() { scope.venue_candidates(id, &Lookback::default()).await? } else { vec![] };
+        let candidates = if case.person_id.is_some() {
+            (scope.venue_candidates(id, &Lookback::default()).await?, scope.roster_candidates(id).await?)
+        } else {
+            (vec![], vec![])
+        };
         let contacts = scope.contacts(id).await?;
         let places = scope.trajectory(id).await?;
         let person = match case.person_id {
@@ -347,17 +385,7 @@ pub async fn case_page(t: Tr, caller: Caller, Path(id): Path<i64>, Query(q): Que
         person,
         places: place_rows(&t, places),
         place_kinds: PlaceKind::ALL.iter().map(|k| (k.as_str(), t.get(&format!("place.{}", k.as_str())).to_string())).collect(),
-        candidates: candidates
-            .into_iter()
-            .map(|c| CandidateRow {
-                person_id: c.person_id,
-                name: c.name,
-                area_code: c.area_code,
-                overlap: span(c.overlap_minutes),
-                venues: c.venues.join("、"),
-                from: local(c.first_at),
-            })
-            .collect(),
+        candidates: candidate_rows(&t, candidates.0, candidates.1),
         contacts: contact_rows(&t, contacts),
         contact_counts,
         kinds: ExposureKind::ALL.iter().map(|k| (k.as_str(), t.get(&format!("contacts.kind.{}", k.as_str())).to_string())).collect(),
@@ -576,18 +604,34 @@ pub async fn decide_candidates(t: Tr, caller: Caller, Path(id): Path<i64>, RawFo
     let scope = &caller.0;
     let done = async {
         let found = scope.venue_candidates(id, &Lookback::default()).await?;
-        let new: Vec<NewExposure> = found
+        let degree = if value(&form, "as") == Some("place_exposed") { Degree::PlaceExposed } else { Degree::Close };
+        let mut new: Vec<NewExposure> = found
             .iter()
             .filter(|c| chosen.contains(&c.person_id))
             .map(|c| NewExposure {
                 contact_person_id: c.person_id,
                 kind: ExposureKind::Venue,
-                degree: Some(if value(&form, "as") == Some("place_exposed") { Degree::PlaceExposed } else { Degree::Close }),
+                degree: Some(degree),
                 first_at: Some(c.first_at),
                 last_at: Some(c.last_until),
                 note: Some(c.venues.join("、")),
             })
             .collect();
+        // Co-workers who shared no venue: worked with the case; the last exposure is taken as
+        // now until the investigator learns the last shift they shared.
+        let now = Utc::now();
+        for c in scope.roster_candidates(id).await? {
+            if chosen.contains(&c.person_id) && new.iter().all(|n| n.contact_person_id != c.person_id) {
+                new.push(NewExposure {
+                    contact_person_id: c.person_id,
+                    kind: ExposureKind::Work,
+                    degree: Some(degree),
+                    first_at: None,
+                    last_at: Some(now),
+                    note: Some(format!("{} {}", c.workplace, c.unit).trim().to_string()),
+                });
+            }
+        }
         match value(&form, "as") {
             Some("dismiss") => scope.dismiss_candidates(id, &new).await.map(|_| "dismissed"),
             _ => scope.record_exposures(id, &new).await.map(|_| "recorded"),
