@@ -197,7 +197,7 @@ async fn an_investigator_confirms_venue_candidates_sees_household_secondaries_an
     let Some(driver) = chromedriver().await else { return };
     for w in worlds("browser_contacts", 40).await {
         let store = &w.store;
-        let ids = store.person_ids_by_documents(&(0..8).map(sample_id).collect::<Vec<_>>()).await.unwrap();
+        let ids = store.person_ids_by_documents(&(0..14).map(sample_id).collect::<Vec<_>>()).await.unwrap();
         let p = |n: u32| ids[&sample_id(n)];
         store.upsert_venues(&[NewVenue { code: "V001".into(), name: "东关物流园".into(), area_code: AreaCode::parse("140121100201").unwrap(), address: None }]).await.unwrap();
         let venue = store.venue_ids(&["V001".to_string()]).await.unwrap()["V001"];
@@ -302,6 +302,26 @@ async fn an_investigator_confirms_venue_candidates_sees_household_secondaries_an
         assert_eq!((sent[0]["status"].as_str(), sent[0]["answer"].as_str()), (Some("answered"), Some("已找到，居家隔离于北关村，明日转运")));
         let (status, _, _) = call(store, post_json(&w.township, &format!("/api/v1/assist-requests/{}/answer", sent[0]["id"]), serde_json::json!({"answer": "x"}))).await;
         assert_eq!(status, StatusCode::FORBIDDEN, "only the receiving jurisdiction answers");
+
+        // The park's roster: the case's team-mate 10, who never scanned the place code, is
+        // offered beside the venue candidates; 12, of another team, is not.
+        let roster = format!("单位,身份证号,班组\n东关物流园,{},分拣A组\n东关物流园,{},分拣A组\n东关物流园,{},分拣B组\n未登记,140121199001011234,\n", sample_id(0), sample_id(10), sample_id(12));
+        let (status, _, report) = call(store, post_csv(&w.township, "/api/v1/imports/roster?area=140121100", roster.into_bytes())).await;
+        assert_eq!((status, report["members"].as_u64(), report["invalid_rows"].as_u64()), (StatusCode::OK, Some(3), Some(1)), "{report}");
+        assert_eq!(report["errors"][0]["field"], "id_number");
+        let (_, _, offered) = get(store, &w.township, &format!("/api/v1/cases/{}/roster-candidates", case["id"])).await;
+        assert_eq!(offered.as_array().unwrap().iter().map(|c| c["person_id"].as_i64().unwrap()).collect::<Vec<_>>(), vec![p(10)], "{offered}");
+        client.find(fantoccini::Locator::Css("header form button")).await.unwrap().click().await.unwrap();
+        sign_in(&client, addr, "tracer1", PASSWORD).await;
+        client.goto(&format!("http://{addr}/cases/{}", case["id"])).await.unwrap();
+        let row = text(&client, &format!("table#candidates tr:has(input[value='{}'])", p(10))).await;
+        assert!(row.contains("单位名册：东关物流园 分拣A组"), "{row}");
+        client.find(fantoccini::Locator::Css(&format!("table#candidates input[value='{}']", p(10)))).await.unwrap().click().await.unwrap();
+        client.find(fantoccini::Locator::Css("#confirm-close")).await.unwrap().click().await.unwrap();
+        wait_for_query(&client, "done=recorded").await;
+        let contact = text(&client, &format!("table#contacts-table tr[data-person='{}']", p(10))).await;
+        assert!(contact.contains("密切接触者") && contact.contains("同事") && contact.contains("已确认"), "{contact}");
+        assert!(client.find(fantoccini::Locator::Css(&format!("table#candidates input[value='{}']", p(10)))).await.is_err(), "decided: no longer offered");
         client.close().await.unwrap();
         w.finish().await;
     }
