@@ -94,6 +94,19 @@ struct CliObserver {
     shown: usize,
 }
 
+/// Who the audit trail names for a command-line import: the operating-system user.
+fn cli_actor() -> cordon_store::audit::Actor {
+    let who = std::env::var("USER").unwrap_or_else(|_| "operator".into());
+    cordon_store::audit::Actor::system(&format!("cli:{who}"))
+}
+
+impl CliObserver {
+    /// Progress lines on stderr (against `total_bytes`, when known), no report file.
+    fn plain(total_bytes: u64) -> Self {
+        CliObserver { bar: None, total_bytes, started: Instant::now(), last_line: Instant::now(), report: None, shown: 0 }
+    }
+}
+
 impl ImportObserver for CliObserver {
     fn progress(&mut self, p: &Progress) {
         let secs = self.started.elapsed().as_secs_f64().max(0.001);
@@ -202,16 +215,8 @@ async fn linelist(file: &Path, database: &str, area: &str, incident: Option<Stri
     let area = AreaCode::parse(area).map_err(|e| anyhow::anyhow!("--area {area:?}: {e}"))?;
     let input = File::open(file).with_context(|| format!("opening {}", file.display()))?;
     let store = crate::open(database).await?;
-    let who = std::env::var("USER").unwrap_or_else(|_| "operator".into());
-    let actor = cordon_store::audit::Actor::system(&format!("cli:{who}"));
-    let mut observer = CliObserver {
-        bar: None,
-        total_bytes: 0,
-        started: Instant::now(),
-        last_line: Instant::now(),
-        report: None,
-        shown: 0,
-    };
+    let actor = cli_actor();
+    let mut observer = CliObserver::plain(0);
     let target = cordon_store::linelist::LinelistTarget { area, incident };
     let s = cordon_store::linelist::import_linelist(&store, &actor, input, &target, &mut observer, None).await?;
     if observer.shown > 20 {
@@ -286,7 +291,7 @@ async fn checkins(file: &Path, database: &str) -> Result<()> {
     let input = File::open(file).with_context(|| format!("opening {}", file.display()))?;
     let total_bytes = input.metadata()?.len();
     let store = crate::open(database).await?;
-    let mut observer = CliObserver { bar: None, total_bytes, started: Instant::now(), last_line: Instant::now(), report: None, shown: 0 };
+    let mut observer = CliObserver::plain(total_bytes);
     let s = cordon_store::checkins::import_checkins(&store, input, &mut observer).await?;
     if observer.shown > 20 {
         eprintln!("… and {} more row errors", observer.shown - 20);
@@ -308,9 +313,8 @@ async fn roster(file: &Path, database: &str, area: &str) -> Result<()> {
     let area = AreaCode::parse(area).map_err(|e| anyhow::anyhow!("--area {area:?}: {e}"))?;
     let input = File::open(file).with_context(|| format!("opening {}", file.display()))?;
     let store = crate::open(database).await?;
-    let who = std::env::var("USER").unwrap_or_else(|_| "operator".into());
-    let actor = cordon_store::audit::Actor::system(&format!("cli:{who}"));
-    let mut observer = CliObserver { bar: None, total_bytes: 0, started: Instant::now(), last_line: Instant::now(), report: None, shown: 0 };
+    let actor = cli_actor();
+    let mut observer = CliObserver::plain(0);
     let s = cordon_store::workplaces::import_roster(&store, &actor, input, &area, &mut observer).await?;
     if observer.shown > 20 {
         eprintln!("… and {} more row errors", observer.shown - 20);

@@ -15,7 +15,7 @@ use serde::Serialize;
 use crate::bulk::copy_field;
 use crate::contacts::{LONGEST_STAY_S, Rings, Span};
 use crate::decode::{TextEncoding, utf8_reader};
-use crate::import::{ImportObserver, Progress, RowError};
+use crate::import::{ImportObserver, Progress, RowError, numbered};
 use crate::{Backend, Param, Result, Store, StoreError, bind_all, list_placeholders, values_placeholders, with_read_pool, with_write_pool};
 
 /// A venue to register.
@@ -396,13 +396,12 @@ pub async fn import_checkins<R: Read + Send + 'static>(
             let mut csv = csv::ReaderBuilder::new().flexible(true).from_reader(text);
             let cols = columns(csv.headers().map_err(|e| StoreError::Invalid(format!("not a CSV file: {e}")))?)?;
             let (mut batch, mut errors, mut read) = (Vec::with_capacity(BATCH), Vec::new(), 0u64);
-            for (i, rec) in csv.records().enumerate() {
-                let line = i as u64 + 2;
+            for (line, rec) in numbered(csv.records()) {
                 read += 1;
                 let rec = match rec {
                     Ok(r) => r,
                     Err(e) => {
-                        errors.push(RowError { line, field: None, reason: format!("unreadable row: {e}") });
+                        errors.push(e);
                         continue;
                     }
                 };

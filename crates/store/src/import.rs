@@ -25,6 +25,17 @@ pub struct RowError {
     pub reason: String,
 }
 
+/// The records of a CSV file with their line numbers (the header is line 1); a record that
+/// cannot be read comes as its row error.
+pub(crate) fn numbered<R: std::io::Read>(
+    records: csv::StringRecordsIter<'_, R>,
+) -> impl Iterator<Item = (u64, std::result::Result<csv::StringRecord, RowError>)> + '_ {
+    records.enumerate().map(|(i, rec)| {
+        let line = i as u64 + 2;
+        (line, rec.map_err(|e| RowError { line, field: None, reason: format!("unreadable row: {e}") }))
+    })
+}
+
 /// Where an import stands, reported after each stored batch.
 #[derive(Debug, Clone, Copy, Default, Serialize)]
 pub struct Progress {

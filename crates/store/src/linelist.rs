@@ -18,7 +18,7 @@ use serde::Serialize;
 use crate::audit::{Actor, Change, INSERT_AUDIT, audit_params};
 use crate::cases::recluster;
 use crate::decode::{TextEncoding, utf8_reader};
-use crate::import::{ImportObserver, Progress, RowError};
+use crate::import::{ImportObserver, Progress, RowError, numbered};
 use crate::{Param, Result, Store, StoreError, bind_all, list_placeholders, values_placeholders, with_read_pool, with_write_pool};
 
 /// Where the cases of a line list go.
@@ -65,13 +65,12 @@ fn parse(input: impl Read + Send + 'static, allowed: Option<&Jurisdiction>, defa
     let columns = LinelistColumns::from_headers(headers.iter()).map_err(StoreError::Invalid)?;
     let (mut rows, mut errors, mut read) = (Vec::new(), Vec::new(), 0u64);
     let mut seen: HashMap<String, u64> = HashMap::new();
-    for (i, record) in reader.records().enumerate() {
-        let line = i as u64 + 2;
+    for (line, record) in numbered(reader.records()) {
         read += 1;
         let record = match record {
             Ok(r) => r,
             Err(e) => {
-                errors.push(RowError { line, field: None, reason: format!("unreadable row: {e}") });
+                errors.push(e);
                 continue;
             }
         };

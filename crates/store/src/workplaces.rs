@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use crate::audit::{Actor, Change, INSERT_AUDIT, audit_params};
 use crate::decode::{TextEncoding, utf8_reader};
-use crate::import::{ImportObserver, Progress, RowError};
+use crate::import::{ImportObserver, Progress, RowError, numbered};
 use crate::{Param, Result, Store, StoreError, bind_all, values_placeholders, with_read_pool, with_write_pool};
 
 /// What a roster import did.
@@ -51,13 +51,12 @@ fn parse<R: Read + Send + 'static>(input: R) -> Result<(TextEncoding, Vec<Row>, 
     };
     let unit = find(&["班组", "部门", "unit"]);
     let (mut rows, mut errors, mut read) = (Vec::new(), Vec::new(), 0u64);
-    for (i, rec) in csv.records().enumerate() {
-        let line = i as u64 + 2;
+    for (line, rec) in numbered(csv.records()) {
         read += 1;
         let rec = match rec {
             Ok(r) => r,
             Err(e) => {
-                errors.push(RowError { line, field: None, reason: format!("unreadable row: {e}") });
+                errors.push(e);
                 continue;
             }
         };
