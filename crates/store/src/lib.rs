@@ -356,8 +356,8 @@ impl Store {
     }
 
     /// Writes everything logged so far into the database files (SQLite: a truncating WAL
-    /// checkpoint; PostgreSQL: `CHECKPOINT`), so that a measurement that follows does not pay
-    /// for the writes before it.
+    /// checkpoint; PostgreSQL: `CHECKPOINT` and `ANALYZE`), so that a measurement that follows
+    /// does not pay for the writes before it.
     pub async fn checkpoint(&self) -> Result<()> {
         match &*self.backend {
             Backend::Sqlite(b) => {
@@ -369,6 +369,9 @@ impl Store {
             }
             Backend::Postgres(b) => {
                 sqlx::query("CHECKPOINT").execute(&b.pool).await?;
+                // Statistics as autovacuum would have taken them by now (it may be off, or
+                // behind a load of millions of rows), so that plans are those of a live server.
+                sqlx::query("ANALYZE").execute(&b.pool).await?;
                 Ok(())
             }
         }

@@ -77,8 +77,8 @@ impl Store {
     pub async fn record_results_plain(&self, round_id: i64, lab_id: i64, results: Vec<(String, &'static str, DateTime<Utc>)>) -> Result<u64> {
         const SET: &str = "UPDATE tubes SET result = $1, lab_id = $2, resulted_at = $3 WHERE round_id = $4 AND barcode = $5";
         const RECALL: &str = "INSERT INTO recalls (round_id, tube_id, person_id, area_code, status, created_at, deadline) \
-             SELECT s.round_id, s.tube_id, s.person_id, s.area_code, 'open', $1, $1 FROM samples s JOIN tubes t ON t.id = s.tube_id \
-             WHERE t.round_id = $2 AND t.barcode = $3";
+             SELECT s.round_id, s.tube_id, s.person_id, s.area_code, 'open', $1, $1 FROM samples s \
+             WHERE s.tube_id = (SELECT id FROM tubes WHERE round_id = $2 AND barcode = $3)";
         match &*self.backend {
             Backend::Sqlite(b) => {
                 b.with_bulk(move |conn| {
