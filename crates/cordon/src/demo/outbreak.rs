@@ -89,7 +89,7 @@ pub async fn trace(store: &Store, investigator: &str, seed: u64, now: DateTime<U
     }
     let take = (EMPLOYEES - 1 + NIGHT_SHIFT).min(adults.len());
     for i in 0..take {
-        let j = i + rng.range(0, (adults.len() - i) as u32) as usize;
+        let j = i + rng.range(0, (adults.len() - i - 1) as u32) as usize;
         adults.swap(i, j);
     }
     let day_shift = (EMPLOYEES - 1).min(take);
