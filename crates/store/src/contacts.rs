@@ -422,8 +422,10 @@ impl Store {
         }
         let store = self.clone();
         tokio::spawn(async move {
-            if let Err(e) = store.build_contact_graph().await {
-                tracing::warn!("contact graph not built: {e}");
+            let started = std::time::Instant::now();
+            match store.build_contact_graph().await {
+                Ok(scans) => tracing::info!("contact graph ready: {scans} scans in {:.1} s", started.elapsed().as_secs_f64()),
+                Err(e) => tracing::warn!("contact graph not built: {e}"),
             }
         });
     }
