@@ -48,13 +48,17 @@ struct Scan {
 }
 
 impl City {
-    /// Person `p`'s scans of day `d`, in time order: three of five at one of the eight venues
+    /// Person `p`'s scans of day `d`, in time order and never two in one second: three of five at one of the eight venues
     /// near home and work, the others anywhere; between 07:00 and 22:00; one in ten with an
     /// exit scan 15 to 110 minutes later.
     fn day(&self, p: u32, d: u32, out: &mut Vec<Scan>) {
         let mut rng = Rng::new((u64::from(p) << 8) ^ u64::from(d) ^ 0x5CA7);
         let mut times: Vec<u32> = (0..PER_DAY).map(|_| rng.range(7 * 3600, 22 * 3600)).collect();
         times.sort_unstable();
+        // One person scans one code at a time: no two scans of a day in the same second.
+        for k in 1..times.len() {
+            times[k] = times[k].max(times[k - 1] + 1);
+        }
         for at in times {
             let venue = if rng.chance(0.6) {
                 let k = rng.range(0, 7);
