@@ -194,18 +194,18 @@ impl Store {
                 )
                 .bind(case.incident_id).bind(case.id).bind(n.contact_person_id).bind(id).bind(from).bind(until).bind(now).bind(&actor.name).bind(source)
                 .execute(&mut *tx).await?.rows_affected();
-                out.secondaries_proposed += sqlx::query(
+                out.secondaries_proposed += sqlx::query(concat!(
                     "INSERT INTO exposures (incident_id, case_id, source_person_id, contact_person_id, via_exposure_id, kind, degree, first_at, last_at, \
                      status, area_code, created_at, created_by) \
                      SELECT $1, $2, $3, p.id, $4, 'work', 'secondary', $5, $6, 'proposed', p.area_code, $7, $8 \
-                     FROM workplace_members c \
-                     JOIN workplace_members m ON m.workplace_id = c.workplace_id AND (c.unit = '' OR m.unit = c.unit) \
-                     JOIN persons p ON p.id = m.person_id \
+                     FROM workplace_members c ",
+                    crate::workplaces::same_team!(),
+                    " JOIN persons p ON p.id = m.person_id \
                      WHERE c.person_id = $3 AND m.person_id <> $3 AND m.person_id <> $9 \
                        AND NOT EXISTS (SELECT 1 FROM exposures e WHERE e.case_id = $2 \
                                        AND e.contact_person_id = m.person_id AND e.status <> 'dismissed') \
                      ON CONFLICT (case_id, source_person_id, contact_person_id, kind) DO NOTHING",
-                )
+                ))
                 .bind(case.incident_id).bind(case.id).bind(n.contact_person_id).bind(id).bind(from).bind(until).bind(now).bind(&actor.name).bind(source)
                 .execute(&mut *tx).await?.rows_affected();
             }

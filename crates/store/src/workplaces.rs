@@ -14,6 +14,16 @@ use crate::decode::{TextEncoding, utf8_reader};
 use crate::import::{ImportObserver, Progress, RowError, numbered};
 use crate::{Param, Result, Store, StoreError, bind_all, values_placeholders, with_read_pool, with_write_pool};
 
+/// Who worked together, as a join of roster entry `m` to the person's entry `c`: the same
+/// team, or the whole workplace when the person's entry names no team. One rule for the
+/// candidates here and the secondary proposals in `exposures`.
+macro_rules! same_team {
+    () => {
+        "JOIN workplace_members m ON m.workplace_id = c.workplace_id AND (c.unit = '' OR m.unit = c.unit)"
+    };
+}
+pub(crate) use same_team;
+
 /// What a roster import did.
 #[derive(Debug, Clone, Serialize)]
 pub struct RosterSummary {
@@ -149,12 +159,12 @@ impl Store {
     /// Everyone on a roster with the person: of the same team when the person's entry names
     /// one, of the whole workplace otherwise.
     pub(crate) async fn colleagues(&self, person_id: i64) -> Result<Vec<Colleague>> {
-        let rows: Vec<(i64, String, String, String, String)> = with_read_pool!(self, pool => sqlx::query_as(
-            "SELECT p.id, p.name, p.area_code, w.name, m.unit FROM workplace_members c \
-             JOIN workplace_members m ON m.workplace_id = c.workplace_id AND (c.unit = '' OR m.unit = c.unit) \
-             JOIN workplaces w ON w.id = m.workplace_id JOIN persons p ON p.id = m.person_id \
+        let rows: Vec<(i64, String, String, String, String)> = with_read_pool!(self, pool => sqlx::query_as(concat!(
+            "SELECT p.id, p.name, p.area_code, w.name, m.unit FROM workplace_members c ",
+            same_team!(),
+            " JOIN workplaces w ON w.id = m.workplace_id JOIN persons p ON p.id = m.person_id \
              WHERE c.person_id = $1 AND m.person_id <> $1 ORDER BY w.name, m.unit, p.id",
-        ).bind(person_id).fetch_all(pool).await?);
+        )).bind(person_id).fetch_all(pool).await?);
         // Someone on two shared rosters is listed once.
         let mut seen = std::collections::HashSet::new();
         Ok(rows
