@@ -42,9 +42,9 @@ pub struct BenchArgs {
     /// Multiplies every benchmark's stated size (0.01 for a quick look).
     #[arg(long, default_value_t = 1.0)]
     scale: f64,
-    /// Run only this benchmark.
-    #[arg(long)]
-    only: Option<String>,
+    /// Run only these benchmarks (a name, or names separated by commas).
+    #[arg(long, value_delimiter = ',')]
+    only: Vec<String>,
     /// One JSON object per measurement per line.
     #[arg(long)]
     json: bool,
@@ -74,10 +74,8 @@ pub(crate) fn peak_rss_mb() -> f64 {
 }
 
 pub async fn run(args: BenchArgs) -> Result<()> {
-    if let Some(only) = &args.only
-        && !BENCHES.contains(&only.as_str())
-    {
-        bail!("unknown benchmark {only:?}; known: {}", BENCHES.join(", "));
+    if let Some(unknown) = args.only.iter().find(|o| !BENCHES.contains(&o.as_str())) {
+        bail!("unknown benchmark {unknown:?}; known: {}", BENCHES.join(", "));
     }
     if args.scale <= 0.0 {
         bail!("--scale must be positive");
@@ -89,7 +87,7 @@ pub async fn run(args: BenchArgs) -> Result<()> {
     if backends.is_empty() {
         bail!("--skip-sqlite needs a PostgreSQL URL in --database");
     }
-    let wanted = |name: &str| args.only.as_deref().is_none_or(|o| o == name);
+    let wanted = |name: &str| args.only.is_empty() || args.only.iter().any(|o| o == name);
     if !args.json {
         println!(
             "{:<16} {:<9} {:>10} {:>14} {:>14} {:>7} {:>9} {:>9} {:>10}",
