@@ -1,0 +1,81 @@
+//! Medical observation: rule sets as data, the schedule of each person under observation, and
+//! the states an observation order moves through.
+
+pub mod rules;
+pub mod schedule;
+
+use crate::access::named_enum;
+
+pub use rules::{Category, Plan, RuleError, RuleSet, Stage, StageKind};
+pub use schedule::{Blocker, Moved, Outcome, Schedule, Taken};
+
+named_enum! {
+    /// Where an observation order stands; `Case` when the person turned positive.
+    Status {
+        AwaitingTransfer => "awaiting_transfer", "待转运";
+        InTransit => "in_transit", "转运中";
+        Centralized => "centralized", "集中隔离中";
+        HomeQuarantine => "home_quarantine", "居家隔离中";
+        HomeMonitoring => "home_monitoring", "居家健康监测中";
+        Released => "released", "已解除";
+        Case => "case", "转为病例";
+    }
+}
+
+impl Status {
+    /// Released or a case: nothing more happens to the order.
+    pub fn is_final(self) -> bool {
+        matches!(self, Status::Released | Status::Case)
+    }
+
+    /// The state of someone serving a stage.
+    pub fn serving(stage: StageKind) -> Status {
+        match stage {
+            StageKind::Centralized => Status::Centralized,
+            StageKind::HomeQuarantine => Status::HomeQuarantine,
+            StageKind::HomeMonitoring => Status::HomeMonitoring,
+        }
+    }
+
+    /// Whether an order may move from `self` to `to`. Every open order may become a case.
+    /// A person at home goes back in transit when a new rule puts them in a site (a secondary
+    /// contact whose close contact turned positive); a person in a site goes home (in a
+    /// point-to-point transfer) or is released there.
+    pub fn may_become(self, to: Status) -> bool {
+        use Status::*;
+        if self.is_final() {
+            return false;
+        }
+        match (self, to) {
+            (_, Case) => true,
+            (AwaitingTransfer, InTransit | HomeQuarantine | HomeMonitoring | Released) => true,
+            (InTransit, Centralized | HomeQuarantine | HomeMonitoring) => true,
+            (Centralized, InTransit | HomeQuarantine | HomeMonitoring | Released) => true,
+            (HomeQuarantine, InTransit | HomeMonitoring | Released) => true,
+            (HomeMonitoring, InTransit | Released) => true,
+            _ => false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn orders_move_forward_and_end_as_released_or_case() {
+        use Status::*;
+        assert!(AwaitingTransfer.may_become(InTransit));
+        assert!(InTransit.may_become(Centralized));
+        assert!(Centralized.may_become(HomeMonitoring));
+        assert!(HomeMonitoring.may_become(Released));
+        assert!(HomeQuarantine.may_become(InTransit));
+        assert!(!Released.may_become(Case));
+        assert!(!Case.may_become(Released));
+        assert!(!HomeMonitoring.may_become(Centralized));
+        assert!(!InTransit.may_become(Released));
+        assert!(Status::ALL.iter().filter(|s| !s.is_final()).all(|s| s.may_become(Case)));
+        assert_eq!(Status::serving(StageKind::HomeQuarantine), HomeQuarantine);
+        assert_eq!("in_transit".parse::<Status>().unwrap(), InTransit);
+    }
+}

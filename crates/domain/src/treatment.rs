@@ -1,0 +1,137 @@
+//! Treatment rules: which hospital a case goes to, and when a case may be discharged.
+//!
+//! Mild cases go to a shelter hospital (方舱医院); moderate and above, or a mild case with a
+//! high-risk condition, to the designated hospital (定点医院). Discharge needs two tests with
+//! Ct ≥ 35 at least 24 hours apart (9th edition), then 7 days of health monitoring at home.
+
+use chrono::{DateTime, Days, Duration, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::access::named_enum;
+use crate::testing::result::{CtValues, DEFAULT_CT_THRESHOLD};
+use crate::tracing::case::Severity;
+
+named_enum! {
+    /// Where a case is treated.
+    HospitalKind {
+        Designated => "designated", "定点医院";
+        Shelter => "shelter", "方舱医院";
+    }
+}
+
+/// The hospital a case of `severity` goes to; `high_risk` (elderly with underlying disease,
+/// pregnant, …) sends even a mild case to the designated hospital.
+pub fn hospital_for(severity: Severity, high_risk: bool) -> HospitalKind {
+    match severity {
+        Severity::Mild if !high_risk => HospitalKind::Shelter,
+        _ => HospitalKind::Designated,
+    }
+}
+
+/// Days of home health monitoring after discharge.
+pub const POST_DISCHARGE_MONITORING_DAYS: u32 = 7;
+/// The least time between the two discharge tests.
+pub const DISCHARGE_TEST_GAP_HOURS: i64 = 24;
+
+/// One test taken in hospital.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct HospitalTest {
+    pub at: DateTime<Utc>,
+    pub ct: CtValues,
+}
+
+impl HospitalTest {
+    /// Both targets at Ct ≥ 35 or not detected.
+    pub fn qualifies(&self, threshold: f32) -> bool {
+        [self.ct.orf1ab, self.ct.n].into_iter().flatten().all(|v| v >= threshold)
+    }
+}
+
+/// What the discharge rule says about a case's tests.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Discharge {
+    /// Two qualifying tests far enough apart, with no failing test after the first.
+    Allowed { first: DateTime<Utc>, second: DateTime<Utc> },
+    /// No qualifying test since the last one under the threshold.
+    NeedsTwoTests,
+    /// One qualifying test; the second may be taken from `from` on.
+    NeedsSecondTest { first: DateTime<Utc>, from: DateTime<Utc> },
+}
+
+/// Applies the discharge rule: counting only the tests after the last test under the
+/// threshold, the earliest qualifying test and a later one at least 24 hours after it.
+pub fn discharge(tests: &[HospitalTest], threshold: Option<f32>) -> Discharge {
+    let threshold = threshold.unwrap_or(DEFAULT_CT_THRESHOLD);
+    let mut sorted: Vec<&HospitalTest> = tests.iter().collect();
+    sorted.sort_by_key(|t| t.at);
+    let since = sorted.iter().rposition(|t| !t.qualifies(threshold)).map_or(0, |i| i + 1);
+    let run = &sorted[since..];
+    let Some(first) = run.first() else { return Discharge::NeedsTwoTests };
+    let from = first.at + Duration::hours(DISCHARGE_TEST_GAP_HOURS);
+    match run.iter().find(|t| t.at >= from) {
+        Some(second) => Discharge::Allowed { first: first.at, second: second.at },
+        None => Discharge::NeedsSecondTest { first: first.at, from },
+    }
+}
+
+/// The last day of home health monitoring after a discharge on `discharged_on`.
+pub fn monitoring_until(discharged_on: NaiveDate) -> NaiveDate {
+    discharged_on.checked_add_days(Days::new(u64::from(POST_DISCHARGE_MONITORING_DAYS))).expect("a date in range")
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn t(h: i64) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339("2022-04-20T08:00:00Z").unwrap().with_timezone(&Utc) + Duration::hours(h)
+    }
+
+    fn test(h: i64, orf1ab: Option<f32>, n: Option<f32>) -> HospitalTest {
+        HospitalTest { at: t(h), ct: CtValues { orf1ab, n } }
+    }
+
+    #[test]
+    fn mild_cases_go_to_the_shelter_hospital() {
+        assert_eq!(hospital_for(Severity::Mild, false), HospitalKind::Shelter);
+        assert_eq!(hospital_for(Severity::Mild, true), HospitalKind::Designated);
+        assert_eq!(hospital_for(Severity::Moderate, false), HospitalKind::Designated);
+        assert_eq!(hospital_for(Severity::Critical, false), HospitalKind::Designated);
+    }
+
+    #[test]
+    fn two_tests_at_ct_35_a_day_apart() {
+        assert_eq!(discharge(&[], None), Discharge::NeedsTwoTests);
+        assert_eq!(discharge(&[test(0, Some(28.0), Some(30.0))], None), Discharge::NeedsTwoTests);
+        // 35 itself qualifies; a missing target was not detected.
+        let one = [test(0, Some(35.0), None)];
+        assert_eq!(discharge(&one, None), Discharge::NeedsSecondTest { first: t(0), from: t(24) });
+        let close = [test(0, Some(36.0), Some(37.0)), test(20, None, None)];
+        assert_eq!(discharge(&close, None), Discharge::NeedsSecondTest { first: t(0), from: t(24) });
+        let ok = [test(0, Some(36.0), Some(37.0)), test(20, None, None), test(24, Some(38.0), None)];
+        assert_eq!(discharge(&ok, None), Discharge::Allowed { first: t(0), second: t(24) });
+        // A test under the threshold in between starts the count again.
+        let relapse = [test(0, Some(36.0), None), test(12, Some(33.0), None), test(30, Some(36.0), None)];
+        assert_eq!(discharge(&relapse, None), Discharge::NeedsSecondTest { first: t(30), from: t(54) });
+        // Order of entry does not matter.
+        let shuffled = [test(24, Some(38.0), None), test(0, Some(36.0), Some(37.0))];
+        assert_eq!(discharge(&shuffled, None), Discharge::Allowed { first: t(0), second: t(24) });
+        assert_eq!(monitoring_until("2022-05-01".parse().unwrap()).to_string(), "2022-05-08");
+    }
+
+    proptest! {
+        /// Whenever discharge is allowed, the two named tests are at least 24 h apart and every
+        /// test from the first on (the two included) qualifies.
+        #[test]
+        fn allowed_discharge_always_holds_the_rule(tests in proptest::collection::vec((0i64..200, proptest::option::of(20f32..40.0), proptest::option::of(20f32..40.0)), 0..8)) {
+            let tests: Vec<HospitalTest> = tests.into_iter().map(|(h, a, b)| test(h, a, b)).collect();
+            if let Discharge::Allowed { first, second } = discharge(&tests, None) {
+                prop_assert!(second - first >= Duration::hours(24));
+                prop_assert!(tests.iter().filter(|x| x.at >= first).all(|x| x.qualifies(35.0)));
+            }
+        }
+    }
+}
