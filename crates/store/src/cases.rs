@@ -360,6 +360,7 @@ impl Store {
             "person": new.person_id, "classification": new.classification.as_str(), "how_found": new.how_found.as_str(),
             "infectors": new.infectors,
         }));
+        let mut reclassified: Vec<i64> = Vec::new();
         let id = with_write_pool!(self, pool => {
             let mut tx = pool.begin().await?;
             let external = match &new.external_id {
@@ -417,6 +418,14 @@ impl Store {
                     .bind(person).bind(incident_id).execute(&mut *tx).await?;
                 sqlx::query("UPDATE observation_orders SET status = 'case' WHERE person_id = $1 AND incident_id = $2")
                     .bind(person).bind(incident_id).execute(&mut *tx).await?;
+                // Their secondary contacts under observation are close contacts now; their
+                // schedules are recomputed once this commits.
+                let moved: Vec<(i64,)> = sqlx::query_as(
+                    "UPDATE observation_orders SET category = 'close_contact' WHERE via_person_id = $1 AND incident_id = $2 \
+                     AND category = 'secondary_contact' AND status NOT IN ('released', 'case') RETURNING id",
+                )
+                .bind(person).bind(incident_id).fetch_all(&mut *tx).await?;
+                reclassified.extend(moved.into_iter().map(|(id,)| id));
             }
             // The common case is a fast path: a new case joins the one cluster its infectors are
             // in (or starts its own) without reading the cluster. Anything else — infectors in
@@ -467,6 +476,9 @@ impl Store {
             tx.commit().await?;
             id
         });
+        if !reclassified.is_empty() {
+            self.recompute_orders(&reclassified).await?;
+        }
         self.case(id).await?.ok_or_else(|| StoreError::Task("case vanished".into()))
     }
 

@@ -14,6 +14,8 @@ use serde::Serialize;
 
 use crate::audit::{Actor, Change, INSERT_AUDIT, audit_params};
 use crate::cases::Case;
+use crate::observation::{ScheduleColumns, schedule_for};
+use cordon_domain::observation::Category;
 use crate::{Param, Result, Store, StoreError, bind_all, list_placeholders, with_read_pool, with_write_pool};
 
 /// An exposure to record for a case.
@@ -298,15 +300,17 @@ impl Store {
     /// awaiting transfer (一批确认、一批移交), in one transaction.
     pub(crate) async fn hand_over(&self, actor: &Actor, case: &Case, people: &[i64], rule_set: &str) -> Result<HandOver> {
         let contacts = self.contacts(case.id).await?;
+        let rule = self.rule_set(rule_set).await?;
         let mut out = HandOver::default();
-        let mut orders: Vec<(&Contact, &'static str, DateTime<Utc>)> = Vec::new();
+        let mut orders: Vec<(&Contact, Category, DateTime<Utc>, ScheduleColumns)> = Vec::new();
         let now = Utc::now();
+        let today = cordon_domain::local_date(now);
         for person in people {
             let Some(c) = contacts.iter().find(|c| c.person_id == *person) else {
                 out.refused.push((*person, "not a contact of this case".into()));
                 continue;
             };
-            let Some(category) = c.degree.parse::<Degree>().ok().and_then(Degree::observation_category) else {
+            let Some(category) = c.degree.parse::<Degree>().ok().and_then(Degree::observation_category).and_then(|c| c.parse::<Category>().ok()) else {
                 out.refused.push((*person, format!("{}: watched by health monitoring, not observation", c.degree)));
                 continue;
             };
@@ -314,19 +318,33 @@ impl Store {
                 out.refused.push((*person, "still proposed: confirm first".into()));
                 continue;
             }
-            orders.push((c, category, c.last_at.unwrap_or(now)));
+            let last = c.last_at.unwrap_or(now);
+            let Some(schedule) = schedule_for(&rule, category, last, today, &[]) else {
+                out.refused.push((*person, format!("{}: {} does not observe this category", category.label_zh(), rule.name)));
+                continue;
+            };
+            if schedule.entry().is_none() {
+                out.refused.push((*person, format!("observation period already over on {}: health monitoring only", schedule.release_on)));
+                continue;
+            }
+            orders.push((c, category, last, ScheduleColumns::of(&schedule)));
         }
         let change = Change::new("hand_over", "contacts", &case.external_id).area(&case.area_code).after(serde_json::json!({
-            "people": orders.iter().map(|(c, cat, _)| serde_json::json!({"person": c.person_id, "category": cat})).collect::<Vec<_>>(),
+            "people": orders.iter().map(|(c, cat, _, _)| serde_json::json!({"person": c.person_id, "category": cat.as_str()})).collect::<Vec<_>>(),
         }));
         with_write_pool!(self, pool => {
             let mut tx = pool.begin().await?;
-            for (c, category, last) in &orders {
+            for (c, category, last, cols) in &orders {
+                // A secondary contact's release waits for the close contact they met.
                 let added = sqlx::query(
-                    "INSERT INTO observation_orders (incident_id, person_id, category, last_exposure_at, rule_set, status, area_code, created_at, created_by) \
-                     VALUES ($1, $2, $3, $4, $5, 'awaiting_transfer', $6, $7, $8) ON CONFLICT (incident_id, person_id) DO NOTHING",
+                    "INSERT INTO observation_orders (incident_id, person_id, category, last_exposure_at, rule_set, status, area_code, created_at, created_by, \
+                     found_on, release_on, centralized_until, test_dates, via_person_id, updated_at) \
+                     VALUES ($1, $2, $3, $4, $5, 'awaiting_transfer', $6, $7, $8, $9, $10, $11, $12, \
+                     (SELECT MIN(source_person_id) FROM exposures WHERE case_id = $13 AND contact_person_id = $2 AND degree = 'secondary' AND $3 = 'secondary_contact'), $7) \
+                     ON CONFLICT (incident_id, person_id) DO NOTHING",
                 )
-                .bind(case.incident_id).bind(c.person_id).bind(*category).bind(*last).bind(rule_set).bind(&c.area_code).bind(now).bind(&actor.name)
+                .bind(case.incident_id).bind(c.person_id).bind(category.as_str()).bind(*last).bind(&rule.name).bind(&c.area_code).bind(now).bind(&actor.name)
+                .bind(today).bind(cols.release_on).bind(cols.centralized_until).bind(&cols.test_dates).bind(case.id)
                 .execute(&mut *tx).await?.rows_affected();
                 if added == 1 { out.ordered.push(c.person_id) } else { out.already.push(c.person_id) }
                 sqlx::query("UPDATE exposures SET status = 'handed_over' WHERE case_id = $1 AND contact_person_id = $2 AND status = 'confirmed'")

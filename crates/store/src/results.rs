@@ -25,6 +25,8 @@ const POSITIVE_PERSONS: &str = "INSERT INTO positive_persons (person_id, round_i
      ON CONFLICT (person_id, round_id) DO NOTHING";
 const CLOSE_POSITIVE: &str = "UPDATE recalls SET status = 'positive', closed_at = $1, retest_tube_id = $2 \
      WHERE status = 'open' AND person_id IN (SELECT person_id FROM samples WHERE tube_id = $2)";
+/// A single-tube result of a person under observation: their test of that day.
+const OBSERVATION_OUTCOME: &str = "UPDATE observation_tests SET outcome = $1, resulted_at = $2 WHERE tube_id = $3 AND outcome = 'pending'";
 const CLOSE_NEGATIVE: &str = "UPDATE recalls SET status = 'negative', closed_at = $1, retest_tube_id = $2 \
      WHERE status = 'open' AND person_id IN (SELECT person_id FROM samples WHERE tube_id = $2)";
 
@@ -99,6 +101,7 @@ fn write_results_sqlite(tx: &rusqlite::Connection, actor: &Actor, lab_id: i64, w
         let mut positive = tx.prepare_cached(&sqlite_sql(POSITIVE_PERSONS))?;
         let mut close_positive = tx.prepare_cached(&sqlite_sql(CLOSE_POSITIVE))?;
         let mut close_negative = tx.prepare_cached(&sqlite_sql(CLOSE_NEGATIVE))?;
+        let mut observed = tx.prepare_cached(&sqlite_sql(OBSERVATION_OUTCOME))?;
         let mut audit = tx.prepare_cached(&sqlite_sql(INSERT_AUDIT))?;
         for w in writes {
             let at = sqlite_time(w.at);
@@ -115,8 +118,12 @@ fn write_results_sqlite(tx: &rusqlite::Connection, actor: &Actor, lab_id: i64, w
                 FollowUp::PositivePerson => {
                     positives = positive.execute(rusqlite::params![at, w.tube_id])? as u64;
                     closed = close_positive.execute(rusqlite::params![at, w.tube_id])? as u64;
+                    observed.execute(rusqlite::params!["positive", at, w.tube_id])?;
                 }
-                FollowUp::Nothing if w.pool.is_single() => closed = close_negative.execute(rusqlite::params![at, w.tube_id])? as u64,
+                FollowUp::Nothing if w.pool.is_single() => {
+                    closed = close_negative.execute(rusqlite::params![at, w.tube_id])? as u64;
+                    observed.execute(rusqlite::params!["negative", at, w.tube_id])?;
+                }
                 FollowUp::Nothing | FollowUp::Resample => {}
             }
             if audited_alone(w) {
@@ -466,10 +473,12 @@ impl Store {
                         FollowUp::PositivePerson => {
                             positives = sqlx::query(POSITIVE_PERSONS).bind(w.at).bind(w.tube_id).execute(&mut *tx).await?.rows_affected();
                             closed = sqlx::query(CLOSE_POSITIVE).bind(w.at).bind(w.tube_id).execute(&mut *tx).await?.rows_affected();
+                            sqlx::query(OBSERVATION_OUTCOME).bind("positive").bind(w.at).bind(w.tube_id).execute(&mut *tx).await?;
                         }
                         // A negative single-tube re-test releases the person from recall.
                         FollowUp::Nothing if w.pool.is_single() => {
                             closed = sqlx::query(CLOSE_NEGATIVE).bind(w.at).bind(w.tube_id).execute(&mut *tx).await?.rows_affected();
+                            sqlx::query(OBSERVATION_OUTCOME).bind("negative").bind(w.at).bind(w.tube_id).execute(&mut *tx).await?;
                         }
                         FollowUp::Nothing | FollowUp::Resample => {}
                     }

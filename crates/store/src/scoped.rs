@@ -5,7 +5,10 @@
 
 use std::io::Read;
 
+mod observation;
 mod tracing;
+
+pub use observation::IncidentRow;
 
 use chrono::NaiveDate;
 use cordon_domain::AreaCode;

@@ -1,0 +1,427 @@
+//! Medical observation orders: the rule set in force (built in, or a copy an admin edited), each
+//! order's schedule as `domain::observation` computes it, and the recompute that follows a new
+//! last exposure, a new category or a new rule set.
+//!
+//! The schedule is stored beside the order (release day, last centralized day, planned test
+//! days) so that lists — who goes home today, who is tested today, who is released — are plain
+//! reads; it is always recomputable from the order, the rule set and the tests taken.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use cordon_domain::AreaCode;
+use cordon_domain::local_date;
+use cordon_domain::observation::{Category, Moved, Outcome, RuleSet, Schedule, Status, Taken};
+use serde::Serialize;
+
+use crate::audit::{Actor, Change, INSERT_AUDIT, audit_params};
+use crate::{Param, Result, Store, StoreError, bind_all, with_read_pool, with_write_pool};
+
+/// A rule set as listed: built in or edited, with what it was copied from.
+#[derive(Debug, Clone, Serialize)]
+pub struct RuleSetEntry {
+    pub rule: RuleSet,
+    pub built_in: bool,
+    pub copied_from: Option<String>,
+}
+
+/// The columns of an order that hold its schedule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ScheduleColumns {
+    pub release_on: NaiveDate,
+    pub centralized_until: Option<NaiveDate>,
+    pub test_dates: String,
+}
+
+impl ScheduleColumns {
+    pub(crate) fn of(s: &Schedule) -> ScheduleColumns {
+        let test_dates = s
+            .tests
+            .iter()
+            .filter(|t| t.planned)
+            .map(|t| format!("{}{}", t.on.format("%F"), if t.double { "*" } else { "" }))
+            .collect::<Vec<_>>()
+            .join(",");
+        ScheduleColumns { release_on: s.release_on, centralized_until: s.centralized_until(), test_dates }
+    }
+}
+
+/// One observation order, with the person's name.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct Order {
+    pub id: i64,
+    pub incident_id: i64,
+    pub person_id: i64,
+    pub name: String,
+    pub category: String,
+    pub last_exposure_at: DateTime<Utc>,
+    pub rule_set: String,
+    pub status: String,
+    pub area_code: String,
+    pub found_on: Option<NaiveDate>,
+    pub release_on: Option<NaiveDate>,
+    pub centralized_until: Option<NaiveDate>,
+    pub test_dates: String,
+    pub via_person_id: Option<i64>,
+    pub site_id: Option<i64>,
+    pub room_id: Option<i64>,
+    pub created_at: DateTime<Utc>,
+    pub released_at: Option<DateTime<Utc>>,
+}
+
+pub(crate) const ORDER_COLUMNS: &str = "o.id, o.incident_id, o.person_id, p.name, o.category, o.last_exposure_at, o.rule_set, o.status, \
+     o.area_code, o.found_on, o.release_on, o.centralized_until, o.test_dates, o.via_person_id, o.site_id, o.room_id, o.created_at, o.released_at";
+
+impl Order {
+    pub fn status(&self) -> Option<Status> {
+        self.status.parse().ok()
+    }
+
+    pub fn category(&self) -> Option<Category> {
+        self.category.parse().ok()
+    }
+
+    /// Whether a test is planned on `day`.
+    pub fn tested_on(&self, day: NaiveDate) -> bool {
+        let day = day.format("%F").to_string();
+        self.test_dates.split(',').any(|d| d.trim_end_matches('*') == day)
+    }
+}
+
+/// Which orders a list shows.
+#[derive(Debug, Clone, Default)]
+pub struct OrderFilter {
+    pub status: Option<Status>,
+    pub site_id: Option<i64>,
+    /// Released on or before this day and not yet released: who may go.
+    pub release_by: Option<NaiveDate>,
+}
+
+/// What a recompute did, for the audit event and the page.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct RecomputeSummary {
+    pub orders: u64,
+    pub release_later: u64,
+    pub release_earlier: u64,
+    pub unchanged: u64,
+    /// Orders whose stage today is another under the new schedule.
+    pub stage_changed: u64,
+    /// Orders whose category the rule set no longer observes: released.
+    pub no_longer_observed: u64,
+}
+
+/// An order as the recompute reads it.
+#[derive(sqlx::FromRow)]
+struct OpenOrder {
+    id: i64,
+    category: String,
+    last_exposure_at: DateTime<Utc>,
+    found_on: Option<NaiveDate>,
+    created_at: DateTime<Utc>,
+    release_on: Option<NaiveDate>,
+    rule_set: String,
+}
+
+/// The schedule of an order under `rule`, or why there is none.
+pub(crate) fn schedule_for(
+    rule: &RuleSet,
+    category: Category,
+    last_exposure_at: DateTime<Utc>,
+    found_on: NaiveDate,
+    taken: &[Taken],
+) -> Option<Schedule> {
+    rule.plan(category).map(|plan| Schedule::compute(plan, local_date(last_exposure_at), found_on, taken))
+}
+
+impl Store {
+    /// A rule set by name: built in, or an edited copy.
+    pub(crate) async fn rule_set(&self, name: &str) -> Result<RuleSet> {
+        if let Ok(r) = RuleSet::built_in(name) {
+            return Ok(r);
+        }
+        let row: Option<(String,)> =
+            with_read_pool!(self, pool => sqlx::query_as("SELECT body FROM rule_sets WHERE name = $1").bind(name).fetch_optional(pool).await?);
+        let (body,) = row.ok_or_else(|| StoreError::Invalid(format!("no rule set {name:?}")))?;
+        serde_json::from_str(&body).map_err(|e| StoreError::Invalid(format!("rule set {name:?} is unreadable: {e}")))
+    }
+
+    /// Every rule set: the built-in ones first, then the edited copies by name.
+    pub(crate) async fn rule_sets(&self) -> Result<Vec<RuleSetEntry>> {
+        let mut out: Vec<RuleSetEntry> = RuleSet::BUILT_IN
+            .iter()
+            .map(|n| RuleSetEntry { rule: RuleSet::built_in(n).expect("built in"), built_in: true, copied_from: None })
+            .collect();
+        let rows: Vec<(String, String)> =
+            with_read_pool!(self, pool => sqlx::query_as("SELECT body, copied_from FROM rule_sets ORDER BY name").fetch_all(pool).await?);
+        for (body, copied_from) in rows {
+            let rule: RuleSet = serde_json::from_str(&body).map_err(|e| StoreError::Invalid(format!("a stored rule set is unreadable: {e}")))?;
+            out.push(RuleSetEntry { rule, built_in: false, copied_from: Some(copied_from) });
+        }
+        Ok(out)
+    }
+
+    /// Stores an edited rule set (new, or replacing an earlier edit of the same name). A
+    /// built-in name is refused: copy it under a new name. Orders under it are recomputed.
+    pub(crate) async fn save_rule_set(&self, actor: &Actor, rule: &RuleSet, copied_from: &str) -> Result<RecomputeSummary> {
+        rule.validate().map_err(|e| StoreError::Invalid(e.to_string()))?;
+        if RuleSet::BUILT_IN.contains(&rule.name.as_str()) {
+            return Err(StoreError::Invalid(format!("{} is built in: save the edit as a copy under another name", rule.name)));
+        }
+        let body = serde_json::to_string(rule).map_err(|e| StoreError::Task(e.to_string()))?;
+        let change = Change::new("save", "rule_set", &rule.name).after(serde_json::to_value(rule).unwrap_or_default());
+        with_write_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            sqlx::query(
+                "INSERT INTO rule_sets (name, title, body, copied_from, updated_at, updated_by) VALUES ($1, $2, $3, $4, $5, $6) \
+                 ON CONFLICT (name) DO UPDATE SET title = excluded.title, body = excluded.body, updated_at = excluded.updated_at, updated_by = excluded.updated_by",
+            )
+            .bind(&rule.name).bind(&rule.title).bind(&body).bind(copied_from).bind(Utc::now()).bind(&actor.name)
+            .execute(&mut *tx).await?;
+            bind_all!(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
+            tx.commit().await?;
+        });
+        let incidents: Vec<(i64,)> = with_read_pool!(self, pool =>
+            sqlx::query_as("SELECT id FROM incidents WHERE rule_set = $1").bind(&rule.name).fetch_all(pool).await?);
+        let mut total = RecomputeSummary::default();
+        for (incident,) in incidents {
+            total.add(&self.recompute_incident(actor, incident).await?);
+        }
+        Ok(total)
+    }
+
+    /// Puts `name` in force for an incident and recomputes every open order of it.
+    pub(crate) async fn set_incident_rule_set(&self, actor: &Actor, incident_id: i64, name: &str) -> Result<RecomputeSummary> {
+        self.rule_set(name).await?;
+        let (area, before): (String, String) = with_read_pool!(self, pool =>
+            sqlx::query_as("SELECT area_code, rule_set FROM incidents WHERE id = $1").bind(incident_id).fetch_optional(pool).await?)
+            .ok_or_else(|| StoreError::Invalid(format!("no incident {incident_id}")))?;
+        let change = Change::new("set_rule_set", "incident", incident_id)
+            .area(&area)
+            .before(serde_json::json!({"rule_set": before}))
+            .after(serde_json::json!({"rule_set": name}));
+        with_write_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            sqlx::query("UPDATE incidents SET rule_set = $1 WHERE id = $2").bind(name).bind(incident_id).execute(&mut *tx).await?;
+            bind_all!(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
+            tx.commit().await?;
+        });
+        self.recompute_incident(actor, incident_id).await
+    }
+
+    /// Recomputes every open order of an incident under the incident's rule set, in batches,
+    /// with one audit event that sums up what moved.
+    pub(crate) async fn recompute_incident(&self, actor: &Actor, incident_id: i64) -> Result<RecomputeSummary> {
+        let rule_name = self.incident_rule_set(incident_id).await?;
+        let rule = self.rule_set(&rule_name).await?;
+        let open = "incident_id = $1 AND status NOT IN ('released', 'case')";
+        let orders: Vec<OpenOrder> = with_read_pool!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT id, category, last_exposure_at, found_on, created_at, release_on, rule_set FROM observation_orders WHERE {open} ORDER BY id"
+        ))).bind(incident_id).fetch_all(pool).await?);
+        let taken = self.taken_tests(&format!("order_id IN (SELECT id FROM observation_orders WHERE {open})"), incident_id).await?;
+        let summary = self.write_schedules(&rule, orders, &taken).await?;
+        let change = Change::new("recompute", "incident", incident_id)
+            .after(serde_json::json!({"rule_set": rule_name, "summary": summary}));
+        with_write_pool!(self, pool => {
+            bind_all!(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(pool).await?;
+        });
+        Ok(summary)
+    }
+
+    /// Recomputes the given orders (a new last exposure, a new category, a test taken).
+    pub(crate) async fn recompute_orders(&self, ids: &[i64]) -> Result<RecomputeSummary> {
+        let mut total = RecomputeSummary::default();
+        let mut by_incident: HashMap<i64, Vec<i64>> = HashMap::new();
+        for chunk in ids.chunks(500) {
+            let sql = format!("SELECT id, incident_id FROM observation_orders WHERE id IN ({})", crate::list_placeholders(0, chunk.len()));
+            let params: Vec<Param> = chunk.iter().map(|i| Param::Int(*i)).collect();
+            let rows: Vec<(i64, i64)> = with_read_pool!(self, pool =>
+                bind_all!(sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(pool).await?);
+            for (id, incident) in rows {
+                by_incident.entry(incident).or_default().push(id);
+            }
+        }
+        for (incident, ids) in by_incident {
+            let rule = self.rule_set(&self.incident_rule_set(incident).await?).await?;
+            for chunk in ids.chunks(500) {
+                let list = crate::list_placeholders(1, chunk.len());
+                let open = format!("id IN ({list}) AND status NOT IN ('released', 'case') AND incident_id = $1");
+                let mut params = vec![Param::Int(incident)];
+                params.extend(chunk.iter().map(|i| Param::Int(*i)));
+                let sql = format!("SELECT id, category, last_exposure_at, found_on, created_at, release_on, rule_set FROM observation_orders WHERE {open}");
+                let orders: Vec<OpenOrder> = with_read_pool!(self, pool =>
+                    bind_all!(sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(pool).await?);
+                let mut taken: HashMap<i64, Vec<Taken>> = HashMap::new();
+                let sql = format!("SELECT order_id, taken_on, outcome FROM observation_tests WHERE order_id IN ({})", crate::list_placeholders(0, chunk.len()));
+                let rows: Vec<(i64, NaiveDate, String)> = with_read_pool!(self, pool =>
+                    bind_all!(sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())), params[1..].iter()).fetch_all(pool).await?);
+                for (order, on, outcome) in rows {
+                    taken.entry(order).or_default().push(Taken { on, outcome: Outcome::parse(&outcome).unwrap_or(Outcome::Pending) });
+                }
+                total.add(&self.write_schedules(&rule, orders, &taken).await?);
+            }
+        }
+        Ok(total)
+    }
+
+    /// The tests taken by the orders a condition selects (`$1` bound to `arg`), by order.
+    async fn taken_tests(&self, condition: &str, arg: i64) -> Result<HashMap<i64, Vec<Taken>>> {
+        let sql = format!("SELECT order_id, taken_on, outcome FROM observation_tests WHERE {condition}");
+        let rows: Vec<(i64, NaiveDate, String)> =
+            with_read_pool!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(arg).fetch_all(pool).await?);
+        let mut out: HashMap<i64, Vec<Taken>> = HashMap::new();
+        for (order, on, outcome) in rows {
+            out.entry(order).or_default().push(Taken { on, outcome: Outcome::parse(&outcome).unwrap_or(Outcome::Pending) });
+        }
+        Ok(out)
+    }
+
+    /// Computes and writes the schedules of `orders` under `rule`, a hundred orders per
+    /// statement in one transaction.
+    async fn write_schedules(&self, rule: &RuleSet, orders: Vec<OpenOrder>, taken: &HashMap<i64, Vec<Taken>>) -> Result<RecomputeSummary> {
+        // The rule sets the orders were computed under, to tell whose stage today moved (a
+        // category changed since keeps its old rule set name, which is close enough).
+        let mut previous: HashMap<String, Option<RuleSet>> = HashMap::new();
+        for o in &orders {
+            if !previous.contains_key(&o.rule_set) {
+                previous.insert(o.rule_set.clone(), self.rule_set(&o.rule_set).await.ok());
+            }
+        }
+        let today = local_date(Utc::now());
+        let now = Utc::now();
+        let mut summary = RecomputeSummary::default();
+        let mut params: Vec<Param> = Vec::with_capacity(orders.len() * 6);
+        let mut dropped: Vec<i64> = Vec::new();
+        for o in &orders {
+            summary.orders += 1;
+            let found_on = o.found_on.unwrap_or_else(|| local_date(o.created_at));
+            let no_tests = Vec::new();
+            let taken = taken.get(&o.id).unwrap_or(&no_tests);
+            let schedule = o.category.parse::<Category>().ok().and_then(|c| schedule_for(rule, c, o.last_exposure_at, found_on, taken));
+            let Some(schedule) = schedule else {
+                summary.no_longer_observed += 1;
+                dropped.push(o.id);
+                continue;
+            };
+            match o.release_on {
+                Some(old) if old < schedule.release_on => summary.release_later += 1,
+                Some(old) if old > schedule.release_on => summary.release_earlier += 1,
+                _ => summary.unchanged += 1,
+            }
+            let before = previous.get(&o.rule_set).and_then(Option::as_ref).and_then(|r| {
+                schedule_for(r, o.category.parse().ok()?, o.last_exposure_at, found_on, taken)
+            });
+            if before.is_some_and(|b| Moved::between(&b, &schedule, today).stage_changed) {
+                summary.stage_changed += 1;
+            }
+            let cols = ScheduleColumns::of(&schedule);
+            params.extend([
+                Param::Int(o.id),
+                Param::Text(rule.name.clone()),
+                Param::Date(cols.release_on),
+                Param::OptDate(cols.centralized_until),
+                Param::Text(cols.test_dates),
+                Param::Date(found_on),
+            ]);
+        }
+        with_write_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            for chunk in params.chunks(6 * 100) {
+                let sql = format!(
+                    "UPDATE observation_orders SET rule_set = v.column2, release_on = v.column3, centralized_until = v.column4, \
+                     test_dates = v.column5, found_on = v.column6, updated_at = $1 \
+                     FROM (VALUES {}) AS v WHERE observation_orders.id = v.column1",
+                    crate::values_placeholders(chunk.len() / 6, 6, 1)
+                );
+                bind_all!(sqlx::query(sqlx::AssertSqlSafe(sql.as_str())).bind(now), chunk.iter()).execute(&mut *tx).await?;
+            }
+            for chunk in dropped.chunks(500) {
+                let sql = format!(
+                    "UPDATE observation_orders SET status = 'released', released_at = $1, updated_at = $1, rule_set = $2 WHERE id IN ({})",
+                    crate::list_placeholders(2, chunk.len())
+                );
+                let ids: Vec<Param> = chunk.iter().map(|i| Param::Int(*i)).collect();
+                bind_all!(sqlx::query(sqlx::AssertSqlSafe(sql.as_str())).bind(now).bind(&rule.name), ids.iter()).execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+        });
+        Ok(summary)
+    }
+
+    /// Observation orders in `scope`, by release day.
+    pub(crate) async fn orders(&self, scope: &[AreaCode], filter: &OrderFilter) -> Result<Vec<Order>> {
+        let mut params = Vec::new();
+        let Some(inside) = crate::in_areas("o.area_code", scope, &mut params) else { return Ok(vec![]) };
+        let mut sql = format!("SELECT {ORDER_COLUMNS} FROM observation_orders o JOIN persons p ON p.id = o.person_id WHERE {inside}");
+        if let Some(status) = filter.status {
+            params.push(Param::Text(status.as_str().into()));
+            sql.push_str(&format!(" AND o.status = ${}", params.len()));
+        }
+        if let Some(site) = filter.site_id {
+            params.push(Param::Int(site));
+            sql.push_str(&format!(" AND o.site_id = ${}", params.len()));
+        }
+        if let Some(day) = filter.release_by {
+            params.push(Param::Date(day));
+            sql.push_str(&format!(" AND o.release_on <= ${} AND o.status NOT IN ('released', 'case')", params.len()));
+        }
+        sql.push_str(" ORDER BY o.release_on, o.id LIMIT 5000");
+        Ok(with_read_pool!(self, pool =>
+            bind_all!(sqlx::query_as::<_, Order>(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(pool).await?))
+    }
+
+    pub(crate) async fn order(&self, id: i64) -> Result<Option<Order>> {
+        let sql = format!("SELECT {ORDER_COLUMNS} FROM observation_orders o JOIN persons p ON p.id = o.person_id WHERE o.id = $1");
+        Ok(with_read_pool!(self, pool => sqlx::query_as::<_, Order>(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(pool).await?))
+    }
+
+    /// The tests an order has taken, oldest first.
+    pub(crate) async fn order_tests(&self, order_id: i64) -> Result<Vec<Taken>> {
+        Ok(self.taken_tests("order_id = $1 ORDER BY taken_on", order_id).await?.remove(&order_id).unwrap_or_default())
+    }
+
+    /// An order's full schedule, computed afresh from its rule set and its tests.
+    pub(crate) async fn order_schedule(&self, order: &Order) -> Result<Option<Schedule>> {
+        let rule = self.rule_set(&order.rule_set).await?;
+        let Some(category) = order.category() else { return Ok(None) };
+        let taken = self.order_tests(order.id).await?;
+        let found_on = order.found_on.unwrap_or_else(|| local_date(order.created_at));
+        Ok(schedule_for(&rule, category, order.last_exposure_at, found_on, &taken))
+    }
+
+    /// Moves an order to `to` when the state machine allows it.
+    pub(crate) async fn set_order_status(&self, actor: &Actor, order: &Order, to: Status) -> Result<Order> {
+        let from = order.status().ok_or_else(|| StoreError::Invalid(format!("order {} has an unknown status", order.id)))?;
+        if !from.may_become(to) {
+            return Err(StoreError::Invalid(format!("an order {} cannot become {}", from.label_zh(), to.label_zh())));
+        }
+        let now = Utc::now();
+        let change = Change::new("status", "observation_order", order.id)
+            .area(&order.area_code)
+            .before(serde_json::json!({"status": from.as_str()}))
+            .after(serde_json::json!({"status": to.as_str()}));
+        let released = (to == Status::Released).then_some(now);
+        with_write_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            let n = sqlx::query("UPDATE observation_orders SET status = $1, updated_at = $2, released_at = COALESCE($3, released_at) WHERE id = $4 AND status = $5")
+                .bind(to.as_str()).bind(now).bind(released).bind(order.id).bind(from.as_str())
+                .execute(&mut *tx).await?.rows_affected();
+            if n == 0 {
+                return Err(StoreError::Invalid(format!("order {} changed meanwhile; reload and try again", order.id)));
+            }
+            bind_all!(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
+            tx.commit().await?;
+        });
+        self.order(order.id).await?.ok_or_else(|| StoreError::Task("order vanished".into()))
+    }
+}
+
+impl RecomputeSummary {
+    fn add(&mut self, o: &RecomputeSummary) {
+        self.orders += o.orders;
+        self.release_later += o.release_later;
+        self.release_earlier += o.release_earlier;
+        self.unchanged += o.unchanged;
+        self.stage_changed += o.stage_changed;
+        self.no_longer_observed += o.no_longer_observed;
+    }
+}

@@ -1,0 +1,566 @@
+//! Quarantine sites (集中隔离点): buildings, floors and rooms with beds; the occupancy board;
+//! rooms assigned in bulk for a batch (single rooms, or a household together where the site
+//! allows it); check-in and check-out; twice-daily health checks; the day's sampling list and
+//! the single-tube tests taken from it, whose results come back through the mass-testing
+//! result paths.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use cordon_domain::observation::Status;
+use cordon_domain::{AreaCode, Barcode, local_date};
+use serde::Serialize;
+
+use crate::audit::{Actor, Change, INSERT_AUDIT, audit_params};
+use crate::observation::{ORDER_COLUMNS, Order};
+use crate::{Param, Result, Store, StoreError, bind_all, with_read_pool, with_write_pool};
+
+/// A temperature at or above this is a fever (37.3 °C).
+pub const FEVER_C: f32 = 37.3;
+
+#[derive(Debug, Clone)]
+pub struct NewQuarantineSite {
+    pub name: String,
+    /// hotel, dormitory, purpose_built, other
+    pub kind: String,
+    pub area_code: AreaCode,
+    pub address: String,
+    pub head_name: String,
+    pub head_phone: Option<String>,
+    pub staff: u32,
+    pub households_share: bool,
+}
+
+pub const SITE_KINDS: [(&str, &str); 4] = [("hotel", "酒店"), ("dormitory", "宿舍"), ("purpose_built", "方舱式隔离点"), ("other", "其他")];
+
+/// A site with its occupancy (the board's row).
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct SiteBoard {
+    pub id: i64,
+    pub name: String,
+    pub kind: String,
+    pub area_code: String,
+    pub address: String,
+    pub head_name: String,
+    pub head_phone: Option<String>,
+    pub staff: i32,
+    pub households_share: bool,
+    pub rooms: i64,
+    pub beds: i64,
+    pub occupants: i64,
+    pub free_rooms: i64,
+    pub cleaning_rooms: i64,
+    pub out_of_use_rooms: i64,
+}
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct Room {
+    pub id: i64,
+    pub site_id: i64,
+    pub building: String,
+    pub floor: i32,
+    pub number: String,
+    pub beds: i32,
+    pub occupants: i32,
+    pub status: String,
+}
+
+/// Room statuses and their labels.
+pub const ROOM_STATUSES: [(&str, &str); 4] = [("free", "空闲"), ("occupied", "已入住"), ("cleaning", "待消杀"), ("out_of_use", "停用")];
+
+/// What a bulk room assignment did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Assigned {
+    /// (order, room number)
+    pub assigned: Vec<(i64, String)>,
+    pub refused: Vec<(i64, String)>,
+}
+
+/// One person on the day's sampling list of a site.
+#[derive(Debug, Clone, Serialize)]
+pub struct ToSample {
+    pub order: Order,
+    pub room: Option<String>,
+    pub floor: Option<i32>,
+    /// 双采双检 today.
+    pub double: bool,
+    /// The tube already taken today, if any.
+    pub taken: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct HealthCheck {
+    pub order_id: i64,
+    pub checked_on: NaiveDate,
+    pub slot: String,
+    pub temperature: f32,
+    pub symptoms: String,
+    pub recorded_at: DateTime<Utc>,
+}
+
+/// What a positive in a site does to the others: who restarts their period.
+#[derive(Debug, Clone, Serialize)]
+pub struct Restart {
+    pub positive_order: i64,
+    pub floor: i32,
+    pub environmental: bool,
+    pub affected: Vec<Order>,
+}
+
+const BOARD_COLUMNS: &str = "s.id, s.name, s.kind, s.area_code, s.address, s.head_name, s.head_phone, s.staff, s.households_share, \
+     COUNT(r.id) AS rooms, COALESCE(SUM(r.beds), 0) AS beds, COALESCE(SUM(r.occupants), 0) AS occupants, \
+     COALESCE(SUM(CASE WHEN r.status = 'free' THEN 1 ELSE 0 END), 0) AS free_rooms, \
+     COALESCE(SUM(CASE WHEN r.status = 'cleaning' THEN 1 ELSE 0 END), 0) AS cleaning_rooms, \
+     COALESCE(SUM(CASE WHEN r.status = 'out_of_use' THEN 1 ELSE 0 END), 0) AS out_of_use_rooms";
+
+impl Store {
+    pub(crate) async fn create_quarantine_site(&self, actor: &Actor, new: &NewQuarantineSite) -> Result<SiteBoard> {
+        let name = new.name.trim();
+        if name.is_empty() || new.head_name.trim().is_empty() {
+            return Err(StoreError::Invalid("a quarantine site needs a name and a head of site".into()));
+        }
+        if !SITE_KINDS.iter().any(|(k, _)| *k == new.kind) {
+            return Err(StoreError::Invalid(format!("unknown site kind {:?}", new.kind)));
+        }
+        let change = Change::new("create", "quarantine_site", name).area(new.area_code.as_str()).after(serde_json::json!({
+            "name": name, "kind": new.kind, "address": new.address, "head": new.head_name, "staff": new.staff,
+        }));
+        let id = with_write_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            let row: Option<(i64,)> = sqlx::query_as(
+                "INSERT INTO quarantine_sites (name, kind, area_code, address, head_name, head_phone, staff, households_share, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (area_code, name) DO NOTHING RETURNING id",
+            )
+            .bind(name).bind(&new.kind).bind(new.area_code.as_str()).bind(new.address.trim()).bind(new.head_name.trim())
+            .bind(new.head_phone.as_deref()).bind(new.staff as i32).bind(new.households_share).bind(Utc::now())
+            .fetch_optional(&mut *tx).await?;
+            let Some((id,)) = row else {
+                return Err(StoreError::Invalid(format!("a quarantine site named {name} already exists here")));
+            };
+            bind_all!(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
+            tx.commit().await?;
+            id
+        });
+        self.quarantine_site(id).await?.ok_or_else(|| StoreError::Task("site vanished".into()))
+    }
+
+    pub(crate) async fn quarantine_site(&self, id: i64) -> Result<Option<SiteBoard>> {
+        let sql = format!("SELECT {BOARD_COLUMNS} FROM quarantine_sites s LEFT JOIN rooms r ON r.site_id = s.id WHERE s.id = $1 \
+             GROUP BY s.id, s.name, s.kind, s.area_code, s.address, s.head_name, s.head_phone, s.staff, s.households_share");
+        Ok(with_read_pool!(self, pool => sqlx::query_as::<_, SiteBoard>(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(pool).await?))
+    }
+
+    /// The occupancy board: every site in `scope` with its rooms and beds, fullest last.
+    pub(crate) async fn quarantine_board(&self, scope: &[AreaCode]) -> Result<Vec<SiteBoard>> {
+        let mut params = Vec::new();
+        let Some(inside) = crate::in_areas("s.area_code", scope, &mut params) else { return Ok(vec![]) };
+        let sql = format!(
+            "SELECT {BOARD_COLUMNS} FROM quarantine_sites s LEFT JOIN rooms r ON r.site_id = s.id WHERE {inside} \
+             GROUP BY s.id, s.name, s.kind, s.area_code, s.address, s.head_name, s.head_phone, s.staff, s.households_share ORDER BY s.name"
+        );
+        Ok(with_read_pool!(self, pool =>
+            bind_all!(sqlx::query_as::<_, SiteBoard>(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(pool).await?))
+    }
+
+    /// Adds the rooms of a building: `rooms_per_floor` rooms on each floor from `first_floor`
+    /// to `last_floor`, numbered floor then room ("305"), each with `beds` beds. Rooms that
+    /// exist already are left as they are.
+    pub(crate) async fn add_rooms(
+        &self,
+        actor: &Actor,
+        site: &SiteBoard,
+        building: &str,
+        floors: (i32, i32),
+        rooms_per_floor: u32,
+        beds: u32,
+    ) -> Result<u64> {
+        let building = building.trim();
+        if building.is_empty() || floors.0 > floors.1 || !(1..=200).contains(&rooms_per_floor) || !(1..=10).contains(&beds) || floors.1 - floors.0 > 100 {
+            return Err(StoreError::Invalid("a building needs a name, floors from low to high, 1–200 rooms a floor and 1–10 beds a room".into()));
+        }
+        let mut rows = Vec::new();
+        for floor in floors.0..=floors.1 {
+            for n in 1..=rooms_per_floor {
+                rows.push((floor, format!("{floor}{n:02}")));
+            }
+        }
+        let change = Change::new("add_rooms", "quarantine_site", site.id).area(&site.area_code).after(serde_json::json!({
+            "building": building, "floors": [floors.0, floors.1], "rooms_per_floor": rooms_per_floor, "beds": beds,
+        }));
+        let added = with_write_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            let mut added = 0;
+            for chunk in rows.chunks(200) {
+                let mut params = Vec::with_capacity(chunk.len() * 5);
+                for (floor, number) in chunk {
+                    params.extend([Param::Int(site.id), Param::Text(building.into()), Param::Int(i64::from(*floor)), Param::Text(number.clone()), Param::Int(i64::from(beds))]);
+                }
+                let sql = format!(
+                    "INSERT INTO rooms (site_id, building, floor, number, beds, occupants, status) SELECT v.column1, v.column2, v.column3, v.column4, v.column5, 0, 'free' \
+                     FROM (VALUES {}) AS v WHERE true ON CONFLICT (site_id, building, number) DO NOTHING",
+                    crate::values_placeholders(chunk.len(), 5, 0)
+                );
+                added += bind_all!(sqlx::query(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).execute(&mut *tx).await?.rows_affected();
+            }
+            bind_all!(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
+            tx.commit().await?;
+            added
+        });
+        Ok(added)
+    }
+
+    pub(crate) async fn rooms(&self, site_id: i64) -> Result<Vec<Room>> {
+        Ok(with_read_pool!(self, pool => sqlx::query_as::<_, Room>(
+            "SELECT id, site_id, building, floor, number, beds, occupants, status FROM rooms WHERE site_id = $1 ORDER BY building, floor, number",
+        ).bind(site_id).fetch_all(pool).await?))
+    }
+
+    pub(crate) async fn room(&self, room_id: i64) -> Result<Option<Room>> {
+        Ok(with_read_pool!(self, pool => sqlx::query_as::<_, Room>(
+            "SELECT id, site_id, building, floor, number, beds, occupants, status FROM rooms WHERE id = $1",
+        ).bind(room_id).fetch_optional(pool).await?))
+    }
+
+    /// Marks a room cleaned (free again), or out of use, or back in use.
+    pub(crate) async fn set_room_status(&self, actor: &Actor, site: &SiteBoard, room: &Room, to: &str) -> Result<()> {
+        let allowed = matches!((room.status.as_str(), to), ("cleaning", "free") | ("free", "out_of_use") | ("out_of_use", "free") | ("cleaning", "out_of_use"));
+        if !allowed {
+            return Err(StoreError::Invalid(format!("room {} is {}; it cannot become {to}", room.number, room.status)));
+        }
+        let change = Change::new("room_status", "room", room.id).area(&site.area_code)
+            .before(serde_json::json!({"status": room.status})).after(serde_json::json!({"status": to}));
+        with_write_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            let n = sqlx::query("UPDATE rooms SET status = $1 WHERE id = $2 AND status = $3 AND occupants = 0")
+                .bind(to).bind(room.id).bind(&room.status).execute(&mut *tx).await?.rows_affected();
+            if n == 0 {
+                return Err(StoreError::Invalid(format!("room {} changed meanwhile; reload", room.number)));
+            }
+            bind_all!(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    /// Assigns rooms to a batch of orders at once: free rooms in building, floor and number
+    /// order, one person a room — or, where the site lets households share, the members of one
+    /// household together while beds last. People already in a room keep it.
+    pub(crate) async fn assign_rooms(&self, actor: &Actor, site: &SiteBoard, orders: &[Order]) -> Result<Assigned> {
+        let mut out = Assigned::default();
+        let mut todo: Vec<&Order> = Vec::new();
+        for o in orders {
+            match o.status() {
+                _ if o.room_id.is_some() => out.refused.push((o.id, "already has a room".into())),
+                Some(Status::AwaitingTransfer | Status::InTransit | Status::HomeQuarantine) => todo.push(o),
+                _ => out.refused.push((o.id, format!("{}: not waiting for a room", o.status().map(|s| s.label_zh()).unwrap_or("?")))),
+            }
+        }
+        if todo.is_empty() {
+            return Ok(out);
+        }
+        let mut households: HashMap<i64, Option<i64>> = HashMap::new();
+        for chunk in todo.chunks(1000) {
+            let sql = format!("SELECT id, household_id FROM persons WHERE id IN ({})", crate::list_placeholders(0, chunk.len()));
+            let params: Vec<Param> = chunk.iter().map(|o| Param::Int(o.person_id)).collect();
+            let rows: Vec<(i64, Option<i64>)> = with_read_pool!(self, pool =>
+                bind_all!(sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(pool).await?);
+            households.extend(rows);
+        }
+        let mut free: std::collections::VecDeque<Room> = with_read_pool!(self, pool => sqlx::query_as::<_, Room>(
+            "SELECT id, site_id, building, floor, number, beds, occupants, status FROM rooms WHERE site_id = $1 AND status = 'free' \
+             ORDER BY building, floor, number",
+        ).bind(site.id).fetch_all(pool).await?).into();
+        // Group by household where sharing is allowed; otherwise each alone.
+        let mut groups: Vec<Vec<&Order>> = Vec::new();
+        let mut by_household: HashMap<i64, usize> = HashMap::new();
+        for o in todo {
+            match households.get(&o.person_id).copied().flatten().filter(|_| site.households_share) {
+                Some(h) => match by_household.get(&h) {
+                    Some(&g) => groups[g].push(o),
+                    None => {
+                        by_household.insert(h, groups.len());
+                        groups.push(vec![o]);
+                    }
+                },
+                None => groups.push(vec![o]),
+            }
+        }
+        let mut plan: Vec<(&Order, Room)> = Vec::new();
+        for group in groups {
+            let mut rest = group.as_slice();
+            while !rest.is_empty() {
+                let Some(room) = free.pop_front() else {
+                    out.refused.extend(rest.iter().map(|o| (o.id, "no free room left at this site".to_string())));
+                    break;
+                };
+                let take = rest.len().min(room.beds.max(1) as usize);
+                for o in &rest[..take] {
+                    plan.push((o, room.clone()));
+                }
+                rest = &rest[take..];
+            }
+        }
+        let now = Utc::now();
+        let change = Change::new("assign_rooms", "quarantine_site", site.id).area(&site.area_code).after(serde_json::json!({
+            "rooms": plan.iter().map(|(o, r)| serde_json::json!([o.id, o.person_id, r.number])).collect::<Vec<_>>(),
+        }));
+        with_write_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            for (o, room) in &plan {
+                let n = sqlx::query("UPDATE rooms SET occupants = occupants + 1, status = 'occupied' WHERE id = $1 AND occupants < beds AND status IN ('free', 'occupied')")
+                    .bind(room.id).execute(&mut *tx).await?.rows_affected();
+                let m = sqlx::query("UPDATE observation_orders SET site_id = $1, room_id = $2, updated_at = $3 WHERE id = $4 AND room_id IS NULL")
+                    .bind(site.id).bind(room.id).bind(now).bind(o.id).execute(&mut *tx).await?.rows_affected();
+                if n == 0 || m == 0 {
+                    return Err(StoreError::Invalid(format!("room {} or order {} changed meanwhile; assign again", room.number, o.id)));
+                }
+                sqlx::query("INSERT INTO room_stays (room_id, site_id, order_id, person_id, assigned_at) VALUES ($1, $2, $3, $4, $5)")
+                    .bind(room.id).bind(site.id).bind(o.id).bind(o.person_id).bind(now).execute(&mut *tx).await?;
+            }
+            if !plan.is_empty() {
+                bind_all!(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+        });
+        out.assigned = plan.into_iter().map(|(o, r)| (o.id, r.number)).collect();
+        Ok(out)
+    }
+
+    /// The person arrives at the site: their stay starts and the order is in centralized
+    /// quarantine.
+    pub(crate) async fn check_in(&self, actor: &Actor, site: &SiteBoard, order: &Order) -> Result<Order> {
+        if order.site_id != Some(site.id) || order.room_id.is_none() {
+            return Err(StoreError::Invalid(format!("{} has no room at {}", order.name, site.name)));
+        }
+        let from = order.status().ok_or_else(|| StoreError::Invalid("unknown status".into()))?;
+        if !from.may_become(Status::Centralized) && from != Status::AwaitingTransfer {
+            return Err(StoreError::Invalid(format!("{} is {}: cannot check in", order.name, from.label_zh())));
+        }
+        let now = Utc::now();
+        let change = Change::new("check_in", "observation_order", order.id).area(&order.area_code)
+            .after(serde_json::json!({"site": site.id, "room": order.room_id}));
+        with_write_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            sqlx::query("UPDATE room_stays SET checked_in_at = $1 WHERE order_id = $2 AND room_id = $3 AND checked_in_at IS NULL")
+                .bind(now).bind(order.id).bind(order.room_id).execute(&mut *tx).await?;
+            sqlx::query("UPDATE observation_orders SET status = 'centralized', updated_at = $1 WHERE id = $2")
+                .bind(now).bind(order.id).execute(&mut *tx).await?;
+            bind_all!(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
+            tx.commit().await?;
+        });
+        self.order(order.id).await?.ok_or_else(|| StoreError::Task("order vanished".into()))
+    }
+
+    /// The person leaves the site — home for the home stage, released, or to hospital as a
+    /// case — and the room waits for cleaning once empty.
+    pub(crate) async fn check_out(&self, actor: &Actor, order: &Order, to: Status) -> Result<Order> {
+        let Some(room_id) = order.room_id else { return Err(StoreError::Invalid(format!("{} has no room", order.name))) };
+        let from = order.status().ok_or_else(|| StoreError::Invalid("unknown status".into()))?;
+        if from != to && !from.may_become(to) {
+            return Err(StoreError::Invalid(format!("{} is {}: cannot become {}", order.name, from.label_zh(), to.label_zh())));
+        }
+        let now = Utc::now();
+        let change = Change::new("check_out", "observation_order", order.id).area(&order.area_code)
+            .after(serde_json::json!({"room": room_id, "status": to.as_str()}));
+        with_write_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            sqlx::query("UPDATE room_stays SET checked_out_at = $1 WHERE order_id = $2 AND room_id = $3 AND checked_out_at IS NULL")
+                .bind(now).bind(order.id).bind(room_id).execute(&mut *tx).await?;
+            sqlx::query("UPDATE rooms SET occupants = occupants - 1, status = CASE WHEN occupants = 1 THEN 'cleaning' ELSE status END WHERE id = $1 AND occupants > 0")
+                .bind(room_id).execute(&mut *tx).await?;
+            sqlx::query("UPDATE observation_orders SET status = $1, room_id = NULL, updated_at = $2, released_at = CASE WHEN $1 = 'released' THEN $2 ELSE released_at END WHERE id = $3")
+                .bind(to.as_str()).bind(now).bind(order.id).execute(&mut *tx).await?;
+            bind_all!(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
+            tx.commit().await?;
+        });
+        self.order(order.id).await?.ok_or_else(|| StoreError::Task("order vanished".into()))
+    }
+
+    /// Orders with a room at a site, by room.
+    pub(crate) async fn site_people(&self, site_id: i64) -> Result<Vec<(Order, Room)>> {
+        let sql = format!("SELECT {ORDER_COLUMNS} FROM observation_orders o JOIN persons p ON p.id = o.person_id WHERE o.site_id = $1 AND o.room_id IS NOT NULL");
+        let orders: Vec<Order> = with_read_pool!(self, pool => sqlx::query_as::<_, Order>(sqlx::AssertSqlSafe(sql)).bind(site_id).fetch_all(pool).await?);
+        let rooms: HashMap<i64, Room> = self.rooms(site_id).await?.into_iter().map(|r| (r.id, r)).collect();
+        let mut out: Vec<(Order, Room)> = orders.into_iter().filter_map(|o| { let r = rooms.get(&o.room_id?)?.clone(); Some((o, r)) }).collect();
+        out.sort_by(|a, b| (&a.1.building, a.1.floor, &a.1.number, a.0.id).cmp(&(&b.1.building, b.1.floor, &b.1.number, b.0.id)));
+        Ok(out)
+    }
+
+    /// Records a temperature and symptoms (morning or evening); recording the same slot again
+    /// replaces it.
+    pub(crate) async fn record_health_check(
+        &self,
+        actor: &Actor,
+        order: &Order,
+        on: NaiveDate,
+        slot: &str,
+        temperature: f32,
+        symptoms: &str,
+    ) -> Result<HealthCheck> {
+        if !matches!(slot, "morning" | "evening") {
+            return Err(StoreError::Invalid(format!("slot {slot:?}: morning or evening")));
+        }
+        if !(34.0..=43.0).contains(&temperature) {
+            return Err(StoreError::Invalid(format!("{temperature} °C is not a body temperature (34–43)")));
+        }
+        let now = Utc::now();
+        with_write_pool!(self, pool => {
+            sqlx::query(
+                "INSERT INTO health_checks (order_id, checked_on, slot, temperature, symptoms, recorded_at, recorded_by) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+                 ON CONFLICT (order_id, checked_on, slot) DO UPDATE SET temperature = excluded.temperature, symptoms = excluded.symptoms, \
+                 recorded_at = excluded.recorded_at, recorded_by = excluded.recorded_by",
+            )
+            .bind(order.id).bind(on).bind(slot).bind(temperature).bind(symptoms.trim()).bind(now).bind(&actor.name)
+            .execute(pool).await?;
+        });
+        Ok(HealthCheck { order_id: order.id, checked_on: on, slot: slot.into(), temperature, symptoms: symptoms.trim().into(), recorded_at: now })
+    }
+
+    /// The health checks of a site's people on a day.
+    pub(crate) async fn health_checks(&self, site_id: i64, on: NaiveDate) -> Result<Vec<HealthCheck>> {
+        Ok(with_read_pool!(self, pool => sqlx::query_as::<_, HealthCheck>(
+            "SELECT h.order_id, h.checked_on, h.slot, h.temperature, h.symptoms, h.recorded_at FROM health_checks h \
+             JOIN observation_orders o ON o.id = h.order_id WHERE o.site_id = $1 AND h.checked_on = $2 ORDER BY h.order_id, h.slot",
+        ).bind(site_id).bind(on).fetch_all(pool).await?))
+    }
+
+    /// Who at a site is to be tested on `day`, by room, with the tube already taken if any.
+    pub(crate) async fn sampling_list(&self, site_id: i64, day: NaiveDate) -> Result<Vec<ToSample>> {
+        let key = day.format("%F").to_string();
+        let taken: HashMap<i64, String> = {
+            let rows: Vec<(i64, Option<String>)> = with_read_pool!(self, pool => sqlx::query_as(
+                "SELECT t.order_id, tb.barcode FROM observation_tests t JOIN observation_orders o ON o.id = t.order_id \
+                 LEFT JOIN tubes tb ON tb.id = t.tube_id WHERE o.site_id = $1 AND t.taken_on = $2",
+            ).bind(site_id).bind(day).fetch_all(pool).await?);
+            rows.into_iter().map(|(o, b)| (o, b.unwrap_or_default())).collect()
+        };
+        let mut out = Vec::new();
+        for (order, room) in self.site_people(site_id).await? {
+            let Some(entry) = order.test_dates.split(',').find(|d| d.trim_end_matches('*') == key) else { continue };
+            let double = entry.ends_with('*');
+            let taken = taken.get(&order.id).cloned();
+            out.push(ToSample { order, room: Some(room.number), floor: Some(room.floor), double, taken });
+        }
+        Ok(out)
+    }
+
+    /// The standing single-tube round of an incident's observation tests and its sampling site
+    /// for `site_name` in `area`, created on first use.
+    async fn observation_sampling_site(&self, incident_id: i64, site_name: &str, area: &str) -> Result<(i64, i64)> {
+        const ROUND: &str = "隔离观察人员单管检测";
+        let found: Option<(i64,)> = with_read_pool!(self, pool => sqlx::query_as(
+            "SELECT id FROM testing_rounds WHERE incident_id = $1 AND name = $2 ORDER BY id LIMIT 1",
+        ).bind(incident_id).bind(ROUND).fetch_optional(pool).await?);
+        let round_id = match found {
+            Some((id,)) => id,
+            None => {
+                let single = cordon_domain::testing::pooling::PoolSize::People(1);
+                let policy = cordon_domain::testing::pooling::PoolPolicy { sealed: single, controlled: single, other: single };
+                let policy = serde_json::to_string(&policy).map_err(|e| StoreError::Task(e.to_string()))?;
+                let now = Utc::now();
+                let (id,): (i64,) = with_write_pool!(self, pool => sqlx::query_as(
+                    "INSERT INTO testing_rounds (incident_id, name, starts_at, target_end_at, pool_policy, created_at) VALUES ($1, $2, $3, $4, $5, $3) RETURNING id",
+                ).bind(incident_id).bind(ROUND).bind(now).bind(now + chrono::Duration::days(365)).bind(&policy).fetch_one(pool).await?);
+                id
+            }
+        };
+        let site: Option<(i64,)> = with_read_pool!(self, pool => sqlx::query_as(
+            "SELECT id FROM sampling_sites WHERE round_id = $1 AND name = $2 AND area_code = $3",
+        ).bind(round_id).bind(site_name).bind(area).fetch_optional(pool).await?);
+        let site_id = match site {
+            Some((id,)) => id,
+            None => {
+                let (id,): (i64,) = with_write_pool!(self, pool => sqlx::query_as(
+                    "INSERT INTO sampling_sites (round_id, area_code, name, address, stations) VALUES ($1, $2, $3, $3, 1) RETURNING id",
+                ).bind(round_id).bind(area).bind(site_name).fetch_one(pool).await?);
+                id
+            }
+        };
+        Ok((round_id, site_id))
+    }
+
+    /// Takes today's single-tube test of a person under observation: a sealed one-person tube
+    /// in the incident's observation round, its sample, and the pending test of the order —
+    /// one transaction. The lab's result comes back through the ordinary result paths.
+    pub(crate) async fn take_observation_test(&self, actor: &Actor, order: &Order, site_name: &str, area: &str, barcode: &Barcode) -> Result<()> {
+        let (round_id, sampling_site) = self.observation_sampling_site(order.incident_id, site_name, area).await?;
+        let now = Utc::now();
+        let today = local_date(now);
+        let change = Change::new("observation_test", "observation_order", order.id).area(&order.area_code)
+            .after(serde_json::json!({"barcode": barcode.as_str(), "on": today}));
+        with_write_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            let tube: Option<(i64,)> = sqlx::query_as(
+                "INSERT INTO tubes (round_id, barcode, site_id, area_code, pool_kind, pool_size, members, collector, opened_at, sealed_at, purpose) \
+                 VALUES ($1, $2, $3, $4, 'people', 1, 1, $5, $6, $6, 'observation') ON CONFLICT (round_id, barcode) DO NOTHING RETURNING id",
+            )
+            .bind(round_id).bind(barcode.as_str()).bind(sampling_site).bind(area).bind(&actor.name).bind(now)
+            .fetch_optional(&mut *tx).await?;
+            let Some((tube_id,)) = tube else {
+                return Err(StoreError::Invalid(format!("tube {barcode} is already used: scan a new tube")));
+            };
+            sqlx::query("INSERT INTO samples (round_id, tube_id, person_id, area_code, sampled_at, client_id, kind) VALUES ($1, $2, $3, $4, $5, NULL, 'observation')")
+                .bind(round_id).bind(tube_id).bind(order.person_id).bind(&order.area_code).bind(now).execute(&mut *tx).await?;
+            let added = sqlx::query(
+                "INSERT INTO observation_tests (order_id, taken_on, taken_at, tube_id, outcome) VALUES ($1, $2, $3, $4, 'pending') \
+                 ON CONFLICT (order_id, taken_on) DO NOTHING",
+            )
+            .bind(order.id).bind(today).bind(now).bind(tube_id).execute(&mut *tx).await?.rows_affected();
+            if added == 0 {
+                return Err(StoreError::Invalid(format!("{} was already tested today", order.name)));
+            }
+            bind_all!(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    /// Who restarts their period after a positive at a site: the same floor and the rule set's
+    /// floors above and below, or everyone after a positive environmental sample.
+    pub(crate) async fn restart_preview(&self, positive: &Order, environmental: bool) -> Result<Restart> {
+        let site = positive.site_id.ok_or_else(|| StoreError::Invalid(format!("{} is not at a site", positive.name)))?;
+        let room = match positive.room_id {
+            Some(r) => self.room(r).await?,
+            None => None,
+        };
+        let floor = room.map(|r| r.floor).unwrap_or(0);
+        let rule = self.rule_set(&positive.rule_set).await?;
+        let affected: Vec<Order> = self
+            .site_people(site)
+            .await?
+            .into_iter()
+            .filter(|(o, r)| {
+                o.id != positive.id
+                    && o.status().is_some_and(|s| !s.is_final())
+                    && cordon_domain::observation::schedule::restart_applies(floor, r.floor, rule.site_restart_floors, environmental)
+            })
+            .map(|(o, _)| o)
+            .collect();
+        Ok(Restart { positive_order: positive.id, floor, environmental, affected })
+    }
+
+    /// Restarts the periods listed by [`Store::restart_preview`]: their last exposure becomes
+    /// the positive's last time at the site (now), and their schedules are recomputed.
+    pub(crate) async fn apply_restart(&self, actor: &Actor, restart: &Restart, site_area: &str) -> Result<u64> {
+        let now = Utc::now();
+        let ids: Vec<i64> = restart.affected.iter().map(|o| o.id).collect();
+        let change = Change::new("restart", "quarantine_site", restart.positive_order).area(site_area).after(serde_json::json!({
+            "floor": restart.floor, "environmental": restart.environmental, "orders": ids,
+        }));
+        with_write_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            for chunk in ids.chunks(500) {
+                let sql = format!(
+                    "UPDATE observation_orders SET last_exposure_at = $1, updated_at = $1 WHERE last_exposure_at < $1 AND id IN ({})",
+                    crate::list_placeholders(1, chunk.len())
+                );
+                let params: Vec<Param> = chunk.iter().map(|i| Param::Int(*i)).collect();
+                bind_all!(sqlx::query(sqlx::AssertSqlSafe(sql.as_str())).bind(now), params.iter()).execute(&mut *tx).await?;
+            }
+            bind_all!(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
+            tx.commit().await?;
+        });
+        self.recompute_orders(&ids).await?;
+        Ok(ids.len() as u64)
+    }
+}

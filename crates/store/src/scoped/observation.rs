@@ -1,0 +1,230 @@
+//! The scoped door to medical observation: rule sets, observation orders and their schedules,
+//! quarantine sites with rooms, health checks and the day's tests.
+
+use chrono::{NaiveDate, Utc};
+use cordon_domain::access::Permission;
+use cordon_domain::observation::{RuleSet, Schedule, Status};
+use cordon_domain::{AreaCode, Barcode};
+use serde::Serialize;
+
+use super::Scoped;
+use crate::observation::{Order, OrderFilter, RecomputeSummary, RuleSetEntry};
+use crate::quarantine::{Assigned, HealthCheck, NewQuarantineSite, Restart, Room, SiteBoard, ToSample};
+use crate::{Result, StoreError};
+
+/// An incident as the rule-set page shows it.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct IncidentRow {
+    pub id: i64,
+    pub name: String,
+    pub area_code: String,
+    pub rule_set: String,
+}
+
+fn area(code: &str) -> Result<AreaCode> {
+    AreaCode::parse(code).map_err(|e| StoreError::Task(format!("stored area code {code:?}: {e}")))
+}
+
+impl Scoped {
+    pub async fn rule_sets(&self) -> Result<Vec<RuleSetEntry>> {
+        self.require(Permission::QuarantineRead)?;
+        self.store.rule_sets().await
+    }
+
+    pub async fn rule_set(&self, name: &str) -> Result<RuleSet> {
+        self.require(Permission::QuarantineRead)?;
+        self.store.rule_set(name).await
+    }
+
+    /// Saves an edited copy of a rule set (`command.write`); orders under it are recomputed.
+    pub async fn save_rule_set(&self, rule: &RuleSet, copied_from: &str) -> Result<RecomputeSummary> {
+        self.require(Permission::CommandWrite)?;
+        self.store.save_rule_set(&self.actor, rule, copied_from).await
+    }
+
+    /// The incidents whose area lies in the jurisdiction or contains it.
+    pub async fn incidents(&self) -> Result<Vec<IncidentRow>> {
+        self.require(Permission::QuarantineRead)?;
+        let all: Vec<IncidentRow> = crate::with_read_pool!(self.store, pool => sqlx::query_as::<_, IncidentRow>(
+            "SELECT id, name, area_code, rule_set FROM incidents ORDER BY started_at DESC, id DESC",
+        ).fetch_all(pool).await?);
+        let j = &self.principal.user.jurisdiction;
+        Ok(all
+            .into_iter()
+            .filter(|i| AreaCode::parse(&i.area_code).is_ok_and(|a| j.contains(&a) || j.areas().iter().any(|mine| a.contains(mine))))
+            .collect())
+    }
+
+    /// Puts a rule set in force for an incident (`command.write`, the incident's area in the
+    /// jurisdiction) and recomputes every open schedule.
+    pub async fn set_incident_rule_set(&self, incident_id: i64, name: &str) -> Result<RecomputeSummary> {
+        self.require(Permission::CommandWrite)?;
+        let incident = self.incidents().await?.into_iter().find(|i| i.id == incident_id);
+        let incident = incident.ok_or_else(|| StoreError::Invalid(format!("no incident {incident_id}")))?;
+        self.inside(&area(&incident.area_code)?)?;
+        self.store.set_incident_rule_set(&self.actor, incident_id, name).await
+    }
+
+    pub async fn observation_orders(&self, filter: &OrderFilter) -> Result<Vec<Order>> {
+        self.require(Permission::QuarantineRead)?;
+        self.store.orders(self.principal.user.jurisdiction.areas(), filter).await
+    }
+
+    /// An order of a person living in the jurisdiction, or staying at one of its sites.
+    pub async fn observation_order(&self, id: i64) -> Result<Option<Order>> {
+        self.require(Permission::QuarantineRead)?;
+        let Some(order) = self.store.order(id).await? else { return Ok(None) };
+        if self.inside(&area(&order.area_code)?).is_err() {
+            let site = match order.site_id {
+                Some(s) => self.store.quarantine_site(s).await?,
+                None => None,
+            };
+            match site {
+                Some(s) => self.inside(&area(&s.area_code)?)?,
+                None => self.inside(&area(&order.area_code)?)?,
+            }
+        }
+        Ok(Some(order))
+    }
+
+    fn order_or_fail(order: Option<Order>, id: i64) -> Result<Order> {
+        order.ok_or_else(|| StoreError::Invalid(format!("no observation order {id}")))
+    }
+
+    pub async fn order_schedule(&self, id: i64) -> Result<(Order, Option<Schedule>)> {
+        let order = Self::order_or_fail(self.observation_order(id).await?, id)?;
+        let schedule = self.store.order_schedule(&order).await?;
+        Ok((order, schedule))
+    }
+
+    /// Moves an order: into transit is the dispatcher's (`transfer.write`), everything else the
+    /// quarantine staff's (`quarantine.write`).
+    pub async fn set_order_status(&self, id: i64, to: Status) -> Result<Order> {
+        self.require(if to == Status::InTransit { Permission::TransferWrite } else { Permission::QuarantineWrite })?;
+        if to == Status::Case {
+            return Err(StoreError::Invalid("an order becomes a case when the case is recorded".into()));
+        }
+        let order = Self::order_or_fail(self.observation_order(id).await?, id)?;
+        self.store.set_order_status(&self.actor, &order, to).await
+    }
+
+    pub async fn create_quarantine_site(&self, new: &NewQuarantineSite) -> Result<SiteBoard> {
+        self.require(Permission::QuarantineWrite)?;
+        self.inside(&new.area_code)?;
+        self.store.create_quarantine_site(&self.actor, new).await
+    }
+
+    /// The occupancy board of the jurisdiction's sites.
+    pub async fn quarantine_board(&self) -> Result<Vec<SiteBoard>> {
+        self.require(Permission::QuarantineRead)?;
+        self.store.quarantine_board(self.principal.user.jurisdiction.areas()).await
+    }
+
+    pub async fn quarantine_site(&self, id: i64) -> Result<SiteBoard> {
+        self.require(Permission::QuarantineRead)?;
+        let site = self.store.quarantine_site(id).await?.ok_or_else(|| StoreError::Invalid(format!("no quarantine site {id}")))?;
+        self.inside(&area(&site.area_code)?)?;
+        Ok(site)
+    }
+
+    pub async fn add_rooms(&self, site_id: i64, building: &str, floors: (i32, i32), rooms_per_floor: u32, beds: u32) -> Result<u64> {
+        self.require(Permission::QuarantineWrite)?;
+        let site = self.quarantine_site(site_id).await?;
+        self.store.add_rooms(&self.actor, &site, building, floors, rooms_per_floor, beds).await
+    }
+
+    pub async fn rooms(&self, site_id: i64) -> Result<Vec<Room>> {
+        self.quarantine_site(site_id).await?;
+        self.store.rooms(site_id).await
+    }
+
+    pub async fn set_room_status(&self, site_id: i64, room_id: i64, to: &str) -> Result<()> {
+        self.require(Permission::QuarantineWrite)?;
+        let site = self.quarantine_site(site_id).await?;
+        let room = self.store.room(room_id).await?.filter(|r| r.site_id == site_id);
+        let room = room.ok_or_else(|| StoreError::Invalid(format!("no room {room_id} at this site")))?;
+        self.store.set_room_status(&self.actor, &site, &room, to).await
+    }
+
+    /// Assigns rooms at a site to a batch of orders (by id).
+    pub async fn assign_rooms(&self, site_id: i64, order_ids: &[i64]) -> Result<Assigned> {
+        self.require(Permission::QuarantineWrite)?;
+        let site = self.quarantine_site(site_id).await?;
+        let mut orders = Vec::with_capacity(order_ids.len());
+        let mut missing = Vec::new();
+        for id in order_ids {
+            match self.observation_order(*id).await {
+                Ok(Some(o)) => orders.push(o),
+                Ok(None) => missing.push((*id, "no such order".to_string())),
+                Err(StoreError::Forbidden(_)) => missing.push((*id, "outside your jurisdiction".to_string())),
+                Err(e) => return Err(e),
+            }
+        }
+        let mut out = self.store.assign_rooms(&self.actor, &site, &orders).await?;
+        out.refused.extend(missing);
+        Ok(out)
+    }
+
+    pub async fn site_people(&self, site_id: i64) -> Result<Vec<(Order, Room)>> {
+        self.quarantine_site(site_id).await?;
+        self.store.site_people(site_id).await
+    }
+
+    async fn order_at_site(&self, site_id: i64, order_id: i64) -> Result<(SiteBoard, Order)> {
+        self.require(Permission::QuarantineWrite)?;
+        let site = self.quarantine_site(site_id).await?;
+        let order = self.store.order(order_id).await?.filter(|o| o.site_id == Some(site_id));
+        let order = order.ok_or_else(|| StoreError::Invalid(format!("order {order_id} has no room at {}", site.name)))?;
+        Ok((site, order))
+    }
+
+    pub async fn check_in(&self, site_id: i64, order_id: i64) -> Result<Order> {
+        let (site, order) = self.order_at_site(site_id, order_id).await?;
+        self.store.check_in(&self.actor, &site, &order).await
+    }
+
+    /// Checks a person out: home for the next stage, or released.
+    pub async fn check_out(&self, site_id: i64, order_id: i64, to: Status) -> Result<Order> {
+        let (_, order) = self.order_at_site(site_id, order_id).await?;
+        if !matches!(to, Status::HomeQuarantine | Status::HomeMonitoring | Status::Released) {
+            return Err(StoreError::Invalid(format!("check-out goes home or to release, not to {}", to.label_zh())));
+        }
+        self.store.check_out(&self.actor, &order, to).await
+    }
+
+    pub async fn record_health_check(&self, site_id: i64, order_id: i64, slot: &str, temperature: f32, symptoms: &str) -> Result<HealthCheck> {
+        let (_, order) = self.order_at_site(site_id, order_id).await?;
+        let today = cordon_domain::local_date(Utc::now());
+        self.store.record_health_check(&self.actor, &order, today, slot, temperature, symptoms).await
+    }
+
+    pub async fn health_checks(&self, site_id: i64, on: NaiveDate) -> Result<Vec<HealthCheck>> {
+        self.quarantine_site(site_id).await?;
+        self.store.health_checks(site_id, on).await
+    }
+
+    pub async fn sampling_list(&self, site_id: i64, day: NaiveDate) -> Result<Vec<ToSample>> {
+        self.quarantine_site(site_id).await?;
+        self.store.sampling_list(site_id, day).await
+    }
+
+    /// Takes today's single-tube test of a person at the site.
+    pub async fn take_observation_test(&self, site_id: i64, order_id: i64, barcode: &Barcode) -> Result<()> {
+        let (site, order) = self.order_at_site(site_id, order_id).await?;
+        self.store.take_observation_test(&self.actor, &order, &site.name, &site.area_code, barcode).await
+    }
+
+    /// Who would restart their period after a positive in the site (nothing changes yet).
+    pub async fn restart_preview(&self, site_id: i64, positive_order: i64, environmental: bool) -> Result<Restart> {
+        let (_, order) = self.order_at_site(site_id, positive_order).await?;
+        self.store.restart_preview(&order, environmental).await
+    }
+
+    /// Restarts those periods, as previewed.
+    pub async fn apply_restart(&self, site_id: i64, positive_order: i64, environmental: bool) -> Result<Restart> {
+        let (site, order) = self.order_at_site(site_id, positive_order).await?;
+        let restart = self.store.restart_preview(&order, environmental).await?;
+        self.store.apply_restart(&self.actor, &restart, &site.area_code).await?;
+        Ok(restart)
+    }
+}
