@@ -922,5 +922,7 @@ mod retests_and_coverage {
     }
 }
 
+#[path = "store/observation.rs"]
+mod observation;
 #[path = "store/tracing.rs"]
 mod tracing;

@@ -198,7 +198,7 @@ async fn line_list_rows_are_checked_and_unknown_infectors_reported() {
     }
 }
 
-fn new_case(area: &str, number: &str, infectors: Vec<i64>, onset_day: u32) -> NewCase {
+pub(super) fn new_case(area: &str, number: &str, infectors: Vec<i64>, onset_day: u32) -> NewCase {
     NewCase {
         external_id: Some(number.into()),
         person_id: None,

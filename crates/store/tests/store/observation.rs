@@ -1,0 +1,193 @@
+//! Medical observation and quarantine sites, on both backends.
+
+use chrono::{Duration, Utc};
+use cordon_domain::access::Role;
+use cordon_domain::observation::{Category, Outcome, RuleSet, StageKind, Status};
+use cordon_domain::tracing::exposure::ExposureKind;
+use cordon_domain::{Barcode, local_date};
+use cordon_store::exposures::NewExposure;
+use cordon_store::observation::OrderFilter;
+use cordon_store::quarantine::NewQuarantineSite;
+use cordon_store::results::{NewLab, ResultInput};
+
+use super::testing_rounds::as_user;
+use super::*;
+
+#[tokio::test]
+async fn contacts_handed_over_get_schedules_rooms_tests_and_follow_a_new_rule_set() {
+    for (s, store) in each_backend("observation").await {
+        seed_areas(&store).await;
+        import_persons(&store, Cursor::new(people_csv(12).into_bytes()), &mut Collect::default()).await.unwrap();
+        let ids = store.person_ids_by_documents(&(0..12).map(id).collect::<Vec<_>>()).await.unwrap();
+        let p = |n: u32| ids[&id(n)];
+        let tracer = as_user(&store, "tracer", Role::Investigator, "140121").await;
+        let head = as_user(&store, "head", Role::QuarantineSiteHead, "140121").await;
+        let chief = as_user(&store, "chief", Role::Commander, "140121").await;
+
+        // Case 0 met 2, 4 and 6 (close contacts); 3, 5 and 7 share their homes (secondary).
+        let mut new = super::tracing::new_case("140121100201", "清徐-1", vec![], 12);
+        new.person_id = Some(p(0));
+        let case = tracer.create_case(new).await.unwrap();
+        let last = Utc::now() - Duration::days(1);
+        let met = |person: i64| NewExposure {
+            contact_person_id: person, kind: ExposureKind::Meal, degree: None, first_at: Some(last - Duration::hours(2)), last_at: Some(last), note: None,
+        };
+        tracer.record_exposures(case.id, &[met(p(2)), met(p(4)), met(p(6))]).await.unwrap();
+        let contacts = tracer.contacts(case.id).await.unwrap();
+        for c in contacts.iter().filter(|c| c.status == "proposed") {
+            tracer.decide_exposures(case.id, &c.exposure_ids, true).await.unwrap();
+        }
+        let batch = tracer.hand_over(case.id, &[p(2), p(3), p(4), p(5), p(6), p(7)]).await.unwrap();
+        assert_eq!(batch.ordered.len(), 6, "{batch:?}");
+
+        // Each order carries its schedule from the last exposure (protocol-9).
+        let orders = head.observation_orders(&OrderFilter::default()).await.unwrap();
+        let day0 = local_date(last);
+        let close: Vec<_> = orders.iter().filter(|o| o.category == "close_contact").collect();
+        let secondary: Vec<_> = orders.iter().filter(|o| o.category == "secondary_contact").collect();
+        assert_eq!((close.len(), secondary.len()), (3, 3));
+        for o in &close {
+            assert_eq!(o.release_on, Some(day0 + Duration::days(10)));
+            assert_eq!(o.centralized_until, Some(day0 + Duration::days(7)));
+            assert!(o.tested_on(day0 + Duration::days(5)) && !o.tested_on(day0 + Duration::days(4)));
+            assert_eq!((o.status.as_str(), o.via_person_id), ("awaiting_transfer", None));
+        }
+        // A household secondary's exposure lasts until their close contact is isolated (now).
+        let today = local_date(Utc::now());
+        for o in &secondary {
+            assert_eq!((o.release_on, o.centralized_until), (Some(today + Duration::days(7)), None), "home quarantine");
+            assert!(o.via_person_id.is_some_and(|v| [p(2), p(4), p(6)].contains(&v)), "waits for its close contact");
+        }
+
+        // A site: one building, one room a floor on floors 1–3, a single bed each.
+        let site = head
+            .create_quarantine_site(&NewQuarantineSite {
+                name: "清徐宾馆".into(), kind: "hotel".into(), area_code: code("140121100"), address: "清源镇迎宾路1号".into(),
+                head_name: "王建国".into(), head_phone: Some("13803510000".into()), staff: 12, households_share: false,
+            })
+            .await
+            .unwrap();
+        assert!(head.create_quarantine_site(&NewQuarantineSite { name: "清徐宾馆".into(), ..blank_site() }).await.is_err(), "names are unique");
+        assert_eq!(head.add_rooms(site.id, "1号楼", (1, 3), 1, 1).await.unwrap(), 3);
+        assert_eq!(head.add_rooms(site.id, "1号楼", (1, 3), 1, 1).await.unwrap(), 0, "adding again changes nothing");
+        let board = head.quarantine_board().await.unwrap();
+        assert_eq!((board[0].rooms, board[0].beds, board[0].occupants, board[0].free_rooms), (3, 3, 0, 3));
+
+        // The three close contacts get the three rooms in one batch; a fourth would find none.
+        let close_ids: Vec<i64> = close.iter().map(|o| o.id).collect();
+        let mut ask = close_ids.clone();
+        ask.push(secondary[0].id);
+        let assigned = head.assign_rooms(site.id, &ask).await.unwrap();
+        assert_eq!(assigned.assigned.iter().map(|(_, r)| r.as_str()).collect::<Vec<_>>(), ["101", "201", "301"]);
+        assert_eq!(assigned.refused, vec![(secondary[0].id, "no free room left at this site".to_string())]);
+        let board = head.quarantine_site(site.id).await.unwrap();
+        assert_eq!((board.occupants, board.free_rooms), (3, 0));
+        for o in &close_ids {
+            assert_eq!(head.check_in(site.id, *o).await.unwrap().status, "centralized");
+        }
+
+        // Today's tests: the list holds whoever has a test day today.
+        let due = head.sampling_list(site.id, today).await.unwrap();
+        assert_eq!(due.len(), 3, "day 1 is a test day for every close contact");
+        assert!(due.iter().all(|d| d.taken.is_none()));
+        let bc = |s: &str| Barcode::parse(s).unwrap();
+        head.take_observation_test(site.id, close_ids[0], &bc("GL00000001")).await.unwrap();
+        assert!(head.take_observation_test(site.id, close_ids[0], &bc("GL00000002")).await.is_err(), "once a day");
+        assert!(head.take_observation_test(site.id, close_ids[1], &bc("GL00000001")).await.is_err(), "a tube once");
+        head.take_observation_test(site.id, close_ids[1], &bc("GL00000003")).await.unwrap();
+        let due = head.sampling_list(site.id, today).await.unwrap();
+        assert_eq!(due.iter().filter(|d| d.taken.is_some()).count(), 2);
+
+        // The lab's results come back by the ordinary path and land on the orders' tests.
+        let admin = as_user(&store, "lab-admin", Role::Admin, "140121").await;
+        let lab = admin.create_lab(NewLab { name: "县疾控实验室".into(), area_code: code("140121100"), daily_capacity: 5000 }).await.unwrap();
+        let result = |b: &str| ResultInput { barcode: bc(b), round_id: None, result: None, ct: Default::default(), at: None };
+        admin.record_results(lab.id, &[result("GL00000001")]).await.unwrap();
+        let (_, schedule) = head.order_schedule(close_ids[0]).await.unwrap();
+        let schedule = schedule.unwrap();
+        assert_eq!(schedule.tests[0].taken, Some(Outcome::Negative));
+        let (_, schedule) = head.order_schedule(close_ids[1]).await.unwrap();
+        assert_eq!(schedule.unwrap().tests[0].taken, Some(Outcome::Pending));
+
+        // Health checks twice a day; the same slot again replaces it.
+        head.record_health_check(site.id, close_ids[0], "morning", 36.5, "").await.unwrap();
+        head.record_health_check(site.id, close_ids[0], "morning", 37.6, "咳嗽").await.unwrap();
+        assert!(head.record_health_check(site.id, close_ids[0], "noon", 36.5, "").await.is_err());
+        assert!(head.record_health_check(site.id, close_ids[0], "evening", 3.65, "").await.is_err());
+        let checks = head.health_checks(site.id, today).await.unwrap();
+        assert_eq!(checks.iter().map(|c| (c.slot.as_str(), c.temperature)).collect::<Vec<_>>(), [("morning", 37.6)]);
+
+        // A positive on floor 1: floors 1 and 2 restart, floor 3 does not.
+        let preview = head.restart_preview(site.id, close_ids[0], false).await.unwrap();
+        assert_eq!(preview.affected.iter().map(|o| o.id).collect::<Vec<_>>(), [close_ids[1]]);
+        let whole = head.restart_preview(site.id, close_ids[0], true).await.unwrap();
+        assert_eq!(whole.affected.len(), 2, "an environmental positive restarts everyone else");
+        head.apply_restart(site.id, close_ids[0], false).await.unwrap();
+        let restarted = head.observation_order(close_ids[1]).await.unwrap().unwrap();
+        assert_eq!(restarted.release_on, Some(today + Duration::days(10)), "a full period from today");
+        let untouched = head.observation_order(close_ids[2]).await.unwrap().unwrap();
+        assert_eq!(untouched.release_on, Some(day0 + Duration::days(10)));
+
+        // protocol-8 put in force: every open schedule moves, the summary says how.
+        assert!(head.set_incident_rule_set(case.incident_id, "protocol-8").await.is_err(), "the commander's decision");
+        let summary = chief.set_incident_rule_set(case.incident_id, "protocol-8").await.unwrap();
+        assert_eq!((summary.orders, summary.release_later, summary.unchanged, summary.no_longer_observed), (6, 3, 3, 0), "{summary:?}");
+        let o = chief.observation_order(close_ids[2]).await.unwrap().unwrap();
+        assert_eq!((o.rule_set.as_str(), o.release_on), ("protocol-8", Some(day0 + Duration::days(21))));
+        let (_, kept) = chief.order_schedule(close_ids[0]).await.unwrap();
+        assert_eq!(kept.unwrap().tests.iter().filter(|t| t.taken.is_some()).count(), 1, "the test taken is kept");
+
+        // An edited copy: built-in names refused, bad days refused, a sound copy saved.
+        let mut copy = RuleSet::built_in("protocol-9").unwrap();
+        assert!(chief.save_rule_set(&copy, "protocol-9").await.is_err(), "protocol-9 is built in");
+        copy.name = "qingxu-10".into();
+        copy.title = "清徐本地方案".into();
+        copy.plans.get_mut(&Category::CloseContact).unwrap().stages[0].test_days = vec![1, 12];
+        assert!(chief.save_rule_set(&copy, "protocol-9").await.is_err());
+        copy.plans.get_mut(&Category::CloseContact).unwrap().stages[0].days = 14;
+        chief.save_rule_set(&copy, "protocol-9").await.unwrap();
+        assert!(chief.rule_sets().await.unwrap().iter().any(|r| r.rule.name == "qingxu-10" && !r.built_in));
+        chief.set_incident_rule_set(case.incident_id, "qingxu-10").await.unwrap();
+        let o = chief.observation_order(close_ids[2]).await.unwrap().unwrap();
+        assert_eq!(o.release_on, Some(day0 + Duration::days(17)), "14 centralized + 3 home");
+
+        // Check-out home: the room waits for cleaning, then is free again.
+        let home = head.check_out(site.id, close_ids[2], Status::HomeMonitoring).await.unwrap();
+        assert_eq!((home.status.as_str(), home.room_id), ("home_monitoring", None));
+        let rooms = head.rooms(site.id).await.unwrap();
+        let room = rooms.iter().find(|r| r.number == "301").unwrap();
+        assert_eq!((room.status.as_str(), room.occupants), ("cleaning", 0));
+        assert!(head.set_room_status(site.id, room.id, "occupied").await.is_err());
+        head.set_room_status(site.id, room.id, "free").await.unwrap();
+        assert_eq!(head.quarantine_site(site.id).await.unwrap().free_rooms, 1);
+
+        // Close contact 4 turns positive: their household's secondary contact is a close
+        // contact now, recomputed; 4's own order ends as a case.
+        let four = orders.iter().find(|o| o.person_id == p(4)).unwrap();
+        let five = orders.iter().find(|o| o.person_id == p(5)).unwrap();
+        let mut second = super::tracing::new_case("140121101201", "清徐-2", vec![], 13);
+        second.person_id = Some(p(4));
+        tracer.create_case(second).await.unwrap();
+        assert_eq!(chief.observation_order(four.id).await.unwrap().unwrap().status, "case");
+        let five = chief.observation_order(five.id).await.unwrap().unwrap();
+        assert_eq!(five.category, "close_contact");
+        assert_eq!(five.release_on, Some(today + Duration::days(17)), "recomputed under the rule in force");
+        let (_, s5) = chief.order_schedule(five.id).await.unwrap();
+        assert_eq!(s5.unwrap().entry(), Some(StageKind::Centralized));
+
+        // measures-20 no longer observes secondary contacts: they are released.
+        let summary = chief.set_incident_rule_set(case.incident_id, "measures-20").await.unwrap();
+        assert_eq!(summary.no_longer_observed, 2, "{summary:?}");
+        let released = chief.observation_orders(&OrderFilter { status: Some(Status::Released), ..Default::default() }).await.unwrap();
+        assert_eq!(released.len(), 2);
+        assert!(released.iter().all(|o| o.category == "secondary_contact"));
+        s.finish(store).await.unwrap();
+    }
+}
+
+fn blank_site() -> NewQuarantineSite {
+    NewQuarantineSite {
+        name: String::new(), kind: "hotel".into(), area_code: code("140121100"), address: String::new(),
+        head_name: "李四".into(), head_phone: None, staff: 0, households_share: false,
+    }
+}
