@@ -580,7 +580,7 @@ pub async fn cluster(t: Tr, caller: Caller, Path(id): Path<i64>) -> Response {
 }
 
 /// The `key=value` pairs of a form body whose values are plain ASCII (ids, codes).
-fn pairs(body: &[u8]) -> Vec<(String, String)> {
+pub(super) fn pairs(body: &[u8]) -> Vec<(String, String)> {
     String::from_utf8_lossy(body)
         .split('&')
         .filter_map(|p| p.split_once('='))
@@ -588,11 +588,11 @@ fn pairs(body: &[u8]) -> Vec<(String, String)> {
         .collect()
 }
 
-fn ids(pairs: &[(String, String)], key: &str) -> Vec<i64> {
+pub(super) fn ids(pairs: &[(String, String)], key: &str) -> Vec<i64> {
     pairs.iter().filter(|(k, _)| k == key).flat_map(|(_, v)| v.split("%2C").flat_map(|x| x.split(',')).map(str::to_string).collect::<Vec<_>>()).filter_map(|v| v.parse().ok()).collect()
 }
 
-fn value<'a>(pairs: &'a [(String, String)], key: &str) -> Option<&'a str> {
+pub(super) fn value<'a>(pairs: &'a [(String, String)], key: &str) -> Option<&'a str> {
     pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
 }
 

@@ -24,7 +24,8 @@ mod results;
 mod sites;
 mod testing;
 mod investigation;
-mod transport;
+mod quarantine;
+pub(crate) mod transport;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -68,6 +69,22 @@ pub fn router() -> Router<AppState> {
         .route("/assist", get(investigation::assist))
         .route("/assist/{id}/answer", post(investigation::answer_assist))
         .route("/clusters/{id}", get(investigation::cluster))
+        .route("/quarantine", get(quarantine::board))
+        .route("/quarantine/sites", post(quarantine::create_site))
+        .route("/quarantine/assignments", post(quarantine::assign))
+        .route("/quarantine/sites/{id}", get(quarantine::site))
+        .route("/quarantine/sites/{id}/rooms", post(quarantine::add_rooms))
+        .route("/quarantine/sites/{id}/rooms/{room}", post(quarantine::room_status))
+        .route("/quarantine/sites/{id}/people/{order}/check-in", post(quarantine::check_in))
+        .route("/quarantine/sites/{id}/people/{order}/check-out", post(quarantine::check_out))
+        .route("/quarantine/sites/{id}/tests", post(quarantine::take_test))
+        .route("/quarantine/sites/{id}/health", post(quarantine::health))
+        .route("/quarantine/sites/{id}/restart", post(quarantine::restart))
+        .route("/observation", get(quarantine::orders))
+        .route("/observation/orders/{id}", get(quarantine::order))
+        .route("/observation/orders/{id}/status", post(quarantine::move_order))
+        .route("/rulesets", get(quarantine::rule_sets).post(quarantine::save_rule))
+        .route("/rulesets/incidents/{id}", post(quarantine::set_incident_rule))
         .route("/admin/roles", get(admin::roles))
         .route("/admin/roles/{role}", post(admin::save_role))
         .route("/login", get(login::form).post(login::submit))
@@ -85,6 +102,7 @@ pub struct UserBadge {
     pub can_testing: bool,
     pub can_lab: bool,
     pub can_tracing: bool,
+    pub can_quarantine: bool,
 }
 
 impl UserBadge {
@@ -99,6 +117,7 @@ impl UserBadge {
             can_testing: p.can(Permission::TestingRead),
             can_lab: p.can(Permission::LabWrite),
             can_tracing: p.can(Permission::TracingRead),
+            can_quarantine: p.can(Permission::QuarantineRead),
         })
     }
 }

@@ -196,7 +196,7 @@ pub async fn create_lab(t: Tr, caller: Caller, axum::Form(form): axum::Form<LabF
 }
 
 /// Percent-encodes a query value.
-fn utf8_percent(s: &str) -> String {
+pub(super) fn utf8_percent(s: &str) -> String {
     s.bytes()
         .map(|b| if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") })
         .collect()
