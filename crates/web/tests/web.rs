@@ -399,7 +399,7 @@ async fn sign_in(client: &fantoccini::Client, addr: SocketAddr, user: &str, pass
     client.wait().for_element(fantoccini::Locator::Css("input[name=username]")).await.unwrap().send_keys(user).await.unwrap();
     client.find(fantoccini::Locator::Css("input[name=password]")).await.unwrap().send_keys(password).await.unwrap();
     client.find(fantoccini::Locator::Css("button[type=submit]")).await.unwrap().click().await.unwrap();
-    client.wait().for_element(fantoccini::Locator::Css(".error, header .who")).await.unwrap();
+    client.wait().for_element(fantoccini::Locator::Css(".error, header .who .user")).await.unwrap();
 }
 
 /// Waits until the page's URL satisfies `ok` (a click or a submitted form has navigated).
@@ -1740,5 +1740,7 @@ async fn a_testing_officer_plans_a_round_adds_a_site_and_a_lab_in_a_browser() {
     }
 }
 
+#[path = "web/observation.rs"]
+mod observation;
 #[path = "web/tracing.rs"]
 mod tracing;

@@ -105,6 +105,10 @@ impl Scoped {
             return Err(StoreError::Invalid("an order becomes a case when the case is recorded".into()));
         }
         let order = Self::order_or_fail(self.observation_order(id).await?, id)?;
+        // Leaving a site's room checks the person out of it.
+        if order.room_id.is_some() && !matches!(to, Status::Centralized | Status::InTransit) {
+            return self.store.check_out(&self.actor, &order, to).await;
+        }
         self.store.set_order_status(&self.actor, &order, to).await
     }
 

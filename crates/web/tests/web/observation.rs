@@ -1,0 +1,202 @@
+//! Medical observation and quarantine sites in a browser, on both backends.
+
+use super::*;
+
+/// Contacts 2 and 6 of a case met it yesterday (close contacts), their households 3 and 7
+/// are secondary contacts; all four handed over through the API. Answers the case id.
+async fn handed_over(w: &World, p: &impl Fn(u32) -> i64) -> i64 {
+    let store = &w.store;
+    let (status, _, case) = call(store, post_json(&w.township, "/api/v1/cases", serde_json::json!({
+        "area_code": "140121100201", "number": "清徐-1", "person_id": p(0), "classification": "asymptomatic", "how_found": "mass_testing",
+        "sample_date": chrono::Utc::now().date_naive()
+    }))).await;
+    assert_eq!(status, StatusCode::CREATED, "{case}");
+    let id = case["id"].as_i64().unwrap();
+    let last = chrono::Utc::now() - chrono::Duration::days(1);
+    let (status, _, done) = call(store, post_json(&w.township, &format!("/api/v1/cases/{id}/exposures"), serde_json::json!({
+        "exposures": [
+            {"person_id": p(2), "kind": "meal", "first_at": last - chrono::Duration::hours(2), "last_at": last},
+            {"person_id": p(6), "kind": "meal", "first_at": last - chrono::Duration::hours(2), "last_at": last}
+        ]
+    }))).await;
+    assert_eq!(status, StatusCode::OK, "{done}");
+    let (_, _, contacts) = get(store, &w.township, &format!("/api/v1/cases/{id}/contacts")).await;
+    let proposed: Vec<i64> = contacts.as_array().unwrap().iter().filter(|c| c["status"] == "proposed")
+        .flat_map(|c| c["exposure_ids"].as_array().unwrap().iter().map(|e| e.as_i64().unwrap()).collect::<Vec<_>>()).collect();
+    assert_eq!(proposed.len(), 2, "{contacts}");
+    let (status, _, _) = call(store, post_json(&w.township, &format!("/api/v1/cases/{id}/exposures/decisions"), serde_json::json!({
+        "exposure_ids": proposed, "confirm": true
+    }))).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _, batch) = call(store, post_json(&w.township, &format!("/api/v1/cases/{id}/handover"), serde_json::json!({
+        "person_ids": [p(2), p(3), p(6), p(7)]
+    }))).await;
+    assert_eq!((status, batch["ordered"].as_array().map(Vec::len)), (StatusCode::OK, Some(4)), "{batch}");
+    id
+}
+
+async fn click(client: &fantoccini::Client, css: &str) {
+    match client.wait().for_element(fantoccini::Locator::Css(css)).await {
+        Ok(el) => el.click().await.unwrap(),
+        Err(e) => panic!("{css}: {e} on {}:\n{}", client.current_url().await.unwrap(), client.source().await.unwrap_or_default()),
+    }
+}
+
+/// Clicks and waits for the page that follows to have another address (each action's page
+/// carries its own notice).
+async fn click_and_wait(client: &fantoccini::Client, css: &str) {
+    let before = client.current_url().await.unwrap().to_string();
+    click(client, css).await;
+    wait_for_url(client, "the next page", |_, _| true).await;
+    for _ in 0..100 {
+        if client.current_url().await.unwrap().to_string() != before {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("clicking {css} led nowhere");
+}
+
+async fn fill(client: &fantoccini::Client, css: &str, text: &str) {
+    let el = client.wait().for_element(fantoccini::Locator::Css(css)).await.unwrap();
+    el.clear().await.unwrap();
+    el.send_keys(text).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_site_head_fills_rooms_samples_and_checks_people_and_the_commander_changes_the_rule_set_in_a_browser() {
+    let Some(driver) = chromedriver().await else { return };
+    for w in worlds("browser_quarantine", 20).await {
+        let store = &w.store;
+        let ids = store.person_ids_by_documents(&(0..10).map(sample_id).collect::<Vec<_>>()).await.unwrap();
+        let p = |n: u32| ids[&sample_id(n)];
+        handed_over(&w, &p).await;
+        account(store, "head1", Role::QuarantineSiteHead, "140121").await;
+        let admin = account(store, "admin1", Role::Admin, "140121").await;
+        let addr = spawn_server(store.clone()).await;
+        let client = browser(&driver).await;
+
+        // The site head registers a hotel and its rooms: one room a floor on floors 1 and 2.
+        sign_in(&client, addr, "head1", PASSWORD).await;
+        client.goto(&format!("http://{addr}/quarantine")).await.unwrap();
+        assert_eq!(text(&client, "table#waiting tbody").await.lines().count(), 2, "the two close contacts wait; secondaries stay home");
+        fill(&client, "#site-form input[name=name]", "清徐宾馆").await;
+        fill(&client, "#site-form input[name=address]", "清源镇迎宾路1号").await;
+        fill(&client, "#site-form input[name=head_name]", "王建国").await;
+        click(&client, "#site-form button").await;
+        wait_for_url(&client, "the site page", |path, _| path.starts_with("/quarantine/sites/")).await;
+        let site_path = client.current_url().await.unwrap().path().to_string();
+        fill(&client, "#rooms-form input[name=to_floor]", "2").await;
+        fill(&client, "#rooms-form input[name=rooms_per_floor]", "1").await;
+        click(&client, "#rooms-form button").await;
+        wait_for_query(&client, "notice=").await;
+        assert_eq!(text(&client, "#site-notice").await, "已添加 2 间房。");
+
+        // Both close contacts get a room in one batch.
+        client.goto(&format!("http://{addr}/quarantine")).await.unwrap();
+        click(&client, "table#waiting thead input[type=checkbox]").await;
+        click(&client, "#assign").await;
+        assert_eq!(text(&client, "#quarantine-notice").await, "已分配 2 人，0 人未分配。");
+        let row = text(&client, "table#site-board tbody tr").await;
+        assert!(row.contains("清徐宾馆") && row.contains("王建国") && row.contains("100%"), "{row}");
+        assert!(client.find(fantoccini::Locator::Css("table#waiting")).await.is_err(), "nobody waits any more");
+
+        // They arrive; day 1 is a test day: one is sampled at the door of room 101.
+        client.goto(&format!("http://{addr}{site_path}")).await.unwrap();
+        for _ in 0..2 {
+            click_and_wait(&client, "table#site-people button.check-in").await;
+        }
+        let people = text(&client, "table#site-people").await;
+        assert_eq!(people.matches("集中隔离中").count(), 2, "{people}");
+        assert_eq!(client.find_all(fantoccini::Locator::Css("table#sampling-list tbody tr")).await.unwrap().len(), 2);
+        fill(&client, "table#sampling-list tbody tr:first-child input[name=barcode]", "GL00000001").await;
+        click(&client, "table#sampling-list tbody tr:first-child button").await;
+        wait_for_url(&client, "the sampled notice", |_, q| q.is_some_and(|q| q.contains("GL00000001"))).await;
+        assert_eq!(text(&client, "table#sampling-list tbody tr:first-child .taken").await, "GL00000001");
+        assert_eq!(text(&client, "#site-stats").await.contains("1/2"), true);
+
+        // A morning temperature with fever marks the row.
+        fill(&client, "table#site-people tbody tr:first-child input[name=temperature]", "37.8").await;
+        fill(&client, "table#site-people tbody tr:first-child input[name=symptoms]", "发热").await;
+        click_and_wait(&client, "table#site-people tbody tr:first-child form.health button").await;
+        let first = client.wait().for_element(fantoccini::Locator::Css("table#site-people tbody tr:first-child")).await.unwrap();
+        assert_eq!(first.attr("class").await.unwrap().as_deref(), Some("overdue"));
+        assert!(first.text().await.unwrap().contains("37.8℃ 发热"));
+
+        // The lab's negative comes back by the result API and shows on the person's schedule.
+        let (status, _, lab) = call(store, post_json(&admin, "/api/v1/labs", serde_json::json!({"name": "县疾控实验室", "area_code": "140121100", "daily_capacity": 2000}))).await;
+        assert_eq!(status, StatusCode::CREATED, "{lab}");
+        let (status, _, res) = call(store, post_json(&admin, "/api/v1/results", serde_json::json!({
+            "lab_id": lab["id"], "results": [{"barcode": "GL00000001", "result": "negative"}]
+        }))).await;
+        assert_eq!(status, StatusCode::OK, "{res}");
+        click(&client, "table#site-people tbody tr:first-child a").await;
+        wait_for_url(&client, "the order page", |path, _| path.starts_with("/observation/orders/")).await;
+        let order_path = client.current_url().await.unwrap().path().to_string();
+        let tests = text(&client, "table#tests tbody tr:first-child").await;
+        assert!(tests.contains("阴性") && tests.contains("集中隔离"), "{tests}");
+        let release = text(&client, "#order-release").await;
+        let blockers = text(&client, "#blockers").await;
+        assert!(blockers.contains(&format!("观察期未满：{release} 期满")), "{blockers}");
+
+        // A positive in room 101: the floor above restarts, after a look at who it is.
+        client.goto(&format!("http://{addr}{site_path}")).await.unwrap();
+        click(&client, "#restart-form button").await;
+        let preview = text(&client, "#restart-preview").await;
+        assert!(preview.contains("以下 1 人将从今天起重新计算隔离期"), "{preview}");
+        click_and_wait(&client, "#restart-confirm").await;
+        assert_eq!(text(&client, "#site-notice").await, "已为 1 人重新计算隔离期。");
+
+        // The commander puts protocol-8 in force: every open schedule is recomputed.
+        client.find(fantoccini::Locator::Css("header form button")).await.unwrap().click().await.unwrap();
+        sign_in(&client, addr, "commander1", PASSWORD).await;
+        client.goto(&format!("http://{addr}/rulesets")).await.unwrap();
+        click(&client, "form.incident-rule select option[value='protocol-8']").await;
+        click(&client, "form.incident-rule button").await;
+        wait_for_query(&client, "notice=").await;
+        let notice = text(&client, "#rules-notice").await;
+        assert!(notice.starts_with("已重新计算 4 人：解除推后 2 人"), "{notice}");
+        client.goto(&format!("http://{addr}{order_path}")).await.unwrap();
+        assert_eq!(text(&client, "#order-facts").await.contains("protocol-8"), true);
+        assert_ne!(text(&client, "#order-release").await, release, "14 + 7 days now");
+        let rows = client.find_all(fantoccini::Locator::Css("table#tests tbody tr")).await.unwrap();
+        assert_eq!(rows[0].text().await.unwrap().contains("阴性"), true, "the test taken is kept");
+
+        // A local copy of protocol-9 with 10 centralized days.
+        client.goto(&format!("http://{addr}/rulesets?copy=protocol-9")).await.unwrap();
+        fill(&client, "#rule-form input[name=name]", "qingxu-10").await;
+        fill(&client, "#rule-form input[name='days.close_contact.0']", "10").await;
+        fill(&client, "#rule-form input[name='tests.close_contact.0']", "1,2,3,5,7,12").await;
+        click(&client, "#save-rule").await;
+        let error = text(&client, "#rules-error").await;
+        assert!(error.contains("day 12"), "a test day outside the stage is refused: {error}");
+        fill(&client, "#rule-form input[name=name]", "qingxu-10").await;
+        fill(&client, "#rule-form input[name='days.close_contact.0']", "10").await;
+        fill(&client, "#rule-form input[name='tests.close_contact.0']", "1,2,3,5,7,10").await;
+        click(&client, "#save-rule").await;
+        wait_for_query(&client, "notice=").await;
+        assert!(text(&client, "#rules-notice").await.contains("方案 qingxu-10 已保存"));
+        assert!(text(&client, "#rule-qingxu-10").await.contains("复制自 protocol-9"));
+
+        // The site head sends the second person home for monitoring; the room waits for cleaning.
+        client.find(fantoccini::Locator::Css("header form button")).await.unwrap().click().await.unwrap();
+        sign_in(&client, addr, "head1", PASSWORD).await;
+        client.goto(&format!("http://{addr}{site_path}")).await.unwrap();
+        click(&client, "table#site-people tbody tr:nth-child(2) a").await;
+        wait_for_url(&client, "the order page", |path, _| path.starts_with("/observation/orders/")).await;
+        click(&client, "#move-form select option[value='home_monitoring']").await;
+        click(&client, "#move-form button").await;
+        client.wait().for_element(fantoccini::Locator::XPath("//dd[@id='order-status'][.='居家健康监测中']")).await.unwrap();
+        client.goto(&format!("http://{addr}{site_path}")).await.unwrap();
+        assert_eq!(text(&client, "#cleaning button").await, "201 · 消杀完成");
+        click_and_wait(&client, "#cleaning button").await;
+        assert!(client.find(fantoccini::Locator::Css("#cleaning")).await.is_err(), "cleaned: free again");
+        std::fs::write(screenshot_path(&format!("quarantine-site-{}.png", w.scratch.kind.as_str())), client.screenshot().await.unwrap()).unwrap();
+        client.goto(&format!("http://{addr}/observation")).await.unwrap();
+        let list = text(&client, "table#orders").await;
+        assert_eq!(list.matches("待转运").count(), 2, "the secondaries wait to be moved home: {list}");
+        assert_eq!((list.matches("居家健康监测中").count(), list.matches("集中隔离中").count()), (1, 1), "{list}");
+        client.close().await.unwrap();
+        w.finish().await;
+    }
+}
