@@ -46,6 +46,7 @@ pub mod resident_id;
 pub mod testing;
 pub mod treatment;
 pub mod tracing;
+pub mod transfer;
 
 pub use area::{AreaCode, AreaLevel};
 pub use barcode::Barcode;

@@ -35,6 +35,7 @@ pub mod sites;
 pub mod station;
 pub mod testing;
 pub mod trajectories;
+pub mod transfers;
 pub mod transport;
 pub mod workplaces;
 pub mod scratch;

@@ -4,11 +4,13 @@
 use chrono::{NaiveDate, Utc};
 use cordon_domain::access::Permission;
 use cordon_domain::observation::{RuleSet, Schedule, Status};
+use cordon_domain::transfer::TransferStatus;
 use cordon_domain::{AreaCode, Barcode};
 use serde::Serialize;
 
 use super::Scoped;
 use crate::observation::{Order, OrderFilter, RecomputeSummary, RuleSetEntry};
+use crate::transfers::{Hospital, NewHospital, NewVehicle, Planned, Transfer, Vehicle};
 use crate::quarantine::{Assigned, HealthCheck, NewQuarantineSite, Restart, Room, SiteBoard, ToSample};
 use crate::{Result, StoreError};
 
@@ -230,5 +232,83 @@ impl Scoped {
         let restart = self.store.restart_preview(&order, environmental).await?;
         self.store.apply_restart(&self.actor, &restart, &site.area_code).await?;
         Ok(restart)
+    }
+
+    pub async fn add_vehicle(&self, v: &NewVehicle) -> Result<i64> {
+        self.require(Permission::TransferWrite)?;
+        self.inside(&v.area_code)?;
+        self.store.add_vehicle(&self.actor, v).await
+    }
+
+    pub async fn vehicles(&self) -> Result<Vec<Vehicle>> {
+        self.require(Permission::QuarantineRead)?;
+        self.store.vehicles(self.principal.user.jurisdiction.areas()).await
+    }
+
+    pub async fn add_hospital(&self, h: &NewHospital) -> Result<i64> {
+        self.require(Permission::TransferWrite)?;
+        self.inside(&h.area_code)?;
+        self.store.add_hospital(&self.actor, h).await
+    }
+
+    pub async fn hospitals(&self) -> Result<Vec<Hospital>> {
+        self.require(Permission::QuarantineRead)?;
+        self.store.hospitals().await
+    }
+
+    async fn vehicles_by_id(&self, ids: &[i64]) -> Result<Vec<Vehicle>> {
+        let all = self.vehicles().await?;
+        ids.iter()
+            .map(|id| all.iter().find(|v| v.id == *id).cloned().ok_or_else(|| StoreError::Invalid(format!("no vehicle {id} in your jurisdiction"))))
+            .collect()
+    }
+
+    /// Plans the transfer of people with rooms at a site onto the given vehicles.
+    pub async fn plan_site_transfers(&self, site_id: i64, order_ids: &[i64], vehicle_ids: &[i64], escort: &str) -> Result<Planned> {
+        self.require(Permission::TransferWrite)?;
+        let site = self.quarantine_site(site_id).await?;
+        let vehicles = self.vehicles_by_id(vehicle_ids).await?;
+        let mut orders = Vec::new();
+        for id in order_ids {
+            if let Some(o) = self.observation_order(*id).await? {
+                orders.push(o);
+            }
+        }
+        self.store.plan_site_transfers(&self.actor, &site, &orders, &vehicles, escort).await
+    }
+
+    /// Plans a positive case's transfer to hospital.
+    pub async fn plan_case_transfer(&self, case_id: i64, hospital_id: i64, vehicle_id: i64, escort: &str) -> Result<i64> {
+        self.require(Permission::TransferWrite)?;
+        let case = self.store.case(case_id).await?.ok_or_else(|| StoreError::Invalid(format!("no case {case_id}")))?;
+        self.inside(&area(&case.area_code)?)?;
+        let hospital = self.hospitals().await?.into_iter().find(|h| h.id == hospital_id);
+        let hospital = hospital.ok_or_else(|| StoreError::Invalid(format!("no hospital {hospital_id}")))?;
+        let vehicle = self.vehicles_by_id(&[vehicle_id]).await?.remove(0);
+        self.store.plan_case_transfer(&self.actor, &case, &hospital, &vehicle, escort).await
+    }
+
+    pub async fn dispatch_board(&self) -> Result<Vec<Transfer>> {
+        self.require(Permission::QuarantineRead)?;
+        self.store.dispatch_board(self.principal.user.jurisdiction.areas()).await
+    }
+
+    pub async fn cases_to_hospital(&self) -> Result<Vec<(i64, String, String, String, chrono::DateTime<Utc>)>> {
+        self.require(Permission::QuarantineRead)?;
+        self.store.cases_to_hospital(self.principal.user.jurisdiction.areas()).await
+    }
+
+    pub async fn transfer(&self, id: i64) -> Result<(Transfer, Vec<(i64, String, Option<i64>, Option<i64>)>)> {
+        self.require(Permission::QuarantineRead)?;
+        let t = self.store.transfer(id).await?.ok_or_else(|| StoreError::Invalid(format!("no transfer {id}")))?;
+        self.inside(&area(&t.area_code)?)?;
+        let people = self.store.transfer_people(id).await?;
+        Ok((t, people))
+    }
+
+    pub async fn advance_transfer(&self, id: i64, to: TransferStatus) -> Result<Transfer> {
+        self.require(Permission::TransferWrite)?;
+        let (t, _) = self.transfer(id).await?;
+        self.store.advance_transfer(&self.actor, &t, to).await
     }
 }

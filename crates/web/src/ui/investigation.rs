@@ -26,14 +26,14 @@ use crate::auth::Caller;
 use crate::i18n::Tr;
 
 /// A clock as a page shows it: the text, and the deadline for the ticking script.
-pub struct ClockCell {
-    text: String,
+pub(super) struct ClockCell {
+    pub(super) text: String,
     /// `running`, `overdue` or `done`.
-    state: &'static str,
-    due_ms: i64,
+    pub(super) state: &'static str,
+    pub(super) due_ms: i64,
 }
 
-fn clock_cell(t: &Tr, due: chrono::DateTime<Utc>, c: Clock) -> ClockCell {
+pub(super) fn clock_cell(t: &Tr, due: chrono::DateTime<Utc>, c: Clock) -> ClockCell {
     let (text, state) = match c {
         Clock::Running { minutes_left } => (t.fill("tracing.left", &[("time", &span(minutes_left))]), "running"),
         Clock::Overdue { minutes_over } => (t.fill("tracing.over", &[("time", &span(minutes_over))]), "overdue"),

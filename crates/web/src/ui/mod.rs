@@ -24,6 +24,7 @@ mod results;
 mod sites;
 mod testing;
 mod investigation;
+mod dispatch;
 mod quarantine;
 pub(crate) mod transport;
 
@@ -83,6 +84,12 @@ pub fn router() -> Router<AppState> {
         .route("/observation", get(quarantine::orders))
         .route("/observation/orders/{id}", get(quarantine::order))
         .route("/observation/orders/{id}/status", post(quarantine::move_order))
+        .route("/dispatch", get(dispatch::board))
+        .route("/dispatch/sites/{id}", post(dispatch::plan_site))
+        .route("/dispatch/cases/{id}", post(dispatch::plan_case))
+        .route("/dispatch/transfers/{id}", post(dispatch::advance))
+        .route("/dispatch/vehicles", post(dispatch::add_vehicle))
+        .route("/dispatch/hospitals", post(dispatch::add_hospital))
         .route("/rulesets", get(quarantine::rule_sets).post(quarantine::save_rule))
         .route("/rulesets/incidents/{id}", post(quarantine::set_incident_rule))
         .route("/admin/roles", get(admin::roles))
@@ -103,6 +110,7 @@ pub struct UserBadge {
     pub can_lab: bool,
     pub can_tracing: bool,
     pub can_quarantine: bool,
+    pub can_dispatch: bool,
 }
 
 impl UserBadge {
@@ -118,6 +126,7 @@ impl UserBadge {
             can_lab: p.can(Permission::LabWrite),
             can_tracing: p.can(Permission::TracingRead),
             can_quarantine: p.can(Permission::QuarantineRead),
+            can_dispatch: p.can(Permission::TransferWrite) || p.can(Permission::CommandWrite),
         })
     }
 }

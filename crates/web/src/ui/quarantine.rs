@@ -56,7 +56,7 @@ fn decoded(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-fn form_value(form: &[(String, String)], key: &str) -> String {
+pub(super) fn form_value(form: &[(String, String)], key: &str) -> String {
     value(form, key).map(decoded).unwrap_or_default()
 }
 

@@ -200,3 +200,86 @@ async fn a_site_head_fills_rooms_samples_and_checks_people_and_the_commander_cha
         w.finish().await;
     }
 }
+
+#[tokio::test]
+async fn a_dispatcher_seats_contacts_on_a_bus_and_sends_the_case_to_hospital_with_clocks_in_a_browser() {
+    use cordon_store::quarantine::NewQuarantineSite;
+    let Some(driver) = chromedriver().await else { return };
+    for w in worlds("browser_dispatch", 20).await {
+        let store = &w.store;
+        let ids = store.person_ids_by_documents(&(0..10).map(sample_id).collect::<Vec<_>>()).await.unwrap();
+        let p = |n: u32| ids[&sample_id(n)];
+        let case_id = handed_over(&w, &p).await;
+        // A site with rooms, and the two close contacts given rooms by its head.
+        account(store, "head1", Role::QuarantineSiteHead, "140121").await;
+        let principal = store.principal_by_name("head1").await.unwrap().unwrap();
+        let head = store.scoped(principal, cordon_store::audit::Actor { name: "head1".into(), ..Default::default() });
+        let site = head.create_quarantine_site(&NewQuarantineSite {
+            name: "清徐宾馆".into(), kind: "hotel".into(), area_code: AreaCode::parse("140121100").unwrap(), address: "迎宾路1号".into(),
+            head_name: "王建国".into(), head_phone: None, staff: 8, households_share: false,
+        }).await.unwrap();
+        head.add_rooms(site.id, "1号楼", (1, 1), 4, 1).await.unwrap();
+        let close: Vec<i64> = head.observation_orders(&Default::default()).await.unwrap().into_iter().filter(|o| o.category == "close_contact").map(|o| o.id).collect();
+        assert_eq!(head.assign_rooms(site.id, &close).await.unwrap().assigned.len(), 2);
+        account(store, "disp1", Role::TransferDispatcher, "140121").await;
+        let addr = spawn_server(store.clone()).await;
+        let client = browser(&driver).await;
+        sign_in(&client, addr, "disp1", PASSWORD).await;
+        client.goto(&format!("http://{addr}/dispatch")).await.unwrap();
+
+        // A bus, an ambulance and the designated hospital.
+        for (plate, kind, seats) in [("晋A·D1001", "bus", "21"), ("晋A·120", "ambulance", "4")] {
+            fill(&client, "#vehicle-form input[name=plate]", plate).await;
+            click(&client, &format!("#vehicle-form option[value={kind}]")).await;
+            fill(&client, "#vehicle-form input[name=seats]", seats).await;
+            click_and_wait(&client, "#vehicle-form button").await;
+        }
+        fill(&client, "#hospital-form input[name=name]", "清徐县定点医院").await;
+        click_and_wait(&client, "#hospital-form button").await;
+        assert_eq!(text(&client, "#dispatch-notice").await, "已登记医院 清徐县定点医院。");
+        assert_eq!(client.find_all(fantoccini::Locator::Css("table#vehicles tbody tr")).await.unwrap().len(), 2);
+
+        // The two people waiting at 清徐宾馆 go on the bus in one action.
+        let queue = text(&client, "form.site-plan").await;
+        assert!(queue.contains("清徐宾馆") && queue.contains("2 人"), "{queue}");
+        client.find(fantoccini::Locator::XPath("//form[@class='site-plan']//label[contains(., '晋A·D1001')]/input")).await.unwrap().click().await.unwrap();
+        click_and_wait(&client, "form.site-plan button").await;
+        assert_eq!(text(&client, "#dispatch-notice").await, "已编组 1 车，0 人未安排。");
+        assert!(client.find(fantoccini::Locator::Css("form.site-plan")).await.is_err(), "nobody waits any more");
+
+        // The case goes to the designated hospital by ambulance; its 2-hour clock puts it first.
+        let waiting = text(&client, "table#cases-waiting tbody tr").await;
+        assert!(waiting.contains("清徐-1") && waiting.contains("还剩 1h5"), "{waiting}");
+        click(&client, "table#cases-waiting select[name=vehicle_id] option:last-child").await;
+        click_and_wait(&client, "table#cases-waiting button").await;
+        assert_eq!(text(&client, "#dispatch-notice").await, "已派车。");
+        let rows = client.find_all(fantoccini::Locator::Css("table#transfers tbody tr")).await.unwrap();
+        assert_eq!(rows.len(), 2);
+        let first = rows[0].text().await.unwrap();
+        assert!(first.contains("阳性转定点医院") && first.contains("晋A·120") && first.contains("清徐县定点医院"), "the nearest deadline first: {first}");
+        assert!(rows[1].text().await.unwrap().contains("转集中隔离"));
+
+        // The bus leaves, picks them up (they are in transit) and arrives.
+        let bus = "table#transfers tbody tr:nth-child(2) button.next";
+        for step in ["已发车", "已接到", "已送达"] {
+            click_and_wait(&client, bus).await;
+            assert_eq!(text(&client, "#dispatch-notice").await, format!("转运单已更新：{step}。"));
+            if step == "已接到" {
+                let orders = head.observation_orders(&Default::default()).await.unwrap();
+                assert!(orders.iter().filter(|o| close.contains(&o.id)).all(|o| o.status == "in_transit"));
+            }
+        }
+        // The ambulance too; the case is in hospital.
+        for _ in 0..3 {
+            click_and_wait(&client, "table#transfers tbody tr:first-child button.next").await;
+        }
+        let (_, _, case) = get(store, &w.township, &format!("/api/v1/cases/{case_id}")).await;
+        assert_eq!(case["place"], "hospital", "{case}");
+        let arrived = text(&client, "table#transfers").await;
+        assert_eq!(arrived.matches("已送达").count(), 2, "{arrived}");
+        assert!(client.find(fantoccini::Locator::Css("table#cases-waiting")).await.is_err());
+        std::fs::write(screenshot_path(&format!("dispatch-{}.png", w.scratch.kind.as_str())), client.screenshot().await.unwrap()).unwrap();
+        client.close().await.unwrap();
+        w.finish().await;
+    }
+}

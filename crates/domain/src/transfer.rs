@@ -1,0 +1,109 @@
+//! Closed-loop transfers (闭环转运): their kinds and deadlines from the time targets, their
+//! states, and how a batch of people fills the vehicles at hand.
+
+use crate::access::named_enum;
+
+named_enum! {
+    /// What a transfer moves, which sets its deadline.
+    TransferKind {
+        PositiveToHospital => "positive_to_hospital", "阳性转定点医院";
+        ContactToSite => "contact_to_site", "密接转集中隔离";
+        ReleaseHome => "release_home", "解除隔离点对点送返";
+    }
+}
+
+named_enum! {
+    TransferStatus {
+        Planned => "planned", "待发车";
+        Dispatched => "dispatched", "已发车";
+        PickedUp => "picked_up", "已接到";
+        Arrived => "arrived", "已送达";
+        Cancelled => "cancelled", "已取消";
+    }
+}
+
+named_enum! {
+    VehicleKind {
+        Bus => "bus", "大巴";
+        Ambulance => "ambulance", "负压救护车";
+        Car => "car", "小车";
+    }
+}
+
+impl TransferKind {
+    /// Hours from the person's identification to arrival (DOMAIN time targets: a positive in
+    /// hospital within 2 h, close contacts in centralized quarantine within 12 h; a released
+    /// person home the same morning).
+    pub fn deadline_hours(self) -> i64 {
+        match self {
+            TransferKind::PositiveToHospital => 2,
+            TransferKind::ContactToSite => 12,
+            TransferKind::ReleaseHome => 4,
+        }
+    }
+}
+
+impl TransferStatus {
+    pub fn is_open(self) -> bool {
+        !matches!(self, TransferStatus::Arrived | TransferStatus::Cancelled)
+    }
+
+    /// The next step of a transfer (cancelling is allowed until pick-up).
+    pub fn may_become(self, to: TransferStatus) -> bool {
+        use TransferStatus::*;
+        matches!((self, to), (Planned, Dispatched) | (Dispatched, PickedUp) | (PickedUp, Arrived) | (Planned | Dispatched, Cancelled))
+    }
+}
+
+/// Fills vehicles in the order given with `people` passengers: each vehicle's seats less one
+/// for the escort, a positive case alone in an ambulance. Answers the passengers per vehicle
+/// used and how many are left without a seat.
+pub fn fill_vehicles(people: usize, seats: &[u32]) -> (Vec<usize>, usize) {
+    let mut left = people;
+    let mut out = Vec::new();
+    for &s in seats {
+        if left == 0 {
+            break;
+        }
+        let room = (s.saturating_sub(1) as usize).max(1);
+        let take = room.min(left);
+        out.push(take);
+        left -= take;
+    }
+    (out, left)
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    #[test]
+    fn the_park_staff_fill_seventeen_buses() {
+        // 327 people, 20-seat buses with one escort each: 17 buses.
+        let (loads, left) = fill_vehicles(327, &[20; 20]);
+        assert_eq!((loads.len(), left), (18, 0));
+        assert_eq!(loads[..17].iter().sum::<usize>(), 323);
+        let (loads, left) = fill_vehicles(327, &[21; 17]);
+        assert_eq!((loads.len(), loads.iter().sum::<usize>(), left), (17, 327, 0));
+        let (loads, left) = fill_vehicles(5, &[4]);
+        assert_eq!((loads, left), (vec![3], 2));
+        assert_eq!(TransferKind::PositiveToHospital.deadline_hours(), 2);
+        assert!(TransferStatus::Planned.may_become(TransferStatus::Dispatched));
+        assert!(!TransferStatus::Planned.may_become(TransferStatus::Arrived));
+        assert!(!TransferStatus::PickedUp.may_become(TransferStatus::Cancelled));
+    }
+
+    proptest! {
+        #[test]
+        fn nobody_is_seated_twice_or_lost(people in 0usize..500, seats in proptest::collection::vec(1u32..60, 0..30)) {
+            let (loads, left) = fill_vehicles(people, &seats);
+            prop_assert_eq!(loads.iter().sum::<usize>() + left, people);
+            prop_assert!(loads.len() <= seats.len());
+            for (l, s) in loads.iter().zip(&seats) {
+                prop_assert!(*l >= 1 && *l <= (*s as usize).max(2) - 1);
+            }
+        }
+    }
+}

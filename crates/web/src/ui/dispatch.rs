@@ -1,0 +1,266 @@
+//! The dispatcher's page (转运调度): every open transfer with its clock, overdue first; the
+//! people waiting at each site's list and the cases waiting for hospital, planned onto
+//! vehicles in one action; vehicles and hospitals.
+
+use askama::Template;
+use axum::extract::{Path, Query, RawForm};
+use axum::response::{IntoResponse, Redirect, Response};
+use chrono::Utc;
+use cordon_domain::access::Permission;
+use cordon_domain::observation::Status;
+use cordon_domain::tracing::investigation::Clock;
+use cordon_domain::transfer::{TransferStatus, VehicleKind};
+use cordon_domain::treatment::HospitalKind;
+use cordon_store::StoreError;
+use cordon_store::observation::OrderFilter;
+use cordon_store::transfers::{NewHospital, NewVehicle};
+use serde::Deserialize;
+
+use super::investigation::{ClockCell, clock_cell, ids, pairs};
+use super::quarantine::form_value;
+use super::{UserBadge, failure, render};
+use crate::auth::Caller;
+use crate::i18n::Tr;
+
+pub struct TransferRow {
+    id: i64,
+    kind: String,
+    plate: String,
+    escort: String,
+    from: String,
+    to: String,
+    people: i64,
+    status: String,
+    clock: ClockCell,
+    overdue: bool,
+    /// The next step: (status, button label).
+    next: Option<(&'static str, String)>,
+    can_cancel: bool,
+}
+
+pub struct SiteQueue {
+    site_id: i64,
+    site: String,
+    /// (order id, name)
+    people: Vec<(i64, String)>,
+}
+
+pub struct CaseRow {
+    id: i64,
+    number: String,
+    name: String,
+    area_code: String,
+    clock: ClockCell,
+}
+
+#[derive(Template)]
+#[template(path = "dispatch.html")]
+struct DispatchPage {
+    t: Tr,
+    user: Option<UserBadge>,
+    can_write: bool,
+    notice: Option<String>,
+    error: Option<String>,
+    open: usize,
+    overdue: usize,
+    transfers: Vec<TransferRow>,
+    queues: Vec<SiteQueue>,
+    cases: Vec<CaseRow>,
+    /// Free vehicles: (id, "plate · kind · seats").
+    free_vehicles: Vec<(i64, String)>,
+    vehicles: Vec<(String, String, i32, bool)>,
+    hospitals: Vec<(i64, String)>,
+    vehicle_kinds: Vec<(&'static str, &'static str)>,
+    hospital_kinds: Vec<(&'static str, &'static str)>,
+}
+
+#[derive(Deserialize)]
+pub struct DispatchQuery {
+    notice: Option<String>,
+    error: Option<String>,
+}
+
+pub async fn board(t: Tr, caller: Caller, Query(q): Query<DispatchQuery>) -> Response {
+    view(t, &caller, q.notice, q.error).await
+}
+
+fn next_step(t: Tr, s: TransferStatus) -> Option<(&'static str, String)> {
+    let to = match s {
+        TransferStatus::Planned => TransferStatus::Dispatched,
+        TransferStatus::Dispatched => TransferStatus::PickedUp,
+        TransferStatus::PickedUp => TransferStatus::Arrived,
+        _ => return None,
+    };
+    Some((to.as_str(), t.get(&format!("dispatch.do_{}", to.as_str())).to_string()))
+}
+
+async fn view(t: Tr, caller: &Caller, notice: Option<String>, error: Option<String>) -> Response {
+    let scope = &caller.0;
+    let loaded = async {
+        let board = scope.dispatch_board().await?;
+        let waiting = scope.observation_orders(&OrderFilter { status: Some(Status::AwaitingTransfer), ..Default::default() }).await?;
+        let sites = scope.quarantine_board().await?;
+        let cases = scope.cases_to_hospital().await?;
+        let vehicles = scope.vehicles().await?;
+        let hospitals = scope.hospitals().await?;
+        // Orders already on an open transfer are not waiting for one.
+        let mut riding = std::collections::HashSet::new();
+        for tr in board.iter().filter(|x| x.status().is_some_and(TransferStatus::is_open)) {
+            for (_, _, order, _) in scope.transfer(tr.id).await?.1 {
+                riding.extend(order);
+            }
+        }
+        Ok::<_, StoreError>((board, waiting, sites, cases, vehicles, hospitals, riding))
+    };
+    let (board, waiting, sites, cases, vehicles, hospitals, riding) = match loaded.await {
+        Ok(x) => x,
+        Err(e) => return failure(t, caller, e),
+    };
+    let now = Utc::now();
+    let transfers: Vec<TransferRow> = board
+        .into_iter()
+        .map(|x| {
+            let status = x.status().unwrap_or(TransferStatus::Planned);
+            TransferRow {
+                id: x.id,
+                kind: t.get(&format!("dispatch.kind.{}", x.kind)).to_string(),
+                plate: x.plate.clone().unwrap_or_default(),
+                escort: x.escort.clone().unwrap_or_default(),
+                from: x.from_place.clone(),
+                to: x.to_place.clone(),
+                people: x.people,
+                status: t.get(&format!("dispatch.status.{}", x.status)).to_string(),
+                clock: clock_cell(&t, x.deadline, Clock::at(x.deadline, x.arrived_at, now)),
+                overdue: x.overdue(now),
+                next: next_step(t, status),
+                can_cancel: TransferStatus::Cancelled.as_str() != x.status && status.may_become(TransferStatus::Cancelled),
+            }
+        })
+        .collect();
+    let queues = sites
+        .iter()
+        .map(|s| SiteQueue {
+            site_id: s.id,
+            site: s.name.clone(),
+            people: waiting
+                .iter()
+                .filter(|o| o.site_id == Some(s.id) && o.room_id.is_some() && !riding.contains(&o.id))
+                .map(|o| (o.id, o.name.clone()))
+                .collect(),
+        })
+        .filter(|q| !q.people.is_empty())
+        .collect();
+    let page = DispatchPage {
+        t,
+        user: UserBadge::of(caller),
+        can_write: scope.principal().can(Permission::TransferWrite),
+        notice,
+        error,
+        open: transfers.iter().filter(|x| x.next.is_some()).count(),
+        overdue: transfers.iter().filter(|x| x.overdue).count(),
+        transfers,
+        queues,
+        cases: cases
+            .into_iter()
+            .map(|(id, number, name, area_code, at)| {
+                let due = at + chrono::Duration::hours(cordon_domain::transfer::TransferKind::PositiveToHospital.deadline_hours());
+                CaseRow { id, number, name, area_code, clock: clock_cell(&t, due, Clock::at(due, None, now)) }
+            })
+            .collect(),
+        free_vehicles: vehicles
+            .iter()
+            .filter(|v| !v.busy)
+            .map(|v| (v.id, format!("{} · {} · {}座", v.plate, t.get(&format!("dispatch.vehicle.{}", v.kind)), v.seats)))
+            .collect(),
+        vehicles: vehicles.into_iter().map(|v| (v.plate, t.get(&format!("dispatch.vehicle.{}", v.kind)).to_string(), v.seats, v.busy)).collect(),
+        hospitals: hospitals.into_iter().map(|h| (h.id, format!("{}（{}）", h.name, t.get(&format!("dispatch.hospital.{}", h.kind))))).collect(),
+        vehicle_kinds: VehicleKind::ALL.iter().map(|k| (k.as_str(), t.get(&format!("dispatch.vehicle.{}", k.as_str())))).collect(),
+        hospital_kinds: HospitalKind::ALL.iter().map(|k| (k.as_str(), t.get(&format!("dispatch.hospital.{}", k.as_str())))).collect(),
+    };
+    render(&page)
+}
+
+fn back(notice: Option<String>, error: Option<String>) -> Response {
+    let mut to = String::from("/dispatch");
+    if let Some(n) = notice {
+        to.push_str(&format!("?notice={}", super::transport::utf8_percent(&n)));
+    } else if let Some(e) = error {
+        to.push_str(&format!("?error={}", super::transport::utf8_percent(&e)));
+    }
+    Redirect::to(&to).into_response()
+}
+
+async fn outcome(t: Tr, caller: &Caller, done: Result<String, StoreError>) -> Response {
+    match done {
+        Ok(n) => back(Some(n), None),
+        Err(StoreError::Invalid(reason)) => view(t, caller, None, Some(reason)).await,
+        Err(e) => failure(t, caller, e),
+    }
+}
+
+/// The ticked people of one site onto the ticked vehicles.
+pub async fn plan_site(t: Tr, caller: Caller, Path(site): Path<i64>, RawForm(body): RawForm) -> Response {
+    let form = pairs(&body);
+    let done = caller
+        .0
+        .plan_site_transfers(site, &ids(&form, "order"), &ids(&form, "vehicle"), &form_value(&form, "escort"))
+        .await
+        .map(|p| t.fill("dispatch.planned", &[("n", &p.transfers.len().to_string()), ("left", &p.left.len().to_string())]));
+    outcome(t, &caller, done).await
+}
+
+pub async fn plan_case(t: Tr, caller: Caller, Path(case): Path<i64>, RawForm(body): RawForm) -> Response {
+    let form = pairs(&body);
+    let num = |k: &str| form_value(&form, k).parse::<i64>().unwrap_or(0);
+    let done = caller
+        .0
+        .plan_case_transfer(case, num("hospital_id"), num("vehicle_id"), &form_value(&form, "escort"))
+        .await
+        .map(|_| t.get("dispatch.case_planned").to_string());
+    outcome(t, &caller, done).await
+}
+
+pub async fn advance(t: Tr, caller: Caller, Path(id): Path<i64>, RawForm(body): RawForm) -> Response {
+    let form = pairs(&body);
+    let Ok(to) = form_value(&form, "to").parse::<TransferStatus>() else {
+        return view(t, &caller, None, Some(t.get("error.failed").to_string())).await;
+    };
+    let done = caller
+        .0
+        .advance_transfer(id, to)
+        .await
+        .map(|x| t.fill("dispatch.advanced", &[("to", t.get(&format!("dispatch.status.{}", x.status)))]));
+    outcome(t, &caller, done).await
+}
+
+pub async fn add_vehicle(t: Tr, caller: Caller, RawForm(body): RawForm) -> Response {
+    let form = pairs(&body);
+    let Some(area_code) = caller.0.principal().user.jurisdiction.areas().first().cloned() else {
+        return view(t, &caller, None, Some(t.get("homes.empty").to_string())).await;
+    };
+    let new = NewVehicle {
+        plate: form_value(&form, "plate"),
+        kind: form_value(&form, "kind").parse().unwrap_or(VehicleKind::Bus),
+        seats: form_value(&form, "seats").trim().parse().unwrap_or(0),
+        area_code,
+        driver: Some(form_value(&form, "driver")).filter(|d| !d.trim().is_empty()),
+        phone: Some(form_value(&form, "phone")).filter(|d| !d.trim().is_empty()),
+    };
+    let done = caller.0.add_vehicle(&new).await.map(|_| t.fill("dispatch.vehicle_added", &[("plate", new.plate.trim())]));
+    outcome(t, &caller, done).await
+}
+
+pub async fn add_hospital(t: Tr, caller: Caller, RawForm(body): RawForm) -> Response {
+    let form = pairs(&body);
+    let Some(area_code) = caller.0.principal().user.jurisdiction.areas().first().cloned() else {
+        return view(t, &caller, None, Some(t.get("homes.empty").to_string())).await;
+    };
+    let new = NewHospital {
+        name: form_value(&form, "name"),
+        kind: form_value(&form, "kind").parse().unwrap_or(HospitalKind::Designated),
+        area_code,
+        beds: form_value(&form, "beds").trim().parse().unwrap_or(0),
+    };
+    let done = caller.0.add_hospital(&new).await.map(|_| t.fill("dispatch.hospital_added", &[("name", new.name.trim())]));
+    outcome(t, &caller, done).await
+}
