@@ -191,3 +191,84 @@ fn blank_site() -> NewQuarantineSite {
         head_name: "李四".into(), head_phone: None, staff: 0, households_share: false,
     }
 }
+
+#[tokio::test]
+async fn transfers_fill_vehicles_move_people_and_keep_overdue_first() {
+    use cordon_domain::transfer::{TransferStatus, VehicleKind};
+    use cordon_store::transfers::NewVehicle;
+    for (s, store) in each_backend("transfers").await {
+        seed_areas(&store).await;
+        import_persons(&store, Cursor::new(people_csv(16).into_bytes()), &mut Collect::default()).await.unwrap();
+        let ids = store.person_ids_by_documents(&(0..16).map(id).collect::<Vec<_>>()).await.unwrap();
+        let p = |n: u32| ids[&id(n)];
+        let tracer = as_user(&store, "tracer", Role::Investigator, "140121").await;
+        let head = as_user(&store, "head", Role::QuarantineSiteHead, "140121").await;
+        let dispatcher = as_user(&store, "dispatcher", Role::TransferDispatcher, "140121").await;
+        let mut new = super::tracing::new_case("140121100201", "清徐-1", vec![], 12);
+        new.person_id = Some(p(0));
+        let case = tracer.create_case(new).await.unwrap();
+        let last = Utc::now() - Duration::hours(3);
+        let met = |person: i64| NewExposure {
+            contact_person_id: person, kind: ExposureKind::Work, degree: None, first_at: Some(last - Duration::hours(8)), last_at: Some(last), note: None,
+        };
+        // Five close contacts (2, 4, 6, 8, 10); their households are proposed, not handed over.
+        let close = [p(2), p(4), p(6), p(8), p(10)];
+        tracer.record_exposures(case.id, &close.iter().map(|c| met(*c)).collect::<Vec<_>>()).await.unwrap();
+        assert_eq!(tracer.hand_over(case.id, &close).await.unwrap().ordered.len(), 5);
+        let site = head.create_quarantine_site(&NewQuarantineSite { name: "清徐宾馆".into(), ..blank_site() }).await.unwrap();
+        head.add_rooms(site.id, "A", (1, 2), 5, 1).await.unwrap();
+        let orders: Vec<i64> = head.observation_orders(&OrderFilter::default()).await.unwrap().iter().map(|o| o.id).collect();
+        head.assign_rooms(site.id, &orders).await.unwrap();
+
+        let vehicle = |plate: &str, kind, seats| NewVehicle { plate: plate.into(), kind, seats, area_code: code("140121"), driver: None, phone: None };
+        assert!(head.add_vehicle(&vehicle("晋A·1", VehicleKind::Bus, 3)).await.is_err(), "the dispatcher's job");
+        let small = dispatcher.add_vehicle(&vehicle("晋A·1", VehicleKind::Bus, 3)).await.unwrap();
+        let other = dispatcher.add_vehicle(&vehicle("晋A·2", VehicleKind::Bus, 3)).await.unwrap();
+        assert!(dispatcher.add_vehicle(&vehicle("晋A·1", VehicleKind::Car, 5)).await.is_err(), "plates are unique");
+        // Two 3-seat buses carry two each (a seat for the escort); the fifth is left.
+        let planned = dispatcher.plan_site_transfers(site.id, &orders, &[small, other], "李医生").await.unwrap();
+        assert_eq!((planned.transfers.len(), planned.left.len()), (2, 1), "{planned:?}");
+        let again = dispatcher.plan_site_transfers(site.id, &orders, &[small, other], "").await.unwrap();
+        assert_eq!(again.transfers.len(), 0, "busy vehicles are not planned twice");
+        assert_eq!(again.left.iter().filter(|(_, r)| r.contains("already")).count(), 4, "{again:?}");
+        let board = dispatcher.dispatch_board().await.unwrap();
+        assert_eq!(board.iter().map(|t| t.people).collect::<Vec<_>>(), [2, 2]);
+        let due = board[0].deadline;
+        assert!(due > Utc::now() + Duration::hours(11) && due <= Utc::now() + Duration::hours(12), "12 hours after hand-over");
+
+        // A transfer moves only forward; at pick-up its people are in transit.
+        let first = board[0].id;
+        assert!(dispatcher.advance_transfer(first, TransferStatus::Arrived).await.is_err());
+        dispatcher.advance_transfer(first, TransferStatus::Dispatched).await.unwrap();
+        dispatcher.advance_transfer(first, TransferStatus::PickedUp).await.unwrap();
+        let (_, riders) = dispatcher.transfer(first).await.unwrap();
+        for (_, _, order, _) in &riders {
+            assert_eq!(head.observation_order(order.unwrap()).await.unwrap().unwrap().status, "in_transit");
+        }
+        assert!(dispatcher.advance_transfer(first, TransferStatus::Cancelled).await.is_err(), "too late to cancel");
+        let arrived = dispatcher.advance_transfer(first, TransferStatus::Arrived).await.unwrap();
+        assert!(arrived.arrived_at.is_some());
+        let cancelled = dispatcher.advance_transfer(board[1].id, TransferStatus::Cancelled).await.unwrap();
+        assert_eq!(cancelled.status, "cancelled");
+        assert_eq!(dispatcher.vehicles().await.unwrap().iter().filter(|v| v.busy).count(), 0);
+
+        // The case to hospital: due two hours after it was recorded, so first on the board.
+        let hospital = dispatcher.add_hospital(&cordon_store::transfers::NewHospital {
+            name: "清徐县定点医院".into(), kind: cordon_domain::treatment::HospitalKind::Designated, area_code: code("140121"), beds: 100,
+        }).await.unwrap();
+        assert_eq!(dispatcher.cases_to_hospital().await.unwrap().len(), 1);
+        let t = dispatcher.plan_case_transfer(case.id, hospital, small, "").await.unwrap();
+        assert_eq!(dispatcher.plan_case_transfer(case.id, hospital, other, "").await.unwrap(), t, "one open transfer per case");
+        assert!(dispatcher.cases_to_hospital().await.unwrap().is_empty());
+        let replan = dispatcher.plan_site_transfers(site.id, &orders, &[other], "").await.unwrap();
+        assert_eq!(replan.transfers.len(), 1, "the cancelled bus's people are planned again");
+        let board = dispatcher.dispatch_board().await.unwrap();
+        assert_eq!((board[0].id, board[0].kind.as_str()), (t, "positive_to_hospital"));
+        assert_eq!(board.last().unwrap().status, "arrived", "arrived transfers last");
+        for step in [TransferStatus::Dispatched, TransferStatus::PickedUp, TransferStatus::Arrived] {
+            dispatcher.advance_transfer(t, step).await.unwrap();
+        }
+        assert_eq!(tracer.case(case.id).await.unwrap().unwrap().place, "hospital");
+        s.finish(store).await.unwrap();
+    }
+}
