@@ -37,6 +37,7 @@ pub mod testing;
 pub mod trajectories;
 pub mod transfers;
 pub mod transport;
+pub mod treatment;
 pub mod workplaces;
 pub mod scratch;
 

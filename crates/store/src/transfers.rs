@@ -348,6 +348,14 @@ impl Store {
             bind_all!(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
             tx.commit().await?;
         });
+        // A case delivered to hospital is admitted there.
+        if let (TransferStatus::Arrived, Some(hospital)) = (to, t.to_hospital_id) {
+            for (_, _, _, case) in self.transfer_people(t.id).await? {
+                if let Some(case) = case {
+                    self.admit(actor, case, hospital).await?;
+                }
+            }
+        }
         self.transfer(t.id).await?.ok_or_else(|| StoreError::Task("transfer vanished".into()))
     }
 

@@ -10,6 +10,10 @@ use serde::Serialize;
 
 use super::Scoped;
 use crate::observation::{Order, OrderFilter, RecomputeSummary, RuleSetEntry};
+use crate::treatment::Stay;
+use cordon_domain::testing::result::CtValues;
+use cordon_domain::tracing::case::Severity;
+use cordon_domain::treatment::{Discharge, HospitalTest};
 use crate::transfers::{Hospital, NewHospital, NewVehicle, Planned, Transfer, Vehicle};
 use crate::quarantine::{Assigned, HealthCheck, NewQuarantineSite, Restart, Room, SiteBoard, ToSample};
 use crate::{Result, StoreError};
@@ -310,5 +314,59 @@ impl Scoped {
         self.require(Permission::TransferWrite)?;
         let (t, _) = self.transfer(id).await?;
         self.store.advance_transfer(&self.actor, &t, to).await
+    }
+
+    /// Hospital stays in the jurisdiction: in hospital, under monitoring after discharge, deaths.
+    pub async fn stays(&self) -> Result<Vec<Stay>> {
+        self.require(Permission::QuarantineRead)?;
+        self.store.stays(self.principal.user.jurisdiction.areas(), cordon_domain::local_date(Utc::now())).await
+    }
+
+    pub async fn stay(&self, id: i64) -> Result<Stay> {
+        self.require(Permission::QuarantineRead)?;
+        let stay = self.store.stay(id).await?.ok_or_else(|| StoreError::Invalid(format!("no hospital stay {id}")))?;
+        self.inside(&area(&stay.area_code)?)?;
+        Ok(stay)
+    }
+
+    /// A stay's tests, severity log and what the discharge rule says now.
+    pub async fn stay_record(&self, id: i64) -> Result<(Stay, Vec<HospitalTest>, Vec<(chrono::DateTime<Utc>, String, String)>, Discharge)> {
+        let stay = self.stay(id).await?;
+        let tests = self.store.hospital_tests(id).await?;
+        let log = self.store.severity_log(id).await?;
+        let rule = cordon_domain::treatment::discharge(&tests, None);
+        Ok((stay, tests, log, rule))
+    }
+
+    /// Admits a case of the jurisdiction by hand (`quarantine.write`).
+    pub async fn admit(&self, case_id: i64, hospital_id: i64) -> Result<i64> {
+        self.require(Permission::QuarantineWrite)?;
+        let case = self.store.case(case_id).await?.ok_or_else(|| StoreError::Invalid(format!("no case {case_id}")))?;
+        self.inside(&area(&case.area_code)?)?;
+        self.store.admit(&self.actor, case_id, hospital_id).await
+    }
+
+    pub async fn change_severity(&self, id: i64, severity: Severity, note: &str) -> Result<()> {
+        self.require(Permission::QuarantineWrite)?;
+        let stay = self.stay(id).await?;
+        self.store.change_severity(&self.actor, &stay, severity, note).await
+    }
+
+    pub async fn record_hospital_test(&self, id: i64, at: chrono::DateTime<Utc>, ct: CtValues) -> Result<()> {
+        self.require(Permission::QuarantineWrite)?;
+        let stay = self.stay(id).await?;
+        self.store.record_hospital_test(&self.actor, &stay, at, ct).await
+    }
+
+    pub async fn discharge(&self, id: i64) -> Result<NaiveDate> {
+        self.require(Permission::QuarantineWrite)?;
+        let stay = self.stay(id).await?;
+        self.store.discharge(&self.actor, &stay).await
+    }
+
+    pub async fn record_death(&self, id: i64, at: chrono::DateTime<Utc>) -> Result<()> {
+        self.require(Permission::QuarantineWrite)?;
+        let stay = self.stay(id).await?;
+        self.store.record_death(&self.actor, &stay, at).await
     }
 }

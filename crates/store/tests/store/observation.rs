@@ -269,6 +269,33 @@ async fn transfers_fill_vehicles_move_people_and_keep_overdue_first() {
             dispatcher.advance_transfer(t, step).await.unwrap();
         }
         assert_eq!(tracer.case(case.id).await.unwrap().unwrap().place, "hospital");
+
+        // Admitted on arrival; severity over time; discharge only on two Ct ≥ 35 tests a day apart.
+        let stays = head.stays().await.unwrap();
+        assert_eq!(stays.iter().map(|s| (s.case_number.as_str(), s.status.as_str(), s.severity.as_str())).collect::<Vec<_>>(), [("清徐-1", "admitted", "mild")]);
+        let stay = stays[0].id;
+        assert_eq!(head.admit(case.id, hospital).await.unwrap(), stay, "admitting again answers the open stay");
+        assert!(dispatcher.change_severity(stay, cordon_domain::tracing::case::Severity::Moderate, "").await.is_err(), "the dispatcher does not treat");
+        head.change_severity(stay, cordon_domain::tracing::case::Severity::Moderate, "肺部CT见磨玻璃影").await.unwrap();
+        assert_eq!(tracer.case(case.id).await.unwrap().unwrap().severity.as_deref(), Some("moderate"));
+        let ct = |orf1ab: Option<f32>, n: Option<f32>| cordon_domain::testing::result::CtValues { orf1ab, n };
+        assert!(head.record_hospital_test(stay, Utc::now(), ct(Some(60.0), None)).await.is_err());
+        let refused = head.discharge(stay).await.unwrap_err().to_string();
+        assert!(refused.contains("no test with Ct ≥ 35"), "{refused}");
+        head.record_hospital_test(stay, Utc::now() - Duration::hours(30), ct(Some(36.5), Some(37.0))).await.unwrap();
+        head.record_hospital_test(stay, Utc::now() - Duration::hours(10), ct(Some(38.0), None)).await.unwrap();
+        let refused = head.discharge(stay).await.unwrap_err().to_string();
+        assert!(refused.contains("the second may be taken from"), "10 h apart is not 24: {refused}");
+        head.record_hospital_test(stay, Utc::now() - Duration::hours(1), ct(None, None)).await.unwrap();
+        let (_, tests, log, rule) = head.stay_record(stay).await.unwrap();
+        assert_eq!((tests.len(), log.len()), (3, 2));
+        assert!(matches!(rule, cordon_domain::treatment::Discharge::Allowed { .. }), "{rule:?}");
+        let until = head.discharge(stay).await.unwrap();
+        assert_eq!(until, local_date(Utc::now()) + Duration::days(7));
+        let after = head.stay(stay).await.unwrap();
+        assert_eq!((after.status.as_str(), after.monitoring_until), ("discharged", Some(until)));
+        assert!(head.discharge(stay).await.is_err(), "once");
+        assert_eq!(tracer.case(case.id).await.unwrap().unwrap().place, "home");
         s.finish(store).await.unwrap();
     }
 }
