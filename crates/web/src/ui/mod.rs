@@ -27,6 +27,7 @@ mod investigation;
 mod dispatch;
 mod quarantine;
 pub(crate) mod transport;
+mod treatment;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -90,6 +91,11 @@ pub fn router() -> Router<AppState> {
         .route("/dispatch/transfers/{id}", post(dispatch::advance))
         .route("/dispatch/vehicles", post(dispatch::add_vehicle))
         .route("/dispatch/hospitals", post(dispatch::add_hospital))
+        .route("/treatment", get(treatment::page))
+        .route("/treatment/stays/{id}/tests", post(treatment::test))
+        .route("/treatment/stays/{id}/severity", post(treatment::severity))
+        .route("/treatment/stays/{id}/discharge", post(treatment::discharge))
+        .route("/treatment/stays/{id}/death", post(treatment::death))
         .route("/rulesets", get(quarantine::rule_sets).post(quarantine::save_rule))
         .route("/rulesets/incidents/{id}", post(quarantine::set_incident_rule))
         .route("/admin/roles", get(admin::roles))

@@ -202,7 +202,7 @@ async fn a_site_head_fills_rooms_samples_and_checks_people_and_the_commander_cha
 }
 
 #[tokio::test]
-async fn a_dispatcher_seats_contacts_on_a_bus_and_sends_the_case_to_hospital_with_clocks_in_a_browser() {
+async fn a_dispatcher_seats_contacts_and_sends_the_case_to_hospital_where_it_is_treated_and_discharged_in_a_browser() {
     use cordon_store::quarantine::NewQuarantineSite;
     let Some(driver) = chromedriver().await else { return };
     for w in worlds("browser_dispatch", 20).await {
@@ -279,6 +279,36 @@ async fn a_dispatcher_seats_contacts_on_a_bus_and_sends_the_case_to_hospital_wit
         assert_eq!(arrived.matches("已送达").count(), 2, "{arrived}");
         assert!(client.find(fantoccini::Locator::Css("table#cases-waiting")).await.is_err());
         std::fs::write(screenshot_path(&format!("dispatch-{}.png", w.scratch.kind.as_str())), client.screenshot().await.unwrap()).unwrap();
+
+        // In hospital: the doctor on the treatment page records the course and discharges
+        // once two tests with Ct >= 35 lie a day apart.
+        client.find(fantoccini::Locator::Css("header form button")).await.unwrap().click().await.unwrap();
+        sign_in(&client, addr, "head1", PASSWORD).await;
+        client.goto(&format!("http://{addr}/treatment")).await.unwrap();
+        let stay = text(&client, "section.stay h2").await;
+        assert!(stay.contains("清徐-1") && stay.contains("清徐县定点医院") && stay.contains("在院") && stay.contains("轻型"), "{stay}");
+        click(&client, "section.stay .severity-form option[value=moderate]").await;
+        fill(&client, "section.stay .severity-form input[name=note]", "肺部CT磨玻璃影").await;
+        click_and_wait(&client, "section.stay .severity-form button").await;
+        assert_eq!(text(&client, "#treatment-notice").await, "病情已更新。");
+        assert!(text(&client, "section.stay .log").await.contains("普通型 肺部CT磨玻璃影"));
+        assert!(client.find(fantoccini::Locator::Css("section.stay button.discharge")).await.is_err(), "no discharge without the tests");
+        let local = |hours: i64| (chrono::Utc::now() - chrono::Duration::hours(hours)).with_timezone(&cordon_domain::local_offset()).format("%Y-%m-%dT%H:%M").to_string();
+        for (hours, orf1ab) in [(30, "36.5"), (1, "38")] {
+            client.execute(&format!("document.querySelector('section.stay .test-form input[name=at]').value = '{}';", local(hours)), vec![]).await.unwrap();
+            fill(&client, "section.stay .test-form input[name=ct_orf1ab]", orf1ab).await;
+            click_and_wait(&client, "section.stay .test-form button").await;
+            if hours == 30 {
+                assert!(text(&client, "section.stay .rule").await.starts_with("已有一次 Ct ≥ 35，第二次可于"));
+                // The same notice again: wait for the next page by the rule line changing.
+                client.goto(&format!("http://{addr}/treatment")).await.unwrap();
+            }
+        }
+        assert_eq!(text(&client, "section.stay .rule").await, "已满足出院标准。");
+        click_and_wait(&client, "section.stay button.discharge").await;
+        let until = (chrono::Utc::now().with_timezone(&cordon_domain::local_offset()).date_naive() + chrono::Duration::days(7)).format("%m-%d").to_string();
+        assert_eq!(text(&client, "#treatment-notice").await, format!("已出院，居家健康监测至 {until}。"));
+        assert!(text(&client, "section.stay h2").await.contains("已出院"));
         client.close().await.unwrap();
         w.finish().await;
     }

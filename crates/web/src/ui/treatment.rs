@@ -1,0 +1,168 @@
+//! The treatment page (医疗救治): cases in hospital with their severity, tests and what the
+//! discharge rule says; discharge, deaths, and the 7 days of monitoring after discharge.
+
+use askama::Template;
+use axum::extract::{Path, Query, RawForm};
+use axum::response::{IntoResponse, Redirect, Response};
+use chrono::Utc;
+use cordon_domain::access::Permission;
+use cordon_domain::testing::result::CtValues;
+use cordon_domain::tracing::case::Severity;
+use cordon_domain::treatment::Discharge;
+use cordon_store::StoreError;
+use serde::Deserialize;
+
+use super::investigation::pairs;
+use super::quarantine::form_value;
+use super::testing::local;
+use super::{UserBadge, failure, render};
+use crate::auth::Caller;
+use crate::i18n::Tr;
+
+pub struct StayRow {
+    id: i64,
+    case_number: String,
+    name: String,
+    hospital: String,
+    severity: String,
+    severity_key: String,
+    status: String,
+    admitted: String,
+    in_hospital: bool,
+    /// Ct values of the tests, oldest first: "04-20 08:00 36.5/37.0".
+    tests: Vec<String>,
+    rule: String,
+    may_discharge: bool,
+    needs_designated: bool,
+    log: Vec<String>,
+    monitoring_until: String,
+}
+
+#[derive(Template)]
+#[template(path = "treatment.html")]
+struct TreatmentPage {
+    t: Tr,
+    user: Option<UserBadge>,
+    can_write: bool,
+    notice: Option<String>,
+    error: Option<String>,
+    stays: Vec<StayRow>,
+    in_hospital: usize,
+    severe: usize,
+    monitoring: usize,
+    severities: Vec<(&'static str, &'static str)>,
+}
+
+#[derive(Deserialize)]
+pub struct TreatmentQuery {
+    notice: Option<String>,
+}
+
+fn ct(v: Option<f32>) -> String {
+    v.map(|v| format!("{v:.1}")).unwrap_or_else(|| "—".into())
+}
+
+pub async fn page(t: Tr, caller: Caller, Query(q): Query<TreatmentQuery>) -> Response {
+    view(t, &caller, q.notice, None).await
+}
+
+async fn view(t: Tr, caller: &Caller, notice: Option<String>, error: Option<String>) -> Response {
+    let scope = &caller.0;
+    let loaded = async {
+        let mut out = Vec::new();
+        for s in scope.stays().await? {
+            out.push(scope.stay_record(s.id).await?);
+        }
+        Ok::<_, StoreError>(out)
+    };
+    let records = match loaded.await {
+        Ok(x) => x,
+        Err(e) => return failure(t, caller, e),
+    };
+    let sev = |s: &str| s.parse::<Severity>().ok().map(|s| t.get(&format!("treatment.severity.{}", s.as_str())).to_string()).unwrap_or_default();
+    let stays: Vec<StayRow> = records
+        .into_iter()
+        .map(|(s, tests, log, rule)| {
+            let rule_text = match rule {
+                Discharge::Allowed { .. } => t.get("treatment.may_discharge").to_string(),
+                Discharge::NeedsTwoTests => t.get("treatment.needs_two").to_string(),
+                Discharge::NeedsSecondTest { from, .. } => t.fill("treatment.needs_second", &[("from", &local(from))]),
+            };
+            StayRow {
+                id: s.id,
+                needs_designated: s.needs_designated(),
+                in_hospital: s.status == "admitted",
+                severity: sev(&s.severity),
+                severity_key: s.severity.clone(),
+                status: t.get(&format!("treatment.status.{}", s.status)).to_string(),
+                admitted: local(s.admitted_at),
+                tests: tests.iter().map(|x| format!("{} {}/{}", local(x.at), ct(x.ct.orf1ab), ct(x.ct.n))).collect(),
+                may_discharge: matches!(rule, Discharge::Allowed { .. }),
+                rule: rule_text,
+                log: log.iter().map(|(at, s, note)| format!("{} {} {}", local(*at), sev(s), note)).collect(),
+                monitoring_until: s.monitoring_until.map(|d| d.format("%m-%d").to_string()).unwrap_or_default(),
+                case_number: s.case_number,
+                name: s.name,
+                hospital: s.hospital,
+            }
+        })
+        .collect();
+    let page = TreatmentPage {
+        t,
+        user: UserBadge::of(caller),
+        can_write: scope.principal().can(Permission::QuarantineWrite),
+        notice,
+        error,
+        in_hospital: stays.iter().filter(|s| s.in_hospital).count(),
+        severe: stays.iter().filter(|s| s.in_hospital && matches!(s.severity_key.as_str(), "severe" | "critical")).count(),
+        monitoring: stays.iter().filter(|s| !s.monitoring_until.is_empty()).count(),
+        stays,
+        severities: Severity::ALL.iter().map(|s| (s.as_str(), t.get(&format!("treatment.severity.{}", s.as_str())))).collect(),
+    };
+    render(&page)
+}
+
+async fn outcome(t: Tr, caller: &Caller, done: Result<String, StoreError>) -> Response {
+    match done {
+        Ok(n) => Redirect::to(&format!("/treatment?notice={}", super::transport::utf8_percent(&n))).into_response(),
+        Err(StoreError::Invalid(reason)) => view(t, caller, None, Some(reason)).await,
+        Err(e) => failure(t, caller, e),
+    }
+}
+
+fn ct_input(s: &str) -> Result<Option<f32>, StoreError> {
+    let s = s.trim();
+    if s.is_empty() {
+        return Ok(None);
+    }
+    s.parse::<f32>().map(Some).map_err(|_| StoreError::Invalid(format!("Ct {s:?} is not a number")))
+}
+
+/// Records a test (Ct values; empty means not detected) at the time given, or now.
+pub async fn test(t: Tr, caller: Caller, Path(id): Path<i64>, RawForm(body): RawForm) -> Response {
+    let form = pairs(&body);
+    let at = chrono::NaiveDateTime::parse_from_str(form_value(&form, "at").trim(), "%Y-%m-%dT%H:%M").ok().map(cordon_domain::from_local).unwrap_or_else(Utc::now);
+    let done = async {
+        let ct = CtValues { orf1ab: ct_input(&form_value(&form, "ct_orf1ab"))?, n: ct_input(&form_value(&form, "ct_n"))? };
+        caller.0.record_hospital_test(id, at, ct).await?;
+        Ok(t.get("treatment.test_saved").to_string())
+    };
+    outcome(t, &caller, done.await).await
+}
+
+pub async fn severity(t: Tr, caller: Caller, Path(id): Path<i64>, RawForm(body): RawForm) -> Response {
+    let form = pairs(&body);
+    let severity = form_value(&form, "severity").parse::<Severity>().unwrap_or(Severity::Mild);
+    let done = caller.0.change_severity(id, severity, &form_value(&form, "note")).await.map(|_| t.get("treatment.severity_saved").to_string());
+    outcome(t, &caller, done).await
+}
+
+pub async fn discharge(t: Tr, caller: Caller, Path(id): Path<i64>) -> Response {
+    let done = caller.0.discharge(id).await.map(|until| t.fill("treatment.discharged", &[("until", &until.format("%m-%d").to_string())]));
+    outcome(t, &caller, done).await
+}
+
+pub async fn death(t: Tr, caller: Caller, Path(id): Path<i64>) -> Response {
+    let done = caller.0.record_death(id, Utc::now()).await.map(|_| t.get("treatment.death_saved").to_string());
+    outcome(t, &caller, done).await
+}
