@@ -26,6 +26,8 @@ pub const BENCHES: &[&str] = &[
     "cluster_lookup",
     "checkin_ingest",
     "contact_rings",
+    "schedule_recompute",
+    "occupancy_board",
 ];
 
 #[derive(clap::Args)]
@@ -107,6 +109,11 @@ pub async fn run(args: BenchArgs) -> Result<()> {
         }
         if ["cluster_insert", "cluster_lookup"].iter().any(|b| wanted(b)) {
             for m in crate::bench_tracing::run(kind, args.database.as_deref(), args.scale, &wanted).await? {
+                report(&m, args.json);
+            }
+        }
+        if ["schedule_recompute", "occupancy_board"].iter().any(|b| wanted(b)) {
+            for m in crate::bench_observation::run(kind, args.database.as_deref(), args.scale, &wanted).await? {
                 report(&m, args.json);
             }
         }

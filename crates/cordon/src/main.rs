@@ -10,6 +10,7 @@ use cordon_store::Store;
 
 mod accounts_cli;
 mod bench_checkins;
+mod bench_observation;
 mod bench;
 mod bench_testing;
 mod bench_tracing;

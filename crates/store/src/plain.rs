@@ -160,3 +160,95 @@ impl Store {
         Ok(id)
     }
 }
+
+/// An observation order as the schedule benchmark stores it.
+#[derive(Debug, Clone)]
+pub struct PlainOrder {
+    pub person_id: i64,
+    pub area_code: String,
+    pub category: &'static str,
+    pub last_exposure_at: DateTime<Utc>,
+}
+
+/// The schedule columns of one order: (id, rule set, release day, last centralized day, test
+/// days, found on).
+pub type ScheduleRow = (i64, String, chrono::NaiveDate, Option<chrono::NaiveDate>, String, Option<chrono::NaiveDate>);
+
+impl Store {
+    /// Observation orders awaiting transfer for a benchmark's setup, 500 rows a statement.
+    pub async fn insert_orders_plain(&self, incident_id: i64, orders: &[PlainOrder]) -> Result<u64> {
+        let now = Utc::now();
+        let mut n = 0;
+        crate::with_write_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            for chunk in orders.chunks(500) {
+                let mut params = Vec::with_capacity(chunk.len() * 4);
+                for o in chunk {
+                    params.extend([
+                        crate::Param::Int(o.person_id),
+                        crate::Param::Text(o.category.to_string()),
+                        crate::Param::Time(o.last_exposure_at),
+                        crate::Param::Text(o.area_code.clone()),
+                    ]);
+                }
+                let sql = format!(
+                    "INSERT INTO observation_orders (incident_id, person_id, category, last_exposure_at, rule_set, status, area_code, created_at, created_by) \
+                     SELECT $1, v.column1, v.column2, v.column3, 'protocol-9', 'awaiting_transfer', v.column4, $2, 'bench' FROM (VALUES {}) AS v WHERE true",
+                    crate::values_placeholders(chunk.len(), 4, 2)
+                );
+                n += crate::bind_all!(sqlx::query(sqlx::AssertSqlSafe(sql.as_str())).bind(incident_id).bind(now), params.iter()).execute(&mut *tx).await?.rows_affected();
+            }
+            tx.commit().await?;
+        });
+        Ok(n)
+    }
+
+    /// The schedule columns of every order of an incident, by id.
+    pub async fn schedule_rows_plain(&self, incident_id: i64) -> Result<Vec<ScheduleRow>> {
+        Ok(crate::with_read_pool!(self, pool => sqlx::query_as(
+            "SELECT id, rule_set, release_on, centralized_until, test_dates, found_on FROM observation_orders WHERE incident_id = $1 ORDER BY id",
+        ).bind(incident_id).fetch_all(pool).await?))
+    }
+
+    /// Writes schedule columns by plain one-row prepared UPDATEs in one transaction.
+    pub async fn update_schedules_plain(&self, rows: Vec<ScheduleRow>) -> Result<u64> {
+        const SQL: &str = "UPDATE observation_orders SET rule_set = $1, release_on = $2, centralized_until = $3, test_dates = $4, found_on = $5, updated_at = $6 WHERE id = $7";
+        let now = Utc::now();
+        match &*self.backend {
+            Backend::Sqlite(b) => {
+                b.with_bulk(move |conn| {
+                    let tx = conn.transaction()?;
+                    let mut n = 0u64;
+                    {
+                        let mut update = tx.prepare(&crate::sqlite_sql(SQL))?;
+                        let at = crate::batch::sqlite_time(now);
+                        for (id, rule, release, centralized, tests, found) in &rows {
+                            let day = |d: &chrono::NaiveDate| d.format("%F").to_string();
+                            n += update.execute(rusqlite::params![rule, day(release), centralized.as_ref().map(day), tests, found.as_ref().map(day), at, id])? as u64;
+                        }
+                    }
+                    tx.commit()?;
+                    Ok(n)
+                })
+                .await
+            }
+            Backend::Postgres(b) => {
+                let mut tx = b.pool.begin().await?;
+                let mut n = 0u64;
+                for (id, rule, release, centralized, tests, found) in &rows {
+                    n += sqlx::query(SQL).bind(rule).bind(release).bind(centralized).bind(tests).bind(found).bind(now).bind(id)
+                        .execute(&mut *tx).await?.rows_affected();
+                }
+                tx.commit().await?;
+                Ok(n)
+            }
+        }
+    }
+
+    /// Fills three rooms in five (a benchmark's occupancy).
+    pub async fn fill_rooms_plain(&self) -> Result<u64> {
+        Ok(crate::with_write_pool!(self, pool => sqlx::query(
+            "UPDATE rooms SET occupants = beds, status = 'occupied' WHERE id % 5 < 3",
+        ).execute(pool).await?.rows_affected()))
+    }
+}
