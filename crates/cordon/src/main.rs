@@ -182,6 +182,18 @@ async fn run() -> Result<()> {
                             if let Some(c) = t.cluster_id {
                                 eprintln!("its cluster: http://{listen}/clusters/{c}");
                             }
+                            let q = demo::quarantine::settle(&store, seed).await.context("replaying quarantine and transfers")?;
+                            eprintln!(
+                                "quarantine: {} with {} beds, {} close contacts given rooms, {} buses planned ({} people arrived and checked in), {} tested at the doors on day 1, {} cases taken to hospital",
+                                demo::quarantine::SITE,
+                                q.beds,
+                                q.roomed,
+                                q.buses,
+                                q.arrived,
+                                q.sampled,
+                                q.in_hospital
+                            );
+                            eprintln!("the site: http://{listen}/quarantine/sites/{} · dispatch: http://{listen}/dispatch", q.site_id);
                         }
                         None => eprintln!("no positive to investigate"),
                     }

@@ -3,6 +3,7 @@
 pub mod county;
 pub mod names;
 pub mod outbreak;
+pub mod quarantine;
 pub mod replay;
 pub mod rng;
 
@@ -117,6 +118,21 @@ mod tests {
             let contacts = tracer.contacts(t.index_case).await.unwrap();
             assert!(contacts.iter().any(|c| c.degree == "secondary" && c.kinds.iter().any(|k| k == "work")), "night-shift team-mates proposed");
             assert!(tracer.trajectory(t.index_case).await.unwrap().len() >= 4);
+
+            // Quarantine and transfer: rooms for the close contacts handed over, buses, the
+            // index case in hospital, the first day's tests.
+            let q = quarantine::settle(&store, 3).await.unwrap();
+            assert_eq!(q.beds, 500);
+            assert!(q.roomed > 50 && q.roomed <= t.handed_over, "close contacts handed over get rooms: {}", q.roomed);
+            assert_eq!(q.buses, q.roomed.div_ceil(20), "20 passengers and an escort a bus");
+            assert!(q.arrived > 0 && q.arrived < q.roomed, "the last buses are still out: {} of {}", q.arrived, q.roomed);
+            assert!(q.sampled > 0 && q.sampled <= q.arrived);
+            assert!(q.in_hospital >= 1);
+            let head = store.scoped(store.principal_by_name("demo_quarantine_site_head").await.unwrap().unwrap(), cordon_store::audit::Actor::system("test"));
+            let stays = head.stays().await.unwrap();
+            assert!(stays.iter().any(|s| s.case_id == t.index_case && s.severity == "moderate"), "the index case in the designated hospital");
+            let board = head.dispatch_board().await.unwrap();
+            assert!(board.iter().any(|x| x.status == "picked_up") && board.iter().any(|x| x.status == "planned"), "the board is alive");
             s.finish(store).await.unwrap();
         }
     }
