@@ -12,6 +12,7 @@ use crate::AppState;
 mod areas;
 mod audit;
 pub(crate) mod imports;
+mod observation;
 pub(crate) mod persons;
 mod results;
 mod testing;
@@ -27,7 +28,8 @@ mod transport;
         (name = "imports", description = "Streaming bulk imports"),
         (name = "audit", description = "The append-only audit trail"),
         (name = "testing", description = "Mass testing: rounds, sites, tubes and registration"),
-        (name = "tracing", description = "Investigation: cases, the investigation queue, clusters and chains")
+        (name = "tracing", description = "Investigation: cases, the investigation queue, clusters and chains"),
+        (name = "observation", description = "Medical observation: orders and schedules, quarantine sites, transfers, rule sets")
     )
 )]
 struct ApiDoc;
@@ -83,6 +85,15 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(tracing::answer_assist_request))
         .routes(routes!(tracing::import_checkins))
         .routes(routes!(tracing::import_roster))
+        .routes(routes!(observation::list_orders))
+        .routes(routes!(observation::order_detail))
+        .routes(routes!(observation::move_order))
+        .routes(routes!(observation::list_sites, observation::create_site))
+        .routes(routes!(observation::assign))
+        .routes(routes!(observation::list_transfers))
+        .routes(routes!(observation::advance_transfer))
+        .routes(routes!(observation::list_rule_sets))
+        .routes(routes!(observation::set_rule_set))
 }
 
 /// Parses an area code from a request field, answering 400 with the reason.
@@ -148,6 +159,16 @@ pub const PERMISSIONS: &[(&str, &str, Permission)] = &[
     ("post", "/api/v1/assist-requests/{id}/answer", Permission::TracingWrite),
     ("post", "/api/v1/imports/checkins", Permission::TracingWrite),
     ("post", "/api/v1/imports/roster", Permission::TracingWrite),
+    ("get", "/api/v1/observation-orders", Permission::QuarantineRead),
+    ("get", "/api/v1/observation-orders/{id}", Permission::QuarantineRead),
+    ("post", "/api/v1/observation-orders/{id}/status", Permission::QuarantineWrite),
+    ("get", "/api/v1/quarantine-sites", Permission::QuarantineRead),
+    ("post", "/api/v1/quarantine-sites", Permission::QuarantineWrite),
+    ("post", "/api/v1/quarantine-sites/{id}/assignments", Permission::QuarantineWrite),
+    ("get", "/api/v1/transfers", Permission::QuarantineRead),
+    ("post", "/api/v1/transfers/{id}/status", Permission::TransferWrite),
+    ("get", "/api/v1/rule-sets", Permission::QuarantineRead),
+    ("put", "/api/v1/incidents/{id}/rule-set", Permission::CommandWrite),
 ];
 
 /// The OpenAPI document as served: the routes' descriptions plus the two ways to authenticate

@@ -313,3 +313,64 @@ async fn a_dispatcher_seats_contacts_and_sends_the_case_to_hospital_where_it_is_
         w.finish().await;
     }
 }
+
+#[tokio::test]
+async fn the_observation_api_lists_orders_with_schedules_fills_a_site_and_changes_the_rule_set() {
+    for w in worlds("api_observation", 20).await {
+        let store = &w.store;
+        let ids = store.person_ids_by_documents(&(0..10).map(sample_id).collect::<Vec<_>>()).await.unwrap();
+        let p = |n: u32| ids[&sample_id(n)];
+        handed_over(&w, &p).await;
+        let head = account(store, "head1", Role::QuarantineSiteHead, "140121").await;
+
+        let (status, _, orders) = get(store, &head, "/api/v1/observation-orders?status=awaiting_transfer").await;
+        assert_eq!(status, StatusCode::OK);
+        let orders = orders.as_array().unwrap().clone();
+        assert_eq!(orders.len(), 4);
+        let close: Vec<i64> = orders.iter().filter(|o| o["category"] == "close_contact").map(|o| o["id"].as_i64().unwrap()).collect();
+        assert_eq!(close.len(), 2);
+        let first = orders.iter().find(|o| o["id"] == close[0]).unwrap();
+        assert_eq!(first["test_dates"].as_array().unwrap().len(), 6, "protocol-9: days 1, 2, 3, 5, 7 and home day 3: {first}");
+        let (status, _, _) = get(store, &head, "/api/v1/observation-orders?status=asleep").await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        let (_, _, detail) = get(store, &head, &format!("/api/v1/observation-orders/{}", close[0])).await;
+        assert_eq!(detail["schedule"]["stages"][0]["kind"], "centralized", "{detail}");
+        assert_eq!(detail["schedule"]["release_on"], first["release_on"]);
+        assert_eq!(get(store, &w.township, "/api/v1/observation-orders").await.0, StatusCode::FORBIDDEN, "investigators do not read orders");
+
+        // A site with its rooms in one request, then the close contacts in one batch.
+        let (status, _, site) = call(store, post_json(&head, "/api/v1/quarantine-sites", serde_json::json!({
+            "name": "清徐宾馆", "kind": "hotel", "area_code": "140121100", "address": "迎宾路1号", "head_name": "王建国", "staff": 10,
+            "building": "A", "floors": [1, 2], "rooms_per_floor": 10, "beds": 1
+        }))).await;
+        assert_eq!((status, site["beds"].as_i64()), (StatusCode::CREATED, Some(20)), "{site}");
+        let (status, _, done) = call(store, post_json(&head, &format!("/api/v1/quarantine-sites/{}/assignments", site["id"]), serde_json::json!({"order_ids": close}))).await;
+        assert_eq!((status, done["assigned"].as_array().map(Vec::len)), (StatusCode::OK, Some(2)), "{done}");
+        let (_, _, sites) = get(store, &head, "/api/v1/quarantine-sites").await;
+        assert_eq!(sites[0]["occupants"], 2);
+
+        // The commander puts protocol-8 in force; the head may not.
+        let incident = first["incident_id"].as_i64().unwrap();
+        let put = |token: &str, rule: &str| {
+            Request::put(format!("/api/v1/incidents/{incident}/rule-set"))
+                .header("authorization", format!("Bearer {token}"))
+                .header("content-type", "application/json")
+                .body(Body::from(serde_json::json!({"rule_set": rule}).to_string()))
+                .unwrap()
+        };
+        assert_eq!(call(store, put(&head, "protocol-8")).await.0, StatusCode::FORBIDDEN);
+        let (status, _, summary) = call(store, put(&w.commander, "protocol-8")).await;
+        assert_eq!((status, summary["orders"].as_u64(), summary["release_later"].as_u64()), (StatusCode::OK, Some(4), Some(2)), "{summary}");
+        let (status, _, _) = call(store, put(&w.commander, "protocol-99")).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        let (_, _, rules) = get(store, &head, "/api/v1/rule-sets").await;
+        assert_eq!(rules.as_array().unwrap().len(), 3);
+
+        // An order moved home by the API; no transfers yet.
+        let (status, _, moved) = call(store, post_json(&head, &format!("/api/v1/observation-orders/{}/status", close[1]), serde_json::json!({"status": "home_monitoring"}))).await;
+        assert_eq!((status, moved["status"].as_str(), moved["room_id"].as_i64()), (StatusCode::OK, Some("home_monitoring"), None), "{moved}");
+        let (_, _, transfers) = get(store, &head, "/api/v1/transfers").await;
+        assert_eq!(transfers, serde_json::json!([]));
+        w.finish().await;
+    }
+}

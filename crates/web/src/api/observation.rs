@@ -1,0 +1,341 @@
+//! Medical observation over HTTP: observation orders with their schedules, quarantine sites with
+//! their occupancy and bulk room assignment, transfers, and the rule sets an incident runs under.
+
+use axum::Json;
+use axum::extract::{Path, Query};
+use axum::http::StatusCode;
+use chrono::{DateTime, NaiveDate, Utc};
+use cordon_domain::observation::Status;
+use cordon_domain::transfer::TransferStatus;
+use cordon_store::observation::{Order, OrderFilter, RecomputeSummary};
+use cordon_store::quarantine::{NewQuarantineSite, SiteBoard};
+use cordon_store::transfers::Transfer;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::parse_area;
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiResult, Problem};
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OrderView {
+    pub id: i64,
+    pub incident_id: i64,
+    pub person_id: i64,
+    pub name: String,
+    /// close_contact, secondary_contact, high_risk_area, medium_risk_area, inbound
+    pub category: String,
+    pub last_exposure_at: DateTime<Utc>,
+    pub rule_set: String,
+    /// awaiting_transfer, in_transit, centralized, home_quarantine, home_monitoring, released, case
+    pub status: String,
+    pub area_code: String,
+    pub found_on: Option<NaiveDate>,
+    pub release_on: Option<NaiveDate>,
+    pub centralized_until: Option<NaiveDate>,
+    /// The planned test days (a day with 双采双检 ends in `*`).
+    pub test_dates: Vec<String>,
+    pub via_person_id: Option<i64>,
+    pub site_id: Option<i64>,
+    pub room_id: Option<i64>,
+}
+
+impl From<Order> for OrderView {
+    fn from(o: Order) -> Self {
+        OrderView {
+            test_dates: o.test_dates.split(',').filter(|d| !d.is_empty()).map(str::to_string).collect(),
+            id: o.id,
+            incident_id: o.incident_id,
+            person_id: o.person_id,
+            name: o.name,
+            category: o.category,
+            last_exposure_at: o.last_exposure_at,
+            rule_set: o.rule_set,
+            status: o.status,
+            area_code: o.area_code,
+            found_on: o.found_on,
+            release_on: o.release_on,
+            centralized_until: o.centralized_until,
+            via_person_id: o.via_person_id,
+            site_id: o.site_id,
+            room_id: o.room_id,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct OrdersQuery {
+    /// Only orders in this status.
+    pub status: Option<String>,
+    /// Only orders with a room at this site.
+    pub site_id: Option<i64>,
+    /// Only open orders whose release day is today or past.
+    pub due: Option<bool>,
+}
+
+fn status(field: &str, s: &str) -> ApiResult<Status> {
+    s.parse::<Status>().map_err(|e| ApiError::bad_request(field, e))
+}
+
+/// Observation orders of people in the jurisdiction, by release day. Requires `quarantine.read`.
+#[utoipa::path(get, path = "/api/v1/observation-orders", tag = "observation", params(OrdersQuery),
+    responses((status = 200, body = [OrderView]), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem)))]
+pub async fn list_orders(caller: Caller, Query(q): Query<OrdersQuery>) -> ApiResult<Json<Vec<OrderView>>> {
+    let filter = OrderFilter {
+        status: q.status.as_deref().map(|s| status("status", s)).transpose()?,
+        site_id: q.site_id,
+        release_by: q.due.unwrap_or(false).then(|| cordon_domain::local_date(Utc::now())),
+    };
+    Ok(Json(caller.0.observation_orders(&filter).await?.into_iter().map(OrderView::from).collect()))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OrderDetailView {
+    #[serde(flatten)]
+    pub order: OrderView,
+    /// The schedule as computed now from the rule set and the tests taken (absent when the rule
+    /// set no longer observes the category).
+    #[schema(value_type = Object)]
+    pub schedule: Option<cordon_domain::observation::Schedule>,
+}
+
+/// One order with its full schedule: stages, test days with results, release day. Requires
+/// `quarantine.read`.
+#[utoipa::path(get, path = "/api/v1/observation-orders/{id}", tag = "observation", params(("id" = i64, Path, description = "Order id")),
+    responses((status = 200, body = OrderDetailView), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
+pub async fn order_detail(caller: Caller, Path(id): Path<i64>) -> ApiResult<Json<OrderDetailView>> {
+    if caller.0.observation_order(id).await?.is_none() {
+        return Err(ApiError::not_found(format!("no observation order {id}")));
+    }
+    let (order, schedule) = caller.0.order_schedule(id).await?;
+    Ok(Json(OrderDetailView { order: order.into(), schedule }))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct StatusInput {
+    pub status: String,
+}
+
+/// Moves an order (home_quarantine, home_monitoring, released, …; leaving a room checks the
+/// person out of it). Requires `quarantine.write` (`transfer.write` for in_transit).
+#[utoipa::path(post, path = "/api/v1/observation-orders/{id}/status", tag = "observation", params(("id" = i64, Path, description = "Order id")),
+    request_body = StatusInput,
+    responses((status = 200, body = OrderView), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)))]
+pub async fn move_order(caller: Caller, Path(id): Path<i64>, Json(input): Json<StatusInput>) -> ApiResult<Json<OrderView>> {
+    let to = status("status", &input.status)?;
+    Ok(Json(caller.0.set_order_status(id, to).await?.into()))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SiteView {
+    pub id: i64,
+    pub name: String,
+    pub kind: String,
+    pub area_code: String,
+    pub address: String,
+    pub head_name: String,
+    pub head_phone: Option<String>,
+    pub staff: i32,
+    pub households_share: bool,
+    pub rooms: i64,
+    pub beds: i64,
+    pub occupants: i64,
+    pub free_rooms: i64,
+    pub cleaning_rooms: i64,
+    pub out_of_use_rooms: i64,
+}
+
+impl From<SiteBoard> for SiteView {
+    fn from(s: SiteBoard) -> Self {
+        SiteView {
+            id: s.id,
+            name: s.name,
+            kind: s.kind,
+            area_code: s.area_code,
+            address: s.address,
+            head_name: s.head_name,
+            head_phone: s.head_phone,
+            staff: s.staff,
+            households_share: s.households_share,
+            rooms: s.rooms,
+            beds: s.beds,
+            occupants: s.occupants,
+            free_rooms: s.free_rooms,
+            cleaning_rooms: s.cleaning_rooms,
+            out_of_use_rooms: s.out_of_use_rooms,
+        }
+    }
+}
+
+/// The bed board: every quarantine site in the jurisdiction with its rooms and beds. Requires
+/// `quarantine.read`.
+#[utoipa::path(get, path = "/api/v1/quarantine-sites", tag = "observation",
+    responses((status = 200, body = [SiteView]), (status = 401, body = Problem), (status = 403, body = Problem)))]
+pub async fn list_sites(caller: Caller) -> ApiResult<Json<Vec<SiteView>>> {
+    Ok(Json(caller.0.quarantine_board().await?.into_iter().map(SiteView::from).collect()))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct NewSiteInput {
+    pub name: String,
+    /// hotel, dormitory, purpose_built, other
+    pub kind: String,
+    pub area_code: String,
+    pub address: String,
+    pub head_name: String,
+    pub head_phone: Option<String>,
+    pub staff: u32,
+    #[serde(default)]
+    pub households_share: bool,
+    /// Rooms to add at once: one building, floors from–to, rooms a floor, beds a room.
+    pub building: Option<String>,
+    pub floors: Option<(i32, i32)>,
+    pub rooms_per_floor: Option<u32>,
+    pub beds: Option<u32>,
+}
+
+/// Registers a quarantine site, with its first building's rooms when given. Requires
+/// `quarantine.write`.
+#[utoipa::path(post, path = "/api/v1/quarantine-sites", tag = "observation", request_body = NewSiteInput,
+    responses((status = 201, body = SiteView), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)))]
+pub async fn create_site(caller: Caller, Json(input): Json<NewSiteInput>) -> ApiResult<(StatusCode, Json<SiteView>)> {
+    let new = NewQuarantineSite {
+        name: input.name,
+        kind: input.kind,
+        area_code: parse_area("area_code", &input.area_code)?,
+        address: input.address,
+        head_name: input.head_name,
+        head_phone: input.head_phone,
+        staff: input.staff,
+        households_share: input.households_share,
+    };
+    let site = caller.0.create_quarantine_site(&new).await?;
+    if let (Some(floors), Some(rooms)) = (input.floors, input.rooms_per_floor) {
+        let building = input.building.unwrap_or_else(|| "1".into());
+        caller.0.add_rooms(site.id, &building, floors, rooms, input.beds.unwrap_or(1)).await?;
+    }
+    Ok((StatusCode::CREATED, Json(caller.0.quarantine_site(site.id).await?.into())))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct AssignInput {
+    pub order_ids: Vec<i64>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AssignedView {
+    /// (order id, room number)
+    pub assigned: Vec<(i64, String)>,
+    /// (order id, why not)
+    pub refused: Vec<(i64, String)>,
+}
+
+/// Rooms at the site for a batch of orders in one transaction. Requires `quarantine.write`.
+#[utoipa::path(post, path = "/api/v1/quarantine-sites/{id}/assignments", tag = "observation", params(("id" = i64, Path, description = "Site id")),
+    request_body = AssignInput,
+    responses((status = 200, body = AssignedView), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)))]
+pub async fn assign(caller: Caller, Path(id): Path<i64>, Json(input): Json<AssignInput>) -> ApiResult<Json<AssignedView>> {
+    let done = caller.0.assign_rooms(id, &input.order_ids).await?;
+    Ok(Json(AssignedView { assigned: done.assigned, refused: done.refused }))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TransferView {
+    pub id: i64,
+    /// positive_to_hospital, contact_to_site, release_home
+    pub kind: String,
+    pub plate: Option<String>,
+    pub escort: Option<String>,
+    pub from_place: String,
+    pub to_place: String,
+    /// planned, dispatched, picked_up, arrived, cancelled
+    pub status: String,
+    pub deadline: DateTime<Utc>,
+    pub overdue: bool,
+    pub people: i64,
+    pub dispatched_at: Option<DateTime<Utc>>,
+    pub picked_up_at: Option<DateTime<Utc>>,
+    pub arrived_at: Option<DateTime<Utc>>,
+}
+
+impl From<Transfer> for TransferView {
+    fn from(t: Transfer) -> Self {
+        TransferView {
+            overdue: t.overdue(Utc::now()),
+            id: t.id,
+            kind: t.kind,
+            plate: t.plate,
+            escort: t.escort,
+            from_place: t.from_place,
+            to_place: t.to_place,
+            status: t.status,
+            deadline: t.deadline,
+            people: t.people,
+            dispatched_at: t.dispatched_at,
+            picked_up_at: t.picked_up_at,
+            arrived_at: t.arrived_at,
+        }
+    }
+}
+
+/// The dispatch board: open transfers, nearest deadline first, then those arrived in the last
+/// 24 hours. Requires `quarantine.read`.
+#[utoipa::path(get, path = "/api/v1/transfers", tag = "observation",
+    responses((status = 200, body = [TransferView]), (status = 401, body = Problem), (status = 403, body = Problem)))]
+pub async fn list_transfers(caller: Caller) -> ApiResult<Json<Vec<TransferView>>> {
+    Ok(Json(caller.0.dispatch_board().await?.into_iter().map(TransferView::from).collect()))
+}
+
+/// Moves a transfer on: dispatched, picked_up, arrived, or cancelled. Requires `transfer.write`.
+#[utoipa::path(post, path = "/api/v1/transfers/{id}/status", tag = "observation", params(("id" = i64, Path, description = "Transfer id")),
+    request_body = StatusInput,
+    responses((status = 200, body = TransferView), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)))]
+pub async fn advance_transfer(caller: Caller, Path(id): Path<i64>, Json(input): Json<StatusInput>) -> ApiResult<Json<TransferView>> {
+    let to = input.status.parse::<TransferStatus>().map_err(|e| ApiError::bad_request("status", e))?;
+    Ok(Json(caller.0.advance_transfer(id, to).await?.into()))
+}
+
+/// Every rule set: the built-in ones, then edited copies. Requires `quarantine.read`.
+#[utoipa::path(get, path = "/api/v1/rule-sets", tag = "observation",
+    responses((status = 200, body = [Object]), (status = 401, body = Problem), (status = 403, body = Problem)))]
+pub async fn list_rule_sets(caller: Caller) -> ApiResult<Json<serde_json::Value>> {
+    let rules = caller.0.rule_sets().await?;
+    Ok(Json(serde_json::to_value(rules).map_err(|e| ApiError::unprocessable(e.to_string()))?))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct RuleSetInput {
+    pub rule_set: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RecomputeView {
+    pub orders: u64,
+    pub release_later: u64,
+    pub release_earlier: u64,
+    pub unchanged: u64,
+    pub stage_changed: u64,
+    pub no_longer_observed: u64,
+}
+
+impl From<RecomputeSummary> for RecomputeView {
+    fn from(s: RecomputeSummary) -> Self {
+        RecomputeView {
+            orders: s.orders,
+            release_later: s.release_later,
+            release_earlier: s.release_earlier,
+            unchanged: s.unchanged,
+            stage_changed: s.stage_changed,
+            no_longer_observed: s.no_longer_observed,
+        }
+    }
+}
+
+/// Puts a rule set in force for an incident; every open schedule is recomputed and the answer
+/// says what moved. Requires `command.write`.
+#[utoipa::path(put, path = "/api/v1/incidents/{id}/rule-set", tag = "observation", params(("id" = i64, Path, description = "Incident id")),
+    request_body = RuleSetInput,
+    responses((status = 200, body = RecomputeView), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)))]
+pub async fn set_rule_set(caller: Caller, Path(id): Path<i64>, Json(input): Json<RuleSetInput>) -> ApiResult<Json<RecomputeView>> {
+    Ok(Json(caller.0.set_incident_rule_set(id, &input.rule_set).await?.into()))
+}
