@@ -182,7 +182,7 @@ async fn run() -> Result<()> {
                             if let Some(c) = t.cluster_id {
                                 eprintln!("its cluster: http://{listen}/clusters/{c}");
                             }
-                            let q = demo::quarantine::settle(&store, seed).await.context("replaying quarantine and transfers")?;
+                            let q = demo::quarantine::settle(&store, seed, t.index_case).await.context("replaying quarantine and transfers")?;
                             eprintln!(
                                 "quarantine: {} with {} beds, {} close contacts given rooms, {} buses planned ({} people arrived and checked in), {} tested at the doors on day 1, {} cases taken to hospital",
                                 demo::quarantine::SITE,

@@ -121,9 +121,9 @@ mod tests {
 
             // Quarantine and transfer: rooms for the close contacts handed over, buses, the
             // index case in hospital, the first day's tests.
-            let q = quarantine::settle(&store, 3).await.unwrap();
+            let q = quarantine::settle(&store, 3, t.index_case).await.unwrap();
             assert_eq!(q.beds, 500);
-            assert!(q.roomed > 50 && q.roomed <= t.handed_over, "close contacts handed over get rooms: {}", q.roomed);
+            assert!(q.roomed > t.handed_over && q.roomed <= t.close, "the close contacts of both batches get rooms: {}", q.roomed);
             assert_eq!(q.buses, q.roomed.div_ceil(20), "20 passengers and an escort a bus");
             assert!(q.arrived > 0 && q.arrived < q.roomed, "the last buses are still out: {} of {}", q.arrived, q.roomed);
             assert!(q.sampled > 0 && q.sampled <= q.arrived);

@@ -1,5 +1,6 @@
-//! The quarantine side of the seed scenario, after the investigation: a 500-bed hotel readied
-//! in four hours, the handed-over close contacts given single rooms in one batch and driven
+//! The quarantine side of the seed scenario, after the investigation: the second batch of
+//! contacts handed over, a 500-bed hotel readied in four hours, the close contacts of both
+//! batches given single rooms in one action and driven
 //! there in a closed loop by 21-seat buses (seventeen for the park's 327 in the scenario), the
 //! index case taken to the designated hospital by negative-pressure ambulance and the
 //! co-workers who turned positive to hospital too; arrivals checked in, the first day's
@@ -43,7 +44,13 @@ async fn as_user(store: &Store, name: &str) -> Result<Scoped> {
     Ok(store.scoped(p, Actor { name: name.into(), ..Default::default() }))
 }
 
-pub async fn settle(store: &Store, seed: u64) -> Result<Settled> {
+/// Settles the outbreak traced around `index_case`: its second batch of contacts handed over,
+/// then rooms, buses, hospitals and the first day at the site.
+pub async fn settle(store: &Store, seed: u64, index_case: i64) -> Result<Settled> {
+    // 一批确认、一批转运: the investigator hands over the rest of the confirmed contacts.
+    let investigator = as_user(store, "demo_investigator").await?;
+    let rest: Vec<i64> = investigator.contacts(index_case).await?.into_iter().filter(|c| c.status == "confirmed").map(|c| c.person_id).collect();
+    investigator.hand_over(index_case, &rest).await?;
     let head = as_user(store, "demo_quarantine_site_head").await?;
     let dispatcher = as_user(store, "demo_transfer_dispatcher").await?;
     let county = AreaCode::parse(county::COUNTY_CODE)?;
