@@ -374,6 +374,12 @@ impl Store {
         Ok(with_read_pool!(self, pool => sqlx::query_as::<_, Order>(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(pool).await?))
     }
 
+    /// The order of a person in an incident, if any.
+    pub(crate) async fn order_of_person(&self, incident_id: i64, person_id: i64) -> Result<Option<Order>> {
+        let sql = format!("SELECT {ORDER_COLUMNS} FROM observation_orders o JOIN persons p ON p.id = o.person_id WHERE o.incident_id = $1 AND o.person_id = $2");
+        Ok(with_read_pool!(self, pool => sqlx::query_as::<_, Order>(sqlx::AssertSqlSafe(sql)).bind(incident_id).bind(person_id).fetch_optional(pool).await?))
+    }
+
     /// The tests an order has taken, oldest first.
     pub(crate) async fn order_tests(&self, order_id: i64) -> Result<Vec<Taken>> {
         Ok(self.taken_tests("order_id = $1 ORDER BY taken_on", order_id).await?.remove(&order_id).unwrap_or_default())

@@ -15,9 +15,6 @@ use crate::audit::{Actor, Change, INSERT_AUDIT, audit_params};
 use crate::observation::{ORDER_COLUMNS, Order};
 use crate::{Param, Result, Store, StoreError, bind_all, with_read_pool, with_write_pool};
 
-/// A temperature at or above this is a fever (37.3 °C).
-pub const FEVER_C: f32 = 37.3;
-
 #[derive(Debug, Clone)]
 pub struct NewQuarantineSite {
     pub name: String,
@@ -223,8 +220,7 @@ impl Store {
 
     /// Marks a room cleaned (free again), or out of use, or back in use.
     pub(crate) async fn set_room_status(&self, actor: &Actor, site: &SiteBoard, room: &Room, to: &str) -> Result<()> {
-        let allowed = matches!((room.status.as_str(), to), ("cleaning", "free") | ("free", "out_of_use") | ("out_of_use", "free") | ("cleaning", "out_of_use"));
-        if !allowed {
+        if !cordon_domain::observation::room_may_become(&room.status, to) {
             return Err(StoreError::Invalid(format!("room {} is {}; it cannot become {to}", room.number, room.status)));
         }
         let change = Change::new("room_status", "room", room.id).area(&site.area_code)

@@ -170,13 +170,7 @@ impl Store {
         escort: &str,
     ) -> Result<Planned> {
         let mut out = Planned::default();
-        let open: std::collections::HashSet<i64> = {
-            let rows: Vec<(i64,)> = with_read_pool!(self, pool => sqlx::query_as(
-                "SELECT tp.order_id FROM transfer_people tp JOIN transfers t ON t.id = tp.transfer_id \
-                 WHERE t.status IN ('planned', 'dispatched', 'picked_up') AND tp.order_id IS NOT NULL",
-            ).fetch_all(pool).await?);
-            rows.into_iter().map(|(o,)| o).collect()
-        };
+        let open = self.orders_on_open_transfers().await?;
         let mut riders: Vec<&Order> = Vec::new();
         for o in orders {
             if o.site_id != Some(site.id) || o.room_id.is_none() {
@@ -371,5 +365,14 @@ impl Store {
              ORDER BY c.created_at LIMIT 500"
         );
         Ok(with_read_pool!(self, pool => bind_all!(sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(pool).await?))
+    }
+
+    /// The orders riding an open transfer now.
+    pub(crate) async fn orders_on_open_transfers(&self) -> Result<std::collections::HashSet<i64>> {
+        let rows: Vec<(i64,)> = with_read_pool!(self, pool => sqlx::query_as(
+            "SELECT tp.order_id FROM transfer_people tp JOIN transfers t ON t.id = tp.transfer_id \
+             WHERE t.status IN ('planned', 'dispatched', 'picked_up') AND tp.order_id IS NOT NULL",
+        ).fetch_all(pool).await?);
+        Ok(rows.into_iter().map(|(o,)| o).collect())
     }
 }

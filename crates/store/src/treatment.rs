@@ -188,4 +188,31 @@ impl Store {
         });
         Ok(())
     }
+
+    /// The tests and severity logs of many stays in two queries, by stay.
+    #[allow(clippy::type_complexity)]
+    pub(crate) async fn stay_histories(
+        &self,
+        ids: &[i64],
+    ) -> Result<(std::collections::HashMap<i64, Vec<HospitalTest>>, std::collections::HashMap<i64, Vec<(DateTime<Utc>, String, String)>>)> {
+        let mut tests: std::collections::HashMap<i64, Vec<HospitalTest>> = std::collections::HashMap::new();
+        let mut logs: std::collections::HashMap<i64, Vec<(DateTime<Utc>, String, String)>> = std::collections::HashMap::new();
+        for chunk in ids.chunks(500) {
+            let list = crate::list_placeholders(0, chunk.len());
+            let params: Vec<crate::Param> = chunk.iter().map(|i| crate::Param::Int(*i)).collect();
+            let sql = format!("SELECT stay_id, at, ct_orf1ab, ct_n FROM hospital_tests WHERE stay_id IN ({list}) ORDER BY stay_id, at");
+            let rows: Vec<(i64, DateTime<Utc>, Option<f32>, Option<f32>)> = with_read_pool!(self, pool =>
+                bind_all!(sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(pool).await?);
+            for (stay, at, orf1ab, n) in rows {
+                tests.entry(stay).or_default().push(HospitalTest { at, ct: CtValues { orf1ab, n } });
+            }
+            let sql = format!("SELECT stay_id, at, severity, note FROM severity_changes WHERE stay_id IN ({list}) ORDER BY stay_id, at, id");
+            let rows: Vec<(i64, DateTime<Utc>, String, String)> = with_read_pool!(self, pool =>
+                bind_all!(sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(pool).await?);
+            for (stay, at, severity, note) in rows {
+                logs.entry(stay).or_default().push((at, severity, note));
+            }
+        }
+        Ok((tests, logs))
+    }
 }

@@ -58,6 +58,21 @@ impl Status {
     }
 }
 
+/// A temperature at or above this is a fever (37.3 °C).
+pub const FEVER_C: f32 = 37.3;
+
+/// Whether a health check calls for the site doctor: a fever or any symptom.
+pub fn needs_attention(temperature: f32, symptoms: &str) -> bool {
+    temperature >= FEVER_C || !symptoms.trim().is_empty()
+}
+
+/// Whether a room may move from one status to another by hand (free, occupied, cleaning,
+/// out_of_use): a cleaned room is free again, an empty room may be taken out of use and back.
+/// Occupied and emptied rooms move by check-in and check-out only.
+pub fn room_may_become(from: &str, to: &str) -> bool {
+    matches!((from, to), ("cleaning", "free") | ("free", "out_of_use") | ("out_of_use", "free") | ("cleaning", "out_of_use"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -77,5 +92,13 @@ mod tests {
         assert!(Status::ALL.iter().filter(|s| !s.is_final()).all(|s| s.may_become(Case)));
         assert_eq!(Status::serving(StageKind::HomeQuarantine), HomeQuarantine);
         assert_eq!("in_transit".parse::<Status>().unwrap(), InTransit);
+    }
+
+    #[test]
+    fn rooms_are_cleaned_before_reuse_and_fevers_are_flagged() {
+        assert!(room_may_become("cleaning", "free"));
+        assert!(!room_may_become("occupied", "free"), "check-out empties a room");
+        assert!(!room_may_become("free", "occupied"), "check-in fills a room");
+        assert!(needs_attention(37.3, "") && needs_attention(36.5, "咳嗽") && !needs_attention(37.2, " "));
     }
 }

@@ -149,6 +149,12 @@ impl Schedule {
         self.stages.iter().find(|s| s.kind == StageKind::Centralized && !s.skipped).map(|s| s.last)
     }
 
+    /// The stage that follows `kind` in the plan; none when `kind` is the last (release).
+    pub fn stage_after(&self, kind: StageKind) -> Option<StageKind> {
+        let i = self.stages.iter().position(|s| s.kind == kind)?;
+        self.stages.get(i + 1).map(|s| s.kind)
+    }
+
     /// Tests due on a day and not yet taken.
     pub fn due_on(&self, on: NaiveDate) -> Option<&TestSlot> {
         self.tests.iter().find(|t| t.on == on && t.planned && t.taken.is_none())
@@ -241,6 +247,8 @@ mod tests {
         assert_eq!(s.release_on, d("2022-04-22"));
         assert_eq!(s.entry(), Some(StageKind::Centralized));
         assert_eq!(s.centralized_until(), Some(d("2022-04-19")));
+        assert_eq!(s.stage_after(StageKind::Centralized), Some(StageKind::HomeMonitoring));
+        assert_eq!(s.stage_after(StageKind::HomeMonitoring), None);
         assert!(s.tests.iter().all(|t| !t.double));
     }
 

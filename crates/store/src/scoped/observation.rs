@@ -97,6 +97,15 @@ impl Scoped {
         order.ok_or_else(|| StoreError::Invalid(format!("no observation order {id}")))
     }
 
+    /// The outcomes of the tests taken by the close contact a secondary contact's release waits
+    /// for, oldest first (none when that person has no order).
+    pub async fn close_contact_tests(&self, order: &Order) -> Result<Option<Vec<cordon_domain::observation::Outcome>>> {
+        self.require(Permission::QuarantineRead)?;
+        let Some(via) = order.via_person_id else { return Ok(None) };
+        let Some(close) = self.store.order_of_person(order.incident_id, via).await? else { return Ok(None) };
+        Ok(Some(self.store.order_tests(close.id).await?.into_iter().map(|t| t.outcome).collect()))
+    }
+
     pub async fn order_schedule(&self, id: i64) -> Result<(Order, Option<Schedule>)> {
         let order = Self::order_or_fail(self.observation_order(id).await?, id)?;
         let schedule = self.store.order_schedule(&order).await?;
@@ -327,6 +336,29 @@ impl Scoped {
         let stay = self.store.stay(id).await?.ok_or_else(|| StoreError::Invalid(format!("no hospital stay {id}")))?;
         self.inside(&area(&stay.area_code)?)?;
         Ok(stay)
+    }
+
+    /// Every stay of the jurisdiction with its tests, severity log and the discharge rule's
+    /// verdict, in three queries.
+    #[allow(clippy::type_complexity)]
+    pub async fn stay_records(&self) -> Result<Vec<(Stay, Vec<HospitalTest>, Vec<(chrono::DateTime<Utc>, String, String)>, Discharge)>> {
+        let stays = self.stays().await?;
+        let ids: Vec<i64> = stays.iter().map(|s| s.id).collect();
+        let (mut tests, mut logs) = self.store.stay_histories(&ids).await?;
+        Ok(stays
+            .into_iter()
+            .map(|s| {
+                let t = tests.remove(&s.id).unwrap_or_default();
+                let rule = cordon_domain::treatment::discharge(&t, None);
+                let log = logs.remove(&s.id).unwrap_or_default();
+                (s, t, log, rule)
+            })
+            .collect())
+    }
+
+    pub async fn orders_on_open_transfers(&self) -> Result<std::collections::HashSet<i64>> {
+        self.require(Permission::QuarantineRead)?;
+        self.store.orders_on_open_transfers().await
     }
 
     /// A stay's tests, severity log and what the discharge rule says now.

@@ -104,12 +104,7 @@ async fn view(t: Tr, caller: &Caller, notice: Option<String>, error: Option<Stri
         let vehicles = scope.vehicles().await?;
         let hospitals = scope.hospitals().await?;
         // Orders already on an open transfer are not waiting for one.
-        let mut riding = std::collections::HashSet::new();
-        for tr in board.iter().filter(|x| x.status().is_some_and(TransferStatus::is_open)) {
-            for (_, _, order, _) in scope.transfer(tr.id).await?.1 {
-                riding.extend(order);
-            }
-        }
+        let riding = scope.orders_on_open_transfers().await?;
         Ok::<_, StoreError>((board, waiting, sites, cases, vehicles, hospitals, riding))
     };
     let (board, waiting, sites, cases, vehicles, hospitals, riding) = match loaded.await {

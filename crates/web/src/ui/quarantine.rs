@@ -12,7 +12,7 @@ use cordon_domain::observation::{Blocker, Category, Outcome, RuleSet, Status, ru
 use cordon_domain::{AreaCode, Barcode, local_date};
 use cordon_store::StoreError;
 use cordon_store::observation::{Order, OrderFilter, RecomputeSummary};
-use cordon_store::quarantine::{FEVER_C, NewQuarantineSite, ROOM_STATUSES, SITE_KINDS, SiteBoard};
+use cordon_store::quarantine::{NewQuarantineSite, ROOM_STATUSES, SITE_KINDS, SiteBoard};
 use serde::Deserialize;
 
 use super::investigation::{ids, pairs, value};
@@ -273,23 +273,33 @@ async fn site_view(t: Tr, caller: &Caller, id: i64, notice: Option<String>, erro
         Err(e) => return failure(t, caller, e),
     };
     let temp = |order: i64, slot: &str| checks.iter().find(|c| c.order_id == order && c.slot == slot);
+    // The stage after centralized quarantine, from each order's plan under its rule set.
+    let mut rules: std::collections::HashMap<String, Option<cordon_domain::observation::RuleSet>> = std::collections::HashMap::new();
+    let mut next_stages = std::collections::HashMap::new();
+    for (o, _) in &people {
+        if !rules.contains_key(&o.rule_set) {
+            rules.insert(o.rule_set.clone(), scope.rule_set(&o.rule_set).await.ok());
+        }
+        let plan = rules.get(&o.rule_set).and_then(Option::as_ref).zip(o.category()).and_then(|(r, c)| r.plan(c));
+        let next = plan.map(|p| {
+            let s = cordon_domain::observation::Schedule::compute(p, local_date(o.last_exposure_at), today, &[]);
+            s.stage_after(cordon_domain::observation::StageKind::Centralized)
+        });
+        // Past the release day there is no next stage: release.
+        let next = if o.release_on.is_some_and(|r| r > today) { next.flatten() } else { None };
+        next_stages.insert(o.id, next);
+    }
     let people = people
         .into_iter()
         .map(|(o, r)| {
             let (m, e) = (temp(o.id, "morning"), temp(o.id, "evening"));
-            let fever = [m, e].iter().flatten().any(|c| c.temperature >= FEVER_C || !c.symptoms.is_empty());
+            let fever = [m, e].iter().flatten().any(|c| cordon_domain::observation::needs_attention(c.temperature, &c.symptoms));
             let show = |c: Option<&cordon_store::quarantine::HealthCheck>| {
                 c.map(|c| if c.symptoms.is_empty() { format!("{:.1}℃", c.temperature) } else { format!("{:.1}℃ {}", c.temperature, c.symptoms) }).unwrap_or_default()
             };
             let day0 = local_date(o.last_exposure_at);
             // Where the person goes after the centralized stage: the plan's next stage, or release.
-            let next_stage = if o.release_on.is_some_and(|r| r <= today) || o.centralized_until == o.release_on {
-                "released"
-            } else if o.category == "close_contact" || o.category == "inbound" {
-                "home_monitoring"
-            } else {
-                "home_quarantine"
-            };
+            let next_stage = next_stages.get(&o.id).copied().flatten().map_or("released", |k| k.as_str());
             PersonRow {
                 order_id: o.id,
                 room: r.number.clone(),
@@ -553,18 +563,15 @@ async fn order_view(t: Tr, caller: &Caller, id: i64, error: Option<String>) -> R
         Err(e) => return failure(t, caller, e),
     };
     // A secondary contact's release waits for their close contact's first tests.
-    let mut close_first: Option<Vec<Outcome>> = None;
-    let mut needs = 0;
-    if order.category == "secondary_contact"
-        && let Some(via) = order.via_person_id
-    {
-        let rule = scope.rule_set(&order.rule_set).await.ok();
-        needs = rule.map(|r| r.secondary_needs_close_tests).unwrap_or(0);
-        let all = scope.observation_orders(&OrderFilter::default()).await.unwrap_or_default();
-        if let Some(close) = all.iter().find(|o| o.person_id == via && o.incident_id == order.incident_id) {
-            close_first = scope.order_schedule(close.id).await.ok().and_then(|(_, s)| s).map(|s| s.tests.iter().filter_map(|t| t.taken).collect());
+    let (close_first, needs) = if order.category == "secondary_contact" {
+        let needs = scope.rule_set(&order.rule_set).await.map(|r| r.secondary_needs_close_tests).unwrap_or(0);
+        match scope.close_contact_tests(&order).await {
+            Ok(tests) => (tests, needs),
+            Err(e) => return failure(t, caller, e),
         }
-    }
+    } else {
+        (None, 0)
+    };
     let from = order.status();
     let can_quarantine = scope.principal().can(Permission::QuarantineWrite);
     let can_transfer = scope.principal().can(Permission::TransferWrite);

@@ -68,14 +68,7 @@ pub async fn page(t: Tr, caller: Caller, Query(q): Query<TreatmentQuery>) -> Res
 
 async fn view(t: Tr, caller: &Caller, notice: Option<String>, error: Option<String>) -> Response {
     let scope = &caller.0;
-    let loaded = async {
-        let mut out = Vec::new();
-        for s in scope.stays().await? {
-            out.push(scope.stay_record(s.id).await?);
-        }
-        Ok::<_, StoreError>(out)
-    };
-    let records = match loaded.await {
+    let records = match scope.stay_records().await {
         Ok(x) => x,
         Err(e) => return failure(t, caller, e),
     };
