@@ -17,6 +17,15 @@ pub struct PlainTube {
     pub at: DateTime<Utc>,
 }
 
+/// Plans each statement of a long raw transaction afresh. A foreign-key check is a cached plan;
+/// planned while the referenced table was empty (a fresh benchmark database), it stays a
+/// sequential scan as that table grows inside the transaction, and a million one-row INSERTs
+/// turn quadratic — a trap, not the machine's limit.
+async fn custom_plans(tx: &mut sqlx::Transaction<'_, sqlx::Postgres>) -> Result<()> {
+    sqlx::query("SET LOCAL plan_cache_mode = force_custom_plan").execute(&mut **tx).await?;
+    Ok(())
+}
+
 impl Store {
     /// Every registered person's id and area, by area and id (for generators and benchmarks).
     pub async fn people_by_area(&self) -> Result<Vec<(i64, String)>> {
@@ -55,6 +64,7 @@ impl Store {
             }
             Backend::Postgres(b) => {
                 let mut tx = b.pool.begin().await?;
+                custom_plans(&mut tx).await?;
                 let mut n = 0u64;
                 let tube_sql = format!("{TUBE} RETURNING id");
                 for t in &tubes {
@@ -102,6 +112,7 @@ impl Store {
             }
             Backend::Postgres(b) => {
                 let mut tx = b.pool.begin().await?;
+                custom_plans(&mut tx).await?;
                 let mut n = 0u64;
                 for (barcode, result, at) in &results {
                     n += sqlx::query(SET).bind(*result).bind(lab_id).bind(*at).bind(round_id).bind(barcode).execute(&mut *tx).await?.rows_affected();
@@ -234,6 +245,7 @@ impl Store {
             }
             Backend::Postgres(b) => {
                 let mut tx = b.pool.begin().await?;
+                custom_plans(&mut tx).await?;
                 let mut n = 0u64;
                 for (id, rule, release, centralized, tests, found) in &rows {
                     n += sqlx::query(SQL).bind(rule).bind(release).bind(centralized).bind(tests).bind(found).bind(now).bind(id)
