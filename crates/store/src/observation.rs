@@ -213,14 +213,16 @@ impl Store {
     pub(crate) async fn recompute_incident(&self, actor: &Actor, incident_id: i64) -> Result<RecomputeSummary> {
         let rule_name = self.incident_rule_set(incident_id).await?;
         let rule = self.rule_set(&rule_name).await?;
+        if matches!(&*self.backend, crate::Backend::Sqlite(_)) {
+            return self.recompute_incident_sqlite(actor, incident_id, rule).await;
+        }
         let open = "incident_id = $1 AND status NOT IN ('released', 'case')";
         let orders: Vec<OpenOrder> = with_read_pool!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT id, category, last_exposure_at, found_on, created_at, release_on, rule_set FROM observation_orders WHERE {open} ORDER BY id"
         ))).bind(incident_id).fetch_all(pool).await?);
         let taken = self.taken_tests(&format!("order_id IN (SELECT id FROM observation_orders WHERE {open})"), incident_id).await?;
         let summary = self.write_schedules(&rule, orders, &taken).await?;
-        let change = Change::new("recompute", "incident", incident_id)
-            .after(serde_json::json!({"rule_set": rule_name, "summary": summary}));
+        let change = recompute_change(incident_id, &rule_name, &summary);
         with_write_pool!(self, pool => {
             bind_all!(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(pool).await?;
         });
@@ -278,49 +280,25 @@ impl Store {
     /// Computes and writes the schedules of `orders` under `rule`, a hundred orders per
     /// statement in one transaction.
     async fn write_schedules(&self, rule: &RuleSet, orders: Vec<OpenOrder>, taken: &HashMap<i64, Vec<Taken>>) -> Result<RecomputeSummary> {
-        // The rule sets the orders were computed under, to tell whose stage today moved (a
-        // category changed since keeps its old rule set name, which is close enough).
-        let mut previous: HashMap<String, Option<RuleSet>> = HashMap::new();
+        let mut previous: HashMap<String, RuleSet> = HashMap::new();
         for o in &orders {
-            if !previous.contains_key(&o.rule_set) {
-                previous.insert(o.rule_set.clone(), self.rule_set(&o.rule_set).await.ok());
+            if !previous.contains_key(&o.rule_set)
+                && let Ok(r) = self.rule_set(&o.rule_set).await
+            {
+                previous.insert(o.rule_set.clone(), r);
             }
         }
-        let today = local_date(Utc::now());
         let now = Utc::now();
-        let mut summary = RecomputeSummary::default();
-        let mut params: Vec<Param> = Vec::with_capacity(orders.len() * 6);
-        let mut dropped: Vec<i64> = Vec::new();
-        for o in &orders {
-            summary.orders += 1;
-            let found_on = o.found_on.unwrap_or_else(|| local_date(o.created_at));
-            let no_tests = Vec::new();
-            let taken = taken.get(&o.id).unwrap_or(&no_tests);
-            let schedule = o.category.parse::<Category>().ok().and_then(|c| schedule_for(rule, c, o.last_exposure_at, found_on, taken));
-            let Some(schedule) = schedule else {
-                summary.no_longer_observed += 1;
-                dropped.push(o.id);
-                continue;
-            };
-            match o.release_on {
-                Some(old) if old < schedule.release_on => summary.release_later += 1,
-                Some(old) if old > schedule.release_on => summary.release_earlier += 1,
-                _ => summary.unchanged += 1,
-            }
-            let before = previous.get(&o.rule_set).and_then(Option::as_ref).and_then(|r| {
-                schedule_for(r, o.category.parse().ok()?, o.last_exposure_at, found_on, taken)
-            });
-            if before.is_some_and(|b| Moved::between(&b, &schedule, today).stage_changed) {
-                summary.stage_changed += 1;
-            }
-            let cols = ScheduleColumns::of(&schedule);
+        let plan = plan_schedules(rule, &previous, &orders, taken, local_date(now));
+        let mut params: Vec<Param> = Vec::with_capacity(plan.updates.len() * 6);
+        for u in &plan.updates {
             params.extend([
-                Param::Int(o.id),
+                Param::Int(u.id),
                 Param::Text(rule.name.clone()),
-                Param::Date(cols.release_on),
-                Param::OptDate(cols.centralized_until),
-                Param::Text(cols.test_dates),
-                Param::Date(found_on),
+                Param::Date(u.cols.release_on),
+                Param::OptDate(u.cols.centralized_until),
+                Param::Text(u.cols.test_dates.clone()),
+                Param::Date(u.found_on),
             ]);
         }
         with_write_pool!(self, pool => {
@@ -334,7 +312,7 @@ impl Store {
                 );
                 bind_all!(sqlx::query(sqlx::AssertSqlSafe(sql.as_str())).bind(now), chunk.iter()).execute(&mut *tx).await?;
             }
-            for chunk in dropped.chunks(500) {
+            for chunk in plan.dropped.chunks(500) {
                 let sql = format!(
                     "UPDATE observation_orders SET status = 'released', released_at = $1, updated_at = $1, rule_set = $2 WHERE id IN ({})",
                     crate::list_placeholders(2, chunk.len())
@@ -344,7 +322,70 @@ impl Store {
             }
             tx.commit().await?;
         });
-        Ok(summary)
+        Ok(plan.summary)
+    }
+
+    /// [`Store::recompute_incident`] on SQLite: read, computed and written on the synchronous
+    /// connection in one immediate transaction, one prepared UPDATE a row, with its audit event.
+    async fn recompute_incident_sqlite(&self, actor: &Actor, incident_id: i64, rule: RuleSet) -> Result<RecomputeSummary> {
+        let crate::Backend::Sqlite(b) = &*self.backend else { return Err(StoreError::Task("not SQLite".into())) };
+        let rules: HashMap<String, RuleSet> = self.rule_sets().await?.into_iter().map(|e| (e.rule.name.clone(), e.rule)).collect();
+        let actor = actor.clone();
+        b.with_bulk(move |conn| {
+            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let mut orders = Vec::new();
+            let mut taken: HashMap<i64, Vec<Taken>> = HashMap::new();
+            {
+                let mut q = tx.prepare(
+                    "SELECT id, category, last_exposure_at, found_on, created_at, release_on, rule_set FROM observation_orders \
+                     WHERE incident_id = ?1 AND status NOT IN ('released', 'case')",
+                )?;
+                let mut rows = q.query([incident_id])?;
+                while let Some(r) = rows.next()? {
+                    orders.push(OpenOrder {
+                        id: r.get(0)?,
+                        category: r.get(1)?,
+                        last_exposure_at: r.get(2)?,
+                        found_on: r.get(3)?,
+                        created_at: r.get(4)?,
+                        release_on: r.get(5)?,
+                        rule_set: r.get(6)?,
+                    });
+                }
+                let mut q = tx.prepare(
+                    "SELECT t.order_id, t.taken_on, t.outcome FROM observation_tests t JOIN observation_orders o ON o.id = t.order_id \
+                     WHERE o.incident_id = ?1 AND o.status NOT IN ('released', 'case')",
+                )?;
+                let mut rows = q.query([incident_id])?;
+                while let Some(r) = rows.next()? {
+                    let outcome: String = r.get(2)?;
+                    taken.entry(r.get(0)?).or_default().push(Taken { on: r.get(1)?, outcome: Outcome::parse(&outcome).unwrap_or(Outcome::Pending) });
+                }
+            }
+            let now = Utc::now();
+            let plan = plan_schedules(&rule, &rules, &orders, &taken, local_date(now));
+            {
+                let at = crate::batch::sqlite_time(now);
+                let mut update = tx.prepare(
+                    "UPDATE observation_orders SET rule_set = ?1, release_on = ?2, centralized_until = ?3, test_dates = ?4, found_on = ?5, updated_at = ?6 WHERE id = ?7",
+                )?;
+                for u in &plan.updates {
+                    update.execute(rusqlite::params![rule.name, u.cols.release_on, u.cols.centralized_until, u.cols.test_dates, u.found_on, at, u.id])?;
+                }
+                let mut release = tx.prepare(
+                    "UPDATE observation_orders SET status = 'released', released_at = ?1, updated_at = ?1, rule_set = ?2 WHERE id = ?3",
+                )?;
+                for id in &plan.dropped {
+                    release.execute(rusqlite::params![at, rule.name, id])?;
+                }
+                let change = recompute_change(incident_id, &rule.name, &plan.summary);
+                let params: Vec<rusqlite::types::Value> = audit_params(&actor, &change).iter().map(crate::param_value).collect();
+                tx.execute(&crate::sqlite_sql(INSERT_AUDIT), rusqlite::params_from_iter(params))?;
+            }
+            tx.commit()?;
+            Ok(plan.summary)
+        })
+        .await
     }
 
     /// Observation orders in `scope`, by release day.
@@ -419,6 +460,61 @@ impl Store {
         });
         self.order(order.id).await?.ok_or_else(|| StoreError::Task("order vanished".into()))
     }
+}
+
+/// The audit event of a recompute, with what moved.
+fn recompute_change(incident_id: i64, rule_name: &str, summary: &RecomputeSummary) -> Change {
+    Change::new("recompute", "incident", incident_id).after(serde_json::json!({"rule_set": rule_name, "summary": summary}))
+}
+
+/// One order's new schedule columns.
+struct ScheduleUpdate {
+    id: i64,
+    cols: ScheduleColumns,
+    found_on: NaiveDate,
+}
+
+/// What a recompute writes: the new schedules, the orders no longer observed, the summary.
+struct SchedulePlan {
+    updates: Vec<ScheduleUpdate>,
+    dropped: Vec<i64>,
+    summary: RecomputeSummary,
+}
+
+/// Computes the schedules of `orders` under `rule`; `previous` holds the rule sets they were
+/// computed under, to tell whose stage today moves (a category changed since keeps its old
+/// rule set name, which is close enough).
+fn plan_schedules(
+    rule: &RuleSet,
+    previous: &HashMap<String, RuleSet>,
+    orders: &[OpenOrder],
+    taken: &HashMap<i64, Vec<Taken>>,
+    today: NaiveDate,
+) -> SchedulePlan {
+    let mut plan = SchedulePlan { updates: Vec::with_capacity(orders.len()), dropped: Vec::new(), summary: RecomputeSummary::default() };
+    let no_tests = Vec::new();
+    for o in orders {
+        plan.summary.orders += 1;
+        let found_on = o.found_on.unwrap_or_else(|| local_date(o.created_at));
+        let taken = taken.get(&o.id).unwrap_or(&no_tests);
+        let category = o.category.parse::<Category>().ok();
+        let Some(schedule) = category.and_then(|c| schedule_for(rule, c, o.last_exposure_at, found_on, taken)) else {
+            plan.summary.no_longer_observed += 1;
+            plan.dropped.push(o.id);
+            continue;
+        };
+        match o.release_on {
+            Some(old) if old < schedule.release_on => plan.summary.release_later += 1,
+            Some(old) if old > schedule.release_on => plan.summary.release_earlier += 1,
+            _ => plan.summary.unchanged += 1,
+        }
+        let before = previous.get(&o.rule_set).zip(category).and_then(|(r, c)| schedule_for(r, c, o.last_exposure_at, found_on, taken));
+        if before.is_some_and(|b| Moved::between(&b, &schedule, today).stage_changed) {
+            plan.summary.stage_changed += 1;
+        }
+        plan.updates.push(ScheduleUpdate { id: o.id, cols: ScheduleColumns::of(&schedule), found_on });
+    }
+    plan
 }
 
 impl RecomputeSummary {
