@@ -366,6 +366,18 @@ impl Store {
                 .bind(room_id).execute(&mut *tx).await?;
             sqlx::query("UPDATE observation_orders SET status = $1, room_id = NULL, updated_at = $2, released_at = CASE WHEN $1 = 'released' THEN $2 ELSE released_at END WHERE id = $3")
                 .bind(to.as_str()).bind(now).bind(order.id).execute(&mut *tx).await?;
+            // Someone who stayed at the site goes home point to point (点对点闭环): a transfer
+            // for the dispatcher, who picks the vehicle.
+            if from == Status::Centralized && let Some(site) = order.site_id {
+                let deadline = now + chrono::Duration::hours(cordon_domain::transfer::TransferKind::ReleaseHome.deadline_hours());
+                let (id,): (i64,) = sqlx::query_as(
+                    "INSERT INTO transfers (incident_id, kind, vehicle_id, escort, from_place, to_place, to_site_id, area_code, status, deadline, created_at, created_by) \
+                     SELECT $1, 'release_home', NULL, NULL, s.name, '居住地', NULL, s.area_code, 'planned', $2, $3, $4 FROM quarantine_sites s WHERE s.id = $5 RETURNING id",
+                )
+                .bind(order.incident_id).bind(deadline).bind(now).bind(&actor.name).bind(site).fetch_one(&mut *tx).await?;
+                sqlx::query("INSERT INTO transfer_people (transfer_id, person_id, order_id) VALUES ($1, $2, $3)")
+                    .bind(id).bind(order.person_id).bind(order.id).execute(&mut *tx).await?;
+            }
             bind_all!(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
             tx.commit().await?;
         });

@@ -298,6 +298,9 @@ impl Store {
     /// transfer), arrived (a case is in hospital), or cancelled.
     pub(crate) async fn advance_transfer(&self, actor: &Actor, t: &Transfer, to: TransferStatus) -> Result<Transfer> {
         let from = t.status().ok_or_else(|| StoreError::Invalid("unknown transfer status".into()))?;
+        if to == TransferStatus::Dispatched && t.vehicle_id.is_none() {
+            return Err(StoreError::Invalid(format!("transfer {} has no vehicle yet", t.id)));
+        }
         if !from.may_become(to) {
             return Err(StoreError::Invalid(format!("a transfer {} cannot become {}", from.label_zh(), to.label_zh())));
         }
@@ -374,5 +377,24 @@ impl Store {
              WHERE t.status IN ('planned', 'dispatched', 'picked_up') AND tp.order_id IS NOT NULL",
         ).fetch_all(pool).await?);
         Ok(rows.into_iter().map(|(o,)| o).collect())
+    }
+
+    /// Puts a free vehicle on a planned transfer that has none (a release home).
+    pub(crate) async fn assign_vehicle(&self, actor: &Actor, t: &Transfer, vehicle: &Vehicle, escort: &str) -> Result<()> {
+        if t.status != "planned" {
+            return Err(StoreError::Invalid(format!("transfer {} is under way", t.id)));
+        }
+        if vehicle.busy {
+            return Err(StoreError::Invalid(format!("vehicle {} is on another transfer", vehicle.plate)));
+        }
+        let change = Change::new("vehicle", "transfer", t.id).area(&t.area_code).after(serde_json::json!({"vehicle": vehicle.plate}));
+        with_write_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            sqlx::query("UPDATE transfers SET vehicle_id = $1, escort = COALESCE($2, escort) WHERE id = $3 AND status = 'planned'")
+                .bind(vehicle.id).bind(Some(escort.trim()).filter(|e| !e.is_empty())).bind(t.id).execute(&mut *tx).await?;
+            bind_all!(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
+            tx.commit().await?;
+        });
+        Ok(())
     }
 }

@@ -319,6 +319,15 @@ impl Scoped {
         Ok((t, people))
     }
 
+    /// Puts a vehicle on a planned transfer that has none (a release home).
+    pub async fn assign_vehicle(&self, id: i64, vehicle_id: i64, escort: &str) -> Result<Transfer> {
+        self.require(Permission::TransferWrite)?;
+        let (t, _) = self.transfer(id).await?;
+        let vehicle = self.vehicles_by_id(&[vehicle_id]).await?.remove(0);
+        self.store.assign_vehicle(&self.actor, &t, &vehicle, escort).await?;
+        Ok(self.transfer(id).await?.0)
+    }
+
     pub async fn advance_transfer(&self, id: i64, to: TransferStatus) -> Result<Transfer> {
         self.require(Permission::TransferWrite)?;
         let (t, _) = self.transfer(id).await?;

@@ -160,6 +160,17 @@ async fn contacts_handed_over_get_schedules_rooms_tests_and_follow_a_new_rule_se
         assert!(head.set_room_status(site.id, room.id, "occupied").await.is_err());
         head.set_room_status(site.id, room.id, "free").await.unwrap();
         assert_eq!(head.quarantine_site(site.id).await.unwrap().free_rooms, 1);
+        // Leaving the site is a point-to-point ride home: a transfer waiting for a vehicle.
+        let dispatcher = as_user(&store, "dispatcher", Role::TransferDispatcher, "140121").await;
+        let board = dispatcher.dispatch_board().await.unwrap();
+        assert_eq!(board.iter().map(|t| (t.kind.as_str(), t.from_place.as_str(), t.plate.is_none(), t.people)).collect::<Vec<_>>(), [("release_home", "清徐宾馆", true, 1)]);
+        let release = board[0].id;
+        assert!(dispatcher.advance_transfer(release, cordon_domain::transfer::TransferStatus::Dispatched).await.is_err(), "no vehicle yet");
+        let car = dispatcher.add_vehicle(&cordon_store::transfers::NewVehicle {
+            plate: "晋A·C001".into(), kind: cordon_domain::transfer::VehicleKind::Car, seats: 4, area_code: code("140121"), driver: None, phone: None,
+        }).await.unwrap();
+        assert_eq!(dispatcher.assign_vehicle(release, car, "社区网格员").await.unwrap().plate.as_deref(), Some("晋A·C001"));
+        dispatcher.advance_transfer(release, cordon_domain::transfer::TransferStatus::Dispatched).await.unwrap();
 
         // Close contact 4 turns positive: their household's secondary contact is a close
         // contact now, recomputed; 4's own order ends as a case.

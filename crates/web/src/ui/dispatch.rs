@@ -36,6 +36,8 @@ pub struct TransferRow {
     /// The next step: (status, button label).
     next: Option<(&'static str, String)>,
     can_cancel: bool,
+    /// Planned without a vehicle (a release home): the dispatcher picks one.
+    needs_vehicle: bool,
 }
 
 pub struct SiteQueue {
@@ -127,7 +129,8 @@ async fn view(t: Tr, caller: &Caller, notice: Option<String>, error: Option<Stri
                 status: t.get(&format!("dispatch.status.{}", x.status)).to_string(),
                 clock: clock_cell(&t, x.deadline, Clock::at(x.deadline, x.arrived_at, now)),
                 overdue: x.overdue(now),
-                next: next_step(t, status),
+                needs_vehicle: x.vehicle_id.is_none() && status == TransferStatus::Planned,
+                next: if x.vehicle_id.is_none() { None } else { next_step(t, status) },
                 can_cancel: TransferStatus::Cancelled.as_str() != x.status && status.may_become(TransferStatus::Cancelled),
             }
         })
@@ -225,6 +228,13 @@ pub async fn advance(t: Tr, caller: Caller, Path(id): Path<i64>, RawForm(body): 
         .advance_transfer(id, to)
         .await
         .map(|x| t.fill("dispatch.advanced", &[("to", t.get(&format!("dispatch.status.{}", x.status)))]));
+    outcome(t, &caller, done).await
+}
+
+pub async fn assign_vehicle(t: Tr, caller: Caller, Path(id): Path<i64>, RawForm(body): RawForm) -> Response {
+    let form = pairs(&body);
+    let vehicle = form_value(&form, "vehicle_id").parse::<i64>().unwrap_or(0);
+    let done = caller.0.assign_vehicle(id, vehicle, &form_value(&form, "escort")).await.map(|_| t.get("dispatch.case_planned").to_string());
     outcome(t, &caller, done).await
 }
 

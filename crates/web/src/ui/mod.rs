@@ -89,6 +89,7 @@ pub fn router() -> Router<AppState> {
         .route("/dispatch/sites/{id}", post(dispatch::plan_site))
         .route("/dispatch/cases/{id}", post(dispatch::plan_case))
         .route("/dispatch/transfers/{id}", post(dispatch::advance))
+        .route("/dispatch/transfers/{id}/vehicle", post(dispatch::assign_vehicle))
         .route("/dispatch/vehicles", post(dispatch::add_vehicle))
         .route("/dispatch/hospitals", post(dispatch::add_hospital))
         .route("/treatment", get(treatment::page))

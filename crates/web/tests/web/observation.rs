@@ -192,6 +192,24 @@ async fn a_site_head_fills_rooms_samples_and_checks_people_and_the_commander_cha
         click_and_wait(&client, "#cleaning button").await;
         assert!(client.find(fantoccini::Locator::Css("#cleaning")).await.is_err(), "cleaned: free again");
         std::fs::write(screenshot_path(&format!("quarantine-site-{}.png", w.scratch.kind.as_str())), client.screenshot().await.unwrap()).unwrap();
+        // Home is a point-to-point ride: the dispatcher puts a car on it.
+        account(store, "disp1", Role::TransferDispatcher, "140121").await;
+        let principal = store.principal_by_name("disp1").await.unwrap().unwrap();
+        let dispatcher = store.scoped(principal, cordon_store::audit::Actor { name: "disp1".into(), ..Default::default() });
+        dispatcher.add_vehicle(&cordon_store::transfers::NewVehicle {
+            plate: "晋A·C001".into(), kind: cordon_domain::transfer::VehicleKind::Car, seats: 4,
+            area_code: AreaCode::parse("140121").unwrap(), driver: None, phone: None,
+        }).await.unwrap();
+        client.find(fantoccini::Locator::Css("header form button")).await.unwrap().click().await.unwrap();
+        sign_in(&client, addr, "disp1", PASSWORD).await;
+        client.goto(&format!("http://{addr}/dispatch")).await.unwrap();
+        let ride = text(&client, "table#transfers tbody tr").await;
+        assert!(ride.contains("解除隔离送返") && ride.contains("清徐宾馆 → 居住地") && ride.contains("待发车"), "{ride}");
+        assert!(client.find(fantoccini::Locator::Css("table#transfers button.next")).await.is_err(), "no departure without a vehicle");
+        click_and_wait(&client, "table#transfers form.assign-vehicle button").await;
+        let ride = text(&client, "table#transfers tbody tr").await;
+        assert!(ride.contains("晋A·C001") && ride.contains("发车"), "{ride}");
+
         client.goto(&format!("http://{addr}/observation")).await.unwrap();
         let list = text(&client, "table#orders").await;
         assert_eq!(list.matches("待转运").count(), 2, "the secondaries wait to be moved home: {list}");
