@@ -177,6 +177,14 @@ async fn a_site_head_fills_rooms_samples_and_checks_people_and_the_commander_cha
         wait_for_query(&client, "notice=").await;
         assert!(text(&client, "#rules-notice").await.contains("方案 qingxu-10 已保存"));
         assert!(text(&client, "#rule-qingxu-10").await.contains("复制自 protocol-9"));
+        // Editing the copy again keeps its code.
+        client.goto(&format!("http://{addr}/rulesets?copy=qingxu-10")).await.unwrap();
+        let name = client.wait().for_element(fantoccini::Locator::Css("#rule-form input[name=name]")).await.unwrap();
+        assert_eq!(name.prop("value").await.unwrap().as_deref(), Some("qingxu-10"));
+        fill(&client, "#rule-form input[name='days.close_contact.0']", "11").await;
+        click_and_wait(&client, "#save-rule").await;
+        assert!(text(&client, "#rules-notice").await.contains("方案 qingxu-10 已保存"));
+        assert!(text(&client, "#rule-qingxu-10 + table").await.contains("11"));
 
         // The site head sends the second person home for monitoring; the room waits for cleaning.
         client.find(fantoccini::Locator::Css("header form button")).await.unwrap().click().await.unwrap();
