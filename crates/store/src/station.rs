@@ -223,7 +223,7 @@ impl Store {
         let earlier: Option<(i64, String, String, DateTime<Utc>)> = with_read_pool!(self, pool =>
             sqlx::query_as(
                 "SELECT t.id, t.barcode, st.name, s.sampled_at FROM samples s JOIN tubes t ON t.id = s.tube_id \
-                 JOIN sampling_sites st ON st.id = t.site_id WHERE s.round_id = $1 AND s.person_id = $2 \
+                 JOIN sampling_sites st ON st.id = t.site_id WHERE s.round_id + 0 = $1 AND s.person_id = $2 \
                  AND ((s.kind = 'round' AND $3 = 'round') OR s.tube_id = $4)",
             ).bind(round_id).bind(person_id).bind(row.sample_kind()).bind(row.id).fetch_optional(pool).await?);
         if let Some((tube_id, ..)) = &earlier
