@@ -65,7 +65,10 @@ pub fn discharge(tests: &[HospitalTest], threshold: Option<f32>) -> Discharge {
     let threshold = threshold.unwrap_or(DEFAULT_CT_THRESHOLD);
     let mut sorted: Vec<&HospitalTest> = tests.iter().collect();
     sorted.sort_by_key(|t| t.at);
-    let since = sorted.iter().rposition(|t| !t.qualifies(threshold)).map_or(0, |i| i + 1);
+    // Counting starts after the last failing test — strictly after it, so a failing test taken
+    // at the same moment as a passing one still counts against it.
+    let last_failure = sorted.iter().filter(|t| !t.qualifies(threshold)).map(|t| t.at).max();
+    let since = last_failure.map_or(0, |f| sorted.partition_point(|t| t.at <= f));
     let run = &sorted[since..];
     let Some(first) = run.first() else { return Discharge::NeedsTwoTests };
     let from = first.at + Duration::hours(DISCHARGE_TEST_GAP_HOURS);
@@ -116,6 +119,9 @@ mod tests {
         // A test under the threshold in between starts the count again.
         let relapse = [test(0, Some(36.0), None), test(12, Some(33.0), None), test(30, Some(36.0), None)];
         assert_eq!(discharge(&relapse, None), Discharge::NeedsSecondTest { first: t(30), from: t(54) });
+        // Two tests at the same moment, one failing: the failing one counts.
+        let tie = [test(68, None, Some(20.0)), test(68, None, None), test(92, None, None)];
+        assert_eq!(discharge(&tie, None), Discharge::NeedsSecondTest { first: t(92), from: t(116) });
         // Order of entry does not matter.
         let shuffled = [test(24, Some(38.0), None), test(0, Some(36.0), Some(37.0))];
         assert_eq!(discharge(&shuffled, None), Discharge::Allowed { first: t(0), second: t(24) });
