@@ -415,6 +415,21 @@ impl Store {
         Ok(with_read_pool!(self, pool => sqlx::query_as::<_, Order>(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(pool).await?))
     }
 
+    /// Orders by id, in one query a 500.
+    pub(crate) async fn orders_by_ids(&self, ids: &[i64]) -> Result<Vec<Order>> {
+        let mut out = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(500) {
+            let sql = format!(
+                "SELECT {ORDER_COLUMNS} FROM observation_orders o JOIN persons p ON p.id = o.person_id WHERE o.id IN ({})",
+                crate::list_placeholders(0, chunk.len())
+            );
+            let params: Vec<Param> = chunk.iter().map(|i| Param::Int(*i)).collect();
+            out.extend(with_read_pool!(self, pool =>
+                bind_all!(sqlx::query_as::<_, Order>(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(pool).await?));
+        }
+        Ok(out)
+    }
+
     /// The order of a person in an incident, if any.
     pub(crate) async fn order_of_person(&self, incident_id: i64, person_id: i64) -> Result<Option<Order>> {
         let sql = format!("SELECT {ORDER_COLUMNS} FROM observation_orders o JOIN persons p ON p.id = o.person_id WHERE o.incident_id = $1 AND o.person_id = $2");

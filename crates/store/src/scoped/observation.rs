@@ -93,6 +93,25 @@ impl Scoped {
         Ok(Some(order))
     }
 
+    /// Orders by id in two reads, kept when [`Scoped::observation_order`] would show them (the
+    /// person lives in the jurisdiction, or stays at one of its sites); the others with why.
+    async fn orders_in_scope(&self, ids: &[i64]) -> Result<(Vec<Order>, Vec<(i64, String)>)> {
+        self.require(Permission::QuarantineRead)?;
+        let mut found = self.store.orders_by_ids(ids).await?;
+        // In the order asked: a batch fills rooms and seats in that order.
+        found.sort_by_key(|o| ids.iter().position(|i| *i == o.id));
+        let sites: std::collections::HashSet<i64> = self.quarantine_board().await?.iter().map(|s| s.id).collect();
+        let j = &self.principal.user.jurisdiction;
+        let mut keep = Vec::with_capacity(found.len());
+        let mut missing: Vec<(i64, String)> =
+            ids.iter().filter(|id| !found.iter().any(|o| o.id == **id)).map(|id| (*id, "no such order".to_string())).collect();
+        for o in found {
+            let visible = AreaCode::parse(&o.area_code).is_ok_and(|a| j.contains(&a)) || o.site_id.is_some_and(|s| sites.contains(&s));
+            if visible { keep.push(o) } else { missing.push((o.id, "outside your jurisdiction".to_string())) }
+        }
+        Ok((keep, missing))
+    }
+
     fn order_or_fail(order: Option<Order>, id: i64) -> Result<Order> {
         order.ok_or_else(|| StoreError::Invalid(format!("no observation order {id}")))
     }
@@ -169,16 +188,7 @@ impl Scoped {
     pub async fn assign_rooms(&self, site_id: i64, order_ids: &[i64]) -> Result<Assigned> {
         self.require(Permission::QuarantineWrite)?;
         let site = self.quarantine_site(site_id).await?;
-        let mut orders = Vec::with_capacity(order_ids.len());
-        let mut missing = Vec::new();
-        for id in order_ids {
-            match self.observation_order(*id).await {
-                Ok(Some(o)) => orders.push(o),
-                Ok(None) => missing.push((*id, "no such order".to_string())),
-                Err(StoreError::Forbidden(_)) => missing.push((*id, "outside your jurisdiction".to_string())),
-                Err(e) => return Err(e),
-            }
-        }
+        let (orders, missing) = self.orders_in_scope(order_ids).await?;
         let mut out = self.store.assign_rooms(&self.actor, &site, &orders).await?;
         out.refused.extend(missing);
         Ok(out)
@@ -281,13 +291,10 @@ impl Scoped {
         self.require(Permission::TransferWrite)?;
         let site = self.quarantine_site(site_id).await?;
         let vehicles = self.vehicles_by_id(vehicle_ids).await?;
-        let mut orders = Vec::new();
-        for id in order_ids {
-            if let Some(o) = self.observation_order(*id).await? {
-                orders.push(o);
-            }
-        }
-        self.store.plan_site_transfers(&self.actor, &site, &orders, &vehicles, escort).await
+        let (orders, missing) = self.orders_in_scope(order_ids).await?;
+        let mut out = self.store.plan_site_transfers(&self.actor, &site, &orders, &vehicles, escort).await?;
+        out.left.extend(missing);
+        Ok(out)
     }
 
     /// Plans a positive case's transfer to hospital.
