@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, NaiveDate, Utc};
 use cordon_domain::AreaCode;
 use cordon_domain::local_date;
-use cordon_domain::observation::{Category, Moved, Outcome, RuleSet, Schedule, Status, Taken};
+use cordon_domain::observation::{Blocker, Category, Moved, Outcome, RuleSet, Schedule, Status, Taken};
 use serde::Serialize;
 
 use crate::audit::{Actor, Change, INSERT_AUDIT, audit_params};
@@ -95,6 +95,18 @@ pub struct OrderFilter {
     pub site_id: Option<i64>,
     /// Released on or before this day and not yet released: who may go.
     pub release_by: Option<NaiveDate>,
+    /// Only people observed at home (home quarantine or home monitoring).
+    pub at_home: bool,
+}
+
+/// What a batch release did.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Release {
+    pub released: Vec<Order>,
+    /// Still held, with what holds them.
+    pub not_yet: Vec<(Order, Vec<Blocker>)>,
+    /// Not found in the jurisdiction, or already closed.
+    pub refused: Vec<(i64, String)>,
 }
 
 /// What a recompute did, for the audit event and the page.
@@ -405,7 +417,10 @@ impl Store {
             params.push(Param::Date(day));
             sql.push_str(&format!(" AND o.release_on <= ${} AND o.status NOT IN ('released', 'case')", params.len()));
         }
-        sql.push_str(" ORDER BY o.release_on, o.id LIMIT 5000");
+        if filter.at_home {
+            sql.push_str(" AND o.status IN ('home_quarantine', 'home_monitoring')");
+        }
+        sql.push_str(if filter.at_home { " ORDER BY o.area_code, o.release_on, o.id LIMIT 5000" } else { " ORDER BY o.release_on, o.id LIMIT 5000" });
         Ok(with_read_pool!(self, pool =>
             bind_all!(sqlx::query_as::<_, Order>(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(pool).await?))
     }
@@ -448,6 +463,63 @@ impl Store {
         let taken = self.order_tests(order.id).await?;
         let found_on = order.found_on.unwrap_or_else(|| local_date(order.created_at));
         Ok(schedule_for(&rule, category, order.last_exposure_at, found_on, &taken))
+    }
+
+    /// What stands before release on `today` for each open order of `orders` (closed ones
+    /// have nothing): the schedule from its tests, and for a secondary contact the first tests
+    /// of the close contact they met — the same reasons the order's page lists, in two reads
+    /// per 500 orders.
+    pub(crate) async fn release_blockers(&self, orders: &[Order], today: NaiveDate) -> Result<HashMap<i64, Vec<Blocker>>> {
+        let mut taken: HashMap<i64, Vec<Taken>> = HashMap::new();
+        let mut close: HashMap<i64, Vec<Outcome>> = HashMap::new();
+        for chunk in orders.chunks(500) {
+            let ids = crate::list_placeholders(0, chunk.len());
+            let own = format!("SELECT order_id, taken_on, outcome FROM observation_tests WHERE order_id IN ({ids}) ORDER BY taken_on");
+            let theirs = format!(
+                "SELECT s.id, t.taken_on, t.outcome FROM observation_orders s \
+                 JOIN observation_orders c ON c.incident_id = s.incident_id AND c.person_id = s.via_person_id \
+                 JOIN observation_tests t ON t.order_id = c.id WHERE s.id IN ({ids}) ORDER BY t.taken_on"
+            );
+            for (sql, into_close) in [(own, false), (theirs, true)] {
+                let params: Vec<Param> = chunk.iter().map(|o| Param::Int(o.id)).collect();
+                let rows: Vec<(i64, NaiveDate, String)> = with_read_pool!(self, pool =>
+                    bind_all!(sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(pool).await?);
+                for (order, on, outcome) in rows {
+                    let outcome = Outcome::parse(&outcome).unwrap_or(Outcome::Pending);
+                    if into_close {
+                        close.entry(order).or_default().push(outcome);
+                    } else {
+                        taken.entry(order).or_default().push(Taken { on, outcome });
+                    }
+                }
+            }
+        }
+        let mut rules: HashMap<String, RuleSet> = HashMap::new();
+        let mut out = HashMap::with_capacity(orders.len());
+        for o in orders {
+            let (Some(status), Some(category)) = (o.status(), o.category()) else { continue };
+            if status.is_final() {
+                out.insert(o.id, vec![]);
+                continue;
+            }
+            if !rules.contains_key(&o.rule_set) {
+                rules.insert(o.rule_set.clone(), self.rule_set(&o.rule_set).await?);
+            }
+            let rule = &rules[&o.rule_set];
+            let found_on = o.found_on.unwrap_or_else(|| local_date(o.created_at));
+            let own = taken.get(&o.id).map(Vec::as_slice).unwrap_or_default();
+            let blockers = match schedule_for(rule, category, o.last_exposure_at, found_on, own) {
+                Some(s) => {
+                    let needs = if category == Category::SecondaryContact { rule.secondary_needs_close_tests } else { 0 };
+                    let first = o.via_person_id.map(|_| close.get(&o.id).cloned().unwrap_or_default());
+                    s.release_blockers(today, first.as_deref(), needs)
+                }
+                // No longer observed under its rule set: nothing holds the person.
+                None => vec![],
+            };
+            out.insert(o.id, blockers);
+        }
+        Ok(out)
     }
 
     /// Moves an order to `to` when the state machine allows it.

@@ -12,7 +12,7 @@ use cordon_domain::{AreaCode, Barcode, local_date};
 use serde::Serialize;
 
 use crate::audit::{Actor, Change, INSERT_AUDIT, audit_params};
-use crate::observation::{ORDER_COLUMNS, Order};
+use crate::observation::{ORDER_COLUMNS, Order, OrderFilter};
 use crate::{Param, Result, Store, StoreError, bind_all, with_read_pool, with_write_pool};
 
 #[derive(Debug, Clone)]
@@ -83,6 +83,8 @@ pub struct ToSample {
     pub double: bool,
     /// The tube already taken today, if any.
     pub taken: Option<String>,
+    /// A test is planned today (a site's list holds only those; the home list everyone).
+    pub due: bool,
 }
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
@@ -364,19 +366,25 @@ impl Store {
                 .bind(now).bind(order.id).bind(room_id).execute(&mut *tx).await?;
             sqlx::query("UPDATE rooms SET occupants = occupants - 1, status = CASE WHEN occupants = 1 THEN 'cleaning' ELSE status END WHERE id = $1 AND occupants > 0")
                 .bind(room_id).execute(&mut *tx).await?;
-            sqlx::query("UPDATE observation_orders SET status = $1, room_id = NULL, updated_at = $2, released_at = CASE WHEN $1 = 'released' THEN $2 ELSE released_at END WHERE id = $3")
-                .bind(to.as_str()).bind(now).bind(order.id).execute(&mut *tx).await?;
             // Someone who stayed at the site goes home point to point (点对点闭环): a transfer
-            // for the dispatcher, who picks the vehicle.
-            if from == Status::Centralized && let Some(site) = order.site_id {
+            // for the dispatcher, who picks the vehicle. Their home stage starts when the ride
+            // arrives; until then they are in transit. A release is a release at the door.
+            let ride = if from == Status::Centralized { order.site_id } else { None };
+            let (now_status, then_status) = match (ride, to) {
+                (Some(_), Status::HomeQuarantine | Status::HomeMonitoring) => (Status::InTransit, Some(to.as_str())),
+                _ => (to, None),
+            };
+            sqlx::query("UPDATE observation_orders SET status = $1, room_id = NULL, updated_at = $2, released_at = CASE WHEN $1 = 'released' THEN $2 ELSE released_at END WHERE id = $3")
+                .bind(now_status.as_str()).bind(now).bind(order.id).execute(&mut *tx).await?;
+            if let Some(site) = ride {
                 let deadline = now + chrono::Duration::hours(cordon_domain::transfer::TransferKind::ReleaseHome.deadline_hours());
                 let (id,): (i64,) = sqlx::query_as(
                     "INSERT INTO transfers (incident_id, kind, vehicle_id, escort, from_place, to_place, to_site_id, area_code, status, deadline, created_at, created_by) \
                      SELECT $1, 'release_home', NULL, NULL, s.name, '居住地', NULL, s.area_code, 'planned', $2, $3, $4 FROM quarantine_sites s WHERE s.id = $5 RETURNING id",
                 )
                 .bind(order.incident_id).bind(deadline).bind(now).bind(&actor.name).bind(site).fetch_one(&mut *tx).await?;
-                sqlx::query("INSERT INTO transfer_people (transfer_id, person_id, order_id) VALUES ($1, $2, $3)")
-                    .bind(id).bind(order.person_id).bind(order.id).execute(&mut *tx).await?;
+                sqlx::query("INSERT INTO transfer_people (transfer_id, person_id, order_id, then_status) VALUES ($1, $2, $3, $4)")
+                    .bind(id).bind(order.person_id).bind(order.id).bind(then_status).execute(&mut *tx).await?;
             }
             bind_all!(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
             tx.commit().await?;
@@ -447,9 +455,36 @@ impl Store {
             let Some(entry) = order.test_dates.split(',').find(|d| d.trim_end_matches('*') == key) else { continue };
             let double = entry.ends_with('*');
             let taken = taken.get(&order.id).cloned();
-            out.push(ToSample { order, room: Some(room.number), floor: Some(room.floor), double, taken });
+            out.push(ToSample { order, room: Some(room.number), floor: Some(room.floor), double, taken, due: true });
         }
         Ok(out)
+    }
+
+    /// The people observed at home in `scope`, by area, with the test planned for `day` and
+    /// the tube taken at their door that day, if any: the community's list (居家观察名单).
+    pub(crate) async fn home_list(&self, scope: &[AreaCode], day: NaiveDate) -> Result<Vec<ToSample>> {
+        let orders = self.orders(scope, &OrderFilter { at_home: true, ..Default::default() }).await?;
+        let mut taken: HashMap<i64, String> = HashMap::new();
+        for chunk in orders.chunks(500) {
+            let sql = format!(
+                "SELECT t.order_id, tb.barcode FROM observation_tests t LEFT JOIN tubes tb ON tb.id = t.tube_id \
+                 WHERE t.taken_on = $1 AND t.order_id IN ({})",
+                crate::list_placeholders(1, chunk.len())
+            );
+            let params: Vec<Param> = std::iter::once(Param::Date(day)).chain(chunk.iter().map(|o| Param::Int(o.id))).collect();
+            let rows: Vec<(i64, Option<String>)> = with_read_pool!(self, pool =>
+                bind_all!(sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(pool).await?);
+            taken.extend(rows.into_iter().map(|(o, b)| (o, b.unwrap_or_default())));
+        }
+        let key = day.format("%F").to_string();
+        Ok(orders
+            .into_iter()
+            .map(|order| {
+                let entry = order.test_dates.split(',').find(|d| d.trim_end_matches('*') == key);
+                let (due, double) = (entry.is_some(), entry.is_some_and(|d| d.ends_with('*')));
+                ToSample { taken: taken.remove(&order.id), order, room: None, floor: None, double, due }
+            })
+            .collect())
     }
 
     /// The standing single-tube round of an incident's observation tests and its sampling site

@@ -334,13 +334,21 @@ impl Store {
                     sqlx::query("UPDATE cases SET place = 'in_transfer' WHERE id IN (SELECT case_id FROM transfer_people WHERE transfer_id = $1)")
                         .bind(t.id).execute(&mut *tx).await?;
                 }
-                TransferStatus::Arrived => {
-                    if let Some(place) = hospital_place {
-                        sqlx::query("UPDATE cases SET place = $1 WHERE id IN (SELECT case_id FROM transfer_people WHERE transfer_id = $2)")
-                            .bind(place).bind(t.id).execute(&mut *tx).await?;
-                    }
+                // Home at last (or the ride called off: they went home another way): the home
+                // stage a check-out chose starts.
+                TransferStatus::Arrived | TransferStatus::Cancelled => {
+                    sqlx::query(
+                        "UPDATE observation_orders SET status = (SELECT tp.then_status FROM transfer_people tp \
+                         WHERE tp.transfer_id = $2 AND tp.order_id = observation_orders.id), updated_at = $1 \
+                         WHERE status = 'in_transit' AND id IN (SELECT order_id FROM transfer_people WHERE transfer_id = $2 AND then_status IS NOT NULL)",
+                    )
+                    .bind(now).bind(t.id).execute(&mut *tx).await?;
                 }
                 _ => {}
+            }
+            if to == TransferStatus::Arrived && let Some(place) = hospital_place {
+                sqlx::query("UPDATE cases SET place = $1 WHERE id IN (SELECT case_id FROM transfer_people WHERE transfer_id = $2)")
+                    .bind(place).bind(t.id).execute(&mut *tx).await?;
             }
             bind_all!(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
             tx.commit().await?;

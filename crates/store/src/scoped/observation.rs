@@ -3,13 +3,13 @@
 
 use chrono::{NaiveDate, Utc};
 use cordon_domain::access::Permission;
-use cordon_domain::observation::{RuleSet, Schedule, Status};
+use cordon_domain::observation::{Blocker, RuleSet, Schedule, Status};
 use cordon_domain::transfer::TransferStatus;
 use cordon_domain::{AreaCode, Barcode};
 use serde::Serialize;
 
 use super::Scoped;
-use crate::observation::{Order, OrderFilter, RecomputeSummary, RuleSetEntry};
+use crate::observation::{Order, OrderFilter, RecomputeSummary, Release, RuleSetEntry};
 use crate::treatment::Stay;
 use cordon_domain::testing::result::CtValues;
 use cordon_domain::tracing::case::Severity;
@@ -139,11 +139,48 @@ impl Scoped {
             return Err(StoreError::Invalid("an order becomes a case when the case is recorded".into()));
         }
         let order = Self::order_or_fail(self.observation_order(id).await?, id)?;
+        if to == Status::Released {
+            let blockers = self.release_blockers(&order).await?;
+            if !blockers.is_empty() {
+                return Err(StoreError::Invalid(format!("{} may not be released yet: {blockers:?}", order.name)));
+            }
+        }
         // Leaving a site's room checks the person out of it.
         if order.room_id.is_some() && !matches!(to, Status::Centralized | Status::InTransit) {
             return self.store.check_out(&self.actor, &order, to).await;
         }
         self.store.set_order_status(&self.actor, &order, to).await
+    }
+
+    /// What stands before the person's release today (nothing: they may go).
+    pub async fn release_blockers(&self, order: &Order) -> Result<Vec<Blocker>> {
+        self.require(Permission::QuarantineRead)?;
+        let today = cordon_domain::local_date(Utc::now());
+        Ok(self.store.release_blockers(std::slice::from_ref(order), today).await?.remove(&order.id).unwrap_or_default())
+    }
+
+    /// Releases a batch (解除隔离): those whose period is over with every test negative go —
+    /// out of their room with a ride home when at a site; the others stay, with what holds
+    /// them.
+    pub async fn release_orders(&self, ids: &[i64]) -> Result<Release> {
+        self.require(Permission::QuarantineWrite)?;
+        let (orders, refused) = self.orders_in_scope(ids).await?;
+        let today = cordon_domain::local_date(Utc::now());
+        let mut blockers = self.store.release_blockers(&orders, today).await?;
+        let mut out = Release { refused, ..Release::default() };
+        for order in orders {
+            let holds = blockers.remove(&order.id).unwrap_or_default();
+            if !order.status().is_some_and(|s| s.may_become(Status::Released)) {
+                out.refused.push((order.id, format!("{} is {}", order.name, order.status)));
+            } else if !holds.is_empty() {
+                out.not_yet.push((order, holds));
+            } else if order.room_id.is_some() {
+                out.released.push(self.store.check_out(&self.actor, &order, Status::Released).await?);
+            } else {
+                out.released.push(self.store.set_order_status(&self.actor, &order, Status::Released).await?);
+            }
+        }
+        Ok(out)
     }
 
     pub async fn create_quarantine_site(&self, new: &NewQuarantineSite) -> Result<SiteBoard> {
@@ -241,6 +278,22 @@ impl Scoped {
     pub async fn take_observation_test(&self, site_id: i64, order_id: i64, barcode: &Barcode) -> Result<()> {
         let (site, order) = self.order_at_site(site_id, order_id).await?;
         self.store.take_observation_test(&self.actor, &order, &site.name, &site.area_code, barcode).await
+    }
+
+    /// The people observed at home in the jurisdiction, with the day's tests.
+    pub async fn home_list(&self, day: NaiveDate) -> Result<Vec<ToSample>> {
+        self.require(Permission::QuarantineRead)?;
+        self.store.home_list(self.principal.user.jurisdiction.areas(), day).await
+    }
+
+    /// Takes today's single-tube test of a person observed at home, at their door (上门采样).
+    pub async fn take_home_test(&self, order_id: i64, barcode: &Barcode) -> Result<()> {
+        self.require(Permission::QuarantineWrite)?;
+        let order = Self::order_or_fail(self.observation_order(order_id).await?, order_id)?;
+        if !matches!(order.status(), Some(Status::HomeQuarantine | Status::HomeMonitoring)) {
+            return Err(StoreError::Invalid(format!("{} is not observed at home", order.name)));
+        }
+        self.store.take_observation_test(&self.actor, &order, "居家上门采样", &order.area_code, barcode).await
     }
 
     /// Who would restart their period after a positive in the site (nothing changes yet).

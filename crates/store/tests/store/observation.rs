@@ -151,9 +151,10 @@ async fn contacts_handed_over_get_schedules_rooms_tests_and_follow_a_new_rule_se
         let o = chief.observation_order(close_ids[2]).await.unwrap().unwrap();
         assert_eq!(o.release_on, Some(day0 + Duration::days(17)), "14 centralized + 3 home");
 
-        // Check-out home: the room waits for cleaning, then is free again.
+        // Check-out home: the room waits for cleaning, then is free again; the person rides
+        // home before their home stage starts.
         let home = head.check_out(site.id, close_ids[2], Status::HomeMonitoring).await.unwrap();
-        assert_eq!((home.status.as_str(), home.room_id), ("home_monitoring", None));
+        assert_eq!((home.status.as_str(), home.room_id), ("in_transit", None));
         let rooms = head.rooms(site.id).await.unwrap();
         let room = rooms.iter().find(|r| r.number == "301").unwrap();
         assert_eq!((room.status.as_str(), room.occupants), ("cleaning", 0));
@@ -171,6 +172,21 @@ async fn contacts_handed_over_get_schedules_rooms_tests_and_follow_a_new_rule_se
         }).await.unwrap();
         assert_eq!(dispatcher.assign_vehicle(release, car, "社区网格员").await.unwrap().plate.as_deref(), Some("晋A·C001"));
         dispatcher.advance_transfer(release, cordon_domain::transfer::TransferStatus::Dispatched).await.unwrap();
+        dispatcher.advance_transfer(release, cordon_domain::transfer::TransferStatus::PickedUp).await.unwrap();
+        assert_eq!(head.observation_order(close_ids[2]).await.unwrap().unwrap().status, "in_transit");
+        dispatcher.advance_transfer(release, cordon_domain::transfer::TransferStatus::Arrived).await.unwrap();
+        assert_eq!(head.observation_order(close_ids[2]).await.unwrap().unwrap().status, "home_monitoring", "home: the stage starts");
+
+        // At home: on the community's list, tested at the door, not released before the day.
+        let listed = head.home_list(today).await.unwrap();
+        assert_eq!(listed.iter().map(|l| (l.order.id, l.due, l.taken.is_some())).collect::<Vec<_>>(), [(close_ids[2], true, false)]);
+        head.take_home_test(close_ids[2], &bc("GL00000009")).await.unwrap();
+        assert_eq!(head.home_list(today).await.unwrap()[0].taken.as_deref(), Some("GL00000009"));
+        assert!(head.take_home_test(close_ids[1], &bc("GL00000010")).await.is_err(), "close contact 2 is in the site, not at home");
+        assert!(head.set_order_status(close_ids[2], Status::Released).await.is_err(), "the period runs");
+        let early = head.release_orders(&[close_ids[2]]).await.unwrap();
+        assert!(early.released.is_empty());
+        assert!(matches!(early.not_yet[0].1[0], cordon_domain::observation::Blocker::PeriodRunning { .. }), "{early:?}");
 
         // Close contact 4 turns positive: their household's secondary contact is a close
         // contact now, recomputed; 4's own order ends as a case.
@@ -192,6 +208,34 @@ async fn contacts_handed_over_get_schedules_rooms_tests_and_follow_a_new_rule_se
         let released = chief.observation_orders(&OrderFilter { status: Some(Status::Released), ..Default::default() }).await.unwrap();
         assert_eq!(released.len(), 2);
         assert!(released.iter().all(|o| o.category == "secondary_contact"));
+
+        // A contact found on the last day of their home stage (measures-20: 5 + 3 days) serves
+        // only that day: released once today's test at the door is back negative.
+        let mut third = super::tracing::new_case("140121100201", "清徐-3", vec![], 14);
+        third.person_id = Some(p(8));
+        let third = tracer.create_case(third).await.unwrap();
+        let long_ago = Utc::now() - Duration::days(8);
+        tracer.record_exposures(third.id, &[NewExposure {
+            contact_person_id: p(9), kind: ExposureKind::Work, degree: None, first_at: Some(long_ago - Duration::hours(8)), last_at: Some(long_ago), note: None,
+        }]).await.unwrap();
+        for c in tracer.contacts(third.id).await.unwrap().iter().filter(|c| c.status == "proposed") {
+            tracer.decide_exposures(third.id, &c.exposure_ids, true).await.unwrap();
+        }
+        let late = tracer.hand_over(third.id, &[p(9)]).await.unwrap();
+        assert_eq!(late.ordered.len(), 1, "{late:?}");
+        let nine = chief.observation_orders(&OrderFilter::default()).await.unwrap().into_iter().find(|o| o.person_id == p(9)).unwrap();
+        assert_eq!(nine.release_on, Some(today));
+        head.set_order_status(nine.id, Status::HomeQuarantine).await.unwrap();
+        let held = |r: &cordon_store::observation::Release| r.not_yet.iter().flat_map(|(_, b)| b.iter().copied()).collect::<Vec<_>>();
+        use cordon_domain::observation::Blocker;
+        assert_eq!(held(&head.release_orders(&[nine.id]).await.unwrap()), [Blocker::TestMissing { on: today }]);
+        head.take_home_test(nine.id, &bc("GL00000011")).await.unwrap();
+        assert_eq!(held(&head.release_orders(&[nine.id]).await.unwrap()), [Blocker::ResultPending { on: today }]);
+        admin.record_results(lab.id, &[result("GL00000011")]).await.unwrap();
+        let done = head.release_orders(&[nine.id, close_ids[2], 999_999]).await.unwrap();
+        assert_eq!(done.released.iter().map(|o| (o.id, o.status.as_str(), o.released_at.is_some())).collect::<Vec<_>>(), [(nine.id, "released", true)]);
+        assert_eq!((done.not_yet.len(), done.refused.len()), (1, 1), "close contact 6's period runs; order 999999 is nobody's");
+        assert!(head.home_list(today).await.unwrap().iter().all(|l| l.order.id != nine.id), "off the home list");
         s.finish(store).await.unwrap();
     }
 }

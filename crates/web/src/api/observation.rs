@@ -85,6 +85,7 @@ pub async fn list_orders(caller: Caller, Query(q): Query<OrdersQuery>) -> ApiRes
         status: q.status.as_deref().map(|s| status("status", s)).transpose()?,
         site_id: q.site_id,
         release_by: q.due.unwrap_or(false).then(|| cordon_domain::local_date(Utc::now())),
+        at_home: false,
     };
     Ok(Json(caller.0.observation_orders(&filter).await?.into_iter().map(OrderView::from).collect()))
 }

@@ -463,10 +463,13 @@ struct OrdersPage {
     user: Option<UserBadge>,
     statuses: Vec<(&'static str, String, bool)>,
     due_only: bool,
+    can_write: bool,
+    notice: Option<String>,
+    error: Option<String>,
     orders: Vec<OrderRow>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 pub struct OrdersQuery {
     status: Option<String>,
     due: Option<String>,
@@ -487,6 +490,10 @@ fn order_row(t: Tr, o: Order, today: NaiveDate) -> OrderRow {
 }
 
 pub async fn orders(t: Tr, caller: Caller, Query(q): Query<OrdersQuery>) -> Response {
+    orders_view(t, &caller, q, None, None).await
+}
+
+async fn orders_view(t: Tr, caller: &Caller, q: OrdersQuery, notice: Option<String>, error: Option<String>) -> Response {
     let today = local_date(Utc::now());
     let status = q.status.as_deref().and_then(|s| s.parse::<Status>().ok());
     let due_only = q.due.is_some();
@@ -494,11 +501,146 @@ pub async fn orders(t: Tr, caller: Caller, Query(q): Query<OrdersQuery>) -> Resp
     match caller.0.observation_orders(&filter).await {
         Ok(orders) => render(&OrdersPage {
             t,
-            user: UserBadge::of(&caller),
+            user: UserBadge::of(caller),
             statuses: Status::ALL.iter().map(|s| (s.as_str(), status_label(t, s.as_str()), Some(*s) == status)).collect(),
             due_only,
+            can_write: caller.0.principal().can(Permission::QuarantineWrite),
+            notice,
+            error,
             orders: orders.into_iter().map(|o| order_row(t, o, today)).collect(),
         }),
+        Err(e) => failure(t, caller, e),
+    }
+}
+
+/// Releases the people ticked on the list of those due (解除医学观察): those with nothing
+/// holding them go; the others are named with what holds them.
+pub async fn release(t: Tr, caller: Caller, RawForm(body): RawForm) -> Response {
+    let form = pairs(&body);
+    let chosen = ids(&form, "order");
+    let from_home = form_value(&form, "from") == "home";
+    let outcome = if chosen.is_empty() {
+        Err(t.get("obs.pick_release").to_string())
+    } else {
+        match caller.0.release_orders(&chosen).await {
+            Ok(done) => {
+                let notice = t.fill("obs.released", &[("n", &done.released.len().to_string()), ("held", &done.not_yet.len().to_string())]);
+                let held = done.not_yet.iter().map(|(o, b)| format!("{}：{}", o.name, b.iter().map(|b| blocker_text(t, b)).collect::<Vec<_>>().join("，")));
+                let errors: Vec<String> = held.chain(done.refused.into_iter().map(|(_, r)| r)).collect();
+                Ok((notice, (!errors.is_empty()).then(|| errors.join("；"))))
+            }
+            Err(StoreError::Invalid(reason)) => Err(reason),
+            Err(e) => return failure(t, &caller, e),
+        }
+    };
+    let (notice, error) = match outcome {
+        Ok((n, e)) => (Some(n), e),
+        Err(e) => (None, Some(e)),
+    };
+    if from_home {
+        home_view(t, &caller, notice, error).await
+    } else {
+        orders_view(t, &caller, OrdersQuery { due: Some("1".into()), ..Default::default() }, notice, error).await
+    }
+}
+
+pub struct HomeRow {
+    order_id: i64,
+    name: String,
+    category: String,
+    status: String,
+    release_on: String,
+    /// The period is over: may be released when nothing else holds them.
+    release_due: bool,
+    test_due: bool,
+    double: bool,
+    taken: Option<String>,
+}
+
+pub struct HomeGroup {
+    area_code: String,
+    area_name: String,
+    people: Vec<HomeRow>,
+}
+
+#[derive(Template)]
+#[template(path = "observation_home.html")]
+struct HomePage {
+    t: Tr,
+    user: Option<UserBadge>,
+    can_write: bool,
+    today: String,
+    notice: Option<String>,
+    error: Option<String>,
+    total: usize,
+    tests_due: usize,
+    groups: Vec<HomeGroup>,
+}
+
+/// The community's list of people observed at home (居家观察名单), by village: who must stay
+/// in, who is tested at the door today (the tube is scanned here), who may be released.
+pub async fn home(t: Tr, caller: Caller, Query(q): Query<NoticeQuery>) -> Response {
+    home_view(t, &caller, q.notice, q.error).await
+}
+
+async fn home_view(t: Tr, caller: &Caller, notice: Option<String>, error: Option<String>) -> Response {
+    let scope = &caller.0;
+    let today = local_date(Utc::now());
+    let list = match scope.home_list(today).await {
+        Ok(l) => l,
+        Err(e) => return failure(t, caller, e),
+    };
+    let mut groups: Vec<HomeGroup> = Vec::new();
+    let (total, tests_due) = (list.len(), list.iter().filter(|s| s.due && s.taken.is_none()).count());
+    for s in list {
+        let o = s.order;
+        if groups.last().is_none_or(|g| g.area_code != o.area_code) {
+            let name = match AreaCode::parse(&o.area_code) {
+                Ok(code) => scope.area(&code).await.ok().flatten().map(|a| a.name).unwrap_or_default(),
+                Err(_) => String::new(),
+            };
+            groups.push(HomeGroup { area_code: o.area_code.clone(), area_name: name, people: vec![] });
+        }
+        let row = HomeRow {
+            order_id: o.id,
+            category: category_label(t, &o.category),
+            status: status_label(t, &o.status),
+            release_on: day(o.release_on),
+            release_due: o.release_on.is_some_and(|r| r <= today),
+            test_due: s.due,
+            double: s.double,
+            taken: s.taken,
+            name: o.name,
+        };
+        if let Some(g) = groups.last_mut() {
+            g.people.push(row);
+        }
+    }
+    render(&HomePage {
+        t,
+        user: UserBadge::of(caller),
+        can_write: scope.principal().can(Permission::QuarantineWrite),
+        today: today.format("%F").to_string(),
+        notice,
+        error,
+        total,
+        tests_due,
+        groups,
+    })
+}
+
+/// A tube taken at the door of a person observed at home.
+pub async fn home_test(t: Tr, caller: Caller, RawForm(body): RawForm) -> Response {
+    let form = pairs(&body);
+    let order = form_value(&form, "order_id").parse::<i64>().unwrap_or(0);
+    let raw = form_value(&form, "barcode");
+    let done = match Barcode::parse(raw.trim()) {
+        Ok(b) => caller.0.take_home_test(order, &b).await.map(|_| t.fill("quarantine.sampled", &[("barcode", b.as_str())])),
+        Err(e) => Err(StoreError::Invalid(t.fill("transport.bad_barcode", &[("barcode", &raw), ("reason", &e.to_string())]))),
+    };
+    match done {
+        Ok(notice) => Redirect::to(&format!("/observation/home?notice={}", super::transport::utf8_percent(&notice))).into_response(),
+        Err(StoreError::Invalid(reason)) => home_view(t, &caller, None, Some(reason)).await,
         Err(e) => failure(t, &caller, e),
     }
 }
@@ -562,27 +704,22 @@ async fn order_view(t: Tr, caller: &Caller, id: i64, error: Option<String>) -> R
         Err(StoreError::Invalid(reason)) => return message(t, Some(caller), StatusCode::NOT_FOUND, t.get("error.failed"), &reason),
         Err(e) => return failure(t, caller, e),
     };
-    // A secondary contact's release waits for their close contact's first tests.
-    let (close_first, needs) = if order.category == "secondary_contact" {
-        let needs = scope.rule_set(&order.rule_set).await.map(|r| r.secondary_needs_close_tests).unwrap_or(0);
-        match scope.close_contact_tests(&order).await {
-            Ok(tests) => (tests, needs),
-            Err(e) => return failure(t, caller, e),
-        }
-    } else {
-        (None, 0)
+    // What holds the person: the same reasons a batch release gives.
+    let blockers: Vec<String> = match scope.release_blockers(&order).await {
+        Ok(b) => b.iter().map(|b| blocker_text(t, b)).collect(),
+        Err(e) => return failure(t, caller, e),
     };
     let from = order.status();
     let can_quarantine = scope.principal().can(Permission::QuarantineWrite);
     let can_transfer = scope.principal().can(Permission::TransferWrite);
-    let moves = Status::ALL
+    let moves: Vec<(&'static str, String)> = Status::ALL
         .iter()
         .filter(|s| **s != Status::Case && from.is_some_and(|f| f.may_become(**s)))
         .filter(|s| if **s == Status::InTransit { can_transfer } else { can_quarantine })
         .filter(|s| **s != Status::Centralized || order.room_id.is_some())
         .map(|s| (s.as_str(), status_label(t, s.as_str())))
         .collect();
-    let (stages, tests, blockers) = match &schedule {
+    let (stages, tests) = match &schedule {
         Some(s) => (
             s.stages
                 .iter()
@@ -610,10 +747,11 @@ async fn order_view(t: Tr, caller: &Caller, id: i64, error: Option<String>) -> R
                     },
                 })
                 .collect(),
-            if from.is_some_and(Status::is_final) { vec![] } else { s.release_blockers(today, close_first.as_deref(), needs).iter().map(|b| blocker_text(t, b)).collect() },
         ),
-        None => (vec![], vec![], vec![]),
+        None => (vec![], vec![]),
     };
+    // Release is offered only when nothing holds the person.
+    let moves = moves.into_iter().filter(|(s, _)| *s != Status::Released.as_str() || blockers.is_empty()).collect();
     let page = OrderPage {
         t,
         user: UserBadge::of(caller),

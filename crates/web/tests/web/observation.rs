@@ -5,6 +5,11 @@ use super::*;
 /// Contacts 2 and 6 of a case met it yesterday (close contacts), their households 3 and 7
 /// are secondary contacts; all four handed over through the API. Answers the case id.
 async fn handed_over(w: &World, p: &impl Fn(u32) -> i64) -> i64 {
+    handed_over_after(w, p, 1).await
+}
+
+/// As [`handed_over`], the meal `days` ago.
+async fn handed_over_after(w: &World, p: &impl Fn(u32) -> i64, days: i64) -> i64 {
     let store = &w.store;
     let (status, _, case) = call(store, post_json(&w.township, "/api/v1/cases", serde_json::json!({
         "area_code": "140121100201", "number": "清徐-1", "person_id": p(0), "classification": "asymptomatic", "how_found": "mass_testing",
@@ -12,7 +17,7 @@ async fn handed_over(w: &World, p: &impl Fn(u32) -> i64) -> i64 {
     }))).await;
     assert_eq!(status, StatusCode::CREATED, "{case}");
     let id = case["id"].as_i64().unwrap();
-    let last = chrono::Utc::now() - chrono::Duration::days(1);
+    let last = chrono::Utc::now() - chrono::Duration::days(days);
     let (status, _, done) = call(store, post_json(&w.township, &format!("/api/v1/cases/{id}/exposures"), serde_json::json!({
         "exposures": [
             {"person_id": p(2), "kind": "meal", "first_at": last - chrono::Duration::hours(2), "last_at": last},
@@ -194,7 +199,7 @@ async fn a_site_head_fills_rooms_samples_and_checks_people_and_the_commander_cha
         wait_for_url(&client, "the order page", |path, _| path.starts_with("/observation/orders/")).await;
         click(&client, "#move-form select option[value='home_monitoring']").await;
         click(&client, "#move-form button").await;
-        client.wait().for_element(fantoccini::Locator::XPath("//dd[@id='order-status'][.='居家健康监测中']")).await.unwrap();
+        client.wait().for_element(fantoccini::Locator::XPath("//dd[@id='order-status'][.='转运中']")).await.unwrap();
         client.goto(&format!("http://{addr}{site_path}")).await.unwrap();
         assert_eq!(text(&client, "#cleaning button").await, "201 · 消杀完成");
         click_and_wait(&client, "#cleaning button").await;
@@ -217,11 +222,20 @@ async fn a_site_head_fills_rooms_samples_and_checks_people_and_the_commander_cha
         click_and_wait(&client, "table#transfers form.assign-vehicle button").await;
         let ride = text(&client, "table#transfers tbody tr").await;
         assert!(ride.contains("晋A·C001") && ride.contains("发车"), "{ride}");
-
+        // Riding home, then home: the home stage starts on arrival.
+        for step in ["已发车", "已接到", "已送达"] {
+            click_and_wait(&client, "table#transfers tbody tr:first-child button.next").await;
+            assert_eq!(text(&client, "#dispatch-notice").await, format!("转运单已更新：{step}。"));
+            if step == "已接到" {
+                client.goto(&format!("http://{addr}/observation")).await.unwrap();
+                assert_eq!(text(&client, "table#orders").await.matches("转运中").count(), 1);
+                client.goto(&format!("http://{addr}/dispatch")).await.unwrap();
+            }
+        }
         client.goto(&format!("http://{addr}/observation")).await.unwrap();
         let list = text(&client, "table#orders").await;
         assert_eq!(list.matches("待转运").count(), 2, "the secondaries wait to be moved home: {list}");
-        assert_eq!((list.matches("居家健康监测中").count(), list.matches("集中隔离中").count()), (1, 1), "{list}");
+        assert_eq!((list.matches("居家健康监测中").count(), list.matches("集中隔离中").count(), list.matches("转运中").count()), (1, 1, 0), "{list}");
         client.close().await.unwrap();
         w.finish().await;
     }
@@ -335,6 +349,78 @@ async fn a_dispatcher_seats_contacts_and_sends_the_case_to_hospital_where_it_is_
         let until = (chrono::Utc::now().with_timezone(&cordon_domain::local_offset()).date_naive() + chrono::Duration::days(7)).format("%m-%d").to_string();
         assert_eq!(text(&client, "#treatment-notice").await, format!("已出院，居家健康监测至 {until}。"));
         assert!(text(&client, "section.stay h2").await.contains("已出院"));
+        client.close().await.unwrap();
+        w.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn a_community_worker_tests_people_at_home_and_releases_those_whose_period_is_over_in_a_browser() {
+    let Some(driver) = chromedriver().await else { return };
+    for w in worlds("browser_home", 20).await {
+        let store = &w.store;
+        let ids = store.person_ids_by_documents(&(0..10).map(sample_id).collect::<Vec<_>>()).await.unwrap();
+        let p = |n: u32| ids[&sample_id(n)];
+        // The meal was 10 days ago: under protocol-9 the close contacts are found on their
+        // last day (home monitoring, tested today); their households start home quarantine.
+        handed_over_after(&w, &p, 10).await;
+        account(store, "head1", Role::QuarantineSiteHead, "140121").await;
+        let admin = account(store, "admin1", Role::Admin, "140121").await;
+        let addr = spawn_server(store.clone()).await;
+        let client = browser(&driver).await;
+        sign_in(&client, addr, "head1", PASSWORD).await;
+
+        // Nobody is at home yet; the close contacts are sent home from the order page.
+        client.goto(&format!("http://{addr}/observation/home")).await.unwrap();
+        assert_eq!(text(&client, ".empty").await, "辖区内暂无居家观察人员。");
+        client.goto(&format!("http://{addr}/observation?status=awaiting_transfer")).await.unwrap();
+        let rows = client.find_all(fantoccini::Locator::XPath("//table[@id='orders']//tr[td[.='密切接触者']]//a")).await.unwrap();
+        let mut pages = Vec::new();
+        for a in rows {
+            pages.push(a.attr("href").await.unwrap().unwrap());
+        }
+        assert_eq!(pages.len(), 2);
+        for page in &pages {
+            client.goto(&format!("http://{addr}{page}")).await.unwrap();
+            assert!(client.find(fantoccini::Locator::Css("#move-form option[value='released']")).await.is_err(), "not before today's test");
+            click(&client, "#move-form select option[value='home_monitoring']").await;
+            click(&client, "#move-form button").await;
+            client.wait().for_element(fantoccini::Locator::XPath("//dd[@id='order-status'][.='居家健康监测中']")).await.unwrap();
+        }
+
+        // The home list: both in their village, a door test due today; one is sampled.
+        client.goto(&format!("http://{addr}/observation")).await.unwrap();
+        click_and_wait(&client, "#home-link").await;
+        assert_eq!(text(&client, "#home-stats .stat:nth-child(2) .num").await, "2", "two door tests due");
+        let rows = client.find_all(fantoccini::Locator::Css("table.home-list tbody tr")).await.unwrap();
+        assert_eq!(rows.len(), 2);
+        fill(&client, "table.home-list tbody tr:first-child input.barcode", "GL00000021").await;
+        click_and_wait(&client, "table.home-list tbody tr:first-child form.inline button").await;
+        assert_eq!(text(&client, "#home-notice").await, "已采样，管码 GL00000021。");
+        assert_eq!(text(&client, "table.home-list tbody tr:first-child .taken").await, "GL00000021");
+        assert_eq!(text(&client, "#home-stats .stat:nth-child(2) .num").await, "1");
+        // Releasing before the result is back is refused with the reason.
+        click_and_wait(&client, "table.home-list tbody tr:first-child button.release").await;
+        assert_eq!(text(&client, "#home-notice").await, "已解除 0 人，1 人暂不能解除。");
+        assert!(text(&client, "#home-error").await.ends_with("的检测结果未出"), "{}", text(&client, "#home-error").await);
+
+        // The lab's negative comes back; both are ticked on the list of those due today and
+        // released together: the one tested goes, the other's test is missing.
+        let (_, _, lab) = call(store, post_json(&admin, "/api/v1/labs", serde_json::json!({"name": "县疾控实验室", "area_code": "140121100", "daily_capacity": 2000}))).await;
+        let (status, _, res) = call(store, post_json(&admin, "/api/v1/results", serde_json::json!({
+            "lab_id": lab["id"], "results": [{"barcode": "GL00000021", "result": "negative"}]
+        }))).await;
+        assert_eq!(status, StatusCode::OK, "{res}");
+        client.goto(&format!("http://{addr}/observation?due=1")).await.unwrap();
+        click(&client, "table#orders thead input[type=checkbox]").await;
+        click_and_wait(&client, "#release").await;
+        assert_eq!(text(&client, "#obs-notice").await, "已解除 1 人，1 人暂不能解除。");
+        assert!(text(&client, "#obs-error").await.ends_with("的检测未做"));
+        client.goto(&format!("http://{addr}/observation?status=released")).await.unwrap();
+        assert_eq!(client.find_all(fantoccini::Locator::Css("table#orders tbody tr")).await.unwrap().len(), 1);
+        client.goto(&format!("http://{addr}/observation/home")).await.unwrap();
+        assert_eq!(client.find_all(fantoccini::Locator::Css("table.home-list tbody tr")).await.unwrap().len(), 1, "the released one is off the list");
+        std::fs::write(screenshot_path(&format!("observation-home-{}.png", w.scratch.kind.as_str())), client.screenshot().await.unwrap()).unwrap();
         client.close().await.unwrap();
         w.finish().await;
     }
