@@ -184,16 +184,18 @@ async fn run() -> Result<()> {
                             }
                             let q = demo::quarantine::settle(&store, seed, t.index_case).await.context("replaying quarantine and transfers")?;
                             eprintln!(
-                                "quarantine: {} with {} beds, {} close contacts given rooms, {} buses planned ({} people arrived and checked in), {} tested at the doors on day 1, {} cases taken to hospital",
+                                "quarantine: {} with {} beds, {} close contacts given rooms, {} buses planned ({} people arrived and checked in), {} tested at the doors on day 1 ({} positive, now a case), {} cases taken to hospital; {} people released at home",
                                 demo::quarantine::SITE,
                                 q.beds,
                                 q.roomed,
                                 q.buses,
                                 q.arrived,
                                 q.sampled,
-                                q.in_hospital
+                                q.converted,
+                                q.in_hospital,
+                                q.released
                             );
-                            eprintln!("the site: http://{listen}/quarantine/sites/{} · dispatch: http://{listen}/dispatch", q.site_id);
+                            eprintln!("the site: http://{listen}/quarantine/sites/{} · dispatch: http://{listen}/dispatch · at home: http://{listen}/observation/home", q.site_id);
                         }
                         None => eprintln!("no positive to investigate"),
                     }

@@ -504,6 +504,15 @@ impl Store {
             return self.case(id).await?.ok_or_else(|| StoreError::Task("case vanished".into()));
         }
         let area = AreaCode::parse(&positive.area_code).map_err(|e| StoreError::Task(e.to_string()))?;
+        // Found under observation: in a site (集中隔离中发现) or at home under control.
+        let observed: Option<(String,)> = with_read_pool!(self, pool => sqlx::query_as(
+            "SELECT status FROM observation_orders WHERE person_id = $1 AND status NOT IN ('released', 'case') ORDER BY id DESC LIMIT 1",
+        ).bind(positive.person_id).fetch_optional(pool).await?);
+        let (how_found, place) = match observed.as_ref().map(|(s,)| s.as_str()) {
+            Some("centralized") => (HowFound::InQuarantine, CasePlace::QuarantineSite),
+            Some("home_quarantine" | "home_monitoring") => (HowFound::InControlArea, CasePlace::Home),
+            _ => (HowFound::MassTesting, CasePlace::Home),
+        };
         self.create_case(actor, NewCase {
             external_id: None,
             person_id: Some(positive.person_id),
@@ -511,12 +520,12 @@ impl Store {
             area_code: area,
             classification,
             severity: None,
-            how_found: HowFound::MassTesting,
+            how_found,
             origin: Origin::Local,
             onset_date: onset,
             sample_date: Some(cordon_domain::local_date(positive.sealed_at.unwrap_or(positive.found_at))),
             report_date: Some(cordon_domain::local_date(Utc::now())),
-            place: CasePlace::Home,
+            place,
             label: None,
             infectors: vec![],
         })

@@ -133,6 +133,14 @@ mod tests {
             assert!(stays.iter().any(|s| s.case_id == t.index_case && s.severity == "moderate"), "the index case in the designated hospital");
             let board = head.dispatch_board().await.unwrap();
             assert!(board.iter().any(|x| x.status == "picked_up") && board.iter().any(|x| x.status == "planned"), "the board is alive");
+            // One person in the site turned positive; the earlier chapter's friends go home free.
+            assert_eq!(q.converted, 1);
+            let orders = head.observation_orders(&Default::default()).await.unwrap();
+            assert_eq!(orders.iter().filter(|o| o.status == "case" && o.site_id == Some(q.site_id)).count(), 1);
+            assert_eq!(q.released, orders.iter().filter(|o| o.status == "released").count());
+            assert!(q.released >= 1, "{}", q.released);
+            let home = head.home_list(cordon_domain::local_date(chrono::Utc::now())).await.unwrap();
+            assert!(home.iter().any(|h| h.due && h.taken.is_none()), "door tests left for the community");
             s.finish(store).await.unwrap();
         }
     }

@@ -11,11 +11,16 @@
 
 use anyhow::{Context, Result, anyhow};
 use cordon_domain::observation::Status;
-use cordon_domain::tracing::case::Severity;
+use cordon_domain::testing::result::{CtValues, TubeResult};
+use cordon_domain::tracing::case::{CaseClass, CasePlace, HowFound, Origin, Severity};
+use cordon_domain::tracing::exposure::ExposureKind;
 use cordon_domain::transfer::{TransferStatus, VehicleKind};
 use cordon_domain::treatment::HospitalKind;
 use cordon_domain::{AreaCode, Barcode};
-use cordon_store::Store;
+use cordon_store::exposures::NewExposure;
+use cordon_store::results::ResultInput;
+use cordon_store::cases::NewCase;
+use cordon_store::{PersonFilter, Store};
 use cordon_store::audit::Actor;
 use cordon_store::observation::OrderFilter;
 use cordon_store::quarantine::NewQuarantineSite;
@@ -37,6 +42,10 @@ pub struct Settled {
     pub arrived: usize,
     pub sampled: usize,
     pub in_hospital: usize,
+    /// People under observation who turned positive and became cases.
+    pub converted: usize,
+    /// People released today (the earlier chapter's dinner companions).
+    pub released: usize,
 }
 
 async fn as_user(store: &Store, name: &str) -> Result<Scoped> {
@@ -174,6 +183,126 @@ pub async fn settle(store: &Store, seed: u64, index_case: i64) -> Result<Settled
         let temperature = if fever { 37.6 + rng.range(0, 8) as f32 / 10.0 } else { 36.2 + rng.range(0, 8) as f32 / 10.0 };
         head.record_health_check(site.id, order.id, "evening", temperature, if fever { "发热、乏力" } else { "" }).await?;
     }
+
+    // The lab answers the door tests: all negative but one — a co-worker turns positive in the
+    // site (集中隔离中发现). The investigator makes the case; the site head restarts the floor
+    // and the floors beside it; the case waits for its ambulance with a two-hour clock.
+    let lab_user = as_user(store, "demo_lab").await?;
+    let lab = lab_user.labs().await?.into_iter().next().ok_or_else(|| anyhow!("the demo has no lab"))?;
+    let positive_at = if sampled > 1 { Some(rng.range(0, sampled as u32) as usize) } else { None };
+    let answers: Vec<ResultInput> = (0..sampled)
+        .map(|i| {
+            let barcode = Barcode::parse(&format!("GL{:08}", 1 + i)).context("a demo barcode")?;
+            let positive = Some(i) == positive_at;
+            Ok(ResultInput {
+                barcode,
+                round_id: None,
+                result: Some(if positive { TubeResult::Positive } else { TubeResult::Negative }),
+                ct: if positive { CtValues { orf1ab: Some(31.2), n: Some(29.8) } } else { CtValues::default() },
+                at: None,
+            })
+        })
+        .collect::<Result<_>>()?;
+    lab_user.record_results(lab.id, &answers).await?;
+    let mut converted = 0;
+    if let Some(i) = positive_at {
+        let barcode = format!("GL{:08}", 1 + i);
+        if let Some(positive) = investigator.positives(true).await?.into_iter().find(|p| p.barcode == barcode) {
+            investigator.case_from_positive(positive.id, CaseClass::Asymptomatic, None).await?;
+            converted += 1;
+            if let Some(order) = head.observation_orders(&OrderFilter { site_id: Some(site.id), ..Default::default() }).await?.into_iter().find(|o| o.person_id == positive.person_id) {
+                head.apply_restart(site.id, order.id, false).await?;
+            }
+        }
+    }
+
+    let released = released_home(&investigator, &head, &lab_user, lab.id, &dispatcher, ambulances[3], designated).await?;
     let board = head.quarantine_site(site.id).await?;
-    Ok(Settled { site_id: site.id, beds: board.beds, roomed, buses: n, arrived, sampled, in_hospital })
+    Ok(Settled { site_id: site.id, beds: board.beds, roomed, buses: n, arrived, sampled, in_hospital, converted, released })
+}
+
+/// An earlier chapter, ten days before the park: a driver back from a medium-risk city tested
+/// positive at a checkpoint and went to hospital; the six friends he had dinner with that
+/// evening are on their last day of home monitoring, their households in home quarantine.
+/// Four were tested at the door this morning, were negative and are released; two are still
+/// to be tested, so the community's home list has work on it. Answers how many were released.
+async fn released_home(
+    investigator: &Scoped,
+    head: &Scoped,
+    lab_user: &Scoped,
+    lab_id: i64,
+    dispatcher: &Scoped,
+    ambulance: i64,
+    hospital: i64,
+) -> Result<usize> {
+    let now = chrono::Utc::now();
+    let today = cordon_domain::local_date(now);
+    let town = AreaCode::parse(county::COUNTY_CODE)?.child(103).ok_or_else(|| anyhow!("no township 103"))?;
+    let observed: std::collections::HashSet<i64> = head.observation_orders(&OrderFilter::default()).await?.into_iter().map(|o| o.person_id).collect();
+    let page = investigator.list_persons(Some(&town), &PersonFilter::default(), None, 200, today).await?;
+    // Heads of different households: the driver, then his six friends.
+    let mut homes = std::collections::HashSet::new();
+    let people: Vec<_> = page.items.into_iter().filter(|p| !observed.contains(&p.id) && p.household_id.is_some_and(|h| homes.insert(h))).take(7).collect();
+    let Some((driver, friends)) = people.split_first() else { return Ok(0) };
+    let dinner = now - chrono::Duration::days(10);
+    let case = investigator
+        .create_case(NewCase {
+            external_id: Some("清徐-输入1".into()),
+            person_id: Some(driver.id),
+            positive_id: None,
+            area_code: AreaCode::parse(&driver.area_code)?,
+            classification: CaseClass::Confirmed,
+            severity: Some(Severity::Mild),
+            how_found: HowFound::Other,
+            origin: Origin::Imported,
+            onset_date: Some(today - chrono::Days::new(10)),
+            sample_date: Some(today - chrono::Days::new(10)),
+            report_date: Some(today - chrono::Days::new(10)),
+            place: CasePlace::Home,
+            label: Some("卡口检出".into()),
+            infectors: vec![],
+        })
+        .await?;
+    let meal = |p: &cordon_store::Person| NewExposure {
+        contact_person_id: p.id,
+        kind: ExposureKind::Meal,
+        degree: None,
+        first_at: Some(dinner - chrono::Duration::hours(3)),
+        last_at: Some(dinner),
+        note: Some("同桌聚餐".into()),
+    };
+    investigator.record_exposures(case.id, &friends.iter().map(meal).collect::<Vec<_>>()).await?;
+    let proposed: Vec<i64> = investigator.contacts(case.id).await?.into_iter().filter(|c| c.status == "proposed").flat_map(|c| c.exposure_ids).collect();
+    investigator.decide_exposures(case.id, &proposed, true).await?;
+    let everyone: Vec<i64> = investigator.contacts(case.id).await?.into_iter().filter(|c| c.status == "confirmed").map(|c| c.person_id).collect();
+    investigator.hand_over(case.id, &everyone).await?;
+    let t = dispatcher.plan_case_transfer(case.id, hospital, ambulance, "120 急救").await?;
+    for step in [TransferStatus::Dispatched, TransferStatus::PickedUp, TransferStatus::Arrived] {
+        dispatcher.advance_transfer(t, step).await?;
+    }
+
+    // Home: the friends on their last day of monitoring, the households in quarantine.
+    let orders: Vec<_> = head
+        .observation_orders(&OrderFilter { status: Some(Status::AwaitingTransfer), ..Default::default() })
+        .await?
+        .into_iter()
+        .filter(|o| everyone.contains(&o.person_id))
+        .collect();
+    let mut friends_orders = Vec::new();
+    for o in &orders {
+        let close = o.category == "close_contact";
+        head.set_order_status(o.id, if close { Status::HomeMonitoring } else { Status::HomeQuarantine }).await?;
+        if close {
+            friends_orders.push(o.id);
+        }
+    }
+    let tested: Vec<i64> = friends_orders.iter().copied().take(friends_orders.len().saturating_sub(2)).collect();
+    let mut answers = Vec::new();
+    for (i, order) in tested.iter().enumerate() {
+        let barcode = Barcode::parse(&format!("GL{:08}", 90_000_001 + i)).context("a demo barcode")?;
+        head.take_home_test(*order, &barcode).await?;
+        answers.push(ResultInput { barcode, round_id: None, result: Some(TubeResult::Negative), ct: CtValues::default(), at: None });
+    }
+    lab_user.record_results(lab_id, &answers).await?;
+    Ok(head.release_orders(&tested).await?.released.len())
 }
