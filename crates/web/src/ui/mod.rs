@@ -82,6 +82,7 @@ pub fn router() -> Router<AppState> {
         .route("/quarantine/sites/{id}/tests", post(quarantine::take_test))
         .route("/quarantine/sites/{id}/health", post(quarantine::health))
         .route("/quarantine/sites/{id}/restart", post(quarantine::restart))
+        .route("/quarantine/sites/{id}/room-status", post(quarantine::room_status_picked))
         .route("/observation", get(quarantine::orders))
         .route("/observation/orders/{id}", get(quarantine::order))
         .route("/observation/orders/{id}/status", post(quarantine::move_order))

@@ -237,6 +237,9 @@ struct SitePage {
     sampled: usize,
     /// Rooms waiting for cleaning: (id, number).
     cleaning: Vec<(i64, String)>,
+    /// Free rooms, which may be taken out of use, and rooms out of use: (id, building and number).
+    free: Vec<(i64, String)>,
+    out_of_use: Vec<(i64, String)>,
     /// Rooms by status with counts, for the summary line.
     room_counts: Vec<(String, usize)>,
     tomorrow: String,
@@ -338,6 +341,8 @@ async fn site_view(t: Tr, caller: &Caller, id: i64, notice: Option<String>, erro
             .collect(),
         sampled,
         cleaning: rooms.iter().filter(|r| r.status == "cleaning").map(|r| (r.id, r.number.clone())).collect(),
+        free: rooms.iter().filter(|r| r.status == "free").map(|r| (r.id, format!("{} {}", r.building, r.number))).collect(),
+        out_of_use: rooms.iter().filter(|r| r.status == "out_of_use").map(|r| (r.id, format!("{} {}", r.building, r.number))).collect(),
         room_counts,
         tomorrow: t.fill("quarantine.tomorrow", &[("day", &tomorrow.format("%m-%d").to_string())]),
         tomorrow_count: tomorrow_list.len(),
@@ -413,6 +418,14 @@ pub async fn room_status(t: Tr, caller: Caller, Path((site, room)): Path<(i64, i
     let form = pairs(&body);
     let to = form_value(&form, "to");
     let done = caller.0.set_room_status(site, room, &to).await.map(|_| t.get("quarantine.room_saved").to_string());
+    site_outcome(t, &caller, site, done).await
+}
+
+/// A room picked from a list (taken out of use: a broken fitting, a staff room).
+pub async fn room_status_picked(t: Tr, caller: Caller, Path(site): Path<i64>, RawForm(body): RawForm) -> Response {
+    let form = pairs(&body);
+    let room = form_value(&form, "room_id").parse::<i64>().unwrap_or(0);
+    let done = caller.0.set_room_status(site, room, &form_value(&form, "to")).await.map(|_| t.get("quarantine.room_saved").to_string());
     site_outcome(t, &caller, site, done).await
 }
 

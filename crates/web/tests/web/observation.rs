@@ -204,6 +204,14 @@ async fn a_site_head_fills_rooms_samples_and_checks_people_and_the_commander_cha
         assert_eq!(text(&client, "#cleaning button").await, "201 · 消杀完成");
         click_and_wait(&client, "#cleaning button").await;
         assert!(client.find(fantoccini::Locator::Css("#cleaning")).await.is_err(), "cleaned: free again");
+        // A room with a broken fitting is taken out of use, and put back once mended.
+        client.goto(&format!("http://{addr}{site_path}")).await.unwrap();
+        click_and_wait(&client, "#out-of-use-form button").await;
+        assert_eq!(text(&client, "#site-notice").await, "房间状态已更新。");
+        assert!(text(&client, "#out-of-use button").await.ends_with("· 恢复使用"));
+        client.goto(&format!("http://{addr}{site_path}")).await.unwrap();
+        click_and_wait(&client, "#out-of-use button").await;
+        assert!(client.find(fantoccini::Locator::Css("#out-of-use")).await.is_err(), "in use again");
         std::fs::write(screenshot_path(&format!("quarantine-site-{}.png", w.scratch.kind.as_str())), client.screenshot().await.unwrap()).unwrap();
         // Home is a point-to-point ride: the dispatcher puts a car on it.
         account(store, "disp1", Role::TransferDispatcher, "140121").await;
