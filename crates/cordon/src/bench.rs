@@ -23,6 +23,7 @@ pub const BENCHES: &[&str] = &[
     "coverage_county",
     "http_register",
     "cluster_insert",
+    "cluster_exposures",
     "cluster_lookup",
     "checkin_ingest",
     "contact_rings",
@@ -107,7 +108,7 @@ pub async fn run(args: BenchArgs) -> Result<()> {
                 report(&m, args.json);
             }
         }
-        if ["cluster_insert", "cluster_lookup"].iter().any(|b| wanted(b)) {
+        if ["cluster_insert", "cluster_exposures", "cluster_lookup"].iter().any(|b| wanted(b)) {
             for m in crate::bench_tracing::run(kind, args.database.as_deref(), args.scale, &wanted).await? {
                 report(&m, args.json);
             }

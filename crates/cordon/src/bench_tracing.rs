@@ -1,8 +1,11 @@
 //! `cordon bench` for investigation: `cluster_insert` — cases recorded one by one, each naming
 //! an earlier case as infector most of the time, through the product's own path (the case, its
 //! investigation, its audit event and its cluster kept up to date, in one transaction), against
-//! the raw limit of storing the same case row and links alone in one transaction; and
-//! `cluster_lookup` — "which cluster, how big" for a case, against a primary-key read.
+//! the raw limit of storing the same case row and links alone in one transaction;
+//! `cluster_exposures` — each case's ten contacts recorded in one call (1,000,000 exposures at
+//! `--scale 1`: the degree rule, households proposed, the audit event), against the same rows by
+//! plain INSERTs in one transaction; and `cluster_lookup` — "which cluster, how big" for a case
+//! once all of it is stored, against a primary-key read.
 
 use std::time::Instant;
 
@@ -10,10 +13,12 @@ use anyhow::{Context, Result, bail};
 use cordon_domain::AreaCode;
 use cordon_domain::access::Role;
 use cordon_domain::tracing::case::{CaseClass, CasePlace, HowFound, Origin};
+use cordon_domain::tracing::exposure::ExposureKind;
 use cordon_store::BackendKind;
 use cordon_store::accounts::NewUser;
 use cordon_store::audit::Actor;
 use cordon_store::cases::NewCase;
+use cordon_store::exposures::NewExposure;
 
 use crate::bench::{Measurement, scratch};
 use crate::bench_testing::{latencies, latency_measurement};
@@ -22,6 +27,8 @@ use crate::demo::rng::Rng;
 
 /// Cases at `--scale 1`.
 const CASES: f64 = 100_000.0;
+/// Contacts each case records (1,000,000 exposures at `--scale 1`).
+const CONTACTS: usize = 10;
 
 fn millis(started: Instant) -> f64 {
     started.elapsed().as_secs_f64() * 1000.0
@@ -42,18 +49,42 @@ pub async fn run(kind: BackendKind, server: Option<&str>, scale: f64, wanted: &d
     let p = store.principal_by_name("bench_tracer").await?.context("bench user")?;
     let actor = Actor { user_id: Some(p.user.id), name: "bench_tracer".into(), ..Default::default() };
     let tracer = store.scoped(p, actor);
-    let villages: Vec<String> = county::areas(42).into_iter().map(|a| a.code.to_string()).filter(|c| c.len() == 12).collect();
+    // The people: one per case, and four times as many who are met.
+    let mut writer = store.person_writer().await?;
+    let mut people = crate::import_cli::people(13, (n * 5) as u32).into_iter().peekable();
+    while people.peek().is_some() {
+        writer.write(people.by_ref().take(50_000).collect()).await?;
+    }
+    drop(writer);
+    let mut persons = store.people_by_area().await?;
+    persons.sort();
+    if persons.len() < n * 2 {
+        bail!("only {} people stored for {n} cases", persons.len());
+    }
+    let (cased, met) = persons.split_at(n);
 
     // One outbreak shape for both sides: a case names one of the 500 cases before it as infector
-    // 70 % of the time, and otherwise starts a chain.
+    // 70 % of the time, and otherwise starts a chain; it met ten people.
     let mut rng = Rng::new(11);
     let plan: Vec<(String, Option<usize>)> = (0..n)
         .map(|i| {
-            let area = villages[rng.range(0, villages.len() as u32 - 1) as usize].clone();
             let infector = (i > 0 && rng.chance(0.7)).then(|| i - 1 - rng.range(0, (i.min(500) - 1) as u32) as usize);
-            (area, infector)
+            (cased[i].1.clone(), infector)
         })
         .collect();
+    let contacts: Vec<Vec<(i64, String)>> = (0..n)
+        .map(|_| {
+            let mut picked: Vec<usize> = Vec::with_capacity(CONTACTS);
+            while picked.len() < CONTACTS {
+                let k = rng.range(0, met.len() as u32 - 1) as usize;
+                if !picked.contains(&k) {
+                    picked.push(k);
+                }
+            }
+            picked.into_iter().map(|k| met[k].clone()).collect()
+        })
+        .collect();
+    let dinner = chrono::Utc::now() - chrono::Duration::days(1);
 
     // The raw limit first, into its own incident of the same database.
     let incident = store.insert_incident_plain("对照", county.as_str()).await?;
@@ -65,6 +96,16 @@ pub async fn run(kind: BackendKind, server: Option<&str>, scale: f64, wanted: &d
         raw.push(millis(started));
     }
     raw.sort_by(f64::total_cmp);
+    // The exposures (and the lookup, measured once they are stored) only when asked for.
+    let with_exposures = wanted("cluster_exposures") || wanted("cluster_lookup");
+    let raw_exposures = latencies(if with_exposures { n } else { 0 }, |i| {
+        let (store, case, source, met) = (&store, raw_ids[i], cased[i].0, &contacts[i]);
+        async move {
+            store.insert_exposures_plain(incident, case, source, met, dinner).await?;
+            Ok(())
+        }
+    })
+    .await?;
 
     store.checkpoint().await?;
     let (mut got, mut ids) = (Vec::with_capacity(n), Vec::with_capacity(n));
@@ -72,7 +113,7 @@ pub async fn run(kind: BackendKind, server: Option<&str>, scale: f64, wanted: &d
     for (i, (area, infector)) in plan.iter().enumerate() {
         let new = NewCase {
             external_id: Some(format!("B{i}")),
-            person_id: None,
+            person_id: Some(cased[i].0),
             positive_id: None,
             area_code: AreaCode::parse(area)?,
             classification: CaseClass::Confirmed,
@@ -94,6 +135,31 @@ pub async fn run(kind: BackendKind, server: Option<&str>, scale: f64, wanted: &d
     let mut out = Vec::new();
     if wanted("cluster_insert") {
         out.push(latency_measurement("cluster_insert", kind, &got, &raw));
+    }
+    let exposures = latencies(if with_exposures { n } else { 0 }, |i| {
+        let (tracer, case) = (&tracer, ids[i]);
+        let met: Vec<NewExposure> = contacts[i]
+            .iter()
+            .map(|(person, _)| NewExposure {
+                contact_person_id: *person,
+                kind: ExposureKind::Meal,
+                degree: None,
+                first_at: Some(dinner - chrono::Duration::hours(2)),
+                last_at: Some(dinner),
+                note: None,
+            })
+            .collect();
+        async move {
+            let done = tracer.record_exposures(case, &met).await?;
+            if done.exposures == 0 {
+                bail!("case {case} recorded no exposure");
+            }
+            Ok(())
+        }
+    })
+    .await?;
+    if wanted("cluster_exposures") {
+        out.push(latency_measurement("cluster_exposures", kind, &exposures, &raw_exposures));
     }
     if wanted("cluster_lookup") {
         let pick: Vec<usize> = (0..400).map(|_| rng.range(0, n as u32 - 1) as usize).collect();
@@ -131,7 +197,7 @@ mod tests {
         let all = |_: &str| true;
         let ms = run(BackendKind::Sqlite, None, 0.002, &all).await.unwrap();
         let names: Vec<&str> = ms.iter().map(|m| m.bench).collect();
-        assert_eq!(names, ["cluster_insert", "cluster_lookup"]);
+        assert_eq!(names, ["cluster_insert", "cluster_exposures", "cluster_lookup"]);
         assert_eq!(ms[0].rows, 200);
         assert!(ms.iter().all(|m| m.rate > 0.0 && m.raw_rate > 0.0 && m.ratio > 0.0 && m.p99_ms.is_some()));
         let pg = cordon_store::scratch::test_pg_url();

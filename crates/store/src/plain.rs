@@ -154,6 +154,21 @@ impl Store {
         }))
     }
 
+    /// The raw limit of recording a case's contacts: their exposure rows by plain one-row
+    /// INSERTs in one transaction — no degree rule, proposal, cluster or audit.
+    pub async fn insert_exposures_plain(&self, incident_id: i64, case_id: i64, source_person: i64, contacts: &[(i64, String)], at: DateTime<Utc>) -> Result<u64> {
+        const SQL: &str = "INSERT INTO exposures (incident_id, case_id, source_person_id, contact_person_id, kind, degree, first_at, last_at, status, area_code, created_at, created_by) \
+             VALUES ($1, $2, $3, $4, 'meal', 'close', $5, $5, 'proposed', $6, $5, 'plain')";
+        Ok(crate::with_write_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            for (person, area) in contacts {
+                sqlx::query(SQL).bind(incident_id).bind(case_id).bind(source_person).bind(*person).bind(at).bind(area).execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+            contacts.len() as u64
+        }))
+    }
+
     /// The raw limit of "which cluster is this case in": one row by primary key.
     pub async fn case_cluster_plain(&self, case_id: i64) -> Result<Option<i64>> {
         let row: Option<(Option<i64>,)> = crate::with_read_pool!(self, pool =>
