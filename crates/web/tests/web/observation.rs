@@ -357,6 +357,39 @@ async fn a_dispatcher_seats_contacts_and_sends_the_case_to_hospital_where_it_is_
         let until = (chrono::Utc::now().with_timezone(&cordon_domain::local_offset()).date_naive() + chrono::Duration::days(7)).format("%m-%d").to_string();
         assert_eq!(text(&client, "#treatment-notice").await, format!("已出院，居家健康监测至 {until}。"));
         assert!(text(&client, "section.stay h2").await.contains("已出院"));
+
+        // A close contact's door test at the site comes back positive: the investigator makes
+        // the case in one action (found in quarantine), and it goes to hospital in its turn.
+        head.check_in(site.id, close[0]).await.unwrap();
+        head.take_observation_test(site.id, close[0], &cordon_domain::Barcode::parse("GL00000031").unwrap()).await.unwrap();
+        let admin = account(store, "admin1", Role::Admin, "140121").await;
+        let (_, _, lab) = call(store, post_json(&admin, "/api/v1/labs", serde_json::json!({"name": "县疾控实验室", "area_code": "140121100", "daily_capacity": 2000}))).await;
+        let (status, _, res) = call(store, post_json(&admin, "/api/v1/results", serde_json::json!({
+            "lab_id": lab["id"], "results": [{"barcode": "GL00000031", "result": "positive"}]
+        }))).await;
+        assert_eq!(status, StatusCode::OK, "{res}");
+        let (_, _, positives) = get(store, &w.township, "/api/v1/positives").await;
+        let positive = positives.as_array().unwrap().iter().find(|x| x["barcode"] == "GL00000031").cloned().unwrap();
+        let (status, _, found) = call(store, post_json(&w.township, &format!("/api/v1/positives/{}/case", positive["id"]), serde_json::json!({}))).await;
+        assert_eq!(status, StatusCode::CREATED, "{found}");
+        assert_eq!((found["how_found"].as_str(), found["place"].as_str()), (Some("in_quarantine"), Some("quarantine_site")), "{found}");
+        assert_eq!(head.observation_order(close[0]).await.unwrap().unwrap().status, "case");
+        client.find(fantoccini::Locator::Css("header form button")).await.unwrap().click().await.unwrap();
+        sign_in(&client, addr, "disp1", PASSWORD).await;
+        client.goto(&format!("http://{addr}/dispatch")).await.unwrap();
+        assert!(text(&client, "table#cases-waiting tbody tr").await.contains(positive["name"].as_str().unwrap()));
+        click(&client, "table#cases-waiting select[name=vehicle_id] option:last-child").await;
+        click_and_wait(&client, "table#cases-waiting button").await;
+        assert_eq!(text(&client, "#dispatch-notice").await, "已派车。");
+        let open = "//table[@id='transfers']//tr[contains(., '阳性转定点医院')]//button[contains(@class, 'next')]";
+        for step in ["已发车", "已接到", "已送达"] {
+            client.find(fantoccini::Locator::XPath(open)).await.unwrap().click().await.unwrap();
+            let notice = format!("//*[@id='dispatch-notice'][.='转运单已更新：{step}。']");
+            client.wait().for_element(fantoccini::Locator::XPath(&notice)).await.unwrap();
+        }
+        assert!(client.find(fantoccini::Locator::XPath(open)).await.is_err(), "arrived");
+        let (_, _, case) = get(store, &w.township, &format!("/api/v1/cases/{}", found["id"])).await;
+        assert_eq!(case["place"], "hospital", "{case}");
         client.close().await.unwrap();
         w.finish().await;
     }
