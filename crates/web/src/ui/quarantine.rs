@@ -109,6 +109,9 @@ async fn board_view(t: Tr, caller: &Caller, notice: Option<String>, error: Optio
         let sites = scope.quarantine_board().await?;
         let mut waiting = scope.observation_orders(&OrderFilter { status: Some(Status::AwaitingTransfer), ..Default::default() }).await?;
         waiting.extend(scope.observation_orders(&OrderFilter { status: Some(Status::InTransit), ..Default::default() }).await?);
+        // Someone riding home from a site waits for no room.
+        let riding = scope.orders_on_open_transfers().await?;
+        waiting.retain(|o| !riding.contains(&o.id));
         Ok::<_, StoreError>((sites, waiting))
     };
     let (sites, waiting) = match loaded.await {

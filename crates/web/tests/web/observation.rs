@@ -212,6 +212,9 @@ async fn a_site_head_fills_rooms_samples_and_checks_people_and_the_commander_cha
         client.goto(&format!("http://{addr}{site_path}")).await.unwrap();
         click_and_wait(&client, "#out-of-use button").await;
         assert!(client.find(fantoccini::Locator::Css("#out-of-use")).await.is_err(), "in use again");
+        client.goto(&format!("http://{addr}/quarantine")).await.unwrap();
+        let waiting = text(&client, "table#waiting tbody").await;
+        assert!(!waiting.contains("密切接触者"), "riding home is not waiting for a room (protocol-8 puts secondaries in a site): {waiting}");
         std::fs::write(screenshot_path(&format!("quarantine-site-{}.png", w.scratch.kind.as_str())), client.screenshot().await.unwrap()).unwrap();
         // Home is a point-to-point ride: the dispatcher puts a car on it.
         account(store, "disp1", Role::TransferDispatcher, "140121").await;
