@@ -247,6 +247,8 @@ struct SitePage {
     room_counts: Vec<(String, usize)>,
     tomorrow: String,
     tomorrow_count: usize,
+    /// Tomorrow's sampling list, for the head to plan staff and tubes.
+    tomorrow_rows: Vec<SampleRow>,
     restart: Option<RestartView>,
 }
 
@@ -349,6 +351,10 @@ async fn site_view(t: Tr, caller: &Caller, id: i64, notice: Option<String>, erro
         room_counts,
         tomorrow: t.fill("quarantine.tomorrow", &[("day", &tomorrow.format("%m-%d").to_string())]),
         tomorrow_count: tomorrow_list.len(),
+        tomorrow_rows: tomorrow_list
+            .into_iter()
+            .map(|s| SampleRow { order_id: s.order.id, name: s.order.name, room: s.room.unwrap_or_default(), double: s.double, taken: None })
+            .collect(),
         restart,
         site,
     };

@@ -114,6 +114,9 @@ async fn a_site_head_fills_rooms_samples_and_checks_people_and_the_commander_cha
         let people = text(&client, "table#site-people").await;
         assert_eq!(people.matches("集中隔离中").count(), 2, "{people}");
         assert_eq!(client.find_all(fantoccini::Locator::Css("table#sampling-list tbody tr")).await.unwrap().len(), 2);
+        // Tomorrow's list is there to plan with (day 2 is a test day under protocol-9).
+        click(&client, "#tomorrow-list summary").await;
+        assert_eq!(client.find_all(fantoccini::Locator::Css("#tomorrow-list tbody tr")).await.unwrap().len(), 2);
         fill(&client, "table#sampling-list tbody tr:first-child input[name=barcode]", "GL00000001").await;
         click(&client, "table#sampling-list tbody tr:first-child button").await;
         wait_for_url(&client, "the sampled notice", |_, q| q.is_some_and(|q| q.contains("GL00000001"))).await;
