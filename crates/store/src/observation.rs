@@ -522,6 +522,36 @@ impl Store {
         Ok(out)
     }
 
+    /// Releases orders that hold no room, in one transaction: a status change and an audit
+    /// event each, the orders changed meanwhile left as they are. Answers the orders released.
+    pub(crate) async fn release_without_room(&self, actor: &Actor, orders: &[Order]) -> Result<Vec<Order>> {
+        let now = Utc::now();
+        let mut released: Vec<i64> = Vec::with_capacity(orders.len());
+        with_write_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            for chunk in orders.chunks(500) {
+                let sql = format!(
+                    "UPDATE observation_orders SET status = 'released', released_at = $1, updated_at = $1 \
+                     WHERE room_id IS NULL AND status NOT IN ('released', 'case') AND id IN ({}) RETURNING id",
+                    crate::list_placeholders(1, chunk.len())
+                );
+                let params: Vec<Param> = std::iter::once(Param::Time(now)).chain(chunk.iter().map(|o| Param::Int(o.id))).collect();
+                let rows: Vec<(i64,)> = bind_all!(sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(&mut *tx).await?;
+                released.extend(rows.into_iter().map(|(id,)| id));
+            }
+            let done: std::collections::HashSet<i64> = released.iter().copied().collect();
+            for o in orders.iter().filter(|o| done.contains(&o.id)) {
+                let change = Change::new("status", "observation_order", o.id)
+                    .area(&o.area_code)
+                    .before(serde_json::json!({"status": o.status}))
+                    .after(serde_json::json!({"status": Status::Released.as_str()}));
+                bind_all!(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+        });
+        self.orders_by_ids(&released).await
+    }
+
     /// Moves an order to `to` when the state machine allows it.
     pub(crate) async fn set_order_status(&self, actor: &Actor, order: &Order, to: Status) -> Result<Order> {
         let from = order.status().ok_or_else(|| StoreError::Invalid(format!("order {} has an unknown status", order.id)))?;

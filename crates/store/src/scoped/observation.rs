@@ -168,6 +168,7 @@ impl Scoped {
         let today = cordon_domain::local_date(Utc::now());
         let mut blockers = self.store.release_blockers(&orders, today).await?;
         let mut out = Release { refused, ..Release::default() };
+        let mut at_home = Vec::new();
         for order in orders {
             let holds = blockers.remove(&order.id).unwrap_or_default();
             if !order.status().is_some_and(|s| s.may_become(Status::Released)) {
@@ -175,11 +176,14 @@ impl Scoped {
             } else if !holds.is_empty() {
                 out.not_yet.push((order, holds));
             } else if order.room_id.is_some() {
+                // Leaving a room: the room goes to cleaning and the ride home is planned.
                 out.released.push(self.store.check_out(&self.actor, &order, Status::Released).await?);
             } else {
-                out.released.push(self.store.set_order_status(&self.actor, &order, Status::Released).await?);
+                at_home.push(order);
             }
         }
+        // Everyone else in one transaction, however many go home free today.
+        out.released.extend(self.store.release_without_room(&self.actor, &at_home).await?);
         Ok(out)
     }
 
