@@ -508,11 +508,7 @@ impl Store {
         let observed: Option<(String,)> = with_read_pool!(self, pool => sqlx::query_as(
             "SELECT status FROM observation_orders WHERE person_id = $1 AND status NOT IN ('released', 'case') ORDER BY id DESC LIMIT 1",
         ).bind(positive.person_id).fetch_optional(pool).await?);
-        let (how_found, place) = match observed.as_ref().map(|(s,)| s.as_str()) {
-            Some("centralized") => (HowFound::InQuarantine, CasePlace::QuarantineSite),
-            Some("home_quarantine" | "home_monitoring") => (HowFound::InControlArea, CasePlace::Home),
-            _ => (HowFound::MassTesting, CasePlace::Home),
-        };
+        let (how_found, place) = cordon_domain::tracing::case::found_under(observed.and_then(|(s,)| s.parse().ok()));
         self.create_case(actor, NewCase {
             external_id: None,
             person_id: Some(positive.person_id),

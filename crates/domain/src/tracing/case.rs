@@ -79,8 +79,27 @@ impl CaseClass {
     }
 }
 
+/// How and where a positive result was found, from the person's open observation order: in a
+/// site (集中隔离中发现, at the site), at home under control, or by mass testing at home.
+pub fn found_under(observed: Option<crate::observation::Status>) -> (HowFound, CasePlace) {
+    use crate::observation::Status;
+    match observed {
+        Some(Status::Centralized) => (HowFound::InQuarantine, CasePlace::QuarantineSite),
+        Some(Status::HomeQuarantine | Status::HomeMonitoring) => (HowFound::InControlArea, CasePlace::Home),
+        _ => (HowFound::MassTesting, CasePlace::Home),
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_positive_under_observation_is_found_where_the_person_is_held() {
+        use crate::observation::Status;
+        assert_eq!(found_under(Some(Status::Centralized)), (HowFound::InQuarantine, CasePlace::QuarantineSite));
+        assert_eq!(found_under(Some(Status::HomeMonitoring)), (HowFound::InControlArea, CasePlace::Home));
+        assert_eq!(found_under(None), (HowFound::MassTesting, CasePlace::Home));
+    }
+
     use super::*;
 
     #[test]
