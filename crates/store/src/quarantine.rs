@@ -370,10 +370,11 @@ impl Store {
             // for the dispatcher, who picks the vehicle. Their home stage starts when the ride
             // arrives; until then they are in transit. A release is a release at the door.
             let ride = if from == Status::Centralized { order.site_id } else { None };
-            let (now_status, then_status) = match (ride, to) {
-                (Some(_), Status::HomeQuarantine | Status::HomeMonitoring) => (Status::InTransit, Some(to.as_str())),
-                _ => (to, None),
+            let (now_status, then_status) = match ride {
+                Some(_) => cordon_domain::observation::leaving_site(to),
+                None => (to, None),
             };
+            let then_status = then_status.map(Status::as_str);
             sqlx::query("UPDATE observation_orders SET status = $1, room_id = NULL, updated_at = $2, released_at = CASE WHEN $1 = 'released' THEN $2 ELSE released_at END WHERE id = $3")
                 .bind(now_status.as_str()).bind(now).bind(order.id).execute(&mut *tx).await?;
             if let Some(site) = ride {

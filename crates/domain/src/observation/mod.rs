@@ -58,6 +58,16 @@ impl Status {
     }
 }
 
+/// Leaving a site's room for `to`: the status now and the one the ride home brings. Going home
+/// for a home stage is a point-to-point ride, in transit until it arrives; a release takes
+/// effect at the door (the ride still takes them home).
+pub fn leaving_site(to: Status) -> (Status, Option<Status>) {
+    match to {
+        Status::HomeQuarantine | Status::HomeMonitoring => (Status::InTransit, Some(to)),
+        _ => (to, None),
+    }
+}
+
 /// A temperature at or above this is a fever (37.3 °C).
 pub const FEVER_C: f32 = 37.3;
 
@@ -92,6 +102,12 @@ mod tests {
         assert!(Status::ALL.iter().filter(|s| !s.is_final()).all(|s| s.may_become(Case)));
         assert_eq!(Status::serving(StageKind::HomeQuarantine), HomeQuarantine);
         assert_eq!("in_transit".parse::<Status>().unwrap(), InTransit);
+    }
+
+    #[test]
+    fn going_home_for_a_home_stage_rides_first_and_a_release_is_at_the_door() {
+        assert_eq!(leaving_site(Status::HomeMonitoring), (Status::InTransit, Some(Status::HomeMonitoring)));
+        assert_eq!(leaving_site(Status::Released), (Status::Released, None));
     }
 
     #[test]
