@@ -78,7 +78,7 @@ fn secret_hash(secret: &str) -> String {
 fn valid_username(name: &str) -> Result<()> {
     let ok = (2..=40).contains(&name.chars().count())
         && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
-    if ok { Ok(()) } else { Err(StoreError::Invalid("user name must be 2–40 letters, digits, '_', '-' or '.'".into())) }
+    if ok { Ok(()) } else { Err(refused!("user name must be 2–40 letters, digits, '_', '-' or '.'", "用户名须为 2–40 个字母、数字或 _ - . 符号")) }
 }
 
 impl Store {
@@ -131,10 +131,10 @@ impl Store {
         valid_username(&new.username)?;
         check_password(&new.password, &new.username).map_err(|e| StoreError::Invalid(format!("password {e}")))?;
         if new.areas.is_empty() {
-            return Err(StoreError::Invalid("a user needs at least one area (their jurisdiction)".into()));
+            return Err(refused!("a user needs at least one area (their jurisdiction)", "用户至少需要一个区划（其辖区）"));
         }
         if self.user_by_name(&new.username).await?.is_some() {
-            return Err(StoreError::Invalid(format!("user name {} is taken", new.username)));
+            return Err(refused!("user name {name} is taken", "用户名 {name} 已被使用", name = new.username));
         }
         let password = new.password.clone();
         let hash = tokio::task::spawn_blocking(move || {
@@ -298,7 +298,7 @@ impl Store {
 
     /// Creates a bearer token acting as `username`; the secret is returned once, never stored.
     pub async fn create_api_token(&self, actor: &Actor, username: &str, name: &str) -> Result<(i64, String)> {
-        let user = self.user_by_name(username).await?.ok_or_else(|| StoreError::Invalid(format!("no user {username}")))?;
+        let user = self.user_by_name(username).await?.ok_or_else(|| refused!("no user {username}", "没有用户 {username}"))?;
         let secret = new_secret()?;
         let now = Utc::now();
         let id = with_write_pool!(self, pool => {

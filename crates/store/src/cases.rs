@@ -351,7 +351,7 @@ impl Store {
         for i in &new.infectors {
             match self.case(*i).await? {
                 Some(c) if c.incident_id == incident_id => {}
-                _ => return Err(StoreError::Invalid(format!("case {i} is not a case of this incident"))),
+                _ => return Err(refused!("case {i} is not a case of this incident", "病例 {i} 不属于本起疫情")),
             }
         }
         let now = Utc::now();
@@ -371,12 +371,12 @@ impl Store {
                 }
             };
             if external.is_empty() {
-                return Err(StoreError::Invalid("a case number must not be empty".into()));
+                return Err(refused!("a case number must not be empty", "病例编号不能为空"));
             }
             let taken: Option<(i64,)> = sqlx::query_as("SELECT id FROM cases WHERE incident_id = $1 AND external_id = $2")
                 .bind(incident_id).bind(&external).fetch_optional(&mut *tx).await?;
             if taken.is_some() {
-                return Err(StoreError::Invalid(format!("case number {external} is already used in this incident")));
+                return Err(refused!("case number {external} is already used in this incident", "病例编号 {external} 在本起疫情中已被使用"));
             }
             let (id,): (i64,) = sqlx::query_as(
                 "INSERT INTO cases (incident_id, external_id, person_id, positive_id, area_code, classification, severity, how_found, origin, \
@@ -532,10 +532,10 @@ impl Store {
     /// Linking again changes nothing.
     pub(crate) async fn link_cases(&self, actor: &Actor, infector: &Case, case: &Case, source: &str) -> Result<()> {
         if infector.incident_id != case.incident_id {
-            return Err(StoreError::Invalid("cases of different incidents cannot be linked".into()));
+            return Err(refused!("cases of different incidents cannot be linked", "不同疫情的病例不能关联"));
         }
         if infector.id == case.id {
-            return Err(StoreError::Invalid("a case cannot infect itself".into()));
+            return Err(refused!("a case cannot infect itself", "病例不能是自己的传染源"));
         }
         let now = Utc::now();
         let change = Change::new("link", "case", &case.external_id)
@@ -628,7 +628,7 @@ impl Store {
             return Ok(id);
         }
         if self.area(area).await?.is_none() {
-            return Err(StoreError::Invalid(format!("area {area} is not registered")));
+            return Err(refused!("area {area} is not registered", "区划 {area} 未登记"));
         }
         let change = Change::new("create", "incident", name).area(area.as_str()).after(serde_json::json!({"name": name}));
         Ok(with_write_pool!(self, pool => {

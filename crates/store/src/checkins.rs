@@ -358,8 +358,9 @@ fn columns(headers: &csv::StringRecord) -> Result<Columns> {
     let find = |names: &[&str]| headers.iter().position(|h| names.contains(&h.trim().trim_start_matches('\u{feff}').to_lowercase().as_str()));
     match (find(&["id_number", "身份证号", "证件号码"]), find(&["venue_code", "场所码", "场所编码"]), find(&["at", "扫码时间", "时间"])) {
         (Some(person), Some(venue), Some(at)) => Ok(Columns { person, venue, at, left: find(&["left_at", "离开时间"]) }),
-        _ => Err(StoreError::Invalid(
-            "a check-in file needs columns 身份证号/id_number, 场所码/venue_code and 扫码时间/at (optional 离开时间/left_at)".into(),
+        _ => Err(refused!(
+            "a check-in file needs columns 身份证号/id_number, 场所码/venue_code and 扫码时间/at (optional 离开时间/left_at)",
+            "扫码记录文件须有“身份证号”“场所码”“扫码时间”三列（“离开时间”可选）",
         )),
     }
 }

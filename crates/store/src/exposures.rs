@@ -67,7 +67,7 @@ pub struct HandOver {
     /// People already under an order of this incident.
     pub already: Vec<i64>,
     /// People not handed over, with the reason.
-    pub refused: Vec<(i64, String)>,
+    pub refused: Vec<(i64, crate::Refusal)>,
 }
 
 /// An assistance request (协查函) to another county.
@@ -119,7 +119,7 @@ impl Store {
     /// proposed again).
     pub(crate) async fn record_exposures(&self, actor: &Actor, case: &Case, new: &[NewExposure], jurisdiction: &Jurisdiction, confirmed: bool) -> Result<Recorded> {
         let status = if confirmed { "confirmed" } else { "dismissed" };
-        let source = case.person_id.ok_or_else(|| StoreError::Invalid(format!("case {} has no person record", case.external_id)))?;
+        let source = case.person_id.ok_or_else(|| refused!("case {case} has no person record", "病例 {case} 没有人员档案", case = case.external_id))?;
         let mut contacts: Vec<(i64, String)> = Vec::new();
         for chunk in new.chunks(500) {
             let sql = format!("SELECT id, area_code FROM persons WHERE id IN ({})", list_placeholders(0, chunk.len()));
@@ -131,10 +131,10 @@ impl Store {
         let area_of: BTreeMap<i64, String> = contacts.into_iter().collect();
         for n in new {
             if !area_of.contains_key(&n.contact_person_id) {
-                return Err(StoreError::Invalid(format!("no person {}", n.contact_person_id)));
+                return Err(refused!("no person {id}", "没有人员 {id}", id = n.contact_person_id));
             }
             if n.contact_person_id == source {
-                return Err(StoreError::Invalid("a case is not its own contact".into()));
+                return Err(refused!("a case is not its own contact", "病例不能是自己的接触者"));
             }
         }
         let now = Utc::now();
@@ -307,24 +307,25 @@ impl Store {
         let today = cordon_domain::local_date(now);
         for person in people {
             let Some(c) = contacts.iter().find(|c| c.person_id == *person) else {
-                out.refused.push((*person, "not a contact of this case".into()));
+                out.refused.push((*person, refusal!("not a contact of this case", "不是本病例的接触者")));
                 continue;
             };
             let Some(category) = c.degree.parse::<Degree>().ok().and_then(Degree::observation_category).and_then(|c| c.parse::<Category>().ok()) else {
-                out.refused.push((*person, format!("{}: watched by health monitoring, not observation", c.degree)));
+                out.refused.push((*person, refusal!("{degree}: watched by health monitoring, not observation", "{degree_zh}：纳入健康监测，不作隔离观察", degree = c.degree,
+                    degree_zh = c.degree.parse::<Degree>().map(|d| d.label_zh()).unwrap_or(c.degree.as_str()))));
                 continue;
             };
             if c.status == "proposed" {
-                out.refused.push((*person, "still proposed: confirm first".into()));
+                out.refused.push((*person, refusal!("{name} is still proposed: confirm first", "{name} 仍为待确认：请先确认", name = c.name)));
                 continue;
             }
             let last = c.last_at.unwrap_or(now);
             let Some(schedule) = schedule_for(&rule, category, last, today, &[]) else {
-                out.refused.push((*person, format!("{}: {} does not observe this category", category.label_zh(), rule.name)));
+                out.refused.push((*person, refusal!("{category}: {rule} does not observe this category", "{category_zh}：{rule} 不对此类人员隔离观察", category_zh = category.label_zh(), category = category.as_str(), rule = rule.name)));
                 continue;
             };
             if schedule.entry().is_none() {
-                out.refused.push((*person, format!("observation period already over on {}: health monitoring only", schedule.release_on)));
+                out.refused.push((*person, refusal!("observation period already over on {day}: health monitoring only", "隔离观察期已于 {day} 结束：仅作健康监测", day = schedule.release_on)));
                 continue;
             }
             orders.push((c, category, last, ScheduleColumns::of(&schedule)));
@@ -369,7 +370,7 @@ impl Store {
     pub(crate) async fn answer_assist_request(&self, actor: &Actor, request: &AssistRequest, answer: &str) -> Result<AssistRequest> {
         let answer = answer.trim();
         if answer.is_empty() {
-            return Err(StoreError::Invalid("an answer needs a text (found, where controlled, or why not)".into()));
+            return Err(refused!("an answer needs a text (found, where controlled, or why not)", "回复须写明情况（是否找到、在何处管控，或未找到的原因）"));
         }
         let change = Change::new("answer", "assist_request", request.id).area(&request.to_area).after(serde_json::json!({"answer": answer}));
         with_write_pool!(self, pool => {

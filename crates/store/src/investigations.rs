@@ -199,12 +199,12 @@ impl Store {
             if held.user_id == user_id {
                 return Ok(inv.clone());
             }
-            return Err(StoreError::Invalid(format!("{} of case {} is already with {}", part.as_str(), inv.case_number, held.display_name)));
+            return Err(refused!("{what} of case {case} is already with {who}", "病例 {case} 的{what_zh}已由 {who} 承担", what = part.as_str(), case = inv.case_number, who = held.display_name, what_zh = part.label_zh()));
         }
         let investigator: Option<(String,)> = with_read_pool!(self, pool => sqlx::query_as(
             "SELECT role FROM users WHERE id = $1 AND NOT disabled").bind(user_id).fetch_optional(pool).await?);
         if investigator.as_ref().is_none_or(|(r,)| r != "investigator") {
-            return Err(StoreError::Invalid(format!("user {user_id} is no active investigator")));
+            return Err(refused!("user {user_id} is no active investigator", "用户 {user_id} 不是在岗的流调人员"));
         }
         let now = Utc::now();
         let change = Change::new("assign", "investigation", inv.id).area(&inv.area_code).after(serde_json::json!({
@@ -225,7 +225,7 @@ impl Store {
         });
         let now = self.investigation(inv.id).await?.ok_or_else(|| StoreError::Task("investigation vanished".into()))?;
         if !done && now.holder(part).is_none_or(|h| h.user_id != user_id) {
-            return Err(StoreError::Invalid(format!("{} of case {} was just taken by someone else", part.as_str(), inv.case_number)));
+            return Err(refused!("{what} of case {case} was just taken by someone else", "病例 {case} 的{what_zh}刚被他人接单", what = part.as_str(), case = inv.case_number, what_zh = part.label_zh()));
         }
         Ok(now)
     }

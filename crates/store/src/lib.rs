@@ -9,6 +9,22 @@ use std::time::Duration;
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 
+/// A request the rules refuse, said in English and in Chinese: `refused!("en {x}", "中文 {x}",
+/// x = expr)`; each text uses the names it needs.
+macro_rules! refused {
+    ($($t:tt)*) => {
+        $crate::StoreError::Refused(Box::new(refusal!($($t)*)))
+    };
+}
+
+/// The `Refusal` itself, for a batch that refuses some of its members and goes on.
+macro_rules! refusal {
+    ($en:literal, $zh:literal $(, $k:ident = $v:expr)* $(,)?) => {{
+        $(let $k = &$v;)*
+        $crate::Refusal { en: format!($en), zh: format!($zh) }
+    }};
+}
+
 pub mod accounts;
 pub mod coverage;
 pub mod audit;
@@ -54,8 +70,13 @@ pub enum StoreError {
     Sqlite(#[from] rusqlite::Error),
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// Bad input or a broken stored value, said in English only (kept for what a person at a
+    /// page should rarely see: unreadable files, stored rows that do not parse).
     #[error("{0}")]
     Invalid(String),
+    /// A request the rules refuse, in both languages, so each face can say it.
+    #[error("{}", .0.en)]
+    Refused(Box<Refusal>),
     /// The caller's role or jurisdiction does not allow this.
     #[error("{0}")]
     Forbidden(Denied),
@@ -66,6 +87,32 @@ pub enum StoreError {
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// Why the rules refuse a request, in English (the API, logs) and Chinese (pages).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Refusal {
+    pub en: String,
+    pub zh: String,
+}
+
+impl Refusal {
+    /// The text in Chinese (`zh`) or English.
+    pub fn text(&self, zh: bool) -> &str {
+        if zh { &self.zh } else { &self.en }
+    }
+}
+
+impl StoreError {
+    /// Bad input or a refusal, in the given language (`zh` or English); `None` for failures of
+    /// the system itself.
+    pub fn reason(&self, zh: bool) -> Option<String> {
+        match self {
+            StoreError::Invalid(reason) => Some(reason.clone()),
+            StoreError::Refused(r) => Some(r.text(zh).to_string()),
+            _ => None,
+        }
+    }
+}
 
 /// Why a caller was refused, so that each face (API, Chinese or English page) can say it.
 #[derive(Debug, Clone, PartialEq, Eq)]

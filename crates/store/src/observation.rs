@@ -106,7 +106,7 @@ pub struct Release {
     /// Still held, with what holds them.
     pub not_yet: Vec<(Order, Vec<Blocker>)>,
     /// Not found in the jurisdiction, or already closed.
-    pub refused: Vec<(i64, String)>,
+    pub refused: Vec<(i64, crate::Refusal)>,
 }
 
 /// What a recompute did, for the audit event and the page.
@@ -153,7 +153,7 @@ impl Store {
         }
         let row: Option<(String,)> =
             with_read_pool!(self, pool => sqlx::query_as("SELECT body FROM rule_sets WHERE name = $1").bind(name).fetch_optional(pool).await?);
-        let (body,) = row.ok_or_else(|| StoreError::Invalid(format!("no rule set {name:?}")))?;
+        let (body,) = row.ok_or_else(|| refused!("no rule set {name:?}", "没有规则集 {name}"))?;
         serde_json::from_str(&body).map_err(|e| StoreError::Invalid(format!("rule set {name:?} is unreadable: {e}")))
     }
 
@@ -177,7 +177,7 @@ impl Store {
     pub(crate) async fn save_rule_set(&self, actor: &Actor, rule: &RuleSet, copied_from: &str) -> Result<RecomputeSummary> {
         rule.validate().map_err(|e| StoreError::Invalid(e.to_string()))?;
         if RuleSet::BUILT_IN.contains(&rule.name.as_str()) {
-            return Err(StoreError::Invalid(format!("{} is built in: save the edit as a copy under another name", rule.name)));
+            return Err(refused!("{name} is built in: save the edit as a copy under another name", "{name} 为内置规则集：请以新名称另存修改", name = rule.name));
         }
         let body = serde_json::to_string(rule).map_err(|e| StoreError::Task(e.to_string()))?;
         let change = Change::new("save", "rule_set", &rule.name).after(serde_json::to_value(rule).unwrap_or_default());
@@ -206,7 +206,7 @@ impl Store {
         self.rule_set(name).await?;
         let (area, before): (String, String) = with_read_pool!(self, pool =>
             sqlx::query_as("SELECT area_code, rule_set FROM incidents WHERE id = $1").bind(incident_id).fetch_optional(pool).await?)
-            .ok_or_else(|| StoreError::Invalid(format!("no incident {incident_id}")))?;
+            .ok_or_else(|| refused!("no incident {incident_id}", "没有疫情 {incident_id}"))?;
         let change = Change::new("set_rule_set", "incident", incident_id)
             .area(&area)
             .before(serde_json::json!({"rule_set": before}))
@@ -554,9 +554,9 @@ impl Store {
 
     /// Moves an order to `to` when the state machine allows it.
     pub(crate) async fn set_order_status(&self, actor: &Actor, order: &Order, to: Status) -> Result<Order> {
-        let from = order.status().ok_or_else(|| StoreError::Invalid(format!("order {} has an unknown status", order.id)))?;
+        let from = order.status().ok_or_else(|| refused!("order {id} has an unknown status", "观察单 {id} 的状态无法识别", id = order.id))?;
         if !from.may_become(to) {
-            return Err(StoreError::Invalid(format!("an order {} cannot become {}", from.label_zh(), to.label_zh())));
+            return Err(refused!("an order {from} cannot become {to}", "“{from}”的观察单不能变为“{to}”", from = from.label_zh(), to = to.label_zh()));
         }
         let now = Utc::now();
         let change = Change::new("status", "observation_order", order.id)
@@ -570,7 +570,7 @@ impl Store {
                 .bind(to.as_str()).bind(now).bind(released).bind(order.id).bind(from.as_str())
                 .execute(&mut *tx).await?.rows_affected();
             if n == 0 {
-                return Err(StoreError::Invalid(format!("order {} changed meanwhile; reload and try again", order.id)));
+                return Err(refused!("order {id} changed meanwhile; reload and try again", "观察单 {id} 刚被他人修改，请刷新后重试", id = order.id));
             }
             bind_all!(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
             tx.commit().await?;

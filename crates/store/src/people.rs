@@ -288,7 +288,7 @@ impl Store {
             return Ok((existing, false));
         }
         if self.area(&p.area_code).await?.is_none() {
-            return Err(StoreError::Invalid(format!("area {} is not registered", p.area_code)));
+            return Err(refused!("area {area} is not registered", "区划 {area} 未登记", area = p.area_code));
         }
         let area = p.area_code.as_str();
         let created = with_write_pool!(self, pool => {

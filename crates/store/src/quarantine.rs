@@ -70,7 +70,7 @@ pub const ROOM_STATUSES: [(&str, &str); 4] = [("free", "空闲"), ("occupied", "
 pub struct Assigned {
     /// (order, room number)
     pub assigned: Vec<(i64, String)>,
-    pub refused: Vec<(i64, String)>,
+    pub refused: Vec<(i64, crate::Refusal)>,
 }
 
 /// One person on the day's sampling list of a site.
@@ -116,10 +116,10 @@ impl Store {
     pub(crate) async fn create_quarantine_site(&self, actor: &Actor, new: &NewQuarantineSite) -> Result<SiteBoard> {
         let name = new.name.trim();
         if name.is_empty() || new.head_name.trim().is_empty() {
-            return Err(StoreError::Invalid("a quarantine site needs a name and a head of site".into()));
+            return Err(refused!("a quarantine site needs a name and a head of site", "隔离点须有名称和负责人"));
         }
         if !SITE_KINDS.iter().any(|(k, _)| *k == new.kind) {
-            return Err(StoreError::Invalid(format!("unknown site kind {:?}", new.kind)));
+            return Err(refused!("unknown site kind {kind:?}", "未知的隔离点类型 {kind}", kind = new.kind));
         }
         let change = Change::new("create", "quarantine_site", name).area(new.area_code.as_str()).after(serde_json::json!({
             "name": name, "kind": new.kind, "address": new.address, "head": new.head_name, "staff": new.staff,
@@ -134,7 +134,7 @@ impl Store {
             .bind(new.head_phone.as_deref()).bind(new.staff as i32).bind(new.households_share).bind(Utc::now())
             .fetch_optional(&mut *tx).await?;
             let Some((id,)) = row else {
-                return Err(StoreError::Invalid(format!("a quarantine site named {name} already exists here")));
+                return Err(refused!("a quarantine site named {name} already exists here", "本辖区已有名为 {name} 的隔离点"));
             };
             bind_all!(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
             tx.commit().await?;
@@ -175,7 +175,7 @@ impl Store {
     ) -> Result<u64> {
         let building = building.trim();
         if building.is_empty() || floors.0 > floors.1 || !(1..=200).contains(&rooms_per_floor) || !(1..=10).contains(&beds) || floors.1 - floors.0 > 100 {
-            return Err(StoreError::Invalid("a building needs a name, floors from low to high, 1–200 rooms a floor and 1–10 beds a room".into()));
+            return Err(refused!("a building needs a name, floors from low to high, 1–200 rooms a floor and 1–10 beds a room", "楼栋须有名称，楼层由低到高，每层 1–200 间，每间 1–10 床"));
         }
         let mut rows = Vec::new();
         for floor in floors.0..=floors.1 {
@@ -223,7 +223,8 @@ impl Store {
     /// Marks a room cleaned (free again), or out of use, or back in use.
     pub(crate) async fn set_room_status(&self, actor: &Actor, site: &SiteBoard, room: &Room, to: &str) -> Result<()> {
         if !cordon_domain::observation::room_may_become(&room.status, to) {
-            return Err(StoreError::Invalid(format!("room {} is {}; it cannot become {to}", room.number, room.status)));
+            return Err(refused!("room {number} is {from}; it cannot become {to}", "房间 {number} 当前为{from_zh}，不能改为{to_zh}", number = room.number, from = room.status,
+                from_zh = cordon_domain::observation::room_status_zh(&room.status), to_zh = cordon_domain::observation::room_status_zh(to)));
         }
         let change = Change::new("room_status", "room", room.id).area(&site.area_code)
             .before(serde_json::json!({"status": room.status})).after(serde_json::json!({"status": to}));
@@ -232,7 +233,7 @@ impl Store {
             let n = sqlx::query("UPDATE rooms SET status = $1 WHERE id = $2 AND status = $3 AND occupants = 0")
                 .bind(to).bind(room.id).bind(&room.status).execute(&mut *tx).await?.rows_affected();
             if n == 0 {
-                return Err(StoreError::Invalid(format!("room {} changed meanwhile; reload", room.number)));
+                return Err(refused!("room {room} changed meanwhile; reload", "房间 {room} 刚被他人修改，请刷新", room = room.number));
             }
             bind_all!(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
             tx.commit().await?;
@@ -248,9 +249,10 @@ impl Store {
         let mut todo: Vec<&Order> = Vec::new();
         for o in orders {
             match o.status() {
-                _ if o.room_id.is_some() => out.refused.push((o.id, "already has a room".into())),
+                _ if o.room_id.is_some() => out.refused.push((o.id, refusal!("{name} already has a room", "{name} 已有房间", name = o.name))),
                 Some(Status::AwaitingTransfer | Status::InTransit | Status::HomeQuarantine) => todo.push(o),
-                _ => out.refused.push((o.id, format!("{}: not waiting for a room", o.status().map(|s| s.label_zh()).unwrap_or("?")))),
+                _ => out.refused.push((o.id, refusal!("{name} is {status}: not waiting for a room", "{name} 当前为“{status_zh}”，不在待分房之列", name = o.name, status = o.status,
+                    status_zh = o.status().map(|s| s.label_zh()).unwrap_or("?")))),
             }
         }
         if todo.is_empty() {
@@ -288,7 +290,7 @@ impl Store {
             let mut rest = group.as_slice();
             while !rest.is_empty() {
                 let Some(room) = free.pop_front() else {
-                    out.refused.extend(rest.iter().map(|o| (o.id, "no free room left at this site".to_string())));
+                    out.refused.extend(rest.iter().map(|o| (o.id, refusal!("{name}: no free room left at this site", "{name}：本隔离点已无空房", name = o.name))));
                     break;
                 };
                 let take = rest.len().min(room.beds.max(1) as usize);
@@ -310,7 +312,7 @@ impl Store {
                 let m = sqlx::query("UPDATE observation_orders SET site_id = $1, room_id = $2, updated_at = $3 WHERE id = $4 AND room_id IS NULL")
                     .bind(site.id).bind(room.id).bind(now).bind(o.id).execute(&mut *tx).await?.rows_affected();
                 if n == 0 || m == 0 {
-                    return Err(StoreError::Invalid(format!("room {} or order {} changed meanwhile; assign again", room.number, o.id)));
+                    return Err(refused!("room {room} or order {id} changed meanwhile; assign again", "房间 {room} 或观察单 {id} 刚被他人修改，请重新分配", room = room.number, id = o.id));
                 }
                 sqlx::query("INSERT INTO room_stays (room_id, site_id, order_id, person_id, assigned_at) VALUES ($1, $2, $3, $4, $5)")
                     .bind(room.id).bind(site.id).bind(o.id).bind(o.person_id).bind(now).execute(&mut *tx).await?;
@@ -328,11 +330,11 @@ impl Store {
     /// quarantine.
     pub(crate) async fn check_in(&self, actor: &Actor, site: &SiteBoard, order: &Order) -> Result<Order> {
         if order.site_id != Some(site.id) || order.room_id.is_none() {
-            return Err(StoreError::Invalid(format!("{} has no room at {}", order.name, site.name)));
+            return Err(refused!("{name} has no room at {site}", "{name} 在 {site} 没有房间", name = order.name, site = site.name));
         }
-        let from = order.status().ok_or_else(|| StoreError::Invalid("unknown status".into()))?;
+        let from = order.status().ok_or_else(|| refused!("unknown status", "状态无法识别"))?;
         if !from.may_become(Status::Centralized) && from != Status::AwaitingTransfer {
-            return Err(StoreError::Invalid(format!("{} is {}: cannot check in", order.name, from.label_zh())));
+            return Err(refused!("{name} is {from}: cannot check in", "{name} 当前为“{from}”，不能入住", name = order.name, from = from.label_zh()));
         }
         let now = Utc::now();
         let change = Change::new("check_in", "observation_order", order.id).area(&order.area_code)
@@ -352,10 +354,10 @@ impl Store {
     /// The person leaves the site — home for the home stage, released, or to hospital as a
     /// case — and the room waits for cleaning once empty.
     pub(crate) async fn check_out(&self, actor: &Actor, order: &Order, to: Status) -> Result<Order> {
-        let Some(room_id) = order.room_id else { return Err(StoreError::Invalid(format!("{} has no room", order.name))) };
-        let from = order.status().ok_or_else(|| StoreError::Invalid("unknown status".into()))?;
+        let Some(room_id) = order.room_id else { return Err(refused!("{name} has no room", "{name} 没有房间", name = order.name)) };
+        let from = order.status().ok_or_else(|| refused!("unknown status", "状态无法识别"))?;
         if from != to && !from.may_become(to) {
-            return Err(StoreError::Invalid(format!("{} is {}: cannot become {}", order.name, from.label_zh(), to.label_zh())));
+            return Err(refused!("{name} is {from}: cannot become {to}", "{name} 当前为“{from}”，不能变为“{to}”", name = order.name, from = from.label_zh(), to = to.label_zh()));
         }
         let now = Utc::now();
         let change = Change::new("check_out", "observation_order", order.id).area(&order.area_code)
@@ -415,10 +417,10 @@ impl Store {
         symptoms: &str,
     ) -> Result<HealthCheck> {
         if !matches!(slot, "morning" | "evening") {
-            return Err(StoreError::Invalid(format!("slot {slot:?}: morning or evening")));
+            return Err(refused!("slot {slot:?}: morning or evening", "时段 {slot}：须为上午或下午"));
         }
         if !(34.0..=43.0).contains(&temperature) {
-            return Err(StoreError::Invalid(format!("{temperature} °C is not a body temperature (34–43)")));
+            return Err(refused!("{temperature} °C is not a body temperature (34–43)", "{temperature} °C 不是有效体温（34–43）"));
         }
         let now = Utc::now();
         with_write_pool!(self, pool => {
@@ -541,7 +543,7 @@ impl Store {
             .bind(round_id).bind(barcode.as_str()).bind(sampling_site).bind(area).bind(&actor.name).bind(now)
             .fetch_optional(&mut *tx).await?;
             let Some((tube_id,)) = tube else {
-                return Err(StoreError::Invalid(format!("tube {barcode} is already used: scan a new tube")));
+                return Err(refused!("tube {barcode} is already used: scan a new tube", "采样管 {barcode} 已被使用：请换新管扫码"));
             };
             sqlx::query("INSERT INTO samples (round_id, tube_id, person_id, area_code, sampled_at, client_id, kind) VALUES ($1, $2, $3, $4, $5, NULL, 'observation')")
                 .bind(round_id).bind(tube_id).bind(order.person_id).bind(&order.area_code).bind(now).execute(&mut *tx).await?;
@@ -551,7 +553,7 @@ impl Store {
             )
             .bind(order.id).bind(today).bind(now).bind(tube_id).execute(&mut *tx).await?.rows_affected();
             if added == 0 {
-                return Err(StoreError::Invalid(format!("{} was already tested today", order.name)));
+                return Err(refused!("{name} was already tested today", "{name} 今日已采样", name = order.name));
             }
             bind_all!(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
             tx.commit().await?;
@@ -562,7 +564,7 @@ impl Store {
     /// Who restarts their period after a positive at a site: the same floor and the rule set's
     /// floors above and below, or everyone after a positive environmental sample.
     pub(crate) async fn restart_preview(&self, positive: &Order, environmental: bool) -> Result<Restart> {
-        let site = positive.site_id.ok_or_else(|| StoreError::Invalid(format!("{} is not at a site", positive.name)))?;
+        let site = positive.site_id.ok_or_else(|| refused!("{name} is not at a site", "{name} 不在隔离点", name = positive.name))?;
         let room = match positive.room_id {
             Some(r) => self.room(r).await?,
             None => None,

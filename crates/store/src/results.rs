@@ -14,7 +14,7 @@ use serde::Serialize;
 use std::collections::{HashMap, HashSet};
 
 use crate::audit::{Actor, Change, INSERT_AUDIT, INSERT_AUDIT_HEAD, INSERT_AUDIT_ROW_PARAMS, audit_params};
-use crate::{sqlite_sql, Param, Result, Store, StoreError, bind_all, with_read_pool, with_write_pool};
+use crate::{sqlite_sql, Param, Result, Store, bind_all, with_read_pool, with_write_pool};
 
 /// What follows a result, the same on every path (`$1` time, `$2` deadline or tube, `$3` tube).
 const RECALL_MEMBERS: &str = "INSERT INTO recalls (round_id, tube_id, person_id, area_code, status, created_at, deadline) \
@@ -357,7 +357,7 @@ fn decide_results(
 impl Store {
     pub(crate) async fn create_lab(&self, actor: &Actor, new: NewLab) -> Result<Lab> {
         if new.name.trim().is_empty() || new.daily_capacity == 0 {
-            return Err(StoreError::Invalid("a lab needs a name and a daily capacity".into()));
+            return Err(refused!("a lab needs a name and a daily capacity", "检测机构须有名称和日检测能力"));
         }
         let change = Change::new("create", "lab", new.name.trim()).area(new.area_code.as_str());
         let id = with_write_pool!(self, pool => {

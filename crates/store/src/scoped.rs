@@ -177,10 +177,11 @@ impl Scoped {
         let (person, created) = self.store.register_person(&self.actor, new).await?;
         let area = AreaCode::parse(&person.area_code).map_err(|e| StoreError::Invalid(e.to_string()))?;
         if !self.principal.user.jurisdiction.contains(&area) {
-            return Err(StoreError::Invalid(format!(
-                "{} is already registered in another jurisdiction: scan their id to sample them",
-                person.document.masked()
-            )));
+            return Err(refused!(
+                "{who} is already registered in another jurisdiction: scan their id to sample them",
+                "{who} 已在其他辖区登记：请扫其证件采样",
+                who = person.document.masked()
+            ));
         }
         Ok((person, created))
     }
@@ -286,9 +287,9 @@ impl Scoped {
     pub async fn create_site(&self, new: NewSite) -> Result<Site> {
         self.require(Permission::TestingWrite)?;
         self.inside(&new.area_code)?;
-        let round = self.round(new.round_id).await?.ok_or_else(|| StoreError::Invalid(format!("no round {}", new.round_id)))?;
+        let round = self.round(new.round_id).await?.ok_or_else(|| refused!("no round {round}", "没有检测轮次 {round}", round = new.round_id))?;
         if !round.covers(&new.area_code) {
-            return Err(StoreError::Invalid(format!("area {} is not part of round {}", new.area_code, round.name)));
+            return Err(refused!("area {area} is not part of round {round}", "区划 {area} 不在轮次“{round}”范围内", area = new.area_code, round = round.name));
         }
         self.store.create_site(&self.actor, new).await
     }
@@ -315,11 +316,11 @@ impl Scoped {
 
     /// The site of a round, if it is inside the jurisdiction.
     async fn site_inside(&self, round_id: i64, site_id: i64) -> Result<Site> {
-        let round = self.round(round_id).await?.ok_or_else(|| StoreError::Invalid(format!("no round {round_id}")))?;
+        let round = self.round(round_id).await?.ok_or_else(|| refused!("no round {round_id}", "没有检测轮次 {round_id}"))?;
         let sites = self.store.sites(round.id, self.principal.user.jurisdiction.areas()).await?;
         match sites.into_iter().find(|s| s.id == site_id) {
             Some(s) => Ok(s),
-            None => Err(StoreError::Invalid(format!("no site {site_id} of round {round_id} in your areas"))),
+            None => Err(refused!("no site {site_id} of round {round_id} in your areas", "您的辖区内没有轮次 {round_id} 的采样点 {site_id}")),
         }
     }
 
@@ -364,10 +365,10 @@ impl Scoped {
     /// be in the jurisdiction. Needs `testing.write`.
     pub async fn register_batch(&self, round_id: i64, tubes: Vec<BatchTube>, client_id: Option<&str>) -> Result<Vec<BatchOutcome>> {
         self.require(Permission::TestingWrite)?;
-        let round = self.round(round_id).await?.ok_or_else(|| StoreError::Invalid(format!("no round {round_id}")))?;
+        let round = self.round(round_id).await?.ok_or_else(|| refused!("no round {round_id}", "没有检测轮次 {round_id}"))?;
         let sites = self.store.sites(round.id, self.principal.user.jurisdiction.areas()).await?;
         if let Some(t) = tubes.iter().find(|t| !sites.iter().any(|s| s.id == t.site_id)) {
-            return Err(StoreError::Invalid(format!("tube {}: no site {} of round {round_id} in your areas", t.barcode, t.site_id)));
+            return Err(refused!("tube {tube}: no site {site} of round {round_id} in your areas", "采样管 {tube}：您的辖区内没有轮次 {round_id} 的采样点 {site}", tube = t.barcode, site = t.site_id));
         }
         self.store.register_batch(round, tubes, Some(&self.principal.user.username), client_id).await
     }
@@ -442,7 +443,7 @@ impl Scoped {
         note: Option<&str>,
     ) -> Result<std::result::Result<Exemption, ExemptRefusal>> {
         self.require(Permission::TestingWrite)?;
-        self.round(round_id).await?.ok_or_else(|| StoreError::Invalid(format!("no round {round_id}")))?;
+        self.round(round_id).await?.ok_or_else(|| refused!("no round {round_id}", "没有检测轮次 {round_id}"))?;
         self.person_inside(person_id).await?;
         self.store.exempt(&self.actor, round_id, person_id, reason, note).await
     }
@@ -450,7 +451,7 @@ impl Scoped {
     /// Takes back an exemption of a person of the jurisdiction (needs `testing.write`).
     pub async fn unexempt(&self, round_id: i64, person_id: i64) -> Result<bool> {
         self.require(Permission::TestingWrite)?;
-        self.round(round_id).await?.ok_or_else(|| StoreError::Invalid(format!("no round {round_id}")))?;
+        self.round(round_id).await?.ok_or_else(|| refused!("no round {round_id}", "没有检测轮次 {round_id}"))?;
         self.person_inside(person_id).await?;
         self.store.unexempt(&self.actor, round_id, person_id).await
     }
@@ -468,7 +469,7 @@ impl Scoped {
     pub async fn progress(&self, round_id: i64, area: &AreaCode, parts: &[String]) -> Result<Progress> {
         self.require(Permission::TestingRead)?;
         self.inside(area)?;
-        self.round(round_id).await?.ok_or_else(|| StoreError::Invalid(format!("no round {round_id}")))?;
+        self.round(round_id).await?.ok_or_else(|| refused!("no round {round_id}", "没有检测轮次 {round_id}"))?;
         self.store.progress(round_id, area, parts).await
     }
 
@@ -522,7 +523,7 @@ impl Scoped {
 
     /// A person registered in the jurisdiction, or why not.
     async fn person_inside(&self, person_id: i64) -> Result<Person> {
-        let p = self.store.person_by_id(person_id).await?.ok_or_else(|| StoreError::Invalid(format!("no person {person_id}")))?;
+        let p = self.store.person_by_id(person_id).await?.ok_or_else(|| refused!("no person {person_id}", "没有人员 {person_id}"))?;
         self.inside(&AreaCode::parse(&p.area_code).map_err(|e| StoreError::Invalid(e.to_string()))?)?;
         Ok(p)
     }
@@ -532,7 +533,7 @@ impl Scoped {
         self.require(Permission::PersonsRead)?;
         self.require(Permission::TestingRead)?;
         self.inside(area)?;
-        self.round(round_id).await?.ok_or_else(|| StoreError::Invalid(format!("no round {round_id}")))?;
+        self.round(round_id).await?.ok_or_else(|| refused!("no round {round_id}", "没有检测轮次 {round_id}"))?;
         self.store.missing(round_id, area, after, limit).await
     }
 
@@ -584,14 +585,14 @@ impl Scoped {
     /// A round's batches from sites of the jurisdiction, newest first (needs `testing.read`).
     pub async fn batches(&self, round_id: i64) -> Result<Vec<Batch>> {
         self.require(Permission::TestingRead)?;
-        self.round(round_id).await?.ok_or_else(|| StoreError::Invalid(format!("no round {round_id}")))?;
+        self.round(round_id).await?.ok_or_else(|| refused!("no round {round_id}", "没有检测轮次 {round_id}"))?;
         self.store.batches(round_id, self.principal.user.jurisdiction.areas()).await
     }
 
     /// The round's tubes in the jurisdiction by stage, and lab turnaround per site and lab.
     pub async fn tube_flow(&self, round_id: i64) -> Result<TubeFlow> {
         self.require(Permission::TestingRead)?;
-        self.round(round_id).await?.ok_or_else(|| StoreError::Invalid(format!("no round {round_id}")))?;
+        self.round(round_id).await?.ok_or_else(|| refused!("no round {round_id}", "没有检测轮次 {round_id}"))?;
         self.store.tube_flow(round_id, self.principal.user.jurisdiction.areas()).await
     }
 

@@ -104,7 +104,7 @@ impl Store {
         let name = if name.is_empty() {
             match self.area(&area).await? {
                 Some(a) => a.name,
-                None => return Err(StoreError::Invalid(format!("area {area} is not registered"))),
+                None => return Err(refused!("area {area} is not registered", "区划 {area} 未登记")),
             }
         } else {
             name
@@ -125,16 +125,16 @@ impl Store {
     }
 
     pub(crate) async fn create_round(&self, actor: &Actor, new: NewRound) -> Result<Round> {
-        let first = new.areas.first().ok_or_else(|| StoreError::Invalid("a round needs at least one area".into()))?;
+        let first = new.areas.first().ok_or_else(|| refused!("a round needs at least one area", "检测轮次至少需要一个区划"))?;
         for (a, _) in &new.areas {
             if self.area(a).await?.is_none() {
-                return Err(StoreError::Invalid(format!("area {a} is not registered")));
+                return Err(refused!("area {a} is not registered", "区划 {a} 未登记"));
             }
         }
         let incident_id = self.incident_for(actor, &first.0).await?;
         let target_end_at = new.target_end_at.unwrap_or(new.starts_at + chrono::Duration::hours(24));
         if target_end_at <= new.starts_at {
-            return Err(StoreError::Invalid("the target end must be after the start".into()));
+            return Err(refused!("the target end must be after the start", "目标完成时间须晚于开始时间"));
         }
         let policy = serde_json::to_string(&new.policy).map_err(|e| StoreError::Invalid(e.to_string()))?;
         let now = Utc::now();
@@ -198,10 +198,10 @@ impl Store {
 
     pub(crate) async fn create_site(&self, actor: &Actor, new: NewSite) -> Result<Site> {
         if new.name.trim().is_empty() || new.address.trim().is_empty() {
-            return Err(StoreError::Invalid("a site needs a name and an address".into()));
+            return Err(refused!("a site needs a name and an address", "采样点须有名称和地址"));
         }
         if new.stations == 0 || new.stations > 200 {
-            return Err(StoreError::Invalid("stations must be 1–200".into()));
+            return Err(refused!("stations must be 1–200", "采样台数须为 1–200"));
         }
         let change = Change::new("create", "sampling_site", &new.name).area(new.area_code.as_str()).after(serde_json::json!({
             "round": new.round_id, "name": new.name, "address": new.address, "stations": new.stations,

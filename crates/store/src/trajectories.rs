@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use crate::audit::{Actor, Change, INSERT_AUDIT, audit_params};
 use crate::cases::Case;
-use crate::{Result, Store, StoreError, bind_all, with_read_pool, with_write_pool};
+use crate::{Result, Store, bind_all, with_read_pool, with_write_pool};
 
 /// One place the case was.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
@@ -44,10 +44,10 @@ impl Store {
     pub(crate) async fn add_trajectory(&self, actor: &Actor, case: &Case, entries: &[NewEntry]) -> Result<()> {
         for e in entries {
             if e.place.trim().is_empty() {
-                return Err(StoreError::Invalid("a place needs a name or address".into()));
+                return Err(refused!("a place needs a name or address", "地点须有名称或地址"));
             }
             if e.until_at.is_some_and(|u| u <= e.from_at) {
-                return Err(StoreError::Invalid(format!("{}: the end must come after the start", e.place.trim())));
+                return Err(refused!("{place}: the end must come after the start", "{place}：离开时间须晚于到达时间", place = e.place.trim()));
             }
         }
         let now = Utc::now();

@@ -94,14 +94,14 @@ const TRANSFER_COLUMNS: &str = "t.id, t.incident_id, t.kind, t.vehicle_id, v.pla
 pub struct Planned {
     pub transfers: Vec<i64>,
     /// Orders left without a seat, or refused, with the reason.
-    pub left: Vec<(i64, String)>,
+    pub left: Vec<(i64, crate::Refusal)>,
 }
 
 impl Store {
     pub(crate) async fn add_vehicle(&self, actor: &Actor, v: &NewVehicle) -> Result<i64> {
         let plate = v.plate.trim();
         if plate.is_empty() || !(1..=80).contains(&v.seats) {
-            return Err(StoreError::Invalid("a vehicle needs a plate and 1–80 seats".into()));
+            return Err(refused!("a vehicle needs a plate and 1–80 seats", "车辆须有车牌号和 1–80 个座位"));
         }
         let change = Change::new("create", "vehicle", plate).area(v.area_code.as_str())
             .after(serde_json::json!({"kind": v.kind.as_str(), "seats": v.seats}));
@@ -112,7 +112,7 @@ impl Store {
             )
             .bind(plate).bind(v.kind.as_str()).bind(v.seats as i32).bind(v.area_code.as_str()).bind(v.driver.as_deref()).bind(v.phone.as_deref())
             .fetch_optional(&mut *tx).await?;
-            let Some((id,)) = row else { return Err(StoreError::Invalid(format!("vehicle {plate} is registered already"))) };
+            let Some((id,)) = row else { return Err(refused!("vehicle {plate} is registered already", "车辆 {plate} 已登记")) };
             bind_all!(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
             tx.commit().await?;
             id
@@ -134,7 +134,7 @@ impl Store {
     pub(crate) async fn add_hospital(&self, actor: &Actor, h: &NewHospital) -> Result<i64> {
         let name = h.name.trim();
         if name.is_empty() {
-            return Err(StoreError::Invalid("a hospital needs a name".into()));
+            return Err(refused!("a hospital needs a name", "医院须有名称"));
         }
         let change = Change::new("create", "hospital", name).area(h.area_code.as_str()).after(serde_json::json!({"kind": h.kind.as_str(), "beds": h.beds}));
         let id = with_write_pool!(self, pool => {
@@ -144,7 +144,7 @@ impl Store {
             )
             .bind(name).bind(h.kind.as_str()).bind(h.area_code.as_str()).bind(h.beds as i32)
             .fetch_optional(&mut *tx).await?;
-            let Some((id,)) = row else { return Err(StoreError::Invalid(format!("hospital {name} is registered already"))) };
+            let Some((id,)) = row else { return Err(refused!("hospital {name} is registered already", "医院 {name} 已登记")) };
             bind_all!(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
             tx.commit().await?;
             id
@@ -174,11 +174,11 @@ impl Store {
         let mut riders: Vec<&Order> = Vec::new();
         for o in orders {
             if o.site_id != Some(site.id) || o.room_id.is_none() {
-                out.left.push((o.id, format!("{} has no room at {}", o.name, site.name)));
+                out.left.push((o.id, refusal!("{name} has no room at {site}", "{name} 在 {site} 没有房间", name = o.name, site = site.name)));
             } else if o.status != "awaiting_transfer" {
-                out.left.push((o.id, format!("{} is not waiting for a transfer", o.name)));
+                out.left.push((o.id, refusal!("{name} is not waiting for a transfer", "{name} 不在待转运之列", name = o.name)));
             } else if open.contains(&o.id) {
-                out.left.push((o.id, format!("{} is on a transfer already", o.name)));
+                out.left.push((o.id, refusal!("{name} is on a transfer already", "{name} 已在转运任务中", name = o.name)));
             } else {
                 riders.push(o);
             }
@@ -195,7 +195,7 @@ impl Store {
             next += n;
         }
         for o in &riders[next..] {
-            out.left.push((o.id, format!("{}: no free seat left", o.name)));
+            out.left.push((o.id, refusal!("{name}: no free seat left", "{name}：车上已无空座", name = o.name)));
         }
         let Some(incident) = incident else { return Ok(out) };
         let hours = TransferKind::ContactToSite.deadline_hours();
@@ -234,9 +234,9 @@ impl Store {
         vehicle: &Vehicle,
         escort: &str,
     ) -> Result<i64> {
-        let Some(person) = case.person_id else { return Err(StoreError::Invalid(format!("case {} names no person", case.external_id))) };
+        let Some(person) = case.person_id else { return Err(refused!("case {case} names no person", "病例 {case} 没有对应人员", case = case.external_id)) };
         if vehicle.busy {
-            return Err(StoreError::Invalid(format!("vehicle {} is on another transfer", vehicle.plate)));
+            return Err(refused!("vehicle {plate} is on another transfer", "车辆 {plate} 正在执行其他转运", plate = vehicle.plate));
         }
         let open: Option<(i64,)> = with_read_pool!(self, pool => sqlx::query_as(
             "SELECT t.id FROM transfer_people tp JOIN transfers t ON t.id = tp.transfer_id WHERE tp.case_id = $1 AND t.status IN ('planned', 'dispatched', 'picked_up')",
@@ -297,12 +297,12 @@ impl Store {
     /// Moves a transfer on: dispatched, picked up (its contacts are in transit, its case in
     /// transfer), arrived (a case is in hospital), or cancelled.
     pub(crate) async fn advance_transfer(&self, actor: &Actor, t: &Transfer, to: TransferStatus) -> Result<Transfer> {
-        let from = t.status().ok_or_else(|| StoreError::Invalid("unknown transfer status".into()))?;
+        let from = t.status().ok_or_else(|| refused!("unknown transfer status", "转运状态无法识别"))?;
         if to == TransferStatus::Dispatched && t.vehicle_id.is_none() {
-            return Err(StoreError::Invalid(format!("transfer {} has no vehicle yet", t.id)));
+            return Err(refused!("transfer {id} has no vehicle yet", "转运任务 {id} 尚未派车", id = t.id));
         }
         if !from.may_become(to) {
-            return Err(StoreError::Invalid(format!("a transfer {} cannot become {}", from.label_zh(), to.label_zh())));
+            return Err(refused!("a transfer {from} cannot become {to}", "“{from}”的转运任务不能变为“{to}”", from = from.label_zh(), to = to.label_zh()));
         }
         let now = Utc::now();
         let column = match to {
@@ -324,7 +324,7 @@ impl Store {
             let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(to.as_str()).bind(t.id);
             q = q.bind(now).bind(from.as_str());
             if q.execute(&mut *tx).await?.rows_affected() == 0 {
-                return Err(StoreError::Invalid(format!("transfer {} changed meanwhile; reload", t.id)));
+                return Err(refused!("transfer {id} changed meanwhile; reload", "转运任务 {id} 刚被他人修改，请刷新", id = t.id));
             }
             match to {
                 TransferStatus::PickedUp => {
@@ -390,10 +390,10 @@ impl Store {
     /// Puts a free vehicle on a planned transfer that has none (a release home).
     pub(crate) async fn assign_vehicle(&self, actor: &Actor, t: &Transfer, vehicle: &Vehicle, escort: &str) -> Result<()> {
         if t.status != "planned" {
-            return Err(StoreError::Invalid(format!("transfer {} is under way", t.id)));
+            return Err(refused!("transfer {id} is under way", "转运任务 {id} 已在途中", id = t.id));
         }
         if vehicle.busy {
-            return Err(StoreError::Invalid(format!("vehicle {} is on another transfer", vehicle.plate)));
+            return Err(refused!("vehicle {plate} is on another transfer", "车辆 {plate} 正在执行其他转运", plate = vehicle.plate));
         }
         let change = Change::new("vehicle", "transfer", t.id).area(&t.area_code).after(serde_json::json!({"vehicle": vehicle.plate}));
         with_write_pool!(self, pool => {

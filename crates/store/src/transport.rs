@@ -176,7 +176,7 @@ impl Store {
     pub(crate) async fn dispatch(&self, actor: &Actor, new: NewBatch) -> Result<Result<Batch, TransportRefusal>> {
         let label = new.label.trim().to_string();
         if label.is_empty() {
-            return Err(StoreError::Invalid("a box needs a label".into()));
+            return Err(refused!("a box needs a label", "转运箱须有标签"));
         }
         let lab: Option<(i64,)> = with_read_pool!(self, pool =>
             sqlx::query_as("SELECT id FROM labs WHERE id = $1").bind(new.lab_id).fetch_optional(pool).await?);

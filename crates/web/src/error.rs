@@ -55,6 +55,7 @@ impl From<cordon_store::StoreError> for ApiError {
     fn from(e: cordon_store::StoreError) -> Self {
         match e {
             cordon_store::StoreError::Invalid(reason) => ApiError::unprocessable(reason),
+            cordon_store::StoreError::Refused(r) => ApiError::unprocessable(r.en),
             cordon_store::StoreError::Forbidden(reason) => ApiError::forbidden(reason.to_string()),
             other => ApiError::internal(other),
         }

@@ -43,8 +43,8 @@ impl Scoped {
     /// Records that one case infected another; both must be in the jurisdiction.
     pub async fn link_cases(&self, infector_id: i64, case_id: i64) -> Result<()> {
         self.require(Permission::TracingWrite)?;
-        let infector = self.case(infector_id).await?.ok_or_else(|| StoreError::Invalid(format!("no case {infector_id}")))?;
-        let case = self.case(case_id).await?.ok_or_else(|| StoreError::Invalid(format!("no case {case_id}")))?;
+        let infector = self.case(infector_id).await?.ok_or_else(|| refused!("no case {infector_id}", "没有病例 {infector_id}"))?;
+        let case = self.case(case_id).await?.ok_or_else(|| refused!("no case {case_id}", "没有病例 {case_id}"))?;
         self.store.link_cases(&self.actor, &infector, &case, "investigation").await
     }
 
@@ -95,7 +95,7 @@ impl Scoped {
     /// investigation.
     pub async fn case_from_positive(&self, positive_id: i64, classification: CaseClass, onset: Option<NaiveDate>) -> Result<Case> {
         self.require(Permission::TracingWrite)?;
-        let p = self.store.positive(positive_id).await?.ok_or_else(|| StoreError::Invalid(format!("no positive {positive_id}")))?;
+        let p = self.store.positive(positive_id).await?.ok_or_else(|| refused!("no positive {positive_id}", "没有阳性记录 {positive_id}"))?;
         self.inside(&area(&p.area_code)?)?;
         self.store.case_from_positive(&self.actor, &p, classification, onset).await
     }
@@ -122,7 +122,7 @@ impl Scoped {
 
     async fn open(&self, id: i64) -> Result<Investigation> {
         self.require(Permission::TracingWrite)?;
-        self.investigation(id).await?.ok_or_else(|| StoreError::Invalid(format!("no investigation {id}")))
+        self.investigation(id).await?.ok_or_else(|| refused!("no investigation {id}", "没有流调任务 {id}"))
     }
 
     /// The caller takes a part (接单): the phone interview, or the site visit beside another
@@ -141,7 +141,7 @@ impl Scoped {
                 .store
                 .next_investigator(&inv.area_code)
                 .await?
-                .ok_or_else(|| StoreError::Invalid(format!("no investigator works in area {}", inv.area_code)))?,
+                .ok_or_else(|| refused!("no investigator works in area {area}", "区划 {area} 没有在岗的流调人员", area = inv.area_code))?,
         };
         self.store.assign_part(&self.actor, &inv, part, user).await
     }
@@ -156,7 +156,7 @@ impl Scoped {
     pub async fn file_report(&self, id: i64, source_hypothesis: &str) -> Result<Investigation> {
         let inv = self.open(id).await?;
         if source_hypothesis.trim().is_empty() {
-            return Err(StoreError::Invalid("the report needs a source hypothesis (溯源判断)".into()));
+            return Err(refused!("the report needs a source hypothesis (溯源判断)", "初步报告须写明溯源判断"));
         }
         self.store.complete_investigation(&self.actor, &inv, Some(source_hypothesis)).await
     }
@@ -197,8 +197,8 @@ impl Scoped {
     /// For a case with a person: their co-workers on a roster (their team, when it names
     /// teams), less those already recorded for the case.
     pub async fn roster_candidates(&self, case_id: i64) -> Result<Vec<crate::workplaces::Colleague>> {
-        let case = self.case(case_id).await?.ok_or_else(|| StoreError::Invalid(format!("no case {case_id}")))?;
-        let person = case.person_id.ok_or_else(|| StoreError::Invalid(format!("case {} has no person record", case.external_id)))?;
+        let case = self.case(case_id).await?.ok_or_else(|| refused!("no case {case_id}", "没有病例 {case_id}"))?;
+        let person = case.person_id.ok_or_else(|| refused!("case {case} has no person record", "病例 {case} 没有人员档案", case = case.external_id))?;
         let reached = self.store.met_directly(case_id).await?;
         let mut found = self.store.colleagues(person).await?;
         found.retain(|c| !reached.contains(&c.person_id));
@@ -208,8 +208,8 @@ impl Scoped {
     /// For a case with a person: who shared a venue with them inside the look-back window,
     /// longest overlap first, for the investigator to confirm or dismiss.
     pub async fn venue_candidates(&self, case_id: i64, lookback: &cordon_domain::tracing::exposure::Lookback) -> Result<Vec<crate::checkins::Candidate>> {
-        let case = self.case(case_id).await?.ok_or_else(|| StoreError::Invalid(format!("no case {case_id}")))?;
-        let person = case.person_id.ok_or_else(|| StoreError::Invalid(format!("case {} has no person record", case.external_id)))?;
+        let case = self.case(case_id).await?.ok_or_else(|| refused!("no case {case_id}", "没有病例 {case_id}"))?;
+        let person = case.person_id.ok_or_else(|| refused!("case {case} has no person record", "病例 {case} 没有人员档案", case = case.external_id))?;
         let dates = crate::checkins::case_dates(&case);
         let Some(window) = lookback.window(&dates, Utc::now(), &cordon_domain::local_offset()) else { return Ok(vec![]) };
         let reached = self.store.met_directly(case_id).await?;
@@ -222,7 +222,7 @@ impl Scoped {
     /// secondary contacts, contacts living outside the jurisdiction raise assistance requests.
     pub async fn record_exposures(&self, case_id: i64, new: &[crate::exposures::NewExposure]) -> Result<crate::exposures::Recorded> {
         self.require(Permission::TracingWrite)?;
-        let case = self.case(case_id).await?.ok_or_else(|| StoreError::Invalid(format!("no case {case_id}")))?;
+        let case = self.case(case_id).await?.ok_or_else(|| refused!("no case {case_id}", "没有病例 {case_id}"))?;
         self.store.record_exposures(&self.actor, &case, new, &self.principal.user.jurisdiction, true).await
     }
 
@@ -230,28 +230,28 @@ impl Scoped {
     /// proposed again.
     pub async fn dismiss_candidates(&self, case_id: i64, new: &[crate::exposures::NewExposure]) -> Result<u64> {
         self.require(Permission::TracingWrite)?;
-        let case = self.case(case_id).await?.ok_or_else(|| StoreError::Invalid(format!("no case {case_id}")))?;
+        let case = self.case(case_id).await?.ok_or_else(|| refused!("no case {case_id}", "没有病例 {case_id}"))?;
         Ok(self.store.record_exposures(&self.actor, &case, new, &self.principal.user.jurisdiction, false).await?.exposures)
     }
 
     /// Confirms or dismisses proposed paths of a case.
     pub async fn decide_exposures(&self, case_id: i64, ids: &[i64], confirm: bool) -> Result<u64> {
         self.require(Permission::TracingWrite)?;
-        let case = self.case(case_id).await?.ok_or_else(|| StoreError::Invalid(format!("no case {case_id}")))?;
+        let case = self.case(case_id).await?.ok_or_else(|| refused!("no case {case_id}", "没有病例 {case_id}"))?;
         self.store.decide_exposures(&self.actor, &case, ids, confirm).await
     }
 
     /// Everyone a case's exposures reach, gravest degree first.
     pub async fn contacts(&self, case_id: i64) -> Result<Vec<crate::exposures::Contact>> {
         self.require(Permission::TracingRead)?;
-        self.case(case_id).await?.ok_or_else(|| StoreError::Invalid(format!("no case {case_id}")))?;
+        self.case(case_id).await?.ok_or_else(|| refused!("no case {case_id}", "没有病例 {case_id}"))?;
         self.store.contacts(case_id).await
     }
 
     /// Hands a batch of confirmed contacts over as observation orders awaiting transfer.
     pub async fn hand_over(&self, case_id: i64, people: &[i64]) -> Result<crate::exposures::HandOver> {
         self.require(Permission::TracingWrite)?;
-        let case = self.case(case_id).await?.ok_or_else(|| StoreError::Invalid(format!("no case {case_id}")))?;
+        let case = self.case(case_id).await?.ok_or_else(|| refused!("no case {case_id}", "没有病例 {case_id}"))?;
         let rule_set = self.store.incident_rule_set(case.incident_id).await?;
         self.store.hand_over(&self.actor, &case, people, &rule_set).await
     }
@@ -266,21 +266,21 @@ impl Scoped {
     /// The case's places, in time order.
     pub async fn trajectory(&self, case_id: i64) -> Result<Vec<crate::trajectories::TrajectoryEntry>> {
         self.require(Permission::TracingRead)?;
-        self.case(case_id).await?.ok_or_else(|| StoreError::Invalid(format!("no case {case_id}")))?;
+        self.case(case_id).await?.ok_or_else(|| refused!("no case {case_id}", "没有病例 {case_id}"))?;
         self.store.trajectory(case_id).await
     }
 
     /// Adds places the investigator entered.
     pub async fn add_trajectory(&self, case_id: i64, entries: &[crate::trajectories::NewEntry]) -> Result<()> {
         self.require(Permission::TracingWrite)?;
-        let case = self.case(case_id).await?.ok_or_else(|| StoreError::Invalid(format!("no case {case_id}")))?;
+        let case = self.case(case_id).await?.ok_or_else(|| refused!("no case {case_id}", "没有病例 {case_id}"))?;
         self.store.add_trajectory(&self.actor, &case, entries).await
     }
 
     /// Copies the case's own place-code scans in the look-back window into its trajectory.
     pub async fn trajectory_from_checkins(&self, case_id: i64) -> Result<u64> {
         self.require(Permission::TracingWrite)?;
-        let case = self.case(case_id).await?.ok_or_else(|| StoreError::Invalid(format!("no case {case_id}")))?;
+        let case = self.case(case_id).await?.ok_or_else(|| refused!("no case {case_id}", "没有病例 {case_id}"))?;
         let lookback = cordon_domain::tracing::exposure::Lookback::default();
         let Some(window) = lookback.window(&crate::checkins::case_dates(&case), Utc::now(), &cordon_domain::local_offset()) else { return Ok(0) };
         self.store.trajectory_from_checkins(&self.actor, &case, window).await
@@ -296,7 +296,7 @@ impl Scoped {
     /// Answers an assistance request sent to the jurisdiction.
     pub async fn answer_assist_request(&self, id: i64, answer: &str) -> Result<crate::exposures::AssistRequest> {
         self.require(Permission::TracingWrite)?;
-        let request = self.store.assist_request(id).await?.ok_or_else(|| StoreError::Invalid(format!("no assistance request {id}")))?;
+        let request = self.store.assist_request(id).await?.ok_or_else(|| refused!("no assistance request {id}", "没有协查函 {id}"))?;
         self.inside(&area(&request.to_area)?)?;
         self.store.answer_assist_request(&self.actor, &request, answer).await
     }

@@ -504,7 +504,7 @@ async fn contacts_bring_their_households_as_secondaries_are_handed_over_in_a_bat
         assert_eq!(tracer.decide_exposures(case.id, &secondary.exposure_ids, true).await.unwrap(), 1);
         let batch = tracer.hand_over(case.id, &[p(2), p(3), p(4), p(5), p(9)]).await.unwrap();
         assert_eq!(batch.ordered, vec![p(2), p(3), p(4), p(5)]);
-        assert_eq!(batch.refused, vec![(p(9), "not a contact of this case".to_string())]);
+        assert_eq!(batch.refused, vec![(p(9), cordon_store::Refusal { en: "not a contact of this case".into(), zh: "不是本病例的接触者".into() })]);
         assert_eq!(tracer.hand_over(case.id, &[p(2)]).await.unwrap().already, vec![p(2)], "handing over again changes nothing");
         assert!(tracer.contacts(case.id).await.unwrap().iter().all(|c| c.status == "handed_over"));
 

@@ -237,7 +237,7 @@ pub struct AssignedView {
     responses((status = 200, body = AssignedView), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)))]
 pub async fn assign(caller: Caller, Path(id): Path<i64>, Json(input): Json<AssignInput>) -> ApiResult<Json<AssignedView>> {
     let done = caller.0.assign_rooms(id, &input.order_ids).await?;
-    Ok(Json(AssignedView { assigned: done.assigned, refused: done.refused }))
+    Ok(Json(AssignedView { assigned: done.assigned, refused: done.refused.into_iter().map(|(id, r)| (id, r.en)).collect() }))
 }
 
 #[derive(Debug, Serialize, ToSchema)]

@@ -681,7 +681,7 @@ pub async fn hand_over(caller: Caller, Path(id): Path<i64>, Json(input): Json<Ha
     Ok(Json(HandOverView {
         ordered: h.ordered,
         already: h.already,
-        refused: h.refused.into_iter().map(|(person_id, reason)| RefusedPerson { person_id, reason }).collect(),
+        refused: h.refused.into_iter().map(|(person_id, reason)| RefusedPerson { person_id, reason: reason.en }).collect(),
     }))
 }
 

@@ -18,7 +18,7 @@ use cordon_store::{PersonCursor, StoreError};
 use serde::Deserialize;
 
 use super::testing::local;
-use super::{UserBadge, failure, message, render, thousands};
+use super::{UserBadge, failure, said, message, render, thousands};
 use crate::auth::{Caller, urlencode};
 use crate::i18n::Tr;
 
@@ -294,7 +294,10 @@ pub async fn exempt(t: Tr, caller: Caller, Path(round): Path<i64>, axum::Form(f)
     match caller.0.exempt(round, f.person_id, reason, f.note.as_deref()).await {
         Ok(Ok(_)) => back(round, &f.area, None),
         Ok(Err(refusal)) => back(round, &f.area, Some(&refusal.to_string())),
-        Err(StoreError::Invalid(reason)) => back(round, &f.area, Some(&reason)),
+        Err(e @ (StoreError::Invalid(_) | StoreError::Refused(_))) => {
+            let reason = said(t, &e);
+            back(round, &f.area, Some(&reason))
+        }
         Err(e) => failure(t, &caller, e),
     }
 }

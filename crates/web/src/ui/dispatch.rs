@@ -18,7 +18,7 @@ use serde::Deserialize;
 
 use super::investigation::{ClockCell, clock_cell, ids, pairs};
 use super::quarantine::form_value;
-use super::{UserBadge, failure, render};
+use super::{UserBadge, failure, said, render};
 use crate::auth::Caller;
 use crate::i18n::Tr;
 
@@ -191,7 +191,10 @@ fn back(notice: Option<String>, error: Option<String>) -> Response {
 async fn outcome(t: Tr, caller: &Caller, done: Result<String, StoreError>) -> Response {
     match done {
         Ok(n) => back(Some(n), None),
-        Err(StoreError::Invalid(reason)) => view(t, caller, None, Some(reason)).await,
+        Err(e @ (StoreError::Invalid(_) | StoreError::Refused(_))) => {
+            let reason = said(t, &e);
+            view(t, caller, None, Some(reason)).await
+        }
         Err(e) => failure(t, caller, e),
     }
 }

@@ -431,7 +431,7 @@ pub async fn progress(t: Tr, caller: Caller, Path(id): Path<i64>, Form(f): Form<
     };
     match done {
         Ok(_) => Redirect::to(&format!("/cases/{id}")).into_response(),
-        Err(StoreError::Invalid(_)) => message(t, Some(&caller), StatusCode::BAD_REQUEST, t.get("error.failed"), t.get("case.need_source")),
+        Err(StoreError::Invalid(_) | StoreError::Refused(_)) => message(t, Some(&caller), StatusCode::BAD_REQUEST, t.get("error.failed"), t.get("case.need_source")),
         Err(e) => failure(t, &caller, e),
     }
 }
@@ -445,7 +445,7 @@ pub struct InfectorForm {
 pub async fn add_infector(t: Tr, caller: Caller, Path(id): Path<i64>, Form(f): Form<InfectorForm>) -> Response {
     let scope = &caller.0;
     let linked = async {
-        let case = scope.case(id).await?.ok_or_else(|| StoreError::Invalid(format!("no case {id}")))?;
+        let case = scope.case(id).await?.ok_or_else(|| StoreError::Invalid(t.fill("case.missing", &[("id", &id.to_string())])))?;
         let infector = scope
             .case_by_number(case.incident_id, f.number.trim())
             .await?

@@ -196,6 +196,11 @@ fn message(t: Tr, caller: Option<&Caller>, status: StatusCode, title: &str, mess
     (status, render(&page)).into_response()
 }
 
+/// Bad input or a refusal as the page says it, in the page's language.
+fn said(t: Tr, e: &StoreError) -> String {
+    e.reason(t.0 == crate::i18n::Lang::Zh).unwrap_or_else(|| t.get("error.failed_detail").to_string())
+}
+
 /// A store failure as a page: forbidden with its reason, else a generic error (logged).
 fn failure(t: Tr, caller: &Caller, e: StoreError) -> Response {
     match e {
@@ -203,7 +208,7 @@ fn failure(t: Tr, caller: &Caller, e: StoreError) -> Response {
             let reason = if t.0 == crate::i18n::Lang::Zh { reason.zh() } else { reason.to_string() };
             message(t, Some(caller), StatusCode::FORBIDDEN, t.get("error.forbidden"), &t.fill("error.forbidden_detail", &[("reason", &reason)]))
         }
-        StoreError::Invalid(reason) => message(t, Some(caller), StatusCode::BAD_REQUEST, t.get("error.failed"), &reason),
+        e @ (StoreError::Invalid(_) | StoreError::Refused(_)) => message(t, Some(caller), StatusCode::BAD_REQUEST, t.get("error.failed"), &said(t, &e)),
         other => {
             tracing::error!("{other}");
             message(t, Some(caller), StatusCode::INTERNAL_SERVER_ERROR, t.get("error.failed"), t.get("error.failed_detail"))

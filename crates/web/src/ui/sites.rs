@@ -17,7 +17,7 @@ use cordon_store::testing::NewRound;
 use serde::Deserialize;
 
 use super::testing::local;
-use super::{UserBadge, failure, render};
+use super::{UserBadge, failure, said, render};
 use crate::auth::{Caller, urlencode};
 use crate::i18n::Tr;
 
@@ -71,7 +71,7 @@ async fn site_view(t: Tr, caller: &Caller, round_id: i64, site_id: i64, error: O
     let scope = &caller.0;
     let today = chrono::Local::now().date_naive();
     let loaded = async {
-        let round = scope.round(round_id).await?.ok_or_else(|| StoreError::Invalid(format!("no round {round_id}")))?;
+        let round = scope.round(round_id).await?.ok_or_else(|| StoreError::Invalid(t.fill("round.missing", &[("id", &round_id.to_string())])))?;
         let site = scope.site(round_id, site_id).await?;
         let (slots, window) = scope.slots(round_id, site_id).await?;
         let visits = if scope.principal().can(Permission::PersonsRead) { scope.door_to_door(round_id, site_id, today).await? } else { vec![] };
@@ -147,7 +147,10 @@ pub async fn plan_slots(t: Tr, caller: Caller, Path((round_id, site_id)): Path<(
     }
     match caller.0.plan_slots(round_id, site_id, opens, opens + Duration::hours(f.hours)).await {
         Ok(_) => Redirect::to(&format!("/testing/rounds/{round_id}/sites/{site_id}")).into_response(),
-        Err(StoreError::Invalid(reason)) => site_view(t, &caller, round_id, site_id, Some(reason)).await,
+        Err(e @ (StoreError::Invalid(_) | StoreError::Refused(_))) => {
+            let reason = said(t, &e);
+            site_view(t, &caller, round_id, site_id, Some(reason)).await
+        }
         Err(e) => failure(t, &caller, e),
     }
 }

@@ -11,7 +11,7 @@ use cordon_store::StoreError;
 use cordon_store::testing::{NewRound, NewSite};
 use serde::Deserialize;
 
-use super::{UserBadge, failure, message, render};
+use super::{UserBadge, failure, said, message, render};
 use crate::auth::Caller;
 use crate::i18n::Tr;
 
@@ -159,7 +159,10 @@ pub async fn create_round(t: Tr, caller: Caller, axum::Form(form): axum::Form<Ro
     };
     match planned.await {
         Ok(_) => Redirect::to("/testing").into_response(),
-        Err(StoreError::Invalid(reason)) => rounds_view(t, &caller, Some(reason), None).await,
+        Err(e @ (StoreError::Invalid(_) | StoreError::Refused(_))) => {
+            let reason = said(t, &e);
+            rounds_view(t, &caller, Some(reason), None).await
+        }
         Err(e) => failure(t, &caller, e),
     }
 }
@@ -180,7 +183,10 @@ pub async fn create_site(t: Tr, caller: Caller, Path(round_id): Path<i64>, axum:
     };
     match added.await {
         Ok(_) => Redirect::to("/testing").into_response(),
-        Err(StoreError::Invalid(reason)) => rounds_view(t, &caller, Some(reason), None).await,
+        Err(e @ (StoreError::Invalid(_) | StoreError::Refused(_))) => {
+            let reason = said(t, &e);
+            rounds_view(t, &caller, Some(reason), None).await
+        }
         Err(e) => failure(t, &caller, e),
     }
 }

@@ -13,7 +13,7 @@ use cordon_store::transport::{BatchDetail, NewBatch, TransportRefusal, TubeProbl
 use serde::Deserialize;
 
 use super::testing::{local, span};
-use super::{UserBadge, failure, message, render};
+use super::{UserBadge, failure, said, message, render};
 use crate::auth::Caller;
 use crate::i18n::Tr;
 
@@ -190,7 +190,10 @@ pub async fn create_lab(t: Tr, caller: Caller, axum::Form(form): axum::Form<LabF
     };
     match caller.0.create_lab(cordon_store::results::NewLab { name: form.name, area_code, daily_capacity: form.daily_capacity }).await {
         Ok(_) => Redirect::to(&format!("/transport?round={}", form.round)).into_response(),
-        Err(StoreError::Invalid(reason)) => transport_view(t, &caller, form.round, None, Some(reason)).await,
+        Err(e @ (StoreError::Invalid(_) | StoreError::Refused(_))) => {
+            let reason = said(t, &e);
+            transport_view(t, &caller, form.round, None, Some(reason)).await
+        }
         Err(e) => failure(t, &caller, e),
     }
 }

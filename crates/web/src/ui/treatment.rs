@@ -15,7 +15,7 @@ use serde::Deserialize;
 use super::investigation::pairs;
 use super::quarantine::form_value;
 use super::testing::local;
-use super::{UserBadge, failure, render};
+use super::{UserBadge, failure, said, render};
 use crate::auth::Caller;
 use crate::i18n::Tr;
 
@@ -118,17 +118,20 @@ async fn view(t: Tr, caller: &Caller, notice: Option<String>, error: Option<Stri
 async fn outcome(t: Tr, caller: &Caller, done: Result<String, StoreError>) -> Response {
     match done {
         Ok(n) => Redirect::to(&format!("/treatment?notice={}", super::transport::utf8_percent(&n))).into_response(),
-        Err(StoreError::Invalid(reason)) => view(t, caller, None, Some(reason)).await,
+        Err(e @ (StoreError::Invalid(_) | StoreError::Refused(_))) => {
+            let reason = said(t, &e);
+            view(t, caller, None, Some(reason)).await
+        }
         Err(e) => failure(t, caller, e),
     }
 }
 
-fn ct_input(s: &str) -> Result<Option<f32>, StoreError> {
+fn ct_input(t: Tr, s: &str) -> Result<Option<f32>, StoreError> {
     let s = s.trim();
     if s.is_empty() {
         return Ok(None);
     }
-    s.parse::<f32>().map(Some).map_err(|_| StoreError::Invalid(format!("Ct {s:?} is not a number")))
+    s.parse::<f32>().map(Some).map_err(|_| StoreError::Invalid(t.fill("treatment.ct_not_number", &[("value", s)])))
 }
 
 /// Records a test (Ct values; empty means not detected) at the time given, or now.
@@ -136,7 +139,7 @@ pub async fn test(t: Tr, caller: Caller, Path(id): Path<i64>, RawForm(body): Raw
     let form = pairs(&body);
     let at = chrono::NaiveDateTime::parse_from_str(form_value(&form, "at").trim(), "%Y-%m-%dT%H:%M").ok().map(cordon_domain::from_local).unwrap_or_else(Utc::now);
     let done = async {
-        let ct = CtValues { orf1ab: ct_input(&form_value(&form, "ct_orf1ab"))?, n: ct_input(&form_value(&form, "ct_n"))? };
+        let ct = CtValues { orf1ab: ct_input(t, &form_value(&form, "ct_orf1ab"))?, n: ct_input(t, &form_value(&form, "ct_n"))? };
         caller.0.record_hospital_test(id, at, ct).await?;
         Ok(t.get("treatment.test_saved").to_string())
     };

@@ -288,6 +288,11 @@ async fn a_dispatcher_seats_contacts_and_sends_the_case_to_hospital_where_it_is_
             fill(&client, "#vehicle-form input[name=seats]", seats).await;
             click_and_wait(&client, "#vehicle-form button").await;
         }
+        // The same plate twice is refused, said in Chinese, and nothing else changes.
+        fill(&client, "#vehicle-form input[name=plate]", "晋A·D1001").await;
+        fill(&client, "#vehicle-form input[name=seats]", "21").await;
+        click_and_wait(&client, "#vehicle-form button").await;
+        assert_eq!(text(&client, "#dispatch-error").await, "车辆 晋A·D1001 已登记");
         fill(&client, "#hospital-form input[name=name]", "清徐县定点医院").await;
         click_and_wait(&client, "#hospital-form button").await;
         assert_eq!(text(&client, "#dispatch-notice").await, "已登记医院 清徐县定点医院。");
