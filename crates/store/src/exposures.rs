@@ -311,7 +311,7 @@ impl Store {
                 continue;
             };
             let Some(category) = c.degree.parse::<Degree>().ok().and_then(Degree::observation_category).and_then(|c| c.parse::<Category>().ok()) else {
-                out.refused.push((*person, refusal!("{degree}: watched by health monitoring, not observation", "{degree_zh}：纳入健康监测，不作隔离观察", degree = c.degree,
+                out.refused.push((*person, refusal!("{name} ({degree}): watched by health monitoring, not observation", "{name}（{degree_zh}）：纳入健康监测，不作隔离观察", name = c.name, degree = c.degree,
                     degree_zh = c.degree.parse::<Degree>().map(|d| d.label_zh()).unwrap_or(c.degree.as_str()))));
                 continue;
             };
@@ -321,11 +321,11 @@ impl Store {
             }
             let last = c.last_at.unwrap_or(now);
             let Some(schedule) = schedule_for(&rule, category, last, today, &[]) else {
-                out.refused.push((*person, refusal!("{category}: {rule} does not observe this category", "{category_zh}：{rule} 不对此类人员隔离观察", category_zh = category.label_zh(), category = category.as_str(), rule = rule.name)));
+                out.refused.push((*person, refusal!("{name} ({category}): {rule} does not observe this category", "{name}（{category_zh}）：{rule} 不对此类人员隔离观察", name = c.name, category_zh = category.label_zh(), category = category.as_str(), rule = rule.name)));
                 continue;
             };
             if schedule.entry().is_none() {
-                out.refused.push((*person, refusal!("observation period already over on {day}: health monitoring only", "隔离观察期已于 {day} 结束：仅作健康监测", day = schedule.release_on)));
+                out.refused.push((*person, refusal!("{name}: observation period already over on {day}: health monitoring only", "{name}：隔离观察期已于 {day} 结束，仅作健康监测", name = c.name, day = schedule.release_on)));
                 continue;
             }
             orders.push((c, category, last, ScheduleColumns::of(&schedule)));

@@ -293,7 +293,9 @@ pub async fn exempt(t: Tr, caller: Caller, Path(round): Path<i64>, axum::Form(f)
     let Ok(reason) = f.reason.parse::<ExemptionReason>() else { return back(round, &f.area, Some(t.get("coverage.bad_reason"))) };
     match caller.0.exempt(round, f.person_id, reason, f.note.as_deref()).await {
         Ok(Ok(_)) => back(round, &f.area, None),
-        Ok(Err(refusal)) => back(round, &f.area, Some(&refusal.to_string())),
+        Ok(Err(cordon_store::coverage::ExemptRefusal::AlreadySampled { name, barcode })) => {
+            back(round, &f.area, Some(&t.fill("coverage.already_sampled", &[("name", &name), ("barcode", &barcode)])))
+        }
         Err(e @ (StoreError::Invalid(_) | StoreError::Refused(_))) => {
             let reason = said(t, &e);
             back(round, &f.area, Some(&reason))

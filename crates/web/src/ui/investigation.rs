@@ -318,6 +318,7 @@ struct CasePage {
     contact_counts: String,
     kinds: Vec<(&'static str, String)>,
     notice: Option<String>,
+    held: Option<String>,
     t: Tr,
     user: Option<UserBadge>,
     can_write: bool,
@@ -338,6 +339,10 @@ struct CasePage {
 #[derive(Deserialize)]
 pub struct CaseQuery {
     done: Option<String>,
+    /// After a hand-over: how many got an order, how many had one already, who was held and why.
+    n: Option<usize>,
+    already: Option<usize>,
+    held: Option<String>,
 }
 
 /// A case with its investigation: take it, mark the core facts, file the report, add an
@@ -389,7 +394,11 @@ pub async fn case_page(t: Tr, caller: Caller, Path(id): Path<i64>, Query(q): Que
         contacts: contact_rows(&t, contacts),
         contact_counts,
         kinds: ExposureKind::ALL.iter().map(|k| (k.as_str(), t.get(&format!("contacts.kind.{}", k.as_str())).to_string())).collect(),
-        notice: q.done.map(|d| t.get(&format!("contacts.done.{d}")).to_string()),
+        notice: q.done.as_deref().map(|d| match (d, q.n) {
+            ("handed_over", Some(n)) => t.fill("contacts.done.handed_over_n", &[("n", &n.to_string()), ("already", &q.already.unwrap_or(0).to_string())]),
+            _ => t.get(&format!("contacts.done.{d}")).to_string(),
+        }),
+        held: q.held.filter(|h| !h.is_empty()),
         can_write: scope.principal().can(Permission::TracingWrite),
         classification: t.get(&format!("case.class.{}", case.classification)).to_string(),
         how_found: t.get(&format!("case.found.{}", case.how_found)).to_string(),
@@ -669,8 +678,22 @@ pub async fn add_contact(t: Tr, caller: Caller, Path(id): Path<i64>, Form(f): Fo
 pub async fn contacts_action(t: Tr, caller: Caller, Path(id): Path<i64>, RawForm(body): RawForm) -> Response {
     let form = pairs(&body);
     let scope = &caller.0;
+    if value(&form, "action") == Some("handover") {
+        // How many went, and who was held and why, said on the case page.
+        return match scope.hand_over(id, &ids(&form, "person")).await {
+            Ok(h) => {
+                let zh = t.0 == crate::i18n::Lang::Zh;
+                let held: Vec<&str> = h.refused.iter().map(|(_, r)| r.text(zh)).collect();
+                let mut to = format!("/cases/{id}?done=handed_over&n={}&already={}", h.ordered.len(), h.already.len());
+                if !held.is_empty() {
+                    to.push_str(&format!("&held={}", super::transport::utf8_percent(&held.join("；"))));
+                }
+                Redirect::to(&format!("{to}#contacts")).into_response()
+            }
+            Err(e) => failure(t, &caller, e),
+        };
+    }
     let done = match value(&form, "action") {
-        Some("handover") => scope.hand_over(id, &ids(&form, "person")).await.map(|_| "handed_over"),
         Some("dismiss") => scope.decide_exposures(id, &ids(&form, "exposures"), false).await.map(|_| "dismissed"),
         _ => scope.decide_exposures(id, &ids(&form, "exposures"), true).await.map(|_| "confirmed"),
     };

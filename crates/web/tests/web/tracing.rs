@@ -237,17 +237,27 @@ async fn an_investigator_confirms_venue_candidates_sees_household_secondaries_an
         client.find(fantoccini::Locator::Css(&format!("table#contacts-table tr[data-person='{}'] input", p(3)))).await.unwrap().click().await.unwrap();
         client.find(fantoccini::Locator::Css("#confirm-proposed")).await.unwrap().click().await.unwrap();
         wait_for_query(&client, "done=confirmed").await;
-        for n in [2, 3] {
+        // Person 6 was at the park half an hour: place-exposed, watched by health monitoring.
+        client.find(fantoccini::Locator::Css(&format!("table#candidates input[value='{}']", p(6)))).await.unwrap().click().await.unwrap();
+        client.find(fantoccini::Locator::Css("#candidates-form button[value=place_exposed]")).await.unwrap().click().await.unwrap();
+        wait_for_query(&client, "done=recorded").await;
+        for n in [2, 3, 6] {
             client.find(fantoccini::Locator::Css(&format!("table#contacts-table tr[data-person='{}'] input", p(n)))).await.unwrap().click().await.unwrap();
         }
         client.find(fantoccini::Locator::Css("#hand-over")).await.unwrap().click().await.unwrap();
         wait_for_query(&client, "done=handed_over").await;
-        assert_eq!(text(&client, "#contacts-notice").await, "已批量移交，医学观察单等待转运。");
+        assert_eq!(text(&client, "#contacts-notice").await, "已批量移交 2 人，医学观察单等待转运（0 人此前已移交）。");
+        let held = text(&client, "#contacts-held").await;
+        assert!(held.starts_with("未移交：") && held.ends_with("（同场所暴露人员）：纳入健康监测，不作隔离观察"), "the place-exposed person is held, said why: {held}");
         let table = text(&client, "table#contacts-table").await;
         assert_eq!(table.matches("已移交").count(), 2, "{table}");
         std::fs::write(screenshot_path(&format!("contacts-{}.png", w.scratch.kind.as_str())), client.screenshot().await.unwrap()).unwrap();
         let (_, _, contacts) = get(store, &w.township, &format!("/api/v1/cases/{}/contacts", case["id"])).await;
-        assert!(contacts.as_array().unwrap().iter().all(|c| c["status"] == "handed_over"), "{contacts}");
+        let mut handed: Vec<i64> = contacts.as_array().unwrap().iter().filter(|c| c["status"] == "handed_over").map(|c| c["person_id"].as_i64().unwrap()).collect();
+        handed.sort_unstable();
+        let mut want = [p(2), p(3)];
+        want.sort_unstable();
+        assert_eq!(handed, want, "{contacts}");
 
         // The trajectory: the case's own scans, and a bus ride entered by hand.
         client.find(fantoccini::Locator::Css("#from-checkins")).await.unwrap().click().await.unwrap();
