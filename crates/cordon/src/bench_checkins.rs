@@ -219,9 +219,13 @@ pub async fn run(kind: BackendKind, server: Option<&str>, scale: f64, wanted: &d
             peak_rss_mb: peak_rss_mb(),
             ..Default::default()
         });
+        // Said at once: the rings that follow take a while on a full-scale city.
+        eprintln!("checkin_ingest {}: {:.0} scans/s, raw {:.0}/s ({:.2})", kind.as_str(), total as f64 / secs, total as f64 / raw_secs, raw_secs / secs);
     }
 
     if wanted("contact_rings") {
+        // Statistics as a live server would have them after a load this size, for both sides.
+        store.checkpoint().await?;
         // A case with onset on 12 April, isolated on the 14th: the window runs from midnight
         // on the 10th (two days before onset) to midnight after the 14th.
         let window = (Utc.timestamp_opt(DAY0 + 9 * DAY, 0).unwrap(), Utc.timestamp_opt(DAY0 + 14 * DAY, 0).unwrap());

@@ -136,7 +136,7 @@ impl Store {
                 .await?
             }
             Backend::Postgres(b) => {
-                let buf = copy_text(&rows);
+                let buf = copy_text(&rows).into_bytes();
                 let mut conn = b.pool.acquire().await?;
                 sqlx::query(
                     "CREATE TEMP TABLE IF NOT EXISTS checkin_stage (person_id BIGINT, venue_id BIGINT, at_s BIGINT, left_s BIGINT) ON COMMIT DELETE ROWS",
@@ -144,15 +144,31 @@ impl Store {
                 .execute(&mut *conn)
                 .await?;
                 let mut tx = sqlx::Acquire::begin(&mut *conn).await?;
-                let mut copy = tx.copy_in_raw("COPY checkin_stage (person_id, venue_id, at_s, left_s) FROM STDIN").await?;
-                copy.send(buf.into_bytes()).await?;
-                copy.finish().await?;
-                let done = sqlx::query(
-                    "INSERT INTO checkins (person_id, venue_id, at_s, left_s) SELECT person_id, venue_id, at_s, left_s FROM checkin_stage ON CONFLICT DO NOTHING",
-                )
-                .execute(&mut *tx)
-                .await?;
-                let n = done.rows_affected();
+                // Most batches are new scans: COPY them straight in. A batch that repeats a
+                // stored scan fails at the repeat, goes back to the savepoint, and is staged
+                // instead, where a repeat changes nothing.
+                let mut first_try = sqlx::Acquire::begin(&mut *tx).await?;
+                let mut copy = first_try.copy_in_raw("COPY checkins (person_id, venue_id, at_s, left_s) FROM STDIN").await?;
+                copy.send(&buf[..]).await?;
+                let n = match copy.finish().await {
+                    Ok(n) => {
+                        first_try.commit().await?;
+                        n
+                    }
+                    Err(e) if e.as_database_error().is_some_and(|d| d.is_unique_violation()) => {
+                        first_try.rollback().await?;
+                        let mut copy = tx.copy_in_raw("COPY checkin_stage (person_id, venue_id, at_s, left_s) FROM STDIN").await?;
+                        copy.send(buf).await?;
+                        copy.finish().await?;
+                        sqlx::query(
+                            "INSERT INTO checkins (person_id, venue_id, at_s, left_s) SELECT person_id, venue_id, at_s, left_s FROM checkin_stage ON CONFLICT DO NOTHING",
+                        )
+                        .execute(&mut *tx)
+                        .await?
+                        .rows_affected()
+                    }
+                    Err(e) => return Err(e.into()),
+                };
                 let id: i64 = sqlx::query_scalar("INSERT INTO checkin_writes (rows) VALUES ($1) RETURNING id").bind(n as i64).fetch_one(&mut *tx).await?;
                 tx.commit().await?;
                 (n, id, rows)

@@ -88,6 +88,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(observation::list_orders))
         .routes(routes!(observation::order_detail))
         .routes(routes!(observation::move_order))
+        .routes(routes!(observation::release))
+        .routes(routes!(observation::home_test))
         .routes(routes!(observation::list_sites, observation::create_site))
         .routes(routes!(observation::assign))
         .routes(routes!(observation::list_transfers))
@@ -162,6 +164,8 @@ pub const PERMISSIONS: &[(&str, &str, Permission)] = &[
     ("get", "/api/v1/observation-orders", Permission::QuarantineRead),
     ("get", "/api/v1/observation-orders/{id}", Permission::QuarantineRead),
     ("post", "/api/v1/observation-orders/{id}/status", Permission::QuarantineWrite),
+    ("post", "/api/v1/observation-orders/release", Permission::QuarantineWrite),
+    ("post", "/api/v1/observation-orders/{id}/home-test", Permission::QuarantineWrite),
     ("get", "/api/v1/quarantine-sites", Permission::QuarantineRead),
     ("post", "/api/v1/quarantine-sites", Permission::QuarantineWrite),
     ("post", "/api/v1/quarantine-sites/{id}/assignments", Permission::QuarantineWrite),

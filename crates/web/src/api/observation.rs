@@ -71,6 +71,9 @@ pub struct OrdersQuery {
     pub site_id: Option<i64>,
     /// Only open orders whose release day is today or past.
     pub due: Option<bool>,
+    /// Only people observed at home (home quarantine or home monitoring): the community's
+    /// home list (居家观察名单).
+    pub at_home: Option<bool>,
 }
 
 fn status(field: &str, s: &str) -> ApiResult<Status> {
@@ -85,7 +88,7 @@ pub async fn list_orders(caller: Caller, Query(q): Query<OrdersQuery>) -> ApiRes
         status: q.status.as_deref().map(|s| status("status", s)).transpose()?,
         site_id: q.site_id,
         release_by: q.due.unwrap_or(false).then(|| cordon_domain::local_date(Utc::now())),
-        at_home: false,
+        at_home: q.at_home.unwrap_or(false),
     };
     Ok(Json(caller.0.observation_orders(&filter).await?.into_iter().map(OrderView::from).collect()))
 }
@@ -125,6 +128,68 @@ pub struct StatusInput {
 pub async fn move_order(caller: Caller, Path(id): Path<i64>, Json(input): Json<StatusInput>) -> ApiResult<Json<OrderView>> {
     let to = status("status", &input.status)?;
     Ok(Json(caller.0.set_order_status(id, to).await?.into()))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ReleaseInput {
+    pub order_ids: Vec<i64>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HeldView {
+    pub order_id: i64,
+    pub name: String,
+    /// What holds the person: period_running, test_missing, result_pending, positive,
+    /// close_contact_tests, with their days or counts.
+    #[schema(value_type = Vec<Object>)]
+    pub blockers: Vec<cordon_domain::observation::schedule::Blocker>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RefusedOrder {
+    pub order_id: i64,
+    pub reason: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReleaseView {
+    pub released: Vec<OrderView>,
+    /// Still held, with what holds them.
+    pub not_yet: Vec<HeldView>,
+    /// Not in the jurisdiction, or not in a status that is released.
+    pub refused: Vec<RefusedOrder>,
+}
+
+/// Releases a batch (解除隔离): those whose period is over with every test negative go — out of
+/// their room with a ride home when at a site; the others are named with what holds them.
+/// Requires `quarantine.write`.
+#[utoipa::path(post, path = "/api/v1/observation-orders/release", tag = "observation", request_body = ReleaseInput,
+    responses((status = 200, body = ReleaseView), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)))]
+pub async fn release(caller: Caller, Json(input): Json<ReleaseInput>) -> ApiResult<Json<ReleaseView>> {
+    let done = caller.0.release_orders(&input.order_ids).await?;
+    Ok(Json(ReleaseView {
+        released: done.released.into_iter().map(OrderView::from).collect(),
+        not_yet: done.not_yet.into_iter().map(|(o, blockers)| HeldView { order_id: o.id, name: o.name, blockers }).collect(),
+        refused: done.refused.into_iter().map(|(order_id, r)| RefusedOrder { order_id, reason: r.en }).collect(),
+    }))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct HomeTestInput {
+    /// The single tube scanned at the door.
+    pub barcode: String,
+}
+
+/// Takes today's test of a person observed at home, at their door (上门采样): the tube joins
+/// the incident's single-tube round and its result comes back by the lab's usual paths.
+/// Requires `quarantine.write`.
+#[utoipa::path(post, path = "/api/v1/observation-orders/{id}/home-test", tag = "observation", params(("id" = i64, Path, description = "Order id")),
+    request_body = HomeTestInput,
+    responses((status = 204), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)))]
+pub async fn home_test(caller: Caller, Path(id): Path<i64>, Json(input): Json<HomeTestInput>) -> ApiResult<StatusCode> {
+    let barcode = cordon_domain::Barcode::parse(input.barcode.trim()).map_err(|e| ApiError::bad_request("barcode", format!("{:?}: {e}", input.barcode)))?;
+    caller.0.take_home_test(id, &barcode).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 #[derive(Debug, Serialize, ToSchema)]

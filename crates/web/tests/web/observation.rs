@@ -535,6 +535,22 @@ async fn the_observation_api_lists_orders_with_schedules_fills_a_site_and_change
         assert_eq!((status, moved["status"].as_str(), moved["room_id"].as_i64()), (StatusCode::OK, Some("home_monitoring"), None), "{moved}");
         let (_, _, transfers) = get(store, &head, "/api/v1/transfers").await;
         assert_eq!(transfers, serde_json::json!([]));
+
+        // The home list, a door test, and a batch release that holds and refuses with reasons.
+        let (_, _, home) = get(store, &head, "/api/v1/observation-orders?at_home=true").await;
+        assert_eq!(home.as_array().unwrap().iter().map(|o| o["id"].as_i64().unwrap()).collect::<Vec<_>>(), [close[1]], "{home}");
+        let door = |barcode: &str| post_json(&head, &format!("/api/v1/observation-orders/{}/home-test", close[1]), serde_json::json!({"barcode": barcode}));
+        assert_eq!(call(store, door("GL00000031")).await.0, StatusCode::NO_CONTENT);
+        let (status, _, again) = call(store, door("GL00000032")).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(again["detail"].as_str().unwrap().ends_with("was already tested today"), "{again}");
+        assert_eq!(call(store, door("not a tube")).await.0, StatusCode::BAD_REQUEST);
+        let (status, _, released) = call(store, post_json(&head, "/api/v1/observation-orders/release", serde_json::json!({"order_ids": [close[1], 999_999]}))).await;
+        assert_eq!(status, StatusCode::OK, "{released}");
+        assert_eq!(released["released"], serde_json::json!([]));
+        assert_eq!(released["not_yet"][0]["order_id"], close[1]);
+        assert_eq!(released["not_yet"][0]["blockers"][0]["kind"], "period_running", "{released}");
+        assert_eq!(released["refused"], serde_json::json!([{"order_id": 999_999, "reason": "no observation order 999999"}]));
         w.finish().await;
     }
 }
