@@ -374,6 +374,13 @@ async fn checkins_load_once_and_a_case_gets_everyone_who_overlapped_at_its_venue
         assert_eq!(fields, vec![(9, Some("venue_code")), (10, Some("id_number")), (11, Some("at"))]);
         let again = tracer.import_checkins(Cursor::new(csv.into_bytes()), &mut Collect::default()).await.unwrap();
         assert_eq!(again.inserted, 0, "loading the same scans again changes nothing");
+        // A file mixing a stored scan with a new one, the new one twice: only the new one is stored.
+        let mixed = format!(
+            "身份证号,场所码,扫码时间,离开时间\n{p0},V001,2022-04-11 08:00:00,2022-04-11 12:00:00\n{p4},V002,2022-04-01 09:00:00,\n{p4},V002,2022-04-01 09:00:00,\n",
+            p0 = id(0), p4 = id(4)
+        );
+        let mixed = tracer.import_checkins(Cursor::new(mixed.into_bytes()), &mut Collect::default()).await.unwrap();
+        assert_eq!((mixed.rows, mixed.inserted), (3, 1));
 
         let people: HashMap<String, i64> = store.person_ids_by_documents(&(0..5).map(id).collect::<Vec<_>>()).await.unwrap();
         let mut new = new_case("140121100201", "清徐-1", vec![], 12);
@@ -386,7 +393,7 @@ async fn checkins_load_once_and_a_case_gets_everyone_who_overlapped_at_its_venue
 
         // The first look-up went to SQL and started the contact graph; it answers the same.
         store.build_contact_graph().await.unwrap();
-        assert_eq!(store.contact_graph_status().await.unwrap(), cordon_store::contacts::GraphStatus::Ready { scans: 7 });
+        assert_eq!(store.contact_graph_status().await.unwrap(), cordon_store::contacts::GraphStatus::Ready { scans: 8 }, "the seven, and the one new scan of the mixed file");
         assert_eq!(tracer.venue_candidates(case.id, &Lookback::default()).await.unwrap(), got);
 
         // A look-back of five days reaches the 8th, but person 4 left before the case came.
