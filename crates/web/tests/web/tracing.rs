@@ -201,13 +201,13 @@ async fn an_investigator_confirms_venue_candidates_sees_household_secondaries_an
         let p = |n: u32| ids[&sample_id(n)];
         store.upsert_venues(&[NewVenue { code: "V001".into(), name: "东关物流园".into(), area_code: AreaCode::parse("140121100201").unwrap(), address: None }]).await.unwrap();
         let venue = store.venue_ids(&["V001".to_string()]).await.unwrap()["V001"];
-        // Yesterday: the case 08:00–12:00; person 2 09:00–10:00 (60 min); person 6 11:30, no exit (30 min).
+        // Yesterday: the case 08:00–12:00; person 2 09:00–10:00 (60 min); person 8 11:30, no exit (30 min).
         let morning = (chrono::Utc::now() - chrono::Duration::days(1)).timestamp() / 86_400 * 86_400;
         let h = |hour: i64| morning + hour * 3600;
         store.write_checkins(vec![
             CheckIn { person_id: p(0), venue_id: venue, at: h(0), left: Some(h(4)) },
             CheckIn { person_id: p(2), venue_id: venue, at: h(1), left: Some(h(2)) },
-            CheckIn { person_id: p(6), venue_id: venue, at: h(3) + 1800, left: None },
+            CheckIn { person_id: p(8), venue_id: venue, at: h(3) + 1800, left: None },
         ]).await.unwrap();
         let (status, _, case) = call(store, post_json(&w.township, "/api/v1/cases", serde_json::json!({
             "area_code": "140121100201", "number": "清徐-1", "person_id": p(0), "classification": "asymptomatic", "how_found": "mass_testing",
@@ -237,11 +237,11 @@ async fn an_investigator_confirms_venue_candidates_sees_household_secondaries_an
         client.find(fantoccini::Locator::Css(&format!("table#contacts-table tr[data-person='{}'] input", p(3)))).await.unwrap().click().await.unwrap();
         client.find(fantoccini::Locator::Css("#confirm-proposed")).await.unwrap().click().await.unwrap();
         wait_for_query(&client, "done=confirmed").await;
-        // Person 6 was at the park half an hour: place-exposed, watched by health monitoring.
-        client.find(fantoccini::Locator::Css(&format!("table#candidates input[value='{}']", p(6)))).await.unwrap().click().await.unwrap();
+        // Person 8 was at the park half an hour: place-exposed, watched by health monitoring.
+        client.find(fantoccini::Locator::Css(&format!("table#candidates input[value='{}']", p(8)))).await.unwrap().click().await.unwrap();
         client.find(fantoccini::Locator::Css("#candidates-form button[value=place_exposed]")).await.unwrap().click().await.unwrap();
         wait_for_query(&client, "done=recorded").await;
-        for n in [2, 3, 6] {
+        for n in [2, 3, 8] {
             client.find(fantoccini::Locator::Css(&format!("table#contacts-table tr[data-person='{}'] input", p(n)))).await.unwrap().click().await.unwrap();
         }
         client.find(fantoccini::Locator::Css("#hand-over")).await.unwrap().click().await.unwrap();
@@ -284,11 +284,11 @@ async fn an_investigator_confirms_venue_candidates_sees_household_secondaries_an
         let read = store.audit_events(&AuditFilter { entity: Some("case".into()), ..Default::default() }, 20).await.unwrap();
         assert!(read.iter().any(|e| e.action == "read_report"), "reading the report is audited");
 
-        // The case's cluster draws its contacts beside it: the close contact, and the secondary
-        // one reached through them.
+        // The case's cluster draws its contacts beside it: the close contact, the secondary one
+        // reached through them, and the place-exposed person.
         client.goto(&format!("http://{addr}/clusters/{}", case["cluster_id"])).await.unwrap();
-        client.wait().for_element(fantoccini::Locator::Css("#chain[data-drawn='3'] canvas")).await.unwrap();
-        assert_eq!(text(&client, "#cluster-contacts").await, "2");
+        client.wait().for_element(fantoccini::Locator::Css("#chain[data-drawn='4'] canvas")).await.unwrap();
+        assert_eq!(text(&client, "#cluster-contacts").await, "3");
         let (_, _, detail) = get(store, &w.township, &format!("/api/v1/clusters/{}", case["cluster_id"])).await;
         let secondary = detail["contacts"].as_array().unwrap().iter().find(|c| c["degree"] == "secondary").unwrap();
         assert_eq!(secondary["source_person_id"].as_i64(), Some(p(2)), "reached through the close contact: {detail}");
