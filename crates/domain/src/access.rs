@@ -153,6 +153,13 @@ impl Jurisdiction {
         self.0.iter().any(|a| a.contains(code))
     }
 
+    /// Whether a facility registered at `code` serves the jurisdiction: it lies inside, or its
+    /// area holds one of the jurisdiction's (a county's designated hospital serves its
+    /// townships); a facility of a neighbouring county does not.
+    pub fn served_from(&self, code: &AreaCode) -> bool {
+        self.contains(code) || self.0.iter().any(|a| code.contains(a))
+    }
+
     /// The part of `area`'s subtree inside the jurisdiction: `area` itself when covered, else
     /// the jurisdiction's areas that lie under it.
     pub fn within(&self, area: &AreaCode) -> Jurisdiction {
@@ -204,6 +211,16 @@ mod tests {
         assert!(j.contains(&code("140121100202")));
         assert!(!j.contains(&code("140121101202")));
         assert!(!j.contains(&code("140121")), "a county is not inside one of its townships");
+    }
+
+    #[test]
+    fn a_facility_serves_the_areas_under_it_and_inside_it() {
+        let township = Jurisdiction::new(vec![code("140121100")]);
+        assert!(township.served_from(&code("140121")), "the county hospital serves its township");
+        assert!(township.served_from(&code("1401")), "and the city's");
+        assert!(township.served_from(&code("140121100201")), "a village clinic inside it");
+        assert!(!township.served_from(&code("140121101")), "not the next township's");
+        assert!(!township.served_from(&code("140122")), "nor the next county's");
     }
 
     #[test]

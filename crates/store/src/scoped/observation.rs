@@ -332,9 +332,11 @@ impl Scoped {
         self.store.add_hospital(&self.actor, h).await
     }
 
+    /// The hospitals that serve the jurisdiction: inside it, or at a level above it.
     pub async fn hospitals(&self) -> Result<Vec<Hospital>> {
         self.require(Permission::QuarantineRead)?;
-        self.store.hospitals().await
+        let j = &self.principal.user.jurisdiction;
+        Ok(self.store.hospitals().await?.into_iter().filter(|h| AreaCode::parse(&h.area_code).is_ok_and(|a| j.served_from(&a))).collect())
     }
 
     async fn vehicles_by_id(&self, ids: &[i64]) -> Result<Vec<Vehicle>> {
@@ -449,6 +451,9 @@ impl Scoped {
         self.require(Permission::QuarantineWrite)?;
         let case = self.store.case(case_id).await?.ok_or_else(|| refused!("no case {case_id}", "没有病例 {case_id}"))?;
         self.inside(&area(&case.area_code)?)?;
+        if !self.hospitals().await?.iter().any(|h| h.id == hospital_id) {
+            return Err(refused!("no hospital {hospital_id} serves your jurisdiction", "没有为您辖区服务的医院 {hospital_id}"));
+        }
         self.store.admit(&self.actor, case_id, hospital_id).await
     }
 

@@ -314,6 +314,15 @@ async fn transfers_fill_vehicles_move_people_and_keep_overdue_first() {
             name: "清徐县定点医院".into(), kind: cordon_domain::treatment::HospitalKind::Designated, area_code: code("140121"), beds: 100,
         }).await.unwrap();
         assert_eq!(dispatcher.cases_to_hospital().await.unwrap().len(), 1);
+        // A township's dispatcher sees the county's hospital and its own, not the next township's.
+        let xugou = dispatcher.add_hospital(&cordon_store::transfers::NewHospital {
+            name: "徐沟镇卫生院".into(), kind: cordon_domain::treatment::HospitalKind::Shelter, area_code: code("140121101"), beds: 20,
+        }).await.unwrap();
+        let township = as_user(&store, "dispatcher2", Role::TransferDispatcher, "140121100").await;
+        assert_eq!(township.hospitals().await.unwrap().iter().map(|h| h.id).collect::<Vec<_>>(), [hospital]);
+        let mut all: Vec<i64> = dispatcher.hospitals().await.unwrap().iter().map(|h| h.id).collect();
+        all.sort_unstable();
+        assert_eq!(all, [hospital, xugou]);
         let t = dispatcher.plan_case_transfer(case.id, hospital, small, "").await.unwrap();
         assert_eq!(dispatcher.plan_case_transfer(case.id, hospital, other, "").await.unwrap(), t, "one open transfer per case");
         assert!(dispatcher.cases_to_hospital().await.unwrap().is_empty());
