@@ -196,6 +196,14 @@ fn message(t: Tr, caller: Option<&Caller>, status: StatusCode, title: &str, mess
     (status, render(&page)).into_response()
 }
 
+/// Why a scanned barcode cannot be read, in the page's language.
+fn barcode_reason(t: Tr, e: &cordon_domain::barcode::BarcodeError) -> String {
+    match e {
+        cordon_domain::barcode::BarcodeError::Length(n) => t.fill("barcode.length", &[("n", &n.to_string())]),
+        cordon_domain::barcode::BarcodeError::Characters => t.get("barcode.characters").to_string(),
+    }
+}
+
 /// Bad input or a refusal as the page says it, in the page's language.
 fn said(t: Tr, e: &StoreError) -> String {
     e.reason(t.0 == crate::i18n::Lang::Zh).unwrap_or_else(|| t.get("error.failed_detail").to_string())

@@ -412,7 +412,7 @@ pub async fn take_test(t: Tr, caller: Caller, Path(site): Path<i64>, RawForm(bod
     let raw = form_value(&form, "barcode");
     let barcode = match Barcode::parse(raw.trim()) {
         Ok(b) => b,
-        Err(e) => return site_view(t, &caller, site, None, Some(t.fill("transport.bad_barcode", &[("barcode", &raw), ("reason", &e.to_string())])), None).await,
+        Err(e) => return site_view(t, &caller, site, None, Some(t.fill("transport.bad_barcode", &[("barcode", &raw), ("reason", &super::barcode_reason(t, &e))])), None).await,
     };
     let done = caller.0.take_observation_test(site, order, &barcode).await.map(|_| t.fill("quarantine.sampled", &[("barcode", barcode.as_str())]));
     site_outcome(t, &caller, site, done).await
@@ -670,7 +670,7 @@ pub async fn home_test(t: Tr, caller: Caller, RawForm(body): RawForm) -> Respons
     let raw = form_value(&form, "barcode");
     let done = match Barcode::parse(raw.trim()) {
         Ok(b) => caller.0.take_home_test(order, &b).await.map(|_| t.fill("quarantine.sampled", &[("barcode", b.as_str())])),
-        Err(e) => Err(StoreError::Invalid(t.fill("transport.bad_barcode", &[("barcode", &raw), ("reason", &e.to_string())]))),
+        Err(e) => Err(StoreError::Invalid(t.fill("transport.bad_barcode", &[("barcode", &raw), ("reason", &super::barcode_reason(t, &e))]))),
     };
     match done {
         Ok(notice) => Redirect::to(&format!("/observation/home?notice={}", super::transport::utf8_percent(&notice))).into_response(),

@@ -253,7 +253,7 @@ pub async fn receive(t: Tr, caller: Caller, Path(id): Path<i64>, axum::Form(form
     for raw in form.barcodes.split(|c: char| c.is_whitespace() || c == ',' || c == '，').filter(|s| !s.is_empty()) {
         match Barcode::parse(raw) {
             Ok(b) => codes.push(String::from(b)),
-            Err(e) => return batch_view(t, &caller, id, Some(t.fill("transport.bad_barcode", &[("barcode", raw), ("reason", &e.to_string())]))).await,
+            Err(e) => return batch_view(t, &caller, id, Some(t.fill("transport.bad_barcode", &[("barcode", raw), ("reason", &super::barcode_reason(t, &e))]))).await,
         }
     }
     match caller.0.receive(id, &codes).await {

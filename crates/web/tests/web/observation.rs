@@ -446,6 +446,11 @@ async fn a_community_worker_tests_people_at_home_and_releases_those_whose_period
         assert_eq!(text(&client, "#home-stats .stat:nth-child(2) .num").await, "2", "two door tests due");
         let rows = client.find_all(fantoccini::Locator::Css("table.home-list tbody tr")).await.unwrap();
         assert_eq!(rows.len(), 2);
+        // A mistyped tube is refused, said in Chinese, and nothing is recorded.
+        fill(&client, "table.home-list tbody tr:first-child input.barcode", "GL-0021").await;
+        click_and_wait(&client, "table.home-list tbody tr:first-child form.inline button").await;
+        assert_eq!(text(&client, "#home-error").await, "条码 GL-0021 无法识别：只能包含数字和字母。未登记任何试管，请更正后重新提交。");
+        assert_eq!(text(&client, "#home-stats .stat:nth-child(2) .num").await, "2");
         fill(&client, "table.home-list tbody tr:first-child input.barcode", "GL00000021").await;
         click_and_wait(&client, "table.home-list tbody tr:first-child form.inline button").await;
         assert_eq!(text(&client, "#home-notice").await, "已采样，管码 GL00000021。");
