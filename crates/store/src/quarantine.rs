@@ -65,6 +65,11 @@ pub struct Room {
 /// Room statuses and their labels.
 pub const ROOM_STATUSES: [(&str, &str); 4] = [("free", "空闲"), ("occupied", "已入住"), ("cleaning", "待消杀"), ("out_of_use", "停用")];
 
+/// A room status's Chinese label from [`ROOM_STATUSES`] (the code itself when unknown).
+fn room_status_zh(status: &str) -> &str {
+    ROOM_STATUSES.iter().find(|(k, _)| *k == status).map_or(status, |(_, zh)| zh)
+}
+
 /// What a bulk room assignment did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Assigned {
@@ -224,7 +229,7 @@ impl Store {
     pub(crate) async fn set_room_status(&self, actor: &Actor, site: &SiteBoard, room: &Room, to: &str) -> Result<()> {
         if !cordon_domain::observation::room_may_become(&room.status, to) {
             return Err(refused!("room {number} is {from}; it cannot become {to}", "房间 {number} 当前为{from_zh}，不能改为{to_zh}", number = room.number, from = room.status,
-                from_zh = cordon_domain::observation::room_status_zh(&room.status), to_zh = cordon_domain::observation::room_status_zh(to)));
+                from_zh = room_status_zh(&room.status), to_zh = room_status_zh(to)));
         }
         let change = Change::new("room_status", "room", room.id).area(&site.area_code)
             .before(serde_json::json!({"status": room.status})).after(serde_json::json!({"status": to}));

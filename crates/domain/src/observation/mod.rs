@@ -83,17 +83,6 @@ pub fn room_may_become(from: &str, to: &str) -> bool {
     matches!((from, to), ("cleaning", "free") | ("free", "out_of_use") | ("out_of_use", "free") | ("cleaning", "out_of_use"))
 }
 
-/// A room's status in Chinese, as a site's staff say it.
-pub fn room_status_zh(status: &str) -> &str {
-    match status {
-        "free" => "空闲",
-        "occupied" => "已入住",
-        "cleaning" => "待消杀",
-        "out_of_use" => "停用",
-        other => other,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
