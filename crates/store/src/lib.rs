@@ -103,6 +103,12 @@ impl Refusal {
 }
 
 impl StoreError {
+    /// Bad input or a refusal, which the person asking should be told (not a failure of the
+    /// system itself).
+    pub fn is_refusal(&self) -> bool {
+        matches!(self, StoreError::Invalid(_) | StoreError::Refused(_))
+    }
+
     /// Bad input or a refusal, in the given language (`zh` or English); `None` for failures of
     /// the system itself.
     pub fn reason(&self, zh: bool) -> Option<String> {

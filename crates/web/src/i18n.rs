@@ -92,6 +92,11 @@ impl Tr {
         args.iter().fold(self.get(key).to_string(), |s, (k, v)| s.replace(&format!("{{{k}}}"), v))
     }
 
+    /// Whether the page speaks Chinese.
+    pub fn zh(&self) -> bool {
+        self.0 == Lang::Zh
+    }
+
     pub fn lang(&self) -> &'static str {
         self.0.code()
     }

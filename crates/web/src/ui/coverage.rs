@@ -296,10 +296,7 @@ pub async fn exempt(t: Tr, caller: Caller, Path(round): Path<i64>, axum::Form(f)
         Ok(Err(cordon_store::coverage::ExemptRefusal::AlreadySampled { name, barcode })) => {
             back(round, &f.area, Some(&t.fill("coverage.already_sampled", &[("name", &name), ("barcode", &barcode)])))
         }
-        Err(e @ (StoreError::Invalid(_) | StoreError::Refused(_))) => {
-            let reason = said(t, &e);
-            back(round, &f.area, Some(&reason))
-        }
+        Err(e) if e.is_refusal() => back(round, &f.area, Some(&said(t, &e))),
         Err(e) => failure(t, &caller, e),
     }
 }

@@ -191,10 +191,7 @@ fn back(notice: Option<String>, error: Option<String>) -> Response {
 async fn outcome(t: Tr, caller: &Caller, done: Result<String, StoreError>) -> Response {
     match done {
         Ok(n) => back(Some(n), None),
-        Err(e @ (StoreError::Invalid(_) | StoreError::Refused(_))) => {
-            let reason = said(t, &e);
-            view(t, caller, None, Some(reason)).await
-        }
+        Err(e) if e.is_refusal() => view(t, caller, None, Some(said(t, &e))).await,
         Err(e) => failure(t, caller, e),
     }
 }

@@ -440,7 +440,7 @@ pub async fn progress(t: Tr, caller: Caller, Path(id): Path<i64>, Form(f): Form<
     };
     match done {
         Ok(_) => Redirect::to(&format!("/cases/{id}")).into_response(),
-        Err(StoreError::Invalid(_) | StoreError::Refused(_)) => message(t, Some(&caller), StatusCode::BAD_REQUEST, t.get("error.failed"), t.get("case.need_source")),
+        Err(e) if e.is_refusal() => message(t, Some(&caller), StatusCode::BAD_REQUEST, t.get("error.failed"), t.get("case.need_source")),
         Err(e) => failure(t, &caller, e),
     }
 }
@@ -682,7 +682,7 @@ pub async fn contacts_action(t: Tr, caller: Caller, Path(id): Path<i64>, RawForm
         // How many went, and who was held and why, said on the case page.
         return match scope.hand_over(id, &ids(&form, "person")).await {
             Ok(h) => {
-                let zh = t.0 == crate::i18n::Lang::Zh;
+                let zh = t.zh();
                 let held: Vec<&str> = h.refused.iter().map(|(_, r)| r.text(zh)).collect();
                 let mut to = format!("/cases/{id}?done=handed_over&n={}&already={}", h.ordered.len(), h.already.len());
                 if !held.is_empty() {

@@ -206,17 +206,17 @@ fn barcode_reason(t: Tr, e: &cordon_domain::barcode::BarcodeError) -> String {
 
 /// Bad input or a refusal as the page says it, in the page's language.
 fn said(t: Tr, e: &StoreError) -> String {
-    e.reason(t.0 == crate::i18n::Lang::Zh).unwrap_or_else(|| t.get("error.failed_detail").to_string())
+    e.reason(t.zh()).unwrap_or_else(|| t.get("error.failed_detail").to_string())
 }
 
 /// A store failure as a page: forbidden with its reason, else a generic error (logged).
 fn failure(t: Tr, caller: &Caller, e: StoreError) -> Response {
     match e {
         StoreError::Forbidden(reason) => {
-            let reason = if t.0 == crate::i18n::Lang::Zh { reason.zh() } else { reason.to_string() };
+            let reason = if t.zh() { reason.zh() } else { reason.to_string() };
             message(t, Some(caller), StatusCode::FORBIDDEN, t.get("error.forbidden"), &t.fill("error.forbidden_detail", &[("reason", &reason)]))
         }
-        e @ (StoreError::Invalid(_) | StoreError::Refused(_)) => message(t, Some(caller), StatusCode::BAD_REQUEST, t.get("error.failed"), &said(t, &e)),
+        e if e.is_refusal() => message(t, Some(caller), StatusCode::BAD_REQUEST, t.get("error.failed"), &said(t, &e)),
         other => {
             tracing::error!("{other}");
             message(t, Some(caller), StatusCode::INTERNAL_SERVER_ERROR, t.get("error.failed"), t.get("error.failed_detail"))

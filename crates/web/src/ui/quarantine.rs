@@ -171,10 +171,7 @@ pub async fn create_site(t: Tr, caller: Caller, RawForm(body): RawForm) -> Respo
     };
     match caller.0.create_quarantine_site(&new).await {
         Ok(site) => Redirect::to(&format!("/quarantine/sites/{}", site.id)).into_response(),
-        Err(e @ (StoreError::Invalid(_) | StoreError::Refused(_))) => {
-            let reason = said(t, &e);
-            board_view(t, &caller, None, Some(reason)).await
-        }
+        Err(e) if e.is_refusal() => board_view(t, &caller, None, Some(said(t, &e))).await,
         Err(e) => failure(t, &caller, e),
     }
 }
@@ -192,13 +189,10 @@ pub async fn assign(t: Tr, caller: Caller, RawForm(body): RawForm) -> Response {
     match caller.0.assign_rooms(site, &chosen).await {
         Ok(done) => {
             let notice = t.fill("quarantine.assigned", &[("n", &done.assigned.len().to_string()), ("refused", &done.refused.len().to_string())]);
-            let error = (!done.refused.is_empty()).then(|| done.refused.iter().map(|(_, r)| r.text(t.0 == crate::i18n::Lang::Zh)).collect::<Vec<_>>().join("；"));
+            let error = (!done.refused.is_empty()).then(|| done.refused.iter().map(|(_, r)| r.text(t.zh())).collect::<Vec<_>>().join("；"));
             board_view(t, &caller, Some(notice), error).await
         }
-        Err(e @ (StoreError::Invalid(_) | StoreError::Refused(_))) => {
-            let reason = said(t, &e);
-            board_view(t, &caller, None, Some(reason)).await
-        }
+        Err(e) if e.is_refusal() => board_view(t, &caller, None, Some(said(t, &e))).await,
         Err(e) => failure(t, &caller, e),
     }
 }
@@ -375,10 +369,7 @@ fn back(site: i64, notice: &str) -> Response {
 async fn site_outcome(t: Tr, caller: &Caller, site: i64, done: Result<String, StoreError>) -> Response {
     match done {
         Ok(notice) => back(site, &notice),
-        Err(e @ (StoreError::Invalid(_) | StoreError::Refused(_))) => {
-            let reason = said(t, &e);
-            site_view(t, caller, site, None, Some(reason), None).await
-        }
+        Err(e) if e.is_refusal() => site_view(t, caller, site, None, Some(said(t, &e)), None).await,
         Err(e) => failure(t, caller, e),
     }
 }
@@ -468,10 +459,7 @@ pub async fn restart(t: Tr, caller: Caller, Path(site): Path<i64>, RawForm(body)
             };
             site_view(t, &caller, site, None, None, Some(view)).await
         }
-        Err(e @ (StoreError::Invalid(_) | StoreError::Refused(_))) => {
-            let reason = said(t, &e);
-            site_view(t, &caller, site, None, Some(reason), None).await
-        }
+        Err(e) if e.is_refusal() => site_view(t, &caller, site, None, Some(said(t, &e)), None).await,
         Err(e) => failure(t, &caller, e),
     }
 }
@@ -560,10 +548,10 @@ pub async fn release(t: Tr, caller: Caller, RawForm(body): RawForm) -> Response 
             Ok(done) => {
                 let notice = t.fill("obs.released", &[("n", &done.released.len().to_string()), ("held", &done.not_yet.len().to_string())]);
                 let held = done.not_yet.iter().map(|(o, b)| format!("{}：{}", o.name, b.iter().map(|b| blocker_text(t, b)).collect::<Vec<_>>().join("，")));
-                let errors: Vec<String> = held.chain(done.refused.iter().map(|(_, r)| r.text(t.0 == crate::i18n::Lang::Zh).to_string())).collect();
+                let errors: Vec<String> = held.chain(done.refused.iter().map(|(_, r)| r.text(t.zh()).to_string())).collect();
                 Ok((notice, (!errors.is_empty()).then(|| errors.join("；"))))
             }
-            Err(e @ (StoreError::Invalid(_) | StoreError::Refused(_))) => Err(said(t, &e)),
+            Err(e) if e.is_refusal() => Err(said(t, &e)),
             Err(e) => return failure(t, &caller, e),
         }
     };
@@ -674,10 +662,7 @@ pub async fn home_test(t: Tr, caller: Caller, RawForm(body): RawForm) -> Respons
     };
     match done {
         Ok(notice) => Redirect::to(&format!("/observation/home?notice={}", super::transport::utf8_percent(&notice))).into_response(),
-        Err(e @ (StoreError::Invalid(_) | StoreError::Refused(_))) => {
-            let reason = said(t, &e);
-            home_view(t, &caller, None, Some(reason)).await
-        }
+        Err(e) if e.is_refusal() => home_view(t, &caller, None, Some(said(t, &e))).await,
         Err(e) => failure(t, &caller, e),
     }
 }
@@ -738,7 +723,7 @@ async fn order_view(t: Tr, caller: &Caller, id: i64, error: Option<String>) -> R
     let today = local_date(Utc::now());
     let (order, schedule) = match scope.order_schedule(id).await {
         Ok(x) => x,
-        Err(e @ (StoreError::Invalid(_) | StoreError::Refused(_))) => return message(t, Some(caller), StatusCode::NOT_FOUND, t.get("error.failed"), &said(t, &e)),
+        Err(e) if e.is_refusal() => return message(t, Some(caller), StatusCode::NOT_FOUND, t.get("error.failed"), &said(t, &e)),
         Err(e) => return failure(t, caller, e),
     };
     // What holds the person: the same reasons a batch release gives.
@@ -811,10 +796,7 @@ pub async fn move_order(t: Tr, caller: Caller, Path(id): Path<i64>, RawForm(body
     };
     match caller.0.set_order_status(id, to).await {
         Ok(_) => Redirect::to(&format!("/observation/orders/{id}")).into_response(),
-        Err(e @ (StoreError::Invalid(_) | StoreError::Refused(_))) => {
-            let reason = said(t, &e);
-            order_view(t, &caller, id, Some(reason)).await
-        }
+        Err(e) if e.is_refusal() => order_view(t, &caller, id, Some(said(t, &e))).await,
         Err(e) => failure(t, &caller, e),
     }
 }
@@ -934,10 +916,7 @@ pub async fn set_incident_rule(t: Tr, caller: Caller, Path(incident): Path<i64>,
             let notice = summary_text(t, &summary);
             Redirect::to(&format!("/rulesets?notice={}", super::transport::utf8_percent(&notice))).into_response()
         }
-        Err(e @ (StoreError::Invalid(_) | StoreError::Refused(_))) => {
-            let reason = said(t, &e);
-            rule_sets_view(t, &caller, None, Some(reason), None).await
-        }
+        Err(e) if e.is_refusal() => rule_sets_view(t, &caller, None, Some(said(t, &e)), None).await,
         Err(e) => failure(t, &caller, e),
     }
 }
@@ -972,10 +951,7 @@ pub async fn save_rule(t: Tr, caller: Caller, RawForm(body): RawForm) -> Respons
             let notice = format!("{} {}", t.fill("rules.saved", &[("name", &name)]), summary_text(t, &summary));
             Redirect::to(&format!("/rulesets?notice={}", super::transport::utf8_percent(&notice))).into_response()
         }
-        Err(e @ (StoreError::Invalid(_) | StoreError::Refused(_))) => {
-            let reason = said(t, &e);
-            rule_sets_view(t, &caller, None, Some(reason), Some(source)).await
-        }
+        Err(e) if e.is_refusal() => rule_sets_view(t, &caller, None, Some(said(t, &e)), Some(source)).await,
         Err(e) => failure(t, &caller, e),
     }
 }

@@ -147,10 +147,7 @@ pub async fn plan_slots(t: Tr, caller: Caller, Path((round_id, site_id)): Path<(
     }
     match caller.0.plan_slots(round_id, site_id, opens, opens + Duration::hours(f.hours)).await {
         Ok(_) => Redirect::to(&format!("/testing/rounds/{round_id}/sites/{site_id}")).into_response(),
-        Err(e @ (StoreError::Invalid(_) | StoreError::Refused(_))) => {
-            let reason = said(t, &e);
-            site_view(t, &caller, round_id, site_id, Some(reason)).await
-        }
+        Err(e) if e.is_refusal() => site_view(t, &caller, round_id, site_id, Some(said(t, &e))).await,
         Err(e) => failure(t, &caller, e),
     }
 }

@@ -159,10 +159,7 @@ pub async fn create_round(t: Tr, caller: Caller, axum::Form(form): axum::Form<Ro
     };
     match planned.await {
         Ok(_) => Redirect::to("/testing").into_response(),
-        Err(e @ (StoreError::Invalid(_) | StoreError::Refused(_))) => {
-            let reason = said(t, &e);
-            rounds_view(t, &caller, Some(reason), None).await
-        }
+        Err(e) if e.is_refusal() => rounds_view(t, &caller, Some(said(t, &e)), None).await,
         Err(e) => failure(t, &caller, e),
     }
 }
@@ -183,10 +180,7 @@ pub async fn create_site(t: Tr, caller: Caller, Path(round_id): Path<i64>, axum:
     };
     match added.await {
         Ok(_) => Redirect::to("/testing").into_response(),
-        Err(e @ (StoreError::Invalid(_) | StoreError::Refused(_))) => {
-            let reason = said(t, &e);
-            rounds_view(t, &caller, Some(reason), None).await
-        }
+        Err(e) if e.is_refusal() => rounds_view(t, &caller, Some(said(t, &e)), None).await,
         Err(e) => failure(t, &caller, e),
     }
 }

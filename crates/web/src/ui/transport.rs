@@ -190,10 +190,7 @@ pub async fn create_lab(t: Tr, caller: Caller, axum::Form(form): axum::Form<LabF
     };
     match caller.0.create_lab(cordon_store::results::NewLab { name: form.name, area_code, daily_capacity: form.daily_capacity }).await {
         Ok(_) => Redirect::to(&format!("/transport?round={}", form.round)).into_response(),
-        Err(e @ (StoreError::Invalid(_) | StoreError::Refused(_))) => {
-            let reason = said(t, &e);
-            transport_view(t, &caller, form.round, None, Some(reason)).await
-        }
+        Err(e) if e.is_refusal() => transport_view(t, &caller, form.round, None, Some(said(t, &e))).await,
         Err(e) => failure(t, &caller, e),
     }
 }

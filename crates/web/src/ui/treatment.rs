@@ -118,10 +118,7 @@ async fn view(t: Tr, caller: &Caller, notice: Option<String>, error: Option<Stri
 async fn outcome(t: Tr, caller: &Caller, done: Result<String, StoreError>) -> Response {
     match done {
         Ok(n) => Redirect::to(&format!("/treatment?notice={}", super::transport::utf8_percent(&n))).into_response(),
-        Err(e @ (StoreError::Invalid(_) | StoreError::Refused(_))) => {
-            let reason = said(t, &e);
-            view(t, caller, None, Some(reason)).await
-        }
+        Err(e) if e.is_refusal() => view(t, caller, None, Some(said(t, &e))).await,
         Err(e) => failure(t, caller, e),
     }
 }
