@@ -97,6 +97,11 @@ pub struct Planned {
     pub left: Vec<(i64, crate::Refusal)>,
 }
 
+/// The refusal for a vehicle already on another transfer.
+fn busy(vehicle: &Vehicle) -> StoreError {
+    refused!("vehicle {plate} is on another transfer", "车辆 {plate} 正在执行其他转运", plate = vehicle.plate)
+}
+
 impl Store {
     pub(crate) async fn add_vehicle(&self, actor: &Actor, v: &NewVehicle) -> Result<i64> {
         let plate = v.plate.trim();
@@ -236,7 +241,7 @@ impl Store {
     ) -> Result<i64> {
         let Some(person) = case.person_id else { return Err(refused!("case {case} names no person", "病例 {case} 没有对应人员", case = case.external_id)) };
         if vehicle.busy {
-            return Err(refused!("vehicle {plate} is on another transfer", "车辆 {plate} 正在执行其他转运", plate = vehicle.plate));
+            return Err(busy(vehicle));
         }
         let open: Option<(i64,)> = with_read_pool!(self, pool => sqlx::query_as(
             "SELECT t.id FROM transfer_people tp JOIN transfers t ON t.id = tp.transfer_id WHERE tp.case_id = $1 AND t.status IN ('planned', 'dispatched', 'picked_up')",
@@ -393,7 +398,7 @@ impl Store {
             return Err(refused!("transfer {id} is under way", "转运任务 {id} 已在途中", id = t.id));
         }
         if vehicle.busy {
-            return Err(refused!("vehicle {plate} is on another transfer", "车辆 {plate} 正在执行其他转运", plate = vehicle.plate));
+            return Err(busy(vehicle));
         }
         let change = Change::new("vehicle", "transfer", t.id).area(&t.area_code).after(serde_json::json!({"vehicle": vehicle.plate}));
         with_write_pool!(self, pool => {

@@ -339,6 +339,12 @@ impl Scoped {
         Ok(self.store.hospitals().await?.into_iter().filter(|h| AreaCode::parse(&h.area_code).is_ok_and(|a| j.served_from(&a))).collect())
     }
 
+    /// One hospital that serves the jurisdiction, else refused.
+    async fn hospital_serving(&self, id: i64) -> Result<Hospital> {
+        self.hospitals().await?.into_iter().find(|h| h.id == id)
+            .ok_or_else(|| refused!("no hospital {id} serves your jurisdiction", "没有为您辖区服务的医院 {id}"))
+    }
+
     async fn vehicles_by_id(&self, ids: &[i64]) -> Result<Vec<Vehicle>> {
         let all = self.vehicles().await?;
         ids.iter()
@@ -362,8 +368,7 @@ impl Scoped {
         self.require(Permission::TransferWrite)?;
         let case = self.store.case(case_id).await?.ok_or_else(|| refused!("no case {case_id}", "没有病例 {case_id}"))?;
         self.inside(&area(&case.area_code)?)?;
-        let hospital = self.hospitals().await?.into_iter().find(|h| h.id == hospital_id);
-        let hospital = hospital.ok_or_else(|| refused!("no hospital {hospital_id}", "没有医院 {hospital_id}"))?;
+        let hospital = self.hospital_serving(hospital_id).await?;
         let vehicle = self.vehicles_by_id(&[vehicle_id]).await?.remove(0);
         self.store.plan_case_transfer(&self.actor, &case, &hospital, &vehicle, escort).await
     }
@@ -451,9 +456,7 @@ impl Scoped {
         self.require(Permission::QuarantineWrite)?;
         let case = self.store.case(case_id).await?.ok_or_else(|| refused!("no case {case_id}", "没有病例 {case_id}"))?;
         self.inside(&area(&case.area_code)?)?;
-        if !self.hospitals().await?.iter().any(|h| h.id == hospital_id) {
-            return Err(refused!("no hospital {hospital_id} serves your jurisdiction", "没有为您辖区服务的医院 {hospital_id}"));
-        }
+        self.hospital_serving(hospital_id).await?;
         self.store.admit(&self.actor, case_id, hospital_id).await
     }
 
