@@ -138,11 +138,6 @@ impl Store {
             Backend::Postgres(b) => {
                 let buf = copy_text(&rows).into_bytes();
                 let mut conn = b.pool.acquire().await?;
-                sqlx::query(
-                    "CREATE TEMP TABLE IF NOT EXISTS checkin_stage (person_id BIGINT, venue_id BIGINT, at_s BIGINT, left_s BIGINT) ON COMMIT DELETE ROWS",
-                )
-                .execute(&mut *conn)
-                .await?;
                 let mut tx = sqlx::Acquire::begin(&mut *conn).await?;
                 // Most batches are new scans: COPY them straight in. A batch that repeats a
                 // stored scan fails at the repeat, goes back to the savepoint, and is staged
@@ -157,6 +152,11 @@ impl Store {
                     }
                     Err(e) if e.as_database_error().is_some_and(|d| d.is_unique_violation()) => {
                         first_try.rollback().await?;
+                        sqlx::query(
+                            "CREATE TEMP TABLE IF NOT EXISTS checkin_stage (person_id BIGINT, venue_id BIGINT, at_s BIGINT, left_s BIGINT) ON COMMIT DELETE ROWS",
+                        )
+                        .execute(&mut *tx)
+                        .await?;
                         let mut copy = tx.copy_in_raw("COPY checkin_stage (person_id, venue_id, at_s, left_s) FROM STDIN").await?;
                         copy.send(buf).await?;
                         copy.finish().await?;
