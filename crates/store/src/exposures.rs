@@ -310,9 +310,10 @@ impl Store {
                 out.refused.push((*person, refusal!("not a contact of this case", "不是本病例的接触者")));
                 continue;
             };
-            let Some(category) = c.degree.parse::<Degree>().ok().and_then(Degree::observation_category).and_then(|c| c.parse::<Category>().ok()) else {
+            let parsed = c.degree.parse::<Degree>().ok();
+            let Some(category) = parsed.and_then(Degree::observation_category).and_then(|c| c.parse::<Category>().ok()) else {
                 out.refused.push((*person, refusal!("{name} ({degree}): watched by health monitoring, not observation", "{name}（{degree_zh}）：纳入健康监测，不作隔离观察", name = c.name, degree = c.degree,
-                    degree_zh = c.degree.parse::<Degree>().map(|d| d.label_zh()).unwrap_or(c.degree.as_str()))));
+                    degree_zh = parsed.map_or(c.degree.as_str(), |d| d.label_zh()))));
                 continue;
             };
             if c.status == "proposed" {
