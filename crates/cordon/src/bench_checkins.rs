@@ -209,7 +209,7 @@ pub async fn run(kind: BackendKind, server: Option<&str>, scale: f64, wanted: &d
     }
     let mut out = Vec::new();
     if wanted("checkin_ingest") {
-        out.push(Measurement {
+        let m = Measurement {
             bench: "checkin_ingest",
             backend: kind.as_str(),
             rows: total,
@@ -218,9 +218,10 @@ pub async fn run(kind: BackendKind, server: Option<&str>, scale: f64, wanted: &d
             ratio: raw_secs / secs,
             peak_rss_mb: peak_rss_mb(),
             ..Default::default()
-        });
+        };
         // Said at once: the rings that follow take a while on a full-scale city.
-        eprintln!("checkin_ingest {}: {:.0} scans/s, raw {:.0}/s ({:.2})", kind.as_str(), total as f64 / secs, total as f64 / raw_secs, raw_secs / secs);
+        eprintln!("checkin_ingest {}: {:.0} scans/s, raw {:.0}/s ({:.2})", m.backend, m.rate, m.raw_rate, m.ratio);
+        out.push(m);
     }
 
     if wanted("contact_rings") {
