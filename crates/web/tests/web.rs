@@ -1727,7 +1727,9 @@ async fn a_testing_officer_plans_a_round_adds_a_site_and_a_lab_in_a_browser() {
         let lab_form = client.wait().for_element(fantoccini::Locator::Css("#lab-form")).await.unwrap();
         lab_form.find(fantoccini::Locator::Css("input[name=name]")).await.unwrap().send_keys("清徐县疾控中心实验室").await.unwrap();
         lab_form.find(fantoccini::Locator::Css("button")).await.unwrap().click().await.unwrap();
-        assert!(text(&client, "#dispatch-form select[name=lab_id]").await.contains("清徐县疾控中心实验室"));
+        // The page before the lab was added has the same form: wait for the lab in it.
+        let listed = client.wait().for_element(fantoccini::Locator::XPath("//form[@id='dispatch-form']//select[@name='lab_id']/option[contains(., '清徐县疾控中心实验室')]")).await;
+        assert!(listed.is_ok(), "the new lab is offered: {}", text(&client, "#dispatch-form select[name=lab_id]").await);
 
         let (_, _, rounds) = get(store, &officer, "/api/v1/rounds").await;
         assert_eq!(rounds[0]["areas"][0]["zone"], "controlled");
