@@ -66,10 +66,7 @@ pub async fn user(cmd: UserCommand) -> Result<()> {
     match cmd {
         UserCommand::Add { name, role, areas, display_name, password_stdin: _, db } => {
             let role: Role = role.parse().map_err(anyhow::Error::msg)?;
-            let areas = areas
-                .iter()
-                .map(|a| AreaCode::parse(a).with_context(|| format!("--area {a}")))
-                .collect::<Result<Vec<_>>>()?;
+            let areas = areas.iter().map(|a| AreaCode::parse(a).with_context(|| format!("--area {a}"))).collect::<Result<Vec<_>>>()?;
             let mut password = String::new();
             std::io::stdin().read_to_string(&mut password)?;
             let password = password.trim_end_matches(['\r', '\n']).to_string();
@@ -80,7 +77,10 @@ pub async fn user(cmd: UserCommand) -> Result<()> {
                 }
             }
             let user = store
-                .create_user(&cli_actor(), NewUser { display_name: display_name.unwrap_or_else(|| name.clone()), username: name, role, areas, password })
+                .create_user(
+                    &cli_actor(),
+                    NewUser { display_name: display_name.unwrap_or_else(|| name.clone()), username: name, role, areas, password },
+                )
                 .await?;
             println!("created user {} (id {}, {})", user.username, user.id, user.role.as_str());
             store.close().await;
@@ -147,7 +147,13 @@ pub async fn demo_accounts(store: &Store, county: &AreaCode) -> Result<Vec<(Stri
         store
             .create_user(
                 &Actor::system("demo"),
-                NewUser { username: username.clone(), display_name: format!("演示{}", role.label_zh()), role: *role, areas: vec![area.clone()], password: password.clone() },
+                NewUser {
+                    username: username.clone(),
+                    display_name: format!("演示{}", role.label_zh()),
+                    role: *role,
+                    areas: vec![area.clone()],
+                    password: password.clone(),
+                },
             )
             .await?;
         out.push((username, *role, password, area.to_string()));

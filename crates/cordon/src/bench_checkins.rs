@@ -94,8 +94,19 @@ struct ScanFeed {
 
 impl ScanFeed {
     fn new(city: City, documents: Arc<Vec<String>>) -> Self {
-        let dates = (0..DAYS).map(|d| (chrono::NaiveDate::from_ymd_opt(2022, 4, 1).expect("date") + Duration::days(i64::from(d))).to_string()).collect();
-        ScanFeed { city, documents, dates, person: 0, day: 0, buf: "身份证号,场所码,扫码时间,离开时间\n".as_bytes().to_vec(), pos: 0, scans: vec![] }
+        let dates = (0..DAYS)
+            .map(|d| (chrono::NaiveDate::from_ymd_opt(2022, 4, 1).expect("date") + Duration::days(i64::from(d))).to_string())
+            .collect();
+        ScanFeed {
+            city,
+            documents,
+            dates,
+            person: 0,
+            day: 0,
+            buf: "身份证号,场所码,扫码时间,离开时间\n".as_bytes().to_vec(),
+            pos: 0,
+            scans: vec![],
+        }
     }
 
     fn refill(&mut self) -> bool {
@@ -155,8 +166,9 @@ async fn populate(store: &Store, city: &City) -> Result<(Vec<i64>, Vec<i64>, Vec
     let ids = store.person_ids_by_documents(&documents).await?;
     let person_ids: Vec<i64> = documents.iter().map(|d| ids[d]).collect();
     let area = AreaCode::parse(county::COUNTY_CODE)?;
-    let venues: Vec<NewVenue> =
-        (0..city.venues).map(|v| NewVenue { code: venue_code(v), name: format!("场所{v}"), area_code: area.clone(), address: None }).collect();
+    let venues: Vec<NewVenue> = (0..city.venues)
+        .map(|v| NewVenue { code: venue_code(v), name: format!("场所{v}"), area_code: area.clone(), address: None })
+        .collect();
     store.upsert_venues(&venues).await?;
     let codes: Vec<String> = venues.iter().map(|v| v.code.clone()).collect();
     let by_code: HashMap<String, i64> = store.venue_ids(&codes).await?;
@@ -182,7 +194,12 @@ pub async fn run(kind: BackendKind, server: Option<&str>, scale: f64, wanted: &d
             city.day(p, d, &mut scans);
             for sc in &scans {
                 let at = DAY0 + i64::from(sc.day) * DAY + i64::from(sc.at);
-                rows.push(CheckIn { person_id: person_ids[sc.person as usize], venue_id: venue_ids[sc.venue as usize], at, left: sc.stay.map(|st| at + i64::from(st)) });
+                rows.push(CheckIn {
+                    person_id: person_ids[sc.person as usize],
+                    venue_id: venue_ids[sc.venue as usize],
+                    at,
+                    left: sc.stay.map(|st| at + i64::from(st)),
+                });
             }
             if rows.len() >= 50_000 {
                 raw_store.insert_checkins_plain(std::mem::take(&mut rows)).await?;

@@ -60,7 +60,13 @@ async fn round(officer: &Scoped, name: &str) -> Result<(Round, Vec<Site>)> {
         .await?;
     let mut sites = Vec::new();
     for town in officer.area_children(&county).await? {
-        let site = NewSite { round_id: round.id, area_code: AreaCode::parse(&town.code)?, name: format!("{}采样点", town.name), address: town.name.clone(), stations: 20 };
+        let site = NewSite {
+            round_id: round.id,
+            area_code: AreaCode::parse(&town.code)?,
+            name: format!("{}采样点", town.name),
+            address: town.name.clone(),
+            stations: 20,
+        };
         sites.push(officer.create_site(site).await?);
     }
     Ok((round, sites))
@@ -133,12 +139,23 @@ pub async fn run(kind: BackendKind, server: Option<&str>, scale: f64, wanted: &d
     let sampled: u64 = groups.iter().map(|g| g.2.len() as u64).sum();
     let mut out = Vec::new();
 
-    if wanted("register_round") || wanted("ingest_results") || wanted("recall_tube") || wanted("coverage_village") || wanted("coverage_county") {
+    if wanted("register_round")
+        || wanted("ingest_results")
+        || wanted("recall_tube")
+        || wanted("coverage_village")
+        || wanted("coverage_county")
+    {
         // The raw limit first (on the same database, so it pays for the indexes the same way).
         let plain: Vec<PlainTube> = groups
             .iter()
             .enumerate()
-            .map(|(i, (site, area, members))| PlainTube { barcode: format!("R{i:09}"), site_id: *site, area_code: area.clone(), members: members.clone(), at: Utc::now() })
+            .map(|(i, (site, area, members))| PlainTube {
+                barcode: format!("R{i:09}"),
+                site_id: *site,
+                area_code: area.clone(),
+                members: members.clone(),
+                at: Utc::now(),
+            })
             .collect();
         store.checkpoint().await?;
         let started = Instant::now();
@@ -184,7 +201,11 @@ pub async fn run(kind: BackendKind, server: Option<&str>, scale: f64, wanted: &d
         }
 
         // Results for every tube, one in a thousand positive.
-        let lab = officer.create_lab(NewLab { name: "基准实验室".into(), area_code: AreaCode::parse(county::COUNTY_CODE)?, daily_capacity: 1_000_000 }).await?;
+        let lab = officer
+            .create_lab(NewLab {
+                name: "基准实验室".into(), area_code: AreaCode::parse(county::COUNTY_CODE)?, daily_capacity: 1_000_000
+            })
+            .await?;
         // One in a thousand, and at least one however small the run.
         let middle = groups.len().min(1000) / 2;
         let positive = |i: usize| i % 1000 == middle;
@@ -386,7 +407,8 @@ async fn http_register(kind: BackendKind, store: &Store, officer: &Scoped, every
                 }
                 let at = Instant::now();
                 let body = format!(r#"{{"person_id":{person},"client_id":"c{c}-{k}"}}"#);
-                let status = request(&mut conn, &mut buf, "POST", &format!("/api/v1/rounds/{round_id}/tubes/{tube}/samples"), &token, &body).await?;
+                let status =
+                    request(&mut conn, &mut buf, "POST", &format!("/api/v1/rounds/{round_id}/tubes/{tube}/samples"), &token, &body).await?;
                 if status != 200 {
                     bail!("a scan answered {status}: {}", String::from_utf8_lossy(&buf));
                 }

@@ -159,8 +159,7 @@ async fn persons(file: &Path, database: &str, errors: Option<&Path>) -> Result<(
     let bar = std::io::stderr().is_terminal().then(|| {
         let bar = ProgressBar::new(total_bytes);
         bar.set_style(
-            ProgressStyle::with_template("{spinner} [{elapsed_precise}] {wide_bar} {percent:>3}% ETA {eta} {msg}")
-                .expect("valid template"),
+            ProgressStyle::with_template("{spinner} [{elapsed_precise}] {wide_bar} {percent:>3}% ETA {eta} {msg}").expect("valid template"),
         );
         bar.enable_steady_tick(Duration::from_millis(200));
         bar
@@ -416,8 +415,7 @@ pub fn person_csv(seed: u64, rows: u32, bad: f64) -> String {
                 phone = "1234".into();
             }
         }
-        let tags: Vec<&str> =
-            cordon_domain::Vulnerability::STORED.iter().filter(|v| p.tags.has(**v)).map(|v| v.label_zh()).collect();
+        let tags: Vec<&str> = cordon_domain::Vulnerability::STORED.iter().filter(|v| p.tags.has(**v)).map(|v| v.label_zh()).collect();
         s.push_str(&format!(
             "{id},{},{},{phone},{},{},{}\n",
             p.name,

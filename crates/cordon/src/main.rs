@@ -9,9 +9,9 @@ use clap::{Parser, Subcommand};
 use cordon_store::Store;
 
 mod accounts_cli;
+mod bench;
 mod bench_checkins;
 mod bench_observation;
-mod bench;
 mod bench_testing;
 mod bench_tracing;
 mod demo;
@@ -165,7 +165,10 @@ async fn run() -> Result<()> {
                     );
                     eprintln!("its coverage dashboard: http://{listen}/coverage?round={}", r.round_id);
                     let started = std::time::Instant::now();
-                    match demo::outbreak::trace(&store, "demo_investigator", seed, chrono::Utc::now()).await.context("replaying the investigation")? {
+                    match demo::outbreak::trace(&store, "demo_investigator", seed, chrono::Utc::now())
+                        .await
+                        .context("replaying the investigation")?
+                    {
                         Some(t) => {
                             eprintln!(
                                 "investigation replayed in {:.1} s: {} park employees ({} never scanned the place code, {} of their team found on the roster), {} cases, {} close and {} secondary contacts, {} handed over for transfer",
@@ -182,7 +185,8 @@ async fn run() -> Result<()> {
                             if let Some(c) = t.cluster_id {
                                 eprintln!("its cluster: http://{listen}/clusters/{c}");
                             }
-                            let q = demo::quarantine::settle(&store, seed, t.index_case).await.context("replaying quarantine and transfers")?;
+                            let q =
+                                demo::quarantine::settle(&store, seed, t.index_case).await.context("replaying quarantine and transfers")?;
                             eprintln!(
                                 "quarantine: {} with {} beds, {} close contacts given rooms, {} buses planned ({} people arrived and checked in), {} tested at the doors on day 1 ({} positive, now a case), {} cases taken to hospital; {} people released at home",
                                 demo::quarantine::SITE,
@@ -195,7 +199,10 @@ async fn run() -> Result<()> {
                                 q.in_hospital,
                                 q.released
                             );
-                            eprintln!("the site: http://{listen}/quarantine/sites/{} · dispatch: http://{listen}/dispatch · at home: http://{listen}/observation/home", q.site_id);
+                            eprintln!(
+                                "the site: http://{listen}/quarantine/sites/{} · dispatch: http://{listen}/dispatch · at home: http://{listen}/observation/home",
+                                q.site_id
+                            );
                         }
                         None => eprintln!("no positive to investigate"),
                     }

@@ -104,8 +104,17 @@ impl Role {
         use Permission::*;
         match self {
             Role::Commander => &[
-                AreasRead, PersonsRead, PersonsReveal, PersonsWrite, PersonsImport, AuditRead, TestingRead, TracingRead,
-                QuarantineRead, CommandWrite, ReportsRead,
+                AreasRead,
+                PersonsRead,
+                PersonsReveal,
+                PersonsWrite,
+                PersonsImport,
+                AuditRead,
+                TestingRead,
+                TracingRead,
+                QuarantineRead,
+                CommandWrite,
+                ReportsRead,
             ],
             Role::Investigator => &[AreasRead, PersonsRead, PersonsReveal, TracingRead, TracingWrite, TestingRead],
             Role::TestingOfficer => &[AreasRead, PersonsRead, PersonsWrite, TestingRead, TestingWrite],

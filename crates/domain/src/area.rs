@@ -181,8 +181,7 @@ mod tests {
     fn levels_and_parents_follow_the_code_length() {
         let village = code("140121100201");
         assert_eq!(village.level(), AreaLevel::Village);
-        let chain: Vec<String> =
-            std::iter::successors(Some(village), |c| c.parent()).map(|c| c.as_str().to_string()).collect();
+        let chain: Vec<String> = std::iter::successors(Some(village), |c| c.parent()).map(|c| c.as_str().to_string()).collect();
         assert_eq!(chain, ["140121100201", "140121100", "140121", "1401", "14"]);
     }
 

@@ -37,16 +37,16 @@ macro_rules! text_newtype {
 
 pub mod access;
 pub mod area;
-pub mod observation;
 pub mod barcode;
+pub mod observation;
 pub mod person;
 pub mod person_row;
 pub mod phone;
 pub mod resident_id;
 pub mod testing;
-pub mod treatment;
 pub mod tracing;
 pub mod transfer;
+pub mod treatment;
 
 pub use area::{AreaCode, AreaLevel};
 pub use barcode::Barcode;

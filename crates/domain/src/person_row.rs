@@ -55,9 +55,7 @@ impl PersonField {
     fn aliases(self) -> &'static [&'static str] {
         match self {
             PersonField::IdKind => &["id_kind", "证件类型"],
-            PersonField::IdNumber => {
-                &["id_number", "resident_id", "id", "身份证号", "身份证号码", "证件号码", "证件号", "公民身份号码"]
-            }
+            PersonField::IdNumber => &["id_number", "resident_id", "id", "身份证号", "身份证号码", "证件号码", "证件号", "公民身份号码"],
             PersonField::Name => &["name", "姓名"],
             PersonField::Sex => &["sex", "gender", "性别"],
             PersonField::BirthDate => &["birth_date", "birthday", "出生日期"],
@@ -104,10 +102,7 @@ impl PersonColumns {
         if missing.is_empty() {
             Ok(PersonColumns { index })
         } else {
-            Err(format!(
-                "missing required column(s): {} (accepted headers include 身份证号, 姓名, 区划代码)",
-                missing.join(", ")
-            ))
+            Err(format!("missing required column(s): {} (accepted headers include 身份证号, 姓名, 区划代码)", missing.join(", ")))
         }
     }
 
@@ -132,17 +127,10 @@ impl PersonColumns {
         let name = PersonName::parse(self.get(row, PersonField::Name)).map_err(|e| fail(PersonField::Name, e.to_string())).ok();
 
         let sex_text = self.get(row, PersonField::Sex);
-        let given_sex = if sex_text.is_empty() {
-            None
-        } else {
-            sex_text.parse::<Sex>().map_err(|r| fail(PersonField::Sex, r)).ok()
-        };
+        let given_sex = if sex_text.is_empty() { None } else { sex_text.parse::<Sex>().map_err(|r| fail(PersonField::Sex, r)).ok() };
         let birth_text = self.get(row, PersonField::BirthDate);
-        let given_birth = if birth_text.is_empty() {
-            None
-        } else {
-            parse_date(birth_text).map_err(|r| fail(PersonField::BirthDate, r)).ok()
-        };
+        let given_birth =
+            if birth_text.is_empty() { None } else { parse_date(birth_text).map_err(|r| fail(PersonField::BirthDate, r)).ok() };
         let (sex, birth_date) = match &document {
             Some(IdDocument::Resident(id)) => {
                 if given_sex.is_some_and(|s| s != id.sex()) {
@@ -165,13 +153,9 @@ impl PersonColumns {
             None => (given_sex, given_birth),
         };
         let phone_text = self.get(row, PersonField::Phone);
-        let phone = if phone_text.is_empty() {
-            None
-        } else {
-            Phone::parse(phone_text).map_err(|e| fail(PersonField::Phone, e.to_string())).ok()
-        };
-        let area_code =
-            AreaCode::parse(self.get(row, PersonField::AreaCode)).map_err(|e| fail(PersonField::AreaCode, e.to_string())).ok();
+        let phone =
+            if phone_text.is_empty() { None } else { Phone::parse(phone_text).map_err(|e| fail(PersonField::Phone, e.to_string())).ok() };
+        let area_code = AreaCode::parse(self.get(row, PersonField::AreaCode)).map_err(|e| fail(PersonField::AreaCode, e.to_string())).ok();
         let address = self.get(row, PersonField::Address);
         if address.chars().count() > 200 {
             fail(PersonField::Address, "is longer than 200 characters".into());
@@ -179,18 +163,16 @@ impl PersonColumns {
         let tags = Tags::parse_list(self.get(row, PersonField::Tags)).map_err(|r| fail(PersonField::Tags, r)).ok();
 
         match (document, name, sex, birth_date, area_code, tags) {
-            (Some(document), Some(name), Some(sex), Some(birth_date), Some(area_code), Some(tags)) if errors.is_empty() => {
-                Ok(NewPerson {
-                    document,
-                    name,
-                    sex,
-                    birth_date,
-                    phone,
-                    area_code,
-                    address: (!address.is_empty()).then(|| address.to_string()),
-                    tags,
-                })
-            }
+            (Some(document), Some(name), Some(sex), Some(birth_date), Some(area_code), Some(tags)) if errors.is_empty() => Ok(NewPerson {
+                document,
+                name,
+                sex,
+                birth_date,
+                phone,
+                area_code,
+                address: (!address.is_empty()).then(|| address.to_string()),
+                tags,
+            }),
             _ => Err(errors),
         }
     }
@@ -217,9 +199,7 @@ mod tests {
     #[test]
     fn chinese_headers_map_and_a_good_row_parses() {
         let cols = PersonColumns::from_headers(["\u{feff}身份证号", "姓名", "手机号", "区划代码", "住址", "重点人群"]).unwrap();
-        let p = cols
-            .parse(&["11010519491231002X", "王秀英", "13812345678", "140121100201", "东街1号", "卧床"], today())
-            .unwrap();
+        let p = cols.parse(&["11010519491231002X", "王秀英", "13812345678", "140121100201", "东街1号", "卧床"], today()).unwrap();
         assert_eq!(p.name.as_str(), "王秀英");
         assert_eq!(p.sex, Sex::Female);
         assert_eq!(p.address.as_deref(), Some("东街1号"));

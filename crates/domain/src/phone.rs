@@ -20,10 +20,8 @@ impl Phone {
         let digits: String = s.chars().filter(|c| !matches!(c, ' ' | '-')).collect();
         let digits = digits.strip_prefix("+86").or_else(|| digits.strip_prefix("0086")).unwrap_or(&digits);
         let digits = if digits.len() == 13 && digits.starts_with("86") { &digits[2..] } else { digits };
-        let ok = digits.len() == 11
-            && digits.bytes().all(|b| b.is_ascii_digit())
-            && digits.starts_with('1')
-            && digits.as_bytes()[1] >= b'3';
+        let ok =
+            digits.len() == 11 && digits.bytes().all(|b| b.is_ascii_digit()) && digits.starts_with('1') && digits.as_bytes()[1] >= b'3';
         if ok { Ok(Phone(digits.to_string())) } else { Err(PhoneError::Format(s.trim().to_string())) }
     }
     /// Masked for lists: `138****5678`.

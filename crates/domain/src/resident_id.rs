@@ -133,10 +133,7 @@ mod tests {
 
     #[test]
     fn rejects_wrong_check_digit_naming_the_expected_one() {
-        assert_eq!(
-            ResidentId::parse_on("110105194912310021", today()),
-            Err(ResidentIdError::CheckDigit { expected: 'X', got: '1' })
-        );
+        assert_eq!(ResidentId::parse_on("110105194912310021", today()), Err(ResidentIdError::CheckDigit { expected: 'X', got: '1' }));
     }
 
     #[test]

@@ -76,9 +76,12 @@ fn secret_hash(secret: &str) -> String {
 }
 
 fn valid_username(name: &str) -> Result<()> {
-    let ok = (2..=40).contains(&name.chars().count())
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
-    if ok { Ok(()) } else { Err(refused!("user name must be 2–40 letters, digits, '_', '-' or '.'", "用户名须为 2–40 个字母、数字或 _ - . 符号")) }
+    let ok = (2..=40).contains(&name.chars().count()) && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
+    if ok {
+        Ok(())
+    } else {
+        Err(refused!("user name must be 2–40 letters, digits, '_', '-' or '.'", "用户名须为 2–40 个字母、数字或 _ - . 符号"))
+    }
 }
 
 impl Store {
@@ -91,9 +94,7 @@ impl Store {
             .iter()
             .filter(|r| !present.contains(r.as_str()))
             .flat_map(|r| {
-                r.default_permissions()
-                    .iter()
-                    .map(|p| vec![crate::Param::Text(r.as_str().into()), crate::Param::Text(p.as_str().into())])
+                r.default_permissions().iter().map(|p| vec![crate::Param::Text(r.as_str().into()), crate::Param::Text(p.as_str().into())])
             })
             .collect();
         self.insert_rows("role_permissions", &["role", "permission"], rows, " ON CONFLICT DO NOTHING").await
@@ -110,9 +111,7 @@ impl Store {
     pub async fn set_role_permissions(&self, actor: &Actor, role: Role, permissions: &BTreeSet<Permission>) -> Result<()> {
         let before: Vec<&str> = self.role_permissions(role).await?.iter().map(|p| p.as_str()).collect();
         let after: Vec<&str> = permissions.iter().map(|p| p.as_str()).collect();
-        let change = Change::new("update", "role", role.as_str())
-            .before(serde_json::json!(before))
-            .after(serde_json::json!(after));
+        let change = Change::new("update", "role", role.as_str()).before(serde_json::json!(before)).after(serde_json::json!(after));
         with_write_pool!(self, pool => {
             let mut tx = pool.begin().await?;
             sqlx::query("DELETE FROM role_permissions WHERE role = $1").bind(role.as_str()).execute(&mut *tx).await?;
@@ -137,12 +136,10 @@ impl Store {
             return Err(refused!("user name {name} is taken", "用户名 {name} 已被使用", name = new.username));
         }
         let password = new.password.clone();
-        let hash = tokio::task::spawn_blocking(move || {
-            Argon2::default().hash_password(password.as_bytes()).map(|h| h.to_string())
-        })
-        .await
-        .map_err(|e| StoreError::Task(e.to_string()))?
-        .map_err(|e| StoreError::Task(format!("password hashing failed: {e}")))?;
+        let hash = tokio::task::spawn_blocking(move || Argon2::default().hash_password(password.as_bytes()).map(|h| h.to_string()))
+            .await
+            .map_err(|e| StoreError::Task(e.to_string()))?
+            .map_err(|e| StoreError::Task(format!("password hashing failed: {e}")))?;
         let jurisdiction = Jurisdiction::new(new.areas);
         let now = Utc::now();
         let id: i64 = with_write_pool!(self, pool => {

@@ -14,9 +14,9 @@ use cordon_domain::testing::pooling::{PoolSize, SamplingGroup};
 use cordon_domain::testing::station::{AfterScan, EarlierSample, OpenTube, ScanRefusal};
 use serde::Serialize;
 
-use crate::station::{BUMP_COUNTS, BUMP_HOUR, ON_ROUND_CONFLICT, hour_of, StationRefusal, Tube, TubeRow, pool_columns, pool_for, shanghai};
+use crate::station::{BUMP_COUNTS, BUMP_HOUR, ON_ROUND_CONFLICT, StationRefusal, Tube, TubeRow, hour_of, pool_columns, pool_for, shanghai};
 use crate::testing::Round;
-use crate::{sqlite_sql, Param, Result, Store, StoreError, bind_all, with_read_pool, with_write_pool};
+use crate::{Param, Result, Store, StoreError, bind_all, sqlite_sql, with_read_pool, with_write_pool};
 
 /// One tube of a batch registration: its barcode, site, and everyone in it.
 #[derive(Debug, Clone)]
@@ -211,7 +211,13 @@ pub(crate) fn sqlite_time(t: DateTime<Utc>) -> String {
 
 /// [`Store::write_batch`] on SQLite through rusqlite inside the caller's transaction: the same
 /// statements one row at a time (prepared once per connection). False when a row was taken.
-fn write_batch_sqlite(tx: &rusqlite::Connection, round_id: i64, w: &Writes, collector: Option<&str>, client_id: Option<&str>) -> Result<Option<Ids>> {
+fn write_batch_sqlite(
+    tx: &rusqlite::Connection,
+    round_id: i64,
+    w: &Writes,
+    collector: Option<&str>,
+    client_id: Option<&str>,
+) -> Result<Option<Ids>> {
     let mut ids = w.stored_ids.clone();
     {
         let mut tube = tx.prepare_cached(
@@ -220,8 +226,18 @@ fn write_batch_sqlite(tx: &rusqlite::Connection, round_id: i64, w: &Writes, coll
         )?;
         for t in &w.new_tubes {
             let n = tube.execute(rusqlite::params![
-                round_id, t.barcode, t.site_id, t.area_code, t.pool_kind, t.pool_size, t.members, t.household_id, collector,
-                sqlite_time(t.opened_at), t.sealed_at.map(sqlite_time), t.purpose
+                round_id,
+                t.barcode,
+                t.site_id,
+                t.area_code,
+                t.pool_kind,
+                t.pool_size,
+                t.members,
+                t.household_id,
+                collector,
+                sqlite_time(t.opened_at),
+                t.sealed_at.map(sqlite_time),
+                t.purpose
             ])?;
             if n != 1 {
                 return Ok(None); // the savepoint rolls back when dropped
@@ -233,7 +249,9 @@ fn write_batch_sqlite(tx: &rusqlite::Connection, round_id: i64, w: &Writes, coll
              WHERE id = ?5 AND members = ?6 AND sealed_at IS NULL",
         )?;
         for c in &w.changed {
-            if change.execute(rusqlite::params![c.add, c.sealed_at.map(sqlite_time), c.household_id, c.pool_size, c.id, c.old_members])? != 1 {
+            if change.execute(rusqlite::params![c.add, c.sealed_at.map(sqlite_time), c.household_id, c.pool_size, c.id, c.old_members])?
+                != 1
+            {
                 return Ok(None);
             }
         }
@@ -264,7 +282,12 @@ fn write_batch_sqlite(tx: &rusqlite::Connection, round_id: i64, w: &Writes, coll
         let mut bump = tx.prepare_cached(&sqlite_sql(BUMP_COUNTS))?;
         let areas: std::collections::BTreeSet<&str> = by_area.keys().copied().chain(exempted.keys().map(String::as_str)).collect();
         for area in areas {
-            bump.execute(rusqlite::params![round_id, area, by_area.get(area).copied().unwrap_or(0), exempted.get(area).copied().unwrap_or(0)])?;
+            bump.execute(rusqlite::params![
+                round_id,
+                area,
+                by_area.get(area).copied().unwrap_or(0),
+                exempted.get(area).copied().unwrap_or(0)
+            ])?;
         }
         let mut hour = tx.prepare_cached(&sqlite_sql(BUMP_HOUR))?;
         for ((area, h), n) in by_hour {
@@ -407,13 +430,15 @@ impl Store {
                         let attempt = tx.savepoint()?;
                         let reads = read_batch_sqlite(&attempt, &round, &tubes, in_full)?;
                         let plan = Self::decide(&round, &tubes, reads, Utc::now());
-                        if let Some(ids) = write_batch_sqlite(&attempt, round_id, &plan.writes, collector.as_deref(), client_id.as_deref())? {
+                        if let Some(ids) = write_batch_sqlite(&attempt, round_id, &plan.writes, collector.as_deref(), client_id.as_deref())?
+                        {
                             outcomes = Some(with_ids(plan.outcomes, &ids));
                             attempt.commit()?;
                             break;
                         }
                     }
-                    let outcomes = outcomes.ok_or_else(|| StoreError::Task("a batch read in full still conflicted inside its own transaction".into()))?;
+                    let outcomes = outcomes
+                        .ok_or_else(|| StoreError::Task("a batch read in full still conflicted inside its own transaction".into()))?;
                     tx.commit()?;
                     Ok(outcomes)
                 })
@@ -453,7 +478,8 @@ impl Store {
         let existing_ids: Vec<i64> = r.existing.values().map(|t| t.id).collect();
         for chunk in existing_ids.chunks(CHUNK) {
             let sql = read_sql::members(chunk);
-            let rows: Vec<(i64, i64)> = with_read_pool!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).fetch_all(pool).await?);
+            let rows: Vec<(i64, i64)> =
+                with_read_pool!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).fetch_all(pool).await?);
             for (tube, person) in rows {
                 r.current.entry(tube).or_default().push(person);
             }
@@ -478,13 +504,15 @@ impl Store {
         }
         for chunk in retest_people(tubes).chunks(CHUNK) {
             let sql = read_sql::recalled(chunk);
-            let rows: Vec<(i64,)> = with_read_pool!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(round_id).fetch_all(pool).await?);
+            let rows: Vec<(i64,)> =
+                with_read_pool!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(round_id).fetch_all(pool).await?);
             r.recalled.extend(rows.into_iter().map(|(p,)| p));
         }
         if round.policy.sealed == PoolSize::Household {
             for chunk in households_of(&r.persons).chunks(CHUNK) {
                 let sql = read_sql::household_sizes(chunk);
-                let rows: Vec<(i64, i64)> = with_read_pool!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).fetch_all(pool).await?);
+                let rows: Vec<(i64, i64)> =
+                    with_read_pool!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).fetch_all(pool).await?);
                 r.household_sizes.extend(rows.into_iter().map(|(h, n)| (h, n as usize)));
             }
         }
@@ -510,7 +538,8 @@ impl Store {
             };
             if !seen_barcodes.insert(barcode.clone()) {
                 // The same barcode twice in one batch: the first one counts.
-                outcome.error = Some(StationRefusal::BarcodeUsed { barcode: barcode.clone(), site: sites[&t.site_id].1.clone(), at: shanghai(now) });
+                outcome.error =
+                    Some(StationRefusal::BarcodeUsed { barcode: barcode.clone(), site: sites[&t.site_id].1.clone(), at: shanghai(now) });
                 plan.outcomes.push(outcome);
                 continue;
             }
@@ -526,7 +555,15 @@ impl Store {
                 }
                 Some(row) => {
                     let size = if row.pool() == PoolSize::Household && row.pool_size > 0 { row.pool_size as usize } else { 0 };
-                    (row.pool(), Some(row.id), current.get(&row.id).cloned().unwrap_or_default(), row.sealed_at.is_some(), row.household_id, size, row.retest())
+                    (
+                        row.pool(),
+                        Some(row.id),
+                        current.get(&row.id).cloned().unwrap_or_default(),
+                        row.sealed_at.is_some(),
+                        row.household_id,
+                        size,
+                        row.retest(),
+                    )
                 }
                 None => (pool_for(&round, site_area, t.group), None, vec![], false, None, 0, t.group.is_retest()),
             };
@@ -537,7 +574,9 @@ impl Store {
             for m in members {
                 if old_members.contains(&m) {
                     outcome.repeats += 1;
-                } else if let (false, Some((earlier_tube, e))) = (retest, earlier.get(&m).or_else(|| sampled_here.get(&m).map(|&i| &here[i]))) {
+                } else if let (false, Some((earlier_tube, e))) =
+                    (retest, earlier.get(&m).or_else(|| sampled_here.get(&m).map(|&i| &here[i])))
+                {
                     if Some(*earlier_tube) == tube_id {
                         outcome.repeats += 1;
                     } else {
@@ -582,7 +621,10 @@ impl Store {
             let kind = if retest { "retest" } else { "round" };
             if !retest && !accepted.is_empty() {
                 // Later tubes of the batch see these people as sampled here.
-                here.push((tube_id.unwrap_or(-1), EarlierSample { barcode: barcode.clone(), site: sites[&t.site_id].1.clone(), at: shanghai(at) }));
+                here.push((
+                    tube_id.unwrap_or(-1),
+                    EarlierSample { barcode: barcode.clone(), site: sites[&t.site_id].1.clone(), at: shanghai(at) },
+                ));
                 sampled_here.extend(accepted.iter().map(|m| (*m, here.len() - 1)));
             }
             let capacity = open.pool.capacity(open.household_size) as i32;

@@ -120,9 +120,8 @@ impl Store {
         let inner = match &*self.backend {
             Backend::Sqlite(b) => {
                 let path = b.path.clone();
-                let conn = tokio::task::spawn_blocking(move || open_rusqlite(&path))
-                    .await
-                    .map_err(|e| StoreError::Task(e.to_string()))??;
+                let conn =
+                    tokio::task::spawn_blocking(move || open_rusqlite(&path)).await.map_err(|e| StoreError::Task(e.to_string()))??;
                 Inner::Sqlite(Some(SqliteBulk { conn, households: HashMap::new() }))
             }
             Backend::Postgres(b) => {
@@ -217,9 +216,8 @@ impl Store {
                     {
                         let mut households: HashMap<(String, String), i64> = HashMap::new();
                         let mut add_household = tx.prepare("INSERT INTO households (area_code, address) VALUES (?1, ?2)")?;
-                        let mut add_person = tx.prepare(&format!(
-                            "INSERT INTO persons ({PERSON_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
-                        ))?;
+                        let mut add_person = tx
+                            .prepare(&format!("INSERT INTO persons ({PERSON_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"))?;
                         for p in &people {
                             let household = match &p.address {
                                 None => None,
@@ -256,9 +254,7 @@ impl Store {
             Backend::Postgres(b) => {
                 let mut tx = b.pool.begin().await?;
                 let mut households: HashMap<(String, String), i64> = HashMap::new();
-                let insert_person = format!(
-                    "INSERT INTO persons ({PERSON_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
-                );
+                let insert_person = format!("INSERT INTO persons ({PERSON_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)");
                 let mut n = 0;
                 for p in &people {
                     let household = match &p.address {
@@ -266,13 +262,12 @@ impl Store {
                         Some(a) => Some(match households.get(&(p.area_code.to_string(), a.clone())) {
                             Some(id) => *id,
                             None => {
-                                let (id,): (i64,) = sqlx::query_as(
-                                    "INSERT INTO households (area_code, address) VALUES ($1, $2) RETURNING id",
-                                )
-                                .bind(p.area_code.as_str())
-                                .bind(a)
-                                .fetch_one(&mut *tx)
-                                .await?;
+                                let (id,): (i64,) =
+                                    sqlx::query_as("INSERT INTO households (area_code, address) VALUES ($1, $2) RETURNING id")
+                                        .bind(p.area_code.as_str())
+                                        .bind(a)
+                                        .fetch_one(&mut *tx)
+                                        .await?;
                                 households.insert((p.area_code.to_string(), a.clone()), id);
                                 id
                             }

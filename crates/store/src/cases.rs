@@ -181,7 +181,8 @@ pub(crate) fn plan_clusters(members: &[Member], links: &[(i64, i64)], fallback_a
     let mut writes = Vec::new();
     let mut kept = HashSet::new();
     for part in chain::clusters(&ids, links) {
-        let cases: Vec<ChainCase> = part.iter().map(|id| ChainCase { id: *id, date: by_id[id].onset_date.or(by_id[id].report_date) }).collect();
+        let cases: Vec<ChainCase> =
+            part.iter().map(|id| ChainCase { id: *id, date: by_id[id].onset_date.or(by_id[id].report_date) }).collect();
         let inside: HashSet<i64> = part.iter().copied().collect();
         let part_links: Vec<(i64, i64)> = links.iter().copied().filter(|(a, b)| inside.contains(a) && inside.contains(b)).collect();
         let shape = chain::shape(&cases, &part_links).expect("a part has members");
@@ -356,10 +357,11 @@ impl Store {
         }
         let now = Utc::now();
         let area = new.area_code.to_string();
-        let change = Change::new("create", "case", new.external_id.as_deref().unwrap_or("(numbered)")).area(&area).after(serde_json::json!({
-            "person": new.person_id, "classification": new.classification.as_str(), "how_found": new.how_found.as_str(),
-            "infectors": new.infectors,
-        }));
+        let change =
+            Change::new("create", "case", new.external_id.as_deref().unwrap_or("(numbered)")).area(&area).after(serde_json::json!({
+                "person": new.person_id, "classification": new.classification.as_str(), "how_found": new.how_found.as_str(),
+                "infectors": new.infectors,
+            }));
         let mut reclassified: Vec<i64> = Vec::new();
         let id = with_write_pool!(self, pool => {
             let mut tx = pool.begin().await?;
@@ -494,12 +496,20 @@ impl Store {
 
     pub(crate) async fn positive(&self, id: i64) -> Result<Option<Positive>> {
         let sql = format!("{POSITIVE_SELECT} WHERE p.id = $1");
-        Ok(with_read_pool!(self, pool => sqlx::query_as::<_, Positive>(sqlx::AssertSqlSafe(sql.as_str())).bind(id).fetch_optional(pool).await?))
+        Ok(
+            with_read_pool!(self, pool => sqlx::query_as::<_, Positive>(sqlx::AssertSqlSafe(sql.as_str())).bind(id).fetch_optional(pool).await?),
+        )
     }
 
     /// Makes a case of a mass-testing positive in one action: the person, their area, the
     /// sampling day; asymptomatic until a clinician says otherwise. Again: the same case.
-    pub(crate) async fn case_from_positive(&self, actor: &Actor, positive: &Positive, classification: CaseClass, onset: Option<NaiveDate>) -> Result<Case> {
+    pub(crate) async fn case_from_positive(
+        &self,
+        actor: &Actor,
+        positive: &Positive,
+        classification: CaseClass,
+        onset: Option<NaiveDate>,
+    ) -> Result<Case> {
         if let Some(id) = positive.case_id {
             return self.case(id).await?.ok_or_else(|| StoreError::Task("case vanished".into()));
         }
@@ -509,22 +519,25 @@ impl Store {
             "SELECT status FROM observation_orders WHERE person_id = $1 AND status NOT IN ('released', 'case') ORDER BY id DESC LIMIT 1",
         ).bind(positive.person_id).fetch_optional(pool).await?);
         let (how_found, place) = cordon_domain::tracing::case::found_under(observed.and_then(|(s,)| s.parse().ok()));
-        self.create_case(actor, NewCase {
-            external_id: None,
-            person_id: Some(positive.person_id),
-            positive_id: Some(positive.id),
-            area_code: area,
-            classification,
-            severity: None,
-            how_found,
-            origin: Origin::Local,
-            onset_date: onset,
-            sample_date: Some(cordon_domain::local_date(positive.sealed_at.unwrap_or(positive.found_at))),
-            report_date: Some(cordon_domain::local_date(Utc::now())),
-            place,
-            label: None,
-            infectors: vec![],
-        })
+        self.create_case(
+            actor,
+            NewCase {
+                external_id: None,
+                person_id: Some(positive.person_id),
+                positive_id: Some(positive.id),
+                area_code: area,
+                classification,
+                severity: None,
+                how_found,
+                origin: Origin::Local,
+                onset_date: onset,
+                sample_date: Some(cordon_domain::local_date(positive.sealed_at.unwrap_or(positive.found_at))),
+                report_date: Some(cordon_domain::local_date(Utc::now())),
+                place,
+                label: None,
+                infectors: vec![],
+            },
+        )
         .await
     }
 
@@ -570,7 +583,9 @@ impl Store {
 
     pub(crate) async fn cluster(&self, id: i64) -> Result<Option<Cluster>> {
         let sql = format!("{CLUSTER_SELECT} WHERE c.id = $1");
-        Ok(with_read_pool!(self, pool => sqlx::query_as::<_, Cluster>(sqlx::AssertSqlSafe(sql.as_str())).bind(id).fetch_optional(pool).await?))
+        Ok(
+            with_read_pool!(self, pool => sqlx::query_as::<_, Cluster>(sqlx::AssertSqlSafe(sql.as_str())).bind(id).fetch_optional(pool).await?),
+        )
     }
 
     /// A cluster with every case and link, generation by generation.

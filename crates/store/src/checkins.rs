@@ -169,7 +169,10 @@ impl Store {
                     }
                     Err(e) => return Err(e.into()),
                 };
-                let id: i64 = sqlx::query_scalar("INSERT INTO checkin_writes (rows) VALUES ($1) RETURNING id").bind(n as i64).fetch_one(&mut *tx).await?;
+                let id: i64 = sqlx::query_scalar("INSERT INTO checkin_writes (rows) VALUES ($1) RETURNING id")
+                    .bind(n as i64)
+                    .fetch_one(&mut *tx)
+                    .await?;
                 tx.commit().await?;
                 (n, id, rows)
             }
@@ -188,7 +191,8 @@ impl Store {
                 b.with_bulk(move |conn| {
                     let tx = conn.transaction()?;
                     {
-                        let mut add = tx.prepare_cached("INSERT INTO checkins (person_id, venue_id, at_s, left_s) VALUES (?1, ?2, ?3, ?4)")?;
+                        let mut add =
+                            tx.prepare_cached("INSERT INTO checkins (person_id, venue_id, at_s, left_s) VALUES (?1, ?2, ?3, ?4)")?;
                         for c in &rows {
                             add.execute(rusqlite::params![c.person_id, c.venue_id, c.at, c.left])?;
                         }
@@ -280,8 +284,14 @@ impl Store {
 
     /// Everyone whose stay at a venue overlapped one of `person_id`'s stays inside `window`,
     /// ranked by total overlap (longest first).
-    pub(crate) async fn venue_candidates(&self, person_id: i64, window: (DateTime<Utc>, DateTime<Utc>), lookback: &Lookback) -> Result<Vec<Candidate>> {
-        let span = Span { person: person_id, from: window.0.timestamp(), until: window.1.timestamp(), stay: lookback.default_stay.num_seconds() };
+    pub(crate) async fn venue_candidates(
+        &self,
+        person_id: i64,
+        window: (DateTime<Utc>, DateTime<Utc>),
+        lookback: &Lookback,
+    ) -> Result<Vec<Candidate>> {
+        let span =
+            Span { person: person_id, from: window.0.timestamp(), until: window.1.timestamp(), stay: lookback.default_stay.num_seconds() };
         let met = self.meetings(span).await?;
         let stay = |c: &CheckIn| Stay { from: time(c.at), until: c.left.map(time) };
         struct Acc {
@@ -371,8 +381,10 @@ struct Columns {
 }
 
 fn columns(headers: &csv::StringRecord) -> Result<Columns> {
-    let find = |names: &[&str]| headers.iter().position(|h| names.contains(&h.trim().trim_start_matches('\u{feff}').to_lowercase().as_str()));
-    match (find(&["id_number", "身份证号", "证件号码"]), find(&["venue_code", "场所码", "场所编码"]), find(&["at", "扫码时间", "时间"])) {
+    let find =
+        |names: &[&str]| headers.iter().position(|h| names.contains(&h.trim().trim_start_matches('\u{feff}').to_lowercase().as_str()));
+    match (find(&["id_number", "身份证号", "证件号码"]), find(&["venue_code", "场所码", "场所编码"]), find(&["at", "扫码时间", "时间"]))
+    {
         (Some(person), Some(venue), Some(at)) => Ok(Columns { person, venue, at, left: find(&["left_at", "离开时间"]) }),
         _ => Err(refused!(
             "a check-in file needs columns 身份证号/id_number, 场所码/venue_code and 扫码时间/at (optional 离开时间/left_at)",
@@ -406,7 +418,9 @@ pub async fn import_checkins<R: Read + Send + 'static>(
     observer: &mut (dyn ImportObserver + Send),
 ) -> Result<CheckinSummary> {
     let started = Instant::now();
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<std::result::Result<(u64, Vec<(u64, String, String, i64, Option<i64>)>, Vec<RowError>), StoreError>>(2);
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<
+        std::result::Result<(u64, Vec<(u64, String, String, i64, Option<i64>)>, Vec<RowError>), StoreError>,
+    >(2);
     let reader = tokio::task::spawn_blocking(move || {
         let run = || -> Result<TextEncoding> {
             let (encoding, text) = utf8_reader(input)?;
@@ -426,7 +440,9 @@ pub async fn import_checkins<R: Read + Send + 'static>(
                 let at = parse_time(get(cols.at));
                 let left = cols.left.map(get).filter(|s| !s.is_empty()).map(parse_time).transpose();
                 match (at, left) {
-                    (Ok(at), Ok(left)) if left.is_none_or(|l| l > at) => batch.push((line, get(cols.person).to_ascii_uppercase(), get(cols.venue).to_string(), at, left)),
+                    (Ok(at), Ok(left)) if left.is_none_or(|l| l > at) => {
+                        batch.push((line, get(cols.person).to_ascii_uppercase(), get(cols.venue).to_string(), at, left))
+                    }
                     (Ok(_), Ok(_)) => errors.push(RowError { line, field: Some("left_at"), reason: "is not after the scan".into() }),
                     (Err(r), _) => errors.push(RowError { line, field: Some("at"), reason: r }),
                     (_, Err(r)) => errors.push(RowError { line, field: Some("left_at"), reason: r }),

@@ -72,7 +72,12 @@ fn narrow(c: &CheckIn) -> Option<(u32, u32, u32, u32)> {
 }
 
 fn wide(v: &Visit, person: u32, venue: u32) -> CheckIn {
-    CheckIn { person_id: i64::from(person), venue_id: i64::from(venue), at: i64::from(v.at), left: (v.until > 0).then_some(i64::from(v.until)) }
+    CheckIn {
+        person_id: i64::from(person),
+        venue_id: i64::from(venue),
+        at: i64::from(v.at),
+        left: (v.until > 0).then_some(i64::from(v.until)),
+    }
 }
 
 /// Scans at a venue older than this before the case's entry are never read (the SQL bound).
@@ -203,9 +208,13 @@ impl Graph {
 pub enum GraphStatus {
     Unbuilt,
     Building,
-    Ready { scans: u64 },
+    Ready {
+        scans: u64,
+    },
     /// Another process stored scans after the snapshot it was built from.
-    Stale { watermark: i64 },
+    Stale {
+        watermark: i64,
+    },
     /// An id or time does not fit in 32 bits; look-ups go to SQL.
     Unusable,
 }
@@ -361,7 +370,8 @@ async fn read_graph(store: &Store) -> Result<Option<(Graph, i64)>> {
                     carry.extend_from_slice(&chunk?);
                     let Some(end) = carry.iter().rposition(|b| *b == b'\n') else { continue };
                     for line in carry[..end].split(|b| *b == b'\n') {
-                        let c = parse_copy_line(line).ok_or_else(|| StoreError::Task(format!("unreadable check-in row {:?}", String::from_utf8_lossy(line))))?;
+                        let c = parse_copy_line(line)
+                            .ok_or_else(|| StoreError::Task(format!("unreadable check-in row {:?}", String::from_utf8_lossy(line))))?;
                         fits &= graph.push(&c);
                     }
                     carry.drain(..=end);

@@ -65,8 +65,7 @@ impl Store {
         let mut params = vec![Param::Int(round_id)];
         let in_scope = crate::in_areas("area_code", std::slice::from_ref(area), &mut params).expect("one area");
         let sql = format!("SELECT area_code, sampled, exempted FROM round_area_counts WHERE round_id = $1 AND {in_scope}");
-        let counts: Vec<(String, i64, i64)> =
-            with_read_pool!(self, pool => bind_all!(sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(pool).await?);
+        let counts: Vec<(String, i64, i64)> = with_read_pool!(self, pool => bind_all!(sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(pool).await?);
         let counts: BTreeMap<String, (i64, i64)> = counts.into_iter().map(|(a, s, e)| (a, (s, e))).collect();
         let line = |code: String, name: String, expected: i64| {
             let (sampled, exempted) = counts
@@ -145,7 +144,8 @@ impl Store {
             bind_all!(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
             tx.commit().await?;
         });
-        let e = self.exemptions(round_id, None, Some(person_id)).await?.pop().ok_or_else(|| StoreError::Task("exemption vanished".into()))?;
+        let e =
+            self.exemptions(round_id, None, Some(person_id)).await?.pop().ok_or_else(|| StoreError::Task("exemption vanished".into()))?;
         Ok(Ok(e))
     }
 
@@ -210,8 +210,7 @@ impl Store {
         let mut params = vec![Param::Int(round_id)];
         let in_area = crate::in_areas("area_code", std::slice::from_ref(area), &mut params).expect("one area");
         let sql = format!("SELECT area_code, hour, sampled FROM round_hour_counts WHERE round_id = $1 AND {in_area}");
-        let rows: Vec<(String, DateTime<Utc>, i64)> =
-            with_read_pool!(self, pool => bind_all!(sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(pool).await?);
+        let rows: Vec<(String, DateTime<Utc>, i64)> = with_read_pool!(self, pool => bind_all!(sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(pool).await?);
         let mut hourly: BTreeMap<&str, BTreeMap<DateTime<Utc>, i64>> = parts.iter().map(|p| (p.as_str(), BTreeMap::new())).collect();
         for (code, hour, n) in &rows {
             let Some(part) = parts.iter().find(|p| code.starts_with(p.as_str())) else { continue };
@@ -222,22 +221,16 @@ impl Store {
              COALESCE(SUM(CASE WHEN result = 'pooled_suspect' THEN 1 ELSE 0 END), 0) \
              FROM tubes WHERE round_id = $1 AND result IN ('positive', 'pooled_suspect') AND {in_area}"
         );
-        let (positive_tubes, suspect_tubes): (i64, i64) =
-            with_read_pool!(self, pool => bind_all!(sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_one(pool).await?);
+        let (positive_tubes, suspect_tubes): (i64, i64) = with_read_pool!(self, pool => bind_all!(sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_one(pool).await?);
         let sql = format!(
             "SELECT COALESCE(SUM(CASE WHEN status = 'open' THEN 1 ELSE 0 END), 0), \
              COALESCE(SUM(CASE WHEN status <> 'open' THEN 1 ELSE 0 END), 0) FROM recalls WHERE round_id = $1 AND {in_area}"
         );
-        let (open_recalls, closed_recalls): (i64, i64) =
-            with_read_pool!(self, pool => bind_all!(sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_one(pool).await?);
+        let (open_recalls, closed_recalls): (i64, i64) = with_read_pool!(self, pool => bind_all!(sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_one(pool).await?);
         let sql = format!("SELECT COUNT(*) FROM positive_persons WHERE round_id = $1 AND {in_area}");
-        let (positive_persons,): (i64,) =
-            with_read_pool!(self, pool => bind_all!(sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_one(pool).await?);
+        let (positive_persons,): (i64,) = with_read_pool!(self, pool => bind_all!(sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_one(pool).await?);
         Ok(Progress {
-            hourly: parts
-                .iter()
-                .map(|p| (p.clone(), hourly.remove(p.as_str()).unwrap_or_default().into_iter().collect()))
-                .collect(),
+            hourly: parts.iter().map(|p| (p.clone(), hourly.remove(p.as_str()).unwrap_or_default().into_iter().collect())).collect(),
             positive_tubes,
             suspect_tubes,
             open_recalls,

@@ -50,11 +50,7 @@ pub fn utf8_reader<R: Read + Send + 'static>(mut input: R) -> io::Result<(TextEn
         Err(e) => e.error_len().is_none(),
     };
     let stream = Cursor::new(sample).chain(input);
-    if utf8 {
-        Ok((TextEncoding::Utf8, Box::new(stream)))
-    } else {
-        Ok((TextEncoding::Gb18030, Box::new(Gb18030Reader::new(stream))))
-    }
+    if utf8 { Ok((TextEncoding::Utf8, Box::new(stream))) } else { Ok((TextEncoding::Gb18030, Box::new(Gb18030Reader::new(stream)))) }
 }
 
 /// Decodes GB18030 (a superset of GBK and GB2312) to UTF-8 as it is read.
@@ -100,8 +96,7 @@ impl<R: Read> Read for Gb18030Reader<R> {
                 self.in_end = n;
                 self.eof = n == 0;
             }
-            let (_, read, written, _) =
-                self.decoder.decode_to_utf8(&self.input[self.in_start..self.in_end], &mut self.output, self.eof);
+            let (_, read, written, _) = self.decoder.decode_to_utf8(&self.input[self.in_start..self.in_end], &mut self.output, self.eof);
             self.in_start += read;
             self.out_start = 0;
             self.out_end = written;

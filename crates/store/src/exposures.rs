@@ -15,8 +15,8 @@ use serde::Serialize;
 use crate::audit::{Actor, Change, INSERT_AUDIT, audit_params};
 use crate::cases::Case;
 use crate::observation::{ScheduleColumns, schedule_for};
-use cordon_domain::observation::Category;
 use crate::{Param, Result, Store, StoreError, bind_all, list_placeholders, with_read_pool, with_write_pool};
+use cordon_domain::observation::Category;
 
 /// An exposure to record for a case.
 #[derive(Debug, Clone)]
@@ -117,9 +117,18 @@ impl Store {
     /// Records exposures of `case` confirmed by the investigator, and what follows each; or,
     /// with `confirmed` false, candidates they dismissed (nothing follows, and they are not
     /// proposed again).
-    pub(crate) async fn record_exposures(&self, actor: &Actor, case: &Case, new: &[NewExposure], jurisdiction: &Jurisdiction, confirmed: bool) -> Result<Recorded> {
+    pub(crate) async fn record_exposures(
+        &self,
+        actor: &Actor,
+        case: &Case,
+        new: &[NewExposure],
+        jurisdiction: &Jurisdiction,
+        confirmed: bool,
+    ) -> Result<Recorded> {
         let status = if confirmed { "confirmed" } else { "dismissed" };
-        let source = case.person_id.ok_or_else(|| refused!("case {case} has no person record", "病例 {case} 没有人员档案", case = case.external_id))?;
+        let source = case
+            .person_id
+            .ok_or_else(|| refused!("case {case} has no person record", "病例 {case} 没有人员档案", case = case.external_id))?;
         let mut contacts: Vec<(i64, String)> = Vec::new();
         for chunk in new.chunks(500) {
             let sql = format!("SELECT id, area_code FROM persons WHERE id IN ({})", list_placeholders(0, chunk.len()));
@@ -312,21 +321,48 @@ impl Store {
             };
             let parsed = c.degree.parse::<Degree>().ok();
             let Some(category) = parsed.and_then(Degree::observation_category).and_then(|c| c.parse::<Category>().ok()) else {
-                out.refused.push((*person, refusal!("{name} ({degree}): watched by health monitoring, not observation", "{name}（{degree_zh}）：纳入健康监测，不作隔离观察", name = c.name, degree = c.degree,
-                    degree_zh = parsed.map_or(c.degree.as_str(), |d| d.label_zh()))));
+                out.refused.push((
+                    *person,
+                    refusal!(
+                        "{name} ({degree}): watched by health monitoring, not observation",
+                        "{name}（{degree_zh}）：纳入健康监测，不作隔离观察",
+                        name = c.name,
+                        degree = c.degree,
+                        degree_zh = parsed.map_or(c.degree.as_str(), |d| d.label_zh())
+                    ),
+                ));
                 continue;
             };
             if c.status == "proposed" {
-                out.refused.push((*person, refusal!("{name} is still proposed: confirm first", "{name} 仍为待确认：请先确认", name = c.name)));
+                out.refused
+                    .push((*person, refusal!("{name} is still proposed: confirm first", "{name} 仍为待确认：请先确认", name = c.name)));
                 continue;
             }
             let last = c.last_at.unwrap_or(now);
             let Some(schedule) = schedule_for(&rule, category, last, today, &[]) else {
-                out.refused.push((*person, refusal!("{name} ({category}): {rule} does not observe this category", "{name}（{category_zh}）：{rule} 不对此类人员隔离观察", name = c.name, category_zh = category.label_zh(), category = category.as_str(), rule = rule.name)));
+                out.refused.push((
+                    *person,
+                    refusal!(
+                        "{name} ({category}): {rule} does not observe this category",
+                        "{name}（{category_zh}）：{rule} 不对此类人员隔离观察",
+                        name = c.name,
+                        category_zh = category.label_zh(),
+                        category = category.as_str(),
+                        rule = rule.name
+                    ),
+                ));
                 continue;
             };
             if schedule.entry().is_none() {
-                out.refused.push((*person, refusal!("{name}: observation period already over on {day}: health monitoring only", "{name}：隔离观察期已于 {day} 结束，仅作健康监测", name = c.name, day = schedule.release_on)));
+                out.refused.push((
+                    *person,
+                    refusal!(
+                        "{name}: observation period already over on {day}: health monitoring only",
+                        "{name}：隔离观察期已于 {day} 结束，仅作健康监测",
+                        name = c.name,
+                        day = schedule.release_on
+                    ),
+                ));
                 continue;
             }
             orders.push((c, category, last, ScheduleColumns::of(&schedule)));
@@ -371,9 +407,13 @@ impl Store {
     pub(crate) async fn answer_assist_request(&self, actor: &Actor, request: &AssistRequest, answer: &str) -> Result<AssistRequest> {
         let answer = answer.trim();
         if answer.is_empty() {
-            return Err(refused!("an answer needs a text (found, where controlled, or why not)", "回复须写明情况（是否找到、在何处管控，或未找到的原因）"));
+            return Err(refused!(
+                "an answer needs a text (found, where controlled, or why not)",
+                "回复须写明情况（是否找到、在何处管控，或未找到的原因）"
+            ));
         }
-        let change = Change::new("answer", "assist_request", request.id).area(&request.to_area).after(serde_json::json!({"answer": answer}));
+        let change =
+            Change::new("answer", "assist_request", request.id).area(&request.to_area).after(serde_json::json!({"answer": answer}));
         with_write_pool!(self, pool => {
             let mut tx = pool.begin().await?;
             sqlx::query("UPDATE assist_requests SET status = 'answered', answer = $1, answered_at = COALESCE(answered_at, $2) WHERE id = $3")

@@ -75,7 +75,11 @@ const BATCH: usize = 65_536;
 
 enum Msg {
     /// A batch of valid people, with the rows and input bytes read when it was cut.
-    Batch { people: Vec<NewPerson>, rows: u64, bytes: u64 },
+    Batch {
+        people: Vec<NewPerson>,
+        rows: u64,
+        bytes: u64,
+    },
     Errors(Vec<RowError>),
 }
 
@@ -209,11 +213,9 @@ fn parse<R: Read + Send + 'static>(
                         reason: format!("area {} is outside your jurisdiction", p.area_code),
                     }),
                     Ok(p) => batch.push(p),
-                    Err(errs) => errors.extend(errs.into_iter().map(|e| RowError {
-                        line,
-                        field: Some(e.field.as_str()),
-                        reason: e.reason,
-                    })),
+                    Err(errs) => {
+                        errors.extend(errs.into_iter().map(|e| RowError { line, field: Some(e.field.as_str()), reason: e.reason }))
+                    }
                 }
             }
             Err(e) => {
@@ -232,7 +234,11 @@ fn parse<R: Read + Send + 'static>(
         }
         if batch.len() >= BATCH {
             send(Msg::Errors(std::mem::take(&mut errors)))?;
-            send(Msg::Batch { people: std::mem::replace(&mut batch, Vec::with_capacity(BATCH)), rows, bytes: bytes.load(Ordering::Relaxed) })?;
+            send(Msg::Batch {
+                people: std::mem::replace(&mut batch, Vec::with_capacity(BATCH)),
+                rows,
+                bytes: bytes.load(Ordering::Relaxed),
+            })?;
         }
     }
     send(Msg::Errors(errors))?;

@@ -166,13 +166,15 @@ impl Store {
 
     pub(crate) async fn investigation(&self, id: i64) -> Result<Option<Investigation>> {
         let sql = format!("{SELECT} WHERE i.id = $1");
-        let row: Option<Row> = with_read_pool!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(id).fetch_optional(pool).await?);
+        let row: Option<Row> =
+            with_read_pool!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(id).fetch_optional(pool).await?);
         Ok(self.with_assignments(row.into_iter().collect()).await?.pop())
     }
 
     pub(crate) async fn investigation_of_case(&self, case_id: i64) -> Result<Option<Investigation>> {
         let sql = format!("{SELECT} WHERE i.case_id = $1");
-        let row: Option<Row> = with_read_pool!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(case_id).fetch_optional(pool).await?);
+        let row: Option<Row> =
+            with_read_pool!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(case_id).fetch_optional(pool).await?);
         Ok(self.with_assignments(row.into_iter().collect()).await?.pop())
     }
 
@@ -199,7 +201,14 @@ impl Store {
             if held.user_id == user_id {
                 return Ok(inv.clone());
             }
-            return Err(refused!("{what} of case {case} is already with {who}", "病例 {case} 的{what_zh}已由 {who} 承担", what = part.as_str(), case = inv.case_number, who = held.display_name, what_zh = part.label_zh()));
+            return Err(refused!(
+                "{what} of case {case} is already with {who}",
+                "病例 {case} 的{what_zh}已由 {who} 承担",
+                what = part.as_str(),
+                case = inv.case_number,
+                who = held.display_name,
+                what_zh = part.label_zh()
+            ));
         }
         let investigator: Option<(String,)> = with_read_pool!(self, pool => sqlx::query_as(
             "SELECT role FROM users WHERE id = $1 AND NOT disabled").bind(user_id).fetch_optional(pool).await?);
@@ -225,14 +234,21 @@ impl Store {
         });
         let now = self.investigation(inv.id).await?.ok_or_else(|| StoreError::Task("investigation vanished".into()))?;
         if !done && now.holder(part).is_none_or(|h| h.user_id != user_id) {
-            return Err(refused!("{what} of case {case} was just taken by someone else", "病例 {case} 的{what_zh}刚被他人接单", what = part.as_str(), case = inv.case_number, what_zh = part.label_zh()));
+            return Err(refused!(
+                "{what} of case {case} was just taken by someone else",
+                "病例 {case} 的{what_zh}刚被他人接单",
+                what = part.as_str(),
+                case = inv.case_number,
+                what_zh = part.label_zh()
+            ));
         }
         Ok(now)
     }
 
     /// The next investigator in turn among those whose jurisdiction holds `area`.
     pub(crate) async fn next_investigator(&self, area: &str) -> Result<Option<i64>> {
-        let team: Vec<(i64, String, i64, Option<DateTime<Utc>>)> = with_read_pool!(self, pool => sqlx::query_as(TEAM).fetch_all(pool).await?);
+        let team: Vec<(i64, String, i64, Option<DateTime<Utc>>)> =
+            with_read_pool!(self, pool => sqlx::query_as(TEAM).fetch_all(pool).await?);
         Ok(next_in_turn(&team_for(area, team)))
     }
 
@@ -248,7 +264,9 @@ impl Store {
                  WHERE id = $2 AND report_done_at IS NULL",
             ),
         };
-        let change = Change::new(action, "investigation", inv.id).area(&inv.area_code).after(serde_json::json!({"case": inv.case_number, "source": report}));
+        let change = Change::new(action, "investigation", inv.id)
+            .area(&inv.area_code)
+            .after(serde_json::json!({"case": inv.case_number, "source": report}));
         with_write_pool!(self, pool => {
             let mut tx = pool.begin().await?;
             let mut q = sqlx::query(sql).bind(now).bind(inv.id);

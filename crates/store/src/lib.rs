@@ -26,27 +26,28 @@ macro_rules! refusal {
 }
 
 pub mod accounts;
-pub mod coverage;
 pub mod audit;
 pub mod batch;
+mod bulk;
 pub mod cases;
 pub mod checkins;
 pub mod contacts;
-pub mod linelist;
-pub mod observation;
-mod bulk;
+pub mod coverage;
 pub mod decode;
 pub mod exposures;
 pub mod import;
 pub mod investigations;
 pub mod lab_csv;
-pub mod plain;
-pub mod quarantine;
+pub mod linelist;
+pub mod observation;
 mod people;
 mod places;
-pub mod schema;
+pub mod plain;
+pub mod quarantine;
 pub mod results;
+pub mod schema;
 pub mod scoped;
+pub mod scratch;
 pub mod sites;
 pub mod station;
 pub mod testing;
@@ -55,10 +56,9 @@ pub mod transfers;
 pub mod transport;
 pub mod treatment;
 pub mod workplaces;
-pub mod scratch;
 
 pub use bulk::PersonWriter;
-pub use people::{Person, PersonFilter, PersonPage, PersonCursor};
+pub use people::{Person, PersonCursor, PersonFilter, PersonPage};
 pub use places::{Area, NewArea, NewBuilding, NewGrid, NewHousehold, Table};
 
 /// Everything that can go wrong in the store.

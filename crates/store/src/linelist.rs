@@ -83,7 +83,11 @@ fn parse(input: impl Read + Send + 'static, allowed: Option<&Jurisdiction>, defa
             Ok(row) => {
                 let area = row.area_code.as_ref().unwrap_or(default_area);
                 if let Some(first) = seen.get(&row.case_id) {
-                    errors.push(RowError { line, field: Some("case_id"), reason: format!("case {} is already on line {first}", row.case_id) });
+                    errors.push(RowError {
+                        line,
+                        field: Some("case_id"),
+                        reason: format!("case {} is already on line {first}", row.case_id),
+                    });
                 } else if allowed.is_some_and(|j| !j.contains(area)) {
                     errors.push(RowError { line, field: Some("area_code"), reason: format!("area {area} is outside your jurisdiction") });
                 } else {
@@ -215,7 +219,11 @@ pub async fn import_linelist<R: Read + Send + 'static>(
         observer.row_error(e);
     }
     observer.progress(&Progress { bytes_read: 0, rows: parsed.read, inserted, invalid_rows });
-    let clusters = if clusters == 0 { store.cluster_count_of(incident_id, &rows.iter().map(|(_, r)| r.case_id.clone()).collect::<Vec<_>>()).await? } else { clusters };
+    let clusters = if clusters == 0 {
+        store.cluster_count_of(incident_id, &rows.iter().map(|(_, r)| r.case_id.clone()).collect::<Vec<_>>()).await?
+    } else {
+        clusters
+    };
     Ok(LinelistSummary {
         encoding: parsed.encoding,
         incident_id,

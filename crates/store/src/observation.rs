@@ -151,8 +151,7 @@ impl Store {
         if let Ok(r) = RuleSet::built_in(name) {
             return Ok(r);
         }
-        let row: Option<(String,)> =
-            with_read_pool!(self, pool => sqlx::query_as("SELECT body FROM rule_sets WHERE name = $1").bind(name).fetch_optional(pool).await?);
+        let row: Option<(String,)> = with_read_pool!(self, pool => sqlx::query_as("SELECT body FROM rule_sets WHERE name = $1").bind(name).fetch_optional(pool).await?);
         let (body,) = row.ok_or_else(|| refused!("no rule set {name:?}", "没有规则集 {name}"))?;
         serde_json::from_str(&body).map_err(|e| StoreError::Invalid(format!("rule set {name:?} is unreadable: {e}")))
     }
@@ -166,7 +165,8 @@ impl Store {
         let rows: Vec<(String, String)> =
             with_read_pool!(self, pool => sqlx::query_as("SELECT body, copied_from FROM rule_sets ORDER BY name").fetch_all(pool).await?);
         for (body, copied_from) in rows {
-            let rule: RuleSet = serde_json::from_str(&body).map_err(|e| StoreError::Invalid(format!("a stored rule set is unreadable: {e}")))?;
+            let rule: RuleSet =
+                serde_json::from_str(&body).map_err(|e| StoreError::Invalid(format!("a stored rule set is unreadable: {e}")))?;
             out.push(RuleSetEntry { rule, built_in: false, copied_from: Some(copied_from) });
         }
         Ok(out)
@@ -177,7 +177,11 @@ impl Store {
     pub(crate) async fn save_rule_set(&self, actor: &Actor, rule: &RuleSet, copied_from: &str) -> Result<RecomputeSummary> {
         rule.validate().map_err(|e| StoreError::Invalid(e.to_string()))?;
         if RuleSet::BUILT_IN.contains(&rule.name.as_str()) {
-            return Err(refused!("{name} is built in: save the edit as a copy under another name", "{name} 为内置规则集：请以新名称另存修改", name = rule.name));
+            return Err(refused!(
+                "{name} is built in: save the edit as a copy under another name",
+                "{name} 为内置规则集：请以新名称另存修改",
+                name = rule.name
+            ));
         }
         let body = serde_json::to_string(rule).map_err(|e| StoreError::Task(e.to_string()))?;
         let change = Change::new("save", "rule_set", &rule.name).after(serde_json::to_value(rule).unwrap_or_default());
@@ -206,7 +210,7 @@ impl Store {
         self.rule_set(name).await?;
         let (area, before): (String, String) = with_read_pool!(self, pool =>
             sqlx::query_as("SELECT area_code, rule_set FROM incidents WHERE id = $1").bind(incident_id).fetch_optional(pool).await?)
-            .ok_or_else(|| refused!("no incident {incident_id}", "没有疫情 {incident_id}"))?;
+        .ok_or_else(|| refused!("no incident {incident_id}", "没有疫情 {incident_id}"))?;
         let change = Change::new("set_rule_set", "incident", incident_id)
             .area(&area)
             .before(serde_json::json!({"rule_set": before}))
@@ -261,11 +265,16 @@ impl Store {
                 let open = format!("id IN ({list}) AND status NOT IN ('released', 'case') AND incident_id = $1");
                 let mut params = vec![Param::Int(incident)];
                 params.extend(chunk.iter().map(|i| Param::Int(*i)));
-                let sql = format!("SELECT id, category, last_exposure_at, found_on, created_at, release_on, rule_set FROM observation_orders WHERE {open}");
+                let sql = format!(
+                    "SELECT id, category, last_exposure_at, found_on, created_at, release_on, rule_set FROM observation_orders WHERE {open}"
+                );
                 let orders: Vec<OpenOrder> = with_read_pool!(self, pool =>
                     bind_all!(sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(pool).await?);
                 let mut taken: HashMap<i64, Vec<Taken>> = HashMap::new();
-                let sql = format!("SELECT order_id, taken_on, outcome FROM observation_tests WHERE order_id IN ({})", crate::list_placeholders(0, chunk.len()));
+                let sql = format!(
+                    "SELECT order_id, taken_on, outcome FROM observation_tests WHERE order_id IN ({})",
+                    crate::list_placeholders(0, chunk.len())
+                );
                 let rows: Vec<(i64, NaiveDate, String)> = with_read_pool!(self, pool =>
                     bind_all!(sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())), params[1..].iter()).fetch_all(pool).await?);
                 for (order, on, outcome) in rows {
@@ -420,7 +429,11 @@ impl Store {
         if filter.at_home {
             sql.push_str(" AND o.status IN ('home_quarantine', 'home_monitoring')");
         }
-        sql.push_str(if filter.at_home { " ORDER BY o.area_code, o.release_on, o.id LIMIT 5000" } else { " ORDER BY o.release_on, o.id LIMIT 5000" });
+        sql.push_str(if filter.at_home {
+            " ORDER BY o.area_code, o.release_on, o.id LIMIT 5000"
+        } else {
+            " ORDER BY o.release_on, o.id LIMIT 5000"
+        });
         Ok(with_read_pool!(self, pool =>
             bind_all!(sqlx::query_as::<_, Order>(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(pool).await?))
     }
@@ -447,8 +460,12 @@ impl Store {
 
     /// The order of a person in an incident, if any.
     pub(crate) async fn order_of_person(&self, incident_id: i64, person_id: i64) -> Result<Option<Order>> {
-        let sql = format!("SELECT {ORDER_COLUMNS} FROM observation_orders o JOIN persons p ON p.id = o.person_id WHERE o.incident_id = $1 AND o.person_id = $2");
-        Ok(with_read_pool!(self, pool => sqlx::query_as::<_, Order>(sqlx::AssertSqlSafe(sql)).bind(incident_id).bind(person_id).fetch_optional(pool).await?))
+        let sql = format!(
+            "SELECT {ORDER_COLUMNS} FROM observation_orders o JOIN persons p ON p.id = o.person_id WHERE o.incident_id = $1 AND o.person_id = $2"
+        );
+        Ok(
+            with_read_pool!(self, pool => sqlx::query_as::<_, Order>(sqlx::AssertSqlSafe(sql)).bind(incident_id).bind(person_id).fetch_optional(pool).await?),
+        )
     }
 
     /// The tests an order has taken, oldest first.
@@ -554,9 +571,15 @@ impl Store {
 
     /// Moves an order to `to` when the state machine allows it.
     pub(crate) async fn set_order_status(&self, actor: &Actor, order: &Order, to: Status) -> Result<Order> {
-        let from = order.status().ok_or_else(|| refused!("order {id} has an unknown status", "观察单 {id} 的状态无法识别", id = order.id))?;
+        let from =
+            order.status().ok_or_else(|| refused!("order {id} has an unknown status", "观察单 {id} 的状态无法识别", id = order.id))?;
         if !from.may_become(to) {
-            return Err(refused!("an order {from} cannot become {to}", "“{from}”的观察单不能变为“{to}”", from = from.label_zh(), to = to.label_zh()));
+            return Err(refused!(
+                "an order {from} cannot become {to}",
+                "“{from}”的观察单不能变为“{to}”",
+                from = from.label_zh(),
+                to = to.label_zh()
+            ));
         }
         let now = Utc::now();
         let change = Change::new("status", "observation_order", order.id)

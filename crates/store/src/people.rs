@@ -41,9 +41,9 @@ impl TryFrom<PersonRow> for Person {
     type Error = StoreError;
     fn try_from(r: PersonRow) -> Result<Person> {
         let document = match r.id_kind.as_str() {
-            "resident" => IdDocument::Resident(
-                ResidentId::parse(&r.id_number).map_err(|e| StoreError::Invalid(format!("stored id {}: {e}", r.id)))?,
-            ),
+            "resident" => {
+                IdDocument::Resident(ResidentId::parse(&r.id_number).map_err(|e| StoreError::Invalid(format!("stored id {}: {e}", r.id)))?)
+            }
             _ => IdDocument::Passport(parse_passport(&r.id_number).map_err(StoreError::Invalid)?),
         };
         Ok(Person {
@@ -324,10 +324,8 @@ impl Store {
                 None => false,
             }
         });
-        let person = self
-            .person_by_document(p.document.number())
-            .await?
-            .ok_or_else(|| StoreError::Task("person vanished after insert".into()))?;
+        let person =
+            self.person_by_document(p.document.number()).await?.ok_or_else(|| StoreError::Task("person vanished after insert".into()))?;
         Ok((person, created))
     }
 }

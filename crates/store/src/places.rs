@@ -63,9 +63,8 @@ impl Store {
     pub async fn upsert_areas(&self, areas: &[NewArea]) -> Result<()> {
         let mut known = self.area_codes().await?;
         known.extend(areas.iter().map(|a| a.code.to_string()));
-        let nearest_parent = |c: &AreaCode| {
-            std::iter::successors(c.parent(), |p| p.parent()).find(|p| known.contains(p.as_str())).map(|p| p.to_string())
-        };
+        let nearest_parent =
+            |c: &AreaCode| std::iter::successors(c.parent(), |p| p.parent()).find(|p| known.contains(p.as_str())).map(|p| p.to_string());
         let mut sorted: Vec<&NewArea> = areas.iter().collect();
         sorted.sort_by(|a, b| a.code.as_str().len().cmp(&b.code.as_str().len()).then(a.code.cmp(&b.code)));
         let rows = sorted
@@ -91,16 +90,12 @@ impl Store {
     /// Grids, buildings and households with caller-chosen ids (the demo generator and imports of
     /// a full place register); ids already present are left as they are.
     pub async fn insert_places(&self, grids: &[NewGrid], buildings: &[NewBuilding], households: &[NewHousehold]) -> Result<()> {
-        let grid_rows = grids
-            .iter()
-            .map(|g| vec![Param::Int(g.id), Param::Text(g.area_code.to_string()), Param::Text(g.name.clone())])
-            .collect();
+        let grid_rows =
+            grids.iter().map(|g| vec![Param::Int(g.id), Param::Text(g.area_code.to_string()), Param::Text(g.name.clone())]).collect();
         self.insert_rows("grids", &["id", "area_code", "name"], grid_rows, " ON CONFLICT DO NOTHING").await?;
         let building_rows = buildings
             .iter()
-            .map(|b| {
-                vec![Param::Int(b.id), Param::Text(b.area_code.to_string()), Param::OptInt(b.grid_id), Param::Text(b.name.clone())]
-            })
+            .map(|b| vec![Param::Int(b.id), Param::Text(b.area_code.to_string()), Param::OptInt(b.grid_id), Param::Text(b.name.clone())])
             .collect();
         self.insert_rows("buildings", &["id", "area_code", "grid_id", "name"], building_rows, " ON CONFLICT DO NOTHING").await?;
         let household_rows = households
@@ -174,20 +169,26 @@ impl Store {
     /// One area by code.
     pub async fn area(&self, code: &AreaCode) -> Result<Option<Area>> {
         let sql = format!("SELECT {AREA_COLUMNS} FROM areas WHERE code = $1");
-        Ok(with_read_pool!(self, pool => sqlx::query_as::<_, Area>(sqlx::AssertSqlSafe(sql.as_str())).bind(code.as_str()).fetch_optional(pool).await?))
+        Ok(
+            with_read_pool!(self, pool => sqlx::query_as::<_, Area>(sqlx::AssertSqlSafe(sql.as_str())).bind(code.as_str()).fetch_optional(pool).await?),
+        )
     }
 
     /// The direct children of an area, by code.
     pub async fn area_children(&self, code: &AreaCode) -> Result<Vec<Area>> {
         let sql = format!("SELECT {AREA_COLUMNS} FROM areas WHERE parent_code = $1 ORDER BY code");
-        Ok(with_read_pool!(self, pool => sqlx::query_as::<_, Area>(sqlx::AssertSqlSafe(sql.as_str())).bind(code.as_str()).fetch_all(pool).await?))
+        Ok(
+            with_read_pool!(self, pool => sqlx::query_as::<_, Area>(sqlx::AssertSqlSafe(sql.as_str())).bind(code.as_str()).fetch_all(pool).await?),
+        )
     }
 
     /// Every area in the subtree of `root` (itself included), by code.
     pub async fn area_subtree(&self, root: &AreaCode) -> Result<Vec<Area>> {
         let (lo, hi) = root.subtree_range();
         let sql = format!("SELECT {AREA_COLUMNS} FROM areas WHERE code >= $1 AND code < $2 ORDER BY code");
-        Ok(with_read_pool!(self, pool => sqlx::query_as::<_, Area>(sqlx::AssertSqlSafe(sql.as_str())).bind(lo).bind(hi).fetch_all(pool).await?))
+        Ok(
+            with_read_pool!(self, pool => sqlx::query_as::<_, Area>(sqlx::AssertSqlSafe(sql.as_str())).bind(lo).bind(hi).fetch_all(pool).await?),
+        )
     }
 
     /// Areas without a parent in the store (the roots of the tree, usually one county).
@@ -201,8 +202,7 @@ impl Store {
 
     /// The codes of every known area, for validating imports.
     pub async fn area_codes(&self) -> Result<std::collections::HashSet<String>> {
-        let codes: Vec<(String,)> =
-            with_read_pool!(self, pool => sqlx::query_as("SELECT code FROM areas").fetch_all(pool).await?);
+        let codes: Vec<(String,)> = with_read_pool!(self, pool => sqlx::query_as("SELECT code FROM areas").fetch_all(pool).await?);
         Ok(codes.into_iter().map(|(c,)| c).collect())
     }
 

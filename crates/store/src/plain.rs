@@ -69,11 +69,25 @@ impl Store {
                 let tube_sql = format!("{TUBE} RETURNING id");
                 for t in &tubes {
                     let (id,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(tube_sql.as_str()))
-                        .bind(round_id).bind(&t.barcode).bind(t.site_id).bind(&t.area_code).bind(t.members.len() as i32).bind(t.at)
-                        .fetch_one(&mut *tx).await?;
+                        .bind(round_id)
+                        .bind(&t.barcode)
+                        .bind(t.site_id)
+                        .bind(&t.area_code)
+                        .bind(t.members.len() as i32)
+                        .bind(t.at)
+                        .fetch_one(&mut *tx)
+                        .await?;
                     n += 1;
                     for (person, area) in &t.members {
-                        n += sqlx::query(SAMPLE).bind(round_id).bind(id).bind(person).bind(area).bind(t.at).execute(&mut *tx).await?.rows_affected();
+                        n += sqlx::query(SAMPLE)
+                            .bind(round_id)
+                            .bind(id)
+                            .bind(person)
+                            .bind(area)
+                            .bind(t.at)
+                            .execute(&mut *tx)
+                            .await?
+                            .rows_affected();
                     }
                 }
                 tx.commit().await?;
@@ -84,7 +98,12 @@ impl Store {
 
     /// Sets results on tubes of round `round_id` by plain one-row UPDATEs in one transaction,
     /// and for each positive tube inserts its members' recalls. Answers the rows written.
-    pub async fn record_results_plain(&self, round_id: i64, lab_id: i64, results: Vec<(String, &'static str, DateTime<Utc>)>) -> Result<u64> {
+    pub async fn record_results_plain(
+        &self,
+        round_id: i64,
+        lab_id: i64,
+        results: Vec<(String, &'static str, DateTime<Utc>)>,
+    ) -> Result<u64> {
         const SET: &str = "UPDATE tubes SET result = $1, lab_id = $2, resulted_at = $3 WHERE round_id = $4 AND barcode = $5";
         const RECALL: &str = "INSERT INTO recalls (round_id, tube_id, person_id, area_code, status, created_at, deadline) \
              SELECT s.round_id, s.tube_id, s.person_id, s.area_code, 'open', $1, $1 FROM samples s \
@@ -115,7 +134,15 @@ impl Store {
                 custom_plans(&mut tx).await?;
                 let mut n = 0u64;
                 for (barcode, result, at) in &results {
-                    n += sqlx::query(SET).bind(*result).bind(lab_id).bind(*at).bind(round_id).bind(barcode).execute(&mut *tx).await?.rows_affected();
+                    n += sqlx::query(SET)
+                        .bind(*result)
+                        .bind(lab_id)
+                        .bind(*at)
+                        .bind(round_id)
+                        .bind(barcode)
+                        .execute(&mut *tx)
+                        .await?
+                        .rows_affected();
                     if *result != "negative" {
                         n += sqlx::query(RECALL).bind(*at).bind(round_id).bind(barcode).execute(&mut *tx).await?.rows_affected();
                     }
@@ -156,7 +183,14 @@ impl Store {
 
     /// The raw limit of recording a case's contacts: their exposure rows by plain one-row
     /// INSERTs in one transaction — no degree rule, proposal, cluster or audit.
-    pub async fn insert_exposures_plain(&self, incident_id: i64, case_id: i64, source_person: i64, contacts: &[(i64, String)], at: DateTime<Utc>) -> Result<u64> {
+    pub async fn insert_exposures_plain(
+        &self,
+        incident_id: i64,
+        case_id: i64,
+        source_person: i64,
+        contacts: &[(i64, String)],
+        at: DateTime<Utc>,
+    ) -> Result<u64> {
         const SQL: &str = "INSERT INTO exposures (incident_id, case_id, source_person_id, contact_person_id, kind, degree, first_at, last_at, status, area_code, created_at, created_by) \
              VALUES ($1, $2, $3, $4, 'meal', 'close', $5, $5, 'proposed', $6, $5, 'plain')";
         Ok(crate::with_write_pool!(self, pool => {
@@ -250,7 +284,15 @@ impl Store {
                         let at = crate::batch::sqlite_time(now);
                         for (id, rule, release, centralized, tests, found) in &rows {
                             let day = |d: &chrono::NaiveDate| d.format("%F").to_string();
-                            n += update.execute(rusqlite::params![rule, day(release), centralized.as_ref().map(day), tests, found.as_ref().map(day), at, id])? as u64;
+                            n += update.execute(rusqlite::params![
+                                rule,
+                                day(release),
+                                centralized.as_ref().map(day),
+                                tests,
+                                found.as_ref().map(day),
+                                at,
+                                id
+                            ])? as u64;
                         }
                     }
                     tx.commit()?;
@@ -263,8 +305,17 @@ impl Store {
                 custom_plans(&mut tx).await?;
                 let mut n = 0u64;
                 for (id, rule, release, centralized, tests, found) in &rows {
-                    n += sqlx::query(SQL).bind(rule).bind(release).bind(centralized).bind(tests).bind(found).bind(now).bind(id)
-                        .execute(&mut *tx).await?.rows_affected();
+                    n += sqlx::query(SQL)
+                        .bind(rule)
+                        .bind(release)
+                        .bind(centralized)
+                        .bind(tests)
+                        .bind(found)
+                        .bind(now)
+                        .bind(id)
+                        .execute(&mut *tx)
+                        .await?
+                        .rows_affected();
                 }
                 tx.commit().await?;
                 Ok(n)

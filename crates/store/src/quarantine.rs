@@ -149,8 +149,10 @@ impl Store {
     }
 
     pub(crate) async fn quarantine_site(&self, id: i64) -> Result<Option<SiteBoard>> {
-        let sql = format!("SELECT {BOARD_COLUMNS} FROM quarantine_sites s LEFT JOIN rooms r ON r.site_id = s.id WHERE s.id = $1 \
-             GROUP BY s.id, s.name, s.kind, s.area_code, s.address, s.head_name, s.head_phone, s.staff, s.households_share");
+        let sql = format!(
+            "SELECT {BOARD_COLUMNS} FROM quarantine_sites s LEFT JOIN rooms r ON r.site_id = s.id WHERE s.id = $1 \
+             GROUP BY s.id, s.name, s.kind, s.area_code, s.address, s.head_name, s.head_phone, s.staff, s.households_share"
+        );
         Ok(with_read_pool!(self, pool => sqlx::query_as::<_, SiteBoard>(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(pool).await?))
     }
 
@@ -179,8 +181,16 @@ impl Store {
         beds: u32,
     ) -> Result<u64> {
         let building = building.trim();
-        if building.is_empty() || floors.0 > floors.1 || !(1..=200).contains(&rooms_per_floor) || !(1..=10).contains(&beds) || floors.1 - floors.0 > 100 {
-            return Err(refused!("a building needs a name, floors from low to high, 1–200 rooms a floor and 1–10 beds a room", "楼栋须有名称，楼层由低到高，每层 1–200 间，每间 1–10 床"));
+        if building.is_empty()
+            || floors.0 > floors.1
+            || !(1..=200).contains(&rooms_per_floor)
+            || !(1..=10).contains(&beds)
+            || floors.1 - floors.0 > 100
+        {
+            return Err(refused!(
+                "a building needs a name, floors from low to high, 1–200 rooms a floor and 1–10 beds a room",
+                "楼栋须有名称，楼层由低到高，每层 1–200 间，每间 1–10 床"
+            ));
         }
         let mut rows = Vec::new();
         for floor in floors.0..=floors.1 {
@@ -228,11 +238,19 @@ impl Store {
     /// Marks a room cleaned (free again), or out of use, or back in use.
     pub(crate) async fn set_room_status(&self, actor: &Actor, site: &SiteBoard, room: &Room, to: &str) -> Result<()> {
         if !cordon_domain::observation::room_may_become(&room.status, to) {
-            return Err(refused!("room {number} is {from}; it cannot become {to}", "房间 {number} 当前为{from_zh}，不能改为{to_zh}", number = room.number, from = room.status,
-                from_zh = room_status_zh(&room.status), to_zh = room_status_zh(to)));
+            return Err(refused!(
+                "room {number} is {from}; it cannot become {to}",
+                "房间 {number} 当前为{from_zh}，不能改为{to_zh}",
+                number = room.number,
+                from = room.status,
+                from_zh = room_status_zh(&room.status),
+                to_zh = room_status_zh(to)
+            ));
         }
-        let change = Change::new("room_status", "room", room.id).area(&site.area_code)
-            .before(serde_json::json!({"status": room.status})).after(serde_json::json!({"status": to}));
+        let change = Change::new("room_status", "room", room.id)
+            .area(&site.area_code)
+            .before(serde_json::json!({"status": room.status}))
+            .after(serde_json::json!({"status": to}));
         with_write_pool!(self, pool => {
             let mut tx = pool.begin().await?;
             let n = sqlx::query("UPDATE rooms SET status = $1 WHERE id = $2 AND status = $3 AND occupants = 0")
@@ -254,10 +272,20 @@ impl Store {
         let mut todo: Vec<&Order> = Vec::new();
         for o in orders {
             match o.status() {
-                _ if o.room_id.is_some() => out.refused.push((o.id, refusal!("{name} already has a room", "{name} 已有房间", name = o.name))),
+                _ if o.room_id.is_some() => {
+                    out.refused.push((o.id, refusal!("{name} already has a room", "{name} 已有房间", name = o.name)))
+                }
                 Some(Status::AwaitingTransfer | Status::InTransit | Status::HomeQuarantine) => todo.push(o),
-                _ => out.refused.push((o.id, refusal!("{name} is {status}: not waiting for a room", "{name} 当前为“{status_zh}”，不在待分房之列", name = o.name, status = o.status,
-                    status_zh = o.status().map(|s| s.label_zh()).unwrap_or("?")))),
+                _ => out.refused.push((
+                    o.id,
+                    refusal!(
+                        "{name} is {status}: not waiting for a room",
+                        "{name} 当前为“{status_zh}”，不在待分房之列",
+                        name = o.name,
+                        status = o.status,
+                        status_zh = o.status().map(|s| s.label_zh()).unwrap_or("?")
+                    ),
+                )),
             }
         }
         if todo.is_empty() {
@@ -274,7 +302,8 @@ impl Store {
         let mut free: std::collections::VecDeque<Room> = with_read_pool!(self, pool => sqlx::query_as::<_, Room>(
             "SELECT id, site_id, building, floor, number, beds, occupants, status FROM rooms WHERE site_id = $1 AND status = 'free' \
              ORDER BY building, floor, number",
-        ).bind(site.id).fetch_all(pool).await?).into();
+        ).bind(site.id).fetch_all(pool).await?)
+        .into();
         // Group by household where sharing is allowed; otherwise each alone.
         let mut groups: Vec<Vec<&Order>> = Vec::new();
         let mut by_household: HashMap<i64, usize> = HashMap::new();
@@ -295,7 +324,10 @@ impl Store {
             let mut rest = group.as_slice();
             while !rest.is_empty() {
                 let Some(room) = free.pop_front() else {
-                    out.refused.extend(rest.iter().map(|o| (o.id, refusal!("{name}: no free room left at this site", "{name}：本隔离点已无空房", name = o.name))));
+                    out.refused
+                        .extend(rest.iter().map(|o| {
+                            (o.id, refusal!("{name}: no free room left at this site", "{name}：本隔离点已无空房", name = o.name))
+                        }));
                     break;
                 };
                 let take = rest.len().min(room.beds.max(1) as usize);
@@ -339,10 +371,16 @@ impl Store {
         }
         let from = order.status().ok_or_else(|| refused!("unknown status", "状态无法识别"))?;
         if !from.may_become(Status::Centralized) && from != Status::AwaitingTransfer {
-            return Err(refused!("{name} is {from}: cannot check in", "{name} 当前为“{from}”，不能入住", name = order.name, from = from.label_zh()));
+            return Err(refused!(
+                "{name} is {from}: cannot check in",
+                "{name} 当前为“{from}”，不能入住",
+                name = order.name,
+                from = from.label_zh()
+            ));
         }
         let now = Utc::now();
-        let change = Change::new("check_in", "observation_order", order.id).area(&order.area_code)
+        let change = Change::new("check_in", "observation_order", order.id)
+            .area(&order.area_code)
             .after(serde_json::json!({"site": site.id, "room": order.room_id}));
         with_write_pool!(self, pool => {
             let mut tx = pool.begin().await?;
@@ -362,10 +400,17 @@ impl Store {
         let Some(room_id) = order.room_id else { return Err(refused!("{name} has no room", "{name} 没有房间", name = order.name)) };
         let from = order.status().ok_or_else(|| refused!("unknown status", "状态无法识别"))?;
         if from != to && !from.may_become(to) {
-            return Err(refused!("{name} is {from}: cannot become {to}", "{name} 当前为“{from}”，不能变为“{to}”", name = order.name, from = from.label_zh(), to = to.label_zh()));
+            return Err(refused!(
+                "{name} is {from}: cannot become {to}",
+                "{name} 当前为“{from}”，不能变为“{to}”",
+                name = order.name,
+                from = from.label_zh(),
+                to = to.label_zh()
+            ));
         }
         let now = Utc::now();
-        let change = Change::new("check_out", "observation_order", order.id).area(&order.area_code)
+        let change = Change::new("check_out", "observation_order", order.id)
+            .area(&order.area_code)
             .after(serde_json::json!({"room": room_id, "status": to.as_str()}));
         with_write_pool!(self, pool => {
             let mut tx = pool.begin().await?;
@@ -402,10 +447,19 @@ impl Store {
 
     /// Orders with a room at a site, by room.
     pub(crate) async fn site_people(&self, site_id: i64) -> Result<Vec<(Order, Room)>> {
-        let sql = format!("SELECT {ORDER_COLUMNS} FROM observation_orders o JOIN persons p ON p.id = o.person_id WHERE o.site_id = $1 AND o.room_id IS NOT NULL");
-        let orders: Vec<Order> = with_read_pool!(self, pool => sqlx::query_as::<_, Order>(sqlx::AssertSqlSafe(sql)).bind(site_id).fetch_all(pool).await?);
+        let sql = format!(
+            "SELECT {ORDER_COLUMNS} FROM observation_orders o JOIN persons p ON p.id = o.person_id WHERE o.site_id = $1 AND o.room_id IS NOT NULL"
+        );
+        let orders: Vec<Order> =
+            with_read_pool!(self, pool => sqlx::query_as::<_, Order>(sqlx::AssertSqlSafe(sql)).bind(site_id).fetch_all(pool).await?);
         let rooms: HashMap<i64, Room> = self.rooms(site_id).await?.into_iter().map(|r| (r.id, r)).collect();
-        let mut out: Vec<(Order, Room)> = orders.into_iter().filter_map(|o| { let r = rooms.get(&o.room_id?)?.clone(); Some((o, r)) }).collect();
+        let mut out: Vec<(Order, Room)> = orders
+            .into_iter()
+            .filter_map(|o| {
+                let r = rooms.get(&o.room_id?)?.clone();
+                Some((o, r))
+            })
+            .collect();
         out.sort_by(|a, b| (&a.1.building, a.1.floor, &a.1.number, a.0.id).cmp(&(&b.1.building, b.1.floor, &b.1.number, b.0.id)));
         Ok(out)
     }
@@ -437,7 +491,14 @@ impl Store {
             .bind(order.id).bind(on).bind(slot).bind(temperature).bind(symptoms.trim()).bind(now).bind(&actor.name)
             .execute(pool).await?;
         });
-        Ok(HealthCheck { order_id: order.id, checked_on: on, slot: slot.into(), temperature, symptoms: symptoms.trim().into(), recorded_at: now })
+        Ok(HealthCheck {
+            order_id: order.id,
+            checked_on: on,
+            slot: slot.into(),
+            temperature,
+            symptoms: symptoms.trim().into(),
+            recorded_at: now,
+        })
     }
 
     /// The health checks of a site's people on a day.
@@ -533,11 +594,19 @@ impl Store {
     /// Takes today's single-tube test of a person under observation: a sealed one-person tube
     /// in the incident's observation round, its sample, and the pending test of the order —
     /// one transaction. The lab's result comes back through the ordinary result paths.
-    pub(crate) async fn take_observation_test(&self, actor: &Actor, order: &Order, site_name: &str, area: &str, barcode: &Barcode) -> Result<()> {
+    pub(crate) async fn take_observation_test(
+        &self,
+        actor: &Actor,
+        order: &Order,
+        site_name: &str,
+        area: &str,
+        barcode: &Barcode,
+    ) -> Result<()> {
         let (round_id, sampling_site) = self.observation_sampling_site(order.incident_id, site_name, area).await?;
         let now = Utc::now();
         let today = local_date(now);
-        let change = Change::new("observation_test", "observation_order", order.id).area(&order.area_code)
+        let change = Change::new("observation_test", "observation_order", order.id)
+            .area(&order.area_code)
             .after(serde_json::json!({"barcode": barcode.as_str(), "on": today}));
         with_write_pool!(self, pool => {
             let mut tx = pool.begin().await?;

@@ -14,7 +14,7 @@ use serde::Serialize;
 use std::collections::{HashMap, HashSet};
 
 use crate::audit::{Actor, Change, INSERT_AUDIT, INSERT_AUDIT_HEAD, INSERT_AUDIT_ROW_PARAMS, audit_params};
-use crate::{sqlite_sql, Param, Result, Store, bind_all, with_read_pool, with_write_pool};
+use crate::{Param, Result, Store, bind_all, sqlite_sql, with_read_pool, with_write_pool};
 
 /// What follows a result, the same on every path (`$1` time, `$2` deadline or tube, `$3` tube).
 const RECALL_MEMBERS: &str = "INSERT INTO recalls (round_id, tube_id, person_id, area_code, status, created_at, deadline) \
@@ -50,7 +50,13 @@ impl ResultWrite {
         }))
     }
     fn recorded(&self, opened: u64, closed: u64, positives: u64) -> ResultOutcome {
-        ResultOutcome::Recorded { tube_id: self.tube_id, result: self.result, recalls_opened: opened, recalls_closed: closed, positive_persons: positives }
+        ResultOutcome::Recorded {
+            tube_id: self.tube_id,
+            result: self.result,
+            recalls_opened: opened,
+            recalls_closed: closed,
+            positive_persons: positives,
+        }
     }
     fn raced(&self) -> ResultOutcome {
         ResultOutcome::refused(ResultRefusal::Raced { barcode: self.barcode.clone() })
@@ -69,10 +75,8 @@ fn audited_alone(w: &ResultWrite) -> bool {
 /// The one audit event for the pooled results of a call that are not [`audited_alone`]: each
 /// tube with its barcode, result and Ct values, under the deepest area they all share.
 fn pooled_change(lab_id: i64, writes: &[&ResultWrite]) -> Change {
-    let tubes: Vec<serde_json::Value> = writes
-        .iter()
-        .map(|w| serde_json::json!([w.tube_id, w.barcode, w.result.as_str(), w.ct.orf1ab, w.ct.n]))
-        .collect();
+    let tubes: Vec<serde_json::Value> =
+        writes.iter().map(|w| serde_json::json!([w.tube_id, w.barcode, w.result.as_str(), w.ct.orf1ab, w.ct.n])).collect();
     let change = Change::new("results", "lab", lab_id)
         .after(serde_json::json!({ "count": writes.len(), "columns": ["tube", "barcode", "result", "ct_orf1ab", "ct_n"], "tubes": tubes }));
     match common_area(writes.iter().map(|w| w.area_code.as_str())) {
@@ -89,7 +93,12 @@ fn common_area<'a>(codes: impl Iterator<Item = &'a str>) -> Option<String> {
 }
 
 /// Writes decided results on SQLite through rusqlite: one prepared statement per row and step.
-fn write_results_sqlite(tx: &rusqlite::Connection, actor: &Actor, lab_id: i64, writes: &[ResultWrite]) -> Result<Vec<(usize, ResultOutcome)>> {
+fn write_results_sqlite(
+    tx: &rusqlite::Connection,
+    actor: &Actor,
+    lab_id: i64,
+    writes: &[ResultWrite],
+) -> Result<Vec<(usize, ResultOutcome)>> {
     use crate::batch::sqlite_time;
     let mut out = Vec::with_capacity(writes.len());
     let mut pooled: Vec<&ResultWrite> = Vec::new();
@@ -135,7 +144,8 @@ fn write_results_sqlite(tx: &rusqlite::Connection, actor: &Actor, lab_id: i64, w
             out.push((w.index, w.recorded(opened, closed, positives)));
         }
         if !pooled.is_empty() {
-            let params: Vec<rusqlite::types::Value> = audit_params(actor, &pooled_change(lab_id, &pooled)).iter().map(crate::param_value).collect();
+            let params: Vec<rusqlite::types::Value> =
+                audit_params(actor, &pooled_change(lab_id, &pooled)).iter().map(crate::param_value).collect();
             audit.execute(rusqlite::params_from_iter(params))?;
         }
     }
@@ -173,9 +183,17 @@ pub struct ResultInput {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
 pub enum ResultOutcome {
-    Recorded { tube_id: i64, result: TubeResult, recalls_opened: u64, recalls_closed: u64, positive_persons: u64 },
+    Recorded {
+        tube_id: i64,
+        result: TubeResult,
+        recalls_opened: u64,
+        recalls_closed: u64,
+        positive_persons: u64,
+    },
     /// The same result had been recorded: nothing changed.
-    Repeat { tube_id: i64 },
+    Repeat {
+        tube_id: i64,
+    },
     Refused {
         /// Why, in a form a program (or a page in another language) can act on.
         refusal: ResultRefusal,
@@ -263,7 +281,10 @@ fn result_barcodes(inputs: &[ResultInput]) -> Vec<String> {
 /// Every tube with one of `n` barcodes (`$1…`), oldest first; a barcode is reused only across rounds.
 fn result_tubes_sql(n: usize) -> String {
     let placeholders: Vec<String> = (1..=n).map(|i| format!("${i}")).collect();
-    format!("SELECT id, round_id, barcode, area_code, pool_kind, pool_size, result FROM tubes WHERE barcode IN ({}) ORDER BY id", placeholders.join(","))
+    format!(
+        "SELECT id, round_id, barcode, area_code, pool_kind, pool_size, result FROM tubes WHERE barcode IN ({}) ORDER BY id",
+        placeholders.join(",")
+    )
 }
 
 /// For each input, the tube of its round, or the latest tube with its barcode.

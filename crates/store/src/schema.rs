@@ -92,7 +92,8 @@ impl Store {
                 )
                 .fetch_all(&b.pool)
                 .await?;
-                let indexes: Vec<Index> = rows.into_iter().map(|(table, name, unique, columns)| Index { table, name, unique, columns }).collect();
+                let indexes: Vec<Index> =
+                    rows.into_iter().map(|(table, name, unique, columns)| Index { table, name, unique, columns }).collect();
                 (columns, indexes)
             }
         };

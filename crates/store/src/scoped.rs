@@ -23,15 +23,15 @@ use cordon_domain::Barcode;
 use cordon_domain::testing::pooling::SamplingGroup;
 
 use crate::coverage::{Coverage, ExemptRefusal, Exemption, Progress};
-use crate::sites::{AreaHistory, HomeVisit};
-use chrono::{DateTime, Utc};
-use cordon_domain::testing::slots::Slot;
-use cordon_domain::testing::exemption::ExemptionReason;
 use crate::results::{Lab, NewLab, Recall, ResultInput, ResultOutcome};
+use crate::sites::{AreaHistory, HomeVisit};
 use crate::station::{BatchOutcome, BatchTube, Scanned, StationRefusal, Tube};
 use crate::testing::{NewRound, NewSite, Round, Site};
 use crate::transport::{Batch, BatchDetail, NewBatch, TransportRefusal, TubeFlow};
 use crate::{Area, Denied, Person, PersonCursor, PersonFilter, PersonPage, Result, Store, StoreError};
+use chrono::{DateTime, Utc};
+use cordon_domain::testing::exemption::ExemptionReason;
+use cordon_domain::testing::slots::Slot;
 
 /// A store handle for one caller.
 pub struct Scoped {
@@ -287,9 +287,15 @@ impl Scoped {
     pub async fn create_site(&self, new: NewSite) -> Result<Site> {
         self.require(Permission::TestingWrite)?;
         self.inside(&new.area_code)?;
-        let round = self.round(new.round_id).await?.ok_or_else(|| refused!("no round {round}", "没有检测轮次 {round}", round = new.round_id))?;
+        let round =
+            self.round(new.round_id).await?.ok_or_else(|| refused!("no round {round}", "没有检测轮次 {round}", round = new.round_id))?;
         if !round.covers(&new.area_code) {
-            return Err(refused!("area {area} is not part of round {round}", "区划 {area} 不在轮次“{round}”范围内", area = new.area_code, round = round.name));
+            return Err(refused!(
+                "area {area} is not part of round {round}",
+                "区划 {area} 不在轮次“{round}”范围内",
+                area = new.area_code,
+                round = round.name
+            ));
         }
         self.store.create_site(&self.actor, new).await
     }
@@ -320,7 +326,9 @@ impl Scoped {
         let sites = self.store.sites(round.id, self.principal.user.jurisdiction.areas()).await?;
         match sites.into_iter().find(|s| s.id == site_id) {
             Some(s) => Ok(s),
-            None => Err(refused!("no site {site_id} of round {round_id} in your areas", "您的辖区内没有轮次 {round_id} 的采样点 {site_id}")),
+            None => {
+                Err(refused!("no site {site_id} of round {round_id} in your areas", "您的辖区内没有轮次 {round_id} 的采样点 {site_id}"))
+            }
         }
     }
 
@@ -368,7 +376,12 @@ impl Scoped {
         let round = self.round(round_id).await?.ok_or_else(|| refused!("no round {round_id}", "没有检测轮次 {round_id}"))?;
         let sites = self.store.sites(round.id, self.principal.user.jurisdiction.areas()).await?;
         if let Some(t) = tubes.iter().find(|t| !sites.iter().any(|s| s.id == t.site_id)) {
-            return Err(refused!("tube {tube}: no site {site} of round {round_id} in your areas", "采样管 {tube}：您的辖区内没有轮次 {round_id} 的采样点 {site}", tube = t.barcode, site = t.site_id));
+            return Err(refused!(
+                "tube {tube}: no site {site} of round {round_id} in your areas",
+                "采样管 {tube}：您的辖区内没有轮次 {round_id} 的采样点 {site}",
+                tube = t.barcode,
+                site = t.site_id
+            ));
         }
         self.store.register_batch(round, tubes, Some(&self.principal.user.username), client_id).await
     }
@@ -609,8 +622,7 @@ impl Scoped {
         observer: &mut (dyn ImportObserver + Send),
     ) -> Result<ImportSummary> {
         self.require(Permission::PersonsImport)?;
-        let summary =
-            import_persons_within(&self.store, input, observer, Some(self.principal.user.jurisdiction.clone())).await?;
+        let summary = import_persons_within(&self.store, input, observer, Some(self.principal.user.jurisdiction.clone())).await?;
         let change = Change::new("import", "persons", format!("{} rows", summary.rows)).after(serde_json::json!({
             "rows": summary.rows, "inserted": summary.inserted, "invalid_rows": summary.invalid_rows,
         }));

@@ -51,15 +51,21 @@ impl Scratch {
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).expect("temp dir");
         let path = dir.join("cordon.db");
-        Scratch { kind: BackendKind::Sqlite, url: format!("sqlite://{}", path.display()), admin_url: None, name: String::new(), _dir: Some(dir) }
+        Scratch {
+            kind: BackendKind::Sqlite,
+            url: format!("sqlite://{}", path.display()),
+            admin_url: None,
+            name: String::new(),
+            _dir: Some(dir),
+        }
     }
 
     /// A new, empty database on the server of `server_url`.
     pub async fn postgres(server_url: &str, label: &str) -> Result<Scratch> {
         let (base, _, query) = split_pg_url(server_url);
         let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-        let name = format!("cordon_t_{}_{}_{}", std::process::id(), n, label.replace(|c: char| !c.is_ascii_alphanumeric(), "_"))
-            .to_lowercase();
+        let name =
+            format!("cordon_t_{}_{}_{}", std::process::id(), n, label.replace(|c: char| !c.is_ascii_alphanumeric(), "_")).to_lowercase();
         let name: String = name.chars().take(63).collect();
         let mut admin = PgConnection::connect(server_url).await?;
         admin.execute(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS \"{name}\""))).await?;

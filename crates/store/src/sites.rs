@@ -108,7 +108,13 @@ impl Store {
         };
         let slots = rows
             .into_iter()
-            .map(|(area_code, label, starts_at, ends_at, expected)| Slot { area_code, label, starts_at, ends_at, expected: expected.max(0) as u32 })
+            .map(|(area_code, label, starts_at, ends_at, expected)| Slot {
+                area_code,
+                label,
+                starts_at,
+                ends_at,
+                expected: expected.max(0) as u32,
+            })
             .collect();
         Ok((slots, window))
     }

@@ -111,7 +111,9 @@ impl Store {
         };
         let name = format!("{name}疫情处置");
         let now = Utc::now();
-        let change = Change::new("create", "incident", &name).area(area.as_str()).after(serde_json::json!({"name": name, "rule_set": DEFAULT_RULE_SET}));
+        let change = Change::new("create", "incident", &name)
+            .area(area.as_str())
+            .after(serde_json::json!({"name": name, "rule_set": DEFAULT_RULE_SET}));
         Ok(with_write_pool!(self, pool => {
             let mut tx = pool.begin().await?;
             let (id,): (i64,) = sqlx::query_as(

@@ -47,12 +47,19 @@ impl Store {
                 return Err(refused!("a place needs a name or address", "地点须有名称或地址"));
             }
             if e.until_at.is_some_and(|u| u <= e.from_at) {
-                return Err(refused!("{place}: the end must come after the start", "{place}：离开时间须晚于到达时间", place = e.place.trim()));
+                return Err(refused!(
+                    "{place}: the end must come after the start",
+                    "{place}：离开时间须晚于到达时间",
+                    place = e.place.trim()
+                ));
             }
         }
         let now = Utc::now();
         let change = Change::new("trajectory", "case", &case.external_id).area(&case.area_code).after(serde_json::json!(
-            entries.iter().map(|e| serde_json::json!({"from": e.from_at, "until": e.until_at, "kind": e.kind.as_str(), "place": e.place.trim()})).collect::<Vec<_>>()
+            entries
+                .iter()
+                .map(|e| serde_json::json!({"from": e.from_at, "until": e.until_at, "kind": e.kind.as_str(), "place": e.place.trim()}))
+                .collect::<Vec<_>>()
         ));
         with_write_pool!(self, pool => {
             let mut tx = pool.begin().await?;
@@ -76,12 +83,15 @@ impl Store {
         let scans = self.checkins_of(person, window.0.timestamp(), window.1.timestamp()).await?;
         let known = self.trajectory(case.id).await?;
         let time = |s: i64| Utc.timestamp_opt(s, 0).single().unwrap_or_default();
-        let fresh: Vec<_> = scans.iter().filter(|c| !known.iter().any(|k| k.venue_id == Some(c.venue_id) && k.from_at == time(c.at))).collect();
+        let fresh: Vec<_> =
+            scans.iter().filter(|c| !known.iter().any(|k| k.venue_id == Some(c.venue_id) && k.from_at == time(c.at))).collect();
         if fresh.is_empty() {
             return Ok(0);
         }
         let now = Utc::now();
-        let change = Change::new("trajectory", "case", &case.external_id).area(&case.area_code).after(serde_json::json!({"from_checkins": fresh.len()}));
+        let change = Change::new("trajectory", "case", &case.external_id)
+            .area(&case.area_code)
+            .after(serde_json::json!({"from_checkins": fresh.len()}));
         with_write_pool!(self, pool => {
             let mut tx = pool.begin().await?;
             for c in &fresh {

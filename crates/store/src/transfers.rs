@@ -108,7 +108,8 @@ impl Store {
         if plate.is_empty() || !(1..=80).contains(&v.seats) {
             return Err(refused!("a vehicle needs a plate and 1–80 seats", "车辆须有车牌号和 1–80 个座位"));
         }
-        let change = Change::new("create", "vehicle", plate).area(v.area_code.as_str())
+        let change = Change::new("create", "vehicle", plate)
+            .area(v.area_code.as_str())
             .after(serde_json::json!({"kind": v.kind.as_str(), "seats": v.seats}));
         let id = with_write_pool!(self, pool => {
             let mut tx = pool.begin().await?;
@@ -133,7 +134,9 @@ impl Store {
              EXISTS (SELECT 1 FROM transfers t WHERE t.vehicle_id = v.id AND t.status IN ('planned', 'dispatched', 'picked_up')) AS busy \
              FROM vehicles v WHERE {inside} ORDER BY v.kind, v.plate"
         );
-        Ok(with_read_pool!(self, pool => bind_all!(sqlx::query_as::<_, Vehicle>(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(pool).await?))
+        Ok(
+            with_read_pool!(self, pool => bind_all!(sqlx::query_as::<_, Vehicle>(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(pool).await?),
+        )
     }
 
     pub(crate) async fn add_hospital(&self, actor: &Actor, h: &NewHospital) -> Result<i64> {
@@ -141,7 +144,9 @@ impl Store {
         if name.is_empty() {
             return Err(refused!("a hospital needs a name", "医院须有名称"));
         }
-        let change = Change::new("create", "hospital", name).area(h.area_code.as_str()).after(serde_json::json!({"kind": h.kind.as_str(), "beds": h.beds}));
+        let change = Change::new("create", "hospital", name)
+            .area(h.area_code.as_str())
+            .after(serde_json::json!({"kind": h.kind.as_str(), "beds": h.beds}));
         let id = with_write_pool!(self, pool => {
             let mut tx = pool.begin().await?;
             let row: Option<(i64,)> = sqlx::query_as(
@@ -179,7 +184,8 @@ impl Store {
         let mut riders: Vec<&Order> = Vec::new();
         for o in orders {
             if o.site_id != Some(site.id) || o.room_id.is_none() {
-                out.left.push((o.id, refusal!("{name} has no room at {site}", "{name} 在 {site} 没有房间", name = o.name, site = site.name)));
+                out.left
+                    .push((o.id, refusal!("{name} has no room at {site}", "{name} 在 {site} 没有房间", name = o.name, site = site.name)));
             } else if o.status != "awaiting_transfer" {
                 out.left.push((o.id, refusal!("{name} is not waiting for a transfer", "{name} 不在待转运之列", name = o.name)));
             } else if open.contains(&o.id) {
@@ -239,7 +245,9 @@ impl Store {
         vehicle: &Vehicle,
         escort: &str,
     ) -> Result<i64> {
-        let Some(person) = case.person_id else { return Err(refused!("case {case} names no person", "病例 {case} 没有对应人员", case = case.external_id)) };
+        let Some(person) = case.person_id else {
+            return Err(refused!("case {case} names no person", "病例 {case} 没有对应人员", case = case.external_id));
+        };
         if vehicle.busy {
             return Err(busy(vehicle));
         }
@@ -251,7 +259,8 @@ impl Store {
         }
         let now = Utc::now();
         let deadline = case.created_at + Duration::hours(TransferKind::PositiveToHospital.deadline_hours());
-        let change = Change::new("plan", "transfer", &case.external_id).area(&case.area_code)
+        let change = Change::new("plan", "transfer", &case.external_id)
+            .area(&case.area_code)
             .after(serde_json::json!({"case": case.id, "hospital": hospital.name, "vehicle": vehicle.plate}));
         let id = with_write_pool!(self, pool => {
             let mut tx = pool.begin().await?;
@@ -288,7 +297,9 @@ impl Store {
              ORDER BY CASE WHEN t.status IN ('planned', 'dispatched', 'picked_up') THEN 0 ELSE 1 END, t.deadline, t.id LIMIT 2000",
             params.len()
         );
-        Ok(with_read_pool!(self, pool => bind_all!(sqlx::query_as::<_, Transfer>(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(pool).await?))
+        Ok(
+            with_read_pool!(self, pool => bind_all!(sqlx::query_as::<_, Transfer>(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(pool).await?),
+        )
     }
 
     /// The people of a transfer: (person, name, order, case).
@@ -307,7 +318,12 @@ impl Store {
             return Err(refused!("transfer {id} has no vehicle yet", "转运任务 {id} 尚未派车", id = t.id));
         }
         if !from.may_become(to) {
-            return Err(refused!("a transfer {from} cannot become {to}", "“{from}”的转运任务不能变为“{to}”", from = from.label_zh(), to = to.label_zh()));
+            return Err(refused!(
+                "a transfer {from} cannot become {to}",
+                "“{from}”的转运任务不能变为“{to}”",
+                from = from.label_zh(),
+                to = to.label_zh()
+            ));
         }
         let now = Utc::now();
         let column = match to {
@@ -316,10 +332,17 @@ impl Store {
             TransferStatus::Arrived => "arrived_at",
             _ => "created_at",
         };
-        let change = Change::new("status", "transfer", t.id).area(&t.area_code)
-            .before(serde_json::json!({"status": from.as_str()})).after(serde_json::json!({"status": to.as_str()}));
+        let change = Change::new("status", "transfer", t.id)
+            .area(&t.area_code)
+            .before(serde_json::json!({"status": from.as_str()}))
+            .after(serde_json::json!({"status": to.as_str()}));
         let hospital_place = match t.to_hospital_id {
-            Some(h) => self.hospitals().await?.into_iter().find(|x| x.id == h).map(|x| if x.kind == "shelter" { "shelter_hospital" } else { "hospital" }),
+            Some(h) => self
+                .hospitals()
+                .await?
+                .into_iter()
+                .find(|x| x.id == h)
+                .map(|x| if x.kind == "shelter" { "shelter_hospital" } else { "hospital" }),
             None => None,
         };
         with_write_pool!(self, pool => {
@@ -380,7 +403,9 @@ impl Store {
              AND NOT EXISTS (SELECT 1 FROM transfer_people tp JOIN transfers t ON t.id = tp.transfer_id WHERE tp.case_id = c.id AND t.status <> 'cancelled') \
              ORDER BY c.created_at LIMIT 500"
         );
-        Ok(with_read_pool!(self, pool => bind_all!(sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(pool).await?))
+        Ok(
+            with_read_pool!(self, pool => bind_all!(sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(pool).await?),
+        )
     }
 
     /// The orders riding an open transfer now.

@@ -41,7 +41,8 @@ impl Stay {
 
 const STAY_COLUMNS: &str = "s.id, s.case_id, c.external_id AS case_number, p.name, s.hospital_id, h.name AS hospital, h.kind AS hospital_kind, \
      s.area_code, s.admitted_at, s.severity, s.status, s.discharged_at, s.monitoring_until, s.died_at";
-const STAY_FROM: &str = "hospital_stays s JOIN cases c ON c.id = s.case_id JOIN persons p ON p.id = c.person_id JOIN hospitals h ON h.id = s.hospital_id";
+const STAY_FROM: &str =
+    "hospital_stays s JOIN cases c ON c.id = s.case_id JOIN persons p ON p.id = c.person_id JOIN hospitals h ON h.id = s.hospital_id";
 
 impl Store {
     /// Admits a case (on the arrival of its transfer, or by hand); admitting again answers the
@@ -63,7 +64,9 @@ impl Store {
         let severity = case.severity.clone().unwrap_or_else(|| Severity::Mild.as_str().to_string());
         let now = Utc::now();
         let place = if kind == "shelter" { "shelter_hospital" } else { "hospital" };
-        let change = Change::new("admit", "case", &case.external_id).area(&case.area_code).after(serde_json::json!({"hospital": hospital_id, "severity": severity}));
+        let change = Change::new("admit", "case", &case.external_id)
+            .area(&case.area_code)
+            .after(serde_json::json!({"hospital": hospital_id, "severity": severity}));
         let id = with_write_pool!(self, pool => {
             let mut tx = pool.begin().await?;
             let (id,): (i64,) = sqlx::query_as(
@@ -96,7 +99,9 @@ impl Store {
              ORDER BY CASE s.status WHEN 'admitted' THEN 0 WHEN 'discharged' THEN 1 ELSE 2 END, s.admitted_at DESC LIMIT 2000",
             params.len()
         );
-        Ok(with_read_pool!(self, pool => bind_all!(sqlx::query_as::<_, Stay>(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(pool).await?))
+        Ok(
+            with_read_pool!(self, pool => bind_all!(sqlx::query_as::<_, Stay>(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(pool).await?),
+        )
     }
 
     pub(crate) async fn hospital_tests(&self, stay_id: i64) -> Result<Vec<HospitalTest>> {
@@ -123,8 +128,10 @@ impl Store {
     pub(crate) async fn change_severity(&self, actor: &Actor, stay: &Stay, severity: Severity, note: &str) -> Result<()> {
         Self::admitted(stay)?;
         let now = Utc::now();
-        let change = Change::new("severity", "case", &stay.case_number).area(&stay.area_code)
-            .before(serde_json::json!({"severity": stay.severity})).after(serde_json::json!({"severity": severity.as_str(), "note": note}));
+        let change = Change::new("severity", "case", &stay.case_number)
+            .area(&stay.area_code)
+            .before(serde_json::json!({"severity": stay.severity}))
+            .after(serde_json::json!({"severity": severity.as_str(), "note": note}));
         with_write_pool!(self, pool => {
             let mut tx = pool.begin().await?;
             sqlx::query("UPDATE hospital_stays SET severity = $1 WHERE id = $2").bind(severity.as_str()).bind(stay.id).execute(&mut *tx).await?;
@@ -155,15 +162,26 @@ impl Store {
         let tests = self.hospital_tests(stay.id).await?;
         let (first, second) = match discharge(&tests, None) {
             Discharge::Allowed { first, second } => (first, second),
-            Discharge::NeedsTwoTests => return Err(refused!("{name}: no test with Ct ≥ 35 yet; two are needed, 24 h apart", "{name}：尚无 Ct ≥ 35 的检测；须连续两次，间隔 24 小时", name = stay.name)),
+            Discharge::NeedsTwoTests => {
+                return Err(refused!(
+                    "{name}: no test with Ct ≥ 35 yet; two are needed, 24 h apart",
+                    "{name}：尚无 Ct ≥ 35 的检测；须连续两次，间隔 24 小时",
+                    name = stay.name
+                ));
+            }
             Discharge::NeedsSecondTest { from, .. } => {
                 let from = from.with_timezone(&cordon_domain::local_offset()).format("%m-%d %H:%M");
-                return Err(refused!("{name}: one test with Ct ≥ 35; the second may be taken from {from}", "{name}：已有一次 Ct ≥ 35；第二次可在 {from} 之后采样", name = stay.name));
+                return Err(refused!(
+                    "{name}: one test with Ct ≥ 35; the second may be taken from {from}",
+                    "{name}：已有一次 Ct ≥ 35；第二次可在 {from} 之后采样",
+                    name = stay.name
+                ));
             }
         };
         let now = Utc::now();
         let until = monitoring_until(cordon_domain::local_date(now));
-        let change = Change::new("discharge", "case", &stay.case_number).area(&stay.area_code)
+        let change = Change::new("discharge", "case", &stay.case_number)
+            .area(&stay.area_code)
             .after(serde_json::json!({"tests": [first, second], "monitoring_until": until}));
         with_write_pool!(self, pool => {
             let mut tx = pool.begin().await?;
@@ -194,7 +212,8 @@ impl Store {
     pub(crate) async fn stay_histories(
         &self,
         ids: &[i64],
-    ) -> Result<(std::collections::HashMap<i64, Vec<HospitalTest>>, std::collections::HashMap<i64, Vec<(DateTime<Utc>, String, String)>>)> {
+    ) -> Result<(std::collections::HashMap<i64, Vec<HospitalTest>>, std::collections::HashMap<i64, Vec<(DateTime<Utc>, String, String)>>)>
+    {
         let mut tests: std::collections::HashMap<i64, Vec<HospitalTest>> = std::collections::HashMap::new();
         let mut logs: std::collections::HashMap<i64, Vec<(DateTime<Utc>, String, String)>> = std::collections::HashMap::new();
         for chunk in ids.chunks(500) {
@@ -206,7 +225,8 @@ impl Store {
             for (stay, at, orf1ab, n) in rows {
                 tests.entry(stay).or_default().push(HospitalTest { at, ct: CtValues { orf1ab, n } });
             }
-            let sql = format!("SELECT stay_id, at, severity, note FROM severity_changes WHERE stay_id IN ({list}) ORDER BY stay_id, at, id");
+            let sql =
+                format!("SELECT stay_id, at, severity, note FROM severity_changes WHERE stay_id IN ({list}) ORDER BY stay_id, at, id");
             let rows: Vec<(i64, DateTime<Utc>, String, String)> = with_read_pool!(self, pool =>
                 bind_all!(sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(pool).await?);
             for (stay, at, severity, note) in rows {

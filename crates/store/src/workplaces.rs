@@ -55,9 +55,14 @@ fn parse<R: Read + Send + 'static>(input: R) -> Result<(TextEncoding, Vec<Row>, 
     let (encoding, text) = utf8_reader(input)?;
     let mut csv = csv::ReaderBuilder::new().flexible(true).from_reader(text);
     let headers = csv.headers().map_err(|e| StoreError::Invalid(format!("not a CSV file: {e}")))?.clone();
-    let find = |names: &[&str]| headers.iter().position(|h| names.contains(&h.trim().trim_start_matches('\u{feff}').to_lowercase().as_str()));
-    let (Some(workplace), Some(person)) = (find(&["单位", "单位名称", "workplace"]), find(&["身份证号", "证件号码", "id_number"])) else {
-        return Err(refused!("a roster needs columns 单位/workplace and 身份证号/id_number (optional 班组/unit)", "花名册须有“单位”和“身份证号”两列（“班组”可选）"));
+    let find =
+        |names: &[&str]| headers.iter().position(|h| names.contains(&h.trim().trim_start_matches('\u{feff}').to_lowercase().as_str()));
+    let (Some(workplace), Some(person)) = (find(&["单位", "单位名称", "workplace"]), find(&["身份证号", "证件号码", "id_number"]))
+    else {
+        return Err(refused!(
+            "a roster needs columns 单位/workplace and 身份证号/id_number (optional 班组/unit)",
+            "花名册须有“单位”和“身份证号”两列（“班组”可选）"
+        ));
     };
     let unit = find(&["班组", "部门", "unit"]);
     let (mut rows, mut errors, mut read) = (Vec::new(), Vec::new(), 0u64);
@@ -94,7 +99,8 @@ pub async fn import_roster<R: Read + Send + 'static>(
     observer: &mut (dyn ImportObserver + Send),
 ) -> Result<RosterSummary> {
     let started = Instant::now();
-    let (encoding, rows, mut errors, read) = tokio::task::spawn_blocking(move || parse(input)).await.map_err(|e| StoreError::Task(e.to_string()))??;
+    let (encoding, rows, mut errors, read) =
+        tokio::task::spawn_blocking(move || parse(input)).await.map_err(|e| StoreError::Task(e.to_string()))??;
     let mut documents: Vec<String> = rows.iter().map(|r| r.2.clone()).collect();
     documents.sort_unstable();
     documents.dedup();

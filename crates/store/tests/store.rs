@@ -65,10 +65,7 @@ async fn import_stores_valid_rows_reports_bad_ones_and_is_idempotent() {
         assert_eq!(first.encoding.as_str(), "GB18030", "{:?}", s.kind);
         assert_eq!((first.rows, first.inserted, first.invalid_rows, first.unchanged), (203, 200, 3, 0));
         let lines: Vec<(u64, Option<&str>)> = errors.0.iter().map(|e| (e.line, e.field)).collect();
-        assert_eq!(
-            lines,
-            [(202, Some("id_number")), (203, Some("area_code")), (204, Some("name")), (204, Some("phone"))]
-        );
+        assert_eq!(lines, [(202, Some("id_number")), (203, Some("area_code")), (204, Some("name")), (204, Some("phone"))]);
         assert!(errors.0[0].reason.contains("check character"));
 
         let again = import_persons(&store, Cursor::new(gbk), &mut Collect::default()).await.unwrap();
@@ -105,7 +102,8 @@ async fn keyset_pages_cover_a_scope_exactly_once_and_nothing_outside() {
         let mut cursor = None;
         let mut pages = 0;
         loop {
-            let page = store.list_persons(std::slice::from_ref(&scope), &PersonFilter::default(), cursor.as_ref(), 10, today()).await.unwrap();
+            let page =
+                store.list_persons(std::slice::from_ref(&scope), &PersonFilter::default(), cursor.as_ref(), 10, today()).await.unwrap();
             for p in &page.items {
                 assert!(p.area_code.starts_with("140121100"), "{} outside scope", p.area_code);
                 assert!(seen.insert(p.id), "person {} listed twice", p.id);
@@ -132,7 +130,9 @@ async fn search_by_name_prefix_phone_and_id_tail_within_scope() {
         let list = |q: &str, scope: AreaCode| {
             let store = store.clone();
             let q = q.to_string();
-            async move { store.list_persons(std::slice::from_ref(&scope), &PersonFilter::from_query(&q), None, 100, today()).await.unwrap().items }
+            async move {
+                store.list_persons(std::slice::from_ref(&scope), &PersonFilter::from_query(&q), None, 100, today()).await.unwrap().items
+            }
         };
         let wang = list("王", county.clone()).await;
         assert_eq!(wang.len(), 16);
@@ -182,13 +182,16 @@ async fn vulnerability_filters_use_stored_tags_and_age() {
         import_persons(&store, Cursor::new(people_csv(40).into_bytes()), &mut Collect::default()).await.unwrap();
         let county = code("140121");
         let filter = |v| PersonFilter { vulnerability: Some(v), ..Default::default() };
-        let bedridden = store.list_persons(std::slice::from_ref(&county), &filter(Vulnerability::Bedridden), None, 100, today()).await.unwrap().items;
+        let bedridden =
+            store.list_persons(std::slice::from_ref(&county), &filter(Vulnerability::Bedridden), None, 100, today()).await.unwrap().items;
         assert_eq!(bedridden.len(), 4);
         assert!(bedridden.iter().all(|p| p.tags.has(Vulnerability::Bedridden)));
         // Everyone in people_csv was born in 1940, so all are 80 or older.
-        let elderly = store.list_persons(std::slice::from_ref(&county), &filter(Vulnerability::Elderly), None, 100, today()).await.unwrap().items;
+        let elderly =
+            store.list_persons(std::slice::from_ref(&county), &filter(Vulnerability::Elderly), None, 100, today()).await.unwrap().items;
         assert_eq!(elderly.len(), 40);
-        let infants = store.list_persons(std::slice::from_ref(&county), &filter(Vulnerability::Infant), None, 100, today()).await.unwrap().items;
+        let infants =
+            store.list_persons(std::slice::from_ref(&county), &filter(Vulnerability::Infant), None, 100, today()).await.unwrap().items;
         assert!(infants.is_empty());
         s.finish(store).await.unwrap();
     }
@@ -257,7 +260,10 @@ mod accounts {
             let user = store.create_user(&admin, new_user("lina", Role::Commander, "140121")).await.unwrap();
             let stale = store.create_session(user.id, Duration::from_secs(3600)).await.unwrap();
             let secret = store.create_session(user.id, Duration::ZERO).await.unwrap();
-            assert!(store.session_principal(&stale, Duration::from_secs(3600)).await.unwrap().is_none(), "idle sessions are swept at the next sign-in");
+            assert!(
+                store.session_principal(&stale, Duration::from_secs(3600)).await.unwrap().is_none(),
+                "idle sessions are swept at the next sign-in"
+            );
             let p = store.session_principal(&secret, Duration::from_secs(3600)).await.unwrap().unwrap();
             assert_eq!(p.user.username, "lina");
             assert!(store.session_principal("not-a-session", Duration::from_secs(3600)).await.unwrap().is_none());
@@ -294,7 +300,8 @@ mod accounts {
     #[tokio::test]
     async fn the_audit_trail_refuses_changes_and_filters_by_area() {
         for (s, store) in each_backend("audit").await {
-            let actor = Actor { user_id: Some(7), name: "wangli".into(), request_id: Some("r1".into()), client_addr: Some("10.0.0.1".into()) };
+            let actor =
+                Actor { user_id: Some(7), name: "wangli".into(), request_id: Some("r1".into()), client_addr: Some("10.0.0.1".into()) };
             store.record(&actor, &Change::new("reveal", "person", 1).area("140121100201")).await.unwrap();
             store.record(&actor, &Change::new("reveal", "person", 2).area("140121101201")).await.unwrap();
             let in_town = AuditFilter { area: Some(code("140121100")), ..Default::default() };
@@ -339,7 +346,13 @@ mod testing_rounds {
     use super::*;
 
     pub(super) async fn as_user(store: &Store, name: &str, role: Role, area: &str) -> Scoped {
-        let new = NewUser { username: name.into(), display_name: name.into(), role, areas: vec![code(area)], password: "Qingxu-2022-0413".into() };
+        let new = NewUser {
+            username: name.into(),
+            display_name: name.into(),
+            role,
+            areas: vec![code(area)],
+            password: "Qingxu-2022-0413".into(),
+        };
         store.create_user(&Actor::system("test"), new).await.unwrap();
         let p = store.verify_login(name, "Qingxu-2022-0413").await.unwrap().unwrap();
         store.scoped(p, Actor { user_id: None, name: name.into(), ..Default::default() })
@@ -378,17 +391,35 @@ mod testing_rounds {
             assert_eq!(again.incident_id, r.incident_id, "rounds of one county share the incident");
 
             let site = officer
-                .create_site(NewSite { round_id: r.id, area_code: code("140121100201"), name: "东关村1号点".into(), address: "东关村委会".into(), stations: 4 })
+                .create_site(NewSite {
+                    round_id: r.id,
+                    area_code: code("140121100201"),
+                    name: "东关村1号点".into(),
+                    address: "东关村委会".into(),
+                    stations: 4,
+                })
                 .await
                 .unwrap();
             assert_eq!(site.stations, 4);
             let not_in_round = officer
-                .create_site(NewSite { round_id: r.id, area_code: code("140121101201"), name: "北关".into(), address: "北关".into(), stations: 2 })
+                .create_site(NewSite {
+                    round_id: r.id,
+                    area_code: code("140121101201"),
+                    name: "北关".into(),
+                    address: "北关".into(),
+                    stations: 2,
+                })
                 .await
                 .unwrap_err();
             assert!(matches!(not_in_round, cordon_store::StoreError::Forbidden(_)), "{not_in_round}");
             let bad = officer
-                .create_site(NewSite { round_id: r.id, area_code: code("140121100202"), name: " ".into(), address: "x".into(), stations: 2 })
+                .create_site(NewSite {
+                    round_id: r.id,
+                    area_code: code("140121100202"),
+                    name: " ".into(),
+                    address: "x".into(),
+                    stations: 2,
+                })
                 .await
                 .unwrap_err();
             assert!(bad.to_string().contains("name"), "{bad}");
@@ -412,7 +443,11 @@ mod testing_rounds {
             assert_eq!(sites[0].area_code.as_deref(), Some("140121100201"));
 
             let confirmed = commander.create_round(round("全县第一轮", &[("140121", None)])).await.unwrap();
-            assert_eq!(other.rounds().await.unwrap().iter().map(|r| r.id).collect::<Vec<_>>(), vec![confirmed.id], "a county round reaches every township");
+            assert_eq!(
+                other.rounds().await.unwrap().iter().map(|r| r.id).collect::<Vec<_>>(),
+                vec![confirmed.id],
+                "a county round reaches every township"
+            );
             s.finish(store).await.unwrap();
         }
     }
@@ -433,7 +468,13 @@ mod station {
     use super::*;
 
     pub(super) async fn as_user(store: &Store, name: &str, role: Role, area: &str) -> Scoped {
-        let new = NewUser { username: name.into(), display_name: name.into(), role, areas: vec![code(area)], password: "Qingxu-2022-0413".into() };
+        let new = NewUser {
+            username: name.into(),
+            display_name: name.into(),
+            role,
+            areas: vec![code(area)],
+            password: "Qingxu-2022-0413".into(),
+        };
         store.create_user(&Actor::system("test"), new).await.unwrap();
         let p = store.verify_login(name, "Qingxu-2022-0413").await.unwrap().unwrap();
         store.scoped(p, Actor { user_id: None, name: name.into(), ..Default::default() })
@@ -472,7 +513,13 @@ mod station {
             })
             .await
             .unwrap();
-        let site = |name: &str, area: &str| NewSite { round_id: round.id, area_code: code(area), name: name.into(), address: "村委会".into(), stations: 2 };
+        let site = |name: &str, area: &str| NewSite {
+            round_id: round.id,
+            area_code: code(area),
+            name: name.into(),
+            address: "村委会".into(),
+            stations: 2,
+        };
         let east = officer.create_site(site("东关1号点", "140121100201")).await.unwrap();
         let west = officer.create_site(site("西关1号点", "140121100202")).await.unwrap();
         (round, east, west)
@@ -538,7 +585,10 @@ mod station {
             // Someone of 徐沟镇 can neither use these sites nor scan into these tubes.
             let other = as_user(&store, "other", Role::TestingOfficer, "140121101").await;
             assert!(other.open_tube(round.id, east.id, &bc("QX00000003"), SamplingGroup::Resident, None).await.is_err());
-            assert!(matches!(other.scan(round.id, &bc("QX00000002"), people[12].0, None).await, Err(cordon_store::StoreError::Forbidden(_))));
+            assert!(matches!(
+                other.scan(round.id, &bc("QX00000002"), people[12].0, None).await,
+                Err(cordon_store::StoreError::Forbidden(_))
+            ));
             s.finish(store).await.unwrap();
         }
     }
@@ -561,7 +611,13 @@ mod station {
                 .await
                 .unwrap();
             let site = officer
-                .create_site(NewSite { round_id: round.id, area_code: code("140121100201"), name: "上门".into(), address: "东关村".into(), stations: 1 })
+                .create_site(NewSite {
+                    round_id: round.id,
+                    area_code: code("140121100201"),
+                    name: "上门".into(),
+                    address: "东关村".into(),
+                    stations: 1,
+                })
                 .await
                 .unwrap();
             let tube = officer.open_tube(round.id, site.id, &bc("HH00000001"), SamplingGroup::Resident, None).await.unwrap().unwrap();
@@ -571,7 +627,10 @@ mod station {
             let (first, home) = people[0];
             let mate = people.iter().find(|(id, h)| *h == home && *id != first).unwrap().0;
             let stranger = people.iter().find(|(_, h)| *h != home).unwrap().0;
-            assert_eq!(officer.scan(round.id, &bc("HH00000001"), first, None).await.unwrap().unwrap().after, AfterScan::Open { remaining: 1 });
+            assert_eq!(
+                officer.scan(round.id, &bc("HH00000001"), first, None).await.unwrap().unwrap().after,
+                AfterScan::Open { remaining: 1 }
+            );
             let wrong = officer.scan(round.id, &bc("HH00000001"), stranger, None).await.unwrap().unwrap_err();
             assert_eq!(wrong, StationRefusal::Scan(ScanRefusal::OtherHousehold));
             assert_eq!(officer.scan(round.id, &bc("HH00000001"), mate, None).await.unwrap().unwrap().after, AfterScan::Sealed);
@@ -582,8 +641,12 @@ mod station {
             let other_mate = people.iter().find(|(id, h)| *h == other_home && *id != other_first).unwrap().0;
             let outsider = people.iter().find(|(_, h)| *h != home && *h != other_home).unwrap().0;
             let batch = BatchTube {
-                barcode: bc("HH00000002"), site_id: site.id, group: SamplingGroup::Resident,
-                members: vec![other_first, outsider, other_mate], seal: false, sampled_at: None,
+                barcode: bc("HH00000002"),
+                site_id: site.id,
+                group: SamplingGroup::Resident,
+                members: vec![other_first, outsider, other_mate],
+                seal: false,
+                sampled_at: None,
             };
             let out = officer.register_batch(round.id, vec![batch], None).await.unwrap();
             let tube = out[0].tube.clone().unwrap();
@@ -603,20 +666,29 @@ mod station {
             let people: Vec<i64> = qingyuan_people(&store).await.into_iter().map(|(id, _)| id).collect();
             let two_hours_ago = Utc::now() - chrono::Duration::hours(2);
             let tube = |code: &str, site: i64, members: Vec<i64>, seal: bool| BatchTube {
-                barcode: bc(code), site_id: site, group: SamplingGroup::Resident, members, seal, sampled_at: Some(two_hours_ago),
+                barcode: bc(code),
+                site_id: site,
+                group: SamplingGroup::Resident,
+                members,
+                seal,
+                sampled_at: Some(two_hours_ago),
             };
             let open = officer.open_tube(round.id, east.id, &bc("EA00000009"), SamplingGroup::Resident, None).await.unwrap().unwrap();
             officer.scan(round.id, &bc("EA00000009"), people[0], None).await.unwrap().unwrap();
             let out = officer
-                .register_batch(round.id, vec![
-                    // Into the tube opened at the station: one repeat, two new.
-                    tube("EA00000009", east.id, vec![people[0], people[1], people[2]], false),
-                    // Person 1 again, in another tube of the same batch: refused, pointing to the first.
-                    tube("EA00000010", east.id, vec![people[1], people[3], 999_999], true),
-                    // A barcode already used at the other site.
-                    tube("EA00000009", west.id, vec![people[4]], true),
-                    tube("WE00000001", west.id, (5..16).map(|i| people[i]).collect(), false),
-                ], Some("device-7"))
+                .register_batch(
+                    round.id,
+                    vec![
+                        // Into the tube opened at the station: one repeat, two new.
+                        tube("EA00000009", east.id, vec![people[0], people[1], people[2]], false),
+                        // Person 1 again, in another tube of the same batch: refused, pointing to the first.
+                        tube("EA00000010", east.id, vec![people[1], people[3], 999_999], true),
+                        // A barcode already used at the other site.
+                        tube("EA00000009", west.id, vec![people[4]], true),
+                        tube("WE00000001", west.id, (5..16).map(|i| people[i]).collect(), false),
+                    ],
+                    Some("device-7"),
+                )
                 .await
                 .unwrap();
             assert_eq!((out[0].added, out[0].repeats, out[0].tube.as_ref().unwrap().members), (2, 1, 3));
@@ -627,17 +699,25 @@ mod station {
             assert!(out[1].tube.as_ref().unwrap().sealed_at.is_some());
             assert!(matches!(out[2].error, Some(StationRefusal::BarcodeUsed { .. })), "{:?}", out[2]);
             let full = out[3].tube.clone().unwrap();
-            assert_eq!((full.members, full.sealed_at.is_some(), out[3].refused.len()), (10, true, 1), "the eleventh does not fit a 10-tube");
+            assert_eq!(
+                (full.members, full.sealed_at.is_some(), out[3].refused.len()),
+                (10, true, 1),
+                "the eleventh does not fit a 10-tube"
+            );
             assert_eq!(full.opened_at.timestamp(), two_hours_ago.timestamp(), "the device's time is kept");
             let c = officer.coverage(round.id, &code("140121100")).await.unwrap().unwrap();
             assert_eq!(c.area.sampled, 14);
 
             // Resending the whole batch changes nothing.
             let again = officer
-                .register_batch(round.id, vec![
-                    tube("EA00000009", east.id, vec![people[0], people[1], people[2]], false),
-                    tube("WE00000001", west.id, (5..16).map(|i| people[i]).collect(), false),
-                ], Some("device-7"))
+                .register_batch(
+                    round.id,
+                    vec![
+                        tube("EA00000009", east.id, vec![people[0], people[1], people[2]], false),
+                        tube("WE00000001", west.id, (5..16).map(|i| people[i]).collect(), false),
+                    ],
+                    Some("device-7"),
+                )
                 .await
                 .unwrap();
             assert_eq!((again[0].added, again[0].repeats, again[1].added, again[1].repeats, again[1].refused.len()), (0, 3, 0, 10, 1));
@@ -680,58 +760,103 @@ mod transport {
         for (s, store) in each_backend("transport").await {
             let Testing { officer, lab_user, round, east, west, people } = testing(&store).await;
             let tube = |code: &str, site: i64, members: &[i64], seal: bool| BatchTube {
-                barcode: bc(code), site_id: site, group: SamplingGroup::Resident, members: members.to_vec(), seal, sampled_at: None,
+                barcode: bc(code),
+                site_id: site,
+                group: SamplingGroup::Resident,
+                members: members.to_vec(),
+                seal,
+                sampled_at: None,
             };
             officer
-                .register_batch(round.id, vec![
-                    tube("EA00000001", east.id, &people[0..3], true),
-                    tube("EA00000002", east.id, &people[3..5], true),
-                    tube("EA00000003", east.id, &people[5..6], true),
-                    tube("EA00000004", east.id, &people[6..7], false),
-                    tube("WE00000001", west.id, &people[7..8], true),
-                ], None)
+                .register_batch(
+                    round.id,
+                    vec![
+                        tube("EA00000001", east.id, &people[0..3], true),
+                        tube("EA00000002", east.id, &people[3..5], true),
+                        tube("EA00000003", east.id, &people[5..6], true),
+                        tube("EA00000004", east.id, &people[6..7], false),
+                        tube("WE00000001", west.id, &people[7..8], true),
+                    ],
+                    None,
+                )
                 .await
                 .unwrap();
-            let lab = officer.create_lab(NewLab { name: "县疾控实验室".into(), area_code: code("140121100"), daily_capacity: 20000 }).await.unwrap();
+            let lab = officer
+                .create_lab(NewLab { name: "县疾控实验室".into(), area_code: code("140121100"), daily_capacity: 20000 })
+                .await
+                .unwrap();
             let send = |label: &str, barcodes: Option<&[&str]>| NewBatch {
-                round_id: round.id, site_id: east.id, lab_id: lab.id, label: label.into(),
+                round_id: round.id,
+                site_id: east.id,
+                lab_id: lab.id,
+                label: label.into(),
                 barcodes: barcodes.map(|b| b.iter().map(|s| s.to_string()).collect()),
             };
 
-            let refused = officer.dispatch(send("东关-01", Some(&["EA00000001", "EA00000004", "WE00000001", "ZZ00000009"]))).await.unwrap().unwrap_err();
+            let refused = officer
+                .dispatch(send("东关-01", Some(&["EA00000001", "EA00000004", "WE00000001", "ZZ00000009"])))
+                .await
+                .unwrap()
+                .unwrap_err();
             let TransportRefusal::Tubes(problems) = refused else { panic!("{refused}") };
-            assert_eq!(problems, vec![
-                TubeProblem::NotSealed { barcode: "EA00000004".into() },
-                TubeProblem::OtherSite { barcode: "WE00000001".into(), site: "西关1号点".into() },
-                TubeProblem::Unknown { barcode: "ZZ00000009".into() },
-            ]);
+            assert_eq!(
+                problems,
+                vec![
+                    TubeProblem::NotSealed { barcode: "EA00000004".into() },
+                    TubeProblem::OtherSite { barcode: "WE00000001".into(), site: "西关1号点".into() },
+                    TubeProblem::Unknown { barcode: "ZZ00000009".into() },
+                ]
+            );
             assert!(officer.batches(round.id).await.unwrap().is_empty(), "a refused box changes nothing");
 
             let batch = officer.dispatch(send("东关-01", None)).await.unwrap().unwrap();
-            assert_eq!((batch.tubes, batch.received, batch.lab_name.as_str()), (3, 0, "县疾控实验室"), "every sealed tube waiting at the site");
+            assert_eq!(
+                (batch.tubes, batch.received, batch.lab_name.as_str()),
+                (3, 0, "县疾控实验室"),
+                "every sealed tube waiting at the site"
+            );
             let again = officer.dispatch(send("东关-01", None)).await.unwrap().unwrap();
             assert_eq!(again.id, batch.id, "sending the same box again answers the same batch");
             let same_list = officer.dispatch(send("东关-01", Some(&["EA00000003", "EA00000001", "EA00000002"]))).await.unwrap().unwrap();
             assert_eq!(same_list.id, batch.id);
-            assert_eq!(officer.dispatch(send("东关-01", Some(&["EA00000001"]))).await.unwrap().unwrap_err(), TransportRefusal::LabelUsed("东关-01".into()));
+            assert_eq!(
+                officer.dispatch(send("东关-01", Some(&["EA00000001"]))).await.unwrap().unwrap_err(),
+                TransportRefusal::LabelUsed("东关-01".into())
+            );
             assert!(matches!(officer.dispatch(send("东关-02", None)).await.unwrap().unwrap_err(), TransportRefusal::NothingToSend(_)));
             officer.close_tube(round.id, &bc("EA00000004")).await.unwrap().unwrap();
             let twice = officer.dispatch(send("东关-02", Some(&["EA00000004", "EA00000001"]))).await.unwrap().unwrap_err();
-            assert_eq!(twice, TransportRefusal::Tubes(vec![TubeProblem::AlreadySent { barcode: "EA00000001".into(), label: "东关-01".into() }]));
+            assert_eq!(
+                twice,
+                TransportRefusal::Tubes(vec![TubeProblem::AlreadySent { barcode: "EA00000001".into(), label: "东关-01".into() }])
+            );
 
             // The lab scans what is in the box: one tube missing, one that was never in it.
             let scanned = |codes: &[&str]| codes.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-            let detail = lab_user.receive(batch.id, &scanned(&["EA00000001", "EA00000003", "WE00000001", "EA00000001"])).await.unwrap().unwrap();
-            assert_eq!((detail.received.len(), detail.missing.clone(), detail.extra.clone()), (2, vec!["EA00000002".to_string()], vec!["WE00000001".to_string()]));
+            let detail =
+                lab_user.receive(batch.id, &scanned(&["EA00000001", "EA00000003", "WE00000001", "EA00000001"])).await.unwrap().unwrap();
+            assert_eq!(
+                (detail.received.len(), detail.missing.clone(), detail.extra.clone()),
+                (2, vec!["EA00000002".to_string()], vec!["WE00000001".to_string()])
+            );
             assert!(detail.batch.received_at.is_some() && detail.batch.received_by.as_deref() == Some("lab"));
             let later = lab_user.receive(batch.id, &scanned(&["EA00000002"])).await.unwrap().unwrap();
             assert!(later.missing.is_empty(), "a tube found later is scanned later");
             assert_eq!((later.batch.received, later.batch.extra), (3, 1));
-            assert!(matches!(officer.receive(batch.id, &scanned(&["EA00000002"])).await, Err(cordon_store::StoreError::Forbidden(_))), "receipt is the lab's");
+            assert!(
+                matches!(officer.receive(batch.id, &scanned(&["EA00000002"])).await, Err(cordon_store::StoreError::Forbidden(_))),
+                "receipt is the lab's"
+            );
             let elsewhere = as_user(&store, "other", Role::TestingOfficer, "140121101").await;
             assert!(matches!(elsewhere.batch_detail(batch.id).await, Err(cordon_store::StoreError::Forbidden(_))));
 
-            let result = ResultInput { barcode: bc("EA00000001"), round_id: Some(round.id), result: Some(TubeResult::Negative), ct: CtValues::default(), at: None };
+            let result = ResultInput {
+                barcode: bc("EA00000001"),
+                round_id: Some(round.id),
+                result: Some(TubeResult::Negative),
+                ct: CtValues::default(),
+                at: None,
+            };
             lab_user.record_result(lab.id, &result).await.unwrap();
             let flow = officer.tube_flow(round.id).await.unwrap();
             assert_eq!((flow.open, flow.sealed, flow.departed, flow.received, flow.resulted), (0, 2, 0, 2, 1));
@@ -760,10 +885,26 @@ mod retests_and_coverage {
     async fn recalled_members_are_retested_in_the_same_round_and_coverage_counts_each_person_once() {
         for (s, store) in each_backend("retests").await {
             let Testing { officer, lab_user, round, east, people, .. } = testing(&store).await;
-            let pool = BatchTube { barcode: bc("EA00000001"), site_id: east.id, group: SamplingGroup::Resident, members: people[0..5].to_vec(), seal: true, sampled_at: None };
+            let pool = BatchTube {
+                barcode: bc("EA00000001"),
+                site_id: east.id,
+                group: SamplingGroup::Resident,
+                members: people[0..5].to_vec(),
+                seal: true,
+                sampled_at: None,
+            };
             officer.register_batch(round.id, vec![pool], None).await.unwrap();
-            let lab = officer.create_lab(NewLab { name: "县疾控实验室".into(), area_code: code("140121100"), daily_capacity: 20000 }).await.unwrap();
-            let result = |code: &str, r: TubeResult| ResultInput { barcode: bc(code), round_id: Some(round.id), result: Some(r), ct: CtValues::default(), at: None };
+            let lab = officer
+                .create_lab(NewLab { name: "县疾控实验室".into(), area_code: code("140121100"), daily_capacity: 20000 })
+                .await
+                .unwrap();
+            let result = |code: &str, r: TubeResult| ResultInput {
+                barcode: bc(code),
+                round_id: Some(round.id),
+                result: Some(r),
+                ct: CtValues::default(),
+                at: None,
+            };
             let positive = lab_user.record_result(lab.id, &result("EA00000001", TubeResult::Positive)).await.unwrap();
             assert!(matches!(positive, ResultOutcome::Recorded { recalls_opened: 5, .. }), "{positive:?}");
 
@@ -815,7 +956,10 @@ mod retests_and_coverage {
             assert_eq!(sum, 6, "villages add up to the township");
             assert!(officer.exemptions(round.id, &area).await.unwrap().is_empty());
             let elsewhere = as_user(&store, "other", Role::TestingOfficer, "140121101").await;
-            assert!(matches!(elsewhere.exempt(round.id, people[8], ExemptionReason::Away, None).await, Err(cordon_store::StoreError::Forbidden(_))));
+            assert!(matches!(
+                elsewhere.exempt(round.id, people[8], ExemptionReason::Away, None).await,
+                Err(cordon_store::StoreError::Forbidden(_))
+            ));
             s.finish(store).await.unwrap();
         }
     }
@@ -828,28 +972,55 @@ mod retests_and_coverage {
             let Testing { officer, lab_user, round, east, people, .. } = testing(&store).await;
             let pools: Vec<BatchTube> = (0..3)
                 .map(|i| BatchTube {
-                    barcode: bc(&format!("AU0000000{i}")), site_id: east.id, group: SamplingGroup::Resident,
-                    members: people[i * 5..i * 5 + 5].to_vec(), seal: true, sampled_at: None,
+                    barcode: bc(&format!("AU0000000{i}")),
+                    site_id: east.id,
+                    group: SamplingGroup::Resident,
+                    members: people[i * 5..i * 5 + 5].to_vec(),
+                    seal: true,
+                    sampled_at: None,
                 })
                 .collect();
             officer.register_batch(round.id, pools, None).await.unwrap();
-            let lab = officer.create_lab(NewLab { name: "县疾控实验室".into(), area_code: code("140121100"), daily_capacity: 20000 }).await.unwrap();
-            let result = |code: &str, r: TubeResult| ResultInput { barcode: bc(code), round_id: None, result: Some(r), ct: CtValues::default(), at: None };
+            let lab = officer
+                .create_lab(NewLab { name: "县疾控实验室".into(), area_code: code("140121100"), daily_capacity: 20000 })
+                .await
+                .unwrap();
+            let result = |code: &str, r: TubeResult| ResultInput {
+                barcode: bc(code),
+                round_id: None,
+                result: Some(r),
+                ct: CtValues::default(),
+                at: None,
+            };
             let out = lab_user
-                .record_results(lab.id, &[
-                    result("AU00000000", TubeResult::Negative),
-                    result("AU00000001", TubeResult::Negative),
-                    result("AU00000002", TubeResult::PooledSuspect),
-                    result("ZZ99999999", TubeResult::Negative),
-                    result("AU00000000", TubeResult::PooledSuspect),
-                ])
+                .record_results(
+                    lab.id,
+                    &[
+                        result("AU00000000", TubeResult::Negative),
+                        result("AU00000001", TubeResult::Negative),
+                        result("AU00000002", TubeResult::PooledSuspect),
+                        result("ZZ99999999", TubeResult::Negative),
+                        result("AU00000000", TubeResult::PooledSuspect),
+                    ],
+                )
                 .await
                 .unwrap();
             assert!(out[..3].iter().all(|o| matches!(o, ResultOutcome::Recorded { .. })), "{out:?}");
-            assert!(matches!(&out[3], ResultOutcome::Refused { refusal: ResultRefusal::UnknownBarcode { barcode }, .. } if barcode == "ZZ99999999"), "{:?}", out[3]);
             assert!(
-                matches!(&out[4], ResultOutcome::Refused { refusal: ResultRefusal::Conflict { recorded: TubeResult::Negative, sent: TubeResult::PooledSuspect, .. }, .. }),
-                "{:?}", out[4]
+                matches!(&out[3], ResultOutcome::Refused { refusal: ResultRefusal::UnknownBarcode { barcode }, .. } if barcode == "ZZ99999999"),
+                "{:?}",
+                out[3]
+            );
+            assert!(
+                matches!(
+                    &out[4],
+                    ResultOutcome::Refused {
+                        refusal: ResultRefusal::Conflict { recorded: TubeResult::Negative, sent: TubeResult::PooledSuspect, .. },
+                        ..
+                    }
+                ),
+                "{:?}",
+                out[4]
             );
 
             // The suspect pool (five people recalled) has its own event; the two negatives one together.
@@ -880,19 +1051,29 @@ mod retests_and_coverage {
             let lab_user = as_user(&store, "lab", Role::Lab, "140121").await;
             let (round, east, _) = round_with_two_sites(&officer).await;
             let town_site = officer
-                .create_site(NewSite { round_id: round.id, area_code: code("140121100"), name: "镇中心点".into(), address: "镇政府广场".into(), stations: 4 })
+                .create_site(NewSite {
+                    round_id: round.id,
+                    area_code: code("140121100"),
+                    name: "镇中心点".into(),
+                    address: "镇政府广场".into(),
+                    stations: 4,
+                })
                 .await
                 .unwrap();
             let opens = chrono::DateTime::parse_from_rfc3339("2022-04-13T18:00:00+08:00").unwrap().with_timezone(&chrono::Utc);
             let slots = officer.plan_slots(round.id, town_site.id, opens, opens + chrono::Duration::hours(2)).await.unwrap();
-            let plan: Vec<(&str, i64, u32)> = slots.iter().map(|s| (s.label.as_str(), (s.ends_at - s.starts_at).num_minutes(), s.expected)).collect();
+            let plan: Vec<(&str, i64, u32)> =
+                slots.iter().map(|s| (s.label.as_str(), (s.ends_at - s.starts_at).num_minutes(), s.expected)).collect();
             assert_eq!(plan, vec![("东关村", 60, 10), ("西关村", 60, 10)]);
             let (stored, window) = officer.slots(round.id, town_site.id).await.unwrap();
             assert_eq!((stored, window), (slots.clone(), Some((opens, opens + chrono::Duration::hours(2)))));
             let replanned = officer.plan_slots(round.id, town_site.id, opens, opens + chrono::Duration::hours(4)).await.unwrap();
             assert_eq!(officer.slots(round.id, town_site.id).await.unwrap().0, replanned, "planning again replaces the slots");
             assert!(officer.plan_slots(round.id, town_site.id, opens, opens).await.is_err());
-            assert!(matches!(lab_user.plan_slots(round.id, town_site.id, opens, opens + chrono::Duration::hours(1)).await, Err(cordon_store::StoreError::Forbidden(_))));
+            assert!(matches!(
+                lab_user.plan_slots(round.id, town_site.id, opens, opens + chrono::Duration::hours(1)).await,
+                Err(cordon_store::StoreError::Forbidden(_))
+            ));
 
             // Door to door: the recalled members of a positive pool, and (everyone here being
             // born in the 1940s) the very old not yet sampled or accounted for.
@@ -902,10 +1083,26 @@ mod retests_and_coverage {
                 page.items.iter().map(|p| p.id).collect()
             };
             assert_eq!((people.len(), east_people.len()), (20, 10));
-            let pool = BatchTube { barcode: bc("EA00000001"), site_id: east.id, group: SamplingGroup::Resident, members: east_people[0..5].to_vec(), seal: true, sampled_at: None };
+            let pool = BatchTube {
+                barcode: bc("EA00000001"),
+                site_id: east.id,
+                group: SamplingGroup::Resident,
+                members: east_people[0..5].to_vec(),
+                seal: true,
+                sampled_at: None,
+            };
             officer.register_batch(round.id, vec![pool], None).await.unwrap();
-            let lab = officer.create_lab(NewLab { name: "县疾控实验室".into(), area_code: code("140121100"), daily_capacity: 20000 }).await.unwrap();
-            let positive = ResultInput { barcode: bc("EA00000001"), round_id: Some(round.id), result: Some(TubeResult::PooledSuspect), ct: CtValues::default(), at: None };
+            let lab = officer
+                .create_lab(NewLab { name: "县疾控实验室".into(), area_code: code("140121100"), daily_capacity: 20000 })
+                .await
+                .unwrap();
+            let positive = ResultInput {
+                barcode: bc("EA00000001"),
+                round_id: Some(round.id),
+                result: Some(TubeResult::PooledSuspect),
+                ct: CtValues::default(),
+                at: None,
+            };
             lab_user.record_result(lab.id, &positive).await.unwrap();
             officer.exempt(round.id, east_people[9], ExemptionReason::Hospital, None).await.unwrap().unwrap();
             let list = officer.door_to_door(round.id, east.id, today()).await.unwrap();

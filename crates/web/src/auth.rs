@@ -94,12 +94,8 @@ impl FromRequestParts<AppState> for Caller {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let api = parts.uri.path().starts_with("/api/");
-        let bearer = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(str::trim);
+        let bearer =
+            parts.headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer ")).map(str::trim);
         let found = match (bearer, cookie(&parts.headers, SESSION_COOKIE)) {
             (Some(token), _) => state.store.token_principal(token).await,
             (None, Some(session)) => state.store.session_principal(session, SESSION_IDLE).await,

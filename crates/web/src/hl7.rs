@@ -183,9 +183,9 @@ fn parse_dtm(s: &str) -> Result<DateTime<Utc>, String> {
 /// The verdict in an OBX-5 of the RNA observation: a SNOMED CT code or a word.
 fn verdict(code: &str, text: &str) -> Result<TubeResult, String> {
     match code {
-        "260385009" => return Ok(TubeResult::Negative),  // Negative
-        "260415000" => return Ok(TubeResult::Negative),  // Not detected
-        "10828004" | "260373001" => return Ok(TubeResult::Positive), // Positive / Detected
+        "260385009" => return Ok(TubeResult::Negative),                    // Negative
+        "260415000" => return Ok(TubeResult::Negative),                    // Not detected
+        "10828004" | "260373001" => return Ok(TubeResult::Positive),       // Positive / Detected
         "455371000124106" | "125154007" => return Ok(TubeResult::Invalid), // Invalid result / specimen unsatisfactory
         _ => {}
     }
@@ -404,7 +404,9 @@ pub async fn receive(scope: &Scoped, bytes: &[u8], lab: Option<i64>) -> String {
     let mut recorded = 0;
     for tube in &oru.tubes {
         let outcome = match &tube.result {
-            Ok(_) => recorded_outcomes.next().unwrap_or_else(|| ResultOutcome::refused(ResultRefusal::Unreadable { detail: "not recorded".into() })),
+            Ok(_) => recorded_outcomes
+                .next()
+                .unwrap_or_else(|| ResultOutcome::refused(ResultRefusal::Unreadable { detail: "not recorded".into() })),
             Err(reason) => ResultOutcome::refused(ResultRefusal::Unreadable { detail: reason.clone() }),
         };
         match outcome {

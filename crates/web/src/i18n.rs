@@ -53,9 +53,8 @@ impl Lang {
 
     /// The language a request asks for.
     pub fn of(query: Option<&str>, headers: &HeaderMap) -> Lang {
-        let from_query = query.and_then(|q| {
-            q.split('&').filter_map(|kv| kv.split_once('=')).find(|(k, _)| *k == "lang").and_then(|(_, v)| Lang::parse(v))
-        });
+        let from_query = query
+            .and_then(|q| q.split('&').filter_map(|kv| kv.split_once('=')).find(|(k, _)| *k == "lang").and_then(|(_, v)| Lang::parse(v)));
         from_query
             .or_else(|| cookie(headers, "lang").and_then(Lang::parse))
             .or_else(|| {

@@ -53,14 +53,30 @@ fn post_json(token: &str, uri: &str, body: Value) -> Request<Body> {
 
 /// A controlled-zone round over 清源镇 with one site in 东关村, planned through the API.
 async fn plan_round(store: &Store, token: &str, name: &str) -> (i64, i64) {
-    let (status, _, round) = call(store, post_json(token, "/api/v1/rounds", serde_json::json!({
-        "name": name, "areas": [{"area_code": "140121100", "zone": "controlled"}]
-    }))).await;
+    let (status, _, round) = call(
+        store,
+        post_json(
+            token,
+            "/api/v1/rounds",
+            serde_json::json!({
+                "name": name, "areas": [{"area_code": "140121100", "zone": "controlled"}]
+            }),
+        ),
+    )
+    .await;
     assert_eq!(status, StatusCode::CREATED, "{round}");
     let id = round["id"].as_i64().unwrap();
-    let (status, _, site) = call(store, post_json(token, &format!("/api/v1/rounds/{id}/sites"), serde_json::json!({
-        "area_code": "140121100201", "name": "东关1号点", "address": "东关村", "stations": 1
-    }))).await;
+    let (status, _, site) = call(
+        store,
+        post_json(
+            token,
+            &format!("/api/v1/rounds/{id}/sites"),
+            serde_json::json!({
+                "area_code": "140121100201", "name": "东关1号点", "address": "东关村", "stations": 1
+            }),
+        ),
+    )
+    .await;
     assert_eq!(status, StatusCode::CREATED, "{site}");
     (id, site["id"].as_i64().unwrap())
 }
@@ -126,7 +142,8 @@ async fn everything_but_health_login_and_static_files_needs_a_caller() {
         assert!(doc["paths"]["/api/v1/persons"].is_object());
 
         // A cookie-session POST from another site is refused before it reaches a handler.
-        let cross = Request::post("/logout").header("origin", "http://evil.example").header("host", "cordon.local").body(Body::empty()).unwrap();
+        let cross =
+            Request::post("/logout").header("origin", "http://evil.example").header("host", "cordon.local").body(Body::empty()).unwrap();
         assert_eq!(app.clone().oneshot(cross).await.unwrap().status(), StatusCode::FORBIDDEN);
         let same = Request::post("/logout").header("sec-fetch-site", "same-origin").body(Body::empty()).unwrap();
         assert_eq!(app.clone().oneshot(same).await.unwrap().status(), StatusCode::SEE_OTHER);
@@ -151,7 +168,8 @@ async fn login_sets_a_session_cookie_and_repeated_failures_are_throttled() {
         let cookie = ok.headers()["set-cookie"].to_str().unwrap().to_string();
         assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"), "{cookie}");
         let session = cookie.split(';').next().unwrap().to_string();
-        let page = app.clone().oneshot(Request::get("/areas/140121100").header("cookie", &session).body(Body::empty()).unwrap()).await.unwrap();
+        let page =
+            app.clone().oneshot(Request::get("/areas/140121100").header("cookie", &session).body(Body::empty()).unwrap()).await.unwrap();
         assert_eq!(page.status(), StatusCode::OK);
 
         for _ in 0..5 {
@@ -231,7 +249,13 @@ async fn person_list_masks_pages_by_key_and_stays_in_the_jurisdiction() {
         let (_, _, found) = get(store, &w.commander, "/api/v1/persons?q=13900000005").await;
         assert_eq!(found["items"].as_array().unwrap().len(), 1);
         let (_, _, bedridden) = get(store, &w.commander, "/api/v1/persons?tag=bedridden").await;
-        assert!(bedridden["items"].as_array().unwrap().iter().all(|p| p["vulnerabilities"].as_array().unwrap().contains(&Value::from("bedridden"))));
+        assert!(
+            bedridden["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|p| p["vulnerabilities"].as_array().unwrap().contains(&Value::from("bedridden")))
+        );
         let (status, _, problem) = get(store, &w.commander, "/api/v1/persons?tag=pilot").await;
         assert_eq!((status, problem["field"].as_str()), (StatusCode::BAD_REQUEST, Some("tag")));
 
@@ -261,7 +285,12 @@ async fn revealing_a_person_needs_the_permission_and_leaves_an_audit_event() {
         let viewer = account(store, "viewer1", Role::Viewer, "140121").await;
         let (_, _, page) = get(store, &w.township, "/api/v1/persons?limit=1").await;
         let id = page["items"][0]["id"].as_i64().unwrap();
-        let post = |token: &str| Request::post(format!("/api/v1/persons/{id}/reveal")).header("authorization", format!("Bearer {token}")).body(Body::empty()).unwrap();
+        let post = |token: &str| {
+            Request::post(format!("/api/v1/persons/{id}/reveal"))
+                .header("authorization", format!("Bearer {token}"))
+                .body(Body::empty())
+                .unwrap()
+        };
         let (status, _, shown) = call(store, post(&w.township)).await;
         assert_eq!(status, StatusCode::OK, "{shown}");
         assert_eq!(shown["id_number"].as_str().unwrap().len(), 18);
@@ -618,9 +647,18 @@ mod scope_property {
             // lone case.
             let county_tracer = account(&w.store, "county_tracer", Role::Investigator, "140121").await;
             let mut cases: Vec<(i64, &str)> = Vec::new();
-            for (number, area, infectors) in [("A", "140121100201", vec![]), ("B", "140121101201", vec![0]), ("C", "140121101202", vec![])] {
+            for (number, area, infectors) in [("A", "140121100201", vec![]), ("B", "140121101201", vec![0]), ("C", "140121101202", vec![])]
+            {
                 let infectors: Vec<i64> = infectors.iter().map(|i: &usize| cases[*i].0).collect();
-                let (status, _, c) = call(&w.store, post_json(&county_tracer, "/api/v1/cases", serde_json::json!({"area_code": area, "number": number, "infectors": infectors}))).await;
+                let (status, _, c) = call(
+                    &w.store,
+                    post_json(
+                        &county_tracer,
+                        "/api/v1/cases",
+                        serde_json::json!({"area_code": area, "number": number, "infectors": infectors}),
+                    ),
+                )
+                .await;
                 assert_eq!(status, StatusCode::CREATED, "{c}");
                 cases.push((c["id"].as_i64().unwrap(), area));
             }
@@ -700,7 +738,8 @@ mod scope_property {
                             prop_assert!(refused(status, &body), "reveal: {status} {body}");
                         }
                         // Investigation lists and cases: every row inside, a case only inside.
-                        for uri in ["/api/v1/clusters?min_size=1", "/api/v1/investigations", "/api/v1/positives", "/api/v1/assist-requests"] {
+                        for uri in ["/api/v1/clusters?min_size=1", "/api/v1/investigations", "/api/v1/positives", "/api/v1/assist-requests"]
+                        {
                             let (status, _, list) = get(&w.store, &token, uri).await;
                             if status == StatusCode::OK {
                                 for item in list.as_array().unwrap() {
@@ -766,7 +805,8 @@ async fn an_admin_changes_a_roles_permissions_and_the_change_applies_at_once() {
         let store = &w.store;
         let admin = account(store, "admin1", Role::Admin, "140121").await;
         let viewer = account(store, "viewer2", Role::Viewer, "140121").await;
-        let page = |token: &str| Request::get("/admin/roles").header("authorization", format!("Bearer {token}")).body(Body::empty()).unwrap();
+        let page =
+            |token: &str| Request::get("/admin/roles").header("authorization", format!("Bearer {token}")).body(Body::empty()).unwrap();
         let res = cordon_web::app(store.clone()).oneshot(page(&admin)).await.unwrap();
         assert_eq!(res.status(), StatusCode::OK);
         let html = String::from_utf8(axum::body::to_bytes(res.into_body(), usize::MAX).await.unwrap().to_vec()).unwrap();
@@ -822,7 +862,10 @@ async fn the_audit_api_filters_by_actor_record_area_and_day() {
         let (_, _, page) = get(store, &w.commander, "/api/v1/persons?limit=8").await;
         for p in page["items"].as_array().unwrap() {
             let id = p["id"].as_i64().unwrap();
-            let req = Request::post(format!("/api/v1/persons/{id}/reveal")).header("authorization", format!("Bearer {}", w.commander)).body(Body::empty()).unwrap();
+            let req = Request::post(format!("/api/v1/persons/{id}/reveal"))
+                .header("authorization", format!("Bearer {}", w.commander))
+                .body(Body::empty())
+                .unwrap();
             assert_eq!(call(store, req).await.0, StatusCode::OK);
         }
         let (status, _, all) = get(store, &w.commander, "/api/v1/audit?entity=person").await;
@@ -852,16 +895,31 @@ async fn a_round_runs_through_the_station_api_with_retries_and_clear_refusals() 
         let store = &w.store;
         let officer = account(store, "sampler1", Role::TestingOfficer, "140121100").await;
         let post = |uri: &str, body: Value| post_json(&officer, uri, body);
-        let (status, _, round) = call(store, post("/api/v1/rounds", serde_json::json!({
-            "name": "清源镇第一轮", "areas": [{"area_code": "140121100", "zone": "controlled"}]
-        }))).await;
+        let (status, _, round) = call(
+            store,
+            post(
+                "/api/v1/rounds",
+                serde_json::json!({
+                    "name": "清源镇第一轮", "areas": [{"area_code": "140121100", "zone": "controlled"}]
+                }),
+            ),
+        )
+        .await;
         assert_eq!(status, StatusCode::CREATED, "{round}");
         let id = round["id"].as_i64().unwrap();
-        let (status, _, bad) = call(store, post("/api/v1/rounds", serde_json::json!({"name": "x", "areas": [{"area_code": "140121101"}]}))).await;
+        let (status, _, bad) =
+            call(store, post("/api/v1/rounds", serde_json::json!({"name": "x", "areas": [{"area_code": "140121101"}]}))).await;
         assert_eq!(status, StatusCode::FORBIDDEN, "{bad}");
-        let (status, _, site) = call(store, post(&format!("/api/v1/rounds/{id}/sites"), serde_json::json!({
-            "area_code": "140121100201", "name": "东关1号点", "address": "东关村委会", "stations": 3
-        }))).await;
+        let (status, _, site) = call(
+            store,
+            post(
+                &format!("/api/v1/rounds/{id}/sites"),
+                serde_json::json!({
+                    "area_code": "140121100201", "name": "东关1号点", "address": "东关村委会", "stations": 3
+                }),
+            ),
+        )
+        .await;
         assert_eq!(status, StatusCode::CREATED, "{site}");
         let (_, _, detail) = get(store, &officer, &format!("/api/v1/rounds/{id}")).await;
         assert_eq!(detail["sites"][0]["name"], "东关1号点");
@@ -875,11 +933,16 @@ async fn a_round_runs_through_the_station_api_with_retries_and_clear_refusals() 
         assert_eq!(again["id"], tube["id"]);
 
         // Ten residents of 清源镇 by the ids on their cards; the tenth seals the tube.
-        let people: Vec<String> = (0..30).map(sample_id).filter(|rid| {
-            let n: u32 = (0..30).find(|i| sample_id(*i) == *rid).unwrap();
-            (n / 2) % 4 < 2
-        }).collect();
-        let scan = |rid: &str, client: &str| post(&format!("/api/v1/rounds/{id}/tubes/QX20220413/samples"), serde_json::json!({"resident_id": rid, "client_id": client}));
+        let people: Vec<String> = (0..30)
+            .map(sample_id)
+            .filter(|rid| {
+                let n: u32 = (0..30).find(|i| sample_id(*i) == *rid).unwrap();
+                (n / 2) % 4 < 2
+            })
+            .collect();
+        let scan = |rid: &str, client: &str| {
+            post(&format!("/api/v1/rounds/{id}/tubes/QX20220413/samples"), serde_json::json!({"resident_id": rid, "client_id": client}))
+        };
         for (i, rid) in people.iter().take(10).enumerate() {
             let (status, _, answer) = call(store, scan(rid, &format!("s{i}"))).await;
             assert_eq!(status, StatusCode::OK, "{answer}");
@@ -902,7 +965,8 @@ async fn a_round_runs_through_the_station_api_with_retries_and_clear_refusals() 
         assert_eq!(refusal["refusal"]["kind"], "scan");
         assert_eq!(refusal["refusal"]["detail"]["reason"], "already_sampled");
         assert_eq!(refusal["refusal"]["detail"]["earlier"]["barcode"], "QX20220413");
-        let unknown = post(&format!("/api/v1/rounds/{id}/tubes/QX20220414/samples"), serde_json::json!({"resident_id": "11010519491231002X"}));
+        let unknown =
+            post(&format!("/api/v1/rounds/{id}/tubes/QX20220414/samples"), serde_json::json!({"resident_id": "11010519491231002X"}));
         let (status, _, problem) = call(store, unknown).await;
         assert_eq!(status, StatusCode::NOT_FOUND);
         assert!(problem["detail"].as_str().unwrap().contains("register them on the spot"));
@@ -914,15 +978,34 @@ async fn a_round_runs_through_the_station_api_with_retries_and_clear_refusals() 
         assert_eq!((first["sex"].as_str(), first["birth_date"].as_str()), (Some("female"), Some("1949-12-31")));
         let (status, _, again) = call(store, post("/api/v1/persons", newcomer)).await;
         assert_eq!((status, &again["id"]), (StatusCode::OK, &first["id"]));
-        let (status, _, outside) = call(store, post("/api/v1/persons", serde_json::json!({
-            "resident_id": "110105194912310038", "name": "外镇人", "area_code": "140121101201"}))).await;
+        let (status, _, outside) = call(
+            store,
+            post(
+                "/api/v1/persons",
+                serde_json::json!({
+            "resident_id": "110105194912310038", "name": "外镇人", "area_code": "140121101201"}),
+            ),
+        )
+        .await;
         assert_eq!(status, StatusCode::FORBIDDEN, "{outside}");
-        let (status, _, bad) = call(store, post("/api/v1/persons", serde_json::json!({
-            "resident_id": "11010519491231002X", "name": "张3", "area_code": "140121100201"}))).await;
+        let (status, _, bad) = call(
+            store,
+            post(
+                "/api/v1/persons",
+                serde_json::json!({
+            "resident_id": "11010519491231002X", "name": "张3", "area_code": "140121100201"}),
+            ),
+        )
+        .await;
         assert_eq!((status, bad["field"].as_str()), (StatusCode::BAD_REQUEST, Some("name")));
-        let (status, _, scanned) = call(store, post(&format!("/api/v1/rounds/{id}/tubes/QX20220414/samples"), serde_json::json!({"resident_id": "11010519491231002X"}))).await;
+        let (status, _, scanned) = call(
+            store,
+            post(&format!("/api/v1/rounds/{id}/tubes/QX20220414/samples"), serde_json::json!({"resident_id": "11010519491231002X"})),
+        )
+        .await;
         assert_eq!(status, StatusCode::OK, "{scanned}");
-        let bad_id = post(&format!("/api/v1/rounds/{id}/tubes/QX20220414/samples"), serde_json::json!({"resident_id": "110105194912310021"}));
+        let bad_id =
+            post(&format!("/api/v1/rounds/{id}/tubes/QX20220414/samples"), serde_json::json!({"resident_id": "110105194912310021"}));
         let (status, _, problem) = call(store, bad_id).await;
         assert_eq!((status, problem["field"].as_str()), (StatusCode::BAD_REQUEST, Some("resident_id")));
         call(store, post(&format!("/api/v1/rounds/{id}/tubes"), serde_json::json!({"barcode": "QX20220415", "site_id": site["id"]}))).await;
@@ -982,9 +1065,23 @@ async fn the_station_page_registers_scans_and_sends_an_offline_scan_when_the_net
         let store = &w.store;
         let officer = account(store, "sampler2", Role::TestingOfficer, "140121100").await;
         let post = |uri: &str, body: Value| post_json(&officer, uri, body);
-        let (_, _, round) = call(store, post("/api/v1/rounds", serde_json::json!({"name": "清源镇第一轮", "areas": [{"area_code": "140121100", "zone": "controlled"}]}))).await;
+        let (_, _, round) = call(
+            store,
+            post(
+                "/api/v1/rounds",
+                serde_json::json!({"name": "清源镇第一轮", "areas": [{"area_code": "140121100", "zone": "controlled"}]}),
+            ),
+        )
+        .await;
         let round_id = round["id"].as_i64().unwrap();
-        call(store, post(&format!("/api/v1/rounds/{round_id}/sites"), serde_json::json!({"area_code": "140121100201", "name": "东关1号点", "address": "东关村委会", "stations": 2}))).await;
+        call(
+            store,
+            post(
+                &format!("/api/v1/rounds/{round_id}/sites"),
+                serde_json::json!({"area_code": "140121100201", "name": "东关1号点", "address": "东关村委会", "stations": 2}),
+            ),
+        )
+        .await;
 
         let server = spawn_server(store.clone()).await;
         let relay = Relay::start(server).await;
@@ -1009,9 +1106,11 @@ async fn the_station_page_registers_scans_and_sends_an_offline_scan_when_the_net
         // The network drops: the third scan waits in the page.
         relay.cut();
         person.send_keys(&format!("{}\u{E007}", residents[2])).await.unwrap();
-        let pending = client.wait().for_element(fantoccini::Locator::XPath("//p[@id='station-pending' and contains(., '1')]")).await.unwrap();
+        let pending =
+            client.wait().for_element(fantoccini::Locator::XPath("//p[@id='station-pending' and contains(., '1')]")).await.unwrap();
         assert!(pending.text().await.unwrap().contains("离线暂存 1 条"));
-        std::fs::write(screenshot_path(&format!("station-offline-{}.png", w.scratch.kind.as_str())), client.screenshot().await.unwrap()).unwrap();
+        std::fs::write(screenshot_path(&format!("station-offline-{}.png", w.scratch.kind.as_str())), client.screenshot().await.unwrap())
+            .unwrap();
         let tube = store.tube(round_id, &cordon_domain::Barcode::parse("QX20220413").unwrap()).await.unwrap().unwrap();
         assert_eq!(tube.members, 2, "nothing reached the server while it was cut off");
 
@@ -1036,13 +1135,20 @@ async fn the_station_page_registers_scans_and_sends_an_offline_scan_when_the_net
         assert!(text(&client, "#tube-members li:nth-child(4)").await.contains("郝建国"));
         assert!(text(&client, "#tube-current").await.contains("4/10"));
         let registered = store.person_by_document(stranger.as_str()).await.unwrap().expect("registered on the spot");
-        assert_eq!((registered.area_code.as_str(), registered.birth_date, registered.address.as_deref()), ("140121100201", born, Some("东关村西街9号")));
+        assert_eq!(
+            (registered.area_code.as_str(), registered.birth_date, registered.address.as_deref()),
+            ("140121100201", born, Some("东关村西街9号"))
+        );
 
         // Someone already sampled, scanned into the next tube: told in Chinese where and when.
         tube_input.send_keys("QX20220414\u{E007}").await.unwrap();
         client.wait().for_element(fantoccini::Locator::XPath("//p[@id='station-message' and contains(., 'QX20220414')]")).await.unwrap();
         person.send_keys(&format!("{}\u{E007}", residents[0])).await.unwrap();
-        let refused = client.wait().for_element(fantoccini::Locator::XPath("//p[@id='station-message' and contains(., '本轮已采过样')]")).await.unwrap();
+        let refused = client
+            .wait()
+            .for_element(fantoccini::Locator::XPath("//p[@id='station-message' and contains(., '本轮已采过样')]"))
+            .await
+            .unwrap();
         let said = refused.text().await.unwrap();
         assert!(said.contains("试管 QX20220413") && said.contains("东关1号点") && said.contains("不要重复采样"), "{said}");
         client.close().await.unwrap();
@@ -1056,9 +1162,20 @@ async fn a_batch_registers_many_tubes_once_and_reports_every_member_it_refused()
         let store = &w.store;
         let officer = account(store, "device1", Role::TestingOfficer, "140121100").await;
         let post = |uri: &str, body: Value| post_json(&officer, uri, body);
-        let (_, _, round) = call(store, post("/api/v1/rounds", serde_json::json!({"name": "批量", "areas": [{"area_code": "140121100", "zone": "controlled"}]}))).await;
+        let (_, _, round) = call(
+            store,
+            post("/api/v1/rounds", serde_json::json!({"name": "批量", "areas": [{"area_code": "140121100", "zone": "controlled"}]})),
+        )
+        .await;
         let id = round["id"].as_i64().unwrap();
-        let (_, _, site) = call(store, post(&format!("/api/v1/rounds/{id}/sites"), serde_json::json!({"area_code": "140121100202", "name": "西关1号点", "address": "西关村", "stations": 2}))).await;
+        let (_, _, site) = call(
+            store,
+            post(
+                &format!("/api/v1/rounds/{id}/sites"),
+                serde_json::json!({"area_code": "140121100202", "name": "西关1号点", "address": "西关村", "stations": 2}),
+            ),
+        )
+        .await;
         let residents: Vec<String> = (0..40).filter(|n| (n / 2) % 4 < 2).map(sample_id).collect();
         assert_eq!(residents.len(), 20);
         let batch = serde_json::json!({"client_id": "dev-1-0001", "tubes": [
@@ -1104,21 +1221,41 @@ async fn a_positive_pool_recalls_every_member_and_single_retests_close_the_recal
         let post = post_json;
         let residents: Vec<String> = (0..40).filter(|n| (n / 2) % 4 < 2).map(sample_id).collect();
         let (round, site) = plan_round(store, &officer, "第一轮").await;
-        let (_, _, report) = call(store, post(&officer, &format!("/api/v1/rounds/{round}/registrations"), serde_json::json!({"tubes": [
-            {"barcode": "PP00000001", "site_id": site, "resident_ids": residents[0..10]},
-            {"barcode": "NN00000001", "site_id": site, "resident_ids": residents[10..15], "seal": true},
-        ]}))).await;
+        let (_, _, report) = call(
+            store,
+            post(
+                &officer,
+                &format!("/api/v1/rounds/{round}/registrations"),
+                serde_json::json!({"tubes": [
+                    {"barcode": "PP00000001", "site_id": site, "resident_ids": residents[0..10]},
+                    {"barcode": "NN00000001", "site_id": site, "resident_ids": residents[10..15], "seal": true},
+                ]}),
+            ),
+        )
+        .await;
         assert_eq!(report["tubes"][0]["added"], 10);
-        let (status, _, lab_row) = call(store, post(&officer, "/api/v1/labs", serde_json::json!({"name": "清徐县疾控中心实验室", "area_code": "140121100", "daily_capacity": 20000}))).await;
+        let (status, _, lab_row) = call(
+            store,
+            post(
+                &officer,
+                "/api/v1/labs",
+                serde_json::json!({"name": "清徐县疾控中心实验室", "area_code": "140121100", "daily_capacity": 20000}),
+            ),
+        )
+        .await;
         assert_eq!(status, StatusCode::CREATED, "{lab_row}");
         let lab_id = lab_row["id"].as_i64().unwrap();
 
         let results = |items: Value| post(&lab, "/api/v1/results", serde_json::json!({"lab_id": lab_id, "results": items}));
-        let (status, _, lines) = call(store, results(serde_json::json!([
-            {"barcode": "PP00000001", "ct_orf1ab": 28.4, "ct_n": 30.1},
-            {"barcode": "NN00000001", "result": "阴性"},
-            {"barcode": "XX99999999", "result": "negative"},
-        ]))).await;
+        let (status, _, lines) = call(
+            store,
+            results(serde_json::json!([
+                {"barcode": "PP00000001", "ct_orf1ab": 28.4, "ct_n": 30.1},
+                {"barcode": "NN00000001", "result": "阴性"},
+                {"barcode": "XX99999999", "result": "negative"},
+            ])),
+        )
+        .await;
         assert_eq!(status, StatusCode::OK, "{lines}");
         assert_eq!(lines[0]["outcome"]["outcome"], "recorded");
         assert_eq!(lines[0]["outcome"]["result"], "pooled_suspect", "a 10-pool with Ct under 35");
@@ -1126,12 +1263,24 @@ async fn a_positive_pool_recalls_every_member_and_single_retests_close_the_recal
         assert_eq!(lines[1]["outcome"]["recalls_opened"], 0);
         assert_eq!(lines[2]["outcome"]["outcome"], "refused");
         assert!(lines[2]["outcome"]["reason"].as_str().unwrap().contains("unknown barcode"));
-        assert_eq!((lines[2]["outcome"]["refusal"]["kind"].as_str(), lines[2]["outcome"]["refusal"]["barcode"].as_str()), (Some("unknown_barcode"), Some("XX99999999")));
-        let (_, _, again) = call(store, results(serde_json::json!([{"barcode": "PP00000001", "result": "pooled_suspect"}, {"barcode": "PP00000001", "result": "negative"}]))).await;
+        assert_eq!(
+            (lines[2]["outcome"]["refusal"]["kind"].as_str(), lines[2]["outcome"]["refusal"]["barcode"].as_str()),
+            (Some("unknown_barcode"), Some("XX99999999"))
+        );
+        let (_, _, again) = call(
+            store,
+            results(
+                serde_json::json!([{"barcode": "PP00000001", "result": "pooled_suspect"}, {"barcode": "PP00000001", "result": "negative"}]),
+            ),
+        )
+        .await;
         assert_eq!(again[0]["outcome"]["outcome"], "repeat");
         assert_eq!(again[1]["outcome"]["outcome"], "refused");
         assert!(again[1]["outcome"]["reason"].as_str().unwrap().contains("not accepted"));
-        assert_eq!(again[1]["outcome"]["refusal"], serde_json::json!({"kind": "conflict", "barcode": "PP00000001", "recorded": "pooled_suspect", "sent": "negative"}));
+        assert_eq!(
+            again[1]["outcome"]["refusal"],
+            serde_json::json!({"kind": "conflict", "barcode": "PP00000001", "recorded": "pooled_suspect", "sent": "negative"})
+        );
 
         let (_, _, board) = get(store, &officer, "/api/v1/recalls").await;
         assert_eq!(board.as_array().unwrap().len(), 10);
@@ -1144,17 +1293,33 @@ async fn a_positive_pool_recalls_every_member_and_single_retests_close_the_recal
 
         // Re-tests alone, in the same round: one negative (released), one positive (a positive
         // person); a re-test tube takes only recalled people.
-        let (_, _, report) = call(store, post(&officer, &format!("/api/v1/rounds/{round}/registrations"), serde_json::json!({"tubes": [
-            {"barcode": "RT00000001", "site_id": site, "group": "retest", "resident_ids": [residents[0]]},
-            {"barcode": "RT00000002", "site_id": site, "group": "retest", "resident_ids": [residents[1]]},
-            {"barcode": "RT00000003", "site_id": site, "group": "retest", "resident_ids": [residents[12]]},
-        ]}))).await;
-        assert_eq!((report["tubes"][0]["added"].as_u64(), report["tubes"][0]["tube"]["pool"]["size"].as_u64()), (Some(1), Some(1)), "{report}");
+        let (_, _, report) = call(
+            store,
+            post(
+                &officer,
+                &format!("/api/v1/rounds/{round}/registrations"),
+                serde_json::json!({"tubes": [
+                    {"barcode": "RT00000001", "site_id": site, "group": "retest", "resident_ids": [residents[0]]},
+                    {"barcode": "RT00000002", "site_id": site, "group": "retest", "resident_ids": [residents[1]]},
+                    {"barcode": "RT00000003", "site_id": site, "group": "retest", "resident_ids": [residents[12]]},
+                ]}),
+            ),
+        )
+        .await;
+        assert_eq!(
+            (report["tubes"][0]["added"].as_u64(), report["tubes"][0]["tube"]["pool"]["size"].as_u64()),
+            (Some(1), Some(1)),
+            "{report}"
+        );
         assert_eq!(report["tubes"][2]["refused"][0]["refusal"]["detail"]["reason"], "not_recalled", "{report}");
-        let (_, _, lines) = call(store, results(serde_json::json!([
-            {"barcode": "RT00000001", "round_id": round, "result": "negative"},
-            {"barcode": "RT00000002", "round_id": round, "ct_orf1ab": 24.0},
-        ]))).await;
+        let (_, _, lines) = call(
+            store,
+            results(serde_json::json!([
+                {"barcode": "RT00000001", "round_id": round, "result": "negative"},
+                {"barcode": "RT00000002", "round_id": round, "ct_orf1ab": 24.0},
+            ])),
+        )
+        .await;
         assert_eq!(lines[0]["outcome"]["recalls_closed"], 1, "{lines}");
         assert_eq!((lines[1]["outcome"]["result"].as_str(), lines[1]["outcome"]["positive_persons"].as_u64()), (Some("positive"), Some(1)));
         assert_eq!(lines[1]["outcome"]["recalls_closed"], 1);
@@ -1169,8 +1334,14 @@ async fn a_positive_pool_recalls_every_member_and_single_retests_close_the_recal
         assert_eq!(get(store, &officer, &format!("/api/v1/rounds/{round}/tubes/not%20a%20code/recalls")).await.0, StatusCode::BAD_REQUEST);
 
         // A testing officer cannot post results; a lab user cannot plan rounds.
-        assert_eq!(call(store, post(&officer, "/api/v1/results", serde_json::json!({"lab_id": lab_id, "results": []}))).await.0, StatusCode::FORBIDDEN);
-        assert_eq!(call(store, post(&lab, "/api/v1/rounds", serde_json::json!({"name": "x", "areas": [{"area_code": "140121"}]}))).await.0, StatusCode::FORBIDDEN);
+        assert_eq!(
+            call(store, post(&officer, "/api/v1/results", serde_json::json!({"lab_id": lab_id, "results": []}))).await.0,
+            StatusCode::FORBIDDEN
+        );
+        assert_eq!(
+            call(store, post(&lab, "/api/v1/rounds", serde_json::json!({"name": "x", "areas": [{"area_code": "140121"}]}))).await.0,
+            StatusCode::FORBIDDEN
+        );
         w.finish().await;
     }
 }
@@ -1186,16 +1357,36 @@ async fn the_recall_board_shows_every_recalled_person_with_the_clock_overdue_fir
         let residents: Vec<String> = (0..40).filter(|n| (n / 2) % 4 < 2).map(sample_id).collect();
         let (id, site_id) = plan_round(store, &officer, "第一轮").await;
         let site = serde_json::json!({"id": site_id});
-        call(store, post(&officer, &format!("/api/v1/rounds/{id}/registrations"), serde_json::json!({"tubes": [
-            {"barcode": "OLD0000001", "site_id": site["id"], "resident_ids": residents[0..3], "seal": true},
-            {"barcode": "NEW0000001", "site_id": site["id"], "resident_ids": residents[3..10]},
-        ]}))).await;
-        let (_, _, lab_row) = call(store, post(&officer, "/api/v1/labs", serde_json::json!({"name": "县疾控实验室", "area_code": "140121100", "daily_capacity": 10000}))).await;
+        call(
+            store,
+            post(
+                &officer,
+                &format!("/api/v1/rounds/{id}/registrations"),
+                serde_json::json!({"tubes": [
+                    {"barcode": "OLD0000001", "site_id": site["id"], "resident_ids": residents[0..3], "seal": true},
+                    {"barcode": "NEW0000001", "site_id": site["id"], "resident_ids": residents[3..10]},
+                ]}),
+            ),
+        )
+        .await;
+        let (_, _, lab_row) = call(
+            store,
+            post(&officer, "/api/v1/labs", serde_json::json!({"name": "县疾控实验室", "area_code": "140121100", "daily_capacity": 10000})),
+        )
+        .await;
         let seven_hours_ago = (chrono::Utc::now() - chrono::Duration::hours(7)).to_rfc3339();
-        let (_, _, lines) = call(store, post(&lab, "/api/v1/results", serde_json::json!({"lab_id": lab_row["id"], "results": [
-            {"barcode": "OLD0000001", "result": "pooled_suspect", "at": seven_hours_ago},
-            {"barcode": "NEW0000001", "result": "pooled_suspect"},
-        ]}))).await;
+        let (_, _, lines) = call(
+            store,
+            post(
+                &lab,
+                "/api/v1/results",
+                serde_json::json!({"lab_id": lab_row["id"], "results": [
+                    {"barcode": "OLD0000001", "result": "pooled_suspect", "at": seven_hours_ago},
+                    {"barcode": "NEW0000001", "result": "pooled_suspect"},
+                ]}),
+            ),
+        )
+        .await;
         assert_eq!(lines[0]["outcome"]["recalls_opened"], 3, "{lines}");
 
         let addr = spawn_server(store.clone()).await;
@@ -1214,7 +1405,8 @@ async fn the_recall_board_shows_every_recalled_person_with_the_clock_overdue_fir
 
         // The community worker opens one tube: its members, each with where the recall stands.
         client.find(fantoccini::Locator::LinkText("OLD0000001")).await.unwrap().click().await.unwrap();
-        let heading = client.wait().for_element(fantoccini::Locator::XPath("//h1[contains(., '试管 OLD0000001 的召回人员')]")).await.unwrap();
+        let heading =
+            client.wait().for_element(fantoccini::Locator::XPath("//h1[contains(., '试管 OLD0000001 的召回人员')]")).await.unwrap();
         assert!(heading.text().await.unwrap().contains('3'));
         let members = client.find_all(fantoccini::Locator::Css("table.recalls tbody tr")).await.unwrap();
         assert_eq!(members.len(), 3);
@@ -1235,13 +1427,37 @@ async fn the_coverage_page_drills_down_to_a_village_where_missing_people_are_acc
         let lab = account(store, "lab8", Role::Lab, "140121").await;
         let residents: Vec<String> = (0..40).filter(|n| (n / 2) % 4 < 2).map(sample_id).collect();
         let (id, site) = plan_round(store, &officer, "第一轮").await;
-        call(store, post_json(&officer, &format!("/api/v1/rounds/{id}/registrations"), serde_json::json!({"tubes": [
-            {"barcode": "CV00000001", "site_id": site, "resident_ids": residents[0..10]},
-        ]}))).await;
-        let (_, _, lab_row) = call(store, post_json(&officer, "/api/v1/labs", serde_json::json!({"name": "县疾控实验室", "area_code": "140121100", "daily_capacity": 10000}))).await;
-        let (_, _, lines) = call(store, post_json(&lab, "/api/v1/results", serde_json::json!({"lab_id": lab_row["id"], "results": [
-            {"barcode": "CV00000001", "result": "pooled_suspect"},
-        ]}))).await;
+        call(
+            store,
+            post_json(
+                &officer,
+                &format!("/api/v1/rounds/{id}/registrations"),
+                serde_json::json!({"tubes": [
+                    {"barcode": "CV00000001", "site_id": site, "resident_ids": residents[0..10]},
+                ]}),
+            ),
+        )
+        .await;
+        let (_, _, lab_row) = call(
+            store,
+            post_json(
+                &officer,
+                "/api/v1/labs",
+                serde_json::json!({"name": "县疾控实验室", "area_code": "140121100", "daily_capacity": 10000}),
+            ),
+        )
+        .await;
+        let (_, _, lines) = call(
+            store,
+            post_json(
+                &lab,
+                "/api/v1/results",
+                serde_json::json!({"lab_id": lab_row["id"], "results": [
+                    {"barcode": "CV00000001", "result": "pooled_suspect"},
+                ]}),
+            ),
+        )
+        .await;
         assert_eq!(lines[0]["outcome"]["recalls_opened"], 10, "{lines}");
 
         let addr = spawn_server(store.clone()).await;
@@ -1255,7 +1471,8 @@ async fn the_coverage_page_drills_down_to_a_village_where_missing_people_are_acc
         assert!(text(&client, "section.found").await.contains("10\n待复核召回"), "the ten recalled members are counted");
         let rows = client.find_all(fantoccini::Locator::Css("table.coverage tbody tr")).await.unwrap();
         assert_eq!(rows.len(), 2, "东关村 and 西关村");
-        std::fs::write(screenshot_path(&format!("coverage-township-{}.png", w.scratch.kind.as_str())), client.screenshot().await.unwrap()).unwrap();
+        std::fs::write(screenshot_path(&format!("coverage-township-{}.png", w.scratch.kind.as_str())), client.screenshot().await.unwrap())
+            .unwrap();
 
         // The village: its missing list, where one person is accounted for as away.
         client.find(fantoccini::Locator::LinkText("东关村")).await.unwrap().click().await.unwrap();
@@ -1270,11 +1487,15 @@ async fn the_coverage_page_drills_down_to_a_village_where_missing_people_are_acc
         assert_eq!(client.find_all(fantoccini::Locator::Css("#missing-table tbody tr")).await.unwrap().len(), 3);
         let exempt = text(&client, "#exempt-table tbody").await;
         let name = first.split_whitespace().nth(1).unwrap().to_string();
-        assert!(exempt.contains(&name) && exempt.contains("外出未归") && exempt.contains("在太原务工") && exempt.contains("sampler8"), "{exempt}");
+        assert!(
+            exempt.contains(&name) && exempt.contains("外出未归") && exempt.contains("在太原务工") && exempt.contains("sampler8"),
+            "{exempt}"
+        );
         assert_eq!(text(&client, "#missing-count").await, "3");
         assert!(client.find(fantoccini::Locator::Id("print-list")).await.is_ok());
         client.execute("document.querySelector('section.missing-list').scrollIntoView()", vec![]).await.unwrap();
-        std::fs::write(screenshot_path(&format!("coverage-village-{}.png", w.scratch.kind.as_str())), client.screenshot().await.unwrap()).unwrap();
+        std::fs::write(screenshot_path(&format!("coverage-village-{}.png", w.scratch.kind.as_str())), client.screenshot().await.unwrap())
+            .unwrap();
 
         client.find(fantoccini::Locator::Css("#exempt-table button")).await.unwrap().click().await.unwrap();
         client.wait().for_element(fantoccini::Locator::XPath("//span[@id='missing-count' and text()='4']")).await.unwrap();
@@ -1293,15 +1514,39 @@ async fn a_site_page_plans_slots_and_lists_home_visits_and_a_suggested_round_is_
         let lab = account(store, "lab9", Role::Lab, "140121").await;
         let residents: Vec<String> = (0..40).filter(|n| (n / 2) % 4 < 2).map(sample_id).collect();
         let (id, site) = plan_round(store, &officer, "第一轮").await;
-        call(store, post_json(&officer, &format!("/api/v1/rounds/{id}/registrations"), serde_json::json!({"tubes": [
-            {"barcode": "ST00000001", "site_id": site, "resident_ids": residents[0..10]},
-        ]}))).await;
-        let (_, _, lab_row) = call(store, post_json(&officer, "/api/v1/labs", serde_json::json!({"name": "县疾控实验室", "area_code": "140121100", "daily_capacity": 10000}))).await;
+        call(
+            store,
+            post_json(
+                &officer,
+                &format!("/api/v1/rounds/{id}/registrations"),
+                serde_json::json!({"tubes": [
+                    {"barcode": "ST00000001", "site_id": site, "resident_ids": residents[0..10]},
+                ]}),
+            ),
+        )
+        .await;
+        let (_, _, lab_row) = call(
+            store,
+            post_json(
+                &officer,
+                "/api/v1/labs",
+                serde_json::json!({"name": "县疾控实验室", "area_code": "140121100", "daily_capacity": 10000}),
+            ),
+        )
+        .await;
         let results = |items: Value| post_json(&lab, "/api/v1/results", serde_json::json!({"lab_id": lab_row["id"], "results": items}));
         call(store, results(serde_json::json!([{"barcode": "ST00000001", "result": "pooled_suspect"}]))).await;
-        call(store, post_json(&officer, &format!("/api/v1/rounds/{id}/registrations"), serde_json::json!({"tubes": [
-            {"barcode": "SR00000001", "site_id": site, "group": "retest", "resident_ids": [residents[0]]},
-        ]}))).await;
+        call(
+            store,
+            post_json(
+                &officer,
+                &format!("/api/v1/rounds/{id}/registrations"),
+                serde_json::json!({"tubes": [
+                    {"barcode": "SR00000001", "site_id": site, "group": "retest", "resident_ids": [residents[0]]},
+                ]}),
+            ),
+        )
+        .await;
         let (_, _, lines) = call(store, results(serde_json::json!([{"barcode": "SR00000001", "result": "positive"}]))).await;
         assert_eq!(lines[0]["outcome"]["positive_persons"], 1, "{lines}");
 
@@ -1343,11 +1588,23 @@ async fn a_lab_export_in_gbk_records_results_and_reports_each_bad_row_with_its_l
         let residents: Vec<String> = (0..20).filter(|n| (n / 2) % 4 < 2).map(sample_id).collect();
         let (id, site_id) = plan_round(store, &officer, "第一轮").await;
         let site = serde_json::json!({"id": site_id});
-        call(store, post(&officer, &format!("/api/v1/rounds/{id}/registrations"), serde_json::json!({"tubes": [
-            {"barcode": "CSV0000001", "site_id": site["id"], "resident_ids": residents[0..5], "seal": true},
-            {"barcode": "CSV0000002", "site_id": site["id"], "resident_ids": residents[5..10], "seal": true},
-        ]}))).await;
-        let (_, _, lab_row) = call(store, post(&officer, "/api/v1/labs", serde_json::json!({"name": "第三方实验室", "area_code": "140121100", "daily_capacity": 50000}))).await;
+        call(
+            store,
+            post(
+                &officer,
+                &format!("/api/v1/rounds/{id}/registrations"),
+                serde_json::json!({"tubes": [
+                    {"barcode": "CSV0000001", "site_id": site["id"], "resident_ids": residents[0..5], "seal": true},
+                    {"barcode": "CSV0000002", "site_id": site["id"], "resident_ids": residents[5..10], "seal": true},
+                ]}),
+            ),
+        )
+        .await;
+        let (_, _, lab_row) = call(
+            store,
+            post(&officer, "/api/v1/labs", serde_json::json!({"name": "第三方实验室", "area_code": "140121100", "daily_capacity": 50000})),
+        )
+        .await;
         let csv = "条码,结果,ORF1ab,N,检测时间\n\
                    CSV0000001,,27.5,29.0,2022-04-13 22:10:00\n\
                    CSV0000002,阴性,,,2022-04-13 22:11:00\n\
@@ -1381,15 +1638,26 @@ async fn coverage_counts_who_is_sampled_and_lists_exactly_who_is_missing() {
         let officer = account(store, "sampler7", Role::TestingOfficer, "140121100").await;
         let (id, site) = plan_round(store, &officer, "第一轮").await;
         let residents: Vec<String> = (0..40).filter(|n| (n / 2) % 4 < 2).map(sample_id).collect();
-        let (_, _, report) = call(store, post_json(&officer, &format!("/api/v1/rounds/{id}/registrations"), serde_json::json!({"tubes": [
-            {"barcode": "CV00000001", "site_id": site, "resident_ids": residents[0..10]},
-            {"barcode": "CV00000002", "site_id": site, "resident_ids": residents[10..15], "seal": true},
-        ]}))).await;
+        let (_, _, report) = call(
+            store,
+            post_json(
+                &officer,
+                &format!("/api/v1/rounds/{id}/registrations"),
+                serde_json::json!({"tubes": [
+                    {"barcode": "CV00000001", "site_id": site, "resident_ids": residents[0..10]},
+                    {"barcode": "CV00000002", "site_id": site, "resident_ids": residents[10..15], "seal": true},
+                ]}),
+            ),
+        )
+        .await;
         assert_eq!(report["tubes"][1]["added"], 5);
 
         let (status, _, cov) = get(store, &officer, &format!("/api/v1/rounds/{id}/coverage")).await;
         assert_eq!(status, StatusCode::OK, "{cov}");
-        assert_eq!((cov["area_code"].as_str(), cov["expected"].as_i64(), cov["sampled"].as_i64(), cov["missing"].as_i64()), (Some("140121100"), Some(20), Some(15), Some(5)));
+        assert_eq!(
+            (cov["area_code"].as_str(), cov["expected"].as_i64(), cov["sampled"].as_i64(), cov["missing"].as_i64()),
+            (Some("140121100"), Some(20), Some(15), Some(5))
+        );
         let children = cov["children"].as_array().unwrap();
         assert_eq!(children.len(), 2);
         assert_eq!(children.iter().map(|c| c["sampled"].as_i64().unwrap()).sum::<i64>(), 15);
@@ -1420,7 +1688,13 @@ async fn coverage_counts_who_is_sampled_and_lists_exactly_who_is_missing() {
         assert_eq!(got, expected);
 
         // The community accounts for two of them: they leave the missing list, not the register.
-        let exempt = |person: i64, reason: &str| post_json(&officer, &format!("/api/v1/rounds/{id}/exemptions"), serde_json::json!({"person_id": person, "reason": reason, "note": "社区核实"}));
+        let exempt = |person: i64, reason: &str| {
+            post_json(
+                &officer,
+                &format!("/api/v1/rounds/{id}/exemptions"),
+                serde_json::json!({"person_id": person, "reason": reason, "note": "社区核实"}),
+            )
+        };
         let (status, _, e) = call(store, exempt(got[0], "away")).await;
         assert_eq!((status, e["reason"].as_str(), e["recorded_by"].as_str()), (StatusCode::OK, Some("away"), Some("sampler7")), "{e}");
         call(store, exempt(got[1], "hospital")).await;
@@ -1435,7 +1709,10 @@ async fn coverage_counts_who_is_sampled_and_lists_exactly_who_is_missing() {
         assert_eq!(listed.as_array().unwrap().len(), 2);
         let (_, _, page) = get(store, &officer, &format!("/api/v1/rounds/{id}/missing")).await;
         assert_eq!(page["items"].as_array().unwrap().len(), 3);
-        let undo = Request::delete(format!("/api/v1/rounds/{id}/exemptions/{}", got[0])).header("authorization", format!("Bearer {officer}")).body(Body::empty()).unwrap();
+        let undo = Request::delete(format!("/api/v1/rounds/{id}/exemptions/{}", got[0]))
+            .header("authorization", format!("Bearer {officer}"))
+            .body(Body::empty())
+            .unwrap();
         assert_eq!(call(store, undo).await.0, StatusCode::NO_CONTENT);
         let (_, _, cov) = get(store, &officer, &format!("/api/v1/rounds/{id}/coverage")).await;
         assert_eq!((cov["exempted"].as_i64(), cov["missing"].as_i64()), (Some(1), Some(4)));
@@ -1453,9 +1730,14 @@ async fn sealed_tubes_and_a_lab(store: &Store, officer: &str, round: i64, site: 
         .iter()
         .map(|(code, r)| serde_json::json!({"barcode": code, "site_id": site, "resident_ids": residents[r.clone()], "seal": true}))
         .collect();
-    let (status, _, report) = call(store, post_json(officer, &format!("/api/v1/rounds/{round}/registrations"), serde_json::json!({"tubes": tubes}))).await;
+    let (status, _, report) =
+        call(store, post_json(officer, &format!("/api/v1/rounds/{round}/registrations"), serde_json::json!({"tubes": tubes}))).await;
     assert_eq!(status, StatusCode::OK, "{report}");
-    let (status, _, lab) = call(store, post_json(officer, "/api/v1/labs", serde_json::json!({"name": "县疾控实验室", "area_code": "140121100", "daily_capacity": 10000}))).await;
+    let (status, _, lab) = call(
+        store,
+        post_json(officer, "/api/v1/labs", serde_json::json!({"name": "县疾控实验室", "area_code": "140121100", "daily_capacity": 10000})),
+    )
+    .await;
     assert_eq!(status, StatusCode::CREATED, "{lab}");
     lab["id"].as_i64().unwrap()
 }
@@ -1467,14 +1749,21 @@ async fn a_box_is_sent_received_with_a_missing_tube_and_turnaround_is_reported()
         let officer = account(store, "sampler6", Role::TestingOfficer, "140121100").await;
         let lab = account(store, "lab3", Role::Lab, "140121").await;
         let (round, site) = plan_round(store, &officer, "第一轮").await;
-        let lab_id = sealed_tubes_and_a_lab(store, &officer, round, site, &[("BX00000001", 0..10), ("BX00000002", 10..15), ("BX00000003", 15..20)]).await;
+        let lab_id =
+            sealed_tubes_and_a_lab(store, &officer, round, site, &[("BX00000001", 0..10), ("BX00000002", 10..15), ("BX00000003", 15..20)])
+                .await;
 
         let send = |body: Value| post_json(&officer, &format!("/api/v1/rounds/{round}/batches"), body);
-        let (status, _, refused) = call(store, send(serde_json::json!({"site_id": site, "lab_id": lab_id, "label": "东关-01", "barcodes": ["BX00000001", "ZZ00000001"]}))).await;
+        let (status, _, refused) = call(
+            store,
+            send(serde_json::json!({"site_id": site, "lab_id": lab_id, "label": "东关-01", "barcodes": ["BX00000001", "ZZ00000001"]})),
+        )
+        .await;
         assert_eq!(status, StatusCode::CONFLICT, "{refused}");
         assert_eq!(refused["refusal"]["kind"], "tubes");
         assert_eq!(refused["refusal"]["detail"][0], serde_json::json!({"problem": "unknown", "barcode": "ZZ00000001"}));
-        let (status, _, bad) = call(store, send(serde_json::json!({"site_id": site, "lab_id": lab_id, "label": "东关-01", "barcodes": ["no good!"]}))).await;
+        let (status, _, bad) =
+            call(store, send(serde_json::json!({"site_id": site, "lab_id": lab_id, "label": "东关-01", "barcodes": ["no good!"]}))).await;
         assert_eq!((status, bad["field"].as_str()), (StatusCode::BAD_REQUEST, Some("barcodes")));
 
         let (status, _, batch) = call(store, send(serde_json::json!({"site_id": site, "lab_id": lab_id, "label": "东关-01"}))).await;
@@ -1485,7 +1774,10 @@ async fn a_box_is_sent_received_with_a_missing_tube_and_turnaround_is_reported()
         assert_eq!(resent["id"], batch["id"], "a resent box is the same box");
 
         let receipt = |codes: Value| post_json(&lab, &format!("/api/v1/batches/{id}/receipt"), serde_json::json!({"barcodes": codes}));
-        assert_eq!(call(store, post_json(&officer, &format!("/api/v1/batches/{id}/receipt"), serde_json::json!({"barcodes": []}))).await.0, StatusCode::FORBIDDEN);
+        assert_eq!(
+            call(store, post_json(&officer, &format!("/api/v1/batches/{id}/receipt"), serde_json::json!({"barcodes": []}))).await.0,
+            StatusCode::FORBIDDEN
+        );
         let (status, _, detail) = call(store, receipt(serde_json::json!(["bx00000001", "BX00000003", "QQ00000007"]))).await;
         assert_eq!(status, StatusCode::OK, "{detail}");
         assert_eq!(detail["missing_barcodes"], serde_json::json!(["BX00000002"]));
@@ -1520,7 +1812,14 @@ async fn a_box_is_packed_at_the_site_and_the_lab_sees_what_is_missing_in_a_brows
         let client = browser(&driver).await;
         sign_in(&client, addr, "sampler7", PASSWORD).await;
         client.find(fantoccini::Locator::Css("nav.main a[href='/testing']")).await.unwrap().click().await.unwrap();
-        client.wait().for_element(fantoccini::Locator::Css(&format!("a[href='/transport?round={round}']"))).await.unwrap().click().await.unwrap();
+        client
+            .wait()
+            .for_element(fantoccini::Locator::Css(&format!("a[href='/transport?round={round}']")))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
         client.wait().for_element(fantoccini::Locator::Css("#dispatch-form")).await.unwrap();
         client.find(fantoccini::Locator::Css("#dispatch-form button")).await.unwrap().click().await.unwrap();
         assert!(text(&client, "#transport-error").await.contains("请填写箱号"), "a box needs a label");
@@ -1599,7 +1898,14 @@ async fn hl7_results_over_http_and_mllp_are_acknowledged_and_read_back_by_an_ind
             (status, String::from_utf8(axum::body::to_bytes(res.into_body(), usize::MAX).await.unwrap().to_vec()).unwrap())
         }
 
-        let first = oru_from_library("LIS0001", &[("HL00000001", Some("260385009^Negative^SCT"), None), ("HL00000002", None, Some(27.5)), ("HL99999999", Some("260385009^Negative^SCT"), None)]);
+        let first = oru_from_library(
+            "LIS0001",
+            &[
+                ("HL00000001", Some("260385009^Negative^SCT"), None),
+                ("HL00000002", None, Some(27.5)),
+                ("HL99999999", Some("260385009^Negative^SCT"), None),
+            ],
+        );
         let (status, body) = text_of(store, post(&first)).await;
         assert_eq!(status, StatusCode::OK, "{body}");
         let ack = read_ack(&body);
@@ -1615,9 +1921,23 @@ async fn hl7_results_over_http_and_mllp_are_acknowledged_and_read_back_by_an_ind
         assert_eq!(read_ack(&body).get_value("MSA.1").unwrap(), "AA", "repeats are accepted and change nothing: {body}");
         let (_, _, board) = get(store, &officer, "/api/v1/recalls").await;
         assert_eq!(board.as_array().unwrap().len(), 8);
-        let (_, body) = text_of(store, Request::post("/api/v1/results/hl7").header("authorization", format!("Bearer {lab}")).body(Body::from("PID|1|garbage")).unwrap()).await;
+        let (_, body) = text_of(
+            store,
+            Request::post("/api/v1/results/hl7")
+                .header("authorization", format!("Bearer {lab}"))
+                .body(Body::from("PID|1|garbage"))
+                .unwrap(),
+        )
+        .await;
         assert!(body.contains("MSA|AR"), "{body}");
-        let (status, _) = text_of(store, Request::post("/api/v1/results/hl7").header("authorization", format!("Bearer {officer}")).body(Body::from(first.serialize().unwrap())).unwrap()).await;
+        let (status, _) = text_of(
+            store,
+            Request::post("/api/v1/results/hl7")
+                .header("authorization", format!("Bearer {officer}"))
+                .body(Body::from(first.serialize().unwrap()))
+                .unwrap(),
+        )
+        .await;
         assert_eq!(status, StatusCode::FORBIDDEN);
 
         // The same lab system over MLLP.
@@ -1664,7 +1984,14 @@ async fn a_lab_uploads_its_gbk_export_and_sees_each_refused_row_in_a_browser() {
         let client = browser(&driver).await;
         sign_in(&client, addr, "lab6", PASSWORD).await;
         client.find(fantoccini::Locator::Css("nav.main a[href='/results']")).await.unwrap().click().await.unwrap();
-        client.wait().for_element(fantoccini::Locator::Css("#results-file")).await.unwrap().send_keys(path.to_str().unwrap()).await.unwrap();
+        client
+            .wait()
+            .for_element(fantoccini::Locator::Css("#results-file"))
+            .await
+            .unwrap()
+            .send_keys(path.to_str().unwrap())
+            .await
+            .unwrap();
         client.find(fantoccini::Locator::Css("#results-form button")).await.unwrap().click().await.unwrap();
         for _ in 0..100 {
             if !text(&client, "#results-rows").await.is_empty() {
@@ -1728,7 +2055,12 @@ async fn a_testing_officer_plans_a_round_adds_a_site_and_a_lab_in_a_browser() {
         lab_form.find(fantoccini::Locator::Css("input[name=name]")).await.unwrap().send_keys("清徐县疾控中心实验室").await.unwrap();
         lab_form.find(fantoccini::Locator::Css("button")).await.unwrap().click().await.unwrap();
         // The page before the lab was added has the same form: wait for the lab in it.
-        let listed = client.wait().for_element(fantoccini::Locator::XPath("//form[@id='dispatch-form']//select[@name='lab_id']/option[contains(., '清徐县疾控中心实验室')]")).await;
+        let listed = client
+            .wait()
+            .for_element(fantoccini::Locator::XPath(
+                "//form[@id='dispatch-form']//select[@name='lab_id']/option[contains(., '清徐县疾控中心实验室')]",
+            ))
+            .await;
         assert!(listed.is_ok(), "the new lab is offered: {}", text(&client, "#dispatch-form select[name=lab_id]").await);
 
         let (_, _, rounds) = get(store, &officer, "/api/v1/rounds").await;

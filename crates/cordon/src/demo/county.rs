@@ -42,9 +42,12 @@ pub struct County {
 }
 
 /// Where residents come from: mostly this county, some from Taiyuan's districts and other provinces.
-const ORIGINS: &[(&str, u32)] = &[("140121", 900), ("140105", 25), ("140106", 20), ("140109", 15), ("140110", 10), ("140181", 15), ("410522", 10), ("130102", 5)];
-const PHONE_PREFIXES: &[&str] =
-    &["134", "135", "136", "137", "138", "139", "150", "151", "152", "157", "158", "159", "182", "183", "187", "188", "130", "131", "132", "155", "156", "185", "186", "133", "153", "180", "181", "189", "199", "177"];
+const ORIGINS: &[(&str, u32)] =
+    &[("140121", 900), ("140105", 25), ("140106", 20), ("140109", 15), ("140110", 10), ("140181", 15), ("410522", 10), ("130102", 5)];
+const PHONE_PREFIXES: &[&str] = &[
+    "134", "135", "136", "137", "138", "139", "150", "151", "152", "157", "158", "159", "182", "183", "187", "188", "130", "131", "132",
+    "155", "156", "185", "186", "133", "153", "180", "181", "189", "199", "177",
+];
 
 struct Generator {
     rng: Rng,
@@ -173,7 +176,12 @@ pub fn generate(seed: u64, population: u32) -> County {
                     format!("{}{}{}", names::surname(&mut g.rng), stem, if stem.ends_with('村') { "" } else { "村" })
                 } else {
                     let stem = *g.rng.pick(VILLAGE_STEMS);
-                    format!("{}{}{}", g.rng.pick(DIRECTIONS), g.rng.pick(&["关", "王", "马", "杜", "贾", "范", "罗", "刘", "韩"]), if stem == "村" { "村".to_string() } else { format!("{stem}村") })
+                    format!(
+                        "{}{}{}",
+                        g.rng.pick(DIRECTIONS),
+                        g.rng.pick(&["关", "王", "马", "杜", "贾", "范", "罗", "刘", "韩"]),
+                        if stem == "村" { "村".to_string() } else { format!("{stem}村") }
+                    )
                 };
                 if used_names.insert(candidate.clone()) {
                     break candidate;

@@ -83,7 +83,11 @@ mod tests {
                 n
             };
             assert!(r.sampled as i64 > east * 95 / 100 && (r.sampled as i64) < east, "about 98 % sampled: {} of {east}", r.sampled);
-            assert!(r.tubes >= r.sampled.div_ceil(10) && r.tubes <= r.sampled / 10 + r.sites, "tubes of ten, the last of each site partly filled: {} tubes", r.tubes);
+            assert!(
+                r.tubes >= r.sampled.div_ceil(10) && r.tubes <= r.sampled / 10 + r.sites,
+                "tubes of ten, the last of each site partly filled: {} tubes",
+                r.tubes
+            );
             assert!(r.sites >= 3 && r.resulted > r.tubes / 2 && r.resulted < r.tubes, "{} of {} tubes resulted", r.resulted, r.tubes);
             assert!(r.recalls >= 10, "two pooled-suspect tubes recall their members: {}", r.recalls);
             let officer = store.principal_by_name("demo_testing_officer").await.unwrap().unwrap();
@@ -100,7 +104,12 @@ mod tests {
             // secondary contacts, three generations in one cluster.
             let t = outbreak::trace(&store, "demo_investigator", 3, now).await.unwrap().expect("a positive to investigate");
             assert!(t.employees > 100, "the park's staff from the township: {}", t.employees);
-            assert!(t.from_roster > 0 && t.from_roster <= t.unscanned, "unscanned team-mates found on the roster: {} of {}", t.from_roster, t.unscanned);
+            assert!(
+                t.from_roster > 0 && t.from_roster <= t.unscanned,
+                "unscanned team-mates found on the roster: {} of {}",
+                t.from_roster,
+                t.unscanned
+            );
             assert!(
                 t.close >= t.employees - 1 - outbreak::LEFT_TO_DECIDE - (t.unscanned - t.from_roster) && t.close < t.employees,
                 "co-workers confirmed, some left to decide: {}",
@@ -116,7 +125,10 @@ mod tests {
             let left = tracer.venue_candidates(t.index_case, &cordon_domain::tracing::exposure::Lookback::default()).await.unwrap();
             assert!(!left.is_empty(), "candidates left for the investigator");
             let contacts = tracer.contacts(t.index_case).await.unwrap();
-            assert!(contacts.iter().any(|c| c.degree == "secondary" && c.kinds.iter().any(|k| k == "work")), "night-shift team-mates proposed");
+            assert!(
+                contacts.iter().any(|c| c.degree == "secondary" && c.kinds.iter().any(|k| k == "work")),
+                "night-shift team-mates proposed"
+            );
             assert!(tracer.trajectory(t.index_case).await.unwrap().len() >= 4);
 
             // Quarantine and transfer: rooms for the close contacts handed over, buses, the
@@ -128,9 +140,15 @@ mod tests {
             assert!(q.arrived > 0 && q.arrived < q.roomed, "the last buses are still out: {} of {}", q.arrived, q.roomed);
             assert!(q.sampled > 0 && q.sampled <= q.arrived);
             assert!(q.in_hospital >= 1);
-            let head = store.scoped(store.principal_by_name("demo_quarantine_site_head").await.unwrap().unwrap(), cordon_store::audit::Actor::system("test"));
+            let head = store.scoped(
+                store.principal_by_name("demo_quarantine_site_head").await.unwrap().unwrap(),
+                cordon_store::audit::Actor::system("test"),
+            );
             let stays = head.stays().await.unwrap();
-            assert!(stays.iter().any(|s| s.case_id == t.index_case && s.severity == "moderate"), "the index case in the designated hospital");
+            assert!(
+                stays.iter().any(|s| s.case_id == t.index_case && s.severity == "moderate"),
+                "the index case in the designated hospital"
+            );
             let board = head.dispatch_board().await.unwrap();
             assert!(board.iter().any(|x| x.status == "picked_up") && board.iter().any(|x| x.status == "planned"), "the board is alive");
             // One person in the site turned positive; the earlier chapter's friends go home free.

@@ -114,7 +114,8 @@ pub async fn trace(store: &Store, investigator: &str, seed: u64, now: DateTime<U
 
     // The park's roster: day and night shift by sorting team, the positive in the second.
     let mut roster = String::from("单位,身份证号,班组\n");
-    let everyone = std::iter::once((positive.person_id, 1)).chain(staff.iter().chain(&night).enumerate().map(|(i, id)| (*id, i % TEAMS.len())));
+    let everyone =
+        std::iter::once((positive.person_id, 1)).chain(staff.iter().chain(&night).enumerate().map(|(i, id)| (*id, i % TEAMS.len())));
     for (id, team) in everyone {
         if let Some(p) = scope.person(id).await? {
             roster.push_str(&format!("{PARK},{},{}\n", p.document.number(), TEAMS[team]));
@@ -129,11 +130,26 @@ pub async fn trace(store: &Store, investigator: &str, seed: u64, now: DateTime<U
     scope.trajectory_from_checkins(case.id).await?;
     let evening = |h: i64, m: i64| DateTime::<Utc>::from_timestamp(shift + (h - 7) * 3600 + m * 60, 0).unwrap_or(now);
     scope
-        .add_trajectory(case.id, &[
-            NewEntry { from_at: evening(18, 10), until_at: Some(evening(18, 45)), kind: PlaceKind::Vehicle, place: "徐沟—清源 公交 3 路".into(), detail: Some("后门附近站立".into()) },
-            NewEntry { from_at: evening(19, 0), until_at: Some(evening(19, 40)), kind: PlaceKind::Shop, place: "徐沟镇东街农贸市场".into(), detail: None },
-            NewEntry { from_at: evening(20, 0), until_at: None, kind: PlaceKind::Home, place: "住所".into(), detail: None },
-        ])
+        .add_trajectory(
+            case.id,
+            &[
+                NewEntry {
+                    from_at: evening(18, 10),
+                    until_at: Some(evening(18, 45)),
+                    kind: PlaceKind::Vehicle,
+                    place: "徐沟—清源 公交 3 路".into(),
+                    detail: Some("后门附近站立".into()),
+                },
+                NewEntry {
+                    from_at: evening(19, 0),
+                    until_at: Some(evening(19, 40)),
+                    kind: PlaceKind::Shop,
+                    place: "徐沟镇东街农贸市场".into(),
+                    detail: None,
+                },
+                NewEntry { from_at: evening(20, 0), until_at: None, kind: PlaceKind::Home, place: "住所".into(), detail: None },
+            ],
+        )
         .await?;
     scope.core_done(inv.id).await.ok();
 
@@ -172,7 +188,8 @@ pub async fn trace(store: &Store, investigator: &str, seed: u64, now: DateTime<U
 
     // Secondary contacts: the households, most confirmed; the first batch handed over.
     let contacts = scope.contacts(case.id).await?;
-    let proposed: Vec<i64> = contacts.iter().filter(|c| c.status == "proposed").take(contacts.len() * 3 / 4).flat_map(|c| c.exposure_ids.clone()).collect();
+    let proposed: Vec<i64> =
+        contacts.iter().filter(|c| c.status == "proposed").take(contacts.len() * 3 / 4).flat_map(|c| c.exposure_ids.clone()).collect();
     scope.decide_exposures(case.id, &proposed, true).await?;
     let contacts = scope.contacts(case.id).await?;
     let batch: Vec<i64> = contacts.iter().filter(|c| c.status == "confirmed").take(150).map(|c| c.person_id).collect();
@@ -227,7 +244,19 @@ pub async fn trace(store: &Store, investigator: &str, seed: u64, now: DateTime<U
             let members = store.household_members(h).await?;
             // Someone at home who was not at the park: infected by the co-worker, not the index.
             if let Some(m) = members.iter().find(|m| m.id != p2.id && m.id != positive.person_id && !at_park.contains(&m.id)) {
-                scope.record_exposures(c2.id, &[NewExposure { contact_person_id: m.id, kind: ExposureKind::Household, degree: None, first_at: Some(now - Duration::days(2)), last_at: Some(now - Duration::hours(20)), note: None }]).await?;
+                scope
+                    .record_exposures(
+                        c2.id,
+                        &[NewExposure {
+                            contact_person_id: m.id,
+                            kind: ExposureKind::Household,
+                            degree: None,
+                            first_at: Some(now - Duration::days(2)),
+                            last_at: Some(now - Duration::hours(20)),
+                            note: None,
+                        }],
+                    )
+                    .await?;
                 scope
                     .create_case(NewCase {
                         external_id: None,

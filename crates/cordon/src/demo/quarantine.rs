@@ -17,15 +17,15 @@ use cordon_domain::tracing::exposure::ExposureKind;
 use cordon_domain::transfer::{TransferStatus, VehicleKind};
 use cordon_domain::treatment::HospitalKind;
 use cordon_domain::{AreaCode, Barcode};
-use cordon_store::exposures::NewExposure;
-use cordon_store::results::ResultInput;
-use cordon_store::cases::NewCase;
-use cordon_store::{PersonFilter, Store};
 use cordon_store::audit::Actor;
+use cordon_store::cases::NewCase;
+use cordon_store::exposures::NewExposure;
 use cordon_store::observation::OrderFilter;
 use cordon_store::quarantine::NewQuarantineSite;
+use cordon_store::results::ResultInput;
 use cordon_store::scoped::Scoped;
 use cordon_store::transfers::{NewHospital, NewVehicle};
+use cordon_store::{PersonFilter, Store};
 
 use super::county;
 use super::rng::Rng;
@@ -58,7 +58,8 @@ async fn as_user(store: &Store, name: &str) -> Result<Scoped> {
 pub async fn settle(store: &Store, seed: u64, index_case: i64) -> Result<Settled> {
     // 一批确认、一批转运: the investigator hands over the rest of the confirmed contacts.
     let investigator = as_user(store, "demo_investigator").await?;
-    let rest: Vec<i64> = investigator.contacts(index_case).await?.into_iter().filter(|c| c.status == "confirmed").map(|c| c.person_id).collect();
+    let rest: Vec<i64> =
+        investigator.contacts(index_case).await?.into_iter().filter(|c| c.status == "confirmed").map(|c| c.person_id).collect();
     investigator.hand_over(index_case, &rest).await?;
     let head = as_user(store, "demo_quarantine_site_head").await?;
     let dispatcher = as_user(store, "demo_transfer_dispatcher").await?;
@@ -97,19 +98,40 @@ pub async fn settle(store: &Store, seed: u64, index_case: i64) -> Result<Settled
     let mut buses = Vec::new();
     for i in 1..=BUSES {
         let plate = format!("晋A·Q{:04}", 100 + i);
-        let v = NewVehicle { plate, kind: VehicleKind::Bus, seats: BUS_SEATS, area_code: county.clone(), driver: Some(format!("司机{i:02}")), phone: None };
+        let v = NewVehicle {
+            plate,
+            kind: VehicleKind::Bus,
+            seats: BUS_SEATS,
+            area_code: county.clone(),
+            driver: Some(format!("司机{i:02}")),
+            phone: None,
+        };
         buses.push(dispatcher.add_vehicle(&v).await?);
     }
     let mut ambulances = Vec::new();
     for i in 1..=4 {
-        let v = NewVehicle { plate: format!("晋A·120{i:02}"), kind: VehicleKind::Ambulance, seats: 4, area_code: county.clone(), driver: None, phone: None };
+        let v = NewVehicle {
+            plate: format!("晋A·120{i:02}"),
+            kind: VehicleKind::Ambulance,
+            seats: 4,
+            area_code: county.clone(),
+            driver: None,
+            phone: None,
+        };
         ambulances.push(dispatcher.add_vehicle(&v).await?);
     }
     let designated = dispatcher
-        .add_hospital(&NewHospital { name: "清徐县人民医院（定点医院）".into(), kind: HospitalKind::Designated, area_code: county.clone(), beds: 200 })
+        .add_hospital(&NewHospital {
+            name: "清徐县人民医院（定点医院）".into(),
+            kind: HospitalKind::Designated,
+            area_code: county.clone(),
+            beds: 200,
+        })
         .await?;
     let shelter = dispatcher
-        .add_hospital(&NewHospital { name: "清徐方舱医院".into(), kind: HospitalKind::Shelter, area_code: county.clone(), beds: 1000 })
+        .add_hospital(&NewHospital {
+            name: "清徐方舱医院".into(), kind: HospitalKind::Shelter, area_code: county.clone(), beds: 1000
+        })
         .await?;
 
     // Seat everyone with a room; all but the last two buses arrive, one of those is on the road.
@@ -210,7 +232,12 @@ pub async fn settle(store: &Store, seed: u64, index_case: i64) -> Result<Settled
         if let Some(positive) = investigator.positives(true).await?.into_iter().find(|p| p.barcode == barcode) {
             investigator.case_from_positive(positive.id, CaseClass::Asymptomatic, None).await?;
             converted += 1;
-            if let Some(order) = head.observation_orders(&OrderFilter { site_id: Some(site.id), ..Default::default() }).await?.into_iter().find(|o| o.person_id == positive.person_id) {
+            if let Some(order) = head
+                .observation_orders(&OrderFilter { site_id: Some(site.id), ..Default::default() })
+                .await?
+                .into_iter()
+                .find(|o| o.person_id == positive.person_id)
+            {
                 head.apply_restart(site.id, order.id, false).await?;
             }
         }
@@ -238,11 +265,13 @@ async fn released_home(
     let now = chrono::Utc::now();
     let today = cordon_domain::local_date(now);
     let town = AreaCode::parse(county::COUNTY_CODE)?.child(103).ok_or_else(|| anyhow!("no township 103"))?;
-    let observed: std::collections::HashSet<i64> = head.observation_orders(&OrderFilter::default()).await?.into_iter().map(|o| o.person_id).collect();
+    let observed: std::collections::HashSet<i64> =
+        head.observation_orders(&OrderFilter::default()).await?.into_iter().map(|o| o.person_id).collect();
     let page = investigator.list_persons(Some(&town), &PersonFilter::default(), None, 200, today).await?;
     // Heads of different households: the driver, then his six friends.
     let mut homes = std::collections::HashSet::new();
-    let people: Vec<_> = page.items.into_iter().filter(|p| !observed.contains(&p.id) && p.household_id.is_some_and(|h| homes.insert(h))).take(7).collect();
+    let people: Vec<_> =
+        page.items.into_iter().filter(|p| !observed.contains(&p.id) && p.household_id.is_some_and(|h| homes.insert(h))).take(7).collect();
     let Some((driver, friends)) = people.split_first() else { return Ok(0) };
     let dinner = now - chrono::Duration::days(10);
     let case = investigator
@@ -272,9 +301,11 @@ async fn released_home(
         note: Some("同桌聚餐".into()),
     };
     investigator.record_exposures(case.id, &friends.iter().map(meal).collect::<Vec<_>>()).await?;
-    let proposed: Vec<i64> = investigator.contacts(case.id).await?.into_iter().filter(|c| c.status == "proposed").flat_map(|c| c.exposure_ids).collect();
+    let proposed: Vec<i64> =
+        investigator.contacts(case.id).await?.into_iter().filter(|c| c.status == "proposed").flat_map(|c| c.exposure_ids).collect();
     investigator.decide_exposures(case.id, &proposed, true).await?;
-    let everyone: Vec<i64> = investigator.contacts(case.id).await?.into_iter().filter(|c| c.status == "confirmed").map(|c| c.person_id).collect();
+    let everyone: Vec<i64> =
+        investigator.contacts(case.id).await?.into_iter().filter(|c| c.status == "confirmed").map(|c| c.person_id).collect();
     investigator.hand_over(case.id, &everyone).await?;
     let t = dispatcher.plan_case_transfer(case.id, hospital, ambulance, "120 急救").await?;
     for step in [TransferStatus::Dispatched, TransferStatus::PickedUp, TransferStatus::Arrived] {

@@ -134,7 +134,13 @@ pub async fn replay(store: &Store, officer: &str, lab: &str, seed: u64, now: Dat
             }
         }
     }
-    let reasons = [ExemptionReason::Away, ExemptionReason::Away, ExemptionReason::Hospital, ExemptionReason::Quarantine, ExemptionReason::HomeSampled];
+    let reasons = [
+        ExemptionReason::Away,
+        ExemptionReason::Away,
+        ExemptionReason::Hospital,
+        ExemptionReason::Quarantine,
+        ExemptionReason::HomeSampled,
+    ];
     for (i, person) in not_sampled.iter().enumerate() {
         if i % 3 == 0 {
             let _ = officer.exempt(round.id, *person, reasons[i % reasons.len()], Some("社区网格员核实")).await?;
@@ -157,7 +163,14 @@ pub async fn replay(store: &Store, officer: &str, lab: &str, seed: u64, now: Dat
             next_code += 1;
             sampled += members.len();
             tubes.push((s, code.clone(), at));
-            batch.push(BatchTube { barcode: code, site_id: sites[s].id, group: SamplingGroup::Resident, members: members.to_vec(), seal: true, sampled_at: Some(at) });
+            batch.push(BatchTube {
+                barcode: code,
+                site_id: sites[s].id,
+                group: SamplingGroup::Resident,
+                members: members.to_vec(),
+                seal: true,
+                sampled_at: Some(at),
+            });
             if batch.len() == 500 {
                 officer.register_batch(round.id, std::mem::take(&mut batch), Some("demo")).await?;
             }
@@ -168,8 +181,14 @@ pub async fn replay(store: &Store, officer: &str, lab: &str, seed: u64, now: Dat
     }
 
     // Two labs; each site's tubes go out in boxes, the lab scans them in.
-    let cdc = officer.create_lab(NewLab { name: "清徐县疾控中心实验室".into(), area_code: AreaCode::parse("140121")?, daily_capacity: 20_000 }).await?;
-    let third = officer.create_lab(NewLab { name: "太原金域医学检验实验室".into(), area_code: AreaCode::parse("140121")?, daily_capacity: 60_000 }).await?;
+    let cdc = officer
+        .create_lab(NewLab { name: "清徐县疾控中心实验室".into(), area_code: AreaCode::parse("140121")?, daily_capacity: 20_000 })
+        .await?;
+    let third = officer
+        .create_lab(NewLab {
+            name: "太原金域医学检验实验室".into(), area_code: AreaCode::parse("140121")?, daily_capacity: 60_000
+        })
+        .await?;
     let mut lab_of_site = Vec::new();
     for (s, site) in sites.iter().enumerate() {
         let lab = if s % 3 == 0 { cdc.id } else { third.id };
@@ -194,8 +213,9 @@ pub async fn replay(store: &Store, officer: &str, lab: &str, seed: u64, now: Dat
     let mut recalls = 0;
     // Two early tubes of 徐沟镇, from different sites, so that their results are back.
     let positive: Vec<usize> = {
-        let early: Vec<usize> =
-            (0..tubes.len()).filter(|&i| sites[tubes[i].0].area_code.starts_with(EAST[0]) && tubes[i].2 < opens + Duration::hours(2)).collect();
+        let early: Vec<usize> = (0..tubes.len())
+            .filter(|&i| sites[tubes[i].0].area_code.starts_with(EAST[0]) && tubes[i].2 < opens + Duration::hours(2))
+            .collect();
         let mut chosen: Vec<usize> = [early.len() / 4, early.len() * 3 / 4].iter().filter_map(|&k| early.get(k).copied()).collect();
         chosen.dedup();
         chosen
@@ -212,7 +232,13 @@ pub async fn replay(store: &Store, officer: &str, lab: &str, seed: u64, now: Dat
         } else {
             (TubeResult::Negative, CtValues::default())
         };
-        by_lab.entry(lab_of_site[*s]).or_default().push(ResultInput { barcode: code.clone(), round_id: Some(round.id), result: Some(result), ct, at: Some(done) });
+        by_lab.entry(lab_of_site[*s]).or_default().push(ResultInput {
+            barcode: code.clone(),
+            round_id: Some(round.id),
+            result: Some(result),
+            ct,
+            at: Some(done),
+        });
     }
     for (lab, inputs) in &by_lab {
         for chunk in inputs.chunks(1000) {
@@ -238,11 +264,32 @@ pub async fn replay(store: &Store, officer: &str, lab: &str, seed: u64, now: Dat
         let code = Barcode::parse(&format!("RT{:08}", k + 1))?;
         let taken = r.created_at + Duration::minutes(40 + 5 * k as i64);
         officer
-            .register_batch(round.id, vec![BatchTube { barcode: code.clone(), site_id: site, group: SamplingGroup::Retest, members: vec![r.person_id], seal: true, sampled_at: Some(taken) }], Some("demo"))
+            .register_batch(
+                round.id,
+                vec![BatchTube {
+                    barcode: code.clone(),
+                    site_id: site,
+                    group: SamplingGroup::Retest,
+                    members: vec![r.person_id],
+                    seal: true,
+                    sampled_at: Some(taken),
+                }],
+                Some("demo"),
+            )
             .await?;
         if k + 2 < members.len() {
-            let (result, ct) = if k == 0 { (TubeResult::Positive, CtValues { orf1ab: Some(24.6), n: Some(26.1) }) } else { (TubeResult::Negative, CtValues::default()) };
-            let input = ResultInput { barcode: code, round_id: Some(round.id), result: Some(result), ct, at: Some((taken + Duration::minutes(50)).min(now)) };
+            let (result, ct) = if k == 0 {
+                (TubeResult::Positive, CtValues { orf1ab: Some(24.6), n: Some(26.1) })
+            } else {
+                (TubeResult::Negative, CtValues::default())
+            };
+            let input = ResultInput {
+                barcode: code,
+                round_id: Some(round.id),
+                result: Some(result),
+                ct,
+                at: Some((taken + Duration::minutes(50)).min(now)),
+            };
             lab_user.record_result(cdc.id, &input).await?;
         }
     }

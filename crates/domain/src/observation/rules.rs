@@ -123,7 +123,10 @@ impl RuleSet {
                 vec![
                     (
                         Category::CloseContact,
-                        Plan { stages: vec![stage(Centralized, 14, &[1, 4, 7, 14]), stage(HomeMonitoring, 7, &[2, 7])], double_test_at_release: true },
+                        Plan {
+                            stages: vec![stage(Centralized, 14, &[1, 4, 7, 14]), stage(HomeMonitoring, 7, &[2, 7])],
+                            double_test_at_release: true,
+                        },
                     ),
                     (Category::SecondaryContact, plan(vec![stage(Centralized, 7, &[1, 4, 7])])),
                     (Category::HighRiskArea, plan(vec![stage(Centralized, 14, &[1, 4, 7, 14]), stage(HomeMonitoring, 7, &[2, 7])])),
@@ -170,8 +173,8 @@ impl RuleSet {
     /// Checks an edited rule set: a sound name, at least one stage per plan, stages of 1 to 60
     /// days, test days inside their stage in increasing order, no stage following itself.
     pub fn validate(&self) -> Result<(), RuleError> {
-        let name_ok = (2..=40).contains(&self.name.chars().count())
-            && self.name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        let name_ok =
+            (2..=40).contains(&self.name.chars().count()) && self.name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
         if !name_ok {
             return Err(RuleError::BadName(self.name.clone()));
         }

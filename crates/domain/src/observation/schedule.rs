@@ -178,9 +178,8 @@ impl Schedule {
             }
         }
         if needs > 0 {
-            let negative = close_first
-                .map(|c| c.iter().take(needs as usize).filter(|o| **o == Outcome::Negative).count() as u32)
-                .unwrap_or(0);
+            let negative =
+                close_first.map(|c| c.iter().take(needs as usize).filter(|o| **o == Outcome::Negative).count() as u32).unwrap_or(0);
             if negative < needs {
                 out.push(Blocker::CloseContactTests { needs, negative });
             }
@@ -268,7 +267,8 @@ mod tests {
     fn protocol_9_secondary_contact_is_home_quarantine_and_waits_for_the_close_contact() {
         let r = RuleSet::built_in("protocol-9").unwrap();
         let plan = r.plan(Category::SecondaryContact).unwrap();
-        let taken: Vec<Taken> = ["2022-04-13", "2022-04-16", "2022-04-19"].iter().map(|x| Taken { on: d(x), outcome: Outcome::Negative }).collect();
+        let taken: Vec<Taken> =
+            ["2022-04-13", "2022-04-16", "2022-04-19"].iter().map(|x| Taken { on: d(x), outcome: Outcome::Negative }).collect();
         let s = Schedule::compute(plan, d("2022-04-12"), d("2022-04-13"), &taken);
         assert_eq!(s.entry(), Some(StageKind::HomeQuarantine));
         assert_eq!(s.release_on, d("2022-04-19"));
@@ -279,10 +279,7 @@ mod tests {
             s.release_blockers(today, Some(&[n]), r.secondary_needs_close_tests),
             vec![Blocker::CloseContactTests { needs: 2, negative: 1 }]
         );
-        assert_eq!(
-            s.release_blockers(today, Some(&[n, Outcome::Positive]), 2),
-            vec![Blocker::CloseContactTests { needs: 2, negative: 1 }]
-        );
+        assert_eq!(s.release_blockers(today, Some(&[n, Outcome::Positive]), 2), vec![Blocker::CloseContactTests { needs: 2, negative: 1 }]);
         let early = s.release_blockers(d("2022-04-18"), Some(&[n, n]), 2);
         assert_eq!(early, vec![Blocker::PeriodRunning { release_on: d("2022-04-19") }]);
     }
@@ -360,9 +357,7 @@ mod tests {
     }
 
     fn any_plan() -> impl Strategy<Value = Plan> {
-        let stage = (0usize..3, 1u32..20).prop_flat_map(|(k, days)| {
-            (Just(k), Just(days), proptest::collection::btree_set(1..=days, 0..5))
-        });
+        let stage = (0usize..3, 1u32..20).prop_flat_map(|(k, days)| (Just(k), Just(days), proptest::collection::btree_set(1..=days, 0..5)));
         (proptest::collection::vec(stage, 1..4), any::<bool>()).prop_map(|(stages, double)| {
             let mut out: Vec<crate::observation::rules::Stage> = Vec::new();
             for (k, days, tests) in stages {

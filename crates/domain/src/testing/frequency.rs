@@ -63,7 +63,8 @@ mod tests {
     #[test]
     fn suggestions_follow_the_second_edition() {
         let r = FrequencyRules::default();
-        let h = |recent, days, site| AreaTestingHistory { case_in_recent_rounds: recent, days_since_last_case: days, is_quarantine_site: site };
+        let h =
+            |recent, days, site| AreaTestingHistory { case_in_recent_rounds: recent, days_since_last_case: days, is_quarantine_site: site };
         assert_eq!(r.suggest(&h(true, Some(1), false)), Frequency::Daily);
         assert_eq!(r.suggest(&h(false, None, true)), Frequency::Daily);
         assert_eq!(r.suggest(&h(false, Some(10), false)), Frequency::EveryOtherDay);

@@ -67,11 +67,7 @@ pub enum PoolSize {
 impl PoolSize {
     /// Pool sizes the rules allow for people: 1, 5, 10 or 20 (labs may not re-pool).
     pub fn people(n: u8) -> Result<PoolSize, String> {
-        if matches!(n, 1 | 5 | 10 | 20) {
-            Ok(PoolSize::People(n))
-        } else {
-            Err(format!("pool size {n} is not allowed (1, 5, 10 or 20)"))
-        }
+        if matches!(n, 1 | 5 | 10 | 20) { Ok(PoolSize::People(n)) } else { Err(format!("pool size {n} is not allowed (1, 5, 10 or 20)")) }
     }
 
     /// The most swabs a tube of this kind may take (a household tube takes the household).
@@ -127,9 +123,7 @@ pub fn expected_tests_per_person(k: u32, p: f64) -> f64 {
 
 /// The pool size up to `max_k` that needs the fewest tests per person at prevalence `p`.
 pub fn optimal_pool_size(p: f64, max_k: u32) -> u32 {
-    (1..=max_k.max(1))
-        .min_by(|a, b| expected_tests_per_person(*a, p).total_cmp(&expected_tests_per_person(*b, p)))
-        .unwrap_or(1)
+    (1..=max_k.max(1)).min_by(|a, b| expected_tests_per_person(*a, p).total_cmp(&expected_tests_per_person(*b, p))).unwrap_or(1)
 }
 
 /// The prevalence above which pools of `k` cost more tests than single tubes.

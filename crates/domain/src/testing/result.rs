@@ -37,7 +37,9 @@ impl std::str::FromStr for TubeResult {
             "positive" | "阳性" | "P" => TubeResult::Positive,
             "pooled_suspect" | "混管可疑阳性" | "混管阳性" => TubeResult::PooledSuspect,
             "invalid" | "无效" | "复检" => TubeResult::Invalid,
-            other => return Err(format!("unknown result {other:?} (negative/阴性, positive/阳性, pooled_suspect/混管可疑阳性, invalid/无效)")),
+            other => {
+                return Err(format!("unknown result {other:?} (negative/阴性, positive/阳性, pooled_suspect/混管可疑阳性, invalid/无效)"));
+            }
         })
     }
 }

@@ -49,10 +49,7 @@ impl SizingRules {
         let hours = u64::from(hours.max(1));
         SizingPlan {
             sites: (div_ceil(pop, u64::from(self.residents_per_site.1)), div_ceil(pop, u64::from(self.residents_per_site.0))),
-            stations: (
-                div_ceil(pop, u64::from(self.residents_per_station.1)),
-                div_ceil(pop, u64::from(self.residents_per_station.0)),
-            ),
+            stations: (div_ceil(pop, u64::from(self.residents_per_station.1)), div_ceil(pop, u64::from(self.residents_per_station.0))),
             samplers: div_ceil(pop * 24, u64::from(self.residents_per_sampler_24h) * hours),
             groups: div_ceil(pop * 24, u64::from(self.samples_per_group_per_day) * hours),
         }

@@ -57,11 +57,14 @@ pub fn clusters(cases: &[i64], links: &[(i64, i64)]) -> Vec<Vec<i64>> {
         let r = find(&mut parent, i);
         groups.entry(r).or_default().push(cases[i]);
     }
-    let mut out: Vec<Vec<i64>> = groups.into_values().map(|mut g| {
-        g.sort_unstable();
-        g.dedup();
-        g
-    }).collect();
+    let mut out: Vec<Vec<i64>> = groups
+        .into_values()
+        .map(|mut g| {
+            g.sort_unstable();
+            g.dedup();
+            g
+        })
+        .collect();
     out.sort_by_key(|g| g[0]);
     out
 }

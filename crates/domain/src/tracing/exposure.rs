@@ -167,7 +167,12 @@ mod tests {
 
     #[test]
     fn window_starts_two_days_before_onset_at_local_midnight() {
-        let dates = CaseDates { onset: Some(d("2022-04-10")), positive_sample: Some(d("2022-04-11")), last_negative: None, isolated_at: Some(t("2022-04-11T20:00:00+08:00")) };
+        let dates = CaseDates {
+            onset: Some(d("2022-04-10")),
+            positive_sample: Some(d("2022-04-11")),
+            last_negative: None,
+            isolated_at: Some(t("2022-04-11T20:00:00+08:00")),
+        };
         let (s, e) = Lookback::default().window(&dates, t("2022-04-12T00:00:00Z"), &shanghai()).unwrap();
         assert_eq!(s, t("2022-04-08T00:00:00+08:00"));
         assert_eq!(e, t("2022-04-11T20:00:00+08:00"));

@@ -97,7 +97,10 @@ mod tests {
         assert_eq!(next_in_turn(&team), Some(3));
         let fresh = [team[1], Candidate { user_id: 9, open_tasks: 0, last_assigned: None }];
         assert_eq!(next_in_turn(&fresh), Some(9), "never assigned goes first");
-        let busy = [Candidate { user_id: 1, open_tasks: 2, last_assigned: Some(t(0)) }, Candidate { user_id: 2, open_tasks: 1, last_assigned: Some(t(5)) }];
+        let busy = [
+            Candidate { user_id: 1, open_tasks: 2, last_assigned: Some(t(0)) },
+            Candidate { user_id: 2, open_tasks: 1, last_assigned: Some(t(5)) },
+        ];
         assert_eq!(next_in_turn(&busy), Some(2));
         assert_eq!(next_in_turn(&[]), None);
     }

@@ -44,7 +44,9 @@ impl LinelistField {
     fn aliases(self) -> &'static [&'static str] {
         match self {
             LinelistField::CaseId => &["case_id", "病例编号", "病例号", "编号", "id", "patient_id", "病例案号"],
-            LinelistField::Infectors => &["infector_ids", "infector_id", "infectors", "contact_with", "传染源", "感染来源病例", "关联病例", "传染源病例编号"],
+            LinelistField::Infectors => {
+                &["infector_ids", "infector_id", "infectors", "contact_with", "传染源", "感染来源病例", "关联病例", "传染源病例编号"]
+            }
             LinelistField::Onset => &["onset", "onset_date", "symptom_onset", "show_symptoms", "发病日期"],
             LinelistField::ReportDate => &["report_date", "reported_date", "confirm_date", "报告日期", "确诊日期"],
             LinelistField::ClusterLabel => &["cluster_label", "cluster", "group", "聚集性疫情", "聚集标签", "所属聚集"],
@@ -144,11 +146,7 @@ impl LinelistColumns {
             split_case_ids(self.get(row, LinelistField::Infectors)).into_iter().filter(|i| *i != case_id && !is_blank(i)).collect();
         let mut date = |f: LinelistField| {
             let text = self.get(row, f);
-            if is_blank(text) {
-                None
-            } else {
-                parse_date(text).map_err(|r| fail(f, r)).ok()
-            }
+            if is_blank(text) { None } else { parse_date(text).map_err(|r| fail(f, r)).ok() }
         };
         let onset = date(LinelistField::Onset);
         let report_date = date(LinelistField::ReportDate);

@@ -10,13 +10,13 @@ use serde::Serialize;
 
 use super::Scoped;
 use crate::observation::{Order, OrderFilter, RecomputeSummary, Release, RuleSetEntry};
+use crate::quarantine::{Assigned, HealthCheck, NewQuarantineSite, Restart, Room, SiteBoard, ToSample};
+use crate::transfers::{Hospital, NewHospital, NewVehicle, Planned, Transfer, Vehicle};
 use crate::treatment::Stay;
+use crate::{Result, StoreError};
 use cordon_domain::testing::result::CtValues;
 use cordon_domain::tracing::case::Severity;
 use cordon_domain::treatment::{Discharge, HospitalTest};
-use crate::transfers::{Hospital, NewHospital, NewVehicle, Planned, Transfer, Vehicle};
-use crate::quarantine::{Assigned, HealthCheck, NewQuarantineSite, Restart, Room, SiteBoard, ToSample};
-use crate::{Result, StoreError};
 
 /// An incident as the rule-set page shows it.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
@@ -103,11 +103,18 @@ impl Scoped {
         let sites: std::collections::HashSet<i64> = self.quarantine_board().await?.iter().map(|s| s.id).collect();
         let j = &self.principal.user.jurisdiction;
         let mut keep = Vec::with_capacity(found.len());
-        let mut missing: Vec<(i64, crate::Refusal)> =
-            ids.iter().filter(|id| !found.iter().any(|o| o.id == **id)).map(|id| (*id, refusal!("no observation order {id}", "没有观察单 {id}"))).collect();
+        let mut missing: Vec<(i64, crate::Refusal)> = ids
+            .iter()
+            .filter(|id| !found.iter().any(|o| o.id == **id))
+            .map(|id| (*id, refusal!("no observation order {id}", "没有观察单 {id}")))
+            .collect();
         for o in found {
             let visible = AreaCode::parse(&o.area_code).is_ok_and(|a| j.contains(&a)) || o.site_id.is_some_and(|s| sites.contains(&s));
-            if visible { keep.push(o) } else { missing.push((o.id, refusal!("order {id} is outside your jurisdiction", "观察单 {id} 不在您的辖区内", id = o.id))) }
+            if visible {
+                keep.push(o)
+            } else {
+                missing.push((o.id, refusal!("order {id} is outside your jurisdiction", "观察单 {id} 不在您的辖区内", id = o.id)))
+            }
         }
         Ok((keep, missing))
     }
@@ -142,7 +149,12 @@ impl Scoped {
         if to == Status::Released {
             let blockers = self.release_blockers(&order).await?;
             if !blockers.is_empty() {
-                return Err(refused!("{name} may not be released yet: {blockers:?}", "{name} 尚不满足解除条件（{n} 项未满足）", name = order.name, n = blockers.len()));
+                return Err(refused!(
+                    "{name} may not be released yet: {blockers:?}",
+                    "{name} 尚不满足解除条件（{n} 项未满足）",
+                    name = order.name,
+                    n = blockers.len()
+                ));
             }
         }
         // Leaving a site's room checks the person out of it.
@@ -172,8 +184,16 @@ impl Scoped {
         for order in orders {
             let holds = blockers.remove(&order.id).unwrap_or_default();
             if !order.status().is_some_and(|s| s.may_become(Status::Released)) {
-                out.refused.push((order.id, refusal!("{name} is {status}", "{name} 当前为“{status_zh}”", name = order.name, status = order.status,
-                    status_zh = order.status().map(|s| s.label_zh()).unwrap_or("?"))));
+                out.refused.push((
+                    order.id,
+                    refusal!(
+                        "{name} is {status}",
+                        "{name} 当前为“{status_zh}”",
+                        name = order.name,
+                        status = order.status,
+                        status_zh = order.status().map(|s| s.label_zh()).unwrap_or("?")
+                    ),
+                ));
             } else if !holds.is_empty() {
                 out.not_yet.push((order, holds));
             } else if order.room_id.is_some() {
@@ -245,7 +265,8 @@ impl Scoped {
         self.require(Permission::QuarantineWrite)?;
         let site = self.quarantine_site(site_id).await?;
         let order = self.store.order(order_id).await?.filter(|o| o.site_id == Some(site_id));
-        let order = order.ok_or_else(|| refused!("order {order_id} has no room at {site}", "观察单 {order_id} 在 {site} 没有房间", site = site.name))?;
+        let order = order
+            .ok_or_else(|| refused!("order {order_id} has no room at {site}", "观察单 {order_id} 在 {site} 没有房间", site = site.name))?;
         Ok((site, order))
     }
 
@@ -258,12 +279,23 @@ impl Scoped {
     pub async fn check_out(&self, site_id: i64, order_id: i64, to: Status) -> Result<Order> {
         let (_, order) = self.order_at_site(site_id, order_id).await?;
         if !matches!(to, Status::HomeQuarantine | Status::HomeMonitoring | Status::Released) {
-            return Err(refused!("check-out goes home or to release, not to {to}", "离开隔离点只能转居家或解除，不能转为“{to}”", to = to.label_zh()));
+            return Err(refused!(
+                "check-out goes home or to release, not to {to}",
+                "离开隔离点只能转居家或解除，不能转为“{to}”",
+                to = to.label_zh()
+            ));
         }
         self.store.check_out(&self.actor, &order, to).await
     }
 
-    pub async fn record_health_check(&self, site_id: i64, order_id: i64, slot: &str, temperature: f32, symptoms: &str) -> Result<HealthCheck> {
+    pub async fn record_health_check(
+        &self,
+        site_id: i64,
+        order_id: i64,
+        slot: &str,
+        temperature: f32,
+        symptoms: &str,
+    ) -> Result<HealthCheck> {
         let (_, order) = self.order_at_site(site_id, order_id).await?;
         let today = cordon_domain::local_date(Utc::now());
         self.store.record_health_check(&self.actor, &order, today, slot, temperature, symptoms).await
@@ -341,14 +373,22 @@ impl Scoped {
 
     /// One hospital that serves the jurisdiction, else refused.
     async fn hospital_serving(&self, id: i64) -> Result<Hospital> {
-        self.hospitals().await?.into_iter().find(|h| h.id == id)
+        self.hospitals()
+            .await?
+            .into_iter()
+            .find(|h| h.id == id)
             .ok_or_else(|| refused!("no hospital {id} serves your jurisdiction", "没有为您辖区服务的医院 {id}"))
     }
 
     async fn vehicles_by_id(&self, ids: &[i64]) -> Result<Vec<Vehicle>> {
         let all = self.vehicles().await?;
         ids.iter()
-            .map(|id| all.iter().find(|v| v.id == *id).cloned().ok_or_else(|| refused!("no vehicle {id} in your jurisdiction", "您的辖区内没有车辆 {id}")))
+            .map(|id| {
+                all.iter()
+                    .find(|v| v.id == *id)
+                    .cloned()
+                    .ok_or_else(|| refused!("no vehicle {id} in your jurisdiction", "您的辖区内没有车辆 {id}"))
+            })
             .collect()
     }
 

@@ -11,8 +11,8 @@ use cordon_domain::tracing::case::CaseClass;
 use cordon_domain::tracing::investigation::Part;
 
 use crate::cases::{Case, Cluster, ClusterDetail, ClusterFilter, NewCase, Positive};
-use crate::investigations::Investigation;
 use crate::import::ImportObserver;
+use crate::investigations::Investigation;
 use crate::linelist::{LinelistSummary, LinelistTarget, import_linelist};
 use crate::{Result, StoreError};
 
@@ -95,7 +95,8 @@ impl Scoped {
     /// investigation.
     pub async fn case_from_positive(&self, positive_id: i64, classification: CaseClass, onset: Option<NaiveDate>) -> Result<Case> {
         self.require(Permission::TracingWrite)?;
-        let p = self.store.positive(positive_id).await?.ok_or_else(|| refused!("no positive {positive_id}", "没有阳性记录 {positive_id}"))?;
+        let p =
+            self.store.positive(positive_id).await?.ok_or_else(|| refused!("no positive {positive_id}", "没有阳性记录 {positive_id}"))?;
         self.inside(&area(&p.area_code)?)?;
         self.store.case_from_positive(&self.actor, &p, classification, onset).await
     }
@@ -135,14 +136,13 @@ impl Scoped {
     /// Gives a part to an investigator: `user_id`, or the next in turn of the case's area.
     pub async fn assign_investigation(&self, id: i64, part: Part, user_id: Option<i64>) -> Result<Investigation> {
         let inv = self.open(id).await?;
-        let user = match user_id {
-            Some(u) => u,
-            None => self
-                .store
-                .next_investigator(&inv.area_code)
-                .await?
-                .ok_or_else(|| refused!("no investigator works in area {area}", "区划 {area} 没有在岗的流调人员", area = inv.area_code))?,
-        };
+        let user =
+            match user_id {
+                Some(u) => u,
+                None => self.store.next_investigator(&inv.area_code).await?.ok_or_else(|| {
+                    refused!("no investigator works in area {area}", "区划 {area} 没有在岗的流调人员", area = inv.area_code)
+                })?,
+            };
         self.store.assign_part(&self.actor, &inv, part, user).await
     }
 
@@ -198,7 +198,9 @@ impl Scoped {
     /// teams), less those already recorded for the case.
     pub async fn roster_candidates(&self, case_id: i64) -> Result<Vec<crate::workplaces::Colleague>> {
         let case = self.case(case_id).await?.ok_or_else(|| refused!("no case {case_id}", "没有病例 {case_id}"))?;
-        let person = case.person_id.ok_or_else(|| refused!("case {case} has no person record", "病例 {case} 没有人员档案", case = case.external_id))?;
+        let person = case
+            .person_id
+            .ok_or_else(|| refused!("case {case} has no person record", "病例 {case} 没有人员档案", case = case.external_id))?;
         let reached = self.store.met_directly(case_id).await?;
         let mut found = self.store.colleagues(person).await?;
         found.retain(|c| !reached.contains(&c.person_id));
@@ -207,9 +209,15 @@ impl Scoped {
 
     /// For a case with a person: who shared a venue with them inside the look-back window,
     /// longest overlap first, for the investigator to confirm or dismiss.
-    pub async fn venue_candidates(&self, case_id: i64, lookback: &cordon_domain::tracing::exposure::Lookback) -> Result<Vec<crate::checkins::Candidate>> {
+    pub async fn venue_candidates(
+        &self,
+        case_id: i64,
+        lookback: &cordon_domain::tracing::exposure::Lookback,
+    ) -> Result<Vec<crate::checkins::Candidate>> {
         let case = self.case(case_id).await?.ok_or_else(|| refused!("no case {case_id}", "没有病例 {case_id}"))?;
-        let person = case.person_id.ok_or_else(|| refused!("case {case} has no person record", "病例 {case} 没有人员档案", case = case.external_id))?;
+        let person = case
+            .person_id
+            .ok_or_else(|| refused!("case {case} has no person record", "病例 {case} 没有人员档案", case = case.external_id))?;
         let dates = crate::checkins::case_dates(&case);
         let Some(window) = lookback.window(&dates, Utc::now(), &cordon_domain::local_offset()) else { return Ok(vec![]) };
         let reached = self.store.met_directly(case_id).await?;
@@ -282,7 +290,9 @@ impl Scoped {
         self.require(Permission::TracingWrite)?;
         let case = self.case(case_id).await?.ok_or_else(|| refused!("no case {case_id}", "没有病例 {case_id}"))?;
         let lookback = cordon_domain::tracing::exposure::Lookback::default();
-        let Some(window) = lookback.window(&crate::checkins::case_dates(&case), Utc::now(), &cordon_domain::local_offset()) else { return Ok(0) };
+        let Some(window) = lookback.window(&crate::checkins::case_dates(&case), Utc::now(), &cordon_domain::local_offset()) else {
+            return Ok(0);
+        };
         self.store.trajectory_from_checkins(&self.actor, &case, window).await
     }
 

@@ -30,7 +30,12 @@ async fn contacts_handed_over_get_schedules_rooms_tests_and_follow_a_new_rule_se
         let case = tracer.create_case(new).await.unwrap();
         let last = Utc::now() - Duration::days(1);
         let met = |person: i64| NewExposure {
-            contact_person_id: person, kind: ExposureKind::Meal, degree: None, first_at: Some(last - Duration::hours(2)), last_at: Some(last), note: None,
+            contact_person_id: person,
+            kind: ExposureKind::Meal,
+            degree: None,
+            first_at: Some(last - Duration::hours(2)),
+            last_at: Some(last),
+            note: None,
         };
         tracer.record_exposures(case.id, &[met(p(2)), met(p(4)), met(p(6))]).await.unwrap();
         let contacts = tracer.contacts(case.id).await.unwrap();
@@ -62,12 +67,21 @@ async fn contacts_handed_over_get_schedules_rooms_tests_and_follow_a_new_rule_se
         // A site: one building, one room a floor on floors 1–3, a single bed each.
         let site = head
             .create_quarantine_site(&NewQuarantineSite {
-                name: "清徐宾馆".into(), kind: "hotel".into(), area_code: code("140121100"), address: "清源镇迎宾路1号".into(),
-                head_name: "王建国".into(), head_phone: Some("13803510000".into()), staff: 12, households_share: false,
+                name: "清徐宾馆".into(),
+                kind: "hotel".into(),
+                area_code: code("140121100"),
+                address: "清源镇迎宾路1号".into(),
+                head_name: "王建国".into(),
+                head_phone: Some("13803510000".into()),
+                staff: 12,
+                households_share: false,
             })
             .await
             .unwrap();
-        assert!(head.create_quarantine_site(&NewQuarantineSite { name: "清徐宾馆".into(), ..blank_site() }).await.is_err(), "names are unique");
+        assert!(
+            head.create_quarantine_site(&NewQuarantineSite { name: "清徐宾馆".into(), ..blank_site() }).await.is_err(),
+            "names are unique"
+        );
         assert_eq!(head.add_rooms(site.id, "1号楼", (1, 3), 1, 1).await.unwrap(), 3);
         assert_eq!(head.add_rooms(site.id, "1号楼", (1, 3), 1, 1).await.unwrap(), 0, "adding again changes nothing");
         let board = head.quarantine_board().await.unwrap();
@@ -102,7 +116,8 @@ async fn contacts_handed_over_get_schedules_rooms_tests_and_follow_a_new_rule_se
 
         // The lab's results come back by the ordinary path and land on the orders' tests.
         let admin = as_user(&store, "lab-admin", Role::Admin, "140121").await;
-        let lab = admin.create_lab(NewLab { name: "县疾控实验室".into(), area_code: code("140121100"), daily_capacity: 5000 }).await.unwrap();
+        let lab =
+            admin.create_lab(NewLab { name: "县疾控实验室".into(), area_code: code("140121100"), daily_capacity: 5000 }).await.unwrap();
         let result = |b: &str| ResultInput { barcode: bc(b), round_id: None, result: None, ct: Default::default(), at: None };
         admin.record_results(lab.id, &[result("GL00000001")]).await.unwrap();
         let (_, schedule) = head.order_schedule(close_ids[0]).await.unwrap();
@@ -166,12 +181,23 @@ async fn contacts_handed_over_get_schedules_rooms_tests_and_follow_a_new_rule_se
         // Leaving the site is a point-to-point ride home: a transfer waiting for a vehicle.
         let dispatcher = as_user(&store, "dispatcher", Role::TransferDispatcher, "140121").await;
         let board = dispatcher.dispatch_board().await.unwrap();
-        assert_eq!(board.iter().map(|t| (t.kind.as_str(), t.from_place.as_str(), t.plate.is_none(), t.people)).collect::<Vec<_>>(), [("release_home", "清徐宾馆", true, 1)]);
+        assert_eq!(
+            board.iter().map(|t| (t.kind.as_str(), t.from_place.as_str(), t.plate.is_none(), t.people)).collect::<Vec<_>>(),
+            [("release_home", "清徐宾馆", true, 1)]
+        );
         let release = board[0].id;
         assert!(dispatcher.advance_transfer(release, cordon_domain::transfer::TransferStatus::Dispatched).await.is_err(), "no vehicle yet");
-        let car = dispatcher.add_vehicle(&cordon_store::transfers::NewVehicle {
-            plate: "晋A·C001".into(), kind: cordon_domain::transfer::VehicleKind::Car, seats: 4, area_code: code("140121"), driver: None, phone: None,
-        }).await.unwrap();
+        let car = dispatcher
+            .add_vehicle(&cordon_store::transfers::NewVehicle {
+                plate: "晋A·C001".into(),
+                kind: cordon_domain::transfer::VehicleKind::Car,
+                seats: 4,
+                area_code: code("140121"),
+                driver: None,
+                phone: None,
+            })
+            .await
+            .unwrap();
         assert_eq!(dispatcher.assign_vehicle(release, car, "社区网格员").await.unwrap().plate.as_deref(), Some("晋A·C001"));
         dispatcher.advance_transfer(release, cordon_domain::transfer::TransferStatus::Dispatched).await.unwrap();
         dispatcher.advance_transfer(release, cordon_domain::transfer::TransferStatus::PickedUp).await.unwrap();
@@ -217,9 +243,20 @@ async fn contacts_handed_over_get_schedules_rooms_tests_and_follow_a_new_rule_se
         third.person_id = Some(p(8));
         let third = tracer.create_case(third).await.unwrap();
         let long_ago = Utc::now() - Duration::days(8);
-        tracer.record_exposures(third.id, &[NewExposure {
-            contact_person_id: p(9), kind: ExposureKind::Work, degree: None, first_at: Some(long_ago - Duration::hours(8)), last_at: Some(long_ago), note: None,
-        }]).await.unwrap();
+        tracer
+            .record_exposures(
+                third.id,
+                &[NewExposure {
+                    contact_person_id: p(9),
+                    kind: ExposureKind::Work,
+                    degree: None,
+                    first_at: Some(long_ago - Duration::hours(8)),
+                    last_at: Some(long_ago),
+                    note: None,
+                }],
+            )
+            .await
+            .unwrap();
         for c in tracer.contacts(third.id).await.unwrap().iter().filter(|c| c.status == "proposed") {
             tracer.decide_exposures(third.id, &c.exposure_ids, true).await.unwrap();
         }
@@ -235,7 +272,10 @@ async fn contacts_handed_over_get_schedules_rooms_tests_and_follow_a_new_rule_se
         assert_eq!(held(&head.release_orders(&[nine.id]).await.unwrap()), [Blocker::ResultPending { on: today }]);
         admin.record_results(lab.id, &[result("GL00000011")]).await.unwrap();
         let done = head.release_orders(&[nine.id, close_ids[2], 999_999]).await.unwrap();
-        assert_eq!(done.released.iter().map(|o| (o.id, o.status.as_str(), o.released_at.is_some())).collect::<Vec<_>>(), [(nine.id, "released", true)]);
+        assert_eq!(
+            done.released.iter().map(|o| (o.id, o.status.as_str(), o.released_at.is_some())).collect::<Vec<_>>(),
+            [(nine.id, "released", true)]
+        );
         assert_eq!((done.not_yet.len(), done.refused.len()), (1, 1), "close contact 6's period runs; order 999999 is nobody's");
         assert!(head.home_list(today).await.unwrap().iter().all(|l| l.order.id != nine.id), "off the home list");
         s.finish(store).await.unwrap();
@@ -244,8 +284,14 @@ async fn contacts_handed_over_get_schedules_rooms_tests_and_follow_a_new_rule_se
 
 fn blank_site() -> NewQuarantineSite {
     NewQuarantineSite {
-        name: String::new(), kind: "hotel".into(), area_code: code("140121100"), address: String::new(),
-        head_name: "李四".into(), head_phone: None, staff: 0, households_share: false,
+        name: String::new(),
+        kind: "hotel".into(),
+        area_code: code("140121100"),
+        address: String::new(),
+        head_name: "李四".into(),
+        head_phone: None,
+        staff: 0,
+        households_share: false,
     }
 }
 
@@ -266,7 +312,12 @@ async fn transfers_fill_vehicles_move_people_and_keep_overdue_first() {
         let case = tracer.create_case(new).await.unwrap();
         let last = Utc::now() - Duration::hours(3);
         let met = |person: i64| NewExposure {
-            contact_person_id: person, kind: ExposureKind::Work, degree: None, first_at: Some(last - Duration::hours(8)), last_at: Some(last), note: None,
+            contact_person_id: person,
+            kind: ExposureKind::Work,
+            degree: None,
+            first_at: Some(last - Duration::hours(8)),
+            last_at: Some(last),
+            note: None,
         };
         // Five close contacts (2, 4, 6, 8, 10); their households are proposed, not handed over.
         let close = [p(2), p(4), p(6), p(8), p(10)];
@@ -277,7 +328,14 @@ async fn transfers_fill_vehicles_move_people_and_keep_overdue_first() {
         let orders: Vec<i64> = head.observation_orders(&OrderFilter::default()).await.unwrap().iter().map(|o| o.id).collect();
         head.assign_rooms(site.id, &orders).await.unwrap();
 
-        let vehicle = |plate: &str, kind, seats| NewVehicle { plate: plate.into(), kind, seats, area_code: code("140121"), driver: None, phone: None };
+        let vehicle = |plate: &str, kind, seats| NewVehicle {
+            plate: plate.into(),
+            kind,
+            seats,
+            area_code: code("140121"),
+            driver: None,
+            phone: None,
+        };
         assert!(head.add_vehicle(&vehicle("晋A·1", VehicleKind::Bus, 3)).await.is_err(), "the dispatcher's job");
         let small = dispatcher.add_vehicle(&vehicle("晋A·1", VehicleKind::Bus, 3)).await.unwrap();
         let other = dispatcher.add_vehicle(&vehicle("晋A·2", VehicleKind::Bus, 3)).await.unwrap();
@@ -310,14 +368,26 @@ async fn transfers_fill_vehicles_move_people_and_keep_overdue_first() {
         assert_eq!(dispatcher.vehicles().await.unwrap().iter().filter(|v| v.busy).count(), 0);
 
         // The case to hospital: due two hours after it was recorded, so first on the board.
-        let hospital = dispatcher.add_hospital(&cordon_store::transfers::NewHospital {
-            name: "清徐县定点医院".into(), kind: cordon_domain::treatment::HospitalKind::Designated, area_code: code("140121"), beds: 100,
-        }).await.unwrap();
+        let hospital = dispatcher
+            .add_hospital(&cordon_store::transfers::NewHospital {
+                name: "清徐县定点医院".into(),
+                kind: cordon_domain::treatment::HospitalKind::Designated,
+                area_code: code("140121"),
+                beds: 100,
+            })
+            .await
+            .unwrap();
         assert_eq!(dispatcher.cases_to_hospital().await.unwrap().len(), 1);
         // A township's dispatcher sees the county's hospital and its own, not the next township's.
-        let xugou = dispatcher.add_hospital(&cordon_store::transfers::NewHospital {
-            name: "徐沟镇卫生院".into(), kind: cordon_domain::treatment::HospitalKind::Shelter, area_code: code("140121101"), beds: 20,
-        }).await.unwrap();
+        let xugou = dispatcher
+            .add_hospital(&cordon_store::transfers::NewHospital {
+                name: "徐沟镇卫生院".into(),
+                kind: cordon_domain::treatment::HospitalKind::Shelter,
+                area_code: code("140121101"),
+                beds: 20,
+            })
+            .await
+            .unwrap();
         let township = as_user(&store, "dispatcher2", Role::TransferDispatcher, "140121100").await;
         assert_eq!(township.hospitals().await.unwrap().iter().map(|h| h.id).collect::<Vec<_>>(), [hospital]);
         let mut all: Vec<i64> = dispatcher.hospitals().await.unwrap().iter().map(|h| h.id).collect();
@@ -338,10 +408,16 @@ async fn transfers_fill_vehicles_move_people_and_keep_overdue_first() {
 
         // Admitted on arrival; severity over time; discharge only on two Ct ≥ 35 tests a day apart.
         let stays = head.stays().await.unwrap();
-        assert_eq!(stays.iter().map(|s| (s.case_number.as_str(), s.status.as_str(), s.severity.as_str())).collect::<Vec<_>>(), [("清徐-1", "admitted", "mild")]);
+        assert_eq!(
+            stays.iter().map(|s| (s.case_number.as_str(), s.status.as_str(), s.severity.as_str())).collect::<Vec<_>>(),
+            [("清徐-1", "admitted", "mild")]
+        );
         let stay = stays[0].id;
         assert_eq!(head.admit(case.id, hospital).await.unwrap(), stay, "admitting again answers the open stay");
-        assert!(dispatcher.change_severity(stay, cordon_domain::tracing::case::Severity::Moderate, "").await.is_err(), "the dispatcher does not treat");
+        assert!(
+            dispatcher.change_severity(stay, cordon_domain::tracing::case::Severity::Moderate, "").await.is_err(),
+            "the dispatcher does not treat"
+        );
         head.change_severity(stay, cordon_domain::tracing::case::Severity::Moderate, "肺部CT见磨玻璃影").await.unwrap();
         assert_eq!(tracer.case(case.id).await.unwrap().unwrap().severity.as_deref(), Some("moderate"));
         let ct = |orf1ab: Option<f32>, n: Option<f32>| cordon_domain::testing::result::CtValues { orf1ab, n };

@@ -73,7 +73,8 @@ fn tianjin() -> (String, Vec<String>, Vec<(String, String)>) {
     for c in &cases {
         let id = c["case_id"].trim().to_string();
         let e = by_case[id.as_str()];
-        let infectors: Vec<String> = ["edge1", "edge2", "edge3", "edge4"].iter().map(|k| e[*k].trim().to_string()).filter(|s| !s.is_empty()).collect();
+        let infectors: Vec<String> =
+            ["edge1", "edge2", "edge3", "edge4"].iter().map(|k| e[*k].trim().to_string()).filter(|s| !s.is_empty()).collect();
         links.extend(infectors.iter().map(|i| (i.clone(), id.clone())));
         csv.push_str(&format!(
             "{id},\"{}\",{},{},\"{}\"\n",
@@ -128,7 +129,10 @@ async fn tianjin_and_singapore_line_lists_reproduce_the_published_clusters() {
         }
 
         // Tianjin: TJ5 came by train; family and a co-worker, then the co-worker's family.
-        let tj = store.audit_events(&cordon_store::audit::AuditFilter { entity: Some("linelist".into()), ..Default::default() }, 10).await.unwrap();
+        let tj = store
+            .audit_events(&cordon_store::audit::AuditFilter { entity: Some("linelist".into()), ..Default::default() }, 10)
+            .await
+            .unwrap();
         assert_eq!(tj.len(), 4, "one audit event per import");
         let incident: i64 = tj.last().unwrap().entity_id.as_deref().unwrap().parse().unwrap();
         let tj33 = tracer.case_by_number(incident, "TJ33").await.unwrap().unwrap();
@@ -166,12 +170,7 @@ async fn line_list_rows_are_checked_and_unknown_infectors_reported() {
         let mut errors = Collect::default();
         let summary = tracer.import_linelist(Cursor::new(csv.as_bytes().to_vec()), &target, &mut errors).await.unwrap();
         let got: Vec<(u64, Option<&str>)> = errors.0.iter().map(|e| (e.line, e.field)).collect();
-        assert_eq!(
-            got,
-            vec![(4, Some("onset")), (5, Some("origin")), (6, Some("area_code")), (7, Some("case_id"))],
-            "{:?}",
-            errors.0
-        );
+        assert_eq!(got, vec![(4, Some("onset")), (5, Some("origin")), (6, Some("area_code")), (7, Some("case_id"))], "{:?}", errors.0);
         assert_eq!((summary.inserted, summary.invalid_rows, summary.links), (2, 4, 1));
         assert!(errors.0[2].reason.contains("outside your jurisdiction"), "{}", errors.0[2].reason);
 
@@ -192,7 +191,10 @@ async fn line_list_rows_are_checked_and_unknown_infectors_reported() {
         assert!(cluster.cluster.active_on(NaiveDate::from_ymd_opt(2022, 4, 20).unwrap()));
         assert!(!cluster.cluster.active_on(NaiveDate::from_ymd_opt(2022, 5, 20).unwrap()));
 
-        let bad = tracer.import_linelist(Cursor::new(b"name,onset\nx,2022-01-01\n".to_vec()), &target, &mut Collect::default()).await.unwrap_err();
+        let bad = tracer
+            .import_linelist(Cursor::new(b"name,onset\nx,2022-01-01\n".to_vec()), &target, &mut Collect::default())
+            .await
+            .unwrap_err();
         assert!(bad.to_string().contains("case_id"), "{bad}");
         s.finish(store).await.unwrap();
     }
@@ -239,7 +241,8 @@ async fn a_link_between_two_chains_merges_their_clusters_and_renumbers_generatio
         let merged = &clusters[0];
         assert_eq!((merged.size, merged.generations, merged.index_case.as_deref()), (4, 3, Some("清徐-3")));
         assert_eq!(merged.area_code, "140121");
-        let gens: Vec<(String, i32)> = tracer.cluster_detail(merged.id).await.unwrap().unwrap().cases.into_iter().map(|c| (c.external_id, c.generation)).collect();
+        let gens: Vec<(String, i32)> =
+            tracer.cluster_detail(merged.id).await.unwrap().unwrap().cases.into_iter().map(|c| (c.external_id, c.generation)).collect();
         assert_eq!(gens, vec![("清徐-3".into(), 0), ("清徐-1".into(), 1), ("清徐-4".into(), 1), ("清徐-2".into(), 2)]);
         let _ = d;
 
@@ -259,17 +262,31 @@ async fn a_link_between_two_chains_merges_their_clusters_and_renumbers_generatio
 /// A positive person from mass testing: a pool of five, positive; its first member re-tested
 /// alone, positive.
 async fn positive_from_testing(store: &Store) -> (super::station::Testing, i64) {
+    use super::station::{bc, testing};
     use cordon_domain::testing::pooling::SamplingGroup;
     use cordon_domain::testing::result::{CtValues, TubeResult};
     use cordon_store::results::{NewLab, ResultInput};
     use cordon_store::station::BatchTube;
-    use super::station::{bc, testing};
 
     let t = testing(store).await;
-    let pool = BatchTube { barcode: bc("EA00000001"), site_id: t.east.id, group: SamplingGroup::Resident, members: t.people[0..5].to_vec(), seal: true, sampled_at: None };
+    let pool = BatchTube {
+        barcode: bc("EA00000001"),
+        site_id: t.east.id,
+        group: SamplingGroup::Resident,
+        members: t.people[0..5].to_vec(),
+        seal: true,
+        sampled_at: None,
+    };
     t.officer.register_batch(t.round.id, vec![pool], None).await.unwrap();
-    let lab = t.officer.create_lab(NewLab { name: "县疾控实验室".into(), area_code: code("140121100"), daily_capacity: 20000 }).await.unwrap();
-    let result = |code: &str| ResultInput { barcode: bc(code), round_id: Some(t.round.id), result: Some(TubeResult::Positive), ct: CtValues::default(), at: None };
+    let lab =
+        t.officer.create_lab(NewLab { name: "县疾控实验室".into(), area_code: code("140121100"), daily_capacity: 20000 }).await.unwrap();
+    let result = |code: &str| ResultInput {
+        barcode: bc(code),
+        round_id: Some(t.round.id),
+        result: Some(TubeResult::Positive),
+        ct: CtValues::default(),
+        at: None,
+    };
     t.lab_user.record_result(lab.id, &result("EA00000001")).await.unwrap();
     t.officer.open_tube(t.round.id, t.east.id, &bc("RT00000001"), SamplingGroup::Retest, None).await.unwrap().unwrap();
     t.officer.scan(t.round.id, &bc("RT00000001"), t.people[0], None).await.unwrap().unwrap();
@@ -312,7 +329,10 @@ async fn a_positive_becomes_a_case_in_one_action_and_its_investigation_goes_roun
         let busy = second.take_investigation(inv.id, Part::Phone).await.unwrap_err();
         assert!(busy.to_string().contains("already with tracer1"), "{busy}");
         let split = second.take_investigation(inv.id, Part::Site).await.unwrap();
-        assert_eq!(split.assignments.iter().map(|a| (a.part.as_str(), a.display_name.as_str())).collect::<Vec<_>>(), vec![("phone", "tracer1"), ("site", "tracer2")]);
+        assert_eq!(
+            split.assignments.iter().map(|a| (a.part.as_str(), a.display_name.as_str())).collect::<Vec<_>>(),
+            vec![("phone", "tracer1"), ("site", "tracer2")]
+        );
 
         // A second case: tracer1 is busy, tracer2 too, so it waits… until the lead assigns the
         // next in turn, the one with fewer open tasks (the 县 investigator's split counts).
@@ -329,8 +349,15 @@ async fn a_positive_becomes_a_case_in_one_action_and_its_investigation_goes_roun
         assert!(empty.to_string().contains("source hypothesis"), "{empty}");
         let filed = first.file_report(inv.id, "与东关村某物流园区工人同一工作场所，疑为园区内传播").await.unwrap();
         assert!(filed.report_done_at.is_some());
-        assert_eq!(first.investigation_queue().await.unwrap().iter().map(|i| i.id).collect::<Vec<_>>(), vec![inv2.id], "reported ones leave the queue");
-        let events = store.audit_events(&cordon_store::audit::AuditFilter { entity: Some("investigation".into()), ..Default::default() }, 20).await.unwrap();
+        assert_eq!(
+            first.investigation_queue().await.unwrap().iter().map(|i| i.id).collect::<Vec<_>>(),
+            vec![inv2.id],
+            "reported ones leave the queue"
+        );
+        let events = store
+            .audit_events(&cordon_store::audit::AuditFilter { entity: Some("investigation".into()), ..Default::default() }, 20)
+            .await
+            .unwrap();
         let actions: Vec<&str> = events.iter().rev().map(|e| e.action.as_str()).collect();
         assert_eq!(actions, vec!["assign", "assign", "core_done", "reported"]);
         s.finish(store).await.unwrap();
@@ -365,7 +392,11 @@ async fn checkins_load_once_and_a_case_gets_everyone_who_overlapped_at_its_venue
              {p1},V404,2022-04-11 09:00:00,\n\
              140121199001011234,V001,2022-04-11 09:00:00,\n\
              {p1},V001,昨天,\n",
-            p0 = id(0), p1 = id(1), p2 = id(2), p3 = id(3), p4 = id(4)
+            p0 = id(0),
+            p1 = id(1),
+            p2 = id(2),
+            p3 = id(3),
+            p4 = id(4)
         );
         let mut errors = Collect::default();
         let summary = tracer.import_checkins(Cursor::new(csv.clone().into_bytes()), &mut errors).await.unwrap();
@@ -377,7 +408,8 @@ async fn checkins_load_once_and_a_case_gets_everyone_who_overlapped_at_its_venue
         // A file mixing a stored scan with a new one, the new one twice: only the new one is stored.
         let mixed = format!(
             "身份证号,场所码,扫码时间,离开时间\n{p0},V001,2022-04-11 08:00:00,2022-04-11 12:00:00\n{p4},V002,2022-04-01 09:00:00,\n{p4},V002,2022-04-01 09:00:00,\n",
-            p0 = id(0), p4 = id(4)
+            p0 = id(0),
+            p4 = id(4)
         );
         let mixed = tracer.import_checkins(Cursor::new(mixed.into_bytes()), &mut Collect::default()).await.unwrap();
         assert_eq!((mixed.rows, mixed.inserted), (3, 1));
@@ -393,7 +425,11 @@ async fn checkins_load_once_and_a_case_gets_everyone_who_overlapped_at_its_venue
 
         // The first look-up went to SQL and started the contact graph; it answers the same.
         store.build_contact_graph().await.unwrap();
-        assert_eq!(store.contact_graph_status().await.unwrap(), cordon_store::contacts::GraphStatus::Ready { scans: 8 }, "the seven, and the one new scan of the mixed file");
+        assert_eq!(
+            store.contact_graph_status().await.unwrap(),
+            cordon_store::contacts::GraphStatus::Ready { scans: 8 },
+            "the seven, and the one new scan of the mixed file"
+        );
         assert_eq!(tracer.venue_candidates(case.id, &Lookback::default()).await.unwrap(), got);
 
         // A look-back of five days reaches the 8th, but person 4 left before the case came.
@@ -484,21 +520,33 @@ async fn contacts_bring_their_households_as_secondaries_are_handed_over_in_a_bat
         new.person_id = Some(p(0));
         let case = tracer.create_case(new).await.unwrap();
         let met = |person: i64, kind: ExposureKind| NewExposure {
-            contact_person_id: person, kind, degree: None, first_at: Some(chrono::Utc::now() - chrono::Duration::days(2)),
-            last_at: Some(chrono::Utc::now() - chrono::Duration::days(1)), note: None,
+            contact_person_id: person,
+            kind,
+            degree: None,
+            first_at: Some(chrono::Utc::now() - chrono::Duration::days(2)),
+            last_at: Some(chrono::Utc::now() - chrono::Duration::days(1)),
+            note: None,
         };
-        let done = tracer.record_exposures(case.id, &[met(p(2), ExposureKind::Meal), met(p(4), ExposureKind::Work), met(p(3), ExposureKind::Work)]).await.unwrap();
+        let done = tracer
+            .record_exposures(case.id, &[met(p(2), ExposureKind::Meal), met(p(4), ExposureKind::Work), met(p(3), ExposureKind::Work)])
+            .await
+            .unwrap();
         assert_eq!((done.exposures, done.secondaries_proposed, done.assist_requests), (3, 3, 1), "{done:?}");
         assert!(tracer.record_exposures(case.id, &[met(p(0), ExposureKind::Household)]).await.is_err(), "a case is not its own contact");
 
         let contacts = tracer.contacts(case.id).await.unwrap();
-        let view: Vec<(i64, &str, usize, &str)> = contacts.iter().map(|c| (c.person_id, c.degree.as_str(), c.paths, c.status.as_str())).collect();
-        assert_eq!(view, vec![
-            (p(2), "close", 2, "confirmed"),
-            (p(3), "close", 2, "confirmed"),
-            (p(4), "close", 1, "confirmed"),
-            (p(5), "secondary", 1, "proposed"),
-        ], "2 and 3 share a home: each is a close contact and the other's secondary; the graver degree counts");
+        let view: Vec<(i64, &str, usize, &str)> =
+            contacts.iter().map(|c| (c.person_id, c.degree.as_str(), c.paths, c.status.as_str())).collect();
+        assert_eq!(
+            view,
+            vec![
+                (p(2), "close", 2, "confirmed"),
+                (p(3), "close", 2, "confirmed"),
+                (p(4), "close", 1, "confirmed"),
+                (p(5), "secondary", 1, "proposed"),
+            ],
+            "2 and 3 share a home: each is a close contact and the other's secondary; the graver degree counts"
+        );
         let requests = tracer.assist_requests().await.unwrap();
         assert_eq!(requests.len(), 1);
         assert_eq!((requests[0].to_area.as_str(), requests[0].status.as_str()), ("140121101", "open"));
@@ -511,7 +559,10 @@ async fn contacts_bring_their_households_as_secondaries_are_handed_over_in_a_bat
         assert_eq!(tracer.decide_exposures(case.id, &secondary.exposure_ids, true).await.unwrap(), 1);
         let batch = tracer.hand_over(case.id, &[p(2), p(3), p(4), p(5), p(9)]).await.unwrap();
         assert_eq!(batch.ordered, vec![p(2), p(3), p(4), p(5)]);
-        assert_eq!(batch.refused, vec![(p(9), cordon_store::Refusal { en: "not a contact of this case".into(), zh: "不是本病例的接触者".into() })]);
+        assert_eq!(
+            batch.refused,
+            vec![(p(9), cordon_store::Refusal { en: "not a contact of this case".into(), zh: "不是本病例的接触者".into() })]
+        );
         assert_eq!(tracer.hand_over(case.id, &[p(2)]).await.unwrap().already, vec![p(2)], "handing over again changes nothing");
         assert!(tracer.contacts(case.id).await.unwrap().iter().all(|c| c.status == "handed_over"));
 
@@ -545,7 +596,13 @@ async fn a_roster_offers_the_cases_co_workers_and_proposes_a_close_contacts_team
             "单位,身份证号,班组\n\
              物流园,{i0},分拣A组\n物流园,{i6},分拣A组\n物流园,{i8},分拣A组\n物流园,{i2},分拣B组\n物流园,{i10},分拣B组\n\
              物流园,{i4},办公室\n食堂,{i11},\n食堂,{i6},\n物流园,140121199001011234,分拣A组\n,{i10},\n",
-            i0 = id(0), i2 = id(2), i4 = id(4), i6 = id(6), i8 = id(8), i10 = id(10), i11 = id(11)
+            i0 = id(0),
+            i2 = id(2),
+            i4 = id(4),
+            i6 = id(6),
+            i8 = id(8),
+            i10 = id(10),
+            i11 = id(11)
         );
         let mut errors = Collect::default();
         let summary = tracer.import_roster(Cursor::new(csv.clone().into_bytes()), &code("140121100"), &mut errors).await.unwrap();
@@ -570,22 +627,31 @@ async fn a_roster_offers_the_cases_co_workers_and_proposes_a_close_contacts_team
         // 6 and 8 are confirmed close contacts in one batch: neither is proposed through the
         // other; 11 (6's canteen) is, beside the households 7 and 9; team B and the office are not.
         let met = NewExposure {
-            contact_person_id: p(6), kind: ExposureKind::Work, degree: None, first_at: Some(chrono::Utc::now() - chrono::Duration::days(1)),
-            last_at: Some(chrono::Utc::now() - chrono::Duration::days(1)), note: None,
+            contact_person_id: p(6),
+            kind: ExposureKind::Work,
+            degree: None,
+            first_at: Some(chrono::Utc::now() - chrono::Duration::days(1)),
+            last_at: Some(chrono::Utc::now() - chrono::Duration::days(1)),
+            note: None,
         };
         let both = [met.clone(), NewExposure { contact_person_id: p(8), ..met.clone() }];
         let done = tracer.record_exposures(case.id, &both).await.unwrap();
         assert_eq!(done.secondaries_proposed, 3, "{done:?}");
         let contacts = tracer.contacts(case.id).await.unwrap();
-        let view: Vec<(i64, &str, usize, Vec<String>)> = contacts.iter().map(|c| (c.person_id, c.degree.as_str(), c.paths, c.kinds.clone())).collect();
+        let view: Vec<(i64, &str, usize, Vec<String>)> =
+            contacts.iter().map(|c| (c.person_id, c.degree.as_str(), c.paths, c.kinds.clone())).collect();
         let k = |s: &str| vec![s.to_string()];
-        assert_eq!(view, vec![
-            (p(6), "close", 1, k("work")),
-            (p(8), "close", 1, k("work")),
-            (p(7), "secondary", 1, k("household")),
-            (p(9), "secondary", 1, k("household")),
-            (p(11), "secondary", 1, k("work")),
-        ], "close contacts first");
+        assert_eq!(
+            view,
+            vec![
+                (p(6), "close", 1, k("work")),
+                (p(8), "close", 1, k("work")),
+                (p(7), "secondary", 1, k("household")),
+                (p(9), "secondary", 1, k("household")),
+                (p(11), "secondary", 1, k("work")),
+            ],
+            "close contacts first"
+        );
         assert!(tracer.roster_candidates(case.id).await.unwrap().is_empty(), "recorded co-workers are no longer offered");
         s.finish(store).await.unwrap();
     }
@@ -626,7 +692,10 @@ async fn clusters_kept_case_by_case_equal_clusters_formed_from_scratch() {
                 }
                 (n, _) => vec![ids[next(n as u64) as usize]],
             };
-            let c = tracer.create_case(new_case(areas[(k % 3) as usize], &format!("R{k}"), infectors.clone(), 1 + (k % 28) as u32)).await.unwrap();
+            let c = tracer
+                .create_case(new_case(areas[(k % 3) as usize], &format!("R{k}"), infectors.clone(), 1 + (k % 28) as u32))
+                .await
+                .unwrap();
             links.extend(infectors.iter().map(|i| (*i, c.id)));
             ids.push(c.id);
         }
@@ -649,7 +718,10 @@ async fn clusters_kept_case_by_case_equal_clusters_formed_from_scratch() {
                 assert_eq!(c.generation as u32, expected.generation[&c.id], "generation of {}", c.external_id);
             }
             let row = stored.iter().find(|r| r.id == cluster_id).unwrap();
-            assert_eq!((row.size as usize, row.generations as u32, row.first_date, row.last_date), (part.len(), expected.generations, expected.first_date, expected.last_date));
+            assert_eq!(
+                (row.size as usize, row.generations as u32, row.first_date, row.last_date),
+                (part.len(), expected.generations, expected.first_date, expected.last_date)
+            );
             assert_eq!(row.index_case_id, Some(expected.index_case));
         }
         s.finish(store).await.unwrap();

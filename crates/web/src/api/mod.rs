@@ -103,7 +103,6 @@ pub(crate) fn parse_area(field: &str, s: &str) -> crate::error::ApiResult<cordon
     cordon_domain::AreaCode::parse(s).map_err(|e| crate::error::ApiError::bad_request(field, format!("{s:?}: {e}")))
 }
 
-
 /// The permission each operation needs (inside the caller's jurisdiction), published in the
 /// OpenAPI document as `x-permission`.
 pub const PERMISSIONS: &[(&str, &str, Permission)] = &[

@@ -187,7 +187,8 @@ pub struct HomeTestInput {
     request_body = HomeTestInput,
     responses((status = 204), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)))]
 pub async fn home_test(caller: Caller, Path(id): Path<i64>, Json(input): Json<HomeTestInput>) -> ApiResult<StatusCode> {
-    let barcode = cordon_domain::Barcode::parse(input.barcode.trim()).map_err(|e| ApiError::bad_request("barcode", format!("{:?}: {e}", input.barcode)))?;
+    let barcode = cordon_domain::Barcode::parse(input.barcode.trim())
+        .map_err(|e| ApiError::bad_request("barcode", format!("{:?}: {e}", input.barcode)))?;
     caller.0.take_home_test(id, &barcode).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -1,6 +1,6 @@
 use axum::Json;
-use axum::http::StatusCode;
 use axum::extract::{Path, Query};
+use axum::http::StatusCode;
 use chrono::NaiveDate;
 use cordon_domain::Vulnerability;
 use cordon_domain::person::age_on;
@@ -44,9 +44,7 @@ impl PersonSummary {
             sex: p.sex.clone(),
             birth_date: p.birth_date,
             age: age_on(p.birth_date, today),
-            phone_masked: p.phone.as_deref().map(|ph| {
-                cordon_domain::Phone::parse(ph).map(|x| x.masked()).unwrap_or_else(|_| "***".into())
-            }),
+            phone_masked: p.phone.as_deref().map(|ph| cordon_domain::Phone::parse(ph).map(|x| x.masked()).unwrap_or_else(|_| "***".into())),
             area_code: p.area_code.clone(),
             address: p.address.clone(),
             household_id: p.household_id,
@@ -94,10 +92,7 @@ pub async fn list_persons(Caller(scope): Caller, Query(q): Query<ListQuery>) -> 
     };
     let today = chrono::Local::now().date_naive();
     let page = scope.list_persons(area.as_ref(), &filter, after.as_ref(), q.limit.unwrap_or(50), today).await?;
-    Ok(Json(PersonPage {
-        items: page.items.iter().map(|p| PersonSummary::new(p, today)).collect(),
-        next: page.next.map(|c| c.encode()),
-    }))
+    Ok(Json(PersonPage { items: page.items.iter().map(|p| PersonSummary::new(p, today)).collect(), next: page.next.map(|c| c.encode()) }))
 }
 
 #[derive(Debug, Serialize, ToSchema)]

@@ -88,9 +88,17 @@ pub async fn post_results(caller: Caller, Json(input): Json<ResultsInput>) -> Ap
     caller.0.require(cordon_domain::access::Permission::LabWrite)?;
     let mut inputs = Vec::with_capacity(input.results.len());
     for item in &input.results {
-        let barcode = Barcode::parse(&item.barcode).map_err(|e| ApiError::bad_request("results.barcode", format!("{:?}: {e}", item.barcode)))?;
-        let result = item.result.as_deref().map(|r| r.parse::<TubeResult>()).transpose().map_err(|e| ApiError::bad_request("results.result", e))?;
-        inputs.push(ResultInput { barcode, round_id: item.round_id, result, ct: CtValues { orf1ab: item.ct_orf1ab, n: item.ct_n }, at: item.at });
+        let barcode =
+            Barcode::parse(&item.barcode).map_err(|e| ApiError::bad_request("results.barcode", format!("{:?}: {e}", item.barcode)))?;
+        let result =
+            item.result.as_deref().map(|r| r.parse::<TubeResult>()).transpose().map_err(|e| ApiError::bad_request("results.result", e))?;
+        inputs.push(ResultInput {
+            barcode,
+            round_id: item.round_id,
+            result,
+            ct: CtValues { orf1ab: item.ct_orf1ab, n: item.ct_n },
+            at: item.at,
+        });
     }
     let outcomes = caller.0.record_results(input.lab_id, &inputs).await?;
     Ok(Json(input.results.into_iter().zip(outcomes).map(|(item, outcome)| ResultLine { barcode: item.barcode, outcome }).collect()))
@@ -140,7 +148,10 @@ pub async fn list_recalls(caller: Caller) -> ApiResult<Json<Vec<RecallView>>> {
 #[utoipa::path(get, path = "/api/v1/rounds/{id}/tubes/{barcode}/recalls", tag = "testing",
     params(("id" = i64, Path, description = "Round id"), ("barcode" = String, Path, description = "The pooled tube")),
     responses((status = 200, body = [RecallView]), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem)))]
-pub async fn tube_recalls(caller: Caller, axum::extract::Path((id, barcode)): axum::extract::Path<(i64, String)>) -> ApiResult<Json<Vec<RecallView>>> {
+pub async fn tube_recalls(
+    caller: Caller,
+    axum::extract::Path((id, barcode)): axum::extract::Path<(i64, String)>,
+) -> ApiResult<Json<Vec<RecallView>>> {
     let barcode = Barcode::parse(&barcode).map_err(|e| ApiError::bad_request("barcode", format!("{barcode:?}: {e}")))?;
     Ok(Json(caller.0.tube_recalls(id, &barcode).await?.into_iter().map(RecallView::from).collect()))
 }

@@ -54,7 +54,15 @@ pub struct RoundView {
 
 impl From<Round> for RoundView {
     fn from(r: Round) -> Self {
-        RoundView { id: r.id, incident_id: r.incident_id, name: r.name, starts_at: r.starts_at, target_end_at: r.target_end_at, policy: r.policy, areas: r.areas }
+        RoundView {
+            id: r.id,
+            incident_id: r.incident_id,
+            name: r.name,
+            starts_at: r.starts_at,
+            target_end_at: r.target_end_at,
+            policy: r.policy,
+            areas: r.areas,
+        }
     }
 }
 
@@ -145,7 +153,10 @@ pub struct NewSiteInput {
               (status = 403, body = Problem), (status = 422, body = Problem)))]
 pub async fn create_site(caller: Caller, Path(id): Path<i64>, Json(input): Json<NewSiteInput>) -> ApiResult<(StatusCode, Json<SiteView>)> {
     let area_code = parse_area("area_code", &input.area_code)?;
-    let site = caller.0.create_site(NewSite { round_id: id, area_code, name: input.name, address: input.address, stations: input.stations }).await?;
+    let site = caller
+        .0
+        .create_site(NewSite { round_id: id, area_code, name: input.name, address: input.address, stations: input.stations })
+        .await?;
     Ok((StatusCode::CREATED, Json(site.into())))
 }
 
@@ -223,7 +234,9 @@ fn group(s: Option<&str>) -> ApiResult<SamplingGroup> {
         Some("quarantine_site") => SamplingGroup::QuarantineSite,
         Some("key_group") => SamplingGroup::KeyGroup,
         Some("retest") => SamplingGroup::Retest,
-        Some(other) => return Err(ApiError::bad_request("group", format!("unknown group {other:?} (resident, quarantine_site, key_group, retest)"))),
+        Some(other) => {
+            return Err(ApiError::bad_request("group", format!("unknown group {other:?} (resident, quarantine_site, key_group, retest)")));
+        }
     })
 }
 
@@ -448,7 +461,11 @@ async fn area_or_home(caller: &Caller, area: Option<&str>) -> ApiResult<cordon_d
 /// missed"). Requires `testing.read` inside the jurisdiction.
 #[utoipa::path(get, path = "/api/v1/rounds/{id}/coverage", tag = "testing", params(("id" = i64, Path, description = "Round id"), CoverageQuery),
     responses((status = 200, body = CoverageView), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
-pub async fn coverage(caller: Caller, Path(id): Path<i64>, axum::extract::Query(q): axum::extract::Query<CoverageQuery>) -> ApiResult<Json<CoverageView>> {
+pub async fn coverage(
+    caller: Caller,
+    Path(id): Path<i64>,
+    axum::extract::Query(q): axum::extract::Query<CoverageQuery>,
+) -> ApiResult<Json<CoverageView>> {
     let area = area_or_home(&caller, q.area.as_deref()).await?;
     let c = caller.0.coverage(id, &area).await?.ok_or_else(|| ApiError::not_found(format!("no round {id} or area {area}")))?;
     Ok(Json(CoverageView { area: c.area.into(), children: c.children.into_iter().map(CoverageLine::from).collect() }))
@@ -465,7 +482,9 @@ pub async fn missing(
 ) -> ApiResult<Json<crate::api::persons::PersonPage>> {
     let area = area_or_home(&caller, q.area.as_deref()).await?;
     let after = match q.after.as_deref() {
-        Some(a) => Some(cordon_store::PersonCursor::decode(a).ok_or_else(|| ApiError::bad_request("after", format!("{a:?} is not a page cursor")))?),
+        Some(a) => Some(
+            cordon_store::PersonCursor::decode(a).ok_or_else(|| ApiError::bad_request("after", format!("{a:?} is not a page cursor")))?,
+        ),
         None => None,
     };
     let page = caller.0.missing(id, &area, after.as_ref(), q.limit.unwrap_or(100)).await?;

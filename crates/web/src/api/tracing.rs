@@ -206,7 +206,11 @@ pub struct FromPositiveInput {
     request_body = FromPositiveInput,
     responses((status = 201, body = CaseView), (status = 400, body = Problem), (status = 401, body = Problem),
               (status = 403, body = Problem), (status = 422, body = Problem)))]
-pub async fn case_from_positive(caller: Caller, Path(id): Path<i64>, Json(input): Json<FromPositiveInput>) -> ApiResult<(StatusCode, Json<CaseView>)> {
+pub async fn case_from_positive(
+    caller: Caller,
+    Path(id): Path<i64>,
+    Json(input): Json<FromPositiveInput>,
+) -> ApiResult<(StatusCode, Json<CaseView>)> {
     let class = parse("classification", input.classification.as_deref(), CaseClass::from_text, CaseClass::Asymptomatic)?;
     Ok((StatusCode::CREATED, Json(caller.0.case_from_positive(id, class, input.onset_date).await?.into())))
 }
@@ -420,7 +424,13 @@ pub async fn cluster_detail(caller: Caller, Path(id): Path<i64>) -> ApiResult<Js
         contacts: d
             .contacts
             .into_iter()
-            .map(|c| ClusterContactView { person_id: c.person_id, source_person_id: c.source_person_id, case_id: c.case_id, degree: c.degree, status: c.status })
+            .map(|c| ClusterContactView {
+                person_id: c.person_id,
+                source_person_id: c.source_person_id,
+                case_id: c.case_id,
+                degree: c.degree,
+                status: c.status,
+            })
             .collect(),
     }))
 }
@@ -583,14 +593,25 @@ pub async fn record_exposures(caller: Caller, Path(id): Path<i64>, Json(input): 
     use cordon_domain::tracing::exposure::{Degree, ExposureKind};
     let mut new = Vec::with_capacity(input.exposures.len());
     for e in input.exposures {
-        let kind = ExposureKind::from_text(&e.kind).ok_or_else(|| ApiError::bad_request("kind", format!("{:?} is not a known kind", e.kind)))?;
+        let kind =
+            ExposureKind::from_text(&e.kind).ok_or_else(|| ApiError::bad_request("kind", format!("{:?} is not a known kind", e.kind)))?;
         let degree = match e.degree.as_deref() {
             None => None,
             Some(d) => Some(Degree::from_text(d).filter(|d| *d != Degree::Secondary).ok_or_else(|| {
-                ApiError::bad_request("degree", format!("{d:?}: close, place_exposed, companion or general (secondary contacts are derived)"))
+                ApiError::bad_request(
+                    "degree",
+                    format!("{d:?}: close, place_exposed, companion or general (secondary contacts are derived)"),
+                )
             })?),
         };
-        new.push(cordon_store::exposures::NewExposure { contact_person_id: e.person_id, kind, degree, first_at: e.first_at, last_at: e.last_at, note: e.note });
+        new.push(cordon_store::exposures::NewExposure {
+            contact_person_id: e.person_id,
+            kind,
+            degree,
+            first_at: e.first_at,
+            last_at: e.last_at,
+            note: e.note,
+        });
     }
     let r = caller.0.record_exposures(id, &new).await?;
     Ok(Json(RecordedView { exposures: r.exposures, secondaries_proposed: r.secondaries_proposed, assist_requests: r.assist_requests }))

@@ -97,9 +97,7 @@ impl IntoResponse for BoxRefused {
 }
 
 fn barcodes(field: &str, list: &[String]) -> ApiResult<Vec<String>> {
-    list.iter()
-        .map(|s| Barcode::parse(s).map(String::from).map_err(|e| ApiError::bad_request(field, format!("{s:?}: {e}"))))
-        .collect()
+    list.iter().map(|s| Barcode::parse(s).map(String::from).map_err(|e| ApiError::bad_request(field, format!("{s:?}: {e}")))).collect()
 }
 
 /// Sends a box of sealed tubes from a site to a lab. Every tube that cannot go (unknown, still
@@ -109,7 +107,11 @@ fn barcodes(field: &str, list: &[String]) -> ApiResult<Vec<String>> {
     request_body = NewBatchInput,
     responses((status = 201, body = BatchView), (status = 400, body = Problem), (status = 401, body = Problem),
               (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)))]
-pub async fn dispatch(caller: Caller, Path(id): Path<i64>, Json(input): Json<NewBatchInput>) -> Result<(StatusCode, Json<BatchView>), Response> {
+pub async fn dispatch(
+    caller: Caller,
+    Path(id): Path<i64>,
+    Json(input): Json<NewBatchInput>,
+) -> Result<(StatusCode, Json<BatchView>), Response> {
     let codes = input.barcodes.as_deref().map(|b| barcodes("barcodes", b)).transpose().map_err(IntoResponse::into_response)?;
     let new = NewBatch { round_id: id, site_id: input.site_id, lab_id: input.lab_id, label: input.label, barcodes: codes };
     match caller.0.dispatch(new).await {
@@ -167,7 +169,14 @@ pub struct TurnaroundView {
 
 fn turnaround_views(rows: Vec<(String, Turnaround)>) -> Vec<TurnaroundView> {
     rows.into_iter()
-        .map(|(name, t)| TurnaroundView { name, tubes: t.tubes, p50_minutes: t.p50, p90_minutes: t.p90, max_minutes: t.max, over_target: t.over_target })
+        .map(|(name, t)| TurnaroundView {
+            name,
+            tubes: t.tubes,
+            p50_minutes: t.p50,
+            p90_minutes: t.p90,
+            max_minutes: t.max,
+            over_target: t.over_target,
+        })
         .collect()
 }
 

@@ -86,7 +86,9 @@ fn day_start(field: &'static str, d: &str, plus_days: u64) -> Result<chrono::Dat
 pub async fn list(t: Tr, caller: Caller, Query(q): Query<AuditQuery>) -> Response {
     let filter = match q.filter(&caller).await {
         Ok(f) => f,
-        Err((field, reason)) => return message(t, Some(&caller), StatusCode::BAD_REQUEST, t.get("error.failed"), &format!("{field}: {reason}")),
+        Err((field, reason)) => {
+            return message(t, Some(&caller), StatusCode::BAD_REQUEST, t.get("error.failed"), &format!("{field}: {reason}"));
+        }
     };
     let events = match caller.0.audit_events(&filter, 100).await {
         Ok(e) => e,

@@ -18,7 +18,7 @@ use cordon_store::{PersonCursor, StoreError};
 use serde::Deserialize;
 
 use super::testing::local;
-use super::{UserBadge, failure, said, message, render, thousands};
+use super::{UserBadge, failure, message, render, said, thousands};
 use crate::auth::{Caller, urlencode};
 use crate::i18n::Tr;
 
@@ -149,9 +149,10 @@ pub async fn page(t: Tr, caller: Caller, Query(q): Query<CoverageQuery>) -> Resp
         coverage.children.iter().map(|c| (c.area_code.clone(), c.name.clone(), c.expected)).collect()
     };
     let chart_json = charts(t, round.starts_at, round.target_end_at, &names, &progress, &flow).to_string();
-    let next_url = missing.as_ref().and_then(|m| m.next.as_ref()).map(|c| {
-        format!("/coverage?round={}&area={}&after={}", round.id, area, urlencode(&c.encode()))
-    });
+    let next_url = missing
+        .as_ref()
+        .and_then(|m| m.next.as_ref())
+        .map(|c| format!("/coverage?round={}&area={}&after={}", round.id, area, urlencode(&c.encode())));
     render(&CoveragePage {
         t,
         user: UserBadge::of(&caller),
@@ -171,7 +172,12 @@ pub async fn page(t: Tr, caller: Caller, Query(q): Query<CoverageQuery>) -> Resp
                         name: p.name.clone(),
                         age: age_on(p.birth_date, today),
                         id_masked: p.document.masked(),
-                        phone_masked: p.phone.as_deref().and_then(|ph| cordon_domain::Phone::parse(ph).ok()).map(|ph| ph.masked()).unwrap_or_default(),
+                        phone_masked: p
+                            .phone
+                            .as_deref()
+                            .and_then(|ph| cordon_domain::Phone::parse(ph).ok())
+                            .map(|ph| ph.masked())
+                            .unwrap_or_default(),
                         address: p.address.clone().unwrap_or_default(),
                         tags: p.tags.all(p.birth_date, today).iter().map(|v| t.get(&format!("tag.{}", v.as_str()))).collect(),
                     })

@@ -18,7 +18,7 @@ use serde::Deserialize;
 
 use super::investigation::{ClockCell, clock_cell, ids, pairs};
 use super::quarantine::form_value;
-use super::{UserBadge, failure, said, render};
+use super::{UserBadge, failure, render, said};
 use crate::auth::Caller;
 use crate::i18n::Tr;
 
@@ -170,8 +170,14 @@ async fn view(t: Tr, caller: &Caller, notice: Option<String>, error: Option<Stri
             .filter(|v| !v.busy)
             .map(|v| (v.id, format!("{} · {} · {}座", v.plate, t.get(&format!("dispatch.vehicle.{}", v.kind)), v.seats)))
             .collect(),
-        vehicles: vehicles.into_iter().map(|v| (v.plate, t.get(&format!("dispatch.vehicle.{}", v.kind)).to_string(), v.seats, v.busy)).collect(),
-        hospitals: hospitals.into_iter().map(|h| (h.id, format!("{}（{}）", h.name, t.get(&format!("dispatch.hospital.{}", h.kind))))).collect(),
+        vehicles: vehicles
+            .into_iter()
+            .map(|v| (v.plate, t.get(&format!("dispatch.vehicle.{}", v.kind)).to_string(), v.seats, v.busy))
+            .collect(),
+        hospitals: hospitals
+            .into_iter()
+            .map(|h| (h.id, format!("{}（{}）", h.name, t.get(&format!("dispatch.hospital.{}", h.kind)))))
+            .collect(),
         vehicle_kinds: VehicleKind::ALL.iter().map(|k| (k.as_str(), t.get(&format!("dispatch.vehicle.{}", k.as_str())))).collect(),
         hospital_kinds: HospitalKind::ALL.iter().map(|k| (k.as_str(), t.get(&format!("dispatch.hospital.{}", k.as_str())))).collect(),
     };

@@ -12,10 +12,10 @@ use cordon_domain::access::Permission;
 use cordon_domain::tracing::case::{CaseClass, CasePlace, HowFound, Origin, PlaceKind};
 use cordon_domain::tracing::exposure::{Degree, ExposureKind, Lookback};
 use cordon_domain::tracing::investigation::{Clock, Part};
-use cordon_store::exposures::NewExposure;
 use cordon_store::StoreError;
 use cordon_store::cases::{Case, ClusterFilter, NewCase};
 use cordon_store::checkins::Candidate;
+use cordon_store::exposures::NewExposure;
 use cordon_store::investigations::Investigation;
 use cordon_store::workplaces::Colleague;
 use serde::Deserialize;
@@ -130,7 +130,14 @@ pub async fn desk(t: Tr, caller: Caller, Query(q): Query<DeskQuery>) -> Response
         overdue_text: t.fill("tracing.overdue_count", &[("n", &queue.iter().filter(|r| r.overdue).count().to_string())]),
         positives: positives
             .into_iter()
-            .map(|p| PositiveRow { id: p.id, person_id: p.person_id, name: p.name, area_code: p.area_code, barcode: p.barcode, found: local(p.found_at) })
+            .map(|p| PositiveRow {
+                id: p.id,
+                person_id: p.person_id,
+                name: p.name,
+                area_code: p.area_code,
+                barcode: p.barcode,
+                found: local(p.found_at),
+            })
             .collect(),
         queue,
         how_found: HowFound::ALL.iter().map(|h| (h.as_str(), t.get(&format!("case.found.{}", h.as_str())).to_string())).collect(),
@@ -236,7 +243,14 @@ fn candidate_rows(t: &Tr, venue: Vec<Candidate>, roster: Vec<Colleague>) -> Vec<
             if let Some(w) = roster.iter().find(|r| r.person_id == c.person_id) {
                 venues = format!("{venues}；{}", workplace(w));
             }
-            CandidateRow { person_id: c.person_id, name: c.name, area_code: c.area_code, overlap: span(c.overlap_minutes), venues, from: local(c.first_at) }
+            CandidateRow {
+                person_id: c.person_id,
+                name: c.name,
+                area_code: c.area_code,
+                overlap: span(c.overlap_minutes),
+                venues,
+                from: local(c.first_at),
+            }
         })
         .collect();
     for c in &roster {
@@ -395,7 +409,9 @@ pub async fn case_page(t: Tr, caller: Caller, Path(id): Path<i64>, Query(q): Que
         contact_counts,
         kinds: ExposureKind::ALL.iter().map(|k| (k.as_str(), t.get(&format!("contacts.kind.{}", k.as_str())).to_string())).collect(),
         notice: q.done.as_deref().map(|d| match (d, q.n) {
-            ("handed_over", Some(n)) => t.fill("contacts.done.handed_over_n", &[("n", &n.to_string()), ("already", &q.already.unwrap_or(0).to_string())]),
+            ("handed_over", Some(n)) => {
+                t.fill("contacts.done.handed_over_n", &[("n", &n.to_string()), ("already", &q.already.unwrap_or(0).to_string())])
+            }
             _ => t.get(&format!("contacts.done.{d}")).to_string(),
         }),
         held: q.held.filter(|h| !h.is_empty()),
@@ -517,10 +533,7 @@ pub async fn clusters(t: Tr, caller: Caller) -> Response {
         Err(e) => return failure(t, &caller, e),
     };
     let today = cordon_domain::local_date(Utc::now());
-    let rows = list
-        .into_iter()
-        .map(|c| cluster_row(&t, &c, today))
-        .collect();
+    let rows = list.into_iter().map(|c| cluster_row(&t, &c, today)).collect();
     render(&ClustersPage { t, user: UserBadge::of(&caller), rows })
 }
 
@@ -590,15 +603,16 @@ pub async fn cluster(t: Tr, caller: Caller, Path(id): Path<i64>) -> Response {
 
 /// The `key=value` pairs of a form body whose values are plain ASCII (ids, codes).
 pub(super) fn pairs(body: &[u8]) -> Vec<(String, String)> {
-    String::from_utf8_lossy(body)
-        .split('&')
-        .filter_map(|p| p.split_once('='))
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
+    String::from_utf8_lossy(body).split('&').filter_map(|p| p.split_once('=')).map(|(k, v)| (k.to_string(), v.to_string())).collect()
 }
 
 pub(super) fn ids(pairs: &[(String, String)], key: &str) -> Vec<i64> {
-    pairs.iter().filter(|(k, _)| k == key).flat_map(|(_, v)| v.split("%2C").flat_map(|x| x.split(',')).map(str::to_string).collect::<Vec<_>>()).filter_map(|v| v.parse().ok()).collect()
+    pairs
+        .iter()
+        .filter(|(k, _)| k == key)
+        .flat_map(|(_, v)| v.split("%2C").flat_map(|x| x.split(',')).map(str::to_string).collect::<Vec<_>>())
+        .filter_map(|v| v.parse().ok())
+        .collect()
 }
 
 pub(super) fn value<'a>(pairs: &'a [(String, String)], key: &str) -> Option<&'a str> {
@@ -663,10 +677,18 @@ pub async fn add_contact(t: Tr, caller: Caller, Path(id): Path<i64>, Form(f): Fo
     let scope = &caller.0;
     let done = async {
         let number = f.id_number.trim().to_ascii_uppercase();
-        let person = scope.person_id_by_document(&number).await?.ok_or_else(|| StoreError::Invalid(t.fill("contacts.unknown_person", &[("id", &number)])))?;
+        let person = scope
+            .person_id_by_document(&number)
+            .await?
+            .ok_or_else(|| StoreError::Invalid(t.fill("contacts.unknown_person", &[("id", &number)])))?;
         let kind = ExposureKind::from_text(&f.kind).unwrap_or(ExposureKind::Other);
         let now = Utc::now();
-        scope.record_exposures(id, &[NewExposure { contact_person_id: person, kind, degree: None, first_at: None, last_at: Some(now), note: None }]).await
+        scope
+            .record_exposures(
+                id,
+                &[NewExposure { contact_person_id: person, kind, degree: None, first_at: None, last_at: Some(now), note: None }],
+            )
+            .await
     };
     match done.await {
         Ok(_) => Redirect::to(&format!("/cases/{id}?done=recorded#contacts")).into_response(),
@@ -792,7 +814,9 @@ pub async fn report(t: Tr, caller: Caller, Path(id): Path<i64>) -> Response {
     };
     let counts = Degree::ALL
         .iter()
-        .map(|d| (t.get(&format!("contacts.degree.{}", d.as_str())).to_string(), contacts.iter().filter(|c| c.degree == d.as_str()).count()))
+        .map(|d| {
+            (t.get(&format!("contacts.degree.{}", d.as_str())).to_string(), contacts.iter().filter(|c| c.degree == d.as_str()).count())
+        })
         .collect();
     let now = Utc::now();
     let row = inv.as_ref().map(|i| queue_row(&t, i.clone()));
@@ -805,7 +829,10 @@ pub async fn report(t: Tr, caller: Caller, Path(id): Path<i64>) -> Response {
         counts,
         contacts: contact_rows(&t, contacts),
         source: inv.as_ref().and_then(|i| i.source_hypothesis.clone()).unwrap_or_else(|| t.get("report.no_source").to_string()),
-        investigators: inv.as_ref().map(|i| i.assignments.iter().map(|a| a.display_name.clone()).collect::<Vec<_>>().join("、")).unwrap_or_default(),
+        investigators: inv
+            .as_ref()
+            .map(|i| i.assignments.iter().map(|a| a.display_name.clone()).collect::<Vec<_>>().join("、"))
+            .unwrap_or_default(),
         core: row.as_ref().map(|r| r.core.text.clone()).unwrap_or_default(),
         report: row.as_ref().map(|r| r.report.text.clone()).unwrap_or_default(),
         printed: local(now),
@@ -851,7 +878,8 @@ pub async fn assist(t: Tr, caller: Caller) -> Response {
         .into_iter()
         .map(|a| {
             let facts: serde_json::Value = serde_json::from_str(&a.facts).unwrap_or_default();
-            let text = |k: &str| facts[k].as_str().map(str::to_string).or_else(|| facts[k].as_i64().map(|n| n.to_string())).unwrap_or_default();
+            let text =
+                |k: &str| facts[k].as_str().map(str::to_string).or_else(|| facts[k].as_i64().map(|n| n.to_string())).unwrap_or_default();
             let degree = text("degree");
             AssistRow {
                 incoming: AreaCode::parse(&a.to_area).is_ok_and(|c| mine.contains(&c)),
@@ -860,7 +888,11 @@ pub async fn assist(t: Tr, caller: Caller) -> Response {
                 degree: t.get(&format!("contacts.degree.{degree}")).to_string(),
                 case: text("case"),
                 person_id: text("person_id"),
-                last_at: facts["last_at"].as_str().and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok()).map(|d| local(d.with_timezone(&Utc))).unwrap_or_else(|| "—".into()),
+                last_at: facts["last_at"]
+                    .as_str()
+                    .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
+                    .map(|d| local(d.with_timezone(&Utc)))
+                    .unwrap_or_else(|| "—".into()),
                 id: a.id,
                 to_area: a.to_area,
                 from_area: a.from_area,

@@ -10,8 +10,8 @@ use serde::Deserialize;
 
 use super::render;
 use crate::AppState;
-use crate::i18n::Tr;
 use crate::auth::{ClientAddr, SESSION_COOKIE, SESSION_IDLE, cookie, safe_next, session_cookie};
+use crate::i18n::Tr;
 
 #[derive(Template)]
 #[template(path = "login.html")]
@@ -38,7 +38,13 @@ pub struct LoginForm {
     next: Option<String>,
 }
 
-pub async fn submit(t: Tr, State(state): State<AppState>, ClientAddr(addr): ClientAddr, headers: HeaderMap, Form(f): Form<LoginForm>) -> Response {
+pub async fn submit(
+    t: Tr,
+    State(state): State<AppState>,
+    ClientAddr(addr): ClientAddr,
+    headers: HeaderMap,
+    Form(f): Form<LoginForm>,
+) -> Response {
     let next = safe_next(f.next.as_deref());
     let again = |status: StatusCode, error: String| {
         (status, render(&LoginPage { t, error: Some(error), username: f.username.clone(), next: next.clone() })).into_response()

@@ -18,14 +18,14 @@ use crate::i18n::Tr;
 pub(crate) mod admin;
 pub(crate) mod audit;
 mod coverage;
+mod dispatch;
+mod investigation;
 mod login;
 mod persons;
+mod quarantine;
 mod results;
 mod sites;
 mod testing;
-mod investigation;
-mod dispatch;
-mod quarantine;
 pub(crate) mod transport;
 mod treatment;
 
@@ -214,7 +214,13 @@ fn failure(t: Tr, caller: &Caller, e: StoreError) -> Response {
     match e {
         StoreError::Forbidden(reason) => {
             let reason = if t.zh() { reason.zh() } else { reason.to_string() };
-            message(t, Some(caller), StatusCode::FORBIDDEN, t.get("error.forbidden"), &t.fill("error.forbidden_detail", &[("reason", &reason)]))
+            message(
+                t,
+                Some(caller),
+                StatusCode::FORBIDDEN,
+                t.get("error.forbidden"),
+                &t.fill("error.forbidden_detail", &[("reason", &reason)]),
+            )
         }
         e if e.is_refusal() => message(t, Some(caller), StatusCode::BAD_REQUEST, t.get("error.failed"), &said(t, &e)),
         other => {

@@ -16,7 +16,7 @@ use cordon_store::quarantine::{NewQuarantineSite, ROOM_STATUSES, SITE_KINDS, Sit
 use serde::Deserialize;
 
 use super::investigation::{ids, pairs, value};
-use super::{UserBadge, failure, said, message, render};
+use super::{UserBadge, failure, message, render, said};
 use crate::auth::Caller;
 use crate::i18n::Tr;
 
@@ -188,7 +188,8 @@ pub async fn assign(t: Tr, caller: Caller, RawForm(body): RawForm) -> Response {
     }
     match caller.0.assign_rooms(site, &chosen).await {
         Ok(done) => {
-            let notice = t.fill("quarantine.assigned", &[("n", &done.assigned.len().to_string()), ("refused", &done.refused.len().to_string())]);
+            let notice =
+                t.fill("quarantine.assigned", &[("n", &done.assigned.len().to_string()), ("refused", &done.refused.len().to_string())]);
             let error = (!done.refused.is_empty()).then(|| done.refused.iter().map(|(_, r)| r.text(t.zh())).collect::<Vec<_>>().join("；"));
             board_view(t, &caller, Some(notice), error).await
         }
@@ -263,7 +264,14 @@ pub async fn site(t: Tr, caller: Caller, Path(id): Path<i64>, Query(q): Query<No
     site_view(t, &caller, id, q.notice, q.error, None).await
 }
 
-async fn site_view(t: Tr, caller: &Caller, id: i64, notice: Option<String>, error: Option<String>, restart: Option<RestartView>) -> Response {
+async fn site_view(
+    t: Tr,
+    caller: &Caller,
+    id: i64,
+    notice: Option<String>,
+    error: Option<String>,
+    restart: Option<RestartView>,
+) -> Response {
     let scope = &caller.0;
     let today = local_date(Utc::now());
     let tomorrow = today.succ_opt().unwrap_or(today);
@@ -303,7 +311,14 @@ async fn site_view(t: Tr, caller: &Caller, id: i64, notice: Option<String>, erro
             let (m, e) = (temp(o.id, "morning"), temp(o.id, "evening"));
             let fever = [m, e].iter().flatten().any(|c| cordon_domain::observation::needs_attention(c.temperature, &c.symptoms));
             let show = |c: Option<&cordon_store::quarantine::HealthCheck>| {
-                c.map(|c| if c.symptoms.is_empty() { format!("{:.1}℃", c.temperature) } else { format!("{:.1}℃ {}", c.temperature, c.symptoms) }).unwrap_or_default()
+                c.map(|c| {
+                    if c.symptoms.is_empty() {
+                        format!("{:.1}℃", c.temperature)
+                    } else {
+                        format!("{:.1}℃ {}", c.temperature, c.symptoms)
+                    }
+                })
+                .unwrap_or_default()
             };
             let day0 = local_date(o.last_exposure_at);
             // Where the person goes after the centralized stage: the plan's next stage, or release.
@@ -342,7 +357,13 @@ async fn site_view(t: Tr, caller: &Caller, id: i64, notice: Option<String>, erro
         people,
         samples: samples
             .into_iter()
-            .map(|s| SampleRow { order_id: s.order.id, name: s.order.name, room: s.room.unwrap_or_default(), double: s.double, taken: s.taken })
+            .map(|s| SampleRow {
+                order_id: s.order.id,
+                name: s.order.name,
+                room: s.room.unwrap_or_default(),
+                double: s.double,
+                taken: s.taken,
+            })
             .collect(),
         sampled,
         cleaning: rooms.iter().filter(|r| r.status == "cleaning").map(|r| (r.id, r.number.clone())).collect(),
@@ -353,7 +374,13 @@ async fn site_view(t: Tr, caller: &Caller, id: i64, notice: Option<String>, erro
         tomorrow_count: tomorrow_list.len(),
         tomorrow_rows: tomorrow_list
             .into_iter()
-            .map(|s| SampleRow { order_id: s.order.id, name: s.order.name, room: s.room.unwrap_or_default(), double: s.double, taken: None })
+            .map(|s| SampleRow {
+                order_id: s.order.id,
+                name: s.order.name,
+                room: s.room.unwrap_or_default(),
+                double: s.double,
+                taken: None,
+            })
             .collect(),
         restart,
         site,
@@ -379,7 +406,13 @@ pub async fn add_rooms(t: Tr, caller: Caller, Path(site): Path<i64>, RawForm(bod
     let num = |k: &str| form_value(&form, k).trim().parse::<i64>().unwrap_or(0);
     let done = caller
         .0
-        .add_rooms(site, &form_value(&form, "building"), (num("from_floor") as i32, num("to_floor") as i32), num("rooms_per_floor") as u32, num("beds") as u32)
+        .add_rooms(
+            site,
+            &form_value(&form, "building"),
+            (num("from_floor") as i32, num("to_floor") as i32),
+            num("rooms_per_floor") as u32,
+            num("beds") as u32,
+        )
         .await
         .map(|n| t.fill("quarantine.rooms_added", &[("n", &n.to_string())]));
     site_outcome(t, &caller, site, done).await
@@ -393,7 +426,11 @@ pub async fn check_in(t: Tr, caller: Caller, Path((site, order)): Path<(i64, i64
 pub async fn check_out(t: Tr, caller: Caller, Path((site, order)): Path<(i64, i64)>, RawForm(body): RawForm) -> Response {
     let form = pairs(&body);
     let to = form_value(&form, "to").parse::<Status>().unwrap_or(Status::HomeMonitoring);
-    let done = caller.0.check_out(site, order, to).await.map(|o| t.fill("quarantine.checked_out", &[("name", &o.name), ("to", &status_label(t, o.status.as_str()))]));
+    let done = caller
+        .0
+        .check_out(site, order, to)
+        .await
+        .map(|o| t.fill("quarantine.checked_out", &[("name", &o.name), ("to", &status_label(t, o.status.as_str()))]));
     site_outcome(t, &caller, site, done).await
 }
 
@@ -403,9 +440,20 @@ pub async fn take_test(t: Tr, caller: Caller, Path(site): Path<i64>, RawForm(bod
     let raw = form_value(&form, "barcode");
     let barcode = match Barcode::parse(raw.trim()) {
         Ok(b) => b,
-        Err(e) => return site_view(t, &caller, site, None, Some(t.fill("transport.bad_barcode", &[("barcode", &raw), ("reason", &super::barcode_reason(t, &e))])), None).await,
+        Err(e) => {
+            return site_view(
+                t,
+                &caller,
+                site,
+                None,
+                Some(t.fill("transport.bad_barcode", &[("barcode", &raw), ("reason", &super::barcode_reason(t, &e))])),
+                None,
+            )
+            .await;
+        }
     };
-    let done = caller.0.take_observation_test(site, order, &barcode).await.map(|_| t.fill("quarantine.sampled", &[("barcode", barcode.as_str())]));
+    let done =
+        caller.0.take_observation_test(site, order, &barcode).await.map(|_| t.fill("quarantine.sampled", &[("barcode", barcode.as_str())]));
     site_outcome(t, &caller, site, done).await
 }
 
@@ -445,7 +493,11 @@ pub async fn restart(t: Tr, caller: Caller, Path(site): Path<i64>, RawForm(body)
     let environmental = value(&form, "environmental").is_some();
     let confirmed = value(&form, "confirm").is_some();
     let scope = &caller.0;
-    let result = if confirmed { scope.apply_restart(site, order, environmental).await } else { scope.restart_preview(site, order, environmental).await };
+    let result = if confirmed {
+        scope.apply_restart(site, order, environmental).await
+    } else {
+        scope.restart_preview(site, order, environmental).await
+    };
     match result {
         Ok(r) if confirmed => back(site, &t.fill("quarantine.restarted", &[("n", &r.affected.len().to_string())])),
         Ok(r) => {
@@ -547,7 +599,10 @@ pub async fn release(t: Tr, caller: Caller, RawForm(body): RawForm) -> Response 
         match caller.0.release_orders(&chosen).await {
             Ok(done) => {
                 let notice = t.fill("obs.released", &[("n", &done.released.len().to_string()), ("held", &done.not_yet.len().to_string())]);
-                let held = done.not_yet.iter().map(|(o, b)| format!("{}：{}", o.name, b.iter().map(|b| blocker_text(t, b)).collect::<Vec<_>>().join("，")));
+                let held = done
+                    .not_yet
+                    .iter()
+                    .map(|(o, b)| format!("{}：{}", o.name, b.iter().map(|b| blocker_text(t, b)).collect::<Vec<_>>().join("，")));
                 let errors: Vec<String> = held.chain(done.refused.iter().map(|(_, r)| r.text(t.zh()).to_string())).collect();
                 Ok((notice, (!errors.is_empty()).then(|| errors.join("；"))))
             }
@@ -658,7 +713,9 @@ pub async fn home_test(t: Tr, caller: Caller, RawForm(body): RawForm) -> Respons
     let raw = form_value(&form, "barcode");
     let done = match Barcode::parse(raw.trim()) {
         Ok(b) => caller.0.take_home_test(order, &b).await.map(|_| t.fill("quarantine.sampled", &[("barcode", b.as_str())])),
-        Err(e) => Err(StoreError::Invalid(t.fill("transport.bad_barcode", &[("barcode", &raw), ("reason", &super::barcode_reason(t, &e))]))),
+        Err(e) => {
+            Err(StoreError::Invalid(t.fill("transport.bad_barcode", &[("barcode", &raw), ("reason", &super::barcode_reason(t, &e))])))
+        }
     };
     match done {
         Ok(notice) => Redirect::to(&format!("/observation/home?notice={}", super::transport::utf8_percent(&notice))).into_response(),
@@ -859,7 +916,12 @@ fn rule_view(t: Tr, rule: &RuleSet, built_in: bool, copied_from: Option<String>)
                 Some(PlanView {
                     category: category_label(t, c.as_str()),
                     category_key: c.as_str(),
-                    stages: plan.stages.iter().enumerate().map(|(i, s)| (i, stage_label(t, s.kind.as_str()), s.days, format_days(&s.test_days))).collect(),
+                    stages: plan
+                        .stages
+                        .iter()
+                        .enumerate()
+                        .map(|(i, s)| (i, stage_label(t, s.kind.as_str()), s.days, format_days(&s.test_days)))
+                        .collect(),
                     double: plan.double_test_at_release,
                 })
             })
@@ -879,7 +941,8 @@ async fn rule_sets_view(t: Tr, caller: &Caller, notice: Option<String>, error: O
         Ok(x) => x,
         Err(e) => return failure(t, caller, e),
     };
-    let editing = copy.and_then(|name| rules.iter().find(|r| r.rule.name == name)).map(|r| rule_view(t, &r.rule, r.built_in, r.copied_from.clone()));
+    let editing =
+        copy.and_then(|name| rules.iter().find(|r| r.rule.name == name)).map(|r| rule_view(t, &r.rule, r.built_in, r.copied_from.clone()));
     let page = RuleSetsPage {
         t,
         user: UserBadge::of(caller),
@@ -938,7 +1001,8 @@ pub async fn save_rule(t: Tr, caller: Caller, RawForm(body): RawForm) -> Respons
                 if let Ok(days) = form_value(&form, &format!("days.{key}")).trim().parse() {
                     stage.days = days;
                 }
-                stage.test_days = parse_days(&form_value(&form, &format!("tests.{key}"))).map_err(|e| StoreError::Invalid(e.to_string()))?;
+                stage.test_days =
+                    parse_days(&form_value(&form, &format!("tests.{key}"))).map_err(|e| StoreError::Invalid(e.to_string()))?;
             }
         }
         if let Ok(n) = form_value(&form, "restart_floors").trim().parse() {

@@ -28,11 +28,17 @@ pub async fn page(t: Tr, caller: Caller) -> Response {
         Err(e) => return failure(t, &caller, e),
     };
     // The page's messages, and one per refusal kind and result for the refused rows.
-    let keys = ["choose", "sending", "failed", "offline", "done"].map(String::from).into_iter()
+    let keys = ["choose", "sending", "failed", "offline", "done"]
+        .map(String::from)
+        .into_iter()
         .chain(["unknown_barcode", "outside_jurisdiction", "conflict", "raced", "unreadable"].map(|k| format!("refusal.{k}")))
         .chain(["negative", "positive", "pooled_suspect", "invalid"].map(|k| format!("result.{k}")));
-    let text: serde_json::Map<String, serde_json::Value> =
-        keys.map(|k| { let v = serde_json::Value::from(t.get(&format!("results.{k}"))); (k, v) }).collect();
+    let text: serde_json::Map<String, serde_json::Value> = keys
+        .map(|k| {
+            let v = serde_json::Value::from(t.get(&format!("results.{k}")));
+            (k, v)
+        })
+        .collect();
     render(&ResultsPage {
         t,
         user: UserBadge::of(&caller),

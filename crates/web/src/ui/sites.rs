@@ -17,7 +17,7 @@ use cordon_store::testing::NewRound;
 use serde::Deserialize;
 
 use super::testing::local;
-use super::{UserBadge, failure, said, render};
+use super::{UserBadge, failure, render, said};
 use crate::auth::{Caller, urlencode};
 use crate::i18n::Tr;
 
@@ -71,10 +71,12 @@ async fn site_view(t: Tr, caller: &Caller, round_id: i64, site_id: i64, error: O
     let scope = &caller.0;
     let today = chrono::Local::now().date_naive();
     let loaded = async {
-        let round = scope.round(round_id).await?.ok_or_else(|| StoreError::Invalid(t.fill("round.missing", &[("id", &round_id.to_string())])))?;
+        let round =
+            scope.round(round_id).await?.ok_or_else(|| StoreError::Invalid(t.fill("round.missing", &[("id", &round_id.to_string())])))?;
         let site = scope.site(round_id, site_id).await?;
         let (slots, window) = scope.slots(round_id, site_id).await?;
-        let visits = if scope.principal().can(Permission::PersonsRead) { scope.door_to_door(round_id, site_id, today).await? } else { vec![] };
+        let visits =
+            if scope.principal().can(Permission::PersonsRead) { scope.door_to_door(round_id, site_id, today).await? } else { vec![] };
         Ok::<_, StoreError>((round, site, slots, window, visits))
     };
     let (round, site, slots, window, visits) = match loaded.await {
@@ -118,7 +120,12 @@ async fn site_view(t: Tr, caller: &Caller, round_id: i64, site_id: i64, error: O
                 recalled: why == HomeVisit::Recalled,
                 age: age_on(p.birth_date, today),
                 address: p.address.clone().unwrap_or_default(),
-                phone_masked: p.phone.as_deref().and_then(|ph| cordon_domain::Phone::parse(ph).ok()).map(|ph| ph.masked()).unwrap_or_default(),
+                phone_masked: p
+                    .phone
+                    .as_deref()
+                    .and_then(|ph| cordon_domain::Phone::parse(ph).ok())
+                    .map(|ph| ph.masked())
+                    .unwrap_or_default(),
                 tags: p.tags.all(p.birth_date, today).iter().map(|v| t.get(&format!("tag.{}", v.as_str()))).collect(),
                 name: p.name,
             })
@@ -136,7 +143,12 @@ pub struct SlotForm {
 }
 
 /// Plans the site's slots over the window given, back to the site page.
-pub async fn plan_slots(t: Tr, caller: Caller, Path((round_id, site_id)): Path<(i64, i64)>, axum::Form(f): axum::Form<SlotForm>) -> Response {
+pub async fn plan_slots(
+    t: Tr,
+    caller: Caller,
+    Path((round_id, site_id)): Path<(i64, i64)>,
+    axum::Form(f): axum::Form<SlotForm>,
+) -> Response {
     let opens = NaiveDateTime::parse_from_str(&f.opens, "%Y-%m-%dT%H:%M")
         .ok()
         .and_then(|n| beijing().from_local_datetime(&n).single())
@@ -211,7 +223,8 @@ pub async fn confirm_frequency(t: Tr, caller: Caller, axum::Form(f): axum::Form<
     let planned = async {
         let area = cordon_domain::AreaCode::parse(&f.area).map_err(|e| StoreError::Invalid(e.to_string()))?;
         let starts_at = next_start(Utc::now(), f.days.clamp(1, 14));
-        let name = t.fill("frequency.round_name", &[("area", &f.name), ("day", &starts_at.with_timezone(&beijing()).format("%m-%d").to_string())]);
+        let name =
+            t.fill("frequency.round_name", &[("area", &f.name), ("day", &starts_at.with_timezone(&beijing()).format("%m-%d").to_string())]);
         caller
             .0
             .create_round(NewRound { name, starts_at, target_end_at: None, areas: vec![(area, None)], policy: PoolPolicy::default() })

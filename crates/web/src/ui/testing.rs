@@ -11,7 +11,7 @@ use cordon_store::StoreError;
 use cordon_store::testing::{NewRound, NewSite};
 use serde::Deserialize;
 
-use super::{UserBadge, failure, said, message, render};
+use super::{UserBadge, failure, message, render, said};
 use crate::auth::Caller;
 use crate::i18n::Tr;
 
@@ -86,9 +86,8 @@ async fn rounds_view(t: Tr, caller: &Caller, error: Option<String>, notice: Opti
             if can_write {
                 for a in r.areas.iter().filter_map(|a| cordon_domain::AreaCode::parse(&a.area_code).ok()) {
                     for part in scope.principal().user.jurisdiction.within(&a).areas() {
-                        site_areas.extend(
-                            scope.area_subtree(part).await?.into_iter().filter(|x| x.code.len() >= 12).map(|x| (x.code, x.name)),
-                        );
+                        site_areas
+                            .extend(scope.area_subtree(part).await?.into_iter().filter(|x| x.code.len() >= 12).map(|x| (x.code, x.name)));
                     }
                 }
             }
@@ -104,12 +103,15 @@ async fn rounds_view(t: Tr, caller: &Caller, error: Option<String>, notice: Opti
         let mut round_areas = Vec::new();
         if can_write {
             for home in scope.home_areas().await? {
-                let children = scope.area_children(&cordon_domain::AreaCode::parse(&home.code).map_err(|e| StoreError::Invalid(e.to_string()))?).await?;
+                let children = scope
+                    .area_children(&cordon_domain::AreaCode::parse(&home.code).map_err(|e| StoreError::Invalid(e.to_string()))?)
+                    .await?;
                 round_areas.push((home.code, home.name));
                 round_areas.extend(children.into_iter().map(|c| (c.code, c.name)));
             }
         }
-        let frequency = if can_plan { super::sites::frequency_rows(t, scope.testing_history(3).await?, chrono::Utc::now()) } else { vec![] };
+        let frequency =
+            if can_plan { super::sites::frequency_rows(t, scope.testing_history(3).await?, chrono::Utc::now()) } else { vec![] };
         Ok::<_, StoreError>((rows, round_areas, frequency))
     };
     match loaded.await {
@@ -228,12 +230,34 @@ pub async fn station(t: Tr, caller: Caller, Query(q): Query<StationQuery>) -> Re
         Err(e) => return failure(t, &caller, e),
     };
     let keys = [
-        "opened", "scanned", "full", "closed", "failed", "offline", "pending", "no_tube", "sealed", "household", "unknown", "registered", "retest",
+        "opened",
+        "scanned",
+        "full",
+        "closed",
+        "failed",
+        "offline",
+        "pending",
+        "no_tube",
+        "sealed",
+        "household",
+        "unknown",
+        "registered",
+        "retest",
     ];
     // And one message per refusal kind, so that refusals read in the page's language.
     let refusals = [
-        "tube_full", "already_in_tube", "already_sampled", "other_household", "not_recalled", "barcode_used", "unknown_tube", "sealed", "empty",
-        "busy", "site_not_in_round", "unknown_person",
+        "tube_full",
+        "already_in_tube",
+        "already_sampled",
+        "other_household",
+        "not_recalled",
+        "barcode_used",
+        "unknown_tube",
+        "sealed",
+        "empty",
+        "busy",
+        "site_not_in_round",
+        "unknown_person",
     ];
     let text: serde_json::Map<String, serde_json::Value> = keys
         .iter()

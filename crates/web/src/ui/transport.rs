@@ -13,7 +13,7 @@ use cordon_store::transport::{BatchDetail, NewBatch, TransportRefusal, TubeProbl
 use serde::Deserialize;
 
 use super::testing::{local, span};
-use super::{UserBadge, failure, said, message, render};
+use super::{UserBadge, failure, message, render, said};
 use crate::auth::Caller;
 use crate::i18n::Tr;
 
@@ -63,7 +63,14 @@ fn minutes(m: Option<i64>) -> String {
 
 fn turnaround_rows(rows: Vec<(String, Turnaround)>) -> Vec<TurnaroundRow> {
     rows.into_iter()
-        .map(|(name, t)| TurnaroundRow { name, tubes: t.tubes, p50: minutes(t.p50), p90: minutes(t.p90), max: minutes(t.max), over_target: t.over_target })
+        .map(|(name, t)| TurnaroundRow {
+            name,
+            tubes: t.tubes,
+            p50: minutes(t.p50),
+            p90: minutes(t.p90),
+            max: minutes(t.max),
+            over_target: t.over_target,
+        })
         .collect()
 }
 
@@ -93,10 +100,16 @@ async fn transport_view(t: Tr, caller: &Caller, round_id: i64, notice: Option<St
         Ok((None, ..)) => return message(t, Some(caller), StatusCode::NOT_FOUND, t.get("rounds.none"), t.get("rounds.none")),
         Err(e) => return failure(t, caller, e),
     };
-    let stages = [("open", flow.open), ("sealed", flow.sealed), ("departed", flow.departed), ("received", flow.received), ("resulted", flow.resulted)]
-        .into_iter()
-        .map(|(k, n)| (t.get(&format!("transport.stage_{k}")).to_string(), n))
-        .collect();
+    let stages = [
+        ("open", flow.open),
+        ("sealed", flow.sealed),
+        ("departed", flow.departed),
+        ("received", flow.received),
+        ("resulted", flow.resulted),
+    ]
+    .into_iter()
+    .map(|(k, n)| (t.get(&format!("transport.stage_{k}")).to_string(), n))
+    .collect();
     let status = if error.is_some() { StatusCode::CONFLICT } else { StatusCode::OK };
     let page = TransportPage {
         t,
@@ -250,7 +263,15 @@ pub async fn receive(t: Tr, caller: Caller, Path(id): Path<i64>, axum::Form(form
     for raw in form.barcodes.split(|c: char| c.is_whitespace() || c == ',' || c == '，').filter(|s| !s.is_empty()) {
         match Barcode::parse(raw) {
             Ok(b) => codes.push(String::from(b)),
-            Err(e) => return batch_view(t, &caller, id, Some(t.fill("transport.bad_barcode", &[("barcode", raw), ("reason", &super::barcode_reason(t, &e))]))).await,
+            Err(e) => {
+                return batch_view(
+                    t,
+                    &caller,
+                    id,
+                    Some(t.fill("transport.bad_barcode", &[("barcode", raw), ("reason", &super::barcode_reason(t, &e))])),
+                )
+                .await;
+            }
         }
     }
     match caller.0.receive(id, &codes).await {

@@ -15,7 +15,7 @@ use serde::Deserialize;
 use super::investigation::pairs;
 use super::quarantine::form_value;
 use super::testing::local;
-use super::{UserBadge, failure, said, render};
+use super::{UserBadge, failure, render, said};
 use crate::auth::Caller;
 use crate::i18n::Tr;
 
@@ -72,7 +72,8 @@ async fn view(t: Tr, caller: &Caller, notice: Option<String>, error: Option<Stri
         Ok(x) => x,
         Err(e) => return failure(t, caller, e),
     };
-    let sev = |s: &str| s.parse::<Severity>().ok().map(|s| t.get(&format!("treatment.severity.{}", s.as_str())).to_string()).unwrap_or_default();
+    let sev =
+        |s: &str| s.parse::<Severity>().ok().map(|s| t.get(&format!("treatment.severity.{}", s.as_str())).to_string()).unwrap_or_default();
     let stays: Vec<StayRow> = records
         .into_iter()
         .map(|(s, tests, log, rule)| {
@@ -134,7 +135,10 @@ fn ct_input(t: Tr, s: &str) -> Result<Option<f32>, StoreError> {
 /// Records a test (Ct values; empty means not detected) at the time given, or now.
 pub async fn test(t: Tr, caller: Caller, Path(id): Path<i64>, RawForm(body): RawForm) -> Response {
     let form = pairs(&body);
-    let at = chrono::NaiveDateTime::parse_from_str(form_value(&form, "at").trim(), "%Y-%m-%dT%H:%M").ok().map(cordon_domain::from_local).unwrap_or_else(Utc::now);
+    let at = chrono::NaiveDateTime::parse_from_str(form_value(&form, "at").trim(), "%Y-%m-%dT%H:%M")
+        .ok()
+        .map(cordon_domain::from_local)
+        .unwrap_or_else(Utc::now);
     let done = async {
         let ct = CtValues { orf1ab: ct_input(t, &form_value(&form, "ct_orf1ab"))?, n: ct_input(t, &form_value(&form, "ct_n"))? };
         caller.0.record_hospital_test(id, at, ct).await?;
@@ -146,7 +150,8 @@ pub async fn test(t: Tr, caller: Caller, Path(id): Path<i64>, RawForm(body): Raw
 pub async fn severity(t: Tr, caller: Caller, Path(id): Path<i64>, RawForm(body): RawForm) -> Response {
     let form = pairs(&body);
     let severity = form_value(&form, "severity").parse::<Severity>().unwrap_or(Severity::Mild);
-    let done = caller.0.change_severity(id, severity, &form_value(&form, "note")).await.map(|_| t.get("treatment.severity_saved").to_string());
+    let done =
+        caller.0.change_severity(id, severity, &form_value(&form, "note")).await.map(|_| t.get("treatment.severity_saved").to_string());
     outcome(t, &caller, done).await
 }
 

@@ -18,24 +18,53 @@ async fn handed_over_after(w: &World, p: &impl Fn(u32) -> i64, days: i64) -> i64
     assert_eq!(status, StatusCode::CREATED, "{case}");
     let id = case["id"].as_i64().unwrap();
     let last = chrono::Utc::now() - chrono::Duration::days(days);
-    let (status, _, done) = call(store, post_json(&w.township, &format!("/api/v1/cases/{id}/exposures"), serde_json::json!({
-        "exposures": [
-            {"person_id": p(2), "kind": "meal", "first_at": last - chrono::Duration::hours(2), "last_at": last},
-            {"person_id": p(6), "kind": "meal", "first_at": last - chrono::Duration::hours(2), "last_at": last}
-        ]
-    }))).await;
+    let (status, _, done) = call(
+        store,
+        post_json(
+            &w.township,
+            &format!("/api/v1/cases/{id}/exposures"),
+            serde_json::json!({
+                "exposures": [
+                    {"person_id": p(2), "kind": "meal", "first_at": last - chrono::Duration::hours(2), "last_at": last},
+                    {"person_id": p(6), "kind": "meal", "first_at": last - chrono::Duration::hours(2), "last_at": last}
+                ]
+            }),
+        ),
+    )
+    .await;
     assert_eq!(status, StatusCode::OK, "{done}");
     let (_, _, contacts) = get(store, &w.township, &format!("/api/v1/cases/{id}/contacts")).await;
-    let proposed: Vec<i64> = contacts.as_array().unwrap().iter().filter(|c| c["status"] == "proposed")
-        .flat_map(|c| c["exposure_ids"].as_array().unwrap().iter().map(|e| e.as_i64().unwrap()).collect::<Vec<_>>()).collect();
+    let proposed: Vec<i64> = contacts
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["status"] == "proposed")
+        .flat_map(|c| c["exposure_ids"].as_array().unwrap().iter().map(|e| e.as_i64().unwrap()).collect::<Vec<_>>())
+        .collect();
     assert_eq!(proposed.len(), 2, "{contacts}");
-    let (status, _, _) = call(store, post_json(&w.township, &format!("/api/v1/cases/{id}/exposures/decisions"), serde_json::json!({
-        "exposure_ids": proposed, "confirm": true
-    }))).await;
+    let (status, _, _) = call(
+        store,
+        post_json(
+            &w.township,
+            &format!("/api/v1/cases/{id}/exposures/decisions"),
+            serde_json::json!({
+                "exposure_ids": proposed, "confirm": true
+            }),
+        ),
+    )
+    .await;
     assert_eq!(status, StatusCode::OK);
-    let (status, _, batch) = call(store, post_json(&w.township, &format!("/api/v1/cases/{id}/handover"), serde_json::json!({
-        "person_ids": [p(2), p(3), p(6), p(7)]
-    }))).await;
+    let (status, _, batch) = call(
+        store,
+        post_json(
+            &w.township,
+            &format!("/api/v1/cases/{id}/handover"),
+            serde_json::json!({
+                "person_ids": [p(2), p(3), p(6), p(7)]
+            }),
+        ),
+    )
+    .await;
     assert_eq!((status, batch["ordered"].as_array().map(Vec::len)), (StatusCode::OK, Some(4)), "{batch}");
     id
 }
@@ -132,11 +161,27 @@ async fn a_site_head_fills_rooms_samples_and_checks_people_and_the_commander_cha
         assert!(first.text().await.unwrap().contains("37.8℃ 发热"));
 
         // The lab's negative comes back by the result API and shows on the person's schedule.
-        let (status, _, lab) = call(store, post_json(&admin, "/api/v1/labs", serde_json::json!({"name": "县疾控实验室", "area_code": "140121100", "daily_capacity": 2000}))).await;
+        let (status, _, lab) = call(
+            store,
+            post_json(
+                &admin,
+                "/api/v1/labs",
+                serde_json::json!({"name": "县疾控实验室", "area_code": "140121100", "daily_capacity": 2000}),
+            ),
+        )
+        .await;
         assert_eq!(status, StatusCode::CREATED, "{lab}");
-        let (status, _, res) = call(store, post_json(&admin, "/api/v1/results", serde_json::json!({
-            "lab_id": lab["id"], "results": [{"barcode": "GL00000001", "result": "negative"}]
-        }))).await;
+        let (status, _, res) = call(
+            store,
+            post_json(
+                &admin,
+                "/api/v1/results",
+                serde_json::json!({
+                    "lab_id": lab["id"], "results": [{"barcode": "GL00000001", "result": "negative"}]
+                }),
+            ),
+        )
+        .await;
         assert_eq!(status, StatusCode::OK, "{res}");
         click(&client, "table#site-people tbody tr:first-child a").await;
         wait_for_url(&client, "the order page", |path, _| path.starts_with("/observation/orders/")).await;
@@ -217,16 +262,27 @@ async fn a_site_head_fills_rooms_samples_and_checks_people_and_the_commander_cha
         assert!(client.find(fantoccini::Locator::Css("#out-of-use")).await.is_err(), "in use again");
         client.goto(&format!("http://{addr}/quarantine")).await.unwrap();
         let waiting = text(&client, "table#waiting tbody").await;
-        assert!(!waiting.contains("密切接触者"), "riding home is not waiting for a room (protocol-8 puts secondaries in a site): {waiting}");
-        std::fs::write(screenshot_path(&format!("quarantine-site-{}.png", w.scratch.kind.as_str())), client.screenshot().await.unwrap()).unwrap();
+        assert!(
+            !waiting.contains("密切接触者"),
+            "riding home is not waiting for a room (protocol-8 puts secondaries in a site): {waiting}"
+        );
+        std::fs::write(screenshot_path(&format!("quarantine-site-{}.png", w.scratch.kind.as_str())), client.screenshot().await.unwrap())
+            .unwrap();
         // Home is a point-to-point ride: the dispatcher puts a car on it.
         account(store, "disp1", Role::TransferDispatcher, "140121").await;
         let principal = store.principal_by_name("disp1").await.unwrap().unwrap();
         let dispatcher = store.scoped(principal, cordon_store::audit::Actor { name: "disp1".into(), ..Default::default() });
-        dispatcher.add_vehicle(&cordon_store::transfers::NewVehicle {
-            plate: "晋A·C001".into(), kind: cordon_domain::transfer::VehicleKind::Car, seats: 4,
-            area_code: AreaCode::parse("140121").unwrap(), driver: None, phone: None,
-        }).await.unwrap();
+        dispatcher
+            .add_vehicle(&cordon_store::transfers::NewVehicle {
+                plate: "晋A·C001".into(),
+                kind: cordon_domain::transfer::VehicleKind::Car,
+                seats: 4,
+                area_code: AreaCode::parse("140121").unwrap(),
+                driver: None,
+                phone: None,
+            })
+            .await
+            .unwrap();
         client.find(fantoccini::Locator::Css("header form button")).await.unwrap().click().await.unwrap();
         sign_in(&client, addr, "disp1", PASSWORD).await;
         client.goto(&format!("http://{addr}/dispatch")).await.unwrap();
@@ -249,7 +305,11 @@ async fn a_site_head_fills_rooms_samples_and_checks_people_and_the_commander_cha
         client.goto(&format!("http://{addr}/observation")).await.unwrap();
         let list = text(&client, "table#orders").await;
         assert_eq!(list.matches("待转运").count(), 2, "the secondaries wait to be moved home: {list}");
-        assert_eq!((list.matches("居家健康监测中").count(), list.matches("集中隔离中").count(), list.matches("转运中").count()), (1, 1, 0), "{list}");
+        assert_eq!(
+            (list.matches("居家健康监测中").count(), list.matches("集中隔离中").count(), list.matches("转运中").count()),
+            (1, 1, 0),
+            "{list}"
+        );
         client.close().await.unwrap();
         w.finish().await;
     }
@@ -268,12 +328,28 @@ async fn a_dispatcher_seats_contacts_and_sends_the_case_to_hospital_where_it_is_
         account(store, "head1", Role::QuarantineSiteHead, "140121").await;
         let principal = store.principal_by_name("head1").await.unwrap().unwrap();
         let head = store.scoped(principal, cordon_store::audit::Actor { name: "head1".into(), ..Default::default() });
-        let site = head.create_quarantine_site(&NewQuarantineSite {
-            name: "清徐宾馆".into(), kind: "hotel".into(), area_code: AreaCode::parse("140121100").unwrap(), address: "迎宾路1号".into(),
-            head_name: "王建国".into(), head_phone: None, staff: 8, households_share: false,
-        }).await.unwrap();
+        let site = head
+            .create_quarantine_site(&NewQuarantineSite {
+                name: "清徐宾馆".into(),
+                kind: "hotel".into(),
+                area_code: AreaCode::parse("140121100").unwrap(),
+                address: "迎宾路1号".into(),
+                head_name: "王建国".into(),
+                head_phone: None,
+                staff: 8,
+                households_share: false,
+            })
+            .await
+            .unwrap();
         head.add_rooms(site.id, "1号楼", (1, 1), 4, 1).await.unwrap();
-        let close: Vec<i64> = head.observation_orders(&Default::default()).await.unwrap().into_iter().filter(|o| o.category == "close_contact").map(|o| o.id).collect();
+        let close: Vec<i64> = head
+            .observation_orders(&Default::default())
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|o| o.category == "close_contact")
+            .map(|o| o.id)
+            .collect();
         assert_eq!(head.assign_rooms(site.id, &close).await.unwrap().assigned.len(), 2);
         account(store, "disp1", Role::TransferDispatcher, "140121").await;
         let addr = spawn_server(store.clone()).await;
@@ -301,7 +377,13 @@ async fn a_dispatcher_seats_contacts_and_sends_the_case_to_hospital_where_it_is_
         // The two people waiting at 清徐宾馆 go on the bus in one action.
         let queue = text(&client, "form.site-plan").await;
         assert!(queue.contains("清徐宾馆") && queue.contains("2 人"), "{queue}");
-        client.find(fantoccini::Locator::XPath("//form[@class='site-plan']//label[contains(., '晋A·D1001')]/input")).await.unwrap().click().await.unwrap();
+        client
+            .find(fantoccini::Locator::XPath("//form[@class='site-plan']//label[contains(., '晋A·D1001')]/input"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
         click_and_wait(&client, "form.site-plan button").await;
         assert_eq!(text(&client, "#dispatch-notice").await, "已编组 1 车，0 人未安排。");
         assert!(client.find(fantoccini::Locator::Css("form.site-plan")).await.is_err(), "nobody waits any more");
@@ -315,7 +397,10 @@ async fn a_dispatcher_seats_contacts_and_sends_the_case_to_hospital_where_it_is_
         let rows = client.find_all(fantoccini::Locator::Css("table#transfers tbody tr")).await.unwrap();
         assert_eq!(rows.len(), 2);
         let first = rows[0].text().await.unwrap();
-        assert!(first.contains("阳性转定点医院") && first.contains("晋A·120") && first.contains("清徐县定点医院"), "the nearest deadline first: {first}");
+        assert!(
+            first.contains("阳性转定点医院") && first.contains("晋A·120") && first.contains("清徐县定点医院"),
+            "the nearest deadline first: {first}"
+        );
         assert!(rows[1].text().await.unwrap().contains("转集中隔离"));
 
         // The bus leaves, picks them up (they are in transit) and arrives.
@@ -352,9 +437,17 @@ async fn a_dispatcher_seats_contacts_and_sends_the_case_to_hospital_where_it_is_
         assert_eq!(text(&client, "#treatment-notice").await, "病情已更新。");
         assert!(text(&client, "section.stay .log").await.contains("普通型 肺部CT磨玻璃影"));
         assert!(client.find(fantoccini::Locator::Css("section.stay button.discharge")).await.is_err(), "no discharge without the tests");
-        let local = |hours: i64| (chrono::Utc::now() - chrono::Duration::hours(hours)).with_timezone(&cordon_domain::local_offset()).format("%Y-%m-%dT%H:%M").to_string();
+        let local = |hours: i64| {
+            (chrono::Utc::now() - chrono::Duration::hours(hours))
+                .with_timezone(&cordon_domain::local_offset())
+                .format("%Y-%m-%dT%H:%M")
+                .to_string()
+        };
         for (hours, orf1ab) in [(30, "36.5"), (1, "38")] {
-            client.execute(&format!("document.querySelector('section.stay .test-form input[name=at]').value = '{}';", local(hours)), vec![]).await.unwrap();
+            client
+                .execute(&format!("document.querySelector('section.stay .test-form input[name=at]').value = '{}';", local(hours)), vec![])
+                .await
+                .unwrap();
             fill(&client, "section.stay .test-form input[name=ct_orf1ab]", orf1ab).await;
             click_and_wait(&client, "section.stay .test-form button").await;
             if hours == 30 {
@@ -365,7 +458,9 @@ async fn a_dispatcher_seats_contacts_and_sends_the_case_to_hospital_where_it_is_
         }
         assert_eq!(text(&client, "section.stay .rule").await, "已满足出院标准。");
         click_and_wait(&client, "section.stay button.discharge").await;
-        let until = (chrono::Utc::now().with_timezone(&cordon_domain::local_offset()).date_naive() + chrono::Duration::days(7)).format("%m-%d").to_string();
+        let until = (chrono::Utc::now().with_timezone(&cordon_domain::local_offset()).date_naive() + chrono::Duration::days(7))
+            .format("%m-%d")
+            .to_string();
         assert_eq!(text(&client, "#treatment-notice").await, format!("已出院，居家健康监测至 {until}。"));
         assert!(text(&client, "section.stay h2").await.contains("已出院"));
 
@@ -374,14 +469,31 @@ async fn a_dispatcher_seats_contacts_and_sends_the_case_to_hospital_where_it_is_
         head.check_in(site.id, close[0]).await.unwrap();
         head.take_observation_test(site.id, close[0], &cordon_domain::Barcode::parse("GL00000031").unwrap()).await.unwrap();
         let admin = account(store, "admin1", Role::Admin, "140121").await;
-        let (_, _, lab) = call(store, post_json(&admin, "/api/v1/labs", serde_json::json!({"name": "县疾控实验室", "area_code": "140121100", "daily_capacity": 2000}))).await;
-        let (status, _, res) = call(store, post_json(&admin, "/api/v1/results", serde_json::json!({
-            "lab_id": lab["id"], "results": [{"barcode": "GL00000031", "result": "positive"}]
-        }))).await;
+        let (_, _, lab) = call(
+            store,
+            post_json(
+                &admin,
+                "/api/v1/labs",
+                serde_json::json!({"name": "县疾控实验室", "area_code": "140121100", "daily_capacity": 2000}),
+            ),
+        )
+        .await;
+        let (status, _, res) = call(
+            store,
+            post_json(
+                &admin,
+                "/api/v1/results",
+                serde_json::json!({
+                    "lab_id": lab["id"], "results": [{"barcode": "GL00000031", "result": "positive"}]
+                }),
+            ),
+        )
+        .await;
         assert_eq!(status, StatusCode::OK, "{res}");
         let (_, _, positives) = get(store, &w.township, "/api/v1/positives").await;
         let positive = positives.as_array().unwrap().iter().find(|x| x["barcode"] == "GL00000031").cloned().unwrap();
-        let (status, _, found) = call(store, post_json(&w.township, &format!("/api/v1/positives/{}/case", positive["id"]), serde_json::json!({}))).await;
+        let (status, _, found) =
+            call(store, post_json(&w.township, &format!("/api/v1/positives/{}/case", positive["id"]), serde_json::json!({}))).await;
         assert_eq!(status, StatusCode::CREATED, "{found}");
         assert_eq!((found["how_found"].as_str(), found["place"].as_str()), (Some("in_quarantine"), Some("quarantine_site")), "{found}");
         assert_eq!(head.observation_order(close[0]).await.unwrap().unwrap().status, "case");
@@ -463,10 +575,26 @@ async fn a_community_worker_tests_people_at_home_and_releases_those_whose_period
 
         // The lab's negative comes back; both are ticked on the list of those due today and
         // released together: the one tested goes, the other's test is missing.
-        let (_, _, lab) = call(store, post_json(&admin, "/api/v1/labs", serde_json::json!({"name": "县疾控实验室", "area_code": "140121100", "daily_capacity": 2000}))).await;
-        let (status, _, res) = call(store, post_json(&admin, "/api/v1/results", serde_json::json!({
-            "lab_id": lab["id"], "results": [{"barcode": "GL00000021", "result": "negative"}]
-        }))).await;
+        let (_, _, lab) = call(
+            store,
+            post_json(
+                &admin,
+                "/api/v1/labs",
+                serde_json::json!({"name": "县疾控实验室", "area_code": "140121100", "daily_capacity": 2000}),
+            ),
+        )
+        .await;
+        let (status, _, res) = call(
+            store,
+            post_json(
+                &admin,
+                "/api/v1/results",
+                serde_json::json!({
+                    "lab_id": lab["id"], "results": [{"barcode": "GL00000021", "result": "negative"}]
+                }),
+            ),
+        )
+        .await;
         assert_eq!(status, StatusCode::OK, "{res}");
         client.goto(&format!("http://{addr}/observation?due=1")).await.unwrap();
         click(&client, "table#orders thead input[type=checkbox]").await;
@@ -476,8 +604,13 @@ async fn a_community_worker_tests_people_at_home_and_releases_those_whose_period
         client.goto(&format!("http://{addr}/observation?status=released")).await.unwrap();
         assert_eq!(client.find_all(fantoccini::Locator::Css("table#orders tbody tr")).await.unwrap().len(), 1);
         client.goto(&format!("http://{addr}/observation/home")).await.unwrap();
-        assert_eq!(client.find_all(fantoccini::Locator::Css("table.home-list tbody tr")).await.unwrap().len(), 1, "the released one is off the list");
-        std::fs::write(screenshot_path(&format!("observation-home-{}.png", w.scratch.kind.as_str())), client.screenshot().await.unwrap()).unwrap();
+        assert_eq!(
+            client.find_all(fantoccini::Locator::Css("table.home-list tbody tr")).await.unwrap().len(),
+            1,
+            "the released one is off the list"
+        );
+        std::fs::write(screenshot_path(&format!("observation-home-{}.png", w.scratch.kind.as_str())), client.screenshot().await.unwrap())
+            .unwrap();
         client.close().await.unwrap();
         w.finish().await;
     }
@@ -505,7 +638,11 @@ async fn the_observation_api_lists_orders_with_schedules_fills_a_site_and_change
         let (_, _, detail) = get(store, &head, &format!("/api/v1/observation-orders/{}", close[0])).await;
         assert_eq!(detail["schedule"]["stages"][0]["kind"], "centralized", "{detail}");
         assert_eq!(detail["schedule"]["release_on"], first["release_on"]);
-        assert_eq!(get(store, &w.township, "/api/v1/observation-orders").await.0, StatusCode::FORBIDDEN, "investigators do not read orders");
+        assert_eq!(
+            get(store, &w.township, "/api/v1/observation-orders").await.0,
+            StatusCode::FORBIDDEN,
+            "investigators do not read orders"
+        );
 
         // A site with its rooms in one request, then the close contacts in one batch.
         let (status, _, site) = call(store, post_json(&head, "/api/v1/quarantine-sites", serde_json::json!({
@@ -513,7 +650,11 @@ async fn the_observation_api_lists_orders_with_schedules_fills_a_site_and_change
             "building": "A", "floors": [1, 2], "rooms_per_floor": 10, "beds": 1
         }))).await;
         assert_eq!((status, site["beds"].as_i64()), (StatusCode::CREATED, Some(20)), "{site}");
-        let (status, _, done) = call(store, post_json(&head, &format!("/api/v1/quarantine-sites/{}/assignments", site["id"]), serde_json::json!({"order_ids": close}))).await;
+        let (status, _, done) = call(
+            store,
+            post_json(&head, &format!("/api/v1/quarantine-sites/{}/assignments", site["id"]), serde_json::json!({"order_ids": close})),
+        )
+        .await;
         assert_eq!((status, done["assigned"].as_array().map(Vec::len)), (StatusCode::OK, Some(2)), "{done}");
         let (_, _, sites) = get(store, &head, "/api/v1/quarantine-sites").await;
         assert_eq!(sites[0]["occupants"], 2);
@@ -529,28 +670,44 @@ async fn the_observation_api_lists_orders_with_schedules_fills_a_site_and_change
         };
         assert_eq!(call(store, put(&head, "protocol-8")).await.0, StatusCode::FORBIDDEN);
         let (status, _, summary) = call(store, put(&w.commander, "protocol-8")).await;
-        assert_eq!((status, summary["orders"].as_u64(), summary["release_later"].as_u64()), (StatusCode::OK, Some(4), Some(2)), "{summary}");
+        assert_eq!(
+            (status, summary["orders"].as_u64(), summary["release_later"].as_u64()),
+            (StatusCode::OK, Some(4), Some(2)),
+            "{summary}"
+        );
         let (status, _, _) = call(store, put(&w.commander, "protocol-99")).await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
         let (_, _, rules) = get(store, &head, "/api/v1/rule-sets").await;
         assert_eq!(rules.as_array().unwrap().len(), 3);
 
         // An order moved home by the API; no transfers yet.
-        let (status, _, moved) = call(store, post_json(&head, &format!("/api/v1/observation-orders/{}/status", close[1]), serde_json::json!({"status": "home_monitoring"}))).await;
-        assert_eq!((status, moved["status"].as_str(), moved["room_id"].as_i64()), (StatusCode::OK, Some("home_monitoring"), None), "{moved}");
+        let (status, _, moved) = call(
+            store,
+            post_json(&head, &format!("/api/v1/observation-orders/{}/status", close[1]), serde_json::json!({"status": "home_monitoring"})),
+        )
+        .await;
+        assert_eq!(
+            (status, moved["status"].as_str(), moved["room_id"].as_i64()),
+            (StatusCode::OK, Some("home_monitoring"), None),
+            "{moved}"
+        );
         let (_, _, transfers) = get(store, &head, "/api/v1/transfers").await;
         assert_eq!(transfers, serde_json::json!([]));
 
         // The home list, a door test, and a batch release that holds and refuses with reasons.
         let (_, _, home) = get(store, &head, "/api/v1/observation-orders?at_home=true").await;
         assert_eq!(home.as_array().unwrap().iter().map(|o| o["id"].as_i64().unwrap()).collect::<Vec<_>>(), [close[1]], "{home}");
-        let door = |barcode: &str| post_json(&head, &format!("/api/v1/observation-orders/{}/home-test", close[1]), serde_json::json!({"barcode": barcode}));
+        let door = |barcode: &str| {
+            post_json(&head, &format!("/api/v1/observation-orders/{}/home-test", close[1]), serde_json::json!({"barcode": barcode}))
+        };
         assert_eq!(call(store, door("GL00000031")).await.0, StatusCode::NO_CONTENT);
         let (status, _, again) = call(store, door("GL00000032")).await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
         assert!(again["detail"].as_str().unwrap().ends_with("was already tested today"), "{again}");
         assert_eq!(call(store, door("not a tube")).await.0, StatusCode::BAD_REQUEST);
-        let (status, _, released) = call(store, post_json(&head, "/api/v1/observation-orders/release", serde_json::json!({"order_ids": [close[1], 999_999]}))).await;
+        let (status, _, released) =
+            call(store, post_json(&head, "/api/v1/observation-orders/release", serde_json::json!({"order_ids": [close[1], 999_999]})))
+                .await;
         assert_eq!(status, StatusCode::OK, "{released}");
         assert_eq!(released["released"], serde_json::json!([]));
         assert_eq!(released["not_yet"][0]["order_id"], close[1]);

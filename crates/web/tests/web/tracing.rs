@@ -3,7 +3,11 @@
 use super::*;
 
 fn post_csv(token: &str, uri: &str, body: Vec<u8>) -> Request<Body> {
-    Request::post(uri.to_string()).header("authorization", format!("Bearer {token}")).header("content-type", "text/csv").body(Body::from(body)).unwrap()
+    Request::post(uri.to_string())
+        .header("authorization", format!("Bearer {token}"))
+        .header("content-type", "text/csv")
+        .body(Body::from(body))
+        .unwrap()
 }
 
 #[tokio::test]
@@ -29,7 +33,11 @@ async fn a_line_list_in_gbk_builds_clusters_that_the_api_lists_with_their_chains
         let list = clusters.as_array().unwrap();
         assert_eq!(list.len(), 1, "a lone imported case is no cluster: {clusters}");
         let c = &list[0];
-        assert_eq!((c["size"].as_i64(), c["generations"].as_i64(), c["index_case"].as_str(), c["label"].as_str()), (Some(3), Some(2), Some("清徐-1"), Some("物流园")), "清徐-3 is one step from 清徐-1 as well");
+        assert_eq!(
+            (c["size"].as_i64(), c["generations"].as_i64(), c["index_case"].as_str(), c["label"].as_str()),
+            (Some(3), Some(2), Some("清徐-1"), Some("物流园")),
+            "清徐-3 is one step from 清徐-1 as well"
+        );
         assert_eq!(c["active"], false, "its last case was in 2022");
         let (_, _, detail) = get(&w.store, &w.township, &format!("/api/v1/clusters/{}", c["id"])).await;
         let numbers: Vec<&str> = detail["cases"].as_array().unwrap().iter().map(|c| c["number"].as_str().unwrap()).collect();
@@ -42,7 +50,8 @@ async fn a_line_list_in_gbk_builds_clusters_that_the_api_lists_with_their_chains
         let tester = account(&w.store, "tester", Role::TestingOfficer, "140121").await;
         let (status, _, _) = call(&w.store, post_csv(&tester, uri, b"case_id\n1\n".to_vec())).await;
         assert_eq!(status, StatusCode::FORBIDDEN);
-        let (status, _, problem) = call(&w.store, post_csv(&w.township, "/api/v1/imports/linelist?area=14x", b"case_id\n1\n".to_vec())).await;
+        let (status, _, problem) =
+            call(&w.store, post_csv(&w.township, "/api/v1/imports/linelist?area=14x", b"case_id\n1\n".to_vec())).await;
         assert_eq!((status, problem["field"].as_str()), (StatusCode::BAD_REQUEST, Some("area")));
         let (status, _, problem) = call(&w.store, post_csv(&w.township, uri, b"name\nx\n".to_vec())).await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
@@ -53,17 +62,40 @@ async fn a_line_list_in_gbk_builds_clusters_that_the_api_lists_with_their_chains
 #[tokio::test]
 async fn a_case_by_hand_opens_an_investigation_that_is_taken_split_and_reported() {
     for w in worlds("api_cases", 4).await {
-        let (status, _, case) = call(&w.store, post_json(&w.township, "/api/v1/cases", serde_json::json!({
-            "area_code": "140121100201", "how_found": "fever_clinic", "classification": "confirmed", "onset_date": "2022-04-12"
-        }))).await;
+        let (status, _, case) = call(
+            &w.store,
+            post_json(
+                &w.township,
+                "/api/v1/cases",
+                serde_json::json!({
+                    "area_code": "140121100201", "how_found": "fever_clinic", "classification": "confirmed", "onset_date": "2022-04-12"
+                }),
+            ),
+        )
+        .await;
         assert_eq!(status, StatusCode::CREATED, "{case}");
-        assert_eq!((case["number"].as_str(), case["how_found"].as_str(), case["generation"].as_i64()), (Some("1"), Some("fever_clinic"), Some(0)));
-        let (status, _, second) = call(&w.store, post_json(&w.township, "/api/v1/cases", serde_json::json!({
-            "area_code": "140121100202", "number": "清徐-2", "infectors": [case["id"]]
-        }))).await;
+        assert_eq!(
+            (case["number"].as_str(), case["how_found"].as_str(), case["generation"].as_i64()),
+            (Some("1"), Some("fever_clinic"), Some(0))
+        );
+        let (status, _, second) = call(
+            &w.store,
+            post_json(
+                &w.township,
+                "/api/v1/cases",
+                serde_json::json!({
+                    "area_code": "140121100202", "number": "清徐-2", "infectors": [case["id"]]
+                }),
+            ),
+        )
+        .await;
         assert_eq!(status, StatusCode::CREATED, "{second}");
         assert_eq!((second["generation"].as_i64(), &second["cluster_id"]), (Some(1), &case["cluster_id"]));
-        let (status, _, problem) = call(&w.store, post_json(&w.township, "/api/v1/cases", serde_json::json!({"area_code": "140121100201", "how_found": "by magic"}))).await;
+        let (status, _, problem) = call(
+            &w.store,
+            post_json(&w.township, "/api/v1/cases", serde_json::json!({"area_code": "140121100201", "how_found": "by magic"})),
+        )
+        .await;
         assert_eq!((status, problem["field"].as_str()), (StatusCode::BAD_REQUEST, Some("how_found")));
 
         // tracer1 was free and got the first at once; the second waits for someone to take it.
@@ -80,7 +112,10 @@ async fn a_case_by_hand_opens_an_investigation_that_is_taken_split_and_reported(
         let uri = format!("/api/v1/investigations/{}/assignments", waiting["id"]);
         let (status, _, taken) = call(&w.store, post_json(&other, &uri, serde_json::json!({}))).await;
         assert_eq!(status, StatusCode::OK, "{taken}");
-        assert_eq!((taken["assignments"][0]["name"].as_str(), taken["assignments"][0]["part"].as_str()), (Some("tracer2同志"), Some("phone")));
+        assert_eq!(
+            (taken["assignments"][0]["name"].as_str(), taken["assignments"][0]["part"].as_str()),
+            (Some("tracer2同志"), Some("phone"))
+        );
         let (status, _, refused) = call(&w.store, post_json(&w.township, &uri, serde_json::json!({"part": "phone"}))).await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
         assert!(refused["detail"].as_str().unwrap().contains("tracer2"), "{refused}");
@@ -93,13 +128,25 @@ async fn a_case_by_hand_opens_an_investigation_that_is_taken_split_and_reported(
         assert_eq!((status, core["core"]["state"].as_str(), core["core"]["late"].as_bool()), (StatusCode::OK, Some("done"), Some(false)));
         let (status, _, _) = call(&w.store, post_json(&w.township, &progress, serde_json::json!({"step": "reported"}))).await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "a report needs its source hypothesis");
-        let (status, _, _) = call(&w.store, post_json(&w.township, &progress, serde_json::json!({"step": "reported", "source_hypothesis": "发热门诊就诊前曾到太原市某农贸市场"}))).await;
+        let (status, _, _) = call(
+            &w.store,
+            post_json(
+                &w.township,
+                &progress,
+                serde_json::json!({"step": "reported", "source_hypothesis": "发热门诊就诊前曾到太原市某农贸市场"}),
+            ),
+        )
+        .await;
         assert_eq!(status, StatusCode::OK);
         let (_, _, queue) = get(&w.store, &w.township, "/api/v1/investigations").await;
         assert_eq!(queue.as_array().unwrap().len(), 1);
 
         // Linking the other way round changes nothing more than a second link would.
-        let (status, _, _) = call(&w.store, post_json(&w.township, &format!("/api/v1/cases/{}/infectors", case["id"]), serde_json::json!({"infector_id": second["id"]}))).await;
+        let (status, _, _) = call(
+            &w.store,
+            post_json(&w.township, &format!("/api/v1/cases/{}/infectors", case["id"]), serde_json::json!({"infector_id": second["id"]})),
+        )
+        .await;
         assert_eq!(status, StatusCode::NO_CONTENT);
         let (_, _, c) = get(&w.store, &w.township, &format!("/api/v1/cases/{}", case["id"])).await;
         assert_eq!(c["generation"], 0, "a loop of two is entered from its earliest case");
@@ -114,15 +161,35 @@ async fn positive_via_api(store: &Store) {
     let lab = account(store, "lab9", Role::Lab, "140121").await;
     let residents: Vec<String> = (0..40).filter(|n| (n / 2) % 4 < 2).map(sample_id).collect();
     let (round, site) = plan_round(store, &officer, "第一轮").await;
-    call(store, post_json(&officer, &format!("/api/v1/rounds/{round}/registrations"), serde_json::json!({"tubes": [
-        {"barcode": "PP00000001", "site_id": site, "resident_ids": residents[0..10], "seal": true},
-    ]}))).await;
-    let (_, _, lab_row) = call(store, post_json(&officer, "/api/v1/labs", serde_json::json!({"name": "县疾控实验室", "area_code": "140121100", "daily_capacity": 10000}))).await;
+    call(
+        store,
+        post_json(
+            &officer,
+            &format!("/api/v1/rounds/{round}/registrations"),
+            serde_json::json!({"tubes": [
+                {"barcode": "PP00000001", "site_id": site, "resident_ids": residents[0..10], "seal": true},
+            ]}),
+        ),
+    )
+    .await;
+    let (_, _, lab_row) = call(
+        store,
+        post_json(&officer, "/api/v1/labs", serde_json::json!({"name": "县疾控实验室", "area_code": "140121100", "daily_capacity": 10000})),
+    )
+    .await;
     let results = |items: Value| post_json(&lab, "/api/v1/results", serde_json::json!({"lab_id": lab_row["id"], "results": items}));
     call(store, results(serde_json::json!([{"barcode": "PP00000001", "result": "pooled_suspect"}]))).await;
-    call(store, post_json(&officer, &format!("/api/v1/rounds/{round}/registrations"), serde_json::json!({"tubes": [
-        {"barcode": "RT00000001", "site_id": site, "group": "retest", "resident_ids": [residents[0]]},
-    ]}))).await;
+    call(
+        store,
+        post_json(
+            &officer,
+            &format!("/api/v1/rounds/{round}/registrations"),
+            serde_json::json!({"tubes": [
+                {"barcode": "RT00000001", "site_id": site, "group": "retest", "resident_ids": [residents[0]]},
+            ]}),
+        ),
+    )
+    .await;
     let (_, _, lines) = call(store, results(serde_json::json!([{"barcode": "RT00000001", "round_id": round, "ct_orf1ab": 24.0}]))).await;
     assert_eq!(lines[0]["outcome"]["positive_persons"], 1, "{lines}");
 }
@@ -134,7 +201,15 @@ async fn an_investigator_makes_a_case_of_a_positive_takes_it_files_the_report_an
         let store = &w.store;
         positive_via_api(store).await;
         // Someone else is busy with an earlier case, so the new one waits in the queue.
-        let (_, _, earlier) = call(store, post_json(&w.township, "/api/v1/cases", serde_json::json!({"area_code": "140121100202", "number": "清徐-0", "how_found": "fever_clinic"}))).await;
+        let (_, _, earlier) = call(
+            store,
+            post_json(
+                &w.township,
+                "/api/v1/cases",
+                serde_json::json!({"area_code": "140121100202", "number": "清徐-0", "how_found": "fever_clinic"}),
+            ),
+        )
+        .await;
         let addr = spawn_server(store.clone()).await;
         let client = browser(&driver).await;
         account(store, "tracer2", Role::Investigator, "140121100").await;
@@ -155,22 +230,42 @@ async fn an_investigator_makes_a_case_of_a_positive_takes_it_files_the_report_an
         let mine = text(&client, "table#queue tbody tr[data-case='2']").await;
         assert!(mine.contains("tracer2同志") && mine.contains("还剩 3h5"), "{mine}");
         assert!(mine.contains("王"), "the case's person by name: {mine}");
-        client.find(fantoccini::Locator::Css("table#queue tbody tr[data-case='清徐-0'] button.take-site")).await.unwrap().click().await.unwrap();
+        client
+            .find(fantoccini::Locator::Css("table#queue tbody tr[data-case='清徐-0'] button.take-site"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
         wait_for_query(&client, "taken=").await;
         let other = text(&client, "table#queue tbody tr[data-case='清徐-0']").await;
         assert!(other.contains("tracer1同志") && other.contains("tracer2同志"), "{other}");
-        std::fs::write(screenshot_path(&format!("tracing-desk-{}.png", w.scratch.kind.as_str())), client.screenshot().await.unwrap()).unwrap();
+        std::fs::write(screenshot_path(&format!("tracing-desk-{}.png", w.scratch.kind.as_str())), client.screenshot().await.unwrap())
+            .unwrap();
 
         // The case page: link the infector, mark the core facts, file the report.
         client.find(fantoccini::Locator::LinkText("2")).await.unwrap().click().await.unwrap();
         client.wait().for_element(fantoccini::Locator::XPath("//span[@id='case-number' and .='2']")).await.unwrap();
-        client.wait().for_element(fantoccini::Locator::Css("#infector-form input[name=number]")).await.unwrap().send_keys("清徐-0").await.unwrap();
+        client
+            .wait()
+            .for_element(fantoccini::Locator::Css("#infector-form input[name=number]"))
+            .await
+            .unwrap()
+            .send_keys("清徐-0")
+            .await
+            .unwrap();
         client.find(fantoccini::Locator::Css("#infector-form button")).await.unwrap().click().await.unwrap();
         client.wait().for_element(fantoccini::Locator::XPath("//dd[@id='infectors']/a[.='清徐-0']")).await.unwrap();
         assert_eq!(text(&client, "#cluster-link").await, "2 例，2 代");
         client.find(fantoccini::Locator::Css("#core-done")).await.unwrap().click().await.unwrap();
         client.wait().for_element(fantoccini::Locator::XPath("//td[contains(@class,'clock') and .='已完成']")).await.unwrap();
-        client.find(fantoccini::Locator::Css("#report-form textarea")).await.unwrap().send_keys("与病例清徐-0同村，疑为村内传播").await.unwrap();
+        client
+            .find(fantoccini::Locator::Css("#report-form textarea"))
+            .await
+            .unwrap()
+            .send_keys("与病例清徐-0同村，疑为村内传播")
+            .await
+            .unwrap();
         client.find(fantoccini::Locator::Css("#report-form button")).await.unwrap().click().await.unwrap();
         let filed = text(&client, "#report-filed").await;
         assert!(filed.contains("初步流调报告已提交") && filed.contains("村内传播"), "{filed}");
@@ -199,16 +294,27 @@ async fn an_investigator_confirms_venue_candidates_sees_household_secondaries_an
         let store = &w.store;
         let ids = store.person_ids_by_documents(&(0..14).map(sample_id).collect::<Vec<_>>()).await.unwrap();
         let p = |n: u32| ids[&sample_id(n)];
-        store.upsert_venues(&[NewVenue { code: "V001".into(), name: "东关物流园".into(), area_code: AreaCode::parse("140121100201").unwrap(), address: None }]).await.unwrap();
+        store
+            .upsert_venues(&[NewVenue {
+                code: "V001".into(),
+                name: "东关物流园".into(),
+                area_code: AreaCode::parse("140121100201").unwrap(),
+                address: None,
+            }])
+            .await
+            .unwrap();
         let venue = store.venue_ids(&["V001".to_string()]).await.unwrap()["V001"];
         // Yesterday: the case 08:00–12:00; person 2 09:00–10:00 (60 min); person 8 11:30, no exit (30 min).
         let morning = (chrono::Utc::now() - chrono::Duration::days(1)).timestamp() / 86_400 * 86_400;
         let h = |hour: i64| morning + hour * 3600;
-        store.write_checkins(vec![
-            CheckIn { person_id: p(0), venue_id: venue, at: h(0), left: Some(h(4)) },
-            CheckIn { person_id: p(2), venue_id: venue, at: h(1), left: Some(h(2)) },
-            CheckIn { person_id: p(8), venue_id: venue, at: h(3) + 1800, left: None },
-        ]).await.unwrap();
+        store
+            .write_checkins(vec![
+                CheckIn { person_id: p(0), venue_id: venue, at: h(0), left: Some(h(4)) },
+                CheckIn { person_id: p(2), venue_id: venue, at: h(1), left: Some(h(2)) },
+                CheckIn { person_id: p(8), venue_id: venue, at: h(3) + 1800, left: None },
+            ])
+            .await
+            .unwrap();
         let (status, _, case) = call(store, post_json(&w.township, "/api/v1/cases", serde_json::json!({
             "area_code": "140121100201", "number": "清徐-1", "person_id": p(0), "classification": "asymptomatic", "how_found": "mass_testing",
             "sample_date": chrono::Utc::now().date_naive()
@@ -231,10 +337,20 @@ async fn an_investigator_confirms_venue_candidates_sees_household_secondaries_an
         assert_eq!(text(&client, "#contact-counts").await, "密接 1 人，次密接 1 人，其他 0 人");
         let secondary = text(&client, &format!("table#contacts-table tr[data-person='{}']", p(3))).await;
         assert!(secondary.contains("次密接") && secondary.contains("待确认") && secondary.contains("同住"), "{secondary}");
-        assert_eq!(client.find_all(fantoccini::Locator::Css("table#candidates tbody tr")).await.unwrap().len(), 1, "decided candidates leave the list");
+        assert_eq!(
+            client.find_all(fantoccini::Locator::Css("table#candidates tbody tr")).await.unwrap().len(),
+            1,
+            "decided candidates leave the list"
+        );
 
         // Confirm the proposed secondary, then hand both over in one batch.
-        client.find(fantoccini::Locator::Css(&format!("table#contacts-table tr[data-person='{}'] input", p(3)))).await.unwrap().click().await.unwrap();
+        client
+            .find(fantoccini::Locator::Css(&format!("table#contacts-table tr[data-person='{}'] input", p(3))))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
         client.find(fantoccini::Locator::Css("#confirm-proposed")).await.unwrap().click().await.unwrap();
         wait_for_query(&client, "done=confirmed").await;
         // Person 8 was at the park half an hour: place-exposed, watched by health monitoring.
@@ -242,18 +358,33 @@ async fn an_investigator_confirms_venue_candidates_sees_household_secondaries_an
         client.find(fantoccini::Locator::Css("#candidates-form button[value=place_exposed]")).await.unwrap().click().await.unwrap();
         wait_for_query(&client, "done=recorded").await;
         for n in [2, 3, 8] {
-            client.find(fantoccini::Locator::Css(&format!("table#contacts-table tr[data-person='{}'] input", p(n)))).await.unwrap().click().await.unwrap();
+            client
+                .find(fantoccini::Locator::Css(&format!("table#contacts-table tr[data-person='{}'] input", p(n))))
+                .await
+                .unwrap()
+                .click()
+                .await
+                .unwrap();
         }
         client.find(fantoccini::Locator::Css("#hand-over")).await.unwrap().click().await.unwrap();
         wait_for_query(&client, "done=handed_over").await;
         assert_eq!(text(&client, "#contacts-notice").await, "已批量移交 2 人，医学观察单等待转运（0 人此前已移交）。");
         let held = text(&client, "#contacts-held").await;
-        assert!(held.starts_with("未移交：") && held.ends_with("（同场所暴露人员）：纳入健康监测，不作隔离观察"), "the place-exposed person is held, said why: {held}");
+        assert!(
+            held.starts_with("未移交：") && held.ends_with("（同场所暴露人员）：纳入健康监测，不作隔离观察"),
+            "the place-exposed person is held, said why: {held}"
+        );
         let table = text(&client, "table#contacts-table").await;
         assert_eq!(table.matches("已移交").count(), 2, "{table}");
         std::fs::write(screenshot_path(&format!("contacts-{}.png", w.scratch.kind.as_str())), client.screenshot().await.unwrap()).unwrap();
         let (_, _, contacts) = get(store, &w.township, &format!("/api/v1/cases/{}/contacts", case["id"])).await;
-        let mut handed: Vec<i64> = contacts.as_array().unwrap().iter().filter(|c| c["status"] == "handed_over").map(|c| c["person_id"].as_i64().unwrap()).collect();
+        let mut handed: Vec<i64> = contacts
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["status"] == "handed_over")
+            .map(|c| c["person_id"].as_i64().unwrap())
+            .collect();
         handed.sort_unstable();
         let mut want = [p(2), p(3)];
         want.sort_unstable();
@@ -263,10 +394,19 @@ async fn an_investigator_confirms_venue_candidates_sees_household_secondaries_an
         client.find(fantoccini::Locator::Css("#from-checkins")).await.unwrap().click().await.unwrap();
         let timeline = text(&client, "table#timeline").await;
         assert!(timeline.contains("东关物流园") && timeline.contains("公共场所"), "{timeline}");
-        let from = (chrono::Utc::now() - chrono::Duration::days(1)).with_timezone(&cordon_domain::local_offset()).format("%Y-%m-%dT18:10").to_string();
+        let from = (chrono::Utc::now() - chrono::Duration::days(1))
+            .with_timezone(&cordon_domain::local_offset())
+            .format("%Y-%m-%dT18:10")
+            .to_string();
         client.execute(&format!("document.querySelector('#place-form input[name=from]').value = '{from}';"), vec![]).await.unwrap();
         client.find(fantoccini::Locator::Css("#place-form select[name=kind] option[value=vehicle]")).await.unwrap().click().await.unwrap();
-        client.find(fantoccini::Locator::Css("#place-form input[name=place]")).await.unwrap().send_keys("清徐—太原 901 路公交").await.unwrap();
+        client
+            .find(fantoccini::Locator::Css("#place-form input[name=place]"))
+            .await
+            .unwrap()
+            .send_keys("清徐—太原 901 路公交")
+            .await
+            .unwrap();
         client.find(fantoccini::Locator::Css("#place-form input[name=detail]")).await.unwrap().send_keys("后排").await.unwrap();
         client.find(fantoccini::Locator::Css("#place-form button")).await.unwrap().click().await.unwrap();
         client.wait().for_element(fantoccini::Locator::XPath("//table[@id='timeline']//td[.='清徐—太原 901 路公交']")).await.unwrap();
@@ -295,9 +435,17 @@ async fn an_investigator_confirms_venue_candidates_sees_household_secondaries_an
 
         // A co-worker living in 徐沟镇 raises an assistance request there; its investigator
         // answers it on the 协查函 page.
-        let (status, _, done) = call(store, post_json(&w.township, &format!("/api/v1/cases/{}/exposures", case["id"]), serde_json::json!({
-            "exposures": [{"person_id": p(4), "kind": "work"}]
-        }))).await;
+        let (status, _, done) = call(
+            store,
+            post_json(
+                &w.township,
+                &format!("/api/v1/cases/{}/exposures", case["id"]),
+                serde_json::json!({
+                    "exposures": [{"person_id": p(4), "kind": "work"}]
+                }),
+            ),
+        )
+        .await;
         assert_eq!((status, done["assist_requests"].as_u64()), (StatusCode::OK, Some(1)), "{done}");
         account(store, "xugou", Role::Investigator, "140121101").await;
         client.find(fantoccini::Locator::Css("header form button")).await.unwrap().click().await.unwrap();
@@ -305,22 +453,44 @@ async fn an_investigator_confirms_venue_candidates_sees_household_secondaries_an
         client.goto(&format!("http://{addr}/assist")).await.unwrap();
         let row = text(&client, "table#assist tbody tr").await;
         assert!(row.contains("收到") && row.contains("清徐-1") && row.contains("待回复"), "{row}");
-        client.find(fantoccini::Locator::Css("table#assist input[name=answer]")).await.unwrap().send_keys("已找到，居家隔离于北关村，明日转运").await.unwrap();
+        client
+            .find(fantoccini::Locator::Css("table#assist input[name=answer]"))
+            .await
+            .unwrap()
+            .send_keys("已找到，居家隔离于北关村，明日转运")
+            .await
+            .unwrap();
         client.find(fantoccini::Locator::Css("table#assist button")).await.unwrap().click().await.unwrap();
         client.wait().for_element(fantoccini::Locator::XPath("//table[@id='assist']//td[.='已回复']")).await.unwrap();
         let (_, _, sent) = get(store, &w.township, "/api/v1/assist-requests").await;
-        assert_eq!((sent[0]["status"].as_str(), sent[0]["answer"].as_str()), (Some("answered"), Some("已找到，居家隔离于北关村，明日转运")));
-        let (status, _, _) = call(store, post_json(&w.township, &format!("/api/v1/assist-requests/{}/answer", sent[0]["id"]), serde_json::json!({"answer": "x"}))).await;
+        assert_eq!(
+            (sent[0]["status"].as_str(), sent[0]["answer"].as_str()),
+            (Some("answered"), Some("已找到，居家隔离于北关村，明日转运"))
+        );
+        let (status, _, _) = call(
+            store,
+            post_json(&w.township, &format!("/api/v1/assist-requests/{}/answer", sent[0]["id"]), serde_json::json!({"answer": "x"})),
+        )
+        .await;
         assert_eq!(status, StatusCode::FORBIDDEN, "only the receiving jurisdiction answers");
 
         // The park's roster: the case's team-mate 10, who never scanned the place code, is
         // offered beside the venue candidates; 12, of another team, is not.
-        let roster = format!("单位,身份证号,班组\n东关物流园,{},分拣A组\n东关物流园,{},分拣A组\n东关物流园,{},分拣B组\n未登记,140121199001011234,\n", sample_id(0), sample_id(10), sample_id(12));
+        let roster = format!(
+            "单位,身份证号,班组\n东关物流园,{},分拣A组\n东关物流园,{},分拣A组\n东关物流园,{},分拣B组\n未登记,140121199001011234,\n",
+            sample_id(0),
+            sample_id(10),
+            sample_id(12)
+        );
         let (status, _, report) = call(store, post_csv(&w.township, "/api/v1/imports/roster?area=140121100", roster.into_bytes())).await;
         assert_eq!((status, report["members"].as_u64(), report["invalid_rows"].as_u64()), (StatusCode::OK, Some(3), Some(1)), "{report}");
         assert_eq!(report["errors"][0]["field"], "id_number");
         let (_, _, offered) = get(store, &w.township, &format!("/api/v1/cases/{}/roster-candidates", case["id"])).await;
-        assert_eq!(offered.as_array().unwrap().iter().map(|c| c["person_id"].as_i64().unwrap()).collect::<Vec<_>>(), vec![p(10)], "{offered}");
+        assert_eq!(
+            offered.as_array().unwrap().iter().map(|c| c["person_id"].as_i64().unwrap()).collect::<Vec<_>>(),
+            vec![p(10)],
+            "{offered}"
+        );
         client.find(fantoccini::Locator::Css("header form button")).await.unwrap().click().await.unwrap();
         sign_in(&client, addr, "tracer1", PASSWORD).await;
         client.goto(&format!("http://{addr}/cases/{}", case["id"])).await.unwrap();
@@ -331,7 +501,10 @@ async fn an_investigator_confirms_venue_candidates_sees_household_secondaries_an
         wait_for_query(&client, "done=recorded").await;
         let contact = text(&client, &format!("table#contacts-table tr[data-person='{}']", p(10))).await;
         assert!(contact.contains("密切接触者") && contact.contains("同事") && contact.contains("已确认"), "{contact}");
-        assert!(client.find(fantoccini::Locator::Css(&format!("table#candidates input[value='{}']", p(10)))).await.is_err(), "decided: no longer offered");
+        assert!(
+            client.find(fantoccini::Locator::Css(&format!("table#candidates input[value='{}']", p(10)))).await.is_err(),
+            "decided: no longer offered"
+        );
         client.close().await.unwrap();
         w.finish().await;
     }
