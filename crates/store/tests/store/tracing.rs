@@ -13,7 +13,7 @@ use super::testing_rounds::as_user;
 use super::*;
 
 fn data(path: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data").join(path)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../testdata").join(path)
 }
 
 fn read_csv(path: &str) -> Vec<HashMap<String, String>> {
