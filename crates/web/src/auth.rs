@@ -13,6 +13,8 @@ use axum::http::{HeaderMap, Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use cordon_store::audit::Actor;
+
+use crate::format::percent;
 use cordon_store::scoped::Scoped;
 
 use crate::AppState;
@@ -74,19 +76,9 @@ impl IntoResponse for Unauthenticated {
             res.headers_mut().insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer"));
             res
         } else {
-            Redirect::to(&format!("/login?next={}", urlencode(&self.next))).into_response()
+            Redirect::to(&format!("/login?next={}", percent(&self.next))).into_response()
         }
     }
-}
-
-/// Percent-encodes a path for a query parameter.
-pub fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 impl FromRequestParts<AppState> for Caller {

@@ -17,6 +17,7 @@ pub mod api;
 mod assets;
 pub mod auth;
 pub mod error;
+pub mod format;
 pub mod hl7;
 pub mod i18n;
 pub mod mllp;

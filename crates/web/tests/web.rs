@@ -795,7 +795,7 @@ mod scope_property {
     }
 
     fn urlencode(s: &str) -> String {
-        cordon_web::auth::urlencode(s)
+        cordon_web::format::percent(s)
     }
 }
 

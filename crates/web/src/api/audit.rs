@@ -6,7 +6,7 @@ use utoipa::ToSchema;
 
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, Problem};
-use crate::ui::audit::AuditQuery;
+use crate::ui::admin::audit::AuditQuery;
 
 /// One audit event.
 #[derive(Debug, Serialize, ToSchema)]

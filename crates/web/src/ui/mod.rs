@@ -13,20 +13,23 @@ use cordon_store::{Area, StoreError};
 
 use crate::AppState;
 use crate::auth::Caller;
+use crate::format::thousands;
 use crate::i18n::Tr;
 
 pub(crate) mod admin;
-pub(crate) mod audit;
+mod cases;
+mod clock;
+mod clusters;
 mod coverage;
 mod dispatch;
-mod investigation;
+mod form;
 mod login;
+mod observation;
 mod persons;
 mod quarantine;
 mod results;
-mod sites;
 mod testing;
-pub(crate) mod transport;
+mod transport;
 mod treatment;
 
 pub fn router() -> Router<AppState> {
@@ -36,76 +39,18 @@ pub fn router() -> Router<AppState> {
         .route("/persons", get(persons::list))
         .route("/persons/{id}", get(persons::detail))
         .route("/persons/{id}/reveal", post(persons::reveal))
-        .route("/audit", get(audit::list))
-        .route("/testing", get(testing::rounds))
-        .route("/testing/rounds", post(testing::create_round))
-        .route("/testing/rounds/{id}/sites", post(testing::create_site))
-        .route("/testing/rounds/{id}/sites/{site}", get(sites::page))
-        .route("/testing/rounds/{id}/sites/{site}/slots", post(sites::plan_slots))
-        .route("/testing/frequency", post(sites::confirm_frequency))
-        .route("/station", get(testing::station))
-        .route("/recalls", get(testing::recalls))
-        .route("/coverage", get(coverage::page))
-        .route("/coverage/rounds/{id}/exemptions", post(coverage::exempt))
-        .route("/coverage/rounds/{id}/exemptions/{person}/undo", post(coverage::unexempt))
-        .route("/results", get(results::page))
-        .route("/transport", get(transport::round_transport))
-        .route("/transport/rounds/{id}/batches", post(transport::dispatch))
-        .route("/transport/labs", post(transport::create_lab))
-        .route("/transport/batches/{id}", get(transport::batch))
-        .route("/transport/batches/{id}/receipt", post(transport::receive))
-        .route("/tracing", get(investigation::desk))
-        .route("/tracing/positives/{id}/case", post(investigation::case_from_positive))
-        .route("/tracing/cases", post(investigation::create_case))
-        .route("/tracing/investigations/{id}/take", post(investigation::take))
-        .route("/cases/{id}", get(investigation::case_page))
-        .route("/cases/{id}/progress", post(investigation::progress))
-        .route("/cases/{id}/infectors", post(investigation::add_infector))
-        .route("/cases/{id}/candidates", post(investigation::decide_candidates))
-        .route("/cases/{id}/contacts", post(investigation::add_contact))
-        .route("/cases/{id}/contacts/actions", post(investigation::contacts_action))
-        .route("/cases/{id}/trajectory", post(investigation::add_place))
-        .route("/cases/{id}/trajectory/checkins", post(investigation::places_from_checkins))
-        .route("/cases/{id}/report", get(investigation::report))
-        .route("/clusters", get(investigation::clusters))
-        .route("/assist", get(investigation::assist))
-        .route("/assist/{id}/answer", post(investigation::answer_assist))
-        .route("/clusters/{id}", get(investigation::cluster))
-        .route("/quarantine", get(quarantine::board))
-        .route("/quarantine/sites", post(quarantine::create_site))
-        .route("/quarantine/assignments", post(quarantine::assign))
-        .route("/quarantine/sites/{id}", get(quarantine::site))
-        .route("/quarantine/sites/{id}/rooms", post(quarantine::add_rooms))
-        .route("/quarantine/sites/{id}/rooms/{room}", post(quarantine::room_status))
-        .route("/quarantine/sites/{id}/people/{order}/check-in", post(quarantine::check_in))
-        .route("/quarantine/sites/{id}/people/{order}/check-out", post(quarantine::check_out))
-        .route("/quarantine/sites/{id}/tests", post(quarantine::take_test))
-        .route("/quarantine/sites/{id}/health", post(quarantine::health))
-        .route("/quarantine/sites/{id}/restart", post(quarantine::restart))
-        .route("/quarantine/sites/{id}/room-status", post(quarantine::room_status_picked))
-        .route("/observation", get(quarantine::orders))
-        .route("/observation/orders/{id}", get(quarantine::order))
-        .route("/observation/orders/{id}/status", post(quarantine::move_order))
-        .route("/observation/release", post(quarantine::release))
-        .route("/observation/home", get(quarantine::home))
-        .route("/observation/home/tests", post(quarantine::home_test))
-        .route("/dispatch", get(dispatch::board))
-        .route("/dispatch/sites/{id}", post(dispatch::plan_site))
-        .route("/dispatch/cases/{id}", post(dispatch::plan_case))
-        .route("/dispatch/transfers/{id}", post(dispatch::advance))
-        .route("/dispatch/transfers/{id}/vehicle", post(dispatch::assign_vehicle))
-        .route("/dispatch/vehicles", post(dispatch::add_vehicle))
-        .route("/dispatch/hospitals", post(dispatch::add_hospital))
-        .route("/treatment", get(treatment::page))
-        .route("/treatment/stays/{id}/tests", post(treatment::test))
-        .route("/treatment/stays/{id}/severity", post(treatment::severity))
-        .route("/treatment/stays/{id}/discharge", post(treatment::discharge))
-        .route("/treatment/stays/{id}/death", post(treatment::death))
-        .route("/rulesets", get(quarantine::rule_sets).post(quarantine::save_rule))
-        .route("/rulesets/incidents/{id}", post(quarantine::set_incident_rule))
-        .route("/admin/roles", get(admin::roles))
-        .route("/admin/roles/{role}", post(admin::save_role))
         .route("/login", get(login::form).post(login::submit))
+        .merge(testing::router())
+        .merge(transport::router())
+        .merge(results::router())
+        .merge(coverage::router())
+        .merge(admin::router())
+        .merge(cases::router())
+        .merge(clusters::router())
+        .merge(dispatch::router())
+        .merge(quarantine::router())
+        .merge(treatment::router())
+        .merge(observation::router())
         .route("/logout", post(login::logout))
 }
 
@@ -140,6 +85,13 @@ impl UserBadge {
             can_dispatch: p.can(Permission::TransferWrite) || p.can(Permission::CommandWrite),
         })
     }
+}
+
+/// A page's `?notice=` (what was just done) and `?error=` (what was refused), after a redirect.
+#[derive(serde::Deserialize)]
+pub struct NoticeQuery {
+    pub notice: Option<String>,
+    pub error: Option<String>,
 }
 
 struct ChildRow {
@@ -191,13 +143,13 @@ pub(crate) fn render(t: &impl Template) -> Response {
     }
 }
 
-fn message(t: Tr, caller: Option<&Caller>, status: StatusCode, title: &str, message: &str) -> Response {
+pub(crate) fn message(t: Tr, caller: Option<&Caller>, status: StatusCode, title: &str, message: &str) -> Response {
     let page = MessagePage { t, user: caller.and_then(UserBadge::of), title: title.into(), message: message.into() };
     (status, render(&page)).into_response()
 }
 
 /// Why a scanned barcode cannot be read, in the page's language.
-fn barcode_reason(t: Tr, e: &cordon_domain::barcode::BarcodeError) -> String {
+pub(crate) fn barcode_reason(t: Tr, e: &cordon_domain::barcode::BarcodeError) -> String {
     match e {
         cordon_domain::barcode::BarcodeError::Length(n) => t.fill("barcode.length", &[("n", &n.to_string())]),
         cordon_domain::barcode::BarcodeError::Characters => t.get("barcode.characters").to_string(),
@@ -205,12 +157,12 @@ fn barcode_reason(t: Tr, e: &cordon_domain::barcode::BarcodeError) -> String {
 }
 
 /// Bad input or a refusal as the page says it, in the page's language.
-fn said(t: Tr, e: &StoreError) -> String {
+pub(crate) fn said(t: Tr, e: &StoreError) -> String {
     e.reason(t.zh()).unwrap_or_else(|| t.get("error.failed_detail").to_string())
 }
 
 /// A store failure as a page: forbidden with its reason, else a generic error (logged).
-fn failure(t: Tr, caller: &Caller, e: StoreError) -> Response {
+pub(crate) fn failure(t: Tr, caller: &Caller, e: StoreError) -> Response {
     match e {
         StoreError::Forbidden(reason) => {
             let reason = if t.zh() { reason.zh() } else { reason.to_string() };
@@ -288,29 +240,5 @@ async fn area_view(t: Tr, caller: &Caller, code: &str) -> Response {
             &t.fill("area.not_found_detail", &[("code", code.as_str())]),
         ),
         Err(e) => failure(t, caller, e),
-    }
-}
-
-/// `350123` → `350,123`.
-pub(crate) fn thousands(n: i64) -> String {
-    let digits = n.unsigned_abs().to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    if n < 0 { format!("-{out}") } else { out }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn thousands_are_separated() {
-        assert_eq!(super::thousands(350_123), "350,123");
-        assert_eq!(super::thousands(999), "999");
-        assert_eq!(super::thousands(1_000_000), "1,000,000");
-        assert_eq!(super::thousands(-1200), "-1,200");
     }
 }

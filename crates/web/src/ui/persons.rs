@@ -12,7 +12,8 @@ use cordon_store::{Person, PersonCursor, PersonFilter};
 use serde::Deserialize;
 
 use super::{UserBadge, failure, message, render};
-use crate::auth::{Caller, urlencode};
+use crate::auth::Caller;
+use crate::format::percent;
 use crate::i18n::Tr;
 
 /// A person as a page shows them.
@@ -31,7 +32,7 @@ pub struct PersonView {
 
 impl PersonView {
     fn new(t: Tr, p: &Person, revealed: bool) -> Self {
-        let today = chrono::Local::now().date_naive();
+        let today = crate::format::today();
         let phone = p.phone.as_deref().unwrap_or("");
         PersonView {
             id: p.id,
@@ -85,7 +86,7 @@ pub async fn list(t: Tr, caller: Caller, Query(q): Query<ListQuery>) -> Response
     let tag = q.tag.clone().unwrap_or_default();
     filter.vulnerability = tag.parse::<Vulnerability>().ok();
     let after = q.after.as_deref().and_then(PersonCursor::decode);
-    let today = chrono::Local::now().date_naive();
+    let today = crate::format::today();
     let page = match scope.list_persons(area.as_ref(), &filter, after.as_ref(), 50, today).await {
         Ok(p) => p,
         Err(e) => return failure(t, &caller, e),
@@ -98,8 +99,8 @@ pub async fn list(t: Tr, caller: Caller, Query(q): Query<ListQuery>) -> Response
         format!(
             "/persons?area={}&q={}&tag={}&after={}",
             area.as_ref().map(|a| a.as_str()).unwrap_or(""),
-            urlencode(&text),
-            urlencode(&tag),
+            percent(&text),
+            percent(&tag),
             c.encode()
         )
     });

@@ -5,9 +5,9 @@
 //! people as away, in quarantine, in hospital or sampled at home.
 
 use askama::Template;
-use axum::extract::{Path, Query};
+use axum::extract::Query;
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use chrono::{DateTime, Utc};
 use cordon_domain::AreaCode;
 use cordon_domain::access::Permission;
@@ -17,10 +17,12 @@ use cordon_store::coverage::{AreaCoverage, Progress};
 use cordon_store::{PersonCursor, StoreError};
 use serde::Deserialize;
 
-use super::testing::local;
-use super::{UserBadge, failure, message, render, said, thousands};
-use crate::auth::{Caller, urlencode};
+use crate::auth::Caller;
+use crate::format::local;
+use crate::format::percent;
+use crate::format::thousands;
 use crate::i18n::Tr;
+use crate::ui::{UserBadge, failure, message, render};
 
 pub struct CoverageRow {
     code: String,
@@ -142,7 +144,7 @@ pub async fn page(t: Tr, caller: Caller, Query(q): Query<CoverageQuery>) -> Resp
         Ok(None) => return message(t, Some(&caller), StatusCode::NOT_FOUND, t.get("rounds.none"), t.get("rounds.none")),
         Err(e) => return failure(t, &caller, e),
     };
-    let today = chrono::Local::now().date_naive();
+    let today = crate::format::today();
     let names: Vec<(String, String, i64)> = if coverage.children.is_empty() {
         vec![(coverage.area.area_code.clone(), coverage.area.name.clone(), coverage.area.expected)]
     } else {
@@ -152,7 +154,7 @@ pub async fn page(t: Tr, caller: Caller, Query(q): Query<CoverageQuery>) -> Resp
     let next_url = missing
         .as_ref()
         .and_then(|m| m.next.as_ref())
-        .map(|c| format!("/coverage?round={}&area={}&after={}", round.id, area, urlencode(&c.encode())));
+        .map(|c| format!("/coverage?round={}&area={}&after={}", round.id, area, percent(&c.encode())));
     render(&CoveragePage {
         t,
         user: UserBadge::of(&caller),
@@ -276,46 +278,4 @@ fn charts(
             "target": cordon_domain::testing::transport::ROUTINE_TURNAROUND_HOURS * 60,
         },
     })
-}
-
-#[derive(Deserialize)]
-pub struct ExemptForm {
-    person_id: i64,
-    reason: String,
-    note: Option<String>,
-    area: String,
-}
-
-fn back(round: i64, area: &str, error: Option<&str>) -> Response {
-    let mut to = format!("/coverage?round={round}&area={}", urlencode(area));
-    if let Some(e) = error {
-        to.push_str(&format!("&error={}", urlencode(e)));
-    }
-    Redirect::to(&to).into_response()
-}
-
-/// Marks a missing person as accounted for, back to the list.
-pub async fn exempt(t: Tr, caller: Caller, Path(round): Path<i64>, axum::Form(f): axum::Form<ExemptForm>) -> Response {
-    let Ok(reason) = f.reason.parse::<ExemptionReason>() else { return back(round, &f.area, Some(t.get("coverage.bad_reason"))) };
-    match caller.0.exempt(round, f.person_id, reason, f.note.as_deref()).await {
-        Ok(Ok(_)) => back(round, &f.area, None),
-        Ok(Err(cordon_store::coverage::ExemptRefusal::AlreadySampled { name, barcode })) => {
-            back(round, &f.area, Some(&t.fill("coverage.already_sampled", &[("name", &name), ("barcode", &barcode)])))
-        }
-        Err(e) if e.is_refusal() => back(round, &f.area, Some(&said(t, &e))),
-        Err(e) => failure(t, &caller, e),
-    }
-}
-
-#[derive(Deserialize)]
-pub struct UndoForm {
-    area: String,
-}
-
-/// Takes an exemption back: the person is on the missing list again.
-pub async fn unexempt(t: Tr, caller: Caller, Path((round, person)): Path<(i64, i64)>, axum::Form(f): axum::Form<UndoForm>) -> Response {
-    match caller.0.unexempt(round, person).await {
-        Ok(_) => back(round, &f.area, None),
-        Err(e) => failure(t, &caller, e),
-    }
 }

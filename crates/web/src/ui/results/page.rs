@@ -5,9 +5,9 @@ use askama::Template;
 use axum::response::Response;
 use cordon_domain::access::Permission;
 
-use super::{UserBadge, failure, render};
 use crate::auth::Caller;
 use crate::i18n::Tr;
+use crate::ui::{UserBadge, failure, render};
 
 #[derive(Template)]
 #[template(path = "results.html")]

@@ -1,21 +1,22 @@
-//! Transport pages: a round's boxes with where its tubes are and how long labs take; sending a
-//! box from a site; the lab's receipt scan of a box with what is missing and what is extra.
+//! A round's transport page: its boxes, where its tubes are, how long labs take; a box sent from
+//! a site; a lab registered.
 
 use askama::Template;
 use axum::extract::{Path, Query};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use cordon_domain::Barcode;
 use cordon_domain::access::Permission;
 use cordon_domain::testing::transport::Turnaround;
 use cordon_store::StoreError;
-use cordon_store::transport::{BatchDetail, NewBatch, TransportRefusal, TubeProblem};
+use cordon_store::transport::{NewBatch, TransportRefusal, TubeProblem};
 use serde::Deserialize;
 
-use super::testing::{local, span};
-use super::{UserBadge, failure, message, render, said};
 use crate::auth::Caller;
+use crate::format::percent;
+use crate::format::{local, span};
 use crate::i18n::Tr;
+use crate::ui::form::Form;
+use crate::ui::{UserBadge, failure, message, render, said};
 
 pub struct BatchRow {
     id: i64,
@@ -173,7 +174,7 @@ fn refusal_text(t: Tr, r: &TransportRefusal) -> String {
 }
 
 /// Sends every sealed tube waiting at a site to a lab in one labelled box.
-pub async fn dispatch(t: Tr, caller: Caller, Path(round_id): Path<i64>, axum::Form(form): axum::Form<DispatchForm>) -> Response {
+pub async fn dispatch(t: Tr, caller: Caller, Path(round_id): Path<i64>, Form(form): Form<DispatchForm>) -> Response {
     let label = form.label.trim().to_string();
     if label.is_empty() {
         return transport_view(t, &caller, round_id, None, Some(t.get("transport.need_label").to_string())).await;
@@ -181,7 +182,7 @@ pub async fn dispatch(t: Tr, caller: Caller, Path(round_id): Path<i64>, axum::Fo
     let new = NewBatch { round_id, site_id: form.site_id, lab_id: form.lab_id, label: label.clone(), barcodes: None };
     match caller.0.dispatch(new).await {
         Ok(Ok(_)) => {
-            let to = format!("/transport?round={round_id}&sent={}", utf8_percent(&label));
+            let to = format!("/transport?round={round_id}&sent={}", percent(&label));
             Redirect::to(&to).into_response()
         }
         Ok(Err(refusal)) => transport_view(t, &caller, round_id, None, Some(refusal_text(t, &refusal))).await,
@@ -197,85 +198,13 @@ pub struct LabForm {
 }
 
 /// Registers a lab in the caller's first area from the transport page.
-pub async fn create_lab(t: Tr, caller: Caller, axum::Form(form): axum::Form<LabForm>) -> Response {
+pub async fn create_lab(t: Tr, caller: Caller, Form(form): Form<LabForm>) -> Response {
     let Some(area_code) = caller.0.principal().user.jurisdiction.areas().first().cloned() else {
         return transport_view(t, &caller, form.round, None, Some(t.get("homes.empty").to_string())).await;
     };
     match caller.0.create_lab(cordon_store::results::NewLab { name: form.name, area_code, daily_capacity: form.daily_capacity }).await {
         Ok(_) => Redirect::to(&format!("/transport?round={}", form.round)).into_response(),
         Err(e) if e.is_refusal() => transport_view(t, &caller, form.round, None, Some(said(t, &e))).await,
-        Err(e) => failure(t, &caller, e),
-    }
-}
-
-/// Percent-encodes a query value.
-pub(super) fn utf8_percent(s: &str) -> String {
-    s.bytes()
-        .map(|b| if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") })
-        .collect()
-}
-
-#[derive(Template)]
-#[template(path = "batch.html")]
-struct BatchPage {
-    t: Tr,
-    user: Option<UserBadge>,
-    detail: BatchDetail,
-    departed: String,
-    received_at: Option<String>,
-    can_receive: bool,
-    error: Option<String>,
-}
-
-pub async fn batch(t: Tr, caller: Caller, Path(id): Path<i64>) -> Response {
-    batch_view(t, &caller, id, None).await
-}
-
-async fn batch_view(t: Tr, caller: &Caller, id: i64, error: Option<String>) -> Response {
-    match caller.0.batch_detail(id).await {
-        Ok(Some(detail)) => {
-            let status = if error.is_some() { StatusCode::BAD_REQUEST } else { StatusCode::OK };
-            let page = BatchPage {
-                t,
-                user: UserBadge::of(caller),
-                departed: local(detail.batch.departed_at),
-                received_at: detail.batch.received_at.map(local),
-                can_receive: caller.0.principal().can(Permission::LabWrite),
-                detail,
-                error,
-            };
-            (status, render(&page)).into_response()
-        }
-        Ok(None) => message(t, Some(caller), StatusCode::NOT_FOUND, t.get("transport.no_box"), t.get("transport.no_box")),
-        Err(e) => failure(t, caller, e),
-    }
-}
-
-#[derive(Deserialize)]
-pub struct ReceiptForm {
-    barcodes: String,
-}
-
-/// The lab's receipt: the barcodes scanned out of the box, one per line (a scanner ends each
-/// with Enter), or separated by spaces or commas.
-pub async fn receive(t: Tr, caller: Caller, Path(id): Path<i64>, axum::Form(form): axum::Form<ReceiptForm>) -> Response {
-    let mut codes = Vec::new();
-    for raw in form.barcodes.split(|c: char| c.is_whitespace() || c == ',' || c == '，').filter(|s| !s.is_empty()) {
-        match Barcode::parse(raw) {
-            Ok(b) => codes.push(String::from(b)),
-            Err(e) => {
-                return batch_view(
-                    t,
-                    &caller,
-                    id,
-                    Some(t.fill("transport.bad_barcode", &[("barcode", raw), ("reason", &super::barcode_reason(t, &e))])),
-                )
-                .await;
-            }
-        }
-    }
-    match caller.0.receive(id, &codes).await {
-        Ok(_) => Redirect::to(&format!("/transport/batches/{id}")).into_response(),
         Err(e) => failure(t, &caller, e),
     }
 }

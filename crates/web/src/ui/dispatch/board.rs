@@ -3,7 +3,7 @@
 //! vehicles in one action; vehicles and hospitals.
 
 use askama::Template;
-use axum::extract::{Path, Query, RawForm};
+use axum::extract::Query;
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::Utc;
 use cordon_domain::access::Permission;
@@ -13,14 +13,13 @@ use cordon_domain::transfer::{TransferStatus, VehicleKind};
 use cordon_domain::treatment::HospitalKind;
 use cordon_store::StoreError;
 use cordon_store::observation::OrderFilter;
-use cordon_store::transfers::{NewHospital, NewVehicle};
 use serde::Deserialize;
 
-use super::investigation::{ClockCell, clock_cell, ids, pairs};
-use super::quarantine::form_value;
-use super::{UserBadge, failure, render, said};
 use crate::auth::Caller;
+use crate::format::percent;
 use crate::i18n::Tr;
+use crate::ui::clock::{ClockCell, clock_cell};
+use crate::ui::{UserBadge, failure, render, said};
 
 pub struct TransferRow {
     id: i64,
@@ -96,7 +95,7 @@ fn next_step(t: Tr, s: TransferStatus) -> Option<(&'static str, String)> {
     Some((to.as_str(), t.get(&format!("dispatch.do_{}", to.as_str())).to_string()))
 }
 
-async fn view(t: Tr, caller: &Caller, notice: Option<String>, error: Option<String>) -> Response {
+pub(super) async fn view(t: Tr, caller: &Caller, notice: Option<String>, error: Option<String>) -> Response {
     let scope = &caller.0;
     let loaded = async {
         let board = scope.dispatch_board().await?;
@@ -187,91 +186,17 @@ async fn view(t: Tr, caller: &Caller, notice: Option<String>, error: Option<Stri
 fn back(notice: Option<String>, error: Option<String>) -> Response {
     let mut to = String::from("/dispatch");
     if let Some(n) = notice {
-        to.push_str(&format!("?notice={}", super::transport::utf8_percent(&n)));
+        to.push_str(&format!("?notice={}", percent(&n)));
     } else if let Some(e) = error {
-        to.push_str(&format!("?error={}", super::transport::utf8_percent(&e)));
+        to.push_str(&format!("?error={}", percent(&e)));
     }
     Redirect::to(&to).into_response()
 }
 
-async fn outcome(t: Tr, caller: &Caller, done: Result<String, StoreError>) -> Response {
+pub(super) async fn outcome(t: Tr, caller: &Caller, done: Result<String, StoreError>) -> Response {
     match done {
         Ok(n) => back(Some(n), None),
         Err(e) if e.is_refusal() => view(t, caller, None, Some(said(t, &e))).await,
         Err(e) => failure(t, caller, e),
     }
-}
-
-/// The ticked people of one site onto the ticked vehicles.
-pub async fn plan_site(t: Tr, caller: Caller, Path(site): Path<i64>, RawForm(body): RawForm) -> Response {
-    let form = pairs(&body);
-    let done = caller
-        .0
-        .plan_site_transfers(site, &ids(&form, "order"), &ids(&form, "vehicle"), &form_value(&form, "escort"))
-        .await
-        .map(|p| t.fill("dispatch.planned", &[("n", &p.transfers.len().to_string()), ("left", &p.left.len().to_string())]));
-    outcome(t, &caller, done).await
-}
-
-pub async fn plan_case(t: Tr, caller: Caller, Path(case): Path<i64>, RawForm(body): RawForm) -> Response {
-    let form = pairs(&body);
-    let num = |k: &str| form_value(&form, k).parse::<i64>().unwrap_or(0);
-    let done = caller
-        .0
-        .plan_case_transfer(case, num("hospital_id"), num("vehicle_id"), &form_value(&form, "escort"))
-        .await
-        .map(|_| t.get("dispatch.case_planned").to_string());
-    outcome(t, &caller, done).await
-}
-
-pub async fn advance(t: Tr, caller: Caller, Path(id): Path<i64>, RawForm(body): RawForm) -> Response {
-    let form = pairs(&body);
-    let Ok(to) = form_value(&form, "to").parse::<TransferStatus>() else {
-        return view(t, &caller, None, Some(t.get("error.failed").to_string())).await;
-    };
-    let done = caller
-        .0
-        .advance_transfer(id, to)
-        .await
-        .map(|x| t.fill("dispatch.advanced", &[("to", t.get(&format!("dispatch.status.{}", x.status)))]));
-    outcome(t, &caller, done).await
-}
-
-pub async fn assign_vehicle(t: Tr, caller: Caller, Path(id): Path<i64>, RawForm(body): RawForm) -> Response {
-    let form = pairs(&body);
-    let vehicle = form_value(&form, "vehicle_id").parse::<i64>().unwrap_or(0);
-    let done = caller.0.assign_vehicle(id, vehicle, &form_value(&form, "escort")).await.map(|_| t.get("dispatch.case_planned").to_string());
-    outcome(t, &caller, done).await
-}
-
-pub async fn add_vehicle(t: Tr, caller: Caller, RawForm(body): RawForm) -> Response {
-    let form = pairs(&body);
-    let Some(area_code) = caller.0.principal().user.jurisdiction.areas().first().cloned() else {
-        return view(t, &caller, None, Some(t.get("homes.empty").to_string())).await;
-    };
-    let new = NewVehicle {
-        plate: form_value(&form, "plate"),
-        kind: form_value(&form, "kind").parse().unwrap_or(VehicleKind::Bus),
-        seats: form_value(&form, "seats").trim().parse().unwrap_or(0),
-        area_code,
-        driver: Some(form_value(&form, "driver")).filter(|d| !d.trim().is_empty()),
-        phone: Some(form_value(&form, "phone")).filter(|d| !d.trim().is_empty()),
-    };
-    let done = caller.0.add_vehicle(&new).await.map(|_| t.fill("dispatch.vehicle_added", &[("plate", new.plate.trim())]));
-    outcome(t, &caller, done).await
-}
-
-pub async fn add_hospital(t: Tr, caller: Caller, RawForm(body): RawForm) -> Response {
-    let form = pairs(&body);
-    let Some(area_code) = caller.0.principal().user.jurisdiction.areas().first().cloned() else {
-        return view(t, &caller, None, Some(t.get("homes.empty").to_string())).await;
-    };
-    let new = NewHospital {
-        name: form_value(&form, "name"),
-        kind: form_value(&form, "kind").parse().unwrap_or(HospitalKind::Designated),
-        area_code,
-        beds: form_value(&form, "beds").trim().parse().unwrap_or(0),
-    };
-    let done = caller.0.add_hospital(&new).await.map(|_| t.fill("dispatch.hospital_added", &[("name", new.name.trim())]));
-    outcome(t, &caller, done).await
 }

@@ -2,22 +2,19 @@
 //! discharge rule says; discharge, deaths, and the 7 days of monitoring after discharge.
 
 use askama::Template;
-use axum::extract::{Path, Query, RawForm};
+use axum::extract::Query;
 use axum::response::{IntoResponse, Redirect, Response};
-use chrono::Utc;
 use cordon_domain::access::Permission;
-use cordon_domain::testing::result::CtValues;
 use cordon_domain::tracing::case::Severity;
 use cordon_domain::treatment::Discharge;
 use cordon_store::StoreError;
 use serde::Deserialize;
 
-use super::investigation::pairs;
-use super::quarantine::form_value;
-use super::testing::local;
-use super::{UserBadge, failure, render, said};
 use crate::auth::Caller;
+use crate::format::local;
+use crate::format::percent;
 use crate::i18n::Tr;
+use crate::ui::{UserBadge, failure, render, said};
 
 pub struct StayRow {
     id: i64,
@@ -66,7 +63,7 @@ pub async fn page(t: Tr, caller: Caller, Query(q): Query<TreatmentQuery>) -> Res
     view(t, &caller, q.notice, None).await
 }
 
-async fn view(t: Tr, caller: &Caller, notice: Option<String>, error: Option<String>) -> Response {
+pub(super) async fn view(t: Tr, caller: &Caller, notice: Option<String>, error: Option<String>) -> Response {
     let scope = &caller.0;
     let records = match scope.stay_records().await {
         Ok(x) => x,
@@ -116,51 +113,10 @@ async fn view(t: Tr, caller: &Caller, notice: Option<String>, error: Option<Stri
     render(&page)
 }
 
-async fn outcome(t: Tr, caller: &Caller, done: Result<String, StoreError>) -> Response {
+pub(super) async fn outcome(t: Tr, caller: &Caller, done: Result<String, StoreError>) -> Response {
     match done {
-        Ok(n) => Redirect::to(&format!("/treatment?notice={}", super::transport::utf8_percent(&n))).into_response(),
+        Ok(n) => Redirect::to(&format!("/treatment?notice={}", percent(&n))).into_response(),
         Err(e) if e.is_refusal() => view(t, caller, None, Some(said(t, &e))).await,
         Err(e) => failure(t, caller, e),
     }
-}
-
-fn ct_input(t: Tr, s: &str) -> Result<Option<f32>, StoreError> {
-    let s = s.trim();
-    if s.is_empty() {
-        return Ok(None);
-    }
-    s.parse::<f32>().map(Some).map_err(|_| StoreError::Invalid(t.fill("treatment.ct_not_number", &[("value", s)])))
-}
-
-/// Records a test (Ct values; empty means not detected) at the time given, or now.
-pub async fn test(t: Tr, caller: Caller, Path(id): Path<i64>, RawForm(body): RawForm) -> Response {
-    let form = pairs(&body);
-    let at = chrono::NaiveDateTime::parse_from_str(form_value(&form, "at").trim(), "%Y-%m-%dT%H:%M")
-        .ok()
-        .map(cordon_domain::from_local)
-        .unwrap_or_else(Utc::now);
-    let done = async {
-        let ct = CtValues { orf1ab: ct_input(t, &form_value(&form, "ct_orf1ab"))?, n: ct_input(t, &form_value(&form, "ct_n"))? };
-        caller.0.record_hospital_test(id, at, ct).await?;
-        Ok(t.get("treatment.test_saved").to_string())
-    };
-    outcome(t, &caller, done.await).await
-}
-
-pub async fn severity(t: Tr, caller: Caller, Path(id): Path<i64>, RawForm(body): RawForm) -> Response {
-    let form = pairs(&body);
-    let severity = form_value(&form, "severity").parse::<Severity>().unwrap_or(Severity::Mild);
-    let done =
-        caller.0.change_severity(id, severity, &form_value(&form, "note")).await.map(|_| t.get("treatment.severity_saved").to_string());
-    outcome(t, &caller, done).await
-}
-
-pub async fn discharge(t: Tr, caller: Caller, Path(id): Path<i64>) -> Response {
-    let done = caller.0.discharge(id).await.map(|until| t.fill("treatment.discharged", &[("until", &until.format("%m-%d").to_string())]));
-    outcome(t, &caller, done).await
-}
-
-pub async fn death(t: Tr, caller: Caller, Path(id): Path<i64>) -> Response {
-    let done = caller.0.record_death(id, Utc::now()).await.map(|_| t.get("treatment.death_saved").to_string());
-    outcome(t, &caller, done).await
 }

@@ -9,9 +9,10 @@ use cordon_domain::AreaCode;
 use cordon_store::audit::AuditFilter;
 use serde::Deserialize;
 
-use super::{UserBadge, failure, message, render};
-use crate::auth::{Caller, urlencode};
+use crate::auth::Caller;
+use crate::format::percent;
 use crate::i18n::Tr;
+use crate::ui::{UserBadge, failure, message, render};
 
 pub struct EventRow {
     at: String,
@@ -98,11 +99,11 @@ pub async fn list(t: Tr, caller: Caller, Query(q): Query<AuditQuery>) -> Respons
     let older_url = (events.len() == 100).then(|| {
         format!(
             "/audit?actor={}&entity={}&area={}&since={}&until={}&before={}",
-            urlencode(q.actor.as_deref().unwrap_or("")),
-            urlencode(q.entity.as_deref().unwrap_or("")),
-            urlencode(q.area.as_deref().unwrap_or("")),
-            urlencode(q.since.as_deref().unwrap_or("")),
-            urlencode(q.until.as_deref().unwrap_or("")),
+            percent(q.actor.as_deref().unwrap_or("")),
+            percent(q.entity.as_deref().unwrap_or("")),
+            percent(q.area.as_deref().unwrap_or("")),
+            percent(q.since.as_deref().unwrap_or("")),
+            percent(q.until.as_deref().unwrap_or("")),
             events.last().map(|e| e.id).unwrap_or(0)
         )
     });

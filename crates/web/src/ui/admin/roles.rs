@@ -3,15 +3,16 @@
 use std::collections::BTreeSet;
 
 use askama::Template;
-use axum::extract::{Path, Query, RawForm};
+use axum::extract::{Path, Query};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use cordon_domain::access::{Permission, Role};
 use serde::Deserialize;
 
-use super::{UserBadge, failure, message, render};
 use crate::auth::Caller;
 use crate::i18n::Tr;
+use crate::ui::form::Form;
+use crate::ui::{UserBadge, failure, message, render};
 
 pub struct RoleRow {
     role: &'static str,
@@ -57,22 +58,19 @@ pub async fn roles(t: Tr, caller: Caller, Query(q): Query<SavedQuery>) -> Respon
     })
 }
 
+#[derive(Deserialize)]
+pub struct RoleForm {
+    /// The permissions ticked; none means none.
+    #[serde(default)]
+    p: Vec<Permission>,
+}
+
 /// Saves one role's row of checkboxes (`p=…` repeated; none checked means no permissions).
-pub async fn save_role(t: Tr, caller: Caller, Path(role): Path<String>, RawForm(body): RawForm) -> Response {
+pub async fn save_role(t: Tr, caller: Caller, Path(role): Path<String>, Form(f): Form<RoleForm>) -> Response {
     let Ok(role) = role.parse::<Role>() else {
         return message(t, Some(&caller), StatusCode::NOT_FOUND, t.get("error.failed"), &format!("role {role}"));
     };
-    let mut chosen = BTreeSet::new();
-    for pair in String::from_utf8_lossy(&body).split('&') {
-        if let Some(("p", value)) = pair.split_once('=') {
-            match value.parse::<Permission>() {
-                Ok(p) => {
-                    chosen.insert(p);
-                }
-                Err(reason) => return message(t, Some(&caller), StatusCode::BAD_REQUEST, t.get("error.failed"), &reason),
-            }
-        }
-    }
+    let chosen: BTreeSet<Permission> = f.p.into_iter().collect();
     match caller.0.set_role_permissions(role, &chosen).await {
         Ok(()) => Redirect::to("/admin/roles?saved=1").into_response(),
         Err(e) => failure(t, &caller, e),

@@ -8,6 +8,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::{DateTime, Duration, NaiveDateTime, TimeZone, Utc};
 use cordon_domain::access::Permission;
+use cordon_domain::local_offset;
 use cordon_domain::person::age_on;
 use cordon_domain::testing::frequency::{AreaTestingHistory, Frequency, FrequencyRules};
 use cordon_domain::testing::pooling::PoolPolicy;
@@ -16,14 +17,12 @@ use cordon_store::sites::{AreaHistory, HomeVisit};
 use cordon_store::testing::NewRound;
 use serde::Deserialize;
 
-use super::testing::local;
-use super::{UserBadge, failure, render, said};
-use crate::auth::{Caller, urlencode};
+use crate::auth::Caller;
+use crate::format::local;
+use crate::format::percent;
 use crate::i18n::Tr;
-
-fn beijing() -> chrono::FixedOffset {
-    chrono::FixedOffset::east_opt(8 * 3600).expect("valid offset")
-}
+use crate::ui::form::Form;
+use crate::ui::{UserBadge, failure, render, said};
 
 pub struct SlotRow {
     window: String,
@@ -69,7 +68,7 @@ pub async fn page(t: Tr, caller: Caller, Path((round_id, site_id)): Path<(i64, i
 
 async fn site_view(t: Tr, caller: &Caller, round_id: i64, site_id: i64, error: Option<String>) -> Response {
     let scope = &caller.0;
-    let today = chrono::Local::now().date_naive();
+    let today = crate::format::today();
     let loaded = async {
         let round =
             scope.round(round_id).await?.ok_or_else(|| StoreError::Invalid(t.fill("round.missing", &[("id", &round_id.to_string())])))?;
@@ -96,14 +95,14 @@ async fn site_view(t: Tr, caller: &Caller, round_id: i64, site_id: i64, error: O
         address: site.address,
         stations: site.stations,
         can_write: scope.principal().can(Permission::TestingWrite),
-        opens: opens.with_timezone(&beijing()).format("%Y-%m-%dT%H:%M").to_string(),
+        opens: opens.with_timezone(&local_offset()).format("%Y-%m-%dT%H:%M").to_string(),
         hours: ((closes - opens).num_minutes() as f64 / 60.0).ceil().max(1.0) as i64,
         slots: slots
             .into_iter()
             .map(|s| {
                 let minutes = (s.ends_at - s.starts_at).num_minutes().max(1) as u32;
                 SlotRow {
-                    window: format!("{} – {}", local(s.starts_at), s.ends_at.with_timezone(&beijing()).format("%H:%M")),
+                    window: format!("{} – {}", local(s.starts_at), s.ends_at.with_timezone(&local_offset()).format("%H:%M")),
                     label: s.label,
                     pace: (s.expected * 60).div_ceil(minutes * stations),
                     expected: s.expected,
@@ -143,15 +142,10 @@ pub struct SlotForm {
 }
 
 /// Plans the site's slots over the window given, back to the site page.
-pub async fn plan_slots(
-    t: Tr,
-    caller: Caller,
-    Path((round_id, site_id)): Path<(i64, i64)>,
-    axum::Form(f): axum::Form<SlotForm>,
-) -> Response {
+pub async fn plan_slots(t: Tr, caller: Caller, Path((round_id, site_id)): Path<(i64, i64)>, Form(f): Form<SlotForm>) -> Response {
     let opens = NaiveDateTime::parse_from_str(&f.opens, "%Y-%m-%dT%H:%M")
         .ok()
-        .and_then(|n| beijing().from_local_datetime(&n).single())
+        .and_then(|n| local_offset().from_local_datetime(&n).single())
         .map(|d| d.with_timezone(&Utc));
     let Some(opens) = opens else { return site_view(t, &caller, round_id, site_id, Some(t.get("site.bad_time").to_string())).await };
     if !(1..=72).contains(&f.hours) {
@@ -206,9 +200,9 @@ pub fn frequency_rows(t: Tr, history: Vec<AreaHistory>, now: DateTime<Utc>) -> V
 
 /// The next round starts at 08:00 Beijing time, `days` days from now.
 fn next_start(now: DateTime<Utc>, days: u32) -> DateTime<Utc> {
-    let day = (now.with_timezone(&beijing()) + Duration::days(i64::from(days))).date_naive();
+    let day = (now.with_timezone(&local_offset()) + Duration::days(i64::from(days))).date_naive();
     let eight = day.and_hms_opt(8, 0, 0).expect("valid time");
-    beijing().from_local_datetime(&eight).single().map(|d| d.with_timezone(&Utc)).unwrap_or(now)
+    local_offset().from_local_datetime(&eight).single().map(|d| d.with_timezone(&Utc)).unwrap_or(now)
 }
 
 #[derive(Deserialize)]
@@ -219,19 +213,21 @@ pub struct ConfirmForm {
 }
 
 /// The commander confirms a suggestion: the next round over the area, on the suggested day.
-pub async fn confirm_frequency(t: Tr, caller: Caller, axum::Form(f): axum::Form<ConfirmForm>) -> Response {
+pub async fn confirm_frequency(t: Tr, caller: Caller, Form(f): Form<ConfirmForm>) -> Response {
     let planned = async {
         let area = cordon_domain::AreaCode::parse(&f.area).map_err(|e| StoreError::Invalid(e.to_string()))?;
         let starts_at = next_start(Utc::now(), f.days.clamp(1, 14));
-        let name =
-            t.fill("frequency.round_name", &[("area", &f.name), ("day", &starts_at.with_timezone(&beijing()).format("%m-%d").to_string())]);
+        let name = t.fill(
+            "frequency.round_name",
+            &[("area", &f.name), ("day", &starts_at.with_timezone(&local_offset()).format("%m-%d").to_string())],
+        );
         caller
             .0
             .create_round(NewRound { name, starts_at, target_end_at: None, areas: vec![(area, None)], policy: PoolPolicy::default() })
             .await
     };
     match planned.await {
-        Ok(round) => Redirect::to(&format!("/testing?planned={}", urlencode(&round.name))).into_response(),
+        Ok(round) => Redirect::to(&format!("/testing?planned={}", percent(&round.name))).into_response(),
         Err(e) => failure(t, &caller, e),
     }
 }

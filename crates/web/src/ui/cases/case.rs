@@ -1,0 +1,238 @@
+//! A case with its investigation: the core facts, the report, an infector, its venue and roster
+//! candidates, its contacts.
+
+use askama::Template;
+use axum::extract::{Path, Query};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use cordon_domain::access::Permission;
+use cordon_domain::tracing::case::PlaceKind;
+use cordon_domain::tracing::exposure::{ExposureKind, Lookback};
+use cordon_store::StoreError;
+use cordon_store::cases::Case;
+use cordon_store::checkins::Candidate;
+use cordon_store::workplaces::Colleague;
+use serde::Deserialize;
+
+use super::rows::{ContactRow, PlaceRow, QueueRow, contact_rows, place_rows, queue_row};
+use crate::auth::Caller;
+use crate::format::{local, span};
+use crate::i18n::Tr;
+use crate::ui::form::Form;
+use crate::ui::{UserBadge, failure, message, render};
+
+pub struct CandidateRow {
+    person_id: i64,
+    name: String,
+    area_code: String,
+    overlap: String,
+    venues: String,
+    from: String,
+}
+
+/// Venue candidates first (longest overlap first), then co-workers on a roster who shared no
+/// venue; a venue candidate on the roster too has their workplace named beside the venues.
+fn candidate_rows(t: &Tr, venue: Vec<Candidate>, roster: Vec<Colleague>) -> Vec<CandidateRow> {
+    let workplace = |c: &Colleague| {
+        let team = if c.unit.is_empty() { String::new() } else { format!(" {}", c.unit) };
+        t.fill("contacts.on_roster", &[("workplace", &format!("{}{team}", c.workplace))])
+    };
+    let mut rows: Vec<CandidateRow> = venue
+        .into_iter()
+        .map(|c| {
+            let mut venues = c.venues.join("、");
+            if let Some(w) = roster.iter().find(|r| r.person_id == c.person_id) {
+                venues = format!("{venues}；{}", workplace(w));
+            }
+            CandidateRow {
+                person_id: c.person_id,
+                name: c.name,
+                area_code: c.area_code,
+                overlap: span(c.overlap_minutes),
+                venues,
+                from: local(c.first_at),
+            }
+        })
+        .collect();
+    for c in &roster {
+        if rows.iter().all(|r| r.person_id != c.person_id) {
+            rows.push(CandidateRow {
+                person_id: c.person_id,
+                name: c.name.clone(),
+                area_code: c.area_code.clone(),
+                overlap: "—".into(),
+                venues: workplace(c),
+                from: "—".into(),
+            });
+        }
+    }
+    rows
+}
+
+#[derive(Template)]
+#[template(path = "case.html")]
+struct CasePage {
+    /// The person's name and masked document, when the case has a person record.
+    person: Option<(String, String)>,
+    places: Vec<PlaceRow>,
+    place_kinds: Vec<(&'static str, String)>,
+    candidates: Vec<CandidateRow>,
+    contacts: Vec<ContactRow>,
+    contact_counts: String,
+    kinds: Vec<(&'static str, String)>,
+    notice: Option<String>,
+    held: Option<String>,
+    t: Tr,
+    user: Option<UserBadge>,
+    can_write: bool,
+    case: Case,
+    classification: String,
+    how_found: String,
+    origin: String,
+    place: String,
+    /// The cluster's id and its "N cases, G generations".
+    cluster: Option<(i64, String)>,
+    infectors: Vec<(i64, String)>,
+    investigation: Option<QueueRow>,
+    source: Option<String>,
+    reported: bool,
+    core_done: bool,
+}
+
+#[derive(Deserialize)]
+pub struct CaseQuery {
+    done: Option<String>,
+    /// After a hand-over: how many got an order, how many had one already, who was held and why.
+    n: Option<usize>,
+    already: Option<usize>,
+    held: Option<String>,
+}
+
+/// A case with its investigation: take it, mark the core facts, file the report, add an
+/// infector, confirm venue candidates and contacts, hand a batch over.
+pub async fn case_page(t: Tr, caller: Caller, Path(id): Path<i64>, Query(q): Query<CaseQuery>) -> Response {
+    let scope = &caller.0;
+    let loaded = async {
+        let Some(case) = scope.case(id).await? else { return Ok(None) };
+        let cluster = async {
+            match case.cluster_id {
+                Some(c) => scope.cluster_detail(c).await,
+                None => Ok(None),
+            }
+        };
+        let lookback = Lookback::default();
+        let candidates = async {
+            match case.person_id {
+                Some(_) => tokio::try_join!(scope.venue_candidates(id, &lookback), scope.roster_candidates(id)),
+                None => Ok((vec![], vec![])),
+            }
+        };
+        let person = async {
+            match case.person_id {
+                Some(p) => Ok(scope.person(p).await?.map(|p| (p.name, p.document.masked()))),
+                None => Ok(None),
+            }
+        };
+        let (inv, cluster, candidates, contacts, places, person) =
+            tokio::try_join!(scope.investigation_of_case(id), cluster, candidates, scope.contacts(id), scope.trajectory(id), person)?;
+        Ok::<_, StoreError>(Some((case, inv, cluster, candidates, contacts, places, person)))
+    };
+    let (case, inv, cluster, candidates, contacts, places, person) = match loaded.await {
+        Ok(Some(x)) => x,
+        Ok(None) => return message(t, Some(&caller), StatusCode::NOT_FOUND, t.get("case.none"), t.get("case.none")),
+        Err(e) => return failure(t, &caller, e),
+    };
+    let infectors = cluster
+        .as_ref()
+        .map(|d| {
+            let numbers: std::collections::HashMap<i64, &str> = d.cases.iter().map(|c| (c.id, c.external_id.as_str())).collect();
+            d.links.iter().filter(|(_, b)| *b == case.id).map(|(a, _)| (*a, numbers.get(a).copied().unwrap_or("?").to_string())).collect()
+        })
+        .unwrap_or_default();
+    let count = |d: &str| contacts.iter().filter(|c| c.degree == d).count();
+    let (close, secondary) = (count("close"), count("secondary"));
+    let other = contacts.len() - close - secondary;
+    let contact_counts =
+        t.fill("contacts.counts", &[("close", &close.to_string()), ("secondary", &secondary.to_string()), ("other", &other.to_string())]);
+    let page = CasePage {
+        person,
+        places: place_rows(&t, places),
+        place_kinds: PlaceKind::ALL.iter().map(|k| (k.as_str(), t.get(&format!("place.{}", k.as_str())).to_string())).collect(),
+        candidates: candidate_rows(&t, candidates.0, candidates.1),
+        contacts: contact_rows(&t, contacts),
+        contact_counts,
+        kinds: ExposureKind::ALL.iter().map(|k| (k.as_str(), t.get(&format!("contacts.kind.{}", k.as_str())).to_string())).collect(),
+        notice: q.done.as_deref().map(|d| match (d, q.n) {
+            ("handed_over", Some(n)) => {
+                t.fill("contacts.done.handed_over_n", &[("n", &n.to_string()), ("already", &q.already.unwrap_or(0).to_string())])
+            }
+            _ => t.get(&format!("contacts.done.{d}")).to_string(),
+        }),
+        held: q.held.filter(|h| !h.is_empty()),
+        can_write: scope.principal().can(Permission::TracingWrite),
+        classification: t.get(&format!("case.class.{}", case.classification)).to_string(),
+        how_found: t.get(&format!("case.found.{}", case.how_found)).to_string(),
+        origin: t.get(&format!("case.origin.{}", case.origin)).to_string(),
+        place: t.get(&format!("case.place.{}", case.place)).to_string(),
+        cluster: cluster.as_ref().map(|d| {
+            let (size, gens) = (d.cluster.size.to_string(), d.cluster.generations.to_string());
+            (d.cluster.id, t.fill("case.cluster_of", &[("size", &size), ("generations", &gens)]))
+        }),
+        infectors,
+        source: inv.as_ref().and_then(|i| i.source_hypothesis.clone()),
+        reported: inv.as_ref().is_some_and(|i| i.report_done_at.is_some()),
+        core_done: inv.as_ref().is_some_and(|i| i.core_done_at.is_some()),
+        investigation: inv.map(|i| queue_row(&t, i)),
+        user: UserBadge::of(&caller),
+        case,
+        t,
+    };
+    render(&page)
+}
+
+#[derive(Deserialize)]
+pub struct ProgressForm {
+    step: String,
+    source: Option<String>,
+}
+
+/// Core facts gathered, or the preliminary report filed.
+pub async fn progress(t: Tr, caller: Caller, Path(id): Path<i64>, Form(f): Form<ProgressForm>) -> Response {
+    let scope = &caller.0;
+    let inv = match scope.investigation_of_case(id).await {
+        Ok(Some(i)) => i,
+        Ok(None) => return message(t, Some(&caller), StatusCode::NOT_FOUND, t.get("case.none"), t.get("case.none")),
+        Err(e) => return failure(t, &caller, e),
+    };
+    let done = match f.step.as_str() {
+        "core_done" => scope.core_done(inv.id).await,
+        _ => scope.file_report(inv.id, f.source.as_deref().unwrap_or("")).await,
+    };
+    match done {
+        Ok(_) => Redirect::to(&format!("/cases/{id}")).into_response(),
+        Err(e) if e.is_refusal() => message(t, Some(&caller), StatusCode::BAD_REQUEST, t.get("error.failed"), t.get("case.need_source")),
+        Err(e) => failure(t, &caller, e),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct InfectorForm {
+    number: String,
+}
+
+/// Links an infector by case number.
+pub async fn add_infector(t: Tr, caller: Caller, Path(id): Path<i64>, Form(f): Form<InfectorForm>) -> Response {
+    let scope = &caller.0;
+    let linked = async {
+        let case = scope.case(id).await?.ok_or_else(|| StoreError::Invalid(t.fill("case.missing", &[("id", &id.to_string())])))?;
+        let infector = scope
+            .case_by_number(case.incident_id, f.number.trim())
+            .await?
+            .ok_or_else(|| StoreError::Invalid(t.fill("case.no_number", &[("number", f.number.trim())])))?;
+        scope.link_cases(infector.id, id).await
+    };
+    match linked.await {
+        Ok(()) => Redirect::to(&format!("/cases/{id}")).into_response(),
+        Err(e) => failure(t, &caller, e),
+    }
+}

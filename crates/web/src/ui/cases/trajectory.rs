@@ -1,0 +1,60 @@
+//! Where a case was: places entered by hand, or copied from its own place-code scans.
+
+use axum::extract::Path;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use chrono::Utc;
+use cordon_domain::tracing::case::PlaceKind;
+use serde::Deserialize;
+
+use crate::auth::Caller;
+use crate::i18n::Tr;
+use crate::ui::form::Form;
+use crate::ui::{failure, message};
+
+#[derive(Deserialize)]
+pub struct PlaceForm {
+    from: String,
+    until: Option<String>,
+    kind: PlaceKind,
+    place: String,
+    detail: Option<String>,
+}
+
+/// `2022-04-12T08:30` from a datetime-local input, read in the local calendar.
+fn local_input(s: &str) -> Option<chrono::DateTime<Utc>> {
+    chrono::NaiveDateTime::parse_from_str(s.trim(), "%Y-%m-%dT%H:%M").ok().map(cordon_domain::from_local)
+}
+
+/// A place the case was, entered by hand.
+pub async fn add_place(t: Tr, caller: Caller, Path(id): Path<i64>, Form(f): Form<PlaceForm>) -> Response {
+    let Some(from_at) = local_input(&f.from) else {
+        return message(t, Some(&caller), StatusCode::BAD_REQUEST, t.get("error.failed"), t.get("place.bad_time"));
+    };
+    let until_at = match f.until.as_deref().filter(|u| !u.trim().is_empty()) {
+        None => None,
+        Some(u) => match local_input(u) {
+            Some(u) => Some(u),
+            None => return message(t, Some(&caller), StatusCode::BAD_REQUEST, t.get("error.failed"), t.get("place.bad_time")),
+        },
+    };
+    let entry = cordon_store::trajectories::NewEntry {
+        from_at,
+        until_at,
+        kind: f.kind,
+        place: f.place,
+        detail: f.detail.filter(|d| !d.trim().is_empty()),
+    };
+    match caller.0.add_trajectory(id, &[entry]).await {
+        Ok(()) => Redirect::to(&format!("/cases/{id}#trajectory")).into_response(),
+        Err(e) => failure(t, &caller, e),
+    }
+}
+
+/// The case's own place-code scans copied into its trajectory.
+pub async fn places_from_checkins(t: Tr, caller: Caller, Path(id): Path<i64>) -> Response {
+    match caller.0.trajectory_from_checkins(id).await {
+        Ok(_) => Redirect::to(&format!("/cases/{id}#trajectory")).into_response(),
+        Err(e) => failure(t, &caller, e),
+    }
+}

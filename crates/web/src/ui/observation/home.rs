@@ -1,0 +1,120 @@
+//! The community's list of people observed at home, and the tube taken at their door.
+
+use askama::Template;
+use axum::extract::Query;
+use axum::response::{IntoResponse, Redirect, Response};
+use cordon_domain::access::Permission;
+use cordon_domain::{AreaCode, Barcode};
+use cordon_store::StoreError;
+use serde::Deserialize;
+
+use crate::auth::Caller;
+use crate::format::{day, percent, today};
+use crate::i18n::Tr;
+use crate::ui::form::Form;
+use crate::ui::observation::{category_label, status_label};
+use crate::ui::{NoticeQuery, UserBadge, barcode_reason, failure, render, said};
+
+pub struct HomeRow {
+    order_id: i64,
+    name: String,
+    category: String,
+    status: String,
+    release_on: String,
+    /// The period is over: may be released when nothing else holds them.
+    release_due: bool,
+    test_due: bool,
+    double: bool,
+    taken: Option<String>,
+}
+
+pub struct HomeGroup {
+    area_code: String,
+    area_name: String,
+    people: Vec<HomeRow>,
+}
+
+#[derive(Template)]
+#[template(path = "observation_home.html")]
+struct HomePage {
+    t: Tr,
+    user: Option<UserBadge>,
+    can_write: bool,
+    today: String,
+    notice: Option<String>,
+    error: Option<String>,
+    total: usize,
+    tests_due: usize,
+    groups: Vec<HomeGroup>,
+}
+
+/// The community's list of people observed at home (居家观察名单), by village: who must stay
+/// in, who is tested at the door today (the tube is scanned here), who may be released.
+pub async fn home(t: Tr, caller: Caller, Query(q): Query<NoticeQuery>) -> Response {
+    home_view(t, &caller, q.notice, q.error).await
+}
+
+pub(super) async fn home_view(t: Tr, caller: &Caller, notice: Option<String>, error: Option<String>) -> Response {
+    let scope = &caller.0;
+    let today = today();
+    let list = match scope.home_list(today).await {
+        Ok(l) => l,
+        Err(e) => return failure(t, caller, e),
+    };
+    let mut groups: Vec<HomeGroup> = Vec::new();
+    let (total, tests_due) = (list.len(), list.iter().filter(|s| s.due && s.taken.is_none()).count());
+    for s in list {
+        let o = s.order;
+        if groups.last().is_none_or(|g| g.area_code != o.area_code) {
+            let name = match AreaCode::parse(&o.area_code) {
+                Ok(code) => scope.area(&code).await.ok().flatten().map(|a| a.name).unwrap_or_default(),
+                Err(_) => String::new(),
+            };
+            groups.push(HomeGroup { area_code: o.area_code.clone(), area_name: name, people: vec![] });
+        }
+        let row = HomeRow {
+            order_id: o.id,
+            category: category_label(t, &o.category),
+            status: status_label(t, &o.status),
+            release_on: day(o.release_on),
+            release_due: o.release_on.is_some_and(|r| r <= today),
+            test_due: s.due,
+            double: s.double,
+            taken: s.taken,
+            name: o.name,
+        };
+        if let Some(g) = groups.last_mut() {
+            g.people.push(row);
+        }
+    }
+    render(&HomePage {
+        t,
+        user: UserBadge::of(caller),
+        can_write: scope.principal().can(Permission::QuarantineWrite),
+        today: today.format("%F").to_string(),
+        notice,
+        error,
+        total,
+        tests_due,
+        groups,
+    })
+}
+
+#[derive(Deserialize)]
+pub struct DoorTestForm {
+    order_id: i64,
+    barcode: String,
+}
+
+/// A tube taken at the door of a person observed at home.
+pub async fn home_test(t: Tr, caller: Caller, Form(f): Form<DoorTestForm>) -> Response {
+    let done = match Barcode::parse(f.barcode.trim()) {
+        Ok(b) => caller.0.take_home_test(f.order_id, &b).await.map(|_| t.fill("quarantine.sampled", &[("barcode", b.as_str())])),
+        Err(e) => Err(StoreError::Invalid(t.fill("transport.bad_barcode", &[("barcode", &f.barcode), ("reason", &barcode_reason(t, &e))]))),
+    };
+    match done {
+        Ok(notice) => Redirect::to(&format!("/observation/home?notice={}", percent(&notice))).into_response(),
+        Err(e) if e.is_refusal() => home_view(t, &caller, None, Some(said(t, &e))).await,
+        Err(e) => failure(t, &caller, e),
+    }
+}

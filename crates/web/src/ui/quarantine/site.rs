@@ -1,0 +1,223 @@
+//! A site's own page for its head: rooms, arrivals, today's and tomorrow's tests, health checks,
+//! cleaning, check-out, the floor restart.
+
+use askama::Template;
+use axum::extract::{Path, Query};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use cordon_domain::access::Permission;
+use cordon_domain::local_date;
+use cordon_store::StoreError;
+use cordon_store::quarantine::{ROOM_STATUSES, SiteBoard};
+
+use crate::auth::Caller;
+use crate::format::{day, percent, today};
+use crate::i18n::Tr;
+use crate::ui::observation::{category_label, status_label};
+use crate::ui::{NoticeQuery, UserBadge, failure, render, said};
+
+pub struct PersonRow {
+    order_id: i64,
+    name: String,
+    room: String,
+    category: String,
+    status: String,
+    arrived: bool,
+    day_n: i64,
+    release_on: String,
+    release_due: bool,
+    morning: String,
+    evening: String,
+    fever: bool,
+    next_stage: &'static str,
+    out_label: String,
+}
+
+pub struct SampleRow {
+    order_id: i64,
+    name: String,
+    room: String,
+    double: bool,
+    taken: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "quarantine_site.html")]
+struct SitePage {
+    t: Tr,
+    user: Option<UserBadge>,
+    site: SiteBoard,
+    kind: String,
+    can_write: bool,
+    notice: Option<String>,
+    error: Option<String>,
+    today: String,
+    people: Vec<PersonRow>,
+    samples: Vec<SampleRow>,
+    sampled: usize,
+    /// Rooms waiting for cleaning: (id, number).
+    cleaning: Vec<(i64, String)>,
+    /// Free rooms, which may be taken out of use, and rooms out of use: (id, building and number).
+    free: Vec<(i64, String)>,
+    out_of_use: Vec<(i64, String)>,
+    /// Rooms by status with counts, for the summary line.
+    room_counts: Vec<(String, usize)>,
+    tomorrow: String,
+    tomorrow_count: usize,
+    /// Tomorrow's sampling list, for the head to plan staff and tubes.
+    tomorrow_rows: Vec<SampleRow>,
+    restart: Option<RestartView>,
+}
+
+pub struct RestartView {
+    pub(super) order_id: i64,
+    pub(super) summary: String,
+    pub(super) environmental: bool,
+    pub(super) affected: Vec<(String, String)>,
+}
+
+pub async fn site(t: Tr, caller: Caller, Path(id): Path<i64>, Query(q): Query<NoticeQuery>) -> Response {
+    site_view(t, &caller, id, q.notice, q.error, None).await
+}
+
+pub(super) async fn site_view(
+    t: Tr,
+    caller: &Caller,
+    id: i64,
+    notice: Option<String>,
+    error: Option<String>,
+    restart: Option<RestartView>,
+) -> Response {
+    let scope = &caller.0;
+    let today = today();
+    let tomorrow = today.succ_opt().unwrap_or(today);
+    let loaded = tokio::try_join!(
+        scope.quarantine_site(id),
+        scope.site_people(id),
+        scope.sampling_list(id, today),
+        scope.sampling_list(id, tomorrow),
+        scope.health_checks(id, today),
+        scope.rooms(id),
+    );
+    let (site, people, samples, tomorrow_list, checks, rooms) = match loaded {
+        Ok(x) => x,
+        Err(e) => return failure(t, caller, e),
+    };
+    let temp = |order: i64, slot: &str| checks.iter().find(|c| c.order_id == order && c.slot == slot);
+    // The stage after centralized quarantine, from each order's plan under its rule set.
+    let mut rules: std::collections::HashMap<String, Option<cordon_domain::observation::RuleSet>> = std::collections::HashMap::new();
+    let mut next_stages = std::collections::HashMap::new();
+    for (o, _) in &people {
+        if !rules.contains_key(&o.rule_set) {
+            let rule = match scope.rule_set(&o.rule_set).await {
+                Ok(r) => Some(r),
+                // An order under a rule set no longer known has no next stage to show.
+                Err(e) if e.is_refusal() => None,
+                Err(e) => return failure(t, caller, e),
+            };
+            rules.insert(o.rule_set.clone(), rule);
+        }
+        let plan = rules.get(&o.rule_set).and_then(Option::as_ref).zip(o.category()).and_then(|(r, c)| r.plan(c));
+        let next = plan.map(|p| {
+            let s = cordon_domain::observation::Schedule::compute(p, local_date(o.last_exposure_at), today, &[]);
+            s.stage_after(cordon_domain::observation::StageKind::Centralized)
+        });
+        // Past the release day there is no next stage: release.
+        let next = if o.release_on.is_some_and(|r| r > today) { next.flatten() } else { None };
+        next_stages.insert(o.id, next);
+    }
+    let people = people
+        .into_iter()
+        .map(|(o, r)| {
+            let (m, e) = (temp(o.id, "morning"), temp(o.id, "evening"));
+            let fever = [m, e].iter().flatten().any(|c| cordon_domain::observation::needs_attention(c.temperature, &c.symptoms));
+            let show = |c: Option<&cordon_store::quarantine::HealthCheck>| {
+                c.map(|c| {
+                    if c.symptoms.is_empty() {
+                        format!("{:.1}℃", c.temperature)
+                    } else {
+                        format!("{:.1}℃ {}", c.temperature, c.symptoms)
+                    }
+                })
+                .unwrap_or_default()
+            };
+            let day0 = local_date(o.last_exposure_at);
+            // Where the person goes after the centralized stage: the plan's next stage, or release.
+            let next_stage = next_stages.get(&o.id).copied().flatten().map_or("released", |k| k.as_str());
+            PersonRow {
+                order_id: o.id,
+                room: r.number.clone(),
+                category: category_label(t, &o.category),
+                status: status_label(t, &o.status),
+                arrived: o.status == "centralized",
+                day_n: (today - day0).num_days(),
+                release_on: day(o.release_on),
+                release_due: o.centralized_until.is_some_and(|c| c <= today),
+                morning: show(m),
+                evening: show(e),
+                fever,
+                next_stage,
+                out_label: t.get(&format!("quarantine.out_{next_stage}")).to_string(),
+                name: o.name,
+            }
+        })
+        .collect();
+    let sampled = samples.iter().filter(|s| s.taken.is_some()).count();
+    let room_counts = ROOM_STATUSES
+        .iter()
+        .map(|(k, _)| (t.get(&format!("quarantine.room.{k}")).to_string(), rooms.iter().filter(|r| r.status == *k).count()))
+        .collect();
+    let page = SitePage {
+        t,
+        user: UserBadge::of(caller),
+        kind: t.get(&format!("quarantine.kind.{}", site.kind)).to_string(),
+        can_write: scope.principal().can(Permission::QuarantineWrite),
+        notice,
+        error,
+        today: t.fill("quarantine.sampling_list", &[("day", &today.format("%m-%d").to_string())]),
+        people,
+        samples: samples
+            .into_iter()
+            .map(|s| SampleRow {
+                order_id: s.order.id,
+                name: s.order.name,
+                room: s.room.unwrap_or_default(),
+                double: s.double,
+                taken: s.taken,
+            })
+            .collect(),
+        sampled,
+        cleaning: rooms.iter().filter(|r| r.status == "cleaning").map(|r| (r.id, r.number.clone())).collect(),
+        free: rooms.iter().filter(|r| r.status == "free").map(|r| (r.id, format!("{} {}", r.building, r.number))).collect(),
+        out_of_use: rooms.iter().filter(|r| r.status == "out_of_use").map(|r| (r.id, format!("{} {}", r.building, r.number))).collect(),
+        room_counts,
+        tomorrow: t.fill("quarantine.tomorrow", &[("day", &tomorrow.format("%m-%d").to_string())]),
+        tomorrow_count: tomorrow_list.len(),
+        tomorrow_rows: tomorrow_list
+            .into_iter()
+            .map(|s| SampleRow {
+                order_id: s.order.id,
+                name: s.order.name,
+                room: s.room.unwrap_or_default(),
+                double: s.double,
+                taken: None,
+            })
+            .collect(),
+        restart,
+        site,
+    };
+    let status = if page.error.is_some() { StatusCode::BAD_REQUEST } else { StatusCode::OK };
+    (status, render(&page)).into_response()
+}
+
+pub(super) fn back(site: i64, notice: &str) -> Response {
+    Redirect::to(&format!("/quarantine/sites/{site}?notice={}", percent(notice))).into_response()
+}
+
+pub(super) async fn site_outcome(t: Tr, caller: &Caller, site: i64, done: Result<String, StoreError>) -> Response {
+    match done {
+        Ok(notice) => back(site, &notice),
+        Err(e) if e.is_refusal() => site_view(t, caller, site, None, Some(said(t, &e)), None).await,
+        Err(e) => failure(t, caller, e),
+    }
+}

@@ -1,0 +1,73 @@
+//! What the ward does for a stay: a test with its Ct values, a change of severity, discharge, a
+//! death.
+
+use axum::extract::Path;
+use axum::response::Response;
+use chrono::Utc;
+use cordon_domain::testing::result::CtValues;
+use cordon_domain::tracing::case::Severity;
+use cordon_store::StoreError;
+use serde::Deserialize;
+
+use super::page::outcome;
+use crate::auth::Caller;
+use crate::i18n::Tr;
+use crate::ui::form::Form;
+
+fn ct_input(t: Tr, s: &str) -> Result<Option<f32>, StoreError> {
+    let s = s.trim();
+    if s.is_empty() {
+        return Ok(None);
+    }
+    s.parse::<f32>().map(Some).map_err(|_| StoreError::Invalid(t.fill("treatment.ct_not_number", &[("value", s)])))
+}
+
+#[derive(Deserialize)]
+pub struct TestForm {
+    /// `2022-04-14T09:30` from a datetime-local input; empty means now.
+    #[serde(default)]
+    at: String,
+    /// Ct values as typed; empty means not detected.
+    #[serde(default)]
+    ct_orf1ab: String,
+    #[serde(default)]
+    ct_n: String,
+}
+
+/// Records a test (Ct values; empty means not detected) at the time given, or now.
+pub async fn test(t: Tr, caller: Caller, Path(id): Path<i64>, Form(f): Form<TestForm>) -> Response {
+    let done = async {
+        let at = match f.at.trim() {
+            "" => Utc::now(),
+            typed => chrono::NaiveDateTime::parse_from_str(typed, "%Y-%m-%dT%H:%M")
+                .map(cordon_domain::from_local)
+                .map_err(|_| StoreError::Invalid(t.get("place.bad_time").to_string()))?,
+        };
+        let ct = CtValues { orf1ab: ct_input(t, &f.ct_orf1ab)?, n: ct_input(t, &f.ct_n)? };
+        caller.0.record_hospital_test(id, at, ct).await?;
+        Ok(t.get("treatment.test_saved").to_string())
+    };
+    outcome(t, &caller, done.await).await
+}
+
+#[derive(Deserialize)]
+pub struct SeverityForm {
+    severity: Severity,
+    #[serde(default)]
+    note: String,
+}
+
+pub async fn severity(t: Tr, caller: Caller, Path(id): Path<i64>, Form(f): Form<SeverityForm>) -> Response {
+    let done = caller.0.change_severity(id, f.severity, &f.note).await.map(|_| t.get("treatment.severity_saved").to_string());
+    outcome(t, &caller, done).await
+}
+
+pub async fn discharge(t: Tr, caller: Caller, Path(id): Path<i64>) -> Response {
+    let done = caller.0.discharge(id).await.map(|until| t.fill("treatment.discharged", &[("until", &until.format("%m-%d").to_string())]));
+    outcome(t, &caller, done).await
+}
+
+pub async fn death(t: Tr, caller: Caller, Path(id): Path<i64>) -> Response {
+    let done = caller.0.record_death(id, Utc::now()).await.map(|_| t.get("treatment.death_saved").to_string());
+    outcome(t, &caller, done).await
+}
