@@ -65,12 +65,14 @@ struct Plan {
     writes: Writes,
 }
 
+/// A sample to write: (tube barcode, person, person's area, sampled at, kind).
+type SampleWrite = (Arc<str>, i64, Arc<str>, DateTime<Utc>, &'static str);
+
 #[derive(Default)]
 struct Writes {
     new_tubes: Vec<NewTube>,
     changed: Vec<TubeChange>,
-    /// (tube barcode, person, person's area, sampled at, kind).
-    samples: Vec<(Arc<str>, i64, Arc<str>, DateTime<Utc>, &'static str)>,
+    samples: Vec<SampleWrite>,
     /// Ids of the batch's tubes that were already stored, by barcode.
     stored_ids: HashMap<String, i64>,
 }
@@ -565,7 +567,7 @@ impl Store {
                         row.retest(),
                     )
                 }
-                None => (pool_for(&round, site_area, t.group), None, vec![], false, None, 0, t.group.is_retest()),
+                None => (pool_for(round, site_area, t.group), None, vec![], false, None, 0, t.group.is_retest()),
             };
             let mut members = t.members.clone();
             members.sort_unstable();

@@ -60,7 +60,7 @@ pub async fn trace(store: &Store, investigator: &str, seed: u64, now: DateTime<U
     let p = store.principal_by_name(investigator).await?.ok_or_else(|| anyhow!("the demo account {investigator} is missing"))?;
     let actor = cordon_store::audit::Actor { user_id: Some(p.user.id), name: investigator.to_string(), ..Default::default() };
     let scope = store.scoped(p, actor);
-    let mut rng = Rng::new(seed ^ 0x7472_6163_65);
+    let mut rng = Rng::new(seed ^ 0x74_7261_6365);
     let Some(positive) = scope.positives(true).await?.into_iter().next() else { return Ok(None) };
     let village = AreaCode::parse(&positive.area_code[..positive.area_code.len().min(12)])?;
 

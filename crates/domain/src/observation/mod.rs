@@ -46,15 +46,15 @@ impl Status {
         if self.is_final() {
             return false;
         }
-        match (self, to) {
-            (_, Case) => true,
-            (AwaitingTransfer, InTransit | HomeQuarantine | HomeMonitoring | Released) => true,
-            (InTransit, Centralized | HomeQuarantine | HomeMonitoring) => true,
-            (Centralized, InTransit | HomeQuarantine | HomeMonitoring | Released) => true,
-            (HomeQuarantine, InTransit | HomeMonitoring | Released) => true,
-            (HomeMonitoring, InTransit | Released) => true,
-            _ => false,
-        }
+        matches!(
+            (self, to),
+            (_, Case)
+                | (AwaitingTransfer, InTransit | HomeQuarantine | HomeMonitoring | Released)
+                | (InTransit, Centralized | HomeQuarantine | HomeMonitoring)
+                | (Centralized, InTransit | HomeQuarantine | HomeMonitoring | Released)
+                | (HomeQuarantine, InTransit | HomeMonitoring | Released)
+                | (HomeMonitoring, InTransit | Released)
+        )
     }
 }
 

@@ -53,9 +53,9 @@ pub fn clusters(cases: &[i64], links: &[(i64, i64)]) -> Vec<Vec<i64>> {
         }
     }
     let mut groups: BTreeMap<usize, Vec<i64>> = BTreeMap::new();
-    for i in 0..cases.len() {
+    for (i, case) in cases.iter().enumerate() {
         let r = find(&mut parent, i);
-        groups.entry(r).or_default().push(cases[i]);
+        groups.entry(r).or_default().push(*case);
     }
     let mut out: Vec<Vec<i64>> = groups
         .into_values()
@@ -106,8 +106,8 @@ pub fn shape(cases: &[ChainCase], links: &[(i64, i64)]) -> Option<Shape> {
     };
     walk(&mut generation, &mut queue);
     for c in &order {
-        if !generation.contains_key(&c.id) {
-            generation.insert(c.id, 0);
+        if let std::collections::hash_map::Entry::Vacant(e) = generation.entry(c.id) {
+            e.insert(0);
             queue.push_back(c.id);
             walk(&mut generation, &mut queue);
         }
