@@ -719,3 +719,57 @@ async fn the_observation_api_lists_orders_with_schedules_fills_a_site_and_change
         w.finish().await;
     }
 }
+
+/// A page's form posted as a browser would, answered with its status and page text.
+async fn post_page_form(store: &Store, token: &str, uri: &str, body: &str) -> (StatusCode, String) {
+    let req = Request::post(uri.to_string())
+        .header("authorization", format!("Bearer {token}"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(Body::from(body.to_string()))
+        .unwrap();
+    let res = cordon_web::app(store.clone()).oneshot(req).await.expect("router answers");
+    let status = res.status();
+    let bytes = axum::body::to_bytes(res.into_body(), usize::MAX).await.expect("body");
+    (status, String::from_utf8_lossy(&bytes).into_owned())
+}
+
+#[tokio::test]
+async fn a_site_form_with_a_missing_or_mistyped_number_is_refused_naming_the_field_and_changes_nothing() {
+    for w in worlds("form_fields", 20).await {
+        let store = &w.store;
+        let ids = store.person_ids_by_documents(&(0..10).map(sample_id).collect::<Vec<_>>()).await.unwrap();
+        let p = |n: u32| ids[&sample_id(n)];
+        handed_over(&w, &p).await;
+        let head = account(store, "head1", Role::QuarantineSiteHead, "140121").await;
+        let (status, _, site) = call(store, post_json(&head, "/api/v1/quarantine-sites", serde_json::json!({
+            "name": "清徐宾馆", "kind": "hotel", "area_code": "140121100", "address": "迎宾路1号", "head_name": "王建国", "staff": 10,
+            "building": "A", "floors": [1, 2], "rooms_per_floor": 10, "beds": 1
+        }))).await;
+        assert_eq!(status, StatusCode::CREATED, "{site}");
+        let site = site["id"].as_i64().unwrap();
+
+        // A tube for nobody: the hidden person field left empty, or not a number.
+        let tests = format!("/quarantine/sites/{site}/tests");
+        let (status, page) = post_page_form(store, &head, &tests, "order_id=&barcode=GL20220413").await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{page}");
+        assert!(page.contains("「人员」未填写，未做任何更改。"), "{page}");
+        let (status, page) = post_page_form(store, &head, &tests, "order_id=12ab&barcode=GL20220413").await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{page}");
+        assert!(page.contains("「人员」不是有效的数字"), "{page}");
+
+        // Rooms with a floor that is not a number: refused, the site keeps its 20 beds.
+        let rooms = format!("/quarantine/sites/{site}/rooms");
+        let (status, page) = post_page_form(store, &head, &rooms, "building=B&from_floor=3&to_floor=x&rooms_per_floor=5&beds=1").await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{page}");
+        assert!(page.contains("「结束楼层」不是有效的数字"), "{page}");
+        let (_, _, sites) = get(store, &head, "/api/v1/quarantine-sites").await;
+        assert_eq!(sites[0]["beds"], 20, "{sites}");
+
+        // The same form well filled adds the rooms.
+        let (status, _) = post_page_form(store, &head, &rooms, "building=B&from_floor=3&to_floor=3&rooms_per_floor=5&beds=1").await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        let (_, _, sites) = get(store, &head, "/api/v1/quarantine-sites").await;
+        assert_eq!(sites[0]["beds"], 25, "{sites}");
+        w.finish().await;
+    }
+}
