@@ -44,6 +44,13 @@ else
   say "warning: PostgreSQL is not reachable at $TEST_PG_URL; store tests run on SQLite only"
 fi
 
-# 3. Every test of the workspace.
+# 3. Formatting and lints, as CI holds them (rustfmt.toml gives the width).
+say "cargo fmt --check"
+cargo fmt --all -- --check
+say "cargo clippy"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+# 4. Every test of the workspace, the browser tests included (they are #[ignore]d so that a bare
+# `cargo test` says it left them out). Extra arguments go to cargo, e.g. `scripts/test.sh -p cordon-web`.
 say "cargo test"
-cargo test --workspace --locked "$@"
+cargo test --workspace --locked "$@" -- --include-ignored

@@ -80,22 +80,47 @@ impl Scratch {
         })
     }
 
-    /// Opens and migrates the scratch database.
+    /// Opens and migrates the scratch database. It says which backend it is on standard error, so
+    /// that a test failing on one backend names it (the test harness shows a failing test's output).
     pub async fn store(&self) -> Result<Store> {
+        eprintln!("-- on {:?}: {}", self.kind, self.url);
         Store::open_and_migrate(&self.url).await
     }
 
     /// Removes the database (closing `store` first).
-    pub async fn finish(self, store: Store) -> Result<()> {
+    pub async fn finish(mut self, store: Store) -> Result<()> {
         store.close().await;
-        if let Some(admin_url) = &self.admin_url {
-            let mut admin = PgConnection::connect(admin_url).await?;
-            admin.execute(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)", self.name))).await?;
+        if let Some(admin_url) = self.admin_url.take() {
+            drop_database(&admin_url, &self.name).await?;
+        }
+        Ok(())
+    }
+}
+
+async fn drop_database(admin_url: &str, name: &str) -> Result<()> {
+    let mut admin = PgConnection::connect(admin_url).await?;
+    admin.execute(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))).await?;
+    Ok(())
+}
+
+/// A test that panics never reaches [`Scratch::finish`]: the database is dropped here instead, on
+/// a thread of its own since a destructor cannot await (`WITH (FORCE)` ends the test's connections).
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        if let Some(admin_url) = self.admin_url.take() {
+            let name = std::mem::take(&mut self.name);
+            let dropped = std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
+                rt.block_on(drop_database(&admin_url, &name)).map_err(|e| format!("{name}: {e}"))
+            })
+            .join();
+            if let Ok(Err(e)) = dropped {
+                eprintln!("warning: scratch database not dropped: {e}");
+            }
         }
         if let Some(dir) = &self._dir {
             let _ = std::fs::remove_dir_all(dir);
         }
-        Ok(())
     }
 }
 

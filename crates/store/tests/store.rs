@@ -50,6 +50,28 @@ async fn both_dialects_define_the_same_schema() {
 }
 
 #[tokio::test]
+async fn a_scratch_postgres_database_is_dropped_even_when_its_test_panics_before_finishing() {
+    use sqlx::Connection;
+    for s in test_scratches("dropguard").await {
+        if s.kind != BackendKind::Postgres {
+            continue;
+        }
+        let name = s.url.rsplit('/').next().unwrap().split('?').next().unwrap().to_string();
+        let mut admin = sqlx::PgConnection::connect(&cordon_store::scratch::test_pg_url()).await.unwrap();
+        let count = "select count(*) from pg_database where datname = $1";
+        let before: i64 = sqlx::query_scalar(count).bind(&name).fetch_one(&mut admin).await.unwrap();
+        assert_eq!(before, 1, "{name} was created");
+        let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
+            let _held = s;
+            panic!("a failing assertion before finish");
+        }));
+        assert!(panicked.is_err());
+        let after: i64 = sqlx::query_scalar(count).bind(&name).fetch_one(&mut admin).await.unwrap();
+        assert_eq!(after, 0, "{name} is left behind");
+    }
+}
+
+#[tokio::test]
 async fn import_stores_valid_rows_reports_bad_ones_and_is_idempotent() {
     for (s, store) in each_backend("import").await {
         seed_areas(&store).await;
