@@ -109,7 +109,7 @@ pub async fn run(kind: BackendKind, server: Option<&str>, scale: f64, wanted: &d
 
     store.checkpoint().await?;
     let (mut got, mut ids) = (Vec::with_capacity(n), Vec::with_capacity(n));
-    let today = chrono::Utc::now().date_naive();
+    let today = cordon_domain::local_date(chrono::Utc::now());
     for (i, (area, infector)) in plan.iter().enumerate() {
         let new = NewCase {
             external_id: Some(format!("B{i}")),

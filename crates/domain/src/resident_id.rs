@@ -42,7 +42,7 @@ pub fn check_char(first17: &[u8]) -> char {
 impl ResidentId {
     /// Parses and validates against today's date (birth dates may not be in the future).
     pub fn parse(s: &str) -> Result<Self, ResidentIdError> {
-        Self::parse_on(s, chrono::Local::now().date_naive())
+        Self::parse_on(s, crate::local_date(chrono::Utc::now()))
     }
 
     /// Parses and validates, treating `today` as the latest possible birth date.

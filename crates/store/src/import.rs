@@ -119,7 +119,7 @@ pub(crate) async fn import_persons_within<R: Read + Send + 'static>(
     let bytes = Arc::new(AtomicU64::new(0));
     let counting = CountingReader { inner: input, count: bytes.clone() };
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Msg>(4);
-    let today = chrono::Local::now().date_naive();
+    let today = cordon_domain::local_date(chrono::Utc::now());
     let read_so_far = bytes.clone();
     let parser = tokio::task::spawn_blocking(move || parse(counting, read_so_far, known_areas, allowed, today, tx));
 

@@ -147,7 +147,7 @@ pub(crate) fn pool_columns(pool: PoolSize) -> (&'static str, i32) {
 }
 
 pub(crate) fn shanghai(t: DateTime<Utc>) -> String {
-    t.with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).expect("valid offset")).format("%m-%d %H:%M").to_string()
+    t.with_timezone(&cordon_domain::local_offset()).format("%m-%d %H:%M").to_string()
 }
 
 impl Store {

@@ -14,7 +14,7 @@ fn code(s: &str) -> AreaCode {
 }
 
 fn today() -> NaiveDate {
-    chrono::Local::now().date_naive()
+    cordon_domain::local_date(chrono::Utc::now())
 }
 
 #[derive(Default)]

@@ -174,7 +174,8 @@ fn parse_dtm(s: &str) -> Result<DateTime<Utc>, String> {
             sign * (h * 3600 + m * 60)
         }
         Some(o) => return Err(format!("time zone {o:?} is not +HHMM")),
-        None => 8 * 3600,
+        // A time without a zone is local time.
+        None => cordon_domain::local_offset().local_minus_utc(),
     };
     let zone = chrono::FixedOffset::east_opt(seconds).ok_or_else(|| format!("time zone of {s:?}"))?;
     zone.from_local_datetime(&naive).single().map(|t| t.with_timezone(&Utc)).ok_or_else(|| format!("time {s:?}"))
@@ -340,7 +341,7 @@ fn escape(s: &str) -> String {
 
 /// An ACK for `header` (which may be empty when the message could not be read).
 pub fn ack(header: &Header, code: &str, text: &str, errors: &[String]) -> String {
-    let now = Utc::now().with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).expect("valid offset"));
+    let now = Utc::now().with_timezone(&cordon_domain::local_offset());
     let control = format!("ACK{}", now.format("%Y%m%d%H%M%S%3f"));
     let version = if header.version.is_empty() { "2.5.1" } else { header.version.as_str() };
     let processing = if header.processing_id.is_empty() { "P" } else { header.processing_id.as_str() };

@@ -880,7 +880,7 @@ async fn the_audit_api_filters_by_actor_record_area_and_day() {
         assert_eq!(town.as_array().unwrap().len(), 4);
         let (_, _, nobody) = get(store, &w.commander, "/api/v1/audit?actor=tracer1").await;
         assert!(nobody.as_array().unwrap().is_empty());
-        let today = chrono::Utc::now().with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).unwrap()).date_naive();
+        let today = cordon_domain::local_date(chrono::Utc::now());
         let (_, _, since_tomorrow) = get(store, &w.commander, &format!("/api/v1/audit?since={}", today + chrono::Days::new(1))).await;
         assert!(since_tomorrow.as_array().unwrap().is_empty());
         let (_, _, until_today) = get(store, &w.commander, &format!("/api/v1/audit?entity=person&until={today}")).await;

@@ -162,7 +162,7 @@ mod tests {
     }
 
     fn shanghai() -> FixedOffset {
-        FixedOffset::east_opt(8 * 3600).unwrap()
+        crate::local_offset()
     }
 
     #[test]

@@ -90,7 +90,7 @@ pub async fn list_persons(Caller(scope): Caller, Query(q): Query<ListQuery>) -> 
         Some(a) => Some(PersonCursor::decode(a).ok_or_else(|| ApiError::bad_request("after", format!("{a:?} is not a page cursor")))?),
         None => None,
     };
-    let today = chrono::Local::now().date_naive();
+    let today = crate::format::today();
     let page = scope.list_persons(area.as_ref(), &filter, after.as_ref(), q.limit.unwrap_or(50), today).await?;
     Ok(Json(PersonPage { items: page.items.iter().map(|p| PersonSummary::new(p, today)).collect(), next: page.next.map(|c| c.encode()) }))
 }
@@ -111,7 +111,7 @@ pub struct PersonDetail {
               (status = 404, body = Problem)))]
 pub async fn person_detail(Caller(scope): Caller, Path(id): Path<i64>) -> ApiResult<Json<PersonDetail>> {
     let person = scope.person(id).await?.ok_or_else(|| ApiError::not_found(format!("no person {id}")))?;
-    let today = chrono::Local::now().date_naive();
+    let today = crate::format::today();
     let household = scope.household_of(&person).await?.iter().map(|m| PersonSummary::new(m, today)).collect();
     Ok(Json(PersonDetail { person: PersonSummary::new(&person, today), household }))
 }
@@ -169,7 +169,7 @@ pub async fn register_person(Caller(scope): Caller, Json(input): Json<NewPersonI
     let area = parse_area("area_code", &input.area_code)?;
     let new = cordon_domain::NewPerson::from_resident_id(rid, name, phone, area, input.address);
     let (person, created) = scope.register_person(&new).await?;
-    let today = chrono::Local::now().date_naive();
+    let today = crate::format::today();
     let status = if created { StatusCode::CREATED } else { StatusCode::OK };
     Ok((status, Json(PersonSummary::new(&person, today))))
 }

@@ -488,7 +488,7 @@ pub async fn missing(
         None => None,
     };
     let page = caller.0.missing(id, &area, after.as_ref(), q.limit.unwrap_or(100)).await?;
-    let today = chrono::Local::now().date_naive();
+    let today = crate::format::today();
     Ok(Json(crate::api::persons::PersonPage {
         items: page.items.iter().map(|p| crate::api::persons::PersonSummary::new(p, today)).collect(),
         next: page.next.map(|c| c.encode()),

@@ -13,7 +13,7 @@ async fn handed_over_after(w: &World, p: &impl Fn(u32) -> i64, days: i64) -> i64
     let store = &w.store;
     let (status, _, case) = call(store, post_json(&w.township, "/api/v1/cases", serde_json::json!({
         "area_code": "140121100201", "number": "清徐-1", "person_id": p(0), "classification": "asymptomatic", "how_found": "mass_testing",
-        "sample_date": chrono::Utc::now().date_naive()
+        "sample_date": cordon_domain::local_date(chrono::Utc::now())
     }))).await;
     assert_eq!(status, StatusCode::CREATED, "{case}");
     let id = case["id"].as_i64().unwrap();

@@ -319,7 +319,7 @@ async fn an_investigator_confirms_venue_candidates_sees_household_secondaries_an
             .unwrap();
         let (status, _, case) = call(store, post_json(&w.township, "/api/v1/cases", serde_json::json!({
             "area_code": "140121100201", "number": "清徐-1", "person_id": p(0), "classification": "asymptomatic", "how_found": "mass_testing",
-            "sample_date": chrono::Utc::now().date_naive()
+            "sample_date": cordon_domain::local_date(chrono::Utc::now())
         }))).await;
         assert_eq!(status, StatusCode::CREATED, "{case}");
 

@@ -79,7 +79,7 @@ impl AuditQuery {
 fn day_start(field: &'static str, d: &str, plus_days: u64) -> Result<chrono::DateTime<Utc>, (&'static str, String)> {
     let day = NaiveDate::parse_from_str(d, "%Y-%m-%d").map_err(|_| (field, format!("{d:?} is not a date (2022-04-13)")))?;
     let day = day + chrono::Days::new(plus_days);
-    let shanghai = chrono::FixedOffset::east_opt(8 * 3600).expect("valid offset");
+    let shanghai = cordon_domain::local_offset();
     let start = shanghai.from_local_datetime(&day.and_hms_opt(0, 0, 0).expect("midnight")).single().expect("fixed offset");
     Ok(start.with_timezone(&Utc))
 }
@@ -95,7 +95,7 @@ pub async fn list(t: Tr, caller: Caller, Query(q): Query<AuditQuery>) -> Respons
         Ok(e) => e,
         Err(e) => return failure(t, &caller, e),
     };
-    let shanghai = chrono::FixedOffset::east_opt(8 * 3600).expect("valid offset");
+    let shanghai = cordon_domain::local_offset();
     let older_url = (events.len() == 100).then(|| {
         format!(
             "/audit?actor={}&entity={}&area={}&since={}&until={}&before={}",
