@@ -8,11 +8,13 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use cordon_domain::AreaCode;
+use cordon_domain::testing::coverage::{Counts, area_totals};
 use cordon_domain::testing::exemption::ExemptionReason;
 use serde::Serialize;
 
 use crate::audit::{Actor, Change, INSERT_AUDIT, audit_params};
 use crate::station::BUMP_COUNTS;
+use crate::testing::Round;
 use crate::{Param, PersonCursor, PersonPage, Result, Store, StoreError, bind_all, with_read_pool, with_write_pool};
 
 /// Expected, sampled and otherwise accounted-for people of one area in a round.
@@ -58,8 +60,10 @@ pub struct Coverage {
 }
 
 impl Store {
-    /// Coverage of `area` and its direct sub-areas in a round.
-    pub(crate) async fn coverage(&self, round_id: i64, area: &AreaCode) -> Result<Option<Coverage>> {
+    /// Coverage of `area` and those of its direct sub-areas that `round` covers; the area's totals
+    /// are over those sub-areas when the round leaves some out.
+    pub(crate) async fn coverage(&self, round: &Round, area: &AreaCode) -> Result<Option<Coverage>> {
+        let round_id = round.id;
         let Some(top) = self.area(area).await? else { return Ok(None) };
         let children = self.area_children(area).await?;
         let mut params = vec![Param::Int(round_id)];
@@ -74,10 +78,18 @@ impl Store {
                 .fold((0, 0), |(s, e), (_, (s2, e2))| (s + s2, e + e2));
             AreaCoverage { area_code: code, name, expected, sampled, exempted }
         };
-        Ok(Some(Coverage {
-            area: line(top.code, top.name, top.population),
-            children: children.into_iter().map(|c| line(c.code, c.name, c.population)).collect(),
-        }))
+        let mut area = line(top.code, top.name, top.population);
+        let children: Vec<(AreaCoverage, bool)> = children
+            .into_iter()
+            .map(|c| {
+                let inside = round.overlaps(&c.code);
+                (line(c.code, c.name, c.population), inside)
+            })
+            .collect();
+        let counts = |c: &AreaCoverage| Counts { expected: c.expected, sampled: c.sampled, exempted: c.exempted };
+        let totals = area_totals(counts(&area), &children.iter().map(|(c, inside)| (counts(c), *inside)).collect::<Vec<_>>());
+        (area.expected, area.sampled, area.exempted) = (totals.expected, totals.sampled, totals.exempted);
+        Ok(Some(Coverage { area, children: children.into_iter().filter(|(_, inside)| *inside).map(|(c, _)| c).collect() }))
     }
 
     /// People registered in `area` neither sampled in the round nor accounted for otherwise, by

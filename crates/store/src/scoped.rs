@@ -435,15 +435,13 @@ impl Scoped {
         self.store.open_recalls(self.principal.user.jurisdiction.areas()).await
     }
 
-    /// Coverage of a round in `area` (default: the caller's first area) and its sub-areas
-    /// (needs `testing.read`, area inside the jurisdiction).
+    /// Coverage of a round in `area` and those of its sub-areas the round covers (needs
+    /// `testing.read`, area inside the jurisdiction). The page and the API both show this.
     pub async fn coverage(&self, round_id: i64, area: &AreaCode) -> Result<Option<Coverage>> {
         self.require(Permission::TestingRead)?;
         self.inside(area)?;
-        if self.round(round_id).await?.is_none() {
-            return Ok(None);
-        }
-        self.store.coverage(round_id, area).await
+        let Some(round) = self.round(round_id).await? else { return Ok(None) };
+        self.store.coverage(&round, area).await
     }
 
     /// Marks a person of the jurisdiction as accounted for without a sample in a round (needs

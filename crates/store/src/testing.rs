@@ -39,7 +39,7 @@ impl Round {
     /// Whether the area `code` and the round share ground: it lies inside one of the round's
     /// areas or contains one.
     pub fn overlaps(&self, code: &str) -> bool {
-        self.areas.iter().any(|a| code.starts_with(&a.area_code) || a.area_code.starts_with(code))
+        cordon_domain::testing::coverage::shares_ground(code, self.areas.iter().map(|a| a.area_code.as_str()))
     }
 }
 

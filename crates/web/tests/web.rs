@@ -1640,6 +1640,42 @@ async fn a_lab_export_in_gbk_records_results_and_reports_each_bad_row_with_its_l
 }
 
 #[tokio::test]
+async fn the_coverage_page_and_the_api_give_the_same_totals_for_a_county_of_which_one_township_is_tested() {
+    for w in worlds("coverage_faces", 40).await {
+        let store = &w.store;
+        let officer = account(store, "sampler7", Role::TestingOfficer, "140121100").await;
+        let (id, site) = plan_round(store, &officer, "第一轮").await;
+        let residents: Vec<String> = (0..40).filter(|n| (n / 2) % 4 < 2).map(sample_id).collect();
+        let (status, _, report) = call(
+            store,
+            post_json(
+                &officer,
+                &format!("/api/v1/rounds/{id}/registrations"),
+                serde_json::json!({"tubes": [{"barcode": "CV00000001", "site_id": site, "resident_ids": residents[0..15], "seal": true}]}),
+            ),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{report}");
+
+        // The county has 40 residents; the round covers 清源镇's 20 of them.
+        let (status, _, api) = get(store, &w.commander, &format!("/api/v1/rounds/{id}/coverage?area=140121")).await;
+        assert_eq!(status, StatusCode::OK, "{api}");
+        assert_eq!((api["expected"].as_i64(), api["sampled"].as_i64(), api["missing"].as_i64()), (Some(20), Some(15), Some(5)), "{api}");
+        assert_eq!(api["children"].as_array().map(Vec::len), Some(1), "only the township the round covers: {api}");
+
+        let req = Request::get(format!("/coverage?round={id}&area=140121"))
+            .header("authorization", format!("Bearer {}", w.commander))
+            .body(Body::empty())
+            .unwrap();
+        let res = cordon_web::app(store.clone()).oneshot(req).await.unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+        let page = String::from_utf8(axum::body::to_bytes(res.into_body(), usize::MAX).await.unwrap().to_vec()).unwrap();
+        assert!(page.contains(&format!(r#"id="missing-count">{}<"#, api["missing"])), "the page's missing count is the API's");
+        w.finish().await;
+    }
+}
+
+#[tokio::test]
 async fn coverage_counts_who_is_sampled_and_lists_exactly_who_is_missing() {
     for w in worlds("api_coverage", 40).await {
         let store = &w.store;

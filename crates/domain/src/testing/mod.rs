@@ -1,6 +1,7 @@
 //! Mass testing rules: pool sizes and their arithmetic, sizing of sampling sites, testing
 //! frequency, and what a tube's result means.
 
+pub mod coverage;
 pub mod exemption;
 pub mod frequency;
 pub mod pooling;

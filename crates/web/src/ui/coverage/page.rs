@@ -117,15 +117,7 @@ pub async fn page(t: Tr, caller: Caller, Query(q): Query<CoverageQuery>) -> Resp
                 None => return Ok(None),
             },
         };
-        let Some(mut coverage) = scope.coverage(round.id, &area).await? else { return Ok(None) };
-        // Only the parts of the area the round covers.
-        let before = coverage.children.len();
-        coverage.children.retain(|c| round.overlaps(&c.area_code));
-        if coverage.children.len() < before {
-            coverage.area.expected = coverage.children.iter().map(|c| c.expected).sum();
-            coverage.area.sampled = coverage.children.iter().map(|c| c.sampled).sum();
-            coverage.area.exempted = coverage.children.iter().map(|c| c.exempted).sum();
-        }
+        let Some(coverage) = scope.coverage(round.id, &area).await? else { return Ok(None) };
         let crumbs = scope.ancestors(&area).await?;
         let leaf = coverage.children.is_empty();
         let parts: Vec<String> =
