@@ -30,6 +30,11 @@ named_enum! {
     }
 }
 
+impl TransferStatus {
+    /// A transfer still under way: its vehicle is busy and its people are not yet there.
+    pub const OPEN: [TransferStatus; 3] = [TransferStatus::Planned, TransferStatus::Dispatched, TransferStatus::PickedUp];
+}
+
 impl TransferKind {
     /// Hours from the person's identification to arrival (DOMAIN time targets: a positive in
     /// hospital within 2 h, close contacts in centralized quarantine within 12 h; a released
@@ -44,8 +49,9 @@ impl TransferKind {
 }
 
 impl TransferStatus {
+    /// Still under way (one of [`TransferStatus::OPEN`]).
     pub fn is_open(self) -> bool {
-        !matches!(self, TransferStatus::Arrived | TransferStatus::Cancelled)
+        Self::OPEN.contains(&self)
     }
 
     /// The next step of a transfer (cancelling is allowed until pick-up).
@@ -78,6 +84,13 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
+
+    #[test]
+    fn a_transfer_is_open_until_it_arrives_or_is_called_off() {
+        let open: Vec<TransferStatus> = TransferStatus::ALL.iter().copied().filter(|s| s.is_open()).collect();
+        assert_eq!(open, [TransferStatus::Planned, TransferStatus::Dispatched, TransferStatus::PickedUp]);
+        assert!(!TransferStatus::Arrived.is_open() && !TransferStatus::Cancelled.is_open());
+    }
 
     #[test]
     fn the_park_staff_fill_seventeen_buses() {

@@ -422,10 +422,12 @@ impl Store {
                     .bind(person).bind(incident_id).execute(&mut *tx).await?;
                 // Their secondary contacts under observation are close contacts now; their
                 // schedules are recomputed once this commits.
-                let moved: Vec<(i64,)> = sqlx::query_as(
+                let sql = format!(
                     "UPDATE observation_orders SET category = 'close_contact' WHERE via_person_id = $1 AND incident_id = $2 \
-                     AND category = 'secondary_contact' AND status NOT IN ('released', 'case') RETURNING id",
-                )
+                     AND category = 'secondary_contact' AND status NOT IN {} RETURNING id",
+                    crate::observation::final_statuses()
+                );
+                let moved: Vec<(i64,)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
                 .bind(person).bind(incident_id).fetch_all(&mut *tx).await?;
                 reclassified.extend(moved.into_iter().map(|(id,)| id));
             }
@@ -515,9 +517,11 @@ impl Store {
         }
         let area = AreaCode::parse(&positive.area_code).map_err(|e| StoreError::Task(e.to_string()))?;
         // Found under observation: in a site (集中隔离中发现) or at home under control.
-        let observed: Option<(String,)> = with_read_pool!(self, pool => sqlx::query_as(
-            "SELECT status FROM observation_orders WHERE person_id = $1 AND status NOT IN ('released', 'case') ORDER BY id DESC LIMIT 1",
-        ).bind(positive.person_id).fetch_optional(pool).await?);
+        let sql = format!(
+            "SELECT status FROM observation_orders WHERE person_id = $1 AND status NOT IN {} ORDER BY id DESC LIMIT 1",
+            crate::observation::final_statuses()
+        );
+        let observed: Option<(String,)> = with_read_pool!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(positive.person_id).fetch_optional(pool).await?);
         let (how_found, place) = cordon_domain::tracing::case::found_under(observed.and_then(|(s,)| s.parse().ok()));
         self.create_case(
             actor,

@@ -300,6 +300,13 @@ pub(crate) fn param_value(p: &Param) -> rusqlite::types::Value {
 
 /// The SQL condition "`column` lies in one of these areas' subtrees" (one key range per area),
 /// pushing its bind parameters; `None` for an empty scope, which matches nothing.
+/// Stored values of a domain enum as an SQL list, `('planned', 'dispatched')`, so that a query
+/// names a set the domain defines instead of repeating its words.
+pub(crate) fn sql_set<T: Copy + Into<&'static str>>(values: &[T]) -> String {
+    let quoted: Vec<String> = values.iter().map(|v| format!("'{}'", Into::<&'static str>::into(*v))).collect();
+    format!("({})", quoted.join(", "))
+}
+
 pub(crate) fn in_areas(column: &str, scope: &[cordon_domain::AreaCode], params: &mut Vec<Param>) -> Option<String> {
     let ranges: Vec<String> = scope
         .iter()

@@ -145,6 +145,11 @@ pub(crate) fn schedule_for(
     rule.plan(category).map(|plan| Schedule::compute(plan, local_date(last_exposure_at), found_on, taken))
 }
 
+/// `('released', 'case')`: where an order ends, as the domain says.
+pub(crate) fn final_statuses() -> String {
+    crate::sql_set(&Status::FINAL)
+}
+
 impl Store {
     /// A rule set by name: built in, or an edited copy.
     pub(crate) async fn rule_set(&self, name: &str) -> Result<RuleSet> {
@@ -232,7 +237,7 @@ impl Store {
         if matches!(&*self.backend, crate::Backend::Sqlite(_)) {
             return self.recompute_incident_sqlite(actor, incident_id, rule).await;
         }
-        let open = "incident_id = $1 AND status NOT IN ('released', 'case')";
+        let open = format!("incident_id = $1 AND status NOT IN {}", final_statuses());
         let orders: Vec<OpenOrder> = with_read_pool!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT id, category, last_exposure_at, found_on, created_at, release_on, rule_set FROM observation_orders WHERE {open} ORDER BY id"
         ))).bind(incident_id).fetch_all(pool).await?);
@@ -262,7 +267,7 @@ impl Store {
             let rule = self.rule_set(&self.incident_rule_set(incident).await?).await?;
             for chunk in ids.chunks(500) {
                 let list = crate::list_placeholders(1, chunk.len());
-                let open = format!("id IN ({list}) AND status NOT IN ('released', 'case') AND incident_id = $1");
+                let open = format!("id IN ({list}) AND status NOT IN {} AND incident_id = $1", final_statuses());
                 let mut params = vec![Param::Int(incident)];
                 params.extend(chunk.iter().map(|i| Param::Int(*i)));
                 let sql = format!(
@@ -357,10 +362,11 @@ impl Store {
             let mut orders = Vec::new();
             let mut taken: HashMap<i64, Vec<Taken>> = HashMap::new();
             {
-                let mut q = tx.prepare(
+                let mut q = tx.prepare(&format!(
                     "SELECT id, category, last_exposure_at, found_on, created_at, release_on, rule_set FROM observation_orders \
-                     WHERE incident_id = ?1 AND status NOT IN ('released', 'case')",
-                )?;
+                     WHERE incident_id = ?1 AND status NOT IN {}",
+                    final_statuses()
+                ))?;
                 let mut rows = q.query([incident_id])?;
                 while let Some(r) = rows.next()? {
                     orders.push(OpenOrder {
@@ -373,10 +379,11 @@ impl Store {
                         rule_set: r.get(6)?,
                     });
                 }
-                let mut q = tx.prepare(
+                let mut q = tx.prepare(&format!(
                     "SELECT t.order_id, t.taken_on, t.outcome FROM observation_tests t JOIN observation_orders o ON o.id = t.order_id \
-                     WHERE o.incident_id = ?1 AND o.status NOT IN ('released', 'case')",
-                )?;
+                     WHERE o.incident_id = ?1 AND o.status NOT IN {}",
+                    final_statuses()
+                ))?;
                 let mut rows = q.query([incident_id])?;
                 while let Some(r) = rows.next()? {
                     let outcome: String = r.get(2)?;
@@ -424,7 +431,7 @@ impl Store {
         }
         if let Some(day) = filter.release_by {
             params.push(Param::Date(day));
-            sql.push_str(&format!(" AND o.release_on <= ${} AND o.status NOT IN ('released', 'case')", params.len()));
+            sql.push_str(&format!(" AND o.release_on <= ${} AND o.status NOT IN {}", params.len(), final_statuses()));
         }
         if filter.at_home {
             sql.push_str(" AND o.status IN ('home_quarantine', 'home_monitoring')");
@@ -549,7 +556,8 @@ impl Store {
             for chunk in orders.chunks(500) {
                 let sql = format!(
                     "UPDATE observation_orders SET status = 'released', released_at = $1, updated_at = $1 \
-                     WHERE room_id IS NULL AND status NOT IN ('released', 'case') AND id IN ({}) RETURNING id",
+                     WHERE room_id IS NULL AND status NOT IN {} AND id IN ({}) RETURNING id",
+                    final_statuses(),
                     crate::list_placeholders(1, chunk.len())
                 );
                 let params: Vec<Param> = std::iter::once(Param::Time(now)).chain(chunk.iter().map(|o| Param::Int(o.id))).collect();

@@ -102,6 +102,11 @@ fn busy(vehicle: &Vehicle) -> StoreError {
     refused!("vehicle {plate} is on another transfer", "车辆 {plate} 正在执行其他转运", plate = vehicle.plate)
 }
 
+/// `('planned', 'dispatched', 'picked_up')`: the transfers still under way, as the domain says.
+fn open_statuses() -> String {
+    crate::sql_set(&TransferStatus::OPEN)
+}
+
 impl Store {
     pub(crate) async fn add_vehicle(&self, actor: &Actor, v: &NewVehicle) -> Result<i64> {
         let plate = v.plate.trim();
@@ -131,8 +136,9 @@ impl Store {
         let Some(inside) = crate::in_areas("v.area_code", scope, &mut params) else { return Ok(vec![]) };
         let sql = format!(
             "SELECT v.id, v.plate, v.kind, v.seats, v.area_code, v.driver, v.phone, \
-             EXISTS (SELECT 1 FROM transfers t WHERE t.vehicle_id = v.id AND t.status IN ('planned', 'dispatched', 'picked_up')) AS busy \
-             FROM vehicles v WHERE {inside} ORDER BY v.kind, v.plate"
+             EXISTS (SELECT 1 FROM transfers t WHERE t.vehicle_id = v.id AND t.status IN {open}) AS busy \
+             FROM vehicles v WHERE {inside} ORDER BY v.kind, v.plate",
+            open = open_statuses()
         );
         Ok(
             with_read_pool!(self, pool => bind_all!(sqlx::query_as::<_, Vehicle>(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(pool).await?),
@@ -251,9 +257,12 @@ impl Store {
         if vehicle.busy {
             return Err(busy(vehicle));
         }
-        let open: Option<(i64,)> = with_read_pool!(self, pool => sqlx::query_as(
-            "SELECT t.id FROM transfer_people tp JOIN transfers t ON t.id = tp.transfer_id WHERE tp.case_id = $1 AND t.status IN ('planned', 'dispatched', 'picked_up')",
-        ).bind(case.id).fetch_optional(pool).await?);
+        let sql = format!(
+            "SELECT t.id FROM transfer_people tp JOIN transfers t ON t.id = tp.transfer_id WHERE tp.case_id = $1 AND t.status IN {}",
+            open_statuses()
+        );
+        let open: Option<(i64,)> =
+            with_read_pool!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(case.id).fetch_optional(pool).await?);
         if let Some((id,)) = open {
             return Ok(id);
         }
@@ -293,9 +302,10 @@ impl Store {
         params.push(Param::Time(Utc::now() - Duration::hours(24)));
         let sql = format!(
             "SELECT {TRANSFER_COLUMNS} FROM transfers t LEFT JOIN vehicles v ON v.id = t.vehicle_id WHERE {inside} \
-             AND (t.status IN ('planned', 'dispatched', 'picked_up') OR t.arrived_at >= ${}) \
-             ORDER BY CASE WHEN t.status IN ('planned', 'dispatched', 'picked_up') THEN 0 ELSE 1 END, t.deadline, t.id LIMIT 2000",
-            params.len()
+             AND (t.status IN {open} OR t.arrived_at >= ${}) \
+             ORDER BY CASE WHEN t.status IN {open} THEN 0 ELSE 1 END, t.deadline, t.id LIMIT 2000",
+            params.len(),
+            open = open_statuses()
         );
         Ok(
             with_read_pool!(self, pool => bind_all!(sqlx::query_as::<_, Transfer>(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(pool).await?),
@@ -410,10 +420,12 @@ impl Store {
 
     /// The orders riding an open transfer now.
     pub(crate) async fn orders_on_open_transfers(&self) -> Result<std::collections::HashSet<i64>> {
-        let rows: Vec<(i64,)> = with_read_pool!(self, pool => sqlx::query_as(
+        let sql = format!(
             "SELECT tp.order_id FROM transfer_people tp JOIN transfers t ON t.id = tp.transfer_id \
-             WHERE t.status IN ('planned', 'dispatched', 'picked_up') AND tp.order_id IS NOT NULL",
-        ).fetch_all(pool).await?);
+             WHERE t.status IN {} AND tp.order_id IS NOT NULL",
+            open_statuses()
+        );
+        let rows: Vec<(i64,)> = with_read_pool!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).fetch_all(pool).await?);
         Ok(rows.into_iter().map(|(o,)| o).collect())
     }
 

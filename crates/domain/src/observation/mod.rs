@@ -23,9 +23,12 @@ named_enum! {
 }
 
 impl Status {
+    /// Where an order ends: released, or become a case. Nothing moves it on.
+    pub const FINAL: [Status; 2] = [Status::Released, Status::Case];
+
     /// Released or a case: nothing more happens to the order.
     pub fn is_final(self) -> bool {
-        matches!(self, Status::Released | Status::Case)
+        Self::FINAL.contains(&self)
     }
 
     /// The state of someone serving a stage.
