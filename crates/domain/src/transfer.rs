@@ -39,6 +39,12 @@ impl TransferKind {
     /// Hours from the person's identification to arrival (DOMAIN time targets: a positive in
     /// hospital within 2 h, close contacts in centralized quarantine within 12 h; a released
     /// person home the same morning).
+    /// When a transfer of this kind must have arrived, counted from `from` (the person's
+    /// identification: the case made, the contact handed over, the release).
+    pub fn deadline(self, from: chrono::DateTime<chrono::Utc>) -> chrono::DateTime<chrono::Utc> {
+        from + chrono::Duration::hours(self.deadline_hours())
+    }
+
     pub fn deadline_hours(self) -> i64 {
         match self {
             TransferKind::PositiveToHospital => 2,
@@ -103,6 +109,9 @@ mod tests {
         let (loads, left) = fill_vehicles(5, &[4]);
         assert_eq!((loads, left), (vec![3], 2));
         assert_eq!(TransferKind::PositiveToHospital.deadline_hours(), 2);
+        let at = chrono::DateTime::parse_from_rfc3339("2022-04-14T01:30:00+08:00").unwrap().with_timezone(&chrono::Utc);
+        assert_eq!(TransferKind::PositiveToHospital.deadline(at).to_rfc3339(), "2022-04-13T19:30:00+00:00", "in hospital by 03:30");
+        assert_eq!(TransferKind::ContactToSite.deadline(at) - at, chrono::Duration::hours(12));
         assert!(TransferStatus::Planned.may_become(TransferStatus::Dispatched));
         assert!(!TransferStatus::Planned.may_become(TransferStatus::Arrived));
         assert!(!TransferStatus::PickedUp.may_become(TransferStatus::Cancelled));

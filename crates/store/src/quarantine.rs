@@ -430,7 +430,7 @@ impl Store {
             sqlx::query("UPDATE observation_orders SET status = $1, room_id = NULL, updated_at = $2, released_at = CASE WHEN $1 = 'released' THEN $2 ELSE released_at END WHERE id = $3")
                 .bind(now_status.as_str()).bind(now).bind(order.id).execute(&mut *tx).await?;
             if let Some(site) = ride {
-                let deadline = now + chrono::Duration::hours(cordon_domain::transfer::TransferKind::ReleaseHome.deadline_hours());
+                let deadline = cordon_domain::transfer::TransferKind::ReleaseHome.deadline(now);
                 let (id,): (i64,) = sqlx::query_as(
                     "INSERT INTO transfers (incident_id, kind, vehicle_id, escort, from_place, to_place, to_site_id, area_code, status, deadline, created_at, created_by) \
                      SELECT $1, 'release_home', NULL, NULL, s.name, '居住地', NULL, s.area_code, 'planned', $2, $3, $4 FROM quarantine_sites s WHERE s.id = $5 RETURNING id",

@@ -215,11 +215,11 @@ impl Store {
             out.left.push((o.id, refusal!("{name}: no free seat left", "{name}：车上已无空座", name = o.name)));
         }
         let Some(incident) = incident else { return Ok(out) };
-        let hours = TransferKind::ContactToSite.deadline_hours();
         with_write_pool!(self, pool => {
             let mut tx = pool.begin().await?;
             for (vehicle, people) in &plan {
-                let deadline = people.iter().map(|o| o.created_at).min().unwrap_or(now) + Duration::hours(hours);
+                // The clock runs from the first of them handed over.
+                let deadline = TransferKind::ContactToSite.deadline(people.iter().map(|o| o.created_at).min().unwrap_or(now));
                 let (id,): (i64,) = sqlx::query_as(
                     "INSERT INTO transfers (incident_id, kind, vehicle_id, escort, from_place, to_place, to_site_id, area_code, status, deadline, created_at, created_by) \
                      VALUES ($1, 'contact_to_site', $2, $3, $4, $5, $6, $7, 'planned', $8, $9, $10) RETURNING id",
@@ -267,7 +267,7 @@ impl Store {
             return Ok(id);
         }
         let now = Utc::now();
-        let deadline = case.created_at + Duration::hours(TransferKind::PositiveToHospital.deadline_hours());
+        let deadline = TransferKind::PositiveToHospital.deadline(case.created_at);
         let change = Change::new("plan", "transfer", &case.external_id)
             .area(&case.area_code)
             .after(serde_json::json!({"case": case.id, "hospital": hospital.name, "vehicle": vehicle.plate}));

@@ -7,7 +7,7 @@ pub mod schedule;
 use crate::access::named_enum;
 
 pub use rules::{Category, Plan, RuleError, RuleSet, Stage, StageKind};
-pub use schedule::{Blocker, Moved, Outcome, Schedule, Taken};
+pub use schedule::{Blocker, Moved, Outcome, Schedule, Taken, after_site};
 
 named_enum! {
     /// Where an observation order stands; `Case` when the person turned positive.

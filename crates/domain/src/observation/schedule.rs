@@ -220,6 +220,15 @@ pub fn restart_applies(positive_floor: i32, floor: i32, floors: u32, environment
     environmental || positive_floor.abs_diff(floor) <= floors
 }
 
+/// Where someone leaving a site's centralized stage goes: the plan's next stage (home quarantine
+/// or home monitoring), or none — release — when the plan ends there or the release day has come.
+pub fn after_site(plan: &Plan, day0: NaiveDate, today: NaiveDate, release_on: Option<NaiveDate>) -> Option<StageKind> {
+    if release_on.is_none_or(|r| r <= today) {
+        return None;
+    }
+    Schedule::compute(plan, day0, today, &[]).stage_after(StageKind::Centralized)
+}
+
 #[cfg(test)]
 mod tests {
     use proptest::prelude::*;
@@ -229,6 +238,17 @@ mod tests {
 
     fn d(s: &str) -> NaiveDate {
         s.parse().unwrap()
+    }
+
+    #[test]
+    fn a_close_contact_leaves_the_site_for_home_monitoring_until_the_release_day() {
+        let rule = RuleSet::built_in("protocol-9").unwrap();
+        let plan = rule.plan(Category::CloseContact).unwrap();
+        let day0 = d("2022-04-12");
+        let release = Schedule::compute(plan, day0, day0, &[]).release_on;
+        assert_eq!(after_site(plan, day0, d("2022-04-19"), Some(release)), Some(StageKind::HomeMonitoring));
+        assert_eq!(after_site(plan, day0, release, Some(release)), None, "on the release day: released");
+        assert_eq!(after_site(plan, day0, d("2022-04-19"), None), None, "no release day known: released");
     }
 
     fn dates(s: &Schedule) -> Vec<String> {

@@ -70,7 +70,7 @@ pub struct Lookback {
 
 impl Default for Lookback {
     fn default() -> Self {
-        Lookback { days: 2, default_stay: Duration::minutes(60) }
+        Lookback { days: Lookback::DEFAULT_DAYS, default_stay: Duration::minutes(i64::from(Lookback::DEFAULT_STAY_MINUTES)) }
     }
 }
 
@@ -86,6 +86,11 @@ pub struct CaseDates {
 }
 
 impl Lookback {
+    /// Days before onset (or the first positive sample) that a case's movements are traced.
+    pub const DEFAULT_DAYS: u32 = 2;
+    /// How long a stay with no leaving time is taken to last.
+    pub const DEFAULT_STAY_MINUTES: u32 = 60;
+
     pub fn new(days: u32, default_stay_minutes: u32) -> Result<Lookback, String> {
         if !(2..=5).contains(&days) {
             return Err(format!("look-back of {days} days: allowed 2 to 5"));

@@ -1,11 +1,13 @@
 //! The scoped door to medical observation: rule sets, observation orders and their schedules,
 //! quarantine sites with rooms, health checks and the day's tests.
 
+use std::collections::HashMap;
+
 use chrono::{NaiveDate, Utc};
 use cordon_domain::access::Permission;
-use cordon_domain::observation::{Blocker, RuleSet, Schedule, Status};
+use cordon_domain::observation::{Blocker, RuleSet, Schedule, StageKind, Status, after_site};
 use cordon_domain::transfer::TransferStatus;
-use cordon_domain::{AreaCode, Barcode};
+use cordon_domain::{AreaCode, Barcode, local_date};
 use serde::Serialize;
 
 use super::Scoped;
@@ -259,6 +261,29 @@ impl Scoped {
     pub async fn site_people(&self, site_id: i64) -> Result<Vec<(Order, Room)>> {
         self.quarantine_site(site_id).await?;
         self.store.site_people(site_id).await
+    }
+
+    /// For each order, where the person goes on leaving the site on `today` (`after_site`): the
+    /// next stage of their plan, or none for release. An order under a rule set no longer known
+    /// has no next stage.
+    pub async fn after_site(&self, orders: &[&Order], today: NaiveDate) -> Result<HashMap<i64, Option<StageKind>>> {
+        self.require(Permission::QuarantineRead)?;
+        let mut rules: HashMap<&str, Option<RuleSet>> = HashMap::new();
+        let mut out = HashMap::new();
+        for o in orders {
+            if !rules.contains_key(o.rule_set.as_str()) {
+                let rule = match self.store.rule_set(&o.rule_set).await {
+                    Ok(r) => Some(r),
+                    Err(e) if e.is_refusal() => None,
+                    Err(e) => return Err(e),
+                };
+                rules.insert(o.rule_set.as_str(), rule);
+            }
+            let plan = rules[o.rule_set.as_str()].as_ref().zip(o.category()).and_then(|(r, c)| r.plan(c));
+            let next = plan.and_then(|p| after_site(p, local_date(o.last_exposure_at), today, o.release_on));
+            out.insert(o.id, next);
+        }
+        Ok(out)
     }
 
     async fn order_at_site(&self, site_id: i64, order_id: i64) -> Result<(SiteBoard, Order)> {

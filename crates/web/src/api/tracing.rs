@@ -515,8 +515,10 @@ pub struct CandidateView {
     responses((status = 200, body = [CandidateView]), (status = 400, body = Problem), (status = 401, body = Problem),
               (status = 403, body = Problem), (status = 422, body = Problem)))]
 pub async fn candidates(caller: Caller, Path(id): Path<i64>, Query(q): Query<CandidatesQuery>) -> ApiResult<Json<Vec<CandidateView>>> {
-    let lookback = cordon_domain::tracing::exposure::Lookback::new(q.lookback_days.unwrap_or(2), q.default_stay_minutes.unwrap_or(60))
-        .map_err(|e| ApiError::bad_request("lookback_days", e))?;
+    use cordon_domain::tracing::exposure::Lookback;
+    let lookback =
+        Lookback::new(q.lookback_days.unwrap_or(Lookback::DEFAULT_DAYS), q.default_stay_minutes.unwrap_or(Lookback::DEFAULT_STAY_MINUTES))
+            .map_err(|e| ApiError::bad_request("lookback_days", e))?;
     let found = caller.0.venue_candidates(id, &lookback).await?;
     Ok(Json(
         found

@@ -160,7 +160,7 @@ pub(super) async fn view(t: Tr, caller: &Caller, notice: Option<String>, error: 
         cases: cases
             .into_iter()
             .map(|(id, number, name, area_code, at)| {
-                let due = at + chrono::Duration::hours(cordon_domain::transfer::TransferKind::PositiveToHospital.deadline_hours());
+                let due = cordon_domain::transfer::TransferKind::PositiveToHospital.deadline(at);
                 CaseRow { id, number, name, area_code, clock: clock_cell(&t, due, Clock::at(due, None, now)) }
             })
             .collect(),

@@ -105,27 +105,10 @@ pub(super) async fn site_view(
     };
     let temp = |order: i64, slot: &str| checks.iter().find(|c| c.order_id == order && c.slot == slot);
     // The stage after centralized quarantine, from each order's plan under its rule set.
-    let mut rules: std::collections::HashMap<String, Option<cordon_domain::observation::RuleSet>> = std::collections::HashMap::new();
-    let mut next_stages = std::collections::HashMap::new();
-    for (o, _) in &people {
-        if !rules.contains_key(&o.rule_set) {
-            let rule = match scope.rule_set(&o.rule_set).await {
-                Ok(r) => Some(r),
-                // An order under a rule set no longer known has no next stage to show.
-                Err(e) if e.is_refusal() => None,
-                Err(e) => return failure(t, caller, e),
-            };
-            rules.insert(o.rule_set.clone(), rule);
-        }
-        let plan = rules.get(&o.rule_set).and_then(Option::as_ref).zip(o.category()).and_then(|(r, c)| r.plan(c));
-        let next = plan.map(|p| {
-            let s = cordon_domain::observation::Schedule::compute(p, local_date(o.last_exposure_at), today, &[]);
-            s.stage_after(cordon_domain::observation::StageKind::Centralized)
-        });
-        // Past the release day there is no next stage: release.
-        let next = if o.release_on.is_some_and(|r| r > today) { next.flatten() } else { None };
-        next_stages.insert(o.id, next);
-    }
+    let next_stages = match scope.after_site(&people.iter().map(|(o, _)| o).collect::<Vec<_>>(), today).await {
+        Ok(n) => n,
+        Err(e) => return failure(t, caller, e),
+    };
     let people = people
         .into_iter()
         .map(|(o, r)| {
