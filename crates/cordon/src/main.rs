@@ -10,10 +10,6 @@ use cordon_store::Store;
 
 mod accounts_cli;
 mod bench;
-mod bench_checkins;
-mod bench_observation;
-mod bench_testing;
-mod bench_tracing;
 mod demo;
 mod import_cli;
 

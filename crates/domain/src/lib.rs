@@ -38,13 +38,13 @@ macro_rules! text_newtype {
 pub mod access;
 pub mod area;
 pub mod barcode;
+pub mod cases;
 pub mod observation;
 pub mod person;
 pub mod person_row;
 pub mod phone;
 pub mod resident_id;
 pub mod testing;
-pub mod tracing;
 pub mod transfer;
 pub mod treatment;
 

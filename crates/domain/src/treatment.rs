@@ -8,8 +8,8 @@ use chrono::{DateTime, Days, Duration, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::access::named_enum;
+use crate::cases::case::Severity;
 use crate::testing::result::{CtValues, DEFAULT_CT_THRESHOLD};
-use crate::tracing::case::Severity;
 
 named_enum! {
     /// Where a case is treated.

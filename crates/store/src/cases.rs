@@ -7,9 +7,9 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use cordon_domain::AreaCode;
-use cordon_domain::tracing::case::{CaseClass, CasePlace, HowFound, Origin, Severity};
-use cordon_domain::tracing::chain::{self, ChainCase};
-use cordon_domain::tracing::exposure::Degree;
+use cordon_domain::cases::case::{CaseClass, CasePlace, HowFound, Origin, Severity};
+use cordon_domain::cases::chain::{self, ChainCase};
+use cordon_domain::cases::exposure::Degree;
 use serde::Serialize;
 
 use crate::audit::{Actor, Change, INSERT_AUDIT, audit_params};
@@ -522,7 +522,7 @@ impl Store {
             crate::observation::final_statuses()
         );
         let observed: Option<(String,)> = with_read_pool!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(positive.person_id).fetch_optional(pool).await?);
-        let (how_found, place) = cordon_domain::tracing::case::found_under(observed.and_then(|(s,)| s.parse().ok()));
+        let (how_found, place) = cordon_domain::cases::case::found_under(observed.and_then(|(s,)| s.parse().ok()));
         self.create_case(
             actor,
             NewCase {

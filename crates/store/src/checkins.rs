@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use cordon_domain::AreaCode;
-use cordon_domain::tracing::exposure::{CaseDates, Lookback, Stay};
+use cordon_domain::cases::exposure::{CaseDates, Lookback, Stay};
 use serde::Serialize;
 
 use crate::bulk::copy_field;

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use cordon_domain::AreaCode;
 use cordon_domain::access::Jurisdiction;
-use cordon_domain::tracing::exposure::{Degree, ExposureKind, assist_recipient, secondary_span};
+use cordon_domain::cases::exposure::{Degree, ExposureKind, assist_recipient, secondary_span};
 use serde::Serialize;
 
 use crate::audit::{Actor, Change, INSERT_AUDIT, audit_params};

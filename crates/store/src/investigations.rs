@@ -5,7 +5,7 @@
 
 use chrono::{DateTime, Utc};
 use cordon_domain::AreaCode;
-use cordon_domain::tracing::investigation::{Candidate, Clock, Part, next_in_turn};
+use cordon_domain::cases::investigation::{Candidate, Clock, Part, next_in_turn};
 use serde::Serialize;
 
 use crate::audit::{Actor, Change, INSERT_AUDIT, audit_params};
@@ -83,17 +83,17 @@ const SELECT: &str = "SELECT i.id, i.case_id, c.external_id AS case_number, p.na
 /// investigator of its area, if any; evaluates to the investigation id.
 macro_rules! open_investigation {
     ($tx:expr, $case:expr, $area:expr, $now:expr, $by:expr) => {{
-        let (core_due, report_due) = cordon_domain::tracing::investigation::deadlines($now);
+        let (core_due, report_due) = cordon_domain::cases::investigation::deadlines($now);
         let (id,): (i64,) = sqlx::query_as(
             "INSERT INTO investigations (case_id, area_code, opened_at, core_due_at, report_due_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
         )
         .bind($case).bind($area).bind($now).bind(core_due).bind(report_due).fetch_one(&mut *$tx).await?;
         let team: Vec<(i64, String, i64, Option<chrono::DateTime<chrono::Utc>>)> = sqlx::query_as($crate::investigations::TEAM).fetch_all(&mut *$tx).await?;
-        let free: Vec<cordon_domain::tracing::investigation::Candidate> = $crate::investigations::team_for($area, team)
+        let free: Vec<cordon_domain::cases::investigation::Candidate> = $crate::investigations::team_for($area, team)
             .into_iter()
             .filter(|c| c.open_tasks == 0)
             .collect();
-        if let Some(user) = cordon_domain::tracing::investigation::next_in_turn(&free) {
+        if let Some(user) = cordon_domain::cases::investigation::next_in_turn(&free) {
             sqlx::query("INSERT INTO investigation_assignments (investigation_id, user_id, part, assigned_at, assigned_by) VALUES ($1, $2, 'phone', $3, $4)")
                 .bind(id).bind(user).bind($now).bind($by).execute(&mut *$tx).await?;
         }

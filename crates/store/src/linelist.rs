@@ -12,7 +12,7 @@ use std::time::Instant;
 use chrono::Utc;
 use cordon_domain::AreaCode;
 use cordon_domain::access::Jurisdiction;
-use cordon_domain::tracing::linelist::{LinelistColumns, LinelistRow};
+use cordon_domain::cases::linelist::{LinelistColumns, LinelistRow};
 use serde::Serialize;
 
 use crate::audit::{Actor, Change, INSERT_AUDIT, audit_params};

@@ -5,8 +5,8 @@
 
 use std::io::Read;
 
+mod cases;
 mod observation;
-mod tracing;
 
 pub use observation::IncidentRow;
 

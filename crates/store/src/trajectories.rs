@@ -2,7 +2,7 @@
 //! investigator or taken from the case's own place-code scans.
 
 use chrono::{DateTime, TimeZone, Utc};
-use cordon_domain::tracing::case::PlaceKind;
+use cordon_domain::cases::case::PlaceKind;
 use serde::Serialize;
 
 use crate::audit::{Actor, Change, INSERT_AUDIT, audit_params};

@@ -4,8 +4,8 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use cordon_domain::AreaCode;
+use cordon_domain::cases::case::Severity;
 use cordon_domain::testing::result::CtValues;
-use cordon_domain::tracing::case::Severity;
 use cordon_domain::treatment::{Discharge, HospitalTest, discharge, hospital_for, monitoring_until};
 use serde::Serialize;
 

@@ -1141,7 +1141,7 @@ mod retests_and_coverage {
     }
 }
 
+#[path = "store/cases.rs"]
+mod cases;
 #[path = "store/observation.rs"]
 mod observation;
-#[path = "store/tracing.rs"]
-mod tracing;

@@ -2122,7 +2122,7 @@ async fn a_testing_officer_plans_a_round_adds_a_site_and_a_lab_in_a_browser() {
     }
 }
 
+#[path = "web/cases.rs"]
+mod cases;
 #[path = "web/observation.rs"]
 mod observation;
-#[path = "web/tracing.rs"]
-mod tracing;

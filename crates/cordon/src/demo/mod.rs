@@ -122,7 +122,7 @@ mod tests {
             let cluster = tracer.cluster_detail(t.cluster_id.unwrap()).await.unwrap().unwrap();
             assert_eq!((cluster.cluster.size as usize, cluster.cluster.generations), (t.cases, 3), "{:?}", cluster.cluster);
             assert_eq!(cluster.cluster.index_case_id, Some(t.index_case));
-            let left = tracer.venue_candidates(t.index_case, &cordon_domain::tracing::exposure::Lookback::default()).await.unwrap();
+            let left = tracer.venue_candidates(t.index_case, &cordon_domain::cases::exposure::Lookback::default()).await.unwrap();
             assert!(!left.is_empty(), "candidates left for the investigator");
             let contacts = tracer.contacts(t.index_case).await.unwrap();
             assert!(

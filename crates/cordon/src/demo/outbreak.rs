@@ -13,9 +13,9 @@
 use anyhow::{Context, Result, anyhow};
 use chrono::{DateTime, Duration, Utc};
 use cordon_domain::AreaCode;
-use cordon_domain::tracing::case::{CaseClass, CasePlace, HowFound, Origin, PlaceKind};
-use cordon_domain::tracing::exposure::{ExposureKind, Lookback};
-use cordon_domain::tracing::investigation::Part;
+use cordon_domain::cases::case::{CaseClass, CasePlace, HowFound, Origin, PlaceKind};
+use cordon_domain::cases::exposure::{ExposureKind, Lookback};
+use cordon_domain::cases::investigation::Part;
 use cordon_store::cases::NewCase;
 use cordon_store::checkins::{CheckIn, NewVenue};
 use cordon_store::exposures::NewExposure;

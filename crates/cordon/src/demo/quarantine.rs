@@ -10,10 +10,10 @@
 //! Everything goes through the scoped paths the site head and the dispatcher take.
 
 use anyhow::{Context, Result, anyhow};
+use cordon_domain::cases::case::{CaseClass, CasePlace, HowFound, Origin, Severity};
+use cordon_domain::cases::exposure::ExposureKind;
 use cordon_domain::observation::Status;
 use cordon_domain::testing::result::{CtValues, TubeResult};
-use cordon_domain::tracing::case::{CaseClass, CasePlace, HowFound, Origin, Severity};
-use cordon_domain::tracing::exposure::ExposureKind;
 use cordon_domain::transfer::{TransferStatus, VehicleKind};
 use cordon_domain::treatment::HospitalKind;
 use cordon_domain::{AreaCode, Barcode};

@@ -16,8 +16,8 @@ use crate::quarantine::{Assigned, HealthCheck, NewQuarantineSite, Restart, Room,
 use crate::transfers::{Hospital, NewHospital, NewVehicle, Planned, Transfer, Vehicle};
 use crate::treatment::Stay;
 use crate::{Result, StoreError};
+use cordon_domain::cases::case::Severity;
 use cordon_domain::testing::result::CtValues;
-use cordon_domain::tracing::case::Severity;
 use cordon_domain::treatment::{Discharge, HospitalTest};
 
 /// An incident as the rule-set page shows it.

@@ -2,8 +2,8 @@
 
 use chrono::{Duration, Utc};
 use cordon_domain::access::Role;
+use cordon_domain::cases::exposure::ExposureKind;
 use cordon_domain::observation::{Category, Outcome, RuleSet, StageKind, Status};
-use cordon_domain::tracing::exposure::ExposureKind;
 use cordon_domain::{Barcode, local_date};
 use cordon_store::exposures::NewExposure;
 use cordon_store::observation::OrderFilter;
@@ -25,7 +25,7 @@ async fn contacts_handed_over_get_schedules_rooms_tests_and_follow_a_new_rule_se
         let chief = as_user(&store, "chief", Role::Commander, "140121").await;
 
         // Case 0 met 2, 4 and 6 (close contacts); 3, 5 and 7 share their homes (secondary).
-        let mut new = super::tracing::new_case("140121100201", "清徐-1", vec![], 12);
+        let mut new = super::cases::new_case("140121100201", "清徐-1", vec![], 12);
         new.person_id = Some(p(0));
         let case = tracer.create_case(new).await.unwrap();
         let last = Utc::now() - Duration::days(1);
@@ -220,7 +220,7 @@ async fn contacts_handed_over_get_schedules_rooms_tests_and_follow_a_new_rule_se
         // contact now, recomputed; 4's own order ends as a case.
         let four = orders.iter().find(|o| o.person_id == p(4)).unwrap();
         let five = orders.iter().find(|o| o.person_id == p(5)).unwrap();
-        let mut second = super::tracing::new_case("140121101201", "清徐-2", vec![], 13);
+        let mut second = super::cases::new_case("140121101201", "清徐-2", vec![], 13);
         second.person_id = Some(p(4));
         tracer.create_case(second).await.unwrap();
         assert_eq!(chief.observation_order(four.id).await.unwrap().unwrap().status, "case");
@@ -239,7 +239,7 @@ async fn contacts_handed_over_get_schedules_rooms_tests_and_follow_a_new_rule_se
 
         // A contact found on the last day of their home stage (measures-20: 5 + 3 days) serves
         // only that day: released once today's test at the door is back negative.
-        let mut third = super::tracing::new_case("140121100201", "清徐-3", vec![], 14);
+        let mut third = super::cases::new_case("140121100201", "清徐-3", vec![], 14);
         third.person_id = Some(p(8));
         let third = tracer.create_case(third).await.unwrap();
         let long_ago = Utc::now() - Duration::days(8);
@@ -307,7 +307,7 @@ async fn transfers_fill_vehicles_move_people_and_keep_overdue_first() {
         let tracer = as_user(&store, "tracer", Role::Investigator, "140121").await;
         let head = as_user(&store, "head", Role::QuarantineSiteHead, "140121").await;
         let dispatcher = as_user(&store, "dispatcher", Role::TransferDispatcher, "140121").await;
-        let mut new = super::tracing::new_case("140121100201", "清徐-1", vec![], 12);
+        let mut new = super::cases::new_case("140121100201", "清徐-1", vec![], 12);
         new.person_id = Some(p(0));
         let case = tracer.create_case(new).await.unwrap();
         let last = Utc::now() - Duration::hours(3);
@@ -415,10 +415,10 @@ async fn transfers_fill_vehicles_move_people_and_keep_overdue_first() {
         let stay = stays[0].id;
         assert_eq!(head.admit(case.id, hospital).await.unwrap(), stay, "admitting again answers the open stay");
         assert!(
-            dispatcher.change_severity(stay, cordon_domain::tracing::case::Severity::Moderate, "").await.is_err(),
+            dispatcher.change_severity(stay, cordon_domain::cases::case::Severity::Moderate, "").await.is_err(),
             "the dispatcher does not treat"
         );
-        head.change_severity(stay, cordon_domain::tracing::case::Severity::Moderate, "肺部CT见磨玻璃影").await.unwrap();
+        head.change_severity(stay, cordon_domain::cases::case::Severity::Moderate, "肺部CT见磨玻璃影").await.unwrap();
         assert_eq!(tracer.case(case.id).await.unwrap().unwrap().severity.as_deref(), Some("moderate"));
         let ct = |orf1ab: Option<f32>, n: Option<f32>| cordon_domain::testing::result::CtValues { orf1ab, n };
         assert!(head.record_hospital_test(stay, Utc::now(), ct(Some(60.0), None)).await.is_err());

@@ -11,12 +11,12 @@ use crate::AppState;
 
 mod areas;
 mod audit;
+mod cases;
 pub(crate) mod imports;
 mod observation;
 pub(crate) mod persons;
 mod results;
 mod testing;
-mod tracing;
 mod transport;
 
 #[derive(OpenApi)]
@@ -64,27 +64,27 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(transport::batch_detail))
         .routes(routes!(transport::receive))
         .routes(routes!(transport::tube_flow))
-        .routes(routes!(tracing::create_case))
-        .routes(routes!(tracing::case_detail))
-        .routes(routes!(tracing::add_infector))
-        .routes(routes!(tracing::list_positives))
-        .routes(routes!(tracing::case_from_positive))
-        .routes(routes!(tracing::investigation_queue))
-        .routes(routes!(tracing::assign))
-        .routes(routes!(tracing::progress))
-        .routes(routes!(tracing::list_clusters))
-        .routes(routes!(tracing::cluster_detail))
-        .routes(routes!(tracing::import_linelist))
-        .routes(routes!(tracing::candidates))
-        .routes(routes!(tracing::roster_candidates))
-        .routes(routes!(tracing::record_exposures))
-        .routes(routes!(tracing::contacts))
-        .routes(routes!(tracing::decide))
-        .routes(routes!(tracing::hand_over))
-        .routes(routes!(tracing::assist_requests))
-        .routes(routes!(tracing::answer_assist_request))
-        .routes(routes!(tracing::import_checkins))
-        .routes(routes!(tracing::import_roster))
+        .routes(routes!(cases::create_case))
+        .routes(routes!(cases::case_detail))
+        .routes(routes!(cases::add_infector))
+        .routes(routes!(cases::list_positives))
+        .routes(routes!(cases::case_from_positive))
+        .routes(routes!(cases::investigation_queue))
+        .routes(routes!(cases::assign))
+        .routes(routes!(cases::progress))
+        .routes(routes!(cases::list_clusters))
+        .routes(routes!(cases::cluster_detail))
+        .routes(routes!(cases::import_linelist))
+        .routes(routes!(cases::candidates))
+        .routes(routes!(cases::roster_candidates))
+        .routes(routes!(cases::record_exposures))
+        .routes(routes!(cases::contacts))
+        .routes(routes!(cases::decide))
+        .routes(routes!(cases::hand_over))
+        .routes(routes!(cases::assist_requests))
+        .routes(routes!(cases::answer_assist_request))
+        .routes(routes!(cases::import_checkins))
+        .routes(routes!(cases::import_roster))
         .routes(routes!(observation::list_orders))
         .routes(routes!(observation::order_detail))
         .routes(routes!(observation::move_order))

@@ -1,7 +1,7 @@
 //! A deadline's clock as a page shows it (investigations, transfers).
 
 use chrono::Utc;
-use cordon_domain::tracing::investigation::Clock;
+use cordon_domain::cases::investigation::Clock;
 
 use crate::format::span;
 use crate::i18n::Tr;

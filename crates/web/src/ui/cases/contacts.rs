@@ -4,7 +4,7 @@
 use axum::extract::Path;
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::Utc;
-use cordon_domain::tracing::exposure::{Degree, ExposureKind, Lookback};
+use cordon_domain::cases::exposure::{Degree, ExposureKind, Lookback};
 use cordon_store::StoreError;
 use cordon_store::exposures::NewExposure;
 use serde::Deserialize;

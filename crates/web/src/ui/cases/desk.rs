@@ -8,8 +8,8 @@ use axum::response::{IntoResponse, Redirect, Response};
 use chrono::NaiveDate;
 use cordon_domain::AreaCode;
 use cordon_domain::access::Permission;
-use cordon_domain::tracing::case::{CaseClass, CasePlace, HowFound, Origin};
-use cordon_domain::tracing::investigation::Part;
+use cordon_domain::cases::case::{CaseClass, CasePlace, HowFound, Origin};
+use cordon_domain::cases::investigation::Part;
 use cordon_store::cases::NewCase;
 use serde::Deserialize;
 

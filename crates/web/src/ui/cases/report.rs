@@ -5,7 +5,7 @@ use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::Response;
 use chrono::Utc;
-use cordon_domain::tracing::exposure::Degree;
+use cordon_domain::cases::exposure::Degree;
 use cordon_store::StoreError;
 use cordon_store::cases::Case;
 

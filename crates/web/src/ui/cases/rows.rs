@@ -2,7 +2,7 @@
 //! contacts found.
 
 use chrono::Utc;
-use cordon_domain::tracing::investigation::Part;
+use cordon_domain::cases::investigation::Part;
 use cordon_store::investigations::Investigation;
 
 use crate::format::local;

@@ -4,7 +4,7 @@ use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::Utc;
-use cordon_domain::tracing::case::PlaceKind;
+use cordon_domain::cases::case::PlaceKind;
 use serde::Deserialize;
 
 use crate::auth::Caller;

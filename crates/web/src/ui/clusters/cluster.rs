@@ -4,8 +4,8 @@ use askama::Template;
 use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::Response;
-use cordon_domain::tracing::case::CaseClass;
-use cordon_domain::tracing::exposure::Degree;
+use cordon_domain::cases::case::CaseClass;
+use cordon_domain::cases::exposure::Degree;
 
 use super::list::{ClusterRow, cluster_row};
 use crate::auth::Caller;

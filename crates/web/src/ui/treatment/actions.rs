@@ -4,8 +4,8 @@
 use axum::extract::Path;
 use axum::response::Response;
 use chrono::Utc;
+use cordon_domain::cases::case::Severity;
 use cordon_domain::testing::result::CtValues;
-use cordon_domain::tracing::case::Severity;
 use cordon_store::StoreError;
 use serde::Deserialize;
 

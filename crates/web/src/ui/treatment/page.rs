@@ -5,7 +5,7 @@ use askama::Template;
 use axum::extract::Query;
 use axum::response::{IntoResponse, Redirect, Response};
 use cordon_domain::access::Permission;
-use cordon_domain::tracing::case::Severity;
+use cordon_domain::cases::case::Severity;
 use cordon_domain::treatment::Discharge;
 use cordon_store::StoreError;
 use serde::Deserialize;

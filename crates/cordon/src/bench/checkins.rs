@@ -18,8 +18,8 @@ use cordon_domain::AreaCode;
 use cordon_store::checkins::{CheckIn, NewVenue};
 use cordon_store::{BackendKind, Store};
 
-use crate::bench::{Measurement, peak_rss_mb, scratch};
-use crate::bench_testing::{latencies, latency_measurement};
+use super::measure::{Measurement, peak_rss_mb, scratch};
+use super::measure::{latencies, latency_measurement};
 use crate::demo::county;
 use crate::demo::rng::Rng;
 use crate::import_cli;

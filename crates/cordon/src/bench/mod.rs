@@ -6,12 +6,17 @@ use std::io::Cursor;
 use std::time::Instant;
 
 use anyhow::{Result, bail};
-use cordon_store::scratch::Scratch;
-use cordon_store::{BackendKind, Store};
-use serde::Serialize;
+use cordon_store::BackendKind;
 
-use crate::demo::county;
 use crate::import_cli;
+
+mod cases;
+mod checkins;
+mod measure;
+mod observation;
+mod testing;
+
+use measure::{Measurement, peak_rss_mb, scratch};
 
 /// Every benchmark, by name.
 pub const BENCHES: &[&str] = &[
@@ -53,29 +58,6 @@ pub struct BenchArgs {
     json: bool,
 }
 
-#[derive(Serialize, Default)]
-pub(crate) struct Measurement {
-    pub bench: &'static str,
-    pub backend: &'static str,
-    pub rows: u64,
-    pub rate: f64,
-    pub raw_rate: f64,
-    pub ratio: f64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub p50_ms: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub p99_ms: Option<f64>,
-    pub peak_rss_mb: f64,
-}
-
-pub(crate) fn peak_rss_mb() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok()))
-        .map(|kb| kb / 1024.0)
-        .unwrap_or(0.0)
-}
-
 pub async fn run(args: BenchArgs) -> Result<()> {
     if let Some(unknown) = args.only.iter().find(|o| !BENCHES.contains(&o.as_str())) {
         bail!("unknown benchmark {unknown:?}; known: {}", BENCHES.join(", "));
@@ -104,22 +86,22 @@ pub async fn run(args: BenchArgs) -> Result<()> {
         }
         let testing = ["register_round", "ingest_results", "recall_tube", "coverage_village", "coverage_county", "http_register"];
         if testing.iter().any(|b| wanted(b)) {
-            for m in crate::bench_testing::run(kind, args.database.as_deref(), args.scale, &wanted).await? {
+            for m in testing::run(kind, args.database.as_deref(), args.scale, &wanted).await? {
                 report(&m, args.json);
             }
         }
         if ["cluster_insert", "cluster_exposures", "cluster_lookup"].iter().any(|b| wanted(b)) {
-            for m in crate::bench_tracing::run(kind, args.database.as_deref(), args.scale, &wanted).await? {
+            for m in cases::run(kind, args.database.as_deref(), args.scale, &wanted).await? {
                 report(&m, args.json);
             }
         }
         if ["schedule_recompute", "occupancy_board"].iter().any(|b| wanted(b)) {
-            for m in crate::bench_observation::run(kind, args.database.as_deref(), args.scale, &wanted).await? {
+            for m in observation::run(kind, args.database.as_deref(), args.scale, &wanted).await? {
                 report(&m, args.json);
             }
         }
         if ["checkin_ingest", "contact_rings"].iter().any(|b| wanted(b)) {
-            for m in crate::bench_checkins::run(kind, args.database.as_deref(), args.scale, &wanted).await? {
+            for m in checkins::run(kind, args.database.as_deref(), args.scale, &wanted).await? {
                 report(&m, args.json);
             }
         }
@@ -145,17 +127,6 @@ fn report(m: &Measurement, json: bool) {
             m.peak_rss_mb
         );
     }
-}
-
-pub(crate) async fn scratch(kind: BackendKind, server: Option<&str>) -> Result<(Scratch, Store)> {
-    let s = match kind {
-        BackendKind::Sqlite => Scratch::sqlite("bench"),
-        BackendKind::Postgres => Scratch::postgres(server.expect("a PostgreSQL URL"), "bench").await?,
-    };
-    let store = s.store().await?;
-    let areas = county::areas(42);
-    store.upsert_areas(&areas).await?;
-    Ok((s, store))
 }
 
 /// 1,000,000 generated people through the real import pipeline (CSV text → decode → validate →

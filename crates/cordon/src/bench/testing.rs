@@ -29,7 +29,7 @@ use cordon_store::testing::{NewRound, NewSite, Round, Site};
 use cordon_store::{BackendKind, Store};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::bench::{Measurement, peak_rss_mb, scratch};
+use super::measure::{Measurement, latencies, latency_measurement, peak_rss_mb, percentile, scratch};
 use crate::demo::county;
 use crate::import_cli;
 
@@ -70,44 +70,6 @@ async fn round(officer: &Scoped, name: &str) -> Result<(Round, Vec<Site>)> {
         sites.push(officer.create_site(site).await?);
     }
     Ok((round, sites))
-}
-
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
-    }
-    sorted[((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len()) - 1]
-}
-
-/// Runs `f` `n` times and answers the sorted latencies in milliseconds.
-pub(crate) async fn latencies<F, Fut>(n: usize, mut f: F) -> Result<Vec<f64>>
-where
-    F: FnMut(usize) -> Fut,
-    Fut: std::future::Future<Output = Result<()>>,
-{
-    let mut out = Vec::with_capacity(n);
-    for i in 0..n {
-        let started = Instant::now();
-        f(i).await?;
-        out.push(started.elapsed().as_secs_f64() * 1000.0);
-    }
-    out.sort_by(f64::total_cmp);
-    Ok(out)
-}
-
-pub(crate) fn latency_measurement(bench: &'static str, kind: BackendKind, got: &[f64], raw: &[f64]) -> Measurement {
-    let (p50, raw_p50) = (percentile(got, 0.5), percentile(raw, 0.5));
-    Measurement {
-        bench,
-        backend: kind.as_str(),
-        rows: got.len() as u64,
-        rate: 1000.0 / p50.max(1e-6),
-        raw_rate: 1000.0 / raw_p50.max(1e-6),
-        ratio: raw_p50 / p50.max(1e-6),
-        p50_ms: Some(p50),
-        p99_ms: Some(percentile(got, 0.99)),
-        peak_rss_mb: peak_rss_mb(),
-    }
 }
 
 pub async fn run(kind: BackendKind, server: Option<&str>, scale: f64, wanted: &dyn Fn(&str) -> bool) -> Result<Vec<Measurement>> {

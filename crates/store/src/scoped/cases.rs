@@ -7,8 +7,8 @@ use cordon_domain::access::Permission;
 
 use super::Scoped;
 use chrono::{NaiveDate, Utc};
-use cordon_domain::tracing::case::CaseClass;
-use cordon_domain::tracing::investigation::Part;
+use cordon_domain::cases::case::CaseClass;
+use cordon_domain::cases::investigation::Part;
 
 use crate::cases::{Case, Cluster, ClusterDetail, ClusterFilter, NewCase, Positive};
 use crate::import::ImportObserver;
@@ -212,7 +212,7 @@ impl Scoped {
     pub async fn venue_candidates(
         &self,
         case_id: i64,
-        lookback: &cordon_domain::tracing::exposure::Lookback,
+        lookback: &cordon_domain::cases::exposure::Lookback,
     ) -> Result<Vec<crate::checkins::Candidate>> {
         let case = self.case(case_id).await?.ok_or_else(|| refused!("no case {case_id}", "没有病例 {case_id}"))?;
         let person = case
@@ -289,7 +289,7 @@ impl Scoped {
     pub async fn trajectory_from_checkins(&self, case_id: i64) -> Result<u64> {
         self.require(Permission::TracingWrite)?;
         let case = self.case(case_id).await?.ok_or_else(|| refused!("no case {case_id}", "没有病例 {case_id}"))?;
-        let lookback = cordon_domain::tracing::exposure::Lookback::default();
+        let lookback = cordon_domain::cases::exposure::Lookback::default();
         let Some(window) = lookback.window(&crate::checkins::case_dates(&case), Utc::now(), &cordon_domain::local_offset()) else {
             return Ok(0);
         };

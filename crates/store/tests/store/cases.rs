@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::path::PathBuf;
 
 use cordon_domain::access::Role;
-use cordon_domain::tracing::case::{CaseClass, CasePlace, HowFound, Origin};
+use cordon_domain::cases::case::{CaseClass, CasePlace, HowFound, Origin};
 use cordon_store::cases::{ClusterFilter, NewCase};
 use cordon_store::linelist::LinelistTarget;
 use cordon_store::scoped::Scoped;
@@ -96,8 +96,8 @@ fn singapore() -> (String, Vec<String>, Vec<(String, String)>) {
     let (mut ids, mut links) = (Vec::new(), Vec::new());
     for e in &edges {
         let id = e["CaseID"].trim().to_string();
-        let mut infectors = cordon_domain::tracing::linelist::split_case_ids(&e["Related cases"]);
-        infectors.extend(cordon_domain::tracing::linelist::split_case_ids(&e["Cluster links"]));
+        let mut infectors = cordon_domain::cases::linelist::split_case_ids(&e["Related cases"]);
+        infectors.extend(cordon_domain::cases::linelist::split_case_ids(&e["Cluster links"]));
         infectors.retain(|i| *i != id && i != "NA");
         links.extend(infectors.iter().map(|i| (i.clone(), id.clone())));
         let imported = if e["cluster"].contains("Wuhan") { "imported" } else { "local" };
@@ -297,7 +297,7 @@ async fn positive_from_testing(store: &Store) -> (super::station::Testing, i64) 
 
 #[tokio::test]
 async fn a_positive_becomes_a_case_in_one_action_and_its_investigation_goes_round_the_team() {
-    use cordon_domain::tracing::investigation::{Clock, Part};
+    use cordon_domain::cases::investigation::{Clock, Part};
     for (s, store) in each_backend("investigations").await {
         let (_t, person) = positive_from_testing(&store).await;
         let first = as_user(&store, "tracer1", Role::Investigator, "140121100").await;
@@ -366,7 +366,7 @@ async fn a_positive_becomes_a_case_in_one_action_and_its_investigation_goes_roun
 
 #[tokio::test]
 async fn checkins_load_once_and_a_case_gets_everyone_who_overlapped_at_its_venues_ranked() {
-    use cordon_domain::tracing::exposure::Lookback;
+    use cordon_domain::cases::exposure::Lookback;
     use cordon_store::checkins::NewVenue;
     for (s, store) in each_backend("checkins").await {
         seed_areas(&store).await;
@@ -507,7 +507,7 @@ async fn the_contact_graph_answers_what_the_sql_self_join_answers_and_sees_scans
 
 #[tokio::test]
 async fn contacts_bring_their_households_as_secondaries_are_handed_over_in_a_batch_and_a_positive_contact_becomes_a_case() {
-    use cordon_domain::tracing::exposure::ExposureKind;
+    use cordon_domain::cases::exposure::ExposureKind;
     use cordon_store::exposures::NewExposure;
     for (s, store) in each_backend("exposures").await {
         seed_areas(&store).await;
@@ -582,7 +582,7 @@ async fn contacts_bring_their_households_as_secondaries_are_handed_over_in_a_bat
 
 #[tokio::test]
 async fn a_roster_offers_the_cases_co_workers_and_proposes_a_close_contacts_team_as_secondaries() {
-    use cordon_domain::tracing::exposure::ExposureKind;
+    use cordon_domain::cases::exposure::ExposureKind;
     use cordon_store::exposures::NewExposure;
     for (s, store) in each_backend("roster").await {
         seed_areas(&store).await;
@@ -659,7 +659,7 @@ async fn a_roster_offers_the_cases_co_workers_and_proposes_a_close_contacts_team
 
 #[tokio::test]
 async fn clusters_kept_case_by_case_equal_clusters_formed_from_scratch() {
-    use cordon_domain::tracing::chain::{ChainCase, clusters, shape};
+    use cordon_domain::cases::chain::{ChainCase, clusters, shape};
     for (s, store) in each_backend("cluster_paths").await {
         seed_areas(&store).await;
         let tracer = as_user(&store, "tracer", Role::Investigator, "140121").await;

@@ -12,16 +12,16 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail};
 use cordon_domain::AreaCode;
 use cordon_domain::access::Role;
-use cordon_domain::tracing::case::{CaseClass, CasePlace, HowFound, Origin};
-use cordon_domain::tracing::exposure::ExposureKind;
+use cordon_domain::cases::case::{CaseClass, CasePlace, HowFound, Origin};
+use cordon_domain::cases::exposure::ExposureKind;
 use cordon_store::BackendKind;
 use cordon_store::accounts::NewUser;
 use cordon_store::audit::Actor;
 use cordon_store::cases::NewCase;
 use cordon_store::exposures::NewExposure;
 
-use crate::bench::{Measurement, scratch};
-use crate::bench_testing::{latencies, latency_measurement};
+use super::measure::{Measurement, scratch};
+use super::measure::{latencies, latency_measurement};
 use crate::demo::county;
 use crate::demo::rng::Rng;
 

@@ -6,8 +6,8 @@ use axum::body::Body;
 use axum::extract::{Path, Query};
 use axum::http::StatusCode;
 use chrono::{DateTime, NaiveDate, Utc};
-use cordon_domain::tracing::case::{CaseClass, CasePlace, HowFound, Origin, Severity};
-use cordon_domain::tracing::investigation::{Clock, Part};
+use cordon_domain::cases::case::{CaseClass, CasePlace, HowFound, Origin, Severity};
+use cordon_domain::cases::investigation::{Clock, Part};
 use cordon_store::cases::{Case, Cluster, ClusterFilter, NewCase, Positive};
 use cordon_store::investigations::Investigation;
 use cordon_store::linelist::LinelistTarget;
@@ -515,7 +515,7 @@ pub struct CandidateView {
     responses((status = 200, body = [CandidateView]), (status = 400, body = Problem), (status = 401, body = Problem),
               (status = 403, body = Problem), (status = 422, body = Problem)))]
 pub async fn candidates(caller: Caller, Path(id): Path<i64>, Query(q): Query<CandidatesQuery>) -> ApiResult<Json<Vec<CandidateView>>> {
-    use cordon_domain::tracing::exposure::Lookback;
+    use cordon_domain::cases::exposure::Lookback;
     let lookback =
         Lookback::new(q.lookback_days.unwrap_or(Lookback::DEFAULT_DAYS), q.default_stay_minutes.unwrap_or(Lookback::DEFAULT_STAY_MINUTES))
             .map_err(|e| ApiError::bad_request("lookback_days", e))?;
@@ -592,7 +592,7 @@ pub struct RecordedView {
     responses((status = 200, body = RecordedView), (status = 400, body = Problem), (status = 401, body = Problem),
               (status = 403, body = Problem), (status = 422, body = Problem)))]
 pub async fn record_exposures(caller: Caller, Path(id): Path<i64>, Json(input): Json<ExposuresInput>) -> ApiResult<Json<RecordedView>> {
-    use cordon_domain::tracing::exposure::{Degree, ExposureKind};
+    use cordon_domain::cases::exposure::{Degree, ExposureKind};
     let mut new = Vec::with_capacity(input.exposures.len());
     for e in input.exposures {
         let kind =

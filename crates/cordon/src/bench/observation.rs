@@ -20,8 +20,8 @@ use cordon_store::plain::PlainOrder;
 use cordon_store::quarantine::NewQuarantineSite;
 use cordon_store::scoped::Scoped;
 
-use crate::bench::{Measurement, peak_rss_mb, scratch};
-use crate::bench_testing::{latencies, latency_measurement};
+use super::measure::{Measurement, peak_rss_mb, scratch};
+use super::measure::{latencies, latency_measurement};
 use crate::demo::county;
 use crate::demo::rng::Rng;
 use crate::import_cli;
