@@ -6,39 +6,7 @@ use serde::{Deserialize, Serialize};
 use crate::area::AreaCode;
 use crate::phone::Phone;
 use crate::resident_id::ResidentId;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Sex {
-    Male,
-    Female,
-}
-
-impl Sex {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Sex::Male => "male",
-            Sex::Female => "female",
-        }
-    }
-    pub fn label_zh(self) -> &'static str {
-        match self {
-            Sex::Male => "男",
-            Sex::Female => "女",
-        }
-    }
-}
-
-impl std::str::FromStr for Sex {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "male" | "m" | "男" | "1" => Ok(Sex::Male),
-            "female" | "f" | "女" | "2" => Ok(Sex::Female),
-            other => Err(format!("unknown sex {other:?} (use 男/女 or male/female)")),
-        }
-    }
-}
+pub use crate::resident_id::Sex;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PersonNameError {

@@ -151,7 +151,7 @@ pub(crate) mod read_sql {
     }
     /// Those of `people` with an open recall in the round (`$1`); a single scan asks it too.
     pub(crate) fn recalled(people: &[i64]) -> String {
-        format!("SELECT person_id FROM recalls WHERE round_id = $1 AND status = 'open' AND person_id IN ({})", id_list(people))
+        crate::station::recalled_sql(people)
     }
     pub(super) fn household_sizes(households: &[i64]) -> String {
         format!("SELECT household_id, COUNT(*) FROM persons WHERE household_id IN ({}) GROUP BY household_id", id_list(households))

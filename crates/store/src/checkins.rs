@@ -13,6 +13,7 @@ use cordon_domain::cases::exposure::{CaseDates, Lookback, Stay};
 use serde::Serialize;
 
 use crate::bulk::copy_field;
+pub use crate::contacts::CheckIn;
 use crate::contacts::{LONGEST_STAY_S, Rings, Span};
 use crate::decode::{TextEncoding, utf8_reader};
 use crate::import::{ImportObserver, Progress, RowError, numbered};
@@ -34,15 +35,6 @@ pub struct Venue {
     pub name: String,
     pub area_code: String,
     pub address: Option<String>,
-}
-
-/// One scan: who, where, when (seconds since 1970, UTC), and the exit when scanned.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct CheckIn {
-    pub person_id: i64,
-    pub venue_id: i64,
-    pub at: i64,
-    pub left: Option<i64>,
 }
 
 /// Someone who was at a venue while the case was there.

@@ -16,8 +16,16 @@ use chrono::{DateTime, Duration, Utc};
 
 use futures_util::StreamExt;
 
-use crate::checkins::CheckIn;
 use crate::{Backend, Result, Store, StoreError};
+
+/// One scan: who, where, when (seconds since 1970, UTC), and the exit when scanned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CheckIn {
+    pub person_id: i64,
+    pub venue_id: i64,
+    pub at: i64,
+    pub left: Option<i64>,
+}
 
 /// A scan seen from one side: from the person's list, `who` is the venue; from the venue's,
 /// the person. Times are seconds since 1970; `until` is 0 when no exit was scanned.

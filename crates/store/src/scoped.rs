@@ -22,10 +22,11 @@ use cordon_domain::testing::sizing::{SizingPlan, SizingRules};
 use cordon_domain::Barcode;
 use cordon_domain::testing::pooling::SamplingGroup;
 
+use crate::batch::{BatchOutcome, BatchTube};
 use crate::coverage::{Coverage, ExemptRefusal, Exemption, Progress};
 use crate::results::{Lab, NewLab, Recall, ResultInput, ResultOutcome};
 use crate::sites::{AreaHistory, HomeVisit};
-use crate::station::{BatchOutcome, BatchTube, Scanned, StationRefusal, Tube};
+use crate::station::{Scanned, StationRefusal, Tube};
 use crate::testing::{NewRound, NewSite, Round, Site};
 use crate::transport::{Batch, BatchDetail, NewBatch, TransportRefusal, TubeFlow};
 use crate::{Area, Denied, Person, PersonCursor, PersonFilter, PersonPage, Result, Store, StoreError};

@@ -11,8 +11,6 @@ use serde::Serialize;
 
 use crate::{Result, Store, StoreError, with_read_pool, with_write_pool};
 
-pub use crate::batch::{BatchOutcome, BatchTube, MemberRefusal};
-
 /// A tube as stored.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Tube {
@@ -306,7 +304,7 @@ impl Store {
         if people.is_empty() {
             return Ok(Default::default());
         }
-        let sql = crate::batch::read_sql::recalled(people);
+        let sql = recalled_sql(people);
         let rows: Vec<(i64,)> = with_read_pool!(self, pool =>
             sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(round_id).fetch_all(pool).await?);
         Ok(rows.into_iter().map(|(p,)| p).collect())
@@ -339,4 +337,10 @@ impl Store {
         }
         Ok(Ok(self.tube_row(round_id, barcode.as_str()).await?.ok_or_else(|| StoreError::Task("tube vanished".into()))?.tube()))
     }
+}
+
+/// Who of `people` has an open recall in round `$1` (a re-test tube takes only them).
+pub(crate) fn recalled_sql(people: &[i64]) -> String {
+    let ids: Vec<String> = people.iter().map(i64::to_string).collect();
+    format!("SELECT person_id FROM recalls WHERE round_id = $1 AND status = 'open' AND person_id IN ({})", ids.join(","))
 }

@@ -483,8 +483,9 @@ mod station {
     use cordon_domain::testing::station::{AfterScan, ScanRefusal};
     use cordon_store::accounts::NewUser;
     use cordon_store::audit::Actor;
+    use cordon_store::batch::{BatchTube, MemberRefusal};
     use cordon_store::scoped::Scoped;
-    use cordon_store::station::{BatchTube, MemberRefusal, StationRefusal};
+    use cordon_store::station::StationRefusal;
     use cordon_store::testing::{NewRound, NewSite, Round, Site};
 
     use super::*;
@@ -770,8 +771,8 @@ mod transport {
     use cordon_domain::access::Role;
     use cordon_domain::testing::pooling::SamplingGroup;
     use cordon_domain::testing::result::{CtValues, TubeResult};
+    use cordon_store::batch::BatchTube;
     use cordon_store::results::{NewLab, ResultInput};
-    use cordon_store::station::BatchTube;
     use cordon_store::transport::{NewBatch, TransportRefusal, TubeProblem};
 
     use super::station::{Testing, as_user, bc, testing};
@@ -896,9 +897,10 @@ mod retests_and_coverage {
     use cordon_domain::testing::pooling::SamplingGroup;
     use cordon_domain::testing::result::{CtValues, TubeResult};
     use cordon_domain::testing::station::ScanRefusal;
+    use cordon_store::batch::BatchTube;
     use cordon_store::coverage::ExemptRefusal;
     use cordon_store::results::{NewLab, ResultInput, ResultOutcome};
-    use cordon_store::station::{BatchTube, StationRefusal};
+    use cordon_store::station::StationRefusal;
 
     use super::station::{Testing, as_user, bc, qingyuan_people, round_with_two_sites, testing};
     use super::*;

@@ -265,8 +265,8 @@ async fn positive_from_testing(store: &Store) -> (super::station::Testing, i64) 
     use super::station::{bc, testing};
     use cordon_domain::testing::pooling::SamplingGroup;
     use cordon_domain::testing::result::{CtValues, TubeResult};
+    use cordon_store::batch::BatchTube;
     use cordon_store::results::{NewLab, ResultInput};
-    use cordon_store::station::BatchTube;
 
     let t = testing(store).await;
     let pool = BatchTube {

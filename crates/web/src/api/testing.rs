@@ -356,7 +356,7 @@ pub struct BatchInput {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct BatchReport {
     #[schema(value_type = Vec<Object>)]
-    pub tubes: Vec<cordon_store::station::BatchOutcome>,
+    pub tubes: Vec<cordon_store::batch::BatchOutcome>,
     /// Resident ids that are not in the register (register them on the spot, then resend).
     pub unknown_residents: Vec<String>,
     /// Resident ids that are not valid numbers, with the reason.
@@ -391,7 +391,7 @@ pub async fn register_batch(caller: Caller, Path(id): Path<i64>, Json(input): Js
         }
         let mut members = t.person_ids.clone();
         members.extend(t.resident_ids.iter().filter_map(|r| known.get(&r.trim().to_ascii_uppercase()).copied()));
-        tubes.push(cordon_store::station::BatchTube {
+        tubes.push(cordon_store::batch::BatchTube {
             barcode: barcode("tubes.barcode", &t.barcode)?,
             site_id: t.site_id,
             group: group(t.group.as_deref())?,
