@@ -248,9 +248,9 @@ fn csv_file(file: &Path) -> Result<(csv::Reader<Box<dyn std::io::Read + Send>>, 
     Ok((reader, headers))
 }
 
-/// The position of the first header spelled one of `names`.
+/// The position of the first header spelled one of `names` (see `cordon_domain::header`).
 fn column(headers: &csv::StringRecord, names: &[&str]) -> Option<usize> {
-    headers.iter().position(|h| names.contains(&h.trim().trim_start_matches('\u{feff}')))
+    cordon_domain::header::position(headers, names)
 }
 
 async fn venues(file: &Path, database: &str) -> Result<()> {

@@ -39,6 +39,7 @@ pub mod access;
 pub mod area;
 pub mod barcode;
 pub mod cases;
+pub mod header;
 pub mod observation;
 pub mod person;
 pub mod person_row;

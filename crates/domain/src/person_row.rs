@@ -67,7 +67,7 @@ impl PersonField {
     }
 
     fn from_header(h: &str) -> Option<Self> {
-        let h = h.trim().trim_start_matches('\u{feff}').to_lowercase();
+        let h = crate::header::normalize(h);
         PersonField::ALL.into_iter().find(|f| f.aliases().contains(&h.as_str()))
     }
 }

@@ -373,8 +373,7 @@ struct Columns {
 }
 
 fn columns(headers: &csv::StringRecord) -> Result<Columns> {
-    let find =
-        |names: &[&str]| headers.iter().position(|h| names.contains(&h.trim().trim_start_matches('\u{feff}').to_lowercase().as_str()));
+    let find = |names: &[&str]| cordon_domain::header::position(headers, names);
     match (find(&["id_number", "身份证号", "证件号码"]), find(&["venue_code", "场所码", "场所编码"]), find(&["at", "扫码时间", "时间"]))
     {
         (Some(person), Some(venue), Some(at)) => Ok(Columns { person, venue, at, left: find(&["left_at", "离开时间"]) }),

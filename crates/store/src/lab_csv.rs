@@ -41,12 +41,7 @@ struct LabColumns {
 
 impl LabColumns {
     fn from_headers(h: &csv::StringRecord) -> std::result::Result<Self, String> {
-        let find = |names: &[&str]| {
-            h.iter().position(|c| {
-                let c = c.trim().trim_start_matches('\u{feff}').to_lowercase();
-                names.contains(&c.as_str())
-            })
-        };
+        let find = |names: &[&str]| cordon_domain::header::position(h, names);
         Ok(LabColumns {
             barcode: find(&["barcode", "条码", "条码号", "样本条码", "试管条码"]).ok_or("missing column 条码/barcode")?,
             result: find(&["result", "结果", "检测结果"]),

@@ -55,8 +55,7 @@ fn parse<R: Read + Send + 'static>(input: R) -> Result<(TextEncoding, Vec<Row>, 
     let (encoding, text) = utf8_reader(input)?;
     let mut csv = csv::ReaderBuilder::new().flexible(true).from_reader(text);
     let headers = csv.headers().map_err(|e| StoreError::Invalid(format!("not a CSV file: {e}")))?.clone();
-    let find =
-        |names: &[&str]| headers.iter().position(|h| names.contains(&h.trim().trim_start_matches('\u{feff}').to_lowercase().as_str()));
+    let find = |names: &[&str]| cordon_domain::header::position(&headers, names);
     let (Some(workplace), Some(person)) = (find(&["单位", "单位名称", "workplace"]), find(&["身份证号", "证件号码", "id_number"]))
     else {
         return Err(refused!(
