@@ -50,65 +50,14 @@ pub fn utf8_reader<R: Read + Send + 'static>(mut input: R) -> io::Result<(TextEn
         Err(e) => e.error_len().is_none(),
     };
     let stream = Cursor::new(sample).chain(input);
-    if utf8 { Ok((TextEncoding::Utf8, Box::new(stream))) } else { Ok((TextEncoding::Gb18030, Box::new(Gb18030Reader::new(stream)))) }
-}
-
-/// Decodes GB18030 (a superset of GBK and GB2312) to UTF-8 as it is read.
-struct Gb18030Reader<R> {
-    inner: R,
-    decoder: encoding_rs::Decoder,
-    input: Vec<u8>,
-    in_start: usize,
-    in_end: usize,
-    eof: bool,
-    output: Vec<u8>,
-    out_start: usize,
-    out_end: usize,
-    done: bool,
-}
-
-impl<R: Read> Gb18030Reader<R> {
-    fn new(inner: R) -> Self {
-        Gb18030Reader {
-            inner,
-            decoder: encoding_rs::GB18030.new_decoder_without_bom_handling(),
-            input: vec![0; 64 * 1024],
-            in_start: 0,
-            in_end: 0,
-            eof: false,
-            output: vec![0; 3 * 64 * 1024 + 16],
-            out_start: 0,
-            out_end: 0,
-            done: false,
-        }
+    if utf8 {
+        return Ok((TextEncoding::Utf8, Box::new(stream)));
     }
-}
-
-impl<R: Read> Read for Gb18030Reader<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        while self.out_start == self.out_end {
-            if self.done {
-                return Ok(0);
-            }
-            if self.in_start == self.in_end && !self.eof {
-                let n = self.inner.read(&mut self.input)?;
-                self.in_start = 0;
-                self.in_end = n;
-                self.eof = n == 0;
-            }
-            let (_, read, written, _) = self.decoder.decode_to_utf8(&self.input[self.in_start..self.in_end], &mut self.output, self.eof);
-            self.in_start += read;
-            self.out_start = 0;
-            self.out_end = written;
-            if self.eof && self.in_start == self.in_end {
-                self.done = true;
-            }
-        }
-        let n = buf.len().min(self.out_end - self.out_start);
-        buf[..n].copy_from_slice(&self.output[self.out_start..self.out_start + n]);
-        self.out_start += n;
-        Ok(n)
-    }
+    // GB18030 is a superset of GBK and GB2312; decoded to UTF-8 as it is read.
+    let decoded = encoding_rs_io::DecodeReaderBytesBuilder::new()
+        .encoding(Some(encoding_rs::GB18030))
+        .build_with_buffer(stream, vec![0; 64 * 1024])?;
+    Ok((TextEncoding::Gb18030, Box::new(decoded)))
 }
 
 #[cfg(test)]
