@@ -5,32 +5,133 @@
 
 use std::net::SocketAddr;
 
+use bytes::{Buf, BufMut, BytesMut};
 use cordon_store::Store;
 use cordon_store::audit::Actor;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use futures_util::{SinkExt, StreamExt};
 use tokio::net::{TcpListener, TcpStream};
+use tokio_util::codec::{Decoder, Encoder, Framed};
 
 const START: u8 = 0x0b;
 const END: [u8; 2] = [0x1c, 0x0d];
-/// A frame larger than this is not a lab message; the connection is closed.
+/// A frame larger than this is not a lab message: it is answered AR and skipped.
 const MAX_FRAME: usize = 16 << 20;
+/// How much of an oversized frame is kept to name it in the answer (its MSH segment).
+const HEAD: usize = 4096;
 
-/// Takes the next complete frame out of `buf` (bytes before a start byte are dropped).
-pub fn next_frame(buf: &mut Vec<u8>) -> Option<Vec<u8>> {
-    let start = buf.iter().position(|b| *b == START)?;
-    let end = buf[start..].windows(2).position(|w| w == END)? + start;
-    let frame = buf[start + 1..end].to_vec();
-    buf.drain(..end + 2);
-    Some(frame)
+/// What the wire brought.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Frame {
+    /// A whole message between a start block and an end block.
+    Message(Vec<u8>),
+    /// A message cut off by the next start block before its end block: never stored.
+    Broken(Vec<u8>),
+    /// A frame over the size limit, skipped to its end; the start of it, to name it.
+    TooLarge(Vec<u8>),
+}
+
+/// MLLP framing (`<VT> message <FS><CR>`) as a `tokio_util` codec. Bytes before a start block are
+/// dropped; a new start block before the end block begins a new message.
+#[derive(Debug, Default)]
+pub struct MllpCodec {
+    /// Bytes of the buffer already searched for an end (or start) block.
+    scanned: usize,
+    /// Inside an oversized frame: its head, kept while the rest is skipped.
+    skipping: Option<Vec<u8>>,
+}
+
+impl Decoder for MllpCodec {
+    type Item = Frame;
+    type Error = std::io::Error;
+
+    fn decode(&mut self, buf: &mut BytesMut) -> Result<Option<Frame>, Self::Error> {
+        if let Some(head) = self.skipping.take() {
+            // Skip to the end block (or to the next start block) of the oversized frame.
+            match buf.iter().position(|b| *b == START || *b == END[0]) {
+                Some(i) if buf[i] == START => buf.advance(i),
+                Some(i) if buf.len() > i + 1 => buf.advance(i + if buf[i + 1] == END[1] { 2 } else { 1 }),
+                Some(i) => {
+                    buf.advance(i);
+                    self.skipping = Some(head);
+                    return Ok(None);
+                }
+                None => {
+                    buf.clear();
+                    self.skipping = Some(head);
+                    return Ok(None);
+                }
+            }
+            return Ok(Some(Frame::TooLarge(head)));
+        }
+        if self.scanned == 0 {
+            match buf.iter().position(|b| *b == START) {
+                Some(start) => buf.advance(start),
+                None => {
+                    buf.clear();
+                    return Ok(None);
+                }
+            }
+            self.scanned = 1;
+        }
+        for i in self.scanned..buf.len() {
+            if buf[i] == START {
+                let half = buf.split_to(i);
+                self.scanned = 0;
+                return Ok(Some(Frame::Broken(half[1..].to_vec())));
+            }
+            if buf[i] == END[0] && buf.get(i + 1) == Some(&END[1]) {
+                let frame = buf.split_to(i + 2);
+                self.scanned = 0;
+                return Ok(Some(Frame::Message(frame[1..i].to_vec())));
+            }
+        }
+        // The last byte may be the first half of an end block: look at it again next time.
+        self.scanned = buf.len().saturating_sub(1).max(1);
+        if buf.len() > MAX_FRAME {
+            self.skipping = Some(buf[1..HEAD.min(buf.len())].to_vec());
+            buf.clear();
+            self.scanned = 0;
+            return self.decode(buf);
+        }
+        Ok(None)
+    }
+}
+
+impl Encoder<&str> for MllpCodec {
+    type Error = std::io::Error;
+
+    fn encode(&mut self, message: &str, out: &mut BytesMut) -> Result<(), Self::Error> {
+        out.reserve(message.len() + 3);
+        out.put_u8(START);
+        out.put_slice(message.as_bytes());
+        out.put_slice(&END);
+        Ok(())
+    }
 }
 
 /// Frames a message for the wire.
 pub fn frame(message: &str) -> Vec<u8> {
-    let mut out = Vec::with_capacity(message.len() + 3);
-    out.push(START);
-    out.extend_from_slice(message.as_bytes());
-    out.extend_from_slice(&END);
-    out
+    let mut out = BytesMut::new();
+    MllpCodec::default().encode(message, &mut out).expect("encoding into memory");
+    out.to_vec()
+}
+
+/// Takes the next complete message out of `buf`, for a client reading answers.
+pub fn next_frame(buf: &mut Vec<u8>) -> Option<Vec<u8>> {
+    let mut bytes = BytesMut::from(&buf[..]);
+    let mut codec = MllpCodec::default();
+    loop {
+        let before = bytes.len();
+        match codec.decode(&mut bytes).ok().flatten() {
+            Some(Frame::Message(m)) => {
+                buf.drain(..buf.len() - bytes.len());
+                return Some(m);
+            }
+            Some(_) => continue,
+            None if bytes.len() == before || bytes.is_empty() => return None,
+            None => continue,
+        }
+    }
 }
 
 /// Accepts connections until the process ends; each connection is served on its own task.
@@ -46,38 +147,39 @@ pub async fn serve(store: Store, listener: TcpListener, username: String) -> std
     }
 }
 
-async fn connection(store: Store, mut socket: TcpStream, peer: SocketAddr, username: &str) -> std::io::Result<()> {
-    let mut buf = Vec::new();
-    let mut chunk = vec![0u8; 64 * 1024];
+async fn connection(store: Store, socket: TcpStream, peer: SocketAddr, username: &str) -> std::io::Result<()> {
+    let mut wire = Framed::new(socket, MllpCodec::default());
     let mut count = 0u64;
-    loop {
-        let n = socket.read(&mut chunk).await?;
-        if n == 0 {
-            return Ok(());
-        }
-        buf.extend_from_slice(&chunk[..n]);
-        while let Some(message) = next_frame(&mut buf) {
-            count += 1;
-            let ack = match store.principal_by_name(username).await {
-                Ok(Some(principal)) => {
-                    let actor = Actor {
-                        user_id: Some(principal.user.id),
-                        name: principal.user.username.clone(),
-                        request_id: Some(format!("mllp-{peer}-{count}")),
-                        client_addr: Some(peer.ip().to_string()),
-                    };
-                    crate::hl7::receive(&store.scoped(principal, actor), &message, None).await
-                }
-                Ok(None) => refuse(&message, &format!("the MLLP account {username} is missing or disabled")),
-                Err(e) => {
-                    tracing::error!("MLLP: {e}");
-                    refuse(&message, "the server failed; the error was logged — send the message again")
-                }
+    while let Some(frame) = wire.next().await {
+        let ack = match frame? {
+            Frame::Message(message) => {
+                count += 1;
+                record(&store, &message, peer, count, username).await
+            }
+            Frame::Broken(half) => refuse(&half, "the message was cut off: a new start block came before its end block; send it again"),
+            Frame::TooLarge(head) => refuse(&head, &format!("the message is larger than {} MiB; it was not read", MAX_FRAME >> 20)),
+        };
+        wire.send(ack.as_str()).await?;
+    }
+    Ok(())
+}
+
+/// Records one message as the MLLP account, answering its ACK.
+async fn record(store: &Store, message: &[u8], peer: SocketAddr, count: u64, username: &str) -> String {
+    match store.principal_by_name(username).await {
+        Ok(Some(principal)) => {
+            let actor = Actor {
+                user_id: Some(principal.user.id),
+                name: principal.user.username.clone(),
+                request_id: Some(format!("mllp-{peer}-{count}")),
+                client_addr: Some(peer.ip().to_string()),
             };
-            socket.write_all(&frame(&ack)).await?;
+            crate::hl7::receive(&store.scoped(principal, actor), message, None).await
         }
-        if buf.len() > MAX_FRAME {
-            return Err(std::io::Error::other("frame larger than 16 MiB"));
+        Ok(None) => refuse(message, &format!("the MLLP account {username} is missing or disabled")),
+        Err(e) => {
+            tracing::error!("MLLP: {e}");
+            refuse(message, "the server failed; the error was logged — send the message again")
         }
     }
 }
@@ -103,5 +205,53 @@ mod tests {
         assert_eq!(next_frame(&mut buf).unwrap(), b"MSH|first");
         assert_eq!(next_frame(&mut buf).unwrap(), b"MSH|second");
         assert!(buf.is_empty());
+    }
+
+    fn decode_all(codec: &mut MllpCodec, buf: &mut BytesMut) -> Vec<Frame> {
+        let mut out = Vec::new();
+        while let Some(f) = codec.decode(buf).unwrap() {
+            out.push(f);
+        }
+        out
+    }
+
+    #[test]
+    fn a_message_cut_off_by_the_next_start_block_is_broken_and_the_next_one_whole() {
+        let mut wire = BytesMut::new();
+        wire.put_u8(START);
+        wire.put_slice(b"MSH|half-sent");
+        wire.put_slice(&frame("MSH|next"));
+        let frames = decode_all(&mut MllpCodec::default(), &mut wire);
+        assert_eq!(frames, [Frame::Broken(b"MSH|half-sent".to_vec()), Frame::Message(b"MSH|next".to_vec())]);
+    }
+
+    #[test]
+    fn an_end_block_split_across_reads_still_ends_the_message() {
+        let mut codec = MllpCodec::default();
+        let wire = frame("MSH|split");
+        let mut buf = BytesMut::from(&wire[..wire.len() - 1]);
+        assert!(decode_all(&mut codec, &mut buf).is_empty());
+        buf.put_u8(END[1]);
+        assert_eq!(decode_all(&mut codec, &mut buf), [Frame::Message(b"MSH|split".to_vec())]);
+    }
+
+    #[test]
+    fn an_oversized_message_is_skipped_to_its_end_and_the_next_one_read() {
+        let mut codec = MllpCodec::default();
+        let mut buf = BytesMut::new();
+        buf.put_u8(START);
+        buf.put_slice(b"MSH|big|");
+        let mut frames = Vec::new();
+        for _ in 0..17 {
+            buf.put_slice(&vec![b'x'; 1 << 20]);
+            frames.extend(decode_all(&mut codec, &mut buf));
+            assert!(buf.len() <= MAX_FRAME + (1 << 20), "the oversized frame is not held");
+        }
+        buf.put_slice(&END);
+        buf.put_slice(&frame("MSH|after"));
+        frames.extend(decode_all(&mut codec, &mut buf));
+        assert_eq!(frames.len(), 2, "{:?}", frames.iter().map(|f| matches!(f, Frame::TooLarge(_))).collect::<Vec<_>>());
+        assert!(matches!(&frames[0], Frame::TooLarge(head) if head.starts_with(b"MSH|big|")));
+        assert_eq!(frames[1], Frame::Message(b"MSH|after".to_vec()));
     }
 }
