@@ -87,13 +87,15 @@ pub async fn list(t: Tr, caller: Caller, Query(q): Query<ListQuery>) -> Response
     filter.vulnerability = tag.parse::<Vulnerability>().ok();
     let after = q.after.as_deref().and_then(PersonCursor::decode);
     let today = crate::format::today();
-    let page = match scope.list_persons(area.as_ref(), &filter, after.as_ref(), 50, today).await {
-        Ok(p) => p,
-        Err(e) => return failure(t, &caller, e),
+    let area_named = async {
+        match &area {
+            Some(a) => Ok(scope.area(a).await?.map(|a| a.name)),
+            None => Ok(None),
+        }
     };
-    let area_name = match &area {
-        Some(a) => scope.area(a).await.ok().flatten().map(|a| a.name),
-        None => None,
+    let (page, area_name) = match tokio::try_join!(scope.list_persons(area.as_ref(), &filter, after.as_ref(), 50, today), area_named) {
+        Ok(x) => x,
+        Err(e) => return failure(t, &caller, e),
     };
     let next_url = page.next.map(|c| {
         format!(

@@ -67,7 +67,10 @@ pub(super) async fn home_view(t: Tr, caller: &Caller, notice: Option<String>, er
         let o = s.order;
         if groups.last().is_none_or(|g| g.area_code != o.area_code) {
             let name = match AreaCode::parse(&o.area_code) {
-                Ok(code) => scope.area(&code).await.ok().flatten().map(|a| a.name).unwrap_or_default(),
+                Ok(code) => match scope.area(&code).await {
+                    Ok(area) => area.map(|a| a.name).unwrap_or_default(),
+                    Err(e) => return failure(t, caller, e),
+                },
                 Err(_) => String::new(),
             };
             groups.push(HomeGroup { area_code: o.area_code.clone(), area_name: name, people: vec![] });
