@@ -80,10 +80,8 @@ impl Scratch {
         })
     }
 
-    /// Opens and migrates the scratch database. It says which backend it is on standard error, so
-    /// that a test failing on one backend names it (the test harness shows a failing test's output).
+    /// Opens and migrates the scratch database.
     pub async fn store(&self) -> Result<Store> {
-        eprintln!("-- on {:?}: {}", self.kind, self.url);
         Store::open_and_migrate(&self.url).await
     }
 

@@ -25,13 +25,15 @@ impl ImportObserver for Collect {
     }
 }
 
-async fn each_backend(label: &str) -> Vec<(Scratch, Store)> {
+/// A scratch store per backend; each says which backend it is as its turn comes, so that a
+/// failing test's output names the backend it failed on.
+async fn each_backend(label: &str) -> impl Iterator<Item = (Scratch, Store)> {
     let mut out = Vec::new();
     for s in test_scratches(label).await {
         let store = s.store().await.unwrap_or_else(|e| panic!("{:?}: {e}", s.kind));
         out.push((s, store));
     }
-    out
+    out.into_iter().inspect(|(s, _)| eprintln!("-- now on {:?}", s.kind))
 }
 
 #[tokio::test]

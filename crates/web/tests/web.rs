@@ -26,7 +26,9 @@ struct World {
     township: String,
 }
 
-async fn worlds(label: &str, people: u32) -> Vec<World> {
+/// The worlds, one per backend; each says which backend it is as its turn comes, so that a
+/// failing test's output names the backend it failed on.
+async fn worlds(label: &str, people: u32) -> impl Iterator<Item = World> {
     let mut out = Vec::new();
     for scratch in test_scratches(label).await {
         let store = scratch.store().await.expect("store opens");
@@ -37,7 +39,7 @@ async fn worlds(label: &str, people: u32) -> Vec<World> {
         let township = account(&store, "tracer1", Role::Investigator, "140121100").await;
         out.push(World { scratch, store, commander, township });
     }
-    out
+    out.into_iter().inspect(|w| eprintln!("-- now on {:?}", w.scratch.kind))
 }
 
 const PASSWORD: &str = "Qingxu-2022-0413";
@@ -1651,7 +1653,7 @@ async fn the_coverage_page_and_the_api_give_the_same_totals_for_a_county_of_whic
             post_json(
                 &officer,
                 &format!("/api/v1/rounds/{id}/registrations"),
-                serde_json::json!({"tubes": [{"barcode": "CV00000001", "site_id": site, "resident_ids": residents[0..15], "seal": true}]}),
+                serde_json::json!({"tubes": [{"barcode": "CV00000001", "site_id": site, "resident_ids": residents[0..10], "seal": true}]}),
             ),
         )
         .await;
@@ -1660,7 +1662,7 @@ async fn the_coverage_page_and_the_api_give_the_same_totals_for_a_county_of_whic
         // The county has 40 residents; the round covers 清源镇's 20 of them.
         let (status, _, api) = get(store, &w.commander, &format!("/api/v1/rounds/{id}/coverage?area=140121")).await;
         assert_eq!(status, StatusCode::OK, "{api}");
-        assert_eq!((api["expected"].as_i64(), api["sampled"].as_i64(), api["missing"].as_i64()), (Some(20), Some(15), Some(5)), "{api}");
+        assert_eq!((api["expected"].as_i64(), api["sampled"].as_i64(), api["missing"].as_i64()), (Some(20), Some(10), Some(10)), "{api}");
         assert_eq!(api["children"].as_array().map(Vec::len), Some(1), "only the township the round covers: {api}");
 
         let req = Request::get(format!("/coverage?round={id}&area=140121"))
