@@ -416,19 +416,22 @@ impl Store {
                         .bind(source).bind(id).execute(&mut *tx).await?;
                     touched.push(source);
                 }
-                sqlx::query("UPDATE exposures SET degree = 'close' WHERE source_person_id = $1 AND incident_id = $2 AND degree = 'secondary'")
-                    .bind(person).bind(incident_id).execute(&mut *tx).await?;
-                sqlx::query("UPDATE observation_orders SET status = 'case' WHERE person_id = $1 AND incident_id = $2")
-                    .bind(person).bind(incident_id).execute(&mut *tx).await?;
-                // Their secondary contacts under observation are close contacts now; their
-                // schedules are recomputed once this commits.
+                // What follows is domain's rule (turns_positive); the schedules of the orders
+                // moved are recomputed once this commits.
+                let rule = cordon_domain::observation::turns_positive();
+                sqlx::query("UPDATE exposures SET degree = $3 WHERE source_person_id = $1 AND incident_id = $2 AND degree = $4")
+                    .bind(person).bind(incident_id).bind(rule.exposures_to.as_str()).bind(rule.exposures_from.as_str())
+                    .execute(&mut *tx).await?;
+                sqlx::query("UPDATE observation_orders SET status = $3 WHERE person_id = $1 AND incident_id = $2")
+                    .bind(person).bind(incident_id).bind(rule.own_order.as_str()).execute(&mut *tx).await?;
                 let sql = format!(
-                    "UPDATE observation_orders SET category = 'close_contact' WHERE via_person_id = $1 AND incident_id = $2 \
-                     AND category = 'secondary_contact' AND status NOT IN {} RETURNING id",
+                    "UPDATE observation_orders SET category = $3 WHERE via_person_id = $1 AND incident_id = $2 \
+                     AND category = $4 AND status NOT IN {} RETURNING id",
                     crate::observation::final_statuses()
                 );
                 let moved: Vec<(i64,)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-                .bind(person).bind(incident_id).fetch_all(&mut *tx).await?;
+                    .bind(person).bind(incident_id).bind(rule.orders_to.as_str()).bind(rule.orders_from.as_str())
+                    .fetch_all(&mut *tx).await?;
                 reclassified.extend(moved.into_iter().map(|(id,)| id));
             }
             // The common case is a fast path: a new case joins the one cluster its infectors are

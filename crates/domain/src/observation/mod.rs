@@ -5,6 +5,7 @@ pub mod rules;
 pub mod schedule;
 
 use crate::access::named_enum;
+use crate::cases::exposure::Degree;
 
 pub use rules::{Category, Plan, RuleError, RuleSet, Stage, StageKind};
 pub use schedule::{Blocker, Moved, Outcome, Schedule, Taken, after_site};
@@ -71,6 +72,33 @@ pub fn leaving_site(to: Status) -> (Status, Option<Status>) {
     }
 }
 
+/// What follows when someone traced turns positive and becomes a case (阳性密接的次密接升为密接).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TurnsPositive {
+    /// Their own observation order ends so.
+    pub own_order: Status,
+    /// The exposures they were the source of move from this degree…
+    pub exposures_from: Degree,
+    /// …to this one: their contacts are now a case's contacts.
+    pub exposures_to: Degree,
+    /// The open orders of people traced through them move from this category…
+    pub orders_from: Category,
+    /// …to this one, and their schedules are recomputed under the rule set in force.
+    pub orders_to: Category,
+}
+
+/// The rule for a contact who turns positive: their order ends as a case, and their secondary
+/// contacts become close contacts, in the exposures and in the orders still open.
+pub fn turns_positive() -> TurnsPositive {
+    TurnsPositive {
+        own_order: Status::Case,
+        exposures_from: Degree::Secondary,
+        exposures_to: Degree::Close,
+        orders_from: Category::SecondaryContact,
+        orders_to: Category::CloseContact,
+    }
+}
+
 /// A temperature at or above this is a fever (37.3 °C).
 pub const FEVER_C: f32 = 37.3;
 
@@ -89,6 +117,14 @@ pub fn room_may_become(from: &str, to: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_contact_who_turns_positive_ends_as_a_case_and_their_secondary_contacts_become_close() {
+        let r = turns_positive();
+        assert!(r.own_order.is_final());
+        assert_eq!((r.exposures_from, r.exposures_to), (Degree::Secondary, Degree::Close));
+        assert_eq!((r.orders_from, r.orders_to), (Category::SecondaryContact, Category::CloseContact));
+    }
 
     #[test]
     fn orders_move_forward_and_end_as_released_or_case() {
