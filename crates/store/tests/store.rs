@@ -47,7 +47,15 @@ async fn both_dialects_define_the_same_schema() {
         let (sqlite, pg) = (&schemas[0].1, &schemas[1].1);
         assert_eq!(sqlite.columns, pg.columns);
         assert_eq!(sqlite.indexes, pg.indexes);
+        assert_eq!(sqlite.foreign_keys, pg.foreign_keys);
     }
+    let samples = schemas[0].1.indexes.iter().find(|i| i.name == "samples_round_person").expect("the partial index");
+    assert_eq!(samples.predicate, "kind = 'round'", "a person is sampled once per round, re-tests aside");
+    assert!(
+        schemas[0].1.foreign_keys.iter().any(|f| f.table == "samples" && f.columns == "person_id" && f.references == "persons"),
+        "{:?}",
+        schemas[0].1.foreign_keys
+    );
     assert!(schemas[0].1.columns.iter().any(|c| c.table == "persons" && c.name == "id_number" && c.not_null));
 }
 
