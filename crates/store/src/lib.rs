@@ -42,11 +42,15 @@ pub mod linelist;
 pub mod observation;
 mod people;
 mod places;
+/// The benchmark's plain baselines: the same rows written the plainest way, for `cordon bench`.
+#[cfg(feature = "bench")]
 pub mod plain;
 pub mod quarantine;
 pub mod results;
 pub mod schema;
 pub mod scoped;
+/// Scratch databases for benchmarks, and the fixtures tests build their worlds from.
+#[cfg(any(test, feature = "bench"))]
 pub mod scratch;
 pub mod sites;
 pub mod station;

@@ -6,10 +6,14 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use sqlx::{Connection, Executor, PgConnection};
 
+#[cfg(any(test, feature = "test-support"))]
 use chrono::NaiveDate;
+#[cfg(any(test, feature = "test-support"))]
 use cordon_domain::{AreaCode, ResidentId};
 
-use crate::{BackendKind, NewArea, Result, Store};
+#[cfg(any(test, feature = "test-support"))]
+use crate::NewArea;
+use crate::{BackendKind, Result, Store};
 
 static COUNTER: AtomicU32 = AtomicU32::new(0);
 
@@ -122,6 +126,7 @@ impl Drop for Scratch {
     }
 }
 
+#[cfg(any(test, feature = "test-support"))]
 /// Scratch databases on every backend a test must cover: always SQLite, and PostgreSQL at
 /// [`test_pg_url`]. When PostgreSQL cannot be reached the run fails under CI (`CI` set) and
 /// otherwise goes on without it, saying so.
@@ -135,10 +140,12 @@ pub async fn test_scratches(label: &str) -> Vec<Scratch> {
     out
 }
 
+#[cfg(any(test, feature = "test-support"))]
 fn code(s: &str) -> AreaCode {
     AreaCode::parse(s).expect("valid code")
 }
 
+#[cfg(any(test, feature = "test-support"))]
 /// A small county for tests: two townships of two villages each.
 pub async fn seed_sample_areas(store: &Store) {
     let areas = [
@@ -154,12 +161,14 @@ pub async fn seed_sample_areas(store: &Store) {
     store.upsert_areas(&areas).await.expect("sample areas stored");
 }
 
+#[cfg(any(test, feature = "test-support"))]
 /// The resident id of sample person `n` (all born in 1940–2022, registered in 140121).
 pub fn sample_id(n: u32) -> String {
     let birth = NaiveDate::from_ymd_opt(1940, 1, 1).expect("valid date") + chrono::Days::new(u64::from(n % 30_000));
     ResidentId::from_parts("140121", birth, (n / 30_000 % 1000) as u16).expect("valid id").to_string()
 }
 
+#[cfg(any(test, feature = "test-support"))]
 /// `n` people spread over the four villages, two per household, as CSV with Chinese headers.
 pub fn sample_people_csv(n: u32) -> String {
     let villages = ["140121100201", "140121100202", "140121101201", "140121101202"];
