@@ -37,6 +37,12 @@ pub fn date(d: Option<NaiveDate>) -> String {
     d.map(|d| d.to_string()).unwrap_or_else(|| "—".into())
 }
 
+/// A stored phone number masked for a list (`139****0001`); nothing when there is none or it
+/// does not read as a phone number.
+pub fn masked_phone(phone: Option<&str>) -> String {
+    phone.and_then(|p| cordon_domain::Phone::parse(p).ok()).map(|p| p.masked()).unwrap_or_default()
+}
+
 /// `3h05m` for a span of minutes.
 pub fn span(minutes: i64) -> String {
     format!("{}h{:02}m", minutes / 60, minutes % 60)

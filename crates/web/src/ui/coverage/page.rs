@@ -166,12 +166,7 @@ pub async fn page(t: Tr, caller: Caller, Query(q): Query<CoverageQuery>) -> Resp
                         name: p.name.clone(),
                         age: age_on(p.birth_date, today),
                         id_masked: p.document.masked(),
-                        phone_masked: p
-                            .phone
-                            .as_deref()
-                            .and_then(|ph| cordon_domain::Phone::parse(ph).ok())
-                            .map(|ph| ph.masked())
-                            .unwrap_or_default(),
+                        phone_masked: crate::format::masked_phone(p.phone.as_deref()),
                         address: p.address.clone().unwrap_or_default(),
                         tags: p.tags.all(p.birth_date, today).iter().map(|v| t.get(&format!("tag.{}", v.as_str()))).collect(),
                     })

@@ -41,6 +41,12 @@ pub struct SampleRow {
     taken: Option<String>,
 }
 
+impl SampleRow {
+    fn of(s: cordon_store::quarantine::ToSample) -> SampleRow {
+        SampleRow { order_id: s.order.id, name: s.order.name, room: s.room.unwrap_or_default(), double: s.double, taken: s.taken }
+    }
+}
+
 #[derive(Template)]
 #[template(path = "quarantine_site.html")]
 struct SitePage {
@@ -159,16 +165,7 @@ pub(super) async fn site_view(
         error,
         today: t.fill("quarantine.sampling_list", &[("day", &today.format("%m-%d").to_string())]),
         people,
-        samples: samples
-            .into_iter()
-            .map(|s| SampleRow {
-                order_id: s.order.id,
-                name: s.order.name,
-                room: s.room.unwrap_or_default(),
-                double: s.double,
-                taken: s.taken,
-            })
-            .collect(),
+        samples: samples.into_iter().map(SampleRow::of).collect(),
         sampled,
         cleaning: rooms.iter().filter(|r| r.status == "cleaning").map(|r| (r.id, r.number.clone())).collect(),
         free: rooms.iter().filter(|r| r.status == "free").map(|r| (r.id, format!("{} {}", r.building, r.number))).collect(),
@@ -176,16 +173,7 @@ pub(super) async fn site_view(
         room_counts,
         tomorrow: t.fill("quarantine.tomorrow", &[("day", &tomorrow.format("%m-%d").to_string())]),
         tomorrow_count: tomorrow_list.len(),
-        tomorrow_rows: tomorrow_list
-            .into_iter()
-            .map(|s| SampleRow {
-                order_id: s.order.id,
-                name: s.order.name,
-                room: s.room.unwrap_or_default(),
-                double: s.double,
-                taken: None,
-            })
-            .collect(),
+        tomorrow_rows: tomorrow_list.into_iter().map(SampleRow::of).collect(),
         restart,
         site,
     };

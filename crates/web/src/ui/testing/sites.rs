@@ -119,12 +119,7 @@ async fn site_view(t: Tr, caller: &Caller, round_id: i64, site_id: i64, error: O
                 recalled: why == HomeVisit::Recalled,
                 age: age_on(p.birth_date, today),
                 address: p.address.clone().unwrap_or_default(),
-                phone_masked: p
-                    .phone
-                    .as_deref()
-                    .and_then(|ph| cordon_domain::Phone::parse(ph).ok())
-                    .map(|ph| ph.masked())
-                    .unwrap_or_default(),
+                phone_masked: crate::format::masked_phone(p.phone.as_deref()),
                 tags: p.tags.all(p.birth_date, today).iter().map(|v| t.get(&format!("tag.{}", v.as_str()))).collect(),
                 name: p.name,
             })
