@@ -44,6 +44,7 @@ pub mod observation;
 pub mod person;
 pub mod person_row;
 pub mod phone;
+pub mod refusal;
 pub mod resident_id;
 pub mod testing;
 pub mod transfer;

@@ -105,6 +105,8 @@ pub enum Vulnerability {
 
 impl Vulnerability {
     pub const STORED: [Vulnerability; 3] = [Vulnerability::Bedridden, Vulnerability::Disabled, Vulnerability::Pregnant];
+    pub const ALL: [Vulnerability; 5] =
+        [Vulnerability::Bedridden, Vulnerability::Disabled, Vulnerability::Pregnant, Vulnerability::Elderly, Vulnerability::Infant];
 
     pub fn as_str(self) -> &'static str {
         match self {

@@ -77,11 +77,7 @@ fn secret_hash(secret: &str) -> String {
 
 fn valid_username(name: &str) -> Result<()> {
     let ok = (2..=40).contains(&name.chars().count()) && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
-    if ok {
-        Ok(())
-    } else {
-        Err(refused!("user name must be 2–40 letters, digits, '_', '-' or '.'", "用户名须为 2–40 个字母、数字或 _ - . 符号"))
-    }
+    if ok { Ok(()) } else { Err(refused!("refused.user_name_invalid")) }
 }
 
 impl Store {
@@ -128,12 +124,12 @@ impl Store {
     /// Creates an account after checking the user name and the password rules (audited).
     pub async fn create_user(&self, actor: &Actor, new: NewUser) -> Result<User> {
         valid_username(&new.username)?;
-        check_password(&new.password, &new.username).map_err(|e| StoreError::Invalid(format!("password {e}")))?;
+        check_password(&new.password, &new.username).map_err(|e| refused!("refused.password_weak", reason = e))?;
         if new.areas.is_empty() {
-            return Err(refused!("a user needs at least one area (their jurisdiction)", "用户至少需要一个区划（其辖区）"));
+            return Err(refused!("refused.user_needs_area"));
         }
         if self.user_by_name(&new.username).await?.is_some() {
-            return Err(refused!("user name {name} is taken", "用户名 {name} 已被使用", name = new.username));
+            return Err(refused!("refused.user_name_taken", name = new.username));
         }
         let password = new.password.clone();
         let hash = tokio::task::spawn_blocking(move || Argon2::default().hash_password(password.as_bytes()).map(|h| h.to_string()))
@@ -179,7 +175,7 @@ impl Store {
             id: row.id,
             username: row.username,
             display_name: row.display_name,
-            role: row.role.parse().map_err(StoreError::Invalid)?,
+            role: row.role.parse().map_err(StoreError::Corrupt)?,
             jurisdiction: Jurisdiction::new(areas.into_iter().filter_map(|(a,)| AreaCode::parse(&a).ok()).collect()),
             disabled: row.disabled,
             created_at: row.created_at,
@@ -295,7 +291,7 @@ impl Store {
 
     /// Creates a bearer token acting as `username`; the secret is returned once, never stored.
     pub async fn create_api_token(&self, actor: &Actor, username: &str, name: &str) -> Result<(i64, String)> {
-        let user = self.user_by_name(username).await?.ok_or_else(|| refused!("no user {username}", "没有用户 {username}"))?;
+        let user = self.user_by_name(username).await?.ok_or_else(|| refused!("refused.no_user", username = username))?;
         let secret = new_secret()?;
         let now = Utc::now();
         let id = with_write_pool!(self, pool => {

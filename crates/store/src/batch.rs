@@ -10,11 +10,12 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use cordon_domain::Barcode;
+use cordon_domain::refusal::Refusal;
 use cordon_domain::testing::pooling::{PoolSize, SamplingGroup};
 use cordon_domain::testing::station::{AfterScan, EarlierSample, OpenTube, ScanRefusal};
 use serde::Serialize;
 
-use crate::station::{BUMP_COUNTS, BUMP_HOUR, ON_ROUND_CONFLICT, StationRefusal, Tube, TubeRow, hour_of, pool_columns, pool_for, shanghai};
+use crate::station::{BUMP_COUNTS, BUMP_HOUR, ON_ROUND_CONFLICT, Tube, TubeRow, hour_of, pool_columns, pool_for, refuse, shanghai};
 use crate::testing::Round;
 use crate::{Param, Result, Store, StoreError, bind_all, sqlite_sql, with_read_pool, with_write_pool};
 
@@ -35,7 +36,7 @@ pub struct BatchTube {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct MemberRefusal {
     pub person_id: i64,
-    pub refusal: StationRefusal,
+    pub refusal: Refusal,
 }
 
 /// What a batch did with one tube.
@@ -49,7 +50,7 @@ pub struct BatchOutcome {
     pub repeats: usize,
     pub refused: Vec<MemberRefusal>,
     /// Why the whole tube was refused, if it was.
-    pub error: Option<StationRefusal>,
+    pub error: Option<Refusal>,
 }
 
 /// Ids per `IN (…)` list.
@@ -462,7 +463,7 @@ impl Store {
                 added: 0,
                 repeats: 0,
                 refused: vec![],
-                error: Some(StationRefusal::Busy(t.barcode.to_string())),
+                error: Some(refuse::busy(&t.barcode)),
             })
             .collect())
     }
@@ -534,14 +535,13 @@ impl Store {
             let barcode = t.barcode.to_string();
             let mut outcome = BatchOutcome { barcode: barcode.clone(), tube: None, added: 0, repeats: 0, refused: vec![], error: None };
             let Some((site_area, _)) = sites.get(&t.site_id) else {
-                outcome.error = Some(StationRefusal::SiteNotInRound(t.site_id));
+                outcome.error = Some(refuse::site_not_in_round(t.site_id));
                 plan.outcomes.push(outcome);
                 continue;
             };
             if !seen_barcodes.insert(barcode.clone()) {
                 // The same barcode twice in one batch: the first one counts.
-                outcome.error =
-                    Some(StationRefusal::BarcodeUsed { barcode: barcode.clone(), site: sites[&t.site_id].1.clone(), at: shanghai(now) });
+                outcome.error = Some(refuse::barcode_used(&barcode, &sites[&t.site_id].1, shanghai(now)));
                 plan.outcomes.push(outcome);
                 continue;
             }
@@ -551,7 +551,7 @@ impl Store {
             let (pool, tube_id, old_members, was_sealed, household, household_size, retest) = match existing.get(&barcode) {
                 Some(row) if row.site_id != t.site_id => {
                     let site = sites.get(&row.site_id).map(|s| s.1.clone()).unwrap_or_default();
-                    outcome.error = Some(StationRefusal::BarcodeUsed { barcode: barcode.clone(), site, at: shanghai(row.opened_at) });
+                    outcome.error = Some(refuse::barcode_used(&barcode, site, shanghai(row.opened_at)));
                     plan.outcomes.push(outcome);
                     continue;
                 }
@@ -582,13 +582,13 @@ impl Store {
                     if Some(*earlier_tube) == tube_id {
                         outcome.repeats += 1;
                     } else {
-                        let refusal = StationRefusal::Scan(ScanRefusal::AlreadySampled { earlier: e.clone() });
+                        let refusal = Refusal::from(ScanRefusal::AlreadySampled { earlier: e.clone() });
                         outcome.refused.push(MemberRefusal { person_id: m, refusal });
                     }
                 } else if !persons.contains_key(&m) {
-                    outcome.refused.push(MemberRefusal { person_id: m, refusal: StationRefusal::UnknownPerson(m) });
+                    outcome.refused.push(MemberRefusal { person_id: m, refusal: refuse::unknown_person(m) });
                 } else if retest && !recalled.contains(&m) {
-                    outcome.refused.push(MemberRefusal { person_id: m, refusal: StationRefusal::Scan(ScanRefusal::NotRecalled) });
+                    outcome.refused.push(MemberRefusal { person_id: m, refusal: Refusal::from(ScanRefusal::NotRecalled) });
                 } else {
                     fresh.push(m);
                 }
@@ -602,7 +602,7 @@ impl Store {
             let mut sealed = was_sealed;
             for m in fresh {
                 if sealed {
-                    outcome.refused.push(MemberRefusal { person_id: m, refusal: StationRefusal::Sealed(barcode.clone()) });
+                    outcome.refused.push(MemberRefusal { person_id: m, refusal: refuse::sealed(&barcode) });
                     continue;
                 }
                 let (_, home) = &persons[&m];
@@ -615,7 +615,7 @@ impl Store {
                         accepted.push(m);
                         sealed = after == AfterScan::Sealed;
                     }
-                    Err(refusal) => outcome.refused.push(MemberRefusal { person_id: m, refusal: StationRefusal::Scan(refusal) }),
+                    Err(refusal) => outcome.refused.push(MemberRefusal { person_id: m, refusal: Refusal::from(refusal) }),
                 }
             }
             let total = old_members.len() + accepted.len();

@@ -352,7 +352,7 @@ impl Store {
         for i in &new.infectors {
             match self.case(*i).await? {
                 Some(c) if c.incident_id == incident_id => {}
-                _ => return Err(refused!("case {i} is not a case of this incident", "病例 {i} 不属于本起疫情")),
+                _ => return Err(refused!("refused.case_of_other_incident", i = i)),
             }
         }
         let now = Utc::now();
@@ -373,12 +373,12 @@ impl Store {
                 }
             };
             if external.is_empty() {
-                return Err(refused!("a case number must not be empty", "病例编号不能为空"));
+                return Err(refused!("refused.case_number_empty"));
             }
             let taken: Option<(i64,)> = sqlx::query_as("SELECT id FROM cases WHERE incident_id = $1 AND external_id = $2")
                 .bind(incident_id).bind(&external).fetch_optional(&mut *tx).await?;
             if taken.is_some() {
-                return Err(refused!("case number {external} is already used in this incident", "病例编号 {external} 在本起疫情中已被使用"));
+                return Err(refused!("refused.case_number_taken", external = external));
             }
             let (id,): (i64,) = sqlx::query_as(
                 "INSERT INTO cases (incident_id, external_id, person_id, positive_id, area_code, classification, severity, how_found, origin, \
@@ -552,10 +552,10 @@ impl Store {
     /// Linking again changes nothing.
     pub(crate) async fn link_cases(&self, actor: &Actor, infector: &Case, case: &Case, source: &str) -> Result<()> {
         if infector.incident_id != case.incident_id {
-            return Err(refused!("cases of different incidents cannot be linked", "不同疫情的病例不能关联"));
+            return Err(refused!("refused.cases_different_incidents_linked"));
         }
         if infector.id == case.id {
-            return Err(refused!("a case cannot infect itself", "病例不能是自己的传染源"));
+            return Err(refused!("refused.case_infects_itself"));
         }
         let now = Utc::now();
         let change = Change::new("link", "case", &case.external_id)
@@ -650,7 +650,7 @@ impl Store {
             return Ok(id);
         }
         if self.area(area).await?.is_none() {
-            return Err(refused!("area {area} is not registered", "区划 {area} 未登记"));
+            return Err(refused!("refused.area_unregistered", area = area));
         }
         let change = Change::new("create", "incident", name).area(area.as_str()).after(serde_json::json!({"name": name}));
         Ok(with_write_pool!(self, pool => {

@@ -377,10 +377,7 @@ fn columns(headers: &csv::StringRecord) -> Result<Columns> {
     match (find(&["id_number", "身份证号", "证件号码"]), find(&["venue_code", "场所码", "场所编码"]), find(&["at", "扫码时间", "时间"]))
     {
         (Some(person), Some(venue), Some(at)) => Ok(Columns { person, venue, at, left: find(&["left_at", "离开时间"]) }),
-        _ => Err(refused!(
-            "a check-in file needs columns 身份证号/id_number, 场所码/venue_code and 扫码时间/at (optional 离开时间/left_at)",
-            "扫码记录文件须有“身份证号”“场所码”“扫码时间”三列（“离开时间”可选）",
-        )),
+        _ => Err(refused!("refused.checkin_file_columns")),
     }
 }
 
@@ -416,7 +413,7 @@ pub async fn import_checkins<R: Read + Send + 'static>(
         let run = || -> Result<TextEncoding> {
             let (encoding, text) = utf8_reader(input)?;
             let mut csv = csv::ReaderBuilder::new().flexible(true).from_reader(text);
-            let cols = columns(csv.headers().map_err(|e| StoreError::Invalid(format!("not a CSV file: {e}")))?)?;
+            let cols = columns(csv.headers().map_err(|e| refused!("refused.not_csv", reason = e))?)?;
             let (mut batch, mut errors, mut read) = (Vec::with_capacity(BATCH), Vec::new(), 0u64);
             for (line, rec) in numbered(csv.records()) {
                 read += 1;

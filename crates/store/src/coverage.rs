@@ -12,6 +12,7 @@ use cordon_domain::testing::coverage::{Counts, area_totals};
 use cordon_domain::testing::exemption::ExemptionReason;
 use serde::Serialize;
 
+use crate::Refusal;
 use crate::audit::{Actor, Change, INSERT_AUDIT, audit_params};
 use crate::station::BUMP_COUNTS;
 use crate::testing::Round;
@@ -107,14 +108,6 @@ impl Store {
     }
 }
 
-/// Why a person cannot be marked as accounted for.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum ExemptRefusal {
-    #[error("{name} was already sampled in this round (tube {barcode}): nothing to account for")]
-    AlreadySampled { name: String, barcode: String },
-}
-
 impl Store {
     /// Marks a person as accounted for without a sample in the round. Marking them again changes
     /// only the reason and note; nothing is counted twice.
@@ -125,13 +118,16 @@ impl Store {
         person_id: i64,
         reason: ExemptionReason,
         note: Option<&str>,
-    ) -> Result<std::result::Result<Exemption, ExemptRefusal>> {
-        let person = self.person_by_id(person_id).await?.ok_or_else(|| refused!("no person {person_id}", "没有人员 {person_id}"))?;
+    ) -> Result<Exemption> {
+        let person = self.person_by_id(person_id).await?.ok_or_else(|| refused!("refused.no_person", person_id = person_id))?;
         let sampled: Option<(String,)> = with_read_pool!(self, pool =>
             sqlx::query_as("SELECT t.barcode FROM samples s JOIN tubes t ON t.id = s.tube_id WHERE s.round_id + 0 = $1 AND s.person_id = $2 AND s.kind = 'round'")
                 .bind(round_id).bind(person_id).fetch_optional(pool).await?);
         if let Some((barcode,)) = sampled {
-            return Ok(Err(ExemptRefusal::AlreadySampled { name: person.name, barcode }));
+            return Err(Refusal::conflict("refused.already_sampled_no_exemption")
+                .with("name", person.name)
+                .with("barcode", barcode)
+                .into());
         }
         let note = note.map(str::trim).filter(|n| !n.is_empty());
         let now = Utc::now();
@@ -158,7 +154,7 @@ impl Store {
         });
         let e =
             self.exemptions(round_id, None, Some(person_id)).await?.pop().ok_or_else(|| StoreError::Task("exemption vanished".into()))?;
-        Ok(Ok(e))
+        Ok(e)
     }
 
     /// Takes back an exemption (the person is missing again). True when there was one.

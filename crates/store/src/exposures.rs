@@ -4,6 +4,7 @@
 //! contact living outside the caller's jurisdiction raises an assistance request (协查函) to
 //! their county; a confirmed batch is handed over as observation orders awaiting transfer.
 
+use crate::term;
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
@@ -126,9 +127,7 @@ impl Store {
         confirmed: bool,
     ) -> Result<Recorded> {
         let status = if confirmed { "confirmed" } else { "dismissed" };
-        let source = case
-            .person_id
-            .ok_or_else(|| refused!("case {case} has no person record", "病例 {case} 没有人员档案", case = case.external_id))?;
+        let source = case.person_id.ok_or_else(|| refused!("refused.case_without_person", case = case.external_id))?;
         let mut contacts: Vec<(i64, String)> = Vec::new();
         for chunk in new.chunks(500) {
             let sql = format!("SELECT id, area_code FROM persons WHERE id IN ({})", list_placeholders(0, chunk.len()));
@@ -140,10 +139,10 @@ impl Store {
         let area_of: BTreeMap<i64, String> = contacts.into_iter().collect();
         for n in new {
             if !area_of.contains_key(&n.contact_person_id) {
-                return Err(refused!("no person {id}", "没有人员 {id}", id = n.contact_person_id));
+                return Err(refused!("refused.no_person", person_id = n.contact_person_id));
             }
             if n.contact_person_id == source {
-                return Err(refused!("a case is not its own contact", "病例不能是自己的接触者"));
+                return Err(refused!("refused.case_own_contact"));
             }
         }
         let now = Utc::now();
@@ -316,26 +315,19 @@ impl Store {
         let today = cordon_domain::local_date(now);
         for person in people {
             let Some(c) = contacts.iter().find(|c| c.person_id == *person) else {
-                out.refused.push((*person, refusal!("not a contact of this case", "不是本病例的接触者")));
+                out.refused.push((*person, refusal!("refused.not_a_contact")));
                 continue;
             };
             let parsed = c.degree.parse::<Degree>().ok();
             let Some(category) = parsed.and_then(Degree::observation_category).and_then(|c| c.parse::<Category>().ok()) else {
                 out.refused.push((
                     *person,
-                    refusal!(
-                        "{name} ({degree}): watched by health monitoring, not observation",
-                        "{name}（{degree_zh}）：纳入健康监测，不作隔离观察",
-                        name = c.name,
-                        degree = c.degree,
-                        degree_zh = parsed.map_or(c.degree.as_str(), |d| d.label_zh())
-                    ),
+                    refusal!("refused.contact_health_monitoring_only", name = c.name, degree = term("contacts.degree", &c.degree)),
                 ));
                 continue;
             };
             if c.status == "proposed" {
-                out.refused
-                    .push((*person, refusal!("{name} is still proposed: confirm first", "{name} 仍为待确认：请先确认", name = c.name)));
+                out.refused.push((*person, refusal!("refused.contact_still_proposed", name = c.name)));
                 continue;
             }
             let last = c.last_at.unwrap_or(now);
@@ -343,26 +335,16 @@ impl Store {
                 out.refused.push((
                     *person,
                     refusal!(
-                        "{name} ({category}): {rule} does not observe this category",
-                        "{name}（{category_zh}）：{rule} 不对此类人员隔离观察",
+                        "refused.rule_set_skips_category",
                         name = c.name,
-                        category_zh = category.label_zh(),
-                        category = category.as_str(),
+                        category = term("obs.category", category.as_str()),
                         rule = rule.name
                     ),
                 ));
                 continue;
             };
             if schedule.entry().is_none() {
-                out.refused.push((
-                    *person,
-                    refusal!(
-                        "{name}: observation period already over on {day}: health monitoring only",
-                        "{name}：隔离观察期已于 {day} 结束，仅作健康监测",
-                        name = c.name,
-                        day = schedule.release_on
-                    ),
-                ));
+                out.refused.push((*person, refusal!("refused.observation_period_over", name = c.name, day = schedule.release_on)));
                 continue;
             }
             orders.push((c, category, last, ScheduleColumns::of(&schedule)));
@@ -407,10 +389,7 @@ impl Store {
     pub(crate) async fn answer_assist_request(&self, actor: &Actor, request: &AssistRequest, answer: &str) -> Result<AssistRequest> {
         let answer = answer.trim();
         if answer.is_empty() {
-            return Err(refused!(
-                "an answer needs a text (found, where controlled, or why not)",
-                "回复须写明情况（是否找到、在何处管控，或未找到的原因）"
-            ));
+            return Err(refused!("refused.answer_needs_text"));
         }
         let change =
             Change::new("answer", "assist_request", request.id).area(&request.to_area).after(serde_json::json!({"answer": answer}));

@@ -184,8 +184,8 @@ fn parse<R: Read + Send + 'static>(
 ) -> Result<(TextEncoding, u64)> {
     let (encoding, text) = utf8_reader(input)?;
     let mut csv = csv::ReaderBuilder::new().flexible(true).has_headers(true).from_reader(text);
-    let headers = csv.headers().map_err(|e| StoreError::Invalid(format!("cannot read the header line: {e}")))?.clone();
-    let columns = PersonColumns::from_headers(headers.iter()).map_err(StoreError::Invalid)?;
+    let headers = csv.headers().map_err(|e| refused!("refused.not_csv", reason = e))?.clone();
+    let columns = PersonColumns::from_headers(headers.iter()).map_err(|e| refused!("refused.file_columns", reason = e))?;
     let mut record = csv::StringRecord::new();
     let mut batch = Vec::with_capacity(BATCH);
     let mut errors = Vec::new();
@@ -223,7 +223,7 @@ fn parse<R: Read + Send + 'static>(
                 let line = e.position().map(|p| p.line()).unwrap_or(rows + 1);
                 let reason = match e.kind() {
                     csv::ErrorKind::Utf8 { .. } => "text is not valid in the file's encoding".to_string(),
-                    csv::ErrorKind::Io(err) => return Err(StoreError::Invalid(format!("reading line {line}: {err}"))),
+                    csv::ErrorKind::Io(err) => return Err(refused!("refused.file_unreadable_at", line = line, reason = err)),
                     _ => e.to_string(),
                 };
                 errors.push(RowError { line, field: None, reason });

@@ -3,6 +3,7 @@
 //! investigator of the case's area gets it at once, in turn; otherwise it waits until one takes
 //! it. A second investigator may take the site visit while the first phones.
 
+use crate::term;
 use chrono::{DateTime, Utc};
 use cordon_domain::AreaCode;
 use cordon_domain::cases::investigation::{Candidate, Clock, Part, next_in_turn};
@@ -202,18 +203,16 @@ impl Store {
                 return Ok(inv.clone());
             }
             return Err(refused!(
-                "{what} of case {case} is already with {who}",
-                "病例 {case} 的{what_zh}已由 {who} 承担",
-                what = part.as_str(),
+                "refused.investigation_part_held",
+                what = term("investigation.part", part.as_str()),
                 case = inv.case_number,
-                who = held.display_name,
-                what_zh = part.label_zh()
+                who = held.display_name
             ));
         }
         let investigator: Option<(String,)> = with_read_pool!(self, pool => sqlx::query_as(
             "SELECT role FROM users WHERE id = $1 AND NOT disabled").bind(user_id).fetch_optional(pool).await?);
         if investigator.as_ref().is_none_or(|(r,)| r != "investigator") {
-            return Err(refused!("user {user_id} is no active investigator", "用户 {user_id} 不是在岗的流调人员"));
+            return Err(refused!("refused.not_an_investigator", user_id = user_id));
         }
         let now = Utc::now();
         let change = Change::new("assign", "investigation", inv.id).area(&inv.area_code).after(serde_json::json!({
@@ -235,11 +234,9 @@ impl Store {
         let now = self.investigation(inv.id).await?.ok_or_else(|| StoreError::Task("investigation vanished".into()))?;
         if !done && now.holder(part).is_none_or(|h| h.user_id != user_id) {
             return Err(refused!(
-                "{what} of case {case} was just taken by someone else",
-                "病例 {case} 的{what_zh}刚被他人接单",
-                what = part.as_str(),
-                case = inv.case_number,
-                what_zh = part.label_zh()
+                "refused.investigation_part_taken",
+                what = term("investigation.part", part.as_str()),
+                case = inv.case_number
             ));
         }
         Ok(now)

@@ -9,7 +9,7 @@ use cordon_domain::Barcode;
 use cordon_domain::testing::result::{CtValues, TubeResult};
 use serde::Serialize;
 
-use crate::results::{ResultInput, ResultOutcome, ResultRefusal};
+use crate::results::{ResultInput, ResultOutcome};
 use crate::scoped::Scoped;
 use crate::{Result, StoreError};
 
@@ -118,7 +118,7 @@ pub async fn ingest_results_csv<R: Read + Send + 'static>(scope: &Scoped, lab_id
                 }
                 Err(reason) => {
                     if report.problems.len() < MAX_PROBLEMS {
-                        report.problems.push((line, barcode, ResultOutcome::refused(ResultRefusal::Unreadable { detail: reason })));
+                        report.problems.push((line, barcode, ResultOutcome::unreadable(reason)));
                     }
                 }
             }
@@ -137,6 +137,10 @@ pub async fn ingest_results_csv<R: Read + Send + 'static>(scope: &Scoped, lab_id
         }
     }
     report.problems.sort_by_key(|p| p.0);
-    report.encoding = parser.await.map_err(|e| StoreError::Task(e.to_string()))?.map_err(StoreError::Invalid)?.to_string();
+    report.encoding = parser
+        .await
+        .map_err(|e| StoreError::Task(e.to_string()))?
+        .map_err(|e| refused!("refused.file_unreadable", reason = e))?
+        .to_string();
     Ok(report)
 }

@@ -9,20 +9,19 @@ use std::time::Duration;
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 
-/// A request the rules refuse, said in English and in Chinese: `refused!("en {x}", "中文 {x}",
-/// x = expr)`; each text uses the names it needs.
+/// A request the rules refuse, with the values its text names: `refused!("refused.no_round", round = id)`
+/// (a [`StoreError`]); the kind is the key of its text in the locale files.
 macro_rules! refused {
     ($($t:tt)*) => {
-        $crate::StoreError::Refused(Box::new(refusal!($($t)*)))
+        $crate::StoreError::from(cordon_domain::refusal!($($t)*))
     };
 }
 
-/// The `Refusal` itself, for a batch that refuses some of its members and goes on.
+/// The [`Refusal`] itself, for a batch that refuses some of its members and goes on.
 macro_rules! refusal {
-    ($en:literal, $zh:literal $(, $k:ident = $v:expr)* $(,)?) => {{
-        $(let $k = &$v;)*
-        $crate::Refusal { en: format!($en), zh: format!($zh) }
-    }};
+    ($($t:tt)*) => {
+        cordon_domain::refusal!($($t)*)
+    };
 }
 
 pub mod accounts;
@@ -74,12 +73,11 @@ pub enum StoreError {
     Sqlite(#[from] rusqlite::Error),
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
-    /// Bad input or a broken stored value, said in English only (kept for what a person at a
-    /// page should rarely see: unreadable files, stored rows that do not parse).
-    #[error("{0}")]
-    Invalid(String),
-    /// A request the rules refuse, in both languages, so each face can say it.
-    #[error("{}", .0.en)]
+    /// A stored value that does not read back (a failure of the system, not of the request).
+    #[error("a stored value is unreadable: {0}")]
+    Corrupt(String),
+    /// A request the rules refuse; each face says it from its kind.
+    #[error("refused: {0}")]
     Refused(Box<Refusal>),
     /// The caller's role or jurisdiction does not allow this.
     #[error("{0}")]
@@ -92,35 +90,31 @@ pub enum StoreError {
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
-/// Why the rules refuse a request, in English (the API, logs) and Chinese (pages).
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct Refusal {
-    pub en: String,
-    pub zh: String,
-}
+pub use cordon_domain::refusal::{Refusal, term};
 
-impl Refusal {
-    /// The text in Chinese (`zh`) or English.
-    pub fn text(&self, zh: bool) -> &str {
-        if zh { &self.zh } else { &self.en }
+impl From<Refusal> for StoreError {
+    fn from(r: Refusal) -> Self {
+        StoreError::Refused(Box::new(r))
     }
 }
 
 impl StoreError {
-    /// Bad input or a refusal, which the person asking should be told (not a failure of the
-    /// system itself).
-    pub fn is_refusal(&self) -> bool {
-        matches!(self, StoreError::Invalid(_) | StoreError::Refused(_))
+    /// A stored value that does not read back.
+    pub(crate) fn corrupt(e: impl std::fmt::Display) -> Self {
+        StoreError::Corrupt(e.to_string())
     }
 
-    /// Bad input or a refusal, in the given language (`zh` or English); `None` for failures of
-    /// the system itself.
-    pub fn reason(&self, zh: bool) -> Option<String> {
+    /// The refusal, when the rules refused the request (not a failure of the system itself).
+    pub fn refusal(&self) -> Option<&Refusal> {
         match self {
-            StoreError::Invalid(reason) => Some(reason.clone()),
-            StoreError::Refused(r) => Some(r.text(zh).to_string()),
+            StoreError::Refused(r) => Some(r),
             _ => None,
         }
+    }
+
+    /// Whether the rules refused the request, which the person asking should be told.
+    pub fn is_refusal(&self) -> bool {
+        self.refusal().is_some()
     }
 }
 
@@ -139,18 +133,6 @@ impl std::fmt::Display for Denied {
             }
             Denied::MissingPermission { role, permission } => {
                 write!(f, "your role ({}) does not have the permission {}", role.as_str(), permission.as_str())
-            }
-        }
-    }
-}
-
-impl Denied {
-    /// The reason in Chinese, for pages.
-    pub fn zh(&self) -> String {
-        match self {
-            Denied::OutsideJurisdiction { area, yours } => format!("区划 {area} 不在您的辖区（{}）内。", yours.join("、")),
-            Denied::MissingPermission { role, permission } => {
-                format!("您的角色（{}）没有“{}”权限（{}）。", role.label_zh(), permission.label_zh(), permission.as_str())
             }
         }
     }

@@ -61,8 +61,8 @@ struct Parsed {
 fn parse(input: impl Read + Send + 'static, allowed: Option<&Jurisdiction>, default_area: &AreaCode) -> Result<Parsed> {
     let (encoding, text) = utf8_reader(input)?;
     let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(text);
-    let headers = reader.headers().map_err(|e| StoreError::Invalid(format!("not a CSV file: {e}")))?.clone();
-    let columns = LinelistColumns::from_headers(headers.iter()).map_err(StoreError::Invalid)?;
+    let headers = reader.headers().map_err(|e| refused!("refused.not_csv", reason = e))?.clone();
+    let columns = LinelistColumns::from_headers(headers.iter()).map_err(|e| refused!("refused.file_columns", reason = e))?;
     let (mut rows, mut errors, mut read) = (Vec::new(), Vec::new(), 0u64);
     let mut seen: HashMap<String, u64> = HashMap::new();
     for (line, record) in numbered(reader.records()) {

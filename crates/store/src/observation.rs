@@ -6,6 +6,7 @@
 //! days) so that lists — who goes home today, who is tested today, who is released — are plain
 //! reads; it is always recomputable from the order, the rule set and the tests taken.
 
+use crate::term;
 use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -157,8 +158,8 @@ impl Store {
             return Ok(r);
         }
         let row: Option<(String,)> = with_read_pool!(self, pool => sqlx::query_as("SELECT body FROM rule_sets WHERE name = $1").bind(name).fetch_optional(pool).await?);
-        let (body,) = row.ok_or_else(|| refused!("no rule set {name:?}", "没有规则集 {name}"))?;
-        serde_json::from_str(&body).map_err(|e| StoreError::Invalid(format!("rule set {name:?} is unreadable: {e}")))
+        let (body,) = row.ok_or_else(|| refused!("refused.no_rule_set", name = name))?;
+        serde_json::from_str(&body).map_err(StoreError::corrupt)
     }
 
     /// Every rule set: the built-in ones first, then the edited copies by name.
@@ -170,8 +171,7 @@ impl Store {
         let rows: Vec<(String, String)> =
             with_read_pool!(self, pool => sqlx::query_as("SELECT body, copied_from FROM rule_sets ORDER BY name").fetch_all(pool).await?);
         for (body, copied_from) in rows {
-            let rule: RuleSet =
-                serde_json::from_str(&body).map_err(|e| StoreError::Invalid(format!("a stored rule set is unreadable: {e}")))?;
+            let rule: RuleSet = serde_json::from_str(&body).map_err(StoreError::corrupt)?;
             out.push(RuleSetEntry { rule, built_in: false, copied_from: Some(copied_from) });
         }
         Ok(out)
@@ -180,13 +180,9 @@ impl Store {
     /// Stores an edited rule set (new, or replacing an earlier edit of the same name). A
     /// built-in name is refused: copy it under a new name. Orders under it are recomputed.
     pub(crate) async fn save_rule_set(&self, actor: &Actor, rule: &RuleSet, copied_from: &str) -> Result<RecomputeSummary> {
-        rule.validate().map_err(|e| StoreError::Invalid(e.to_string()))?;
+        rule.validate().map_err(|e| refused!("refused.rule_set_invalid", reason = e))?;
         if RuleSet::BUILT_IN.contains(&rule.name.as_str()) {
-            return Err(refused!(
-                "{name} is built in: save the edit as a copy under another name",
-                "{name} 为内置规则集：请以新名称另存修改",
-                name = rule.name
-            ));
+            return Err(refused!("refused.rule_set_built_in", name = rule.name));
         }
         let body = serde_json::to_string(rule).map_err(|e| StoreError::Task(e.to_string()))?;
         let change = Change::new("save", "rule_set", &rule.name).after(serde_json::to_value(rule).unwrap_or_default());
@@ -215,7 +211,7 @@ impl Store {
         self.rule_set(name).await?;
         let (area, before): (String, String) = with_read_pool!(self, pool =>
             sqlx::query_as("SELECT area_code, rule_set FROM incidents WHERE id = $1").bind(incident_id).fetch_optional(pool).await?)
-        .ok_or_else(|| refused!("no incident {incident_id}", "没有疫情 {incident_id}"))?;
+        .ok_or_else(|| refused!("refused.no_incident", incident_id = incident_id))?;
         let change = Change::new("set_rule_set", "incident", incident_id)
             .area(&area)
             .before(serde_json::json!({"rule_set": before}))
@@ -579,14 +575,12 @@ impl Store {
 
     /// Moves an order to `to` when the state machine allows it.
     pub(crate) async fn set_order_status(&self, actor: &Actor, order: &Order, to: Status) -> Result<Order> {
-        let from =
-            order.status().ok_or_else(|| refused!("order {id} has an unknown status", "观察单 {id} 的状态无法识别", id = order.id))?;
+        let from = order.status().ok_or_else(|| refused!("refused.order_unknown_status", id = order.id))?;
         if !from.may_become(to) {
             return Err(refused!(
-                "an order {from} cannot become {to}",
-                "“{from}”的观察单不能变为“{to}”",
-                from = from.label_zh(),
-                to = to.label_zh()
+                "refused.order_cannot_become",
+                from = term("obs.status", from.as_str()),
+                to = term("obs.status", to.as_str())
             ));
         }
         let now = Utc::now();
@@ -601,7 +595,7 @@ impl Store {
                 .bind(to.as_str()).bind(now).bind(released).bind(order.id).bind(from.as_str())
                 .execute(&mut *tx).await?.rows_affected();
             if n == 0 {
-                return Err(refused!("order {id} changed meanwhile; reload and try again", "观察单 {id} 刚被他人修改，请刷新后重试", id = order.id));
+                return Err(refused!("refused.order_changed", id = order.id));
             }
             bind_all!(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
             tx.commit().await?;

@@ -42,9 +42,9 @@ impl TryFrom<PersonRow> for Person {
     fn try_from(r: PersonRow) -> Result<Person> {
         let document = match r.id_kind.as_str() {
             "resident" => {
-                IdDocument::Resident(ResidentId::parse(&r.id_number).map_err(|e| StoreError::Invalid(format!("stored id {}: {e}", r.id)))?)
+                IdDocument::Resident(ResidentId::parse(&r.id_number).map_err(|e| StoreError::Corrupt(format!("stored id {}: {e}", r.id)))?)
             }
-            _ => IdDocument::Passport(parse_passport(&r.id_number).map_err(StoreError::Invalid)?),
+            _ => IdDocument::Passport(parse_passport(&r.id_number).map_err(StoreError::Corrupt)?),
         };
         Ok(Person {
             id: r.id,
@@ -288,7 +288,7 @@ impl Store {
             return Ok((existing, false));
         }
         if self.area(&p.area_code).await?.is_none() {
-            return Err(refused!("area {area} is not registered", "区划 {area} 未登记", area = p.area_code));
+            return Err(refused!("refused.area_unregistered", area = p.area_code));
         }
         let area = p.area_code.as_str();
         let created = with_write_pool!(self, pool => {

@@ -146,7 +146,7 @@ impl Store {
                 let mut n = 0;
                 for (i, row) in chunk.iter().enumerate() {
                     if row.len() != columns.len() {
-                        return Err(StoreError::Invalid(format!("row for {table} has {} values, expected {}", row.len(), columns.len())));
+                        return Err(StoreError::Corrupt(format!("row for {table} has {} values, expected {}", row.len(), columns.len())));
                     }
                     sql.push_str(if i == 0 { "(" } else { ", (" });
                     for j in 0..row.len() {

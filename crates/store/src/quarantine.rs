@@ -4,6 +4,7 @@
 //! the single-tube tests taken from it, whose results come back through the mass-testing
 //! result paths.
 
+use crate::term;
 use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -62,13 +63,8 @@ pub struct Room {
     pub status: String,
 }
 
-/// Room statuses and their labels.
-pub const ROOM_STATUSES: [(&str, &str); 4] = [("free", "空闲"), ("occupied", "已入住"), ("cleaning", "待消杀"), ("out_of_use", "停用")];
-
-/// A room status's Chinese label from [`ROOM_STATUSES`] (the code itself when unknown).
-fn room_status_zh(status: &str) -> &str {
-    ROOM_STATUSES.iter().find(|(k, _)| *k == status).map_or(status, |(_, zh)| zh)
-}
+/// Room statuses (each face labels them from its locale, `room_status.<status>`).
+pub const ROOM_STATUSES: [&str; 4] = ["free", "occupied", "cleaning", "out_of_use"];
 
 /// What a bulk room assignment did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -121,10 +117,10 @@ impl Store {
     pub(crate) async fn create_quarantine_site(&self, actor: &Actor, new: &NewQuarantineSite) -> Result<SiteBoard> {
         let name = new.name.trim();
         if name.is_empty() || new.head_name.trim().is_empty() {
-            return Err(refused!("a quarantine site needs a name and a head of site", "隔离点须有名称和负责人"));
+            return Err(refused!("refused.quarantine_site_needs_name"));
         }
         if !SITE_KINDS.iter().any(|(k, _)| *k == new.kind) {
-            return Err(refused!("unknown site kind {kind:?}", "未知的隔离点类型 {kind}", kind = new.kind));
+            return Err(refused!("refused.unknown_site_kind", kind = new.kind));
         }
         let change = Change::new("create", "quarantine_site", name).area(new.area_code.as_str()).after(serde_json::json!({
             "name": name, "kind": new.kind, "address": new.address, "head": new.head_name, "staff": new.staff,
@@ -139,7 +135,7 @@ impl Store {
             .bind(new.head_phone.as_deref()).bind(new.staff as i32).bind(new.households_share).bind(Utc::now())
             .fetch_optional(&mut *tx).await?;
             let Some((id,)) = row else {
-                return Err(refused!("a quarantine site named {name} already exists here", "本辖区已有名为 {name} 的隔离点"));
+                return Err(refused!("refused.quarantine_site_name_taken", name = name));
             };
             bind_all!(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
             tx.commit().await?;
@@ -187,10 +183,7 @@ impl Store {
             || !(1..=10).contains(&beds)
             || floors.1 - floors.0 > 100
         {
-            return Err(refused!(
-                "a building needs a name, floors from low to high, 1–200 rooms a floor and 1–10 beds a room",
-                "楼栋须有名称，楼层由低到高，每层 1–200 间，每间 1–10 床"
-            ));
+            return Err(refused!("refused.building_invalid"));
         }
         let mut rows = Vec::new();
         for floor in floors.0..=floors.1 {
@@ -239,12 +232,10 @@ impl Store {
     pub(crate) async fn set_room_status(&self, actor: &Actor, site: &SiteBoard, room: &Room, to: &str) -> Result<()> {
         if !cordon_domain::observation::room_may_become(&room.status, to) {
             return Err(refused!(
-                "room {number} is {from}; it cannot become {to}",
-                "房间 {number} 当前为{from_zh}，不能改为{to_zh}",
+                "refused.room_cannot_become",
                 number = room.number,
-                from = room.status,
-                from_zh = room_status_zh(&room.status),
-                to_zh = room_status_zh(to)
+                from = term("room_status", &room.status),
+                to = term("room_status", to)
             ));
         }
         let change = Change::new("room_status", "room", room.id)
@@ -256,7 +247,7 @@ impl Store {
             let n = sqlx::query("UPDATE rooms SET status = $1 WHERE id = $2 AND status = $3 AND occupants = 0")
                 .bind(to).bind(room.id).bind(&room.status).execute(&mut *tx).await?.rows_affected();
             if n == 0 {
-                return Err(refused!("room {room} changed meanwhile; reload", "房间 {room} 刚被他人修改，请刷新", room = room.number));
+                return Err(refused!("refused.room_changed", room = room.number));
             }
             bind_all!(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
             tx.commit().await?;
@@ -272,20 +263,11 @@ impl Store {
         let mut todo: Vec<&Order> = Vec::new();
         for o in orders {
             match o.status() {
-                _ if o.room_id.is_some() => {
-                    out.refused.push((o.id, refusal!("{name} already has a room", "{name} 已有房间", name = o.name)))
-                }
+                _ if o.room_id.is_some() => out.refused.push((o.id, refusal!("refused.has_room_already", name = o.name))),
                 Some(Status::AwaitingTransfer | Status::InTransit | Status::HomeQuarantine) => todo.push(o),
-                _ => out.refused.push((
-                    o.id,
-                    refusal!(
-                        "{name} is {status}: not waiting for a room",
-                        "{name} 当前为“{status_zh}”，不在待分房之列",
-                        name = o.name,
-                        status = o.status,
-                        status_zh = o.status().map(|s| s.label_zh()).unwrap_or("?")
-                    ),
-                )),
+                _ => out
+                    .refused
+                    .push((o.id, refusal!("refused.not_waiting_for_room", name = o.name, status = term("obs.status", &o.status)))),
             }
         }
         if todo.is_empty() {
@@ -324,10 +306,7 @@ impl Store {
             let mut rest = group.as_slice();
             while !rest.is_empty() {
                 let Some(room) = free.pop_front() else {
-                    out.refused
-                        .extend(rest.iter().map(|o| {
-                            (o.id, refusal!("{name}: no free room left at this site", "{name}：本隔离点已无空房", name = o.name))
-                        }));
+                    out.refused.extend(rest.iter().map(|o| (o.id, refusal!("refused.no_free_room", name = o.name))));
                     break;
                 };
                 let take = rest.len().min(room.beds.max(1) as usize);
@@ -349,7 +328,7 @@ impl Store {
                 let m = sqlx::query("UPDATE observation_orders SET site_id = $1, room_id = $2, updated_at = $3 WHERE id = $4 AND room_id IS NULL")
                     .bind(site.id).bind(room.id).bind(now).bind(o.id).execute(&mut *tx).await?.rows_affected();
                 if n == 0 || m == 0 {
-                    return Err(refused!("room {room} or order {id} changed meanwhile; assign again", "房间 {room} 或观察单 {id} 刚被他人修改，请重新分配", room = room.number, id = o.id));
+                    return Err(refused!("refused.room_or_order_changed", room = room.number, id = o.id));
                 }
                 sqlx::query("INSERT INTO room_stays (room_id, site_id, order_id, person_id, assigned_at) VALUES ($1, $2, $3, $4, $5)")
                     .bind(room.id).bind(site.id).bind(o.id).bind(o.person_id).bind(now).execute(&mut *tx).await?;
@@ -367,16 +346,11 @@ impl Store {
     /// quarantine.
     pub(crate) async fn check_in(&self, actor: &Actor, site: &SiteBoard, order: &Order) -> Result<Order> {
         if order.site_id != Some(site.id) || order.room_id.is_none() {
-            return Err(refused!("{name} has no room at {site}", "{name} 在 {site} 没有房间", name = order.name, site = site.name));
+            return Err(refused!("refused.no_room_at_site", name = order.name, site = site.name));
         }
-        let from = order.status().ok_or_else(|| refused!("unknown status", "状态无法识别"))?;
+        let from = order.status().ok_or_else(|| refused!("refused.unknown_status"))?;
         if !from.may_become(Status::Centralized) && from != Status::AwaitingTransfer {
-            return Err(refused!(
-                "{name} is {from}: cannot check in",
-                "{name} 当前为“{from}”，不能入住",
-                name = order.name,
-                from = from.label_zh()
-            ));
+            return Err(refused!("refused.cannot_check_in", name = order.name, from = term("obs.status", from.as_str())));
         }
         let now = Utc::now();
         let change = Change::new("check_in", "observation_order", order.id)
@@ -397,15 +371,14 @@ impl Store {
     /// The person leaves the site — home for the home stage, released, or to hospital as a
     /// case — and the room waits for cleaning once empty.
     pub(crate) async fn check_out(&self, actor: &Actor, order: &Order, to: Status) -> Result<Order> {
-        let Some(room_id) = order.room_id else { return Err(refused!("{name} has no room", "{name} 没有房间", name = order.name)) };
-        let from = order.status().ok_or_else(|| refused!("unknown status", "状态无法识别"))?;
+        let Some(room_id) = order.room_id else { return Err(refused!("refused.no_room", name = order.name)) };
+        let from = order.status().ok_or_else(|| refused!("refused.unknown_status"))?;
         if from != to && !from.may_become(to) {
             return Err(refused!(
-                "{name} is {from}: cannot become {to}",
-                "{name} 当前为“{from}”，不能变为“{to}”",
+                "refused.cannot_become",
                 name = order.name,
-                from = from.label_zh(),
-                to = to.label_zh()
+                from = term("obs.status", from.as_str()),
+                to = term("obs.status", to.as_str())
             ));
         }
         let now = Utc::now();
@@ -476,10 +449,10 @@ impl Store {
         symptoms: &str,
     ) -> Result<HealthCheck> {
         if !matches!(slot, "morning" | "evening") {
-            return Err(refused!("slot {slot:?}: morning or evening", "时段 {slot}：须为上午或下午"));
+            return Err(refused!("refused.slot_invalid", slot = slot));
         }
         if !(34.0..=43.0).contains(&temperature) {
-            return Err(refused!("{temperature} °C is not a body temperature (34–43)", "{temperature} °C 不是有效体温（34–43）"));
+            return Err(refused!("refused.temperature_invalid", temperature = temperature));
         }
         let now = Utc::now();
         with_write_pool!(self, pool => {
@@ -617,7 +590,7 @@ impl Store {
             .bind(round_id).bind(barcode.as_str()).bind(sampling_site).bind(area).bind(&actor.name).bind(now)
             .fetch_optional(&mut *tx).await?;
             let Some((tube_id,)) = tube else {
-                return Err(refused!("tube {barcode} is already used: scan a new tube", "采样管 {barcode} 已被使用：请换新管扫码"));
+                return Err(refused!("refused.tube_used", barcode = barcode));
             };
             sqlx::query("INSERT INTO samples (round_id, tube_id, person_id, area_code, sampled_at, client_id, kind) VALUES ($1, $2, $3, $4, $5, NULL, 'observation')")
                 .bind(round_id).bind(tube_id).bind(order.person_id).bind(&order.area_code).bind(now).execute(&mut *tx).await?;
@@ -627,7 +600,7 @@ impl Store {
             )
             .bind(order.id).bind(today).bind(now).bind(tube_id).execute(&mut *tx).await?.rows_affected();
             if added == 0 {
-                return Err(refused!("{name} was already tested today", "{name} 今日已采样", name = order.name));
+                return Err(refused!("refused.already_tested_today", name = order.name));
             }
             bind_all!(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
             tx.commit().await?;
@@ -638,7 +611,7 @@ impl Store {
     /// Who restarts their period after a positive at a site: the same floor and the rule set's
     /// floors above and below, or everyone after a positive environmental sample.
     pub(crate) async fn restart_preview(&self, positive: &Order, environmental: bool) -> Result<Restart> {
-        let site = positive.site_id.ok_or_else(|| refused!("{name} is not at a site", "{name} 不在隔离点", name = positive.name))?;
+        let site = positive.site_id.ok_or_else(|| refused!("refused.not_at_site", name = positive.name))?;
         let room = match positive.room_id {
             Some(r) => self.room(r).await?,
             None => None,

@@ -15,6 +15,7 @@ use std::collections::{HashMap, HashSet};
 
 use crate::audit::{Actor, Change, INSERT_AUDIT, INSERT_AUDIT_HEAD, INSERT_AUDIT_ROW_PARAMS, audit_params};
 use crate::{Param, Result, Store, bind_all, sqlite_sql, with_read_pool, with_write_pool};
+use crate::{Refusal, term};
 
 /// What follows a result, the same on every path (`$1` time, `$2` deadline or tube, `$3` tube).
 const RECALL_MEMBERS: &str = "INSERT INTO recalls (round_id, tube_id, person_id, area_code, status, created_at, deadline) \
@@ -59,7 +60,7 @@ impl ResultWrite {
         }
     }
     fn raced(&self) -> ResultOutcome {
-        ResultOutcome::refused(ResultRefusal::Raced { barcode: self.barcode.clone() })
+        ResultOutcome::refused(Refusal::conflict("refused.result_raced").with("barcode", &self.barcode))
     }
 }
 
@@ -194,44 +195,26 @@ pub enum ResultOutcome {
     Repeat {
         tube_id: i64,
     },
+    /// Why, as each face says it.
     Refused {
-        /// Why, in a form a program (or a page in another language) can act on.
-        refusal: ResultRefusal,
-        /// The same in English words.
-        reason: String,
+        refusal: Refusal,
     },
 }
 
 impl ResultOutcome {
-    pub fn refused(refusal: ResultRefusal) -> Self {
-        ResultOutcome::Refused { reason: refusal.to_string(), refusal }
+    pub fn refused(refusal: Refusal) -> Self {
+        ResultOutcome::Refused { refusal }
     }
-}
 
-/// Why a result was not recorded. Nothing is dropped silently: every refusal is reported with
-/// its line, segment or position.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum ResultRefusal {
-    #[error("unknown barcode {barcode}: no tube was registered with it")]
-    UnknownBarcode { barcode: String },
-    #[error("tube {barcode} was sampled in {area}, outside your jurisdiction")]
-    OutsideJurisdiction { barcode: String, area: String },
-    #[error("tube {barcode} already has the result {}; a different result ({}) is not accepted — ask the lab to check", recorded.as_str(), sent.as_str())]
-    Conflict { barcode: String, recorded: TubeResult, sent: TubeResult },
-    #[error("tube {barcode} received another result at the same moment: send it again")]
-    Raced { barcode: String },
     /// A row or segment that could not be read (`detail` says what was wrong with it).
-    #[error("{detail}")]
-    Unreadable { detail: String },
+    pub fn unreadable(detail: impl std::fmt::Display) -> Self {
+        ResultOutcome::refused(Refusal::new("refused.row_unreadable").with("detail", detail))
+    }
 }
 
 /// Every input's outcome (all are decided; the fallback keeps a slip visible, not silent).
 fn finish(outcomes: Vec<Option<ResultOutcome>>) -> Vec<ResultOutcome> {
-    outcomes
-        .into_iter()
-        .map(|o| o.unwrap_or_else(|| ResultOutcome::refused(ResultRefusal::Unreadable { detail: "not decided".into() })))
-        .collect()
+    outcomes.into_iter().map(|o| o.unwrap_or_else(|| ResultOutcome::unreadable("not decided"))).collect()
 }
 
 /// An open recall on the board.
@@ -339,13 +322,13 @@ fn decide_results(
     let mut writes: Vec<ResultWrite> = Vec::new();
     for (i, (input, tube)) in inputs.iter().zip(tubes).enumerate() {
         let Some(tube) = tube else {
-            outcomes[i] = Some(ResultOutcome::refused(ResultRefusal::UnknownBarcode { barcode: input.barcode.to_string() }));
+            outcomes[i] = Some(ResultOutcome::refused(Refusal::new("refused.unknown_barcode").with("barcode", &input.barcode)));
             continue;
         };
         if let Some(j) = scope
             && !AreaCode::parse(&tube.area_code).is_ok_and(|a| j.contains(&a))
         {
-            let refusal = ResultRefusal::OutsideJurisdiction { barcode: input.barcode.to_string(), area: tube.area_code.clone() };
+            let refusal = Refusal::new("refused.tube_outside_jurisdiction").with("barcode", &input.barcode).with("area", &tube.area_code);
             outcomes[i] = Some(ResultOutcome::refused(refusal));
             continue;
         }
@@ -354,9 +337,12 @@ fn decide_results(
         if let Some(existing) = existing {
             outcomes[i] = Some(match second_result(existing, result) {
                 SecondResult::Repeat => ResultOutcome::Repeat { tube_id: tube.id },
-                SecondResult::Conflict => {
-                    ResultOutcome::refused(ResultRefusal::Conflict { barcode: input.barcode.to_string(), recorded: existing, sent: result })
-                }
+                SecondResult::Conflict => ResultOutcome::refused(
+                    Refusal::conflict("refused.result_conflict")
+                        .with("barcode", &input.barcode)
+                        .with("recorded", term("results.result", existing.as_str()))
+                        .with("sent", term("results.result", result.as_str())),
+                ),
             });
             continue;
         }
@@ -378,7 +364,7 @@ fn decide_results(
 impl Store {
     pub(crate) async fn create_lab(&self, actor: &Actor, new: NewLab) -> Result<Lab> {
         if new.name.trim().is_empty() || new.daily_capacity == 0 {
-            return Err(refused!("a lab needs a name and a daily capacity", "检测机构须有名称和日检测能力"));
+            return Err(refused!("refused.lab_invalid"));
         }
         let change = Change::new("create", "lab", new.name.trim()).area(new.area_code.as_str());
         let id = with_write_pool!(self, pool => {
@@ -418,7 +404,7 @@ impl Store {
     /// Records one result from `lab_id` and everything that follows from it.
     pub(crate) async fn record_result(&self, actor: &Actor, lab_id: i64, input: &ResultInput) -> Result<ResultOutcome> {
         let mut out = self.record_results(actor, lab_id, std::slice::from_ref(input), None).await?;
-        Ok(out.pop().unwrap_or_else(|| ResultOutcome::refused(ResultRefusal::Unreadable { detail: "no result".into() })))
+        Ok(out.pop().unwrap_or_else(|| ResultOutcome::unreadable("no result")))
     }
 
     /// Records results from `lab_id` in one transaction, each with what follows from it (recalls

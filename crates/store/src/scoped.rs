@@ -23,12 +23,12 @@ use cordon_domain::Barcode;
 use cordon_domain::testing::pooling::SamplingGroup;
 
 use crate::batch::{BatchOutcome, BatchTube};
-use crate::coverage::{Coverage, ExemptRefusal, Exemption, Progress};
+use crate::coverage::{Coverage, Exemption, Progress};
 use crate::results::{Lab, NewLab, Recall, ResultInput, ResultOutcome};
 use crate::sites::{AreaHistory, HomeVisit};
-use crate::station::{Scanned, StationRefusal, Tube};
+use crate::station::{Scanned, Tube};
 use crate::testing::{NewRound, NewSite, Round, Site};
-use crate::transport::{Batch, BatchDetail, NewBatch, TransportRefusal, TubeFlow};
+use crate::transport::{Batch, BatchDetail, NewBatch, TubeFlow};
 use crate::{Area, Denied, Person, PersonCursor, PersonFilter, PersonPage, Result, Store, StoreError};
 use chrono::{DateTime, Utc};
 use cordon_domain::testing::exemption::ExemptionReason;
@@ -148,7 +148,7 @@ impl Scoped {
         self.require(Permission::PersonsRead)?;
         match self.store.person_by_id(id).await? {
             Some(p) => {
-                let area = AreaCode::parse(&p.area_code).map_err(|e| StoreError::Invalid(e.to_string()))?;
+                let area = AreaCode::parse(&p.area_code).map_err(StoreError::corrupt)?;
                 self.inside(&area)?;
                 Ok(Some(p))
             }
@@ -176,13 +176,9 @@ impl Scoped {
         self.require(Permission::PersonsWrite)?;
         self.inside(&new.area_code)?;
         let (person, created) = self.store.register_person(&self.actor, new).await?;
-        let area = AreaCode::parse(&person.area_code).map_err(|e| StoreError::Invalid(e.to_string()))?;
+        let area = AreaCode::parse(&person.area_code).map_err(StoreError::corrupt)?;
         if !self.principal.user.jurisdiction.contains(&area) {
-            return Err(refused!(
-                "{who} is already registered in another jurisdiction: scan their id to sample them",
-                "{who} 已在其他辖区登记：请扫其证件采样",
-                who = person.document.masked()
-            ));
+            return Err(refused!("refused.registered_elsewhere", who = person.document.masked()));
         }
         Ok((person, created))
     }
@@ -288,15 +284,9 @@ impl Scoped {
     pub async fn create_site(&self, new: NewSite) -> Result<Site> {
         self.require(Permission::TestingWrite)?;
         self.inside(&new.area_code)?;
-        let round =
-            self.round(new.round_id).await?.ok_or_else(|| refused!("no round {round}", "没有检测轮次 {round}", round = new.round_id))?;
+        let round = self.round(new.round_id).await?.ok_or_else(|| refused!("refused.no_round", round = new.round_id))?;
         if !round.covers(&new.area_code) {
-            return Err(refused!(
-                "area {area} is not part of round {round}",
-                "区划 {area} 不在轮次“{round}”范围内",
-                area = new.area_code,
-                round = round.name
-            ));
+            return Err(refused!("refused.area_not_in_round", area = new.area_code, round = round.name));
         }
         self.store.create_site(&self.actor, new).await
     }
@@ -323,13 +313,11 @@ impl Scoped {
 
     /// The site of a round, if it is inside the jurisdiction.
     async fn site_inside(&self, round_id: i64, site_id: i64) -> Result<Site> {
-        let round = self.round(round_id).await?.ok_or_else(|| refused!("no round {round_id}", "没有检测轮次 {round_id}"))?;
+        let round = self.round(round_id).await?.ok_or_else(|| refused!("refused.no_round", round = round_id))?;
         let sites = self.store.sites(round.id, self.principal.user.jurisdiction.areas()).await?;
         match sites.into_iter().find(|s| s.id == site_id) {
             Some(s) => Ok(s),
-            None => {
-                Err(refused!("no site {site_id} of round {round_id} in your areas", "您的辖区内没有轮次 {round_id} 的采样点 {site_id}"))
-            }
+            None => Err(refused!("refused.no_site_in_round", site_id = site_id, round_id = round_id)),
         }
     }
 
@@ -341,7 +329,7 @@ impl Scoped {
         barcode: &Barcode,
         group: SamplingGroup,
         station: Option<u32>,
-    ) -> Result<std::result::Result<Tube, StationRefusal>> {
+    ) -> Result<Tube> {
         self.require(Permission::TestingWrite)?;
         self.site_inside(round_id, site_id).await?;
         self.store.open_tube(round_id, site_id, barcode, group, station, Some(&self.principal.user.username)).await
@@ -349,16 +337,10 @@ impl Scoped {
 
     /// Scans a person into a tube of a site in the jurisdiction (needs `testing.write`). People
     /// are sampled where they are, so the person may live anywhere.
-    pub async fn scan(
-        &self,
-        round_id: i64,
-        barcode: &Barcode,
-        person_id: i64,
-        client_id: Option<&str>,
-    ) -> Result<std::result::Result<Scanned, StationRefusal>> {
+    pub async fn scan(&self, round_id: i64, barcode: &Barcode, person_id: i64, client_id: Option<&str>) -> Result<Scanned> {
         self.require(Permission::TestingWrite)?;
         if let Some(t) = self.store.tube(round_id, barcode).await? {
-            self.inside(&AreaCode::parse(&t.area_code).map_err(|e| StoreError::Invalid(e.to_string()))?)?;
+            self.inside(&AreaCode::parse(&t.area_code).map_err(StoreError::corrupt)?)?;
         }
         self.store.scan(round_id, barcode, person_id, client_id).await
     }
@@ -374,15 +356,10 @@ impl Scoped {
     /// be in the jurisdiction. Needs `testing.write`.
     pub async fn register_batch(&self, round_id: i64, tubes: Vec<BatchTube>, client_id: Option<&str>) -> Result<Vec<BatchOutcome>> {
         self.require(Permission::TestingWrite)?;
-        let round = self.round(round_id).await?.ok_or_else(|| refused!("no round {round_id}", "没有检测轮次 {round_id}"))?;
+        let round = self.round(round_id).await?.ok_or_else(|| refused!("refused.no_round", round = round_id))?;
         let sites = self.store.sites(round.id, self.principal.user.jurisdiction.areas()).await?;
         if let Some(t) = tubes.iter().find(|t| !sites.iter().any(|s| s.id == t.site_id)) {
-            return Err(refused!(
-                "tube {tube}: no site {site} of round {round_id} in your areas",
-                "采样管 {tube}：您的辖区内没有轮次 {round_id} 的采样点 {site}",
-                tube = t.barcode,
-                site = t.site_id
-            ));
+            return Err(refused!("refused.tube_no_site_in_round", tube = t.barcode, site = t.site_id, round_id = round_id));
         }
         self.store.register_batch(round, tubes, Some(&self.principal.user.username), client_id).await
     }
@@ -412,7 +389,7 @@ impl Scoped {
     pub async fn record_result(&self, lab_id: i64, input: &ResultInput) -> Result<ResultOutcome> {
         self.require(Permission::LabWrite)?;
         if let Some(Some((_, area))) = self.store.result_tubes(std::slice::from_ref(input)).await?.pop() {
-            self.inside(&AreaCode::parse(&area).map_err(|e| StoreError::Invalid(e.to_string()))?)?;
+            self.inside(&AreaCode::parse(&area).map_err(StoreError::corrupt)?)?;
         }
         self.store.record_result(&self.actor, lab_id, input).await
     }
@@ -447,15 +424,9 @@ impl Scoped {
 
     /// Marks a person of the jurisdiction as accounted for without a sample in a round (needs
     /// `testing.write`).
-    pub async fn exempt(
-        &self,
-        round_id: i64,
-        person_id: i64,
-        reason: ExemptionReason,
-        note: Option<&str>,
-    ) -> Result<std::result::Result<Exemption, ExemptRefusal>> {
+    pub async fn exempt(&self, round_id: i64, person_id: i64, reason: ExemptionReason, note: Option<&str>) -> Result<Exemption> {
         self.require(Permission::TestingWrite)?;
-        self.round(round_id).await?.ok_or_else(|| refused!("no round {round_id}", "没有检测轮次 {round_id}"))?;
+        self.round(round_id).await?.ok_or_else(|| refused!("refused.no_round", round = round_id))?;
         self.person_inside(person_id).await?;
         self.store.exempt(&self.actor, round_id, person_id, reason, note).await
     }
@@ -463,7 +434,7 @@ impl Scoped {
     /// Takes back an exemption of a person of the jurisdiction (needs `testing.write`).
     pub async fn unexempt(&self, round_id: i64, person_id: i64) -> Result<bool> {
         self.require(Permission::TestingWrite)?;
-        self.round(round_id).await?.ok_or_else(|| refused!("no round {round_id}", "没有检测轮次 {round_id}"))?;
+        self.round(round_id).await?.ok_or_else(|| refused!("refused.no_round", round = round_id))?;
         self.person_inside(person_id).await?;
         self.store.unexempt(&self.actor, round_id, person_id).await
     }
@@ -481,7 +452,7 @@ impl Scoped {
     pub async fn progress(&self, round_id: i64, area: &AreaCode, parts: &[String]) -> Result<Progress> {
         self.require(Permission::TestingRead)?;
         self.inside(area)?;
-        self.round(round_id).await?.ok_or_else(|| refused!("no round {round_id}", "没有检测轮次 {round_id}"))?;
+        self.round(round_id).await?.ok_or_else(|| refused!("refused.no_round", round = round_id))?;
         self.store.progress(round_id, area, parts).await
     }
 
@@ -511,7 +482,7 @@ impl Scoped {
         self.require(Permission::TestingRead)?;
         self.require(Permission::PersonsRead)?;
         let site = self.site_inside(round_id, site_id).await?;
-        let area = AreaCode::parse(&site.area_code).map_err(|e| StoreError::Invalid(e.to_string()))?;
+        let area = AreaCode::parse(&site.area_code).map_err(StoreError::corrupt)?;
         self.store.door_to_door(round_id, &area, today).await
     }
 
@@ -535,8 +506,8 @@ impl Scoped {
 
     /// A person registered in the jurisdiction, or why not.
     async fn person_inside(&self, person_id: i64) -> Result<Person> {
-        let p = self.store.person_by_id(person_id).await?.ok_or_else(|| refused!("no person {person_id}", "没有人员 {person_id}"))?;
-        self.inside(&AreaCode::parse(&p.area_code).map_err(|e| StoreError::Invalid(e.to_string()))?)?;
+        let p = self.store.person_by_id(person_id).await?.ok_or_else(|| refused!("refused.no_person", person_id = person_id))?;
+        self.inside(&AreaCode::parse(&p.area_code).map_err(StoreError::corrupt)?)?;
         Ok(p)
     }
 
@@ -545,21 +516,21 @@ impl Scoped {
         self.require(Permission::PersonsRead)?;
         self.require(Permission::TestingRead)?;
         self.inside(area)?;
-        self.round(round_id).await?.ok_or_else(|| refused!("no round {round_id}", "没有检测轮次 {round_id}"))?;
+        self.round(round_id).await?.ok_or_else(|| refused!("refused.no_round", round = round_id))?;
         self.store.missing(round_id, area, after, limit).await
     }
 
     /// Seals a tube on demand (needs `testing.write`).
-    pub async fn close_tube(&self, round_id: i64, barcode: &Barcode) -> Result<std::result::Result<Tube, StationRefusal>> {
+    pub async fn close_tube(&self, round_id: i64, barcode: &Barcode) -> Result<Tube> {
         self.require(Permission::TestingWrite)?;
         if let Some(t) = self.store.tube(round_id, barcode).await? {
-            self.inside(&AreaCode::parse(&t.area_code).map_err(|e| StoreError::Invalid(e.to_string()))?)?;
+            self.inside(&AreaCode::parse(&t.area_code).map_err(StoreError::corrupt)?)?;
         }
         self.store.close_tube(round_id, barcode).await
     }
 
     /// Sends a box of sealed tubes from a site of the jurisdiction to a lab (needs `testing.write`).
-    pub async fn dispatch(&self, new: NewBatch) -> Result<std::result::Result<Batch, TransportRefusal>> {
+    pub async fn dispatch(&self, new: NewBatch) -> Result<Batch> {
         self.require(Permission::TestingWrite)?;
         self.site_inside(new.round_id, new.site_id).await?;
         self.store.dispatch(&self.actor, new).await
@@ -569,7 +540,7 @@ impl Scoped {
     async fn batch_inside(&self, id: i64) -> Result<Option<Batch>> {
         match self.store.batch(id).await? {
             Some(b) => {
-                self.inside(&AreaCode::parse(&b.area_code).map_err(|e| StoreError::Invalid(e.to_string()))?)?;
+                self.inside(&AreaCode::parse(&b.area_code).map_err(StoreError::corrupt)?)?;
                 Ok(Some(b))
             }
             None => Ok(None),
@@ -597,14 +568,14 @@ impl Scoped {
     /// A round's batches from sites of the jurisdiction, newest first (needs `testing.read`).
     pub async fn batches(&self, round_id: i64) -> Result<Vec<Batch>> {
         self.require(Permission::TestingRead)?;
-        self.round(round_id).await?.ok_or_else(|| refused!("no round {round_id}", "没有检测轮次 {round_id}"))?;
+        self.round(round_id).await?.ok_or_else(|| refused!("refused.no_round", round = round_id))?;
         self.store.batches(round_id, self.principal.user.jurisdiction.areas()).await
     }
 
     /// The round's tubes in the jurisdiction by stage, and lab turnaround per site and lab.
     pub async fn tube_flow(&self, round_id: i64) -> Result<TubeFlow> {
         self.require(Permission::TestingRead)?;
-        self.round(round_id).await?.ok_or_else(|| refused!("no round {round_id}", "没有检测轮次 {round_id}"))?;
+        self.round(round_id).await?.ok_or_else(|| refused!("refused.no_round", round = round_id))?;
         self.store.tube_flow(round_id, self.principal.user.jurisdiction.areas()).await
     }
 

@@ -50,10 +50,10 @@ impl Store {
                 .map(|(label, n)| Part { area_code: site.area_code.clone(), label, people: n.max(0) as u32 })
                 .collect());
         }
-        let code = AreaCode::parse(&site.area_code).map_err(|e| StoreError::Invalid(e.to_string()))?;
+        let code = AreaCode::parse(&site.area_code).map_err(StoreError::corrupt)?;
         let children = self.area_children(&code).await?;
         if children.is_empty() {
-            let area = self.area(&code).await?.ok_or_else(|| refused!("area {code} is not registered", "区划 {code} 未登记"))?;
+            let area = self.area(&code).await?.ok_or_else(|| refused!("refused.area_unregistered", area = code))?;
             return Ok(vec![Part { area_code: area.code, label: area.name, people: area.population.max(0) as u32 }]);
         }
         Ok(children.into_iter().map(|a| Part { area_code: a.code, label: a.name, people: a.population.max(0) as u32 }).collect())
@@ -62,17 +62,12 @@ impl Store {
     /// Replaces a site's slots with a staggered plan over `[opens, closes)`.
     pub(crate) async fn plan_slots(&self, actor: &Actor, site: &Site, opens: DateTime<Utc>, closes: DateTime<Utc>) -> Result<Vec<Slot>> {
         if closes <= opens {
-            return Err(refused!("the site must close after it opens", "采样点结束时间须晚于开始时间"));
+            return Err(refused!("refused.site_closes_before_open"));
         }
         let parts = self.site_parts(site).await?;
         let slots = stagger(&parts, opens, closes);
         if slots.is_empty() {
-            return Err(refused!(
-                "{parts} parts do not fit into {minutes} minutes at 5 minutes each: open the site longer",
-                "{parts} 个片区按每个 5 分钟排不进 {minutes} 分钟：请延长采样点开放时间",
-                parts = parts.len(),
-                minutes = (closes - opens).num_minutes()
-            ));
+            return Err(refused!("refused.parts_do_not_fit", parts = parts.len(), minutes = (closes - opens).num_minutes()));
         }
         let change = Change::new("plan_slots", "sampling_site", site.id)
             .area(&site.area_code)
@@ -157,7 +152,7 @@ impl Store {
         let list = recent_rounds.iter().map(|(id,)| id.to_string()).collect::<Vec<_>>().join(",");
         let mut out = Vec::with_capacity(areas.len());
         for (code, name) in areas {
-            let area = AreaCode::parse(code).map_err(|e| StoreError::Invalid(e.to_string()))?;
+            let area = AreaCode::parse(code).map_err(StoreError::corrupt)?;
             let (lo, hi) = area.subtree_range();
             let in_recent = if list.is_empty() { "1 = 0".to_string() } else { format!("round_id IN ({list})") };
             // The round ids are integers we read ourselves, so the list is safe to inline.

@@ -5,6 +5,7 @@
 
 use chrono::{DateTime, Utc};
 use cordon_domain::Barcode;
+use cordon_domain::refusal::Refusal;
 use cordon_domain::testing::pooling::{PoolSize, SamplingGroup};
 use cordon_domain::testing::station::{AfterScan, EarlierSample, OpenTube, ScanRefusal};
 use serde::Serialize;
@@ -98,25 +99,32 @@ pub(crate) fn hour_of(t: DateTime<Utc>) -> DateTime<Utc> {
 const DROP_EXEMPTION: &str = "DELETE FROM round_exemptions WHERE round_id = $1 AND person_id = $2 RETURNING area_code";
 
 /// Why the station cannot do what was asked; each says what to do instead.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
-#[serde(tag = "kind", content = "detail", rename_all = "snake_case")]
-pub enum StationRefusal {
-    #[error("{0}")]
-    Scan(ScanRefusal),
-    #[error("barcode {barcode} is already used in this round at {site} (opened {at}): use another tube")]
-    BarcodeUsed { barcode: String, site: String, at: String },
-    #[error("no tube {0} is open in this round: scan the tube's barcode to open it first")]
-    UnknownTube(String),
-    #[error("tube {0} is sealed: open a new tube")]
-    Sealed(String),
-    #[error("tube {0} is empty: scan someone into it before closing it")]
-    Empty(String),
-    #[error("tube {0} changed while scanning: scan the person again")]
-    Busy(String),
-    #[error("site {0} is not part of this round")]
-    SiteNotInRound(i64),
-    #[error("no person {0} in the register: register them first")]
-    UnknownPerson(i64),
+pub mod refuse {
+    use std::fmt::Display;
+
+    use cordon_domain::refusal::Refusal;
+
+    pub fn barcode_used(barcode: impl Display, site: impl Display, at: impl Display) -> Refusal {
+        Refusal::conflict("refused.barcode_used").with("barcode", barcode).with("site", site).with("at", at)
+    }
+    pub fn unknown_tube(barcode: impl Display) -> Refusal {
+        Refusal::missing("refused.unknown_tube").with("barcode", barcode)
+    }
+    pub fn sealed(barcode: impl Display) -> Refusal {
+        Refusal::conflict("refused.sealed").with("barcode", barcode)
+    }
+    pub fn empty(barcode: impl Display) -> Refusal {
+        Refusal::conflict("refused.empty").with("barcode", barcode)
+    }
+    pub fn busy(barcode: impl Display) -> Refusal {
+        Refusal::conflict("refused.busy").with("barcode", barcode)
+    }
+    pub fn site_not_in_round(site: i64) -> Refusal {
+        Refusal::conflict("refused.site_not_in_round").with("site", site)
+    }
+    pub fn unknown_person(person: i64) -> Refusal {
+        Refusal::missing("refused.unknown_person").with("person", person)
+    }
 }
 
 /// The answer to an accepted scan.
@@ -170,15 +178,15 @@ impl Store {
         group: SamplingGroup,
         station: Option<u32>,
         collector: Option<&str>,
-    ) -> Result<Result<Tube, StationRefusal>> {
+    ) -> Result<Tube> {
         let site: Option<(String, String)> = with_read_pool!(self, pool =>
             sqlx::query_as("SELECT area_code, name FROM sampling_sites WHERE id = $1 AND round_id = $2")
                 .bind(site_id).bind(round_id).fetch_optional(pool).await?);
-        let Some((site_area, _)) = site else { return Ok(Err(StationRefusal::SiteNotInRound(site_id))) };
+        let Some((site_area, _)) = site else { return Err(refuse::site_not_in_round(site_id).into()) };
         if let Some(existing) = self.tube_row(round_id, barcode.as_str()).await? {
             return self.same_site_or_used(existing, site_id).await;
         }
-        let round = self.round(round_id).await?.ok_or_else(|| refused!("no round {round_id}", "没有检测轮次 {round_id}"))?;
+        let round = self.round(round_id).await?.ok_or_else(|| refused!("refused.no_round", round = round_id))?;
         let (kind, size) = pool_columns(pool_for(&round, &site_area, group));
         let inserted = with_write_pool!(self, pool => {
             sqlx::query(
@@ -191,32 +199,26 @@ impl Store {
             .execute(pool).await?.rows_affected()
         });
         let row = self.tube_row(round_id, barcode.as_str()).await?.ok_or_else(|| StoreError::Task("tube vanished".into()))?;
-        if inserted == 1 { Ok(Ok(row.tube())) } else { self.same_site_or_used(row, site_id).await }
+        if inserted == 1 { Ok(row.tube()) } else { self.same_site_or_used(row, site_id).await }
     }
 
-    async fn same_site_or_used(&self, existing: TubeRow, site_id: i64) -> Result<Result<Tube, StationRefusal>> {
+    async fn same_site_or_used(&self, existing: TubeRow, site_id: i64) -> Result<Tube> {
         if existing.site_id == site_id {
-            return Ok(Ok(existing.tube()));
+            return Ok(existing.tube());
         }
         let (site,): (String,) = with_read_pool!(self, pool =>
             sqlx::query_as("SELECT name FROM sampling_sites WHERE id = $1").bind(existing.site_id).fetch_one(pool).await?);
-        Ok(Err(StationRefusal::BarcodeUsed { barcode: existing.barcode, site, at: shanghai(existing.opened_at) }))
+        Err(refuse::barcode_used(existing.barcode, site, shanghai(existing.opened_at)).into())
     }
 
     /// Scans a person into an open tube. A repeat of an accepted scan answers `repeat: true`.
-    pub(crate) async fn scan(
-        &self,
-        round_id: i64,
-        barcode: &Barcode,
-        person_id: i64,
-        client_id: Option<&str>,
-    ) -> Result<Result<Scanned, StationRefusal>> {
+    pub(crate) async fn scan(&self, round_id: i64, barcode: &Barcode, person_id: i64, client_id: Option<&str>) -> Result<Scanned> {
         let Some(row) = self.tube_row(round_id, barcode.as_str()).await? else {
-            return Ok(Err(StationRefusal::UnknownTube(barcode.to_string())));
+            return Err(refuse::unknown_tube(barcode.to_string()).into());
         };
         let person: Option<(String, Option<i64>)> = with_read_pool!(self, pool =>
             sqlx::query_as("SELECT area_code, household_id FROM persons WHERE id = $1").bind(person_id).fetch_optional(pool).await?);
-        let Some((person_area, household)) = person else { return Ok(Err(StationRefusal::UnknownPerson(person_id))) };
+        let Some((person_area, household)) = person else { return Err(refuse::unknown_person(person_id).into()) };
         // A round tube meets the person's round sample, if any; a re-test tube only its own samples.
         let earlier: Option<(i64, String, String, DateTime<Utc>)> = with_read_pool!(self, pool =>
             sqlx::query_as(
@@ -232,13 +234,13 @@ impl Store {
             } else {
                 AfterScan::Open { remaining: row.pool().capacity(row.pool_size as usize).saturating_sub(row.members as usize) }
             };
-            return Ok(Ok(Scanned { tube: row.tube(), after, repeat: true }));
+            return Ok(Scanned { tube: row.tube(), after, repeat: true });
         }
         if row.sealed_at.is_some() {
-            return Ok(Err(StationRefusal::Sealed(row.barcode)));
+            return Err(refuse::sealed(row.barcode).into());
         }
         if row.retest() && self.recalled(round_id, &[person_id]).await?.is_empty() {
-            return Ok(Err(StationRefusal::Scan(ScanRefusal::NotRecalled)));
+            return Err(Refusal::from(ScanRefusal::NotRecalled).into());
         }
         let members: Vec<(i64,)> = with_read_pool!(self, pool =>
             sqlx::query_as("SELECT person_id FROM samples WHERE tube_id = $1 ORDER BY id").bind(row.id).fetch_all(pool).await?);
@@ -250,7 +252,7 @@ impl Store {
         let earlier = earlier.map(|(_, barcode, site, at)| EarlierSample { barcode, site, at: shanghai(at) });
         let after = match open.scan(person_id, household, household_size, earlier) {
             Ok(a) => a,
-            Err(refusal) => return Ok(Err(StationRefusal::Scan(refusal))),
+            Err(refusal) => return Err(Refusal::from(refusal).into()),
         };
         let now = Utc::now();
         let sealed = (after == AfterScan::Sealed).then_some(now);
@@ -267,7 +269,7 @@ impl Store {
             .execute(&mut *tx).await?.rows_affected();
             if changed == 0 {
                 tx.rollback().await?;
-                Err(StationRefusal::Busy(row.barcode.clone()))
+                Err(refuse::busy(row.barcode.clone()))
             } else {
                 let sql = format!(
                     "INSERT INTO samples (round_id, tube_id, person_id, area_code, sampled_at, client_id, kind) \
@@ -279,7 +281,7 @@ impl Store {
                 if added == 0 {
                     // Sampled elsewhere a moment ago: leave the tube as it was.
                     tx.rollback().await?;
-                    Err(StationRefusal::Busy(row.barcode.clone()))
+                    Err(refuse::busy(row.barcode.clone()))
                 } else {
                     if !row.retest() {
                         let dropped: Option<(String,)> = sqlx::query_as(DROP_EXEMPTION).bind(round_id).bind(person_id).fetch_optional(&mut *tx).await?;
@@ -293,10 +295,10 @@ impl Store {
             }
         });
         if let Err(refusal) = outcome {
-            return Ok(Err(refusal));
+            return Err(refusal.into());
         }
         let tube = self.tube_row(round_id, barcode.as_str()).await?.ok_or_else(|| StoreError::Task("tube vanished".into()))?.tube();
-        Ok(Ok(Scanned { tube, after, repeat: false }))
+        Ok(Scanned { tube, after, repeat: false })
     }
 
     /// Those of `people` with an open recall from a pool of this round.
@@ -324,18 +326,18 @@ impl Store {
     }
 
     /// Seals a tube on demand (an empty tube cannot be sealed).
-    pub(crate) async fn close_tube(&self, round_id: i64, barcode: &Barcode) -> Result<Result<Tube, StationRefusal>> {
+    pub(crate) async fn close_tube(&self, round_id: i64, barcode: &Barcode) -> Result<Tube> {
         let Some(row) = self.tube_row(round_id, barcode.as_str()).await? else {
-            return Ok(Err(StationRefusal::UnknownTube(barcode.to_string())));
+            return Err(refuse::unknown_tube(barcode.to_string()).into());
         };
         if row.sealed_at.is_none() && row.members > 0 {
             with_write_pool!(self, pool => {
                 sqlx::query("UPDATE tubes SET sealed_at = $1 WHERE id = $2 AND sealed_at IS NULL").bind(Utc::now()).bind(row.id).execute(pool).await?;
             });
         } else if row.members == 0 {
-            return Ok(Err(StationRefusal::Empty(row.barcode)));
+            return Err(refuse::empty(row.barcode).into());
         }
-        Ok(Ok(self.tube_row(round_id, barcode.as_str()).await?.ok_or_else(|| StoreError::Task("tube vanished".into()))?.tube()))
+        Ok(self.tube_row(round_id, barcode.as_str()).await?.ok_or_else(|| StoreError::Task("tube vanished".into()))?.tube())
     }
 }
 

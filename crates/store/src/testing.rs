@@ -104,7 +104,7 @@ impl Store {
         let name = if name.is_empty() {
             match self.area(&area).await? {
                 Some(a) => a.name,
-                None => return Err(refused!("area {area} is not registered", "区划 {area} 未登记")),
+                None => return Err(refused!("refused.area_unregistered", area = area)),
             }
         } else {
             name
@@ -127,18 +127,18 @@ impl Store {
     }
 
     pub(crate) async fn create_round(&self, actor: &Actor, new: NewRound) -> Result<Round> {
-        let first = new.areas.first().ok_or_else(|| refused!("a round needs at least one area", "检测轮次至少需要一个区划"))?;
+        let first = new.areas.first().ok_or_else(|| refused!("refused.round_needs_area"))?;
         for (a, _) in &new.areas {
             if self.area(a).await?.is_none() {
-                return Err(refused!("area {a} is not registered", "区划 {a} 未登记"));
+                return Err(refused!("refused.area_unregistered", area = a));
             }
         }
         let incident_id = self.incident_for(actor, &first.0).await?;
         let target_end_at = new.target_end_at.unwrap_or(new.starts_at + chrono::Duration::hours(24));
         if target_end_at <= new.starts_at {
-            return Err(refused!("the target end must be after the start", "目标完成时间须晚于开始时间"));
+            return Err(refused!("refused.round_ends_before_start"));
         }
-        let policy = serde_json::to_string(&new.policy).map_err(|e| StoreError::Invalid(e.to_string()))?;
+        let policy = serde_json::to_string(&new.policy).map_err(StoreError::corrupt)?;
         let now = Utc::now();
         let id = with_write_pool!(self, pool => {
             let mut tx = pool.begin().await?;
@@ -171,7 +171,7 @@ impl Store {
             name: r.name,
             starts_at: r.starts_at,
             target_end_at: r.target_end_at,
-            policy: serde_json::from_str(&r.pool_policy).map_err(|e| StoreError::Invalid(format!("stored pool policy: {e}")))?,
+            policy: serde_json::from_str(&r.pool_policy).map_err(StoreError::corrupt)?,
             areas: areas.into_iter().map(|(area_code, z)| RoundArea { area_code, zone: z.and_then(|z| z.parse().ok()) }).collect(),
         })
     }
@@ -200,10 +200,10 @@ impl Store {
 
     pub(crate) async fn create_site(&self, actor: &Actor, new: NewSite) -> Result<Site> {
         if new.name.trim().is_empty() || new.address.trim().is_empty() {
-            return Err(refused!("a site needs a name and an address", "采样点须有名称和地址"));
+            return Err(refused!("refused.site_needs_name"));
         }
         if new.stations == 0 || new.stations > 200 {
-            return Err(refused!("stations must be 1–200", "采样台数须为 1–200"));
+            return Err(refused!("refused.stations_invalid"));
         }
         let change = Change::new("create", "sampling_site", &new.name).area(new.area_code.as_str()).after(serde_json::json!({
             "round": new.round_id, "name": new.name, "address": new.address, "stations": new.stations,

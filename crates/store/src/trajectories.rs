@@ -44,14 +44,10 @@ impl Store {
     pub(crate) async fn add_trajectory(&self, actor: &Actor, case: &Case, entries: &[NewEntry]) -> Result<()> {
         for e in entries {
             if e.place.trim().is_empty() {
-                return Err(refused!("a place needs a name or address", "地点须有名称或地址"));
+                return Err(refused!("refused.place_needs_name"));
             }
             if e.until_at.is_some_and(|u| u <= e.from_at) {
-                return Err(refused!(
-                    "{place}: the end must come after the start",
-                    "{place}：离开时间须晚于到达时间",
-                    place = e.place.trim()
-                ));
+                return Err(refused!("refused.place_ends_before_start", place = e.place.trim()));
             }
         }
         let now = Utc::now();

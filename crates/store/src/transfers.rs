@@ -2,6 +2,7 @@
 //! that fill the vehicles, their dispatch, pick-up and arrival, and the dispatch board with
 //! every open transfer's clock, overdue first.
 
+use crate::term;
 use chrono::{DateTime, Duration, Utc};
 use cordon_domain::AreaCode;
 use cordon_domain::transfer::{TransferKind, TransferStatus, VehicleKind, fill_vehicles};
@@ -99,7 +100,7 @@ pub struct Planned {
 
 /// The refusal for a vehicle already on another transfer.
 fn busy(vehicle: &Vehicle) -> StoreError {
-    refused!("vehicle {plate} is on another transfer", "车辆 {plate} 正在执行其他转运", plate = vehicle.plate)
+    refused!("refused.vehicle_busy", plate = vehicle.plate)
 }
 
 /// `('planned', 'dispatched', 'picked_up')`: the transfers still under way, as the domain says.
@@ -111,7 +112,7 @@ impl Store {
     pub(crate) async fn add_vehicle(&self, actor: &Actor, v: &NewVehicle) -> Result<i64> {
         let plate = v.plate.trim();
         if plate.is_empty() || !(1..=80).contains(&v.seats) {
-            return Err(refused!("a vehicle needs a plate and 1–80 seats", "车辆须有车牌号和 1–80 个座位"));
+            return Err(refused!("refused.vehicle_invalid"));
         }
         let change = Change::new("create", "vehicle", plate)
             .area(v.area_code.as_str())
@@ -123,7 +124,7 @@ impl Store {
             )
             .bind(plate).bind(v.kind.as_str()).bind(v.seats as i32).bind(v.area_code.as_str()).bind(v.driver.as_deref()).bind(v.phone.as_deref())
             .fetch_optional(&mut *tx).await?;
-            let Some((id,)) = row else { return Err(refused!("vehicle {plate} is registered already", "车辆 {plate} 已登记")) };
+            let Some((id,)) = row else { return Err(refused!("refused.vehicle_taken", plate = plate)) };
             bind_all!(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
             tx.commit().await?;
             id
@@ -148,7 +149,7 @@ impl Store {
     pub(crate) async fn add_hospital(&self, actor: &Actor, h: &NewHospital) -> Result<i64> {
         let name = h.name.trim();
         if name.is_empty() {
-            return Err(refused!("a hospital needs a name", "医院须有名称"));
+            return Err(refused!("refused.hospital_needs_name"));
         }
         let change = Change::new("create", "hospital", name)
             .area(h.area_code.as_str())
@@ -160,7 +161,7 @@ impl Store {
             )
             .bind(name).bind(h.kind.as_str()).bind(h.area_code.as_str()).bind(h.beds as i32)
             .fetch_optional(&mut *tx).await?;
-            let Some((id,)) = row else { return Err(refused!("hospital {name} is registered already", "医院 {name} 已登记")) };
+            let Some((id,)) = row else { return Err(refused!("refused.hospital_taken", name = name)) };
             bind_all!(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
             tx.commit().await?;
             id
@@ -190,12 +191,11 @@ impl Store {
         let mut riders: Vec<&Order> = Vec::new();
         for o in orders {
             if o.site_id != Some(site.id) || o.room_id.is_none() {
-                out.left
-                    .push((o.id, refusal!("{name} has no room at {site}", "{name} 在 {site} 没有房间", name = o.name, site = site.name)));
+                out.left.push((o.id, refusal!("refused.no_room_at_site", name = o.name, site = site.name)));
             } else if o.status != "awaiting_transfer" {
-                out.left.push((o.id, refusal!("{name} is not waiting for a transfer", "{name} 不在待转运之列", name = o.name)));
+                out.left.push((o.id, refusal!("refused.not_waiting_for_transfer", name = o.name)));
             } else if open.contains(&o.id) {
-                out.left.push((o.id, refusal!("{name} is on a transfer already", "{name} 已在转运任务中", name = o.name)));
+                out.left.push((o.id, refusal!("refused.on_transfer_already", name = o.name)));
             } else {
                 riders.push(o);
             }
@@ -212,7 +212,7 @@ impl Store {
             next += n;
         }
         for o in &riders[next..] {
-            out.left.push((o.id, refusal!("{name}: no free seat left", "{name}：车上已无空座", name = o.name)));
+            out.left.push((o.id, refusal!("refused.no_free_seat", name = o.name)));
         }
         let Some(incident) = incident else { return Ok(out) };
         with_write_pool!(self, pool => {
@@ -252,7 +252,7 @@ impl Store {
         escort: &str,
     ) -> Result<i64> {
         let Some(person) = case.person_id else {
-            return Err(refused!("case {case} names no person", "病例 {case} 没有对应人员", case = case.external_id));
+            return Err(refused!("refused.case_names_no_person", case = case.external_id));
         };
         if vehicle.busy {
             return Err(busy(vehicle));
@@ -323,16 +323,15 @@ impl Store {
     /// Moves a transfer on: dispatched, picked up (its contacts are in transit, its case in
     /// transfer), arrived (a case is in hospital), or cancelled.
     pub(crate) async fn advance_transfer(&self, actor: &Actor, t: &Transfer, to: TransferStatus) -> Result<Transfer> {
-        let from = t.status().ok_or_else(|| refused!("unknown transfer status", "转运状态无法识别"))?;
+        let from = t.status().ok_or_else(|| refused!("refused.unknown_transfer_status"))?;
         if to == TransferStatus::Dispatched && t.vehicle_id.is_none() {
-            return Err(refused!("transfer {id} has no vehicle yet", "转运任务 {id} 尚未派车", id = t.id));
+            return Err(refused!("refused.transfer_without_vehicle", id = t.id));
         }
         if !from.may_become(to) {
             return Err(refused!(
-                "a transfer {from} cannot become {to}",
-                "“{from}”的转运任务不能变为“{to}”",
-                from = from.label_zh(),
-                to = to.label_zh()
+                "refused.transfer_cannot_become",
+                from = term("dispatch.status", from.as_str()),
+                to = term("dispatch.status", to.as_str())
             ));
         }
         let now = Utc::now();
@@ -362,7 +361,7 @@ impl Store {
             let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(to.as_str()).bind(t.id);
             q = q.bind(now).bind(from.as_str());
             if q.execute(&mut *tx).await?.rows_affected() == 0 {
-                return Err(refused!("transfer {id} changed meanwhile; reload", "转运任务 {id} 刚被他人修改，请刷新", id = t.id));
+                return Err(refused!("refused.transfer_changed", id = t.id));
             }
             match to {
                 TransferStatus::PickedUp => {
@@ -432,7 +431,7 @@ impl Store {
     /// Puts a free vehicle on a planned transfer that has none (a release home).
     pub(crate) async fn assign_vehicle(&self, actor: &Actor, t: &Transfer, vehicle: &Vehicle, escort: &str) -> Result<()> {
         if t.status != "planned" {
-            return Err(refused!("transfer {id} is under way", "转运任务 {id} 已在途中", id = t.id));
+            return Err(refused!("refused.transfer_under_way", id = t.id));
         }
         if vehicle.busy {
             return Err(busy(vehicle));

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use cordon_domain::AreaCode;
+use cordon_domain::refusal::Refusal;
 use cordon_domain::testing::transport::{ROUTINE_TURNAROUND_HOURS, Turnaround, check_receipt, turnaround};
 use serde::Serialize;
 
@@ -61,47 +62,6 @@ pub struct NewBatch {
     pub label: String,
     /// The tubes in the box; `None` sends every sealed tube of the site not yet sent.
     pub barcodes: Option<Vec<String>>,
-}
-
-/// Why a tube cannot go into a batch.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(tag = "problem", rename_all = "snake_case")]
-pub enum TubeProblem {
-    /// No tube with this barcode in the round.
-    Unknown { barcode: String },
-    /// The tube was opened at another site.
-    OtherSite { barcode: String, site: String },
-    /// Still open: close it at the station first.
-    NotSealed { barcode: String },
-    /// Already in another box.
-    AlreadySent { barcode: String, label: String },
-}
-
-impl std::fmt::Display for TubeProblem {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            TubeProblem::Unknown { barcode } => write!(f, "{barcode}: no tube with this barcode in the round"),
-            TubeProblem::OtherSite { barcode, site } => write!(f, "{barcode}: opened at another site ({site})"),
-            TubeProblem::NotSealed { barcode } => write!(f, "{barcode}: still open — close it at the station first"),
-            TubeProblem::AlreadySent { barcode, label } => write!(f, "{barcode}: already sent in box {label}"),
-        }
-    }
-}
-
-/// Why a batch was not sent; nothing was changed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
-#[serde(tag = "kind", content = "detail", rename_all = "snake_case")]
-pub enum TransportRefusal {
-    #[error("site {0} has no sealed tube waiting to be sent")]
-    NothingToSend(String),
-    #[error("box {0} was already sent with other tubes: use another label")]
-    LabelUsed(String),
-    #[error("no lab {0}")]
-    UnknownLab(i64),
-    #[error("{} tube(s) cannot be sent: {}", .0.len(), .0.iter().map(|p| p.to_string()).collect::<Vec<_>>().join("; "))]
-    Tubes(Vec<TubeProblem>),
-    #[error("tubes of box {0} changed while it was packed: send it again")]
-    Busy(String),
 }
 
 const BATCH_SELECT: &str = "SELECT b.id, b.round_id, b.site_id, s.name AS site_name, b.lab_id, l.name AS lab_name, b.area_code, \
@@ -173,15 +133,15 @@ impl Store {
     /// Sends a box of sealed tubes from a site to a lab. Sending the same box again (same label,
     /// same tubes, or no list) answers the batch as it is; every tube that cannot go is listed and
     /// nothing changes.
-    pub(crate) async fn dispatch(&self, actor: &Actor, new: NewBatch) -> Result<Result<Batch, TransportRefusal>> {
+    pub(crate) async fn dispatch(&self, actor: &Actor, new: NewBatch) -> Result<Batch> {
         let label = new.label.trim().to_string();
         if label.is_empty() {
-            return Err(refused!("a box needs a label", "转运箱须有标签"));
+            return Err(refused!("refused.box_needs_label"));
         }
         let lab: Option<(i64,)> = with_read_pool!(self, pool =>
             sqlx::query_as("SELECT id FROM labs WHERE id = $1").bind(new.lab_id).fetch_optional(pool).await?);
         if lab.is_none() {
-            return Ok(Err(TransportRefusal::UnknownLab(new.lab_id)));
+            return Err(Refusal::missing("refused.unknown_lab").with("lab", new.lab_id).into());
         }
         if let Some(existing) = self.batch_by_label(new.round_id, &label).await? {
             let sent: Vec<String> = self.batch_barcodes(existing.id).await?.into_iter().map(|(b, _)| b).collect();
@@ -193,7 +153,7 @@ impl Store {
                     asked.dedup();
                     asked == sent
                 });
-            return Ok(if same { Ok(existing) } else { Err(TransportRefusal::LabelUsed(label)) });
+            return if same { Ok(existing) } else { Err(Refusal::conflict("refused.label_used").with("label", label).into()) };
         }
         let (site_name, site_area): (String, String) = with_read_pool!(self, pool =>
             sqlx::query_as("SELECT name, area_code FROM sampling_sites WHERE id = $1").bind(new.site_id).fetch_one(pool).await?);
@@ -207,21 +167,22 @@ impl Store {
                 let mut problems = Vec::new();
                 for b in &asked {
                     match by_code.get(b.as_str()) {
-                        None => problems.push(TubeProblem::Unknown { barcode: b.clone() }),
+                        None => problems.push(Refusal::new("refused.tube_unknown").with("barcode", b)),
                         Some(t) if t.site_id != new.site_id => {
                             let (site,): (String,) = with_read_pool!(self, pool =>
                                 sqlx::query_as("SELECT name FROM sampling_sites WHERE id = $1").bind(t.site_id).fetch_one(pool).await?);
-                            problems.push(TubeProblem::OtherSite { barcode: b.clone(), site });
+                            problems.push(Refusal::new("refused.tube_other_site").with("barcode", b).with("site", site));
                         }
-                        Some(t) if !t.sealed => problems.push(TubeProblem::NotSealed { barcode: b.clone() }),
+                        Some(t) if !t.sealed => problems.push(Refusal::new("refused.tube_open").with("barcode", b)),
                         Some(TubeState { batch_label: Some(l), .. }) => {
-                            problems.push(TubeProblem::AlreadySent { barcode: b.clone(), label: l.clone() })
+                            problems.push(Refusal::new("refused.tube_sent").with("barcode", b).with("label", l))
                         }
                         Some(_) => {}
                     }
                 }
                 if !problems.is_empty() {
-                    return Ok(Err(TransportRefusal::Tubes(problems)));
+                    let n = problems.len();
+                    return Err(problems.into_iter().fold(Refusal::conflict("refused.tubes_cannot_go").with("n", n), Refusal::part).into());
                 }
                 found
             }
@@ -231,7 +192,7 @@ impl Store {
             ).bind(new.round_id).bind(new.site_id).fetch_all(pool).await?),
         };
         if tubes.is_empty() {
-            return Ok(Err(TransportRefusal::NothingToSend(site_name)));
+            return Err(Refusal::conflict("refused.nothing_to_send").with("site", site_name).into());
         }
         let now = Utc::now();
         let change = Change::new("dispatch", "transport_batch", &label).area(&site_area).after(serde_json::json!({
@@ -265,9 +226,9 @@ impl Store {
             }
         });
         if !sent {
-            return Ok(Err(TransportRefusal::Busy(label)));
+            return Err(Refusal::conflict("refused.box_busy").with("label", label).into());
         }
-        Ok(Ok(self.batch_by_label(new.round_id, &label).await?.ok_or_else(|| StoreError::Task("batch vanished".into()))?))
+        self.batch_by_label(new.round_id, &label).await?.ok_or_else(|| StoreError::Task("batch vanished".into()))
     }
 
     /// Records the barcodes a lab scanned out of a box. Receipts add up (a tube found later is

@@ -48,9 +48,9 @@ impl Store {
     /// Admits a case (on the arrival of its transfer, or by hand); admitting again answers the
     /// open stay.
     pub(crate) async fn admit(&self, actor: &Actor, case_id: i64, hospital_id: i64) -> Result<i64> {
-        let case = self.case(case_id).await?.ok_or_else(|| refused!("no case {case_id}", "没有病例 {case_id}"))?;
+        let case = self.case(case_id).await?.ok_or_else(|| refused!("refused.no_case", infector_id = case_id))?;
         if case.person_id.is_none() {
-            return Err(refused!("case {case} names no person", "病例 {case} 没有对应人员", case = case.external_id));
+            return Err(refused!("refused.case_names_no_person", case = case.external_id));
         }
         let open: Option<(i64,)> = with_read_pool!(self, pool => sqlx::query_as(
             "SELECT id FROM hospital_stays WHERE case_id = $1 AND status = 'admitted'",
@@ -60,7 +60,7 @@ impl Store {
         }
         let hospital: Option<(String,)> = with_read_pool!(self, pool =>
             sqlx::query_as("SELECT kind FROM hospitals WHERE id = $1").bind(hospital_id).fetch_optional(pool).await?);
-        let (kind,) = hospital.ok_or_else(|| refused!("no hospital {hospital_id}", "没有医院 {hospital_id}"))?;
+        let (kind,) = hospital.ok_or_else(|| refused!("refused.no_hospital", hospital_id = hospital_id))?;
         let severity = case.severity.clone().unwrap_or_else(|| Severity::Mild.as_str().to_string());
         let now = Utc::now();
         let place = if kind == "shelter" { "shelter_hospital" } else { "hospital" };
@@ -120,7 +120,7 @@ impl Store {
 
     fn admitted(stay: &Stay) -> Result<()> {
         if stay.status != "admitted" {
-            return Err(refused!("{name} is no longer in hospital", "{name} 已不在院", name = stay.name));
+            return Err(refused!("refused.not_in_hospital", name = stay.name));
         }
         Ok(())
     }
@@ -147,7 +147,7 @@ impl Store {
     pub(crate) async fn record_hospital_test(&self, actor: &Actor, stay: &Stay, at: DateTime<Utc>, ct: CtValues) -> Result<()> {
         Self::admitted(stay)?;
         if [ct.orf1ab, ct.n].into_iter().flatten().any(|v| !(0.0..=50.0).contains(&v)) {
-            return Err(refused!("a Ct value lies between 0 and 50 (empty: not detected)", "Ct 值须在 0–50 之间（空白表示未检出）"));
+            return Err(refused!("refused.ct_invalid"));
         }
         with_write_pool!(self, pool => {
             sqlx::query("INSERT INTO hospital_tests (stay_id, at, ct_orf1ab, ct_n, recorded_by) VALUES ($1, $2, $3, $4, $5)")
@@ -163,19 +163,11 @@ impl Store {
         let (first, second) = match discharge(&tests, None) {
             Discharge::Allowed { first, second } => (first, second),
             Discharge::NeedsTwoTests => {
-                return Err(refused!(
-                    "{name}: no test with Ct ≥ 35 yet; two are needed, 24 h apart",
-                    "{name}：尚无 Ct ≥ 35 的检测；须连续两次，间隔 24 小时",
-                    name = stay.name
-                ));
+                return Err(refused!("refused.no_high_ct_yet", name = stay.name));
             }
             Discharge::NeedsSecondTest { from, .. } => {
                 let from = from.with_timezone(&cordon_domain::local_offset()).format("%m-%d %H:%M");
-                return Err(refused!(
-                    "{name}: one test with Ct ≥ 35; the second may be taken from {from}",
-                    "{name}：已有一次 Ct ≥ 35；第二次可在 {from} 之后采样",
-                    name = stay.name
-                ));
+                return Err(refused!("refused.one_high_ct", name = stay.name, from = from));
             }
         };
         let now = Utc::now();

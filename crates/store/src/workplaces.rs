@@ -54,14 +54,11 @@ type Row = (u64, String, String, String);
 fn parse<R: Read + Send + 'static>(input: R) -> Result<(TextEncoding, Vec<Row>, Vec<RowError>, u64)> {
     let (encoding, text) = utf8_reader(input)?;
     let mut csv = csv::ReaderBuilder::new().flexible(true).from_reader(text);
-    let headers = csv.headers().map_err(|e| StoreError::Invalid(format!("not a CSV file: {e}")))?.clone();
+    let headers = csv.headers().map_err(|e| refused!("refused.not_csv", reason = e))?.clone();
     let find = |names: &[&str]| cordon_domain::header::position(&headers, names);
     let (Some(workplace), Some(person)) = (find(&["单位", "单位名称", "workplace"]), find(&["身份证号", "证件号码", "id_number"]))
     else {
-        return Err(refused!(
-            "a roster needs columns 单位/workplace and 身份证号/id_number (optional 班组/unit)",
-            "花名册须有“单位”和“身份证号”两列（“班组”可选）"
-        ));
+        return Err(refused!("refused.roster_columns"));
     };
     let unit = find(&["班组", "部门", "unit"]);
     let (mut rows, mut errors, mut read) = (Vec::new(), Vec::new(), 0u64);

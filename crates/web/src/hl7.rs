@@ -6,7 +6,9 @@
 use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
 use cordon_domain::Barcode;
 use cordon_domain::testing::result::{CtValues, TubeResult};
-use cordon_store::results::{ResultInput, ResultOutcome, ResultRefusal};
+use cordon_store::results::{ResultInput, ResultOutcome};
+
+use crate::i18n::{Lang, Tr};
 use cordon_store::scoped::Scoped;
 
 /// LOINC: SARS-CoV-2 (COVID-19) RNA [Presence] in Respiratory specimen by NAA with probe detection.
@@ -405,13 +407,13 @@ pub async fn receive(scope: &Scoped, bytes: &[u8], lab: Option<i64>) -> String {
     let mut recorded = 0;
     for tube in &oru.tubes {
         let outcome = match &tube.result {
-            Ok(_) => recorded_outcomes
-                .next()
-                .unwrap_or_else(|| ResultOutcome::refused(ResultRefusal::Unreadable { detail: "not recorded".into() })),
-            Err(reason) => ResultOutcome::refused(ResultRefusal::Unreadable { detail: reason.clone() }),
+            Ok(_) => recorded_outcomes.next().unwrap_or_else(|| ResultOutcome::unreadable("not recorded")),
+            Err(reason) => ResultOutcome::unreadable(reason),
         };
         match outcome {
-            ResultOutcome::Refused { reason, .. } => errors.push(format!("OBR {} tube {}: {reason}", tube.obr, tube.barcode)),
+            ResultOutcome::Refused { refusal } => {
+                errors.push(format!("OBR {} tube {}: {}", tube.obr, tube.barcode, Tr(Lang::En).refusal(&refusal)))
+            }
             _ => recorded += 1,
         }
     }

@@ -91,6 +91,13 @@ impl Tr {
         args.iter().fold(self.get(key).to_string(), |s, (k, v)| s.replace(&format!("{{{k}}}"), v))
     }
 
+    /// A refusal in this language: its kind's text with its values (terms labelled), then the
+    /// refusals of its parts.
+    pub fn refusal(&self, r: &cordon_domain::refusal::Refusal) -> String {
+        let own = r.fill(self.get(r.kind), |key| self.try_get(key));
+        r.parts.iter().fold(own, |text, part| format!("{text} {}", self.refusal(part)))
+    }
+
     /// Whether the page speaks Chinese.
     pub fn zh(&self) -> bool {
         self.0 == Lang::Zh
@@ -163,6 +170,160 @@ mod tests {
                 assert!(lang.catalog().contains_key(&format!("level.{l}")));
             }
         }
+    }
+
+    /// Every file of the three crates' code and the page templates, with its path.
+    fn sources() -> Vec<(String, String)> {
+        fn walk(dir: &std::path::Path, out: &mut Vec<(String, String)>) {
+            for entry in std::fs::read_dir(dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    walk(&path, out);
+                } else if path.extension().is_some_and(|e| e == "rs" || e == "html") {
+                    out.push((path.display().to_string(), std::fs::read_to_string(&path).unwrap()));
+                }
+            }
+        }
+        let crates = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let mut out = vec![];
+        for dir in ["domain/src", "store/src", "web/src", "web/templates"] {
+            walk(&crates.join(dir), &mut out);
+        }
+        assert!(out.len() > 100, "found the sources");
+        out
+    }
+
+    /// The string literal that starts right after each `pattern` (which ends with `"`).
+    fn literals_after<'a>(src: &'a str, pattern: &str) -> Vec<&'a str> {
+        src.match_indices(pattern).filter_map(|(i, _)| src[i + pattern.len()..].split('"').next()).collect()
+    }
+
+    /// The text labelling each value of a kind of term, by its key's prefix: for each key the
+    /// code builds as `format!("prefix.{}", value)` (or names as a refusal's term), the values.
+    fn labelled() -> Vec<(&'static str, Vec<&'static str>)> {
+        use cordon_domain::cases::{
+            case::{CaseClass, CasePlace, HowFound, Origin, PlaceKind, Severity},
+            exposure::{Degree, ExposureKind},
+            investigation::Part,
+        };
+        use cordon_domain::observation::{
+            Status,
+            rules::{Category, StageKind},
+        };
+        use cordon_domain::testing::{exemption::ExemptionReason, result::TubeResult};
+        use cordon_domain::transfer::{TransferKind, TransferStatus, VehicleKind};
+        use cordon_domain::{AreaLevel, Sex, Vulnerability, access::Permission, treatment::HospitalKind};
+        fn all<T: Copy>(values: &[T], f: fn(T) -> &'static str) -> Vec<&'static str> {
+            values.iter().map(|v| f(*v)).collect()
+        }
+        let rooms = cordon_store::quarantine::ROOM_STATUSES.to_vec();
+        vec![
+            ("case.class.", all(CaseClass::ALL, CaseClass::as_str)),
+            ("case.found.", all(HowFound::ALL, HowFound::as_str)),
+            ("case.origin.", all(Origin::ALL, Origin::as_str)),
+            ("case.place.", all(CasePlace::ALL, CasePlace::as_str)),
+            ("place.", all(PlaceKind::ALL, PlaceKind::as_str)),
+            ("treatment.severity.", all(Severity::ALL, Severity::as_str)),
+            ("contacts.degree.", all(Degree::ALL, Degree::as_str)),
+            ("contacts.kind.", all(ExposureKind::ALL, ExposureKind::as_str)),
+            ("investigation.part.", all(Part::ALL, Part::as_str)),
+            ("obs.status.", all(Status::ALL, Status::as_str)),
+            ("obs.category.", all(Category::ALL, Category::as_str)),
+            ("obs.stage.", all(StageKind::ALL, StageKind::as_str)),
+            ("exemption.", all(ExemptionReason::ALL, ExemptionReason::as_str)),
+            ("dispatch.kind.", all(TransferKind::ALL, TransferKind::as_str)),
+            ("dispatch.status.", all(TransferStatus::ALL, TransferStatus::as_str)),
+            ("dispatch.vehicle.", all(VehicleKind::ALL, VehicleKind::as_str)),
+            ("dispatch.hospital.", all(HospitalKind::ALL, HospitalKind::as_str)),
+            ("permission.", all(Permission::ALL, Permission::as_str)),
+            ("role.", all(Role::ALL, Role::as_str)),
+            (
+                "level.",
+                all(&[AreaLevel::Province, AreaLevel::City, AreaLevel::County, AreaLevel::Township, AreaLevel::Village], AreaLevel::as_str),
+            ),
+            ("sex.", all(&[Sex::Male, Sex::Female], Sex::as_str)),
+            ("tag.", all(&Vulnerability::ALL, Vulnerability::as_str)),
+            ("results.result.", all(&TubeResult::ALL, TubeResult::as_str)),
+            ("room_status.", rooms.clone()),
+            ("quarantine.room.", rooms),
+            ("quarantine.kind.", cordon_store::quarantine::SITE_KINDS.iter().map(|(k, _)| *k).collect()),
+            // Stored as text, not yet as the domain's enums: their values as the store writes them.
+            ("contacts.status.", vec!["proposed", "confirmed", "handed_over", "dismissed"]),
+            ("contacts.done.", vec!["recorded", "dismissed", "confirmed", "handed_over"]),
+            ("recalls.status.", vec!["open", "negative", "positive"]),
+            ("assist.status.", vec!["open", "answered"]),
+            ("treatment.status.", vec!["admitted", "discharged", "died"]),
+            ("obs.outcome.", vec!["pending", "negative", "positive"]),
+            ("transport.stage_", vec!["open", "sealed", "departed", "received", "resulted"]),
+            ("dispatch.do_", vec!["dispatched", "picked_up", "arrived"]),
+            ("quarantine.out_", vec!["home_monitoring", "home_quarantine", "released"]),
+            ("form.", vec!["not_number"]),
+        ]
+    }
+
+    #[test]
+    fn every_key_the_code_names_is_in_both_locales() {
+        // Keys looked up with `try_get` fall back to the value itself: open-ended by design.
+        const OPEN: [&str; 2] = ["action.", "field."];
+        let labelled = labelled();
+        let mut missing = vec![];
+        let mut unknown_prefixes = vec![];
+        let mut seen = 0;
+        for (path, src) in sources() {
+            let mut keys: Vec<&str> = vec![];
+            for pattern in [
+                "t.get(\"",
+                "t.fill(\"",
+                "self.get(\"",
+                "refusal!(\"",
+                "refused!(\"",
+                "Refusal::new(\"",
+                "Refusal::conflict(\"",
+                "Refusal::missing(\"",
+            ] {
+                keys.extend(literals_after(&src, pattern));
+            }
+            // Refusal kinds wherever they are written, and the keys a page hands its script.
+            keys.extend(src.match_indices("\"refused.").map(|(i, _)| src[i + 1..].split('"').next().unwrap()));
+            if path.contains("/ui/") {
+                keys.extend(literals_after(&src, "\", \"").into_iter().filter(|k| k.contains('.') && !k.contains(' ')));
+            }
+            for key in keys.into_iter().filter(|k| !k.is_empty() && !k.ends_with('.') && !k.contains(['{', ' '])) {
+                seen += 1;
+                for lang in [Lang::Zh, Lang::En] {
+                    if !lang.catalog().contains_key(key) {
+                        missing.push(format!("{key} ({}) in {path}", lang.code()));
+                    }
+                }
+            }
+            let formatted = ["t.get(&format!(\"", "t.fill(&format!(\"", "t.try_get(&format!(\""]
+                .iter()
+                .flat_map(|p| literals_after(&src, p))
+                .map(|f| f.split('{').next().unwrap_or(f).to_string());
+            let groups = literals_after(&src, "term(\"").into_iter().map(|g| format!("{g}."));
+            for prefix in formatted.chain(groups) {
+                if OPEN.contains(&prefix.as_str()) {
+                    continue;
+                }
+                match labelled.iter().find(|(p, _)| *p == prefix) {
+                    Some((_, values)) => {
+                        for v in values {
+                            for lang in [Lang::Zh, Lang::En] {
+                                if !lang.catalog().contains_key(&format!("{prefix}{v}")) {
+                                    missing.push(format!("{prefix}{v} ({}) in {path}", lang.code()));
+                                }
+                            }
+                        }
+                    }
+                    None => unknown_prefixes.push(format!("{prefix} in {path}")),
+                }
+            }
+        }
+        assert!(seen > 500, "the scan sees the keys ({seen})");
+        missing.sort();
+        missing.dedup();
+        assert!(missing.is_empty(), "keys the code names but a locale lacks:\n{}", missing.join("\n"));
+        assert!(unknown_prefixes.is_empty(), "keys built from values the test does not know:\n{}", unknown_prefixes.join("\n"));
     }
 
     #[test]

@@ -8,13 +8,13 @@
   var box = document.getElementById("results-message");
   function say(msg, bad) { box.textContent = msg; box.className = bad ? "error" : "note"; }
   function set(id, v) { document.getElementById(id).textContent = v; }
-  // A refused row in the page's language: the template of its kind, filled from the refusal
+  // A refused row in the page's language: the text of its kind, filled from its values
   // (results named in words); the server's English reason when the kind is not known here.
   function why(outcome) {
-    var r = outcome.refusal, template = r && text["refusal." + r.kind];
+    var r = outcome.refusal, template = r && text[r.kind];
     if (!template) return outcome.reason || "";
     return template.replace(/\{(\w+)\}/g, function (_, name) {
-      var v = r[name] === undefined ? "" : String(r[name]);
+      var v = r.args[name] === undefined ? "" : String(r.args[name]);
       return text["result." + v] || v;
     });
   }

@@ -69,22 +69,18 @@
       say(text.closed, false);
     } else if ((status === 200 || status === 201) && item.kind === "register") {
       say(text.registered.replace("{name}", body.name), false);
-    } else if (status === 404 && item.kind === "scan" && body.refusal && body.refusal.kind === "unknown_resident") {
-      askToRegister(body.refusal.resident_id);
+    } else if (status === 404 && item.kind === "scan" && body.kind === "refused.unknown_resident") {
+      askToRegister(body.args.resident_id);
     } else {
-      say(refusalText(body.refusal) || body.detail || text.failed, true);
+      say(refusalText(body) || body.detail || text.failed, true);
     }
   }
-  // A refusal in the page's language: {kind, detail} where detail is the scan's own refusal
-  // ({reason, ...}), the facts ({barcode, site, at}) or one value ({0}).
-  function refusalText(r) {
-    if (!r) return "";
-    var kind = r.kind, facts = r.detail;
-    if (kind === "scan" && facts) { kind = facts.reason; facts = facts.earlier || facts; }
-    var template = text["refusal." + kind];
+  // A refusal in the page's language: the text of its kind, filled from its values.
+  function refusalText(problem) {
+    var template = problem && problem.kind && text[problem.kind];
     if (!template) return "";
-    if (facts === null || typeof facts !== "object") facts = { "0": facts };
-    return template.replace(/\{(\w+)\}/g, function (_, name) { return facts[name] === undefined ? "" : String(facts[name]); });
+    var args = problem.args || {};
+    return template.replace(/\{(\w+)\}/g, function (_, name) { return args[name] === undefined ? "" : String(args[name]); });
   }
   var flushing = false;
   var online = true;

@@ -352,12 +352,18 @@ fn openapi_document_matches_the_snapshot_and_names_every_permission() {
     for (path, item) in doc["paths"].as_object().unwrap() {
         for (method, op) in item.as_object().unwrap() {
             operations += 1;
-            let permission = op["x-permission"].as_str().unwrap();
+            let permission = op["x-permission"].as_str().unwrap_or_else(|| panic!("{method} {path} declares its permission"));
             assert!(permission.parse::<cordon_domain::access::Permission>().is_ok(), "{method} {path}: {permission}");
+            // Where the description names the permission too, it names the same one.
+            let text = format!("{} {}", op["summary"].as_str().unwrap_or(""), op["description"].as_str().unwrap_or(""));
+            if let Some((_, rest)) = text.split_once("Requires `") {
+                let named = format!("`{rest}");
+                assert!(named.contains(&format!("`{permission}`")), "{method} {path}: says {rest:?}, declares {permission}");
+            }
             assert!(op["responses"]["401"].is_object(), "{method} {path} documents 401");
         }
     }
-    assert_eq!(operations, cordon_web::api::PERMISSIONS.len());
+    assert_eq!(operations, cordon_web::api::permissions().len());
     insta::assert_json_snapshot!("openapi", doc);
 }
 
@@ -963,20 +969,21 @@ async fn a_round_runs_through_the_station_api_with_retries_and_clear_refusals() 
         let (status, ctype, sealed) = call(store, scan(&people[10], "s10")).await;
         assert_eq!((status, ctype.as_str()), (StatusCode::CONFLICT, "application/problem+json"));
         assert!(sealed["detail"].as_str().unwrap().contains("open a new tube"), "{sealed}");
+        assert_eq!((sealed["kind"].as_str(), sealed["args"]["barcode"].as_str()), (Some("refused.sealed"), Some("QX20220413")), "{sealed}");
 
         call(store, post(&format!("/api/v1/rounds/{id}/tubes"), serde_json::json!({"barcode": "QX20220414", "site_id": site["id"]}))).await;
         let twice = post(&format!("/api/v1/rounds/{id}/tubes/QX20220414/samples"), serde_json::json!({"resident_id": people[0]}));
         let (status, _, refusal) = call(store, twice).await;
         assert_eq!(status, StatusCode::CONFLICT);
-        assert_eq!(refusal["refusal"]["kind"], "scan");
-        assert_eq!(refusal["refusal"]["detail"]["reason"], "already_sampled");
-        assert_eq!(refusal["refusal"]["detail"]["earlier"]["barcode"], "QX20220413");
+        assert_eq!(refusal["kind"], "refused.already_sampled");
+        assert_eq!(refusal["args"]["barcode"], "QX20220413");
         let unknown =
             post(&format!("/api/v1/rounds/{id}/tubes/QX20220414/samples"), serde_json::json!({"resident_id": "11010519491231002X"}));
         let (status, _, problem) = call(store, unknown).await;
         assert_eq!(status, StatusCode::NOT_FOUND);
         assert!(problem["detail"].as_str().unwrap().contains("register them on the spot"));
-        assert_eq!(problem["refusal"], serde_json::json!({"kind": "unknown_resident", "resident_id": "11010519491231002X"}));
+        assert_eq!(problem["kind"], "refused.unknown_resident");
+        assert_eq!(problem["args"]["resident_id"], "11010519491231002X");
         // Registered on the spot with the minimum; a resend answers the same person; then the scan goes in.
         let newcomer = serde_json::json!({"resident_id": "11010519491231002x", "name": "郝秀兰", "area_code": "140121100201", "address": "东关村西街9号"});
         let (status, _, first) = call(store, post("/api/v1/persons", newcomer.clone())).await;
@@ -1194,12 +1201,12 @@ async fn a_batch_registers_many_tubes_once_and_reports_every_member_it_refused()
         assert_eq!(status, StatusCode::OK, "{report}");
         let tubes = report["tubes"].as_array().unwrap();
         assert_eq!((tubes[0]["added"].as_u64(), tubes[0]["refused"].as_array().unwrap().len()), (Some(10), 2), "a 10-tube takes 10");
-        assert_eq!(tubes[0]["refused"][0]["refusal"]["kind"], "sealed");
+        assert_eq!(tubes[0]["refused"][0]["refusal"]["kind"], "refused.sealed");
         assert!(tubes[0]["tube"]["sealed_at"].is_string());
         assert_eq!((tubes[1]["added"].as_u64(), tubes[1]["tube"]["members"].as_i64()), (Some(3), Some(3)));
         assert!(tubes[1]["tube"]["sealed_at"].is_string(), "sealed on request");
         assert_eq!(tubes[2]["added"], 0);
-        assert_eq!(tubes[2]["refused"][0]["refusal"]["detail"]["reason"], "already_sampled");
+        assert_eq!(tubes[2]["refused"][0]["refusal"]["kind"], "refused.already_sampled");
         assert_eq!(report["unknown_residents"], serde_json::json!(["11010519491231002X"]));
         assert_eq!(report["invalid_residents"].as_array().unwrap().len(), 1);
 
@@ -1269,10 +1276,10 @@ async fn a_positive_pool_recalls_every_member_and_single_retests_close_the_recal
         assert_eq!(lines[0]["outcome"]["recalls_opened"], 10);
         assert_eq!(lines[1]["outcome"]["recalls_opened"], 0);
         assert_eq!(lines[2]["outcome"]["outcome"], "refused");
-        assert!(lines[2]["outcome"]["reason"].as_str().unwrap().contains("unknown barcode"));
+        assert!(lines[2]["outcome"]["reason"].as_str().unwrap().contains("Unknown barcode XX99999999"));
         assert_eq!(
-            (lines[2]["outcome"]["refusal"]["kind"].as_str(), lines[2]["outcome"]["refusal"]["barcode"].as_str()),
-            (Some("unknown_barcode"), Some("XX99999999"))
+            (lines[2]["outcome"]["refusal"]["kind"].as_str(), lines[2]["outcome"]["refusal"]["args"]["barcode"].as_str()),
+            (Some("refused.unknown_barcode"), Some("XX99999999"))
         );
         let (_, _, again) = call(
             store,
@@ -1286,7 +1293,7 @@ async fn a_positive_pool_recalls_every_member_and_single_retests_close_the_recal
         assert!(again[1]["outcome"]["reason"].as_str().unwrap().contains("not accepted"));
         assert_eq!(
             again[1]["outcome"]["refusal"],
-            serde_json::json!({"kind": "conflict", "barcode": "PP00000001", "recorded": "pooled_suspect", "sent": "negative"})
+            serde_json::json!({"kind": "refused.result_conflict", "args": {"barcode": "PP00000001", "recorded": "pooled_suspect", "sent": "negative"}})
         );
 
         let (_, _, board) = get(store, &officer, "/api/v1/recalls").await;
@@ -1318,7 +1325,7 @@ async fn a_positive_pool_recalls_every_member_and_single_retests_close_the_recal
             (Some(1), Some(1)),
             "{report}"
         );
-        assert_eq!(report["tubes"][2]["refused"][0]["refusal"]["detail"]["reason"], "not_recalled", "{report}");
+        assert_eq!(report["tubes"][2]["refused"][0]["refusal"]["kind"], "refused.not_recalled", "{report}");
         let (_, _, lines) = call(
             store,
             results(serde_json::json!([
@@ -1633,7 +1640,7 @@ async fn a_lab_export_in_gbk_records_results_and_reports_each_bad_row_with_its_l
         assert_eq!((report["rows"].as_u64(), report["recorded"].as_u64()), (Some(5), Some(2)));
         let lines: Vec<u64> = report["problems"].as_array().unwrap().iter().map(|p| p["line"].as_u64().unwrap()).collect();
         assert_eq!(lines, [4, 5, 6]);
-        assert!(report["problems"][0]["outcome"]["reason"].as_str().unwrap().contains("unknown barcode"));
+        assert!(report["problems"][0]["outcome"]["reason"].as_str().unwrap().contains("Unknown barcode"));
         assert!(report["problems"][1]["outcome"]["reason"].as_str().unwrap().contains("not a number"));
         let (_, _, board) = get(store, &officer, "/api/v1/recalls").await;
         assert_eq!(board.as_array().unwrap().len(), 5, "the pooled-suspect tube's five members");
@@ -1748,7 +1755,7 @@ async fn coverage_counts_who_is_sampled_and_lists_exactly_who_is_missing() {
         assert_eq!((status, bad["field"].as_str()), (StatusCode::BAD_REQUEST, Some("reason")));
         let one_sampled = *sampled.iter().next().unwrap();
         let (status, _, refused) = call(store, exempt(one_sampled, "away")).await;
-        assert_eq!((status, refused["refusal"]["kind"].as_str()), (StatusCode::CONFLICT, Some("already_sampled")), "{refused}");
+        assert_eq!((status, refused["kind"].as_str()), (StatusCode::CONFLICT, Some("refused.already_sampled_no_exemption")), "{refused}");
         let (_, _, cov) = get(store, &officer, &format!("/api/v1/rounds/{id}/coverage")).await;
         assert_eq!((cov["sampled"].as_i64(), cov["exempted"].as_i64(), cov["missing"].as_i64()), (Some(15), Some(2), Some(3)));
         let (_, _, listed) = get(store, &officer, &format!("/api/v1/rounds/{id}/exemptions?area=140121100")).await;
@@ -1806,8 +1813,8 @@ async fn a_box_is_sent_received_with_a_missing_tube_and_turnaround_is_reported()
         )
         .await;
         assert_eq!(status, StatusCode::CONFLICT, "{refused}");
-        assert_eq!(refused["refusal"]["kind"], "tubes");
-        assert_eq!(refused["refusal"]["detail"][0], serde_json::json!({"problem": "unknown", "barcode": "ZZ00000001"}));
+        assert_eq!(refused["kind"], "refused.tubes_cannot_go");
+        assert_eq!(refused["parts"][0], serde_json::json!({"kind": "refused.tube_unknown", "args": {"barcode": "ZZ00000001"}}));
         let (status, _, bad) =
             call(store, send(serde_json::json!({"site_id": site, "lab_id": lab_id, "label": "东关-01", "barcodes": ["no good!"]}))).await;
         assert_eq!((status, bad["field"].as_str()), (StatusCode::BAD_REQUEST, Some("barcodes")));

@@ -143,7 +143,10 @@ pub async fn replay(store: &Store, officer: &str, lab: &str, seed: u64, now: Dat
     ];
     for (i, person) in not_sampled.iter().enumerate() {
         if i % 3 == 0 {
-            let _ = officer.exempt(round.id, *person, reasons[i % reasons.len()], Some("社区网格员核实")).await?;
+            match officer.exempt(round.id, *person, reasons[i % reasons.len()], Some("社区网格员核实")).await {
+                Err(e) if !e.is_refusal() => return Err(e.into()),
+                _ => {}
+            }
         }
     }
 
@@ -200,7 +203,7 @@ pub async fn replay(store: &Store, officer: &str, lab: &str, seed: u64, now: Dat
             let label = format!("{}-{:02}", site.name.trim_end_matches("采样点"), b + 1);
             let sent = officer
                 .dispatch(NewBatch { round_id: round.id, site_id: site.id, lab_id: lab, label, barcodes: Some(chunk.to_vec()) })
-                .await?
+                .await
                 .map_err(|e| anyhow!("box refused: {e}"))?;
             if b + 1 < HOURS as usize {
                 lab_user.receive(sent.id, chunk).await?;

@@ -19,6 +19,8 @@ pub enum TubeResult {
 }
 
 impl TubeResult {
+    pub const ALL: [TubeResult; 4] = [TubeResult::Negative, TubeResult::Positive, TubeResult::PooledSuspect, TubeResult::Invalid];
+
     pub fn as_str(self) -> &'static str {
         match self {
             TubeResult::Negative => "negative",

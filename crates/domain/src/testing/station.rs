@@ -41,6 +41,24 @@ pub enum ScanRefusal {
     NotRecalled,
 }
 
+impl From<ScanRefusal> for crate::refusal::Refusal {
+    /// The scan's refusal as the faces say it (`refused.tube_full`, …), a conflict with the tube's
+    /// or the round's state.
+    fn from(r: ScanRefusal) -> Self {
+        use crate::refusal::Refusal;
+        match r {
+            ScanRefusal::TubeFull { capacity } => Refusal::conflict("refused.tube_full").with("capacity", capacity),
+            ScanRefusal::AlreadyInTube => Refusal::conflict("refused.already_in_tube"),
+            ScanRefusal::AlreadySampled { earlier } => Refusal::conflict("refused.already_sampled")
+                .with("barcode", earlier.barcode)
+                .with("site", earlier.site)
+                .with("at", earlier.at),
+            ScanRefusal::OtherHousehold => Refusal::conflict("refused.other_household"),
+            ScanRefusal::NotRecalled => Refusal::conflict("refused.not_recalled"),
+        }
+    }
+}
+
 /// What happens after an accepted scan.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

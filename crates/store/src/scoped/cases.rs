@@ -43,8 +43,8 @@ impl Scoped {
     /// Records that one case infected another; both must be in the jurisdiction.
     pub async fn link_cases(&self, infector_id: i64, case_id: i64) -> Result<()> {
         self.require(Permission::TracingWrite)?;
-        let infector = self.case(infector_id).await?.ok_or_else(|| refused!("no case {infector_id}", "没有病例 {infector_id}"))?;
-        let case = self.case(case_id).await?.ok_or_else(|| refused!("no case {case_id}", "没有病例 {case_id}"))?;
+        let infector = self.case(infector_id).await?.ok_or_else(|| refused!("refused.no_case", infector_id = infector_id))?;
+        let case = self.case(case_id).await?.ok_or_else(|| refused!("refused.no_case", infector_id = case_id))?;
         self.store.link_cases(&self.actor, &infector, &case, "investigation").await
     }
 
@@ -95,8 +95,7 @@ impl Scoped {
     /// investigation.
     pub async fn case_from_positive(&self, positive_id: i64, classification: CaseClass, onset: Option<NaiveDate>) -> Result<Case> {
         self.require(Permission::TracingWrite)?;
-        let p =
-            self.store.positive(positive_id).await?.ok_or_else(|| refused!("no positive {positive_id}", "没有阳性记录 {positive_id}"))?;
+        let p = self.store.positive(positive_id).await?.ok_or_else(|| refused!("refused.no_positive", positive_id = positive_id))?;
         self.inside(&area(&p.area_code)?)?;
         self.store.case_from_positive(&self.actor, &p, classification, onset).await
     }
@@ -123,7 +122,7 @@ impl Scoped {
 
     async fn open(&self, id: i64) -> Result<Investigation> {
         self.require(Permission::TracingWrite)?;
-        self.investigation(id).await?.ok_or_else(|| refused!("no investigation {id}", "没有流调任务 {id}"))
+        self.investigation(id).await?.ok_or_else(|| refused!("refused.no_investigation", id = id))
     }
 
     /// The caller takes a part (接单): the phone interview, or the site visit beside another
@@ -136,13 +135,14 @@ impl Scoped {
     /// Gives a part to an investigator: `user_id`, or the next in turn of the case's area.
     pub async fn assign_investigation(&self, id: i64, part: Part, user_id: Option<i64>) -> Result<Investigation> {
         let inv = self.open(id).await?;
-        let user =
-            match user_id {
-                Some(u) => u,
-                None => self.store.next_investigator(&inv.area_code).await?.ok_or_else(|| {
-                    refused!("no investigator works in area {area}", "区划 {area} 没有在岗的流调人员", area = inv.area_code)
-                })?,
-            };
+        let user = match user_id {
+            Some(u) => u,
+            None => self
+                .store
+                .next_investigator(&inv.area_code)
+                .await?
+                .ok_or_else(|| refused!("refused.no_investigator_in_area", area = inv.area_code))?,
+        };
         self.store.assign_part(&self.actor, &inv, part, user).await
     }
 
@@ -156,7 +156,7 @@ impl Scoped {
     pub async fn file_report(&self, id: i64, source_hypothesis: &str) -> Result<Investigation> {
         let inv = self.open(id).await?;
         if source_hypothesis.trim().is_empty() {
-            return Err(refused!("the report needs a source hypothesis (溯源判断)", "初步报告须写明溯源判断"));
+            return Err(refused!("refused.report_needs_source"));
         }
         self.store.complete_investigation(&self.actor, &inv, Some(source_hypothesis)).await
     }
@@ -197,10 +197,8 @@ impl Scoped {
     /// For a case with a person: their co-workers on a roster (their team, when it names
     /// teams), less those already recorded for the case.
     pub async fn roster_candidates(&self, case_id: i64) -> Result<Vec<crate::workplaces::Colleague>> {
-        let case = self.case(case_id).await?.ok_or_else(|| refused!("no case {case_id}", "没有病例 {case_id}"))?;
-        let person = case
-            .person_id
-            .ok_or_else(|| refused!("case {case} has no person record", "病例 {case} 没有人员档案", case = case.external_id))?;
+        let case = self.case(case_id).await?.ok_or_else(|| refused!("refused.no_case", infector_id = case_id))?;
+        let person = case.person_id.ok_or_else(|| refused!("refused.case_without_person", case = case.external_id))?;
         let reached = self.store.met_directly(case_id).await?;
         let mut found = self.store.colleagues(person).await?;
         found.retain(|c| !reached.contains(&c.person_id));
@@ -214,10 +212,8 @@ impl Scoped {
         case_id: i64,
         lookback: &cordon_domain::cases::exposure::Lookback,
     ) -> Result<Vec<crate::checkins::Candidate>> {
-        let case = self.case(case_id).await?.ok_or_else(|| refused!("no case {case_id}", "没有病例 {case_id}"))?;
-        let person = case
-            .person_id
-            .ok_or_else(|| refused!("case {case} has no person record", "病例 {case} 没有人员档案", case = case.external_id))?;
+        let case = self.case(case_id).await?.ok_or_else(|| refused!("refused.no_case", infector_id = case_id))?;
+        let person = case.person_id.ok_or_else(|| refused!("refused.case_without_person", case = case.external_id))?;
         let dates = crate::checkins::case_dates(&case);
         let Some(window) = lookback.window(&dates, Utc::now(), &cordon_domain::local_offset()) else { return Ok(vec![]) };
         let reached = self.store.met_directly(case_id).await?;
@@ -230,7 +226,7 @@ impl Scoped {
     /// secondary contacts, contacts living outside the jurisdiction raise assistance requests.
     pub async fn record_exposures(&self, case_id: i64, new: &[crate::exposures::NewExposure]) -> Result<crate::exposures::Recorded> {
         self.require(Permission::TracingWrite)?;
-        let case = self.case(case_id).await?.ok_or_else(|| refused!("no case {case_id}", "没有病例 {case_id}"))?;
+        let case = self.case(case_id).await?.ok_or_else(|| refused!("refused.no_case", infector_id = case_id))?;
         self.store.record_exposures(&self.actor, &case, new, &self.principal.user.jurisdiction, true).await
     }
 
@@ -238,28 +234,28 @@ impl Scoped {
     /// proposed again.
     pub async fn dismiss_candidates(&self, case_id: i64, new: &[crate::exposures::NewExposure]) -> Result<u64> {
         self.require(Permission::TracingWrite)?;
-        let case = self.case(case_id).await?.ok_or_else(|| refused!("no case {case_id}", "没有病例 {case_id}"))?;
+        let case = self.case(case_id).await?.ok_or_else(|| refused!("refused.no_case", infector_id = case_id))?;
         Ok(self.store.record_exposures(&self.actor, &case, new, &self.principal.user.jurisdiction, false).await?.exposures)
     }
 
     /// Confirms or dismisses proposed paths of a case.
     pub async fn decide_exposures(&self, case_id: i64, ids: &[i64], confirm: bool) -> Result<u64> {
         self.require(Permission::TracingWrite)?;
-        let case = self.case(case_id).await?.ok_or_else(|| refused!("no case {case_id}", "没有病例 {case_id}"))?;
+        let case = self.case(case_id).await?.ok_or_else(|| refused!("refused.no_case", infector_id = case_id))?;
         self.store.decide_exposures(&self.actor, &case, ids, confirm).await
     }
 
     /// Everyone a case's exposures reach, gravest degree first.
     pub async fn contacts(&self, case_id: i64) -> Result<Vec<crate::exposures::Contact>> {
         self.require(Permission::TracingRead)?;
-        self.case(case_id).await?.ok_or_else(|| refused!("no case {case_id}", "没有病例 {case_id}"))?;
+        self.case(case_id).await?.ok_or_else(|| refused!("refused.no_case", infector_id = case_id))?;
         self.store.contacts(case_id).await
     }
 
     /// Hands a batch of confirmed contacts over as observation orders awaiting transfer.
     pub async fn hand_over(&self, case_id: i64, people: &[i64]) -> Result<crate::exposures::HandOver> {
         self.require(Permission::TracingWrite)?;
-        let case = self.case(case_id).await?.ok_or_else(|| refused!("no case {case_id}", "没有病例 {case_id}"))?;
+        let case = self.case(case_id).await?.ok_or_else(|| refused!("refused.no_case", infector_id = case_id))?;
         let rule_set = self.store.incident_rule_set(case.incident_id).await?;
         self.store.hand_over(&self.actor, &case, people, &rule_set).await
     }
@@ -274,21 +270,21 @@ impl Scoped {
     /// The case's places, in time order.
     pub async fn trajectory(&self, case_id: i64) -> Result<Vec<crate::trajectories::TrajectoryEntry>> {
         self.require(Permission::TracingRead)?;
-        self.case(case_id).await?.ok_or_else(|| refused!("no case {case_id}", "没有病例 {case_id}"))?;
+        self.case(case_id).await?.ok_or_else(|| refused!("refused.no_case", infector_id = case_id))?;
         self.store.trajectory(case_id).await
     }
 
     /// Adds places the investigator entered.
     pub async fn add_trajectory(&self, case_id: i64, entries: &[crate::trajectories::NewEntry]) -> Result<()> {
         self.require(Permission::TracingWrite)?;
-        let case = self.case(case_id).await?.ok_or_else(|| refused!("no case {case_id}", "没有病例 {case_id}"))?;
+        let case = self.case(case_id).await?.ok_or_else(|| refused!("refused.no_case", infector_id = case_id))?;
         self.store.add_trajectory(&self.actor, &case, entries).await
     }
 
     /// Copies the case's own place-code scans in the look-back window into its trajectory.
     pub async fn trajectory_from_checkins(&self, case_id: i64) -> Result<u64> {
         self.require(Permission::TracingWrite)?;
-        let case = self.case(case_id).await?.ok_or_else(|| refused!("no case {case_id}", "没有病例 {case_id}"))?;
+        let case = self.case(case_id).await?.ok_or_else(|| refused!("refused.no_case", infector_id = case_id))?;
         let lookback = cordon_domain::cases::exposure::Lookback::default();
         let Some(window) = lookback.window(&crate::checkins::case_dates(&case), Utc::now(), &cordon_domain::local_offset()) else {
             return Ok(0);
@@ -306,7 +302,7 @@ impl Scoped {
     /// Answers an assistance request sent to the jurisdiction.
     pub async fn answer_assist_request(&self, id: i64, answer: &str) -> Result<crate::exposures::AssistRequest> {
         self.require(Permission::TracingWrite)?;
-        let request = self.store.assist_request(id).await?.ok_or_else(|| refused!("no assistance request {id}", "没有协查函 {id}"))?;
+        let request = self.store.assist_request(id).await?.ok_or_else(|| refused!("refused.no_assist_request", id = id))?;
         self.inside(&area(&request.to_area)?)?;
         self.store.answer_assist_request(&self.actor, &request, answer).await
     }

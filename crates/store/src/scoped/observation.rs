@@ -1,6 +1,7 @@
 //! The scoped door to medical observation: rule sets, observation orders and their schedules,
 //! quarantine sites with rooms, health checks and the day's tests.
 
+use crate::term;
 use std::collections::HashMap;
 
 use chrono::{NaiveDate, Utc};
@@ -68,7 +69,7 @@ impl Scoped {
     pub async fn set_incident_rule_set(&self, incident_id: i64, name: &str) -> Result<RecomputeSummary> {
         self.require(Permission::CommandWrite)?;
         let incident = self.incidents().await?.into_iter().find(|i| i.id == incident_id);
-        let incident = incident.ok_or_else(|| refused!("no incident {incident_id}", "没有疫情 {incident_id}"))?;
+        let incident = incident.ok_or_else(|| refused!("refused.no_incident", incident_id = incident_id))?;
         self.inside(&area(&incident.area_code)?)?;
         self.store.set_incident_rule_set(&self.actor, incident_id, name).await
     }
@@ -105,24 +106,17 @@ impl Scoped {
         let sites: std::collections::HashSet<i64> = self.quarantine_board().await?.iter().map(|s| s.id).collect();
         let j = &self.principal.user.jurisdiction;
         let mut keep = Vec::with_capacity(found.len());
-        let mut missing: Vec<(i64, crate::Refusal)> = ids
-            .iter()
-            .filter(|id| !found.iter().any(|o| o.id == **id))
-            .map(|id| (*id, refusal!("no observation order {id}", "没有观察单 {id}")))
-            .collect();
+        let mut missing: Vec<(i64, crate::Refusal)> =
+            ids.iter().filter(|id| !found.iter().any(|o| o.id == **id)).map(|id| (*id, refusal!("refused.no_order", id = id))).collect();
         for o in found {
             let visible = AreaCode::parse(&o.area_code).is_ok_and(|a| j.contains(&a)) || o.site_id.is_some_and(|s| sites.contains(&s));
-            if visible {
-                keep.push(o)
-            } else {
-                missing.push((o.id, refusal!("order {id} is outside your jurisdiction", "观察单 {id} 不在您的辖区内", id = o.id)))
-            }
+            if visible { keep.push(o) } else { missing.push((o.id, refusal!("refused.order_outside_jurisdiction", id = o.id))) }
         }
         Ok((keep, missing))
     }
 
     fn order_or_fail(order: Option<Order>, id: i64) -> Result<Order> {
-        order.ok_or_else(|| refused!("no observation order {id}", "没有观察单 {id}"))
+        order.ok_or_else(|| refused!("refused.no_order", id = id))
     }
 
     /// The outcomes of the tests taken by the close contact a secondary contact's release waits
@@ -145,18 +139,13 @@ impl Scoped {
     pub async fn set_order_status(&self, id: i64, to: Status) -> Result<Order> {
         self.require(if to == Status::InTransit { Permission::TransferWrite } else { Permission::QuarantineWrite })?;
         if to == Status::Case {
-            return Err(refused!("an order becomes a case when the case is recorded", "病例登记后观察单才转为病例"));
+            return Err(refused!("refused.order_case_by_record"));
         }
         let order = Self::order_or_fail(self.observation_order(id).await?, id)?;
         if to == Status::Released {
             let blockers = self.release_blockers(&order).await?;
             if !blockers.is_empty() {
-                return Err(refused!(
-                    "{name} may not be released yet: {blockers:?}",
-                    "{name} 尚不满足解除条件（{n} 项未满足）",
-                    name = order.name,
-                    n = blockers.len()
-                ));
+                return Err(refused!("refused.not_releasable_yet", name = order.name, n = blockers.len()));
             }
         }
         // Leaving a site's room checks the person out of it.
@@ -186,16 +175,8 @@ impl Scoped {
         for order in orders {
             let holds = blockers.remove(&order.id).unwrap_or_default();
             if !order.status().is_some_and(|s| s.may_become(Status::Released)) {
-                out.refused.push((
-                    order.id,
-                    refusal!(
-                        "{name} is {status}",
-                        "{name} 当前为“{status_zh}”",
-                        name = order.name,
-                        status = order.status,
-                        status_zh = order.status().map(|s| s.label_zh()).unwrap_or("?")
-                    ),
-                ));
+                out.refused
+                    .push((order.id, refusal!("refused.order_in_status", name = order.name, status = term("obs.status", &order.status))));
             } else if !holds.is_empty() {
                 out.not_yet.push((order, holds));
             } else if order.room_id.is_some() {
@@ -224,7 +205,7 @@ impl Scoped {
 
     pub async fn quarantine_site(&self, id: i64) -> Result<SiteBoard> {
         self.require(Permission::QuarantineRead)?;
-        let site = self.store.quarantine_site(id).await?.ok_or_else(|| refused!("no quarantine site {id}", "没有隔离点 {id}"))?;
+        let site = self.store.quarantine_site(id).await?.ok_or_else(|| refused!("refused.no_quarantine_site", id = id))?;
         self.inside(&area(&site.area_code)?)?;
         Ok(site)
     }
@@ -244,7 +225,7 @@ impl Scoped {
         self.require(Permission::QuarantineWrite)?;
         let site = self.quarantine_site(site_id).await?;
         let room = self.store.room(room_id).await?.filter(|r| r.site_id == site_id);
-        let room = room.ok_or_else(|| refused!("no room {room_id} at this site", "本隔离点没有房间 {room_id}"))?;
+        let room = room.ok_or_else(|| refused!("refused.no_room_id_at_site", room_id = room_id))?;
         self.store.set_room_status(&self.actor, &site, &room, to).await
     }
 
@@ -290,8 +271,7 @@ impl Scoped {
         self.require(Permission::QuarantineWrite)?;
         let site = self.quarantine_site(site_id).await?;
         let order = self.store.order(order_id).await?.filter(|o| o.site_id == Some(site_id));
-        let order = order
-            .ok_or_else(|| refused!("order {order_id} has no room at {site}", "观察单 {order_id} 在 {site} 没有房间", site = site.name))?;
+        let order = order.ok_or_else(|| refused!("refused.order_no_room_at_site", order_id = order_id, site = site.name))?;
         Ok((site, order))
     }
 
@@ -304,11 +284,7 @@ impl Scoped {
     pub async fn check_out(&self, site_id: i64, order_id: i64, to: Status) -> Result<Order> {
         let (_, order) = self.order_at_site(site_id, order_id).await?;
         if !matches!(to, Status::HomeQuarantine | Status::HomeMonitoring | Status::Released) {
-            return Err(refused!(
-                "check-out goes home or to release, not to {to}",
-                "离开隔离点只能转居家或解除，不能转为“{to}”",
-                to = to.label_zh()
-            ));
+            return Err(refused!("refused.check_out_where", to = term("obs.status", to.as_str())));
         }
         self.store.check_out(&self.actor, &order, to).await
     }
@@ -353,7 +329,7 @@ impl Scoped {
         self.require(Permission::QuarantineWrite)?;
         let order = Self::order_or_fail(self.observation_order(order_id).await?, order_id)?;
         if !matches!(order.status(), Some(Status::HomeQuarantine | Status::HomeMonitoring)) {
-            return Err(refused!("{name} is not observed at home", "{name} 不在居家观察中", name = order.name));
+            return Err(refused!("refused.not_at_home", name = order.name));
         }
         self.store.take_observation_test(&self.actor, &order, "居家上门采样", &order.area_code, barcode).await
     }
@@ -398,23 +374,12 @@ impl Scoped {
 
     /// One hospital that serves the jurisdiction, else refused.
     async fn hospital_serving(&self, id: i64) -> Result<Hospital> {
-        self.hospitals()
-            .await?
-            .into_iter()
-            .find(|h| h.id == id)
-            .ok_or_else(|| refused!("no hospital {id} serves your jurisdiction", "没有为您辖区服务的医院 {id}"))
+        self.hospitals().await?.into_iter().find(|h| h.id == id).ok_or_else(|| refused!("refused.no_hospital_in_jurisdiction", id = id))
     }
 
     async fn vehicles_by_id(&self, ids: &[i64]) -> Result<Vec<Vehicle>> {
         let all = self.vehicles().await?;
-        ids.iter()
-            .map(|id| {
-                all.iter()
-                    .find(|v| v.id == *id)
-                    .cloned()
-                    .ok_or_else(|| refused!("no vehicle {id} in your jurisdiction", "您的辖区内没有车辆 {id}"))
-            })
-            .collect()
+        ids.iter().map(|id| all.iter().find(|v| v.id == *id).cloned().ok_or_else(|| refused!("refused.no_vehicle", id = id))).collect()
     }
 
     /// Plans the transfer of people with rooms at a site onto the given vehicles.
@@ -431,7 +396,7 @@ impl Scoped {
     /// Plans a positive case's transfer to hospital.
     pub async fn plan_case_transfer(&self, case_id: i64, hospital_id: i64, vehicle_id: i64, escort: &str) -> Result<i64> {
         self.require(Permission::TransferWrite)?;
-        let case = self.store.case(case_id).await?.ok_or_else(|| refused!("no case {case_id}", "没有病例 {case_id}"))?;
+        let case = self.store.case(case_id).await?.ok_or_else(|| refused!("refused.no_case", infector_id = case_id))?;
         self.inside(&area(&case.area_code)?)?;
         let hospital = self.hospital_serving(hospital_id).await?;
         let vehicle = self.vehicles_by_id(&[vehicle_id]).await?.remove(0);
@@ -450,7 +415,7 @@ impl Scoped {
 
     pub async fn transfer(&self, id: i64) -> Result<(Transfer, Vec<(i64, String, Option<i64>, Option<i64>)>)> {
         self.require(Permission::QuarantineRead)?;
-        let t = self.store.transfer(id).await?.ok_or_else(|| refused!("no transfer {id}", "没有转运任务 {id}"))?;
+        let t = self.store.transfer(id).await?.ok_or_else(|| refused!("refused.no_transfer", id = id))?;
         self.inside(&area(&t.area_code)?)?;
         let people = self.store.transfer_people(id).await?;
         Ok((t, people))
@@ -479,7 +444,7 @@ impl Scoped {
 
     pub async fn stay(&self, id: i64) -> Result<Stay> {
         self.require(Permission::QuarantineRead)?;
-        let stay = self.store.stay(id).await?.ok_or_else(|| refused!("no hospital stay {id}", "没有住院记录 {id}"))?;
+        let stay = self.store.stay(id).await?.ok_or_else(|| refused!("refused.no_hospital_stay", id = id))?;
         self.inside(&area(&stay.area_code)?)?;
         Ok(stay)
     }
@@ -519,7 +484,7 @@ impl Scoped {
     /// Admits a case of the jurisdiction by hand (`quarantine.write`).
     pub async fn admit(&self, case_id: i64, hospital_id: i64) -> Result<i64> {
         self.require(Permission::QuarantineWrite)?;
-        let case = self.store.case(case_id).await?.ok_or_else(|| refused!("no case {case_id}", "没有病例 {case_id}"))?;
+        let case = self.store.case(case_id).await?.ok_or_else(|| refused!("refused.no_case", infector_id = case_id))?;
         self.inside(&area(&case.area_code)?)?;
         self.hospital_serving(hospital_id).await?;
         self.store.admit(&self.actor, case_id, hospital_id).await

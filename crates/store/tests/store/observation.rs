@@ -95,7 +95,7 @@ async fn contacts_handed_over_get_schedules_rooms_tests_and_follow_a_new_rule_se
         assert_eq!(assigned.assigned.iter().map(|(_, r)| r.as_str()).collect::<Vec<_>>(), ["101", "201", "301"]);
         let [(id, why)] = &assigned.refused[..] else { panic!("one refused: {:?}", assigned.refused) };
         assert_eq!(*id, secondary[0].id);
-        assert!(why.en.ends_with("no free room left at this site") && why.zh.ends_with("本隔离点已无空房"), "{why:?}");
+        assert_eq!(why.kind, "refused.no_free_room", "{why:?}");
         let board = head.quarantine_site(site.id).await.unwrap();
         assert_eq!((board.occupants, board.free_rooms), (3, 0));
         for o in &close_ids {
@@ -345,7 +345,7 @@ async fn transfers_fill_vehicles_move_people_and_keep_overdue_first() {
         assert_eq!((planned.transfers.len(), planned.left.len()), (2, 1), "{planned:?}");
         let again = dispatcher.plan_site_transfers(site.id, &orders, &[small, other], "").await.unwrap();
         assert_eq!(again.transfers.len(), 0, "busy vehicles are not planned twice");
-        assert_eq!(again.left.iter().filter(|(_, r)| r.en.contains("already") && r.zh.contains("已在转运任务中")).count(), 4, "{again:?}");
+        assert_eq!(again.left.iter().filter(|(_, r)| r.kind == "refused.on_transfer_already").count(), 4, "{again:?}");
         let board = dispatcher.dispatch_board().await.unwrap();
         assert_eq!(board.iter().map(|t| t.people).collect::<Vec<_>>(), [2, 2]);
         let due = board[0].deadline;
@@ -422,12 +422,12 @@ async fn transfers_fill_vehicles_move_people_and_keep_overdue_first() {
         assert_eq!(tracer.case(case.id).await.unwrap().unwrap().severity.as_deref(), Some("moderate"));
         let ct = |orf1ab: Option<f32>, n: Option<f32>| cordon_domain::testing::result::CtValues { orf1ab, n };
         assert!(head.record_hospital_test(stay, Utc::now(), ct(Some(60.0), None)).await.is_err());
-        let refused = head.discharge(stay).await.unwrap_err().to_string();
-        assert!(refused.contains("no test with Ct ≥ 35"), "{refused}");
+        let refused = head.discharge(stay).await.unwrap_err();
+        assert_eq!(refused.refusal().map(|r| r.kind), Some("refused.no_high_ct_yet"), "{refused}");
         head.record_hospital_test(stay, Utc::now() - Duration::hours(30), ct(Some(36.5), Some(37.0))).await.unwrap();
         head.record_hospital_test(stay, Utc::now() - Duration::hours(10), ct(Some(38.0), None)).await.unwrap();
-        let refused = head.discharge(stay).await.unwrap_err().to_string();
-        assert!(refused.contains("the second may be taken from"), "10 h apart is not 24: {refused}");
+        let refused = head.discharge(stay).await.unwrap_err();
+        assert_eq!(refused.refusal().map(|r| r.kind), Some("refused.one_high_ct"), "10 h apart is not 24: {refused}");
         head.record_hospital_test(stay, Utc::now() - Duration::hours(1), ct(None, None)).await.unwrap();
         let (_, tests, log, rule) = head.stay_record(stay).await.unwrap();
         assert_eq!((tests.len(), log.len()), (3, 2));

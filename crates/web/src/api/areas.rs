@@ -1,5 +1,6 @@
 use axum::Json;
 use axum::extract::{Path, Query};
+use cordon_domain::access::Permission;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -41,7 +42,8 @@ pub struct TreeQuery {
 /// the caller's jurisdiction.
 #[utoipa::path(get, path = "/api/v1/areas", tag = "areas", params(TreeQuery),
     responses((status = 200, body = AreaNode), (status = 400, body = Problem), (status = 401, body = Problem),
-              (status = 403, body = Problem), (status = 404, body = Problem)))]
+              (status = 403, body = Problem), (status = 404, body = Problem)),
+    extensions(("x-permission" = json!(Permission::AreasRead.as_str()))))]
 pub async fn area_tree(Caller(scope): Caller, Query(q): Query<TreeQuery>) -> ApiResult<Json<AreaNode>> {
     let root = match q.root.as_deref() {
         Some(r) => parse_area("root", r)?,
@@ -78,7 +80,8 @@ pub async fn area_tree(Caller(scope): Caller, Query(q): Query<TreeQuery>) -> Api
 #[utoipa::path(get, path = "/api/v1/areas/{code}", tag = "areas",
     params(("code" = String, Path, description = "Division code")),
     responses((status = 200, body = AreaNode), (status = 400, body = Problem), (status = 401, body = Problem),
-              (status = 403, body = Problem), (status = 404, body = Problem)))]
+              (status = 403, body = Problem), (status = 404, body = Problem)),
+    extensions(("x-permission" = json!(Permission::AreasRead.as_str()))))]
 pub async fn area_detail(Caller(scope): Caller, Path(code): Path<String>) -> ApiResult<Json<AreaNode>> {
     let code = parse_area("code", &code)?;
     let area = scope.area(&code).await?.ok_or_else(|| ApiError::not_found(format!("area {code} is not registered")))?;

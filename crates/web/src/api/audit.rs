@@ -1,6 +1,7 @@
 use axum::Json;
 use axum::extract::Query;
 use chrono::{DateTime, Utc};
+use cordon_domain::access::Permission;
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -32,7 +33,8 @@ pub struct AuditEventView {
 /// change or delete them.
 #[utoipa::path(get, path = "/api/v1/audit", tag = "audit", params(AuditQuery),
     responses((status = 200, body = [AuditEventView]), (status = 400, body = Problem), (status = 401, body = Problem),
-              (status = 403, body = Problem)))]
+              (status = 403, body = Problem)),
+    extensions(("x-permission" = json!(Permission::AuditRead.as_str()))))]
 pub async fn list_audit(caller: Caller, Query(q): Query<AuditQuery>) -> ApiResult<Json<Vec<AuditEventView>>> {
     let filter = q.filter(&caller).await.map_err(|(field, reason)| ApiError::bad_request(field, reason))?;
     let events = caller.0.audit_events(&filter, 100).await?;

@@ -6,6 +6,7 @@ use axum::body::Body;
 use axum::extract::{Path, Query};
 use axum::http::StatusCode;
 use chrono::{DateTime, NaiveDate, Utc};
+use cordon_domain::access::Permission;
 use cordon_domain::cases::case::{CaseClass, CasePlace, HowFound, Origin, Severity};
 use cordon_domain::cases::investigation::{Clock, Part};
 use cordon_store::cases::{Case, Cluster, ClusterFilter, NewCase, Positive};
@@ -106,7 +107,8 @@ pub struct NewCaseInput {
 /// investigation. Requires `tracing.write`.
 #[utoipa::path(post, path = "/api/v1/cases", tag = "tracing", request_body = NewCaseInput,
     responses((status = 201, body = CaseView), (status = 400, body = Problem), (status = 401, body = Problem),
-              (status = 403, body = Problem), (status = 422, body = Problem)))]
+              (status = 403, body = Problem), (status = 422, body = Problem)),
+    extensions(("x-permission" = json!(Permission::TracingWrite.as_str()))))]
 pub async fn create_case(caller: Caller, Json(input): Json<NewCaseInput>) -> ApiResult<(StatusCode, Json<CaseView>)> {
     let new = NewCase {
         external_id: input.number,
@@ -129,7 +131,8 @@ pub async fn create_case(caller: Caller, Json(input): Json<NewCaseInput>) -> Api
 
 /// One case. Requires `tracing.read`.
 #[utoipa::path(get, path = "/api/v1/cases/{id}", tag = "tracing", params(("id" = i64, Path, description = "Case id")),
-    responses((status = 200, body = CaseView), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
+    responses((status = 200, body = CaseView), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)),
+    extensions(("x-permission" = json!(Permission::TracingRead.as_str()))))]
 pub async fn case_detail(caller: Caller, Path(id): Path<i64>) -> ApiResult<Json<CaseView>> {
     let case = caller.0.case(id).await?.ok_or_else(|| ApiError::not_found(format!("no case {id}")))?;
     Ok(Json(case.into()))
@@ -144,7 +147,8 @@ pub struct InfectorInput {
 /// nothing. Requires `tracing.write`.
 #[utoipa::path(post, path = "/api/v1/cases/{id}/infectors", tag = "tracing", params(("id" = i64, Path, description = "Case id")),
     request_body = InfectorInput,
-    responses((status = 204), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 204), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)),
+    extensions(("x-permission" = json!(Permission::TracingWrite.as_str()))))]
 pub async fn add_infector(caller: Caller, Path(id): Path<i64>, Json(input): Json<InfectorInput>) -> ApiResult<StatusCode> {
     caller.0.link_cases(input.infector_id, id).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -188,7 +192,8 @@ pub struct PositivesQuery {
 
 /// Mass-testing positives in the caller's jurisdiction, newest first. Requires `tracing.read`.
 #[utoipa::path(get, path = "/api/v1/positives", tag = "tracing", params(PositivesQuery),
-    responses((status = 200, body = [PositiveView]), (status = 401, body = Problem), (status = 403, body = Problem)))]
+    responses((status = 200, body = [PositiveView]), (status = 401, body = Problem), (status = 403, body = Problem)),
+    extensions(("x-permission" = json!(Permission::TracingRead.as_str()))))]
 pub async fn list_positives(caller: Caller, Query(q): Query<PositivesQuery>) -> ApiResult<Json<Vec<PositiveView>>> {
     Ok(Json(caller.0.positives(q.waiting.unwrap_or(false)).await?.into_iter().map(PositiveView::from).collect()))
 }
@@ -205,7 +210,8 @@ pub struct FromPositiveInput {
 #[utoipa::path(post, path = "/api/v1/positives/{id}/case", tag = "tracing", params(("id" = i64, Path, description = "Positive id")),
     request_body = FromPositiveInput,
     responses((status = 201, body = CaseView), (status = 400, body = Problem), (status = 401, body = Problem),
-              (status = 403, body = Problem), (status = 422, body = Problem)))]
+              (status = 403, body = Problem), (status = 422, body = Problem)),
+    extensions(("x-permission" = json!(Permission::TracingWrite.as_str()))))]
 pub async fn case_from_positive(
     caller: Caller,
     Path(id): Path<i64>,
@@ -281,7 +287,8 @@ impl From<Investigation> for InvestigationView {
 /// Investigations without a report in the caller's jurisdiction, overdue first. Requires
 /// `tracing.read`.
 #[utoipa::path(get, path = "/api/v1/investigations", tag = "tracing",
-    responses((status = 200, body = [InvestigationView]), (status = 401, body = Problem), (status = 403, body = Problem)))]
+    responses((status = 200, body = [InvestigationView]), (status = 401, body = Problem), (status = 403, body = Problem)),
+    extensions(("x-permission" = json!(Permission::TracingRead.as_str()))))]
 pub async fn investigation_queue(caller: Caller) -> ApiResult<Json<Vec<InvestigationView>>> {
     Ok(Json(caller.0.investigation_queue().await?.into_iter().map(InvestigationView::from).collect()))
 }
@@ -301,7 +308,8 @@ pub struct AssignInput {
 #[utoipa::path(post, path = "/api/v1/investigations/{id}/assignments", tag = "tracing", params(("id" = i64, Path, description = "Investigation id")),
     request_body = AssignInput,
     responses((status = 200, body = InvestigationView), (status = 400, body = Problem), (status = 401, body = Problem),
-              (status = 403, body = Problem), (status = 422, body = Problem)))]
+              (status = 403, body = Problem), (status = 422, body = Problem)),
+    extensions(("x-permission" = json!(Permission::TracingWrite.as_str()))))]
 pub async fn assign(caller: Caller, Path(id): Path<i64>, Json(input): Json<AssignInput>) -> ApiResult<Json<InvestigationView>> {
     let part = parse("part", input.part.as_deref(), Part::from_text, Part::Phone)?;
     let inv = match (input.user_id, input.next) {
@@ -322,7 +330,8 @@ pub struct ProgressInput {
 #[utoipa::path(post, path = "/api/v1/investigations/{id}/progress", tag = "tracing", params(("id" = i64, Path, description = "Investigation id")),
     request_body = ProgressInput,
     responses((status = 200, body = InvestigationView), (status = 400, body = Problem), (status = 401, body = Problem),
-              (status = 403, body = Problem), (status = 422, body = Problem)))]
+              (status = 403, body = Problem), (status = 422, body = Problem)),
+    extensions(("x-permission" = json!(Permission::TracingWrite.as_str()))))]
 pub async fn progress(caller: Caller, Path(id): Path<i64>, Json(input): Json<ProgressInput>) -> ApiResult<Json<InvestigationView>> {
     let inv = match input.step.as_str() {
         "core_done" => caller.0.core_done(id).await?,
@@ -380,7 +389,8 @@ pub struct ClustersQuery {
 /// Clusters in the caller's jurisdiction with size, generations, index case and label, largest
 /// first. Requires `tracing.read`.
 #[utoipa::path(get, path = "/api/v1/clusters", tag = "tracing", params(ClustersQuery),
-    responses((status = 200, body = [ClusterView]), (status = 401, body = Problem), (status = 403, body = Problem)))]
+    responses((status = 200, body = [ClusterView]), (status = 401, body = Problem), (status = 403, body = Problem)),
+    extensions(("x-permission" = json!(Permission::TracingRead.as_str()))))]
 pub async fn list_clusters(caller: Caller, Query(q): Query<ClustersQuery>) -> ApiResult<Json<Vec<ClusterView>>> {
     let filter = ClusterFilter { incident_id: q.incident, min_size: q.min_size, limit: q.limit };
     Ok(Json(caller.0.clusters(&filter).await?.into_iter().map(ClusterView::from).collect()))
@@ -414,7 +424,8 @@ pub struct ClusterDetailView {
 
 /// A cluster with every case (by generation) and infector link. Requires `tracing.read`.
 #[utoipa::path(get, path = "/api/v1/clusters/{id}", tag = "tracing", params(("id" = i64, Path, description = "Cluster id")),
-    responses((status = 200, body = ClusterDetailView), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
+    responses((status = 200, body = ClusterDetailView), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)),
+    extensions(("x-permission" = json!(Permission::TracingRead.as_str()))))]
 pub async fn cluster_detail(caller: Caller, Path(id): Path<i64>) -> ApiResult<Json<ClusterDetailView>> {
     let d = caller.0.cluster_detail(id).await?.ok_or_else(|| ApiError::not_found(format!("no cluster {id}")))?;
     Ok(Json(ClusterDetailView {
@@ -468,7 +479,8 @@ pub struct LinelistReport {
 #[utoipa::path(post, path = "/api/v1/imports/linelist", tag = "imports", params(LinelistQuery),
     request_body(content = String, content_type = "text/csv", description = "A line list with a header line"),
     responses((status = 200, body = LinelistReport), (status = 400, body = Problem), (status = 401, body = Problem),
-              (status = 403, body = Problem), (status = 422, body = Problem, description = "Not a line list (no case number column)")))]
+              (status = 403, body = Problem), (status = 422, body = Problem, description = "Not a line list (no case number column)")),
+    extensions(("x-permission" = json!(Permission::TracingWrite.as_str()))))]
 pub async fn import_linelist(caller: Caller, Query(q): Query<LinelistQuery>, body: Body) -> ApiResult<Json<LinelistReport>> {
     let target = LinelistTarget { area: parse_area("area", &q.area)?, incident: q.incident.filter(|i| !i.trim().is_empty()) };
     let mut collect = Collect::default();
@@ -513,7 +525,8 @@ pub struct CandidateView {
 /// `tracing.read`.
 #[utoipa::path(get, path = "/api/v1/cases/{id}/candidates", tag = "tracing", params(("id" = i64, Path, description = "Case id"), CandidatesQuery),
     responses((status = 200, body = [CandidateView]), (status = 400, body = Problem), (status = 401, body = Problem),
-              (status = 403, body = Problem), (status = 422, body = Problem)))]
+              (status = 403, body = Problem), (status = 422, body = Problem)),
+    extensions(("x-permission" = json!(Permission::TracingRead.as_str()))))]
 pub async fn candidates(caller: Caller, Path(id): Path<i64>, Query(q): Query<CandidatesQuery>) -> ApiResult<Json<Vec<CandidateView>>> {
     use cordon_domain::cases::exposure::Lookback;
     let lookback =
@@ -549,7 +562,8 @@ pub struct ColleagueView {
 /// The case's co-workers on a workplace roster (their team, when the roster names teams),
 /// less people already recorded for the case. Requires `tracing.read`.
 #[utoipa::path(get, path = "/api/v1/cases/{id}/roster-candidates", tag = "tracing", params(("id" = i64, Path, description = "Case id")),
-    responses((status = 200, body = [ColleagueView]), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 200, body = [ColleagueView]), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)),
+    extensions(("x-permission" = json!(Permission::TracingRead.as_str()))))]
 pub async fn roster_candidates(caller: Caller, Path(id): Path<i64>) -> ApiResult<Json<Vec<ColleagueView>>> {
     let found = caller.0.roster_candidates(id).await?;
     Ok(Json(
@@ -590,7 +604,8 @@ pub struct RecordedView {
 #[utoipa::path(post, path = "/api/v1/cases/{id}/exposures", tag = "tracing", params(("id" = i64, Path, description = "Case id")),
     request_body = ExposuresInput,
     responses((status = 200, body = RecordedView), (status = 400, body = Problem), (status = 401, body = Problem),
-              (status = 403, body = Problem), (status = 422, body = Problem)))]
+              (status = 403, body = Problem), (status = 422, body = Problem)),
+    extensions(("x-permission" = json!(Permission::TracingWrite.as_str()))))]
 pub async fn record_exposures(caller: Caller, Path(id): Path<i64>, Json(input): Json<ExposuresInput>) -> ApiResult<Json<RecordedView>> {
     use cordon_domain::cases::exposure::{Degree, ExposureKind};
     let mut new = Vec::with_capacity(input.exposures.len());
@@ -637,7 +652,8 @@ pub struct ContactView {
 /// Everyone the case's exposures reach (dismissed paths left out), gravest degree first.
 /// Requires `tracing.read`.
 #[utoipa::path(get, path = "/api/v1/cases/{id}/contacts", tag = "tracing", params(("id" = i64, Path, description = "Case id")),
-    responses((status = 200, body = [ContactView]), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 200, body = [ContactView]), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)),
+    extensions(("x-permission" = json!(Permission::TracingRead.as_str()))))]
 pub async fn contacts(caller: Caller, Path(id): Path<i64>) -> ApiResult<Json<Vec<ContactView>>> {
     Ok(Json(
         caller
@@ -671,7 +687,8 @@ pub struct DecisionInput {
 /// `tracing.write`.
 #[utoipa::path(post, path = "/api/v1/cases/{id}/exposures/decisions", tag = "tracing", params(("id" = i64, Path, description = "Case id")),
     request_body = DecisionInput,
-    responses((status = 200, body = u64), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 200, body = u64), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)),
+    extensions(("x-permission" = json!(Permission::TracingWrite.as_str()))))]
 pub async fn decide(caller: Caller, Path(id): Path<i64>, Json(input): Json<DecisionInput>) -> ApiResult<Json<u64>> {
     Ok(Json(caller.0.decide_exposures(id, &input.exposure_ids, input.confirm).await?))
 }
@@ -698,13 +715,18 @@ pub struct HandOverView {
 /// transfer; again changes nothing. Requires `tracing.write`.
 #[utoipa::path(post, path = "/api/v1/cases/{id}/handover", tag = "tracing", params(("id" = i64, Path, description = "Case id")),
     request_body = HandOverInput,
-    responses((status = 200, body = HandOverView), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 200, body = HandOverView), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)),
+    extensions(("x-permission" = json!(Permission::TracingWrite.as_str()))))]
 pub async fn hand_over(caller: Caller, Path(id): Path<i64>, Json(input): Json<HandOverInput>) -> ApiResult<Json<HandOverView>> {
     let h = caller.0.hand_over(id, &input.person_ids).await?;
     Ok(Json(HandOverView {
         ordered: h.ordered,
         already: h.already,
-        refused: h.refused.into_iter().map(|(person_id, reason)| RefusedPerson { person_id, reason: reason.en }).collect(),
+        refused: h
+            .refused
+            .into_iter()
+            .map(|(person_id, reason)| RefusedPerson { person_id, reason: crate::i18n::Tr(crate::i18n::Lang::En).refusal(&reason) })
+            .collect(),
     }))
 }
 
@@ -740,7 +762,8 @@ impl From<cordon_store::exposures::AssistRequest> for AssistView {
 /// Assistance requests (协查函) sent from or to the caller's jurisdiction, open first.
 /// Requires `tracing.read`.
 #[utoipa::path(get, path = "/api/v1/assist-requests", tag = "tracing",
-    responses((status = 200, body = [AssistView]), (status = 401, body = Problem), (status = 403, body = Problem)))]
+    responses((status = 200, body = [AssistView]), (status = 401, body = Problem), (status = 403, body = Problem)),
+    extensions(("x-permission" = json!(Permission::TracingRead.as_str()))))]
 pub async fn assist_requests(caller: Caller) -> ApiResult<Json<Vec<AssistView>>> {
     Ok(Json(caller.0.assist_requests().await?.into_iter().map(AssistView::from).collect()))
 }
@@ -755,7 +778,8 @@ pub struct AnswerInput {
 /// `tracing.write`.
 #[utoipa::path(post, path = "/api/v1/assist-requests/{id}/answer", tag = "tracing", params(("id" = i64, Path, description = "Request id")),
     request_body = AnswerInput,
-    responses((status = 200, body = AssistView), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 200, body = AssistView), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)),
+    extensions(("x-permission" = json!(Permission::TracingWrite.as_str()))))]
 pub async fn answer_assist_request(caller: Caller, Path(id): Path<i64>, Json(input): Json<AnswerInput>) -> ApiResult<Json<AssistView>> {
     Ok(Json(caller.0.answer_assist_request(id, &input.answer).await?.into()))
 }
@@ -782,7 +806,8 @@ pub struct RosterQuery {
 /// moves there. Requires `tracing.write`.
 #[utoipa::path(post, path = "/api/v1/imports/roster", tag = "imports", params(RosterQuery),
     request_body(content = String, content_type = "text/csv", description = "Roster rows with a header line"),
-    responses((status = 200, body = RosterReport), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 200, body = RosterReport), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)),
+    extensions(("x-permission" = json!(Permission::TracingWrite.as_str()))))]
 pub async fn import_roster(caller: Caller, Query(q): Query<RosterQuery>, body: Body) -> ApiResult<Json<RosterReport>> {
     let area = cordon_domain::AreaCode::parse(&q.area).map_err(|e| ApiError::bad_request("area", e.to_string()))?;
     let mut collect = Collect::default();
@@ -814,7 +839,8 @@ pub struct CheckinReport {
 /// Requires `tracing.write`.
 #[utoipa::path(post, path = "/api/v1/imports/checkins", tag = "imports",
     request_body(content = String, content_type = "text/csv", description = "Scans with a header line"),
-    responses((status = 200, body = CheckinReport), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 200, body = CheckinReport), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)),
+    extensions(("x-permission" = json!(Permission::TracingWrite.as_str()))))]
 pub async fn import_checkins(caller: Caller, body: Body) -> ApiResult<Json<CheckinReport>> {
     let mut collect = Collect::default();
     let s = caller.0.import_checkins(body_reader(body), &mut collect).await?;

@@ -1,3 +1,4 @@
+use cordon_domain::access::Permission;
 use std::io::Read;
 
 use axum::Json;
@@ -95,7 +96,8 @@ impl Read for BodyReader {
 /// importing the same file again changes nothing. Requires `persons.import`.
 #[utoipa::path(post, path = "/api/v1/imports/persons", tag = "imports",
     request_body(content = String, content_type = "text/csv", description = "CSV with a header line: 身份证号/id_number, 姓名/name, 区划代码/area_code, and optionally 手机号/phone, 住址/address, 重点人群/tags, 证件类型, 性别, 出生日期"),
-    responses((status = 200, body = ImportReport), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem, description = "The file is not a person list (required columns missing)")))]
+    responses((status = 200, body = ImportReport), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem, description = "The file is not a person list (required columns missing)")),
+    extensions(("x-permission" = json!(Permission::PersonsImport.as_str()))))]
 pub async fn import_persons(Caller(scope): Caller, body: Body) -> ApiResult<Json<ImportReport>> {
     scope.require(cordon_domain::access::Permission::PersonsImport)?;
     let reader = body_reader(body);

@@ -103,79 +103,23 @@ pub(crate) fn parse_area(field: &str, s: &str) -> crate::error::ApiResult<cordon
     cordon_domain::AreaCode::parse(s).map_err(|e| crate::error::ApiError::bad_request(field, format!("{s:?}: {e}")))
 }
 
-/// The permission each operation needs (inside the caller's jurisdiction), published in the
-/// OpenAPI document as `x-permission`.
-pub const PERMISSIONS: &[(&str, &str, Permission)] = &[
-    ("get", "/api/v1/areas", Permission::AreasRead),
-    ("get", "/api/v1/areas/{code}", Permission::AreasRead),
-    ("get", "/api/v1/persons", Permission::PersonsRead),
-    ("post", "/api/v1/persons", Permission::PersonsWrite),
-    ("get", "/api/v1/persons/{id}", Permission::PersonsRead),
-    ("post", "/api/v1/persons/{id}/reveal", Permission::PersonsReveal),
-    ("post", "/api/v1/imports/persons", Permission::PersonsImport),
-    ("get", "/api/v1/audit", Permission::AuditRead),
-    ("post", "/api/v1/rounds", Permission::TestingWrite),
-    ("get", "/api/v1/rounds", Permission::TestingRead),
-    ("get", "/api/v1/rounds/{id}", Permission::TestingRead),
-    ("post", "/api/v1/rounds/{id}/sites", Permission::TestingWrite),
-    ("post", "/api/v1/rounds/{id}/tubes", Permission::TestingWrite),
-    ("post", "/api/v1/rounds/{id}/tubes/{barcode}/samples", Permission::TestingWrite),
-    ("post", "/api/v1/rounds/{id}/tubes/{barcode}/close", Permission::TestingWrite),
-    ("post", "/api/v1/rounds/{id}/registrations", Permission::TestingWrite),
-    ("get", "/api/v1/rounds/{id}/coverage", Permission::TestingRead),
-    ("get", "/api/v1/rounds/{id}/missing", Permission::TestingRead),
-    ("post", "/api/v1/rounds/{id}/exemptions", Permission::TestingWrite),
-    ("get", "/api/v1/rounds/{id}/exemptions", Permission::TestingRead),
-    ("delete", "/api/v1/rounds/{id}/exemptions/{person_id}", Permission::TestingWrite),
-    ("post", "/api/v1/labs", Permission::TestingWrite),
-    ("get", "/api/v1/labs", Permission::TestingRead),
-    ("post", "/api/v1/results", Permission::LabWrite),
-    ("post", "/api/v1/results/csv", Permission::LabWrite),
-    ("post", "/api/v1/results/hl7", Permission::LabWrite),
-    ("get", "/api/v1/recalls", Permission::TestingRead),
-    ("get", "/api/v1/rounds/{id}/tubes/{barcode}/recalls", Permission::TestingRead),
-    ("post", "/api/v1/rounds/{id}/batches", Permission::TestingWrite),
-    ("get", "/api/v1/rounds/{id}/batches", Permission::TestingRead),
-    ("get", "/api/v1/batches/{id}", Permission::TestingRead),
-    ("post", "/api/v1/batches/{id}/receipt", Permission::LabWrite),
-    ("get", "/api/v1/rounds/{id}/flow", Permission::TestingRead),
-    ("post", "/api/v1/cases", Permission::TracingWrite),
-    ("get", "/api/v1/cases/{id}", Permission::TracingRead),
-    ("post", "/api/v1/cases/{id}/infectors", Permission::TracingWrite),
-    ("get", "/api/v1/positives", Permission::TracingRead),
-    ("post", "/api/v1/positives/{id}/case", Permission::TracingWrite),
-    ("get", "/api/v1/investigations", Permission::TracingRead),
-    ("post", "/api/v1/investigations/{id}/assignments", Permission::TracingWrite),
-    ("post", "/api/v1/investigations/{id}/progress", Permission::TracingWrite),
-    ("get", "/api/v1/clusters", Permission::TracingRead),
-    ("get", "/api/v1/clusters/{id}", Permission::TracingRead),
-    ("post", "/api/v1/imports/linelist", Permission::TracingWrite),
-    ("get", "/api/v1/cases/{id}/candidates", Permission::TracingRead),
-    ("get", "/api/v1/cases/{id}/roster-candidates", Permission::TracingRead),
-    ("post", "/api/v1/cases/{id}/exposures", Permission::TracingWrite),
-    ("get", "/api/v1/cases/{id}/contacts", Permission::TracingRead),
-    ("post", "/api/v1/cases/{id}/exposures/decisions", Permission::TracingWrite),
-    ("post", "/api/v1/cases/{id}/handover", Permission::TracingWrite),
-    ("get", "/api/v1/assist-requests", Permission::TracingRead),
-    ("post", "/api/v1/assist-requests/{id}/answer", Permission::TracingWrite),
-    ("post", "/api/v1/imports/checkins", Permission::TracingWrite),
-    ("post", "/api/v1/imports/roster", Permission::TracingWrite),
-    ("get", "/api/v1/observation-orders", Permission::QuarantineRead),
-    ("get", "/api/v1/observation-orders/{id}", Permission::QuarantineRead),
-    ("post", "/api/v1/observation-orders/{id}/status", Permission::QuarantineWrite),
-    ("post", "/api/v1/observation-orders/release", Permission::QuarantineWrite),
-    ("post", "/api/v1/observation-orders/{id}/home-test", Permission::QuarantineWrite),
-    ("get", "/api/v1/quarantine-sites", Permission::QuarantineRead),
-    ("post", "/api/v1/quarantine-sites", Permission::QuarantineWrite),
-    ("post", "/api/v1/quarantine-sites/{id}/assignments", Permission::QuarantineWrite),
-    ("get", "/api/v1/transfers", Permission::QuarantineRead),
-    ("post", "/api/v1/transfers/{id}/status", Permission::TransferWrite),
-    ("get", "/api/v1/rule-sets", Permission::QuarantineRead),
-    ("put", "/api/v1/incidents/{id}/rule-set", Permission::CommandWrite),
-];
+/// The permission each operation needs (inside the caller's jurisdiction), as its operation
+/// declares it (`extensions(("x-permission" = …))` beside its path): (method, path, permission).
+pub fn permissions() -> Vec<(String, String, Permission)> {
+    let doc = serde_json::to_value(router().into_openapi()).expect("OpenAPI document serializes");
+    let mut out = vec![];
+    for (path, item) in doc["paths"].as_object().into_iter().flatten() {
+        for (method, op) in item.as_object().into_iter().flatten() {
+            if let Some(p) = op["x-permission"].as_str().and_then(|p| p.parse().ok()) {
+                out.push((method.clone(), path.clone(), p));
+            }
+        }
+    }
+    out
+}
 
-/// The OpenAPI document as served: the routes' descriptions plus the two ways to authenticate
-/// and each operation's permission.
+/// The OpenAPI document as served: the routes' descriptions (each with its permission as
+/// `x-permission`) plus the two ways to authenticate.
 pub fn document() -> Value {
     let mut doc = serde_json::to_value(router().into_openapi()).expect("OpenAPI document serializes");
     doc["components"]["securitySchemes"] = json!({
@@ -183,13 +127,5 @@ pub fn document() -> Value {
         "session": {"type": "apiKey", "in": "cookie", "name": crate::auth::SESSION_COOKIE, "description": "The session of a signed-in page"}
     });
     doc["security"] = json!([{"bearer": []}, {"session": []}]);
-    if let Some(paths) = doc["paths"].as_object_mut() {
-        for (path, item) in paths.iter_mut() {
-            for (method, op) in item.as_object_mut().into_iter().flatten() {
-                let permission = PERMISSIONS.iter().find(|(m, p, _)| m == method && p == path).map(|(_, _, perm)| perm.as_str());
-                op["x-permission"] = json!(permission.unwrap_or("MISSING"));
-            }
-        }
-    }
     doc
 }

@@ -5,6 +5,7 @@ use axum::Json;
 use axum::extract::{Path, Query};
 use axum::http::StatusCode;
 use chrono::{DateTime, NaiveDate, Utc};
+use cordon_domain::access::Permission;
 use cordon_domain::observation::Status;
 use cordon_domain::transfer::TransferStatus;
 use cordon_store::observation::{Order, OrderFilter, RecomputeSummary};
@@ -82,7 +83,8 @@ fn status(field: &str, s: &str) -> ApiResult<Status> {
 
 /// Observation orders of people in the jurisdiction, by release day. Requires `quarantine.read`.
 #[utoipa::path(get, path = "/api/v1/observation-orders", tag = "observation", params(OrdersQuery),
-    responses((status = 200, body = [OrderView]), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem)))]
+    responses((status = 200, body = [OrderView]), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem)),
+    extensions(("x-permission" = json!(Permission::QuarantineRead.as_str()))))]
 pub async fn list_orders(caller: Caller, Query(q): Query<OrdersQuery>) -> ApiResult<Json<Vec<OrderView>>> {
     let filter = OrderFilter {
         status: q.status.as_deref().map(|s| status("status", s)).transpose()?,
@@ -106,7 +108,8 @@ pub struct OrderDetailView {
 /// One order with its full schedule: stages, test days with results, release day. Requires
 /// `quarantine.read`.
 #[utoipa::path(get, path = "/api/v1/observation-orders/{id}", tag = "observation", params(("id" = i64, Path, description = "Order id")),
-    responses((status = 200, body = OrderDetailView), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
+    responses((status = 200, body = OrderDetailView), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)),
+    extensions(("x-permission" = json!(Permission::QuarantineRead.as_str()))))]
 pub async fn order_detail(caller: Caller, Path(id): Path<i64>) -> ApiResult<Json<OrderDetailView>> {
     if caller.0.observation_order(id).await?.is_none() {
         return Err(ApiError::not_found(format!("no observation order {id}")));
@@ -124,7 +127,8 @@ pub struct StatusInput {
 /// person out of it). Requires `quarantine.write` (`transfer.write` for in_transit).
 #[utoipa::path(post, path = "/api/v1/observation-orders/{id}/status", tag = "observation", params(("id" = i64, Path, description = "Order id")),
     request_body = StatusInput,
-    responses((status = 200, body = OrderView), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 200, body = OrderView), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)),
+    extensions(("x-permission" = json!(Permission::QuarantineWrite.as_str()))))]
 pub async fn move_order(caller: Caller, Path(id): Path<i64>, Json(input): Json<StatusInput>) -> ApiResult<Json<OrderView>> {
     let to = status("status", &input.status)?;
     Ok(Json(caller.0.set_order_status(id, to).await?.into()))
@@ -164,13 +168,18 @@ pub struct ReleaseView {
 /// their room with a ride home when at a site; the others are named with what holds them.
 /// Requires `quarantine.write`.
 #[utoipa::path(post, path = "/api/v1/observation-orders/release", tag = "observation", request_body = ReleaseInput,
-    responses((status = 200, body = ReleaseView), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 200, body = ReleaseView), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)),
+    extensions(("x-permission" = json!(Permission::QuarantineWrite.as_str()))))]
 pub async fn release(caller: Caller, Json(input): Json<ReleaseInput>) -> ApiResult<Json<ReleaseView>> {
     let done = caller.0.release_orders(&input.order_ids).await?;
     Ok(Json(ReleaseView {
         released: done.released.into_iter().map(OrderView::from).collect(),
         not_yet: done.not_yet.into_iter().map(|(o, blockers)| HeldView { order_id: o.id, name: o.name, blockers }).collect(),
-        refused: done.refused.into_iter().map(|(order_id, r)| RefusedOrder { order_id, reason: r.en }).collect(),
+        refused: done
+            .refused
+            .into_iter()
+            .map(|(order_id, r)| RefusedOrder { order_id, reason: crate::i18n::Tr(crate::i18n::Lang::En).refusal(&r) })
+            .collect(),
     }))
 }
 
@@ -185,7 +194,8 @@ pub struct HomeTestInput {
 /// Requires `quarantine.write`.
 #[utoipa::path(post, path = "/api/v1/observation-orders/{id}/home-test", tag = "observation", params(("id" = i64, Path, description = "Order id")),
     request_body = HomeTestInput,
-    responses((status = 204), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 204), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)),
+    extensions(("x-permission" = json!(Permission::QuarantineWrite.as_str()))))]
 pub async fn home_test(caller: Caller, Path(id): Path<i64>, Json(input): Json<HomeTestInput>) -> ApiResult<StatusCode> {
     let barcode = cordon_domain::Barcode::parse(input.barcode.trim())
         .map_err(|e| ApiError::bad_request("barcode", format!("{:?}: {e}", input.barcode)))?;
@@ -237,7 +247,8 @@ impl From<SiteBoard> for SiteView {
 /// The bed board: every quarantine site in the jurisdiction with its rooms and beds. Requires
 /// `quarantine.read`.
 #[utoipa::path(get, path = "/api/v1/quarantine-sites", tag = "observation",
-    responses((status = 200, body = [SiteView]), (status = 401, body = Problem), (status = 403, body = Problem)))]
+    responses((status = 200, body = [SiteView]), (status = 401, body = Problem), (status = 403, body = Problem)),
+    extensions(("x-permission" = json!(Permission::QuarantineRead.as_str()))))]
 pub async fn list_sites(caller: Caller) -> ApiResult<Json<Vec<SiteView>>> {
     Ok(Json(caller.0.quarantine_board().await?.into_iter().map(SiteView::from).collect()))
 }
@@ -264,7 +275,8 @@ pub struct NewSiteInput {
 /// Registers a quarantine site, with its first building's rooms when given. Requires
 /// `quarantine.write`.
 #[utoipa::path(post, path = "/api/v1/quarantine-sites", tag = "observation", request_body = NewSiteInput,
-    responses((status = 201, body = SiteView), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 201, body = SiteView), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)),
+    extensions(("x-permission" = json!(Permission::QuarantineWrite.as_str()))))]
 pub async fn create_site(caller: Caller, Json(input): Json<NewSiteInput>) -> ApiResult<(StatusCode, Json<SiteView>)> {
     let new = NewQuarantineSite {
         name: input.name,
@@ -300,10 +312,14 @@ pub struct AssignedView {
 /// Rooms at the site for a batch of orders in one transaction. Requires `quarantine.write`.
 #[utoipa::path(post, path = "/api/v1/quarantine-sites/{id}/assignments", tag = "observation", params(("id" = i64, Path, description = "Site id")),
     request_body = AssignInput,
-    responses((status = 200, body = AssignedView), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 200, body = AssignedView), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)),
+    extensions(("x-permission" = json!(Permission::QuarantineWrite.as_str()))))]
 pub async fn assign(caller: Caller, Path(id): Path<i64>, Json(input): Json<AssignInput>) -> ApiResult<Json<AssignedView>> {
     let done = caller.0.assign_rooms(id, &input.order_ids).await?;
-    Ok(Json(AssignedView { assigned: done.assigned, refused: done.refused.into_iter().map(|(id, r)| (id, r.en)).collect() }))
+    Ok(Json(AssignedView {
+        assigned: done.assigned,
+        refused: done.refused.into_iter().map(|(id, r)| (id, crate::i18n::Tr(crate::i18n::Lang::En).refusal(&r))).collect(),
+    }))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -348,7 +364,8 @@ impl From<Transfer> for TransferView {
 /// The dispatch board: open transfers, nearest deadline first, then those arrived in the last
 /// 24 hours. Requires `quarantine.read`.
 #[utoipa::path(get, path = "/api/v1/transfers", tag = "observation",
-    responses((status = 200, body = [TransferView]), (status = 401, body = Problem), (status = 403, body = Problem)))]
+    responses((status = 200, body = [TransferView]), (status = 401, body = Problem), (status = 403, body = Problem)),
+    extensions(("x-permission" = json!(Permission::QuarantineRead.as_str()))))]
 pub async fn list_transfers(caller: Caller) -> ApiResult<Json<Vec<TransferView>>> {
     Ok(Json(caller.0.dispatch_board().await?.into_iter().map(TransferView::from).collect()))
 }
@@ -356,7 +373,8 @@ pub async fn list_transfers(caller: Caller) -> ApiResult<Json<Vec<TransferView>>
 /// Moves a transfer on: dispatched, picked_up, arrived, or cancelled. Requires `transfer.write`.
 #[utoipa::path(post, path = "/api/v1/transfers/{id}/status", tag = "observation", params(("id" = i64, Path, description = "Transfer id")),
     request_body = StatusInput,
-    responses((status = 200, body = TransferView), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 200, body = TransferView), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)),
+    extensions(("x-permission" = json!(Permission::TransferWrite.as_str()))))]
 pub async fn advance_transfer(caller: Caller, Path(id): Path<i64>, Json(input): Json<StatusInput>) -> ApiResult<Json<TransferView>> {
     let to = input.status.parse::<TransferStatus>().map_err(|e| ApiError::bad_request("status", e))?;
     Ok(Json(caller.0.advance_transfer(id, to).await?.into()))
@@ -364,7 +382,8 @@ pub async fn advance_transfer(caller: Caller, Path(id): Path<i64>, Json(input): 
 
 /// Every rule set: the built-in ones, then edited copies. Requires `quarantine.read`.
 #[utoipa::path(get, path = "/api/v1/rule-sets", tag = "observation",
-    responses((status = 200, body = [Object]), (status = 401, body = Problem), (status = 403, body = Problem)))]
+    responses((status = 200, body = [Object]), (status = 401, body = Problem), (status = 403, body = Problem)),
+    extensions(("x-permission" = json!(Permission::QuarantineRead.as_str()))))]
 pub async fn list_rule_sets(caller: Caller) -> ApiResult<Json<serde_json::Value>> {
     let rules = caller.0.rule_sets().await?;
     Ok(Json(serde_json::to_value(rules).map_err(|e| ApiError::unprocessable(e.to_string()))?))
@@ -402,7 +421,8 @@ impl From<RecomputeSummary> for RecomputeView {
 /// says what moved. Requires `command.write`.
 #[utoipa::path(put, path = "/api/v1/incidents/{id}/rule-set", tag = "observation", params(("id" = i64, Path, description = "Incident id")),
     request_body = RuleSetInput,
-    responses((status = 200, body = RecomputeView), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 200, body = RecomputeView), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)),
+    extensions(("x-permission" = json!(Permission::CommandWrite.as_str()))))]
 pub async fn set_rule_set(caller: Caller, Path(id): Path<i64>, Json(input): Json<RuleSetInput>) -> ApiResult<Json<RecomputeView>> {
     Ok(Json(caller.0.set_incident_rule_set(id, &input.rule_set).await?.into()))
 }

@@ -3,6 +3,7 @@ use axum::extract::{Path, Query};
 use axum::http::StatusCode;
 use chrono::NaiveDate;
 use cordon_domain::Vulnerability;
+use cordon_domain::access::Permission;
 use cordon_domain::person::age_on;
 use cordon_store::{Person, PersonCursor, PersonFilter};
 use serde::{Deserialize, Serialize};
@@ -79,7 +80,8 @@ pub struct ListQuery {
 /// Requires `persons.read` inside the jurisdiction.
 #[utoipa::path(get, path = "/api/v1/persons", tag = "persons", params(ListQuery),
     responses((status = 200, body = PersonPage), (status = 400, body = Problem), (status = 401, body = Problem),
-              (status = 403, body = Problem)))]
+              (status = 403, body = Problem)),
+    extensions(("x-permission" = json!(Permission::PersonsRead.as_str()))))]
 pub async fn list_persons(Caller(scope): Caller, Query(q): Query<ListQuery>) -> ApiResult<Json<PersonPage>> {
     let area = q.area.as_deref().map(|a| parse_area("area", a)).transpose()?;
     let mut filter = PersonFilter::from_query(q.q.as_deref().unwrap_or(""));
@@ -108,7 +110,8 @@ pub struct PersonDetail {
 #[utoipa::path(get, path = "/api/v1/persons/{id}", tag = "persons",
     params(("id" = i64, Path, description = "Person id")),
     responses((status = 200, body = PersonDetail), (status = 401, body = Problem), (status = 403, body = Problem),
-              (status = 404, body = Problem)))]
+              (status = 404, body = Problem)),
+    extensions(("x-permission" = json!(Permission::PersonsRead.as_str()))))]
 pub async fn person_detail(Caller(scope): Caller, Path(id): Path<i64>) -> ApiResult<Json<PersonDetail>> {
     let person = scope.person(id).await?.ok_or_else(|| ApiError::not_found(format!("no person {id}")))?;
     let today = crate::format::today();
@@ -130,7 +133,8 @@ pub struct RevealedPerson {
 #[utoipa::path(post, path = "/api/v1/persons/{id}/reveal", tag = "persons",
     params(("id" = i64, Path, description = "Person id")),
     responses((status = 200, body = RevealedPerson), (status = 401, body = Problem), (status = 403, body = Problem),
-              (status = 404, body = Problem)))]
+              (status = 404, body = Problem)),
+    extensions(("x-permission" = json!(Permission::PersonsReveal.as_str()))))]
 pub async fn reveal_person(Caller(scope): Caller, Path(id): Path<i64>) -> ApiResult<Json<RevealedPerson>> {
     let p = scope.reveal_person(id).await?.ok_or_else(|| ApiError::not_found(format!("no person {id}")))?;
     Ok(Json(RevealedPerson { id: p.id, id_kind: p.document.kind().into(), id_number: p.document.number().into(), phone: p.phone }))
@@ -157,7 +161,8 @@ pub struct NewPersonInput {
     responses((status = 201, body = PersonSummary, description = "registered"),
               (status = 200, body = PersonSummary, description = "already registered under this id"),
               (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
-              (status = 422, body = Problem)))]
+              (status = 422, body = Problem)),
+    extensions(("x-permission" = json!(Permission::PersonsWrite.as_str()))))]
 pub async fn register_person(Caller(scope): Caller, Json(input): Json<NewPersonInput>) -> ApiResult<(StatusCode, Json<PersonSummary>)> {
     let rid = cordon_domain::ResidentId::parse(&input.resident_id)
         .map_err(|e| ApiError::bad_request("resident_id", format!("{:?}: {e}", input.resident_id)))?;

@@ -4,6 +4,7 @@ use axum::Json;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use cordon_domain::Barcode;
+use cordon_domain::access::Permission;
 use cordon_domain::testing::result::{CtValues, TubeResult};
 use cordon_store::results::{Lab, NewLab, Recall, ResultInput, ResultOutcome};
 use serde::{Deserialize, Serialize};
@@ -38,7 +39,8 @@ impl From<Lab> for LabView {
 /// Adds a lab in the caller's jurisdiction. Requires `testing.write`.
 #[utoipa::path(post, path = "/api/v1/labs", tag = "testing", request_body = NewLabInput,
     responses((status = 201, body = LabView), (status = 400, body = Problem), (status = 401, body = Problem),
-              (status = 403, body = Problem), (status = 422, body = Problem)))]
+              (status = 403, body = Problem), (status = 422, body = Problem)),
+    extensions(("x-permission" = json!(Permission::TestingWrite.as_str()))))]
 pub async fn create_lab(caller: Caller, Json(input): Json<NewLabInput>) -> ApiResult<(StatusCode, Json<LabView>)> {
     let area_code = parse_area("area_code", &input.area_code)?;
     let lab = caller.0.create_lab(NewLab { name: input.name, area_code, daily_capacity: input.daily_capacity }).await?;
@@ -47,7 +49,8 @@ pub async fn create_lab(caller: Caller, Json(input): Json<NewLabInput>) -> ApiRe
 
 /// The labs. Requires `testing.read` (or `lab.write`).
 #[utoipa::path(get, path = "/api/v1/labs", tag = "testing",
-    responses((status = 200, body = [LabView]), (status = 401, body = Problem), (status = 403, body = Problem)))]
+    responses((status = 200, body = [LabView]), (status = 401, body = Problem), (status = 403, body = Problem)),
+    extensions(("x-permission" = json!(Permission::TestingRead.as_str()))))]
 pub async fn list_labs(caller: Caller) -> ApiResult<Json<Vec<LabView>>> {
     Ok(Json(caller.0.labs().await?.into_iter().map(LabView::from).collect()))
 }
@@ -69,12 +72,22 @@ pub struct ResultsInput {
     pub results: Vec<ResultItem>,
 }
 
+/// An outcome as the API says it: a refusal carries its English text as `reason`.
+fn said(outcome: &ResultOutcome) -> serde_json::Value {
+    let mut json = serde_json::to_value(outcome).unwrap_or_default();
+    if let ResultOutcome::Refused { refusal } = outcome {
+        json["reason"] = serde_json::Value::from(crate::i18n::Tr(crate::i18n::Lang::En).refusal(refusal));
+    }
+    json
+}
+
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ResultLine {
     pub barcode: String,
-    /// {"outcome": "recorded", …}, {"outcome": "repeat"} or {"outcome": "refused", "reason": …}
+    /// {"outcome": "recorded", …}, {"outcome": "repeat"} or {"outcome": "refused", "refusal":
+    /// {"kind", "args"}, "reason": the same in English}
     #[schema(value_type = Object)]
-    pub outcome: ResultOutcome,
+    pub outcome: serde_json::Value,
 }
 
 /// Records tube results from a lab. Every member of a positive or pooled-suspect pool gets a
@@ -83,7 +96,8 @@ pub struct ResultLine {
 /// or overwritten; a repeated result changes nothing. Requires `lab.write`.
 #[utoipa::path(post, path = "/api/v1/results", tag = "testing", request_body = ResultsInput,
     responses((status = 200, body = [ResultLine]), (status = 400, body = Problem), (status = 401, body = Problem),
-              (status = 403, body = Problem)))]
+              (status = 403, body = Problem)),
+    extensions(("x-permission" = json!(Permission::LabWrite.as_str()))))]
 pub async fn post_results(caller: Caller, Json(input): Json<ResultsInput>) -> ApiResult<Json<Vec<ResultLine>>> {
     caller.0.require(cordon_domain::access::Permission::LabWrite)?;
     let mut inputs = Vec::with_capacity(input.results.len());
@@ -101,7 +115,14 @@ pub async fn post_results(caller: Caller, Json(input): Json<ResultsInput>) -> Ap
         });
     }
     let outcomes = caller.0.record_results(input.lab_id, &inputs).await?;
-    Ok(Json(input.results.into_iter().zip(outcomes).map(|(item, outcome)| ResultLine { barcode: item.barcode, outcome }).collect()))
+    Ok(Json(
+        input
+            .results
+            .into_iter()
+            .zip(outcomes)
+            .map(|(item, outcome)| ResultLine { barcode: item.barcode, outcome: said(&outcome) })
+            .collect(),
+    ))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -138,7 +159,8 @@ impl From<Recall> for RecallView {
 
 /// Open recalls of people in the caller's jurisdiction, the nearest deadline first. Requires `testing.read`.
 #[utoipa::path(get, path = "/api/v1/recalls", tag = "testing",
-    responses((status = 200, body = [RecallView]), (status = 401, body = Problem), (status = 403, body = Problem)))]
+    responses((status = 200, body = [RecallView]), (status = 401, body = Problem), (status = 403, body = Problem)),
+    extensions(("x-permission" = json!(Permission::TestingRead.as_str()))))]
 pub async fn list_recalls(caller: Caller) -> ApiResult<Json<Vec<RecallView>>> {
     Ok(Json(caller.0.open_recalls().await?.into_iter().map(RecallView::from).collect()))
 }
@@ -147,7 +169,8 @@ pub async fn list_recalls(caller: Caller) -> ApiResult<Json<Vec<RecallView>>> {
 /// stands (for the community and the door-to-door team). Requires `testing.read`.
 #[utoipa::path(get, path = "/api/v1/rounds/{id}/tubes/{barcode}/recalls", tag = "testing",
     params(("id" = i64, Path, description = "Round id"), ("barcode" = String, Path, description = "The pooled tube")),
-    responses((status = 200, body = [RecallView]), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem)))]
+    responses((status = 200, body = [RecallView]), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem)),
+    extensions(("x-permission" = json!(Permission::TestingRead.as_str()))))]
 pub async fn tube_recalls(
     caller: Caller,
     axum::extract::Path((id, barcode)): axum::extract::Path<(i64, String)>,
@@ -168,7 +191,7 @@ pub struct CsvResultLine {
     pub line: u64,
     pub barcode: String,
     #[schema(value_type = Object)]
-    pub outcome: ResultOutcome,
+    pub outcome: serde_json::Value,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -187,7 +210,8 @@ pub struct CsvResultsReport {
 #[utoipa::path(post, path = "/api/v1/results/csv", tag = "testing", params(CsvQuery),
     request_body(content = String, content_type = "text/csv", description = "Header line with 条码/barcode and 结果/result or ORF1ab/N Ct columns; optional 检测时间/at"),
     responses((status = 200, body = CsvResultsReport), (status = 401, body = Problem), (status = 403, body = Problem),
-              (status = 422, body = Problem)))]
+              (status = 422, body = Problem)),
+    extensions(("x-permission" = json!(Permission::LabWrite.as_str()))))]
 pub async fn post_results_csv(
     caller: Caller,
     axum::extract::Query(q): axum::extract::Query<CsvQuery>,
@@ -200,7 +224,7 @@ pub async fn post_results_csv(
         rows: r.rows,
         recorded: r.recorded,
         repeats: r.repeats,
-        problems: r.problems.into_iter().map(|(line, barcode, outcome)| CsvResultLine { line, barcode, outcome }).collect(),
+        problems: r.problems.into_iter().map(|(line, barcode, outcome)| CsvResultLine { line, barcode, outcome: said(&outcome) }).collect(),
     }))
 }
 
@@ -217,7 +241,8 @@ pub struct Hl7Query {
 #[utoipa::path(post, path = "/api/v1/results/hl7", tag = "testing", params(Hl7Query),
     request_body(content = String, content_type = "application/hl7-v2", description = "An ORU^R01 message, segments separated by CR"),
     responses((status = 200, body = String, content_type = "application/hl7-v2", description = "The ACK (AA, AE or AR)"),
-              (status = 401, body = Problem), (status = 403, body = Problem)))]
+              (status = 401, body = Problem), (status = 403, body = Problem)),
+    extensions(("x-permission" = json!(Permission::LabWrite.as_str()))))]
 pub async fn post_results_hl7(
     caller: Caller,
     axum::extract::Query(q): axum::extract::Query<Hl7Query>,

@@ -4,12 +4,14 @@
 use axum::Json;
 use axum::extract::Path;
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use cordon_domain::access::Permission;
+
 use chrono::{DateTime, Utc};
+use cordon_domain::refusal::Refusal;
 use cordon_domain::testing::pooling::{PoolPolicy, SamplingGroup, ZoneKind};
 use cordon_domain::testing::sizing::SizingPlan;
 use cordon_domain::{Barcode, ResidentId};
-use cordon_store::station::{Scanned, StationRefusal, Tube};
+use cordon_store::station::{Scanned, Tube};
 use cordon_store::testing::{NewRound, NewSite, Round, Site};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -69,7 +71,8 @@ impl From<Round> for RoundView {
 /// Plans a testing round over areas of the caller's jurisdiction. Requires `testing.write`.
 #[utoipa::path(post, path = "/api/v1/rounds", tag = "testing", request_body = NewRoundInput,
     responses((status = 201, body = RoundView), (status = 400, body = Problem), (status = 401, body = Problem),
-              (status = 403, body = Problem), (status = 422, body = Problem)))]
+              (status = 403, body = Problem), (status = 422, body = Problem)),
+    extensions(("x-permission" = json!(Permission::TestingWrite.as_str()))))]
 pub async fn create_round(caller: Caller, Json(input): Json<NewRoundInput>) -> ApiResult<(StatusCode, Json<RoundView>)> {
     if input.name.trim().is_empty() {
         return Err(ApiError::bad_request("name", "a round needs a name"));
@@ -97,7 +100,8 @@ pub async fn create_round(caller: Caller, Json(input): Json<NewRoundInput>) -> A
 
 /// Rounds reaching into the caller's jurisdiction, newest first. Requires `testing.read`.
 #[utoipa::path(get, path = "/api/v1/rounds", tag = "testing",
-    responses((status = 200, body = [RoundView]), (status = 401, body = Problem), (status = 403, body = Problem)))]
+    responses((status = 200, body = [RoundView]), (status = 401, body = Problem), (status = 403, body = Problem)),
+    extensions(("x-permission" = json!(Permission::TestingRead.as_str()))))]
 pub async fn list_rounds(caller: Caller) -> ApiResult<Json<Vec<RoundView>>> {
     Ok(Json(caller.0.rounds().await?.into_iter().map(RoundView::from).collect()))
 }
@@ -130,7 +134,8 @@ pub struct RoundDetail {
 
 /// One round with its sites and the sizing helper. Requires `testing.read`.
 #[utoipa::path(get, path = "/api/v1/rounds/{id}", tag = "testing", params(("id" = i64, Path, description = "Round id")),
-    responses((status = 200, body = RoundDetail), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
+    responses((status = 200, body = RoundDetail), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)),
+    extensions(("x-permission" = json!(Permission::TestingRead.as_str()))))]
 pub async fn round_detail(caller: Caller, Path(id): Path<i64>) -> ApiResult<Json<RoundDetail>> {
     let round = caller.0.round(id).await?.ok_or_else(|| ApiError::not_found(format!("no round {id}")))?;
     let sites = caller.0.sites(id).await?.into_iter().map(SiteView::from).collect();
@@ -150,7 +155,8 @@ pub struct NewSiteInput {
 #[utoipa::path(post, path = "/api/v1/rounds/{id}/sites", tag = "testing", params(("id" = i64, Path, description = "Round id")),
     request_body = NewSiteInput,
     responses((status = 201, body = SiteView), (status = 400, body = Problem), (status = 401, body = Problem),
-              (status = 403, body = Problem), (status = 422, body = Problem)))]
+              (status = 403, body = Problem), (status = 422, body = Problem)),
+    extensions(("x-permission" = json!(Permission::TestingWrite.as_str()))))]
 pub async fn create_site(caller: Caller, Path(id): Path<i64>, Json(input): Json<NewSiteInput>) -> ApiResult<(StatusCode, Json<SiteView>)> {
     let area_code = parse_area("area_code", &input.area_code)?;
     let site = caller
@@ -158,30 +164,6 @@ pub async fn create_site(caller: Caller, Path(id): Path<i64>, Json(input): Json<
         .create_site(NewSite { round_id: id, area_code, name: input.name, address: input.address, stations: input.stations })
         .await?;
     Ok((StatusCode::CREATED, Json(site.into())))
-}
-
-/// A refusal at the station: 409 (or 404 for unknown tubes and people) with its kind.
-pub struct Refused(pub StationRefusal);
-
-impl IntoResponse for Refused {
-    fn into_response(self) -> Response {
-        let status = match &self.0 {
-            StationRefusal::UnknownTube(_) | StationRefusal::UnknownPerson(_) => StatusCode::NOT_FOUND,
-            _ => StatusCode::CONFLICT,
-        };
-        refusal(status, &self.0.to_string(), serde_json::to_value(&self.0).unwrap_or(serde_json::Value::Null))
-    }
-}
-
-/// A problem document for a refusal, carrying its machine-readable form under `refusal`.
-pub(crate) fn refusal(status: StatusCode, detail: &str, refusal: serde_json::Value) -> Response {
-    let body = serde_json::json!({
-        "title": status.canonical_reason().unwrap_or("Conflict"),
-        "status": status.as_u16(),
-        "detail": detail,
-        "refusal": refusal,
-    });
-    (status, [(axum::http::header::CONTENT_TYPE, "application/problem+json")], body.to_string()).into_response()
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -245,15 +227,12 @@ fn group(s: Option<&str>) -> ApiResult<SamplingGroup> {
 #[utoipa::path(post, path = "/api/v1/rounds/{id}/tubes", tag = "testing", params(("id" = i64, Path, description = "Round id")),
     request_body = OpenTubeInput,
     responses((status = 200, body = TubeView), (status = 400, body = Problem), (status = 401, body = Problem),
-              (status = 403, body = Problem), (status = 409, body = Problem, description = "barcode used elsewhere")))]
-pub async fn open_tube(caller: Caller, Path(id): Path<i64>, Json(input): Json<OpenTubeInput>) -> Result<Json<TubeView>, Response> {
-    let code = barcode("barcode", &input.barcode).map_err(IntoResponse::into_response)?;
-    let group = group(input.group.as_deref()).map_err(IntoResponse::into_response)?;
-    match caller.0.open_tube(id, input.site_id, &code, group, input.station).await {
-        Ok(Ok(t)) => Ok(Json(t.into())),
-        Ok(Err(refusal)) => Err(Refused(refusal).into_response()),
-        Err(e) => Err(ApiError::from(e).into_response()),
-    }
+              (status = 403, body = Problem), (status = 409, body = Problem, description = "barcode used elsewhere")),
+    extensions(("x-permission" = json!(Permission::TestingWrite.as_str()))))]
+pub async fn open_tube(caller: Caller, Path(id): Path<i64>, Json(input): Json<OpenTubeInput>) -> ApiResult<Json<TubeView>> {
+    let code = barcode("barcode", &input.barcode)?;
+    let group = group(input.group.as_deref())?;
+    Ok(Json(caller.0.open_tube(id, input.site_id, &code, group, input.station).await?.into()))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -287,44 +266,34 @@ impl From<Scanned> for ScanView {
     params(("id" = i64, Path, description = "Round id"), ("barcode" = String, Path, description = "Tube barcode")),
     request_body = ScanInput,
     responses((status = 200, body = ScanView), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
-              (status = 404, body = Problem, description = "unknown tube or person"), (status = 409, body = Problem)))]
-pub async fn scan(caller: Caller, Path((id, code)): Path<(i64, String)>, Json(input): Json<ScanInput>) -> Result<Json<ScanView>, Response> {
-    let code = barcode("barcode", &code).map_err(IntoResponse::into_response)?;
+              (status = 404, body = Problem, description = "unknown tube or person"), (status = 409, body = Problem)),
+    extensions(("x-permission" = json!(Permission::TestingWrite.as_str()))))]
+pub async fn scan(caller: Caller, Path((id, code)): Path<(i64, String)>, Json(input): Json<ScanInput>) -> ApiResult<Json<ScanView>> {
+    let code = barcode("barcode", &code)?;
     let person_id = match (input.person_id, input.resident_id.as_deref()) {
         (Some(p), _) => p,
         (None, Some(rid)) => {
-            let rid = ResidentId::parse(rid).map_err(|e| ApiError::bad_request("resident_id", format!("{rid:?}: {e}")).into_response())?;
-            match caller.0.person_id_by_resident_id(&rid).await {
-                Ok(Some(p)) => p,
-                Ok(None) => {
-                    let detail = format!("resident {} is not in the register: register them on the spot", rid.masked());
-                    let unknown = serde_json::json!({ "kind": "unknown_resident", "resident_id": rid.as_str() });
-                    return Err(refusal(StatusCode::NOT_FOUND, &detail, unknown));
-                }
-                Err(e) => return Err(ApiError::from(e).into_response()),
-            }
+            let rid = ResidentId::parse(rid).map_err(|e| ApiError::bad_request("resident_id", format!("{rid:?}: {e}")))?;
+            caller.0.person_id_by_resident_id(&rid).await?.ok_or_else(|| {
+                ApiError::refused(
+                    Refusal::missing("refused.unknown_resident").with("resident", rid.masked()).with("resident_id", rid.as_str()),
+                )
+            })?
         }
-        (None, None) => return Err(ApiError::bad_request("resident_id", "send resident_id or person_id").into_response()),
+        (None, None) => return Err(ApiError::bad_request("resident_id", "send resident_id or person_id")),
     };
-    match caller.0.scan(id, &code, person_id, input.client_id.as_deref()).await {
-        Ok(Ok(s)) => Ok(Json(s.into())),
-        Ok(Err(refusal)) => Err(Refused(refusal).into_response()),
-        Err(e) => Err(ApiError::from(e).into_response()),
-    }
+    Ok(Json(caller.0.scan(id, &code, person_id, input.client_id.as_deref()).await?.into()))
 }
 
 /// Seals a tube before it is full. Requires `testing.write`.
 #[utoipa::path(post, path = "/api/v1/rounds/{id}/tubes/{barcode}/close", tag = "testing",
     params(("id" = i64, Path, description = "Round id"), ("barcode" = String, Path, description = "Tube barcode")),
     responses((status = 200, body = TubeView), (status = 401, body = Problem), (status = 403, body = Problem),
-              (status = 404, body = Problem), (status = 409, body = Problem)))]
-pub async fn close_tube(caller: Caller, Path((id, code)): Path<(i64, String)>) -> Result<Json<TubeView>, Response> {
-    let code = barcode("barcode", &code).map_err(IntoResponse::into_response)?;
-    match caller.0.close_tube(id, &code).await {
-        Ok(Ok(t)) => Ok(Json(t.into())),
-        Ok(Err(refusal)) => Err(Refused(refusal).into_response()),
-        Err(e) => Err(ApiError::from(e).into_response()),
-    }
+              (status = 404, body = Problem), (status = 409, body = Problem)),
+    extensions(("x-permission" = json!(Permission::TestingWrite.as_str()))))]
+pub async fn close_tube(caller: Caller, Path((id, code)): Path<(i64, String)>) -> ApiResult<Json<TubeView>> {
+    let code = barcode("barcode", &code)?;
+    Ok(Json(caller.0.close_tube(id, &code).await?.into()))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -369,7 +338,8 @@ pub struct BatchReport {
 #[utoipa::path(post, path = "/api/v1/rounds/{id}/registrations", tag = "testing", params(("id" = i64, Path, description = "Round id")),
     request_body = BatchInput,
     responses((status = 200, body = BatchReport), (status = 400, body = Problem), (status = 401, body = Problem),
-              (status = 403, body = Problem), (status = 422, body = Problem)))]
+              (status = 403, body = Problem), (status = 422, body = Problem)),
+    extensions(("x-permission" = json!(Permission::TestingWrite.as_str()))))]
 pub async fn register_batch(caller: Caller, Path(id): Path<i64>, Json(input): Json<BatchInput>) -> ApiResult<Json<BatchReport>> {
     let mut invalid_residents = Vec::new();
     let mut residents = Vec::new();
@@ -460,7 +430,8 @@ async fn area_or_home(caller: &Caller, area: Option<&str>) -> ApiResult<cordon_d
 /// How much of an area a round has sampled, with its sub-areas ("no household, no person
 /// missed"). Requires `testing.read` inside the jurisdiction.
 #[utoipa::path(get, path = "/api/v1/rounds/{id}/coverage", tag = "testing", params(("id" = i64, Path, description = "Round id"), CoverageQuery),
-    responses((status = 200, body = CoverageView), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
+    responses((status = 200, body = CoverageView), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)),
+    extensions(("x-permission" = json!(Permission::TestingRead.as_str()))))]
 pub async fn coverage(
     caller: Caller,
     Path(id): Path<i64>,
@@ -474,7 +445,8 @@ pub async fn coverage(
 /// The people of an area not yet sampled in the round (masked), paged by key — the community
 /// worker's list. Requires `persons.read` and `testing.read` inside the jurisdiction.
 #[utoipa::path(get, path = "/api/v1/rounds/{id}/missing", tag = "testing", params(("id" = i64, Path, description = "Round id"), CoverageQuery),
-    responses((status = 200, body = crate::api::persons::PersonPage), (status = 401, body = Problem), (status = 403, body = Problem)))]
+    responses((status = 200, body = crate::api::persons::PersonPage), (status = 401, body = Problem), (status = 403, body = Problem)),
+    extensions(("x-permission" = json!(Permission::TestingRead.as_str()))))]
 pub async fn missing(
     caller: Caller,
     Path(id): Path<i64>,
@@ -534,24 +506,20 @@ impl From<cordon_store::coverage::Exemption> for ExemptionView {
 #[utoipa::path(post, path = "/api/v1/rounds/{id}/exemptions", tag = "testing", params(("id" = i64, Path, description = "Round id")),
     request_body = ExemptionInput,
     responses((status = 200, body = ExemptionView), (status = 400, body = Problem), (status = 401, body = Problem),
-              (status = 403, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
-pub async fn exempt(caller: Caller, Path(id): Path<i64>, Json(input): Json<ExemptionInput>) -> Result<Json<ExemptionView>, Response> {
-    let reason = input
-        .reason
-        .parse::<cordon_domain::testing::exemption::ExemptionReason>()
-        .map_err(|e| ApiError::bad_request("reason", e).into_response())?;
-    match caller.0.exempt(id, input.person_id, reason, input.note.as_deref()).await {
-        Ok(Ok(e)) => Ok(Json(e.into())),
-        Ok(Err(r)) => Err(refusal(StatusCode::CONFLICT, &r.to_string(), serde_json::to_value(&r).unwrap_or_default())),
-        Err(e) => Err(ApiError::from(e).into_response()),
-    }
+              (status = 403, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)),
+    extensions(("x-permission" = json!(Permission::TestingWrite.as_str()))))]
+pub async fn exempt(caller: Caller, Path(id): Path<i64>, Json(input): Json<ExemptionInput>) -> ApiResult<Json<ExemptionView>> {
+    let reason =
+        input.reason.parse::<cordon_domain::testing::exemption::ExemptionReason>().map_err(|e| ApiError::bad_request("reason", e))?;
+    Ok(Json(caller.0.exempt(id, input.person_id, reason, input.note.as_deref()).await?.into()))
 }
 
 /// Takes back an exemption: the person is missing again. Requires `testing.write`.
 #[utoipa::path(delete, path = "/api/v1/rounds/{id}/exemptions/{person_id}", tag = "testing",
     params(("id" = i64, Path, description = "Round id"), ("person_id" = i64, Path, description = "Person id")),
     responses((status = 204, description = "taken back"), (status = 401, body = Problem), (status = 403, body = Problem),
-              (status = 404, body = Problem)))]
+              (status = 404, body = Problem)),
+    extensions(("x-permission" = json!(Permission::TestingWrite.as_str()))))]
 pub async fn unexempt(caller: Caller, Path((id, person)): Path<(i64, i64)>) -> ApiResult<StatusCode> {
     if caller.0.unexempt(id, person).await? {
         Ok(StatusCode::NO_CONTENT)
@@ -563,7 +531,8 @@ pub async fn unexempt(caller: Caller, Path((id, person)): Path<(i64, i64)>) -> A
 /// The residents of an area accounted for without a sample in the round, with why. Requires
 /// `testing.read` and `persons.read` inside the jurisdiction.
 #[utoipa::path(get, path = "/api/v1/rounds/{id}/exemptions", tag = "testing", params(("id" = i64, Path, description = "Round id"), CoverageQuery),
-    responses((status = 200, body = Vec<ExemptionView>), (status = 401, body = Problem), (status = 403, body = Problem)))]
+    responses((status = 200, body = Vec<ExemptionView>), (status = 401, body = Problem), (status = 403, body = Problem)),
+    extensions(("x-permission" = json!(Permission::TestingRead.as_str()))))]
 pub async fn exemptions(
     caller: Caller,
     Path(id): Path<i64>,

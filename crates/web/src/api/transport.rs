@@ -4,11 +4,12 @@
 use axum::Json;
 use axum::extract::Path;
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use cordon_domain::access::Permission;
+
 use chrono::{DateTime, Utc};
 use cordon_domain::Barcode;
 use cordon_domain::testing::transport::Turnaround;
-use cordon_store::transport::{Batch, BatchDetail, NewBatch, TransportRefusal, TubeFlow};
+use cordon_store::transport::{Batch, BatchDetail, NewBatch, TubeFlow};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -83,19 +84,6 @@ impl From<BatchDetail> for BatchDetailView {
     }
 }
 
-/// A refused box: 409 with its kind and, for tubes, each tube's problem; nothing was changed.
-pub struct BoxRefused(pub TransportRefusal);
-
-impl IntoResponse for BoxRefused {
-    fn into_response(self) -> Response {
-        let status = match self.0 {
-            TransportRefusal::UnknownLab(_) => StatusCode::NOT_FOUND,
-            _ => StatusCode::CONFLICT,
-        };
-        super::testing::refusal(status, &self.0.to_string(), serde_json::to_value(&self.0).unwrap_or_default())
-    }
-}
-
 fn barcodes(field: &str, list: &[String]) -> ApiResult<Vec<String>> {
     list.iter().map(|s| Barcode::parse(s).map(String::from).map_err(|e| ApiError::bad_request(field, format!("{s:?}: {e}")))).collect()
 }
@@ -106,31 +94,26 @@ fn barcodes(field: &str, list: &[String]) -> ApiResult<Vec<String>> {
 #[utoipa::path(post, path = "/api/v1/rounds/{id}/batches", tag = "testing", params(("id" = i64, Path, description = "Round id")),
     request_body = NewBatchInput,
     responses((status = 201, body = BatchView), (status = 400, body = Problem), (status = 401, body = Problem),
-              (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)))]
-pub async fn dispatch(
-    caller: Caller,
-    Path(id): Path<i64>,
-    Json(input): Json<NewBatchInput>,
-) -> Result<(StatusCode, Json<BatchView>), Response> {
-    let codes = input.barcodes.as_deref().map(|b| barcodes("barcodes", b)).transpose().map_err(IntoResponse::into_response)?;
+              (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)),
+    extensions(("x-permission" = json!(Permission::TestingWrite.as_str()))))]
+pub async fn dispatch(caller: Caller, Path(id): Path<i64>, Json(input): Json<NewBatchInput>) -> ApiResult<(StatusCode, Json<BatchView>)> {
+    let codes = input.barcodes.as_deref().map(|b| barcodes("barcodes", b)).transpose()?;
     let new = NewBatch { round_id: id, site_id: input.site_id, lab_id: input.lab_id, label: input.label, barcodes: codes };
-    match caller.0.dispatch(new).await {
-        Ok(Ok(b)) => Ok((StatusCode::CREATED, Json(b.into()))),
-        Ok(Err(refusal)) => Err(BoxRefused(refusal).into_response()),
-        Err(e) => Err(ApiError::from(e).into_response()),
-    }
+    Ok((StatusCode::CREATED, Json(caller.0.dispatch(new).await?.into())))
 }
 
 /// A round's boxes from sites of the caller's jurisdiction, newest first. Requires `testing.read`.
 #[utoipa::path(get, path = "/api/v1/rounds/{id}/batches", tag = "testing", params(("id" = i64, Path, description = "Round id")),
-    responses((status = 200, body = [BatchView]), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 200, body = [BatchView]), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)),
+    extensions(("x-permission" = json!(Permission::TestingRead.as_str()))))]
 pub async fn list_batches(caller: Caller, Path(id): Path<i64>) -> ApiResult<Json<Vec<BatchView>>> {
     Ok(Json(caller.0.batches(id).await?.into_iter().map(BatchView::from).collect()))
 }
 
 /// One box with the barcodes received, missing and extra. Requires `testing.read`.
 #[utoipa::path(get, path = "/api/v1/batches/{id}", tag = "testing", params(("id" = i64, Path, description = "Batch id")),
-    responses((status = 200, body = BatchDetailView), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
+    responses((status = 200, body = BatchDetailView), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)),
+    extensions(("x-permission" = json!(Permission::TestingRead.as_str()))))]
 pub async fn batch_detail(caller: Caller, Path(id): Path<i64>) -> ApiResult<Json<BatchDetailView>> {
     let detail = caller.0.batch_detail(id).await?.ok_or_else(|| ApiError::not_found(format!("no box {id}")))?;
     Ok(Json(detail.into()))
@@ -147,7 +130,8 @@ pub struct ReceiptInput {
 #[utoipa::path(post, path = "/api/v1/batches/{id}/receipt", tag = "testing", params(("id" = i64, Path, description = "Batch id")),
     request_body = ReceiptInput,
     responses((status = 200, body = BatchDetailView), (status = 400, body = Problem), (status = 401, body = Problem),
-              (status = 403, body = Problem), (status = 404, body = Problem)))]
+              (status = 403, body = Problem), (status = 404, body = Problem)),
+    extensions(("x-permission" = json!(Permission::LabWrite.as_str()))))]
 pub async fn receive(caller: Caller, Path(id): Path<i64>, Json(input): Json<ReceiptInput>) -> ApiResult<Json<BatchDetailView>> {
     let codes = barcodes("barcodes", &input.barcodes)?;
     let detail = caller.0.receive(id, &codes).await?.ok_or_else(|| ApiError::not_found(format!("no box {id}")))?;
@@ -208,7 +192,8 @@ impl From<TubeFlow> for TubeFlowView {
 /// Where a round's tubes are (open, sealed, on the road, at the lab, resulted) and the lab
 /// turnaround per site and per lab. Requires `testing.read`.
 #[utoipa::path(get, path = "/api/v1/rounds/{id}/flow", tag = "testing", params(("id" = i64, Path, description = "Round id")),
-    responses((status = 200, body = TubeFlowView), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 200, body = TubeFlowView), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)),
+    extensions(("x-permission" = json!(Permission::TestingRead.as_str()))))]
 pub async fn tube_flow(caller: Caller, Path(id): Path<i64>) -> ApiResult<Json<TubeFlowView>> {
     Ok(Json(caller.0.tube_flow(id).await?.into()))
 }

@@ -158,14 +158,39 @@ pub(crate) fn barcode_reason(t: Tr, e: &cordon_domain::barcode::BarcodeError) ->
 
 /// Bad input or a refusal as the page says it, in the page's language.
 pub(crate) fn said(t: Tr, e: &StoreError) -> String {
-    e.reason(t.zh()).unwrap_or_else(|| t.get("error.failed_detail").to_string())
+    e.refusal().map_or_else(|| t.get("error.failed_detail").to_string(), |r| t.refusal(r))
+}
+
+/// The texts a page's script needs, as a JSON object from each name to the text of its locale key
+/// (keys written out, so the locale test sees them).
+pub(crate) fn page_texts(t: Tr, pairs: &[(&str, &'static str)]) -> String {
+    let map: serde_json::Map<String, serde_json::Value> = pairs.iter().map(|(name, key)| (name.to_string(), t.get(key).into())).collect();
+    serde_json::Value::Object(map).to_string()
+}
+
+/// Why a caller was refused, in the page's language.
+pub(crate) fn denied(t: Tr, d: &cordon_store::Denied) -> String {
+    match d {
+        cordon_store::Denied::OutsideJurisdiction { area, yours } => {
+            let sep = if t.zh() { "、" } else { ", " };
+            t.fill("denied.outside_jurisdiction", &[("area", area), ("yours", &yours.join(sep))])
+        }
+        cordon_store::Denied::MissingPermission { role, permission } => t.fill(
+            "denied.missing_permission",
+            &[
+                ("role", t.get(&format!("role.{}", role.as_str()))),
+                ("permission", t.get(&format!("permission.{}", permission.as_str()))),
+                ("code", permission.as_str()),
+            ],
+        ),
+    }
 }
 
 /// A store failure as a page: forbidden with its reason, else a generic error (logged).
 pub(crate) fn failure(t: Tr, caller: &Caller, e: StoreError) -> Response {
     match e {
         StoreError::Forbidden(reason) => {
-            let reason = if t.zh() { reason.zh() } else { reason.to_string() };
+            let reason = denied(t, &reason);
             message(
                 t,
                 Some(caller),

@@ -8,6 +8,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use cordon_domain::access::Permission;
 use cordon_domain::cases::case::PlaceKind;
 use cordon_domain::cases::exposure::{ExposureKind, Lookback};
+use cordon_domain::refusal;
 use cordon_store::StoreError;
 use cordon_store::cases::Case;
 use cordon_store::checkins::Candidate;
@@ -224,11 +225,11 @@ pub struct InfectorForm {
 pub async fn add_infector(t: Tr, caller: Caller, Path(id): Path<i64>, Form(f): Form<InfectorForm>) -> Response {
     let scope = &caller.0;
     let linked = async {
-        let case = scope.case(id).await?.ok_or_else(|| StoreError::Invalid(t.fill("case.missing", &[("id", &id.to_string())])))?;
+        let case = scope.case(id).await?.ok_or_else(|| StoreError::from(refusal!("case.missing", id = id)))?;
         let infector = scope
             .case_by_number(case.incident_id, f.number.trim())
             .await?
-            .ok_or_else(|| StoreError::Invalid(t.fill("case.no_number", &[("number", f.number.trim())])))?;
+            .ok_or_else(|| StoreError::from(refusal!("case.no_number", number = f.number.trim())))?;
         scope.link_cases(infector.id, id).await
     };
     match linked.await {

@@ -5,6 +5,7 @@ use axum::extract::Path;
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::Utc;
 use cordon_domain::cases::exposure::{Degree, ExposureKind, Lookback};
+use cordon_domain::refusal;
 use cordon_store::StoreError;
 use cordon_store::exposures::NewExposure;
 use serde::Deserialize;
@@ -85,7 +86,7 @@ pub async fn add_contact(t: Tr, caller: Caller, Path(id): Path<i64>, Form(f): Fo
         let person = scope
             .person_id_by_document(&number)
             .await?
-            .ok_or_else(|| StoreError::Invalid(t.fill("contacts.unknown_person", &[("id", &number)])))?;
+            .ok_or_else(|| StoreError::from(refusal!("contacts.unknown_person", id = number)))?;
         let kind = f.kind;
         let now = Utc::now();
         scope
@@ -120,8 +121,7 @@ pub async fn contacts_action(t: Tr, caller: Caller, Path(id): Path<i64>, Form(f)
         // How many went, and who was held and why, said on the case page.
         return match scope.hand_over(id, &f.person.0).await {
             Ok(h) => {
-                let zh = t.zh();
-                let held: Vec<&str> = h.refused.iter().map(|(_, r)| r.text(zh)).collect();
+                let held: Vec<String> = h.refused.iter().map(|(_, r)| t.refusal(r)).collect();
                 let mut to = format!("/cases/{id}?done=handed_over&n={}&already={}", h.ordered.len(), h.already.len());
                 if !held.is_empty() {
                     to.push_str(&format!("&held={}", percent(&held.join("；"))));

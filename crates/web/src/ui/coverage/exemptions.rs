@@ -32,10 +32,7 @@ fn back(round: i64, area: &str, error: Option<&str>) -> Response {
 pub async fn exempt(t: Tr, caller: Caller, Path(round): Path<i64>, Form(f): Form<ExemptForm>) -> Response {
     let Ok(reason) = f.reason.parse::<ExemptionReason>() else { return back(round, &f.area, Some(t.get("coverage.bad_reason"))) };
     match caller.0.exempt(round, f.person_id, reason, f.note.as_deref()).await {
-        Ok(Ok(_)) => back(round, &f.area, None),
-        Ok(Err(cordon_store::coverage::ExemptRefusal::AlreadySampled { name, barcode })) => {
-            back(round, &f.area, Some(&t.fill("coverage.already_sampled", &[("name", &name), ("barcode", &barcode)])))
-        }
+        Ok(_) => back(round, &f.area, None),
         Err(e) if e.is_refusal() => back(round, &f.area, Some(&said(t, &e))),
         Err(e) => failure(t, &caller, e),
     }

@@ -4,6 +4,7 @@ use askama::Template;
 use axum::extract::Query;
 use axum::response::{IntoResponse, Redirect, Response};
 use cordon_domain::access::Permission;
+use cordon_domain::refusal;
 use cordon_domain::{AreaCode, Barcode};
 use cordon_store::StoreError;
 use serde::Deserialize;
@@ -113,7 +114,7 @@ pub struct DoorTestForm {
 pub async fn home_test(t: Tr, caller: Caller, Form(f): Form<DoorTestForm>) -> Response {
     let done = match Barcode::parse(f.barcode.trim()) {
         Ok(b) => caller.0.take_home_test(f.order_id, &b).await.map(|_| t.fill("quarantine.sampled", &[("barcode", b.as_str())])),
-        Err(e) => Err(StoreError::Invalid(t.fill("transport.bad_barcode", &[("barcode", &f.barcode), ("reason", &barcode_reason(t, &e))]))),
+        Err(e) => Err(StoreError::from(refusal!("transport.bad_barcode", barcode = f.barcode, reason = barcode_reason(t, &e)))),
     };
     match done {
         Ok(notice) => Redirect::to(&format!("/observation/home?notice={}", percent(&notice))).into_response(),

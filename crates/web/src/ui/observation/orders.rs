@@ -108,7 +108,7 @@ pub async fn release(t: Tr, caller: Caller, Form(f): Form<ReleaseForm>) -> Respo
                     .not_yet
                     .iter()
                     .map(|(o, b)| format!("{}：{}", o.name, b.iter().map(|b| blocker_text(t, b)).collect::<Vec<_>>().join("，")));
-                let errors: Vec<String> = held.chain(done.refused.iter().map(|(_, r)| r.text(t.zh()).to_string())).collect();
+                let errors: Vec<String> = held.chain(done.refused.iter().map(|(_, r)| t.refusal(r))).collect();
                 Ok((notice, (!errors.is_empty()).then(|| errors.join("；"))))
             }
             Err(e) if e.is_refusal() => Err(said(t, &e)),

@@ -1,5 +1,7 @@
 //! The rule sets: the one in force for each incident, and edited local copies.
 
+use cordon_domain::refusal;
+use cordon_domain::refusal::term;
 use std::collections::HashMap;
 
 use askama::Template;
@@ -147,11 +149,8 @@ pub async fn set_incident_rule(t: Tr, caller: Caller, Path(incident): Path<i64>,
 }
 
 /// A number typed in the copy form, or the field named with why it is not one.
-fn number<N: std::str::FromStr>(t: Tr, field: &str, typed: &str) -> Result<N, StoreError> {
-    typed
-        .trim()
-        .parse()
-        .map_err(|_| StoreError::Invalid(t.fill("form.bad_field", &[("field", field), ("reason", t.get("form.not_number"))])))
+fn number<N: std::str::FromStr>(field: &str, typed: &str) -> Result<N, StoreError> {
+    typed.trim().parse().map_err(|_| StoreError::from(refusal!("form.bad_field", field = field, reason = term("form", "not_number"))))
 }
 
 /// Saves an edited copy: the source's plans with the lengths and test days typed in the form.
@@ -172,13 +171,14 @@ pub async fn save_rule(t: Tr, caller: Caller, Form(form): Form<HashMap<String, S
                 let key = format!("{}.{i}", category.as_str());
                 let label = format!("{} · {}", category_label(t, category.as_str()), stage_label(t, stage.kind.as_str()));
                 if let Some(days) = form.get(&format!("days.{key}")) {
-                    stage.days = number(t, &label, days)?;
+                    stage.days = number(&label, days)?;
                 }
-                stage.test_days = parse_days(field(&format!("tests.{key}"))).map_err(|e| StoreError::Invalid(e.to_string()))?;
+                stage.test_days =
+                    parse_days(field(&format!("tests.{key}"))).map_err(|e| StoreError::from(refusal!("refused.test_days", reason = e)))?;
             }
         }
         if let Some(n) = form.get("restart_floors") {
-            rule.site_restart_floors = number(t, t.get("rules.restart_floors"), n)?;
+            rule.site_restart_floors = number(t.get("rules.restart_floors"), n)?;
         }
         caller.0.save_rule_set(&rule, &source).await.map(|s| (rule.name, s))
     };

@@ -165,7 +165,7 @@ pub async fn assign(t: Tr, caller: Caller, Form(f): Form<AssignForm>) -> Respons
         Ok(done) => {
             let notice =
                 t.fill("quarantine.assigned", &[("n", &done.assigned.len().to_string()), ("refused", &done.refused.len().to_string())]);
-            let error = (!done.refused.is_empty()).then(|| done.refused.iter().map(|(_, r)| r.text(t.zh())).collect::<Vec<_>>().join("；"));
+            let error = (!done.refused.is_empty()).then(|| done.refused.iter().map(|(_, r)| t.refusal(r)).collect::<Vec<_>>().join("；"));
             board_view(t, &caller, Some(notice), error).await
         }
         Err(e) if e.is_refusal() => board_view(t, &caller, None, Some(said(t, &e))).await,

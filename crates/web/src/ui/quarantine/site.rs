@@ -154,7 +154,7 @@ pub(super) async fn site_view(
     let sampled = samples.iter().filter(|s| s.taken.is_some()).count();
     let room_counts = ROOM_STATUSES
         .iter()
-        .map(|(k, _)| (t.get(&format!("quarantine.room.{k}")).to_string(), rooms.iter().filter(|r| r.status == *k).count()))
+        .map(|k| (t.get(&format!("quarantine.room.{k}")).to_string(), rooms.iter().filter(|r| r.status == *k).count()))
         .collect();
     let page = SitePage {
         t,

@@ -7,7 +7,7 @@ use cordon_domain::access::Permission;
 
 use crate::auth::Caller;
 use crate::i18n::Tr;
-use crate::ui::{UserBadge, failure, render};
+use crate::ui::{UserBadge, failure, page_texts, render};
 
 #[derive(Template)]
 #[template(path = "results.html")]
@@ -28,21 +28,24 @@ pub async fn page(t: Tr, caller: Caller) -> Response {
         Err(e) => return failure(t, &caller, e),
     };
     // The page's messages, and one per refusal kind and result for the refused rows.
-    let keys = ["choose", "sending", "failed", "offline", "done"]
-        .map(String::from)
-        .into_iter()
-        .chain(["unknown_barcode", "outside_jurisdiction", "conflict", "raced", "unreadable"].map(|k| format!("refusal.{k}")))
-        .chain(["negative", "positive", "pooled_suspect", "invalid"].map(|k| format!("result.{k}")));
-    let text: serde_json::Map<String, serde_json::Value> = keys
-        .map(|k| {
-            let v = serde_json::Value::from(t.get(&format!("results.{k}")));
-            (k, v)
-        })
-        .collect();
-    render(&ResultsPage {
+    let text = page_texts(
         t,
-        user: UserBadge::of(&caller),
-        labs: labs.into_iter().map(|l| (l.id, l.name)).collect(),
-        text_json: serde_json::Value::Object(text).to_string(),
-    })
+        &[
+            ("choose", "results.choose"),
+            ("sending", "results.sending"),
+            ("failed", "results.failed"),
+            ("offline", "results.offline"),
+            ("done", "results.done"),
+            ("refused.unknown_barcode", "refused.unknown_barcode"),
+            ("refused.tube_outside_jurisdiction", "refused.tube_outside_jurisdiction"),
+            ("refused.result_conflict", "refused.result_conflict"),
+            ("refused.result_raced", "refused.result_raced"),
+            ("refused.row_unreadable", "refused.row_unreadable"),
+            ("result.negative", "results.result.negative"),
+            ("result.positive", "results.result.positive"),
+            ("result.pooled_suspect", "results.result.pooled_suspect"),
+            ("result.invalid", "results.result.invalid"),
+        ],
+    );
+    render(&ResultsPage { t, user: UserBadge::of(&caller), labs: labs.into_iter().map(|l| (l.id, l.name)).collect(), text_json: text })
 }

@@ -6,6 +6,7 @@ use axum::extract::{Path, Query};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use cordon_domain::access::Permission;
+use cordon_domain::refusal;
 use cordon_domain::testing::pooling::{PoolPolicy, ZoneKind};
 use cordon_store::StoreError;
 use cordon_store::testing::{NewRound, NewSite};
@@ -101,7 +102,10 @@ async fn rounds_view(t: Tr, caller: &Caller, error: Option<String>, notice: Opti
         if can_write {
             for home in scope.home_areas().await? {
                 let children = scope
-                    .area_children(&cordon_domain::AreaCode::parse(&home.code).map_err(|e| StoreError::Invalid(e.to_string()))?)
+                    .area_children(
+                        &cordon_domain::AreaCode::parse(&home.code)
+                            .map_err(|_| StoreError::from(refusal!("refused.bad_area", code = home.code)))?,
+                    )
                     .await?;
                 round_areas.push((home.code, home.name));
                 round_areas.extend(children.into_iter().map(|c| (c.code, c.name)));
@@ -133,16 +137,17 @@ pub struct RoundForm {
 /// Plans a round over one area from the page; the round starts now.
 pub async fn create_round(t: Tr, caller: Caller, Form(form): Form<RoundForm>) -> Response {
     let planned = async {
-        let area = cordon_domain::AreaCode::parse(&form.area).map_err(|e| StoreError::Invalid(e.to_string()))?;
+        let area =
+            cordon_domain::AreaCode::parse(&form.area).map_err(|_| StoreError::from(refusal!("refused.bad_area", code = form.area)))?;
         let zone = match form.zone.trim() {
             "" => None,
-            z => Some(z.parse::<ZoneKind>().map_err(StoreError::Invalid)?),
+            z => Some(z.parse::<ZoneKind>().map_err(|_| StoreError::from(refusal!("refused.bad_zone", zone = z)))?),
         };
         if form.name.trim().is_empty() {
-            return Err(StoreError::Invalid(t.get("rounds.need_name").to_string()));
+            return Err(refusal!("rounds.need_name").into());
         }
         if form.hours == 0 || form.hours > 24 * 14 {
-            return Err(StoreError::Invalid(t.get("rounds.bad_hours").to_string()));
+            return Err(refusal!("rounds.bad_hours").into());
         }
         let now = chrono::Utc::now();
         caller
@@ -174,7 +179,8 @@ pub struct SiteForm {
 /// Adds a sampling site to a round from the page.
 pub async fn create_site(t: Tr, caller: Caller, Path(round_id): Path<i64>, Form(form): Form<SiteForm>) -> Response {
     let added = async {
-        let area_code = cordon_domain::AreaCode::parse(&form.area).map_err(|e| StoreError::Invalid(e.to_string()))?;
+        let area_code =
+            cordon_domain::AreaCode::parse(&form.area).map_err(|_| StoreError::from(refusal!("refused.bad_area", code = form.area)))?;
         caller.0.create_site(NewSite { round_id, area_code, name: form.name, address: form.address, stations: form.stations }).await
     };
     match added.await {

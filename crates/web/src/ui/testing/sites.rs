@@ -10,6 +10,7 @@ use chrono::{DateTime, Duration, NaiveDateTime, TimeZone, Utc};
 use cordon_domain::access::Permission;
 use cordon_domain::local_offset;
 use cordon_domain::person::age_on;
+use cordon_domain::refusal;
 use cordon_domain::testing::frequency::{AreaTestingHistory, Frequency, FrequencyRules};
 use cordon_domain::testing::pooling::PoolPolicy;
 use cordon_store::StoreError;
@@ -70,8 +71,7 @@ async fn site_view(t: Tr, caller: &Caller, round_id: i64, site_id: i64, error: O
     let scope = &caller.0;
     let today = crate::format::today();
     let loaded = async {
-        let round =
-            scope.round(round_id).await?.ok_or_else(|| StoreError::Invalid(t.fill("round.missing", &[("id", &round_id.to_string())])))?;
+        let round = scope.round(round_id).await?.ok_or_else(|| StoreError::from(refusal!("round.missing", id = round_id)))?;
         let site = scope.site(round_id, site_id).await?;
         let (slots, window) = scope.slots(round_id, site_id).await?;
         let visits =
@@ -210,7 +210,7 @@ pub struct ConfirmForm {
 /// The commander confirms a suggestion: the next round over the area, on the suggested day.
 pub async fn confirm_frequency(t: Tr, caller: Caller, Form(f): Form<ConfirmForm>) -> Response {
     let planned = async {
-        let area = cordon_domain::AreaCode::parse(&f.area).map_err(|e| StoreError::Invalid(e.to_string()))?;
+        let area = cordon_domain::AreaCode::parse(&f.area).map_err(|_| StoreError::from(refusal!("refused.bad_area", code = f.area)))?;
         let starts_at = next_start(Utc::now(), f.days.clamp(1, 14));
         let name = t.fill(
             "frequency.round_name",

@@ -9,7 +9,7 @@ use serde::Deserialize;
 
 use crate::auth::Caller;
 use crate::i18n::Tr;
-use crate::ui::{UserBadge, failure, message, render};
+use crate::ui::{UserBadge, failure, message, page_texts, render};
 
 #[derive(Template)]
 #[template(path = "station.html")]
@@ -53,45 +53,38 @@ pub async fn station(t: Tr, caller: Caller, Query(q): Query<StationQuery>) -> Re
         Ok(v) => v,
         Err(e) => return failure(t, &caller, e),
     };
-    let keys = [
-        "opened",
-        "scanned",
-        "full",
-        "closed",
-        "failed",
-        "offline",
-        "pending",
-        "no_tube",
-        "sealed",
-        "household",
-        "unknown",
-        "registered",
-        "retest",
-    ];
-    // And one message per refusal kind, so that refusals read in the page's language.
-    let refusals = [
-        "tube_full",
-        "already_in_tube",
-        "already_sampled",
-        "other_household",
-        "not_recalled",
-        "barcode_used",
-        "unknown_tube",
-        "sealed",
-        "empty",
-        "busy",
-        "site_not_in_round",
-        "unknown_person",
-    ];
-    let text: serde_json::Map<String, serde_json::Value> = keys
-        .iter()
-        .map(|k| k.to_string())
-        .chain(refusals.iter().map(|k| format!("refusal.{k}")))
-        .map(|k| {
-            let v = serde_json::Value::from(t.get(&format!("station.{k}")));
-            (k, v)
-        })
-        .collect();
+    // The page's messages, and one per refusal kind, so that refusals read in the page's language.
+    let text = page_texts(
+        t,
+        &[
+            ("opened", "station.opened"),
+            ("scanned", "station.scanned"),
+            ("full", "station.full"),
+            ("closed", "station.closed"),
+            ("failed", "station.failed"),
+            ("offline", "station.offline"),
+            ("pending", "station.pending"),
+            ("no_tube", "station.no_tube"),
+            ("sealed", "station.sealed"),
+            ("household", "station.household"),
+            ("unknown", "station.unknown"),
+            ("registered", "station.registered"),
+            ("retest", "station.retest"),
+            ("refused.tube_full", "refused.tube_full"),
+            ("refused.already_in_tube", "refused.already_in_tube"),
+            ("refused.already_sampled", "refused.already_sampled"),
+            ("refused.other_household", "refused.other_household"),
+            ("refused.not_recalled", "refused.not_recalled"),
+            ("refused.barcode_used", "refused.barcode_used"),
+            ("refused.unknown_tube", "refused.unknown_tube"),
+            ("refused.sealed", "refused.sealed"),
+            ("refused.empty", "refused.empty"),
+            ("refused.busy", "refused.busy"),
+            ("refused.site_not_in_round", "refused.site_not_in_round"),
+            ("refused.unknown_person", "refused.unknown_person"),
+            ("refused.unknown_resident", "refused.unknown_resident"),
+        ],
+    );
     render(&StationPage {
         t,
         user: UserBadge::of(&caller),
@@ -99,7 +92,7 @@ pub async fn station(t: Tr, caller: Caller, Query(q): Query<StationQuery>) -> Re
         site_id: site.id,
         round_name: round.name,
         site_name: site.name,
-        text_json: serde_json::Value::Object(text).to_string(),
+        text_json: text,
         villages,
     })
 }

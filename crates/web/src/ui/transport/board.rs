@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use cordon_domain::access::Permission;
 use cordon_domain::testing::transport::Turnaround;
 use cordon_store::StoreError;
-use cordon_store::transport::{NewBatch, TransportRefusal, TubeProblem};
+use cordon_store::transport::NewBatch;
 use serde::Deserialize;
 
 use crate::auth::Caller;
@@ -153,26 +153,6 @@ pub struct DispatchForm {
     label: String,
 }
 
-/// The refusal in the page's language.
-fn refusal_text(t: Tr, r: &TransportRefusal) -> String {
-    match r {
-        TransportRefusal::NothingToSend(site) => t.fill("transport.nothing", &[("site", site)]),
-        TransportRefusal::LabelUsed(label) => t.fill("transport.label_used", &[("label", label)]),
-        TransportRefusal::UnknownLab(id) => t.fill("transport.unknown_lab", &[("id", &id.to_string())]),
-        TransportRefusal::Busy(label) => t.fill("transport.busy", &[("label", label)]),
-        TransportRefusal::Tubes(problems) => problems
-            .iter()
-            .map(|p| match p {
-                TubeProblem::Unknown { barcode } => t.fill("transport.tube_unknown", &[("barcode", barcode)]),
-                TubeProblem::OtherSite { barcode, site } => t.fill("transport.tube_other_site", &[("barcode", barcode), ("site", site)]),
-                TubeProblem::NotSealed { barcode } => t.fill("transport.tube_open", &[("barcode", barcode)]),
-                TubeProblem::AlreadySent { barcode, label } => t.fill("transport.tube_sent", &[("barcode", barcode), ("label", label)]),
-            })
-            .collect::<Vec<_>>()
-            .join(" "),
-    }
-}
-
 /// Sends every sealed tube waiting at a site to a lab in one labelled box.
 pub async fn dispatch(t: Tr, caller: Caller, Path(round_id): Path<i64>, Form(form): Form<DispatchForm>) -> Response {
     let label = form.label.trim().to_string();
@@ -181,11 +161,11 @@ pub async fn dispatch(t: Tr, caller: Caller, Path(round_id): Path<i64>, Form(for
     }
     let new = NewBatch { round_id, site_id: form.site_id, lab_id: form.lab_id, label: label.clone(), barcodes: None };
     match caller.0.dispatch(new).await {
-        Ok(Ok(_)) => {
+        Ok(_) => {
             let to = format!("/transport?round={round_id}&sent={}", percent(&label));
             Redirect::to(&to).into_response()
         }
-        Ok(Err(refusal)) => transport_view(t, &caller, round_id, None, Some(refusal_text(t, &refusal))).await,
+        Err(e) if e.is_refusal() => transport_view(t, &caller, round_id, None, Some(said(t, &e))).await,
         Err(e) => failure(t, &caller, e),
     }
 }

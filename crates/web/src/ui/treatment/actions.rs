@@ -5,6 +5,7 @@ use axum::extract::Path;
 use axum::response::Response;
 use chrono::Utc;
 use cordon_domain::cases::case::Severity;
+use cordon_domain::refusal;
 use cordon_domain::testing::result::CtValues;
 use cordon_store::StoreError;
 use serde::Deserialize;
@@ -14,12 +15,12 @@ use crate::auth::Caller;
 use crate::i18n::Tr;
 use crate::ui::form::Form;
 
-fn ct_input(t: Tr, s: &str) -> Result<Option<f32>, StoreError> {
+fn ct_input(s: &str) -> Result<Option<f32>, StoreError> {
     let s = s.trim();
     if s.is_empty() {
         return Ok(None);
     }
-    s.parse::<f32>().map(Some).map_err(|_| StoreError::Invalid(t.fill("treatment.ct_not_number", &[("value", s)])))
+    s.parse::<f32>().map(Some).map_err(|_| StoreError::from(refusal!("treatment.ct_not_number", value = s)))
 }
 
 #[derive(Deserialize)]
@@ -41,9 +42,9 @@ pub async fn test(t: Tr, caller: Caller, Path(id): Path<i64>, Form(f): Form<Test
             "" => Utc::now(),
             typed => chrono::NaiveDateTime::parse_from_str(typed, "%Y-%m-%dT%H:%M")
                 .map(cordon_domain::from_local)
-                .map_err(|_| StoreError::Invalid(t.get("place.bad_time").to_string()))?,
+                .map_err(|_| StoreError::from(refusal!("place.bad_time")))?,
         };
-        let ct = CtValues { orf1ab: ct_input(t, &f.ct_orf1ab)?, n: ct_input(t, &f.ct_n)? };
+        let ct = CtValues { orf1ab: ct_input(&f.ct_orf1ab)?, n: ct_input(&f.ct_n)? };
         caller.0.record_hospital_test(id, at, ct).await?;
         Ok(t.get("treatment.test_saved").to_string())
     };
