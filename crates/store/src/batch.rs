@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 use cordon_domain::Barcode;
 use cordon_domain::refusal::Refusal;
 use cordon_domain::testing::pooling::{PoolSize, SamplingGroup};
-use cordon_domain::testing::station::{AfterScan, EarlierSample, OpenTube, ScanRefusal};
+use cordon_domain::testing::station::{Admitted, AfterScan, Candidate, Earlier, EarlierSample, OpenTube, TubeFacts, admit};
 use serde::Serialize;
 
 use crate::station::{BUMP_COUNTS, BUMP_HOUR, ON_ROUND_CONFLICT, Tube, TubeRow, hour_of, pool_columns, pool_for, refuse, shanghai};
@@ -572,46 +572,40 @@ impl Store {
             let mut members = t.members.clone();
             members.sort_unstable();
             members.dedup();
-            let mut fresh = Vec::new();
-            for m in members {
-                if old_members.contains(&m) {
-                    outcome.repeats += 1;
-                } else if let (false, Some((earlier_tube, e))) =
-                    (retest, earlier.get(&m).or_else(|| sampled_here.get(&m).map(|&i| &here[i])))
-                {
-                    if Some(*earlier_tube) == tube_id {
-                        outcome.repeats += 1;
-                    } else {
-                        let refusal = Refusal::from(ScanRefusal::AlreadySampled { earlier: e.clone() });
-                        outcome.refused.push(MemberRefusal { person_id: m, refusal });
-                    }
-                } else if !persons.contains_key(&m) {
-                    outcome.refused.push(MemberRefusal { person_id: m, refusal: refuse::unknown_person(m) });
-                } else if retest && !recalled.contains(&m) {
-                    outcome.refused.push(MemberRefusal { person_id: m, refusal: Refusal::from(ScanRefusal::NotRecalled) });
-                } else {
-                    fresh.push(m);
-                }
-            }
-            // The domain decides each new member in order, as if scanned one after another.
+            // Each member in order, as if scanned one after another: the round's checks, then
+            // the tube's own rule.
             let mut open = OpenTube::new(pool);
             open.members = old_members.clone();
             open.household = household;
             open.household_size = household_size;
             let mut accepted: Vec<i64> = Vec::new();
             let mut sealed = was_sealed;
-            for m in fresh {
-                if sealed {
-                    outcome.refused.push(MemberRefusal { person_id: m, refusal: refuse::sealed(&barcode) });
-                    continue;
-                }
-                let (_, home) = &persons[&m];
-                let size = match (pool, home) {
-                    (PoolSize::Household, Some(h)) => household_sizes.get(h).copied().unwrap_or(1),
-                    _ => 1,
+            for m in members {
+                let earlier = if old_members.contains(&m) {
+                    Earlier::ThisTube
+                } else {
+                    match earlier.get(&m).or_else(|| sampled_here.get(&m).map(|&i| &here[i])) {
+                        Some((tube, _)) if Some(*tube) == tube_id => Earlier::ThisTube,
+                        Some((_, e)) => Earlier::Elsewhere(e.clone()),
+                        None => Earlier::Nowhere,
+                    }
                 };
-                match open.scan(m, *home, size, None) {
-                    Ok(after) => {
+                let candidate = Candidate { known: persons.contains_key(&m), earlier, recalled: recalled.contains(&m) };
+                let facts = TubeFacts { barcode: &barcode, sealed, retest };
+                let decided = admit(facts, m, &candidate).and_then(|admitted| match admitted {
+                    Admitted::Repeat => Ok(None),
+                    Admitted::New => {
+                        let (_, home) = &persons[&m];
+                        let size = match (pool, home) {
+                            (PoolSize::Household, Some(h)) => household_sizes.get(h).copied().unwrap_or(1),
+                            _ => 1,
+                        };
+                        open.scan(m, *home, size).map(Some)
+                    }
+                });
+                match decided {
+                    Ok(None) => outcome.repeats += 1,
+                    Ok(Some(after)) => {
                         accepted.push(m);
                         sealed = after == AfterScan::Sealed;
                     }

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use cordon_domain::Barcode;
 use cordon_domain::refusal::Refusal;
 use cordon_domain::testing::pooling::{PoolSize, SamplingGroup};
-use cordon_domain::testing::station::{AfterScan, EarlierSample, OpenTube, ScanRefusal};
+use cordon_domain::testing::station::{Admitted, AfterScan, Candidate, Earlier, EarlierSample, OpenTube, ScanRefusal, TubeFacts, admit};
 use serde::Serialize;
 
 use crate::{Result, Store, StoreError, with_read_pool, with_write_pool};
@@ -110,9 +110,6 @@ pub mod refuse {
     pub fn unknown_tube(barcode: impl Display) -> Refusal {
         Refusal::missing("refused.unknown_tube").with("barcode", barcode)
     }
-    pub fn sealed(barcode: impl Display) -> Refusal {
-        Refusal::conflict("refused.sealed").with("barcode", barcode)
-    }
     pub fn empty(barcode: impl Display) -> Refusal {
         Refusal::conflict("refused.empty").with("barcode", barcode)
     }
@@ -121,9 +118,6 @@ pub mod refuse {
     }
     pub fn site_not_in_round(site: i64) -> Refusal {
         Refusal::conflict("refused.site_not_in_round").with("site", site)
-    }
-    pub fn unknown_person(person: i64) -> Refusal {
-        Refusal::missing("refused.unknown_person").with("person", person)
     }
 }
 
@@ -218,7 +212,6 @@ impl Store {
         };
         let person: Option<(String, Option<i64>)> = with_read_pool!(self, pool =>
             sqlx::query_as("SELECT area_code, household_id FROM persons WHERE id = $1").bind(person_id).fetch_optional(pool).await?);
-        let Some((person_area, household)) = person else { return Err(refuse::unknown_person(person_id).into()) };
         // A round tube meets the person's round sample, if any; a re-test tube only its own samples.
         let earlier: Option<(i64, String, String, DateTime<Utc>)> = with_read_pool!(self, pool =>
             sqlx::query_as(
@@ -226,9 +219,15 @@ impl Store {
                  JOIN sampling_sites st ON st.id = t.site_id WHERE s.round_id + 0 = $1 AND s.person_id = $2 \
                  AND ((s.kind = 'round' AND $3 = 'round') OR s.tube_id = $4)",
             ).bind(round_id).bind(person_id).bind(row.sample_kind()).bind(row.id).fetch_optional(pool).await?);
-        if let Some((tube_id, ..)) = &earlier
-            && *tube_id == row.id
-        {
+        let earlier = match earlier {
+            None => Earlier::Nowhere,
+            Some((tube_id, ..)) if tube_id == row.id => Earlier::ThisTube,
+            Some((_, barcode, site, at)) => Earlier::Elsewhere(EarlierSample { barcode, site, at: shanghai(at) }),
+        };
+        let recalled = row.retest() && !self.recalled(round_id, &[person_id]).await?.is_empty();
+        let candidate = Candidate { known: person.is_some(), earlier, recalled };
+        let facts = TubeFacts { barcode: &row.barcode, sealed: row.sealed_at.is_some(), retest: row.retest() };
+        if admit(facts, person_id, &candidate).map_err(Refusal::from)? == Admitted::Repeat {
             let after = if row.sealed_at.is_some() {
                 AfterScan::Sealed
             } else {
@@ -236,12 +235,7 @@ impl Store {
             };
             return Ok(Scanned { tube: row.tube(), after, repeat: true });
         }
-        if row.sealed_at.is_some() {
-            return Err(refuse::sealed(row.barcode).into());
-        }
-        if row.retest() && self.recalled(round_id, &[person_id]).await?.is_empty() {
-            return Err(Refusal::from(ScanRefusal::NotRecalled).into());
-        }
+        let (person_area, household) = person.ok_or(ScanRefusal::UnknownPerson { person: person_id }).map_err(Refusal::from)?;
         let members: Vec<(i64,)> = with_read_pool!(self, pool =>
             sqlx::query_as("SELECT person_id FROM samples WHERE tube_id = $1 ORDER BY id").bind(row.id).fetch_all(pool).await?);
         let household_size = self.household_size(row.pool(), household).await?;
@@ -249,11 +243,7 @@ impl Store {
         open.members = members.into_iter().map(|(p,)| p).collect();
         open.household = row.household_id;
         open.household_size = if row.pool() == PoolSize::Household && row.pool_size > 0 { row.pool_size as usize } else { 0 };
-        let earlier = earlier.map(|(_, barcode, site, at)| EarlierSample { barcode, site, at: shanghai(at) });
-        let after = match open.scan(person_id, household, household_size, earlier) {
-            Ok(a) => a,
-            Err(refusal) => return Err(Refusal::from(refusal).into()),
-        };
+        let after = open.scan(person_id, household, household_size).map_err(Refusal::from)?;
         let now = Utc::now();
         let sealed = (after == AfterScan::Sealed).then_some(now);
         let capacity = open.pool.capacity(open.household_size) as i32;
