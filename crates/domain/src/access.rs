@@ -51,6 +51,13 @@ macro_rules! named_enum {
                 v.as_str()
             }
         }
+
+        /// The identifier, as stored and sent (faces label it from their locale).
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
     };
 }
 pub(crate) use named_enum;

@@ -54,10 +54,12 @@ pub struct Order {
     pub incident_id: i64,
     pub person_id: i64,
     pub name: String,
-    pub category: String,
+    #[sqlx(try_from = "String")]
+    pub category: Category,
     pub last_exposure_at: DateTime<Utc>,
     pub rule_set: String,
-    pub status: String,
+    #[sqlx(try_from = "String")]
+    pub status: Status,
     pub area_code: String,
     pub found_on: Option<NaiveDate>,
     pub release_on: Option<NaiveDate>,
@@ -74,14 +76,6 @@ pub(crate) const ORDER_COLUMNS: &str = "o.id, o.incident_id, o.person_id, p.name
      o.area_code, o.found_on, o.release_on, o.centralized_until, o.test_dates, o.via_person_id, o.site_id, o.room_id, o.created_at, o.released_at";
 
 impl Order {
-    pub fn status(&self) -> Option<Status> {
-        self.status.parse().ok()
-    }
-
-    pub fn category(&self) -> Option<Category> {
-        self.category.parse().ok()
-    }
-
     /// Whether a test is planned on `day`.
     pub fn tested_on(&self, day: NaiveDate) -> bool {
         let day = day.format("%F").to_string();
@@ -479,7 +473,7 @@ impl Store {
     /// An order's full schedule, computed afresh from its rule set and its tests.
     pub(crate) async fn order_schedule(&self, order: &Order) -> Result<Option<Schedule>> {
         let rule = self.rule_set(&order.rule_set).await?;
-        let Some(category) = order.category() else { return Ok(None) };
+        let category = order.category;
         let taken = self.order_tests(order.id).await?;
         let found_on = order.found_on.unwrap_or_else(|| local_date(order.created_at));
         Ok(schedule_for(&rule, category, order.last_exposure_at, found_on, &taken))
@@ -517,7 +511,7 @@ impl Store {
         let mut rules: HashMap<String, RuleSet> = HashMap::new();
         let mut out = HashMap::with_capacity(orders.len());
         for o in orders {
-            let (Some(status), Some(category)) = (o.status(), o.category()) else { continue };
+            let (status, category) = (o.status, o.category);
             if status.is_final() {
                 out.insert(o.id, vec![]);
                 continue;
@@ -575,7 +569,7 @@ impl Store {
 
     /// Moves an order to `to` when the state machine allows it.
     pub(crate) async fn set_order_status(&self, actor: &Actor, order: &Order, to: Status) -> Result<Order> {
-        let from = order.status().ok_or_else(|| refused!("refused.order_unknown_status", id = order.id))?;
+        let from = order.status;
         if !from.may_become(to) {
             return Err(refused!(
                 "refused.order_cannot_become",

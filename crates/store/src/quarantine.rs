@@ -8,7 +8,7 @@ use crate::term;
 use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use cordon_domain::observation::Status;
+use cordon_domain::observation::{RoomStatus, SiteKind, Status};
 use cordon_domain::{AreaCode, Barcode, local_date};
 use serde::Serialize;
 
@@ -19,8 +19,7 @@ use crate::{Param, Result, Store, StoreError, bind_all, with_read_pool, with_wri
 #[derive(Debug, Clone)]
 pub struct NewQuarantineSite {
     pub name: String,
-    /// hotel, dormitory, purpose_built, other
-    pub kind: String,
+    pub kind: SiteKind,
     pub area_code: AreaCode,
     pub address: String,
     pub head_name: String,
@@ -29,14 +28,13 @@ pub struct NewQuarantineSite {
     pub households_share: bool,
 }
 
-pub const SITE_KINDS: [(&str, &str); 4] = [("hotel", "酒店"), ("dormitory", "宿舍"), ("purpose_built", "方舱式隔离点"), ("other", "其他")];
-
 /// A site with its occupancy (the board's row).
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct SiteBoard {
     pub id: i64,
     pub name: String,
-    pub kind: String,
+    #[sqlx(try_from = "String")]
+    pub kind: SiteKind,
     pub area_code: String,
     pub address: String,
     pub head_name: String,
@@ -60,11 +58,9 @@ pub struct Room {
     pub number: String,
     pub beds: i32,
     pub occupants: i32,
-    pub status: String,
+    #[sqlx(try_from = "String")]
+    pub status: RoomStatus,
 }
-
-/// Room statuses (each face labels them from its locale, `room_status.<status>`).
-pub const ROOM_STATUSES: [&str; 4] = ["free", "occupied", "cleaning", "out_of_use"];
 
 /// What a bulk room assignment did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -119,9 +115,6 @@ impl Store {
         if name.is_empty() || new.head_name.trim().is_empty() {
             return Err(refused!("refused.quarantine_site_needs_name"));
         }
-        if !SITE_KINDS.iter().any(|(k, _)| *k == new.kind) {
-            return Err(refused!("refused.unknown_site_kind", kind = new.kind));
-        }
         let change = Change::new("create", "quarantine_site", name).area(new.area_code.as_str()).after(serde_json::json!({
             "name": name, "kind": new.kind, "address": new.address, "head": new.head_name, "staff": new.staff,
         }));
@@ -131,7 +124,7 @@ impl Store {
                 "INSERT INTO quarantine_sites (name, kind, area_code, address, head_name, head_phone, staff, households_share, created_at) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (area_code, name) DO NOTHING RETURNING id",
             )
-            .bind(name).bind(&new.kind).bind(new.area_code.as_str()).bind(new.address.trim()).bind(new.head_name.trim())
+            .bind(name).bind(new.kind.as_str()).bind(new.area_code.as_str()).bind(new.address.trim()).bind(new.head_name.trim())
             .bind(new.head_phone.as_deref()).bind(new.staff as i32).bind(new.households_share).bind(Utc::now())
             .fetch_optional(&mut *tx).await?;
             let Some((id,)) = row else {
@@ -229,23 +222,23 @@ impl Store {
     }
 
     /// Marks a room cleaned (free again), or out of use, or back in use.
-    pub(crate) async fn set_room_status(&self, actor: &Actor, site: &SiteBoard, room: &Room, to: &str) -> Result<()> {
-        if !cordon_domain::observation::room_may_become(&room.status, to) {
+    pub(crate) async fn set_room_status(&self, actor: &Actor, site: &SiteBoard, room: &Room, to: RoomStatus) -> Result<()> {
+        if !room.status.may_become(to) {
             return Err(refused!(
                 "refused.room_cannot_become",
                 number = room.number,
-                from = term("room_status", &room.status),
+                from = term("room_status", room.status),
                 to = term("room_status", to)
             ));
         }
         let change = Change::new("room_status", "room", room.id)
             .area(&site.area_code)
-            .before(serde_json::json!({"status": room.status}))
+            .before(serde_json::json!({"status": room.status.as_str()}))
             .after(serde_json::json!({"status": to}));
         with_write_pool!(self, pool => {
             let mut tx = pool.begin().await?;
             let n = sqlx::query("UPDATE rooms SET status = $1 WHERE id = $2 AND status = $3 AND occupants = 0")
-                .bind(to).bind(room.id).bind(&room.status).execute(&mut *tx).await?.rows_affected();
+                .bind(to.as_str()).bind(room.id).bind(room.status.as_str()).execute(&mut *tx).await?.rows_affected();
             if n == 0 {
                 return Err(refused!("refused.room_changed", room = room.number));
             }
@@ -262,12 +255,12 @@ impl Store {
         let mut out = Assigned::default();
         let mut todo: Vec<&Order> = Vec::new();
         for o in orders {
-            match o.status() {
+            match o.status {
                 _ if o.room_id.is_some() => out.refused.push((o.id, refusal!("refused.has_room_already", name = o.name))),
-                Some(Status::AwaitingTransfer | Status::InTransit | Status::HomeQuarantine) => todo.push(o),
-                _ => out
-                    .refused
-                    .push((o.id, refusal!("refused.not_waiting_for_room", name = o.name, status = term("obs.status", &o.status)))),
+                Status::AwaitingTransfer | Status::InTransit | Status::HomeQuarantine => todo.push(o),
+                _ => {
+                    out.refused.push((o.id, refusal!("refused.not_waiting_for_room", name = o.name, status = term("obs.status", o.status))))
+                }
             }
         }
         if todo.is_empty() {
@@ -348,7 +341,7 @@ impl Store {
         if order.site_id != Some(site.id) || order.room_id.is_none() {
             return Err(refused!("refused.no_room_at_site", name = order.name, site = site.name));
         }
-        let from = order.status().ok_or_else(|| refused!("refused.unknown_status"))?;
+        let from = order.status;
         if !from.may_become(Status::Centralized) && from != Status::AwaitingTransfer {
             return Err(refused!("refused.cannot_check_in", name = order.name, from = term("obs.status", from.as_str())));
         }
@@ -372,7 +365,7 @@ impl Store {
     /// case — and the room waits for cleaning once empty.
     pub(crate) async fn check_out(&self, actor: &Actor, order: &Order, to: Status) -> Result<Order> {
         let Some(room_id) = order.room_id else { return Err(refused!("refused.no_room", name = order.name)) };
-        let from = order.status().ok_or_else(|| refused!("refused.unknown_status"))?;
+        let from = order.status;
         if from != to && !from.may_become(to) {
             return Err(refused!(
                 "refused.cannot_become",
@@ -381,6 +374,8 @@ impl Store {
                 to = term("obs.status", to.as_str())
             ));
         }
+        let room = self.room(room_id).await?.ok_or_else(|| refused!("refused.no_room", name = order.name))?;
+        let emptied = room.status.after_check_out(room.occupants.max(0) as u32);
         let now = Utc::now();
         let change = Change::new("check_out", "observation_order", order.id)
             .area(&order.area_code)
@@ -389,8 +384,12 @@ impl Store {
             let mut tx = pool.begin().await?;
             sqlx::query("UPDATE room_stays SET checked_out_at = $1 WHERE order_id = $2 AND room_id = $3 AND checked_out_at IS NULL")
                 .bind(now).bind(order.id).bind(room_id).execute(&mut *tx).await?;
-            sqlx::query("UPDATE rooms SET occupants = occupants - 1, status = CASE WHEN occupants = 1 THEN 'cleaning' ELSE status END WHERE id = $1 AND occupants > 0")
-                .bind(room_id).execute(&mut *tx).await?;
+            // Only if nobody moved in or out meanwhile: the room's next status follows from it.
+            let left = sqlx::query("UPDATE rooms SET occupants = occupants - 1, status = $1 WHERE id = $2 AND occupants = $3 AND occupants > 0")
+                .bind(emptied.as_str()).bind(room_id).bind(room.occupants).execute(&mut *tx).await?.rows_affected();
+            if left == 0 {
+                return Err(refused!("refused.room_changed", room = room.number));
+            }
             // Someone who stayed at the site goes home point to point (点对点闭环): a transfer
             // for the dispatcher, who picks the vehicle. Their home stage starts when the ride
             // arrives; until then they are in transit. A release is a release at the door.
@@ -624,7 +623,7 @@ impl Store {
             .into_iter()
             .filter(|(o, r)| {
                 o.id != positive.id
-                    && o.status().is_some_and(|s| !s.is_final())
+                    && !o.status.is_final()
                     && cordon_domain::observation::schedule::restart_applies(floor, r.floor, rule.site_restart_floors, environmental)
             })
             .map(|(o, _)| o)

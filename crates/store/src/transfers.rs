@@ -5,6 +5,7 @@
 use crate::term;
 use chrono::{DateTime, Duration, Utc};
 use cordon_domain::AreaCode;
+use cordon_domain::observation::Status;
 use cordon_domain::transfer::{TransferKind, TransferStatus, VehicleKind, fill_vehicles};
 use serde::Serialize;
 
@@ -192,7 +193,7 @@ impl Store {
         for o in orders {
             if o.site_id != Some(site.id) || o.room_id.is_none() {
                 out.left.push((o.id, refusal!("refused.no_room_at_site", name = o.name, site = site.name)));
-            } else if o.status != "awaiting_transfer" {
+            } else if o.status != Status::AwaitingTransfer {
                 out.left.push((o.id, refusal!("refused.not_waiting_for_transfer", name = o.name)));
             } else if open.contains(&o.id) {
                 out.left.push((o.id, refusal!("refused.on_transfer_already", name = o.name)));

@@ -216,7 +216,7 @@ mod tests {
         fn all<T: Copy>(values: &[T], f: fn(T) -> &'static str) -> Vec<&'static str> {
             values.iter().map(|v| f(*v)).collect()
         }
-        let rooms = cordon_store::quarantine::ROOM_STATUSES.to_vec();
+        use cordon_domain::observation::{RoomStatus, SiteKind};
         vec![
             ("case.class.", all(CaseClass::ALL, CaseClass::as_str)),
             ("case.found.", all(HowFound::ALL, HowFound::as_str)),
@@ -244,9 +244,9 @@ mod tests {
             ("sex.", all(&[Sex::Male, Sex::Female], Sex::as_str)),
             ("tag.", all(&Vulnerability::ALL, Vulnerability::as_str)),
             ("results.result.", all(&TubeResult::ALL, TubeResult::as_str)),
-            ("room_status.", rooms.clone()),
-            ("quarantine.room.", rooms),
-            ("quarantine.kind.", cordon_store::quarantine::SITE_KINDS.iter().map(|(k, _)| *k).collect()),
+            ("room_status.", all(RoomStatus::ALL, RoomStatus::as_str)),
+            ("quarantine.room.", all(RoomStatus::ALL, RoomStatus::as_str)),
+            ("quarantine.kind.", all(SiteKind::ALL, SiteKind::as_str)),
             // Stored as text, not yet as the domain's enums: their values as the store writes them.
             ("contacts.status.", vec!["proposed", "confirmed", "handed_over", "dismissed"]),
             ("contacts.done.", vec!["recorded", "dismissed", "confirmed", "handed_over"]),

@@ -123,7 +123,7 @@ async fn occupancy_board(kind: BackendKind, server: Option<&str>, scale: f64) ->
         let site = head
             .create_quarantine_site(&NewQuarantineSite {
                 name: format!("隔离点{:03}", i + 1),
-                kind: "hotel".into(),
+                kind: cordon_domain::observation::SiteKind::Hotel,
                 area_code: towns[i as usize % towns.len()].clone(),
                 address: format!("{}号", i + 1),
                 head_name: "负责人".into(),

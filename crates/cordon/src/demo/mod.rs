@@ -154,8 +154,11 @@ mod tests {
             // One person in the site turned positive; the earlier chapter's friends go home free.
             assert_eq!(q.converted, 1);
             let orders = head.observation_orders(&Default::default()).await.unwrap();
-            assert_eq!(orders.iter().filter(|o| o.status == "case" && o.site_id == Some(q.site_id)).count(), 1);
-            assert_eq!(q.released, orders.iter().filter(|o| o.status == "released").count());
+            assert_eq!(
+                orders.iter().filter(|o| o.status == cordon_domain::observation::Status::Case && o.site_id == Some(q.site_id)).count(),
+                1
+            );
+            assert_eq!(q.released, orders.iter().filter(|o| o.status == cordon_domain::observation::Status::Released).count());
             assert!(q.released >= 1, "{}", q.released);
             let home = head.home_list(cordon_domain::local_date(chrono::Utc::now())).await.unwrap();
             assert!(home.iter().any(|h| h.due && h.taken.is_none()), "door tests left for the community");

@@ -71,7 +71,7 @@ pub async fn settle(store: &Store, seed: u64, index_case: i64) -> Result<Settled
     let site = head
         .create_quarantine_site(&NewQuarantineSite {
             name: SITE.into(),
-            kind: "hotel".into(),
+            kind: cordon_domain::observation::SiteKind::Hotel,
             area_code: town.clone(),
             address: "清源镇迎宾西路8号".into(),
             head_name: "王建国".into(),
@@ -139,7 +139,7 @@ pub async fn settle(store: &Store, seed: u64, index_case: i64) -> Result<Settled
         .observation_orders(&OrderFilter { site_id: Some(site.id), ..Default::default() })
         .await?
         .into_iter()
-        .filter(|o| o.status == "awaiting_transfer")
+        .filter(|o| o.status == cordon_domain::observation::Status::AwaitingTransfer)
         .map(|o| o.id)
         .collect();
     let planned = dispatcher.plan_site_transfers(site.id, &with_room, &buses, "县疾控 转运组").await?;
@@ -200,7 +200,7 @@ pub async fn settle(store: &Store, seed: u64, index_case: i64) -> Result<Settled
         head.take_observation_test(site.id, s.order.id, &barcode).await?;
         sampled += 1;
     }
-    for (order, _) in head.site_people(site.id).await?.iter().filter(|(o, _)| o.status == "centralized") {
+    for (order, _) in head.site_people(site.id).await?.iter().filter(|(o, _)| o.status == cordon_domain::observation::Status::Centralized) {
         let fever = rng.chance(0.01);
         let temperature = if fever { 37.6 + rng.range(0, 8) as f32 / 10.0 } else { 36.2 + rng.range(0, 8) as f32 / 10.0 };
         head.record_health_check(site.id, order.id, "evening", temperature, if fever { "发热、乏力" } else { "" }).await?;
@@ -321,7 +321,7 @@ async fn released_home(
         .collect();
     let mut friends_orders = Vec::new();
     for o in &orders {
-        let close = o.category == "close_contact";
+        let close = o.category == cordon_domain::observation::Category::CloseContact;
         head.set_order_status(o.id, if close { Status::HomeMonitoring } else { Status::HomeQuarantine }).await?;
         if close {
             friends_orders.push(o.id);

@@ -107,11 +107,40 @@ pub fn needs_attention(temperature: f32, symptoms: &str) -> bool {
     temperature >= FEVER_C || !symptoms.trim().is_empty()
 }
 
-/// Whether a room may move from one status to another by hand (free, occupied, cleaning,
-/// out_of_use): a cleaned room is free again, an empty room may be taken out of use and back.
-/// Occupied and emptied rooms move by check-in and check-out only.
-pub fn room_may_become(from: &str, to: &str) -> bool {
-    matches!((from, to), ("cleaning", "free") | ("free", "out_of_use") | ("out_of_use", "free") | ("cleaning", "out_of_use"))
+named_enum! {
+    /// Where a room of a quarantine site stands.
+    RoomStatus {
+        Free => "free", "空闲";
+        Occupied => "occupied", "已入住";
+        Cleaning => "cleaning", "待消杀";
+        OutOfUse => "out_of_use", "停用";
+    }
+}
+
+named_enum! {
+    /// What kind of building a quarantine site is.
+    SiteKind {
+        Hotel => "hotel", "酒店";
+        Dormitory => "dormitory", "宿舍";
+        PurposeBuilt => "purpose_built", "方舱式隔离点";
+        Other => "other", "其他";
+    }
+}
+
+impl RoomStatus {
+    /// Whether a room may move to `to` by hand: a cleaned room is free again, an empty room may
+    /// be taken out of use and back. Occupied and emptied rooms move by check-in and check-out
+    /// only ([`RoomStatus::after_check_out`]).
+    pub fn may_become(self, to: RoomStatus) -> bool {
+        use RoomStatus::*;
+        matches!((self, to), (Cleaning, Free) | (Free, OutOfUse) | (OutOfUse, Free) | (Cleaning, OutOfUse))
+    }
+
+    /// A room's status once one of its `occupants` has left: the last one leaves it to be
+    /// cleaned before anyone else moves in; others leave it as it was.
+    pub fn after_check_out(self, occupants: u32) -> RoomStatus {
+        if occupants <= 1 { RoomStatus::Cleaning } else { self }
+    }
 }
 
 #[cfg(test)]
@@ -151,9 +180,12 @@ mod tests {
 
     #[test]
     fn rooms_are_cleaned_before_reuse_and_fevers_are_flagged() {
-        assert!(room_may_become("cleaning", "free"));
-        assert!(!room_may_become("occupied", "free"), "check-out empties a room");
-        assert!(!room_may_become("free", "occupied"), "check-in fills a room");
+        use RoomStatus::*;
+        assert!(Cleaning.may_become(Free));
+        assert!(!Occupied.may_become(Free), "check-out empties a room");
+        assert!(!Free.may_become(Occupied), "check-in fills a room");
+        assert_eq!(Occupied.after_check_out(1), Cleaning, "the last one out leaves it to be cleaned");
+        assert_eq!(Occupied.after_check_out(2), Occupied);
         assert!(needs_attention(37.3, "") && needs_attention(36.5, "咳嗽") && !needs_attention(37.2, " "));
     }
 }

@@ -4,7 +4,6 @@
 //! national rule sets of DOMAIN.md are built in; an admin copies one and edits the copy.
 
 use std::collections::BTreeMap;
-use std::fmt;
 
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
@@ -29,18 +28,6 @@ named_enum! {
         Centralized => "centralized", "集中隔离";
         HomeQuarantine => "home_quarantine", "居家隔离";
         HomeMonitoring => "home_monitoring", "居家健康监测";
-    }
-}
-
-impl fmt::Display for Category {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl fmt::Display for StageKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 

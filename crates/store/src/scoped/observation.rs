@@ -174,9 +174,9 @@ impl Scoped {
         let mut at_home = Vec::new();
         for order in orders {
             let holds = blockers.remove(&order.id).unwrap_or_default();
-            if !order.status().is_some_and(|s| s.may_become(Status::Released)) {
+            if !order.status.may_become(Status::Released) {
                 out.refused
-                    .push((order.id, refusal!("refused.order_in_status", name = order.name, status = term("obs.status", &order.status))));
+                    .push((order.id, refusal!("refused.order_in_status", name = order.name, status = term("obs.status", order.status))));
             } else if !holds.is_empty() {
                 out.not_yet.push((order, holds));
             } else if order.room_id.is_some() {
@@ -221,7 +221,7 @@ impl Scoped {
         self.store.rooms(site_id).await
     }
 
-    pub async fn set_room_status(&self, site_id: i64, room_id: i64, to: &str) -> Result<()> {
+    pub async fn set_room_status(&self, site_id: i64, room_id: i64, to: cordon_domain::observation::RoomStatus) -> Result<()> {
         self.require(Permission::QuarantineWrite)?;
         let site = self.quarantine_site(site_id).await?;
         let room = self.store.room(room_id).await?.filter(|r| r.site_id == site_id);
@@ -260,7 +260,7 @@ impl Scoped {
                 };
                 rules.insert(o.rule_set.as_str(), rule);
             }
-            let plan = rules[o.rule_set.as_str()].as_ref().zip(o.category()).and_then(|(r, c)| r.plan(c));
+            let plan = rules[o.rule_set.as_str()].as_ref().zip(Some(o.category)).and_then(|(r, c)| r.plan(c));
             let next = plan.and_then(|p| after_site(p, local_date(o.last_exposure_at), today, o.release_on));
             out.insert(o.id, next);
         }
@@ -328,7 +328,7 @@ impl Scoped {
     pub async fn take_home_test(&self, order_id: i64, barcode: &Barcode) -> Result<()> {
         self.require(Permission::QuarantineWrite)?;
         let order = Self::order_or_fail(self.observation_order(order_id).await?, order_id)?;
-        if !matches!(order.status(), Some(Status::HomeQuarantine | Status::HomeMonitoring)) {
+        if !matches!(order.status, Status::HomeQuarantine | Status::HomeMonitoring) {
             return Err(refused!("refused.not_at_home", name = order.name));
         }
         self.store.take_observation_test(&self.actor, &order, "居家上门采样", &order.area_code, barcode).await

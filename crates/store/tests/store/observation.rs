@@ -48,8 +48,8 @@ async fn contacts_handed_over_get_schedules_rooms_tests_and_follow_a_new_rule_se
         // Each order carries its schedule from the last exposure (protocol-9).
         let orders = head.observation_orders(&OrderFilter::default()).await.unwrap();
         let day0 = local_date(last);
-        let close: Vec<_> = orders.iter().filter(|o| o.category == "close_contact").collect();
-        let secondary: Vec<_> = orders.iter().filter(|o| o.category == "secondary_contact").collect();
+        let close: Vec<_> = orders.iter().filter(|o| o.category.as_str() == "close_contact").collect();
+        let secondary: Vec<_> = orders.iter().filter(|o| o.category.as_str() == "secondary_contact").collect();
         assert_eq!((close.len(), secondary.len()), (3, 3));
         for o in &close {
             assert_eq!(o.release_on, Some(day0 + Duration::days(10)));
@@ -68,7 +68,7 @@ async fn contacts_handed_over_get_schedules_rooms_tests_and_follow_a_new_rule_se
         let site = head
             .create_quarantine_site(&NewQuarantineSite {
                 name: "清徐宾馆".into(),
-                kind: "hotel".into(),
+                kind: cordon_domain::observation::SiteKind::Hotel,
                 area_code: code("140121100"),
                 address: "清源镇迎宾路1号".into(),
                 head_name: "王建国".into(),
@@ -99,7 +99,7 @@ async fn contacts_handed_over_get_schedules_rooms_tests_and_follow_a_new_rule_se
         let board = head.quarantine_site(site.id).await.unwrap();
         assert_eq!((board.occupants, board.free_rooms), (3, 0));
         for o in &close_ids {
-            assert_eq!(head.check_in(site.id, *o).await.unwrap().status, "centralized");
+            assert_eq!(head.check_in(site.id, *o).await.unwrap().status.as_str(), "centralized");
         }
 
         // Today's tests: the list holds whoever has a test day today.
@@ -175,8 +175,8 @@ async fn contacts_handed_over_get_schedules_rooms_tests_and_follow_a_new_rule_se
         let rooms = head.rooms(site.id).await.unwrap();
         let room = rooms.iter().find(|r| r.number == "301").unwrap();
         assert_eq!((room.status.as_str(), room.occupants), ("cleaning", 0));
-        assert!(head.set_room_status(site.id, room.id, "occupied").await.is_err());
-        head.set_room_status(site.id, room.id, "free").await.unwrap();
+        assert!(head.set_room_status(site.id, room.id, cordon_domain::observation::RoomStatus::Occupied).await.is_err());
+        head.set_room_status(site.id, room.id, cordon_domain::observation::RoomStatus::Free).await.unwrap();
         assert_eq!(head.quarantine_site(site.id).await.unwrap().free_rooms, 1);
         // Leaving the site is a point-to-point ride home: a transfer waiting for a vehicle.
         let dispatcher = as_user(&store, "dispatcher", Role::TransferDispatcher, "140121").await;
@@ -201,9 +201,13 @@ async fn contacts_handed_over_get_schedules_rooms_tests_and_follow_a_new_rule_se
         assert_eq!(dispatcher.assign_vehicle(release, car, "社区网格员").await.unwrap().plate.as_deref(), Some("晋A·C001"));
         dispatcher.advance_transfer(release, cordon_domain::transfer::TransferStatus::Dispatched).await.unwrap();
         dispatcher.advance_transfer(release, cordon_domain::transfer::TransferStatus::PickedUp).await.unwrap();
-        assert_eq!(head.observation_order(close_ids[2]).await.unwrap().unwrap().status, "in_transit");
+        assert_eq!(head.observation_order(close_ids[2]).await.unwrap().unwrap().status.as_str(), "in_transit");
         dispatcher.advance_transfer(release, cordon_domain::transfer::TransferStatus::Arrived).await.unwrap();
-        assert_eq!(head.observation_order(close_ids[2]).await.unwrap().unwrap().status, "home_monitoring", "home: the stage starts");
+        assert_eq!(
+            head.observation_order(close_ids[2]).await.unwrap().unwrap().status.as_str(),
+            "home_monitoring",
+            "home: the stage starts"
+        );
 
         // At home: on the community's list, tested at the door, not released before the day.
         let listed = head.home_list(today).await.unwrap();
@@ -223,9 +227,9 @@ async fn contacts_handed_over_get_schedules_rooms_tests_and_follow_a_new_rule_se
         let mut second = super::cases::new_case("140121101201", "清徐-2", vec![], 13);
         second.person_id = Some(p(4));
         tracer.create_case(second).await.unwrap();
-        assert_eq!(chief.observation_order(four.id).await.unwrap().unwrap().status, "case");
+        assert_eq!(chief.observation_order(four.id).await.unwrap().unwrap().status.as_str(), "case");
         let five = chief.observation_order(five.id).await.unwrap().unwrap();
-        assert_eq!(five.category, "close_contact");
+        assert_eq!(five.category.as_str(), "close_contact");
         assert_eq!(five.release_on, Some(today + Duration::days(17)), "recomputed under the rule in force");
         let (_, s5) = chief.order_schedule(five.id).await.unwrap();
         assert_eq!(s5.unwrap().entry(), Some(StageKind::Centralized));
@@ -235,7 +239,7 @@ async fn contacts_handed_over_get_schedules_rooms_tests_and_follow_a_new_rule_se
         assert_eq!(summary.no_longer_observed, 2, "{summary:?}");
         let released = chief.observation_orders(&OrderFilter { status: Some(Status::Released), ..Default::default() }).await.unwrap();
         assert_eq!(released.len(), 2);
-        assert!(released.iter().all(|o| o.category == "secondary_contact"));
+        assert!(released.iter().all(|o| o.category.as_str() == "secondary_contact"));
 
         // A contact found on the last day of their home stage (measures-20: 5 + 3 days) serves
         // only that day: released once today's test at the door is back negative.
@@ -285,7 +289,7 @@ async fn contacts_handed_over_get_schedules_rooms_tests_and_follow_a_new_rule_se
 fn blank_site() -> NewQuarantineSite {
     NewQuarantineSite {
         name: String::new(),
-        kind: "hotel".into(),
+        kind: cordon_domain::observation::SiteKind::Hotel,
         area_code: code("140121100"),
         address: String::new(),
         head_name: "李四".into(),
@@ -358,13 +362,13 @@ async fn transfers_fill_vehicles_move_people_and_keep_overdue_first() {
         dispatcher.advance_transfer(first, TransferStatus::PickedUp).await.unwrap();
         let (_, riders) = dispatcher.transfer(first).await.unwrap();
         for (_, _, order, _) in &riders {
-            assert_eq!(head.observation_order(order.unwrap()).await.unwrap().unwrap().status, "in_transit");
+            assert_eq!(head.observation_order(order.unwrap()).await.unwrap().unwrap().status.as_str(), "in_transit");
         }
         assert!(dispatcher.advance_transfer(first, TransferStatus::Cancelled).await.is_err(), "too late to cancel");
         let arrived = dispatcher.advance_transfer(first, TransferStatus::Arrived).await.unwrap();
         assert!(arrived.arrived_at.is_some());
         let cancelled = dispatcher.advance_transfer(board[1].id, TransferStatus::Cancelled).await.unwrap();
-        assert_eq!(cancelled.status, "cancelled");
+        assert_eq!(cancelled.status.as_str(), "cancelled");
         assert_eq!(dispatcher.vehicles().await.unwrap().iter().filter(|v| v.busy).count(), 0);
 
         // The case to hospital: due two hours after it was recorded, so first on the board.
@@ -400,7 +404,7 @@ async fn transfers_fill_vehicles_move_people_and_keep_overdue_first() {
         assert_eq!(replan.transfers.len(), 1, "the cancelled bus's people are planned again");
         let board = dispatcher.dispatch_board().await.unwrap();
         assert_eq!((board[0].id, board[0].kind.as_str()), (t, "positive_to_hospital"));
-        assert_eq!(board.last().unwrap().status, "arrived", "arrived transfers last");
+        assert_eq!(board.last().unwrap().status.as_str(), "arrived", "arrived transfers last");
         for step in [TransferStatus::Dispatched, TransferStatus::PickedUp, TransferStatus::Arrived] {
             dispatcher.advance_transfer(t, step).await.unwrap();
         }

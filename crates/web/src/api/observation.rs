@@ -6,6 +6,7 @@ use axum::extract::{Path, Query};
 use axum::http::StatusCode;
 use chrono::{DateTime, NaiveDate, Utc};
 use cordon_domain::access::Permission;
+use cordon_domain::observation::SiteKind;
 use cordon_domain::observation::Status;
 use cordon_domain::transfer::TransferStatus;
 use cordon_store::observation::{Order, OrderFilter, RecomputeSummary};
@@ -49,10 +50,10 @@ impl From<Order> for OrderView {
             incident_id: o.incident_id,
             person_id: o.person_id,
             name: o.name,
-            category: o.category,
+            category: o.category.to_string(),
             last_exposure_at: o.last_exposure_at,
             rule_set: o.rule_set,
-            status: o.status,
+            status: o.status.to_string(),
             area_code: o.area_code,
             found_on: o.found_on,
             release_on: o.release_on,
@@ -227,7 +228,7 @@ impl From<SiteBoard> for SiteView {
         SiteView {
             id: s.id,
             name: s.name,
-            kind: s.kind,
+            kind: s.kind.to_string(),
             area_code: s.area_code,
             address: s.address,
             head_name: s.head_name,
@@ -280,7 +281,10 @@ pub struct NewSiteInput {
 pub async fn create_site(caller: Caller, Json(input): Json<NewSiteInput>) -> ApiResult<(StatusCode, Json<SiteView>)> {
     let new = NewQuarantineSite {
         name: input.name,
-        kind: input.kind,
+        kind: input
+            .kind
+            .parse::<SiteKind>()
+            .map_err(|_| ApiError::refused(cordon_domain::refusal!("refused.unknown_site_kind", kind = input.kind)))?,
         area_code: parse_area("area_code", &input.area_code)?,
         address: input.address,
         head_name: input.head_name,

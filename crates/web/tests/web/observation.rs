@@ -333,7 +333,7 @@ async fn a_dispatcher_seats_contacts_and_sends_the_case_to_hospital_where_it_is_
         let site = head
             .create_quarantine_site(&NewQuarantineSite {
                 name: "清徐宾馆".into(),
-                kind: "hotel".into(),
+                kind: cordon_domain::observation::SiteKind::Hotel,
                 area_code: AreaCode::parse("140121100").unwrap(),
                 address: "迎宾路1号".into(),
                 head_name: "王建国".into(),
@@ -349,7 +349,7 @@ async fn a_dispatcher_seats_contacts_and_sends_the_case_to_hospital_where_it_is_
             .await
             .unwrap()
             .into_iter()
-            .filter(|o| o.category == "close_contact")
+            .filter(|o| o.category == cordon_domain::observation::Category::CloseContact)
             .map(|o| o.id)
             .collect();
         assert_eq!(head.assign_rooms(site.id, &close).await.unwrap().assigned.len(), 2);
@@ -412,7 +412,7 @@ async fn a_dispatcher_seats_contacts_and_sends_the_case_to_hospital_where_it_is_
             assert_eq!(text(&client, "#dispatch-notice").await, format!("转运单已更新：{step}。"));
             if step == "已接到" {
                 let orders = head.observation_orders(&Default::default()).await.unwrap();
-                assert!(orders.iter().filter(|o| close.contains(&o.id)).all(|o| o.status == "in_transit"));
+                assert!(orders.iter().filter(|o| close.contains(&o.id)).all(|o| o.status == cordon_domain::observation::Status::InTransit));
             }
         }
         // The ambulance too; the case is in hospital.
@@ -498,7 +498,7 @@ async fn a_dispatcher_seats_contacts_and_sends_the_case_to_hospital_where_it_is_
             call(store, post_json(&w.township, &format!("/api/v1/positives/{}/case", positive["id"]), serde_json::json!({}))).await;
         assert_eq!(status, StatusCode::CREATED, "{found}");
         assert_eq!((found["how_found"].as_str(), found["place"].as_str()), (Some("in_quarantine"), Some("quarantine_site")), "{found}");
-        assert_eq!(head.observation_order(close[0]).await.unwrap().unwrap().status, "case");
+        assert_eq!(head.observation_order(close[0]).await.unwrap().unwrap().status, cordon_domain::observation::Status::Case);
         client.find(fantoccini::Locator::Css("header form button")).await.unwrap().click().await.unwrap();
         sign_in(&client, addr, "disp1", PASSWORD).await;
         client.goto(&format!("http://{addr}/dispatch")).await.unwrap();

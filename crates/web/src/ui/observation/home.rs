@@ -78,8 +78,8 @@ pub(super) async fn home_view(t: Tr, caller: &Caller, notice: Option<String>, er
         }
         let row = HomeRow {
             order_id: o.id,
-            category: category_label(t, &o.category),
-            status: status_label(t, &o.status),
+            category: category_label(t, o.category),
+            status: status_label(t, o.status),
             release_on: day(o.release_on),
             release_due: o.release_on.is_some_and(|r| r <= today),
             test_due: s.due,

@@ -5,15 +5,15 @@ use cordon_domain::observation::Blocker;
 
 use crate::i18n::Tr;
 
-pub(in crate::ui) fn status_label(t: Tr, s: &str) -> String {
+pub(in crate::ui) fn status_label(t: Tr, s: impl std::fmt::Display) -> String {
     t.get(&format!("obs.status.{s}")).to_string()
 }
 
-pub(in crate::ui) fn category_label(t: Tr, c: &str) -> String {
+pub(in crate::ui) fn category_label(t: Tr, c: impl std::fmt::Display) -> String {
     t.get(&format!("obs.category.{c}")).to_string()
 }
 
-pub(in crate::ui) fn stage_label(t: Tr, s: &str) -> String {
+pub(in crate::ui) fn stage_label(t: Tr, s: impl std::fmt::Display) -> String {
     t.get(&format!("obs.stage.{s}")).to_string()
 }
 

@@ -67,12 +67,12 @@ async fn order_view(t: Tr, caller: &Caller, id: i64, error: Option<String>) -> R
         Ok(b) => b.iter().map(|b| blocker_text(t, b)).collect(),
         Err(e) => return failure(t, caller, e),
     };
-    let from = order.status();
+    let from = order.status;
     let can_quarantine = scope.principal().can(Permission::QuarantineWrite);
     let can_transfer = scope.principal().can(Permission::TransferWrite);
     let moves: Vec<(&'static str, String)> = Status::ALL
         .iter()
-        .filter(|s| **s != Status::Case && from.is_some_and(|f| f.may_become(**s)))
+        .filter(|s| **s != Status::Case && from.may_become(**s))
         .filter(|s| if **s == Status::InTransit { can_transfer } else { can_quarantine })
         .filter(|s| **s != Status::Centralized || order.room_id.is_some())
         .map(|s| (s.as_str(), status_label(t, s.as_str())))

@@ -50,12 +50,12 @@ pub struct OrdersQuery {
 pub(super) fn order_row(t: Tr, o: Order, today: NaiveDate) -> OrderRow {
     OrderRow {
         id: o.id,
-        category: category_label(t, &o.category),
-        status: status_label(t, &o.status),
+        category: category_label(t, o.category),
+        status: status_label(t, o.status),
         last_exposure: local(o.last_exposure_at),
         release_on: day(o.release_on),
         centralized_until: day(o.centralized_until),
-        due: o.release_on.is_some_and(|r| r <= today) && !o.status().is_some_and(Status::is_final),
+        due: o.release_on.is_some_and(|r| r <= today) && !o.status.is_final(),
         rule_set: o.rule_set,
         name: o.name,
     }

@@ -6,10 +6,11 @@ use axum::extract::Query;
 use axum::response::{IntoResponse, Redirect, Response};
 use cordon_domain::AreaCode;
 use cordon_domain::access::Permission;
+use cordon_domain::observation::SiteKind;
 use cordon_domain::observation::Status;
 use cordon_store::StoreError;
 use cordon_store::observation::OrderFilter;
-use cordon_store::quarantine::{NewQuarantineSite, SITE_KINDS, SiteBoard};
+use cordon_store::quarantine::{NewQuarantineSite, SiteBoard};
 use serde::Deserialize;
 
 use crate::auth::Caller;
@@ -75,7 +76,7 @@ async fn board_view(t: Tr, caller: &Caller, notice: Option<String>, error: Optio
         can_write: scope.principal().can(Permission::QuarantineWrite),
         notice,
         error,
-        kinds: SITE_KINDS.iter().map(|(k, _)| (*k, t.get(&format!("quarantine.kind.{k}")).to_string())).collect(),
+        kinds: SiteKind::ALL.iter().map(|k| (k.as_str(), t.get(&format!("quarantine.kind.{k}")).to_string())).collect(),
         total_beds: sites.iter().map(|s| s.beds).sum(),
         total_occupants: sites.iter().map(|s| s.occupants).sum(),
         total_free: sites.iter().map(|s| s.beds - s.occupants).sum(),
@@ -93,8 +94,8 @@ async fn board_view(t: Tr, caller: &Caller, notice: Option<String>, error: Optio
             .filter(|o| o.room_id.is_none() && o.centralized_until.is_some())
             .map(|o| WaitingRow {
                 id: o.id,
-                category: category_label(t, &o.category),
-                status: status_label(t, &o.status),
+                category: category_label(t, o.category),
+                status: status_label(t, o.status),
                 release_on: day(o.release_on),
                 centralized_until: day(o.centralized_until),
                 name: o.name,
@@ -107,7 +108,7 @@ async fn board_view(t: Tr, caller: &Caller, notice: Option<String>, error: Optio
 #[derive(Deserialize)]
 pub struct SiteForm {
     name: String,
-    kind: String,
+    kind: SiteKind,
     area_code: Option<String>,
     address: String,
     head_name: String,

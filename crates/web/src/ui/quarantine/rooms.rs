@@ -3,6 +3,7 @@
 
 use axum::extract::Path;
 use axum::response::Response;
+use cordon_domain::observation::RoomStatus;
 use cordon_domain::observation::Status;
 use serde::Deserialize;
 
@@ -52,22 +53,22 @@ pub async fn check_out(t: Tr, caller: Caller, Path((site, order)): Path<(i64, i6
 
 #[derive(Deserialize)]
 pub struct RoomStatusForm {
-    to: String,
+    to: RoomStatus,
 }
 
 pub async fn room_status(t: Tr, caller: Caller, Path((site, room)): Path<(i64, i64)>, Form(f): Form<RoomStatusForm>) -> Response {
-    let done = caller.0.set_room_status(site, room, &f.to).await.map(|_| t.get("quarantine.room_saved").to_string());
+    let done = caller.0.set_room_status(site, room, f.to).await.map(|_| t.get("quarantine.room_saved").to_string());
     site_outcome(t, &caller, site, done).await
 }
 
 #[derive(Deserialize)]
 pub struct PickedRoomForm {
     room_id: i64,
-    to: String,
+    to: RoomStatus,
 }
 
 /// A room picked from a list (taken out of use: a broken fitting, a staff room).
 pub async fn room_status_picked(t: Tr, caller: Caller, Path(site): Path<i64>, Form(f): Form<PickedRoomForm>) -> Response {
-    let done = caller.0.set_room_status(site, f.room_id, &f.to).await.map(|_| t.get("quarantine.room_saved").to_string());
+    let done = caller.0.set_room_status(site, f.room_id, f.to).await.map(|_| t.get("quarantine.room_saved").to_string());
     site_outcome(t, &caller, site, done).await
 }

@@ -7,8 +7,9 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use cordon_domain::access::Permission;
 use cordon_domain::local_date;
+use cordon_domain::observation::RoomStatus;
 use cordon_store::StoreError;
-use cordon_store::quarantine::{ROOM_STATUSES, SiteBoard};
+use cordon_store::quarantine::SiteBoard;
 
 use crate::auth::Caller;
 use crate::format::{day, percent, today};
@@ -136,9 +137,9 @@ pub(super) async fn site_view(
             PersonRow {
                 order_id: o.id,
                 room: r.number.clone(),
-                category: category_label(t, &o.category),
-                status: status_label(t, &o.status),
-                arrived: o.status == "centralized",
+                category: category_label(t, o.category),
+                status: status_label(t, o.status),
+                arrived: o.status == cordon_domain::observation::Status::Centralized,
                 day_n: (today - day0).num_days(),
                 release_on: day(o.release_on),
                 release_due: o.centralized_until.is_some_and(|c| c <= today),
@@ -152,7 +153,7 @@ pub(super) async fn site_view(
         })
         .collect();
     let sampled = samples.iter().filter(|s| s.taken.is_some()).count();
-    let room_counts = ROOM_STATUSES
+    let room_counts = RoomStatus::ALL
         .iter()
         .map(|k| (t.get(&format!("quarantine.room.{k}")).to_string(), rooms.iter().filter(|r| r.status == *k).count()))
         .collect();
@@ -167,9 +168,13 @@ pub(super) async fn site_view(
         people,
         samples: samples.into_iter().map(SampleRow::of).collect(),
         sampled,
-        cleaning: rooms.iter().filter(|r| r.status == "cleaning").map(|r| (r.id, r.number.clone())).collect(),
-        free: rooms.iter().filter(|r| r.status == "free").map(|r| (r.id, format!("{} {}", r.building, r.number))).collect(),
-        out_of_use: rooms.iter().filter(|r| r.status == "out_of_use").map(|r| (r.id, format!("{} {}", r.building, r.number))).collect(),
+        cleaning: rooms.iter().filter(|r| r.status == RoomStatus::Cleaning).map(|r| (r.id, r.number.clone())).collect(),
+        free: rooms.iter().filter(|r| r.status == RoomStatus::Free).map(|r| (r.id, format!("{} {}", r.building, r.number))).collect(),
+        out_of_use: rooms
+            .iter()
+            .filter(|r| r.status == RoomStatus::OutOfUse)
+            .map(|r| (r.id, format!("{} {}", r.building, r.number)))
+            .collect(),
         room_counts,
         tomorrow: t.fill("quarantine.tomorrow", &[("day", &tomorrow.format("%m-%d").to_string())]),
         tomorrow_count: tomorrow_list.len(),
