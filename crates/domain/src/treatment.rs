@@ -19,6 +19,25 @@ named_enum! {
     }
 }
 
+impl HospitalKind {
+    /// Where a case arrived at a hospital of this kind is, on its record.
+    pub fn case_place(self) -> crate::cases::case::CasePlace {
+        match self {
+            HospitalKind::Designated => crate::cases::case::CasePlace::Hospital,
+            HospitalKind::Shelter => crate::cases::case::CasePlace::ShelterHospital,
+        }
+    }
+}
+
+named_enum! {
+    /// Where a hospital stay stands.
+    StayStatus {
+        Admitted => "admitted", "在院";
+        Discharged => "discharged", "已出院";
+        Died => "died", "死亡";
+    }
+}
+
 /// The hospital a case of `severity` goes to; `high_risk` (elderly with underlying disease,
 /// pregnant, …) sends even a mild case to the designated hospital.
 pub fn hospital_for(severity: Severity, high_risk: bool) -> HospitalKind {
@@ -88,6 +107,13 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
+
+    #[test]
+    fn a_case_arrived_at_a_shelter_hospital_is_there_on_its_record() {
+        use crate::cases::case::CasePlace;
+        assert_eq!(HospitalKind::Shelter.case_place(), CasePlace::ShelterHospital);
+        assert_eq!(HospitalKind::Designated.case_place(), CasePlace::Hospital);
+    }
 
     fn t(h: i64) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339("2022-04-20T08:00:00Z").unwrap().with_timezone(&Utc) + Duration::hours(h)

@@ -9,7 +9,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use cordon_domain::AreaCode;
 use cordon_domain::cases::case::{CaseClass, CasePlace, HowFound, Origin, Severity};
 use cordon_domain::cases::chain::{self, ChainCase};
-use cordon_domain::cases::exposure::Degree;
+use cordon_domain::cases::exposure::{Degree, ExposureStatus};
 use serde::Serialize;
 
 use crate::audit::{Actor, Change, INSERT_AUDIT, audit_params};
@@ -28,14 +28,18 @@ pub struct Case {
     pub person_id: Option<i64>,
     pub positive_id: Option<i64>,
     pub area_code: String,
-    pub classification: String,
+    #[sqlx(try_from = "String")]
+    pub classification: CaseClass,
     pub severity: Option<String>,
-    pub how_found: String,
-    pub origin: String,
+    #[sqlx(try_from = "String")]
+    pub how_found: HowFound,
+    #[sqlx(try_from = "String")]
+    pub origin: Origin,
     pub onset_date: Option<NaiveDate>,
     pub sample_date: Option<NaiveDate>,
     pub report_date: Option<NaiveDate>,
-    pub place: String,
+    #[sqlx(try_from = "String")]
+    pub place: CasePlace,
     pub label: Option<String>,
     pub cluster_id: Option<i64>,
     pub generation: i32,
@@ -133,8 +137,8 @@ pub struct ClusterContact {
     pub source_person_id: i64,
     /// The case the path leads back to.
     pub case_id: i64,
-    pub degree: String,
-    pub status: String,
+    pub degree: Degree,
+    pub status: ExposureStatus,
 }
 
 /// What lists of clusters ask for.
@@ -615,16 +619,13 @@ impl Store {
             if case_people.contains(&person) {
                 continue;
             }
+            let degree: Degree = degree.parse().map_err(StoreError::Corrupt)?;
+            let status: ExposureStatus = status.parse().map_err(StoreError::Corrupt)?;
             match at.get(&person) {
                 Some(&i) => {
                     let c = &mut contacts[i];
-                    let (old, new) = (c.degree.parse::<Degree>(), degree.parse::<Degree>());
-                    if let (Ok(old), Ok(new)) = (old, new) {
-                        c.degree = old.higher(new).as_str().to_string();
-                    }
-                    if status == "handed_over" || (status == "confirmed" && c.status == "proposed") {
-                        c.status = status;
-                    }
+                    c.degree = c.degree.higher(degree);
+                    c.status = c.status.furthest(status);
                 }
                 None => {
                     at.insert(person, contacts.len());

@@ -41,16 +41,11 @@ pub struct Exemption {
     pub person_id: i64,
     pub person_name: String,
     pub area_code: String,
-    pub reason: String,
+    #[sqlx(try_from = "String")]
+    pub reason: ExemptionReason,
     pub note: Option<String>,
     pub recorded_at: DateTime<Utc>,
     pub recorded_by: String,
-}
-
-impl Exemption {
-    pub fn reason(&self) -> Option<ExemptionReason> {
-        self.reason.parse().ok()
-    }
 }
 
 /// An area's coverage with its sub-areas'.

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use cordon_domain::AreaCode;
 use cordon_domain::access::Jurisdiction;
-use cordon_domain::cases::exposure::{Degree, ExposureKind, assist_recipient, secondary_span};
+use cordon_domain::cases::exposure::{AssistStatus, Degree, ExposureKind, ExposureStatus, assist_recipient, secondary_span};
 use serde::Serialize;
 
 use crate::audit::{Actor, Change, INSERT_AUDIT, audit_params};
@@ -49,12 +49,12 @@ pub struct Contact {
     pub name: String,
     pub area_code: String,
     /// The gravest degree over the person's paths.
-    pub degree: String,
+    pub degree: Degree,
     /// How many paths reach the person (a contact met twice keeps both).
     pub paths: usize,
     pub kinds: Vec<String>,
-    /// proposed, confirmed or handed_over (the furthest any path got).
-    pub status: String,
+    /// The furthest any path got (proposed, confirmed or handed over).
+    pub status: ExposureStatus,
     pub last_at: Option<DateTime<Utc>>,
     /// Exposure ids of the paths, for confirming or dismissing them.
     pub exposure_ids: Vec<i64>,
@@ -79,7 +79,8 @@ pub struct AssistRequest {
     pub to_area: String,
     pub from_area: String,
     pub facts: String,
-    pub status: String,
+    #[sqlx(try_from = "String")]
+    pub status: AssistStatus,
     pub created_at: DateTime<Utc>,
     pub answered_at: Option<DateTime<Utc>>,
     pub answer: Option<String>,
@@ -92,18 +93,12 @@ struct PathRow {
     name: String,
     area_code: String,
     kind: String,
-    degree: String,
-    status: String,
+    #[sqlx(try_from = "String")]
+    degree: Degree,
+    #[sqlx(try_from = "String")]
+    status: ExposureStatus,
     first_at: Option<DateTime<Utc>>,
     last_at: Option<DateTime<Utc>>,
-}
-
-fn rank(status: &str) -> u8 {
-    match status {
-        "handed_over" => 3,
-        "confirmed" => 2,
-        _ => 1,
-    }
 }
 
 /// Where an assistance request about someone living in `area` goes (the rule is the domain's).
@@ -265,32 +260,28 @@ impl Store {
     pub(crate) async fn contacts(&self, case_id: i64) -> Result<Vec<Contact>> {
         let mut by_person: BTreeMap<i64, Contact> = BTreeMap::new();
         for p in self.paths(case_id, false).await? {
-            let degree: Degree = p.degree.parse().map_err(StoreError::Task)?;
             let c = by_person.entry(p.contact_person_id).or_insert_with(|| Contact {
                 person_id: p.contact_person_id,
                 name: p.name.clone(),
                 area_code: p.area_code.clone(),
-                degree: degree.as_str().into(),
+                degree: p.degree,
                 paths: 0,
                 kinds: vec![],
-                status: p.status.clone(),
+                status: p.status,
                 last_at: None,
                 exposure_ids: vec![],
             });
-            let current: Degree = c.degree.parse().map_err(StoreError::Task)?;
-            c.degree = current.higher(degree).as_str().into();
+            c.degree = c.degree.higher(p.degree);
             c.paths += 1;
             if !c.kinds.contains(&p.kind) {
                 c.kinds.push(p.kind.clone());
             }
-            if rank(&p.status) > rank(&c.status) {
-                c.status = p.status.clone();
-            }
+            c.status = c.status.furthest(p.status);
             c.last_at = c.last_at.max(p.last_at.or(p.first_at));
             c.exposure_ids.push(p.id);
         }
         let mut out: Vec<Contact> = by_person.into_values().collect();
-        out.sort_by_key(|c| (c.degree.parse::<Degree>().map(|d| d as u8).unwrap_or(9), c.person_id));
+        out.sort_by_key(|c| (c.degree, c.person_id));
         Ok(out)
     }
 
@@ -318,15 +309,14 @@ impl Store {
                 out.refused.push((*person, refusal!("refused.not_a_contact")));
                 continue;
             };
-            let parsed = c.degree.parse::<Degree>().ok();
-            let Some(category) = parsed.and_then(Degree::observation_category).and_then(|c| c.parse::<Category>().ok()) else {
+            let Some(category) = c.degree.observation_category().and_then(|c| c.parse::<Category>().ok()) else {
                 out.refused.push((
                     *person,
-                    refusal!("refused.contact_health_monitoring_only", name = c.name, degree = term("contacts.degree", &c.degree)),
+                    refusal!("refused.contact_health_monitoring_only", name = c.name, degree = term("contacts.degree", c.degree)),
                 ));
                 continue;
             };
-            if c.status == "proposed" {
+            if c.status == ExposureStatus::Proposed {
                 out.refused.push((*person, refusal!("refused.contact_still_proposed", name = c.name)));
                 continue;
             }

@@ -6,6 +6,7 @@
 use crate::term;
 use chrono::{DateTime, Utc};
 use cordon_domain::AreaCode;
+use cordon_domain::cases::case::CaseClass;
 use cordon_domain::cases::investigation::{Candidate, Clock, Part, next_in_turn};
 use serde::Serialize;
 
@@ -20,7 +21,7 @@ pub struct Investigation {
     pub case_number: String,
     /// The case's person, when the case has a person record.
     pub person_name: Option<String>,
-    pub classification: String,
+    pub classification: CaseClass,
     pub area_code: String,
     pub opened_at: DateTime<Utc>,
     pub core_due_at: DateTime<Utc>,
@@ -46,7 +47,7 @@ impl Investigation {
     }
 
     pub fn holder(&self, part: Part) -> Option<&Assignment> {
-        self.assignments.iter().find(|a| a.part == part.as_str())
+        self.assignments.iter().find(|a| a.part == part)
     }
 }
 
@@ -56,7 +57,8 @@ pub struct Assignment {
     pub investigation_id: i64,
     pub user_id: i64,
     pub display_name: String,
-    pub part: String,
+    #[sqlx(try_from = "String")]
+    pub part: Part,
     pub assigned_at: DateTime<Utc>,
 }
 
@@ -66,7 +68,8 @@ struct Row {
     case_id: i64,
     case_number: String,
     person_name: Option<String>,
-    classification: String,
+    #[sqlx(try_from = "String")]
+    classification: CaseClass,
     area_code: String,
     opened_at: DateTime<Utc>,
     core_due_at: DateTime<Utc>,

@@ -229,7 +229,8 @@ pub struct Recall {
     pub created_at: DateTime<Utc>,
     pub deadline: DateTime<Utc>,
     /// open, or closed by a single-tube re-test: negative or positive.
-    pub status: String,
+    #[sqlx(try_from = "String")]
+    pub status: cordon_domain::testing::result::RecallStatus,
 }
 
 #[derive(Clone, sqlx::FromRow)]

@@ -16,7 +16,8 @@ pub struct TrajectoryEntry {
     pub case_id: i64,
     pub from_at: DateTime<Utc>,
     pub until_at: Option<DateTime<Utc>>,
-    pub kind: String,
+    #[sqlx(try_from = "String")]
+    pub kind: PlaceKind,
     pub place: String,
     pub venue_id: Option<i64>,
     pub detail: Option<String>,

@@ -27,7 +27,8 @@ pub struct NewVehicle {
 pub struct Vehicle {
     pub id: i64,
     pub plate: String,
-    pub kind: String,
+    #[sqlx(try_from = "String")]
+    pub kind: VehicleKind,
     pub seats: i32,
     pub area_code: String,
     pub driver: Option<String>,
@@ -48,7 +49,8 @@ pub struct NewHospital {
 pub struct Hospital {
     pub id: i64,
     pub name: String,
-    pub kind: String,
+    #[sqlx(try_from = "String")]
+    pub kind: cordon_domain::treatment::HospitalKind,
     pub area_code: String,
     pub beds: i32,
 }
@@ -58,7 +60,8 @@ pub struct Hospital {
 pub struct Transfer {
     pub id: i64,
     pub incident_id: i64,
-    pub kind: String,
+    #[sqlx(try_from = "String")]
+    pub kind: TransferKind,
     pub vehicle_id: Option<i64>,
     pub plate: Option<String>,
     pub escort: Option<String>,
@@ -67,7 +70,8 @@ pub struct Transfer {
     pub to_site_id: Option<i64>,
     pub to_hospital_id: Option<i64>,
     pub area_code: String,
-    pub status: String,
+    #[sqlx(try_from = "String")]
+    pub status: TransferStatus,
     pub deadline: DateTime<Utc>,
     pub created_at: DateTime<Utc>,
     pub dispatched_at: Option<DateTime<Utc>>,
@@ -77,13 +81,9 @@ pub struct Transfer {
 }
 
 impl Transfer {
-    pub fn status(&self) -> Option<TransferStatus> {
-        self.status.parse().ok()
-    }
-
     /// Open and past its deadline at `now`.
     pub fn overdue(&self, now: DateTime<Utc>) -> bool {
-        self.status().is_some_and(TransferStatus::is_open) && self.deadline < now
+        self.status.is_open() && self.deadline < now
     }
 }
 
@@ -324,7 +324,7 @@ impl Store {
     /// Moves a transfer on: dispatched, picked up (its contacts are in transit, its case in
     /// transfer), arrived (a case is in hospital), or cancelled.
     pub(crate) async fn advance_transfer(&self, actor: &Actor, t: &Transfer, to: TransferStatus) -> Result<Transfer> {
-        let from = t.status().ok_or_else(|| refused!("refused.unknown_transfer_status"))?;
+        let from = t.status;
         if to == TransferStatus::Dispatched && t.vehicle_id.is_none() {
             return Err(refused!("refused.transfer_without_vehicle", id = t.id));
         }
@@ -347,12 +347,7 @@ impl Store {
             .before(serde_json::json!({"status": from.as_str()}))
             .after(serde_json::json!({"status": to.as_str()}));
         let hospital_place = match t.to_hospital_id {
-            Some(h) => self
-                .hospitals()
-                .await?
-                .into_iter()
-                .find(|x| x.id == h)
-                .map(|x| if x.kind == "shelter" { "shelter_hospital" } else { "hospital" }),
+            Some(h) => self.hospitals().await?.into_iter().find(|x| x.id == h).map(|x| x.kind.case_place().as_str()),
             None => None,
         };
         with_write_pool!(self, pool => {
@@ -431,7 +426,7 @@ impl Store {
 
     /// Puts a free vehicle on a planned transfer that has none (a release home).
     pub(crate) async fn assign_vehicle(&self, actor: &Actor, t: &Transfer, vehicle: &Vehicle, escort: &str) -> Result<()> {
-        if t.status != "planned" {
+        if t.status != TransferStatus::Planned {
             return Err(refused!("refused.transfer_under_way", id = t.id));
         }
         if vehicle.busy {

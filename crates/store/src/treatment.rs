@@ -6,7 +6,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use cordon_domain::AreaCode;
 use cordon_domain::cases::case::Severity;
 use cordon_domain::testing::result::CtValues;
-use cordon_domain::treatment::{Discharge, HospitalTest, discharge, hospital_for, monitoring_until};
+use cordon_domain::treatment::{Discharge, HospitalKind, HospitalTest, StayStatus, discharge, hospital_for, monitoring_until};
 use serde::Serialize;
 
 use crate::audit::{Actor, Change, INSERT_AUDIT, audit_params};
@@ -21,11 +21,14 @@ pub struct Stay {
     pub name: String,
     pub hospital_id: i64,
     pub hospital: String,
-    pub hospital_kind: String,
+    #[sqlx(try_from = "String")]
+    pub hospital_kind: HospitalKind,
     pub area_code: String,
     pub admitted_at: DateTime<Utc>,
-    pub severity: String,
-    pub status: String,
+    #[sqlx(try_from = "String")]
+    pub severity: Severity,
+    #[sqlx(try_from = "String")]
+    pub status: StayStatus,
     pub discharged_at: Option<DateTime<Utc>>,
     pub monitoring_until: Option<NaiveDate>,
     pub died_at: Option<DateTime<Utc>>,
@@ -34,8 +37,9 @@ pub struct Stay {
 impl Stay {
     /// A case too grave for the hospital it is in (moderate or worse in a shelter hospital).
     pub fn needs_designated(&self) -> bool {
-        let severity = self.severity.parse::<Severity>().unwrap_or(Severity::Mild);
-        self.status == "admitted" && self.hospital_kind == "shelter" && hospital_for(severity, false).as_str() == "designated"
+        self.status == StayStatus::Admitted
+            && self.hospital_kind == HospitalKind::Shelter
+            && hospital_for(self.severity, false) == HospitalKind::Designated
     }
 }
 
@@ -119,7 +123,7 @@ impl Store {
     }
 
     fn admitted(stay: &Stay) -> Result<()> {
-        if stay.status != "admitted" {
+        if stay.status != StayStatus::Admitted {
             return Err(refused!("refused.not_in_hospital", name = stay.name));
         }
         Ok(())

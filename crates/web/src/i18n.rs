@@ -203,16 +203,20 @@ mod tests {
     fn labelled() -> Vec<(&'static str, Vec<&'static str>)> {
         use cordon_domain::cases::{
             case::{CaseClass, CasePlace, HowFound, Origin, PlaceKind, Severity},
-            exposure::{Degree, ExposureKind},
+            exposure::{AssistStatus, Degree, ExposureKind, ExposureStatus},
             investigation::Part,
         };
         use cordon_domain::observation::{
             Status,
             rules::{Category, StageKind},
         };
-        use cordon_domain::testing::{exemption::ExemptionReason, result::TubeResult};
+        use cordon_domain::testing::{
+            exemption::ExemptionReason,
+            result::{RecallStatus, TubeResult},
+        };
         use cordon_domain::transfer::{TransferKind, TransferStatus, VehicleKind};
-        use cordon_domain::{AreaLevel, Sex, Vulnerability, access::Permission, treatment::HospitalKind};
+        use cordon_domain::treatment::{HospitalKind, StayStatus};
+        use cordon_domain::{AreaLevel, Sex, Vulnerability, access::Permission};
         fn all<T: Copy>(values: &[T], f: fn(T) -> &'static str) -> Vec<&'static str> {
             values.iter().map(|v| f(*v)).collect()
         }
@@ -247,12 +251,12 @@ mod tests {
             ("room_status.", all(RoomStatus::ALL, RoomStatus::as_str)),
             ("quarantine.room.", all(RoomStatus::ALL, RoomStatus::as_str)),
             ("quarantine.kind.", all(SiteKind::ALL, SiteKind::as_str)),
-            // Stored as text, not yet as the domain's enums: their values as the store writes them.
-            ("contacts.status.", vec!["proposed", "confirmed", "handed_over", "dismissed"]),
+            ("contacts.status.", all(ExposureStatus::ALL, ExposureStatus::as_str)),
+            ("recalls.status.", all(RecallStatus::ALL, RecallStatus::as_str)),
+            ("assist.status.", all(AssistStatus::ALL, AssistStatus::as_str)),
+            ("treatment.status.", all(StayStatus::ALL, StayStatus::as_str)),
+            // The outcomes a page reports back, and the steps a board offers: named by the page.
             ("contacts.done.", vec!["recorded", "dismissed", "confirmed", "handed_over"]),
-            ("recalls.status.", vec!["open", "negative", "positive"]),
-            ("assist.status.", vec!["open", "answered"]),
-            ("treatment.status.", vec!["admitted", "discharged", "died"]),
             ("obs.outcome.", vec!["pending", "negative", "positive"]),
             ("transport.stage_", vec!["open", "sealed", "departed", "received", "resulted"]),
             ("dispatch.do_", vec!["dispatched", "picked_up", "arrived"]),

@@ -126,7 +126,7 @@ mod tests {
             assert!(!left.is_empty(), "candidates left for the investigator");
             let contacts = tracer.contacts(t.index_case).await.unwrap();
             assert!(
-                contacts.iter().any(|c| c.degree == "secondary" && c.kinds.iter().any(|k| k == "work")),
+                contacts.iter().any(|c| c.degree.as_str() == "secondary" && c.kinds.iter().any(|k| k == "work")),
                 "night-shift team-mates proposed"
             );
             assert!(tracer.trajectory(t.index_case).await.unwrap().len() >= 4);
@@ -146,11 +146,15 @@ mod tests {
             );
             let stays = head.stays().await.unwrap();
             assert!(
-                stays.iter().any(|s| s.case_id == t.index_case && s.severity == "moderate"),
+                stays.iter().any(|s| s.case_id == t.index_case && s.severity == cordon_domain::cases::case::Severity::Moderate),
                 "the index case in the designated hospital"
             );
             let board = head.dispatch_board().await.unwrap();
-            assert!(board.iter().any(|x| x.status == "picked_up") && board.iter().any(|x| x.status == "planned"), "the board is alive");
+            assert!(
+                board.iter().any(|x| x.status == cordon_domain::transfer::TransferStatus::PickedUp)
+                    && board.iter().any(|x| x.status == cordon_domain::transfer::TransferStatus::Planned),
+                "the board is alive"
+            );
             // One person in the site turned positive; the earlier chapter's friends go home free.
             assert_eq!(q.converted, 1);
             let orders = head.observation_orders(&Default::default()).await.unwrap();

@@ -58,8 +58,13 @@ async fn as_user(store: &Store, name: &str) -> Result<Scoped> {
 pub async fn settle(store: &Store, seed: u64, index_case: i64) -> Result<Settled> {
     // 一批确认、一批转运: the investigator hands over the rest of the confirmed contacts.
     let investigator = as_user(store, "demo_investigator").await?;
-    let rest: Vec<i64> =
-        investigator.contacts(index_case).await?.into_iter().filter(|c| c.status == "confirmed").map(|c| c.person_id).collect();
+    let rest: Vec<i64> = investigator
+        .contacts(index_case)
+        .await?
+        .into_iter()
+        .filter(|c| c.status == cordon_domain::cases::exposure::ExposureStatus::Confirmed)
+        .map(|c| c.person_id)
+        .collect();
     investigator.hand_over(index_case, &rest).await?;
     let head = as_user(store, "demo_quarantine_site_head").await?;
     let dispatcher = as_user(store, "demo_transfer_dispatcher").await?;
@@ -301,11 +306,21 @@ async fn released_home(
         note: Some("同桌聚餐".into()),
     };
     investigator.record_exposures(case.id, &friends.iter().map(meal).collect::<Vec<_>>()).await?;
-    let proposed: Vec<i64> =
-        investigator.contacts(case.id).await?.into_iter().filter(|c| c.status == "proposed").flat_map(|c| c.exposure_ids).collect();
+    let proposed: Vec<i64> = investigator
+        .contacts(case.id)
+        .await?
+        .into_iter()
+        .filter(|c| c.status == cordon_domain::cases::exposure::ExposureStatus::Proposed)
+        .flat_map(|c| c.exposure_ids)
+        .collect();
     investigator.decide_exposures(case.id, &proposed, true).await?;
-    let everyone: Vec<i64> =
-        investigator.contacts(case.id).await?.into_iter().filter(|c| c.status == "confirmed").map(|c| c.person_id).collect();
+    let everyone: Vec<i64> = investigator
+        .contacts(case.id)
+        .await?
+        .into_iter()
+        .filter(|c| c.status == cordon_domain::cases::exposure::ExposureStatus::Confirmed)
+        .map(|c| c.person_id)
+        .collect();
     investigator.hand_over(case.id, &everyone).await?;
     let t = dispatcher.plan_case_transfer(case.id, hospital, ambulance, "120 急救").await?;
     for step in [TransferStatus::Dispatched, TransferStatus::PickedUp, TransferStatus::Arrived] {

@@ -30,6 +30,38 @@ named_enum! {
     }
 }
 
+named_enum! {
+    /// How far one path from a case to a contact got: proposed by the system, confirmed or
+    /// dismissed by the investigator, handed over to observation.
+    ExposureStatus {
+        Proposed => "proposed", "待确认";
+        Confirmed => "confirmed", "已确认";
+        HandedOver => "handed_over", "已移交";
+        Dismissed => "dismissed", "已排除";
+    }
+}
+
+named_enum! {
+    /// Where an assistance request (协查函) stands.
+    AssistStatus {
+        Open => "open", "待回复";
+        Answered => "answered", "已回复";
+    }
+}
+
+impl ExposureStatus {
+    /// How far a contact reached by two paths got: the furthest of the two (handed over, then
+    /// confirmed, then proposed); a dismissed path is not one of the contact's paths.
+    pub fn furthest(self, other: ExposureStatus) -> ExposureStatus {
+        let rank = |s: ExposureStatus| match s {
+            ExposureStatus::HandedOver => 3,
+            ExposureStatus::Confirmed => 2,
+            ExposureStatus::Proposed | ExposureStatus::Dismissed => 1,
+        };
+        if rank(other) > rank(self) { other } else { self }
+    }
+}
+
 impl Degree {
     /// The higher of two degrees: a contact reached through two paths takes the graver one.
     pub fn higher(self, other: Degree) -> Degree {
@@ -155,6 +187,15 @@ pub fn secondary_span(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_contact_met_twice_shows_the_furthest_path() {
+        use ExposureStatus::*;
+        assert_eq!(Proposed.furthest(Confirmed), Confirmed);
+        assert_eq!(HandedOver.furthest(Confirmed), HandedOver);
+        assert_eq!(Confirmed.furthest(Proposed), Confirmed);
+        assert_eq!(Proposed.furthest(Proposed), Proposed);
+    }
     use chrono::FixedOffset;
     use proptest::prelude::*;
 

@@ -4,6 +4,17 @@
 use serde::{Deserialize, Serialize};
 
 use super::pooling::PoolSize;
+use crate::access::named_enum;
+
+named_enum! {
+    /// Where a recall of a pooled tube's member stands: open until a single-tube re-test closes
+    /// it negative or positive.
+    RecallStatus {
+        Open => "open", "待复核";
+        Negative => "negative", "复核阴性";
+        Positive => "positive", "复核阳性";
+    }
+}
 
 /// A tube's result as labs report it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

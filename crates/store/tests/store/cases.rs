@@ -561,12 +561,13 @@ async fn contacts_bring_their_households_as_secondaries_are_handed_over_in_a_bat
         assert_eq!(batch.ordered, vec![p(2), p(3), p(4), p(5)]);
         assert_eq!(batch.refused, vec![(p(9), cordon_store::Refusal::new("refused.not_a_contact"))]);
         assert_eq!(tracer.hand_over(case.id, &[p(2)]).await.unwrap().already, vec![p(2)], "handing over again changes nothing");
-        assert!(tracer.contacts(case.id).await.unwrap().iter().all(|c| c.status == "handed_over"));
+        assert!(tracer.contacts(case.id).await.unwrap().iter().all(|c| c.status.as_str() == "handed_over"));
 
         // Person 4 (in the other township) turns positive: a case infected by 清徐-1, in its
         // cluster; 5, 4's household secondary, becomes a close contact; 4's order ends as a case.
         let county = as_user(&store, "county", Role::Investigator, "140121").await;
-        let p5 = |contacts: Vec<cordon_store::exposures::Contact>| contacts.into_iter().find(|c| c.person_id == p(5)).unwrap().degree;
+        let p5 =
+            |contacts: Vec<cordon_store::exposures::Contact>| contacts.into_iter().find(|c| c.person_id == p(5)).unwrap().degree.as_str();
         assert_eq!(p5(tracer.contacts(case.id).await.unwrap()), "secondary");
         let mut second = new_case("140121101201", "徐沟-1", vec![], 13);
         second.person_id = Some(p(4));

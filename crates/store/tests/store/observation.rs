@@ -39,7 +39,7 @@ async fn contacts_handed_over_get_schedules_rooms_tests_and_follow_a_new_rule_se
         };
         tracer.record_exposures(case.id, &[met(p(2)), met(p(4)), met(p(6))]).await.unwrap();
         let contacts = tracer.contacts(case.id).await.unwrap();
-        for c in contacts.iter().filter(|c| c.status == "proposed") {
+        for c in contacts.iter().filter(|c| c.status.as_str() == "proposed") {
             tracer.decide_exposures(case.id, &c.exposure_ids, true).await.unwrap();
         }
         let batch = tracer.hand_over(case.id, &[p(2), p(3), p(4), p(5), p(6), p(7)]).await.unwrap();
@@ -261,7 +261,7 @@ async fn contacts_handed_over_get_schedules_rooms_tests_and_follow_a_new_rule_se
             )
             .await
             .unwrap();
-        for c in tracer.contacts(third.id).await.unwrap().iter().filter(|c| c.status == "proposed") {
+        for c in tracer.contacts(third.id).await.unwrap().iter().filter(|c| c.status.as_str() == "proposed") {
             tracer.decide_exposures(third.id, &c.exposure_ids, true).await.unwrap();
         }
         let late = tracer.hand_over(third.id, &[p(9)]).await.unwrap();
@@ -408,7 +408,7 @@ async fn transfers_fill_vehicles_move_people_and_keep_overdue_first() {
         for step in [TransferStatus::Dispatched, TransferStatus::PickedUp, TransferStatus::Arrived] {
             dispatcher.advance_transfer(t, step).await.unwrap();
         }
-        assert_eq!(tracer.case(case.id).await.unwrap().unwrap().place, "hospital");
+        assert_eq!(tracer.case(case.id).await.unwrap().unwrap().place.as_str(), "hospital");
 
         // Admitted on arrival; severity over time; discharge only on two Ct ≥ 35 tests a day apart.
         let stays = head.stays().await.unwrap();
@@ -441,7 +441,7 @@ async fn transfers_fill_vehicles_move_people_and_keep_overdue_first() {
         let after = head.stay(stay).await.unwrap();
         assert_eq!((after.status.as_str(), after.monitoring_until), ("discharged", Some(until)));
         assert!(head.discharge(stay).await.is_err(), "once");
-        assert_eq!(tracer.case(case.id).await.unwrap().unwrap().place, "home");
+        assert_eq!(tracer.case(case.id).await.unwrap().unwrap().place.as_str(), "home");
         s.finish(store).await.unwrap();
     }
 }

@@ -56,14 +56,14 @@ impl From<Case> for CaseView {
             person_id: c.person_id,
             positive_id: c.positive_id,
             area_code: c.area_code,
-            classification: c.classification,
+            classification: c.classification.to_string(),
             severity: c.severity,
-            how_found: c.how_found,
-            origin: c.origin,
+            how_found: c.how_found.to_string(),
+            origin: c.origin.to_string(),
             onset_date: c.onset_date,
             sample_date: c.sample_date,
             report_date: c.report_date,
-            place: c.place,
+            place: c.place.to_string(),
             label: c.label,
             cluster_id: c.cluster_id,
             generation: c.generation,
@@ -278,7 +278,7 @@ impl From<Investigation> for InvestigationView {
             assignments: i
                 .assignments
                 .into_iter()
-                .map(|a| AssignmentView { user_id: a.user_id, name: a.display_name, part: a.part, assigned_at: a.assigned_at })
+                .map(|a| AssignmentView { user_id: a.user_id, name: a.display_name, part: a.part.to_string(), assigned_at: a.assigned_at })
                 .collect(),
         }
     }
@@ -439,8 +439,8 @@ pub async fn cluster_detail(caller: Caller, Path(id): Path<i64>) -> ApiResult<Js
                 person_id: c.person_id,
                 source_person_id: c.source_person_id,
                 case_id: c.case_id,
-                degree: c.degree,
-                status: c.status,
+                degree: c.degree.to_string(),
+                status: c.status.to_string(),
             })
             .collect(),
     }))
@@ -665,10 +665,10 @@ pub async fn contacts(caller: Caller, Path(id): Path<i64>) -> ApiResult<Json<Vec
                 person_id: c.person_id,
                 name: c.name,
                 area_code: c.area_code,
-                degree: c.degree,
+                degree: c.degree.to_string(),
                 paths: c.paths,
                 kinds: c.kinds,
-                status: c.status,
+                status: c.status.to_string(),
                 last_at: c.last_at,
                 exposure_ids: c.exposure_ids,
             })
@@ -751,7 +751,7 @@ impl From<cordon_store::exposures::AssistRequest> for AssistView {
             to_area: a.to_area,
             from_area: a.from_area,
             facts: serde_json::from_str(&a.facts).unwrap_or_default(),
-            status: a.status,
+            status: a.status.to_string(),
             created_at: a.created_at,
             answered_at: a.answered_at,
             answer: a.answer,

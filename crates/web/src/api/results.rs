@@ -152,7 +152,7 @@ impl From<Recall> for RecallView {
             barcode: r.barcode,
             created_at: r.created_at,
             deadline: r.deadline,
-            status: r.status,
+            status: r.status.to_string(),
         }
     }
 }

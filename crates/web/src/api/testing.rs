@@ -492,7 +492,7 @@ impl From<cordon_store::coverage::Exemption> for ExemptionView {
             person_id: e.person_id,
             person_name: e.person_name,
             area_code: e.area_code,
-            reason: e.reason,
+            reason: e.reason.to_string(),
             note: e.note,
             recorded_at: e.recorded_at,
             recorded_by: e.recorded_by,

@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use cordon_domain::access::Permission;
 use cordon_domain::cases::case::PlaceKind;
-use cordon_domain::cases::exposure::{ExposureKind, Lookback};
+use cordon_domain::cases::exposure::{Degree, ExposureKind, Lookback};
 use cordon_domain::refusal;
 use cordon_store::StoreError;
 use cordon_store::cases::Case;
@@ -150,8 +150,8 @@ pub async fn case_page(t: Tr, caller: Caller, Path(id): Path<i64>, Query(q): Que
             d.links.iter().filter(|(_, b)| *b == case.id).map(|(a, _)| (*a, numbers.get(a).copied().unwrap_or("?").to_string())).collect()
         })
         .unwrap_or_default();
-    let count = |d: &str| contacts.iter().filter(|c| c.degree == d).count();
-    let (close, secondary) = (count("close"), count("secondary"));
+    let count = |d: Degree| contacts.iter().filter(|c| c.degree == d).count();
+    let (close, secondary) = (count(Degree::Close), count(Degree::Secondary));
     let other = contacts.len() - close - secondary;
     let contact_counts =
         t.fill("contacts.counts", &[("close", &close.to_string()), ("secondary", &secondary.to_string()), ("other", &other.to_string())]);

@@ -57,9 +57,7 @@ pub async fn report(t: Tr, caller: Caller, Path(id): Path<i64>) -> Response {
     };
     let counts = Degree::ALL
         .iter()
-        .map(|d| {
-            (t.get(&format!("contacts.degree.{}", d.as_str())).to_string(), contacts.iter().filter(|c| c.degree == d.as_str()).count())
-        })
+        .map(|d| (t.get(&format!("contacts.degree.{}", d.as_str())).to_string(), contacts.iter().filter(|c| c.degree == *d).count()))
         .collect();
     let now = Utc::now();
     let row = inv.as_ref().map(|i| queue_row(&t, i.clone()));

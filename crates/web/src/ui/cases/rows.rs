@@ -2,6 +2,7 @@
 //! contacts found.
 
 use chrono::Utc;
+use cordon_domain::cases::exposure::ExposureStatus;
 use cordon_domain::cases::investigation::Part;
 use cordon_store::investigations::Investigation;
 
@@ -80,8 +81,8 @@ pub(super) fn contact_rows(t: &Tr, contacts: Vec<cordon_store::exposures::Contac
     contacts
         .into_iter()
         .map(|c| ContactRow {
-            proposed: c.status == "proposed",
-            handed_over: c.status == "handed_over",
+            proposed: c.status == ExposureStatus::Proposed,
+            handed_over: c.status == ExposureStatus::HandedOver,
             degree: t.get(&format!("contacts.degree.{}", c.degree)).to_string(),
             kinds: c.kinds.iter().map(|k| t.get(&format!("contacts.kind.{k}")).to_string()).collect::<Vec<_>>().join("、"),
             status: t.get(&format!("contacts.status.{}", c.status)).to_string(),

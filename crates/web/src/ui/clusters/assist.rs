@@ -54,7 +54,7 @@ pub async fn assist(t: Tr, caller: Caller) -> Response {
             let degree = text("degree");
             AssistRow {
                 incoming: AreaCode::parse(&a.to_area).is_ok_and(|c| mine.contains(&c)),
-                open: a.status == "open",
+                open: a.status == cordon_domain::cases::exposure::AssistStatus::Open,
                 status: t.get(&format!("assist.status.{}", a.status)).to_string(),
                 degree: t.get(&format!("contacts.degree.{degree}")).to_string(),
                 case: text("case"),

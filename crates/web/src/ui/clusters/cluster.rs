@@ -5,7 +5,7 @@ use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::Response;
 use cordon_domain::cases::case::CaseClass;
-use cordon_domain::cases::exposure::Degree;
+use cordon_domain::cases::exposure::{Degree, ExposureStatus};
 
 use super::list::{ClusterRow, cluster_row};
 use crate::auth::Caller;
@@ -41,7 +41,7 @@ pub async fn cluster(t: Tr, caller: Caller, Path(id): Path<i64>) -> Response {
         .cases
         .iter()
         .map(|c| {
-            let cat = CaseClass::ALL.iter().position(|k| k.as_str() == c.classification).unwrap_or(0);
+            let cat = CaseClass::ALL.iter().position(|k| *k == c.classification).unwrap_or(0);
             serde_json::json!({"id": format!("c{}", c.id), "name": c.external_id, "category": cat, "generation": c.generation,
                                "index": Some(c.id) == d.cluster.index_case_id, "column": c.generation * 4})
         })
@@ -52,12 +52,12 @@ pub async fn cluster(t: Tr, caller: Caller, Path(id): Path<i64>) -> Response {
         d.cases.iter().filter_map(|c| c.person_id.map(|p| (p, c))).collect();
     let generation_of: std::collections::HashMap<i64, i32> = d.cases.iter().map(|c| (c.id, c.generation)).collect();
     for c in &d.contacts {
-        let degree = Degree::ALL.iter().position(|k| k.as_str() == c.degree).unwrap_or(0);
+        let degree = Degree::ALL.iter().position(|k| *k == c.degree).unwrap_or(0);
         let g = generation_of.get(&c.case_id).copied().unwrap_or(0);
-        let column = g * 4 + if c.degree == "secondary" { 2 } else { 1 };
+        let column = g * 4 + if c.degree == Degree::Secondary { 2 } else { 1 };
         nodes.push(serde_json::json!({"id": format!("p{}", c.person_id), "name": t.get(&format!("contacts.degree.{}", c.degree)),
                                       "category": CaseClass::ALL.len() + degree, "generation": g, "column": column,
-                                      "contact": true, "proposed": c.status == "proposed"}));
+                                      "contact": true, "proposed": c.status == ExposureStatus::Proposed}));
         let source = match case_of_person.get(&c.source_person_id) {
             Some(case) => format!("c{}", case.id),
             None => format!("p{}", c.source_person_id),

@@ -178,7 +178,7 @@ pub async fn page(t: Tr, caller: Caller, Query(q): Query<CoverageQuery>) -> Resp
             .into_iter()
             .map(|e| ExemptRow {
                 person_id: e.person_id,
-                reason: e.reason().map(|r| t.get(&format!("exemption.{}", r.as_str()))).unwrap_or("?"),
+                reason: t.get(&format!("exemption.{}", e.reason)),
                 name: e.person_name,
                 note: e.note.unwrap_or_default(),
                 recorded: local(e.recorded_at),

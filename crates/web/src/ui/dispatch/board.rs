@@ -116,7 +116,7 @@ pub(super) async fn view(t: Tr, caller: &Caller, notice: Option<String>, error: 
     let transfers: Vec<TransferRow> = board
         .into_iter()
         .map(|x| {
-            let status = x.status().unwrap_or(TransferStatus::Planned);
+            let status = x.status;
             TransferRow {
                 id: x.id,
                 kind: t.get(&format!("dispatch.kind.{}", x.kind)).to_string(),
@@ -130,7 +130,7 @@ pub(super) async fn view(t: Tr, caller: &Caller, notice: Option<String>, error: 
                 overdue: x.overdue(now),
                 needs_vehicle: x.vehicle_id.is_none() && status == TransferStatus::Planned,
                 next: if x.vehicle_id.is_none() { None } else { next_step(t, status) },
-                can_cancel: TransferStatus::Cancelled.as_str() != x.status && status.may_become(TransferStatus::Cancelled),
+                can_cancel: status != TransferStatus::Cancelled && status.may_become(TransferStatus::Cancelled),
             }
         })
         .collect();

@@ -59,7 +59,7 @@ pub async fn recalls(t: Tr, caller: Caller, Query(q): Query<RecallsQuery>) -> Re
         .into_iter()
         .map(|r| {
             let minutes = (r.deadline - now).num_minutes();
-            let open = r.status == "open";
+            let open = r.status == cordon_domain::testing::result::RecallStatus::Open;
             RecallRow {
                 person_id: r.person_id,
                 name: r.person_name,

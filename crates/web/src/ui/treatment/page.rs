@@ -82,9 +82,9 @@ pub(super) async fn view(t: Tr, caller: &Caller, notice: Option<String>, error: 
             StayRow {
                 id: s.id,
                 needs_designated: s.needs_designated(),
-                in_hospital: s.status == "admitted",
-                severity: sev(&s.severity),
-                severity_key: s.severity.clone(),
+                in_hospital: s.status == cordon_domain::treatment::StayStatus::Admitted,
+                severity: sev(s.severity.as_str()),
+                severity_key: s.severity.to_string(),
                 status: t.get(&format!("treatment.status.{}", s.status)).to_string(),
                 admitted: local(s.admitted_at),
                 tests: tests.iter().map(|x| format!("{} {}/{}", local(x.at), ct(x.ct.orf1ab), ct(x.ct.n))).collect(),
