@@ -30,6 +30,7 @@ pub mod batch;
 mod bulk;
 pub mod cases;
 pub mod checkins;
+pub mod checks;
 pub mod contacts;
 pub mod coverage;
 pub mod decode;
@@ -382,13 +383,14 @@ impl Store {
         }
     }
 
-    /// Applies the pending migrations of this backend's dialect.
+    /// Applies the pending migrations of this backend's dialect, then the checks of the enum
+    /// columns generated from the domain's enums (`checks`).
     pub async fn migrate(&self) -> Result<()> {
         match &*self.backend {
             Backend::Sqlite(b) => sqlx::migrate!("./migrations/sqlite").run(&b.write).await?,
             Backend::Postgres(b) => sqlx::migrate!("./migrations/postgres").run(&b.pool).await?,
         }
-        Ok(())
+        self.ensure_enum_checks().await
     }
 
     /// Closes every connection (SQLite checkpoints its WAL).

@@ -73,6 +73,51 @@ async fn both_dialects_define_the_same_schema() {
     assert!(schemas[0].1.columns.iter().any(|c| c.table == "persons" && c.name == "id_number" && c.not_null));
 }
 
+/// Runs one statement on a direct connection, outside the product.
+async fn raw(s: &Scratch, sql: &str) -> Result<(), sqlx::Error> {
+    use sqlx::Connection;
+    let q = sqlx::AssertSqlSafe(sql);
+    match s.kind {
+        BackendKind::Sqlite => sqlx::query(q).execute(&mut sqlx::SqliteConnection::connect(&s.url).await?).await.map(|_| ()),
+        BackendKind::Postgres => sqlx::query(q).execute(&mut sqlx::PgConnection::connect(&s.url).await?).await.map(|_| ()),
+    }
+}
+
+#[tokio::test]
+async fn the_database_refuses_a_status_or_kind_the_domain_does_not_know() {
+    for (s, store) in each_backend("checks").await {
+        // Each enum column has its check, with the domain's values in order; migrating again
+        // changes nothing.
+        store.migrate().await.unwrap();
+        let checks = store.enum_checks().await.unwrap();
+        let expected: Vec<(String, Vec<String>)> = {
+            let mut e: Vec<_> =
+                cordon_store::checks::enum_columns().iter().map(|c| (c.name(), c.values.iter().map(|v| v.to_string()).collect())).collect();
+            e.sort();
+            e
+        };
+        assert_eq!(checks, expected, "{:?}", s.kind);
+        assert!(checks.iter().any(|(n, v)| n == "chk_rooms_status" && v.contains(&"cleaning".to_string())));
+
+        seed_areas(&store).await;
+        raw(
+            &s,
+            "INSERT INTO quarantine_sites (name, kind, area_code, address, head_name, staff, households_share, created_at) \
+                  VALUES ('清徐宾馆', 'hotel', '140121100', '东关', '王', 3, FALSE, CURRENT_TIMESTAMP)",
+        )
+        .await
+        .unwrap();
+        let room = "INSERT INTO rooms (site_id, building, floor, number, beds, occupants, status) VALUES (1, 'A', 1, '101', 1, 0, 'free')";
+        raw(&s, room).await.unwrap();
+        let refused = raw(&s, &room.replace("'free'", "'broken'").replace("'101'", "'102'")).await.expect_err("an unknown status");
+        assert!(refused.to_string().contains("chk_rooms_status") || refused.to_string().contains("rooms.status"), "{refused}");
+        let refused = raw(&s, "UPDATE rooms SET status = 'vacant'").await.expect_err("an unknown status by update");
+        assert!(refused.to_string().contains("chk_rooms_status") || refused.to_string().contains("rooms.status"), "{refused}");
+        raw(&s, "UPDATE rooms SET status = 'cleaning'").await.unwrap();
+        s.finish(store).await.unwrap();
+    }
+}
+
 #[tokio::test]
 async fn a_scratch_postgres_database_is_dropped_even_when_its_test_panics_before_finishing() {
     use sqlx::Connection;
