@@ -174,6 +174,19 @@ impl Store {
         )
     }
 
+    /// The names of these areas, in one read (codes not registered are left out).
+    pub(crate) async fn area_names(&self, codes: &[&AreaCode]) -> Result<std::collections::HashMap<String, String>> {
+        let mut out = std::collections::HashMap::new();
+        for chunk in codes.chunks(500) {
+            let sql = format!("SELECT code, name FROM areas WHERE code IN ({})", crate::list_placeholders(0, chunk.len()));
+            let params: Vec<crate::Param> = chunk.iter().map(|c| crate::Param::Text(c.to_string())).collect();
+            let rows: Vec<(String, String)> = with_read_pool!(self, pool =>
+                crate::bind_all!(sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(pool).await?);
+            out.extend(rows);
+        }
+        Ok(out)
+    }
+
     /// The direct children of an area, by code.
     pub async fn area_children(&self, code: &AreaCode) -> Result<Vec<Area>> {
         let sql = format!("SELECT {AREA_COLUMNS} FROM areas WHERE parent_code = $1 ORDER BY code");

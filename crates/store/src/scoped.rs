@@ -93,6 +93,15 @@ impl Scoped {
         self.store.area(code).await
     }
 
+    /// The names of areas of the jurisdiction, by code, in one read.
+    pub async fn area_names(&self, codes: &[&AreaCode]) -> Result<std::collections::HashMap<String, String>> {
+        self.require(Permission::AreasRead)?;
+        for code in codes {
+            self.inside(code)?;
+        }
+        self.store.area_names(codes).await
+    }
+
     pub async fn area_children(&self, code: &AreaCode) -> Result<Vec<Area>> {
         self.require(Permission::AreasRead)?;
         self.inside(code)?;

@@ -14,7 +14,7 @@ use anyhow::{Context, Result, anyhow};
 use chrono::{DateTime, Duration, Utc};
 use cordon_domain::AreaCode;
 use cordon_domain::cases::case::{CaseClass, CasePlace, HowFound, Origin, PlaceKind};
-use cordon_domain::cases::exposure::{ExposureKind, Lookback};
+use cordon_domain::cases::exposure::{Degree, ExposureKind, ExposureStatus, Lookback};
 use cordon_domain::cases::investigation::Part;
 use cordon_store::cases::NewCase;
 use cordon_store::checkins::{CheckIn, NewVenue};
@@ -190,18 +190,13 @@ pub async fn trace(store: &Store, investigator: &str, seed: u64, now: DateTime<U
     let contacts = scope.contacts(case.id).await?;
     let proposed: Vec<i64> = contacts
         .iter()
-        .filter(|c| c.status == cordon_domain::cases::exposure::ExposureStatus::Proposed)
+        .filter(|c| c.status == ExposureStatus::Proposed)
         .take(contacts.len() * 3 / 4)
         .flat_map(|c| c.exposure_ids.clone())
         .collect();
     scope.decide_exposures(case.id, &proposed, true).await?;
     let contacts = scope.contacts(case.id).await?;
-    let batch: Vec<i64> = contacts
-        .iter()
-        .filter(|c| c.status == cordon_domain::cases::exposure::ExposureStatus::Confirmed)
-        .take(150)
-        .map(|c| c.person_id)
-        .collect();
+    let batch: Vec<i64> = contacts.iter().filter(|c| c.status == ExposureStatus::Confirmed).take(150).map(|c| c.person_id).collect();
     let handed = scope.hand_over(case.id, &batch).await?;
 
     // A second generation: two co-workers test positive in quarantine; a third: one of their
@@ -209,9 +204,9 @@ pub async fn trace(store: &Store, investigator: &str, seed: u64, now: DateTime<U
     let mut cases = 1;
     // Co-workers whose household is also on the list (as proposed or confirmed secondaries).
     let households: std::collections::HashSet<i64> =
-        contacts.iter().filter(|c| c.degree == cordon_domain::cases::exposure::Degree::Secondary).map(|c| c.person_id).collect();
+        contacts.iter().filter(|c| c.degree == Degree::Secondary).map(|c| c.person_id).collect();
     let mut coworkers: Vec<i64> = Vec::new();
-    for c in contacts.iter().filter(|c| c.degree == cordon_domain::cases::exposure::Degree::Close) {
+    for c in contacts.iter().filter(|c| c.degree == Degree::Close) {
         let Some(p) = scope.person(c.person_id).await? else { continue };
         let home = match p.household_id {
             Some(h) => store.household_members(h).await?,
@@ -298,8 +293,8 @@ pub async fn trace(store: &Store, investigator: &str, seed: u64, now: DateTime<U
         unscanned,
         from_roster: from_roster.len(),
         cases,
-        close: contacts.iter().filter(|c| c.degree == cordon_domain::cases::exposure::Degree::Close).count(),
-        secondary: contacts.iter().filter(|c| c.degree == cordon_domain::cases::exposure::Degree::Secondary).count(),
+        close: contacts.iter().filter(|c| c.degree == Degree::Close).count(),
+        secondary: contacts.iter().filter(|c| c.degree == Degree::Secondary).count(),
         handed_over: handed.ordered.len(),
         cluster_id: case.cluster_id,
     }))

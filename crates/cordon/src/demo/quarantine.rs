@@ -11,7 +11,7 @@
 
 use anyhow::{Context, Result, anyhow};
 use cordon_domain::cases::case::{CaseClass, CasePlace, HowFound, Origin, Severity};
-use cordon_domain::cases::exposure::ExposureKind;
+use cordon_domain::cases::exposure::{ExposureKind, ExposureStatus};
 use cordon_domain::observation::Status;
 use cordon_domain::testing::result::{CtValues, TubeResult};
 use cordon_domain::transfer::{TransferStatus, VehicleKind};
@@ -62,7 +62,7 @@ pub async fn settle(store: &Store, seed: u64, index_case: i64) -> Result<Settled
         .contacts(index_case)
         .await?
         .into_iter()
-        .filter(|c| c.status == cordon_domain::cases::exposure::ExposureStatus::Confirmed)
+        .filter(|c| c.status == ExposureStatus::Confirmed)
         .map(|c| c.person_id)
         .collect();
     investigator.hand_over(index_case, &rest).await?;
@@ -310,17 +310,12 @@ async fn released_home(
         .contacts(case.id)
         .await?
         .into_iter()
-        .filter(|c| c.status == cordon_domain::cases::exposure::ExposureStatus::Proposed)
+        .filter(|c| c.status == ExposureStatus::Proposed)
         .flat_map(|c| c.exposure_ids)
         .collect();
     investigator.decide_exposures(case.id, &proposed, true).await?;
-    let everyone: Vec<i64> = investigator
-        .contacts(case.id)
-        .await?
-        .into_iter()
-        .filter(|c| c.status == cordon_domain::cases::exposure::ExposureStatus::Confirmed)
-        .map(|c| c.person_id)
-        .collect();
+    let everyone: Vec<i64> =
+        investigator.contacts(case.id).await?.into_iter().filter(|c| c.status == ExposureStatus::Confirmed).map(|c| c.person_id).collect();
     investigator.hand_over(case.id, &everyone).await?;
     let t = dispatcher.plan_case_transfer(case.id, hospital, ambulance, "120 急救").await?;
     for step in [TransferStatus::Dispatched, TransferStatus::PickedUp, TransferStatus::Arrived] {

@@ -117,18 +117,22 @@ pub async fn page(t: Tr, caller: Caller, Query(q): Query<CoverageQuery>) -> Resp
                 None => return Ok(None),
             },
         };
-        let Some(coverage) = scope.coverage(round.id, &area).await? else { return Ok(None) };
-        let crumbs = scope.ancestors(&area).await?;
+        let (coverage, crumbs, flow) =
+            tokio::try_join!(scope.coverage(round.id, &area), scope.ancestors(&area), scope.tube_flow(round.id))?;
+        let Some(coverage) = coverage else { return Ok(None) };
         let leaf = coverage.children.is_empty();
         let parts: Vec<String> =
             if leaf { vec![coverage.area.area_code.clone()] } else { coverage.children.iter().map(|c| c.area_code.clone()).collect() };
-        let progress = scope.progress(round.id, &area, &parts).await?;
-        let flow = scope.tube_flow(round.id).await?;
-        let (missing, exemptions) = if leaf && scope.principal().can(Permission::PersonsRead) {
-            (Some(scope.missing(round.id, &area, after.as_ref(), 200).await?), scope.exemptions(round.id, &area).await?)
-        } else {
-            (None, vec![])
+        let lists = async {
+            if leaf && scope.principal().can(Permission::PersonsRead) {
+                let (missing, exemptions) =
+                    tokio::try_join!(scope.missing(round.id, &area, after.as_ref(), 200), scope.exemptions(round.id, &area))?;
+                Ok::<_, StoreError>((Some(missing), exemptions))
+            } else {
+                Ok((None, vec![]))
+            }
         };
+        let (progress, (missing, exemptions)) = tokio::try_join!(scope.progress(round.id, &area, &parts), lists)?;
         Ok::<_, StoreError>(Some((area, round, coverage, crumbs, progress, flow, missing, exemptions)))
     };
     let (area, round, coverage, crumbs, progress, flow, missing, exemptions) = match loaded.await {

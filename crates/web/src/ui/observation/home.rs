@@ -62,18 +62,19 @@ pub(super) async fn home_view(t: Tr, caller: &Caller, notice: Option<String>, er
         Ok(l) => l,
         Err(e) => return failure(t, caller, e),
     };
+    // The villages' names in one read.
+    let mut codes: Vec<AreaCode> = list.iter().filter_map(|s| AreaCode::parse(&s.order.area_code).ok()).collect();
+    codes.dedup();
+    let names = match scope.area_names(&codes.iter().collect::<Vec<_>>()).await {
+        Ok(n) => n,
+        Err(e) => return failure(t, caller, e),
+    };
     let mut groups: Vec<HomeGroup> = Vec::new();
     let (total, tests_due) = (list.len(), list.iter().filter(|s| s.due && s.taken.is_none()).count());
     for s in list {
         let o = s.order;
         if groups.last().is_none_or(|g| g.area_code != o.area_code) {
-            let name = match AreaCode::parse(&o.area_code) {
-                Ok(code) => match scope.area(&code).await {
-                    Ok(area) => area.map(|a| a.name).unwrap_or_default(),
-                    Err(e) => return failure(t, caller, e),
-                },
-                Err(_) => String::new(),
-            };
+            let name = names.get(&o.area_code).cloned().unwrap_or_default();
             groups.push(HomeGroup { area_code: o.area_code.clone(), area_name: name, people: vec![] });
         }
         let row = HomeRow {

@@ -67,8 +67,8 @@ async fn rounds_view(t: Tr, caller: &Caller, error: Option<String>, notice: Opti
     let loaded = async {
         let mut rows = Vec::new();
         for r in scope.rounds().await? {
-            let sites = scope.sites(r.id).await?;
-            let sizing = scope.round_sizing(r.id).await?.map(|p| {
+            let (sites, sizing) = tokio::try_join!(scope.sites(r.id), scope.round_sizing(r.id))?;
+            let sizing = sizing.map(|p| {
                 t.fill(
                     "rounds.sizing",
                     &[
