@@ -580,6 +580,18 @@ async fn the_language_switch_turns_pages_english_and_is_remembered() {
         std::fs::write(screenshot_path(&format!("english-{}.png", w.scratch.kind.as_str())), client.screenshot().await.unwrap()).unwrap();
         client.find(fantoccini::Locator::Css("a.lang")).await.unwrap().click().await.unwrap();
         client.wait().for_element(fantoccini::Locator::XPath("//a[@class='lang' and text()='English']")).await.unwrap();
+        // On a page whose address carries what it shows, switching keeps it.
+        client.goto(&format!("http://{addr}/persons?q=%E7%8E%8B&area=140121101")).await.unwrap();
+        client.find(fantoccini::Locator::Css("a.lang")).await.unwrap().click().await.unwrap();
+        client.wait().for_element(fantoccini::Locator::XPath("//a[@class='lang' and text()='中文']")).await.unwrap();
+        let url = client.current_url().await.unwrap();
+        let query: std::collections::HashMap<_, _> = url.query_pairs().into_owned().collect();
+        assert_eq!((query.get("q").map(String::as_str), query.get("area").map(String::as_str)), (Some("王"), Some("140121101")), "{url}");
+        // A link missing what a page needs is a page in the person's language naming it.
+        client.goto(&format!("http://{addr}/coverage")).await.unwrap();
+        assert!(text(&client, "main").await.contains("round"), "{}", text(&client, "main").await);
+        client.goto(&format!("http://{addr}/coverage?lang=zh-CN")).await.unwrap();
+        assert!(text(&client, "main").await.contains("「检测轮次」未填写"), "{}", text(&client, "main").await);
         client.close().await.unwrap();
         w.finish().await;
     }

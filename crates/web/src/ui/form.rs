@@ -29,7 +29,7 @@ pub struct FieldError {
     pub reason: String,
 }
 
-/// Decodes a form body, naming the field that does not parse.
+/// Decodes a form body (or a query string), naming the field that does not parse.
 pub fn decode<T: DeserializeOwned>(body: &[u8]) -> Result<T, FieldError> {
     let de = serde_html_form::Deserializer::from_bytes(body);
     serde_path_to_error::deserialize(de).map_err(|e| {
@@ -53,8 +53,11 @@ impl FieldError {
             t.get("form.empty").to_string()
         } else if r.contains("invalid digit") || r.contains("invalid float") || r.contains("number too large") {
             t.get("form.not_number").to_string()
+        } else if r.contains("(known:") {
+            // A value outside a list of choices (a status, a kind): the page offers the choices.
+            t.get("form.not_a_choice").to_string()
         } else {
-            r.clone()
+            t.get("form.unreadable").to_string()
         };
         t.fill("form.bad_field", &[("field", label), ("reason", &reason)])
     }
@@ -75,6 +78,25 @@ impl<T: DeserializeOwned + Send> FromRequest<AppState> for Form<T> {
             Err(e) => {
                 let caller = Caller::from_request_parts(&mut parts, state).await.ok();
                 Err(message(t, caller.as_ref(), StatusCode::BAD_REQUEST, t.get("form.bad"), &e.said(t)))
+            }
+        }
+    }
+}
+
+/// A page's query string decoded into `T` the same way: a parameter that does not parse is a
+/// page in the person's language naming it, never a bare parser message.
+pub struct Query<T>(pub T);
+
+impl<T: DeserializeOwned + Send> FromRequestParts<AppState> for Query<T> {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let Ok(t) = Tr::from_request_parts(parts, state).await;
+        match decode::<T>(parts.uri.query().unwrap_or("").as_bytes()) {
+            Ok(v) => Ok(Query(v)),
+            Err(e) => {
+                let caller = Caller::from_request_parts(parts, state).await.ok();
+                Err(message(t, caller.as_ref(), StatusCode::BAD_REQUEST, t.get("form.bad_link"), &e.said(t)))
             }
         }
     }
@@ -146,5 +168,27 @@ mod tests {
         assert_eq!(e.field, "order_id", "{}", e.reason);
         let e = decode::<Sample>(b"order_id=1&barcode=x&person=4&person=x9").unwrap_err();
         assert_eq!(e.field, "person");
+    }
+
+    #[test]
+    fn a_mistyped_choice_or_a_missing_parameter_is_said_in_the_pages_language() {
+        use crate::i18n::Lang;
+        #[derive(Deserialize, Debug)]
+        #[allow(dead_code)]
+        struct Room {
+            to: cordon_domain::observation::RoomStatus,
+        }
+        let e = decode::<Room>(b"to=xyz").unwrap_err();
+        let zh = e.said(Tr(Lang::Zh));
+        assert_eq!(zh, "「去向」不是可选的值，未做任何更改。");
+        assert!(!e.said(Tr(Lang::En)).contains("known"), "no parser words on the page");
+        #[derive(Deserialize, Debug)]
+        #[allow(dead_code)]
+        struct Coverage {
+            round: i64,
+            area: Option<String>,
+        }
+        let e = decode::<Coverage>(b"area=140121").unwrap_err();
+        assert_eq!(e.said(Tr(Lang::Zh)), "「检测轮次」未填写，未做任何更改。");
     }
 }

@@ -1,8 +1,9 @@
 //! Sign-in and sign-out: a server-side session in a cookie, with a throttle on failures.
 
+use crate::ui::form::Query;
 use askama::Template;
 use axum::Form;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use cordon_store::audit::{Actor, Change};

@@ -706,7 +706,7 @@ async fn the_observation_api_lists_orders_with_schedules_fills_a_site_and_change
         assert_eq!(call(store, door("GL00000031")).await.0, StatusCode::NO_CONTENT);
         let (status, _, again) = call(store, door("GL00000032")).await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-        assert!(again["detail"].as_str().unwrap().ends_with("was already tested today"), "{again}");
+        assert!(again["detail"].as_str().unwrap().ends_with("was already tested today."), "{again}");
         assert_eq!(call(store, door("not a tube")).await.0, StatusCode::BAD_REQUEST);
         let (status, _, released) =
             call(store, post_json(&head, "/api/v1/observation-orders/release", serde_json::json!({"order_ids": [close[1], 999_999]})))
@@ -715,7 +715,7 @@ async fn the_observation_api_lists_orders_with_schedules_fills_a_site_and_change
         assert_eq!(released["released"], serde_json::json!([]));
         assert_eq!(released["not_yet"][0]["order_id"], close[1]);
         assert_eq!(released["not_yet"][0]["blockers"][0]["kind"], "period_running", "{released}");
-        assert_eq!(released["refused"], serde_json::json!([{"order_id": 999_999, "reason": "no observation order 999999"}]));
+        assert_eq!(released["refused"], serde_json::json!([{"order_id": 999_999, "reason": "No observation order 999999."}]));
         w.finish().await;
     }
 }

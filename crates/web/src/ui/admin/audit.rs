@@ -1,7 +1,7 @@
 //! The audit log page: events in the caller's jurisdiction, newest first, with filters.
 
+use crate::ui::form::Query;
 use askama::Template;
-use axum::extract::Query;
 use axum::http::StatusCode;
 use axum::response::Response;
 use chrono::{NaiveDate, TimeZone, Utc};

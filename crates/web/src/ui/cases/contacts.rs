@@ -121,7 +121,14 @@ pub async fn contacts_action(t: Tr, caller: Caller, Path(id): Path<i64>, Form(f)
         // How many went, and who was held and why, said on the case page.
         return match scope.hand_over(id, &f.person.0).await {
             Ok(h) => {
-                let held: Vec<String> = h.refused.iter().map(|(_, r)| t.refusal(r)).collect();
+                let mut held: Vec<String> = h.refused.iter().map(|(_, r)| t.refusal(r)).collect();
+                // Proposed contacts are ticked to be confirmed, not handed over: say so rather
+                // than report a hand-over of nobody.
+                if !f.exposures.0.is_empty() {
+                    held.push(t.get("contacts.confirm_first").to_string());
+                } else if f.person.0.is_empty() {
+                    held.push(t.get("contacts.none_ticked").to_string());
+                }
                 let mut to = format!("/cases/{id}?done=handed_over&n={}&already={}", h.ordered.len(), h.already.len());
                 if !held.is_empty() {
                     to.push_str(&format!("&held={}", percent(&held.join("；"))));

@@ -4,8 +4,8 @@
 //! for a village the printable list of who is still missing, where the community worker marks
 //! people as away, in quarantine, in hospital or sampled at home.
 
+use crate::ui::form::Query;
 use askama::Template;
-use axum::extract::Query;
 use axum::http::StatusCode;
 use axum::response::Response;
 use chrono::{DateTime, Utc};

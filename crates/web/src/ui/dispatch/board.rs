@@ -2,8 +2,8 @@
 //! people waiting at each site's list and the cases waiting for hospital, planned onto
 //! vehicles in one action; vehicles and hospitals.
 
+use crate::ui::form::Query;
 use askama::Template;
-use axum::extract::Query;
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::Utc;
 use cordon_domain::access::Permission;

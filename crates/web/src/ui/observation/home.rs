@@ -1,7 +1,7 @@
 //! The community's list of people observed at home, and the tube taken at their door.
 
+use crate::ui::form::Query;
 use askama::Template;
-use axum::extract::Query;
 use axum::response::{IntoResponse, Redirect, Response};
 use cordon_domain::access::Permission;
 use cordon_domain::refusal;

@@ -1,7 +1,7 @@
 //! The observation orders, with the list of those due for release and the batch release.
 
+use crate::ui::form::Query;
 use askama::Template;
-use axum::extract::Query;
 use axum::response::Response;
 use chrono::NaiveDate;
 use cordon_domain::access::Permission;

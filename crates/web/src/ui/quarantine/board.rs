@@ -1,8 +1,8 @@
 //! The quarantine board: sites with their beds, and who waits for a room; a new site; rooms
 //! assigned to a batch of people.
 
+use crate::ui::form::Query;
 use askama::Template;
-use axum::extract::Query;
 use axum::response::{IntoResponse, Redirect, Response};
 use cordon_domain::AreaCode;
 use cordon_domain::access::Permission;

@@ -1,7 +1,7 @@
 //! The recall board: every open recall with its clock, or one pooled tube's members.
 
+use crate::ui::form::Query;
 use askama::Template;
-use axum::extract::Query;
 use axum::response::Response;
 use cordon_domain::Barcode;
 

@@ -1,7 +1,7 @@
 //! The sampling station: the collector's page for scanning people into tubes, offline-safe.
 
+use crate::ui::form::Query;
 use askama::Template;
-use axum::extract::Query;
 use axum::http::StatusCode;
 use axum::response::Response;
 use cordon_domain::access::Permission;

@@ -1,8 +1,8 @@
 //! The treatment page (医疗救治): cases in hospital with their severity, tests and what the
 //! discharge rule says; discharge, deaths, and the 7 days of monitoring after discharge.
 
+use crate::ui::form::Query;
 use askama::Template;
-use axum::extract::Query;
 use axum::response::{IntoResponse, Redirect, Response};
 use cordon_domain::access::Permission;
 use cordon_domain::cases::case::Severity;
