@@ -241,11 +241,35 @@ async fn contacts_handed_over_get_schedules_rooms_tests_and_follow_a_new_rule_se
         assert_eq!(released.len(), 2);
         assert!(released.iter().all(|o| o.category.as_str() == "secondary_contact"));
 
-        // A contact found on the last day of their home stage (measures-20: 5 + 3 days) serves
-        // only that day: released once today's test at the door is back negative.
+        // Close contact 6's period runs; an order that is nobody's is refused.
+        let done = head.release_orders(&[close_ids[2], 999_999]).await.unwrap();
+        assert_eq!((done.released.len(), done.not_yet.len(), done.refused.len()), (0, 1, 1), "{done:?}");
+        s.finish(store).await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn a_contact_found_on_the_last_day_of_their_home_stage_serves_only_that_day() {
+    for (s, store) in each_backend("observation_last_day").await {
+        seed_areas(&store).await;
+        import_persons(&store, Cursor::new(people_csv(12).into_bytes()), &mut Collect::default()).await.unwrap();
+        let ids = store.person_ids_by_documents(&(0..12).map(id).collect::<Vec<_>>()).await.unwrap();
+        let p = |n: u32| ids[&id(n)];
+        let tracer = as_user(&store, "tracer", Role::Investigator, "140121").await;
+        let head = as_user(&store, "head", Role::QuarantineSiteHead, "140121").await;
+        let chief = as_user(&store, "chief", Role::Commander, "140121").await;
+        let admin = as_user(&store, "lab-admin", Role::Admin, "140121").await;
+        let lab =
+            admin.create_lab(NewLab { name: "县疾控实验室".into(), area_code: code("140121100"), daily_capacity: 5000 }).await.unwrap();
+        let bc = |s: &str| Barcode::parse(s).unwrap();
+        let result = |b: &str| ResultInput { barcode: bc(b), round_id: None, result: None, ct: Default::default(), at: None };
+        let today = local_date(Utc::now());
+
+        // Under measures-20 (5 days centralized + 3 at home), someone met 8 days ago has one day left.
         let mut third = super::cases::new_case("140121100201", "清徐-3", vec![], 14);
         third.person_id = Some(p(8));
         let third = tracer.create_case(third).await.unwrap();
+        chief.set_incident_rule_set(third.incident_id, "measures-20").await.unwrap();
         let long_ago = Utc::now() - Duration::days(8);
         tracer
             .record_exposures(
@@ -275,12 +299,11 @@ async fn contacts_handed_over_get_schedules_rooms_tests_and_follow_a_new_rule_se
         head.take_home_test(nine.id, &bc("GL00000011")).await.unwrap();
         assert_eq!(held(&head.release_orders(&[nine.id]).await.unwrap()), [Blocker::ResultPending { on: today }]);
         admin.record_results(lab.id, &[result("GL00000011")]).await.unwrap();
-        let done = head.release_orders(&[nine.id, close_ids[2], 999_999]).await.unwrap();
+        let done = head.release_orders(&[nine.id]).await.unwrap();
         assert_eq!(
             done.released.iter().map(|o| (o.id, o.status.as_str(), o.released_at.is_some())).collect::<Vec<_>>(),
             [(nine.id, "released", true)]
         );
-        assert_eq!((done.not_yet.len(), done.refused.len()), (1, 1), "close contact 6's period runs; order 999999 is nobody's");
         assert!(head.home_list(today).await.unwrap().iter().all(|l| l.order.id != nine.id), "off the home list");
         s.finish(store).await.unwrap();
     }
