@@ -17,7 +17,7 @@ use serde::Serialize;
 
 use crate::station::{BUMP_COUNTS, BUMP_HOUR, ON_ROUND_CONFLICT, Tube, TubeRow, hour_of, pool_columns, pool_for, refuse, shanghai};
 use crate::testing::Round;
-use crate::{Param, Result, Store, StoreError, bind_all, sqlite_sql, with_read_pool, with_write_pool};
+use crate::{Param, Result, Store, StoreError, bind_all, with_read_pool, with_write_pool};
 
 /// One tube of a batch registration: its barcode, site, and everyone in it.
 #[derive(Debug, Clone)]
@@ -54,75 +54,75 @@ pub struct BatchOutcome {
 }
 
 /// Ids per `IN (…)` list.
-const CHUNK: usize = 1000;
+pub(crate) const CHUNK: usize = 1000;
 /// Rows per multi-row `INSERT`: larger statements cost more per row to prepare and bind (on
 /// SQLite several times more at 1,000 rows than at 100).
-const ROWS: usize = 100;
+pub(crate) const ROWS: usize = 100;
 
 /// What the batch will write, decided before the transaction.
 #[derive(Default)]
-struct Plan {
-    outcomes: Vec<BatchOutcome>,
-    writes: Writes,
+pub(crate) struct Plan {
+    pub(crate) outcomes: Vec<BatchOutcome>,
+    pub(crate) writes: Writes,
 }
 
 /// A sample to write: (tube barcode, person, person's area, sampled at, kind).
-type SampleWrite = (Arc<str>, i64, Arc<str>, DateTime<Utc>, &'static str);
+pub(crate) type SampleWrite = (Arc<str>, i64, Arc<str>, DateTime<Utc>, &'static str);
 
 #[derive(Default)]
-struct Writes {
-    new_tubes: Vec<NewTube>,
-    changed: Vec<TubeChange>,
-    samples: Vec<SampleWrite>,
+pub(crate) struct Writes {
+    pub(crate) new_tubes: Vec<NewTube>,
+    pub(crate) changed: Vec<TubeChange>,
+    pub(crate) samples: Vec<SampleWrite>,
     /// Ids of the batch's tubes that were already stored, by barcode.
-    stored_ids: HashMap<String, i64>,
+    pub(crate) stored_ids: HashMap<String, i64>,
 }
 
-struct NewTube {
-    barcode: String,
-    site_id: i64,
-    area_code: String,
-    pool_kind: &'static str,
-    pool_size: i32,
-    members: i32,
-    household_id: Option<i64>,
-    opened_at: DateTime<Utc>,
-    sealed_at: Option<DateTime<Utc>>,
-    purpose: &'static str,
+pub(crate) struct NewTube {
+    pub(crate) barcode: String,
+    pub(crate) site_id: i64,
+    pub(crate) area_code: String,
+    pub(crate) pool_kind: &'static str,
+    pub(crate) pool_size: i32,
+    pub(crate) members: i32,
+    pub(crate) household_id: Option<i64>,
+    pub(crate) opened_at: DateTime<Utc>,
+    pub(crate) sealed_at: Option<DateTime<Utc>>,
+    pub(crate) purpose: &'static str,
 }
 
-struct TubeChange {
-    id: i64,
-    old_members: i32,
-    add: i32,
-    sealed_at: Option<DateTime<Utc>>,
-    household_id: Option<i64>,
-    pool_size: i32,
+pub(crate) struct TubeChange {
+    pub(crate) id: i64,
+    pub(crate) old_members: i32,
+    pub(crate) add: i32,
+    pub(crate) sealed_at: Option<DateTime<Utc>>,
+    pub(crate) household_id: Option<i64>,
+    pub(crate) pool_size: i32,
 }
 
 /// What deciding a batch needs from the store, read by the same statements on either backend.
 #[derive(Default)]
-struct Reads {
+pub(crate) struct Reads {
     /// The round's sites: id → (area, name).
-    sites: HashMap<i64, (String, String)>,
+    pub(crate) sites: HashMap<i64, (String, String)>,
     /// Tubes of the batch already stored, by barcode, and their members in order.
-    existing: HashMap<String, TubeRow>,
-    current: HashMap<i64, Vec<i64>>,
+    pub(crate) existing: HashMap<String, TubeRow>,
+    pub(crate) current: HashMap<i64, Vec<i64>>,
     /// The people named: id → (area, household).
-    persons: HashMap<i64, (Arc<str>, Option<i64>)>,
+    pub(crate) persons: HashMap<i64, (Arc<str>, Option<i64>)>,
     /// Where each of them was already sampled in the round: person → (tube, sample).
-    earlier: HashMap<i64, (i64, EarlierSample)>,
+    pub(crate) earlier: HashMap<i64, (i64, EarlierSample)>,
     /// Those with an open recall (asked only for re-test tubes).
-    recalled: HashSet<i64>,
+    pub(crate) recalled: HashSet<i64>,
     /// People per household (asked only for household tubes).
-    household_sizes: HashMap<i64, usize>,
+    pub(crate) household_sizes: HashMap<i64, usize>,
 }
 
 /// The statements planning reads, shared by both backends; `$1` is the round where it appears.
 pub(crate) mod read_sql {
     use super::id_list;
-    pub(super) const SITES: &str = "SELECT id, area_code, name FROM sampling_sites WHERE round_id = $1";
-    pub(super) fn members(tubes: &[i64]) -> String {
+    pub(crate) const SITES: &str = "SELECT id, area_code, name FROM sampling_sites WHERE round_id = $1";
+    pub(crate) fn members(tubes: &[i64]) -> String {
         format!("SELECT tube_id, person_id FROM samples WHERE tube_id IN ({}) ORDER BY id", id_list(tubes))
     }
     /// The people named, where they live, and the id of their round sample if they have one
@@ -130,7 +130,7 @@ pub(crate) mod read_sql {
     /// `round_id + 0` keeps the round's index out of it: PostgreSQL, whose statistics were taken
     /// before the round had a sample, picked `samples_round_area` and read the whole round per
     /// person (seen at 10,000,000 samples); the person's own few samples are the way in.
-    pub(super) fn persons(people: &[i64]) -> String {
+    pub(crate) fn persons(people: &[i64]) -> String {
         format!(
             "SELECT p.id, p.area_code, p.household_id, \
              (SELECT s.id FROM samples s WHERE s.round_id + 0 = $1 AND s.person_id = p.id AND s.kind = 'round') \
@@ -139,11 +139,11 @@ pub(crate) mod read_sql {
         )
     }
     /// [`persons`] without the sample (the same columns, no parameter).
-    pub(super) fn persons_only(people: &[i64]) -> String {
+    pub(crate) fn persons_only(people: &[i64]) -> String {
         format!("SELECT id, area_code, household_id, NULL FROM persons WHERE id IN ({})", id_list(people))
     }
     /// Where the samples found by [`persons`] were taken.
-    pub(super) fn earlier(samples: &[i64]) -> String {
+    pub(crate) fn earlier(samples: &[i64]) -> String {
         format!(
             "SELECT s.person_id, s.tube_id, t.barcode, st.name, s.sampled_at FROM samples s JOIN tubes t ON t.id = s.tube_id \
              JOIN sampling_sites st ON st.id = t.site_id WHERE s.id IN ({})",
@@ -154,20 +154,20 @@ pub(crate) mod read_sql {
     pub(crate) fn recalled(people: &[i64]) -> String {
         crate::station::recalled_sql(people)
     }
-    pub(super) fn household_sizes(households: &[i64]) -> String {
+    pub(crate) fn household_sizes(households: &[i64]) -> String {
         format!("SELECT household_id, COUNT(*) FROM persons WHERE household_id IN ({}) GROUP BY household_id", id_list(households))
     }
     /// Tubes with one of `n` barcodes bound as `$1…`, in any round (the caller keeps its
     /// round's): one index lookup per barcode. Naming the round too would let a planner whose
     /// statistics predate a new round read all of that round's tubes and filter them.
-    pub(super) fn tubes(n: usize) -> String {
+    pub(crate) fn tubes(n: usize) -> String {
         let placeholders: Vec<String> = (1..=n).map(|i| format!("${i}")).collect();
         format!("SELECT {} FROM tubes WHERE barcode IN ({})", crate::station::TUBE_COLUMNS, placeholders.join(","))
     }
 }
 
 /// Everyone named in the batch, once each, in id order.
-fn people_of(tubes: &[BatchTube]) -> Vec<i64> {
+pub(crate) fn people_of(tubes: &[BatchTube]) -> Vec<i64> {
     let mut people: Vec<i64> = tubes.iter().flat_map(|t| t.members.iter().copied()).collect();
     people.sort_unstable();
     people.dedup();
@@ -175,12 +175,12 @@ fn people_of(tubes: &[BatchTube]) -> Vec<i64> {
 }
 
 /// The people named in re-test tubes.
-fn retest_people(tubes: &[BatchTube]) -> Vec<i64> {
+pub(crate) fn retest_people(tubes: &[BatchTube]) -> Vec<i64> {
     tubes.iter().filter(|t| t.group.is_retest()).flat_map(|t| t.members.iter().copied()).collect()
 }
 
 /// The households of the people found, once each.
-fn households_of(persons: &HashMap<i64, (Arc<str>, Option<i64>)>) -> Vec<i64> {
+pub(crate) fn households_of(persons: &HashMap<i64, (Arc<str>, Option<i64>)>) -> Vec<i64> {
     let mut h: Vec<i64> = persons.values().filter_map(|p| p.1).collect();
     h.sort_unstable();
     h.dedup();
@@ -189,10 +189,10 @@ fn households_of(persons: &HashMap<i64, (Arc<str>, Option<i64>)>) -> Vec<i64> {
 
 /// People sampled per area, per (area, hour), and who (round samples only: re-tests count
 /// nowhere).
-type Counts<'a> = (BTreeMap<&'a str, i64>, BTreeMap<(&'a str, DateTime<Utc>), i64>, Vec<i64>);
+pub(crate) type Counts<'a> = (BTreeMap<&'a str, i64>, BTreeMap<(&'a str, DateTime<Utc>), i64>, Vec<i64>);
 
 impl Writes {
-    fn counts(&self) -> Counts<'_> {
+    pub(crate) fn counts(&self) -> Counts<'_> {
         let mut by_area: BTreeMap<&str, i64> = BTreeMap::new();
         let mut by_hour: BTreeMap<(&str, DateTime<Utc>), i64> = BTreeMap::new();
         let mut people: Vec<i64> = Vec::new();
@@ -207,194 +207,16 @@ impl Writes {
     }
 }
 
-/// A time as the SQLite driver stores it (RFC 3339, so that text order is time order).
-pub(crate) fn sqlite_time(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, false)
-}
-
-/// [`Store::write_batch`] on SQLite through rusqlite inside the caller's transaction: the same
-/// statements one row at a time (prepared once per connection). False when a row was taken.
-fn write_batch_sqlite(
-    tx: &rusqlite::Connection,
-    round_id: i64,
-    w: &Writes,
-    collector: Option<&str>,
-    client_id: Option<&str>,
-) -> Result<Option<Ids>> {
-    let mut ids = w.stored_ids.clone();
-    {
-        let mut tube = tx.prepare_cached(
-            "INSERT INTO tubes (round_id, barcode, site_id, area_code, pool_kind, pool_size, members, household_id, collector, \
-             opened_at, sealed_at, purpose) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) ON CONFLICT (round_id, barcode) DO NOTHING",
-        )?;
-        for t in &w.new_tubes {
-            let n = tube.execute(rusqlite::params![
-                round_id,
-                t.barcode,
-                t.site_id,
-                t.area_code,
-                t.pool_kind,
-                t.pool_size,
-                t.members,
-                t.household_id,
-                collector,
-                sqlite_time(t.opened_at),
-                t.sealed_at.map(sqlite_time),
-                t.purpose
-            ])?;
-            if n != 1 {
-                return Ok(None); // the savepoint rolls back when dropped
-            }
-            ids.insert(t.barcode.clone(), tx.last_insert_rowid());
-        }
-        let mut change = tx.prepare_cached(
-            "UPDATE tubes SET members = members + ?1, sealed_at = COALESCE(?2, sealed_at), household_id = ?3, pool_size = ?4 \
-             WHERE id = ?5 AND members = ?6 AND sealed_at IS NULL",
-        )?;
-        for c in &w.changed {
-            if change.execute(rusqlite::params![c.add, c.sealed_at.map(sqlite_time), c.household_id, c.pool_size, c.id, c.old_members])?
-                != 1
-            {
-                return Ok(None);
-            }
-        }
-        let mut sample = tx.prepare_cached(&format!(
-            "INSERT INTO samples (round_id, tube_id, person_id, area_code, sampled_at, client_id, kind) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7){ON_ROUND_CONFLICT}"
-        ))?;
-        // A tube's members share its time and id: format and look them up once per tube.
-        let mut last: Option<(&str, i64, DateTime<Utc>, String)> = None;
-        for (barcode, person, area, at, kind) in &w.samples {
-            if last.as_ref().is_none_or(|(b, _, t, _)| *b != &**barcode || t != at) {
-                let tube = *ids.get(&**barcode).ok_or_else(|| StoreError::Task(format!("tube {barcode} vanished from its batch")))?;
-                last = Some((&**barcode, tube, *at, sqlite_time(*at)));
-            }
-            let Some((_, tube, _, at_text)) = &last else { unreachable!("set just above") };
-            if sample.execute(rusqlite::params![round_id, tube, person, &**area, at_text, client_id, kind])? != 1 {
-                return Ok(None);
-            }
-        }
-        let (by_area, by_hour, people) = w.counts();
-        let mut exempted: BTreeMap<String, i64> = BTreeMap::new();
-        for chunk in people.chunks(CHUNK) {
-            let mut unexempt = tx.prepare(&sqlite_sql(&unexempt_sql(chunk)))?;
-            let mut rows = unexempt.query([round_id])?;
-            while let Some(row) = rows.next()? {
-                *exempted.entry(row.get::<_, String>(0)?).or_default() -= 1;
-            }
-        }
-        let mut bump = tx.prepare_cached(&sqlite_sql(BUMP_COUNTS))?;
-        let areas: std::collections::BTreeSet<&str> = by_area.keys().copied().chain(exempted.keys().map(String::as_str)).collect();
-        for area in areas {
-            bump.execute(rusqlite::params![
-                round_id,
-                area,
-                by_area.get(area).copied().unwrap_or(0),
-                exempted.get(area).copied().unwrap_or(0)
-            ])?;
-        }
-        let mut hour = tx.prepare_cached(&sqlite_sql(BUMP_HOUR))?;
-        for ((area, h), n) in by_hour {
-            hour.execute(rusqlite::params![round_id, area, sqlite_time(h), n])?;
-        }
-    }
-    Ok(Some(ids))
-}
+/// The batch's tube ids by barcode: those stored before it and those it inserted.
+pub(crate) type Ids = HashMap<String, i64>;
 
 /// Drops the exemptions of people now sampled (`$1` the round), answering their areas.
-fn unexempt_sql(people: &[i64]) -> String {
+pub(crate) fn unexempt_sql(people: &[i64]) -> String {
     format!("DELETE FROM round_exemptions WHERE round_id = $1 AND person_id IN ({}) RETURNING area_code", id_list(people))
 }
 
-/// [`Store::read_batch`] on SQLite, inside the batch's own transaction.
-fn read_batch_sqlite(tx: &rusqlite::Connection, round: &Round, tubes: &[BatchTube], in_full: bool) -> Result<Reads> {
-    let round_id = round.id;
-    let mut r = Reads::default();
-    let mut stmt = tx.prepare_cached(&sqlite_sql(read_sql::SITES))?;
-    let mut rows = stmt.query([round_id])?;
-    while let Some(row) = rows.next()? {
-        r.sites.insert(row.get(0)?, (row.get(1)?, row.get(2)?));
-    }
-    let barcodes: Vec<String> = tubes.iter().map(|t| t.barcode.to_string()).collect();
-    r.existing = tubes_by_barcode_sqlite(tx, round_id, &barcodes)?;
-    let existing_ids: Vec<i64> = r.existing.values().map(|t| t.id).collect();
-    for chunk in existing_ids.chunks(CHUNK) {
-        let mut stmt = tx.prepare(&read_sql::members(chunk))?;
-        let mut rows = stmt.query([])?;
-        while let Some(row) = rows.next()? {
-            r.current.entry(row.get(0)?).or_default().push(row.get(1)?);
-        }
-    }
-    for chunk in people_of(tubes).chunks(CHUNK) {
-        let sql = if in_full { read_sql::persons(chunk) } else { read_sql::persons_only(chunk) };
-        let mut stmt = tx.prepare(&sqlite_sql(&sql))?;
-        let mut rows = if in_full { stmt.query([round_id])? } else { stmt.query([])? };
-        let mut found = Vec::new();
-        while let Some(row) = rows.next()? {
-            r.persons.insert(row.get(0)?, (row.get::<_, String>(1)?.into(), row.get(2)?));
-            found.extend(row.get::<_, Option<i64>>(3)?);
-        }
-        if !found.is_empty() {
-            let mut stmt = tx.prepare(&read_sql::earlier(&found))?;
-            let mut rows = stmt.query([])?;
-            while let Some(row) = rows.next()? {
-                let at: DateTime<Utc> = row.get(4)?;
-                r.earlier.insert(row.get(0)?, (row.get(1)?, EarlierSample { barcode: row.get(2)?, site: row.get(3)?, at: shanghai(at) }));
-            }
-        }
-    }
-    for chunk in retest_people(tubes).chunks(CHUNK) {
-        let mut stmt = tx.prepare(&sqlite_sql(&read_sql::recalled(chunk)))?;
-        let mut rows = stmt.query([round_id])?;
-        while let Some(row) = rows.next()? {
-            r.recalled.insert(row.get(0)?);
-        }
-    }
-    if round.policy.sealed == PoolSize::Household {
-        for chunk in households_of(&r.persons).chunks(CHUNK) {
-            let mut stmt = tx.prepare(&read_sql::household_sizes(chunk))?;
-            let mut rows = stmt.query([])?;
-            while let Some(row) = rows.next()? {
-                r.household_sizes.insert(row.get(0)?, row.get::<_, i64>(1)? as usize);
-            }
-        }
-    }
-    Ok(r)
-}
-
-/// [`Store::tubes_by_barcode`] on SQLite.
-fn tubes_by_barcode_sqlite(tx: &rusqlite::Connection, round_id: i64, barcodes: &[String]) -> Result<HashMap<String, TubeRow>> {
-    let mut out = HashMap::with_capacity(barcodes.len());
-    for chunk in barcodes.chunks(ROWS) {
-        let mut stmt = tx.prepare_cached(&sqlite_sql(&read_sql::tubes(chunk.len())))?;
-        let mut rows = stmt.query(rusqlite::params_from_iter(chunk.iter()))?;
-        while let Some(row) = rows.next()? {
-            let t = TubeRow {
-                id: row.get(0)?,
-                round_id: row.get(1)?,
-                barcode: row.get(2)?,
-                site_id: row.get(3)?,
-                area_code: row.get(4)?,
-                pool_kind: row.get(5)?,
-                pool_size: row.get(6)?,
-                members: row.get(7)?,
-                household_id: row.get(8)?,
-                opened_at: row.get(9)?,
-                sealed_at: row.get(10)?,
-                purpose: row.get(11)?,
-            };
-            if t.round_id == round_id {
-                out.insert(t.barcode.clone(), t);
-            }
-        }
-    }
-    Ok(out)
-}
-
-/// The batch's tube ids by barcode: those stored before it and those it inserted.
-type Ids = HashMap<String, i64>;
-
 /// Gives each decided tube its id (the tubes the batch opened got theirs on insert).
-fn with_ids(mut outcomes: Vec<BatchOutcome>, ids: &Ids) -> Vec<BatchOutcome> {
+pub(crate) fn with_ids(mut outcomes: Vec<BatchOutcome>, ids: &Ids) -> Vec<BatchOutcome> {
     for tube in outcomes.iter_mut().filter_map(|o| o.tube.as_mut()) {
         if let Some(id) = ids.get(&tube.barcode) {
             tube.id = *id;
@@ -404,7 +226,7 @@ fn with_ids(mut outcomes: Vec<BatchOutcome>, ids: &Ids) -> Vec<BatchOutcome> {
 }
 
 /// Integers joined for an inline `IN (…)` list (safe: we format them ourselves).
-fn id_list(ids: &[i64]) -> String {
+pub(crate) fn id_list(ids: &[i64]) -> String {
     ids.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(",")
 }
 
@@ -419,33 +241,7 @@ impl Store {
     ) -> Result<Vec<BatchOutcome>> {
         let round_id = round.id;
         if let crate::Backend::Sqlite(b) = &*self.backend {
-            // SQLite has one writer at a time: read, decide and write inside one immediate
-            // transaction on the synchronous connection, so no other writer can come between.
-            let (collector, client_id) = (collector.map(str::to_string), client_id.map(str::to_string));
-            return b
-                .with_bulk(move |conn| {
-                    let mut tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-                    // First without looking up where each person was already sampled: the
-                    // unique index refuses a second round sample, and only then (someone sampled
-                    // elsewhere) is the batch read in full and decided again.
-                    let mut outcomes = None;
-                    for in_full in [false, true] {
-                        let attempt = tx.savepoint()?;
-                        let reads = read_batch_sqlite(&attempt, &round, &tubes, in_full)?;
-                        let plan = Self::decide(&round, &tubes, reads, Utc::now());
-                        if let Some(ids) = write_batch_sqlite(&attempt, round_id, &plan.writes, collector.as_deref(), client_id.as_deref())?
-                        {
-                            outcomes = Some(with_ids(plan.outcomes, &ids));
-                            attempt.commit()?;
-                            break;
-                        }
-                    }
-                    let outcomes = outcomes
-                        .ok_or_else(|| StoreError::Task("a batch read in full still conflicted inside its own transaction".into()))?;
-                    tx.commit()?;
-                    Ok(outcomes)
-                })
-                .await;
+            return crate::sqlite::batch::register(b, round, tubes, collector, client_id).await;
         }
         for _ in 0..3 {
             let reads = self.read_batch(&round, &tubes).await?;
@@ -523,7 +319,7 @@ impl Store {
     }
 
     /// Decides every tube and member of a batch from what was read, in memory.
-    fn decide(round: &Round, tubes: &[BatchTube], reads: Reads, now: DateTime<Utc>) -> Plan {
+    pub(crate) fn decide(round: &Round, tubes: &[BatchTube], reads: Reads, now: DateTime<Utc>) -> Plan {
         let Reads { sites, existing, current, persons, earlier, recalled, household_sizes } = reads;
         // Where people were sampled earlier in this batch: person → index in `here`.
         let mut here: Vec<(i64, EarlierSample)> = Vec::new();

@@ -53,6 +53,8 @@ pub mod scoped;
 #[cfg(any(test, feature = "bench"))]
 pub mod scratch;
 pub mod sites;
+/// What runs only on SQLite: the hot paths on the synchronous connection.
+mod sqlite;
 pub mod station;
 pub mod testing;
 pub mod trajectories;
@@ -279,8 +281,8 @@ pub(crate) fn param_value(p: &Param) -> rusqlite::types::Value {
         Param::OptDate(d) => d.map(|d| Value::Text(d.format("%F").to_string())).unwrap_or(Value::Null),
         Param::OptText(s) => s.clone().map(Value::Text).unwrap_or(Value::Null),
         Param::OptInt(i) => i.map(Value::Integer).unwrap_or(Value::Null),
-        Param::Time(t) => Value::Text(crate::batch::sqlite_time(*t)),
-        Param::OptTime(t) => t.map(|t| Value::Text(crate::batch::sqlite_time(t))).unwrap_or(Value::Null),
+        Param::Time(t) => Value::Text(crate::sqlite::time(*t)),
+        Param::OptTime(t) => t.map(|t| Value::Text(crate::sqlite::time(t))).unwrap_or(Value::Null),
         Param::OptReal(v) => v.map(|v| Value::Real(f64::from(v))).unwrap_or(Value::Null),
     }
 }

@@ -383,7 +383,7 @@ impl Store {
             let now = Utc::now();
             let plan = plan_schedules(&rule, &rules, &orders, &taken, local_date(now));
             {
-                let at = crate::batch::sqlite_time(now);
+                let at = crate::sqlite::time(now);
                 let mut update = tx.prepare(
                     "UPDATE observation_orders SET rule_set = ?1, release_on = ?2, centralized_until = ?3, test_dates = ?4, found_on = ?5, updated_at = ?6 WHERE id = ?7",
                 )?;

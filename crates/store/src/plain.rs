@@ -281,7 +281,7 @@ impl Store {
                     let mut n = 0u64;
                     {
                         let mut update = tx.prepare(&crate::sqlite_sql(SQL))?;
-                        let at = crate::batch::sqlite_time(now);
+                        let at = crate::sqlite::time(now);
                         for (id, rule, release, centralized, tests, found) in &rows {
                             let day = |d: &chrono::NaiveDate| d.format("%F").to_string();
                             n += update.execute(rusqlite::params![

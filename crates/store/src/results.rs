@@ -100,7 +100,7 @@ fn write_results_sqlite(
     lab_id: i64,
     writes: &[ResultWrite],
 ) -> Result<Vec<(usize, ResultOutcome)>> {
-    use crate::batch::sqlite_time;
+    use crate::sqlite::time as sqlite_time;
     let mut out = Vec::with_capacity(writes.len());
     let mut pooled: Vec<&ResultWrite> = Vec::new();
     {
