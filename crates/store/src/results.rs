@@ -14,43 +14,44 @@ use serde::Serialize;
 use std::collections::{HashMap, HashSet};
 
 use crate::audit::{Actor, Change, INSERT_AUDIT, INSERT_AUDIT_HEAD, INSERT_AUDIT_ROW_PARAMS, audit_params};
-use crate::{Param, Result, Store, bind_all, sqlite_sql, with_read_pool, with_write_pool};
+use crate::{Param, Result, Store, bind_all, with_read_pool, with_write_pool};
 use crate::{Refusal, term};
 
 /// What follows a result, the same on every path (`$1` time, `$2` deadline or tube, `$3` tube).
-const RECALL_MEMBERS: &str = "INSERT INTO recalls (round_id, tube_id, person_id, area_code, status, created_at, deadline) \
+pub(crate) const RECALL_MEMBERS: &str = "INSERT INTO recalls (round_id, tube_id, person_id, area_code, status, created_at, deadline) \
      SELECT round_id, tube_id, person_id, area_code, 'open', $1, $2 FROM samples WHERE tube_id = $3 \
      ON CONFLICT (tube_id, person_id) DO NOTHING";
-const POSITIVE_PERSONS: &str = "INSERT INTO positive_persons (person_id, round_id, tube_id, area_code, found_at) \
+pub(crate) const POSITIVE_PERSONS: &str = "INSERT INTO positive_persons (person_id, round_id, tube_id, area_code, found_at) \
      SELECT person_id, round_id, tube_id, area_code, $1 FROM samples WHERE tube_id = $2 \
      ON CONFLICT (person_id, round_id) DO NOTHING";
-const CLOSE_POSITIVE: &str = "UPDATE recalls SET status = 'positive', closed_at = $1, retest_tube_id = $2 \
+pub(crate) const CLOSE_POSITIVE: &str = "UPDATE recalls SET status = 'positive', closed_at = $1, retest_tube_id = $2 \
      WHERE status = 'open' AND person_id IN (SELECT person_id FROM samples WHERE tube_id = $2)";
 /// A single-tube result of a person under observation: their test of that day.
-const OBSERVATION_OUTCOME: &str = "UPDATE observation_tests SET outcome = $1, resulted_at = $2 WHERE tube_id = $3 AND outcome = 'pending'";
-const CLOSE_NEGATIVE: &str = "UPDATE recalls SET status = 'negative', closed_at = $1, retest_tube_id = $2 \
+pub(crate) const OBSERVATION_OUTCOME: &str =
+    "UPDATE observation_tests SET outcome = $1, resulted_at = $2 WHERE tube_id = $3 AND outcome = 'pending'";
+pub(crate) const CLOSE_NEGATIVE: &str = "UPDATE recalls SET status = 'negative', closed_at = $1, retest_tube_id = $2 \
      WHERE status = 'open' AND person_id IN (SELECT person_id FROM samples WHERE tube_id = $2)";
 
 /// One result to write, decided.
-struct ResultWrite {
-    index: usize,
-    tube_id: i64,
-    area_code: String,
-    barcode: String,
-    pool: cordon_domain::testing::pooling::PoolSize,
-    result: TubeResult,
-    ct: CtValues,
-    at: DateTime<Utc>,
+pub(crate) struct ResultWrite {
+    pub(crate) index: usize,
+    pub(crate) tube_id: i64,
+    pub(crate) area_code: String,
+    pub(crate) barcode: String,
+    pub(crate) pool: cordon_domain::testing::pooling::PoolSize,
+    pub(crate) result: TubeResult,
+    pub(crate) ct: CtValues,
+    pub(crate) at: DateTime<Utc>,
 }
 
 impl ResultWrite {
-    fn change(&self, lab_id: i64) -> Change {
+    pub(crate) fn change(&self, lab_id: i64) -> Change {
         Change::new("result", "tube", self.tube_id).area(&self.area_code).after(serde_json::json!({
             "barcode": self.barcode, "result": self.result.as_str(), "lab": lab_id,
             "ct_orf1ab": self.ct.orf1ab, "ct_n": self.ct.n,
         }))
     }
-    fn recorded(&self, opened: u64, closed: u64, positives: u64) -> ResultOutcome {
+    pub(crate) fn recorded(&self, opened: u64, closed: u64, positives: u64) -> ResultOutcome {
         ResultOutcome::Recorded {
             tube_id: self.tube_id,
             result: self.result,
@@ -59,7 +60,7 @@ impl ResultWrite {
             positive_persons: positives,
         }
     }
-    fn raced(&self) -> ResultOutcome {
+    pub(crate) fn raced(&self) -> ResultOutcome {
         ResultOutcome::refused(Refusal::conflict("refused.result_raced").with("barcode", &self.barcode))
     }
 }
@@ -69,13 +70,13 @@ impl ResultWrite {
 /// pooled tube's negative or invalid result changes no one's record; those of one call share
 /// one event that lists every tube ([`pooled_change`]) — a city round's million negatives would
 /// otherwise bury the events that matter.
-fn audited_alone(w: &ResultWrite) -> bool {
+pub(crate) fn audited_alone(w: &ResultWrite) -> bool {
     w.pool.is_single() || matches!(follow_up(w.result, w.pool), FollowUp::RecallMembers | FollowUp::PositivePerson)
 }
 
 /// The one audit event for the pooled results of a call that are not [`audited_alone`]: each
 /// tube with its barcode, result and Ct values, under the deepest area they all share.
-fn pooled_change(lab_id: i64, writes: &[&ResultWrite]) -> Change {
+pub(crate) fn pooled_change(lab_id: i64, writes: &[&ResultWrite]) -> Change {
     let tubes: Vec<serde_json::Value> =
         writes.iter().map(|w| serde_json::json!([w.tube_id, w.barcode, w.result.as_str(), w.ct.orf1ab, w.ct.n])).collect();
     let change = Change::new("results", "lab", lab_id)
@@ -87,70 +88,10 @@ fn pooled_change(lab_id: i64, writes: &[&ResultWrite]) -> Change {
 }
 
 /// The smallest area every code lies in.
-fn common_area<'a>(codes: impl Iterator<Item = &'a str>) -> Option<String> {
+pub(crate) fn common_area<'a>(codes: impl Iterator<Item = &'a str>) -> Option<String> {
     let mut codes = codes.map(AreaCode::parse);
     let first = codes.next()?.ok()?;
     codes.try_fold(first, |common, c| common.common_ancestor(&c.ok()?)).map(|a| a.to_string())
-}
-
-/// Writes decided results on SQLite through rusqlite: one prepared statement per row and step.
-fn write_results_sqlite(
-    tx: &rusqlite::Connection,
-    actor: &Actor,
-    lab_id: i64,
-    writes: &[ResultWrite],
-) -> Result<Vec<(usize, ResultOutcome)>> {
-    use crate::sqlite::time as sqlite_time;
-    let mut out = Vec::with_capacity(writes.len());
-    let mut pooled: Vec<&ResultWrite> = Vec::new();
-    {
-        let mut set = tx.prepare_cached(
-            "UPDATE tubes SET result = ?1, ct_orf1ab = ?2, ct_n = ?3, lab_id = ?4, resulted_at = ?5 WHERE id = ?6 AND result IS NULL",
-        )?;
-        let mut recall = tx.prepare_cached(&sqlite_sql(RECALL_MEMBERS))?;
-        let mut positive = tx.prepare_cached(&sqlite_sql(POSITIVE_PERSONS))?;
-        let mut close_positive = tx.prepare_cached(&sqlite_sql(CLOSE_POSITIVE))?;
-        let mut close_negative = tx.prepare_cached(&sqlite_sql(CLOSE_NEGATIVE))?;
-        let mut observed = tx.prepare_cached(&sqlite_sql(OBSERVATION_OUTCOME))?;
-        let mut audit = tx.prepare_cached(&sqlite_sql(INSERT_AUDIT))?;
-        for w in writes {
-            let at = sqlite_time(w.at);
-            if set.execute(rusqlite::params![w.result.as_str(), w.ct.orf1ab, w.ct.n, lab_id, at, w.tube_id])? == 0 {
-                out.push((w.index, w.raced()));
-                continue;
-            }
-            let (mut opened, mut closed, mut positives) = (0, 0, 0);
-            match follow_up(w.result, w.pool) {
-                FollowUp::RecallMembers => {
-                    let deadline = sqlite_time(w.at + chrono::Duration::hours(DEFAULT_RECALL_HOURS));
-                    opened = recall.execute(rusqlite::params![at, deadline, w.tube_id])? as u64;
-                }
-                FollowUp::PositivePerson => {
-                    positives = positive.execute(rusqlite::params![at, w.tube_id])? as u64;
-                    closed = close_positive.execute(rusqlite::params![at, w.tube_id])? as u64;
-                    observed.execute(rusqlite::params!["positive", at, w.tube_id])?;
-                }
-                FollowUp::Nothing if w.pool.is_single() => {
-                    closed = close_negative.execute(rusqlite::params![at, w.tube_id])? as u64;
-                    observed.execute(rusqlite::params!["negative", at, w.tube_id])?;
-                }
-                FollowUp::Nothing | FollowUp::Resample => {}
-            }
-            if audited_alone(w) {
-                let params: Vec<rusqlite::types::Value> = audit_params(actor, &w.change(lab_id)).iter().map(crate::param_value).collect();
-                audit.execute(rusqlite::params_from_iter(params))?;
-            } else {
-                pooled.push(w);
-            }
-            out.push((w.index, w.recorded(opened, closed, positives)));
-        }
-        if !pooled.is_empty() {
-            let params: Vec<rusqlite::types::Value> =
-                audit_params(actor, &pooled_change(lab_id, &pooled)).iter().map(crate::param_value).collect();
-            audit.execute(rusqlite::params_from_iter(params))?;
-        }
-    }
-    Ok(out)
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
@@ -213,7 +154,7 @@ impl ResultOutcome {
 }
 
 /// Every input's outcome (all are decided; the fallback keeps a slip visible, not silent).
-fn finish(outcomes: Vec<Option<ResultOutcome>>) -> Vec<ResultOutcome> {
+pub(crate) fn finish(outcomes: Vec<Option<ResultOutcome>>) -> Vec<ResultOutcome> {
     outcomes.into_iter().map(|o| o.unwrap_or_else(|| ResultOutcome::unreadable("not decided"))).collect()
 }
 
@@ -234,14 +175,14 @@ pub struct Recall {
 }
 
 #[derive(Clone, sqlx::FromRow)]
-struct TubeForResult {
-    id: i64,
-    round_id: i64,
-    barcode: String,
-    area_code: String,
-    pool_kind: String,
-    pool_size: i32,
-    result: Option<String>,
+pub(crate) struct TubeForResult {
+    pub(crate) id: i64,
+    pub(crate) round_id: i64,
+    pub(crate) barcode: String,
+    pub(crate) area_code: String,
+    pub(crate) pool_kind: String,
+    pub(crate) pool_size: i32,
+    pub(crate) result: Option<String>,
 }
 
 impl TubeForResult {
@@ -255,7 +196,7 @@ impl TubeForResult {
 }
 
 /// The distinct barcodes results name.
-fn result_barcodes(inputs: &[ResultInput]) -> Vec<String> {
+pub(crate) fn result_barcodes(inputs: &[ResultInput]) -> Vec<String> {
     let mut barcodes: Vec<String> = inputs.iter().map(|i| i.barcode.to_string()).collect();
     barcodes.sort_unstable();
     barcodes.dedup();
@@ -263,7 +204,7 @@ fn result_barcodes(inputs: &[ResultInput]) -> Vec<String> {
 }
 
 /// Every tube with one of `n` barcodes (`$1…`), oldest first; a barcode is reused only across rounds.
-fn result_tubes_sql(n: usize) -> String {
+pub(crate) fn result_tubes_sql(n: usize) -> String {
     let placeholders: Vec<String> = (1..=n).map(|i| format!("${i}")).collect();
     format!(
         "SELECT id, round_id, barcode, area_code, pool_kind, pool_size, result FROM tubes WHERE barcode IN ({}) ORDER BY id",
@@ -272,7 +213,7 @@ fn result_tubes_sql(n: usize) -> String {
 }
 
 /// For each input, the tube of its round, or the latest tube with its barcode.
-fn match_result_tubes(inputs: &[ResultInput], found: Vec<TubeForResult>) -> Vec<Option<TubeForResult>> {
+pub(crate) fn match_result_tubes(inputs: &[ResultInput], found: Vec<TubeForResult>) -> Vec<Option<TubeForResult>> {
     let mut by_barcode: HashMap<String, Vec<TubeForResult>> = HashMap::new();
     for t in found {
         by_barcode.entry(t.barcode.clone()).or_default().push(t);
@@ -289,30 +230,9 @@ fn match_result_tubes(inputs: &[ResultInput], found: Vec<TubeForResult>) -> Vec<
         .collect()
 }
 
-/// [`Store::find_result_tubes`] on SQLite, inside the caller's transaction.
-fn find_result_tubes_sqlite(conn: &rusqlite::Connection, inputs: &[ResultInput]) -> Result<Vec<Option<TubeForResult>>> {
-    let mut found = Vec::new();
-    for chunk in result_barcodes(inputs).chunks(200) {
-        let mut stmt = conn.prepare_cached(&crate::sqlite_sql(&result_tubes_sql(chunk.len())))?;
-        let mut rows = stmt.query(rusqlite::params_from_iter(chunk.iter()))?;
-        while let Some(row) = rows.next()? {
-            found.push(TubeForResult {
-                id: row.get(0)?,
-                round_id: row.get(1)?,
-                barcode: row.get(2)?,
-                area_code: row.get(3)?,
-                pool_kind: row.get(4)?,
-                pool_size: row.get(5)?,
-                result: row.get(6)?,
-            });
-        }
-    }
-    Ok(match_result_tubes(inputs, found))
-}
-
 /// Decides each result against its tube, in order (a tube resulted earlier in the same call
 /// counts as resulted): the refusals and repeats, and what to write.
-fn decide_results(
+pub(crate) fn decide_results(
     inputs: &[ResultInput],
     tubes: &[Option<TubeForResult>],
     scope: Option<&cordon_domain::access::Jurisdiction>,
@@ -420,21 +340,7 @@ impl Store {
         scope: Option<&cordon_domain::access::Jurisdiction>,
     ) -> Result<Vec<ResultOutcome>> {
         if let crate::Backend::Sqlite(b) = &*self.backend {
-            // SQLite: find, decide and write in one immediate transaction on the synchronous
-            // connection, so nothing can come between reading a tube and setting its result.
-            let (actor, inputs, scope) = (actor.clone(), inputs.to_vec(), scope.cloned());
-            return b
-                .with_bulk(move |conn| {
-                    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-                    let tubes = find_result_tubes_sqlite(&tx, &inputs)?;
-                    let (mut outcomes, writes) = decide_results(&inputs, &tubes, scope.as_ref(), Utc::now());
-                    for (i, outcome) in write_results_sqlite(&tx, &actor, lab_id, &writes)? {
-                        outcomes[i] = Some(outcome);
-                    }
-                    tx.commit()?;
-                    Ok(finish(outcomes))
-                })
-                .await;
+            return crate::sqlite::results::record(b, actor, lab_id, inputs, scope).await;
         }
         let tubes = self.find_result_tubes(inputs).await?;
         let (mut outcomes, writes) = decide_results(inputs, &tubes, scope, Utc::now());
