@@ -13,16 +13,25 @@ use cordon_store::results::{NewLab, ResultInput};
 use super::testing_rounds::as_user;
 use super::*;
 
+/// The sample county with twelve people, its register ids by document, and the county's
+/// investigator, quarantine-site head and commander.
+async fn county_with_a_team(
+    store: &Store,
+) -> (std::collections::HashMap<String, i64>, cordon_store::scoped::Scoped, cordon_store::scoped::Scoped, cordon_store::scoped::Scoped) {
+    seed_areas(store).await;
+    import_persons(store, Cursor::new(people_csv(12).into_bytes()), &mut Collect::default()).await.unwrap();
+    let ids = store.person_ids_by_documents(&(0..12).map(id).collect::<Vec<_>>()).await.unwrap();
+    let tracer = as_user(store, "tracer", Role::Investigator, "140121").await;
+    let head = as_user(store, "head", Role::QuarantineSiteHead, "140121").await;
+    let chief = as_user(store, "chief", Role::Commander, "140121").await;
+    (ids, tracer, head, chief)
+}
+
 #[tokio::test]
 async fn contacts_handed_over_get_schedules_rooms_tests_and_follow_a_new_rule_set() {
     for (s, store) in each_backend("observation").await {
-        seed_areas(&store).await;
-        import_persons(&store, Cursor::new(people_csv(12).into_bytes()), &mut Collect::default()).await.unwrap();
-        let ids = store.person_ids_by_documents(&(0..12).map(id).collect::<Vec<_>>()).await.unwrap();
+        let (ids, tracer, head, chief) = county_with_a_team(&store).await;
         let p = |n: u32| ids[&id(n)];
-        let tracer = as_user(&store, "tracer", Role::Investigator, "140121").await;
-        let head = as_user(&store, "head", Role::QuarantineSiteHead, "140121").await;
-        let chief = as_user(&store, "chief", Role::Commander, "140121").await;
 
         // Case 0 met 2, 4 and 6 (close contacts); 3, 5 and 7 share their homes (secondary).
         let mut new = super::cases::new_case("140121100201", "清徐-1", vec![], 12);
@@ -251,13 +260,8 @@ async fn contacts_handed_over_get_schedules_rooms_tests_and_follow_a_new_rule_se
 #[tokio::test]
 async fn a_contact_found_on_the_last_day_of_their_home_stage_serves_only_that_day() {
     for (s, store) in each_backend("observation_last_day").await {
-        seed_areas(&store).await;
-        import_persons(&store, Cursor::new(people_csv(12).into_bytes()), &mut Collect::default()).await.unwrap();
-        let ids = store.person_ids_by_documents(&(0..12).map(id).collect::<Vec<_>>()).await.unwrap();
+        let (ids, tracer, head, chief) = county_with_a_team(&store).await;
         let p = |n: u32| ids[&id(n)];
-        let tracer = as_user(&store, "tracer", Role::Investigator, "140121").await;
-        let head = as_user(&store, "head", Role::QuarantineSiteHead, "140121").await;
-        let chief = as_user(&store, "chief", Role::Commander, "140121").await;
         let admin = as_user(&store, "lab-admin", Role::Admin, "140121").await;
         let lab =
             admin.create_lab(NewLab { name: "县疾控实验室".into(), area_code: code("140121100"), daily_capacity: 5000 }).await.unwrap();
