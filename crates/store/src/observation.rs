@@ -119,14 +119,14 @@ pub struct RecomputeSummary {
 
 /// An order as the recompute reads it.
 #[derive(sqlx::FromRow)]
-struct OpenOrder {
-    id: i64,
-    category: String,
-    last_exposure_at: DateTime<Utc>,
-    found_on: Option<NaiveDate>,
-    created_at: DateTime<Utc>,
-    release_on: Option<NaiveDate>,
-    rule_set: String,
+pub(crate) struct OpenOrder {
+    pub(crate) id: i64,
+    pub(crate) category: String,
+    pub(crate) last_exposure_at: DateTime<Utc>,
+    pub(crate) found_on: Option<NaiveDate>,
+    pub(crate) created_at: DateTime<Utc>,
+    pub(crate) release_on: Option<NaiveDate>,
+    pub(crate) rule_set: String,
 }
 
 /// The schedule of an order under `rule`, or why there is none.
@@ -224,8 +224,9 @@ impl Store {
     pub(crate) async fn recompute_incident(&self, actor: &Actor, incident_id: i64) -> Result<RecomputeSummary> {
         let rule_name = self.incident_rule_set(incident_id).await?;
         let rule = self.rule_set(&rule_name).await?;
-        if matches!(&*self.backend, crate::Backend::Sqlite(_)) {
-            return self.recompute_incident_sqlite(actor, incident_id, rule).await;
+        if let crate::Backend::Sqlite(b) = &*self.backend {
+            let rules: HashMap<String, RuleSet> = self.rule_sets().await?.into_iter().map(|e| (e.rule.name.clone(), e.rule)).collect();
+            return crate::sqlite::observation::recompute_incident(b, actor, incident_id, rule, rules).await;
         }
         let open = format!("incident_id = $1 AND status NOT IN {}", final_statuses());
         let orders: Vec<OpenOrder> = with_read_pool!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(format!(
@@ -339,71 +340,6 @@ impl Store {
             tx.commit().await?;
         });
         Ok(plan.summary)
-    }
-
-    /// [`Store::recompute_incident`] on SQLite: read, computed and written on the synchronous
-    /// connection in one immediate transaction, one prepared UPDATE a row, with its audit event.
-    async fn recompute_incident_sqlite(&self, actor: &Actor, incident_id: i64, rule: RuleSet) -> Result<RecomputeSummary> {
-        let crate::Backend::Sqlite(b) = &*self.backend else { return Err(StoreError::Task("not SQLite".into())) };
-        let rules: HashMap<String, RuleSet> = self.rule_sets().await?.into_iter().map(|e| (e.rule.name.clone(), e.rule)).collect();
-        let actor = actor.clone();
-        b.with_bulk(move |conn| {
-            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-            let mut orders = Vec::new();
-            let mut taken: HashMap<i64, Vec<Taken>> = HashMap::new();
-            {
-                let mut q = tx.prepare(&format!(
-                    "SELECT id, category, last_exposure_at, found_on, created_at, release_on, rule_set FROM observation_orders \
-                     WHERE incident_id = ?1 AND status NOT IN {}",
-                    final_statuses()
-                ))?;
-                let mut rows = q.query([incident_id])?;
-                while let Some(r) = rows.next()? {
-                    orders.push(OpenOrder {
-                        id: r.get(0)?,
-                        category: r.get(1)?,
-                        last_exposure_at: r.get(2)?,
-                        found_on: r.get(3)?,
-                        created_at: r.get(4)?,
-                        release_on: r.get(5)?,
-                        rule_set: r.get(6)?,
-                    });
-                }
-                let mut q = tx.prepare(&format!(
-                    "SELECT t.order_id, t.taken_on, t.outcome FROM observation_tests t JOIN observation_orders o ON o.id = t.order_id \
-                     WHERE o.incident_id = ?1 AND o.status NOT IN {}",
-                    final_statuses()
-                ))?;
-                let mut rows = q.query([incident_id])?;
-                while let Some(r) = rows.next()? {
-                    let outcome: String = r.get(2)?;
-                    taken.entry(r.get(0)?).or_default().push(Taken { on: r.get(1)?, outcome: Outcome::parse(&outcome).unwrap_or(Outcome::Pending) });
-                }
-            }
-            let now = Utc::now();
-            let plan = plan_schedules(&rule, &rules, &orders, &taken, local_date(now));
-            {
-                let at = crate::sqlite::time(now);
-                let mut update = tx.prepare(
-                    "UPDATE observation_orders SET rule_set = ?1, release_on = ?2, centralized_until = ?3, test_dates = ?4, found_on = ?5, updated_at = ?6 WHERE id = ?7",
-                )?;
-                for u in &plan.updates {
-                    update.execute(rusqlite::params![rule.name, u.cols.release_on, u.cols.centralized_until, u.cols.test_dates, u.found_on, at, u.id])?;
-                }
-                let mut release = tx.prepare(
-                    "UPDATE observation_orders SET status = 'released', released_at = ?1, updated_at = ?1, rule_set = ?2 WHERE id = ?3",
-                )?;
-                for id in &plan.dropped {
-                    release.execute(rusqlite::params![at, rule.name, id])?;
-                }
-                let change = recompute_change(incident_id, &rule.name, &plan.summary);
-                let params: Vec<rusqlite::types::Value> = audit_params(&actor, &change).iter().map(crate::param_value).collect();
-                tx.execute(&crate::sqlite_sql(INSERT_AUDIT), rusqlite::params_from_iter(params))?;
-            }
-            tx.commit()?;
-            Ok(plan.summary)
-        })
-        .await
     }
 
     /// Observation orders in `scope`, by release day.
@@ -599,28 +535,28 @@ impl Store {
 }
 
 /// The audit event of a recompute, with what moved.
-fn recompute_change(incident_id: i64, rule_name: &str, summary: &RecomputeSummary) -> Change {
+pub(crate) fn recompute_change(incident_id: i64, rule_name: &str, summary: &RecomputeSummary) -> Change {
     Change::new("recompute", "incident", incident_id).after(serde_json::json!({"rule_set": rule_name, "summary": summary}))
 }
 
 /// One order's new schedule columns.
-struct ScheduleUpdate {
-    id: i64,
-    cols: ScheduleColumns,
-    found_on: NaiveDate,
+pub(crate) struct ScheduleUpdate {
+    pub(crate) id: i64,
+    pub(crate) cols: ScheduleColumns,
+    pub(crate) found_on: NaiveDate,
 }
 
 /// What a recompute writes: the new schedules, the orders no longer observed, the summary.
-struct SchedulePlan {
-    updates: Vec<ScheduleUpdate>,
-    dropped: Vec<i64>,
-    summary: RecomputeSummary,
+pub(crate) struct SchedulePlan {
+    pub(crate) updates: Vec<ScheduleUpdate>,
+    pub(crate) dropped: Vec<i64>,
+    pub(crate) summary: RecomputeSummary,
 }
 
 /// Computes the schedules of `orders` under `rule`; `previous` holds the rule sets they were
 /// computed under, to tell whose stage today moves (a category changed since keeps its old
 /// rule set name, which is close enough).
-fn plan_schedules(
+pub(crate) fn plan_schedules(
     rule: &RuleSet,
     previous: &HashMap<String, RuleSet>,
     orders: &[OpenOrder],

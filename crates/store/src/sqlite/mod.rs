@@ -5,6 +5,7 @@
 use chrono::{DateTime, Utc};
 
 pub(crate) mod batch;
+pub(crate) mod observation;
 pub(crate) mod results;
 
 /// A time as the SQLite driver stores it (RFC 3339, so that text order is time order).

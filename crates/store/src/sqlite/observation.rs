@@ -1,0 +1,81 @@
+//! Observation on SQLite: recomputing an incident's open orders under a new rule set, read,
+//! computed and written on the synchronous connection in one immediate transaction, one prepared
+//! UPDATE a row, with its audit event. The plan is the portable path's (`plan_schedules`).
+
+use std::collections::HashMap;
+
+use chrono::Utc;
+use cordon_domain::local_date;
+use cordon_domain::observation::{Outcome, RuleSet, Status, Taken};
+
+use crate::audit::{Actor, INSERT_AUDIT, audit_params};
+use crate::observation::{OpenOrder, RecomputeSummary, final_statuses, plan_schedules, recompute_change};
+use crate::{Result, SqliteBackend};
+
+/// Recomputes every open order of an incident under `rule` (see `Store::recompute_incident`).
+pub(crate) async fn recompute_incident(
+    b: &SqliteBackend,
+    actor: &Actor,
+    incident_id: i64,
+    rule: RuleSet,
+    rules: HashMap<String, RuleSet>,
+) -> Result<RecomputeSummary> {
+    let actor = actor.clone();
+    b.with_bulk(move |conn| {
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let mut orders = Vec::new();
+        let mut taken: HashMap<i64, Vec<Taken>> = HashMap::new();
+        {
+            let mut q = tx.prepare(&format!(
+                "SELECT id, category, last_exposure_at, found_on, created_at, release_on, rule_set FROM observation_orders \
+                 WHERE incident_id = ?1 AND status NOT IN {}",
+                final_statuses()
+            ))?;
+            let mut rows = q.query([incident_id])?;
+            while let Some(r) = rows.next()? {
+                orders.push(OpenOrder {
+                    id: r.get(0)?,
+                    category: r.get(1)?,
+                    last_exposure_at: r.get(2)?,
+                    found_on: r.get(3)?,
+                    created_at: r.get(4)?,
+                    release_on: r.get(5)?,
+                    rule_set: r.get(6)?,
+                });
+            }
+            let mut q = tx.prepare(&format!(
+                "SELECT t.order_id, t.taken_on, t.outcome FROM observation_tests t JOIN observation_orders o ON o.id = t.order_id \
+                 WHERE o.incident_id = ?1 AND o.status NOT IN {}",
+                final_statuses()
+            ))?;
+            let mut rows = q.query([incident_id])?;
+            while let Some(r) = rows.next()? {
+                let outcome: String = r.get(2)?;
+                taken.entry(r.get(0)?).or_default().push(Taken { on: r.get(1)?, outcome: Outcome::parse(&outcome).unwrap_or(Outcome::Pending) });
+            }
+        }
+        let now = Utc::now();
+        let plan = plan_schedules(&rule, &rules, &orders, &taken, local_date(now));
+        {
+            let at = crate::sqlite::time(now);
+            let mut update = tx.prepare(
+                "UPDATE observation_orders SET rule_set = ?1, release_on = ?2, centralized_until = ?3, test_dates = ?4, found_on = ?5, updated_at = ?6 WHERE id = ?7",
+            )?;
+            for u in &plan.updates {
+                update.execute(rusqlite::params![rule.name, u.cols.release_on, u.cols.centralized_until, u.cols.test_dates, u.found_on, at, u.id])?;
+            }
+            let mut release = tx.prepare(
+                "UPDATE observation_orders SET status = ?4, released_at = ?1, updated_at = ?1, rule_set = ?2 WHERE id = ?3",
+            )?;
+            for id in &plan.dropped {
+                release.execute(rusqlite::params![at, rule.name, id, Status::Released.as_str()])?;
+            }
+            let change = recompute_change(incident_id, &rule.name, &plan.summary);
+            let params: Vec<rusqlite::types::Value> = audit_params(&actor, &change).iter().map(crate::param_value).collect();
+            tx.execute(&crate::sqlite_sql(INSERT_AUDIT), rusqlite::params_from_iter(params))?;
+        }
+        tx.commit()?;
+        Ok(plan.summary)
+    })
+    .await
+}
