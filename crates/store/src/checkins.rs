@@ -12,7 +12,6 @@ use cordon_domain::AreaCode;
 use cordon_domain::cases::exposure::{CaseDates, Lookback, Stay};
 use serde::Serialize;
 
-use crate::bulk::copy_field;
 pub use crate::contacts::CheckIn;
 use crate::contacts::{LONGEST_STAY_S, Rings, Span};
 use crate::decode::{TextEncoding, utf8_reader};
@@ -109,65 +108,8 @@ impl Store {
         }
         let ticket = self.contacts.begin_write();
         let (n, id, rows) = match &*self.backend {
-            Backend::Sqlite(b) => {
-                b.with_bulk(move |conn| {
-                    let tx = conn.transaction()?;
-                    let mut n = 0;
-                    {
-                        let mut add = tx.prepare_cached(
-                            "INSERT INTO checkins (person_id, venue_id, at_s, left_s) VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
-                        )?;
-                        for c in &rows {
-                            n += add.execute(rusqlite::params![c.person_id, c.venue_id, c.at, c.left])? as u64;
-                        }
-                    }
-                    let id: i64 = tx.query_row("INSERT INTO checkin_writes (rows) VALUES (?1) RETURNING id", [n as i64], |r| r.get(0))?;
-                    tx.commit()?;
-                    Ok((n, id, rows))
-                })
-                .await?
-            }
-            Backend::Postgres(b) => {
-                let buf = copy_text(&rows).into_bytes();
-                let mut conn = b.pool.acquire().await?;
-                let mut tx = sqlx::Acquire::begin(&mut *conn).await?;
-                // Most batches are new scans: COPY them straight in. A batch that repeats a
-                // stored scan fails at the repeat, goes back to the savepoint, and is staged
-                // instead, where a repeat changes nothing.
-                let mut first_try = sqlx::Acquire::begin(&mut *tx).await?;
-                let mut copy = first_try.copy_in_raw("COPY checkins (person_id, venue_id, at_s, left_s) FROM STDIN").await?;
-                copy.send(&buf[..]).await?;
-                let n = match copy.finish().await {
-                    Ok(n) => {
-                        first_try.commit().await?;
-                        n
-                    }
-                    Err(e) if e.as_database_error().is_some_and(|d| d.is_unique_violation()) => {
-                        first_try.rollback().await?;
-                        sqlx::query(
-                            "CREATE TEMP TABLE IF NOT EXISTS checkin_stage (person_id BIGINT, venue_id BIGINT, at_s BIGINT, left_s BIGINT) ON COMMIT DELETE ROWS",
-                        )
-                        .execute(&mut *tx)
-                        .await?;
-                        let mut copy = tx.copy_in_raw("COPY checkin_stage (person_id, venue_id, at_s, left_s) FROM STDIN").await?;
-                        copy.send(buf).await?;
-                        copy.finish().await?;
-                        sqlx::query(
-                            "INSERT INTO checkins (person_id, venue_id, at_s, left_s) SELECT person_id, venue_id, at_s, left_s FROM checkin_stage ON CONFLICT DO NOTHING",
-                        )
-                        .execute(&mut *tx)
-                        .await?
-                        .rows_affected()
-                    }
-                    Err(e) => return Err(e.into()),
-                };
-                let id: i64 = sqlx::query_scalar("INSERT INTO checkin_writes (rows) VALUES ($1) RETURNING id")
-                    .bind(n as i64)
-                    .fetch_one(&mut *tx)
-                    .await?;
-                tx.commit().await?;
-                (n, id, rows)
-            }
+            Backend::Sqlite(b) => crate::sqlite::checkins::write(b, rows).await?,
+            Backend::Postgres(b) => crate::postgres::checkins::write(b, rows).await?,
         };
         self.contacts.committed(ticket, id, &rows);
         Ok(n)
@@ -195,7 +137,7 @@ impl Store {
                 .await
             }
             Backend::Postgres(b) => {
-                let buf = copy_text(&rows);
+                let buf = crate::postgres::checkins::copy_text(&rows);
                 let mut tx = b.pool.begin().await?;
                 let mut copy = tx.copy_in_raw("COPY checkins (person_id, venue_id, at_s, left_s) FROM STDIN").await?;
                 copy.send(buf.into_bytes()).await?;
@@ -345,18 +287,6 @@ impl Store {
         out.sort_by_key(|c| (std::cmp::Reverse(c.overlap_minutes), c.first_at, c.person_id));
         Ok(out)
     }
-}
-
-/// Scans as `COPY … FROM STDIN` text.
-fn copy_text(rows: &[CheckIn]) -> String {
-    let mut buf = String::with_capacity(rows.len() * 40);
-    for c in rows {
-        copy_field(&mut buf, Some(&c.person_id.to_string()), false);
-        copy_field(&mut buf, Some(&c.venue_id.to_string()), false);
-        copy_field(&mut buf, Some(&c.at.to_string()), false);
-        copy_field(&mut buf, c.left.map(|l| l.to_string()).as_deref(), true);
-    }
-    buf
 }
 
 /// The dates that decide a case's look-back window.

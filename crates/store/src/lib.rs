@@ -45,6 +45,8 @@ mod places;
 /// The benchmark's plain baselines: the same rows written the plainest way, for `cordon bench`.
 #[cfg(feature = "bench")]
 pub mod plain;
+/// What runs only on PostgreSQL: the COPY paths.
+mod postgres;
 pub mod quarantine;
 pub mod results;
 pub mod schema;

@@ -5,6 +5,7 @@
 use chrono::{DateTime, Utc};
 
 pub(crate) mod batch;
+pub(crate) mod checkins;
 pub(crate) mod observation;
 pub(crate) mod results;
 
