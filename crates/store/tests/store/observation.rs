@@ -313,6 +313,29 @@ async fn a_contact_found_on_the_last_day_of_their_home_stage_serves_only_that_da
     }
 }
 
+#[tokio::test]
+async fn a_township_dispatcher_sees_the_countys_hospitals_and_its_own_not_the_next_townships() {
+    use cordon_domain::treatment::HospitalKind;
+    use cordon_store::transfers::NewHospital;
+    for (s, store) in each_backend("hospitals_seen").await {
+        seed_areas(&store).await;
+        let county = as_user(&store, "dispatcher", Role::TransferDispatcher, "140121").await;
+        let hospital =
+            |name: &str, kind: HospitalKind, area: &str| NewHospital { name: name.into(), kind, area_code: code(area), beds: 20 };
+        let designated = county.add_hospital(&hospital("清徐县定点医院", HospitalKind::Designated, "140121")).await.unwrap();
+        let qingyuan = county.add_hospital(&hospital("清源镇卫生院", HospitalKind::Shelter, "140121100")).await.unwrap();
+        let xugou = county.add_hospital(&hospital("徐沟镇卫生院", HospitalKind::Shelter, "140121101")).await.unwrap();
+        let township = as_user(&store, "dispatcher2", Role::TransferDispatcher, "140121100").await;
+        let mut seen: Vec<i64> = township.hospitals().await.unwrap().iter().map(|h| h.id).collect();
+        seen.sort_unstable();
+        assert_eq!(seen, [designated, qingyuan], "the county's and its own, not 徐沟镇's");
+        let mut all: Vec<i64> = county.hospitals().await.unwrap().iter().map(|h| h.id).collect();
+        all.sort_unstable();
+        assert_eq!(all, [designated, qingyuan, xugou]);
+        s.finish(store).await.unwrap();
+    }
+}
+
 fn blank_site() -> NewQuarantineSite {
     NewQuarantineSite {
         name: String::new(),
@@ -409,21 +432,6 @@ async fn transfers_fill_vehicles_move_people_and_keep_overdue_first() {
             .await
             .unwrap();
         assert_eq!(dispatcher.cases_to_hospital().await.unwrap().len(), 1);
-        // A township's dispatcher sees the county's hospital and its own, not the next township's.
-        let xugou = dispatcher
-            .add_hospital(&cordon_store::transfers::NewHospital {
-                name: "徐沟镇卫生院".into(),
-                kind: cordon_domain::treatment::HospitalKind::Shelter,
-                area_code: code("140121101"),
-                beds: 20,
-            })
-            .await
-            .unwrap();
-        let township = as_user(&store, "dispatcher2", Role::TransferDispatcher, "140121100").await;
-        assert_eq!(township.hospitals().await.unwrap().iter().map(|h| h.id).collect::<Vec<_>>(), [hospital]);
-        let mut all: Vec<i64> = dispatcher.hospitals().await.unwrap().iter().map(|h| h.id).collect();
-        all.sort_unstable();
-        assert_eq!(all, [hospital, xugou]);
         let t = dispatcher.plan_case_transfer(case.id, hospital, small, "").await.unwrap();
         assert_eq!(dispatcher.plan_case_transfer(case.id, hospital, other, "").await.unwrap(), t, "one open transfer per case");
         assert!(dispatcher.cases_to_hospital().await.unwrap().is_empty());
