@@ -38,6 +38,12 @@ named_enum! {
     }
 }
 
+/// Whether an admitted case is too grave for the hospital it is in: the rule would send a case
+/// of its severity to the designated hospital, and it is in a shelter hospital.
+pub fn needs_designated(status: StayStatus, kind: HospitalKind, severity: Severity) -> bool {
+    status == StayStatus::Admitted && kind == HospitalKind::Shelter && hospital_for(severity, false) == HospitalKind::Designated
+}
+
 /// The hospital a case of `severity` goes to; `high_risk` (elderly with underlying disease,
 /// pregnant, …) sends even a mild case to the designated hospital.
 pub fn hospital_for(severity: Severity, high_risk: bool) -> HospitalKind {
@@ -107,6 +113,15 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
+
+    #[test]
+    fn a_moderate_case_in_a_shelter_hospital_needs_the_designated_one() {
+        use HospitalKind::*;
+        assert!(needs_designated(StayStatus::Admitted, Shelter, Severity::Moderate));
+        assert!(!needs_designated(StayStatus::Admitted, Shelter, Severity::Mild));
+        assert!(!needs_designated(StayStatus::Admitted, Designated, Severity::Critical));
+        assert!(!needs_designated(StayStatus::Discharged, Shelter, Severity::Severe), "only while admitted");
+    }
 
     #[test]
     fn a_case_arrived_at_a_shelter_hospital_is_there_on_its_record() {

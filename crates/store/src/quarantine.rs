@@ -257,7 +257,7 @@ impl Store {
         for o in orders {
             match o.status {
                 _ if o.room_id.is_some() => out.refused.push((o.id, refusal!("refused.has_room_already", name = o.name))),
-                Status::AwaitingTransfer | Status::InTransit | Status::HomeQuarantine => todo.push(o),
+                s if s.waits_for_room() => todo.push(o),
                 _ => {
                     out.refused.push((o.id, refusal!("refused.not_waiting_for_room", name = o.name, status = term("obs.status", o.status))))
                 }

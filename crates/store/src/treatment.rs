@@ -6,7 +6,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use cordon_domain::AreaCode;
 use cordon_domain::cases::case::Severity;
 use cordon_domain::testing::result::CtValues;
-use cordon_domain::treatment::{Discharge, HospitalKind, HospitalTest, StayStatus, discharge, hospital_for, monitoring_until};
+use cordon_domain::treatment::{Discharge, HospitalKind, HospitalTest, StayStatus, discharge, monitoring_until};
 use serde::Serialize;
 
 use crate::audit::{Actor, Change, INSERT_AUDIT, audit_params};
@@ -37,9 +37,7 @@ pub struct Stay {
 impl Stay {
     /// A case too grave for the hospital it is in (moderate or worse in a shelter hospital).
     pub fn needs_designated(&self) -> bool {
-        self.status == StayStatus::Admitted
-            && self.hospital_kind == HospitalKind::Shelter
-            && hospital_for(self.severity, false) == HospitalKind::Designated
+        cordon_domain::treatment::needs_designated(self.status, self.hospital_kind, self.severity)
     }
 }
 

@@ -41,6 +41,12 @@ impl Status {
         }
     }
 
+    /// Whether someone in this state may be given a room at a site: waiting for (or on) their
+    /// transfer, or at home under quarantine when a new rule puts them in a site.
+    pub fn waits_for_room(self) -> bool {
+        matches!(self, Status::AwaitingTransfer | Status::InTransit | Status::HomeQuarantine)
+    }
+
     /// Whether an order may move from `self` to `to`. Every open order may become a case.
     /// A person at home goes back in transit when a new rule puts them in a site (a secondary
     /// contact whose close contact turned positive); a person in a site goes home (in a
@@ -176,6 +182,12 @@ mod tests {
     fn going_home_for_a_home_stage_rides_first_and_a_release_is_at_the_door() {
         assert_eq!(leaving_site(Status::HomeMonitoring), (Status::InTransit, Some(Status::HomeMonitoring)));
         assert_eq!(leaving_site(Status::Released), (Status::Released, None));
+    }
+
+    #[test]
+    fn only_people_on_their_way_or_at_home_wait_for_a_room() {
+        let waiting: Vec<Status> = Status::ALL.iter().copied().filter(|s| s.waits_for_room()).collect();
+        assert_eq!(waiting, [Status::AwaitingTransfer, Status::InTransit, Status::HomeQuarantine]);
     }
 
     #[test]
