@@ -73,7 +73,7 @@ impl ApiError {
             Class::Conflict => StatusCode::CONFLICT,
             Class::Missing => StatusCode::NOT_FOUND,
         };
-        ApiError { status, detail: Tr(Lang::En).refusal(&r), field: None, refusal: Some(Box::new(r)) }
+        ApiError { status, detail: crate::i18n::in_english(&r), field: None, refusal: Some(Box::new(r)) }
     }
     pub fn status(&self) -> StatusCode {
         self.status

@@ -8,7 +8,6 @@ use cordon_domain::Barcode;
 use cordon_domain::testing::result::{CtValues, TubeResult};
 use cordon_store::results::{ResultInput, ResultOutcome};
 
-use crate::i18n::{Lang, Tr};
 use cordon_store::scoped::Scoped;
 
 /// LOINC: SARS-CoV-2 (COVID-19) RNA [Presence] in Respiratory specimen by NAA with probe detection.
@@ -412,7 +411,7 @@ pub async fn receive(scope: &Scoped, bytes: &[u8], lab: Option<i64>) -> String {
         };
         match outcome {
             ResultOutcome::Refused { refusal } => {
-                errors.push(format!("OBR {} tube {}: {}", tube.obr, tube.barcode, Tr(Lang::En).refusal(&refusal)))
+                errors.push(format!("OBR {} tube {}: {}", tube.obr, tube.barcode, crate::i18n::in_english(&refusal)))
             }
             _ => recorded += 1,
         }

@@ -65,6 +65,11 @@ impl Lang {
     }
 }
 
+/// A refusal as the API and logs say it: in English.
+pub fn in_english(r: &cordon_domain::refusal::Refusal) -> String {
+    Tr(Lang::En).refusal(r)
+}
+
 /// The translator handed to templates: `{{ t.get("nav.home") }}`.
 #[derive(Debug, Clone, Copy)]
 pub struct Tr(pub Lang);

@@ -725,7 +725,7 @@ pub async fn hand_over(caller: Caller, Path(id): Path<i64>, Json(input): Json<Ha
         refused: h
             .refused
             .into_iter()
-            .map(|(person_id, reason)| RefusedPerson { person_id, reason: crate::i18n::Tr(crate::i18n::Lang::En).refusal(&reason) })
+            .map(|(person_id, reason)| RefusedPerson { person_id, reason: crate::i18n::in_english(&reason) })
             .collect(),
     }))
 }

@@ -176,11 +176,7 @@ pub async fn release(caller: Caller, Json(input): Json<ReleaseInput>) -> ApiResu
     Ok(Json(ReleaseView {
         released: done.released.into_iter().map(OrderView::from).collect(),
         not_yet: done.not_yet.into_iter().map(|(o, blockers)| HeldView { order_id: o.id, name: o.name, blockers }).collect(),
-        refused: done
-            .refused
-            .into_iter()
-            .map(|(order_id, r)| RefusedOrder { order_id, reason: crate::i18n::Tr(crate::i18n::Lang::En).refusal(&r) })
-            .collect(),
+        refused: done.refused.into_iter().map(|(order_id, r)| RefusedOrder { order_id, reason: crate::i18n::in_english(&r) }).collect(),
     }))
 }
 
@@ -322,7 +318,7 @@ pub async fn assign(caller: Caller, Path(id): Path<i64>, Json(input): Json<Assig
     let done = caller.0.assign_rooms(id, &input.order_ids).await?;
     Ok(Json(AssignedView {
         assigned: done.assigned,
-        refused: done.refused.into_iter().map(|(id, r)| (id, crate::i18n::Tr(crate::i18n::Lang::En).refusal(&r))).collect(),
+        refused: done.refused.into_iter().map(|(id, r)| (id, crate::i18n::in_english(&r))).collect(),
     }))
 }
 

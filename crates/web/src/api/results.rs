@@ -76,7 +76,7 @@ pub struct ResultsInput {
 fn said(outcome: &ResultOutcome) -> serde_json::Value {
     let mut json = serde_json::to_value(outcome).unwrap_or_default();
     if let ResultOutcome::Refused { refusal } = outcome {
-        json["reason"] = serde_json::Value::from(crate::i18n::Tr(crate::i18n::Lang::En).refusal(refusal));
+        json["reason"] = serde_json::Value::from(crate::i18n::in_english(refusal));
     }
     json
 }
