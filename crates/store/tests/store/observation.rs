@@ -445,6 +445,49 @@ async fn transfers_fill_vehicles_move_people_and_keep_overdue_first() {
         }
         assert_eq!(tracer.case(case.id).await.unwrap().unwrap().place.as_str(), "hospital");
 
+        s.finish(store).await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn a_case_is_admitted_on_arrival_and_discharged_only_on_two_high_ct_tests_a_day_apart() {
+    use cordon_domain::transfer::{TransferStatus, VehicleKind};
+    use cordon_store::transfers::NewVehicle;
+    for (s, store) in each_backend("treatment").await {
+        seed_areas(&store).await;
+        import_persons(&store, Cursor::new(people_csv(2).into_bytes()), &mut Collect::default()).await.unwrap();
+        let ids = store.person_ids_by_documents(&[id(0)]).await.unwrap();
+        let tracer = as_user(&store, "tracer", Role::Investigator, "140121").await;
+        let head = as_user(&store, "head", Role::QuarantineSiteHead, "140121").await;
+        let dispatcher = as_user(&store, "dispatcher", Role::TransferDispatcher, "140121").await;
+        let mut new = super::cases::new_case("140121100201", "清徐-1", vec![], 12);
+        new.person_id = Some(ids[&id(0)]);
+        let case = tracer.create_case(new).await.unwrap();
+        let hospital = dispatcher
+            .add_hospital(&cordon_store::transfers::NewHospital {
+                name: "清徐县定点医院".into(),
+                kind: cordon_domain::treatment::HospitalKind::Designated,
+                area_code: code("140121"),
+                beds: 100,
+            })
+            .await
+            .unwrap();
+        let ambulance = dispatcher
+            .add_vehicle(&NewVehicle {
+                plate: "晋A·120".into(),
+                kind: VehicleKind::Ambulance,
+                seats: 2,
+                area_code: code("140121"),
+                driver: None,
+                phone: None,
+            })
+            .await
+            .unwrap();
+        let t = dispatcher.plan_case_transfer(case.id, hospital, ambulance, "").await.unwrap();
+        for step in [TransferStatus::Dispatched, TransferStatus::PickedUp, TransferStatus::Arrived] {
+            dispatcher.advance_transfer(t, step).await.unwrap();
+        }
+
         // Admitted on arrival; severity over time; discharge only on two Ct ≥ 35 tests a day apart.
         let stays = head.stays().await.unwrap();
         assert_eq!(
