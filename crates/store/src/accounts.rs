@@ -115,7 +115,7 @@ impl Store {
                 sqlx::query("INSERT INTO role_permissions (role, permission) VALUES ($1, $2)")
                     .bind(role.as_str()).bind(p.as_str()).execute(&mut *tx).await?;
             }
-            bind_all!(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
+            bind_all(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
             tx.commit().await?;
         });
         Ok(())
@@ -153,7 +153,7 @@ impl Store {
                 "username": new.username, "display_name": new.display_name, "role": new.role.as_str(),
                 "areas": jurisdiction.areas().iter().map(|a| a.as_str()).collect::<Vec<_>>(),
             }));
-            bind_all!(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
+            bind_all(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
             tx.commit().await?;
             id
         });
@@ -185,7 +185,7 @@ impl Store {
     async fn user_row(&self, clause: &str, param: crate::Param) -> Result<Option<UserRow>> {
         let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE {clause}");
         Ok(with_read_pool!(self, pool =>
-            bind_all!(sqlx::query_as::<_, UserRow>(sqlx::AssertSqlSafe(sql.as_str())), [param].iter()).fetch_optional(pool).await?))
+            bind_all(sqlx::query_as::<_, UserRow>(sqlx::AssertSqlSafe(sql.as_str())), [param].iter()).fetch_optional(pool).await?))
     }
 
     pub async fn user_by_name(&self, username: &str) -> Result<Option<User>> {
@@ -301,7 +301,7 @@ impl Store {
             )
             .bind(user.id).bind(name).bind(secret_hash(&secret)).bind(now).fetch_one(&mut *tx).await?;
             let change = Change::new("create", "api_token", id).after(serde_json::json!({"user": username, "name": name}));
-            bind_all!(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
+            bind_all(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
             tx.commit().await?;
             id
         });
@@ -316,7 +316,7 @@ impl Store {
             let n = sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
                 .bind(Utc::now()).bind(id).execute(&mut *tx).await?.rows_affected();
             if n == 1 {
-                bind_all!(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
+                bind_all(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
             }
             tx.commit().await?;
             n == 1

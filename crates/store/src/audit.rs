@@ -113,7 +113,7 @@ impl Store {
     /// Records an event that has no other change to share a transaction with (a look at data).
     pub async fn record(&self, actor: &Actor, change: &Change) -> Result<()> {
         let params = audit_params(actor, change);
-        with_write_pool!(self, pool => { bind_all!(sqlx::query(INSERT_AUDIT), params.iter()).execute(pool).await?; });
+        with_write_pool!(self, pool => { bind_all(sqlx::query(INSERT_AUDIT), params.iter()).execute(pool).await?; });
         Ok(())
     }
 
@@ -153,6 +153,6 @@ impl Store {
         }
         sql.push_str(&format!(" ORDER BY id DESC LIMIT {}", limit.clamp(1, 1000)));
         Ok(with_read_pool!(self, pool =>
-            bind_all!(sqlx::query_as::<_, AuditEvent>(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(pool).await?))
+            bind_all(sqlx::query_as::<_, AuditEvent>(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(pool).await?))
     }
 }

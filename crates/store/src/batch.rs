@@ -516,7 +516,7 @@ impl Store {
                 }
                 sql.push_str(" ON CONFLICT (round_id, barcode) DO NOTHING RETURNING id, barcode");
                 let rows: Vec<(i64, String)> =
-                    bind_all!(sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(&mut *tx).await?;
+                    bind_all(sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(&mut *tx).await?;
                 if rows.len() != chunk.len() {
                     ok = false;
                     break;
@@ -555,7 +555,7 @@ impl Store {
                         ]);
                     }
                     sql.push_str(ON_ROUND_CONFLICT);
-                    let n = bind_all!(sqlx::query(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).execute(&mut *tx).await?.rows_affected();
+                    let n = bind_all(sqlx::query(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).execute(&mut *tx).await?.rows_affected();
                     if n as usize != chunk.len() {
                         ok = false;
                         break;
@@ -597,7 +597,7 @@ impl Store {
                 crate::Backend::Sqlite(b) => {
                     let sql = read_sql::tubes(chunk.len());
                     let params: Vec<Param> = chunk.iter().map(|b| Param::Text(b.clone())).collect();
-                    bind_all!(sqlx::query_as::<_, TubeRow>(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(&b.read).await?
+                    bind_all(sqlx::query_as::<_, TubeRow>(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(&b.read).await?
                 }
                 // One index probe per barcode, whatever the statistics say: with none yet (a
                 // table grown within the hour), PostgreSQL priced an IN list of 100 barcodes

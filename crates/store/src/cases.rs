@@ -255,7 +255,7 @@ macro_rules! recluster {
             );
             let params: Vec<$crate::Param> = chunk.iter().map(|i| $crate::Param::Int(*i)).collect();
             let rows: Vec<$crate::cases::Member> =
-                bind_all!(sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(&mut *$tx).await?;
+                $crate::bind_all(sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(&mut *$tx).await?;
             clusters.extend(rows.iter().filter_map(|m| m.cluster_id));
             members.extend(rows);
         }
@@ -268,7 +268,7 @@ macro_rules! recluster {
             );
             let params: Vec<$crate::Param> = chunk.iter().map(|i| $crate::Param::Int(*i)).collect();
             let rows: Vec<$crate::cases::Member> =
-                bind_all!(sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(&mut *$tx).await?;
+                $crate::bind_all(sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(&mut *$tx).await?;
             members.extend(rows);
         }
         members.sort_by_key(|m| m.id);
@@ -279,7 +279,7 @@ macro_rules! recluster {
             let sql = format!("SELECT infector_id, case_id FROM case_links WHERE case_id IN ({})", $crate::list_placeholders(0, chunk.len()));
             let params: Vec<$crate::Param> = chunk.iter().map(|i| $crate::Param::Int(*i)).collect();
             let rows: Vec<(i64, i64)> =
-                bind_all!(sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(&mut *$tx).await?;
+                $crate::bind_all(sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(&mut *$tx).await?;
             links.extend(rows);
         }
         let (writes, dropped) = $crate::cases::plan_clusters(&members, &links, $fallback_area);
@@ -316,13 +316,13 @@ macro_rules! recluster {
                     params.push($crate::Param::Int(*case));
                     params.push($crate::Param::Int(i64::from(*g)));
                 }
-                bind_all!(sqlx::query(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).execute(&mut *$tx).await?;
+                $crate::bind_all(sqlx::query(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).execute(&mut *$tx).await?;
             }
         }
         for chunk in dropped.chunks(500) {
             let sql = format!("DELETE FROM clusters WHERE id IN ({})", $crate::list_placeholders(0, chunk.len()));
             let params: Vec<$crate::Param> = chunk.iter().map(|i| $crate::Param::Int(*i)).collect();
-            bind_all!(sqlx::query(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).execute(&mut *$tx).await?;
+            $crate::bind_all(sqlx::query(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).execute(&mut *$tx).await?;
         }
         writes.len()
     }};
@@ -446,7 +446,7 @@ impl Store {
             for chunk in infectors.chunks(500) {
                 let sql = format!("SELECT cluster_id, generation FROM cases WHERE id IN ({})", crate::list_placeholders(0, chunk.len()));
                 let params: Vec<Param> = chunk.iter().map(|i| Param::Int(*i)).collect();
-                let rows: Vec<(Option<i64>, i32)> = bind_all!(sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(&mut *tx).await?;
+                let rows: Vec<(Option<i64>, i32)> = bind_all(sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(&mut *tx).await?;
                 states.extend(rows);
             }
             let date = new.onset_date.or(new.report_date).or(new.sample_date);
@@ -483,7 +483,7 @@ impl Store {
             crate::investigations::open_investigation!(tx, id, &area, now, &actor.name);
             let mut change = change.clone();
             change.entity_id = Some(external);
-            bind_all!(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
+            bind_all(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
             tx.commit().await?;
             id
         });
@@ -500,7 +500,7 @@ impl Store {
         let waiting = if waiting { " AND c.id IS NULL" } else { "" };
         let sql = format!("{POSITIVE_SELECT} WHERE {in_scope}{waiting} ORDER BY p.found_at DESC, p.id DESC LIMIT 1000");
         Ok(with_read_pool!(self, pool =>
-            bind_all!(sqlx::query_as::<_, Positive>(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(pool).await?))
+            bind_all(sqlx::query_as::<_, Positive>(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(pool).await?))
     }
 
     pub(crate) async fn positive(&self, id: i64) -> Result<Option<Positive>> {
@@ -571,7 +571,7 @@ impl Store {
                 .bind(infector.id).bind(case.id).bind(source).execute(&mut *tx).await?.rows_affected();
             if added > 0 {
                 recluster!(tx, &[infector.id, case.id], &case.area_code, now);
-                bind_all!(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
+                bind_all(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
             }
             tx.commit().await?;
         });
@@ -589,7 +589,7 @@ impl Store {
         }
         sql.push_str(&format!(" ORDER BY c.size DESC, c.id LIMIT {}", filter.limit.unwrap_or(200).min(5000)));
         Ok(with_read_pool!(self, pool =>
-            bind_all!(sqlx::query_as::<_, Cluster>(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(pool).await?))
+            bind_all(sqlx::query_as::<_, Cluster>(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(pool).await?))
     }
 
     pub(crate) async fn cluster(&self, id: i64) -> Result<Option<Cluster>> {
@@ -660,7 +660,7 @@ impl Store {
                 "INSERT INTO incidents (name, area_code, started_at, response_level, rule_set) VALUES ($1, $2, $3, NULL, $4) RETURNING id",
             )
             .bind(name).bind(area.as_str()).bind(Utc::now()).bind(crate::testing::DEFAULT_RULE_SET).fetch_one(&mut *tx).await?;
-            bind_all!(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
+            bind_all(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
             tx.commit().await?;
             id
         }))

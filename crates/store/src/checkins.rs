@@ -79,7 +79,7 @@ impl Store {
                     .iter()
                     .flat_map(|v| [Param::Text(v.code.trim().into()), Param::Text(v.name.trim().into()), Param::Text(v.area_code.to_string()), Param::OptText(v.address.clone())])
                     .collect();
-                n += bind_all!(sqlx::query(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).execute(&mut *tx).await?.rows_affected();
+                n += bind_all(sqlx::query(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).execute(&mut *tx).await?.rows_affected();
             }
             tx.commit().await?;
         });
@@ -93,7 +93,7 @@ impl Store {
             let sql = format!("SELECT code, id FROM venues WHERE code IN ({})", list_placeholders(0, chunk.len()));
             let params: Vec<Param> = chunk.iter().map(|c| Param::Text(c.clone())).collect();
             let rows: Vec<(String, i64)> = with_read_pool!(self, pool =>
-                bind_all!(sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(pool).await?);
+                bind_all(sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(pool).await?);
             out.extend(rows);
         }
         Ok(out)
@@ -255,7 +255,7 @@ impl Store {
             let sql = format!("SELECT id, name, area_code FROM persons WHERE id IN ({})", list_placeholders(0, chunk.len()));
             let params: Vec<Param> = chunk.iter().map(|i| Param::Int(*i)).collect();
             let rows: Vec<(i64, String, String)> = with_read_pool!(self, pool =>
-                bind_all!(sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(pool).await?);
+                bind_all(sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(pool).await?);
             people.extend(rows.into_iter().map(|(id, n, a)| (id, (n, a))));
         }
         let mut venue_ids: Vec<i64> = met.iter().map(|(mine, _)| mine.venue_id).collect();
@@ -266,7 +266,7 @@ impl Store {
             let sql = format!("SELECT id, name FROM venues WHERE id IN ({})", list_placeholders(0, chunk.len()));
             let params: Vec<Param> = chunk.iter().map(|i| Param::Int(*i)).collect();
             let rows: Vec<(i64, String)> = with_read_pool!(self, pool =>
-                bind_all!(sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(pool).await?);
+                bind_all(sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(pool).await?);
             venue_names.extend(rows);
         }
         let mut out: Vec<Candidate> = by_person

@@ -14,8 +14,6 @@ use std::sync::{Mutex, RwLock};
 
 use chrono::{DateTime, Duration, Utc};
 
-use futures_util::StreamExt;
-
 use crate::{Backend, Result, Store, StoreError};
 
 /// One scan: who, where, when (seconds since 1970, UTC), and the exit when scanned.
@@ -107,7 +105,7 @@ impl Graph {
     }
 
     /// Adds a scan read from the store, in any order: [`Graph::sort`] orders the lists after.
-    fn push(&mut self, c: &CheckIn) -> bool {
+    pub(crate) fn push(&mut self, c: &CheckIn) -> bool {
         let Some((person, venue, at, until)) = narrow(c) else { return false };
         self.by_person.entry(person).or_default().push(Visit { at, until, who: venue });
         let v = self.by_venue.entry(venue).or_default();
@@ -119,7 +117,7 @@ impl Graph {
         true
     }
 
-    fn sort(&mut self) {
+    pub(crate) fn sort(&mut self) {
         for list in self.by_person.values_mut() {
             list.sort_unstable_by_key(|v| (v.at, v.who));
             list.shrink_to_fit();
@@ -341,71 +339,9 @@ impl ContactIndex {
 /// None when one does not fit the graph.
 async fn read_graph(store: &Store) -> Result<Option<(Graph, i64)>> {
     match &*store.backend {
-        Backend::Sqlite(b) => {
-            let path = b.path.clone();
-            tokio::task::spawn_blocking(move || -> Result<Option<(Graph, i64)>> {
-                let mut conn = crate::bulk::open_rusqlite(&path)?;
-                let tx = conn.transaction()?;
-                let watermark: i64 = tx.query_row("SELECT COALESCE(MAX(id), 0) FROM checkin_writes", [], |r| r.get(0))?;
-                let mut graph = Graph::default();
-                {
-                    let mut stmt = tx.prepare("SELECT person_id, venue_id, at_s, left_s FROM checkins")?;
-                    let mut rows = stmt.query([])?;
-                    while let Some(r) = rows.next()? {
-                        let c = CheckIn { person_id: r.get(0)?, venue_id: r.get(1)?, at: r.get(2)?, left: r.get(3)? };
-                        if !graph.push(&c) {
-                            return Ok(None);
-                        }
-                    }
-                }
-                tx.commit()?;
-                graph.sort();
-                Ok(Some((graph, watermark)))
-            })
-            .await
-            .map_err(|e| StoreError::Task(e.to_string()))?
-        }
-        Backend::Postgres(b) => {
-            let mut tx = b.pool.begin().await?;
-            sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY").execute(&mut *tx).await?;
-            let watermark: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(id), 0)::BIGINT FROM checkin_writes").fetch_one(&mut *tx).await?;
-            let mut graph = Graph::default();
-            {
-                let mut stream = tx.copy_out_raw("COPY checkins (person_id, venue_id, at_s, left_s) TO STDOUT").await?;
-                let mut carry: Vec<u8> = Vec::new();
-                let mut fits = true;
-                while let Some(chunk) = stream.next().await {
-                    carry.extend_from_slice(&chunk?);
-                    let Some(end) = carry.iter().rposition(|b| *b == b'\n') else { continue };
-                    for line in carry[..end].split(|b| *b == b'\n') {
-                        let c = parse_copy_line(line)
-                            .ok_or_else(|| StoreError::Task(format!("unreadable check-in row {:?}", String::from_utf8_lossy(line))))?;
-                        fits &= graph.push(&c);
-                    }
-                    carry.drain(..=end);
-                }
-                if !fits {
-                    return Ok(None);
-                }
-            }
-            tx.commit().await?;
-            graph.sort();
-            Ok(Some((graph, watermark)))
-        }
+        Backend::Sqlite(b) => crate::sqlite::checkins::read_graph(b).await,
+        Backend::Postgres(b) => crate::postgres::checkins::read_graph(b).await,
     }
-}
-
-/// One row of `COPY … TO STDOUT` text: four tab-separated integers, `\N` for no exit.
-fn parse_copy_line(line: &[u8]) -> Option<CheckIn> {
-    let mut f = line.split(|b| *b == b'\t');
-    let mut int = || -> Option<Option<i64>> {
-        let field = f.next()?;
-        if field == b"\\N" {
-            return Some(None);
-        }
-        std::str::from_utf8(field).ok()?.parse().ok().map(Some)
-    };
-    Some(CheckIn { person_id: int()??, venue_id: int()??, at: int()??, left: int()? })
 }
 
 impl Store {

@@ -65,7 +65,7 @@ impl Store {
         let mut params = vec![Param::Int(round_id)];
         let in_scope = crate::in_areas("area_code", std::slice::from_ref(area), &mut params).expect("one area");
         let sql = format!("SELECT area_code, sampled, exempted FROM round_area_counts WHERE round_id = $1 AND {in_scope}");
-        let counts: Vec<(String, i64, i64)> = with_read_pool!(self, pool => bind_all!(sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(pool).await?);
+        let counts: Vec<(String, i64, i64)> = with_read_pool!(self, pool => bind_all(sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(pool).await?);
         let counts: BTreeMap<String, (i64, i64)> = counts.into_iter().map(|(a, s, e)| (a, (s, e))).collect();
         let line = |code: String, name: String, expected: i64| {
             let (sampled, exempted) = counts
@@ -144,7 +144,7 @@ impl Store {
                     .bind(reason.as_str()).bind(note).bind(now).bind(&actor.name).bind(round_id).bind(person_id)
                     .execute(&mut *tx).await?;
             }
-            bind_all!(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
+            bind_all(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
             tx.commit().await?;
         });
         let e =
@@ -162,7 +162,7 @@ impl Store {
             let Some((area,)) = dropped else { return Ok(false) };
             sqlx::query(BUMP_COUNTS).bind(round_id).bind(&area).bind(0i64).bind(-1i64).execute(&mut *tx).await?;
             let change = change.area(&area);
-            bind_all!(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
+            bind_all(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
             tx.commit().await?;
         });
         Ok(true)
@@ -186,7 +186,7 @@ impl Store {
         }
         sql.push_str(" ORDER BY e.area_code, e.person_id LIMIT 5000");
         Ok(with_read_pool!(self, pool =>
-            bind_all!(sqlx::query_as::<_, Exemption>(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(pool).await?))
+            bind_all(sqlx::query_as::<_, Exemption>(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(pool).await?))
     }
 }
 
@@ -213,7 +213,7 @@ impl Store {
         let mut params = vec![Param::Int(round_id)];
         let in_area = crate::in_areas("area_code", std::slice::from_ref(area), &mut params).expect("one area");
         let sql = format!("SELECT area_code, hour, sampled FROM round_hour_counts WHERE round_id = $1 AND {in_area}");
-        let rows: Vec<(String, DateTime<Utc>, i64)> = with_read_pool!(self, pool => bind_all!(sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(pool).await?);
+        let rows: Vec<(String, DateTime<Utc>, i64)> = with_read_pool!(self, pool => bind_all(sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(pool).await?);
         let mut hourly: BTreeMap<&str, BTreeMap<DateTime<Utc>, i64>> = parts.iter().map(|p| (p.as_str(), BTreeMap::new())).collect();
         for (code, hour, n) in &rows {
             let Some(part) = parts.iter().find(|p| code.starts_with(p.as_str())) else { continue };
@@ -224,14 +224,14 @@ impl Store {
              COALESCE(SUM(CASE WHEN result = 'pooled_suspect' THEN 1 ELSE 0 END), 0) \
              FROM tubes WHERE round_id = $1 AND result IN ('positive', 'pooled_suspect') AND {in_area}"
         );
-        let (positive_tubes, suspect_tubes): (i64, i64) = with_read_pool!(self, pool => bind_all!(sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_one(pool).await?);
+        let (positive_tubes, suspect_tubes): (i64, i64) = with_read_pool!(self, pool => bind_all(sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_one(pool).await?);
         let sql = format!(
             "SELECT COALESCE(SUM(CASE WHEN status = 'open' THEN 1 ELSE 0 END), 0), \
              COALESCE(SUM(CASE WHEN status <> 'open' THEN 1 ELSE 0 END), 0) FROM recalls WHERE round_id = $1 AND {in_area}"
         );
-        let (open_recalls, closed_recalls): (i64, i64) = with_read_pool!(self, pool => bind_all!(sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_one(pool).await?);
+        let (open_recalls, closed_recalls): (i64, i64) = with_read_pool!(self, pool => bind_all(sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_one(pool).await?);
         let sql = format!("SELECT COUNT(*) FROM positive_persons WHERE round_id = $1 AND {in_area}");
-        let (positive_persons,): (i64,) = with_read_pool!(self, pool => bind_all!(sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_one(pool).await?);
+        let (positive_persons,): (i64,) = with_read_pool!(self, pool => bind_all(sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_one(pool).await?);
         Ok(Progress {
             hourly: parts.iter().map(|p| (p.clone(), hourly.remove(p.as_str()).unwrap_or_default().into_iter().collect())).collect(),
             positive_tubes,

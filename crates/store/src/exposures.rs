@@ -128,7 +128,7 @@ impl Store {
             let sql = format!("SELECT id, area_code FROM persons WHERE id IN ({})", list_placeholders(0, chunk.len()));
             let params: Vec<Param> = chunk.iter().map(|n| Param::Int(n.contact_person_id)).collect();
             let rows: Vec<(i64, String)> = with_read_pool!(self, pool =>
-                bind_all!(sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(pool).await?);
+                bind_all(sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(pool).await?);
             contacts.extend(rows);
         }
         let area_of: BTreeMap<i64, String> = contacts.into_iter().collect();
@@ -214,7 +214,7 @@ impl Store {
                 .bind(case.incident_id).bind(case.id).bind(n.contact_person_id).bind(id).bind(from).bind(until).bind(now).bind(&actor.name).bind(source)
                 .execute(&mut *tx).await?.rows_affected();
             }
-            bind_all!(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
+            bind_all(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
             tx.commit().await?;
         });
         Ok(out)
@@ -237,10 +237,10 @@ impl Store {
                 );
                 let mut params = vec![Param::Text(status.into()), Param::Time(Utc::now()), Param::Text(actor.name.clone()), Param::Int(case.id)];
                 params.extend(chunk.iter().map(|i| Param::Int(*i)));
-                n += bind_all!(sqlx::query(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).execute(&mut *tx).await?.rows_affected();
+                n += bind_all(sqlx::query(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).execute(&mut *tx).await?.rows_affected();
             }
             if n > 0 {
-                bind_all!(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
+                bind_all(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
             }
             tx.commit().await?;
         });
@@ -361,7 +361,7 @@ impl Store {
                     .bind(case.id).bind(c.person_id).execute(&mut *tx).await?;
             }
             if !orders.is_empty() {
-                bind_all!(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
+                bind_all(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
             }
             tx.commit().await?;
         });
@@ -387,7 +387,7 @@ impl Store {
             let mut tx = pool.begin().await?;
             sqlx::query("UPDATE assist_requests SET status = 'answered', answer = $1, answered_at = COALESCE(answered_at, $2) WHERE id = $3")
                 .bind(answer).bind(Utc::now()).bind(request.id).execute(&mut *tx).await?;
-            bind_all!(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
+            bind_all(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
             tx.commit().await?;
         });
         self.assist_request(request.id).await?.ok_or_else(|| StoreError::Task("request vanished".into()))
@@ -403,6 +403,6 @@ impl Store {
              WHERE {from} OR {to} ORDER BY status DESC, created_at DESC LIMIT 1000"
         );
         Ok(with_read_pool!(self, pool =>
-            bind_all!(sqlx::query_as::<_, AssistRequest>(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(pool).await?))
+            bind_all(sqlx::query_as::<_, AssistRequest>(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(pool).await?))
     }
 }

@@ -135,7 +135,7 @@ impl Store {
             );
             let params: Vec<Param> = chunk.iter().map(|i| Param::Int(*i)).collect();
             let rows: Vec<Assignment> = with_read_pool!(self, pool =>
-                bind_all!(sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(pool).await?);
+                bind_all(sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(pool).await?);
             out.extend(rows);
         }
         Ok(out)
@@ -189,7 +189,7 @@ impl Store {
         let Some(in_scope) = crate::in_areas("i.area_code", scope, &mut params) else { return Ok(vec![]) };
         let sql = format!("{SELECT} WHERE i.report_done_at IS NULL AND {in_scope} ORDER BY i.opened_at, i.id LIMIT 2000");
         let rows: Vec<Row> = with_read_pool!(self, pool =>
-            bind_all!(sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(pool).await?);
+            bind_all(sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(pool).await?);
         let mut out = self.with_assignments(rows).await?;
         out.sort_by_key(|i| {
             let due = if i.core_done_at.is_none() { i.core_due_at } else { i.report_due_at };
@@ -229,7 +229,7 @@ impl Store {
             )
             .bind(inv.id).bind(user_id).bind(part.as_str()).bind(now).bind(&actor.name).execute(&mut *tx).await?.rows_affected();
             if n == 1 {
-                bind_all!(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
+                bind_all(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
             }
             tx.commit().await?;
             n == 1
@@ -274,7 +274,7 @@ impl Store {
                 q = q.bind(r.trim().to_string());
             }
             if q.execute(&mut *tx).await?.rows_affected() == 1 {
-                bind_all!(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
+                bind_all(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
             }
             tx.commit().await?;
         });

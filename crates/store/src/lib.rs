@@ -181,7 +181,7 @@ impl SqliteBackend {
             let mut guard = conn.lock().map_err(|_| StoreError::Task("bulk connection poisoned".into()))?;
             let conn = match guard.as_mut() {
                 Some(c) => c,
-                None => guard.insert(crate::bulk::open_rusqlite(&path)?),
+                None => guard.insert(crate::sqlite::open(&path)?),
             };
             f(conn)
         })
@@ -311,27 +311,71 @@ pub(crate) fn in_areas(column: &str, scope: &[cordon_domain::AreaCode], params: 
     (!ranges.is_empty()).then(|| format!("({})", ranges.join(" OR ")))
 }
 
-/// Binds `$params` in order onto a `sqlx::query` or `query_as` of either backend.
-macro_rules! bind_all {
-    ($query:expr, $params:expr) => {{
-        let mut q = $query;
-        for p in $params {
-            q = match p {
-                $crate::Param::Text(s) => q.bind(s.clone()),
-                $crate::Param::Int(i) => q.bind(*i),
-                $crate::Param::Date(d) => q.bind(*d),
-                $crate::Param::OptDate(d) => q.bind(*d),
-                $crate::Param::OptText(s) => q.bind(s.clone()),
-                $crate::Param::OptInt(i) => q.bind(*i),
-                $crate::Param::Time(t) => q.bind(*t),
-                $crate::Param::OptTime(t) => q.bind(*t),
-                $crate::Param::OptReal(v) => q.bind(*v),
-            };
-        }
-        q
-    }};
+/// A query of either backend (`sqlx::query` or `query_as`) that takes a [`Param`].
+pub(crate) trait BindParam: Sized {
+    fn bind_param(self, p: &Param) -> Self;
 }
-pub(crate) use bind_all;
+
+impl<'q, DB> BindParam for sqlx::query::Query<'q, DB, <DB as sqlx::Database>::Arguments>
+where
+    DB: sqlx::Database,
+    String: for<'t> sqlx::Encode<'t, DB> + sqlx::Type<DB>,
+    i64: for<'t> sqlx::Encode<'t, DB> + sqlx::Type<DB>,
+    chrono::NaiveDate: for<'t> sqlx::Encode<'t, DB> + sqlx::Type<DB>,
+    chrono::DateTime<chrono::Utc>: for<'t> sqlx::Encode<'t, DB> + sqlx::Type<DB>,
+    Option<String>: for<'t> sqlx::Encode<'t, DB> + sqlx::Type<DB>,
+    Option<i64>: for<'t> sqlx::Encode<'t, DB> + sqlx::Type<DB>,
+    Option<f32>: for<'t> sqlx::Encode<'t, DB> + sqlx::Type<DB>,
+    Option<chrono::NaiveDate>: for<'t> sqlx::Encode<'t, DB> + sqlx::Type<DB>,
+    Option<chrono::DateTime<chrono::Utc>>: for<'t> sqlx::Encode<'t, DB> + sqlx::Type<DB>,
+{
+    fn bind_param(self, p: &Param) -> Self {
+        match p {
+            Param::Text(s) => self.bind(s.clone()),
+            Param::Int(i) => self.bind(*i),
+            Param::Date(d) => self.bind(*d),
+            Param::OptDate(d) => self.bind(*d),
+            Param::OptText(s) => self.bind(s.clone()),
+            Param::OptInt(i) => self.bind(*i),
+            Param::Time(t) => self.bind(*t),
+            Param::OptTime(t) => self.bind(*t),
+            Param::OptReal(v) => self.bind(*v),
+        }
+    }
+}
+
+impl<'q, DB, O> BindParam for sqlx::query::QueryAs<'q, DB, O, <DB as sqlx::Database>::Arguments>
+where
+    DB: sqlx::Database,
+    String: for<'t> sqlx::Encode<'t, DB> + sqlx::Type<DB>,
+    i64: for<'t> sqlx::Encode<'t, DB> + sqlx::Type<DB>,
+    chrono::NaiveDate: for<'t> sqlx::Encode<'t, DB> + sqlx::Type<DB>,
+    chrono::DateTime<chrono::Utc>: for<'t> sqlx::Encode<'t, DB> + sqlx::Type<DB>,
+    Option<String>: for<'t> sqlx::Encode<'t, DB> + sqlx::Type<DB>,
+    Option<i64>: for<'t> sqlx::Encode<'t, DB> + sqlx::Type<DB>,
+    Option<f32>: for<'t> sqlx::Encode<'t, DB> + sqlx::Type<DB>,
+    Option<chrono::NaiveDate>: for<'t> sqlx::Encode<'t, DB> + sqlx::Type<DB>,
+    Option<chrono::DateTime<chrono::Utc>>: for<'t> sqlx::Encode<'t, DB> + sqlx::Type<DB>,
+{
+    fn bind_param(self, p: &Param) -> Self {
+        match p {
+            Param::Text(s) => self.bind(s.clone()),
+            Param::Int(i) => self.bind(*i),
+            Param::Date(d) => self.bind(*d),
+            Param::OptDate(d) => self.bind(*d),
+            Param::OptText(s) => self.bind(s.clone()),
+            Param::OptInt(i) => self.bind(*i),
+            Param::Time(t) => self.bind(*t),
+            Param::OptTime(t) => self.bind(*t),
+            Param::OptReal(v) => self.bind(*v),
+        }
+    }
+}
+
+/// Binds `params` in order onto a query of either backend.
+pub(crate) fn bind_all<'p, Q: BindParam>(query: Q, params: impl IntoIterator<Item = &'p Param>) -> Q {
+    params.into_iter().fold(query, Q::bind_param)
+}
 
 impl Store {
     /// Opens (creating when missing) the database named by `url`: `sqlite://PATH`, `sqlite:PATH`,

@@ -155,7 +155,7 @@ pub async fn import_linelist<R: Read + Send + 'static>(
                     Param::Text(actor.name.clone()),
                 ]);
             }
-            inserted += bind_all!(sqlx::query(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).execute(&mut *tx).await?.rows_affected();
+            inserted += bind_all(sqlx::query(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).execute(&mut *tx).await?.rows_affected();
         }
         // Every number the file names, as a case of the incident.
         let mut names: Vec<&str> = rows.iter().flat_map(|(_, r)| std::iter::once(r.case_id.as_str()).chain(r.infectors.iter().map(String::as_str))).collect();
@@ -170,7 +170,7 @@ pub async fn import_linelist<R: Read + Send + 'static>(
             let mut params = vec![Param::Int(incident_id)];
             params.extend(chunk.iter().map(|n| Param::Text((*n).to_string())));
             let found: Vec<(String, i64)> =
-                bind_all!(sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(&mut *tx).await?;
+                bind_all(sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(&mut *tx).await?;
             ids.extend(found);
         }
         let mut pairs: Vec<(i64, i64)> = Vec::new();
@@ -200,7 +200,7 @@ pub async fn import_linelist<R: Read + Send + 'static>(
                 values_placeholders(chunk.len(), 3, 0)
             );
             let params: Vec<Param> = chunk.iter().flat_map(|(a, b)| [Param::Int(*a), Param::Int(*b), Param::Text("linelist".into())]).collect();
-            links += bind_all!(sqlx::query(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).execute(&mut *tx).await?.rows_affected();
+            links += bind_all(sqlx::query(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).execute(&mut *tx).await?.rows_affected();
         }
         // Both ends of every link: an infector may sit in a cluster stored before.
         let mut touched: Vec<i64> = rows.iter().map(|(_, r)| ids[&r.case_id]).chain(pairs.iter().map(|(a, _)| *a)).collect();
@@ -210,7 +210,7 @@ pub async fn import_linelist<R: Read + Send + 'static>(
         let change = Change::new("import", "linelist", incident_id).area(&area).after(serde_json::json!({
             "rows": parsed.read, "inserted": inserted, "links": links, "invalid_rows": invalid_rows,
         }));
-        bind_all!(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
+        bind_all(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
         tx.commit().await?;
         (inserted, links, unknown, clusters)
     });
@@ -250,7 +250,7 @@ impl Store {
             let mut params = vec![Param::Int(incident_id)];
             params.extend(chunk.iter().map(|n| Param::Text(n.clone())));
             let found: Vec<(i64,)> = with_read_pool!(self, pool =>
-                bind_all!(sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(pool).await?);
+                bind_all(sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(pool).await?);
             clusters.extend(found.into_iter().map(|(c,)| c));
         }
         Ok(clusters.len() as u64)

@@ -188,7 +188,7 @@ impl Store {
             )
             .bind(&rule.name).bind(&rule.title).bind(&body).bind(copied_from).bind(Utc::now()).bind(&actor.name)
             .execute(&mut *tx).await?;
-            bind_all!(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
+            bind_all(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
             tx.commit().await?;
         });
         let incidents: Vec<(i64,)> = with_read_pool!(self, pool =>
@@ -213,7 +213,7 @@ impl Store {
         with_write_pool!(self, pool => {
             let mut tx = pool.begin().await?;
             sqlx::query("UPDATE incidents SET rule_set = $1 WHERE id = $2").bind(name).bind(incident_id).execute(&mut *tx).await?;
-            bind_all!(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
+            bind_all(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
             tx.commit().await?;
         });
         self.recompute_incident(actor, incident_id).await
@@ -236,7 +236,7 @@ impl Store {
         let summary = self.write_schedules(&rule, orders, &taken).await?;
         let change = recompute_change(incident_id, &rule_name, &summary);
         with_write_pool!(self, pool => {
-            bind_all!(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(pool).await?;
+            bind_all(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(pool).await?;
         });
         Ok(summary)
     }
@@ -249,7 +249,7 @@ impl Store {
             let sql = format!("SELECT id, incident_id FROM observation_orders WHERE id IN ({})", crate::list_placeholders(0, chunk.len()));
             let params: Vec<Param> = chunk.iter().map(|i| Param::Int(*i)).collect();
             let rows: Vec<(i64, i64)> = with_read_pool!(self, pool =>
-                bind_all!(sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(pool).await?);
+                bind_all(sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(pool).await?);
             for (id, incident) in rows {
                 by_incident.entry(incident).or_default().push(id);
             }
@@ -265,14 +265,14 @@ impl Store {
                     "SELECT id, category, last_exposure_at, found_on, created_at, release_on, rule_set FROM observation_orders WHERE {open}"
                 );
                 let orders: Vec<OpenOrder> = with_read_pool!(self, pool =>
-                    bind_all!(sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(pool).await?);
+                    bind_all(sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(pool).await?);
                 let mut taken: HashMap<i64, Vec<Taken>> = HashMap::new();
                 let sql = format!(
                     "SELECT order_id, taken_on, outcome FROM observation_tests WHERE order_id IN ({})",
                     crate::list_placeholders(0, chunk.len())
                 );
                 let rows: Vec<(i64, NaiveDate, String)> = with_read_pool!(self, pool =>
-                    bind_all!(sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())), params[1..].iter()).fetch_all(pool).await?);
+                    bind_all(sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())), params[1..].iter()).fetch_all(pool).await?);
                 for (order, on, outcome) in rows {
                     taken.entry(order).or_default().push(Taken { on, outcome: Outcome::parse(&outcome).unwrap_or(Outcome::Pending) });
                 }
@@ -327,7 +327,7 @@ impl Store {
                      FROM (VALUES {}) AS v WHERE observation_orders.id = v.column1",
                     crate::values_placeholders(chunk.len() / 6, 6, 1)
                 );
-                bind_all!(sqlx::query(sqlx::AssertSqlSafe(sql.as_str())).bind(now), chunk.iter()).execute(&mut *tx).await?;
+                bind_all(sqlx::query(sqlx::AssertSqlSafe(sql.as_str())).bind(now), chunk.iter()).execute(&mut *tx).await?;
             }
             for chunk in plan.dropped.chunks(500) {
                 let sql = format!(
@@ -335,7 +335,7 @@ impl Store {
                     crate::list_placeholders(2, chunk.len())
                 );
                 let ids: Vec<Param> = chunk.iter().map(|i| Param::Int(*i)).collect();
-                bind_all!(sqlx::query(sqlx::AssertSqlSafe(sql.as_str())).bind(now).bind(&rule.name), ids.iter()).execute(&mut *tx).await?;
+                bind_all(sqlx::query(sqlx::AssertSqlSafe(sql.as_str())).bind(now).bind(&rule.name), ids.iter()).execute(&mut *tx).await?;
             }
             tx.commit().await?;
         });
@@ -368,7 +368,7 @@ impl Store {
             " ORDER BY o.release_on, o.id LIMIT 5000"
         });
         Ok(with_read_pool!(self, pool =>
-            bind_all!(sqlx::query_as::<_, Order>(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(pool).await?))
+            bind_all(sqlx::query_as::<_, Order>(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(pool).await?))
     }
 
     pub(crate) async fn order(&self, id: i64) -> Result<Option<Order>> {
@@ -386,7 +386,7 @@ impl Store {
             );
             let params: Vec<Param> = chunk.iter().map(|i| Param::Int(*i)).collect();
             out.extend(with_read_pool!(self, pool =>
-                bind_all!(sqlx::query_as::<_, Order>(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(pool).await?));
+                bind_all(sqlx::query_as::<_, Order>(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(pool).await?));
         }
         Ok(out)
     }
@@ -433,7 +433,7 @@ impl Store {
             for (sql, into_close) in [(own, false), (theirs, true)] {
                 let params: Vec<Param> = chunk.iter().map(|o| Param::Int(o.id)).collect();
                 let rows: Vec<(i64, NaiveDate, String)> = with_read_pool!(self, pool =>
-                    bind_all!(sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(pool).await?);
+                    bind_all(sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(pool).await?);
                 for (order, on, outcome) in rows {
                     let outcome = Outcome::parse(&outcome).unwrap_or(Outcome::Pending);
                     if into_close {
@@ -487,7 +487,7 @@ impl Store {
                     crate::list_placeholders(1, chunk.len())
                 );
                 let params: Vec<Param> = std::iter::once(Param::Time(now)).chain(chunk.iter().map(|o| Param::Int(o.id))).collect();
-                let rows: Vec<(i64,)> = bind_all!(sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(&mut *tx).await?;
+                let rows: Vec<(i64,)> = bind_all(sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(&mut *tx).await?;
                 released.extend(rows.into_iter().map(|(id,)| id));
             }
             let done: std::collections::HashSet<i64> = released.iter().copied().collect();
@@ -496,7 +496,7 @@ impl Store {
                     .area(&o.area_code)
                     .before(serde_json::json!({"status": o.status}))
                     .after(serde_json::json!({"status": Status::Released.as_str()}));
-                bind_all!(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
+                bind_all(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
             }
             tx.commit().await?;
         });
@@ -527,7 +527,7 @@ impl Store {
             if n == 0 {
                 return Err(refused!("refused.order_changed", id = order.id));
             }
-            bind_all!(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
+            bind_all(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
             tx.commit().await?;
         });
         self.order(order.id).await?.ok_or_else(|| StoreError::Task("order vanished".into()))

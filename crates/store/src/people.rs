@@ -203,7 +203,7 @@ impl Store {
         params.extend(extra);
         let sql = format!("{PERSON_SELECT} WHERE {in_scope} AND {condition} ORDER BY p.area_code, h.address, p.id LIMIT 5000");
         let rows: Vec<PersonRow> = with_read_pool!(self, pool =>
-            bind_all!(sqlx::query_as::<_, PersonRow>(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(pool).await?);
+            bind_all(sqlx::query_as::<_, PersonRow>(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(pool).await?);
         rows.into_iter().map(Person::try_from).collect()
     }
 
@@ -219,7 +219,7 @@ impl Store {
         let limit = limit.clamp(1, 1000);
         sql.push_str(&format!(" ORDER BY p.area_code, p.id LIMIT {}", limit + 1));
         let rows: Vec<PersonRow> = with_read_pool!(self, pool =>
-            bind_all!(sqlx::query_as::<_, PersonRow>(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(pool).await?);
+            bind_all(sqlx::query_as::<_, PersonRow>(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(pool).await?);
         let mut items = rows.into_iter().map(Person::try_from).collect::<Result<Vec<_>>>()?;
         let next = if items.len() > limit as usize {
             items.truncate(limit as usize);
@@ -263,7 +263,7 @@ impl Store {
             let sql = format!("SELECT id_number, id FROM persons WHERE id_number IN ({})", placeholders.join(", "));
             let params: Vec<Param> = chunk.iter().map(|n| Param::Text(n.trim().to_ascii_uppercase())).collect();
             let rows: Vec<(String, i64)> = with_read_pool!(self, pool =>
-                bind_all!(sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(pool).await?);
+                bind_all(sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(pool).await?);
             out.extend(rows);
         }
         Ok(out)
@@ -316,7 +316,7 @@ impl Store {
                     let change = Change::new("create", "person", id).area(area).after(serde_json::json!({
                         "id_number": p.document.masked(), "name": p.name.as_str(), "address": p.address, "how": "on_the_spot",
                     }));
-                    bind_all!(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
+                    bind_all(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
                     tx.commit().await?;
                     true
                 }

@@ -159,7 +159,7 @@ impl Store {
                     sql.push(')');
                 }
                 sql.push_str(suffix);
-                bind_all!(sqlx::query(sqlx::AssertSqlSafe(sql.as_str())), chunk.iter().flatten()).execute(&mut *tx).await?;
+                bind_all(sqlx::query(sqlx::AssertSqlSafe(sql.as_str())), chunk.iter().flatten()).execute(&mut *tx).await?;
             }
             tx.commit().await?;
         });
@@ -181,7 +181,7 @@ impl Store {
             let sql = format!("SELECT code, name FROM areas WHERE code IN ({})", crate::list_placeholders(0, chunk.len()));
             let params: Vec<crate::Param> = chunk.iter().map(|c| crate::Param::Text(c.to_string())).collect();
             let rows: Vec<(String, String)> = with_read_pool!(self, pool =>
-                crate::bind_all!(sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(pool).await?);
+                crate::bind_all(sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(pool).await?);
             out.extend(rows);
         }
         Ok(out)

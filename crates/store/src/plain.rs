@@ -4,7 +4,11 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::{Backend, Result, Store};
+use std::collections::HashMap;
+
+use cordon_domain::NewPerson;
+
+use crate::{Backend, Result, Store, StoreError};
 
 /// A tube with its members, as the registration benchmark writes it.
 #[derive(Debug, Clone)]
@@ -256,7 +260,7 @@ impl Store {
                      SELECT $1, v.column1, v.column2, v.column3, 'protocol-9', 'awaiting_transfer', v.column4, $2, 'bench' FROM (VALUES {}) AS v WHERE true",
                     crate::values_placeholders(chunk.len(), 4, 2)
                 );
-                n += crate::bind_all!(sqlx::query(sqlx::AssertSqlSafe(sql.as_str())).bind(incident_id).bind(now), params.iter()).execute(&mut *tx).await?.rows_affected();
+                n += crate::bind_all(sqlx::query(sqlx::AssertSqlSafe(sql.as_str())).bind(incident_id).bind(now), params.iter()).execute(&mut *tx).await?.rows_affected();
             }
             tx.commit().await?;
         });
@@ -328,5 +332,101 @@ impl Store {
         Ok(crate::with_write_pool!(self, pool => sqlx::query(
             "UPDATE rooms SET occupants = beds, status = 'occupied' WHERE id % 5 < 3",
         ).execute(pool).await?.rows_affected()))
+    }
+}
+
+impl Store {
+    /// The raw limit for benchmarks: the same people (and their households) stored by plain
+    /// prepared statements, one row per statement, in one transaction — no parsing, no staging.
+    pub async fn insert_persons_plain(&self, people: Vec<NewPerson>) -> Result<u64> {
+        match &*self.backend {
+            Backend::Sqlite(b) => {
+                let path = b.path.clone();
+                tokio::task::spawn_blocking(move || -> Result<u64> {
+                    let mut conn = crate::sqlite::open(&path)?;
+                    let tx = conn.transaction()?;
+                    let mut n = 0;
+                    {
+                        let mut households: HashMap<(String, String), i64> = HashMap::new();
+                        let mut add_household = tx.prepare("INSERT INTO households (area_code, address) VALUES (?1, ?2)")?;
+                        let mut add_person = tx.prepare(&format!(
+                            "INSERT INTO persons ({}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                            crate::bulk::PERSON_COLUMNS
+                        ))?;
+                        for p in &people {
+                            let household = match &p.address {
+                                None => None,
+                                Some(a) => Some(match households.get(&(p.area_code.to_string(), a.clone())) {
+                                    Some(id) => *id,
+                                    None => {
+                                        add_household.execute((p.area_code.as_str(), a))?;
+                                        let id = tx.last_insert_rowid();
+                                        households.insert((p.area_code.to_string(), a.clone()), id);
+                                        id
+                                    }
+                                }),
+                            };
+                            n += add_person.execute(rusqlite::params![
+                                p.document.kind(),
+                                p.document.number(),
+                                p.document.tail4(),
+                                p.name.as_str(),
+                                p.sex.as_str(),
+                                p.birth_date.format("%Y-%m-%d").to_string(),
+                                p.phone.as_ref().map(|x| x.as_str()),
+                                household,
+                                p.area_code.as_str(),
+                                p.tags.bits(),
+                            ])? as u64;
+                        }
+                    }
+                    tx.commit()?;
+                    Ok(n)
+                })
+                .await
+                .map_err(|e| StoreError::Task(e.to_string()))?
+            }
+            Backend::Postgres(b) => {
+                let mut tx = b.pool.begin().await?;
+                let mut households: HashMap<(String, String), i64> = HashMap::new();
+                let insert_person =
+                    format!("INSERT INTO persons ({}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)", crate::bulk::PERSON_COLUMNS);
+                let mut n = 0;
+                for p in &people {
+                    let household = match &p.address {
+                        None => None,
+                        Some(a) => Some(match households.get(&(p.area_code.to_string(), a.clone())) {
+                            Some(id) => *id,
+                            None => {
+                                let (id,): (i64,) =
+                                    sqlx::query_as("INSERT INTO households (area_code, address) VALUES ($1, $2) RETURNING id")
+                                        .bind(p.area_code.as_str())
+                                        .bind(a)
+                                        .fetch_one(&mut *tx)
+                                        .await?;
+                                households.insert((p.area_code.to_string(), a.clone()), id);
+                                id
+                            }
+                        }),
+                    };
+                    n += sqlx::query(sqlx::AssertSqlSafe(insert_person.as_str()))
+                        .bind(p.document.kind())
+                        .bind(p.document.number())
+                        .bind(p.document.tail4())
+                        .bind(p.name.as_str())
+                        .bind(p.sex.as_str())
+                        .bind(p.birth_date)
+                        .bind(p.phone.as_ref().map(|x| x.as_str()))
+                        .bind(household)
+                        .bind(p.area_code.as_str())
+                        .bind(p.tags.bits())
+                        .execute(&mut *tx)
+                        .await?
+                        .rows_affected();
+                }
+                tx.commit().await?;
+                Ok(n)
+            }
+        }
     }
 }

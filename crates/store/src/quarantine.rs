@@ -130,7 +130,7 @@ impl Store {
             let Some((id,)) = row else {
                 return Err(refused!("refused.quarantine_site_name_taken", name = name));
             };
-            bind_all!(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
+            bind_all(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
             tx.commit().await?;
             id
         });
@@ -154,7 +154,7 @@ impl Store {
              GROUP BY s.id, s.name, s.kind, s.area_code, s.address, s.head_name, s.head_phone, s.staff, s.households_share ORDER BY s.name"
         );
         Ok(with_read_pool!(self, pool =>
-            bind_all!(sqlx::query_as::<_, SiteBoard>(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(pool).await?))
+            bind_all(sqlx::query_as::<_, SiteBoard>(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(pool).await?))
     }
 
     /// Adds the rooms of a building: `rooms_per_floor` rooms on each floor from `first_floor`
@@ -200,9 +200,9 @@ impl Store {
                      FROM (VALUES {}) AS v WHERE true ON CONFLICT (site_id, building, number) DO NOTHING",
                     crate::values_placeholders(chunk.len(), 5, 0)
                 );
-                added += bind_all!(sqlx::query(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).execute(&mut *tx).await?.rows_affected();
+                added += bind_all(sqlx::query(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).execute(&mut *tx).await?.rows_affected();
             }
-            bind_all!(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
+            bind_all(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
             tx.commit().await?;
             added
         });
@@ -242,7 +242,7 @@ impl Store {
             if n == 0 {
                 return Err(refused!("refused.room_changed", room = room.number));
             }
-            bind_all!(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
+            bind_all(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
             tx.commit().await?;
         });
         Ok(())
@@ -271,7 +271,7 @@ impl Store {
             let sql = format!("SELECT id, household_id FROM persons WHERE id IN ({})", crate::list_placeholders(0, chunk.len()));
             let params: Vec<Param> = chunk.iter().map(|o| Param::Int(o.person_id)).collect();
             let rows: Vec<(i64, Option<i64>)> = with_read_pool!(self, pool =>
-                bind_all!(sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(pool).await?);
+                bind_all(sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(pool).await?);
             households.extend(rows);
         }
         let mut free: std::collections::VecDeque<Room> = with_read_pool!(self, pool => sqlx::query_as::<_, Room>(
@@ -327,7 +327,7 @@ impl Store {
                     .bind(room.id).bind(site.id).bind(o.id).bind(o.person_id).bind(now).execute(&mut *tx).await?;
             }
             if !plan.is_empty() {
-                bind_all!(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
+                bind_all(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
             }
             tx.commit().await?;
         });
@@ -355,7 +355,7 @@ impl Store {
                 .bind(now).bind(order.id).bind(order.room_id).execute(&mut *tx).await?;
             sqlx::query("UPDATE observation_orders SET status = 'centralized', updated_at = $1 WHERE id = $2")
                 .bind(now).bind(order.id).execute(&mut *tx).await?;
-            bind_all!(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
+            bind_all(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
             tx.commit().await?;
         });
         self.order(order.id).await?.ok_or_else(|| StoreError::Task("order vanished".into()))
@@ -411,7 +411,7 @@ impl Store {
                 sqlx::query("INSERT INTO transfer_people (transfer_id, person_id, order_id, then_status) VALUES ($1, $2, $3, $4)")
                     .bind(id).bind(order.person_id).bind(order.id).bind(then_status).execute(&mut *tx).await?;
             }
-            bind_all!(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
+            bind_all(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
             tx.commit().await?;
         });
         self.order(order.id).await?.ok_or_else(|| StoreError::Task("order vanished".into()))
@@ -514,7 +514,7 @@ impl Store {
             );
             let params: Vec<Param> = std::iter::once(Param::Date(day)).chain(chunk.iter().map(|o| Param::Int(o.id))).collect();
             let rows: Vec<(i64, Option<String>)> = with_read_pool!(self, pool =>
-                bind_all!(sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(pool).await?);
+                bind_all(sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(pool).await?);
             taken.extend(rows.into_iter().map(|(o, b)| (o, b.unwrap_or_default())));
         }
         let key = day.format("%F").to_string();
@@ -601,7 +601,7 @@ impl Store {
             if added == 0 {
                 return Err(refused!("refused.already_tested_today", name = order.name));
             }
-            bind_all!(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
+            bind_all(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
             tx.commit().await?;
         });
         Ok(())
@@ -647,9 +647,9 @@ impl Store {
                     crate::list_placeholders(1, chunk.len())
                 );
                 let params: Vec<Param> = chunk.iter().map(|i| Param::Int(*i)).collect();
-                bind_all!(sqlx::query(sqlx::AssertSqlSafe(sql.as_str())).bind(now), params.iter()).execute(&mut *tx).await?;
+                bind_all(sqlx::query(sqlx::AssertSqlSafe(sql.as_str())).bind(now), params.iter()).execute(&mut *tx).await?;
             }
-            bind_all!(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
+            bind_all(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
             tx.commit().await?;
         });
         self.recompute_orders(&ids).await?;

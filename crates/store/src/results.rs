@@ -292,7 +292,7 @@ impl Store {
             let mut tx = pool.begin().await?;
             let (id,): (i64,) = sqlx::query_as("INSERT INTO labs (name, area_code, daily_capacity) VALUES ($1, $2, $3) RETURNING id")
                 .bind(new.name.trim()).bind(new.area_code.as_str()).bind(new.daily_capacity as i32).fetch_one(&mut *tx).await?;
-            bind_all!(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
+            bind_all(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
             tx.commit().await?;
             id
         });
@@ -317,7 +317,7 @@ impl Store {
             let sql = result_tubes_sql(chunk.len());
             let params: Vec<Param> = chunk.iter().map(|b| Param::Text(b.clone())).collect();
             found.extend(with_read_pool!(self, pool =>
-                bind_all!(sqlx::query_as::<_, TubeForResult>(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(pool).await?));
+                bind_all(sqlx::query_as::<_, TubeForResult>(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(pool).await?));
         }
         Ok(match_result_tubes(inputs, found))
     }
@@ -370,7 +370,7 @@ impl Store {
                          FROM (VALUES {}) AS v WHERE tubes.id = v.column1 AND tubes.result IS NULL RETURNING id",
                         crate::values_placeholders(chunk.len(), 6, 0)
                     );
-                    let ids: Vec<(i64,)> = bind_all!(sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(&mut *tx).await?;
+                    let ids: Vec<(i64,)> = bind_all(sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(&mut *tx).await?;
                     set.extend(ids.into_iter().map(|(id,)| id));
                 }
                 for w in &writes {
@@ -410,7 +410,7 @@ impl Store {
                 let per_row = INSERT_AUDIT_ROW_PARAMS;
                 for chunk in audits.chunks(per_row * 100) {
                     let sql = format!("{} VALUES {}", INSERT_AUDIT_HEAD, crate::values_placeholders(chunk.len() / per_row, per_row, 0));
-                    bind_all!(sqlx::query(sqlx::AssertSqlSafe(sql.as_str())), chunk.iter()).execute(&mut *tx).await?;
+                    bind_all(sqlx::query(sqlx::AssertSqlSafe(sql.as_str())), chunk.iter()).execute(&mut *tx).await?;
                 }
                 tx.commit().await?;
                 results
@@ -433,7 +433,7 @@ impl Store {
              WHERE t.round_id = $1 AND t.barcode = $2 AND {in_scope} ORDER BY r.area_code, r.person_id"
         );
         Ok(with_read_pool!(self, pool =>
-            bind_all!(sqlx::query_as::<_, Recall>(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(pool).await?))
+            bind_all(sqlx::query_as::<_, Recall>(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(pool).await?))
     }
 
     /// Open recalls of people registered in `scope`, the most urgent first.
@@ -446,6 +446,6 @@ impl Store {
              WHERE r.status = 'open' AND {in_scope} ORDER BY r.deadline, r.id LIMIT 5000"
         );
         Ok(with_read_pool!(self, pool =>
-            bind_all!(sqlx::query_as::<_, Recall>(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(pool).await?))
+            bind_all(sqlx::query_as::<_, Recall>(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(pool).await?))
     }
 }

@@ -82,7 +82,7 @@ impl Store {
                     .bind(site.id).bind(&s.area_code).bind(&s.label).bind(s.starts_at).bind(s.ends_at).bind(s.expected as i32)
                     .execute(&mut *tx).await?;
             }
-            bind_all!(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
+            bind_all(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
             tx.commit().await?;
         });
         Ok(slots)

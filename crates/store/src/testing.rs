@@ -120,7 +120,7 @@ impl Store {
                 "INSERT INTO incidents (name, area_code, started_at, response_level, rule_set) VALUES ($1, $2, $3, NULL, $4) RETURNING id",
             )
             .bind(&name).bind(area.as_str()).bind(now).bind(DEFAULT_RULE_SET).fetch_one(&mut *tx).await?;
-            bind_all!(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
+            bind_all(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
             tx.commit().await?;
             id
         }))
@@ -155,7 +155,7 @@ impl Store {
             let change = Change::new("create", "testing_round", id).area(first.0.as_str()).after(serde_json::json!({
                 "name": new.name, "areas": new.areas.iter().map(|(a, z)| (a.as_str(), z.map(|z| z.as_str()))).collect::<Vec<_>>(),
             }));
-            bind_all!(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
+            bind_all(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
             tx.commit().await?;
             id
         });
@@ -215,7 +215,7 @@ impl Store {
             )
             .bind(new.round_id).bind(new.area_code.as_str()).bind(new.name.trim()).bind(new.address.trim()).bind(new.stations as i32)
             .fetch_one(&mut *tx).await?;
-            bind_all!(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
+            bind_all(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
             tx.commit().await?;
             id
         });
@@ -237,6 +237,6 @@ impl Store {
             "SELECT id, round_id, area_code, name, address, stations FROM sampling_sites WHERE round_id = $1 AND {in_scope} ORDER BY area_code, name"
         );
         Ok(with_read_pool!(self, pool =>
-            bind_all!(sqlx::query_as::<_, Site>(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(pool).await?))
+            bind_all(sqlx::query_as::<_, Site>(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(pool).await?))
     }
 }

@@ -67,7 +67,7 @@ impl Store {
                 .bind(case.id).bind(e.from_at).bind(e.until_at).bind(e.kind.as_str()).bind(e.place.trim()).bind(&e.detail).bind(now).bind(&actor.name)
                 .execute(&mut *tx).await?;
             }
-            bind_all!(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
+            bind_all(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
             tx.commit().await?;
         });
         Ok(())
@@ -99,7 +99,7 @@ impl Store {
                 .bind(case.id).bind(time(c.at)).bind(c.left.map(time)).bind(now).bind(&actor.name).bind(c.venue_id)
                 .execute(&mut *tx).await?;
             }
-            bind_all!(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
+            bind_all(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
             tx.commit().await?;
         });
         Ok(fresh.len() as u64)

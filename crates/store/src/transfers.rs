@@ -126,7 +126,7 @@ impl Store {
             .bind(plate).bind(v.kind.as_str()).bind(v.seats as i32).bind(v.area_code.as_str()).bind(v.driver.as_deref()).bind(v.phone.as_deref())
             .fetch_optional(&mut *tx).await?;
             let Some((id,)) = row else { return Err(refused!("refused.vehicle_taken", plate = plate)) };
-            bind_all!(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
+            bind_all(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
             tx.commit().await?;
             id
         });
@@ -143,7 +143,7 @@ impl Store {
             open = open_statuses()
         );
         Ok(
-            with_read_pool!(self, pool => bind_all!(sqlx::query_as::<_, Vehicle>(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(pool).await?),
+            with_read_pool!(self, pool => bind_all(sqlx::query_as::<_, Vehicle>(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(pool).await?),
         )
     }
 
@@ -163,7 +163,7 @@ impl Store {
             .bind(name).bind(h.kind.as_str()).bind(h.area_code.as_str()).bind(h.beds as i32)
             .fetch_optional(&mut *tx).await?;
             let Some((id,)) = row else { return Err(refused!("refused.hospital_taken", name = name)) };
-            bind_all!(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
+            bind_all(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
             tx.commit().await?;
             id
         });
@@ -235,7 +235,7 @@ impl Store {
                 let change = Change::new("plan", "transfer", id).area(&site.area_code).after(serde_json::json!({
                     "vehicle": vehicle.plate, "to": site.name, "orders": people.iter().map(|o| o.id).collect::<Vec<_>>(),
                 }));
-                bind_all!(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
+                bind_all(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
                 out.transfers.push(id);
             }
             tx.commit().await?;
@@ -283,7 +283,7 @@ impl Store {
             .fetch_one(&mut *tx).await?;
             sqlx::query("INSERT INTO transfer_people (transfer_id, person_id, case_id) VALUES ($1, $2, $3)")
                 .bind(id).bind(person).bind(case.id).execute(&mut *tx).await?;
-            bind_all!(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
+            bind_all(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
             tx.commit().await?;
             id
         });
@@ -309,7 +309,7 @@ impl Store {
             open = open_statuses()
         );
         Ok(
-            with_read_pool!(self, pool => bind_all!(sqlx::query_as::<_, Transfer>(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(pool).await?),
+            with_read_pool!(self, pool => bind_all(sqlx::query_as::<_, Transfer>(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(pool).await?),
         )
     }
 
@@ -383,7 +383,7 @@ impl Store {
                 sqlx::query("UPDATE cases SET place = $1 WHERE id IN (SELECT case_id FROM transfer_people WHERE transfer_id = $2)")
                     .bind(place).bind(t.id).execute(&mut *tx).await?;
             }
-            bind_all!(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
+            bind_all(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
             tx.commit().await?;
         });
         // A case delivered to hospital is admitted there.
@@ -408,9 +408,7 @@ impl Store {
              AND NOT EXISTS (SELECT 1 FROM transfer_people tp JOIN transfers t ON t.id = tp.transfer_id WHERE tp.case_id = c.id AND t.status <> 'cancelled') \
              ORDER BY c.created_at LIMIT 500"
         );
-        Ok(
-            with_read_pool!(self, pool => bind_all!(sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(pool).await?),
-        )
+        Ok(with_read_pool!(self, pool => bind_all(sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(pool).await?))
     }
 
     /// The orders riding an open transfer now.
@@ -437,7 +435,7 @@ impl Store {
             let mut tx = pool.begin().await?;
             sqlx::query("UPDATE transfers SET vehicle_id = $1, escort = COALESCE($2, escort) WHERE id = $3 AND status = 'planned'")
                 .bind(vehicle.id).bind(Some(escort.trim()).filter(|e| !e.is_empty())).bind(t.id).execute(&mut *tx).await?;
-            bind_all!(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
+            bind_all(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
             tx.commit().await?;
         });
         Ok(())

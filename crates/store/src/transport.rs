@@ -91,7 +91,7 @@ impl Store {
             let mut params = vec![Param::Int(round_id)];
             params.extend(chunk.iter().map(|b| Param::Text(b.clone())));
             let rows: Vec<TubeState> = with_read_pool!(self, pool =>
-                bind_all!(sqlx::query_as::<_, TubeState>(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(pool).await?);
+                bind_all(sqlx::query_as::<_, TubeState>(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(pool).await?);
             out.extend(rows);
         }
         Ok(out)
@@ -214,10 +214,10 @@ impl Store {
                 );
                 let mut params = vec![Param::Int(id), Param::Time(now)];
                 params.extend(chunk.iter().map(|t| Param::Int(t.id)));
-                moved += bind_all!(sqlx::query(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).execute(&mut *tx).await?.rows_affected();
+                moved += bind_all(sqlx::query(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).execute(&mut *tx).await?.rows_affected();
             }
             if moved == tubes.len() as u64 {
-                bind_all!(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
+                bind_all(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
                 tx.commit().await?;
                 true
             } else {
@@ -260,7 +260,7 @@ impl Store {
                 );
                 let mut params = vec![Param::Time(now), Param::Int(batch_id)];
                 params.extend(chunk.iter().map(|b| Param::Text((*b).clone())));
-                bind_all!(sqlx::query(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).execute(&mut *tx).await?;
+                bind_all(sqlx::query(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).execute(&mut *tx).await?;
             }
             for e in &new_extra {
                 sqlx::query("INSERT INTO transport_extras (batch_id, barcode, scanned_at) VALUES ($1, $2, $3) ON CONFLICT (batch_id, barcode) DO NOTHING")
@@ -268,7 +268,7 @@ impl Store {
             }
             sqlx::query("UPDATE transport_batches SET received_at = COALESCE(received_at, $1), received_by = COALESCE(received_by, $2) WHERE id = $3")
                 .bind(now).bind(&actor.name).bind(batch_id).execute(&mut *tx).await?;
-            bind_all!(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
+            bind_all(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
             tx.commit().await?;
         });
         self.batch_detail(batch_id).await
@@ -280,7 +280,7 @@ impl Store {
         let Some(in_scope) = crate::in_areas("b.area_code", scope, &mut params) else { return Ok(vec![]) };
         let sql = format!("{BATCH_SELECT} WHERE b.round_id = $1 AND {in_scope} ORDER BY b.departed_at DESC, b.id DESC");
         Ok(with_read_pool!(self, pool =>
-            bind_all!(sqlx::query_as::<_, Batch>(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(pool).await?))
+            bind_all(sqlx::query_as::<_, Batch>(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(pool).await?))
     }
 
     /// Tubes of a round in `scope` by stage, and the sealed → resulted turnaround per site and
@@ -294,13 +294,13 @@ impl Store {
              COUNT(*) FROM tubes t WHERE t.round_id = $1 AND {in_scope} GROUP BY 1"
         );
         let stages: Vec<(String, i64)> = with_read_pool!(self, pool =>
-            bind_all!(sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(pool).await?);
+            bind_all(sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(pool).await?);
         let sql = format!(
             "SELECT s.name, l.name, t.sealed_at, t.resulted_at FROM tubes t JOIN sampling_sites s ON s.id = t.site_id \
              JOIN labs l ON l.id = t.lab_id WHERE t.round_id = $1 AND {in_scope} AND t.resulted_at IS NOT NULL AND t.sealed_at IS NOT NULL"
         );
         let rows: Vec<(String, String, DateTime<Utc>, DateTime<Utc>)> = with_read_pool!(self, pool =>
-            bind_all!(sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(pool).await?);
+            bind_all(sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(pool).await?);
         let mut by_site: BTreeMap<String, Vec<i64>> = BTreeMap::new();
         let mut by_lab: BTreeMap<String, Vec<i64>> = BTreeMap::new();
         for (site, lab, sealed, resulted) in rows {

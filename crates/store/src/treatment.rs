@@ -78,7 +78,7 @@ impl Store {
             sqlx::query("INSERT INTO severity_changes (stay_id, at, severity, note, recorded_by) VALUES ($1, $2, $3, '入院', $4)")
                 .bind(id).bind(now).bind(&severity).bind(&actor.name).execute(&mut *tx).await?;
             sqlx::query("UPDATE cases SET place = $1 WHERE id = $2").bind(place).bind(case_id).execute(&mut *tx).await?;
-            bind_all!(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
+            bind_all(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
             tx.commit().await?;
             id
         });
@@ -102,7 +102,7 @@ impl Store {
             params.len()
         );
         Ok(
-            with_read_pool!(self, pool => bind_all!(sqlx::query_as::<_, Stay>(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(pool).await?),
+            with_read_pool!(self, pool => bind_all(sqlx::query_as::<_, Stay>(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(pool).await?),
         )
     }
 
@@ -140,7 +140,7 @@ impl Store {
             sqlx::query("UPDATE cases SET severity = $1 WHERE id = $2").bind(severity.as_str()).bind(stay.case_id).execute(&mut *tx).await?;
             sqlx::query("INSERT INTO severity_changes (stay_id, at, severity, note, recorded_by) VALUES ($1, $2, $3, $4, $5)")
                 .bind(stay.id).bind(now).bind(severity.as_str()).bind(note.trim()).bind(&actor.name).execute(&mut *tx).await?;
-            bind_all!(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
+            bind_all(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
             tx.commit().await?;
         });
         Ok(())
@@ -182,7 +182,7 @@ impl Store {
             sqlx::query("UPDATE hospital_stays SET status = 'discharged', discharged_at = $1, monitoring_until = $2 WHERE id = $3 AND status = 'admitted'")
                 .bind(now).bind(until).bind(stay.id).execute(&mut *tx).await?;
             sqlx::query("UPDATE cases SET place = 'home' WHERE id = $1").bind(stay.case_id).execute(&mut *tx).await?;
-            bind_all!(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
+            bind_all(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
             tx.commit().await?;
         });
         Ok(until)
@@ -195,7 +195,7 @@ impl Store {
             let mut tx = pool.begin().await?;
             sqlx::query("UPDATE hospital_stays SET status = 'died', died_at = $1 WHERE id = $2 AND status = 'admitted'")
                 .bind(at).bind(stay.id).execute(&mut *tx).await?;
-            bind_all!(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
+            bind_all(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
             tx.commit().await?;
         });
         Ok(())
@@ -215,14 +215,14 @@ impl Store {
             let params: Vec<crate::Param> = chunk.iter().map(|i| crate::Param::Int(*i)).collect();
             let sql = format!("SELECT stay_id, at, ct_orf1ab, ct_n FROM hospital_tests WHERE stay_id IN ({list}) ORDER BY stay_id, at");
             let rows: Vec<(i64, DateTime<Utc>, Option<f32>, Option<f32>)> = with_read_pool!(self, pool =>
-                bind_all!(sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(pool).await?);
+                bind_all(sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(pool).await?);
             for (stay, at, orf1ab, n) in rows {
                 tests.entry(stay).or_default().push(HospitalTest { at, ct: CtValues { orf1ab, n } });
             }
             let sql =
                 format!("SELECT stay_id, at, severity, note FROM severity_changes WHERE stay_id IN ({list}) ORDER BY stay_id, at, id");
             let rows: Vec<(i64, DateTime<Utc>, String, String)> = with_read_pool!(self, pool =>
-                bind_all!(sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(pool).await?);
+                bind_all(sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(pool).await?);
             for (stay, at, severity, note) in rows {
                 logs.entry(stay).or_default().push((at, severity, note));
             }

@@ -137,12 +137,12 @@ pub async fn import_roster<R: Read + Send + 'static>(
                 values_placeholders(chunk.len(), 3, 0)
             );
             let params: Vec<Param> = chunk.iter().flat_map(|((w, p), u)| [Param::Int(*w), Param::Int(*p), Param::Text(u.to_string())]).collect();
-            members += bind_all!(sqlx::query(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).execute(&mut *tx).await?.rows_affected();
+            members += bind_all(sqlx::query(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).execute(&mut *tx).await?.rows_affected();
         }
         let change = Change::new("import", "roster", &area_code).area(&area_code).after(serde_json::json!({
             "rows": read, "workplaces": workplaces, "members": members,
         }));
-        bind_all!(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
+        bind_all(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
         tx.commit().await?;
         (workplaces, members)
     });

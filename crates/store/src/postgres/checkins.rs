@@ -1,9 +1,11 @@
 //! Check-ins on PostgreSQL: `COPY` straight into the table, through a staging table only when a
 //! batch repeats stored scans.
 
-use crate::bulk::copy_field;
-use crate::contacts::CheckIn;
-use crate::{PgBackend, Result};
+use futures_util::StreamExt;
+
+use super::copy_field;
+use crate::contacts::{CheckIn, Graph};
+use crate::{PgBackend, Result, StoreError};
 
 /// Stores scans, a stored one changing nothing, and leaves the batch's `checkin_writes` row:
 /// how many were new, that row's id, and the scans (see `Store::write_checkins`).
@@ -57,4 +59,47 @@ pub(crate) fn copy_text(rows: &[CheckIn]) -> String {
         copy_field(&mut buf, c.left.map(|l| l.to_string()).as_deref(), true);
     }
     buf
+}
+
+/// Every scan stored, as of one snapshot (`COPY … TO STDOUT` in a repeatable-read transaction),
+/// with the last `checkin_writes` id it holds; None when one does not fit the graph.
+pub(crate) async fn read_graph(b: &PgBackend) -> Result<Option<(Graph, i64)>> {
+    let mut tx = b.pool.begin().await?;
+    sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY").execute(&mut *tx).await?;
+    let watermark: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(id), 0)::BIGINT FROM checkin_writes").fetch_one(&mut *tx).await?;
+    let mut graph = Graph::default();
+    {
+        let mut stream = tx.copy_out_raw("COPY checkins (person_id, venue_id, at_s, left_s) TO STDOUT").await?;
+        let mut carry: Vec<u8> = Vec::new();
+        let mut fits = true;
+        while let Some(chunk) = stream.next().await {
+            carry.extend_from_slice(&chunk?);
+            let Some(end) = carry.iter().rposition(|b| *b == b'\n') else { continue };
+            for line in carry[..end].split(|b| *b == b'\n') {
+                let c = parse_copy_line(line)
+                    .ok_or_else(|| StoreError::Task(format!("unreadable check-in row {:?}", String::from_utf8_lossy(line))))?;
+                fits &= graph.push(&c);
+            }
+            carry.drain(..=end);
+        }
+        if !fits {
+            return Ok(None);
+        }
+    }
+    tx.commit().await?;
+    graph.sort();
+    Ok(Some((graph, watermark)))
+}
+
+/// One row of `COPY … TO STDOUT` text: four tab-separated integers, `\N` for no exit.
+fn parse_copy_line(line: &[u8]) -> Option<CheckIn> {
+    let mut f = line.split(|b| *b == b'\t');
+    let mut int = || -> Option<Option<i64>> {
+        let field = f.next()?;
+        if field == b"\\N" {
+            return Some(None);
+        }
+        std::str::from_utf8(field).ok()?.parse().ok().map(Some)
+    };
+    Some(CheckIn { person_id: int()??, venue_id: int()??, at: int()??, left: int()? })
 }

@@ -2,14 +2,34 @@
 //! (`SqliteBackend::with_bulk`), with prepared statements inside one transaction. The portable
 //! queries, and the pure planners both dialects call, stay in the workflow's own module.
 
+use std::path::Path;
+use std::time::Duration;
+
 use chrono::{DateTime, Utc};
+
+use crate::Result;
 
 pub(crate) mod batch;
 pub(crate) mod checkins;
 pub(crate) mod observation;
+pub(crate) mod people;
 pub(crate) mod results;
 
 /// A time as the SQLite driver stores it (RFC 3339, so that text order is time order).
 pub(crate) fn time(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, false)
+}
+
+/// A synchronous connection of its own, for a bulk load or a long read beside the pools.
+pub(crate) fn open(path: &Path) -> Result<rusqlite::Connection> {
+    let conn = rusqlite::Connection::open(path)?;
+    conn.busy_timeout(Duration::from_secs(30))?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    // A large load touches index pages all over: keep them in memory (256 MiB) and let the WAL
+    // grow (up to ~1 GiB) instead of checkpointing the same pages after every batch.
+    conn.pragma_update(None, "cache_size", -262_144)?;
+    conn.pragma_update(None, "wal_autocheckpoint", 262_144)?;
+    Ok(conn)
 }
