@@ -18,6 +18,16 @@ pub enum PersonNameError {
     BadCharacter,
 }
 
+impl From<PersonNameError> for crate::refusal::Refusal {
+    fn from(e: PersonNameError) -> Self {
+        match e {
+            PersonNameError::Empty => crate::refusal!("refused.name.empty"),
+            PersonNameError::TooLong => crate::refusal!("refused.name.too_long"),
+            PersonNameError::BadCharacter => crate::refusal!("refused.name.bad_character"),
+        }
+    }
+}
+
 /// A person's name as written on their document (Chinese or Latin letters, `·` for minority names).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]

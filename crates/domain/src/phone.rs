@@ -15,6 +15,12 @@ pub struct Phone(String);
 
 text_newtype!(Phone, PhoneError);
 
+impl From<PhoneError> for crate::refusal::Refusal {
+    fn from(PhoneError::Format(given): PhoneError) -> Self {
+        crate::refusal!("refused.phone", phone = given)
+    }
+}
+
 impl Phone {
     pub fn parse(s: &str) -> Result<Self, PhoneError> {
         let digits: String = s.chars().filter(|c| !matches!(c, ' ' | '-')).collect();

@@ -58,6 +58,20 @@ pub enum ResidentIdError {
     CheckDigit { expected: char, got: char },
 }
 
+impl From<ResidentIdError> for crate::refusal::Refusal {
+    /// What a person at a desk is told: which part of the number is wrong, never the number
+    /// itself nor the check character it should have (an id is personal data).
+    fn from(e: ResidentIdError) -> Self {
+        match e {
+            ResidentIdError::Length(n) => crate::refusal!("refused.id.length", n = n),
+            ResidentIdError::Characters => crate::refusal!("refused.id.characters"),
+            ResidentIdError::AreaPrefix(_) => crate::refusal!("refused.id.area_prefix"),
+            ResidentIdError::ImpossibleDate(_) | ResidentIdError::FutureDate(_) => crate::refusal!("refused.id.birth_date"),
+            ResidentIdError::CheckDigit { .. } => crate::refusal!("refused.id.check_digit"),
+        }
+    }
+}
+
 /// A GB 11643 resident identity number, valid by construction (stored upper-case).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
@@ -166,6 +180,14 @@ mod tests {
     #[test]
     fn rejects_wrong_check_digit_naming_the_expected_one() {
         assert_eq!(ResidentId::parse_on("110105194912310021", today()), Err(ResidentIdError::CheckDigit { expected: 'X', got: '1' }));
+    }
+
+    #[test]
+    fn a_wrong_number_is_told_by_its_part_without_the_number_or_the_right_check_character() {
+        let r = crate::refusal::Refusal::from(ResidentId::parse_on("110105194912310021", today()).unwrap_err());
+        assert_eq!((r.kind, r.args.len()), ("refused.id.check_digit", 0));
+        let r = crate::refusal::Refusal::from(ResidentId::parse_on("1101051949", today()).unwrap_err());
+        assert_eq!((r.kind, r.arg("n")), ("refused.id.length", Some("10")));
     }
 
     #[test]

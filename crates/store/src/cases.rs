@@ -344,6 +344,7 @@ impl Store {
     /// Records a case in the incident holding its area, linked to its known infectors, and
     /// re-forms the clusters it joins. A person already a case of the incident answers that case.
     pub(crate) async fn create_case(&self, actor: &Actor, new: NewCase) -> Result<Case> {
+        cordon_domain::cases::case::identified(new.person_id.is_some(), new.external_id.as_deref())?;
         let incident_id = self.incident_for(actor, &new.area_code).await?;
         if let Some(person) = new.person_id {
             let sql = format!("SELECT {CASE_COLUMNS} FROM cases WHERE incident_id = $1 AND person_id = $2");

@@ -183,6 +183,27 @@ impl Scoped {
     /// An identity number already registered answers that person with `false`, changing nothing.
     pub async fn register_person(&self, new: &cordon_domain::NewPerson) -> Result<(Person, bool)> {
         self.require(Permission::PersonsWrite)?;
+        self.register_met(new).await
+    }
+
+    /// The person a case recorded by hand is about: found by their resident id, or — not in the
+    /// register yet — registered on the spot from what the desk gathered, as at a station (so an
+    /// investigator needs no `persons.write` for it). Without that, an unknown id is refused.
+    pub async fn case_person(&self, id: &cordon_domain::ResidentId, on_the_spot: Option<cordon_domain::NewPerson>) -> Result<Person> {
+        self.require(Permission::TracingWrite)?;
+        if let Some(p) = self.store.person_by_document(id.as_str()).await? {
+            self.inside(&AreaCode::parse(&p.area_code).map_err(StoreError::corrupt)?)?;
+            return Ok(p);
+        }
+        match on_the_spot {
+            Some(new) => self.register_met(&new).await.map(|(p, _)| p),
+            None => Err(refused!("refused.case_person_unregistered", who = id.masked())),
+        }
+    }
+
+    /// Registers a person met on the spot in an area of the jurisdiction, for the caller's
+    /// permission checked by the act it serves.
+    async fn register_met(&self, new: &cordon_domain::NewPerson) -> Result<(Person, bool)> {
         self.inside(&new.area_code)?;
         let (person, created) = self.store.register_person(&self.actor, new).await?;
         let area = AreaCode::parse(&person.area_code).map_err(StoreError::corrupt)?;

@@ -79,6 +79,13 @@ impl CaseClass {
     }
 }
 
+/// Whether a new case names who it is: a person of the register, or — a case without one, from
+/// a line list or reported from elsewhere — at least its case number. A case with neither cannot
+/// be followed, and would still open a cluster and start an investigation's clocks.
+pub fn identified(has_person: bool, number: Option<&str>) -> Result<(), crate::refusal::Refusal> {
+    if has_person || number.is_some_and(|n| !n.trim().is_empty()) { Ok(()) } else { Err(crate::refusal!("refused.case_unidentified")) }
+}
+
 /// How and where a positive result was found, from the person's open observation order: in a
 /// site (集中隔离中发现, at the site), at home under control, or by mass testing at home.
 pub fn found_under(observed: Option<crate::observation::Status>) -> (HowFound, CasePlace) {
@@ -101,6 +108,14 @@ mod tests {
     }
 
     use super::*;
+
+    #[test]
+    fn a_case_names_a_person_or_at_least_its_number() {
+        assert!(identified(true, None).is_ok());
+        assert!(identified(false, Some("清徐-7")).is_ok());
+        assert_eq!(identified(false, None).unwrap_err().kind, "refused.case_unidentified");
+        assert_eq!(identified(false, Some("  ")).unwrap_err().kind, "refused.case_unidentified");
+    }
 
     #[test]
     fn asymptomatic_converts_to_confirmed_but_never_back() {

@@ -259,6 +259,23 @@ async fn a_link_between_two_chains_merges_their_clusters_and_renumbers_generatio
     }
 }
 
+#[tokio::test]
+async fn a_case_with_neither_a_person_nor_a_number_is_refused_and_leaves_nothing() {
+    for (s, store) in each_backend("case-identity").await {
+        seed_areas(&store).await;
+        let tracer = as_user(&store, "tracer", Role::Investigator, "140121").await;
+        let mut nobody = new_case("140121100201", "", vec![], 10);
+        nobody.external_id = None;
+        let refused = tracer.create_case(nobody).await.unwrap_err();
+        assert_eq!(refused.refusal().map(|r| r.kind), Some("refused.case_unidentified"), "{:?}: {refused}", s.kind);
+        assert!(tracer.clusters(&ClusterFilter::default()).await.unwrap().is_empty(), "{:?}: no cluster", s.kind);
+        assert!(tracer.investigation_queue().await.unwrap().is_empty(), "{:?}: no clock", s.kind);
+        // A line list's case, without a person, is its number.
+        assert!(tracer.create_case(new_case("140121100201", "清徐-1", vec![], 10)).await.is_ok(), "{:?}", s.kind);
+        s.finish(store).await.unwrap();
+    }
+}
+
 /// A positive person from mass testing: a pool of five, positive; its first member re-tested
 /// alone, positive.
 async fn positive_from_testing(store: &Store) -> (super::station::Testing, i64) {

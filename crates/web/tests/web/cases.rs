@@ -62,13 +62,21 @@ async fn a_line_list_in_gbk_builds_clusters_that_the_api_lists_with_their_chains
 #[tokio::test]
 async fn a_case_by_hand_opens_an_investigation_that_is_taken_split_and_reported() {
     for w in worlds("api_cases", 4).await {
+        // A case that names neither a person nor a number is refused, and starts no clock.
+        let (status, _, problem) =
+            call(&w.store, post_json(&w.township, "/api/v1/cases", serde_json::json!({"area_code": "140121100201"}))).await;
+        assert_eq!((status, problem["kind"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("refused.case_unidentified")), "{problem}");
+        let (_, _, queue) = get(&w.store, &w.township, "/api/v1/investigations").await;
+        assert_eq!(queue.as_array().map(Vec::len), Some(0), "{queue}");
+        let person = w.store.person_by_document(&sample_id(0)).await.unwrap().unwrap();
         let (status, _, case) = call(
             &w.store,
             post_json(
                 &w.township,
                 "/api/v1/cases",
                 serde_json::json!({
-                    "area_code": "140121100201", "how_found": "fever_clinic", "classification": "confirmed", "onset_date": "2022-04-12"
+                    "person_id": person.id, "area_code": "140121100201", "how_found": "fever_clinic", "classification": "confirmed",
+                    "onset_date": "2022-04-12"
                 }),
             ),
         )
@@ -507,6 +515,78 @@ async fn an_investigator_confirms_venue_candidates_sees_household_secondaries_an
             client.find(fantoccini::Locator::Css(&format!("table#candidates input[value='{}']", p(10)))).await.is_err(),
             "decided: no longer offered"
         );
+        client.close().await.unwrap();
+        w.finish().await;
+    }
+}
+
+#[tokio::test]
+#[ignore = "browser test: needs chromium and chromedriver (scripts/test.sh installs them and runs it)"]
+async fn a_case_by_hand_needs_a_person_keeps_what_was_typed_when_refused_and_registers_someone_new_in_a_browser() {
+    use fantoccini::Locator::Css;
+    let driver = chromedriver().await;
+    for w in worlds("browser_hand_case", 4).await {
+        let store = &w.store;
+        let addr = spawn_server(store.clone()).await;
+        let client = browser(&driver).await;
+        sign_in(&client, addr, "tracer1", PASSWORD).await;
+        client.goto(&format!("http://{addr}/tracing")).await.unwrap();
+        let field = |name: &'static str| {
+            let client = client.clone();
+            async move { client.find(Css(&format!("#case-form [name={name}]"))).await.unwrap() }
+        };
+        let submit = || async { client.find(Css("#case-form button[type=submit]")).await.unwrap().click().await.unwrap() };
+        let value = |name: &'static str| {
+            let client = client.clone();
+            async move { client.find(Css(&format!("#case-form [name={name}]"))).await.unwrap().prop("value").await.unwrap().unwrap_or_default() }
+        };
+
+        // A wrong check character: said in Chinese, the number not repeated, what was typed kept.
+        let mut wrong = sample_id(900);
+        let last = if wrong.ends_with('1') { '2' } else { '1' };
+        wrong.pop();
+        wrong.push(last);
+        field("id_number").await.send_keys(&wrong).await.unwrap();
+        field("number").await.send_keys("清徐-手工1").await.unwrap();
+        // (A date input takes typed keys in the browser's locale order; set it as a picker would.)
+        client.execute("document.querySelector('#case-form [name=onset]').value = '2022-04-12'", vec![]).await.unwrap();
+        submit().await;
+        let said = text(&client, "#case-error").await;
+        assert_eq!(said, "证件号校验位不对，请核对后重新输入。");
+        assert_eq!(
+            (value("id_number").await, value("number").await, value("onset").await),
+            (wrong.clone(), "清徐-手工1".to_string(), "2022-04-12".to_string())
+        );
+
+        // A valid number not in the register, without a name: asked to register, masked.
+        let new_id = sample_id(900);
+        field("id_number").await.clear().await.unwrap();
+        field("id_number").await.send_keys(&new_id).await.unwrap();
+        submit().await;
+        let mut said = text(&client, "#case-error").await;
+        for _ in 0..100 {
+            if !said.contains("校验位") {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            said = text(&client, "#case-error").await;
+        }
+        assert!(said.contains("未在人口库中") && said.contains("请填写姓名") && !said.contains(&new_id), "{said}");
+        let (_, _, queue) = get(store, &w.township, "/api/v1/investigations").await;
+        assert_eq!(queue.as_array().map(Vec::len), Some(0), "nothing was stored: {queue}");
+
+        // With a name, the person is registered on the spot and the case is theirs.
+        field("name").await.send_keys("赵新").await.unwrap();
+        field("phone").await.send_keys("13912345678").await.unwrap();
+        field("area_code").await.clear().await.unwrap();
+        field("area_code").await.send_keys("140121100201").await.unwrap();
+        submit().await;
+        wait_for_url(&client, "the case page", |path, _| path.starts_with("/cases/")).await;
+        let person = store.person_by_document(&new_id).await.unwrap().expect("registered on the spot");
+        assert_eq!((person.name.as_str(), person.area_code.as_str()), ("赵新", "140121100201"));
+        let page = text(&client, "main").await;
+        assert!(page.contains("清徐-手工1") && page.contains("赵新"), "{page}");
+        std::fs::write(screenshot_path(&format!("hand-case-{}.png", w.scratch.kind.as_str())), client.screenshot().await.unwrap()).unwrap();
         client.close().await.unwrap();
         w.finish().await;
     }

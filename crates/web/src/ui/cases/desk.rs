@@ -11,7 +11,10 @@ use cordon_domain::AreaCode;
 use cordon_domain::access::Permission;
 use cordon_domain::cases::case::{CaseClass, CasePlace, HowFound, Origin};
 use cordon_domain::cases::investigation::Part;
-use cordon_store::cases::NewCase;
+use cordon_domain::refusal::Refusal;
+use cordon_domain::{NewPerson, PersonName, Phone, ResidentId, refusal};
+use cordon_store::StoreError;
+use cordon_store::cases::{Case, NewCase};
 use serde::Deserialize;
 
 use super::rows::{QueueRow, queue_row};
@@ -19,7 +22,7 @@ use crate::auth::Caller;
 use crate::format::{local, percent, today};
 use crate::i18n::Tr;
 use crate::ui::form::Form;
-use crate::ui::{UserBadge, failure, message, render};
+use crate::ui::{UserBadge, failure, render, said};
 
 pub struct PositiveRow {
     id: i64,
@@ -37,6 +40,9 @@ struct DeskPage {
     user: Option<UserBadge>,
     can_write: bool,
     notice: Option<String>,
+    /// Why the case form was refused, said above it with what was typed kept.
+    error: Option<String>,
+    form: NewCaseForm,
     positives: Vec<PositiveRow>,
     queue: Vec<QueueRow>,
     overdue: usize,
@@ -54,22 +60,29 @@ pub struct DeskQuery {
 
 /// The investigators' desk.
 pub async fn desk(t: Tr, caller: Caller, Query(q): Query<DeskQuery>) -> Response {
-    let scope = &caller.0;
-    let (positives, queue) = match tokio::try_join!(scope.positives(true), scope.investigation_queue()) {
-        Ok(x) => x,
-        Err(e) => return failure(t, &caller, e),
-    };
     let notice = match (q.made, q.taken) {
         (Some(n), _) => Some(t.fill("tracing.made", &[("number", &n)])),
         (_, Some(n)) => Some(t.fill("tracing.taken", &[("number", &n)])),
         _ => None,
     };
+    desk_page(t, &caller, notice, None, NewCaseForm::default()).await
+}
+
+/// The desk with a notice, or with the case form's refusal and what was typed in it.
+async fn desk_page(t: Tr, caller: &Caller, notice: Option<String>, error: Option<String>, form: NewCaseForm) -> Response {
+    let scope = &caller.0;
+    let (positives, queue) = match tokio::try_join!(scope.positives(true), scope.investigation_queue()) {
+        Ok(x) => x,
+        Err(e) => return failure(t, caller, e),
+    };
     let queue: Vec<QueueRow> = queue.into_iter().map(|i| queue_row(&t, i)).collect();
     let page = DeskPage {
         t,
-        user: UserBadge::of(&caller),
+        user: UserBadge::of(caller),
         can_write: scope.principal().can(Permission::TracingWrite),
         notice,
+        error,
+        form,
         overdue: queue.iter().filter(|r| r.overdue).count(),
         overdue_text: t.fill("tracing.overdue_count", &[("n", &queue.iter().filter(|r| r.overdue).count().to_string())]),
         positives: positives
@@ -99,33 +112,82 @@ pub async fn case_from_positive(t: Tr, caller: Caller, Path(id): Path<i64>) -> R
     }
 }
 
-#[derive(Deserialize)]
+/// The hand-recorded case as typed; kept to show again when refused.
+#[derive(Deserialize, Default)]
 pub struct NewCaseForm {
+    id_number: String,
+    /// Name, phone and address register a person not yet in the register.
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    phone: String,
+    #[serde(default)]
+    address: String,
     area_code: String,
-    how_found: HowFound,
-    classification: CaseClass,
-    onset: Option<String>,
-    number: Option<String>,
+    how_found: Option<HowFound>,
+    classification: Option<CaseClass>,
+    #[serde(default)]
+    onset: String,
+    #[serde(default)]
+    number: String,
 }
 
-/// A case recorded by hand (fever clinic, found in quarantine, imported).
+impl NewCaseForm {
+    pub fn picked_how_found(&self) -> &str {
+        self.how_found.map_or("", |h| h.as_str())
+    }
+    pub fn picked_class(&self) -> &str {
+        self.classification.map_or("", |c| c.as_str())
+    }
+}
+
+/// A case recorded by hand (fever clinic, found in quarantine, imported): about a person of the
+/// register found by resident id, or registered here on the spot. A refusal shows on the desk
+/// with what was typed; nothing is stored.
 pub async fn create_case(t: Tr, caller: Caller, Form(f): Form<NewCaseForm>) -> Response {
-    let bad = |key: &str| message(t, Some(&caller), StatusCode::BAD_REQUEST, t.get("error.failed"), t.get(key));
-    let Ok(area_code) = AreaCode::parse(f.area_code.trim()) else { return bad("area.bad_code_detail") };
-    let onset = match f.onset.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-        None => None,
-        Some(s) => match s.parse::<NaiveDate>() {
-            Ok(d) => Some(d),
-            Err(_) => return bad("case.bad_date"),
-        },
+    match record_by_hand(&caller, &f).await {
+        Ok(case) => Redirect::to(&format!("/cases/{}", case.id)).into_response(),
+        Err(e) if e.is_refusal() => {
+            let error = Some(said(t, &e));
+            (StatusCode::UNPROCESSABLE_ENTITY, desk_page(t, &caller, None, error, f).await).into_response()
+        }
+        Err(e) => failure(t, &caller, e),
+    }
+}
+
+async fn record_by_hand(caller: &Caller, f: &NewCaseForm) -> Result<Case, StoreError> {
+    let scope = &caller.0;
+    let typed = f.id_number.trim();
+    if typed.is_empty() {
+        return Err(refusal!("refused.case_needs_id").into());
+    }
+    let id = ResidentId::parse(typed).map_err(Refusal::from)?;
+    let onset = match f.onset.trim() {
+        "" => None,
+        s => Some(s.parse::<NaiveDate>().map_err(|_| refusal!("refused.case_bad_onset", onset = s))?),
     };
-    let how_found = f.how_found;
+    let on_the_spot = match f.name.trim() {
+        "" => None,
+        name => {
+            let name = PersonName::parse(name).map_err(Refusal::from)?;
+            let phone = match f.phone.trim() {
+                "" => None,
+                p => Some(Phone::parse(p).map_err(Refusal::from)?),
+            };
+            let area = AreaCode::parse(f.area_code.trim()).map_err(|_| refusal!("refused.area_code", code = f.area_code.trim()))?;
+            let address = Some(f.address.trim().to_string()).filter(|a| !a.is_empty());
+            Some(NewPerson::from_resident_id(id.clone(), name, phone, area, address))
+        }
+    };
+    let person = scope.case_person(&id, on_the_spot).await?;
+    let area_code = AreaCode::parse(&person.area_code).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let how_found = f.how_found.unwrap_or(HowFound::Other);
     let new = NewCase {
-        external_id: f.number.map(|n| n.trim().to_string()).filter(|n| !n.is_empty()),
-        person_id: None,
+        external_id: Some(f.number.trim().to_string()).filter(|n| !n.is_empty()),
+        person_id: Some(person.id),
         positive_id: None,
         area_code,
-        classification: f.classification,
+        classification: f.classification.unwrap_or(CaseClass::Confirmed),
         severity: None,
         origin: if how_found == HowFound::Imported { Origin::Imported } else { Origin::Local },
         how_found,
@@ -136,10 +198,7 @@ pub async fn create_case(t: Tr, caller: Caller, Form(f): Form<NewCaseForm>) -> R
         label: None,
         infectors: vec![],
     };
-    match caller.0.create_case(new).await {
-        Ok(case) => Redirect::to(&format!("/cases/{}", case.id)).into_response(),
-        Err(e) => failure(t, &caller, e),
-    }
+    scope.create_case(new).await
 }
 
 #[derive(Deserialize)]
