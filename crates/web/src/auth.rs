@@ -18,6 +18,7 @@ use crate::format::percent;
 use cordon_store::scoped::Scoped;
 
 use crate::AppState;
+use crate::cookies::cookie;
 use crate::error::ApiError;
 
 pub const SESSION_COOKIE: &str = "cordon_session";
@@ -26,18 +27,6 @@ pub const SESSION_IDLE: Duration = Duration::from_secs(8 * 3600);
 
 /// The authenticated caller of a request, holding the only store handle handlers may use.
 pub struct Caller(pub Scoped);
-
-/// A cookie's value from the request headers.
-pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v)
-}
 
 /// The client's address: the connection's peer (proxies are not trusted by default).
 pub fn client_addr(parts_ext: &axum::http::Extensions) -> Option<IpAddr> {

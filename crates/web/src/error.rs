@@ -84,7 +84,7 @@ impl From<cordon_store::StoreError> for ApiError {
     fn from(e: cordon_store::StoreError) -> Self {
         match e {
             cordon_store::StoreError::Refused(r) => ApiError::refused(*r),
-            cordon_store::StoreError::Forbidden(reason) => ApiError::forbidden(crate::ui::denied(Tr(Lang::En), &reason)),
+            cordon_store::StoreError::Forbidden(reason) => ApiError::forbidden(Tr(Lang::En).denied(&reason)),
             other => ApiError::internal(other),
         }
     }

@@ -11,7 +11,7 @@ use axum::http::{HeaderMap, header};
 use axum::middleware::Next;
 use axum::response::Response;
 
-use crate::auth::cookie;
+use crate::cookies::cookie;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Lang {
@@ -94,6 +94,25 @@ impl Tr {
     /// The text for `key` with `{name}` placeholders filled.
     pub fn fill(&self, key: &str, args: &[(&str, &str)]) -> String {
         args.iter().fold(self.get(key).to_string(), |s, (k, v)| s.replace(&format!("{{{k}}}"), v))
+    }
+
+    /// Why a caller was refused, in this language.
+    pub fn denied(&self, d: &cordon_store::Denied) -> String {
+        let t = self;
+        match d {
+            cordon_store::Denied::OutsideJurisdiction { area, yours } => {
+                let sep = if t.zh() { "、" } else { ", " };
+                t.fill("denied.outside_jurisdiction", &[("area", area), ("yours", &yours.join(sep))])
+            }
+            cordon_store::Denied::MissingPermission { role, permission } => t.fill(
+                "denied.missing_permission",
+                &[
+                    ("role", t.get(&format!("role.{}", role.as_str()))),
+                    ("permission", t.get(&format!("permission.{}", permission.as_str()))),
+                    ("code", permission.as_str()),
+                ],
+            ),
+        }
     }
 
     /// A refusal in this language: its kind's text with its values (terms labelled), then the

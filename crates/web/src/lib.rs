@@ -16,6 +16,7 @@ use tower_http::trace::TraceLayer;
 pub mod api;
 mod assets;
 pub mod auth;
+pub mod cookies;
 pub mod error;
 pub mod format;
 pub mod hl7;

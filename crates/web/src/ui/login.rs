@@ -11,7 +11,8 @@ use serde::Deserialize;
 
 use super::render;
 use crate::AppState;
-use crate::auth::{ClientAddr, SESSION_COOKIE, SESSION_IDLE, cookie, safe_next, session_cookie};
+use crate::auth::{ClientAddr, SESSION_COOKIE, SESSION_IDLE, safe_next, session_cookie};
+use crate::cookies::cookie;
 use crate::i18n::Tr;
 
 #[derive(Template)]

@@ -168,29 +168,11 @@ pub(crate) fn page_texts(t: Tr, pairs: &[(&str, &'static str)]) -> String {
     serde_json::Value::Object(map).to_string()
 }
 
-/// Why a caller was refused, in the page's language.
-pub(crate) fn denied(t: Tr, d: &cordon_store::Denied) -> String {
-    match d {
-        cordon_store::Denied::OutsideJurisdiction { area, yours } => {
-            let sep = if t.zh() { "、" } else { ", " };
-            t.fill("denied.outside_jurisdiction", &[("area", area), ("yours", &yours.join(sep))])
-        }
-        cordon_store::Denied::MissingPermission { role, permission } => t.fill(
-            "denied.missing_permission",
-            &[
-                ("role", t.get(&format!("role.{}", role.as_str()))),
-                ("permission", t.get(&format!("permission.{}", permission.as_str()))),
-                ("code", permission.as_str()),
-            ],
-        ),
-    }
-}
-
 /// A store failure as a page: forbidden with its reason, else a generic error (logged).
 pub(crate) fn failure(t: Tr, caller: &Caller, e: StoreError) -> Response {
     match e {
         StoreError::Forbidden(reason) => {
-            let reason = denied(t, &reason);
+            let reason = t.denied(&reason);
             message(
                 t,
                 Some(caller),
