@@ -599,19 +599,7 @@ impl Store {
                     let params: Vec<Param> = chunk.iter().map(|b| Param::Text(b.clone())).collect();
                     bind_all(sqlx::query_as::<_, TubeRow>(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(&b.read).await?
                 }
-                // One index probe per barcode, whatever the statistics say: with none yet (a
-                // table grown within the hour), PostgreSQL priced an IN list of 100 barcodes
-                // as half the table and read all of it for every chunk (324 ms at 1.6M tubes;
-                // this form 0.5 ms). `OFFSET 0` keeps the subquery from being flattened into
-                // a hash join over the whole table.
-                crate::Backend::Postgres(b) => {
-                    let sql = format!(
-                        "SELECT t.* FROM unnest($1::text[]) AS wanted(code) CROSS JOIN LATERAL \
-                         (SELECT {} FROM tubes WHERE barcode = wanted.code OFFSET 0) t",
-                        crate::station::TUBE_COLUMNS
-                    );
-                    sqlx::query_as::<_, TubeRow>(sqlx::AssertSqlSafe(sql.as_str())).bind(chunk.to_vec()).fetch_all(&b.pool).await?
-                }
+                crate::Backend::Postgres(b) => crate::postgres::batch::tubes_by_barcode(b, chunk).await?,
             };
             out.extend(rows.into_iter().filter(|r| r.round_id == round_id).map(|r| (r.barcode.clone(), r)));
         }

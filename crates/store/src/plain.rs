@@ -430,3 +430,38 @@ impl Store {
         }
     }
 }
+
+impl Store {
+    /// The raw limit for benchmarks: the same scans with nothing else — on SQLite by plain
+    /// prepared INSERTs, one row each, in one transaction; on PostgreSQL by a plain `COPY`
+    /// straight into the table (one-row INSERTs there run at a few thousand rows a second,
+    /// hours for a city's scans, so COPY is the stricter limit).
+    pub async fn insert_checkins_plain(&self, rows: Vec<crate::contacts::CheckIn>) -> Result<u64> {
+        match &*self.backend {
+            Backend::Sqlite(b) => {
+                b.with_bulk(move |conn| {
+                    let tx = conn.transaction()?;
+                    {
+                        let mut add =
+                            tx.prepare_cached("INSERT INTO checkins (person_id, venue_id, at_s, left_s) VALUES (?1, ?2, ?3, ?4)")?;
+                        for c in &rows {
+                            add.execute(rusqlite::params![c.person_id, c.venue_id, c.at, c.left])?;
+                        }
+                    }
+                    tx.commit()?;
+                    Ok(rows.len() as u64)
+                })
+                .await
+            }
+            Backend::Postgres(b) => {
+                let buf = crate::postgres::checkins::copy_text(&rows);
+                let mut tx = b.pool.begin().await?;
+                let mut copy = tx.copy_in_raw("COPY checkins (person_id, venue_id, at_s, left_s) FROM STDIN").await?;
+                copy.send(buf.into_bytes()).await?;
+                let n = copy.finish().await?;
+                tx.commit().await?;
+                Ok(n)
+            }
+        }
+    }
+}

@@ -1,6 +1,7 @@
 //! What runs only on PostgreSQL: the `COPY` paths of bulk loads. The portable queries, and the
 //! pure planners both dialects call, stay in the workflow's own module.
 
+pub(crate) mod batch;
 pub(crate) mod checkins;
 pub(crate) mod people;
 
