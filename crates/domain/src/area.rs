@@ -15,6 +15,9 @@ pub enum AreaLevel {
 }
 
 impl AreaLevel {
+    pub const ALL: &'static [AreaLevel] =
+        &[AreaLevel::Province, AreaLevel::City, AreaLevel::County, AreaLevel::Township, AreaLevel::Village];
+
     /// How many digits a code of this level has.
     pub fn code_len(self) -> usize {
         match self {

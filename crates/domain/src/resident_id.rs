@@ -13,6 +13,8 @@ pub enum Sex {
 }
 
 impl Sex {
+    pub const ALL: &'static [Sex] = &[Sex::Male, Sex::Female];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Sex::Male => "male",

@@ -4,11 +4,15 @@
 //! rebuilding it). They are made after the migrations, each time the store migrates, so a value
 //! added to an enum reaches the database with the code that writes it.
 
+use cordon_domain::access::Role;
+use cordon_domain::area::AreaLevel;
 use cordon_domain::cases::case::{CaseClass, CasePlace, HowFound, Origin, PlaceKind, Severity};
 use cordon_domain::cases::exposure::{AssistStatus, Degree, ExposureKind, ExposureStatus};
 use cordon_domain::cases::investigation::Part;
 use cordon_domain::observation::{Category, RoomStatus, SiteKind, Status};
+use cordon_domain::person::Sex;
 use cordon_domain::testing::exemption::ExemptionReason;
+use cordon_domain::testing::pooling::ZoneKind;
 use cordon_domain::testing::result::RecallStatus;
 use cordon_domain::transfer::{TransferKind, TransferStatus, VehicleKind};
 use cordon_domain::treatment::{HospitalKind, StayStatus};
@@ -52,6 +56,12 @@ pub fn enum_columns() -> Vec<EnumColumn> {
         column("hospitals", "kind", HospitalKind::ALL, HospitalKind::as_str),
         column("hospital_stays", "severity", Severity::ALL, Severity::as_str),
         column("hospital_stays", "status", StayStatus::ALL, StayStatus::as_str),
+        column("severity_changes", "severity", Severity::ALL, Severity::as_str),
+        column("round_areas", "zone_kind", ZoneKind::ALL, ZoneKind::as_str),
+        column("areas", "level", AreaLevel::ALL, AreaLevel::as_str),
+        column("persons", "sex", Sex::ALL, Sex::as_str),
+        column("users", "role", Role::ALL, Role::as_str),
+        column("role_permissions", "role", Role::ALL, Role::as_str),
     ]
 }
 

@@ -121,7 +121,8 @@ pub struct RecomputeSummary {
 #[derive(sqlx::FromRow)]
 pub(crate) struct OpenOrder {
     pub(crate) id: i64,
-    pub(crate) category: String,
+    #[sqlx(try_from = "String")]
+    pub(crate) category: Category,
     pub(crate) last_exposure_at: DateTime<Utc>,
     pub(crate) found_on: Option<NaiveDate>,
     pub(crate) created_at: DateTime<Utc>,
@@ -569,7 +570,7 @@ pub(crate) fn plan_schedules(
         plan.summary.orders += 1;
         let found_on = o.found_on.unwrap_or_else(|| local_date(o.created_at));
         let taken = taken.get(&o.id).unwrap_or(&no_tests);
-        let category = o.category.parse::<Category>().ok();
+        let category = Some(o.category);
         let Some(schedule) = category.and_then(|c| schedule_for(rule, c, o.last_exposure_at, found_on, taken)) else {
             plan.summary.no_longer_observed += 1;
             plan.dropped.push(o.id);

@@ -13,6 +13,8 @@ pub enum ZoneKind {
 }
 
 impl ZoneKind {
+    pub const ALL: &'static [ZoneKind] = &[ZoneKind::Sealed, ZoneKind::Controlled, ZoneKind::Precaution];
+
     pub fn as_str(self) -> &'static str {
         match self {
             ZoneKind::Sealed => "sealed",

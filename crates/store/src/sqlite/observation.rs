@@ -33,9 +33,10 @@ pub(crate) async fn recompute_incident(
             ))?;
             let mut rows = q.query([incident_id])?;
             while let Some(r) = rows.next()? {
+                let category: String = r.get(1)?;
                 orders.push(OpenOrder {
                     id: r.get(0)?,
-                    category: r.get(1)?,
+                    category: category.parse().map_err(crate::StoreError::corrupt)?,
                     last_exposure_at: r.get(2)?,
                     found_on: r.get(3)?,
                     created_at: r.get(4)?,

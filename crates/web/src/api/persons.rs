@@ -42,7 +42,7 @@ impl PersonSummary {
             id_kind: p.document.kind().to_string(),
             id_number_masked: p.document.masked(),
             name: p.name.clone(),
-            sex: p.sex.clone(),
+            sex: p.sex.as_str().to_string(),
             birth_date: p.birth_date,
             age: age_on(p.birth_date, today),
             phone_masked: p.phone.as_deref().map(|ph| cordon_domain::Phone::parse(ph).map(|x| x.masked()).unwrap_or_else(|_| "***".into())),

@@ -38,7 +38,7 @@ impl PersonView {
         PersonView {
             id: p.id,
             name: p.name.clone(),
-            sex: t.get(&format!("sex.{}", p.sex)),
+            sex: t.get(&format!("sex.{}", p.sex.as_str())),
             age: age_on(p.birth_date, today),
             birth_date: p.birth_date.to_string(),
             id_masked: if revealed { p.document.number().to_string() } else { p.document.masked() },
