@@ -48,6 +48,7 @@ pub mod plain;
 /// What runs only on PostgreSQL: the COPY paths.
 mod postgres;
 pub mod quarantine;
+pub mod recalls;
 pub mod results;
 pub mod schema;
 pub mod scoped;

@@ -24,7 +24,8 @@ use cordon_domain::testing::pooling::SamplingGroup;
 
 use crate::batch::{BatchOutcome, BatchTube};
 use crate::coverage::{Coverage, Exemption, Progress};
-use crate::results::{Lab, NewLab, Recall, ResultInput, ResultOutcome};
+use crate::recalls::Recall;
+use crate::results::{Lab, NewLab, ResultInput, ResultOutcome};
 use crate::sites::{AreaHistory, HomeVisit};
 use crate::station::{Scanned, Tube};
 use crate::testing::{NewRound, NewSite, Round, Site};

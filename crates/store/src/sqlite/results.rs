@@ -64,7 +64,7 @@ pub(crate) fn write(tx: &rusqlite::Connection, actor: &Actor, lab_id: i64, write
         let mut set = tx.prepare_cached(
             "UPDATE tubes SET result = ?1, ct_orf1ab = ?2, ct_n = ?3, lab_id = ?4, resulted_at = ?5 WHERE id = ?6 AND result IS NULL",
         )?;
-        let mut recall = tx.prepare_cached(&sqlite_sql(RECALL_MEMBERS))?;
+        let mut recall = tx.prepare_cached(&sqlite_sql(crate::recalls::RECALL_MEMBERS))?;
         let mut positive = tx.prepare_cached(&sqlite_sql(POSITIVE_PERSONS))?;
         let mut close_positive = tx.prepare_cached(&sqlite_sql(CLOSE_POSITIVE))?;
         let mut close_negative = tx.prepare_cached(&sqlite_sql(CLOSE_NEGATIVE))?;

@@ -17,6 +17,7 @@ mod observation;
 pub(crate) mod persons;
 mod results;
 mod testing;
+mod transfers;
 mod transport;
 
 #[derive(OpenApi)]
@@ -92,8 +93,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(observation::home_test))
         .routes(routes!(observation::list_sites, observation::create_site))
         .routes(routes!(observation::assign))
-        .routes(routes!(observation::list_transfers))
-        .routes(routes!(observation::advance_transfer))
+        .routes(routes!(transfers::list_transfers))
+        .routes(routes!(transfers::advance_transfer))
         .routes(routes!(observation::list_rule_sets))
         .routes(routes!(observation::set_rule_set))
 }

@@ -6,7 +6,8 @@ use chrono::{DateTime, Utc};
 use cordon_domain::Barcode;
 use cordon_domain::access::Permission;
 use cordon_domain::testing::result::{CtValues, TubeResult};
-use cordon_store::results::{Lab, NewLab, Recall, ResultInput, ResultOutcome};
+use cordon_store::recalls::Recall;
+use cordon_store::results::{Lab, NewLab, ResultInput, ResultOutcome};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 

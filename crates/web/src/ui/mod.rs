@@ -21,7 +21,6 @@ mod cases;
 mod clock;
 mod clusters;
 mod coverage;
-mod dispatch;
 mod form;
 mod login;
 mod observation;
@@ -29,6 +28,7 @@ mod persons;
 mod quarantine;
 mod results;
 mod testing;
+mod transfers;
 mod transport;
 mod treatment;
 
@@ -47,7 +47,7 @@ pub fn router() -> Router<AppState> {
         .merge(admin::router())
         .merge(cases::router())
         .merge(clusters::router())
-        .merge(dispatch::router())
+        .merge(transfers::router())
         .merge(quarantine::router())
         .merge(treatment::router())
         .merge(observation::router())
