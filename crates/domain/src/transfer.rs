@@ -99,6 +99,15 @@ mod tests {
     }
 
     #[test]
+    fn a_positive_is_due_in_hospital_in_two_hours_a_contact_at_a_site_in_twelve_and_home_in_four() {
+        let planned = chrono::DateTime::parse_from_rfc3339("2022-04-13T01:30:00+08:00").unwrap().to_utc();
+        let due = |k: TransferKind| (k.deadline(planned) - planned).num_hours();
+        assert_eq!(due(TransferKind::PositiveToHospital), 2);
+        assert_eq!(due(TransferKind::ContactToSite), 12);
+        assert_eq!(due(TransferKind::ReleaseHome), 4);
+    }
+
+    #[test]
     fn the_park_staff_fill_seventeen_buses() {
         // 327 people, 20-seat buses with one escort each: 17 buses.
         let (loads, left) = fill_vehicles(327, &[20; 20]);

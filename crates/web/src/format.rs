@@ -27,9 +27,14 @@ pub fn today() -> NaiveDate {
     local_date(Utc::now())
 }
 
+/// A day as `04-13`.
+pub fn month_day(d: NaiveDate) -> String {
+    d.format("%m-%d").to_string()
+}
+
 /// A day as `04-13`, or `—` when there is none.
 pub fn day(d: Option<NaiveDate>) -> String {
-    d.map(|d| d.format("%m-%d").to_string()).unwrap_or_else(|| "—".into())
+    d.map(month_day).unwrap_or_else(|| "—".into())
 }
 
 /// A day as `2022-04-13`, or `—` when there is none.

@@ -3,6 +3,7 @@
 use chrono::NaiveDate;
 use cordon_domain::observation::Blocker;
 
+use crate::format::month_day;
 use crate::i18n::Tr;
 
 pub(in crate::ui) fn status_label(t: Tr, s: impl std::fmt::Display) -> String {
@@ -18,7 +19,7 @@ pub(in crate::ui) fn stage_label(t: Tr, s: impl std::fmt::Display) -> String {
 }
 
 pub(in crate::ui) fn blocker_text(t: Tr, b: &Blocker) -> String {
-    let d = |d: &NaiveDate| d.format("%m-%d").to_string();
+    let d = |d: &NaiveDate| month_day(*d);
     match b {
         Blocker::PeriodRunning { release_on } => t.fill("obs.blocker.period", &[("day", &d(release_on))]),
         Blocker::TestMissing { on } => t.fill("obs.blocker.missing", &[("day", &d(on))]),

@@ -10,7 +10,7 @@ use serde::Deserialize;
 
 use super::orders::OrderRow;
 use crate::auth::Caller;
-use crate::format::today;
+use crate::format::{month_day, today};
 use crate::i18n::Tr;
 use crate::ui::form::Form;
 use crate::ui::observation::{blocker_text, stage_label, status_label};
@@ -83,8 +83,8 @@ async fn order_view(t: Tr, caller: &Caller, id: i64, error: Option<String>) -> R
                 .iter()
                 .map(|st| StageRow {
                     kind: stage_label(t, st.kind.as_str()),
-                    first: st.first.format("%m-%d").to_string(),
-                    last: st.last.format("%m-%d").to_string(),
+                    first: month_day(st.first),
+                    last: month_day(st.last),
                     skipped: st.skipped,
                     current: st.first <= today && today <= st.last,
                 })
@@ -92,7 +92,7 @@ async fn order_view(t: Tr, caller: &Caller, id: i64, error: Option<String>) -> R
             s.tests
                 .iter()
                 .map(|x| TestRow {
-                    on: x.on.format("%m-%d").to_string(),
+                    on: month_day(x.on),
                     day: x.day,
                     stage: x.stage.map(|k| stage_label(t, k.as_str())).unwrap_or_default(),
                     planned: x.planned,

@@ -13,7 +13,7 @@ use cordon_store::StoreError;
 use cordon_store::quarantine::SiteBoard;
 
 use crate::auth::Caller;
-use crate::format::{day, percent, today};
+use crate::format::{day, month_day, percent, today};
 use crate::i18n::Tr;
 use crate::ui::observation::{category_label, status_label};
 use crate::ui::{NoticeQuery, UserBadge, failure, render, said};
@@ -165,7 +165,7 @@ pub(super) async fn site_view(
         can_write: scope.principal().can(Permission::QuarantineWrite),
         notice,
         error,
-        today: t.fill("quarantine.sampling_list", &[("day", &today.format("%m-%d").to_string())]),
+        today: t.fill("quarantine.sampling_list", &[("day", &month_day(today))]),
         people,
         samples: samples.into_iter().map(SampleRow::of).collect(),
         sampled,
@@ -177,7 +177,7 @@ pub(super) async fn site_view(
             .map(|r| (r.id, format!("{} {}", r.building, r.number)))
             .collect(),
         room_counts,
-        tomorrow: t.fill("quarantine.tomorrow", &[("day", &tomorrow.format("%m-%d").to_string())]),
+        tomorrow: t.fill("quarantine.tomorrow", &[("day", &month_day(tomorrow))]),
         tomorrow_count: tomorrow_list.len(),
         tomorrow_rows: tomorrow_list.into_iter().map(SampleRow::of).collect(),
         restart,

@@ -19,8 +19,8 @@ use cordon_store::testing::NewRound;
 use serde::Deserialize;
 
 use crate::auth::Caller;
-use crate::format::local;
 use crate::format::percent;
+use crate::format::{local, month_day};
 use crate::i18n::Tr;
 use crate::ui::form::Form;
 use crate::ui::{UserBadge, failure, render, said};
@@ -212,10 +212,7 @@ pub async fn confirm_frequency(t: Tr, caller: Caller, Form(f): Form<ConfirmForm>
     let planned = async {
         let area = cordon_domain::AreaCode::parse(&f.area).map_err(|_| StoreError::from(refusal!("refused.bad_area", code = f.area)))?;
         let starts_at = next_start(Utc::now(), f.days.clamp(1, 14));
-        let name = t.fill(
-            "frequency.round_name",
-            &[("area", &f.name), ("day", &starts_at.with_timezone(&local_offset()).format("%m-%d").to_string())],
-        );
+        let name = t.fill("frequency.round_name", &[("area", &f.name), ("day", &month_day(cordon_domain::local_date(starts_at)))]);
         caller
             .0
             .create_round(NewRound { name, starts_at, target_end_at: None, areas: vec![(area, None)], policy: PoolPolicy::default() })

@@ -106,11 +106,16 @@ async fn station_villages(scope: &cordon_store::scoped::Scoped, site_area: &str)
     if let Some(own) = scope.area(&code).await? {
         out.push((own.code, own.name));
     }
-    if let Ok(subtree) = scope.area_subtree(&township).await {
-        for a in subtree {
-            if a.level() == Some(cordon_domain::AreaLevel::Village) && a.code != site_area {
-                out.push((a.code, a.name));
-            }
+    // A township reaching outside the caller's jurisdiction offers only the site's own village;
+    // any other failure is the page's.
+    let subtree = match scope.area_subtree(&township).await {
+        Ok(subtree) => subtree,
+        Err(cordon_store::StoreError::Forbidden(_)) => vec![],
+        Err(e) => return Err(e),
+    };
+    for a in subtree {
+        if a.level() == Some(cordon_domain::AreaLevel::Village) && a.code != site_area {
+            out.push((a.code, a.name));
         }
     }
     Ok(out)

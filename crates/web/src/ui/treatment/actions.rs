@@ -12,6 +12,7 @@ use serde::Deserialize;
 
 use super::page::outcome;
 use crate::auth::Caller;
+use crate::format::month_day;
 use crate::i18n::Tr;
 use crate::ui::form::Form;
 
@@ -64,7 +65,7 @@ pub async fn severity(t: Tr, caller: Caller, Path(id): Path<i64>, Form(f): Form<
 }
 
 pub async fn discharge(t: Tr, caller: Caller, Path(id): Path<i64>) -> Response {
-    let done = caller.0.discharge(id).await.map(|until| t.fill("treatment.discharged", &[("until", &until.format("%m-%d").to_string())]));
+    let done = caller.0.discharge(id).await.map(|until| t.fill("treatment.discharged", &[("until", &month_day(until))]));
     outcome(t, &caller, done).await
 }
 

@@ -11,8 +11,8 @@ use cordon_store::StoreError;
 use serde::Deserialize;
 
 use crate::auth::Caller;
-use crate::format::local;
 use crate::format::percent;
+use crate::format::{local, month_day};
 use crate::i18n::Tr;
 use crate::ui::{UserBadge, failure, render, said};
 
@@ -91,7 +91,7 @@ pub(super) async fn view(t: Tr, caller: &Caller, notice: Option<String>, error: 
                 may_discharge: matches!(rule, Discharge::Allowed { .. }),
                 rule: rule_text,
                 log: log.iter().map(|(at, s, note)| format!("{} {} {}", local(*at), sev(s), note)).collect(),
-                monitoring_until: s.monitoring_until.map(|d| d.format("%m-%d").to_string()).unwrap_or_default(),
+                monitoring_until: s.monitoring_until.map(month_day).unwrap_or_default(),
                 case_number: s.case_number,
                 name: s.name,
                 hospital: s.hospital,
