@@ -405,7 +405,7 @@ impl Store {
                 let deadline = cordon_domain::transfer::TransferKind::ReleaseHome.deadline(now);
                 let (id,): (i64,) = sqlx::query_as(
                     "INSERT INTO transfers (incident_id, kind, vehicle_id, escort, from_place, to_place, to_site_id, area_code, status, deadline, created_at, created_by) \
-                     SELECT $1, 'release_home', NULL, NULL, s.name, '居住地', NULL, s.area_code, 'planned', $2, $3, $4 FROM quarantine_sites s WHERE s.id = $5 RETURNING id",
+                     SELECT $1, 'release_home', NULL, NULL, s.name, '', NULL, s.area_code, 'planned', $2, $3, $4 FROM quarantine_sites s WHERE s.id = $5 RETURNING id",
                 )
                 .bind(order.incident_id).bind(deadline).bind(now).bind(&actor.name).bind(site).fetch_one(&mut *tx).await?;
                 sqlx::query("INSERT INTO transfer_people (transfer_id, person_id, order_id, then_status) VALUES ($1, $2, $3, $4)")

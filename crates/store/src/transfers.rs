@@ -65,6 +65,8 @@ pub struct Transfer {
     pub vehicle_id: Option<i64>,
     pub plate: Option<String>,
     pub escort: Option<String>,
+    /// Where the transfer starts and ends; empty for the people's own place (their home, or
+    /// where they are now), which each face names from the kind (`dispatch.own_place.<kind>`).
     pub from_place: String,
     pub to_place: String,
     pub to_site_id: Option<i64>,
@@ -225,7 +227,7 @@ impl Store {
                     "INSERT INTO transfers (incident_id, kind, vehicle_id, escort, from_place, to_place, to_site_id, area_code, status, deadline, created_at, created_by) \
                      VALUES ($1, 'contact_to_site', $2, $3, $4, $5, $6, $7, 'planned', $8, $9, $10) RETURNING id",
                 )
-                .bind(incident).bind(vehicle.id).bind(Some(escort.trim()).filter(|e| !e.is_empty())).bind("居住地 / 所在地")
+                .bind(incident).bind(vehicle.id).bind(Some(escort.trim()).filter(|e| !e.is_empty())).bind("")
                 .bind(&site.name).bind(site.id).bind(&site.area_code).bind(deadline).bind(now).bind(&actor.name)
                 .fetch_one(&mut *tx).await?;
                 for o in people.iter() {
@@ -278,7 +280,7 @@ impl Store {
                 "INSERT INTO transfers (incident_id, kind, vehicle_id, escort, from_place, to_place, to_hospital_id, area_code, status, deadline, created_at, created_by) \
                  VALUES ($1, 'positive_to_hospital', $2, $3, $4, $5, $6, $7, 'planned', $8, $9, $10) RETURNING id",
             )
-            .bind(case.incident_id).bind(vehicle.id).bind(Some(escort.trim()).filter(|e| !e.is_empty())).bind("病例所在地")
+            .bind(case.incident_id).bind(vehicle.id).bind(Some(escort.trim()).filter(|e| !e.is_empty())).bind("")
             .bind(&hospital.name).bind(hospital.id).bind(&case.area_code).bind(deadline).bind(now).bind(&actor.name)
             .fetch_one(&mut *tx).await?;
             sqlx::query("INSERT INTO transfer_people (transfer_id, person_id, case_id) VALUES ($1, $2, $3)")

@@ -75,7 +75,7 @@ impl Store {
                 "INSERT INTO hospital_stays (case_id, hospital_id, area_code, admitted_at, severity, status) VALUES ($1, $2, $3, $4, $5, 'admitted') RETURNING id",
             )
             .bind(case_id).bind(hospital_id).bind(&case.area_code).bind(now).bind(&severity).fetch_one(&mut *tx).await?;
-            sqlx::query("INSERT INTO severity_changes (stay_id, at, severity, note, recorded_by) VALUES ($1, $2, $3, '入院', $4)")
+            sqlx::query("INSERT INTO severity_changes (stay_id, at, severity, note, recorded_by) VALUES ($1, $2, $3, '', $4)")
                 .bind(id).bind(now).bind(&severity).bind(&actor.name).execute(&mut *tx).await?;
             sqlx::query("UPDATE cases SET place = $1 WHERE id = $2").bind(place).bind(case_id).execute(&mut *tx).await?;
             bind_all(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;

@@ -260,6 +260,7 @@ mod tests {
             ("obs.stage.", all(StageKind::ALL, StageKind::as_str)),
             ("exemption.", all(ExemptionReason::ALL, ExemptionReason::as_str)),
             ("dispatch.kind.", all(TransferKind::ALL, TransferKind::as_str)),
+            ("dispatch.own_place.", all(TransferKind::ALL, TransferKind::as_str)),
             ("dispatch.status.", all(TransferStatus::ALL, TransferStatus::as_str)),
             ("dispatch.vehicle.", all(VehicleKind::ALL, VehicleKind::as_str)),
             ("dispatch.hospital.", all(HospitalKind::ALL, HospitalKind::as_str)),

@@ -3,11 +3,12 @@
 use crate::api::observation::StatusInput;
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, Problem};
+use crate::i18n::{Lang, Tr};
 use axum::Json;
 use axum::extract::Path;
 use chrono::{DateTime, Utc};
 use cordon_domain::access::Permission;
-use cordon_domain::transfer::TransferStatus;
+use cordon_domain::transfer::{TransferKind, TransferStatus};
 use cordon_store::transfers::Transfer;
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -39,8 +40,8 @@ impl From<Transfer> for TransferView {
             kind: t.kind.to_string(),
             plate: t.plate,
             escort: t.escort,
-            from_place: t.from_place,
-            to_place: t.to_place,
+            from_place: own_place(t.from_place, t.kind),
+            to_place: own_place(t.to_place, t.kind),
             status: t.status.to_string(),
             deadline: t.deadline,
             people: t.people,
@@ -68,4 +69,9 @@ pub async fn list_transfers(caller: Caller) -> ApiResult<Json<Vec<TransferView>>
 pub async fn advance_transfer(caller: Caller, Path(id): Path<i64>, Json(input): Json<StatusInput>) -> ApiResult<Json<TransferView>> {
     let to = input.status.parse::<TransferStatus>().map_err(|e| ApiError::bad_request("status", e))?;
     Ok(Json(caller.0.advance_transfer(id, to).await?.into()))
+}
+
+/// The people's own place (stored empty) named in English from the kind.
+fn own_place(stored: String, kind: TransferKind) -> String {
+    if stored.is_empty() { Tr(Lang::En).get(&format!("dispatch.own_place.{kind}")).to_string() } else { stored }
 }

@@ -9,7 +9,7 @@ use chrono::Utc;
 use cordon_domain::access::Permission;
 use cordon_domain::cases::investigation::Clock;
 use cordon_domain::observation::Status;
-use cordon_domain::transfer::{TransferStatus, VehicleKind};
+use cordon_domain::transfer::{TransferKind, TransferStatus, VehicleKind};
 use cordon_domain::treatment::HospitalKind;
 use cordon_store::StoreError;
 use cordon_store::observation::OrderFilter;
@@ -122,8 +122,8 @@ pub(super) async fn view(t: Tr, caller: &Caller, notice: Option<String>, error: 
                 kind: t.get(&format!("dispatch.kind.{}", x.kind)).to_string(),
                 plate: x.plate.clone().unwrap_or_default(),
                 escort: x.escort.clone().unwrap_or_default(),
-                from: x.from_place.clone(),
-                to: x.to_place.clone(),
+                from: place(t, &x.from_place, x.kind),
+                to: place(t, &x.to_place, x.kind),
                 people: x.people,
                 status: t.get(&format!("dispatch.status.{}", x.status)).to_string(),
                 clock: clock_cell(&t, x.deadline, Clock::at(x.deadline, x.arrived_at, now)),
@@ -199,4 +199,9 @@ pub(super) async fn outcome(t: Tr, caller: &Caller, done: Result<String, StoreEr
         Err(e) if e.is_refusal() => view(t, caller, None, Some(said(t, &e))).await,
         Err(e) => failure(t, caller, e),
     }
+}
+
+/// A transfer's end as the page names it: the people's own place (stored empty) by the kind.
+fn place(t: Tr, stored: &str, kind: TransferKind) -> String {
+    if stored.is_empty() { t.get(&format!("dispatch.own_place.{kind}")).to_string() } else { stored.to_string() }
 }

@@ -90,7 +90,15 @@ pub(super) async fn view(t: Tr, caller: &Caller, notice: Option<String>, error: 
                 tests: tests.iter().map(|x| format!("{} {}/{}", local(x.at), ct(x.ct.orf1ab), ct(x.ct.n))).collect(),
                 may_discharge: matches!(rule, Discharge::Allowed { .. }),
                 rule: rule_text,
-                log: log.iter().map(|(at, s, note)| format!("{} {} {}", local(*at), sev(s), note)).collect(),
+                // The first entry is the admission, stored without a note; the page names it.
+                log: log
+                    .iter()
+                    .enumerate()
+                    .map(|(i, (at, s, note))| {
+                        let note = if i == 0 && note.is_empty() { t.get("treatment.admitted_note") } else { note.as_str() };
+                        format!("{} {} {}", local(*at), sev(s), note)
+                    })
+                    .collect(),
                 monitoring_until: s.monitoring_until.map(month_day).unwrap_or_default(),
                 case_number: s.case_number,
                 name: s.name,
