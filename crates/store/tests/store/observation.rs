@@ -163,20 +163,6 @@ async fn contacts_handed_over_get_schedules_rooms_tests_and_follow_a_new_rule_se
         let (_, kept) = chief.order_schedule(close_ids[0]).await.unwrap();
         assert_eq!(kept.unwrap().tests.iter().filter(|t| t.taken.is_some()).count(), 1, "the test taken is kept");
 
-        // An edited copy: built-in names refused, bad days refused, a sound copy saved.
-        let mut copy = RuleSet::built_in("protocol-9").unwrap();
-        assert!(chief.save_rule_set(&copy, "protocol-9").await.is_err(), "protocol-9 is built in");
-        copy.name = "qingxu-10".into();
-        copy.title = "清徐本地方案".into();
-        copy.plans.get_mut(&Category::CloseContact).unwrap().stages[0].test_days = vec![1, 12];
-        assert!(chief.save_rule_set(&copy, "protocol-9").await.is_err());
-        copy.plans.get_mut(&Category::CloseContact).unwrap().stages[0].days = 14;
-        chief.save_rule_set(&copy, "protocol-9").await.unwrap();
-        assert!(chief.rule_sets().await.unwrap().iter().any(|r| r.rule.name == "qingxu-10" && !r.built_in));
-        chief.set_incident_rule_set(case.incident_id, "qingxu-10").await.unwrap();
-        let o = chief.observation_order(close_ids[2]).await.unwrap().unwrap();
-        assert_eq!(o.release_on, Some(day0 + Duration::days(17)), "14 centralized + 3 home");
-
         // Check-out home: the room waits for cleaning, then is free again; the person rides
         // home before their home stage starts.
         let home = head.check_out(site.id, close_ids[2], Status::HomeMonitoring).await.unwrap();
@@ -239,7 +225,7 @@ async fn contacts_handed_over_get_schedules_rooms_tests_and_follow_a_new_rule_se
         assert_eq!(chief.observation_order(four.id).await.unwrap().unwrap().status.as_str(), "case");
         let five = chief.observation_order(five.id).await.unwrap().unwrap();
         assert_eq!(five.category.as_str(), "close_contact");
-        assert_eq!(five.release_on, Some(today + Duration::days(17)), "recomputed under the rule in force");
+        assert_eq!(five.release_on, Some(today + Duration::days(21)), "recomputed under the rule in force (protocol-8: 14 + 7)");
         let (_, s5) = chief.order_schedule(five.id).await.unwrap();
         assert_eq!(s5.unwrap().entry(), Some(StageKind::Centralized));
 
@@ -520,6 +506,45 @@ async fn a_case_is_admitted_on_arrival_and_discharged_only_on_two_high_ct_tests_
         assert_eq!((after.status.as_str(), after.monitoring_until), ("discharged", Some(until)));
         assert!(head.discharge(stay).await.is_err(), "once");
         assert_eq!(tracer.case(case.id).await.unwrap().unwrap().place.as_str(), "home");
+        s.finish(store).await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn an_edited_copy_of_a_rule_set_is_checked_saved_and_put_in_force() {
+    for (s, store) in each_backend("observation_rule_copy").await {
+        let (ids, tracer, _head, chief) = county_with_a_team(&store).await;
+        let mut new = super::cases::new_case("140121100201", "清徐-1", vec![], 12);
+        new.person_id = Some(ids[&id(0)]);
+        let case = tracer.create_case(new).await.unwrap();
+        let last = Utc::now() - Duration::days(1);
+        let met = NewExposure {
+            contact_person_id: ids[&id(2)],
+            kind: ExposureKind::Meal,
+            degree: None,
+            first_at: Some(last - Duration::hours(2)),
+            last_at: Some(last),
+            note: None,
+        };
+        tracer.record_exposures(case.id, &[met]).await.unwrap();
+        assert_eq!(tracer.hand_over(case.id, &[ids[&id(2)]]).await.unwrap().ordered.len(), 1);
+        let order = chief.observation_orders(&OrderFilter::default()).await.unwrap()[0].id;
+        let day0 = local_date(last);
+
+        // An edited copy: built-in names refused, bad days refused, a sound copy saved.
+        let mut copy = RuleSet::built_in("protocol-9").unwrap();
+        assert!(chief.save_rule_set(&copy, "protocol-9").await.is_err(), "protocol-9 is built in");
+        copy.name = "qingxu-10".into();
+        copy.title = "清徐本地方案".into();
+        copy.plans.get_mut(&Category::CloseContact).unwrap().stages[0].test_days = vec![1, 12];
+        assert!(chief.save_rule_set(&copy, "protocol-9").await.is_err());
+        copy.plans.get_mut(&Category::CloseContact).unwrap().stages[0].days = 14;
+        chief.save_rule_set(&copy, "protocol-9").await.unwrap();
+        assert!(chief.rule_sets().await.unwrap().iter().any(|r| r.rule.name == "qingxu-10" && !r.built_in));
+        chief.set_incident_rule_set(case.incident_id, "qingxu-10").await.unwrap();
+        let o = chief.observation_order(order).await.unwrap().unwrap();
+        assert_eq!(o.release_on, Some(day0 + Duration::days(17)), "14 centralized + 3 home");
+
         s.finish(store).await.unwrap();
     }
 }
