@@ -352,19 +352,57 @@ fn openapi_document_matches_the_snapshot_and_names_every_permission() {
     for (path, item) in doc["paths"].as_object().unwrap() {
         for (method, op) in item.as_object().unwrap() {
             operations += 1;
-            let permission = op["x-permission"].as_str().unwrap_or_else(|| panic!("{method} {path} declares its permission"));
-            assert!(permission.parse::<cordon_domain::access::Permission>().is_ok(), "{method} {path}: {permission}");
-            // Where the description names the permission too, it names the same one.
+            let needs = cordon_web::api::declared(&op["x-permission"])
+                .unwrap_or_else(|| panic!("{method} {path} declares its permission: {}", op["x-permission"]));
+            assert!(!needs.is_empty(), "{method} {path}");
+            // Where the description names the permissions too, it names the same ones.
             let text = format!("{} {}", op["summary"].as_str().unwrap_or(""), op["description"].as_str().unwrap_or(""));
             if let Some((_, rest)) = text.split_once("Requires `") {
                 let named = format!("`{rest}");
-                assert!(named.contains(&format!("`{permission}`")), "{method} {path}: says {rest:?}, declares {permission}");
+                for permission in &needs {
+                    let p = permission.as_str();
+                    assert!(named.contains(&format!("`{p}`")), "{method} {path}: says {rest:?}, declares {p}");
+                }
             }
             assert!(op["responses"]["401"].is_object(), "{method} {path} documents 401");
         }
     }
     assert_eq!(operations, cordon_web::api::permissions().len());
     insta::assert_json_snapshot!("openapi", doc);
+}
+
+#[tokio::test]
+async fn every_read_operation_refuses_exactly_the_roles_without_the_permission_it_declares() {
+    // The permission an operation declares (`x-permission`) is the one its `Scoped` call checks:
+    // every role is asked every read operation; only a role without the declared permission may
+    // be refused with 403, and it must be.
+    let doc = cordon_web::openapi();
+    for w in worlds("declared_permissions", 4).await {
+        let planner = account(&w.store, "perm_planner", Role::TestingOfficer, "140121").await;
+        let (round, _) = plan_round(&w.store, &planner, "权限核对").await;
+        let mut tokens = Vec::new();
+        for role in Role::ALL {
+            tokens.push((*role, account(&w.store, &format!("perm_{}", role.as_str()), *role, "140121").await));
+        }
+        let mut wrong = Vec::new();
+        let mut checked = 0;
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            let Some(op) = item.get("get") else { continue };
+            let needs = cordon_web::api::declared(&op["x-permission"]).unwrap();
+            let uri = path.replace("{id}", &round.to_string()).replace("{code}", "140121").replace("{barcode}", "GL00000001");
+            for (role, token) in &tokens {
+                let (status, _, body) = get(&w.store, token, &uri).await;
+                let allowed = needs.iter().all(|p| role.default_permissions().contains(p));
+                if (status == StatusCode::FORBIDDEN) == allowed {
+                    wrong.push(format!("{} as {}: {status} (declares {:?}) {}", uri, role.as_str(), needs, body["detail"]));
+                }
+                checked += 1;
+            }
+        }
+        assert!(checked >= 300, "{checked} calls");
+        assert!(wrong.is_empty(), "{:?}: {} disagreements:\n{}", w.scratch.kind, wrong.len(), wrong.join("\n"));
+        w.finish().await;
+    }
 }
 
 /// chromedriver on a free port, killed on drop.

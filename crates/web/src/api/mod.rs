@@ -104,19 +104,28 @@ pub(crate) fn parse_area(field: &str, s: &str) -> crate::error::ApiResult<cordon
     cordon_domain::AreaCode::parse(s).map_err(|e| crate::error::ApiError::bad_request(field, format!("{s:?}: {e}")))
 }
 
-/// The permission each operation needs (inside the caller's jurisdiction), as its operation
-/// declares it (`extensions(("x-permission" = …))` beside its path): (method, path, permission).
-pub fn permissions() -> Vec<(String, String, Permission)> {
+/// The permissions each operation needs (inside the caller's jurisdiction), as its operation
+/// declares them (`extensions(("x-permission" = …))` beside its path): (method, path, permissions).
+pub fn permissions() -> Vec<(String, String, Vec<Permission>)> {
     let doc = serde_json::to_value(router().into_openapi()).expect("OpenAPI document serializes");
     let mut out = vec![];
     for (path, item) in doc["paths"].as_object().into_iter().flatten() {
         for (method, op) in item.as_object().into_iter().flatten() {
-            if let Some(p) = op["x-permission"].as_str().and_then(|p| p.parse().ok()) {
-                out.push((method.clone(), path.clone(), p));
+            if let Some(needs) = declared(&op["x-permission"]) {
+                out.push((method.clone(), path.clone(), needs));
             }
         }
     }
     out
+}
+
+/// An operation's `x-permission`: one permission, or an array of permissions it needs all of.
+pub fn declared(value: &Value) -> Option<Vec<Permission>> {
+    match value {
+        Value::String(p) => Some(vec![p.parse().ok()?]),
+        Value::Array(ps) => ps.iter().map(|p| p.as_str()?.parse().ok()).collect(),
+        _ => None,
+    }
 }
 
 /// The OpenAPI document as served: the routes' descriptions (each with its permission as

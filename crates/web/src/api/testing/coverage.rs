@@ -85,7 +85,7 @@ pub async fn coverage(
 /// worker's list. Requires `persons.read` and `testing.read` inside the jurisdiction.
 #[utoipa::path(get, path = "/api/v1/rounds/{id}/missing", tag = "testing", params(("id" = i64, Path, description = "Round id"), CoverageQuery),
     responses((status = 200, body = crate::api::persons::PersonPage), (status = 401, body = Problem), (status = 403, body = Problem)),
-    extensions(("x-permission" = json!(Permission::TestingRead.as_str()))))]
+    extensions(("x-permission" = json!([Permission::TestingRead.as_str(), Permission::PersonsRead.as_str()]))))]
 pub async fn missing(
     caller: Caller,
     Path(id): Path<i64>,
@@ -171,7 +171,7 @@ pub async fn unexempt(caller: Caller, Path((id, person)): Path<(i64, i64)>) -> A
 /// `testing.read` and `persons.read` inside the jurisdiction.
 #[utoipa::path(get, path = "/api/v1/rounds/{id}/exemptions", tag = "testing", params(("id" = i64, Path, description = "Round id"), CoverageQuery),
     responses((status = 200, body = Vec<ExemptionView>), (status = 401, body = Problem), (status = 403, body = Problem)),
-    extensions(("x-permission" = json!(Permission::TestingRead.as_str()))))]
+    extensions(("x-permission" = json!([Permission::TestingRead.as_str(), Permission::PersonsRead.as_str()]))))]
 pub async fn exemptions(
     caller: Caller,
     Path(id): Path<i64>,
