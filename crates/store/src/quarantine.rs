@@ -582,6 +582,16 @@ impl Store {
             .after(serde_json::json!({"barcode": barcode.as_str(), "on": today}));
         with_write_pool!(self, pool => {
             let mut tx = pool.begin().await?;
+            // A barcode is one tube in the whole incident, as at the station: a tube of the mass
+            // round (or of another day's door test) is refused with where it was used.
+            let used: Option<(String, DateTime<Utc>)> = sqlx::query_as(
+                "SELECT s.name, t.opened_at FROM tubes t JOIN testing_rounds r ON r.id = t.round_id \
+                 JOIN sampling_sites s ON s.id = t.site_id WHERE t.barcode = $1 AND r.incident_id = $2 LIMIT 1",
+            )
+            .bind(barcode.as_str()).bind(order.incident_id).fetch_optional(&mut *tx).await?;
+            if let Some((site, at)) = used {
+                return Err(crate::station::refuse::barcode_used_in_incident(barcode, site, crate::station::shanghai(at)).into());
+            }
             let tube: Option<(i64,)> = sqlx::query_as(
                 "INSERT INTO tubes (round_id, barcode, site_id, area_code, pool_kind, pool_size, members, collector, opened_at, sealed_at, purpose) \
                  VALUES ($1, $2, $3, $4, 'people', 1, 1, $5, $6, $6, 'observation') ON CONFLICT (round_id, barcode) DO NOTHING RETURNING id",

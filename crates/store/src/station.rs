@@ -107,6 +107,10 @@ pub mod refuse {
     pub fn barcode_used(barcode: impl Display, site: impl Display, at: impl Display) -> Refusal {
         Refusal::conflict("refused.barcode_used").with("barcode", barcode).with("site", site).with("at", at)
     }
+    /// A barcode already on a tube elsewhere in the incident (another round, a door test).
+    pub fn barcode_used_in_incident(barcode: impl Display, site: impl Display, at: impl Display) -> Refusal {
+        Refusal::conflict("refused.barcode_used_in_incident").with("barcode", barcode).with("site", site).with("at", at)
+    }
     pub fn unknown_tube(barcode: impl Display) -> Refusal {
         Refusal::missing("refused.unknown_tube").with("barcode", barcode)
     }

@@ -207,6 +207,13 @@ async fn contacts_handed_over_get_schedules_rooms_tests_and_follow_a_new_rule_se
         // At home: on the community's list, tested at the door, not released before the day.
         let listed = head.home_list(today).await.unwrap();
         assert_eq!(listed.iter().map(|l| (l.order.id, l.due, l.taken.is_some())).collect::<Vec<_>>(), [(close_ids[2], true, false)]);
+        // A tube of the mass round is a tube of the incident: not for a door test.
+        let officer = as_user(&store, "sampler", Role::TestingOfficer, "140121").await;
+        let (round, east, _) = super::station::round_with_two_sites(&officer).await;
+        let group = cordon_domain::testing::pooling::SamplingGroup::Resident;
+        officer.open_tube(round.id, east.id, &bc("EA00000077"), group, None).await.unwrap();
+        let used = head.take_home_test(close_ids[2], &bc("EA00000077")).await.unwrap_err();
+        assert_eq!(used.refusal().map(|r| r.kind), Some("refused.barcode_used_in_incident"), "{:?}: {used}", s.kind);
         head.take_home_test(close_ids[2], &bc("GL00000009")).await.unwrap();
         assert_eq!(head.home_list(today).await.unwrap()[0].taken.as_deref(), Some("GL00000009"));
         assert!(head.take_home_test(close_ids[1], &bc("GL00000010")).await.is_err(), "close contact 2 is in the site, not at home");

@@ -561,6 +561,21 @@ async fn a_community_worker_tests_people_at_home_and_releases_those_whose_period
         assert_eq!(text(&client, "#home-stats .stat:nth-child(2) .num").await, "2", "two door tests due");
         let rows = client.find_all(fantoccini::Locator::Css("table.home-list tbody tr")).await.unwrap();
         assert_eq!(rows.len(), 2);
+        // A tube already used in the mass round is refused with where it was used.
+        let officer = account(store, "sampler1", Role::TestingOfficer, "140121").await;
+        let (round, site) = plan_round(store, &officer, "全员核酸第一轮").await;
+        let (status, _, tube) = call(
+            store,
+            post_json(&officer, &format!("/api/v1/rounds/{round}/tubes"), serde_json::json!({"barcode": "EA00000077", "site_id": site})),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{tube}");
+        fill(&client, "table.home-list tbody tr:first-child input.barcode", "EA00000077").await;
+        click_and_wait(&client, "table.home-list tbody tr:first-child form.inline button").await;
+        let said = text(&client, "#home-error").await;
+        assert!(said.starts_with("条码 EA00000077 已在东关1号点使用") && said.ends_with("请换一支试管。"), "{said}");
+        assert_eq!(text(&client, "#home-stats .stat:nth-child(2) .num").await, "2");
+        client.goto(&format!("http://{addr}/observation/home")).await.unwrap();
         // A mistyped tube is refused, said in Chinese, and nothing is recorded.
         fill(&client, "table.home-list tbody tr:first-child input.barcode", "GL-0021").await;
         click_and_wait(&client, "table.home-list tbody tr:first-child form.inline button").await;
