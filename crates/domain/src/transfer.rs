@@ -30,6 +30,25 @@ named_enum! {
     }
 }
 
+impl VehicleKind {
+    /// The kinds a confirmed or asymptomatic case may ride to hospital in: a negative-pressure
+    /// ambulance, never a bus or car shared with others.
+    pub const FOR_CASES: [VehicleKind; 1] = [VehicleKind::Ambulance];
+}
+
+/// Whether a case may be sent to hospital in a vehicle of `kind` with `escort`: only in a kind
+/// meant for cases ([`VehicleKind::FOR_CASES`]), and never without a named escort (a doctor or
+/// nurse of the 120 team). Alone or with other cases only: a busy vehicle is not offered.
+pub fn case_ride(kind: VehicleKind, escort: &str) -> Result<(), crate::refusal::Refusal> {
+    if !VehicleKind::FOR_CASES.contains(&kind) {
+        return Err(crate::refusal!("refused.case_vehicle_kind", kind = crate::refusal::term("dispatch.vehicle", kind.as_str())));
+    }
+    if escort.trim().is_empty() {
+        return Err(crate::refusal!("refused.case_needs_escort"));
+    }
+    Ok(())
+}
+
 impl TransferStatus {
     /// A transfer still under way: its vehicle is busy and its people are not yet there.
     pub const OPEN: [TransferStatus; 3] = [TransferStatus::Planned, TransferStatus::Dispatched, TransferStatus::PickedUp];
@@ -105,6 +124,14 @@ mod tests {
         assert_eq!(due(TransferKind::PositiveToHospital), 2);
         assert_eq!(due(TransferKind::ContactToSite), 12);
         assert_eq!(due(TransferKind::ReleaseHome), 4);
+    }
+
+    #[test]
+    fn a_case_rides_in_an_ambulance_with_an_escort_and_nothing_else() {
+        assert!(case_ride(VehicleKind::Ambulance, "120 急救 张医生").is_ok());
+        assert_eq!(case_ride(VehicleKind::Bus, "张医生").unwrap_err().kind, "refused.case_vehicle_kind");
+        assert_eq!(case_ride(VehicleKind::Car, "张医生").unwrap_err().arg("kind"), Some("car"));
+        assert_eq!(case_ride(VehicleKind::Ambulance, "  ").unwrap_err().kind, "refused.case_needs_escort");
     }
 
     #[test]

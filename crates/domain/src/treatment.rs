@@ -103,6 +103,24 @@ pub fn discharge(tests: &[HospitalTest], threshold: Option<f32>) -> Discharge {
     }
 }
 
+/// Whether a death may be recorded as told: a cause is named, and the time lies between the
+/// admission and now (a death is recorded after it happened, never before the person came in).
+pub fn death(at: DateTime<Utc>, cause: &str, admitted_at: DateTime<Utc>, now: DateTime<Utc>) -> Result<(), crate::refusal::Refusal> {
+    if cause.trim().is_empty() {
+        return Err(crate::refusal!("refused.death_needs_cause"));
+    }
+    if at > now {
+        return Err(crate::refusal!("refused.death_in_future"));
+    }
+    // Times are typed to the minute: the minute of admission itself is not before it.
+    let minute = admitted_at.timestamp() - admitted_at.timestamp().rem_euclid(60);
+    let admitted_minute = DateTime::from_timestamp(minute, 0).unwrap_or(admitted_at);
+    if at < admitted_minute {
+        return Err(crate::refusal!("refused.death_before_admission"));
+    }
+    Ok(())
+}
+
 /// The last day of home health monitoring after a discharge on `discharged_on`.
 pub fn monitoring_until(discharged_on: NaiveDate) -> NaiveDate {
     discharged_on.checked_add_days(Days::new(u64::from(POST_DISCHARGE_MONITORING_DAYS))).expect("a date in range")
@@ -180,5 +198,17 @@ mod tests {
                 prop_assert!(tests.iter().filter(|x| x.at >= first).all(|x| x.qualifies(35.0)));
             }
         }
+    }
+
+    #[test]
+    fn a_death_names_its_cause_and_lies_between_admission_and_now() {
+        let admitted = DateTime::parse_from_rfc3339("2022-04-14T10:00:00+08:00").unwrap().to_utc();
+        let now = admitted + Duration::days(3);
+        assert!(death(now - Duration::hours(1), "呼吸衰竭", admitted, now).is_ok());
+        let seconds_in = admitted + Duration::milliseconds(50_500);
+        assert!(death(admitted, "呼吸衰竭", seconds_in, now).is_ok(), "the minute of admission, typed to the minute");
+        assert_eq!(death(now, " ", admitted, now).unwrap_err().kind, "refused.death_needs_cause");
+        assert_eq!(death(now + Duration::minutes(5), "呼吸衰竭", admitted, now).unwrap_err().kind, "refused.death_in_future");
+        assert_eq!(death(admitted - Duration::hours(1), "呼吸衰竭", admitted, now).unwrap_err().kind, "refused.death_before_admission");
     }
 }

@@ -269,6 +269,7 @@ impl Store {
         if let Some((id,)) = open {
             return Ok(id);
         }
+        cordon_domain::transfer::case_ride(vehicle.kind, escort)?;
         let now = Utc::now();
         let deadline = TransferKind::PositiveToHospital.deadline(case.created_at);
         let change = Change::new("plan", "transfer", &case.external_id)

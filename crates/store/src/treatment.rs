@@ -188,13 +188,19 @@ impl Store {
         Ok(until)
     }
 
-    pub(crate) async fn record_death(&self, actor: &Actor, stay: &Stay, at: DateTime<Utc>) -> Result<()> {
+    pub(crate) async fn record_death(&self, actor: &Actor, stay: &Stay, at: DateTime<Utc>, cause: &str) -> Result<()> {
         Self::admitted(stay)?;
-        let change = Change::new("death", "case", &stay.case_number).area(&stay.area_code).after(serde_json::json!({"at": at}));
+        cordon_domain::treatment::death(at, cause, stay.admitted_at, Utc::now())?;
+        let cause = cause.trim();
+        let change =
+            Change::new("death", "case", &stay.case_number).area(&stay.area_code).after(serde_json::json!({"at": at, "cause": cause}));
         with_write_pool!(self, pool => {
             let mut tx = pool.begin().await?;
-            sqlx::query("UPDATE hospital_stays SET status = 'died', died_at = $1 WHERE id = $2 AND status = 'admitted'")
-                .bind(at).bind(stay.id).execute(&mut *tx).await?;
+            let n = sqlx::query("UPDATE hospital_stays SET status = 'died', died_at = $1, death_cause = $2 WHERE id = $3 AND status = 'admitted'")
+                .bind(at).bind(cause).bind(stay.id).execute(&mut *tx).await?.rows_affected();
+            if n != 1 {
+                return Err(refused!("refused.stay_changed", case = stay.case_number));
+            }
             bind_all(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
             tx.commit().await?;
         });

@@ -508,9 +508,10 @@ impl Scoped {
         self.store.discharge(&self.actor, &stay).await
     }
 
-    pub async fn record_death(&self, id: i64, at: chrono::DateTime<Utc>) -> Result<()> {
+    /// Records a death at `at` with its cause (`treatment::death` says what is refused).
+    pub async fn record_death(&self, id: i64, at: chrono::DateTime<Utc>, cause: &str) -> Result<()> {
         self.require(Permission::QuarantineWrite)?;
         let stay = self.stay(id).await?;
-        self.store.record_death(&self.actor, &stay, at).await
+        self.store.record_death(&self.actor, &stay, at, cause).await
     }
 }

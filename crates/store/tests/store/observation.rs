@@ -425,7 +425,14 @@ async fn transfers_fill_vehicles_move_people_and_keep_overdue_first() {
             .await
             .unwrap();
         assert_eq!(dispatcher.cases_to_hospital().await.unwrap().len(), 1);
-        let t = dispatcher.plan_case_transfer(case.id, hospital, small, "").await.unwrap();
+        // Not on a bus, not without an escort: a negative-pressure ambulance with its 120 team.
+        let refused = dispatcher.plan_case_transfer(case.id, hospital, small, "张医生").await.unwrap_err();
+        assert_eq!(refused.refusal().map(|r| r.kind), Some("refused.case_vehicle_kind"), "{:?}: {refused}", s.kind);
+        let ambulance = dispatcher.add_vehicle(&vehicle("晋A·120", VehicleKind::Ambulance, 2)).await.unwrap();
+        let refused = dispatcher.plan_case_transfer(case.id, hospital, ambulance, " ").await.unwrap_err();
+        assert_eq!(refused.refusal().map(|r| r.kind), Some("refused.case_needs_escort"), "{:?}: {refused}", s.kind);
+        assert_eq!(dispatcher.cases_to_hospital().await.unwrap().len(), 1, "nothing planned");
+        let t = dispatcher.plan_case_transfer(case.id, hospital, ambulance, "120 急救 张医生").await.unwrap();
         assert_eq!(dispatcher.plan_case_transfer(case.id, hospital, other, "").await.unwrap(), t, "one open transfer per case");
         assert!(dispatcher.cases_to_hospital().await.unwrap().is_empty());
         let replan = dispatcher.plan_site_transfers(site.id, &orders, &[other], "").await.unwrap();
@@ -476,7 +483,7 @@ async fn a_case_is_admitted_on_arrival_and_discharged_only_on_two_high_ct_tests_
             })
             .await
             .unwrap();
-        let t = dispatcher.plan_case_transfer(case.id, hospital, ambulance, "").await.unwrap();
+        let t = dispatcher.plan_case_transfer(case.id, hospital, ambulance, "120 急救").await.unwrap();
         for step in [TransferStatus::Dispatched, TransferStatus::PickedUp, TransferStatus::Arrived] {
             dispatcher.advance_transfer(t, step).await.unwrap();
         }
@@ -552,6 +559,39 @@ async fn an_edited_copy_of_a_rule_set_is_checked_saved_and_put_in_force() {
         let o = chief.observation_order(order).await.unwrap().unwrap();
         assert_eq!(o.release_on, Some(day0 + Duration::days(17)), "14 centralized + 3 home");
 
+        s.finish(store).await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn a_death_is_recorded_once_with_its_cause_at_a_time_between_admission_and_now() {
+    for (s, store) in each_backend("death").await {
+        let (ids, tracer, head, _chief) = county_with_a_team(&store).await;
+        let dispatcher = as_user(&store, "dispatcher", Role::TransferDispatcher, "140121").await;
+        let mut new = super::cases::new_case("140121100201", "清徐-1", vec![], 12);
+        new.person_id = Some(ids[&id(0)]);
+        let case = tracer.create_case(new).await.unwrap();
+        let hospital = dispatcher
+            .add_hospital(&cordon_store::transfers::NewHospital {
+                name: "清徐县定点医院".into(),
+                kind: cordon_domain::treatment::HospitalKind::Designated,
+                area_code: code("140121"),
+                beds: 100,
+            })
+            .await
+            .unwrap();
+        let stay = head.admit(case.id, hospital).await.unwrap();
+        let now = Utc::now();
+        let kind = |r: cordon_store::Result<()>| r.unwrap_err().refusal().map(|r| r.kind);
+        assert_eq!(kind(head.record_death(stay, now, "  ").await), Some("refused.death_needs_cause"), "{:?}", s.kind);
+        assert_eq!(kind(head.record_death(stay, now + Duration::hours(1), "呼吸衰竭").await), Some("refused.death_in_future"));
+        assert_eq!(kind(head.record_death(stay, now - Duration::days(1), "呼吸衰竭").await), Some("refused.death_before_admission"));
+        assert_eq!(head.stay(stay).await.unwrap().status.as_str(), "admitted", "{:?}: nothing recorded", s.kind);
+        assert!(dispatcher.record_death(stay, now, "呼吸衰竭").await.is_err(), "the ward's act");
+        head.record_death(stay, now, "呼吸衰竭").await.unwrap();
+        let after = head.stay(stay).await.unwrap();
+        assert_eq!((after.status.as_str(), after.died_at.map(|t| t.timestamp())), ("died", Some(now.timestamp())), "{:?}", s.kind);
+        assert!(head.record_death(stay, now, "呼吸衰竭").await.is_err(), "once");
         s.finish(store).await.unwrap();
     }
 }

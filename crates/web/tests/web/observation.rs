@@ -393,7 +393,16 @@ async fn a_dispatcher_seats_contacts_and_sends_the_case_to_hospital_where_it_is_
         // The case goes to the designated hospital by ambulance; its 2-hour clock puts it first.
         let waiting = text(&client, "table#cases-waiting tbody tr").await;
         assert!(waiting.contains("清徐-1") && waiting.contains("还剩 1h5"), "{waiting}");
-        click(&client, "table#cases-waiting select[name=vehicle_id] option:last-child").await;
+        // Only the ambulance is offered for a case, and not without an escort.
+        assert_eq!(text(&client, "table#cases-waiting select[name=vehicle_id]").await, "晋A·120 · 负压救护车 · 4座");
+        client
+            .execute("document.querySelector('table#cases-waiting input[name=escort]').removeAttribute('required')", vec![])
+            .await
+            .unwrap();
+        click_and_wait(&client, "table#cases-waiting button").await;
+        assert_eq!(text(&client, "#dispatch-error").await, "病例转运须有随车医护：请填写随车人员。");
+        client.goto(&format!("http://{addr}/dispatch")).await.unwrap();
+        fill(&client, "table#cases-waiting input[name=escort]", "120 急救 张医生").await;
         click_and_wait(&client, "table#cases-waiting button").await;
         assert_eq!(text(&client, "#dispatch-notice").await, "已派车。");
         let rows = client.find_all(fantoccini::Locator::Css("table#transfers tbody tr")).await.unwrap();
@@ -503,7 +512,7 @@ async fn a_dispatcher_seats_contacts_and_sends_the_case_to_hospital_where_it_is_
         sign_in(&client, addr, "disp1", PASSWORD).await;
         client.goto(&format!("http://{addr}/dispatch")).await.unwrap();
         assert!(text(&client, "table#cases-waiting tbody tr").await.contains(positive["name"].as_str().unwrap()));
-        click(&client, "table#cases-waiting select[name=vehicle_id] option:last-child").await;
+        fill(&client, "table#cases-waiting input[name=escort]", "120 急救").await;
         click_and_wait(&client, "table#cases-waiting button").await;
         assert_eq!(text(&client, "#dispatch-notice").await, "已派车。");
         let open = "//table[@id='transfers']//tr[contains(., '阳性转定点医院')]//button[contains(@class, 'next')]";
@@ -515,6 +524,30 @@ async fn a_dispatcher_seats_contacts_and_sends_the_case_to_hospital_where_it_is_
         assert!(client.find(fantoccini::Locator::XPath(open)).await.is_err(), "arrived");
         let (_, _, case) = get(store, &w.township, &format!("/api/v1/cases/{}", found["id"])).await;
         assert_eq!(case["place"], "hospital", "{case}");
+
+        // A death is not one click: it asks for the time, the cause and a confirmation.
+        client.find(fantoccini::Locator::Css("header form button")).await.unwrap().click().await.unwrap();
+        sign_in(&client, addr, "head1", PASSWORD).await;
+        let now = chrono::Utc::now().with_timezone(&cordon_domain::local_offset()).format("%Y-%m-%dT%H:%M").to_string();
+        let open_death_form = |cause: &'static str| {
+            let (client, now) = (client.clone(), now.clone());
+            async move {
+                client.goto(&format!("http://{addr}/treatment")).await.unwrap();
+                click(&client, "details.death summary").await;
+                let set_time = format!("document.querySelector('.death-form input[name=at]').value = '{now}'");
+                client.execute(&set_time, vec![]).await.unwrap();
+                fill(&client, ".death-form input[name=cause]", cause).await;
+            }
+        };
+        open_death_form("呼吸衰竭").await;
+        client.execute("document.querySelector('.death-form input[name=confirm]').removeAttribute('required')", vec![]).await.unwrap();
+        click_and_wait(&client, ".death-form button").await;
+        assert_eq!(text(&client, "#treatment-error").await, "请勾选确认后再登记死亡；未作任何记录。");
+        open_death_form("呼吸衰竭").await;
+        click(&client, ".death-form input[name=confirm]").await;
+        click_and_wait(&client, ".death-form button").await;
+        assert_eq!(text(&client, "#treatment-notice, #treatment-error").await, "已登记死亡。");
+        assert!(client.find(fantoccini::Locator::Css("details.death")).await.is_err(), "nobody left in hospital");
         client.close().await.unwrap();
         w.finish().await;
     }

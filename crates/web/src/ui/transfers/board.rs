@@ -69,6 +69,8 @@ struct DispatchPage {
     cases: Vec<CaseRow>,
     /// Free vehicles: (id, "plate · kind · seats").
     free_vehicles: Vec<(i64, String)>,
+    /// The free vehicles a case may ride in (`VehicleKind::FOR_CASES`).
+    case_vehicles: Vec<(i64, String)>,
     vehicles: Vec<(String, String, i32, bool)>,
     hospitals: Vec<(i64, String)>,
     vehicle_kinds: Vec<(&'static str, &'static str)>,
@@ -164,10 +166,11 @@ pub(super) async fn view(t: Tr, caller: &Caller, notice: Option<String>, error: 
                 CaseRow { id, number, name, area_code, clock: clock_cell(&t, due, Clock::at(due, None, now)) }
             })
             .collect(),
-        free_vehicles: vehicles
+        free_vehicles: vehicles.iter().filter(|v| !v.busy).map(|v| (v.id, vehicle_label(t, v))).collect(),
+        case_vehicles: vehicles
             .iter()
-            .filter(|v| !v.busy)
-            .map(|v| (v.id, format!("{} · {} · {}座", v.plate, t.get(&format!("dispatch.vehicle.{}", v.kind)), v.seats)))
+            .filter(|v| !v.busy && VehicleKind::FOR_CASES.contains(&v.kind))
+            .map(|v| (v.id, vehicle_label(t, v)))
             .collect(),
         vehicles: vehicles
             .into_iter()
@@ -204,4 +207,14 @@ pub(super) async fn outcome(t: Tr, caller: &Caller, done: Result<String, StoreEr
 /// A transfer's end as the page names it: the people's own place (stored empty) by the kind.
 fn place(t: Tr, stored: &str, kind: TransferKind) -> String {
     if stored.is_empty() { t.get(&format!("dispatch.own_place.{kind}")).to_string() } else { stored.to_string() }
+}
+
+/// A vehicle as a choice: plate, kind and seats.
+fn vehicle_label(t: Tr, v: &cordon_store::transfers::Vehicle) -> String {
+    format!(
+        "{} · {} · {}",
+        v.plate,
+        t.get(&format!("dispatch.vehicle.{}", v.kind)),
+        t.fill("dispatch.seats_n", &[("n", &v.seats.to_string())])
+    )
 }

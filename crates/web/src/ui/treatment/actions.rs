@@ -69,7 +69,32 @@ pub async fn discharge(t: Tr, caller: Caller, Path(id): Path<i64>) -> Response {
     outcome(t, &caller, done).await
 }
 
-pub async fn death(t: Tr, caller: Caller, Path(id): Path<i64>) -> Response {
-    let done = caller.0.record_death(id, Utc::now()).await.map(|_| t.get("treatment.death_saved").to_string());
-    outcome(t, &caller, done).await
+#[derive(Deserialize)]
+pub struct DeathForm {
+    /// `2022-04-14T09:30` from a datetime-local input.
+    #[serde(default)]
+    at: String,
+    #[serde(default)]
+    cause: String,
+    /// The confirmation box: a death is not recorded on one click.
+    #[serde(default)]
+    confirm: Option<String>,
+}
+
+/// A death, confirmed, with its time and cause.
+pub async fn death(t: Tr, caller: Caller, Path(id): Path<i64>, Form(f): Form<DeathForm>) -> Response {
+    let done = async {
+        if f.confirm.is_none() {
+            return Err(StoreError::from(refusal!("refused.death_unconfirmed")));
+        }
+        let at = match f.at.trim() {
+            "" => return Err(StoreError::from(refusal!("refused.death_needs_time"))),
+            typed => chrono::NaiveDateTime::parse_from_str(typed, "%Y-%m-%dT%H:%M")
+                .map(cordon_domain::from_local)
+                .map_err(|_| StoreError::from(refusal!("place.bad_time")))?,
+        };
+        caller.0.record_death(id, at, &f.cause).await?;
+        Ok(t.get("treatment.death_saved").to_string())
+    };
+    outcome(t, &caller, done.await).await
 }
