@@ -103,6 +103,12 @@ pub fn discharge(tests: &[HospitalTest], threshold: Option<f32>) -> Discharge {
     }
 }
 
+/// Whether a hospital test may be recorded at `at`: a sample is recorded after it was taken,
+/// never in the future (a mistyped year would otherwise count towards discharge).
+pub fn test_time(at: DateTime<Utc>, now: DateTime<Utc>) -> Result<(), crate::refusal::Refusal> {
+    if at > now { Err(crate::refusal!("refused.test_in_future")) } else { Ok(()) }
+}
+
 /// Whether a death may be recorded as told: a cause is named, and the time lies between the
 /// admission and now (a death is recorded after it happened, never before the person came in).
 pub fn death(at: DateTime<Utc>, cause: &str, admitted_at: DateTime<Utc>, now: DateTime<Utc>) -> Result<(), crate::refusal::Refusal> {
@@ -210,5 +216,12 @@ mod tests {
         assert_eq!(death(now, " ", admitted, now).unwrap_err().kind, "refused.death_needs_cause");
         assert_eq!(death(now + Duration::minutes(5), "呼吸衰竭", admitted, now).unwrap_err().kind, "refused.death_in_future");
         assert_eq!(death(admitted - Duration::hours(1), "呼吸衰竭", admitted, now).unwrap_err().kind, "refused.death_before_admission");
+    }
+
+    #[test]
+    fn a_hospital_test_is_never_in_the_future() {
+        let now = DateTime::parse_from_rfc3339("2022-04-14T10:00:00+08:00").unwrap().to_utc();
+        assert!(test_time(now - Duration::hours(30), now).is_ok());
+        assert_eq!(test_time(now + Duration::days(3000), now).unwrap_err().kind, "refused.test_in_future");
     }
 }

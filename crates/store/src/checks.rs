@@ -13,7 +13,7 @@ use cordon_domain::observation::{Category, RoomStatus, SiteKind, Status};
 use cordon_domain::person::Sex;
 use cordon_domain::testing::exemption::ExemptionReason;
 use cordon_domain::testing::pooling::ZoneKind;
-use cordon_domain::testing::result::RecallStatus;
+use cordon_domain::testing::result::{RecallStatus, TubeResult};
 use cordon_domain::transfer::{TransferKind, TransferStatus, VehicleKind};
 use cordon_domain::treatment::{HospitalKind, StayStatus};
 
@@ -62,6 +62,8 @@ pub fn enum_columns() -> Vec<EnumColumn> {
         column("persons", "sex", Sex::ALL, Sex::as_str),
         column("users", "role", Role::ALL, Role::as_str),
         column("role_permissions", "role", Role::ALL, Role::as_str),
+        column("tubes", "result", &TubeResult::ALL, TubeResult::as_str),
+        column("tubes", "pool_kind", &crate::station::POOL_KINDS, |k| k),
     ]
 }
 

@@ -168,11 +168,7 @@ pub(crate) struct TubeForResult {
 
 impl TubeForResult {
     fn pool(&self) -> cordon_domain::testing::pooling::PoolSize {
-        if self.pool_kind == "household" {
-            cordon_domain::testing::pooling::PoolSize::Household
-        } else {
-            cordon_domain::testing::pooling::PoolSize::People(self.pool_size as u8)
-        }
+        crate::station::stored_pool(&self.pool_kind, self.pool_size)
     }
 }
 

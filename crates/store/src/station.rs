@@ -53,7 +53,7 @@ impl TubeRow {
         if self.retest() { "retest" } else { "round" }
     }
     pub(crate) fn pool(&self) -> PoolSize {
-        if self.pool_kind == "household" { PoolSize::Household } else { PoolSize::People(self.pool_size as u8) }
+        stored_pool(&self.pool_kind, self.pool_size)
     }
     pub(crate) fn tube(&self) -> Tube {
         Tube {
@@ -139,6 +139,14 @@ pub struct Scanned {
 pub(crate) fn pool_for(round: &crate::testing::Round, site_area: &str, group: SamplingGroup) -> PoolSize {
     let zone = round.areas.iter().filter(|a| site_area.starts_with(&a.area_code)).max_by_key(|a| a.area_code.len()).and_then(|a| a.zone);
     round.policy.pool_size(zone, group)
+}
+
+/// The values of `tubes.pool_kind` (the database checks them, `checks`).
+pub(crate) const POOL_KINDS: [&str; 2] = ["people", "household"];
+
+/// A pool size as stored: the inverse of [`pool_columns`].
+pub(crate) fn stored_pool(kind: &str, size: i32) -> PoolSize {
+    if kind == "household" { PoolSize::Household } else { PoolSize::People(size as u8) }
 }
 
 /// The stored form of a pool size: (pool_kind, pool_size); a household tube's size is set by its

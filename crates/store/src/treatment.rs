@@ -151,6 +151,7 @@ impl Store {
         if [ct.orf1ab, ct.n].into_iter().flatten().any(|v| !(0.0..=50.0).contains(&v)) {
             return Err(refused!("refused.ct_invalid"));
         }
+        cordon_domain::treatment::test_time(at, Utc::now())?;
         with_write_pool!(self, pool => {
             sqlx::query("INSERT INTO hospital_tests (stay_id, at, ct_orf1ab, ct_n, recorded_by) VALUES ($1, $2, $3, $4, $5)")
                 .bind(stay.id).bind(at).bind(ct.orf1ab).bind(ct.n).bind(&actor.name).execute(pool).await?;

@@ -86,6 +86,12 @@ pub fn identified(has_person: bool, number: Option<&str>) -> Result<(), crate::r
     if has_person || number.is_some_and(|n| !n.trim().is_empty()) { Ok(()) } else { Err(crate::refusal!("refused.case_unidentified")) }
 }
 
+/// Whether an onset date may be recorded on `today`: never a day still to come (a mistyped year
+/// would put the case out of every curve).
+pub fn onset(onset: chrono::NaiveDate, today: chrono::NaiveDate) -> Result<(), crate::refusal::Refusal> {
+    if onset > today { Err(crate::refusal!("refused.onset_in_future", onset = onset)) } else { Ok(()) }
+}
+
 /// How and where a positive result was found, from the person's open observation order: in a
 /// site (集中隔离中发现, at the site), at home under control, or by mass testing at home.
 pub fn found_under(observed: Option<crate::observation::Status>) -> (HowFound, CasePlace) {
@@ -115,6 +121,13 @@ mod tests {
         assert!(identified(false, Some("清徐-7")).is_ok());
         assert_eq!(identified(false, None).unwrap_err().kind, "refused.case_unidentified");
         assert_eq!(identified(false, Some("  ")).unwrap_err().kind, "refused.case_unidentified");
+    }
+
+    #[test]
+    fn an_onset_is_today_or_before() {
+        let today = chrono::NaiveDate::from_ymd_opt(2022, 4, 13).unwrap();
+        assert!(onset(today, today).is_ok());
+        assert_eq!(onset(chrono::NaiveDate::from_ymd_opt(2031, 1, 1).unwrap(), today).unwrap_err().arg("onset"), Some("2031-01-01"));
     }
 
     #[test]

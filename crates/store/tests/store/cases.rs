@@ -270,6 +270,15 @@ async fn a_case_with_neither_a_person_nor_a_number_is_refused_and_leaves_nothing
         assert_eq!(refused.refusal().map(|r| r.kind), Some("refused.case_unidentified"), "{:?}: {refused}", s.kind);
         assert!(tracer.clusters(&ClusterFilter::default()).await.unwrap().is_empty(), "{:?}: no cluster", s.kind);
         assert!(tracer.investigation_queue().await.unwrap().is_empty(), "{:?}: no clock", s.kind);
+        // A person registered on the spot for a case lives in a village, not just a county.
+        let rid = cordon_domain::ResidentId::parse(&id(900)).unwrap();
+        let name = cordon_domain::PersonName::parse("赵新").unwrap();
+        let county = cordon_domain::NewPerson::from_resident_id(rid.clone(), name.clone(), None, code("140121"), None);
+        let refused = tracer.case_person(&rid, Some(county)).await.unwrap_err();
+        assert_eq!(refused.refusal().map(|r| r.kind), Some("refused.register_needs_village"), "{:?}", s.kind);
+        assert!(tracer.case_person(&rid, None).await.is_err(), "{:?}: nobody was registered", s.kind);
+        let village = cordon_domain::NewPerson::from_resident_id(rid.clone(), name, None, code("140121100201"), None);
+        assert_eq!(tracer.case_person(&rid, Some(village)).await.unwrap().area_code, "140121100201");
         // A line list's case, without a person, is its number.
         assert!(tracer.create_case(new_case("140121100201", "清徐-1", vec![], 10)).await.is_ok(), "{:?}", s.kind);
         s.finish(store).await.unwrap();

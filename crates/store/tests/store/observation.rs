@@ -504,6 +504,8 @@ async fn a_case_is_admitted_on_arrival_and_discharged_only_on_two_high_ct_tests_
         assert_eq!(tracer.case(case.id).await.unwrap().unwrap().severity.as_deref(), Some("moderate"));
         let ct = |orf1ab: Option<f32>, n: Option<f32>| cordon_domain::testing::result::CtValues { orf1ab, n };
         assert!(head.record_hospital_test(stay, Utc::now(), ct(Some(60.0), None)).await.is_err());
+        let mistyped_year = head.record_hospital_test(stay, Utc::now() + Duration::days(1700), ct(Some(36.0), Some(36.0))).await;
+        assert_eq!(mistyped_year.unwrap_err().refusal().map(|r| r.kind), Some("refused.test_in_future"), "{:?}", s.kind);
         let refused = head.discharge(stay).await.unwrap_err();
         assert_eq!(refused.refusal().map(|r| r.kind), Some("refused.no_high_ct_yet"), "{refused}");
         head.record_hospital_test(stay, Utc::now() - Duration::hours(30), ct(Some(36.5), Some(37.0))).await.unwrap();

@@ -166,6 +166,9 @@ async fn record_by_hand(caller: &Caller, f: &NewCaseForm) -> Result<Case, StoreE
         "" => None,
         s => Some(s.parse::<NaiveDate>().map_err(|_| refusal!("refused.case_bad_onset", onset = s))?),
     };
+    if let Some(d) = onset {
+        cordon_domain::cases::case::onset(d, today())?;
+    }
     let on_the_spot = match f.name.trim() {
         "" => None,
         name => {

@@ -178,7 +178,11 @@ pub(super) async fn view(t: Tr, caller: &Caller, notice: Option<String>, error: 
             .collect(),
         hospitals: hospitals
             .into_iter()
-            .map(|h| (h.id, format!("{}（{}）", h.name, t.get(&format!("dispatch.hospital.{}", h.kind)))))
+            .map(|h| {
+                // A hospital named with its kind (「…（定点医院）」) is not labelled twice.
+                let kind = t.get(&format!("dispatch.hospital.{}", h.kind));
+                (h.id, if h.name.contains(kind) { h.name.clone() } else { format!("{}（{}）", h.name, kind) })
+            })
             .collect(),
         vehicle_kinds: VehicleKind::ALL.iter().map(|k| (k.as_str(), t.get(&format!("dispatch.vehicle.{}", k.as_str())))).collect(),
         hospital_kinds: HospitalKind::ALL.iter().map(|k| (k.as_str(), t.get(&format!("dispatch.hospital.{}", k.as_str())))).collect(),
