@@ -306,6 +306,17 @@ async fn a_contact_found_on_the_last_day_of_their_home_stage_serves_only_that_da
     }
 }
 
+/// The county's designated hospital, added by a dispatcher.
+async fn county_hospital(dispatcher: &cordon_store::scoped::Scoped) -> i64 {
+    let new = cordon_store::transfers::NewHospital {
+        name: "清徐县定点医院".into(),
+        kind: cordon_domain::treatment::HospitalKind::Designated,
+        area_code: code("140121"),
+        beds: 100,
+    };
+    dispatcher.add_hospital(&new).await.unwrap()
+}
+
 #[tokio::test]
 async fn a_township_dispatcher_sees_the_countys_hospitals_and_its_own_not_the_next_townships() {
     use cordon_domain::treatment::HospitalKind;
@@ -415,15 +426,7 @@ async fn transfers_fill_vehicles_move_people_and_keep_overdue_first() {
         assert_eq!(dispatcher.vehicles().await.unwrap().iter().filter(|v| v.busy).count(), 0);
 
         // The case to hospital: due two hours after it was recorded, so first on the board.
-        let hospital = dispatcher
-            .add_hospital(&cordon_store::transfers::NewHospital {
-                name: "清徐县定点医院".into(),
-                kind: cordon_domain::treatment::HospitalKind::Designated,
-                area_code: code("140121"),
-                beds: 100,
-            })
-            .await
-            .unwrap();
+        let hospital = county_hospital(&dispatcher).await;
         assert_eq!(dispatcher.cases_to_hospital().await.unwrap().len(), 1);
         // Not on a bus, not without an escort: a negative-pressure ambulance with its 120 team.
         let refused = dispatcher.plan_case_transfer(case.id, hospital, small, "张医生").await.unwrap_err();
@@ -463,15 +466,7 @@ async fn a_case_is_admitted_on_arrival_and_discharged_only_on_two_high_ct_tests_
         let mut new = super::cases::new_case("140121100201", "清徐-1", vec![], 12);
         new.person_id = Some(ids[&id(0)]);
         let case = tracer.create_case(new).await.unwrap();
-        let hospital = dispatcher
-            .add_hospital(&cordon_store::transfers::NewHospital {
-                name: "清徐县定点医院".into(),
-                kind: cordon_domain::treatment::HospitalKind::Designated,
-                area_code: code("140121"),
-                beds: 100,
-            })
-            .await
-            .unwrap();
+        let hospital = county_hospital(&dispatcher).await;
         let ambulance = dispatcher
             .add_vehicle(&NewVehicle {
                 plate: "晋A·120".into(),
@@ -573,15 +568,7 @@ async fn a_death_is_recorded_once_with_its_cause_at_a_time_between_admission_and
         let mut new = super::cases::new_case("140121100201", "清徐-1", vec![], 12);
         new.person_id = Some(ids[&id(0)]);
         let case = tracer.create_case(new).await.unwrap();
-        let hospital = dispatcher
-            .add_hospital(&cordon_store::transfers::NewHospital {
-                name: "清徐县定点医院".into(),
-                kind: cordon_domain::treatment::HospitalKind::Designated,
-                area_code: code("140121"),
-                beds: 100,
-            })
-            .await
-            .unwrap();
+        let hospital = county_hospital(&dispatcher).await;
         let stay = head.admit(case.id, hospital).await.unwrap();
         let now = Utc::now();
         let kind = |r: cordon_store::Result<()>| r.unwrap_err().refusal().map(|r| r.kind);
