@@ -31,6 +31,16 @@ pub enum UserCommand {
         #[command(flatten)]
         db: crate::DatabaseArg,
     },
+    /// Give an account a new password, read from standard input; its sessions end. This is how
+    /// to get into the demo again once its printed passwords are lost.
+    Password {
+        name: String,
+        /// Read the password from standard input (the only way; it never goes on the command line).
+        #[arg(long, required = true)]
+        password_stdin: bool,
+        #[command(flatten)]
+        db: crate::DatabaseArg,
+    },
     /// List accounts.
     List {
         #[command(flatten)]
@@ -57,6 +67,13 @@ pub enum TokenCommand {
     },
 }
 
+/// A password from standard input, without its line ending.
+fn read_password() -> Result<String> {
+    let mut password = String::new();
+    std::io::stdin().read_to_string(&mut password)?;
+    Ok(password.trim_end_matches(['\r', '\n']).to_string())
+}
+
 fn cli_actor() -> Actor {
     let who = std::env::var("USER").unwrap_or_else(|_| "operator".into());
     Actor::system(&format!("cli:{who}"))
@@ -67,9 +84,7 @@ pub async fn user(cmd: UserCommand) -> Result<()> {
         UserCommand::Add { name, role, areas, display_name, password_stdin: _, db } => {
             let role: Role = role.parse().map_err(anyhow::Error::msg)?;
             let areas = areas.iter().map(|a| AreaCode::parse(a).with_context(|| format!("--area {a}"))).collect::<Result<Vec<_>>>()?;
-            let mut password = String::new();
-            std::io::stdin().read_to_string(&mut password)?;
-            let password = password.trim_end_matches(['\r', '\n']).to_string();
+            let password = read_password()?;
             let store = crate::open(&db.database).await?;
             for a in &areas {
                 if store.area(a).await?.is_none() {
@@ -83,6 +98,15 @@ pub async fn user(cmd: UserCommand) -> Result<()> {
                 )
                 .await?;
             println!("created user {} (id {}, {})", user.username, user.id, user.role.as_str());
+            store.close().await;
+        }
+        UserCommand::Password { name, password_stdin: _, db } => {
+            let password = read_password()?;
+            let store = crate::open(&db.database).await?;
+            if let Err(e) = store.set_password(&cli_actor(), &name, &password).await {
+                bail!("{}", e.refusal().map_or_else(|| e.to_string(), cordon_web::i18n::in_english));
+            }
+            println!("new password set for {name}; their sessions have ended");
             store.close().await;
         }
         UserCommand::List { db } => {

@@ -66,6 +66,10 @@ enum Command {
         /// Generate only; do not start the server.
         #[arg(long)]
         no_serve: bool,
+        /// Start over: delete the SQLite database first (its -wal and -shm too), then generate
+        /// the demo anew with new passwords. (A PostgreSQL database is dropped by its owner.)
+        #[arg(long)]
+        reset: bool,
     },
     /// Write a synthetic person list of the demo county as CSV, to try imports with.
     Generate {
@@ -126,8 +130,15 @@ async fn run() -> Result<()> {
             Ok(())
         }
         Command::Import { what } => import_cli::run(what).await,
-        Command::Demo { db, listen, seed, no_serve } => {
+        Command::Demo { db, listen, seed, no_serve, reset } => {
+            if reset {
+                demo::reset(&db.database)?;
+            }
             let store = open(&db.database).await?;
+            if demo::holds_data(&store).await? {
+                eprintln!("{}", demo::already_there(&db.database));
+                return if no_serve { Ok(()) } else { serve(store, listen).await };
+            }
             match demo::load(&store, seed, demo::DEMO_POPULATION).await {
                 Ok(l) => {
                     eprintln!(

@@ -131,11 +131,7 @@ impl Store {
         if self.user_by_name(&new.username).await?.is_some() {
             return Err(refused!("refused.user_name_taken", name = new.username));
         }
-        let password = new.password.clone();
-        let hash = tokio::task::spawn_blocking(move || Argon2::default().hash_password(password.as_bytes()).map(|h| h.to_string()))
-            .await
-            .map_err(|e| StoreError::Task(e.to_string()))?
-            .map_err(|e| StoreError::Task(format!("password hashing failed: {e}")))?;
+        let hash = hash_password(new.password.clone()).await?;
         let jurisdiction = Jurisdiction::new(new.areas);
         let now = Utc::now();
         let id: i64 = with_write_pool!(self, pool => {
@@ -282,6 +278,23 @@ impl Store {
         }
     }
 
+    /// Gives an account a new password (the password rules apply) and ends its sessions, so that
+    /// whoever held the old one is signed out (audited; the hash stays out of the trail).
+    pub async fn set_password(&self, actor: &Actor, username: &str, password: &str) -> Result<()> {
+        let user = self.user_by_name(username).await?.ok_or_else(|| refused!("refused.no_user", username = username))?;
+        check_password(password, username).map_err(|e| refused!("refused.password_weak", reason = e))?;
+        let hash = hash_password(password.to_string()).await?;
+        let change = Change::new("password", "user", user.id).after(serde_json::json!({"username": username}));
+        with_write_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2").bind(&hash).bind(user.id).execute(&mut *tx).await?;
+            sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(user.id).execute(&mut *tx).await?;
+            bind_all(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
     pub async fn end_session(&self, secret: &str) -> Result<()> {
         with_write_pool!(self, pool => {
             sqlx::query("DELETE FROM sessions WHERE token_hash = $1").bind(secret_hash(secret)).execute(pool).await?;
@@ -338,4 +351,12 @@ impl Store {
             None => Ok(None),
         }
     }
+}
+
+/// An argon2 hash of a password, computed off the async threads.
+async fn hash_password(password: String) -> Result<String> {
+    tokio::task::spawn_blocking(move || Argon2::default().hash_password(password.as_bytes()).map(|h| h.to_string()))
+        .await
+        .map_err(|e| StoreError::Task(e.to_string()))?
+        .map_err(|e| StoreError::Task(format!("password hashing failed: {e}")))
 }

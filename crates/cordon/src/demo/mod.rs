@@ -22,9 +22,46 @@ pub struct Loaded {
     pub seconds: f64,
 }
 
+/// Whether the database holds areas or people already (the demo fills only an empty one).
+pub async fn holds_data(store: &Store) -> Result<bool> {
+    Ok(store.count(Table::Areas).await? > 0 || store.count(Table::Persons).await? > 0)
+}
+
+/// What `cordon demo` says when the database holds a demo already: it is served as it is, and
+/// here is how to get in again, since its passwords were printed only when it was made.
+pub fn already_there(database: &str) -> String {
+    let db = if database == crate::DEFAULT_DATABASE { String::new() } else { format!(" --database {database}") };
+    format!(
+        "This database already holds data (a demo made earlier?); it is served as it is.\n\
+         Its demo accounts' passwords were printed only when it was made. To get in again:\n\
+         \x20 - give an account a new password (10+ characters, letters and digits), for example\n\
+         \x20     echo 'Qingxu-2022-0413' | cordon user password demo_commander --password-stdin{db}\n\
+         \x20   (the accounts are demo_commander, demo_investigator, demo_testing_officer, demo_lab, …;\n\
+         \x20   `cordon user list{db}` lists them), or\n\
+         \x20 - start over with new passwords: cordon demo --reset{db}"
+    )
+}
+
+/// Deletes a SQLite demo database so that `demo` starts over; refuses PostgreSQL.
+pub fn reset(database: &str) -> Result<()> {
+    if database.starts_with("postgres://") || database.starts_with("postgresql://") {
+        bail!("--reset deletes a SQLite file only; drop and create the PostgreSQL database yourself, then run `cordon demo` again");
+    }
+    let path = cordon_store::sqlite_path(database);
+    for suffix in ["", "-wal", "-shm"] {
+        let file = std::path::PathBuf::from(format!("{}{suffix}", path.display()));
+        match std::fs::remove_file(&file) {
+            Ok(()) => eprintln!("removed {}", file.display()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e).with_context(|| format!("removing {}", file.display())),
+        }
+    }
+    Ok(())
+}
+
 /// Generates the county for `seed` and stores it. Refuses a database that already holds data.
 pub async fn load(store: &Store, seed: u64, population: u32) -> Result<Loaded> {
-    if store.count(Table::Areas).await? > 0 || store.count(Table::Persons).await? > 0 {
+    if holds_data(store).await? {
         bail!("the database already holds data; the demo only fills an empty one");
     }
     let started = Instant::now();
@@ -50,6 +87,21 @@ mod tests {
 
     use super::*;
 
+    #[test]
+    fn reset_deletes_a_sqlite_demo_with_its_journal_and_leaves_postgres_to_its_owner() {
+        let dir = std::env::temp_dir().join(format!("cordon-reset-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let db = dir.join("demo.db");
+        for suffix in ["", "-wal", "-shm"] {
+            std::fs::write(format!("{}{suffix}", db.display()), b"x").unwrap();
+        }
+        reset(&format!("sqlite://{}", db.display())).unwrap();
+        assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0);
+        reset(&format!("sqlite://{}", db.display())).unwrap();
+        assert!(reset("postgres://postgres@127.0.0.1/cordon").is_err());
+        std::fs::remove_dir(&dir).unwrap();
+    }
+
     #[tokio::test]
     async fn demo_fills_an_empty_database_once_on_both_backends() {
         for s in test_scratches("demo").await {
@@ -73,6 +125,22 @@ mod tests {
             // The evening's mass testing replayed over the eastern townships.
             let county_code = AreaCode::parse(county::COUNTY_CODE).unwrap();
             crate::accounts_cli::demo_accounts(&store, &county_code).await.unwrap();
+
+            // Served again, the demo says how to get in: a new password for a demo account,
+            // which ends the account's sessions.
+            assert!(holds_data(&store).await.unwrap());
+            let said = already_there("sqlite:///srv/demo.db");
+            assert!(said.contains("cordon user password demo_commander --password-stdin --database sqlite:///srv/demo.db"), "{said}");
+            assert!(said.contains("cordon demo --reset --database sqlite:///srv/demo.db"), "{said}");
+            let actor = cordon_store::audit::Actor::system("test");
+            let session = store
+                .create_session(store.user_by_name("demo_commander").await.unwrap().unwrap().id, std::time::Duration::from_secs(8 * 3600));
+            let session = session.await.unwrap();
+            assert!(store.set_password(&actor, "demo_commander", "short1").await.is_err(), "the password rules apply");
+            assert!(store.set_password(&actor, "nobody", "Qingxu-2022-0413").await.is_err());
+            store.set_password(&actor, "demo_commander", "Qingxu-2022-0413").await.unwrap();
+            assert!(store.verify_login("demo_commander", "Qingxu-2022-0413").await.unwrap().is_some(), "{:?}", s.kind);
+            assert!(store.session_principal(&session, std::time::Duration::from_secs(8 * 3600)).await.unwrap().is_none(), "signed out");
             let now = chrono::Utc::now();
             let r = replay::replay(&store, "demo_testing_officer", "demo_lab", 3, now).await.unwrap();
             let east: i64 = {
