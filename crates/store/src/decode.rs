@@ -26,7 +26,20 @@ const MAX_SAMPLE: usize = 4 * 1024 * 1024;
 
 /// Looks at the start of `input` (reading until it holds non-ASCII text, 4 MiB, or the end),
 /// decides its encoding, and returns a reader of UTF-8 text without BOM.
-pub fn utf8_reader<R: Read + Send + 'static>(mut input: R) -> io::Result<(TextEncoding, Box<dyn Read + Send>)> {
+pub fn utf8_reader<R: Read + Send + 'static>(input: R) -> io::Result<(TextEncoding, Box<dyn Read + Send>)> {
+    utf8_text(input).map(|t| (t.encoding, t.reader))
+}
+
+/// A text file as UTF-8, with what its start says about it.
+pub struct Text {
+    pub encoding: TextEncoding,
+    /// Lines end with CRLF (what Excel on Windows saves), as far as the first line shows.
+    pub crlf: bool,
+    pub reader: Box<dyn Read + Send>,
+}
+
+/// Like [`utf8_reader`], also telling whether lines end with CRLF.
+pub fn utf8_text<R: Read + Send + 'static>(mut input: R) -> io::Result<Text> {
     let mut sample = Vec::with_capacity(MIN_SAMPLE);
     let mut chunk = vec![0u8; MIN_SAMPLE];
     loop {
@@ -40,9 +53,11 @@ pub fn utf8_reader<R: Read + Send + 'static>(mut input: R) -> io::Result<(TextEn
             break;
         }
     }
+    // CR and LF are the same bytes in UTF-8 and GB18030.
+    let crlf = sample.iter().position(|b| *b == b'\n').is_some_and(|i| i > 0 && sample[i - 1] == b'\r');
     if let Some(rest) = sample.strip_prefix(b"\xEF\xBB\xBF") {
         let rest = rest.to_vec();
-        return Ok((TextEncoding::Utf8, Box::new(Cursor::new(rest).chain(input))));
+        return Ok(Text { encoding: TextEncoding::Utf8, crlf, reader: Box::new(Cursor::new(rest).chain(input)) });
     }
     let utf8 = match std::str::from_utf8(&sample) {
         Ok(_) => true,
@@ -51,13 +66,20 @@ pub fn utf8_reader<R: Read + Send + 'static>(mut input: R) -> io::Result<(TextEn
     };
     let stream = Cursor::new(sample).chain(input);
     if utf8 {
-        return Ok((TextEncoding::Utf8, Box::new(stream)));
+        return Ok(Text { encoding: TextEncoding::Utf8, crlf, reader: Box::new(stream) });
     }
     // GB18030 is a superset of GBK and GB2312; decoded to UTF-8 as it is read.
     let decoded = encoding_rs_io::DecodeReaderBytesBuilder::new()
         .encoding(Some(encoding_rs::GB18030))
         .build_with_buffer(stream, vec![0; 64 * 1024])?;
-    Ok((TextEncoding::Gb18030, Box::new(decoded)))
+    Ok(Text { encoding: TextEncoding::Gb18030, crlf, reader: Box::new(decoded) })
+}
+
+/// The line a person sees a CSV record on in their editor. The csv crate numbers the records of
+/// a CRLF file one line early (the `\n` ending a line is counted only as the next record is
+/// read), so such a file's lines are moved one on; `fallback` when there is no position.
+pub fn seen_line(position: Option<&csv::Position>, crlf: bool, fallback: u64) -> u64 {
+    position.map(|p| p.line() + u64::from(crlf)).unwrap_or(fallback)
 }
 
 #[cfg(test)]
@@ -69,6 +91,30 @@ mod tests {
         let mut s = String::new();
         r.read_to_string(&mut s).unwrap();
         (enc, s)
+    }
+
+    /// The lines the records of `bytes` are seen on, as the imports report them.
+    fn record_lines(bytes: Vec<u8>) -> Vec<u64> {
+        let text = utf8_text(Cursor::new(bytes)).unwrap();
+        let crlf = text.crlf;
+        let mut csv = csv::ReaderBuilder::new().flexible(true).from_reader(text.reader);
+        csv.records().map(|r| seen_line(r.unwrap().position(), crlf, 0)).collect()
+    }
+
+    #[test]
+    fn records_are_numbered_as_an_editor_shows_them_whatever_the_line_endings_and_encoding() {
+        // Line 1 the header, line 2 a record, lines 3–4 a record with a quoted line break.
+        let lf = "身份证号,姓名,住址\n11010519491231002X,王秀英,东街\n11010519491231003X,李四,\"东街\n2号\"\n";
+        let crlf = lf.replace('\n', "\r\n");
+        assert_eq!(record_lines(lf.as_bytes().to_vec()), [2, 3], "LF");
+        assert_eq!(record_lines(crlf.as_bytes().to_vec()), [2, 3], "CRLF");
+        let mut bom = b"\xEF\xBB\xBF".to_vec();
+        bom.extend_from_slice(crlf.as_bytes());
+        assert_eq!(record_lines(bom), [2, 3], "UTF-8 with BOM, CRLF");
+        let (gbk, _, _) = encoding_rs::GBK.encode(&crlf);
+        assert_eq!(record_lines(gbk.into_owned()), [2, 3], "GBK, CRLF");
+        let (gbk, _, _) = encoding_rs::GBK.encode(lf);
+        assert_eq!(record_lines(gbk.into_owned()), [2, 3], "GBK, LF");
     }
 
     #[test]

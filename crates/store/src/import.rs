@@ -12,7 +12,7 @@ use cordon_domain::NewPerson;
 use cordon_domain::person_row::PersonColumns;
 use serde::Serialize;
 
-use crate::decode::{TextEncoding, utf8_reader};
+use crate::decode::TextEncoding;
 use crate::{Result, Store, StoreError};
 
 /// One problem with one input row.
@@ -182,7 +182,7 @@ fn parse<R: Read + Send + 'static>(
     today: chrono::NaiveDate,
     tx: tokio::sync::mpsc::Sender<Msg>,
 ) -> Result<(TextEncoding, u64)> {
-    let (encoding, text) = utf8_reader(input)?;
+    let crate::decode::Text { encoding, crlf, reader: text } = crate::decode::utf8_text(input)?;
     let mut csv = csv::ReaderBuilder::new().flexible(true).has_headers(true).from_reader(text);
     let headers = csv.headers().map_err(|e| refused!("refused.not_csv", reason = e))?.clone();
     let columns = PersonColumns::from_headers(headers.iter()).map_err(|e| refused!("refused.file_columns", reason = e))?;
@@ -199,7 +199,7 @@ fn parse<R: Read + Send + 'static>(
                     continue;
                 }
                 rows += 1;
-                let line = record.position().map(|p| p.line()).unwrap_or(rows + 1);
+                let line = crate::decode::seen_line(record.position(), crlf, rows + 1);
                 let fields: Vec<&str> = record.iter().collect();
                 match columns.parse(&fields, today) {
                     Ok(p) if !known_areas.contains(p.area_code.as_str()) => errors.push(RowError {
@@ -220,7 +220,7 @@ fn parse<R: Read + Send + 'static>(
             }
             Err(e) => {
                 rows += 1;
-                let line = e.position().map(|p| p.line()).unwrap_or(rows + 1);
+                let line = crate::decode::seen_line(e.position(), crlf, rows + 1);
                 let reason = match e.kind() {
                     csv::ErrorKind::Utf8 { .. } => "text is not valid in the file's encoding".to_string(),
                     csv::ErrorKind::Io(err) => return Err(refused!("refused.file_unreadable_at", line = line, reason = err)),

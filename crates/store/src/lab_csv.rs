@@ -82,7 +82,7 @@ pub async fn ingest_results_csv<R: Read + Send + 'static>(scope: &Scoped, lab_id
     scope.require(cordon_domain::access::Permission::LabWrite)?;
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<Row>>(8);
     let parser = tokio::task::spawn_blocking(move || -> std::result::Result<&'static str, String> {
-        let (encoding, text) = crate::decode::utf8_reader(input).map_err(|e| e.to_string())?;
+        let crate::decode::Text { encoding, crlf, reader: text } = crate::decode::utf8_text(input).map_err(|e| e.to_string())?;
         let mut csv = csv::ReaderBuilder::new().flexible(true).from_reader(text);
         let headers = csv.headers().map_err(|e| format!("cannot read the header line: {e}"))?.clone();
         let cols = LabColumns::from_headers(&headers)?;
@@ -90,11 +90,11 @@ pub async fn ingest_results_csv<R: Read + Send + 'static>(scope: &Scoped, lab_id
         for record in csv.records() {
             batch.push(match record {
                 Ok(r) => {
-                    let line = r.position().map(|p| p.line()).unwrap_or(0);
+                    let line = crate::decode::seen_line(r.position(), crlf, 0);
                     let raw = r.get(cols.barcode).unwrap_or("").trim().to_string();
                     (line, raw, cols.parse(&r))
                 }
-                Err(e) => (e.position().map(|p| p.line()).unwrap_or(0), String::new(), Err(e.to_string())),
+                Err(e) => (crate::decode::seen_line(e.position(), crlf, 0), String::new(), Err(e.to_string())),
             });
             if batch.len() == BATCH && tx.blocking_send(std::mem::replace(&mut batch, Vec::with_capacity(BATCH))).is_err() {
                 return Ok(encoding.as_str());

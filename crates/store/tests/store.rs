@@ -161,6 +161,13 @@ async fn import_stores_valid_rows_reports_bad_ones_and_is_idempotent() {
 
         let again = import_persons(&store, Cursor::new(gbk), &mut Collect::default()).await.unwrap();
         assert_eq!((again.inserted, again.unchanged, again.invalid_rows), (0, 200, 3));
+        // The same list as Excel on Windows saves it (CRLF, UTF-8 with BOM): the same lines.
+        let mut windows = b"\xEF\xBB\xBF".to_vec();
+        windows.extend_from_slice(csv.replace('\n', "\r\n").as_bytes());
+        let mut errors = Collect::default();
+        import_persons(&store, Cursor::new(windows), &mut errors).await.unwrap();
+        let crlf: Vec<(u64, Option<&str>)> = errors.0.iter().map(|e| (e.line, e.field)).collect();
+        assert_eq!(crlf, lines, "{:?}: CRLF lines as an editor shows them", s.kind);
         assert_eq!(store.count(Table::Persons).await.unwrap(), 200);
         assert_eq!(store.count(Table::Households).await.unwrap(), 100, "two people per address");
 
