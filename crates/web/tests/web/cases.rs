@@ -587,6 +587,37 @@ async fn a_case_by_hand_needs_a_person_keeps_what_was_typed_when_refused_and_reg
         let page = text(&client, "main").await;
         assert!(page.contains("清徐-手工1") && page.contains("赵新"), "{page}");
         std::fs::write(screenshot_path(&format!("hand-case-{}.png", w.scratch.kind.as_str())), client.screenshot().await.unwrap()).unwrap();
+
+        // The case page's contact form says what is wrong with an id, masked, on the page,
+        // and keeps what was typed.
+        let contact = |typed: String| {
+            let client = client.clone();
+            async move {
+                let input = client.find(Css("#contact-form input[name=id_number]")).await.unwrap();
+                input.clear().await.unwrap();
+                input.send_keys(&typed).await.unwrap();
+                client.find(Css("#contact-form button[type=submit]")).await.unwrap().click().await.unwrap();
+                let mut said = String::new();
+                for _ in 0..100 {
+                    if let Ok(el) = client.find(Css("#contact-error")).await
+                        && let Ok(t) = el.text().await
+                        && t != said
+                        && !t.is_empty()
+                    {
+                        said = t;
+                        break;
+                    }
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                let kept = client.find(Css("#contact-form input[name=id_number]")).await.unwrap().prop("value").await.unwrap();
+                (said, kept.unwrap_or_default())
+            }
+        };
+        let (said, kept) = contact(wrong.clone()).await;
+        assert_eq!((said.as_str(), kept.as_str()), ("证件号校验位不对，请核对后重新输入。", wrong.as_str()));
+        let stranger = sample_id(901);
+        let (said, _) = contact(stranger.clone()).await;
+        assert!(said.contains("未登记") && !said.contains(&stranger), "masked: {said}");
         client.close().await.unwrap();
         w.finish().await;
     }

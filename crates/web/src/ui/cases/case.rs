@@ -84,6 +84,8 @@ struct CasePage {
     kinds: Vec<(&'static str, String)>,
     notice: Option<String>,
     held: Option<String>,
+    /// The contact form's refusal, and the id as typed.
+    contact_refused: Option<(String, String)>,
     t: Tr,
     user: Option<UserBadge>,
     can_write: bool,
@@ -101,7 +103,7 @@ struct CasePage {
     core_done: bool,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 pub struct CaseQuery {
     done: Option<String>,
     /// After a hand-over: how many got an order, how many had one already, who was held and why.
@@ -113,6 +115,11 @@ pub struct CaseQuery {
 /// A case with its investigation: take it, mark the core facts, file the report, add an
 /// infector, confirm venue candidates and contacts, hand a batch over.
 pub async fn case_page(t: Tr, caller: Caller, Path(id): Path<i64>, Query(q): Query<CaseQuery>) -> Response {
+    case_view(t, &caller, id, q, None).await
+}
+
+/// The case page, with the contact form's refusal and what was typed in it, if any.
+pub(super) async fn case_view(t: Tr, caller: &Caller, id: i64, q: CaseQuery, contact_refused: Option<(String, String)>) -> Response {
     let scope = &caller.0;
     let loaded = async {
         let Some(case) = scope.case(id).await? else { return Ok(None) };
@@ -141,8 +148,8 @@ pub async fn case_page(t: Tr, caller: Caller, Path(id): Path<i64>, Query(q): Que
     };
     let (case, inv, cluster, candidates, contacts, places, person) = match loaded.await {
         Ok(Some(x)) => x,
-        Ok(None) => return message(t, Some(&caller), StatusCode::NOT_FOUND, t.get("case.none"), t.get("case.none")),
-        Err(e) => return failure(t, &caller, e),
+        Ok(None) => return message(t, Some(caller), StatusCode::NOT_FOUND, t.get("case.none"), t.get("case.none")),
+        Err(e) => return failure(t, caller, e),
     };
     let infectors = cluster
         .as_ref()
@@ -171,6 +178,7 @@ pub async fn case_page(t: Tr, caller: Caller, Path(id): Path<i64>, Query(q): Que
             _ => t.get(&format!("contacts.done.{d}")).to_string(),
         }),
         held: q.held.filter(|h| !h.is_empty()),
+        contact_refused,
         can_write: scope.principal().can(Permission::TracingWrite),
         classification: t.get(&format!("case.class.{}", case.classification)).to_string(),
         how_found: t.get(&format!("case.found.{}", case.how_found)).to_string(),
@@ -185,7 +193,7 @@ pub async fn case_page(t: Tr, caller: Caller, Path(id): Path<i64>, Query(q): Que
         reported: inv.as_ref().is_some_and(|i| i.report_done_at.is_some()),
         core_done: inv.as_ref().is_some_and(|i| i.core_done_at.is_some()),
         investigation: inv.map(|i| queue_row(&t, i)),
-        user: UserBadge::of(&caller),
+        user: UserBadge::of(caller),
         case,
         t,
     };

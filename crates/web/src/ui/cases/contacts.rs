@@ -2,6 +2,7 @@
 //! proposed contacts decided, a batch handed over to observation.
 
 use axum::extract::Path;
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::Utc;
 use cordon_domain::cases::exposure::{Degree, ExposureKind, Lookback};
@@ -13,8 +14,8 @@ use serde::Deserialize;
 use crate::auth::Caller;
 use crate::format::percent;
 use crate::i18n::Tr;
-use crate::ui::failure;
 use crate::ui::form::{Form, Ids};
+use crate::ui::{failure, said};
 
 #[derive(Deserialize)]
 pub struct CandidatesForm {
@@ -82,11 +83,15 @@ pub struct ContactForm {
 pub async fn add_contact(t: Tr, caller: Caller, Path(id): Path<i64>, Form(f): Form<ContactForm>) -> Response {
     let scope = &caller.0;
     let done = async {
-        let number = f.id_number.trim().to_ascii_uppercase();
+        let typed = f.id_number.trim();
+        if typed.is_empty() {
+            return Err(StoreError::from(refusal!("refused.contact_needs_id")));
+        }
+        let rid = cordon_domain::ResidentId::parse(typed).map_err(cordon_domain::refusal::Refusal::from)?;
         let person = scope
-            .person_id_by_document(&number)
+            .person_id_by_document(rid.as_str())
             .await?
-            .ok_or_else(|| StoreError::from(refusal!("contacts.unknown_person", id = number)))?;
+            .ok_or_else(|| StoreError::from(refusal!("contacts.unknown_person", id = rid.masked())))?;
         let kind = f.kind;
         let now = Utc::now();
         scope
@@ -98,6 +103,10 @@ pub async fn add_contact(t: Tr, caller: Caller, Path(id): Path<i64>, Form(f): Fo
     };
     match done.await {
         Ok(_) => Redirect::to(&format!("/cases/{id}?done=recorded#contacts")).into_response(),
+        Err(e) if e.is_refusal() => {
+            let refused = Some((said(t, &e), f.id_number.trim().to_string()));
+            (StatusCode::UNPROCESSABLE_ENTITY, super::case::case_view(t, &caller, id, Default::default(), refused).await).into_response()
+        }
         Err(e) => failure(t, &caller, e),
     }
 }
