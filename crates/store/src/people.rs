@@ -69,12 +69,15 @@ pub struct PersonFilter {
     pub phone: Option<String>,
     /// The last four characters of the identity number.
     pub id_tail: Option<String>,
+    /// The whole identity number: exactly that person (a hotline operator or a checkpoint
+    /// officer types the whole number).
+    pub id_number: Option<String>,
     pub vulnerability: Option<Vulnerability>,
 }
 
 impl PersonFilter {
     /// Reads one search box: 4 digits (or 3 digits and X) are an id tail, 11 digits a phone, an
-    /// 18-character id its tail plus an exact match later, anything else a name prefix.
+    /// 18-character id exactly that id, anything else a name prefix.
     pub fn from_query(q: &str) -> PersonFilter {
         let q = q.trim();
         let digits = q.bytes().all(|b| b.is_ascii_digit());
@@ -86,6 +89,7 @@ impl PersonFilter {
             f.phone = Some(q.to_string());
         } else if q.len() == 18 && q[..17].bytes().all(|b| b.is_ascii_digit()) {
             f.id_tail = Some(q[14..].to_ascii_uppercase());
+            f.id_number = Some(q.to_ascii_uppercase());
         } else {
             f.name = Some(q.to_string());
         }
@@ -152,6 +156,9 @@ impl Store {
         }
         if let Some(tail) = &filter.id_tail {
             push(&mut sql, " AND p.id_tail = ?", Param::Text(tail.to_ascii_uppercase()));
+        }
+        if let Some(number) = &filter.id_number {
+            push(&mut sql, " AND p.id_number = ?", Param::Text(number.to_ascii_uppercase()));
         }
         match filter.vulnerability {
             Some(Vulnerability::Elderly) => {

@@ -245,6 +245,10 @@ async fn search_by_name_prefix_phone_and_id_tail_within_scope() {
         let by_tail = list(tail, county.clone()).await;
         assert!(by_tail.iter().any(|p| p.document.number() == id(7)));
         assert!(by_tail.iter().all(|p| p.document.number().ends_with(tail)));
+        assert!(by_tail.len() > 1, "{:?}: others share the tail", s.kind);
+        // The whole number finds exactly that person.
+        let whole = list(&id(7), county.clone()).await;
+        assert_eq!(whole.iter().map(|p| p.document.number()).collect::<Vec<_>>(), [id(7).as_str()], "{:?}", s.kind);
 
         // Person 5 lives in 徐沟镇 (140121101201); 清源镇 cannot find them.
         assert_eq!(by_phone[0].area_code, "140121101201");
