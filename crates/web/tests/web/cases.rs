@@ -281,6 +281,8 @@ async fn an_investigator_makes_a_case_of_a_positive_takes_it_files_the_report_an
 
         // The cluster: its chain drawn, its cases by generation.
         client.find(fantoccini::Locator::Css("#cluster-link")).await.unwrap().click().await.unwrap();
+        // Named once: the cluster's label, then what it is (not "聚集性疫情 … 聚集").
+        assert_eq!(text(&client, "h1").await, "清徐-0 关联聚集 聚集性疫情");
         let drawn = client.wait().for_element(fantoccini::Locator::Css("#chain[data-drawn='2'] canvas")).await;
         assert!(drawn.is_ok(), "the chain is drawn");
         let gens = text(&client, "table#generations").await;
