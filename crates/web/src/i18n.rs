@@ -281,7 +281,7 @@ mod tests {
             ("assist.status.", all(AssistStatus::ALL, AssistStatus::as_str)),
             ("treatment.status.", all(StayStatus::ALL, StayStatus::as_str)),
             // The outcomes a page reports back, and the steps a board offers: named by the page.
-            ("contacts.done.", vec!["recorded", "dismissed", "confirmed", "handed_over"]),
+            ("contacts.done.", vec!["recorded", "dismissed", "confirmed", "handed_over", "existing"]),
             ("obs.outcome.", vec!["pending", "negative", "positive"]),
             ("transport.stage_", vec!["open", "sealed", "departed", "received", "resulted"]),
             ("dispatch.do_", vec!["dispatched", "picked_up", "arrived"]),

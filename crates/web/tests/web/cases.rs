@@ -590,6 +590,14 @@ async fn a_case_by_hand_needs_a_person_keeps_what_was_typed_when_refused_and_reg
         assert!(page.contains("清徐-手工1") && page.contains("赵新"), "{page}");
         std::fs::write(screenshot_path(&format!("hand-case-{}.png", w.scratch.kind.as_str())), client.screenshot().await.unwrap()).unwrap();
 
+        // The same person again by hand: their case opens and says so; no second case.
+        client.goto(&format!("http://{addr}/tracing")).await.unwrap();
+        field("id_number").await.send_keys(&new_id).await.unwrap();
+        submit().await;
+        assert_eq!(text(&client, "#case-existing").await, "该人员已是病例：已打开其病例页，未新建病例。");
+        let (_, _, queue) = get(store, &w.township, "/api/v1/investigations").await;
+        assert_eq!(queue.as_array().map(Vec::len), Some(1), "one case, one investigation: {queue}");
+
         // The case page's contact form says what is wrong with an id, masked, on the page,
         // and keeps what was typed.
         let contact = |typed: String| {

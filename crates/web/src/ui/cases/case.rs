@@ -83,6 +83,8 @@ struct CasePage {
     contact_counts: String,
     kinds: Vec<(&'static str, String)>,
     notice: Option<String>,
+    /// Opened for a person recorded by hand who was a case already.
+    existing: bool,
     held: Option<String>,
     /// The contact form's refusal, and the id as typed.
     contact_refused: Option<(String, String)>,
@@ -171,7 +173,8 @@ pub(super) async fn case_view(t: Tr, caller: &Caller, id: i64, q: CaseQuery, con
         contacts: contact_rows(&t, contacts),
         contact_counts,
         kinds: ExposureKind::ALL.iter().map(|k| (k.as_str(), t.get(&format!("contacts.kind.{}", k.as_str())).to_string())).collect(),
-        notice: q.done.as_deref().map(|d| match (d, q.n) {
+        existing: q.done.as_deref() == Some("existing"),
+        notice: q.done.as_deref().filter(|d| *d != "existing").map(|d| match (d, q.n) {
             ("handed_over", Some(n)) => {
                 t.fill("contacts.done.handed_over_n", &[("n", &n.to_string()), ("already", &q.already.unwrap_or(0).to_string())])
             }

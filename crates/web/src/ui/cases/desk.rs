@@ -145,7 +145,10 @@ impl NewCaseForm {
 /// register found by resident id, or registered here on the spot. A refusal shows on the desk
 /// with what was typed; nothing is stored.
 pub async fn create_case(t: Tr, caller: Caller, Form(f): Form<NewCaseForm>) -> Response {
+    let asked = chrono::Utc::now();
     match record_by_hand(&caller, &f).await {
+        // The person was a case already: that case opens, and says so.
+        Ok(case) if case.created_at < asked => Redirect::to(&format!("/cases/{}?done=existing", case.id)).into_response(),
         Ok(case) => Redirect::to(&format!("/cases/{}", case.id)).into_response(),
         Err(e) if e.is_refusal() => {
             let error = Some(said(t, &e));
