@@ -219,6 +219,16 @@ pub struct NewPerson {
 }
 
 impl NewPerson {
+    /// Whether a person met on the spot may be registered where they say they live: in a village
+    /// or community (a 12-digit code), the level a household and the community's lists need.
+    pub fn may_register_on_the_spot(&self) -> Result<(), crate::refusal::Refusal> {
+        if self.area_code.level() == crate::AreaLevel::Village {
+            Ok(())
+        } else {
+            Err(crate::refusal!("refused.register_needs_village", area = self.area_code))
+        }
+    }
+
     /// A resident met where they are (a sampling station, a checkpoint): sex and birth date come
     /// from the resident id, so the minimum is the id, the name and the area they live in.
     pub fn from_resident_id(id: ResidentId, name: PersonName, phone: Option<Phone>, area_code: AreaCode, address: Option<String>) -> Self {
@@ -274,5 +284,14 @@ mod tests {
         let doc = IdDocument::Passport(parse_passport("e12345678").unwrap());
         assert_eq!(doc.masked(), "*****5678");
         assert_eq!(doc.number(), "E12345678");
+    }
+
+    #[test]
+    fn a_person_met_on_the_spot_is_registered_in_a_village_not_a_county() {
+        let id = ResidentId::parse("11010519491231002X").unwrap();
+        let name = PersonName::parse("王秀英").unwrap();
+        let at = |code: &str| NewPerson::from_resident_id(id.clone(), name.clone(), None, AreaCode::parse(code).unwrap(), None);
+        assert!(at("140121100201").may_register_on_the_spot().is_ok());
+        assert_eq!(at("140121").may_register_on_the_spot().unwrap_err().kind, "refused.register_needs_village");
     }
 }

@@ -206,9 +206,7 @@ impl Scoped {
     /// permission checked by the act it serves.
     async fn register_met(&self, new: &cordon_domain::NewPerson) -> Result<(Person, bool)> {
         self.inside(&new.area_code)?;
-        if new.area_code.level() != cordon_domain::AreaLevel::Village {
-            return Err(refused!("refused.register_needs_village", area = new.area_code));
-        }
+        new.may_register_on_the_spot()?;
         let (person, created) = self.store.register_person(&self.actor, new).await?;
         let area = AreaCode::parse(&person.area_code).map_err(StoreError::corrupt)?;
         if !self.principal.user.jurisdiction.contains(&area) {
