@@ -195,10 +195,11 @@ async fn run() -> Result<()> {
                             let q =
                                 demo::quarantine::settle(&store, seed, t.index_case).await.context("replaying quarantine and transfers")?;
                             eprintln!(
-                                "quarantine: {} with {} beds, {} close contacts given rooms, {} buses planned ({} people arrived and checked in), {} tested at the doors on day 1 ({} positive, now a case), {} cases taken to hospital; {} people released at home",
+                                "quarantine: {} with {} beds, {} close contacts given rooms, {} started home quarantine, {} buses planned ({} people arrived and checked in), {} tested at the doors on day 1 ({} positive, now a case), {} cases taken to hospital; {} people released at home",
                                 demo::quarantine::SITE,
                                 q.beds,
                                 q.roomed,
+                                q.at_home,
                                 q.buses,
                                 q.arrived,
                                 q.sampled,

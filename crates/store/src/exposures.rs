@@ -17,7 +17,7 @@ use crate::audit::{Actor, Change, INSERT_AUDIT, audit_params};
 use crate::cases::Case;
 use crate::observation::{ScheduleColumns, schedule_for};
 use crate::{Param, Result, Store, StoreError, bind_all, list_placeholders, with_read_pool, with_write_pool};
-use cordon_domain::observation::Category;
+use cordon_domain::observation::{Category, Status};
 
 /// An exposure to record for a case.
 #[derive(Debug, Clone)]
@@ -301,7 +301,7 @@ impl Store {
         let contacts = self.contacts(case.id).await?;
         let rule = self.rule_set(rule_set).await?;
         let mut out = HandOver::default();
-        let mut orders: Vec<(&Contact, Category, DateTime<Utc>, ScheduleColumns)> = Vec::new();
+        let mut orders: Vec<(&Contact, Category, DateTime<Utc>, ScheduleColumns, Status)> = Vec::new();
         let now = Utc::now();
         let today = cordon_domain::local_date(now);
         for person in people {
@@ -333,28 +333,30 @@ impl Store {
                 ));
                 continue;
             };
-            if schedule.entry().is_none() {
+            let Some(entry) = schedule.entry() else {
                 out.refused.push((*person, refusal!("refused.observation_period_over", name = c.name, day = schedule.release_on)));
                 continue;
-            }
-            orders.push((c, category, last, ScheduleColumns::of(&schedule)));
+            };
+            // A plan that starts in a site waits for a transfer; one that starts at home waits
+            // on the community's home list.
+            orders.push((c, category, last, ScheduleColumns::of(&schedule), Status::waiting_for(entry)));
         }
         let change = Change::new("hand_over", "contacts", &case.external_id).area(&case.area_code).after(serde_json::json!({
-            "people": orders.iter().map(|(c, cat, _, _)| serde_json::json!({"person": c.person_id, "category": cat.as_str()})).collect::<Vec<_>>(),
+            "people": orders.iter().map(|(c, cat, _, _, _)| serde_json::json!({"person": c.person_id, "category": cat.as_str()})).collect::<Vec<_>>(),
         }));
         with_write_pool!(self, pool => {
             let mut tx = pool.begin().await?;
-            for (c, category, last, cols) in &orders {
+            for (c, category, last, cols, status) in &orders {
                 // A secondary contact's release waits for the close contact they met.
                 let added = sqlx::query(
                     "INSERT INTO observation_orders (incident_id, person_id, category, last_exposure_at, rule_set, status, area_code, created_at, created_by, \
                      found_on, release_on, centralized_until, test_dates, via_person_id, updated_at) \
-                     VALUES ($1, $2, $3, $4, $5, 'awaiting_transfer', $6, $7, $8, $9, $10, $11, $12, \
+                     VALUES ($1, $2, $3, $4, $5, $14, $6, $7, $8, $9, $10, $11, $12, \
                      (SELECT MIN(source_person_id) FROM exposures WHERE case_id = $13 AND contact_person_id = $2 AND degree = 'secondary' AND $3 = 'secondary_contact'), $7) \
                      ON CONFLICT (incident_id, person_id) DO NOTHING",
                 )
                 .bind(case.incident_id).bind(c.person_id).bind(category.as_str()).bind(*last).bind(&rule.name).bind(&c.area_code).bind(now).bind(&actor.name)
-                .bind(today).bind(cols.release_on).bind(cols.centralized_until).bind(&cols.test_dates).bind(case.id)
+                .bind(today).bind(cols.release_on).bind(cols.centralized_until).bind(&cols.test_dates).bind(case.id).bind(status.as_str())
                 .execute(&mut *tx).await?.rows_affected();
                 if added == 1 { out.ordered.push(c.person_id) } else { out.already.push(c.person_id) }
                 sqlx::query("UPDATE exposures SET status = 'handed_over' WHERE case_id = $1 AND contact_person_id = $2 AND status = 'confirmed'")

@@ -104,6 +104,15 @@ pub struct Release {
     pub refused: Vec<(i64, crate::Refusal)>,
 }
 
+/// What a batch start of home quarantine did.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct HomeStart {
+    /// Now at home, in the stage their schedule puts today in.
+    pub started: Vec<Order>,
+    /// Not found, not waiting at home, or whose plan no longer starts at home.
+    pub refused: Vec<(i64, crate::Refusal)>,
+}
+
 /// What a recompute did, for the audit event and the page.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct RecomputeSummary {
@@ -115,6 +124,11 @@ pub struct RecomputeSummary {
     pub stage_changed: u64,
     /// Orders whose category the rule set no longer observes: released.
     pub no_longer_observed: u64,
+    /// Orders waiting or at home that the new schedule puts in a site: now waiting for a
+    /// transfer.
+    pub to_transfer: u64,
+    /// Orders waiting for a transfer whose new schedule starts at home: now on the home list.
+    pub to_home: u64,
 }
 
 /// An order as the recompute reads it.
@@ -128,6 +142,8 @@ pub(crate) struct OpenOrder {
     pub(crate) created_at: DateTime<Utc>,
     pub(crate) release_on: Option<NaiveDate>,
     pub(crate) rule_set: String,
+    #[sqlx(try_from = "String")]
+    pub(crate) status: Status,
 }
 
 /// The schedule of an order under `rule`, or why there is none.
@@ -231,7 +247,7 @@ impl Store {
         }
         let open = format!("incident_id = $1 AND status NOT IN {}", final_statuses());
         let orders: Vec<OpenOrder> = with_read_pool!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "SELECT id, category, last_exposure_at, found_on, created_at, release_on, rule_set FROM observation_orders WHERE {open} ORDER BY id"
+            "SELECT id, category, last_exposure_at, found_on, created_at, release_on, rule_set, status FROM observation_orders WHERE {open} ORDER BY id"
         ))).bind(incident_id).fetch_all(pool).await?);
         let taken = self.taken_tests(&format!("order_id IN (SELECT id FROM observation_orders WHERE {open})"), incident_id).await?;
         let summary = self.write_schedules(&rule, orders, &taken).await?;
@@ -263,7 +279,7 @@ impl Store {
                 let mut params = vec![Param::Int(incident)];
                 params.extend(chunk.iter().map(|i| Param::Int(*i)));
                 let sql = format!(
-                    "SELECT id, category, last_exposure_at, found_on, created_at, release_on, rule_set FROM observation_orders WHERE {open}"
+                    "SELECT id, category, last_exposure_at, found_on, created_at, release_on, rule_set, status FROM observation_orders WHERE {open}"
                 );
                 let orders: Vec<OpenOrder> = with_read_pool!(self, pool =>
                     bind_all(sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(pool).await?);
@@ -308,7 +324,7 @@ impl Store {
         }
         let now = Utc::now();
         let plan = plan_schedules(rule, &previous, &orders, taken, local_date(now));
-        let mut params: Vec<Param> = Vec::with_capacity(plan.updates.len() * 6);
+        let mut params: Vec<Param> = Vec::with_capacity(plan.updates.len() * 8);
         for u in &plan.updates {
             params.extend([
                 Param::Int(u.id),
@@ -317,16 +333,20 @@ impl Store {
                 Param::OptDate(u.cols.centralized_until),
                 Param::Text(u.cols.test_dates.clone()),
                 Param::Date(u.found_on),
+                Param::Text(u.status.0.as_str().into()),
+                Param::Text(u.status.1.as_str().into()),
             ]);
         }
         with_write_pool!(self, pool => {
             let mut tx = pool.begin().await?;
-            for chunk in params.chunks(6 * 100) {
+            // The status moves only if nobody moved it since it was read.
+            for chunk in params.chunks(8 * 100) {
                 let sql = format!(
                     "UPDATE observation_orders SET rule_set = v.column2, release_on = v.column3, centralized_until = v.column4, \
-                     test_dates = v.column5, found_on = v.column6, updated_at = $1 \
+                     test_dates = v.column5, found_on = v.column6, updated_at = $1, \
+                     status = CASE WHEN observation_orders.status = v.column7 THEN v.column8 ELSE observation_orders.status END \
                      FROM (VALUES {}) AS v WHERE observation_orders.id = v.column1",
-                    crate::values_placeholders(chunk.len() / 6, 6, 1)
+                    crate::values_placeholders(chunk.len() / 8, 8, 1)
                 );
                 bind_all(sqlx::query(sqlx::AssertSqlSafe(sql.as_str())).bind(now), chunk.iter()).execute(&mut *tx).await?;
             }
@@ -361,7 +381,7 @@ impl Store {
             sql.push_str(&format!(" AND o.release_on <= ${} AND o.status NOT IN {}", params.len(), final_statuses()));
         }
         if filter.at_home {
-            sql.push_str(" AND o.status IN ('home_quarantine', 'home_monitoring')");
+            sql.push_str(" AND o.status IN ('awaiting_home', 'home_quarantine', 'home_monitoring')");
         }
         sql.push_str(if filter.at_home {
             " ORDER BY o.area_code, o.release_on, o.id LIMIT 5000"
@@ -504,6 +524,58 @@ impl Store {
         self.orders_by_ids(&released).await
     }
 
+    /// Starts home quarantine (or monitoring, as the schedule says for today) for orders
+    /// waiting on the home list, in one transaction with an audit event each; those that are
+    /// not waiting at home, or whose schedule puts today in a site or past the release day,
+    /// are refused with why. An order moved meanwhile is left as it is.
+    pub(crate) async fn start_home(&self, actor: &Actor, orders: Vec<Order>, today: NaiveDate) -> Result<HomeStart> {
+        let mut out = HomeStart::default();
+        let mut rules: HashMap<String, RuleSet> = HashMap::new();
+        let mut go: Vec<(Order, Status)> = Vec::with_capacity(orders.len());
+        for o in orders {
+            if o.status != Status::AwaitingHome {
+                out.refused.push((o.id, refusal!("refused.not_awaiting_home", name = o.name, status = term("obs.status", o.status))));
+                continue;
+            }
+            if !rules.contains_key(&o.rule_set) {
+                rules.insert(o.rule_set.clone(), self.rule_set(&o.rule_set).await?);
+            }
+            let found_on = o.found_on.unwrap_or_else(|| local_date(o.created_at));
+            let schedule = schedule_for(&rules[&o.rule_set], o.category, o.last_exposure_at, found_on, &[]);
+            match schedule.as_ref().map(|s| (s.serving_on(today), s.release_on)) {
+                Some((Some(stage), _)) if Status::serving(stage) != Status::Centralized => go.push((o, Status::serving(stage))),
+                Some((Some(_), _)) => out.refused.push((o.id, refusal!("refused.plan_starts_in_site", name = o.name))),
+                Some((None, day)) => out.refused.push((o.id, refusal!("refused.home_period_over", name = o.name, day = day))),
+                None => {
+                    out.refused.push((o.id, refusal!("refused.not_awaiting_home", name = o.name, status = term("obs.status", o.status))))
+                }
+            }
+        }
+        let now = Utc::now();
+        let mut started = Vec::with_capacity(go.len());
+        with_write_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            for (o, to) in &go {
+                let n = sqlx::query("UPDATE observation_orders SET status = $1, updated_at = $2 WHERE id = $3 AND status = $4")
+                    .bind(to.as_str()).bind(now).bind(o.id).bind(Status::AwaitingHome.as_str())
+                    .execute(&mut *tx).await?.rows_affected();
+                if n == 0 {
+                    out.refused.push((o.id, refusal!("refused.order_changed", id = o.id)));
+                    continue;
+                }
+                let change = Change::new("status", "observation_order", o.id)
+                    .area(&o.area_code)
+                    .before(serde_json::json!({"status": o.status.as_str()}))
+                    .after(serde_json::json!({"status": to.as_str()}));
+                bind_all(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
+                started.push(o.id);
+            }
+            tx.commit().await?;
+        });
+        out.started = self.orders_by_ids(&started).await?;
+        Ok(out)
+    }
+
     /// Moves an order to `to` when the state machine allows it.
     pub(crate) async fn set_order_status(&self, actor: &Actor, order: &Order, to: Status) -> Result<Order> {
         let from = order.status;
@@ -545,6 +617,9 @@ pub(crate) struct ScheduleUpdate {
     pub(crate) id: i64,
     pub(crate) cols: ScheduleColumns,
     pub(crate) found_on: NaiveDate,
+    /// The status read, and the one the new schedule places the order in (the same when it
+    /// does not move).
+    pub(crate) status: (Status, Status),
 }
 
 /// What a recompute writes: the new schedules, the orders no longer observed, the summary.
@@ -585,7 +660,14 @@ pub(crate) fn plan_schedules(
         if before.is_some_and(|b| Moved::between(&b, &schedule, today).stage_changed) {
             plan.summary.stage_changed += 1;
         }
-        plan.updates.push(ScheduleUpdate { id: o.id, cols: ScheduleColumns::of(&schedule), found_on });
+        let placed = o.status.placed(schedule.serving_on(today));
+        if placed != o.status {
+            match placed {
+                Status::AwaitingTransfer => plan.summary.to_transfer += 1,
+                _ => plan.summary.to_home += 1,
+            }
+        }
+        plan.updates.push(ScheduleUpdate { id: o.id, cols: ScheduleColumns::of(&schedule), found_on, status: (o.status, placed) });
     }
     plan
 }
@@ -598,5 +680,7 @@ impl RecomputeSummary {
         self.unchanged += o.unchanged;
         self.stage_changed += o.stage_changed;
         self.no_longer_observed += o.no_longer_observed;
+        self.to_transfer += o.to_transfer;
+        self.to_home += o.to_home;
     }
 }

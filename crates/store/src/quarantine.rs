@@ -82,6 +82,8 @@ pub struct ToSample {
     pub taken: Option<String>,
     /// A test is planned today (a site's list holds only those; the home list everyone).
     pub due: bool,
+    /// Where the door is: the household's address (the home list only).
+    pub address: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
@@ -318,8 +320,9 @@ impl Store {
             for (o, room) in &plan {
                 let n = sqlx::query("UPDATE rooms SET occupants = occupants + 1, status = 'occupied' WHERE id = $1 AND occupants < beds AND status IN ('free', 'occupied')")
                     .bind(room.id).execute(&mut *tx).await?.rows_affected();
-                let m = sqlx::query("UPDATE observation_orders SET site_id = $1, room_id = $2, updated_at = $3 WHERE id = $4 AND room_id IS NULL")
-                    .bind(site.id).bind(room.id).bind(now).bind(o.id).execute(&mut *tx).await?.rows_affected();
+                let m = sqlx::query("UPDATE observation_orders SET site_id = $1, room_id = $2, updated_at = $3, status = $5 WHERE id = $4 AND room_id IS NULL AND status = $6")
+                    .bind(site.id).bind(room.id).bind(now).bind(o.id).bind(o.status.given_room().as_str()).bind(o.status.as_str())
+                    .execute(&mut *tx).await?.rows_affected();
                 if n == 0 || m == 0 {
                     return Err(refused!("refused.room_or_order_changed", room = room.number, id = o.id));
                 }
@@ -496,7 +499,7 @@ impl Store {
             let Some(entry) = order.test_dates.split(',').find(|d| d.trim_end_matches('*') == key) else { continue };
             let double = entry.ends_with('*');
             let taken = taken.get(&order.id).cloned();
-            out.push(ToSample { order, room: Some(room.number), floor: Some(room.floor), double, taken, due: true });
+            out.push(ToSample { order, room: Some(room.number), floor: Some(room.floor), double, taken, due: true, address: None });
         }
         Ok(out)
     }
@@ -506,7 +509,17 @@ impl Store {
     pub(crate) async fn home_list(&self, scope: &[AreaCode], day: NaiveDate) -> Result<Vec<ToSample>> {
         let orders = self.orders(scope, &OrderFilter { at_home: true, ..Default::default() }).await?;
         let mut taken: HashMap<i64, String> = HashMap::new();
+        let mut addresses: HashMap<i64, String> = HashMap::new();
         for chunk in orders.chunks(500) {
+            let sql = format!(
+                "SELECT o.id, h.address FROM observation_orders o JOIN persons p ON p.id = o.person_id \
+                 JOIN households h ON h.id = p.household_id WHERE o.id IN ({})",
+                crate::list_placeholders(0, chunk.len())
+            );
+            let params: Vec<Param> = chunk.iter().map(|o| Param::Int(o.id)).collect();
+            let rows: Vec<(i64, String)> = with_read_pool!(self, pool =>
+                bind_all(sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(pool).await?);
+            addresses.extend(rows);
             let sql = format!(
                 "SELECT t.order_id, tb.barcode FROM observation_tests t LEFT JOIN tubes tb ON tb.id = t.tube_id \
                  WHERE t.taken_on = $1 AND t.order_id IN ({})",
@@ -523,7 +536,15 @@ impl Store {
             .map(|order| {
                 let entry = order.test_dates.split(',').find(|d| d.trim_end_matches('*') == key);
                 let (due, double) = (entry.is_some(), entry.is_some_and(|d| d.ends_with('*')));
-                ToSample { taken: taken.remove(&order.id), order, room: None, floor: None, double, due }
+                ToSample {
+                    taken: taken.remove(&order.id),
+                    address: addresses.remove(&order.id),
+                    order,
+                    room: None,
+                    floor: None,
+                    double,
+                    due,
+                }
             })
             .collect())
     }

@@ -207,6 +207,21 @@ mod tests {
             assert_eq!(q.buses, q.roomed.div_ceil(20), "20 passengers and an escort a bus");
             assert!(q.arrived > 0 && q.arrived < q.roomed, "the last buses are still out: {} of {}", q.arrived, q.roomed);
             assert!(q.sampled > 0 && q.sampled <= q.arrived);
+            // Secondary contacts start at home, not on the dispatch board.
+            let waiting = store.scoped(
+                store.principal_by_name("demo_transfer_dispatcher").await.unwrap().unwrap(),
+                cordon_store::audit::Actor::system("test"),
+            );
+            let orders = waiting.observation_orders(&Default::default()).await.unwrap();
+            use cordon_domain::observation::{Category, Status};
+            let secondary = |o: &&cordon_store::observation::Order| o.category == Category::SecondaryContact;
+            assert_eq!(
+                orders.iter().filter(secondary).filter(|o| o.status == Status::AwaitingTransfer).count(),
+                0,
+                "no secondary contact waits for a transfer"
+            );
+            assert!(q.at_home > 20, "secondary contacts at home: {}", q.at_home);
+            assert!(orders.iter().any(|o| o.status == Status::AwaitingHome), "some are left for the community to start");
             assert!(q.in_hospital >= 1);
             let head = store.scoped(
                 store.principal_by_name("demo_quarantine_site_head").await.unwrap().unwrap(),

@@ -38,6 +38,8 @@ pub struct Settled {
     pub site_id: i64,
     pub beds: i64,
     pub roomed: usize,
+    /// Handed over with a plan that starts at home and started there by their community.
+    pub at_home: usize,
     pub buses: usize,
     pub arrived: usize,
     pub sampled: usize,
@@ -98,6 +100,19 @@ pub async fn settle(store: &Store, seed: u64, index_case: i64) -> Result<Settled
         .map(|o| o.id)
         .collect();
     let roomed = head.assign_rooms(site.id, &waiting).await?.assigned.len();
+
+    // Those whose plan starts at home (the secondary contacts, under protocol-9) wait on their
+    // community's home list; the communities start them in one batch once the households are
+    // told — all but the last dozen handed over, still being told at their doors.
+    let mut awaiting_home: Vec<i64> = head
+        .observation_orders(&OrderFilter { status: Some(Status::AwaitingHome), ..Default::default() })
+        .await?
+        .into_iter()
+        .map(|o| o.id)
+        .collect();
+    awaiting_home.sort_unstable();
+    let told = &awaiting_home[..awaiting_home.len().saturating_sub(12)];
+    let at_home = head.start_home_observation(told).await?.started.len();
 
     // The fleet and the hospitals.
     let mut buses = Vec::new();
@@ -250,7 +265,7 @@ pub async fn settle(store: &Store, seed: u64, index_case: i64) -> Result<Settled
 
     let released = released_home(&investigator, &head, &lab_user, lab.id, &dispatcher, ambulances[3], designated).await?;
     let board = head.quarantine_site(site.id).await?;
-    Ok(Settled { site_id: site.id, beds: board.beds, roomed, buses: n, arrived, sampled, in_hospital, converted, released })
+    Ok(Settled { site_id: site.id, beds: board.beds, roomed, at_home, buses: n, arrived, sampled, in_hospital, converted, released })
 }
 
 /// An earlier chapter, ten days before the park: a driver back from a medium-risk city tested
@@ -324,10 +339,10 @@ async fn released_home(
 
     // Home: the friends on their last day of monitoring, the households in quarantine.
     let orders: Vec<_> = head
-        .observation_orders(&OrderFilter { status: Some(Status::AwaitingTransfer), ..Default::default() })
+        .observation_orders(&OrderFilter::default())
         .await?
         .into_iter()
-        .filter(|o| everyone.contains(&o.person_id))
+        .filter(|o| everyone.contains(&o.person_id) && matches!(o.status, Status::AwaitingTransfer | Status::AwaitingHome))
         .collect();
     let mut friends_orders = Vec::new();
     for o in &orders {

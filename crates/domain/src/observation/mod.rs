@@ -14,6 +14,7 @@ named_enum! {
     /// Where an observation order stands; `Case` when the person turned positive.
     Status {
         AwaitingTransfer => "awaiting_transfer", "待转运";
+        AwaitingHome => "awaiting_home", "待居家隔离";
         InTransit => "in_transit", "转运中";
         Centralized => "centralized", "集中隔离中";
         HomeQuarantine => "home_quarantine", "居家隔离中";
@@ -41,10 +42,43 @@ impl Status {
         }
     }
 
+    /// Where a new order waits: for a transfer when its plan starts in a site, on the
+    /// community's home list when it starts at home (待居家隔离), until the community starts it.
+    pub fn waiting_for(entry: StageKind) -> Status {
+        match entry {
+            StageKind::Centralized => Status::AwaitingTransfer,
+            StageKind::HomeQuarantine | StageKind::HomeMonitoring => Status::AwaitingHome,
+        }
+    }
+
+    /// Where an order stands once its schedule is recomputed and `due` is the stage the new
+    /// schedule puts today in: someone still waiting waits where the new plan starts, and
+    /// someone at home whom the new plan puts in a site (a secondary contact whose close
+    /// contact turned positive) waits for a transfer. Everyone else stays where they are:
+    /// people in a site or on the road move by check-in and check-out.
+    pub fn placed(self, due: Option<StageKind>) -> Status {
+        use Status::*;
+        match (self, due) {
+            (AwaitingTransfer | AwaitingHome, Some(stage)) => Status::waiting_for(stage),
+            (HomeQuarantine | HomeMonitoring, Some(StageKind::Centralized)) => AwaitingTransfer,
+            _ => self,
+        }
+    }
+
     /// Whether someone in this state may be given a room at a site: waiting for (or on) their
-    /// transfer, or at home under quarantine when a new rule puts them in a site.
+    /// transfer, waiting to start at home, or at home under quarantine when a new rule puts
+    /// them in a site.
     pub fn waits_for_room(self) -> bool {
-        matches!(self, Status::AwaitingTransfer | Status::InTransit | Status::HomeQuarantine)
+        matches!(self, Status::AwaitingTransfer | Status::AwaitingHome | Status::InTransit | Status::HomeQuarantine)
+    }
+
+    /// Where someone given a room at a site stands: a person waiting at home or at home needs
+    /// a ride there, so waits for a transfer; others are as they were.
+    pub fn given_room(self) -> Status {
+        match self {
+            Status::AwaitingHome | Status::HomeQuarantine => Status::AwaitingTransfer,
+            s => s,
+        }
     }
 
     /// Whether an order may move from `self` to `to`. Every open order may become a case.
@@ -59,11 +93,12 @@ impl Status {
         matches!(
             (self, to),
             (_, Case)
-                | (AwaitingTransfer, InTransit | HomeQuarantine | HomeMonitoring | Released)
+                | (AwaitingTransfer, InTransit | AwaitingHome | HomeQuarantine | HomeMonitoring | Released)
+                | (AwaitingHome, AwaitingTransfer | InTransit | HomeQuarantine | HomeMonitoring | Released)
                 | (InTransit, Centralized | HomeQuarantine | HomeMonitoring)
                 | (Centralized, InTransit | HomeQuarantine | HomeMonitoring | Released)
-                | (HomeQuarantine, InTransit | HomeMonitoring | Released)
-                | (HomeMonitoring, InTransit | Released)
+                | (HomeQuarantine, AwaitingTransfer | InTransit | HomeMonitoring | Released)
+                | (HomeMonitoring, AwaitingTransfer | InTransit | Released)
         )
     }
 }
@@ -187,7 +222,38 @@ mod tests {
     #[test]
     fn only_people_on_their_way_or_at_home_wait_for_a_room() {
         let waiting: Vec<Status> = Status::ALL.iter().copied().filter(|s| s.waits_for_room()).collect();
-        assert_eq!(waiting, [Status::AwaitingTransfer, Status::InTransit, Status::HomeQuarantine]);
+        assert_eq!(waiting, [Status::AwaitingTransfer, Status::AwaitingHome, Status::InTransit, Status::HomeQuarantine]);
+        for s in waiting {
+            assert!(s.given_room() == s || s.may_become(s.given_room()));
+        }
+        assert_eq!(Status::AwaitingHome.given_room(), Status::AwaitingTransfer, "a room at a site means a ride there");
+    }
+
+    #[test]
+    fn an_order_whose_plan_starts_at_home_waits_on_the_home_list_not_for_a_transfer() {
+        assert_eq!(Status::waiting_for(StageKind::Centralized), Status::AwaitingTransfer);
+        assert_eq!(Status::waiting_for(StageKind::HomeQuarantine), Status::AwaitingHome);
+        assert_eq!(Status::waiting_for(StageKind::HomeMonitoring), Status::AwaitingHome);
+        assert!(Status::AwaitingHome.may_become(Status::HomeQuarantine));
+        assert!(Status::AwaitingHome.may_become(Status::HomeMonitoring));
+    }
+
+    #[test]
+    fn a_recompute_moves_only_people_waiting_or_at_home_and_only_along_allowed_moves() {
+        use Status::*;
+        assert_eq!(AwaitingHome.placed(Some(StageKind::Centralized)), AwaitingTransfer, "a secondary become close goes to a site");
+        assert_eq!(AwaitingTransfer.placed(Some(StageKind::HomeQuarantine)), AwaitingHome, "a new rule sends them home");
+        assert_eq!(HomeQuarantine.placed(Some(StageKind::Centralized)), AwaitingTransfer);
+        assert_eq!(HomeQuarantine.placed(Some(StageKind::HomeMonitoring)), HomeQuarantine, "stages at home move by hand");
+        assert_eq!(Centralized.placed(Some(StageKind::HomeQuarantine)), Centralized, "a site checks out");
+        assert_eq!(AwaitingHome.placed(None), AwaitingHome, "a period over waits for its release");
+        let stages = [None, Some(StageKind::Centralized), Some(StageKind::HomeQuarantine), Some(StageKind::HomeMonitoring)];
+        for from in Status::ALL.iter().copied() {
+            for due in stages {
+                let to = from.placed(due);
+                assert!(to == from || from.may_become(to), "{from:?} → {to:?}");
+            }
+        }
     }
 
     #[test]

@@ -144,6 +144,15 @@ impl Schedule {
         self.stages.iter().find(|s| !s.skipped).map(|s| s.kind)
     }
 
+    /// The stage a person is to serve on `today`: the one today falls in, or the first one to
+    /// serve when the period has not begun (exposed today). None once the period is over.
+    pub fn serving_on(&self, today: NaiveDate) -> Option<StageKind> {
+        if today <= self.release_on && self.stages.iter().all(|s| today < s.first) {
+            return self.entry();
+        }
+        self.stage_on(today)
+    }
+
     /// The last day of centralized quarantine, if the plan has any that is served.
     pub fn centralized_until(&self) -> Option<NaiveDate> {
         self.stages.iter().find(|s| s.kind == StageKind::Centralized && !s.skipped).map(|s| s.last)
@@ -269,6 +278,9 @@ mod tests {
         assert_eq!(s.stage_after(StageKind::Centralized), Some(StageKind::HomeMonitoring));
         assert_eq!(s.stage_after(StageKind::HomeMonitoring), None);
         assert!(s.tests.iter().all(|t| !t.double));
+        assert_eq!(s.serving_on(d("2022-04-12")), Some(StageKind::Centralized), "exposed today: the first stage to serve");
+        assert_eq!(s.serving_on(d("2022-04-20")), Some(StageKind::HomeMonitoring));
+        assert_eq!(s.serving_on(d("2022-04-23")), None, "the period is over");
     }
 
     #[test]

@@ -12,7 +12,7 @@ use cordon_domain::{AreaCode, Barcode, local_date};
 use serde::Serialize;
 
 use super::Scoped;
-use crate::observation::{Order, OrderFilter, RecomputeSummary, Release, RuleSetEntry};
+use crate::observation::{HomeStart, Order, OrderFilter, RecomputeSummary, Release, RuleSetEntry};
 use crate::quarantine::{Assigned, HealthCheck, NewQuarantineSite, Restart, Room, SiteBoard, ToSample};
 use crate::transfers::{Hospital, NewHospital, NewVehicle, Planned, Transfer, Vehicle};
 use crate::treatment::Stay;
@@ -188,6 +188,16 @@ impl Scoped {
         }
         // Everyone else in one transaction, however many go home free today.
         out.released.extend(self.store.release_without_room(&self.actor, &at_home).await?);
+        Ok(out)
+    }
+
+    /// Starts home quarantine for a batch waiting on the community's home list (开始居家隔离):
+    /// each goes into the stage their schedule puts today in.
+    pub async fn start_home_observation(&self, ids: &[i64]) -> Result<HomeStart> {
+        self.require(Permission::QuarantineWrite)?;
+        let (orders, refused) = self.orders_in_scope(ids).await?;
+        let mut out = self.store.start_home(&self.actor, orders, cordon_domain::local_date(Utc::now())).await?;
+        out.refused.splice(0..0, refused);
         Ok(out)
     }
 

@@ -27,13 +27,13 @@ pub(crate) async fn recompute_incident(
         let mut taken: HashMap<i64, Vec<Taken>> = HashMap::new();
         {
             let mut q = tx.prepare(&format!(
-                "SELECT id, category, last_exposure_at, found_on, created_at, release_on, rule_set FROM observation_orders \
+                "SELECT id, category, last_exposure_at, found_on, created_at, release_on, rule_set, status FROM observation_orders \
                  WHERE incident_id = ?1 AND status NOT IN {}",
                 final_statuses()
             ))?;
             let mut rows = q.query([incident_id])?;
             while let Some(r) = rows.next()? {
-                let category: String = r.get(1)?;
+                let (category, status): (String, String) = (r.get(1)?, r.get(7)?);
                 orders.push(OpenOrder {
                     id: r.get(0)?,
                     category: category.parse().map_err(crate::StoreError::corrupt)?,
@@ -42,6 +42,7 @@ pub(crate) async fn recompute_incident(
                     created_at: r.get(4)?,
                     release_on: r.get(5)?,
                     rule_set: r.get(6)?,
+                    status: status.parse().map_err(crate::StoreError::corrupt)?,
                 });
             }
             let mut q = tx.prepare(&format!(
@@ -60,10 +61,22 @@ pub(crate) async fn recompute_incident(
         {
             let at = crate::sqlite::time(now);
             let mut update = tx.prepare(
-                "UPDATE observation_orders SET rule_set = ?1, release_on = ?2, centralized_until = ?3, test_dates = ?4, found_on = ?5, updated_at = ?6 WHERE id = ?7",
+                "UPDATE observation_orders SET rule_set = ?1, release_on = ?2, centralized_until = ?3, test_dates = ?4, found_on = ?5, updated_at = ?6, \
+                 status = ?8 WHERE id = ?7",
             )?;
+            // Read and written in one immediate transaction: the status read is the status now.
             for u in &plan.updates {
-                update.execute(rusqlite::params![rule.name, u.cols.release_on, u.cols.centralized_until, u.cols.test_dates, u.found_on, at, u.id])?;
+                let (_, status) = u.status;
+                update.execute(rusqlite::params![
+                    rule.name,
+                    u.cols.release_on,
+                    u.cols.centralized_until,
+                    u.cols.test_dates,
+                    u.found_on,
+                    at,
+                    u.id,
+                    status.as_str()
+                ])?;
             }
             let mut release = tx.prepare(
                 "UPDATE observation_orders SET status = ?4, released_at = ?1, updated_at = ?1, rule_set = ?2 WHERE id = ?3",

@@ -251,6 +251,89 @@ async fn contacts_handed_over_get_schedules_rooms_tests_and_follow_a_new_rule_se
 }
 
 #[tokio::test]
+async fn contacts_whose_plan_starts_at_home_wait_on_the_home_list_and_are_started_in_a_batch() {
+    for (s, store) in each_backend("observation_home_start").await {
+        let (ids, tracer, head, chief) = county_with_a_team(&store).await;
+        let p = |n: u32| ids[&id(n)];
+
+        // Case 0 met 2 and 4; 3 and 5 share their homes (secondary: home quarantine, protocol-9).
+        let mut new = super::cases::new_case("140121100201", "清徐-1", vec![], 12);
+        new.person_id = Some(p(0));
+        let case = tracer.create_case(new).await.unwrap();
+        let last = Utc::now() - Duration::days(1);
+        let met = |person: i64| NewExposure {
+            contact_person_id: person,
+            kind: ExposureKind::Meal,
+            degree: None,
+            first_at: Some(last - Duration::hours(2)),
+            last_at: Some(last),
+            note: None,
+        };
+        tracer.record_exposures(case.id, &[met(p(2)), met(p(4))]).await.unwrap();
+        for c in tracer.contacts(case.id).await.unwrap().iter().filter(|c| c.status.as_str() == "proposed") {
+            tracer.decide_exposures(case.id, &c.exposure_ids, true).await.unwrap();
+        }
+        tracer.hand_over(case.id, &[p(2), p(3), p(4), p(5)]).await.unwrap();
+        let orders = head.observation_orders(&OrderFilter::default()).await.unwrap();
+        let of = |n: u32| orders.iter().find(|o| o.person_id == p(n)).unwrap().clone();
+        let (two, three, five) = (of(2), of(3), of(5));
+
+        // The close contacts wait for a transfer; the secondary contacts wait on the home list,
+        // with the household's address, and not on the dispatcher's.
+        assert_eq!((two.status, three.status, five.status), (Status::AwaitingTransfer, Status::AwaitingHome, Status::AwaitingHome));
+        let for_transfer = head.observation_orders(&OrderFilter { status: Some(Status::AwaitingTransfer), ..Default::default() }).await;
+        assert_eq!(for_transfer.unwrap().len(), 2, "only the close contacts");
+        let today = local_date(Utc::now());
+        let home = head.home_list(today).await.unwrap();
+        let listed: Vec<(i64, Option<&str>)> = home.iter().map(|h| (h.order.person_id, h.address.as_deref())).collect();
+        assert_eq!(listed, [(p(3), Some("1号院")), (p(5), Some("2号院"))]);
+        assert!(head.take_home_test(three.id, &Barcode::parse("GL00000001").unwrap()).await.is_err(), "not started yet");
+
+        // The community starts 3 at home; 2 (a close contact) and an unknown order are refused.
+        let done = head.start_home_observation(&[three.id, two.id, 999_999]).await.unwrap();
+        assert_eq!(done.started.iter().map(|o| (o.id, o.status)).collect::<Vec<_>>(), [(three.id, Status::HomeQuarantine)]);
+        let mut why: Vec<&str> = done.refused.iter().map(|(_, r)| r.kind).collect();
+        why.sort();
+        assert_eq!(why, ["refused.no_order", "refused.not_awaiting_home"], "{:?}", s.kind);
+        let again = head.start_home_observation(&[three.id]).await.unwrap();
+        assert!(again.started.is_empty(), "once");
+        let filter = cordon_store::audit::AuditFilter {
+            entity: Some("observation_order".into()),
+            entity_id: Some(three.id.to_string()),
+            ..Default::default()
+        };
+        let audit = store.audit_events(&filter, 10).await.unwrap();
+        assert_eq!(audit.iter().filter(|a| a.action == "status").count(), 1, "audited once");
+
+        // 2 turns positive: 3, at home, is a close contact now and waits for a transfer; 5 still
+        // waits on the home list.
+        let mut second = super::cases::new_case("140121100202", "清徐-2", vec![], 13);
+        second.person_id = Some(p(2));
+        tracer.create_case(second).await.unwrap();
+        let three = chief.observation_order(three.id).await.unwrap().unwrap();
+        assert_eq!((three.category, three.status), (Category::CloseContact, Status::AwaitingTransfer), "{:?}", s.kind);
+        assert_eq!(chief.observation_order(five.id).await.unwrap().unwrap().status, Status::AwaitingHome);
+
+        // 5 given a room at a site (the household cannot isolate at home) waits for a ride there.
+        let site = head
+            .create_quarantine_site(&NewQuarantineSite {
+                name: "清徐宾馆".into(),
+                area_code: code("140121100"),
+                address: "清源镇迎宾路1号".into(),
+                head_name: "王建国".into(),
+                staff: 12,
+                ..blank_site()
+            })
+            .await
+            .unwrap();
+        head.add_rooms(site.id, "1号楼", (1, 1), 1, 1).await.unwrap();
+        head.assign_rooms(site.id, &[five.id]).await.unwrap();
+        assert_eq!(chief.observation_order(five.id).await.unwrap().unwrap().status, Status::AwaitingTransfer);
+        s.finish(store).await.unwrap();
+    }
+}
+
+#[tokio::test]
 async fn a_contact_found_on_the_last_day_of_their_home_stage_serves_only_that_day() {
     for (s, store) in each_backend("observation_last_day").await {
         let (ids, tracer, head, chief) = county_with_a_team(&store).await;

@@ -90,6 +90,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(observation::order_detail))
         .routes(routes!(observation::move_order))
         .routes(routes!(observation::release))
+        .routes(routes!(observation::start_home))
         .routes(routes!(observation::home_test))
         .routes(routes!(observation::list_sites, observation::create_site))
         .routes(routes!(observation::assign))

@@ -27,7 +27,7 @@ pub struct OrderView {
     pub category: String,
     pub last_exposure_at: DateTime<Utc>,
     pub rule_set: String,
-    /// awaiting_transfer, in_transit, centralized, home_quarantine, home_monitoring, released, case
+    /// awaiting_transfer, awaiting_home, in_transit, centralized, home_quarantine, home_monitoring, released, case
     pub status: String,
     pub area_code: String,
     pub found_on: Option<NaiveDate>,
@@ -174,6 +174,27 @@ pub async fn release(caller: Caller, Json(input): Json<ReleaseInput>) -> ApiResu
     Ok(Json(ReleaseView {
         released: done.released.into_iter().map(OrderView::from).collect(),
         not_yet: done.not_yet.into_iter().map(|(o, blockers)| HeldView { order_id: o.id, name: o.name, blockers }).collect(),
+        refused: done.refused.into_iter().map(|(order_id, r)| RefusedOrder { order_id, reason: crate::i18n::in_english(&r) }).collect(),
+    }))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HomeStartView {
+    /// Now at home, in the stage their schedule puts today in.
+    pub started: Vec<OrderView>,
+    /// Not in the jurisdiction, not waiting at home, or whose plan puts today in a site.
+    pub refused: Vec<RefusedOrder>,
+}
+
+/// Starts home quarantine for a batch waiting on the home list (开始居家隔离, `awaiting_home`):
+/// each goes into the stage their schedule puts today in. Requires `quarantine.write`.
+#[utoipa::path(post, path = "/api/v1/observation-orders/start-home", tag = "observation", request_body = ReleaseInput,
+    responses((status = 200, body = HomeStartView), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)),
+    extensions(("x-permission" = json!(Permission::QuarantineWrite.as_str()))))]
+pub async fn start_home(caller: Caller, Json(input): Json<ReleaseInput>) -> ApiResult<Json<HomeStartView>> {
+    let done = caller.0.start_home_observation(&input.order_ids).await?;
+    Ok(Json(HomeStartView {
+        started: done.started.into_iter().map(OrderView::from).collect(),
         refused: done.refused.into_iter().map(|(order_id, r)| RefusedOrder { order_id, reason: crate::i18n::in_english(&r) }).collect(),
     }))
 }
@@ -342,6 +363,10 @@ pub struct RecomputeView {
     pub unchanged: u64,
     pub stage_changed: u64,
     pub no_longer_observed: u64,
+    /// Waiting or at home, now waiting for a transfer to a site.
+    pub to_transfer: u64,
+    /// Waiting for a transfer, now waiting to start at home.
+    pub to_home: u64,
 }
 
 impl From<RecomputeSummary> for RecomputeView {
@@ -353,6 +378,8 @@ impl From<RecomputeSummary> for RecomputeView {
             unchanged: s.unchanged,
             stage_changed: s.stage_changed,
             no_longer_observed: s.no_longer_observed,
+            to_transfer: s.to_transfer,
+            to_home: s.to_home,
         }
     }
 }

@@ -570,28 +570,37 @@ async fn a_community_worker_tests_people_at_home_and_releases_those_whose_period
         let client = browser(&driver).await;
         sign_in(&client, addr, "head1", PASSWORD).await;
 
-        // Nobody is at home yet; the close contacts are sent home from the order page.
-        client.goto(&format!("http://{addr}/observation/home")).await.unwrap();
-        assert_eq!(text(&client, ".empty").await, "辖区内暂无居家观察人员。");
-        client.goto(&format!("http://{addr}/observation?status=awaiting_transfer")).await.unwrap();
-        let rows = client.find_all(fantoccini::Locator::XPath("//table[@id='orders']//tr[td[.='密切接触者']]//a")).await.unwrap();
-        let mut pages = Vec::new();
-        for a in rows {
-            pages.push(a.attr("href").await.unwrap().unwrap());
-        }
-        assert_eq!(pages.len(), 2);
-        for page in &pages {
-            client.goto(&format!("http://{addr}{page}")).await.unwrap();
-            assert!(client.find(fantoccini::Locator::Css("#move-form option[value='released']")).await.is_err(), "not before today's test");
-            click(&client, "#move-form select option[value='home_monitoring']").await;
-            click(&client, "#move-form button").await;
-            client.wait().for_element(fantoccini::Locator::XPath("//dd[@id='order-status'][.='居家健康监测中']")).await.unwrap();
-        }
-
-        // The home list: both in their village, a door test due today; one is sampled.
+        // Nobody is at home yet: everyone handed over waits to start there (the close contacts'
+        // centralized days are past). Starting with nobody ticked changes nothing and says so.
         client.goto(&format!("http://{addr}/observation")).await.unwrap();
         click_and_wait(&client, "#home-link").await;
-        assert_eq!(text(&client, "#home-stats .stat:nth-child(2) .num").await, "2", "two door tests due");
+        assert_eq!(text(&client, ".empty").await, "辖区内暂无居家观察人员。");
+        assert_eq!(text(&client, "#home-waiting-count").await, "4");
+        let waiting = client.find_all(fantoccini::Locator::Css("table.home-waiting tbody tr")).await.unwrap();
+        assert_eq!(waiting.len(), 4);
+        assert!(text(&client, "table.home-waiting").await.contains("1号院"), "the household's address");
+        click_and_wait(&client, "#start-home-button").await;
+        assert_eq!(text(&client, "#home-error").await, "未勾选任何人员");
+        assert_eq!(text(&client, "#home-waiting-count").await, "4");
+        // The community ticks the two close contacts and starts them: home monitoring, their
+        // last stage, as their schedules say.
+        let close = client
+            .find_all(fantoccini::Locator::XPath(
+                "//table[contains(@class,'home-waiting')]//tr[td[.='密切接触者']]//input[@type='checkbox']",
+            ))
+            .await
+            .unwrap();
+        assert_eq!(close.len(), 2);
+        for c in close {
+            c.click().await.unwrap();
+        }
+        click_and_wait(&client, "#start-home-button").await;
+        assert_eq!(text(&client, "#home-notice").await, "已开始居家隔离 2 人");
+        assert_eq!(text(&client, "#home-waiting-count").await, "2");
+        assert!(text(&client, "table.home-list").await.contains("居家健康监测中"));
+
+        // The home list: both in their village, a door test due today; one is sampled.
+        assert_eq!(text(&client, "#home-tests-due").await, "2", "two door tests due");
         let rows = client.find_all(fantoccini::Locator::Css("table.home-list tbody tr")).await.unwrap();
         assert_eq!(rows.len(), 2);
         // A tube already used in the mass round is refused with where it was used.
@@ -607,18 +616,18 @@ async fn a_community_worker_tests_people_at_home_and_releases_those_whose_period
         click_and_wait(&client, "table.home-list tbody tr:first-child form.inline button").await;
         let said = text(&client, "#home-error").await;
         assert!(said.starts_with("条码 EA00000077 已在东关1号点使用") && said.ends_with("请换一支试管。"), "{said}");
-        assert_eq!(text(&client, "#home-stats .stat:nth-child(2) .num").await, "2");
+        assert_eq!(text(&client, "#home-tests-due").await, "2");
         client.goto(&format!("http://{addr}/observation/home")).await.unwrap();
         // A mistyped tube is refused, said in Chinese, and nothing is recorded.
         fill(&client, "table.home-list tbody tr:first-child input.barcode", "GL-0021").await;
         click_and_wait(&client, "table.home-list tbody tr:first-child form.inline button").await;
         assert_eq!(text(&client, "#home-error").await, "条码 GL-0021 无法识别：只能包含数字和字母。未登记任何试管，请更正后重新提交。");
-        assert_eq!(text(&client, "#home-stats .stat:nth-child(2) .num").await, "2");
+        assert_eq!(text(&client, "#home-tests-due").await, "2");
         fill(&client, "table.home-list tbody tr:first-child input.barcode", "GL00000021").await;
         click_and_wait(&client, "table.home-list tbody tr:first-child form.inline button").await;
         assert_eq!(text(&client, "#home-notice").await, "已采样，管码 GL00000021。");
         assert_eq!(text(&client, "table.home-list tbody tr:first-child .taken").await, "GL00000021");
-        assert_eq!(text(&client, "#home-stats .stat:nth-child(2) .num").await, "1");
+        assert_eq!(text(&client, "#home-tests-due").await, "1");
         // Releasing before the result is back is refused with the reason.
         click_and_wait(&client, "table.home-list tbody tr:first-child button.release").await;
         assert_eq!(text(&client, "#home-notice").await, "已解除 0 人，1 人暂不能解除。");
@@ -679,9 +688,22 @@ async fn the_observation_api_lists_orders_with_schedules_fills_a_site_and_change
         let (status, _, orders) = get(store, &head, "/api/v1/observation-orders?status=awaiting_transfer").await;
         assert_eq!(status, StatusCode::OK);
         let orders = orders.as_array().unwrap().clone();
-        assert_eq!(orders.len(), 4);
         let close: Vec<i64> = orders.iter().filter(|o| o["category"] == "close_contact").map(|o| o["id"].as_i64().unwrap()).collect();
-        assert_eq!(close.len(), 2);
+        assert_eq!((orders.len(), close.len()), (2, 2), "only the close contacts wait for a transfer");
+        // The secondary contacts (home quarantine under protocol-9) wait on the home list; the
+        // community starts one, and a close contact is refused with why.
+        let (_, _, waiting) = get(store, &head, "/api/v1/observation-orders?status=awaiting_home").await;
+        let secondary: Vec<i64> = waiting.as_array().unwrap().iter().map(|o| o["id"].as_i64().unwrap()).collect();
+        assert_eq!(secondary.len(), 2, "{waiting}");
+        let (status, _, started) = call(
+            store,
+            post_json(&head, "/api/v1/observation-orders/start-home", serde_json::json!({"order_ids": [secondary[0], close[0]]})),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{started}");
+        assert_eq!(started["started"][0]["status"], "home_quarantine", "{started}");
+        assert_eq!(started["refused"][0]["order_id"], close[0], "{started}");
+        assert!(started["refused"][0]["reason"].as_str().unwrap().contains("is not waiting to start home quarantine"), "{started}");
         let first = orders.iter().find(|o| o["id"] == close[0]).unwrap();
         assert_eq!(first["test_dates"].as_array().unwrap().len(), 6, "protocol-9: days 1, 2, 3, 5, 7 and home day 3: {first}");
         let (status, _, _) = get(store, &head, "/api/v1/observation-orders?status=asleep").await;
@@ -722,10 +744,14 @@ async fn the_observation_api_lists_orders_with_schedules_fills_a_site_and_change
         assert_eq!(call(store, put(&head, "protocol-8")).await.0, StatusCode::FORBIDDEN);
         let (status, _, summary) = call(store, put(&w.commander, "protocol-8")).await;
         assert_eq!(
-            (status, summary["orders"].as_u64(), summary["release_later"].as_u64()),
-            (StatusCode::OK, Some(4), Some(2)),
+            (status, summary["orders"].as_u64(), summary["release_later"].as_u64(), summary["to_transfer"].as_u64()),
+            (StatusCode::OK, Some(4), Some(2), Some(2)),
             "{summary}"
         );
+        // Under protocol-8 a secondary contact starts in a site: both wait for a transfer now,
+        // the one at home and the one still waiting there.
+        let (_, _, now_waiting) = get(store, &head, "/api/v1/observation-orders?status=awaiting_transfer").await;
+        assert_eq!(now_waiting.as_array().unwrap().len(), 4, "the close contacts (with rooms) and the secondary: {now_waiting}");
         let (status, _, _) = call(store, put(&w.commander, "protocol-99")).await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
         let (_, _, rules) = get(store, &head, "/api/v1/rule-sets").await;

@@ -4,6 +4,7 @@ use crate::ui::form::Query;
 use askama::Template;
 use axum::response::{IntoResponse, Redirect, Response};
 use cordon_domain::access::Permission;
+use cordon_domain::observation::Status;
 use cordon_domain::refusal;
 use cordon_domain::{AreaCode, Barcode};
 use cordon_store::StoreError;
@@ -12,13 +13,15 @@ use serde::Deserialize;
 use crate::auth::Caller;
 use crate::format::{day, percent, today};
 use crate::i18n::Tr;
-use crate::ui::form::Form;
+use crate::ui::form::{Form, Ids};
 use crate::ui::observation::{category_label, status_label};
 use crate::ui::{NoticeQuery, UserBadge, barcode_reason, failure, render, said};
 
 pub struct HomeRow {
     order_id: i64,
     name: String,
+    /// The household's address: where the door is.
+    address: String,
     category: String,
     status: String,
     release_on: String,
@@ -46,11 +49,15 @@ struct HomePage {
     error: Option<String>,
     total: usize,
     tests_due: usize,
+    /// Handed over with a plan that starts at home, not yet started (待居家隔离), by village.
+    waiting: Vec<HomeGroup>,
+    waiting_total: usize,
     groups: Vec<HomeGroup>,
 }
 
-/// The community's list of people observed at home (居家观察名单), by village: who must stay
-/// in, who is tested at the door today (the tube is scanned here), who may be released.
+/// The community's list of people observed at home (居家观察名单), by village: who is waiting
+/// to start (ticked and started in one batch), who must stay in, who is tested at the door
+/// today (the tube is scanned here), who may be released.
 pub async fn home(t: Tr, caller: Caller, Query(q): Query<NoticeQuery>) -> Response {
     home_view(t, &caller, q.notice, q.error).await
 }
@@ -69,16 +76,21 @@ pub(super) async fn home_view(t: Tr, caller: &Caller, notice: Option<String>, er
         Ok(n) => n,
         Err(e) => return failure(t, caller, e),
     };
-    let mut groups: Vec<HomeGroup> = Vec::new();
-    let (total, tests_due) = (list.len(), list.iter().filter(|s| s.due && s.taken.is_none()).count());
+    let (mut groups, mut waiting): (Vec<HomeGroup>, Vec<HomeGroup>) = (Vec::new(), Vec::new());
+    let waits = |s: &cordon_store::quarantine::ToSample| s.order.status == Status::AwaitingHome;
+    let waiting_total = list.iter().filter(|s| waits(s)).count();
+    let total = list.len() - waiting_total;
+    let tests_due = list.iter().filter(|s| !waits(s) && s.due && s.taken.is_none()).count();
     for s in list {
+        let into = if waits(&s) { &mut waiting } else { &mut groups };
         let o = s.order;
-        if groups.last().is_none_or(|g| g.area_code != o.area_code) {
+        if into.last().is_none_or(|g| g.area_code != o.area_code) {
             let name = names.get(&o.area_code).cloned().unwrap_or_default();
-            groups.push(HomeGroup { area_code: o.area_code.clone(), area_name: name, people: vec![] });
+            into.push(HomeGroup { area_code: o.area_code.clone(), area_name: name, people: vec![] });
         }
         let row = HomeRow {
             order_id: o.id,
+            address: s.address.unwrap_or_default(),
             category: category_label(t, o.category),
             status: status_label(t, o.status),
             release_on: day(o.release_on),
@@ -88,7 +100,7 @@ pub(super) async fn home_view(t: Tr, caller: &Caller, notice: Option<String>, er
             taken: s.taken,
             name: o.name,
         };
-        if let Some(g) = groups.last_mut() {
+        if let Some(g) = into.last_mut() {
             g.people.push(row);
         }
     }
@@ -101,8 +113,38 @@ pub(super) async fn home_view(t: Tr, caller: &Caller, notice: Option<String>, er
         error,
         total,
         tests_due,
+        waiting,
+        waiting_total,
         groups,
     })
+}
+
+#[derive(Deserialize)]
+pub struct StartHomeForm {
+    #[serde(default)]
+    order: Ids,
+}
+
+/// Starts home quarantine for the people ticked on the waiting list, in one batch; says how
+/// many started and, by name, who could not and why.
+pub async fn start_home(t: Tr, caller: Caller, Form(f): Form<StartHomeForm>) -> Response {
+    let Ids(order) = f.order;
+    if order.is_empty() {
+        return home_view(t, &caller, None, Some(t.get("home.none_ticked").to_string())).await;
+    }
+    match caller.0.start_home_observation(&order).await {
+        Ok(done) => {
+            let started = t.fill("home.started", &[("n", &done.started.len().to_string())]);
+            if done.refused.is_empty() {
+                Redirect::to(&format!("/observation/home?notice={}", percent(&started))).into_response()
+            } else {
+                let why: Vec<String> = done.refused.iter().map(|(_, r)| t.refusal(r)).collect();
+                home_view(t, &caller, Some(started), Some(why.join("；"))).await
+            }
+        }
+        Err(e) if e.is_refusal() => home_view(t, &caller, None, Some(said(t, &e))).await,
+        Err(e) => failure(t, &caller, e),
+    }
 }
 
 #[derive(Deserialize)]

@@ -22,6 +22,7 @@ pub fn router() -> Router<AppState> {
         .route("/observation/orders/{id}/status", post(order::move_order))
         .route("/observation/home", get(home::home))
         .route("/observation/home/tests", post(home::home_test))
+        .route("/observation/home/start", post(home::start_home))
         .route("/rulesets", get(rulesets::rule_sets).post(rulesets::save_rule))
         .route("/rulesets/incidents/{id}", post(rulesets::set_incident_rule))
 }

@@ -129,6 +129,8 @@ fn summary_text(t: Tr, s: &RecomputeSummary) -> String {
             ("unchanged", &s.unchanged.to_string()),
             ("stage", &s.stage_changed.to_string()),
             ("released", &s.no_longer_observed.to_string()),
+            ("to_transfer", &s.to_transfer.to_string()),
+            ("to_home", &s.to_home.to_string()),
         ],
     )
 }
