@@ -73,8 +73,58 @@ pub fn from_local(t: chrono::NaiveDateTime) -> chrono::DateTime<chrono::Utc> {
     local_offset().from_local_datetime(&t).single().expect("a fixed offset maps every time").with_timezone(&chrono::Utc)
 }
 
+/// The ways lab systems, spreadsheets and exports write a local time, tried in turn.
+const LOCAL_TIME_FORMATS: [&str; 9] = [
+    "%Y-%m-%d %H:%M:%S%.f",
+    "%Y-%m-%d %H:%M",
+    "%Y-%m-%dT%H:%M:%S%.f",
+    "%Y-%m-%dT%H:%M",
+    "%Y/%m/%d %H:%M:%S%.f",
+    "%Y/%m/%d %H:%M",
+    "%Y年%m月%d日 %H:%M:%S",
+    "%Y年%m月%d日 %H:%M",
+    "%Y%m%d%H%M%S",
+];
+
+/// What [`parse_local_time`] reads, for a page's format note and an error.
+pub const LOCAL_TIME_FORMS: &str = "2022-04-13 19:05:00, 2022-04-13 19:05, 2022/4/13 19:05, 2022-04-13T19:05:00, 2022年4月13日 19:05, 20220413190500, 2022-04-13T19:05:00+08:00";
+
+/// A time as a file writes it: RFC 3339 with its offset, or a local wall-clock time (Beijing
+/// time, as lab systems and spreadsheets write it) with or without seconds, with dashes,
+/// slashes or 年月日, single-digit months and days and fractions of a second allowed.
+pub fn parse_local_time(s: &str) -> Option<chrono::DateTime<chrono::Utc>> {
+    let s = s.trim();
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s) {
+        return Some(t.with_timezone(&chrono::Utc));
+    }
+    LOCAL_TIME_FORMATS.iter().find_map(|f| chrono::NaiveDateTime::parse_from_str(s, f).ok()).map(from_local)
+}
+
 #[cfg(test)]
 mod local_time_tests {
+    #[test]
+    fn times_are_read_the_ways_lab_systems_and_spreadsheets_write_them() {
+        let at = super::parse_local_time("2026-12-02 14:10:00").unwrap();
+        assert_eq!(at.to_rfc3339(), "2026-12-02T06:10:00+00:00", "Beijing time");
+        for same in [
+            "2026-12-02 14:10",
+            "2026/12/02 14:10:00",
+            "2026/12/2 14:10",
+            "2026-12-02T14:10:00",
+            "2026-12-02T14:10",
+            "2026-12-02 14:10:00.000",
+            "2026年12月2日 14:10",
+            "20261202141000",
+            "2026-12-02T14:10:00+08:00",
+            " 2026-12-02 14:10 ",
+        ] {
+            assert_eq!(super::parse_local_time(same), Some(at), "{same}");
+        }
+        for wrong in ["2026-12-02", "14:10", "2026-13-02 14:10", "yesterday", ""] {
+            assert_eq!(super::parse_local_time(wrong), None, "{wrong}");
+        }
+    }
+
     #[test]
     fn local_days_turn_at_shanghai_midnight() {
         let t = chrono::DateTime::parse_from_rfc3339("2022-04-12T16:30:00Z").unwrap().with_timezone(&chrono::Utc);

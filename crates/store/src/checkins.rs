@@ -278,18 +278,12 @@ fn columns(headers: &csv::StringRecord) -> Result<Columns> {
     }
 }
 
-/// `2022-04-13 19:05:00` (local time, Asia/Shanghai) or RFC 3339 → seconds since 1970.
+/// A time as `cordon_domain::parse_local_time` reads it (local time, Asia/Shanghai, in the
+/// shapes files write it, or RFC 3339) → seconds since 1970.
 fn parse_time(s: &str) -> std::result::Result<i64, String> {
-    let s = s.trim();
-    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
-        return Ok(t.timestamp());
-    }
-    for f in ["%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M"] {
-        if let Ok(t) = chrono::NaiveDateTime::parse_from_str(s, f) {
-            return Ok(cordon_domain::from_local(t).timestamp());
-        }
-    }
-    Err(format!("{s:?} is not a time (use 2022-04-13 19:05:00)"))
+    cordon_domain::parse_local_time(s)
+        .map(|t| t.timestamp())
+        .ok_or_else(|| format!("{:?} is not a time (use 2022-04-13 19:05:00)", s.trim()))
 }
 
 /// Rows per stored batch.

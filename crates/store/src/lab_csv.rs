@@ -6,6 +6,8 @@
 use std::io::Read;
 
 use cordon_domain::Barcode;
+use cordon_domain::barcode::BarcodeError;
+use cordon_domain::refusal::Refusal;
 use cordon_domain::testing::result::{CtValues, TubeResult};
 use serde::Serialize;
 
@@ -51,31 +53,33 @@ impl LabColumns {
         })
     }
 
-    fn parse(&self, r: &csv::StringRecord) -> std::result::Result<ResultInput, String> {
+    /// A row as a result, or why it cannot be one (a refusal the page says in its language).
+    fn parse(&self, r: &csv::StringRecord) -> std::result::Result<ResultInput, Refusal> {
         let get = |i: Option<usize>| i.and_then(|i| r.get(i)).map(str::trim).filter(|v| !v.is_empty());
         let raw = get(Some(self.barcode)).unwrap_or("");
-        let barcode = Barcode::parse(raw).map_err(|e| format!("barcode {raw:?}: {e}"))?;
-        let result = get(self.result).map(|v| v.parse::<TubeResult>()).transpose()?;
-        let ct = |i| get(i).map(|v: &str| v.parse::<f32>().map_err(|_| format!("Ct value {v:?} is not a number"))).transpose();
+        let barcode = Barcode::parse(raw).map_err(|e| match e {
+            _ if raw.is_empty() => Refusal::new("refused.csv_barcode_empty"),
+            BarcodeError::Length(n) => Refusal::new("refused.csv_barcode_length").with("barcode", raw).with("n", n),
+            BarcodeError::Characters => Refusal::new("refused.csv_barcode_characters").with("barcode", raw),
+        })?;
+        let result = get(self.result)
+            .map(|v| v.parse::<TubeResult>().map_err(|_| Refusal::new("refused.csv_result").with("value", v)))
+            .transpose()?;
+        let ct = |i| get(i).map(|v: &str| v.parse::<f32>().map_err(|_| Refusal::new("refused.csv_ct").with("value", v))).transpose();
         let ct = CtValues { orf1ab: ct(self.orf1ab)?, n: ct(self.n)? };
         if result.is_none() && ct.orf1ab.is_none() && ct.n.is_none() {
-            return Err("no result and no Ct values".to_string());
+            return Err(Refusal::new("refused.csv_no_result"));
         }
-        // Lab systems write Beijing time.
+        // Lab systems write Beijing time, in many shapes.
         let at = get(self.at)
-            .map(|v| {
-                chrono::NaiveDateTime::parse_from_str(v, "%Y-%m-%d %H:%M:%S")
-                    .or_else(|_| chrono::NaiveDateTime::parse_from_str(v, "%Y/%m/%d %H:%M:%S"))
-                    .map(|t| (t - chrono::Duration::hours(8)).and_utc())
-                    .map_err(|_| format!("time {v:?} is not like 2022-04-13 19:00:00"))
-            })
+            .map(|v| cordon_domain::parse_local_time(v).ok_or_else(|| Refusal::new("refused.csv_time").with("value", v)))
             .transpose()?;
         Ok(ResultInput { barcode, round_id: None, result, ct, at })
     }
 }
 
 /// One row as read: its line, the barcode as written, and the input or why it is unreadable.
-type Row = (u64, String, std::result::Result<ResultInput, String>);
+type Row = (u64, String, std::result::Result<ResultInput, Refusal>);
 
 /// Records a lab's CSV export as `scope` (needs `lab.write`).
 pub async fn ingest_results_csv<R: Read + Send + 'static>(scope: &Scoped, lab_id: i64, input: R) -> Result<CsvReport> {
@@ -94,7 +98,11 @@ pub async fn ingest_results_csv<R: Read + Send + 'static>(scope: &Scoped, lab_id
                     let raw = r.get(cols.barcode).unwrap_or("").trim().to_string();
                     (line, raw, cols.parse(&r))
                 }
-                Err(e) => (crate::decode::seen_line(e.position(), crlf, 0), String::new(), Err(e.to_string())),
+                Err(e) => (
+                    crate::decode::seen_line(e.position(), crlf, 0),
+                    String::new(),
+                    Err(Refusal::new("refused.row_unreadable").with("detail", e)),
+                ),
             });
             if batch.len() == BATCH && tx.blocking_send(std::mem::replace(&mut batch, Vec::with_capacity(BATCH))).is_err() {
                 return Ok(encoding.as_str());
@@ -116,9 +124,9 @@ pub async fn ingest_results_csv<R: Read + Send + 'static>(scope: &Scoped, lab_id
                     inputs.push(input);
                     readable.push((line, barcode));
                 }
-                Err(reason) => {
+                Err(refusal) => {
                     if report.problems.len() < MAX_PROBLEMS {
-                        report.problems.push((line, barcode, ResultOutcome::unreadable(reason)));
+                        report.problems.push((line, barcode, ResultOutcome::refused(refusal)));
                     }
                 }
             }

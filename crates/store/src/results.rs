@@ -9,6 +9,7 @@ use cordon_domain::Barcode;
 use cordon_domain::testing::result::{
     CtValues, DEFAULT_CT_THRESHOLD, DEFAULT_RECALL_HOURS, FollowUp, SecondResult, TubeResult, classify, follow_up, second_result,
 };
+use cordon_domain::testing::transport::{Boxed, Journey, NotReceived, result_may_come_from};
 use serde::Serialize;
 
 use std::collections::{HashMap, HashSet};
@@ -164,11 +165,46 @@ pub(crate) struct TubeForResult {
     pub(crate) pool_kind: String,
     pub(crate) pool_size: i32,
     pub(crate) result: Option<String>,
+    /// round, retest or observation.
+    pub(crate) purpose: String,
+    pub(crate) box_lab: Option<i64>,
+    pub(crate) box_label: Option<String>,
+    pub(crate) box_received: bool,
+    pub(crate) tube_received: bool,
+    pub(crate) round_boxed: bool,
+    /// The lab whose receipt found the tube in a box it was not listed in.
+    pub(crate) extra_lab: Option<i64>,
 }
 
 impl TubeForResult {
     fn pool(&self) -> cordon_domain::testing::pooling::PoolSize {
         crate::station::stored_pool(&self.pool_kind, self.pool_size)
+    }
+
+    /// How the tube reached a lab, as the chain-of-custody rule reads it.
+    fn journey(&self) -> Journey<'_> {
+        Journey {
+            carried_by_hand: self.purpose != "round",
+            round_boxed: self.round_boxed,
+            boxed: self.box_lab.map(|lab_id| Boxed {
+                lab_id,
+                label: self.box_label.as_deref().unwrap_or_default(),
+                box_received: self.box_received,
+                tube_received: self.tube_received,
+            }),
+            extra_at: self.extra_lab,
+        }
+    }
+}
+
+/// Why a lab may not send a result for the tube `barcode`, in words.
+fn not_received(barcode: &cordon_domain::Barcode, why: NotReceived<'_>) -> Refusal {
+    let refusal = |kind: &'static str, label: &str| Refusal::new(kind).with("barcode", barcode).with("label", label);
+    match why {
+        NotReceived::OtherLab { label } => refusal("refused.result_other_lab", label),
+        NotReceived::BoxNotReceived { label } => refusal("refused.result_box_not_received", label),
+        NotReceived::MissingAtReceipt { label } => refusal("refused.result_tube_missing", label),
+        NotReceived::NeverBoxed => Refusal::new("refused.result_never_boxed").with("barcode", barcode),
     }
 }
 
@@ -180,11 +216,18 @@ pub(crate) fn result_barcodes(inputs: &[ResultInput]) -> Vec<String> {
     barcodes
 }
 
-/// Every tube with one of `n` barcodes (`$1…`), oldest first; a barcode is reused only across rounds.
+/// Every tube with one of `n` barcodes (`$1…`), oldest first, with how it travelled (its box,
+/// whether the box and the tube were scanned in, whether its round sends boxes, a receipt that
+/// found it as an extra); a barcode is reused only across rounds.
 pub(crate) fn result_tubes_sql(n: usize) -> String {
     let placeholders: Vec<String> = (1..=n).map(|i| format!("${i}")).collect();
     format!(
-        "SELECT id, round_id, barcode, area_code, pool_kind, pool_size, result FROM tubes WHERE barcode IN ({}) ORDER BY id",
+        "SELECT t.id, t.round_id, t.barcode, t.area_code, t.pool_kind, t.pool_size, t.result, t.purpose, \
+         b.lab_id AS box_lab, b.label AS box_label, b.received_at IS NOT NULL AS box_received, t.received_at IS NOT NULL AS tube_received, \
+         EXISTS (SELECT 1 FROM transport_batches rb WHERE rb.round_id = t.round_id) AS round_boxed, \
+         (SELECT MIN(xb.lab_id) FROM transport_extras x JOIN transport_batches xb ON xb.id = x.batch_id \
+          WHERE x.barcode = t.barcode AND xb.round_id = t.round_id) AS extra_lab \
+         FROM tubes t LEFT JOIN transport_batches b ON b.id = t.batch_id WHERE t.barcode IN ({}) ORDER BY t.id",
         placeholders.join(",")
     )
 }
@@ -212,6 +255,7 @@ pub(crate) fn match_result_tubes(inputs: &[ResultInput], found: Vec<TubeForResul
 pub(crate) fn decide_results(
     inputs: &[ResultInput],
     tubes: &[Option<TubeForResult>],
+    lab_id: i64,
     scope: Option<&cordon_domain::access::Jurisdiction>,
     now: DateTime<Utc>,
 ) -> (Vec<Option<ResultOutcome>>, Vec<ResultWrite>) {
@@ -228,6 +272,10 @@ pub(crate) fn decide_results(
         {
             let refusal = Refusal::new("refused.tube_outside_jurisdiction").with("barcode", &input.barcode).with("area", &tube.area_code);
             outcomes[i] = Some(ResultOutcome::refused(refusal));
+            continue;
+        }
+        if let Err(why) = result_may_come_from(&tube.journey(), lab_id) {
+            outcomes[i] = Some(ResultOutcome::refused(not_received(&input.barcode, why)));
             continue;
         }
         let result = input.result.unwrap_or_else(|| classify(input.ct, DEFAULT_CT_THRESHOLD, tube.pool()));
@@ -320,7 +368,7 @@ impl Store {
             return crate::sqlite::results::record(b, actor, lab_id, inputs, scope).await;
         }
         let tubes = self.find_result_tubes(inputs).await?;
-        let (mut outcomes, writes) = decide_results(inputs, &tubes, scope, Utc::now());
+        let (mut outcomes, writes) = decide_results(inputs, &tubes, lab_id, scope, Utc::now());
         if !writes.is_empty() {
             let written = with_write_pool!(self, pool => {
                 let mut tx = pool.begin().await?;

@@ -74,6 +74,23 @@ async fn both_dialects_define_the_same_schema() {
 }
 
 /// Runs one statement on a direct connection, outside the product.
+/// One time read by hand (a column no API returns), as an instant.
+async fn raw_time(s: &Scratch, sql: &str) -> chrono::DateTime<chrono::Utc> {
+    use sqlx::Connection;
+    let q = sqlx::AssertSqlSafe(sql);
+    match s.kind {
+        BackendKind::Sqlite => {
+            let (t,): (String,) = sqlx::query_as(q).fetch_one(&mut sqlx::SqliteConnection::connect(&s.url).await.unwrap()).await.unwrap();
+            chrono::DateTime::parse_from_rfc3339(&t).unwrap().with_timezone(&chrono::Utc)
+        }
+        BackendKind::Postgres => {
+            let (t,): (chrono::DateTime<chrono::Utc>,) =
+                sqlx::query_as(q).fetch_one(&mut sqlx::PgConnection::connect(&s.url).await.unwrap()).await.unwrap();
+            t
+        }
+    }
+}
+
 async fn raw(s: &Scratch, sql: &str) -> Result<(), sqlx::Error> {
     use sqlx::Connection;
     let q = sqlx::AssertSqlSafe(sql);
@@ -848,6 +865,8 @@ mod transport {
     use cordon_domain::testing::pooling::SamplingGroup;
     use cordon_domain::testing::result::{CtValues, TubeResult};
     use cordon_store::batch::BatchTube;
+    use cordon_store::lab_csv::ingest_results_csv;
+    use cordon_store::results::ResultOutcome;
     use cordon_store::results::{NewLab, ResultInput};
     use cordon_store::transport::NewBatch;
 
@@ -960,6 +979,93 @@ mod transport {
             assert_eq!(flow.by_lab.len(), 1);
             assert_eq!((flow.by_lab[0].0.as_str(), flow.by_lab[0].1.tubes), ("县疾控实验室", 1));
             assert_eq!(flow.by_site[0].0, "东关1号点");
+            s.finish(store).await.unwrap();
+        }
+    }
+    #[tokio::test]
+    async fn a_lab_reports_only_tubes_received_in_its_boxes_and_reads_the_times_and_words_lab_systems_write() {
+        for (s, store) in each_backend("chain_of_custody").await {
+            let Testing { officer, lab_user, round, east, west, people } = testing(&store).await;
+            let tube = |code: &str, site: i64, member: i64| BatchTube {
+                barcode: bc(code),
+                site_id: site,
+                group: SamplingGroup::Resident,
+                members: vec![member],
+                seal: true,
+                sampled_at: None,
+            };
+            let tubes = vec![
+                tube("EA00000001", east.id, people[0]),
+                tube("EA00000002", east.id, people[1]),
+                tube("EA00000003", east.id, people[2]),
+                tube("WE00000001", west.id, people[3]),
+            ];
+            officer.register_batch(round.id, tubes, None).await.unwrap();
+            let lab = |name: &str| NewLab { name: name.into(), area_code: code("140121100"), daily_capacity: 20000 };
+            let cdc = officer.create_lab(lab("县疾控实验室")).await.unwrap();
+            let other = officer.create_lab(lab("第三方实验室")).await.unwrap();
+            let send = |site: i64, label: &str, barcodes: &[&str]| NewBatch {
+                round_id: round.id,
+                site_id: site,
+                lab_id: cdc.id,
+                label: label.into(),
+                barcodes: Some(barcodes.iter().map(|s| s.to_string()).collect()),
+            };
+            // 东关-01 goes to the CDC lab with two tubes and arrives with one; 西关-01 is on the
+            // road; EA00000003 was never boxed.
+            let east_box = officer.dispatch(send(east.id, "东关-01", &["EA00000001", "EA00000002"])).await.unwrap();
+            officer.dispatch(send(west.id, "西关-01", &["WE00000001"])).await.unwrap();
+            lab_user.receive(east_box.id, &["EA00000001".to_string()]).await.unwrap();
+
+            // The other lab's export names a tube it never received.
+            let csv = "条码,结果,检测时间\r\nEA00000001,阴性,2026-12-02 14:10\r\n";
+            let report = ingest_results_csv(&lab_user, other.id, Cursor::new(csv.as_bytes().to_vec())).await.unwrap();
+            let kinds = |r: &cordon_store::lab_csv::CsvReport| -> Vec<(u64, String)> {
+                r.problems
+                    .iter()
+                    .map(|(line, _, o)| match o {
+                        ResultOutcome::Refused { refusal } => (*line, refusal.to_string()),
+                        other => (*line, format!("{other:?}")),
+                    })
+                    .collect()
+            };
+            assert_eq!(report.recorded, 0, "{:?}", s.kind);
+            assert_eq!(kinds(&report), [(2, "refused.result_other_lab barcode=EA00000001 label=东关-01".to_string())]);
+
+            // The CDC lab's export: the received tube is recorded at the time written without
+            // seconds; the tube missing at receipt, the box on the road and the tube never boxed
+            // are refused with why; the words and times lab systems write are read.
+            let csv = "条码,结果,检测时间\r\n\
+                       EA00000001,阴性(-),2026-12-02 14:10\r\n\
+                       EA00000002,未检出,2026/12/2 14:11\r\n\
+                       WE00000001,阴性,2026年12月2日 14:12\r\n\
+                       EA00000003,Negative,2026-12-02T14:13:00\r\n\
+                       EA00000001,阴性,下午两点\r\n\
+                       EA-1,阴性,2026-12-02 14:10\r\n\
+                       EA00000009,阴,2026-12-02 14:10\r\n";
+            let report = ingest_results_csv(&lab_user, cdc.id, Cursor::new(csv.as_bytes().to_vec())).await.unwrap();
+            assert_eq!((report.rows, report.recorded), (7, 1), "{report:?}");
+            assert_eq!(
+                kinds(&report),
+                [
+                    (3, "refused.result_tube_missing barcode=EA00000002 label=东关-01".to_string()),
+                    (4, "refused.result_box_not_received barcode=WE00000001 label=西关-01".to_string()),
+                    (5, "refused.result_never_boxed barcode=EA00000003".to_string()),
+                    (6, "refused.csv_time value=下午两点".to_string()),
+                    (7, "refused.csv_barcode_characters barcode=EA-1".to_string()),
+                    (8, "refused.csv_result value=阴".to_string()),
+                ]
+            );
+            let flow = officer.tube_flow(round.id).await.unwrap();
+            assert_eq!(flow.resulted, 1);
+            let at = raw_time(&s, "SELECT resulted_at FROM tubes WHERE barcode = 'EA00000001'").await;
+            assert_eq!(at.to_rfc3339(), "2026-12-02T06:10:00+00:00", "14:10 Beijing time");
+
+            // Found later and scanned in, the missing tube's result is taken.
+            lab_user.receive(east_box.id, &["EA00000002".to_string()]).await.unwrap();
+            let csv = "barcode,result\nEA00000002,negative\n";
+            let report = ingest_results_csv(&lab_user, cdc.id, Cursor::new(csv.as_bytes().to_vec())).await.unwrap();
+            assert_eq!((report.recorded, report.problems.len()), (1, 0), "{report:?}");
             s.finish(store).await.unwrap();
         }
     }

@@ -2079,8 +2079,27 @@ async fn a_lab_uploads_its_gbk_export_and_sees_each_refused_row_in_a_browser() {
         let officer = account(store, "sampler9", Role::TestingOfficer, "140121100").await;
         account(store, "lab6", Role::Lab, "140121").await;
         let (round, site) = plan_round(store, &officer, "第一轮").await;
-        sealed_tubes_and_a_lab(store, &officer, round, site, &[("UP00000001", 0..10), ("UP00000002", 10..20)]).await;
-        let csv = "条码,检测结果,ORF1ab基因Ct值,N基因Ct值,检测时间\nUP00000001,阴性,,,2022-04-13 23:10:00\nUP00000002,,29.5,31.0,2022-04-13 23:12:00\nZZ00000404,阴性,,,2022-04-13 23:15:00\nUP00000001,阳性,,,2022-04-13 23:16:00\n";
+        let lab_id = sealed_tubes_and_a_lab(store, &officer, round, site, &[("UP00000001", 0..9), ("UP00000002", 10..20)]).await;
+        // The two tubes go in a box the lab scans in; a third goes in a box still on the road.
+        let send = |label: &str, barcodes: &[&str]| {
+            post_json(
+                &officer,
+                &format!("/api/v1/rounds/{round}/batches"),
+                serde_json::json!({"site_id": site, "lab_id": lab_id, "label": label, "barcodes": barcodes}),
+            )
+        };
+        let (status, _, first) = call(store, send("东关-01", &["UP00000001", "UP00000002"])).await;
+        assert_eq!(status, StatusCode::CREATED, "{first}");
+        let lab = account(store, "lab7", Role::Lab, "140121").await;
+        let receipt = serde_json::json!({"barcodes": ["UP00000001", "UP00000002"]});
+        let (status, _, _) = call(store, post_json(&lab, &format!("/api/v1/batches/{}/receipt", first["id"]), receipt)).await;
+        assert_eq!(status, StatusCode::OK);
+        let residents: Vec<String> = (0..40).filter(|n| (n / 2) % 4 < 2).map(sample_id).collect();
+        let third =
+            serde_json::json!({"tubes": [{"barcode": "UP00000003", "site_id": site, "resident_ids": residents[9..10], "seal": true}]});
+        call(store, post_json(&officer, &format!("/api/v1/rounds/{round}/registrations"), third)).await;
+        assert_eq!(call(store, send("东关-02", &["UP00000003"])).await.0, StatusCode::CREATED);
+        let csv = "条码,检测结果,ORF1ab基因Ct值,N基因Ct值,检测时间\r\nUP00000001,阴性,,,2022-04-13 23:10\r\nUP00000002,,29.5,31.0,2022/4/13 23:12:00\r\nZZ00000404,阴性,,,2022-04-13 23:15:00\r\nUP00000001,阳性,,,2022-04-13 23:16:00\r\nUP00000003,阴性,,,2022-04-13 23:17\r\nUP00000003,阴性,,,昨晚\r\n";
         let (gbk, _, _) = encoding_rs::GBK.encode(csv);
         let path = std::env::temp_dir().join(format!("lab-export-{}-{}.csv", w.scratch.kind.as_str(), std::process::id()));
         std::fs::write(&path, &gbk).unwrap();
@@ -2104,17 +2123,20 @@ async fn a_lab_uploads_its_gbk_export_and_sees_each_refused_row_in_a_browser() {
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        assert_eq!(text(&client, "#results-rows").await, "4");
-        assert_eq!(text(&client, "#results-recorded").await, "2");
-        // Each refused row in Chinese, with its line.
+        assert_eq!(text(&client, "#results-rows").await, "6");
+        assert_eq!(text(&client, "#results-recorded").await, "2", "times without seconds and with slashes are read");
+        // Each refused row in Chinese, with its line as the file shows it (CRLF endings).
         let problems = client.find_all(fantoccini::Locator::Css("#results-problem-list tbody tr")).await.unwrap();
         let mut rows = Vec::new();
         for r in problems {
             rows.push(r.text().await.unwrap());
         }
-        assert_eq!(rows.len(), 2, "{rows:?}");
+        assert_eq!(rows.len(), 4, "{rows:?}");
         assert!(rows[0].starts_with("4") && rows[0].contains("未登记的条码 ZZ00000404"), "{rows:?}");
         assert!(rows[1].starts_with("5") && rows[1].contains("已有结果「阴性」") && rows[1].contains("「阳性」"), "{rows:?}");
+        assert!(rows[2].starts_with("6") && rows[2].contains("所在转运箱 东关-02 尚未签收"), "{rows:?}");
+        assert!(rows[3].starts_with("7") && rows[3].contains("时间“昨晚”无法识别"), "{rows:?}");
+        assert!(text(&client, ".note").await.contains("2022-04-13 19:05"), "the format note says which times are read");
         assert!(text(&client, "#results-message").await.contains("GB18030"), "the GBK file is read as GB18030, its superset");
         std::fs::write(screenshot_path(&format!("results-{}.png", w.scratch.kind.as_str())), client.screenshot().await.unwrap()).unwrap();
         client.close().await.unwrap();

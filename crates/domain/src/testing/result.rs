@@ -45,13 +45,17 @@ impl TubeResult {
 impl std::str::FromStr for TubeResult {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        Ok(match s.trim() {
-            "negative" | "阴性" | "N" => TubeResult::Negative,
-            "positive" | "阳性" | "P" => TubeResult::Positive,
+        // Lab systems add the sign in brackets (阴性(-)) or write 未检出 / 检出 (not detected /
+        // detected); English exports capitalize.
+        let s = s.trim();
+        let bare = s.trim_end_matches(['(', ')', '（', '）', '-', '+', ' ']);
+        Ok(match if bare.is_empty() { s } else { bare }.to_lowercase().as_str() {
+            "negative" | "阴性" | "n" | "未检出" | "not detected" => TubeResult::Negative,
+            "positive" | "阳性" | "p" | "检出" | "detected" => TubeResult::Positive,
             "pooled_suspect" | "混管可疑阳性" | "混管阳性" => TubeResult::PooledSuspect,
             "invalid" | "无效" | "复检" => TubeResult::Invalid,
-            other => {
-                return Err(format!("unknown result {other:?} (negative/阴性, positive/阳性, pooled_suspect/混管可疑阳性, invalid/无效)"));
+            _ => {
+                return Err(format!("unknown result {s:?} (negative/阴性, positive/阳性, pooled_suspect/混管可疑阳性, invalid/无效)"));
             }
         })
     }
@@ -130,6 +134,26 @@ mod tests {
         assert_eq!(classify(ct(Some(28.4), None), 35.0, pool), TubeResult::PooledSuspect);
         assert_eq!(classify(ct(None, Some(31.0)), 35.0, single), TubeResult::Positive);
         assert_eq!(classify(ct(None, Some(31.0)), 35.0, PoolSize::Household), TubeResult::PooledSuspect);
+    }
+
+    #[test]
+    fn results_are_read_the_ways_lab_systems_write_them() {
+        for (written, meant) in [
+            ("阴性", TubeResult::Negative),
+            ("阴性(-)", TubeResult::Negative),
+            ("阴性（-）", TubeResult::Negative),
+            ("未检出", TubeResult::Negative),
+            ("Negative", TubeResult::Negative),
+            ("阳性(+)", TubeResult::Positive),
+            ("POSITIVE", TubeResult::Positive),
+            ("混管可疑阳性", TubeResult::PooledSuspect),
+            (" 无效 ", TubeResult::Invalid),
+        ] {
+            assert_eq!(written.parse::<TubeResult>(), Ok(meant), "{written}");
+        }
+        for wrong in ["-", "阴", "negativ", ""] {
+            assert!(wrong.parse::<TubeResult>().is_err(), "{wrong}");
+        }
     }
 
     #[test]

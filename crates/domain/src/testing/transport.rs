@@ -28,6 +28,65 @@ pub fn check_receipt<'a>(sent: impl IntoIterator<Item = &'a str>, scanned: impl 
     }
 }
 
+/// How a tube reached the lab that sends a result for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Journey<'a> {
+    /// A single tube taken at a door (a re-test of a recalled pool, an observation test) is
+    /// carried straight to a lab by the team that took it, not boxed at a site.
+    pub carried_by_hand: bool,
+    /// The tube's round sends its tubes to labs in boxes (it has at least one box).
+    pub round_boxed: bool,
+    /// The box the tube was sent in, if any.
+    pub boxed: Option<Boxed<'a>>,
+    /// The lab whose receipt scan found the tube in a box it was not listed in, if any.
+    pub extra_at: Option<i64>,
+}
+
+/// The box a tube was sent in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Boxed<'a> {
+    pub lab_id: i64,
+    pub label: &'a str,
+    /// The lab has scanned the box in.
+    pub box_received: bool,
+    /// The tube was scanned at that receipt.
+    pub tube_received: bool,
+}
+
+/// Why a lab may not send a result for a tube.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotReceived<'a> {
+    /// The tube's box went to another lab.
+    OtherLab { label: &'a str },
+    /// The tube's box has not been scanned in yet.
+    BoxNotReceived { label: &'a str },
+    /// The box was scanned in without this tube.
+    MissingAtReceipt { label: &'a str },
+    /// A tube of a round that sends boxes, never put in one.
+    NeverBoxed,
+}
+
+/// Whether `lab_id` may send a result for a tube that travelled so (the chain of custody:
+/// sealed → boxed → received → resulted). A tube in a box: only from the box's lab, once the
+/// box was received with the tube in it. A tube found as an extra at a lab's receipt: from that
+/// lab. A pooled tube of a round that sends boxes and was never boxed: from no lab — the barcode
+/// is more likely mistyped than the tube walked over. A single tube taken at a door and carried
+/// by hand, or a tube of a round that sends no boxes (tubes handed to the lab directly): from
+/// any lab.
+pub fn result_may_come_from<'a>(journey: &Journey<'a>, lab_id: i64) -> Result<(), NotReceived<'a>> {
+    if journey.extra_at == Some(lab_id) {
+        return Ok(());
+    }
+    match journey.boxed {
+        Some(b) if b.lab_id != lab_id => Err(NotReceived::OtherLab { label: b.label }),
+        Some(b) if !b.box_received => Err(NotReceived::BoxNotReceived { label: b.label }),
+        Some(b) if !b.tube_received => Err(NotReceived::MissingAtReceipt { label: b.label }),
+        Some(_) => Ok(()),
+        None if journey.round_boxed && !journey.carried_by_hand => Err(NotReceived::NeverBoxed),
+        None => Ok(()),
+    }
+}
+
 /// Lab turnaround targets in hours (DOMAIN: fever clinic ≤ 6 h, routine ≤ 12 h, voluntary ≤ 24 h).
 pub const ROUTINE_TURNAROUND_HOURS: i64 = 12;
 
@@ -64,6 +123,35 @@ pub fn turnaround(mut minutes: Vec<i64>, target_minutes: i64) -> Turnaround {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_result_comes_only_from_the_lab_that_received_the_tube() {
+        let boxed = |lab_id, box_received, tube_received| Boxed { lab_id, label: "东关-01", box_received, tube_received };
+        let j = |boxed, round_boxed, carried_by_hand, extra_at| Journey { carried_by_hand, round_boxed, boxed, extra_at };
+        assert_eq!(result_may_come_from(&j(Some(boxed(1, true, true)), true, false, None), 1), Ok(()));
+        assert_eq!(
+            result_may_come_from(&j(Some(boxed(1, true, true)), true, false, None), 2),
+            Err(NotReceived::OtherLab { label: "东关-01" })
+        );
+        assert_eq!(
+            result_may_come_from(&j(Some(boxed(1, false, false)), true, false, None), 1),
+            Err(NotReceived::BoxNotReceived { label: "东关-01" }),
+            "on the road"
+        );
+        assert_eq!(
+            result_may_come_from(&j(Some(boxed(1, true, false)), true, false, None), 1),
+            Err(NotReceived::MissingAtReceipt { label: "东关-01" })
+        );
+        assert_eq!(result_may_come_from(&j(None, true, false, None), 1), Err(NotReceived::NeverBoxed), "a mistyped barcode, likely");
+        assert_eq!(result_may_come_from(&j(None, true, false, Some(1)), 1), Ok(()), "found in another box at this lab's receipt");
+        assert_eq!(result_may_come_from(&j(None, true, true, None), 1), Ok(()), "a door re-test carried by hand");
+        assert_eq!(result_may_come_from(&j(None, false, false, None), 1), Ok(()), "a round that sends no boxes");
+        assert_eq!(
+            result_may_come_from(&j(Some(boxed(1, true, true)), true, true, None), 2),
+            Err(NotReceived::OtherLab { label: "东关-01" }),
+            "a boxed door tube still goes to its box's lab"
+        );
+    }
 
     #[test]
     fn a_receipt_lists_what_is_missing_and_what_was_not_sent() {

@@ -25,7 +25,7 @@ pub(crate) async fn record(
     b.with_bulk(move |conn| {
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let tubes = find_tubes(&tx, &inputs)?;
-        let (mut outcomes, writes) = decide_results(&inputs, &tubes, scope.as_ref(), Utc::now());
+        let (mut outcomes, writes) = decide_results(&inputs, &tubes, lab_id, scope.as_ref(), Utc::now());
         for (i, outcome) in write(&tx, &actor, lab_id, &writes)? {
             outcomes[i] = Some(outcome);
         }
@@ -50,6 +50,13 @@ pub(crate) fn find_tubes(conn: &rusqlite::Connection, inputs: &[ResultInput]) ->
                 pool_kind: row.get(4)?,
                 pool_size: row.get(5)?,
                 result: row.get(6)?,
+                purpose: row.get(7)?,
+                box_lab: row.get(8)?,
+                box_label: row.get(9)?,
+                box_received: row.get(10)?,
+                tube_received: row.get(11)?,
+                round_boxed: row.get(12)?,
+                extra_lab: row.get(13)?,
             });
         }
     }
