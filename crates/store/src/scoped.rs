@@ -103,6 +103,28 @@ impl Scoped {
         self.store.area_names(codes).await
     }
 
+    /// How people name the places `codes` stand for: a village or community with its township
+    /// (清源镇东关村), a township or county by its own name. Any signed-in user may read them —
+    /// place names are public — and a code outside the register is left out.
+    pub async fn place_names<'a>(&self, codes: impl IntoIterator<Item = &'a str>) -> Result<std::collections::HashMap<String, String>> {
+        let mut wanted: Vec<AreaCode> = codes.into_iter().filter_map(|c| AreaCode::parse(c).ok()).collect();
+        wanted.sort();
+        wanted.dedup();
+        let mut ask: Vec<AreaCode> = wanted.clone();
+        ask.extend(wanted.iter().filter(|c| c.level() == cordon_domain::AreaLevel::Village).filter_map(|c| c.parent()));
+        ask.sort();
+        ask.dedup();
+        let names = self.store.area_names(&ask.iter().collect::<Vec<_>>()).await?;
+        Ok(wanted
+            .iter()
+            .filter_map(|c| {
+                let own = names.get(c.as_str())?;
+                let township = c.parent().filter(|_| c.level() == cordon_domain::AreaLevel::Village).and_then(|p| names.get(p.as_str()));
+                Some((c.to_string(), township.map_or_else(|| own.clone(), |t| format!("{t}{own}"))))
+            })
+            .collect())
+    }
+
     pub async fn area_children(&self, code: &AreaCode) -> Result<Vec<Area>> {
         self.require(Permission::AreasRead)?;
         self.inside(code)?;

@@ -590,6 +590,7 @@ async fn a_township_user_sees_only_their_township_and_gets_a_forbidden_page_else
         let own = w.store.person_by_document(&sample_id(0)).await.unwrap().unwrap();
         client.goto(&format!("http://{addr}/persons/{}", own.id)).await.unwrap();
         assert!(text(&client, "h1").await.starts_with(&own.name));
+        assert_eq!(text(&client, "dd[title='140121100201']").await, "清源镇东关村", "the village by name, with its township");
         client.goto(&format!("http://{addr}/areas/140121101")).await.unwrap();
         text(&client, ".message").await;
         std::fs::write(screenshot_path(&format!("forbidden-{}.png", w.scratch.kind.as_str())), client.screenshot().await.unwrap()).unwrap();
@@ -1466,6 +1467,7 @@ async fn the_recall_board_shows_every_recalled_person_with_the_clock_overdue_fir
         assert!(overdue[0].text().await.unwrap().contains("已超时 1h"));
         let first_open = rows[3].text().await.unwrap();
         assert!(first_open.contains("NEW0000001") && first_open.contains("5h"), "{first_open}");
+        assert!(first_open.contains("清源镇") && !first_open.contains("14012110"), "the village by name: {first_open}");
         std::fs::write(screenshot_path(&format!("recalls-{}.png", w.scratch.kind.as_str())), client.screenshot().await.unwrap()).unwrap();
 
         // The community worker opens one tube: its members, each with where the recall stands.

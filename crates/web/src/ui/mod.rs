@@ -156,6 +156,20 @@ pub(crate) fn barcode_reason(t: Tr, e: &cordon_domain::barcode::BarcodeError) ->
     }
 }
 
+/// The names of the places a page shows, read once: a village with its township (清源镇东关村),
+/// a township or county by its name; a code with no name shows as itself.
+pub(crate) struct Places(std::collections::HashMap<String, String>);
+
+impl Places {
+    pub(crate) async fn of<'a>(caller: &Caller, codes: impl IntoIterator<Item = &'a str>) -> Result<Places, StoreError> {
+        Ok(Places(caller.0.place_names(codes).await?))
+    }
+
+    pub(crate) fn name(&self, code: &str) -> String {
+        self.0.get(code).cloned().unwrap_or_else(|| code.to_string())
+    }
+}
+
 /// Bad input or a refusal as the page says it, in the page's language.
 pub(crate) fn said(t: Tr, e: &StoreError) -> String {
     e.refusal().map_or_else(|| t.get("error.failed_detail").to_string(), |r| t.refusal(r))

@@ -133,6 +133,8 @@ struct DetailPage {
     can_reveal: bool,
     revealed: bool,
     household: Vec<PersonView>,
+    /// The village (with its township) they live in, by name.
+    place: String,
 }
 
 async fn detail_view(t: Tr, caller: &Caller, id: i64, reveal: bool) -> Response {
@@ -147,9 +149,14 @@ async fn detail_view(t: Tr, caller: &Caller, id: i64, reveal: bool) -> Response 
         Ok(h) => h.iter().map(|m| PersonView::new(t, m, false)).collect(),
         Err(e) => return failure(t, caller, e),
     };
+    let place = match super::Places::of(caller, [person.area_code.as_str()]).await {
+        Ok(n) => n.name(&person.area_code),
+        Err(e) => return failure(t, caller, e),
+    };
     render(&DetailPage {
         t,
         user: UserBadge::of(caller),
+        place,
         p: PersonView::new(t, &person, reveal),
         can_reveal: scope.principal().can(Permission::PersonsReveal),
         revealed: reveal,

@@ -343,6 +343,9 @@ async fn an_investigator_confirms_venue_candidates_sees_household_secondaries_an
         assert_eq!(rows.len(), 2);
         let first = rows[0].text().await.unwrap();
         assert!(first.contains("1h00m") && first.contains("东关物流园"), "longest overlap first: {first}");
+        // Places by name, a village with its township, not by code.
+        assert_eq!(text(&client, "dd[title='140121100201']").await, "清源镇东关村");
+        assert!(first.contains("清源镇") && !first.contains("14012110"), "{first}");
         client.find(fantoccini::Locator::Css(&format!("table#candidates input[value='{}']", p(2)))).await.unwrap().click().await.unwrap();
         client.find(fantoccini::Locator::Css("#confirm-close")).await.unwrap().click().await.unwrap();
         wait_for_query(&client, "done=recorded").await;
@@ -595,6 +598,10 @@ async fn a_case_by_hand_needs_a_person_keeps_what_was_typed_when_refused_and_reg
         field("id_number").await.send_keys(&new_id).await.unwrap();
         submit().await;
         assert_eq!(text(&client, "#case-existing").await, "该人员已是病例：已打开其病例页，未新建病例。");
+        client.goto(&format!("http://{addr}/tracing")).await.unwrap();
+        let queued = text(&client, "#queue").await;
+        assert!(queued.contains("清徐-手工1") && queued.contains("清源镇") && !queued.contains("14012110"), "names, not codes: {queued}");
+        client.back().await.unwrap();
         let (_, _, queue) = get(store, &w.township, "/api/v1/investigations").await;
         assert_eq!(queue.as_array().map(Vec::len), Some(1), "one case, one investigation: {queue}");
 

@@ -187,6 +187,8 @@ async fn a_site_head_fills_rooms_samples_and_checks_people_and_the_commander_cha
         click(&client, "table#site-people tbody tr:first-child a").await;
         wait_for_url(&client, "the order page", |path, _| path.starts_with("/observation/orders/")).await;
         let order_path = client.current_url().await.unwrap().path().to_string();
+        let place = text(&client, "dd[title^='1401211']").await;
+        assert!(place.starts_with("清源镇") || place.starts_with("徐沟镇"), "the village by name: {place}");
         let tests = text(&client, "table#tests tbody tr:first-child").await;
         assert!(tests.contains("阴性") && tests.contains("集中隔离"), "{tests}");
         let release = text(&client, "#order-release").await;

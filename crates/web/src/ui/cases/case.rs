@@ -21,12 +21,13 @@ use crate::auth::Caller;
 use crate::format::{local, span};
 use crate::i18n::Tr;
 use crate::ui::form::Form;
-use crate::ui::{UserBadge, failure, message, render};
+use crate::ui::{Places, UserBadge, failure, message, render};
 
 pub struct CandidateRow {
     person_id: i64,
     name: String,
     area_code: String,
+    place: String,
     overlap: String,
     venues: String,
     from: String,
@@ -34,7 +35,7 @@ pub struct CandidateRow {
 
 /// Venue candidates first (longest overlap first), then co-workers on a roster who shared no
 /// venue; a venue candidate on the roster too has their workplace named beside the venues.
-fn candidate_rows(t: &Tr, venue: Vec<Candidate>, roster: Vec<Colleague>) -> Vec<CandidateRow> {
+fn candidate_rows(t: &Tr, names: &Places, venue: Vec<Candidate>, roster: Vec<Colleague>) -> Vec<CandidateRow> {
     let workplace = |c: &Colleague| {
         let team = if c.unit.is_empty() { String::new() } else { format!(" {}", c.unit) };
         t.fill("contacts.on_roster", &[("workplace", &format!("{}{team}", c.workplace))])
@@ -49,6 +50,7 @@ fn candidate_rows(t: &Tr, venue: Vec<Candidate>, roster: Vec<Colleague>) -> Vec<
             CandidateRow {
                 person_id: c.person_id,
                 name: c.name,
+                place: names.name(&c.area_code),
                 area_code: c.area_code,
                 overlap: span(c.overlap_minutes),
                 venues,
@@ -61,6 +63,7 @@ fn candidate_rows(t: &Tr, venue: Vec<Candidate>, roster: Vec<Colleague>) -> Vec<
             rows.push(CandidateRow {
                 person_id: c.person_id,
                 name: c.name.clone(),
+                place: names.name(&c.area_code),
                 area_code: c.area_code.clone(),
                 overlap: "—".into(),
                 venues: workplace(c),
@@ -92,6 +95,8 @@ struct CasePage {
     user: Option<UserBadge>,
     can_write: bool,
     case: Case,
+    /// Where the case lives, by name.
+    case_place: String,
     classification: String,
     how_found: String,
     origin: String,
@@ -153,6 +158,14 @@ pub(super) async fn case_view(t: Tr, caller: &Caller, id: i64, q: CaseQuery, con
         Ok(None) => return message(t, Some(caller), StatusCode::NOT_FOUND, t.get("case.none"), t.get("case.none")),
         Err(e) => return failure(t, caller, e),
     };
+    let codes = std::iter::once(case.area_code.as_str())
+        .chain(candidates.0.iter().map(|c| c.area_code.as_str()))
+        .chain(candidates.1.iter().map(|c| c.area_code.as_str()))
+        .chain(contacts.iter().map(|c| c.area_code.as_str()));
+    let names = match Places::of(caller, codes).await {
+        Ok(n) => n,
+        Err(e) => return failure(t, caller, e),
+    };
     let infectors = cluster
         .as_ref()
         .map(|d| {
@@ -169,8 +182,8 @@ pub(super) async fn case_view(t: Tr, caller: &Caller, id: i64, q: CaseQuery, con
         person,
         places: place_rows(&t, places),
         place_kinds: PlaceKind::ALL.iter().map(|k| (k.as_str(), t.get(&format!("place.{}", k.as_str())).to_string())).collect(),
-        candidates: candidate_rows(&t, candidates.0, candidates.1),
-        contacts: contact_rows(&t, contacts),
+        candidates: candidate_rows(&t, &names, candidates.0, candidates.1),
+        contacts: contact_rows(&t, &names, contacts),
         contact_counts,
         kinds: ExposureKind::ALL.iter().map(|k| (k.as_str(), t.get(&format!("contacts.kind.{}", k.as_str())).to_string())).collect(),
         existing: q.done.as_deref() == Some("existing"),
@@ -195,8 +208,9 @@ pub(super) async fn case_view(t: Tr, caller: &Caller, id: i64, q: CaseQuery, con
         source: inv.as_ref().and_then(|i| i.source_hypothesis.clone()),
         reported: inv.as_ref().is_some_and(|i| i.report_done_at.is_some()),
         core_done: inv.as_ref().is_some_and(|i| i.core_done_at.is_some()),
-        investigation: inv.map(|i| queue_row(&t, i)),
+        investigation: inv.map(|i| queue_row(&t, &names, i)),
         user: UserBadge::of(caller),
+        case_place: names.name(&case.area_code),
         case,
         t,
     };

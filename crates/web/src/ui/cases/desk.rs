@@ -22,13 +22,14 @@ use crate::auth::Caller;
 use crate::format::{local, percent, today};
 use crate::i18n::Tr;
 use crate::ui::form::Form;
-use crate::ui::{UserBadge, failure, render, said};
+use crate::ui::{Places, UserBadge, failure, render, said};
 
 pub struct PositiveRow {
     id: i64,
     person_id: i64,
     name: String,
     area_code: String,
+    place: String,
     barcode: String,
     found: String,
 }
@@ -75,7 +76,12 @@ async fn desk_page(t: Tr, caller: &Caller, notice: Option<String>, error: Option
         Ok(x) => x,
         Err(e) => return failure(t, caller, e),
     };
-    let queue: Vec<QueueRow> = queue.into_iter().map(|i| queue_row(&t, i)).collect();
+    let codes = positives.iter().map(|p| p.area_code.as_str()).chain(queue.iter().map(|i| i.area_code.as_str()));
+    let names = match Places::of(caller, codes).await {
+        Ok(n) => n,
+        Err(e) => return failure(t, caller, e),
+    };
+    let queue: Vec<QueueRow> = queue.into_iter().map(|i| queue_row(&t, &names, i)).collect();
     let page = DeskPage {
         t,
         user: UserBadge::of(caller),
@@ -91,6 +97,7 @@ async fn desk_page(t: Tr, caller: &Caller, notice: Option<String>, error: Option
                 id: p.id,
                 person_id: p.person_id,
                 name: p.name,
+                place: names.name(&p.area_code),
                 area_code: p.area_code,
                 barcode: p.barcode,
                 found: local(p.found_at),

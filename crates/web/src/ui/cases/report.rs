@@ -13,7 +13,7 @@ use super::rows::{ContactRow, PlaceRow, contact_rows, place_rows, queue_row};
 use crate::auth::Caller;
 use crate::format::local;
 use crate::i18n::Tr;
-use crate::ui::{UserBadge, failure, message, render};
+use crate::ui::{Places, UserBadge, failure, message, render};
 
 #[derive(Template)]
 #[template(path = "report.html")]
@@ -21,6 +21,8 @@ struct ReportPage {
     t: Tr,
     user: Option<UserBadge>,
     case: Case,
+    /// Where the case lives, by name.
+    case_place: String,
     person: Option<(String, String, String)>,
     classification: String,
     how_found: String,
@@ -59,8 +61,13 @@ pub async fn report(t: Tr, caller: Caller, Path(id): Path<i64>) -> Response {
         .iter()
         .map(|d| (t.get(&format!("contacts.degree.{}", d.as_str())).to_string(), contacts.iter().filter(|c| c.degree == *d).count()))
         .collect();
+    let codes = std::iter::once(case.area_code.as_str()).chain(contacts.iter().map(|c| c.area_code.as_str()));
+    let names = match Places::of(&caller, codes).await {
+        Ok(n) => n,
+        Err(e) => return failure(t, &caller, e),
+    };
     let now = Utc::now();
-    let row = inv.as_ref().map(|i| queue_row(&t, i.clone()));
+    let row = inv.as_ref().map(|i| queue_row(&t, &names, i.clone()));
     let page = ReportPage {
         person: person.map(|p| (p.name, p.document.masked(), p.address.unwrap_or_default())),
         classification: t.get(&format!("case.class.{}", case.classification)).to_string(),
@@ -68,7 +75,7 @@ pub async fn report(t: Tr, caller: Caller, Path(id): Path<i64>) -> Response {
         place: t.get(&format!("case.place.{}", case.place)).to_string(),
         places: place_rows(&t, places),
         counts,
-        contacts: contact_rows(&t, contacts),
+        contacts: contact_rows(&t, &names, contacts),
         source: inv.as_ref().and_then(|i| i.source_hypothesis.clone()).unwrap_or_else(|| t.get("report.no_source").to_string()),
         investigators: inv
             .as_ref()
@@ -78,6 +85,7 @@ pub async fn report(t: Tr, caller: Caller, Path(id): Path<i64>) -> Response {
         report: row.as_ref().map(|r| r.report.text.clone()).unwrap_or_default(),
         printed: local(now),
         user: UserBadge::of(&caller),
+        case_place: names.name(&case.area_code),
         case,
         t,
     };

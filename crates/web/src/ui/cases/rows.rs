@@ -8,6 +8,7 @@ use cordon_store::investigations::Investigation;
 
 use crate::format::local;
 use crate::i18n::Tr;
+use crate::ui::Places;
 use crate::ui::clock::{ClockCell, clock_cell};
 
 pub struct QueueRow {
@@ -17,6 +18,8 @@ pub struct QueueRow {
     pub person: String,
     pub classification: String,
     pub area_code: String,
+    /// The village (with its township) the case lives in, by name.
+    pub place: String,
     pub opened: String,
     pub core: ClockCell,
     pub report: ClockCell,
@@ -25,7 +28,7 @@ pub struct QueueRow {
     pub overdue: bool,
 }
 
-pub(super) fn queue_row(t: &Tr, i: Investigation) -> QueueRow {
+pub(super) fn queue_row(t: &Tr, places: &Places, i: Investigation) -> QueueRow {
     let now = Utc::now();
     QueueRow {
         overdue: i.overdue(now),
@@ -38,6 +41,7 @@ pub(super) fn queue_row(t: &Tr, i: Investigation) -> QueueRow {
         case_number: i.case_number,
         person: i.person_name.unwrap_or_default(),
         classification: t.get(&format!("case.class.{}", i.classification)).to_string(),
+        place: places.name(&i.area_code),
         area_code: i.area_code,
         opened: local(i.opened_at),
     }
@@ -47,6 +51,8 @@ pub struct ContactRow {
     pub person_id: i64,
     pub name: String,
     pub area_code: String,
+    /// Where they live, by name.
+    pub place: String,
     pub degree: String,
     pub kinds: String,
     pub paths: usize,
@@ -77,7 +83,7 @@ pub(super) fn place_rows(t: &Tr, entries: Vec<cordon_store::trajectories::Trajec
         .collect()
 }
 
-pub(super) fn contact_rows(t: &Tr, contacts: Vec<cordon_store::exposures::Contact>) -> Vec<ContactRow> {
+pub(super) fn contact_rows(t: &Tr, places: &Places, contacts: Vec<cordon_store::exposures::Contact>) -> Vec<ContactRow> {
     contacts
         .into_iter()
         .map(|c| ContactRow {
@@ -89,6 +95,7 @@ pub(super) fn contact_rows(t: &Tr, contacts: Vec<cordon_store::exposures::Contac
             exposure_ids: c.exposure_ids.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(","),
             person_id: c.person_id,
             name: c.name,
+            place: places.name(&c.area_code),
             area_code: c.area_code,
             paths: c.paths,
         })

@@ -41,6 +41,8 @@ struct OrderPage {
     user: Option<UserBadge>,
     order: OrderRow,
     area_code: String,
+    /// The village (with its township) of the order, by name.
+    place: String,
     site_id: Option<i64>,
     stages: Vec<StageRow>,
     tests: Vec<TestRow>,
@@ -110,7 +112,12 @@ async fn order_view(t: Tr, caller: &Caller, id: i64, error: Option<String>) -> R
     };
     // Release is offered only when nothing holds the person.
     let moves = moves.into_iter().filter(|(s, _)| *s != Status::Released.as_str() || blockers.is_empty()).collect();
+    let place = match crate::ui::Places::of(caller, [order.area_code.as_str()]).await {
+        Ok(n) => n.name(&order.area_code),
+        Err(e) => return failure(t, caller, e),
+    };
     let page = OrderPage {
+        place,
         t,
         user: UserBadge::of(caller),
         area_code: order.area_code.clone(),

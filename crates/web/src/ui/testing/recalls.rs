@@ -8,12 +8,13 @@ use cordon_domain::Barcode;
 use crate::auth::Caller;
 use crate::format::{local, span};
 use crate::i18n::Tr;
-use crate::ui::{UserBadge, failure, render};
+use crate::ui::{Places, UserBadge, failure, render};
 
 pub struct RecallRow {
     person_id: i64,
     name: String,
     area_code: String,
+    place: String,
     round_id: i64,
     barcode: String,
     deadline: String,
@@ -54,6 +55,10 @@ pub async fn recalls(t: Tr, caller: Caller, Query(q): Query<RecallsQuery>) -> Re
         Ok(r) => r,
         Err(e) => return failure(t, &caller, e),
     };
+    let names = match Places::of(&caller, recalls.iter().map(|r| r.area_code.as_str())).await {
+        Ok(n) => n,
+        Err(e) => return failure(t, &caller, e),
+    };
     let now = chrono::Utc::now();
     let rows = recalls
         .into_iter()
@@ -63,6 +68,7 @@ pub async fn recalls(t: Tr, caller: Caller, Query(q): Query<RecallsQuery>) -> Re
             RecallRow {
                 person_id: r.person_id,
                 name: r.person_name,
+                place: names.name(&r.area_code),
                 area_code: r.area_code,
                 round_id: r.round_id,
                 barcode: r.barcode,

@@ -51,6 +51,7 @@ pub struct CaseRow {
     number: String,
     name: String,
     area_code: String,
+    place: String,
     clock: ClockCell,
 }
 
@@ -149,6 +150,10 @@ pub(super) async fn view(t: Tr, caller: &Caller, notice: Option<String>, error: 
         })
         .filter(|q| !q.people.is_empty())
         .collect();
+    let names = match crate::ui::Places::of(caller, cases.iter().map(|c| c.3.as_str())).await {
+        Ok(n) => n,
+        Err(e) => return failure(t, caller, e),
+    };
     let page = DispatchPage {
         t,
         user: UserBadge::of(caller),
@@ -163,7 +168,8 @@ pub(super) async fn view(t: Tr, caller: &Caller, notice: Option<String>, error: 
             .into_iter()
             .map(|(id, number, name, area_code, at)| {
                 let due = cordon_domain::transfer::TransferKind::PositiveToHospital.deadline(at);
-                CaseRow { id, number, name, area_code, clock: clock_cell(&t, due, Clock::at(due, None, now)) }
+                let place = names.name(&area_code);
+                CaseRow { id, number, name, area_code, place, clock: clock_cell(&t, due, Clock::at(due, None, now)) }
             })
             .collect(),
         free_vehicles: vehicles.iter().filter(|v| !v.busy).map(|v| (v.id, vehicle_label(t, v))).collect(),
