@@ -117,6 +117,35 @@ impl Store {
         Ok(())
     }
 
+    /// What the events are about, by name, for a log a person reads: the person an observation
+    /// order is for, a person's or user's name, a site's name, a room with its site, a tube's
+    /// barcode — keyed by (entity, entity id). Events about other kinds name themselves.
+    pub async fn audit_subjects(&self, events: &[AuditEvent]) -> Result<std::collections::HashMap<(String, String), String>> {
+        const NAMED: [(&str, &str); 6] = [
+            ("observation_order", "SELECT o.id, p.name FROM observation_orders o JOIN persons p ON p.id = o.person_id WHERE o.id IN"),
+            ("person", "SELECT id, name FROM persons WHERE id IN"),
+            ("user", "SELECT id, display_name FROM users WHERE id IN"),
+            ("quarantine_site", "SELECT id, name FROM quarantine_sites WHERE id IN"),
+            ("room", "SELECT r.id, s.name || ' ' || r.number FROM rooms r JOIN quarantine_sites s ON s.id = r.site_id WHERE r.id IN"),
+            ("tube", "SELECT id, barcode FROM tubes WHERE id IN"),
+        ];
+        let mut out = std::collections::HashMap::new();
+        for (entity, select) in NAMED {
+            let mut ids: Vec<i64> =
+                events.iter().filter(|e| e.entity == entity).filter_map(|e| e.entity_id.as_deref().and_then(|i| i.parse().ok())).collect();
+            ids.sort_unstable();
+            ids.dedup();
+            for chunk in ids.chunks(500) {
+                let sql = format!("{select} ({})", crate::list_placeholders(0, chunk.len()));
+                let params: Vec<Param> = chunk.iter().map(|i| Param::Int(*i)).collect();
+                let rows: Vec<(i64, String)> = with_read_pool!(self, pool =>
+                    bind_all(sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(pool).await?);
+                out.extend(rows.into_iter().map(|(id, name)| ((entity.to_string(), id.to_string()), name)));
+            }
+        }
+        Ok(out)
+    }
+
     /// Events matching `filter`, newest first.
     pub async fn audit_events(&self, filter: &AuditFilter, limit: u32) -> Result<Vec<AuditEvent>> {
         let mut sql = String::from(

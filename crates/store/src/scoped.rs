@@ -245,6 +245,12 @@ impl Scoped {
         Ok(Some(p))
     }
 
+    /// What audit events read by this caller are about, by name (see `Store::audit_subjects`).
+    pub async fn audit_subjects(&self, events: &[AuditEvent]) -> Result<std::collections::HashMap<(String, String), String>> {
+        self.require(Permission::AuditRead)?;
+        self.store.audit_subjects(events).await
+    }
+
     /// Audit events in the jurisdiction, newest first. Events tied to no area (accounts, roles)
     /// are shown only to those who manage users.
     pub async fn audit_events(&self, filter: &AuditFilter, limit: u32) -> Result<Vec<AuditEvent>> {

@@ -184,6 +184,44 @@ mod tests {
         }
     }
 
+    /// Every act the store audits (each change built with a literal action and entity, and the
+    /// acts named by a variable) reads in words on the audit log, in both languages, and its kind of record is
+    /// one the log's filter offers.
+    #[test]
+    fn every_audited_act_has_words_in_both_locales() {
+        let mut pairs: Vec<(String, String)> = [
+            ("investigation", "core_done"),
+            ("investigation", "reported"),
+            ("exposures", "record"),
+            ("exposures", "dismiss"),
+            ("exposures", "confirm"),
+        ]
+        .iter()
+        .map(|(e, a)| (e.to_string(), a.to_string()))
+        .collect();
+        for (_, src) in sources() {
+            for (i, _) in src.match_indices("Change::new(\"") {
+                let mut parts = src[i + "Change::new(\"".len()..].splitn(3, '"');
+                let (Some(action), Some(sep), Some(rest)) = (parts.next(), parts.next(), parts.next()) else { continue };
+                if sep != ", " {
+                    continue;
+                }
+                if let Some(entity) = rest.split('"').next() {
+                    pairs.push((entity.to_string(), action.to_string()));
+                }
+            }
+        }
+        assert!(pairs.len() > 40, "found the audited acts: {}", pairs.len());
+        let entities = crate::ui::admin::audit::ENTITIES;
+        for (entity, action) in pairs {
+            for lang in [Lang::Zh, Lang::En] {
+                let key = format!("audit.did.{entity}.{action}");
+                assert!(lang.catalog().contains_key(key.as_str()), "{key} ({})", lang.code());
+            }
+            assert!(entities.contains(&entity.as_str()), "{entity} is not offered by the audit log's filter");
+        }
+    }
+
     #[test]
     fn every_role_and_level_has_a_label_in_both() {
         for lang in [Lang::Zh, Lang::En] {
@@ -287,13 +325,15 @@ mod tests {
             ("dispatch.do_", vec!["dispatched", "picked_up", "arrived"]),
             ("quarantine.out_", vec!["home_monitoring", "home_quarantine", "released"]),
             ("form.", vec!["not_number"]),
+            ("audit.entity.", crate::ui::admin::audit::ENTITIES.to_vec()),
+            ("audit.", vec!["area", "since", "until", "actor"]),
         ]
     }
 
     #[test]
     fn every_key_the_code_names_is_in_both_locales() {
         // Keys looked up with `try_get` fall back to the value itself: open-ended by design.
-        const OPEN: [&str; 2] = ["action.", "field."];
+        const OPEN: [&str; 3] = ["action.", "field.", "audit.did."];
         let labelled = labelled();
         let mut missing = vec![];
         let mut unknown_prefixes = vec![];

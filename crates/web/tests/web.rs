@@ -496,6 +496,44 @@ async fn wait_for_path(client: &fantoccini::Client, path: &str) {
     wait_for_url(client, path, |p, _| p == path).await;
 }
 
+async fn click(client: &fantoccini::Client, css: &str) {
+    match client.wait().for_element(fantoccini::Locator::Css(css)).await {
+        Ok(el) => el.click().await.unwrap(),
+        Err(e) => panic!("{css}: {e} on {}:\n{}", client.current_url().await.unwrap(), client.source().await.unwrap_or_default()),
+    }
+}
+
+/// Clicks and waits for the page that follows to have another address (each action's page
+/// carries its own notice).
+async fn click_and_wait(client: &fantoccini::Client, css: &str) {
+    let before = client.current_url().await.unwrap().to_string();
+    click(client, css).await;
+    wait_for_url(client, "the next page", |_, _| true).await;
+    for _ in 0..100 {
+        if client.current_url().await.unwrap().to_string() != before {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("clicking {css} led nowhere");
+}
+
+async fn fill(client: &fantoccini::Client, css: &str, text: &str) {
+    let el = client.wait().for_element(fantoccini::Locator::Css(css)).await.unwrap();
+    el.clear().await.unwrap();
+    el.send_keys(text).await.unwrap();
+}
+
+/// Follows the main menu to `href`: the menu button first when the window is narrow enough
+/// to fold the menu behind it.
+async fn menu(client: &fantoccini::Client, href: &str) {
+    let link = client.wait().for_element(fantoccini::Locator::Css(&format!("nav.main a[href='{href}']"))).await.unwrap();
+    if !link.is_displayed().await.unwrap() {
+        client.find(fantoccini::Locator::Css("label.menu-button")).await.unwrap().click().await.unwrap();
+    }
+    link.click().await.unwrap();
+}
+
 /// The text of the first element matching `css`, waiting for it; read again if the page was
 /// replaced between finding and reading (a navigation finishing).
 async fn text(client: &fantoccini::Client, css: &str) -> String {
@@ -611,7 +649,8 @@ async fn the_language_switch_turns_pages_english_and_is_remembered() {
         client.find(fantoccini::Locator::Css("a.lang")).await.unwrap().click().await.unwrap();
         client.wait().for_element(fantoccini::Locator::XPath("//a[@class='lang' and text()='中文']")).await.unwrap();
         assert_eq!(text(&client, ".stat .label").await, "Registered people");
-        assert_eq!(text(&client, "nav.main a[href='/persons']").await, "People");
+        let people = client.find(fantoccini::Locator::Css("nav.main a[href='/persons']")).await.unwrap();
+        assert_eq!(people.prop("textContent").await.unwrap().as_deref(), Some("People"));
         // The choice is kept in a cookie: another page, no ?lang=, still English.
         client.goto(&format!("http://{addr}/areas/140121101")).await.unwrap();
         assert_eq!(text(&client, "a.lang").await, "中文");
@@ -644,7 +683,7 @@ async fn searching_a_person_and_showing_them_in_full_is_seen_in_the_audit_page()
         let addr = spawn_server(w.store.clone()).await;
         let client = browser(&driver).await;
         sign_in(&client, addr, "commander1", PASSWORD).await;
-        client.find(fantoccini::Locator::Css("nav.main a[href='/persons']")).await.unwrap().click().await.unwrap();
+        menu(&client, "/persons").await;
         let search = client.wait().for_element(fantoccini::Locator::Css("input[name=q]")).await.unwrap();
         search.send_keys("王秀英").await.unwrap();
         client.find(fantoccini::Locator::Css("form.search button")).await.unwrap().click().await.unwrap();
@@ -658,8 +697,7 @@ async fn searching_a_person_and_showing_them_in_full_is_seen_in_the_audit_page()
 
         client.find(fantoccini::Locator::Css("table.persons tbody td a")).await.unwrap().click().await.unwrap();
         assert!(text(&client, "#id-number").await.contains("**********"));
-        let url = client.current_url().await.unwrap();
-        let person_id = url.path().rsplit('/').next().unwrap().to_string();
+        let name = text(&client, "h1").await.split_whitespace().next().unwrap().to_string();
         client.find(fantoccini::Locator::Css("button.reveal")).await.unwrap().click().await.unwrap();
         client.wait().for_element(fantoccini::Locator::Css("p.note")).await.unwrap();
         std::fs::write(screenshot_path(&format!("person-{}.png", w.scratch.kind.as_str())), client.screenshot().await.unwrap()).unwrap();
@@ -667,10 +705,30 @@ async fn searching_a_person_and_showing_them_in_full_is_seen_in_the_audit_page()
         assert_eq!(full.len(), 18, "{full}");
         assert!(!full.contains('*'));
 
-        client.find(fantoccini::Locator::Css("nav.main a[href='/audit']")).await.unwrap().click().await.unwrap();
+        menu(&client, "/audit").await;
         let rows = text(&client, "table.audit tbody").await;
-        assert!(rows.contains("查看完整信息") && rows.contains(&format!("person {person_id}")) && rows.contains("commander1"), "{rows}");
+        // In words: what was done, to whom by name, by whom — no record kinds or ids.
+        let first = text(&client, "table.audit tbody tr:first-child").await;
+        assert!(first.contains("查看完整身份信息") && first.contains(&name) && first.contains("commander1"), "{first}");
+        assert!(!rows.contains("person ") && !rows.contains("reveal"), "{rows}");
         assert!(rows.contains("127.0.0.1"), "the client address is kept: {rows}");
+        // Filtered by a kind of record chosen by name; a mistyped area is said on the page with
+        // the filters kept.
+        click(&client, "#audit-filter select[name=entity] option[value=person]").await;
+        fill(&client, "#audit-filter input[name=area]", "14012x").await;
+        click_and_wait(&client, "#audit-filter button").await;
+        assert_eq!(text(&client, "#audit-error").await, "筛选条件“区划”无法识别，请更正后重新筛选。");
+        assert_eq!(
+            client.find(fantoccini::Locator::Css("#audit-filter input[name=area]")).await.unwrap().prop("value").await.unwrap().as_deref(),
+            Some("14012x")
+        );
+        fill(&client, "#audit-filter input[name=area]", "").await;
+        click_and_wait(&client, "#audit-filter button").await;
+        let people = client.find_all(fantoccini::Locator::Css("table.audit tbody td.did")).await.unwrap();
+        assert!(!people.is_empty());
+        for did in people {
+            assert_eq!(did.text().await.unwrap(), "查看完整身份信息", "only events about people");
+        }
         std::fs::write(screenshot_path(&format!("audit-{}.png", w.scratch.kind.as_str())), client.screenshot().await.unwrap()).unwrap();
         client.close().await.unwrap();
         w.finish().await;
@@ -901,7 +959,7 @@ async fn the_roles_page_saves_a_changed_checkbox_in_a_browser() {
         let addr = spawn_server(w.store.clone()).await;
         let client = browser(&driver).await;
         sign_in(&client, addr, "admin2", PASSWORD).await;
-        client.find(fantoccini::Locator::Css("nav.main a[href='/admin/roles']")).await.unwrap().click().await.unwrap();
+        menu(&client, "/admin/roles").await;
         let boxes = "input[form='role-viewer'][value='persons.read']";
         let checkbox = client.wait().for_element(fantoccini::Locator::Css(boxes)).await.unwrap();
         assert_eq!(checkbox.prop("checked").await.unwrap().as_deref(), Some("true"));
@@ -1152,7 +1210,7 @@ async fn the_station_page_registers_scans_and_sends_an_offline_scan_when_the_net
         let relay = Relay::start(server).await;
         let client = browser(&driver).await;
         sign_in(&client, relay.addr, "sampler2", PASSWORD).await;
-        client.find(fantoccini::Locator::Css("nav.main a[href='/testing']")).await.unwrap().click().await.unwrap();
+        menu(&client, "/testing").await;
         let sizing = text(&client, "section.round p.note").await;
         assert!(sizing.contains("采样点 1–1 个"), "{sizing}");
         client.find(fantoccini::Locator::LinkText("进入采样台")).await.unwrap().click().await.unwrap();
@@ -1458,7 +1516,7 @@ async fn the_recall_board_shows_every_recalled_person_with_the_clock_overdue_fir
         let addr = spawn_server(store.clone()).await;
         let client = browser(&driver).await;
         sign_in(&client, addr, "sampler5", PASSWORD).await;
-        client.find(fantoccini::Locator::Css("nav.main a[href='/recalls']")).await.unwrap().click().await.unwrap();
+        menu(&client, "/recalls").await;
         client.wait().for_element(fantoccini::Locator::Css("table.recalls")).await.unwrap();
         let rows = client.find_all(fantoccini::Locator::Css("table.recalls tbody tr")).await.unwrap();
         assert_eq!(rows.len(), 10);
@@ -1531,7 +1589,7 @@ async fn the_coverage_page_drills_down_to_a_village_where_missing_people_are_acc
         let addr = spawn_server(store.clone()).await;
         let client = browser(&driver).await;
         sign_in(&client, addr, "sampler8", PASSWORD).await;
-        client.find(fantoccini::Locator::Css("nav.main a[href='/testing']")).await.unwrap().click().await.unwrap();
+        menu(&client, "/testing").await;
         client.find(fantoccini::Locator::LinkText("覆盖进度")).await.unwrap().click().await.unwrap();
         client.wait().for_element(fantoccini::Locator::Css("#chart-progress canvas")).await.unwrap();
         let stats = text(&client, "#coverage-stats").await;
@@ -1622,7 +1680,7 @@ async fn a_site_page_plans_slots_and_lists_home_visits_and_a_suggested_round_is_
         let addr = spawn_server(store.clone()).await;
         let client = browser(&driver).await;
         sign_in(&client, addr, "sampler9", PASSWORD).await;
-        client.find(fantoccini::Locator::Css("nav.main a[href='/testing']")).await.unwrap().click().await.unwrap();
+        menu(&client, "/testing").await;
         let frequency = text(&client, "#frequency-table tbody").await;
         assert!(frequency.contains("清源镇") && frequency.contains("每天一检"), "a positive in the last rounds: daily\n{frequency}");
         client.find(fantoccini::Locator::Css("#frequency-table button")).await.unwrap().click().await.unwrap();
@@ -1917,7 +1975,7 @@ async fn a_box_is_packed_at_the_site_and_the_lab_sees_what_is_missing_in_a_brows
         let addr = spawn_server(store.clone()).await;
         let client = browser(&driver).await;
         sign_in(&client, addr, "sampler7", PASSWORD).await;
-        client.find(fantoccini::Locator::Css("nav.main a[href='/testing']")).await.unwrap().click().await.unwrap();
+        menu(&client, "/testing").await;
         client
             .wait()
             .for_element(fantoccini::Locator::Css(&format!("a[href='/transport?round={round}']")))
@@ -2109,7 +2167,7 @@ async fn a_lab_uploads_its_gbk_export_and_sees_each_refused_row_in_a_browser() {
         let addr = spawn_server(store.clone()).await;
         let client = browser(&driver).await;
         sign_in(&client, addr, "lab6", PASSWORD).await;
-        client.find(fantoccini::Locator::Css("nav.main a[href='/results']")).await.unwrap().click().await.unwrap();
+        menu(&client, "/results").await;
         client
             .wait()
             .for_element(fantoccini::Locator::Css("#results-file"))
@@ -2159,7 +2217,7 @@ async fn a_testing_officer_plans_a_round_adds_a_site_and_a_lab_in_a_browser() {
         let addr = spawn_server(store.clone()).await;
         let client = browser(&driver).await;
         sign_in(&client, addr, "planner1", PASSWORD).await;
-        client.find(fantoccini::Locator::Css("nav.main a[href='/testing']")).await.unwrap().click().await.unwrap();
+        menu(&client, "/testing").await;
         let form = client.wait().for_element(fantoccini::Locator::Css("#round-form")).await.unwrap();
         form.find(fantoccini::Locator::Css("button")).await.unwrap().click().await.unwrap();
         assert!(text(&client, "#rounds-error").await.contains("请填写轮次名称"), "a round needs a name");

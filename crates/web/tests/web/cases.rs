@@ -223,7 +223,7 @@ async fn an_investigator_makes_a_case_of_a_positive_takes_it_files_the_report_an
         let client = browser(&driver).await;
         account(store, "tracer2", Role::Investigator, "140121100").await;
         sign_in(&client, addr, "tracer2", PASSWORD).await;
-        client.find(fantoccini::Locator::Css("nav.main a[href='/tracing']")).await.unwrap().click().await.unwrap();
+        menu(&client, "/tracing").await;
         let waiting = text(&client, "table#positives tbody tr").await;
         assert!(waiting.contains("RT00000001"), "{waiting}");
         client.find(fantoccini::Locator::Css("table#positives button")).await.unwrap().click().await.unwrap();

@@ -69,34 +69,6 @@ async fn handed_over_after(w: &World, p: &impl Fn(u32) -> i64, days: i64) -> i64
     id
 }
 
-async fn click(client: &fantoccini::Client, css: &str) {
-    match client.wait().for_element(fantoccini::Locator::Css(css)).await {
-        Ok(el) => el.click().await.unwrap(),
-        Err(e) => panic!("{css}: {e} on {}:\n{}", client.current_url().await.unwrap(), client.source().await.unwrap_or_default()),
-    }
-}
-
-/// Clicks and waits for the page that follows to have another address (each action's page
-/// carries its own notice).
-async fn click_and_wait(client: &fantoccini::Client, css: &str) {
-    let before = client.current_url().await.unwrap().to_string();
-    click(client, css).await;
-    wait_for_url(client, "the next page", |_, _| true).await;
-    for _ in 0..100 {
-        if client.current_url().await.unwrap().to_string() != before {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("clicking {css} led nowhere");
-}
-
-async fn fill(client: &fantoccini::Client, css: &str, text: &str) {
-    let el = client.wait().for_element(fantoccini::Locator::Css(css)).await.unwrap();
-    el.clear().await.unwrap();
-    el.send_keys(text).await.unwrap();
-}
-
 #[tokio::test]
 #[ignore = "browser test: needs chromium and chromedriver (scripts/test.sh installs them and runs it)"]
 async fn a_site_head_fills_rooms_samples_and_checks_people_and_the_commander_changes_the_rule_set_in_a_browser() {
@@ -673,6 +645,14 @@ async fn a_community_worker_tests_people_at_home_and_releases_those_whose_period
         );
         std::fs::write(screenshot_path(&format!("observation-home-{}.png", w.scratch.kind.as_str())), client.screenshot().await.unwrap())
             .unwrap();
+
+        // The audit log says each start in words: the act, whose order, from and to.
+        client.find(fantoccini::Locator::Css("header form button")).await.unwrap().click().await.unwrap();
+        sign_in(&client, addr, "admin1", PASSWORD).await;
+        client.goto(&format!("http://{addr}/audit?entity=observation_order")).await.unwrap();
+        let log = text(&client, "table.audit tbody").await;
+        assert!(log.contains("修改医学观察状态") && log.contains("待居家隔离 → 居家健康监测中") && log.contains("head1"), "{log}");
+        assert!(log.contains("清源镇") && !log.contains("observation_order"), "{log}");
         client.close().await.unwrap();
         w.finish().await;
     }

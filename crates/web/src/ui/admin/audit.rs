@@ -3,7 +3,7 @@
 use crate::ui::form::Query;
 use askama::Template;
 use axum::http::StatusCode;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use chrono::{NaiveDate, TimeZone, Utc};
 use cordon_domain::AreaCode;
 use cordon_store::audit::AuditFilter;
@@ -12,15 +12,92 @@ use serde::Deserialize;
 use crate::auth::Caller;
 use crate::format::percent;
 use crate::i18n::Tr;
-use crate::ui::{UserBadge, failure, message, render};
+use crate::ui::{Places, UserBadge, failure, render};
+use std::collections::HashMap;
 
 pub struct EventRow {
     at: String,
     actor: String,
+    /// What was done, in words: 修改医学观察状态.
     action: String,
-    entity: String,
+    /// What it was done to, by name: 张三, 清徐-1, 清徐宾馆 1020.
+    subject: String,
+    /// What changed, in words: 集中隔离中 → 居家隔离中.
+    change: String,
     area: String,
+    area_code: String,
     client: String,
+}
+
+/// The kinds of record the log names, for its filter: each has a label `audit.entity.{kind}`.
+pub const ENTITIES: [&str; 27] = [
+    "observation_order",
+    "case",
+    "contacts",
+    "exposures",
+    "investigation",
+    "assist_request",
+    "transfer",
+    "vehicle",
+    "hospital",
+    "quarantine_site",
+    "room",
+    "testing_round",
+    "sampling_site",
+    "round_person",
+    "transport_batch",
+    "tube",
+    "lab",
+    "incident",
+    "rule_set",
+    "person",
+    "persons",
+    "linelist",
+    "roster",
+    "user",
+    "role",
+    "api_token",
+    "session",
+];
+
+/// The values a changed field takes, by record kind and field: their labels' key prefix.
+fn value_labels(entity: &str, field: &str) -> Option<&'static str> {
+    Some(match (entity, field) {
+        ("observation_order", "status") => "obs.status.",
+        ("transfer", "status") => "dispatch.status.",
+        ("room", "status") => "quarantine.room.",
+        ("case", "severity") => "treatment.severity.",
+        _ => return None,
+    })
+}
+
+/// An event as a person reads it: what was done, to what or whom, and what changed.
+fn describe(t: Tr, e: &cordon_store::audit::AuditEvent, subjects: &HashMap<(String, String), String>) -> (String, String, String) {
+    let did = t.try_get(&format!("audit.did.{}.{}", e.entity, e.action)).map(str::to_string).unwrap_or_else(|| {
+        let action = t.try_get(&format!("action.{}", e.action)).unwrap_or(&e.action);
+        let entity = t.try_get(&format!("audit.entity.{}", e.entity)).unwrap_or(&e.entity);
+        format!("{action}{entity}")
+    });
+    let id = e.entity_id.clone().unwrap_or_default();
+    let subject = subjects.get(&(e.entity.clone(), id.clone())).cloned().unwrap_or(id);
+    let json = |j: &Option<String>| j.as_deref().and_then(|s| serde_json::from_str::<serde_json::Value>(s).ok());
+    let (before, after) = (json(&e.before_json), json(&e.after_json));
+    let mut changes = Vec::new();
+    for field in ["status", "severity"] {
+        let Some(prefix) = value_labels(&e.entity, field) else { continue };
+        let value = |j: &Option<serde_json::Value>| j.as_ref().and_then(|j| j.get(field)).and_then(|v| v.as_str()).map(str::to_string);
+        // (The prefixes are those of the domain's named values, each checked by the locale test.)
+        let label = |v: String| {
+            let key = format!("{prefix}{v}");
+            t.try_get(&key).map(str::to_string).unwrap_or(v)
+        };
+        match (value(&before), value(&after)) {
+            (Some(b), Some(a)) => changes.push(format!("{} → {}", label(b), label(a))),
+            (None, Some(a)) => changes.push(label(a)),
+            _ => {}
+        }
+    }
+    (did, subject, changes.join("；"))
 }
 
 #[derive(Template)]
@@ -30,11 +107,38 @@ struct AuditPage {
     user: Option<UserBadge>,
     actor: String,
     entity: String,
+    /// The kinds of record to filter by, with their labels.
+    entities: Vec<(&'static str, String)>,
     area: String,
     since: String,
     until: String,
     rows: Vec<EventRow>,
     older_url: Option<String>,
+    /// A filter that does not parse, said in words.
+    error: Option<String>,
+}
+
+impl AuditPage {
+    /// The page with the filters as typed and nothing listed yet.
+    fn kept(t: Tr, caller: &Caller, q: AuditQuery) -> AuditPage {
+        AuditPage {
+            t,
+            user: UserBadge::of(caller),
+            actor: q.actor.unwrap_or_default(),
+            entity: q.entity.unwrap_or_default(),
+            entities: vec![],
+            area: q.area.unwrap_or_default(),
+            since: q.since.unwrap_or_default(),
+            until: q.until.unwrap_or_default(),
+            rows: vec![],
+            older_url: None,
+            error: None,
+        }
+    }
+}
+
+fn entity_choices(t: Tr) -> Vec<(&'static str, String)> {
+    ENTITIES.iter().map(|e| (*e, t.get(&format!("audit.entity.{e}")).to_string())).collect()
 }
 
 /// Filters shared by the page and the API.
@@ -87,8 +191,17 @@ fn day_start(field: &'static str, d: &str, plus_days: u64) -> Result<chrono::Dat
 pub async fn list(t: Tr, caller: Caller, Query(q): Query<AuditQuery>) -> Response {
     let filter = match q.filter(&caller).await {
         Ok(f) => f,
-        Err((field, reason)) => {
-            return message(t, Some(&caller), StatusCode::BAD_REQUEST, t.get("error.failed"), &format!("{field}: {reason}"));
+        Err((field, _)) => {
+            // Said on the page, the filters kept as typed, nothing listed.
+            let error = t.fill("audit.bad_filter", &[("field", t.get(&format!("audit.{field}")))]);
+            let page = AuditPage {
+                error: Some(error),
+                rows: vec![],
+                older_url: None,
+                entities: entity_choices(t),
+                ..AuditPage::kept(t, &caller, q)
+            };
+            return (StatusCode::BAD_REQUEST, render(&page)).into_response();
         }
     };
     let events = match caller.0.audit_events(&filter, 100).await {
@@ -107,26 +220,30 @@ pub async fn list(t: Tr, caller: Caller, Query(q): Query<AuditQuery>) -> Respons
             events.last().map(|e| e.id).unwrap_or(0)
         )
     });
+    let subjects = match caller.0.audit_subjects(&events).await {
+        Ok(s) => s,
+        Err(e) => return failure(t, &caller, e),
+    };
+    let names = match Places::of(&caller, events.iter().filter_map(|e| e.area_code.as_deref())).await {
+        Ok(n) => n,
+        Err(e) => return failure(t, &caller, e),
+    };
     let rows = events
-        .into_iter()
-        .map(|e| EventRow {
-            at: e.at.with_timezone(&shanghai).format("%Y-%m-%d %H:%M:%S").to_string(),
-            actor: e.actor_name,
-            action: t.try_get(&format!("action.{}", e.action)).map(str::to_string).unwrap_or(e.action),
-            entity: format!("{} {}", e.entity, e.entity_id.unwrap_or_default()),
-            area: e.area_code.unwrap_or_default(),
-            client: e.client_addr.unwrap_or_default(),
+        .iter()
+        .map(|e| {
+            let (action, subject, change) = describe(t, e, &subjects);
+            let area_code = e.area_code.clone().unwrap_or_default();
+            EventRow {
+                at: e.at.with_timezone(&shanghai).format("%Y-%m-%d %H:%M:%S").to_string(),
+                actor: e.actor_name.clone(),
+                action,
+                subject,
+                change,
+                area: if area_code.is_empty() { String::new() } else { names.name(&area_code) },
+                area_code,
+                client: e.client_addr.clone().unwrap_or_default(),
+            }
         })
         .collect();
-    render(&AuditPage {
-        t,
-        user: UserBadge::of(&caller),
-        actor: q.actor.unwrap_or_default(),
-        entity: q.entity.unwrap_or_default(),
-        area: q.area.unwrap_or_default(),
-        since: q.since.unwrap_or_default(),
-        until: q.until.unwrap_or_default(),
-        rows,
-        older_url,
-    })
+    render(&AuditPage { rows, older_url, entities: entity_choices(t), ..AuditPage::kept(t, &caller, q) })
 }
