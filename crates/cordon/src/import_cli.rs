@@ -23,7 +23,7 @@ pub enum ImportWhat {
         file: PathBuf,
         #[command(flatten)]
         db: crate::DatabaseArg,
-        /// Write every rejected row (line, field, reason) to this CSV file.
+        /// Write every refused row (line, kind, field, reason) to this CSV file.
         #[arg(long)]
         errors: Option<PathBuf>,
     },
@@ -41,6 +41,9 @@ pub enum ImportWhat {
         /// The incident, by name (created when missing); default: the incident holding the area.
         #[arg(long)]
         incident: Option<String>,
+        /// Write every refused row and every warning (line, kind, field, reason) to this CSV file.
+        #[arg(long)]
+        errors: Option<PathBuf>,
     },
     /// Venues with their place codes: 场所码/code, 名称/name, 区划代码/area_code, optional 地址/address.
     Venues {
@@ -77,7 +80,9 @@ pub async fn run(what: ImportWhat) -> Result<()> {
     match what {
         ImportWhat::Persons { file, db, errors } => persons(&file, &db.database, errors.as_deref()).await,
         ImportWhat::Areas { file, db } => areas(&file, &db.database).await,
-        ImportWhat::Linelist { file, db, area, incident } => linelist(&file, &db.database, &area, incident).await,
+        ImportWhat::Linelist { file, db, area, incident, errors } => {
+            linelist(&file, &db.database, &area, incident, errors.as_deref()).await
+        }
         ImportWhat::Venues { file, db } => venues(&file, &db.database).await,
         ImportWhat::Checkins { file, db } => checkins(&file, &db.database).await,
         ImportWhat::Roster { file, db, area } => roster(&file, &db.database, &area).await,
@@ -135,13 +140,24 @@ impl ImportObserver for CliObserver {
     }
 
     fn row_error(&mut self, e: &RowError) {
+        self.report_row("refused", e);
+    }
+
+    fn row_warning(&mut self, e: &RowError) {
+        self.report_row("warning", e);
+    }
+}
+
+impl CliObserver {
+    /// One refused row or warning: into the report file, or (the first 20) on the terminal.
+    fn report_row(&mut self, kind: &str, e: &RowError) {
         match &mut self.report {
             Some(w) => {
-                let _ = w.write_record([e.line.to_string().as_str(), e.field.unwrap_or(""), e.reason.as_str()]);
+                let _ = w.write_record([e.line.to_string().as_str(), kind, e.field.unwrap_or(""), e.reason.as_str()]);
             }
             None if self.shown < 20 => {
                 self.shown += 1;
-                let line = format!("line {}: {}: {}", e.line, e.field.unwrap_or("row"), e.reason);
+                let line = format!("line {}: {kind}: {}: {}", e.line, e.field.unwrap_or("row"), e.reason);
                 match &self.bar {
                     Some(bar) => bar.println(line),
                     None => eprintln!("{line}"),
@@ -150,6 +166,16 @@ impl ImportObserver for CliObserver {
             None => self.shown += 1,
         }
     }
+}
+
+/// The row report of an import, as every import writes it: UTF-8 with a BOM (so that Excel
+/// opens it as UTF-8), one row per refused row or warning: line, kind, field, reason.
+fn report_file(path: &Path) -> Result<csv::Writer<BufWriter<File>>> {
+    let mut f = BufWriter::new(File::create(path).with_context(|| format!("creating {}", path.display()))?);
+    f.write_all(b"\xEF\xBB\xBF")?;
+    let mut w = csv::Writer::from_writer(f);
+    w.write_record(["line", "kind", "field", "reason"])?;
+    Ok(w)
 }
 
 async fn persons(file: &Path, database: &str, errors: Option<&Path>) -> Result<()> {
@@ -164,16 +190,7 @@ async fn persons(file: &Path, database: &str, errors: Option<&Path>) -> Result<(
         bar.enable_steady_tick(Duration::from_millis(200));
         bar
     });
-    let report = match errors {
-        Some(path) => {
-            let mut f = BufWriter::new(File::create(path).with_context(|| format!("creating {}", path.display()))?);
-            f.write_all(b"\xEF\xBB\xBF")?; // so that Excel opens it as UTF-8
-            let mut w = csv::Writer::from_writer(f);
-            w.write_record(["line", "field", "reason"])?;
-            Some(w)
-        }
-        None => None,
-    };
+    let report = errors.map(report_file).transpose()?;
     let mut observer = CliObserver { bar, total_bytes, started: Instant::now(), last_line: Instant::now(), report, shown: 0 };
     let result = import_persons(&store, input, &mut observer).await;
     if let Some(bar) = &observer.bar {
@@ -210,31 +227,39 @@ async fn persons(file: &Path, database: &str, errors: Option<&Path>) -> Result<(
     Ok(())
 }
 
-async fn linelist(file: &Path, database: &str, area: &str, incident: Option<String>) -> Result<()> {
+async fn linelist(file: &Path, database: &str, area: &str, incident: Option<String>, errors: Option<&Path>) -> Result<()> {
     let area = AreaCode::parse(area).map_err(|e| anyhow::anyhow!("--area {area:?}: {e}"))?;
     let input = File::open(file).with_context(|| format!("opening {}", file.display()))?;
     let store = crate::open(database).await?;
     let actor = cli_actor();
     let mut observer = CliObserver::plain(0);
+    observer.report = errors.map(report_file).transpose()?;
     let target = cordon_store::linelist::LinelistTarget { area, incident };
     let s = cordon_store::linelist::import_linelist(&store, &actor, input, &target, &mut observer, None).await?;
-    if observer.shown > 20 {
-        eprintln!("… and {} more row errors", observer.shown - 20);
+    if let Some(mut w) = observer.report.take() {
+        w.flush()?;
+    }
+    if errors.is_none() && observer.shown > 20 {
+        eprintln!("… and {} more refused rows and warnings (use --errors report.csv to list them all)", observer.shown - 20);
     }
     println!(
-        "imported {} ({}) into incident {}: {} rows, {} new cases, {} unchanged, {} invalid, {} infector links ({} unknown infectors), {} clusters, in {:.1} s",
+        "imported {} ({}) into incident {}: {} rows — {} stored, {} unchanged, {} stored with a warning, {} refused; {} infector links ({} unknown infectors), {} clusters, in {:.1} s",
         file.display(),
         s.encoding.as_str(),
         s.incident_id,
         s.rows,
         s.inserted,
         s.unchanged,
+        s.warned_rows,
         s.invalid_rows,
         s.links,
         s.unknown_infectors,
         s.clusters,
         s.elapsed_ms as f64 / 1000.0
     );
+    if let Some(path) = errors {
+        println!("refused rows and warnings written to {}", path.display());
+    }
     store.close().await;
     Ok(())
 }

@@ -63,7 +63,10 @@ pub struct ImportSummary {
 /// Receives progress and row errors as an import runs.
 pub trait ImportObserver: Send {
     fn progress(&mut self, _progress: &Progress) {}
+    /// A row refused: nothing of it was stored.
     fn row_error(&mut self, _error: &RowError) {}
+    /// A row stored with a field it could not read left empty or at its default.
+    fn row_warning(&mut self, _warning: &RowError) {}
 }
 
 /// An observer that ignores everything.

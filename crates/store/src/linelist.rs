@@ -42,9 +42,12 @@ pub struct LinelistSummary {
     /// Valid rows of cases already in the incident: left as they were.
     pub unchanged: u64,
     pub invalid_rows: u64,
+    /// Rows stored with a warning: an optional field left empty, an infector named that is no
+    /// case (each warning reported).
+    pub warned_rows: u64,
     /// Infector links newly stored.
     pub links: u64,
-    /// Infectors named that are no case of the file or incident (each reported as a row error).
+    /// Infectors named that are no case of the file or incident (each reported as a warning).
     pub unknown_infectors: u64,
     /// Clusters the imported cases belong to.
     pub clusters: u64,
@@ -55,6 +58,7 @@ struct Parsed {
     encoding: TextEncoding,
     rows: Vec<(u64, LinelistRow)>,
     errors: Vec<RowError>,
+    warnings: Vec<RowError>,
     read: u64,
 }
 
@@ -63,7 +67,7 @@ fn parse(input: impl Read + Send + 'static, allowed: Option<&Jurisdiction>, defa
     let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(text);
     let headers = reader.headers().map_err(|e| refused!("refused.not_csv", reason = e))?.clone();
     let columns = LinelistColumns::from_headers(headers.iter()).map_err(|e| refused!("refused.file_columns", reason = e))?;
-    let (mut rows, mut errors, mut read) = (Vec::new(), Vec::new(), 0u64);
+    let (mut rows, mut errors, mut warnings, mut read) = (Vec::new(), Vec::new(), Vec::new(), 0u64);
     let mut seen: HashMap<String, u64> = HashMap::new();
     for (line, record) in numbered(reader.records()) {
         read += 1;
@@ -80,7 +84,7 @@ fn parse(input: impl Read + Send + 'static, allowed: Option<&Jurisdiction>, defa
             continue;
         }
         match columns.parse(&cells) {
-            Ok(row) => {
+            Ok((row, warned)) => {
                 let area = row.area_code.as_ref().unwrap_or(default_area);
                 if let Some(first) = seen.get(&row.case_id) {
                     errors.push(RowError {
@@ -93,12 +97,13 @@ fn parse(input: impl Read + Send + 'static, allowed: Option<&Jurisdiction>, defa
                 } else {
                     seen.insert(row.case_id.clone(), line);
                     rows.push((line, row));
+                    warnings.extend(warned.into_iter().map(|e| RowError { line, field: Some(e.field.as_str()), reason: e.reason }));
                 }
             }
             Err(errs) => errors.extend(errs.into_iter().map(|e| RowError { line, field: Some(e.field.as_str()), reason: e.reason })),
         }
     }
-    Ok(Parsed { encoding, rows, errors, read })
+    Ok(Parsed { encoding, rows, errors, warnings, read })
 }
 
 /// Imports a line list into `target`'s incident. Fails as a whole only when the file is no line
@@ -120,7 +125,8 @@ pub async fn import_linelist<R: Read + Send + 'static>(
         Some(name) => store.incident_named(actor, name, &target.area).await?,
         None => store.incident_for(actor, &target.area).await?,
     };
-    let mut errors = parsed.errors;
+    let errors = parsed.errors;
+    let mut warnings = parsed.warnings;
     let invalid_rows = {
         let mut lines: Vec<u64> = errors.iter().map(|e| e.line).collect();
         lines.dedup();
@@ -186,7 +192,7 @@ pub async fn import_linelist<R: Read + Send + 'static>(
             }
             if !missing.is_empty() {
                 unknown += missing.len() as u64;
-                errors.push(RowError {
+                warnings.push(RowError {
                     line: *line,
                     field: Some("infector_ids"),
                     reason: format!("no case of this list or incident: {} (links left out)", missing.join(", ")),
@@ -208,16 +214,24 @@ pub async fn import_linelist<R: Read + Send + 'static>(
         touched.dedup();
         let clusters = if inserted > 0 || links > 0 { recluster!(tx, &touched, &area, now) as u64 } else { 0 };
         let change = Change::new("import", "linelist", incident_id).area(&area).after(serde_json::json!({
-            "rows": parsed.read, "inserted": inserted, "links": links, "invalid_rows": invalid_rows,
+            "rows": parsed.read, "inserted": inserted, "links": links, "invalid_rows": invalid_rows, "warnings": warnings.len(),
         }));
         bind_all(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
         tx.commit().await?;
         (inserted, links, unknown, clusters)
     });
-    errors.sort_by_key(|e| e.line);
     for e in &errors {
         observer.row_error(e);
     }
+    warnings.sort_by_key(|e| e.line);
+    for w in &warnings {
+        observer.row_warning(w);
+    }
+    let warned_rows = {
+        let mut lines: Vec<u64> = warnings.iter().map(|e| e.line).collect();
+        lines.dedup();
+        lines.len() as u64
+    };
     observer.progress(&Progress { bytes_read: 0, rows: parsed.read, inserted, invalid_rows });
     let clusters = if clusters == 0 {
         store.cluster_count_of(incident_id, &rows.iter().map(|(_, r)| r.case_id.clone()).collect::<Vec<_>>()).await?
@@ -231,6 +245,7 @@ pub async fn import_linelist<R: Read + Send + 'static>(
         inserted,
         unchanged: rows.len() as u64 - inserted,
         invalid_rows,
+        warned_rows,
         links,
         unknown_infectors: unknown,
         clusters,

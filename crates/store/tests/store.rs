@@ -31,11 +31,15 @@ fn today() -> NaiveDate {
     cordon_domain::local_date(chrono::Utc::now())
 }
 
+/// The refused rows (`.0`) and warnings (`.1`) of an import.
 #[derive(Default)]
-struct Collect(Vec<RowError>);
+struct Collect(Vec<RowError>, Vec<RowError>);
 impl ImportObserver for Collect {
     fn row_error(&mut self, e: &RowError) {
         self.0.push(e.clone());
+    }
+    fn row_warning(&mut self, e: &RowError) {
+        self.1.push(e.clone());
     }
 }
 

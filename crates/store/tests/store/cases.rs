@@ -154,6 +154,51 @@ async fn tianjin_and_singapore_line_lists_reproduce_the_published_clusters() {
     }
 }
 
+/// The infectors of case `number` of an incident, by number, from its cluster's links.
+async fn infectors_of(scope: &Scoped, incident: i64, number: &str) -> BTreeSet<String> {
+    let case = scope.case_by_number(incident, number).await.unwrap().unwrap_or_else(|| panic!("case {number}"));
+    let Some(cluster) = case.cluster_id else { return BTreeSet::new() };
+    let detail = scope.cluster_detail(cluster).await.unwrap().unwrap();
+    let by_id: BTreeMap<i64, &str> = detail.cases.iter().map(|c| (c.id, c.external_id.as_str())).collect();
+    detail.links.iter().filter(|(_, b)| *b == case.id).map(|(a, _)| by_id[a].to_string()).collect()
+}
+
+/// Taiwan CDC's published list of confirmed cases (READr's compilation, kept in testdata with
+/// its README), imported as it is: every case with a number kept, infectors resolved the ways
+/// the list writes them, unreadable dates stored empty with a warning.
+#[tokio::test]
+async fn the_taiwan_cdc_list_imports_as_it_is_with_its_infectors_resolved() {
+    for (s, store) in each_backend("linelist_taiwan").await {
+        seed_areas(&store).await;
+        let tracer = as_user(&store, "tracer", Role::Investigator, "140121").await;
+        let target = LinelistTarget { area: code("140121"), incident: Some("臺灣 2020–2022（疾管署）".into()) };
+        let file = std::fs::read(data("taiwan-cases/covid19_confirmed_case_taiwan.csv")).unwrap();
+        let rows = read_csv("taiwan-cases/covid19_confirmed_case_taiwan.csv");
+        let numbered: BTreeSet<&str> = rows.iter().map(|r| r["patient_id"].trim()).filter(|id| !id.is_empty()).collect();
+        let mut report = Collect::default();
+        let summary = tracer.import_linelist(Cursor::new(file), &target, &mut report).await.unwrap();
+        assert_eq!(summary.rows, rows.len() as u64, "{:?}", s.kind);
+        assert_eq!(summary.inserted, numbered.len() as u64, "every case with a number is kept");
+        // Refused: the row with no number, and the second row of each number written twice.
+        let refused: Vec<&str> = report.0.iter().map(|e| e.field.unwrap_or("")).collect();
+        assert_eq!(refused, ["case_id"; 3], "{:?}", report.0);
+        assert_eq!(summary.unknown_infectors, 0, "{:?}", report.1.iter().filter(|w| w.field == Some("infector_ids")).collect::<Vec<_>>());
+        assert!(summary.links > 2500, "{}", summary.links);
+        // Warned: dates written "2020-11-09 or 2020-11-10", "2020-06", "5/15", left empty.
+        assert!(report.1.iter().all(|w| matches!(w.field, Some("onset" | "report_date"))), "{:?}", report.1);
+        assert!(report.1.iter().any(|w| w.reason.contains("2020-11-09 or 2020-11-10")));
+        assert_eq!(summary.warned_rows, report.1.len() as u64);
+
+        let incident = summary.incident_id;
+        let set = |ids: &[&str]| ids.iter().map(|s| s.to_string()).collect::<BTreeSet<_>>();
+        assert_eq!(infectors_of(&tracer, incident, "21604").await, set(&["20483", "20485", "20910", "20911"]), "案N、案N-N(…)相關接觸");
+        assert_eq!(infectors_of(&tracer, incident, "6212").await, set(&["6207"]), "patient 6207");
+        assert_eq!(infectors_of(&tracer, incident, "16055").await, set(&["16006"]), "patient #16006");
+        assert_eq!(infectors_of(&tracer, incident, "1113").await, set(&[]), "antibodies positive pilot #3 names no case");
+        s.finish(store).await.unwrap();
+    }
+}
+
 #[tokio::test]
 async fn line_list_rows_are_checked_and_unknown_infectors_reported() {
     for (s, store) in each_backend("linelist_rows").await {
@@ -162,30 +207,44 @@ async fn line_list_rows_are_checked_and_unknown_infectors_reported() {
         let target = LinelistTarget { area: code("140121100"), incident: None };
         let csv = "病例编号,传染源,发病日期,本土或输入,区划代码\n\
                    Q1,,2022-04-09,本土,140121100201\n\
-                   Q2,Q1,2022-04-11,本土,140121100202\n\
+                   Q2,Q1,2022-04-11,火星,140121100202\n\
                    Q3,Q9,明天,本土,\n\
                    Q4,Q1、Q9,,境外,\n\
                    Q5,Q2,,本土,140121101201\n\
                    Q1,,,本土,\n";
         let mut errors = Collect::default();
         let summary = tracer.import_linelist(Cursor::new(csv.as_bytes().to_vec()), &target, &mut errors).await.unwrap();
+        // Refused: only rows that cannot be records here (outside the jurisdiction, a repeat).
         let got: Vec<(u64, Option<&str>)> = errors.0.iter().map(|e| (e.line, e.field)).collect();
-        assert_eq!(got, vec![(4, Some("onset")), (5, Some("origin")), (6, Some("area_code")), (7, Some("case_id"))], "{:?}", errors.0);
-        assert_eq!((summary.inserted, summary.invalid_rows, summary.links), (2, 4, 1));
-        assert!(errors.0[2].reason.contains("outside your jurisdiction"), "{}", errors.0[2].reason);
+        assert_eq!(got, vec![(6, Some("area_code")), (7, Some("case_id"))], "{:?}", errors.0);
+        assert!(errors.0[0].reason.contains("outside your jurisdiction"), "{}", errors.0[0].reason);
+        // Stored with a warning: an unreadable origin (taken as local) or onset (left empty), an
+        // infector that is no case (its link left out).
+        let warned: Vec<(u64, Option<&str>)> = errors.1.iter().map(|e| (e.line, e.field)).collect();
+        assert_eq!(
+            warned,
+            vec![(3, Some("origin")), (4, Some("onset")), (4, Some("infector_ids")), (5, Some("infector_ids"))],
+            "{:?}",
+            errors.1
+        );
+        assert_eq!((summary.inserted, summary.invalid_rows, summary.warned_rows, summary.links), (4, 2, 3, 2));
+        let q4 = tracer.case_by_number(summary.incident_id, "Q4").await.unwrap().unwrap();
+        assert_eq!(q4.origin, Origin::Imported, "境外 is imported");
+        let q3 = tracer.case_by_number(summary.incident_id, "Q3").await.unwrap().unwrap();
+        assert_eq!(q3.onset_date, None, "明天 is no date: left empty");
 
         // A later file names Q9 before Q9's own row, and a case already stored.
         let more = "case_id,infector_ids,onset\nQ6,Q9,2022-04-12\nQ9,Q2,2022-04-10\nQ7,Q404,2022-04-13\n";
         let mut errors = Collect::default();
         let summary = tracer.import_linelist(Cursor::new(more.as_bytes().to_vec()), &target, &mut errors).await.unwrap();
         assert_eq!((summary.inserted, summary.links, summary.unknown_infectors), (3, 2, 1));
-        assert_eq!(errors.0.len(), 1);
-        assert_eq!((errors.0[0].line, errors.0[0].field), (4, Some("infector_ids")));
-        assert!(errors.0[0].reason.contains("Q404"));
+        assert_eq!((errors.0.len(), errors.1.len()), (0, 1));
+        assert_eq!((errors.1[0].line, errors.1[0].field), (4, Some("infector_ids")));
+        assert!(errors.1[0].reason.contains("Q404"));
         let q6 = tracer.case_by_number(summary.incident_id, "Q6").await.unwrap().unwrap();
         assert_eq!(q6.generation, 3, "Q1 → Q2 → Q9 → Q6");
         let cluster = tracer.cluster_detail(q6.cluster_id.unwrap()).await.unwrap().unwrap();
-        assert_eq!(cluster.cluster.size, 4);
+        assert_eq!(cluster.cluster.size, 5, "Q4, stored with its warnings, joins through Q1");
         assert_eq!(cluster.cluster.generations, 4);
         assert_eq!(cluster.cluster.area_code, "140121100", "the smallest area holding every member");
         assert!(cluster.cluster.active_on(NaiveDate::from_ymd_opt(2022, 4, 20).unwrap()));

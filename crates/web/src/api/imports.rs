@@ -43,6 +43,8 @@ pub struct ImportReport {
 pub(crate) struct Collect {
     pub(crate) errors: Vec<ImportRowError>,
     pub(crate) truncated: bool,
+    pub(crate) warnings: Vec<ImportRowError>,
+    pub(crate) warnings_truncated: bool,
 }
 
 impl ImportObserver for Collect {
@@ -51,6 +53,14 @@ impl ImportObserver for Collect {
             self.errors.push(ImportRowError { line: e.line, field: e.field.map(str::to_string), reason: e.reason.clone() });
         } else {
             self.truncated = true;
+        }
+    }
+
+    fn row_warning(&mut self, e: &RowError) {
+        if self.warnings.len() < MAX_LISTED_ERRORS {
+            self.warnings.push(ImportRowError { line: e.line, field: e.field.map(str::to_string), reason: e.reason.clone() });
+        } else {
+            self.warnings_truncated = true;
         }
     }
 }

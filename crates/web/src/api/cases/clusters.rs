@@ -137,14 +137,21 @@ pub struct LinelistReport {
     pub inserted: u64,
     /// Cases already in the incident: left as they were.
     pub unchanged: u64,
+    /// Rows refused: no case number, a number already on another line, outside the jurisdiction.
     pub invalid_rows: u64,
+    /// Rows stored with a warning (an unreadable optional field left empty, an unknown infector).
+    pub warned_rows: u64,
     pub links: u64,
-    /// Infectors named that are no case of the file or incident; each is also a row error.
+    /// Infectors named that are no case of the file or incident; each is also a warning.
     pub unknown_infectors: u64,
     pub clusters: u64,
     pub elapsed_ms: u64,
+    /// The first 1000 refused rows.
     pub errors: Vec<ImportRowError>,
     pub errors_truncated: bool,
+    /// The first 1000 warnings.
+    pub warnings: Vec<ImportRowError>,
+    pub warnings_truncated: bool,
 }
 
 /// Imports a line list (CSV, UTF-8 or GBK): 病例编号/case_id, and optionally 传染源/infector_ids,
@@ -167,11 +174,14 @@ pub async fn import_linelist(caller: Caller, Query(q): Query<LinelistQuery>, bod
         inserted: s.inserted,
         unchanged: s.unchanged,
         invalid_rows: s.invalid_rows,
+        warned_rows: s.warned_rows,
         links: s.links,
         unknown_infectors: s.unknown_infectors,
         clusters: s.clusters,
         elapsed_ms: s.elapsed_ms,
         errors: collect.errors,
         errors_truncated: collect.truncated,
+        warnings: collect.warnings,
+        warnings_truncated: collect.warnings_truncated,
     }))
 }
