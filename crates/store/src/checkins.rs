@@ -48,6 +48,8 @@ pub struct Candidate {
     pub venues: Vec<String>,
     pub first_at: DateTime<Utc>,
     pub last_until: DateTime<Utc>,
+    /// Already a case, or a contact of another case, in the incident.
+    pub standing: Option<crate::exposures::Standing>,
 }
 
 /// What a check-in import did.
@@ -248,6 +250,7 @@ impl Store {
                     venues: acc.venues.iter().map(|v| venue_names.get(v).cloned().unwrap_or_else(|| v.to_string())).collect(),
                     first_at: acc.first,
                     last_until: acc.last,
+                    standing: None,
                 })
             })
             .collect();

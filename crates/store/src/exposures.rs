@@ -5,7 +5,7 @@
 //! their county; a confirmed batch is handed over as observation orders awaiting transfer.
 
 use crate::term;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Utc};
 use cordon_domain::AreaCode;
@@ -58,6 +58,27 @@ pub struct Contact {
     pub last_at: Option<DateTime<Utc>>,
     /// Exposure ids of the paths, for confirming or dismissing them.
     pub exposure_ids: Vec<i64>,
+}
+
+/// Where a person already stands in an incident, shown beside them when they are offered as
+/// someone's contact.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Standing {
+    /// A case of the incident, by its number: not a contact of another case.
+    Case { number: String },
+    /// A contact of another case of the incident, by that case's number.
+    Contact { number: String, degree: Degree },
+}
+
+/// Secondary contacts a roster proposed for a case, by the workplace and team they share with
+/// a close contact.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RosterProposal {
+    pub workplace: String,
+    /// The team; empty when the roster names none and the whole workplace is proposed.
+    pub unit: String,
+    pub people: u64,
 }
 
 /// What a hand-over did, person by person.
@@ -195,6 +216,7 @@ impl Store {
                      SELECT $1, $2, $3, m.id, $4, 'household', 'secondary', $5, $6, 'proposed', m.area_code, $7, $8 \
                      FROM persons c JOIN persons m ON m.household_id = c.household_id \
                      WHERE c.id = $3 AND m.id <> $3 AND m.id <> $9 \
+                       AND NOT EXISTS (SELECT 1 FROM cases k WHERE k.incident_id = $1 AND k.person_id = m.id) \
                      ON CONFLICT (case_id, source_person_id, contact_person_id, kind) DO NOTHING",
                 )
                 .bind(case.incident_id).bind(case.id).bind(n.contact_person_id).bind(id).bind(from).bind(until).bind(now).bind(&actor.name).bind(source)
@@ -207,6 +229,7 @@ impl Store {
                     crate::workplaces::same_team!(),
                     " JOIN persons p ON p.id = m.person_id \
                      WHERE c.person_id = $3 AND m.person_id <> $3 AND m.person_id <> $9 \
+                       AND NOT EXISTS (SELECT 1 FROM cases k WHERE k.incident_id = $1 AND k.person_id = m.person_id) \
                        AND NOT EXISTS (SELECT 1 FROM exposures e WHERE e.case_id = $2 \
                                        AND e.contact_person_id = m.person_id AND e.status <> 'dismissed') \
                      ON CONFLICT (case_id, source_person_id, contact_person_id, kind) DO NOTHING",
@@ -288,6 +311,59 @@ impl Store {
     /// Everyone recorded as having met the case itself (confirmed or dismissed), not through a
     /// contact: candidates leave them out. Someone proposed as a contact's secondary stays a
     /// candidate, since meeting the case makes them a close contact.
+    /// Where each of `people` already stands in an incident, but for `case_id` itself: a case
+    /// (by its number), or a contact of another case not dismissed (the gravest degree, by that
+    /// case's number). A case counts before a contact.
+    pub(crate) async fn standings(&self, incident_id: i64, case_id: i64, people: &[i64]) -> Result<HashMap<i64, Standing>> {
+        let mut out: HashMap<i64, Standing> = HashMap::new();
+        for chunk in people.chunks(500) {
+            let list = list_placeholders(2, chunk.len());
+            let mut params = vec![Param::Int(incident_id), Param::Int(case_id)];
+            params.extend(chunk.iter().map(|p| Param::Int(*p)));
+            let contacts = format!(
+                "SELECT e.contact_person_id, k.external_id, e.degree FROM exposures e JOIN cases k ON k.id = e.case_id \
+                 WHERE e.incident_id = $1 AND e.case_id <> $2 AND e.status <> 'dismissed' AND e.contact_person_id IN ({list}) \
+                 ORDER BY k.id"
+            );
+            let rows: Vec<(i64, String, String)> = with_read_pool!(self, pool =>
+                bind_all(sqlx::query_as(sqlx::AssertSqlSafe(contacts.as_str())), params.iter()).fetch_all(pool).await?);
+            for (person, number, degree) in rows {
+                let Ok(degree) = degree.parse::<Degree>() else { continue };
+                let graver = match out.get(&person) {
+                    Some(Standing::Contact { degree: d, .. }) => degree.higher(*d) == degree && degree != *d,
+                    _ => true,
+                };
+                if graver {
+                    out.insert(person, Standing::Contact { number, degree });
+                }
+            }
+            let cases = format!(
+                "SELECT person_id, external_id FROM cases WHERE incident_id = $1 AND id <> $2 AND person_id IN ({list}) ORDER BY id DESC"
+            );
+            let rows: Vec<(i64, String)> = with_read_pool!(self, pool =>
+                bind_all(sqlx::query_as(sqlx::AssertSqlSafe(cases.as_str())), params.iter()).fetch_all(pool).await?);
+            for (person, number) in rows {
+                out.insert(person, Standing::Case { number });
+            }
+        }
+        Ok(out)
+    }
+
+    /// Why a case has the roster's secondary contacts it has waiting: for each workplace and
+    /// team of the close contacts they came through, how many are proposed — a roster that
+    /// names no teams proposes the whole workplace (`unit` empty).
+    pub(crate) async fn roster_proposals(&self, case_id: i64) -> Result<Vec<RosterProposal>> {
+        let rows: Vec<(String, String, i64)> = with_read_pool!(self, pool => sqlx::query_as(
+            "SELECT w.name, c.unit, COUNT(DISTINCT e.contact_person_id) FROM exposures e \
+             JOIN workplace_members c ON c.person_id = e.source_person_id \
+             JOIN workplace_members m ON m.person_id = e.contact_person_id AND m.workplace_id = c.workplace_id \
+             JOIN workplaces w ON w.id = c.workplace_id \
+             WHERE e.case_id = $1 AND e.kind = 'work' AND e.degree = 'secondary' AND e.status = 'proposed' \
+             GROUP BY w.name, c.unit ORDER BY 3 DESC, 1, 2",
+        ).bind(case_id).fetch_all(pool).await?);
+        Ok(rows.into_iter().map(|(workplace, unit, people)| RosterProposal { workplace, unit, people: people as u64 }).collect())
+    }
+
     pub(crate) async fn met_directly(&self, case_id: i64) -> Result<std::collections::HashSet<i64>> {
         let rows: Vec<(i64,)> = with_read_pool!(self, pool => sqlx::query_as(
             "SELECT contact_person_id FROM exposures WHERE case_id = $1 AND via_exposure_id IS NULL",

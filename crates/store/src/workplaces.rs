@@ -46,6 +46,8 @@ pub struct Colleague {
     pub workplace: String,
     /// The team or shift; empty when the roster names none.
     pub unit: String,
+    /// Already a case, or a contact of another case, in the incident.
+    pub standing: Option<crate::exposures::Standing>,
 }
 
 /// One valid roster row: line, workplace, resident id, team.
@@ -172,7 +174,7 @@ impl Store {
         Ok(rows
             .into_iter()
             .filter(|r| seen.insert(r.0))
-            .map(|(person_id, name, area_code, workplace, unit)| Colleague { person_id, name, area_code, workplace, unit })
+            .map(|(person_id, name, area_code, workplace, unit)| Colleague { person_id, name, area_code, workplace, unit, standing: None })
             .collect())
     }
 }

@@ -202,6 +202,10 @@ impl Scoped {
         let reached = self.store.met_directly(case_id).await?;
         let mut found = self.store.colleagues(person).await?;
         found.retain(|c| !reached.contains(&c.person_id));
+        let mut standings = self.store.standings(case.incident_id, case.id, &found.iter().map(|c| c.person_id).collect::<Vec<_>>()).await?;
+        for c in &mut found {
+            c.standing = standings.remove(&c.person_id);
+        }
         Ok(found)
     }
 
@@ -219,6 +223,10 @@ impl Scoped {
         let reached = self.store.met_directly(case_id).await?;
         let mut found = self.store.venue_candidates(person, window, lookback).await?;
         found.retain(|c| !reached.contains(&c.person_id));
+        let mut standings = self.store.standings(case.incident_id, case.id, &found.iter().map(|c| c.person_id).collect::<Vec<_>>()).await?;
+        for c in &mut found {
+            c.standing = standings.remove(&c.person_id);
+        }
         Ok(found)
     }
 
@@ -243,6 +251,13 @@ impl Scoped {
         self.require(Permission::TracingWrite)?;
         let case = self.case(case_id).await?.ok_or_else(|| refused!("refused.no_case", infector_id = case_id))?;
         self.store.decide_exposures(&self.actor, &case, ids, confirm).await
+    }
+
+    /// Why the roster proposed the secondary contacts still waiting for a decision.
+    pub async fn roster_proposals(&self, case_id: i64) -> Result<Vec<crate::exposures::RosterProposal>> {
+        self.require(Permission::TracingRead)?;
+        self.case(case_id).await?.ok_or_else(|| refused!("refused.no_case", infector_id = case_id))?;
+        self.store.roster_proposals(case_id).await
     }
 
     /// Everyone a case's exposures reach, gravest degree first.

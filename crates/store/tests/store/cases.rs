@@ -678,8 +678,9 @@ async fn a_roster_offers_the_cases_co_workers_and_proposes_a_close_contacts_team
         let csv = format!(
             "单位,身份证号,班组\n\
              物流园,{i0},分拣A组\n物流园,{i6},分拣A组\n物流园,{i8},分拣A组\n物流园,{i2},分拣B组\n物流园,{i10},分拣B组\n\
-             物流园,{i4},办公室\n食堂,{i11},\n食堂,{i6},\n物流园,140121199001011234,分拣A组\n,{i10},\n",
+             物流园,{i4},办公室\n食堂,{i11},\n食堂,{i6},\n食堂,{i5},\n物流园,140121199001011234,分拣A组\n,{i10},\n",
             i0 = id(0),
+            i5 = id(5),
             i2 = id(2),
             i4 = id(4),
             i6 = id(6),
@@ -689,9 +690,9 @@ async fn a_roster_offers_the_cases_co_workers_and_proposes_a_close_contacts_team
         );
         let mut errors = Collect::default();
         let summary = tracer.import_roster(Cursor::new(csv.clone().into_bytes()), &code("140121100"), &mut errors).await.unwrap();
-        assert_eq!((summary.rows, summary.workplaces, summary.members, summary.invalid_rows), (10, 2, 8, 2), "{summary:?}");
+        assert_eq!((summary.rows, summary.workplaces, summary.members, summary.invalid_rows), (11, 2, 9, 2), "{summary:?}");
         let fields: Vec<(u64, Option<&str>)> = errors.0.iter().map(|e| (e.line, e.field)).collect();
-        assert_eq!(fields, vec![(10, Some("id_number")), (11, Some("workplace"))]);
+        assert_eq!(fields, vec![(11, Some("id_number")), (12, Some("workplace"))]);
         let again = tracer.import_roster(Cursor::new(csv.into_bytes()), &code("140121100"), &mut Collect::default()).await.unwrap();
         assert_eq!((again.workplaces, again.members), (0, 0), "importing again changes nothing");
         let outsider = as_user(&store, "outsider", Role::Investigator, "140121101").await;
@@ -703,12 +704,17 @@ async fn a_roster_offers_the_cases_co_workers_and_proposes_a_close_contacts_team
         let mut new = new_case("140121100201", "清徐-1", vec![], 12);
         new.person_id = Some(p(0));
         let case = tracer.create_case(new).await.unwrap();
+        // 11, who works in the canteen, is a case too.
+        let mut canteen = new_case("140121100201", "清徐-2", vec![], 12);
+        canteen.person_id = Some(p(11));
+        let canteen = tracer.create_case(canteen).await.unwrap();
         let got = tracer.roster_candidates(case.id).await.unwrap();
         let got: Vec<(i64, &str, &str)> = got.iter().map(|c| (c.person_id, c.workplace.as_str(), c.unit.as_str())).collect();
         assert_eq!(got, vec![(p(6), "物流园", "分拣A组"), (p(8), "物流园", "分拣A组")], "the case's team only");
 
         // 6 and 8 are confirmed close contacts in one batch: neither is proposed through the
-        // other; 11 (6's canteen) is, beside the households 7 and 9; team B and the office are not.
+        // other; 5 (6's canteen, whose roster names no teams) is, beside the households 7 and 9,
+        // but not 11, a case; team B and the office are not.
         let met = NewExposure {
             contact_person_id: p(6),
             kind: ExposureKind::Work,
@@ -729,13 +735,30 @@ async fn a_roster_offers_the_cases_co_workers_and_proposes_a_close_contacts_team
             vec![
                 (p(6), "close", 1, k("work")),
                 (p(8), "close", 1, k("work")),
+                (p(5), "secondary", 1, k("work")),
                 (p(7), "secondary", 1, k("household")),
                 (p(9), "secondary", 1, k("household")),
-                (p(11), "secondary", 1, k("work")),
             ],
             "close contacts first"
         );
         assert!(tracer.roster_candidates(case.id).await.unwrap().is_empty(), "recorded co-workers are no longer offered");
+        // Why: the canteen's roster names no teams, so its whole staff was proposed.
+        let why = tracer.roster_proposals(case.id).await.unwrap();
+        assert_eq!(why.iter().map(|w| (w.workplace.as_str(), w.unit.as_str(), w.people)).collect::<Vec<_>>(), [("食堂", "", 1)]);
+
+        // 6 turns positive. The canteen case's co-workers are offered marked: 6 a case, 5 a
+        // contact of 清徐-1.
+        let mut six = new_case("140121100202", "清徐-3", vec![], 12);
+        six.person_id = Some(p(6));
+        tracer.create_case(six).await.unwrap();
+        let marked: HashMap<i64, Option<cordon_store::exposures::Standing>> =
+            tracer.roster_candidates(canteen.id).await.unwrap().into_iter().map(|c| (c.person_id, c.standing)).collect();
+        use cordon_domain::cases::exposure::Degree;
+        use cordon_store::exposures::Standing;
+        assert_eq!(marked.len(), 2, "{marked:?}");
+        assert_eq!(marked[&p(6)], Some(Standing::Case { number: "清徐-3".into() }), "a case before a contact");
+        // (5 met 6, now a case, so 5 is a close contact of 清徐-1 now.)
+        assert_eq!(marked[&p(5)], Some(Standing::Contact { number: "清徐-1".into(), degree: Degree::Close }));
         s.finish(store).await.unwrap();
     }
 }

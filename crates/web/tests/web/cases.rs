@@ -524,6 +524,22 @@ async fn an_investigator_confirms_venue_candidates_sees_household_secondaries_an
             client.find(fantoccini::Locator::Css(&format!("table#candidates input[value='{}']", p(10)))).await.is_err(),
             "decided: no longer offered"
         );
+        // Person 2 turns positive: on 清徐-2's page, the index case it shared the park with is
+        // offered marked as a case, not to be ticked as a contact.
+        let (status, _, second) = call(store, post_json(&w.township, "/api/v1/cases", serde_json::json!({
+            "area_code": "140121100201", "number": "清徐-2", "person_id": p(2), "classification": "asymptomatic", "how_found": "mass_testing",
+            "sample_date": cordon_domain::local_date(chrono::Utc::now())
+        }))).await;
+        assert_eq!(status, StatusCode::CREATED, "{second}");
+        let (_, _, offered) = get(store, &w.township, &format!("/api/v1/cases/{}/candidates", second["id"])).await;
+        assert_eq!(offered[0]["standing"], serde_json::json!({"kind": "case", "case_number": "清徐-1", "degree": null}), "{offered}");
+        client.goto(&format!("http://{addr}/cases/{}", second["id"])).await.unwrap();
+        let index = text(&client, &format!("table#candidates tr:has(input[value='{}'])", p(0))).await;
+        assert!(index.contains("已是病例 清徐-1"), "{index}");
+        let tick = client.find(fantoccini::Locator::Css(&format!("table#candidates input[value='{}']", p(0)))).await.unwrap();
+        assert!(!tick.is_enabled().await.unwrap(), "a case is not ticked as a contact");
+        std::fs::write(screenshot_path(&format!("candidates-marked-{}.png", w.scratch.kind.as_str())), client.screenshot().await.unwrap())
+            .unwrap();
         client.close().await.unwrap();
         w.finish().await;
     }

@@ -30,6 +30,31 @@ pub struct CandidateView {
     pub venues: Vec<String>,
     pub first_at: DateTime<Utc>,
     pub last_until: DateTime<Utc>,
+    /// Already a case, or a contact of another case, in the incident.
+    pub standing: Option<StandingView>,
+}
+
+/// Where a candidate already stands in the incident.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StandingView {
+    /// case, or contact (of another case)
+    pub kind: &'static str,
+    /// The number of the case they are, or are a contact of.
+    pub case_number: String,
+    /// The contact's degree: close, secondary, …
+    pub degree: Option<String>,
+}
+
+impl From<cordon_store::exposures::Standing> for StandingView {
+    fn from(s: cordon_store::exposures::Standing) -> Self {
+        use cordon_store::exposures::Standing;
+        match s {
+            Standing::Case { number } => StandingView { kind: "case", case_number: number, degree: None },
+            Standing::Contact { number, degree } => {
+                StandingView { kind: "contact", case_number: number, degree: Some(degree.as_str().to_string()) }
+            }
+        }
+    }
 }
 
 /// People whose stays at the case's venues overlapped the case's inside the look-back window,
@@ -56,6 +81,7 @@ pub async fn candidates(caller: Caller, Path(id): Path<i64>, Query(q): Query<Can
                 venues: c.venues,
                 first_at: c.first_at,
                 last_until: c.last_until,
+                standing: c.standing.map(StandingView::from),
             })
             .collect(),
     ))
@@ -69,6 +95,8 @@ pub struct ColleagueView {
     pub workplace: String,
     /// The team or shift; empty when the roster names none.
     pub unit: String,
+    /// Already a case, or a contact of another case, in the incident.
+    pub standing: Option<StandingView>,
 }
 
 /// The case's co-workers on a workplace roster (their team, when the roster names teams),
@@ -81,7 +109,14 @@ pub async fn roster_candidates(caller: Caller, Path(id): Path<i64>) -> ApiResult
     Ok(Json(
         found
             .into_iter()
-            .map(|c| ColleagueView { person_id: c.person_id, name: c.name, area_code: c.area_code, workplace: c.workplace, unit: c.unit })
+            .map(|c| ColleagueView {
+                person_id: c.person_id,
+                name: c.name,
+                area_code: c.area_code,
+                workplace: c.workplace,
+                unit: c.unit,
+                standing: c.standing.map(StandingView::from),
+            })
             .collect(),
     ))
 }

@@ -13,6 +13,7 @@ use cordon_domain::refusal;
 use cordon_store::StoreError;
 use cordon_store::cases::Case;
 use cordon_store::checkins::Candidate;
+use cordon_store::exposures::Standing;
 use cordon_store::workplaces::Colleague;
 use serde::Deserialize;
 
@@ -31,6 +32,20 @@ pub struct CandidateRow {
     overlap: String,
     venues: String,
     from: String,
+    /// Already a case or a contact of another case, in words.
+    standing: Option<String>,
+    /// A case of the incident: not to be confirmed as a contact.
+    is_case: bool,
+}
+
+/// Where a candidate already stands, in words: 已是病例 清徐-1, 已是 清徐-1 的密切接触者.
+fn standing_text(t: &Tr, s: &Option<Standing>) -> Option<String> {
+    s.as_ref().map(|s| match s {
+        Standing::Case { number } => t.fill("contacts.standing.case", &[("number", number)]),
+        Standing::Contact { number, degree } => {
+            t.fill("contacts.standing.contact", &[("number", number), ("degree", t.get(&format!("contacts.degree.{}", degree.as_str())))])
+        }
+    })
 }
 
 /// Venue candidates first (longest overlap first), then co-workers on a roster who shared no
@@ -48,6 +63,8 @@ fn candidate_rows(t: &Tr, names: &Places, venue: Vec<Candidate>, roster: Vec<Col
                 venues = format!("{venues}；{}", workplace(w));
             }
             CandidateRow {
+                standing: standing_text(t, &c.standing),
+                is_case: matches!(c.standing, Some(Standing::Case { .. })),
                 person_id: c.person_id,
                 name: c.name,
                 place: names.name(&c.area_code),
@@ -61,6 +78,8 @@ fn candidate_rows(t: &Tr, names: &Places, venue: Vec<Candidate>, roster: Vec<Col
     for c in &roster {
         if rows.iter().all(|r| r.person_id != c.person_id) {
             rows.push(CandidateRow {
+                standing: standing_text(t, &c.standing),
+                is_case: matches!(c.standing, Some(Standing::Case { .. })),
                 person_id: c.person_id,
                 name: c.name.clone(),
                 place: names.name(&c.area_code),
@@ -84,6 +103,8 @@ struct CasePage {
     candidates: Vec<CandidateRow>,
     contacts: Vec<ContactRow>,
     contact_counts: String,
+    /// Why the roster proposed the secondary contacts waiting for a decision, a line each.
+    roster_proposals: Vec<String>,
     kinds: Vec<(&'static str, String)>,
     notice: Option<String>,
     /// Opened for a person recorded by hand who was a case already.
@@ -149,11 +170,18 @@ pub(super) async fn case_view(t: Tr, caller: &Caller, id: i64, q: CaseQuery, con
                 None => Ok(None),
             }
         };
-        let (inv, cluster, candidates, contacts, places, person) =
-            tokio::try_join!(scope.investigation_of_case(id), cluster, candidates, scope.contacts(id), scope.trajectory(id), person)?;
-        Ok::<_, StoreError>(Some((case, inv, cluster, candidates, contacts, places, person)))
+        let (inv, cluster, candidates, contacts, places, person, proposals) = tokio::try_join!(
+            scope.investigation_of_case(id),
+            cluster,
+            candidates,
+            scope.contacts(id),
+            scope.trajectory(id),
+            person,
+            scope.roster_proposals(id)
+        )?;
+        Ok::<_, StoreError>(Some((case, inv, cluster, candidates, contacts, places, person, proposals)))
     };
-    let (case, inv, cluster, candidates, contacts, places, person) = match loaded.await {
+    let (case, inv, cluster, candidates, contacts, places, person, proposals) = match loaded.await {
         Ok(Some(x)) => x,
         Ok(None) => return message(t, Some(caller), StatusCode::NOT_FOUND, t.get("case.none"), t.get("case.none")),
         Err(e) => return failure(t, caller, e),
@@ -185,6 +213,17 @@ pub(super) async fn case_view(t: Tr, caller: &Caller, id: i64, q: CaseQuery, con
         candidates: candidate_rows(&t, &names, candidates.0, candidates.1),
         contacts: contact_rows(&t, &names, contacts),
         contact_counts,
+        roster_proposals: proposals
+            .iter()
+            .map(|p| {
+                let n = p.people.to_string();
+                if p.unit.is_empty() {
+                    t.fill("contacts.roster_whole", &[("workplace", &p.workplace), ("n", &n)])
+                } else {
+                    t.fill("contacts.roster_team", &[("workplace", &p.workplace), ("unit", &p.unit), ("n", &n)])
+                }
+            })
+            .collect(),
         kinds: ExposureKind::ALL.iter().map(|k| (k.as_str(), t.get(&format!("contacts.kind.{}", k.as_str())).to_string())).collect(),
         existing: q.done.as_deref() == Some("existing"),
         notice: q.done.as_deref().filter(|d| *d != "existing").map(|d| match (d, q.n) {
