@@ -84,8 +84,11 @@ pub struct RosterProposal {
 /// What a hand-over did, person by person.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct HandOver {
-    /// People now with an observation order awaiting transfer.
+    /// People now with an observation order: waiting for a transfer, or (those in `at_home`)
+    /// on their community's home list.
     pub ordered: Vec<i64>,
+    /// Of `ordered`, those whose plan starts at home.
+    pub at_home: Vec<i64>,
     /// People already under an order of this incident.
     pub already: Vec<i64>,
     /// People not handed over, with the reason.
@@ -434,7 +437,14 @@ impl Store {
                 .bind(case.incident_id).bind(c.person_id).bind(category.as_str()).bind(*last).bind(&rule.name).bind(&c.area_code).bind(now).bind(&actor.name)
                 .bind(today).bind(cols.release_on).bind(cols.centralized_until).bind(&cols.test_dates).bind(case.id).bind(status.as_str())
                 .execute(&mut *tx).await?.rows_affected();
-                if added == 1 { out.ordered.push(c.person_id) } else { out.already.push(c.person_id) }
+                if added == 1 {
+                    out.ordered.push(c.person_id);
+                    if *status == Status::AwaitingHome {
+                        out.at_home.push(c.person_id);
+                    }
+                } else {
+                    out.already.push(c.person_id);
+                }
                 sqlx::query("UPDATE exposures SET status = 'handed_over' WHERE case_id = $1 AND contact_person_id = $2 AND status = 'confirmed'")
                     .bind(case.id).bind(c.person_id).execute(&mut *tx).await?;
             }

@@ -387,7 +387,10 @@ async fn an_investigator_confirms_venue_candidates_sees_household_secondaries_an
         }
         client.find(fantoccini::Locator::Css("#hand-over")).await.unwrap().click().await.unwrap();
         wait_for_query(&client, "done=handed_over").await;
-        assert_eq!(text(&client, "#contacts-notice").await, "已批量移交 2 人，医学观察单等待转运（0 人此前已移交）。");
+        assert_eq!(
+            text(&client, "#contacts-notice").await,
+            "已批量移交 2 人：1 人等待转运集中隔离，1 人交社区居家隔离（0 人此前已移交）。"
+        );
         let held = text(&client, "#contacts-held").await;
         assert!(
             held.starts_with("未移交：") && held.ends_with("（同场所暴露人员）：纳入健康监测，不作隔离观察"),

@@ -253,13 +253,18 @@ pub struct RefusedPerson {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct HandOverView {
+    /// People now under an observation order.
     pub ordered: Vec<i64>,
+    /// Of those, the ones whose plan starts at home: on their community's home list
+    /// (`awaiting_home`), not waiting for a transfer.
+    pub at_home: Vec<i64>,
     pub already: Vec<i64>,
     pub refused: Vec<RefusedPerson>,
 }
 
-/// Hands a confirmed batch of close and secondary contacts over as observation orders awaiting
-/// transfer; again changes nothing. Requires `tracing.write`.
+/// Hands a confirmed batch of close and secondary contacts over as observation orders — awaiting
+/// transfer when the plan starts in a site, on the community's home list when it starts at
+/// home; again changes nothing. Requires `tracing.write`.
 #[utoipa::path(post, path = "/api/v1/cases/{id}/handover", tag = "tracing", params(("id" = i64, Path, description = "Case id")),
     request_body = HandOverInput,
     responses((status = 200, body = HandOverView), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)),
@@ -268,6 +273,7 @@ pub async fn hand_over(caller: Caller, Path(id): Path<i64>, Json(input): Json<Ha
     let h = caller.0.hand_over(id, &input.person_ids).await?;
     Ok(Json(HandOverView {
         ordered: h.ordered,
+        at_home: h.at_home,
         already: h.already,
         refused: h
             .refused

@@ -136,6 +136,8 @@ pub struct CaseQuery {
     done: Option<String>,
     /// After a hand-over: how many got an order, how many had one already, who was held and why.
     n: Option<usize>,
+    /// Of those, how many wait on their community's home list.
+    home: Option<usize>,
     already: Option<usize>,
     held: Option<String>,
 }
@@ -228,7 +230,16 @@ pub(super) async fn case_view(t: Tr, caller: &Caller, id: i64, q: CaseQuery, con
         existing: q.done.as_deref() == Some("existing"),
         notice: q.done.as_deref().filter(|d| *d != "existing").map(|d| match (d, q.n) {
             ("handed_over", Some(n)) => {
-                t.fill("contacts.done.handed_over_n", &[("n", &n.to_string()), ("already", &q.already.unwrap_or(0).to_string())])
+                let home = q.home.unwrap_or(0).min(n);
+                t.fill(
+                    "contacts.done.handed_over_n",
+                    &[
+                        ("n", &n.to_string()),
+                        ("transfer", &(n - home).to_string()),
+                        ("home", &home.to_string()),
+                        ("already", &q.already.unwrap_or(0).to_string()),
+                    ],
+                )
             }
             _ => t.get(&format!("contacts.done.{d}")).to_string(),
         }),

@@ -138,7 +138,8 @@ pub async fn contacts_action(t: Tr, caller: Caller, Path(id): Path<i64>, Form(f)
                 } else if f.person.0.is_empty() {
                     held.push(t.get("contacts.none_ticked").to_string());
                 }
-                let mut to = format!("/cases/{id}?done=handed_over&n={}&already={}", h.ordered.len(), h.already.len());
+                let mut to =
+                    format!("/cases/{id}?done=handed_over&n={}&home={}&already={}", h.ordered.len(), h.at_home.len(), h.already.len());
                 if !held.is_empty() {
                     to.push_str(&format!("&held={}", percent(&held.join("；"))));
                 }
