@@ -67,7 +67,7 @@ pub mod treatment;
 pub mod workplaces;
 
 pub use bulk::PersonWriter;
-pub use people::{Person, PersonCursor, PersonFilter, PersonPage};
+pub use people::{NowCase, NowContact, NowOrder, NowRecall, Person, PersonCursor, PersonFilter, PersonNow, PersonPage};
 pub use places::{Area, NewArea, NewBuilding, NewGrid, NewHousehold, Table};
 
 /// Everything that can go wrong in the store.

@@ -336,3 +336,98 @@ impl Store {
         Ok((person, created))
     }
 }
+
+/// What a person is now, in one look (what a hotline operator or checkpoint officer needs):
+/// the cases they are, whose contact they are, their observation orders, their open recalls —
+/// newest first.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct PersonNow {
+    pub cases: Vec<NowCase>,
+    pub contacts: Vec<NowContact>,
+    pub orders: Vec<NowOrder>,
+    pub recalls: Vec<NowRecall>,
+}
+
+impl PersonNow {
+    /// Nothing on record: not a case, a contact, observed or recalled.
+    pub fn is_empty(&self) -> bool {
+        self.cases.is_empty() && self.contacts.is_empty() && self.orders.is_empty() && self.recalls.is_empty()
+    }
+}
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct NowCase {
+    pub case_id: i64,
+    pub number: String,
+    pub classification: String,
+    /// Where the case is: home, hospital, …
+    pub place: String,
+    /// The hospital they are in now, if admitted.
+    pub hospital: Option<String>,
+    /// The last hospital stay's status: admitted, discharged, died.
+    pub stay: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct NowContact {
+    pub case_id: i64,
+    pub number: String,
+    #[sqlx(try_from = "String")]
+    pub degree: cordon_domain::cases::exposure::Degree,
+    pub status: String,
+}
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct NowOrder {
+    pub order_id: i64,
+    #[sqlx(try_from = "String")]
+    pub status: cordon_domain::observation::Status,
+    #[sqlx(try_from = "String")]
+    pub category: cordon_domain::observation::Category,
+    pub release_on: Option<NaiveDate>,
+    pub site: Option<String>,
+    pub room: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct NowRecall {
+    pub round_id: i64,
+    pub barcode: String,
+    pub deadline: chrono::DateTime<chrono::Utc>,
+}
+
+impl Store {
+    /// What a person is now (see [`PersonNow`]), in four reads.
+    pub(crate) async fn person_now(&self, person_id: i64) -> Result<PersonNow> {
+        let cases: Vec<NowCase> = with_read_pool!(self, pool => sqlx::query_as(
+            "SELECT k.id AS case_id, k.external_id AS number, k.classification, k.place, \
+             (SELECT h.name FROM hospital_stays s JOIN hospitals h ON h.id = s.hospital_id \
+              WHERE s.case_id = k.id AND s.status = 'admitted' ORDER BY s.id DESC LIMIT 1) AS hospital, \
+             (SELECT s.status FROM hospital_stays s WHERE s.case_id = k.id ORDER BY s.id DESC LIMIT 1) AS stay \
+             FROM cases k WHERE k.person_id = $1 ORDER BY k.id DESC",
+        ).bind(person_id).fetch_all(pool).await?);
+        let all: Vec<NowContact> = with_read_pool!(self, pool => sqlx::query_as(
+            "SELECT k.id AS case_id, k.external_id AS number, e.degree, e.status FROM exposures e JOIN cases k ON k.id = e.case_id \
+             WHERE e.contact_person_id = $1 AND e.status <> 'dismissed' ORDER BY k.id DESC",
+        ).bind(person_id).fetch_all(pool).await?);
+        // One line per case: the gravest degree it reached them by.
+        let mut contacts: Vec<NowContact> = Vec::new();
+        for c in all {
+            match contacts.iter_mut().find(|k| k.case_id == c.case_id) {
+                Some(k) if c.degree.higher(k.degree) != k.degree => *k = c,
+                Some(_) => {}
+                None => contacts.push(c),
+            }
+        }
+        let orders: Vec<NowOrder> = with_read_pool!(self, pool => sqlx::query_as(
+            "SELECT o.id AS order_id, o.status, o.category, o.release_on, q.name AS site, r.number AS room FROM observation_orders o \
+             LEFT JOIN quarantine_sites q ON q.id = o.site_id LEFT JOIN rooms r ON r.id = o.room_id \
+             WHERE o.person_id = $1 ORDER BY o.id DESC",
+        ).bind(person_id).fetch_all(pool).await?);
+        let recalls: Vec<NowRecall> = with_read_pool!(self, pool => sqlx::query_as(
+            "SELECT rc.round_id, t.barcode, rc.deadline FROM recalls rc JOIN tubes t ON t.id = rc.tube_id \
+             WHERE rc.person_id = $1 AND rc.status = 'open' ORDER BY rc.deadline",
+        ).bind(person_id).fetch_all(pool).await?);
+        Ok(PersonNow { cases, contacts, orders, recalls })
+    }
+}

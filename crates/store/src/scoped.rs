@@ -189,6 +189,13 @@ impl Scoped {
     }
 
     /// The person's household members inside the jurisdiction (the person excluded).
+    /// What a person of the jurisdiction is now: case, contact, under observation, recalled.
+    pub async fn person_now(&self, person: &Person) -> Result<crate::PersonNow> {
+        self.require(Permission::PersonsRead)?;
+        self.inside(&AreaCode::parse(&person.area_code).map_err(StoreError::corrupt)?)?;
+        self.store.person_now(person.id).await
+    }
+
     pub async fn household_of(&self, person: &Person) -> Result<Vec<Person>> {
         self.require(Permission::PersonsRead)?;
         let Some(h) = person.household_id else { return Ok(vec![]) };

@@ -135,6 +135,47 @@ struct DetailPage {
     household: Vec<PersonView>,
     /// The village (with its township) they live in, by name.
     place: String,
+    /// What they are now, a line each: (text, link).
+    now: Vec<(String, Option<String>)>,
+}
+
+/// What a person is now, in words, each line with the page it opens.
+fn now_lines(t: Tr, now: cordon_store::PersonNow) -> Vec<(String, Option<String>)> {
+    let mut out = Vec::new();
+    for c in now.cases {
+        let class = t.get(&format!("case.class.{}", c.classification));
+        let mut text = t.fill("now.case", &[("number", &c.number), ("class", class)]);
+        match (c.stay.as_deref(), &c.hospital) {
+            (Some("admitted"), Some(h)) => text.push_str(&t.fill("now.in_hospital", &[("hospital", h)])),
+            (Some(s), _) => text.push_str(&t.fill("now.stay", &[("status", t.get(&format!("treatment.status.{s}")))])),
+            _ => {}
+        }
+        out.push((text, Some(format!("/cases/{}", c.case_id))));
+    }
+    for c in now.contacts {
+        let degree = t.get(&format!("contacts.degree.{}", c.degree.as_str()));
+        let status = t.get(&format!("contacts.status.{}", c.status));
+        out.push((
+            t.fill("now.contact", &[("number", &c.number), ("degree", degree), ("status", status)]),
+            Some(format!("/cases/{}", c.case_id)),
+        ));
+    }
+    for o in now.orders {
+        let status = t.get(&format!("obs.status.{}", o.status.as_str()));
+        let mut text = t.fill("now.order", &[("status", status), ("category", t.get(&format!("obs.category.{}", o.category.as_str())))]);
+        if let Some(site) = &o.site {
+            text.push_str(&t.fill("now.at_site", &[("site", site), ("room", o.room.as_deref().unwrap_or("—"))]));
+        }
+        if let Some(day) = o.release_on.filter(|_| !o.status.is_final()) {
+            text.push_str(&t.fill("now.until", &[("day", &day.to_string())]));
+        }
+        out.push((text, Some(format!("/observation/orders/{}", o.order_id))));
+    }
+    for r in now.recalls {
+        let text = t.fill("now.recall", &[("barcode", &r.barcode), ("deadline", &crate::format::local(r.deadline))]);
+        out.push((text, Some(format!("/recalls?round={}&tube={}", r.round_id, r.barcode))));
+    }
+    out
 }
 
 async fn detail_view(t: Tr, caller: &Caller, id: i64, reveal: bool) -> Response {
@@ -153,10 +194,15 @@ async fn detail_view(t: Tr, caller: &Caller, id: i64, reveal: bool) -> Response 
         Ok(n) => n.name(&person.area_code),
         Err(e) => return failure(t, caller, e),
     };
+    let now = match scope.person_now(&person).await {
+        Ok(n) => now_lines(t, n),
+        Err(e) => return failure(t, caller, e),
+    };
     render(&DetailPage {
         t,
         user: UserBadge::of(caller),
         place,
+        now,
         p: PersonView::new(t, &person, reveal),
         can_reveal: scope.principal().can(Permission::PersonsReveal),
         revealed: reveal,

@@ -572,6 +572,16 @@ async fn a_community_worker_tests_people_at_home_and_releases_those_whose_period
         assert_eq!(text(&client, "#home-notice").await, "已开始居家隔离 2 人");
         assert_eq!(text(&client, "#home-waiting-count").await, "2");
         assert!(text(&client, "table.home-list").await.contains("居家健康监测中"));
+        // A close contact's own page says what they are now, in one look; one of the case's
+        // neighbours, no one's contact, has nothing on record.
+        client.goto(&format!("http://{addr}/persons/{}", p(2))).await.unwrap();
+        let now = text(&client, "#person-now").await;
+        assert!(now.contains("清徐-1 的密切接触者（已移交）") && now.contains("医学观察（密切接触者）：居家健康监测中"), "{now}");
+        client.goto(&format!("http://{addr}/persons/{}", p(0))).await.unwrap();
+        assert!(text(&client, "#person-now").await.contains("病例 清徐-1（无症状感染者）"));
+        client.goto(&format!("http://{addr}/persons/{}", p(4))).await.unwrap();
+        assert!(text(&client, "#person-now").await.contains("无涉疫记录"));
+        client.goto(&format!("http://{addr}/observation/home")).await.unwrap();
 
         // The home list: both in their village, a door test due today; one is sampled.
         assert_eq!(text(&client, "#home-tests-due").await, "2", "two door tests due");
