@@ -45,10 +45,12 @@ pub struct Case {
     pub generation: i32,
     pub created_at: DateTime<Utc>,
     pub created_by: String,
+    /// When an asymptomatic infection was converted to a confirmed case.
+    pub converted_at: Option<DateTime<Utc>>,
 }
 
 pub(crate) const CASE_COLUMNS: &str = "id, incident_id, external_id, person_id, positive_id, area_code, classification, severity, \
-     how_found, origin, onset_date, sample_date, report_date, place, label, cluster_id, generation, created_at, created_by";
+     how_found, origin, onset_date, sample_date, report_date, place, label, cluster_id, generation, created_at, created_by, converted_at";
 
 /// A case to record.
 #[derive(Debug, Clone)]

@@ -360,6 +360,8 @@ pub struct NowCase {
     pub case_id: i64,
     pub number: String,
     pub classification: String,
+    /// The clinical type, when known.
+    pub severity: Option<String>,
     /// Where the case is: home, hospital, …
     pub place: String,
     /// The hospital they are in now, if admitted.
@@ -400,7 +402,7 @@ impl Store {
     /// What a person is now (see [`PersonNow`]), in four reads.
     pub(crate) async fn person_now(&self, person_id: i64) -> Result<PersonNow> {
         let cases: Vec<NowCase> = with_read_pool!(self, pool => sqlx::query_as(
-            "SELECT k.id AS case_id, k.external_id AS number, k.classification, k.place, \
+            "SELECT k.id AS case_id, k.external_id AS number, k.classification, k.severity, k.place, \
              (SELECT h.name FROM hospital_stays s JOIN hospitals h ON h.id = s.hospital_id \
               WHERE s.case_id = k.id AND s.status = 'admitted' ORDER BY s.id DESC LIMIT 1) AS hospital, \
              (SELECT s.status FROM hospital_stays s WHERE s.case_id = k.id ORDER BY s.id DESC LIMIT 1) AS stay \

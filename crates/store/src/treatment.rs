@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use cordon_domain::AreaCode;
-use cordon_domain::cases::case::Severity;
+use cordon_domain::cases::case::{CaseClass, Severity};
 use cordon_domain::testing::result::CtValues;
 use cordon_domain::treatment::{Discharge, HospitalKind, HospitalTest, StayStatus, discharge, monitoring_until};
 use serde::Serialize;
@@ -25,6 +25,9 @@ pub struct Stay {
     pub hospital_kind: HospitalKind,
     pub area_code: String,
     pub admitted_at: DateTime<Utc>,
+    /// The case's classification: an asymptomatic infection has no clinical type to show.
+    #[sqlx(try_from = "String")]
+    pub classification: CaseClass,
     #[sqlx(try_from = "String")]
     pub severity: Severity,
     #[sqlx(try_from = "String")]
@@ -42,7 +45,7 @@ impl Stay {
 }
 
 const STAY_COLUMNS: &str = "s.id, s.case_id, c.external_id AS case_number, p.name, s.hospital_id, h.name AS hospital, h.kind AS hospital_kind, \
-     s.area_code, s.admitted_at, s.severity, s.status, s.discharged_at, s.monitoring_until, s.died_at";
+     s.area_code, s.admitted_at, c.classification, s.severity, s.status, s.discharged_at, s.monitoring_until, s.died_at";
 const STAY_FROM: &str =
     "hospital_stays s JOIN cases c ON c.id = s.case_id JOIN persons p ON p.id = c.person_id JOIN hospitals h ON h.id = s.hospital_id";
 
@@ -127,15 +130,26 @@ impl Store {
         Ok(())
     }
 
-    pub(crate) async fn change_severity(&self, actor: &Actor, stay: &Stay, severity: Severity, note: &str) -> Result<()> {
+    /// Records a clinical type. On an asymptomatic infection it is its conversion to a
+    /// confirmed case, in the same act and audit event (`domain::cases::case::with_severity`).
+    /// Answers the case's new classification when it was converted.
+    pub(crate) async fn change_severity(&self, actor: &Actor, stay: &Stay, severity: Severity, note: &str) -> Result<Option<CaseClass>> {
         Self::admitted(stay)?;
+        let converted = cordon_domain::cases::case::with_severity(stay.classification)?;
         let now = Utc::now();
-        let change = Change::new("severity", "case", &stay.case_number)
-            .area(&stay.area_code)
-            .before(serde_json::json!({"severity": stay.severity}))
-            .after(serde_json::json!({"severity": severity.as_str(), "note": note}));
+        let mut before = serde_json::json!({"severity": stay.severity});
+        let mut after = serde_json::json!({"severity": severity.as_str(), "note": note});
+        if let Some(to) = converted {
+            before["classification"] = stay.classification.as_str().into();
+            after["classification"] = to.as_str().into();
+        }
+        let change = Change::new("severity", "case", &stay.case_number).area(&stay.area_code).before(before).after(after);
         with_write_pool!(self, pool => {
             let mut tx = pool.begin().await?;
+            if let Some(to) = converted {
+                sqlx::query("UPDATE cases SET classification = $1, converted_at = $2 WHERE id = $3 AND classification = $4")
+                    .bind(to.as_str()).bind(now).bind(stay.case_id).bind(stay.classification.as_str()).execute(&mut *tx).await?;
+            }
             sqlx::query("UPDATE hospital_stays SET severity = $1 WHERE id = $2").bind(severity.as_str()).bind(stay.id).execute(&mut *tx).await?;
             sqlx::query("UPDATE cases SET severity = $1 WHERE id = $2").bind(severity.as_str()).bind(stay.case_id).execute(&mut *tx).await?;
             sqlx::query("INSERT INTO severity_changes (stay_id, at, severity, note, recorded_by) VALUES ($1, $2, $3, $4, $5)")
@@ -143,7 +157,7 @@ impl Store {
             bind_all(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
             tx.commit().await?;
         });
-        Ok(())
+        Ok(converted)
     }
 
     pub(crate) async fn record_hospital_test(&self, actor: &Actor, stay: &Stay, at: DateTime<Utc>, ct: CtValues) -> Result<()> {

@@ -79,6 +79,27 @@ impl CaseClass {
     }
 }
 
+/// What recording a clinical type on a case of `class` does. A clinical type belongs to a
+/// confirmed case; giving one to an asymptomatic infection is its conversion to a confirmed
+/// case (无症状感染者转为确诊病例, which the daily report counts), made in the same act; a
+/// suspected case is confirmed first. `Ok(Some(class))` is the case's new classification.
+pub fn with_severity(class: CaseClass) -> Result<Option<CaseClass>, crate::refusal::Refusal> {
+    match class {
+        CaseClass::Confirmed => Ok(None),
+        CaseClass::Asymptomatic => Ok(Some(CaseClass::Confirmed)),
+        CaseClass::Suspected => Err(crate::refusal!("refused.suspected_no_severity")),
+    }
+}
+
+/// How a case reads clinically, the same on every page: a confirmed case by its clinical type
+/// when one is known, otherwise by its classification (an asymptomatic infection has none).
+pub fn clinical(class: CaseClass, severity: Option<Severity>) -> (CaseClass, Option<Severity>) {
+    match class {
+        CaseClass::Confirmed => (class, severity),
+        _ => (class, None),
+    }
+}
+
 /// Whether a new case names who it is: a person of the register, or — a case without one, from
 /// a line list or reported from elsewhere — at least its case number. A case with neither cannot
 /// be followed, and would still open a cluster and start an investigation's clocks.
@@ -128,6 +149,20 @@ mod tests {
         let today = chrono::NaiveDate::from_ymd_opt(2022, 4, 13).unwrap();
         assert!(onset(today, today).is_ok());
         assert_eq!(onset(chrono::NaiveDate::from_ymd_opt(2031, 1, 1).unwrap(), today).unwrap_err().arg("onset"), Some("2031-01-01"));
+    }
+
+    #[test]
+    fn a_clinical_type_on_an_asymptomatic_infection_converts_it_and_a_suspected_case_has_none() {
+        assert_eq!(with_severity(CaseClass::Asymptomatic), Ok(Some(CaseClass::Confirmed)));
+        assert_eq!(with_severity(CaseClass::Confirmed), Ok(None));
+        assert_eq!(with_severity(CaseClass::Suspected).unwrap_err().kind, "refused.suspected_no_severity");
+        assert_eq!(clinical(CaseClass::Asymptomatic, Some(Severity::Mild)), (CaseClass::Asymptomatic, None), "no type shown");
+        assert_eq!(clinical(CaseClass::Confirmed, Some(Severity::Moderate)), (CaseClass::Confirmed, Some(Severity::Moderate)));
+        for class in CaseClass::ALL {
+            if let Ok(Some(to)) = with_severity(*class) {
+                assert!(class.may_become(to), "a conversion the classification rule allows");
+            }
+        }
     }
 
     #[test]

@@ -500,7 +500,9 @@ impl Scoped {
         self.store.admit(&self.actor, case_id, hospital_id).await
     }
 
-    pub async fn change_severity(&self, id: i64, severity: Severity, note: &str) -> Result<()> {
+    /// Records a clinical type; on an asymptomatic infection, its conversion to confirmed.
+    /// Answers the case's new classification when it was converted.
+    pub async fn change_severity(&self, id: i64, severity: Severity, note: &str) -> Result<Option<cordon_domain::cases::case::CaseClass>> {
         self.require(Permission::QuarantineWrite)?;
         let stay = self.stay(id).await?;
         self.store.change_severity(&self.actor, &stay, severity, note).await

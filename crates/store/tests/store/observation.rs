@@ -578,8 +578,22 @@ async fn a_case_is_admitted_on_arrival_and_discharged_only_on_two_high_ct_tests_
             dispatcher.change_severity(stay, cordon_domain::cases::case::Severity::Moderate, "").await.is_err(),
             "the dispatcher does not treat"
         );
-        head.change_severity(stay, cordon_domain::cases::case::Severity::Moderate, "肺部CT见磨玻璃影").await.unwrap();
-        assert_eq!(tracer.case(case.id).await.unwrap().unwrap().severity.as_deref(), Some("moderate"));
+        // An asymptomatic infection given a clinical type is converted to a confirmed case, in
+        // the same audited act; the ward and the case read the same afterwards.
+        use cordon_domain::cases::case::{CaseClass, Severity};
+        assert_eq!(stays[0].classification, CaseClass::Asymptomatic);
+        let converted = head.change_severity(stay, Severity::Moderate, "肺部CT见磨玻璃影").await.unwrap();
+        assert_eq!(converted, Some(CaseClass::Confirmed), "{:?}", s.kind);
+        let now = tracer.case(case.id).await.unwrap().unwrap();
+        assert_eq!(
+            (now.classification, now.severity.as_deref(), now.converted_at.is_some()),
+            (CaseClass::Confirmed, Some("moderate"), true)
+        );
+        assert_eq!(head.stay(stay).await.unwrap().classification, CaseClass::Confirmed);
+        let filter = cordon_store::audit::AuditFilter { entity: Some("case".into()), ..Default::default() };
+        let event = store.audit_events(&filter, 20).await.unwrap().into_iter().find(|e| e.action == "severity").unwrap();
+        assert!(event.before_json.unwrap().contains("asymptomatic") && event.after_json.unwrap().contains("confirmed"));
+        assert_eq!(head.change_severity(stay, Severity::Moderate, "").await.unwrap(), None, "converted once");
         let ct = |orf1ab: Option<f32>, n: Option<f32>| cordon_domain::testing::result::CtValues { orf1ab, n };
         assert!(head.record_hospital_test(stay, Utc::now(), ct(Some(60.0), None)).await.is_err());
         let mistyped_year = head.record_hospital_test(stay, Utc::now() + Duration::days(1700), ct(Some(36.0), Some(36.0))).await;
@@ -592,7 +606,7 @@ async fn a_case_is_admitted_on_arrival_and_discharged_only_on_two_high_ct_tests_
         assert_eq!(refused.refusal().map(|r| r.kind), Some("refused.one_high_ct"), "10 h apart is not 24: {refused}");
         head.record_hospital_test(stay, Utc::now() - Duration::hours(1), ct(None, None)).await.unwrap();
         let (_, tests, log, rule) = head.stay_record(stay).await.unwrap();
-        assert_eq!((tests.len(), log.len()), (3, 2));
+        assert_eq!((tests.len(), log.len()), (3, 3), "admission and two severities");
         assert!(matches!(rule, cordon_domain::treatment::Discharge::Allowed { .. }), "{rule:?}");
         let until = head.discharge(stay).await.unwrap();
         assert_eq!(until, local_date(Utc::now()) + Duration::days(7));

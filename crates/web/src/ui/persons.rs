@@ -143,8 +143,18 @@ struct DetailPage {
 fn now_lines(t: Tr, now: cordon_store::PersonNow) -> Vec<(String, Option<String>)> {
     let mut out = Vec::new();
     for c in now.cases {
-        let class = t.get(&format!("case.class.{}", c.classification));
-        let mut text = t.fill("now.case", &[("number", &c.number), ("class", class)]);
+        // The same clinical reading as the case page and the ward's.
+        use cordon_domain::cases::case::{CaseClass, Severity, clinical};
+        let class = c.classification.parse::<CaseClass>().ok();
+        let severity = c.severity.as_deref().and_then(|s| s.parse::<Severity>().ok());
+        let class = match class.map(|k| clinical(k, severity)) {
+            Some((k, Some(sv))) => {
+                format!("{} · {}", t.get(&format!("case.class.{}", k.as_str())), t.get(&format!("treatment.severity.{}", sv.as_str())))
+            }
+            Some((k, None)) => t.get(&format!("case.class.{}", k.as_str())).to_string(),
+            None => c.classification.clone(),
+        };
+        let mut text = t.fill("now.case", &[("number", &c.number), ("class", &class)]);
         match (c.stay.as_deref(), &c.hospital) {
             (Some("admitted"), Some(h)) => text.push_str(&t.fill("now.in_hospital", &[("hospital", h)])),
             (Some(s), _) => text.push_str(&t.fill("now.stay", &[("status", t.get(&format!("treatment.status.{s}")))])),

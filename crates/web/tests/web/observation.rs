@@ -415,11 +415,24 @@ async fn a_dispatcher_seats_contacts_and_sends_the_case_to_hospital_where_it_is_
         sign_in(&client, addr, "head1", PASSWORD).await;
         client.goto(&format!("http://{addr}/treatment")).await.unwrap();
         let stay = text(&client, "section.stay h2").await;
-        assert!(stay.contains("清徐-1") && stay.contains("清徐县定点医院") && stay.contains("在院") && stay.contains("轻型"), "{stay}");
+        // An asymptomatic infection reads as one (no clinical type); recording a type converts
+        // it to a confirmed case, said on the button and in the notice, and every page agrees.
+        assert!(
+            stay.contains("清徐-1") && stay.contains("清徐县定点医院") && stay.contains("在院") && stay.contains("无症状感染者"),
+            "{stay}"
+        );
+        assert_eq!(text(&client, "section.stay .severity-form button").await, "转为确诊并记录分型");
         click(&client, "section.stay .severity-form option[value=moderate]").await;
         fill(&client, "section.stay .severity-form input[name=note]", "肺部CT磨玻璃影").await;
         click_and_wait(&client, "section.stay .severity-form button").await;
-        assert_eq!(text(&client, "#treatment-notice").await, "病情已更新。");
+        assert_eq!(text(&client, "#treatment-notice").await, "已转为确诊病例，临床分型：普通型。");
+        assert!(text(&client, "section.stay h2").await.contains("普通型"));
+        let (_, _, converted) = get(store, &w.township, &format!("/api/v1/cases/{case_id}")).await;
+        assert_eq!(converted["classification"], "confirmed", "{converted}");
+        client.goto(&format!("http://{addr}/persons/{}", converted["person_id"])).await.unwrap();
+        let now = text(&client, "#person-now").await;
+        assert!(now.contains("病例 清徐-1（确诊病例 · 普通型）"), "{now}");
+        client.goto(&format!("http://{addr}/treatment")).await.unwrap();
         assert!(text(&client, "section.stay .log").await.contains("普通型 肺部CT磨玻璃影"));
         assert!(client.find(fantoccini::Locator::Css("section.stay button.discharge")).await.is_err(), "no discharge without the tests");
         let local = |hours: i64| {

@@ -67,6 +67,7 @@ fn value_labels(entity: &str, field: &str) -> Option<&'static str> {
         ("transfer", "status") => "dispatch.status.",
         ("room", "status") => "quarantine.room.",
         ("case", "severity") => "treatment.severity.",
+        ("case", "classification") => "case.class.",
         _ => return None,
     })
 }
@@ -83,7 +84,7 @@ fn describe(t: Tr, e: &cordon_store::audit::AuditEvent, subjects: &HashMap<(Stri
     let json = |j: &Option<String>| j.as_deref().and_then(|s| serde_json::from_str::<serde_json::Value>(s).ok());
     let (before, after) = (json(&e.before_json), json(&e.after_json));
     let mut changes = Vec::new();
-    for field in ["status", "severity"] {
+    for field in ["status", "classification", "severity"] {
         let Some(prefix) = value_labels(&e.entity, field) else { continue };
         let value = |j: &Option<serde_json::Value>| j.as_ref().and_then(|j| j.get(field)).and_then(|v| v.as_str()).map(str::to_string);
         // (The prefixes are those of the domain's named values, each checked by the locale test.)

@@ -246,7 +246,20 @@ pub(super) async fn case_view(t: Tr, caller: &Caller, id: i64, q: CaseQuery, con
         held: q.held.filter(|h| !h.is_empty()),
         contact_refused,
         can_write: scope.principal().can(Permission::TracingWrite),
-        classification: t.get(&format!("case.class.{}", case.classification)).to_string(),
+        // The same reading as the ward's: a confirmed case with its clinical type, and when it
+        // was converted from an asymptomatic infection.
+        classification: {
+            let severity = case.severity.as_deref().and_then(|s| s.parse::<cordon_domain::cases::case::Severity>().ok());
+            let (class, severity) = cordon_domain::cases::case::clinical(case.classification, severity);
+            let mut text = t.get(&format!("case.class.{}", class.as_str())).to_string();
+            if let Some(sv) = severity {
+                text.push_str(&format!(" · {}", t.get(&format!("treatment.severity.{}", sv.as_str()))));
+            }
+            if let Some(at) = case.converted_at {
+                text.push_str(&t.fill("case.converted_at", &[("at", &local(at))]));
+            }
+            text
+        },
         how_found: t.get(&format!("case.found.{}", case.how_found)).to_string(),
         origin: t.get(&format!("case.origin.{}", case.origin)).to_string(),
         place: t.get(&format!("case.place.{}", case.place)).to_string(),

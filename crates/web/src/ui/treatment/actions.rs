@@ -60,7 +60,11 @@ pub struct SeverityForm {
 }
 
 pub async fn severity(t: Tr, caller: Caller, Path(id): Path<i64>, Form(f): Form<SeverityForm>) -> Response {
-    let done = caller.0.change_severity(id, f.severity, &f.note).await.map(|_| t.get("treatment.severity_saved").to_string());
+    let label = t.get(&format!("treatment.severity.{}", f.severity.as_str()));
+    let done = caller.0.change_severity(id, f.severity, &f.note).await.map(|converted| match converted {
+        Some(_) => t.fill("treatment.converted", &[("severity", label)]),
+        None => t.get("treatment.severity_saved").to_string(),
+    });
     outcome(t, &caller, done).await
 }
 

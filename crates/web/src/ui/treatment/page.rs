@@ -23,6 +23,8 @@ pub struct StayRow {
     hospital: String,
     severity: String,
     severity_key: String,
+    /// An asymptomatic infection: recording a clinical type converts it to a confirmed case.
+    asymptomatic: bool,
     status: String,
     admitted: String,
     in_hospital: bool,
@@ -83,7 +85,12 @@ pub(super) async fn view(t: Tr, caller: &Caller, notice: Option<String>, error: 
                 id: s.id,
                 needs_designated: s.needs_designated(),
                 in_hospital: s.status == cordon_domain::treatment::StayStatus::Admitted,
-                severity: sev(s.severity.as_str()),
+                // An asymptomatic infection has no clinical type: it reads as what it is.
+                severity: match cordon_domain::cases::case::clinical(s.classification, Some(s.severity)) {
+                    (_, Some(sv)) => sev(sv.as_str()),
+                    (class, None) => t.get(&format!("case.class.{}", class.as_str())).to_string(),
+                },
+                asymptomatic: s.classification == cordon_domain::cases::case::CaseClass::Asymptomatic,
                 severity_key: s.severity.to_string(),
                 status: t.get(&format!("treatment.status.{}", s.status)).to_string(),
                 admitted: local(s.admitted_at),
