@@ -92,6 +92,17 @@ pub struct OrderFilter {
     pub release_by: Option<NaiveDate>,
     /// Only people observed at home (home quarantine or home monitoring).
     pub at_home: bool,
+    /// Paging by key: only orders after this (release day, id) in the list's order (an order
+    /// with no release day sorts last).
+    pub after: Option<(NaiveDate, i64)>,
+    /// At most this many (default and most 5000).
+    pub limit: Option<u32>,
+}
+
+/// The release day an order without one sorts by: after every real day (9999-12-31, which
+/// also sorts last as SQLite's text).
+pub fn no_release_day() -> NaiveDate {
+    NaiveDate::from_ymd_opt(9999, 12, 31).expect("a valid day")
 }
 
 /// What a batch release did.
@@ -383,11 +394,20 @@ impl Store {
         if filter.at_home {
             sql.push_str(" AND o.status IN ('awaiting_home', 'home_quarantine', 'home_monitoring')");
         }
-        sql.push_str(if filter.at_home {
-            " ORDER BY o.area_code, o.release_on, o.id LIMIT 5000"
+        let limit = filter.limit.unwrap_or(5000).clamp(1, 5000);
+        if filter.at_home {
+            sql.push_str(&format!(" ORDER BY o.area_code, o.release_on, o.id LIMIT {limit}"));
         } else {
-            " ORDER BY o.release_on, o.id LIMIT 5000"
-        });
+            params.push(Param::Date(no_release_day()));
+            let day = format!("COALESCE(o.release_on, ${})", params.len());
+            if let Some((after_day, after_id)) = filter.after {
+                params.push(Param::Date(after_day));
+                params.push(Param::Int(after_id));
+                let (d, i) = (params.len() - 1, params.len());
+                sql.push_str(&format!(" AND ({day} > ${d} OR ({day} = ${d} AND o.id > ${i}))"));
+            }
+            sql.push_str(&format!(" ORDER BY {day}, o.id LIMIT {limit}"));
+        }
         Ok(with_read_pool!(self, pool =>
             bind_all(sqlx::query_as::<_, Order>(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(pool).await?))
     }

@@ -281,6 +281,17 @@ async fn contacts_whose_plan_starts_at_home_wait_on_the_home_list_and_are_starte
         // The close contacts wait for a transfer; the secondary contacts wait on the home list,
         // with the household's address, and not on the dispatcher's.
         assert_eq!((two.status, three.status, five.status), (Status::AwaitingTransfer, Status::AwaitingHome, Status::AwaitingHome));
+        // Paging by key walks the whole list in its order, once each.
+        let all: Vec<i64> = orders.iter().map(|o| o.id).collect();
+        let mut walked = Vec::new();
+        let mut after = None;
+        loop {
+            let page = head.observation_orders(&OrderFilter { after, limit: Some(1), ..Default::default() }).await.unwrap();
+            let Some(last) = page.last() else { break };
+            after = Some((last.release_on.unwrap_or_else(cordon_store::observation::no_release_day), last.id));
+            walked.extend(page.iter().map(|o| o.id));
+        }
+        assert_eq!(walked, all, "{:?}", s.kind);
         let for_transfer = head.observation_orders(&OrderFilter { status: Some(Status::AwaitingTransfer), ..Default::default() }).await;
         assert_eq!(for_transfer.unwrap().len(), 2, "only the close contacts");
         let today = local_date(Utc::now());

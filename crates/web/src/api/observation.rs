@@ -74,6 +74,11 @@ pub struct OrdersQuery {
     /// Only people observed at home (home quarantine or home monitoring): the community's
     /// home list (居家观察名单).
     pub at_home: Option<bool>,
+    /// Paging by key: the release day of the last order of the page before (with `after_id`).
+    pub after_day: Option<chrono::NaiveDate>,
+    pub after_id: Option<i64>,
+    /// At most this many (default and most 5000).
+    pub limit: Option<u32>,
 }
 
 fn status(field: &str, s: &str) -> ApiResult<Status> {
@@ -90,6 +95,8 @@ pub async fn list_orders(caller: Caller, Query(q): Query<OrdersQuery>) -> ApiRes
         site_id: q.site_id,
         release_by: q.due.unwrap_or(false).then(|| cordon_domain::local_date(Utc::now())),
         at_home: q.at_home.unwrap_or(false),
+        after: q.after_day.zip(q.after_id),
+        limit: q.limit,
     };
     Ok(Json(caller.0.observation_orders(&filter).await?.into_iter().map(OrderView::from).collect()))
 }

@@ -596,6 +596,16 @@ async fn a_community_worker_tests_people_at_home_and_releases_those_whose_period
         assert!(text(&client, "#person-now").await.contains("无涉疫记录"));
         client.goto(&format!("http://{addr}/observation/home")).await.unwrap();
 
+        // The orders page by key: one a page here, the next page another order, then back.
+        client.goto(&format!("http://{addr}/observation?per=1")).await.unwrap();
+        let first = text(&client, "table#orders tbody tr").await;
+        click_and_wait(&client, "#next-page").await;
+        let second = text(&client, "table#orders tbody tr").await;
+        assert_ne!(first, second);
+        click_and_wait(&client, "#first-page").await;
+        assert_eq!(text(&client, "table#orders tbody tr").await, first);
+        client.goto(&format!("http://{addr}/observation/home")).await.unwrap();
+
         // The home list: both in their village, a door test due today; one is sampled.
         assert_eq!(text(&client, "#home-tests-due").await, "2", "two door tests due");
         let rows = client.find_all(fantoccini::Locator::Css("table.home-list tbody tr")).await.unwrap();

@@ -39,12 +39,28 @@ struct OrdersPage {
     notice: Option<String>,
     error: Option<String>,
     orders: Vec<OrderRow>,
+    /// The next page, when this one is full; the first page when this is a later one.
+    next_url: Option<String>,
+    first_url: Option<String>,
 }
+
+/// Orders a page shows.
+const PAGE: u32 = 200;
 
 #[derive(Deserialize, Default)]
 pub struct OrdersQuery {
     status: Option<String>,
     due: Option<String>,
+    /// Paging by key: the release day and id of the last order of the page before.
+    after: Option<String>,
+    /// Orders a page (default 200, at most 500).
+    per: Option<u32>,
+}
+
+/// `2022-04-20,838` → the key to page after; anything else starts at the beginning.
+fn page_key(after: Option<&str>) -> Option<(NaiveDate, i64)> {
+    let (day, id) = after?.split_once(',')?;
+    Some((day.parse().ok()?, id.parse().ok()?))
 }
 
 pub(super) fn order_row(t: Tr, o: Order, today: NaiveDate) -> OrderRow {
@@ -69,9 +85,25 @@ async fn orders_view(t: Tr, caller: &Caller, q: OrdersQuery, notice: Option<Stri
     let today = today();
     let status = q.status.as_deref().and_then(|s| s.parse::<Status>().ok());
     let due_only = q.due.is_some();
-    let filter = OrderFilter { status, release_by: due_only.then_some(today), ..Default::default() };
+    let after = page_key(q.after.as_deref());
+    let per = q.per.unwrap_or(PAGE).clamp(1, 500);
+    let filter = OrderFilter { status, release_by: due_only.then_some(today), after, limit: Some(per), ..Default::default() };
+    let mut base = match (status, due_only) {
+        (_, true) => "/observation?due=1".to_string(),
+        (Some(s), _) => format!("/observation?status={}", s.as_str()),
+        (None, _) => "/observation?".to_string(),
+    };
+    if per != PAGE {
+        base.push_str(&format!("{}per={per}", if base.ends_with('?') { "" } else { "&" }));
+    }
+    let sep = if base.ends_with('?') { "" } else { "&" };
     match caller.0.observation_orders(&filter).await {
         Ok(orders) => render(&OrdersPage {
+            next_url: (orders.len() == per as usize).then(|| orders.last()).flatten().map(|o| {
+                let day = o.release_on.unwrap_or_else(cordon_store::observation::no_release_day);
+                format!("{base}{sep}after={day},{}", o.id)
+            }),
+            first_url: after.map(|_| base.trim_end_matches('?').to_string()),
             t,
             user: UserBadge::of(caller),
             statuses: Status::ALL.iter().map(|s| (s.as_str(), status_label(t, s.as_str()), Some(*s) == status)).collect(),
