@@ -38,9 +38,10 @@ pub struct Batch {
 }
 
 impl Batch {
-    /// Tubes sent but not (yet) scanned at the lab.
+    /// Tubes sent but not scanned at the lab's receipt: none while the box is on the road
+    /// (its tubes are in it, not missing).
     pub fn missing(&self) -> i64 {
-        i64::from(self.tubes) - self.received
+        if self.received_at.is_none() { 0 } else { i64::from(self.tubes) - self.received }
     }
 }
 
@@ -48,7 +49,10 @@ impl Batch {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct BatchDetail {
     pub batch: Batch,
+    /// Sent in the box, which is still on the road: not scanned because not arrived.
+    pub in_box: Vec<String>,
     pub received: Vec<String>,
+    /// Sent in the box, not found at its receipt.
     pub missing: Vec<String>,
     pub extra: Vec<String>,
 }
@@ -121,11 +125,16 @@ impl Store {
         let tubes = self.batch_barcodes(id).await?;
         let extra: Vec<(String,)> = with_read_pool!(self, pool =>
             sqlx::query_as("SELECT barcode FROM transport_extras WHERE batch_id = $1 ORDER BY barcode").bind(id).fetch_all(pool).await?);
-        let (received, missing): (Vec<_>, Vec<_>) = tubes.into_iter().partition(|(_, r)| *r);
+        let (received, unscanned): (Vec<_>, Vec<_>) = tubes.into_iter().partition(|(_, r)| *r);
+        // On the road, the tubes not scanned are in the box; only a receipt finds them missing.
+        let on_the_road = batch.received_at.is_none();
+        let unscanned: Vec<String> = unscanned.into_iter().map(|(b, _)| b).collect();
+        let (missing, in_box) = if on_the_road { (vec![], unscanned) } else { (unscanned, vec![]) };
         Ok(Some(BatchDetail {
             batch,
+            in_box,
             received: received.into_iter().map(|(b, _)| b).collect(),
-            missing: missing.into_iter().map(|(b, _)| b).collect(),
+            missing,
             extra: extra.into_iter().map(|(b,)| b).collect(),
         }))
     }

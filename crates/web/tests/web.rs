@@ -1931,7 +1931,9 @@ async fn a_box_is_sent_received_with_a_missing_tube_and_turnaround_is_reported()
 
         let (status, _, batch) = call(store, send(serde_json::json!({"site_id": site, "lab_id": lab_id, "label": "东关-01"}))).await;
         assert_eq!(status, StatusCode::CREATED, "{batch}");
-        assert_eq!((batch["tubes"].as_i64(), batch["missing"].as_i64()), (Some(3), Some(3)));
+        assert_eq!((batch["tubes"].as_i64(), batch["missing"].as_i64()), (Some(3), Some(0)), "on the road: none missing yet");
+        let (_, _, on_road) = get(store, &officer, &format!("/api/v1/batches/{}", batch["id"])).await;
+        assert_eq!(on_road["in_box_barcodes"], serde_json::json!(["BX00000001", "BX00000002", "BX00000003"]), "{on_road}");
         let id = batch["id"].as_i64().unwrap();
         let (_, _, resent) = call(store, send(serde_json::json!({"site_id": site, "lab_id": lab_id, "label": "东关-01"}))).await;
         assert_eq!(resent["id"], batch["id"], "a resent box is the same box");
@@ -2001,9 +2003,13 @@ async fn a_box_is_packed_at_the_site_and_the_lab_sees_what_is_missing_in_a_brows
         client.goto(&format!("http://{addr}/transport?round={round}")).await.unwrap();
         client.wait().for_element(fantoccini::Locator::Css("#batches a")).await.unwrap().click().await.unwrap();
         let area = client.wait().for_element(fantoccini::Locator::Css("#receipt-form textarea")).await.unwrap();
+        // On the road, both tubes are in the box, none missing.
+        assert_eq!(text(&client, "#count-in-box").await, "2");
+        assert_eq!(text(&client, "#count-missing").await, "0");
+        assert!(client.find(fantoccini::Locator::Css("#missing-list")).await.is_err());
         area.send_keys("BR00000002\n").await.unwrap();
         client.find(fantoccini::Locator::Css("#receipt-form button")).await.unwrap().click().await.unwrap();
-        // The page before the receipt lists both tubes as missing already: wait for the count.
+        // Wait for the receipt's page by its count.
         let counted = client.wait().for_element(fantoccini::Locator::XPath("//span[@id='count-received'][.='1']")).await;
         assert!(counted.is_ok(), "the receipt counts one tube received: {}", text(&client, "#count-received").await);
         assert_eq!(text(&client, "#missing-list").await, "BR00000001");

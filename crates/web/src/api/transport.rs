@@ -37,7 +37,7 @@ pub struct BatchView {
     pub label: String,
     pub tubes: i32,
     pub received: i64,
-    /// Sent but not scanned at the lab (yet).
+    /// Sent but not found at the lab's receipt; 0 while the box is on the road.
     pub missing: i64,
     /// Scanned at the lab but not in the box.
     pub extra: i64,
@@ -73,6 +73,8 @@ impl From<Batch> for BatchView {
 pub struct BatchDetailView {
     #[serde(flatten)]
     pub batch: BatchView,
+    /// In the box while it is on the road (not yet received).
+    pub in_box_barcodes: Vec<String>,
     pub received_barcodes: Vec<String>,
     pub missing_barcodes: Vec<String>,
     pub extra_barcodes: Vec<String>,
@@ -80,7 +82,13 @@ pub struct BatchDetailView {
 
 impl From<BatchDetail> for BatchDetailView {
     fn from(d: BatchDetail) -> Self {
-        BatchDetailView { batch: d.batch.into(), received_barcodes: d.received, missing_barcodes: d.missing, extra_barcodes: d.extra }
+        BatchDetailView {
+            batch: d.batch.into(),
+            in_box_barcodes: d.in_box,
+            received_barcodes: d.received,
+            missing_barcodes: d.missing,
+            extra_barcodes: d.extra,
+        }
     }
 }
 
