@@ -147,6 +147,15 @@ impl Store {
     ) -> Result<Recorded> {
         let status = if confirmed { "confirmed" } else { "dismissed" };
         let source = case.person_id.ok_or_else(|| refused!("refused.case_without_person", case = case.external_id))?;
+        // A case of the incident is not another case's contact (its link is an infector link):
+        // a batch naming one changes nothing and says who.
+        if confirmed {
+            let ids: Vec<i64> = new.iter().map(|n| n.contact_person_id).collect();
+            let standings = self.standings(case.incident_id, case.id, &ids).await?;
+            if let Some((_, Standing::Case { number })) = standings.iter().find(|(_, s)| matches!(s, Standing::Case { .. })) {
+                return Err(refused!("refused.contact_is_case", number = number));
+            }
+        }
         let mut contacts: Vec<(i64, String)> = Vec::new();
         for chunk in new.chunks(500) {
             let sql = format!("SELECT id, area_code FROM persons WHERE id IN ({})", list_placeholders(0, chunk.len()));
@@ -311,9 +320,6 @@ impl Store {
         Ok(out)
     }
 
-    /// Everyone recorded as having met the case itself (confirmed or dismissed), not through a
-    /// contact: candidates leave them out. Someone proposed as a contact's secondary stays a
-    /// candidate, since meeting the case makes them a close contact.
     /// Where each of `people` already stands in an incident, but for `case_id` itself: a case
     /// (by its number), or a contact of another case not dismissed (the gravest degree, by that
     /// case's number). A case counts before a contact.
@@ -367,6 +373,9 @@ impl Store {
         Ok(rows.into_iter().map(|(workplace, unit, people)| RosterProposal { workplace, unit, people: people as u64 }).collect())
     }
 
+    /// Everyone recorded as having met the case itself (confirmed or dismissed), not through a
+    /// contact: candidates leave them out. Someone proposed as a contact's secondary stays a
+    /// candidate, since meeting the case makes them a close contact.
     pub(crate) async fn met_directly(&self, case_id: i64) -> Result<std::collections::HashSet<i64>> {
         let rows: Vec<(i64,)> = with_read_pool!(self, pool => sqlx::query_as(
             "SELECT contact_person_id FROM exposures WHERE case_id = $1 AND via_exposure_id IS NULL",

@@ -155,7 +155,15 @@ pub(crate) struct OpenOrder {
     pub(crate) rule_set: String,
     #[sqlx(try_from = "String")]
     pub(crate) status: Status,
+    /// The last day of centralized quarantine the stored schedule has (none: it puts no site).
+    pub(crate) centralized_until: Option<NaiveDate>,
+    pub(crate) room_id: Option<i64>,
+    pub(crate) area_code: String,
 }
+
+/// The columns an [`OpenOrder`] is read from.
+pub(crate) const OPEN_ORDER_COLUMNS: &str =
+    "id, category, last_exposure_at, found_on, created_at, release_on, rule_set, status, centralized_until, room_id, area_code";
 
 /// The schedule of an order under `rule`, or why there is none.
 pub(crate) fn schedule_for(
@@ -258,7 +266,7 @@ impl Store {
         }
         let open = format!("incident_id = $1 AND status NOT IN {}", final_statuses());
         let orders: Vec<OpenOrder> = with_read_pool!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "SELECT id, category, last_exposure_at, found_on, created_at, release_on, rule_set, status FROM observation_orders WHERE {open} ORDER BY id"
+            "SELECT {OPEN_ORDER_COLUMNS} FROM observation_orders WHERE {open} ORDER BY id"
         ))).bind(incident_id).fetch_all(pool).await?);
         let taken = self.taken_tests(&format!("order_id IN (SELECT id FROM observation_orders WHERE {open})"), incident_id).await?;
         let summary = self.write_schedules(&rule, orders, &taken).await?;
@@ -289,9 +297,7 @@ impl Store {
                 let open = format!("id IN ({list}) AND status NOT IN {} AND incident_id = $1", final_statuses());
                 let mut params = vec![Param::Int(incident)];
                 params.extend(chunk.iter().map(|i| Param::Int(*i)));
-                let sql = format!(
-                    "SELECT id, category, last_exposure_at, found_on, created_at, release_on, rule_set, status FROM observation_orders WHERE {open}"
-                );
+                let sql = format!("SELECT {OPEN_ORDER_COLUMNS} FROM observation_orders WHERE {open}");
                 let orders: Vec<OpenOrder> = with_read_pool!(self, pool =>
                     bind_all(sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(pool).await?);
                 let mut taken: HashMap<i64, Vec<Taken>> = HashMap::new();
@@ -360,6 +366,16 @@ impl Store {
                     crate::values_placeholders(chunk.len() / 8, 8, 1)
                 );
                 bind_all(sqlx::query(sqlx::AssertSqlSafe(sql.as_str())).bind(now), chunk.iter()).execute(&mut *tx).await?;
+            }
+            // Each order moved to another list is audited — when the move took (nobody moved it
+            // meanwhile).
+            for u in &plan.updates {
+                let Some(change) = u.moved() else { continue };
+                let (now_status,): (String,) =
+                    sqlx::query_as("SELECT status FROM observation_orders WHERE id = $1").bind(u.id).fetch_one(&mut *tx).await?;
+                if now_status == u.status.1.as_str() {
+                    bind_all(sqlx::query(INSERT_AUDIT), audit_params(&Actor::system("recompute"), &change).iter()).execute(&mut *tx).await?;
+                }
             }
             for chunk in plan.dropped.chunks(500) {
                 let sql = format!(
@@ -640,6 +656,20 @@ pub(crate) struct ScheduleUpdate {
     /// The status read, and the one the new schedule places the order in (the same when it
     /// does not move).
     pub(crate) status: (Status, Status),
+    pub(crate) area_code: String,
+}
+
+impl ScheduleUpdate {
+    /// The audit event of an order the recompute moved to another list, if it did.
+    pub(crate) fn moved(&self) -> Option<Change> {
+        let (from, to) = self.status;
+        (from != to).then(|| {
+            Change::new("status", "observation_order", self.id)
+                .area(&self.area_code)
+                .before(serde_json::json!({"status": from.as_str()}))
+                .after(serde_json::json!({"status": to.as_str(), "by": "recompute"}))
+        })
+    }
 }
 
 /// What a recompute writes: the new schedules, the orders no longer observed, the summary.
@@ -680,14 +710,23 @@ pub(crate) fn plan_schedules(
         if before.is_some_and(|b| Moved::between(&b, &schedule, today).stage_changed) {
             plan.summary.stage_changed += 1;
         }
-        let placed = o.status.placed(schedule.serving_on(today));
+        // A site the stored schedule did not have: the new plan puts them in one for the
+        // first time (a secondary contact become close), not someone back from one.
+        let site_newly_due = o.centralized_until.is_none() && schedule.centralized_until().is_some();
+        let placed = o.status.placed(schedule.serving_on(today), o.room_id.is_some(), site_newly_due);
         if placed != o.status {
             match placed {
                 Status::AwaitingTransfer => plan.summary.to_transfer += 1,
                 _ => plan.summary.to_home += 1,
             }
         }
-        plan.updates.push(ScheduleUpdate { id: o.id, cols: ScheduleColumns::of(&schedule), found_on, status: (o.status, placed) });
+        plan.updates.push(ScheduleUpdate {
+            id: o.id,
+            cols: ScheduleColumns::of(&schedule),
+            found_on,
+            status: (o.status, placed),
+            area_code: o.area_code.clone(),
+        });
     }
     plan
 }

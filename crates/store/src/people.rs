@@ -359,6 +359,8 @@ impl PersonNow {
 pub struct NowCase {
     pub case_id: i64,
     pub number: String,
+    /// The case's area, for scoping.
+    pub area_code: String,
     pub classification: String,
     /// The clinical type, when known.
     pub severity: Option<String>,
@@ -374,6 +376,8 @@ pub struct NowCase {
 pub struct NowContact {
     pub case_id: i64,
     pub number: String,
+    /// The case's area, for scoping.
+    pub area_code: String,
     #[sqlx(try_from = "String")]
     pub degree: cordon_domain::cases::exposure::Degree,
     pub status: String,
@@ -402,14 +406,14 @@ impl Store {
     /// What a person is now (see [`PersonNow`]), in four reads.
     pub(crate) async fn person_now(&self, person_id: i64) -> Result<PersonNow> {
         let cases: Vec<NowCase> = with_read_pool!(self, pool => sqlx::query_as(
-            "SELECT k.id AS case_id, k.external_id AS number, k.classification, k.severity, k.place, \
+            "SELECT k.id AS case_id, k.external_id AS number, k.area_code, k.classification, k.severity, k.place, \
              (SELECT h.name FROM hospital_stays s JOIN hospitals h ON h.id = s.hospital_id \
               WHERE s.case_id = k.id AND s.status = 'admitted' ORDER BY s.id DESC LIMIT 1) AS hospital, \
              (SELECT s.status FROM hospital_stays s WHERE s.case_id = k.id ORDER BY s.id DESC LIMIT 1) AS stay \
              FROM cases k WHERE k.person_id = $1 ORDER BY k.id DESC",
         ).bind(person_id).fetch_all(pool).await?);
         let all: Vec<NowContact> = with_read_pool!(self, pool => sqlx::query_as(
-            "SELECT k.id AS case_id, k.external_id AS number, e.degree, e.status FROM exposures e JOIN cases k ON k.id = e.case_id \
+            "SELECT k.id AS case_id, k.external_id AS number, k.area_code, e.degree, e.status FROM exposures e JOIN cases k ON k.id = e.case_id \
              WHERE e.contact_person_id = $1 AND e.status <> 'dismissed' ORDER BY k.id DESC",
         ).bind(person_id).fetch_all(pool).await?);
         // One line per case: the gravest degree it reached them by.

@@ -217,14 +217,14 @@ pub(crate) fn result_barcodes(inputs: &[ResultInput]) -> Vec<String> {
 }
 
 /// Every tube with one of `n` barcodes (`$1…`), oldest first, with how it travelled (its box,
-/// whether the box and the tube were scanned in, whether its round sends boxes, a receipt that
-/// found it as an extra); a barcode is reused only across rounds.
+/// whether the box and the tube were scanned in, whether its site sends boxes in this round, a
+/// receipt that found it as an extra); a barcode is reused only across rounds.
 pub(crate) fn result_tubes_sql(n: usize) -> String {
     let placeholders: Vec<String> = (1..=n).map(|i| format!("${i}")).collect();
     format!(
         "SELECT t.id, t.round_id, t.barcode, t.area_code, t.pool_kind, t.pool_size, t.result, t.purpose, \
          b.lab_id AS box_lab, b.label AS box_label, b.received_at IS NOT NULL AS box_received, t.received_at IS NOT NULL AS tube_received, \
-         EXISTS (SELECT 1 FROM transport_batches rb WHERE rb.round_id = t.round_id) AS round_boxed, \
+         EXISTS (SELECT 1 FROM transport_batches rb WHERE rb.round_id = t.round_id AND rb.site_id = t.site_id) AS round_boxed, \
          (SELECT MIN(xb.lab_id) FROM transport_extras x JOIN transport_batches xb ON xb.id = x.batch_id \
           WHERE x.barcode = t.barcode AND xb.round_id = t.round_id) AS extra_lab \
          FROM tubes t LEFT JOIN transport_batches b ON b.id = t.batch_id WHERE t.barcode IN ({}) ORDER BY t.id",

@@ -188,14 +188,26 @@ impl Scoped {
         }
     }
 
-    /// The person's household members inside the jurisdiction (the person excluded).
-    /// What a person of the jurisdiction is now: case, contact, under observation, recalled.
+    /// What a person of the jurisdiction is now: case, contact, under observation, recalled —
+    /// only cases of the caller's areas named, and where someone is held only for those who
+    /// read the sites.
     pub async fn person_now(&self, person: &Person) -> Result<crate::PersonNow> {
         self.require(Permission::PersonsRead)?;
         self.inside(&AreaCode::parse(&person.area_code).map_err(StoreError::corrupt)?)?;
-        self.store.person_now(person.id).await
+        let mut now = self.store.person_now(person.id).await?;
+        let j = &self.principal.user.jurisdiction;
+        let inside = |code: &str| AreaCode::parse(code).is_ok_and(|a| j.contains(&a));
+        now.cases.retain(|c| inside(&c.area_code));
+        now.contacts.retain(|c| inside(&c.area_code));
+        if !self.principal.can(Permission::QuarantineRead) {
+            for o in &mut now.orders {
+                (o.site, o.room) = (None, None);
+            }
+        }
+        Ok(now)
     }
 
+    /// The person's household members inside the jurisdiction (the person excluded).
     pub async fn household_of(&self, person: &Person) -> Result<Vec<Person>> {
         self.require(Permission::PersonsRead)?;
         let Some(h) = person.household_id else { return Ok(vec![]) };

@@ -147,8 +147,12 @@ impl Store {
         with_write_pool!(self, pool => {
             let mut tx = pool.begin().await?;
             if let Some(to) = converted {
-                sqlx::query("UPDATE cases SET classification = $1, converted_at = $2 WHERE id = $3 AND classification = $4")
-                    .bind(to.as_str()).bind(now).bind(stay.case_id).bind(stay.classification.as_str()).execute(&mut *tx).await?;
+                let n = sqlx::query("UPDATE cases SET classification = $1, converted_at = $2 WHERE id = $3 AND classification = $4")
+                    .bind(to.as_str()).bind(now).bind(stay.case_id).bind(stay.classification.as_str()).execute(&mut *tx).await?.rows_affected();
+                // Reclassified by someone else since it was read: nothing is written.
+                if n == 0 {
+                    return Err(refused!("refused.case_changed", case = stay.case_number));
+                }
             }
             sqlx::query("UPDATE hospital_stays SET severity = $1 WHERE id = $2").bind(severity.as_str()).bind(stay.id).execute(&mut *tx).await?;
             sqlx::query("UPDATE cases SET severity = $1 WHERE id = $2").bind(severity.as_str()).bind(stay.case_id).execute(&mut *tx).await?;

@@ -115,6 +115,7 @@ pub fn infector_ids(cell: &str) -> Vec<String> {
             out.push(id);
         }
     };
+    let cell = without_dates(cell);
     for part in cell.split([',', ';', '、', '，', '；', '/', '|']) {
         let tokens: Vec<&str> = part.split_whitespace().collect();
         if !tokens.is_empty() && tokens.iter().all(|t| bare_id(t).is_some()) {
@@ -122,6 +123,41 @@ pub fn infector_ids(cell: &str) -> Vec<String> {
         } else {
             marked_ids(part).into_iter().for_each(&mut push);
         }
+    }
+    out
+}
+
+/// The cell with its dates blanked out (`2021/5/15`, `2021-05-15`, `2021.5.15`, `2021年5月15日`),
+/// so that a date beside the case numbers names no case.
+fn without_dates(cell: &str) -> String {
+    let chars: Vec<char> = cell.chars().collect();
+    let digits = |from: usize, most: usize| chars[from..].iter().take(most).take_while(|c| c.is_ascii_digit()).count();
+    let mut out = String::with_capacity(cell.len());
+    let mut i = 0;
+    while i < chars.len() {
+        let starts = i == 0 || !chars[i - 1].is_ascii_digit();
+        if starts && digits(i, 5) == 4 {
+            let mut j = i + 4;
+            let mut ok = true;
+            for sep in [['/', '-', '.', '年'], ['/', '-', '.', '月']] {
+                if j < chars.len() && sep.contains(&chars[j]) && digits(j + 1, 3) > 0 && digits(j + 1, 3) <= 2 {
+                    j += 1 + digits(j + 1, 2);
+                } else {
+                    ok = false;
+                    break;
+                }
+            }
+            if ok {
+                if chars.get(j) == Some(&'日') {
+                    j += 1;
+                }
+                out.push(' ');
+                i = j;
+                continue;
+            }
+        }
+        out.push(chars[i]);
+        i += 1;
     }
     out
 }
@@ -332,6 +368,9 @@ mod tests {
         assert_eq!(ids("12; patient 40"), ["12", "40"]);
         assert_eq!(ids("a confirmed case from New Taipei City; 301"), ["301"]);
         assert_eq!(ids("病例：12"), ["12"]);
+        assert_eq!(ids("案19665之接觸者，2021/5/15確診"), ["19665"], "a date names no case");
+        assert_eq!(ids("2021-05-15; 12"), ["12"]);
+        assert_eq!(ids("案7（2021年5月3日同住）"), ["7"]);
         let none = [
             "antibodies positive pilot #3",
             "unknown",

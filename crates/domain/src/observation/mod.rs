@@ -51,16 +51,18 @@ impl Status {
         }
     }
 
-    /// Where an order stands once its schedule is recomputed and `due` is the stage the new
-    /// schedule puts today in: someone still waiting waits where the new plan starts, and
-    /// someone at home whom the new plan puts in a site (a secondary contact whose close
-    /// contact turned positive) waits for a transfer. Everyone else stays where they are:
-    /// people in a site or on the road move by check-in and check-out.
-    pub fn placed(self, due: Option<StageKind>) -> Status {
+    /// Where an order stands once its schedule is recomputed. Someone still waiting, with no
+    /// room held for them, waits where the new plan starts (`due`, the stage it puts today in);
+    /// someone given a room keeps waiting for their ride. Someone at home whom the new plan puts
+    /// in a site for the first time (`site_newly_due`: a secondary contact whose close contact
+    /// turned positive) waits for a transfer; someone who already served a site and went home
+    /// stays home. Everyone else stays where they are: people in a site or on the road move by
+    /// check-in and check-out.
+    pub fn placed(self, due: Option<StageKind>, has_room: bool, site_newly_due: bool) -> Status {
         use Status::*;
         match (self, due) {
-            (AwaitingTransfer | AwaitingHome, Some(stage)) => Status::waiting_for(stage),
-            (HomeQuarantine | HomeMonitoring, Some(StageKind::Centralized)) => AwaitingTransfer,
+            (AwaitingTransfer | AwaitingHome, Some(stage)) if !has_room => Status::waiting_for(stage),
+            (HomeQuarantine | HomeMonitoring, Some(StageKind::Centralized)) if site_newly_due && !has_room => AwaitingTransfer,
             _ => self,
         }
     }
@@ -241,17 +243,24 @@ mod tests {
     #[test]
     fn a_recompute_moves_only_people_waiting_or_at_home_and_only_along_allowed_moves() {
         use Status::*;
-        assert_eq!(AwaitingHome.placed(Some(StageKind::Centralized)), AwaitingTransfer, "a secondary become close goes to a site");
-        assert_eq!(AwaitingTransfer.placed(Some(StageKind::HomeQuarantine)), AwaitingHome, "a new rule sends them home");
-        assert_eq!(HomeQuarantine.placed(Some(StageKind::Centralized)), AwaitingTransfer);
-        assert_eq!(HomeQuarantine.placed(Some(StageKind::HomeMonitoring)), HomeQuarantine, "stages at home move by hand");
-        assert_eq!(Centralized.placed(Some(StageKind::HomeQuarantine)), Centralized, "a site checks out");
-        assert_eq!(AwaitingHome.placed(None), AwaitingHome, "a period over waits for its release");
-        let stages = [None, Some(StageKind::Centralized), Some(StageKind::HomeQuarantine), Some(StageKind::HomeMonitoring)];
+        let site = Some(StageKind::Centralized);
+        let home = Some(StageKind::HomeQuarantine);
+        assert_eq!(AwaitingHome.placed(site, false, true), AwaitingTransfer, "a secondary become close goes to a site");
+        assert_eq!(AwaitingTransfer.placed(home, false, false), AwaitingHome, "a new rule sends them home");
+        assert_eq!(AwaitingTransfer.placed(home, true, false), AwaitingTransfer, "a room held: the ride still comes");
+        assert_eq!(HomeQuarantine.placed(site, false, true), AwaitingTransfer);
+        assert_eq!(HomeMonitoring.placed(site, false, false), HomeMonitoring, "checked out early: the site is served, home stays");
+        assert_eq!(HomeQuarantine.placed(Some(StageKind::HomeMonitoring), false, false), HomeQuarantine, "stages at home move by hand");
+        assert_eq!(Centralized.placed(home, true, false), Centralized, "a site checks out");
+        assert_eq!(AwaitingHome.placed(None, false, false), AwaitingHome, "a period over waits for its release");
+        let stages = [None, site, home, Some(StageKind::HomeMonitoring)];
         for from in Status::ALL.iter().copied() {
             for due in stages {
-                let to = from.placed(due);
-                assert!(to == from || from.may_become(to), "{from:?} → {to:?}");
+                for (room, newly) in [(false, false), (false, true), (true, false), (true, true)] {
+                    let to = from.placed(due, room, newly);
+                    assert!(to == from || from.may_become(to), "{from:?} → {to:?}");
+                    assert!(!(room && to == AwaitingHome && from != AwaitingHome), "a room held never sends anyone home");
+                }
             }
         }
     }

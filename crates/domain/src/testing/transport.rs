@@ -34,7 +34,8 @@ pub struct Journey<'a> {
     /// A single tube taken at a door (a re-test of a recalled pool, an observation test) is
     /// carried straight to a lab by the team that took it, not boxed at a site.
     pub carried_by_hand: bool,
-    /// The tube's round sends its tubes to labs in boxes (it has at least one box).
+    /// The tube's site sends its tubes to labs in boxes in this round (it sent at least one): a
+    /// site that hands its tubes to the lab directly sends none.
     pub round_boxed: bool,
     /// The box the tube was sent in, if any.
     pub boxed: Option<Boxed<'a>>,

@@ -9,7 +9,7 @@ use cordon_domain::local_date;
 use cordon_domain::observation::{Outcome, RuleSet, Status, Taken};
 
 use crate::audit::{Actor, INSERT_AUDIT, audit_params};
-use crate::observation::{OpenOrder, RecomputeSummary, final_statuses, plan_schedules, recompute_change};
+use crate::observation::{OPEN_ORDER_COLUMNS, OpenOrder, RecomputeSummary, final_statuses, plan_schedules, recompute_change};
 use crate::{Result, SqliteBackend};
 
 /// Recomputes every open order of an incident under `rule` (see `Store::recompute_incident`).
@@ -27,8 +27,7 @@ pub(crate) async fn recompute_incident(
         let mut taken: HashMap<i64, Vec<Taken>> = HashMap::new();
         {
             let mut q = tx.prepare(&format!(
-                "SELECT id, category, last_exposure_at, found_on, created_at, release_on, rule_set, status FROM observation_orders \
-                 WHERE incident_id = ?1 AND status NOT IN {}",
+                "SELECT {OPEN_ORDER_COLUMNS} FROM observation_orders WHERE incident_id = ?1 AND status NOT IN {}",
                 final_statuses()
             ))?;
             let mut rows = q.query([incident_id])?;
@@ -43,6 +42,9 @@ pub(crate) async fn recompute_incident(
                     release_on: r.get(5)?,
                     rule_set: r.get(6)?,
                     status: status.parse().map_err(crate::StoreError::corrupt)?,
+                    centralized_until: r.get(8)?,
+                    room_id: r.get(9)?,
+                    area_code: r.get(10)?,
                 });
             }
             let mut q = tx.prepare(&format!(
@@ -83,6 +85,12 @@ pub(crate) async fn recompute_incident(
             )?;
             for id in &plan.dropped {
                 release.execute(rusqlite::params![at, rule.name, id, Status::Released.as_str()])?;
+            }
+            // Read and written in one immediate transaction: every move takes, and is audited.
+            for change in plan.updates.iter().filter_map(|u| u.moved()) {
+                let by = crate::audit::Actor::system("recompute");
+                let params: Vec<rusqlite::types::Value> = audit_params(&by, &change).iter().map(crate::param_value).collect();
+                tx.execute(&crate::sqlite_sql(INSERT_AUDIT), rusqlite::params_from_iter(params))?;
             }
             let change = recompute_change(incident_id, &rule.name, &plan.summary);
             let params: Vec<rusqlite::types::Value> = audit_params(&actor, &change).iter().map(crate::param_value).collect();

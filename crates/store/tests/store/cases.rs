@@ -757,6 +757,11 @@ async fn a_roster_offers_the_cases_co_workers_and_proposes_a_close_contacts_team
         use cordon_store::exposures::Standing;
         assert_eq!(marked.len(), 2, "{marked:?}");
         assert_eq!(marked[&p(6)], Some(Standing::Case { number: "清徐-3".into() }), "a case before a contact");
+        // Recording that case as the canteen case's contact is refused and changes nothing.
+        let as_contact = NewExposure { contact_person_id: p(6), ..met.clone() };
+        let refused = tracer.record_exposures(canteen.id, &[as_contact]).await.unwrap_err();
+        assert_eq!(refused.refusal().map(|r| r.kind), Some("refused.contact_is_case"), "{:?}", s.kind);
+        assert!(tracer.contacts(canteen.id).await.unwrap().is_empty());
         // (5 met 6, now a case, so 5 is a close contact of 清徐-1 now.)
         assert_eq!(marked[&p(5)], Some(Standing::Contact { number: "清徐-1".into(), degree: Degree::Close }));
         s.finish(store).await.unwrap();

@@ -340,6 +340,10 @@ async fn contacts_whose_plan_starts_at_home_wait_on_the_home_list_and_are_starte
         head.add_rooms(site.id, "1号楼", (1, 1), 1, 1).await.unwrap();
         head.assign_rooms(site.id, &[five.id]).await.unwrap();
         assert_eq!(chief.observation_order(five.id).await.unwrap().unwrap().status, Status::AwaitingTransfer);
+        // A recompute (the rule set put in force again) leaves the room and the ride as they are.
+        chief.set_incident_rule_set(case.incident_id, "protocol-9").await.unwrap();
+        let five = chief.observation_order(five.id).await.unwrap().unwrap();
+        assert_eq!((five.status, five.room_id.is_some()), (Status::AwaitingTransfer, true), "{:?}", s.kind);
         s.finish(store).await.unwrap();
     }
 }
