@@ -43,7 +43,10 @@ pub struct SiteBoard {
     pub households_share: bool,
     pub rooms: i64,
     pub beds: i64,
+    /// Beds taken: people checked in and people given a room still on their way.
     pub occupants: i64,
+    /// People checked in (in centralized quarantine at the site).
+    pub checked_in: i64,
     pub free_rooms: i64,
     pub cleaning_rooms: i64,
     pub out_of_use_rooms: i64,
@@ -107,6 +110,7 @@ pub struct Restart {
 
 const BOARD_COLUMNS: &str = "s.id, s.name, s.kind, s.area_code, s.address, s.head_name, s.head_phone, s.staff, s.households_share, \
      COUNT(r.id) AS rooms, COALESCE(SUM(r.beds), 0) AS beds, COALESCE(SUM(r.occupants), 0) AS occupants, \
+     (SELECT COUNT(*) FROM observation_orders o WHERE o.site_id = s.id AND o.status = 'centralized') AS checked_in, \
      COALESCE(SUM(CASE WHEN r.status = 'free' THEN 1 ELSE 0 END), 0) AS free_rooms, \
      COALESCE(SUM(CASE WHEN r.status = 'cleaning' THEN 1 ELSE 0 END), 0) AS cleaning_rooms, \
      COALESCE(SUM(CASE WHEN r.status = 'out_of_use' THEN 1 ELSE 0 END), 0) AS out_of_use_rooms";

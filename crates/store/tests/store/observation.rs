@@ -106,10 +106,11 @@ async fn contacts_handed_over_get_schedules_rooms_tests_and_follow_a_new_rule_se
         assert_eq!(*id, secondary[0].id);
         assert_eq!(why.kind, "refused.no_free_room", "{why:?}");
         let board = head.quarantine_site(site.id).await.unwrap();
-        assert_eq!((board.occupants, board.free_rooms), (3, 0));
+        assert_eq!((board.occupants, board.checked_in, board.free_rooms), (3, 0, 0), "beds taken, nobody arrived yet");
         for o in &close_ids {
             assert_eq!(head.check_in(site.id, *o).await.unwrap().status.as_str(), "centralized");
         }
+        assert_eq!(head.quarantine_site(site.id).await.unwrap().checked_in, 3);
 
         // Today's tests: the list holds whoever has a test day today.
         let due = head.sampling_list(site.id, today).await.unwrap();

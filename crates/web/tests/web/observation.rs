@@ -110,9 +110,11 @@ async fn a_site_head_fills_rooms_samples_and_checks_people_and_the_commander_cha
 
         // They arrive; day 1 is a test day: one is sampled at the door of room 101.
         client.goto(&format!("http://{addr}{site_path}")).await.unwrap();
+        assert_eq!((text(&client, "#site-occupants").await, text(&client, "#site-checked-in").await), ("2".into(), "0".into()));
         for _ in 0..2 {
             click_and_wait(&client, "table#site-people button.check-in").await;
         }
+        assert_eq!(text(&client, "#site-checked-in").await, "2", "beds taken and people arrived agree once all are in");
         let people = text(&client, "table#site-people").await;
         assert_eq!(people.matches("集中隔离中").count(), 2, "{people}");
         assert_eq!(client.find_all(fantoccini::Locator::Css("table#sampling-list tbody tr")).await.unwrap().len(), 2);
