@@ -211,6 +211,12 @@ async fn run() -> Result<()> {
                                 "the site: http://{listen}/quarantine/sites/{} · dispatch: http://{listen}/dispatch · at home: http://{listen}/observation/home",
                                 q.site_id
                             );
+                            // The figures the pages show, now that every chapter is in.
+                            let all = demo::quarantine::totals(&store).await?;
+                            eprintln!(
+                                "in all: {} cases ({} in the park cluster, the others found in the site or imported), {} investigations on the desk",
+                                all.cases, all.largest_cluster, all.investigations
+                            );
                         }
                         None => eprintln!("no positive to investigate"),
                     }

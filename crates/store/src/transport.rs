@@ -66,6 +66,9 @@ pub struct NewBatch {
     pub label: String,
     /// The tubes in the box; `None` sends every sealed tube of the site not yet sent.
     pub barcodes: Option<Vec<String>>,
+    /// When the box left, as the transport sheet says (a box entered after the fact); `None`:
+    /// now. Never later than now.
+    pub departed_at: Option<DateTime<Utc>>,
 }
 
 const BATCH_SELECT: &str = "SELECT b.id, b.round_id, b.site_id, s.name AS site_name, b.lab_id, l.name AS lab_name, b.area_code, \
@@ -203,7 +206,16 @@ impl Store {
         if tubes.is_empty() {
             return Err(Refusal::conflict("refused.nothing_to_send").with("site", site_name).into());
         }
-        let now = Utc::now();
+        let now = match new.departed_at {
+            Some(t) if t > Utc::now() + chrono::Duration::minutes(5) => {
+                return Err(refused!(
+                    "refused.departed_in_future",
+                    at = t.with_timezone(&cordon_domain::local_offset()).format("%F %H:%M")
+                ));
+            }
+            Some(t) => t,
+            None => Utc::now(),
+        };
         let change = Change::new("dispatch", "transport_batch", &label).area(&site_area).after(serde_json::json!({
             "round": new.round_id, "site": new.site_id, "lab": new.lab_id, "tubes": tubes.len(),
         }));

@@ -913,6 +913,7 @@ mod transport {
                 lab_id: lab.id,
                 label: label.into(),
                 barcodes: barcodes.map(|b| b.iter().map(|s| s.to_string()).collect()),
+                departed_at: None,
             };
 
             let refused =
@@ -1014,10 +1015,23 @@ mod transport {
                 lab_id: cdc.id,
                 label: label.into(),
                 barcodes: Some(barcodes.iter().map(|s| s.to_string()).collect()),
+                departed_at: None,
             };
             // 东关-01 goes to the CDC lab with two tubes and arrives with one; 西关-01 is on the
             // road; EA00000003 was never boxed.
-            let east_box = officer.dispatch(send(east.id, "东关-01", &["EA00000001", "EA00000002"])).await.unwrap();
+            // A box entered after the fact keeps the time on its sheet; one "leaving" tomorrow is
+            // refused and changes nothing.
+            let tomorrow = NewBatch {
+                departed_at: Some(chrono::Utc::now() + chrono::Duration::days(1)),
+                ..send(east.id, "东关-01", &["EA00000001"])
+            };
+            assert_eq!(officer.dispatch(tomorrow).await.refused().kind, "refused.departed_in_future");
+            let left = chrono::Utc::now() - chrono::Duration::hours(3);
+            let east_box = officer
+                .dispatch(NewBatch { departed_at: Some(left), ..send(east.id, "东关-01", &["EA00000001", "EA00000002"]) })
+                .await
+                .unwrap();
+            assert_eq!(east_box.departed_at.timestamp(), left.timestamp(), "{:?}", s.kind);
             officer.dispatch(send(west.id, "西关-01", &["WE00000001"])).await.unwrap();
             lab_user.receive(east_box.id, &["EA00000001".to_string()]).await.unwrap();
 

@@ -222,6 +222,11 @@ mod tests {
             );
             assert!(q.at_home > 20, "secondary contacts at home: {}", q.at_home);
             assert!(orders.iter().any(|o| o.status == Status::AwaitingHome), "some are left for the community to start");
+            // The closing figures agree with the chapters: the traced cases, the one found in
+            // the site, the imported driver; one investigation each.
+            let all = quarantine::totals(&store).await.unwrap();
+            assert_eq!(all.cases as usize, t.cases + q.converted + 1, "traced, found in the site, imported");
+            assert_eq!(all.investigations, all.cases as usize, "one investigation a case");
             assert!(q.in_hospital >= 1);
             let head = store.scoped(
                 store.principal_by_name("demo_quarantine_site_head").await.unwrap().unwrap(),

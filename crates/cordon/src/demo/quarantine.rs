@@ -362,3 +362,22 @@ async fn released_home(
     lab_user.record_results(lab_id, &answers).await?;
     Ok(head.release_orders(&tested).await?.released.len())
 }
+
+/// What the demo holds once every chapter is replayed, as its pages count it: every case, the
+/// largest cluster, the investigations on the desk.
+pub struct Totals {
+    pub cases: i64,
+    pub largest_cluster: i64,
+    pub investigations: usize,
+}
+
+pub async fn totals(store: &Store) -> Result<Totals> {
+    let investigator = as_user(store, "demo_investigator").await?;
+    let filter = cordon_store::cases::ClusterFilter { min_size: Some(1), limit: Some(5000), ..Default::default() };
+    let clusters = investigator.clusters(&filter).await?;
+    Ok(Totals {
+        cases: clusters.iter().map(|c| c.size).sum(),
+        largest_cluster: clusters.iter().map(|c| c.size).max().unwrap_or(0),
+        investigations: investigator.investigation_queue().await?.len(),
+    })
+}

@@ -202,7 +202,15 @@ pub async fn replay(store: &Store, officer: &str, lab: &str, seed: u64, now: Dat
         for (b, chunk) in codes.chunks(per_box).enumerate() {
             let label = format!("{}-{:02}", site.name.trim_end_matches("采样点"), b + 1);
             let sent = officer
-                .dispatch(NewBatch { round_id: round.id, site_id: site.id, lab_id: lab, label, barcodes: Some(chunk.to_vec()) })
+                .dispatch(NewBatch {
+                    round_id: round.id,
+                    site_id: site.id,
+                    lab_id: lab,
+                    label,
+                    barcodes: Some(chunk.to_vec()),
+                    // Each hour's box leaves at the end of its hour.
+                    departed_at: Some((opens + Duration::hours(b as i64 + 1)).min(now)),
+                })
                 .await
                 .map_err(|e| anyhow!("box refused: {e}"))?;
             if b + 1 < HOURS as usize {

@@ -24,6 +24,8 @@ pub struct NewBatchInput {
     pub label: String,
     /// The tubes in the box; absent: every sealed tube of the site not yet sent.
     pub barcodes: Option<Vec<String>>,
+    /// When the box left, as the transport sheet says; absent: now. Never later than now.
+    pub departed_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -106,7 +108,14 @@ fn barcodes(field: &str, list: &[String]) -> ApiResult<Vec<String>> {
     extensions(("x-permission" = json!(Permission::TestingWrite.as_str()))))]
 pub async fn dispatch(caller: Caller, Path(id): Path<i64>, Json(input): Json<NewBatchInput>) -> ApiResult<(StatusCode, Json<BatchView>)> {
     let codes = input.barcodes.as_deref().map(|b| barcodes("barcodes", b)).transpose()?;
-    let new = NewBatch { round_id: id, site_id: input.site_id, lab_id: input.lab_id, label: input.label, barcodes: codes };
+    let new = NewBatch {
+        round_id: id,
+        site_id: input.site_id,
+        lab_id: input.lab_id,
+        label: input.label,
+        barcodes: codes,
+        departed_at: input.departed_at,
+    };
     Ok((StatusCode::CREATED, Json(caller.0.dispatch(new).await?.into())))
 }
 

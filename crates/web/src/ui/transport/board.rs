@@ -160,7 +160,7 @@ pub async fn dispatch(t: Tr, caller: Caller, Path(round_id): Path<i64>, Form(for
     if label.is_empty() {
         return transport_view(t, &caller, round_id, None, Some(t.get("transport.need_label").to_string())).await;
     }
-    let new = NewBatch { round_id, site_id: form.site_id, lab_id: form.lab_id, label: label.clone(), barcodes: None };
+    let new = NewBatch { round_id, site_id: form.site_id, lab_id: form.lab_id, label: label.clone(), barcodes: None, departed_at: None };
     match caller.0.dispatch(new).await {
         Ok(_) => {
             let to = format!("/transport?round={round_id}&sent={}", percent(&label));
