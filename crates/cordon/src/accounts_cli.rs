@@ -162,6 +162,9 @@ pub async fn demo_accounts(store: &Store, county: &AreaCode) -> Result<Vec<(Stri
             // The county's testing and tracing task forces work county-wide; checkpoint officers
             // in the county town.
             Role::CheckpointOfficer => town.clone(),
+            // The community worker serves 徐沟镇, where the mass round found its pools and the
+            // park's contacts live.
+            Role::CommunityWorker => county.child(101).unwrap_or_else(|| county.clone()),
             _ => county.clone(),
         };
         let username = format!("demo_{}", role.as_str());

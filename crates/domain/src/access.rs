@@ -79,6 +79,7 @@ named_enum! {
         TracingWrite => "tracing.write", "流调和密接判定";
         QuarantineRead => "quarantine.read", "查看隔离";
         QuarantineWrite => "quarantine.write", "隔离点管理";
+        CommunityWrite => "community.write", "社区居家管控";
         TransferWrite => "transfer.write", "转运调度";
         CheckpointWrite => "checkpoint.write", "卡口登记";
         HotlineWrite => "hotline.write", "热线工单";
@@ -99,6 +100,7 @@ named_enum! {
         TransferDispatcher => "transfer_dispatcher", "转运调度员";
         CheckpointOfficer => "checkpoint_officer", "卡口值守人员";
         HotlineOperator => "hotline_operator", "热线接线员";
+        CommunityWorker => "community_worker", "社区网格员";
         Logistics => "logistics", "物资保障人员";
         Viewer => "viewer", "只读观察员";
         Admin => "admin", "系统管理员";
@@ -130,6 +132,8 @@ impl Role {
             Role::TransferDispatcher => &[AreasRead, PersonsRead, QuarantineRead, TransferWrite],
             Role::CheckpointOfficer => &[AreasRead, PersonsRead, CheckpointWrite],
             Role::HotlineOperator => &[AreasRead, PersonsRead, HotlineWrite],
+            // The village's recall list, missing list and home list, and the door tests.
+            Role::CommunityWorker => &[AreasRead, PersonsRead, TestingRead, TestingWrite, QuarantineRead, CommunityWrite],
             Role::Logistics => &[AreasRead, SuppliesWrite],
             Role::Viewer => &[AreasRead, PersonsRead, ReportsRead],
             Role::Admin => Permission::ALL,

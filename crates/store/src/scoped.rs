@@ -59,6 +59,14 @@ impl Scoped {
     }
 
     /// Fails with the reason unless the caller's role has `p`.
+    /// Requires one of `ps` (the first named in the refusal).
+    pub fn require_any(&self, ps: &[Permission]) -> Result<()> {
+        match ps.iter().find(|p| self.principal.can(**p)) {
+            Some(_) => Ok(()),
+            None => self.require(ps[0]),
+        }
+    }
+
     pub fn require(&self, p: Permission) -> Result<()> {
         if self.principal.can(p) {
             Ok(())

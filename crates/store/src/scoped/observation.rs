@@ -166,7 +166,9 @@ impl Scoped {
     /// out of their room with a ride home when at a site; the others stay, with what holds
     /// them.
     pub async fn release_orders(&self, ids: &[i64]) -> Result<Release> {
-        self.require(Permission::QuarantineWrite)?;
+        self.require_any(&[Permission::QuarantineWrite, Permission::CommunityWrite])?;
+        // The community releases people at home; a site's people are the site's to release.
+        let sites = self.principal.can(Permission::QuarantineWrite);
         let (orders, refused) = self.orders_in_scope(ids).await?;
         let today = cordon_domain::local_date(Utc::now());
         let mut blockers = self.store.release_blockers(&orders, today).await?;
@@ -174,7 +176,9 @@ impl Scoped {
         let mut at_home = Vec::new();
         for order in orders {
             let holds = blockers.remove(&order.id).unwrap_or_default();
-            if !order.status.may_become(Status::Released) {
+            if order.room_id.is_some() && !sites {
+                out.refused.push((order.id, refusal!("refused.release_at_site", name = order.name)));
+            } else if !order.status.may_become(Status::Released) {
                 out.refused
                     .push((order.id, refusal!("refused.order_in_status", name = order.name, status = term("obs.status", order.status))));
             } else if !holds.is_empty() {
@@ -194,7 +198,7 @@ impl Scoped {
     /// Starts home quarantine for a batch waiting on the community's home list (开始居家隔离):
     /// each goes into the stage their schedule puts today in.
     pub async fn start_home_observation(&self, ids: &[i64]) -> Result<HomeStart> {
-        self.require(Permission::QuarantineWrite)?;
+        self.require_any(&[Permission::QuarantineWrite, Permission::CommunityWrite])?;
         let (orders, refused) = self.orders_in_scope(ids).await?;
         let mut out = self.store.start_home(&self.actor, orders, cordon_domain::local_date(Utc::now())).await?;
         out.refused.splice(0..0, refused);
@@ -336,7 +340,7 @@ impl Scoped {
 
     /// Takes today's single-tube test of a person observed at home, at their door (上门采样).
     pub async fn take_home_test(&self, order_id: i64, barcode: &Barcode) -> Result<()> {
-        self.require(Permission::QuarantineWrite)?;
+        self.require_any(&[Permission::QuarantineWrite, Permission::CommunityWrite])?;
         let order = Self::order_or_fail(self.observation_order(order_id).await?, order_id)?;
         if !matches!(order.status, Status::HomeQuarantine | Status::HomeMonitoring) {
             return Err(refused!("refused.not_at_home", name = order.name));

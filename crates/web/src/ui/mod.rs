@@ -20,6 +20,7 @@ pub(crate) mod admin;
 mod cases;
 mod clock;
 mod clusters;
+mod community;
 mod coverage;
 mod form;
 mod login;
@@ -36,6 +37,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/", get(index))
         .route("/areas/{code}", get(area_page))
+        .route("/community", get(community::page))
         .route("/persons", get(persons::list))
         .route("/persons/{id}", get(persons::detail))
         .route("/persons/{id}/reveal", post(persons::reveal))
@@ -67,6 +69,7 @@ pub struct UserBadge {
     pub can_tracing: bool,
     pub can_quarantine: bool,
     pub can_dispatch: bool,
+    pub can_community: bool,
 }
 
 impl UserBadge {
@@ -83,6 +86,7 @@ impl UserBadge {
             can_tracing: p.can(Permission::TracingRead),
             can_quarantine: p.can(Permission::QuarantineRead),
             can_dispatch: p.can(Permission::TransferWrite) || p.can(Permission::CommandWrite),
+            can_community: p.can(Permission::CommunityWrite),
         })
     }
 }

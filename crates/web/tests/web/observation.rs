@@ -694,6 +694,56 @@ async fn a_community_worker_tests_people_at_home_and_releases_those_whose_period
 }
 
 #[tokio::test]
+#[ignore = "browser test: needs chromium and chromedriver (scripts/test.sh installs them and runs it)"]
+async fn a_community_worker_finds_the_villages_work_in_one_place_and_starts_home_quarantine_on_a_phone() {
+    let driver = chromedriver().await;
+    for w in worlds("browser_community", 20).await {
+        let store = &w.store;
+        let ids = store.person_ids_by_documents(&(0..10).map(sample_id).collect::<Vec<_>>()).await.unwrap();
+        let p = |n: u32| ids[&sample_id(n)];
+        // Yesterday's meal: the close contacts wait for a transfer, their households (3 in
+        // 清源镇, 7 in 徐沟镇) wait to start at home.
+        handed_over_after(&w, &p, 1).await;
+        account(store, "grid1", Role::CommunityWorker, "140121100").await;
+        let addr = spawn_server(store.clone()).await;
+        let client = browser(&driver).await;
+        client.set_window_size(390, 844).await.unwrap();
+        sign_in(&client, addr, "grid1", PASSWORD).await;
+        let fits = || async {
+            let fits = client.execute("return document.documentElement.scrollWidth <= window.innerWidth", vec![]).await.unwrap();
+            fits.as_bool().unwrap()
+        };
+
+        // One place: the menu folds behind its button; the desk counts the village's work.
+        menu(&client, "/community").await;
+        assert_eq!(text(&client, "h1 small").await, "清源镇");
+        assert_eq!(text(&client, "#card-waiting .num").await, "1", "only 清源镇's household");
+        assert_eq!(text(&client, "#card-recalls .num").await, "0");
+        assert!(fits().await, "nothing scrolls sideways on the desk");
+        std::fs::write(screenshot_path(&format!("community-phone-{}.png", w.scratch.kind.as_str())), client.screenshot().await.unwrap())
+            .unwrap();
+
+        // Its card opens the home list; the household is ticked and started there.
+        click_and_wait(&client, "#card-waiting").await;
+        assert!(fits().await, "nothing scrolls sideways on the home list");
+        click(&client, "table.home-waiting tbody input[type=checkbox]").await;
+        click_and_wait(&client, "#start-home-button").await;
+        assert_eq!(text(&client, "#home-notice").await, "已开始居家隔离 1 人");
+        assert!(text(&client, "table.home-list").await.contains("居家隔离中"));
+        assert!(fits().await);
+        std::fs::write(screenshot_path(&format!("home-phone-{}.png", w.scratch.kind.as_str())), client.screenshot().await.unwrap())
+            .unwrap();
+        // A site is not the community's: the site pages stay closed to it.
+        client.goto(&format!("http://{addr}/quarantine")).await.unwrap();
+        let (_, _, orders) =
+            get(store, &account(store, "grid2", Role::CommunityWorker, "140121100").await, "/api/v1/observation-orders").await;
+        assert!(orders.as_array().unwrap().iter().all(|o| o["area_code"].as_str().unwrap().starts_with("140121100")), "{orders}");
+        client.close().await.unwrap();
+        w.finish().await;
+    }
+}
+
+#[tokio::test]
 async fn the_observation_api_lists_orders_with_schedules_fills_a_site_and_changes_the_rule_set() {
     for w in worlds("api_observation", 20).await {
         let store = &w.store;

@@ -107,7 +107,7 @@ pub(super) async fn home_view(t: Tr, caller: &Caller, notice: Option<String>, er
     render(&HomePage {
         t,
         user: UserBadge::of(caller),
-        can_write: scope.principal().can(Permission::QuarantineWrite),
+        can_write: scope.principal().can(Permission::QuarantineWrite) || scope.principal().can(Permission::CommunityWrite),
         today: today.format("%F").to_string(),
         notice,
         error,

@@ -1,0 +1,101 @@
+//! The community worker's page (社区工作台): the village's work in one place, sized for a phone —
+//! recalls waiting for a door re-test, residents not yet sampled in the latest round, people
+//! waiting to start home quarantine, door tests due today — each a link to the list that does it.
+
+use askama::Template;
+use axum::response::Response;
+use cordon_domain::AreaCode;
+
+use crate::auth::Caller;
+use crate::format::today;
+use crate::i18n::Tr;
+use crate::ui::{Places, UserBadge, failure, render};
+
+/// One thing to do, counted, with the list that does it.
+pub struct Card {
+    id: &'static str,
+    count: i64,
+    label: String,
+    detail: String,
+    href: String,
+    urgent: bool,
+}
+
+#[derive(Template)]
+#[template(path = "community.html")]
+struct CommunityPage {
+    t: Tr,
+    user: Option<UserBadge>,
+    /// The caller's areas, by name.
+    areas: String,
+    cards: Vec<Card>,
+}
+
+pub async fn page(t: Tr, caller: Caller) -> Response {
+    let scope = &caller.0;
+    let today = today();
+    let now = chrono::Utc::now();
+    let loaded = async {
+        let (recalls, home, rounds) = tokio::try_join!(scope.open_recalls(), scope.home_list(today), scope.rounds())?;
+        // The latest round over the caller's first area: its residents still missing there.
+        let area = scope.principal().user.jurisdiction.areas().first().cloned();
+        let missing = match (rounds.iter().max_by_key(|r| r.starts_at), &area) {
+            (Some(r), Some(a)) => scope.coverage(r.id, a).await?.map(|c| (r.id, c.area.missing())),
+            _ => None,
+        };
+        Ok::<_, cordon_store::StoreError>((recalls, home, missing, area))
+    };
+    let (recalls, home, missing, area) = match loaded.await {
+        Ok(x) => x,
+        Err(e) => return failure(t, &caller, e),
+    };
+    let codes: Vec<String> = scope.principal().user.jurisdiction.areas().iter().map(AreaCode::to_string).collect();
+    let names = match Places::of(&caller, codes.iter().map(String::as_str)).await {
+        Ok(n) => n,
+        Err(e) => return failure(t, &caller, e),
+    };
+    let overdue = recalls.iter().filter(|r| r.deadline < now).count();
+    let waiting = home.iter().filter(|s| s.order.status == cordon_domain::observation::Status::AwaitingHome).count();
+    let door =
+        home.iter().filter(|s| s.due && s.taken.is_none() && s.order.status != cordon_domain::observation::Status::AwaitingHome).count();
+    let mut cards = vec![Card {
+        id: "card-recalls",
+        count: recalls.len() as i64,
+        label: t.get("community.recalls").to_string(),
+        detail: t.fill("community.recalls_overdue", &[("n", &overdue.to_string())]),
+        href: "/recalls".into(),
+        urgent: overdue > 0,
+    }];
+    if let (Some((round, n)), Some(a)) = (missing, &area) {
+        cards.push(Card {
+            id: "card-missing",
+            count: n,
+            label: t.get("community.missing").to_string(),
+            detail: t.get("community.missing_hint").to_string(),
+            href: format!("/coverage?round={round}&area={a}"),
+            urgent: false,
+        });
+    }
+    cards.push(Card {
+        id: "card-waiting",
+        count: waiting as i64,
+        label: t.get("home.waiting").to_string(),
+        detail: t.get("community.waiting_hint").to_string(),
+        href: "/observation/home#home-waiting".into(),
+        urgent: waiting > 0,
+    });
+    cards.push(Card {
+        id: "card-door",
+        count: door as i64,
+        label: t.get("home.tests_due").to_string(),
+        detail: t.fill("community.at_home", &[("n", &(home.len() - waiting).to_string())]),
+        href: "/observation/home".into(),
+        urgent: false,
+    });
+    render(&CommunityPage {
+        t,
+        user: UserBadge::of(&caller),
+        areas: codes.iter().map(|c| names.name(c)).collect::<Vec<_>>().join("、"),
+        cards,
+    })
+}
