@@ -27,6 +27,32 @@ async fn county_with_a_team(
     (ids, tracer, head, chief)
 }
 
+/// Case 清徐-1 (person 0) shared a meal yesterday with `met`; every proposed secondary contact
+/// (their household) confirmed. Answers the case and when they last met.
+async fn case_0_met(
+    tracer: &cordon_store::scoped::Scoped,
+    person0: i64,
+    met: &[i64],
+) -> (cordon_store::cases::Case, chrono::DateTime<Utc>) {
+    let mut new = super::cases::new_case("140121100201", "清徐-1", vec![], 12);
+    new.person_id = Some(person0);
+    let case = tracer.create_case(new).await.unwrap();
+    let last = Utc::now() - Duration::days(1);
+    let exposure = |person: &i64| NewExposure {
+        contact_person_id: *person,
+        kind: ExposureKind::Meal,
+        degree: None,
+        first_at: Some(last - Duration::hours(2)),
+        last_at: Some(last),
+        note: None,
+    };
+    tracer.record_exposures(case.id, &met.iter().map(exposure).collect::<Vec<_>>()).await.unwrap();
+    for c in tracer.contacts(case.id).await.unwrap().iter().filter(|c| c.status.as_str() == "proposed") {
+        tracer.decide_exposures(case.id, &c.exposure_ids, true).await.unwrap();
+    }
+    (case, last)
+}
+
 #[tokio::test]
 async fn contacts_handed_over_get_schedules_rooms_tests_and_follow_a_new_rule_set() {
     for (s, store) in each_backend("observation").await {
@@ -34,23 +60,7 @@ async fn contacts_handed_over_get_schedules_rooms_tests_and_follow_a_new_rule_se
         let p = |n: u32| ids[&id(n)];
 
         // Case 0 met 2, 4 and 6 (close contacts); 3, 5 and 7 share their homes (secondary).
-        let mut new = super::cases::new_case("140121100201", "清徐-1", vec![], 12);
-        new.person_id = Some(p(0));
-        let case = tracer.create_case(new).await.unwrap();
-        let last = Utc::now() - Duration::days(1);
-        let met = |person: i64| NewExposure {
-            contact_person_id: person,
-            kind: ExposureKind::Meal,
-            degree: None,
-            first_at: Some(last - Duration::hours(2)),
-            last_at: Some(last),
-            note: None,
-        };
-        tracer.record_exposures(case.id, &[met(p(2)), met(p(4)), met(p(6))]).await.unwrap();
-        let contacts = tracer.contacts(case.id).await.unwrap();
-        for c in contacts.iter().filter(|c| c.status.as_str() == "proposed") {
-            tracer.decide_exposures(case.id, &c.exposure_ids, true).await.unwrap();
-        }
+        let (case, last) = case_0_met(&tracer, p(0), &[p(2), p(4), p(6)]).await;
         let batch = tracer.hand_over(case.id, &[p(2), p(3), p(4), p(5), p(6), p(7)]).await.unwrap();
         assert_eq!(batch.ordered.len(), 6, "{batch:?}");
 
@@ -258,22 +268,7 @@ async fn contacts_whose_plan_starts_at_home_wait_on_the_home_list_and_are_starte
         let p = |n: u32| ids[&id(n)];
 
         // Case 0 met 2 and 4; 3 and 5 share their homes (secondary: home quarantine, protocol-9).
-        let mut new = super::cases::new_case("140121100201", "清徐-1", vec![], 12);
-        new.person_id = Some(p(0));
-        let case = tracer.create_case(new).await.unwrap();
-        let last = Utc::now() - Duration::days(1);
-        let met = |person: i64| NewExposure {
-            contact_person_id: person,
-            kind: ExposureKind::Meal,
-            degree: None,
-            first_at: Some(last - Duration::hours(2)),
-            last_at: Some(last),
-            note: None,
-        };
-        tracer.record_exposures(case.id, &[met(p(2)), met(p(4))]).await.unwrap();
-        for c in tracer.contacts(case.id).await.unwrap().iter().filter(|c| c.status.as_str() == "proposed") {
-            tracer.decide_exposures(case.id, &c.exposure_ids, true).await.unwrap();
-        }
+        let (case, _) = case_0_met(&tracer, p(0), &[p(2), p(4)]).await;
         tracer.hand_over(case.id, &[p(2), p(3), p(4), p(5)]).await.unwrap();
         let orders = head.observation_orders(&OrderFilter::default()).await.unwrap();
         let of = |n: u32| orders.iter().find(|o| o.person_id == p(n)).unwrap().clone();
