@@ -568,6 +568,20 @@ async fn signing_in_shows_the_county_and_its_townships_in_a_browser() {
         assert!(client.current_url().await.unwrap().path().starts_with("/login"));
 
         sign_in(&client, addr, "commander1", PASSWORD).await;
+        // The commander's first page is the situation, each figure a link to its page.
+        assert!(text(&client, "h1#situation").await.starts_with("疫情态势"));
+        for (card, label) in [
+            ("#card-positives", "今日新增阳性"),
+            ("#card-investigations", "流调超时"),
+            ("#card-transfers", "转运在途"),
+            ("#card-beds", "隔离点空余床位"),
+        ] {
+            let said = text(&client, card).await;
+            assert!(said.starts_with("0") && said.contains(label), "{card}: {said}");
+        }
+        std::fs::write(screenshot_path(&format!("situation-{}.png", w.scratch.kind.as_str())), client.screenshot().await.unwrap()).unwrap();
+        // The census is a click away.
+        click_and_wait(&client, "#census-link").await;
         let h1 = text(&client, "h1").await;
         assert!(h1.starts_with("清徐县"), "{h1}");
         assert!(text(&client, "header .user").await.contains("commander1同志"));
@@ -645,10 +659,10 @@ async fn the_language_switch_turns_pages_english_and_is_remembered() {
         let addr = spawn_server(w.store.clone()).await;
         let client = browser(&driver).await;
         sign_in(&client, addr, "commander1", PASSWORD).await;
-        assert_eq!(text(&client, ".stat .label").await, "登记人口");
+        assert_eq!(text(&client, "#card-beds .label").await, "隔离点空余床位");
         client.find(fantoccini::Locator::Css("a.lang")).await.unwrap().click().await.unwrap();
         client.wait().for_element(fantoccini::Locator::XPath("//a[@class='lang' and text()='中文']")).await.unwrap();
-        assert_eq!(text(&client, ".stat .label").await, "Registered people");
+        assert_eq!(text(&client, "#card-beds .label").await, "Free beds at sites");
         let people = client.find(fantoccini::Locator::Css("nav.main a[href='/persons']")).await.unwrap();
         assert_eq!(people.prop("textContent").await.unwrap().as_deref(), Some("People"));
         // The choice is kept in a cookie: another page, no ?lang=, still English.

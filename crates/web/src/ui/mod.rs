@@ -28,6 +28,7 @@ mod observation;
 mod persons;
 mod quarantine;
 mod results;
+mod situation;
 mod testing;
 mod transfers;
 mod transport;
@@ -208,7 +209,16 @@ pub(crate) fn failure(t: Tr, caller: &Caller, e: StoreError) -> Response {
 }
 
 /// The caller's home: their one area, or a list when the jurisdiction has several.
+/// The first page: the situation for those who command, the community desk for those who work
+/// a village, the areas' census for everyone else.
 async fn index(t: Tr, caller: Caller) -> Response {
+    let p = caller.0.principal();
+    if p.can(Permission::CommandWrite) && p.can(Permission::TracingRead) && p.can(Permission::QuarantineRead) {
+        return situation::page(t, &caller).await;
+    }
+    if p.can(Permission::CommunityWrite) {
+        return axum::response::Redirect::to("/community").into_response();
+    }
     match caller.0.home_areas().await {
         Ok(homes) if homes.len() == 1 => area_view(t, &caller, &homes[0].code).await,
         Ok(homes) if homes.is_empty() => message(t, Some(&caller), StatusCode::OK, t.get("homes.empty"), t.get("homes.empty_detail")),
