@@ -730,6 +730,8 @@ async fn a_community_worker_finds_the_villages_work_in_one_place_and_starts_home
         click_and_wait(&client, "#start-home-button").await;
         assert_eq!(text(&client, "#home-notice").await, "已开始居家隔离 1 人");
         assert!(text(&client, "table.home-list").await.contains("居家隔离中"));
+        let village = text(&client, "h2[title='140121100202']").await;
+        assert!(village.starts_with("清源镇西关村") && !village.contains("1401"), "the village by name: {village}");
         assert!(fits().await);
         std::fs::write(screenshot_path(&format!("home-phone-{}.png", w.scratch.kind.as_str())), client.screenshot().await.unwrap())
             .unwrap();

@@ -3,10 +3,10 @@
 use crate::ui::form::Query;
 use askama::Template;
 use axum::response::{IntoResponse, Redirect, Response};
+use cordon_domain::Barcode;
 use cordon_domain::access::Permission;
 use cordon_domain::observation::Status;
 use cordon_domain::refusal;
-use cordon_domain::{AreaCode, Barcode};
 use cordon_store::StoreError;
 use serde::Deserialize;
 
@@ -69,10 +69,8 @@ pub(super) async fn home_view(t: Tr, caller: &Caller, notice: Option<String>, er
         Ok(l) => l,
         Err(e) => return failure(t, caller, e),
     };
-    // The villages' names in one read.
-    let mut codes: Vec<AreaCode> = list.iter().filter_map(|s| AreaCode::parse(&s.order.area_code).ok()).collect();
-    codes.dedup();
-    let names = match scope.area_names(&codes.iter().collect::<Vec<_>>()).await {
+    // The villages' names (with their townships) in one read.
+    let names = match crate::ui::Places::of(caller, list.iter().map(|s| s.order.area_code.as_str())).await {
         Ok(n) => n,
         Err(e) => return failure(t, caller, e),
     };
@@ -85,7 +83,7 @@ pub(super) async fn home_view(t: Tr, caller: &Caller, notice: Option<String>, er
         let into = if waits(&s) { &mut waiting } else { &mut groups };
         let o = s.order;
         if into.last().is_none_or(|g| g.area_code != o.area_code) {
-            let name = names.get(&o.area_code).cloned().unwrap_or_default();
+            let name = names.name(&o.area_code);
             into.push(HomeGroup { area_code: o.area_code.clone(), area_name: name, people: vec![] });
         }
         let row = HomeRow {
