@@ -9,17 +9,7 @@ use cordon_domain::AreaCode;
 use crate::auth::Caller;
 use crate::format::today;
 use crate::i18n::Tr;
-use crate::ui::{Places, UserBadge, failure, render};
-
-/// One thing to do, counted, with the list that does it.
-pub struct Card {
-    id: &'static str,
-    count: i64,
-    label: String,
-    detail: String,
-    href: String,
-    urgent: bool,
-}
+use crate::ui::{Card, Places, UserBadge, failure, render};
 
 #[derive(Template)]
 #[template(path = "community.html")]
@@ -58,40 +48,40 @@ pub async fn page(t: Tr, caller: Caller) -> Response {
     let waiting = home.iter().filter(|s| s.order.status == cordon_domain::observation::Status::AwaitingHome).count();
     let door =
         home.iter().filter(|s| s.due && s.taken.is_none() && s.order.status != cordon_domain::observation::Status::AwaitingHome).count();
-    let mut cards = vec![Card {
-        id: "card-recalls",
-        count: recalls.len() as i64,
-        label: t.get("community.recalls").to_string(),
-        detail: t.fill("community.recalls_overdue", &[("n", &overdue.to_string())]),
-        href: "/recalls".into(),
-        urgent: overdue > 0,
-    }];
+    let mut cards = vec![Card::new(
+        "card-recalls",
+        recalls.len(),
+        t.get("community.recalls").to_string(),
+        t.fill("community.recalls_overdue", &[("n", &overdue.to_string())]),
+        "/recalls",
+        overdue > 0,
+    )];
     if let (Some((round, n)), Some(a)) = (missing, &area) {
-        cards.push(Card {
-            id: "card-missing",
-            count: n,
-            label: t.get("community.missing").to_string(),
-            detail: t.get("community.missing_hint").to_string(),
-            href: format!("/coverage?round={round}&area={a}"),
-            urgent: false,
-        });
+        cards.push(Card::new(
+            "card-missing",
+            n,
+            t.get("community.missing").to_string(),
+            t.get("community.missing_hint").to_string(),
+            format!("/coverage?round={round}&area={a}"),
+            false,
+        ));
     }
-    cards.push(Card {
-        id: "card-waiting",
-        count: waiting as i64,
-        label: t.get("home.waiting").to_string(),
-        detail: t.get("community.waiting_hint").to_string(),
-        href: "/observation/home#home-waiting".into(),
-        urgent: waiting > 0,
-    });
-    cards.push(Card {
-        id: "card-door",
-        count: door as i64,
-        label: t.get("home.tests_due").to_string(),
-        detail: t.fill("community.at_home", &[("n", &(home.len() - waiting).to_string())]),
-        href: "/observation/home".into(),
-        urgent: false,
-    });
+    cards.push(Card::new(
+        "card-waiting",
+        waiting,
+        t.get("home.waiting").to_string(),
+        t.get("community.waiting_hint").to_string(),
+        "/observation/home#home-waiting",
+        waiting > 0,
+    ));
+    cards.push(Card::new(
+        "card-door",
+        door,
+        t.get("home.tests_due").to_string(),
+        t.fill("community.at_home", &[("n", &(home.len() - waiting).to_string())]),
+        "/observation/home",
+        false,
+    ));
     render(&CommunityPage {
         t,
         user: UserBadge::of(&caller),

@@ -161,6 +161,30 @@ pub(crate) fn barcode_reason(t: Tr, e: &cordon_domain::barcode::BarcodeError) ->
     }
 }
 
+/// One figure of a desk page (the situation, the community desk): counted, said, and a link to
+/// the page that acts on it (`templates/cards.html`).
+pub(crate) struct Card {
+    id: &'static str,
+    count: String,
+    label: String,
+    detail: String,
+    href: String,
+    urgent: bool,
+}
+
+impl Card {
+    pub(crate) fn new(
+        id: &'static str,
+        count: impl ToString,
+        label: String,
+        detail: String,
+        href: impl Into<String>,
+        urgent: bool,
+    ) -> Card {
+        Card { id, count: count.to_string(), label, detail, href: href.into(), urgent }
+    }
+}
+
 /// The names of the places a page shows, read once: a village with its township (清源镇东关村),
 /// a township or county by its name; a code with no name shows as itself.
 pub(crate) struct Places(std::collections::HashMap<String, String>);

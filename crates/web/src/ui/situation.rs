@@ -9,16 +9,7 @@ use cordon_domain::transfer::TransferStatus;
 use crate::auth::Caller;
 use crate::format::today;
 use crate::i18n::Tr;
-use crate::ui::{UserBadge, failure, render};
-
-pub struct Card {
-    id: &'static str,
-    count: String,
-    label: String,
-    detail: String,
-    href: String,
-    urgent: bool,
-}
+use crate::ui::{Card, UserBadge, failure, render};
 
 #[derive(Template)]
 #[template(path = "situation.html")]
@@ -61,50 +52,50 @@ pub(super) async fn page(t: Tr, caller: &Caller) -> Response {
     let late = transfers.iter().filter(|x| x.overdue(now)).count();
     let (beds, taken, arrived) = sites.iter().fold((0, 0, 0), |(b, o, c), s| (b + s.beds, o + s.occupants, c + s.checked_in));
     let mut cards = vec![
-        Card {
-            id: "card-positives",
-            count: new_today.to_string(),
-            label: t.get("situation.new_positives").to_string(),
-            detail: t.fill("situation.waiting_case", &[("n", &waiting.to_string())]),
-            href: "/tracing".into(),
-            urgent: waiting > 0,
-        },
-        Card {
-            id: "card-investigations",
-            count: overdue_inv.to_string(),
-            label: t.get("situation.overdue_investigations").to_string(),
-            detail: t.fill("situation.open_investigations", &[("n", &queue.len().to_string())]),
-            href: "/tracing".into(),
-            urgent: overdue_inv > 0,
-        },
-        Card {
-            id: "card-transfers",
-            count: on_road.to_string(),
-            label: t.get("situation.on_the_road").to_string(),
-            detail: t.fill("situation.late_transfers", &[("n", &late.to_string())]),
-            href: "/dispatch".into(),
-            urgent: late > 0,
-        },
-        Card {
-            id: "card-beds",
-            count: (beds - taken).max(0).to_string(),
-            label: t.get("situation.free_beds").to_string(),
-            detail: t.fill("situation.beds", &[("beds", &beds.to_string()), ("taken", &taken.to_string()), ("in", &arrived.to_string())]),
-            href: "/quarantine".into(),
-            urgent: beds > 0 && (beds - taken) * 10 < beds,
-        },
+        Card::new(
+            "card-positives",
+            new_today,
+            t.get("situation.new_positives").to_string(),
+            t.fill("situation.waiting_case", &[("n", &waiting.to_string())]),
+            "/tracing",
+            waiting > 0,
+        ),
+        Card::new(
+            "card-investigations",
+            overdue_inv,
+            t.get("situation.overdue_investigations").to_string(),
+            t.fill("situation.open_investigations", &[("n", &queue.len().to_string())]),
+            "/tracing",
+            overdue_inv > 0,
+        ),
+        Card::new(
+            "card-transfers",
+            on_road,
+            t.get("situation.on_the_road").to_string(),
+            t.fill("situation.late_transfers", &[("n", &late.to_string())]),
+            "/dispatch",
+            late > 0,
+        ),
+        Card::new(
+            "card-beds",
+            (beds - taken).max(0),
+            t.get("situation.free_beds").to_string(),
+            t.fill("situation.beds", &[("beds", &beds.to_string()), ("taken", &taken.to_string()), ("in", &arrived.to_string())]),
+            "/quarantine",
+            beds > 0 && (beds - taken) * 10 < beds,
+        ),
     ];
     if let Some((id, name, c)) = round {
         let done = c.sampled + c.exempted;
         let share = if c.expected > 0 { done * 100 / c.expected } else { 0 };
-        cards.push(Card {
-            id: "card-round",
-            count: format!("{share}%"),
-            label: t.fill("situation.round", &[("round", &name)]),
-            detail: t.fill("situation.missing", &[("n", &c.missing().to_string())]),
-            href: format!("/coverage?round={id}"),
-            urgent: false,
-        });
+        cards.push(Card::new(
+            "card-round",
+            format!("{share}%"),
+            t.fill("situation.round", &[("round", &name)]),
+            t.fill("situation.missing", &[("n", &c.missing().to_string())]),
+            format!("/coverage?round={id}"),
+            false,
+        ));
     }
     let census = scope.principal().user.jurisdiction.areas().first().map(|a| format!("/areas/{a}"));
     render(&SituationPage { t, user: UserBadge::of(caller), day: day.format("%F").to_string(), cards, census })
