@@ -80,6 +80,7 @@ named_enum! {
         QuarantineRead => "quarantine.read", "查看隔离";
         QuarantineWrite => "quarantine.write", "隔离点管理";
         CommunityWrite => "community.write", "社区居家管控";
+        TreatmentWrite => "treatment.write", "医疗救治";
         TransferWrite => "transfer.write", "转运调度";
         CheckpointWrite => "checkpoint.write", "卡口登记";
         HotlineWrite => "hotline.write", "热线工单";
@@ -101,6 +102,7 @@ named_enum! {
         CheckpointOfficer => "checkpoint_officer", "卡口值守人员";
         HotlineOperator => "hotline_operator", "热线接线员";
         CommunityWorker => "community_worker", "社区网格员";
+        HospitalStaff => "hospital_staff", "医院医护人员";
         Logistics => "logistics", "物资保障人员";
         Viewer => "viewer", "只读观察员";
         Admin => "admin", "系统管理员";
@@ -134,6 +136,8 @@ impl Role {
             Role::HotlineOperator => &[AreasRead, PersonsRead, HotlineWrite],
             // The village's recall list, missing list and home list, and the door tests.
             Role::CommunityWorker => &[AreasRead, PersonsRead, TestingRead, TestingWrite, QuarantineRead, CommunityWrite],
+            // The ward: admission, clinical type, hospital tests, discharge and death.
+            Role::HospitalStaff => &[AreasRead, PersonsRead, TestingRead, TreatmentWrite],
             Role::Logistics => &[AreasRead, SuppliesWrite],
             Role::Viewer => &[AreasRead, PersonsRead, ReportsRead],
             Role::Admin => Permission::ALL,

@@ -50,6 +50,25 @@ pub struct NewUser {
     pub password: String,
 }
 
+/// What an administrator changes on an account: its name as shown, its role and its areas.
+#[derive(Debug, Clone)]
+pub struct UserChange {
+    pub display_name: String,
+    pub role: Role,
+    pub areas: Vec<AreaCode>,
+}
+
+/// A bearer token as listed: who it acts as, its label, when it was made and revoked (never its
+/// secret, which is shown once when made).
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct ApiToken {
+    pub id: i64,
+    pub username: String,
+    pub name: String,
+    pub created_at: DateTime<Utc>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
 #[derive(sqlx::FromRow)]
 struct UserRow {
     id: i64,
@@ -319,6 +338,67 @@ impl Store {
             id
         });
         Ok((id, format!("cdn_{secret}")))
+    }
+
+    /// Changes an account's name as shown, role and areas in one audited act (before and after).
+    /// The role's permissions apply from the account's next request.
+    pub async fn update_user(&self, actor: &Actor, username: &str, change: UserChange) -> Result<User> {
+        let user = self.user_by_name(username).await?.ok_or_else(|| refused!("refused.no_user", username = username))?;
+        if change.areas.is_empty() {
+            return Err(refused!("refused.user_needs_area"));
+        }
+        let display_name = match change.display_name.trim() {
+            "" => user.username.clone(),
+            name => name.to_string(),
+        };
+        let jurisdiction = Jurisdiction::new(change.areas);
+        let areas = |j: &Jurisdiction| j.areas().iter().map(|a| a.as_str().to_string()).collect::<Vec<_>>();
+        let audit = Change::new("update", "user", user.id)
+            .before(serde_json::json!({"display_name": user.display_name, "role": user.role.as_str(), "areas": areas(&user.jurisdiction)}))
+            .after(serde_json::json!({"display_name": display_name, "role": change.role.as_str(), "areas": areas(&jurisdiction)}));
+        with_write_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            sqlx::query("UPDATE users SET display_name = $1, role = $2 WHERE id = $3")
+                .bind(&display_name).bind(change.role.as_str()).bind(user.id).execute(&mut *tx).await?;
+            sqlx::query("DELETE FROM user_areas WHERE user_id = $1").bind(user.id).execute(&mut *tx).await?;
+            for a in jurisdiction.areas() {
+                sqlx::query("INSERT INTO user_areas (user_id, area_code) VALUES ($1, $2)").bind(user.id).bind(a.as_str()).execute(&mut *tx).await?;
+            }
+            bind_all(sqlx::query(INSERT_AUDIT), audit_params(actor, &audit).iter()).execute(&mut *tx).await?;
+            tx.commit().await?;
+        });
+        Ok(User { display_name, role: change.role, jurisdiction, ..user })
+    }
+
+    /// Disables an account (its sessions end; its tokens stop answering) or enables it again;
+    /// audited. False when it already was so.
+    pub async fn set_user_disabled(&self, actor: &Actor, username: &str, disabled: bool) -> Result<bool> {
+        let user = self.user_by_name(username).await?.ok_or_else(|| refused!("refused.no_user", username = username))?;
+        if user.disabled == disabled {
+            return Ok(false);
+        }
+        let audit =
+            Change::new(if disabled { "disable" } else { "enable" }, "user", user.id).after(serde_json::json!({"username": username}));
+        with_write_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            sqlx::query("UPDATE users SET disabled = $1 WHERE id = $2").bind(disabled).bind(user.id).execute(&mut *tx).await?;
+            if disabled {
+                sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(user.id).execute(&mut *tx).await?;
+            }
+            bind_all(sqlx::query(INSERT_AUDIT), audit_params(actor, &audit).iter()).execute(&mut *tx).await?;
+            tx.commit().await?;
+        });
+        Ok(true)
+    }
+
+    /// Every API token, live ones first, newest first.
+    pub async fn api_tokens(&self) -> Result<Vec<ApiToken>> {
+        Ok(with_read_pool!(self, pool => sqlx::query_as::<_, ApiToken>(
+            "SELECT t.id, u.username, t.name, t.created_at, t.revoked_at FROM api_tokens t JOIN users u ON u.id = t.user_id \
+             ORDER BY (t.revoked_at IS NULL) DESC, t.id DESC",
+        )
+        .fetch_all(pool)
+        .await?))
     }
 
     /// Revokes a token; false when there is no such live token.

@@ -329,6 +329,80 @@ impl Scoped {
         self.store.set_role_permissions(&self.actor, role, permissions).await
     }
 
+    /// Every account (needs `users.manage`).
+    pub async fn users(&self) -> Result<Vec<crate::accounts::User>> {
+        self.require(Permission::UsersManage)?;
+        self.store.users().await
+    }
+
+    /// Every API token, never its secret (needs `users.manage`).
+    pub async fn api_tokens(&self) -> Result<Vec<crate::accounts::ApiToken>> {
+        self.require(Permission::UsersManage)?;
+        self.store.api_tokens().await
+    }
+
+    /// Areas given to an account must be registered ones.
+    async fn registered_areas(&self, areas: &[AreaCode]) -> Result<()> {
+        for a in areas {
+            if self.store.area(a).await?.is_none() {
+                return Err(refused!("refused.area_unregistered", area = a.as_str()));
+            }
+        }
+        Ok(())
+    }
+
+    /// An administrator does not lock themselves out: their own account is neither disabled nor
+    /// given another role here (another administrator does it).
+    fn not_own_account(&self, username: &str) -> Result<()> {
+        if self.principal.user.username == username { Err(refused!("refused.own_account")) } else { Ok(()) }
+    }
+
+    /// Creates an account (needs `users.manage`; audited).
+    pub async fn create_user(&self, new: crate::accounts::NewUser) -> Result<crate::accounts::User> {
+        self.require(Permission::UsersManage)?;
+        self.registered_areas(&new.areas).await?;
+        self.store.create_user(&self.actor, new).await
+    }
+
+    /// Changes an account's name as shown, role and areas (needs `users.manage`; audited).
+    pub async fn update_user(&self, username: &str, change: crate::accounts::UserChange) -> Result<crate::accounts::User> {
+        self.require(Permission::UsersManage)?;
+        if self.principal.user.username == username && change.role != self.principal.user.role {
+            return Err(refused!("refused.own_account"));
+        }
+        self.registered_areas(&change.areas).await?;
+        self.store.update_user(&self.actor, username, change).await
+    }
+
+    /// Sets a new password for an account, ending its sessions (needs `users.manage`; audited).
+    pub async fn reset_password(&self, username: &str, password: &str) -> Result<()> {
+        self.require(Permission::UsersManage)?;
+        self.store.set_password(&self.actor, username, password).await
+    }
+
+    /// Disables or enables an account (needs `users.manage`; audited); never one's own.
+    pub async fn set_user_disabled(&self, username: &str, disabled: bool) -> Result<bool> {
+        self.require(Permission::UsersManage)?;
+        self.not_own_account(username)?;
+        self.store.set_user_disabled(&self.actor, username, disabled).await
+    }
+
+    /// Makes a bearer token acting as `username`; its secret is answered once (needs
+    /// `users.manage`; audited).
+    pub async fn create_api_token(&self, username: &str, name: &str) -> Result<(i64, String)> {
+        self.require(Permission::UsersManage)?;
+        if name.trim().is_empty() {
+            return Err(refused!("refused.token_needs_name"));
+        }
+        self.store.create_api_token(&self.actor, username, name.trim()).await
+    }
+
+    /// Revokes a token (needs `users.manage`; audited); false when it was not live.
+    pub async fn revoke_api_token(&self, id: i64) -> Result<bool> {
+        self.require(Permission::UsersManage)?;
+        self.store.revoke_api_token(&self.actor, id).await
+    }
+
     /// Whether a round reaches into the jurisdiction (one of its areas overlaps it).
     fn sees_round(&self, round: &Round) -> bool {
         let j = &self.principal.user.jurisdiction;

@@ -336,7 +336,7 @@ mod accounts {
     use std::time::Duration;
 
     use cordon_domain::access::{Permission, Role};
-    use cordon_store::accounts::NewUser;
+    use cordon_store::accounts::{NewUser, UserChange};
     use cordon_store::audit::{Actor, AuditFilter, Change};
 
     use super::*;
@@ -398,6 +398,70 @@ mod accounts {
             assert!(store.revoke_api_token(&admin, id).await.unwrap());
             assert!(!store.revoke_api_token(&admin, id).await.unwrap(), "already revoked");
             assert!(store.token_principal(&token).await.unwrap().is_none());
+            s.finish(store).await.unwrap();
+        }
+    }
+
+    #[tokio::test]
+    async fn an_admin_changes_disables_and_lists_accounts_and_tokens_never_their_own_with_every_act_audited() {
+        for (s, store) in each_backend("accounts_admin").await {
+            seed_areas(&store).await;
+            store.create_user(&Actor::system("test"), new_user("root", Role::Admin, "140121")).await.unwrap();
+            let p = store.verify_login("root", "Qingxu-2022-0413").await.unwrap().unwrap();
+            let admin = store.scoped(p, Actor { name: "root".into(), ..Default::default() });
+            let user = admin.create_user(new_user("lina", Role::Viewer, "140121100")).await.unwrap();
+            let unregistered = admin.create_user(new_user("zhao", Role::Viewer, "140121999")).await.refused();
+            assert_eq!(unregistered.kind, "refused.area_unregistered");
+
+            // Role and areas change in one act; the new role's permissions apply at once.
+            let change =
+                UserChange {
+                    display_name: " 李娜 ".into(), role: Role::HospitalStaff, areas: vec![code("140121100"), code("140121101")]
+                };
+            let changed = admin.update_user("lina", change).await.unwrap();
+            assert_eq!((changed.display_name.as_str(), changed.role), ("李娜", Role::HospitalStaff));
+            let p = store.verify_login("lina", "Qingxu-2022-0413").await.unwrap().unwrap();
+            assert!(p.can(Permission::TreatmentWrite));
+            assert_eq!(p.user.jurisdiction.areas(), &[code("140121100"), code("140121101")]);
+            let own = UserChange { display_name: "root".into(), role: Role::Viewer, areas: vec![code("140121")] };
+            assert_eq!(admin.update_user("root", own).await.refused().kind, "refused.own_account");
+
+            // Disabled: the session ends, the token stops answering, no sign-in; enabled again.
+            let session = store.create_session(user.id, Duration::from_secs(3600)).await.unwrap();
+            let (token_id, token) = admin.create_api_token("lina", " 实验室接口 ").await.unwrap();
+            assert_eq!(admin.create_api_token("lina", "  ").await.refused().kind, "refused.token_needs_name");
+            assert!(admin.set_user_disabled("lina", true).await.unwrap());
+            assert!(!admin.set_user_disabled("lina", true).await.unwrap(), "already disabled");
+            assert!(store.session_principal(&session, Duration::from_secs(3600)).await.unwrap().is_none());
+            assert!(store.token_principal(&token).await.unwrap().is_none());
+            assert!(store.verify_login("lina", "Qingxu-2022-0413").await.unwrap().is_none());
+            assert_eq!(admin.set_user_disabled("root", true).await.refused().kind, "refused.own_account");
+            assert!(admin.set_user_disabled("lina", false).await.unwrap());
+            assert!(store.token_principal(&token).await.unwrap().is_some(), "a live token works again");
+
+            let tokens = admin.api_tokens().await.unwrap();
+            assert_eq!(
+                tokens.iter().map(|x| (x.id, x.username.as_str(), x.name.as_str())).collect::<Vec<_>>(),
+                [(token_id, "lina", "实验室接口")]
+            );
+            assert!(admin.revoke_api_token(token_id).await.unwrap());
+            assert!(admin.api_tokens().await.unwrap()[0].revoked_at.is_some());
+            admin.reset_password("lina", "Fenhe-2022-0414").await.unwrap();
+            assert!(store.verify_login("lina", "Fenhe-2022-0414").await.unwrap().is_some());
+            assert!(admin.users().await.unwrap().iter().any(|u| u.username == "lina"));
+
+            let ward = store.scoped(store.verify_login("lina", "Fenhe-2022-0414").await.unwrap().unwrap(), Actor::system("lina"));
+            assert!(matches!(ward.users().await, Err(cordon_store::StoreError::Forbidden(_))));
+            assert!(ward.set_user_disabled("root", true).await.is_err());
+
+            let acts: Vec<String> = store
+                .audit_events(&AuditFilter { entity: Some("user".into()), ..Default::default() }, 20)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|e| e.action)
+                .collect();
+            assert_eq!(acts, ["password", "enable", "disable", "update", "create", "create"], "{:?}", s.kind);
             s.finish(store).await.unwrap();
         }
     }

@@ -45,6 +45,16 @@ impl ApiError {
     pub fn bad_request(field: &str, detail: impl Into<String>) -> Self {
         ApiError { status: StatusCode::BAD_REQUEST, detail: detail.into(), field: Some(field.to_string()), refusal: None }
     }
+    /// A field that does not parse, said by a refusal's kind so that a page can say it in its
+    /// own language (an id's wrong check digit), with the field named.
+    pub fn bad_field(field: &str, r: Refusal) -> Self {
+        ApiError {
+            status: StatusCode::BAD_REQUEST,
+            detail: crate::i18n::in_english(&r),
+            field: Some(field.to_string()),
+            refusal: Some(Box::new(r)),
+        }
+    }
     pub fn unprocessable(detail: impl Into<String>) -> Self {
         ApiError { status: StatusCode::UNPROCESSABLE_ENTITY, detail: detail.into(), field: None, refusal: None }
     }

@@ -320,6 +320,7 @@ mod tests {
             ("treatment.status.", all(StayStatus::ALL, StayStatus::as_str)),
             // The outcomes a page reports back, and the steps a board offers: named by the page.
             ("contacts.done.", vec!["recorded", "dismissed", "confirmed", "handed_over", "existing"]),
+            ("users.done.", vec!["created", "updated", "password", "disabled", "enabled", "token", "revoked", "not_live"]),
             ("obs.outcome.", vec!["pending", "negative", "positive"]),
             ("transport.stage_", vec!["open", "sealed", "departed", "received", "resulted"]),
             ("dispatch.do_", vec!["dispatched", "picked_up", "arrived"]),

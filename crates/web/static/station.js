@@ -38,9 +38,15 @@
     tubeLabel.textContent = t.barcode + (t.retest ? " · " + text.retest : "") + " · " + t.members + "/" + size +
       (t.sealed_at ? " · " + text.sealed : "");
   }
-  function addMember(label) {
+  // Each person once: a second scan of someone already in the tube (answered as a repeat)
+  // is said, not listed again.
+  function listed(rid) {
+    return Array.prototype.some.call(members.children, function (li) { return li.getAttribute("data-rid") === rid; });
+  }
+  function addMember(label, rid) {
     var li = document.createElement("li");
     li.textContent = label;
+    li.setAttribute("data-rid", rid || "");
     members.appendChild(li);
   }
 
@@ -62,7 +68,11 @@
       say(text.opened.replace("{barcode}", body.barcode), false);
     } else if (status === 200 && item.kind === "scan") {
       showTube(body.tube);
-      addMember(item.label);
+      if (body.repeat && listed(item.body.resident_id)) {
+        say(text["refused.already_in_tube"], true);
+        return;
+      }
+      addMember(item.label, item.body.resident_id);
       say(body.after === "sealed" ? text.full : text.scanned, false);
     } else if (status === 200 && item.kind === "close") {
       showTube(body);
@@ -127,7 +137,8 @@
   document.getElementById("scan-form").addEventListener("submit", function (e) {
     e.preventDefault();
     var rid = personInput.value.trim().toUpperCase();
-    if (!rid || !current) { say(text.no_tube, true); return; }
+    if (!current) { say(text.no_tube, true); return; }
+    if (!rid) { say(text.no_id, true); personInput.focus(); return; }
     submit("scan", "/api/v1/rounds/" + round + "/tubes/" + current + "/samples", { resident_id: rid, client_id: newId() },
       rid.slice(0, 4) + "**********" + rid.slice(-4));
     personInput.value = "";

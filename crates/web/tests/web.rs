@@ -991,6 +991,96 @@ async fn the_roles_page_saves_a_changed_checkbox_in_a_browser() {
 }
 
 #[tokio::test]
+#[ignore = "browser test: needs chromium and chromedriver (scripts/test.sh installs them and runs it)"]
+async fn an_admin_creates_changes_resets_and_disables_accounts_and_revokes_tokens_on_a_page() {
+    let driver = chromedriver().await;
+    for w in worlds("browser_accounts", 4).await {
+        account(&w.store, "admin3", Role::Admin, "140121").await;
+        let addr = spawn_server(w.store.clone()).await;
+        let client = browser(&driver).await;
+        client.set_window_size(390, 844).await.unwrap();
+        sign_in(&client, addr, "admin3", PASSWORD).await;
+        menu(&client, "/admin/users").await;
+        assert!(text(&client, "table#accounts").await.contains("commander1"));
+
+        // A mistyped area: said, the input kept, nothing made.
+        fill(&client, "#new-account input[name=username]", "doc9").await;
+        fill(&client, "#new-account input[name=display_name]", "王医生").await;
+        click(&client, "#new-account option[value=hospital_staff]").await;
+        fill(&client, "#new-account input[name=areas]", "14012x").await;
+        fill(&client, "#new-account input[name=password]", "Fenhe-2022-0414").await;
+        click(&client, "#new-account button").await; // the same address answers with the form again
+        assert_eq!(text(&client, "#users-error").await, "辖区中的“14012x”不是区划代码（应为 2、4、6、9 或 12 位数字）。");
+        let kept = client.find(fantoccini::Locator::Css("#new-account input[name=display_name]")).await.unwrap();
+        assert_eq!(kept.prop("value").await.unwrap().as_deref(), Some("王医生"));
+        assert!(w.store.user_by_name("doc9").await.unwrap().is_none());
+        fill(&client, "#new-account input[name=areas]", "140121100").await;
+        fill(&client, "#new-account input[name=password]", "Fenhe-2022-0414").await;
+        click_and_wait(&client, "#new-account button").await;
+        assert_eq!(text(&client, "#user-notice").await, "账号已创建。");
+        assert!(text(&client, "#account-summary").await.contains("医院医护人员 · 清源镇"), "areas by name");
+
+        // Role and areas changed; two passwords that differ refused; then reset.
+        click(&client, "#edit-account option[value=viewer]").await;
+        fill(&client, "#edit-account input[name=areas]", "140121100 140121101").await;
+        click_and_wait(&client, "#edit-account button").await;
+        assert_eq!(text(&client, "#user-notice").await, "已保存角色和辖区。");
+        let doc = w.store.user_by_name("doc9").await.unwrap().unwrap();
+        assert_eq!((doc.role, doc.jurisdiction.areas().len()), (Role::Viewer, 2));
+        fill(&client, "#reset-password input[name=password]", "Fenhe-2022-0415").await;
+        fill(&client, "#reset-password input[name=again]", "Fenhe-2022-0416").await;
+        click_and_wait(&client, "#reset-password button").await;
+        assert_eq!(text(&client, "#user-error").await, "两次输入的密码不一致；未作任何修改。");
+        fill(&client, "#reset-password input[name=password]", "Fenhe-2022-0415").await;
+        fill(&client, "#reset-password input[name=again]", "Fenhe-2022-0415").await;
+        click_and_wait(&client, "#reset-password button").await;
+        assert!(w.store.verify_login("doc9", "Fenhe-2022-0415").await.unwrap().is_some());
+
+        // A token shown once, then revoked after a confirmation.
+        fill(&client, "#new-token-form input[name=name]", "院内系统").await;
+        click_and_wait(&client, "#new-token-form button").await;
+        let secret = text(&client, "#new-token code").await;
+        assert!(secret.starts_with("cdn_"), "{secret}");
+        assert!(w.store.token_principal(&secret).await.unwrap().is_some());
+        client.execute("document.querySelector('#user-tokens input[name=confirm]').removeAttribute('required')", vec![]).await.unwrap();
+        click_and_wait(&client, "#user-tokens button").await;
+        assert_eq!(text(&client, "#user-error").await, "请勾选确认后再吊销；未作任何修改。");
+        assert!(w.store.token_principal(&secret).await.unwrap().is_some());
+        click(&client, "#user-tokens input[name=confirm]").await;
+        click_and_wait(&client, "#user-tokens button").await;
+        assert_eq!(text(&client, "#user-notice").await, "令牌已吊销。");
+        assert!(w.store.token_principal(&secret).await.unwrap().is_none());
+
+        // Disabling asks for a tick; then the account cannot sign in.
+        click(&client, "#disable-account summary").await;
+        client.execute("document.querySelector('#disable-account input[name=confirm]').removeAttribute('required')", vec![]).await.unwrap();
+        click_and_wait(&client, "#disable-account button").await;
+        assert_eq!(text(&client, "#user-error").await, "请勾选确认后再停用；未作任何修改。");
+        assert!(!w.store.user_by_name("doc9").await.unwrap().unwrap().disabled);
+        click(&client, "#disable-account summary").await;
+        click(&client, "#disable-account input[name=confirm]").await;
+        click_and_wait(&client, "#disable-account button").await;
+        assert_eq!(text(&client, "#user-notice").await, "账号已停用。");
+        assert!(w.store.verify_login("doc9", "Fenhe-2022-0415").await.unwrap().is_none());
+        let width: i64 = client.execute("return document.documentElement.scrollWidth", vec![]).await.unwrap().as_i64().unwrap();
+        assert!(width <= 390, "nothing scrolls sideways: {width}");
+        std::fs::write(screenshot_path(&format!("account-{}.png", w.scratch.kind.as_str())), client.screenshot().await.unwrap()).unwrap();
+
+        // One's own account offers no disable.
+        client.goto(&format!("http://{addr}/admin/users/admin3")).await.unwrap();
+        assert!(text(&client, "main").await.contains("这是您自己的账号"));
+        assert!(client.find(fantoccini::Locator::Css("#disable-account")).await.is_err());
+        let log = {
+            client.goto(&format!("http://{addr}/audit")).await.unwrap();
+            text(&client, "main").await
+        };
+        assert!(log.contains("停用账号") && log.contains("吊销 API 令牌") && log.contains("修改账号角色和辖区"), "{log}");
+        client.close().await.unwrap();
+        w.finish().await;
+    }
+}
+
+#[tokio::test]
 async fn the_audit_api_filters_by_actor_record_area_and_day() {
     for w in worlds("api_audit", 8).await {
         let store = &w.store;
@@ -1239,6 +1329,34 @@ async fn the_station_page_registers_scans_and_sends_an_offline_scan_when_the_net
         }
         client.wait().for_element(fantoccini::Locator::Css("#tube-members li:nth-child(2)")).await.unwrap();
         assert!(text(&client, "#tube-current").await.contains("2/10"));
+
+        // The same person scanned again into the tube: said, and listed once.
+        person.send_keys(&format!("{}\u{E007}", residents[1])).await.unwrap();
+        client
+            .wait()
+            .for_element(fantoccini::Locator::XPath("//p[@id='station-message' and contains(., '此人已在本管中')]"))
+            .await
+            .unwrap();
+        assert_eq!(client.find_all(fantoccini::Locator::Css("#tube-members li")).await.unwrap().len(), 2);
+        assert!(text(&client, "#tube-current").await.contains("2/10"));
+        // A mistyped check digit is said in Chinese and the number is not shown back; an empty
+        // field asks for the number.
+        let mut typo = residents[3].clone();
+        let last = if typo.ends_with('0') { "1" } else { "0" };
+        typo.replace_range(17.., last);
+        person.send_keys(&format!("{typo}\u{E007}")).await.unwrap();
+        let said = client
+            .wait()
+            .for_element(fantoccini::Locator::XPath("//p[@id='station-message' and contains(., '校验位')]"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(!said.contains(&typo[6..14]), "{said}");
+        person.send_keys("\u{E007}").await.unwrap();
+        client.wait().for_element(fantoccini::Locator::XPath("//p[@id='station-message' and contains(., '请输入证件号')]")).await.unwrap();
+        assert_eq!(client.find_all(fantoccini::Locator::Css("#tube-members li")).await.unwrap().len(), 2);
 
         // The network drops: the third scan waits in the page.
         relay.cut();

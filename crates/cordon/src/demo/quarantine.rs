@@ -202,10 +202,11 @@ pub async fn settle(store: &Store, seed: u64, index_case: i64) -> Result<Settled
         }
         in_hospital += 1;
     }
-    if let Some(stay) = head.stays().await?.into_iter().find(|s| s.hospital_id == designated) {
-        head.change_severity(stay.id, Severity::Moderate, "胸部CT示双肺磨玻璃影").await?;
+    let ward = as_user(store, "demo_hospital_staff").await?;
+    if let Some(stay) = ward.stays().await?.into_iter().find(|s| s.hospital_id == designated) {
+        ward.change_severity(stay.id, Severity::Moderate, "胸部CT示双肺磨玻璃影").await?;
         let ct = cordon_domain::testing::result::CtValues { orf1ab: Some(24.6), n: Some(22.9) };
-        head.record_hospital_test(stay.id, chrono::Utc::now(), ct).await?;
+        ward.record_hospital_test(stay.id, chrono::Utc::now(), ct).await?;
     }
 
     // Day 1 at the site: single tubes at the doors for most, evening temperatures for all.

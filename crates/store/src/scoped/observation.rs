@@ -381,7 +381,7 @@ impl Scoped {
 
     /// The hospitals that serve the jurisdiction: inside it, or at a level above it.
     pub async fn hospitals(&self) -> Result<Vec<Hospital>> {
-        self.require(Permission::QuarantineRead)?;
+        self.require_any(&[Permission::QuarantineRead, Permission::TreatmentWrite])?;
         let j = &self.principal.user.jurisdiction;
         Ok(self.store.hospitals().await?.into_iter().filter(|h| AreaCode::parse(&h.area_code).is_ok_and(|a| j.served_from(&a))).collect())
     }
@@ -452,12 +452,12 @@ impl Scoped {
 
     /// Hospital stays in the jurisdiction: in hospital, under monitoring after discharge, deaths.
     pub async fn stays(&self) -> Result<Vec<Stay>> {
-        self.require(Permission::QuarantineRead)?;
+        self.require_any(&[Permission::QuarantineRead, Permission::TreatmentWrite])?;
         self.store.stays(self.principal.user.jurisdiction.areas(), cordon_domain::local_date(Utc::now())).await
     }
 
     pub async fn stay(&self, id: i64) -> Result<Stay> {
-        self.require(Permission::QuarantineRead)?;
+        self.require_any(&[Permission::QuarantineRead, Permission::TreatmentWrite])?;
         let stay = self.store.stay(id).await?.ok_or_else(|| refused!("refused.no_hospital_stay", id = id))?;
         self.inside(&area(&stay.area_code)?)?;
         Ok(stay)
@@ -495,9 +495,9 @@ impl Scoped {
         Ok((stay, tests, log, rule))
     }
 
-    /// Admits a case of the jurisdiction by hand (`quarantine.write`).
+    /// Admits a case of the jurisdiction by hand (`treatment.write`, the ward's acts).
     pub async fn admit(&self, case_id: i64, hospital_id: i64) -> Result<i64> {
-        self.require(Permission::QuarantineWrite)?;
+        self.require(Permission::TreatmentWrite)?;
         let case = self.store.case(case_id).await?.ok_or_else(|| refused!("refused.no_case", infector_id = case_id))?;
         self.inside(&area(&case.area_code)?)?;
         self.hospital_serving(hospital_id).await?;
@@ -507,26 +507,26 @@ impl Scoped {
     /// Records a clinical type; on an asymptomatic infection, its conversion to confirmed.
     /// Answers the case's new classification when it was converted.
     pub async fn change_severity(&self, id: i64, severity: Severity, note: &str) -> Result<Option<cordon_domain::cases::case::CaseClass>> {
-        self.require(Permission::QuarantineWrite)?;
+        self.require(Permission::TreatmentWrite)?;
         let stay = self.stay(id).await?;
         self.store.change_severity(&self.actor, &stay, severity, note).await
     }
 
     pub async fn record_hospital_test(&self, id: i64, at: chrono::DateTime<Utc>, ct: CtValues) -> Result<()> {
-        self.require(Permission::QuarantineWrite)?;
+        self.require(Permission::TreatmentWrite)?;
         let stay = self.stay(id).await?;
         self.store.record_hospital_test(&self.actor, &stay, at, ct).await
     }
 
     pub async fn discharge(&self, id: i64) -> Result<NaiveDate> {
-        self.require(Permission::QuarantineWrite)?;
+        self.require(Permission::TreatmentWrite)?;
         let stay = self.stay(id).await?;
         self.store.discharge(&self.actor, &stay).await
     }
 
     /// Records a death at `at` with its cause (`treatment::death` says what is refused).
     pub async fn record_death(&self, id: i64, at: chrono::DateTime<Utc>, cause: &str) -> Result<()> {
-        self.require(Permission::QuarantineWrite)?;
+        self.require(Permission::TreatmentWrite)?;
         let stay = self.stay(id).await?;
         self.store.record_death(&self.actor, &stay, at, cause).await
     }

@@ -555,6 +555,7 @@ async fn a_case_is_admitted_on_arrival_and_discharged_only_on_two_high_ct_tests_
         import_persons(&store, Cursor::new(people_csv(2).into_bytes()), &mut Collect::default()).await.unwrap();
         let ids = store.person_ids_by_documents(&[id(0)]).await.unwrap();
         let tracer = as_user(&store, "tracer", Role::Investigator, "140121").await;
+        let ward = as_user(&store, "ward", Role::HospitalStaff, "140121").await;
         let head = as_user(&store, "head", Role::QuarantineSiteHead, "140121").await;
         let dispatcher = as_user(&store, "dispatcher", Role::TransferDispatcher, "140121").await;
         let mut new = super::cases::new_case("140121100201", "清徐-1", vec![], 12);
@@ -578,52 +579,57 @@ async fn a_case_is_admitted_on_arrival_and_discharged_only_on_two_high_ct_tests_
         }
 
         // Admitted on arrival; severity over time; discharge only on two Ct ≥ 35 tests a day apart.
-        let stays = head.stays().await.unwrap();
+        let stays = ward.stays().await.unwrap();
         assert_eq!(
             stays.iter().map(|s| (s.case_number.as_str(), s.status.as_str(), s.severity.as_str())).collect::<Vec<_>>(),
             [("清徐-1", "admitted", "mild")]
         );
         let stay = stays[0].id;
-        assert_eq!(head.admit(case.id, hospital).await.unwrap(), stay, "admitting again answers the open stay");
+        assert_eq!(ward.admit(case.id, hospital).await.unwrap(), stay, "admitting again answers the open stay");
         assert!(
             dispatcher.change_severity(stay, cordon_domain::cases::case::Severity::Moderate, "").await.is_err(),
             "the dispatcher does not treat"
         );
+        // The quarantine-site head reads the ward but its acts are the hospital staff's.
+        assert_eq!(head.stays().await.unwrap().len(), 1);
+        let denied = head.change_severity(stay, cordon_domain::cases::case::Severity::Moderate, "").await.unwrap_err();
+        assert!(matches!(denied, cordon_store::StoreError::Forbidden(_)), "{denied}");
+        assert!(head.record_death(stay, Utc::now(), "呼吸衰竭").await.is_err(), "the site head records no death");
         // An asymptomatic infection given a clinical type is converted to a confirmed case, in
         // the same audited act; the ward and the case read the same afterwards.
         use cordon_domain::cases::case::{CaseClass, Severity};
         assert_eq!(stays[0].classification, CaseClass::Asymptomatic);
-        let converted = head.change_severity(stay, Severity::Moderate, "肺部CT见磨玻璃影").await.unwrap();
+        let converted = ward.change_severity(stay, Severity::Moderate, "肺部CT见磨玻璃影").await.unwrap();
         assert_eq!(converted, Some(CaseClass::Confirmed), "{:?}", s.kind);
         let now = tracer.case(case.id).await.unwrap().unwrap();
         assert_eq!(
             (now.classification, now.severity.as_deref(), now.converted_at.is_some()),
             (CaseClass::Confirmed, Some("moderate"), true)
         );
-        assert_eq!(head.stay(stay).await.unwrap().classification, CaseClass::Confirmed);
+        assert_eq!(ward.stay(stay).await.unwrap().classification, CaseClass::Confirmed);
         let filter = cordon_store::audit::AuditFilter { entity: Some("case".into()), ..Default::default() };
         let event = store.audit_events(&filter, 20).await.unwrap().into_iter().find(|e| e.action == "severity").unwrap();
         assert!(event.before_json.unwrap().contains("asymptomatic") && event.after_json.unwrap().contains("confirmed"));
-        assert_eq!(head.change_severity(stay, Severity::Moderate, "").await.unwrap(), None, "converted once");
+        assert_eq!(ward.change_severity(stay, Severity::Moderate, "").await.unwrap(), None, "converted once");
         let ct = |orf1ab: Option<f32>, n: Option<f32>| cordon_domain::testing::result::CtValues { orf1ab, n };
-        assert!(head.record_hospital_test(stay, Utc::now(), ct(Some(60.0), None)).await.is_err());
-        let mistyped_year = head.record_hospital_test(stay, Utc::now() + Duration::days(1700), ct(Some(36.0), Some(36.0))).await;
+        assert!(ward.record_hospital_test(stay, Utc::now(), ct(Some(60.0), None)).await.is_err());
+        let mistyped_year = ward.record_hospital_test(stay, Utc::now() + Duration::days(1700), ct(Some(36.0), Some(36.0))).await;
         assert_eq!(mistyped_year.unwrap_err().refusal().map(|r| r.kind), Some("refused.test_in_future"), "{:?}", s.kind);
-        let refused = head.discharge(stay).await.unwrap_err();
+        let refused = ward.discharge(stay).await.unwrap_err();
         assert_eq!(refused.refusal().map(|r| r.kind), Some("refused.no_high_ct_yet"), "{refused}");
-        head.record_hospital_test(stay, Utc::now() - Duration::hours(30), ct(Some(36.5), Some(37.0))).await.unwrap();
-        head.record_hospital_test(stay, Utc::now() - Duration::hours(10), ct(Some(38.0), None)).await.unwrap();
-        let refused = head.discharge(stay).await.unwrap_err();
+        ward.record_hospital_test(stay, Utc::now() - Duration::hours(30), ct(Some(36.5), Some(37.0))).await.unwrap();
+        ward.record_hospital_test(stay, Utc::now() - Duration::hours(10), ct(Some(38.0), None)).await.unwrap();
+        let refused = ward.discharge(stay).await.unwrap_err();
         assert_eq!(refused.refusal().map(|r| r.kind), Some("refused.one_high_ct"), "10 h apart is not 24: {refused}");
-        head.record_hospital_test(stay, Utc::now() - Duration::hours(1), ct(None, None)).await.unwrap();
-        let (_, tests, log, rule) = head.stay_record(stay).await.unwrap();
+        ward.record_hospital_test(stay, Utc::now() - Duration::hours(1), ct(None, None)).await.unwrap();
+        let (_, tests, log, rule) = ward.stay_record(stay).await.unwrap();
         assert_eq!((tests.len(), log.len()), (3, 3), "admission and two severities");
         assert!(matches!(rule, cordon_domain::treatment::Discharge::Allowed { .. }), "{rule:?}");
-        let until = head.discharge(stay).await.unwrap();
+        let until = ward.discharge(stay).await.unwrap();
         assert_eq!(until, local_date(Utc::now()) + Duration::days(7));
-        let after = head.stay(stay).await.unwrap();
+        let after = ward.stay(stay).await.unwrap();
         assert_eq!((after.status.as_str(), after.monitoring_until), ("discharged", Some(until)));
-        assert!(head.discharge(stay).await.is_err(), "once");
+        assert!(ward.discharge(stay).await.is_err(), "once");
         assert_eq!(tracer.case(case.id).await.unwrap().unwrap().place.as_str(), "home");
         s.finish(store).await.unwrap();
     }
@@ -671,24 +677,25 @@ async fn an_edited_copy_of_a_rule_set_is_checked_saved_and_put_in_force() {
 #[tokio::test]
 async fn a_death_is_recorded_once_with_its_cause_at_a_time_between_admission_and_now() {
     for (s, store) in each_backend("death").await {
-        let (ids, tracer, head, _chief) = county_with_a_team(&store).await;
+        let (ids, tracer, _head, _chief) = county_with_a_team(&store).await;
+        let ward = as_user(&store, "ward", Role::HospitalStaff, "140121").await;
         let dispatcher = as_user(&store, "dispatcher", Role::TransferDispatcher, "140121").await;
         let mut new = super::cases::new_case("140121100201", "清徐-1", vec![], 12);
         new.person_id = Some(ids[&id(0)]);
         let case = tracer.create_case(new).await.unwrap();
         let hospital = county_hospital(&dispatcher).await;
-        let stay = head.admit(case.id, hospital).await.unwrap();
+        let stay = ward.admit(case.id, hospital).await.unwrap();
         let now = Utc::now();
         let kind = |r: cordon_store::Result<()>| r.unwrap_err().refusal().map(|r| r.kind);
-        assert_eq!(kind(head.record_death(stay, now, "  ").await), Some("refused.death_needs_cause"), "{:?}", s.kind);
-        assert_eq!(kind(head.record_death(stay, now + Duration::hours(1), "呼吸衰竭").await), Some("refused.death_in_future"));
-        assert_eq!(kind(head.record_death(stay, now - Duration::days(1), "呼吸衰竭").await), Some("refused.death_before_admission"));
-        assert_eq!(head.stay(stay).await.unwrap().status.as_str(), "admitted", "{:?}: nothing recorded", s.kind);
+        assert_eq!(kind(ward.record_death(stay, now, "  ").await), Some("refused.death_needs_cause"), "{:?}", s.kind);
+        assert_eq!(kind(ward.record_death(stay, now + Duration::hours(1), "呼吸衰竭").await), Some("refused.death_in_future"));
+        assert_eq!(kind(ward.record_death(stay, now - Duration::days(1), "呼吸衰竭").await), Some("refused.death_before_admission"));
+        assert_eq!(ward.stay(stay).await.unwrap().status.as_str(), "admitted", "{:?}: nothing recorded", s.kind);
         assert!(dispatcher.record_death(stay, now, "呼吸衰竭").await.is_err(), "the ward's act");
-        head.record_death(stay, now, "呼吸衰竭").await.unwrap();
-        let after = head.stay(stay).await.unwrap();
+        ward.record_death(stay, now, "呼吸衰竭").await.unwrap();
+        let after = ward.stay(stay).await.unwrap();
         assert_eq!((after.status.as_str(), after.died_at.map(|t| t.timestamp())), ("died", Some(now.timestamp())), "{:?}", s.kind);
-        assert!(head.record_death(stay, now, "呼吸衰竭").await.is_err(), "once");
+        assert!(ward.record_death(stay, now, "呼吸衰竭").await.is_err(), "once");
         s.finish(store).await.unwrap();
     }
 }

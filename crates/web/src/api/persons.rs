@@ -164,8 +164,7 @@ pub struct NewPersonInput {
               (status = 422, body = Problem)),
     extensions(("x-permission" = json!(Permission::PersonsWrite.as_str()))))]
 pub async fn register_person(Caller(scope): Caller, Json(input): Json<NewPersonInput>) -> ApiResult<(StatusCode, Json<PersonSummary>)> {
-    let rid = cordon_domain::ResidentId::parse(&input.resident_id)
-        .map_err(|e| ApiError::bad_request("resident_id", format!("{:?}: {e}", input.resident_id)))?;
+    let rid = cordon_domain::ResidentId::parse(&input.resident_id).map_err(|e| ApiError::bad_field("resident_id", e.into()))?;
     let name = cordon_domain::PersonName::parse(&input.name).map_err(|e| ApiError::bad_request("name", format!("name {e}")))?;
     let phone = match input.phone.as_deref().map(str::trim).filter(|p| !p.is_empty()) {
         Some(p) => Some(cordon_domain::Phone::parse(p).map_err(|e| ApiError::bad_request("phone", format!("{p:?}: {e}")))?),

@@ -71,6 +71,7 @@ pub struct UserBadge {
     pub can_quarantine: bool,
     pub can_dispatch: bool,
     pub can_community: bool,
+    pub can_treatment: bool,
 }
 
 impl UserBadge {
@@ -88,6 +89,7 @@ impl UserBadge {
             can_quarantine: p.can(Permission::QuarantineRead),
             can_dispatch: p.can(Permission::TransferWrite) || p.can(Permission::CommandWrite),
             can_community: p.can(Permission::CommunityWrite),
+            can_treatment: p.can(Permission::QuarantineRead) || p.can(Permission::TreatmentWrite),
         })
     }
 }
@@ -234,7 +236,7 @@ pub(crate) fn failure(t: Tr, caller: &Caller, e: StoreError) -> Response {
 
 /// The caller's home: their one area, or a list when the jurisdiction has several.
 /// The first page: the situation for those who command, the community desk for those who work
-/// a village, the areas' census for everyone else.
+/// a village, the ward for hospital staff, the areas' census for everyone else.
 async fn index(t: Tr, caller: Caller) -> Response {
     let p = caller.0.principal();
     if p.can(Permission::CommandWrite) && p.can(Permission::TracingRead) && p.can(Permission::QuarantineRead) {
@@ -242,6 +244,9 @@ async fn index(t: Tr, caller: Caller) -> Response {
     }
     if p.can(Permission::CommunityWrite) {
         return axum::response::Redirect::to("/community").into_response();
+    }
+    if p.can(Permission::TreatmentWrite) && !p.can(Permission::QuarantineRead) {
+        return axum::response::Redirect::to("/treatment").into_response();
     }
     match caller.0.home_areas().await {
         Ok(homes) if homes.len() == 1 => area_view(t, &caller, &homes[0].code).await,

@@ -330,6 +330,7 @@ async fn a_dispatcher_seats_contacts_and_sends_the_case_to_hospital_where_it_is_
             .collect();
         assert_eq!(head.assign_rooms(site.id, &close).await.unwrap().assigned.len(), 2);
         account(store, "disp1", Role::TransferDispatcher, "140121").await;
+        account(store, "doc1", Role::HospitalStaff, "140121").await;
         let addr = spawn_server(store.clone()).await;
         let client = browser(&driver).await;
         sign_in(&client, addr, "disp1", PASSWORD).await;
@@ -411,11 +412,18 @@ async fn a_dispatcher_seats_contacts_and_sends_the_case_to_hospital_where_it_is_
         assert!(client.find(fantoccini::Locator::Css("table#cases-waiting")).await.is_err());
         std::fs::write(screenshot_path(&format!("dispatch-{}.png", w.scratch.kind.as_str())), client.screenshot().await.unwrap()).unwrap();
 
-        // In hospital: the doctor on the treatment page records the course and discharges
-        // once two tests with Ct >= 35 lie a day apart.
+        // In hospital: the site head sees the ward but does not treat (item 19 of issue 18);
+        // the hospital's doctor, whose first page is the ward, records the course and
+        // discharges once two tests with Ct >= 35 lie a day apart.
         client.find(fantoccini::Locator::Css("header form button")).await.unwrap().click().await.unwrap();
         sign_in(&client, addr, "head1", PASSWORD).await;
         client.goto(&format!("http://{addr}/treatment")).await.unwrap();
+        assert!(text(&client, "section.stay h2").await.contains("清徐-1"));
+        assert!(client.find(fantoccini::Locator::Css("section.stay .severity-form")).await.is_err(), "no forms for the site head");
+        client.find(fantoccini::Locator::Css("header form button")).await.unwrap().click().await.unwrap();
+        sign_in(&client, addr, "doc1", PASSWORD).await;
+        client.wait().for_element(fantoccini::Locator::Css("section.stay .severity-form")).await.unwrap();
+        assert!(client.current_url().await.unwrap().path().ends_with("/treatment"));
         let stay = text(&client, "section.stay h2").await;
         // An asymptomatic infection reads as one (no clinical type); recording a type converts
         // it to a confirmed case, said on the button and in the notice, and every page agrees.
@@ -516,7 +524,7 @@ async fn a_dispatcher_seats_contacts_and_sends_the_case_to_hospital_where_it_is_
 
         // A death is not one click: it asks for the time, the cause and a confirmation.
         client.find(fantoccini::Locator::Css("header form button")).await.unwrap().click().await.unwrap();
-        sign_in(&client, addr, "head1", PASSWORD).await;
+        sign_in(&client, addr, "doc1", PASSWORD).await;
         let now = chrono::Utc::now().with_timezone(&cordon_domain::local_offset()).format("%Y-%m-%dT%H:%M").to_string();
         let open_death_form = |cause: &'static str| {
             let (client, now) = (client.clone(), now.clone());

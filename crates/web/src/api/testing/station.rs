@@ -123,7 +123,7 @@ pub async fn scan(caller: Caller, Path((id, code)): Path<(i64, String)>, Json(in
     let person_id = match (input.person_id, input.resident_id.as_deref()) {
         (Some(p), _) => p,
         (None, Some(rid)) => {
-            let rid = ResidentId::parse(rid).map_err(|e| ApiError::bad_request("resident_id", format!("{rid:?}: {e}")))?;
+            let rid = ResidentId::parse(rid).map_err(|e| ApiError::bad_field("resident_id", e.into()))?;
             caller.0.person_id_by_resident_id(&rid).await?.ok_or_else(|| {
                 ApiError::refused(
                     Refusal::missing("refused.unknown_resident").with("resident", rid.masked()).with("resident_id", rid.as_str()),

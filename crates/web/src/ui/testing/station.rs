@@ -83,6 +83,12 @@ pub async fn station(t: Tr, caller: Caller, Query(q): Query<StationQuery>) -> Re
             ("refused.site_not_in_round", "refused.site_not_in_round"),
             ("refused.unknown_person", "refused.unknown_person"),
             ("refused.unknown_resident", "refused.unknown_resident"),
+            ("refused.id.length", "refused.id.length"),
+            ("refused.id.characters", "refused.id.characters"),
+            ("refused.id.area_prefix", "refused.id.area_prefix"),
+            ("refused.id.birth_date", "refused.id.birth_date"),
+            ("refused.id.check_digit", "refused.id.check_digit"),
+            ("no_id", "station.no_id"),
         ],
     );
     render(&StationPage {

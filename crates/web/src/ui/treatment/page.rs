@@ -116,7 +116,7 @@ pub(super) async fn view(t: Tr, caller: &Caller, notice: Option<String>, error: 
     let page = TreatmentPage {
         t,
         user: UserBadge::of(caller),
-        can_write: scope.principal().can(Permission::QuarantineWrite),
+        can_write: scope.principal().can(Permission::TreatmentWrite),
         notice,
         error,
         in_hospital: stays.iter().filter(|s| s.in_hospital).count(),
