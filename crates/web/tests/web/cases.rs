@@ -662,3 +662,64 @@ async fn a_case_by_hand_needs_a_person_keeps_what_was_typed_when_refused_and_reg
         w.finish().await;
     }
 }
+
+#[tokio::test]
+#[ignore = "browser test: needs chromium and chromedriver (scripts/test.sh installs them and runs it)"]
+async fn a_cluster_with_many_contacts_shows_its_cases_first_and_each_cases_contacts_as_counts_until_asked() {
+    let driver = chromedriver().await;
+    for w in worlds("browser_chain_fold", 90).await {
+        let store = &w.store;
+        let people = store.person_ids_by_documents(&(0..90).map(sample_id).collect::<Vec<_>>()).await.unwrap();
+        let person = |n: u32| people[&sample_id(n)];
+        let tracer = account(store, "tracer9", Role::Investigator, "140121").await;
+        let post = |uri: &str, body: Value| post_json(&tracer, uri, body);
+        let (status, _, first) = call(
+            store,
+            post("/api/v1/cases", serde_json::json!({"area_code": "140121100201", "number": "清徐-1", "person_id": person(0)})),
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED, "{first}");
+        let (_, _, second) = call(
+            store,
+            post(
+                "/api/v1/cases",
+                serde_json::json!({"area_code": "140121100201", "number": "清徐-2", "person_id": person(1), "infectors": [first["id"]]}),
+            ),
+        )
+        .await;
+        // 70 people met the first case at work: with their households' secondaries, many more
+        // dots than a chart can show one by one.
+        let exposures: Vec<Value> = (2..72).map(|n| serde_json::json!({"person_id": person(n), "kind": "work"})).collect();
+        let (status, _, recorded) =
+            call(store, post(&format!("/api/v1/cases/{}/exposures", first["id"]), serde_json::json!({"exposures": exposures}))).await;
+        assert_eq!(status, StatusCode::OK, "{recorded}");
+        let (_, _, detail) = get(store, &w.commander, &format!("/api/v1/clusters/{}", second["cluster_id"])).await;
+        let contacts = detail["contacts"].as_array().unwrap().len();
+        assert!(contacts >= 70, "{contacts}");
+
+        let addr = spawn_server(store.clone()).await;
+        let client = browser(&driver).await;
+        sign_in(&client, addr, "commander1", PASSWORD).await;
+        client.goto(&format!("http://{addr}/clusters/{}", second["cluster_id"])).await.unwrap();
+        // Folded: two cases, and one dot per kind of the first case's contacts.
+        let chain = client.wait().for_element(fantoccini::Locator::Css("#chain[data-folded='1'] canvas")).await;
+        assert!(chain.is_ok(), "drawn folded");
+        let drawn: usize =
+            client.find(fantoccini::Locator::Id("chain")).await.unwrap().attr("data-drawn").await.unwrap().unwrap().parse().unwrap();
+        assert!((3..=2 + 4).contains(&drawn), "two cases and a dot per kind: {drawn}");
+        assert!(text(&client, "#chain-note").await.contains("按病例汇总"));
+        let toggle = text(&client, "#chain-toggle").await;
+        assert_eq!(toggle, format!("展开全部接触者（{contacts}）"));
+        click(&client, "#chain-toggle").await;
+        let all = format!("#chain[data-folded='0'][data-drawn='{}']", 2 + contacts);
+        client.wait().for_element(fantoccini::Locator::Css(&all)).await.unwrap();
+        assert_eq!(text(&client, "#chain-toggle").await, "按病例汇总接触者");
+        std::fs::write(screenshot_path(&format!("chain-all-{}.png", w.scratch.kind.as_str())), client.screenshot().await.unwrap()).unwrap();
+        click(&client, "#chain-toggle").await;
+        client.wait().for_element(fantoccini::Locator::Css("#chain[data-folded='1']")).await.unwrap();
+        std::fs::write(screenshot_path(&format!("chain-folded-{}.png", w.scratch.kind.as_str())), client.screenshot().await.unwrap())
+            .unwrap();
+        client.close().await.unwrap();
+        w.finish().await;
+    }
+}

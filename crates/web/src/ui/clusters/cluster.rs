@@ -57,7 +57,8 @@ pub async fn cluster(t: Tr, caller: Caller, Path(id): Path<i64>) -> Response {
         let column = g * 4 + if c.degree == Degree::Secondary { 2 } else { 1 };
         nodes.push(serde_json::json!({"id": format!("p{}", c.person_id), "name": t.get(&format!("contacts.degree.{}", c.degree)),
                                       "category": CaseClass::ALL.len() + degree, "generation": g, "column": column,
-                                      "contact": true, "proposed": c.status == ExposureStatus::Proposed}));
+                                      "contact": true, "proposed": c.status == ExposureStatus::Proposed,
+                                      "case": format!("c{}", c.case_id)}));
         let source = match case_of_person.get(&c.source_person_id) {
             Some(case) => format!("c{}", case.id),
             None => format!("p{}", c.source_person_id),
