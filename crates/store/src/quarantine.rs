@@ -443,6 +443,37 @@ impl Store {
         Ok(out)
     }
 
+    /// The people of one floor of a site (`floor`: building and floor), or those whose room
+    /// number is `q` or whose name starts with it, by room; both empty: everyone.
+    pub(crate) async fn site_people_on(&self, site_id: i64, floor: Option<(&str, i32)>, q: &str) -> Result<Vec<(Order, Room)>> {
+        let sql = format!(
+            "SELECT {ORDER_COLUMNS} FROM observation_orders o JOIN persons p ON p.id = o.person_id JOIN rooms r ON r.id = o.room_id \
+             WHERE o.site_id = $1 AND ($2 = '' OR (r.building = $2 AND r.floor = $3)) AND ($4 = '' OR r.number = $4 OR p.name LIKE $5) \
+             ORDER BY r.building, r.floor, r.number, o.id"
+        );
+        let (building, level) = floor.unwrap_or(("", 0));
+        let q = q.trim();
+        let prefix = format!("{}%", q.replace(['%', '_'], ""));
+        let orders: Vec<Order> = with_read_pool!(self, pool => sqlx::query_as::<_, Order>(sqlx::AssertSqlSafe(sql))
+            .bind(site_id).bind(building).bind(level).bind(q).bind(&prefix).fetch_all(pool).await?);
+        let rooms: HashMap<i64, Room> = self.rooms(site_id).await?.into_iter().map(|r| (r.id, r)).collect();
+        Ok(orders
+            .into_iter()
+            .filter_map(|o| {
+                let r = rooms.get(&o.room_id?)?.clone();
+                Some((o, r))
+            })
+            .collect())
+    }
+
+    /// A site's floors that hold people: building, floor and how many, in order.
+    pub(crate) async fn site_floors(&self, site_id: i64) -> Result<Vec<(String, i32, i64)>> {
+        Ok(with_read_pool!(self, pool => sqlx::query_as::<_, (String, i32, i64)>(
+            "SELECT r.building, r.floor, COUNT(*) FROM observation_orders o JOIN rooms r ON r.id = o.room_id \
+             WHERE o.site_id = $1 GROUP BY r.building, r.floor ORDER BY r.building, r.floor",
+        ).bind(site_id).fetch_all(pool).await?))
+    }
+
     /// Records a temperature and symptoms (morning or evening); recording the same slot again
     /// replaces it.
     pub(crate) async fn record_health_check(

@@ -258,6 +258,18 @@ impl Scoped {
         self.store.site_people(site_id).await
     }
 
+    /// One floor's people (`floor`), or those found by room number or name (`q`), by room.
+    pub async fn site_people_on(&self, site_id: i64, floor: Option<(&str, i32)>, q: &str) -> Result<Vec<(Order, Room)>> {
+        self.quarantine_site(site_id).await?;
+        self.store.site_people_on(site_id, floor, q).await
+    }
+
+    /// The site's floors holding people, with how many each.
+    pub async fn site_floors(&self, site_id: i64) -> Result<Vec<(String, i32, i64)>> {
+        self.quarantine_site(site_id).await?;
+        self.store.site_floors(site_id).await
+    }
+
     /// For each order, where the person goes on leaving the site on `today` (`after_site`): the
     /// next stage of their plan, or none for release. An order under a rule set no longer known
     /// has no next stage.

@@ -121,6 +121,18 @@ async fn contacts_handed_over_get_schedules_rooms_tests_and_follow_a_new_rule_se
             assert_eq!(head.check_in(site.id, *o).await.unwrap().status.as_str(), "centralized");
         }
         assert_eq!(head.quarantine_site(site.id).await.unwrap().checked_in, 3);
+        // A site read floor by floor, or by room number or name.
+        assert_eq!(head.site_floors(site.id).await.unwrap(), [("1号楼".into(), 1, 1), ("1号楼".into(), 2, 1), ("1号楼".into(), 3, 1)]);
+        let rooms = |people: Vec<(cordon_store::observation::Order, cordon_store::quarantine::Room)>| {
+            people.into_iter().map(|(_, r)| r.number).collect::<Vec<_>>()
+        };
+        assert_eq!(rooms(head.site_people_on(site.id, Some(("1号楼", 2)), "").await.unwrap()), ["201"]);
+        assert_eq!(rooms(head.site_people_on(site.id, None, "301").await.unwrap()), ["301"]);
+        assert_eq!(rooms(head.site_people_on(site.id, None, "").await.unwrap()), ["101", "201", "301"]);
+        let first = &close[0].name;
+        let found =
+            head.site_people_on(site.id, None, &first[..first.char_indices().nth(1).map_or(first.len(), |(i, _)| i)]).await.unwrap();
+        assert!(found.iter().any(|(o, _)| o.id == close[0].id), "by the name's first character");
 
         // Today's tests: the list holds whoever has a test day today.
         let due = head.sampling_list(site.id, today).await.unwrap();

@@ -719,6 +719,21 @@ async fn a_cluster_with_many_contacts_shows_its_cases_first_and_each_cases_conta
         client.wait().for_element(fantoccini::Locator::Css("#chain[data-folded='1']")).await.unwrap();
         std::fs::write(screenshot_path(&format!("chain-folded-{}.png", w.scratch.kind.as_str())), client.screenshot().await.unwrap())
             .unwrap();
+        // The case's page folds its long list of contacts (item 12 of issue 18): the page stays
+        // short until the list is opened.
+        client.goto(&format!("http://{addr}/cases/{}", first["id"])).await.unwrap();
+        let fold = client.wait().for_element(fantoccini::Locator::Id("contacts-fold")).await.unwrap();
+        assert_eq!(fold.attr("open").await.unwrap(), None, "folded");
+        assert_eq!(text(&client, "#contacts-fold summary").await, format!("接触者名单，点击展开或收起（{contacts}）"));
+        let height = |client: fantoccini::Client| async move {
+            client.execute("return document.documentElement.scrollHeight", vec![]).await.unwrap().as_i64().unwrap()
+        };
+        let folded = height(client.clone()).await;
+        click(&client, "#contacts-fold summary").await;
+        let row = client.find(fantoccini::Locator::Css("table#contacts-table tbody tr")).await.unwrap();
+        assert!(row.is_displayed().await.unwrap());
+        let open = height(client.clone()).await;
+        assert!(open > folded + 1000, "{folded} px folded, {open} px open");
         client.close().await.unwrap();
         w.finish().await;
     }

@@ -135,6 +135,31 @@ async fn a_site_head_fills_rooms_samples_and_checks_people_and_the_commander_cha
         assert_eq!(first.attr("class").await.unwrap().as_deref(), Some("overdue"));
         assert!(first.text().await.unwrap().contains("37.8℃ 发热"));
 
+        // Floor by floor (item 12 of issue 18): each floor with its people, a search by room
+        // number, and an act on a floor returns to that floor.
+        assert_eq!(text(&client, "#site-floors").await, "1号楼 1 层（1）\n1号楼 2 层（1）");
+        client.find(fantoccini::Locator::LinkText("1号楼 2 层（1）")).await.unwrap().click().await.unwrap();
+        wait_for_query(&client, "f=2").await;
+        assert_eq!(text(&client, "#site-showing").await, "显示 1 人（全点共 2 人）：1号楼 2 层。");
+        assert_eq!(client.find_all(fantoccini::Locator::Css("table#site-people tbody tr")).await.unwrap().len(), 1);
+        assert!(text(&client, "table#site-people tbody tr").await.starts_with("201"));
+        assert!(text(&client, "#site-stats").await.contains("1/2"), "the counts stay the whole site's");
+        fill(&client, "table#site-people tbody tr:first-child input[name=temperature]", "36.6").await;
+        click_and_wait(&client, "table#site-people tbody tr:first-child form.health button").await;
+        wait_for_query(&client, "notice=").await;
+        let url = client.current_url().await.unwrap();
+        assert!(url.query().unwrap().contains("f=2"), "back on the floor: {url}");
+        fill(&client, "#site-find input[name=q]", "101").await;
+        click_and_wait(&client, "#site-find button").await;
+        assert_eq!(text(&client, "#site-showing").await, "显示 1 人（全点共 2 人）：查找“101”。");
+        assert!(text(&client, "table#site-people tbody tr").await.starts_with("101"));
+        client.goto(&format!("http://{addr}{site_path}")).await.unwrap();
+        assert_eq!(
+            client.find_all(fantoccini::Locator::Css("table#site-people tbody tr")).await.unwrap().len(),
+            2,
+            "a small site shows everyone"
+        );
+
         // The lab's negative comes back by the result API and shows on the person's schedule.
         let (status, _, lab) = call(
             store,

@@ -6,11 +6,11 @@ use axum::response::Response;
 use cordon_domain::Barcode;
 use serde::Deserialize;
 
-use super::site::{RestartView, back, site_outcome, site_view};
+use super::site::{RestartView, SiteAt, back, site_outcome, site_view};
 use crate::auth::Caller;
 use crate::format::day;
 use crate::i18n::Tr;
-use crate::ui::form::{Form, checked};
+use crate::ui::form::{Form, Query, checked};
 use crate::ui::{barcode_reason, failure, said};
 
 #[derive(Deserialize)]
@@ -19,12 +19,12 @@ pub struct TubeForm {
     barcode: String,
 }
 
-pub async fn take_test(t: Tr, caller: Caller, Path(site): Path<i64>, Form(f): Form<TubeForm>) -> Response {
+pub async fn take_test(t: Tr, caller: Caller, Path(site): Path<i64>, Query(at): Query<SiteAt>, Form(f): Form<TubeForm>) -> Response {
     let barcode = match Barcode::parse(f.barcode.trim()) {
         Ok(b) => b,
         Err(e) => {
             let error = t.fill("transport.bad_barcode", &[("barcode", &f.barcode), ("reason", &barcode_reason(t, &e))]);
-            return site_view(t, &caller, site, None, Some(error), None).await;
+            return site_view(t, &caller, site, &at, None, Some(error), None).await;
         }
     };
     let done = caller
@@ -32,7 +32,7 @@ pub async fn take_test(t: Tr, caller: Caller, Path(site): Path<i64>, Form(f): Fo
         .take_observation_test(site, f.order_id, &barcode)
         .await
         .map(|_| t.fill("quarantine.sampled", &[("barcode", barcode.as_str())]));
-    site_outcome(t, &caller, site, done).await
+    site_outcome(t, &caller, site, &at, done).await
 }
 
 #[derive(Deserialize)]
@@ -45,16 +45,16 @@ pub struct HealthForm {
     symptoms: String,
 }
 
-pub async fn health(t: Tr, caller: Caller, Path(site): Path<i64>, Form(f): Form<HealthForm>) -> Response {
+pub async fn health(t: Tr, caller: Caller, Path(site): Path<i64>, Query(at): Query<SiteAt>, Form(f): Form<HealthForm>) -> Response {
     let Ok(temperature) = f.temperature.trim().parse::<f32>() else {
-        return site_view(t, &caller, site, None, Some(t.get("quarantine.bad_temperature").to_string()), None).await;
+        return site_view(t, &caller, site, &at, None, Some(t.get("quarantine.bad_temperature").to_string()), None).await;
     };
     let done = caller
         .0
         .record_health_check(site, f.order_id, &f.slot, temperature, &f.symptoms)
         .await
         .map(|c| t.fill("quarantine.health_saved", &[("temperature", &format!("{:.1}", c.temperature))]));
-    site_outcome(t, &caller, site, done).await
+    site_outcome(t, &caller, site, &at, done).await
 }
 
 #[derive(Deserialize)]
@@ -67,7 +67,7 @@ pub struct RestartForm {
 }
 
 /// The restart rule: first the list of who would restart, then, confirmed, the restart.
-pub async fn restart(t: Tr, caller: Caller, Path(site): Path<i64>, Form(f): Form<RestartForm>) -> Response {
+pub async fn restart(t: Tr, caller: Caller, Path(site): Path<i64>, Query(at): Query<SiteAt>, Form(f): Form<RestartForm>) -> Response {
     let RestartForm { order_id: order, environmental, confirm: confirmed } = f;
     let scope = &caller.0;
     let result = if confirmed {
@@ -76,7 +76,7 @@ pub async fn restart(t: Tr, caller: Caller, Path(site): Path<i64>, Form(f): Form
         scope.restart_preview(site, order, environmental).await
     };
     match result {
-        Ok(r) if confirmed => back(site, &t.fill("quarantine.restarted", &[("n", &r.affected.len().to_string())])),
+        Ok(r) if confirmed => back(site, &at, &t.fill("quarantine.restarted", &[("n", &r.affected.len().to_string())])),
         Ok(r) => {
             let name = match scope.observation_order(order).await {
                 Ok(o) => o.map(|o| o.name).unwrap_or_default(),
@@ -89,9 +89,9 @@ pub async fn restart(t: Tr, caller: Caller, Path(site): Path<i64>, Form(f): Form
                 environmental: r.environmental,
                 affected: r.affected.into_iter().map(|o| (o.name, day(o.release_on))).collect(),
             };
-            site_view(t, &caller, site, None, None, Some(view)).await
+            site_view(t, &caller, site, &at, None, None, Some(view)).await
         }
-        Err(e) if e.is_refusal() => site_view(t, &caller, site, None, Some(said(t, &e)), None).await,
+        Err(e) if e.is_refusal() => site_view(t, &caller, site, &at, None, Some(said(t, &e)), None).await,
         Err(e) => failure(t, &caller, e),
     }
 }

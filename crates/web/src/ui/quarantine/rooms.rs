@@ -7,10 +7,10 @@ use cordon_domain::observation::RoomStatus;
 use cordon_domain::observation::Status;
 use serde::Deserialize;
 
-use super::site::site_outcome;
+use super::site::{SiteAt, site_outcome};
 use crate::auth::Caller;
 use crate::i18n::Tr;
-use crate::ui::form::Form;
+use crate::ui::form::{Form, Query};
 use crate::ui::observation::status_label;
 
 #[derive(Deserialize)]
@@ -22,18 +22,18 @@ pub struct RoomsForm {
     beds: u32,
 }
 
-pub async fn add_rooms(t: Tr, caller: Caller, Path(site): Path<i64>, Form(f): Form<RoomsForm>) -> Response {
+pub async fn add_rooms(t: Tr, caller: Caller, Path(site): Path<i64>, Query(at): Query<SiteAt>, Form(f): Form<RoomsForm>) -> Response {
     let done = caller
         .0
         .add_rooms(site, &f.building, (f.from_floor, f.to_floor), f.rooms_per_floor, f.beds)
         .await
         .map(|n| t.fill("quarantine.rooms_added", &[("n", &n.to_string())]));
-    site_outcome(t, &caller, site, done).await
+    site_outcome(t, &caller, site, &at, done).await
 }
 
-pub async fn check_in(t: Tr, caller: Caller, Path((site, order)): Path<(i64, i64)>) -> Response {
+pub async fn check_in(t: Tr, caller: Caller, Path((site, order)): Path<(i64, i64)>, Query(at): Query<SiteAt>) -> Response {
     let done = caller.0.check_in(site, order).await.map(|o| t.fill("quarantine.checked_in", &[("name", &o.name)]));
-    site_outcome(t, &caller, site, done).await
+    site_outcome(t, &caller, site, &at, done).await
 }
 
 #[derive(Deserialize)]
@@ -42,13 +42,19 @@ pub struct CheckOutForm {
     to: Status,
 }
 
-pub async fn check_out(t: Tr, caller: Caller, Path((site, order)): Path<(i64, i64)>, Form(f): Form<CheckOutForm>) -> Response {
+pub async fn check_out(
+    t: Tr,
+    caller: Caller,
+    Path((site, order)): Path<(i64, i64)>,
+    Query(at): Query<SiteAt>,
+    Form(f): Form<CheckOutForm>,
+) -> Response {
     let done = caller
         .0
         .check_out(site, order, f.to)
         .await
         .map(|o| t.fill("quarantine.checked_out", &[("name", &o.name), ("to", &status_label(t, o.status.as_str()))]));
-    site_outcome(t, &caller, site, done).await
+    site_outcome(t, &caller, site, &at, done).await
 }
 
 #[derive(Deserialize)]
@@ -56,9 +62,15 @@ pub struct RoomStatusForm {
     to: RoomStatus,
 }
 
-pub async fn room_status(t: Tr, caller: Caller, Path((site, room)): Path<(i64, i64)>, Form(f): Form<RoomStatusForm>) -> Response {
+pub async fn room_status(
+    t: Tr,
+    caller: Caller,
+    Path((site, room)): Path<(i64, i64)>,
+    Query(at): Query<SiteAt>,
+    Form(f): Form<RoomStatusForm>,
+) -> Response {
     let done = caller.0.set_room_status(site, room, f.to).await.map(|_| t.get("quarantine.room_saved").to_string());
-    site_outcome(t, &caller, site, done).await
+    site_outcome(t, &caller, site, &at, done).await
 }
 
 #[derive(Deserialize)]
@@ -68,7 +80,13 @@ pub struct PickedRoomForm {
 }
 
 /// A room picked from a list (taken out of use: a broken fitting, a staff room).
-pub async fn room_status_picked(t: Tr, caller: Caller, Path(site): Path<i64>, Form(f): Form<PickedRoomForm>) -> Response {
+pub async fn room_status_picked(
+    t: Tr,
+    caller: Caller,
+    Path(site): Path<i64>,
+    Query(at): Query<SiteAt>,
+    Form(f): Form<PickedRoomForm>,
+) -> Response {
     let done = caller.0.set_room_status(site, f.room_id, f.to).await.map(|_| t.get("quarantine.room_saved").to_string());
-    site_outcome(t, &caller, site, done).await
+    site_outcome(t, &caller, site, &at, done).await
 }

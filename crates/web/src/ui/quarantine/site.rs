@@ -16,7 +16,7 @@ use crate::auth::Caller;
 use crate::format::{day, month_day, percent, today};
 use crate::i18n::Tr;
 use crate::ui::observation::{category_label, status_label};
-use crate::ui::{NoticeQuery, UserBadge, failure, render, said};
+use crate::ui::{UserBadge, failure, render, said};
 
 pub struct PersonRow {
     order_id: i64,
@@ -49,6 +49,48 @@ impl SampleRow {
     }
 }
 
+/// Which of a site's people the page shows: one floor (`b` building, `f` floor), or those found
+/// by room number or name (`q`). A site of more than [`WHOLE_SITE`] people opens on its first
+/// floor; a smaller one shows everyone.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+pub struct SiteAt {
+    b: Option<String>,
+    f: Option<i32>,
+    q: Option<String>,
+}
+
+/// The most people a site page lists at once before it goes floor by floor.
+const WHOLE_SITE: i64 = 100;
+
+impl SiteAt {
+    fn floor(&self) -> Option<(&str, i32)> {
+        match (self.b.as_deref(), self.f) {
+            (Some(b), Some(f)) if !b.is_empty() => Some((b, f)),
+            _ => None,
+        }
+    }
+    fn search(&self) -> &str {
+        self.q.as_deref().map(str::trim).unwrap_or_default()
+    }
+    /// The view as a query string (`?b=…&f=…` or `?q=…`), empty for the default view.
+    pub(super) fn query(&self) -> String {
+        if !self.search().is_empty() {
+            format!("?q={}", percent(self.search()))
+        } else if let Some((b, f)) = self.floor() {
+            format!("?b={}&f={f}", percent(b))
+        } else {
+            String::new()
+        }
+    }
+}
+
+/// One floor in the site's floor list: its label with how many, its address, whether shown.
+pub struct FloorLink {
+    label: String,
+    href: String,
+    current: bool,
+}
+
 #[derive(Template)]
 #[template(path = "quarantine_site.html")]
 struct SitePage {
@@ -63,6 +105,8 @@ struct SitePage {
     people: Vec<PersonRow>,
     samples: Vec<SampleRow>,
     sampled: usize,
+    /// How many the whole site samples today.
+    due_today: usize,
     /// Rooms waiting for cleaning: (id, number).
     cleaning: Vec<(i64, String)>,
     /// Free rooms, which may be taken out of use, and rooms out of use: (id, building and number).
@@ -75,6 +119,14 @@ struct SitePage {
     /// Tomorrow's sampling list, for the head to plan staff and tubes.
     tomorrow_rows: Vec<SampleRow>,
     restart: Option<RestartView>,
+    /// The site's floors, when it has more than one.
+    floors: Vec<FloorLink>,
+    /// The search typed, kept in its box.
+    search: String,
+    /// What the list shows when it is not the whole site ("3 of 1,200 people: 1号楼 2层").
+    showing: Option<String>,
+    /// The view's query string, carried by every form so that an act returns to it.
+    here: String,
 }
 
 pub struct RestartView {
@@ -84,14 +136,26 @@ pub struct RestartView {
     pub(super) affected: Vec<(String, String)>,
 }
 
-pub async fn site(t: Tr, caller: Caller, Path(id): Path<i64>, Query(q): Query<NoticeQuery>) -> Response {
-    site_view(t, &caller, id, q.notice, q.error, None).await
+/// The page's address: the view, and what was just done or refused.
+#[derive(serde::Deserialize)]
+pub struct SiteQuery {
+    b: Option<String>,
+    f: Option<i32>,
+    q: Option<String>,
+    notice: Option<String>,
+    error: Option<String>,
+}
+
+pub async fn site(t: Tr, caller: Caller, Path(id): Path<i64>, Query(q): Query<SiteQuery>) -> Response {
+    let at = SiteAt { b: q.b, f: q.f, q: q.q };
+    site_view(t, &caller, id, &at, q.notice, q.error, None).await
 }
 
 pub(super) async fn site_view(
     t: Tr,
     caller: &Caller,
     id: i64,
+    at: &SiteAt,
     notice: Option<String>,
     error: Option<String>,
     restart: Option<RestartView>,
@@ -99,17 +163,57 @@ pub(super) async fn site_view(
     let scope = &caller.0;
     let today = today();
     let tomorrow = today.succ_opt().unwrap_or(today);
+    let floors = match scope.site_floors(id).await {
+        Ok(f) => f,
+        Err(e) => return failure(t, caller, e),
+    };
+    let total: i64 = floors.iter().map(|(_, _, n)| n).sum();
+    // A large site opens on its first floor; a search or a chosen floor is shown as asked.
+    let mut at = at.clone();
+    if at.search().is_empty() && at.floor().is_none() && total > WHOLE_SITE {
+        if let Some((b, f, _)) = floors.first() {
+            at = SiteAt { b: Some(b.clone()), f: Some(*f), q: None };
+        }
+    }
     let loaded = tokio::try_join!(
         scope.quarantine_site(id),
-        scope.site_people(id),
+        scope.site_people_on(id, at.floor(), at.search()),
         scope.sampling_list(id, today),
         scope.sampling_list(id, tomorrow),
         scope.health_checks(id, today),
         scope.rooms(id),
     );
-    let (site, people, samples, tomorrow_list, checks, rooms) = match loaded {
+    let (site, people, mut samples, mut tomorrow_list, checks, rooms) = match loaded {
         Ok(x) => x,
         Err(e) => return failure(t, caller, e),
+    };
+    let sampled = samples.iter().filter(|s| s.taken.is_some()).count();
+    let (due_today, tomorrow_count) = (samples.len(), tomorrow_list.len());
+    let partial = at.floor().is_some() || !at.search().is_empty();
+    if partial {
+        // The day's lists follow the people shown; the counts above stay the whole site's.
+        let shown: std::collections::HashSet<i64> = people.iter().map(|(o, _)| o.id).collect();
+        samples.retain(|s| shown.contains(&s.order.id));
+        tomorrow_list.retain(|s| shown.contains(&s.order.id));
+    }
+    let showing = partial.then(|| {
+        let place = match at.floor() {
+            Some((b, f)) if at.search().is_empty() => t.fill("quarantine.floor", &[("building", b), ("floor", &f.to_string())]),
+            _ => t.fill("quarantine.found", &[("q", at.search())]),
+        };
+        t.fill("quarantine.showing", &[("n", &people.len().to_string()), ("total", &total.to_string()), ("what", &place)])
+    });
+    let floor_links: Vec<FloorLink> = if floors.len() > 1 {
+        floors
+            .iter()
+            .map(|(b, f, n)| FloorLink {
+                label: format!("{}（{n}）", t.fill("quarantine.floor", &[("building", b), ("floor", &f.to_string())])),
+                href: format!("/quarantine/sites/{id}?b={}&f={f}", percent(b)),
+                current: at.search().is_empty() && at.floor() == Some((b.as_str(), *f)),
+            })
+            .collect()
+    } else {
+        vec![]
     };
     let temp = |order: i64, slot: &str| checks.iter().find(|c| c.order_id == order && c.slot == slot);
     // The stage after centralized quarantine, from each order's plan under its rule set.
@@ -153,7 +257,6 @@ pub(super) async fn site_view(
             }
         })
         .collect();
-    let sampled = samples.iter().filter(|s| s.taken.is_some()).count();
     let room_counts = RoomStatus::ALL
         .iter()
         .map(|k| (t.get(&format!("quarantine.room.{k}")).to_string(), rooms.iter().filter(|r| r.status == *k).count()))
@@ -169,6 +272,7 @@ pub(super) async fn site_view(
         people,
         samples: samples.into_iter().map(SampleRow::of).collect(),
         sampled,
+        due_today,
         cleaning: rooms.iter().filter(|r| r.status == RoomStatus::Cleaning).map(|r| (r.id, r.number.clone())).collect(),
         free: rooms.iter().filter(|r| r.status == RoomStatus::Free).map(|r| (r.id, format!("{} {}", r.building, r.number))).collect(),
         out_of_use: rooms
@@ -178,23 +282,30 @@ pub(super) async fn site_view(
             .collect(),
         room_counts,
         tomorrow: t.fill("quarantine.tomorrow", &[("day", &month_day(tomorrow))]),
-        tomorrow_count: tomorrow_list.len(),
+        tomorrow_count,
         tomorrow_rows: tomorrow_list.into_iter().map(SampleRow::of).collect(),
         restart,
         site,
+        floors: floor_links,
+        search: at.search().to_string(),
+        showing,
+        here: at.query(),
     };
     let status = if page.error.is_some() { StatusCode::BAD_REQUEST } else { StatusCode::OK };
     (status, render(&page)).into_response()
 }
 
-pub(super) fn back(site: i64, notice: &str) -> Response {
-    Redirect::to(&format!("/quarantine/sites/{site}?notice={}", percent(notice))).into_response()
+/// Back to the site's page as it was shown (the floor or the search), with what was done.
+pub(super) fn back(site: i64, at: &SiteAt, notice: &str) -> Response {
+    let here = at.query();
+    let sep = if here.is_empty() { '?' } else { '&' };
+    Redirect::to(&format!("/quarantine/sites/{site}{here}{sep}notice={}", percent(notice))).into_response()
 }
 
-pub(super) async fn site_outcome(t: Tr, caller: &Caller, site: i64, done: Result<String, StoreError>) -> Response {
+pub(super) async fn site_outcome(t: Tr, caller: &Caller, site: i64, at: &SiteAt, done: Result<String, StoreError>) -> Response {
     match done {
-        Ok(notice) => back(site, &notice),
-        Err(e) if e.is_refusal() => site_view(t, caller, site, None, Some(said(t, &e)), None).await,
+        Ok(notice) => back(site, at, &notice),
+        Err(e) if e.is_refusal() => site_view(t, caller, site, at, None, Some(said(t, &e)), None).await,
         Err(e) => failure(t, caller, e),
     }
 }
