@@ -170,10 +170,8 @@ pub(super) async fn site_view(
     let total: i64 = floors.iter().map(|(_, _, n)| n).sum();
     // A large site opens on its first floor; a search or a chosen floor is shown as asked.
     let mut at = at.clone();
-    if at.search().is_empty() && at.floor().is_none() && total > WHOLE_SITE {
-        if let Some((b, f, _)) = floors.first() {
-            at = SiteAt { b: Some(b.clone()), f: Some(*f), q: None };
-        }
+    if let Some((b, f, _)) = floors.first().filter(|_| at.search().is_empty() && at.floor().is_none() && total > WHOLE_SITE) {
+        at = SiteAt { b: Some(b.clone()), f: Some(*f), q: None };
     }
     let loaded = tokio::try_join!(
         scope.quarantine_site(id),
