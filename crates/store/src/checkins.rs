@@ -14,7 +14,7 @@ use serde::Serialize;
 
 pub use crate::contacts::CheckIn;
 use crate::contacts::{LONGEST_STAY_S, Rings, Span};
-use crate::decode::{TextEncoding, utf8_reader};
+use crate::decode::{TextEncoding, utf8_text};
 use crate::import::{ImportObserver, Progress, RowError, numbered};
 use crate::{Backend, Param, Result, Store, StoreError, bind_all, list_placeholders, values_placeholders, with_read_pool, with_write_pool};
 
@@ -305,11 +305,11 @@ pub async fn import_checkins<R: Read + Send + 'static>(
     >(2);
     let reader = tokio::task::spawn_blocking(move || {
         let run = || -> Result<TextEncoding> {
-            let (encoding, text) = utf8_reader(input)?;
+            let crate::decode::Text { encoding, crlf, reader: text } = utf8_text(input)?;
             let mut csv = csv::ReaderBuilder::new().flexible(true).from_reader(text);
             let cols = columns(csv.headers().map_err(|e| refused!("refused.not_csv", reason = e))?)?;
             let (mut batch, mut errors, mut read) = (Vec::with_capacity(BATCH), Vec::new(), 0u64);
-            for (line, rec) in numbered(csv.records()) {
+            for (line, rec) in numbered(csv.records(), crlf) {
                 read += 1;
                 let rec = match rec {
                     Ok(r) => r,

@@ -25,14 +25,24 @@ pub struct RowError {
     pub reason: String,
 }
 
-/// The records of a CSV file with their line numbers (the header is line 1); a record that
-/// cannot be read comes as its row error.
+/// The records of a CSV file with the line each starts on as an editor shows it (the header is
+/// line 1; a quoted line break and CRLF endings counted as a person sees them, see
+/// [`crate::decode::seen_line`]); a record that cannot be read comes as its row error.
 pub(crate) fn numbered<R: std::io::Read>(
     records: csv::StringRecordsIter<'_, R>,
+    crlf: bool,
 ) -> impl Iterator<Item = (u64, std::result::Result<csv::StringRecord, RowError>)> + '_ {
-    records.enumerate().map(|(i, rec)| {
-        let line = i as u64 + 2;
-        (line, rec.map_err(|e| RowError { line, field: None, reason: format!("unreadable row: {e}") }))
+    let mut last = 1u64;
+    records.map(move |rec| {
+        let (line, rec) = match rec {
+            Ok(r) => (crate::decode::seen_line(r.position(), crlf, last + 1), Ok(r)),
+            Err(e) => {
+                let line = crate::decode::seen_line(e.position(), crlf, last + 1);
+                (line, Err(RowError { line, field: None, reason: format!("unreadable row: {e}") }))
+            }
+        };
+        last = line;
+        (line, rec)
     })
 }
 

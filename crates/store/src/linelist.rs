@@ -17,7 +17,7 @@ use serde::Serialize;
 
 use crate::audit::{Actor, Change, INSERT_AUDIT, audit_params};
 use crate::cases::recluster;
-use crate::decode::{TextEncoding, utf8_reader};
+use crate::decode::{TextEncoding, utf8_text};
 use crate::import::{ImportObserver, Progress, RowError, numbered};
 use crate::{Param, Result, Store, StoreError, bind_all, list_placeholders, values_placeholders, with_read_pool, with_write_pool};
 
@@ -63,13 +63,13 @@ struct Parsed {
 }
 
 fn parse(input: impl Read + Send + 'static, allowed: Option<&Jurisdiction>, default_area: &AreaCode) -> Result<Parsed> {
-    let (encoding, text) = utf8_reader(input)?;
+    let crate::decode::Text { encoding, crlf, reader: text } = utf8_text(input)?;
     let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(text);
     let headers = reader.headers().map_err(|e| refused!("refused.not_csv", reason = e))?.clone();
     let columns = LinelistColumns::from_headers(headers.iter()).map_err(|e| refused!("refused.file_columns", reason = e))?;
     let (mut rows, mut errors, mut warnings, mut read) = (Vec::new(), Vec::new(), Vec::new(), 0u64);
     let mut seen: HashMap<String, u64> = HashMap::new();
-    for (line, record) in numbered(reader.records()) {
+    for (line, record) in numbered(reader.records(), crlf) {
         read += 1;
         let record = match record {
             Ok(r) => r,

@@ -10,7 +10,7 @@ use cordon_domain::AreaCode;
 use serde::Serialize;
 
 use crate::audit::{Actor, Change, INSERT_AUDIT, audit_params};
-use crate::decode::{TextEncoding, utf8_reader};
+use crate::decode::{TextEncoding, utf8_text};
 use crate::import::{ImportObserver, Progress, RowError, numbered};
 use crate::{Param, Result, Store, StoreError, bind_all, values_placeholders, with_read_pool, with_write_pool};
 
@@ -54,7 +54,7 @@ pub struct Colleague {
 type Row = (u64, String, String, String);
 
 fn parse<R: Read + Send + 'static>(input: R) -> Result<(TextEncoding, Vec<Row>, Vec<RowError>, u64)> {
-    let (encoding, text) = utf8_reader(input)?;
+    let crate::decode::Text { encoding, crlf, reader: text } = utf8_text(input)?;
     let mut csv = csv::ReaderBuilder::new().flexible(true).from_reader(text);
     let headers = csv.headers().map_err(|e| refused!("refused.not_csv", reason = e))?.clone();
     let find = |names: &[&str]| cordon_domain::header::position(&headers, names);
@@ -64,7 +64,7 @@ fn parse<R: Read + Send + 'static>(input: R) -> Result<(TextEncoding, Vec<Row>, 
     };
     let unit = find(&["班组", "部门", "unit"]);
     let (mut rows, mut errors, mut read) = (Vec::new(), Vec::new(), 0u64);
-    for (line, rec) in numbered(csv.records()) {
+    for (line, rec) in numbered(csv.records(), crlf) {
         read += 1;
         let rec = match rec {
             Ok(r) => r,

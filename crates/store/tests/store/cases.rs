@@ -838,3 +838,60 @@ async fn clusters_kept_case_by_case_equal_clusters_formed_from_scratch() {
         s.finish(store).await.unwrap();
     }
 }
+
+/// The same file as people have it: LF, CRLF with a BOM (Excel on Windows), and GBK.
+fn as_people_have_it(csv: &str) -> Vec<(&'static str, Vec<u8>)> {
+    let mut windows = b"\xEF\xBB\xBF".to_vec();
+    windows.extend_from_slice(csv.replace('\n', "\r\n").as_bytes());
+    let crlf = csv.replace('\n', "\r\n");
+    let gbk = encoding_rs::GBK.encode(&crlf).0.into_owned();
+    vec![("LF", csv.as_bytes().to_vec()), ("CRLF with BOM", windows), ("GBK CRLF", gbk)]
+}
+
+#[tokio::test]
+async fn line_lists_scans_and_rosters_report_the_lines_an_editor_shows_whatever_the_endings_encoding_and_quoted_line_breaks() {
+    for (s, store) in each_backend("import_lines").await {
+        seed_areas(&store).await;
+        import_persons(&store, Cursor::new(people_csv(4).into_bytes()), &mut Collect::default()).await.unwrap();
+        let tracer = as_user(&store, "tracer", Role::Investigator, "140121100").await;
+        let target = LinelistTarget { area: code("140121100"), incident: None };
+        // Line 1 the header; lines 2–3 one case whose note breaks a line; line 4 a row with no
+        // case number; line 5 a good row; line 6 a number written twice.
+        let linelist = "病例编号,传染源,备注\nL1,,\"发热\n咳嗽\"\n,L1,无编号\nL2,L1,\nL1,,重复\n";
+        for (how, bytes) in as_people_have_it(linelist) {
+            let mut errors = Collect::default();
+            tracer.import_linelist(Cursor::new(bytes), &target, &mut errors).await.unwrap();
+            let lines: Vec<u64> = errors.0.iter().map(|e| e.line).collect();
+            assert_eq!(lines, [4, 6], "{:?} {how}: {:?}", s.kind, errors.0);
+        }
+
+        let venue = |c: &str| cordon_store::checkins::NewVenue {
+            code: c.into(),
+            name: "东关物流园".into(),
+            area_code: code("140121100201"),
+            address: None,
+        };
+        tracer.register_venues(&[venue("V001")]).await.unwrap();
+        let scans = format!(
+            "身份证号,场所码,扫码时间,备注\n{p0},V001,2022-04-11 08:00:00,\"入口\n东门\"\n{p0},V404,2022-04-11 09:00:00,\n{p1},V001,昨天,\n",
+            p0 = id(0),
+            p1 = id(1)
+        );
+        for (how, bytes) in as_people_have_it(&scans) {
+            let mut errors = Collect::default();
+            tracer.import_checkins(Cursor::new(bytes), &mut errors).await.unwrap();
+            let lines: Vec<(u64, Option<&str>)> = errors.0.iter().map(|e| (e.line, e.field)).collect();
+            assert_eq!(lines, [(4, Some("venue_code")), (5, Some("at"))], "{:?} {how}", s.kind);
+        }
+
+        let roster =
+            format!("单位,身份证号,班组\n\"东关\n物流园\",{p0},A组\n物流园,140121199001011234,A组\n,{p1},\n", p0 = id(0), p1 = id(1));
+        for (how, bytes) in as_people_have_it(&roster) {
+            let mut errors = Collect::default();
+            tracer.import_roster(Cursor::new(bytes), &code("140121100"), &mut errors).await.unwrap();
+            let lines: Vec<(u64, Option<&str>)> = errors.0.iter().map(|e| (e.line, e.field)).collect();
+            assert_eq!(lines, [(4, Some("id_number")), (5, Some("workplace"))], "{:?} {how}", s.kind);
+        }
+        s.finish(store).await.unwrap();
+    }
+}
