@@ -50,6 +50,9 @@ pub enum ImportWhat {
         file: PathBuf,
         #[command(flatten)]
         db: crate::DatabaseArg,
+        /// Write every refused row and every warning (line, kind, field, reason) to this CSV file.
+        #[arg(long)]
+        errors: Option<PathBuf>,
     },
     /// Place-code scans: 身份证号/id_number, 场所码/venue_code, 扫码时间/at, optional 离开时间/left_at.
     /// Loading the same scans again changes nothing.
@@ -57,6 +60,9 @@ pub enum ImportWhat {
         file: PathBuf,
         #[command(flatten)]
         db: crate::DatabaseArg,
+        /// Write every refused row and every warning (line, kind, field, reason) to this CSV file.
+        #[arg(long)]
+        errors: Option<PathBuf>,
     },
     /// Workplace rosters (单位花名册): 单位/workplace, 身份证号/id_number, optional 班组/unit. A
     /// case's team-mates become candidates; a close contact's are proposed as secondary contacts.
@@ -67,6 +73,9 @@ pub enum ImportWhat {
         /// The area the workplaces are in.
         #[arg(long)]
         area: String,
+        /// Write every refused row and every warning (line, kind, field, reason) to this CSV file.
+        #[arg(long)]
+        errors: Option<PathBuf>,
     },
     /// Areas: 区划代码/code and 名称/name (county 6, township 9, village 12 digits).
     Areas {
@@ -83,9 +92,9 @@ pub async fn run(what: ImportWhat) -> Result<()> {
         ImportWhat::Linelist { file, db, area, incident, errors } => {
             linelist(&file, &db.database, &area, incident, errors.as_deref()).await
         }
-        ImportWhat::Venues { file, db } => venues(&file, &db.database).await,
-        ImportWhat::Checkins { file, db } => checkins(&file, &db.database).await,
-        ImportWhat::Roster { file, db, area } => roster(&file, &db.database, &area).await,
+        ImportWhat::Venues { file, db, errors } => venues(&file, &db.database, errors.as_deref()).await,
+        ImportWhat::Checkins { file, db, errors } => checkins(&file, &db.database, errors.as_deref()).await,
+        ImportWhat::Roster { file, db, area, errors } => roster(&file, &db.database, &area, errors.as_deref()).await,
     }
 }
 
@@ -109,6 +118,26 @@ impl CliObserver {
     /// Progress lines on stderr (against `total_bytes`, when known), no report file.
     fn plain(total_bytes: u64) -> Self {
         CliObserver { bar: None, total_bytes, started: Instant::now(), last_line: Instant::now(), report: None, shown: 0 }
+    }
+
+    /// Progress lines, and the row report written to `errors` when one is asked for.
+    fn reporting(total_bytes: u64, errors: Option<&Path>) -> Result<Self> {
+        Ok(CliObserver { report: errors.map(report_file).transpose()?, ..CliObserver::plain(total_bytes) })
+    }
+
+    /// Flushes the report file, or says how many rows the terminal did not show.
+    fn finish(&mut self, errors: Option<&Path>) -> Result<()> {
+        if let Some(mut w) = self.report.take() {
+            w.flush()?;
+        }
+        match errors {
+            Some(path) => println!("refused rows and warnings written to {}", path.display()),
+            None if self.shown > 20 => {
+                eprintln!("… and {} more refused rows and warnings (use --errors report.csv to list them all)", self.shown - 20)
+            }
+            None => {}
+        }
+        Ok(())
     }
 }
 
@@ -232,16 +261,10 @@ async fn linelist(file: &Path, database: &str, area: &str, incident: Option<Stri
     let input = File::open(file).with_context(|| format!("opening {}", file.display()))?;
     let store = crate::open(database).await?;
     let actor = cli_actor();
-    let mut observer = CliObserver::plain(0);
-    observer.report = errors.map(report_file).transpose()?;
+    let mut observer = CliObserver::reporting(0, errors)?;
     let target = cordon_store::linelist::LinelistTarget { area, incident };
     let s = cordon_store::linelist::import_linelist(&store, &actor, input, &target, &mut observer, None).await?;
-    if let Some(mut w) = observer.report.take() {
-        w.flush()?;
-    }
-    if errors.is_none() && observer.shown > 20 {
-        eprintln!("… and {} more refused rows and warnings (use --errors report.csv to list them all)", observer.shown - 20);
-    }
+    observer.finish(errors)?;
     println!(
         "imported {} ({}) into incident {}: {} rows — {} stored, {} unchanged, {} stored with a warning, {} refused; {} infector links ({} unknown infectors), {} clusters, in {:.1} s",
         file.display(),
@@ -257,9 +280,6 @@ async fn linelist(file: &Path, database: &str, area: &str, incident: Option<Stri
         s.clusters,
         s.elapsed_ms as f64 / 1000.0
     );
-    if let Some(path) = errors {
-        println!("refused rows and warnings written to {}", path.display());
-    }
     store.close().await;
     Ok(())
 }
@@ -278,54 +298,19 @@ fn column(headers: &csv::StringRecord, names: &[&str]) -> Option<usize> {
     cordon_domain::header::position(headers, names)
 }
 
-async fn venues(file: &Path, database: &str) -> Result<()> {
-    let (mut reader, headers) = csv_file(file)?;
-    let find = |names: &[&str]| column(&headers, names);
-    let (Some(code_col), Some(name_col), Some(area_col)) =
-        (find(&["code", "场所码", "场所编码"]), find(&["name", "名称", "场所名称"]), find(&["area_code", "区划代码"]))
-    else {
-        bail!("the file needs columns 场所码/code, 名称/name and 区划代码/area_code");
-    };
-    let address_col = find(&["address", "地址"]);
-    let (mut venues, mut bad) = (Vec::new(), 0);
-    for (i, rec) in reader.records().enumerate() {
-        let rec = rec?;
-        let get = |c: usize| rec.get(c).unwrap_or("").trim().to_string();
-        match AreaCode::parse(&get(area_col)) {
-            Ok(area_code) if !get(code_col).is_empty() && !get(name_col).is_empty() => venues.push(cordon_store::checkins::NewVenue {
-                code: get(code_col),
-                name: get(name_col),
-                area_code,
-                address: address_col.map(get).filter(|a| !a.is_empty()),
-            }),
-            _ => {
-                bad += 1;
-                eprintln!("line {}: needs a code, a name and a valid area code", i + 2);
-            }
-        }
-    }
-    let store = crate::open(database).await?;
-    let n = store.upsert_venues(&venues).await?;
-    println!("imported {} venues ({} new), {} invalid rows", venues.len(), n, bad);
-    store.close().await;
-    Ok(())
-}
-
-async fn checkins(file: &Path, database: &str) -> Result<()> {
+async fn venues(file: &Path, database: &str, errors: Option<&Path>) -> Result<()> {
     let input = File::open(file).with_context(|| format!("opening {}", file.display()))?;
-    let total_bytes = input.metadata()?.len();
     let store = crate::open(database).await?;
-    let mut observer = CliObserver::plain(total_bytes);
-    let s = cordon_store::checkins::import_checkins(&store, input, &mut observer).await?;
-    if observer.shown > 20 {
-        eprintln!("… and {} more row errors", observer.shown - 20);
-    }
+    let mut observer = CliObserver::reporting(0, errors)?;
+    let s = cordon_store::checkins::import_venues(&store, input, None, &mut observer).await?;
+    observer.finish(errors)?;
     println!(
-        "imported {} ({}): {} rows, {} new scans, {} invalid, in {:.1} s",
+        "imported {} ({}): {} rows — {} stored, {} unchanged, 0 stored with a warning, {} refused, in {:.1} s",
         file.display(),
         s.encoding.as_str(),
         s.rows,
         s.inserted,
+        s.unchanged,
         s.invalid_rows,
         s.elapsed_ms as f64 / 1000.0
     );
@@ -333,24 +318,44 @@ async fn checkins(file: &Path, database: &str) -> Result<()> {
     Ok(())
 }
 
-async fn roster(file: &Path, database: &str, area: &str) -> Result<()> {
+async fn checkins(file: &Path, database: &str, errors: Option<&Path>) -> Result<()> {
+    let input = File::open(file).with_context(|| format!("opening {}", file.display()))?;
+    let total_bytes = input.metadata()?.len();
+    let store = crate::open(database).await?;
+    let mut observer = CliObserver::reporting(total_bytes, errors)?;
+    let s = cordon_store::checkins::import_checkins(&store, input, &mut observer).await?;
+    observer.finish(errors)?;
+    println!(
+        "imported {} ({}): {} rows — {} stored, {} unchanged, 0 stored with a warning, {} refused, in {:.1} s",
+        file.display(),
+        s.encoding.as_str(),
+        s.rows,
+        s.inserted,
+        s.rows - s.inserted - s.invalid_rows,
+        s.invalid_rows,
+        s.elapsed_ms as f64 / 1000.0
+    );
+    store.close().await;
+    Ok(())
+}
+
+async fn roster(file: &Path, database: &str, area: &str, errors: Option<&Path>) -> Result<()> {
     let area = AreaCode::parse(area).map_err(|e| anyhow::anyhow!("--area {area:?}: {e}"))?;
     let input = File::open(file).with_context(|| format!("opening {}", file.display()))?;
     let store = crate::open(database).await?;
     let actor = cli_actor();
-    let mut observer = CliObserver::plain(0);
+    let mut observer = CliObserver::reporting(0, errors)?;
     let s = cordon_store::workplaces::import_roster(&store, &actor, input, &area, &mut observer).await?;
-    if observer.shown > 20 {
-        eprintln!("… and {} more row errors", observer.shown - 20);
-    }
+    observer.finish(errors)?;
     println!(
-        "imported {} ({}): {} rows, {} new workplaces, {} members stored, {} invalid",
+        "imported {} ({}): {} rows — {} stored, {} unchanged, 0 stored with a warning, {} refused; {} new workplaces",
         file.display(),
         s.encoding.as_str(),
         s.rows,
-        s.workplaces,
         s.members,
-        s.invalid_rows
+        s.rows - s.members - s.invalid_rows,
+        s.invalid_rows,
+        s.workplaces
     );
     store.close().await;
     Ok(())

@@ -62,6 +62,118 @@ pub struct CheckinSummary {
     pub elapsed_ms: u64,
 }
 
+/// What a venue import did.
+#[derive(Debug, Clone, Serialize)]
+pub struct VenueSummary {
+    pub encoding: TextEncoding,
+    pub rows: u64,
+    /// Venues newly registered.
+    pub inserted: u64,
+    /// Valid rows whose code was already registered: the stored venue is kept.
+    pub unchanged: u64,
+    pub invalid_rows: u64,
+    pub elapsed_ms: u64,
+}
+
+/// Imports venues with their place codes from CSV (UTF-8 or GBK; LF or CRLF): 场所码/code,
+/// 名称/name, 区划代码/area_code, and optionally 地址/address. A code already registered keeps
+/// its venue (counted unchanged). A row without a code or a name, with an area code that does
+/// not parse, is not registered, or lies outside `allowed`, is refused with its line.
+pub async fn import_venues<R: Read + Send + 'static>(
+    store: &Store,
+    input: R,
+    allowed: Option<&cordon_domain::access::Jurisdiction>,
+    observer: &mut (dyn ImportObserver + Send),
+) -> Result<VenueSummary> {
+    let started = Instant::now();
+    let parsed = tokio::task::spawn_blocking(move || -> Result<(TextEncoding, u64, Vec<(u64, NewVenue)>, Vec<RowError>)> {
+        let crate::decode::Text { encoding, crlf, reader } = utf8_text(input)?;
+        let mut csv = csv::ReaderBuilder::new().flexible(true).from_reader(reader);
+        let headers = csv.headers().map_err(|e| refused!("refused.not_csv", reason = e))?.clone();
+        let find = |names: &[&str]| cordon_domain::header::position(&headers, names);
+        let (Some(code), Some(name), Some(area)) =
+            (find(&["code", "场所码", "场所编码"]), find(&["name", "名称", "场所名称"]), find(&["area_code", "区划代码"]))
+        else {
+            return Err(refused!("refused.venue_file_columns"));
+        };
+        let address = find(&["address", "地址"]);
+        let (mut rows, mut errors, mut read) = (Vec::new(), Vec::new(), 0u64);
+        for (line, rec) in numbered(csv.records(), crlf) {
+            let rec = match rec {
+                Ok(r) if r.iter().all(|f| f.trim().is_empty()) => continue,
+                Ok(r) => r,
+                Err(e) => {
+                    read += 1;
+                    errors.push(e);
+                    continue;
+                }
+            };
+            read += 1;
+            let get = |i: usize| rec.get(i).unwrap_or("").trim().to_string();
+            let (c, n) = (get(code), get(name));
+            if c.is_empty() {
+                errors.push(RowError { line, field: Some("code"), reason: "is empty".into() });
+            } else if n.is_empty() {
+                errors.push(RowError { line, field: Some("name"), reason: "is empty".into() });
+            } else {
+                match AreaCode::parse(&get(area)) {
+                    Ok(area_code) => {
+                        rows.push((line, NewVenue { code: c, name: n, area_code, address: address.map(get).filter(|a| !a.is_empty()) }))
+                    }
+                    Err(e) => errors.push(RowError { line, field: Some("area_code"), reason: format!("{:?}: {e}", get(area)) }),
+                }
+            }
+        }
+        Ok((encoding, read, rows, errors))
+    })
+    .await
+    .map_err(|e| StoreError::Task(e.to_string()))?;
+    let (encoding, read, rows, mut errors) = parsed?;
+    let mut areas: Vec<&AreaCode> = rows.iter().map(|(_, v)| &v.area_code).collect();
+    areas.sort();
+    areas.dedup();
+    let mut known = std::collections::HashSet::new();
+    for a in areas {
+        if store.area(a).await?.is_some() {
+            known.insert(a.as_str().to_string());
+        }
+    }
+    let mut good = Vec::with_capacity(rows.len());
+    for (line, v) in rows {
+        if !known.contains(v.area_code.as_str()) {
+            errors.push(RowError {
+                line,
+                field: Some("area_code"),
+                reason: format!("unknown area code {} (not in the area register)", v.area_code),
+            });
+        } else if allowed.is_some_and(|j| !j.contains(&v.area_code)) {
+            errors.push(RowError { line, field: Some("area_code"), reason: format!("area {} is outside your jurisdiction", v.area_code) });
+        } else {
+            good.push(v);
+        }
+    }
+    let inserted = store.upsert_venues(&good).await?;
+    errors.sort_by_key(|e| e.line);
+    let mut invalid_rows = 0;
+    let mut last = None;
+    for e in &errors {
+        if last != Some(e.line) {
+            invalid_rows += 1;
+            last = Some(e.line);
+        }
+        observer.row_error(e);
+    }
+    observer.progress(&Progress { bytes_read: 0, rows: read, inserted, invalid_rows });
+    Ok(VenueSummary {
+        encoding,
+        rows: read,
+        inserted,
+        unchanged: good.len() as u64 - inserted,
+        invalid_rows,
+        elapsed_ms: started.elapsed().as_millis() as u64,
+    })
+}
+
 fn time(s: i64) -> DateTime<Utc> {
     Utc.timestamp_opt(s, 0).single().unwrap_or_default()
 }

@@ -1080,6 +1080,96 @@ async fn an_admin_creates_changes_resets_and_disables_accounts_and_revokes_token
     }
 }
 
+/// Uploads `bytes` as a file through an import section of the imports page and waits for its
+/// summary; answers the section's text.
+async fn upload(client: &fantoccini::Client, section: &str, name: &str, bytes: &[u8]) -> String {
+    let path = std::env::temp_dir().join(format!("{}-{name}", std::process::id()));
+    std::fs::write(&path, bytes).unwrap();
+    let input = client.wait().for_element(fantoccini::Locator::Css(&format!("#{section} input[type=file]"))).await.unwrap();
+    input.send_keys(path.to_str().unwrap()).await.unwrap();
+    client.find(fantoccini::Locator::Css(&format!("#{section} button"))).await.unwrap().click().await.unwrap();
+    let done = format!("//section[@id='{section}']//p[contains(@class, 'import-message') and contains(., '导入完成')]");
+    client.wait().for_element(fantoccini::Locator::XPath(&done)).await.unwrap();
+    text(client, &format!("#{section}")).await
+}
+
+#[tokio::test]
+#[ignore = "browser test: needs chromium and chromedriver (scripts/test.sh installs them and runs it)"]
+async fn people_line_lists_venues_scans_and_rosters_are_imported_on_a_page_with_the_row_report() {
+    let driver = chromedriver().await;
+    for w in worlds("browser_imports", 4).await {
+        let store = &w.store;
+        account(store, "tracer5", Role::Investigator, "140121").await;
+        let addr = spawn_server(store.clone()).await;
+        let client = browser(&driver).await;
+        sign_in(&client, addr, "tracer5", PASSWORD).await;
+        menu(&client, "/imports").await;
+        assert!(client.find(fantoccini::Locator::Id("import-persons")).await.is_err(), "the register's import is not the tracer's");
+
+        // Venues as a civil-affairs list has them: GBK, CRLF; one row outside the register.
+        let venues = "场所码,名称,区划代码,地址\r\nV001,东关物流园,140121100201,东关村\r\nV002,东关超市,140121100201,\r\nV003,无名店,140121999201,\r\n";
+        let said = upload(&client, "import-venues", "venues.csv", &encoding_rs::GBK.encode(venues).0).await;
+        let counts = |section: &'static str| {
+            let client = client.clone();
+            async move {
+                let mut out = vec![];
+                for k in ["rows", "stored", "unchanged", "warned", "refused"] {
+                    out.push(text(&client, &format!("#{section} [data-count={k}]")).await);
+                }
+                out.join(" ")
+            }
+        };
+        assert_eq!(counts("import-venues").await, "3 2 0 0 1", "{said}");
+        let row = text(&client, "#import-venues table.import-rows tbody tr").await;
+        assert!(row.starts_with("4") && row.contains("拒收") && row.contains("区划代码"), "{row}");
+        let href = client.find(fantoccini::Locator::Css("#import-venues .import-download a")).await.unwrap().attr("href").await.unwrap();
+        assert!(href.unwrap_or_default().starts_with("blob:"), "the report to download");
+        assert!(said.contains("GB18030"), "{said}");
+        let again = upload(&client, "import-venues", "venues-again.csv", &encoding_rs::GBK.encode(venues).0).await;
+        assert_eq!(counts("import-venues").await, "3 0 2 0 1", "{again}");
+
+        // A line list with a warning (an onset that is no date) and a refusal (no number).
+        let linelist = "病例编号,传染源,发病日期\nL1,,2022-04-09\nL2,L1,4月上旬\n,L1,\n";
+        upload(&client, "import-linelist", "linelist.csv", linelist.as_bytes()).await;
+        assert_eq!(counts("import-linelist").await, "3 2 0 1 1");
+        let rows = text(&client, "#import-linelist table.import-rows tbody").await;
+        assert!(rows.contains("3 提示 发病日期") && rows.contains("4 拒收 病例编号"), "{rows}");
+
+        // Scans of those venues and a roster, with the lines people see.
+        let scans = format!("身份证号,场所码,扫码时间\n{},V001,2022-04-11 08:00\n{},V404,2022-04-11 09:00\n", sample_id(0), sample_id(1));
+        upload(&client, "import-checkins", "scans.csv", scans.as_bytes()).await;
+        assert_eq!(counts("import-checkins").await, "2 1 0 0 1");
+        let roster = format!("单位,身份证号,班组\n物流园,{},A组\n物流园,140121199001011234,A组\n", sample_id(0));
+        upload(&client, "import-roster", "roster.csv", roster.as_bytes()).await;
+        assert_eq!(counts("import-roster").await, "2 1 0 0 1");
+        std::fs::write(screenshot_path(&format!("imports-{}.png", w.scratch.kind.as_str())), client.screenshot().await.unwrap()).unwrap();
+
+        // The commander imports the register's people as Excel saves them (UTF-8 with a BOM,
+        // CRLF), on a phone.
+        client.find(fantoccini::Locator::Css("header form button")).await.unwrap().click().await.unwrap();
+        client.set_window_size(390, 844).await.unwrap();
+        sign_in(&client, addr, "commander1", PASSWORD).await;
+        menu(&client, "/imports").await;
+        assert!(client.find(fantoccini::Locator::Id("import-venues")).await.is_err());
+        let mut people = b"\xEF\xBB\xBF".to_vec();
+        people.extend_from_slice(
+            format!(
+                "身份证号,姓名,区划代码\r\n{},新来者,140121100201\r\n{},王秀英,140121100201\r\n110105194912310021,坏号码,140121100201\r\n",
+                sample_id(500),
+                sample_id(0)
+            )
+            .as_bytes(),
+        );
+        upload(&client, "import-persons", "people.csv", &people).await;
+        assert_eq!(counts("import-persons").await, "3 1 1 0 1");
+        assert!(text(&client, "#import-persons table.import-rows tbody").await.starts_with("4 拒收 身份证号"));
+        let width: i64 = client.execute("return document.documentElement.scrollWidth", vec![]).await.unwrap().as_i64().unwrap();
+        assert!(width <= 390, "nothing scrolls sideways: {width}");
+        client.close().await.unwrap();
+        w.finish().await;
+    }
+}
+
 #[tokio::test]
 async fn the_audit_api_filters_by_actor_record_area_and_day() {
     for w in worlds("api_audit", 8).await {

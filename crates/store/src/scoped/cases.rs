@@ -172,6 +172,17 @@ impl Scoped {
         self.store.upsert_venues(venues).await
     }
 
+    /// Imports venues of the jurisdiction from a file (`tracing.write`); rows outside it are
+    /// refused with their line.
+    pub async fn import_venues<R: Read + Send + 'static>(
+        &self,
+        input: R,
+        observer: &mut (dyn ImportObserver + Send),
+    ) -> Result<crate::checkins::VenueSummary> {
+        self.require(Permission::TracingWrite)?;
+        crate::checkins::import_venues(&self.store, input, Some(&self.principal.user.jurisdiction), observer).await
+    }
+
     /// Imports place-code scans (they come from the health-code platform, city-wide).
     pub async fn import_checkins<R: Read + Send + 'static>(
         &self,

@@ -85,6 +85,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(cases::contacts::assist_requests))
         .routes(routes!(cases::contacts::answer_assist_request))
         .routes(routes!(cases::contacts::import_checkins))
+        .routes(routes!(cases::contacts::import_venues))
         .routes(routes!(cases::contacts::import_roster))
         .routes(routes!(observation::list_orders))
         .routes(routes!(observation::order_detail))

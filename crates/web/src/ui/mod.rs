@@ -23,6 +23,7 @@ mod clusters;
 mod community;
 mod coverage;
 mod form;
+mod imports;
 mod login;
 mod observation;
 mod persons;
@@ -39,6 +40,7 @@ pub fn router() -> Router<AppState> {
         .route("/", get(index))
         .route("/areas/{code}", get(area_page))
         .route("/community", get(community::page))
+        .route("/imports", get(imports::page))
         .route("/persons", get(persons::list))
         .route("/persons/{id}", get(persons::detail))
         .route("/persons/{id}/reveal", post(persons::reveal))
@@ -72,6 +74,7 @@ pub struct UserBadge {
     pub can_dispatch: bool,
     pub can_community: bool,
     pub can_treatment: bool,
+    pub can_import: bool,
 }
 
 impl UserBadge {
@@ -90,6 +93,7 @@ impl UserBadge {
             can_dispatch: p.can(Permission::TransferWrite) || p.can(Permission::CommandWrite),
             can_community: p.can(Permission::CommunityWrite),
             can_treatment: p.can(Permission::QuarantineRead) || p.can(Permission::TreatmentWrite),
+            can_import: p.can(Permission::PersonsImport) || p.can(Permission::TracingWrite),
         })
     }
 }

@@ -407,3 +407,39 @@ pub async fn import_checkins(caller: Caller, body: Body) -> ApiResult<Json<Check
         errors_truncated: collect.truncated,
     }))
 }
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct VenueReport {
+    pub encoding: String,
+    pub rows: u64,
+    /// Venues newly registered.
+    pub inserted: u64,
+    /// Rows whose place code was already registered: the stored venue is kept.
+    pub unchanged: u64,
+    pub invalid_rows: u64,
+    pub elapsed_ms: u64,
+    pub errors: Vec<ImportRowError>,
+    pub errors_truncated: bool,
+}
+
+/// Imports venues with their place codes (CSV, UTF-8 or GBK): 场所码/code, 名称/name,
+/// 区划代码/area_code, and optionally 地址/address. A code already registered keeps its venue;
+/// rows outside the caller's jurisdiction are refused with their line. Requires `tracing.write`.
+#[utoipa::path(post, path = "/api/v1/imports/venues", tag = "imports",
+    request_body(content = String, content_type = "text/csv", description = "Venues with a header line"),
+    responses((status = 200, body = VenueReport), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)),
+    extensions(("x-permission" = json!(Permission::TracingWrite.as_str()))))]
+pub async fn import_venues(caller: Caller, body: Body) -> ApiResult<Json<VenueReport>> {
+    let mut collect = Collect::default();
+    let s = caller.0.import_venues(body_reader(body), &mut collect).await?;
+    Ok(Json(VenueReport {
+        encoding: s.encoding.as_str().to_string(),
+        rows: s.rows,
+        inserted: s.inserted,
+        unchanged: s.unchanged,
+        invalid_rows: s.invalid_rows,
+        elapsed_ms: s.elapsed_ms,
+        errors: collect.errors,
+        errors_truncated: collect.truncated,
+    }))
+}

@@ -1,0 +1,78 @@
+//! Bulk imports on a page (批量导入), for the roles that do them: the register's people, a line
+//! list, venues with their place codes, place-code scans and workplace rosters. Each file goes
+//! as it is (UTF-8 or GBK, LF or CRLF) to the same streaming import the API and the CLI use; the
+//! page shows the upload's progress, then the summary — stored, unchanged, stored with a warning,
+//! refused — and every refused row and warning with its line, with the report to download.
+
+use askama::Template;
+use axum::response::Response;
+use cordon_domain::access::Permission;
+
+use crate::auth::Caller;
+use crate::i18n::Tr;
+use crate::ui::{UserBadge, failure, page_texts, render};
+
+#[derive(Template)]
+#[template(path = "imports.html")]
+struct ImportsPage {
+    t: Tr,
+    user: Option<UserBadge>,
+    persons: bool,
+    tracing: bool,
+    /// The caller's first area, the default area of a line list's rows and of a roster.
+    area: String,
+    text_json: String,
+}
+
+pub async fn page(t: Tr, caller: Caller) -> Response {
+    let p = caller.0.principal();
+    let (persons, tracing) = (p.can(Permission::PersonsImport), p.can(Permission::TracingWrite));
+    if let Err(e) = caller.0.require_any(&[Permission::PersonsImport, Permission::TracingWrite]) {
+        return failure(t, &caller, e);
+    }
+    let text_json = page_texts(
+        t,
+        &[
+            ("choose", "imports.choose"),
+            ("sending", "imports.sending"),
+            ("storing", "imports.storing"),
+            ("done", "imports.done"),
+            ("failed", "imports.failed"),
+            ("offline", "imports.offline"),
+            ("refused", "imports.kind.refused"),
+            ("warning", "imports.kind.warning"),
+            ("report_header", "imports.report_header"),
+            ("more", "imports.more"),
+            ("field.id_kind", "imports.field.id_kind"),
+            ("field.id_number", "imports.field.id_number"),
+            ("field.name", "imports.field.name"),
+            ("field.sex", "imports.field.sex"),
+            ("field.birth_date", "imports.field.birth_date"),
+            ("field.phone", "imports.field.phone"),
+            ("field.area_code", "imports.field.area_code"),
+            ("field.address", "imports.field.address"),
+            ("field.tags", "imports.field.tags"),
+            ("field.case_id", "imports.field.case_id"),
+            ("field.infector_ids", "imports.field.infector_ids"),
+            ("field.onset", "imports.field.onset"),
+            ("field.report_date", "imports.field.report_date"),
+            ("field.cluster_label", "imports.field.cluster_label"),
+            ("field.how_found", "imports.field.how_found"),
+            ("field.origin", "imports.field.origin"),
+            ("field.classification", "imports.field.classification"),
+            ("field.code", "imports.field.code"),
+            ("field.venue_code", "imports.field.venue_code"),
+            ("field.at", "imports.field.at"),
+            ("field.left_at", "imports.field.left_at"),
+            ("field.workplace", "imports.field.workplace"),
+            ("field.unit", "imports.field.unit"),
+            ("refused.file_columns", "refused.file_columns"),
+            ("refused.not_csv", "refused.not_csv"),
+            ("refused.checkin_file_columns", "refused.checkin_file_columns"),
+            ("refused.venue_file_columns", "refused.venue_file_columns"),
+            ("refused.roster_columns", "refused.roster_columns"),
+        ],
+    );
+    let area = p.user.jurisdiction.areas().first().map(|a| a.as_str().to_string()).unwrap_or_default();
+    render(&ImportsPage { t, user: UserBadge::of(&caller), persons, tracing, area, text_json })
+}
