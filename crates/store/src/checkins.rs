@@ -75,6 +75,9 @@ pub struct VenueSummary {
     pub elapsed_ms: u64,
 }
 
+/// A venue file read: its encoding, rows read, venues by line, refused rows.
+type ParsedVenues = (TextEncoding, u64, Vec<(u64, NewVenue)>, Vec<RowError>);
+
 /// Imports venues with their place codes from CSV (UTF-8 or GBK; LF or CRLF): 场所码/code,
 /// 名称/name, 区划代码/area_code, and optionally 地址/address. A code already registered keeps
 /// its venue (counted unchanged). A row without a code or a name, with an area code that does
@@ -86,7 +89,7 @@ pub async fn import_venues<R: Read + Send + 'static>(
     observer: &mut (dyn ImportObserver + Send),
 ) -> Result<VenueSummary> {
     let started = Instant::now();
-    let parsed = tokio::task::spawn_blocking(move || -> Result<(TextEncoding, u64, Vec<(u64, NewVenue)>, Vec<RowError>)> {
+    let parsed = tokio::task::spawn_blocking(move || -> Result<ParsedVenues> {
         let crate::decode::Text { encoding, crlf, reader } = utf8_text(input)?;
         let mut csv = csv::ReaderBuilder::new().flexible(true).from_reader(reader);
         let headers = csv.headers().map_err(|e| refused!("refused.not_csv", reason = e))?.clone();
