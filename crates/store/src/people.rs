@@ -320,6 +320,13 @@ impl Store {
             .fetch_optional(&mut *tx).await?;
             match row {
                 Some((id,)) => {
+                    // The area's population (and each enclosing area's) is a maintained count that
+                    // a round's coverage reads as its expected people: one more here.
+                    let mut code = Some(p.area_code.clone());
+                    while let Some(c) = code {
+                        sqlx::query("UPDATE areas SET population = population + 1 WHERE code = $1").bind(c.as_str()).execute(&mut *tx).await?;
+                        code = c.parent();
+                    }
                     let change = Change::new("create", "person", id).area(area).after(serde_json::json!({
                         "id_number": p.document.masked(), "name": p.name.as_str(), "address": p.address, "how": "on_the_spot",
                     }));

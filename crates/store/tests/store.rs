@@ -1240,6 +1240,31 @@ mod retests_and_coverage {
             let sum: i64 = c.children.iter().map(|v| v.sampled).sum();
             assert_eq!(sum, 6, "villages add up to the township");
             assert!(officer.exemptions(round.id, &area).await.unwrap().is_empty());
+
+            // A visitor registered on the spot and sampled: expected one more, so the count of
+            // the missing stays the length of their list (issue 18, item 7).
+            let born = NaiveDate::from_ymd_opt(1961, 8, 2).unwrap();
+            let visitor = cordon_domain::NewPerson {
+                document: cordon_domain::IdDocument::Resident(cordon_domain::ResidentId::from_parts("140121", born, 997).unwrap()),
+                name: cordon_domain::PersonName::parse("郝建国").unwrap(),
+                sex: cordon_domain::Sex::Male,
+                birth_date: born,
+                phone: None,
+                area_code: code("140121100201"),
+                address: Some("东关村西街9号".into()),
+                tags: Default::default(),
+            };
+            let (visitor, created) = officer.register_person(&visitor).await.unwrap();
+            assert!(created);
+            officer.scan(round.id, &bc("EA00000002"), visitor.id, None).await.unwrap();
+            let c = officer.coverage(round.id, &area).await.unwrap().unwrap();
+            let missing = officer.missing(round.id, &area, None, 100).await.unwrap();
+            assert_eq!((c.area.expected, c.area.sampled, c.area.missing()), (21, 7, missing.items.len() as i64), "{:?}", s.kind);
+            for v in &c.children {
+                let list = officer.missing(round.id, &code(&v.area_code), None, 100).await.unwrap();
+                assert_eq!(v.missing(), list.items.len() as i64, "{}", v.name);
+            }
+            assert_eq!(store.area(&code("140121")).await.unwrap().unwrap().population, 41, "the county counts them too");
             let elsewhere = as_user(&store, "other", Role::TestingOfficer, "140121101").await;
             assert!(matches!(
                 elsewhere.exempt(round.id, people[8], ExemptionReason::Away, None).await,

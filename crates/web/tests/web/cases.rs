@@ -738,3 +738,28 @@ async fn a_cluster_with_many_contacts_shows_its_cases_first_and_each_cases_conta
         w.finish().await;
     }
 }
+
+#[tokio::test]
+async fn a_case_page_says_nothing_for_an_outcome_it_does_not_know() {
+    for w in worlds("case_done_unknown", 4).await {
+        let store = &w.store;
+        let (status, _, case) =
+            call(store, post_json(&w.township, "/api/v1/cases", serde_json::json!({"area_code": "140121100201", "number": "清徐-9"})))
+                .await;
+        assert_eq!(status, StatusCode::CREATED, "{case}");
+        let page = |done: &'static str| {
+            let req = Request::get(format!("/cases/{}?done={done}", case["id"]))
+                .header("authorization", format!("Bearer {}", w.township))
+                .body(Body::empty())
+                .unwrap();
+            async move {
+                let res = cordon_web::app(store.clone()).oneshot(req).await.unwrap();
+                String::from_utf8_lossy(&axum::body::to_bytes(res.into_body(), usize::MAX).await.unwrap()).into_owned()
+            }
+        };
+        let html = page("xyz").await;
+        assert!(html.contains("清徐-9") && !html.contains("contacts.done") && !html.contains("contacts-notice"), "a raw key shown");
+        assert!(page("recorded").await.contains("id=\"contacts-notice\""), "a known outcome is said");
+        w.finish().await;
+    }
+}

@@ -228,10 +228,11 @@ pub(super) async fn case_view(t: Tr, caller: &Caller, id: i64, q: CaseQuery, con
             .collect(),
         kinds: ExposureKind::ALL.iter().map(|k| (k.as_str(), t.get(&format!("contacts.kind.{}", k.as_str())).to_string())).collect(),
         existing: q.done.as_deref() == Some("existing"),
-        notice: q.done.as_deref().filter(|d| *d != "existing").map(|d| match (d, q.n) {
+        // A `done` the page does not know (a mistyped or crafted address) says nothing.
+        notice: q.done.as_deref().filter(|d| *d != "existing").and_then(|d| match (d, q.n) {
             ("handed_over", Some(n)) => {
                 let home = q.home.unwrap_or(0).min(n);
-                t.fill(
+                Some(t.fill(
                     "contacts.done.handed_over_n",
                     &[
                         ("n", &n.to_string()),
@@ -239,9 +240,9 @@ pub(super) async fn case_view(t: Tr, caller: &Caller, id: i64, q: CaseQuery, con
                         ("home", &home.to_string()),
                         ("already", &q.already.unwrap_or(0).to_string()),
                     ],
-                )
+                ))
             }
-            _ => t.get(&format!("contacts.done.{d}")).to_string(),
+            _ => t.try_get(&format!("contacts.done.{d}")).map(str::to_string),
         }),
         held: q.held.filter(|h| !h.is_empty()),
         contact_refused,
