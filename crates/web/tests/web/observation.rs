@@ -534,10 +534,21 @@ async fn a_dispatcher_seats_contacts_and_sends_the_case_to_hospital_where_it_is_
         sign_in(&client, addr, "disp1", PASSWORD).await;
         client.goto(&format!("http://{addr}/dispatch")).await.unwrap();
         assert!(text(&client, "table#cases-waiting tbody tr").await.contains(positive["name"].as_str().unwrap()));
+        // This one, mild, goes to the shelter hospital: the board names the ride by where it goes.
+        fill(&client, "#hospital-form input[name=name]", "清徐方舱医院").await;
+        click(&client, "#hospital-form option[value=shelter]").await;
+        click_and_wait(&client, "#hospital-form button").await;
+        client
+            .find(fantoccini::Locator::XPath("//table[@id='cases-waiting']//select[@name='hospital_id']/option[.='清徐方舱医院']"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
         fill(&client, "table#cases-waiting input[name=escort]", "120 急救").await;
         click_and_wait(&client, "table#cases-waiting button").await;
         assert_eq!(text(&client, "#dispatch-notice").await, "已派车。");
-        let open = "//table[@id='transfers']//tr[contains(., '阳性转定点医院')]//button[contains(@class, 'next')]";
+        let open = "//table[@id='transfers']//tr[contains(., '阳性转方舱医院')]//button[contains(@class, 'next')]";
         for step in ["已发车", "已接到", "已送达"] {
             client.find(fantoccini::Locator::XPath(open)).await.unwrap().click().await.unwrap();
             let notice = format!("//*[@id='dispatch-notice'][.='转运单已更新：{step}。']");
@@ -545,7 +556,7 @@ async fn a_dispatcher_seats_contacts_and_sends_the_case_to_hospital_where_it_is_
         }
         assert!(client.find(fantoccini::Locator::XPath(open)).await.is_err(), "arrived");
         let (_, _, case) = get(store, &w.township, &format!("/api/v1/cases/{}", found["id"])).await;
-        assert_eq!(case["place"], "hospital", "{case}");
+        assert_eq!(case["place"], "shelter_hospital", "{case}");
 
         // A death is not one click: it asks for the time, the cause and a confirmation.
         client.find(fantoccini::Locator::Css("header form button")).await.unwrap().click().await.unwrap();

@@ -122,7 +122,12 @@ pub(super) async fn view(t: Tr, caller: &Caller, notice: Option<String>, error: 
             let status = x.status;
             TransferRow {
                 id: x.id,
-                kind: t.get(&format!("dispatch.kind.{}", x.kind)).to_string(),
+                // A positive's ride is named by where it goes: the designated or the shelter hospital.
+                kind: match hospitals.iter().find(|h| Some(h.id) == x.to_hospital_id) {
+                    Some(h) if h.kind == cordon_domain::treatment::HospitalKind::Shelter => t.get("dispatch.kind.positive_to_shelter"),
+                    _ => t.get(&format!("dispatch.kind.{}", x.kind)),
+                }
+                .to_string(),
                 plate: x.plate.clone().unwrap_or_default(),
                 escort: x.escort.clone().unwrap_or_default(),
                 from: place(t, &x.from_place, x.kind),
