@@ -36,6 +36,19 @@ impl Phone {
     }
 }
 
+/// A contact number as a site head, a driver or a unit writes it: a mobile number, or a landline
+/// with its area code (`0351-5123456`, `(0351)5123456`). Answers it as written, trimmed; letters,
+/// too few or too many digits are refused.
+pub fn contact_phone(s: &str) -> Result<String, PhoneError> {
+    let s = s.trim();
+    if Phone::parse(s).is_ok() {
+        return Ok(s.to_string());
+    }
+    let digits: String = s.chars().filter(|c| !matches!(c, ' ' | '-' | '(' | ')' | '（' | '）')).collect();
+    let landline = digits.starts_with('0') && (10..=12).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit());
+    if landline { Ok(s.to_string()) } else { Err(PhoneError::Format(s.to_string())) }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -61,6 +74,16 @@ mod tests {
         fn valid_numbers_round_trip(n in "1[3-9][0-9]{9}") {
             let p = Phone::parse(&n).unwrap();
             prop_assert_eq!(p.as_str(), n.as_str());
+        }
+    }
+
+    #[test]
+    fn a_contact_number_is_a_mobile_or_a_landline_with_its_area_code() {
+        for ok in ["13800138000", "0351-5123456", "(0351)5123456", "010 12345678", "+86 138 0013 8000"] {
+            assert_eq!(contact_phone(ok).as_deref(), Ok(ok.trim()), "{ok}");
+        }
+        for bad in ["12ab", "5123456", "0351-51234567890", "abc", ""] {
+            assert!(contact_phone(bad).is_err(), "{bad}");
         }
     }
 }

@@ -12,6 +12,29 @@ named_enum! {
     }
 }
 
+/// The provinces' one-character abbreviations a mainland plate starts with.
+const PROVINCES: &str = "京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼";
+
+/// A vehicle's plate as the board shows it (`晋A·12345`): a province's character, the issuing
+/// letter, then up to 6 letters and digits (a new-energy plate has 6; a unit's own numbering on a
+/// fleet may be shorter), with or without the dot and spaces as typed. Anything else (`abc`) is
+/// refused with the shape it should have.
+pub fn plate(s: &str) -> Result<String, crate::refusal::Refusal> {
+    let typed = s.trim();
+    let compact: String = typed.chars().filter(|c| !matches!(c, ' ' | '·' | '.' | '-' | '•')).flat_map(char::to_uppercase).collect();
+    let mut chars = compact.chars();
+    let (province, letter) = (chars.next(), chars.next());
+    let rest: String = chars.collect();
+    let ok = province.is_some_and(|p| PROVINCES.contains(p))
+        && letter.is_some_and(|l| l.is_ascii_uppercase())
+        && (1..=6).contains(&rest.chars().count())
+        && rest.chars().all(|c| c.is_ascii_alphanumeric());
+    match (ok, province, letter) {
+        (true, Some(p), Some(l)) => Ok(format!("{p}{l}·{rest}")),
+        _ => Err(crate::refusal!("refused.plate", plate = typed)),
+    }
+}
+
 named_enum! {
     TransferStatus {
         Planned => "planned", "待发车";
@@ -162,6 +185,22 @@ mod tests {
             for (l, s) in loads.iter().zip(&seats) {
                 prop_assert!(*l >= 1 && *l < (*s as usize).max(2));
             }
+        }
+    }
+
+    #[test]
+    fn a_plate_is_read_as_typed_and_refused_when_it_is_no_plate() {
+        for (typed, shown) in [
+            ("晋A·12345", "晋A·12345"),
+            ("晋a12345", "晋A·12345"),
+            ("晋A D1001", "晋A·D1001"),
+            ("晋A·120", "晋A·120"),
+            ("粤B·D12345", "粤B·D12345"),
+        ] {
+            assert_eq!(plate(typed).as_deref(), Ok(shown), "{typed}");
+        }
+        for bad in ["abc", "晋·12345", "AB12345", "晋A·", "晋A·1234567", "晋A·12-34?"] {
+            assert_eq!(plate(bad).map_err(|r| r.kind), Err("refused.plate"), "{bad}");
         }
     }
 }

@@ -121,6 +121,9 @@ impl Store {
         if name.is_empty() || new.head_name.trim().is_empty() {
             return Err(refused!("refused.quarantine_site_needs_name"));
         }
+        if let Some(p) = new.head_phone.as_deref().map(str::trim).filter(|p| !p.is_empty()) {
+            cordon_domain::phone::contact_phone(p).map_err(|_| refused!("refused.contact_phone", phone = p))?;
+        }
         let change = Change::new("create", "quarantine_site", name).area(new.area_code.as_str()).after(serde_json::json!({
             "name": name, "kind": new.kind, "address": new.address, "head": new.head_name, "staff": new.staff,
         }));

@@ -113,9 +113,14 @@ fn open_statuses() -> String {
 
 impl Store {
     pub(crate) async fn add_vehicle(&self, actor: &Actor, v: &NewVehicle) -> Result<i64> {
-        let plate = v.plate.trim();
-        if plate.is_empty() || !(1..=80).contains(&v.seats) {
+        if !(1..=80).contains(&v.seats) {
             return Err(refused!("refused.vehicle_invalid"));
+        }
+        let plate = cordon_domain::transfer::plate(&v.plate)?;
+        let plate = plate.as_str();
+        let phone = v.phone.as_deref().map(str::trim).filter(|p| !p.is_empty());
+        if let Some(p) = phone {
+            cordon_domain::phone::contact_phone(p).map_err(|_| refused!("refused.contact_phone", phone = p))?;
         }
         let change = Change::new("create", "vehicle", plate)
             .area(v.area_code.as_str())
@@ -125,7 +130,7 @@ impl Store {
             let row: Option<(i64,)> = sqlx::query_as(
                 "INSERT INTO vehicles (plate, kind, seats, area_code, driver, phone) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (plate) DO NOTHING RETURNING id",
             )
-            .bind(plate).bind(v.kind.as_str()).bind(v.seats as i32).bind(v.area_code.as_str()).bind(v.driver.as_deref()).bind(v.phone.as_deref())
+            .bind(plate).bind(v.kind.as_str()).bind(v.seats as i32).bind(v.area_code.as_str()).bind(v.driver.as_deref()).bind(phone)
             .fetch_optional(&mut *tx).await?;
             let Some((id,)) = row else { return Err(refused!("refused.vehicle_taken", plate = plate)) };
             bind_all(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;

@@ -101,6 +101,9 @@ async fn contacts_handed_over_get_schedules_rooms_tests_and_follow_a_new_rule_se
             head.create_quarantine_site(&NewQuarantineSite { name: "清徐宾馆".into(), ..blank_site() }).await.is_err(),
             "names are unique"
         );
+        let mistyped = NewQuarantineSite { name: "清徐二宾馆".into(), head_phone: Some("12ab".into()), ..blank_site() };
+        let refused = head.create_quarantine_site(&mistyped).await.unwrap_err();
+        assert_eq!(refused.refusal().map(|r| r.kind), Some("refused.contact_phone"), "{refused}");
         assert_eq!(head.add_rooms(site.id, "1号楼", (1, 3), 1, 1).await.unwrap(), 3);
         assert_eq!(head.add_rooms(site.id, "1号楼", (1, 3), 1, 1).await.unwrap(), 0, "adding again changes nothing");
         let board = head.quarantine_board().await.unwrap();
@@ -501,6 +504,10 @@ async fn transfers_fill_vehicles_move_people_and_keep_overdue_first() {
             phone: None,
         };
         assert!(head.add_vehicle(&vehicle("晋A·1", VehicleKind::Bus, 3)).await.is_err(), "the dispatcher's job");
+        let kind = |r: cordon_store::Result<i64>| r.unwrap_err().refusal().map(|r| r.kind);
+        assert_eq!(kind(dispatcher.add_vehicle(&vehicle("abc", VehicleKind::Bus, 3)).await), Some("refused.plate"));
+        let mistyped_phone = NewVehicle { phone: Some("12ab".into()), ..vehicle("晋A·3", VehicleKind::Bus, 3) };
+        assert_eq!(kind(dispatcher.add_vehicle(&mistyped_phone).await), Some("refused.contact_phone"));
         let small = dispatcher.add_vehicle(&vehicle("晋A·1", VehicleKind::Bus, 3)).await.unwrap();
         let other = dispatcher.add_vehicle(&vehicle("晋A·2", VehicleKind::Bus, 3)).await.unwrap();
         assert!(dispatcher.add_vehicle(&vehicle("晋A·1", VehicleKind::Car, 5)).await.is_err(), "plates are unique");

@@ -373,6 +373,11 @@ async fn a_dispatcher_seats_contacts_and_sends_the_case_to_hospital_where_it_is_
         fill(&client, "#vehicle-form input[name=seats]", "21").await;
         click_and_wait(&client, "#vehicle-form button").await;
         assert_eq!(text(&client, "#dispatch-error").await, "车辆 晋A·D1001 已登记");
+        fill(&client, "#vehicle-form input[name=plate]", "abc").await;
+        fill(&client, "#vehicle-form input[name=seats]", "21").await;
+        click(&client, "#vehicle-form button").await; // the same address answers again
+        let said = "//p[@id='dispatch-error' and .='“abc”不是车牌号：应为省份简称、发牌字母和号码，如 晋A·12345。']";
+        client.wait().for_element(fantoccini::Locator::XPath(said)).await.unwrap();
         fill(&client, "#hospital-form input[name=name]", "清徐县定点医院").await;
         click_and_wait(&client, "#hospital-form button").await;
         assert_eq!(text(&client, "#dispatch-notice").await, "已登记医院 清徐县定点医院。");
