@@ -9,3 +9,10 @@
   url.hash = "";
   link.setAttribute("href", url.pathname + url.search);
 })();
+
+// A form that did not read answers a page with a way back to it; the browser brings the form
+// back with what was typed (inline scripts are not allowed by the page's security policy).
+(function () {
+  var back = document.querySelector("[data-back]");
+  if (back) back.addEventListener("click", function () { window.history.back(); });
+})();

@@ -77,7 +77,7 @@ impl<T: DeserializeOwned + Send> FromRequest<AppState> for Form<T> {
             Ok(v) => Ok(Form(v)),
             Err(e) => {
                 let caller = Caller::from_request_parts(&mut parts, state).await.ok();
-                Err(message(t, caller.as_ref(), StatusCode::BAD_REQUEST, t.get("form.bad"), &e.said(t)))
+                Err(super::form_refused(t, caller.as_ref(), &e.said(t)))
             }
         }
     }

@@ -142,6 +142,8 @@ struct MessagePage {
     user: Option<UserBadge>,
     title: String,
     message: String,
+    /// A form that did not read: offer to go back to it, its input as the person left it.
+    back_to_form: bool,
 }
 
 pub(crate) fn render(t: &impl Template) -> Response {
@@ -155,8 +157,21 @@ pub(crate) fn render(t: &impl Template) -> Response {
 }
 
 pub(crate) fn message(t: Tr, caller: Option<&Caller>, status: StatusCode, title: &str, message: &str) -> Response {
-    let page = MessagePage { t, user: caller.and_then(UserBadge::of), title: title.into(), message: message.into() };
+    let page = MessagePage { t, user: caller.and_then(UserBadge::of), title: title.into(), message: message.into(), back_to_form: false };
     (status, render(&page)).into_response()
+}
+
+/// A submitted form that did not read: what was wrong, and a way back to the form with what was
+/// typed still in it (the browser keeps a form's input when it goes back to it).
+pub(crate) fn form_refused(t: Tr, caller: Option<&Caller>, message: &str) -> Response {
+    let page = MessagePage {
+        t,
+        user: caller.and_then(UserBadge::of),
+        title: t.get("form.bad").into(),
+        message: message.into(),
+        back_to_form: true,
+    };
+    (StatusCode::BAD_REQUEST, render(&page)).into_response()
 }
 
 /// Why a scanned barcode cannot be read, in the page's language.

@@ -98,6 +98,17 @@ async fn a_site_head_fills_rooms_samples_and_checks_people_and_the_commander_cha
         click(&client, "#rooms-form button").await;
         wait_for_query(&client, "notice=").await;
         assert_eq!(text(&client, "#site-notice").await, "已添加 2 间房。");
+        // A number typed as 1e1 does not read: the page names the field, changes nothing, and
+        // leads back to the form with what was typed still in it.
+        fill(&client, "#rooms-form input[name=building]", "2号楼").await;
+        client.execute("document.querySelector('#rooms-form input[name=rooms_per_floor]').type = 'text'", vec![]).await.unwrap();
+        fill(&client, "#rooms-form input[name=rooms_per_floor]", "1e1").await;
+        click_and_wait(&client, "#rooms-form button").await;
+        assert_eq!(text(&client, "p.message").await, "「每层房间数」不是有效的数字，未做任何更改。");
+        click_and_wait(&client, "#back-to-form").await;
+        let kept = client.find(fantoccini::Locator::Css("#rooms-form input[name=building]")).await.unwrap();
+        assert_eq!(kept.prop("value").await.unwrap().as_deref(), Some("2号楼"), "the input is kept");
+        fill(&client, "#rooms-form input[name=building]", "1号楼").await;
 
         // Both close contacts get a room in one batch.
         client.goto(&format!("http://{addr}/quarantine")).await.unwrap();
