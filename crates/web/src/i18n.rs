@@ -222,6 +222,24 @@ mod tests {
         }
     }
 
+    /// A form that does not read names its field in the page's words (`field.<name>`), never
+    /// the field's code: every input a template names has a label in both locales.
+    #[test]
+    fn every_form_field_a_template_names_has_a_label_in_both_locales() {
+        let mut missing = vec![];
+        for (path, src) in sources().into_iter().filter(|(p, _)| p.ends_with(".html")) {
+            for name in literals_after(&src, "name=\"") {
+                let ok = |lang: Lang| lang.catalog().contains_key(format!("field.{name}").as_str());
+                // Names built per row (a rule set's days.<category>.<n>) are read by their own form.
+                let built = name.contains("{{");
+                if !built && name != "viewport" && name != "htmx-config" && !(ok(Lang::Zh) && ok(Lang::En)) {
+                    missing.push(format!("{path}: {name}"));
+                }
+            }
+        }
+        assert!(missing.is_empty(), "fields without a label: {missing:?}");
+    }
+
     #[test]
     fn every_role_and_level_has_a_label_in_both() {
         for lang in [Lang::Zh, Lang::En] {
