@@ -486,6 +486,13 @@ async fn a_dispatcher_seats_contacts_and_sends_the_case_to_hospital_where_it_is_
         client.goto(&format!("http://{addr}/treatment")).await.unwrap();
         assert!(text(&client, "section.stay .log").await.contains("普通型 肺部CT磨玻璃影"));
         assert!(client.find(fantoccini::Locator::Css("section.stay button.discharge")).await.is_err(), "no discharge without the tests");
+        // A Ct value out of range is refused and stays in the form to be corrected.
+        fill(&client, "section.stay .test-form input[name=ct_orf1ab]", "60").await;
+        click_and_wait(&client, "section.stay .test-form button").await;
+        assert!(!text(&client, "#treatment-error").await.is_empty());
+        let kept = client.find(fantoccini::Locator::Css("section.stay .test-form input[name=ct_orf1ab]")).await.unwrap();
+        assert_eq!(kept.prop("value").await.unwrap().as_deref(), Some("60"), "the typed value is kept");
+        client.goto(&format!("http://{addr}/treatment")).await.unwrap();
         let local = |hours: i64| {
             (chrono::Utc::now() - chrono::Duration::hours(hours))
                 .with_timezone(&cordon_domain::local_offset())

@@ -10,7 +10,7 @@ use cordon_domain::testing::result::CtValues;
 use cordon_store::StoreError;
 use serde::Deserialize;
 
-use super::page::outcome;
+use super::page::{KeptTest, outcome, test_outcome};
 use crate::auth::Caller;
 use crate::format::month_day;
 use crate::i18n::Tr;
@@ -49,7 +49,8 @@ pub async fn test(t: Tr, caller: Caller, Path(id): Path<i64>, Form(f): Form<Test
         caller.0.record_hospital_test(id, at, ct).await?;
         Ok(t.get("treatment.test_saved").to_string())
     };
-    outcome(t, &caller, done.await).await
+    let done = done.await;
+    test_outcome(t, &caller, done, KeptTest { stay: id, at: f.at, ct_orf1ab: f.ct_orf1ab, ct_n: f.ct_n }).await
 }
 
 #[derive(Deserialize)]

@@ -18,6 +18,8 @@ use crate::ui::{UserBadge, failure, render, said};
 
 pub struct StayRow {
     id: i64,
+    /// A refused test's input, kept in its form: time, ORF1ab and N Ct as typed.
+    kept: (String, String, String),
     case_number: String,
     name: String,
     hospital: String,
@@ -62,10 +64,18 @@ fn ct(v: Option<f32>) -> String {
 }
 
 pub async fn page(t: Tr, caller: Caller, Query(q): Query<TreatmentQuery>) -> Response {
-    view(t, &caller, q.notice, None).await
+    view(t, &caller, q.notice, None, None).await
 }
 
-pub(super) async fn view(t: Tr, caller: &Caller, notice: Option<String>, error: Option<String>) -> Response {
+/// A hospital test refused: the stay and what was typed, kept in its form.
+pub(super) struct KeptTest {
+    pub(super) stay: i64,
+    pub(super) at: String,
+    pub(super) ct_orf1ab: String,
+    pub(super) ct_n: String,
+}
+
+pub(super) async fn view(t: Tr, caller: &Caller, notice: Option<String>, error: Option<String>, kept: Option<KeptTest>) -> Response {
     let scope = &caller.0;
     let records = match scope.stay_records().await {
         Ok(x) => x,
@@ -83,6 +93,10 @@ pub(super) async fn view(t: Tr, caller: &Caller, notice: Option<String>, error: 
             };
             StayRow {
                 id: s.id,
+                kept: match &kept {
+                    Some(k) if k.stay == s.id => (k.at.clone(), k.ct_orf1ab.clone(), k.ct_n.clone()),
+                    _ => Default::default(),
+                },
                 needs_designated: s.needs_designated(),
                 in_hospital: s.status == cordon_domain::treatment::StayStatus::Admitted,
                 // An asymptomatic infection has no clinical type: it reads as what it is.
@@ -128,10 +142,18 @@ pub(super) async fn view(t: Tr, caller: &Caller, notice: Option<String>, error: 
     render(&page)
 }
 
+/// A refused test answers the page with its input kept in the stay's form.
+pub(super) async fn test_outcome(t: Tr, caller: &Caller, done: Result<String, StoreError>, kept: KeptTest) -> Response {
+    match done {
+        Err(e) if e.is_refusal() => view(t, caller, None, Some(said(t, &e)), Some(kept)).await,
+        other => outcome(t, caller, other).await,
+    }
+}
+
 pub(super) async fn outcome(t: Tr, caller: &Caller, done: Result<String, StoreError>) -> Response {
     match done {
         Ok(n) => Redirect::to(&format!("/treatment?notice={}", percent(&n))).into_response(),
-        Err(e) if e.is_refusal() => view(t, caller, None, Some(said(t, &e))).await,
+        Err(e) if e.is_refusal() => view(t, caller, None, Some(said(t, &e)), None).await,
         Err(e) => failure(t, caller, e),
     }
 }
