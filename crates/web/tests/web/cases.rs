@@ -168,7 +168,7 @@ async fn a_case_by_hand_opens_an_investigation_that_is_taken_split_and_reported(
 
 /// A mass-testing positive through the API: a 10-pool resulted suspect, its first member
 /// re-tested alone, positive.
-async fn positive_via_api(store: &Store) {
+pub(super) async fn positive_via_api(store: &Store) {
     let officer = account(store, "sampler9", Role::TestingOfficer, "140121100").await;
     let lab = account(store, "lab9", Role::Lab, "140121").await;
     let residents: Vec<String> = (0..40).filter(|n| (n / 2) % 4 < 2).map(sample_id).collect();

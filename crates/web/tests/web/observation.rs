@@ -771,6 +771,8 @@ async fn a_community_worker_finds_the_villages_work_in_one_place_and_starts_home
         // Yesterday's meal: the close contacts wait for a transfer, their households (3 in
         // 清源镇, 7 in 徐沟镇) wait to start at home.
         handed_over_after(&w, &p, 1).await;
+        // A mass round with a positive pool: nine members recalled, everyone else missing.
+        super::cases::positive_via_api(store).await;
         account(store, "grid1", Role::CommunityWorker, "140121100").await;
         let addr = spawn_server(store.clone()).await;
         let client = browser(&driver).await;
@@ -785,10 +787,36 @@ async fn a_community_worker_finds_the_villages_work_in_one_place_and_starts_home
         menu(&client, "/community").await;
         assert_eq!(text(&client, "h1 small").await, "清源镇");
         assert_eq!(text(&client, "#card-waiting .num").await, "1", "only 清源镇's household");
-        assert_eq!(text(&client, "#card-recalls .num").await, "0");
+        assert_eq!(text(&client, "#card-recalls .num").await, "9");
         assert!(fits().await, "nothing scrolls sideways on the desk");
         std::fs::write(screenshot_path(&format!("community-phone-{}.png", w.scratch.kind.as_str())), client.screenshot().await.unwrap())
             .unwrap();
+        // The recall list and the missing list as cards, each value with its label.
+        let label = |css: &'static str| {
+            let client = client.clone();
+            async move {
+                let js = format!("return getComputedStyle(document.querySelector('{css}'), '::before').content");
+                client.execute(&js, vec![]).await.unwrap().as_str().unwrap_or_default().to_string()
+            }
+        };
+        for (card, table, first) in [("#card-recalls", "table#recalls", "姓名"), ("#card-missing", "table#missing-table", "住址")] {
+            client.goto(&format!("http://{addr}/community")).await.unwrap();
+            click_and_wait(&client, card).await;
+            if card == "#card-missing" {
+                // The township's villages with their missing counts; a village opens its list.
+                assert!(fits().await, "nothing scrolls sideways on the villages' coverage");
+                click_and_wait(&client, "table.coverage tbody tr:last-child a").await; // 西关村: two not sampled
+            }
+            if client.wait().for_element(fantoccini::Locator::Css(&format!("{table} tbody tr"))).await.is_err() {
+                panic!("{card}: {} {}", client.current_url().await.unwrap(), client.source().await.unwrap());
+            }
+            assert!(fits().await, "nothing scrolls sideways on {card}'s list");
+            let said = label(if card == "#card-recalls" { "table#recalls tbody td" } else { "table#missing-table tbody td" }).await;
+            assert!(said.contains(first), "{card}: the first value is labelled: {said}");
+        }
+        std::fs::write(screenshot_path(&format!("missing-phone-{}.png", w.scratch.kind.as_str())), client.screenshot().await.unwrap())
+            .unwrap();
+        client.goto(&format!("http://{addr}/community")).await.unwrap();
 
         // Its card opens the home list; the household is ticked and started there.
         click_and_wait(&client, "#card-waiting").await;
