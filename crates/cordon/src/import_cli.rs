@@ -239,12 +239,13 @@ async fn persons(file: &Path, database: &str, errors: Option<&Path>) -> Result<(
     }
     let rate = summary.rows as f64 / (summary.elapsed_ms.max(1) as f64 / 1000.0);
     println!(
-        "imported {} ({}): {} rows, {} new, {} unchanged, {} invalid, in {:.1} s ({:.0} rows/s)",
+        "imported {} ({}): {} rows — {} stored, {} unchanged, {} stored with a warning, {} refused, in {:.1} s ({:.0} rows/s)",
         file.display(),
         summary.encoding.as_str(),
         summary.rows,
         summary.inserted,
         summary.unchanged,
+        summary.warned_rows,
         summary.invalid_rows,
         summary.elapsed_ms as f64 / 1000.0,
         rate

@@ -111,9 +111,17 @@ impl PersonColumns {
     }
 
     /// Validates one row against `today`; every bad field is reported, not just the first.
-    pub fn parse(&self, row: &[&str], today: NaiveDate) -> Result<NewPerson, Vec<FieldError>> {
+    ///
+    /// A row that cannot be a person (no valid id, no name, no area; a passport holder without
+    /// sex or birth date; a sex or birth date that contradicts the resident id, which suggests a
+    /// mistyped id) is refused with all its problems. An optional field that does not read is a
+    /// warning and the person is stored without it: a phone or tags left empty, an address over
+    /// 200 characters left empty, a sex or birth date the resident id gives instead.
+    pub fn parse(&self, row: &[&str], today: NaiveDate) -> Result<(NewPerson, Vec<FieldError>), Vec<FieldError>> {
         let mut errors = Vec::new();
+        let mut warnings = Vec::new();
         let mut fail = |field, reason: String| errors.push(FieldError { field, reason });
+        let mut warn = |field, reason: String| warnings.push(FieldError { field, reason });
         let kind = self.get(row, PersonField::IdKind);
         let number = self.get(row, PersonField::IdNumber);
         let document = match kind {
@@ -126,11 +134,33 @@ impl PersonColumns {
         let document = document.map_err(|r| fail(PersonField::IdNumber, r)).ok();
         let name = PersonName::parse(self.get(row, PersonField::Name)).map_err(|e| fail(PersonField::Name, e.to_string())).ok();
 
+        let resident = matches!(document, Some(IdDocument::Resident(_)));
         let sex_text = self.get(row, PersonField::Sex);
-        let given_sex = if sex_text.is_empty() { None } else { sex_text.parse::<Sex>().map_err(|r| fail(PersonField::Sex, r)).ok() };
+        let given_sex = match sex_text.parse::<Sex>() {
+            _ if sex_text.is_empty() => None,
+            Ok(s) => Some(s),
+            Err(r) if resident => {
+                warn(PersonField::Sex, format!("{r}; taken from the resident id"));
+                None
+            }
+            Err(r) => {
+                fail(PersonField::Sex, r);
+                None
+            }
+        };
         let birth_text = self.get(row, PersonField::BirthDate);
-        let given_birth =
-            if birth_text.is_empty() { None } else { parse_date(birth_text).map_err(|r| fail(PersonField::BirthDate, r)).ok() };
+        let given_birth = match parse_date(birth_text) {
+            _ if birth_text.is_empty() => None,
+            Ok(d) => Some(d),
+            Err(r) if resident => {
+                warn(PersonField::BirthDate, format!("{r}; taken from the resident id"));
+                None
+            }
+            Err(r) => {
+                fail(PersonField::BirthDate, r);
+                None
+            }
+        };
         let (sex, birth_date) = match &document {
             Some(IdDocument::Resident(id)) => {
                 if given_sex.is_some_and(|s| s != id.sex()) {
@@ -142,10 +172,10 @@ impl PersonColumns {
                 (Some(id.sex()), Some(id.birth_date()))
             }
             Some(IdDocument::Passport(_)) => {
-                if given_sex.is_none() && sex_text.is_empty() {
+                if sex_text.is_empty() {
                     fail(PersonField::Sex, "required for a passport holder".into());
                 }
-                if given_birth.is_none() && birth_text.is_empty() {
+                if birth_text.is_empty() {
                     fail(PersonField::BirthDate, "required for a passport holder".into());
                 }
                 (given_sex, given_birth)
@@ -153,27 +183,41 @@ impl PersonColumns {
             None => (given_sex, given_birth),
         };
         let phone_text = self.get(row, PersonField::Phone);
-        let phone =
-            if phone_text.is_empty() { None } else { Phone::parse(phone_text).map_err(|e| fail(PersonField::Phone, e.to_string())).ok() };
+        let phone = if phone_text.is_empty() {
+            None
+        } else {
+            Phone::parse(phone_text).map_err(|e| warn(PersonField::Phone, format!("{e}; left empty"))).ok()
+        };
         let area_code = AreaCode::parse(self.get(row, PersonField::AreaCode)).map_err(|e| fail(PersonField::AreaCode, e.to_string())).ok();
-        let address = self.get(row, PersonField::Address);
+        let mut address = self.get(row, PersonField::Address);
         if address.chars().count() > 200 {
-            fail(PersonField::Address, "is longer than 200 characters".into());
+            warn(PersonField::Address, "is longer than 200 characters; left empty".into());
+            address = "";
         }
-        let tags = Tags::parse_list(self.get(row, PersonField::Tags)).map_err(|r| fail(PersonField::Tags, r)).ok();
+        let tags = Tags::parse_list(self.get(row, PersonField::Tags)).unwrap_or_else(|r| {
+            warn(PersonField::Tags, format!("{r}; left empty"));
+            Tags::default()
+        });
 
-        match (document, name, sex, birth_date, area_code, tags) {
-            (Some(document), Some(name), Some(sex), Some(birth_date), Some(area_code), Some(tags)) if errors.is_empty() => Ok(NewPerson {
-                document,
-                name,
-                sex,
-                birth_date,
-                phone,
-                area_code,
-                address: (!address.is_empty()).then(|| address.to_string()),
-                tags,
-            }),
-            _ => Err(errors),
+        match (document, name, sex, birth_date, area_code) {
+            (Some(document), Some(name), Some(sex), Some(birth_date), Some(area_code)) if errors.is_empty() => Ok((
+                NewPerson {
+                    document,
+                    name,
+                    sex,
+                    birth_date,
+                    phone,
+                    area_code,
+                    address: (!address.is_empty()).then(|| address.to_string()),
+                    tags,
+                },
+                warnings,
+            )),
+            // A refused row lists every problem it has, the optional fields' too.
+            _ => {
+                errors.extend(warnings);
+                Err(errors)
+            }
         }
     }
 }
@@ -199,7 +243,9 @@ mod tests {
     #[test]
     fn chinese_headers_map_and_a_good_row_parses() {
         let cols = PersonColumns::from_headers(["\u{feff}身份证号", "姓名", "手机号", "区划代码", "住址", "重点人群"]).unwrap();
-        let p = cols.parse(&["11010519491231002X", "王秀英", "13812345678", "140121100201", "东街1号", "卧床"], today()).unwrap();
+        let (p, warnings) =
+            cols.parse(&["11010519491231002X", "王秀英", "13812345678", "140121100201", "东街1号", "卧床"], today()).unwrap();
+        assert!(warnings.is_empty());
         assert_eq!(p.name.as_str(), "王秀英");
         assert_eq!(p.sex, Sex::Female);
         assert_eq!(p.address.as_deref(), Some("东街1号"));
@@ -224,10 +270,27 @@ mod tests {
     #[test]
     fn passports_need_sex_and_birth_date() {
         let cols = PersonColumns::from_headers(["证件类型", "证件号码", "姓名", "性别", "出生日期", "区划代码"]).unwrap();
-        let ok = cols.parse(&["护照", "E12345678", "JOHN SMITH", "男", "1980/5/1", "140121"], today()).unwrap();
+        let (ok, _) = cols.parse(&["护照", "E12345678", "JOHN SMITH", "男", "1980/5/1", "140121"], today()).unwrap();
         assert_eq!(ok.birth_date, NaiveDate::from_ymd_opt(1980, 5, 1).unwrap());
         let errs = cols.parse(&["护照", "E12345678", "JOHN SMITH", "", "", "140121"], today()).unwrap_err();
         assert_eq!(errs.len(), 2);
+    }
+
+    #[test]
+    fn an_unreadable_optional_field_is_a_warning_and_the_person_is_kept_without_it() {
+        let cols = PersonColumns::from_headers(["身份证号", "姓名", "性别", "出生日期", "手机号", "区划代码", "重点人群"]).unwrap();
+        let (p, warnings) =
+            cols.parse(&["11010519491231002X", "王秀英", "女?", "1949年12月", "1381234", "140121100201", "火星人"], today()).unwrap();
+        let fields: Vec<_> = warnings.iter().map(|w| w.field).collect();
+        assert_eq!(fields, [PersonField::Sex, PersonField::BirthDate, PersonField::Phone, PersonField::Tags]);
+        assert_eq!(
+            (p.sex, p.birth_date, p.phone, p.tags),
+            (Sex::Female, NaiveDate::from_ymd_opt(1949, 12, 31).unwrap(), None, Tags::default())
+        );
+        // A passport holder has no id to give them: refused.
+        let cols = PersonColumns::from_headers(["证件类型", "证件号码", "姓名", "性别", "出生日期", "区划代码"]).unwrap();
+        let errs = cols.parse(&["护照", "E12345678", "JOHN SMITH", "M?", "1980/5/1", "140121"], today()).unwrap_err();
+        assert_eq!(errs[0].field, PersonField::Sex);
     }
 
     #[test]

@@ -67,6 +67,9 @@ pub struct ImportSummary {
     pub unchanged: u64,
     /// Rows rejected; each has at least one [`RowError`].
     pub invalid_rows: u64,
+    /// Rows stored with an optional field that did not read left empty (each reported as a
+    /// warning).
+    pub warned_rows: u64,
     pub elapsed_ms: u64,
 }
 
@@ -94,6 +97,8 @@ enum Msg {
         bytes: u64,
     },
     Errors(Vec<RowError>),
+    /// Rows stored with a field left empty.
+    Warnings(Vec<RowError>),
 }
 
 struct CountingReader<R> {
@@ -138,6 +143,7 @@ pub(crate) async fn import_persons_within<R: Read + Send + 'static>(
 
     let mut progress = Progress::default();
     let mut valid_rows = 0;
+    let mut warned_rows = 0;
     let mut writing = std::time::Duration::ZERO;
     while let Some(msg) = rx.recv().await {
         match msg {
@@ -149,6 +155,16 @@ pub(crate) async fn import_persons_within<R: Read + Send + 'static>(
                         last_line = Some(e.line);
                     }
                     observer.row_error(e);
+                }
+            }
+            Msg::Warnings(warnings) => {
+                let mut last_line = None;
+                for w in &warnings {
+                    if last_line != Some(w.line) {
+                        warned_rows += 1;
+                        last_line = Some(w.line);
+                    }
+                    observer.row_warning(w);
                 }
             }
             Msg::Batch { people, rows, bytes } => {
@@ -182,6 +198,7 @@ pub(crate) async fn import_persons_within<R: Read + Send + 'static>(
         inserted: progress.inserted,
         unchanged: valid_rows - progress.inserted,
         invalid_rows: progress.invalid_rows,
+        warned_rows,
         elapsed_ms: started.elapsed().as_millis() as u64,
     })
 }
@@ -202,6 +219,7 @@ fn parse<R: Read + Send + 'static>(
     let mut record = csv::StringRecord::new();
     let mut batch = Vec::with_capacity(BATCH);
     let mut errors = Vec::new();
+    let mut warnings = Vec::new();
     let mut rows = 0u64;
     let send = |msg: Msg| tx.blocking_send(msg).map_err(|_| StoreError::Task("import writer stopped".into()));
     loop {
@@ -214,18 +232,30 @@ fn parse<R: Read + Send + 'static>(
                 rows += 1;
                 let line = crate::decode::seen_line(record.position(), crlf, rows + 1);
                 let fields: Vec<&str> = record.iter().collect();
+                let noted = |found: Vec<cordon_domain::person_row::FieldError>| {
+                    found.into_iter().map(move |e| RowError { line, field: Some(e.field.as_str()), reason: e.reason })
+                };
                 match columns.parse(&fields, today) {
-                    Ok(p) if !known_areas.contains(p.area_code.as_str()) => errors.push(RowError {
-                        line,
-                        field: Some("area_code"),
-                        reason: format!("unknown area code {} (not in the area register)", p.area_code),
-                    }),
-                    Ok(p) if allowed.as_ref().is_some_and(|j| !j.contains(&p.area_code)) => errors.push(RowError {
-                        line,
-                        field: Some("area_code"),
-                        reason: format!("area {} is outside your jurisdiction", p.area_code),
-                    }),
-                    Ok(p) => batch.push(p),
+                    Ok((p, found)) if !known_areas.contains(p.area_code.as_str()) => {
+                        errors.push(RowError {
+                            line,
+                            field: Some("area_code"),
+                            reason: format!("unknown area code {} (not in the area register)", p.area_code),
+                        });
+                        errors.extend(noted(found));
+                    }
+                    Ok((p, found)) if allowed.as_ref().is_some_and(|j| !j.contains(&p.area_code)) => {
+                        errors.push(RowError {
+                            line,
+                            field: Some("area_code"),
+                            reason: format!("area {} is outside your jurisdiction", p.area_code),
+                        });
+                        errors.extend(noted(found));
+                    }
+                    Ok((p, found)) => {
+                        warnings.extend(noted(found));
+                        batch.push(p);
+                    }
                     Err(errs) => {
                         errors.extend(errs.into_iter().map(|e| RowError { line, field: Some(e.field.as_str()), reason: e.reason }))
                     }
@@ -245,8 +275,12 @@ fn parse<R: Read + Send + 'static>(
         if errors.len() >= 1024 {
             send(Msg::Errors(std::mem::take(&mut errors)))?;
         }
+        if warnings.len() >= 1024 {
+            send(Msg::Warnings(std::mem::take(&mut warnings)))?;
+        }
         if batch.len() >= BATCH {
             send(Msg::Errors(std::mem::take(&mut errors)))?;
+            send(Msg::Warnings(std::mem::take(&mut warnings)))?;
             send(Msg::Batch {
                 people: std::mem::replace(&mut batch, Vec::with_capacity(BATCH)),
                 rows,
@@ -255,6 +289,7 @@ fn parse<R: Read + Send + 'static>(
         }
     }
     send(Msg::Errors(errors))?;
+    send(Msg::Warnings(warnings))?;
     send(Msg::Batch { people: batch, rows, bytes: bytes.load(Ordering::Relaxed) })?;
     Ok((encoding, rows))
 }

@@ -201,6 +201,30 @@ async fn import_stores_valid_rows_reports_bad_ones_and_is_idempotent() {
 }
 
 #[tokio::test]
+async fn a_person_whose_optional_field_does_not_read_is_stored_without_it_and_warned() {
+    for (s, store) in each_backend("import_warnings").await {
+        seed_areas(&store).await;
+        // Line 2 a phone too short (stored without it), line 3 tags no one knows (stored
+        // without them), line 4 a good row; written as Excel saves it.
+        let csv = format!(
+            "\u{feff}身份证号,姓名,手机号,区划代码,重点人群\r\n{},王秀英,1381234,140121100201,\r\n{},李四,,140121100201,火星人\r\n{},张三,13800000001,140121100202,\r\n",
+            id(1),
+            id(2),
+            id(3)
+        );
+        let mut report = Collect::default();
+        let summary = import_persons(&store, Cursor::new(csv.into_bytes()), &mut report).await.unwrap();
+        assert_eq!((summary.rows, summary.inserted, summary.warned_rows, summary.invalid_rows), (3, 3, 2, 0), "{:?}", s.kind);
+        let warned: Vec<(u64, Option<&str>)> = report.1.iter().map(|e| (e.line, e.field)).collect();
+        assert_eq!(warned, [(2, Some("phone")), (3, Some("tags"))]);
+        assert!(report.0.is_empty());
+        let wang = store.person_by_document(&id(1)).await.unwrap().unwrap();
+        assert_eq!(wang.phone, None, "left empty");
+        s.finish(store).await.unwrap();
+    }
+}
+
+#[tokio::test]
 async fn import_without_required_columns_fails_naming_them() {
     for (s, store) in each_backend("headers").await {
         seed_areas(&store).await;

@@ -32,11 +32,16 @@ pub struct ImportReport {
     /// Valid rows of people already registered: nothing changed.
     pub unchanged: u64,
     pub invalid_rows: u64,
+    /// Rows stored with an optional field that did not read left empty.
+    pub warned_rows: u64,
     pub elapsed_ms: u64,
     /// The first 1000 row errors.
     pub errors: Vec<ImportRowError>,
     /// Whether more errors exist than are listed.
     pub errors_truncated: bool,
+    /// The first 1000 warnings.
+    pub warnings: Vec<ImportRowError>,
+    pub warnings_truncated: bool,
 }
 
 #[derive(Default)]
@@ -103,6 +108,8 @@ impl Read for BodyReader {
 
 /// Imports people from a CSV body (UTF-8 or GBK; Chinese or English headers), streamed.
 /// Valid rows are stored, invalid rows reported (rows outside the caller's jurisdiction too);
+/// an optional field that does not read (a phone, tags) is a warning and the person is stored
+/// without it;
 /// importing the same file again changes nothing. Requires `persons.import`.
 #[utoipa::path(post, path = "/api/v1/imports/persons", tag = "imports",
     request_body(content = String, content_type = "text/csv", description = "CSV with a header line: 身份证号/id_number, 姓名/name, 区划代码/area_code, and optionally 手机号/phone, 住址/address, 重点人群/tags, 证件类型, 性别, 出生日期"),
@@ -119,8 +126,11 @@ pub async fn import_persons(Caller(scope): Caller, body: Body) -> ApiResult<Json
         inserted: summary.inserted,
         unchanged: summary.unchanged,
         invalid_rows: summary.invalid_rows,
+        warned_rows: summary.warned_rows,
         elapsed_ms: summary.elapsed_ms,
         errors: collect.errors,
         errors_truncated: collect.truncated,
+        warnings: collect.warnings,
+        warnings_truncated: collect.warnings_truncated,
     }))
 }
