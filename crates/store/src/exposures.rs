@@ -392,11 +392,18 @@ impl Store {
         let mut orders: Vec<(&Contact, Category, DateTime<Utc>, ScheduleColumns, Status)> = Vec::new();
         let now = Utc::now();
         let today = cordon_domain::local_date(now);
+        // A contact who has become a case since is handled as a case, not quarantined as a
+        // contact (their own order, if any, ended as a case when the case was made).
+        let standings = self.standings(case.incident_id, case.id, people).await?;
         for person in people {
             let Some(c) = contacts.iter().find(|c| c.person_id == *person) else {
                 out.refused.push((*person, refusal!("refused.not_a_contact")));
                 continue;
             };
+            if let Some(Standing::Case { number }) = standings.get(person) {
+                out.refused.push((*person, refusal!("refused.hand_over_is_case", name = c.name, number = number)));
+                continue;
+            }
             let Some(category) = c.degree.observation_category().and_then(|c| c.parse::<Category>().ok()) else {
                 out.refused.push((
                     *person,

@@ -54,6 +54,26 @@ async fn case_0_met(
 }
 
 #[tokio::test]
+async fn a_contact_who_became_a_case_before_the_hand_over_is_not_sent_to_quarantine_as_a_contact() {
+    for (s, store) in each_backend("hand_over_case").await {
+        let (ids, tracer, head, _chief) = county_with_a_team(&store).await;
+        let p = |n: u32| ids[&id(n)];
+        let (case, _) = case_0_met(&tracer, p(0), &[p(2), p(4)]).await;
+        // Person 2 tests positive before the batch is handed over.
+        let mut second = super::cases::new_case("140121100201", "清徐-2", vec![], 12);
+        second.person_id = Some(p(2));
+        tracer.create_case(second).await.unwrap();
+        let batch = tracer.hand_over(case.id, &[p(2), p(4)]).await.unwrap();
+        assert_eq!(batch.ordered, [p(4)], "{:?}", s.kind);
+        let [(who, why)] = &batch.refused[..] else { panic!("{batch:?}") };
+        assert_eq!((*who, why.kind, why.arg("number")), (p(2), "refused.hand_over_is_case", Some("清徐-2")));
+        let orders = head.observation_orders(&OrderFilter::default()).await.unwrap();
+        assert!(!orders.iter().any(|o| o.person_id == p(2)), "no order for the case");
+        s.finish(store).await.unwrap();
+    }
+}
+
+#[tokio::test]
 async fn contacts_handed_over_get_schedules_rooms_tests_and_follow_a_new_rule_set() {
     for (s, store) in each_backend("observation").await {
         let (ids, tracer, head, chief) = county_with_a_team(&store).await;
