@@ -486,6 +486,11 @@ async fn a_dispatcher_seats_contacts_and_sends_the_case_to_hospital_where_it_is_
         client.goto(&format!("http://{addr}/treatment")).await.unwrap();
         assert!(text(&client, "section.stay .log").await.contains("普通型 肺部CT磨玻璃影"));
         assert!(client.find(fantoccini::Locator::Css("section.stay button.discharge")).await.is_err(), "no discharge without the tests");
+        // An empty form records no test (it would count as a negative towards discharge).
+        click_and_wait(&client, "section.stay .test-form button").await;
+        assert_eq!(text(&client, "#treatment-error").await, "请填写 Ct 值，或勾选“未检出”；空白表单不登记检测。");
+        assert_eq!(text(&client, "section.stay .tests").await, "核酸检测（ORF1ab/N）：—", "nothing recorded");
+        client.goto(&format!("http://{addr}/treatment")).await.unwrap();
         // A Ct value out of range is refused and stays in the form to be corrected.
         fill(&client, "section.stay .test-form input[name=ct_orf1ab]", "60").await;
         click_and_wait(&client, "section.stay .test-form button").await;

@@ -34,6 +34,9 @@ pub struct TestForm {
     ct_orf1ab: String,
     #[serde(default)]
     ct_n: String,
+    /// Ticked: the test detected nothing. An empty form records nothing.
+    #[serde(default)]
+    not_detected: Option<String>,
 }
 
 /// Records a test (Ct values; empty means not detected) at the time given, or now.
@@ -46,6 +49,12 @@ pub async fn test(t: Tr, caller: Caller, Path(id): Path<i64>, Form(f): Form<Test
                 .map_err(|_| StoreError::from(refusal!("place.bad_time")))?,
         };
         let ct = CtValues { orf1ab: ct_input(&f.ct_orf1ab)?, n: ct_input(&f.ct_n)? };
+        // A result is either Ct values or an explicit 未检出; a form left empty is no test.
+        match (ct.orf1ab.is_none() && ct.n.is_none(), f.not_detected.is_some()) {
+            (true, false) => return Err(StoreError::from(refusal!("treatment.test_needs_result"))),
+            (false, true) => return Err(StoreError::from(refusal!("treatment.test_both_results"))),
+            _ => {}
+        }
         caller.0.record_hospital_test(id, at, ct).await?;
         Ok(t.get("treatment.test_saved").to_string())
     };
