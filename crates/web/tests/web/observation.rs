@@ -408,6 +408,12 @@ async fn a_dispatcher_seats_contacts_and_sends_the_case_to_hospital_where_it_is_
         assert_eq!(text(&client, "#dispatch-notice").await, "已编组 1 车，0 人未安排。");
         assert!(client.find(fantoccini::Locator::Css("form.site-plan")).await.is_err(), "nobody waits any more");
 
+        // On a phone the case's row wraps: its escort field and button stay on the screen.
+        client.set_window_size(390, 844).await.unwrap();
+        client.goto(&format!("http://{addr}/dispatch")).await.unwrap();
+        let width = client.execute("return document.documentElement.scrollWidth", vec![]).await.unwrap().as_i64().unwrap();
+        assert!(width <= 390, "nothing scrolls sideways on the dispatch board: {width}");
+        client.set_window_size(1024, 900).await.unwrap();
         // The case goes to the designated hospital by ambulance; its 2-hour clock puts it first.
         let waiting = text(&client, "table#cases-waiting tbody tr").await;
         assert!(waiting.contains("清徐-1") && waiting.contains("还剩 1h5"), "{waiting}");
