@@ -10,6 +10,16 @@ pub enum BarcodeError {
     Characters,
 }
 
+impl From<BarcodeError> for crate::refusal::Refusal {
+    /// What a sampler is told: the barcode as scanned and what is wrong with it.
+    fn from(e: BarcodeError) -> Self {
+        match e {
+            BarcodeError::Length(n) => crate::refusal!("refused.barcode_length", n = n),
+            BarcodeError::Characters => crate::refusal!("refused.barcode_characters"),
+        }
+    }
+}
+
 /// A printed tube barcode: 8–20 ASCII digits or letters, stored upper-case.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]

@@ -83,6 +83,8 @@
       askToRegister(body.args.resident_id);
     } else {
       say(refusalText(body) || body.detail || text.failed, true);
+      // A tube that would not open: its code back in the box, to be corrected or scanned again.
+      if (item.kind === "open" && !tubeInput.value) tubeInput.value = item.label;
     }
   }
   // A refusal in the page's language: the text of its kind, filled from its values.

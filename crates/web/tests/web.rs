@@ -1410,6 +1410,12 @@ async fn the_station_page_registers_scans_and_sends_an_offline_scan_when_the_net
         assert!(sizing.contains("采样点 1–1 个"), "{sizing}");
         client.find(fantoccini::Locator::LinkText("进入采样台")).await.unwrap().click().await.unwrap();
         let tube_input = client.wait().for_element(fantoccini::Locator::Id("tube-barcode")).await.unwrap();
+        // A misread tube code is said in Chinese and stays in its box to be corrected.
+        tube_input.send_keys("abc\u{E007}").await.unwrap();
+        let said = "//p[@id='station-message' and .='条码 abc 无法识别：须为 8–20 位，实为 3 位。请重新扫描。']";
+        client.wait().for_element(fantoccini::Locator::XPath(said)).await.unwrap();
+        assert_eq!(tube_input.prop("value").await.unwrap().as_deref(), Some("abc"));
+        tube_input.clear().await.unwrap();
         tube_input.send_keys("QX20220413\u{E007}").await.unwrap(); // a scanner types the code and Enter
         client.wait().for_element(fantoccini::Locator::XPath("//p[@id='station-message' and contains(., '已开管')]")).await.unwrap();
 

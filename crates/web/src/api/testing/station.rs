@@ -57,7 +57,7 @@ impl From<Tube> for TubeView {
 }
 
 fn barcode(field: &str, s: &str) -> ApiResult<Barcode> {
-    Barcode::parse(s).map_err(|e| ApiError::bad_request(field, format!("{s:?}: {e}")))
+    Barcode::parse(s).map_err(|e| ApiError::bad_field(field, cordon_domain::refusal::Refusal::from(e).with("barcode", s.trim())))
 }
 
 fn group(s: Option<&str>) -> ApiResult<SamplingGroup> {

@@ -83,6 +83,8 @@ pub async fn station(t: Tr, caller: Caller, Query(q): Query<StationQuery>) -> Re
             ("refused.site_not_in_round", "refused.site_not_in_round"),
             ("refused.unknown_person", "refused.unknown_person"),
             ("refused.unknown_resident", "refused.unknown_resident"),
+            ("refused.barcode_length", "refused.barcode_length"),
+            ("refused.barcode_characters", "refused.barcode_characters"),
             ("refused.id.length", "refused.id.length"),
             ("refused.id.characters", "refused.id.characters"),
             ("refused.id.area_prefix", "refused.id.area_prefix"),
