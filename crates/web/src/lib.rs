@@ -46,6 +46,7 @@ pub fn app(store: Store) -> Router {
         .route("/healthz", get(healthz))
         .merge(ui::router())
         .merge(assets::router())
+        .fallback(ui::not_found)
         .with_state(state)
         .layer(axum::middleware::from_fn(auth::same_origin))
         .layer(axum::middleware::from_fn(i18n::remember))

@@ -625,6 +625,9 @@ async fn a_township_user_sees_only_their_township_and_gets_a_forbidden_page_else
         let addr = spawn_server(w.store.clone()).await;
         let client = browser(&driver).await;
         sign_in(&client, addr, "tracer1", PASSWORD).await;
+        // The investigator opens on the tracing desk; the census is the menu's 区划人口.
+        assert_eq!(client.current_url().await.unwrap().path(), "/tracing");
+        menu(&client, "/areas").await;
         let h1 = text(&client, "h1").await;
         assert!(h1.starts_with("清源镇"), "{h1}");
         let body = text(&client, "table.areas").await;

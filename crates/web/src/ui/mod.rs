@@ -38,6 +38,7 @@ mod treatment;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/", get(index))
+        .route("/areas", get(census))
         .route("/areas/{code}", get(area_page))
         .route("/community", get(community::page))
         .route("/imports", get(imports::page))
@@ -232,6 +233,15 @@ pub(crate) fn page_texts(t: Tr, pairs: &[(&str, &'static str)]) -> String {
     serde_json::Value::Object(map).to_string()
 }
 
+/// An address nobody serves: for a program, a 404 problem; for a person (signed in, or sent to
+/// sign in first), a page in their language with the header and a way home, not an empty body.
+pub(crate) async fn not_found(t: Tr, uri: axum::http::Uri, caller: Caller) -> Response {
+    if uri.path().starts_with("/api/") {
+        return crate::error::ApiError::not_found(format!("no operation at {}", uri.path())).into_response();
+    }
+    message(t, Some(&caller), StatusCode::NOT_FOUND, t.get("error.not_found"), t.get("error.not_found_detail"))
+}
+
 /// A store failure as a page: forbidden with its reason, else a generic error (logged).
 pub(crate) fn failure(t: Tr, caller: &Caller, e: StoreError) -> Response {
     match e {
@@ -255,7 +265,8 @@ pub(crate) fn failure(t: Tr, caller: &Caller, e: StoreError) -> Response {
 
 /// The caller's home: their one area, or a list when the jurisdiction has several.
 /// The first page: the situation for those who command, the community desk for those who work
-/// a village, the ward for hospital staff, the areas' census for everyone else.
+/// a village, the ward for hospital staff, each task force's desk for its officers (tracing,
+/// dispatch, the sites, the lab's results, testing), the areas' census for everyone else.
 async fn index(t: Tr, caller: Caller) -> Response {
     let p = caller.0.principal();
     if p.can(Permission::CommandWrite) && p.can(Permission::TracingRead) && p.can(Permission::QuarantineRead) {
@@ -267,6 +278,22 @@ async fn index(t: Tr, caller: Caller) -> Response {
     if p.can(Permission::TreatmentWrite) && !p.can(Permission::QuarantineRead) {
         return axum::response::Redirect::to("/treatment").into_response();
     }
+    // Each task force opens on its own work; the census stays a menu link away (/areas).
+    let desks = [
+        (Permission::TracingWrite, "/tracing"),
+        (Permission::TransferWrite, "/dispatch"),
+        (Permission::QuarantineWrite, "/quarantine"),
+        (Permission::LabWrite, "/results"),
+        (Permission::TestingWrite, "/testing"),
+    ];
+    if let Some((_, desk)) = desks.iter().find(|(perm, _)| p.can(*perm)) {
+        return axum::response::Redirect::to(desk).into_response();
+    }
+    census(t, caller).await
+}
+
+/// The caller's areas with their population: one area's page, or a list when they have several.
+async fn census(t: Tr, caller: Caller) -> Response {
     match caller.0.home_areas().await {
         Ok(homes) if homes.len() == 1 => area_view(t, &caller, &homes[0].code).await,
         Ok(homes) if homes.is_empty() => message(t, Some(&caller), StatusCode::OK, t.get("homes.empty"), t.get("homes.empty_detail")),

@@ -763,3 +763,37 @@ async fn a_case_page_says_nothing_for_an_outcome_it_does_not_know() {
         w.finish().await;
     }
 }
+
+#[tokio::test]
+async fn the_recall_list_links_names_only_for_those_who_may_read_people() {
+    for w in worlds("recalls_links", 40).await {
+        let store = &w.store;
+        positive_via_api(store).await;
+        let lab = account(store, "lab8", Role::Lab, "140121").await;
+        let page = |token: String| async move {
+            let req = Request::get("/recalls").header("authorization", format!("Bearer {token}")).body(Body::empty()).unwrap();
+            let res = cordon_web::app(store.clone()).oneshot(req).await.unwrap();
+            String::from_utf8_lossy(&axum::body::to_bytes(res.into_body(), usize::MAX).await.unwrap()).into_owned()
+        };
+        let for_lab = page(lab).await;
+        assert!(for_lab.contains("id=\"recalls\"") && !for_lab.contains("href=\"/persons/"), "a lab gets no link it cannot open");
+        assert!(page(w.township.clone()).await.contains("href=\"/persons/"), "an investigator does");
+        w.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn an_address_nobody_serves_answers_a_page_for_people_and_a_problem_for_programs() {
+    for w in worlds("not_found", 2).await {
+        let req = |uri: &str| {
+            Request::get(uri.to_string()).header("authorization", format!("Bearer {}", w.township)).body(Body::empty()).unwrap()
+        };
+        let res = cordon_web::app(w.store.clone()).oneshot(req("/quarantne")).await.unwrap();
+        assert_eq!(res.status(), StatusCode::NOT_FOUND);
+        let html = String::from_utf8_lossy(&axum::body::to_bytes(res.into_body(), usize::MAX).await.unwrap()).into_owned();
+        assert!(html.contains("页面不存在") && html.contains("nav class=\"main\""), "a page with the header: {html}");
+        let (status, ctype, problem) = call(&w.store, req("/api/v1/nowhere")).await;
+        assert_eq!((status, ctype.as_str()), (StatusCode::NOT_FOUND, "application/problem+json"), "{problem}");
+        w.finish().await;
+    }
+}

@@ -32,6 +32,8 @@ struct RecallsPage {
     /// Set when the page lists one pooled tube's members (every recall, open or closed).
     tube: Option<String>,
     heading: String,
+    /// Names link to the person's page only for those who may read it (a lab does not).
+    can_persons: bool,
 }
 
 #[derive(Debug, serde::Deserialize)]
@@ -88,5 +90,6 @@ pub async fn recalls(t: Tr, caller: Caller, Query(q): Query<RecallsQuery>) -> Re
         Some(b) => t.fill("recalls.of_tube", &[("barcode", b)]),
         None => t.get("recalls.title").to_string(),
     };
-    render(&RecallsPage { t, user: UserBadge::of(&caller), rows, tube, heading })
+    let can_persons = caller.0.principal().can(cordon_domain::access::Permission::PersonsRead);
+    render(&RecallsPage { t, user: UserBadge::of(&caller), rows, tube, heading, can_persons })
 }
