@@ -139,7 +139,8 @@ impl Role {
             // The ward: admission, clinical type, hospital tests, discharge and death.
             Role::HospitalStaff => &[AreasRead, PersonsRead, TestingRead, TreatmentWrite],
             Role::Logistics => &[AreasRead, SuppliesWrite],
-            Role::Viewer => &[AreasRead, PersonsRead, ReportsRead],
+            // A read-only observer reads the situation and the lists behind it, changes nothing.
+            Role::Viewer => &[AreasRead, PersonsRead, ReportsRead, TestingRead, TracingRead, QuarantineRead],
             Role::Admin => Permission::ALL,
         }
     }

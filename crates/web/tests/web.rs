@@ -572,7 +572,7 @@ async fn signing_in_shows_the_county_and_its_townships_in_a_browser() {
         // The commander's first page is the situation, each figure a link to its page.
         assert!(text(&client, "h1#situation").await.starts_with("疫情态势"));
         for (card, label) in [
-            ("#card-positives", "今日新增阳性"),
+            ("#card-positives", "今日核酸检出阳性"),
             ("#card-investigations", "流调超时"),
             ("#card-transfers", "转运在途"),
             ("#card-beds", "隔离点空余床位"),

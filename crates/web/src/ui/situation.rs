@@ -50,6 +50,7 @@ pub(super) async fn page(t: Tr, caller: &Caller) -> Response {
     let overdue_inv = queue.iter().filter(|i| i.overdue(now)).count();
     let on_road = transfers.iter().filter(|x| matches!(x.status, TransferStatus::Dispatched | TransferStatus::PickedUp)).count();
     let late = transfers.iter().filter(|x| x.overdue(now)).count();
+    let planned = transfers.iter().filter(|x| x.status == TransferStatus::Planned).count();
     let (beds, taken, arrived) = sites.iter().fold((0, 0, 0), |(b, o, c), s| (b + s.beds, o + s.occupants, c + s.checked_in));
     let mut cards = vec![
         Card::new(
@@ -72,7 +73,7 @@ pub(super) async fn page(t: Tr, caller: &Caller) -> Response {
             "card-transfers",
             on_road,
             t.get("situation.on_the_road").to_string(),
-            t.fill("situation.late_transfers", &[("n", &late.to_string())]),
+            t.fill("situation.late_transfers", &[("n", &late.to_string()), ("planned", &planned.to_string())]),
             "/dispatch",
             late > 0,
         ),

@@ -797,3 +797,19 @@ async fn an_address_nobody_serves_answers_a_page_for_people_and_a_problem_for_pr
         w.finish().await;
     }
 }
+
+#[tokio::test]
+async fn a_read_only_observer_opens_on_the_situation_and_changes_nothing() {
+    for w in worlds("viewer_home", 2).await {
+        let viewer = account(&w.store, "viewer3", Role::Viewer, "140121").await;
+        let req = Request::get("/").header("authorization", format!("Bearer {viewer}")).body(Body::empty()).unwrap();
+        let res = cordon_web::app(w.store.clone()).oneshot(req).await.unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+        let html = String::from_utf8_lossy(&axum::body::to_bytes(res.into_body(), usize::MAX).await.unwrap()).into_owned();
+        assert!(html.contains("id=\"situation\""), "the situation, not the census");
+        let (status, _, _) =
+            call(&w.store, post_json(&viewer, "/api/v1/cases", serde_json::json!({"area_code": "140121100201", "number": "X-1"}))).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "reads only");
+        w.finish().await;
+    }
+}

@@ -479,6 +479,8 @@ async fn a_dispatcher_seats_contacts_and_sends_the_case_to_hospital_where_it_is_
             "{stay}"
         );
         assert_eq!(text(&client, "section.stay .severity-form button").await, "转为确诊并记录分型");
+        let log = text(&client, "section.stay .log").await;
+        assert!(log.contains("无症状感染者") && !log.contains("轻型"), "the admission reads as what the case is: {log}");
         click(&client, "section.stay .severity-form option[value=moderate]").await;
         fill(&client, "section.stay .severity-form input[name=note]", "肺部CT磨玻璃影").await;
         click_and_wait(&client, "section.stay .severity-form button").await;

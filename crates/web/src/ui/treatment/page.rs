@@ -86,6 +86,7 @@ pub(super) async fn view(t: Tr, caller: &Caller, notice: Option<String>, error: 
     let stays: Vec<StayRow> = records
         .into_iter()
         .map(|(s, tests, log, rule)| {
+            let asymptomatic = s.classification == cordon_domain::cases::case::CaseClass::Asymptomatic;
             let rule_text = match rule {
                 Discharge::Allowed { .. } => t.get("treatment.may_discharge").to_string(),
                 Discharge::NeedsTwoTests => t.get("treatment.needs_two").to_string(),
@@ -104,7 +105,7 @@ pub(super) async fn view(t: Tr, caller: &Caller, notice: Option<String>, error: 
                     (_, Some(sv)) => sev(sv.as_str()),
                     (class, None) => t.get(&format!("case.class.{}", class.as_str())).to_string(),
                 },
-                asymptomatic: s.classification == cordon_domain::cases::case::CaseClass::Asymptomatic,
+                asymptomatic,
                 severity_key: s.severity.to_string(),
                 status: t.get(&format!("treatment.status.{}", s.status)).to_string(),
                 admitted: local(s.admitted_at),
@@ -117,7 +118,12 @@ pub(super) async fn view(t: Tr, caller: &Caller, notice: Option<String>, error: 
                     .enumerate()
                     .map(|(i, (at, s, note))| {
                         let note = if i == 0 && note.is_empty() { t.get("treatment.admitted_note") } else { note.as_str() };
-                        format!("{} {} {}", local(*at), sev(s), note)
+                        // An asymptomatic infection has no clinical type: its entries read as what it is.
+                        let reading = match asymptomatic {
+                            true => t.get("case.class.asymptomatic").to_string(),
+                            false => sev(s),
+                        };
+                        format!("{} {} {}", local(*at), reading, note)
                     })
                     .collect(),
                 monitoring_until: s.monitoring_until.map(month_day).unwrap_or_default(),
