@@ -255,7 +255,17 @@ pub(crate) fn failure(t: Tr, caller: &Caller, e: StoreError) -> Response {
                 &t.fill("error.forbidden_detail", &[("reason", &reason)]),
             )
         }
-        e if e.is_refusal() => message(t, Some(caller), StatusCode::BAD_REQUEST, t.get("error.failed"), &said(t, &e)),
+        // A refusal leads back to where the person was, with what they typed still in the form.
+        e if e.is_refusal() => {
+            let page = MessagePage {
+                t,
+                user: UserBadge::of(caller),
+                title: t.get("error.failed").into(),
+                message: said(t, &e),
+                back_to_form: true,
+            };
+            (StatusCode::BAD_REQUEST, render(&page)).into_response()
+        }
         other => {
             tracing::error!("{other}");
             message(t, Some(caller), StatusCode::INTERNAL_SERVER_ERROR, t.get("error.failed"), t.get("error.failed_detail"))

@@ -343,6 +343,14 @@ async fn an_investigator_confirms_venue_candidates_sees_household_secondaries_an
         client.goto(&format!("http://{addr}/cases/{}", case["id"])).await.unwrap();
         let person = text(&client, "#case-person").await;
         assert!(person.contains("王") && person.contains('*'), "the case's person by name, the document masked: {person}");
+        // A refused act (an infector that is no case) leads back to the form, the input kept.
+        fill(&client, "#infector-form input[name=number]", "清徐-99").await;
+        click_and_wait(&client, "#infector-form button").await;
+        assert!(text(&client, "p.message").await.contains("清徐-99"));
+        click_and_wait(&client, "#back-to-form").await;
+        let kept = client.wait().for_element(fantoccini::Locator::Css("#infector-form input[name=number]")).await.unwrap();
+        assert_eq!(kept.prop("value").await.unwrap().as_deref(), Some("清徐-99"), "the input is kept");
+        kept.clear().await.unwrap();
         let rows = client.find_all(fantoccini::Locator::Css("table#candidates tbody tr")).await.unwrap();
         assert_eq!(rows.len(), 2);
         let first = rows[0].text().await.unwrap();
