@@ -124,6 +124,20 @@ impl Store {
                 .with("barcode", barcode)
                 .into());
         }
+        // The reason must agree with where the record places them (in a site, in hospital).
+        use cordon_domain::testing::exemption::{Whereabouts, fits};
+        let now = self.person_now(person_id).await?;
+        let known = if now.cases.iter().any(|c| c.stay.as_deref() == Some("admitted")) {
+            Whereabouts::Hospital
+        } else if now.orders.iter().any(|o| {
+            matches!(o.status, cordon_domain::observation::Status::Centralized | cordon_domain::observation::Status::InTransit)
+                && o.site.is_some()
+        }) {
+            Whereabouts::Site
+        } else {
+            Whereabouts::Unrecorded
+        };
+        fits(reason, known).map_err(|r| StoreError::from(r.with("name", person.name.as_str())))?;
         let note = note.map(str::trim).filter(|n| !n.is_empty());
         let now = Utc::now();
         let change = Change::new("exempt", "round_person", format!("{round_id}/{person_id}"))

@@ -144,6 +144,14 @@ async fn contacts_handed_over_get_schedules_rooms_tests_and_follow_a_new_rule_se
             assert_eq!(head.check_in(site.id, *o).await.unwrap().status.as_str(), "centralized");
         }
         assert_eq!(head.quarantine_site(site.id).await.unwrap().checked_in, 3);
+        // A round's community check cannot record someone in the site as away (the record places
+        // them in quarantine), and can as in quarantine.
+        let officer = super::testing_rounds::as_user(&store, "sampler7", Role::TestingOfficer, "140121100").await;
+        let (round, _, _) = super::station::round_with_two_sites(&officer).await;
+        use cordon_domain::testing::exemption::ExemptionReason;
+        let away = officer.exempt(round.id, close[0].person_id, ExemptionReason::Away, None).await.unwrap_err();
+        assert_eq!(away.refusal().map(|r| r.kind), Some("refused.exemption_contradicts"), "{away}");
+        officer.exempt(round.id, close[0].person_id, ExemptionReason::Quarantine, None).await.unwrap();
         // A site read floor by floor, or by room number or name.
         assert_eq!(head.site_floors(site.id).await.unwrap(), [("1号楼".into(), 1, 1), ("1号楼".into(), 2, 1), ("1号楼".into(), 3, 1)]);
         let rooms = |people: Vec<(cordon_store::observation::Order, cordon_store::quarantine::Room)>| {
