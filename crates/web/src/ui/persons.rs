@@ -86,6 +86,10 @@ pub async fn list(t: Tr, caller: Caller, Query(q): Query<ListQuery>) -> Response
     let mut filter = PersonFilter::from_query(&text);
     let tag = q.tag.clone().unwrap_or_default();
     filter.vulnerability = tag.parse::<Vulnerability>().ok();
+    // A filter the page does not know lists nobody rather than everyone: it says so.
+    if !tag.is_empty() && filter.vulnerability.is_none() {
+        return message(t, Some(&caller), StatusCode::BAD_REQUEST, t.get("form.bad_link"), &t.fill("list.bad_filter", &[("value", &tag)]));
+    }
     let after = q.after.as_deref().and_then(PersonCursor::decode);
     let today = crate::format::today();
     let area_named = async {

@@ -821,3 +821,17 @@ async fn a_read_only_observer_opens_on_the_situation_and_changes_nothing() {
         w.finish().await;
     }
 }
+
+#[tokio::test]
+async fn a_list_filter_the_page_does_not_know_lists_nobody_and_says_so() {
+    for w in worlds("bad_filters", 4).await {
+        for uri in ["/persons?tag=xyz", "/observation?status=bogus"] {
+            let req = Request::get(uri).header("authorization", format!("Bearer {}", w.commander)).body(Body::empty()).unwrap();
+            let res = cordon_web::app(w.store.clone()).oneshot(req).await.unwrap();
+            assert_eq!(res.status(), StatusCode::BAD_REQUEST, "{uri}");
+            let html = String::from_utf8_lossy(&axum::body::to_bytes(res.into_body(), usize::MAX).await.unwrap()).into_owned();
+            assert!(html.contains("无法识别，未列出任何人") && !html.contains("<tbody><tr"), "{uri}: {html}");
+        }
+        w.finish().await;
+    }
+}

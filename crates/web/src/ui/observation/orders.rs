@@ -83,7 +83,17 @@ pub async fn orders(t: Tr, caller: Caller, Query(q): Query<OrdersQuery>) -> Resp
 
 async fn orders_view(t: Tr, caller: &Caller, q: OrdersQuery, notice: Option<String>, error: Option<String>) -> Response {
     let today = today();
-    let status = q.status.as_deref().and_then(|s| s.parse::<Status>().ok());
+    let status = q.status.as_deref().filter(|s| !s.is_empty()).and_then(|s| s.parse::<Status>().ok());
+    // A filter the page does not know lists nobody rather than everyone: it says so.
+    if let Some(v) = q.status.as_deref().filter(|s| !s.is_empty() && status.is_none()) {
+        return crate::ui::message(
+            t,
+            Some(&caller),
+            axum::http::StatusCode::BAD_REQUEST,
+            t.get("form.bad_link"),
+            &t.fill("list.bad_filter", &[("value", v)]),
+        );
+    }
     let due_only = q.due.is_some();
     let after = page_key(q.after.as_deref());
     let per = q.per.unwrap_or(PAGE).clamp(1, 500);
