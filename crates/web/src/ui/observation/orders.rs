@@ -88,7 +88,7 @@ async fn orders_view(t: Tr, caller: &Caller, q: OrdersQuery, notice: Option<Stri
     if let Some(v) = q.status.as_deref().filter(|s| !s.is_empty() && status.is_none()) {
         return crate::ui::message(
             t,
-            Some(&caller),
+            Some(caller),
             axum::http::StatusCode::BAD_REQUEST,
             t.get("form.bad_link"),
             &t.fill("list.bad_filter", &[("value", v)]),
