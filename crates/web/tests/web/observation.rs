@@ -138,6 +138,17 @@ async fn a_site_head_fills_rooms_samples_and_checks_people_and_the_commander_cha
         assert_eq!(text(&client, "table#sampling-list tbody tr:first-child .taken").await, "GL00000001");
         assert!(text(&client, "#site-stats").await.contains("1/2"));
 
+        // A temperature written 1e1 is no temperature: said, and back to the row with it kept.
+        fill(&client, "table#site-people tbody tr:first-child input[name=temperature]", "1e1").await;
+        click_and_wait(&client, "table#site-people tbody tr:first-child form.health button").await;
+        assert_eq!(text(&client, "p.message").await, "体温应为数字，如 36.5。");
+        click_and_wait(&client, "#back-to-form").await;
+        let kept = client
+            .wait()
+            .for_element(fantoccini::Locator::Css("table#site-people tbody tr:first-child input[name=temperature]"))
+            .await
+            .unwrap();
+        assert_eq!(kept.prop("value").await.unwrap().as_deref(), Some("1e1"), "the input is kept");
         // A morning temperature with fever marks the row.
         fill(&client, "table#site-people tbody tr:first-child input[name=temperature]", "37.8").await;
         fill(&client, "table#site-people tbody tr:first-child input[name=symptoms]", "发热").await;

@@ -11,7 +11,7 @@ use crate::auth::Caller;
 use crate::format::day;
 use crate::i18n::Tr;
 use crate::ui::form::{Form, Query, checked};
-use crate::ui::{barcode_reason, failure, said};
+use crate::ui::{barcode_reason, failure, form_refused, said};
 
 #[derive(Deserialize)]
 pub struct TubeForm {
@@ -46,15 +46,22 @@ pub struct HealthForm {
 }
 
 pub async fn health(t: Tr, caller: Caller, Path(site): Path<i64>, Query(at): Query<SiteAt>, Form(f): Form<HealthForm>) -> Response {
-    let Ok(temperature) = f.temperature.trim().parse::<f32>() else {
-        return site_view(t, &caller, site, &at, None, Some(t.get("quarantine.bad_temperature").to_string()), None).await;
+    // A temperature that does not read (or reads as no body's) answers a page that leads back
+    // to the row with what was typed still in it. `1e1` is not a temperature a person writes.
+    let typed = f.temperature.trim();
+    let plain = !typed.is_empty() && typed.chars().all(|c| c.is_ascii_digit() || c == '.');
+    let Some(temperature) = typed.parse::<f32>().ok().filter(|_| plain) else {
+        return form_refused(t, Some(&caller), t.get("quarantine.bad_temperature"));
     };
     let done = caller
         .0
         .record_health_check(site, f.order_id, &f.slot, temperature, &f.symptoms)
         .await
         .map(|c| t.fill("quarantine.health_saved", &[("temperature", &format!("{:.1}", c.temperature))]));
-    site_outcome(t, &caller, site, &at, done).await
+    match done {
+        Err(e) if e.is_refusal() => form_refused(t, Some(&caller), &said(t, &e)),
+        done => site_outcome(t, &caller, site, &at, done).await,
+    }
 }
 
 #[derive(Deserialize)]
