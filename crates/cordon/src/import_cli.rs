@@ -239,7 +239,7 @@ async fn persons(file: &Path, database: &str, errors: Option<&Path>) -> Result<(
     }
     let rate = summary.rows as f64 / (summary.elapsed_ms.max(1) as f64 / 1000.0);
     println!(
-        "imported {} ({}): {} rows — {} stored, {} unchanged, {} stored with a warning, {} refused, in {:.1} s ({:.0} rows/s)",
+        "imported {} ({}): {} rows — {} stored, {} unchanged, {} with a warning, {} refused, in {:.1} s ({:.0} rows/s)",
         file.display(),
         summary.encoding.as_str(),
         summary.rows,
@@ -267,7 +267,7 @@ async fn linelist(file: &Path, database: &str, area: &str, incident: Option<Stri
     let s = cordon_store::linelist::import_linelist(&store, &actor, input, &target, &mut observer, None).await?;
     observer.finish(errors)?;
     println!(
-        "imported {} ({}) into incident {}: {} rows — {} stored, {} unchanged, {} stored with a warning, {} refused; {} infector links ({} unknown infectors), {} clusters, in {:.1} s",
+        "imported {} ({}) into incident {}: {} rows — {} stored, {} unchanged, {} with a warning, {} refused; {} infector links ({} unknown infectors), {} clusters, in {:.1} s",
         file.display(),
         s.encoding.as_str(),
         s.incident_id,
@@ -306,7 +306,7 @@ async fn venues(file: &Path, database: &str, errors: Option<&Path>) -> Result<()
     let s = cordon_store::checkins::import_venues(&store, input, None, &mut observer).await?;
     observer.finish(errors)?;
     println!(
-        "imported {} ({}): {} rows — {} stored, {} unchanged, 0 stored with a warning, {} refused, in {:.1} s",
+        "imported {} ({}): {} rows — {} stored, {} unchanged, 0 with a warning, {} refused, in {:.1} s",
         file.display(),
         s.encoding.as_str(),
         s.rows,
@@ -327,7 +327,7 @@ async fn checkins(file: &Path, database: &str, errors: Option<&Path>) -> Result<
     let s = cordon_store::checkins::import_checkins(&store, input, &mut observer).await?;
     observer.finish(errors)?;
     println!(
-        "imported {} ({}): {} rows — {} stored, {} unchanged, 0 stored with a warning, {} refused, in {:.1} s",
+        "imported {} ({}): {} rows — {} stored, {} unchanged, 0 with a warning, {} refused, in {:.1} s",
         file.display(),
         s.encoding.as_str(),
         s.rows,
@@ -349,7 +349,7 @@ async fn roster(file: &Path, database: &str, area: &str, errors: Option<&Path>) 
     let s = cordon_store::workplaces::import_roster(&store, &actor, input, &area, &mut observer).await?;
     observer.finish(errors)?;
     println!(
-        "imported {} ({}): {} rows — {} stored, {} unchanged, 0 stored with a warning, {} refused; {} new workplaces",
+        "imported {} ({}): {} rows — {} stored, {} unchanged, 0 with a warning, {} refused; {} new workplaces",
         file.display(),
         s.encoding.as_str(),
         s.rows,

@@ -215,7 +215,11 @@ impl PersonColumns {
             )),
             // A refused row lists every problem it has, the optional fields' too.
             _ => {
-                errors.extend(warnings);
+                // Nothing is stored, so nothing is "left empty" or "taken from the id".
+                errors.extend(warnings.into_iter().map(|w| FieldError {
+                    field: w.field,
+                    reason: w.reason.trim_end_matches("; left empty").trim_end_matches("; taken from the resident id").to_string(),
+                }));
                 Err(errors)
             }
         }
@@ -265,6 +269,7 @@ mod tests {
         let fields: Vec<_> = errs.iter().map(|e| e.field).collect();
         assert_eq!(fields, [PersonField::IdNumber, PersonField::Name, PersonField::Phone]);
         assert!(errs[0].reason.contains("check character"), "{}", errs[0].reason);
+        assert!(!errs[2].reason.contains("left empty"), "a refused row stores nothing: {}", errs[2].reason);
     }
 
     #[test]

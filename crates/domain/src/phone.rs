@@ -44,8 +44,24 @@ pub fn contact_phone(s: &str) -> Result<String, PhoneError> {
     if Phone::parse(s).is_ok() {
         return Ok(s.to_string());
     }
-    let digits: String = s.chars().filter(|c| !matches!(c, ' ' | '-' | '(' | ')' | '（' | '）')).collect();
-    let landline = digits.starts_with('0') && (10..=12).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit());
+    // An extension after the number (`0351-5123456-801`, `转801`) is kept as written.
+    let number = s.split(['转', '#']).next().unwrap_or(s);
+    let parts: Vec<&str> = number.split('-').collect();
+    let number = match parts.as_slice() {
+        [area, local, ext] if !ext.is_empty() && ext.len() <= 5 && ext.bytes().all(|b| b.is_ascii_digit()) => format!("{area}-{local}"),
+        _ => number.to_string(),
+    };
+    let digits: String = number.chars().filter(|c| !matches!(c, ' ' | '-' | '(' | ')' | '（' | '）')).collect();
+    // A landline with the country code drops it and gains the trunk 0 (`+86 351 5123456`).
+    let digits = match digits.strip_prefix("+86").or_else(|| digits.strip_prefix("0086")) {
+        Some(rest) => format!("0{rest}"),
+        None => digits,
+    };
+    let landline = digits.starts_with('0')
+        && !digits.starts_with("00")
+        && (10..=12).contains(&digits.len())
+        && digits.bytes().all(|b| b.is_ascii_digit())
+        && digits.bytes().skip(1).any(|b| b != b'0');
     if landline { Ok(s.to_string()) } else { Err(PhoneError::Format(s.to_string())) }
 }
 
@@ -79,10 +95,12 @@ mod tests {
 
     #[test]
     fn a_contact_number_is_a_mobile_or_a_landline_with_its_area_code() {
-        for ok in ["13800138000", "0351-5123456", "(0351)5123456", "010 12345678", "+86 138 0013 8000"] {
+        for ok in
+            ["13800138000", "0351-5123456", "(0351)5123456", "010 12345678", "+86 138 0013 8000", "+86 351 5123456", "0351-5123456-801"]
+        {
             assert_eq!(contact_phone(ok).as_deref(), Ok(ok.trim()), "{ok}");
         }
-        for bad in ["12ab", "5123456", "0351-51234567890", "abc", ""] {
+        for bad in ["12ab", "5123456", "0351-51234567890", "abc", "", "0000000000"] {
             assert!(contact_phone(bad).is_err(), "{bad}");
         }
     }

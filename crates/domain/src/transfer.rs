@@ -22,7 +22,12 @@ const PROVINCES: &str = "京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂�
 pub fn plate(s: &str) -> Result<String, crate::refusal::Refusal> {
     let typed = s.trim();
     let compact: String = typed.chars().filter(|c| !matches!(c, ' ' | '·' | '.' | '-' | '•')).flat_map(char::to_uppercase).collect();
-    let mut chars = compact.chars();
+    // A plate may end in its kind's character: police, coach, trailer, consulate, emergency.
+    let (body, suffix) = ["应急", "警", "学", "挂", "领", "使", "港", "澳"]
+        .iter()
+        .find_map(|k| compact.strip_suffix(k).map(|b| (b.to_string(), *k)))
+        .unwrap_or((compact.clone(), ""));
+    let mut chars = body.chars();
     let (province, letter) = (chars.next(), chars.next());
     let rest: String = chars.collect();
     let ok = province.is_some_and(|p| PROVINCES.contains(p))
@@ -30,7 +35,7 @@ pub fn plate(s: &str) -> Result<String, crate::refusal::Refusal> {
         && (1..=6).contains(&rest.chars().count())
         && rest.chars().all(|c| c.is_ascii_alphanumeric());
     match (ok, province, letter) {
-        (true, Some(p), Some(l)) => Ok(format!("{p}{l}·{rest}")),
+        (true, Some(p), Some(l)) => Ok(format!("{p}{l}·{rest}{suffix}")),
         _ => Err(crate::refusal!("refused.plate", plate = typed)),
     }
 }
@@ -196,6 +201,8 @@ mod tests {
             ("晋A D1001", "晋A·D1001"),
             ("晋A·120", "晋A·120"),
             ("粤B·D12345", "粤B·D12345"),
+            ("晋A·1234警", "晋A·1234警"),
+            ("晋A 0123应急", "晋A·0123应急"),
         ] {
             assert_eq!(plate(typed).as_deref(), Ok(shown), "{typed}");
         }

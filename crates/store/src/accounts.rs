@@ -95,7 +95,11 @@ fn secret_hash(secret: &str) -> String {
 }
 
 fn valid_username(name: &str) -> Result<()> {
-    let ok = (2..=40).contains(&name.chars().count()) && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
+    // The first character a letter or digit: a name such as `..` would vanish from a page's
+    // address (browsers collapse dot segments).
+    let ok = (2..=40).contains(&name.chars().count())
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+        && name.starts_with(|c: char| c.is_ascii_alphanumeric());
     if ok { Ok(()) } else { Err(refused!("refused.user_name_invalid")) }
 }
 
@@ -324,6 +328,9 @@ impl Store {
     /// Creates a bearer token acting as `username`; the secret is returned once, never stored.
     pub async fn create_api_token(&self, actor: &Actor, username: &str, name: &str) -> Result<(i64, String)> {
         let user = self.user_by_name(username).await?.ok_or_else(|| refused!("refused.no_user", username = username))?;
+        if user.disabled {
+            return Err(refused!("refused.user_disabled", username = username));
+        }
         let secret = new_secret()?;
         let now = Utc::now();
         let id = with_write_pool!(self, pool => {
@@ -370,7 +377,7 @@ impl Store {
         Ok(User { display_name, role: change.role, jurisdiction, ..user })
     }
 
-    /// Disables an account (its sessions end; its tokens stop answering) or enables it again;
+    /// Disables an account (its sessions end, its tokens are revoked) or enables it again;
     /// audited. False when it already was so.
     pub async fn set_user_disabled(&self, actor: &Actor, username: &str, disabled: bool) -> Result<bool> {
         let user = self.user_by_name(username).await?.ok_or_else(|| refused!("refused.no_user", username = username))?;
@@ -383,12 +390,29 @@ impl Store {
             let mut tx = pool.begin().await?;
             sqlx::query("UPDATE users SET disabled = $1 WHERE id = $2").bind(disabled).bind(user.id).execute(&mut *tx).await?;
             if disabled {
+                // Its sessions end and its tokens are revoked for good: enabling it again later
+                // brings none of them back.
                 sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(user.id).execute(&mut *tx).await?;
+                sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL")
+                    .bind(Utc::now()).bind(user.id).execute(&mut *tx).await?;
             }
             bind_all(sqlx::query(INSERT_AUDIT), audit_params(actor, &audit).iter()).execute(&mut *tx).await?;
             tx.commit().await?;
         });
         Ok(true)
+    }
+
+    /// How many enabled accounts hold `users.manage` through their role, leaving out `except`
+    /// (an account about to be disabled or given another role) or counting `role` without it.
+    pub(crate) async fn managers_left(&self, except: Option<i64>, role_without: Option<Role>) -> Result<i64> {
+        let users = self.users().await?;
+        let mut n = 0;
+        for u in users.iter().filter(|u| !u.disabled && Some(u.id) != except && Some(u.role) != role_without) {
+            if self.role_permissions(u.role).await?.contains(&Permission::UsersManage) {
+                n += 1;
+            }
+        }
+        Ok(n)
     }
 
     /// Every API token, live ones first, newest first.

@@ -134,7 +134,7 @@ impl Store {
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (area_code, name) DO NOTHING RETURNING id",
             )
             .bind(name).bind(new.kind.as_str()).bind(new.area_code.as_str()).bind(new.address.trim()).bind(new.head_name.trim())
-            .bind(new.head_phone.as_deref()).bind(new.staff as i32).bind(new.households_share).bind(Utc::now())
+            .bind(new.head_phone.as_deref().map(str::trim).filter(|p| !p.is_empty())).bind(new.staff as i32).bind(new.households_share).bind(Utc::now())
             .fetch_optional(&mut *tx).await?;
             let Some((id,)) = row else {
                 return Err(refused!("refused.quarantine_site_name_taken", name = name));
@@ -451,12 +451,14 @@ impl Store {
     pub(crate) async fn site_people_on(&self, site_id: i64, floor: Option<(&str, i32)>, q: &str) -> Result<Vec<(Order, Room)>> {
         let sql = format!(
             "SELECT {ORDER_COLUMNS} FROM observation_orders o JOIN persons p ON p.id = o.person_id JOIN rooms r ON r.id = o.room_id \
-             WHERE o.site_id = $1 AND ($2 = '' OR (r.building = $2 AND r.floor = $3)) AND ($4 = '' OR r.number = $4 OR p.name LIKE $5) \
+             WHERE o.site_id = $1 AND ($2 = '' OR (r.building = $2 AND r.floor = $3)) AND ($4 = '' OR r.number = $4 OR lower(p.name) LIKE $5 ESCAPE '\\') \
              ORDER BY r.building, r.floor, r.number, o.id"
         );
         let (building, level) = floor.unwrap_or(("", 0));
         let q = q.trim();
-        let prefix = format!("{}%", q.replace(['%', '_'], ""));
+        // The name's beginning, matched alike on both backends: lower-cased, LIKE's own
+        // characters escaped.
+        let prefix = format!("{}%", q.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
         let orders: Vec<Order> = with_read_pool!(self, pool => sqlx::query_as::<_, Order>(sqlx::AssertSqlSafe(sql))
             .bind(site_id).bind(building).bind(level).bind(q).bind(&prefix).fetch_all(pool).await?);
         let rooms: HashMap<i64, Room> = self.rooms(site_id).await?.into_iter().map(|r| (r.id, r)).collect();

@@ -326,6 +326,10 @@ impl Scoped {
     /// Replaces a role's permissions (needs `users.manage`; audited).
     pub async fn set_role_permissions(&self, role: Role, permissions: &std::collections::BTreeSet<Permission>) -> Result<()> {
         self.require(Permission::UsersManage)?;
+        // Someone must still be able to manage accounts afterwards.
+        if !permissions.contains(&Permission::UsersManage) && self.store.managers_left(None, Some(role)).await? == 0 {
+            return Err(refused!("refused.last_manager"));
+        }
         self.store.set_role_permissions(&self.actor, role, permissions).await
     }
 
@@ -371,6 +375,13 @@ impl Scoped {
             return Err(refused!("refused.own_account"));
         }
         self.registered_areas(&change.areas).await?;
+        // The last account that manages accounts keeps a role that does.
+        if let Some(user) = self.store.user_by_name(username).await? {
+            let keeps = self.store.role_permissions(change.role).await?.contains(&Permission::UsersManage);
+            if !user.disabled && !keeps && self.store.managers_left(Some(user.id), None).await? == 0 {
+                return Err(refused!("refused.last_manager"));
+            }
+        }
         self.store.update_user(&self.actor, username, change).await
     }
 
@@ -384,6 +395,13 @@ impl Scoped {
     pub async fn set_user_disabled(&self, username: &str, disabled: bool) -> Result<bool> {
         self.require(Permission::UsersManage)?;
         self.not_own_account(username)?;
+        if disabled {
+            if let Some(user) = self.store.user_by_name(username).await? {
+                if self.store.managers_left(Some(user.id), None).await? == 0 {
+                    return Err(refused!("refused.last_manager"));
+                }
+            }
+        }
         self.store.set_user_disabled(&self.actor, username, disabled).await
     }
 
@@ -397,9 +415,13 @@ impl Scoped {
         self.store.create_api_token(&self.actor, username, name.trim()).await
     }
 
-    /// Revokes a token (needs `users.manage`; audited); false when it was not live.
-    pub async fn revoke_api_token(&self, id: i64) -> Result<bool> {
+    /// Revokes one of `username`'s tokens (needs `users.manage`; audited); false when it was not
+    /// live. A token of another account is not this account's to revoke.
+    pub async fn revoke_api_token(&self, username: &str, id: i64) -> Result<bool> {
         self.require(Permission::UsersManage)?;
+        if !self.store.api_tokens().await?.iter().any(|x| x.id == id && x.username == username) {
+            return Err(refused!("refused.no_token", id = id));
+        }
         self.store.revoke_api_token(&self.actor, id).await
     }
 

@@ -460,16 +460,33 @@ mod accounts {
             assert!(store.token_principal(&token).await.unwrap().is_none());
             assert!(store.verify_login("lina", "Qingxu-2022-0413").await.unwrap().is_none());
             assert_eq!(admin.set_user_disabled("root", true).await.refused().kind, "refused.own_account");
+            assert_eq!(admin.create_api_token("lina", "接口").await.refused().kind, "refused.user_disabled");
             assert!(admin.set_user_disabled("lina", false).await.unwrap());
-            assert!(store.token_principal(&token).await.unwrap().is_some(), "a live token works again");
+            assert!(store.token_principal(&token).await.unwrap().is_none(), "disabling revoked it for good");
 
             let tokens = admin.api_tokens().await.unwrap();
             assert_eq!(
-                tokens.iter().map(|x| (x.id, x.username.as_str(), x.name.as_str())).collect::<Vec<_>>(),
-                [(token_id, "lina", "实验室接口")]
+                tokens.iter().map(|x| (x.id, x.username.as_str(), x.name.as_str(), x.revoked_at.is_some())).collect::<Vec<_>>(),
+                [(token_id, "lina", "实验室接口", true)]
             );
-            assert!(admin.revoke_api_token(token_id).await.unwrap());
-            assert!(admin.api_tokens().await.unwrap()[0].revoked_at.is_some());
+            let (live, _) = admin.create_api_token("lina", "新接口").await.unwrap();
+            assert_eq!(admin.revoke_api_token("root", live).await.refused().kind, "refused.no_token", "not root's token");
+            assert!(admin.revoke_api_token("lina", live).await.unwrap());
+            assert!(!admin.revoke_api_token("lina", token_id).await.unwrap(), "already revoked");
+
+            // The last account that manages accounts cannot be disabled, demoted, or lose the
+            // permission through its role; a name that would vanish from an address is refused.
+            let other = admin.create_user(new_user("root2", Role::Admin, "140121")).await.unwrap();
+            let p2 = store.verify_login("root2", "Qingxu-2022-0413").await.unwrap().unwrap();
+            let admin2 = store.scoped(p2, Actor { name: "root2".into(), ..Default::default() });
+            assert!(admin2.set_user_disabled("root", true).await.unwrap(), "another admin is left");
+            assert_eq!(admin.set_user_disabled("root2", true).await.refused().kind, "refused.last_manager");
+            let demote = UserChange { display_name: "root2".into(), role: Role::Viewer, areas: vec![code("140121")] };
+            assert!(matches!(admin2.update_user("root2", demote).await, Err(_)), "own role");
+            let narrower: std::collections::BTreeSet<Permission> = [Permission::AreasRead].into();
+            assert_eq!(admin2.set_role_permissions(Role::Admin, &narrower).await.refused().kind, "refused.last_manager");
+            assert_eq!(admin2.create_user(new_user("..", Role::Viewer, "140121")).await.refused().kind, "refused.user_name_invalid");
+            assert!(!other.disabled);
             admin.reset_password("lina", "Fenhe-2022-0414").await.unwrap();
             assert!(store.verify_login("lina", "Fenhe-2022-0414").await.unwrap().is_some());
             assert!(admin.users().await.unwrap().iter().any(|u| u.username == "lina"));
@@ -485,7 +502,15 @@ mod accounts {
                 .into_iter()
                 .map(|e| e.action)
                 .collect();
-            assert_eq!(acts, ["password", "enable", "disable", "update", "create", "create"], "{:?}", s.kind);
+            assert_eq!(acts[..6], ["password", "disable", "create", "enable", "disable", "update"], "{:?}: {acts:?}", s.kind);
+            let tokens: Vec<String> = store
+                .audit_events(&AuditFilter { entity: Some("api_token".into()), ..Default::default() }, 20)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|e| e.action)
+                .collect();
+            assert_eq!(tokens, ["revoke", "create", "create"], "token acts audited");
             s.finish(store).await.unwrap();
         }
     }

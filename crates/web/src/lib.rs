@@ -47,6 +47,7 @@ pub fn app(store: Store) -> Router {
         .merge(ui::router())
         .merge(assets::router())
         .fallback(ui::not_found)
+        .method_not_allowed_fallback(ui::not_found)
         .with_state(state)
         .layer(axum::middleware::from_fn(auth::same_origin))
         .layer(axum::middleware::from_fn(i18n::remember))

@@ -68,12 +68,11 @@
       say(text.opened.replace("{barcode}", body.barcode), false);
     } else if (status === 200 && item.kind === "scan") {
       showTube(body.tube);
-      if (body.repeat && listed(item.body.resident_id)) {
-        say(text["refused.already_in_tube"], true);
-        return;
-      }
-      addMember(item.label, item.body.resident_id);
-      say(body.after === "sealed" ? text.full : text.scanned, false);
+      // A repeat (already in this tube, whichever device or page load scanned them first) is
+      // said as such; the person is listed once.
+      if (!listed(item.body.resident_id)) addMember(item.label, item.body.resident_id);
+      if (body.repeat) say(text["refused.already_in_tube"], true);
+      else say(body.after === "sealed" ? text.full : text.scanned, false);
     } else if (status === 200 && item.kind === "close") {
       showTube(body);
       say(text.closed, false);

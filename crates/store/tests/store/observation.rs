@@ -161,9 +161,19 @@ async fn contacts_handed_over_get_schedules_rooms_tests_and_follow_a_new_rule_se
         assert_eq!(rooms(head.site_people_on(site.id, None, "301").await.unwrap()), ["301"]);
         assert_eq!(rooms(head.site_people_on(site.id, None, "").await.unwrap()), ["101", "201", "301"]);
         let first = &close[0].name;
-        let found =
-            head.site_people_on(site.id, None, &first[..first.char_indices().nth(1).map_or(first.len(), |(i, _)| i)]).await.unwrap();
-        assert!(found.iter().any(|(o, _)| o.id == close[0].id), "by the name's first character");
+        let initial = &first[..first.char_indices().nth(1).map_or(first.len(), |(i, _)| i)];
+        let found: Vec<i64> = head.site_people_on(site.id, None, initial).await.unwrap().iter().map(|(o, _)| o.id).collect();
+        let expected: Vec<i64> = head
+            .site_people_on(site.id, None, "")
+            .await
+            .unwrap()
+            .iter()
+            .filter(|(o, _)| o.name.starts_with(initial))
+            .map(|(o, _)| o.id)
+            .collect();
+        assert_eq!(found, expected, "exactly those whose name starts so");
+        assert!(found.contains(&close[0].id));
+        assert!(head.site_people_on(site.id, None, "%").await.unwrap().is_empty(), "LIKE's own characters are only themselves");
 
         // Today's tests: the list holds whoever has a test day today.
         let due = head.sampling_list(site.id, today).await.unwrap();

@@ -800,6 +800,11 @@ async fn an_address_nobody_serves_answers_a_page_for_people_and_a_problem_for_pr
         assert_eq!(res.status(), StatusCode::NOT_FOUND);
         let html = String::from_utf8_lossy(&axum::body::to_bytes(res.into_body(), usize::MAX).await.unwrap()).into_owned();
         assert!(html.contains("页面不存在") && html.contains("nav class=\"main\""), "a page with the header: {html}");
+        // A form's address opened as a page (a refusal page reloaded from the address bar).
+        let res = cordon_web::app(w.store.clone()).oneshot(req("/quarantine/sites/1/health")).await.unwrap();
+        assert_eq!(res.status(), StatusCode::NOT_FOUND);
+        let html = String::from_utf8_lossy(&axum::body::to_bytes(res.into_body(), usize::MAX).await.unwrap()).into_owned();
+        assert!(html.contains("页面不存在"), "{html}");
         let (status, ctype, problem) = call(&w.store, req("/api/v1/nowhere")).await;
         assert_eq!((status, ctype.as_str()), (StatusCode::NOT_FOUND, "application/problem+json"), "{problem}");
         w.finish().await;

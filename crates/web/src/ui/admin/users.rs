@@ -297,6 +297,6 @@ pub async fn revoke_token(t: Tr, caller: Caller, Path((name, id)): Path<(String,
     if f.confirm.is_none() {
         return user_view(t, &caller, &name, None, Some(t.get("users.confirm_revoke").to_string()), None, None).await;
     }
-    let done = caller.0.revoke_api_token(id).await.map(|live| if live { "revoked" } else { "not_live" });
+    let done = caller.0.revoke_api_token(&name, id).await.map(|live| if live { "revoked" } else { "not_live" });
     after(t, &caller, &name, done, None).await
 }
