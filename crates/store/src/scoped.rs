@@ -395,12 +395,11 @@ impl Scoped {
     pub async fn set_user_disabled(&self, username: &str, disabled: bool) -> Result<bool> {
         self.require(Permission::UsersManage)?;
         self.not_own_account(username)?;
-        if disabled {
-            if let Some(user) = self.store.user_by_name(username).await? {
-                if self.store.managers_left(Some(user.id), None).await? == 0 {
-                    return Err(refused!("refused.last_manager"));
-                }
-            }
+        let user = if disabled { self.store.user_by_name(username).await? } else { None };
+        if let Some(user) = user
+            && self.store.managers_left(Some(user.id), None).await? == 0
+        {
+            return Err(refused!("refused.last_manager"));
         }
         self.store.set_user_disabled(&self.actor, username, disabled).await
     }
