@@ -197,6 +197,37 @@ impl CliObserver {
     }
 }
 
+/// What every import says when it is done, in the same words: the file, its encoding, and its
+/// rows stored, unchanged, with a warning and refused; `more` adds what this kind of file also did.
+struct Summary<'a> {
+    file: &'a Path,
+    encoding: &'a str,
+    rows: u64,
+    stored: u64,
+    unchanged: u64,
+    warned: u64,
+    refused: u64,
+}
+
+impl Summary<'_> {
+    fn print(&self, more: &str) {
+        println!(
+            "imported {} ({}): {} rows — {} stored, {} unchanged, {} with a warning, {} refused{more}",
+            self.file.display(),
+            self.encoding,
+            self.rows,
+            self.stored,
+            self.unchanged,
+            self.warned,
+            self.refused
+        );
+    }
+}
+
+fn seconds(ms: u64) -> String {
+    format!(", in {:.1} s", ms as f64 / 1000.0)
+}
+
 /// The row report of an import, as every import writes it: UTF-8 with a BOM (so that Excel
 /// opens it as UTF-8), one row per refused row or warning: line, kind, field, reason.
 fn report_file(path: &Path) -> Result<csv::Writer<BufWriter<File>>> {
@@ -238,18 +269,16 @@ async fn persons(file: &Path, database: &str, errors: Option<&Path>) -> Result<(
         eprintln!("… and {} more row errors (use --errors report.csv to list them all)", observer.shown - 20);
     }
     let rate = summary.rows as f64 / (summary.elapsed_ms.max(1) as f64 / 1000.0);
-    println!(
-        "imported {} ({}): {} rows — {} stored, {} unchanged, {} with a warning, {} refused, in {:.1} s ({:.0} rows/s)",
-        file.display(),
-        summary.encoding.as_str(),
-        summary.rows,
-        summary.inserted,
-        summary.unchanged,
-        summary.warned_rows,
-        summary.invalid_rows,
-        summary.elapsed_ms as f64 / 1000.0,
-        rate
-    );
+    Summary {
+        file,
+        encoding: summary.encoding.as_str(),
+        rows: summary.rows,
+        stored: summary.inserted,
+        unchanged: summary.unchanged,
+        warned: summary.warned_rows,
+        refused: summary.invalid_rows,
+    }
+    .print(&format!("{} ({rate:.0} rows/s)", seconds(summary.elapsed_ms)));
     if let Some(path) = errors {
         println!("row errors written to {}", path.display());
     }
@@ -266,21 +295,23 @@ async fn linelist(file: &Path, database: &str, area: &str, incident: Option<Stri
     let target = cordon_store::linelist::LinelistTarget { area, incident };
     let s = cordon_store::linelist::import_linelist(&store, &actor, input, &target, &mut observer, None).await?;
     observer.finish(errors)?;
-    println!(
-        "imported {} ({}) into incident {}: {} rows — {} stored, {} unchanged, {} with a warning, {} refused; {} infector links ({} unknown infectors), {} clusters, in {:.1} s",
-        file.display(),
-        s.encoding.as_str(),
+    Summary {
+        file,
+        encoding: s.encoding.as_str(),
+        rows: s.rows,
+        stored: s.inserted,
+        unchanged: s.unchanged,
+        warned: s.warned_rows,
+        refused: s.invalid_rows,
+    }
+    .print(&format!(
+        "; into incident {}: {} infector links ({} unknown infectors), {} clusters{}",
         s.incident_id,
-        s.rows,
-        s.inserted,
-        s.unchanged,
-        s.warned_rows,
-        s.invalid_rows,
         s.links,
         s.unknown_infectors,
         s.clusters,
-        s.elapsed_ms as f64 / 1000.0
-    );
+        seconds(s.elapsed_ms)
+    ));
     store.close().await;
     Ok(())
 }
@@ -305,16 +336,8 @@ async fn venues(file: &Path, database: &str, errors: Option<&Path>) -> Result<()
     let mut observer = CliObserver::reporting(0, errors)?;
     let s = cordon_store::checkins::import_venues(&store, input, None, &mut observer).await?;
     observer.finish(errors)?;
-    println!(
-        "imported {} ({}): {} rows — {} stored, {} unchanged, 0 with a warning, {} refused, in {:.1} s",
-        file.display(),
-        s.encoding.as_str(),
-        s.rows,
-        s.inserted,
-        s.unchanged,
-        s.invalid_rows,
-        s.elapsed_ms as f64 / 1000.0
-    );
+    let (encoding, stored, refused) = (s.encoding.as_str(), s.inserted, s.invalid_rows);
+    Summary { file, encoding, rows: s.rows, stored, unchanged: s.unchanged, warned: 0, refused }.print(&seconds(s.elapsed_ms));
     store.close().await;
     Ok(())
 }
@@ -326,16 +349,9 @@ async fn checkins(file: &Path, database: &str, errors: Option<&Path>) -> Result<
     let mut observer = CliObserver::reporting(total_bytes, errors)?;
     let s = cordon_store::checkins::import_checkins(&store, input, &mut observer).await?;
     observer.finish(errors)?;
-    println!(
-        "imported {} ({}): {} rows — {} stored, {} unchanged, 0 with a warning, {} refused, in {:.1} s",
-        file.display(),
-        s.encoding.as_str(),
-        s.rows,
-        s.inserted,
-        s.rows - s.inserted - s.invalid_rows,
-        s.invalid_rows,
-        s.elapsed_ms as f64 / 1000.0
-    );
+    let (encoding, stored, refused) = (s.encoding.as_str(), s.inserted, s.invalid_rows);
+    let unchanged = s.rows - stored - refused;
+    Summary { file, encoding, rows: s.rows, stored, unchanged, warned: 0, refused }.print(&seconds(s.elapsed_ms));
     store.close().await;
     Ok(())
 }
@@ -348,16 +364,9 @@ async fn roster(file: &Path, database: &str, area: &str, errors: Option<&Path>) 
     let mut observer = CliObserver::reporting(0, errors)?;
     let s = cordon_store::workplaces::import_roster(&store, &actor, input, &area, &mut observer).await?;
     observer.finish(errors)?;
-    println!(
-        "imported {} ({}): {} rows — {} stored, {} unchanged, 0 with a warning, {} refused; {} new workplaces",
-        file.display(),
-        s.encoding.as_str(),
-        s.rows,
-        s.members,
-        s.rows - s.members - s.invalid_rows,
-        s.invalid_rows,
-        s.workplaces
-    );
+    let (encoding, stored, refused) = (s.encoding.as_str(), s.members, s.invalid_rows);
+    let unchanged = s.rows - stored - refused;
+    Summary { file, encoding, rows: s.rows, stored, unchanged, warned: 0, refused }.print(&format!("; {} new workplaces", s.workplaces));
     store.close().await;
     Ok(())
 }
