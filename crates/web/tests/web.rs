@@ -103,6 +103,14 @@ impl World {
     }
 }
 
+/// A page as a browser gets it (GET with a bearer token): its status and its HTML.
+async fn page_html(store: &Store, token: &str, uri: &str) -> (StatusCode, String) {
+    let req = Request::get(uri.to_string()).header("authorization", format!("Bearer {token}")).body(Body::empty()).unwrap();
+    let res = cordon_web::app(store.clone()).oneshot(req).await.expect("router answers");
+    let status = res.status();
+    (status, String::from_utf8_lossy(&axum::body::to_bytes(res.into_body(), usize::MAX).await.expect("body")).into_owned())
+}
+
 async fn call(store: &Store, req: Request<Body>) -> (StatusCode, String, Value) {
     let res = cordon_web::app(store.clone()).oneshot(req).await.expect("router answers");
     let status = res.status();

@@ -755,19 +755,10 @@ async fn a_case_page_says_nothing_for_an_outcome_it_does_not_know() {
             call(store, post_json(&w.township, "/api/v1/cases", serde_json::json!({"area_code": "140121100201", "number": "清徐-9"})))
                 .await;
         assert_eq!(status, StatusCode::CREATED, "{case}");
-        let page = |done: &'static str| {
-            let req = Request::get(format!("/cases/{}?done={done}", case["id"]))
-                .header("authorization", format!("Bearer {}", w.township))
-                .body(Body::empty())
-                .unwrap();
-            async move {
-                let res = cordon_web::app(store.clone()).oneshot(req).await.unwrap();
-                String::from_utf8_lossy(&axum::body::to_bytes(res.into_body(), usize::MAX).await.unwrap()).into_owned()
-            }
-        };
-        let html = page("xyz").await;
+        let (_, html) = page_html(store, &w.township, &format!("/cases/{}?done=xyz", case["id"])).await;
         assert!(html.contains("清徐-9") && !html.contains("contacts.done") && !html.contains("contacts-notice"), "a raw key shown");
-        assert!(page("recorded").await.contains("id=\"contacts-notice\""), "a known outcome is said");
+        let (_, known) = page_html(store, &w.township, &format!("/cases/{}?done=recorded", case["id"])).await;
+        assert!(known.contains("id=\"contacts-notice\""), "a known outcome is said");
         w.finish().await;
     }
 }
@@ -778,14 +769,9 @@ async fn the_recall_list_links_names_only_for_those_who_may_read_people() {
         let store = &w.store;
         positive_via_api(store).await;
         let lab = account(store, "lab8", Role::Lab, "140121").await;
-        let page = |token: String| async move {
-            let req = Request::get("/recalls").header("authorization", format!("Bearer {token}")).body(Body::empty()).unwrap();
-            let res = cordon_web::app(store.clone()).oneshot(req).await.unwrap();
-            String::from_utf8_lossy(&axum::body::to_bytes(res.into_body(), usize::MAX).await.unwrap()).into_owned()
-        };
-        let for_lab = page(lab).await;
+        let (_, for_lab) = page_html(store, &lab, "/recalls").await;
         assert!(for_lab.contains("id=\"recalls\"") && !for_lab.contains("href=\"/persons/"), "a lab gets no link it cannot open");
-        assert!(page(w.township.clone()).await.contains("href=\"/persons/"), "an investigator does");
+        assert!(page_html(store, &w.township, "/recalls").await.1.contains("href=\"/persons/"), "an investigator does");
         w.finish().await;
     }
 }
@@ -793,19 +779,15 @@ async fn the_recall_list_links_names_only_for_those_who_may_read_people() {
 #[tokio::test]
 async fn an_address_nobody_serves_answers_a_page_for_people_and_a_problem_for_programs() {
     for w in worlds("not_found", 2).await {
-        let req = |uri: &str| {
-            Request::get(uri.to_string()).header("authorization", format!("Bearer {}", w.township)).body(Body::empty()).unwrap()
-        };
-        let res = cordon_web::app(w.store.clone()).oneshot(req("/quarantne")).await.unwrap();
-        assert_eq!(res.status(), StatusCode::NOT_FOUND);
-        let html = String::from_utf8_lossy(&axum::body::to_bytes(res.into_body(), usize::MAX).await.unwrap()).into_owned();
+        let (status, html) = page_html(&w.store, &w.township, "/quarantne").await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
         assert!(html.contains("页面不存在") && html.contains("nav class=\"main\""), "a page with the header: {html}");
         // A form's address opened as a page (a refusal page reloaded from the address bar).
-        let res = cordon_web::app(w.store.clone()).oneshot(req("/quarantine/sites/1/health")).await.unwrap();
-        assert_eq!(res.status(), StatusCode::NOT_FOUND);
-        let html = String::from_utf8_lossy(&axum::body::to_bytes(res.into_body(), usize::MAX).await.unwrap()).into_owned();
+        let (status, html) = page_html(&w.store, &w.township, "/quarantine/sites/1/health").await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
         assert!(html.contains("页面不存在"), "{html}");
-        let (status, ctype, problem) = call(&w.store, req("/api/v1/nowhere")).await;
+        let req = Request::get("/api/v1/nowhere").header("authorization", format!("Bearer {}", w.township)).body(Body::empty()).unwrap();
+        let (status, ctype, problem) = call(&w.store, req).await;
         assert_eq!((status, ctype.as_str()), (StatusCode::NOT_FOUND, "application/problem+json"), "{problem}");
         w.finish().await;
     }
@@ -815,10 +797,8 @@ async fn an_address_nobody_serves_answers_a_page_for_people_and_a_problem_for_pr
 async fn a_read_only_observer_opens_on_the_situation_and_changes_nothing() {
     for w in worlds("viewer_home", 2).await {
         let viewer = account(&w.store, "viewer3", Role::Viewer, "140121").await;
-        let req = Request::get("/").header("authorization", format!("Bearer {viewer}")).body(Body::empty()).unwrap();
-        let res = cordon_web::app(w.store.clone()).oneshot(req).await.unwrap();
-        assert_eq!(res.status(), StatusCode::OK);
-        let html = String::from_utf8_lossy(&axum::body::to_bytes(res.into_body(), usize::MAX).await.unwrap()).into_owned();
+        let (status, html) = page_html(&w.store, &viewer, "/").await;
+        assert_eq!(status, StatusCode::OK);
         assert!(html.contains("id=\"situation\""), "the situation, not the census");
         let (status, _, _) =
             call(&w.store, post_json(&viewer, "/api/v1/cases", serde_json::json!({"area_code": "140121100201", "number": "X-1"}))).await;
@@ -831,10 +811,8 @@ async fn a_read_only_observer_opens_on_the_situation_and_changes_nothing() {
 async fn a_list_filter_the_page_does_not_know_lists_nobody_and_says_so() {
     for w in worlds("bad_filters", 4).await {
         for uri in ["/persons?tag=xyz", "/observation?status=bogus"] {
-            let req = Request::get(uri).header("authorization", format!("Bearer {}", w.commander)).body(Body::empty()).unwrap();
-            let res = cordon_web::app(w.store.clone()).oneshot(req).await.unwrap();
-            assert_eq!(res.status(), StatusCode::BAD_REQUEST, "{uri}");
-            let html = String::from_utf8_lossy(&axum::body::to_bytes(res.into_body(), usize::MAX).await.unwrap()).into_owned();
+            let (status, html) = page_html(&w.store, &w.commander, uri).await;
+            assert_eq!(status, StatusCode::BAD_REQUEST, "{uri}");
             assert!(html.contains("无法识别，未列出任何人") && !html.contains("<tbody><tr"), "{uri}: {html}");
         }
         w.finish().await;
