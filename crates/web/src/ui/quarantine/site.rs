@@ -84,6 +84,17 @@ impl SiteAt {
     }
 }
 
+/// The view a site's page shows: a search or a chosen floor as asked; a large site (more than
+/// [`WHOLE_SITE`] people) asked for nothing opens on its first floor; a small one shows everyone.
+fn opening_view(asked: &SiteAt, floors: &[(String, i32, i64)], total: i64) -> SiteAt {
+    match floors.first() {
+        Some((b, f, _)) if asked.search().is_empty() && asked.floor().is_none() && total > WHOLE_SITE => {
+            SiteAt { b: Some(b.clone()), f: Some(*f), q: None }
+        }
+        _ => asked.clone(),
+    }
+}
+
 /// One floor in the site's floor list: its label with how many, its address, whether shown.
 pub struct FloorLink {
     label: String,
@@ -168,11 +179,7 @@ pub(super) async fn site_view(
         Err(e) => return failure(t, caller, e),
     };
     let total: i64 = floors.iter().map(|(_, _, n)| n).sum();
-    // A large site opens on its first floor; a search or a chosen floor is shown as asked.
-    let mut at = at.clone();
-    if let Some((b, f, _)) = floors.first().filter(|_| at.search().is_empty() && at.floor().is_none() && total > WHOLE_SITE) {
-        at = SiteAt { b: Some(b.clone()), f: Some(*f), q: None };
-    }
+    let at = opening_view(at, &floors, total);
     let loaded = tokio::try_join!(
         scope.quarantine_site(id),
         scope.site_people_on(id, at.floor(), at.search()),
@@ -305,5 +312,22 @@ pub(super) async fn site_outcome(t: Tr, caller: &Caller, site: i64, at: &SiteAt,
         Ok(notice) => back(site, at, &notice),
         Err(e) if e.is_refusal() => site_view(t, caller, site, at, None, Some(said(t, &e)), None).await,
         Err(e) => failure(t, caller, e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_large_site_opens_on_its_first_floor_and_a_small_one_shows_everyone() {
+        let floors = vec![("1号楼".to_string(), 1, 60), ("1号楼".to_string(), 2, 41)];
+        let nothing = SiteAt::default();
+        assert_eq!(opening_view(&nothing, &floors, 101).query(), format!("?b={}&f=1", percent("1号楼")));
+        assert_eq!(opening_view(&nothing, &floors[..1], 60).query(), "", "a small site: everyone");
+        let asked = SiteAt { b: Some("1号楼".into()), f: Some(2), q: None };
+        assert_eq!(opening_view(&asked, &floors, 101).query(), format!("?b={}&f=2", percent("1号楼")), "as asked");
+        let search = SiteAt { q: Some("201".into()), ..SiteAt::default() };
+        assert_eq!(opening_view(&search, &floors, 101).query(), "?q=201");
     }
 }
