@@ -1152,6 +1152,21 @@ async fn people_line_lists_venues_scans_and_rosters_are_imported_on_a_page_with_
         upload(&client, "import-checkins", "scans.csv", scans.as_bytes()).await;
         assert_eq!(counts("import-checkins").await, "2 1 0 0 1");
         let roster = format!("单位,身份证号,班组\n物流园,{},A组\n物流园,140121199001011234,A组\n", sample_id(0));
+        // A mistyped area is said in the page's words and nothing is imported.
+        fill(&client, "#import-roster input[name=area]", "14012x").await;
+        let path = std::env::temp_dir().join(format!("{}-roster-bad.csv", std::process::id()));
+        std::fs::write(&path, roster.as_bytes()).unwrap();
+        client
+            .find(fantoccini::Locator::Css("#import-roster input[type=file]"))
+            .await
+            .unwrap()
+            .send_keys(path.to_str().unwrap())
+            .await
+            .unwrap();
+        click(&client, "#import-roster button").await;
+        let said = "//section[@id='import-roster']//p[contains(@class, 'error') and contains(., '“14012x”不是区划代码')]";
+        client.wait().for_element(fantoccini::Locator::XPath(said)).await.unwrap();
+        fill(&client, "#import-roster input[name=area]", "140121").await;
         upload(&client, "import-roster", "roster.csv", roster.as_bytes()).await;
         assert_eq!(counts("import-roster").await, "2 1 0 0 1");
         std::fs::write(screenshot_path(&format!("imports-{}.png", w.scratch.kind.as_str())), client.screenshot().await.unwrap()).unwrap();

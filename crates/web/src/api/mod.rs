@@ -103,7 +103,9 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 /// Parses an area code from a request field, answering 400 with the reason.
 pub(crate) fn parse_area(field: &str, s: &str) -> crate::error::ApiResult<cordon_domain::AreaCode> {
-    cordon_domain::AreaCode::parse(s).map_err(|e| crate::error::ApiError::bad_request(field, format!("{s:?}: {e}")))
+    // Said by a refusal's kind, so that a page posting to the API says it in its own language.
+    cordon_domain::AreaCode::parse(s)
+        .map_err(|_| crate::error::ApiError::bad_field(field, cordon_domain::refusal!("refused.area_code_invalid", code = s)))
 }
 
 /// The permissions each operation needs (inside the caller's jurisdiction), as its operation

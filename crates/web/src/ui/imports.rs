@@ -71,6 +71,7 @@ pub async fn page(t: Tr, caller: Caller) -> Response {
             ("refused.checkin_file_columns", "refused.checkin_file_columns"),
             ("refused.venue_file_columns", "refused.venue_file_columns"),
             ("refused.roster_columns", "refused.roster_columns"),
+            ("refused.area_code_invalid", "refused.area_code_invalid"),
         ],
     );
     let area = p.user.jurisdiction.areas().first().map(|a| a.as_str().to_string()).unwrap_or_default();

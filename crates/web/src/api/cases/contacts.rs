@@ -362,7 +362,7 @@ pub struct RosterQuery {
     responses((status = 200, body = RosterReport), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)),
     extensions(("x-permission" = json!(Permission::TracingWrite.as_str()))))]
 pub async fn import_roster(caller: Caller, Query(q): Query<RosterQuery>, body: Body) -> ApiResult<Json<RosterReport>> {
-    let area = cordon_domain::AreaCode::parse(&q.area).map_err(|e| ApiError::bad_request("area", e.to_string()))?;
+    let area = crate::api::parse_area("area", &q.area)?;
     let mut collect = Collect::default();
     let s = caller.0.import_roster(body_reader(body), &area, &mut collect).await?;
     Ok(Json(RosterReport {
