@@ -346,6 +346,7 @@ mod tests {
             ("form.", vec!["not_number"]),
             ("audit.entity.", crate::ui::admin::audit::ENTITIES.to_vec()),
             ("audit.", vec!["area", "since", "until", "actor"]),
+            ("audit.actor.", vec!["recompute", "demo"]),
         ]
     }
 

@@ -236,7 +236,7 @@ pub async fn list(t: Tr, caller: Caller, Query(q): Query<AuditQuery>) -> Respons
             let area_code = e.area_code.clone().unwrap_or_default();
             EventRow {
                 at: e.at.with_timezone(&shanghai).format("%Y-%m-%d %H:%M:%S").to_string(),
-                actor: e.actor_name.clone(),
+                actor: actor_label(t, e.actor_id, &e.actor_name),
                 action,
                 subject,
                 change,
@@ -247,4 +247,31 @@ pub async fn list(t: Tr, caller: Caller, Query(q): Query<AuditQuery>) -> Respons
         })
         .collect();
     render(&AuditPage { rows, older_url, entities: entity_choices(t), ..AuditPage::kept(t, &caller, q) })
+}
+
+/// Who acted, as a person reads it: an account by its name; the system's own acts (a rule's
+/// recomputation, the demo, a command line) in words, not as their codes.
+fn actor_label(t: Tr, actor_id: Option<i64>, name: &str) -> String {
+    if actor_id.is_some() {
+        return name.to_string();
+    }
+    match name.split_once(':') {
+        Some(("cli", who)) => t.fill("audit.actor.cli", &[("who", who)]),
+        _ => t.try_get(&format!("audit.actor.{name}")).map(str::to_string).unwrap_or_else(|| name.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod actor_tests {
+    use super::*;
+    use crate::i18n::Lang;
+
+    #[test]
+    fn the_systems_own_acts_are_named_in_words() {
+        let t = Tr(Lang::Zh);
+        assert_eq!(actor_label(t, None, "recompute"), "系统（按规则重新计算）");
+        assert_eq!(actor_label(t, None, "cli:wang"), "命令行（wang）");
+        assert_eq!(actor_label(t, Some(3), "recompute"), "recompute", "an account of that name stays itself");
+        assert_eq!(actor_label(t, None, "lab-bridge"), "lab-bridge");
+    }
 }
