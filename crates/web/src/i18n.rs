@@ -222,6 +222,17 @@ mod tests {
         }
     }
 
+    /// The pages' security policy (`default-src 'self'`) blocks inline styles and scripts: a
+    /// template that carries one would show or do nothing, with only a console error to say so.
+    #[test]
+    fn no_template_carries_an_inline_style_or_script_the_policy_would_block() {
+        for (path, src) in sources().into_iter().filter(|(p, _)| p.ends_with(".html")) {
+            for banned in [" style=\"", " onclick=\"", " onsubmit=\"", " onchange=\"", "<script>"] {
+                assert!(!src.contains(banned), "{path} carries {banned}");
+            }
+        }
+    }
+
     /// A form that does not read names its field in the page's words (`field.<name>`), never
     /// the field's code: every input a template names has a label in both locales.
     #[test]

@@ -786,6 +786,7 @@ async fn an_address_nobody_serves_answers_a_page_for_people_and_a_problem_for_pr
         let (status, html) = page_html(&w.store, &w.township, "/quarantine/sites/1/health").await;
         assert_eq!(status, StatusCode::NOT_FOUND);
         assert!(html.contains("页面不存在"), "{html}");
+        assert_eq!(page_html(&w.store, &w.township, "/static/favicon.svg").await.0, StatusCode::OK, "the icon browsers ask for");
         let req = Request::get("/api/v1/nowhere").header("authorization", format!("Bearer {}", w.township)).body(Body::empty()).unwrap();
         let (status, ctype, problem) = call(&w.store, req).await;
         assert_eq!((status, ctype.as_str()), (StatusCode::NOT_FOUND, "application/problem+json"), "{problem}");
