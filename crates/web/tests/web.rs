@@ -550,7 +550,10 @@ async fn text(client: &fantoccini::Client, css: &str) -> String {
         let el = client.wait().for_element(fantoccini::Locator::Css(css)).await.unwrap();
         match el.text().await {
             Ok(t) => return t,
-            Err(e) if e.to_string().contains("stale") => tokio::time::sleep(Duration::from_millis(100)).await,
+            // Chromium says a replaced page's element either way.
+            Err(e) if e.to_string().contains("stale") || e.to_string().contains("does not belong to the document") => {
+                tokio::time::sleep(Duration::from_millis(100)).await
+            }
             Err(e) => panic!("{e}"),
         }
     }

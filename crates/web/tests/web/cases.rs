@@ -638,7 +638,9 @@ async fn a_case_by_hand_needs_a_person_keeps_what_was_typed_when_refused_and_reg
 
         // The case page's contact form says what is wrong with an id, masked, on the page,
         // and keeps what was typed.
-        let contact = |typed: String| {
+        // `before`: the error the page showed before this submission; the answer is the page whose
+        // error differs (the next page, not the one being left).
+        let contact = |typed: String, before: String| {
             let client = client.clone();
             async move {
                 let input = client.find(Css("#contact-form input[name=id_number]")).await.unwrap();
@@ -649,7 +651,7 @@ async fn a_case_by_hand_needs_a_person_keeps_what_was_typed_when_refused_and_reg
                 for _ in 0..100 {
                     if let Ok(el) = client.find(Css("#contact-error")).await
                         && let Ok(t) = el.text().await
-                        && t != said
+                        && t != before
                         && !t.is_empty()
                     {
                         said = t;
@@ -657,14 +659,25 @@ async fn a_case_by_hand_needs_a_person_keeps_what_was_typed_when_refused_and_reg
                     }
                     tokio::time::sleep(Duration::from_millis(50)).await;
                 }
-                let kept = client.find(Css("#contact-form input[name=id_number]")).await.unwrap().prop("value").await.unwrap();
-                (said, kept.unwrap_or_default())
+                // Read again when the page was replaced between finding and reading (a navigation
+                // finishing after the error was seen).
+                let mut kept = None;
+                for _ in 0..40 {
+                    if let Ok(el) = client.find(Css("#contact-form input[name=id_number]")).await
+                        && let Ok(v) = el.prop("value").await
+                    {
+                        kept = Some(v.unwrap_or_default());
+                        break;
+                    }
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                (said, kept.expect("the contact form is on the page"))
             }
         };
-        let (said, kept) = contact(wrong.clone()).await;
+        let (said, kept) = contact(wrong.clone(), String::new()).await;
         assert_eq!((said.as_str(), kept.as_str()), ("证件号校验位不对，请核对后重新输入。", wrong.as_str()));
         let stranger = sample_id(901);
-        let (said, _) = contact(stranger.clone()).await;
+        let (said, _) = contact(stranger.clone(), said).await;
         assert!(said.contains("未登记") && !said.contains(&stranger), "masked: {said}");
         client.close().await.unwrap();
         w.finish().await;
