@@ -405,14 +405,21 @@ impl Store {
     /// How many enabled accounts hold `users.manage` through their role, leaving out `except`
     /// (an account about to be disabled or given another role) or counting `role` without it.
     pub(crate) async fn managers_left(&self, except: Option<i64>, role_without: Option<Role>) -> Result<i64> {
-        let users = self.users().await?;
-        let mut n = 0;
-        for u in users.iter().filter(|u| !u.disabled && Some(u.id) != except && Some(u.role) != role_without) {
-            if self.role_permissions(u.role).await?.contains(&Permission::UsersManage) {
-                n += 1;
-            }
-        }
+        let (n,): (i64,) = with_read_pool!(self, pool => sqlx::query_as(
+            "SELECT COUNT(*) FROM users u WHERE u.disabled = FALSE AND u.id <> $1 AND u.role <> $2 \
+             AND EXISTS (SELECT 1 FROM role_permissions r WHERE r.role = u.role AND r.permission = $3)",
+        )
+        .bind(except.unwrap_or(-1)).bind(role_without.map_or("", Role::as_str)).bind(Permission::UsersManage.as_str())
+        .fetch_one(pool).await?);
         Ok(n)
+    }
+
+    /// The user name a token acts as, live or revoked.
+    pub(crate) async fn api_token_owner(&self, id: i64) -> Result<Option<String>> {
+        let row: Option<(String,)> = with_read_pool!(self, pool => sqlx::query_as(
+            "SELECT u.username FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.id = $1",
+        ).bind(id).fetch_optional(pool).await?);
+        Ok(row.map(|(u,)| u))
     }
 
     /// Every API token, live ones first, newest first.

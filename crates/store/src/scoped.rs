@@ -339,6 +339,12 @@ impl Scoped {
         self.store.users().await
     }
 
+    /// One account by its user name (needs `users.manage`).
+    pub async fn user(&self, username: &str) -> Result<Option<crate::accounts::User>> {
+        self.require(Permission::UsersManage)?;
+        self.store.user_by_name(username).await
+    }
+
     /// Every API token, never its secret (needs `users.manage`).
     pub async fn api_tokens(&self) -> Result<Vec<crate::accounts::ApiToken>> {
         self.require(Permission::UsersManage)?;
@@ -418,7 +424,7 @@ impl Scoped {
     /// live. A token of another account is not this account's to revoke.
     pub async fn revoke_api_token(&self, username: &str, id: i64) -> Result<bool> {
         self.require(Permission::UsersManage)?;
-        if !self.store.api_tokens().await?.iter().any(|x| x.id == id && x.username == username) {
+        if self.store.api_token_owner(id).await?.as_deref() != Some(username) {
             return Err(refused!("refused.no_token", id = id));
         }
         self.store.revoke_api_token(&self.actor, id).await

@@ -177,11 +177,11 @@ async fn user_view(
     form: Option<AccountInput>,
     new_token: Option<String>,
 ) -> Response {
-    let (users, tokens) = match (caller.0.users().await, caller.0.api_tokens().await) {
+    let (user, tokens) = match (caller.0.user(name).await, caller.0.api_tokens().await) {
         (Ok(u), Ok(x)) => (u, x),
         (Err(e), _) | (_, Err(e)) => return failure(t, caller, e),
     };
-    let Some(u) = users.into_iter().find(|u| u.username == name) else {
+    let Some(u) = user else {
         return failure(t, caller, StoreError::from(cordon_domain::refusal!("refused.no_user", username = name)));
     };
     let codes: Vec<String> = u.jurisdiction.areas().iter().map(|a| a.as_str().to_string()).collect();
