@@ -118,11 +118,28 @@ impl Store {
     }
 
     /// What the events are about, by name, for a log a person reads: the person an observation
-    /// order is for, a person's or user's name, a site's name, a room with its site, a tube's
-    /// barcode — keyed by (entity, entity id). Events about other kinds name themselves.
+    /// order is for, a person's or user's name, a case's number and person, a site's, round's,
+    /// hospital's or lab's name, a room with its site, a vehicle's plate, a tube's barcode, a
+    /// box's label — keyed by (entity, entity id); and who acted, by display name, as
+    /// ("user", actor id). Events about other kinds name themselves.
     pub async fn audit_subjects(&self, events: &[AuditEvent]) -> Result<std::collections::HashMap<(String, String), String>> {
-        const NAMED: [(&str, &str); 6] = [
+        const NAMED: [(&str, &str); 17] = [
             ("observation_order", "SELECT o.id, p.name FROM observation_orders o JOIN persons p ON p.id = o.person_id WHERE o.id IN"),
+            (
+                "case",
+                "SELECT c.id, c.external_id || COALESCE(' · ' || p.name, '') FROM cases c LEFT JOIN persons p ON p.id = c.person_id \
+                 WHERE c.id IN",
+            ),
+            ("investigation", "SELECT i.id, c.external_id FROM investigations i JOIN cases c ON c.id = i.case_id WHERE i.id IN"),
+            ("transfer", "SELECT id, from_place || ' → ' || to_place FROM transfers WHERE id IN"),
+            ("testing_round", "SELECT id, name FROM testing_rounds WHERE id IN"),
+            ("sampling_site", "SELECT id, name FROM sampling_sites WHERE id IN"),
+            ("transport_batch", "SELECT id, label FROM transport_batches WHERE id IN"),
+            ("hospital", "SELECT id, name FROM hospitals WHERE id IN"),
+            ("vehicle", "SELECT id, plate FROM vehicles WHERE id IN"),
+            ("incident", "SELECT id, name FROM incidents WHERE id IN"),
+            ("lab", "SELECT id, name FROM labs WHERE id IN"),
+            ("api_token", "SELECT id, name FROM api_tokens WHERE id IN"),
             ("person", "SELECT id, name FROM persons WHERE id IN"),
             ("user", "SELECT id, display_name FROM users WHERE id IN"),
             ("quarantine_site", "SELECT id, name FROM quarantine_sites WHERE id IN"),
@@ -133,6 +150,10 @@ impl Store {
         for (entity, select) in NAMED {
             let mut ids: Vec<i64> =
                 events.iter().filter(|e| e.entity == entity).filter_map(|e| e.entity_id.as_deref().and_then(|i| i.parse().ok())).collect();
+            if entity == "user" {
+                // Who acted, by the name people know them by.
+                ids.extend(events.iter().filter_map(|e| e.actor_id));
+            }
             ids.sort_unstable();
             ids.dedup();
             for chunk in ids.chunks(500) {

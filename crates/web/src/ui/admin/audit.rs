@@ -236,7 +236,7 @@ pub async fn list(t: Tr, caller: Caller, Query(q): Query<AuditQuery>) -> Respons
             let area_code = e.area_code.clone().unwrap_or_default();
             EventRow {
                 at: e.at.with_timezone(&shanghai).format("%Y-%m-%d %H:%M:%S").to_string(),
-                actor: actor_label(t, e.actor_id, &e.actor_name),
+                actor: actor_label(t, e.actor_id, &e.actor_name, &subjects),
                 action,
                 subject,
                 change,
@@ -249,11 +249,15 @@ pub async fn list(t: Tr, caller: Caller, Query(q): Query<AuditQuery>) -> Respons
     render(&AuditPage { rows, older_url, entities: entity_choices(t), ..AuditPage::kept(t, &caller, q) })
 }
 
-/// Who acted, as a person reads it: an account by its name; the system's own acts (a rule's
-/// recomputation, the demo, a command line) in words, not as their codes.
-fn actor_label(t: Tr, actor_id: Option<i64>, name: &str) -> String {
-    if actor_id.is_some() {
-        return name.to_string();
+/// Who acted, as a person reads it: an account by the name people know it by, with the sign-in
+/// name the filter takes; the system's own acts (a rule's recomputation, the demo, a command
+/// line) in words, not as their codes.
+fn actor_label(t: Tr, actor_id: Option<i64>, name: &str, subjects: &HashMap<(String, String), String>) -> String {
+    if let Some(id) = actor_id {
+        return match subjects.get(&("user".to_string(), id.to_string())) {
+            Some(shown) if shown != name => format!("{shown}（{name}）"),
+            _ => name.to_string(),
+        };
     }
     match name.split_once(':') {
         Some(("cli", who)) => t.fill("audit.actor.cli", &[("who", who)]),
@@ -269,9 +273,11 @@ mod actor_tests {
     #[test]
     fn the_systems_own_acts_are_named_in_words() {
         let t = Tr(Lang::Zh);
-        assert_eq!(actor_label(t, None, "recompute"), "系统（按规则重新计算）");
-        assert_eq!(actor_label(t, None, "cli:wang"), "命令行（wang）");
-        assert_eq!(actor_label(t, Some(3), "recompute"), "recompute", "an account of that name stays itself");
-        assert_eq!(actor_label(t, None, "lab-bridge"), "lab-bridge");
+        let shown = HashMap::from([(("user".to_string(), "4".to_string()), "王局长".to_string())]);
+        assert_eq!(actor_label(t, None, "recompute", &shown), "系统（按规则重新计算）");
+        assert_eq!(actor_label(t, None, "cli:wang", &shown), "命令行（wang）");
+        assert_eq!(actor_label(t, Some(3), "recompute", &shown), "recompute", "an account of that name stays itself");
+        assert_eq!(actor_label(t, None, "lab-bridge", &shown), "lab-bridge");
+        assert_eq!(actor_label(t, Some(4), "commander1", &shown), "王局长（commander1）", "by the name people know");
     }
 }
