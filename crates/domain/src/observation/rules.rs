@@ -90,6 +90,30 @@ pub enum RuleError {
     BadDayList(String),
 }
 
+impl From<RuleError> for crate::refusal::Refusal {
+    /// What the editor of a rule set is told, the category and stage named in the page's words.
+    fn from(e: RuleError) -> Self {
+        use crate::refusal::term;
+        let (cat, stg) = (|c: Category| term("obs.category", c), |s: StageKind| term("obs.stage", s));
+        match e {
+            RuleError::UnknownRuleSet(name) => crate::refusal!("refused.no_rule_set", name = name),
+            RuleError::BadName(name) => crate::refusal!("refused.rule.bad_name", name = name),
+            RuleError::NoStages(c) => crate::refusal!("refused.rule.no_stages", category = cat(c)),
+            RuleError::BadLength { category, stage, days } => {
+                crate::refusal!("refused.rule.bad_length", category = cat(category), stage = stg(stage), days = days)
+            }
+            RuleError::TestDayOutside { category, stage, day, days } => {
+                crate::refusal!("refused.rule.test_day_outside", category = cat(category), stage = stg(stage), day = day, days = days)
+            }
+            RuleError::TestDaysUnordered { category, stage } => {
+                crate::refusal!("refused.rule.test_days_unordered", category = cat(category), stage = stg(stage))
+            }
+            RuleError::RepeatedStage(c) => crate::refusal!("refused.rule.repeated_stage", category = cat(c)),
+            RuleError::BadDayList(text) => crate::refusal!("refused.rule.bad_day_list", text = text),
+        }
+    }
+}
+
 fn stage(kind: StageKind, days: u32, test_days: &[u32]) -> Stage {
     Stage { kind, days, test_days: test_days.to_vec() }
 }
@@ -205,6 +229,21 @@ pub fn format_days(days: &[u32]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_refused_edit_names_category_and_stage_as_terms_the_page_labels() {
+        let mut r = RuleSet::built_in("protocol-9").unwrap();
+        r.name = "qingxu-10".into();
+        r.plans.get_mut(&Category::CloseContact).unwrap().stages[0].test_days = vec![1, 2, 30];
+        let refusal = crate::refusal::Refusal::from(r.validate().unwrap_err());
+        assert_eq!(refusal.kind, "refused.rule.test_day_outside");
+        let label = |k: &str| match k {
+            "obs.category.close_contact" => Some("密切接触者"),
+            "obs.stage.centralized" => Some("集中隔离"),
+            _ => None,
+        };
+        assert_eq!(refusal.fill("{category} · {stage}：{day}/{days}", label), "密切接触者 · 集中隔离：30/7");
+    }
 
     /// DOMAIN.md's table, rule set by rule set.
     #[test]

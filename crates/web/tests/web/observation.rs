@@ -246,9 +246,20 @@ async fn a_site_head_fills_rooms_samples_and_checks_people_and_the_commander_cha
         fill(&client, "#rule-form input[name='tests.close_contact.0']", "1,2,3,5,7,12").await;
         click(&client, "#save-rule").await;
         let error = text(&client, "#rules-error").await;
-        assert!(error.contains("day 12"), "a test day outside the stage is refused: {error}");
-        fill(&client, "#rule-form input[name=name]", "qingxu-10").await;
-        fill(&client, "#rule-form input[name='days.close_contact.0']", "10").await;
+        assert_eq!(
+            error, "密切接触者 · 集中隔离：检测日第 12 天超出了本阶段的 10 天。",
+            "a test day outside the stage is refused, in Chinese"
+        );
+        // What was typed is still in the form: only the wrong day is mended.
+        let kept = |name: &'static str| {
+            let client = client.clone();
+            async move {
+                let css = format!("#rule-form input[name='{name}']");
+                client.find(fantoccini::Locator::Css(&css)).await.unwrap().prop("value").await.unwrap().unwrap_or_default()
+            }
+        };
+        assert_eq!((kept("name").await, kept("days.close_contact.0").await), ("qingxu-10".to_string(), "10".to_string()));
+        assert_eq!(kept("tests.close_contact.0").await, "1,2,3,5,7,12");
         fill(&client, "#rule-form input[name='tests.close_contact.0']", "1,2,3,5,7,10").await;
         click(&client, "#save-rule").await;
         wait_for_query(&client, "notice=").await;
@@ -940,8 +951,8 @@ async fn the_observation_api_lists_orders_with_schedules_fills_a_site_and_change
         // the one at home and the one still waiting there.
         let (_, _, now_waiting) = get(store, &head, "/api/v1/observation-orders?status=awaiting_transfer").await;
         assert_eq!(now_waiting.as_array().unwrap().len(), 4, "the close contacts (with rooms) and the secondary: {now_waiting}");
-        let (status, _, _) = call(store, put(&w.commander, "protocol-99")).await;
-        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        let (status, _, problem) = call(store, put(&w.commander, "protocol-99")).await;
+        assert_eq!((status, problem["kind"].as_str()), (StatusCode::NOT_FOUND, Some("refused.no_rule_set")), "a rule set nobody has");
         let (_, _, rules) = get(store, &head, "/api/v1/rule-sets").await;
         assert_eq!(rules.as_array().unwrap().len(), 3);
 

@@ -25,19 +25,22 @@ use crate::ui::{UserBadge, failure, render, said};
 pub struct PlanView {
     category: String,
     category_key: &'static str,
-    stages: Vec<(usize, String, u32, String)>,
+    /// (position, stage, days, test days), the last two as the copy form shows them.
+    stages: Vec<(usize, String, String, String)>,
     double: bool,
 }
 
 pub struct RuleView {
     name: String,
     title: String,
+    /// The name the copy form offers: the copy's own, none for a built-in set.
+    new_name: String,
     built_in: bool,
     badge: String,
     other: String,
     edit_title: String,
     plans: Vec<PlanView>,
-    restart_floors: u32,
+    restart_floors: String,
 }
 
 #[derive(Template)]
@@ -64,6 +67,7 @@ fn rule_view(t: Tr, rule: &RuleSet, built_in: bool, copied_from: Option<String>)
     RuleView {
         name: rule.name.clone(),
         title: rule.title.clone(),
+        new_name: if built_in { String::new() } else { rule.name.clone() },
         built_in,
         badge: t.fill("rules.copy_of", &[("name", &copied_from.unwrap_or_default())]),
         other: t.fill(
@@ -82,29 +86,57 @@ fn rule_view(t: Tr, rule: &RuleSet, built_in: bool, copied_from: Option<String>)
                         .stages
                         .iter()
                         .enumerate()
-                        .map(|(i, s)| (i, stage_label(t, s.kind.as_str()), s.days, format_days(&s.test_days)))
+                        .map(|(i, s)| (i, stage_label(t, s.kind.as_str()), s.days.to_string(), format_days(&s.test_days)))
                         .collect(),
                     double: plan.double_test_at_release,
                 })
             })
             .collect(),
-        restart_floors: rule.site_restart_floors,
+        restart_floors: rule.site_restart_floors.to_string(),
     }
 }
 
-pub async fn rule_sets(t: Tr, caller: Caller, Query(q): Query<RuleSetsQuery>) -> Response {
-    rule_sets_view(t, &caller, q.notice, None, q.copy).await
+/// The copy form as it was typed, shown again when the rules refuse it, so nothing typed is lost.
+fn keep_typed(mut view: RuleView, typed: &HashMap<String, String>) -> RuleView {
+    let get = |k: &str| typed.get(k).cloned();
+    view.new_name = get("name").unwrap_or(view.new_name);
+    view.title = get("title").unwrap_or(view.title);
+    view.restart_floors = get("restart_floors").unwrap_or(view.restart_floors);
+    for plan in &mut view.plans {
+        for (i, _, days, tests) in &mut plan.stages {
+            let key = format!("{}.{i}", plan.category_key);
+            *days = get(&format!("days.{key}")).unwrap_or(std::mem::take(days));
+            *tests = get(&format!("tests.{key}")).unwrap_or(std::mem::take(tests));
+        }
+    }
+    view
 }
 
-async fn rule_sets_view(t: Tr, caller: &Caller, notice: Option<String>, error: Option<String>, copy: Option<String>) -> Response {
+pub async fn rule_sets(t: Tr, caller: Caller, Query(q): Query<RuleSetsQuery>) -> Response {
+    rule_sets_view(t, &caller, q.notice, None, q.copy, None).await
+}
+
+async fn rule_sets_view(
+    t: Tr,
+    caller: &Caller,
+    notice: Option<String>,
+    error: Option<String>,
+    copy: Option<String>,
+    typed: Option<&HashMap<String, String>>,
+) -> Response {
     let scope = &caller.0;
     let loaded = async { Ok::<_, StoreError>((scope.rule_sets().await?, scope.incidents().await?)) };
     let (rules, incidents) = match loaded.await {
         Ok(x) => x,
         Err(e) => return failure(t, caller, e),
     };
-    let editing =
-        copy.and_then(|name| rules.iter().find(|r| r.rule.name == name)).map(|r| rule_view(t, &r.rule, r.built_in, r.copied_from.clone()));
+    let editing = copy.and_then(|name| rules.iter().find(|r| r.rule.name == name)).map(|r| {
+        let view = rule_view(t, &r.rule, r.built_in, r.copied_from.clone());
+        match typed {
+            Some(typed) => keep_typed(view, typed),
+            None => view,
+        }
+    });
     let page = RuleSetsPage {
         t,
         user: UserBadge::of(caller),
@@ -146,7 +178,7 @@ pub async fn set_incident_rule(t: Tr, caller: Caller, Path(incident): Path<i64>,
             let notice = summary_text(t, &summary);
             Redirect::to(&format!("/rulesets?notice={}", percent(&notice))).into_response()
         }
-        Err(e) if e.is_refusal() => rule_sets_view(t, &caller, None, Some(said(t, &e)), None).await,
+        Err(e) if e.is_refusal() => rule_sets_view(t, &caller, None, Some(said(t, &e)), None, None).await,
         Err(e) => failure(t, &caller, e),
     }
 }
@@ -177,7 +209,7 @@ pub async fn save_rule(t: Tr, caller: Caller, Form(form): Form<HashMap<String, S
                     stage.days = number(&label, days)?;
                 }
                 stage.test_days =
-                    parse_days(field(&format!("tests.{key}"))).map_err(|e| StoreError::from(refusal!("refused.test_days", reason = e)))?;
+                    parse_days(field(&format!("tests.{key}"))).map_err(|e| StoreError::from(cordon_domain::refusal::Refusal::from(e)))?;
             }
         }
         if let Some(n) = form.get("restart_floors") {
@@ -190,7 +222,7 @@ pub async fn save_rule(t: Tr, caller: Caller, Form(form): Form<HashMap<String, S
             let notice = format!("{} {}", t.fill("rules.saved", &[("name", &name)]), summary_text(t, &summary));
             Redirect::to(&format!("/rulesets?notice={}", percent(&notice))).into_response()
         }
-        Err(e) if e.is_refusal() => rule_sets_view(t, &caller, None, Some(said(t, &e)), Some(source)).await,
+        Err(e) if e.is_refusal() => rule_sets_view(t, &caller, None, Some(said(t, &e)), Some(source), Some(&form)).await,
         Err(e) => failure(t, &caller, e),
     }
 }
