@@ -304,7 +304,7 @@ impl Store {
     /// Gives an account a new password (the password rules apply) and ends its sessions, so that
     /// whoever held the old one is signed out (audited; the hash stays out of the trail).
     pub async fn set_password(&self, actor: &Actor, username: &str, password: &str) -> Result<()> {
-        let user = self.user_by_name(username).await?.ok_or_else(|| refused!("refused.no_user", username = username))?;
+        let user = self.user_by_name(username).await?.ok_or_else(|| missing!("refused.no_user", username = username))?;
         check_password(password, username).map_err(|e| refused!("refused.password_weak", reason = e))?;
         let hash = hash_password(password.to_string()).await?;
         let change = Change::new("password", "user", user.id).after(serde_json::json!({"username": username}));
@@ -327,7 +327,7 @@ impl Store {
 
     /// Creates a bearer token acting as `username`; the secret is returned once, never stored.
     pub async fn create_api_token(&self, actor: &Actor, username: &str, name: &str) -> Result<(i64, String)> {
-        let user = self.user_by_name(username).await?.ok_or_else(|| refused!("refused.no_user", username = username))?;
+        let user = self.user_by_name(username).await?.ok_or_else(|| missing!("refused.no_user", username = username))?;
         if user.disabled {
             return Err(refused!("refused.user_disabled", username = username));
         }
@@ -350,7 +350,7 @@ impl Store {
     /// Changes an account's name as shown, role and areas in one audited act (before and after).
     /// The role's permissions apply from the account's next request.
     pub async fn update_user(&self, actor: &Actor, username: &str, change: UserChange) -> Result<User> {
-        let user = self.user_by_name(username).await?.ok_or_else(|| refused!("refused.no_user", username = username))?;
+        let user = self.user_by_name(username).await?.ok_or_else(|| missing!("refused.no_user", username = username))?;
         if change.areas.is_empty() {
             return Err(refused!("refused.user_needs_area"));
         }
@@ -380,7 +380,7 @@ impl Store {
     /// Disables an account (its sessions end, its tokens are revoked) or enables it again;
     /// audited. False when it already was so.
     pub async fn set_user_disabled(&self, actor: &Actor, username: &str, disabled: bool) -> Result<bool> {
-        let user = self.user_by_name(username).await?.ok_or_else(|| refused!("refused.no_user", username = username))?;
+        let user = self.user_by_name(username).await?.ok_or_else(|| missing!("refused.no_user", username = username))?;
         if user.disabled == disabled {
             return Ok(false);
         }

@@ -114,7 +114,7 @@ impl Store {
         reason: ExemptionReason,
         note: Option<&str>,
     ) -> Result<Exemption> {
-        let person = self.person_by_id(person_id).await?.ok_or_else(|| refused!("refused.no_person", person_id = person_id))?;
+        let person = self.person_by_id(person_id).await?.ok_or_else(|| missing!("refused.no_person", person_id = person_id))?;
         let sampled: Option<(String,)> = with_read_pool!(self, pool =>
             sqlx::query_as("SELECT t.barcode FROM samples s JOIN tubes t ON t.id = s.tube_id WHERE s.round_id + 0 = $1 AND s.person_id = $2 AND s.kind = 'round'")
                 .bind(round_id).bind(person_id).fetch_optional(pool).await?);

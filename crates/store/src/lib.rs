@@ -17,6 +17,14 @@ macro_rules! refused {
     };
 }
 
+/// A record the request names does not exist (a case, a site, a round by its id): answered 404 by
+/// the API and as "not found" by a page, with the values its text names.
+macro_rules! missing {
+    ($($t:tt)*) => {
+        $crate::StoreError::from(cordon_domain::refusal::Refusal { class: cordon_domain::refusal::Class::Missing, ..cordon_domain::refusal!($($t)*) })
+    };
+}
+
 /// The [`Refusal`] itself, for a batch that refuses some of its members and goes on.
 macro_rules! refusal {
     ($($t:tt)*) => {

@@ -188,7 +188,7 @@ impl Store {
             return Ok(r);
         }
         let row: Option<(String,)> = with_read_pool!(self, pool => sqlx::query_as("SELECT body FROM rule_sets WHERE name = $1").bind(name).fetch_optional(pool).await?);
-        let (body,) = row.ok_or_else(|| refused!("refused.no_rule_set", name = name))?;
+        let (body,) = row.ok_or_else(|| missing!("refused.no_rule_set", name = name))?;
         serde_json::from_str(&body).map_err(StoreError::corrupt)
     }
 
@@ -210,7 +210,7 @@ impl Store {
     /// Stores an edited rule set (new, or replacing an earlier edit of the same name). A
     /// built-in name is refused: copy it under a new name. Orders under it are recomputed.
     pub(crate) async fn save_rule_set(&self, actor: &Actor, rule: &RuleSet, copied_from: &str) -> Result<RecomputeSummary> {
-        rule.validate().map_err(|e| refused!("refused.rule_set_invalid", reason = e))?;
+        rule.validate().map_err(|e| StoreError::from(cordon_domain::refusal::Refusal::from(e)))?;
         if RuleSet::BUILT_IN.contains(&rule.name.as_str()) {
             return Err(refused!("refused.rule_set_built_in", name = rule.name));
         }
@@ -241,7 +241,7 @@ impl Store {
         self.rule_set(name).await?;
         let (area, before): (String, String) = with_read_pool!(self, pool =>
             sqlx::query_as("SELECT area_code, rule_set FROM incidents WHERE id = $1").bind(incident_id).fetch_optional(pool).await?)
-        .ok_or_else(|| refused!("refused.no_incident", incident_id = incident_id))?;
+        .ok_or_else(|| missing!("refused.no_incident", incident_id = incident_id))?;
         let change = Change::new("set_rule_set", "incident", incident_id)
             .area(&area)
             .before(serde_json::json!({"rule_set": before}))

@@ -472,7 +472,7 @@ impl Scoped {
     pub async fn create_site(&self, new: NewSite) -> Result<Site> {
         self.require(Permission::TestingWrite)?;
         self.inside(&new.area_code)?;
-        let round = self.round(new.round_id).await?.ok_or_else(|| refused!("refused.no_round", round = new.round_id))?;
+        let round = self.round(new.round_id).await?.ok_or_else(|| missing!("refused.no_round", round = new.round_id))?;
         if !round.covers(&new.area_code) {
             return Err(refused!("refused.area_not_in_round", area = new.area_code, round = round.name));
         }
@@ -501,7 +501,7 @@ impl Scoped {
 
     /// The site of a round, if it is inside the jurisdiction.
     async fn site_inside(&self, round_id: i64, site_id: i64) -> Result<Site> {
-        let round = self.round(round_id).await?.ok_or_else(|| refused!("refused.no_round", round = round_id))?;
+        let round = self.round(round_id).await?.ok_or_else(|| missing!("refused.no_round", round = round_id))?;
         let sites = self.store.sites(round.id, self.principal.user.jurisdiction.areas()).await?;
         match sites.into_iter().find(|s| s.id == site_id) {
             Some(s) => Ok(s),
@@ -544,7 +544,7 @@ impl Scoped {
     /// be in the jurisdiction. Needs `testing.write`.
     pub async fn register_batch(&self, round_id: i64, tubes: Vec<BatchTube>, client_id: Option<&str>) -> Result<Vec<BatchOutcome>> {
         self.require(Permission::TestingWrite)?;
-        let round = self.round(round_id).await?.ok_or_else(|| refused!("refused.no_round", round = round_id))?;
+        let round = self.round(round_id).await?.ok_or_else(|| missing!("refused.no_round", round = round_id))?;
         let sites = self.store.sites(round.id, self.principal.user.jurisdiction.areas()).await?;
         if let Some(t) = tubes.iter().find(|t| !sites.iter().any(|s| s.id == t.site_id)) {
             return Err(refused!("refused.tube_no_site_in_round", tube = t.barcode, site = t.site_id, round_id = round_id));
@@ -614,7 +614,7 @@ impl Scoped {
     /// `testing.write`).
     pub async fn exempt(&self, round_id: i64, person_id: i64, reason: ExemptionReason, note: Option<&str>) -> Result<Exemption> {
         self.require(Permission::TestingWrite)?;
-        self.round(round_id).await?.ok_or_else(|| refused!("refused.no_round", round = round_id))?;
+        self.round(round_id).await?.ok_or_else(|| missing!("refused.no_round", round = round_id))?;
         self.person_inside(person_id).await?;
         self.store.exempt(&self.actor, round_id, person_id, reason, note).await
     }
@@ -622,7 +622,7 @@ impl Scoped {
     /// Takes back an exemption of a person of the jurisdiction (needs `testing.write`).
     pub async fn unexempt(&self, round_id: i64, person_id: i64) -> Result<bool> {
         self.require(Permission::TestingWrite)?;
-        self.round(round_id).await?.ok_or_else(|| refused!("refused.no_round", round = round_id))?;
+        self.round(round_id).await?.ok_or_else(|| missing!("refused.no_round", round = round_id))?;
         self.person_inside(person_id).await?;
         self.store.unexempt(&self.actor, round_id, person_id).await
     }
@@ -640,7 +640,7 @@ impl Scoped {
     pub async fn progress(&self, round_id: i64, area: &AreaCode, parts: &[String]) -> Result<Progress> {
         self.require(Permission::TestingRead)?;
         self.inside(area)?;
-        self.round(round_id).await?.ok_or_else(|| refused!("refused.no_round", round = round_id))?;
+        self.round(round_id).await?.ok_or_else(|| missing!("refused.no_round", round = round_id))?;
         self.store.progress(round_id, area, parts).await
     }
 
@@ -694,7 +694,7 @@ impl Scoped {
 
     /// A person registered in the jurisdiction, or why not.
     async fn person_inside(&self, person_id: i64) -> Result<Person> {
-        let p = self.store.person_by_id(person_id).await?.ok_or_else(|| refused!("refused.no_person", person_id = person_id))?;
+        let p = self.store.person_by_id(person_id).await?.ok_or_else(|| missing!("refused.no_person", person_id = person_id))?;
         self.inside(&AreaCode::parse(&p.area_code).map_err(StoreError::corrupt)?)?;
         Ok(p)
     }
@@ -704,7 +704,7 @@ impl Scoped {
         self.require(Permission::PersonsRead)?;
         self.require(Permission::TestingRead)?;
         self.inside(area)?;
-        self.round(round_id).await?.ok_or_else(|| refused!("refused.no_round", round = round_id))?;
+        self.round(round_id).await?.ok_or_else(|| missing!("refused.no_round", round = round_id))?;
         self.store.missing(round_id, area, after, limit).await
     }
 
@@ -756,14 +756,14 @@ impl Scoped {
     /// A round's batches from sites of the jurisdiction, newest first (needs `testing.read`).
     pub async fn batches(&self, round_id: i64) -> Result<Vec<Batch>> {
         self.require(Permission::TestingRead)?;
-        self.round(round_id).await?.ok_or_else(|| refused!("refused.no_round", round = round_id))?;
+        self.round(round_id).await?.ok_or_else(|| missing!("refused.no_round", round = round_id))?;
         self.store.batches(round_id, self.principal.user.jurisdiction.areas()).await
     }
 
     /// The round's tubes in the jurisdiction by stage, and lab turnaround per site and lab.
     pub async fn tube_flow(&self, round_id: i64) -> Result<TubeFlow> {
         self.require(Permission::TestingRead)?;
-        self.round(round_id).await?.ok_or_else(|| refused!("refused.no_round", round = round_id))?;
+        self.round(round_id).await?.ok_or_else(|| missing!("refused.no_round", round = round_id))?;
         self.store.tube_flow(round_id, self.principal.user.jurisdiction.areas()).await
     }
 

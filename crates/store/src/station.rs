@@ -192,7 +192,7 @@ impl Store {
         if let Some(existing) = self.tube_row(round_id, barcode.as_str()).await? {
             return self.same_site_or_used(existing, site_id).await;
         }
-        let round = self.round(round_id).await?.ok_or_else(|| refused!("refused.no_round", round = round_id))?;
+        let round = self.round(round_id).await?.ok_or_else(|| missing!("refused.no_round", round = round_id))?;
         let (kind, size) = pool_columns(pool_for(&round, &site_area, group));
         let inserted = with_write_pool!(self, pool => {
             sqlx::query(

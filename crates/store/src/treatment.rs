@@ -53,7 +53,7 @@ impl Store {
     /// Admits a case (on the arrival of its transfer, or by hand); admitting again answers the
     /// open stay.
     pub(crate) async fn admit(&self, actor: &Actor, case_id: i64, hospital_id: i64) -> Result<i64> {
-        let case = self.case(case_id).await?.ok_or_else(|| refused!("refused.no_case", infector_id = case_id))?;
+        let case = self.case(case_id).await?.ok_or_else(|| missing!("refused.no_case", infector_id = case_id))?;
         if case.person_id.is_none() {
             return Err(refused!("refused.case_names_no_person", case = case.external_id));
         }
@@ -65,7 +65,7 @@ impl Store {
         }
         let hospital: Option<(String,)> = with_read_pool!(self, pool =>
             sqlx::query_as("SELECT kind FROM hospitals WHERE id = $1").bind(hospital_id).fetch_optional(pool).await?);
-        let (kind,) = hospital.ok_or_else(|| refused!("refused.no_hospital", hospital_id = hospital_id))?;
+        let (kind,) = hospital.ok_or_else(|| missing!("refused.no_hospital", hospital_id = hospital_id))?;
         let severity = case.severity.clone().unwrap_or_else(|| Severity::Mild.as_str().to_string());
         let now = Utc::now();
         let place = if kind == "shelter" { "shelter_hospital" } else { "hospital" };

@@ -43,8 +43,8 @@ impl Scoped {
     /// Records that one case infected another; both must be in the jurisdiction.
     pub async fn link_cases(&self, infector_id: i64, case_id: i64) -> Result<()> {
         self.require(Permission::TracingWrite)?;
-        let infector = self.case(infector_id).await?.ok_or_else(|| refused!("refused.no_case", infector_id = infector_id))?;
-        let case = self.case(case_id).await?.ok_or_else(|| refused!("refused.no_case", infector_id = case_id))?;
+        let infector = self.case(infector_id).await?.ok_or_else(|| missing!("refused.no_case", infector_id = infector_id))?;
+        let case = self.case(case_id).await?.ok_or_else(|| missing!("refused.no_case", infector_id = case_id))?;
         self.store.link_cases(&self.actor, &infector, &case, "investigation").await
     }
 
@@ -122,7 +122,7 @@ impl Scoped {
 
     async fn open(&self, id: i64) -> Result<Investigation> {
         self.require(Permission::TracingWrite)?;
-        self.investigation(id).await?.ok_or_else(|| refused!("refused.no_investigation", id = id))
+        self.investigation(id).await?.ok_or_else(|| missing!("refused.no_investigation", id = id))
     }
 
     /// The caller takes a part (接单): the phone interview, or the site visit beside another
@@ -208,7 +208,7 @@ impl Scoped {
     /// For a case with a person: their co-workers on a roster (their team, when it names
     /// teams), less those already recorded for the case.
     pub async fn roster_candidates(&self, case_id: i64) -> Result<Vec<crate::workplaces::Colleague>> {
-        let case = self.case(case_id).await?.ok_or_else(|| refused!("refused.no_case", infector_id = case_id))?;
+        let case = self.case(case_id).await?.ok_or_else(|| missing!("refused.no_case", infector_id = case_id))?;
         let person = case.person_id.ok_or_else(|| refused!("refused.case_without_person", case = case.external_id))?;
         let reached = self.store.met_directly(case_id).await?;
         let mut found = self.store.colleagues(person).await?;
@@ -227,7 +227,7 @@ impl Scoped {
         case_id: i64,
         lookback: &cordon_domain::cases::exposure::Lookback,
     ) -> Result<Vec<crate::checkins::Candidate>> {
-        let case = self.case(case_id).await?.ok_or_else(|| refused!("refused.no_case", infector_id = case_id))?;
+        let case = self.case(case_id).await?.ok_or_else(|| missing!("refused.no_case", infector_id = case_id))?;
         let person = case.person_id.ok_or_else(|| refused!("refused.case_without_person", case = case.external_id))?;
         let dates = crate::checkins::case_dates(&case);
         let Some(window) = lookback.window(&dates, Utc::now(), &cordon_domain::local_offset()) else { return Ok(vec![]) };
@@ -245,7 +245,7 @@ impl Scoped {
     /// secondary contacts, contacts living outside the jurisdiction raise assistance requests.
     pub async fn record_exposures(&self, case_id: i64, new: &[crate::exposures::NewExposure]) -> Result<crate::exposures::Recorded> {
         self.require(Permission::TracingWrite)?;
-        let case = self.case(case_id).await?.ok_or_else(|| refused!("refused.no_case", infector_id = case_id))?;
+        let case = self.case(case_id).await?.ok_or_else(|| missing!("refused.no_case", infector_id = case_id))?;
         self.store.record_exposures(&self.actor, &case, new, &self.principal.user.jurisdiction, true).await
     }
 
@@ -253,35 +253,35 @@ impl Scoped {
     /// proposed again.
     pub async fn dismiss_candidates(&self, case_id: i64, new: &[crate::exposures::NewExposure]) -> Result<u64> {
         self.require(Permission::TracingWrite)?;
-        let case = self.case(case_id).await?.ok_or_else(|| refused!("refused.no_case", infector_id = case_id))?;
+        let case = self.case(case_id).await?.ok_or_else(|| missing!("refused.no_case", infector_id = case_id))?;
         Ok(self.store.record_exposures(&self.actor, &case, new, &self.principal.user.jurisdiction, false).await?.exposures)
     }
 
     /// Confirms or dismisses proposed paths of a case.
     pub async fn decide_exposures(&self, case_id: i64, ids: &[i64], confirm: bool) -> Result<u64> {
         self.require(Permission::TracingWrite)?;
-        let case = self.case(case_id).await?.ok_or_else(|| refused!("refused.no_case", infector_id = case_id))?;
+        let case = self.case(case_id).await?.ok_or_else(|| missing!("refused.no_case", infector_id = case_id))?;
         self.store.decide_exposures(&self.actor, &case, ids, confirm).await
     }
 
     /// Why the roster proposed the secondary contacts still waiting for a decision.
     pub async fn roster_proposals(&self, case_id: i64) -> Result<Vec<crate::exposures::RosterProposal>> {
         self.require(Permission::TracingRead)?;
-        self.case(case_id).await?.ok_or_else(|| refused!("refused.no_case", infector_id = case_id))?;
+        self.case(case_id).await?.ok_or_else(|| missing!("refused.no_case", infector_id = case_id))?;
         self.store.roster_proposals(case_id).await
     }
 
     /// Everyone a case's exposures reach, gravest degree first.
     pub async fn contacts(&self, case_id: i64) -> Result<Vec<crate::exposures::Contact>> {
         self.require(Permission::TracingRead)?;
-        self.case(case_id).await?.ok_or_else(|| refused!("refused.no_case", infector_id = case_id))?;
+        self.case(case_id).await?.ok_or_else(|| missing!("refused.no_case", infector_id = case_id))?;
         self.store.contacts(case_id).await
     }
 
     /// Hands a batch of confirmed contacts over as observation orders awaiting transfer.
     pub async fn hand_over(&self, case_id: i64, people: &[i64]) -> Result<crate::exposures::HandOver> {
         self.require(Permission::TracingWrite)?;
-        let case = self.case(case_id).await?.ok_or_else(|| refused!("refused.no_case", infector_id = case_id))?;
+        let case = self.case(case_id).await?.ok_or_else(|| missing!("refused.no_case", infector_id = case_id))?;
         let rule_set = self.store.incident_rule_set(case.incident_id).await?;
         self.store.hand_over(&self.actor, &case, people, &rule_set).await
     }
@@ -296,21 +296,21 @@ impl Scoped {
     /// The case's places, in time order.
     pub async fn trajectory(&self, case_id: i64) -> Result<Vec<crate::trajectories::TrajectoryEntry>> {
         self.require(Permission::TracingRead)?;
-        self.case(case_id).await?.ok_or_else(|| refused!("refused.no_case", infector_id = case_id))?;
+        self.case(case_id).await?.ok_or_else(|| missing!("refused.no_case", infector_id = case_id))?;
         self.store.trajectory(case_id).await
     }
 
     /// Adds places the investigator entered.
     pub async fn add_trajectory(&self, case_id: i64, entries: &[crate::trajectories::NewEntry]) -> Result<()> {
         self.require(Permission::TracingWrite)?;
-        let case = self.case(case_id).await?.ok_or_else(|| refused!("refused.no_case", infector_id = case_id))?;
+        let case = self.case(case_id).await?.ok_or_else(|| missing!("refused.no_case", infector_id = case_id))?;
         self.store.add_trajectory(&self.actor, &case, entries).await
     }
 
     /// Copies the case's own place-code scans in the look-back window into its trajectory.
     pub async fn trajectory_from_checkins(&self, case_id: i64) -> Result<u64> {
         self.require(Permission::TracingWrite)?;
-        let case = self.case(case_id).await?.ok_or_else(|| refused!("refused.no_case", infector_id = case_id))?;
+        let case = self.case(case_id).await?.ok_or_else(|| missing!("refused.no_case", infector_id = case_id))?;
         let lookback = cordon_domain::cases::exposure::Lookback::default();
         let Some(window) = lookback.window(&crate::checkins::case_dates(&case), Utc::now(), &cordon_domain::local_offset()) else {
             return Ok(0);
@@ -328,7 +328,7 @@ impl Scoped {
     /// Answers an assistance request sent to the jurisdiction.
     pub async fn answer_assist_request(&self, id: i64, answer: &str) -> Result<crate::exposures::AssistRequest> {
         self.require(Permission::TracingWrite)?;
-        let request = self.store.assist_request(id).await?.ok_or_else(|| refused!("refused.no_assist_request", id = id))?;
+        let request = self.store.assist_request(id).await?.ok_or_else(|| missing!("refused.no_assist_request", id = id))?;
         self.inside(&area(&request.to_area)?)?;
         self.store.answer_assist_request(&self.actor, &request, answer).await
     }

@@ -69,7 +69,7 @@ impl Scoped {
     pub async fn set_incident_rule_set(&self, incident_id: i64, name: &str) -> Result<RecomputeSummary> {
         self.require(Permission::CommandWrite)?;
         let incident = self.incidents().await?.into_iter().find(|i| i.id == incident_id);
-        let incident = incident.ok_or_else(|| refused!("refused.no_incident", incident_id = incident_id))?;
+        let incident = incident.ok_or_else(|| missing!("refused.no_incident", incident_id = incident_id))?;
         self.inside(&area(&incident.area_code)?)?;
         self.store.set_incident_rule_set(&self.actor, incident_id, name).await
     }
@@ -116,7 +116,7 @@ impl Scoped {
     }
 
     fn order_or_fail(order: Option<Order>, id: i64) -> Result<Order> {
-        order.ok_or_else(|| refused!("refused.no_order", id = id))
+        order.ok_or_else(|| missing!("refused.no_order", id = id))
     }
 
     /// The outcomes of the tests taken by the close contact a secondary contact's release waits
@@ -219,7 +219,7 @@ impl Scoped {
 
     pub async fn quarantine_site(&self, id: i64) -> Result<SiteBoard> {
         self.require(Permission::QuarantineRead)?;
-        let site = self.store.quarantine_site(id).await?.ok_or_else(|| refused!("refused.no_quarantine_site", id = id))?;
+        let site = self.store.quarantine_site(id).await?.ok_or_else(|| missing!("refused.no_quarantine_site", id = id))?;
         self.inside(&area(&site.area_code)?)?;
         Ok(site)
     }
@@ -405,7 +405,7 @@ impl Scoped {
 
     async fn vehicles_by_id(&self, ids: &[i64]) -> Result<Vec<Vehicle>> {
         let all = self.vehicles().await?;
-        ids.iter().map(|id| all.iter().find(|v| v.id == *id).cloned().ok_or_else(|| refused!("refused.no_vehicle", id = id))).collect()
+        ids.iter().map(|id| all.iter().find(|v| v.id == *id).cloned().ok_or_else(|| missing!("refused.no_vehicle", id = id))).collect()
     }
 
     /// Plans the transfer of people with rooms at a site onto the given vehicles.
@@ -422,7 +422,7 @@ impl Scoped {
     /// Plans a positive case's transfer to hospital.
     pub async fn plan_case_transfer(&self, case_id: i64, hospital_id: i64, vehicle_id: i64, escort: &str) -> Result<i64> {
         self.require(Permission::TransferWrite)?;
-        let case = self.store.case(case_id).await?.ok_or_else(|| refused!("refused.no_case", infector_id = case_id))?;
+        let case = self.store.case(case_id).await?.ok_or_else(|| missing!("refused.no_case", infector_id = case_id))?;
         self.inside(&area(&case.area_code)?)?;
         let hospital = self.hospital_serving(hospital_id).await?;
         let vehicle = self.vehicles_by_id(&[vehicle_id]).await?.remove(0);
@@ -441,7 +441,7 @@ impl Scoped {
 
     pub async fn transfer(&self, id: i64) -> Result<(Transfer, Vec<(i64, String, Option<i64>, Option<i64>)>)> {
         self.require(Permission::QuarantineRead)?;
-        let t = self.store.transfer(id).await?.ok_or_else(|| refused!("refused.no_transfer", id = id))?;
+        let t = self.store.transfer(id).await?.ok_or_else(|| missing!("refused.no_transfer", id = id))?;
         self.inside(&area(&t.area_code)?)?;
         let people = self.store.transfer_people(id).await?;
         Ok((t, people))
@@ -470,7 +470,7 @@ impl Scoped {
 
     pub async fn stay(&self, id: i64) -> Result<Stay> {
         self.require_any(&[Permission::QuarantineRead, Permission::TreatmentWrite])?;
-        let stay = self.store.stay(id).await?.ok_or_else(|| refused!("refused.no_hospital_stay", id = id))?;
+        let stay = self.store.stay(id).await?.ok_or_else(|| missing!("refused.no_hospital_stay", id = id))?;
         self.inside(&area(&stay.area_code)?)?;
         Ok(stay)
     }
@@ -510,7 +510,7 @@ impl Scoped {
     /// Admits a case of the jurisdiction by hand (`treatment.write`, the ward's acts).
     pub async fn admit(&self, case_id: i64, hospital_id: i64) -> Result<i64> {
         self.require(Permission::TreatmentWrite)?;
-        let case = self.store.case(case_id).await?.ok_or_else(|| refused!("refused.no_case", infector_id = case_id))?;
+        let case = self.store.case(case_id).await?.ok_or_else(|| missing!("refused.no_case", infector_id = case_id))?;
         self.inside(&area(&case.area_code)?)?;
         self.hospital_serving(hospital_id).await?;
         self.store.admit(&self.actor, case_id, hospital_id).await

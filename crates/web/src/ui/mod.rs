@@ -255,6 +255,10 @@ pub(crate) fn failure(t: Tr, caller: &Caller, e: StoreError) -> Response {
                 &t.fill("error.forbidden_detail", &[("reason", &reason)]),
             )
         }
+        // A record that does not exist (a mistyped or stale address): not found, saying which.
+        e if e.refusal().is_some_and(|r| r.class == cordon_domain::refusal::Class::Missing) => {
+            message(t, Some(caller), StatusCode::NOT_FOUND, t.get("error.record_not_found"), &said(t, &e))
+        }
         // A refusal leads back to where the person was, with what they typed still in the form.
         e if e.is_refusal() => {
             let page = MessagePage {

@@ -790,6 +790,21 @@ async fn the_recall_list_links_names_only_for_those_who_may_read_people() {
 }
 
 #[tokio::test]
+async fn the_audit_log_names_cases_and_who_acted_as_people_know_them() {
+    for w in worlds("audit_names", 2).await {
+        let body = serde_json::json!({"area_code": "140121100202", "number": "清徐-7"});
+        let (status, _, case) = call(&w.store, post_json(&w.township, "/api/v1/cases", body)).await;
+        assert_eq!(status, StatusCode::CREATED, "{case}");
+        let admin = account(&w.store, "admin7", Role::Admin, "140121").await;
+        let (_, html) = page_html(&w.store, &admin, "/audit?entity=case").await;
+        let row = html.split("<tbody>").nth(1).unwrap_or_default();
+        assert!(row.contains("清徐-7"), "the case by its number, not its row id: {row}");
+        assert!(row.contains("tracer1同志（tracer1）"), "who acted by the name people know them by: {row}");
+        w.finish().await;
+    }
+}
+
+#[tokio::test]
 async fn an_address_nobody_serves_answers_a_page_for_people_and_a_problem_for_programs() {
     for w in worlds("not_found", 2).await {
         let (status, html) = page_html(&w.store, &w.township, "/quarantne").await;
@@ -799,6 +814,17 @@ async fn an_address_nobody_serves_answers_a_page_for_people_and_a_problem_for_pr
         let (status, html) = page_html(&w.store, &w.township, "/quarantine/sites/1/health").await;
         assert_eq!(status, StatusCode::NOT_FOUND);
         assert!(html.contains("页面不存在"), "{html}");
+        // A record that does not exist, by a mistyped or stale number: not found, saying which,
+        // not a refusal sending the person back to a form.
+        for (uri, says) in
+            [("/quarantine/sites/99", "找不到这条记录"), ("/observation/orders/99", "找不到这条记录"), ("/cases/99", "没有这个病例")]
+        {
+            let (status, html) = page_html(&w.store, &w.commander, uri).await;
+            assert_eq!(status, StatusCode::NOT_FOUND, "{uri}");
+            assert!(html.contains(says) && !html.contains("back-to-form"), "{uri}: {html}");
+        }
+        let req = Request::get("/api/v1/cases/99").header("authorization", format!("Bearer {}", w.township)).body(Body::empty()).unwrap();
+        assert_eq!(call(&w.store, req).await.0, StatusCode::NOT_FOUND, "the API says the same");
         assert_eq!(page_html(&w.store, &w.township, "/static/favicon.svg").await.0, StatusCode::OK, "the icon browsers ask for");
         let req = Request::get("/api/v1/nowhere").header("authorization", format!("Bearer {}", w.township)).body(Body::empty()).unwrap();
         let (status, ctype, problem) = call(&w.store, req).await;

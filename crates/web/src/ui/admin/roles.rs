@@ -69,7 +69,7 @@ pub struct RoleForm {
 /// Saves one role's row of checkboxes (`p=…` repeated; none checked means no permissions).
 pub async fn save_role(t: Tr, caller: Caller, Path(role): Path<String>, Form(f): Form<RoleForm>) -> Response {
     let Ok(role) = role.parse::<Role>() else {
-        return message(t, Some(&caller), StatusCode::NOT_FOUND, t.get("error.failed"), &format!("role {role}"));
+        return message(t, Some(&caller), StatusCode::NOT_FOUND, t.get("error.record_not_found"), &format!("role {role}"));
     };
     let chosen: BTreeSet<Permission> = f.p.into_iter().collect();
     match caller.0.set_role_permissions(role, &chosen).await {

@@ -182,7 +182,7 @@ async fn user_view(
         (Err(e), _) | (_, Err(e)) => return failure(t, caller, e),
     };
     let Some(u) = user else {
-        return failure(t, caller, StoreError::from(cordon_domain::refusal!("refused.no_user", username = name)));
+        return failure(t, caller, StoreError::from(cordon_domain::refusal::Refusal::missing("refused.no_user").with("username", name)));
     };
     let codes: Vec<String> = u.jurisdiction.areas().iter().map(|a| a.as_str().to_string()).collect();
     let places = match Places::of(caller, codes.iter().map(String::as_str)).await {

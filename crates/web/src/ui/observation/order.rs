@@ -2,7 +2,6 @@
 
 use askama::Template;
 use axum::extract::Path;
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use cordon_domain::access::Permission;
 use cordon_domain::observation::{Outcome, Status};
@@ -14,7 +13,7 @@ use crate::format::{month_day, today};
 use crate::i18n::Tr;
 use crate::ui::form::Form;
 use crate::ui::observation::{blocker_text, stage_label, status_label};
-use crate::ui::{UserBadge, failure, message, render, said};
+use crate::ui::{UserBadge, failure, render, said};
 
 pub struct StageRow {
     kind: String,
@@ -61,7 +60,6 @@ async fn order_view(t: Tr, caller: &Caller, id: i64, error: Option<String>) -> R
     let today = today();
     let (order, schedule) = match scope.order_schedule(id).await {
         Ok(x) => x,
-        Err(e) if e.is_refusal() => return message(t, Some(caller), StatusCode::NOT_FOUND, t.get("error.failed"), &said(t, &e)),
         Err(e) => return failure(t, caller, e),
     };
     // What holds the person: the same reasons a batch release gives.
