@@ -180,13 +180,14 @@ impl ImportObserver for CliObserver {
 impl CliObserver {
     /// One refused row or warning: into the report file, or (the first 20) on the terminal.
     fn report_row(&mut self, kind: &str, e: &RowError) {
+        let reason = cordon_web::i18n::row_in_english(e);
         match &mut self.report {
             Some(w) => {
-                let _ = w.write_record([e.line.to_string().as_str(), kind, e.field.unwrap_or(""), e.reason.as_str()]);
+                let _ = w.write_record([e.line.to_string().as_str(), kind, e.field.unwrap_or(""), reason.as_str()]);
             }
             None if self.shown < 20 => {
                 self.shown += 1;
-                let line = format!("line {}: {kind}: {}: {}", e.line, e.field.unwrap_or("row"), e.reason);
+                let line = format!("line {}: {kind}: {}: {reason}", e.line, e.field.unwrap_or("row"));
                 match &self.bar {
                     Some(bar) => bar.println(line),
                     None => eprintln!("{line}"),

@@ -7,6 +7,7 @@ use serde::Serialize;
 use crate::area::AreaCode;
 use crate::person::{IdDocument, NewPerson, PersonName, Sex, Tags, parse_passport};
 use crate::phone::Phone;
+use crate::refusal::Refusal;
 use crate::resident_id::ResidentId;
 
 /// A field of a person row.
@@ -78,11 +79,13 @@ pub struct PersonColumns {
     index: [Option<usize>; 9],
 }
 
-/// A problem with one field of one row.
+/// A problem with one field of one row: what is wrong, said by a kind each face words in its
+/// language, and for a warning what the import did instead (left it empty, took the id's).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct FieldError {
     pub field: PersonField,
-    pub reason: String,
+    pub reason: Refusal,
+    pub then: Option<Refusal>,
 }
 
 impl PersonColumns {
@@ -120,31 +123,32 @@ impl PersonColumns {
     pub fn parse(&self, row: &[&str], today: NaiveDate) -> Result<(NewPerson, Vec<FieldError>), Vec<FieldError>> {
         let mut errors = Vec::new();
         let mut warnings = Vec::new();
-        let mut fail = |field, reason: String| errors.push(FieldError { field, reason });
-        let mut warn = |field, reason: String| warnings.push(FieldError { field, reason });
+        let mut fail = |field, reason: Refusal| errors.push(FieldError { field, reason, then: None });
+        let mut warn = |field, reason: Refusal, then: Refusal| warnings.push(FieldError { field, reason, then: Some(then) });
+        let (left_empty, from_id) = (|| crate::refusal!("row.then.left_empty"), || crate::refusal!("row.then.from_id"));
         let kind = self.get(row, PersonField::IdKind);
         let number = self.get(row, PersonField::IdNumber);
         let document = match kind {
             "" | "身份证" | "居民身份证" | "resident" => {
-                ResidentId::parse_on(number, today).map(IdDocument::Resident).map_err(|e| e.to_string())
+                ResidentId::parse_on(number, today).map(IdDocument::Resident).map_err(Refusal::from)
             }
-            "护照" | "passport" => parse_passport(number).map(IdDocument::Passport),
-            other => Err(format!("unknown document kind {other:?} (身份证 or 护照)")),
+            "护照" | "passport" => parse_passport(number).map(IdDocument::Passport).map_err(|_| crate::refusal!("row.passport")),
+            other => Err(crate::refusal!("row.id_kind", value = other)),
         };
         let document = document.map_err(|r| fail(PersonField::IdNumber, r)).ok();
-        let name = PersonName::parse(self.get(row, PersonField::Name)).map_err(|e| fail(PersonField::Name, e.to_string())).ok();
+        let name = PersonName::parse(self.get(row, PersonField::Name)).map_err(|e| fail(PersonField::Name, e.into())).ok();
 
         let resident = matches!(document, Some(IdDocument::Resident(_)));
         let sex_text = self.get(row, PersonField::Sex);
         let given_sex = match sex_text.parse::<Sex>() {
             _ if sex_text.is_empty() => None,
             Ok(s) => Some(s),
-            Err(r) if resident => {
-                warn(PersonField::Sex, format!("{r}; taken from the resident id"));
+            Err(_) if resident => {
+                warn(PersonField::Sex, crate::refusal!("row.sex", value = sex_text), from_id());
                 None
             }
-            Err(r) => {
-                fail(PersonField::Sex, r);
+            Err(_) => {
+                fail(PersonField::Sex, crate::refusal!("row.sex", value = sex_text));
                 None
             }
         };
@@ -152,31 +156,35 @@ impl PersonColumns {
         let given_birth = match parse_date(birth_text) {
             _ if birth_text.is_empty() => None,
             Ok(d) => Some(d),
-            Err(r) if resident => {
-                warn(PersonField::BirthDate, format!("{r}; taken from the resident id"));
+            Err(_) if resident => {
+                warn(PersonField::BirthDate, crate::refusal!("row.date", value = birth_text), from_id());
                 None
             }
-            Err(r) => {
-                fail(PersonField::BirthDate, r);
+            Err(_) => {
+                fail(PersonField::BirthDate, crate::refusal!("row.date", value = birth_text));
                 None
             }
         };
         let (sex, birth_date) = match &document {
             Some(IdDocument::Resident(id)) => {
                 if given_sex.is_some_and(|s| s != id.sex()) {
-                    fail(PersonField::Sex, format!("{sex_text} contradicts the resident id ({})", id.sex().label_zh()));
+                    let kind = match id.sex() {
+                        Sex::Male => "row.sex_contradicts_male",
+                        Sex::Female => "row.sex_contradicts_female",
+                    };
+                    fail(PersonField::Sex, Refusal::new(kind).with("value", sex_text));
                 }
                 if given_birth.is_some_and(|b| b != id.birth_date()) {
-                    fail(PersonField::BirthDate, format!("{birth_text} contradicts the resident id ({})", id.birth_date()));
+                    fail(PersonField::BirthDate, crate::refusal!("row.birth_contradicts", value = birth_text, id = id.birth_date()));
                 }
                 (Some(id.sex()), Some(id.birth_date()))
             }
             Some(IdDocument::Passport(_)) => {
                 if sex_text.is_empty() {
-                    fail(PersonField::Sex, "required for a passport holder".into());
+                    fail(PersonField::Sex, crate::refusal!("row.passport_needs"));
                 }
                 if birth_text.is_empty() {
-                    fail(PersonField::BirthDate, "required for a passport holder".into());
+                    fail(PersonField::BirthDate, crate::refusal!("row.passport_needs"));
                 }
                 (given_sex, given_birth)
             }
@@ -186,16 +194,21 @@ impl PersonColumns {
         let phone = if phone_text.is_empty() {
             None
         } else {
-            Phone::parse(phone_text).map_err(|e| warn(PersonField::Phone, format!("{e}; left empty"))).ok()
+            Phone::parse(phone_text).map_err(|e| warn(PersonField::Phone, e.into(), left_empty())).ok()
         };
-        let area_code = AreaCode::parse(self.get(row, PersonField::AreaCode)).map_err(|e| fail(PersonField::AreaCode, e.to_string())).ok();
+        let area_code = AreaCode::parse(self.get(row, PersonField::AreaCode))
+            .map_err(|_| {
+                fail(PersonField::AreaCode, crate::refusal!("refused.area_code_invalid", code = self.get(row, PersonField::AreaCode)))
+            })
+            .ok();
         let mut address = self.get(row, PersonField::Address);
         if address.chars().count() > 200 {
-            warn(PersonField::Address, "is longer than 200 characters; left empty".into());
+            warn(PersonField::Address, crate::refusal!("row.too_long", max = 200), left_empty());
             address = "";
         }
-        let tags = Tags::parse_list(self.get(row, PersonField::Tags)).unwrap_or_else(|r| {
-            warn(PersonField::Tags, format!("{r}; left empty"));
+        let tags_text = self.get(row, PersonField::Tags);
+        let tags = Tags::parse_list(tags_text).unwrap_or_else(|_| {
+            warn(PersonField::Tags, crate::refusal!("row.tags", value = tags_text), left_empty());
             Tags::default()
         });
 
@@ -216,10 +229,7 @@ impl PersonColumns {
             // A refused row lists every problem it has, the optional fields' too.
             _ => {
                 // Nothing is stored, so nothing is "left empty" or "taken from the id".
-                errors.extend(warnings.into_iter().map(|w| FieldError {
-                    field: w.field,
-                    reason: w.reason.trim_end_matches("; left empty").trim_end_matches("; taken from the resident id").to_string(),
-                }));
+                errors.extend(warnings.into_iter().map(|w| FieldError { then: None, ..w }));
                 Err(errors)
             }
         }
@@ -268,8 +278,8 @@ mod tests {
         let errs = cols.parse(&["110105194912310021", "", "123", "1401"], today()).unwrap_err();
         let fields: Vec<_> = errs.iter().map(|e| e.field).collect();
         assert_eq!(fields, [PersonField::IdNumber, PersonField::Name, PersonField::Phone]);
-        assert!(errs[0].reason.contains("check character"), "{}", errs[0].reason);
-        assert!(!errs[2].reason.contains("left empty"), "a refused row stores nothing: {}", errs[2].reason);
+        assert_eq!(errs[0].reason.kind, "refused.id.check_digit");
+        assert_eq!((errs[2].reason.kind, &errs[2].then), ("refused.phone", &None), "a refused row stores nothing");
     }
 
     #[test]
@@ -288,6 +298,17 @@ mod tests {
             cols.parse(&["11010519491231002X", "王秀英", "女?", "1949年12月", "1381234", "140121100201", "火星人"], today()).unwrap();
         let fields: Vec<_> = warnings.iter().map(|w| w.field).collect();
         assert_eq!(fields, [PersonField::Sex, PersonField::BirthDate, PersonField::Phone, PersonField::Tags]);
+        let said: Vec<_> = warnings.iter().map(|w| (w.reason.kind, w.then.as_ref().map(|t| t.kind))).collect();
+        assert_eq!(
+            said,
+            [
+                ("row.sex", Some("row.then.from_id")),
+                ("row.date", Some("row.then.from_id")),
+                ("refused.phone", Some("row.then.left_empty")),
+                ("row.tags", Some("row.then.left_empty"))
+            ]
+        );
+        assert_eq!(warnings[1].reason.arg("value"), Some("1949年12月"), "the cell as written");
         assert_eq!(
             (p.sex, p.birth_date, p.phone, p.tags),
             (Sex::Female, NaiveDate::from_ymd_opt(1949, 12, 31).unwrap(), None, Tags::default())

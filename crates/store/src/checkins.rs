@@ -115,15 +115,17 @@ pub async fn import_venues<R: Read + Send + 'static>(
             let get = |i: usize| rec.get(i).unwrap_or("").trim().to_string();
             let (c, n) = (get(code), get(name));
             if c.is_empty() {
-                errors.push(RowError { line, field: Some("code"), reason: "is empty".into() });
+                errors.push(RowError::refused(line, Some("code"), refusal!("row.empty")));
             } else if n.is_empty() {
-                errors.push(RowError { line, field: Some("name"), reason: "is empty".into() });
+                errors.push(RowError::refused(line, Some("name"), refusal!("row.empty")));
             } else {
                 match AreaCode::parse(&get(area)) {
                     Ok(area_code) => {
                         rows.push((line, NewVenue { code: c, name: n, area_code, address: address.map(get).filter(|a| !a.is_empty()) }))
                     }
-                    Err(e) => errors.push(RowError { line, field: Some("area_code"), reason: format!("{:?}: {e}", get(area)) }),
+                    Err(_) => {
+                        errors.push(RowError::refused(line, Some("area_code"), refusal!("refused.area_code_invalid", code = get(area))))
+                    }
                 }
             }
         }
@@ -144,13 +146,9 @@ pub async fn import_venues<R: Read + Send + 'static>(
     let mut good = Vec::with_capacity(rows.len());
     for (line, v) in rows {
         if !known.contains(v.area_code.as_str()) {
-            errors.push(RowError {
-                line,
-                field: Some("area_code"),
-                reason: format!("unknown area code {} (not in the area register)", v.area_code),
-            });
+            errors.push(RowError::refused(line, Some("area_code"), refusal!("row.area_unregistered", code = v.area_code)));
         } else if allowed.is_some_and(|j| !j.contains(&v.area_code)) {
-            errors.push(RowError { line, field: Some("area_code"), reason: format!("area {} is outside your jurisdiction", v.area_code) });
+            errors.push(RowError::refused(line, Some("area_code"), refusal!("row.outside", code = v.area_code)));
         } else {
             good.push(v);
         }
@@ -398,10 +396,8 @@ fn columns(headers: &csv::StringRecord) -> Result<Columns> {
 
 /// A time as `cordon_domain::parse_local_time` reads it (local time, Asia/Shanghai, in the
 /// shapes files write it, or RFC 3339) → seconds since 1970.
-fn parse_time(s: &str) -> std::result::Result<i64, String> {
-    cordon_domain::parse_local_time(s)
-        .map(|t| t.timestamp())
-        .ok_or_else(|| format!("{:?} is not a time (use 2022-04-13 19:05:00)", s.trim()))
+fn parse_time(s: &str) -> std::result::Result<i64, cordon_domain::refusal::Refusal> {
+    cordon_domain::parse_local_time(s).map(|t| t.timestamp()).ok_or_else(|| refusal!("row.time", value = s.trim()))
 }
 
 /// Rows per stored batch.
@@ -440,9 +436,9 @@ pub async fn import_checkins<R: Read + Send + 'static>(
                     (Ok(at), Ok(left)) if left.is_none_or(|l| l > at) => {
                         batch.push((line, get(cols.person).to_ascii_uppercase(), get(cols.venue).to_string(), at, left))
                     }
-                    (Ok(_), Ok(_)) => errors.push(RowError { line, field: Some("left_at"), reason: "is not after the scan".into() }),
-                    (Err(r), _) => errors.push(RowError { line, field: Some("at"), reason: r }),
-                    (_, Err(r)) => errors.push(RowError { line, field: Some("left_at"), reason: r }),
+                    (Ok(_), Ok(_)) => errors.push(RowError::refused(line, Some("left_at"), refusal!("row.left_before_scan"))),
+                    (Err(r), _) => errors.push(RowError::refused(line, Some("at"), r)),
+                    (_, Err(r)) => errors.push(RowError::refused(line, Some("left_at"), r)),
                 }
                 if batch.len() == BATCH {
                     if tx.blocking_send(Ok((read, std::mem::take(&mut batch), std::mem::take(&mut errors)))).is_err() {
@@ -475,8 +471,8 @@ pub async fn import_checkins<R: Read + Send + 'static>(
         for (line, person, venue, at, left) in rows {
             match (people.get(&person), venues.get(&venue)) {
                 (Some(p), Some(v)) => good.push(CheckIn { person_id: *p, venue_id: *v, at, left }),
-                (None, _) => errors.push(RowError { line, field: Some("id_number"), reason: format!("{person} is not registered") }),
-                (_, None) => errors.push(RowError { line, field: Some("venue_code"), reason: format!("venue {venue} is not registered") }),
+                (None, _) => errors.push(RowError::refused(line, Some("id_number"), refusal!("row.person_unregistered", id = person))),
+                (_, None) => errors.push(RowError::refused(line, Some("venue_code"), refusal!("row.venue_unregistered", venue = venue))),
             }
         }
         progress.inserted += store.write_checkins(good).await?;

@@ -12,6 +12,8 @@ use cordon_domain::NewPerson;
 use cordon_domain::person_row::PersonColumns;
 use serde::Serialize;
 
+use cordon_domain::refusal::Refusal;
+
 use crate::decode::TextEncoding;
 use crate::{Result, Store, StoreError};
 
@@ -22,7 +24,17 @@ pub struct RowError {
     pub line: u64,
     /// The field at fault, when one is.
     pub field: Option<&'static str>,
-    pub reason: String,
+    /// What is wrong, by a kind each face words in its language (`row.date`, `refused.phone`).
+    pub reason: Refusal,
+    /// For a warning, what the import did instead: left the field empty, took the id's.
+    pub then: Option<Refusal>,
+}
+
+impl RowError {
+    /// A row (or one of its fields) that cannot be stored.
+    pub fn refused(line: u64, field: Option<&'static str>, reason: Refusal) -> Self {
+        RowError { line, field, reason, then: None }
+    }
 }
 
 /// The records of a CSV file with the line each starts on as an editor shows it (the header is
@@ -38,7 +50,7 @@ pub(crate) fn numbered<R: std::io::Read>(
             Ok(r) => (crate::decode::seen_line(r.position(), crlf, last + 1), Ok(r)),
             Err(e) => {
                 let line = crate::decode::seen_line(e.position(), crlf, last + 1);
-                (line, Err(RowError { line, field: None, reason: format!("unreadable row: {e}") }))
+                (line, Err(RowError::refused(line, None, cordon_domain::refusal!("row.unreadable", reason = e))))
             }
         };
         last = line;
@@ -233,43 +245,35 @@ fn parse<R: Read + Send + 'static>(
                 let line = crate::decode::seen_line(record.position(), crlf, rows + 1);
                 let fields: Vec<&str> = record.iter().collect();
                 let noted = |found: Vec<cordon_domain::person_row::FieldError>| {
-                    found.into_iter().map(move |e| RowError { line, field: Some(e.field.as_str()), reason: e.reason })
+                    found.into_iter().map(move |e| RowError { line, field: Some(e.field.as_str()), reason: e.reason, then: e.then })
                 };
+                // A refused row stores nothing: its warnings say only what is wrong.
+                let unkept = |found| noted(found).map(|e| RowError { then: None, ..e });
                 match columns.parse(&fields, today) {
                     Ok((p, found)) if !known_areas.contains(p.area_code.as_str()) => {
-                        errors.push(RowError {
-                            line,
-                            field: Some("area_code"),
-                            reason: format!("unknown area code {} (not in the area register)", p.area_code),
-                        });
-                        errors.extend(noted(found));
+                        errors.push(RowError::refused(line, Some("area_code"), refusal!("row.area_unregistered", code = p.area_code)));
+                        errors.extend(unkept(found));
                     }
                     Ok((p, found)) if allowed.as_ref().is_some_and(|j| !j.contains(&p.area_code)) => {
-                        errors.push(RowError {
-                            line,
-                            field: Some("area_code"),
-                            reason: format!("area {} is outside your jurisdiction", p.area_code),
-                        });
-                        errors.extend(noted(found));
+                        errors.push(RowError::refused(line, Some("area_code"), refusal!("row.outside", code = p.area_code)));
+                        errors.extend(unkept(found));
                     }
                     Ok((p, found)) => {
                         warnings.extend(noted(found));
                         batch.push(p);
                     }
-                    Err(errs) => {
-                        errors.extend(errs.into_iter().map(|e| RowError { line, field: Some(e.field.as_str()), reason: e.reason }))
-                    }
+                    Err(errs) => errors.extend(noted(errs)),
                 }
             }
             Err(e) => {
                 rows += 1;
                 let line = crate::decode::seen_line(e.position(), crlf, rows + 1);
                 let reason = match e.kind() {
-                    csv::ErrorKind::Utf8 { .. } => "text is not valid in the file's encoding".to_string(),
+                    csv::ErrorKind::Utf8 { .. } => refusal!("row.encoding"),
                     csv::ErrorKind::Io(err) => return Err(refused!("refused.file_unreadable_at", line = line, reason = err)),
-                    _ => e.to_string(),
+                    _ => refusal!("row.unreadable", reason = e),
                 };
-                errors.push(RowError { line, field: None, reason });
+                errors.push(RowError::refused(line, None, reason));
             }
         }
         if errors.len() >= 1024 {

@@ -87,20 +87,21 @@ fn parse(input: impl Read + Send + 'static, allowed: Option<&Jurisdiction>, defa
             Ok((row, warned)) => {
                 let area = row.area_code.as_ref().unwrap_or(default_area);
                 if let Some(first) = seen.get(&row.case_id) {
-                    errors.push(RowError {
-                        line,
-                        field: Some("case_id"),
-                        reason: format!("case {} is already on line {first}", row.case_id),
-                    });
+                    errors.push(RowError::refused(line, Some("case_id"), refusal!("row.case_repeated", case = row.case_id, first = first)));
                 } else if allowed.is_some_and(|j| !j.contains(area)) {
-                    errors.push(RowError { line, field: Some("area_code"), reason: format!("area {area} is outside your jurisdiction") });
+                    errors.push(RowError::refused(line, Some("area_code"), refusal!("row.outside", code = area)));
                 } else {
                     seen.insert(row.case_id.clone(), line);
                     rows.push((line, row));
-                    warnings.extend(warned.into_iter().map(|e| RowError { line, field: Some(e.field.as_str()), reason: e.reason }));
+                    warnings.extend(warned.into_iter().map(|e| RowError {
+                        line,
+                        field: Some(e.field.as_str()),
+                        reason: e.reason,
+                        then: e.then,
+                    }));
                 }
             }
-            Err(errs) => errors.extend(errs.into_iter().map(|e| RowError { line, field: Some(e.field.as_str()), reason: e.reason })),
+            Err(errs) => errors.extend(errs.into_iter().map(|e| RowError::refused(line, Some(e.field.as_str()), e.reason))),
         }
     }
     Ok(Parsed { encoding, rows, errors, warnings, read })
@@ -195,7 +196,8 @@ pub async fn import_linelist<R: Read + Send + 'static>(
                 warnings.push(RowError {
                     line: *line,
                     field: Some("infector_ids"),
-                    reason: format!("no case of this list or incident: {} (links left out)", missing.join(", ")),
+                    reason: refusal!("row.no_infector", cases = missing.join(", ")),
+                    then: Some(refusal!("row.then.links_left_out")),
                 });
             }
         }

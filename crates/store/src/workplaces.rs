@@ -76,9 +76,9 @@ fn parse<R: Read + Send + 'static>(input: R) -> Result<(TextEncoding, Vec<Row>, 
         let get = |i: usize| rec.get(i).unwrap_or("").trim().to_string();
         let (w, p) = (get(workplace), get(person).to_ascii_uppercase());
         if w.is_empty() {
-            errors.push(RowError { line, field: Some("workplace"), reason: "is empty".into() });
+            errors.push(RowError::refused(line, Some("workplace"), refusal!("row.empty")));
         } else if p.is_empty() {
-            errors.push(RowError { line, field: Some("id_number"), reason: "is empty".into() });
+            errors.push(RowError::refused(line, Some("id_number"), refusal!("row.empty")));
         } else {
             rows.push((line, w, p, unit.map(get).unwrap_or_default()));
         }
@@ -107,7 +107,7 @@ pub async fn import_roster<R: Read + Send + 'static>(
     for (line, workplace, document, unit) in &rows {
         match people.get(document) {
             Some(id) => good.push((workplace, *id, unit)),
-            None => errors.push(RowError { line: *line, field: Some("id_number"), reason: format!("{document} is not registered") }),
+            None => errors.push(RowError::refused(*line, Some("id_number"), refusal!("row.person_unregistered", id = document))),
         }
     }
     let mut names: Vec<&str> = good.iter().map(|g| g.0).collect();

@@ -178,7 +178,7 @@ async fn import_stores_valid_rows_reports_bad_ones_and_is_idempotent() {
         assert_eq!((first.rows, first.inserted, first.invalid_rows, first.unchanged), (203, 200, 3, 0));
         let lines: Vec<(u64, Option<&str>)> = errors.0.iter().map(|e| (e.line, e.field)).collect();
         assert_eq!(lines, [(202, Some("id_number")), (203, Some("area_code")), (204, Some("name")), (204, Some("phone"))]);
-        assert!(errors.0[0].reason.contains("check character"));
+        assert_eq!(errors.0[0].reason.kind, "refused.id.check_digit");
 
         let again = import_persons(&store, Cursor::new(gbk), &mut Collect::default()).await.unwrap();
         assert_eq!((again.inserted, again.unchanged, again.invalid_rows), (0, 200, 3));

@@ -70,6 +70,16 @@ pub fn in_english(r: &cordon_domain::refusal::Refusal) -> String {
     Tr(Lang::En).refusal(r)
 }
 
+/// An import's refused row or warning as the API's report and the CLI say it: what is wrong,
+/// then, for a warning, what the import did instead.
+pub fn row_in_english(e: &cordon_store::import::RowError) -> String {
+    let english = in_english(&e.reason);
+    match &e.then {
+        Some(then) => format!("{english} {}", in_english(then)),
+        None => english,
+    }
+}
+
 /// The translator handed to templates: `{{ t.get("nav.home") }}`.
 #[derive(Debug, Clone, Copy)]
 pub struct Tr(pub Lang);
@@ -89,6 +99,20 @@ impl Tr {
     /// The text for `key` when the locale has one (for labels of open-ended values).
     pub fn try_get(&self, key: &str) -> Option<&'static str> {
         self.0.catalog().get(key).map(|v| v.as_str())
+    }
+
+    /// Every key that starts with one of `prefixes`, with its text (for a script that words a
+    /// whole family of refusals, such as an import's row reasons).
+    pub fn starting_with(&self, prefixes: &[&str]) -> Vec<(&'static str, &'static str)> {
+        let mut out: Vec<_> = self
+            .0
+            .catalog()
+            .iter()
+            .filter(|(k, _)| prefixes.iter().any(|p| k.starts_with(p)))
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        out.sort_unstable();
+        out
     }
 
     /// The text for `key` with `{name}` placeholders filled.

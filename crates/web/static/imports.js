@@ -15,6 +15,13 @@
     var args = problem.args || {};
     return t.replace(/\{(\w+)\}/g, function (_, n) { return args[n] === undefined ? "" : String(args[n]); });
   }
+  // A refused row or warning in the page's words: what is wrong, then what the import did
+  // instead; the API's English when the page has no words for it.
+  function rowReason(r) {
+    var own = r.refusal && text[r.refusal.kind] ? refusal(r.refusal) : null;
+    if (!own) return r.reason;
+    return r.then && text[r.then.kind] ? own + " " + refusal(r.then) : own;
+  }
   // Every import's answer read the same way, whatever the kind of file.
   function summary(body) {
     var rows = body.rows || 0, refused = body.invalid_rows || 0;
@@ -64,8 +71,8 @@
         var s = summary(body);
         Object.keys(s).forEach(function (k) { section.querySelector("[data-count=" + k + "]").textContent = s[k]; });
         section.querySelector(".import-summary").hidden = false;
-        var rows = (body.errors || []).map(function (r) { return [r.line, text.refused, r.field, r.reason]; })
-          .concat((body.warnings || []).map(function (r) { return [r.line, text.warning, r.field, r.reason]; }))
+        var rows = (body.errors || []).map(function (r) { return [r.line, text.refused, r.field, rowReason(r)]; })
+          .concat((body.warnings || []).map(function (r) { return [r.line, text.warning, r.field, rowReason(r)]; }))
           .sort(function (a, b) { return a[0] - b[0]; });
         var tbody = table.querySelector("tbody");
         tbody.innerHTML = "";

@@ -1136,7 +1136,7 @@ async fn people_line_lists_venues_scans_and_rosters_are_imported_on_a_page_with_
         };
         assert_eq!(counts("import-venues").await, "3 2 0 0 1", "{said}");
         let row = text(&client, "#import-venues table.import-rows tbody tr").await;
-        assert!(row.starts_with("4") && row.contains("拒收") && row.contains("区划代码"), "{row}");
+        assert!(row.starts_with("4") && row.contains("拒收") && row.contains("区划代码 140121999201 不在区划库中。"), "in Chinese: {row}");
         let href = client.find(fantoccini::Locator::Css("#import-venues .import-download a")).await.unwrap().attr("href").await.unwrap();
         assert!(href.unwrap_or_default().starts_with("blob:"), "the report to download");
         assert!(said.contains("GB18030"), "{said}");
@@ -1148,7 +1148,11 @@ async fn people_line_lists_venues_scans_and_rosters_are_imported_on_a_page_with_
         upload(&client, "import-linelist", "linelist.csv", linelist.as_bytes()).await;
         assert_eq!(counts("import-linelist").await, "3 2 0 1 1");
         let rows = text(&client, "#import-linelist table.import-rows tbody").await;
-        assert!(rows.contains("3 提示 发病日期") && rows.contains("4 拒收 病例编号"), "{rows}");
+        assert!(
+            rows.contains("3 提示 发病日期 日期“4月上旬”无法识别") && rows.contains("已留空。"),
+            "the warning and what was done, in Chinese: {rows}"
+        );
+        assert!(rows.contains("4 拒收 病例编号 未填写。"), "{rows}");
 
         // Scans of those venues and a roster, with the lines people see.
         let scans = format!("身份证号,场所码,扫码时间\n{},V001,2022-04-11 08:00\n{},V404,2022-04-11 09:00\n", sample_id(0), sample_id(1));
@@ -1192,7 +1196,8 @@ async fn people_line_lists_venues_scans_and_rosters_are_imported_on_a_page_with_
         );
         upload(&client, "import-persons", "people.csv", &people).await;
         assert_eq!(counts("import-persons").await, "3 1 1 0 1");
-        assert!(text(&client, "#import-persons table.import-rows tbody").await.starts_with("4 拒收 身份证号"));
+        let refused = text(&client, "#import-persons table.import-rows tbody").await;
+        assert!(refused.starts_with("4 拒收 身份证号 证件号校验位不对"), "{refused}");
         let width: i64 = client.execute("return document.documentElement.scrollWidth", vec![]).await.unwrap().as_i64().unwrap();
         assert!(width <= 390, "nothing scrolls sideways: {width}");
         client.close().await.unwrap();

@@ -78,11 +78,13 @@ pub struct LinelistRow {
     pub area_code: Option<AreaCode>,
 }
 
-/// A problem with one field of one row.
+/// A problem with one field of one row, said by a kind each face words in its language, and
+/// for a warning what the import did instead.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct LinelistError {
     pub field: LinelistField,
-    pub reason: String,
+    pub reason: crate::refusal::Refusal,
+    pub then: Option<crate::refusal::Refusal>,
 }
 
 /// Where each field sits in a row, decided once from the header line.
@@ -261,24 +263,30 @@ impl LinelistColumns {
     /// by `other` (imported cases: found as `imported`).
     pub fn parse(&self, row: &[&str]) -> Result<(LinelistRow, Vec<LinelistError>), Vec<LinelistError>> {
         let mut warnings = Vec::new();
-        let mut warn = |field, reason: String| warnings.push(LinelistError { field, reason });
+        let mut warn = |field, reason, then| warnings.push(LinelistError { field, reason, then: Some(then) });
+        let refuse = |reason| Err(vec![LinelistError { field: LinelistField::CaseId, reason, then: None }]);
+        let left_empty = || crate::refusal!("row.then.left_empty");
         let case_id = self.get(row, LinelistField::CaseId).to_string();
         if case_id.is_empty() || is_blank(&case_id) {
-            return Err(vec![LinelistError { field: LinelistField::CaseId, reason: "is empty".into() }]);
+            return refuse(crate::refusal!("row.empty"));
         } else if case_id.chars().count() > 64 {
-            return Err(vec![LinelistError { field: LinelistField::CaseId, reason: "is longer than 64 characters".into() }]);
+            return refuse(crate::refusal!("row.too_long", max = 64));
         }
         let infectors: Vec<String> =
             infector_ids(self.get(row, LinelistField::Infectors)).into_iter().filter(|i| *i != case_id && !is_blank(i)).collect();
         let mut date = |f: LinelistField| {
             let text = self.get(row, f);
-            if is_blank(text) || is_unknown(text) { None } else { parse_date(text).map_err(|r| warn(f, format!("{r}; left empty"))).ok() }
+            if is_blank(text) || is_unknown(text) {
+                None
+            } else {
+                parse_date(text).map_err(|_| warn(f, crate::refusal!("row.date", value = text), left_empty())).ok()
+            }
         };
         let onset = date(LinelistField::Onset);
         let report_date = date(LinelistField::ReportDate);
         let mut label = Some(self.get(row, LinelistField::ClusterLabel)).filter(|l| !is_blank(l));
         if label.is_some_and(|l| l.chars().count() > 200) {
-            warn(LinelistField::ClusterLabel, "is longer than 200 characters; left empty".into());
+            warn(LinelistField::ClusterLabel, crate::refusal!("row.too_long", max = 200), left_empty());
             label = None;
         }
         let origin = match self.get(row, LinelistField::Origin) {
@@ -286,7 +294,7 @@ impl LinelistColumns {
             "yes" | "true" | "1" | "Y" | "是" | "境外输入" | "境外" | "境外移入" | "imported case" => Origin::Imported,
             "no" | "false" | "0" | "N" | "否" | "indigenous case" | "local case" => Origin::Local,
             t => Origin::from_text(t).unwrap_or_else(|| {
-                warn(LinelistField::Origin, format!("{t:?} is neither local/本土 nor imported/输入; taken as local"));
+                warn(LinelistField::Origin, crate::refusal!("row.origin", value = t), crate::refusal!("row.then.taken_as_local"));
                 Origin::Local
             }),
         };
@@ -294,8 +302,14 @@ impl LinelistColumns {
         let how_found = match self.get(row, LinelistField::HowFound) {
             t if is_blank(t) => found_default,
             t => HowFound::from_text(t).unwrap_or_else(|| {
-                let known: Vec<String> = HowFound::ALL.iter().map(|h| format!("{}/{}", h.as_str(), h.label_zh())).collect();
-                warn(LinelistField::HowFound, format!("{t:?} is not one of {}; taken as {}", known.join(", "), found_default.as_str()));
+                warn(
+                    LinelistField::HowFound,
+                    crate::refusal!("row.how_found", value = t),
+                    crate::refusal::Refusal::new(match found_default {
+                        HowFound::Imported => "row.then.taken_as_found_imported",
+                        _ => "row.then.taken_as_found_other",
+                    }),
+                );
                 found_default
             }),
         };
@@ -304,14 +318,23 @@ impl LinelistColumns {
             t => CaseClass::from_text(t).unwrap_or_else(|| {
                 warn(
                     LinelistField::Classification,
-                    format!("{t:?}: confirmed/确诊病例, asymptomatic/无症状感染者 or suspected/疑似病例; taken as confirmed"),
+                    crate::refusal!("row.classification", value = t),
+                    crate::refusal!("row.then.taken_as_confirmed"),
                 );
                 CaseClass::Confirmed
             }),
         };
         let area_code = match self.get(row, LinelistField::AreaCode) {
             "" => None,
-            t => AreaCode::parse(t).map_err(|e| warn(LinelistField::AreaCode, format!("{e}; the import's area taken"))).ok(),
+            t => AreaCode::parse(t)
+                .map_err(|_| {
+                    warn(
+                        LinelistField::AreaCode,
+                        crate::refusal!("refused.area_code_invalid", code = t),
+                        crate::refusal!("row.then.import_area"),
+                    )
+                })
+                .ok(),
         };
         let row = LinelistRow {
             case_id,

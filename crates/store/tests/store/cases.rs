@@ -186,7 +186,8 @@ async fn the_taiwan_cdc_list_imports_as_it_is_with_its_infectors_resolved() {
         assert!(summary.links > 2500, "{}", summary.links);
         // Warned: dates written "2020-11-09 or 2020-11-10", "2020-06", "5/15", left empty.
         assert!(report.1.iter().all(|w| matches!(w.field, Some("onset" | "report_date"))), "{:?}", report.1);
-        assert!(report.1.iter().any(|w| w.reason.contains("2020-11-09 or 2020-11-10")));
+        assert!(report.1.iter().any(|w| w.reason.arg("value") == Some("2020-11-09 or 2020-11-10")));
+        assert!(report.1.iter().all(|w| w.then.as_ref().is_some_and(|t| t.kind == "row.then.left_empty")), "each says it was left empty");
         assert_eq!(summary.warned_rows, report.1.len() as u64);
 
         let incident = summary.incident_id;
@@ -217,7 +218,7 @@ async fn line_list_rows_are_checked_and_unknown_infectors_reported() {
         // Refused: only rows that cannot be records here (outside the jurisdiction, a repeat).
         let got: Vec<(u64, Option<&str>)> = errors.0.iter().map(|e| (e.line, e.field)).collect();
         assert_eq!(got, vec![(6, Some("area_code")), (7, Some("case_id"))], "{:?}", errors.0);
-        assert!(errors.0[0].reason.contains("outside your jurisdiction"), "{}", errors.0[0].reason);
+        assert_eq!(errors.0[0].reason.kind, "row.outside", "{}", errors.0[0].reason);
         // Stored with a warning: an unreadable origin (taken as local) or onset (left empty), an
         // infector that is no case (its link left out).
         let warned: Vec<(u64, Option<&str>)> = errors.1.iter().map(|e| (e.line, e.field)).collect();
@@ -240,7 +241,7 @@ async fn line_list_rows_are_checked_and_unknown_infectors_reported() {
         assert_eq!((summary.inserted, summary.links, summary.unknown_infectors), (3, 2, 1));
         assert_eq!((errors.0.len(), errors.1.len()), (0, 1));
         assert_eq!((errors.1[0].line, errors.1[0].field), (4, Some("infector_ids")));
-        assert!(errors.1[0].reason.contains("Q404"));
+        assert!(errors.1[0].reason.arg("cases").is_some_and(|c| c.contains("Q404")), "{}", errors.1[0].reason);
         let q6 = tracer.case_by_number(summary.incident_id, "Q6").await.unwrap().unwrap();
         assert_eq!(q6.generation, 3, "Q1 → Q2 → Q9 → Q6");
         let cluster = tracer.cluster_detail(q6.cluster_id.unwrap()).await.unwrap().unwrap();

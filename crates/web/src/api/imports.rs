@@ -20,7 +20,28 @@ pub struct ImportRowError {
     /// Line in the file, the header being line 1.
     pub line: u64,
     pub field: Option<String>,
+    /// What is wrong, in English; for a warning followed by what the import did instead.
     pub reason: String,
+    /// The same as a kind with its values (`{"kind": "row.date", "args": {"value": "2020-06"}}`),
+    /// for a face that says it in its own language.
+    #[schema(value_type = Object)]
+    pub refusal: serde_json::Value,
+    /// For a warning: what the import did instead (`row.then.left_empty`), as a kind.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub then: Option<serde_json::Value>,
+}
+
+impl From<&RowError> for ImportRowError {
+    fn from(e: &RowError) -> Self {
+        ImportRowError {
+            line: e.line,
+            field: e.field.map(str::to_string),
+            reason: crate::i18n::row_in_english(e),
+            refusal: serde_json::to_value(&e.reason).unwrap_or_default(),
+            then: e.then.as_ref().map(|t| serde_json::to_value(t).unwrap_or_default()),
+        }
+    }
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -55,7 +76,7 @@ pub(crate) struct Collect {
 impl ImportObserver for Collect {
     fn row_error(&mut self, e: &RowError) {
         if self.errors.len() < MAX_LISTED_ERRORS {
-            self.errors.push(ImportRowError { line: e.line, field: e.field.map(str::to_string), reason: e.reason.clone() });
+            self.errors.push(e.into());
         } else {
             self.truncated = true;
         }
@@ -63,7 +84,7 @@ impl ImportObserver for Collect {
 
     fn row_warning(&mut self, e: &RowError) {
         if self.warnings.len() < MAX_LISTED_ERRORS {
-            self.warnings.push(ImportRowError { line: e.line, field: e.field.map(str::to_string), reason: e.reason.clone() });
+            self.warnings.push(e.into());
         } else {
             self.warnings_truncated = true;
         }
