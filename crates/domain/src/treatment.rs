@@ -72,6 +72,27 @@ impl HospitalTest {
     }
 }
 
+impl HospitalTest {
+    /// A ward test as the form has it: Ct values as typed (empty: that target not detected), or
+    /// a tick for 未检出. A form with neither is no test; one with both contradicts itself.
+    pub fn read_ct(orf1ab: &str, n: &str, not_detected: bool) -> Result<CtValues, crate::refusal::Refusal> {
+        let ct = |s: &str| -> Result<Option<f32>, crate::refusal::Refusal> {
+            let s = s.trim();
+            if s.is_empty() {
+                return Ok(None);
+            }
+            let plain = s.chars().all(|c| c.is_ascii_digit() || c == '.');
+            s.parse::<f32>().ok().filter(|_| plain).map(Some).ok_or_else(|| crate::refusal!("treatment.ct_not_number", value = s))
+        };
+        let values = CtValues { orf1ab: ct(orf1ab)?, n: ct(n)? };
+        match (values.orf1ab.is_none() && values.n.is_none(), not_detected) {
+            (true, false) => Err(crate::refusal!("treatment.test_needs_result")),
+            (false, true) => Err(crate::refusal!("treatment.test_both_results")),
+            _ => Ok(values),
+        }
+    }
+}
+
 /// What the discharge rule says about a case's tests.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -134,6 +155,18 @@ pub fn monitoring_until(discharged_on: NaiveDate) -> NaiveDate {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_ward_test_is_ct_values_or_a_tick_for_not_detected_never_neither_or_both() {
+        let kind = |r: Result<CtValues, crate::refusal::Refusal>| r.map_err(|e| e.kind);
+        assert_eq!(kind(HospitalTest::read_ct(" 32.5 ", "", false)), Ok(CtValues { orf1ab: Some(32.5), n: None }));
+        assert_eq!(kind(HospitalTest::read_ct("", "", true)), Ok(CtValues { orf1ab: None, n: None }));
+        assert_eq!(kind(HospitalTest::read_ct("", "", false)), Err("treatment.test_needs_result"));
+        assert_eq!(kind(HospitalTest::read_ct("30", "", true)), Err("treatment.test_both_results"));
+        for typed in ["abc", "1e1", "-3", "3O"] {
+            assert_eq!(kind(HospitalTest::read_ct(typed, "", false)), Err("treatment.ct_not_number"), "{typed}");
+        }
+    }
+
     use proptest::prelude::*;
 
     use super::*;

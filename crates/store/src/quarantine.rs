@@ -493,9 +493,7 @@ impl Store {
         if !matches!(slot, "morning" | "evening") {
             return Err(refused!("refused.slot_invalid", slot = slot));
         }
-        if !(34.0..=43.0).contains(&temperature) {
-            return Err(refused!("refused.temperature_invalid", temperature = temperature));
-        }
+        cordon_domain::observation::check_temperature(temperature)?;
         let now = Utc::now();
         with_write_pool!(self, pool => {
             sqlx::query(

@@ -145,6 +145,21 @@ pub fn turns_positive() -> TurnsPositive {
 /// A temperature at or above this is a fever (37.3 °C).
 pub const FEVER_C: f32 = 37.3;
 
+/// A body temperature as a person types it at a site or a door: digits and a point (`36.8`;
+/// `1e1` is not a temperature anyone writes), within what a living body reads (34–43 °C).
+pub fn read_temperature(typed: &str) -> Result<f32, crate::refusal::Refusal> {
+    let typed = typed.trim();
+    let plain = !typed.is_empty() && typed.chars().all(|c| c.is_ascii_digit() || c == '.');
+    let t = typed.parse::<f32>().ok().filter(|_| plain).ok_or_else(|| crate::refusal!("quarantine.bad_temperature"))?;
+    check_temperature(t)?;
+    Ok(t)
+}
+
+/// Whether a temperature is one a living body reads (34–43 °C).
+pub fn check_temperature(t: f32) -> Result<(), crate::refusal::Refusal> {
+    if (34.0..=43.0).contains(&t) { Ok(()) } else { Err(crate::refusal!("refused.temperature_invalid", temperature = t)) }
+}
+
 /// Whether a health check calls for the site doctor: a fever or any symptom.
 pub fn needs_attention(temperature: f32, symptoms: &str) -> bool {
     temperature >= FEVER_C || !symptoms.trim().is_empty()
@@ -188,6 +203,15 @@ impl RoomStatus {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_temperature_reads_as_typed_and_only_as_a_body_reads() {
+        assert_eq!(super::read_temperature(" 36.8 "), Ok(36.8));
+        for typed in ["", "abc", "1e1", "36,8", "-36"] {
+            assert_eq!(super::read_temperature(typed).map_err(|r| r.kind), Err("quarantine.bad_temperature"), "{typed:?}");
+        }
+        assert_eq!(super::read_temperature("368").map_err(|r| r.kind), Err("refused.temperature_invalid"));
+    }
+
     use super::*;
 
     #[test]

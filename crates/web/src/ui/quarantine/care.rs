@@ -47,11 +47,10 @@ pub struct HealthForm {
 
 pub async fn health(t: Tr, caller: Caller, Path(site): Path<i64>, Query(at): Query<SiteAt>, Form(f): Form<HealthForm>) -> Response {
     // A temperature that does not read (or reads as no body's) answers a page that leads back
-    // to the row with what was typed still in it. `1e1` is not a temperature a person writes.
-    let typed = f.temperature.trim();
-    let plain = !typed.is_empty() && typed.chars().all(|c| c.is_ascii_digit() || c == '.');
-    let Some(temperature) = typed.parse::<f32>().ok().filter(|_| plain) else {
-        return form_refused(t, Some(&caller), t.get("quarantine.bad_temperature"));
+    // to the row with what was typed still in it.
+    let temperature = match cordon_domain::observation::read_temperature(&f.temperature) {
+        Ok(v) => v,
+        Err(r) => return form_refused(t, Some(&caller), &t.refusal(&r)),
     };
     let done = caller
         .0

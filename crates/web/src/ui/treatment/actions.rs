@@ -6,7 +6,7 @@ use axum::response::Response;
 use chrono::Utc;
 use cordon_domain::cases::case::Severity;
 use cordon_domain::refusal;
-use cordon_domain::testing::result::CtValues;
+use cordon_domain::treatment::HospitalTest;
 use cordon_store::StoreError;
 use serde::Deserialize;
 
@@ -15,14 +15,6 @@ use crate::auth::Caller;
 use crate::format::month_day;
 use crate::i18n::Tr;
 use crate::ui::form::Form;
-
-fn ct_input(s: &str) -> Result<Option<f32>, StoreError> {
-    let s = s.trim();
-    if s.is_empty() {
-        return Ok(None);
-    }
-    s.parse::<f32>().map(Some).map_err(|_| StoreError::from(refusal!("treatment.ct_not_number", value = s)))
-}
 
 #[derive(Deserialize)]
 pub struct TestForm {
@@ -48,13 +40,7 @@ pub async fn test(t: Tr, caller: Caller, Path(id): Path<i64>, Form(f): Form<Test
                 .map(cordon_domain::from_local)
                 .map_err(|_| StoreError::from(refusal!("place.bad_time")))?,
         };
-        let ct = CtValues { orf1ab: ct_input(&f.ct_orf1ab)?, n: ct_input(&f.ct_n)? };
-        // A result is either Ct values or an explicit 未检出; a form left empty is no test.
-        match (ct.orf1ab.is_none() && ct.n.is_none(), f.not_detected.is_some()) {
-            (true, false) => return Err(StoreError::from(refusal!("treatment.test_needs_result"))),
-            (false, true) => return Err(StoreError::from(refusal!("treatment.test_both_results"))),
-            _ => {}
-        }
+        let ct = HospitalTest::read_ct(&f.ct_orf1ab, &f.ct_n, f.not_detected.is_some()).map_err(StoreError::from)?;
         caller.0.record_hospital_test(id, at, ct).await?;
         Ok(t.get("treatment.test_saved").to_string())
     };
