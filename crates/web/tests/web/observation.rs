@@ -234,7 +234,7 @@ async fn a_site_head_fills_rooms_samples_and_checks_people_and_the_commander_cha
         let notice = text(&client, "#rules-notice").await;
         assert!(notice.starts_with("已重新计算 4 人：解除推后 2 人"), "{notice}");
         client.goto(&format!("http://{addr}{order_path}")).await.unwrap();
-        assert!(text(&client, "#order-facts").await.contains("protocol-8"));
+        assert!(text(&client, "#order-facts").await.contains("防控方案第八版（2021）"), "the rule set by its title, not its code");
         assert_ne!(text(&client, "#order-release").await, release, "14 + 7 days now");
         let rows = client.find_all(fantoccini::Locator::Css("table#tests tbody tr")).await.unwrap();
         assert!(rows[0].text().await.unwrap().contains("阴性"), "the test taken is kept");
@@ -264,7 +264,7 @@ async fn a_site_head_fills_rooms_samples_and_checks_people_and_the_commander_cha
         click(&client, "#save-rule").await;
         wait_for_query(&client, "notice=").await;
         assert!(text(&client, "#rules-notice").await.contains("方案 qingxu-10 已保存"));
-        assert!(text(&client, "#rule-qingxu-10").await.contains("复制自 protocol-9"));
+        assert!(text(&client, "#rule-qingxu-10").await.contains("复制自 防控方案第九版（2022年6月）"));
         // Editing the copy again keeps its code.
         client.goto(&format!("http://{addr}/rulesets?copy=qingxu-10")).await.unwrap();
         let name = client.wait().for_element(fantoccini::Locator::Css("#rule-form input[name=name]")).await.unwrap();

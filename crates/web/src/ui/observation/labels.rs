@@ -14,6 +14,12 @@ pub(in crate::ui) fn category_label(t: Tr, c: impl std::fmt::Display) -> String 
     t.get(&format!("obs.category.{c}")).to_string()
 }
 
+/// A rule set as people call it: a built-in one by its title in the page's language
+/// (防控方案第九版), a local copy by the name its editor gave it.
+pub(in crate::ui) fn rule_set_label(t: Tr, name: &str) -> String {
+    t.try_get(&format!("rules.title.{name}")).map_or_else(|| name.to_string(), str::to_string)
+}
+
 pub(in crate::ui) fn stage_label(t: Tr, s: impl std::fmt::Display) -> String {
     t.get(&format!("obs.stage.{s}")).to_string()
 }

@@ -72,7 +72,7 @@ pub(super) fn order_row(t: Tr, o: Order, today: NaiveDate) -> OrderRow {
         release_on: day(o.release_on),
         centralized_until: day(o.centralized_until),
         due: o.release_on.is_some_and(|r| r <= today) && !o.status.is_final(),
-        rule_set: o.rule_set,
+        rule_set: super::labels::rule_set_label(t, &o.rule_set),
         name: o.name,
     }
 }

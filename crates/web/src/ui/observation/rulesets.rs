@@ -66,10 +66,10 @@ pub struct RuleSetsQuery {
 fn rule_view(t: Tr, rule: &RuleSet, built_in: bool, copied_from: Option<String>) -> RuleView {
     RuleView {
         name: rule.name.clone(),
-        title: rule.title.clone(),
+        title: if built_in { super::labels::rule_set_label(t, &rule.name) } else { rule.title.clone() },
         new_name: if built_in { String::new() } else { rule.name.clone() },
         built_in,
-        badge: t.fill("rules.copy_of", &[("name", &copied_from.unwrap_or_default())]),
+        badge: t.fill("rules.copy_of", &[("name", &super::labels::rule_set_label(t, &copied_from.unwrap_or_default()))]),
         other: t.fill(
             "rules.other",
             &[("needs", &rule.secondary_needs_close_tests.to_string()), ("floors", &rule.site_restart_floors.to_string())],
