@@ -187,6 +187,14 @@ impl Store {
         Ok(out)
     }
 
+    /// The areas registered under this exact name (a village's name may repeat across
+    /// townships), by code; at most 20.
+    pub(crate) async fn areas_named(&self, name: &str) -> Result<Vec<AreaCode>> {
+        let rows: Vec<(String,)> = with_read_pool!(self, pool =>
+            sqlx::query_as("SELECT code FROM areas WHERE name = $1 ORDER BY code LIMIT 20").bind(name.trim()).fetch_all(pool).await?);
+        rows.into_iter().map(|(c,)| AreaCode::parse(&c).map_err(StoreError::corrupt)).collect()
+    }
+
     /// The direct children of an area, by code.
     pub async fn area_children(&self, code: &AreaCode) -> Result<Vec<Area>> {
         let sql = format!("SELECT {AREA_COLUMNS} FROM areas WHERE parent_code = $1 ORDER BY code");

@@ -111,6 +111,14 @@ impl Scoped {
         self.store.area_names(codes).await
     }
 
+    /// The areas of the jurisdiction registered under this exact name, by code (several when a
+    /// village's name repeats across townships).
+    pub async fn areas_named(&self, name: &str) -> Result<Vec<AreaCode>> {
+        self.require_any(&[Permission::AreasRead, Permission::UsersManage])?;
+        let j = &self.principal.user.jurisdiction;
+        Ok(self.store.areas_named(name).await?.into_iter().filter(|c| j.contains(c)).collect())
+    }
+
     /// How people name the places `codes` stand for: a village or community with its township
     /// (清源镇东关村), a township or county by its own name. Any signed-in user may read them —
     /// place names are public — and a code outside the register is left out.

@@ -1025,11 +1025,15 @@ async fn an_admin_creates_changes_resets_and_disables_accounts_and_revokes_token
         fill(&client, "#new-account input[name=areas]", "14012x").await;
         fill(&client, "#new-account input[name=password]", "Fenhe-2022-0414").await;
         click(&client, "#new-account button").await; // the same address answers with the form again
-        assert_eq!(text(&client, "#users-error").await, "辖区中的“14012x”不是区划代码（应为 2、4、6、9 或 12 位数字）。");
+        assert_eq!(
+            text(&client, "#users-error").await,
+            "辖区中的“14012x”既不是区划代码（2、4、6、9 或 12 位数字），也不是已登记的区划名称。"
+        );
         let kept = client.find(fantoccini::Locator::Css("#new-account input[name=display_name]")).await.unwrap();
         assert_eq!(kept.prop("value").await.unwrap().as_deref(), Some("王医生"));
         assert!(w.store.user_by_name("doc9").await.unwrap().is_none());
-        fill(&client, "#new-account input[name=areas]", "140121100").await;
+        // An area typed by its name, as an administrator knows it.
+        fill(&client, "#new-account input[name=areas]", "清源镇").await;
         fill(&client, "#new-account input[name=password]", "Fenhe-2022-0414").await;
         click_and_wait(&client, "#new-account button").await;
         assert_eq!(text(&client, "#user-notice").await, "账号已创建。");
@@ -1037,7 +1041,14 @@ async fn an_admin_creates_changes_resets_and_disables_accounts_and_revokes_token
 
         // Role and areas changed; two passwords that differ refused; then reset.
         click(&client, "#edit-account option[value=viewer]").await;
-        fill(&client, "#edit-account input[name=areas]", "140121100 140121101").await;
+        // A village name two townships share is said with both, to be typed by code.
+        let twin = cordon_store::NewArea { code: AreaCode::parse("140121101203").unwrap(), name: "东关村".into() };
+        w.store.upsert_areas(&[twin]).await.unwrap();
+        fill(&client, "#edit-account input[name=areas]", "东关村").await;
+        click(&client, "#edit-account button").await;
+        let said = text(&client, "#user-error").await;
+        assert!(said.contains("140121100201") && said.contains("140121101203") && said.contains("请填写区划代码"), "{said}");
+        fill(&client, "#edit-account input[name=areas]", "140121100 徐沟镇").await;
         click_and_wait(&client, "#edit-account button").await;
         assert_eq!(text(&client, "#user-notice").await, "已保存角色和辖区。");
         let doc = w.store.user_by_name("doc9").await.unwrap().unwrap();

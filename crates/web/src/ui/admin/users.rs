@@ -105,12 +105,28 @@ fn token_row(t: Tr, x: &ApiToken) -> TokenRow {
     }
 }
 
-/// Reads the role and the areas of a form; `Err` says which field and why, in the page's words.
-fn role_and_areas(t: Tr, f: &AccountInput) -> Result<(Role, Vec<AreaCode>), String> {
+/// Reads the role and the areas of a form, each area typed as its code or its registered name
+/// (清源镇, 东关村); `Err` says which field and why, in the page's words — a name that several
+/// areas carry is named with each of them, to be typed by code.
+async fn role_and_areas(t: Tr, caller: &Caller, f: &AccountInput) -> Result<(Role, Vec<AreaCode>), String> {
     let role = f.role.parse::<Role>().map_err(|_| t.get("users.bad_role").to_string())?;
     let mut areas = Vec::new();
-    for code in f.areas.split(|c: char| c.is_whitespace() || matches!(c, ',' | '，' | '、' | ';' | '；')).filter(|c| !c.is_empty()) {
-        areas.push(AreaCode::parse(code).map_err(|_| t.fill("users.bad_area", &[("code", code)]))?);
+    for typed in f.areas.split(|c: char| c.is_whitespace() || matches!(c, ',' | '，' | '、' | ';' | '；')).filter(|c| !c.is_empty()) {
+        if let Ok(code) = AreaCode::parse(typed) {
+            areas.push(code);
+            continue;
+        }
+        let named = caller.0.areas_named(typed).await.map_err(|e| said(t, &e))?;
+        match named.as_slice() {
+            [one] => areas.push(one.clone()),
+            [] => return Err(t.fill("users.bad_area", &[("code", typed)])),
+            several => {
+                let places = Places::of(caller, several.iter().map(AreaCode::as_str)).await.map_err(|e| said(t, &e))?;
+                let sep = if t.zh() { "；" } else { "; " };
+                let which: Vec<String> = several.iter().map(|c| format!("{} {}", places.name(c.as_str()), c.as_str())).collect();
+                return Err(t.fill("users.area_ambiguous", &[("name", typed), ("which", &which.join(sep))]));
+            }
+        }
     }
     if areas.is_empty() {
         return Err(t.get("refused.user_needs_area").to_string());
@@ -147,7 +163,7 @@ async fn list_view(t: Tr, caller: &Caller, notice: Option<String>, error: Option
 
 /// Creates an account; refused input stays in the form.
 pub async fn create(t: Tr, caller: Caller, Form(f): Form<AccountInput>) -> Response {
-    let (role, areas) = match role_and_areas(t, &f) {
+    let (role, areas) = match role_and_areas(t, &caller, &f).await {
         Ok(x) => x,
         Err(why) => return list_view(t, &caller, None, Some(why), f).await,
     };
@@ -222,7 +238,7 @@ async fn after(t: Tr, caller: &Caller, name: &str, done: Result<&str, StoreError
 
 /// Changes the name as shown, the role and the areas.
 pub async fn update(t: Tr, caller: Caller, Path(name): Path<String>, Form(f): Form<AccountInput>) -> Response {
-    let (role, areas) = match role_and_areas(t, &f) {
+    let (role, areas) = match role_and_areas(t, &caller, &f).await {
         Ok(x) => x,
         Err(why) => return user_view(t, &caller, &name, None, Some(why), Some(f), None).await,
     };
