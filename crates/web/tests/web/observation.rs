@@ -445,10 +445,22 @@ async fn a_dispatcher_seats_contacts_and_sends_the_case_to_hospital_where_it_is_
             .execute("document.querySelector('table#cases-waiting input[name=escort]').removeAttribute('required')", vec![])
             .await
             .unwrap();
+        click(&client, "table#cases-waiting input[name=confirm]").await;
         click_and_wait(&client, "table#cases-waiting button").await;
         assert_eq!(text(&client, "#dispatch-error").await, "病例转运须有随车医护：请填写随车人员。");
+        // Sending a case asks for a tick: a form without it arranges nothing.
         client.goto(&format!("http://{addr}/dispatch")).await.unwrap();
         fill(&client, "table#cases-waiting input[name=escort]", "120 急救 张医生").await;
+        client
+            .execute("document.querySelector('table#cases-waiting input[name=confirm]').removeAttribute('required')", vec![])
+            .await
+            .unwrap();
+        click_and_wait(&client, "table#cases-waiting button").await;
+        assert_eq!(text(&client, "#dispatch-error").await, "请勾选确认后再派车转运病例；未作任何安排。");
+        client.goto(&format!("http://{addr}/dispatch")).await.unwrap();
+        assert!(!text(&client, "table#transfers").await.contains("阳性转定点医院"), "nothing arranged");
+        fill(&client, "table#cases-waiting input[name=escort]", "120 急救 张医生").await;
+        click(&client, "table#cases-waiting input[name=confirm]").await;
         click_and_wait(&client, "table#cases-waiting button").await;
         assert_eq!(text(&client, "#dispatch-notice").await, "已派车。");
         let rows = client.find_all(fantoccini::Locator::Css("table#transfers tbody tr")).await.unwrap();
@@ -604,6 +616,7 @@ async fn a_dispatcher_seats_contacts_and_sends_the_case_to_hospital_where_it_is_
             .await
             .unwrap();
         fill(&client, "table#cases-waiting input[name=escort]", "120 急救").await;
+        click(&client, "table#cases-waiting input[name=confirm]").await;
         click_and_wait(&client, "table#cases-waiting button").await;
         assert_eq!(text(&client, "#dispatch-notice").await, "已派车。");
         let open = "//table[@id='transfers']//tr[contains(., '阳性转方舱医院')]//button[contains(@class, 'next')]";

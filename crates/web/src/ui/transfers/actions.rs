@@ -5,6 +5,7 @@ use axum::extract::Path;
 use axum::response::Response;
 use cordon_domain::transfer::{TransferStatus, VehicleKind};
 use cordon_domain::treatment::HospitalKind;
+use cordon_store::StoreError;
 use cordon_store::transfers::{NewHospital, NewVehicle};
 use serde::Deserialize;
 
@@ -39,11 +40,20 @@ pub struct PlanCaseForm {
     vehicle_id: i64,
     #[serde(default)]
     escort: String,
+    /// The tick that confirms it: a case is not sent on one click.
+    #[serde(default)]
+    confirm: Option<String>,
 }
 
 pub async fn plan_case(t: Tr, caller: Caller, Path(case): Path<i64>, Form(f): Form<PlanCaseForm>) -> Response {
-    let done =
-        caller.0.plan_case_transfer(case, f.hospital_id, f.vehicle_id, &f.escort).await.map(|_| t.get("dispatch.case_planned").to_string());
+    let done = match f.confirm {
+        None => Err(StoreError::from(cordon_domain::refusal!("refused.case_transfer_unconfirmed"))),
+        Some(_) => caller
+            .0
+            .plan_case_transfer(case, f.hospital_id, f.vehicle_id, &f.escort)
+            .await
+            .map(|_| t.get("dispatch.case_planned").to_string()),
+    };
     outcome(t, &caller, done).await
 }
 
