@@ -78,6 +78,13 @@
       say(text.closed, false);
     } else if ((status === 200 || status === 201) && item.kind === "register") {
       say(text.registered.replace("{name}", body.name), false);
+      // Registered: now the scan that found them unknown, into the tube it was meant for.
+      if (item.then) submit("scan", item.then.url, { resident_id: item.body.resident_id, client_id: newId() }, item.then.label);
+    } else if (item.kind === "register") {
+      // Refused (a mistyped phone, say): said, and the form shown again as it was typed, so
+      // nothing is lost and nobody is scanned before they are registered.
+      say(refusalText(body) || body.detail || text.failed, true);
+      askToRegister(item.body.resident_id, item.body);
     } else if (status === 404 && item.kind === "scan" && body.kind === "refused.unknown_resident") {
       askToRegister(body.args.resident_id);
     } else {
@@ -110,8 +117,8 @@
       }
     });
   }
-  function submit(kind, url, body, label) {
-    var item = { kind: kind, url: url, body: body, label: label };
+  function submit(kind, url, body, label, then) {
+    var item = { kind: kind, url: url, body: body, label: label, then: then };
     var q = queue();
     q.push(item);
     saveQueue(q);
@@ -148,8 +155,15 @@
   // A resident the register does not know: the sampler registers them with the minimum fields,
   // then the same scan is sent again. Both go through the queue, so they survive a dropped network.
   var registerForm = document.getElementById("register-form");
-  function askToRegister(rid) {
-    say(text.unknown.replace("{id}", rid.slice(0, 4) + "**********" + rid.slice(-4)), true);
+  function askToRegister(rid, typed) {
+    if (typed) {
+      document.getElementById("register-name").value = typed.name || "";
+      document.getElementById("register-phone").value = typed.phone || "";
+      document.getElementById("register-area").value = typed.area_code;
+      document.getElementById("register-address").value = typed.address || "";
+    } else {
+      say(text.unknown.replace("{id}", rid.slice(0, 4) + "**********" + rid.slice(-4)), true);
+    }
     document.getElementById("register-rid").value = rid;
     registerForm.hidden = false;
     document.getElementById("register-name").focus();
@@ -159,17 +173,16 @@
     var rid = document.getElementById("register-rid").value;
     var name = document.getElementById("register-name").value.trim();
     if (!rid || !name) return;
+    // The scan follows once the register has them (see handle), into the tube open now.
+    var then = current ? { url: "/api/v1/rounds/" + round + "/tubes/" + current + "/samples",
+      label: name + " " + rid.slice(0, 4) + "**********" + rid.slice(-4) } : null;
     submit("register", "/api/v1/persons", {
       resident_id: rid,
       name: name,
       phone: document.getElementById("register-phone").value.trim() || null,
       area_code: document.getElementById("register-area").value,
       address: document.getElementById("register-address").value.trim() || null
-    }, name);
-    if (current) {
-      submit("scan", "/api/v1/rounds/" + round + "/tubes/" + current + "/samples", { resident_id: rid, client_id: newId() },
-        name + " " + rid.slice(0, 4) + "**********" + rid.slice(-4));
-    }
+    }, name, then);
     registerForm.reset();
     registerForm.hidden = true;
     personInput.focus();

@@ -1527,6 +1527,16 @@ async fn the_station_page_registers_scans_and_sends_an_offline_scan_when_the_net
         assert!(text(&client, "#station-message").await.contains("不在人员库中"));
         name.send_keys("郝建国").await.unwrap();
         client.find(fantoccini::Locator::Id("register-address")).await.unwrap().send_keys("东关村西街9号").await.unwrap();
+        // A mistyped phone: said in Chinese, the form kept as typed, nobody registered or scanned.
+        client.find(fantoccini::Locator::Id("register-phone")).await.unwrap().send_keys("abc123").await.unwrap();
+        client.find(fantoccini::Locator::Css("#register-form button[type=submit]")).await.unwrap().click().await.unwrap();
+        let said = "//p[@id='station-message' and contains(., '“abc123”不是手机号')]";
+        client.wait().for_element(fantoccini::Locator::XPath(said)).await.unwrap();
+        let kept = client.wait().for_element(fantoccini::Locator::Css("#register-form:not([hidden]) #register-name")).await.unwrap();
+        assert_eq!(kept.prop("value").await.unwrap().as_deref(), Some("郝建国"));
+        assert!(store.person_by_document(stranger.as_str()).await.unwrap().is_none());
+        assert!(text(&client, "#tube-current").await.contains("3/10"), "not scanned");
+        fill(&client, "#register-phone", "").await;
         client.find(fantoccini::Locator::Css("#register-form button[type=submit]")).await.unwrap().click().await.unwrap();
         client.wait().for_element(fantoccini::Locator::Css("#tube-members li:nth-child(4)")).await.unwrap();
         assert!(text(&client, "#tube-members li:nth-child(4)").await.contains("郝建国"));

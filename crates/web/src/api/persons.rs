@@ -165,9 +165,9 @@ pub struct NewPersonInput {
     extensions(("x-permission" = json!(Permission::PersonsWrite.as_str()))))]
 pub async fn register_person(Caller(scope): Caller, Json(input): Json<NewPersonInput>) -> ApiResult<(StatusCode, Json<PersonSummary>)> {
     let rid = cordon_domain::ResidentId::parse(&input.resident_id).map_err(|e| ApiError::bad_field("resident_id", e.into()))?;
-    let name = cordon_domain::PersonName::parse(&input.name).map_err(|e| ApiError::bad_request("name", format!("name {e}")))?;
+    let name = cordon_domain::PersonName::parse(&input.name).map_err(|e| ApiError::bad_field("name", e.into()))?;
     let phone = match input.phone.as_deref().map(str::trim).filter(|p| !p.is_empty()) {
-        Some(p) => Some(cordon_domain::Phone::parse(p).map_err(|e| ApiError::bad_request("phone", format!("{p:?}: {e}")))?),
+        Some(p) => Some(cordon_domain::Phone::parse(p).map_err(|e| ApiError::bad_field("phone", e.into()))?),
         None => None,
     };
     let area = parse_area("area_code", &input.area_code)?;

@@ -90,6 +90,10 @@ pub async fn station(t: Tr, caller: Caller, Query(q): Query<StationQuery>) -> Re
             ("refused.id.area_prefix", "refused.id.area_prefix"),
             ("refused.id.birth_date", "refused.id.birth_date"),
             ("refused.id.check_digit", "refused.id.check_digit"),
+            ("refused.name.empty", "refused.name.empty"),
+            ("refused.name.too_long", "refused.name.too_long"),
+            ("refused.name.bad_character", "refused.name.bad_character"),
+            ("refused.phone", "refused.phone"),
             ("no_id", "station.no_id"),
         ],
     );
