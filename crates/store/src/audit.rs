@@ -121,7 +121,8 @@ impl Store {
     /// order is for, a person's or user's name, a case's number and person, a site's, round's,
     /// hospital's or lab's name, a room with its site, a vehicle's plate, a tube's barcode, a
     /// box's label — keyed by (entity, entity id); and who acted, by display name, as
-    /// ("user", actor id). Events about other kinds name themselves.
+    /// ("user", actor id); an exemption by its person, a line list by its incident, a sign-in by
+    /// its account. Events about other kinds name themselves.
     pub async fn audit_subjects(&self, events: &[AuditEvent]) -> Result<std::collections::HashMap<(String, String), String>> {
         const NAMED: [(&str, &str); 17] = [
             ("observation_order", "SELECT o.id, p.name FROM observation_orders o JOIN persons p ON p.id = o.person_id WHERE o.id IN"),
@@ -146,14 +147,21 @@ impl Store {
             ("room", "SELECT r.id, s.name || ' ' || r.number FROM rooms r JOIN quarantine_sites s ON s.id = r.site_id WHERE r.id IN"),
             ("tube", "SELECT id, barcode FROM tubes WHERE id IN"),
         ];
-        let mut out = std::collections::HashMap::new();
-        for (entity, select) in NAMED {
-            let mut ids: Vec<i64> =
-                events.iter().filter(|e| e.entity == entity).filter_map(|e| e.entity_id.as_deref().and_then(|i| i.parse().ok())).collect();
-            if entity == "user" {
-                // Who acted, by the name people know them by.
-                ids.extend(events.iter().filter_map(|e| e.actor_id));
-            }
+        // Which named record each event is about; and who acted, as a user.
+        let about = |e: &AuditEvent| {
+            let id = e.entity_id.as_deref()?;
+            Some(match e.entity.as_str() {
+                "round_person" => ("person", id.split_once('/')?.1.parse().ok()?),
+                "linelist" => ("incident", id.parse().ok()?),
+                "session" => ("user", id.parse().ok()?),
+                entity => (NAMED.iter().find(|(k, _)| *k == entity)?.0, id.parse().ok()?),
+            })
+        };
+        let mut wanted: Vec<(&str, i64)> = events.iter().filter_map(about).collect();
+        wanted.extend(events.iter().filter_map(|e| e.actor_id).map(|id| ("user", id)));
+        let mut names = std::collections::HashMap::new();
+        for (kind, select) in NAMED {
+            let mut ids: Vec<i64> = wanted.iter().filter(|(k, _)| *k == kind).map(|(_, id)| *id).collect();
             ids.sort_unstable();
             ids.dedup();
             for chunk in ids.chunks(500) {
@@ -161,7 +169,18 @@ impl Store {
                 let params: Vec<Param> = chunk.iter().map(|i| Param::Int(*i)).collect();
                 let rows: Vec<(i64, String)> = with_read_pool!(self, pool =>
                     bind_all(sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(pool).await?);
-                out.extend(rows.into_iter().map(|(id, name)| ((entity.to_string(), id.to_string()), name)));
+                names.extend(rows.into_iter().map(|(id, name)| ((kind, id), name)));
+            }
+        }
+        let mut out = std::collections::HashMap::new();
+        for e in events {
+            if let (Some((kind, id)), Some(entity_id)) = (about(e), &e.entity_id) {
+                if let Some(name) = names.get(&(kind, id)) {
+                    out.insert((e.entity.clone(), entity_id.clone()), name.clone());
+                }
+            }
+            if let Some(name) = e.actor_id.and_then(|id| names.get(&("user", id))) {
+                out.insert(("user".to_string(), e.actor_id.unwrap_or_default().to_string()), name.clone());
             }
         }
         Ok(out)

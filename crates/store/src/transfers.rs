@@ -277,9 +277,12 @@ impl Store {
         cordon_domain::transfer::case_ride(vehicle.kind, escort)?;
         let now = Utc::now();
         let deadline = TransferKind::PositiveToHospital.deadline(case.created_at);
-        let change = Change::new("plan", "transfer", &case.external_id)
-            .area(&case.area_code)
-            .after(serde_json::json!({"case": case.id, "hospital": hospital.name, "vehicle": vehicle.plate}));
+        // Audited under the transfer's own id (known once inserted), the case named inside.
+        let change = |id: i64| {
+            Change::new("plan", "transfer", id).area(&case.area_code).after(
+                serde_json::json!({"case": case.id, "case_number": case.external_id, "hospital": hospital.name, "vehicle": vehicle.plate}),
+            )
+        };
         let id = with_write_pool!(self, pool => {
             let mut tx = pool.begin().await?;
             let (id,): (i64,) = sqlx::query_as(
@@ -291,7 +294,7 @@ impl Store {
             .fetch_one(&mut *tx).await?;
             sqlx::query("INSERT INTO transfer_people (transfer_id, person_id, case_id) VALUES ($1, $2, $3)")
                 .bind(id).bind(person).bind(case.id).execute(&mut *tx).await?;
-            bind_all(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
+            bind_all(sqlx::query(INSERT_AUDIT), audit_params(actor, &change(id)).iter()).execute(&mut *tx).await?;
             tx.commit().await?;
             id
         });

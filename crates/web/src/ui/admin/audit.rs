@@ -221,14 +221,19 @@ pub async fn list(t: Tr, caller: Caller, Query(q): Query<AuditQuery>) -> Respons
             events.last().map(|e| e.id).unwrap_or(0)
         )
     });
-    let subjects = match caller.0.audit_subjects(&events).await {
+    let mut subjects = match caller.0.audit_subjects(&events).await {
         Ok(s) => s,
         Err(e) => return failure(t, &caller, e),
     };
-    let names = match Places::of(&caller, events.iter().filter_map(|e| e.area_code.as_deref())).await {
+    // A roster is imported into an area: named as the place.
+    let rosters = events.iter().filter(|e| e.entity == "roster").filter_map(|e| e.entity_id.as_deref());
+    let names = match Places::of(&caller, events.iter().filter_map(|e| e.area_code.as_deref()).chain(rosters.clone())).await {
         Ok(n) => n,
         Err(e) => return failure(t, &caller, e),
     };
+    for code in rosters {
+        subjects.insert(("roster".to_string(), code.to_string()), names.name(code));
+    }
     let rows = events
         .iter()
         .map(|e| {
