@@ -74,6 +74,18 @@ impl From<ResidentIdError> for crate::refusal::Refusal {
     }
 }
 
+/// A document number in a list that may hold passports too: one written as a resident id is (18
+/// characters, the first 17 digits) must be a valid one, so that a mistyped id is said as such
+/// rather than as a person nobody registered; anything else is left to the register to find.
+pub fn check_if_resident(number: &str) -> Result<(), crate::refusal::Refusal> {
+    let b = number.trim().as_bytes();
+    if b.len() == 18 && b[..17].iter().all(u8::is_ascii_digit) {
+        ResidentId::parse(number.trim()).map(|_| ()).map_err(Into::into)
+    } else {
+        Ok(())
+    }
+}
+
 /// A GB 11643 resident identity number, valid by construction (stored upper-case).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
@@ -177,6 +189,13 @@ mod tests {
     #[test]
     fn lower_case_x_is_normalised() {
         assert_eq!(ResidentId::parse_on("11010519491231002x", today()).unwrap().as_str(), "11010519491231002X");
+    }
+
+    #[test]
+    fn a_list_number_written_as_a_resident_id_must_be_one() {
+        assert_eq!(check_if_resident("110105194912310021").map_err(|r| r.kind), Err("refused.id.check_digit"));
+        assert_eq!(check_if_resident("11010519491231002X"), Ok(()));
+        assert_eq!(check_if_resident("E12345678"), Ok(()), "a passport is the register's to find");
     }
 
     #[test]

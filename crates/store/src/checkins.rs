@@ -432,6 +432,10 @@ pub async fn import_checkins<R: Read + Send + 'static>(
                 let get = |i: usize| rec.get(i).unwrap_or("").trim();
                 let at = parse_time(get(cols.at));
                 let left = cols.left.map(get).filter(|s| !s.is_empty()).map(parse_time).transpose();
+                if let Err(r) = cordon_domain::resident_id::check_if_resident(get(cols.person)) {
+                    errors.push(RowError::refused(line, Some("id_number"), r));
+                    continue;
+                }
                 match (at, left) {
                     (Ok(at), Ok(left)) if left.is_none_or(|l| l > at) => {
                         batch.push((line, get(cols.person).to_ascii_uppercase(), get(cols.venue).to_string(), at, left))

@@ -79,6 +79,8 @@ fn parse<R: Read + Send + 'static>(input: R) -> Result<(TextEncoding, Vec<Row>, 
             errors.push(RowError::refused(line, Some("workplace"), refusal!("row.empty")));
         } else if p.is_empty() {
             errors.push(RowError::refused(line, Some("id_number"), refusal!("row.empty")));
+        } else if let Err(r) = cordon_domain::resident_id::check_if_resident(&p) {
+            errors.push(RowError::refused(line, Some("id_number"), r));
         } else {
             rows.push((line, w, p, unit.map(get).unwrap_or_default()));
         }

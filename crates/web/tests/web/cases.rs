@@ -515,6 +515,7 @@ async fn an_investigator_confirms_venue_candidates_sees_household_secondaries_an
         let (status, _, report) = call(store, post_csv(&w.township, "/api/v1/imports/roster?area=140121100", roster.into_bytes())).await;
         assert_eq!((status, report["members"].as_u64(), report["invalid_rows"].as_u64()), (StatusCode::OK, Some(3), Some(1)), "{report}");
         assert_eq!(report["errors"][0]["field"], "id_number");
+        assert_eq!(report["errors"][0]["refusal"]["kind"], "refused.id.check_digit", "a mistyped id said as such, not as unregistered");
         let (_, _, offered) = get(store, &w.township, &format!("/api/v1/cases/{}/roster-candidates", case["id"])).await;
         assert_eq!(
             offered.as_array().unwrap().iter().map(|c| c["person_id"].as_i64().unwrap()).collect::<Vec<_>>(),
@@ -800,6 +801,15 @@ async fn the_audit_log_names_cases_and_who_acted_as_people_know_them() {
         let row = html.split("<tbody>").nth(1).unwrap_or_default();
         assert!(row.contains("清徐-7"), "the case by its number, not its row id: {row}");
         assert!(row.contains("tracer1同志（tracer1）"), "who acted by the name people know them by: {row}");
+        // A roster by its place, a line list by its incident.
+        let roster = format!("单位,身份证号\n东关物流园,{}\n", sample_id(0));
+        call(&w.store, post_csv(&w.township, "/api/v1/imports/roster?area=140121100", roster.into_bytes())).await;
+        let uri = "/api/v1/imports/linelist?area=140121100&incident=%E6%B8%85%E5%BE%90%E7%96%AB%E6%83%85";
+        call(&w.store, post_csv(&w.township, uri, "病例编号\n清徐-8\n".as_bytes().to_vec())).await;
+        let (_, html) = page_html(&w.store, &admin, "/audit?entity=roster").await;
+        assert!(html.split("<tbody>").nth(1).unwrap_or_default().contains("清源镇"), "{html}");
+        let (_, html) = page_html(&w.store, &admin, "/audit?entity=linelist").await;
+        assert!(html.split("<tbody>").nth(1).unwrap_or_default().contains("清徐疫情"), "{html}");
         w.finish().await;
     }
 }
