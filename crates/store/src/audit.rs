@@ -174,10 +174,8 @@ impl Store {
         }
         let mut out = std::collections::HashMap::new();
         for e in events {
-            if let (Some((kind, id)), Some(entity_id)) = (about(e), &e.entity_id) {
-                if let Some(name) = names.get(&(kind, id)) {
-                    out.insert((e.entity.clone(), entity_id.clone()), name.clone());
-                }
+            if let (Some(name), Some(entity_id)) = (about(e).and_then(|k| names.get(&k)), &e.entity_id) {
+                out.insert((e.entity.clone(), entity_id.clone()), name.clone());
             }
             if let Some(name) = e.actor_id.and_then(|id| names.get(&("user", id))) {
                 out.insert(("user".to_string(), e.actor_id.unwrap_or_default().to_string()), name.clone());
