@@ -102,6 +102,25 @@ impl<T: DeserializeOwned + Send> FromRequestParts<AppState> for Query<T> {
     }
 }
 
+/// The record an address names (`/cases/12`): one that does not parse (`/cases/abc`) is no
+/// page, said as such in the person's language with the header and a way home.
+pub struct Path<T>(pub T);
+
+impl<T: DeserializeOwned + Send> FromRequestParts<AppState> for Path<T> {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(v)) => Ok(Path(v)),
+            Err(_) => {
+                let Ok(t) = Tr::from_request_parts(parts, state).await;
+                let caller = Caller::from_request_parts(parts, state).await.ok();
+                Err(message(t, caller.as_ref(), StatusCode::NOT_FOUND, t.get("error.not_found"), t.get("error.not_found_detail")))
+            }
+        }
+    }
+}
+
 /// Ids ticked in a list, each box's value one id or several joined by commas (`12,13`), as a
 /// person's several exposures are sent from one box. A value that is not a list of ids is refused.
 #[derive(Debug, Default, PartialEq)]

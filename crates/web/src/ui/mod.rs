@@ -1,9 +1,9 @@
 //! Server-rendered pages in Chinese (default) or English: sign-in, the area tree, people and the
 //! audit log — always inside the caller's jurisdiction.
 
+use crate::ui::form::Path;
 use askama::Template;
 use axum::Router;
-use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};

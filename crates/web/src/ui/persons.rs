@@ -1,9 +1,9 @@
 //! People pages: search inside the jurisdiction, a person's record (masked), and the audited
 //! "show in full" action.
 
+use crate::ui::form::Path;
 use crate::ui::form::Query;
 use askama::Template;
-use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use cordon_domain::access::Permission;

@@ -833,6 +833,12 @@ async fn an_address_nobody_serves_answers_a_page_for_people_and_a_problem_for_pr
             assert_eq!(status, StatusCode::NOT_FOUND, "{uri}");
             assert!(html.contains(says) && !html.contains("back-to-form"), "{uri}: {html}");
         }
+        // A number mistyped in the address: no page, said in Chinese with the header.
+        for uri in ["/cases/abc", "/quarantine/sites/abc", "/observation/orders/1x"] {
+            let (status, html) = page_html(&w.store, &w.commander, uri).await;
+            assert_eq!(status, StatusCode::NOT_FOUND, "{uri}");
+            assert!(html.contains("页面不存在") && html.contains("nav class=\"main\"") && !html.contains("Cannot parse"), "{uri}: {html}");
+        }
         let req = Request::get("/api/v1/cases/99").header("authorization", format!("Bearer {}", w.township)).body(Body::empty()).unwrap();
         assert_eq!(call(&w.store, req).await.0, StatusCode::NOT_FOUND, "the API says the same");
         assert_eq!(page_html(&w.store, &w.township, "/static/favicon.svg").await.0, StatusCode::OK, "the icon browsers ask for");

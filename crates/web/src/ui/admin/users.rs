@@ -3,8 +3,8 @@
 //! act is the store's, audited; a form that does not read is said on the page with its input
 //! kept, and changes nothing.
 
+use crate::ui::form::Path;
 use askama::Template;
-use axum::extract::Path;
 use axum::response::{IntoResponse, Redirect, Response};
 use cordon_domain::AreaCode;
 use cordon_domain::access::Role;

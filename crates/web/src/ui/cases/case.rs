@@ -1,9 +1,9 @@
 //! A case with its investigation: the core facts, the report, an infector, its venue and roster
 //! candidates, its contacts.
 
+use crate::ui::form::Path;
 use crate::ui::form::Query;
 use askama::Template;
-use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use cordon_domain::access::Permission;

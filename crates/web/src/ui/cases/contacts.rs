@@ -1,7 +1,7 @@
 //! Contacts of a case: venue candidates confirmed or dismissed, a contact named by id number,
 //! proposed contacts decided, a batch handed over to observation.
 
-use axum::extract::Path;
+use crate::ui::form::Path;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::Utc;

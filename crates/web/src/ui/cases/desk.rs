@@ -1,9 +1,9 @@
 //! The investigators' desk: positives to make cases of, the queue with its clocks, taking a
 //! task, and a case recorded by hand.
 
+use crate::ui::form::Path;
 use crate::ui::form::Query;
 use askama::Template;
-use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::NaiveDate;

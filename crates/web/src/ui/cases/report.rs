@@ -1,7 +1,7 @@
 //! The preliminary investigation report (初步流调报告): one printable page per case.
 
+use crate::ui::form::Path;
 use askama::Template;
-use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::Response;
 use chrono::Utc;

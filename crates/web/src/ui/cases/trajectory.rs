@@ -1,6 +1,6 @@
 //! Where a case was: places entered by hand, or copied from its own place-code scans.
 
-use axum::extract::Path;
+use crate::ui::form::Path;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::Utc;

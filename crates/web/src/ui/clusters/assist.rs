@@ -1,7 +1,7 @@
 //! Assistance requests (协查函) sent and received; received ones are answered here.
 
+use crate::ui::form::Path;
 use askama::Template;
-use axum::extract::Path;
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::Utc;
 use cordon_domain::AreaCode;

@@ -1,7 +1,7 @@
 //! One cluster: its chain drawn as a graph, and its cases by generation.
 
+use crate::ui::form::Path;
 use askama::Template;
-use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::Response;
 use cordon_domain::cases::case::CaseClass;

@@ -1,7 +1,7 @@
 //! People on the missing list accounted for (away, in quarantine, in hospital, sampled at
 //! home), and taken back.
 
-use axum::extract::Path;
+use crate::ui::form::Path;
 use axum::response::{IntoResponse, Redirect, Response};
 use cordon_domain::testing::exemption::ExemptionReason;
 use serde::Deserialize;

@@ -1,7 +1,7 @@
 //! One observation order: its schedule, what holds its release, and its status moves.
 
+use crate::ui::form::Path;
 use askama::Template;
-use axum::extract::Path;
 use axum::response::{IntoResponse, Redirect, Response};
 use cordon_domain::access::Permission;
 use cordon_domain::observation::{Outcome, Status};

@@ -4,9 +4,9 @@ use cordon_domain::refusal;
 use cordon_domain::refusal::term;
 use std::collections::HashMap;
 
+use crate::ui::form::Path;
 use crate::ui::form::Query;
 use askama::Template;
-use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use cordon_domain::access::Permission;

@@ -1,7 +1,7 @@
 //! Care at a site: the tube taken at the door, the twice-daily health check, and the floor
 //! restart after a positive (previewed, then confirmed).
 
-use axum::extract::Path;
+use crate::ui::form::Path;
 use axum::response::Response;
 use cordon_domain::Barcode;
 use serde::Deserialize;

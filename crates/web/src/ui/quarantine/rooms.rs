@@ -1,7 +1,7 @@
 //! Rooms and people at a site: rooms added a building at a time, check-in and check-out, a
 //! room cleaned or taken out of use.
 
-use axum::extract::Path;
+use crate::ui::form::Path;
 use axum::response::Response;
 use cordon_domain::observation::RoomStatus;
 use cordon_domain::observation::Status;

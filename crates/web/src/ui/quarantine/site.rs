@@ -1,9 +1,9 @@
 //! A site's own page for its head: rooms, arrivals, today's and tomorrow's tests, health checks,
 //! cleaning, check-out, the floor restart.
 
+use crate::ui::form::Path;
 use crate::ui::form::Query;
 use askama::Template;
-use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use cordon_domain::access::Permission;

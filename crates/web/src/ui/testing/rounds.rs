@@ -1,9 +1,9 @@
 //! The rounds page: each round with its sites and sizing, a new round over one area, a new
 //! sampling site, and the suggested testing frequency.
 
+use crate::ui::form::Path;
 use crate::ui::form::Query;
 use askama::Template;
-use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use cordon_domain::access::Permission;

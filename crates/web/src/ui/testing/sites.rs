@@ -2,8 +2,8 @@
 //! counts of the grids or villages it serves) and the printable door-to-door list of people its
 //! team samples at home. And the frequency suggestion the commander confirms into a next round.
 
+use crate::ui::form::Path;
 use askama::Template;
-use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::{DateTime, Duration, NaiveDateTime, TimeZone, Utc};

@@ -1,7 +1,7 @@
 //! What the dispatcher does: seat a site's people on vehicles, send a case to hospital, step a
 //! transfer on, give it a vehicle, register vehicles and hospitals.
 
-use axum::extract::Path;
+use crate::ui::form::Path;
 use axum::response::Response;
 use cordon_domain::transfer::{TransferStatus, VehicleKind};
 use cordon_domain::treatment::HospitalKind;

@@ -1,7 +1,7 @@
 //! One box: the lab's receipt scan with what is missing and what is extra.
 
+use crate::ui::form::Path;
 use askama::Template;
-use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use cordon_domain::Barcode;

@@ -1,9 +1,9 @@
 //! A round's transport page: its boxes, where its tubes are, how long labs take; a box sent from
 //! a site; a lab registered.
 
+use crate::ui::form::Path;
 use crate::ui::form::Query;
 use askama::Template;
-use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use cordon_domain::access::Permission;

@@ -1,7 +1,7 @@
 //! What the ward does for a stay: a test with its Ct values, a change of severity, discharge, a
 //! death.
 
-use axum::extract::Path;
+use crate::ui::form::Path;
 use axum::response::Response;
 use chrono::Utc;
 use cordon_domain::cases::case::Severity;
