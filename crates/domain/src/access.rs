@@ -206,6 +206,16 @@ pub enum PasswordError {
     ContainsUserName,
 }
 
+impl From<PasswordError> for crate::refusal::Refusal {
+    fn from(e: PasswordError) -> Self {
+        match e {
+            PasswordError::TooShort => crate::refusal!("refused.password.too_short"),
+            PasswordError::TooSimple => crate::refusal!("refused.password.too_simple"),
+            PasswordError::ContainsUserName => crate::refusal!("refused.password.contains_user_name"),
+        }
+    }
+}
+
 /// Password rules: at least 10 characters, letters and digits, not containing the user name.
 pub fn check_password(password: &str, username: &str) -> Result<(), PasswordError> {
     if password.chars().count() < 10 {

@@ -147,7 +147,7 @@ impl Store {
     /// Creates an account after checking the user name and the password rules (audited).
     pub async fn create_user(&self, actor: &Actor, new: NewUser) -> Result<User> {
         valid_username(&new.username)?;
-        check_password(&new.password, &new.username).map_err(|e| refused!("refused.password_weak", reason = e))?;
+        check_password(&new.password, &new.username).map_err(|e| StoreError::from(cordon_domain::refusal::Refusal::from(e)))?;
         if new.areas.is_empty() {
             return Err(refused!("refused.user_needs_area"));
         }
@@ -305,7 +305,7 @@ impl Store {
     /// whoever held the old one is signed out (audited; the hash stays out of the trail).
     pub async fn set_password(&self, actor: &Actor, username: &str, password: &str) -> Result<()> {
         let user = self.user_by_name(username).await?.ok_or_else(|| missing!("refused.no_user", username = username))?;
-        check_password(password, username).map_err(|e| refused!("refused.password_weak", reason = e))?;
+        check_password(password, username).map_err(|e| StoreError::from(cordon_domain::refusal::Refusal::from(e)))?;
         let hash = hash_password(password.to_string()).await?;
         let change = Change::new("password", "user", user.id).after(serde_json::json!({"username": username}));
         with_write_pool!(self, pool => {

@@ -1057,6 +1057,15 @@ async fn an_admin_creates_changes_resets_and_disables_accounts_and_revokes_token
         fill(&client, "#reset-password input[name=again]", "Fenhe-2022-0416").await;
         click_and_wait(&client, "#reset-password button").await;
         assert_eq!(text(&client, "#user-error").await, "两次输入的密码不一致；未作任何修改。");
+        fill(&client, "#reset-password input[name=password]", "Fenhe22").await;
+        fill(&client, "#reset-password input[name=again]", "Fenhe22").await;
+        client
+            .execute("document.querySelectorAll('#reset-password input').forEach(i => i.removeAttribute('minlength'))", vec![])
+            .await
+            .unwrap();
+        click(&client, "#reset-password button").await; // the same address answers again
+        let said = "//*[@id='user-error'][.='密码不符合要求：至少 10 个字符。']";
+        client.wait().for_element(fantoccini::Locator::XPath(said)).await.expect("the rule said in Chinese");
         fill(&client, "#reset-password input[name=password]", "Fenhe-2022-0415").await;
         fill(&client, "#reset-password input[name=again]", "Fenhe-2022-0415").await;
         click_and_wait(&client, "#reset-password button").await;
