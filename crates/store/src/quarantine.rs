@@ -533,7 +533,8 @@ impl Store {
             rows.into_iter().map(|(o, b)| (o, b.unwrap_or_default())).collect()
         };
         let mut out = Vec::new();
-        for (order, room) in self.site_people(site_id).await? {
+        // Someone who turned positive (or left) is no longer sampled as observed.
+        for (order, room) in self.site_people(site_id).await?.into_iter().filter(|(o, _)| !o.status.is_final()) {
             let Some(entry) = order.test_dates.split(',').find(|d| d.trim_end_matches('*') == key) else { continue };
             let double = entry.ends_with('*');
             let taken = taken.get(&order.id).cloned();

@@ -33,6 +33,12 @@ impl Status {
         Self::FINAL.contains(&self)
     }
 
+    /// Whether the person is on their way to a site (given a room, not checked in yet): the
+    /// site checks them in. Someone who turned positive there is not checked in again.
+    pub fn coming_to_site(self) -> bool {
+        matches!(self, Status::AwaitingTransfer | Status::InTransit)
+    }
+
     /// The state of someone serving a stage.
     pub fn serving(stage: StageKind) -> Status {
         match stage {

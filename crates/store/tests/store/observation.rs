@@ -310,6 +310,16 @@ async fn contacts_handed_over_get_schedules_rooms_tests_and_follow_a_new_rule_se
         // Close contact 6's period runs; an order that is nobody's is refused.
         let done = head.release_orders(&[close_ids[2], 999_999]).await.unwrap();
         assert_eq!((done.released.len(), done.not_yet.len(), done.refused.len()), (0, 1, 1), "{done:?}");
+
+        // Close contact 0, observed at the site, turns positive: a case, no longer sampled as one
+        // observed there, nor checked in again.
+        assert!(head.sampling_list(site.id, today).await.unwrap().iter().any(|d| d.order.id == close_ids[0]));
+        let mut positive = super::cases::new_case("140121100201", "清徐-9", vec![], 12);
+        positive.person_id = Some(close[0].person_id);
+        tracer.create_case(positive).await.unwrap();
+        let order = head.observation_order(close_ids[0]).await.unwrap().unwrap();
+        assert!(order.status.is_final() && !order.status.coming_to_site(), "{:?}", order.status);
+        assert!(head.sampling_list(site.id, today).await.unwrap().iter().all(|d| d.order.id != close_ids[0]), "a case is not sampled");
         s.finish(store).await.unwrap();
     }
 }

@@ -166,6 +166,8 @@ async fn a_site_head_fills_rooms_samples_and_checks_people_and_the_commander_cha
         assert_eq!(client.find_all(fantoccini::Locator::Css("table#site-people tbody tr")).await.unwrap().len(), 1);
         assert!(text(&client, "table#site-people tbody tr").await.starts_with("201"));
         assert!(text(&client, "#site-stats").await.contains("1/2"), "the counts stay the whole site's");
+        let folded = text(&client, "#tomorrow-list summary").await;
+        assert!(folded.ends_with("（1）"), "the folded list counts the people it holds: {folded}");
         fill(&client, "table#site-people tbody tr:first-child input[name=temperature]", "36.6").await;
         click_and_wait(&client, "table#site-people tbody tr:first-child form.health button").await;
         wait_for_query(&client, "notice=").await;

@@ -24,6 +24,9 @@ pub struct PersonRow {
     room: String,
     category: String,
     status: String,
+    /// On the way: the site checks them in.
+    coming: bool,
+    /// Checked in and observed: temperatures, tests, check-out.
     arrived: bool,
     day_n: i64,
     release_on: String,
@@ -249,6 +252,7 @@ pub(super) async fn site_view(
                 room: r.number.clone(),
                 category: category_label(t, o.category),
                 status: status_label(t, o.status),
+                coming: o.status.coming_to_site(),
                 arrived: o.status == cordon_domain::observation::Status::Centralized,
                 day_n: (today - day0).num_days(),
                 release_on: day(o.release_on),
