@@ -1008,6 +1008,61 @@ async fn the_observation_api_lists_orders_with_schedules_fills_a_site_and_change
     }
 }
 
+#[tokio::test]
+async fn a_long_home_list_opens_village_by_village_and_an_act_returns_to_the_village() {
+    for w in worlds("home_folded", 240).await {
+        let store = &w.store;
+        let ids = store.person_ids_by_documents(&(0..240).map(sample_id).collect::<Vec<_>>()).await.unwrap();
+        let p = |n: u32| ids[&sample_id(n)];
+        let (status, _, case) = call(store, post_json(&w.township, "/api/v1/cases", serde_json::json!({
+            "area_code": "140121100201", "number": "清徐-1", "person_id": p(0), "classification": "confirmed", "how_found": "fever_clinic"
+        }))).await;
+        assert_eq!(status, StatusCode::CREATED, "{case}");
+        let id = case["id"].as_i64().unwrap();
+        // 105 close contacts met at a meal; their 105 households' members wait to start at home.
+        let last = chrono::Utc::now() - chrono::Duration::days(1);
+        let close: Vec<u32> = (1..=105).map(|k| 2 * k).collect();
+        let exposures: Vec<Value> = close
+            .iter()
+            .map(
+                |n| serde_json::json!({"person_id": p(*n), "kind": "meal", "first_at": last - chrono::Duration::hours(2), "last_at": last}),
+            )
+            .collect();
+        let (status, _, done) =
+            call(store, post_json(&w.township, &format!("/api/v1/cases/{id}/exposures"), serde_json::json!({ "exposures": exposures })))
+                .await;
+        assert_eq!(status, StatusCode::OK, "{done}");
+        let (_, _, contacts) = get(store, &w.township, &format!("/api/v1/cases/{id}/contacts")).await;
+        let proposed: Vec<i64> = contacts
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|c| c["exposure_ids"].as_array().unwrap().iter().map(|e| e.as_i64().unwrap()))
+            .collect();
+        let decided = serde_json::json!({"exposure_ids": proposed, "confirm": true});
+        call(store, post_json(&w.township, &format!("/api/v1/cases/{id}/exposures/decisions"), decided)).await;
+        let everyone: Vec<i64> = close.iter().flat_map(|n| [p(*n), p(n + 1)]).collect();
+        let (status, _, batch) =
+            call(store, post_json(&w.township, &format!("/api/v1/cases/{id}/handover"), serde_json::json!({ "person_ids": everyone })))
+                .await;
+        assert_eq!(status, StatusCode::OK, "{batch}");
+
+        // More than 100 waiting: the page names the villages with their counts, no rows.
+        let (status, html) = page_html(store, &w.commander, "/observation/home").await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(html.contains("id=\"waiting-villages\"") && !html.contains("name=\"order\""), "folded, no rows: {}", html.len());
+        assert!(html.contains("href=\"/observation/home?area=140121100201#home-waiting\""), "a village to open");
+        // One village: its people, with the village kept by the batch start.
+        let worker = account(store, "grid7", Role::CommunityWorker, "140121100").await;
+        let (_, village) = page_html(store, &worker, "/observation/home?area=140121100201").await;
+        let rows = village.matches("name=\"order\"").count();
+        assert!(rows > 0 && rows < 105, "only the village's: {rows}");
+        assert!(village.contains("<input type=\"hidden\" name=\"area\" value=\"140121100201\">"), "acts return to the village");
+        assert!(village.contains("清源镇东关村"), "the village by name");
+        w.finish().await;
+    }
+}
+
 /// A page's form posted as a browser would, answered with its status and page text.
 async fn post_page_form(store: &Store, token: &str, uri: &str, body: &str) -> (StatusCode, String) {
     let req = Request::post(uri.to_string())

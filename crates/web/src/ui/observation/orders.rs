@@ -133,6 +133,8 @@ pub struct ReleaseForm {
     order: Ids,
     /// `home` when sent from the community's home list, which the answer goes back to.
     from: Option<String>,
+    /// The area the home list was narrowed to.
+    area: Option<String>,
 }
 
 /// Releases the people ticked on the list of those due (解除医学观察): those with nothing
@@ -162,7 +164,7 @@ pub async fn release(t: Tr, caller: Caller, Form(f): Form<ReleaseForm>) -> Respo
         Err(e) => (None, Some(e)),
     };
     if from_home {
-        super::home::home_view(t, &caller, notice, error).await
+        super::home::home_view(t, &caller, notice, error, f.area.as_deref().unwrap_or("")).await
     } else {
         orders_view(t, &caller, OrdersQuery { due: Some("1".into()), ..Default::default() }, notice, error).await
     }
