@@ -27,15 +27,18 @@ pub async fn page(t: Tr, caller: Caller) -> Response {
     let now = chrono::Utc::now();
     let loaded = async {
         let (recalls, home, rounds) = tokio::try_join!(scope.open_recalls(), scope.home_list(today), scope.rounds())?;
-        // The latest round over the caller's first area: its residents still missing there.
-        let area = scope.principal().user.jurisdiction.areas().first().cloned();
-        let missing = match (rounds.iter().max_by_key(|r| r.starts_at), &area) {
-            (Some(r), Some(a)) => scope.coverage(r.id, a).await?.map(|c| (r.id, c.area.missing())),
-            _ => None,
-        };
-        Ok::<_, cordon_store::StoreError>((recalls, home, missing, area))
+        // The latest round: its residents still missing in each of the caller's areas.
+        let mut missing = Vec::new();
+        if let Some(r) = rounds.iter().max_by_key(|r| r.starts_at) {
+            for a in scope.principal().user.jurisdiction.areas() {
+                if let Some(c) = scope.coverage(r.id, a).await? {
+                    missing.push((r.id, a.clone(), c.area.missing()));
+                }
+            }
+        }
+        Ok::<_, cordon_store::StoreError>((recalls, home, missing))
     };
-    let (recalls, home, missing, area) = match loaded.await {
+    let (recalls, home, missing) = match loaded.await {
         Ok(x) => x,
         Err(e) => return failure(t, &caller, e),
     };
@@ -56,11 +59,18 @@ pub async fn page(t: Tr, caller: Caller) -> Response {
         "/recalls",
         overdue > 0,
     )];
-    if let (Some((round, n)), Some(a)) = (missing, &area) {
+    // One card per area, named when there are several (a worker of two villages sees both).
+    let several = missing.len() > 1;
+    for (round, a, n) in &missing {
+        let label = if several {
+            format!("{} · {}", t.get("community.missing"), names.name(a.as_str()))
+        } else {
+            t.get("community.missing").to_string()
+        };
         cards.push(Card::new(
-            "card-missing",
-            n,
-            t.get("community.missing").to_string(),
+            if several { format!("card-missing-{a}") } else { "card-missing".to_string() },
+            *n,
+            label,
             t.get("community.missing_hint").to_string(),
             format!("/coverage?round={round}&area={a}"),
             false,

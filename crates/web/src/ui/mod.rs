@@ -186,7 +186,7 @@ pub(crate) fn barcode_reason(t: Tr, e: &cordon_domain::barcode::BarcodeError) ->
 /// One figure of a desk page (the situation, the community desk): counted, said, and a link to
 /// the page that acts on it (`templates/cards.html`).
 pub(crate) struct Card {
-    id: &'static str,
+    id: String,
     count: String,
     label: String,
     detail: String,
@@ -196,14 +196,14 @@ pub(crate) struct Card {
 
 impl Card {
     pub(crate) fn new(
-        id: &'static str,
+        id: impl Into<String>,
         count: impl ToString,
         label: String,
         detail: String,
         href: impl Into<String>,
         urgent: bool,
     ) -> Card {
-        Card { id, count: count.to_string(), label, detail, href: href.into(), urgent }
+        Card { id: id.into(), count: count.to_string(), label, detail, href: href.into(), urgent }
     }
 }
 

@@ -791,6 +791,29 @@ async fn the_recall_list_links_names_only_for_those_who_may_read_people() {
 }
 
 #[tokio::test]
+async fn a_community_worker_of_two_villages_sees_each_villages_missing_residents() {
+    for w in worlds("community_two", 40).await {
+        positive_via_api(&w.store).await;
+        let new = NewUser {
+            username: "grid2".into(),
+            display_name: "两村网格员".into(),
+            role: Role::CommunityWorker,
+            areas: vec![AreaCode::parse("140121100201").unwrap(), AreaCode::parse("140121100202").unwrap()],
+            password: PASSWORD.into(),
+        };
+        w.store.create_user(&Actor::system("test"), new).await.unwrap();
+        let token = w.store.create_api_token(&Actor::system("test"), "grid2", "test").await.unwrap().1;
+        let (status, html) = page_html(&w.store, &token, "/community").await;
+        assert_eq!(status, StatusCode::OK);
+        for village in ["140121100201", "140121100202"] {
+            assert!(html.contains(&format!("id=\"card-missing-{village}\"")), "a card for {village}: {html}");
+        }
+        assert!(html.contains("东关村") && html.contains("西关村"), "each by name");
+        w.finish().await;
+    }
+}
+
+#[tokio::test]
 async fn the_audit_log_names_cases_and_who_acted_as_people_know_them() {
     for w in worlds("audit_names", 2).await {
         let body = serde_json::json!({"area_code": "140121100202", "number": "清徐-7"});
