@@ -814,6 +814,26 @@ async fn a_community_worker_of_two_villages_sees_each_villages_missing_residents
 }
 
 #[tokio::test]
+async fn an_empty_infector_or_a_place_without_a_time_is_said_and_leads_back_to_the_form() {
+    for w in worlds("case_forms", 2).await {
+        let body = serde_json::json!({"area_code": "140121100202", "number": "清徐-7"});
+        let (_, _, case) = call(&w.store, post_json(&w.township, "/api/v1/cases", body)).await;
+        let id = case["id"].as_i64().unwrap();
+        let post = |uri: String, body: &'static str| {
+            let (store, token) = (w.store.clone(), w.township.clone());
+            async move { super::observation::post_page_form(&store, &token, &uri, body).await }
+        };
+        let (status, html) = post(format!("/cases/{id}/infectors"), "number=+").await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert!(html.contains("请填写传染源的病例编号") && html.contains("back-to-form"), "{html}");
+        let (status, html) = post(format!("/cases/{id}/trajectory"), "from=&kind=home&place=%E4%B8%9C%E5%85%B3").await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert!(html.contains("back-to-form"), "back to the form, what was typed kept: {html}");
+        w.finish().await;
+    }
+}
+
+#[tokio::test]
 async fn the_audit_log_names_cases_and_who_acted_as_people_know_them() {
     for w in worlds("audit_names", 2).await {
         let body = serde_json::json!({"area_code": "140121100202", "number": "清徐-7"});

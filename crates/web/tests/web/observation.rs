@@ -1064,7 +1064,7 @@ async fn a_long_home_list_opens_village_by_village_and_an_act_returns_to_the_vil
 }
 
 /// A page's form posted as a browser would, answered with its status and page text.
-async fn post_page_form(store: &Store, token: &str, uri: &str, body: &str) -> (StatusCode, String) {
+pub(super) async fn post_page_form(store: &Store, token: &str, uri: &str, body: &str) -> (StatusCode, String) {
     let req = Request::post(uri.to_string())
         .header("authorization", format!("Bearer {token}"))
         .header("content-type", "application/x-www-form-urlencoded")

@@ -316,6 +316,9 @@ pub async fn add_infector(t: Tr, caller: Caller, Path(id): Path<i64>, Form(f): F
     let scope = &caller.0;
     let linked = async {
         let case = scope.case(id).await?.ok_or_else(|| StoreError::from(refusal!("case.missing", id = id)))?;
+        if f.number.trim().is_empty() {
+            return Err(StoreError::from(refusal!("case.infector_empty")));
+        }
         let infector = scope
             .case_by_number(case.incident_id, f.number.trim())
             .await?

@@ -1,7 +1,6 @@
 //! Where a case was: places entered by hand, or copied from its own place-code scans.
 
 use crate::ui::form::Path;
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::Utc;
 use cordon_domain::cases::case::PlaceKind;
@@ -10,7 +9,7 @@ use serde::Deserialize;
 use crate::auth::Caller;
 use crate::i18n::Tr;
 use crate::ui::form::Form;
-use crate::ui::{failure, message};
+use crate::ui::{failure, form_refused};
 
 #[derive(Deserialize)]
 pub struct PlaceForm {
@@ -29,13 +28,13 @@ fn local_input(s: &str) -> Option<chrono::DateTime<Utc>> {
 /// A place the case was, entered by hand.
 pub async fn add_place(t: Tr, caller: Caller, Path(id): Path<i64>, Form(f): Form<PlaceForm>) -> Response {
     let Some(from_at) = local_input(&f.from) else {
-        return message(t, Some(&caller), StatusCode::BAD_REQUEST, t.get("error.failed"), t.get("place.bad_time"));
+        return form_refused(t, Some(&caller), t.get("place.bad_time"));
     };
     let until_at = match f.until.as_deref().filter(|u| !u.trim().is_empty()) {
         None => None,
         Some(u) => match local_input(u) {
             Some(u) => Some(u),
-            None => return message(t, Some(&caller), StatusCode::BAD_REQUEST, t.get("error.failed"), t.get("place.bad_time")),
+            None => return form_refused(t, Some(&caller), t.get("place.bad_time")),
         },
     };
     let entry = cordon_store::trajectories::NewEntry {
