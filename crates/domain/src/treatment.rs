@@ -124,10 +124,24 @@ pub fn discharge(tests: &[HospitalTest], threshold: Option<f32>) -> Discharge {
     }
 }
 
-/// Whether a hospital test may be recorded at `at`: a sample is recorded after it was taken,
-/// never in the future (a mistyped year would otherwise count towards discharge).
-pub fn test_time(at: DateTime<Utc>, now: DateTime<Utc>) -> Result<(), crate::refusal::Refusal> {
-    if at > now { Err(crate::refusal!("refused.test_in_future")) } else { Ok(()) }
+/// Whether a hospital test may be recorded: Ct values a machine reads (0–50), never in the
+/// future (a mistyped year would otherwise count towards discharge). (A test before the
+/// admission is accepted while admissions are recorded at the moment they are entered: a ward
+/// entering its course afterwards records earlier tests.)
+pub fn hospital_test(ct: CtValues, at: DateTime<Utc>, now: DateTime<Utc>) -> Result<(), crate::refusal::Refusal> {
+    if [ct.orf1ab, ct.n].into_iter().flatten().any(|v| !(0.0..=50.0).contains(&v)) {
+        return Err(crate::refusal!("refused.ct_invalid"));
+    }
+    if at > now {
+        return Err(crate::refusal!("refused.test_in_future"));
+    }
+    Ok(())
+}
+
+/// The start of the minute `at` falls in: times are typed to the minute, so the minute of an
+/// admission itself is not before it.
+fn minute_of(at: DateTime<Utc>) -> DateTime<Utc> {
+    DateTime::from_timestamp(at.timestamp() - at.timestamp().rem_euclid(60), 0).unwrap_or(at)
 }
 
 /// Whether a death may be recorded as told: a cause is named, and the time lies between the
@@ -139,10 +153,7 @@ pub fn death(at: DateTime<Utc>, cause: &str, admitted_at: DateTime<Utc>, now: Da
     if at > now {
         return Err(crate::refusal!("refused.death_in_future"));
     }
-    // Times are typed to the minute: the minute of admission itself is not before it.
-    let minute = admitted_at.timestamp() - admitted_at.timestamp().rem_euclid(60);
-    let admitted_minute = DateTime::from_timestamp(minute, 0).unwrap_or(admitted_at);
-    if at < admitted_minute {
+    if at < minute_of(admitted_at) {
         return Err(crate::refusal!("refused.death_before_admission"));
     }
     Ok(())
@@ -252,9 +263,12 @@ mod tests {
     }
 
     #[test]
-    fn a_hospital_test_is_never_in_the_future() {
+    fn a_hospital_test_is_never_in_the_future_and_has_ct_values_a_machine_reads() {
         let now = DateTime::parse_from_rfc3339("2022-04-14T10:00:00+08:00").unwrap().to_utc();
-        assert!(test_time(now - Duration::hours(30), now).is_ok());
-        assert_eq!(test_time(now + Duration::days(3000), now).unwrap_err().kind, "refused.test_in_future");
+        let ct = CtValues { orf1ab: Some(32.0), n: None };
+        let kind = |ct, at| hospital_test(ct, at, now).map_err(|r| r.kind);
+        assert_eq!(kind(ct, now - Duration::hours(30)), Ok(()));
+        assert_eq!(kind(ct, now + Duration::days(3000)), Err("refused.test_in_future"));
+        assert_eq!(kind(CtValues { orf1ab: Some(320.0), n: None }, now), Err("refused.ct_invalid"));
     }
 }

@@ -166,10 +166,7 @@ impl Store {
 
     pub(crate) async fn record_hospital_test(&self, actor: &Actor, stay: &Stay, at: DateTime<Utc>, ct: CtValues) -> Result<()> {
         Self::admitted(stay)?;
-        if [ct.orf1ab, ct.n].into_iter().flatten().any(|v| !(0.0..=50.0).contains(&v)) {
-            return Err(refused!("refused.ct_invalid"));
-        }
-        cordon_domain::treatment::test_time(at, Utc::now())?;
+        cordon_domain::treatment::hospital_test(ct, at, Utc::now())?;
         with_write_pool!(self, pool => {
             sqlx::query("INSERT INTO hospital_tests (stay_id, at, ct_orf1ab, ct_n, recorded_by) VALUES ($1, $2, $3, $4, $5)")
                 .bind(stay.id).bind(at).bind(ct.orf1ab).bind(ct.n).bind(&actor.name).execute(pool).await?;
