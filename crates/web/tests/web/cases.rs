@@ -867,6 +867,11 @@ async fn an_address_nobody_serves_answers_a_page_for_people_and_a_problem_for_pr
         let (status, html) = page_html(&w.store, &w.township, "/quarantine/sites/1/health").await;
         assert_eq!(status, StatusCode::NOT_FOUND);
         assert!(html.contains("页面不存在"), "{html}");
+        // A page the role may not see: said with the permission's name, not its code.
+        let lab = account(&w.store, "lab3", Role::Lab, "140121").await;
+        let (status, html) = page_html(&w.store, &lab, "/quarantine").await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        assert!(html.contains("没有权限：您的角色（检测机构）没有“") && !html.contains("quarantine.read"), "{html}");
         // A record that does not exist, by a mistyped or stale number: not found, saying which,
         // not a refusal sending the person back to a form.
         for (uri, says) in

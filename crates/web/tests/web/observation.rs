@@ -243,6 +243,7 @@ async fn a_site_head_fills_rooms_samples_and_checks_people_and_the_commander_cha
 
         // A local copy of protocol-9 with 10 centralized days.
         client.goto(&format!("http://{addr}/rulesets?copy=protocol-9")).await.unwrap();
+        assert_eq!(text(&client, "#edit").await, "复制 防控方案第九版（2022年6月） 并修改", "by its title, not its code");
         fill(&client, "#rule-form input[name=name]", "qingxu-10").await;
         fill(&client, "#rule-form input[name='days.close_contact.0']", "10").await;
         fill(&client, "#rule-form input[name='tests.close_contact.0']", "1,2,3,5,7,12").await;

@@ -64,9 +64,11 @@ pub struct RuleSetsQuery {
 }
 
 fn rule_view(t: Tr, rule: &RuleSet, built_in: bool, copied_from: Option<String>) -> RuleView {
+    let title = if built_in { super::labels::rule_set_label(t, &rule.name) } else { rule.title.clone() };
     RuleView {
         name: rule.name.clone(),
-        title: if built_in { super::labels::rule_set_label(t, &rule.name) } else { rule.title.clone() },
+        edit_title: t.fill("rules.edit_copy", &[("name", &title)]),
+        title,
         new_name: if built_in { String::new() } else { rule.name.clone() },
         built_in,
         badge: t.fill("rules.copy_of", &[("name", &super::labels::rule_set_label(t, &copied_from.unwrap_or_default()))]),
@@ -74,7 +76,6 @@ fn rule_view(t: Tr, rule: &RuleSet, built_in: bool, copied_from: Option<String>)
             "rules.other",
             &[("needs", &rule.secondary_needs_close_tests.to_string()), ("floors", &rule.site_restart_floors.to_string())],
         ),
-        edit_title: t.fill("rules.edit_copy", &[("name", &rule.name)]),
         plans: Category::ALL
             .iter()
             .filter_map(|c| {
