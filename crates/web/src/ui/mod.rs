@@ -364,6 +364,15 @@ async fn area_view(t: Tr, caller: &Caller, code: &str) -> Response {
             t.get("area.not_found"),
             &t.fill("area.not_found_detail", &[("code", code.as_str())]),
         ),
+        // A code nobody registered is not found, wherever it would lie (place names are
+        // public): not "outside your jurisdiction".
+        Err(StoreError::Forbidden(_)) if scope.place_names([code.as_str()]).await.is_ok_and(|n| n.is_empty()) => message(
+            t,
+            Some(caller),
+            StatusCode::NOT_FOUND,
+            t.get("area.not_found"),
+            &t.fill("area.not_found_detail", &[("code", code.as_str())]),
+        ),
         Err(e) => failure(t, caller, e),
     }
 }

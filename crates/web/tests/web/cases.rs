@@ -867,6 +867,12 @@ async fn an_address_nobody_serves_answers_a_page_for_people_and_a_problem_for_pr
         let (status, html) = page_html(&w.store, &w.township, "/quarantine/sites/1/health").await;
         assert_eq!(status, StatusCode::NOT_FOUND);
         assert!(html.contains("页面不存在"), "{html}");
+        // An area nobody registered is not found, not "outside your jurisdiction"; a real one
+        // outside it is forbidden.
+        let (status, html) = page_html(&w.store, &w.township, "/areas/999999").await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        assert!(html.contains("没有这个区划") && !html.contains("不在您的辖区"), "{html}");
+        assert_eq!(page_html(&w.store, &w.township, "/areas/140121101").await.0, StatusCode::FORBIDDEN);
         // A page the role may not see: said with the permission's name, not its code.
         let lab = account(&w.store, "lab3", Role::Lab, "140121").await;
         let (status, html) = page_html(&w.store, &lab, "/quarantine").await;
