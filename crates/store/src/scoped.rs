@@ -776,6 +776,12 @@ impl Scoped {
     }
 
     /// The id of a user by name, for audit filters (needs `audit.read`).
+    /// Who did something, as colleagues know them: display names by sign-in name, for any
+    /// signed-in user (a box's sender, a receipt's signer).
+    pub async fn display_names(&self, usernames: &[&str]) -> Result<std::collections::HashMap<String, String>> {
+        self.store.display_names(usernames).await
+    }
+
     pub async fn user_id_by_name(&self, username: &str) -> Result<Option<i64>> {
         self.require(Permission::AuditRead)?;
         Ok(self.store.user_by_name(username).await?.map(|u| u.id))

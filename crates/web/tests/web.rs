@@ -2306,6 +2306,8 @@ async fn a_box_is_packed_at_the_site_and_the_lab_sees_what_is_missing_in_a_brows
         let counted = client.wait().for_element(fantoccini::Locator::XPath("//span[@id='count-received'][.='1']")).await;
         assert!(counted.is_ok(), "the receipt counts one tube received: {}", text(&client, "#count-received").await);
         assert_eq!(text(&client, "#missing-list").await, "BR00000001");
+        let facts = text(&client, "dl.facts").await;
+        assert!(facts.contains("lab4同志") && !facts.contains("· lab4\n"), "who signed, by the name people know: {facts}");
         std::fs::write(screenshot_path(&format!("batch-{}.png", w.scratch.kind.as_str())), client.screenshot().await.unwrap()).unwrap();
         client.close().await.unwrap();
         w.finish().await;

@@ -22,6 +22,9 @@ struct BatchPage {
     user: Option<UserBadge>,
     detail: BatchDetail,
     departed: String,
+    /// Who sent the box and who signed for it, by the names people know them by.
+    departed_by: String,
+    received_by: Option<String>,
     received_at: Option<String>,
     can_receive: bool,
     error: Option<String>,
@@ -34,11 +37,21 @@ pub async fn batch(t: Tr, caller: Caller, Path(id): Path<i64>) -> Response {
 async fn batch_view(t: Tr, caller: &Caller, id: i64, error: Option<String>) -> Response {
     match caller.0.batch_detail(id).await {
         Ok(Some(detail)) => {
+            let b = &detail.batch;
+            let who: Vec<&str> = std::iter::once(b.departed_by.as_str()).chain(b.received_by.as_deref()).collect();
+            let names = match caller.0.display_names(&who).await {
+                Ok(n) => n,
+                Err(e) => return failure(t, caller, e),
+            };
+            let shown = |login: &str| names.get(login).cloned().unwrap_or_else(|| login.to_string());
+            let (departed_by, received_by) = (shown(&b.departed_by), b.received_by.as_deref().map(shown));
             let status = if error.is_some() { StatusCode::BAD_REQUEST } else { StatusCode::OK };
             let page = BatchPage {
                 t,
                 user: UserBadge::of(caller),
                 departed: local(detail.batch.departed_at),
+                departed_by,
+                received_by,
                 received_at: detail.batch.received_at.map(local),
                 can_receive: caller.0.principal().can(Permission::LabWrite),
                 detail,
