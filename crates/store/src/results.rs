@@ -329,6 +329,14 @@ impl Store {
             sqlx::query_as::<_, Lab>("SELECT id, name, area_code, daily_capacity FROM labs ORDER BY name").fetch_all(pool).await?))
     }
 
+    /// The lab whose box `username` signed for last: the lab that person works at.
+    pub(crate) async fn lab_received_by(&self, username: &str) -> Result<Option<i64>> {
+        let row: Option<(i64,)> = with_read_pool!(self, pool => sqlx::query_as(
+            "SELECT lab_id FROM transport_batches WHERE received_by = $1 ORDER BY received_at DESC, id DESC LIMIT 1",
+        ).bind(username).fetch_optional(pool).await?);
+        Ok(row.map(|(id,)| id))
+    }
+
     /// The tubes results name, with their areas (for scoping by the caller): for each input,
     /// the tube of its round, or the latest tube with its barcode.
     pub(crate) async fn result_tubes(&self, inputs: &[ResultInput]) -> Result<Vec<Option<(i64, String)>>> {

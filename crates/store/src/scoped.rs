@@ -581,6 +581,16 @@ impl Scoped {
         self.store.labs().await
     }
 
+    /// The labs, the caller's own first: the one whose box they signed for last (a results
+    /// page then opens on the lab the person works at, not the first by name).
+    pub async fn labs_mine_first(&self) -> Result<Vec<Lab>> {
+        let mut labs = self.labs().await?;
+        if let Some(mine) = self.store.lab_received_by(&self.principal.user.username).await? {
+            labs.sort_by_key(|l| l.id != mine);
+        }
+        Ok(labs)
+    }
+
     /// Records a lab's result for a tube sampled in the jurisdiction (needs `lab.write`).
     pub async fn record_result(&self, lab_id: i64, input: &ResultInput) -> Result<ResultOutcome> {
         self.require(Permission::LabWrite)?;

@@ -1016,6 +1016,8 @@ mod transport {
                 )
                 .await
                 .unwrap();
+            // A lab first by name, that this lab's staff do not work at.
+            officer.create_lab(NewLab { name: "三方检测实验室".into(), area_code: code("140121100"), daily_capacity: 9000 }).await.unwrap();
             let lab = officer
                 .create_lab(NewLab { name: "县疾控实验室".into(), area_code: code("140121100"), daily_capacity: 20000 })
                 .await
@@ -1074,6 +1076,8 @@ mod transport {
                 (2, vec!["EA00000002".to_string()], vec!["WE00000001".to_string()])
             );
             assert!(detail.batch.received_at.is_some() && detail.batch.received_by.as_deref() == Some("lab"));
+            // Their results page opens on the lab whose box they signed for.
+            assert_eq!(lab_user.labs_mine_first().await.unwrap()[0].id, lab.id, "{:?}", s.kind);
             let later = lab_user.receive(batch.id, &scanned(&["EA00000002"])).await.unwrap().unwrap();
             assert!(later.missing.is_empty(), "a tube found later is scanned later");
             assert_eq!((later.batch.received, later.batch.extra), (3, 1));

@@ -23,7 +23,7 @@ pub async fn page(t: Tr, caller: Caller) -> Response {
     if let Err(e) = caller.0.require(Permission::LabWrite) {
         return failure(t, &caller, e);
     }
-    let labs = match caller.0.labs().await {
+    let labs = match caller.0.labs_mine_first().await {
         Ok(l) => l,
         Err(e) => return failure(t, &caller, e),
     };
