@@ -65,7 +65,11 @@
     if (status === 200 && item.kind === "open") {
       members.innerHTML = "";
       showTube(body);
-      say(text.opened.replace("{barcode}", body.barcode), false);
+      // A tube scanned again: sealed, it takes nobody more; open with people in it, the count
+      // says so (those scanned before are not listed on this page).
+      if (body.sealed_at) say(text["refused.sealed"].replace("{barcode}", body.barcode), true);
+      else if (body.members > 0) say(text.reopened.replace("{barcode}", body.barcode).replace("{n}", body.members), false);
+      else say(text.opened.replace("{barcode}", body.barcode), false);
     } else if (status === 200 && item.kind === "scan") {
       showTube(body.tube);
       // A repeat (already in this tube, whichever device or page load scanned them first) is

@@ -1556,6 +1556,11 @@ async fn the_station_page_registers_scans_and_sends_an_offline_scan_when_the_net
             ("140121100201", born, Some("东关村西街9号"))
         );
 
+        // The tube scanned again later: its count said, not "opened" as if empty.
+        tube_input.send_keys("QX20220413\u{E007}").await.unwrap();
+        let again = "//p[@id='station-message' and contains(., '已打开 QX20220413，管中已有 4 人')]";
+        client.wait().for_element(fantoccini::Locator::XPath(again)).await.unwrap();
+
         // Someone already sampled, scanned into the next tube: told in Chinese where and when.
         tube_input.send_keys("QX20220414\u{E007}").await.unwrap();
         client.wait().for_element(fantoccini::Locator::XPath("//p[@id='station-message' and contains(., 'QX20220414')]")).await.unwrap();

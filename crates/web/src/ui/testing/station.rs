@@ -58,6 +58,7 @@ pub async fn station(t: Tr, caller: Caller, Query(q): Query<StationQuery>) -> Re
         t,
         &[
             ("opened", "station.opened"),
+            ("reopened", "station.reopened"),
             ("scanned", "station.scanned"),
             ("full", "station.full"),
             ("closed", "station.closed"),
