@@ -77,6 +77,22 @@ pub fn case_ride(kind: VehicleKind, escort: &str) -> Result<(), crate::refusal::
     Ok(())
 }
 
+/// Whether contacts may be seated for a site in vehicles of these kinds: some people and at
+/// least one vehicle are chosen, and no negative-pressure ambulance — those are kept for cases
+/// (a positive must reach hospital within 2 hours; contacts ride a bus or a car).
+pub fn contact_ride(people: usize, kinds: &[VehicleKind]) -> Result<(), crate::refusal::Refusal> {
+    if people == 0 {
+        return Err(crate::refusal!("refused.plan_needs_people"));
+    }
+    if kinds.is_empty() {
+        return Err(crate::refusal!("refused.plan_needs_vehicle"));
+    }
+    if kinds.iter().any(|k| VehicleKind::FOR_CASES.contains(k)) {
+        return Err(crate::refusal!("refused.contacts_in_ambulance"));
+    }
+    Ok(())
+}
+
 impl TransferStatus {
     /// A transfer still under way: its vehicle is busy and its people are not yet there.
     pub const OPEN: [TransferStatus; 3] = [TransferStatus::Planned, TransferStatus::Dispatched, TransferStatus::PickedUp];
@@ -134,6 +150,16 @@ pub fn fill_vehicles(people: usize, seats: &[u32]) -> (Vec<usize>, usize) {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn contacts_ride_a_chosen_bus_or_car_never_an_ambulance_kept_for_cases() {
+        use VehicleKind::{Ambulance, Bus, Car};
+        let kind = |n, kinds: &[VehicleKind]| contact_ride(n, kinds).map_err(|r| r.kind);
+        assert_eq!(kind(3, &[Bus, Car]), Ok(()));
+        assert_eq!(kind(0, &[Bus]), Err("refused.plan_needs_people"));
+        assert_eq!(kind(3, &[]), Err("refused.plan_needs_vehicle"));
+        assert_eq!(kind(3, &[Bus, Ambulance]), Err("refused.contacts_in_ambulance"));
+    }
+
     use proptest::prelude::*;
 
     use super::*;

@@ -194,6 +194,8 @@ impl Store {
         vehicles: &[Vehicle],
         escort: &str,
     ) -> Result<Planned> {
+        let kinds: Vec<VehicleKind> = vehicles.iter().map(|v| v.kind).collect();
+        cordon_domain::transfer::contact_ride(orders.len(), &kinds)?;
         let mut out = Planned::default();
         let open = self.orders_on_open_transfers().await?;
         let mut riders: Vec<&Order> = Vec::new();

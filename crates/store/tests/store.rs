@@ -387,7 +387,7 @@ mod accounts {
             assert!(store.verify_login("nobody", "Qingxu-2022-0413").await.unwrap().is_none());
 
             let weak = NewUser { password: "short".into(), ..new_user("zhao", Role::Viewer, "140121") };
-            assert!(store.create_user(&admin, weak).await.unwrap_err().to_string().contains("at least 10"));
+            assert_eq!(store.create_user(&admin, weak).await.unwrap_err().refusal().map(|r| r.kind), Some("refused.password.too_short"));
             let again = store.create_user(&admin, new_user("wangli", Role::Viewer, "140121")).await.unwrap_err();
             assert!(again.to_string().contains("taken"), "{again}");
 

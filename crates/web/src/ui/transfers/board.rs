@@ -177,7 +177,12 @@ pub(super) async fn view(t: Tr, caller: &Caller, notice: Option<String>, error: 
                 CaseRow { id, number, name, area_code, place, clock: clock_cell(&t, due, Clock::at(due, None, now)) }
             })
             .collect(),
-        free_vehicles: vehicles.iter().filter(|v| !v.busy).map(|v| (v.id, vehicle_label(t, v))).collect(),
+        // Contacts ride buses and cars: the ambulances are kept for cases.
+        free_vehicles: vehicles
+            .iter()
+            .filter(|v| !v.busy && !cordon_domain::transfer::VehicleKind::FOR_CASES.contains(&v.kind))
+            .map(|v| (v.id, vehicle_label(t, v)))
+            .collect(),
         case_vehicles: vehicles
             .iter()
             .filter(|v| !v.busy && VehicleKind::FOR_CASES.contains(&v.kind))
