@@ -300,6 +300,10 @@ async fn index(t: Tr, caller: Caller) -> Response {
         (Permission::QuarantineWrite, "/quarantine"),
         (Permission::LabWrite, "/results"),
         (Permission::TestingWrite, "/testing"),
+        // A checkpoint officer and a hotline operator look people up by the whole id number or
+        // phone: what the person is now (case, contact, under observation) in one look.
+        (Permission::CheckpointWrite, "/persons"),
+        (Permission::HotlineWrite, "/persons"),
     ];
     if let Some((_, desk)) = desks.iter().find(|(perm, _)| p.can(*perm)) {
         return axum::response::Redirect::to(desk).into_response();

@@ -904,6 +904,19 @@ async fn an_address_nobody_serves_answers_a_page_for_people_and_a_problem_for_pr
 }
 
 #[tokio::test]
+async fn a_checkpoint_officer_and_a_hotline_operator_open_on_the_person_search() {
+    for w in worlds("lookup_home", 2).await {
+        for (name, role) in [("gate1", Role::CheckpointOfficer), ("line1", Role::HotlineOperator)] {
+            let token = account(&w.store, name, role, "140121").await;
+            let req = Request::get("/").header("authorization", format!("Bearer {token}")).body(Body::empty()).unwrap();
+            let res = cordon_web::app(w.store.clone()).oneshot(req).await.unwrap();
+            assert_eq!(res.headers().get("location").and_then(|l| l.to_str().ok()), Some("/persons"), "{name}");
+        }
+        w.finish().await;
+    }
+}
+
+#[tokio::test]
 async fn a_read_only_observer_opens_on_the_situation_and_changes_nothing() {
     for w in worlds("viewer_home", 2).await {
         let viewer = account(&w.store, "viewer3", Role::Viewer, "140121").await;
