@@ -2301,6 +2301,7 @@ async fn a_box_is_packed_at_the_site_and_the_lab_sees_what_is_missing_in_a_brows
         client.goto(&format!("http://{addr}/transport?round={round}")).await.unwrap();
         client.wait().for_element(fantoccini::Locator::Css("#batches a")).await.unwrap().click().await.unwrap();
         let area = client.wait().for_element(fantoccini::Locator::Css("#receipt-form textarea")).await.unwrap();
+        assert!(text(&client, "#receipt-form").await.contains("未扫到的试管记为缺失"), "the lab is told before it confirms");
         // On the road, both tubes are in the box, none missing.
         assert_eq!(text(&client, "#count-in-box").await, "2");
         assert_eq!(text(&client, "#count-missing").await, "0");
