@@ -18,20 +18,23 @@ async fn handed_over_after(w: &World, p: &impl Fn(u32) -> i64, days: i64) -> i64
     assert_eq!(status, StatusCode::CREATED, "{case}");
     let id = case["id"].as_i64().unwrap();
     let last = chrono::Utc::now() - chrono::Duration::days(days);
-    let (status, _, done) = call(
-        store,
-        post_json(
-            &w.township,
-            &format!("/api/v1/cases/{id}/exposures"),
-            serde_json::json!({
-                "exposures": [
-                    {"person_id": p(2), "kind": "meal", "first_at": last - chrono::Duration::hours(2), "last_at": last},
-                    {"person_id": p(6), "kind": "meal", "first_at": last - chrono::Duration::hours(2), "last_at": last}
-                ]
-            }),
-        ),
-    )
-    .await;
+    let (confirmed, batch) = met_and_handed_over(w, id, &[p(2), p(6)], last, &[p(2), p(3), p(6), p(7)]).await;
+    assert_eq!(confirmed, 2);
+    assert_eq!(batch["ordered"].as_array().map(Vec::len), Some(4), "{batch}");
+    id
+}
+
+/// Case `id`'s `close` contacts met it at a meal ending at `last`: recorded through the API, the
+/// proposals confirmed, then `everyone` (the contacts and their households) handed over.
+/// Answers how many exposures were confirmed and the hand-over's answer.
+async fn met_and_handed_over(w: &World, id: i64, close: &[i64], last: chrono::DateTime<chrono::Utc>, everyone: &[i64]) -> (usize, Value) {
+    let store = &w.store;
+    let exposures: Vec<Value> = close
+        .iter()
+        .map(|p| serde_json::json!({"person_id": p, "kind": "meal", "first_at": last - chrono::Duration::hours(2), "last_at": last}))
+        .collect();
+    let uri = format!("/api/v1/cases/{id}/exposures");
+    let (status, _, done) = call(store, post_json(&w.township, &uri, serde_json::json!({ "exposures": exposures }))).await;
     assert_eq!(status, StatusCode::OK, "{done}");
     let (_, _, contacts) = get(store, &w.township, &format!("/api/v1/cases/{id}/contacts")).await;
     let proposed: Vec<i64> = contacts
@@ -41,32 +44,13 @@ async fn handed_over_after(w: &World, p: &impl Fn(u32) -> i64, days: i64) -> i64
         .filter(|c| c["status"] == "proposed")
         .flat_map(|c| c["exposure_ids"].as_array().unwrap().iter().map(|e| e.as_i64().unwrap()).collect::<Vec<_>>())
         .collect();
-    assert_eq!(proposed.len(), 2, "{contacts}");
-    let (status, _, _) = call(
-        store,
-        post_json(
-            &w.township,
-            &format!("/api/v1/cases/{id}/exposures/decisions"),
-            serde_json::json!({
-                "exposure_ids": proposed, "confirm": true
-            }),
-        ),
-    )
-    .await;
+    let decided = serde_json::json!({"exposure_ids": proposed, "confirm": true});
+    let (status, _, _) = call(store, post_json(&w.township, &format!("/api/v1/cases/{id}/exposures/decisions"), decided)).await;
     assert_eq!(status, StatusCode::OK);
-    let (status, _, batch) = call(
-        store,
-        post_json(
-            &w.township,
-            &format!("/api/v1/cases/{id}/handover"),
-            serde_json::json!({
-                "person_ids": [p(2), p(3), p(6), p(7)]
-            }),
-        ),
-    )
-    .await;
-    assert_eq!((status, batch["ordered"].as_array().map(Vec::len)), (StatusCode::OK, Some(4)), "{batch}");
-    id
+    let uri = format!("/api/v1/cases/{id}/handover");
+    let (status, _, batch) = call(store, post_json(&w.township, &uri, serde_json::json!({ "person_ids": everyone }))).await;
+    assert_eq!(status, StatusCode::OK, "{batch}");
+    (proposed.len(), batch)
 }
 
 #[tokio::test]
@@ -1022,31 +1006,10 @@ async fn a_long_home_list_opens_village_by_village_and_an_act_returns_to_the_vil
         let id = case["id"].as_i64().unwrap();
         // 105 close contacts met at a meal; their 105 households' members wait to start at home.
         let last = chrono::Utc::now() - chrono::Duration::days(1);
-        let close: Vec<u32> = (1..=105).map(|k| 2 * k).collect();
-        let exposures: Vec<Value> = close
-            .iter()
-            .map(
-                |n| serde_json::json!({"person_id": p(*n), "kind": "meal", "first_at": last - chrono::Duration::hours(2), "last_at": last}),
-            )
-            .collect();
-        let (status, _, done) =
-            call(store, post_json(&w.township, &format!("/api/v1/cases/{id}/exposures"), serde_json::json!({ "exposures": exposures })))
-                .await;
-        assert_eq!(status, StatusCode::OK, "{done}");
-        let (_, _, contacts) = get(store, &w.township, &format!("/api/v1/cases/{id}/contacts")).await;
-        let proposed: Vec<i64> = contacts
-            .as_array()
-            .unwrap()
-            .iter()
-            .flat_map(|c| c["exposure_ids"].as_array().unwrap().iter().map(|e| e.as_i64().unwrap()))
-            .collect();
-        let decided = serde_json::json!({"exposure_ids": proposed, "confirm": true});
-        call(store, post_json(&w.township, &format!("/api/v1/cases/{id}/exposures/decisions"), decided)).await;
-        let everyone: Vec<i64> = close.iter().flat_map(|n| [p(*n), p(n + 1)]).collect();
-        let (status, _, batch) =
-            call(store, post_json(&w.township, &format!("/api/v1/cases/{id}/handover"), serde_json::json!({ "person_ids": everyone })))
-                .await;
-        assert_eq!(status, StatusCode::OK, "{batch}");
+        let close: Vec<i64> = (1..=105).map(|k| p(2 * k)).collect();
+        let everyone: Vec<i64> = (1..=105).flat_map(|k| [p(2 * k), p(2 * k + 1)]).collect();
+        let (confirmed, _) = met_and_handed_over(&w, id, &close, last, &everyone).await;
+        assert_eq!(confirmed, 105);
 
         // More than 100 waiting: the page names the villages with their counts, no rows.
         let (status, html) = page_html(store, &w.commander, "/observation/home").await;
