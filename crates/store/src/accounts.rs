@@ -107,15 +107,7 @@ impl Store {
     /// The names people know these accounts by (display names), by sign-in name; accounts not
     /// found are left out.
     pub(crate) async fn display_names(&self, usernames: &[&str]) -> Result<std::collections::HashMap<String, String>> {
-        let mut out = std::collections::HashMap::new();
-        for chunk in usernames.chunks(500) {
-            let sql = format!("SELECT username, display_name FROM users WHERE username IN ({})", crate::list_placeholders(0, chunk.len()));
-            let params: Vec<crate::Param> = chunk.iter().map(|u| crate::Param::Text(u.to_string())).collect();
-            let rows: Vec<(String, String)> = with_read_pool!(self, pool =>
-                bind_all(sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(pool).await?);
-            out.extend(rows);
-        }
-        Ok(out)
+        self.names_by_key("SELECT username, display_name FROM users WHERE username IN", usernames).await
     }
 
     /// Gives every role without permissions in the store its default set (run at start-up).

@@ -176,10 +176,17 @@ impl Store {
 
     /// The names of these areas, in one read (codes not registered are left out).
     pub(crate) async fn area_names(&self, codes: &[&AreaCode]) -> Result<std::collections::HashMap<String, String>> {
+        let codes: Vec<&str> = codes.iter().map(|c| c.as_str()).collect();
+        self.names_by_key("SELECT code, name FROM areas WHERE code IN", &codes).await
+    }
+
+    /// (key, name) pairs of `select` (`SELECT key, name FROM t WHERE key IN`) for these keys, in
+    /// reads of 500; keys not found are left out.
+    pub(crate) async fn names_by_key(&self, select: &'static str, keys: &[&str]) -> Result<std::collections::HashMap<String, String>> {
         let mut out = std::collections::HashMap::new();
-        for chunk in codes.chunks(500) {
-            let sql = format!("SELECT code, name FROM areas WHERE code IN ({})", crate::list_placeholders(0, chunk.len()));
-            let params: Vec<crate::Param> = chunk.iter().map(|c| crate::Param::Text(c.to_string())).collect();
+        for chunk in keys.chunks(500) {
+            let sql = format!("{select} ({})", crate::list_placeholders(0, chunk.len()));
+            let params: Vec<crate::Param> = chunk.iter().map(|k| crate::Param::Text(k.to_string())).collect();
             let rows: Vec<(String, String)> = with_read_pool!(self, pool =>
                 crate::bind_all(sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(pool).await?);
             out.extend(rows);
