@@ -151,6 +151,8 @@ impl Store {
         let about = |e: &AuditEvent| {
             let id = e.entity_id.as_deref()?;
             Some(match e.entity.as_str() {
+                // A site's restart is recorded under the positive's order: named by the person.
+                "quarantine_site" if e.action == "restart" => ("observation_order", id.parse().ok()?),
                 "round_person" => ("person", id.split_once('/')?.1.parse().ok()?),
                 "linelist" => ("incident", id.parse().ok()?),
                 "session" => ("user", id.parse().ok()?),

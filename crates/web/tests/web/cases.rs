@@ -844,6 +844,13 @@ async fn the_audit_log_names_cases_and_who_acted_as_people_know_them() {
         let row = html.split("<tbody>").nth(1).unwrap_or_default();
         assert!(row.contains("清徐-7"), "the case by its number, not its row id: {row}");
         assert!(row.contains("tracer1同志（tracer1）"), "who acted by the name people know them by: {row}");
+        assert!(row.contains("病例 清徐-7"), "said as the case: {row}");
+        // An act recorded for an account by the demo or a command line (no account id): by name too.
+        let change = cordon_store::audit::Change::new("read_report", "case", case["id"].as_i64().unwrap());
+        w.store.record(&Actor::system("tracer1"), &change).await.unwrap();
+        let (_, html) = page_html(&w.store, &admin, "/audit?entity=case").await;
+        let first = html.split("<tbody>").nth(1).unwrap_or_default().split("</tr>").next().unwrap_or_default();
+        assert!(first.contains("tracer1同志（tracer1）"), "{first}");
         // A roster by its place, a line list by its incident.
         let roster = format!("单位,身份证号\n东关物流园,{}\n", sample_id(0));
         call(&w.store, post_csv(&w.township, "/api/v1/imports/roster?area=140121100", roster.into_bytes())).await;

@@ -81,6 +81,11 @@ fn describe(t: Tr, e: &cordon_store::audit::AuditEvent, subjects: &HashMap<(Stri
     });
     let id = e.entity_id.clone().unwrap_or_default();
     let subject = subjects.get(&(e.entity.clone(), id.clone())).cloned().unwrap_or(id);
+    // Acts on a case's tracing are recorded under the case's number: said as the case.
+    let subject = match e.entity.as_str() {
+        "case" | "investigation" | "exposures" | "contacts" if !subject.is_empty() => t.fill("audit.case_subject", &[("case", &subject)]),
+        _ => subject,
+    };
     let json = |j: &Option<String>| j.as_deref().and_then(|s| serde_json::from_str::<serde_json::Value>(s).ok());
     let (before, after) = (json(&e.before_json), json(&e.after_json));
     let mut changes = Vec::new();
@@ -225,6 +230,12 @@ pub async fn list(t: Tr, caller: Caller, Query(q): Query<AuditQuery>) -> Respons
         Ok(s) => s,
         Err(e) => return failure(t, &caller, e),
     };
+    // Acts done for an account by the demo or a command line carry its sign-in name only.
+    let unnamed: Vec<&str> = events.iter().filter(|e| e.actor_id.is_none()).map(|e| e.actor_name.as_str()).collect();
+    let shown_as = match caller.0.display_names(&unnamed).await {
+        Ok(n) => n,
+        Err(e) => return failure(t, &caller, e),
+    };
     // A roster is imported into an area: named as the place.
     let rosters = events.iter().filter(|e| e.entity == "roster").filter_map(|e| e.entity_id.as_deref());
     let names = match Places::of(&caller, events.iter().filter_map(|e| e.area_code.as_deref()).chain(rosters.clone())).await {
@@ -241,7 +252,10 @@ pub async fn list(t: Tr, caller: Caller, Query(q): Query<AuditQuery>) -> Respons
             let area_code = e.area_code.clone().unwrap_or_default();
             EventRow {
                 at: e.at.with_timezone(&shanghai).format("%Y-%m-%d %H:%M:%S").to_string(),
-                actor: actor_label(t, e.actor_id, &e.actor_name, &subjects),
+                actor: match shown_as.get(&e.actor_name) {
+                    Some(shown) if e.actor_id.is_none() => format!("{shown}（{}）", e.actor_name),
+                    _ => actor_label(t, e.actor_id, &e.actor_name, &subjects),
+                },
                 action,
                 subject,
                 change,
