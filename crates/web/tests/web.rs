@@ -1912,7 +1912,7 @@ async fn the_coverage_page_drills_down_to_a_village_where_missing_people_are_acc
         let exempt = text(&client, "#exempt-table tbody").await;
         let name = first.split_whitespace().nth(1).unwrap().to_string();
         assert!(
-            exempt.contains(&name) && exempt.contains("外出未归") && exempt.contains("在太原务工") && exempt.contains("sampler8"),
+            exempt.contains(&name) && exempt.contains("外出未归") && exempt.contains("在太原务工") && exempt.contains("sampler8同志"),
             "{exempt}"
         );
         assert_eq!(text(&client, "#missing-count").await, "3");

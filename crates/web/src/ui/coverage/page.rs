@@ -140,6 +140,12 @@ pub async fn page(t: Tr, caller: Caller, Query(q): Query<CoverageQuery>) -> Resp
         Ok(None) => return message(t, Some(&caller), StatusCode::NOT_FOUND, t.get("rounds.none"), t.get("rounds.none")),
         Err(e) => return failure(t, &caller, e),
     };
+    // Who verified each exemption, by the name colleagues know them by.
+    let verifiers: Vec<&str> = exemptions.iter().map(|e| e.recorded_by.as_str()).collect();
+    let shown_as = match caller.0.display_names(&verifiers).await {
+        Ok(n) => n,
+        Err(e) => return failure(t, &caller, e),
+    };
     let today = crate::format::today();
     let names: Vec<(String, String, i64)> = if coverage.children.is_empty() {
         vec![(coverage.area.area_code.clone(), coverage.area.name.clone(), coverage.area.expected)]
@@ -186,7 +192,7 @@ pub async fn page(t: Tr, caller: Caller, Query(q): Query<CoverageQuery>) -> Resp
                 name: e.person_name,
                 note: e.note.unwrap_or_default(),
                 recorded: local(e.recorded_at),
-                by: e.recorded_by,
+                by: shown_as.get(&e.recorded_by).cloned().unwrap_or(e.recorded_by),
             })
             .collect(),
         can_write: caller.0.principal().can(Permission::TestingWrite),
