@@ -1027,6 +1027,21 @@ async fn a_long_home_list_opens_village_by_village_and_an_act_returns_to_the_vil
     }
 }
 
+#[tokio::test]
+async fn the_quarantine_board_offers_the_batch_assignment_only_to_those_who_assign() {
+    for w in worlds("board_readers", 20).await {
+        let ids = w.store.person_ids_by_documents(&(0..10).map(sample_id).collect::<Vec<_>>()).await.unwrap();
+        let p = |n: u32| ids[&sample_id(n)];
+        handed_over(&w, &p).await;
+        let (_, html) = page_html(&w.store, &w.commander, "/quarantine").await;
+        assert!(html.contains("id=\"waiting\"") && !html.contains("name=\"order\""), "a reader sees who waits, with nothing to tick");
+        let head = account(&w.store, "head9", Role::QuarantineSiteHead, "140121").await;
+        let (_, html) = page_html(&w.store, &head, "/quarantine").await;
+        assert!(html.contains("name=\"order\"") && html.contains("id=\"assign\""), "the site head ticks and assigns");
+        w.finish().await;
+    }
+}
+
 /// A page's form posted as a browser would, answered with its status and page text.
 pub(super) async fn post_page_form(store: &Store, token: &str, uri: &str, body: &str) -> (StatusCode, String) {
     let req = Request::post(uri.to_string())
