@@ -10,6 +10,10 @@ use cordon_domain::transfer::{TransferKind, TransferStatus, VehicleKind, fill_ve
 use serde::Serialize;
 
 use crate::audit::{Actor, Change, INSERT_AUDIT, audit_params};
+
+/// The name of the quarantine site a case (`c`) was found in, '' when it was not found in one.
+const SITE_OF_CASE: &str = "COALESCE((SELECT s.name FROM observation_orders o JOIN quarantine_sites s ON s.id = o.site_id \
+     WHERE c.place = 'quarantine_site' AND o.person_id = c.person_id AND o.status = 'case' ORDER BY o.id DESC LIMIT 1), '')";
 use crate::observation::Order;
 use crate::{Param, Result, Store, StoreError, bind_all, with_read_pool, with_write_pool};
 
@@ -277,6 +281,7 @@ impl Store {
             return Ok(id);
         }
         cordon_domain::transfer::case_ride(vehicle.kind, escort)?;
+        let pickup = self.case_pickup(case.id).await?;
         let now = Utc::now();
         let deadline = TransferKind::PositiveToHospital.deadline(case.created_at);
         // Audited under the transfer's own id (known once inserted), the case named inside.
@@ -291,7 +296,7 @@ impl Store {
                 "INSERT INTO transfers (incident_id, kind, vehicle_id, escort, from_place, to_place, to_hospital_id, area_code, status, deadline, created_at, created_by) \
                  VALUES ($1, 'positive_to_hospital', $2, $3, $4, $5, $6, $7, 'planned', $8, $9, $10) RETURNING id",
             )
-            .bind(case.incident_id).bind(vehicle.id).bind(Some(escort.trim()).filter(|e| !e.is_empty())).bind("")
+            .bind(case.incident_id).bind(vehicle.id).bind(Some(escort.trim()).filter(|e| !e.is_empty())).bind(&pickup)
             .bind(&hospital.name).bind(hospital.id).bind(&case.area_code).bind(deadline).bind(now).bind(&actor.name)
             .fetch_one(&mut *tx).await?;
             sqlx::query("INSERT INTO transfer_people (transfer_id, person_id, case_id) VALUES ($1, $2, $3)")
@@ -412,16 +417,25 @@ impl Store {
 
     /// Cases in `scope` still at home or in a quarantine site with no transfer to hospital
     /// planned: (case id, number, person name, area, recorded at), oldest first.
-    pub(crate) async fn cases_to_hospital(&self, scope: &[AreaCode]) -> Result<Vec<(i64, String, String, String, DateTime<Utc>)>> {
+    pub(crate) async fn cases_to_hospital(&self, scope: &[AreaCode]) -> Result<Vec<(i64, String, String, String, DateTime<Utc>, String)>> {
         let mut params = Vec::new();
         let Some(inside) = crate::in_areas("c.area_code", scope, &mut params) else { return Ok(vec![]) };
         let sql = format!(
-            "SELECT c.id, c.external_id, p.name, c.area_code, c.created_at FROM cases c JOIN persons p ON p.id = c.person_id \
+            "SELECT c.id, c.external_id, p.name, c.area_code, c.created_at, {SITE_OF_CASE} AS site FROM cases c JOIN persons p ON p.id = c.person_id \
              WHERE {inside} AND c.place IN ('home', 'quarantine_site') \
              AND NOT EXISTS (SELECT 1 FROM transfer_people tp JOIN transfers t ON t.id = tp.transfer_id WHERE tp.case_id = c.id AND t.status <> 'cancelled') \
              ORDER BY c.created_at LIMIT 500"
         );
         Ok(with_read_pool!(self, pool => bind_all(sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(pool).await?))
+    }
+
+    /// Where a case is picked up: the quarantine site it was found in (its name), else its
+    /// own place (stored empty, as the board says it).
+    pub(crate) async fn case_pickup(&self, case_id: i64) -> Result<String> {
+        let sql = format!("SELECT {SITE_OF_CASE} FROM cases c WHERE c.id = $1");
+        let (site,): (String,) =
+            with_read_pool!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(case_id).fetch_one(pool).await?);
+        Ok(site)
     }
 
     /// The orders riding an open transfer now.

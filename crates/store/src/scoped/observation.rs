@@ -434,7 +434,7 @@ impl Scoped {
         self.store.dispatch_board(self.principal.user.jurisdiction.areas()).await
     }
 
-    pub async fn cases_to_hospital(&self) -> Result<Vec<(i64, String, String, String, chrono::DateTime<Utc>)>> {
+    pub async fn cases_to_hospital(&self) -> Result<Vec<(i64, String, String, String, chrono::DateTime<Utc>, String)>> {
         self.require(Permission::QuarantineRead)?;
         self.store.cases_to_hospital(self.principal.user.jurisdiction.areas()).await
     }

@@ -590,7 +590,8 @@ async fn a_dispatcher_seats_contacts_and_sends_the_case_to_hospital_where_it_is_
         client.find(fantoccini::Locator::Css("header form button")).await.unwrap().click().await.unwrap();
         sign_in(&client, addr, "disp1", PASSWORD).await;
         client.goto(&format!("http://{addr}/dispatch")).await.unwrap();
-        assert!(text(&client, "table#cases-waiting tbody tr").await.contains(positive["name"].as_str().unwrap()));
+        let waiting = text(&client, "table#cases-waiting tbody tr").await;
+        assert!(waiting.contains(positive["name"].as_str().unwrap()) && waiting.contains("清徐宾馆"), "picked up at the site: {waiting}");
         // This one, mild, goes to the shelter hospital: the board names the ride by where it goes.
         fill(&client, "#hospital-form input[name=name]", "清徐方舱医院").await;
         click(&client, "#hospital-form option[value=shelter]").await;
@@ -606,6 +607,10 @@ async fn a_dispatcher_seats_contacts_and_sends_the_case_to_hospital_where_it_is_
         click(&client, "table#cases-waiting input[name=confirm]").await;
         click_and_wait(&client, "table#cases-waiting button").await;
         assert_eq!(text(&client, "#dispatch-notice").await, "已派车。");
+        let ride =
+            client.wait().for_element(fantoccini::Locator::XPath("//table[@id='transfers']//tr[contains(., '阳性转方舱医院')]")).await;
+        let ride = ride.unwrap().text().await.unwrap();
+        assert!(ride.contains("清徐宾馆 → 清徐方舱医院"), "from the site, not 病例所在地: {ride}");
         let open = "//table[@id='transfers']//tr[contains(., '阳性转方舱医院')]//button[contains(@class, 'next')]";
         for step in ["已发车", "已接到", "已送达"] {
             client.find(fantoccini::Locator::XPath(open)).await.unwrap().click().await.unwrap();

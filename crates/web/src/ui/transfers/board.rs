@@ -171,9 +171,10 @@ pub(super) async fn view(t: Tr, caller: &Caller, notice: Option<String>, error: 
         queues,
         cases: cases
             .into_iter()
-            .map(|(id, number, name, area_code, at)| {
+            .map(|(id, number, name, area_code, at, site)| {
                 let due = cordon_domain::transfer::TransferKind::PositiveToHospital.deadline(at);
-                let place = names.name(&area_code);
+                // Picked up where the case is: the site it was found in, else its village.
+                let place = if site.is_empty() { names.name(&area_code) } else { site };
                 CaseRow { id, number, name, area_code, place, clock: clock_cell(&t, due, Clock::at(due, None, now)) }
             })
             .collect(),
