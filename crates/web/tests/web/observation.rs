@@ -587,6 +587,8 @@ async fn a_dispatcher_seats_contacts_and_sends_the_case_to_hospital_where_it_is_
         assert_eq!(status, StatusCode::CREATED, "{found}");
         assert_eq!((found["how_found"].as_str(), found["place"].as_str()), (Some("in_quarantine"), Some("quarantine_site")), "{found}");
         assert_eq!(head.observation_order(close[0]).await.unwrap().unwrap().status, cordon_domain::observation::Status::Case);
+        let (_, ended) = page_html(store, &w.commander, &format!("/observation/orders/{}", close[0])).await;
+        assert!(ended.contains("医学观察已结束（转为病例）") && !ended.contains("class=\"current\""), "no stage now, no tests ahead");
         client.find(fantoccini::Locator::Css("header form button")).await.unwrap().click().await.unwrap();
         sign_in(&client, addr, "disp1", PASSWORD).await;
         client.goto(&format!("http://{addr}/dispatch")).await.unwrap();

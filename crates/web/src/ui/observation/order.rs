@@ -49,6 +49,8 @@ struct OrderPage {
     /// Status moves the caller may make: (status, label).
     moves: Vec<(&'static str, String)>,
     error: Option<String>,
+    /// For an order that ended: how (已解除, 转为病例), said above its schedule.
+    ended: Option<String>,
 }
 
 pub async fn order(t: Tr, caller: Caller, Path(id): Path<i64>) -> Response {
@@ -68,6 +70,10 @@ async fn order_view(t: Tr, caller: &Caller, id: i64, error: Option<String>) -> R
         Err(e) => return failure(t, caller, e),
     };
     let from = order.status;
+    // An order that ended (released, or the person became a case) has no stage now and no
+    // tests ahead: its schedule shows what was done.
+    let ended = from.is_final();
+    let blockers = if ended { vec![] } else { blockers };
     let can_quarantine = scope.principal().can(Permission::QuarantineWrite);
     let can_transfer = scope.principal().can(Permission::TransferWrite);
     let moves: Vec<(&'static str, String)> = Status::ALL
@@ -86,11 +92,12 @@ async fn order_view(t: Tr, caller: &Caller, id: i64, error: Option<String>) -> R
                     first: month_day(st.first),
                     last: month_day(st.last),
                     skipped: st.skipped,
-                    current: st.first <= today && today <= st.last,
+                    current: !ended && st.first <= today && today <= st.last,
                 })
                 .collect(),
             s.tests
                 .iter()
+                .filter(|x| !ended || x.taken.is_some())
                 .map(|x| TestRow {
                     on: month_day(x.on),
                     day: x.day,
@@ -125,6 +132,7 @@ async fn order_view(t: Tr, caller: &Caller, id: i64, error: Option<String>) -> R
         blockers,
         moves,
         error,
+        ended: ended.then(|| t.fill("obs.ended", &[("status", &status_label(t, from.as_str()))])),
         order: super::orders::order_row(t, order, today),
     };
     render(&page)
