@@ -78,13 +78,25 @@ fn turnaround_rows(rows: Vec<(String, Turnaround)>) -> Vec<TurnaroundRow> {
 
 #[derive(Deserialize)]
 pub struct RoundQuery {
-    round: i64,
+    /// The round; none opens the latest one.
+    round: Option<i64>,
     sent: Option<String>,
 }
 
 pub async fn round_transport(t: Tr, caller: Caller, Query(q): Query<RoundQuery>) -> Response {
     let notice = q.sent.map(|label| t.fill("transport.sent", &[("label", &label)]));
-    transport_view(t, &caller, q.round, notice, None).await
+    let round = match q.round {
+        Some(r) => r,
+        // Opened from the menu or a bookmark without a round: the latest round's boxes.
+        None => match caller.0.rounds().await {
+            Ok(rounds) => match rounds.iter().max_by_key(|r| (r.starts_at, r.id)) {
+                Some(r) => r.id,
+                None => return message(t, Some(&caller), StatusCode::OK, t.get("rounds.none"), t.get("rounds.none")),
+            },
+            Err(e) => return failure(t, &caller, e),
+        },
+    };
+    transport_view(t, &caller, round, notice, None).await
 }
 
 async fn transport_view(t: Tr, caller: &Caller, round_id: i64, notice: Option<String>, error: Option<String>) -> Response {
