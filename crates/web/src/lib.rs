@@ -88,11 +88,21 @@ async fn request_id(mut req: axum::extract::Request, next: axum::middleware::Nex
     res
 }
 
-async fn healthz(axum::extract::State(state): axum::extract::State<AppState>) -> (axum::http::StatusCode, &'static str) {
-    match state.store.ping().await {
-        Ok(()) => (axum::http::StatusCode::OK, "ok"),
-        Err(_) => (axum::http::StatusCode::SERVICE_UNAVAILABLE, "database unavailable"),
+/// `ok` when the database answers, and, when this process runs the MLLP listener, its state on
+/// a second line (503 when it has stopped: HTTP answering while lab results cannot arrive is not
+/// healthy).
+async fn healthz(axum::extract::State(state): axum::extract::State<AppState>) -> (axum::http::StatusCode, String) {
+    let (mut status, mut body) = match state.store.ping().await {
+        Ok(()) => (axum::http::StatusCode::OK, "ok".to_string()),
+        Err(_) => (axum::http::StatusCode::SERVICE_UNAVAILABLE, "database unavailable".to_string()),
+    };
+    if let Some((listening, line)) = mllp::health() {
+        if !listening {
+            status = axum::http::StatusCode::SERVICE_UNAVAILABLE;
+        }
+        body = format!("{body}\n{line}");
     }
+    (status, body)
 }
 
 /// Serves the application on `listener` until the process is interrupted.

@@ -4,6 +4,9 @@
 //! jurisdiction apply, looked up again for every message so a disabled account stops at once.
 
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
 
 use bytes::{Buf, BufMut, BytesMut};
 use cordon_store::Store;
@@ -14,8 +17,9 @@ use tokio_util::codec::{Decoder, Encoder, Framed};
 
 const START: u8 = 0x0b;
 const END: [u8; 2] = [0x1c, 0x0d];
-/// A frame larger than this is not a lab message: it is answered AR and skipped.
-const MAX_FRAME: usize = 16 << 20;
+/// A frame larger than this is not a lab message (a result message of a thousand tubes is a few
+/// hundred kilobytes): it is answered AR and skipped, so a connection holds at most this much.
+const MAX_FRAME: usize = 4 << 20;
 /// How much of an oversized frame is kept to name it in the answer (its MSH segment).
 const HEAD: usize = 4096;
 
@@ -134,23 +138,138 @@ pub fn next_frame(buf: &mut Vec<u8>) -> Option<Vec<u8>> {
     }
 }
 
-/// Accepts connections until the process ends; each connection is served on its own task.
+/// How many connections a listener serves at once, and how long one may stay silent.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Connections beyond this are closed as soon as they are accepted (each may hold up to
+    /// [`MAX_FRAME`] bytes while a message arrives).
+    pub connections: usize,
+    /// A connection that sends nothing for this long is closed.
+    pub idle: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { connections: 256, idle: Duration::from_secs(300) }
+    }
+}
+
+/// What the listener is doing, for `/healthz`: whether it is accepting, how many connections it
+/// serves, how many it turned away and how many accepts failed (and the last failure).
+#[derive(Debug, Default)]
+pub struct Health {
+    listening: AtomicBool,
+    connections: AtomicUsize,
+    turned_away: AtomicU64,
+    accept_errors: AtomicU64,
+    last_error: Mutex<String>,
+}
+
+/// The listener of this process, once one is started.
+static HEALTH: OnceLock<Arc<Health>> = OnceLock::new();
+
+/// The MLLP listener's state in one line for `/healthz`, and whether it is healthy; `None` when
+/// this process runs no listener.
+pub fn health() -> Option<(bool, String)> {
+    let h = HEALTH.get()?;
+    let listening = h.listening.load(Ordering::Relaxed);
+    let mut line = format!(
+        "mllp: {}, {} connections, {} turned away, {} accept errors",
+        if listening { "listening" } else { "stopped" },
+        h.connections.load(Ordering::Relaxed),
+        h.turned_away.load(Ordering::Relaxed),
+        h.accept_errors.load(Ordering::Relaxed),
+    );
+    let last = h.last_error.lock().map(|e| e.clone()).unwrap_or_default();
+    if !last.is_empty() {
+        line.push_str(&format!(" (last: {last})"));
+    }
+    Some((listening, line))
+}
+
+/// Accepts connections until the process ends, within the default [`Limits`].
 pub async fn serve(store: Store, listener: TcpListener, username: String) -> std::io::Result<()> {
+    serve_with(store, listener, username, Limits::default()).await
+}
+
+/// Where connections come from: a TCP listener (a test hands in one whose accepts fail).
+pub trait Accept: Send {
+    fn accept(&mut self) -> impl std::future::Future<Output = std::io::Result<(TcpStream, SocketAddr)>> + Send;
+}
+
+impl Accept for TcpListener {
+    async fn accept(&mut self) -> std::io::Result<(TcpStream, SocketAddr)> {
+        TcpListener::accept(self).await
+    }
+}
+
+/// Marks the listener stopped when its loop ends, however it ends.
+struct Listening(Arc<Health>);
+
+impl Drop for Listening {
+    fn drop(&mut self) {
+        self.0.listening.store(false, Ordering::Relaxed);
+    }
+}
+
+/// Accepts connections until the process ends, within `limits`.
+pub async fn serve_with(store: Store, listener: TcpListener, username: String, limits: Limits) -> std::io::Result<()> {
+    serve_from(store, listener, username, limits).await
+}
+
+/// Accepts connections until the process ends; each is served on its own task. A failed accept
+/// (too many open files, say) is counted, logged and waited out — the listener goes on; a
+/// connection over the limit is closed at once; a silent one is closed after `limits.idle`.
+pub async fn serve_from(store: Store, mut listener: impl Accept, username: String, limits: Limits) -> std::io::Result<()> {
+    let health = HEALTH.get_or_init(Default::default).clone();
+    health.listening.store(true, Ordering::Relaxed);
+    let _listening = Listening(health.clone());
+    let slots = Arc::new(tokio::sync::Semaphore::new(limits.connections));
+    let mut pause = Duration::from_millis(10);
     loop {
-        let (socket, peer) = listener.accept().await?;
-        let (store, username) = (store.clone(), username.clone());
+        let (socket, peer) = match listener.accept().await {
+            Ok(x) => {
+                pause = Duration::from_millis(10);
+                x
+            }
+            Err(e) => {
+                health.accept_errors.fetch_add(1, Ordering::Relaxed);
+                if let Ok(mut last) = health.last_error.lock() {
+                    *last = e.to_string();
+                }
+                tracing::error!("MLLP accept failed ({e}); waiting {pause:?} and going on");
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_secs(1));
+                continue;
+            }
+        };
+        let Ok(slot) = slots.clone().try_acquire_owned() else {
+            health.turned_away.fetch_add(1, Ordering::Relaxed);
+            tracing::warn!("MLLP: {peer} turned away, {} connections already open", limits.connections);
+            drop(socket);
+            continue;
+        };
+        let (store, username, health) = (store.clone(), username.clone(), health.clone());
         tokio::spawn(async move {
-            if let Err(e) = connection(store, socket, peer, &username).await {
+            health.connections.fetch_add(1, Ordering::Relaxed);
+            if let Err(e) = connection(store, socket, peer, &username, limits.idle).await {
                 tracing::warn!("MLLP connection from {peer} ended: {e}");
             }
+            health.connections.fetch_sub(1, Ordering::Relaxed);
+            drop(slot);
         });
     }
 }
 
-async fn connection(store: Store, socket: TcpStream, peer: SocketAddr, username: &str) -> std::io::Result<()> {
+async fn connection(store: Store, socket: TcpStream, peer: SocketAddr, username: &str, idle: Duration) -> std::io::Result<()> {
     let mut wire = Framed::new(socket, MllpCodec::default());
     let mut count = 0u64;
-    while let Some(frame) = wire.next().await {
+    loop {
+        let Ok(next) = tokio::time::timeout(idle, wire.next()).await else {
+            tracing::info!("MLLP connection from {peer} closed after {idle:?} idle");
+            return Ok(());
+        };
+        let Some(frame) = next else { return Ok(()) };
         let ack = match frame? {
             Frame::Message(message) => {
                 count += 1;
@@ -161,7 +280,6 @@ async fn connection(store: Store, socket: TcpStream, peer: SocketAddr, username:
         };
         wire.send(ack.as_str()).await?;
     }
-    Ok(())
 }
 
 /// Records one message as the MLLP account, answering its ACK.

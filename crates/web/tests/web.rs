@@ -2438,6 +2438,83 @@ async fn hl7_results_over_http_and_mllp_are_acknowledged_and_read_back_by_an_ind
     }
 }
 
+/// Accepts that fail with "too many open files" a few times before the real listener answers.
+struct FailingFirst {
+    listener: tokio::net::TcpListener,
+    failures: u32,
+}
+
+impl cordon_web::mllp::Accept for FailingFirst {
+    async fn accept(&mut self) -> std::io::Result<(tokio::net::TcpStream, std::net::SocketAddr)> {
+        if self.failures > 0 {
+            self.failures -= 1;
+            return Err(std::io::Error::from_raw_os_error(24));
+        }
+        self.listener.accept().await
+    }
+}
+
+/// Sends one framed message and reads what comes back: the ACK, or `None` when the listener
+/// closed the connection.
+async fn mllp_round_trip(socket: &mut tokio::net::TcpStream, message: &str) -> Option<Vec<u8>> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    if socket.write_all(&cordon_web::mllp::frame(message)).await.is_err() {
+        return None;
+    }
+    let mut buf = Vec::new();
+    loop {
+        let mut chunk = [0u8; 4096];
+        match tokio::time::timeout(Duration::from_secs(10), socket.read(&mut chunk)).await.expect("an answer or a close in time") {
+            Ok(0) | Err(_) => return None,
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+        }
+        if let Some(f) = cordon_web::mllp::next_frame(&mut buf) {
+            return Some(f);
+        }
+    }
+}
+
+/// Waits for the listener to close `socket`: `true` when it did within `within`.
+async fn closed_by_listener(socket: &mut tokio::net::TcpStream, within: Duration) -> bool {
+    use tokio::io::AsyncReadExt;
+    let mut chunk = [0u8; 64];
+    matches!(tokio::time::timeout(within, socket.read(&mut chunk)).await, Ok(Ok(0)) | Ok(Err(_)))
+}
+
+#[tokio::test]
+async fn the_mllp_listener_outlives_failed_accepts_closes_idle_connections_and_turns_away_beyond_its_limit() {
+    for w in worlds("mllp_limits", 2).await {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let limits = cordon_web::mllp::Limits { connections: 2, idle: Duration::from_millis(600) };
+        let acceptor = FailingFirst { listener, failures: 3 };
+        tokio::spawn(cordon_web::mllp::serve_from(w.store.clone(), acceptor, "lab-bridge".into(), limits));
+        let message = "MSH|^~\\&|LIS|县疾控实验室|CORDON|HQ|20220413120000||ORU^R01^ORU_R01|LIM0001|P|2.5.1";
+        // Three accepts failed (too many open files): the listener went on and answers.
+        let mut first = tokio::net::TcpStream::connect(addr).await.unwrap();
+        assert!(mllp_round_trip(&mut first, message).await.is_some(), "served after failed accepts");
+        let mut second = tokio::net::TcpStream::connect(addr).await.unwrap();
+        assert!(mllp_round_trip(&mut second, message).await.is_some());
+        // A third at once is over the limit of two: closed as soon as it is accepted.
+        let mut third = tokio::net::TcpStream::connect(addr).await.unwrap();
+        assert!(closed_by_listener(&mut third, Duration::from_secs(5)).await, "turned away");
+        let res = cordon_web::app(w.store.clone()).oneshot(Request::get("/healthz").body(Body::empty()).unwrap()).await.unwrap();
+        let status = res.status();
+        let body = String::from_utf8(axum::body::to_bytes(res.into_body(), usize::MAX).await.unwrap().to_vec()).unwrap();
+        assert_eq!(status, StatusCode::OK);
+        assert!(
+            body.starts_with("ok\nmllp: listening") && !body.contains(" 0 accept errors") && !body.contains(" 0 turned away"),
+            "{body}"
+        );
+        // Silent past the idle limit: both closed, and their places free for new connections.
+        assert!(closed_by_listener(&mut first, Duration::from_secs(5)).await, "an idle connection is closed");
+        assert!(closed_by_listener(&mut second, Duration::from_secs(5)).await);
+        let mut again = tokio::net::TcpStream::connect(addr).await.unwrap();
+        assert!(mllp_round_trip(&mut again, message).await.is_some(), "served again once the idle ones left");
+        w.finish().await;
+    }
+}
+
 #[tokio::test]
 #[ignore = "browser test: needs chromium and chromedriver (scripts/test.sh installs them and runs it)"]
 async fn a_lab_uploads_its_gbk_export_and_sees_each_refused_row_in_a_browser() {
