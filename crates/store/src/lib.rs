@@ -82,7 +82,7 @@ pub use places::{Area, NewArea, NewBuilding, NewGrid, NewHousehold, Table};
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("database error: {0}")]
-    Database(#[from] sqlx::Error),
+    Database(sqlx::Error),
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
     #[error("migration failed: {0}")]
@@ -103,6 +103,41 @@ pub enum StoreError {
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+impl From<sqlx::Error> for StoreError {
+    /// A unique constraint the write broke (a second lab of the same name, a plate twice) is a
+    /// conflict the person is told about, naming what must not repeat — never a server error.
+    fn from(e: sqlx::Error) -> Self {
+        match e.as_database_error().filter(|d| d.is_unique_violation()).map(|d| unique_table(d.constraint(), d.message())) {
+            Some(table) => Refusal::conflict("refused.duplicate").with("what", term("unique", table)).into(),
+            None => StoreError::Database(e),
+        }
+    }
+}
+
+/// The table a unique violation names: PostgreSQL gives the index (`labs_name`), SQLite the
+/// columns in its message (`UNIQUE constraint failed: labs.name`).
+fn unique_table(constraint: Option<&str>, message: &str) -> String {
+    if let Some(c) = constraint {
+        // Index names are the table's name and the columns': the longest known table first.
+        const TABLES: [&str; 12] = [
+            "transport_batches",
+            "quarantine_sites",
+            "workplaces",
+            "hospitals",
+            "vehicles",
+            "persons",
+            "venues",
+            "users",
+            "rooms",
+            "cases",
+            "labs",
+            "tubes",
+        ];
+        return TABLES.iter().find(|t| c.starts_with(&format!("{t}_"))).map_or_else(|| c.to_string(), |t| t.to_string());
+    }
+    message.split_once("failed: ").and_then(|(_, cols)| cols.split('.').next()).unwrap_or("record").trim().to_string()
+}
 
 pub use cordon_domain::refusal::{Refusal, term};
 

@@ -1018,6 +1018,15 @@ mod transport {
                 .unwrap();
             // A lab first by name, that this lab's staff do not work at.
             officer.create_lab(NewLab { name: "三方检测实验室".into(), area_code: code("140121100"), daily_capacity: 9000 }).await.unwrap();
+            // A second lab of the same name is a conflict naming what repeats, not a server error.
+            let twice = officer.create_lab(NewLab { name: "三方检测实验室".into(), area_code: code("140121100"), daily_capacity: 1 }).await;
+            let refusal = twice.unwrap_err().refusal().cloned().expect("a refusal");
+            assert_eq!(
+                (refusal.kind, refusal.arg("what"), refusal.class),
+                ("refused.duplicate", Some("labs"), cordon_domain::refusal::Class::Conflict),
+                "{:?}",
+                s.kind
+            );
             let lab = officer
                 .create_lab(NewLab { name: "县疾控实验室".into(), area_code: code("140121100"), daily_capacity: 20000 })
                 .await
