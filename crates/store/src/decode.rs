@@ -1,5 +1,6 @@
-//! Text encoding of uploaded files: UTF-8 (with or without BOM) or GBK/GB18030, which is what
-//! Excel in China saves. Detected from the bytes, decoded while streaming.
+//! Text encoding of uploaded files: UTF-8 (with or without BOM), GBK/GB18030, which is what
+//! Excel in China saves, or UTF-16 with its BOM (Excel's "Unicode text"). Detected from the
+//! bytes, decoded while streaming.
 
 use std::io::{self, Cursor, Read};
 
@@ -10,6 +11,8 @@ pub enum TextEncoding {
     Utf8,
     #[serde(rename = "GB18030")]
     Gb18030,
+    #[serde(rename = "UTF-16")]
+    Utf16,
 }
 
 impl TextEncoding {
@@ -17,6 +20,7 @@ impl TextEncoding {
         match self {
             TextEncoding::Utf8 => "UTF-8",
             TextEncoding::Gb18030 => "GB18030",
+            TextEncoding::Utf16 => "UTF-16",
         }
     }
 }
@@ -52,6 +56,13 @@ pub fn utf8_text<R: Read + Send + 'static>(mut input: R) -> io::Result<Text> {
         if (has_non_ascii && sample.len() >= MIN_SAMPLE) || sample.len() >= MAX_SAMPLE {
             break;
         }
+    }
+    // UTF-16 (little- or big-endian, told by its BOM): decoded to UTF-8 as it is read.
+    if sample.starts_with(b"\xFF\xFE") || sample.starts_with(b"\xFE\xFF") {
+        let crlf = sample.windows(4).any(|w| w == b"\r\0\n\0" || w == b"\0\r\0\n");
+        let decoded =
+            encoding_rs_io::DecodeReaderBytesBuilder::new().bom_sniffing(true).strip_bom(true).build(Cursor::new(sample).chain(input));
+        return Ok(Text { encoding: TextEncoding::Utf16, crlf, reader: Box::new(decoded) });
     }
     // CR and LF are the same bytes in UTF-8 and GB18030.
     let crlf = sample.iter().position(|b| *b == b'\n').is_some_and(|i| i > 0 && sample[i - 1] == b'\r');

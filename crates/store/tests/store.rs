@@ -189,6 +189,13 @@ async fn import_stores_valid_rows_reports_bad_ones_and_is_idempotent() {
         import_persons(&store, Cursor::new(windows), &mut errors).await.unwrap();
         let crlf: Vec<(u64, Option<&str>)> = errors.0.iter().map(|e| (e.line, e.field)).collect();
         assert_eq!(crlf, lines, "{:?}: CRLF lines as an editor shows them", s.kind);
+        // Saved by Excel as "Unicode text" (UTF-16LE with its BOM, CRLF): read, the same lines.
+        let mut utf16 = vec![0xFF, 0xFE];
+        utf16.extend(csv.replace('\n', "\r\n").encode_utf16().flat_map(u16::to_le_bytes));
+        let mut errors = Collect::default();
+        let unicode = import_persons(&store, Cursor::new(utf16), &mut errors).await.unwrap();
+        assert_eq!((unicode.encoding.as_str(), unicode.unchanged, unicode.invalid_rows), ("UTF-16", 200, 3), "{:?}", s.kind);
+        assert_eq!(errors.0.iter().map(|e| (e.line, e.field)).collect::<Vec<_>>(), lines);
         assert_eq!(store.count(Table::Persons).await.unwrap(), 200);
         assert_eq!(store.count(Table::Households).await.unwrap(), 100, "two people per address");
 
