@@ -2482,6 +2482,41 @@ async fn closed_by_listener(socket: &mut tokio::net::TcpStream, within: Duration
 }
 
 #[tokio::test]
+async fn over_the_wire_a_half_sent_message_is_refused_and_the_next_one_acknowledged_by_its_own_id() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    for w in worlds("mllp_half", 2).await {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(cordon_web::mllp::serve(w.store.clone(), listener, "lab-bridge".into()));
+        let mut socket = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let message = |id: &str| format!("MSH|^~\\&|LIS|县疾控实验室|CORDON|HQ|20220413120000||ORU^R01^ORU_R01|{id}|P|2.5.1");
+        // A message cut off (no end block), then a whole one on the same connection.
+        let mut wire = vec![0x0b];
+        wire.extend_from_slice(message("HALF0001").as_bytes());
+        wire.extend(cordon_web::mllp::frame(&message("WHOLE002")));
+        socket.write_all(&wire).await.unwrap();
+        let (mut buf, mut acks) = (Vec::new(), Vec::new());
+        while acks.len() < 2 {
+            let mut chunk = [0u8; 4096];
+            let n = tokio::time::timeout(Duration::from_secs(10), socket.read(&mut chunk)).await.expect("answers in time").unwrap();
+            assert!(n > 0, "the listener closed the connection");
+            buf.extend_from_slice(&chunk[..n]);
+            while let Some(f) = cordon_web::mllp::next_frame(&mut buf) {
+                acks.push(String::from_utf8(f).unwrap());
+            }
+        }
+        let msa = |ack: &str| ack.split('\r').find(|s| s.starts_with("MSA|")).unwrap_or_default().to_string();
+        assert!(msa(&acks[0]).starts_with("MSA|AR|HALF0001") && acks[0].contains("cut off"), "the broken one refused: {}", acks[0]);
+        assert!(
+            msa(&acks[1]).starts_with("MSA|") && msa(&acks[1]).contains("|WHOLE002"),
+            "the next one answered by its own id: {}",
+            acks[1]
+        );
+        w.finish().await;
+    }
+}
+
+#[tokio::test]
 async fn the_mllp_listener_outlives_failed_accepts_closes_idle_connections_and_turns_away_beyond_its_limit() {
     for w in worlds("mllp_limits", 2).await {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
