@@ -3,6 +3,17 @@
 //! with stray spaces, a byte-order mark or capitals. Every importer finds its columns here.
 
 /// A header as compared: trimmed, without a byte-order mark, in lower case.
+/// How many whole rows of a file a field swallowed: the lines after its first that hold as many
+/// separators as a row of `columns` fields does. An unclosed quote (`"东街1号,`) makes the csv
+/// reader read everything up to the next quote, or the end of the file, as one field; a quoted
+/// address with a line break in it swallows nothing.
+pub fn swallowed_rows(field: &str, columns: usize) -> usize {
+    if columns < 2 {
+        return 0;
+    }
+    field.lines().skip(1).filter(|line| line.matches(',').count() + 1 >= columns).count()
+}
+
 pub fn normalize(header: &str) -> String {
     header.trim().trim_start_matches('\u{feff}').trim().to_lowercase()
 }
@@ -14,6 +25,13 @@ pub fn position<'a>(headers: impl IntoIterator<Item = &'a str>, aliases: &[&str]
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn an_unclosed_quote_is_told_by_the_rows_it_swallowed() {
+        assert_eq!(super::swallowed_rows("东街1号\n2单元", 6), 0, "a quoted address with a line break");
+        assert_eq!(super::swallowed_rows("王秀英,138\n110,李四,139,1401,东街,\n111,张三,137,1401,西街,\n", 6), 2);
+        assert_eq!(super::swallowed_rows("a\nb,c", 1), 0);
+    }
+
     use super::*;
 
     #[test]

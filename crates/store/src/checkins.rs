@@ -101,7 +101,8 @@ pub async fn import_venues<R: Read + Send + 'static>(
         };
         let address = find(&["address", "地址"]);
         let (mut rows, mut errors, mut read) = (Vec::new(), Vec::new(), 0u64);
-        for (line, rec) in numbered(csv.records(), crlf) {
+        let width = csv.headers().map(|h| h.len()).unwrap_or(0);
+        for (line, rec) in numbered(csv.records(), crlf, width) {
             let rec = match rec {
                 Ok(r) if r.iter().all(|f| f.trim().is_empty()) => continue,
                 Ok(r) => r,
@@ -420,7 +421,8 @@ pub async fn import_checkins<R: Read + Send + 'static>(
             let mut csv = csv::ReaderBuilder::new().flexible(true).from_reader(text);
             let cols = columns(csv.headers().map_err(|e| refused!("refused.not_csv", reason = e))?)?;
             let (mut batch, mut errors, mut read) = (Vec::with_capacity(BATCH), Vec::new(), 0u64);
-            for (line, rec) in numbered(csv.records(), crlf) {
+            let width = csv.headers().map(|h| h.len()).unwrap_or(0);
+            for (line, rec) in numbered(csv.records(), crlf, width) {
                 read += 1;
                 let rec = match rec {
                     Ok(r) => r,

@@ -40,14 +40,24 @@ impl RowError {
 /// The records of a CSV file with the line each starts on as an editor shows it (the header is
 /// line 1; a quoted line break and CRLF endings counted as a person sees them, see
 /// [`crate::decode::seen_line`]); a record that cannot be read comes as its row error.
+///
+/// A record that swallowed whole rows of the file (an unclosed quote, `columns` wide rows) is
+/// refused naming how many, so that the report accounts for every line.
 pub(crate) fn numbered<R: std::io::Read>(
     records: csv::StringRecordsIter<'_, R>,
     crlf: bool,
+    columns: usize,
 ) -> impl Iterator<Item = (u64, std::result::Result<csv::StringRecord, RowError>)> + '_ {
     let mut last = 1u64;
     records.map(move |rec| {
         let (line, rec) = match rec {
-            Ok(r) => (crate::decode::seen_line(r.position(), crlf, last + 1), Ok(r)),
+            Ok(r) => {
+                let line = crate::decode::seen_line(r.position(), crlf, last + 1);
+                match unclosed_quote(&r, columns, line) {
+                    Some(e) => (line, Err(e)),
+                    None => (line, Ok(r)),
+                }
+            }
             Err(e) => {
                 let line = crate::decode::seen_line(e.position(), crlf, last + 1);
                 (line, Err(RowError::refused(line, None, cordon_domain::refusal!("row.unreadable", reason = e))))
@@ -56,6 +66,12 @@ pub(crate) fn numbered<R: std::io::Read>(
         last = line;
         (line, rec)
     })
+}
+
+/// The refusal of a record that swallowed whole rows of its file (an unclosed quote).
+fn unclosed_quote(record: &csv::StringRecord, columns: usize, line: u64) -> Option<RowError> {
+    let rows: usize = record.iter().map(|f| cordon_domain::header::swallowed_rows(f, columns)).sum();
+    (rows > 0).then(|| RowError::refused(line, None, cordon_domain::refusal!("row.unclosed_quote", rows = rows)))
 }
 
 /// Where an import stands, reported after each stored batch.
@@ -243,6 +259,10 @@ fn parse<R: Read + Send + 'static>(
                 }
                 rows += 1;
                 let line = crate::decode::seen_line(record.position(), crlf, rows + 1);
+                if let Some(e) = unclosed_quote(&record, headers.len(), line) {
+                    errors.push(e);
+                    continue;
+                }
                 let fields: Vec<&str> = record.iter().collect();
                 let noted = |found: Vec<cordon_domain::person_row::FieldError>| {
                     found.into_iter().map(move |e| RowError { line, field: Some(e.field.as_str()), reason: e.reason, then: e.then })

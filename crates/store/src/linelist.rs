@@ -69,7 +69,7 @@ fn parse(input: impl Read + Send + 'static, allowed: Option<&Jurisdiction>, defa
     let columns = LinelistColumns::from_headers(headers.iter()).map_err(|e| refused!("refused.file_columns", reason = e))?;
     let (mut rows, mut errors, mut warnings, mut read) = (Vec::new(), Vec::new(), Vec::new(), 0u64);
     let mut seen: HashMap<String, u64> = HashMap::new();
-    for (line, record) in numbered(reader.records(), crlf) {
+    for (line, record) in numbered(reader.records(), crlf, headers.len()) {
         read += 1;
         let record = match record {
             Ok(r) => r,

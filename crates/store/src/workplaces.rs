@@ -64,7 +64,8 @@ fn parse<R: Read + Send + 'static>(input: R) -> Result<(TextEncoding, Vec<Row>, 
     };
     let unit = find(&["班组", "部门", "unit"]);
     let (mut rows, mut errors, mut read) = (Vec::new(), Vec::new(), 0u64);
-    for (line, rec) in numbered(csv.records(), crlf) {
+    let width = headers.len();
+    for (line, rec) in numbered(csv.records(), crlf, width) {
         read += 1;
         let rec = match rec {
             Ok(r) => r,

@@ -189,6 +189,17 @@ async fn import_stores_valid_rows_reports_bad_ones_and_is_idempotent() {
         import_persons(&store, Cursor::new(windows), &mut errors).await.unwrap();
         let crlf: Vec<(u64, Option<&str>)> = errors.0.iter().map(|e| (e.line, e.field)).collect();
         assert_eq!(crlf, lines, "{:?}: CRLF lines as an editor shows them", s.kind);
+        // An unclosed quote on line 11 swallows the rows after it: that line is refused naming how
+        // many, and nothing after it is stored.
+        let mut open = String::from("身份证号,姓名,手机号,区划代码,住址,重点人群\n");
+        for (i, line) in people_csv(60).lines().skip(1).enumerate() {
+            open.push_str(&if i == 9 { line.replacen(',', ",\"", 1) } else { line.to_string() });
+            open.push('\n');
+        }
+        let mut errors = Collect::default();
+        let quoted = import_persons(&store, Cursor::new(open.into_bytes()), &mut errors).await.unwrap();
+        assert_eq!((quoted.rows, quoted.invalid_rows), (10, 1), "{:?}", s.kind);
+        assert_eq!((errors.0[0].line, errors.0[0].reason.kind, errors.0[0].reason.arg("rows")), (11, "row.unclosed_quote", Some("50")));
         // Saved by Excel as "Unicode text" (UTF-16LE with its BOM, CRLF): read, the same lines.
         let mut utf16 = vec![0xFF, 0xFE];
         utf16.extend(csv.replace('\n', "\r\n").encode_utf16().flat_map(u16::to_le_bytes));
