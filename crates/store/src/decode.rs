@@ -43,7 +43,11 @@ pub struct Text {
 }
 
 /// Like [`utf8_reader`], also telling whether lines end with CRLF.
-pub fn utf8_text<R: Read + Send + 'static>(mut input: R) -> io::Result<Text> {
+pub fn utf8_text<R: Read + Send + 'static>(input: R) -> io::Result<Text> {
+    detect(Box::new(input))
+}
+
+fn detect(mut input: Box<dyn Read + Send>) -> io::Result<Text> {
     let mut sample = Vec::with_capacity(MIN_SAMPLE);
     let mut chunk = vec![0u8; MIN_SAMPLE];
     loop {
@@ -63,6 +67,11 @@ pub fn utf8_text<R: Read + Send + 'static>(mut input: R) -> io::Result<Text> {
         let decoded =
             encoding_rs_io::DecodeReaderBytesBuilder::new().bom_sniffing(true).strip_bom(true).build(Cursor::new(sample).chain(input));
         return Ok(Text { encoding: TextEncoding::Utf16, crlf, reader: Box::new(decoded) });
+    }
+    // Old Mac files end lines with CR alone: read as LF, so that rows and line numbers come out
+    // as an editor shows them.
+    if !sample.contains(&b'\n') && sample.contains(&b'\r') {
+        return detect(Box::new(CrAsLf(Cursor::new(sample).chain(input))));
     }
     // CR and LF are the same bytes in UTF-8 and GB18030.
     let crlf = sample.iter().position(|b| *b == b'\n').is_some_and(|i| i > 0 && sample[i - 1] == b'\r');
@@ -84,6 +93,17 @@ pub fn utf8_text<R: Read + Send + 'static>(mut input: R) -> io::Result<Text> {
         .encoding(Some(encoding_rs::GB18030))
         .build_with_buffer(stream, vec![0; 64 * 1024])?;
     Ok(Text { encoding: TextEncoding::Gb18030, crlf, reader: Box::new(decoded) })
+}
+
+/// A reader of a file whose lines end with CR alone, giving LF instead.
+struct CrAsLf<R>(R);
+
+impl<R: Read> Read for CrAsLf<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.0.read(buf)?;
+        buf[..n].iter_mut().filter(|b| **b == b'\r').for_each(|b| *b = b'\n');
+        Ok(n)
+    }
 }
 
 /// The line a person sees a CSV record on in their editor. The csv crate numbers the records of

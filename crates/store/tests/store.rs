@@ -200,6 +200,11 @@ async fn import_stores_valid_rows_reports_bad_ones_and_is_idempotent() {
         let quoted = import_persons(&store, Cursor::new(open.into_bytes()), &mut errors).await.unwrap();
         assert_eq!((quoted.rows, quoted.invalid_rows), (10, 1), "{:?}", s.kind);
         assert_eq!((errors.0[0].line, errors.0[0].reason.kind, errors.0[0].reason.arg("rows")), (11, "row.unclosed_quote", Some("50")));
+        // Old Mac line endings (CR only): read, the same lines.
+        let mut errors = Collect::default();
+        let mac = import_persons(&store, Cursor::new(csv.replace('\n', "\r").into_bytes()), &mut errors).await.unwrap();
+        assert_eq!((mac.unchanged, mac.invalid_rows), (200, 3), "{:?}", s.kind);
+        assert_eq!(errors.0.iter().map(|e| (e.line, e.field)).collect::<Vec<_>>(), lines, "CR-only lines as an editor shows them");
         // Saved by Excel as "Unicode text" (UTF-16LE with its BOM, CRLF): read, the same lines.
         let mut utf16 = vec![0xFF, 0xFE];
         utf16.extend(csv.replace('\n', "\r\n").encode_utf16().flat_map(u16::to_le_bytes));
