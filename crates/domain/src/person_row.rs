@@ -139,16 +139,15 @@ impl PersonColumns {
         let name = PersonName::parse(self.get(row, PersonField::Name)).map_err(|e| fail(PersonField::Name, e.into())).ok();
 
         let resident = matches!(document, Some(IdDocument::Resident(_)));
+        // A sex or birth date that does not read: the resident id gives it instead (a warning), or
+        // for a passport holder the row cannot be a person.
+        let mut unread = |field, reason| if resident { warn(field, reason, from_id()) } else { fail(field, reason) };
         let sex_text = self.get(row, PersonField::Sex);
         let given_sex = match sex_text.parse::<Sex>() {
             _ if sex_text.is_empty() => None,
             Ok(s) => Some(s),
-            Err(_) if resident => {
-                warn(PersonField::Sex, crate::refusal!("row.sex", value = sex_text), from_id());
-                None
-            }
             Err(_) => {
-                fail(PersonField::Sex, crate::refusal!("row.sex", value = sex_text));
+                unread(PersonField::Sex, crate::refusal!("row.sex", value = sex_text));
                 None
             }
         };
@@ -156,12 +155,8 @@ impl PersonColumns {
         let given_birth = match parse_date(birth_text) {
             _ if birth_text.is_empty() => None,
             Ok(d) => Some(d),
-            Err(_) if resident => {
-                warn(PersonField::BirthDate, crate::refusal!("row.date", value = birth_text), from_id());
-                None
-            }
             Err(_) => {
-                fail(PersonField::BirthDate, crate::refusal!("row.date", value = birth_text));
+                unread(PersonField::BirthDate, crate::refusal!("row.date", value = birth_text));
                 None
             }
         };
