@@ -156,15 +156,7 @@ pub async fn import_venues<R: Read + Send + 'static>(
     }
     let inserted = store.upsert_venues(&good).await?;
     errors.sort_by_key(|e| e.line);
-    let mut invalid_rows = 0;
-    let mut last = None;
-    for e in &errors {
-        if last != Some(e.line) {
-            invalid_rows += 1;
-            last = Some(e.line);
-        }
-        observer.row_error(e);
-    }
+    let invalid_rows = crate::import::rows_reported(&errors, |e| observer.row_error(e));
     observer.progress(&Progress { bytes_read: 0, rows: read, inserted, invalid_rows });
     Ok(VenueSummary {
         encoding,
@@ -483,14 +475,7 @@ pub async fn import_checkins<R: Read + Send + 'static>(
         }
         progress.inserted += store.write_checkins(good).await?;
         errors.sort_by_key(|e| e.line);
-        let mut last = None;
-        for e in &errors {
-            if last != Some(e.line) {
-                progress.invalid_rows += 1;
-                last = Some(e.line);
-            }
-            observer.row_error(e);
-        }
+        progress.invalid_rows += crate::import::rows_reported(&errors, |e| observer.row_error(e));
         observer.progress(&progress);
     }
     let encoding = reader.await.map_err(|e| StoreError::Task(e.to_string()))??;

@@ -30,6 +30,21 @@ pub struct RowError {
     pub then: Option<Refusal>,
 }
 
+/// Hands each problem to `report` and answers how many rows they name: the problems of one row
+/// come together, in line order, and the row is counted once.
+pub(crate) fn rows_reported(problems: &[RowError], mut report: impl FnMut(&RowError)) -> u64 {
+    let mut last = None;
+    let mut rows = 0;
+    for e in problems {
+        if last != Some(e.line) {
+            rows += 1;
+            last = Some(e.line);
+        }
+        report(e);
+    }
+    rows
+}
+
 impl RowError {
     /// A row (or one of its fields) that cannot be stored.
     pub fn refused(line: u64, field: Option<&'static str>, reason: Refusal) -> Self {
@@ -175,26 +190,8 @@ pub(crate) async fn import_persons_within<R: Read + Send + 'static>(
     let mut writing = std::time::Duration::ZERO;
     while let Some(msg) = rx.recv().await {
         match msg {
-            Msg::Errors(errors) => {
-                let mut last_line = None;
-                for e in &errors {
-                    if last_line != Some(e.line) {
-                        progress.invalid_rows += 1;
-                        last_line = Some(e.line);
-                    }
-                    observer.row_error(e);
-                }
-            }
-            Msg::Warnings(warnings) => {
-                let mut last_line = None;
-                for w in &warnings {
-                    if last_line != Some(w.line) {
-                        warned_rows += 1;
-                        last_line = Some(w.line);
-                    }
-                    observer.row_warning(w);
-                }
-            }
+            Msg::Errors(errors) => progress.invalid_rows += rows_reported(&errors, |e| observer.row_error(e)),
+            Msg::Warnings(warnings) => warned_rows += rows_reported(&warnings, |w| observer.row_warning(w)),
             Msg::Batch { people, rows, bytes } => {
                 valid_rows += people.len() as u64;
                 let write_started = Instant::now();
