@@ -231,7 +231,9 @@ pub async fn list(t: Tr, caller: Caller, Query(q): Query<AuditQuery>) -> Respons
         Err(e) => return failure(t, &caller, e),
     };
     // Acts done for an account by the demo or a command line carry its sign-in name only.
-    let unnamed: Vec<&str> = events.iter().filter(|e| e.actor_id.is_none()).map(|e| e.actor_name.as_str()).collect();
+    let mut unnamed: Vec<&str> = events.iter().filter(|e| e.actor_id.is_none()).map(|e| e.actor_name.as_str()).collect();
+    unnamed.sort_unstable();
+    unnamed.dedup();
     let shown_as = match caller.0.display_names(&unnamed).await {
         Ok(n) => n,
         Err(e) => return failure(t, &caller, e),
