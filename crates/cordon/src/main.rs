@@ -101,6 +101,37 @@ enum Command {
         #[command(subcommand)]
         cmd: accounts_cli::TokenCommand,
     },
+    /// Copy the SQLite database to FILE while it serves (a consistent copy of one instant).
+    /// On PostgreSQL use pg_dump: the README gives the commands.
+    Backup {
+        #[command(flatten)]
+        db: DatabaseArg,
+        /// The new file (it must not exist yet).
+        file: PathBuf,
+    },
+    /// Put a backup made by `cordon backup` in place of the SQLite database (stop the server
+    /// first). The backup is checked before it replaces anything.
+    Restore {
+        #[command(flatten)]
+        db: DatabaseArg,
+        /// The backup file.
+        file: PathBuf,
+    },
+    /// The audit trail.
+    Audit {
+        #[command(subcommand)]
+        cmd: AuditCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Check the audit chain from the first event to the last; say where it breaks. Exits 1 when
+    /// it is broken.
+    Verify {
+        #[command(flatten)]
+        db: DatabaseArg,
+    },
 }
 
 #[tokio::main]
@@ -234,7 +265,47 @@ async fn run() -> Result<()> {
         Command::Bench(args) => bench::run(args).await,
         Command::User { cmd } => accounts_cli::user(cmd).await,
         Command::Token { cmd } => accounts_cli::token(cmd).await,
+        Command::Audit { cmd: AuditCommand::Verify { db } } => audit_verify(&db.database).await,
+        Command::Backup { db, file } => {
+            open(&db.database).await?.backup(&file).await?;
+            eprintln!("backed up {} to {}", db.database, file.display());
+            Ok(())
+        }
+        Command::Restore { db, file } => {
+            let restored = cordon_store::backup::restore(&file, &db.database)?;
+            eprintln!("restored {} to {} ({} migrations)", file.display(), restored.path.display(), restored.migrations);
+            audit_verify(&db.database).await
+        }
     }
+}
+
+/// `cordon audit verify`: the chain's state in a few lines; exit status 1 when it is broken.
+async fn audit_verify(url: &str) -> Result<()> {
+    let check = open(url).await?.verify_audit().await?;
+    println!("{} audit events read", check.events);
+    if check.before_chain > 0 {
+        println!("{} events from before the chain began (written by an older Cordon)", check.before_chain);
+    }
+    for b in &check.breaks {
+        let why = match b.kind {
+            "unsealed" => "has no hash: written into the database outside Cordon",
+            "unreadable" => "holds a value Cordon never writes: written into the database outside Cordon",
+            _ => "does not follow from its contents and the event before it: changed, or an event before it removed or added by hand",
+        };
+        let at = b.at.map(|t| t.format("%F %T ").to_string()).unwrap_or_default();
+        println!("broken at event {} ({at}{} {}): {why}", b.id, b.action, b.entity);
+    }
+    if check.broken as usize > check.breaks.len() {
+        println!("… {} breaks in all", check.broken);
+    }
+    if let Some((id, hash)) = &check.head {
+        println!("head: event {id} {hash}");
+    }
+    if check.broken > 0 {
+        anyhow::bail!("the audit chain is broken at {} events", check.broken);
+    }
+    println!("the chain is intact");
+    Ok(())
 }
 
 async fn open(url: &str) -> Result<Store> {

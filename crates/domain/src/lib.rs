@@ -47,6 +47,7 @@ pub mod phone;
 pub mod refusal;
 pub mod resident_id;
 pub mod testing;
+pub mod throttle;
 pub mod transfer;
 pub mod treatment;
 

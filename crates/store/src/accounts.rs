@@ -12,7 +12,7 @@ use cordon_domain::access::{Jurisdiction, Permission, Role, check_password};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::audit::{Actor, Change, INSERT_AUDIT, audit_params};
+use crate::audit::{Actor, Append, Change};
 use crate::{Result, Store, StoreError, bind_all, with_read_pool, with_write_pool};
 
 /// A user account as stored (no password hash).
@@ -144,7 +144,7 @@ impl Store {
                 sqlx::query("INSERT INTO role_permissions (role, permission) VALUES ($1, $2)")
                     .bind(role.as_str()).bind(p.as_str()).execute(&mut *tx).await?;
             }
-            bind_all(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
+            tx.append(actor, &change).await?;
             tx.commit().await?;
         });
         Ok(())
@@ -178,7 +178,7 @@ impl Store {
                 "username": new.username, "display_name": new.display_name, "role": new.role.as_str(),
                 "areas": jurisdiction.areas().iter().map(|a| a.as_str()).collect::<Vec<_>>(),
             }));
-            bind_all(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
+            tx.append(actor, &change).await?;
             tx.commit().await?;
             id
         });
@@ -318,7 +318,7 @@ impl Store {
             let mut tx = pool.begin().await?;
             sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2").bind(&hash).bind(user.id).execute(&mut *tx).await?;
             sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(user.id).execute(&mut *tx).await?;
-            bind_all(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
+            tx.append(actor, &change).await?;
             tx.commit().await?;
         });
         Ok(())
@@ -346,7 +346,7 @@ impl Store {
             )
             .bind(user.id).bind(name).bind(secret_hash(&secret)).bind(now).fetch_one(&mut *tx).await?;
             let change = Change::new("create", "api_token", id).after(serde_json::json!({"user": username, "name": name}));
-            bind_all(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
+            tx.append(actor, &change).await?;
             tx.commit().await?;
             id
         });
@@ -377,7 +377,7 @@ impl Store {
             for a in jurisdiction.areas() {
                 sqlx::query("INSERT INTO user_areas (user_id, area_code) VALUES ($1, $2)").bind(user.id).bind(a.as_str()).execute(&mut *tx).await?;
             }
-            bind_all(sqlx::query(INSERT_AUDIT), audit_params(actor, &audit).iter()).execute(&mut *tx).await?;
+            tx.append(actor, &audit).await?;
             tx.commit().await?;
         });
         Ok(User { display_name, role: change.role, jurisdiction, ..user })
@@ -402,7 +402,7 @@ impl Store {
                 sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL")
                     .bind(Utc::now()).bind(user.id).execute(&mut *tx).await?;
             }
-            bind_all(sqlx::query(INSERT_AUDIT), audit_params(actor, &audit).iter()).execute(&mut *tx).await?;
+            tx.append(actor, &audit).await?;
             tx.commit().await?;
         });
         Ok(true)
@@ -446,7 +446,7 @@ impl Store {
             let n = sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
                 .bind(Utc::now()).bind(id).execute(&mut *tx).await?.rows_affected();
             if n == 1 {
-                bind_all(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
+                tx.append(actor, &change).await?;
             }
             tx.commit().await?;
             n == 1

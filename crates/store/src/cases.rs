@@ -12,7 +12,7 @@ use cordon_domain::cases::chain::{self, ChainCase};
 use cordon_domain::cases::exposure::{Degree, ExposureStatus};
 use serde::Serialize;
 
-use crate::audit::{Actor, Change, INSERT_AUDIT, audit_params};
+use crate::audit::{Actor, Append, Change};
 use crate::{Param, Result, Store, StoreError, bind_all, with_read_pool, with_write_pool};
 
 /// Days without a new case after which a cluster counts as closed (the longest observation
@@ -486,7 +486,7 @@ impl Store {
             crate::investigations::open_investigation!(tx, id, &area, now, &actor.name);
             let mut change = change.clone();
             change.entity_id = Some(external);
-            bind_all(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
+            tx.append(actor, &change).await?;
             tx.commit().await?;
             id
         });
@@ -574,7 +574,7 @@ impl Store {
                 .bind(infector.id).bind(case.id).bind(source).execute(&mut *tx).await?.rows_affected();
             if added > 0 {
                 recluster!(tx, &[infector.id, case.id], &case.area_code, now);
-                bind_all(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
+                tx.append(actor, &change).await?;
             }
             tx.commit().await?;
         });
@@ -663,7 +663,7 @@ impl Store {
                 "INSERT INTO incidents (name, area_code, started_at, response_level, rule_set) VALUES ($1, $2, $3, NULL, $4) RETURNING id",
             )
             .bind(name).bind(area.as_str()).bind(Utc::now()).bind(crate::testing::DEFAULT_RULE_SET).fetch_one(&mut *tx).await?;
-            bind_all(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
+            tx.append(actor, &change).await?;
             tx.commit().await?;
             id
         }))

@@ -13,7 +13,7 @@ use cordon_domain::testing::exemption::ExemptionReason;
 use serde::Serialize;
 
 use crate::Refusal;
-use crate::audit::{Actor, Change, INSERT_AUDIT, audit_params};
+use crate::audit::{Actor, Append, Change};
 use crate::station::BUMP_COUNTS;
 use crate::testing::Round;
 use crate::{Param, PersonCursor, PersonPage, Result, Store, StoreError, bind_all, with_read_pool, with_write_pool};
@@ -158,7 +158,7 @@ impl Store {
                     .bind(reason.as_str()).bind(note).bind(now).bind(&actor.name).bind(round_id).bind(person_id)
                     .execute(&mut *tx).await?;
             }
-            bind_all(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
+            tx.append(actor, &change).await?;
             tx.commit().await?;
         });
         let e =
@@ -176,7 +176,7 @@ impl Store {
             let Some((area,)) = dropped else { return Ok(false) };
             sqlx::query(BUMP_COUNTS).bind(round_id).bind(&area).bind(0i64).bind(-1i64).execute(&mut *tx).await?;
             let change = change.area(&area);
-            bind_all(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
+            tx.append(actor, &change).await?;
             tx.commit().await?;
         });
         Ok(true)

@@ -13,7 +13,7 @@ use cordon_domain::access::Jurisdiction;
 use cordon_domain::cases::exposure::{AssistStatus, Degree, ExposureKind, ExposureStatus, assist_recipient, secondary_span};
 use serde::Serialize;
 
-use crate::audit::{Actor, Change, INSERT_AUDIT, audit_params};
+use crate::audit::{Actor, Append, Change};
 use crate::cases::Case;
 use crate::observation::{ScheduleColumns, schedule_for};
 use crate::{Param, Result, Store, StoreError, bind_all, list_placeholders, with_read_pool, with_write_pool};
@@ -249,7 +249,7 @@ impl Store {
                 .bind(case.incident_id).bind(case.id).bind(n.contact_person_id).bind(id).bind(from).bind(until).bind(now).bind(&actor.name).bind(source)
                 .execute(&mut *tx).await?.rows_affected();
             }
-            bind_all(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
+            tx.append(actor, &change).await?;
             tx.commit().await?;
         });
         Ok(out)
@@ -275,7 +275,7 @@ impl Store {
                 n += bind_all(sqlx::query(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).execute(&mut *tx).await?.rows_affected();
             }
             if n > 0 {
-                bind_all(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
+                tx.append(actor, &change).await?;
             }
             tx.commit().await?;
         });
@@ -465,7 +465,7 @@ impl Store {
                     .bind(case.id).bind(c.person_id).execute(&mut *tx).await?;
             }
             if !orders.is_empty() {
-                bind_all(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
+                tx.append(actor, &change).await?;
             }
             tx.commit().await?;
         });
@@ -491,7 +491,7 @@ impl Store {
             let mut tx = pool.begin().await?;
             sqlx::query("UPDATE assist_requests SET status = 'answered', answer = $1, answered_at = COALESCE(answered_at, $2) WHERE id = $3")
                 .bind(answer).bind(Utc::now()).bind(request.id).execute(&mut *tx).await?;
-            bind_all(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
+            tx.append(actor, &change).await?;
             tx.commit().await?;
         });
         self.assist_request(request.id).await?.ok_or_else(|| StoreError::Task("request vanished".into()))

@@ -10,7 +10,7 @@ use cordon_domain::cases::case::CaseClass;
 use cordon_domain::cases::investigation::{Candidate, Clock, Part, next_in_turn};
 use serde::Serialize;
 
-use crate::audit::{Actor, Change, INSERT_AUDIT, audit_params};
+use crate::audit::{Actor, Append, Change};
 use crate::{Param, Result, Store, StoreError, bind_all, with_read_pool, with_write_pool};
 
 /// One investigation with its case, clocks and investigators.
@@ -229,7 +229,7 @@ impl Store {
             )
             .bind(inv.id).bind(user_id).bind(part.as_str()).bind(now).bind(&actor.name).execute(&mut *tx).await?.rows_affected();
             if n == 1 {
-                bind_all(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
+                tx.append(actor, &change).await?;
             }
             tx.commit().await?;
             n == 1
@@ -274,7 +274,7 @@ impl Store {
                 q = q.bind(r.trim().to_string());
             }
             if q.execute(&mut *tx).await?.rows_affected() == 1 {
-                bind_all(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
+                tx.append(actor, &change).await?;
             }
             tx.commit().await?;
         });

@@ -34,6 +34,7 @@ macro_rules! refusal {
 
 pub mod accounts;
 pub mod audit;
+pub mod backup;
 pub mod batch;
 mod bulk;
 pub mod cases;
@@ -100,6 +101,9 @@ pub enum StoreError {
     Io(#[from] std::io::Error),
     #[error("background task failed: {0}")]
     Task(String),
+    /// A backup or restore that cannot be done, and why.
+    #[error("{0}")]
+    Backup(String),
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;

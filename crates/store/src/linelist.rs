@@ -15,7 +15,7 @@ use cordon_domain::access::Jurisdiction;
 use cordon_domain::cases::linelist::{LinelistColumns, LinelistRow};
 use serde::Serialize;
 
-use crate::audit::{Actor, Change, INSERT_AUDIT, audit_params};
+use crate::audit::{Actor, Append, Change};
 use crate::cases::recluster;
 use crate::decode::{TextEncoding, utf8_text};
 use crate::import::{ImportObserver, Progress, RowError, numbered};
@@ -218,7 +218,7 @@ pub async fn import_linelist<R: Read + Send + 'static>(
         let change = Change::new("import", "linelist", incident_id).area(&area).after(serde_json::json!({
             "rows": parsed.read, "inserted": inserted, "links": links, "invalid_rows": invalid_rows, "warnings": warnings.len(),
         }));
-        bind_all(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
+        tx.append(actor, &change).await?;
         tx.commit().await?;
         (inserted, links, unknown, clusters)
     });

@@ -15,7 +15,7 @@ use cordon_domain::local_date;
 use cordon_domain::observation::{Blocker, Category, Moved, Outcome, RuleSet, Schedule, Status, Taken};
 use serde::Serialize;
 
-use crate::audit::{Actor, Change, INSERT_AUDIT, audit_params};
+use crate::audit::{Actor, Append, Change};
 use crate::{Param, Result, Store, StoreError, bind_all, with_read_pool, with_write_pool};
 
 /// A rule set as listed: built in or edited, with what it was copied from.
@@ -224,7 +224,7 @@ impl Store {
             )
             .bind(&rule.name).bind(&rule.title).bind(&body).bind(copied_from).bind(Utc::now()).bind(&actor.name)
             .execute(&mut *tx).await?;
-            bind_all(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
+            tx.append(actor, &change).await?;
             tx.commit().await?;
         });
         let incidents: Vec<(i64,)> = with_read_pool!(self, pool =>
@@ -249,7 +249,7 @@ impl Store {
         with_write_pool!(self, pool => {
             let mut tx = pool.begin().await?;
             sqlx::query("UPDATE incidents SET rule_set = $1 WHERE id = $2").bind(name).bind(incident_id).execute(&mut *tx).await?;
-            bind_all(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
+            tx.append(actor, &change).await?;
             tx.commit().await?;
         });
         self.recompute_incident(actor, incident_id).await
@@ -271,9 +271,7 @@ impl Store {
         let taken = self.taken_tests(&format!("order_id IN (SELECT id FROM observation_orders WHERE {open})"), incident_id).await?;
         let summary = self.write_schedules(&rule, orders, &taken).await?;
         let change = recompute_change(incident_id, &rule_name, &summary);
-        with_write_pool!(self, pool => {
-            bind_all(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(pool).await?;
-        });
+        self.record(actor, &change).await?;
         Ok(summary)
     }
 
@@ -374,7 +372,7 @@ impl Store {
                 let (now_status,): (String,) =
                     sqlx::query_as("SELECT status FROM observation_orders WHERE id = $1").bind(u.id).fetch_one(&mut *tx).await?;
                 if now_status == u.status.1.as_str() {
-                    bind_all(sqlx::query(INSERT_AUDIT), audit_params(&Actor::system("recompute"), &change).iter()).execute(&mut *tx).await?;
+                    tx.append(&Actor::system("recompute"), &change).await?;
                 }
             }
             for chunk in plan.dropped.chunks(500) {
@@ -553,7 +551,7 @@ impl Store {
                     .area(&o.area_code)
                     .before(serde_json::json!({"status": o.status}))
                     .after(serde_json::json!({"status": Status::Released.as_str()}));
-                bind_all(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
+                tx.append(actor, &change).await?;
             }
             tx.commit().await?;
         });
@@ -603,7 +601,7 @@ impl Store {
                     .area(&o.area_code)
                     .before(serde_json::json!({"status": o.status.as_str()}))
                     .after(serde_json::json!({"status": to.as_str()}));
-                bind_all(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
+                tx.append(actor, &change).await?;
                 started.push(o.id);
             }
             tx.commit().await?;
@@ -636,7 +634,7 @@ impl Store {
             if n == 0 {
                 return Err(refused!("refused.order_changed", id = order.id));
             }
-            bind_all(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
+            tx.append(actor, &change).await?;
             tx.commit().await?;
         });
         self.order(order.id).await?.ok_or_else(|| StoreError::Task("order vanished".into()))

@@ -290,7 +290,7 @@ impl Store {
     /// address is given. Registering an identity number already in the register changes nothing
     /// and answers the stored person with `false`, so a retry after a lost answer is harmless.
     pub(crate) async fn register_person(&self, actor: &crate::audit::Actor, p: &cordon_domain::NewPerson) -> Result<(Person, bool)> {
-        use crate::audit::{Change, INSERT_AUDIT, audit_params};
+        use crate::audit::{Append, Change};
         if let Some(existing) = self.person_by_document(p.document.number()).await? {
             return Ok((existing, false));
         }
@@ -330,7 +330,7 @@ impl Store {
                     let change = Change::new("create", "person", id).area(area).after(serde_json::json!({
                         "id_number": p.document.masked(), "name": p.name.as_str(), "address": p.address, "how": "on_the_spot",
                     }));
-                    bind_all(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
+                    tx.append(actor, &change).await?;
                     tx.commit().await?;
                     true
                 }

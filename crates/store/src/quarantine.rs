@@ -12,7 +12,7 @@ use cordon_domain::observation::{RoomStatus, SiteKind, Status};
 use cordon_domain::{AreaCode, Barcode, local_date};
 use serde::Serialize;
 
-use crate::audit::{Actor, Change, INSERT_AUDIT, audit_params};
+use crate::audit::{Actor, Append, Change};
 use crate::observation::{ORDER_COLUMNS, Order, OrderFilter};
 use crate::{Param, Result, Store, StoreError, bind_all, with_read_pool, with_write_pool};
 
@@ -139,7 +139,7 @@ impl Store {
             let Some((id,)) = row else {
                 return Err(refused!("refused.quarantine_site_name_taken", name = name));
             };
-            bind_all(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
+            tx.append(actor, &change).await?;
             tx.commit().await?;
             id
         });
@@ -211,7 +211,7 @@ impl Store {
                 );
                 added += bind_all(sqlx::query(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).execute(&mut *tx).await?.rows_affected();
             }
-            bind_all(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
+            tx.append(actor, &change).await?;
             tx.commit().await?;
             added
         });
@@ -251,7 +251,7 @@ impl Store {
             if n == 0 {
                 return Err(refused!("refused.room_changed", room = room.number));
             }
-            bind_all(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
+            tx.append(actor, &change).await?;
             tx.commit().await?;
         });
         Ok(())
@@ -337,7 +337,7 @@ impl Store {
                     .bind(room.id).bind(site.id).bind(o.id).bind(o.person_id).bind(now).execute(&mut *tx).await?;
             }
             if !plan.is_empty() {
-                bind_all(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
+                tx.append(actor, &change).await?;
             }
             tx.commit().await?;
         });
@@ -365,7 +365,7 @@ impl Store {
                 .bind(now).bind(order.id).bind(order.room_id).execute(&mut *tx).await?;
             sqlx::query("UPDATE observation_orders SET status = 'centralized', updated_at = $1 WHERE id = $2")
                 .bind(now).bind(order.id).execute(&mut *tx).await?;
-            bind_all(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
+            tx.append(actor, &change).await?;
             tx.commit().await?;
         });
         self.order(order.id).await?.ok_or_else(|| StoreError::Task("order vanished".into()))
@@ -421,7 +421,7 @@ impl Store {
                 sqlx::query("INSERT INTO transfer_people (transfer_id, person_id, order_id, then_status) VALUES ($1, $2, $3, $4)")
                     .bind(id).bind(order.person_id).bind(order.id).bind(then_status).execute(&mut *tx).await?;
             }
-            bind_all(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
+            tx.append(actor, &change).await?;
             tx.commit().await?;
         });
         self.order(order.id).await?.ok_or_else(|| StoreError::Task("order vanished".into()))
@@ -671,7 +671,7 @@ impl Store {
             if added == 0 {
                 return Err(refused!("refused.already_tested_today", name = order.name));
             }
-            bind_all(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
+            tx.append(actor, &change).await?;
             tx.commit().await?;
         });
         Ok(())
@@ -719,7 +719,7 @@ impl Store {
                 let params: Vec<Param> = chunk.iter().map(|i| Param::Int(*i)).collect();
                 bind_all(sqlx::query(sqlx::AssertSqlSafe(sql.as_str())).bind(now), params.iter()).execute(&mut *tx).await?;
             }
-            bind_all(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
+            tx.append(actor, &change).await?;
             tx.commit().await?;
         });
         self.recompute_orders(&ids).await?;

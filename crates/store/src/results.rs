@@ -14,7 +14,7 @@ use serde::Serialize;
 
 use std::collections::{HashMap, HashSet};
 
-use crate::audit::{Actor, Change, INSERT_AUDIT, INSERT_AUDIT_HEAD, INSERT_AUDIT_ROW_PARAMS, audit_params};
+use crate::audit::{Actor, Append, Change, INSERT_AUDIT_HEAD, INSERT_AUDIT_ROW_PARAMS};
 use crate::{Param, Result, Store, bind_all, with_read_pool, with_write_pool};
 use crate::{Refusal, term};
 
@@ -317,7 +317,7 @@ impl Store {
             let mut tx = pool.begin().await?;
             let (id,): (i64,) = sqlx::query_as("INSERT INTO labs (name, area_code, daily_capacity) VALUES ($1, $2, $3) RETURNING id")
                 .bind(new.name.trim()).bind(new.area_code.as_str()).bind(new.daily_capacity as i32).fetch_one(&mut *tx).await?;
-            bind_all(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
+            tx.append(actor, &change).await?;
             tx.commit().await?;
             id
         });
@@ -381,7 +381,7 @@ impl Store {
             let written = with_write_pool!(self, pool => {
                 let mut tx = pool.begin().await?;
                 let mut results = Vec::with_capacity(writes.len());
-                let mut audits: Vec<Param> = Vec::new();
+                let mut audits: Vec<Change> = Vec::new();
                 let mut pooled: Vec<&ResultWrite> = Vec::new();
                 // The results themselves, a hundred tubes per statement; a tube that got a result
                 // from elsewhere since it was read is not in the answer.
@@ -430,7 +430,7 @@ impl Store {
                         FollowUp::Nothing | FollowUp::Resample => {}
                     }
                     if audited_alone(w) {
-                        audits.extend(audit_params(actor, &w.change(lab_id)));
+                        audits.push(w.change(lab_id));
                     } else {
                         pooled.push(w);
                     }
@@ -438,8 +438,10 @@ impl Store {
                 }
                 // One audit event per recorded result, written in multi-row statements.
                 if !pooled.is_empty() {
-                    audits.extend(audit_params(actor, &pooled_change(lab_id, &pooled)));
+                    audits.push(pooled_change(lab_id, &pooled));
                 }
+                let mut chain = tx.chain().await?;
+                let audits: Vec<Param> = audits.iter().flat_map(|c| chain.seal(actor, c)).collect();
                 let per_row = INSERT_AUDIT_ROW_PARAMS;
                 for chunk in audits.chunks(per_row * 100) {
                     let sql = format!("{} VALUES {}", INSERT_AUDIT_HEAD, crate::values_placeholders(chunk.len() / per_row, per_row, 0));

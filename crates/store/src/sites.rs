@@ -8,9 +8,9 @@ use cordon_domain::person::Tags;
 use cordon_domain::testing::slots::{Part, Slot, stagger};
 use serde::Serialize;
 
-use crate::audit::{Actor, Change, INSERT_AUDIT, audit_params};
+use crate::audit::{Actor, Append, Change};
 use crate::testing::Site;
-use crate::{Param, Person, Result, Store, StoreError, bind_all, with_read_pool, with_write_pool};
+use crate::{Param, Person, Result, Store, StoreError, with_read_pool, with_write_pool};
 
 /// Why someone is on a site's door-to-door list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -82,7 +82,7 @@ impl Store {
                     .bind(site.id).bind(&s.area_code).bind(&s.label).bind(s.starts_at).bind(s.ends_at).bind(s.expected as i32)
                     .execute(&mut *tx).await?;
             }
-            bind_all(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
+            tx.append(actor, &change).await?;
             tx.commit().await?;
         });
         Ok(slots)

@@ -6,7 +6,7 @@ use cordon_domain::AreaCode;
 use cordon_domain::testing::pooling::{PoolPolicy, ZoneKind};
 use serde::Serialize;
 
-use crate::audit::{Actor, Change, INSERT_AUDIT, audit_params};
+use crate::audit::{Actor, Append, Change};
 use crate::{Param, Result, Store, StoreError, bind_all, with_read_pool, with_write_pool};
 
 /// The rule set an incident runs under unless told otherwise (DOMAIN: protocol-9, June 2022).
@@ -120,7 +120,7 @@ impl Store {
                 "INSERT INTO incidents (name, area_code, started_at, response_level, rule_set) VALUES ($1, $2, $3, NULL, $4) RETURNING id",
             )
             .bind(&name).bind(area.as_str()).bind(now).bind(DEFAULT_RULE_SET).fetch_one(&mut *tx).await?;
-            bind_all(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
+            tx.append(actor, &change).await?;
             tx.commit().await?;
             id
         }))
@@ -155,7 +155,7 @@ impl Store {
             let change = Change::new("create", "testing_round", id).area(first.0.as_str()).after(serde_json::json!({
                 "name": new.name, "areas": new.areas.iter().map(|(a, z)| (a.as_str(), z.map(|z| z.as_str()))).collect::<Vec<_>>(),
             }));
-            bind_all(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
+            tx.append(actor, &change).await?;
             tx.commit().await?;
             id
         });
@@ -215,7 +215,7 @@ impl Store {
             )
             .bind(new.round_id).bind(new.area_code.as_str()).bind(new.name.trim()).bind(new.address.trim()).bind(new.stations as i32)
             .fetch_one(&mut *tx).await?;
-            bind_all(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
+            tx.append(actor, &change).await?;
             tx.commit().await?;
             id
         });

@@ -5,9 +5,9 @@ use chrono::{DateTime, TimeZone, Utc};
 use cordon_domain::cases::case::PlaceKind;
 use serde::Serialize;
 
-use crate::audit::{Actor, Change, INSERT_AUDIT, audit_params};
+use crate::audit::{Actor, Append, Change};
 use crate::cases::Case;
-use crate::{Result, Store, bind_all, with_read_pool, with_write_pool};
+use crate::{Result, Store, with_read_pool, with_write_pool};
 
 /// One place the case was.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
@@ -67,7 +67,7 @@ impl Store {
                 .bind(case.id).bind(e.from_at).bind(e.until_at).bind(e.kind.as_str()).bind(e.place.trim()).bind(&e.detail).bind(now).bind(&actor.name)
                 .execute(&mut *tx).await?;
             }
-            bind_all(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
+            tx.append(actor, &change).await?;
             tx.commit().await?;
         });
         Ok(())
@@ -99,7 +99,7 @@ impl Store {
                 .bind(case.id).bind(time(c.at)).bind(c.left.map(time)).bind(now).bind(&actor.name).bind(c.venue_id)
                 .execute(&mut *tx).await?;
             }
-            bind_all(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
+            tx.append(actor, &change).await?;
             tx.commit().await?;
         });
         Ok(fresh.len() as u64)

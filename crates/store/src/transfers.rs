@@ -9,7 +9,7 @@ use cordon_domain::observation::Status;
 use cordon_domain::transfer::{TransferKind, TransferStatus, VehicleKind, fill_vehicles};
 use serde::Serialize;
 
-use crate::audit::{Actor, Change, INSERT_AUDIT, audit_params};
+use crate::audit::{Actor, Append, Change};
 
 /// The name of the quarantine site a case (`c`) was found in, '' when it was not found in one.
 const SITE_OF_CASE: &str = "COALESCE((SELECT s.name FROM observation_orders o JOIN quarantine_sites s ON s.id = o.site_id \
@@ -137,7 +137,7 @@ impl Store {
             .bind(plate).bind(v.kind.as_str()).bind(v.seats as i32).bind(v.area_code.as_str()).bind(v.driver.as_deref()).bind(phone)
             .fetch_optional(&mut *tx).await?;
             let Some((id,)) = row else { return Err(refused!("refused.vehicle_taken", plate = plate)) };
-            bind_all(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
+            tx.append(actor, &change).await?;
             tx.commit().await?;
             id
         });
@@ -174,7 +174,7 @@ impl Store {
             .bind(name).bind(h.kind.as_str()).bind(h.area_code.as_str()).bind(h.beds as i32)
             .fetch_optional(&mut *tx).await?;
             let Some((id,)) = row else { return Err(refused!("refused.hospital_taken", name = name)) };
-            bind_all(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
+            tx.append(actor, &change).await?;
             tx.commit().await?;
             id
         });
@@ -248,7 +248,7 @@ impl Store {
                 let change = Change::new("plan", "transfer", id).area(&site.area_code).after(serde_json::json!({
                     "vehicle": vehicle.plate, "to": site.name, "orders": people.iter().map(|o| o.id).collect::<Vec<_>>(),
                 }));
-                bind_all(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
+                tx.append(actor, &change).await?;
                 out.transfers.push(id);
             }
             tx.commit().await?;
@@ -301,7 +301,7 @@ impl Store {
             .fetch_one(&mut *tx).await?;
             sqlx::query("INSERT INTO transfer_people (transfer_id, person_id, case_id) VALUES ($1, $2, $3)")
                 .bind(id).bind(person).bind(case.id).execute(&mut *tx).await?;
-            bind_all(sqlx::query(INSERT_AUDIT), audit_params(actor, &change(id)).iter()).execute(&mut *tx).await?;
+            tx.append(actor, &change(id)).await?;
             tx.commit().await?;
             id
         });
@@ -401,7 +401,7 @@ impl Store {
                 sqlx::query("UPDATE cases SET place = $1 WHERE id IN (SELECT case_id FROM transfer_people WHERE transfer_id = $2)")
                     .bind(place).bind(t.id).execute(&mut *tx).await?;
             }
-            bind_all(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
+            tx.append(actor, &change).await?;
             tx.commit().await?;
         });
         // A case delivered to hospital is admitted there.
@@ -462,7 +462,7 @@ impl Store {
             let mut tx = pool.begin().await?;
             sqlx::query("UPDATE transfers SET vehicle_id = $1, escort = COALESCE($2, escort) WHERE id = $3 AND status = 'planned'")
                 .bind(vehicle.id).bind(Some(escort.trim()).filter(|e| !e.is_empty())).bind(t.id).execute(&mut *tx).await?;
-            bind_all(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
+            tx.append(actor, &change).await?;
             tx.commit().await?;
         });
         Ok(())

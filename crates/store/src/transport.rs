@@ -11,7 +11,7 @@ use cordon_domain::refusal::Refusal;
 use cordon_domain::testing::transport::{ROUTINE_TURNAROUND_HOURS, Turnaround, check_receipt, turnaround};
 use serde::Serialize;
 
-use crate::audit::{Actor, Change, INSERT_AUDIT, audit_params};
+use crate::audit::{Actor, Append, Change};
 use crate::{Param, Result, Store, StoreError, bind_all, with_read_pool, with_write_pool};
 
 /// A batch with its counts.
@@ -238,7 +238,7 @@ impl Store {
                 moved += bind_all(sqlx::query(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).execute(&mut *tx).await?.rows_affected();
             }
             if moved == tubes.len() as u64 {
-                bind_all(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
+                tx.append(actor, &change).await?;
                 tx.commit().await?;
                 true
             } else {
@@ -289,7 +289,7 @@ impl Store {
             }
             sqlx::query("UPDATE transport_batches SET received_at = COALESCE(received_at, $1), received_by = COALESCE(received_by, $2) WHERE id = $3")
                 .bind(now).bind(&actor.name).bind(batch_id).execute(&mut *tx).await?;
-            bind_all(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
+            tx.append(actor, &change).await?;
             tx.commit().await?;
         });
         self.batch_detail(batch_id).await

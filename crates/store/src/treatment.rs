@@ -9,7 +9,7 @@ use cordon_domain::testing::result::CtValues;
 use cordon_domain::treatment::{Discharge, HospitalKind, HospitalTest, StayStatus, discharge, monitoring_until};
 use serde::Serialize;
 
-use crate::audit::{Actor, Change, INSERT_AUDIT, audit_params};
+use crate::audit::{Actor, Append, Change};
 use crate::{Result, Store, bind_all, with_read_pool, with_write_pool};
 
 /// A hospital stay with the case and hospital it joins.
@@ -81,7 +81,7 @@ impl Store {
             sqlx::query("INSERT INTO severity_changes (stay_id, at, severity, note, recorded_by) VALUES ($1, $2, $3, '', $4)")
                 .bind(id).bind(now).bind(&severity).bind(&actor.name).execute(&mut *tx).await?;
             sqlx::query("UPDATE cases SET place = $1 WHERE id = $2").bind(place).bind(case_id).execute(&mut *tx).await?;
-            bind_all(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
+            tx.append(actor, &change).await?;
             tx.commit().await?;
             id
         });
@@ -158,7 +158,7 @@ impl Store {
             sqlx::query("UPDATE cases SET severity = $1 WHERE id = $2").bind(severity.as_str()).bind(stay.case_id).execute(&mut *tx).await?;
             sqlx::query("INSERT INTO severity_changes (stay_id, at, severity, note, recorded_by) VALUES ($1, $2, $3, $4, $5)")
                 .bind(stay.id).bind(now).bind(severity.as_str()).bind(note.trim()).bind(&actor.name).execute(&mut *tx).await?;
-            bind_all(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
+            tx.append(actor, &change).await?;
             tx.commit().await?;
         });
         Ok(converted)
@@ -198,7 +198,7 @@ impl Store {
             sqlx::query("UPDATE hospital_stays SET status = 'discharged', discharged_at = $1, monitoring_until = $2 WHERE id = $3 AND status = 'admitted'")
                 .bind(now).bind(until).bind(stay.id).execute(&mut *tx).await?;
             sqlx::query("UPDATE cases SET place = 'home' WHERE id = $1").bind(stay.case_id).execute(&mut *tx).await?;
-            bind_all(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
+            tx.append(actor, &change).await?;
             tx.commit().await?;
         });
         Ok(until)
@@ -217,7 +217,7 @@ impl Store {
             if n != 1 {
                 return Err(refused!("refused.stay_changed", case = stay.case_number));
             }
-            bind_all(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
+            tx.append(actor, &change).await?;
             tx.commit().await?;
         });
         Ok(())

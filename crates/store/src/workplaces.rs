@@ -9,7 +9,7 @@ use std::time::Instant;
 use cordon_domain::AreaCode;
 use serde::Serialize;
 
-use crate::audit::{Actor, Change, INSERT_AUDIT, audit_params};
+use crate::audit::{Actor, Append, Change};
 use crate::decode::{TextEncoding, utf8_text};
 use crate::import::{ImportObserver, Progress, RowError, numbered};
 use crate::{Param, Result, Store, StoreError, bind_all, values_placeholders, with_read_pool, with_write_pool};
@@ -147,7 +147,7 @@ pub async fn import_roster<R: Read + Send + 'static>(
         let change = Change::new("import", "roster", &area_code).area(&area_code).after(serde_json::json!({
             "rows": read, "workplaces": workplaces, "members": members,
         }));
-        bind_all(sqlx::query(INSERT_AUDIT), audit_params(actor, &change).iter()).execute(&mut *tx).await?;
+        tx.append(actor, &change).await?;
         tx.commit().await?;
         (workplaces, members)
     });

@@ -591,6 +591,169 @@ mod accounts {
             s.finish(store).await.unwrap();
         }
     }
+
+    /// Runs `sql` on a connection of its own, outside the product, as someone with the
+    /// database's password would.
+    async fn by_hand(s: &Scratch, sql: &str) {
+        use sqlx::{Connection, Executor};
+        match s.kind {
+            BackendKind::Sqlite => {
+                sqlx::SqliteConnection::connect(&s.url).await.unwrap().execute(sqlx::AssertSqlSafe(sql)).await.unwrap();
+            }
+            BackendKind::Postgres => {
+                sqlx::PgConnection::connect(&s.url).await.unwrap().execute(sqlx::AssertSqlSafe(sql)).await.unwrap();
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn the_audit_chain_holds_under_concurrent_writers_and_shows_where_it_was_forged_or_changed() {
+        for (s, store) in each_backend("audit_chain").await {
+            // Many writers at once (PostgreSQL runs them side by side): one chain, no fork.
+            let writes = (0..40).map(|i| {
+                let store = store.clone();
+                async move {
+                    let actor = Actor { user_id: Some(i), name: format!("u{i}"), ..Default::default() };
+                    let change = Change::new("reveal", "person", i).area("140121100201").after(serde_json::json!({"名": "张三", "i": i}));
+                    store.record(&actor, &change).await
+                }
+            });
+            for r in futures_util::future::join_all(writes).await {
+                r.unwrap();
+            }
+            let check = store.verify_audit().await.unwrap();
+            assert_eq!((check.events, check.broken, check.before_chain), (40, 0, 0), "{:?}", check.breaks);
+            let (head, _) = check.head.clone().expect("a head");
+
+            // A forged event written straight into the table: it has no seal, and says so.
+            by_hand(
+                &s,
+                "INSERT INTO audit_events (at, actor_name, action, entity, entity_id) VALUES ('2026-12-04 10:00:00+00:00', 'x', 'release', 'observation_order', '9')",
+            )
+            .await;
+            // SQLite's columns take any text: a time no Cordon writes is reported, not a failure.
+            if s.kind == BackendKind::Sqlite {
+                by_hand(&s, "INSERT INTO audit_events (at, actor_name, action, entity) VALUES ('2026-12-04', 'x', 'release', 'x')").await;
+                let check = store.verify_audit().await.unwrap();
+                assert_eq!(check.breaks.iter().map(|b| b.kind).collect::<Vec<_>>(), ["unsealed", "unreadable"]);
+                by_hand(&s, "DROP TRIGGER audit_events_no_delete").await;
+                by_hand(&s, "DELETE FROM audit_events WHERE entity = 'x'").await;
+            }
+            // Cordon goes on chaining past it.
+            store.record(&Actor::system("t"), &Change::new("reveal", "person", 99)).await.unwrap();
+            let check = store.verify_audit().await.unwrap();
+            assert_eq!(check.broken, 1, "{:?}", check.breaks);
+            assert_eq!((check.breaks[0].id > head, check.breaks[0].kind, check.breaks[0].action.as_str()), (true, "unsealed", "release"));
+
+            // An event changed behind the triggers' back: its hash no longer follows.
+            let disable: &[&str] = match s.kind {
+                BackendKind::Sqlite => &["DROP TRIGGER audit_events_no_update"],
+                BackendKind::Postgres => &["ALTER TABLE audit_events DISABLE TRIGGER audit_events_no_update"],
+            };
+            for sql in disable {
+                by_hand(&s, sql).await;
+            }
+            by_hand(&s, "UPDATE audit_events SET actor_name = 'someone else' WHERE id = (SELECT MIN(id) + 3 FROM audit_events)").await;
+            let check = store.verify_audit().await.unwrap();
+            assert_eq!(check.broken, 2, "{:?}", check.breaks);
+            assert_eq!(check.breaks[0].kind, "mismatch");
+            // Removed: the event after the gap does not follow.
+            by_hand(&s, "DELETE FROM audit_events WHERE id = (SELECT MIN(id) + 10 FROM audit_events)").await;
+            let check = store.verify_audit().await.unwrap();
+            assert_eq!(check.broken, 3, "{:?}", check.breaks);
+            assert_eq!(check.breaks.iter().filter(|b| b.kind == "mismatch").count(), 2);
+            s.finish(store).await.unwrap();
+        }
+    }
+}
+
+mod backup {
+    use super::*;
+    use cordon_store::audit::{Actor, Change};
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    async fn audit_count(store: &Store) -> usize {
+        store.verify_audit().await.unwrap().events as usize
+    }
+
+    #[tokio::test]
+    async fn a_backup_taken_while_writing_restores_to_a_database_that_checks_clean() {
+        for (s, store) in each_backend("backup").await {
+            // A writer goes on recording while the backup is taken.
+            let stop = Arc::new(AtomicBool::new(false));
+            let writer = {
+                let (store, stop) = (store.clone(), stop.clone());
+                tokio::spawn(async move {
+                    let mut n = 0;
+                    while !stop.load(Ordering::Relaxed) {
+                        store.record(&Actor::system("writer"), &Change::new("reveal", "person", n)).await.unwrap();
+                        n += 1;
+                    }
+                    n
+                })
+            };
+            while audit_count(&store).await < 20 {
+                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+            }
+            let dir = std::env::temp_dir().join(format!("cordon-backup-{}-{:?}", std::process::id(), s.kind));
+            let _ = std::fs::remove_dir_all(&dir);
+            std::fs::create_dir_all(&dir).unwrap();
+            let file = dir.join("backup.db");
+            let (restored_url, copy) = match s.kind {
+                BackendKind::Sqlite => {
+                    store.backup(&file).await.unwrap();
+                    let again = store.backup(&file).await.expect_err("never overwrites");
+                    assert!(again.to_string().contains("already exists"), "{again}");
+                    // The old database in the way, with a write-ahead log of its own.
+                    let target = dir.join("restored.db");
+                    std::fs::write(&target, b"the old database").unwrap();
+                    std::fs::write(dir.join("restored.db-wal"), b"its log").unwrap();
+                    let url = format!("sqlite://{}", target.display());
+                    // A file that is no database, or no Cordon database, replaces nothing.
+                    std::fs::write(dir.join("junk.db"), b"not a database at all").unwrap();
+                    for bad in [dir.join("junk.db"), dir.join("missing.db")] {
+                        cordon_store::backup::restore(&bad, &url).expect_err("refused");
+                        assert_eq!(std::fs::read(&target).unwrap(), b"the old database");
+                    }
+                    let restored = cordon_store::backup::restore(&file, &url).unwrap();
+                    assert!(restored.migrations > 20, "{}", restored.migrations);
+                    assert!(!dir.join("restored.db-wal").exists() || std::fs::read(dir.join("restored.db-wal")).unwrap() != b"its log");
+                    let check: String =
+                        rusqlite::Connection::open(&target).unwrap().query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
+                    assert_eq!(check, "ok");
+                    (url, None)
+                }
+                BackendKind::Postgres => {
+                    let refused = store.backup(&file).await.expect_err("pg_dump's job");
+                    assert!(refused.to_string().contains("pg_dump"), "{refused}");
+                    // The README's commands, run as written there.
+                    let dump = std::process::Command::new("pg_dump").args(["-Fc", "-f"]).arg(&file).arg(&s.url).status().unwrap();
+                    assert!(dump.success());
+                    let copy = cordon_store::scratch::Scratch::postgres(&cordon_store::scratch::test_pg_url(), "restored").await.unwrap();
+                    let restore =
+                        std::process::Command::new("pg_restore").args(["--no-owner", "-d", &copy.url]).arg(&file).status().unwrap();
+                    assert!(restore.success());
+                    (copy.url.clone(), Some(copy))
+                }
+            };
+            stop.store(true, Ordering::Relaxed);
+            let written: i64 = writer.await.unwrap();
+            let restored = Store::open_and_migrate(&restored_url).await.unwrap();
+            let check = restored.verify_audit().await.unwrap();
+            assert_eq!(check.broken, 0, "{:?}", check.breaks);
+            assert!(check.events >= 20 && check.events as i64 <= written, "{} of {written}", check.events);
+            // The restored database takes writes and goes on chaining.
+            restored.record(&Actor::system("after"), &Change::new("reveal", "person", 1)).await.unwrap();
+            assert_eq!(restored.verify_audit().await.unwrap().broken, 0);
+            match copy {
+                Some(copy) => copy.finish(restored).await.unwrap(),
+                None => restored.close().await,
+            }
+            let _ = std::fs::remove_dir_all(&dir);
+            s.finish(store).await.unwrap();
+        }
+    }
 }
 
 mod testing_rounds {

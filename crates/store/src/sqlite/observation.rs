@@ -8,7 +8,7 @@ use chrono::Utc;
 use cordon_domain::local_date;
 use cordon_domain::observation::{Outcome, RuleSet, Status, Taken};
 
-use crate::audit::{Actor, INSERT_AUDIT, audit_params};
+use crate::audit::{Actor, Chain, INSERT_AUDIT};
 use crate::observation::{OPEN_ORDER_COLUMNS, OpenOrder, RecomputeSummary, final_statuses, plan_schedules, recompute_change};
 use crate::{Result, SqliteBackend};
 
@@ -87,13 +87,14 @@ pub(crate) async fn recompute_incident(
                 release.execute(rusqlite::params![at, rule.name, id, Status::Released.as_str()])?;
             }
             // Read and written in one immediate transaction: every move takes, and is audited.
+            let mut chain = Chain::rusqlite(&tx)?;
             for change in plan.updates.iter().filter_map(|u| u.moved()) {
                 let by = crate::audit::Actor::system("recompute");
-                let params: Vec<rusqlite::types::Value> = audit_params(&by, &change).iter().map(crate::param_value).collect();
+                let params: Vec<rusqlite::types::Value> = chain.seal(&by, &change).iter().map(crate::param_value).collect();
                 tx.execute(&crate::sqlite_sql(INSERT_AUDIT), rusqlite::params_from_iter(params))?;
             }
             let change = recompute_change(incident_id, &rule.name, &plan.summary);
-            let params: Vec<rusqlite::types::Value> = audit_params(&actor, &change).iter().map(crate::param_value).collect();
+            let params: Vec<rusqlite::types::Value> = chain.seal(&actor, &change).iter().map(crate::param_value).collect();
             tx.execute(&crate::sqlite_sql(INSERT_AUDIT), rusqlite::params_from_iter(params))?;
         }
         tx.commit()?;

@@ -6,7 +6,7 @@ use chrono::Utc;
 use cordon_domain::testing::result::{DEFAULT_RECALL_HOURS, FollowUp, follow_up};
 
 use crate::audit::Actor;
-use crate::audit::{INSERT_AUDIT, audit_params};
+use crate::audit::{Chain, INSERT_AUDIT};
 use crate::results::*;
 use crate::sqlite::time as sqlite_time;
 use crate::{Result, SqliteBackend, sqlite_sql};
@@ -77,6 +77,7 @@ pub(crate) fn write(tx: &rusqlite::Connection, actor: &Actor, lab_id: i64, write
         let mut close_negative = tx.prepare_cached(&sqlite_sql(CLOSE_NEGATIVE))?;
         let mut observed = tx.prepare_cached(&sqlite_sql(OBSERVATION_OUTCOME))?;
         let mut audit = tx.prepare_cached(&sqlite_sql(INSERT_AUDIT))?;
+        let mut chain = Chain::rusqlite(tx)?;
         for w in writes {
             let at = sqlite_time(w.at);
             if set.execute(rusqlite::params![w.result.as_str(), w.ct.orf1ab, w.ct.n, lab_id, at, w.tube_id])? == 0 {
@@ -101,7 +102,7 @@ pub(crate) fn write(tx: &rusqlite::Connection, actor: &Actor, lab_id: i64, write
                 FollowUp::Nothing | FollowUp::Resample => {}
             }
             if audited_alone(w) {
-                let params: Vec<rusqlite::types::Value> = audit_params(actor, &w.change(lab_id)).iter().map(crate::param_value).collect();
+                let params: Vec<rusqlite::types::Value> = chain.seal(actor, &w.change(lab_id)).iter().map(crate::param_value).collect();
                 audit.execute(rusqlite::params_from_iter(params))?;
             } else {
                 pooled.push(w);
@@ -110,7 +111,7 @@ pub(crate) fn write(tx: &rusqlite::Connection, actor: &Actor, lab_id: i64, write
         }
         if !pooled.is_empty() {
             let params: Vec<rusqlite::types::Value> =
-                audit_params(actor, &pooled_change(lab_id, &pooled)).iter().map(crate::param_value).collect();
+                chain.seal(actor, &pooled_change(lab_id, &pooled)).iter().map(crate::param_value).collect();
             audit.execute(rusqlite::params_from_iter(params))?;
         }
     }
