@@ -9,6 +9,7 @@ use argon2::{Argon2, PasswordHasher, PasswordVerifier};
 use chrono::{DateTime, Utc};
 use cordon_domain::AreaCode;
 use cordon_domain::access::{Jurisdiction, Permission, Role, check_password};
+use cordon_domain::throttle::{Scope, Tally};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
@@ -81,6 +82,18 @@ struct UserRow {
 }
 
 const USER_COLUMNS: &str = "id, username, display_name, role, password_hash, disabled, created_at";
+
+/// The answer to a sign-in.
+#[derive(Debug)]
+pub enum SignIn {
+    Welcome(Principal),
+    /// A wrong name or password, or a disabled account: which, is not said.
+    Wrong,
+    /// Too many failures: try again in this many minutes.
+    Locked {
+        minutes: i64,
+    },
+}
 
 /// A random secret of 32 bytes, hex-encoded (session ids and API tokens).
 fn new_secret() -> Result<String> {
@@ -251,19 +264,114 @@ impl Store {
     }
 
     /// Checks a user name and password; `None` when either is wrong or the account is disabled.
+    /// An unknown name takes as long as a wrong password (a decoy hash is checked instead).
     pub async fn verify_login(&self, username: &str, password: &str) -> Result<Option<Principal>> {
         let row = self.user_row("username = $1", crate::Param::Text(username.to_string())).await?;
-        let Some(row) = row else { return Ok(None) };
-        let hash = row.password_hash.clone();
-        let password = password.to_string();
-        let ok = tokio::task::spawn_blocking(move || {
-            argon2::password_hash::phc::PasswordHash::new(&hash)
-                .map(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
-                .unwrap_or(false)
-        })
-        .await
-        .map_err(|e| StoreError::Task(e.to_string()))?;
-        if ok { self.principal(row).await } else { Ok(None) }
+        if !password_matches(row.as_ref().map(|r| r.password_hash.clone()), password).await? {
+            return Ok(None);
+        }
+        match row {
+            Some(row) => self.principal(row).await,
+            None => Ok(None),
+        }
+    }
+
+    /// Signs in from `addr` (the client's address): refused while a lock holds
+    /// ([`cordon_domain::throttle`]); a failure is counted, and a lock it sets is audited; a
+    /// success forgets the failures of this account from this address and remembers the address
+    /// as one the account uses.
+    pub async fn sign_in(&self, username: &str, password: &str, addr: &str) -> Result<SignIn> {
+        let username = username.trim();
+        let now = Utc::now();
+        let row = self.user_row("username = $1", crate::Param::Text(username.to_string())).await?;
+        let familiar = match &row {
+            Some(r) => {
+                with_read_pool!(self, pool => sqlx::query_scalar::<_, i64>(
+                "SELECT COUNT(*) FROM login_addresses WHERE user_id = $1 AND addr = $2",
+            ).bind(r.id).bind(addr).fetch_one(pool).await?)
+                    > 0
+            }
+            None => false,
+        };
+        let scopes: Vec<Scope> = Scope::ALL.into_iter().filter(|s| s.applies(familiar)).collect();
+        let locked = |tallies: &[(Scope, Option<Tally>)]| tallies.iter().filter_map(|(_, t)| t.and_then(|t| t.blocked(now))).max();
+        if let Some(minutes) = locked(&self.login_tallies(&scopes, username, addr).await?) {
+            return Ok(SignIn::Locked { minutes });
+        }
+        let user_id = row.as_ref().map(|r| r.id);
+        let principal = match password_matches(row.as_ref().map(|r| r.password_hash.clone()), password).await? {
+            true => match row {
+                Some(row) => self.principal(row).await?,
+                None => None,
+            },
+            false => None,
+        };
+        if let Some(p) = principal {
+            let pair = Scope::Pair.key(username, addr);
+            with_write_pool!(self, pool => {
+                let mut tx = pool.begin().await?;
+                sqlx::query("DELETE FROM login_failures WHERE scope = $1 AND key = $2").bind(Scope::Pair.as_str()).bind(&pair)
+                    .execute(&mut *tx).await?;
+                sqlx::query(
+                    "INSERT INTO login_addresses (user_id, addr, last_at) VALUES ($1, $2, $3) \
+                     ON CONFLICT (user_id, addr) DO UPDATE SET last_at = excluded.last_at",
+                ).bind(p.user.id).bind(addr).bind(now).execute(&mut *tx).await?;
+                tx.commit().await?;
+            });
+            return Ok(SignIn::Welcome(p));
+        }
+        // A failure: counted under each scope, one sign-in at a time (read again under the lock:
+        // a guess made in parallel may have set a lock meanwhile); a lock it sets is recorded.
+        let _counting = self.sign_ins.lock().await;
+        let tallies = self.login_tallies(&scopes, username, addr).await?;
+        if let Some(minutes) = locked(&tallies) {
+            return Ok(SignIn::Locked { minutes });
+        }
+        let actor = Actor { user_id: None, name: username.to_string(), request_id: None, client_addr: Some(addr.to_string()) };
+        with_write_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            for (scope, prev) in &tallies {
+                let (t, locks) = Tally::after_failure(*prev, *scope, now);
+                sqlx::query(
+                    "INSERT INTO login_failures (scope, key, failures, since, locked_until) VALUES ($1, $2, $3, $4, $5) \
+                     ON CONFLICT (scope, key) DO UPDATE SET failures = excluded.failures, since = excluded.since, \
+                     locked_until = excluded.locked_until",
+                )
+                .bind(scope.as_str()).bind(scope.key(username, addr)).bind(i64::from(t.failures)).bind(t.since).bind(t.locked_until)
+                .execute(&mut *tx).await?;
+                if locks {
+                    let change = Change {
+                        action: "lockout".into(),
+                        entity: "session".into(),
+                        entity_id: user_id.map(|id| id.to_string()),
+                        ..Default::default()
+                    }
+                    .after(serde_json::json!({
+                        "scope": scope.as_str(), "username": username, "address": addr, "until": t.locked_until,
+                    }));
+                    tx.append(&actor, &change).await?;
+                }
+            }
+            tx.commit().await?;
+        });
+        Ok(SignIn::Wrong)
+    }
+
+    /// The stored failure counts of a sign-in under each scope.
+    async fn login_tallies(&self, scopes: &[Scope], username: &str, addr: &str) -> Result<Vec<(Scope, Option<Tally>)>> {
+        let mut out = Vec::with_capacity(scopes.len());
+        for scope in scopes {
+            let row: Option<(i64, DateTime<Utc>, Option<DateTime<Utc>>)> = with_read_pool!(self, pool => sqlx::query_as(
+                "SELECT failures, since, locked_until FROM login_failures WHERE scope = $1 AND key = $2",
+            ).bind(scope.as_str()).bind(scope.key(username, addr)).fetch_optional(pool).await?);
+            let tally = row.map(|(failures, since, locked_until)| Tally {
+                failures: u32::try_from(failures).unwrap_or(u32::MAX),
+                since,
+                locked_until,
+            });
+            out.push((*scope, tally));
+        }
+        Ok(out)
     }
 
     /// Starts a server-side session; returns the secret for the cookie (only its hash is kept).
@@ -468,6 +576,27 @@ impl Store {
             None => Ok(None),
         }
     }
+}
+
+/// Whether `password` matches the argon2 `hash`, checked off the async threads. With no hash (an
+/// unknown account) a decoy of the same cost is checked, so that the answer takes as long.
+async fn password_matches(hash: Option<String>, password: &str) -> Result<bool> {
+    static DECOY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let password = password.to_string();
+    tokio::task::spawn_blocking(move || {
+        let real = hash.is_some();
+        let hash = hash.unwrap_or_else(|| {
+            DECOY
+                .get_or_init(|| Argon2::default().hash_password(b"a decoy no one signs in with").map(|h| h.to_string()).unwrap_or_default())
+                .clone()
+        });
+        let ok = argon2::password_hash::phc::PasswordHash::new(&hash)
+            .map(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+            .unwrap_or(false);
+        real && ok
+    })
+    .await
+    .map_err(|e| StoreError::Task(e.to_string()))
 }
 
 /// An argon2 hash of a password, computed off the async threads.

@@ -271,6 +271,8 @@ pub struct Store {
     pub(crate) backend: std::sync::Arc<Backend>,
     /// Check-ins as a graph in memory, built on first use.
     pub(crate) contacts: std::sync::Arc<contacts::ContactIndex>,
+    /// Failed sign-ins are counted one at a time: a burst of guesses in parallel counts each.
+    pub(crate) sign_ins: std::sync::Arc<tokio::sync::Mutex<()>>,
 }
 
 /// Runs `$body` with `$pool` bound to the backend's reader pool; the body is compiled once per
@@ -461,7 +463,7 @@ impl Store {
             let read = SqlitePoolOptions::new().max_connections(4).connect_with(opts).await?;
             Backend::Sqlite(SqliteBackend { path, read, write, bulk: Default::default() })
         };
-        Ok(Store { backend: std::sync::Arc::new(backend), contacts: Default::default() })
+        Ok(Store { backend: std::sync::Arc::new(backend), contacts: Default::default(), sign_ins: Default::default() })
     }
 
     /// Opens, brings the schema up to date and gives roles without permissions their defaults.

@@ -2,10 +2,9 @@
 //! handle. Handlers that touch data take a [`Caller`]; without one a request never reaches them.
 //! Also the same-origin check for cookie sessions and the login throttle.
 
-use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+
+use std::time::Duration;
 
 use axum::extract::{ConnectInfo, FromRequestParts, Request};
 use axum::http::request::Parts;
@@ -115,51 +114,6 @@ pub async fn same_origin(req: Request, next: Next) -> Response {
         }
     }
     next.run(req).await
-}
-
-/// Failed logins per account and per client address within a window.
-pub struct LoginThrottle {
-    failures: Mutex<HashMap<String, (u32, Instant)>>,
-}
-
-const WINDOW: Duration = Duration::from_secs(15 * 60);
-const PER_ACCOUNT: u32 = 5;
-const PER_ADDRESS: u32 = 20;
-
-impl Default for LoginThrottle {
-    fn default() -> Self {
-        LoginThrottle { failures: Mutex::new(HashMap::new()) }
-    }
-}
-
-impl LoginThrottle {
-    fn keys(username: &str, addr: Option<IpAddr>) -> [(String, u32); 2] {
-        [
-            (format!("user:{}", username.to_lowercase()), PER_ACCOUNT),
-            (format!("addr:{}", addr.map(|a| a.to_string()).unwrap_or_default()), PER_ADDRESS),
-        ]
-    }
-
-    /// `Some(minutes)` to wait when the account or address has failed too often.
-    pub fn blocked(&self, username: &str, addr: Option<IpAddr>) -> Option<u64> {
-        let mut map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        map.retain(|_, (_, since)| since.elapsed() < WINDOW);
-        Self::keys(username, addr).iter().find_map(|(k, limit)| {
-            map.get(k).filter(|(n, _)| n >= limit).map(|(_, since)| (WINDOW - since.elapsed()).as_secs().div_ceil(60))
-        })
-    }
-
-    pub fn failed(&self, username: &str, addr: Option<IpAddr>) {
-        let mut map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        for (k, _) in Self::keys(username, addr) {
-            map.entry(k).or_insert((0, Instant::now())).0 += 1;
-        }
-    }
-
-    pub fn succeeded(&self, username: &str) {
-        let mut map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        map.remove(&format!("user:{}", username.to_lowercase()));
-    }
 }
 
 /// A `Set-Cookie` value for the session; `Secure` when the request came over TLS (directly or

@@ -29,12 +29,11 @@ mod ui;
 #[derive(Clone)]
 pub struct AppState {
     store: Store,
-    throttle: std::sync::Arc<auth::LoginThrottle>,
 }
 
 /// The whole application: API, OpenAPI document, pages and static assets.
 pub fn app(store: Store) -> Router {
-    let state = AppState { store, throttle: Default::default() };
+    let state = AppState { store };
     let (api_router, _) = api::router().split_for_parts();
     let openapi_json = serde_json::to_string_pretty(&api::document()).expect("OpenAPI document serializes");
     Router::new()

@@ -10,7 +10,7 @@ use axum::http::{Request, StatusCode};
 use cordon_domain::AreaCode;
 use cordon_domain::access::Role;
 use cordon_store::Store;
-use cordon_store::accounts::NewUser;
+use cordon_store::accounts::{NewUser, SignIn};
 use cordon_store::audit::{Actor, AuditFilter};
 use cordon_store::import::{Quiet, import_persons};
 use cordon_store::scratch::{Scratch, sample_id, sample_people_csv, seed_sample_areas, test_scratches};
@@ -165,14 +165,18 @@ async fn everything_but_health_login_and_static_files_needs_a_caller() {
 async fn login_sets_a_session_cookie_and_repeated_failures_are_throttled() {
     for w in worlds("login", 4).await {
         let app = cordon_web::app(w.store.clone());
-        let form = |user: &str, pw: &str| {
-            Request::post("/login")
+        let form = |user: &str, pw: &str, from: &str| {
+            let mut req = Request::post("/login")
                 .header("content-type", "application/x-www-form-urlencoded")
                 .header("sec-fetch-site", "same-origin")
                 .body(Body::from(format!("username={user}&password={pw}&next=/areas/140121100")))
-                .unwrap()
+                .unwrap();
+            let peer: std::net::SocketAddr = format!("{from}:50000").parse().unwrap();
+            req.extensions_mut().insert(axum::extract::ConnectInfo(peer));
+            req
         };
-        let ok = app.clone().oneshot(form("tracer1", PASSWORD)).await.unwrap();
+        let desk = "10.1.1.5";
+        let ok = app.clone().oneshot(form("tracer1", PASSWORD, desk)).await.unwrap();
         assert_eq!(ok.status(), StatusCode::SEE_OTHER);
         assert_eq!(ok.headers()["location"], "/areas/140121100");
         let cookie = ok.headers()["set-cookie"].to_str().unwrap().to_string();
@@ -182,14 +186,57 @@ async fn login_sets_a_session_cookie_and_repeated_failures_are_throttled() {
             app.clone().oneshot(Request::get("/areas/140121100").header("cookie", &session).body(Body::empty()).unwrap()).await.unwrap();
         assert_eq!(page.status(), StatusCode::OK);
 
+        // A stranger guesses the account's password five times: the stranger is locked out …
+        let stranger = "203.0.113.7";
         for _ in 0..5 {
-            let bad = app.clone().oneshot(form("tracer1", "wrong-password-1")).await.unwrap();
+            let bad = app.clone().oneshot(form("tracer1", "wrong-password-1", stranger)).await.unwrap();
             assert_eq!(bad.status(), StatusCode::UNAUTHORIZED);
         }
-        let blocked = app.clone().oneshot(form("tracer1", PASSWORD)).await.unwrap();
+        let blocked = app.clone().oneshot(form("tracer1", PASSWORD, stranger)).await.unwrap();
         assert_eq!(blocked.status(), StatusCode::TOO_MANY_REQUESTS, "even the right password waits");
         let body = axum::body::to_bytes(blocked.into_body(), usize::MAX).await.unwrap();
-        assert!(String::from_utf8_lossy(&body).contains("分钟后再试"));
+        assert!(String::from_utf8_lossy(&body).contains("15 分钟后再试"), "{}", String::from_utf8_lossy(&body));
+        // … the owner at their desk is not.
+        let owner = app.clone().oneshot(form("tracer1", PASSWORD, desk)).await.unwrap();
+        assert_eq!(owner.status(), StatusCode::SEE_OTHER, "the owner signs in from their usual address");
+        // The lockout is in the audit log, with the address it came from.
+        let events = w.store.audit_events(&AuditFilter { entity: Some("session".into()), ..Default::default() }, 10).await.unwrap();
+        let lockouts: Vec<_> = events.iter().filter(|e| e.action == "lockout").collect();
+        assert_eq!(lockouts.len(), 1, "{events:?}");
+        assert_eq!(lockouts[0].client_addr.as_deref(), Some(stranger));
+        assert!(lockouts[0].after_json.as_deref().unwrap().contains("\"scope\":\"pair\""));
+
+        // One address guessing many names is locked for all of them.
+        let scanner = "198.51.100.9";
+        for n in 0..20 {
+            let bad = app.clone().oneshot(form(&format!("guess{n}"), "wrong-password-1", scanner)).await.unwrap();
+            assert_eq!(bad.status(), StatusCode::UNAUTHORIZED, "guess {n}");
+        }
+        let blocked = app.clone().oneshot(form("tracer1", PASSWORD, scanner)).await.unwrap();
+        assert_eq!(blocked.status(), StatusCode::TOO_MANY_REQUESTS);
+
+        // The locks outlive a restart: a new app on the same database still refuses.
+        let restarted = cordon_web::app(w.store.clone());
+        let still = restarted.oneshot(form("tracer1", PASSWORD, stranger)).await.unwrap();
+        assert_eq!(still.status(), StatusCode::TOO_MANY_REQUESTS);
+        w.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn an_account_guessed_from_many_addresses_locks_for_strangers_only() {
+    for w in worlds("login_spread", 4).await {
+        let store = &w.store;
+        assert!(matches!(store.sign_in("tracer1", PASSWORD, "10.1.1.5").await.unwrap(), SignIn::Welcome(_)));
+        // Fifty guesses, each from an address of its own: no pair or address reaches its limit.
+        for n in 0..50 {
+            let r = store.sign_in("tracer1", "wrong-password-1", &format!("203.0.113.{n}")).await.unwrap();
+            assert!(matches!(r, SignIn::Wrong), "guess {n}: {r:?}");
+        }
+        assert!(matches!(store.sign_in("tracer1", PASSWORD, "203.0.113.200").await.unwrap(), SignIn::Locked { minutes: 15 }));
+        assert!(matches!(store.sign_in("tracer1", PASSWORD, "10.1.1.5").await.unwrap(), SignIn::Welcome(_)));
+        // An unknown name is checked against a decoy: it is refused like a wrong password.
+        assert!(matches!(store.sign_in("nobody", PASSWORD, "10.1.1.5").await.unwrap(), SignIn::Wrong));
         w.finish().await;
     }
 }

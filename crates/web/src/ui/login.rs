@@ -6,6 +6,7 @@ use axum::Form;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
+use cordon_store::accounts::SignIn;
 use cordon_store::audit::{Actor, Change};
 use serde::Deserialize;
 
@@ -51,12 +52,12 @@ pub async fn submit(
     let again = |status: StatusCode, error: String| {
         (status, render(&LoginPage { t, error: Some(error), username: f.username.clone(), next: next.clone() })).into_response()
     };
-    if let Some(minutes) = state.throttle.blocked(&f.username, addr) {
-        return again(StatusCode::TOO_MANY_REQUESTS, t.fill("login.throttled", &[("minutes", &minutes.to_string())]));
-    }
-    match state.store.verify_login(f.username.trim(), &f.password).await {
-        Ok(Some(principal)) => {
-            state.throttle.succeeded(&f.username);
+    let from = addr.map(|a| a.to_string()).unwrap_or_default();
+    match state.store.sign_in(&f.username, &f.password, &from).await {
+        Ok(SignIn::Locked { minutes }) => {
+            again(StatusCode::TOO_MANY_REQUESTS, t.fill("login.throttled", &[("minutes", &minutes.to_string())]))
+        }
+        Ok(SignIn::Welcome(principal)) => {
             let session = match state.store.create_session(principal.user.id, SESSION_IDLE).await {
                 Ok(s) => s,
                 Err(e) => {
@@ -80,10 +81,7 @@ pub async fn submit(
             res.headers_mut().insert(header::SET_COOKIE, value.parse().expect("cookie is ASCII"));
             res
         }
-        Ok(None) => {
-            state.throttle.failed(&f.username, addr);
-            again(StatusCode::UNAUTHORIZED, t.get("login.failed").into())
-        }
+        Ok(SignIn::Wrong) => again(StatusCode::UNAUTHORIZED, t.get("login.failed").into()),
         Err(e) => {
             tracing::error!("{e}");
             again(StatusCode::INTERNAL_SERVER_ERROR, t.get("login.unavailable").into())
