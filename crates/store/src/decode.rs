@@ -88,11 +88,61 @@ fn detect(mut input: Box<dyn Read + Send>) -> io::Result<Text> {
     if utf8 {
         return Ok(Text { encoding: TextEncoding::Utf8, crlf, reader: Box::new(stream) });
     }
-    // GB18030 is a superset of GBK and GB2312; decoded to UTF-8 as it is read.
-    let decoded = encoding_rs_io::DecodeReaderBytesBuilder::new()
-        .encoding(Some(encoding_rs::GB18030))
-        .build_with_buffer(stream, vec![0; 64 * 1024])?;
+    // GB18030 is a superset of GBK and GB2312; decoded to UTF-8 as it is read, line by line.
+    let decoded = GbLines { input: io::BufReader::with_capacity(64 * 1024, stream), line: Vec::new(), out: Vec::new(), at: 0 };
     Ok(Text { encoding: TextEncoding::Gb18030, crlf, reader: Box::new(decoded) })
+}
+
+/// Marks a line that is not in the file's encoding: no UTF-8 text holds this byte, so the CSV
+/// reader refuses the record that holds the line (`row.encoding`) and goes on with the next.
+const NOT_IN_ENCODING: u8 = 0xFF;
+
+/// A GB18030 file decoded to UTF-8 a line at a time (no GB18030 character holds a line feed).
+/// A line that does not decode cleanly, or that is UTF-8 text (rows pasted in from a file saved
+/// as UTF-8), is passed on marked with [`NOT_IN_ENCODING`] instead of as mojibake.
+struct GbLines<R> {
+    input: io::BufReader<R>,
+    line: Vec<u8>,
+    out: Vec<u8>,
+    at: usize,
+}
+
+/// A line that is UTF-8 in a GB18030 file: valid UTF-8 holding a character of three bytes or
+/// more (Chinese in UTF-8). A GBK line is very seldom valid UTF-8 at all, and when it is, its
+/// characters read as two-byte ones (Latin, Greek, Cyrillic).
+fn utf8_line(line: &[u8]) -> bool {
+    !line.is_ascii() && std::str::from_utf8(line).is_ok_and(|s| s.chars().any(|c| c.len_utf8() >= 3))
+}
+
+impl<R: Read> Read for GbLines<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        use io::BufRead;
+        if self.at == self.out.len() {
+            self.line.clear();
+            self.out.clear();
+            self.at = 0;
+            if self.input.read_until(b'\n', &mut self.line)? == 0 {
+                return Ok(0);
+            }
+            let clean = match self.line.is_ascii() {
+                true => None,
+                false if utf8_line(&self.line) => Some(None),
+                false => Some(encoding_rs::GB18030.decode_without_bom_handling_and_without_replacement(&self.line)),
+            };
+            match clean {
+                None => self.out.extend_from_slice(&self.line),
+                Some(Some(text)) => self.out.extend_from_slice(text.as_bytes()),
+                Some(None) => {
+                    self.out.push(NOT_IN_ENCODING);
+                    self.out.extend_from_slice(&self.line);
+                }
+            }
+        }
+        let n = buf.len().min(self.out.len() - self.at);
+        buf[..n].copy_from_slice(&self.out[self.at..self.at + n]);
+        self.at += n;
+        Ok(n)
+    }
 }
 
 /// A reader of a file whose lines end with CR alone, giving LF instead.
@@ -162,6 +212,25 @@ mod tests {
         let text = format!("{}\n", "姓名,住址,清徐县徐沟镇东街".repeat(20_000));
         let (gbk, _, _) = encoding_rs::GBK.encode(&text);
         assert_eq!(decode(gbk.into_owned()), (TextEncoding::Gb18030, text));
+    }
+
+    #[test]
+    fn lines_not_in_the_files_encoding_are_marked_not_garbled() {
+        let mut bytes = encoding_rs::GBK.encode("姓名,住址\n王秀英,东关村\n").0.into_owned();
+        bytes.extend_from_slice("刘德华,西街\n".as_bytes());
+        bytes.extend_from_slice(b"\xD5\xC5\x81\n");
+        bytes.extend_from_slice(&encoding_rs::GBK.encode("张三,南村\n").0);
+        let mut out = Vec::new();
+        let text = utf8_text(Cursor::new(bytes)).unwrap();
+        assert_eq!(text.encoding, TextEncoding::Gb18030);
+        text.reader.take(1 << 20).read_to_end(&mut out).unwrap();
+        let lines: Vec<&[u8]> = out.split(|b| *b == b'\n').collect();
+        assert_eq!(lines[0], "姓名,住址".as_bytes());
+        assert_eq!(lines[1], "王秀英,东关村".as_bytes());
+        assert_eq!(lines[2][0], NOT_IN_ENCODING, "a UTF-8 line");
+        assert_eq!(&lines[2][1..], "刘德华,西街".as_bytes(), "kept as it was, not decoded as GBK");
+        assert_eq!(lines[3][0], NOT_IN_ENCODING, "a broken GBK character");
+        assert_eq!(lines[4], "张三,南村".as_bytes());
     }
 
     #[test]

@@ -75,12 +75,21 @@ pub(crate) fn numbered<R: std::io::Read>(
             }
             Err(e) => {
                 let line = crate::decode::seen_line(e.position(), crlf, last + 1);
-                (line, Err(RowError::refused(line, None, cordon_domain::refusal!("row.unreadable", reason = e))))
+                (line, Err(RowError::refused(line, None, unreadable(&e))))
             }
         };
         last = line;
         (line, rec)
     })
+}
+
+/// Why a record could not be read: text not in the file's encoding (a line in another encoding is
+/// passed on as no UTF-8, see `decode`), or what the CSV reader says.
+pub(crate) fn unreadable(e: &csv::Error) -> cordon_domain::refusal::Refusal {
+    match e.kind() {
+        csv::ErrorKind::Utf8 { .. } => cordon_domain::refusal!("row.encoding"),
+        _ => cordon_domain::refusal!("row.unreadable", reason = e),
+    }
 }
 
 /// The refusal of a record that swallowed whole rows of its file (an unclosed quote).
@@ -286,9 +295,8 @@ fn parse<R: Read + Send + 'static>(
                 rows += 1;
                 let line = crate::decode::seen_line(e.position(), crlf, rows + 1);
                 let reason = match e.kind() {
-                    csv::ErrorKind::Utf8 { .. } => refusal!("row.encoding"),
                     csv::ErrorKind::Io(err) => return Err(refused!("refused.file_unreadable_at", line = line, reason = err)),
-                    _ => refusal!("row.unreadable", reason = e),
+                    _ => unreadable(&e),
                 };
                 errors.push(RowError::refused(line, None, reason));
             }

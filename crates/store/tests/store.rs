@@ -224,6 +224,44 @@ async fn import_stores_valid_rows_reports_bad_ones_and_is_idempotent() {
 }
 
 #[tokio::test]
+async fn a_file_that_changes_encoding_part_way_refuses_the_rows_in_the_other_encoding_and_stores_no_mojibake() {
+    for (s, store) in each_backend("import_mixed").await {
+        seed_areas(&store).await;
+        // Two lists joined: the header and 60 rows saved as GBK, then 40 rows pasted from a
+        // UTF-8 file, then 2 more GBK rows (one a name of two characters only).
+        let csv = people_csv(100);
+        let lines: Vec<&str> = csv.lines().collect();
+        let mut bytes = Vec::new();
+        for (i, line) in lines.iter().enumerate() {
+            let line = format!("{line}\n");
+            if (62..=101).contains(&(i + 1)) {
+                bytes.extend_from_slice(line.as_bytes());
+            } else {
+                bytes.extend_from_slice(&encoding_rs::GBK.encode(&line).0);
+            }
+        }
+        bytes.extend_from_slice(&encoding_rs::GBK.encode(&format!("{},刘德,,140121100201,,\n", id(9001))).0);
+        let mut errors = Collect::default();
+        let report = import_persons(&store, Cursor::new(bytes), &mut errors).await.unwrap();
+        assert_eq!(report.encoding.as_str(), "GB18030");
+        assert_eq!((report.rows, report.inserted, report.invalid_rows), (101, 61, 40), "{:?}", s.kind);
+        let refused: Vec<(u64, &str)> = errors.0.iter().map(|e| (e.line, e.reason.kind)).collect();
+        assert_eq!(refused, (62..=101).map(|l| (l, "row.encoding")).collect::<Vec<_>>());
+        // What was stored reads as it was written.
+        let page = store.list_persons(&[code("140121")], &PersonFilter::default(), None, 200, today()).await.unwrap();
+        let names: Vec<String> = page.items.into_iter().map(|p| p.name).collect();
+        assert_eq!(names.len(), 61);
+        assert!(names.iter().all(|n| ["王", "李", "张", "刘"].iter().any(|s| n.starts_with(s))), "{names:?}");
+        assert!(names.contains(&"刘德".to_string()));
+        // The same rows saved as GBK go in.
+        let (fixed, _, _) = encoding_rs::GBK.encode(&csv);
+        let again = import_persons(&store, Cursor::new(fixed.into_owned()), &mut Collect::default()).await.unwrap();
+        assert_eq!((again.inserted, again.unchanged, again.invalid_rows), (40, 60, 0));
+        s.finish(store).await.unwrap();
+    }
+}
+
+#[tokio::test]
 async fn a_person_whose_optional_field_does_not_read_is_stored_without_it_and_warned() {
     for (s, store) in each_backend("import_warnings").await {
         seed_areas(&store).await;
