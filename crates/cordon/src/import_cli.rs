@@ -264,6 +264,7 @@ async fn persons(file: &Path, database: &str, errors: Option<&Path>) -> Result<(
     let who = std::env::var("USER").unwrap_or_else(|_| "operator".into());
     let change = cordon_store::audit::Change::new("import", "persons", file.display()).after(serde_json::json!({
         "rows": summary.rows, "inserted": summary.inserted, "invalid_rows": summary.invalid_rows,
+            "corrected_rows": summary.corrected_rows,
     }));
     store.record(&cordon_store::audit::Actor::system(&format!("cli:{who}")), &change).await?;
     if errors.is_none() && observer.shown > 20 {

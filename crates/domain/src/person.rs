@@ -218,7 +218,55 @@ pub struct NewPerson {
     pub tags: Tags,
 }
 
+/// What a re-imported row does to the person stored under its id ([`NewPerson::reimport`]); the
+/// fields as `person_row::PersonField` names them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reimport {
+    Same,
+    /// Name, phone or address corrected from the row.
+    Updated(Vec<&'static str>),
+    /// The row names another area: nothing changed; these fields differ.
+    Kept(Vec<&'static str>),
+}
+
+/// What is stored of a person that a row for the same id is compared with.
+#[derive(Debug, Clone, Copy)]
+pub struct Stored<'a> {
+    pub name: &'a str,
+    pub phone: Option<&'a str>,
+    pub area_code: &'a str,
+    pub address: Option<&'a str>,
+}
+
 impl NewPerson {
+    /// What a row does to the person already stored under its id — the rule of a re-import.
+    /// The list is the registry's source: a corrected list corrects the name, phone and address
+    /// (a name stored garbled is repaired by importing the list again, right); a phone or
+    /// address the row leaves empty keeps the stored one. A different area
+    /// is a move between jurisdictions, not an import's to make: the row then changes nothing and
+    /// every differing field is reported.
+    pub fn reimport(&self, stored: Stored<'_>) -> Reimport {
+        let mut fields = Vec::new();
+        if self.name.as_str() != stored.name {
+            fields.push("name");
+        }
+        // A phone or address the row leaves out (no column, an empty cell) is not a correction.
+        if self.phone.as_ref().is_some_and(|p| Some(p.as_str()) != stored.phone) {
+            fields.push("phone");
+        }
+        if self.address.as_deref().is_some_and(|a| Some(a) != stored.address) {
+            fields.push("address");
+        }
+        if self.area_code.as_str() != stored.area_code {
+            fields.insert(0, "area_code");
+            return Reimport::Kept(fields);
+        }
+        match fields.is_empty() {
+            true => Reimport::Same,
+            false => Reimport::Updated(fields),
+        }
+    }
+
     /// Whether a person met on the spot may be registered where they say they live: in a village
     /// or community (a 12-digit code), the level a household and the community's lists need.
     pub fn may_register_on_the_spot(&self) -> Result<(), crate::refusal::Refusal> {
@@ -277,6 +325,23 @@ mod tests {
         let p = NewPerson::from_resident_id(id.clone(), PersonName::parse("王桂英").unwrap(), None, area, Some("  ".into()));
         assert_eq!((p.birth_date, p.sex, p.address), (birth, id.sex(), None));
         assert_eq!(p.document.number(), id.as_str());
+    }
+
+    #[test]
+    fn a_reimport_corrects_name_phone_and_address_but_never_moves_a_person() {
+        let birth = NaiveDate::from_ymd_opt(1950, 3, 7).unwrap();
+        let id = ResidentId::from_parts("140121", birth, 12).unwrap();
+        let area = AreaCode::parse("140121100201").unwrap();
+        let row = NewPerson::from_resident_id(id, PersonName::parse("刘德").unwrap(), None, area, Some("东街1号".into()));
+        let stored = |name, area_code, address| Stored { name, phone: None, area_code, address };
+        assert_eq!(row.reimport(stored("刘德", "140121100201", Some("东街1号"))), Reimport::Same);
+        assert_eq!(row.reimport(stored("鍒樺痉", "140121100201", Some("东街1号"))), Reimport::Updated(vec!["name"]));
+        assert_eq!(row.reimport(stored("刘德", "140121100201", None)), Reimport::Updated(vec!["address"]));
+        let no_address = NewPerson { address: None, ..row.clone() };
+        assert_eq!(no_address.reimport(stored("刘德", "140121100201", Some("东街1号"))), Reimport::Same, "left empty, kept");
+        assert_eq!(row.reimport(stored("鍒樺痉", "140121101201", Some("东街1号"))), Reimport::Kept(vec!["area_code", "name"]));
+        let with_phone = NewPerson { phone: Some(Phone::parse("13912345678").unwrap()), ..row };
+        assert_eq!(with_phone.reimport(stored("刘德", "140121100201", Some("东街1号"))), Reimport::Updated(vec!["phone"]));
     }
 
     #[test]

@@ -122,6 +122,12 @@ pub struct ImportSummary {
     /// Rows stored with an optional field that did not read left empty (each reported as a
     /// warning).
     pub warned_rows: u64,
+    /// Rows that corrected a registered person's name, phone or address (each field reported as
+    /// a warning, `row.then.corrected`).
+    pub corrected_rows: u64,
+    /// Rows for people registered in another area: nothing changed; each differing field is
+    /// reported (`row.then.kept_stored`). Counted among `unchanged`.
+    pub kept_rows: u64,
     pub elapsed_ms: u64,
 }
 
@@ -145,6 +151,8 @@ enum Msg {
     /// A batch of valid people, with the rows and input bytes read when it was cut.
     Batch {
         people: Vec<NewPerson>,
+        /// The line of each person.
+        lines: Vec<u64>,
         rows: u64,
         bytes: u64,
     },
@@ -196,15 +204,35 @@ pub(crate) async fn import_persons_within<R: Read + Send + 'static>(
     let mut progress = Progress::default();
     let mut valid_rows = 0;
     let mut warned_rows = 0;
+    let (mut corrected_rows, mut kept_rows) = (0, 0);
     let mut writing = std::time::Duration::ZERO;
     while let Some(msg) = rx.recv().await {
         match msg {
             Msg::Errors(errors) => progress.invalid_rows += rows_reported(&errors, |e| observer.row_error(e)),
             Msg::Warnings(warnings) => warned_rows += rows_reported(&warnings, |w| observer.row_warning(w)),
-            Msg::Batch { people, rows, bytes } => {
+            Msg::Batch { people, lines, rows, bytes } => {
                 valid_rows += people.len() as u64;
                 let write_started = Instant::now();
-                progress.inserted += writer.write(people).await?;
+                let written = writer.write_checked(people).await?;
+                progress.inserted += written.inserted;
+                // Each row that corrected a registered person, or differs from one and changed
+                // nothing, is said field by field.
+                let said = |members: Vec<(usize, Vec<&'static str>)>, then: &'static str| -> Vec<RowError> {
+                    members
+                        .into_iter()
+                        .flat_map(|(i, fields)| {
+                            let line = lines[i];
+                            fields.into_iter().map(move |f| RowError {
+                                line,
+                                field: Some(f),
+                                reason: refusal!("row.differs_from_stored"),
+                                then: Some(cordon_domain::refusal::Refusal::new(then)),
+                            })
+                        })
+                        .collect()
+                };
+                corrected_rows += rows_reported(&said(written.updated, "row.then.corrected"), |w| observer.row_warning(w));
+                kept_rows += rows_reported(&said(written.kept, "row.then.kept_stored"), |w| observer.row_warning(w));
                 writing += write_started.elapsed();
                 progress.rows = rows;
                 progress.bytes_read = bytes;
@@ -230,9 +258,11 @@ pub(crate) async fn import_persons_within<R: Read + Send + 'static>(
         encoding,
         rows,
         inserted: progress.inserted,
-        unchanged: valid_rows - progress.inserted,
+        unchanged: valid_rows - progress.inserted - corrected_rows,
         invalid_rows: progress.invalid_rows,
         warned_rows,
+        corrected_rows,
+        kept_rows,
         elapsed_ms: started.elapsed().as_millis() as u64,
     })
 }
@@ -252,6 +282,7 @@ fn parse<R: Read + Send + 'static>(
     let columns = PersonColumns::from_headers(headers.iter()).map_err(|e| refused!("refused.file_columns", reason = e))?;
     let mut record = csv::StringRecord::new();
     let mut batch = Vec::with_capacity(BATCH);
+    let mut lines = Vec::with_capacity(BATCH);
     let mut errors = Vec::new();
     let mut warnings = Vec::new();
     let mut rows = 0u64;
@@ -287,6 +318,7 @@ fn parse<R: Read + Send + 'static>(
                     Ok((p, found)) => {
                         warnings.extend(noted(found));
                         batch.push(p);
+                        lines.push(line);
                     }
                     Err(errs) => errors.extend(noted(errs)),
                 }
@@ -312,6 +344,7 @@ fn parse<R: Read + Send + 'static>(
             send(Msg::Warnings(std::mem::take(&mut warnings)))?;
             send(Msg::Batch {
                 people: std::mem::replace(&mut batch, Vec::with_capacity(BATCH)),
+                lines: std::mem::replace(&mut lines, Vec::with_capacity(BATCH)),
                 rows,
                 bytes: bytes.load(Ordering::Relaxed),
             })?;
@@ -319,6 +352,6 @@ fn parse<R: Read + Send + 'static>(
     }
     send(Msg::Errors(errors))?;
     send(Msg::Warnings(warnings))?;
-    send(Msg::Batch { people: batch, rows, bytes: bytes.load(Ordering::Relaxed) })?;
+    send(Msg::Batch { people: batch, lines, rows, bytes: bytes.load(Ordering::Relaxed) })?;
     Ok((encoding, rows))
 }

@@ -807,6 +807,7 @@ impl Scoped {
         let summary = import_persons_within(&self.store, input, observer, Some(self.principal.user.jurisdiction.clone())).await?;
         let change = Change::new("import", "persons", format!("{} rows", summary.rows)).after(serde_json::json!({
             "rows": summary.rows, "inserted": summary.inserted, "invalid_rows": summary.invalid_rows,
+            "corrected_rows": summary.corrected_rows,
         }));
         self.store.record(&self.actor, &change).await?;
         Ok(summary)

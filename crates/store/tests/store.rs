@@ -257,6 +257,27 @@ async fn a_file_that_changes_encoding_part_way_refuses_the_rows_in_the_other_enc
         let (fixed, _, _) = encoding_rs::GBK.encode(&csv);
         let again = import_persons(&store, Cursor::new(fixed.into_owned()), &mut Collect::default()).await.unwrap();
         assert_eq!((again.inserted, again.unchanged, again.invalid_rows), (40, 60, 0));
+
+        // A list imported wrong (names garbled) is repaired by importing it again, right; a row
+        // that names another area changes nothing. Both are said, field by field.
+        let garbled: String = csv
+            .lines()
+            .enumerate()
+            .map(|(i, l)| match i {
+                1 => l.replacen("王秀英", "鐜嬬鑻", 1),
+                2 => l.replacen(",140121100201,", ",140121101201,", 1),
+                _ => l.to_string(),
+            } + "\n")
+            .collect();
+        let mut warned = Collect::default();
+        let report = import_persons(&store, Cursor::new(garbled.clone().into_bytes()), &mut warned).await.unwrap();
+        assert_eq!((report.corrected_rows, report.kept_rows, report.unchanged), (1, 1, 99), "{:?}", s.kind);
+        let said: Vec<(u64, Option<&str>, &str)> = warned.1.iter().map(|w| (w.line, w.field, w.then.as_ref().unwrap().kind)).collect();
+        assert_eq!(said, [(2, Some("name"), "row.then.corrected"), (3, Some("area_code"), "row.then.kept_stored")]);
+        let repaired = import_persons(&store, Cursor::new(csv.clone().into_bytes()), &mut Collect::default()).await.unwrap();
+        assert_eq!((repaired.corrected_rows, repaired.kept_rows), (1, 0));
+        let page = store.list_persons(&[code("140121")], &PersonFilter::default(), None, 200, today()).await.unwrap();
+        assert!(page.items.iter().any(|p| p.name == "王秀英") && !page.items.iter().any(|p| p.name.contains('鐜')));
         s.finish(store).await.unwrap();
     }
 }

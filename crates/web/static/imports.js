@@ -27,7 +27,9 @@
     var rows = body.rows || 0, refused = body.invalid_rows || 0;
     var stored = body.inserted !== undefined ? body.inserted : (body.members || 0);
     var unchanged = body.unchanged !== undefined ? body.unchanged : Math.max(0, rows - stored - refused);
-    return { rows: rows, stored: stored, unchanged: unchanged, warned: body.warned_rows || 0, refused: refused };
+    // A row that corrected a registered person, or differs from one, is a row with a warning too.
+    var warned = (body.warned_rows || 0) + (body.corrected_rows || 0) + (body.kept_rows || 0);
+    return { rows: rows, stored: stored, unchanged: unchanged, warned: warned, refused: refused };
   }
   function csvCell(v) {
     v = String(v);

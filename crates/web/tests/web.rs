@@ -388,6 +388,13 @@ async fn csv_import_over_http_reports_rows_and_is_idempotent() {
 
         let (_, _, again) = call(store, post(&w.commander, gbk)).await;
         assert_eq!((again["inserted"].as_u64(), again["unchanged"].as_u64()), (Some(0), Some(51)));
+        // A corrected list corrects a name and says so, in English, with the kinds beside.
+        let corrected = csv.replacen("王秀英", "王秀瑛", 1);
+        let (_, _, fixed) = call(store, post(&w.commander, corrected.into_bytes())).await;
+        assert_eq!((fixed["corrected_rows"].as_u64(), fixed["unchanged"].as_u64()), (Some(1), Some(50)), "{fixed}");
+        let said = fixed["warnings"].as_array().unwrap().iter().find(|w| w["line"] == 2).expect("line 2 said");
+        assert_eq!((&said["field"], &said["then"]["kind"]), (&Value::from("name"), &Value::from("row.then.corrected")), "{said}");
+        assert!(said["reason"].as_str().unwrap().contains("Corrected from the file"), "{said}");
 
         let (status, ctype, problem) = call(store, post(&w.commander, b"foo,bar\n1,2\n".to_vec())).await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
@@ -1265,6 +1272,12 @@ async fn people_line_lists_venues_scans_and_rosters_are_imported_on_a_page_with_
         assert_eq!(counts("import-persons").await, "3 1 1 0 1");
         let refused = text(&client, "#import-persons table.import-rows tbody").await;
         assert!(refused.starts_with("4 拒收 身份证号 证件号校验位不对"), "{refused}");
+        // A corrected name, imported again: corrected, and said on its line.
+        let fixed = format!("身份证号,姓名,区划代码\r\n{},王秀瑛,140121100201\r\n", sample_id(0));
+        upload(&client, "import-persons", "people-fixed.csv", fixed.as_bytes()).await;
+        assert_eq!(counts("import-persons").await, "1 0 0 1 0");
+        let said = text(&client, "#import-persons table.import-rows tbody").await;
+        assert!(said.starts_with("2") && said.contains("已按文件更正"), "{said}");
         let width: i64 = client.execute("return document.documentElement.scrollWidth", vec![]).await.unwrap().as_i64().unwrap();
         assert!(width <= 390, "nothing scrolls sideways: {width}");
         client.close().await.unwrap();

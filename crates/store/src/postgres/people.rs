@@ -3,13 +3,19 @@
 
 use std::fmt::Write as _;
 
+use std::collections::HashMap;
+
 use cordon_domain::NewPerson;
+use cordon_domain::person::{Reimport, Stored};
 use sqlx::Postgres;
 use sqlx::pool::PoolConnection;
 
 use super::copy_field;
 use crate::Result;
-use crate::bulk::PERSON_COLUMNS;
+use crate::bulk::{PERSON_COLUMNS, Written};
+
+/// A stored person as a re-import compares with it: id number, name, phone, area, address.
+type StoredRow = (String, String, Option<String>, String, Option<String>);
 
 /// Makes the connection's stage (emptied at each commit).
 pub(crate) async fn stage(conn: &mut PoolConnection<Postgres>) -> Result<()> {
@@ -23,8 +29,9 @@ pub(crate) async fn stage(conn: &mut PoolConnection<Postgres>) -> Result<()> {
     Ok(())
 }
 
-/// Stores a batch in one transaction through the stage; returns how many people were new.
-pub(crate) async fn write(conn: &mut PoolConnection<Postgres>, batch: &[NewPerson]) -> Result<u64> {
+/// Stores a batch in one transaction through the stage; says how many people were new and which
+/// members differ from the person already stored (looked for only when some were not new).
+pub(crate) async fn write(conn: &mut PoolConnection<Postgres>, batch: &[NewPerson]) -> Result<Written> {
     let mut buf = String::with_capacity(batch.len() * 96);
     for p in batch {
         let birth = p.birth_date.format("%Y-%m-%d").to_string();
@@ -58,6 +65,38 @@ pub(crate) async fn write(conn: &mut PoolConnection<Postgres>, batch: &[NewPerso
     )))
     .execute(&mut *tx)
     .await?;
+    let mut written = Written { inserted: done.rows_affected(), ..Default::default() };
+    if written.inserted < batch.len() as u64 {
+        let stored: Vec<StoredRow> = sqlx::query_as(
+            "SELECT DISTINCT p.id_number, p.name, p.phone, p.area_code, h.address FROM person_stage s \
+             JOIN persons p ON p.id_number = s.id_number LEFT JOIN households h ON h.id = p.household_id \
+             WHERE s.name IS DISTINCT FROM p.name OR s.phone IS DISTINCT FROM p.phone \
+             OR s.area_code IS DISTINCT FROM p.area_code OR s.address IS DISTINCT FROM h.address",
+        )
+        .fetch_all(&mut *tx)
+        .await?;
+        let stored: HashMap<&str, _> =
+            stored.iter().map(|(id, name, phone, area, address)| (id.as_str(), (name, phone, area, address))).collect();
+        for (i, p) in batch.iter().enumerate() {
+            let Some((name, phone, area, address)) = stored.get(p.document.number()) else { continue };
+            let decision = p.reimport(Stored { name, phone: phone.as_deref(), area_code: area, address: address.as_deref() });
+            if let Reimport::Updated(_) = decision {
+                // Rare (a corrected list): one statement a person.
+                sqlx::query(
+                    "UPDATE persons SET name = $2, phone = COALESCE($3, phone), household_id = \
+                     COALESCE((SELECT id FROM households WHERE area_code = $4 AND address = $5), household_id) WHERE id_number = $1",
+                )
+                .bind(p.document.number())
+                .bind(p.name.as_str())
+                .bind(p.phone.as_ref().map(|x| x.as_str()))
+                .bind(p.area_code.as_str())
+                .bind(p.address.as_deref())
+                .execute(&mut *tx)
+                .await?;
+            }
+            written.note(i, decision);
+        }
+    }
     tx.commit().await?;
-    Ok(done.rows_affected())
+    Ok(written)
 }

@@ -5,9 +5,10 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use cordon_domain::NewPerson;
+use cordon_domain::person::{Reimport, Stored};
 
 use crate::Result;
-use crate::bulk::PERSON_COLUMNS;
+use crate::bulk::{PERSON_COLUMNS, Written};
 
 /// A bulk load's own connection, and the household ids it has met.
 pub(crate) struct PeopleWriter {
@@ -21,9 +22,10 @@ impl PeopleWriter {
         Ok(PeopleWriter { conn: super::open(path)?, households: HashMap::new() })
     }
 
-    /// Stores a batch in one transaction; returns how many people were new. After a failure
-    /// the households met are forgotten (the transaction that made some of them rolled back).
-    pub(crate) fn write(&mut self, batch: &[NewPerson]) -> Result<u64> {
+    /// Stores a batch in one transaction; says how many people were new and which members
+    /// differ from the person already stored. After a failure the households met are forgotten
+    /// (the transaction that made some of them rolled back).
+    pub(crate) fn write(&mut self, batch: &[NewPerson]) -> Result<Written> {
         let r = self.write_batch(batch);
         if r.is_err() {
             self.households.clear();
@@ -31,9 +33,9 @@ impl PeopleWriter {
         r
     }
 
-    fn write_batch(&mut self, batch: &[NewPerson]) -> Result<u64> {
+    fn write_batch(&mut self, batch: &[NewPerson]) -> Result<Written> {
         let tx = self.conn.transaction()?;
-        let mut inserted = 0;
+        let mut written = Written::default();
         {
             let mut add_household = tx.prepare_cached(
                 "INSERT INTO households (area_code, address) VALUES (?1, ?2) ON CONFLICT (area_code, address) DO NOTHING",
@@ -43,7 +45,14 @@ impl PeopleWriter {
                 "INSERT INTO persons ({PERSON_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) \
                  ON CONFLICT (id_number) DO NOTHING"
             ))?;
-            for p in batch {
+            let mut stored = tx.prepare_cached(
+                "SELECT p.name, p.phone, p.area_code, h.address FROM persons p LEFT JOIN households h ON h.id = p.household_id \
+                 WHERE p.id_number = ?1",
+            )?;
+            let mut correct = tx.prepare_cached(
+                "UPDATE persons SET name = ?2, phone = COALESCE(?3, phone), household_id = COALESCE(?4, household_id) WHERE id_number = ?1",
+            )?;
+            for (i, p) in batch.iter().enumerate() {
                 let area = p.area_code.as_str();
                 let household = match &p.address {
                     None => None,
@@ -61,7 +70,7 @@ impl PeopleWriter {
                     },
                 };
                 let birth = p.birth_date.format("%Y-%m-%d").to_string();
-                inserted += add_person.execute(rusqlite::params![
+                let added = add_person.execute(rusqlite::params![
                     p.document.kind(),
                     p.document.number(),
                     p.document.tail4(),
@@ -73,9 +82,26 @@ impl PeopleWriter {
                     area,
                     p.tags.bits(),
                 ])? as u64;
+                written.inserted += added;
+                if added == 0 {
+                    let decision = stored.query_row([p.document.number()], |r| {
+                        let (name, phone, area, address): (String, Option<String>, String, Option<String>) =
+                            (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?);
+                        Ok(p.reimport(Stored { name: &name, phone: phone.as_deref(), area_code: &area, address: address.as_deref() }))
+                    })?;
+                    if let Reimport::Updated(_) = decision {
+                        correct.execute(rusqlite::params![
+                            p.document.number(),
+                            p.name.as_str(),
+                            p.phone.as_ref().map(|x| x.as_str()),
+                            household
+                        ])?;
+                    }
+                    written.note(i, decision);
+                }
             }
         }
         tx.commit()?;
-        Ok(inserted)
+        Ok(written)
     }
 }

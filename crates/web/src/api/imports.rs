@@ -55,6 +55,12 @@ pub struct ImportReport {
     pub invalid_rows: u64,
     /// Rows stored with an optional field that did not read left empty.
     pub warned_rows: u64,
+    /// Rows that corrected a registered person's name, phone or address: each field is a warning
+    /// (`row.differs_from_stored`, then `row.then.corrected`).
+    pub corrected_rows: u64,
+    /// Rows for people registered in another area: nothing changed, each differing field is a
+    /// warning (`row.then.kept_stored`). Counted among `unchanged`.
+    pub kept_rows: u64,
     pub elapsed_ms: u64,
     /// The first 1000 row errors.
     pub errors: Vec<ImportRowError>,
@@ -130,8 +136,9 @@ impl Read for BodyReader {
 /// Imports people from a CSV body (UTF-8 or GBK; Chinese or English headers), streamed.
 /// Valid rows are stored, invalid rows reported (rows outside the caller's jurisdiction too);
 /// an optional field that does not read (a phone, tags) is a warning and the person is stored
-/// without it;
-/// importing the same file again changes nothing. Requires `persons.import`.
+/// without it; a row for a registered person corrects their name, phone and address (never their
+/// area: such a row changes nothing) and each differing field is a warning; importing the same
+/// file again changes nothing. Requires `persons.import`.
 #[utoipa::path(post, path = "/api/v1/imports/persons", tag = "imports",
     request_body(content = String, content_type = "text/csv", description = "CSV with a header line: 身份证号/id_number, 姓名/name, 区划代码/area_code, and optionally 手机号/phone, 住址/address, 重点人群/tags, 证件类型, 性别, 出生日期"),
     responses((status = 200, body = ImportReport), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem, description = "The file is not a person list (required columns missing)")),
@@ -148,6 +155,8 @@ pub async fn import_persons(Caller(scope): Caller, body: Body) -> ApiResult<Json
         unchanged: summary.unchanged,
         invalid_rows: summary.invalid_rows,
         warned_rows: summary.warned_rows,
+        corrected_rows: summary.corrected_rows,
+        kept_rows: summary.kept_rows,
         elapsed_ms: summary.elapsed_ms,
         errors: collect.errors,
         errors_truncated: collect.truncated,
