@@ -216,6 +216,8 @@ pub(crate) struct SqliteBackend {
     /// A synchronous connection for set-based writes (batch registration, results), opened on
     /// first use; it takes its turn with the writer above through SQLite's lock.
     pub(crate) bulk: std::sync::Arc<std::sync::Mutex<Option<rusqlite::Connection>>>,
+    /// The one writer of per-request writes, committing them in groups (`sqlite::writer`).
+    pub(crate) writer: crate::sqlite::writer::Writer,
 }
 
 impl SqliteBackend {
@@ -461,7 +463,8 @@ impl Store {
                 .pragma("temp_store", "memory");
             let write = SqlitePoolOptions::new().max_connections(1).connect_with(opts.clone()).await?;
             let read = SqlitePoolOptions::new().max_connections(4).connect_with(opts).await?;
-            Backend::Sqlite(SqliteBackend { path, read, write, bulk: Default::default() })
+            let writer = crate::sqlite::writer::Writer::start(&path)?;
+            Backend::Sqlite(SqliteBackend { path, read, write, bulk: Default::default(), writer })
         };
         Ok(Store { backend: std::sync::Arc::new(backend), contacts: Default::default(), sign_ins: Default::default() })
     }

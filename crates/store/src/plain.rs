@@ -465,3 +465,44 @@ impl Store {
         }
     }
 }
+
+impl Store {
+    /// Makes the table of [`Store::commit_one_plain`].
+    pub async fn prepare_commits_plain(&self) -> Result<()> {
+        const TABLE: &str =
+            "CREATE TABLE IF NOT EXISTS bench_commits (person_id BIGINT NOT NULL, client_id TEXT NOT NULL, at TEXT NOT NULL)";
+        match &*self.backend {
+            Backend::Sqlite(b) => b.writer.write(|c| Ok(c.execute_batch(TABLE)?)).await,
+            Backend::Postgres(b) => {
+                sqlx::query(TABLE).execute(&b.pool).await?;
+                Ok(())
+            }
+        }
+    }
+
+    /// The raw side of `http_register`: one row committed per request through the same door a
+    /// scan's writes take — the one writer on SQLite (grouped commits), the pool on PostgreSQL.
+    pub async fn commit_one_plain(&self, person_id: i64, client_id: String) -> Result<()> {
+        let at = crate::sqlite::time(Utc::now());
+        match &*self.backend {
+            Backend::Sqlite(b) => {
+                b.writer
+                    .write(move |c| {
+                        c.prepare_cached("INSERT INTO bench_commits (person_id, client_id, at) VALUES (?1, ?2, ?3)")?
+                            .execute(rusqlite::params![person_id, client_id, at])?;
+                        Ok(())
+                    })
+                    .await
+            }
+            Backend::Postgres(b) => {
+                sqlx::query("INSERT INTO bench_commits (person_id, client_id, at) VALUES ($1, $2, $3)")
+                    .bind(person_id)
+                    .bind(client_id)
+                    .bind(at)
+                    .execute(&b.pool)
+                    .await?;
+                Ok(())
+            }
+        }
+    }
+}

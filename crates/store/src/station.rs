@@ -96,7 +96,7 @@ pub(crate) fn hour_of(t: DateTime<Utc>) -> DateTime<Utc> {
 
 /// A person sampled in the round is no longer "accounted for otherwise": drops their exemption
 /// (`$1` round, `$2` person) and answers its area, when there was one.
-const DROP_EXEMPTION: &str = "DELETE FROM round_exemptions WHERE round_id = $1 AND person_id = $2 RETURNING area_code";
+pub(crate) const DROP_EXEMPTION: &str = "DELETE FROM round_exemptions WHERE round_id = $1 AND person_id = $2 RETURNING area_code";
 
 /// Why the station cannot do what was asked; each says what to do instead.
 pub mod refuse {
@@ -218,78 +218,52 @@ impl Store {
     }
 
     /// Scans a person into an open tube. A repeat of an accepted scan answers `repeat: true`.
+    /// On SQLite the whole scan — its reads, the rules and its writes — runs on the one writer,
+    /// committed with the scans beside it (`sqlite::station`).
     pub(crate) async fn scan(&self, round_id: i64, barcode: &Barcode, person_id: i64, client_id: Option<&str>) -> Result<Scanned> {
+        if let crate::Backend::Sqlite(b) = &*self.backend {
+            let (barcode, client_id) = (barcode.to_string(), client_id.map(str::to_string));
+            return b.writer.write(move |c| crate::sqlite::station::scan(c, round_id, &barcode, person_id, client_id.as_deref())).await;
+        }
         let Some(row) = self.tube_row(round_id, barcode.as_str()).await? else {
             return Err(refuse::unknown_tube(barcode.to_string()).into());
         };
         let person: Option<(String, Option<i64>)> = with_read_pool!(self, pool =>
             sqlx::query_as("SELECT area_code, household_id FROM persons WHERE id = $1").bind(person_id).fetch_optional(pool).await?);
-        // A round tube meets the person's round sample, if any; a re-test tube only its own samples.
         let earlier: Option<(i64, String, String, DateTime<Utc>)> = with_read_pool!(self, pool =>
-            sqlx::query_as(
-                "SELECT t.id, t.barcode, st.name, s.sampled_at FROM samples s JOIN tubes t ON t.id = s.tube_id \
-                 JOIN sampling_sites st ON st.id = t.site_id WHERE s.round_id + 0 = $1 AND s.person_id = $2 \
-                 AND ((s.kind = 'round' AND $3 = 'round') OR s.tube_id = $4)",
-            ).bind(round_id).bind(person_id).bind(row.sample_kind()).bind(row.id).fetch_optional(pool).await?);
-        let earlier = match earlier {
-            None => Earlier::Nowhere,
-            Some((tube_id, ..)) if tube_id == row.id => Earlier::ThisTube,
-            Some((_, barcode, site, at)) => Earlier::Elsewhere(EarlierSample { barcode, site, at: shanghai(at) }),
-        };
+            sqlx::query_as(EARLIER_SAMPLE).bind(round_id).bind(person_id).bind(row.sample_kind()).bind(row.id).fetch_optional(pool).await?);
         let recalled = row.retest() && !self.recalled(round_id, &[person_id]).await?.is_empty();
-        let candidate = Candidate { known: person.is_some(), earlier, recalled };
-        let facts = TubeFacts { barcode: &row.barcode, sealed: row.sealed_at.is_some(), retest: row.retest() };
-        if admit(facts, person_id, &candidate).map_err(Refusal::from)? == Admitted::Repeat {
-            let after = if row.sealed_at.is_some() {
-                AfterScan::Sealed
-            } else {
-                AfterScan::Open { remaining: row.pool().capacity(row.pool_size as usize).saturating_sub(row.members as usize) }
-            };
-            return Ok(Scanned { tube: row.tube(), after, repeat: true });
-        }
-        let (person_area, household) = person.ok_or(ScanRefusal::UnknownPerson { person: person_id }).map_err(Refusal::from)?;
         let members: Vec<(i64,)> = with_read_pool!(self, pool =>
-            sqlx::query_as("SELECT person_id FROM samples WHERE tube_id = $1 ORDER BY id").bind(row.id).fetch_all(pool).await?);
-        let household_size = self.household_size(row.pool(), household).await?;
-        let mut open = OpenTube::new(row.pool());
-        open.members = members.into_iter().map(|(p,)| p).collect();
-        open.household = row.household_id;
-        open.household_size = if row.pool() == PoolSize::Household && row.pool_size > 0 { row.pool_size as usize } else { 0 };
-        let after = open.scan(person_id, household, household_size).map_err(Refusal::from)?;
-        let now = Utc::now();
-        let sealed = (after == AfterScan::Sealed).then_some(now);
-        let capacity = open.pool.capacity(open.household_size) as i32;
+            sqlx::query_as(TUBE_MEMBERS).bind(row.id).fetch_all(pool).await?);
+        let household_size = self.household_size(row.pool(), person.as_ref().and_then(|p| p.1)).await?;
+        let facts = ScanFacts { row, person, earlier, recalled, members: members.into_iter().map(|(p,)| p).collect(), household_size };
+        let w = match decide_scan(facts, person_id)? {
+            ScanPlan::Answer(scanned) => return Ok(scanned),
+            ScanPlan::Write(w) => w,
+        };
         let outcome = with_write_pool!(self, pool => {
             let mut tx = pool.begin().await?;
             // Optimistic: only if nobody else changed the tube since it was read.
-            let changed = sqlx::query(
-                "UPDATE tubes SET members = members + 1, sealed_at = $1, household_id = $2, pool_size = $3 \
-                 WHERE id = $4 AND members = $5 AND sealed_at IS NULL",
-            )
-            .bind(sealed).bind(open.household).bind(if row.pool() == PoolSize::Household { capacity } else { row.pool_size })
-            .bind(row.id).bind(row.members)
-            .execute(&mut *tx).await?.rows_affected();
+            let changed = sqlx::query(UPDATE_TUBE)
+                .bind(w.sealed).bind(w.household).bind(w.pool_size).bind(w.tube_id).bind(w.members_before)
+                .execute(&mut *tx).await?.rows_affected();
             if changed == 0 {
                 tx.rollback().await?;
-                Err(refuse::busy(row.barcode.clone()))
+                Err(refuse::busy(w.barcode.clone()))
             } else {
-                let sql = format!(
-                    "INSERT INTO samples (round_id, tube_id, person_id, area_code, sampled_at, client_id, kind) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7){ON_ROUND_CONFLICT}"
-                );
-                let added = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
-                .bind(round_id).bind(row.id).bind(person_id).bind(&person_area).bind(now).bind(client_id).bind(row.sample_kind())
-                .execute(&mut *tx).await?.rows_affected();
+                let added = sqlx::query(sqlx::AssertSqlSafe(INSERT_SAMPLE.as_str()))
+                    .bind(round_id).bind(w.tube_id).bind(person_id).bind(&w.person_area).bind(w.now).bind(client_id).bind(w.kind)
+                    .execute(&mut *tx).await?.rows_affected();
                 if added == 0 {
                     // Sampled elsewhere a moment ago: leave the tube as it was.
                     tx.rollback().await?;
-                    Err(refuse::busy(row.barcode.clone()))
+                    Err(refuse::busy(w.barcode.clone()))
                 } else {
-                    if !row.retest() {
+                    if !w.retest {
                         let dropped: Option<(String,)> = sqlx::query_as(DROP_EXEMPTION).bind(round_id).bind(person_id).fetch_optional(&mut *tx).await?;
-                        sqlx::query(BUMP_COUNTS).bind(round_id).bind(&person_area).bind(1i64).bind(-(dropped.is_some() as i64))
+                        sqlx::query(BUMP_COUNTS).bind(round_id).bind(&w.person_area).bind(1i64).bind(-(dropped.is_some() as i64))
                             .execute(&mut *tx).await?;
-                        sqlx::query(BUMP_HOUR).bind(round_id).bind(&person_area).bind(hour_of(now)).bind(1i64).execute(&mut *tx).await?;
+                        sqlx::query(BUMP_HOUR).bind(round_id).bind(&w.person_area).bind(hour_of(w.now)).bind(1i64).execute(&mut *tx).await?;
                     }
                     tx.commit().await?;
                     Ok(())
@@ -300,7 +274,7 @@ impl Store {
             return Err(refusal.into());
         }
         let tube = self.tube_row(round_id, barcode.as_str()).await?.ok_or_else(|| StoreError::Task("tube vanished".into()))?.tube();
-        Ok(Scanned { tube, after, repeat: false })
+        Ok(Scanned { tube, after: w.after, repeat: false })
     }
 
     /// Those of `people` with an open recall from a pool of this round.
@@ -347,4 +321,102 @@ impl Store {
 pub(crate) fn recalled_sql(people: &[i64]) -> String {
     let ids: Vec<String> = people.iter().map(i64::to_string).collect();
     format!("SELECT person_id FROM recalls WHERE round_id = $1 AND status = 'open' AND person_id IN ({})", ids.join(","))
+}
+
+/// A round tube meets the person's round sample, if any; a re-test tube only its own samples:
+/// `$1` round, `$2` person, `$3` the tube's sample kind, `$4` the tube.
+pub(crate) const EARLIER_SAMPLE: &str = "SELECT t.id, t.barcode, st.name, s.sampled_at FROM samples s JOIN tubes t ON t.id = s.tube_id \
+     JOIN sampling_sites st ON st.id = t.site_id WHERE s.round_id + 0 = $1 AND s.person_id = $2 \
+     AND ((s.kind = 'round' AND $3 = 'round') OR s.tube_id = $4)";
+
+/// The people already in tube `$1`, in the order scanned.
+pub(crate) const TUBE_MEMBERS: &str = "SELECT person_id FROM samples WHERE tube_id = $1 ORDER BY id";
+
+/// Counts one more member into tube `$4` — only if it still holds `$5` and is open (optimistic):
+/// `$1` sealed at, `$2` household, `$3` pool size.
+pub(crate) const UPDATE_TUBE: &str = "UPDATE tubes SET members = members + 1, sealed_at = $1, household_id = $2, pool_size = $3 \
+     WHERE id = $4 AND members = $5 AND sealed_at IS NULL";
+
+/// The sample of a scan: `$1` round, `$2` tube, `$3` person, `$4` area, `$5` at, `$6` client id,
+/// `$7` kind.
+pub(crate) static INSERT_SAMPLE: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "INSERT INTO samples (round_id, tube_id, person_id, area_code, sampled_at, client_id, kind) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7){ON_ROUND_CONFLICT}"
+    )
+});
+
+/// What a scan reads before it decides.
+pub(crate) struct ScanFacts {
+    pub(crate) row: TubeRow,
+    /// The person's area and household, when the person is known.
+    pub(crate) person: Option<(String, Option<i64>)>,
+    /// The person's earlier sample this tube meets: its tube, barcode, site and time.
+    pub(crate) earlier: Option<(i64, String, String, DateTime<Utc>)>,
+    pub(crate) recalled: bool,
+    pub(crate) members: Vec<i64>,
+    /// People in the person's household (asked only for household tubes, else 1).
+    pub(crate) household_size: usize,
+}
+
+/// What a scan decided: an answer as it stands (a repeat), or the writes to make.
+pub(crate) enum ScanPlan {
+    Answer(Scanned),
+    Write(ScanWrite),
+}
+
+pub(crate) struct ScanWrite {
+    pub(crate) tube_id: i64,
+    pub(crate) barcode: String,
+    pub(crate) members_before: i32,
+    pub(crate) sealed: Option<DateTime<Utc>>,
+    pub(crate) household: Option<i64>,
+    pub(crate) pool_size: i32,
+    pub(crate) person_area: String,
+    pub(crate) now: DateTime<Utc>,
+    pub(crate) kind: &'static str,
+    pub(crate) retest: bool,
+    pub(crate) after: AfterScan,
+}
+
+/// The station's rules on what a scan read (`domain`'s `admit` and `OpenTube::scan`), the same
+/// on both backends.
+pub(crate) fn decide_scan(facts: ScanFacts, person_id: i64) -> Result<ScanPlan> {
+    let ScanFacts { row, person, earlier, recalled, members, household_size } = facts;
+    let earlier = match earlier {
+        None => Earlier::Nowhere,
+        Some((tube_id, ..)) if tube_id == row.id => Earlier::ThisTube,
+        Some((_, barcode, site, at)) => Earlier::Elsewhere(EarlierSample { barcode, site, at: shanghai(at) }),
+    };
+    let candidate = Candidate { known: person.is_some(), earlier, recalled };
+    let facts = TubeFacts { barcode: &row.barcode, sealed: row.sealed_at.is_some(), retest: row.retest() };
+    if admit(facts, person_id, &candidate).map_err(Refusal::from)? == Admitted::Repeat {
+        let after = if row.sealed_at.is_some() {
+            AfterScan::Sealed
+        } else {
+            AfterScan::Open { remaining: row.pool().capacity(row.pool_size as usize).saturating_sub(row.members as usize) }
+        };
+        return Ok(ScanPlan::Answer(Scanned { tube: row.tube(), after, repeat: true }));
+    }
+    let (person_area, household) = person.ok_or(ScanRefusal::UnknownPerson { person: person_id }).map_err(Refusal::from)?;
+    let mut open = OpenTube::new(row.pool());
+    open.members = members;
+    open.household = row.household_id;
+    open.household_size = if row.pool() == PoolSize::Household && row.pool_size > 0 { row.pool_size as usize } else { 0 };
+    let after = open.scan(person_id, household, household_size).map_err(Refusal::from)?;
+    let now = Utc::now();
+    let capacity = open.pool.capacity(open.household_size) as i32;
+    Ok(ScanPlan::Write(ScanWrite {
+        tube_id: row.id,
+        barcode: row.barcode.clone(),
+        members_before: row.members,
+        sealed: (after == AfterScan::Sealed).then_some(now),
+        household: open.household,
+        pool_size: if row.pool() == PoolSize::Household { capacity } else { row.pool_size },
+        person_area,
+        now,
+        kind: row.sample_kind(),
+        retest: row.retest(),
+        after,
+    }))
 }

@@ -14,6 +14,8 @@ pub(crate) mod checkins;
 pub(crate) mod observation;
 pub(crate) mod people;
 pub(crate) mod results;
+pub(crate) mod station;
+pub(crate) mod writer;
 
 /// A time as the SQLite driver stores it (RFC 3339, so that text order is time order).
 pub(crate) fn time(t: DateTime<Utc>) -> String {
