@@ -219,85 +219,16 @@ impl Store {
 
     /// Scans a person into an open tube. A repeat of an accepted scan answers `repeat: true`.
     /// On SQLite the whole scan — its reads, the rules and its writes — runs on the one writer,
-    /// committed with the scans beside it (`sqlite::station`).
+    /// committed with the scans beside it (`sqlite::station`); on PostgreSQL in one transaction
+    /// that locks the tube first (`postgres::station`). Either way scans into one tube take
+    /// turns, and each sees the ones before it.
     pub(crate) async fn scan(&self, round_id: i64, barcode: &Barcode, person_id: i64, client_id: Option<&str>) -> Result<Scanned> {
-        if let crate::Backend::Sqlite(b) = &*self.backend {
-            let (barcode, client_id) = (barcode.to_string(), client_id.map(str::to_string));
-            return b.writer.write(move |c| crate::sqlite::station::scan(c, round_id, &barcode, person_id, client_id.as_deref())).await;
-        }
-        let Some(row) = self.tube_row(round_id, barcode.as_str()).await? else {
-            return Err(refuse::unknown_tube(barcode.to_string()).into());
-        };
-        let person: Option<(String, Option<i64>)> = with_read_pool!(self, pool =>
-            sqlx::query_as("SELECT area_code, household_id FROM persons WHERE id = $1").bind(person_id).fetch_optional(pool).await?);
-        let earlier: Option<(i64, String, String, DateTime<Utc>)> = with_read_pool!(self, pool =>
-            sqlx::query_as(EARLIER_SAMPLE).bind(round_id).bind(person_id).bind(row.sample_kind()).bind(row.id).fetch_optional(pool).await?);
-        let recalled = row.retest() && !self.recalled(round_id, &[person_id]).await?.is_empty();
-        let members: Vec<(i64,)> = with_read_pool!(self, pool =>
-            sqlx::query_as(TUBE_MEMBERS).bind(row.id).fetch_all(pool).await?);
-        let household_size = self.household_size(row.pool(), person.as_ref().and_then(|p| p.1)).await?;
-        let facts = ScanFacts { row, person, earlier, recalled, members: members.into_iter().map(|(p,)| p).collect(), household_size };
-        let w = match decide_scan(facts, person_id)? {
-            ScanPlan::Answer(scanned) => return Ok(scanned),
-            ScanPlan::Write(w) => w,
-        };
-        let outcome = with_write_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
-            // Optimistic: only if nobody else changed the tube since it was read.
-            let changed = sqlx::query(UPDATE_TUBE)
-                .bind(w.sealed).bind(w.household).bind(w.pool_size).bind(w.tube_id).bind(w.members_before)
-                .execute(&mut *tx).await?.rows_affected();
-            if changed == 0 {
-                tx.rollback().await?;
-                Err(refuse::busy(w.barcode.clone()))
-            } else {
-                let added = sqlx::query(sqlx::AssertSqlSafe(INSERT_SAMPLE.as_str()))
-                    .bind(round_id).bind(w.tube_id).bind(person_id).bind(&w.person_area).bind(w.now).bind(client_id).bind(w.kind)
-                    .execute(&mut *tx).await?.rows_affected();
-                if added == 0 {
-                    // Sampled elsewhere a moment ago: leave the tube as it was.
-                    tx.rollback().await?;
-                    Err(refuse::busy(w.barcode.clone()))
-                } else {
-                    if !w.retest {
-                        let dropped: Option<(String,)> = sqlx::query_as(DROP_EXEMPTION).bind(round_id).bind(person_id).fetch_optional(&mut *tx).await?;
-                        sqlx::query(BUMP_COUNTS).bind(round_id).bind(&w.person_area).bind(1i64).bind(-(dropped.is_some() as i64))
-                            .execute(&mut *tx).await?;
-                        sqlx::query(BUMP_HOUR).bind(round_id).bind(&w.person_area).bind(hour_of(w.now)).bind(1i64).execute(&mut *tx).await?;
-                    }
-                    tx.commit().await?;
-                    Ok(())
-                }
+        match &*self.backend {
+            crate::Backend::Sqlite(b) => {
+                let (barcode, client_id) = (barcode.to_string(), client_id.map(str::to_string));
+                b.writer.write(move |c| crate::sqlite::station::scan(c, round_id, &barcode, person_id, client_id.as_deref())).await
             }
-        });
-        if let Err(refusal) = outcome {
-            return Err(refusal.into());
-        }
-        let tube = self.tube_row(round_id, barcode.as_str()).await?.ok_or_else(|| StoreError::Task("tube vanished".into()))?.tube();
-        Ok(Scanned { tube, after: w.after, repeat: false })
-    }
-
-    /// Those of `people` with an open recall from a pool of this round.
-    pub(crate) async fn recalled(&self, round_id: i64, people: &[i64]) -> Result<std::collections::HashSet<i64>> {
-        if people.is_empty() {
-            return Ok(Default::default());
-        }
-        let sql = recalled_sql(people);
-        let rows: Vec<(i64,)> = with_read_pool!(self, pool =>
-            sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(round_id).fetch_all(pool).await?);
-        Ok(rows.into_iter().map(|(p,)| p).collect())
-    }
-
-    /// How many people live in `household` — asked only for household tubes, whose capacity it
-    /// sets; a pooled tube's capacity does not depend on it.
-    async fn household_size(&self, pool: PoolSize, household: Option<i64>) -> Result<usize> {
-        match (pool, household) {
-            (PoolSize::Household, Some(h)) => {
-                let (n,): (i64,) = with_read_pool!(self, p =>
-                    sqlx::query_as("SELECT COUNT(*) FROM persons WHERE household_id = $1").bind(h).fetch_one(p).await?);
-                Ok(n as usize)
-            }
-            _ => Ok(1),
+            crate::Backend::Postgres(b) => crate::postgres::station::scan(&b.pool, round_id, barcode.as_str(), person_id, client_id).await,
         }
     }
 
@@ -366,6 +297,8 @@ pub(crate) enum ScanPlan {
 }
 
 pub(crate) struct ScanWrite {
+    /// The tube as it will be once written.
+    pub(crate) tube_after: Tube,
     pub(crate) tube_id: i64,
     pub(crate) barcode: String,
     pub(crate) members_before: i32,
@@ -406,13 +339,17 @@ pub(crate) fn decide_scan(facts: ScanFacts, person_id: i64) -> Result<ScanPlan> 
     let after = open.scan(person_id, household, household_size).map_err(Refusal::from)?;
     let now = Utc::now();
     let capacity = open.pool.capacity(open.household_size) as i32;
+    let sealed = (after == AfterScan::Sealed).then_some(now);
+    let pool_size = if row.pool() == PoolSize::Household { capacity } else { row.pool_size };
+    let tube_after = Tube { members: row.members + 1, sealed_at: sealed, pool: stored_pool(&row.pool_kind, pool_size), ..row.tube() };
     Ok(ScanPlan::Write(ScanWrite {
+        tube_after,
         tube_id: row.id,
         barcode: row.barcode.clone(),
         members_before: row.members,
-        sealed: (after == AfterScan::Sealed).then_some(now),
+        sealed,
         household: open.household,
-        pool_size: if row.pool() == PoolSize::Household { capacity } else { row.pool_size },
+        pool_size,
         person_area,
         now,
         kind: row.sample_kind(),

@@ -1017,6 +1017,36 @@ mod station {
         page.items.iter().map(|p| (p.id, p.household_id)).collect()
     }
 
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn scans_into_one_tube_at_once_take_turns_and_none_is_turned_away_busy() {
+        for (s, store) in each_backend("station_race").await {
+            seed_areas(&store).await;
+            import_persons(&store, Cursor::new(people_csv(40).into_bytes()), &mut Collect::default()).await.unwrap();
+            let officer = as_user(&store, "sampler", Role::TestingOfficer, "140121100").await;
+            let (round, east, _) = round_with_two_sites(&officer).await;
+            officer.open_tube(round.id, east.id, &bc("QX00000009"), SamplingGroup::Resident, Some(1)).await.unwrap();
+            let people = qingyuan_people(&store).await;
+            let officer = std::sync::Arc::new(officer);
+            // Two samplers at one table, ten people, all at once (and each scan sent twice, as a
+            // phone retries): every scan is taken, the tube holds ten and is sealed.
+            let scans = people.iter().take(10).flat_map(|(p, _)| [*p, *p]).enumerate().map(|(i, p)| {
+                let officer = officer.clone();
+                let round = round.id;
+                async move { officer.scan(round, &bc("QX00000009"), p, Some(&format!("p{p}"))).await.map(|s| (i, s)) }
+            });
+            let done: Vec<_> = futures_util::future::join_all(scans.map(tokio::spawn)).await;
+            let mut fresh = 0;
+            for d in done {
+                let (_, scanned) = d.unwrap().unwrap_or_else(|e| panic!("{:?}: a scan was turned away: {e}", s.kind));
+                fresh += usize::from(!scanned.repeat);
+            }
+            assert_eq!(fresh, 10, "each person counted once");
+            let tube = store.tube(round.id, &bc("QX00000009")).await.unwrap().unwrap();
+            assert_eq!((tube.members, tube.sealed_at.is_some()), (10, true), "{:?}", s.kind);
+            s.finish(store).await.unwrap();
+        }
+    }
+
     #[tokio::test]
     async fn a_ten_tube_fills_seals_and_every_retry_changes_nothing() {
         for (s, store) in each_backend("station").await {

@@ -4,6 +4,7 @@
 pub(crate) mod batch;
 pub(crate) mod checkins;
 pub(crate) mod people;
+pub(crate) mod station;
 
 /// Appends one field in PostgreSQL's COPY text format.
 pub(crate) fn copy_field(buf: &mut String, value: Option<&str>, last: bool) {

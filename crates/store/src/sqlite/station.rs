@@ -10,7 +10,7 @@ use crate::station::{
     BUMP_COUNTS, BUMP_HOUR, DROP_EXEMPTION, EARLIER_SAMPLE, INSERT_SAMPLE, ScanFacts, ScanPlan, Scanned, TUBE_COLUMNS, TUBE_MEMBERS,
     TubeRow, UPDATE_TUBE, decide_scan, hour_of, refuse,
 };
-use crate::{Result, StoreError, sqlite_sql};
+use crate::{Result, sqlite_sql};
 
 fn stored_time(text: String) -> rusqlite::Result<DateTime<Utc>> {
     parse_time(&text).ok_or_else(|| rusqlite::Error::InvalidColumnType(0, text, rusqlite::types::Type::Text))
@@ -99,6 +99,5 @@ pub(crate) fn scan(c: &Connection, round_id: i64, barcode: &str, person_id: i64,
         c.prepare_cached(&sqlite_sql(BUMP_COUNTS))?.execute(rusqlite::params![round_id, w.person_area, 1i64, -(dropped as i64)])?;
         c.prepare_cached(&sqlite_sql(BUMP_HOUR))?.execute(rusqlite::params![round_id, w.person_area, time(hour_of(w.now)), 1i64])?;
     }
-    let tube = read_tube(c, round_id, barcode)?.ok_or_else(|| StoreError::Task("tube vanished".into()))?.tube();
-    Ok(Scanned { tube, after: w.after, repeat: false })
+    Ok(Scanned { tube: w.tube_after, after: w.after, repeat: false })
 }
