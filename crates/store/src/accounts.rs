@@ -147,6 +147,7 @@ impl Store {
 
     /// Replaces a role's permissions (audited).
     pub async fn set_role_permissions(&self, actor: &Actor, role: Role, permissions: &BTreeSet<Permission>) -> Result<()> {
+        self.callers.clear();
         let before: Vec<&str> = self.role_permissions(role).await?.iter().map(|p| p.as_str()).collect();
         let after: Vec<&str> = permissions.iter().map(|p| p.as_str()).collect();
         let change = Change::new("update", "role", role.as_str()).before(serde_json::json!(before)).after(serde_json::json!(after));
@@ -160,6 +161,8 @@ impl Store {
             tx.append(actor, &change).await?;
             tx.commit().await?;
         });
+        // Forgotten again once the change is committed: a caller read meanwhile is not kept.
+        self.callers.clear();
         Ok(())
     }
 
@@ -418,6 +421,7 @@ impl Store {
     /// Gives an account a new password (the password rules apply) and ends its sessions, so that
     /// whoever held the old one is signed out (audited; the hash stays out of the trail).
     pub async fn set_password(&self, actor: &Actor, username: &str, password: &str) -> Result<()> {
+        self.callers.clear();
         let user = self.user_by_name(username).await?.ok_or_else(|| missing!("refused.no_user", username = username))?;
         check_password(password, username).map_err(|e| StoreError::from(cordon_domain::refusal::Refusal::from(e)))?;
         let hash = hash_password(password.to_string()).await?;
@@ -429,6 +433,8 @@ impl Store {
             tx.append(actor, &change).await?;
             tx.commit().await?;
         });
+        // Forgotten again once the change is committed: a caller read meanwhile is not kept.
+        self.callers.clear();
         Ok(())
     }
 
@@ -464,6 +470,7 @@ impl Store {
     /// Changes an account's name as shown, role and areas in one audited act (before and after).
     /// The role's permissions apply from the account's next request.
     pub async fn update_user(&self, actor: &Actor, username: &str, change: UserChange) -> Result<User> {
+        self.callers.clear();
         let user = self.user_by_name(username).await?.ok_or_else(|| missing!("refused.no_user", username = username))?;
         if change.areas.is_empty() {
             return Err(refused!("refused.user_needs_area"));
@@ -488,12 +495,15 @@ impl Store {
             tx.append(actor, &audit).await?;
             tx.commit().await?;
         });
+        // Forgotten again once the change is committed: a caller read meanwhile is not kept.
+        self.callers.clear();
         Ok(User { display_name, role: change.role, jurisdiction, ..user })
     }
 
     /// Disables an account (its sessions end, its tokens are revoked) or enables it again;
     /// audited. False when it already was so.
     pub async fn set_user_disabled(&self, actor: &Actor, username: &str, disabled: bool) -> Result<bool> {
+        self.callers.clear();
         let user = self.user_by_name(username).await?.ok_or_else(|| missing!("refused.no_user", username = username))?;
         if user.disabled == disabled {
             return Ok(false);
@@ -513,6 +523,8 @@ impl Store {
             tx.append(actor, &audit).await?;
             tx.commit().await?;
         });
+        // Forgotten again once the change is committed: a caller read meanwhile is not kept.
+        self.callers.clear();
         Ok(true)
     }
 
@@ -548,6 +560,7 @@ impl Store {
 
     /// Revokes a token; false when there is no such live token.
     pub async fn revoke_api_token(&self, actor: &Actor, id: i64) -> Result<bool> {
+        self.callers.clear();
         let change = Change::new("revoke", "api_token", id);
         let revoked = with_write_pool!(self, pool => {
             let mut tx = pool.begin().await?;
@@ -559,22 +572,64 @@ impl Store {
             tx.commit().await?;
             n == 1
         });
+        // Forgotten again once the change is committed: a caller read meanwhile is not kept.
+        self.callers.clear();
         Ok(revoked)
     }
 
-    /// The caller behind a bearer token, if it is live and its user enabled.
+    /// The caller behind a bearer token, if it is live and its user enabled. Kept in memory for
+    /// [`CALLER_TTL`] (a station's every scan carries the same token): a change to accounts,
+    /// roles or tokens made here forgets them at once, one made by another process (the CLI)
+    /// holds at most that long.
     pub async fn token_principal(&self, token: &str) -> Result<Option<Principal>> {
         let Some(secret) = token.strip_prefix("cdn_") else { return Ok(None) };
+        let hash = secret_hash(secret);
+        if let Some(p) = self.callers.get(&hash) {
+            return Ok(Some(p));
+        }
         let found: Option<(i64,)> = with_read_pool!(self, pool =>
             sqlx::query_as("SELECT user_id FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL")
-                .bind(secret_hash(secret)).fetch_optional(pool).await?);
-        match found {
+                .bind(&hash).fetch_optional(pool).await?);
+        let principal = match found {
             Some((user_id,)) => match self.user_row("id = $1", crate::Param::Int(user_id)).await? {
-                Some(row) => self.principal(row).await,
-                None => Ok(None),
+                Some(row) => self.principal(row).await?,
+                None => None,
             },
-            None => Ok(None),
+            None => None,
+        };
+        if let Some(p) = &principal {
+            self.callers.put(hash, p.clone());
         }
+        Ok(principal)
+    }
+}
+
+/// How long a token's caller is kept in memory.
+pub const CALLER_TTL: Duration = Duration::from_secs(5);
+
+/// Callers of bearer tokens met within [`CALLER_TTL`], by the token's hash.
+#[derive(Default)]
+pub(crate) struct Callers {
+    map: std::sync::Mutex<std::collections::HashMap<String, (std::time::Instant, Principal)>>,
+}
+
+impl Callers {
+    fn get(&self, hash: &str) -> Option<Principal> {
+        let map = self.map.lock().unwrap_or_else(|e| e.into_inner());
+        map.get(hash).filter(|(at, _)| at.elapsed() < CALLER_TTL).map(|(_, p)| p.clone())
+    }
+
+    fn put(&self, hash: String, p: Principal) {
+        let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
+        if map.len() > 10_000 {
+            map.retain(|_, (at, _)| at.elapsed() < CALLER_TTL);
+        }
+        map.insert(hash, (std::time::Instant::now(), p));
+    }
+
+    /// Forgets every caller: after any change to accounts, roles or tokens.
+    pub(crate) fn clear(&self) {
+        self.map.lock().unwrap_or_else(|e| e.into_inner()).clear();
     }
 }
 

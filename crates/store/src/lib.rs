@@ -275,6 +275,8 @@ pub struct Store {
     pub(crate) contacts: std::sync::Arc<contacts::ContactIndex>,
     /// Failed sign-ins are counted one at a time: a burst of guesses in parallel counts each.
     pub(crate) sign_ins: std::sync::Arc<tokio::sync::Mutex<()>>,
+    /// Callers of bearer tokens met a moment ago (`accounts::Callers`).
+    pub(crate) callers: std::sync::Arc<accounts::Callers>,
 }
 
 /// Runs `$body` with `$pool` bound to the backend's reader pool; the body is compiled once per
@@ -466,7 +468,12 @@ impl Store {
             let writer = crate::sqlite::writer::Writer::start(&path)?;
             Backend::Sqlite(SqliteBackend { path, read, write, bulk: Default::default(), writer })
         };
-        Ok(Store { backend: std::sync::Arc::new(backend), contacts: Default::default(), sign_ins: Default::default() })
+        Ok(Store {
+            backend: std::sync::Arc::new(backend),
+            contacts: Default::default(),
+            sign_ins: Default::default(),
+            callers: Default::default(),
+        })
     }
 
     /// Opens, brings the schema up to date and gives roles without permissions their defaults.

@@ -76,12 +76,7 @@ impl Scoped {
     }
 
     fn inside(&self, code: &AreaCode) -> Result<()> {
-        if self.principal.user.jurisdiction.contains(code) {
-            Ok(())
-        } else {
-            let yours = self.principal.user.jurisdiction.areas().iter().map(|a| a.to_string()).collect();
-            Err(StoreError::Forbidden(Denied::OutsideJurisdiction { area: code.to_string(), yours }))
-        }
+        outside(&self.principal.user.jurisdiction, code)
     }
 
     /// The areas of the caller's jurisdiction (their home pages).
@@ -535,10 +530,10 @@ impl Scoped {
     /// are sampled where they are, so the person may live anywhere.
     pub async fn scan(&self, round_id: i64, barcode: &Barcode, person_id: i64, client_id: Option<&str>) -> Result<Scanned> {
         self.require(Permission::TestingWrite)?;
-        if let Some(t) = self.store.tube(round_id, barcode).await? {
-            self.inside(&AreaCode::parse(&t.area_code).map_err(StoreError::corrupt)?)?;
-        }
-        self.store.scan(round_id, barcode, person_id, client_id).await
+        // Checked on the tube as the scan reads it, in the same go.
+        let jurisdiction = self.principal.user.jurisdiction.clone();
+        let inside = move |area: &str| outside(&jurisdiction, &AreaCode::parse(area).map_err(StoreError::corrupt)?);
+        self.store.scan(round_id, barcode, person_id, client_id, inside).await
     }
 
     /// The register id of the person with this resident id, for station scans (needs
@@ -811,5 +806,15 @@ impl Scoped {
         }));
         self.store.record(&self.actor, &change).await?;
         Ok(summary)
+    }
+}
+
+/// Refuses an area outside `jurisdiction`, naming the caller's areas.
+fn outside(jurisdiction: &cordon_domain::access::Jurisdiction, code: &AreaCode) -> Result<()> {
+    if jurisdiction.contains(code) {
+        Ok(())
+    } else {
+        let yours = jurisdiction.areas().iter().map(|a| a.to_string()).collect();
+        Err(StoreError::Forbidden(Denied::OutsideJurisdiction { area: code.to_string(), yours }))
     }
 }

@@ -222,13 +222,23 @@ impl Store {
     /// committed with the scans beside it (`sqlite::station`); on PostgreSQL in one transaction
     /// that locks the tube first (`postgres::station`). Either way scans into one tube take
     /// turns, and each sees the ones before it.
-    pub(crate) async fn scan(&self, round_id: i64, barcode: &Barcode, person_id: i64, client_id: Option<&str>) -> Result<Scanned> {
+    /// `inside` checks the tube's area against the caller's jurisdiction once the tube is read.
+    pub(crate) async fn scan(
+        &self,
+        round_id: i64,
+        barcode: &Barcode,
+        person_id: i64,
+        client_id: Option<&str>,
+        inside: impl Fn(&str) -> Result<()> + Send + Sync + 'static,
+    ) -> Result<Scanned> {
         match &*self.backend {
             crate::Backend::Sqlite(b) => {
                 let (barcode, client_id) = (barcode.to_string(), client_id.map(str::to_string));
-                b.writer.write(move |c| crate::sqlite::station::scan(c, round_id, &barcode, person_id, client_id.as_deref())).await
+                b.writer.write(move |c| crate::sqlite::station::scan(c, round_id, &barcode, person_id, client_id.as_deref(), &inside)).await
             }
-            crate::Backend::Postgres(b) => crate::postgres::station::scan(&b.pool, round_id, barcode.as_str(), person_id, client_id).await,
+            crate::Backend::Postgres(b) => {
+                crate::postgres::station::scan(&b.pool, round_id, barcode.as_str(), person_id, client_id, &inside).await
+            }
         }
     }
 

@@ -48,13 +48,21 @@ struct ScanRead {
 }
 
 /// [`crate::Store::scan`] on PostgreSQL.
-pub(crate) async fn scan(pool: &PgPool, round_id: i64, barcode: &str, person_id: i64, client_id: Option<&str>) -> Result<Scanned> {
+pub(crate) async fn scan(
+    pool: &PgPool,
+    round_id: i64,
+    barcode: &str,
+    person_id: i64,
+    client_id: Option<&str>,
+    inside: &(dyn Fn(&str) -> Result<()> + Sync),
+) -> Result<Scanned> {
     let mut tx = pool.begin().await?;
     sqlx::query(LOCK_TUBE).bind(round_id).bind(barcode).execute(&mut *tx).await?;
     let read: Option<ScanRead> = sqlx::query_as(SCAN_READ).bind(round_id).bind(barcode).bind(person_id).fetch_optional(&mut *tx).await?;
     let Some(r) = read else {
         return Err(refuse::unknown_tube(barcode).into());
     };
+    inside(&r.tube.area_code)?;
     let person = match (r.person_known, r.person_area) {
         (true, Some(area)) => Some((area, r.person_household)),
         _ => None,

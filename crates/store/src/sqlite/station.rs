@@ -39,10 +39,18 @@ fn read_tube(c: &Connection, round_id: i64, barcode: &str) -> Result<Option<Tube
 }
 
 /// [`crate::Store::scan`] on the writer's connection.
-pub(crate) fn scan(c: &Connection, round_id: i64, barcode: &str, person_id: i64, client_id: Option<&str>) -> Result<Scanned> {
+pub(crate) fn scan(
+    c: &Connection,
+    round_id: i64,
+    barcode: &str,
+    person_id: i64,
+    client_id: Option<&str>,
+    inside: &dyn Fn(&str) -> Result<()>,
+) -> Result<Scanned> {
     let Some(row) = read_tube(c, round_id, barcode)? else {
         return Err(refuse::unknown_tube(barcode).into());
     };
+    inside(&row.area_code)?;
     let person: Option<(String, Option<i64>)> = c
         .prepare_cached("SELECT area_code, household_id FROM persons WHERE id = ?1")?
         .query_row([person_id], |r| Ok((r.get(0)?, r.get(1)?)))
