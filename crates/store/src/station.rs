@@ -264,15 +264,6 @@ pub(crate) fn recalled_sql(people: &[i64]) -> String {
     format!("SELECT person_id FROM recalls WHERE round_id = $1 AND status = 'open' AND person_id IN ({})", ids.join(","))
 }
 
-/// A round tube meets the person's round sample, if any; a re-test tube only its own samples:
-/// `$1` round, `$2` person, `$3` the tube's sample kind, `$4` the tube.
-pub(crate) const EARLIER_SAMPLE: &str = "SELECT t.id, t.barcode, st.name, s.sampled_at FROM samples s JOIN tubes t ON t.id = s.tube_id \
-     JOIN sampling_sites st ON st.id = t.site_id WHERE s.round_id + 0 = $1 AND s.person_id = $2 \
-     AND ((s.kind = 'round' AND $3 = 'round') OR s.tube_id = $4)";
-
-/// The people already in tube `$1`, in the order scanned.
-pub(crate) const TUBE_MEMBERS: &str = "SELECT person_id FROM samples WHERE tube_id = $1 ORDER BY id";
-
 /// Counts one more member into tube `$4` — only if it still holds `$5` and is open (optimistic):
 /// `$1` sealed at, `$2` household, `$3` pool size.
 pub(crate) const UPDATE_TUBE: &str = "UPDATE tubes SET members = members + 1, sealed_at = $1, household_id = $2, pool_size = $3 \

@@ -7,8 +7,7 @@ use rusqlite::{Connection, OptionalExtension, Row};
 
 use super::{parse_time, time};
 use crate::station::{
-    BUMP_COUNTS, BUMP_HOUR, DROP_EXEMPTION, EARLIER_SAMPLE, INSERT_SAMPLE, ScanFacts, ScanPlan, Scanned, TUBE_COLUMNS, TUBE_MEMBERS,
-    TubeRow, UPDATE_TUBE, decide_scan, hour_of, refuse,
+    BUMP_COUNTS, BUMP_HOUR, DROP_EXEMPTION, INSERT_SAMPLE, ScanFacts, ScanPlan, Scanned, TubeRow, UPDATE_TUBE, decide_scan, hour_of, refuse,
 };
 use crate::{Result, sqlite_sql};
 
@@ -33,10 +32,21 @@ fn tube_row(r: &Row<'_>) -> rusqlite::Result<TubeRow> {
     })
 }
 
-fn read_tube(c: &Connection, round_id: i64, barcode: &str) -> Result<Option<TubeRow>> {
-    let mut q = c.prepare_cached(&format!("SELECT {TUBE_COLUMNS} FROM tubes WHERE round_id = ?1 AND barcode = ?2"))?;
-    Ok(q.query_row(rusqlite::params![round_id, barcode], tube_row).optional()?)
-}
+/// The tube (`?1` round, `?2` barcode) with the person (`?3`) and all a scan's rules read.
+const SCAN_READ: &str = "SELECT t.id, t.round_id, t.barcode, t.site_id, t.area_code, t.pool_kind, t.pool_size, t.members, \
+     t.household_id, t.opened_at, t.sealed_at, t.purpose, \
+     p.id, p.area_code, p.household_id, \
+     e.tube_id, e.barcode, e.site, e.sampled_at, \
+     EXISTS (SELECT 1 FROM recalls r WHERE r.round_id = t.round_id AND r.status = 'open' AND r.person_id = ?3), \
+     (SELECT group_concat(m.person_id) FROM (SELECT person_id FROM samples WHERE tube_id = t.id ORDER BY id) m), \
+     CASE WHEN t.pool_kind = 'household' AND p.household_id IS NOT NULL \
+          THEN (SELECT COUNT(*) FROM persons h WHERE h.household_id = p.household_id) END \
+     FROM tubes t LEFT JOIN persons p ON p.id = ?3 \
+     LEFT JOIN (SELECT s.tube_id, tt.barcode, st.name AS site, s.sampled_at, s.kind FROM samples s \
+        JOIN tubes tt ON tt.id = s.tube_id JOIN sampling_sites st ON st.id = tt.site_id \
+        WHERE s.round_id + 0 = ?1 AND s.person_id = ?3) e \
+        ON ((e.kind = 'round' AND t.purpose <> 'retest') OR e.tube_id = t.id) \
+     WHERE t.round_id = ?1 AND t.barcode = ?2 LIMIT 1";
 
 /// [`crate::Store::scan`] on the writer's connection.
 pub(crate) fn scan(
@@ -47,31 +57,31 @@ pub(crate) fn scan(
     client_id: Option<&str>,
     inside: &dyn Fn(&str) -> Result<()>,
 ) -> Result<Scanned> {
-    let Some(row) = read_tube(c, round_id, barcode)? else {
+    // One statement reads all the rules need: the tube, the person, the earlier sample the tube
+    // meets, an open recall, the members, and (for a household tube) the household's size.
+    let mut read = c.prepare_cached(SCAN_READ)?;
+    let mut rows = read.query(rusqlite::params![round_id, barcode, person_id])?;
+    let Some(r) = rows.next()? else {
         return Err(refuse::unknown_tube(barcode).into());
     };
+    let row = tube_row(r)?;
     inside(&row.area_code)?;
-    let person: Option<(String, Option<i64>)> = c
-        .prepare_cached("SELECT area_code, household_id FROM persons WHERE id = ?1")?
-        .query_row([person_id], |r| Ok((r.get(0)?, r.get(1)?)))
-        .optional()?;
-    let earlier: Option<(i64, String, String, DateTime<Utc>)> = c
-        .prepare_cached(&sqlite_sql(EARLIER_SAMPLE))?
-        .query_row(rusqlite::params![round_id, person_id, row.sample_kind(), row.id], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, stored_time(r.get(3)?)?))
-        })
-        .optional()?;
-    let recalled = row.retest()
-        && c.prepare_cached("SELECT 1 FROM recalls WHERE round_id = ?1 AND status = 'open' AND person_id = ?2")?
-            .exists(rusqlite::params![round_id, person_id])?;
+    let person: Option<(String, Option<i64>)> = match r.get::<_, Option<i64>>(12)? {
+        Some(_) => Some((r.get(13)?, r.get(14)?)),
+        None => None,
+    };
+    let earlier: Option<(i64, String, String, DateTime<Utc>)> = match r.get::<_, Option<i64>>(15)? {
+        Some(tube) => Some((tube, r.get(16)?, r.get(17)?, stored_time(r.get(18)?)?)),
+        None => None,
+    };
+    let recalled = row.retest() && r.get::<_, bool>(19)?;
     let members: Vec<i64> =
-        c.prepare_cached(&sqlite_sql(TUBE_MEMBERS))?.query_map([row.id], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
+        r.get::<_, Option<String>>(20)?.map(|list| list.split(',').filter_map(|p| p.parse().ok()).collect()).unwrap_or_default();
     let household_size = match (row.pool(), person.as_ref().and_then(|p| p.1)) {
-        (cordon_domain::testing::pooling::PoolSize::Household, Some(h)) => {
-            c.prepare_cached("SELECT COUNT(*) FROM persons WHERE household_id = ?1")?.query_row([h], |r| r.get::<_, i64>(0))? as usize
-        }
+        (cordon_domain::testing::pooling::PoolSize::Household, Some(_)) => r.get::<_, i64>(21)? as usize,
         _ => 1,
     };
+    drop(rows);
     let facts = ScanFacts { row, person, earlier, recalled, members, household_size };
     let w = match decide_scan(facts, person_id)? {
         ScanPlan::Answer(scanned) => return Ok(scanned),
