@@ -726,6 +726,87 @@ mod accounts {
     }
 }
 
+mod fuzzed_files {
+    use super::*;
+    use cordon_store::StoreError;
+
+    /// A small deterministic generator (xorshift), so that a failure names its case.
+    struct Bytes(u64);
+    impl Bytes {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+        fn bytes(&mut self, n: usize) -> Vec<u8> {
+            // Mostly the bytes CSV files are made of, and some of anything.
+            const CSV: &[u8] = b",,,\"\"\r\n\n0123456789Xx ";
+            (0..n)
+                .map(|_| match self.next() % 4 {
+                    0 => (self.next() & 0xFF) as u8,
+                    _ => CSV[(self.next() % CSV.len() as u64) as usize],
+                })
+                .collect()
+        }
+    }
+
+    /// Fine: an answer, or a refusal of the file that says why. Anything else is a bug.
+    fn clear<T>(what: &str, case: usize, r: Result<T, StoreError>) -> Option<T> {
+        match r {
+            Ok(t) => Some(t),
+            Err(StoreError::Refused(r)) => {
+                assert!(!r.kind.is_empty(), "{what} case {case}: a refusal without a reason");
+                None
+            }
+            Err(e) => panic!("{what} case {case}: {e}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn arbitrary_bytes_into_every_importer_give_a_clear_answer_and_store_nothing() {
+        for (s, store) in each_backend("fuzz").await {
+            seed_areas(&store).await;
+            let tracer = super::testing_rounds::as_user(&store, "fuzzer", cordon_domain::access::Role::Investigator, "140121").await;
+            let heads: [&[u8]; 5] = [
+                b"",
+                "身份证号,姓名,手机号,区划代码,住址,重点人群\n".as_bytes(),
+                "场所码,场所名称,区划代码,地址\n".as_bytes(),
+                "身份证号,场所码,扫码时间\n".as_bytes(),
+                "单位,身份证号\n".as_bytes(),
+            ];
+            let mut noise = Bytes(0x9E37_79B9_7F4A_7C15);
+            for case in 0..40 {
+                let mut file = heads[case % heads.len()].to_vec();
+                let n = (noise.next() % 3000) as usize;
+                file.extend(noise.bytes(n));
+                if case % 7 == 3 {
+                    // A UTF-16 mark before it all, or a GBK lead byte cut at the end.
+                    file.splice(0..0, [0xFF, 0xFE]);
+                } else if case % 7 == 5 {
+                    file.push(0xD5);
+                }
+                if let Some(r) = clear("persons", case, import_persons(&store, Cursor::new(file.clone()), &mut Collect::default()).await) {
+                    assert_eq!(r.inserted, 0, "case {case}");
+                    assert_eq!(r.rows, r.invalid_rows + r.unchanged, "case {case}: every row accounted for");
+                }
+                if let Some(r) = clear("venues", case, tracer.import_venues(Cursor::new(file.clone()), &mut Collect::default()).await) {
+                    assert_eq!(r.inserted, 0, "case {case}");
+                }
+                if let Some(r) = clear("scans", case, tracer.import_checkins(Cursor::new(file.clone()), &mut Collect::default()).await) {
+                    assert_eq!(r.inserted, 0, "case {case}");
+                }
+                let roster = tracer.import_roster(Cursor::new(file.clone()), &code("140121100"), &mut Collect::default()).await;
+                if let Some(r) = clear("roster", case, roster) {
+                    assert_eq!(r.members, 0, "case {case}");
+                }
+            }
+            assert_eq!(store.count(Table::Persons).await.unwrap(), 0, "{:?}", s.kind);
+            s.finish(store).await.unwrap();
+        }
+    }
+}
+
 mod backup {
     use super::*;
     use cordon_store::audit::{Actor, Change};

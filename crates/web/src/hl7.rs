@@ -427,6 +427,24 @@ pub async fn receive(scope: &Scoped, bytes: &[u8], lab: Option<i64>) -> String {
 mod tests {
     use super::*;
 
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(512))]
+        /// Any text, and any bytes as a lab system's encoding: parsing answers a message or a
+        /// reason, and never panics.
+        #[test]
+        fn any_input_parses_or_is_refused_with_a_reason(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..1024)) {
+            let text = decode(&bytes);
+            if let Err(reason) = parse_oru(&text) {
+                proptest::prop_assert!(!reason.is_empty());
+            }
+            let mut with_header = b"MSH|^~\\&|".to_vec();
+            with_header.extend(&bytes);
+            if let Err(reason) = parse_oru(&decode(&with_header)) {
+                proptest::prop_assert!(!reason.is_empty());
+            }
+        }
+    }
+
     const ORU: &str = "MSH|^~\\&|LIS|清徐县疾控实验室|CORDON|HQ|20220413230500+0800||ORU^R01^ORU_R01|M0001|P|2.5.1\r\
         OBR|1||QX00000001|94500-6^SARS-CoV-2 RNA^LN|||20220413190000\r\
         OBX|1|CWE|94500-6^SARS-CoV-2 RNA NAA+probe^LN||260385009^Negative^SCT||||||F|||20220413225900\r\

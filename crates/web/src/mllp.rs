@@ -325,6 +325,44 @@ mod tests {
         assert!(buf.is_empty());
     }
 
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+        /// Any bytes, cut anywhere: the codec never fails or panics, never holds more than a
+        /// frame's limit, and every whole message sent among the noise comes out whole.
+        #[test]
+        fn any_bytes_in_any_pieces_frame_without_failing(
+            noise in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..2048),
+            cuts in proptest::collection::vec(1usize..300, 1..20),
+        ) {
+            let mut wire = noise.clone();
+            // A message after the noise, then noise again: the message must come out whole.
+            wire.push(FS_CR_GUARD);
+            wire.extend(frame("MSH|^~\\&|LIS|LAB|CORDON|HQ|20220413||ORU^R01|PROP1|P|2.5.1"));
+            wire.extend(&noise);
+            let mut codec = MllpCodec::default();
+            let mut buf = BytesMut::new();
+            let mut frames = Vec::new();
+            let mut at = 0;
+            for cut in cuts.iter().cycle() {
+                if at >= wire.len() {
+                    break;
+                }
+                let end = (at + cut).min(wire.len());
+                buf.extend_from_slice(&wire[at..end]);
+                at = end;
+                while let Some(f) = codec.decode(&mut buf).expect("never an error") {
+                    frames.push(f);
+                }
+                proptest::prop_assert!(buf.len() <= MAX_FRAME + 300);
+            }
+            let whole = frames.iter().any(|f| matches!(f, Frame::Message(m) if m.ends_with(b"PROP1|P|2.5.1")));
+            proptest::prop_assert!(whole, "{:?}", frames);
+        }
+    }
+
+    /// Ends any frame the noise left open, so that the message after it starts clean.
+    const FS_CR_GUARD: u8 = END[0];
+
     fn decode_all(codec: &mut MllpCodec, buf: &mut BytesMut) -> Vec<Frame> {
         let mut out = Vec::new();
         while let Some(f) = codec.decode(buf).unwrap() {
