@@ -10,6 +10,8 @@ use cordon_store::Store;
 
 mod accounts_cli;
 mod bench;
+#[cfg(test)]
+mod crash_tests;
 mod demo;
 mod import_cli;
 

@@ -13,6 +13,7 @@ use cordon_domain::throttle::{Scope, Tally};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+use crate::BeginWrite as _;
 use crate::audit::{Actor, Append, Change};
 use crate::{Result, Store, StoreError, bind_all, with_read_pool, with_write_pool};
 
@@ -152,7 +153,7 @@ impl Store {
         let after: Vec<&str> = permissions.iter().map(|p| p.as_str()).collect();
         let change = Change::new("update", "role", role.as_str()).before(serde_json::json!(before)).after(serde_json::json!(after));
         with_write_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             sqlx::query("DELETE FROM role_permissions WHERE role = $1").bind(role.as_str()).execute(&mut *tx).await?;
             for p in permissions {
                 sqlx::query("INSERT INTO role_permissions (role, permission) VALUES ($1, $2)")
@@ -180,7 +181,7 @@ impl Store {
         let jurisdiction = Jurisdiction::new(new.areas);
         let now = Utc::now();
         let id: i64 = with_write_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let (id,): (i64,) = sqlx::query_as(
                 "INSERT INTO users (username, display_name, role, password_hash, disabled, created_at) \
                  VALUES ($1, $2, $3, $4, FALSE, $5) RETURNING id",
@@ -312,7 +313,7 @@ impl Store {
         if let Some(p) = principal {
             let pair = Scope::Pair.key(username, addr);
             with_write_pool!(self, pool => {
-                let mut tx = pool.begin().await?;
+                let mut tx = pool.begin_write().await?;
                 sqlx::query("DELETE FROM login_failures WHERE scope = $1 AND key = $2").bind(Scope::Pair.as_str()).bind(&pair)
                     .execute(&mut *tx).await?;
                 sqlx::query(
@@ -332,7 +333,7 @@ impl Store {
         }
         let actor = Actor { user_id: None, name: username.to_string(), request_id: None, client_addr: Some(addr.to_string()) };
         with_write_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             for (scope, prev) in &tallies {
                 let (t, locks) = Tally::after_failure(*prev, *scope, now);
                 sqlx::query(
@@ -384,7 +385,7 @@ impl Store {
         let now = Utc::now();
         let oldest = now - chrono::Duration::from_std(idle).unwrap_or(chrono::Duration::hours(8));
         with_write_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             sqlx::query("DELETE FROM sessions WHERE last_seen_at < $1").bind(oldest).execute(&mut *tx).await?;
             sqlx::query("INSERT INTO sessions (token_hash, user_id, created_at, last_seen_at) VALUES ($1, $2, $3, $3)")
                 .bind(secret_hash(&secret)).bind(user_id).bind(now).execute(&mut *tx).await?;
@@ -427,7 +428,7 @@ impl Store {
         let hash = hash_password(password.to_string()).await?;
         let change = Change::new("password", "user", user.id).after(serde_json::json!({"username": username}));
         with_write_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2").bind(&hash).bind(user.id).execute(&mut *tx).await?;
             sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(user.id).execute(&mut *tx).await?;
             tx.append(actor, &change).await?;
@@ -454,7 +455,7 @@ impl Store {
         let secret = new_secret()?;
         let now = Utc::now();
         let id = with_write_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let (id,): (i64,) = sqlx::query_as(
                 "INSERT INTO api_tokens (user_id, name, token_hash, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
             )
@@ -485,7 +486,7 @@ impl Store {
             .before(serde_json::json!({"display_name": user.display_name, "role": user.role.as_str(), "areas": areas(&user.jurisdiction)}))
             .after(serde_json::json!({"display_name": display_name, "role": change.role.as_str(), "areas": areas(&jurisdiction)}));
         with_write_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             sqlx::query("UPDATE users SET display_name = $1, role = $2 WHERE id = $3")
                 .bind(&display_name).bind(change.role.as_str()).bind(user.id).execute(&mut *tx).await?;
             sqlx::query("DELETE FROM user_areas WHERE user_id = $1").bind(user.id).execute(&mut *tx).await?;
@@ -511,7 +512,7 @@ impl Store {
         let audit =
             Change::new(if disabled { "disable" } else { "enable" }, "user", user.id).after(serde_json::json!({"username": username}));
         with_write_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             sqlx::query("UPDATE users SET disabled = $1 WHERE id = $2").bind(disabled).bind(user.id).execute(&mut *tx).await?;
             if disabled {
                 // Its sessions end and its tokens are revoked for good: enabling it again later
@@ -563,7 +564,7 @@ impl Store {
         self.callers.clear();
         let change = Change::new("revoke", "api_token", id);
         let revoked = with_write_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let n = sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
                 .bind(Utc::now()).bind(id).execute(&mut *tx).await?.rows_affected();
             if n == 1 {

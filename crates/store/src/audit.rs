@@ -4,6 +4,7 @@
 use chrono::{DateTime, SubsecRound, Utc};
 use serde::Serialize;
 
+use crate::BeginWrite as _;
 use crate::{Param, Result, Store, bind_all, with_read_pool, with_write_pool};
 
 /// Who acted, from where (kept on every event).
@@ -245,7 +246,7 @@ impl Store {
     /// Records an event that has no other change to share a transaction with (a look at data).
     pub async fn record(&self, actor: &Actor, change: &Change) -> Result<()> {
         with_write_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             tx.append(actor, change).await?;
             tx.commit().await?;
         });

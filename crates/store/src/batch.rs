@@ -15,6 +15,7 @@ use cordon_domain::testing::pooling::{PoolSize, SamplingGroup};
 use cordon_domain::testing::station::{Admitted, AfterScan, Candidate, Earlier, EarlierSample, OpenTube, TubeFacts, admit};
 use serde::Serialize;
 
+use crate::BeginWrite as _;
 use crate::station::{BUMP_COUNTS, BUMP_HOUR, ON_ROUND_CONFLICT, Tube, TubeRow, hour_of, pool_columns, pool_for, refuse, shanghai};
 use crate::testing::Round;
 use crate::{Param, Result, Store, StoreError, bind_all, with_read_pool, with_write_pool};
@@ -488,7 +489,7 @@ impl Store {
         }
         let (sampled_by_area, sampled_by_hour, round_people) = plan.counts();
         let written = with_write_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let mut ok = true;
             let mut tube_ids: HashMap<String, i64> = plan.stored_ids.clone();
             for chunk in plan.new_tubes.chunks(ROWS) {

@@ -12,6 +12,7 @@ use cordon_domain::cases::chain::{self, ChainCase};
 use cordon_domain::cases::exposure::{Degree, ExposureStatus};
 use serde::Serialize;
 
+use crate::BeginWrite as _;
 use crate::audit::{Actor, Append, Change};
 use crate::{Param, Result, Store, StoreError, bind_all, with_read_pool, with_write_pool};
 
@@ -371,7 +372,7 @@ impl Store {
             }));
         let mut reclassified: Vec<i64> = Vec::new();
         let id = with_write_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let external = match &new.external_id {
                 Some(e) => e.trim().to_string(),
                 None => {
@@ -569,7 +570,7 @@ impl Store {
             .area(&case.area_code)
             .after(serde_json::json!({"infector": infector.external_id, "source": source}));
         with_write_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let added = sqlx::query("INSERT INTO case_links (infector_id, case_id, source) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
                 .bind(infector.id).bind(case.id).bind(source).execute(&mut *tx).await?.rows_affected();
             if added > 0 {
@@ -658,7 +659,7 @@ impl Store {
         }
         let change = Change::new("create", "incident", name).area(area.as_str()).after(serde_json::json!({"name": name}));
         Ok(with_write_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let (id,): (i64,) = sqlx::query_as(
                 "INSERT INTO incidents (name, area_code, started_at, response_level, rule_set) VALUES ($1, $2, $3, NULL, $4) RETURNING id",
             )

@@ -12,6 +12,7 @@ use cordon_domain::AreaCode;
 use cordon_domain::cases::exposure::{CaseDates, Lookback, Stay};
 use serde::Serialize;
 
+use crate::BeginWrite as _;
 pub use crate::contacts::CheckIn;
 use crate::contacts::{LONGEST_STAY_S, Rings, Span};
 use crate::decode::{TextEncoding, utf8_text};
@@ -177,7 +178,7 @@ impl Store {
     pub async fn upsert_venues(&self, venues: &[NewVenue]) -> Result<u64> {
         let mut n = 0;
         with_write_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             for chunk in venues.chunks(200) {
                 let sql = format!(
                     "INSERT INTO venues (code, name, area_code, address) VALUES {} ON CONFLICT (code) DO NOTHING",

@@ -12,6 +12,7 @@ use cordon_domain::testing::coverage::{Counts, area_totals};
 use cordon_domain::testing::exemption::ExemptionReason;
 use serde::Serialize;
 
+use crate::BeginWrite as _;
 use crate::Refusal;
 use crate::audit::{Actor, Append, Change};
 use crate::station::BUMP_COUNTS;
@@ -144,7 +145,7 @@ impl Store {
             .area(&person.area_code)
             .after(serde_json::json!({"reason": reason.as_str(), "note": note}));
         with_write_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let added = sqlx::query(
                 "INSERT INTO round_exemptions (round_id, person_id, area_code, reason, note, recorded_at, recorded_by) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (round_id, person_id) DO NOTHING",
@@ -170,7 +171,7 @@ impl Store {
     pub(crate) async fn unexempt(&self, actor: &Actor, round_id: i64, person_id: i64) -> Result<bool> {
         let change = Change::new("unexempt", "round_person", format!("{round_id}/{person_id}"));
         with_write_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let dropped: Option<(String,)> = sqlx::query_as("DELETE FROM round_exemptions WHERE round_id = $1 AND person_id = $2 RETURNING area_code")
                 .bind(round_id).bind(person_id).fetch_optional(&mut *tx).await?;
             let Some((area,)) = dropped else { return Ok(false) };

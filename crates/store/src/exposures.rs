@@ -13,6 +13,7 @@ use cordon_domain::access::Jurisdiction;
 use cordon_domain::cases::exposure::{AssistStatus, Degree, ExposureKind, ExposureStatus, assist_recipient, secondary_span};
 use serde::Serialize;
 
+use crate::BeginWrite as _;
 use crate::audit::{Actor, Append, Change};
 use crate::cases::Case;
 use crate::observation::{ScheduleColumns, schedule_for};
@@ -179,7 +180,7 @@ impl Store {
         ));
         let mut out = Recorded::default();
         with_write_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let mut closes: Vec<(i64, &NewExposure)> = Vec::new();
             for n in new {
                 let degree = n.degree.unwrap_or(Degree::Close);
@@ -264,7 +265,7 @@ impl Store {
             .after(serde_json::json!({"exposures": ids}));
         let mut n = 0;
         with_write_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             for chunk in ids.chunks(500) {
                 let sql = format!(
                     "UPDATE exposures SET status = $1, decided_at = $2, decided_by = $3 WHERE case_id = $4 AND status IN ('proposed', 'confirmed') AND id IN ({})",
@@ -440,7 +441,7 @@ impl Store {
             "people": orders.iter().map(|(c, cat, _, _, _)| serde_json::json!({"person": c.person_id, "category": cat.as_str()})).collect::<Vec<_>>(),
         }));
         with_write_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             for (c, category, last, cols, status) in &orders {
                 // A secondary contact's release waits for the close contact they met.
                 let added = sqlx::query(
@@ -488,7 +489,7 @@ impl Store {
         let change =
             Change::new("answer", "assist_request", request.id).area(&request.to_area).after(serde_json::json!({"answer": answer}));
         with_write_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             sqlx::query("UPDATE assist_requests SET status = 'answered', answer = $1, answered_at = COALESCE(answered_at, $2) WHERE id = $3")
                 .bind(answer).bind(Utc::now()).bind(request.id).execute(&mut *tx).await?;
             tx.append(actor, &change).await?;

@@ -10,6 +10,7 @@ use cordon_domain::cases::case::CaseClass;
 use cordon_domain::cases::investigation::{Candidate, Clock, Part, next_in_turn};
 use serde::Serialize;
 
+use crate::BeginWrite as _;
 use crate::audit::{Actor, Append, Change};
 use crate::{Param, Result, Store, StoreError, bind_all, with_read_pool, with_write_pool};
 
@@ -222,7 +223,7 @@ impl Store {
             "case": inv.case_number, "part": part.as_str(), "user": user_id,
         }));
         let done = with_write_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let n = sqlx::query(
                 "INSERT INTO investigation_assignments (investigation_id, user_id, part, assigned_at, assigned_by) VALUES ($1, $2, $3, $4, $5) \
                  ON CONFLICT (investigation_id, part) DO NOTHING",
@@ -268,7 +269,7 @@ impl Store {
             .area(&inv.area_code)
             .after(serde_json::json!({"case": inv.case_number, "source": report}));
         with_write_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let mut q = sqlx::query(sql).bind(now).bind(inv.id);
             if let Some(r) = report {
                 q = q.bind(r.trim().to_string());

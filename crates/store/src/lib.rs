@@ -313,6 +313,29 @@ macro_rules! with_write_pool {
 }
 pub(crate) use {with_read_pool, with_write_pool};
 
+/// A write transaction on the writer pool of either backend. On SQLite it is `BEGIN IMMEDIATE`:
+/// it holds the write lock from its first statement. A deferred one that read first and wrote
+/// later would be refused outright (SQLITE_BUSY, no waiting) whenever the one writer or a bulk
+/// load committed in between — under a station's load, every few milliseconds.
+pub(crate) trait BeginWrite {
+    type Db: sqlx::Database;
+    async fn begin_write(&self) -> sqlx::Result<sqlx::Transaction<'static, Self::Db>>;
+}
+
+impl BeginWrite for SqlitePool {
+    type Db = sqlx::Sqlite;
+    async fn begin_write(&self) -> sqlx::Result<sqlx::Transaction<'static, sqlx::Sqlite>> {
+        self.begin_with("BEGIN IMMEDIATE").await
+    }
+}
+
+impl BeginWrite for PgPool {
+    type Db = sqlx::Postgres;
+    async fn begin_write(&self) -> sqlx::Result<sqlx::Transaction<'static, sqlx::Postgres>> {
+        self.begin().await
+    }
+}
+
 /// A bind parameter for SQL assembled at run time.
 #[derive(Debug, Clone)]
 pub(crate) enum Param {

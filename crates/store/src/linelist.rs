@@ -15,6 +15,7 @@ use cordon_domain::access::Jurisdiction;
 use cordon_domain::cases::linelist::{LinelistColumns, LinelistRow};
 use serde::Serialize;
 
+use crate::BeginWrite as _;
 use crate::audit::{Actor, Append, Change};
 use crate::cases::recluster;
 use crate::decode::{TextEncoding, utf8_text};
@@ -137,7 +138,7 @@ pub async fn import_linelist<R: Read + Send + 'static>(
     let now = Utc::now();
     let area = target.area.to_string();
     let (inserted, links, unknown, clusters) = with_write_pool!(store, pool => {
-        let mut tx = pool.begin().await?;
+        let mut tx = pool.begin_write().await?;
         let mut inserted = 0u64;
         for chunk in rows.chunks(200) {
             let sql = format!(

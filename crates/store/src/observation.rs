@@ -15,6 +15,7 @@ use cordon_domain::local_date;
 use cordon_domain::observation::{Blocker, Category, Moved, Outcome, RuleSet, Schedule, Status, Taken};
 use serde::Serialize;
 
+use crate::BeginWrite as _;
 use crate::audit::{Actor, Append, Change};
 use crate::{Param, Result, Store, StoreError, bind_all, with_read_pool, with_write_pool};
 
@@ -217,7 +218,7 @@ impl Store {
         let body = serde_json::to_string(rule).map_err(|e| StoreError::Task(e.to_string()))?;
         let change = Change::new("save", "rule_set", &rule.name).after(serde_json::to_value(rule).unwrap_or_default());
         with_write_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             sqlx::query(
                 "INSERT INTO rule_sets (name, title, body, copied_from, updated_at, updated_by) VALUES ($1, $2, $3, $4, $5, $6) \
                  ON CONFLICT (name) DO UPDATE SET title = excluded.title, body = excluded.body, updated_at = excluded.updated_at, updated_by = excluded.updated_by",
@@ -247,7 +248,7 @@ impl Store {
             .before(serde_json::json!({"rule_set": before}))
             .after(serde_json::json!({"rule_set": name}));
         with_write_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             sqlx::query("UPDATE incidents SET rule_set = $1 WHERE id = $2").bind(name).bind(incident_id).execute(&mut *tx).await?;
             tx.append(actor, &change).await?;
             tx.commit().await?;
@@ -353,7 +354,7 @@ impl Store {
             ]);
         }
         with_write_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             // The status moves only if nobody moved it since it was read.
             for chunk in params.chunks(8 * 100) {
                 let sql = format!(
@@ -533,7 +534,7 @@ impl Store {
         let now = Utc::now();
         let mut released: Vec<i64> = Vec::with_capacity(orders.len());
         with_write_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             for chunk in orders.chunks(500) {
                 let sql = format!(
                     "UPDATE observation_orders SET status = 'released', released_at = $1, updated_at = $1 \
@@ -588,7 +589,7 @@ impl Store {
         let now = Utc::now();
         let mut started = Vec::with_capacity(go.len());
         with_write_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             for (o, to) in &go {
                 let n = sqlx::query("UPDATE observation_orders SET status = $1, updated_at = $2 WHERE id = $3 AND status = $4")
                     .bind(to.as_str()).bind(now).bind(o.id).bind(Status::AwaitingHome.as_str())
@@ -627,7 +628,7 @@ impl Store {
             .after(serde_json::json!({"status": to.as_str()}));
         let released = (to == Status::Released).then_some(now);
         with_write_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let n = sqlx::query("UPDATE observation_orders SET status = $1, updated_at = $2, released_at = COALESCE($3, released_at) WHERE id = $4 AND status = $5")
                 .bind(to.as_str()).bind(now).bind(released).bind(order.id).bind(from.as_str())
                 .execute(&mut *tx).await?.rows_affected();

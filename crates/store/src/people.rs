@@ -5,6 +5,7 @@ use cordon_domain::person::{IdDocument, Tags, Vulnerability, parse_passport};
 use cordon_domain::{AreaCode, ResidentId};
 use serde::Serialize;
 
+use crate::BeginWrite as _;
 use crate::{Param, Result, Store, StoreError, bind_all, with_read_pool, with_write_pool};
 
 /// A person as stored, with their household address.
@@ -299,7 +300,7 @@ impl Store {
         }
         let area = p.area_code.as_str();
         let created = with_write_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let household: Option<i64> = match p.address.as_deref().map(str::trim).filter(|a| !a.is_empty()) {
                 None => None,
                 Some(addr) => {

@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use cordon_domain::{AreaCode, AreaLevel};
 use serde::Serialize;
 
+use crate::BeginWrite as _;
 use crate::{Param, Result, Store, StoreError, bind_all, with_read_pool, with_write_pool};
 
 /// An area of the division tree with the number of people registered in it (all levels below).
@@ -140,7 +141,7 @@ impl Store {
         let per_chunk = (4_000 / columns.len()).max(1);
         let head = format!("INSERT INTO {table} ({}) VALUES ", columns.join(", "));
         with_write_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             for chunk in rows.chunks(per_chunk) {
                 let mut sql = head.clone();
                 let mut n = 0;
@@ -248,7 +249,7 @@ impl Store {
             }
         }
         with_write_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             sqlx::query("UPDATE areas SET population = 0").execute(&mut *tx).await?;
             for (code, n) in &totals {
                 sqlx::query("UPDATE areas SET population = $1 WHERE code = $2").bind(*n).bind(code).execute(&mut *tx).await?;

@@ -8,6 +8,7 @@ use std::collections::HashMap;
 
 use cordon_domain::NewPerson;
 
+use crate::BeginWrite as _;
 use crate::{Backend, Result, Store, StoreError};
 
 /// A tube with its members, as the registration benchmark writes it.
@@ -171,7 +172,7 @@ impl Store {
     pub async fn insert_case_plain(&self, incident_id: i64, number: &str, area_code: &str, infectors: &[i64]) -> Result<i64> {
         let now = Utc::now();
         Ok(crate::with_write_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let (id,): (i64,) = sqlx::query_as(
                 "INSERT INTO cases (incident_id, external_id, area_code, classification, how_found, origin, place, created_at, created_by) \
                  VALUES ($1, $2, $3, 'confirmed', 'other', 'local', 'home', $4, 'plain') RETURNING id",
@@ -198,7 +199,7 @@ impl Store {
         const SQL: &str = "INSERT INTO exposures (incident_id, case_id, source_person_id, contact_person_id, kind, degree, first_at, last_at, status, area_code, created_at, created_by) \
              VALUES ($1, $2, $3, $4, 'meal', 'close', $5, $5, 'proposed', $6, $5, 'plain')";
         Ok(crate::with_write_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             for (person, area) in contacts {
                 sqlx::query(SQL).bind(incident_id).bind(case_id).bind(source_person).bind(*person).bind(at).bind(area).execute(&mut *tx).await?;
             }
@@ -244,7 +245,7 @@ impl Store {
         let now = Utc::now();
         let mut n = 0;
         crate::with_write_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             for chunk in orders.chunks(500) {
                 let mut params = Vec::with_capacity(chunk.len() * 4);
                 for o in chunk {

@@ -12,6 +12,7 @@ use cordon_domain::observation::{RoomStatus, SiteKind, Status};
 use cordon_domain::{AreaCode, Barcode, local_date};
 use serde::Serialize;
 
+use crate::BeginWrite as _;
 use crate::audit::{Actor, Append, Change};
 use crate::observation::{ORDER_COLUMNS, Order, OrderFilter};
 use crate::{Param, Result, Store, StoreError, bind_all, with_read_pool, with_write_pool};
@@ -128,7 +129,7 @@ impl Store {
             "name": name, "kind": new.kind, "address": new.address, "head": new.head_name, "staff": new.staff,
         }));
         let id = with_write_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let row: Option<(i64,)> = sqlx::query_as(
                 "INSERT INTO quarantine_sites (name, kind, area_code, address, head_name, head_phone, staff, households_share, created_at) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (area_code, name) DO NOTHING RETURNING id",
@@ -197,7 +198,7 @@ impl Store {
             "building": building, "floors": [floors.0, floors.1], "rooms_per_floor": rooms_per_floor, "beds": beds,
         }));
         let added = with_write_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let mut added = 0;
             for chunk in rows.chunks(200) {
                 let mut params = Vec::with_capacity(chunk.len() * 5);
@@ -245,7 +246,7 @@ impl Store {
             .before(serde_json::json!({"status": room.status.as_str()}))
             .after(serde_json::json!({"status": to}));
         with_write_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let n = sqlx::query("UPDATE rooms SET status = $1 WHERE id = $2 AND status = $3 AND occupants = 0")
                 .bind(to.as_str()).bind(room.id).bind(room.status.as_str()).execute(&mut *tx).await?.rows_affected();
             if n == 0 {
@@ -323,7 +324,7 @@ impl Store {
             "rooms": plan.iter().map(|(o, r)| serde_json::json!([o.id, o.person_id, r.number])).collect::<Vec<_>>(),
         }));
         with_write_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             for (o, room) in &plan {
                 let n = sqlx::query("UPDATE rooms SET occupants = occupants + 1, status = 'occupied' WHERE id = $1 AND occupants < beds AND status IN ('free', 'occupied')")
                     .bind(room.id).execute(&mut *tx).await?.rows_affected();
@@ -360,7 +361,7 @@ impl Store {
             .area(&order.area_code)
             .after(serde_json::json!({"site": site.id, "room": order.room_id}));
         with_write_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             sqlx::query("UPDATE room_stays SET checked_in_at = $1 WHERE order_id = $2 AND room_id = $3 AND checked_in_at IS NULL")
                 .bind(now).bind(order.id).bind(order.room_id).execute(&mut *tx).await?;
             sqlx::query("UPDATE observation_orders SET status = 'centralized', updated_at = $1 WHERE id = $2")
@@ -391,7 +392,7 @@ impl Store {
             .area(&order.area_code)
             .after(serde_json::json!({"room": room_id, "status": to.as_str()}));
         with_write_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             sqlx::query("UPDATE room_stays SET checked_out_at = $1 WHERE order_id = $2 AND room_id = $3 AND checked_out_at IS NULL")
                 .bind(now).bind(order.id).bind(room_id).execute(&mut *tx).await?;
             // Only if nobody moved in or out meanwhile: the room's next status follows from it.
@@ -641,7 +642,7 @@ impl Store {
             .area(&order.area_code)
             .after(serde_json::json!({"barcode": barcode.as_str(), "on": today}));
         with_write_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             // A barcode is one tube in the whole incident, as at the station: a tube of the mass
             // round (or of another day's door test) is refused with where it was used.
             let used: Option<(String, DateTime<Utc>)> = sqlx::query_as(
@@ -710,7 +711,7 @@ impl Store {
             "floor": restart.floor, "environmental": restart.environmental, "orders": ids,
         }));
         with_write_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             for chunk in ids.chunks(500) {
                 let sql = format!(
                     "UPDATE observation_orders SET last_exposure_at = $1, updated_at = $1 WHERE last_exposure_at < $1 AND id IN ({})",

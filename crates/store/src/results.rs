@@ -14,6 +14,7 @@ use serde::Serialize;
 
 use std::collections::{HashMap, HashSet};
 
+use crate::BeginWrite as _;
 use crate::audit::{Actor, Append, Change, INSERT_AUDIT_HEAD, INSERT_AUDIT_ROW_PARAMS};
 use crate::{Param, Result, Store, bind_all, with_read_pool, with_write_pool};
 use crate::{Refusal, term};
@@ -314,7 +315,7 @@ impl Store {
         }
         let change = Change::new("create", "lab", new.name.trim()).area(new.area_code.as_str());
         let id = with_write_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let (id,): (i64,) = sqlx::query_as("INSERT INTO labs (name, area_code, daily_capacity) VALUES ($1, $2, $3) RETURNING id")
                 .bind(new.name.trim()).bind(new.area_code.as_str()).bind(new.daily_capacity as i32).fetch_one(&mut *tx).await?;
             tx.append(actor, &change).await?;
@@ -379,7 +380,7 @@ impl Store {
         let (mut outcomes, writes) = decide_results(inputs, &tubes, lab_id, scope, Utc::now());
         if !writes.is_empty() {
             let written = with_write_pool!(self, pool => {
-                let mut tx = pool.begin().await?;
+                let mut tx = pool.begin_write().await?;
                 let mut results = Vec::with_capacity(writes.len());
                 let mut audits: Vec<Change> = Vec::new();
                 let mut pooled: Vec<&ResultWrite> = Vec::new();

@@ -8,6 +8,7 @@ use cordon_domain::person::Tags;
 use cordon_domain::testing::slots::{Part, Slot, stagger};
 use serde::Serialize;
 
+use crate::BeginWrite as _;
 use crate::audit::{Actor, Append, Change};
 use crate::testing::Site;
 use crate::{Param, Person, Result, Store, StoreError, with_read_pool, with_write_pool};
@@ -73,7 +74,7 @@ impl Store {
             .area(&site.area_code)
             .after(serde_json::json!({"opens": opens, "closes": closes, "slots": slots.len()}));
         with_write_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             sqlx::query("DELETE FROM site_slots WHERE site_id = $1").bind(site.id).execute(&mut *tx).await?;
             sqlx::query("UPDATE sampling_sites SET opens_at = $1, closes_at = $2 WHERE id = $3")
                 .bind(opens).bind(closes).bind(site.id).execute(&mut *tx).await?;

@@ -6,6 +6,7 @@ use cordon_domain::AreaCode;
 use cordon_domain::testing::pooling::{PoolPolicy, ZoneKind};
 use serde::Serialize;
 
+use crate::BeginWrite as _;
 use crate::audit::{Actor, Append, Change};
 use crate::{Param, Result, Store, StoreError, bind_all, with_read_pool, with_write_pool};
 
@@ -115,7 +116,7 @@ impl Store {
             .area(area.as_str())
             .after(serde_json::json!({"name": name, "rule_set": DEFAULT_RULE_SET}));
         Ok(with_write_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let (id,): (i64,) = sqlx::query_as(
                 "INSERT INTO incidents (name, area_code, started_at, response_level, rule_set) VALUES ($1, $2, $3, NULL, $4) RETURNING id",
             )
@@ -141,7 +142,7 @@ impl Store {
         let policy = serde_json::to_string(&new.policy).map_err(StoreError::corrupt)?;
         let now = Utc::now();
         let id = with_write_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let (id,): (i64,) = sqlx::query_as(
                 "INSERT INTO testing_rounds (incident_id, name, starts_at, target_end_at, pool_policy, created_at) \
                  VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
@@ -209,7 +210,7 @@ impl Store {
             "round": new.round_id, "name": new.name, "address": new.address, "stations": new.stations,
         }));
         let id = with_write_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let (id,): (i64,) = sqlx::query_as(
                 "INSERT INTO sampling_sites (round_id, area_code, name, address, stations) VALUES ($1, $2, $3, $4, $5) RETURNING id",
             )

@@ -5,6 +5,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use cordon_domain::cases::case::PlaceKind;
 use serde::Serialize;
 
+use crate::BeginWrite as _;
 use crate::audit::{Actor, Append, Change};
 use crate::cases::Case;
 use crate::{Result, Store, with_read_pool, with_write_pool};
@@ -59,7 +60,7 @@ impl Store {
                 .collect::<Vec<_>>()
         ));
         with_write_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             for e in entries {
                 sqlx::query(
                     "INSERT INTO trajectory_entries (case_id, from_at, until_at, kind, place, detail, created_at, created_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -90,7 +91,7 @@ impl Store {
             .area(&case.area_code)
             .after(serde_json::json!({"from_checkins": fresh.len()}));
         with_write_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             for c in &fresh {
                 sqlx::query(
                     "INSERT INTO trajectory_entries (case_id, from_at, until_at, kind, place, venue_id, detail, created_at, created_by) \

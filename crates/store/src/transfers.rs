@@ -14,6 +14,7 @@ use crate::audit::{Actor, Append, Change};
 /// The name of the quarantine site a case (`c`) was found in, '' when it was not found in one.
 const SITE_OF_CASE: &str = "COALESCE((SELECT s.name FROM observation_orders o JOIN quarantine_sites s ON s.id = o.site_id \
      WHERE c.place = 'quarantine_site' AND o.person_id = c.person_id AND o.status = 'case' ORDER BY o.id DESC LIMIT 1), '')";
+use crate::BeginWrite as _;
 use crate::observation::Order;
 use crate::{Param, Result, Store, StoreError, bind_all, with_read_pool, with_write_pool};
 
@@ -130,7 +131,7 @@ impl Store {
             .area(v.area_code.as_str())
             .after(serde_json::json!({"kind": v.kind.as_str(), "seats": v.seats}));
         let id = with_write_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let row: Option<(i64,)> = sqlx::query_as(
                 "INSERT INTO vehicles (plate, kind, seats, area_code, driver, phone) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (plate) DO NOTHING RETURNING id",
             )
@@ -167,7 +168,7 @@ impl Store {
             .area(h.area_code.as_str())
             .after(serde_json::json!({"kind": h.kind.as_str(), "beds": h.beds}));
         let id = with_write_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let row: Option<(i64,)> = sqlx::query_as(
                 "INSERT INTO hospitals (name, kind, area_code, beds) VALUES ($1, $2, $3, $4) ON CONFLICT (name) DO NOTHING RETURNING id",
             )
@@ -230,7 +231,7 @@ impl Store {
         }
         let Some(incident) = incident else { return Ok(out) };
         with_write_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             for (vehicle, people) in &plan {
                 // The clock runs from the first of them handed over.
                 let deadline = TransferKind::ContactToSite.deadline(people.iter().map(|o| o.created_at).min().unwrap_or(now));
@@ -291,7 +292,7 @@ impl Store {
             )
         };
         let id = with_write_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let (id,): (i64,) = sqlx::query_as(
                 "INSERT INTO transfers (incident_id, kind, vehicle_id, escort, from_place, to_place, to_hospital_id, area_code, status, deadline, created_at, created_by) \
                  VALUES ($1, 'positive_to_hospital', $2, $3, $4, $5, $6, $7, 'planned', $8, $9, $10) RETURNING id",
@@ -369,7 +370,7 @@ impl Store {
             None => None,
         };
         with_write_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let set_time = if to == TransferStatus::Cancelled { String::new() } else { format!(", {column} = $3") };
             let sql = format!("UPDATE transfers SET status = $1{set_time} WHERE id = $2 AND status = $4");
             let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(to.as_str()).bind(t.id);
@@ -459,7 +460,7 @@ impl Store {
         }
         let change = Change::new("vehicle", "transfer", t.id).area(&t.area_code).after(serde_json::json!({"vehicle": vehicle.plate}));
         with_write_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             sqlx::query("UPDATE transfers SET vehicle_id = $1, escort = COALESCE($2, escort) WHERE id = $3 AND status = 'planned'")
                 .bind(vehicle.id).bind(Some(escort.trim()).filter(|e| !e.is_empty())).bind(t.id).execute(&mut *tx).await?;
             tx.append(actor, &change).await?;

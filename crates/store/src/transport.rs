@@ -11,6 +11,7 @@ use cordon_domain::refusal::Refusal;
 use cordon_domain::testing::transport::{ROUTINE_TURNAROUND_HOURS, Turnaround, check_receipt, turnaround};
 use serde::Serialize;
 
+use crate::BeginWrite as _;
 use crate::audit::{Actor, Append, Change};
 use crate::{Param, Result, Store, StoreError, bind_all, with_read_pool, with_write_pool};
 
@@ -220,7 +221,7 @@ impl Store {
             "round": new.round_id, "site": new.site_id, "lab": new.lab_id, "tubes": tubes.len(),
         }));
         let sent = with_write_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let (id,): (i64,) = sqlx::query_as(
                 "INSERT INTO transport_batches (round_id, site_id, lab_id, area_code, label, tubes, departed_at, departed_by) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
@@ -273,7 +274,7 @@ impl Store {
             "received": fresh.len(), "extra": new_extra, "missing": check.missing.len(),
         }));
         with_write_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             for chunk in fresh.chunks(500) {
                 let sql = format!(
                     "UPDATE tubes SET received_at = $1 WHERE batch_id = $2 AND received_at IS NULL AND barcode IN ({})",

@@ -9,6 +9,7 @@ use cordon_domain::testing::result::CtValues;
 use cordon_domain::treatment::{Discharge, HospitalKind, HospitalTest, StayStatus, discharge, monitoring_until};
 use serde::Serialize;
 
+use crate::BeginWrite as _;
 use crate::audit::{Actor, Append, Change};
 use crate::{Result, Store, bind_all, with_read_pool, with_write_pool};
 
@@ -73,7 +74,7 @@ impl Store {
             .area(&case.area_code)
             .after(serde_json::json!({"hospital": hospital_id, "severity": severity}));
         let id = with_write_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let (id,): (i64,) = sqlx::query_as(
                 "INSERT INTO hospital_stays (case_id, hospital_id, area_code, admitted_at, severity, status) VALUES ($1, $2, $3, $4, $5, 'admitted') RETURNING id",
             )
@@ -145,7 +146,7 @@ impl Store {
         }
         let change = Change::new("severity", "case", &stay.case_number).area(&stay.area_code).before(before).after(after);
         with_write_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             if let Some(to) = converted {
                 let n = sqlx::query("UPDATE cases SET classification = $1, converted_at = $2 WHERE id = $3 AND classification = $4")
                     .bind(to.as_str()).bind(now).bind(stay.case_id).bind(stay.classification.as_str()).execute(&mut *tx).await?.rows_affected();
@@ -194,7 +195,7 @@ impl Store {
             .area(&stay.area_code)
             .after(serde_json::json!({"tests": [first, second], "monitoring_until": until}));
         with_write_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             sqlx::query("UPDATE hospital_stays SET status = 'discharged', discharged_at = $1, monitoring_until = $2 WHERE id = $3 AND status = 'admitted'")
                 .bind(now).bind(until).bind(stay.id).execute(&mut *tx).await?;
             sqlx::query("UPDATE cases SET place = 'home' WHERE id = $1").bind(stay.case_id).execute(&mut *tx).await?;
@@ -211,7 +212,7 @@ impl Store {
         let change =
             Change::new("death", "case", &stay.case_number).area(&stay.area_code).after(serde_json::json!({"at": at, "cause": cause}));
         with_write_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let n = sqlx::query("UPDATE hospital_stays SET status = 'died', died_at = $1, death_cause = $2 WHERE id = $3 AND status = 'admitted'")
                 .bind(at).bind(cause).bind(stay.id).execute(&mut *tx).await?.rows_affected();
             if n != 1 {

@@ -9,6 +9,7 @@ use std::time::Instant;
 use cordon_domain::AreaCode;
 use serde::Serialize;
 
+use crate::BeginWrite as _;
 use crate::audit::{Actor, Append, Change};
 use crate::decode::{TextEncoding, utf8_text};
 use crate::import::{ImportObserver, Progress, RowError, numbered};
@@ -118,7 +119,7 @@ pub async fn import_roster<R: Read + Send + 'static>(
     names.dedup();
     let area_code = area.to_string();
     let (workplaces, members) = with_write_pool!(store, pool => {
-        let mut tx = pool.begin().await?;
+        let mut tx = pool.begin_write().await?;
         let mut workplaces = 0;
         let mut ids: HashMap<String, i64> = HashMap::new();
         for name in &names {

@@ -651,6 +651,45 @@ mod accounts {
         }
     }
 
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_write_that_reads_first_is_never_refused_while_the_one_writer_commits_beside_it() {
+        for (s, store) in each_backend("write_beside_writer").await {
+            store.prepare_commits_plain().await.unwrap();
+            // The station's writer busy with commits …
+            let load: Vec<_> = (0..4)
+                .map(|t| {
+                    let store = store.clone();
+                    tokio::spawn(async move {
+                        for n in 0..150 {
+                            store.commit_one_plain(n, format!("load-{t}-{n}")).await.unwrap();
+                        }
+                    })
+                })
+                .collect();
+            // … while audited acts (each reads the chain's head before it writes) go on.
+            let acts: Vec<_> = (0..4)
+                .map(|t| {
+                    let store = store.clone();
+                    tokio::spawn(async move {
+                        for n in 0..40 {
+                            let change = Change::new("reveal", "person", n).area("140121100201");
+                            store.record(&Actor::system(&format!("desk{t}")), &change).await.map_err(|e| format!("{e}"))?;
+                        }
+                        Ok::<_, String>(())
+                    })
+                })
+                .collect();
+            for a in acts {
+                a.await.unwrap().unwrap_or_else(|e| panic!("{:?}: an act was refused: {e}", s.kind));
+            }
+            for l in load {
+                l.await.unwrap();
+            }
+            assert_eq!(store.verify_audit().await.unwrap().events, 160);
+            s.finish(store).await.unwrap();
+        }
+    }
+
     /// Runs `sql` on a connection of its own, outside the product, as someone with the
     /// database's password would.
     async fn by_hand(s: &Scratch, sql: &str) {

@@ -14,7 +14,7 @@ mod cases;
 mod checkins;
 mod measure;
 mod observation;
-mod testing;
+pub(crate) mod testing;
 
 use measure::{Measurement, peak_rss_mb, scratch};
 

@@ -270,7 +270,14 @@ pub async fn run(kind: BackendKind, server: Option<&str>, scale: f64, wanted: &d
 }
 
 /// One HTTP/1.1 request on a kept-alive connection; answers the status.
-async fn request(conn: &mut tokio::net::TcpStream, buf: &mut Vec<u8>, method: &str, path: &str, token: &str, body: &str) -> Result<u16> {
+pub(crate) async fn request(
+    conn: &mut tokio::net::TcpStream,
+    buf: &mut Vec<u8>,
+    method: &str,
+    path: &str,
+    token: &str,
+    body: &str,
+) -> Result<u16> {
     let head = format!(
         "{method} {path} HTTP/1.1\r\nHost: bench\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
         body.len()

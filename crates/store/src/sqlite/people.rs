@@ -34,7 +34,7 @@ impl PeopleWriter {
     }
 
     fn write_batch(&mut self, batch: &[NewPerson]) -> Result<Written> {
-        let tx = self.conn.transaction()?;
+        let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let mut written = Written::default();
         {
             let mut add_household = tx.prepare_cached(
