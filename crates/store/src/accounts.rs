@@ -331,7 +331,8 @@ impl Store {
         if let Some(minutes) = locked(&tallies) {
             return Ok(SignIn::Locked { minutes });
         }
-        let actor = Actor { user_id: None, name: username.to_string(), request_id: None, client_addr: Some(addr.to_string()) };
+        // Whoever typed the password is not known: the attempt is the actor, from its address.
+        let actor = Actor { user_id: None, name: "sign_in".to_string(), request_id: None, client_addr: Some(addr.to_string()) };
         with_write_pool!(self, pool => {
             let mut tx = pool.begin_write().await?;
             for (scope, prev) in &tallies {

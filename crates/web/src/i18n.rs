@@ -357,6 +357,7 @@ mod tests {
             ("dispatch.hospital.", all(HospitalKind::ALL, HospitalKind::as_str)),
             ("permission.", all(Permission::ALL, Permission::as_str)),
             ("role.", all(Role::ALL, Role::as_str)),
+            ("audit.lockout.", all(&cordon_domain::throttle::Scope::ALL, cordon_domain::throttle::Scope::as_str)),
             ("rules.title.", cordon_domain::observation::RuleSet::BUILT_IN.to_vec()),
             (
                 "unique.",

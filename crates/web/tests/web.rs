@@ -205,6 +205,10 @@ async fn login_sets_a_session_cookie_and_repeated_failures_are_throttled() {
         assert_eq!(lockouts.len(), 1, "{events:?}");
         assert_eq!(lockouts[0].client_addr.as_deref(), Some(stranger));
         assert!(lockouts[0].after_json.as_deref().unwrap().contains("\"scope\":\"pair\""));
+        // The log says it as a person reads it: an attempt, not the account's owner, did this.
+        let admin = account(&w.store, "admin9", Role::Admin, "140121").await;
+        let (_, log) = page_html(&w.store, &admin, "/audit?entity=session").await;
+        assert!(log.contains("登录尝试") && log.contains("账号 tracer1 在此地址锁定至"), "{log}");
 
         // One address guessing many names is locked for all of them.
         let scanner = "198.51.100.9";

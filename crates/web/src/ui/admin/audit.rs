@@ -103,6 +103,19 @@ fn describe(t: Tr, e: &cordon_store::audit::AuditEvent, subjects: &HashMap<(Stri
             _ => {}
         }
     }
+    // A lock on sign-ins: on what, and until when.
+    if (e.entity.as_str(), e.action.as_str()) == ("session", "lockout")
+        && let Some(a) = &after
+        && let Some(scope) = a["scope"].as_str().filter(|s| cordon_domain::throttle::Scope::ALL.iter().any(|k| k.as_str() == *s))
+    {
+        let until = a["until"]
+            .as_str()
+            .and_then(|u| chrono::DateTime::parse_from_rfc3339(u).ok())
+            .map(|u| u.with_timezone(&cordon_domain::local_offset()).format("%m-%d %H:%M").to_string())
+            .unwrap_or_default();
+        let on = t.fill(&format!("audit.lockout.{scope}"), &[("username", a["username"].as_str().unwrap_or_default())]);
+        changes.push(t.fill("audit.lockout", &[("on", &on), ("until", &until)]));
+    }
     (did, subject, changes.join("；"))
 }
 
