@@ -807,13 +807,26 @@ mod fuzzed_files {
         for (s, store) in each_backend("fuzz").await {
             seed_areas(&store).await;
             let tracer = super::testing_rounds::as_user(&store, "fuzzer", cordon_domain::access::Role::Investigator, "140121").await;
-            let heads: [&[u8]; 5] = [
+            let heads: [&[u8]; 7] = [
                 b"",
                 "身份证号,姓名,手机号,区划代码,住址,重点人群\n".as_bytes(),
                 "场所码,场所名称,区划代码,地址\n".as_bytes(),
                 "身份证号,场所码,扫码时间\n".as_bytes(),
                 "单位,身份证号\n".as_bytes(),
+                "病例编号,姓名,身份证号,诊断日期,分类,感染来源\n".as_bytes(),
+                "条码,结果,ORF1ab,N,检测时间\n".as_bytes(),
             ];
+            let officer = super::testing_rounds::as_user(&store, "fuzzlab", cordon_domain::access::Role::TestingOfficer, "140121").await;
+            let lab = officer
+                .create_lab(cordon_store::results::NewLab {
+                    name: "模糊测试实验室".into(),
+                    area_code: code("140121"),
+                    daily_capacity: 1000,
+                })
+                .await
+                .unwrap();
+            let labber = super::testing_rounds::as_user(&store, "fuzzlabber", cordon_domain::access::Role::Lab, "140121").await;
+            let target = cordon_store::linelist::LinelistTarget { area: code("140121"), incident: Some("模糊测试事件".into()) };
             let mut noise = Bytes(0x9E37_79B9_7F4A_7C15);
             for case in 0..40 {
                 let mut file = heads[case % heads.len()].to_vec();
@@ -838,6 +851,14 @@ mod fuzzed_files {
                 let roster = tracer.import_roster(Cursor::new(file.clone()), &code("140121100"), &mut Collect::default()).await;
                 if let Some(r) = clear("roster", case, roster) {
                     assert_eq!(r.members, 0, "case {case}");
+                }
+                let linelist = tracer.import_linelist(Cursor::new(file.clone()), &target, &mut Collect::default()).await;
+                if let Some(r) = clear("line list", case, linelist) {
+                    assert_eq!(r.inserted, 0, "case {case}");
+                }
+                let results = cordon_store::lab_csv::ingest_results_csv(&labber, lab.id, Cursor::new(file.clone())).await;
+                if let Some(r) = clear("lab results", case, results) {
+                    assert_eq!(r.recorded, 0, "case {case}");
                 }
             }
             assert_eq!(store.count(Table::Persons).await.unwrap(), 0, "{:?}", s.kind);
