@@ -69,7 +69,7 @@ async fn start(url: &str, addr: &str) -> Child {
 }
 
 /// The JSON body of the last response read into `buf`.
-fn body(buf: &[u8]) -> serde_json::Value {
+fn response_json(buf: &[u8]) -> serde_json::Value {
     let at = buf.windows(4).position(|w| w == b"\r\n\r\n").map(|i| i + 4).unwrap_or(buf.len());
     serde_json::from_slice(&buf[at..]).unwrap_or(serde_json::Value::Null)
 }
@@ -84,7 +84,7 @@ fn new_people_csv(n: u32) -> String {
     s
 }
 
-async fn prepare(s: &Scratch) -> (i64, i64, String, Vec<i64>) {
+async fn prepare(s: &Scratch) -> Prepared {
     let store = s.store().await.expect("store");
     seed_sample_areas(&store).await;
     import_persons(&store, std::io::Cursor::new(sample_people_csv(9_600).into_bytes()), &mut Quiet).await.expect("people");
@@ -117,7 +117,7 @@ async fn prepare(s: &Scratch) -> (i64, i64, String, Vec<i64>) {
         stations: 40,
     };
     let site = officer.create_site(site).await.expect("site");
-    // The admin token can import people too.
+    // The registrar imports people over HTTP.
     let import_user = NewUser {
         username: "registrar".into(),
         display_name: "登记员".into(),
@@ -127,21 +127,26 @@ async fn prepare(s: &Scratch) -> (i64, i64, String, Vec<i64>) {
     };
     store.create_user(&Actor::system("crash"), import_user).await.expect("user");
     let token = store.create_api_token(&Actor::system("crash"), "sampler", "crash").await.expect("token").1;
+    let registrar = store.create_api_token(&Actor::system("crash"), "registrar", "crash").await.expect("token").1;
     let people: Vec<i64> = store.people_by_area().await.expect("people").into_iter().map(|(id, _)| id).collect();
     store.close().await;
-    (round.id, site.id, token, people)
+    Prepared { round: round.id, site: site.id, token, registrar, people }
+}
+
+/// What the run needs of the prepared database: the round and site scanned into, the sampler's
+/// and the registrar's tokens, the people already registered.
+struct Prepared {
+    round: i64,
+    site: i64,
+    token: String,
+    registrar: String,
+    people: Vec<i64>,
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_server_loses_no_acknowledged_write_and_keeps_no_half_written_one() {
     for s in test_scratches("crash").await {
-        let (round, site, token, people) = prepare(&s).await;
-        let registrar = {
-            let store = s.store().await.expect("store");
-            let t = store.create_api_token(&Actor::system("crash"), "registrar", "crash").await.expect("token").1;
-            store.close().await;
-            t
-        };
+        let Prepared { round, site, token, registrar, people } = prepare(&s).await;
         let port = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("port").local_addr().expect("addr").port();
         let addr = format!("127.0.0.1:{port}");
         let mut server = start(&s.url, &addr).await;
@@ -225,7 +230,7 @@ async fn a_killed_server_loses_no_acknowledged_write_and_keeps_no_half_written_o
             let body = format!(r#"{{"person_id":{person},"client_id":"{client_id}"}}"#);
             let path = format!("/api/v1/rounds/{round}/tubes/{tube}/samples");
             let status = request(&mut conn, &mut buf, "POST", &path, &token, &body).await.expect("retry");
-            let answer = body_of(&buf);
+            let answer = response_json(&buf);
             assert_eq!((status, answer["repeat"].as_bool()), (200, Some(true)), "{:?}: {tube} {person}: {answer}", s.kind);
         }
         // The maintained count is the samples' count: no scan counted twice or half.
@@ -247,10 +252,6 @@ async fn a_killed_server_loses_no_acknowledged_write_and_keeps_no_half_written_o
         server.wait().expect("killed");
         s.finish(store).await.expect("finish");
     }
-}
-
-fn body_of(buf: &[u8]) -> serde_json::Value {
-    body(buf)
 }
 
 /// People stored, read beside the server.

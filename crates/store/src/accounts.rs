@@ -364,18 +364,22 @@ impl Store {
 
     /// The stored failure counts of a sign-in under each scope.
     async fn login_tallies(&self, scopes: &[Scope], username: &str, addr: &str) -> Result<Vec<(Scope, Option<Tally>)>> {
-        let mut out = Vec::with_capacity(scopes.len());
-        for scope in scopes {
-            let row: Option<(i64, DateTime<Utc>, Option<DateTime<Utc>>)> = with_read_pool!(self, pool => sqlx::query_as(
-                "SELECT failures, since, locked_until FROM login_failures WHERE scope = $1 AND key = $2",
-            ).bind(scope.as_str()).bind(scope.key(username, addr)).fetch_optional(pool).await?);
-            let tally = row.map(|(failures, since, locked_until)| Tally {
-                failures: u32::try_from(failures).unwrap_or(u32::MAX),
-                since,
-                locked_until,
-            });
-            out.push((*scope, tally));
-        }
+        let keys: Vec<(Scope, String)> = scopes.iter().map(|s| (*s, s.key(username, addr))).collect();
+        let wanted: Vec<String> = (0..keys.len()).map(|i| format!("(scope = ${} AND key = ${})", 2 * i + 1, 2 * i + 2)).collect();
+        let sql = format!("SELECT scope, key, failures, since, locked_until FROM login_failures WHERE {}", wanted.join(" OR "));
+        let params: Vec<crate::Param> =
+            keys.iter().flat_map(|(s, k)| [crate::Param::Text(s.as_str().to_string()), crate::Param::Text(k.clone())]).collect();
+        let rows: Vec<TallyRow> = with_read_pool!(self, pool =>
+            bind_all(sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(pool).await?);
+        let out =
+            keys.into_iter()
+                .map(|(scope, key)| {
+                    let tally = rows.iter().find(|r| r.0 == scope.as_str() && r.1 == key).map(|(_, _, failures, since, locked_until)| {
+                        Tally { failures: u32::try_from(*failures).unwrap_or(u32::MAX), since: *since, locked_until: *locked_until }
+                    });
+                    (scope, tally)
+                })
+                .collect();
         Ok(out)
     }
 
@@ -605,6 +609,9 @@ impl Store {
         Ok(principal)
     }
 }
+
+/// A row of `login_failures`: scope, key, failures, since, locked until.
+type TallyRow = (String, String, i64, DateTime<Utc>, Option<DateTime<Utc>>);
 
 /// How long a token's caller is kept in memory.
 pub const CALLER_TTL: Duration = Duration::from_secs(5);

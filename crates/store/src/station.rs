@@ -48,10 +48,6 @@ impl TubeRow {
     pub(crate) fn retest(&self) -> bool {
         self.purpose == "retest"
     }
-    /// The kind of the samples this tube takes.
-    pub(crate) fn sample_kind(&self) -> &'static str {
-        if self.retest() { "retest" } else { "round" }
-    }
     pub(crate) fn pool(&self) -> PoolSize {
         stored_pool(&self.pool_kind, self.pool_size)
     }
@@ -297,20 +293,24 @@ pub(crate) enum ScanPlan {
     Write(ScanWrite),
 }
 
+/// The writes of an accepted scan: the tube as it will be (its id, barcode, seal, re-test or
+/// not), what it held before, and the sample.
 pub(crate) struct ScanWrite {
-    /// The tube as it will be once written.
     pub(crate) tube_after: Tube,
-    pub(crate) tube_id: i64,
-    pub(crate) barcode: String,
     pub(crate) members_before: i32,
-    pub(crate) sealed: Option<DateTime<Utc>>,
     pub(crate) household: Option<i64>,
+    /// The stored pool size (a household tube's is set by its first household).
     pub(crate) pool_size: i32,
     pub(crate) person_area: String,
     pub(crate) now: DateTime<Utc>,
-    pub(crate) kind: &'static str,
-    pub(crate) retest: bool,
     pub(crate) after: AfterScan,
+}
+
+impl Tube {
+    /// The kind of the samples this tube takes (`samples.kind`).
+    pub(crate) fn sample_kind(&self) -> &'static str {
+        if self.retest { "retest" } else { "round" }
+    }
 }
 
 /// The station's rules on what a scan read (`domain`'s `admit` and `OpenTube::scan`), the same
@@ -345,16 +345,11 @@ pub(crate) fn decide_scan(facts: ScanFacts, person_id: i64) -> Result<ScanPlan> 
     let tube_after = Tube { members: row.members + 1, sealed_at: sealed, pool: stored_pool(&row.pool_kind, pool_size), ..row.tube() };
     Ok(ScanPlan::Write(ScanWrite {
         tube_after,
-        tube_id: row.id,
-        barcode: row.barcode.clone(),
         members_before: row.members,
-        sealed,
         household: open.household,
         pool_size,
         person_area,
         now,
-        kind: row.sample_kind(),
-        retest: row.retest(),
         after,
     }))
 }

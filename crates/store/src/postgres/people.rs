@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use std::collections::HashMap;
 
 use cordon_domain::NewPerson;
-use cordon_domain::person::{Reimport, Stored};
+use cordon_domain::person::Stored;
 use sqlx::Postgres;
 use sqlx::pool::PoolConnection;
 
@@ -79,22 +79,23 @@ pub(crate) async fn write(conn: &mut PoolConnection<Postgres>, batch: &[NewPerso
             stored.iter().map(|(id, name, phone, area, address)| (id.as_str(), (name, phone, area, address))).collect();
         for (i, p) in batch.iter().enumerate() {
             let Some((name, phone, area, address)) = stored.get(p.document.number()) else { continue };
-            let decision = p.reimport(Stored { name, phone: phone.as_deref(), area_code: area, address: address.as_deref() });
-            if let Reimport::Updated(_) = decision {
-                // Rare (a corrected list): one statement a person.
-                sqlx::query(
-                    "UPDATE persons SET name = $2, phone = COALESCE($3, phone), household_id = \
-                     COALESCE((SELECT id FROM households WHERE area_code = $4 AND address = $5), household_id) WHERE id_number = $1",
-                )
-                .bind(p.document.number())
-                .bind(p.name.as_str())
-                .bind(p.phone.as_ref().map(|x| x.as_str()))
-                .bind(p.area_code.as_str())
-                .bind(p.address.as_deref())
-                .execute(&mut *tx)
-                .await?;
-            }
-            written.note(i, decision);
+            written.note(i, p.reimport(Stored { name, phone: phone.as_deref(), area_code: area, address: address.as_deref() }));
+        }
+        // The corrections in one statement, from the rows as written.
+        let corrected: Vec<&NewPerson> = written.updated.iter().map(|(i, _)| &batch[*i]).collect();
+        if !corrected.is_empty() {
+            sqlx::query(
+                "UPDATE persons p SET name = v.name, phone = COALESCE(v.phone, p.phone), household_id = COALESCE(h.id, p.household_id) \
+                 FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[]) AS v (id_number, name, phone, area_code, address) \
+                 LEFT JOIN households h ON h.area_code = v.area_code AND h.address = v.address WHERE p.id_number = v.id_number",
+            )
+            .bind(corrected.iter().map(|p| p.document.number().to_string()).collect::<Vec<_>>())
+            .bind(corrected.iter().map(|p| p.name.as_str().to_string()).collect::<Vec<_>>())
+            .bind(corrected.iter().map(|p| p.phone.as_ref().map(|x| x.as_str().to_string())).collect::<Vec<_>>())
+            .bind(corrected.iter().map(|p| p.area_code.as_str().to_string()).collect::<Vec<_>>())
+            .bind(corrected.iter().map(|p| p.address.clone()).collect::<Vec<_>>())
+            .execute(&mut *tx)
+            .await?;
         }
     }
     tx.commit().await?;

@@ -83,33 +83,33 @@ pub(crate) async fn scan(
     };
     // The tube is locked: it is as read (the check stays, to be sure).
     let changed = sqlx::query(UPDATE_TUBE)
-        .bind(w.sealed)
+        .bind(w.tube_after.sealed_at)
         .bind(w.household)
         .bind(w.pool_size)
-        .bind(w.tube_id)
+        .bind(w.tube_after.id)
         .bind(w.members_before)
         .execute(&mut *tx)
         .await?
         .rows_affected();
     if changed == 0 {
-        return Err(refuse::busy(&w.barcode).into());
+        return Err(refuse::busy(&w.tube_after.barcode).into());
     }
     let added = sqlx::query(sqlx::AssertSqlSafe(INSERT_SAMPLE.as_str()))
         .bind(round_id)
-        .bind(w.tube_id)
+        .bind(w.tube_after.id)
         .bind(person_id)
         .bind(&w.person_area)
         .bind(w.now)
         .bind(client_id)
-        .bind(w.kind)
+        .bind(w.tube_after.sample_kind())
         .execute(&mut *tx)
         .await?
         .rows_affected();
     if added == 0 {
         // Sampled elsewhere a moment ago: the transaction rolls back, the tube as it was.
-        return Err(refuse::busy(&w.barcode).into());
+        return Err(refuse::busy(&w.tube_after.barcode).into());
     }
-    if !w.retest {
+    if !w.tube_after.retest {
         let dropped: Option<(String,)> = sqlx::query_as(DROP_EXEMPTION).bind(round_id).bind(person_id).fetch_optional(&mut *tx).await?;
         sqlx::query(BUMP_COUNTS).bind(round_id).bind(&w.person_area).bind(1i64).bind(-(dropped.is_some() as i64)).execute(&mut *tx).await?;
         sqlx::query(BUMP_HOUR).bind(round_id).bind(&w.person_area).bind(hour_of(w.now)).bind(1i64).execute(&mut *tx).await?;

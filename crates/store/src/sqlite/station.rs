@@ -89,30 +89,30 @@ pub(crate) fn scan(
     };
     // Read and written on the one writer: the tube is as read (the check stays, to be sure).
     let changed = c.prepare_cached(&sqlite_sql(UPDATE_TUBE))?.execute(rusqlite::params![
-        w.sealed.map(time),
+        w.tube_after.sealed_at.map(time),
         w.household,
         w.pool_size,
-        w.tube_id,
+        w.tube_after.id,
         w.members_before
     ])?;
     if changed == 0 {
-        return Err(refuse::busy(&w.barcode).into());
+        return Err(refuse::busy(&w.tube_after.barcode).into());
     }
     let now = time(w.now);
     let added = c.prepare_cached(&sqlite_sql(&INSERT_SAMPLE))?.execute(rusqlite::params![
         round_id,
-        w.tube_id,
+        w.tube_after.id,
         person_id,
         w.person_area,
         now,
         client_id,
-        w.kind
+        w.tube_after.sample_kind()
     ])?;
     if added == 0 {
         // The writer's savepoint rolls the tube's count back with this refusal.
-        return Err(refuse::busy(&w.barcode).into());
+        return Err(refuse::busy(&w.tube_after.barcode).into());
     }
-    if !w.retest {
+    if !w.tube_after.retest {
         let dropped = c.prepare_cached(&sqlite_sql(DROP_EXEMPTION))?.query_row([round_id, person_id], |_| Ok(())).optional()?.is_some();
         c.prepare_cached(&sqlite_sql(BUMP_COUNTS))?.execute(rusqlite::params![round_id, w.person_area, 1i64, -(dropped as i64)])?;
         c.prepare_cached(&sqlite_sql(BUMP_HOUR))?.execute(rusqlite::params![round_id, w.person_area, time(hour_of(w.now)), 1i64])?;
