@@ -61,3 +61,7 @@ else
   cargo test --workspace --locked "$@"
   say "warning: the browser tests did not run (no Chromium); CI runs them"
 fi
+
+# 5. The API against its own OpenAPI document: Schemathesis (PyPI) on both backends, bounded.
+say "schemathesis"
+scripts/api-fuzz.sh

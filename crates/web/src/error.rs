@@ -85,6 +85,10 @@ impl ApiError {
         };
         ApiError { status, detail: crate::i18n::in_english(&r), field: None, refusal: Some(Box::new(r)) }
     }
+    /// A failure said only by its status and what the server said of it.
+    pub fn with_status(status: StatusCode, detail: impl Into<String>) -> Self {
+        ApiError { status, detail: detail.into(), field: None, refusal: None }
+    }
     pub fn status(&self) -> StatusCode {
         self.status
     }
@@ -124,3 +128,87 @@ impl IntoResponse for ApiError {
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
+
+/// The most of an extractor's plain-text rejection kept as a problem's detail.
+const REJECTION_TEXT_MAX: usize = 16 * 1024;
+
+/// Answers every failure under `/api/` as `application/problem+json`. The handlers' own errors
+/// already are; this catches what the extractors answer before a handler runs, in text/plain: a
+/// body that is not JSON or not of the request's shape (400/422), a wrong or missing content
+/// type (415), a body over the limit (413), a path or query that does not parse (400). Their
+/// text becomes the problem's detail; headers such as `Allow` are kept.
+pub async fn api_problems(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    if !req.uri().path().starts_with("/api/") {
+        return next.run(req).await;
+    }
+    let res = next.run(req).await;
+    let status = res.status();
+    let problem = res.headers().get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(b"application/problem+json"));
+    if !(status.is_client_error() || status.is_server_error()) || problem {
+        return res;
+    }
+    let (mut parts, body) = res.into_parts();
+    let text = match axum::body::to_bytes(body, REJECTION_TEXT_MAX).await {
+        Ok(bytes) if !bytes.is_empty() && !status.is_server_error() => String::from_utf8_lossy(&bytes).trim().to_string(),
+        _ => status.canonical_reason().unwrap_or("Error").to_string(),
+    };
+    let out = ApiError::with_status(status, text).into_response();
+    let (new_parts, body) = out.into_parts();
+    parts.headers.remove(header::CONTENT_LENGTH);
+    parts.headers.insert(header::CONTENT_TYPE, new_parts.headers[header::CONTENT_TYPE].clone());
+    Response::from_parts(parts, body)
+}
+
+/// The most of a JSON or form body read here; the extractors refuse larger ones anyway (axum's
+/// default body limit).
+const TEXT_BODY_MAX: usize = 2 * 1024 * 1024;
+
+/// Refuses a request carrying a NUL character (U+0000) in its query, a JSON string or a form
+/// field, with 400 before any handler runs. No field of Cordon takes one, and PostgreSQL cannot
+/// store one in text: let through, it failed as a server error on that backend only (found by
+/// fuzzing the API). File uploads are the importers' to refuse, row by row.
+pub async fn refuse_nul(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let refused = || {
+        ApiError::with_status(StatusCode::BAD_REQUEST, "the request holds a NUL character (U+0000), which is not text any field takes")
+            .into_response()
+    };
+    if req.uri().query().is_some_and(|q| q.contains("%00")) || req.uri().path().contains("%00") {
+        return refused();
+    }
+    let ctype = req.headers().get(header::CONTENT_TYPE).map(|v| v.as_bytes().to_ascii_lowercase()).unwrap_or_default();
+    let json = ctype.starts_with(b"application/json");
+    if !json && !ctype.starts_with(b"application/x-www-form-urlencoded") {
+        return next.run(req).await;
+    }
+    let (parts, body) = req.into_parts();
+    let bytes = match axum::body::to_bytes(body, TEXT_BODY_MAX).await {
+        Ok(bytes) => bytes,
+        Err(_) => {
+            return ApiError::with_status(StatusCode::PAYLOAD_TOO_LARGE, format!("the body is over {TEXT_BODY_MAX} bytes")).into_response();
+        }
+    };
+    let nul = if json { json_holds_nul(&bytes) } else { bytes.contains(&0) || contains(&bytes, b"%00") };
+    if nul {
+        return refused();
+    }
+    next.run(axum::extract::Request::from_parts(parts, axum::body::Body::from(bytes))).await
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+/// Whether a JSON document holds U+0000 in a string or a key. JSON can carry it only escaped, so
+/// a body without `\u0000` is passed without parsing; one with it is parsed to tell a real NUL
+/// from the text `\\u0000`. A body that does not parse is left to the extractor to refuse.
+fn json_holds_nul(bytes: &[u8]) -> bool {
+    fn walk(v: &serde_json::Value) -> bool {
+        match v {
+            serde_json::Value::String(s) => s.contains('\0'),
+            serde_json::Value::Array(items) => items.iter().any(walk),
+            serde_json::Value::Object(map) => map.iter().any(|(k, v)| k.contains('\0') || walk(v)),
+            _ => false,
+        }
+    }
+    contains(bytes, b"\\u0000") && serde_json::from_slice::<serde_json::Value>(bytes).is_ok_and(|v| walk(&v))
+}

@@ -48,6 +48,8 @@ pub fn app(store: Store) -> Router {
         .fallback(ui::not_found)
         .method_not_allowed_fallback(ui::not_found)
         .with_state(state)
+        .layer(axum::middleware::from_fn(error::refuse_nul))
+        .layer(axum::middleware::from_fn(error::api_problems))
         .layer(axum::middleware::from_fn(auth::same_origin))
         .layer(axum::middleware::from_fn(i18n::remember))
         .layer(axum::middleware::from_fn(request_id))

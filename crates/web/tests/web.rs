@@ -438,6 +438,93 @@ fn openapi_document_matches_the_snapshot_and_names_every_permission() {
     insta::assert_json_snapshot!("openapi", doc);
 }
 
+#[test]
+fn openapi_document_names_each_schema_once_and_documents_every_failure_as_a_problem() {
+    let doc = cordon_web::openapi();
+    let text = doc.to_string();
+    // Sampling sites and quarantine sites are different records, each with its own schema.
+    let schema_of = |path: &str| doc["paths"][path]["post"]["requestBody"]["content"]["application/json"]["schema"]["$ref"].clone();
+    let sampling = schema_of("/api/v1/rounds/{id}/sites");
+    let quarantine = schema_of("/api/v1/quarantine-sites");
+    assert_ne!(sampling, quarantine);
+    let name = |r: &Value| r.as_str().unwrap().rsplit('/').next().unwrap().to_string();
+    assert!(doc["components"]["schemas"][name(&sampling)]["properties"]["stations"].is_object(), "{sampling}");
+    assert!(doc["components"]["schemas"][name(&quarantine)]["properties"]["head_name"].is_object(), "{quarantine}");
+    // No tuple: OpenAPI 3.1 tools read objects with named fields.
+    assert!(!text.contains("prefixItems"), "a tuple is documented");
+    // Fields that take a fixed set of values say which.
+    let order = &doc["components"]["schemas"]["OrderView"]["properties"];
+    assert!(order["status"]["enum"].as_array().is_some_and(|v| v.iter().any(|s| s == "home_quarantine")), "{order}");
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let responses = op["responses"].as_object().unwrap();
+            for code in ["400", "401", "403"] {
+                assert!(responses.contains_key(code), "{method} {path} documents {code}");
+            }
+            if op.get("requestBody").is_some() {
+                for code in ["415", "422"] {
+                    assert!(responses.contains_key(code), "{method} {path} documents {code}");
+                }
+            }
+            for (code, response) in responses.iter().filter(|(c, _)| c.starts_with('4') || c.starts_with('5')) {
+                let content = response["content"].as_object().unwrap();
+                assert_eq!(content.keys().collect::<Vec<_>>(), ["application/problem+json"], "{method} {path} {code}");
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_request_that_does_not_parse_is_answered_as_a_problem_naming_what_is_wrong() {
+    for w in worlds("api_problems", 1).await {
+        let token = account(&w.store, "problem_admin", Role::Admin, "140121").await;
+        let with = |ctype: Option<&str>, body: &str| {
+            let mut req = Request::post("/api/v1/quarantine-sites").header("authorization", format!("Bearer {token}"));
+            if let Some(ctype) = ctype {
+                req = req.header("content-type", ctype);
+            }
+            req.body(Body::from(body.to_string())).unwrap()
+        };
+        for (req, status, says) in [
+            (with(Some("application/json"), "{\"name\": "), StatusCode::BAD_REQUEST, "JSON"),
+            (with(Some("application/json"), "{\"name\": 1}"), StatusCode::UNPROCESSABLE_ENTITY, "name"),
+            (with(None, "{}"), StatusCode::UNSUPPORTED_MEDIA_TYPE, "Content-Type"),
+            (with(Some("text/plain"), "{}"), StatusCode::UNSUPPORTED_MEDIA_TYPE, "Content-Type"),
+        ] {
+            let (got, ctype, problem) = call(&w.store, req).await;
+            assert_eq!((got, ctype.as_str()), (status, "application/problem+json"), "{problem}");
+            assert_eq!(problem["status"], status.as_u16(), "{problem}");
+            assert!(problem["detail"].as_str().unwrap().contains(says), "{problem}");
+        }
+        // A path or query that does not parse; a page larger than the operation serves.
+        for uri in ["/api/v1/observation-orders/abc", "/api/v1/persons?limit=abc", "/api/v1/persons?limit=1001", "/api/v1/persons?limit=0"]
+        {
+            let (got, ctype, problem) = get(&w.store, &token, uri).await;
+            assert_eq!((got, ctype.as_str()), (StatusCode::BAD_REQUEST, "application/problem+json"), "{uri}: {problem}");
+        }
+        let (got, _, problem) = get(&w.store, &token, "/api/v1/persons?limit=1001").await;
+        assert_eq!((got, problem["field"].as_str()), (StatusCode::BAD_REQUEST, Some("limit")), "{problem}");
+        assert_eq!(get(&w.store, &token, "/api/v1/persons?limit=1000").await.0, StatusCode::OK);
+
+        // A NUL character is text no field takes (and PostgreSQL cannot keep): refused before
+        // anything is stored, on both backends alike; the six characters `\u0000` are text.
+        let head = account(&w.store, "problem_head", Role::QuarantineSiteHead, "140121").await;
+        let site = |address: &str| {
+            serde_json::json!({"name": format!("宾馆{}", address.len()), "kind": "hotel", "area_code": "140121100",
+                               "address": address, "head_name": "王建国", "staff": 3})
+        };
+        let (got, ctype, problem) = call(&w.store, post_json(&head, "/api/v1/quarantine-sites", site("迎宾路\u{0}1号"))).await;
+        assert_eq!((got, ctype.as_str()), (StatusCode::BAD_REQUEST, "application/problem+json"), "{problem}");
+        assert!(problem["detail"].as_str().unwrap().contains("NUL"), "{problem}");
+        let (got, _, problem) = get(&w.store, &head, "/api/v1/persons?q=%00abc").await;
+        assert_eq!(got, StatusCode::BAD_REQUEST, "{problem}");
+        assert_eq!(get(&w.store, &head, "/api/v1/quarantine-sites").await.2, serde_json::json!([]), "nothing stored");
+        let (got, _, stored) = call(&w.store, post_json(&head, "/api/v1/quarantine-sites", site("迎宾路\\u00001号"))).await;
+        assert_eq!((got, stored["address"].as_str()), (StatusCode::CREATED, Some("迎宾路\\u00001号")), "{stored}");
+        w.finish().await;
+    }
+}
+
 #[tokio::test]
 async fn every_read_operation_refuses_exactly_the_roles_without_the_permission_it_declares() {
     // The permission an operation declares (`x-permission`) is the one its `Scoped` call checks:

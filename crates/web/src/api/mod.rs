@@ -12,6 +12,7 @@ use crate::AppState;
 mod areas;
 mod audit;
 mod cases;
+mod enums;
 pub(crate) mod imports;
 mod observation;
 pub(crate) mod persons;
@@ -108,6 +109,16 @@ pub(crate) fn parse_area(field: &str, s: &str) -> crate::error::ApiResult<cordon
         .map_err(|_| crate::error::ApiError::bad_field(field, cordon_domain::refusal!("refused.area_code_invalid", code = s)))
 }
 
+/// A page size asked in the query: `default` when absent; outside 1..=`max` a 400 naming the
+/// field, never silently cut (a client asking 10,000 would take 1,000 for the whole).
+pub(crate) fn page_limit(asked: Option<u32>, default: u32, max: u32) -> crate::error::ApiResult<u32> {
+    match asked {
+        None => Ok(default),
+        Some(n) if (1..=max).contains(&n) => Ok(n),
+        Some(n) => Err(crate::error::ApiError::bad_request("limit", format!("limit {n} is outside 1–{max}"))),
+    }
+}
+
 /// The permissions each operation needs (inside the caller's jurisdiction), as its operation
 /// declares them (`extensions(("x-permission" = …))` beside its path): (method, path, permissions).
 pub fn permissions() -> Vec<(String, String, Vec<Permission>)> {
@@ -141,5 +152,52 @@ pub fn document() -> Value {
         "session": {"type": "apiKey", "in": "cookie", "name": crate::auth::SESSION_COOKIE, "description": "The session of a signed-in page"}
     });
     doc["security"] = json!([{"bearer": []}, {"session": []}]);
+    document_failures(&mut doc);
     doc
+}
+
+/// Every failure an operation can answer, each an `application/problem+json` [`Problem`] (as
+/// [`crate::error::api_problems`] makes sure): what every operation can meet (a query that does
+/// not parse, no or a bad credential, a permission or area outside the caller's), a record not
+/// found where the path names one, and for a body a conflict, a size, a content type and the
+/// rules' refusals.
+///
+/// [`Problem`]: crate::error::Problem
+fn document_failures(doc: &mut Value) {
+    const SAID: [(&str, &str); 8] = [
+        ("400", "A path, query or body field does not parse; `field` names it."),
+        ("401", "No session or API token, or one that has ended."),
+        ("403", "Outside the caller's permissions or jurisdiction."),
+        ("404", "No such record in the caller's jurisdiction."),
+        ("409", "Conflicts with what is stored (a value that must be unique repeats, a state moved on)."),
+        ("413", "The body is over the limit."),
+        ("415", "The body is not of a type the operation takes."),
+        ("422", "Refused by the rules, or a body not of the operation's shape; `kind` names the refusal."),
+    ];
+    let Some(paths) = doc["paths"].as_object_mut() else { return };
+    for (path, item) in paths.iter_mut() {
+        for (method, op) in item.as_object_mut().into_iter().flatten() {
+            let body = op.get("requestBody").is_some();
+            let mut codes = vec!["400", "401", "403"];
+            if path.contains('{') || method != "get" {
+                codes.push("404");
+            }
+            if body || method != "get" {
+                codes.extend(["409", "422"]);
+            }
+            if body {
+                codes.extend(["413", "415"]);
+            }
+            let responses = op["responses"].as_object_mut().expect("every operation documents its responses");
+            let documented: Vec<String> = responses.keys().filter(|c| c.starts_with('4') || c.starts_with('5')).cloned().collect();
+            for code in codes.into_iter().map(String::from).chain(documented) {
+                let said = match SAID.iter().find(|(c, _)| *c == code) {
+                    Some((_, said)) => Value::from(*said),
+                    None => responses[&code]["description"].clone(),
+                };
+                let problem = json!({"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}});
+                responses.insert(code, json!({"description": said, "content": problem}));
+            }
+        }
+    }
 }

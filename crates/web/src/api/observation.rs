@@ -24,11 +24,14 @@ pub struct OrderView {
     pub person_id: i64,
     pub name: String,
     /// close_contact, secondary_contact, high_risk_area, medium_risk_area, inbound
+    #[schema(schema_with = crate::api::enums::category)]
     pub category: String,
     pub last_exposure_at: DateTime<Utc>,
     pub rule_set: String,
     /// awaiting_transfer, awaiting_home, in_transit, centralized, home_quarantine, home_monitoring, released, case
+    #[schema(schema_with = crate::api::enums::order_status)]
     pub status: String,
+    #[schema(pattern = r"^[0-9]{6}([0-9]{3}([0-9]{3})?)?$")]
     pub area_code: String,
     pub found_on: Option<NaiveDate>,
     pub release_on: Option<NaiveDate>,
@@ -66,6 +69,7 @@ impl From<Order> for OrderView {
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct OrdersQuery {
     /// Only orders in this status.
+    #[param(schema_with = crate::api::enums::order_status)]
     pub status: Option<String>,
     /// Only orders with a room at this site.
     pub site_id: Option<i64>,
@@ -78,6 +82,7 @@ pub struct OrdersQuery {
     pub after_day: Option<chrono::NaiveDate>,
     pub after_id: Option<i64>,
     /// At most this many (default and most 5000).
+    #[param(minimum = 1, maximum = 5000)]
     pub limit: Option<u32>,
 }
 
@@ -96,7 +101,7 @@ pub async fn list_orders(caller: Caller, Query(q): Query<OrdersQuery>) -> ApiRes
         release_by: q.due.unwrap_or(false).then(|| cordon_domain::local_date(Utc::now())),
         at_home: q.at_home.unwrap_or(false),
         after: q.after_day.zip(q.after_id),
-        limit: q.limit,
+        limit: Some(super::page_limit(q.limit, 5000, 5000)?),
     };
     Ok(Json(caller.0.observation_orders(&filter).await?.into_iter().map(OrderView::from).collect()))
 }
@@ -209,6 +214,7 @@ pub async fn start_home(caller: Caller, Json(input): Json<ReleaseInput>) -> ApiR
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct HomeTestInput {
     /// The single tube scanned at the door.
+    #[schema(pattern = r"^[0-9A-Za-z]{8,20}$")]
     pub barcode: String,
 }
 
@@ -227,10 +233,12 @@ pub async fn home_test(caller: Caller, Path(id): Path<i64>, Json(input): Json<Ho
 }
 
 #[derive(Debug, Serialize, ToSchema)]
-pub struct SiteView {
+pub struct QuarantineSiteView {
     pub id: i64,
     pub name: String,
+    #[schema(schema_with = crate::api::enums::site_kind)]
     pub kind: String,
+    #[schema(pattern = r"^[0-9]{6}([0-9]{3}([0-9]{3})?)?$")]
     pub area_code: String,
     pub address: String,
     pub head_name: String,
@@ -245,9 +253,9 @@ pub struct SiteView {
     pub out_of_use_rooms: i64,
 }
 
-impl From<SiteBoard> for SiteView {
+impl From<SiteBoard> for QuarantineSiteView {
     fn from(s: SiteBoard) -> Self {
-        SiteView {
+        QuarantineSiteView {
             id: s.id,
             name: s.name,
             kind: s.kind.to_string(),
@@ -270,17 +278,19 @@ impl From<SiteBoard> for SiteView {
 /// The bed board: every quarantine site in the jurisdiction with its rooms and beds. Requires
 /// `quarantine.read`.
 #[utoipa::path(get, path = "/api/v1/quarantine-sites", tag = "observation",
-    responses((status = 200, body = [SiteView]), (status = 401, body = Problem), (status = 403, body = Problem)),
+    responses((status = 200, body = [QuarantineSiteView]), (status = 401, body = Problem), (status = 403, body = Problem)),
     extensions(("x-permission" = json!(Permission::QuarantineRead.as_str()))))]
-pub async fn list_sites(caller: Caller) -> ApiResult<Json<Vec<SiteView>>> {
-    Ok(Json(caller.0.quarantine_board().await?.into_iter().map(SiteView::from).collect()))
+pub async fn list_sites(caller: Caller) -> ApiResult<Json<Vec<QuarantineSiteView>>> {
+    Ok(Json(caller.0.quarantine_board().await?.into_iter().map(QuarantineSiteView::from).collect()))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
-pub struct NewSiteInput {
+pub struct NewQuarantineSiteInput {
     pub name: String,
     /// hotel, dormitory, purpose_built, other
+    #[schema(schema_with = crate::api::enums::site_kind)]
     pub kind: String,
+    #[schema(pattern = r"^[0-9]{6}([0-9]{3}([0-9]{3})?)?$")]
     pub area_code: String,
     pub address: String,
     pub head_name: String,
@@ -288,19 +298,20 @@ pub struct NewSiteInput {
     pub staff: u32,
     #[serde(default)]
     pub households_share: bool,
-    /// Rooms to add at once: one building, floors from–to, rooms a floor, beds a room.
+    /// Rooms to add at once: one building, its floors first to last, rooms a floor, beds a room.
     pub building: Option<String>,
-    pub floors: Option<(i32, i32)>,
+    pub first_floor: Option<i32>,
+    pub last_floor: Option<i32>,
     pub rooms_per_floor: Option<u32>,
     pub beds: Option<u32>,
 }
 
 /// Registers a quarantine site, with its first building's rooms when given. Requires
 /// `quarantine.write`.
-#[utoipa::path(post, path = "/api/v1/quarantine-sites", tag = "observation", request_body = NewSiteInput,
-    responses((status = 201, body = SiteView), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)),
+#[utoipa::path(post, path = "/api/v1/quarantine-sites", tag = "observation", request_body = NewQuarantineSiteInput,
+    responses((status = 201, body = QuarantineSiteView), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)),
     extensions(("x-permission" = json!(Permission::QuarantineWrite.as_str()))))]
-pub async fn create_site(caller: Caller, Json(input): Json<NewSiteInput>) -> ApiResult<(StatusCode, Json<SiteView>)> {
+pub async fn create_site(caller: Caller, Json(input): Json<NewQuarantineSiteInput>) -> ApiResult<(StatusCode, Json<QuarantineSiteView>)> {
     let new = NewQuarantineSite {
         name: input.name,
         kind: input
@@ -315,7 +326,8 @@ pub async fn create_site(caller: Caller, Json(input): Json<NewSiteInput>) -> Api
         households_share: input.households_share,
     };
     let site = caller.0.create_quarantine_site(&new).await?;
-    if let (Some(floors), Some(rooms)) = (input.floors, input.rooms_per_floor) {
+    if let (Some(first), Some(last), Some(rooms)) = (input.first_floor, input.last_floor, input.rooms_per_floor) {
+        let floors = (first, last);
         let building = input.building.unwrap_or_else(|| "1".into());
         caller.0.add_rooms(site.id, &building, floors, rooms, input.beds.unwrap_or(1)).await?;
     }
@@ -329,10 +341,16 @@ pub struct AssignInput {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct AssignedView {
-    /// (order id, room number)
-    pub assigned: Vec<(i64, String)>,
-    /// (order id, why not)
-    pub refused: Vec<(i64, String)>,
+    pub assigned: Vec<AssignedRoom>,
+    /// Orders given no room, each with why not.
+    pub refused: Vec<RefusedOrder>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AssignedRoom {
+    pub order_id: i64,
+    /// The room's number at the site.
+    pub room: String,
 }
 
 /// Rooms at the site for a batch of orders in one transaction. Requires `quarantine.write`.
@@ -343,8 +361,8 @@ pub struct AssignedView {
 pub async fn assign(caller: Caller, Path(id): Path<i64>, Json(input): Json<AssignInput>) -> ApiResult<Json<AssignedView>> {
     let done = caller.0.assign_rooms(id, &input.order_ids).await?;
     Ok(Json(AssignedView {
-        assigned: done.assigned,
-        refused: done.refused.into_iter().map(|(id, r)| (id, crate::i18n::in_english(&r))).collect(),
+        assigned: done.assigned.into_iter().map(|(order_id, room)| AssignedRoom { order_id, room }).collect(),
+        refused: done.refused.into_iter().map(|(order_id, r)| RefusedOrder { order_id, reason: crate::i18n::in_english(&r) }).collect(),
     }))
 }
 

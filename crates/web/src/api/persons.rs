@@ -28,10 +28,12 @@ pub struct PersonSummary {
     pub age: u32,
     /// e.g. `138****5678`
     pub phone_masked: Option<String>,
+    #[schema(pattern = r"^[0-9]{6}([0-9]{3}([0-9]{3})?)?$")]
     pub area_code: String,
     pub address: Option<String>,
     pub household_id: Option<i64>,
     /// bedridden, disabled, pregnant, elderly (80+), infant (under 3)
+    #[schema(schema_with = crate::api::enums::vulnerabilities)]
     pub vulnerabilities: Vec<String>,
 }
 
@@ -65,14 +67,17 @@ pub struct PersonPage {
 pub struct ListQuery {
     /// Area code whose people to list, itself and everything under it (default: the caller's
     /// whole jurisdiction).
+    #[param(pattern = r"^[0-9]{6}([0-9]{3}([0-9]{3})?)?$")]
     area: Option<String>,
     /// Search: a name or surname, an 11-digit phone, or the last 4 characters of the id number.
     q: Option<String>,
     /// Only people with this vulnerability: bedridden, disabled, pregnant, elderly, infant.
+    #[param(schema_with = crate::api::enums::vulnerability)]
     tag: Option<String>,
     /// The `next` value of the previous page.
     after: Option<String>,
     /// Page size, 1–1000 (default 50).
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<u32>,
 }
 
@@ -93,7 +98,7 @@ pub async fn list_persons(Caller(scope): Caller, Query(q): Query<ListQuery>) -> 
         None => None,
     };
     let today = crate::format::today();
-    let page = scope.list_persons(area.as_ref(), &filter, after.as_ref(), q.limit.unwrap_or(50), today).await?;
+    let page = scope.list_persons(area.as_ref(), &filter, after.as_ref(), super::page_limit(q.limit, 50, 1000)?, today).await?;
     Ok(Json(PersonPage { items: page.items.iter().map(|p| PersonSummary::new(p, today)).collect(), next: page.next.map(|c| c.encode()) }))
 }
 
@@ -150,6 +155,7 @@ pub struct NewPersonInput {
     /// An 11-digit mobile number.
     pub phone: Option<String>,
     /// The area (usually a village or community) where they live.
+    #[schema(pattern = r"^[0-9]{6}([0-9]{3}([0-9]{3})?)?$")]
     pub area_code: String,
     /// Their address there; people at the same address form a household.
     pub address: Option<String>,

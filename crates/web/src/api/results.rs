@@ -18,6 +18,7 @@ use crate::error::{ApiError, ApiResult, Problem};
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct NewLabInput {
     pub name: String,
+    #[schema(pattern = r"^[0-9]{6}([0-9]{3}([0-9]{3})?)?$")]
     pub area_code: String,
     /// Tubes a day.
     pub daily_capacity: u32,
@@ -27,6 +28,7 @@ pub struct NewLabInput {
 pub struct LabView {
     pub id: i64,
     pub name: String,
+    #[schema(pattern = r"^[0-9]{6}([0-9]{3}([0-9]{3})?)?$")]
     pub area_code: String,
     pub daily_capacity: i32,
 }
@@ -132,13 +134,16 @@ pub struct RecallView {
     pub round_id: i64,
     pub person_id: i64,
     pub person_name: String,
+    #[schema(pattern = r"^[0-9]{6}([0-9]{3}([0-9]{3})?)?$")]
     pub area_code: String,
     /// The pooled tube that was positive.
+    #[schema(pattern = r"^[0-9A-Za-z]{8,20}$")]
     pub barcode: String,
     pub created_at: DateTime<Utc>,
     /// Re-sample alone, at home, by then.
     pub deadline: DateTime<Utc>,
     /// open, negative or positive (closed by the single-tube re-test).
+    #[schema(schema_with = crate::api::enums::recall_status)]
     pub status: String,
 }
 
@@ -169,7 +174,7 @@ pub async fn list_recalls(caller: Caller) -> ApiResult<Json<Vec<RecallView>>> {
 /// Every member a pooled tube recalled, in the caller's jurisdiction, with where each recall
 /// stands (for the community and the door-to-door team). Requires `testing.read`.
 #[utoipa::path(get, path = "/api/v1/rounds/{id}/tubes/{barcode}/recalls", tag = "testing",
-    params(("id" = i64, Path, description = "Round id"), ("barcode" = String, Path, description = "The pooled tube")),
+    params(("id" = i64, Path, description = "Round id"), ("barcode" = String, Path, description = "The pooled tube", pattern = r"^[0-9A-Za-z]{8,20}$")),
     responses((status = 200, body = [RecallView]), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem)),
     extensions(("x-permission" = json!(Permission::TestingRead.as_str()))))]
 pub async fn tube_recalls(

@@ -17,12 +17,14 @@ use utoipa::ToSchema;
 pub struct TransferView {
     pub id: i64,
     /// positive_to_hospital, contact_to_site, release_home
+    #[schema(schema_with = crate::api::enums::transfer_kind)]
     pub kind: String,
     pub plate: Option<String>,
     pub escort: Option<String>,
     pub from_place: String,
     pub to_place: String,
     /// planned, dispatched, picked_up, arrived, cancelled
+    #[schema(schema_with = crate::api::enums::transfer_status)]
     pub status: String,
     pub deadline: DateTime<Utc>,
     pub overdue: bool,

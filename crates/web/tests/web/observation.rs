@@ -926,7 +926,7 @@ async fn the_observation_api_lists_orders_with_schedules_fills_a_site_and_change
         // A site with its rooms in one request, then the close contacts in one batch.
         let (status, _, site) = call(store, post_json(&head, "/api/v1/quarantine-sites", serde_json::json!({
             "name": "清徐宾馆", "kind": "hotel", "area_code": "140121100", "address": "迎宾路1号", "head_name": "王建国", "staff": 10,
-            "building": "A", "floors": [1, 2], "rooms_per_floor": 10, "beds": 1
+            "building": "A", "first_floor": 1, "last_floor": 2, "rooms_per_floor": 10, "beds": 1
         }))).await;
         assert_eq!((status, site["beds"].as_i64()), (StatusCode::CREATED, Some(20)), "{site}");
         let (status, _, done) = call(
@@ -935,6 +935,11 @@ async fn the_observation_api_lists_orders_with_schedules_fills_a_site_and_change
         )
         .await;
         assert_eq!((status, done["assigned"].as_array().map(Vec::len)), (StatusCode::OK, Some(2)), "{done}");
+        assert_eq!(
+            (done["assigned"][0]["order_id"].as_i64(), done["assigned"][0]["room"].as_str()),
+            (Some(close[0]), Some("101")),
+            "{done}"
+        );
         let (_, _, sites) = get(store, &head, "/api/v1/quarantine-sites").await;
         assert_eq!(sites[0]["occupants"], 2);
 
@@ -1072,7 +1077,7 @@ async fn a_site_form_with_a_missing_or_mistyped_number_is_refused_naming_the_fie
         let head = account(store, "head1", Role::QuarantineSiteHead, "140121").await;
         let (status, _, site) = call(store, post_json(&head, "/api/v1/quarantine-sites", serde_json::json!({
             "name": "清徐宾馆", "kind": "hotel", "area_code": "140121100", "address": "迎宾路1号", "head_name": "王建国", "staff": 10,
-            "building": "A", "floors": [1, 2], "rooms_per_floor": 10, "beds": 1
+            "building": "A", "first_floor": 1, "last_floor": 2, "rooms_per_floor": 10, "beds": 1
         }))).await;
         assert_eq!(status, StatusCode::CREATED, "{site}");
         let site = site["id"].as_i64().unwrap();

@@ -20,6 +20,7 @@ use crate::error::{ApiError, ApiResult, Problem};
 pub struct ClusterView {
     pub id: i64,
     pub incident_id: i64,
+    #[schema(pattern = r"^[0-9]{6}([0-9]{3}([0-9]{3})?)?$")]
     pub area_code: String,
     /// The label most members carry from their source.
     pub label: Option<String>,
@@ -58,6 +59,7 @@ pub struct ClustersQuery {
     /// At least this many cases (default 2).
     pub min_size: Option<i64>,
     /// At most this many clusters (default 200, at most 5000).
+    #[param(minimum = 1, maximum = 5000)]
     pub limit: Option<u32>,
 }
 
@@ -67,7 +69,7 @@ pub struct ClustersQuery {
     responses((status = 200, body = [ClusterView]), (status = 401, body = Problem), (status = 403, body = Problem)),
     extensions(("x-permission" = json!(Permission::TracingRead.as_str()))))]
 pub async fn list_clusters(caller: Caller, Query(q): Query<ClustersQuery>) -> ApiResult<Json<Vec<ClusterView>>> {
-    let filter = ClusterFilter { incident_id: q.incident, min_size: q.min_size, limit: q.limit };
+    let filter = ClusterFilter { incident_id: q.incident, min_size: q.min_size, limit: Some(crate::api::page_limit(q.limit, 200, 5000)?) };
     Ok(Json(caller.0.clusters(&filter).await?.into_iter().map(ClusterView::from).collect()))
 }
 
@@ -124,6 +126,7 @@ pub async fn cluster_detail(caller: Caller, Path(id): Path<i64>) -> ApiResult<Js
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct LinelistQuery {
     /// The area of rows without an area code (and of a new incident).
+    #[param(pattern = r"^[0-9]{6}([0-9]{3}([0-9]{3})?)?$")]
     pub area: String,
     /// The incident by name, created when missing; absent: the incident holding the area.
     pub incident: Option<String>,

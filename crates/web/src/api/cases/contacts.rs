@@ -25,6 +25,7 @@ pub struct CandidatesQuery {
 pub struct CandidateView {
     pub person_id: i64,
     pub name: String,
+    #[schema(pattern = r"^[0-9]{6}([0-9]{3}([0-9]{3})?)?$")]
     pub area_code: String,
     pub overlap_minutes: i64,
     pub venues: Vec<String>,
@@ -42,6 +43,7 @@ pub struct StandingView {
     /// The number of the case they are, or are a contact of.
     pub case_number: String,
     /// The contact's degree: close, secondary, …
+    #[schema(schema_with = crate::api::enums::degree_or_null)]
     pub degree: Option<String>,
 }
 
@@ -91,6 +93,7 @@ pub async fn candidates(caller: Caller, Path(id): Path<i64>, Query(q): Query<Can
 pub struct ColleagueView {
     pub person_id: i64,
     pub name: String,
+    #[schema(pattern = r"^[0-9]{6}([0-9]{3}([0-9]{3})?)?$")]
     pub area_code: String,
     pub workplace: String,
     /// The team or shift; empty when the roster names none.
@@ -125,8 +128,10 @@ pub async fn roster_candidates(caller: Caller, Path(id): Path<i64>) -> ApiResult
 pub struct ExposureInput {
     pub person_id: i64,
     /// household, work, meal, vehicle, venue, care, other
+    #[schema(schema_with = crate::api::enums::exposure_kind)]
     pub kind: String,
     /// close (default), place_exposed, companion, general
+    #[schema(schema_with = crate::api::enums::degree)]
     pub degree: Option<String>,
     pub first_at: Option<DateTime<Utc>>,
     pub last_at: Option<DateTime<Utc>>,
@@ -185,12 +190,16 @@ pub async fn record_exposures(caller: Caller, Path(id): Path<i64>, Json(input): 
 pub struct ContactView {
     pub person_id: i64,
     pub name: String,
+    #[schema(pattern = r"^[0-9]{6}([0-9]{3}([0-9]{3})?)?$")]
     pub area_code: String,
     /// The gravest degree over the person's paths.
+    #[schema(schema_with = crate::api::enums::degree)]
     pub degree: String,
     pub paths: usize,
+    #[schema(schema_with = crate::api::enums::exposure_kinds)]
     pub kinds: Vec<String>,
     /// proposed, confirmed, handed_over
+    #[schema(schema_with = crate::api::enums::exposure_status)]
     pub status: String,
     pub last_at: Option<DateTime<Utc>>,
     pub exposure_ids: Vec<i64>,
@@ -286,11 +295,14 @@ pub async fn hand_over(caller: Caller, Path(id): Path<i64>, Json(input): Json<Ha
 #[derive(Debug, Serialize, ToSchema)]
 pub struct AssistView {
     pub id: i64,
+    #[schema(pattern = r"^[0-9]{6}([0-9]{3}([0-9]{3})?)?$")]
     pub to_area: String,
+    #[schema(pattern = r"^[0-9]{6}([0-9]{3}([0-9]{3})?)?$")]
     pub from_area: String,
     /// The facts the other jurisdiction needs (case, person, kind, degree, times).
     pub facts: serde_json::Value,
     /// open, answered
+    #[schema(schema_with = crate::api::enums::assist_status)]
     pub status: String,
     pub created_at: DateTime<Utc>,
     pub answered_at: Option<DateTime<Utc>>,
@@ -351,6 +363,7 @@ pub struct RosterReport {
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct RosterQuery {
     /// The area code the workplaces are in (inside the caller's jurisdiction).
+    #[param(pattern = r"^[0-9]{6}([0-9]{3}([0-9]{3})?)?$")]
     pub area: String,
 }
 

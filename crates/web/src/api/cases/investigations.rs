@@ -18,6 +18,7 @@ pub struct AssignmentView {
     pub user_id: i64,
     pub name: String,
     /// phone, site
+    #[schema(schema_with = crate::api::enums::investigation_part)]
     pub part: String,
     pub assigned_at: DateTime<Utc>,
 }
@@ -26,6 +27,7 @@ pub struct AssignmentView {
 pub struct ClockView {
     pub due_at: DateTime<Utc>,
     /// running, overdue, done
+    #[schema(schema_with = crate::api::enums::clock_state)]
     pub state: String,
     /// Minutes left (running) or over (overdue, negative).
     pub minutes: Option<i64>,
@@ -45,6 +47,7 @@ pub struct InvestigationView {
     pub id: i64,
     pub case_id: i64,
     pub case_number: String,
+    #[schema(pattern = r"^[0-9]{6}([0-9]{3}([0-9]{3})?)?$")]
     pub area_code: String,
     pub opened_at: DateTime<Utc>,
     /// Core facts (identity, movements, contacts), 4 h.
@@ -88,6 +91,7 @@ pub async fn investigation_queue(caller: Caller) -> ApiResult<Json<Vec<Investiga
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct AssignInput {
     /// phone (default) or site
+    #[schema(schema_with = crate::api::enums::investigation_part)]
     pub part: Option<String>,
     /// The investigator; absent: the caller takes it (接单). With `next: true`, the next in turn.
     pub user_id: Option<i64>,
@@ -114,6 +118,7 @@ pub async fn assign(caller: Caller, Path(id): Path<i64>, Json(input): Json<Assig
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct ProgressInput {
     /// core_done, or reported (with the source hypothesis)
+    #[schema(schema_with = crate::api::enums::investigation_step)]
     pub step: String,
     pub source_hypothesis: Option<String>,
 }

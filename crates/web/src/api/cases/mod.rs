@@ -27,16 +27,22 @@ pub struct CaseView {
     pub number: String,
     pub person_id: Option<i64>,
     pub positive_id: Option<i64>,
+    #[schema(pattern = r"^[0-9]{6}([0-9]{3}([0-9]{3})?)?$")]
     pub area_code: String,
     /// confirmed, asymptomatic, suspected
+    #[schema(schema_with = crate::api::enums::case_class)]
     pub classification: String,
+    #[schema(schema_with = crate::api::enums::severity_or_null)]
     pub severity: Option<String>,
+    #[schema(schema_with = crate::api::enums::how_found)]
     pub how_found: String,
     /// local, imported
+    #[schema(schema_with = crate::api::enums::origin)]
     pub origin: String,
     pub onset_date: Option<NaiveDate>,
     pub sample_date: Option<NaiveDate>,
     pub report_date: Option<NaiveDate>,
+    #[schema(schema_with = crate::api::enums::case_place)]
     pub place: String,
     /// The source's own cluster label.
     pub label: Option<String>,
@@ -83,19 +89,25 @@ pub struct NewCaseInput {
     /// The case number; absent: numbered within the incident.
     pub number: Option<String>,
     pub person_id: Option<i64>,
+    #[schema(pattern = r"^[0-9]{6}([0-9]{3}([0-9]{3})?)?$")]
     pub area_code: String,
     /// confirmed (default), asymptomatic, suspected
+    #[schema(schema_with = crate::api::enums::case_class)]
     pub classification: Option<String>,
     /// mild, moderate, severe, critical
+    #[schema(schema_with = crate::api::enums::severity)]
     pub severity: Option<String>,
     /// in_quarantine, in_control_area, mass_testing, community_screening, fever_clinic, imported, other (default)
+    #[schema(schema_with = crate::api::enums::how_found)]
     pub how_found: Option<String>,
     /// local (default), imported
+    #[schema(schema_with = crate::api::enums::origin)]
     pub origin: Option<String>,
     pub onset_date: Option<NaiveDate>,
     pub sample_date: Option<NaiveDate>,
     pub report_date: Option<NaiveDate>,
     /// home (default), in_transfer, quarantine_site, hospital, shelter_hospital
+    #[schema(schema_with = crate::api::enums::case_place)]
     pub place: Option<String>,
     /// Case ids known to have infected this case.
     #[serde(default)]
@@ -158,8 +170,10 @@ pub struct PositiveView {
     pub id: i64,
     pub person_id: i64,
     pub name: String,
+    #[schema(pattern = r"^[0-9]{6}([0-9]{3}([0-9]{3})?)?$")]
     pub area_code: String,
     pub round_id: i64,
+    #[schema(pattern = r"^[0-9A-Za-z]{8,20}$")]
     pub barcode: String,
     pub found_at: DateTime<Utc>,
     /// The case made of this positive, if any.
@@ -200,6 +214,7 @@ pub async fn list_positives(caller: Caller, Query(q): Query<PositivesQuery>) -> 
 #[derive(Debug, Default, Deserialize, ToSchema)]
 pub struct FromPositiveInput {
     /// asymptomatic (default) or confirmed
+    #[schema(schema_with = crate::api::enums::case_class)]
     pub classification: Option<String>,
     pub onset_date: Option<NaiveDate>,
 }

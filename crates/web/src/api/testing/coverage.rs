@@ -16,15 +16,18 @@ use crate::error::{ApiError, ApiResult, Problem};
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct CoverageQuery {
     /// The area to look at (default: the caller's first jurisdiction area).
+    #[param(pattern = r"^[0-9]{6}([0-9]{3}([0-9]{3})?)?$")]
     pub area: Option<String>,
     /// For the missing list: the `next` of the previous page.
     pub after: Option<String>,
-    /// For the missing list: page size (default 100).
+    /// For the missing list: page size, 1–1000 (default 100).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u32>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CoverageLine {
+    #[schema(pattern = r"^[0-9]{6}([0-9]{3}([0-9]{3})?)?$")]
     pub area_code: String,
     pub name: String,
     /// People registered in the area.
@@ -98,7 +101,7 @@ pub async fn missing(
         ),
         None => None,
     };
-    let page = caller.0.missing(id, &area, after.as_ref(), q.limit.unwrap_or(100)).await?;
+    let page = caller.0.missing(id, &area, after.as_ref(), crate::api::page_limit(q.limit, 100, 1000)?).await?;
     let today = crate::format::today();
     Ok(Json(crate::api::persons::PersonPage {
         items: page.items.iter().map(|p| crate::api::persons::PersonSummary::new(p, today)).collect(),
@@ -110,6 +113,7 @@ pub async fn missing(
 pub struct ExemptionInput {
     pub person_id: i64,
     /// away, quarantine, hospital or home_sampled
+    #[schema(schema_with = crate::api::enums::exemption_reason)]
     pub reason: String,
     pub note: Option<String>,
 }
@@ -118,7 +122,9 @@ pub struct ExemptionInput {
 pub struct ExemptionView {
     pub person_id: i64,
     pub person_name: String,
+    #[schema(pattern = r"^[0-9]{6}([0-9]{3}([0-9]{3})?)?$")]
     pub area_code: String,
+    #[schema(schema_with = crate::api::enums::exemption_reason)]
     pub reason: String,
     pub note: Option<String>,
     pub recorded_at: chrono::DateTime<chrono::Utc>,

@@ -22,8 +22,10 @@ pub mod station;
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct RoundAreaInput {
+    #[schema(pattern = r"^[0-9]{6}([0-9]{3}([0-9]{3})?)?$")]
     pub area_code: String,
     /// sealed, controlled or precaution; absent outside any zone.
+    #[schema(schema_with = crate::api::enums::zone_kind_or_null)]
     pub zone: Option<String>,
 }
 
@@ -107,17 +109,18 @@ pub async fn list_rounds(caller: Caller) -> ApiResult<Json<Vec<RoundView>>> {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
-pub struct SiteView {
+pub struct SamplingSiteView {
     pub id: i64,
+    #[schema(pattern = r"^[0-9]{6}([0-9]{3}([0-9]{3})?)?$")]
     pub area_code: String,
     pub name: String,
     pub address: String,
     pub stations: i32,
 }
 
-impl From<Site> for SiteView {
+impl From<Site> for SamplingSiteView {
     fn from(s: Site) -> Self {
-        SiteView { id: s.id, area_code: s.area_code, name: s.name, address: s.address, stations: s.stations }
+        SamplingSiteView { id: s.id, area_code: s.area_code, name: s.name, address: s.address, stations: s.stations }
     }
 }
 
@@ -126,7 +129,7 @@ pub struct RoundDetail {
     #[serde(flatten)]
     pub round: RoundView,
     /// The round's sites inside the caller's jurisdiction.
-    pub sites: Vec<SiteView>,
+    pub sites: Vec<SamplingSiteView>,
     /// Sites, stations, samplers and groups needed for the registered people by the target end.
     #[schema(value_type = Object)]
     pub sizing: Option<SizingPlan>,
@@ -138,13 +141,14 @@ pub struct RoundDetail {
     extensions(("x-permission" = json!(Permission::TestingRead.as_str()))))]
 pub async fn round_detail(caller: Caller, Path(id): Path<i64>) -> ApiResult<Json<RoundDetail>> {
     let round = caller.0.round(id).await?.ok_or_else(|| ApiError::not_found(format!("no round {id}")))?;
-    let sites = caller.0.sites(id).await?.into_iter().map(SiteView::from).collect();
+    let sites = caller.0.sites(id).await?.into_iter().map(SamplingSiteView::from).collect();
     let sizing = caller.0.round_sizing(id).await?;
     Ok(Json(RoundDetail { round: round.into(), sites, sizing }))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
-pub struct NewSiteInput {
+pub struct NewSamplingSiteInput {
+    #[schema(pattern = r"^[0-9]{6}([0-9]{3}([0-9]{3})?)?$")]
     pub area_code: String,
     pub name: String,
     pub address: String,
@@ -153,11 +157,15 @@ pub struct NewSiteInput {
 
 /// Adds a sampling site in an area of the round and of the caller's jurisdiction. Requires `testing.write`.
 #[utoipa::path(post, path = "/api/v1/rounds/{id}/sites", tag = "testing", params(("id" = i64, Path, description = "Round id")),
-    request_body = NewSiteInput,
-    responses((status = 201, body = SiteView), (status = 400, body = Problem), (status = 401, body = Problem),
+    request_body = NewSamplingSiteInput,
+    responses((status = 201, body = SamplingSiteView), (status = 400, body = Problem), (status = 401, body = Problem),
               (status = 403, body = Problem), (status = 422, body = Problem)),
     extensions(("x-permission" = json!(Permission::TestingWrite.as_str()))))]
-pub async fn create_site(caller: Caller, Path(id): Path<i64>, Json(input): Json<NewSiteInput>) -> ApiResult<(StatusCode, Json<SiteView>)> {
+pub async fn create_site(
+    caller: Caller,
+    Path(id): Path<i64>,
+    Json(input): Json<NewSamplingSiteInput>,
+) -> ApiResult<(StatusCode, Json<SamplingSiteView>)> {
     let area_code = parse_area("area_code", &input.area_code)?;
     let site = caller
         .0

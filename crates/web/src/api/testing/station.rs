@@ -18,10 +18,12 @@ use crate::error::{ApiError, ApiResult, Problem};
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct OpenTubeInput {
+    #[schema(pattern = r"^[0-9A-Za-z]{8,20}$")]
     pub barcode: String,
     pub site_id: i64,
     /// resident (default), quarantine_site, key_group or retest — the last three are sampled alone;
     /// a retest tube re-samples a recalled member of a positive pool within the same round.
+    #[schema(schema_with = crate::api::enums::sampling_group)]
     pub group: Option<String>,
     pub station: Option<u32>,
 }
@@ -29,6 +31,7 @@ pub struct OpenTubeInput {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TubeView {
     pub id: i64,
+    #[schema(pattern = r"^[0-9A-Za-z]{8,20}$")]
     pub barcode: String,
     pub site_id: i64,
     /// e.g. {"kind": "people", "size": 10} or {"kind": "household"}
@@ -113,7 +116,7 @@ impl From<Scanned> for ScanView {
 /// Scans a person into an open tube. Requires `testing.write`. Refusals (tube full or sealed,
 /// already sampled in this round — with where and when —, another household) answer 409.
 #[utoipa::path(post, path = "/api/v1/rounds/{id}/tubes/{barcode}/samples", tag = "testing",
-    params(("id" = i64, Path, description = "Round id"), ("barcode" = String, Path, description = "Tube barcode")),
+    params(("id" = i64, Path, description = "Round id"), ("barcode" = String, Path, description = "Tube barcode", pattern = r"^[0-9A-Za-z]{8,20}$")),
     request_body = ScanInput,
     responses((status = 200, body = ScanView), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
               (status = 404, body = Problem, description = "unknown tube or person"), (status = 409, body = Problem)),
@@ -137,7 +140,7 @@ pub async fn scan(caller: Caller, Path((id, code)): Path<(i64, String)>, Json(in
 
 /// Seals a tube before it is full. Requires `testing.write`.
 #[utoipa::path(post, path = "/api/v1/rounds/{id}/tubes/{barcode}/close", tag = "testing",
-    params(("id" = i64, Path, description = "Round id"), ("barcode" = String, Path, description = "Tube barcode")),
+    params(("id" = i64, Path, description = "Round id"), ("barcode" = String, Path, description = "Tube barcode", pattern = r"^[0-9A-Za-z]{8,20}$")),
     responses((status = 200, body = TubeView), (status = 401, body = Problem), (status = 403, body = Problem),
               (status = 404, body = Problem), (status = 409, body = Problem)),
     extensions(("x-permission" = json!(Permission::TestingWrite.as_str()))))]
@@ -148,9 +151,11 @@ pub async fn close_tube(caller: Caller, Path((id, code)): Path<(i64, String)>) -
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct BatchTubeInput {
+    #[schema(pattern = r"^[0-9A-Za-z]{8,20}$")]
     pub barcode: String,
     pub site_id: i64,
     /// resident (default), quarantine_site, key_group or retest.
+    #[schema(schema_with = crate::api::enums::sampling_group)]
     pub group: Option<String>,
     /// Members by the resident ids on their cards.
     #[serde(default)]

@@ -1,0 +1,87 @@
+//! The values a text field of the API takes, as string schemas with an `enum`, taken from the
+//! domain's own lists (`ALL` with `as_str`) so that the document cannot drift from what the
+//! server reads and writes. A field names its schema with `#[schema(schema_with = …)]`
+//! (`#[param(schema_with = …)]` in a query); `_or_null` for a field that may be null.
+
+use cordon_domain::area::AreaLevel;
+use cordon_domain::cases::case::{CaseClass, CasePlace, HowFound, Origin, Severity};
+use cordon_domain::cases::exposure::{AssistStatus, Degree, ExposureKind, ExposureStatus};
+use cordon_domain::cases::investigation::Part;
+use cordon_domain::observation::{Category, SiteKind, Status};
+use cordon_domain::person::Vulnerability;
+use cordon_domain::testing::exemption::ExemptionReason;
+use cordon_domain::testing::pooling::ZoneKind;
+use cordon_domain::testing::result::RecallStatus;
+use cordon_domain::transfer::{TransferKind, TransferStatus};
+use serde_json::Value;
+use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, SchemaType, Type};
+use utoipa::openapi::{Array, Object};
+
+fn strings(values: impl IntoIterator<Item = &'static str>, nullable: bool) -> Object {
+    let mut listed: Vec<Value> = values.into_iter().map(Value::from).collect();
+    let ty = if nullable {
+        listed.push(Value::Null);
+        SchemaType::from_iter([Type::String, Type::Null])
+    } else {
+        SchemaType::Type(Type::String)
+    };
+    ObjectBuilder::new().schema_type(ty).enum_values(Some(listed)).build()
+}
+
+/// The identifiers of a domain enum.
+fn all<E: Copy + 'static>(all: &'static [E], name: fn(E) -> &'static str) -> impl Iterator<Item = &'static str> {
+    all.iter().map(move |v| name(*v))
+}
+
+macro_rules! one_of {
+    ($($name:ident => $values:expr;)*) => { $(
+        pub(crate) fn $name() -> Object { strings($values, false) }
+    )* };
+}
+
+macro_rules! one_of_or_null {
+    ($($name:ident => $values:expr;)*) => { $(
+        pub(crate) fn $name() -> Object { strings($values, true) }
+    )* };
+}
+
+one_of! {
+    area_level => all(AreaLevel::ALL, AreaLevel::as_str);
+    assist_status => all(AssistStatus::ALL, AssistStatus::as_str);
+    case_class => all(CaseClass::ALL, CaseClass::as_str);
+    case_place => all(CasePlace::ALL, CasePlace::as_str);
+    category => all(Category::ALL, Category::as_str);
+    clock_state => ["running", "overdue", "done"];
+    degree => all(Degree::ALL, Degree::as_str);
+    exemption_reason => all(ExemptionReason::ALL, ExemptionReason::as_str);
+    exposure_kind => all(ExposureKind::ALL, ExposureKind::as_str);
+    exposure_status => all(ExposureStatus::ALL, ExposureStatus::as_str);
+    how_found => all(HowFound::ALL, HowFound::as_str);
+    investigation_part => all(Part::ALL, Part::as_str);
+    investigation_step => ["core_done", "reported"];
+    order_status => all(Status::ALL, Status::as_str);
+    origin => all(Origin::ALL, Origin::as_str);
+    recall_status => all(RecallStatus::ALL, RecallStatus::as_str);
+    sampling_group => ["resident", "quarantine_site", "key_group", "retest"];
+    severity => all(Severity::ALL, Severity::as_str);
+    site_kind => all(SiteKind::ALL, SiteKind::as_str);
+    transfer_kind => all(TransferKind::ALL, TransferKind::as_str);
+    transfer_status => all(TransferStatus::ALL, TransferStatus::as_str);
+    vulnerability => all(&Vulnerability::ALL, Vulnerability::as_str);
+}
+
+one_of_or_null! {
+    degree_or_null => all(Degree::ALL, Degree::as_str);
+    severity_or_null => all(Severity::ALL, Severity::as_str);
+    zone_kind_or_null => all(ZoneKind::ALL, ZoneKind::as_str);
+}
+
+/// A list of vulnerabilities.
+pub(crate) fn vulnerabilities() -> Array {
+    ArrayBuilder::new().items(strings(all(&Vulnerability::ALL, Vulnerability::as_str), false)).build()
+}
+
+/// A list of the ways two people met.
+pub(crate) fn exposure_kinds() -> Array {
+    ArrayBuilder::new().items(strings(all(ExposureKind::ALL, ExposureKind::as_str), false)).build()
+}
