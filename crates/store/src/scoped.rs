@@ -503,6 +503,13 @@ impl Scoped {
     }
 
     /// The site of a round, if it is inside the jurisdiction.
+    /// The check of a stored area against the caller's jurisdiction, for a write that reads the
+    /// area in the same go as it writes.
+    fn inside_check(&self) -> impl Fn(&str) -> Result<()> + Send + Sync + 'static {
+        let jurisdiction = self.principal.user.jurisdiction.clone();
+        move |area: &str| outside(&jurisdiction, &AreaCode::parse(area).map_err(StoreError::corrupt)?)
+    }
+
     async fn site_inside(&self, round_id: i64, site_id: i64) -> Result<Site> {
         let round = self.round(round_id).await?.ok_or_else(|| missing!("refused.no_round", round = round_id))?;
         let sites = self.store.sites(round.id, self.principal.user.jurisdiction.areas()).await?;
@@ -522,8 +529,16 @@ impl Scoped {
         station: Option<u32>,
     ) -> Result<Tube> {
         self.require(Permission::TestingWrite)?;
-        self.site_inside(round_id, site_id).await?;
-        self.store.open_tube(round_id, site_id, barcode, group, station, Some(&self.principal.user.username)).await
+        let ask = crate::station::OpenAsk {
+            round_id,
+            site_id,
+            barcode: barcode.to_string(),
+            group,
+            station,
+            collector: Some(self.principal.user.username.clone()),
+        };
+        // The site's area is checked as the opening reads it, in the same go.
+        self.store.open_tube(ask, self.inside_check()).await
     }
 
     /// Scans a person into a tube of a site in the jurisdiction (needs `testing.write`). People
@@ -531,9 +546,7 @@ impl Scoped {
     pub async fn scan(&self, round_id: i64, barcode: &Barcode, person_id: i64, client_id: Option<&str>) -> Result<Scanned> {
         self.require(Permission::TestingWrite)?;
         // Checked on the tube as the scan reads it, in the same go.
-        let jurisdiction = self.principal.user.jurisdiction.clone();
-        let inside = move |area: &str| outside(&jurisdiction, &AreaCode::parse(area).map_err(StoreError::corrupt)?);
-        self.store.scan(round_id, barcode, person_id, client_id, inside).await
+        self.store.scan(round_id, barcode, person_id, client_id, self.inside_check()).await
     }
 
     /// The register id of the person with this resident id, for station scans (needs

@@ -6,7 +6,7 @@
 use chrono::{DateTime, Utc};
 use cordon_domain::Barcode;
 use cordon_domain::refusal::Refusal;
-use cordon_domain::testing::pooling::{PoolSize, SamplingGroup};
+use cordon_domain::testing::pooling::{PoolPolicy, PoolSize, SamplingGroup};
 use cordon_domain::testing::station::{Admitted, AfterScan, Candidate, Earlier, EarlierSample, OpenTube, ScanRefusal, TubeFacts, admit};
 use serde::Serialize;
 
@@ -133,8 +133,79 @@ pub struct Scanned {
 /// The pool size of a tube opened at a site in `site_area`: the round's policy for the zone of
 /// the most specific round area covering the site, and the group sampled.
 pub(crate) fn pool_for(round: &crate::testing::Round, site_area: &str, group: SamplingGroup) -> PoolSize {
-    let zone = round.areas.iter().filter(|a| site_area.starts_with(&a.area_code)).max_by_key(|a| a.area_code.len()).and_then(|a| a.zone);
-    round.policy.pool_size(zone, group)
+    pool_in(&round.areas, &round.policy, site_area, group)
+}
+
+fn pool_in(areas: &[crate::testing::RoundArea], policy: &PoolPolicy, site_area: &str, group: SamplingGroup) -> PoolSize {
+    let zone = areas.iter().filter(|a| site_area.starts_with(&a.area_code)).max_by_key(|a| a.area_code.len()).and_then(|a| a.zone);
+    policy.pool_size(zone, group)
+}
+
+/// A tube to open: at `site_id` of round `round_id`, under `barcode`.
+pub(crate) struct OpenAsk {
+    pub(crate) round_id: i64,
+    pub(crate) site_id: i64,
+    pub(crate) barcode: String,
+    pub(crate) group: SamplingGroup,
+    pub(crate) station: Option<u32>,
+    pub(crate) collector: Option<String>,
+}
+
+impl OpenAsk {
+    pub(crate) fn purpose(&self) -> &'static str {
+        if self.group.is_retest() { "retest" } else { "round" }
+    }
+}
+
+/// What opening a tube reads, in one statement ([`OPEN_READ`]): the round's pool policy (none:
+/// no such round), its areas with their zones, the site's area (none: not a site of the round),
+/// and the tube already under the barcode in the round with its site's name.
+pub(crate) struct OpenFacts {
+    pub(crate) policy: Option<String>,
+    pub(crate) areas: Option<String>,
+    pub(crate) site_area: Option<String>,
+    pub(crate) existing: Option<(TubeRow, String)>,
+}
+
+/// What opening a tube decided: the tube as it stands (opened before at this site), or the row
+/// to insert: the site's area and the pool (kind, size).
+pub(crate) enum OpenPlan {
+    Answer(Tube),
+    Insert { site_area: String, pool: (&'static str, i32) },
+}
+
+/// The round (`$1`), the site (`$2`) and the tube under the barcode (`$3`), as [`OpenFacts`]:
+/// the round's areas as `code=zone` joined by commas (`{AGG}` is the dialect's aggregate).
+pub(crate) const OPEN_READ: &str = "SELECT r.pool_policy, \
+     (SELECT {AGG} FROM round_areas a WHERE a.round_id = r.id), st.area_code, \
+     t.id, t.round_id, t.barcode, t.site_id, t.area_code, t.pool_kind, t.pool_size, t.members, \
+     t.household_id, t.opened_at, t.sealed_at, t.purpose, ts.name \
+     FROM testing_rounds r LEFT JOIN sampling_sites st ON st.id = $2 AND st.round_id = r.id \
+     LEFT JOIN tubes t ON t.round_id = r.id AND t.barcode = $3 LEFT JOIN sampling_sites ts ON ts.id = t.site_id \
+     WHERE r.id = $1";
+
+/// The station's rules on opening a tube, the same on both backends.
+pub(crate) fn decide_open(ask: &OpenAsk, facts: OpenFacts, inside: &dyn Fn(&str) -> Result<()>) -> Result<OpenPlan> {
+    let Some(policy) = facts.policy else { return Err(missing!("refused.no_round", round = ask.round_id)) };
+    // A site outside the caller's jurisdiction is, for them, not a site of the round.
+    let Some(site_area) = facts.site_area.filter(|a| inside(a).is_ok()) else {
+        return Err(refused!("refused.no_site_in_round", site_id = ask.site_id, round_id = ask.round_id));
+    };
+    if let Some((row, site)) = facts.existing {
+        if row.site_id == ask.site_id {
+            return Ok(OpenPlan::Answer(row.tube()));
+        }
+        return Err(refuse::barcode_used(row.barcode, site, shanghai(row.opened_at)).into());
+    }
+    let policy: PoolPolicy = serde_json::from_str(&policy).map_err(StoreError::corrupt)?;
+    let areas: Vec<crate::testing::RoundArea> = facts
+        .areas
+        .unwrap_or_default()
+        .split(',')
+        .filter_map(|a| a.split_once('='))
+        .map(|(code, zone)| crate::testing::RoundArea { area_code: code.to_string(), zone: zone.parse().ok() })
+        .collect();
+    Ok(OpenPlan::Insert { site_area: site_area.clone(), pool: pool_columns(pool_in(&areas, &policy, &site_area, ask.group)) })
 }
 
 /// The values of `tubes.pool_kind` (the database checks them, `checks`).
@@ -170,47 +241,16 @@ impl Store {
         Ok(self.tube_row(round_id, barcode.as_str()).await?.map(|r| r.tube()))
     }
 
-    /// Opens a tube at a site; the pool size comes from the round's policy for the site's zone
-    /// and the group sampled. Opening it again at the same site answers the same tube.
-    pub(crate) async fn open_tube(
-        &self,
-        round_id: i64,
-        site_id: i64,
-        barcode: &Barcode,
-        group: SamplingGroup,
-        station: Option<u32>,
-        collector: Option<&str>,
-    ) -> Result<Tube> {
-        let site: Option<(String, String)> = with_read_pool!(self, pool =>
-            sqlx::query_as("SELECT area_code, name FROM sampling_sites WHERE id = $1 AND round_id = $2")
-                .bind(site_id).bind(round_id).fetch_optional(pool).await?);
-        let Some((site_area, _)) = site else { return Err(refuse::site_not_in_round(site_id).into()) };
-        if let Some(existing) = self.tube_row(round_id, barcode.as_str()).await? {
-            return self.same_site_or_used(existing, site_id).await;
+    /// Opens a tube at a site of the round whose area `inside` accepts (else the site is not in
+    /// the round, for this caller); the pool size comes from the round's policy for the site's
+    /// zone and the group sampled. Opening it again at the same site answers the same tube. On
+    /// SQLite the whole of it — one read, the insert, the read back — runs on the one writer,
+    /// beside the scans (`sqlite::station`); on PostgreSQL the same read and insert on the pool.
+    pub(crate) async fn open_tube(&self, ask: OpenAsk, inside: impl Fn(&str) -> Result<()> + Send + Sync + 'static) -> Result<Tube> {
+        match &*self.backend {
+            crate::Backend::Sqlite(b) => b.writer.write(move |c| crate::sqlite::station::open_tube(c, &ask, &inside)).await,
+            crate::Backend::Postgres(b) => crate::postgres::station::open_tube(&b.pool, &ask, &inside).await,
         }
-        let round = self.round(round_id).await?.ok_or_else(|| missing!("refused.no_round", round = round_id))?;
-        let (kind, size) = pool_columns(pool_for(&round, &site_area, group));
-        let inserted = with_write_pool!(self, pool => {
-            sqlx::query(
-                "INSERT INTO tubes (round_id, barcode, site_id, area_code, pool_kind, pool_size, members, station, collector, opened_at, purpose) \
-                 VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $8, $9, $10) ON CONFLICT (round_id, barcode) DO NOTHING",
-            )
-            .bind(round_id).bind(barcode.as_str()).bind(site_id).bind(&site_area).bind(kind).bind(size)
-            .bind(station.map(|s| s as i32)).bind(collector).bind(Utc::now())
-            .bind(if group.is_retest() { "retest" } else { "round" })
-            .execute(pool).await?.rows_affected()
-        });
-        let row = self.tube_row(round_id, barcode.as_str()).await?.ok_or_else(|| StoreError::Task("tube vanished".into()))?;
-        if inserted == 1 { Ok(row.tube()) } else { self.same_site_or_used(row, site_id).await }
-    }
-
-    async fn same_site_or_used(&self, existing: TubeRow, site_id: i64) -> Result<Tube> {
-        if existing.site_id == site_id {
-            return Ok(existing.tube());
-        }
-        let (site,): (String,) = with_read_pool!(self, pool =>
-            sqlx::query_as("SELECT name FROM sampling_sites WHERE id = $1").bind(existing.site_id).fetch_one(pool).await?);
-        Err(refuse::barcode_used(existing.barcode, site, shanghai(existing.opened_at)).into())
     }
 
     /// Scans a person into an open tube. A repeat of an accepted scan answers `repeat: true`.
@@ -259,6 +299,11 @@ pub(crate) fn recalled_sql(people: &[i64]) -> String {
     let ids: Vec<String> = people.iter().map(i64::to_string).collect();
     format!("SELECT person_id FROM recalls WHERE round_id = $1 AND status = 'open' AND person_id IN ({})", ids.join(","))
 }
+
+/// A new tube: `$1` round, `$2` barcode, `$3` site, `$4` area, `$5` pool kind, `$6` pool size,
+/// `$7` station, `$8` collector, `$9` opened at, `$10` purpose; nothing when the barcode is taken.
+pub(crate) const OPEN_TUBE: &str = "INSERT INTO tubes (round_id, barcode, site_id, area_code, pool_kind, pool_size, members, station, collector, opened_at, purpose) \
+     VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $8, $9, $10) ON CONFLICT (round_id, barcode) DO NOTHING";
 
 /// Counts one more member into tube `$4` — only if it still holds `$5` and is open (optimistic):
 /// `$1` sealed at, `$2` household, `$3` pool size.

@@ -1202,6 +1202,17 @@ mod station {
             assert_eq!(again.id, tube.id, "opening again answers the same tube");
             let used = officer.open_tube(round.id, west.id, &bc("QX00000001"), SamplingGroup::Resident, None).await.refused();
             assert_eq!((used.kind, used.arg("site")), ("refused.barcode_used", Some("东关1号点")), "{used}");
+            // A site of another round, another village's sampler, an unknown round: said, nothing opened.
+            let village = as_user(&store, "west_sampler", Role::TestingOfficer, "140121100202").await;
+            let other = village.open_tube(round.id, east.id, &bc("QX00000099"), SamplingGroup::Resident, None).await.refused();
+            assert_eq!(other.kind, "refused.no_site_in_round", "{other}");
+            let unknown = officer.open_tube(round.id, 999_999, &bc("QX00000099"), SamplingGroup::Resident, None).await.refused();
+            assert_eq!(unknown.kind, "refused.no_site_in_round", "{unknown}");
+            let no_round = officer.open_tube(999_999, east.id, &bc("QX00000099"), SamplingGroup::Resident, None).await.refused();
+            assert_eq!(no_round.kind, "refused.no_round", "{no_round}");
+            assert!(store.tube(round.id, &bc("QX00000099")).await.unwrap().is_none());
+            let retest = officer.open_tube(round.id, west.id, &bc("QX00000098"), SamplingGroup::Retest, None).await.unwrap();
+            assert_eq!((retest.pool, retest.retest), (PoolSize::People(1), true), "a re-test tube is single");
 
             let people = qingyuan_people(&store).await;
             assert_eq!(people.len(), 20);

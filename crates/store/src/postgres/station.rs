@@ -8,7 +8,8 @@ use sqlx::PgPool;
 
 use crate::Result;
 use crate::station::{
-    BUMP_COUNTS, BUMP_HOUR, DROP_EXEMPTION, INSERT_SAMPLE, ScanFacts, ScanPlan, Scanned, TubeRow, UPDATE_TUBE, decide_scan, hour_of, refuse,
+    BUMP_COUNTS, BUMP_HOUR, DROP_EXEMPTION, INSERT_SAMPLE, OPEN_READ, OPEN_TUBE, OpenAsk, OpenFacts, OpenPlan, ScanFacts, ScanPlan,
+    Scanned, Tube, TubeRow, UPDATE_TUBE, decide_open, decide_scan, hour_of, refuse,
 };
 
 /// The tube (`$1` round, `$2` barcode) with the person (`$3`), the earlier sample the
@@ -116,4 +117,98 @@ pub(crate) async fn scan(
     }
     tx.commit().await?;
     Ok(Scanned { tube: w.tube_after, after: w.after, repeat: false })
+}
+
+/// The columns of [`OPEN_READ`] on PostgreSQL.
+#[derive(sqlx::FromRow)]
+struct OpenRow {
+    pool_policy: String,
+    areas: Option<String>,
+    site_area: Option<String>,
+    #[sqlx(flatten)]
+    tube: OpenTubeRow,
+    tube_site: Option<String>,
+}
+
+/// The tube under the barcode, when there is one (every column null when not).
+#[derive(sqlx::FromRow)]
+struct OpenTubeRow {
+    id: Option<i64>,
+    round_id: Option<i64>,
+    barcode: Option<String>,
+    site_id: Option<i64>,
+    area_code: Option<String>,
+    pool_kind: Option<String>,
+    pool_size: Option<i32>,
+    members: Option<i32>,
+    household_id: Option<i64>,
+    opened_at: Option<DateTime<Utc>>,
+    sealed_at: Option<DateTime<Utc>>,
+    purpose: Option<String>,
+}
+
+impl OpenTubeRow {
+    fn row(self) -> Option<TubeRow> {
+        Some(TubeRow {
+            id: self.id?,
+            round_id: self.round_id?,
+            barcode: self.barcode?,
+            site_id: self.site_id?,
+            area_code: self.area_code?,
+            pool_kind: self.pool_kind?,
+            pool_size: self.pool_size?,
+            members: self.members?,
+            household_id: self.household_id,
+            opened_at: self.opened_at?,
+            sealed_at: self.sealed_at,
+            purpose: self.purpose?,
+        })
+    }
+}
+
+async fn open_facts(pool: &PgPool, ask: &OpenAsk) -> Result<OpenFacts> {
+    static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        OPEN_READ
+            .replace("{AGG}", "string_agg(a.area_code || '=' || COALESCE(a.zone_kind, ''), ',')")
+            .replace("), st.area_code,", ") AS areas, st.area_code AS site_area,")
+            .replace(", ts.name", ", ts.name AS tube_site")
+    });
+    let row: Option<OpenRow> = sqlx::query_as(sqlx::AssertSqlSafe(SQL.as_str()))
+        .bind(ask.round_id)
+        .bind(ask.site_id)
+        .bind(&ask.barcode)
+        .fetch_optional(pool)
+        .await?;
+    Ok(match row {
+        None => OpenFacts { policy: None, areas: None, site_area: None, existing: None },
+        Some(r) => {
+            OpenFacts { policy: Some(r.pool_policy), areas: r.areas, site_area: r.site_area, existing: r.tube.row().zip(r.tube_site) }
+        }
+    })
+}
+
+/// [`crate::Store::open_tube`] on PostgreSQL: one read, the rules, the insert, and the tube read
+/// back (a barcode taken in between by another request is said as it then stands).
+pub(crate) async fn open_tube(pool: &PgPool, ask: &OpenAsk, inside: &(dyn Fn(&str) -> Result<()> + Sync)) -> Result<Tube> {
+    let (site_area, (pool_kind, pool_size)) = match decide_open(ask, open_facts(pool, ask).await?, inside)? {
+        OpenPlan::Answer(tube) => return Ok(tube),
+        OpenPlan::Insert { site_area, pool } => (site_area, pool),
+    };
+    sqlx::query(OPEN_TUBE)
+        .bind(ask.round_id)
+        .bind(&ask.barcode)
+        .bind(ask.site_id)
+        .bind(&site_area)
+        .bind(pool_kind)
+        .bind(pool_size)
+        .bind(ask.station.map(|s| s as i32))
+        .bind(ask.collector.as_deref())
+        .bind(Utc::now())
+        .bind(ask.purpose())
+        .execute(pool)
+        .await?;
+    match decide_open(ask, open_facts(pool, ask).await?, inside)? {
+        OpenPlan::Answer(tube) => Ok(tube),
+        OpenPlan::Insert { .. } => Err(crate::StoreError::Task("the tube opened is not there".into())),
+    }
 }

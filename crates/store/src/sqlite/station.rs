@@ -7,7 +7,8 @@ use rusqlite::{Connection, OptionalExtension, Row};
 
 use super::{parse_time, time};
 use crate::station::{
-    BUMP_COUNTS, BUMP_HOUR, DROP_EXEMPTION, INSERT_SAMPLE, ScanFacts, ScanPlan, Scanned, TubeRow, UPDATE_TUBE, decide_scan, hour_of, refuse,
+    BUMP_COUNTS, BUMP_HOUR, DROP_EXEMPTION, INSERT_SAMPLE, OPEN_READ, OPEN_TUBE, OpenAsk, OpenFacts, OpenPlan, ScanFacts, ScanPlan,
+    Scanned, Tube, TubeRow, UPDATE_TUBE, decide_open, decide_scan, hour_of, refuse,
 };
 use crate::{Result, sqlite_sql};
 
@@ -16,19 +17,24 @@ fn stored_time(text: String) -> rusqlite::Result<DateTime<Utc>> {
 }
 
 fn tube_row(r: &Row<'_>) -> rusqlite::Result<TubeRow> {
+    tube_row_at(r, 0)
+}
+
+/// A tube's columns (`TUBE_COLUMNS`' order) from column `at` on.
+fn tube_row_at(r: &Row<'_>, at: usize) -> rusqlite::Result<TubeRow> {
     Ok(TubeRow {
-        id: r.get(0)?,
-        round_id: r.get(1)?,
-        barcode: r.get(2)?,
-        site_id: r.get(3)?,
-        area_code: r.get(4)?,
-        pool_kind: r.get(5)?,
-        pool_size: r.get(6)?,
-        members: r.get(7)?,
-        household_id: r.get(8)?,
-        opened_at: stored_time(r.get(9)?)?,
-        sealed_at: r.get::<_, Option<String>>(10)?.map(stored_time).transpose()?,
-        purpose: r.get(11)?,
+        id: r.get(at)?,
+        round_id: r.get(at + 1)?,
+        barcode: r.get(at + 2)?,
+        site_id: r.get(at + 3)?,
+        area_code: r.get(at + 4)?,
+        pool_kind: r.get(at + 5)?,
+        pool_size: r.get(at + 6)?,
+        members: r.get(at + 7)?,
+        household_id: r.get(at + 8)?,
+        opened_at: stored_time(r.get(at + 9)?)?,
+        sealed_at: r.get::<_, Option<String>>(at + 10)?.map(stored_time).transpose()?,
+        purpose: r.get(at + 11)?,
     })
 }
 
@@ -118,4 +124,41 @@ pub(crate) fn scan(
         c.prepare_cached(&sqlite_sql(BUMP_HOUR))?.execute(rusqlite::params![round_id, w.person_area, time(hour_of(w.now)), 1i64])?;
     }
     Ok(Scanned { tube: w.tube_after, after: w.after, repeat: false })
+}
+
+/// [`crate::Store::open_tube`] on the writer's connection: one read, the rules, the insert and
+/// the tube read back.
+pub(crate) fn open_tube(c: &Connection, ask: &OpenAsk, inside: &dyn Fn(&str) -> Result<()>) -> Result<Tube> {
+    let read = |c: &Connection| -> Result<OpenFacts> {
+        let sql = sqlite_sql(&OPEN_READ.replace("{AGG}", "group_concat(a.area_code || '=' || IFNULL(a.zone_kind, ''), ',')"));
+        let mut stmt = c.prepare_cached(&sql)?;
+        let mut rows = stmt.query(rusqlite::params![ask.round_id, ask.site_id, ask.barcode])?;
+        let Some(r) = rows.next()? else { return Ok(OpenFacts { policy: None, areas: None, site_area: None, existing: None }) };
+        let existing = match r.get::<_, Option<i64>>(3)? {
+            Some(_) => Some((tube_row_at(r, 3)?, r.get(15)?)),
+            None => None,
+        };
+        Ok(OpenFacts { policy: r.get(0)?, areas: r.get(1)?, site_area: r.get(2)?, existing })
+    };
+    let (site_area, (pool_kind, pool_size)) = match decide_open(ask, read(c)?, inside)? {
+        OpenPlan::Answer(tube) => return Ok(tube),
+        OpenPlan::Insert { site_area, pool } => (site_area, pool),
+    };
+    c.prepare_cached(&sqlite_sql(OPEN_TUBE))?.execute(rusqlite::params![
+        ask.round_id,
+        ask.barcode,
+        ask.site_id,
+        site_area,
+        pool_kind,
+        pool_size,
+        ask.station,
+        ask.collector,
+        time(Utc::now()),
+        ask.purpose()
+    ])?;
+    // Inserted, or taken a moment ago by a batch upload's connection: said as it now stands.
+    match decide_open(ask, read(c)?, inside)? {
+        OpenPlan::Answer(tube) => Ok(tube),
+        OpenPlan::Insert { .. } => Err(crate::StoreError::Task("the tube opened is not there".into())),
+    }
 }
