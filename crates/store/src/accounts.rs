@@ -105,7 +105,14 @@ fn new_secret() -> Result<String> {
 
 /// Secrets are high-entropy, so a fast hash suffices; only the hash is stored.
 fn secret_hash(secret: &str) -> String {
-    Sha256::digest(secret.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+    // In lower-case hex, written digit by digit: every API request hashes its token.
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(64);
+    for b in Sha256::digest(secret.as_bytes()) {
+        out.push(HEX[usize::from(b >> 4)] as char);
+        out.push(HEX[usize::from(b & 0x0f)] as char);
+    }
+    out
 }
 
 fn valid_username(name: &str) -> Result<()> {
@@ -669,4 +676,12 @@ async fn hash_password(password: String) -> Result<String> {
         .await
         .map_err(|e| StoreError::Task(e.to_string()))?
         .map_err(|e| StoreError::Task(format!("password hashing failed: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_secret_is_kept_as_its_sha256_in_lower_case_hex_as_stored_tokens_were() {
+        assert_eq!(super::secret_hash("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    }
 }

@@ -270,7 +270,11 @@ impl Store {
         match &*self.backend {
             crate::Backend::Sqlite(b) => {
                 let (barcode, client_id) = (barcode.to_string(), client_id.map(str::to_string));
-                b.writer.write(move |c| crate::sqlite::station::scan(c, round_id, &barcode, person_id, client_id.as_deref(), &inside)).await
+                b.writer
+                    .write_tallied(move |c, tallies| {
+                        crate::sqlite::station::scan(c, round_id, &barcode, person_id, client_id.as_deref(), &inside, tallies)
+                    })
+                    .await
             }
             crate::Backend::Postgres(b) => {
                 crate::postgres::station::scan(&b.pool, round_id, barcode.as_str(), person_id, client_id, &inside).await

@@ -9,7 +9,6 @@ use std::time::Duration;
 use axum::extract::{ConnectInfo, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method, header};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use cordon_store::audit::Actor;
 
@@ -95,25 +94,21 @@ impl FromRequestParts<AppState> for Caller {
     }
 }
 
-/// Refuses unsafe requests that a browser sent from another site (CSRF), for cookie sessions.
-/// Requests with a bearer token carry no ambient credentials and pass.
-pub async fn same_origin(req: Request, next: Next) -> Response {
+/// Whether a browser sent this unsafe request from another site (CSRF), for cookie sessions:
+/// such a request is refused. Requests with a bearer token carry no ambient credentials and pass.
+pub(crate) fn cross_site(req: &Request) -> bool {
     let unsafe_method = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
-    if unsafe_method && !req.headers().contains_key(header::AUTHORIZATION) {
-        let h = req.headers();
-        let fetch_site = h.get("sec-fetch-site").and_then(|v| v.to_str().ok());
-        let cross_site = match fetch_site {
-            Some(site) => !matches!(site, "same-origin" | "none"),
-            None => match (h.get(header::ORIGIN).and_then(|v| v.to_str().ok()), h.get(header::HOST).and_then(|v| v.to_str().ok())) {
-                (Some(origin), Some(host)) => origin.split_once("://").map(|(_, rest)| rest) != Some(host),
-                _ => false,
-            },
-        };
-        if cross_site {
-            return ApiError::forbidden("cross-site request refused (origin check)").into_response();
-        }
+    if !unsafe_method || req.headers().contains_key(header::AUTHORIZATION) {
+        return false;
     }
-    next.run(req).await
+    let h = req.headers();
+    match h.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
+        Some(site) => !matches!(site, "same-origin" | "none"),
+        None => match (h.get(header::ORIGIN).and_then(|v| v.to_str().ok()), h.get(header::HOST).and_then(|v| v.to_str().ok())) {
+            (Some(origin), Some(host)) => origin.split_once("://").map(|(_, rest)| rest) != Some(host),
+            _ => false,
+        },
+    }
 }
 
 /// A `Set-Cookie` value for the session; `Secure` when the request came over TLS (directly or

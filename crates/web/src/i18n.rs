@@ -5,10 +5,9 @@
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
-use axum::extract::{FromRequestParts, Request};
+use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, header};
-use axum::middleware::Next;
 use axum::response::Response;
 
 use crate::cookies::cookie;
@@ -171,21 +170,17 @@ impl<S: Send + Sync> FromRequestParts<S> for Tr {
     }
 }
 
-/// Remembers a language chosen with `?lang=` in a cookie.
-pub async fn remember(req: Request, next: Next) -> Response {
-    let chosen = req
-        .uri()
-        .query()
-        .and_then(|q| q.split('&').filter_map(|kv| kv.split_once('=')).find(|(k, _)| *k == "lang"))
-        .and_then(|(_, v)| Lang::parse(v));
-    let mut res = next.run(req).await;
-    if let Some(lang) = chosen {
-        let c = format!("lang={}; Path=/; SameSite=Lax; Max-Age=31536000", lang.code());
-        if let Ok(v) = c.parse() {
-            res.headers_mut().append(header::SET_COOKIE, v);
-        }
+/// A language chosen with `?lang=`, to be remembered in a cookie.
+pub(crate) fn chosen(uri: &axum::http::Uri) -> Option<Lang> {
+    uri.query().and_then(|q| q.split('&').filter_map(|kv| kv.split_once('=')).find(|(k, _)| *k == "lang")).and_then(|(_, v)| Lang::parse(v))
+}
+
+/// Remembers a language [`chosen`] on the request in a cookie on its response.
+pub(crate) fn remember(res: &mut Response, lang: Lang) {
+    let c = format!("lang={}; Path=/; SameSite=Lax; Max-Age=31536000", lang.code());
+    if let Ok(v) = c.parse() {
+        res.headers_mut().append(header::SET_COOKIE, v);
     }
-    res
 }
 
 #[cfg(test)]

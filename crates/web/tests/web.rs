@@ -157,6 +157,20 @@ async fn everything_but_health_login_and_static_files_needs_a_caller() {
         assert_eq!(app.clone().oneshot(cross).await.unwrap().status(), StatusCode::FORBIDDEN);
         let same = Request::post("/logout").header("sec-fetch-site", "same-origin").body(Body::empty()).unwrap();
         assert_eq!(app.clone().oneshot(same).await.unwrap().status(), StatusCode::SEE_OTHER);
+
+        // Every answer carries its request's id and the security headers; `?lang=` is remembered.
+        let res = app
+            .clone()
+            .oneshot(Request::get("/login?lang=en").header("x-request-id", "desk-7").body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        let h = res.headers();
+        assert_eq!((h["x-request-id"].to_str().unwrap(), h["x-content-type-options"].to_str().unwrap()), ("desk-7", "nosniff"));
+        assert_eq!((h["x-frame-options"].to_str().unwrap(), h["referrer-policy"].to_str().unwrap()), ("DENY", "same-origin"));
+        assert!(h["content-security-policy"].to_str().unwrap().contains("frame-ancestors 'none'"));
+        assert!(h["set-cookie"].to_str().unwrap().starts_with("lang=en;"), "{h:?}");
+        let res = app.clone().oneshot(Request::get("/api/v1/areas").body(Body::empty()).unwrap()).await.unwrap();
+        assert!(res.headers()["x-request-id"].to_str().is_ok_and(|id| !id.is_empty()) && res.headers().contains_key("x-frame-options"));
         w.finish().await;
     }
 }

@@ -316,7 +316,9 @@ pub(crate) async fn request(
 /// 64 clients, each opening its tubes and scanning people into them one request at a time.
 async fn http_register(kind: BackendKind, store: &Store, officer: &Scoped, everyone: &[(i64, String)], scale: f64) -> Result<Measurement> {
     const CLIENTS: usize = 64;
-    let scans = ((100_000.0 * scale).round() as usize).clamp(CLIENTS * 20, everyone.len());
+    // Three scans a resident's worth of requests, so that each phase runs long enough to measure
+    // (at --scale 0.1 about a second each); everyone is scanned at most once.
+    let scans = ((300_000.0 * scale).round() as usize).clamp(CLIENTS * 20, everyone.len());
     let (round, sites) = round(officer, "接口测试轮次").await?;
     let token = store.create_api_token(&Actor::system("bench"), "bench_officer", "bench").await?.1;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
@@ -348,18 +350,24 @@ async fn http_register(kind: BackendKind, store: &Store, officer: &Scoped, every
             .collect(),
     );
 
-    // The yardstick: the same clients, each request committing one row through the same writer.
-    let started = Instant::now();
-    let raw = {
+    // The yardstick — the same clients, each request committing one row through the same writer —
+    // and the scans take turns in legs over a quarter of the people each, so that a machine
+    // slower for a moment (a neighbour's load) slows both sides alike.
+    const LEGS: usize = 4;
+    let (mut raw_secs, mut secs, mut times) = (0.0, 0.0, Vec::new());
+    let per_leg = people.len().div_ceil(LEGS);
+    for leg in 0..LEGS {
+        let mine: Arc<Vec<(i64, i64)>> = Arc::new(people.iter().skip(leg * per_leg).take(per_leg).copied().collect());
+        let started = Instant::now();
         let mut tasks = Vec::new();
         for c in 0..CLIENTS {
-            let (token, people) = (token.clone(), people.clone());
+            let (token, people) = (token.clone(), mine.clone());
             tasks.push(tokio::spawn(async move {
                 let mut conn = tokio::net::TcpStream::connect(addr).await?;
                 conn.set_nodelay(true)?;
                 let mut buf = Vec::new();
                 for (k, (person, _)) in people.iter().skip(c).step_by(CLIENTS).enumerate() {
-                    let body = format!(r#"{{"person_id":{person},"client_id":"c{c}-{k}"}}"#);
+                    let body = format!(r#"{{"person_id":{person},"client_id":"r{leg}-{c}-{k}"}}"#);
                     let status = request(&mut conn, &mut buf, "POST", "/bench/commit", &token, &body).await?;
                     if status != 200 {
                         bail!("the raw commit answered {status}");
@@ -368,51 +376,51 @@ async fn http_register(kind: BackendKind, store: &Store, officer: &Scoped, every
                 Ok::<_, anyhow::Error>(())
             }));
         }
-        tasks
-    };
-    for t in raw {
-        t.await??;
-    }
-    let raw_secs = started.elapsed().as_secs_f64();
+        for t in tasks {
+            t.await??;
+        }
+        raw_secs += started.elapsed().as_secs_f64();
 
-    let started = Instant::now();
-    let mut tasks = Vec::new();
-    for c in 0..CLIENTS {
-        let (token, people) = (token.clone(), people.clone());
-        let round_id = round.id;
-        tasks.push(tokio::spawn(async move {
-            let mut conn = tokio::net::TcpStream::connect(addr).await?;
-            conn.set_nodelay(true)?;
-            let mut buf = Vec::new();
-            let mut times = Vec::new();
-            let mut tube = String::new();
-            let mine: Vec<&(i64, i64)> = people.iter().skip(c).step_by(CLIENTS).collect();
-            for (k, (person, site)) in mine.iter().enumerate() {
-                if k % POOL == 0 {
-                    tube = format!("H{c:03}{k:07}");
-                    let body = format!(r#"{{"barcode":"{tube}","site_id":{site}}}"#);
-                    let status = request(&mut conn, &mut buf, "POST", &format!("/api/v1/rounds/{round_id}/tubes"), &token, &body).await?;
-                    if status != 200 {
-                        bail!("opening a tube answered {status}");
+        let started = Instant::now();
+        let mut tasks = Vec::new();
+        for c in 0..CLIENTS {
+            let (token, people) = (token.clone(), mine.clone());
+            let round_id = round.id;
+            tasks.push(tokio::spawn(async move {
+                let mut conn = tokio::net::TcpStream::connect(addr).await?;
+                conn.set_nodelay(true)?;
+                let mut buf = Vec::new();
+                let mut times = Vec::new();
+                let mut tube = String::new();
+                let mine: Vec<&(i64, i64)> = people.iter().skip(c).step_by(CLIENTS).collect();
+                for (k, (person, site)) in mine.iter().enumerate() {
+                    if k % POOL == 0 {
+                        tube = format!("H{leg}{c:03}{k:07}");
+                        let body = format!(r#"{{"barcode":"{tube}","site_id":{site}}}"#);
+                        let status =
+                            request(&mut conn, &mut buf, "POST", &format!("/api/v1/rounds/{round_id}/tubes"), &token, &body).await?;
+                        if status != 200 {
+                            bail!("opening a tube answered {status}");
+                        }
                     }
+                    let at = Instant::now();
+                    let body = format!(r#"{{"person_id":{person},"client_id":"c{leg}-{c}-{k}"}}"#);
+                    let status =
+                        request(&mut conn, &mut buf, "POST", &format!("/api/v1/rounds/{round_id}/tubes/{tube}/samples"), &token, &body)
+                            .await?;
+                    if status != 200 {
+                        bail!("a scan answered {status}: {}", String::from_utf8_lossy(&buf));
+                    }
+                    times.push(at.elapsed().as_secs_f64() * 1000.0);
                 }
-                let at = Instant::now();
-                let body = format!(r#"{{"person_id":{person},"client_id":"c{c}-{k}"}}"#);
-                let status =
-                    request(&mut conn, &mut buf, "POST", &format!("/api/v1/rounds/{round_id}/tubes/{tube}/samples"), &token, &body).await?;
-                if status != 200 {
-                    bail!("a scan answered {status}: {}", String::from_utf8_lossy(&buf));
-                }
-                times.push(at.elapsed().as_secs_f64() * 1000.0);
-            }
-            Ok::<_, anyhow::Error>(times)
-        }));
+                Ok::<_, anyhow::Error>(times)
+            }));
+        }
+        for t in tasks {
+            times.extend(t.await??);
+        }
+        secs += started.elapsed().as_secs_f64();
     }
-    let mut times = Vec::new();
-    for t in tasks {
-        times.extend(t.await??);
-    }
-    let secs = started.elapsed().as_secs_f64();
     server.abort();
     let _ = tokio::time::timeout(Duration::from_secs(1), server).await;
     times.sort_by(f64::total_cmp);

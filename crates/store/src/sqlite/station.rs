@@ -5,10 +5,11 @@
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, Row};
 
+use super::writer::Tallies;
 use super::{parse_time, time};
 use crate::station::{
-    BUMP_COUNTS, BUMP_HOUR, DROP_EXEMPTION, INSERT_SAMPLE, OPEN_READ, OPEN_TUBE, OpenAsk, OpenFacts, OpenPlan, ScanFacts, ScanPlan,
-    Scanned, Tube, TubeRow, UPDATE_TUBE, decide_open, decide_scan, hour_of, refuse,
+    DROP_EXEMPTION, INSERT_SAMPLE, OPEN_READ, OPEN_TUBE, OpenAsk, OpenFacts, OpenPlan, ScanFacts, ScanPlan, Scanned, Tube, TubeRow,
+    UPDATE_TUBE, decide_open, decide_scan, hour_of, refuse,
 };
 use crate::{Result, sqlite_sql};
 
@@ -38,7 +39,8 @@ fn tube_row_at(r: &Row<'_>, at: usize) -> rusqlite::Result<TubeRow> {
     })
 }
 
-/// The tube (`?1` round, `?2` barcode) with the person (`?3`) and all a scan's rules read.
+/// The tube (`?1` round, `?2` barcode) with the person (`?3`), all a scan's rules read, and
+/// whether the person was marked accounted for in the round.
 const SCAN_READ: &str = "SELECT t.id, t.round_id, t.barcode, t.site_id, t.area_code, t.pool_kind, t.pool_size, t.members, \
      t.household_id, t.opened_at, t.sealed_at, t.purpose, \
      p.id, p.area_code, p.household_id, \
@@ -46,7 +48,8 @@ const SCAN_READ: &str = "SELECT t.id, t.round_id, t.barcode, t.site_id, t.area_c
      EXISTS (SELECT 1 FROM recalls r WHERE r.round_id = t.round_id AND r.status = 'open' AND r.person_id = ?3), \
      (SELECT group_concat(m.person_id) FROM (SELECT person_id FROM samples WHERE tube_id = t.id ORDER BY id) m), \
      CASE WHEN t.pool_kind = 'household' AND p.household_id IS NOT NULL \
-          THEN (SELECT COUNT(*) FROM persons h WHERE h.household_id = p.household_id) END \
+          THEN (SELECT COUNT(*) FROM persons h WHERE h.household_id = p.household_id) END, \
+     EXISTS (SELECT 1 FROM round_exemptions x WHERE x.round_id = ?1 AND x.person_id = ?3) \
      FROM tubes t LEFT JOIN persons p ON p.id = ?3 \
      LEFT JOIN (SELECT s.tube_id, tt.barcode, st.name AS site, s.sampled_at, s.kind FROM samples s \
         JOIN tubes tt ON tt.id = s.tube_id JOIN sampling_sites st ON st.id = tt.site_id \
@@ -54,7 +57,26 @@ const SCAN_READ: &str = "SELECT t.id, t.round_id, t.barcode, t.site_id, t.area_c
         ON ((e.kind = 'round' AND t.purpose <> 'retest') OR e.tube_id = t.id) \
      WHERE t.round_id = ?1 AND t.barcode = ?2 LIMIT 1";
 
-/// [`crate::Store::scan`] on the writer's connection.
+/// The shared statements in SQLite's placeholders, made once (the writer runs them thousands
+/// of times a second).
+struct Statements {
+    update_tube: String,
+    insert_sample: String,
+    drop_exemption: String,
+    open_read: String,
+    open_tube: String,
+}
+
+static SQL: std::sync::LazyLock<Statements> = std::sync::LazyLock::new(|| Statements {
+    update_tube: sqlite_sql(UPDATE_TUBE),
+    insert_sample: sqlite_sql(&INSERT_SAMPLE),
+    drop_exemption: sqlite_sql(DROP_EXEMPTION),
+    open_read: sqlite_sql(&OPEN_READ.replace("{AGG}", "group_concat(a.area_code || '=' || IFNULL(a.zone_kind, ''), ',')")),
+    open_tube: sqlite_sql(OPEN_TUBE),
+});
+
+/// [`crate::Store::scan`] on the writer's connection; the round's counts added to the group's
+/// `tallies`.
 pub(crate) fn scan(
     c: &Connection,
     round_id: i64,
@@ -62,6 +84,7 @@ pub(crate) fn scan(
     person_id: i64,
     client_id: Option<&str>,
     inside: &dyn Fn(&str) -> Result<()>,
+    tallies: &mut Tallies,
 ) -> Result<Scanned> {
     // One statement reads all the rules need: the tube, the person, the earlier sample the tube
     // meets, an open recall, the members, and (for a household tube) the household's size.
@@ -87,6 +110,7 @@ pub(crate) fn scan(
         (cordon_domain::testing::pooling::PoolSize::Household, Some(_)) => r.get::<_, i64>(21)? as usize,
         _ => 1,
     };
+    let exempted: bool = r.get(22)?;
     drop(rows);
     let facts = ScanFacts { row, person, earlier, recalled, members, household_size };
     let w = match decide_scan(facts, person_id)? {
@@ -94,7 +118,7 @@ pub(crate) fn scan(
         ScanPlan::Write(w) => w,
     };
     // Read and written on the one writer: the tube is as read (the check stays, to be sure).
-    let changed = c.prepare_cached(&sqlite_sql(UPDATE_TUBE))?.execute(rusqlite::params![
+    let changed = c.prepare_cached(&SQL.update_tube)?.execute(rusqlite::params![
         w.tube_after.sealed_at.map(time),
         w.household,
         w.pool_size,
@@ -105,7 +129,7 @@ pub(crate) fn scan(
         return Err(refuse::busy(&w.tube_after.barcode).into());
     }
     let now = time(w.now);
-    let added = c.prepare_cached(&sqlite_sql(&INSERT_SAMPLE))?.execute(rusqlite::params![
+    let added = c.prepare_cached(&SQL.insert_sample)?.execute(rusqlite::params![
         round_id,
         w.tube_after.id,
         person_id,
@@ -119,9 +143,10 @@ pub(crate) fn scan(
         return Err(refuse::busy(&w.tube_after.barcode).into());
     }
     if !w.tube_after.retest {
-        let dropped = c.prepare_cached(&sqlite_sql(DROP_EXEMPTION))?.query_row([round_id, person_id], |_| Ok(())).optional()?.is_some();
-        c.prepare_cached(&sqlite_sql(BUMP_COUNTS))?.execute(rusqlite::params![round_id, w.person_area, 1i64, -(dropped as i64)])?;
-        c.prepare_cached(&sqlite_sql(BUMP_HOUR))?.execute(rusqlite::params![round_id, w.person_area, time(hour_of(w.now)), 1i64])?;
+        // Sampled after all: no longer accounted for otherwise (read with the tube; most are not).
+        let dropped = exempted && c.prepare_cached(&SQL.drop_exemption)?.query_row([round_id, person_id], |_| Ok(())).optional()?.is_some();
+        tallies.area(round_id, &w.person_area, 1, -(dropped as i64));
+        tallies.hour(round_id, &w.person_area, time(hour_of(w.now)), 1);
     }
     Ok(Scanned { tube: w.tube_after, after: w.after, repeat: false })
 }
@@ -130,8 +155,7 @@ pub(crate) fn scan(
 /// the tube read back.
 pub(crate) fn open_tube(c: &Connection, ask: &OpenAsk, inside: &dyn Fn(&str) -> Result<()>) -> Result<Tube> {
     let read = |c: &Connection| -> Result<OpenFacts> {
-        let sql = sqlite_sql(&OPEN_READ.replace("{AGG}", "group_concat(a.area_code || '=' || IFNULL(a.zone_kind, ''), ',')"));
-        let mut stmt = c.prepare_cached(&sql)?;
+        let mut stmt = c.prepare_cached(&SQL.open_read)?;
         let mut rows = stmt.query(rusqlite::params![ask.round_id, ask.site_id, ask.barcode])?;
         let Some(r) = rows.next()? else { return Ok(OpenFacts { policy: None, areas: None, site_area: None, existing: None }) };
         let existing = match r.get::<_, Option<i64>>(3)? {
@@ -144,7 +168,7 @@ pub(crate) fn open_tube(c: &Connection, ask: &OpenAsk, inside: &dyn Fn(&str) -> 
         OpenPlan::Answer(tube) => return Ok(tube),
         OpenPlan::Insert { site_area, pool } => (site_area, pool),
     };
-    c.prepare_cached(&sqlite_sql(OPEN_TUBE))?.execute(rusqlite::params![
+    c.prepare_cached(&SQL.open_tube)?.execute(rusqlite::params![
         ask.round_id,
         ask.barcode,
         ask.site_id,

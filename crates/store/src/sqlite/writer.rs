@@ -3,9 +3,11 @@
 //! request, one commit (one sync to disk) for them all — and answers each request only after its
 //! group's commit. A request refused or failed rolls back to its savepoint; the others commit.
 //! Reads a write depends on happen inside it, on this connection, so they see every write
-//! before it, committed or still in the group.
+//! before it, committed or still in the group. Counts the writes add to (a round's coverage)
+//! are summed over the group and written once, before its commit ([`Tallies`]).
 
 use std::any::Any;
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::mpsc;
 
@@ -14,7 +16,59 @@ use rusqlite::{Connection, TransactionBehavior};
 use crate::{Result, StoreError};
 
 type Output = Box<dyn Any + Send>;
-type Job = Box<dyn FnOnce(&Connection) -> Result<Output> + Send>;
+type Job = Box<dyn FnOnce(&Connection, &mut Tallies) -> Result<Output> + Send>;
+
+/// The maintained counts a group of writes adds to, summed over its requests and written once,
+/// just before the group's commit: every scan adds one to its area's and its hour's count in the
+/// round, and 64 scans in a group touch a few rows, not 128 times. A request refused or failed
+/// adds nothing; a write in the group does not see the group's sums before they are written.
+#[derive(Default)]
+pub(crate) struct Tallies {
+    /// (round, area) → (sampled, exempted).
+    areas: HashMap<(i64, String), (i64, i64)>,
+    /// (round, area, hour as stored) → sampled.
+    hours: HashMap<(i64, String, String), i64>,
+}
+
+impl Tallies {
+    /// Adds to an area's counts in a round (either may be negative).
+    pub(crate) fn area(&mut self, round_id: i64, area: &str, sampled: i64, exempted: i64) {
+        let counts = self.areas.entry((round_id, area.to_string())).or_default();
+        counts.0 += sampled;
+        counts.1 += exempted;
+    }
+
+    /// Adds people sampled to an area's hour in a round.
+    pub(crate) fn hour(&mut self, round_id: i64, area: &str, hour: String, sampled: i64) {
+        *self.hours.entry((round_id, area.to_string(), hour)).or_default() += sampled;
+    }
+
+    fn merge(&mut self, other: Tallies) {
+        for ((round, area), (sampled, exempted)) in other.areas {
+            let counts = self.areas.entry((round, area)).or_default();
+            counts.0 += sampled;
+            counts.1 += exempted;
+        }
+        for (key, sampled) in other.hours {
+            *self.hours.entry(key).or_default() += sampled;
+        }
+    }
+
+    fn write(&self, c: &Connection) -> Result<()> {
+        if self.areas.is_empty() && self.hours.is_empty() {
+            return Ok(());
+        }
+        let mut areas = c.prepare_cached(&crate::sqlite_sql(crate::station::BUMP_COUNTS))?;
+        for ((round, area), (sampled, exempted)) in &self.areas {
+            areas.execute(rusqlite::params![round, area, sampled, exempted])?;
+        }
+        let mut hours = c.prepare_cached(&crate::sqlite_sql(crate::station::BUMP_HOUR))?;
+        for ((round, area, hour), sampled) in &self.hours {
+            hours.execute(rusqlite::params![round, area, hour, sampled])?;
+        }
+        Ok(())
+    }
+}
 
 struct Request {
     job: Job,
@@ -40,8 +94,17 @@ impl Writer {
 
     /// Runs `write` in the next group and answers once the group is committed.
     pub(crate) async fn write<T: Send + 'static>(&self, write: impl FnOnce(&Connection) -> Result<T> + Send + 'static) -> Result<T> {
+        self.write_tallied(move |c, _| write(c)).await
+    }
+
+    /// [`Writer::write`] for a write that adds to maintained counts: it adds them to the
+    /// [`Tallies`] it is given, written with its group's.
+    pub(crate) async fn write_tallied<T: Send + 'static>(
+        &self,
+        write: impl FnOnce(&Connection, &mut Tallies) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
         let (reply, answer) = tokio::sync::oneshot::channel();
-        let job: Job = Box::new(move |c| write(c).map(|t| Box::new(t) as Output));
+        let job: Job = Box::new(move |c, t| write(c, t).map(|v| Box::new(v) as Output));
         self.requests.send(Request { job, reply }).map_err(|_| stopped())?;
         let out = answer.await.map_err(|_| stopped())??;
         out.downcast::<T>().map(|t| *t).map_err(|_| StoreError::Task("the writer answered another type".into()))
@@ -74,26 +137,38 @@ fn write_group(conn: &mut Connection, group: Vec<Request>) -> Replies {
     let failed = |group: Vec<Request>, e: &dyn std::fmt::Display| -> Replies {
         group.into_iter().map(|r| (r.reply, Err(StoreError::Task(format!("the write was not committed: {e}"))))).collect()
     };
-    let mut tx = match conn.transaction_with_behavior(TransactionBehavior::Immediate) {
+    let tx = match conn.transaction_with_behavior(TransactionBehavior::Immediate) {
         Ok(tx) => tx,
         Err(e) => return failed(group, &e),
     };
     let mut out: Replies = Vec::with_capacity(group.len());
+    let mut tallies = Tallies::default();
+    // The savepoint statements prepared once (a request's own cost is a few microseconds; text
+    // SQL parsed twice a request would be a good part of it).
+    let step = |sql: &str| -> rusqlite::Result<()> { tx.prepare_cached(sql)?.execute([]).map(|_| ()) };
     for Request { job, reply } in group {
-        let result = match tx.savepoint() {
+        let result = match step("SAVEPOINT request") {
             Err(e) => Err(StoreError::from(e)),
-            Ok(sp) => {
+            Ok(()) => {
+                let mut mine = Tallies::default();
                 // A job that panics is a failed request, not a dead writer.
-                let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(&sp)))
+                let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(&tx, &mut mine)))
                     .unwrap_or_else(|_| Err(StoreError::Task("the write failed unexpectedly".into())));
                 match ran {
-                    Ok(v) => sp.commit().map(|()| v).map_err(StoreError::from),
-                    // Dropped without commit: rolled back to the savepoint.
-                    Err(e) => Err(e),
+                    Ok(v) => step("RELEASE request").map(|()| tallies.merge(mine)).map(|()| v).map_err(StoreError::from),
+                    // Rolled back to the savepoint, its counts unadded.
+                    Err(e) => match step("ROLLBACK TO request").and_then(|()| step("RELEASE request")) {
+                        Ok(()) => Err(e),
+                        Err(undone) => Err(StoreError::Task(format!("{e}; and it could not be undone: {undone}"))),
+                    },
                 }
             }
         };
         out.push((reply, result));
+    }
+    if let Err(e) = tallies.write(&tx) {
+        // Dropped: the whole group rolls back, and each request is told.
+        return out.into_iter().map(|(reply, _)| (reply, Err(StoreError::Task(format!("the write was not committed: {e}"))))).collect();
     }
     match tx.commit() {
         Ok(()) => out,
@@ -159,5 +234,53 @@ mod tests {
         // A write sees the writes before it in its group.
         let seen = w.write(|c| Ok(c.query_row("SELECT COUNT(*) FROM t", [], |r| r.get::<_, i64>(0))?)).await.unwrap();
         assert_eq!(seen, 179);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_group_writes_the_counts_of_the_requests_that_committed_once() {
+        let (w, path) = writer();
+        w.write(|c| {
+            Ok(c.execute_batch(
+                "CREATE TABLE round_area_counts (round_id, area_code, sampled, exempted, PRIMARY KEY (round_id, area_code));
+                 CREATE TABLE round_hour_counts (round_id, area_code, hour, sampled, PRIMARY KEY (round_id, area_code, hour));",
+            )?)
+        })
+        .await
+        .unwrap();
+        let w = std::sync::Arc::new(w);
+        let tasks: Vec<_> = (0..300i64)
+            .map(|n| {
+                let w = w.clone();
+                tokio::spawn(async move {
+                    w.write_tallied(move |_, t| {
+                        t.area(1, &format!("A{}", n % 3), 1, -(n % 2));
+                        t.hour(1, &format!("A{}", n % 3), "2022-04-13T09:00:00+00:00".into(), 1);
+                        match n % 10 {
+                            3 => Err(StoreError::Task("refused".into())),
+                            7 => panic!("a bug in one request"),
+                            _ => Ok(()),
+                        }
+                    })
+                    .await
+                })
+            })
+            .collect();
+        let mut expected = std::collections::BTreeMap::new();
+        for (n, t) in tasks.into_iter().enumerate() {
+            if t.await.unwrap().is_ok() {
+                let e: &mut (i64, i64) = expected.entry(format!("A{}", n % 3)).or_default();
+                e.0 += 1;
+                e.1 -= (n % 2) as i64;
+            }
+        }
+        assert_eq!(expected.values().map(|e| e.0).sum::<i64>(), 240);
+        let other = Connection::open(&path).unwrap();
+        let read = |sql: &str| -> std::collections::BTreeMap<String, (i64, i64)> {
+            let mut stmt = other.prepare(sql).unwrap();
+            stmt.query_map([], |r| Ok((r.get(0)?, (r.get(1)?, r.get(2)?)))).unwrap().map(Result::unwrap).collect()
+        };
+        assert_eq!(read("SELECT area_code, sampled, exempted FROM round_area_counts"), expected);
+        let hours = read("SELECT area_code, sampled, 0 FROM round_hour_counts");
+        assert_eq!(hours.values().map(|h| h.0).collect::<Vec<_>>(), expected.values().map(|e| e.0).collect::<Vec<_>>());
     }
 }
