@@ -1189,6 +1189,51 @@ mod station {
     }
 
     #[tokio::test]
+    async fn a_person_scanned_at_two_tables_at_once_is_sampled_once_and_counted_once() {
+        for (s, store) in each_backend("station_race").await {
+            seed_areas(&store).await;
+            import_persons(&store, Cursor::new(people_csv(40).into_bytes()), &mut Collect::default()).await.unwrap();
+            let officer = std::sync::Arc::new(as_user(&store, "sampler", Role::TestingOfficer, "140121100").await);
+            let (round, east, west) = round_with_two_sites(&officer).await;
+            let people = qingyuan_people(&store).await;
+            for (k, site) in [(0, east.id), (1, west.id)] {
+                for t in 0..2 {
+                    officer.open_tube(round.id, site, &bc(&format!("QR{k}{t:07}")), SamplingGroup::Resident, None).await.unwrap();
+                }
+            }
+            // Each person at both tables at the same moment (a card read twice): one scan takes
+            // them, the other is told where they were sampled; no tube counts a sample it lacks.
+            let scans = people.iter().enumerate().flat_map(|(i, (p, _))| {
+                let officer = officer.clone();
+                let (round, p) = (round.id, *p);
+                [0, 1].map(move |k| {
+                    let officer = officer.clone();
+                    tokio::spawn(async move { officer.scan(round, &bc(&format!("QR{k}{:07}", i / 10)), p, None).await })
+                })
+            });
+            let done = futures_util::future::join_all(scans).await;
+            let mut taken = 0;
+            for d in done {
+                match d.unwrap() {
+                    Ok(scanned) => taken += usize::from(!scanned.repeat),
+                    Err(e) => assert!(format!("{e:?}").contains("refused.already_sampled"), "{:?}: {e:?}", s.kind),
+                }
+            }
+            assert_eq!(taken, people.len(), "{:?}: everyone sampled once", s.kind);
+            let mut members = 0;
+            for k in 0..2 {
+                for t in 0..2 {
+                    members += store.tube(round.id, &bc(&format!("QR{k}{t:07}"))).await.unwrap().unwrap().members;
+                }
+            }
+            assert_eq!(members as usize, people.len(), "{:?}: the tubes count what they hold", s.kind);
+            let c = officer.coverage(round.id, &code("140121100")).await.unwrap().unwrap();
+            assert_eq!(c.area.sampled as usize, people.len(), "{:?}: counted once", s.kind);
+            s.finish(store).await.unwrap();
+        }
+    }
+
+    #[tokio::test]
     async fn a_ten_tube_fills_seals_and_every_retry_changes_nothing() {
         for (s, store) in each_backend("station").await {
             seed_areas(&store).await;

@@ -1,6 +1,6 @@
-//! A scan at the station on PostgreSQL, in one transaction: the tube is locked until the commit,
-//! so scans into the same tube take turns instead of refusing each other; one statement then
-//! reads it with everything the rules need; `station::decide_scan` decides; the writes follow.
+//! A scan at the station on PostgreSQL in two statements: one reads the tube with everything the
+//! rules need, `station::decide_scan` decides, one writes it all if the tube is still as read
+//! (scans into the same tube that cross read again); the opening of a tube likewise.
 
 use chrono::{DateTime, Utc};
 use cordon_domain::testing::pooling::PoolSize;
@@ -28,6 +28,36 @@ const SCAN_READ: &str = "SELECT t.id, t.round_id, t.barcode, t.site_id, t.area_c
         AND ((s.kind = 'round' AND t.purpose <> 'retest') OR s.tube_id = t.id) LIMIT 1) e ON TRUE \
      WHERE t.round_id = $1 AND t.barcode = $2";
 
+/// All of an accepted scan's writes in one statement, committed alone: the tube counted one more
+/// — only if it still holds what was read and is open (`$1` sealed at, `$2` household, `$3` pool
+/// size, `$4` tube, `$5` members read) —, the sample (`$6` round, `$7` person, `$8` area, `$9`
+/// at, `$10` client id, `$11` kind), and for a round sample (`$12`) the person's exemption
+/// dropped and the area's and the hour's (`$13`) counts. Answers whether the tube was counted.
+/// A tube counted whose sample is refused (the person sampled elsewhere a moment ago) fails the
+/// whole statement by a division by zero: nothing of it stays, and the scan reads again.
+const WRITE_SCAN: &str = "WITH t AS ( \
+       UPDATE tubes SET members = members + 1, sealed_at = $1, household_id = $2, pool_size = $3 \
+       WHERE id = $4 AND members = $5 AND sealed_at IS NULL RETURNING id), \
+     s AS ( \
+       INSERT INTO samples (round_id, tube_id, person_id, area_code, sampled_at, client_id, kind) \
+       SELECT $6, t.id, $7, $8, $9, $10, $11 FROM t \
+       ON CONFLICT (round_id, person_id) WHERE kind = 'round' DO NOTHING RETURNING id), \
+     x AS ( \
+       DELETE FROM round_exemptions WHERE $12 AND round_id = $6 AND person_id = $7 AND EXISTS (SELECT 1 FROM s) RETURNING 1), \
+     c AS ( \
+       INSERT INTO round_area_counts (round_id, area_code, sampled, exempted) \
+       SELECT $6, $8, 1, -(SELECT COUNT(*) FROM x) FROM s WHERE $12 \
+       ON CONFLICT (round_id, area_code) DO UPDATE SET sampled = round_area_counts.sampled + excluded.sampled, \
+       exempted = round_area_counts.exempted + excluded.exempted), \
+     h AS ( \
+       INSERT INTO round_hour_counts (round_id, area_code, hour, sampled) SELECT $6, $8, $13, 1 FROM s WHERE $12 \
+       ON CONFLICT (round_id, area_code, hour) DO UPDATE SET sampled = round_hour_counts.sampled + excluded.sampled) \
+     SELECT (SELECT COUNT(*) FROM t) = 1 AS counted, 1 / (1 - (SELECT COUNT(*) FROM t) + (SELECT COUNT(*) FROM s))::int AS guard";
+
+/// How often a scan reads again when other scans moved its tube between its read and its write,
+/// before it takes the tube's lock instead.
+const ATTEMPTS: usize = 2;
+
 /// Locks the tube until the commit. Its own statement: a statement that waits for a lock reads
 /// its subqueries as they were before it waited, so the read follows the lock.
 const LOCK_TUBE: &str = "SELECT id FROM tubes WHERE round_id = $1 AND barcode = $2 FOR UPDATE";
@@ -48,7 +78,30 @@ struct ScanRead {
     household_size: Option<i64>,
 }
 
-/// [`crate::Store::scan`] on PostgreSQL.
+impl ScanRead {
+    fn facts(self) -> ScanFacts {
+        let person = match (self.person_known, self.person_area) {
+            (true, Some(area)) => Some((area, self.person_household)),
+            _ => None,
+        };
+        let earlier = match (self.earlier_tube, self.earlier_barcode, self.earlier_site, self.earlier_at) {
+            (Some(t), Some(b), Some(s), Some(at)) => Some((t, b, s, at)),
+            _ => None,
+        };
+        let household_size = match (self.tube.pool(), self.person_household) {
+            (PoolSize::Household, Some(_)) => self.household_size.unwrap_or(1) as usize,
+            _ => 1,
+        };
+        let recalled = self.tube.retest() && self.recalled;
+        ScanFacts { row: self.tube, person, earlier, recalled, members: self.members_now, household_size }
+    }
+}
+
+/// [`crate::Store::scan`] on PostgreSQL: two round trips, no transaction held open — one
+/// statement reads what the rules need, `station::decide_scan` decides, one statement writes it
+/// all ([`WRITE_SCAN`]) if the tube is still as read; else the scan reads again, and after
+/// [`ATTEMPTS`] takes the tube's lock ([`scan_locked`]). Rows locked (the tube, the area's
+/// counts) are held only while that statement commits.
 pub(crate) async fn scan(
     pool: &PgPool,
     round_id: i64,
@@ -57,6 +110,63 @@ pub(crate) async fn scan(
     client_id: Option<&str>,
     inside: &(dyn Fn(&str) -> Result<()> + Sync),
 ) -> Result<Scanned> {
+    for attempt in 0..ATTEMPTS + 2 {
+        if attempt == ATTEMPTS {
+            match scan_locked(pool, round_id, barcode, person_id, client_id, inside).await? {
+                Some(scanned) => return Ok(scanned),
+                // Sampled elsewhere while it waited: read once more, and the rules say where.
+                None => continue,
+            }
+        }
+        let read: Option<ScanRead> = sqlx::query_as(SCAN_READ).bind(round_id).bind(barcode).bind(person_id).fetch_optional(pool).await?;
+        let Some(r) = read else {
+            return Err(refuse::unknown_tube(barcode).into());
+        };
+        inside(&r.tube.area_code)?;
+        let w = match decide_scan(r.facts(), person_id)? {
+            ScanPlan::Answer(scanned) => return Ok(scanned),
+            ScanPlan::Write(w) => w,
+        };
+        let written: std::result::Result<(bool, i32), sqlx::Error> = sqlx::query_as(WRITE_SCAN)
+            .bind(w.tube_after.sealed_at)
+            .bind(w.household)
+            .bind(w.pool_size)
+            .bind(w.tube_after.id)
+            .bind(w.members_before)
+            .bind(round_id)
+            .bind(person_id)
+            .bind(&w.person_area)
+            .bind(w.now)
+            .bind(client_id)
+            .bind(w.tube_after.sample_kind())
+            .bind(!w.tube_after.retest)
+            .bind(hour_of(w.now))
+            .fetch_one(pool)
+            .await;
+        match written {
+            Ok((true, _)) => return Ok(Scanned { tube: w.tube_after, after: w.after, repeat: false }),
+            // The tube moved on since the read (another scan into it): read again.
+            Ok((false, _)) => continue,
+            // Sampled elsewhere since the read (22012: the guard's division by zero): read again,
+            // and the rules will say where.
+            Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("22012") => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(refuse::busy(barcode).into())
+}
+
+/// A scan in one transaction that locks the tube first: scans into the same tube take turns.
+/// For a scan whose tube other scans keep moving between its read and its write. None when the
+/// person was sampled elsewhere meanwhile (rolled back; the caller reads again).
+async fn scan_locked(
+    pool: &PgPool,
+    round_id: i64,
+    barcode: &str,
+    person_id: i64,
+    client_id: Option<&str>,
+    inside: &(dyn Fn(&str) -> Result<()> + Sync),
+) -> Result<Option<Scanned>> {
     let mut tx = pool.begin().await?;
     sqlx::query(LOCK_TUBE).bind(round_id).bind(barcode).execute(&mut *tx).await?;
     let read: Option<ScanRead> = sqlx::query_as(SCAN_READ).bind(round_id).bind(barcode).bind(person_id).fetch_optional(&mut *tx).await?;
@@ -64,22 +174,8 @@ pub(crate) async fn scan(
         return Err(refuse::unknown_tube(barcode).into());
     };
     inside(&r.tube.area_code)?;
-    let person = match (r.person_known, r.person_area) {
-        (true, Some(area)) => Some((area, r.person_household)),
-        _ => None,
-    };
-    let earlier = match (r.earlier_tube, r.earlier_barcode, r.earlier_site, r.earlier_at) {
-        (Some(t), Some(b), Some(s), Some(at)) => Some((t, b, s, at)),
-        _ => None,
-    };
-    let household_size = match (r.tube.pool(), r.person_household) {
-        (PoolSize::Household, Some(_)) => r.household_size.unwrap_or(1) as usize,
-        _ => 1,
-    };
-    let recalled = r.tube.retest() && r.recalled;
-    let facts = ScanFacts { row: r.tube, person, earlier, recalled, members: r.members_now, household_size };
-    let w = match decide_scan(facts, person_id)? {
-        ScanPlan::Answer(scanned) => return Ok(scanned),
+    let w = match decide_scan(r.facts(), person_id)? {
+        ScanPlan::Answer(scanned) => return Ok(Some(scanned)),
         ScanPlan::Write(w) => w,
     };
     // The tube is locked: it is as read (the check stays, to be sure).
@@ -108,7 +204,7 @@ pub(crate) async fn scan(
         .rows_affected();
     if added == 0 {
         // Sampled elsewhere a moment ago: the transaction rolls back, the tube as it was.
-        return Err(refuse::busy(&w.tube_after.barcode).into());
+        return Ok(None);
     }
     if !w.tube_after.retest {
         let dropped: Option<(String,)> = sqlx::query_as(DROP_EXEMPTION).bind(round_id).bind(person_id).fetch_optional(&mut *tx).await?;
@@ -116,7 +212,7 @@ pub(crate) async fn scan(
         sqlx::query(BUMP_HOUR).bind(round_id).bind(&w.person_area).bind(hour_of(w.now)).bind(1i64).execute(&mut *tx).await?;
     }
     tx.commit().await?;
-    Ok(Scanned { tube: w.tube_after, after: w.after, repeat: false })
+    Ok(Some(Scanned { tube: w.tube_after, after: w.after, repeat: false }))
 }
 
 /// The columns of [`OPEN_READ`] on PostgreSQL.
