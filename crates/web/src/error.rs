@@ -175,9 +175,13 @@ pub async fn refuse_nul(req: axum::extract::Request, next: axum::middleware::Nex
     if req.uri().query().is_some_and(|q| q.contains("%00")) || req.uri().path().contains("%00") {
         return refused();
     }
-    let ctype = req.headers().get(header::CONTENT_TYPE).map(|v| v.as_bytes().to_ascii_lowercase()).unwrap_or_default();
-    let json = ctype.starts_with(b"application/json");
-    if !json && !ctype.starts_with(b"application/x-www-form-urlencoded") {
+    let ctype = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default().to_ascii_lowercase();
+    let mime = ctype.split(';').next().unwrap_or_default().trim();
+    // JSON as the extractor takes it (`application/json`, `application/*+json`); forms only on
+    // the pages: a file posted to an import is streamed as it comes, whatever type curl gave it.
+    let json = mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"));
+    let form = mime == "application/x-www-form-urlencoded" && !req.uri().path().starts_with("/api/");
+    if !json && !form {
         return next.run(req).await;
     }
     let (parts, body) = req.into_parts();

@@ -146,7 +146,17 @@ fn write_group(conn: &mut Connection, group: Vec<Request>) -> Replies {
     // The savepoint statements prepared once (a request's own cost is a few microseconds; text
     // SQL parsed twice a request would be a good part of it).
     let step = |sql: &str| -> rusqlite::Result<()> { tx.prepare_cached(sql)?.execute([]).map(|_| ()) };
+    let undo = || step("ROLLBACK TO request").and_then(|()| step("RELEASE request"));
+    // Why the group cannot commit: a request's writes that could not be undone, or the
+    // transaction gone (SQLite rolls all of it back on a full disk, an I/O error or no memory,
+    // and later savepoints would each commit on their own). Every request is then told, and
+    // nothing more runs.
+    let mut broken: Option<String> = None;
     for Request { job, reply } in group {
+        if broken.is_some() {
+            out.push((reply, Err(StoreError::Task("the write was not committed".into()))));
+            continue;
+        }
         let result = match step("SAVEPOINT request") {
             Err(e) => Err(StoreError::from(e)),
             Ok(()) => {
@@ -154,17 +164,29 @@ fn write_group(conn: &mut Connection, group: Vec<Request>) -> Replies {
                 // A job that panics is a failed request, not a dead writer.
                 let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(&tx, &mut mine)))
                     .unwrap_or_else(|_| Err(StoreError::Task("the write failed unexpectedly".into())));
-                match ran {
-                    Ok(v) => step("RELEASE request").map(|()| tallies.merge(mine)).map(|()| v).map_err(StoreError::from),
+                match ran.and_then(|v| step("RELEASE request").map(|()| v).map_err(StoreError::from)) {
+                    Ok(v) => {
+                        tallies.merge(mine);
+                        Ok(v)
+                    }
                     // Rolled back to the savepoint, its counts unadded.
-                    Err(e) => match step("ROLLBACK TO request").and_then(|()| step("RELEASE request")) {
-                        Ok(()) => Err(e),
-                        Err(undone) => Err(StoreError::Task(format!("{e}; and it could not be undone: {undone}"))),
-                    },
+                    Err(e) => {
+                        if let Err(undone) = undo() {
+                            broken = Some(format!("{e}; and it could not be undone: {undone}"));
+                        }
+                        Err(e)
+                    }
                 }
             }
         };
+        if broken.is_none() && tx.is_autocommit() {
+            broken = Some("the group's transaction ended before its commit".into());
+        }
         out.push((reply, result));
+    }
+    if let Some(e) = broken {
+        // Dropped: what is left of the group rolls back, and each request is told.
+        return out.into_iter().map(|(reply, _)| (reply, Err(StoreError::Task(format!("the write was not committed: {e}"))))).collect();
     }
     if let Err(e) = tallies.write(&tx) {
         // Dropped: the whole group rolls back, and each request is told.
@@ -234,6 +256,53 @@ mod tests {
         // A write sees the writes before it in its group.
         let seen = w.write(|c| Ok(c.query_row("SELECT COUNT(*) FROM t", [], |r| r.get::<_, i64>(0))?)).await.unwrap();
         assert_eq!(seen, 179);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_request_that_ends_the_groups_transaction_fails_the_group_and_nothing_of_it_stays() {
+        // As SQLite does on a full disk or an I/O error: the whole transaction rolled back under
+        // the group. Whatever the grouping, a request is answered Ok exactly when it is stored.
+        let (w, path) = writer();
+        w.write(|c| {
+            Ok(c.execute_batch(
+                "CREATE TABLE t (n INTEGER PRIMARY KEY);
+                 CREATE TABLE round_area_counts (round_id, area_code, sampled, exempted, PRIMARY KEY (round_id, area_code));",
+            )?)
+        })
+        .await
+        .unwrap();
+        let w = std::sync::Arc::new(w);
+        let tasks: Vec<_> = (0..300i64)
+            .map(|n| {
+                let w = w.clone();
+                tokio::spawn(async move {
+                    w.write_tallied(move |c, t| {
+                        c.execute("INSERT INTO t (n) VALUES (?1)", [n])?;
+                        t.area(1, "A", 1, 0);
+                        if n % 50 == 25 {
+                            // The transaction gone, and (the worst case) a savepoint of the same
+                            // name begun again outside it, so that its release succeeds.
+                            c.execute_batch("ROLLBACK; SAVEPOINT request")?;
+                        }
+                        Ok(n)
+                    })
+                    .await
+                })
+            })
+            .collect();
+        let mut answered_ok = std::collections::BTreeSet::new();
+        for t in tasks {
+            if let Ok(n) = t.await.unwrap() {
+                answered_ok.insert(n);
+            }
+        }
+        assert!(answered_ok.len() < 300 - 6, "the groups of the six went with them: {}", answered_ok.len());
+        let other = Connection::open(&path).unwrap();
+        let stored: std::collections::BTreeSet<i64> =
+            other.prepare("SELECT n FROM t").unwrap().query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect();
+        assert_eq!(stored, answered_ok, "told Ok exactly when stored");
+        let counted: i64 = other.query_row("SELECT COALESCE(SUM(sampled), 0) FROM round_area_counts", [], |r| r.get(0)).unwrap();
+        assert_eq!(counted as usize, answered_ok.len(), "counted exactly what was stored");
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -79,7 +79,7 @@ pub async fn area_tree(Caller(scope): Caller, Query(q): Query<TreeQuery>) -> Api
 
 /// One area with its direct sub-areas. Requires `areas.read` inside the jurisdiction.
 #[utoipa::path(get, path = "/api/v1/areas/{code}", tag = "areas",
-    params(("code" = String, Path, description = "Division code", pattern = r"^[0-9]{6}([0-9]{3}([0-9]{3})?)?$")),
+    params(("code" = String, Path, description = "Division code", pattern = r"^[0-9]{2}([0-9]{2}([0-9]{2}([0-9]{3}([0-9]{3})?)?)?)?$")),
     responses((status = 200, body = AreaNode), (status = 400, body = Problem), (status = 401, body = Problem),
               (status = 403, body = Problem), (status = 404, body = Problem)),
     extensions(("x-permission" = json!(Permission::AreasRead.as_str()))))]

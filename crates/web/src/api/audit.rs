@@ -20,7 +20,7 @@ pub struct AuditEventView {
     pub action: String,
     pub entity: String,
     pub entity_id: Option<String>,
-    #[schema(pattern = r"^[0-9]{6}([0-9]{3}([0-9]{3})?)?$")]
+    #[schema(pattern = r"^[0-9]{2}([0-9]{2}([0-9]{2}([0-9]{3}([0-9]{3})?)?)?)?$")]
     pub area_code: Option<String>,
     /// JSON of the record before the change, when there was one.
     pub before: Option<String>,

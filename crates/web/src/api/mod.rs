@@ -186,14 +186,21 @@ fn document_failures(doc: &mut Value) {
                 codes.extend(["409", "422"]);
             }
             if body {
-                codes.extend(["413", "415"]);
+                codes.push("413");
+            }
+            // A JSON body's operation refuses another type; a file upload takes the bytes as sent.
+            if op["requestBody"]["content"].get("application/json").is_some() {
+                codes.push("415");
             }
             let responses = op["responses"].as_object_mut().expect("every operation documents its responses");
             let documented: Vec<String> = responses.keys().filter(|c| c.starts_with('4') || c.starts_with('5')).cloned().collect();
             for code in codes.into_iter().map(String::from).chain(documented) {
-                let said = match SAID.iter().find(|(c, _)| *c == code) {
-                    Some((_, said)) => Value::from(*said),
-                    None => responses[&code]["description"].clone(),
+                // The operation's own words for a failure, when it has them; else the general ones.
+                let own = responses.get(&code).map(|r| r["description"].clone()).filter(|d| d.as_str().is_some_and(|d| !d.is_empty()));
+                let said = match (own, SAID.iter().find(|(c, _)| *c == code)) {
+                    (Some(own), _) => own,
+                    (None, Some((_, said))) => Value::from(*said),
+                    (None, None) => Value::from(""),
                 };
                 let problem = json!({"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}});
                 responses.insert(code, json!({"description": said, "content": problem}));

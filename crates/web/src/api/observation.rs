@@ -31,7 +31,7 @@ pub struct OrderView {
     /// awaiting_transfer, awaiting_home, in_transit, centralized, home_quarantine, home_monitoring, released, case
     #[schema(schema_with = crate::api::enums::order_status)]
     pub status: String,
-    #[schema(pattern = r"^[0-9]{6}([0-9]{3}([0-9]{3})?)?$")]
+    #[schema(pattern = r"^[0-9]{2}([0-9]{2}([0-9]{2}([0-9]{3}([0-9]{3})?)?)?)?$")]
     pub area_code: String,
     pub found_on: Option<NaiveDate>,
     pub release_on: Option<NaiveDate>,
@@ -238,7 +238,7 @@ pub struct QuarantineSiteView {
     pub name: String,
     #[schema(schema_with = crate::api::enums::site_kind)]
     pub kind: String,
-    #[schema(pattern = r"^[0-9]{6}([0-9]{3}([0-9]{3})?)?$")]
+    #[schema(pattern = r"^[0-9]{2}([0-9]{2}([0-9]{2}([0-9]{3}([0-9]{3})?)?)?)?$")]
     pub area_code: String,
     pub address: String,
     pub head_name: String,
@@ -290,7 +290,7 @@ pub struct NewQuarantineSiteInput {
     /// hotel, dormitory, purpose_built, other
     #[schema(schema_with = crate::api::enums::site_kind)]
     pub kind: String,
-    #[schema(pattern = r"^[0-9]{6}([0-9]{3}([0-9]{3})?)?$")]
+    #[schema(pattern = r"^[0-9]{2}([0-9]{2}([0-9]{2}([0-9]{3}([0-9]{3})?)?)?)?$")]
     pub area_code: String,
     pub address: String,
     pub head_name: String,

@@ -28,7 +28,7 @@ pub struct PersonSummary {
     pub age: u32,
     /// e.g. `138****5678`
     pub phone_masked: Option<String>,
-    #[schema(pattern = r"^[0-9]{6}([0-9]{3}([0-9]{3})?)?$")]
+    #[schema(pattern = r"^[0-9]{2}([0-9]{2}([0-9]{2}([0-9]{3}([0-9]{3})?)?)?)?$")]
     pub area_code: String,
     pub address: Option<String>,
     pub household_id: Option<i64>,
@@ -67,7 +67,7 @@ pub struct PersonPage {
 pub struct ListQuery {
     /// Area code whose people to list, itself and everything under it (default: the caller's
     /// whole jurisdiction).
-    #[param(pattern = r"^[0-9]{6}([0-9]{3}([0-9]{3})?)?$")]
+    #[param(pattern = r"^[0-9]{2}([0-9]{2}([0-9]{2}([0-9]{3}([0-9]{3})?)?)?)?$")]
     area: Option<String>,
     /// Search: a name or surname, an 11-digit phone, or the last 4 characters of the id number.
     q: Option<String>,
@@ -155,7 +155,7 @@ pub struct NewPersonInput {
     /// An 11-digit mobile number.
     pub phone: Option<String>,
     /// The area (usually a village or community) where they live.
-    #[schema(pattern = r"^[0-9]{6}([0-9]{3}([0-9]{3})?)?$")]
+    #[schema(pattern = r"^[0-9]{2}([0-9]{2}([0-9]{2}([0-9]{3}([0-9]{3})?)?)?)?$")]
     pub area_code: String,
     /// Their address there; people at the same address form a household.
     pub address: Option<String>,

@@ -18,7 +18,7 @@ use crate::error::{ApiError, ApiResult, Problem};
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct NewLabInput {
     pub name: String,
-    #[schema(pattern = r"^[0-9]{6}([0-9]{3}([0-9]{3})?)?$")]
+    #[schema(pattern = r"^[0-9]{2}([0-9]{2}([0-9]{2}([0-9]{3}([0-9]{3})?)?)?)?$")]
     pub area_code: String,
     /// Tubes a day.
     pub daily_capacity: u32,
@@ -28,7 +28,7 @@ pub struct NewLabInput {
 pub struct LabView {
     pub id: i64,
     pub name: String,
-    #[schema(pattern = r"^[0-9]{6}([0-9]{3}([0-9]{3})?)?$")]
+    #[schema(pattern = r"^[0-9]{2}([0-9]{2}([0-9]{2}([0-9]{3}([0-9]{3})?)?)?)?$")]
     pub area_code: String,
     pub daily_capacity: i32,
 }
@@ -134,7 +134,7 @@ pub struct RecallView {
     pub round_id: i64,
     pub person_id: i64,
     pub person_name: String,
-    #[schema(pattern = r"^[0-9]{6}([0-9]{3}([0-9]{3})?)?$")]
+    #[schema(pattern = r"^[0-9]{2}([0-9]{2}([0-9]{2}([0-9]{3}([0-9]{3})?)?)?)?$")]
     pub area_code: String,
     /// The pooled tube that was positive.
     #[schema(pattern = r"^[0-9A-Za-z]{8,20}$")]

@@ -20,7 +20,7 @@ use crate::error::{ApiError, ApiResult, Problem};
 pub struct ClusterView {
     pub id: i64,
     pub incident_id: i64,
-    #[schema(pattern = r"^[0-9]{6}([0-9]{3}([0-9]{3})?)?$")]
+    #[schema(pattern = r"^[0-9]{2}([0-9]{2}([0-9]{2}([0-9]{3}([0-9]{3})?)?)?)?$")]
     pub area_code: String,
     /// The label most members carry from their source.
     pub label: Option<String>,
@@ -126,7 +126,7 @@ pub async fn cluster_detail(caller: Caller, Path(id): Path<i64>) -> ApiResult<Js
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct LinelistQuery {
     /// The area of rows without an area code (and of a new incident).
-    #[param(pattern = r"^[0-9]{6}([0-9]{3}([0-9]{3})?)?$")]
+    #[param(pattern = r"^[0-9]{2}([0-9]{2}([0-9]{2}([0-9]{3}([0-9]{3})?)?)?)?$")]
     pub area: String,
     /// The incident by name, created when missing; absent: the incident holding the area.
     pub incident: Option<String>,

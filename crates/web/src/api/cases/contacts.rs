@@ -25,7 +25,7 @@ pub struct CandidatesQuery {
 pub struct CandidateView {
     pub person_id: i64,
     pub name: String,
-    #[schema(pattern = r"^[0-9]{6}([0-9]{3}([0-9]{3})?)?$")]
+    #[schema(pattern = r"^[0-9]{2}([0-9]{2}([0-9]{2}([0-9]{3}([0-9]{3})?)?)?)?$")]
     pub area_code: String,
     pub overlap_minutes: i64,
     pub venues: Vec<String>,
@@ -93,7 +93,7 @@ pub async fn candidates(caller: Caller, Path(id): Path<i64>, Query(q): Query<Can
 pub struct ColleagueView {
     pub person_id: i64,
     pub name: String,
-    #[schema(pattern = r"^[0-9]{6}([0-9]{3}([0-9]{3})?)?$")]
+    #[schema(pattern = r"^[0-9]{2}([0-9]{2}([0-9]{2}([0-9]{3}([0-9]{3})?)?)?)?$")]
     pub area_code: String,
     pub workplace: String,
     /// The team or shift; empty when the roster names none.
@@ -190,7 +190,7 @@ pub async fn record_exposures(caller: Caller, Path(id): Path<i64>, Json(input): 
 pub struct ContactView {
     pub person_id: i64,
     pub name: String,
-    #[schema(pattern = r"^[0-9]{6}([0-9]{3}([0-9]{3})?)?$")]
+    #[schema(pattern = r"^[0-9]{2}([0-9]{2}([0-9]{2}([0-9]{3}([0-9]{3})?)?)?)?$")]
     pub area_code: String,
     /// The gravest degree over the person's paths.
     #[schema(schema_with = crate::api::enums::degree)]
@@ -295,9 +295,9 @@ pub async fn hand_over(caller: Caller, Path(id): Path<i64>, Json(input): Json<Ha
 #[derive(Debug, Serialize, ToSchema)]
 pub struct AssistView {
     pub id: i64,
-    #[schema(pattern = r"^[0-9]{6}([0-9]{3}([0-9]{3})?)?$")]
+    #[schema(pattern = r"^[0-9]{2}([0-9]{2}([0-9]{2}([0-9]{3}([0-9]{3})?)?)?)?$")]
     pub to_area: String,
-    #[schema(pattern = r"^[0-9]{6}([0-9]{3}([0-9]{3})?)?$")]
+    #[schema(pattern = r"^[0-9]{2}([0-9]{2}([0-9]{2}([0-9]{3}([0-9]{3})?)?)?)?$")]
     pub from_area: String,
     /// The facts the other jurisdiction needs (case, person, kind, degree, times).
     pub facts: serde_json::Value,
@@ -363,7 +363,7 @@ pub struct RosterReport {
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct RosterQuery {
     /// The area code the workplaces are in (inside the caller's jurisdiction).
-    #[param(pattern = r"^[0-9]{6}([0-9]{3}([0-9]{3})?)?$")]
+    #[param(pattern = r"^[0-9]{2}([0-9]{2}([0-9]{2}([0-9]{3}([0-9]{3})?)?)?)?$")]
     pub area: String,
 }
 

@@ -47,7 +47,7 @@ pub struct InvestigationView {
     pub id: i64,
     pub case_id: i64,
     pub case_number: String,
-    #[schema(pattern = r"^[0-9]{6}([0-9]{3}([0-9]{3})?)?$")]
+    #[schema(pattern = r"^[0-9]{2}([0-9]{2}([0-9]{2}([0-9]{3}([0-9]{3})?)?)?)?$")]
     pub area_code: String,
     pub opened_at: DateTime<Utc>,
     /// Core facts (identity, movements, contacts), 4 h.

@@ -27,7 +27,7 @@ pub struct CaseView {
     pub number: String,
     pub person_id: Option<i64>,
     pub positive_id: Option<i64>,
-    #[schema(pattern = r"^[0-9]{6}([0-9]{3}([0-9]{3})?)?$")]
+    #[schema(pattern = r"^[0-9]{2}([0-9]{2}([0-9]{2}([0-9]{3}([0-9]{3})?)?)?)?$")]
     pub area_code: String,
     /// confirmed, asymptomatic, suspected
     #[schema(schema_with = crate::api::enums::case_class)]
@@ -89,7 +89,7 @@ pub struct NewCaseInput {
     /// The case number; absent: numbered within the incident.
     pub number: Option<String>,
     pub person_id: Option<i64>,
-    #[schema(pattern = r"^[0-9]{6}([0-9]{3}([0-9]{3})?)?$")]
+    #[schema(pattern = r"^[0-9]{2}([0-9]{2}([0-9]{2}([0-9]{3}([0-9]{3})?)?)?)?$")]
     pub area_code: String,
     /// confirmed (default), asymptomatic, suspected
     #[schema(schema_with = crate::api::enums::case_class)]
@@ -170,7 +170,7 @@ pub struct PositiveView {
     pub id: i64,
     pub person_id: i64,
     pub name: String,
-    #[schema(pattern = r"^[0-9]{6}([0-9]{3}([0-9]{3})?)?$")]
+    #[schema(pattern = r"^[0-9]{2}([0-9]{2}([0-9]{2}([0-9]{3}([0-9]{3})?)?)?)?$")]
     pub area_code: String,
     pub round_id: i64,
     #[schema(pattern = r"^[0-9A-Za-z]{8,20}$")]

@@ -16,7 +16,7 @@ use crate::error::{ApiError, ApiResult, Problem};
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct CoverageQuery {
     /// The area to look at (default: the caller's first jurisdiction area).
-    #[param(pattern = r"^[0-9]{6}([0-9]{3}([0-9]{3})?)?$")]
+    #[param(pattern = r"^[0-9]{2}([0-9]{2}([0-9]{2}([0-9]{3}([0-9]{3})?)?)?)?$")]
     pub area: Option<String>,
     /// For the missing list: the `next` of the previous page.
     pub after: Option<String>,
@@ -27,7 +27,7 @@ pub struct CoverageQuery {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CoverageLine {
-    #[schema(pattern = r"^[0-9]{6}([0-9]{3}([0-9]{3})?)?$")]
+    #[schema(pattern = r"^[0-9]{2}([0-9]{2}([0-9]{2}([0-9]{3}([0-9]{3})?)?)?)?$")]
     pub area_code: String,
     pub name: String,
     /// People registered in the area.
@@ -122,7 +122,7 @@ pub struct ExemptionInput {
 pub struct ExemptionView {
     pub person_id: i64,
     pub person_name: String,
-    #[schema(pattern = r"^[0-9]{6}([0-9]{3}([0-9]{3})?)?$")]
+    #[schema(pattern = r"^[0-9]{2}([0-9]{2}([0-9]{2}([0-9]{3}([0-9]{3})?)?)?)?$")]
     pub area_code: String,
     #[schema(schema_with = crate::api::enums::exemption_reason)]
     pub reason: String,

@@ -22,7 +22,7 @@ pub mod station;
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct RoundAreaInput {
-    #[schema(pattern = r"^[0-9]{6}([0-9]{3}([0-9]{3})?)?$")]
+    #[schema(pattern = r"^[0-9]{2}([0-9]{2}([0-9]{2}([0-9]{3}([0-9]{3})?)?)?)?$")]
     pub area_code: String,
     /// sealed, controlled or precaution; absent outside any zone.
     #[schema(schema_with = crate::api::enums::zone_kind_or_null)]
@@ -111,7 +111,7 @@ pub async fn list_rounds(caller: Caller) -> ApiResult<Json<Vec<RoundView>>> {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SamplingSiteView {
     pub id: i64,
-    #[schema(pattern = r"^[0-9]{6}([0-9]{3}([0-9]{3})?)?$")]
+    #[schema(pattern = r"^[0-9]{2}([0-9]{2}([0-9]{2}([0-9]{3}([0-9]{3})?)?)?)?$")]
     pub area_code: String,
     pub name: String,
     pub address: String,
@@ -148,7 +148,7 @@ pub async fn round_detail(caller: Caller, Path(id): Path<i64>) -> ApiResult<Json
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct NewSamplingSiteInput {
-    #[schema(pattern = r"^[0-9]{6}([0-9]{3}([0-9]{3})?)?$")]
+    #[schema(pattern = r"^[0-9]{2}([0-9]{2}([0-9]{2}([0-9]{3}([0-9]{3})?)?)?)?$")]
     pub area_code: String,
     pub name: String,
     pub address: String,
