@@ -214,6 +214,19 @@ mod tests {
         (w, path)
     }
 
+    /// A writer on a database with the tables `schema` creates, shared by many requests.
+    async fn writer_with(schema: &'static str) -> (std::sync::Arc<Writer>, std::path::PathBuf) {
+        let (w, path) = writer();
+        w.write(move |c| Ok(c.execute_batch(schema)?)).await.unwrap();
+        (std::sync::Arc::new(w), path)
+    }
+
+    const T_AND_COUNTS: &str = "CREATE TABLE t (n INTEGER PRIMARY KEY);
+         CREATE TABLE round_area_counts (round_id, area_code, sampled, exempted, PRIMARY KEY (round_id, area_code));";
+    const COUNTS_AND_HOURS: &str =
+        "CREATE TABLE round_area_counts (round_id, area_code, sampled, exempted, PRIMARY KEY (round_id, area_code));
+         CREATE TABLE round_hour_counts (round_id, area_code, hour, sampled, PRIMARY KEY (round_id, area_code, hour));";
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn requests_commit_in_groups_and_a_refused_one_leaves_the_others() {
         let (w, path) = writer();
@@ -262,16 +275,7 @@ mod tests {
     async fn a_request_that_ends_the_groups_transaction_fails_the_group_and_nothing_of_it_stays() {
         // As SQLite does on a full disk or an I/O error: the whole transaction rolled back under
         // the group. Whatever the grouping, a request is answered Ok exactly when it is stored.
-        let (w, path) = writer();
-        w.write(|c| {
-            Ok(c.execute_batch(
-                "CREATE TABLE t (n INTEGER PRIMARY KEY);
-                 CREATE TABLE round_area_counts (round_id, area_code, sampled, exempted, PRIMARY KEY (round_id, area_code));",
-            )?)
-        })
-        .await
-        .unwrap();
-        let w = std::sync::Arc::new(w);
+        let (w, path) = writer_with(T_AND_COUNTS).await;
         let tasks: Vec<_> = (0..300i64)
             .map(|n| {
                 let w = w.clone();
@@ -307,16 +311,7 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_group_writes_the_counts_of_the_requests_that_committed_once() {
-        let (w, path) = writer();
-        w.write(|c| {
-            Ok(c.execute_batch(
-                "CREATE TABLE round_area_counts (round_id, area_code, sampled, exempted, PRIMARY KEY (round_id, area_code));
-                 CREATE TABLE round_hour_counts (round_id, area_code, hour, sampled, PRIMARY KEY (round_id, area_code, hour));",
-            )?)
-        })
-        .await
-        .unwrap();
-        let w = std::sync::Arc::new(w);
+        let (w, path) = writer_with(COUNTS_AND_HOURS).await;
         let tasks: Vec<_> = (0..300i64)
             .map(|n| {
                 let w = w.clone();
