@@ -7,6 +7,7 @@
 # a time limit, so that CI stays inside its budget. Called by scripts/test.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+root=$(pwd)
 
 say() { printf '==> %s\n' "$*" >&2; }
 
@@ -47,11 +48,12 @@ fuzz() {
   for _ in $(seq 1 60); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.5; done
   curl -sf -H "Authorization: Bearer $token" "http://127.0.0.1:$port/api/openapi.json" >"$work/openapi-$name.json"
   say "schemathesis on $name: $EXAMPLES examples an operation"
-  if ! PYTHONPATH=scripts SCHEMATHESIS_HOOKS=schemathesis_hooks timeout 900 "$venv/bin/st" run "$work/openapi-$name.json" \
+  # Run from the scratch directory: Schemathesis keeps a cache of what it found where it runs.
+  if ! (cd "$work" && PYTHONPATH="$root/scripts" SCHEMATHESIS_HOOKS=schemathesis_hooks timeout 900 "$root/$venv/bin/st" run "$work/openapi-$name.json" \
       --url "http://127.0.0.1:$port" -H "Authorization: Bearer $token" \
       --checks not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,response_schema_conformance \
       --phases examples,coverage,fuzzing,stateful --max-examples "$EXAMPLES" --workers 2 --request-timeout 30 \
-      --no-color --output-truncate true; then
+      --no-color --output-truncate true); then
     say "schemathesis found failures on $name; the server's log:"
     grep -E 'ERROR|panicked' "$work/serve-$name.log" | tail -20 >&2 || true
     return 1
