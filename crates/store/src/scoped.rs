@@ -502,7 +502,6 @@ impl Scoped {
         Ok(Some(SizingRules::default().plan(population.max(0) as u32, hours)))
     }
 
-    /// The site of a round, if it is inside the jurisdiction.
     /// The check of a stored area against the caller's jurisdiction, for a write that reads the
     /// area in the same go as it writes.
     fn inside_check(&self) -> impl Fn(&str) -> Result<()> + Send + Sync + 'static {
@@ -510,6 +509,7 @@ impl Scoped {
         move |area: &str| outside(&jurisdiction, &AreaCode::parse(area).map_err(StoreError::corrupt)?)
     }
 
+    /// The site of a round, if it is inside the jurisdiction.
     async fn site_inside(&self, round_id: i64, site_id: i64) -> Result<Site> {
         let round = self.round(round_id).await?.ok_or_else(|| missing!("refused.no_round", round = round_id))?;
         let sites = self.store.sites(round.id, self.principal.user.jurisdiction.areas()).await?;

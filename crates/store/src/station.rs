@@ -175,11 +175,12 @@ pub(crate) enum OpenPlan {
 }
 
 /// The round (`$1`), the site (`$2`) and the tube under the barcode (`$3`), as [`OpenFacts`]:
-/// the round's areas as `code=zone` joined by commas (`{AGG}` is the dialect's aggregate).
+/// the round's areas as `code=zone` joined by commas (`{AGG}` is the dialect's aggregate); the
+/// names are those PostgreSQL's row type reads, SQLite reads by position.
 pub(crate) const OPEN_READ: &str = "SELECT r.pool_policy, \
-     (SELECT {AGG} FROM round_areas a WHERE a.round_id = r.id), st.area_code, \
+     (SELECT {AGG} FROM round_areas a WHERE a.round_id = r.id) AS areas, st.area_code AS site_area, \
      t.id, t.round_id, t.barcode, t.site_id, t.area_code, t.pool_kind, t.pool_size, t.members, \
-     t.household_id, t.opened_at, t.sealed_at, t.purpose, ts.name \
+     t.household_id, t.opened_at, t.sealed_at, t.purpose, ts.name AS tube_site \
      FROM testing_rounds r LEFT JOIN sampling_sites st ON st.id = $2 AND st.round_id = r.id \
      LEFT JOIN tubes t ON t.round_id = r.id AND t.barcode = $3 LEFT JOIN sampling_sites ts ON ts.id = t.site_id \
      WHERE r.id = $1";

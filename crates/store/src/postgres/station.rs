@@ -263,12 +263,8 @@ impl OpenTubeRow {
 }
 
 async fn open_facts(pool: &PgPool, ask: &OpenAsk) -> Result<OpenFacts> {
-    static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-        OPEN_READ
-            .replace("{AGG}", "string_agg(a.area_code || '=' || COALESCE(a.zone_kind, ''), ',')")
-            .replace("), st.area_code,", ") AS areas, st.area_code AS site_area,")
-            .replace(", ts.name", ", ts.name AS tube_site")
-    });
+    static SQL: std::sync::LazyLock<String> =
+        std::sync::LazyLock::new(|| OPEN_READ.replace("{AGG}", "string_agg(a.area_code || '=' || COALESCE(a.zone_kind, ''), ',')"));
     let row: Option<OpenRow> = sqlx::query_as(sqlx::AssertSqlSafe(SQL.as_str()))
         .bind(ask.round_id)
         .bind(ask.site_id)
