@@ -65,7 +65,11 @@ impl Store {
         let children = self.area_children(area).await?;
         let mut params = vec![Param::Int(round_id)];
         let in_scope = crate::in_areas("area_code", std::slice::from_ref(area), &mut params).expect("one area");
-        let sql = format!("SELECT area_code, sampled, exempted FROM round_area_counts WHERE round_id = $1 AND {in_scope}");
+        // An area's counts may lie in several slots (see BUMP_COUNTS): summed here.
+        let sql = format!(
+            "SELECT area_code, CAST(SUM(sampled) AS BIGINT), CAST(SUM(exempted) AS BIGINT) FROM round_area_counts \
+             WHERE round_id = $1 AND {in_scope} GROUP BY area_code"
+        );
         let counts: Vec<(String, i64, i64)> = with_read_pool!(self, pool => bind_all(sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(pool).await?);
         let counts: BTreeMap<String, (i64, i64)> = counts.into_iter().map(|(a, s, e)| (a, (s, e))).collect();
         let line = |code: String, name: String, expected: i64| {

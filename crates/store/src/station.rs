@@ -74,16 +74,17 @@ pub(crate) const TUBE_COLUMNS: &str =
 /// outside that rule); `$n` placeholders are appended by the caller.
 pub(crate) const ON_ROUND_CONFLICT: &str = " ON CONFLICT (round_id, person_id) WHERE kind = 'round' DO NOTHING";
 
-/// Adds to the maintained coverage counts of one area in a round: `$1` round, `$2` area, `$3`
-/// people sampled, `$4` people exempted (either may be negative).
+/// Adds to the maintained coverage counts of one area in a round (in its slot 0; readers sum the
+/// slots): `$1` round, `$2` area, `$3` people sampled, `$4` people exempted (either may be
+/// negative).
 pub(crate) const BUMP_COUNTS: &str = "INSERT INTO round_area_counts (round_id, area_code, sampled, exempted) VALUES ($1, $2, $3, $4) \
-     ON CONFLICT (round_id, area_code) DO UPDATE SET sampled = round_area_counts.sampled + excluded.sampled, \
+     ON CONFLICT (round_id, area_code, slot) DO UPDATE SET sampled = round_area_counts.sampled + excluded.sampled, \
      exempted = round_area_counts.exempted + excluded.exempted";
 
 /// Adds `$4` people to the hourly progress of an area in a round: `$1` round, `$2` area, `$3`
-/// the hour (see [`hour_of`]).
+/// the hour (see [`hour_of`]); slot 0, as [`BUMP_COUNTS`].
 pub(crate) const BUMP_HOUR: &str = "INSERT INTO round_hour_counts (round_id, area_code, hour, sampled) VALUES ($1, $2, $3, $4) \
-     ON CONFLICT (round_id, area_code, hour) DO UPDATE SET sampled = round_hour_counts.sampled + excluded.sampled";
+     ON CONFLICT (round_id, area_code, hour, slot) DO UPDATE SET sampled = round_hour_counts.sampled + excluded.sampled";
 
 /// The start of the hour `t` falls in.
 pub(crate) fn hour_of(t: DateTime<Utc>) -> DateTime<Utc> {

@@ -1227,8 +1227,13 @@ mod station {
                 }
             }
             assert_eq!(members as usize, people.len(), "{:?}: the tubes count what they hold", s.kind);
+            // Counted once, however the counts are spread over slots (PostgreSQL's connections
+            // each add to their own).
             let c = officer.coverage(round.id, &code("140121100")).await.unwrap().unwrap();
             assert_eq!(c.area.sampled as usize, people.len(), "{:?}: counted once", s.kind);
+            let by_hour = officer.progress(round.id, &code("140121100"), &["140121100".to_string()]).await.unwrap().hourly;
+            let hourly: i64 = by_hour.iter().flat_map(|(_, h)| h.iter().map(|(_, n)| n)).sum();
+            assert_eq!(hourly as usize, people.len(), "{:?}: each sample in its hour once", s.kind);
             s.finish(store).await.unwrap();
         }
     }

@@ -32,7 +32,9 @@ const SCAN_READ: &str = "SELECT t.id, t.round_id, t.barcode, t.site_id, t.area_c
 /// — only if it still holds what was read and is open (`$1` sealed at, `$2` household, `$3` pool
 /// size, `$4` tube, `$5` members read) —, the sample (`$6` round, `$7` person, `$8` area, `$9`
 /// at, `$10` client id, `$11` kind), and for a round sample (`$12`) the person's exemption
-/// dropped and the area's and the hour's (`$13`) counts. Answers whether the tube was counted.
+/// dropped and the area's and the hour's (`$13`) counts — in the connection's own slot, so that
+/// scans of one village on several connections do not wait for each other's commits on one
+/// row. Answers whether the tube was counted.
 /// A tube counted whose sample is refused (the person sampled elsewhere a moment ago) fails the
 /// whole statement by a division by zero: nothing of it stays, and the scan reads again.
 const WRITE_SCAN: &str = "WITH t AS ( \
@@ -45,13 +47,13 @@ const WRITE_SCAN: &str = "WITH t AS ( \
      x AS ( \
        DELETE FROM round_exemptions WHERE $12 AND round_id = $6 AND person_id = $7 AND EXISTS (SELECT 1 FROM s) RETURNING 1), \
      c AS ( \
-       INSERT INTO round_area_counts (round_id, area_code, sampled, exempted) \
-       SELECT $6, $8, 1, -(SELECT COUNT(*) FROM x) FROM s WHERE $12 \
-       ON CONFLICT (round_id, area_code) DO UPDATE SET sampled = round_area_counts.sampled + excluded.sampled, \
+       INSERT INTO round_area_counts (round_id, area_code, sampled, exempted, slot) \
+       SELECT $6, $8, 1, -(SELECT COUNT(*) FROM x), pg_backend_pid() % 16 FROM s WHERE $12 \
+       ON CONFLICT (round_id, area_code, slot) DO UPDATE SET sampled = round_area_counts.sampled + excluded.sampled, \
        exempted = round_area_counts.exempted + excluded.exempted), \
      h AS ( \
-       INSERT INTO round_hour_counts (round_id, area_code, hour, sampled) SELECT $6, $8, $13, 1 FROM s WHERE $12 \
-       ON CONFLICT (round_id, area_code, hour) DO UPDATE SET sampled = round_hour_counts.sampled + excluded.sampled) \
+       INSERT INTO round_hour_counts (round_id, area_code, hour, sampled, slot) SELECT $6, $8, $13, 1, pg_backend_pid() % 16 FROM s WHERE $12 \
+       ON CONFLICT (round_id, area_code, hour, slot) DO UPDATE SET sampled = round_hour_counts.sampled + excluded.sampled) \
      SELECT (SELECT COUNT(*) FROM t) = 1 AS counted, 1 / (1 - (SELECT COUNT(*) FROM t) + (SELECT COUNT(*) FROM s))::int AS guard";
 
 /// How often a scan reads again when other scans moved its tube between its read and its write,

@@ -222,10 +222,10 @@ mod tests {
     }
 
     const T_AND_COUNTS: &str = "CREATE TABLE t (n INTEGER PRIMARY KEY);
-         CREATE TABLE round_area_counts (round_id, area_code, sampled, exempted, PRIMARY KEY (round_id, area_code));";
+         CREATE TABLE round_area_counts (round_id, area_code, sampled, exempted, slot DEFAULT 0, PRIMARY KEY (round_id, area_code, slot));";
     const COUNTS_AND_HOURS: &str =
-        "CREATE TABLE round_area_counts (round_id, area_code, sampled, exempted, PRIMARY KEY (round_id, area_code));
-         CREATE TABLE round_hour_counts (round_id, area_code, hour, sampled, PRIMARY KEY (round_id, area_code, hour));";
+        "CREATE TABLE round_area_counts (round_id, area_code, sampled, exempted, slot DEFAULT 0, PRIMARY KEY (round_id, area_code, slot));
+         CREATE TABLE round_hour_counts (round_id, area_code, hour, sampled, slot DEFAULT 0, PRIMARY KEY (round_id, area_code, hour, slot));";
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn requests_commit_in_groups_and_a_refused_one_leaves_the_others() {
