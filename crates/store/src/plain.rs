@@ -1,6 +1,9 @@
-//! The "raw limit" side of `cordon bench`: the same rows the product writes, stored by plain
-//! prepared one-row statements in one transaction (rusqlite on SQLite, sqlx on PostgreSQL), with
-//! none of the product's checks, decisions or audit. Also the reads a benchmark needs to set up.
+//! The "raw limit" side of `cordon bench`: the same rows the product writes, with none of the
+//! product's checks, decisions or audit, stored the fastest plain way each database has — on
+//! SQLite by prepared one-row statements in one transaction, on PostgreSQL by `COPY` for the
+//! bulk loads (one-row statements there are a round trip each, far below the machine's limit)
+//! and by the same transaction's plain statements for a single request. Also the reads a
+//! benchmark needs to set up.
 
 use chrono::{DateTime, Utc};
 
@@ -8,8 +11,31 @@ use std::collections::HashMap;
 
 use cordon_domain::NewPerson;
 
+use std::fmt::Write as _;
+
 use crate::BeginWrite as _;
+use crate::postgres::copy_field;
 use crate::{Backend, Result, Store, StoreError};
+
+/// How much COPY text a raw load sends at a time.
+const COPY_CHUNK: usize = 1 << 20;
+
+/// Locks `table` for the transaction and answers the first id past the highest stored, for
+/// rows COPYed with their ids; the identity is moved past them by [`ids_used`].
+async fn next_ids(tx: &mut sqlx::Transaction<'_, sqlx::Postgres>, table: &str) -> Result<i64> {
+    sqlx::query(sqlx::AssertSqlSafe(format!("LOCK TABLE {table} IN EXCLUSIVE MODE"))).execute(&mut **tx).await?;
+    let (max,): (Option<i64>,) = sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT MAX(id) FROM {table}"))).fetch_one(&mut **tx).await?;
+    Ok(max.unwrap_or(0) + 1)
+}
+
+/// Moves `table`'s identity past `last`, the highest id COPYed in.
+async fn ids_used(tx: &mut sqlx::Transaction<'_, sqlx::Postgres>, table: &str, last: i64) -> Result<()> {
+    if last < 1 {
+        return Ok(());
+    }
+    sqlx::query("SELECT setval(pg_get_serial_sequence($1, 'id'), $2)").bind(table).bind(last).execute(&mut **tx).await?;
+    Ok(())
+}
 
 /// A tube with its members, as the registration benchmark writes it.
 #[derive(Debug, Clone)]
@@ -38,8 +64,8 @@ impl Store {
             sqlx::query_as("SELECT id, area_code FROM persons ORDER BY area_code, id").fetch_all(pool).await?))
     }
 
-    /// Stores tubes and their samples in round `round_id` by plain one-row INSERTs in one
-    /// transaction. Answers the rows written.
+    /// Stores tubes and their samples in round `round_id` in one transaction: plain one-row
+    /// INSERTs on SQLite, COPY on PostgreSQL. Answers the rows written.
     pub async fn insert_registrations_plain(&self, round_id: i64, tubes: Vec<PlainTube>) -> Result<u64> {
         const TUBE: &str = "INSERT INTO tubes (round_id, barcode, site_id, area_code, pool_kind, pool_size, members, opened_at, sealed_at) \
              VALUES ($1, $2, $3, $4, 'people', 10, $5, $6, $6)";
@@ -68,41 +94,55 @@ impl Store {
                 .await
             }
             Backend::Postgres(b) => {
+                // COPY, the machine's limit for bulk rows on PostgreSQL: the tubes with ids taken
+                // past the highest stored (the table is locked for the transaction), then their
+                // samples, each streamed in chunks.
                 let mut tx = b.pool.begin().await?;
-                custom_plans(&mut tx).await?;
-                let mut n = 0u64;
-                let tube_sql = format!("{TUBE} RETURNING id");
-                for t in &tubes {
-                    let (id,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(tube_sql.as_str()))
-                        .bind(round_id)
-                        .bind(&t.barcode)
-                        .bind(t.site_id)
-                        .bind(&t.area_code)
-                        .bind(t.members.len() as i32)
-                        .bind(t.at)
-                        .fetch_one(&mut *tx)
-                        .await?;
-                    n += 1;
-                    for (person, area) in &t.members {
-                        n += sqlx::query(SAMPLE)
-                            .bind(round_id)
-                            .bind(id)
-                            .bind(person)
-                            .bind(area)
-                            .bind(t.at)
-                            .execute(&mut *tx)
-                            .await?
-                            .rows_affected();
+                let first = next_ids(&mut tx, "tubes").await?;
+                let mut copy = tx
+                    .copy_in_raw(
+                        "COPY tubes (id, round_id, barcode, site_id, area_code, pool_kind, pool_size, members, opened_at, sealed_at) FROM STDIN",
+                    )
+                    .await?;
+                let mut buf = String::new();
+                for (i, t) in tubes.iter().enumerate() {
+                    let at = t.at.to_rfc3339();
+                    let _ = write!(buf, "{}\t{round_id}\t", first + i as i64);
+                    copy_field(&mut buf, Some(&t.barcode), false);
+                    let _ = write!(buf, "{}\t", t.site_id);
+                    copy_field(&mut buf, Some(&t.area_code), false);
+                    let _ = writeln!(buf, "people\t10\t{}\t{at}\t{at}", t.members.len());
+                    if buf.len() > COPY_CHUNK {
+                        copy.send(std::mem::take(&mut buf).into_bytes()).await?;
                     }
                 }
+                copy.send(std::mem::take(&mut buf).into_bytes()).await?;
+                let mut n = copy.finish().await?;
+                let mut copy = tx.copy_in_raw("COPY samples (round_id, tube_id, person_id, area_code, sampled_at) FROM STDIN").await?;
+                for (i, t) in tubes.iter().enumerate() {
+                    let at = t.at.to_rfc3339();
+                    for (person, area) in &t.members {
+                        let _ = write!(buf, "{round_id}\t{}\t{person}\t", first + i as i64);
+                        copy_field(&mut buf, Some(area), false);
+                        buf.push_str(&at);
+                        buf.push('\n');
+                    }
+                    if buf.len() > COPY_CHUNK {
+                        copy.send(std::mem::take(&mut buf).into_bytes()).await?;
+                    }
+                }
+                copy.send(buf.into_bytes()).await?;
+                n += copy.finish().await?;
+                ids_used(&mut tx, "tubes", first + tubes.len() as i64 - 1).await?;
                 tx.commit().await?;
                 Ok(n)
             }
         }
     }
 
-    /// Sets results on tubes of round `round_id` by plain one-row UPDATEs in one transaction,
-    /// and for each positive tube inserts its members' recalls. Answers the rows written.
+    /// Sets results on tubes of round `round_id` in one transaction, and for each positive tube
+    /// inserts its members' recalls: plain one-row statements on SQLite, the results COPYed into
+    /// a stage and applied set-based on PostgreSQL. Answers the rows written.
     pub async fn record_results_plain(
         &self,
         round_id: i64,
@@ -135,23 +175,42 @@ impl Store {
                 .await
             }
             Backend::Postgres(b) => {
+                // COPY, the machine's limit for bulk rows on PostgreSQL: the results into a
+                // stage, then one set-based UPDATE and the positive tubes' members' recalls.
                 let mut tx = b.pool.begin().await?;
-                custom_plans(&mut tx).await?;
-                let mut n = 0u64;
+                sqlx::query("CREATE TEMP TABLE result_stage (barcode TEXT COLLATE \"C\" NOT NULL, result TEXT NOT NULL, at TIMESTAMPTZ NOT NULL) ON COMMIT DROP")
+                    .execute(&mut *tx)
+                    .await?;
+                let mut copy = tx.copy_in_raw("COPY result_stage (barcode, result, at) FROM STDIN").await?;
+                let mut buf = String::new();
                 for (barcode, result, at) in &results {
-                    n += sqlx::query(SET)
-                        .bind(*result)
-                        .bind(lab_id)
-                        .bind(*at)
-                        .bind(round_id)
-                        .bind(barcode)
-                        .execute(&mut *tx)
-                        .await?
-                        .rows_affected();
-                    if *result != "negative" {
-                        n += sqlx::query(RECALL).bind(*at).bind(round_id).bind(barcode).execute(&mut *tx).await?.rows_affected();
+                    copy_field(&mut buf, Some(barcode), false);
+                    let _ = writeln!(buf, "{result}\t{}", at.to_rfc3339());
+                    if buf.len() > COPY_CHUNK {
+                        copy.send(std::mem::take(&mut buf).into_bytes()).await?;
                     }
                 }
+                copy.send(buf.into_bytes()).await?;
+                copy.finish().await?;
+                let mut n = sqlx::query(
+                    "UPDATE tubes t SET result = s.result, lab_id = $1, resulted_at = s.at FROM result_stage s \
+                     WHERE t.round_id = $2 AND t.barcode = s.barcode",
+                )
+                .bind(lab_id)
+                .bind(round_id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                n += sqlx::query(
+                    "INSERT INTO recalls (round_id, tube_id, person_id, area_code, status, created_at, deadline) \
+                     SELECT m.round_id, m.tube_id, m.person_id, m.area_code, 'open', s.at, s.at FROM result_stage s \
+                     JOIN tubes t ON t.round_id = $1 AND t.barcode = s.barcode JOIN samples m ON m.tube_id = t.id \
+                     WHERE s.result <> 'negative'",
+                )
+                .bind(round_id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
                 tx.commit().await?;
                 Ok(n)
             }
@@ -337,8 +396,8 @@ impl Store {
 }
 
 impl Store {
-    /// The raw limit for benchmarks: the same people (and their households) stored by plain
-    /// prepared statements, one row per statement, in one transaction — no parsing, no staging.
+    /// The raw limit for benchmarks: the same people (and their households) in one transaction,
+    /// no parsing, no staging — plain prepared one-row statements on SQLite, COPY on PostgreSQL.
     pub async fn insert_persons_plain(&self, people: Vec<NewPerson>) -> Result<u64> {
         match &*self.backend {
             Backend::Sqlite(b) => {
@@ -388,43 +447,50 @@ impl Store {
                 .map_err(|e| StoreError::Task(e.to_string()))?
             }
             Backend::Postgres(b) => {
+                // COPY, the machine's limit for bulk rows on PostgreSQL: the households with ids
+                // taken past the highest stored, then the people naming them.
                 let mut tx = b.pool.begin().await?;
-                let mut households: HashMap<(String, String), i64> = HashMap::new();
-                let insert_person =
-                    format!("INSERT INTO persons ({}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)", crate::bulk::PERSON_COLUMNS);
-                let mut n = 0;
+                let first = next_ids(&mut tx, "households").await?;
+                let mut households: HashMap<(&str, &str), i64> = HashMap::new();
+                let mut copy = tx.copy_in_raw("COPY households (id, area_code, address) FROM STDIN").await?;
+                let mut buf = String::new();
                 for p in &people {
-                    let household = match &p.address {
-                        None => None,
-                        Some(a) => Some(match households.get(&(p.area_code.to_string(), a.clone())) {
-                            Some(id) => *id,
-                            None => {
-                                let (id,): (i64,) =
-                                    sqlx::query_as("INSERT INTO households (area_code, address) VALUES ($1, $2) RETURNING id")
-                                        .bind(p.area_code.as_str())
-                                        .bind(a)
-                                        .fetch_one(&mut *tx)
-                                        .await?;
-                                households.insert((p.area_code.to_string(), a.clone()), id);
-                                id
-                            }
-                        }),
-                    };
-                    n += sqlx::query(sqlx::AssertSqlSafe(insert_person.as_str()))
-                        .bind(p.document.kind())
-                        .bind(p.document.number())
-                        .bind(p.document.tail4())
-                        .bind(p.name.as_str())
-                        .bind(p.sex.as_str())
-                        .bind(p.birth_date)
-                        .bind(p.phone.as_ref().map(|x| x.as_str()))
-                        .bind(household)
-                        .bind(p.area_code.as_str())
-                        .bind(p.tags.bits())
-                        .execute(&mut *tx)
-                        .await?
-                        .rows_affected();
+                    if let Some(a) = &p.address {
+                        let next = first + households.len() as i64;
+                        if let std::collections::hash_map::Entry::Vacant(v) = households.entry((p.area_code.as_str(), a.as_str())) {
+                            v.insert(next);
+                            let _ = write!(buf, "{next}\t");
+                            copy_field(&mut buf, Some(p.area_code.as_str()), false);
+                            copy_field(&mut buf, Some(a), true);
+                        }
+                    }
+                    if buf.len() > COPY_CHUNK {
+                        copy.send(std::mem::take(&mut buf).into_bytes()).await?;
+                    }
                 }
+                copy.send(std::mem::take(&mut buf).into_bytes()).await?;
+                copy.finish().await?;
+                ids_used(&mut tx, "households", first + households.len() as i64 - 1).await?;
+                let mut copy = tx.copy_in_raw(&format!("COPY persons ({}) FROM STDIN", crate::bulk::PERSON_COLUMNS)).await?;
+                for p in &people {
+                    let household = p.address.as_ref().map(|a| households[&(p.area_code.as_str(), a.as_str())].to_string());
+                    let birth = p.birth_date.format("%Y-%m-%d").to_string();
+                    copy_field(&mut buf, Some(p.document.kind()), false);
+                    copy_field(&mut buf, Some(p.document.number()), false);
+                    copy_field(&mut buf, Some(&p.document.tail4()), false);
+                    copy_field(&mut buf, Some(p.name.as_str()), false);
+                    copy_field(&mut buf, Some(p.sex.as_str()), false);
+                    copy_field(&mut buf, Some(&birth), false);
+                    copy_field(&mut buf, p.phone.as_ref().map(|x| x.as_str()), false);
+                    copy_field(&mut buf, household.as_deref(), false);
+                    copy_field(&mut buf, Some(p.area_code.as_str()), false);
+                    let _ = writeln!(buf, "{}", p.tags.bits());
+                    if buf.len() > COPY_CHUNK {
+                        copy.send(std::mem::take(&mut buf).into_bytes()).await?;
+                    }
+                }
+                copy.send(buf.into_bytes()).await?;
+                let n = copy.finish().await?;
                 tx.commit().await?;
                 Ok(n)
             }

@@ -1158,6 +1158,79 @@ mod station {
         page.items.iter().map(|p| (p.id, p.household_id)).collect()
     }
 
+    /// The benchmarks' raw side (COPY on PostgreSQL) stores the rows the product would, and the
+    /// product's own writes after it still get fresh ids.
+    #[tokio::test]
+    async fn the_raw_side_stores_the_same_rows_and_leaves_ids_for_the_product() {
+        use cordon_store::plain::PlainTube;
+        for (s, store) in each_backend("plain").await {
+            let t = testing(&store).await;
+            let born = NaiveDate::from_ymd_opt(1970, 3, 1).unwrap();
+            let person = |n: u16, name: &str, address: &str| cordon_domain::NewPerson {
+                document: cordon_domain::IdDocument::Resident(cordon_domain::ResidentId::from_parts("140121", born, n).unwrap()),
+                name: cordon_domain::PersonName::parse(name).unwrap(),
+                sex: cordon_domain::Sex::Female,
+                birth_date: born,
+                phone: None,
+                area_code: code("140121100201"),
+                address: Some(address.into()),
+                tags: Default::default(),
+            };
+            let plain = vec![
+                // An address as a spreadsheet may hold it, with a tab and a backslash (COPY's escapes).
+                person(901, "王秀", "东关村\t北街1号\\后院"),
+                person(902, "李秀兰", "东关村\t北街1号\\后院"),
+                person(903, "赵敏", "东关村南街2号"),
+            ];
+            assert_eq!(store.insert_persons_plain(plain).await.unwrap(), 3, "{:?}", s.kind);
+            let stored = store.list_persons(&[code("140121100201")], &PersonFilter::default(), None, 100, today()).await.unwrap().items;
+            let of = |name: &str| stored.iter().find(|p| p.name == name).unwrap_or_else(|| panic!("{:?}: {name} stored", s.kind));
+            assert_eq!(of("王秀").household_id, of("李秀兰").household_id, "{:?}: one address, one household", s.kind);
+            assert!(of("赵敏").household_id.is_some() && of("赵敏").household_id != of("王秀").household_id);
+            // The product's next household and person after the raw load.
+            let (after, created) = t.officer.register_person(&person(904, "孙丽", "东关村东街3号")).await.unwrap();
+            assert!(created && after.household_id.is_some(), "{:?}", s.kind);
+
+            let tubes = vec![
+                PlainTube {
+                    barcode: "RAW0000001".into(),
+                    site_id: t.east.id,
+                    area_code: "140121100".into(),
+                    members: vec![(t.people[0], "140121100201".into()), (t.people[1], "140121100201".into())],
+                    at: Utc::now(),
+                },
+                PlainTube {
+                    barcode: "RAW0000002".into(),
+                    site_id: t.east.id,
+                    area_code: "140121100".into(),
+                    members: vec![(t.people[2], "140121100201".into())],
+                    at: Utc::now(),
+                },
+            ];
+            assert_eq!(store.insert_registrations_plain(t.round.id, tubes).await.unwrap(), 5, "{:?}: two tubes, three samples", s.kind);
+            assert_eq!(store.tube(t.round.id, &bc("RAW0000001")).await.unwrap().unwrap().members, 2);
+            // The product's next tube after the raw load, and a scan into it.
+            t.officer.open_tube(t.round.id, t.east.id, &bc("QX00000777"), SamplingGroup::Resident, None).await.unwrap();
+            t.officer.scan(t.round.id, &bc("QX00000777"), t.people[3], None).await.unwrap();
+
+            let lab = t
+                .officer
+                .create_lab(cordon_store::results::NewLab {
+                    name: "对照实验室".into(), area_code: code("140121100"), daily_capacity: 100
+                })
+                .await
+                .unwrap();
+            let results = vec![("RAW0000001".to_string(), "positive", Utc::now()), ("RAW0000002".to_string(), "negative", Utc::now())];
+            assert_eq!(store.record_results_plain(t.round.id, lab.id, results).await.unwrap(), 4, "{:?}: two results, two recalls", s.kind);
+            let recalled: Vec<i64> =
+                t.officer.tube_recalls(t.round.id, &bc("RAW0000001")).await.unwrap().iter().map(|r| r.person_id).collect();
+            assert_eq!(recalled.len(), 2, "{:?}: the positive tube's members recalled", s.kind);
+            assert!(recalled.contains(&t.people[0]) && recalled.contains(&t.people[1]));
+            assert!(t.officer.tube_recalls(t.round.id, &bc("RAW0000002")).await.unwrap().is_empty());
+            s.finish(store).await.unwrap();
+        }
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn scans_into_one_tube_at_once_take_turns_and_none_is_turned_away_busy() {
         for (s, store) in each_backend("station_race").await {
