@@ -148,62 +148,98 @@ impl Store {
     ) -> Result<Recorded> {
         let status = if confirmed { "confirmed" } else { "dismissed" };
         let source = case.person_id.ok_or_else(|| refused!("refused.case_without_person", case = case.external_id))?;
-        // A case of the incident is not another case's contact (its link is an infector link):
-        // a batch naming one changes nothing and says who.
-        if confirmed {
-            let ids: Vec<i64> = new.iter().map(|n| n.contact_person_id).collect();
-            let standings = self.standings(case.incident_id, case.id, &ids).await?;
-            if let Some((_, Standing::Case { number })) = standings.iter().find(|(_, s)| matches!(s, Standing::Case { .. })) {
-                return Err(refused!("refused.contact_is_case", number = number));
-            }
-        }
-        let mut contacts: Vec<(i64, String)> = Vec::new();
+        // Each contact's area, and the number of the case they are in this incident, if any:
+        // a case of the incident is not another case's contact (its link is an infector link),
+        // so a batch naming one changes nothing and says who.
+        let mut known: HashMap<i64, (String, Option<String>)> = HashMap::new();
         for chunk in new.chunks(500) {
-            let sql = format!("SELECT id, area_code FROM persons WHERE id IN ({})", list_placeholders(0, chunk.len()));
-            let params: Vec<Param> = chunk.iter().map(|n| Param::Int(n.contact_person_id)).collect();
-            let rows: Vec<(i64, String)> = with_read_pool!(self, pool =>
+            let sql = format!(
+                "SELECT p.id, p.area_code, (SELECT k.external_id FROM cases k WHERE k.incident_id = $1 AND k.id <> $2 \
+                 AND k.person_id = p.id ORDER BY k.id DESC LIMIT 1) FROM persons p WHERE p.id IN ({})",
+                list_placeholders(2, chunk.len())
+            );
+            let mut params = vec![Param::Int(case.incident_id), Param::Int(case.id)];
+            params.extend(chunk.iter().map(|n| Param::Int(n.contact_person_id)));
+            let rows: Vec<(i64, String, Option<String>)> = with_read_pool!(self, pool =>
                 bind_all(sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(pool).await?);
-            contacts.extend(rows);
+            known.extend(rows.into_iter().map(|(id, area, number)| (id, (area, number))));
         }
-        let area_of: BTreeMap<i64, String> = contacts.into_iter().collect();
+        if confirmed && let Some(number) = new.iter().find_map(|n| known.get(&n.contact_person_id).and_then(|k| k.1.as_ref())) {
+            return Err(refused!("refused.contact_is_case", number = number));
+        }
         for n in new {
-            if !area_of.contains_key(&n.contact_person_id) {
+            if !known.contains_key(&n.contact_person_id) {
                 return Err(refused!("refused.no_person", person_id = n.contact_person_id));
             }
             if n.contact_person_id == source {
                 return Err(refused!("refused.case_own_contact"));
             }
         }
+        // One row per contact and kind, the batch's last word kept (what storing them one by one
+        // with the upsert below left).
+        let mut rows: Vec<&NewExposure> = Vec::with_capacity(new.len());
+        let mut at: HashMap<(i64, &str), usize> = HashMap::new();
+        for n in new {
+            match at.entry((n.contact_person_id, n.kind.as_str())) {
+                std::collections::hash_map::Entry::Occupied(o) => rows[*o.get()] = n,
+                std::collections::hash_map::Entry::Vacant(v) => {
+                    v.insert(rows.len());
+                    rows.push(n);
+                }
+            }
+        }
         let now = Utc::now();
         let change = Change::new(if confirmed { "record" } else { "dismiss" }, "exposures", &case.external_id).area(&case.area_code).after(serde_json::json!(
             new.iter().map(|n| serde_json::json!({"person": n.contact_person_id, "kind": n.kind.as_str(), "degree": n.degree.unwrap_or(Degree::Close).as_str()})).collect::<Vec<_>>()
         ));
-        let mut out = Recorded::default();
+        let mut out = Recorded { exposures: new.len() as u64, ..Default::default() };
         with_write_pool!(self, pool => {
             let mut tx = pool.begin_write().await?;
-            let mut closes: Vec<(i64, &NewExposure)> = Vec::new();
-            for n in new {
-                let degree = n.degree.unwrap_or(Degree::Close);
-                let area = &area_of[&n.contact_person_id];
-                let (id,): (i64,) = sqlx::query_as(
+            // The batch in one statement per 500 rows; what each row was stored as.
+            let mut stored: HashMap<(i64, String), i64> = HashMap::with_capacity(rows.len());
+            for chunk in rows.chunks(500) {
+                let mut params = vec![
+                    Param::Int(case.incident_id), Param::Int(case.id), Param::Int(source), Param::Text(status.into()),
+                    Param::Time(now), Param::Text(actor.name.clone()),
+                ];
+                let mut values = Vec::with_capacity(chunk.len());
+                for n in chunk {
+                    let b = params.len();
+                    values.push(format!(
+                        "($1, $2, $3, ${}, ${}, ${}, ${}, ${}, $4, ${}, ${}, $5, $6, $5, $6)",
+                        b + 1, b + 2, b + 3, b + 4, b + 5, b + 6, b + 7
+                    ));
+                    params.extend([
+                        Param::Int(n.contact_person_id),
+                        Param::Text(n.kind.as_str().into()),
+                        Param::Text(n.degree.unwrap_or(Degree::Close).as_str().into()),
+                        Param::OptTime(n.first_at),
+                        Param::OptTime(n.last_at),
+                        Param::Text(known[&n.contact_person_id].0.clone()),
+                        Param::OptText(n.note.clone()),
+                    ]);
+                }
+                let sql = format!(
                     "INSERT INTO exposures (incident_id, case_id, source_person_id, contact_person_id, kind, degree, first_at, last_at, status, \
-                     area_code, note, created_at, created_by, decided_at, decided_by) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $13, $9, $10, $11, $12, $11, $12) \
+                     area_code, note, created_at, created_by, decided_at, decided_by) VALUES {} \
                      ON CONFLICT (case_id, source_person_id, contact_person_id, kind) DO UPDATE SET degree = excluded.degree, \
                      first_at = excluded.first_at, last_at = excluded.last_at, status = CASE WHEN exposures.status = 'handed_over' \
                      THEN exposures.status ELSE excluded.status END, note = excluded.note, decided_at = excluded.decided_at, decided_by = excluded.decided_by \
-                     RETURNING id",
-                )
-                .bind(case.incident_id).bind(case.id).bind(source).bind(n.contact_person_id).bind(n.kind.as_str()).bind(degree.as_str())
-                .bind(n.first_at).bind(n.last_at).bind(area).bind(&n.note).bind(now).bind(&actor.name).bind(status)
-                .fetch_one(&mut *tx).await?;
-                out.exposures += 1;
-                if !confirmed {
-                    continue;
-                }
+                     RETURNING id, contact_person_id, kind",
+                    values.join(", ")
+                );
+                let got: Vec<(i64, i64, String)> =
+                    bind_all(sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(&mut *tx).await?;
+                stored.extend(got.into_iter().map(|(id, person, kind)| ((person, kind), id)));
+            }
+            let mut closes: Vec<(i64, &NewExposure)> = Vec::new();
+            for n in rows.iter().filter(|_| confirmed) {
+                let id = stored[&(n.contact_person_id, n.kind.as_str().to_string())];
+                let degree = n.degree.unwrap_or(Degree::Close);
                 if degree == Degree::Close {
                     closes.push((id, n));
                 }
+                let area = &known[&n.contact_person_id].0;
                 let outside = AreaCode::parse(area).map(|a| !jurisdiction.contains(&a)).unwrap_or(true);
                 if outside {
                     let facts = serde_json::json!({
@@ -220,35 +256,44 @@ impl Store {
             }
             // Once the whole batch is in: each close contact's household, and the co-workers of
             // their team on a workplace roster who are nobody's contact of this case yet (a
-            // team is proposed once, not once per team-mate), are proposed as secondary contacts.
-            for (id, n) in closes {
-                let (from, until) = secondary_span(n.first_at.or(n.last_at).unwrap_or(now), None, now);
-                out.secondaries_proposed += sqlx::query(
+            // team is proposed once, through the first of its close contacts, not once per
+            // team-mate), are proposed as secondary contacts — a statement each for the batch.
+            for chunk in closes.chunks(500) {
+                let mut params = vec![Param::Int(case.incident_id), Param::Int(case.id), Param::Time(now), Param::Text(actor.name.clone()), Param::Int(source)];
+                for (id, n) in chunk {
+                    let (from, until) = secondary_span(n.first_at.or(n.last_at).unwrap_or(now), None, now);
+                    params.extend([Param::Int(n.contact_person_id), Param::Int(*id), Param::Time(from), Param::Time(until)]);
+                }
+                let values = crate::values_placeholders(chunk.len(), 4, 5);
+                let households = format!(
                     "INSERT INTO exposures (incident_id, case_id, source_person_id, contact_person_id, via_exposure_id, kind, degree, first_at, last_at, \
                      status, area_code, created_at, created_by) \
-                     SELECT $1, $2, $3, m.id, $4, 'household', 'secondary', $5, $6, 'proposed', m.area_code, $7, $8 \
-                     FROM persons c JOIN persons m ON m.household_id = c.household_id \
-                     WHERE c.id = $3 AND m.id <> $3 AND m.id <> $9 \
+                     SELECT $1, $2, c.id, m.id, v.column2, 'household', 'secondary', v.column3, v.column4, 'proposed', m.area_code, $3, $4 \
+                     FROM (VALUES {values}) AS v JOIN persons c ON c.id = v.column1 JOIN persons m ON m.household_id = c.household_id \
+                     WHERE m.id <> c.id AND m.id <> $5 \
                        AND NOT EXISTS (SELECT 1 FROM cases k WHERE k.incident_id = $1 AND k.person_id = m.id) \
-                     ON CONFLICT (case_id, source_person_id, contact_person_id, kind) DO NOTHING",
-                )
-                .bind(case.incident_id).bind(case.id).bind(n.contact_person_id).bind(id).bind(from).bind(until).bind(now).bind(&actor.name).bind(source)
-                .execute(&mut *tx).await?.rows_affected();
-                out.secondaries_proposed += sqlx::query(concat!(
+                     ON CONFLICT (case_id, source_person_id, contact_person_id, kind) DO NOTHING"
+                );
+                out.secondaries_proposed +=
+                    bind_all(sqlx::query(sqlx::AssertSqlSafe(households.as_str())), params.iter()).execute(&mut *tx).await?.rows_affected();
+                let teams = format!(
                     "INSERT INTO exposures (incident_id, case_id, source_person_id, contact_person_id, via_exposure_id, kind, degree, first_at, last_at, \
                      status, area_code, created_at, created_by) \
-                     SELECT $1, $2, $3, p.id, $4, 'work', 'secondary', $5, $6, 'proposed', p.area_code, $7, $8 \
-                     FROM workplace_members c ",
-                    crate::workplaces::same_team!(),
-                    " JOIN persons p ON p.id = m.person_id \
-                     WHERE c.person_id = $3 AND m.person_id <> $3 AND m.person_id <> $9 \
-                       AND NOT EXISTS (SELECT 1 FROM cases k WHERE k.incident_id = $1 AND k.person_id = m.person_id) \
-                       AND NOT EXISTS (SELECT 1 FROM exposures e WHERE e.case_id = $2 \
-                                       AND e.contact_person_id = m.person_id AND e.status <> 'dismissed') \
+                     SELECT $1, $2, w.source, w.person, w.via, 'work', 'secondary', w.first_at, w.last_at, 'proposed', w.area_code, $3, $4 \
+                     FROM (SELECT v.column1 AS source, p.id AS person, v.column2 AS via, v.column3 AS first_at, v.column4 AS last_at, p.area_code, \
+                             ROW_NUMBER() OVER (PARTITION BY p.id ORDER BY v.column2) AS pick \
+                           FROM (VALUES {values}) AS v JOIN workplace_members c ON c.person_id = v.column1 {} \
+                           JOIN persons p ON p.id = m.person_id \
+                           WHERE m.person_id <> v.column1 AND m.person_id <> $5 \
+                             AND NOT EXISTS (SELECT 1 FROM cases k WHERE k.incident_id = $1 AND k.person_id = m.person_id) \
+                             AND NOT EXISTS (SELECT 1 FROM exposures e WHERE e.case_id = $2 \
+                                             AND e.contact_person_id = m.person_id AND e.status <> 'dismissed')) w \
+                     WHERE w.pick = 1 \
                      ON CONFLICT (case_id, source_person_id, contact_person_id, kind) DO NOTHING",
-                ))
-                .bind(case.incident_id).bind(case.id).bind(n.contact_person_id).bind(id).bind(from).bind(until).bind(now).bind(&actor.name).bind(source)
-                .execute(&mut *tx).await?.rows_affected();
+                    crate::workplaces::same_team!()
+                );
+                out.secondaries_proposed +=
+                    bind_all(sqlx::query(sqlx::AssertSqlSafe(teams.as_str())), params.iter()).execute(&mut *tx).await?.rows_affected();
             }
             tx.append(actor, &change).await?;
             tx.commit().await?;

@@ -619,6 +619,11 @@ async fn contacts_bring_their_households_as_secondaries_are_handed_over_in_a_bat
             .unwrap();
         assert_eq!((done.exposures, done.secondaries_proposed, done.assist_requests), (3, 3, 1), "{done:?}");
         assert!(tracer.record_exposures(case.id, &[met(p(0), ExposureKind::Household)]).await.is_err(), "a case is not its own contact");
+        // A batch naming one contact twice for one kind (a form sent with a row repeated): the
+        // last word is kept, nothing new is proposed.
+        let repeated = [met(p(2), ExposureKind::Meal), NewExposure { note: Some("同桌".into()), ..met(p(2), ExposureKind::Meal) }];
+        let again = tracer.record_exposures(case.id, &repeated).await.unwrap();
+        assert_eq!((again.exposures, again.secondaries_proposed), (2, 0), "{:?}: {again:?}", s.kind);
 
         let contacts = tracer.contacts(case.id).await.unwrap();
         let view: Vec<(i64, &str, usize, &str)> =
