@@ -332,6 +332,74 @@ macro_rules! recluster {
 }
 pub(crate) use recluster;
 
+/// The read before a case is made (`$1` incident, `$2` person, `$3` the number given or NULL):
+/// the person's case in the incident, the number (the next in the incident when none is given),
+/// whether that number is taken, and whether the person is anyone's contact or has an
+/// observation order in the incident.
+const CREATE_FACTS: &str = "SELECT \
+     (SELECT id FROM cases WHERE incident_id = $1 AND person_id = $2), n.external, \
+     EXISTS (SELECT 1 FROM cases WHERE incident_id = $1 AND external_id = n.external), \
+     (EXISTS (SELECT 1 FROM exposures WHERE contact_person_id = $2 AND incident_id = $1) \
+      OR EXISTS (SELECT 1 FROM exposures WHERE source_person_id = $2 AND incident_id = $1) \
+      OR EXISTS (SELECT 1 FROM observation_orders WHERE person_id = $2 AND incident_id = $1) \
+      OR EXISTS (SELECT 1 FROM observation_orders WHERE via_person_id = $2 AND incident_id = $1)) \
+     FROM (SELECT COALESCE($3, CAST((SELECT COUNT(*) FROM cases WHERE incident_id = $1) + 1 AS TEXT)) AS external) n";
+
+/// A stored case as a new case's infector: its incident and cluster.
+#[derive(Debug, Clone, sqlx::FromRow)]
+struct ClusterState {
+    id: i64,
+    incident_id: i64,
+    cluster_id: Option<i64>,
+    generation: i32,
+    /// The area of its cluster.
+    cluster_area: Option<String>,
+}
+
+/// The cases `$ids` with their clusters, inside transaction `$tx` (a macro, as [`recluster`]).
+macro_rules! cluster_states {
+    ($tx:expr, $ids:expr) => {{
+        let mut out: Vec<ClusterState> = Vec::new();
+        for chunk in $ids.chunks(500) {
+            let sql = format!(
+                "SELECT c.id, c.incident_id, c.cluster_id, c.generation, k.area_code AS cluster_area FROM cases c \
+                 LEFT JOIN clusters k ON k.id = c.cluster_id WHERE c.id IN ({})",
+                $crate::list_placeholders(0, chunk.len())
+            );
+            let params: Vec<Param> = chunk.iter().map(|i| Param::Int(*i)).collect();
+            let rows: Vec<ClusterState> =
+                bind_all(sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(&mut *$tx).await?;
+            out.extend(rows);
+        }
+        out
+    }};
+}
+
+/// Where a new case's cluster comes from.
+enum ClusterPlan {
+    /// The one cluster all its infectors are in, the case's generation in it, and the
+    /// cluster's area once it holds the case.
+    Join { cluster: i64, generation: i32, area: String },
+    /// No infector: a cluster of its own.
+    Start,
+    /// Infectors in several clusters (or none), a label, a contact: re-formed from its members.
+    Reform,
+}
+
+impl ClusterPlan {
+    fn of(infectors: &[ClusterState], area: &AreaCode) -> ClusterPlan {
+        let Some(first) = infectors.first() else { return ClusterPlan::Start };
+        match (first.cluster_id, &first.cluster_area) {
+            (Some(cluster), Some(held)) if infectors.iter().all(|s| s.cluster_id == Some(cluster)) => {
+                let generation = infectors.iter().map(|s| s.generation).min().unwrap_or(0) + 1;
+                let area = AreaCode::parse(held).ok().and_then(|h| h.common_ancestor(area)).map_or_else(|| held.clone(), |a| a.to_string());
+                ClusterPlan::Join { cluster, generation, area }
+            }
+            _ => ClusterPlan::Reform,
+        }
+    }
+}
+
 impl Store {
     pub(crate) async fn case(&self, id: i64) -> Result<Option<Case>> {
         let sql = format!("SELECT {CASE_COLUMNS} FROM cases WHERE id = $1");
@@ -348,21 +416,8 @@ impl Store {
     /// re-forms the clusters it joins. A person already a case of the incident answers that case.
     pub(crate) async fn create_case(&self, actor: &Actor, new: NewCase) -> Result<Case> {
         cordon_domain::cases::case::identified(new.person_id.is_some(), new.external_id.as_deref())?;
+        let number = new.external_id.as_deref().map(str::trim);
         let incident_id = self.incident_for(actor, &new.area_code).await?;
-        if let Some(person) = new.person_id {
-            let sql = format!("SELECT {CASE_COLUMNS} FROM cases WHERE incident_id = $1 AND person_id = $2");
-            let existing: Option<Case> = with_read_pool!(self, pool =>
-                sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(incident_id).bind(person).fetch_optional(pool).await?);
-            if let Some(c) = existing {
-                return Ok(c);
-            }
-        }
-        for i in &new.infectors {
-            match self.case(*i).await? {
-                Some(c) if c.incident_id == incident_id => {}
-                _ => return Err(refused!("refused.case_of_other_incident", i = i)),
-            }
-        }
         let now = Utc::now();
         let area = new.area_code.to_string();
         let change =
@@ -371,42 +426,68 @@ impl Store {
                 "infectors": new.infectors,
             }));
         let mut reclassified: Vec<i64> = Vec::new();
-        let id = with_write_pool!(self, pool => {
+        let date = new.onset_date.or(new.report_date).or(new.sample_date);
+        let (id, made) = with_write_pool!(self, pool => {
             let mut tx = pool.begin_write().await?;
-            let external = match &new.external_id {
-                Some(e) => e.trim().to_string(),
-                None => {
-                    let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM cases WHERE incident_id = $1").bind(incident_id).fetch_one(&mut *tx).await?;
-                    format!("{}", n + 1)
+            // What the rules need, in one read: the person's case in this incident if they are
+            // one already, the number (the next in the incident when none is given) and whether
+            // it is taken, and whether the person is anyone's contact or under observation in
+            // this incident (then more follows below).
+            let (existing, external, taken, involved): (Option<i64>, String, bool, bool) = sqlx::query_as(CREATE_FACTS)
+                .bind(incident_id).bind(new.person_id).bind(number).fetch_one(&mut *tx).await?;
+            if let Some(existing) = existing {
+                drop(tx);
+                return self.case(existing).await?.ok_or_else(|| StoreError::Task("case vanished".into()));
+            }
+            let infectors = cluster_states!(tx, &new.infectors);
+            for i in &new.infectors {
+                if !infectors.iter().any(|s| s.id == *i && s.incident_id == incident_id) {
+                    return Err(refused!("refused.case_of_other_incident", i = i));
                 }
-            };
+            }
             if external.is_empty() {
                 return Err(refused!("refused.case_number_empty"));
             }
-            let taken: Option<(i64,)> = sqlx::query_as("SELECT id FROM cases WHERE incident_id = $1 AND external_id = $2")
-                .bind(incident_id).bind(&external).fetch_optional(&mut *tx).await?;
-            if taken.is_some() {
+            if taken {
                 return Err(refused!("refused.case_number_taken", external = external));
             }
-            let (id,): (i64,) = sqlx::query_as(
+            // The common case is a fast path: a new case joins the one cluster its infectors are
+            // in (or starts its own), written with the case. Anything else — infectors in several
+            // clusters, a source label that may change the cluster's, or a person who was a
+            // contact — is re-formed once the case is in.
+            let involved = involved && new.person_id.is_some();
+            let plan = if involved || new.label.is_some() { ClusterPlan::Reform } else { ClusterPlan::of(&infectors, &new.area_code) };
+            let (cluster_id, generation) = match &plan {
+                ClusterPlan::Join { cluster, generation, .. } => (Some(*cluster), *generation),
+                _ => (None, 0),
+            };
+            let insert = format!(
                 "INSERT INTO cases (incident_id, external_id, person_id, positive_id, area_code, classification, severity, how_found, origin, \
-                 onset_date, sample_date, report_date, place, label, generation, created_at, created_by) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 0, $15, $16) RETURNING id",
-            )
-            .bind(incident_id).bind(&external).bind(new.person_id).bind(new.positive_id).bind(&area)
-            .bind(new.classification.as_str()).bind(new.severity.map(|s| s.as_str())).bind(new.how_found.as_str())
-            .bind(new.origin.as_str()).bind(new.onset_date).bind(new.sample_date).bind(new.report_date)
-            .bind(new.place.as_str()).bind(&new.label).bind(now).bind(&actor.name)
-            .fetch_one(&mut *tx).await?;
+                 onset_date, sample_date, report_date, place, label, cluster_id, generation, created_at, created_by) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) RETURNING {CASE_COLUMNS}"
+            );
+            let mut made: Case = sqlx::query_as(sqlx::AssertSqlSafe(insert))
+                .bind(incident_id).bind(&external).bind(new.person_id).bind(new.positive_id).bind(&area)
+                .bind(new.classification.as_str()).bind(new.severity.map(|s| s.as_str())).bind(new.how_found.as_str())
+                .bind(new.origin.as_str()).bind(new.onset_date).bind(new.sample_date).bind(new.report_date)
+                .bind(new.place.as_str()).bind(&new.label).bind(cluster_id).bind(generation).bind(now).bind(&actor.name)
+                .fetch_one(&mut *tx).await?;
+            let id = made.id;
             sqlx::query("INSERT INTO case_class_changes (case_id, changed_at, from_class, to_class, changed_by) VALUES ($1, $2, NULL, $3, $4)")
                 .bind(id).bind(now).bind(new.classification.as_str()).bind(&actor.name).execute(&mut *tx).await?;
-            for i in &new.infectors {
-                sqlx::query("INSERT INTO case_links (infector_id, case_id, source) VALUES ($1, $2, 'investigation') ON CONFLICT DO NOTHING")
-                    .bind(*i).bind(id).execute(&mut *tx).await?;
+            for chunk in new.infectors.chunks(500) {
+                let sql = format!(
+                    "INSERT INTO case_links (infector_id, case_id, source) SELECT v.column1, $1, 'investigation' FROM (VALUES {}) AS v \
+                     WHERE true ON CONFLICT DO NOTHING",
+                    crate::values_placeholders(chunk.len(), 1, 1)
+                );
+                let mut params = vec![Param::Int(id)];
+                params.extend(chunk.iter().map(|i| Param::Int(*i)));
+                bind_all(sqlx::query(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).execute(&mut *tx).await?;
             }
             let mut touched = vec![id];
             touched.extend(&new.infectors);
-            if let Some(person) = new.person_id {
+            if let (true, Some(person)) = (involved, new.person_id) {
                 // A contact who turns positive: the cases they were a close contact of infected
                 // them, their own secondary contacts become close contacts, their observation
                 // order ends as a case.
@@ -442,35 +523,8 @@ impl Store {
                     .fetch_all(&mut *tx).await?;
                 reclassified.extend(moved.into_iter().map(|(id,)| id));
             }
-            // The common case is a fast path: a new case joins the one cluster its infectors are
-            // in (or starts its own) without reading the cluster. Anything else — infectors in
-            // several clusters, or a source label that may change the cluster's — is re-formed.
-            let infectors: Vec<i64> = touched[1..].to_vec();
-            let mut states: Vec<(Option<i64>, i32)> = Vec::new();
-            for chunk in infectors.chunks(500) {
-                let sql = format!("SELECT cluster_id, generation FROM cases WHERE id IN ({})", crate::list_placeholders(0, chunk.len()));
-                let params: Vec<Param> = chunk.iter().map(|i| Param::Int(*i)).collect();
-                let rows: Vec<(Option<i64>, i32)> = bind_all(sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(&mut *tx).await?;
-                states.extend(rows);
-            }
-            let date = new.onset_date.or(new.report_date).or(new.sample_date);
-            let one_cluster = states.first().and_then(|s| s.0).filter(|c| states.iter().all(|s| s.0 == Some(*c)));
-            match (infectors.is_empty(), one_cluster) {
-                _ if new.label.is_some() => {
-                    recluster!(tx, &touched, &area, now);
-                }
-                (true, _) => {
-                    let (cluster,): (i64,) = sqlx::query_as(
-                        "INSERT INTO clusters (incident_id, area_code, label, index_case_id, size, generations, first_date, last_date, updated_at) \
-                         VALUES ($1, $2, NULL, $3, 1, 1, $4, $4, $5) RETURNING id",
-                    )
-                    .bind(incident_id).bind(&area).bind(id).bind(date).bind(now).fetch_one(&mut *tx).await?;
-                    sqlx::query("UPDATE cases SET cluster_id = $1, generation = 0 WHERE id = $2").bind(cluster).bind(id).execute(&mut *tx).await?;
-                }
-                (false, Some(cluster)) => {
-                    let generation = states.iter().map(|s| s.1).min().unwrap_or(0) + 1;
-                    let (held,): (String,) = sqlx::query_as("SELECT area_code FROM clusters WHERE id = $1").bind(cluster).fetch_one(&mut *tx).await?;
-                    let joined = AreaCode::parse(&held).ok().and_then(|h| h.common_ancestor(&new.area_code)).map_or(held, |a| a.to_string());
+            let reformed = match plan {
+                ClusterPlan::Join { cluster, generation, area: joined } => {
                     sqlx::query(
                         "UPDATE clusters SET size = size + 1, generations = CASE WHEN generations < $1 THEN $1 ELSE generations END, \
                          first_date = CASE WHEN $2 IS NOT NULL AND (first_date IS NULL OR $2 < first_date) THEN $2 ELSE first_date END, \
@@ -478,23 +532,37 @@ impl Store {
                          area_code = $3, updated_at = $4 WHERE id = $5",
                     )
                     .bind(generation + 1).bind(date).bind(&joined).bind(now).bind(cluster).execute(&mut *tx).await?;
-                    sqlx::query("UPDATE cases SET cluster_id = $1, generation = $2 WHERE id = $3").bind(cluster).bind(generation).bind(id).execute(&mut *tx).await?;
+                    false
                 }
-                (false, None) => {
+                ClusterPlan::Start => {
+                    let (cluster,): (i64,) = sqlx::query_as(
+                        "INSERT INTO clusters (incident_id, area_code, label, index_case_id, size, generations, first_date, last_date, updated_at) \
+                         VALUES ($1, $2, NULL, $3, 1, 1, $4, $4, $5) RETURNING id",
+                    )
+                    .bind(incident_id).bind(&area).bind(id).bind(date).bind(now).fetch_one(&mut *tx).await?;
+                    sqlx::query("UPDATE cases SET cluster_id = $1 WHERE id = $2").bind(cluster).bind(id).execute(&mut *tx).await?;
+                    made.cluster_id = Some(cluster);
+                    false
+                }
+                ClusterPlan::Reform => {
                     recluster!(tx, &touched, &area, now);
+                    true
                 }
-            }
+            };
             crate::investigations::open_investigation!(tx, id, &area, now, &actor.name);
             let mut change = change.clone();
             change.entity_id = Some(external);
             tx.append(actor, &change).await?;
             tx.commit().await?;
-            id
+            (id, (!reformed).then_some(made))
         });
         if !reclassified.is_empty() {
             self.recompute_orders(&reclassified).await?;
         }
-        self.case(id).await?.ok_or_else(|| StoreError::Task("case vanished".into()))
+        match made {
+            Some(case) => Ok(case),
+            None => self.case(id).await?.ok_or_else(|| StoreError::Task("case vanished".into())),
+        }
     }
 
     /// Positives in `scope`, newest first; with `waiting`, only those not yet made a case.

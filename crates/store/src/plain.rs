@@ -245,8 +245,9 @@ impl Store {
         }))
     }
 
-    /// The raw limit of recording a case's contacts: their exposure rows by plain one-row
-    /// INSERTs in one transaction — no degree rule, proposal, cluster or audit.
+    /// The raw limit of recording a case's contacts: their exposure rows in one transaction —
+    /// no degree rule, proposal, cluster or audit — by plain one-row INSERTs on SQLite and COPY
+    /// on PostgreSQL.
     pub async fn insert_exposures_plain(
         &self,
         incident_id: i64,
@@ -257,6 +258,26 @@ impl Store {
     ) -> Result<u64> {
         const SQL: &str = "INSERT INTO exposures (incident_id, case_id, source_person_id, contact_person_id, kind, degree, first_at, last_at, status, area_code, created_at, created_by) \
              VALUES ($1, $2, $3, $4, 'meal', 'close', $5, $5, 'proposed', $6, $5, 'plain')";
+        if let Backend::Postgres(b) = &*self.backend {
+            let at = at.to_rfc3339();
+            let mut buf = String::new();
+            for (person, area) in contacts {
+                let _ = write!(buf, "{incident_id}\t{case_id}\t{source_person}\t{person}\tmeal\tclose\t{at}\t{at}\tproposed\t");
+                copy_field(&mut buf, Some(area), false);
+                let _ = writeln!(buf, "{at}\tplain");
+            }
+            let mut tx = b.pool.begin().await?;
+            let mut copy = tx
+                .copy_in_raw(
+                    "COPY exposures (incident_id, case_id, source_person_id, contact_person_id, kind, degree, first_at, last_at, status, \
+                     area_code, created_at, created_by) FROM STDIN",
+                )
+                .await?;
+            copy.send(buf.into_bytes()).await?;
+            let n = copy.finish().await?;
+            tx.commit().await?;
+            return Ok(n);
+        }
         Ok(crate::with_write_pool!(self, pool => {
             let mut tx = pool.begin_write().await?;
             for (person, area) in contacts {
