@@ -1,6 +1,7 @@
-//! The real server killed with SIGKILL in the middle of a person import and 32 clients scanning,
-//! on both backends, and started again: nothing acknowledged is lost, nothing half-written stays,
-//! a retried scan changes nothing, the database checks clean and the audit chain holds.
+//! The real server killed with SIGKILL in the middle of a person import, a lab's result uploads
+//! and 32 clients scanning, on both backends, and started again: nothing acknowledged is lost,
+//! nothing half-written stays, a retried scan changes nothing, the database checks clean and the
+//! audit chain holds.
 //!
 //! The server runs in a child process: this test binary started again to run only
 //! [`serve_for_crash_test`], which serves the database named in its environment until killed.
@@ -11,17 +12,19 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use chrono::Utc;
-use cordon_domain::AreaCode;
 use cordon_domain::access::Role;
-use cordon_domain::testing::pooling::{PoolPolicy, ZoneKind};
+use cordon_domain::testing::pooling::{PoolPolicy, SamplingGroup, ZoneKind};
+use cordon_domain::{AreaCode, Barcode};
 use cordon_store::accounts::NewUser;
 use cordon_store::audit::Actor;
+use cordon_store::batch::BatchTube;
 use cordon_store::import::{Quiet, import_persons};
+use cordon_store::results::NewLab;
 use cordon_store::scratch::{Scratch, sample_id, sample_people_csv, seed_sample_areas, test_scratches};
 use cordon_store::testing::{NewRound, NewSite};
 use cordon_store::{BackendKind, Store};
 
-use crate::bench::testing::request;
+use crate::bench::testing::{request, request_typed};
 
 const PASSWORD: &str = "Crash-2022-0413";
 const CLIENTS: usize = 32;
@@ -29,6 +32,10 @@ const CLIENTS: usize = 32;
 /// finds it part-way.
 const IMPORTED: u32 = 150_000;
 const BATCH: usize = 65_536;
+/// The lab's uploads: files of this many tubes' results, sent one after another for about ten
+/// seconds, so that the kill finds one on its way more often than not.
+const RESULT_FILES: usize = 40;
+const TUBES_PER_FILE: usize = 24;
 
 /// The child's part: serves `CORDON_CRASH_DB` on `CORDON_CRASH_ADDR` until it is killed. Run
 /// alone (no such variables) it has nothing to do.
@@ -129,24 +136,92 @@ async fn prepare(s: &Scratch) -> Prepared {
     let token = store.create_api_token(&Actor::system("crash"), "sampler", "crash").await.expect("token").1;
     let registrar = store.create_api_token(&Actor::system("crash"), "registrar", "crash").await.expect("token").1;
     let people: Vec<i64> = store.people_by_area().await.expect("people").into_iter().map(|(id, _)| id).collect();
+
+    // A second round whose tubes (ten people each, sealed) wait for the lab: its results are
+    // uploaded during the run, a file after another.
+    let county = AreaCode::parse("140121").expect("code");
+    let tested = officer
+        .create_round(NewRound {
+            name: "结果测试轮次".into(),
+            starts_at: Utc::now(),
+            target_end_at: None,
+            areas: vec![(county.clone(), Some(ZoneKind::Controlled))],
+            policy: PoolPolicy::default(),
+        })
+        .await
+        .expect("round");
+    let tested_site = NewSite {
+        round_id: tested.id,
+        area_code: AreaCode::parse("140121100").expect("code"),
+        name: "清源镇第二采样点".into(),
+        address: "镇政府".into(),
+        stations: 40,
+    };
+    let tested_site = officer.create_site(tested_site).await.expect("site");
+    let tubes: Vec<BatchTube> = people
+        .chunks(10)
+        .take(RESULT_FILES * TUBES_PER_FILE)
+        .enumerate()
+        .map(|(i, members)| BatchTube {
+            barcode: Barcode::parse(&result_barcode(i / TUBES_PER_FILE, i % TUBES_PER_FILE)).expect("barcode"),
+            site_id: tested_site.id,
+            group: SamplingGroup::Resident,
+            members: members.to_vec(),
+            seal: true,
+            sampled_at: None,
+        })
+        .collect();
+    assert_eq!(tubes.len(), RESULT_FILES * TUBES_PER_FILE, "people enough for the lab's tubes");
+    for chunk in tubes.chunks(200) {
+        let done = officer.register_batch(tested.id, chunk.to_vec(), None).await.expect("tubes");
+        assert!(done.iter().all(|o| o.error.is_none() && o.refused.is_empty()), "{done:?}");
+    }
+    let lab = officer
+        .create_lab(NewLab { name: "崩溃测试实验室".into(), area_code: county.clone(), daily_capacity: 100_000 })
+        .await
+        .expect("lab");
+    let lab_user =
+        NewUser {
+            username: "lab".into(), display_name: "检测员".into(), role: Role::Lab, areas: vec![county], password: PASSWORD.into()
+        };
+    store.create_user(&Actor::system("crash"), lab_user).await.expect("user");
+    let lab_token = store.create_api_token(&Actor::system("crash"), "lab", "crash").await.expect("token").1;
     store.close().await;
-    Prepared { round: round.id, site: site.id, token, registrar, people }
+    Prepared { round: round.id, site: site.id, token, registrar, people, tested: tested.id, lab: lab.id, lab_token }
+}
+
+/// The barcode of the lab's `k`th tube of file `file`.
+fn result_barcode(file: usize, k: usize) -> String {
+    format!("L{file:02}{k:05}")
+}
+
+/// File `file` of the lab's results: one tube in 24 positive.
+fn result_csv(file: usize) -> String {
+    let mut csv = String::from("条码,结果\r\n");
+    for k in 0..TUBES_PER_FILE {
+        csv.push_str(&format!("{},{}\r\n", result_barcode(file, k), if k % 24 == 5 { "阳性" } else { "阴性" }));
+    }
+    csv
 }
 
 /// What the run needs of the prepared database: the round and site scanned into, the sampler's
-/// and the registrar's tokens, the people already registered.
+/// and the registrar's tokens, the people already registered; the round whose tubes the lab
+/// reports on, the lab and its token.
 struct Prepared {
     round: i64,
     site: i64,
     token: String,
     registrar: String,
     people: Vec<i64>,
+    tested: i64,
+    lab: i64,
+    lab_token: String,
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_server_loses_no_acknowledged_write_and_keeps_no_half_written_one() {
     for s in test_scratches("crash").await {
-        let Prepared { round, site, token, registrar, people } = prepare(&s).await;
+        let Prepared { round, site, token, registrar, people, tested, lab, lab_token } = prepare(&s).await;
         let port = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("port").local_addr().expect("addr").port();
         let addr = format!("127.0.0.1:{port}");
         let mut server = start(&s.url, &addr).await;
@@ -191,7 +266,32 @@ async fn a_killed_server_loses_no_acknowledged_write_and_keeps_no_half_written_o
                 let mut conn = tokio::net::TcpStream::connect(&addr).await.ok()?;
                 let mut buf = Vec::new();
                 let csv = new_people_csv(IMPORTED);
-                request(&mut conn, &mut buf, "POST", "/api/v1/imports/persons", &registrar, &csv).await.ok()
+                request_typed(&mut conn, &mut buf, "POST", "/api/v1/imports/persons", &registrar, "text/csv", &csv).await.ok()
+            })
+        };
+        // The lab uploads its result files one after another.
+        let uploads = {
+            let (addr, stop) = (addr.clone(), stop.clone());
+            tokio::spawn(async move {
+                let mut answered: Vec<usize> = Vec::new();
+                let Ok(mut conn) = tokio::net::TcpStream::connect(&addr).await else { return answered };
+                let mut buf = Vec::new();
+                let path = format!("/api/v1/results/csv?lab_id={lab}");
+                for file in 0..RESULT_FILES {
+                    if stop.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    match request_typed(&mut conn, &mut buf, "POST", &path, &lab_token, "text/csv", &result_csv(file)).await {
+                        Ok(200) => {
+                            let report = response_json(&buf);
+                            assert_eq!(report["recorded"].as_u64(), Some(TUBES_PER_FILE as u64), "file {file}: {report}");
+                            answered.push(file);
+                        }
+                        _ => break,
+                    }
+                    tokio::time::sleep(Duration::from_millis(250)).await;
+                }
+                answered
             })
         };
         // Part-way: once the import has stored a batch (or after 20 s), with scans in flight.
@@ -209,6 +309,7 @@ async fn a_killed_server_loses_no_acknowledged_write_and_keeps_no_half_written_o
             acked.extend(c.await.expect("client"));
         }
         let imported = import.await.expect("import");
+        let uploaded = uploads.await.expect("uploads");
         assert!(!acked.is_empty(), "{:?}: no scan was acknowledged before the kill", s.kind);
 
         // The database as the kill left it checks clean.
@@ -248,6 +349,16 @@ async fn a_killed_server_loses_no_acknowledged_write_and_keeps_no_half_written_o
         if imported == Some(200) {
             assert_eq!(new_people, IMPORTED as usize, "answered, so all of it");
         }
+        assert!(new_people > 0, "{:?}: the import stored nothing before the kill (answered {imported:?})", s.kind);
+        // Each result file is there whole or not at all, and whole when it was answered; every
+        // tube reported other than negative has all its members recalled.
+        for file in 0..RESULT_FILES {
+            let stored = resulted(&s, tested, &format!("L{file:02}%")).await;
+            let expected = if uploaded.contains(&file) { vec![TUBES_PER_FILE as i64] } else { vec![0, TUBES_PER_FILE as i64] };
+            assert!(expected.contains(&stored), "{:?}: file {file} has {stored} results (answered: {uploaded:?})", s.kind);
+        }
+        assert_eq!(unrecalled(&s, tested).await, 0, "{:?}: a reported tube's members not recalled", s.kind);
+        eprintln!("-- {:?}: result files answered before the kill: {uploaded:?}", s.kind);
         server.kill().expect("SIGKILL");
         server.wait().expect("killed");
         s.finish(store).await.expect("finish");
@@ -283,6 +394,44 @@ async fn counts(s: &Scratch, round: i64) -> (i64, i64) {
         BackendKind::Postgres => {
             let mut c = sqlx::PgConnection::connect(&s.url).await.expect("connect");
             sqlx::query_as(SQL).bind(round).fetch_one(&mut c).await.expect("counts")
+        }
+    }
+}
+
+/// Tubes of `round` whose barcode is `like` with a result.
+async fn resulted(s: &Scratch, round: i64, like: &str) -> i64 {
+    scalar(s, "SELECT COUNT(*) FROM tubes WHERE round_id = $1 AND barcode LIKE $2 AND result IS NOT NULL", round, Some(like)).await
+}
+
+/// Members of tubes of `round` reported other than negative who have no recall.
+async fn unrecalled(s: &Scratch, round: i64) -> i64 {
+    const SQL: &str = "SELECT COUNT(*) FROM samples m JOIN tubes t ON t.id = m.tube_id \
+         WHERE t.round_id = $1 AND t.result IS NOT NULL AND t.result <> 'negative' \
+         AND NOT EXISTS (SELECT 1 FROM recalls r WHERE r.tube_id = t.id AND r.person_id = m.person_id)";
+    scalar(s, SQL, round, None).await
+}
+
+/// One count, read beside the server: `$1` the round, `$2` the text if any.
+async fn scalar(s: &Scratch, sql: &'static str, round: i64, text: Option<&str>) -> i64 {
+    use sqlx::Connection;
+    match s.kind {
+        BackendKind::Sqlite => {
+            let mut c = sqlx::SqliteConnection::connect(&s.url).await.expect("connect");
+            let q = sqlx::query_scalar(sql).bind(round);
+            let q = match text {
+                Some(t) => q.bind(t.to_string()),
+                None => q,
+            };
+            q.fetch_one(&mut c).await.expect("count")
+        }
+        BackendKind::Postgres => {
+            let mut c = sqlx::PgConnection::connect(&s.url).await.expect("connect");
+            let q = sqlx::query_scalar(sql).bind(round);
+            let q = match text {
+                Some(t) => q.bind(t.to_string()),
+                None => q,
+            };
+            q.fetch_one(&mut c).await.expect("count")
         }
     }
 }

@@ -269,7 +269,7 @@ pub async fn run(kind: BackendKind, server: Option<&str>, scale: f64, wanted: &d
     Ok(out)
 }
 
-/// One HTTP/1.1 request on a kept-alive connection; answers the status.
+/// One HTTP/1.1 request with a JSON body on a kept-alive connection; answers the status.
 pub(crate) async fn request(
     conn: &mut tokio::net::TcpStream,
     buf: &mut Vec<u8>,
@@ -278,8 +278,22 @@ pub(crate) async fn request(
     token: &str,
     body: &str,
 ) -> Result<u16> {
+    request_typed(conn, buf, method, path, token, "application/json", body).await
+}
+
+/// One HTTP/1.1 request with a body of `content_type` on a kept-alive connection; answers the
+/// status.
+pub(crate) async fn request_typed(
+    conn: &mut tokio::net::TcpStream,
+    buf: &mut Vec<u8>,
+    method: &str,
+    path: &str,
+    token: &str,
+    content_type: &str,
+    body: &str,
+) -> Result<u16> {
     let head = format!(
-        "{method} {path} HTTP/1.1\r\nHost: bench\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        "{method} {path} HTTP/1.1\r\nHost: bench\r\nAuthorization: Bearer {token}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n\r\n",
         body.len()
     );
     // One write: a head and a body in two small writes wait ~40 ms for a delayed ACK (Nagle).

@@ -670,6 +670,44 @@ async fn contacts_bring_their_households_as_secondaries_are_handed_over_in_a_bat
 }
 
 #[tokio::test]
+async fn a_team_shared_by_two_close_contacts_of_one_batch_is_proposed_once() {
+    use cordon_domain::cases::exposure::ExposureKind;
+    use cordon_store::exposures::NewExposure;
+    for (s, store) in each_backend("team_once").await {
+        seed_areas(&store).await;
+        import_persons(&store, Cursor::new(people_csv(12).into_bytes()), &mut Collect::default()).await.unwrap();
+        let tracer = as_user(&store, "tracer", Role::Investigator, "140121").await;
+        let ids = store.person_ids_by_documents(&(0..12).map(id).collect::<Vec<_>>()).await.unwrap();
+        let p = |n: u32| ids[&id(n)];
+        // 1, 3 and 5 sort parcels in one team; households 0–1, 2–3, 4–5.
+        let csv = format!("单位,身份证号,班组\n快递站,{},分拣C组\n快递站,{},分拣C组\n快递站,{},分拣C组\n", id(1), id(3), id(5));
+        tracer.import_roster(Cursor::new(csv.into_bytes()), &code("140121100"), &mut Collect::default()).await.unwrap();
+        let mut new = new_case("140121100201", "清徐-1", vec![], 12);
+        new.person_id = Some(p(0));
+        let case = tracer.create_case(new).await.unwrap();
+        let met = |person: i64| NewExposure {
+            contact_person_id: person,
+            kind: ExposureKind::Work,
+            degree: None,
+            first_at: Some(chrono::Utc::now() - chrono::Duration::days(1)),
+            last_at: Some(chrono::Utc::now() - chrono::Duration::days(1)),
+            note: None,
+        };
+        let done = tracer.record_exposures(case.id, &[met(p(1)), met(p(3))]).await.unwrap();
+        let contacts = tracer.contacts(case.id).await.unwrap();
+        let view: Vec<(i64, &str, usize)> = contacts.iter().map(|c| (c.person_id, c.degree.as_str(), c.paths)).collect();
+        assert_eq!(
+            view,
+            vec![(p(1), "close", 1), (p(3), "close", 1), (p(2), "secondary", 1), (p(5), "secondary", 1)],
+            "{:?}: 5 through one of the two, 2 as 3's household",
+            s.kind
+        );
+        assert_eq!(done.secondaries_proposed, 2, "{:?}: {done:?}", s.kind);
+        s.finish(store).await.unwrap();
+    }
+}
+
+#[tokio::test]
 async fn a_roster_offers_the_cases_co_workers_and_proposes_a_close_contacts_team_as_secondaries() {
     use cordon_domain::cases::exposure::ExposureKind;
     use cordon_store::exposures::NewExposure;
