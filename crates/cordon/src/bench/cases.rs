@@ -86,8 +86,11 @@ pub async fn run(kind: BackendKind, server: Option<&str>, scale: f64, wanted: &d
         .collect();
     let dinner = chrono::Utc::now() - chrono::Duration::days(1);
 
-    // The raw limit first, into its own incident of the same database.
+    // The raw limit first, into its own incident of the same database; the product's cases go
+    // into the newer one beside it (the incident a case joins is the newest holding its area),
+    // so that the raw side's exposures do not make every product case a contact turning positive.
     let incident = store.insert_incident_plain("对照", county.as_str()).await?;
+    store.insert_incident_plain("基准", county.as_str()).await?;
     let (mut raw, mut raw_ids) = (Vec::with_capacity(n), Vec::with_capacity(n));
     for (i, (area, infector)) in plan.iter().enumerate() {
         let infectors: Vec<i64> = infector.map(|k| raw_ids[k]).into_iter().collect();
