@@ -260,18 +260,12 @@ async fn a_killed_server_loses_no_acknowledged_write_and_keeps_no_half_written_o
                 acked
             }));
         }
-        let import = {
-            let (addr, registrar) = (addr.clone(), registrar.clone());
-            tokio::spawn(async move {
-                let mut conn = tokio::net::TcpStream::connect(&addr).await.ok()?;
-                let mut buf = Vec::new();
-                let csv = new_people_csv(IMPORTED);
-                request_typed(&mut conn, &mut buf, "POST", "/api/v1/imports/persons", &registrar, "text/csv", &csv).await.ok()
-            })
-        };
-        // The lab uploads its result files one after another.
+        // The lab uploads its result files one after another; the import starts once the first
+        // is in, so that the kill finds some stored and others on their way.
+        let (first_in, first) = tokio::sync::oneshot::channel::<()>();
         let uploads = {
             let (addr, stop) = (addr.clone(), stop.clone());
+            let mut first_in = Some(first_in);
             tokio::spawn(async move {
                 let mut answered: Vec<usize> = Vec::new();
                 let Ok(mut conn) = tokio::net::TcpStream::connect(&addr).await else { return answered };
@@ -286,16 +280,31 @@ async fn a_killed_server_loses_no_acknowledged_write_and_keeps_no_half_written_o
                             let report = response_json(&buf);
                             assert_eq!(report["recorded"].as_u64(), Some(TUBES_PER_FILE as u64), "file {file}: {report}");
                             answered.push(file);
+                            if let Some(tx) = first_in.take() {
+                                let _ = tx.send(());
+                            }
                         }
-                        _ => break,
+                        // Refused rather than cut off by the kill: the test is wrong, not the server.
+                        Ok(status) => panic!("file {file} answered {status}: {}", String::from_utf8_lossy(&buf)),
+                        Err(_) => break,
                     }
                     tokio::time::sleep(Duration::from_millis(250)).await;
                 }
                 answered
             })
         };
-        // Part-way: once the import has stored a batch (or after 20 s), with scans in flight.
-        for _ in 0..400 {
+        let _ = tokio::time::timeout(Duration::from_secs(60), first).await;
+        let import = {
+            let (addr, registrar) = (addr.clone(), registrar.clone());
+            tokio::spawn(async move {
+                let mut conn = tokio::net::TcpStream::connect(&addr).await.ok()?;
+                let mut buf = Vec::new();
+                let csv = new_people_csv(IMPORTED);
+                request_typed(&mut conn, &mut buf, "POST", "/api/v1/imports/persons", &registrar, "text/csv", &csv).await.ok()
+            })
+        };
+        // Part-way: once the import has stored a batch (or after 60 s), with scans in flight.
+        for _ in 0..1200 {
             tokio::time::sleep(Duration::from_millis(50)).await;
             if persons(&s).await > people.len() as i64 {
                 break;
@@ -352,11 +361,14 @@ async fn a_killed_server_loses_no_acknowledged_write_and_keeps_no_half_written_o
         assert!(new_people > 0, "{:?}: the import stored nothing before the kill (answered {imported:?})", s.kind);
         // Each result file is there whole or not at all, and whole when it was answered; every
         // tube reported other than negative has all its members recalled.
+        let mut any = 0;
         for file in 0..RESULT_FILES {
             let stored = resulted(&s, tested, &format!("L{file:02}%")).await;
+            any += stored;
             let expected = if uploaded.contains(&file) { vec![TUBES_PER_FILE as i64] } else { vec![0, TUBES_PER_FILE as i64] };
             assert!(expected.contains(&stored), "{:?}: file {file} has {stored} results (answered: {uploaded:?})", s.kind);
         }
+        assert!(any > 0, "{:?}: no result file reached the database before the kill", s.kind);
         assert_eq!(unrecalled(&s, tested).await, 0, "{:?}: a reported tube's members not recalled", s.kind);
         eprintln!("-- {:?}: result files answered before the kill: {uploaded:?}", s.kind);
         server.kill().expect("SIGKILL");
