@@ -626,7 +626,8 @@ impl Store {
 
     /// Takes today's single-tube test of a person under observation: a sealed one-person tube
     /// in the incident's observation round, its sample, and the pending test of the order —
-    /// one transaction. The lab's result comes back through the ordinary result paths.
+    /// one transaction (on SQLite a request of the one writer, committed with those beside it).
+    /// The lab's result comes back through the ordinary result paths.
     pub(crate) async fn take_observation_test(
         &self,
         actor: &Actor,
@@ -635,47 +636,69 @@ impl Store {
         area: &str,
         barcode: &Barcode,
     ) -> Result<()> {
-        let (round_id, sampling_site) = self.observation_sampling_site(order.incident_id, site_name, area).await?;
+        let (round_id, site_id) = self.observation_sampling_site(order.incident_id, site_name, area).await?;
         let now = Utc::now();
         let today = local_date(now);
-        let change = Change::new("observation_test", "observation_order", order.id)
-            .area(&order.area_code)
-            .after(serde_json::json!({"barcode": barcode.as_str(), "on": today}));
-        with_write_pool!(self, pool => {
-            let mut tx = pool.begin_write().await?;
-            // A barcode is one tube in the whole incident, as at the station: a tube of the mass
-            // round (or of another day's door test) is refused with where it was used.
-            let used: Option<(String, DateTime<Utc>)> = sqlx::query_as(
-                "SELECT s.name, t.opened_at FROM tubes t JOIN testing_rounds r ON r.id = t.round_id \
-                 JOIN sampling_sites s ON s.id = t.site_id WHERE t.barcode = $1 AND r.incident_id = $2 LIMIT 1",
-            )
-            .bind(barcode.as_str()).bind(order.incident_id).fetch_optional(&mut *tx).await?;
-            if let Some((site, at)) = used {
-                return Err(crate::station::refuse::barcode_used_in_incident(barcode, site, crate::station::shanghai(at)).into());
+        let test = DoorTest {
+            round_id,
+            site_id,
+            area: area.to_string(),
+            barcode: barcode.clone(),
+            incident_id: order.incident_id,
+            order_id: order.id,
+            person_id: order.person_id,
+            person_area: order.area_code.clone(),
+            name: order.name.clone(),
+            now,
+            today,
+            actor: actor.clone(),
+            change: Change::new("observation_test", "observation_order", order.id)
+                .area(&order.area_code)
+                .after(serde_json::json!({"barcode": barcode.as_str(), "on": today})),
+        };
+        match &*self.backend {
+            crate::Backend::Sqlite(b) => b.writer.write(move |c| crate::sqlite::observation::take_test(c, &test)).await,
+            crate::Backend::Postgres(b) => {
+                let mut tx = b.pool.begin().await?;
+                let used: Option<(String, DateTime<Utc>)> =
+                    sqlx::query_as(TEST_BARCODE_USED).bind(test.barcode.as_str()).bind(test.incident_id).fetch_optional(&mut *tx).await?;
+                if let Some((site, at)) = used {
+                    return Err(test.used(site, at));
+                }
+                let tube: Option<(i64,)> = sqlx::query_as(TEST_TUBE)
+                    .bind(test.round_id)
+                    .bind(test.barcode.as_str())
+                    .bind(test.site_id)
+                    .bind(&test.area)
+                    .bind(&test.actor.name)
+                    .bind(test.now)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                let Some((tube_id,)) = tube else { return Err(test.tube_used()) };
+                sqlx::query(TEST_SAMPLE)
+                    .bind(test.round_id)
+                    .bind(tube_id)
+                    .bind(test.person_id)
+                    .bind(&test.person_area)
+                    .bind(test.now)
+                    .execute(&mut *tx)
+                    .await?;
+                let added = sqlx::query(TEST_PENDING)
+                    .bind(test.order_id)
+                    .bind(test.today)
+                    .bind(test.now)
+                    .bind(tube_id)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                if added == 0 {
+                    return Err(test.tested_today());
+                }
+                tx.append(&test.actor, &test.change).await?;
+                tx.commit().await?;
+                Ok(())
             }
-            let tube: Option<(i64,)> = sqlx::query_as(
-                "INSERT INTO tubes (round_id, barcode, site_id, area_code, pool_kind, pool_size, members, collector, opened_at, sealed_at, purpose) \
-                 VALUES ($1, $2, $3, $4, 'people', 1, 1, $5, $6, $6, 'observation') ON CONFLICT (round_id, barcode) DO NOTHING RETURNING id",
-            )
-            .bind(round_id).bind(barcode.as_str()).bind(sampling_site).bind(area).bind(&actor.name).bind(now)
-            .fetch_optional(&mut *tx).await?;
-            let Some((tube_id,)) = tube else {
-                return Err(refused!("refused.tube_used", barcode = barcode));
-            };
-            sqlx::query("INSERT INTO samples (round_id, tube_id, person_id, area_code, sampled_at, client_id, kind) VALUES ($1, $2, $3, $4, $5, NULL, 'observation')")
-                .bind(round_id).bind(tube_id).bind(order.person_id).bind(&order.area_code).bind(now).execute(&mut *tx).await?;
-            let added = sqlx::query(
-                "INSERT INTO observation_tests (order_id, taken_on, taken_at, tube_id, outcome) VALUES ($1, $2, $3, $4, 'pending') \
-                 ON CONFLICT (order_id, taken_on) DO NOTHING",
-            )
-            .bind(order.id).bind(today).bind(now).bind(tube_id).execute(&mut *tx).await?.rows_affected();
-            if added == 0 {
-                return Err(refused!("refused.already_tested_today", name = order.name));
-            }
-            tx.append(actor, &change).await?;
-            tx.commit().await?;
-        });
-        Ok(())
+        }
     }
 
     /// Who restarts their period after a positive at a site: the same floor and the rule set's
@@ -727,3 +750,52 @@ impl Store {
         Ok(ids.len() as u64)
     }
 }
+
+/// A door or site test to take (see [`Store::take_observation_test`]).
+pub(crate) struct DoorTest {
+    pub(crate) round_id: i64,
+    pub(crate) site_id: i64,
+    /// The sampling site's area.
+    pub(crate) area: String,
+    pub(crate) barcode: Barcode,
+    pub(crate) incident_id: i64,
+    pub(crate) order_id: i64,
+    pub(crate) person_id: i64,
+    pub(crate) person_area: String,
+    pub(crate) name: String,
+    pub(crate) now: DateTime<Utc>,
+    pub(crate) today: NaiveDate,
+    pub(crate) actor: Actor,
+    pub(crate) change: Change,
+}
+
+impl DoorTest {
+    /// A barcode is one tube in the whole incident, as at the station: a tube of the mass round
+    /// (or of another day's door test) is refused with where it was used.
+    pub(crate) fn used(&self, site: String, at: DateTime<Utc>) -> StoreError {
+        crate::station::refuse::barcode_used_in_incident(&self.barcode, site, crate::station::shanghai(at)).into()
+    }
+
+    pub(crate) fn tube_used(&self) -> StoreError {
+        refused!("refused.tube_used", barcode = self.barcode)
+    }
+
+    pub(crate) fn tested_today(&self) -> StoreError {
+        refused!("refused.already_tested_today", name = self.name)
+    }
+}
+
+/// Where a barcode was used in an incident (`$1` barcode, `$2` incident).
+pub(crate) const TEST_BARCODE_USED: &str = "SELECT s.name, t.opened_at FROM tubes t JOIN testing_rounds r ON r.id = t.round_id \
+     JOIN sampling_sites s ON s.id = t.site_id WHERE t.barcode = $1 AND r.incident_id = $2 LIMIT 1";
+/// A door test's sealed one-person tube (`$1` round, `$2` barcode, `$3` site, `$4` area, `$5`
+/// collector, `$6` at); no row when the round holds the barcode.
+pub(crate) const TEST_TUBE: &str = "INSERT INTO tubes (round_id, barcode, site_id, area_code, pool_kind, pool_size, members, collector, opened_at, sealed_at, purpose) \
+     VALUES ($1, $2, $3, $4, 'people', 1, 1, $5, $6, $6, 'observation') ON CONFLICT (round_id, barcode) DO NOTHING RETURNING id";
+/// Its sample (`$1` round, `$2` tube, `$3` person, `$4` the person's area, `$5` at).
+pub(crate) const TEST_SAMPLE: &str = "INSERT INTO samples (round_id, tube_id, person_id, area_code, sampled_at, client_id, kind) \
+     VALUES ($1, $2, $3, $4, $5, NULL, 'observation')";
+/// The order's pending test of the day (`$1` order, `$2` day, `$3` at, `$4` tube); none when
+/// the day has one.
+pub(crate) const TEST_PENDING: &str = "INSERT INTO observation_tests (order_id, taken_on, taken_at, tube_id, outcome) VALUES ($1, $2, $3, $4, 'pending') \
+     ON CONFLICT (order_id, taken_on) DO NOTHING";

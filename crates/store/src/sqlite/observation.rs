@@ -1,6 +1,7 @@
 //! Observation on SQLite: recomputing an incident's open orders under a new rule set, read,
 //! computed and written on the synchronous connection in one immediate transaction, one prepared
-//! UPDATE a row, with its audit event. The plan is the portable path's (`plan_schedules`).
+//! UPDATE a row, with its audit event. The plan is the portable path's (`plan_schedules`). And a
+//! door or site test, a request of the one writer.
 
 use std::collections::HashMap;
 
@@ -101,4 +102,39 @@ pub(crate) async fn recompute_incident(
         Ok(plan.summary)
     })
     .await
+}
+
+/// [`crate::Store::take_observation_test`] on the writer's connection.
+pub(crate) fn take_test(c: &rusqlite::Connection, test: &crate::quarantine::DoorTest) -> Result<()> {
+    use crate::quarantine::{TEST_BARCODE_USED, TEST_PENDING, TEST_SAMPLE, TEST_TUBE};
+    use rusqlite::OptionalExtension;
+    let sql = |s: &str| crate::sqlite_sql(s);
+    let used: Option<(String, String)> = c
+        .prepare_cached(&sql(TEST_BARCODE_USED))?
+        .query_row(rusqlite::params![test.barcode.as_str(), test.incident_id], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    if let Some((site, at)) = used {
+        let at = super::parse_time(&at).unwrap_or(test.now);
+        return Err(test.used(site, at));
+    }
+    let now = super::time(test.now);
+    let tube: Option<i64> = c
+        .prepare_cached(&sql(TEST_TUBE))?
+        .query_row(rusqlite::params![test.round_id, test.barcode.as_str(), test.site_id, test.area, test.actor.name, now], |r| r.get(0))
+        .optional()?;
+    let Some(tube_id) = tube else { return Err(test.tube_used()) };
+    c.prepare_cached(&sql(TEST_SAMPLE))?.execute(rusqlite::params![test.round_id, tube_id, test.person_id, test.person_area, now])?;
+    let added = c.prepare_cached(&sql(TEST_PENDING))?.execute(rusqlite::params![
+        test.order_id,
+        test.today.format("%F").to_string(),
+        now,
+        tube_id
+    ])?;
+    if added == 0 {
+        return Err(test.tested_today());
+    }
+    let mut chain = Chain::rusqlite(c)?;
+    let params: Vec<rusqlite::types::Value> = chain.seal(&test.actor, &test.change).iter().map(crate::param_value).collect();
+    c.prepare_cached(&sql(INSERT_AUDIT))?.execute(rusqlite::params_from_iter(params))?;
+    Ok(())
 }

@@ -181,11 +181,19 @@ async fn contacts_handed_over_get_schedules_rooms_tests_and_follow_a_new_rule_se
         assert!(due.iter().all(|d| d.taken.is_none()));
         let bc = |s: &str| Barcode::parse(s).unwrap();
         head.take_observation_test(site.id, close_ids[0], &bc("GL00000001")).await.unwrap();
-        assert!(head.take_observation_test(site.id, close_ids[0], &bc("GL00000002")).await.is_err(), "once a day");
-        assert!(head.take_observation_test(site.id, close_ids[1], &bc("GL00000001")).await.is_err(), "a tube once");
+        let kind = |e: cordon_store::StoreError| e.refusal().map(|r| r.kind);
+        let twice = head.take_observation_test(site.id, close_ids[0], &bc("GL00000002")).await.unwrap_err();
+        assert_eq!(kind(twice), Some("refused.already_tested_today"), "{:?}: once a day", s.kind);
+        let reused = head.take_observation_test(site.id, close_ids[1], &bc("GL00000001")).await.unwrap_err();
+        assert_eq!(kind(reused), Some("refused.barcode_used_in_incident"), "{:?}: a tube once", s.kind);
         head.take_observation_test(site.id, close_ids[1], &bc("GL00000003")).await.unwrap();
         let due = head.sampling_list(site.id, today).await.unwrap();
         assert_eq!(due.iter().filter(|d| d.taken.is_some()).count(), 2);
+        // Two tests taken, two audited, the chain whole; the refused ones left nothing.
+        let filter = cordon_store::audit::AuditFilter { entity: Some("observation_order".into()), ..Default::default() };
+        let taken = store.audit_events(&filter, 50).await.unwrap();
+        assert_eq!(taken.iter().filter(|a| a.action == "observation_test").count(), 2, "{:?}", s.kind);
+        assert_eq!(store.verify_audit().await.unwrap().broken, 0, "{:?}", s.kind);
 
         // The lab's results come back by the ordinary path and land on the orders' tests.
         let admin = as_user(&store, "lab-admin", Role::Admin, "140121").await;
