@@ -496,14 +496,7 @@ impl Store {
                 let mut copy = tx.copy_in_raw(&format!("COPY persons ({}) FROM STDIN", crate::bulk::PERSON_COLUMNS)).await?;
                 for p in &people {
                     let household = p.address.as_ref().map(|a| households[&(p.area_code.as_str(), a.as_str())].to_string());
-                    let birth = p.birth_date.format("%Y-%m-%d").to_string();
-                    copy_field(&mut buf, Some(p.document.kind()), false);
-                    copy_field(&mut buf, Some(p.document.number()), false);
-                    copy_field(&mut buf, Some(&p.document.tail4()), false);
-                    copy_field(&mut buf, Some(p.name.as_str()), false);
-                    copy_field(&mut buf, Some(p.sex.as_str()), false);
-                    copy_field(&mut buf, Some(&birth), false);
-                    copy_field(&mut buf, p.phone.as_ref().map(|x| x.as_str()), false);
+                    crate::postgres::people::copy_person_head(&mut buf, p);
                     copy_field(&mut buf, household.as_deref(), false);
                     copy_field(&mut buf, Some(p.area_code.as_str()), false);
                     let _ = writeln!(buf, "{}", p.tags.bits());

@@ -17,6 +17,19 @@ use crate::bulk::{PERSON_COLUMNS, Written};
 /// A stored person as a re-import compares with it: id number, name, phone, area, address.
 type StoredRow = (String, String, Option<String>, String, Option<String>);
 
+/// A person's id kind, id number, its last four, name, sex, birth date and phone in COPY text,
+/// each followed by a tab.
+pub(crate) fn copy_person_head(buf: &mut String, p: &NewPerson) {
+    let birth = p.birth_date.format("%Y-%m-%d").to_string();
+    copy_field(buf, Some(p.document.kind()), false);
+    copy_field(buf, Some(p.document.number()), false);
+    copy_field(buf, Some(&p.document.tail4()), false);
+    copy_field(buf, Some(p.name.as_str()), false);
+    copy_field(buf, Some(p.sex.as_str()), false);
+    copy_field(buf, Some(&birth), false);
+    copy_field(buf, p.phone.as_ref().map(|x| x.as_str()), false);
+}
+
 /// Makes the connection's stage (emptied at each commit).
 pub(crate) async fn stage(conn: &mut PoolConnection<Postgres>) -> Result<()> {
     sqlx::query(
@@ -34,14 +47,7 @@ pub(crate) async fn stage(conn: &mut PoolConnection<Postgres>) -> Result<()> {
 pub(crate) async fn write(conn: &mut PoolConnection<Postgres>, batch: &[NewPerson]) -> Result<Written> {
     let mut buf = String::with_capacity(batch.len() * 96);
     for p in batch {
-        let birth = p.birth_date.format("%Y-%m-%d").to_string();
-        copy_field(&mut buf, Some(p.document.kind()), false);
-        copy_field(&mut buf, Some(p.document.number()), false);
-        copy_field(&mut buf, Some(&p.document.tail4()), false);
-        copy_field(&mut buf, Some(p.name.as_str()), false);
-        copy_field(&mut buf, Some(p.sex.as_str()), false);
-        copy_field(&mut buf, Some(&birth), false);
-        copy_field(&mut buf, p.phone.as_ref().map(|x| x.as_str()), false);
+        copy_person_head(&mut buf, p);
         copy_field(&mut buf, Some(p.area_code.as_str()), false);
         copy_field(&mut buf, p.address.as_deref(), false);
         let _ = writeln!(&mut buf, "{}", p.tags.bits());
