@@ -114,7 +114,7 @@ pub(crate) async fn scan(
 ) -> Result<Scanned> {
     for attempt in 0..ATTEMPTS + 2 {
         if attempt == ATTEMPTS {
-            match scan_locked(pool, round_id, barcode, person_id, client_id, inside).await? {
+            match scan_locked(pool, ScanAsk { round_id, barcode, person_id, client_id }, inside).await? {
                 Some(scanned) => return Ok(scanned),
                 // Sampled elsewhere while it waited: read once more, and the rules say where.
                 None => continue,
@@ -158,17 +158,20 @@ pub(crate) async fn scan(
     Err(refuse::busy(barcode).into())
 }
 
+/// What a scan asks: the round, the tube's barcode, the person, the station's id for the scan.
+#[derive(Clone, Copy)]
+struct ScanAsk<'a> {
+    round_id: i64,
+    barcode: &'a str,
+    person_id: i64,
+    client_id: Option<&'a str>,
+}
+
 /// A scan in one transaction that locks the tube first: scans into the same tube take turns.
 /// For a scan whose tube other scans keep moving between its read and its write. None when the
 /// person was sampled elsewhere meanwhile (rolled back; the caller reads again).
-async fn scan_locked(
-    pool: &PgPool,
-    round_id: i64,
-    barcode: &str,
-    person_id: i64,
-    client_id: Option<&str>,
-    inside: &(dyn Fn(&str) -> Result<()> + Sync),
-) -> Result<Option<Scanned>> {
+async fn scan_locked(pool: &PgPool, ask: ScanAsk<'_>, inside: &(dyn Fn(&str) -> Result<()> + Sync)) -> Result<Option<Scanned>> {
+    let ScanAsk { round_id, barcode, person_id, client_id } = ask;
     let mut tx = pool.begin().await?;
     sqlx::query(LOCK_TUBE).bind(round_id).bind(barcode).execute(&mut *tx).await?;
     let read: Option<ScanRead> = sqlx::query_as(SCAN_READ).bind(round_id).bind(barcode).bind(person_id).fetch_optional(&mut *tx).await?;
