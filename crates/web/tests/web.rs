@@ -659,6 +659,14 @@ async fn sign_in(client: &fantoccini::Client, addr: SocketAddr, user: &str, pass
     client.wait().for_element(fantoccini::Locator::Css(".error, header .who .user")).await.unwrap();
 }
 
+/// Signs out with the header's button and waits for the sign-in page, so that the next
+/// navigation cannot cut the sign-out short and keep the old session.
+async fn sign_out(client: &fantoccini::Client) {
+    client.find(fantoccini::Locator::Css("header form button")).await.unwrap().click().await.unwrap();
+    wait_for_url(client, "the sign-in page after signing out", |path, _| path == "/login").await;
+    client.wait().for_element(fantoccini::Locator::Css("input[name=username]")).await.unwrap();
+}
+
 /// Waits until the page's URL satisfies `ok` (a click or a submitted form has navigated).
 async fn wait_for_url(client: &fantoccini::Client, what: &str, ok: impl Fn(&str, Option<&str>) -> bool) {
     for _ in 0..100 {
@@ -1374,7 +1382,7 @@ async fn people_line_lists_venues_scans_and_rosters_are_imported_on_a_page_with_
 
         // The commander imports the register's people as Excel saves them (UTF-8 with a BOM,
         // CRLF), on a phone.
-        client.find(fantoccini::Locator::Css("header form button")).await.unwrap().click().await.unwrap();
+        sign_out(&client).await;
         client.set_window_size(390, 844).await.unwrap();
         sign_in(&client, addr, "commander1", PASSWORD).await;
         menu(&client, "/imports").await;

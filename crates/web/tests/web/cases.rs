@@ -478,7 +478,7 @@ async fn an_investigator_confirms_venue_candidates_sees_household_secondaries_an
         .await;
         assert_eq!((status, done["assist_requests"].as_u64()), (StatusCode::OK, Some(1)), "{done}");
         account(store, "xugou", Role::Investigator, "140121101").await;
-        client.find(fantoccini::Locator::Css("header form button")).await.unwrap().click().await.unwrap();
+        sign_out(&client).await;
         sign_in(&client, addr, "xugou", PASSWORD).await;
         client.goto(&format!("http://{addr}/assist")).await.unwrap();
         let row = text(&client, "table#assist tbody tr").await;
@@ -522,7 +522,7 @@ async fn an_investigator_confirms_venue_candidates_sees_household_secondaries_an
             vec![p(10)],
             "{offered}"
         );
-        client.find(fantoccini::Locator::Css("header form button")).await.unwrap().click().await.unwrap();
+        sign_out(&client).await;
         sign_in(&client, addr, "tracer1", PASSWORD).await;
         client.goto(&format!("http://{addr}/cases/{}", case["id"])).await.unwrap();
         let row = text(&client, &format!("table#candidates tr:has(input[value='{}'])", p(10))).await;

@@ -211,7 +211,7 @@ async fn a_site_head_fills_rooms_samples_and_checks_people_and_the_commander_cha
         assert_eq!(text(&client, "#site-notice").await, "已为 1 人重新计算隔离期。");
 
         // The commander puts protocol-8 in force: every open schedule is recomputed.
-        client.find(fantoccini::Locator::Css("header form button")).await.unwrap().click().await.unwrap();
+        sign_out(&client).await;
         sign_in(&client, addr, "commander1", PASSWORD).await;
         client.goto(&format!("http://{addr}/rulesets")).await.unwrap();
         click(&client, "form.incident-rule select option[value='protocol-8']").await;
@@ -262,7 +262,7 @@ async fn a_site_head_fills_rooms_samples_and_checks_people_and_the_commander_cha
         assert!(text(&client, "#rule-qingxu-10 + table").await.contains("11"));
 
         // The site head sends the second person home for monitoring; the room waits for cleaning.
-        client.find(fantoccini::Locator::Css("header form button")).await.unwrap().click().await.unwrap();
+        sign_out(&client).await;
         sign_in(&client, addr, "head1", PASSWORD).await;
         client.goto(&format!("http://{addr}{site_path}")).await.unwrap();
         click(&client, "table#site-people tbody tr:nth-child(2) a").await;
@@ -305,7 +305,7 @@ async fn a_site_head_fills_rooms_samples_and_checks_people_and_the_commander_cha
             })
             .await
             .unwrap();
-        client.find(fantoccini::Locator::Css("header form button")).await.unwrap().click().await.unwrap();
+        sign_out(&client).await;
         sign_in(&client, addr, "disp1", PASSWORD).await;
         client.goto(&format!("http://{addr}/dispatch")).await.unwrap();
         let ride = text(&client, "table#transfers tbody tr").await;
@@ -483,12 +483,12 @@ async fn a_dispatcher_seats_contacts_and_sends_the_case_to_hospital_where_it_is_
         // In hospital: the site head sees the ward but does not treat (item 19 of issue 18);
         // the hospital's doctor, whose first page is the ward, records the course and
         // discharges once two tests with Ct >= 35 lie a day apart.
-        client.find(fantoccini::Locator::Css("header form button")).await.unwrap().click().await.unwrap();
+        sign_out(&client).await;
         sign_in(&client, addr, "head1", PASSWORD).await;
         client.goto(&format!("http://{addr}/treatment")).await.unwrap();
         assert!(text(&client, "section.stay h2").await.contains("清徐-1"));
         assert!(client.find(fantoccini::Locator::Css("section.stay .severity-form")).await.is_err(), "no forms for the site head");
-        client.find(fantoccini::Locator::Css("header form button")).await.unwrap().click().await.unwrap();
+        sign_out(&client).await;
         sign_in(&client, addr, "doc1", PASSWORD).await;
         client.wait().for_element(fantoccini::Locator::Css("section.stay .severity-form")).await.unwrap();
         assert!(client.current_url().await.unwrap().path().ends_with("/treatment"));
@@ -589,7 +589,7 @@ async fn a_dispatcher_seats_contacts_and_sends_the_case_to_hospital_where_it_is_
         assert_eq!(head.observation_order(close[0]).await.unwrap().unwrap().status, cordon_domain::observation::Status::Case);
         let (_, ended) = page_html(store, &w.commander, &format!("/observation/orders/{}", close[0])).await;
         assert!(ended.contains("医学观察已结束（转为病例）") && !ended.contains("class=\"current\""), "no stage now, no tests ahead");
-        client.find(fantoccini::Locator::Css("header form button")).await.unwrap().click().await.unwrap();
+        sign_out(&client).await;
         sign_in(&client, addr, "disp1", PASSWORD).await;
         client.goto(&format!("http://{addr}/dispatch")).await.unwrap();
         let waiting = text(&client, "table#cases-waiting tbody tr").await;
@@ -624,7 +624,7 @@ async fn a_dispatcher_seats_contacts_and_sends_the_case_to_hospital_where_it_is_
         assert_eq!(case["place"], "shelter_hospital", "{case}");
 
         // A death is not one click: it asks for the time, the cause and a confirmation.
-        client.find(fantoccini::Locator::Css("header form button")).await.unwrap().click().await.unwrap();
+        sign_out(&client).await;
         sign_in(&client, addr, "doc1", PASSWORD).await;
         let now = chrono::Utc::now().with_timezone(&cordon_domain::local_offset()).format("%Y-%m-%dT%H:%M").to_string();
         let open_death_form = |cause: &'static str| {
@@ -791,7 +791,7 @@ async fn a_community_worker_tests_people_at_home_and_releases_those_whose_period
             .unwrap();
 
         // The audit log says each start in words: the act, whose order, from and to.
-        client.find(fantoccini::Locator::Css("header form button")).await.unwrap().click().await.unwrap();
+        sign_out(&client).await;
         sign_in(&client, addr, "admin1", PASSWORD).await;
         client.goto(&format!("http://{addr}/audit?entity=observation_order")).await.unwrap();
         let log = text(&client, "table.audit tbody").await;
