@@ -89,23 +89,39 @@ const SELECT: &str = "SELECT i.id, i.case_id, c.external_id AS case_number, p.na
 macro_rules! open_investigation {
     ($tx:expr, $case:expr, $area:expr, $now:expr, $by:expr) => {{
         let (core_due, report_due) = cordon_domain::cases::investigation::deadlines($now);
-        let (id,): (i64,) = sqlx::query_as(
-            "INSERT INTO investigations (case_id, area_code, opened_at, core_due_at, report_due_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
-        )
-        .bind($case).bind($area).bind($now).bind(core_due).bind(report_due).fetch_one(&mut *$tx).await?;
-        let team: Vec<(i64, String, i64, Option<chrono::DateTime<chrono::Utc>>)> = sqlx::query_as($crate::investigations::TEAM).fetch_all(&mut *$tx).await?;
-        let free: Vec<cordon_domain::cases::investigation::Candidate> = $crate::investigations::team_for($area, team)
-            .into_iter()
-            .filter(|c| c.open_tasks == 0)
-            .collect();
-        if let Some(user) = cordon_domain::cases::investigation::next_in_turn(&free) {
-            sqlx::query("INSERT INTO investigation_assignments (investigation_id, user_id, part, assigned_at, assigned_by) VALUES ($1, $2, 'phone', $3, $4)")
-                .bind(id).bind(user).bind($now).bind($by).execute(&mut *$tx).await?;
+        let (id,): (i64,) = sqlx::query_as($crate::investigations::OPEN)
+            .bind($case)
+            .bind($area)
+            .bind($now)
+            .bind(core_due)
+            .bind(report_due)
+            .fetch_one(&mut *$tx)
+            .await?;
+        let team: Vec<(i64, String, i64, Option<chrono::DateTime<chrono::Utc>>)> =
+            sqlx::query_as($crate::investigations::TEAM).fetch_all(&mut *$tx).await?;
+        if let Some(user) = $crate::investigations::first_in_turn($area, team) {
+            sqlx::query($crate::investigations::ASSIGN_PHONE).bind(id).bind(user).bind($now).bind($by).execute(&mut *$tx).await?;
         }
         id
     }};
 }
 pub(crate) use open_investigation;
+
+/// A case's investigation opened (`$1` case, `$2` area, `$3` opened, `$4` and `$5` the deadlines).
+pub(crate) const OPEN: &str =
+    "INSERT INTO investigations (case_id, area_code, opened_at, core_due_at, report_due_at) VALUES ($1, $2, $3, $4, $5) RETURNING id";
+
+/// An investigation's phone part given to an investigator (`$1` investigation, `$2` user, `$3`
+/// when, `$4` by whom).
+pub(crate) const ASSIGN_PHONE: &str =
+    "INSERT INTO investigation_assignments (investigation_id, user_id, part, assigned_at, assigned_by) VALUES ($1, $2, 'phone', $3, $4)";
+
+/// Who takes a new investigation in `area` from the [`TEAM`] rows: the next in turn among those
+/// with no open task, or nobody (the board shows it unassigned).
+pub(crate) fn first_in_turn(area: &str, team: Vec<(i64, String, i64, Option<DateTime<Utc>>)>) -> Option<i64> {
+    let free: Vec<Candidate> = team_for(area, team).into_iter().filter(|c| c.open_tasks == 0).collect();
+    next_in_turn(&free)
+}
 
 /// Investigators with their areas, open tasks and last assignment (one row per area).
 pub(crate) const TEAM: &str = "SELECT u.id, ua.area_code, \
