@@ -63,7 +63,7 @@ pub(crate) const INSERT_AUDIT_ROW_PARAMS: usize = 12;
 
 /// The newest seal: each event is chained onto it. Events without one (written before the chain
 /// began, or forged outside Cordon) are passed over here and reported by [`Store::verify_audit`].
-const LAST_HASH: &str = "SELECT hash FROM audit_events WHERE hash IS NOT NULL ORDER BY id DESC LIMIT 1";
+pub(crate) const LAST_HASH: &str = "SELECT hash FROM audit_events WHERE hash IS NOT NULL ORDER BY id DESC LIMIT 1";
 
 /// The hash of an event chained onto `prev` (the hash of the event before it, empty for the
 /// first): SHA-256 over `prev` and every stored column but the id, as JSON, in hex.
@@ -128,6 +128,12 @@ impl Chain {
         Ok(Chain { prev: prev.unwrap_or_default() })
     }
 
+    /// The chain onto the newest seal `prev` ([`LAST_HASH`]) read by the caller, on PostgreSQL
+    /// under the audit lock ([`AUDIT_LOCK`]) taken in an earlier statement of its transaction.
+    pub(crate) fn onto(prev: Option<String>) -> Chain {
+        Chain { prev: prev.unwrap_or_default() }
+    }
+
     /// The chain on PostgreSQL, inside a transaction: it takes the audit lock first, held to the
     /// transaction's end, so that two transactions never chain onto the same event.
     pub(crate) async fn postgres(conn: &mut sqlx::PgConnection) -> Result<Chain> {
@@ -145,7 +151,7 @@ impl Chain {
 }
 
 /// The key of the PostgreSQL advisory lock that orders the chain ("audit" in ASCII).
-const AUDIT_LOCK: i64 = 0x0061_7564_6974;
+pub(crate) const AUDIT_LOCK: i64 = 0x0061_7564_6974;
 
 /// Writing one event inside a caller's transaction, on either backend.
 pub(crate) trait Append {

@@ -332,51 +332,92 @@ macro_rules! recluster {
 }
 pub(crate) use recluster;
 
-/// The read before a case is made (`$1` incident, `$2` person, `$3` the number given or NULL):
-/// the person's case in the incident, the number (the next in the incident when none is given),
-/// whether that number is taken, and whether the person is anyone's contact or has an
-/// observation order in the incident.
-const CREATE_FACTS: &str = "SELECT \
-     (SELECT id FROM cases WHERE incident_id = $1 AND person_id = $2), n.external, \
-     EXISTS (SELECT 1 FROM cases WHERE incident_id = $1 AND external_id = n.external), \
-     (EXISTS (SELECT 1 FROM exposures WHERE contact_person_id = $2 AND incident_id = $1) \
-      OR EXISTS (SELECT 1 FROM exposures WHERE source_person_id = $2 AND incident_id = $1) \
-      OR EXISTS (SELECT 1 FROM observation_orders WHERE person_id = $2 AND incident_id = $1) \
-      OR EXISTS (SELECT 1 FROM observation_orders WHERE via_person_id = $2 AND incident_id = $1)) \
-     FROM (SELECT COALESCE($3, CAST((SELECT COUNT(*) FROM cases WHERE incident_id = $1) + 1 AS TEXT)) AS external) n";
+/// The read before a case is made (`$2` person, `$3` the number given or NULL), in the incident
+/// `incident` (an SQL expression: `$1`, or [`INCIDENT_OF_AREA`]): the incident, the person's
+/// case in it, the number (the next in the incident when none is given), whether that number is
+/// taken, and whether the person is anyone's contact or has an observation order in it. The
+/// incident is NULL when there is none.
+pub(crate) fn create_facts(incident: &str) -> String {
+    format!(
+        "SELECT f.incident_id, (SELECT id FROM cases WHERE incident_id = f.incident_id AND person_id = $2) AS existing, f.external, \
+         EXISTS (SELECT 1 FROM cases WHERE incident_id = f.incident_id AND external_id = f.external) AS taken, \
+         (EXISTS (SELECT 1 FROM exposures WHERE contact_person_id = $2 AND incident_id = f.incident_id) \
+          OR EXISTS (SELECT 1 FROM exposures WHERE source_person_id = $2 AND incident_id = f.incident_id) \
+          OR EXISTS (SELECT 1 FROM observation_orders WHERE person_id = $2 AND incident_id = f.incident_id) \
+          OR EXISTS (SELECT 1 FROM observation_orders WHERE via_person_id = $2 AND incident_id = f.incident_id)) AS involved \
+         FROM (SELECT i.incident_id, COALESCE($3, CAST((SELECT COUNT(*) FROM cases WHERE incident_id = i.incident_id) + 1 AS TEXT)) AS external \
+         FROM (SELECT {incident} AS incident_id) i) f"
+    )
+}
+
+/// The incident a case in area `$1` joins: the newest holding the area (as `Store::incident_for`
+/// picks it, which makes one when there is none).
+pub(crate) const INCIDENT_OF_AREA: &str =
+    "(SELECT id FROM incidents WHERE substr($1, 1, length(area_code)) = area_code ORDER BY started_at DESC, id DESC LIMIT 1)";
+
+/// A case's row (`$1`…`$18`), without its RETURNING.
+pub(crate) const INSERT_CASE: &str = "INSERT INTO cases (incident_id, external_id, person_id, positive_id, area_code, classification, \
+     severity, how_found, origin, onset_date, sample_date, report_date, place, label, cluster_id, generation, created_at, created_by) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)";
+
+/// A new case's first classification (`$1` case, `$2` when, `$3` class, `$4` by whom).
+pub(crate) const FIRST_CLASS: &str =
+    "INSERT INTO case_class_changes (case_id, changed_at, from_class, to_class, changed_by) VALUES ($1, $2, NULL, $3, $4)";
+
+/// One infector link (`$1` infector, `$2` case, `$3` source).
+pub(crate) const LINK: &str = "INSERT INTO case_links (infector_id, case_id, source) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING";
+
+/// A case joins its infectors' cluster (`$1` its generation + 1, `$2` its date, `$3` the
+/// cluster's area now, `$4` when, `$5` the cluster).
+pub(crate) const JOIN_CLUSTER: &str = "UPDATE clusters SET size = size + 1, \
+     generations = CASE WHEN generations < $1 THEN $1 ELSE generations END, \
+     first_date = CASE WHEN $2 IS NOT NULL AND (first_date IS NULL OR $2 < first_date) THEN $2 ELSE first_date END, \
+     last_date = CASE WHEN $2 IS NOT NULL AND (last_date IS NULL OR $2 > last_date) THEN $2 ELSE last_date END, \
+     area_code = $3, updated_at = $4 WHERE id = $5";
+
+/// A case with no infector starts a cluster of its own (`$1` incident, `$2` area, `$3` the case,
+/// `$4` its date, `$5` when).
+pub(crate) const START_CLUSTER: &str = "INSERT INTO clusters (incident_id, area_code, label, index_case_id, size, generations, \
+     first_date, last_date, updated_at) VALUES ($1, $2, NULL, $3, 1, 1, $4, $4, $5) RETURNING id";
+
+/// One case and its cluster, as a new case's infector.
+pub(crate) const CLUSTER_STATE: &str = "SELECT c.id, c.incident_id, c.cluster_id, c.generation, k.area_code AS cluster_area FROM cases c \
+     LEFT JOIN clusters k ON k.id = c.cluster_id WHERE c.id = $1";
+
+/// What [`create_facts`] reads.
+pub(crate) struct CreateFacts {
+    pub(crate) incident_id: i64,
+    pub(crate) existing: Option<i64>,
+    pub(crate) external: String,
+    pub(crate) taken: bool,
+    pub(crate) involved: bool,
+}
 
 /// A stored case as a new case's infector: its incident and cluster.
 #[derive(Debug, Clone, sqlx::FromRow)]
-struct ClusterState {
-    id: i64,
-    incident_id: i64,
-    cluster_id: Option<i64>,
-    generation: i32,
+pub(crate) struct ClusterState {
+    pub(crate) id: i64,
+    pub(crate) incident_id: i64,
+    pub(crate) cluster_id: Option<i64>,
+    pub(crate) generation: i32,
     /// The area of its cluster.
-    cluster_area: Option<String>,
+    pub(crate) cluster_area: Option<String>,
 }
 
 /// The cases `$ids` with their clusters, inside transaction `$tx` (a macro, as [`recluster`]).
 macro_rules! cluster_states {
     ($tx:expr, $ids:expr) => {{
         let mut out: Vec<ClusterState> = Vec::new();
-        for chunk in $ids.chunks(500) {
-            let sql = format!(
-                "SELECT c.id, c.incident_id, c.cluster_id, c.generation, k.area_code AS cluster_area FROM cases c \
-                 LEFT JOIN clusters k ON k.id = c.cluster_id WHERE c.id IN ({})",
-                $crate::list_placeholders(0, chunk.len())
-            );
-            let params: Vec<Param> = chunk.iter().map(|i| Param::Int(*i)).collect();
-            let rows: Vec<ClusterState> =
-                bind_all(sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(&mut *$tx).await?;
-            out.extend(rows);
+        for id in $ids {
+            out.extend(sqlx::query_as::<_, ClusterState>(CLUSTER_STATE).bind(*id).fetch_optional(&mut *$tx).await?);
         }
         out
     }};
 }
 
 /// Where a new case's cluster comes from.
-enum ClusterPlan {
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum ClusterPlan {
     /// The one cluster all its infectors are in, the case's generation in it, and the
     /// cluster's area once it holds the case.
     Join { cluster: i64, generation: i32, area: String },
@@ -400,6 +441,101 @@ impl ClusterPlan {
     }
 }
 
+/// A case to record, with everything known before its transaction begins.
+#[derive(Debug, Clone)]
+pub(crate) struct CaseAsk {
+    pub(crate) new: NewCase,
+    /// The number given, trimmed.
+    pub(crate) number: Option<String>,
+    pub(crate) area: String,
+    /// The date that places it in its cluster: onset, else report, else sampling.
+    pub(crate) date: Option<NaiveDate>,
+    pub(crate) now: DateTime<Utc>,
+    pub(crate) actor: Actor,
+}
+
+/// What the rules make of a new case's facts.
+pub(crate) enum Decision {
+    /// The person is a case of the incident already: that case.
+    Existing(i64),
+    /// Written in the incident under `external`; `plan` says where its cluster comes from.
+    Write { incident_id: i64, external: String, plan: ClusterPlan },
+}
+
+/// What the quick path of recording a case did.
+pub(crate) enum Made {
+    Case(Box<Case>),
+    /// The person is a case of the incident already.
+    Existing(i64),
+    /// Nothing: the case re-forms clusters or moves contacts, or is the first of a new
+    /// incident — the full path's work.
+    Reform,
+}
+
+impl CaseAsk {
+    /// The rules over what was read: the person's case if they are one, a refusal (an infector
+    /// of another incident, an empty or taken number), or where its cluster comes from — joined
+    /// or started with the case in the common case, re-formed once it is in when its infectors
+    /// are in several clusters, it carries a source label (which may change the cluster's), or
+    /// the person was a contact or under observation.
+    pub(crate) fn decide(&self, facts: CreateFacts, infectors: &[ClusterState]) -> Result<Decision> {
+        if let Some(existing) = facts.existing {
+            return Ok(Decision::Existing(existing));
+        }
+        for i in &self.new.infectors {
+            if !infectors.iter().any(|s| s.id == *i && s.incident_id == facts.incident_id) {
+                return Err(refused!("refused.case_of_other_incident", i = i));
+            }
+        }
+        if facts.external.is_empty() {
+            return Err(refused!("refused.case_number_empty"));
+        }
+        if facts.taken {
+            return Err(refused!("refused.case_number_taken", external = facts.external));
+        }
+        let involved = facts.involved && self.new.person_id.is_some();
+        let plan = if involved || self.new.label.is_some() { ClusterPlan::Reform } else { ClusterPlan::of(infectors, &self.new.area_code) };
+        Ok(Decision::Write { incident_id: facts.incident_id, external: facts.external, plan })
+    }
+
+    /// The case's audit event, under its number.
+    pub(crate) fn change(&self, external: &str) -> Change {
+        let new = &self.new;
+        Change::new("create", "case", external).area(&self.area).after(serde_json::json!({
+            "person": new.person_id, "classification": new.classification.as_str(), "how_found": new.how_found.as_str(),
+            "infectors": new.infectors,
+        }))
+    }
+
+    /// The case as stored once written with `id` in the incident, under `external`, with its
+    /// place in a cluster.
+    pub(crate) fn case(&self, id: i64, incident_id: i64, external: String, cluster_id: Option<i64>, generation: i32) -> Case {
+        let new = &self.new;
+        Case {
+            id,
+            incident_id,
+            external_id: external,
+            person_id: new.person_id,
+            positive_id: new.positive_id,
+            area_code: self.area.clone(),
+            classification: new.classification,
+            severity: new.severity.map(|s| s.as_str().to_string()),
+            how_found: new.how_found,
+            origin: new.origin,
+            onset_date: new.onset_date,
+            sample_date: new.sample_date,
+            report_date: new.report_date,
+            place: new.place,
+            label: new.label.clone(),
+            cluster_id,
+            generation,
+            created_at: self.now,
+            created_by: self.actor.name.clone(),
+            converted_at: None,
+        }
+    }
+}
+
 impl Store {
     pub(crate) async fn case(&self, id: i64) -> Result<Option<Case>> {
         let sql = format!("SELECT {CASE_COLUMNS} FROM cases WHERE id = $1");
@@ -416,74 +552,67 @@ impl Store {
     /// re-forms the clusters it joins. A person already a case of the incident answers that case.
     pub(crate) async fn create_case(&self, actor: &Actor, new: NewCase) -> Result<Case> {
         cordon_domain::cases::case::identified(new.person_id.is_some(), new.external_id.as_deref())?;
-        let number = new.external_id.as_deref().map(str::trim);
-        let incident_id = self.incident_for(actor, &new.area_code).await?;
-        let now = Utc::now();
-        let area = new.area_code.to_string();
-        let change =
-            Change::new("create", "case", new.external_id.as_deref().unwrap_or("(numbered)")).area(&area).after(serde_json::json!({
-                "person": new.person_id, "classification": new.classification.as_str(), "how_found": new.how_found.as_str(),
-                "infectors": new.infectors,
-            }));
-        let mut reclassified: Vec<i64> = Vec::new();
-        let date = new.onset_date.or(new.report_date).or(new.sample_date);
-        let (id, made) = with_write_pool!(self, pool => {
-            let mut tx = pool.begin_write().await?;
-            // What the rules need, in one read: the person's case in this incident if they are
-            // one already, the number (the next in the incident when none is given) and whether
-            // it is taken, and whether the person is anyone's contact or under observation in
-            // this incident (then more follows below).
-            let (existing, external, taken, involved): (Option<i64>, String, bool, bool) = sqlx::query_as(CREATE_FACTS)
-                .bind(incident_id).bind(new.person_id).bind(number).fetch_one(&mut *tx).await?;
-            if let Some(existing) = existing {
-                drop(tx);
-                return self.case(existing).await?.ok_or_else(|| StoreError::Task("case vanished".into()));
-            }
-            let infectors = cluster_states!(tx, &new.infectors);
-            for i in &new.infectors {
-                if !infectors.iter().any(|s| s.id == *i && s.incident_id == incident_id) {
-                    return Err(refused!("refused.case_of_other_incident", i = i));
+        let ask = CaseAsk {
+            number: new.external_id.as_deref().map(|n| n.trim().to_string()),
+            area: new.area_code.to_string(),
+            date: new.onset_date.or(new.report_date).or(new.sample_date),
+            // Microseconds: what both databases keep, so that the case answered is the case stored.
+            now: chrono::SubsecRound::trunc_subsecs(Utc::now(), 6),
+            actor: actor.clone(),
+            new,
+        };
+        // The common case — a case joining its infectors' one cluster or starting its own, in
+        // an incident that exists — in one request of SQLite's writer, or in four round trips
+        // on PostgreSQL; the rest (clusters re-formed, contacts turning positive, the first
+        // case of an incident) on the full path below.
+        if ask.new.label.is_none() {
+            let made = match &*self.backend {
+                crate::Backend::Sqlite(b) => {
+                    let quick = ask.clone();
+                    b.writer.write(move |c| crate::sqlite::cases::create_case(c, &quick)).await?
                 }
-            }
-            if external.is_empty() {
-                return Err(refused!("refused.case_number_empty"));
-            }
-            if taken {
-                return Err(refused!("refused.case_number_taken", external = external));
-            }
-            // The common case is a fast path: a new case joins the one cluster its infectors are
-            // in (or starts its own), written with the case. Anything else — infectors in several
-            // clusters, a source label that may change the cluster's, or a person who was a
-            // contact — is re-formed once the case is in.
-            let involved = involved && new.person_id.is_some();
-            let plan = if involved || new.label.is_some() { ClusterPlan::Reform } else { ClusterPlan::of(&infectors, &new.area_code) };
-            let (cluster_id, generation) = match &plan {
-                ClusterPlan::Join { cluster, generation, .. } => (Some(*cluster), *generation),
-                _ => (None, 0),
+                crate::Backend::Postgres(b) => crate::postgres::cases::create_case(&b.pool, &ask).await?,
             };
-            let insert = format!(
-                "INSERT INTO cases (incident_id, external_id, person_id, positive_id, area_code, classification, severity, how_found, origin, \
-                 onset_date, sample_date, report_date, place, label, cluster_id, generation, created_at, created_by) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) RETURNING {CASE_COLUMNS}"
-            );
-            let mut made: Case = sqlx::query_as(sqlx::AssertSqlSafe(insert))
-                .bind(incident_id).bind(&external).bind(new.person_id).bind(new.positive_id).bind(&area)
+            match made {
+                Made::Case(case) => return Ok(*case),
+                Made::Existing(id) => return self.case(id).await?.ok_or_else(|| StoreError::Task("case vanished".into())),
+                Made::Reform => {}
+            }
+        }
+        let incident_id = self.incident_for(actor, &ask.new.area_code).await?;
+        self.create_case_reforming(incident_id, ask).await
+    }
+
+    /// [`Store::create_case`]'s full path: the case written, then its clusters re-formed from
+    /// their members; a contact or observed person turning positive moves their contacts and
+    /// orders.
+    async fn create_case_reforming(&self, incident_id: i64, ask: CaseAsk) -> Result<Case> {
+        let (new, now, actor) = (&ask.new, ask.now, &ask.actor);
+        let facts = create_facts("CAST($1 AS BIGINT)");
+        let mut reclassified: Vec<i64> = Vec::new();
+        let id = with_write_pool!(self, pool => {
+            let mut tx = pool.begin_write().await?;
+            let (_, existing, external, taken, involved): (i64, Option<i64>, String, bool, bool) =
+                sqlx::query_as(sqlx::AssertSqlSafe(facts.as_str()))
+                    .bind(incident_id).bind(new.person_id).bind(ask.number.as_deref()).fetch_one(&mut *tx).await?;
+            let infectors = cluster_states!(tx, &new.infectors);
+            let external = match ask.decide(CreateFacts { incident_id, existing, external, taken, involved }, &infectors)? {
+                Decision::Existing(id) => {
+                    drop(tx);
+                    return self.case(id).await?.ok_or_else(|| StoreError::Task("case vanished".into()));
+                }
+                Decision::Write { external, .. } => external,
+            };
+            let insert = format!("{INSERT_CASE} RETURNING id");
+            let (id,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(insert))
+                .bind(incident_id).bind(&external).bind(new.person_id).bind(new.positive_id).bind(&ask.area)
                 .bind(new.classification.as_str()).bind(new.severity.map(|s| s.as_str())).bind(new.how_found.as_str())
                 .bind(new.origin.as_str()).bind(new.onset_date).bind(new.sample_date).bind(new.report_date)
-                .bind(new.place.as_str()).bind(&new.label).bind(cluster_id).bind(generation).bind(now).bind(&actor.name)
+                .bind(new.place.as_str()).bind(&new.label).bind(None::<i64>).bind(0i32).bind(now).bind(&actor.name)
                 .fetch_one(&mut *tx).await?;
-            let id = made.id;
-            sqlx::query("INSERT INTO case_class_changes (case_id, changed_at, from_class, to_class, changed_by) VALUES ($1, $2, NULL, $3, $4)")
-                .bind(id).bind(now).bind(new.classification.as_str()).bind(&actor.name).execute(&mut *tx).await?;
-            for chunk in new.infectors.chunks(500) {
-                let sql = format!(
-                    "INSERT INTO case_links (infector_id, case_id, source) SELECT v.column1, $1, 'investigation' FROM (VALUES {}) AS v \
-                     WHERE true ON CONFLICT DO NOTHING",
-                    crate::values_placeholders(chunk.len(), 1, 1)
-                );
-                let mut params = vec![Param::Int(id)];
-                params.extend(chunk.iter().map(|i| Param::Int(*i)));
-                bind_all(sqlx::query(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).execute(&mut *tx).await?;
+            sqlx::query(FIRST_CLASS).bind(id).bind(now).bind(new.classification.as_str()).bind(&actor.name).execute(&mut *tx).await?;
+            for i in &new.infectors {
+                sqlx::query(LINK).bind(*i).bind(id).bind("investigation").execute(&mut *tx).await?;
             }
             let mut touched = vec![id];
             touched.extend(&new.infectors);
@@ -501,8 +630,7 @@ impl Store {
                 )
                 .bind(person).bind(incident_id).bind(id).fetch_all(&mut *tx).await?;
                 for (source,) in sources {
-                    sqlx::query("INSERT INTO case_links (infector_id, case_id, source) VALUES ($1, $2, 'contact') ON CONFLICT DO NOTHING")
-                        .bind(source).bind(id).execute(&mut *tx).await?;
+                    sqlx::query(LINK).bind(source).bind(id).bind("contact").execute(&mut *tx).await?;
                     touched.push(source);
                 }
                 // What follows is domain's rule (turns_positive); the schedules of the orders
@@ -523,46 +651,16 @@ impl Store {
                     .fetch_all(&mut *tx).await?;
                 reclassified.extend(moved.into_iter().map(|(id,)| id));
             }
-            let reformed = match plan {
-                ClusterPlan::Join { cluster, generation, area: joined } => {
-                    sqlx::query(
-                        "UPDATE clusters SET size = size + 1, generations = CASE WHEN generations < $1 THEN $1 ELSE generations END, \
-                         first_date = CASE WHEN $2 IS NOT NULL AND (first_date IS NULL OR $2 < first_date) THEN $2 ELSE first_date END, \
-                         last_date = CASE WHEN $2 IS NOT NULL AND (last_date IS NULL OR $2 > last_date) THEN $2 ELSE last_date END, \
-                         area_code = $3, updated_at = $4 WHERE id = $5",
-                    )
-                    .bind(generation + 1).bind(date).bind(&joined).bind(now).bind(cluster).execute(&mut *tx).await?;
-                    false
-                }
-                ClusterPlan::Start => {
-                    let (cluster,): (i64,) = sqlx::query_as(
-                        "INSERT INTO clusters (incident_id, area_code, label, index_case_id, size, generations, first_date, last_date, updated_at) \
-                         VALUES ($1, $2, NULL, $3, 1, 1, $4, $4, $5) RETURNING id",
-                    )
-                    .bind(incident_id).bind(&area).bind(id).bind(date).bind(now).fetch_one(&mut *tx).await?;
-                    sqlx::query("UPDATE cases SET cluster_id = $1 WHERE id = $2").bind(cluster).bind(id).execute(&mut *tx).await?;
-                    made.cluster_id = Some(cluster);
-                    false
-                }
-                ClusterPlan::Reform => {
-                    recluster!(tx, &touched, &area, now);
-                    true
-                }
-            };
-            crate::investigations::open_investigation!(tx, id, &area, now, &actor.name);
-            let mut change = change.clone();
-            change.entity_id = Some(external);
-            tx.append(actor, &change).await?;
+            recluster!(tx, &touched, &ask.area, now);
+            crate::investigations::open_investigation!(tx, id, &ask.area, now, &actor.name);
+            tx.append(actor, &ask.change(&external)).await?;
             tx.commit().await?;
-            (id, (!reformed).then_some(made))
+            id
         });
         if !reclassified.is_empty() {
             self.recompute_orders(&reclassified).await?;
         }
-        match made {
-            Some(case) => Ok(case),
-            None => self.case(id).await?.ok_or_else(|| StoreError::Task("case vanished".into())),
-        }
+        self.case(id).await?.ok_or_else(|| StoreError::Task("case vanished".into()))
     }
 
     /// Positives in `scope`, newest first; with `waiting`, only those not yet made a case.

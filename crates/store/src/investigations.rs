@@ -97,8 +97,7 @@ macro_rules! open_investigation {
             .bind(report_due)
             .fetch_one(&mut *$tx)
             .await?;
-        let team: Vec<(i64, String, i64, Option<chrono::DateTime<chrono::Utc>>)> =
-            sqlx::query_as($crate::investigations::TEAM).fetch_all(&mut *$tx).await?;
+        let team: Vec<$crate::investigations::TeamRow> = sqlx::query_as($crate::investigations::TEAM).fetch_all(&mut *$tx).await?;
         if let Some(user) = $crate::investigations::first_in_turn($area, team) {
             sqlx::query($crate::investigations::ASSIGN_PHONE).bind(id).bind(user).bind($now).bind($by).execute(&mut *$tx).await?;
         }
@@ -118,10 +117,13 @@ pub(crate) const ASSIGN_PHONE: &str =
 
 /// Who takes a new investigation in `area` from the [`TEAM`] rows: the next in turn among those
 /// with no open task, or nobody (the board shows it unassigned).
-pub(crate) fn first_in_turn(area: &str, team: Vec<(i64, String, i64, Option<DateTime<Utc>>)>) -> Option<i64> {
+pub(crate) fn first_in_turn(area: &str, team: Vec<TeamRow>) -> Option<i64> {
     let free: Vec<Candidate> = team_for(area, team).into_iter().filter(|c| c.open_tasks == 0).collect();
     next_in_turn(&free)
 }
+
+/// A [`TEAM`] row: an investigator, one of their areas, their open tasks, their last assignment.
+pub(crate) type TeamRow = (i64, String, i64, Option<DateTime<Utc>>);
 
 /// Investigators with their areas, open tasks and last assignment (one row per area).
 pub(crate) const TEAM: &str = "SELECT u.id, ua.area_code, \
@@ -131,7 +133,7 @@ pub(crate) const TEAM: &str = "SELECT u.id, ua.area_code, \
      FROM users u JOIN user_areas ua ON ua.user_id = u.id WHERE u.role = 'investigator' AND NOT u.disabled";
 
 /// The investigators whose jurisdiction holds `area`.
-pub(crate) fn team_for(area: &str, rows: Vec<(i64, String, i64, Option<DateTime<Utc>>)>) -> Vec<Candidate> {
+pub(crate) fn team_for(area: &str, rows: Vec<TeamRow>) -> Vec<Candidate> {
     let mut out: Vec<Candidate> = Vec::new();
     for (user_id, code, open, last) in rows {
         if area.starts_with(code.as_str()) && !out.iter().any(|c| c.user_id == user_id) {
@@ -264,8 +266,7 @@ impl Store {
 
     /// The next investigator in turn among those whose jurisdiction holds `area`.
     pub(crate) async fn next_investigator(&self, area: &str) -> Result<Option<i64>> {
-        let team: Vec<(i64, String, i64, Option<DateTime<Utc>>)> =
-            with_read_pool!(self, pool => sqlx::query_as(TEAM).fetch_all(pool).await?);
+        let team: Vec<TeamRow> = with_read_pool!(self, pool => sqlx::query_as(TEAM).fetch_all(pool).await?);
         Ok(next_in_turn(&team_for(area, team)))
     }
 

@@ -227,9 +227,31 @@ impl Store {
 
 impl Store {
     /// The raw limit of recording one case: its row and its infector links by plain statements
-    /// in one transaction — no cluster, investigation or audit. Answers the case id.
+    /// in one transaction — no cluster, investigation or audit — through the door the product's
+    /// case takes: SQLite's one writer (prepared statements), PostgreSQL's pool. Answers the
+    /// case id.
     pub async fn insert_case_plain(&self, incident_id: i64, number: &str, area_code: &str, infectors: &[i64]) -> Result<i64> {
         let now = Utc::now();
+        if let Backend::Sqlite(b) = &*self.backend {
+            let (number, area_code, infectors, now) =
+                (number.to_string(), area_code.to_string(), infectors.to_vec(), crate::sqlite::time(now));
+            return b
+                .writer
+                .write(move |c| {
+                    c.prepare_cached(
+                        "INSERT INTO cases (incident_id, external_id, area_code, classification, how_found, origin, place, created_at, created_by) \
+                         VALUES (?1, ?2, ?3, 'confirmed', 'other', 'local', 'home', ?4, 'plain')",
+                    )?
+                    .execute(rusqlite::params![incident_id, number, area_code, now])?;
+                    let id = c.last_insert_rowid();
+                    let mut link = c.prepare_cached("INSERT INTO case_links (infector_id, case_id, source) VALUES (?1, ?2, 'plain')")?;
+                    for i in &infectors {
+                        link.execute(rusqlite::params![i, id])?;
+                    }
+                    Ok(id)
+                })
+                .await;
+        }
         Ok(crate::with_write_pool!(self, pool => {
             let mut tx = pool.begin_write().await?;
             let (id,): (i64,) = sqlx::query_as(

@@ -2,6 +2,7 @@
 //! pure planners both dialects call, stay in the workflow's own module.
 
 pub(crate) mod batch;
+pub(crate) mod cases;
 pub(crate) mod checkins;
 pub(crate) mod people;
 pub(crate) mod station;

@@ -10,6 +10,7 @@ use chrono::{DateTime, Utc};
 use crate::Result;
 
 pub(crate) mod batch;
+pub(crate) mod cases;
 pub(crate) mod checkins;
 pub(crate) mod observation;
 pub(crate) mod people;

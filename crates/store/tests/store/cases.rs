@@ -853,7 +853,21 @@ async fn clusters_kept_case_by_case_equal_clusters_formed_from_scratch() {
                 .unwrap();
             links.extend(infectors.iter().map(|i| (*i, c.id)));
             ids.push(c.id);
+            // Whichever path wrote it, the case answered is the case stored, its investigation
+            // is open with its clocks and in the tracer's hands (the only investigator, free
+            // only for the first), and its event is on the chain.
+            assert_eq!(tracer.case(c.id).await.unwrap().as_ref(), Some(&c), "{:?}", s.kind);
+            let inv = tracer.investigation_of_case(c.id).await.unwrap().expect("an investigation");
+            assert_eq!((inv.case_number.as_str(), inv.opened_at), (c.external_id.as_str(), c.created_at));
+            assert_eq!(inv.core_due_at - inv.opened_at, chrono::Duration::hours(4));
+            assert_eq!(inv.assignments.len(), usize::from(k == 0), "case {k}");
         }
+        let check = store.verify_audit().await.unwrap();
+        assert!(check.breaks.is_empty(), "{:?}", check.breaks);
+        let cases = cordon_store::audit::AuditFilter { entity: Some("case".into()), ..Default::default() };
+        let events = store.audit_events(&cases, 1000).await.unwrap();
+        let made: Vec<&str> = events.iter().filter(|e| e.action == "create").filter_map(|e| e.entity_id.as_deref()).collect();
+        assert_eq!(made.len(), 60, "{made:?}");
         let stored = tracer.clusters(&ClusterFilter { min_size: Some(1), limit: Some(5000), ..Default::default() }).await.unwrap();
         let parts = clusters(&ids, &links);
         assert_eq!(stored.len(), parts.len());
