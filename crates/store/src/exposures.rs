@@ -134,6 +134,55 @@ fn assist_target(area: &str, case_area: &str) -> String {
     }
 }
 
+/// Each contact's area and the number of their case in the incident (`$1`), other than the
+/// case recording them (`$2`), if any; the caller adds which persons.
+pub(crate) const KNOWN: &str = "SELECT p.id, p.area_code, (SELECT k.external_id FROM cases k WHERE k.incident_id = $1 AND k.id <> $2 \
+     AND k.person_id = p.id ORDER BY k.id DESC LIMIT 1) FROM persons p";
+
+/// The refusals of a batch of contacts, given what is `known` of each ([`KNOWN`]): a case of the
+/// incident named as a contact (when confirming), a person not on the register, the case's own
+/// person.
+pub(crate) fn check_batch(new: &[NewExposure], known: &HashMap<i64, (String, Option<String>)>, source: i64, confirmed: bool) -> Result<()> {
+    if confirmed && let Some(number) = new.iter().find_map(|n| known.get(&n.contact_person_id).and_then(|k| k.1.as_ref())) {
+        return Err(refused!("refused.contact_is_case", number = number));
+    }
+    for n in new {
+        if !known.contains_key(&n.contact_person_id) {
+            return Err(refused!("refused.no_person", person_id = n.contact_person_id));
+        }
+        if n.contact_person_id == source {
+            return Err(refused!("refused.case_own_contact"));
+        }
+    }
+    Ok(())
+}
+
+/// One row per contact and kind, the batch's last word kept (what storing them one by one with
+/// the upsert left).
+pub(crate) fn last_word(new: &[NewExposure]) -> Vec<&NewExposure> {
+    let mut rows: Vec<&NewExposure> = Vec::with_capacity(new.len());
+    let mut at: HashMap<(i64, &str), usize> = HashMap::new();
+    for n in new {
+        match at.entry((n.contact_person_id, n.kind.as_str())) {
+            std::collections::hash_map::Entry::Occupied(o) => rows[*o.get()] = n,
+            std::collections::hash_map::Entry::Vacant(v) => {
+                v.insert(rows.len());
+                rows.push(n);
+            }
+        }
+    }
+    rows
+}
+
+/// A batch's audit event.
+pub(crate) fn batch_change(case: &Case, new: &[NewExposure], confirmed: bool) -> Change {
+    Change::new(if confirmed { "record" } else { "dismiss" }, "exposures", &case.external_id).area(&case.area_code).after(serde_json::json!(
+        new.iter()
+            .map(|n| serde_json::json!({"person": n.contact_person_id, "kind": n.kind.as_str(), "degree": n.degree.unwrap_or(Degree::Close).as_str()}))
+            .collect::<Vec<_>>()
+    ))
+}
+
 impl Store {
     /// Records exposures of `case` confirmed by the investigator, and what follows each; or,
     /// with `confirmed` false, candidates they dismissed (nothing follows, and they are not
@@ -148,50 +197,29 @@ impl Store {
     ) -> Result<Recorded> {
         let status = if confirmed { "confirmed" } else { "dismissed" };
         let source = case.person_id.ok_or_else(|| refused!("refused.case_without_person", case = case.external_id))?;
+        let rows = last_word(new);
+        // A confirmed batch inside the jurisdiction is one statement on PostgreSQL.
+        if confirmed && let crate::Backend::Postgres(b) = &*self.backend {
+            let batch = crate::postgres::exposures::Batch { actor, case, source, new, rows: &rows, jurisdiction };
+            if let Some(done) = crate::postgres::exposures::record_confirmed(&b.pool, batch).await? {
+                return Ok(done);
+            }
+        }
         // Each contact's area, and the number of the case they are in this incident, if any:
         // a case of the incident is not another case's contact (its link is an infector link),
         // so a batch naming one changes nothing and says who.
         let mut known: HashMap<i64, (String, Option<String>)> = HashMap::new();
         for chunk in new.chunks(500) {
-            let sql = format!(
-                "SELECT p.id, p.area_code, (SELECT k.external_id FROM cases k WHERE k.incident_id = $1 AND k.id <> $2 \
-                 AND k.person_id = p.id ORDER BY k.id DESC LIMIT 1) FROM persons p WHERE p.id IN ({})",
-                list_placeholders(2, chunk.len())
-            );
+            let sql = format!("{KNOWN} WHERE p.id IN ({})", list_placeholders(2, chunk.len()));
             let mut params = vec![Param::Int(case.incident_id), Param::Int(case.id)];
             params.extend(chunk.iter().map(|n| Param::Int(n.contact_person_id)));
             let rows: Vec<(i64, String, Option<String>)> = with_read_pool!(self, pool =>
                 bind_all(sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(pool).await?);
             known.extend(rows.into_iter().map(|(id, area, number)| (id, (area, number))));
         }
-        if confirmed && let Some(number) = new.iter().find_map(|n| known.get(&n.contact_person_id).and_then(|k| k.1.as_ref())) {
-            return Err(refused!("refused.contact_is_case", number = number));
-        }
-        for n in new {
-            if !known.contains_key(&n.contact_person_id) {
-                return Err(refused!("refused.no_person", person_id = n.contact_person_id));
-            }
-            if n.contact_person_id == source {
-                return Err(refused!("refused.case_own_contact"));
-            }
-        }
-        // One row per contact and kind, the batch's last word kept (what storing them one by one
-        // with the upsert below left).
-        let mut rows: Vec<&NewExposure> = Vec::with_capacity(new.len());
-        let mut at: HashMap<(i64, &str), usize> = HashMap::new();
-        for n in new {
-            match at.entry((n.contact_person_id, n.kind.as_str())) {
-                std::collections::hash_map::Entry::Occupied(o) => rows[*o.get()] = n,
-                std::collections::hash_map::Entry::Vacant(v) => {
-                    v.insert(rows.len());
-                    rows.push(n);
-                }
-            }
-        }
+        check_batch(new, &known, source, confirmed)?;
         let now = Utc::now();
-        let change = Change::new(if confirmed { "record" } else { "dismiss" }, "exposures", &case.external_id).area(&case.area_code).after(serde_json::json!(
-            new.iter().map(|n| serde_json::json!({"person": n.contact_person_id, "kind": n.kind.as_str(), "degree": n.degree.unwrap_or(Degree::Close).as_str()})).collect::<Vec<_>>()
-        ));
+        let change = batch_change(case, new, confirmed);
         let mut out = Recorded { exposures: new.len() as u64, ..Default::default() };
         with_write_pool!(self, pool => {
             let mut tx = pool.begin_write().await?;

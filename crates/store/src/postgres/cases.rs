@@ -11,14 +11,6 @@ use crate::cases::{CASE_COLUMNS, Case, CaseAsk, ClusterPlan, ClusterState, Creat
 use crate::investigations::{TEAM, TeamRow, first_in_turn};
 use crate::{Result, StoreError, bind_all};
 
-/// The transaction's first round trip: it begins holding the audit lock
-/// ([`crate::audit::AUDIT_LOCK`]), so that every later statement reads the chain's head as it
-/// stays until the commit; and it plans its statements once per connection — the read below has
-/// a dozen subqueries, and planning it anew for each case (PostgreSQL's choice for it) took
-/// 0.66 ms of a case's 1.8. Every condition in it is an equality on an index, whatever the
-/// values.
-const BEGIN_LOCKED: &str = "BEGIN; SET LOCAL plan_cache_mode = force_generic_plan; SELECT pg_advisory_xact_lock(418581342580)";
-
 /// [`create_facts`] in the incident holding area `$1`, with the infectors (`$4`, an array) and
 /// their clusters, one row each (one row of NULLs when there is none), the chain's head, and
 /// the [`TEAM`] rows as JSON arrays.
@@ -90,7 +82,7 @@ fn team(json: Option<&str>) -> Result<Vec<TeamRow>> {
 /// needs the full path.
 pub(crate) async fn create_case(pool: &PgPool, ask: &CaseAsk) -> Result<Made> {
     let new = &ask.new;
-    let mut tx = pool.begin_with(BEGIN_LOCKED).await?;
+    let mut tx = pool.begin_with(super::BEGIN_LOCKED).await?;
     let rows: Vec<FactRow> = sqlx::query_as(sqlx::AssertSqlSafe(facts_sql()))
         .bind(&ask.area)
         .bind(new.person_id)
@@ -156,7 +148,7 @@ mod tests {
     #[test]
     fn the_transaction_begins_with_the_audit_lock_every_chained_write_takes() {
         assert_eq!(
-            super::BEGIN_LOCKED,
+            crate::postgres::BEGIN_LOCKED,
             format!("BEGIN; SET LOCAL plan_cache_mode = force_generic_plan; SELECT pg_advisory_xact_lock({})", crate::audit::AUDIT_LOCK)
         );
     }

@@ -708,6 +708,78 @@ async fn a_team_shared_by_two_close_contacts_of_one_batch_is_proposed_once() {
 }
 
 #[tokio::test]
+async fn a_batch_naming_household_members_and_team_mates_stores_the_same_paths_on_both_backends() {
+    use cordon_domain::cases::exposure::{Degree, ExposureKind};
+    use cordon_store::exposures::NewExposure;
+    for (s, store) in each_backend("batch_paths").await {
+        seed_areas(&store).await;
+        import_persons(&store, Cursor::new(people_csv(12).into_bytes()), &mut Collect::default()).await.unwrap();
+        let tracer = as_user(&store, "tracer", Role::Investigator, "140121").await;
+        let ids = store.person_ids_by_documents(&(0..12).map(id).collect::<Vec<_>>()).await.unwrap();
+        let p = |n: u32| ids[&id(n)];
+        // Households 0–1, 2–3, …; 1, 3, 4, 5, 7 and 9 sort parcels in one team.
+        let team: String = [1, 3, 4, 5, 7, 9].iter().map(|n| format!("快递站,{},分拣C组\n", id(*n))).collect();
+        tracer
+            .import_roster(Cursor::new(format!("单位,身份证号,班组\n{team}").into_bytes()), &code("140121100"), &mut Collect::default())
+            .await
+            .unwrap();
+        let mut new = new_case("140121100201", "清徐-1", vec![], 12);
+        new.person_id = Some(p(0));
+        let case = tracer.create_case(new).await.unwrap();
+        let met = |person: u32, kind: ExposureKind, degree: Option<Degree>| NewExposure {
+            contact_person_id: p(person),
+            kind,
+            degree,
+            first_at: Some(chrono::Utc::now() - chrono::Duration::days(1)),
+            last_at: Some(chrono::Utc::now() - chrono::Duration::days(1)),
+            note: None,
+        };
+        // 2 and 3 are each other's household: each gets a second path through the other. 4
+        // comes as 5's household member, so not again as a team-mate; 7 is named, so not
+        // proposed; 1 and 9 are the team-mates proposed.
+        let first = [
+            met(3, ExposureKind::Work, None),
+            met(2, ExposureKind::Household, None),
+            met(5, ExposureKind::Meal, None),
+            met(7, ExposureKind::Meal, Some(Degree::Secondary)),
+        ];
+        let done = tracer.record_exposures(case.id, &first).await.unwrap();
+        assert_eq!(done.secondaries_proposed, 5, "{:?}: {done:?}", s.kind);
+        // 9, proposed as a team-mate, turns out to have shared the meal: a close contact now,
+        // whose household brings 8; 5 again changes nothing; the team is all on record.
+        let second = [met(9, ExposureKind::Meal, None), met(5, ExposureKind::Meal, None)];
+        let done = tracer.record_exposures(case.id, &second).await.unwrap();
+        assert_eq!(done.secondaries_proposed, 1, "{:?}: {done:?}", s.kind);
+        let index: HashMap<i64, u32> = (0..12).map(|n| (p(n), n)).collect();
+        let mut view: Vec<(u32, &str, usize, Vec<String>, &str)> = Vec::new();
+        let contacts = tracer.contacts(case.id).await.unwrap();
+        for c in &contacts {
+            let mut kinds = c.kinds.clone();
+            kinds.sort();
+            view.push((index[&c.person_id], c.degree.as_str(), c.paths, kinds, c.status.as_str()));
+        }
+        view.sort_by_key(|v| v.0);
+        let k = |kinds: &[&str]| kinds.iter().map(|k| k.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            view,
+            vec![
+                (1, "secondary", 1, k(&["work"]), "proposed"),
+                (2, "close", 2, k(&["household"]), "confirmed"),
+                (3, "close", 2, k(&["household", "work"]), "confirmed"),
+                (4, "secondary", 1, k(&["household"]), "proposed"),
+                (5, "close", 1, k(&["meal"]), "confirmed"),
+                (7, "secondary", 1, k(&["meal"]), "confirmed"),
+                (8, "secondary", 1, k(&["household"]), "proposed"),
+                (9, "close", 2, k(&["meal", "work"]), "confirmed"),
+            ],
+            "{:?}",
+            s.kind
+        );
+        s.finish(store).await.unwrap();
+    }
+}
+
+#[tokio::test]
 async fn a_roster_offers_the_cases_co_workers_and_proposes_a_close_contacts_team_as_secondaries() {
     use cordon_domain::cases::exposure::ExposureKind;
     use cordon_store::exposures::NewExposure;
