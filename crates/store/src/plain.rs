@@ -37,6 +37,16 @@ async fn ids_used(tx: &mut sqlx::Transaction<'_, sqlx::Postgres>, table: &str, l
     Ok(())
 }
 
+/// An exposure row as a bench's raw side stores it.
+#[derive(Debug, Clone)]
+pub struct PlainExposure {
+    pub source: i64,
+    pub contact: i64,
+    pub kind: &'static str,
+    pub degree: &'static str,
+    pub area: String,
+}
+
 /// A tube with its members, as the registration benchmark writes it.
 #[derive(Debug, Clone)]
 pub struct PlainTube {
@@ -267,48 +277,60 @@ impl Store {
         }))
     }
 
-    /// The raw limit of recording a case's contacts: their exposure rows in one transaction —
-    /// no degree rule, proposal, cluster or audit — by plain one-row INSERTs on SQLite, and on
-    /// PostgreSQL by one multi-row INSERT (one round trip; a COPY of ten rows waits ~40 ms on a
-    /// delayed ACK between its data and its end, a trap rather than the limit).
-    pub async fn insert_exposures_plain(
-        &self,
-        incident_id: i64,
-        case_id: i64,
-        source_person: i64,
-        contacts: &[(i64, String)],
-        at: DateTime<Utc>,
-    ) -> Result<u64> {
+    /// Every person's household, for a bench to know whom a contact lives with.
+    pub async fn person_households_plain(&self) -> Result<Vec<(i64, i64)>> {
+        Ok(crate::with_read_pool!(self, pool =>
+            sqlx::query_as("SELECT id, household_id FROM persons WHERE household_id IS NOT NULL ORDER BY id").fetch_all(pool).await?))
+    }
+
+    /// The raw limit of recording a case's contacts: the same exposure rows the product stores
+    /// for them (the contacts, and the household members proposed as secondary contacts) in one
+    /// transaction — no degree rule, lookup, cluster or audit — by prepared one-row INSERTs on
+    /// SQLite's one writer (the door the product's case takes), and on PostgreSQL by one multi-row INSERT (one round trip; a COPY of a few dozen
+    /// rows waits ~40 ms on a delayed ACK between its data and its end, a trap rather than the
+    /// limit).
+    pub async fn insert_exposures_plain(&self, incident_id: i64, case_id: i64, rows: &[PlainExposure], at: DateTime<Utc>) -> Result<u64> {
         const SQL: &str = "INSERT INTO exposures (incident_id, case_id, source_person_id, contact_person_id, kind, degree, first_at, last_at, status, area_code, created_at, created_by) \
-             VALUES ($1, $2, $3, $4, 'meal', 'close', $5, $5, 'proposed', $6, $5, 'plain')";
-        if contacts.is_empty() {
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $7, 'proposed', $8, $7, 'plain')";
+        if rows.is_empty() {
             return Ok(0);
         }
-        if let Backend::Postgres(b) = &*self.backend {
-            let values = crate::values_placeholders(contacts.len(), 2, 4);
-            let sql = format!(
-                "INSERT INTO exposures (incident_id, case_id, source_person_id, contact_person_id, kind, degree, first_at, last_at, status, \
-                 area_code, created_at, created_by) SELECT $1, $2, $3, v.column1, 'meal', 'close', $4, $4, 'proposed', v.column2, $4, 'plain' \
+        let b = match &*self.backend {
+            Backend::Sqlite(b) => b,
+            Backend::Postgres(b) => {
+                let values = crate::values_placeholders(rows.len(), 5, 3);
+                let sql = format!(
+                    "INSERT INTO exposures (incident_id, case_id, source_person_id, contact_person_id, kind, degree, first_at, last_at, status, \
+                 area_code, created_at, created_by) SELECT $1, $2, v.column1, v.column2, v.column3, v.column4, $3, $3, 'proposed', v.column5, $3, 'plain' \
                  FROM (VALUES {values}) AS v"
-            );
-            let mut params =
-                vec![crate::Param::Int(incident_id), crate::Param::Int(case_id), crate::Param::Int(source_person), crate::Param::Time(at)];
-            for (person, area) in contacts {
-                params.extend([crate::Param::Int(*person), crate::Param::Text(area.clone())]);
+                );
+                let mut params = vec![crate::Param::Int(incident_id), crate::Param::Int(case_id), crate::Param::Time(at)];
+                for r in rows {
+                    params.extend([
+                        crate::Param::Int(r.source),
+                        crate::Param::Int(r.contact),
+                        crate::Param::Text(r.kind.into()),
+                        crate::Param::Text(r.degree.into()),
+                        crate::Param::Text(r.area.clone()),
+                    ]);
+                }
+                let mut tx = b.pool.begin().await?;
+                let n =
+                    crate::bind_all(sqlx::query(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).execute(&mut *tx).await?.rows_affected();
+                tx.commit().await?;
+                return Ok(n);
             }
-            let mut tx = b.pool.begin().await?;
-            let n = crate::bind_all(sqlx::query(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).execute(&mut *tx).await?.rows_affected();
-            tx.commit().await?;
-            return Ok(n);
-        }
-        Ok(crate::with_write_pool!(self, pool => {
-            let mut tx = pool.begin_write().await?;
-            for (person, area) in contacts {
-                sqlx::query(SQL).bind(incident_id).bind(case_id).bind(source_person).bind(*person).bind(at).bind(area).execute(&mut *tx).await?;
-            }
-            tx.commit().await?;
-            contacts.len() as u64
-        }))
+        };
+        let (rows, at) = (rows.to_vec(), crate::sqlite::time(at));
+        b.writer
+            .write(move |c| {
+                let mut insert = c.prepare_cached(&crate::sqlite_sql(SQL))?;
+                for r in &rows {
+                    insert.execute(rusqlite::params![incident_id, case_id, r.source, r.contact, r.kind, r.degree, at, r.area])?;
+                }
+                Ok(rows.len() as u64)
+            })
+            .await
     }
 
     /// The raw limit of "which cluster is this case in": one row by primary key.

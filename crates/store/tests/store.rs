@@ -1228,15 +1228,27 @@ mod station {
             assert!(recalled.contains(&t.people[0]) && recalled.contains(&t.people[1]));
             assert!(t.officer.tube_recalls(t.round.id, &bc("RAW0000002")).await.unwrap().is_empty());
 
-            // A case's contacts.
             let incident = store.insert_incident_plain("对照", "140121").await.unwrap();
             let case = store.insert_case_plain(incident, "P1", "140121100201", &[]).await.unwrap();
-            let met = [(t.people[1], "140121100201".to_string()), (t.people[2], "140121100201".to_string())];
-            assert_eq!(store.insert_exposures_plain(incident, case, t.people[0], &met, Utc::now()).await.unwrap(), 2);
+            // A case's contacts, one of whose household member is proposed through them.
+            let row = |source: i64, contact: i64, kind: &'static str, degree: &'static str| cordon_store::plain::PlainExposure {
+                source,
+                contact,
+                kind,
+                degree,
+                area: "140121100201".to_string(),
+            };
+            let rows = [
+                row(t.people[0], t.people[1], "meal", "close"),
+                row(t.people[0], t.people[2], "meal", "close"),
+                row(t.people[2], t.people[3], "household", "secondary"),
+            ];
+            assert_eq!(store.insert_exposures_plain(incident, case, &rows, Utc::now()).await.unwrap(), 3);
             let tracer = as_user(&store, "tracer", Role::Investigator, "140121100").await;
             let contacts = tracer.contacts(case).await.unwrap();
             let view: Vec<(i64, &str, &str)> = contacts.iter().map(|c| (c.person_id, c.degree.as_str(), c.status.as_str())).collect();
-            let mut expected = vec![(t.people[1], "close", "proposed"), (t.people[2], "close", "proposed")];
+            let mut expected =
+                vec![(t.people[1], "close", "proposed"), (t.people[2], "close", "proposed"), (t.people[3], "secondary", "proposed")];
             expected.sort();
             assert_eq!(view, expected, "{:?}", s.kind);
             s.finish(store).await.unwrap();

@@ -3,10 +3,11 @@
 //! investigation, its audit event and its cluster kept up to date, in one transaction), against
 //! the raw limit of storing the same case row and links alone in one transaction;
 //! `cluster_exposures` — each case's ten contacts recorded in one call (1,000,000 exposures at
-//! `--scale 1`: the degree rule, households proposed, the audit event), against the same rows by
-//! plain INSERTs in one transaction; and `cluster_lookup` — "which cluster, how big" for a case
+//! `--scale 1`: the degree rule, households proposed, the audit event), against the same rows —
+//! the contacts and the household members proposed — by plain INSERTs in one transaction; and `cluster_lookup` — "which cluster, how big" for a case
 //! once all of it is stored, against a primary-key read.
 
+use std::collections::{HashMap, HashSet};
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
@@ -19,6 +20,7 @@ use cordon_store::accounts::NewUser;
 use cordon_store::audit::Actor;
 use cordon_store::cases::NewCase;
 use cordon_store::exposures::NewExposure;
+use cordon_store::plain::PlainExposure;
 
 use super::measure::{Measurement, scratch};
 use super::measure::{latencies, latency_measurement};
@@ -101,10 +103,43 @@ pub async fn run(kind: BackendKind, server: Option<&str>, scale: f64, wanted: &d
     raw.sort_by(f64::total_cmp);
     // The exposures (and the lookup, measured once they are stored) only when asked for.
     let with_exposures = wanted("cluster_exposures") || wanted("cluster_lookup");
+    // The rows the product stores for a case's contacts: each contact, and each of their
+    // household members (not the case's person, nobody who is a case) proposed through them.
+    let mut raw_rows: Vec<Vec<PlainExposure>> = Vec::new();
+    if with_exposures {
+        let households = store.person_households_plain().await?;
+        let home: HashMap<i64, i64> = households.iter().copied().collect();
+        let mut members: HashMap<i64, Vec<i64>> = HashMap::new();
+        for (person, household) in &households {
+            members.entry(*household).or_default().push(*person);
+        }
+        let area: HashMap<i64, &str> = persons.iter().map(|(id, area)| (*id, area.as_str())).collect();
+        let is_case: HashSet<i64> = cased.iter().map(|(id, _)| *id).collect();
+        for (i, met) in contacts.iter().enumerate() {
+            let source = cased[i].0;
+            let mut rows: Vec<PlainExposure> = met
+                .iter()
+                .map(|(person, area)| PlainExposure { source, contact: *person, kind: "meal", degree: "close", area: area.clone() })
+                .collect();
+            for (contact, _) in met {
+                let mates = home.get(contact).and_then(|h| members.get(h)).map(Vec::as_slice).unwrap_or_default();
+                for m in mates.iter().filter(|m| **m != *contact && **m != source && !is_case.contains(*m)) {
+                    rows.push(PlainExposure {
+                        source: *contact,
+                        contact: *m,
+                        kind: "household",
+                        degree: "secondary",
+                        area: area[m].to_string(),
+                    });
+                }
+            }
+            raw_rows.push(rows);
+        }
+    }
     let raw_exposures = latencies(if with_exposures { n } else { 0 }, |i| {
-        let (store, case, source, met) = (&store, raw_ids[i], cased[i].0, &contacts[i]);
+        let (store, case, rows) = (&store, raw_ids[i], &raw_rows[i]);
         async move {
-            store.insert_exposures_plain(incident, case, source, met, dinner).await?;
+            store.insert_exposures_plain(incident, case, rows, dinner).await?;
             Ok(())
         }
     })
