@@ -49,5 +49,9 @@ pub(crate) fn open(path: &Path) -> Result<rusqlite::Connection> {
     // grow (up to ~1 GiB) instead of checkpointing the same pages after every batch.
     conn.pragma_update(None, "cache_size", -262_144)?;
     conn.pragma_update(None, "wal_autocheckpoint", 262_144)?;
+    // Room for every statement of the one writer's requests (a scan, a door test, a case with
+    // its fourteen, …): rusqlite keeps 16 by default, and a statement pushed out is parsed
+    // again the next time it runs.
+    conn.set_prepared_statement_cache_capacity(256);
     Ok(conn)
 }
