@@ -333,8 +333,10 @@ mod tests {
                 answered_ok.insert(n);
             }
         }
-        assert!(answered_ok.len() < 300 - 6, "the groups of the six went with them: {}", answered_ok.len());
-        assert!(!answered_ok.is_empty(), "the groups without one of the six are stored");
+        // The six are never told Ok; a group holding one of them goes with it (how many that
+        // takes depends on how the requests grouped: all 300 may be in the six's groups, and a
+        // request alone takes nobody with it).
+        assert!(answered_ok.iter().all(|n| n % 50 != 25), "{answered_ok:?}");
         let other = Connection::open(&path).unwrap();
         let stored: std::collections::BTreeSet<i64> =
             other.prepare("SELECT n FROM t").unwrap().query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect();
