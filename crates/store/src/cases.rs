@@ -350,6 +350,9 @@ pub(crate) fn create_facts(incident: &str) -> String {
     )
 }
 
+/// [`create_facts`] in the incident `$1`, built once.
+static FACTS_IN_INCIDENT: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| create_facts("CAST($1 AS BIGINT)"));
+
 /// The incident a case in area `$1` joins: the newest holding the area (as `Store::incident_for`
 /// picks it, which makes one when there is none).
 pub(crate) const INCIDENT_OF_AREA: &str =
@@ -588,12 +591,11 @@ impl Store {
     /// orders.
     async fn create_case_reforming(&self, incident_id: i64, ask: CaseAsk) -> Result<Case> {
         let (new, now, actor) = (&ask.new, ask.now, &ask.actor);
-        let facts = create_facts("CAST($1 AS BIGINT)");
         let mut reclassified: Vec<i64> = Vec::new();
         let id = with_write_pool!(self, pool => {
             let mut tx = pool.begin_write().await?;
             let (_, existing, external, taken, involved): (i64, Option<i64>, String, bool, bool) =
-                sqlx::query_as(sqlx::AssertSqlSafe(facts.as_str()))
+                sqlx::query_as(sqlx::AssertSqlSafe(FACTS_IN_INCIDENT.as_str()))
                     .bind(incident_id).bind(new.person_id).bind(ask.number.as_deref()).fetch_one(&mut *tx).await?;
             let infectors = cluster_states!(tx, &new.infectors);
             let external = match ask.decide(CreateFacts { incident_id, existing, external, taken, involved }, &infectors)? {

@@ -118,8 +118,7 @@ pub(crate) const ASSIGN_PHONE: &str =
 /// Who takes a new investigation in `area` from the [`TEAM`] rows: the next in turn among those
 /// with no open task, or nobody (the board shows it unassigned).
 pub(crate) fn first_in_turn(area: &str, team: Vec<TeamRow>) -> Option<i64> {
-    let free: Vec<Candidate> = team_for(area, team).into_iter().filter(|c| c.open_tasks == 0).collect();
-    next_in_turn(&free)
+    cordon_domain::cases::investigation::next_free_in_turn(&team_for(area, team))
 }
 
 /// A [`TEAM`] row: an investigator, one of their areas, their open tasks, their last assignment.

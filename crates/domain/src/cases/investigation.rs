@@ -67,6 +67,13 @@ pub fn next_in_turn(team: &[Candidate]) -> Option<i64> {
     team.iter().min_by_key(|c| (c.open_tasks, c.last_assigned, c.user_id)).map(|c| c.user_id)
 }
 
+/// Who a new investigation goes to on its own (自动派单): the next in turn among those with no
+/// open task; nobody while everyone is busy — it waits on the board for a lead to assign it.
+pub fn next_free_in_turn(team: &[Candidate]) -> Option<i64> {
+    let free: Vec<Candidate> = team.iter().copied().filter(|c| c.open_tasks == 0).collect();
+    next_in_turn(&free)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -103,5 +110,7 @@ mod tests {
         ];
         assert_eq!(next_in_turn(&busy), Some(2));
         assert_eq!(next_in_turn(&[]), None);
+        assert_eq!(next_free_in_turn(&team), Some(3), "the busy one is passed over");
+        assert_eq!(next_free_in_turn(&busy), None, "a new investigation waits while everyone is busy");
     }
 }

@@ -4,6 +4,8 @@
 //! The common case only — joining the infectors' one cluster or starting its own; the rest
 //! takes the portable path (`cases`).
 
+use std::sync::LazyLock;
+
 use sqlx::PgPool;
 
 use crate::audit::{Chain, INSERT_AUDIT_HEAD, INSERT_AUDIT_ROW_PARAMS, LAST_HASH};
@@ -14,6 +16,10 @@ use crate::{Result, StoreError, bind_all};
 /// [`create_facts`] in the incident holding area `$1`, with the infectors (`$4`, an array) and
 /// their clusters, one row each (one row of NULLs when there is none), the chain's head, and
 /// the [`TEAM`] rows as JSON arrays.
+/// The statements built once: a case's SQL is the same every time.
+static FACTS: LazyLock<String> = LazyLock::new(facts_sql);
+static WRITE: LazyLock<String> = LazyLock::new(write_sql);
+
 fn facts_sql() -> String {
     format!(
         "SELECT f.incident_id, f.existing, f.external, f.taken, f.involved, c.id, c.incident_id, c.cluster_id, c.generation, k.area_code, \
@@ -83,7 +89,7 @@ fn team(json: Option<&str>) -> Result<Vec<TeamRow>> {
 pub(crate) async fn create_case(pool: &PgPool, ask: &CaseAsk) -> Result<Made> {
     let new = &ask.new;
     let mut tx = pool.begin_with(super::BEGIN_LOCKED).await?;
-    let rows: Vec<FactRow> = sqlx::query_as(sqlx::AssertSqlSafe(facts_sql()))
+    let rows: Vec<FactRow> = sqlx::query_as(sqlx::AssertSqlSafe(FACTS.as_str()))
         .bind(&ask.area)
         .bind(new.person_id)
         .bind(ask.number.as_deref())
@@ -113,7 +119,7 @@ pub(crate) async fn create_case(pool: &PgPool, ask: &CaseAsk) -> Result<Made> {
     };
     let (core_due, report_due) = cordon_domain::cases::investigation::deadlines(ask.now);
     let audit = Chain::onto(head).seal(&ask.actor, &ask.change(&external));
-    let query = sqlx::query_as::<_, Case>(sqlx::AssertSqlSafe(write_sql()))
+    let query = sqlx::query_as::<_, Case>(sqlx::AssertSqlSafe(WRITE.as_str()))
         .bind(incident_id)
         .bind(&external)
         .bind(new.person_id)

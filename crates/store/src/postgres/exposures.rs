@@ -6,6 +6,7 @@
 //! assistance request each) takes the portable path (`exposures`).
 
 use std::collections::HashMap;
+use std::sync::LazyLock;
 
 use chrono::{DateTime, Utc};
 use cordon_domain::AreaCode;
@@ -30,6 +31,10 @@ pub(crate) struct Batch<'a> {
 }
 
 /// [`KNOWN`] for the persons `$3` beside the chain's head (one row of NULLs when none is known).
+/// The statements built once.
+static KNOWN_AND_HEAD: LazyLock<String> = LazyLock::new(known_sql);
+static BATCH: LazyLock<String> = LazyLock::new(batch_sql);
+
 fn known_sql() -> String {
     format!(
         "SELECT h.head, kn.* FROM (SELECT ({LAST_HASH}) AS head) h \
@@ -93,8 +98,12 @@ pub(crate) async fn record_confirmed(pool: &PgPool, batch: Batch<'_>) -> Result<
     let Batch { actor, case, source, new, rows, jurisdiction } = batch;
     let mut tx = pool.begin_with(super::BEGIN_LOCKED).await?;
     let persons: Vec<i64> = new.iter().map(|n| n.contact_person_id).collect();
-    let read: Vec<KnownRow> =
-        sqlx::query_as(sqlx::AssertSqlSafe(known_sql())).bind(case.incident_id).bind(case.id).bind(&persons).fetch_all(&mut *tx).await?;
+    let read: Vec<KnownRow> = sqlx::query_as(sqlx::AssertSqlSafe(KNOWN_AND_HEAD.as_str()))
+        .bind(case.incident_id)
+        .bind(case.id)
+        .bind(&persons)
+        .fetch_all(&mut *tx)
+        .await?;
     let head = read.first().and_then(|r| r.0.clone());
     let known: HashMap<i64, (String, Option<String>)> =
         read.into_iter().filter_map(|(_, id, area, number)| Some((id?, (area?, number)))).collect();
@@ -123,7 +132,7 @@ pub(crate) async fn record_confirmed(pool: &PgPool, batch: Batch<'_>) -> Result<
         }
     }
     let audit = Chain::onto(head).seal(actor, &batch_change(case, new, true));
-    let query = sqlx::query_as::<_, (i64,)>(sqlx::AssertSqlSafe(batch_sql()))
+    let query = sqlx::query_as::<_, (i64,)>(sqlx::AssertSqlSafe(BATCH.as_str()))
         .bind(case.incident_id)
         .bind(case.id)
         .bind(source)

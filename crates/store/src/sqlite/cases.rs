@@ -2,6 +2,8 @@
 //! or starting its own — read, decided and written with prepared statements in one request,
 //! committed with its group. The statements and the rules are the portable path's (`cases`).
 
+use std::sync::LazyLock;
+
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::audit::{Chain, INSERT_AUDIT};
@@ -12,16 +14,18 @@ use crate::cases::{
 use crate::investigations::{ASSIGN_PHONE, OPEN, TEAM, first_in_turn};
 use crate::{Result, sqlite_sql};
 
+/// The facts' read in the incident holding the area, built once.
+static FACTS: LazyLock<String> = LazyLock::new(|| sqlite_sql(&create_facts(INCIDENT_OF_AREA)));
+
 /// [`crate::Store::create_case`]'s quick path on the writer's connection: [`Made::Reform`]
 /// (nothing written) when the case needs the full path.
 pub(crate) fn create_case(c: &Connection, ask: &CaseAsk) -> Result<Made> {
     let new = &ask.new;
-    let facts =
-        c.prepare_cached(&sqlite_sql(&create_facts(INCIDENT_OF_AREA)))?.query_row(params![ask.area, new.person_id, ask.number], |r| {
-            Ok(r.get::<_, Option<i64>>(0)?.map(|incident_id| -> rusqlite::Result<CreateFacts> {
-                Ok(CreateFacts { incident_id, existing: r.get(1)?, external: r.get(2)?, taken: r.get(3)?, involved: r.get(4)? })
-            }))
-        })?;
+    let facts = c.prepare_cached(&FACTS)?.query_row(params![ask.area, new.person_id, ask.number], |r| {
+        Ok(r.get::<_, Option<i64>>(0)?.map(|incident_id| -> rusqlite::Result<CreateFacts> {
+            Ok(CreateFacts { incident_id, existing: r.get(1)?, external: r.get(2)?, taken: r.get(3)?, involved: r.get(4)? })
+        }))
+    })?;
     // No incident holds the area yet: the full path makes one.
     let Some(facts) = facts.transpose()? else { return Ok(Made::Reform) };
     let mut infectors = Vec::with_capacity(new.infectors.len());
