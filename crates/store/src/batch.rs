@@ -372,6 +372,7 @@ impl Store {
             // Each member in order, as if scanned one after another: the round's checks, then
             // the tube's own rule.
             let mut open = OpenTube::new(pool);
+            open.held = old_members.len();
             open.members = old_members.clone();
             open.household = household;
             open.household_size = household_size;

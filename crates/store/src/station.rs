@@ -333,7 +333,6 @@ pub(crate) struct ScanFacts {
     /// The person's earlier sample this tube meets: its tube, barcode, site and time.
     pub(crate) earlier: Option<(i64, String, String, DateTime<Utc>)>,
     pub(crate) recalled: bool,
-    pub(crate) members: Vec<i64>,
     /// People in the person's household (asked only for household tubes, else 1).
     pub(crate) household_size: usize,
 }
@@ -367,7 +366,7 @@ impl Tube {
 /// The station's rules on what a scan read (`domain`'s `admit` and `OpenTube::scan`), the same
 /// on both backends.
 pub(crate) fn decide_scan(facts: ScanFacts, person_id: i64) -> Result<ScanPlan> {
-    let ScanFacts { row, person, earlier, recalled, members, household_size } = facts;
+    let ScanFacts { row, person, earlier, recalled, household_size } = facts;
     let earlier = match earlier {
         None => Earlier::Nowhere,
         Some((tube_id, ..)) if tube_id == row.id => Earlier::ThisTube,
@@ -385,7 +384,8 @@ pub(crate) fn decide_scan(facts: ScanFacts, person_id: i64) -> Result<ScanPlan> 
     }
     let (person_area, household) = person.ok_or(ScanRefusal::UnknownPerson { person: person_id }).map_err(Refusal::from)?;
     let mut open = OpenTube::new(row.pool());
-    open.members = members;
+    // Someone already in this tube is a repeat, answered above: the count is all the rule needs.
+    open.held = row.members.max(0) as usize;
     open.household = row.household_id;
     open.household_size = if row.pool() == PoolSize::Household && row.pool_size > 0 { row.pool_size as usize } else { 0 };
     let after = open.scan(person_id, household, household_size).map_err(Refusal::from)?;

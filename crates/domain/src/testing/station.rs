@@ -9,7 +9,11 @@ use super::pooling::PoolSize;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OpenTube {
     pub pool: PoolSize,
-    /// People already scanned into it, in order.
+    /// How many people it holds.
+    pub held: usize,
+    /// The people known to be in it, in order, for the check that nobody goes in twice. The
+    /// station leaves it empty: it reads each person's earlier sample, and [`admit`] answers a
+    /// scan into the same tube as a repeat before this tube's rule is asked.
     pub members: Vec<i64>,
     /// For household tubes: the household being sampled (set by the first member).
     pub household: Option<i64>,
@@ -138,7 +142,7 @@ pub enum AfterScan {
 
 impl OpenTube {
     pub fn new(pool: PoolSize) -> Self {
-        OpenTube { pool, members: vec![], household: None, household_size: 0 }
+        OpenTube { pool, held: 0, members: vec![], household: None, household_size: 0 }
     }
 
     fn capacity(&self) -> usize {
@@ -162,11 +166,12 @@ impl OpenTube {
                 _ => return Err(ScanRefusal::OtherHousehold),
             }
         }
-        if self.members.len() >= self.capacity() {
+        if self.held >= self.capacity() {
             return Err(ScanRefusal::TubeFull { capacity: self.capacity() });
         }
         self.members.push(person);
-        let remaining = self.capacity() - self.members.len();
+        self.held += 1;
+        let remaining = self.capacity() - self.held;
         Ok(if remaining == 0 { AfterScan::Sealed } else { AfterScan::Open { remaining } })
     }
 }
@@ -184,6 +189,17 @@ mod tests {
         }
         assert_eq!(t.scan(9, None, 1), Ok(AfterScan::Sealed));
         assert_eq!(t.scan(10, None, 1), Err(ScanRefusal::TubeFull { capacity: 10 }));
+    }
+
+    #[test]
+    fn a_tube_known_by_its_count_seals_at_its_size() {
+        // As the station reads it: nine held, nobody listed.
+        let mut t = OpenTube { held: 9, ..OpenTube::new(PoolSize::People(10)) };
+        assert_eq!(t.scan(42, None, 1), Ok(AfterScan::Sealed));
+        assert_eq!(t.held, 10);
+        assert_eq!(t.scan(43, None, 1), Err(ScanRefusal::TubeFull { capacity: 10 }));
+        let mut five = OpenTube { held: 3, ..OpenTube::new(PoolSize::People(5)) };
+        assert_eq!(five.scan(1, None, 1), Ok(AfterScan::Open { remaining: 1 }));
     }
 
     #[test]
@@ -236,6 +252,7 @@ mod tests {
                 let _ = t.scan(p, None, 1);
             }
             prop_assert!(t.members.len() <= usize::from(size));
+            prop_assert_eq!(t.held, t.members.len());
             let mut unique = t.members.clone();
             unique.sort();
             unique.dedup();

@@ -13,13 +13,13 @@ use crate::station::{
 };
 
 /// The tube (`$1` round, `$2` barcode) with the person (`$3`), the earlier sample the
-/// tube meets, an open recall, the members, and the size of the person's household.
+/// tube meets, an open recall (asked only for a re-test tube), and the size of the person's
+/// household.
 const SCAN_READ: &str = "SELECT t.id, t.round_id, t.barcode, t.site_id, t.area_code, t.pool_kind, t.pool_size, t.members, \
      t.household_id, t.opened_at, t.sealed_at, t.purpose, \
      p.area_code AS person_area, p.household_id AS person_household, (p.id IS NOT NULL) AS person_known, \
      e.tube_id AS earlier_tube, e.barcode AS earlier_barcode, e.site AS earlier_site, e.sampled_at AS earlier_at, \
-     EXISTS (SELECT 1 FROM recalls r WHERE r.round_id = t.round_id AND r.status = 'open' AND r.person_id = $3) AS recalled, \
-     ARRAY(SELECT s.person_id FROM samples s WHERE s.tube_id = t.id ORDER BY s.id) AS members_now, \
+     (t.purpose = 'retest' AND EXISTS (SELECT 1 FROM recalls r WHERE r.round_id = t.round_id AND r.status = 'open' AND r.person_id = $3)) AS recalled, \
      (SELECT COUNT(*) FROM persons h WHERE h.household_id = p.household_id) AS household_size \
      FROM tubes t LEFT JOIN persons p ON p.id = $3 \
      LEFT JOIN LATERAL (SELECT s.tube_id, tt.barcode, st.name AS site, s.sampled_at FROM samples s \
@@ -76,7 +76,6 @@ struct ScanRead {
     earlier_site: Option<String>,
     earlier_at: Option<DateTime<Utc>>,
     recalled: bool,
-    members_now: Vec<i64>,
     household_size: Option<i64>,
 }
 
@@ -95,7 +94,7 @@ impl ScanRead {
             _ => 1,
         };
         let recalled = self.tube.retest() && self.recalled;
-        ScanFacts { row: self.tube, person, earlier, recalled, members: self.members_now, household_size }
+        ScanFacts { row: self.tube, person, earlier, recalled, household_size }
     }
 }
 

@@ -40,22 +40,27 @@ fn tube_row_at(r: &Row<'_>, at: usize) -> rusqlite::Result<TubeRow> {
 }
 
 /// The tube (`?1` round, `?2` barcode) with the person (`?3`), all a scan's rules read, and
-/// whether the person was marked accounted for in the round.
+/// whether the person was marked accounted for in the round. The earlier sample the tube meets
+/// is named by its id alone (most people have none; [`EARLIER`] reads the rest when there is
+/// one); an open recall is looked for only for a re-test tube, the household only for a
+/// household tube.
 const SCAN_READ: &str = "SELECT t.id, t.round_id, t.barcode, t.site_id, t.area_code, t.pool_kind, t.pool_size, t.members, \
      t.household_id, t.opened_at, t.sealed_at, t.purpose, \
      p.id, p.area_code, p.household_id, \
-     e.tube_id, e.barcode, e.site, e.sampled_at, \
-     EXISTS (SELECT 1 FROM recalls r WHERE r.round_id = t.round_id AND r.status = 'open' AND r.person_id = ?3), \
-     (SELECT group_concat(m.person_id) FROM (SELECT person_id FROM samples WHERE tube_id = t.id ORDER BY id) m), \
+     (SELECT s.id FROM samples s WHERE s.round_id + 0 = ?1 AND s.person_id = ?3 \
+        AND ((s.kind = 'round' AND t.purpose <> 'retest') OR s.tube_id = t.id) LIMIT 1), \
+     CASE WHEN t.purpose = 'retest' \
+          THEN EXISTS (SELECT 1 FROM recalls r WHERE r.round_id = t.round_id AND r.status = 'open' AND r.person_id = ?3) END, \
      CASE WHEN t.pool_kind = 'household' AND p.household_id IS NOT NULL \
           THEN (SELECT COUNT(*) FROM persons h WHERE h.household_id = p.household_id) END, \
      EXISTS (SELECT 1 FROM round_exemptions x WHERE x.round_id = ?1 AND x.person_id = ?3) \
      FROM tubes t LEFT JOIN persons p ON p.id = ?3 \
-     LEFT JOIN (SELECT s.tube_id, tt.barcode, st.name AS site, s.sampled_at, s.kind FROM samples s \
-        JOIN tubes tt ON tt.id = s.tube_id JOIN sampling_sites st ON st.id = tt.site_id \
-        WHERE s.round_id + 0 = ?1 AND s.person_id = ?3) e \
-        ON ((e.kind = 'round' AND t.purpose <> 'retest') OR e.tube_id = t.id) \
-     WHERE t.round_id = ?1 AND t.barcode = ?2 LIMIT 1";
+     WHERE t.round_id = ?1 AND t.barcode = ?2";
+
+/// An earlier sample (`?1`) as a scan tells it: its tube, the tube's barcode, its site's name
+/// and when it was taken.
+const EARLIER: &str = "SELECT s.tube_id, tt.barcode, st.name, s.sampled_at FROM samples s \
+     JOIN tubes tt ON tt.id = s.tube_id JOIN sampling_sites st ON st.id = tt.site_id WHERE s.id = ?1";
 
 /// The shared statements in SQLite's placeholders, made once (the writer runs them thousands
 /// of times a second).
@@ -87,7 +92,7 @@ pub(crate) fn scan(
     tallies: &mut Tallies,
 ) -> Result<Scanned> {
     // One statement reads all the rules need: the tube, the person, the earlier sample the tube
-    // meets, an open recall, the members, and (for a household tube) the household's size.
+    // meets, an open recall, and (for a household tube) the household's size.
     let mut read = c.prepare_cached(SCAN_READ)?;
     let mut rows = read.query(rusqlite::params![round_id, barcode, person_id])?;
     let Some(r) = rows.next()? else {
@@ -99,20 +104,22 @@ pub(crate) fn scan(
         Some(_) => Some((r.get(13)?, r.get(14)?)),
         None => None,
     };
-    let earlier: Option<(i64, String, String, DateTime<Utc>)> = match r.get::<_, Option<i64>>(15)? {
-        Some(tube) => Some((tube, r.get(16)?, r.get(17)?, stored_time(r.get(18)?)?)),
-        None => None,
-    };
-    let recalled = row.retest() && r.get::<_, bool>(19)?;
-    let members: Vec<i64> =
-        r.get::<_, Option<String>>(20)?.map(|list| list.split(',').filter_map(|p| p.parse().ok()).collect()).unwrap_or_default();
+    let earlier_sample: Option<i64> = r.get(15)?;
+    let recalled = row.retest() && r.get::<_, Option<bool>>(16)?.unwrap_or(false);
     let household_size = match (row.pool(), person.as_ref().and_then(|p| p.1)) {
-        (cordon_domain::testing::pooling::PoolSize::Household, Some(_)) => r.get::<_, i64>(21)? as usize,
+        (cordon_domain::testing::pooling::PoolSize::Household, Some(_)) => r.get::<_, i64>(17)? as usize,
         _ => 1,
     };
-    let exempted: bool = r.get(22)?;
+    let exempted: bool = r.get(18)?;
     drop(rows);
-    let facts = ScanFacts { row, person, earlier, recalled, members, household_size };
+    let earlier =
+        match earlier_sample {
+            Some(sample) => Some(c.prepare_cached(EARLIER)?.query_row([sample], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, stored_time(r.get(3)?)?))
+            })?),
+            None => None,
+        };
+    let facts = ScanFacts { row, person, earlier, recalled, household_size };
     let w = match decide_scan(facts, person_id)? {
         ScanPlan::Answer(scanned) => return Ok(scanned),
         ScanPlan::Write(w) => w,
