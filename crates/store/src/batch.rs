@@ -129,7 +129,7 @@ pub(crate) mod read_sql {
     /// The people named, where they live, and the id of their round sample if they have one
     /// (a correlated lookup per person, so no planner ever scans a round's samples for it).
     /// `round_id + 0` keeps the round's index out of it: PostgreSQL, whose statistics were taken
-    /// before the round had a sample, picked `samples_round_area` and read the whole round per
+    /// before the round had a sample, picked `samples_round_area` (dropped since) and read the whole round per
     /// person (seen at 10,000,000 samples); the person's own few samples are the way in.
     pub(crate) fn persons(people: &[i64]) -> String {
         format!(
