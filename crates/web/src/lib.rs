@@ -46,15 +46,29 @@ pub fn app(store: Store) -> Router {
         .merge(assets::router())
         .fallback(ui::not_found)
         .method_not_allowed_fallback(ui::not_found)
-        .with_state(state)
+        .with_state(state);
+    // Served as one service: axum readies a router for each new connection by cloning every
+    // route with its layers (about half a millisecond for all of Cordon's); this one clones an Arc.
+    Router::new().fallback_service(layered(routes, REQUEST_TIMEOUT))
+}
+
+/// How long a request may take before it is answered 408 (a county's person file over a slow
+/// line takes minutes).
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(3600);
+
+/// The layers every request goes through, innermost first. A handler's panic and a request over
+/// its time are answered inside `api_problems`, so that an API caller gets problem+json for them
+/// like for every other error (a page gets the status); the outer panic layer is the last resort
+/// for the layers themselves.
+fn layered(routes: Router, timeout: Duration) -> Router {
+    routes
         .layer(axum::middleware::from_fn(error::refuse_nul))
+        .layer(CatchPanicLayer::new())
+        .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, timeout))
         .layer(axum::middleware::from_fn(error::api_problems))
         .layer(axum::middleware::from_fn(frame))
         .layer(CatchPanicLayer::new())
-        .layer(TraceLayer::new_for_http());
-    // Served as one service: axum readies a router for each new connection by cloning every
-    // route with its layers (about half a millisecond for all of Cordon's); this one clones an Arc.
-    Router::new().fallback_service(routes)
+        .layer(TraceLayer::new_for_http())
 }
 
 /// The OpenAPI document of the JSON API, with security schemes and each operation's permission.
@@ -124,10 +138,49 @@ async fn healthz(axum::extract::State(state): axum::extract::State<AppState>) ->
 
 /// Serves the application on `listener` until the process is interrupted.
 pub async fn serve(store: Store, listener: tokio::net::TcpListener) -> std::io::Result<()> {
-    let app = app(store).layer(TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, Duration::from_secs(3600)));
-    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+    axum::serve(listener, app(store).into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
         })
         .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::body::Body;
+    use axum::http::{Request, StatusCode};
+    use tower::ServiceExt;
+
+    async fn boom() -> &'static str {
+        if std::hint::black_box(true) {
+            panic!("a bug in a handler");
+        }
+        "never"
+    }
+
+    #[tokio::test]
+    async fn a_panic_or_a_timeout_answers_an_api_caller_with_problem_json_and_a_page_with_its_status() {
+        let routes = Router::new().route("/api/v1/boom", get(boom)).route("/boom", get(boom)).route(
+            "/api/v1/slow",
+            get(|| async {
+                tokio::time::sleep(Duration::from_secs(5)).await;
+                "late"
+            }),
+        );
+        let app = layered(routes, Duration::from_millis(50));
+        let call = |path: &'static str| app.clone().oneshot(Request::get(path).body(Body::empty()).unwrap());
+        for (path, status) in [("/api/v1/boom", StatusCode::INTERNAL_SERVER_ERROR), ("/api/v1/slow", StatusCode::REQUEST_TIMEOUT)] {
+            let res = call(path).await.unwrap();
+            assert_eq!(res.status(), status, "{path}");
+            let ctype = res.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
+            assert!(ctype.starts_with("application/problem+json"), "{path}: {ctype}");
+            assert!(res.headers().contains_key("x-request-id"), "{path}");
+            let body = axum::body::to_bytes(res.into_body(), 1 << 16).await.unwrap();
+            let problem: serde_json::Value = serde_json::from_slice(&body).unwrap();
+            assert_eq!(problem["status"], status.as_u16(), "{path}: {problem}");
+        }
+        let page = call("/boom").await.unwrap();
+        assert_eq!(page.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    }
 }
