@@ -49,26 +49,30 @@ pub fn app(store: Store) -> Router {
         .with_state(state);
     // Served as one service: axum readies a router for each new connection by cloning every
     // route with its layers (about half a millisecond for all of Cordon's); this one clones an Arc.
-    Router::new().fallback_service(layered(routes, REQUEST_TIMEOUT))
+    layered(routes, REQUEST_TIMEOUT)
 }
 
 /// How long a request may take before it is answered 408 (a county's person file over a slow
 /// line takes minutes).
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(3600);
 
-/// The layers every request goes through, innermost first. A handler's panic and a request over
+/// The layers every request goes through, outermost first. A handler's panic and a request over
 /// its time are answered inside `api_problems`, so that an API caller gets problem+json for them
 /// like for every other error (a page gets the status); the outer panic layer is the last resort
 /// for the layers themselves.
 fn layered(routes: Router, timeout: Duration) -> Router {
-    routes
-        .layer(axum::middleware::from_fn(error::refuse_nul))
-        .layer(CatchPanicLayer::new())
-        .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, timeout))
-        .layer(axum::middleware::from_fn(error::api_problems))
-        .layer(axum::middleware::from_fn(frame))
-        .layer(CatchPanicLayer::new())
+    // One stack around the whole router, not `Router::layer`, which wraps every route in each
+    // layer and boxes and clones it again at each level on every request.
+    let stack = tower::ServiceBuilder::new()
         .layer(TraceLayer::new_for_http())
+        .layer(CatchPanicLayer::new())
+        .layer(axum::middleware::from_fn(frame))
+        .layer(axum::middleware::from_fn(error::api_problems))
+        .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, timeout))
+        .layer(CatchPanicLayer::new())
+        .layer(axum::middleware::from_fn(error::refuse_nul))
+        .service(routes);
+    Router::new().fallback_service(stack)
 }
 
 /// The OpenAPI document of the JSON API, with security schemes and each operation's permission.
