@@ -311,9 +311,15 @@ pub(crate) async fn request_typed(
         if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
             let head = std::str::from_utf8(&buf[..end]).context("response head")?;
             let status: u16 = head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).context("status")?;
+            // The client shares the machine with the server it measures: no allocation a header.
+            const LENGTH: &str = "content-length:";
             let len: usize = head
                 .lines()
-                .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse().unwrap_or(0)))
+                .find_map(|l| {
+                    l.get(..LENGTH.len())
+                        .filter(|name| name.eq_ignore_ascii_case(LENGTH))
+                        .map(|_| l[LENGTH.len()..].trim().parse().unwrap_or(0))
+                })
                 .unwrap_or(0);
             while buf.len() < end + 4 + len {
                 let n = conn.read(&mut chunk).await?;
