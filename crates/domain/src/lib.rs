@@ -50,6 +50,7 @@ pub mod testing;
 pub mod throttle;
 pub mod transfer;
 pub mod treatment;
+pub mod zones;
 
 pub use area::{AreaCode, AreaLevel};
 pub use barcode::Barcode;

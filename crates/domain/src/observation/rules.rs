@@ -68,6 +68,10 @@ pub struct RuleSet {
     /// A positive found in a quarantine site restarts the period of everyone on its floor and
     /// this many floors above and below.
     pub site_restart_floors: u32,
+    /// How zones are named and step down (rule sets saved before zones came get the 9th
+    /// protocol's).
+    #[serde(default)]
+    pub zones: crate::zones::ZoneRules,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -174,6 +178,7 @@ impl RuleSet {
             plans: plans.into_iter().collect(),
             secondary_needs_close_tests,
             site_restart_floors: 1,
+            zones: crate::zones::ZoneRules::built_in(name).unwrap_or_default(),
         })
     }
 

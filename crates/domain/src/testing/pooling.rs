@@ -24,6 +24,12 @@ impl ZoneKind {
     }
 }
 
+impl std::fmt::Display for ZoneKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 impl std::str::FromStr for ZoneKind {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
