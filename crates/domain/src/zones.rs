@@ -402,6 +402,123 @@ pub fn on_positive(rules: &ZoneRules, kind: ZoneKind) -> Option<ZoneKind> {
     (kind == ZoneKind::Controlled && rules.drawable().contains(&ZoneKind::Sealed)).then_some(ZoneKind::Sealed)
 }
 
+named_enum! {
+    /// An act on a zone, as its history records it.
+    ZoneAct {
+        Designate => "designate", "划定";
+        Extend => "extend", "扩大范围";
+        Tighten => "tighten", "升级";
+        Downgrade => "downgrade", "降级";
+        Lift => "lift", "解除";
+    }
+}
+
+/// What the commander asks of a zone in force.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ask {
+    /// Its next step down, once every condition holds.
+    Downgrade,
+    /// A stricter kind, from today (a positive inside a controlled zone).
+    Tighten(ZoneKind),
+    /// The end of a precaution zone, once no stricter zone is left in the county.
+    Lift,
+}
+
+/// What a zone is after an act: its kind, how it came to it, the day its count starts, and
+/// whether it is lifted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct After {
+    pub kind: ZoneKind,
+    pub downgraded: bool,
+    pub since: NaiveDate,
+    pub lifted: bool,
+}
+
+/// Why an act on a zone is refused; nothing changes.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum ActError {
+    #[error("not every condition holds: {0:?}")]
+    NotReady(Vec<ConditionCode>),
+    #[error("{to} is not stricter than {from}")]
+    NotStricter { from: ZoneKind, to: ZoneKind },
+    #[error("these rules do not draw a {0} zone")]
+    NotDrawable(ZoneKind),
+    #[error("a {0} zone steps down before it is lifted")]
+    StepDownFirst(ZoneKind),
+    #[error("a precaution zone is lifted, not downgraded")]
+    UseLift,
+}
+
+impl ActError {
+    /// The refusal a page or the API shows, kinds named as `scheme` names them.
+    pub fn refusal(&self, scheme: Scheme) -> crate::refusal::Refusal {
+        use crate::refusal::term;
+        let kind = |k: ZoneKind| term(scheme.kind_group(), k);
+        match self {
+            ActError::NotReady(codes) => crate::refusal!(
+                "refused.zone.not_ready",
+                condition = term("zones.condition", codes.first().copied().unwrap_or(ConditionCode::NoStep)),
+                unmet = codes.len()
+            ),
+            ActError::NotStricter { from, to } => crate::refusal!("refused.zone.not_stricter", from = kind(*from), to = kind(*to)),
+            ActError::NotDrawable(k) => crate::refusal!("refused.zone.not_drawable", kind = kind(*k)),
+            ActError::StepDownFirst(k) => crate::refusal!("refused.zone.step_down_first", kind = kind(*k)),
+            ActError::UseLift => crate::refusal!("refused.zone.use_lift"),
+        }
+    }
+}
+
+impl Scheme {
+    /// The locale group that labels kinds as this scheme names them (`zones.kind_2021.sealed`
+    /// reads 封控区, `zones.kind_risk.sealed` 高风险区).
+    pub fn kind_group(self) -> &'static str {
+        match self {
+            Scheme::Zones2021 => "zones.kind_2021",
+            Scheme::RiskAreas => "zones.kind_risk",
+        }
+    }
+}
+
+/// Whether these rules let a zone be drawn as `kind`.
+pub fn check_drawable(rules: &ZoneRules, kind: ZoneKind) -> Result<(), ActError> {
+    if rules.drawable().contains(&kind) { Ok(()) } else { Err(ActError::NotDrawable(kind)) }
+}
+
+/// What `ask` makes of a zone on `today`, or why it is refused. A downgrade or a lift needs
+/// every condition of the countdown; a downgraded zone's count starts on the day its step fell
+/// due, however late the commander confirmed it.
+pub fn decide(rules: &ZoneRules, zone: &ZoneFacts, ask: Ask, today: NaiveDate) -> Result<After, ActError> {
+    let ready = |cd: &Countdown| -> Result<(), ActError> {
+        if cd.ready { Ok(()) } else { Err(ActError::NotReady(cd.conditions.iter().filter(|c| !c.met).map(|c| c.code).collect())) }
+    };
+    match ask {
+        Ask::Tighten(to) => {
+            if rank(to) <= rank(zone.kind) {
+                return Err(ActError::NotStricter { from: zone.kind, to });
+            }
+            check_drawable(rules, to)?;
+            Ok(After { kind: to, downgraded: false, since: today, lifted: false })
+        }
+        Ask::Downgrade => {
+            if zone.kind == ZoneKind::Precaution {
+                return Err(ActError::UseLift);
+            }
+            let cd = countdown(rules, zone, today);
+            ready(&cd)?;
+            let to = cd.to.ok_or(ActError::NotReady(vec![ConditionCode::NoStep]))?;
+            let fell_due = cd.conditions.iter().filter_map(|c| c.due).max().unwrap_or(today).min(today);
+            Ok(After { kind: to, downgraded: true, since: fell_due, lifted: false })
+        }
+        Ask::Lift => {
+            if zone.kind != ZoneKind::Precaution {
+                return Err(ActError::StepDownFirst(zone.kind));
+            }
+            ready(&countdown(rules, zone, today))?;
+            Ok(After { kind: zone.kind, downgraded: zone.downgraded, since: zone.since, lifted: true })
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -454,6 +571,52 @@ mod tests {
         // Drawn as medium: 7 days and the test, like high.
         let drawn = zone(ZoneKind::Controlled, d(4, 20));
         assert_eq!(met(&countdown(&rules, &drawn, d(4, 23))), [("quiet_days", false), ("area_test", false)]);
+    }
+
+    #[test]
+    fn the_commander_downgrades_only_a_ready_zone_and_its_next_count_starts_when_the_step_fell_due() {
+        let rules = ZoneRules::built_in("protocol-9").unwrap();
+        let mut z = zone(ZoneKind::Sealed, d(4, 13));
+        // Day 5: quiet days and the test both unmet; nothing changes.
+        let refused = decide(&rules, &z, Ask::Downgrade, d(4, 18)).unwrap_err();
+        assert_eq!(refused, ActError::NotReady(vec![ConditionCode::QuietDays, ConditionCode::AreaTest]));
+        let r = refused.refusal(Scheme::RiskAreas);
+        assert_eq!((r.kind, r.arg("condition"), r.arg("unmet")), ("refused.zone.not_ready", Some("quiet_days"), Some("2")));
+        // Ready on the 20th, confirmed on the 22nd: medium from the 20th, low on the 23rd.
+        z.tests = vec![negative(d(4, 20))];
+        let after = decide(&rules, &z, Ask::Downgrade, d(4, 22)).unwrap();
+        assert_eq!(after, After { kind: ZoneKind::Controlled, downgraded: true, since: d(4, 20), lifted: false });
+        let medium = ZoneFacts { kind: after.kind, downgraded: true, since: after.since, ..zone(ZoneKind::Controlled, d(4, 20)) };
+        let low = decide(&rules, &medium, Ask::Downgrade, d(4, 23)).unwrap();
+        assert_eq!((low.kind, low.since), (ZoneKind::Precaution, d(4, 23)));
+        // A low-risk area is lifted, not downgraded, and only once the county is clear.
+        let mut low = ZoneFacts { kind: low.kind, since: low.since, ..medium };
+        assert_eq!(decide(&rules, &low, Ask::Downgrade, d(4, 23)), Err(ActError::UseLift));
+        low.higher_zones_in_county = 1;
+        assert_eq!(decide(&rules, &low, Ask::Lift, d(4, 23)), Err(ActError::NotReady(vec![ConditionCode::CountyClear])));
+        low.higher_zones_in_county = 0;
+        assert!(decide(&rules, &low, Ask::Lift, d(4, 23)).unwrap().lifted);
+        // A sealed zone is never lifted in one act.
+        assert_eq!(decide(&rules, &z, Ask::Lift, d(4, 22)), Err(ActError::StepDownFirst(ZoneKind::Sealed)));
+    }
+
+    #[test]
+    fn a_zone_is_tightened_only_to_a_stricter_kind_its_rules_draw() {
+        let p9 = ZoneRules::built_in("protocol-9").unwrap();
+        let medium = zone(ZoneKind::Controlled, d(4, 13));
+        let sealed = decide(&p9, &medium, Ask::Tighten(ZoneKind::Sealed), d(4, 15)).unwrap();
+        assert_eq!(sealed, After { kind: ZoneKind::Sealed, downgraded: false, since: d(4, 15), lifted: false });
+        assert_eq!(
+            decide(&p9, &medium, Ask::Tighten(ZoneKind::Precaution), d(4, 15)),
+            Err(ActError::NotStricter { from: ZoneKind::Controlled, to: ZoneKind::Precaution })
+        );
+        // The 20 measures draw no medium-risk area.
+        let m20 = ZoneRules::built_in("measures-20").unwrap();
+        let low = zone(ZoneKind::Precaution, d(11, 11));
+        assert_eq!(decide(&m20, &low, Ask::Tighten(ZoneKind::Controlled), d(11, 12)), Err(ActError::NotDrawable(ZoneKind::Controlled)));
+        assert_eq!(check_drawable(&m20, ZoneKind::Controlled), Err(ActError::NotDrawable(ZoneKind::Controlled)));
+        let r = ActError::NotDrawable(ZoneKind::Controlled).refusal(m20.scheme);
+        assert_eq!(r.args[0].1, crate::refusal::term("zones.kind_risk", "controlled"));
     }
 
     #[test]
@@ -631,6 +794,20 @@ mod tests {
             prop_assert!(countdown(&rules, &clean, e).ready, "not ready on its earliest day {}", e);
             if e > today {
                 prop_assert!(!countdown(&rules, &clean, e - Duration::days(1)).ready);
+            }
+        }
+
+        #[test]
+        fn a_zone_never_steps_down_or_lifts_while_a_condition_fails((rule, z, today) in facts()) {
+            let rules = ZoneRules::built_in(&rule).unwrap();
+            let c = countdown(&rules, &z, today);
+            for ask in [Ask::Downgrade, Ask::Lift] {
+                if let Ok(after) = decide(&rules, &z, ask, today) {
+                    prop_assert!(c.ready, "{:?} allowed with {:?}", ask, c.conditions);
+                    prop_assert!(after.since <= today);
+                    prop_assert_eq!(after.lifted, ask == Ask::Lift);
+                    prop_assert!(after.lifted || rank(after.kind) < rank(z.kind));
+                }
             }
         }
 

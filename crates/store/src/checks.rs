@@ -16,6 +16,7 @@ use cordon_domain::testing::pooling::ZoneKind;
 use cordon_domain::testing::result::{RecallStatus, TubeResult};
 use cordon_domain::transfer::{TransferKind, TransferStatus, VehicleKind};
 use cordon_domain::treatment::{HospitalKind, StayStatus};
+use cordon_domain::zones::ZoneAct;
 
 use crate::{Backend, Result, Store};
 
@@ -58,6 +59,9 @@ pub fn enum_columns() -> Vec<EnumColumn> {
         column("hospital_stays", "status", StayStatus::ALL, StayStatus::as_str),
         column("severity_changes", "severity", Severity::ALL, Severity::as_str),
         column("round_areas", "zone_kind", ZoneKind::ALL, ZoneKind::as_str),
+        column("zones", "kind", ZoneKind::ALL, ZoneKind::as_str),
+        column("zone_changes", "act", ZoneAct::ALL, ZoneAct::as_str),
+        column("zone_changes", "kind", ZoneKind::ALL, ZoneKind::as_str),
         column("areas", "level", AreaLevel::ALL, AreaLevel::as_str),
         column("persons", "sex", Sex::ALL, Sex::as_str),
         column("users", "role", Role::ALL, Role::as_str),

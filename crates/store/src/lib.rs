@@ -74,6 +74,7 @@ pub mod transfers;
 pub mod transport;
 pub mod treatment;
 pub mod workplaces;
+pub mod zones;
 
 pub use bulk::PersonWriter;
 pub use people::{NowCase, NowContact, NowOrder, NowRecall, Person, PersonCursor, PersonFilter, PersonNow, PersonPage};

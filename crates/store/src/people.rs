@@ -125,7 +125,7 @@ pub struct PersonPage {
     pub next: Option<PersonCursor>,
 }
 
-const PERSON_SELECT: &str = "SELECT p.id, p.id_kind, p.id_number, p.name, p.sex, p.birth_date, p.phone, p.household_id, \
+pub(crate) const PERSON_SELECT: &str = "SELECT p.id, p.id_kind, p.id_number, p.name, p.sex, p.birth_date, p.phone, p.household_id, \
      h.address, p.area_code, p.tags FROM persons p LEFT JOIN households h ON h.id = p.household_id";
 
 impl Store {
@@ -217,7 +217,13 @@ impl Store {
 
     /// Runs a person query (`sql` ends in its WHERE conditions) one page at a time by the key
     /// (area code, id): rows after `after`, `limit` of them, and the cursor for the next page.
-    async fn page_persons(&self, mut sql: String, mut params: Vec<Param>, after: Option<&PersonCursor>, limit: u32) -> Result<PersonPage> {
+    pub(crate) async fn page_persons(
+        &self,
+        mut sql: String,
+        mut params: Vec<Param>,
+        after: Option<&PersonCursor>,
+        limit: u32,
+    ) -> Result<PersonPage> {
         if let Some(c) = after {
             params.push(Param::Text(c.area_code.clone()));
             params.push(Param::Int(c.id));

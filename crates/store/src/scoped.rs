@@ -7,6 +7,7 @@ use std::io::Read;
 
 mod cases;
 mod observation;
+mod zones;
 
 pub use observation::IncidentRow;
 

@@ -2063,3 +2063,5 @@ mod retests_and_coverage {
 mod cases;
 #[path = "store/observation.rs"]
 mod observation;
+#[path = "store/zones.rs"]
+mod zones;

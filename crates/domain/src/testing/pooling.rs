@@ -30,6 +30,13 @@ impl std::fmt::Display for ZoneKind {
     }
 }
 
+impl TryFrom<String> for ZoneKind {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        s.parse()
+    }
+}
+
 impl std::str::FromStr for ZoneKind {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {

@@ -1,0 +1,104 @@
+//! The scoped door to zones. Whoever reads areas sees the zones over their jurisdiction (a
+//! county's precaution zone reaches every village in it); the people inside need
+//! `persons.read` and are only those living in the jurisdiction; drawing a zone and every act on
+//! one are the commander's (`command.write`), on places inside the jurisdiction.
+
+use chrono::Utc;
+use cordon_domain::access::Permission;
+use cordon_domain::zones::Ask;
+use cordon_domain::{AreaCode, local_date};
+
+use super::Scoped;
+use crate::zones::{Extent, NewZone, Zone, ZoneDetail, ZoneSummary};
+use crate::{PersonCursor, PersonPage, Result, StoreError};
+
+impl Scoped {
+    /// Whether a zone lies in the jurisdiction or over part of it.
+    fn sees_zone(&self, zone: &Zone) -> bool {
+        let j = &self.principal.user.jurisdiction;
+        AreaCode::parse(&zone.area_code).is_ok_and(|a| j.contains(&a) || j.areas().iter().any(|mine| a.contains(mine)))
+    }
+
+    /// A zone the caller sees, or why not.
+    async fn visible_zone(&self, id: i64) -> Result<Zone> {
+        match self.store.zone(id).await? {
+            Some(z) if self.sees_zone(&z) => Ok(z),
+            _ => Err(missing!("refused.zone.none", id = id)),
+        }
+    }
+
+    /// A zone the caller may act on: one drawn inside the jurisdiction.
+    async fn own_zone(&self, id: i64) -> Result<Zone> {
+        self.require(Permission::CommandWrite)?;
+        let zone = self.visible_zone(id).await?;
+        self.inside(&AreaCode::parse(&zone.area_code).map_err(StoreError::corrupt)?)?;
+        Ok(zone)
+    }
+
+    /// The zones over the jurisdiction, newest first, `limit` after id `before`, each with its
+    /// countdown; lifted ones too when asked.
+    pub async fn zones(&self, lifted: bool, before: Option<i64>, limit: u32) -> Result<Vec<ZoneSummary>> {
+        self.require(Permission::AreasRead)?;
+        let mine = self.principal.user.jurisdiction.areas();
+        let mut above: Vec<String> =
+            mine.iter().flat_map(|a| std::iter::successors(a.parent(), |p| p.parent())).map(|a| a.to_string()).collect();
+        above.sort();
+        above.dedup();
+        let today = local_date(Utc::now());
+        let mut out = Vec::new();
+        for zone in self.store.zones_in(&above, mine, lifted, before, limit).await? {
+            let (scheme, countdown, _) = self.store.zone_countdown(&zone, today).await?;
+            out.push(ZoneSummary { zone, scheme, countdown });
+        }
+        Ok(out)
+    }
+
+    /// One zone with its places, cases, residents, history and countdown.
+    pub async fn zone(&self, id: i64) -> Result<ZoneDetail> {
+        self.require(Permission::AreasRead)?;
+        let zone = self.visible_zone(id).await?;
+        let today = local_date(Utc::now());
+        let (places, cases, history) = self.store.zone_record(id).await?;
+        let residents = self.store.zone_residents(id, today).await?;
+        let (scheme, countdown, proposed) = self.store.zone_countdown(&zone, today).await?;
+        Ok(ZoneDetail { zone, scheme, places, cases, residents, history, countdown, proposed })
+    }
+
+    /// The people of the jurisdiction living in a zone, a page at a time; with `vulnerable`, those
+    /// who need services at the door.
+    pub async fn zone_people(&self, id: i64, vulnerable: bool, after: Option<&PersonCursor>, limit: u32) -> Result<PersonPage> {
+        self.require(Permission::PersonsRead)?;
+        self.visible_zone(id).await?;
+        let today = local_date(Utc::now());
+        self.store.zone_people(id, self.principal.user.jurisdiction.areas(), vulnerable, after, limit, today).await
+    }
+
+    /// Draws a zone over places of the jurisdiction.
+    pub async fn designate_zone(&self, new: &NewZone) -> Result<Zone> {
+        self.require(Permission::CommandWrite)?;
+        self.check_extent(&new.extent).await?;
+        self.store.designate_zone(&self.actor, new, Utc::now()).await
+    }
+
+    /// Adds places of the jurisdiction (and cases) to a zone in force.
+    pub async fn extend_zone(&self, id: i64, extent: &Extent, note: &str) -> Result<Zone> {
+        let zone = self.own_zone(id).await?;
+        self.check_extent(extent).await?;
+        self.store.extend_zone(&self.actor, &zone, extent, note, Utc::now()).await
+    }
+
+    /// Tightens, downgrades or lifts a zone drawn inside the jurisdiction, as its rules allow.
+    pub async fn act_on_zone(&self, id: i64, ask: Ask, note: &str) -> Result<Zone> {
+        let zone = self.own_zone(id).await?;
+        self.store.act_on_zone(&self.actor, &zone, ask, note, Utc::now()).await
+    }
+
+    /// Every place of an extent lies in the jurisdiction.
+    async fn check_extent(&self, extent: &Extent) -> Result<()> {
+        let (places, _) = self.store.resolve_extent(extent).await?;
+        for p in places.areas.iter().chain(&places.buildings).chain(&places.households) {
+            self.inside(&AreaCode::parse(&p.area_code).map_err(StoreError::corrupt)?)?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,187 @@
+//! Zones, on both backends: drawn and acted on by the commander inside the jurisdiction, the
+//! people inside counted, and the facts their countdown reads.
+
+use chrono::{Duration, Utc};
+use cordon_domain::access::Role;
+use cordon_domain::cases::exposure::ExposureKind;
+use cordon_domain::testing::exemption::ExemptionReason;
+use cordon_domain::testing::pooling::{PoolPolicy, SamplingGroup};
+use cordon_domain::zones::{Ask, ZoneAct, ZoneKind};
+use cordon_domain::{Barcode, local_date};
+use cordon_store::StoreError;
+use cordon_store::exposures::NewExposure;
+use cordon_store::results::{NewLab, ResultInput};
+use cordon_store::testing::{NewRound, NewSite};
+use cordon_store::zones::{Extent, NewZone};
+
+use super::testing_rounds::as_user;
+use super::*;
+
+fn sealed(areas: &[&str], households: Vec<i64>, reason: &str) -> NewZone {
+    NewZone {
+        kind: ZoneKind::Sealed,
+        name: String::new(),
+        reason: reason.into(),
+        extent: Extent { areas: areas.iter().map(|a| code(a)).collect(), households, ..Default::default() },
+    }
+}
+
+/// The sample county's twelve people by number: 0, 1, 8 and 9 live in 东关村, 4 and 5 in 北关村's
+/// 2号院; everyone is over 80 and 0 and 10 are bedridden.
+async fn county(store: &Store) -> std::collections::HashMap<String, i64> {
+    seed_areas(store).await;
+    import_persons(store, Cursor::new(people_csv(12).into_bytes()), &mut Collect::default()).await.unwrap();
+    store.person_ids_by_documents(&(0..12).map(id).collect::<Vec<_>>()).await.unwrap()
+}
+
+#[tokio::test]
+async fn the_commander_draws_and_tightens_zones_inside_the_jurisdiction_and_every_act_is_kept() {
+    for (s, store) in each_backend("zones").await {
+        let ids = county(&store).await;
+        let p = |n: u32| ids[&id(n)];
+        let chief = as_user(&store, "chief", Role::Commander, "140121").await;
+        let household = store.person_in(&code("140121"), p(4)).await.unwrap().unwrap().household_id.unwrap();
+
+        // Bad drawings change nothing and say why.
+        assert_eq!(chief.designate_zone(&sealed(&["140121100201"], vec![], " ")).await.refused().kind, "refused.zone.no_reason");
+        assert_eq!(chief.designate_zone(&sealed(&[], vec![], "x")).await.refused().kind, "refused.zone.no_extent");
+        assert_eq!(chief.designate_zone(&sealed(&[], vec![999_999], "x")).await.refused().kind, "refused.zone.no_household");
+        assert_eq!(chief.designate_zone(&sealed(&["140121100299"], vec![], "x")).await.refused().kind, "refused.area_unregistered");
+        assert!(chief.zones(false, None, 50).await.unwrap().is_empty());
+
+        // 东关村 and one courtyard of 北关村, sealed: six people, all over 80, one bedridden.
+        let zone = chief.designate_zone(&sealed(&["140121100201"], vec![household], "清徐-1 住所")).await.unwrap();
+        assert_eq!((zone.kind, zone.name.as_str(), zone.area_code.as_str()), (ZoneKind::Sealed, "东关村等2处", "140121"));
+        assert_eq!((zone.residents, zone.since), (6, local_date(Utc::now())));
+        let detail = chief.zone(zone.id).await.unwrap();
+        assert_eq!((detail.residents.total, detail.residents.elderly, detail.residents.bedridden), (6, 6, 1), "{:?}", s.kind);
+        assert_eq!(detail.places.households[0].name, "2号院");
+        let countdown = detail.countdown.unwrap();
+        assert_eq!((countdown.to, countdown.ready), (Some(ZoneKind::Controlled), false));
+        assert_eq!(countdown.earliest, Some(zone.since + Duration::days(7)), "the 9th protocol: seven quiet days");
+
+        // Not ready: a downgrade is refused with the first unmet condition; a sealed zone is never
+        // lifted at once. Nothing changed.
+        let refused = chief.act_on_zone(zone.id, Ask::Downgrade, "").await.refused();
+        assert_eq!((refused.kind, refused.arg("condition")), ("refused.zone.not_ready", Some("quiet_days")));
+        assert_eq!(chief.act_on_zone(zone.id, Ask::Lift, "").await.refused().kind, "refused.zone.step_down_first");
+        assert_eq!(chief.zone(zone.id).await.unwrap().history.len(), 1);
+
+        // 西关村 drawn controlled, then a positive: sealed from today.
+        let mut west = sealed(&["140121100202"], vec![], "密接居住地");
+        west.kind = ZoneKind::Controlled;
+        let west = chief.designate_zone(&west).await.unwrap();
+        let up = chief.act_on_zone(west.id, Ask::Tighten(ZoneKind::Sealed), "新增阳性").await.unwrap();
+        assert_eq!((up.kind, up.downgraded), (ZoneKind::Sealed, false));
+        let history: Vec<(ZoneAct, ZoneKind)> = chief.zone(west.id).await.unwrap().history.iter().map(|h| (h.act, h.kind)).collect();
+        assert_eq!(history, [(ZoneAct::Designate, ZoneKind::Controlled), (ZoneAct::Tighten, ZoneKind::Sealed)]);
+        assert_eq!(chief.act_on_zone(west.id, Ask::Tighten(ZoneKind::Sealed), "").await.refused().kind, "refused.zone.not_stricter");
+
+        // Extended by 南关村 (people 6 and 7): eight inside.
+        let more = Extent { areas: vec![code("140121101202")], ..Default::default() };
+        assert_eq!(chief.extend_zone(zone.id, &more, "扩大").await.unwrap().residents, 8);
+
+        // A township sees the county's zones over it and only its own people in them, and cannot
+        // act on a zone reaching past it.
+        let xugou = as_user(&store, "xugou", Role::Commander, "140121101").await;
+        let listed: Vec<i64> = xugou.zones(false, None, 50).await.unwrap().iter().map(|z| z.zone.id).collect();
+        assert_eq!(listed, [zone.id], "西关村's zone lies in the other township");
+        let people = xugou.zone_people(zone.id, false, None, 50).await.unwrap();
+        let mut seen: Vec<i64> = people.items.iter().map(|p| p.id).collect();
+        seen.sort();
+        assert_eq!(seen, [p(4), p(5), p(6), p(7)]);
+        assert!(matches!(xugou.act_on_zone(zone.id, Ask::Downgrade, "").await, Err(StoreError::Forbidden(_))));
+        assert!(matches!(xugou.designate_zone(&sealed(&["140121100201"], vec![], "x")).await, Err(StoreError::Forbidden(_))));
+        assert_eq!(xugou.zone(west.id).await.refused().kind, "refused.zone.none");
+        // The door-to-door list: only the vulnerable (everyone here is over 80).
+        assert_eq!(chief.zone_people(zone.id, true, None, 50).await.unwrap().items.len(), 8);
+
+        let events =
+            store.audit_events(&cordon_store::audit::AuditFilter { entity: Some("zone".into()), ..Default::default() }, 10).await.unwrap();
+        assert_eq!(events.len(), 4, "two drawn, one tightened, one extended");
+        assert!(store.verify_audit().await.unwrap().breaks.is_empty());
+        s.finish(store).await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn a_zones_countdown_reads_its_infections_area_tests_and_last_contact() {
+    for (s, store) in each_backend("zone_facts").await {
+        let ids = county(&store).await;
+        let p = |n: u32| ids[&id(n)];
+        let chief = as_user(&store, "chief", Role::Commander, "140121").await;
+        let officer = as_user(&store, "sampler", Role::TestingOfficer, "140121").await;
+        let tracer = as_user(&store, "tracer", Role::Investigator, "140121").await;
+        let lab = as_user(&store, "lab", Role::Lab, "140121").await;
+        let zone = chief.designate_zone(&sealed(&["140121100201"], vec![], "清徐-1")).await.unwrap();
+        let today = local_date(Utc::now());
+        let facts = store.zone_facts(&zone).await.unwrap();
+        assert_eq!((facts.last_infection, facts.tests.len(), facts.last_contact), (None, 0, None), "{:?}", s.kind);
+
+        // A round of 清源镇: three of 东关村's four sampled in one tube, the fourth away.
+        let round = officer
+            .create_round(NewRound {
+                name: "清源镇第一轮".into(),
+                starts_at: Utc::now(),
+                target_end_at: None,
+                areas: vec![(code("140121100"), None)],
+                policy: PoolPolicy::default(),
+            })
+            .await
+            .unwrap();
+        let site = officer
+            .create_site(NewSite {
+                round_id: round.id,
+                area_code: code("140121100201"),
+                name: "东关村1号点".into(),
+                address: "村委会".into(),
+                stations: 1,
+            })
+            .await
+            .unwrap();
+        let tube = Barcode::parse("QX00000001").unwrap();
+        officer.open_tube(round.id, site.id, &tube, SamplingGroup::Resident, None).await.unwrap();
+        for n in [0, 1, 8] {
+            officer.scan(round.id, &tube, p(n), None).await.unwrap();
+        }
+        let one = store.zone_facts(&zone).await.unwrap().tests;
+        assert_eq!((one[0].day, one[0].complete, one[0].all_negative), (today, false, false), "one person neither sampled nor away");
+        officer.exempt(round.id, p(9), ExemptionReason::Away, None).await.unwrap();
+        let pending = store.zone_facts(&zone).await.unwrap().tests;
+        assert_eq!((pending[0].complete, pending[0].all_negative), (true, false), "complete, the tube not back yet");
+        let lab_id =
+            officer.create_lab(NewLab { name: "县疾控".into(), area_code: code("140121"), daily_capacity: 5000 }).await.unwrap().id;
+        lab.record_results(
+            lab_id,
+            &[ResultInput { barcode: tube, round_id: Some(round.id), result: None, ct: Default::default(), at: None }],
+        )
+        .await
+        .unwrap();
+        let tested = store.zone_facts(&zone).await.unwrap().tests;
+        assert_eq!((tested[0].complete, tested[0].all_negative), (true, true));
+
+        // Person 1 turns out a case and met person 4 (outside the zone) yesterday.
+        let mut case = super::cases::new_case("140121100201", "清徐-1", vec![], 13);
+        case.person_id = Some(p(1));
+        let case = tracer.create_case(case).await.unwrap();
+        let met = Utc::now() - Duration::days(1);
+        let exposure =
+            NewExposure { contact_person_id: p(4), kind: ExposureKind::Meal, degree: None, first_at: None, last_at: Some(met), note: None };
+        tracer.record_exposures(case.id, &[exposure]).await.unwrap();
+        for c in tracer.contacts(case.id).await.unwrap().iter().filter(|c| c.status.as_str() == "proposed") {
+            tracer.decide_exposures(case.id, &c.exposure_ids, true).await.unwrap();
+        }
+        let facts = store.zone_facts(&zone).await.unwrap();
+        assert_eq!(facts.last_infection, Some(today));
+        let contact = facts.last_contact.unwrap();
+        assert_eq!((contact.exposed, contact.negative_on), (local_date(met), None));
+        // A second zone still in force keeps a precaution zone waiting.
+        assert_eq!(facts.higher_zones_in_county, 0);
+        let mut county_wide = sealed(&["140121"], vec![], "全县防范");
+        county_wide.kind = ZoneKind::Precaution;
+        let county_wide = chief.designate_zone(&county_wide).await.unwrap();
+        assert_eq!(store.zone_facts(&county_wide).await.unwrap().higher_zones_in_county, 1);
+        assert_eq!(chief.act_on_zone(county_wide.id, Ask::Lift, "").await.refused().arg("condition"), Some("county_clear"));
+        s.finish(store).await.unwrap();
+    }
+}
