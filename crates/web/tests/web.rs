@@ -2875,3 +2875,5 @@ async fn a_testing_officer_plans_a_round_adds_a_site_and_a_lab_in_a_browser() {
 mod cases;
 #[path = "web/observation.rs"]
 mod observation;
+#[path = "web/zones.rs"]
+mod zones;

@@ -13,6 +13,7 @@ use cordon_domain::testing::exemption::ExemptionReason;
 use cordon_domain::testing::pooling::ZoneKind;
 use cordon_domain::testing::result::RecallStatus;
 use cordon_domain::transfer::{TransferKind, TransferStatus};
+use cordon_domain::zones::{ConditionCode, Scheme, ZoneAct};
 use serde_json::Value;
 use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, SchemaType, Type};
 use utoipa::openapi::{Array, Object};
@@ -68,6 +69,10 @@ one_of! {
     transfer_kind => all(TransferKind::ALL, TransferKind::as_str);
     transfer_status => all(TransferStatus::ALL, TransferStatus::as_str);
     vulnerability => all(&Vulnerability::ALL, Vulnerability::as_str);
+    zone_act => all(ZoneAct::ALL, ZoneAct::as_str);
+    zone_condition => all(ConditionCode::ALL, ConditionCode::as_str);
+    zone_kind => all(ZoneKind::ALL, ZoneKind::as_str);
+    zone_scheme => all(Scheme::ALL, Scheme::as_str);
 }
 
 one_of_or_null! {

@@ -20,6 +20,7 @@ mod results;
 mod testing;
 mod transfers;
 mod transport;
+mod zones;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -31,7 +32,8 @@ mod transport;
         (name = "audit", description = "The append-only audit trail"),
         (name = "testing", description = "Mass testing: rounds, sites, tubes and registration"),
         (name = "tracing", description = "Investigation: cases, the investigation queue, clusters and chains"),
-        (name = "observation", description = "Medical observation: orders and schedules, quarantine sites, transfers, rule sets")
+        (name = "observation", description = "Medical observation: orders and schedules, quarantine sites, transfers, rule sets"),
+        (name = "zones", description = "Sealed, controlled and precaution zones (high, medium and low risk): drawn, counted down, stepped down and lifted")
     )
 )]
 struct ApiDoc;
@@ -100,6 +102,13 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(transfers::advance_transfer))
         .routes(routes!(observation::list_rule_sets))
         .routes(routes!(observation::set_rule_set))
+        .routes(routes!(zones::list_zones, zones::designate))
+        .routes(routes!(zones::zone_detail))
+        .routes(routes!(zones::zone_people))
+        .routes(routes!(zones::extend))
+        .routes(routes!(zones::tighten))
+        .routes(routes!(zones::downgrade))
+        .routes(routes!(zones::lift))
 }
 
 /// Parses an area code from a request field, answering 400 with the reason.

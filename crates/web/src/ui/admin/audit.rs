@@ -30,7 +30,7 @@ pub struct EventRow {
 }
 
 /// The kinds of record the log names, for its filter: each has a label `audit.entity.{kind}`.
-pub const ENTITIES: [&str; 27] = [
+pub const ENTITIES: [&str; 28] = [
     "observation_order",
     "case",
     "contacts",
@@ -49,6 +49,7 @@ pub const ENTITIES: [&str; 27] = [
     "tube",
     "lab",
     "incident",
+    "zone",
     "rule_set",
     "person",
     "persons",
