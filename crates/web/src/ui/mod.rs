@@ -34,6 +34,7 @@ mod testing;
 mod transfers;
 mod transport;
 mod treatment;
+mod zones;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -57,6 +58,7 @@ pub fn router() -> Router<AppState> {
         .merge(quarantine::router())
         .merge(treatment::router())
         .merge(observation::router())
+        .merge(zones::router())
         .route("/logout", post(login::logout))
 }
 
@@ -76,6 +78,7 @@ pub struct UserBadge {
     pub can_community: bool,
     pub can_treatment: bool,
     pub can_import: bool,
+    pub can_zones: bool,
 }
 
 impl UserBadge {
@@ -95,6 +98,7 @@ impl UserBadge {
             can_community: p.can(Permission::CommunityWrite),
             can_treatment: p.can(Permission::QuarantineRead) || p.can(Permission::TreatmentWrite),
             can_import: p.can(Permission::PersonsImport) || p.can(Permission::TracingWrite),
+            can_zones: p.can(Permission::AreasRead),
         })
     }
 }

@@ -70,3 +70,92 @@ async fn the_commander_draws_a_zone_over_the_api_and_its_countdown_refuses_an_ea
         w.finish().await;
     }
 }
+
+#[tokio::test]
+#[ignore = "browser test: needs chromium and chromedriver (scripts/test.sh installs them and runs it)"]
+async fn the_commander_draws_a_zone_on_a_page_sees_its_countdown_and_the_door_list_and_a_community_worker_reads_it() {
+    let driver = chromedriver().await;
+    for w in worlds("browser_zones", 20).await {
+        let store = &w.store;
+        account(store, "grid1", Role::CommunityWorker, "140121100").await;
+        let addr = spawn_server(store.clone()).await;
+        let client = browser(&driver).await;
+        let kind = w.scratch.kind.as_str();
+
+        sign_in(&client, addr, "commander1", PASSWORD).await;
+        menu(&client, "/zones").await;
+        assert_eq!(text(&client, "#zone-counts").await, "目前没有生效的风险区域");
+        // A village that is not there: said with its name, and back to the form with the input kept.
+        fill(&client, "#zone-form input[name=areas]", "东关村、不存在村").await;
+        fill(&client, "#zone-form input[name=reason]", "清徐-1 住所").await;
+        click_and_wait(&client, "#zone-form button").await;
+        assert_eq!(text(&client, "p.message").await, "辖区内没有名为“不存在村”的区划");
+        click_and_wait(&client, "#back-to-form").await;
+        let kept = client.wait().for_element(fantoccini::Locator::Css("#zone-form input[name=reason]")).await.unwrap();
+        assert_eq!(kept.prop("value").await.unwrap().as_deref(), Some("清徐-1 住所"), "the input is kept");
+        fill(&client, "#zone-form input[name=areas]", "东关村").await;
+        click_and_wait(&client, "#zone-form button").await;
+        wait_for_url(&client, "the zone's page", |path, _| path.starts_with("/zones/")).await;
+        assert_eq!(text(&client, "#zone-notice").await, "已划定“东关村”，居住6人");
+        assert_eq!(text(&client, "#zone-kind").await, "高风险区", "protocol-9 names a sealed zone high risk");
+        let conditions = text(&client, "table#conditions tbody").await;
+        assert!(conditions.contains("连续7天无新增感染（已0天）") && conditions.contains("第7天全员核酸检测阴性"), "{conditions}");
+        assert!(text(&client, "#zone-earliest").await.starts_with("最早可变更日期："));
+
+        // Day 0: a confirmed downgrade is refused with why, and nothing changes.
+        click(&client, "#downgrade-form input[name=confirm]").await;
+        click_and_wait(&client, "#downgrade-form button").await;
+        assert_eq!(text(&client, "#zone-error").await, "条件未满足：连续无新增感染天数（共2项未满足）");
+        assert_eq!(text(&client, "#zone-kind").await, "高风险区");
+        assert_eq!(client.find_all(fantoccini::Locator::Css("table#zone-history tbody tr")).await.unwrap().len(), 1);
+
+        // The door-to-door list: everyone here is over 80.
+        click_and_wait(&client, "#door-list").await;
+        let people = client.find_all(fantoccini::Locator::Css("table#zone-people tbody tr")).await.unwrap();
+        assert_eq!(people.len(), 6);
+        assert!(text(&client, "table#zone-people tbody").await.contains("高龄"));
+
+        // 西关村 drawn as medium risk, then a positive there: tightened to high.
+        client.goto(&format!("http://{addr}/zones")).await.unwrap();
+        client.find(fantoccini::Locator::Css("#zone-form select[name=kind]")).await.unwrap().select_by_value("controlled").await.unwrap();
+        fill(&client, "#zone-form input[name=areas]", "西关村").await;
+        fill(&client, "#zone-form input[name=reason]", "密接居住地").await;
+        click_and_wait(&client, "#zone-form button").await;
+        assert_eq!(text(&client, "#zone-kind").await, "中风险区");
+        fill(&client, "#tighten-form input[name=note]", "新增阳性").await;
+        click_and_wait(&client, "#tighten-form button").await;
+        assert_eq!(text(&client, "#zone-notice").await, "“西关村”已升为高风险区");
+        let history = text(&client, "table#zone-history tbody").await;
+        assert!(history.contains("升级") && history.contains("新增阳性"), "{history}");
+
+        // The list: both high risk, each with the day it can step down.
+        client.goto(&format!("http://{addr}/zones")).await.unwrap();
+        assert_eq!(client.find_all(fantoccini::Locator::Css("table#zones tbody tr")).await.unwrap().len(), 2);
+        assert!(text(&client, "table#zones tbody").await.contains("可降为中风险区"));
+        std::fs::write(screenshot_path(&format!("zones-{kind}.png")), client.screenshot().await.unwrap()).unwrap();
+
+        // On a phone the list and a zone's page fit the screen.
+        client.set_window_size(390, 844).await.unwrap();
+        let fits = || async {
+            let fits = client.execute("return document.documentElement.scrollWidth <= window.innerWidth", vec![]).await.unwrap();
+            fits.as_bool().unwrap()
+        };
+        client.goto(&format!("http://{addr}/zones")).await.unwrap();
+        assert!(fits().await, "nothing scrolls sideways on the zones list");
+        click_and_wait(&client, "table#zones tbody tr:last-child a").await;
+        assert!(fits().await, "nothing scrolls sideways on a zone's page");
+        std::fs::write(screenshot_path(&format!("zone-phone-{kind}.png")), client.screenshot().await.unwrap()).unwrap();
+        client.set_window_size(1024, 900).await.unwrap();
+
+        // A community worker reads the zones and the people inside, and is offered no act.
+        sign_out(&client).await;
+        sign_in(&client, addr, "grid1", PASSWORD).await;
+        client.goto(&format!("http://{addr}/zones")).await.unwrap();
+        assert!(client.find(fantoccini::Locator::Css("#zone-form")).await.is_err(), "no form to draw");
+        click_and_wait(&client, "table#zones tbody tr:last-child a").await;
+        assert!(client.find(fantoccini::Locator::Css("#downgrade-form")).await.is_err(), "no act");
+        assert_eq!(client.find_all(fantoccini::Locator::Css("table#zone-people tbody tr")).await.unwrap().len(), 6);
+        client.close().await.unwrap();
+        w.finish().await;
+    }
+}
