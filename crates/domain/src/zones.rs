@@ -519,6 +519,16 @@ pub fn decide(rules: &ZoneRules, zone: &ZoneFacts, ask: Ask, today: NaiveDate) -
     }
 }
 
+/// The zone a sampling pool follows at a site: the stricter of the kind the round's planner
+/// typed for its area and the strictest zone in force over the site's area ("sealed → single
+/// tubes, controlled → 10, others 20"); a pool is never looser than the zone it is taken in.
+pub fn pool_zone(typed: Option<ZoneKind>, in_force: Option<ZoneKind>) -> Option<ZoneKind> {
+    match (typed, in_force) {
+        (Some(a), Some(b)) => Some(if rank(a) >= rank(b) { a } else { b }),
+        (a, b) => a.or(b),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -617,6 +627,16 @@ mod tests {
         assert_eq!(check_drawable(&m20, ZoneKind::Controlled), Err(ActError::NotDrawable(ZoneKind::Controlled)));
         let r = ActError::NotDrawable(ZoneKind::Controlled).refusal(m20.scheme);
         assert_eq!(r.args[0].1, crate::refusal::term("zones.kind_risk", "controlled"));
+    }
+
+    #[test]
+    fn a_pool_follows_the_stricter_of_the_typed_kind_and_the_zone_in_force() {
+        use ZoneKind::*;
+        assert_eq!(pool_zone(None, None), None);
+        assert_eq!(pool_zone(None, Some(Sealed)), Some(Sealed), "drawn, not typed");
+        assert_eq!(pool_zone(Some(Controlled), None), Some(Controlled));
+        assert_eq!(pool_zone(Some(Precaution), Some(Sealed)), Some(Sealed), "never looser than the zone");
+        assert_eq!(pool_zone(Some(Sealed), Some(Controlled)), Some(Sealed));
     }
 
     #[test]

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use cordon_domain::Barcode;
 use cordon_domain::refusal::Refusal;
-use cordon_domain::testing::pooling::{PoolSize, SamplingGroup};
+use cordon_domain::testing::pooling::{PoolSize, SamplingGroup, ZoneKind};
 use cordon_domain::testing::station::{Admitted, AfterScan, Candidate, Earlier, EarlierSample, OpenTube, TubeFacts, admit};
 use serde::Serialize;
 
@@ -104,8 +104,8 @@ pub(crate) struct TubeChange {
 /// What deciding a batch needs from the store, read by the same statements on either backend.
 #[derive(Default)]
 pub(crate) struct Reads {
-    /// The round's sites: id → (area, name).
-    pub(crate) sites: HashMap<i64, (String, String)>,
+    /// The round's sites: id → (area, name, the zone in force there).
+    pub(crate) sites: HashMap<i64, (String, String, Option<ZoneKind>)>,
     /// Tubes of the batch already stored, by barcode, and their members in order.
     pub(crate) existing: HashMap<String, TubeRow>,
     pub(crate) current: HashMap<i64, Vec<i64>>,
@@ -122,7 +122,8 @@ pub(crate) struct Reads {
 /// The statements planning reads, shared by both backends; `$1` is the round where it appears.
 pub(crate) mod read_sql {
     use super::id_list;
-    pub(crate) const SITES: &str = "SELECT id, area_code, name FROM sampling_sites WHERE round_id = $1";
+    pub(crate) const SITES: &str =
+        concat!("SELECT st.id, st.area_code, st.name, ", crate::zones::zone_in_force!(), " FROM sampling_sites st WHERE st.round_id = $1");
     pub(crate) fn members(tubes: &[i64]) -> String {
         format!("SELECT tube_id, person_id FROM samples WHERE tube_id IN ({}) ORDER BY id", id_list(tubes))
     }
@@ -270,9 +271,9 @@ impl Store {
     async fn read_batch(&self, round: &Round, tubes: &[BatchTube]) -> Result<Reads> {
         let round_id = round.id;
         let mut r = Reads::default();
-        let sites: Vec<(i64, String, String)> =
+        let sites: Vec<(i64, String, String, Option<String>)> =
             with_read_pool!(self, pool => sqlx::query_as(read_sql::SITES).bind(round_id).fetch_all(pool).await?);
-        r.sites = sites.into_iter().map(|(id, area, name)| (id, (area, name))).collect();
+        r.sites = sites.into_iter().map(|(id, area, name, zone)| (id, (area, name, zone.and_then(|z| z.parse().ok())))).collect();
         let barcodes: Vec<String> = tubes.iter().map(|t| t.barcode.to_string()).collect();
         r.existing = self.tubes_by_barcode(round_id, &barcodes).await?;
         let existing_ids: Vec<i64> = r.existing.values().map(|t| t.id).collect();
@@ -331,7 +332,7 @@ impl Store {
         for t in tubes {
             let barcode = t.barcode.to_string();
             let mut outcome = BatchOutcome { barcode: barcode.clone(), tube: None, added: 0, repeats: 0, refused: vec![], error: None };
-            let Some((site_area, _)) = sites.get(&t.site_id) else {
+            let Some((site_area, _, in_force)) = sites.get(&t.site_id) else {
                 outcome.error = Some(refuse::site_not_in_round(t.site_id));
                 plan.outcomes.push(outcome);
                 continue;
@@ -364,7 +365,7 @@ impl Store {
                         row.retest(),
                     )
                 }
-                None => (pool_for(round, site_area, t.group), None, vec![], false, None, 0, t.group.is_retest()),
+                None => (pool_for(round, site_area, *in_force, t.group), None, vec![], false, None, 0, t.group.is_retest()),
             };
             let mut members = t.members.clone();
             members.sort_unstable();

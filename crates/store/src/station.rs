@@ -6,7 +6,7 @@
 use chrono::{DateTime, Utc};
 use cordon_domain::Barcode;
 use cordon_domain::refusal::Refusal;
-use cordon_domain::testing::pooling::{PoolPolicy, PoolSize, SamplingGroup};
+use cordon_domain::testing::pooling::{PoolPolicy, PoolSize, SamplingGroup, ZoneKind};
 use cordon_domain::testing::station::{Admitted, AfterScan, Candidate, Earlier, EarlierSample, OpenTube, ScanRefusal, TubeFacts, admit};
 use serde::Serialize;
 
@@ -131,15 +131,22 @@ pub struct Scanned {
     pub repeat: bool,
 }
 
-/// The pool size of a tube opened at a site in `site_area`: the round's policy for the zone of
-/// the most specific round area covering the site, and the group sampled.
-pub(crate) fn pool_for(round: &crate::testing::Round, site_area: &str, group: SamplingGroup) -> PoolSize {
-    pool_in(&round.areas, &round.policy, site_area, group)
+/// The pool size of a tube opened at a site in `site_area`: the round's policy for the zone the
+/// pool follows (the kind typed for the most specific round area covering the site, or the zone
+/// in force there if stricter), and the group sampled.
+pub(crate) fn pool_for(round: &crate::testing::Round, site_area: &str, in_force: Option<ZoneKind>, group: SamplingGroup) -> PoolSize {
+    pool_in(&round.areas, &round.policy, site_area, in_force, group)
 }
 
-fn pool_in(areas: &[crate::testing::RoundArea], policy: &PoolPolicy, site_area: &str, group: SamplingGroup) -> PoolSize {
-    let zone = areas.iter().filter(|a| site_area.starts_with(&a.area_code)).max_by_key(|a| a.area_code.len()).and_then(|a| a.zone);
-    policy.pool_size(zone, group)
+fn pool_in(
+    areas: &[crate::testing::RoundArea],
+    policy: &PoolPolicy,
+    site_area: &str,
+    in_force: Option<ZoneKind>,
+    group: SamplingGroup,
+) -> PoolSize {
+    let typed = areas.iter().filter(|a| site_area.starts_with(&a.area_code)).max_by_key(|a| a.area_code.len()).and_then(|a| a.zone);
+    policy.pool_size(cordon_domain::zones::pool_zone(typed, in_force), group)
 }
 
 /// A tube to open: at `site_id` of round `round_id`, under `barcode`.
@@ -166,6 +173,8 @@ pub(crate) struct OpenFacts {
     pub(crate) areas: Option<String>,
     pub(crate) site_area: Option<String>,
     pub(crate) existing: Option<(TubeRow, String)>,
+    /// The zone in force over the site's area (`zones::zone_in_force!`).
+    pub(crate) zone_in_force: Option<String>,
 }
 
 /// What opening a tube decided: the tube as it stands (opened before at this site), or the row
@@ -176,15 +185,20 @@ pub(crate) enum OpenPlan {
 }
 
 /// The round (`$1`), the site (`$2`) and the tube under the barcode (`$3`), as [`OpenFacts`]:
-/// the round's areas as `code=zone` joined by commas (`{AGG}` is the dialect's aggregate); the
-/// names are those PostgreSQL's row type reads, SQLite reads by position.
-pub(crate) const OPEN_READ: &str = "SELECT r.pool_policy, \
+/// the round's areas as `code=zone` joined by commas (`{AGG}` is the dialect's aggregate), and
+/// last the zone in force at the site; the names are those PostgreSQL's row type reads, SQLite
+/// reads by position.
+pub(crate) const OPEN_READ: &str = concat!(
+    "SELECT r.pool_policy, \
      (SELECT {AGG} FROM round_areas a WHERE a.round_id = r.id) AS areas, st.area_code AS site_area, \
      t.id, t.round_id, t.barcode, t.site_id, t.area_code, t.pool_kind, t.pool_size, t.members, \
-     t.household_id, t.opened_at, t.sealed_at, t.purpose, ts.name AS tube_site \
+     t.household_id, t.opened_at, t.sealed_at, t.purpose, ts.name AS tube_site, ",
+    crate::zones::zone_in_force!(),
+    " AS zone_in_force \
      FROM testing_rounds r LEFT JOIN sampling_sites st ON st.id = $2 AND st.round_id = r.id \
      LEFT JOIN tubes t ON t.round_id = r.id AND t.barcode = $3 LEFT JOIN sampling_sites ts ON ts.id = t.site_id \
-     WHERE r.id = $1";
+     WHERE r.id = $1"
+);
 
 /// The station's rules on opening a tube, the same on both backends.
 pub(crate) fn decide_open(ask: &OpenAsk, facts: OpenFacts, inside: &dyn Fn(&str) -> Result<()>) -> Result<OpenPlan> {
@@ -207,7 +221,8 @@ pub(crate) fn decide_open(ask: &OpenAsk, facts: OpenFacts, inside: &dyn Fn(&str)
         .filter_map(|a| a.split_once('='))
         .map(|(code, zone)| crate::testing::RoundArea { area_code: code.to_string(), zone: zone.parse().ok() })
         .collect();
-    Ok(OpenPlan::Insert { site_area: site_area.clone(), pool: pool_columns(pool_in(&areas, &policy, &site_area, ask.group)) })
+    let in_force = facts.zone_in_force.and_then(|z| z.parse().ok());
+    Ok(OpenPlan::Insert { site_area: site_area.clone(), pool: pool_columns(pool_in(&areas, &policy, &site_area, in_force, ask.group)) })
 }
 
 /// The values of `tubes.pool_kind` (the database checks them, `checks`).

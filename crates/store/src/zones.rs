@@ -131,6 +131,20 @@ pub struct ZoneSummary {
     pub countdown: Option<Countdown>,
 }
 
+/// The strictest kind of the zones in force over the area of sampling site `st` (a zone drawn
+/// over the site's village, township or county), or NULL: what a tube opened there is pooled
+/// by ([`cordon_domain::zones::pool_zone`]). A macro so that it can be `concat!`ed into the
+/// station's constant reads; it finds the zones by the ancestors' codes, through the index.
+macro_rules! zone_in_force {
+    () => {
+        "(SELECT z.kind FROM zone_areas za JOIN zones z ON z.id = za.zone_id WHERE z.lifted_at IS NULL \
+         AND za.area_code IN (substr(st.area_code, 1, 2), substr(st.area_code, 1, 4), substr(st.area_code, 1, 6), \
+         substr(st.area_code, 1, 9), st.area_code) \
+         ORDER BY CASE z.kind WHEN 'sealed' THEN 0 WHEN 'controlled' THEN 1 ELSE 2 END LIMIT 1)"
+    };
+}
+pub(crate) use zone_in_force;
+
 /// The people living in zone `$1`, by person id (areas by their subtree, buildings through their
 /// households).
 const INSIDE: &str = "SELECT p.id FROM zone_areas za JOIN persons p ON p.area_code >= za.area_code AND p.area_code < za.area_code || ':' \

@@ -228,6 +228,7 @@ struct OpenRow {
     #[sqlx(flatten)]
     tube: OpenTubeRow,
     tube_site: Option<String>,
+    zone_in_force: Option<String>,
 }
 
 /// The tube under the barcode, when there is one (every column null when not).
@@ -276,10 +277,14 @@ async fn open_facts(pool: &PgPool, ask: &OpenAsk) -> Result<OpenFacts> {
         .fetch_optional(pool)
         .await?;
     Ok(match row {
-        None => OpenFacts { policy: None, areas: None, site_area: None, existing: None },
-        Some(r) => {
-            OpenFacts { policy: Some(r.pool_policy), areas: r.areas, site_area: r.site_area, existing: r.tube.row().zip(r.tube_site) }
-        }
+        None => OpenFacts { policy: None, areas: None, site_area: None, existing: None, zone_in_force: None },
+        Some(r) => OpenFacts {
+            policy: Some(r.pool_policy),
+            areas: r.areas,
+            site_area: r.site_area,
+            existing: r.tube.row().zip(r.tube_site),
+            zone_in_force: r.zone_in_force,
+        },
     })
 }
 

@@ -147,7 +147,8 @@ pub(crate) fn read(tx: &rusqlite::Connection, round: &Round, tubes: &[BatchTube]
     let mut stmt = tx.prepare_cached(&sqlite_sql(read_sql::SITES))?;
     let mut rows = stmt.query([round_id])?;
     while let Some(row) = rows.next()? {
-        r.sites.insert(row.get(0)?, (row.get(1)?, row.get(2)?));
+        let zone: Option<String> = row.get(3)?;
+        r.sites.insert(row.get(0)?, (row.get(1)?, row.get(2)?, zone.and_then(|z| z.parse().ok())));
     }
     let barcodes: Vec<String> = tubes.iter().map(|t| t.barcode.to_string()).collect();
     r.existing = tubes_by_barcode(tx, round_id, &barcodes)?;

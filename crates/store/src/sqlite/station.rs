@@ -164,12 +164,14 @@ pub(crate) fn open_tube(c: &Connection, ask: &OpenAsk, inside: &dyn Fn(&str) -> 
     let read = |c: &Connection| -> Result<OpenFacts> {
         let mut stmt = c.prepare_cached(&SQL.open_read)?;
         let mut rows = stmt.query(rusqlite::params![ask.round_id, ask.site_id, ask.barcode])?;
-        let Some(r) = rows.next()? else { return Ok(OpenFacts { policy: None, areas: None, site_area: None, existing: None }) };
+        let Some(r) = rows.next()? else {
+            return Ok(OpenFacts { policy: None, areas: None, site_area: None, existing: None, zone_in_force: None });
+        };
         let existing = match r.get::<_, Option<i64>>(3)? {
             Some(_) => Some((tube_row_at(r, 3)?, r.get(15)?)),
             None => None,
         };
-        Ok(OpenFacts { policy: r.get(0)?, areas: r.get(1)?, site_area: r.get(2)?, existing })
+        Ok(OpenFacts { policy: r.get(0)?, areas: r.get(1)?, site_area: r.get(2)?, existing, zone_in_force: r.get(16)? })
     };
     let (site_area, (pool_kind, pool_size)) = match decide_open(ask, read(c)?, inside)? {
         OpenPlan::Answer(tube) => return Ok(tube),

@@ -118,7 +118,7 @@ async fn a_zones_countdown_reads_its_infections_area_tests_and_last_contact() {
         let facts = store.zone_facts(&zone).await.unwrap();
         assert_eq!((facts.last_infection, facts.tests.len(), facts.last_contact), (None, 0, None), "{:?}", s.kind);
 
-        // A round of 清源镇: three of 东关村's four sampled in one tube, the fourth away.
+        // A round of 清源镇: three of 东关村's four sampled, the fourth away.
         let round = officer
             .create_round(NewRound {
                 name: "清源镇第一轮".into(),
@@ -139,10 +139,11 @@ async fn a_zones_countdown_reads_its_infections_area_tests_and_last_contact() {
             })
             .await
             .unwrap();
-        let tube = Barcode::parse("QX00000001").unwrap();
-        officer.open_tube(round.id, site.id, &tube, SamplingGroup::Resident, None).await.unwrap();
-        for n in [0, 1, 8] {
-            officer.scan(round.id, &tube, p(n), None).await.unwrap();
+        // A sealed zone is sampled in single tubes.
+        let tubes: Vec<Barcode> = (1..=3).map(|n| Barcode::parse(&format!("QX0000000{n}")).unwrap()).collect();
+        for (tube, n) in tubes.iter().zip([0, 1, 8]) {
+            officer.open_tube(round.id, site.id, tube, SamplingGroup::Resident, None).await.unwrap();
+            officer.scan(round.id, tube, p(n), None).await.unwrap();
         }
         let one = store.zone_facts(&zone).await.unwrap().tests;
         assert_eq!((one[0].day, one[0].complete, one[0].all_negative), (today, false, false), "one person neither sampled nor away");
@@ -151,12 +152,11 @@ async fn a_zones_countdown_reads_its_infections_area_tests_and_last_contact() {
         assert_eq!((pending[0].complete, pending[0].all_negative), (true, false), "complete, the tube not back yet");
         let lab_id =
             officer.create_lab(NewLab { name: "县疾控".into(), area_code: code("140121"), daily_capacity: 5000 }).await.unwrap().id;
-        lab.record_results(
-            lab_id,
-            &[ResultInput { barcode: tube, round_id: Some(round.id), result: None, ct: Default::default(), at: None }],
-        )
-        .await
-        .unwrap();
+        let results: Vec<ResultInput> = tubes
+            .iter()
+            .map(|t| ResultInput { barcode: t.clone(), round_id: Some(round.id), result: None, ct: Default::default(), at: None })
+            .collect();
+        lab.record_results(lab_id, &results).await.unwrap();
         let tested = store.zone_facts(&zone).await.unwrap().tests;
         assert_eq!((tested[0].complete, tested[0].all_negative), (true, true));
 
@@ -182,6 +182,62 @@ async fn a_zones_countdown_reads_its_infections_area_tests_and_last_contact() {
         let county_wide = chief.designate_zone(&county_wide).await.unwrap();
         assert_eq!(store.zone_facts(&county_wide).await.unwrap().higher_zones_in_county, 1);
         assert_eq!(chief.act_on_zone(county_wide.id, Ask::Lift, "").await.refused().arg("condition"), Some("county_clear"));
+        s.finish(store).await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn a_round_pools_by_the_zones_in_force_where_nothing_is_typed() {
+    for (s, store) in each_backend("zone_pools").await {
+        let ids = county(&store).await;
+        let p = |n: u32| ids[&id(n)];
+        let chief = as_user(&store, "chief", Role::Commander, "140121").await;
+        let officer = as_user(&store, "sampler", Role::TestingOfficer, "140121").await;
+        chief.designate_zone(&sealed(&["140121100201"], vec![], "清徐-1")).await.unwrap();
+        let mut west = sealed(&["140121100202"], vec![], "密接");
+        west.kind = ZoneKind::Controlled;
+        chief.designate_zone(&west).await.unwrap();
+        // A round of the county typed nothing; 徐沟镇 typed precaution.
+        let round = officer
+            .create_round(NewRound {
+                name: "全县第二轮".into(),
+                starts_at: Utc::now(),
+                target_end_at: None,
+                areas: vec![(code("140121100"), None), (code("140121101"), Some(ZoneKind::Precaution))],
+                policy: PoolPolicy::default(),
+            })
+            .await
+            .unwrap();
+        let site = |area: &str, name: &str| NewSite {
+            round_id: round.id,
+            area_code: code(area),
+            name: name.into(),
+            address: "村委会".into(),
+            stations: 1,
+        };
+        let east = officer.create_site(site("140121100201", "东关")).await.unwrap();
+        let west = officer.create_site(site("140121100202", "西关")).await.unwrap();
+        let north = officer.create_site(site("140121101201", "北关")).await.unwrap();
+        let open = |site: i64, bc: &'static str| {
+            let officer = &officer;
+            let round = round.id;
+            async move { officer.open_tube(round, site, &Barcode::parse(bc).unwrap(), SamplingGroup::Resident, None).await.unwrap().pool }
+        };
+        use cordon_domain::testing::pooling::PoolSize;
+        assert_eq!(open(east.id, "QX00000011").await, PoolSize::People(1), "{:?}: sealed, single tubes", s.kind);
+        assert_eq!(open(west.id, "QX00000012").await, PoolSize::People(10), "controlled: 10 in 1");
+        assert_eq!(open(north.id, "QX00000013").await, PoolSize::People(20), "no zone: 20 in 1");
+        // A batch uploaded later opens its tubes by the same rule.
+        let batch = cordon_store::batch::BatchTube {
+            barcode: Barcode::parse("QX00000014").unwrap(),
+            site_id: east.id,
+            group: SamplingGroup::Resident,
+            members: vec![p(0)],
+            seal: false,
+            sampled_at: None,
+        };
+        let done = officer.register_batch(round.id, vec![batch], None).await.unwrap();
+        assert_eq!(done[0].tube.as_ref().map(|t| t.pool), Some(PoolSize::People(1)), "{done:?}");
         s.finish(store).await.unwrap();
     }
 }
