@@ -177,6 +177,18 @@ pub(crate) fn schedule_for(
     rule.plan(category).map(|plan| Schedule::compute(plan, local_date(last_exposure_at), found_on, taken))
 }
 
+/// An edited rule set as stored. One saved before rule sets had zones takes the zone rules of
+/// the built-in set it was copied from (a copy of `protocol-8` keeps the 2021 scheme).
+fn stored_rule(body: &str, copied_from: &str) -> Result<RuleSet> {
+    let value: serde_json::Value = serde_json::from_str(body).map_err(StoreError::corrupt)?;
+    let had_zones = value.get("zones").is_some();
+    let mut rule: RuleSet = serde_json::from_value(value).map_err(StoreError::corrupt)?;
+    if !had_zones {
+        rule.zones = cordon_domain::zones::ZoneRules::built_in(copied_from).unwrap_or_default();
+    }
+    Ok(rule)
+}
+
 /// `('released', 'case')`: where an order ends, as the domain says.
 pub(crate) fn final_statuses() -> String {
     crate::sql_set(&Status::FINAL)
@@ -188,9 +200,10 @@ impl Store {
         if let Ok(r) = RuleSet::built_in(name) {
             return Ok(r);
         }
-        let row: Option<(String,)> = with_read_pool!(self, pool => sqlx::query_as("SELECT body FROM rule_sets WHERE name = $1").bind(name).fetch_optional(pool).await?);
-        let (body,) = row.ok_or_else(|| missing!("refused.no_rule_set", name = name))?;
-        serde_json::from_str(&body).map_err(StoreError::corrupt)
+        let row: Option<(String, String)> = with_read_pool!(self, pool =>
+            sqlx::query_as("SELECT body, copied_from FROM rule_sets WHERE name = $1").bind(name).fetch_optional(pool).await?);
+        let (body, copied_from) = row.ok_or_else(|| missing!("refused.no_rule_set", name = name))?;
+        stored_rule(&body, &copied_from)
     }
 
     /// Every rule set: the built-in ones first, then the edited copies by name.
@@ -202,7 +215,7 @@ impl Store {
         let rows: Vec<(String, String)> =
             with_read_pool!(self, pool => sqlx::query_as("SELECT body, copied_from FROM rule_sets ORDER BY name").fetch_all(pool).await?);
         for (body, copied_from) in rows {
-            let rule: RuleSet = serde_json::from_str(&body).map_err(StoreError::corrupt)?;
+            let rule = stored_rule(&body, &copied_from)?;
             out.push(RuleSetEntry { rule, built_in: false, copied_from: Some(copied_from) });
         }
         Ok(out)
@@ -740,5 +753,21 @@ impl RecomputeSummary {
         self.no_longer_observed += o.no_longer_observed;
         self.to_transfer += o.to_transfer;
         self.to_home += o.to_home;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use cordon_domain::observation::RuleSet;
+    use cordon_domain::zones::Scheme;
+
+    #[test]
+    fn a_copy_saved_before_zones_takes_the_zone_rules_of_the_set_it_was_copied_from() {
+        let mut old = serde_json::to_value(RuleSet::built_in("protocol-8").unwrap()).unwrap();
+        old.as_object_mut().unwrap().remove("zones");
+        assert_eq!(super::stored_rule(&old.to_string(), "protocol-8").unwrap().zones.scheme, Scheme::Zones2021);
+        // Zones saved with the copy are kept as saved.
+        let saved = serde_json::to_string(&RuleSet::built_in("protocol-9").unwrap()).unwrap();
+        assert_eq!(super::stored_rule(&saved, "protocol-8").unwrap().zones.scheme, Scheme::RiskAreas);
     }
 }

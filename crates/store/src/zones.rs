@@ -333,8 +333,8 @@ impl Store {
         self.zone(id).await?.ok_or_else(|| StoreError::Task(format!("zone {id} not found after it was drawn")))
     }
 
-    /// Adds places and cases to a zone in force; its count goes on (a new infection inside
-    /// restarts it anyway).
+    /// Adds places and cases to a zone in force; its count starts again today, so that no new
+    /// place is released before a full quiet period of its own.
     pub(crate) async fn extend_zone(&self, actor: &Actor, zone: &Zone, extent: &Extent, note: &str, at: DateTime<Utc>) -> Result<Zone> {
         if zone.lifted_at.is_some() {
             return Err(StoreError::from(cordon_domain::refusal::Refusal::conflict("refused.zone.lifted")));
@@ -350,8 +350,10 @@ impl Store {
         let note = Some(note.trim()).filter(|n| !n.is_empty());
         with_write_pool!(self, pool => {
             let mut tx = pool.begin_write().await?;
-            let done = sqlx::query("UPDATE zones SET area_code = $1, changed_at = $2 WHERE id = $3 AND changed_at = $4 AND lifted_at IS NULL")
-                .bind(scope.as_str()).bind(at).bind(zone.id).bind(zone.changed_at).execute(&mut *tx).await?;
+            let done = sqlx::query(
+                "UPDATE zones SET area_code = $1, changed_at = $2, since = $5 WHERE id = $3 AND changed_at = $4 AND lifted_at IS NULL",
+            )
+            .bind(scope.as_str()).bind(at).bind(zone.id).bind(zone.changed_at).bind(local_date(at)).execute(&mut *tx).await?;
             if done.rows_affected() == 0 {
                 return Err(StoreError::from(cordon_domain::refusal::Refusal::conflict("refused.zone.changed")));
             }
@@ -368,9 +370,22 @@ impl Store {
     }
 
     /// Tightens, downgrades or lifts a zone in force at `at`, as the rules decide from its facts.
-    pub(crate) async fn act_on_zone(&self, actor: &Actor, zone: &Zone, ask: Ask, note: &str, at: DateTime<Utc>) -> Result<Zone> {
+    /// `seen` is the zone's `changed_at` as the commander read it: an act on a zone changed since
+    /// (a resubmitted form, a retried request) is refused rather than applied twice.
+    pub(crate) async fn act_on_zone(
+        &self,
+        actor: &Actor,
+        zone: &Zone,
+        ask: Ask,
+        note: &str,
+        seen: Option<DateTime<Utc>>,
+        at: DateTime<Utc>,
+    ) -> Result<Zone> {
         if zone.lifted_at.is_some() {
             return Err(StoreError::from(cordon_domain::refusal::Refusal::conflict("refused.zone.lifted")));
+        }
+        if seen.is_some_and(|t| t != zone.changed_at) {
+            return Err(StoreError::from(cordon_domain::refusal::Refusal::conflict("refused.zone.changed")));
         }
         let today = local_date(at);
         let rules = self.zone_rules(&zone.rule_set).await?;
@@ -409,22 +424,37 @@ impl Store {
 
     /// What the countdown of a zone in force needs to know.
     pub async fn zone_facts(&self, zone: &Zone) -> Result<ZoneFacts> {
-        // The last infection inside: a case or positive person living in it, or a case it was
-        // drawn for.
+        Ok(self.zone_facts_recorded(zone).await?.0)
+    }
+
+    /// [`Store::zone_facts`], and when the last infection inside was recorded (a new one since the
+    /// zone's last change proposes a stricter kind).
+    async fn zone_facts_recorded(&self, zone: &Zone) -> Result<(ZoneFacts, Option<DateTime<Utc>>)> {
+        // The last infection inside: a case (dated by its sample, else its report, else when it
+        // was entered) or positive person living in it, or a case it was drawn for.
         let sql = format!(
-            "WITH inside(id) AS ({INSIDE}) SELECT MAX(t) FROM (\
-             SELECT MAX(c.created_at) AS t FROM cases c WHERE c.person_id IN (SELECT id FROM inside) AND c.classification <> 'suspected' \
-             UNION ALL SELECT MAX(pp.found_at) FROM positive_persons pp WHERE pp.person_id IN (SELECT id FROM inside) \
-             UNION ALL SELECT MAX(c.created_at) FROM cases c JOIN zone_cases zc ON zc.case_id = c.id WHERE zc.zone_id = $1 \
-             AND c.classification <> 'suspected') x"
+            "WITH inside(id) AS ({INSIDE}) SELECT MAX(COALESCE(c.sample_date, c.report_date)), \
+             MAX(CASE WHEN c.sample_date IS NULL AND c.report_date IS NULL THEN c.created_at END), MAX(c.created_at) \
+             FROM cases c WHERE (c.person_id IN (SELECT id FROM inside) OR c.id IN (SELECT case_id FROM zone_cases WHERE zone_id = $1)) \
+             AND c.classification <> 'suspected'"
         );
-        let (last,): (Option<DateTime<Utc>>,) = with_read_pool!(self, pool =>
+        type CaseDays = (Option<NaiveDate>, Option<DateTime<Utc>>, Option<DateTime<Utc>>);
+        let (case_day, undated, case_recorded): CaseDays = with_read_pool!(self, pool =>
             sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(zone.id).fetch_one(pool).await?);
+        let sql =
+            format!("WITH inside(id) AS ({INSIDE}) SELECT MAX(found_at) FROM positive_persons WHERE person_id IN (SELECT id FROM inside)");
+        let (found,): (Option<DateTime<Utc>>,) = with_read_pool!(self, pool =>
+            sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(zone.id).fetch_one(pool).await?);
+        let last_infection = [case_day, undated.map(local_date), found.map(local_date)].into_iter().flatten().max();
+        let last_recorded = case_recorded.max(found);
         // Each round of the incident: everyone inside sampled or accounted for, and every sample
-        // negative (a pooled tube's member released by a negative re-test counts).
-        type RoundRow = (DateTime<Utc>, i64, i64, i64);
+        // negative (a pooled tube's member released by a negative re-test counts); dated by the
+        // last sample taken inside (a round may run over days), else by its start.
+        type RoundRow = (DateTime<Utc>, Option<DateTime<Utc>>, i64, i64, i64);
         let sql = format!(
-            "WITH inside(id) AS ({INSIDE}) SELECT r.starts_at, (SELECT COUNT(*) FROM inside), \
+            "WITH inside(id) AS ({INSIDE}) SELECT r.starts_at, \
+             (SELECT MAX(s.sampled_at) FROM inside i JOIN samples s ON s.round_id = r.id AND s.person_id = i.id AND s.kind = 'round'), \
+             (SELECT COUNT(*) FROM inside), \
              (SELECT COUNT(*) FROM inside i WHERE EXISTS (SELECT 1 FROM samples s WHERE s.round_id = r.id AND s.person_id = i.id AND s.kind = 'round') \
               OR EXISTS (SELECT 1 FROM round_exemptions e WHERE e.round_id = r.id AND e.person_id = i.id)), \
              (SELECT COUNT(*) FROM inside i JOIN samples s ON s.round_id = r.id AND s.person_id = i.id AND s.kind = 'round' JOIN tubes t ON t.id = s.tube_id \
@@ -437,20 +467,23 @@ impl Store {
             sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(zone.id).bind(zone.incident_id).bind(from).fetch_all(pool).await?);
         let tests = rounds
             .into_iter()
-            .map(|(starts_at, total, covered, not_negative)| AreaTestFact {
-                day: local_date(starts_at),
-                complete: total > 0 && covered >= total,
+            .map(|(starts_at, last_sample, total, covered, not_negative)| AreaTestFact {
+                day: local_date(last_sample.unwrap_or(starts_at)),
+                // Nobody registered inside (a park, a market): nobody to miss.
+                complete: covered >= total,
                 all_negative: not_negative == 0,
             })
             .collect();
-        // The last close contact traced from someone living inside, and their latest negative test.
+        // The last close contact of the incident traced from someone living inside or from a case
+        // it was drawn for, and their latest negative test.
         let sql = format!(
             "WITH inside(id) AS ({INSIDE}) SELECT e.contact_person_id, e.last_at FROM exposures e \
-             WHERE e.source_person_id IN (SELECT id FROM inside) AND e.degree = 'close' AND e.status IN ('confirmed', 'handed_over') \
-             AND e.last_at IS NOT NULL ORDER BY e.last_at DESC LIMIT 1"
+             WHERE e.incident_id = $2 AND (e.source_person_id IN (SELECT id FROM inside) \
+             OR e.case_id IN (SELECT case_id FROM zone_cases WHERE zone_id = $1)) \
+             AND e.degree = 'close' AND e.status IN ('confirmed', 'handed_over') AND e.last_at IS NOT NULL ORDER BY e.last_at DESC LIMIT 1"
         );
         let contact: Option<(i64, DateTime<Utc>)> = with_read_pool!(self, pool =>
-            sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(zone.id).fetch_optional(pool).await?);
+            sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(zone.id).bind(zone.incident_id).fetch_optional(pool).await?);
         let last_contact = match contact {
             None => None,
             Some((person, last_at)) => {
@@ -461,18 +494,21 @@ impl Store {
                 Some(LastContact { exposed: local_date(last_at), negative_on })
             }
         };
+        // Stricter zones in force in the zone's county, whatever incident drew them.
+        let county: String = zone.area_code.chars().take(6).collect();
         let (higher,): (i64,) = with_read_pool!(self, pool => sqlx::query_as(
-            "SELECT COUNT(*) FROM zones WHERE incident_id = $1 AND lifted_at IS NULL AND kind IN ('sealed', 'controlled') AND id <> $2",
-        ).bind(zone.incident_id).bind(zone.id).fetch_one(pool).await?);
-        Ok(ZoneFacts {
+            "SELECT COUNT(*) FROM zones WHERE substr(area_code, 1, 6) = $1 AND lifted_at IS NULL AND kind IN ('sealed', 'controlled') AND id <> $2",
+        ).bind(&county).bind(zone.id).fetch_one(pool).await?);
+        let facts = ZoneFacts {
             kind: zone.kind,
             downgraded: zone.downgraded,
             since: zone.since,
-            last_infection: last.map(local_date),
+            last_infection,
             tests,
             last_contact,
             higher_zones_in_county: u32::try_from(higher).unwrap_or(u32::MAX),
-        })
+        };
+        Ok((facts, last_recorded))
     }
 
     /// The countdown of a zone in force on `today`, and the kind a new infection inside proposes.
@@ -481,8 +517,10 @@ impl Store {
         if zone.lifted_at.is_some() {
             return Ok((rules.scheme, None, None));
         }
-        let facts = self.zone_facts(zone).await?;
-        let infected_since = facts.last_infection.is_some_and(|d| d >= zone.since);
+        let (facts, recorded) = self.zone_facts_recorded(zone).await?;
+        // Only an infection recorded since the zone took its kind proposes a stricter one (not the
+        // cases it was drawn for).
+        let infected_since = recorded.is_some_and(|t| t > zone.changed_at);
         let proposed = if infected_since { cordon_domain::zones::on_positive(&rules, zone.kind) } else { None };
         Ok((rules.scheme, Some(countdown(&rules, &facts, today)), proposed))
     }

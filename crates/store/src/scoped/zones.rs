@@ -19,6 +19,23 @@ impl Scoped {
         AreaCode::parse(&zone.area_code).is_ok_and(|a| j.contains(&a) || j.areas().iter().any(|mine| a.contains(mine)))
     }
 
+    /// The areas above the jurisdiction's (its township, county, city…): a zone drawn over one
+    /// reaches the caller.
+    fn areas_above(&self) -> Vec<String> {
+        let mut above: Vec<String> = self
+            .principal
+            .user
+            .jurisdiction
+            .areas()
+            .iter()
+            .flat_map(|a| std::iter::successors(a.parent(), |p| p.parent()))
+            .map(|a| a.to_string())
+            .collect();
+        above.sort();
+        above.dedup();
+        above
+    }
+
     /// A zone the caller sees, or why not.
     async fn visible_zone(&self, id: i64) -> Result<Zone> {
         match self.store.zone(id).await? {
@@ -39,11 +56,7 @@ impl Scoped {
     /// countdown; lifted ones too when asked.
     pub async fn zones(&self, lifted: bool, before: Option<i64>, limit: u32) -> Result<Vec<ZoneSummary>> {
         self.require(Permission::AreasRead)?;
-        let mine = self.principal.user.jurisdiction.areas();
-        let mut above: Vec<String> =
-            mine.iter().flat_map(|a| std::iter::successors(a.parent(), |p| p.parent())).map(|a| a.to_string()).collect();
-        above.sort();
-        above.dedup();
+        let (mine, above) = (self.principal.user.jurisdiction.areas(), self.areas_above());
         let today = local_date(Utc::now());
         let mut out = Vec::new();
         for zone in self.store.zones_in(&above, mine, lifted, before, limit).await? {
@@ -53,12 +66,50 @@ impl Scoped {
         Ok(out)
     }
 
+    /// Every zone in force over the jurisdiction, newest first, with the scheme its incident
+    /// names it in: the risk-area bulletin (中高风险地区名单).
+    pub async fn zones_in_force(&self) -> Result<Vec<(Zone, cordon_domain::zones::Scheme)>> {
+        self.require(Permission::AreasRead)?;
+        let (mine, above) = (self.principal.user.jurisdiction.areas(), self.areas_above());
+        let mut schemes = std::collections::HashMap::new();
+        let mut out = Vec::new();
+        let mut before = None;
+        loop {
+            let page = self.store.zones_in(&above, mine, false, before, 500).await?;
+            let done = page.len() < 500;
+            before = page.last().map(|z| z.id);
+            for zone in page {
+                let scheme = match schemes.get(&zone.rule_set) {
+                    Some(s) => *s,
+                    None => {
+                        let s = self.store.rule_set(&zone.rule_set).await?.zones.scheme;
+                        schemes.insert(zone.rule_set.clone(), s);
+                        s
+                    }
+                };
+                out.push((zone, scheme));
+            }
+            if done {
+                return Ok(out);
+            }
+        }
+    }
+
     /// One zone with its places, cases, residents, history and countdown.
     pub async fn zone(&self, id: i64) -> Result<ZoneDetail> {
         self.require(Permission::AreasRead)?;
         let zone = self.visible_zone(id).await?;
         let today = local_date(Utc::now());
-        let (places, cases, history) = self.store.zone_record(id).await?;
+        let (mut places, mut cases, history) = self.store.zone_record(id).await?;
+        // A zone reaching past the jurisdiction shows its households and buildings inside it only;
+        // its cases to those who read cases.
+        let j = &self.principal.user.jurisdiction;
+        let mine = |p: &crate::zones::Place| AreaCode::parse(&p.area_code).is_ok_and(|a| j.contains(&a));
+        places.households.retain(mine);
+        places.buildings.retain(mine);
+        if !self.principal.can(Permission::TracingRead) {
+            cases.clear();
+        }
         let residents = self.store.zone_residents(id, today).await?;
         let (scheme, countdown, proposed) = self.store.zone_countdown(&zone, today).await?;
         Ok(ZoneDetail { zone, scheme, places, cases, residents, history, countdown, proposed })
@@ -88,16 +139,22 @@ impl Scoped {
     }
 
     /// Tightens, downgrades or lifts a zone drawn inside the jurisdiction, as its rules allow.
-    pub async fn act_on_zone(&self, id: i64, ask: Ask, note: &str) -> Result<Zone> {
+    /// `seen`: the zone's `changed_at` as the caller read it, if they say; a zone changed since is
+    /// refused.
+    pub async fn act_on_zone(&self, id: i64, ask: Ask, note: &str, seen: Option<chrono::DateTime<Utc>>) -> Result<Zone> {
         let zone = self.own_zone(id).await?;
-        self.store.act_on_zone(&self.actor, &zone, ask, note, Utc::now()).await
+        self.store.act_on_zone(&self.actor, &zone, ask, note, seen, Utc::now()).await
     }
 
-    /// Every place of an extent lies in the jurisdiction.
+    /// Every place of an extent lies in the jurisdiction, and the caller may read each case it
+    /// names.
     async fn check_extent(&self, extent: &Extent) -> Result<()> {
         let (places, _) = self.store.resolve_extent(extent).await?;
         for p in places.areas.iter().chain(&places.buildings).chain(&places.households) {
             self.inside(&AreaCode::parse(&p.area_code).map_err(StoreError::corrupt)?)?;
+        }
+        for id in &extent.case_ids {
+            self.case(*id).await?.ok_or_else(|| missing!("refused.zone.no_case", id = id))?;
         }
         Ok(())
     }

@@ -62,20 +62,23 @@ async fn the_commander_draws_and_tightens_zones_inside_the_jurisdiction_and_ever
 
         // Not ready: a downgrade is refused with the first unmet condition; a sealed zone is never
         // lifted at once. Nothing changed.
-        let refused = chief.act_on_zone(zone.id, Ask::Downgrade, "").await.refused();
+        let refused = chief.act_on_zone(zone.id, Ask::Downgrade, "", None).await.refused();
         assert_eq!((refused.kind, refused.arg("condition")), ("refused.zone.not_ready", Some("quiet_days")));
-        assert_eq!(chief.act_on_zone(zone.id, Ask::Lift, "").await.refused().kind, "refused.zone.step_down_first");
+        assert_eq!(chief.act_on_zone(zone.id, Ask::Lift, "", None).await.refused().kind, "refused.zone.step_down_first");
         assert_eq!(chief.zone(zone.id).await.unwrap().history.len(), 1);
 
         // 西关村 drawn controlled, then a positive: sealed from today.
         let mut west = sealed(&["140121100202"], vec![], "密接居住地");
         west.kind = ZoneKind::Controlled;
         let west = chief.designate_zone(&west).await.unwrap();
-        let up = chief.act_on_zone(west.id, Ask::Tighten(ZoneKind::Sealed), "新增阳性").await.unwrap();
+        let up = chief.act_on_zone(west.id, Ask::Tighten(ZoneKind::Sealed), "新增阳性", Some(west.changed_at)).await.unwrap();
+        // The same request again (a resubmitted form) finds the zone changed since it was read.
+        let again = chief.act_on_zone(west.id, Ask::Tighten(ZoneKind::Sealed), "新增阳性", Some(west.changed_at)).await.refused();
+        assert_eq!(again.kind, "refused.zone.changed");
         assert_eq!((up.kind, up.downgraded), (ZoneKind::Sealed, false));
         let history: Vec<(ZoneAct, ZoneKind)> = chief.zone(west.id).await.unwrap().history.iter().map(|h| (h.act, h.kind)).collect();
         assert_eq!(history, [(ZoneAct::Designate, ZoneKind::Controlled), (ZoneAct::Tighten, ZoneKind::Sealed)]);
-        assert_eq!(chief.act_on_zone(west.id, Ask::Tighten(ZoneKind::Sealed), "").await.refused().kind, "refused.zone.not_stricter");
+        assert_eq!(chief.act_on_zone(west.id, Ask::Tighten(ZoneKind::Sealed), "", None).await.refused().kind, "refused.zone.not_stricter");
 
         // Extended by 南关村 (people 6 and 7): eight inside.
         let more = Extent { areas: vec![code("140121101202")], ..Default::default() };
@@ -90,7 +93,7 @@ async fn the_commander_draws_and_tightens_zones_inside_the_jurisdiction_and_ever
         let mut seen: Vec<i64> = people.items.iter().map(|p| p.id).collect();
         seen.sort();
         assert_eq!(seen, [p(4), p(5), p(6), p(7)]);
-        assert!(matches!(xugou.act_on_zone(zone.id, Ask::Downgrade, "").await, Err(StoreError::Forbidden(_))));
+        assert!(matches!(xugou.act_on_zone(zone.id, Ask::Downgrade, "", None).await, Err(StoreError::Forbidden(_))));
         assert!(matches!(xugou.designate_zone(&sealed(&["140121100201"], vec![], "x")).await, Err(StoreError::Forbidden(_))));
         assert_eq!(xugou.zone(west.id).await.refused().kind, "refused.zone.none");
         // The door-to-door list: only the vulnerable (everyone here is over 80).
@@ -163,6 +166,9 @@ async fn a_zones_countdown_reads_its_infections_area_tests_and_last_contact() {
         // Person 1 turns out a case and met person 4 (outside the zone) yesterday.
         let mut case = super::cases::new_case("140121100201", "清徐-1", vec![], 13);
         case.person_id = Some(p(1));
+        // Sampled yesterday, entered today: the infection is dated by its sample.
+        case.sample_date = Some(today - Duration::days(1));
+        case.report_date = Some(today);
         let case = tracer.create_case(case).await.unwrap();
         let met = Utc::now() - Duration::days(1);
         let exposure =
@@ -172,7 +178,7 @@ async fn a_zones_countdown_reads_its_infections_area_tests_and_last_contact() {
             tracer.decide_exposures(case.id, &c.exposure_ids, true).await.unwrap();
         }
         let facts = store.zone_facts(&zone).await.unwrap();
-        assert_eq!(facts.last_infection, Some(today));
+        assert_eq!(facts.last_infection, Some(today - Duration::days(1)));
         let contact = facts.last_contact.unwrap();
         assert_eq!((contact.exposed, contact.negative_on), (local_date(met), None));
         // A second zone still in force keeps a precaution zone waiting.
@@ -181,7 +187,7 @@ async fn a_zones_countdown_reads_its_infections_area_tests_and_last_contact() {
         county_wide.kind = ZoneKind::Precaution;
         let county_wide = chief.designate_zone(&county_wide).await.unwrap();
         assert_eq!(store.zone_facts(&county_wide).await.unwrap().higher_zones_in_county, 1);
-        assert_eq!(chief.act_on_zone(county_wide.id, Ask::Lift, "").await.refused().arg("condition"), Some("county_clear"));
+        assert_eq!(chief.act_on_zone(county_wide.id, Ask::Lift, "", None).await.refused().arg("condition"), Some("county_clear"));
         s.finish(store).await.unwrap();
     }
 }

@@ -103,6 +103,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(observation::list_rule_sets))
         .routes(routes!(observation::set_rule_set))
         .routes(routes!(zones::list_zones, zones::designate))
+        .routes(routes!(zones::bulletin))
         .routes(routes!(zones::zone_detail))
         .routes(routes!(zones::zone_people))
         .routes(routes!(zones::extend))

@@ -81,6 +81,9 @@ pub struct ZoneView {
     pub residents: i64,
     pub designated_at: DateTime<Utc>,
     pub designated_by: String,
+    /// When it last changed: pass it back with an act to have the act refused if the zone
+    /// changed meanwhile.
+    pub changed_at: DateTime<Utc>,
     pub lifted_at: Option<DateTime<Utc>>,
     pub lifted_by: Option<String>,
     /// Null once lifted.
@@ -103,6 +106,7 @@ impl ZoneView {
             residents: zone.residents,
             designated_at: zone.designated_at,
             designated_by: zone.designated_by,
+            changed_at: zone.changed_at,
             lifted_at: zone.lifted_at,
             lifted_by: zone.lifted_by,
             countdown: countdown.map(CountdownView::from),
@@ -362,6 +366,8 @@ pub struct TightenInput {
     #[schema(schema_with = crate::api::enums::zone_kind)]
     pub kind: String,
     pub note: Option<String>,
+    /// The zone's `changed_at` as read: the act is refused (409) if the zone changed since.
+    pub changed_at: Option<DateTime<Utc>>,
 }
 
 /// Makes a zone stricter from today (a positive inside a controlled zone seals it). Requires
@@ -373,12 +379,15 @@ pub struct TightenInput {
     extensions(("x-permission" = json!(Permission::CommandWrite.as_str()))))]
 pub async fn tighten(caller: Caller, Path(id): Path<i64>, Json(input): Json<TightenInput>) -> ApiResult<Json<ZoneDetailView>> {
     let kind = parse_kind(&input.kind)?;
-    act(caller, id, Ask::Tighten(kind), input.note).await
+    act(caller, id, Ask::Tighten(kind), input.note, input.changed_at).await
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct NoteInput {
     pub note: Option<String>,
+    /// The zone's `changed_at` as read: the act is refused (409) if the zone changed since, so
+    /// that a retried downgrade never steps twice.
+    pub changed_at: Option<DateTime<Utc>>,
 }
 
 /// Steps a zone down to its next kind once every condition of its countdown holds (the product
@@ -389,7 +398,7 @@ pub struct NoteInput {
               (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)),
     extensions(("x-permission" = json!(Permission::CommandWrite.as_str()))))]
 pub async fn downgrade(caller: Caller, Path(id): Path<i64>, Json(input): Json<NoteInput>) -> ApiResult<Json<ZoneDetailView>> {
-    act(caller, id, Ask::Downgrade, input.note).await
+    act(caller, id, Ask::Downgrade, input.note, input.changed_at).await
 }
 
 /// Lifts a precaution zone once no sealed or controlled zone is left in the county. Requires
@@ -400,10 +409,61 @@ pub async fn downgrade(caller: Caller, Path(id): Path<i64>, Json(input): Json<No
               (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)),
     extensions(("x-permission" = json!(Permission::CommandWrite.as_str()))))]
 pub async fn lift(caller: Caller, Path(id): Path<i64>, Json(input): Json<NoteInput>) -> ApiResult<Json<ZoneDetailView>> {
-    act(caller, id, Ask::Lift, input.note).await
+    act(caller, id, Ask::Lift, input.note, input.changed_at).await
 }
 
-async fn act(caller: Caller, id: i64, ask: Ask, note: Option<String>) -> ApiResult<Json<ZoneDetailView>> {
-    caller.0.act_on_zone(id, ask, note.as_deref().unwrap_or("")).await?;
+async fn act(caller: Caller, id: i64, ask: Ask, note: Option<String>, seen: Option<DateTime<Utc>>) -> ApiResult<Json<ZoneDetailView>> {
+    caller.0.act_on_zone(id, ask, note.as_deref().unwrap_or(""), seen).await?;
     Ok(Json(caller.0.zone(id).await?.into()))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BulletinEntry {
+    pub id: i64,
+    pub name: String,
+    /// sealed, controlled, precaution
+    #[schema(schema_with = crate::api::enums::zone_kind)]
+    pub kind: String,
+    /// The kind as its incident's scheme names it, in Chinese (高风险区, 封控区, …).
+    pub label: String,
+    pub area_code: String,
+    /// How people name the area: a village with its township (清源镇东关村).
+    pub place: String,
+    /// The day it took its kind.
+    pub since: NaiveDate,
+    pub residents: i64,
+}
+
+/// The risk-area bulletin (中高风险地区名单).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BulletinView {
+    pub as_of: DateTime<Utc>,
+    /// Every zone in force over the jurisdiction, strictest first, then by place.
+    pub zones: Vec<BulletinEntry>,
+}
+
+/// The risk-area bulletin: every zone in force over the caller's jurisdiction, strictest kind
+/// first, as headquarters publishes it. Requires `areas.read`.
+#[utoipa::path(get, path = "/api/v1/zones/bulletin", tag = "zones",
+    responses((status = 200, body = BulletinView), (status = 401, body = Problem), (status = 403, body = Problem)),
+    extensions(("x-permission" = json!(Permission::AreasRead.as_str()))))]
+pub async fn bulletin(caller: Caller) -> ApiResult<Json<BulletinView>> {
+    let zones = caller.0.zones_in_force().await?;
+    let places = caller.0.place_names(zones.iter().map(|(z, _)| z.area_code.as_str())).await?;
+    let mut entries: Vec<BulletinEntry> = zones
+        .into_iter()
+        .map(|(z, scheme)| BulletinEntry {
+            label: scheme.kind_label(z.kind).0.to_string(),
+            kind: z.kind.to_string(),
+            place: places.get(&z.area_code).cloned().unwrap_or_else(|| z.area_code.clone()),
+            id: z.id,
+            name: z.name,
+            area_code: z.area_code,
+            since: z.since,
+            residents: z.residents,
+        })
+        .collect();
+    let strictness = |k: &str| ZoneKind::ALL.iter().position(|x| x.as_str() == k).unwrap_or(usize::MAX);
+    entries.sort_by(|a, b| strictness(&a.kind).cmp(&strictness(&b.kind)).then_with(|| a.area_code.cmp(&b.area_code)).then(a.id.cmp(&b.id)));
+    Ok(Json(BulletinView { as_of: Utc::now(), zones: entries }))
 }

@@ -67,6 +67,13 @@ async fn the_commander_draws_a_zone_over_the_api_and_its_countdown_refuses_an_ea
         assert_eq!(rest["items"].as_array().map(Vec::len), Some(8), "{rest}");
         assert!(people["items"][0]["id_number_masked"].as_str().unwrap().contains('*'));
         assert_eq!(get(store, &w.commander, "/api/v1/zones/999999").await.0, StatusCode::NOT_FOUND);
+        // The bulletin, as headquarters publishes it: the township's people read it too.
+        let (status, _, bulletin) = get(store, &w.township, "/api/v1/zones/bulletin").await;
+        assert_eq!(status, StatusCode::OK, "{bulletin}");
+        let zones = bulletin["zones"].as_array().unwrap();
+        assert_eq!(zones.len(), 1, "{bulletin}");
+        let first = (zones[0]["label"].as_str(), zones[0]["name"].as_str(), zones[0]["place"].as_str());
+        assert_eq!(first, (Some("高风险区"), Some("东关村"), Some("清源镇")), "drawn over 东关村, extended to 西关村: {bulletin}");
         w.finish().await;
     }
 }
@@ -133,6 +140,12 @@ async fn the_commander_draws_a_zone_on_a_page_sees_its_countdown_and_the_door_li
         assert_eq!(client.find_all(fantoccini::Locator::Css("table#zones tbody tr")).await.unwrap().len(), 2);
         assert!(text(&client, "table#zones tbody").await.contains("可降为中风险区"));
         std::fs::write(screenshot_path(&format!("zones-{kind}.png")), client.screenshot().await.unwrap()).unwrap();
+        // The bulletin lists both under high risk, with the day each was drawn.
+        click_and_wait(&client, "#bulletin-link").await;
+        assert_eq!(text(&client, "h1").await, "中高风险地区名单");
+        assert!(text(&client, "#bulletin-summary").await.ends_with("辖区内共有高风险区2个。"));
+        let listed = text(&client, "ol.bulletin").await;
+        assert!(listed.contains("清源镇东关村") && listed.contains("清源镇西关村"), "{listed}");
 
         // On a phone the list and a zone's page fit the screen.
         client.set_window_size(390, 844).await.unwrap();

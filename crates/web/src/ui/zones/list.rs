@@ -73,13 +73,13 @@ pub async fn page(t: Tr, caller: Caller, Query(q): Query<ZonesQuery>) -> Respons
     let next = (zones.len() == PAGE as usize)
         .then(|| zones.last().map(|z| format!("/zones?before={}{}", z.zone.id, if lifted { "&lifted=1" } else { "" })))
         .flatten();
-    let mut counts: Vec<(&'static str, String, usize)> = ZoneKind::ALL
-        .iter()
-        .map(|k| {
-            let n = zones.iter().filter(|z| z.zone.kind == *k && z.zone.lifted_at.is_none()).count();
-            (k.as_str(), both_labels(t, *k), n)
-        })
-        .collect();
+    // Counted over every zone in force, not only this page's.
+    let in_force = match caller.0.zones_in_force().await {
+        Ok(z) => z,
+        Err(e) => return failure(t, &caller, e),
+    };
+    let mut counts: Vec<(&'static str, String, usize)> =
+        ZoneKind::ALL.iter().map(|k| (k.as_str(), both_labels(t, *k), in_force.iter().filter(|(z, _)| z.kind == *k).count())).collect();
     counts.retain(|(_, _, n)| *n > 0);
     let rows = zones
         .into_iter()

@@ -12,6 +12,7 @@ use crate::auth::Caller;
 use crate::format::month_day;
 use crate::i18n::Tr;
 
+mod bulletin;
 mod list;
 mod zone;
 
@@ -19,6 +20,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/zones", get(list::page))
         .route("/zones/draw", post(list::designate))
+        .route("/zones/bulletin", get(bulletin::page))
         .route("/zones/{id}", get(zone::page))
         .route("/zones/{id}/extend", post(zone::extend))
         .route("/zones/{id}/act", post(zone::act))

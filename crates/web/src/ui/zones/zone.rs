@@ -43,6 +43,8 @@ struct ZonePage {
     notice: Option<String>,
     error: Option<String>,
     id: i64,
+    /// The zone's last change (RFC 3339), sent back with each act.
+    seen: String,
     name: String,
     kind: &'static str,
     label: String,
@@ -176,6 +178,7 @@ async fn view(
         notice,
         error,
         id: z.id,
+        seen: z.changed_at.to_rfc3339(),
         label: kind_label(t, scheme, z.kind),
         kind: z.kind.as_str(),
         place: places.name(&z.area_code),
@@ -253,6 +256,9 @@ pub struct ActForm {
     /// The tick a downgrade or a lift needs.
     #[serde(default, deserialize_with = "checked")]
     confirm: bool,
+    /// The zone's last change as the page showed it: a resubmitted form is refused, not applied
+    /// twice.
+    seen: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// Downgrades, lifts or tightens the zone; a refusal is said on the zone's page.
@@ -266,7 +272,7 @@ pub async fn act(t: Tr, caller: Caller, Path(id): Path<i64>, Form(f): Form<ActFo
     let done = if matches!(ask, Ask::Downgrade | Ask::Lift) && !f.confirm {
         Err(StoreError::from(cordon_domain::refusal!("refused.zone.unconfirmed")))
     } else {
-        caller.0.act_on_zone(id, ask, &f.note).await
+        caller.0.act_on_zone(id, ask, &f.note, f.seen).await
     };
     match done {
         Ok(zone) => {
