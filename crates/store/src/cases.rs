@@ -701,7 +701,9 @@ impl Store {
             crate::observation::final_statuses()
         );
         let observed: Option<(String,)> = with_read_pool!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(positive.person_id).fetch_optional(pool).await?);
-        let (how_found, place) = cordon_domain::cases::case::found_under(observed.and_then(|(s,)| s.parse().ok()));
+        // Or living in a sealed or controlled zone (封控管控区内发现).
+        let zone = self.zone_of_person(positive.person_id).await?;
+        let (how_found, place) = cordon_domain::cases::case::found_under(observed.and_then(|(s,)| s.parse().ok()), zone);
         self.create_case(
             actor,
             NewCase {

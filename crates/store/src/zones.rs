@@ -179,6 +179,21 @@ impl Store {
         Ok(with_read_pool!(self, pool => sqlx::query_as::<_, Zone>(sqlx::AssertSqlSafe(sql.as_str())).bind(id).fetch_optional(pool).await?))
     }
 
+    /// The strictest zone in force where person `person_id` lives (their village, township or
+    /// county drawn, their building or their household), if any.
+    pub(crate) async fn zone_of_person(&self, person_id: i64) -> Result<Option<ZoneKind>> {
+        let row: Option<(String,)> = with_read_pool!(self, pool => sqlx::query_as(
+            "SELECT z.kind FROM persons p JOIN zones z ON z.lifted_at IS NULL WHERE p.id = $1 AND (\
+             EXISTS (SELECT 1 FROM zone_areas za WHERE za.zone_id = z.id AND za.area_code IN (substr(p.area_code, 1, 2), \
+             substr(p.area_code, 1, 4), substr(p.area_code, 1, 6), substr(p.area_code, 1, 9), p.area_code)) \
+             OR EXISTS (SELECT 1 FROM zone_households zh WHERE zh.zone_id = z.id AND zh.household_id = p.household_id) \
+             OR EXISTS (SELECT 1 FROM zone_buildings zb JOIN households h ON h.building_id = zb.building_id \
+             WHERE zb.zone_id = z.id AND h.id = p.household_id)) \
+             ORDER BY CASE z.kind WHEN 'sealed' THEN 0 WHEN 'controlled' THEN 1 ELSE 2 END LIMIT 1",
+        ).bind(person_id).fetch_optional(pool).await?);
+        Ok(row.and_then(|(k,)| k.parse().ok()))
+    }
+
     /// The zones whose area is one of `codes` or lies under one of `under`, newest first, `limit`
     /// after id `before`; lifted ones only when asked.
     pub(crate) async fn zones_in(

@@ -113,13 +113,17 @@ pub fn onset(onset: chrono::NaiveDate, today: chrono::NaiveDate) -> Result<(), c
     if onset > today { Err(crate::refusal!("refused.onset_in_future", onset = onset)) } else { Ok(()) }
 }
 
-/// How and where a positive result was found, from the person's open observation order: in a
-/// site (集中隔离中发现, at the site), at home under control, or by mass testing at home.
-pub fn found_under(observed: Option<crate::observation::Status>) -> (HowFound, CasePlace) {
+/// How and where a positive result was found, from the person's open observation order and the
+/// strictest zone in force where they live: in a site (集中隔离中发现, at the site), at home under
+/// control or living in a sealed or controlled zone (封控管控区内发现), or by mass testing at home
+/// (the 社会面 figure).
+pub fn found_under(observed: Option<crate::observation::Status>, zone: Option<crate::testing::pooling::ZoneKind>) -> (HowFound, CasePlace) {
     use crate::observation::Status;
-    match observed {
-        Some(Status::Centralized) => (HowFound::InQuarantine, CasePlace::QuarantineSite),
-        Some(Status::HomeQuarantine | Status::HomeMonitoring) => (HowFound::InControlArea, CasePlace::Home),
+    use crate::testing::pooling::ZoneKind;
+    match (observed, zone) {
+        (Some(Status::Centralized), _) => (HowFound::InQuarantine, CasePlace::QuarantineSite),
+        (Some(Status::HomeQuarantine | Status::HomeMonitoring), _) => (HowFound::InControlArea, CasePlace::Home),
+        (_, Some(ZoneKind::Sealed | ZoneKind::Controlled)) => (HowFound::InControlArea, CasePlace::Home),
         _ => (HowFound::MassTesting, CasePlace::Home),
     }
 }
@@ -129,9 +133,16 @@ mod tests {
     #[test]
     fn a_positive_under_observation_is_found_where_the_person_is_held() {
         use crate::observation::Status;
-        assert_eq!(found_under(Some(Status::Centralized)), (HowFound::InQuarantine, CasePlace::QuarantineSite));
-        assert_eq!(found_under(Some(Status::HomeMonitoring)), (HowFound::InControlArea, CasePlace::Home));
-        assert_eq!(found_under(None), (HowFound::MassTesting, CasePlace::Home));
+        use crate::testing::pooling::ZoneKind;
+        assert_eq!(found_under(Some(Status::Centralized), None), (HowFound::InQuarantine, CasePlace::QuarantineSite));
+        assert_eq!(found_under(Some(Status::HomeMonitoring), None), (HowFound::InControlArea, CasePlace::Home));
+        // Living in a sealed or controlled zone is found in a control area; a precaution zone is
+        // the community (社会面).
+        assert_eq!(found_under(None, Some(ZoneKind::Sealed)), (HowFound::InControlArea, CasePlace::Home));
+        assert_eq!(found_under(None, Some(ZoneKind::Controlled)), (HowFound::InControlArea, CasePlace::Home));
+        assert_eq!(found_under(None, Some(ZoneKind::Precaution)), (HowFound::MassTesting, CasePlace::Home));
+        assert_eq!(found_under(Some(Status::Centralized), Some(ZoneKind::Sealed)).0, HowFound::InQuarantine);
+        assert_eq!(found_under(None, None), (HowFound::MassTesting, CasePlace::Home));
     }
 
     use super::*;

@@ -347,7 +347,7 @@ async fn a_case_with_neither_a_person_nor_a_number_is_refused_and_leaves_nothing
 
 /// A positive person from mass testing: a pool of five, positive; its first member re-tested
 /// alone, positive.
-async fn positive_from_testing(store: &Store) -> (super::station::Testing, i64) {
+pub(super) async fn positive_from_testing(store: &Store) -> (super::station::Testing, i64) {
     use super::station::{bc, testing};
     use cordon_domain::testing::pooling::SamplingGroup;
     use cordon_domain::testing::result::{CtValues, TubeResult};

@@ -247,3 +247,24 @@ async fn a_round_pools_by_the_zones_in_force_where_nothing_is_typed() {
         s.finish(store).await.unwrap();
     }
 }
+
+#[tokio::test]
+async fn a_positive_living_in_a_controlled_zone_is_found_in_a_control_area_and_sealing_is_proposed() {
+    use cordon_domain::cases::case::CaseClass;
+    for (s, store) in each_backend("zone_found").await {
+        let (_t, person) = super::cases::positive_from_testing(&store).await;
+        let chief = as_user(&store, "zone_chief", Role::Commander, "140121").await;
+        let tracer = as_user(&store, "zone_tracer", Role::Investigator, "140121").await;
+        let household = store.person_in(&code("140121"), person).await.unwrap().unwrap().household_id.unwrap();
+        let mut home = sealed(&[], vec![household], "密接居住地");
+        home.kind = ZoneKind::Controlled;
+        let zone = chief.designate_zone(&home).await.unwrap();
+        assert_eq!(chief.zone(zone.id).await.unwrap().proposed, None, "{:?}: nothing new since it was drawn", s.kind);
+        let waiting = tracer.positives(true).await.unwrap();
+        let case = tracer.case_from_positive(waiting[0].id, CaseClass::Asymptomatic, None).await.unwrap();
+        assert_eq!(case.how_found.as_str(), "in_control_area", "封控管控区内发现, not 社会面");
+        // The case recorded inside proposes sealing the controlled zone.
+        assert_eq!(chief.zone(zone.id).await.unwrap().proposed, Some(ZoneKind::Sealed));
+        s.finish(store).await.unwrap();
+    }
+}
