@@ -31,6 +31,8 @@ pub struct AreaHistory {
     /// Positive people found here in the latest rounds.
     pub recent_positives: i64,
     pub last_positive_at: Option<DateTime<Utc>>,
+    /// The strictest zone in force over the area or inside it.
+    pub zone: Option<cordon_domain::testing::pooling::ZoneKind>,
 }
 
 /// When a site opens and closes.
@@ -163,7 +165,16 @@ impl Store {
             );
             let (recent_positives, last_positive_at): (i64, Option<DateTime<Utc>>) = with_read_pool!(self, pool =>
                 sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(&lo).bind(&hi).fetch_one(pool).await?);
-            out.push(AreaHistory { area_code: code.clone(), name: name.clone(), recent_positives, last_positive_at });
+            let zone: Option<(String,)> = with_read_pool!(self, pool => sqlx::query_as(
+                "SELECT z.kind FROM zones z WHERE z.lifted_at IS NULL AND (\
+                 EXISTS (SELECT 1 FROM zone_areas za WHERE za.zone_id = z.id AND ((za.area_code >= $1 AND za.area_code < $2) \
+                 OR za.area_code IN (substr($1, 1, 2), substr($1, 1, 4), substr($1, 1, 6), substr($1, 1, 9)))) \
+                 OR EXISTS (SELECT 1 FROM zone_households zh JOIN households h ON h.id = zh.household_id \
+                 WHERE zh.zone_id = z.id AND h.area_code >= $1 AND h.area_code < $2)) \
+                 ORDER BY CASE z.kind WHEN 'sealed' THEN 0 WHEN 'controlled' THEN 1 ELSE 2 END LIMIT 1",
+            ).bind(&lo).bind(&hi).fetch_optional(pool).await?);
+            let zone = zone.and_then(|(k,)| k.parse().ok());
+            out.push(AreaHistory { area_code: code.clone(), name: name.clone(), recent_positives, last_positive_at, zone });
         }
         Ok(out)
     }

@@ -1,6 +1,7 @@
 //! How often an area is tested after the first rounds (2nd-edition guide): areas with a case in
-//! the last 3 rounds and quarantine sites daily; a case in the last 14 days every other day;
-//! otherwise every 5 days. A suggestion the commander confirms.
+//! the last 3 rounds, quarantine sites, and areas with a sealed or controlled zone in force daily;
+//! a case in the last 14 days every other day; otherwise every 5 days. A suggestion the commander
+//! confirms.
 
 use serde::{Deserialize, Serialize};
 
@@ -30,6 +31,9 @@ pub struct AreaTestingHistory {
     /// Days since the last case found here, if any.
     pub days_since_last_case: Option<u32>,
     pub is_quarantine_site: bool,
+    /// The strictest zone in force over the area or inside it.
+    #[serde(default)]
+    pub zone: Option<crate::testing::pooling::ZoneKind>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -46,7 +50,9 @@ impl Default for FrequencyRules {
 
 impl FrequencyRules {
     pub fn suggest(&self, h: &AreaTestingHistory) -> Frequency {
-        if h.is_quarantine_site || h.case_in_recent_rounds {
+        use crate::testing::pooling::ZoneKind;
+        let zoned = matches!(h.zone, Some(ZoneKind::Sealed | ZoneKind::Controlled));
+        if h.is_quarantine_site || h.case_in_recent_rounds || zoned {
             Frequency::Daily
         } else if h.days_since_last_case.is_some_and(|d| d <= self.recent_case_days) {
             Frequency::EveryOtherDay
@@ -63,8 +69,12 @@ mod tests {
     #[test]
     fn suggestions_follow_the_second_edition() {
         let r = FrequencyRules::default();
-        let h =
-            |recent, days, site| AreaTestingHistory { case_in_recent_rounds: recent, days_since_last_case: days, is_quarantine_site: site };
+        let h = |recent, days, site| AreaTestingHistory {
+            case_in_recent_rounds: recent,
+            days_since_last_case: days,
+            is_quarantine_site: site,
+            zone: None,
+        };
         assert_eq!(r.suggest(&h(true, Some(1), false)), Frequency::Daily);
         assert_eq!(r.suggest(&h(false, None, true)), Frequency::Daily);
         assert_eq!(r.suggest(&h(false, Some(10), false)), Frequency::EveryOtherDay);
@@ -72,5 +82,9 @@ mod tests {
         assert_eq!(r.suggest(&h(false, Some(15), false)), Frequency::Every5Days);
         assert_eq!(r.suggest(&h(false, None, false)), Frequency::Every5Days);
         assert_eq!(Frequency::EveryOtherDay.interval_days(), 2);
+        // A sealed or controlled zone in the area: daily; a precaution zone changes nothing.
+        use crate::testing::pooling::ZoneKind;
+        assert_eq!(r.suggest(&AreaTestingHistory { zone: Some(ZoneKind::Controlled), ..h(false, None, false) }), Frequency::Daily);
+        assert_eq!(r.suggest(&AreaTestingHistory { zone: Some(ZoneKind::Precaution), ..h(false, None, false) }), Frequency::Every5Days);
     }
 }

@@ -244,6 +244,11 @@ async fn a_round_pools_by_the_zones_in_force_where_nothing_is_typed() {
         };
         let done = officer.register_batch(round.id, vec![batch], None).await.unwrap();
         assert_eq!(done[0].tube.as_ref().map(|t| t.pool), Some(PoolSize::People(1)), "{done:?}");
+        // The frequency suggestion sees the zones: 清源镇 holds a sealed one, 徐沟镇 none.
+        let history = officer.testing_history(3).await.unwrap();
+        let zone_of = |code: &str| history.iter().find(|h| h.area_code == code).map(|h| h.zone);
+        assert_eq!(zone_of("140121100"), Some(Some(ZoneKind::Sealed)), "{history:?}");
+        assert_eq!(zone_of("140121101"), Some(None), "{history:?}");
         s.finish(store).await.unwrap();
     }
 }

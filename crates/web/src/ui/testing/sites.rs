@@ -175,6 +175,7 @@ pub fn frequency_rows(t: Tr, history: Vec<AreaHistory>, now: DateTime<Utc>) -> V
                 case_in_recent_rounds: h.recent_positives > 0,
                 days_since_last_case: days_since,
                 is_quarantine_site: false,
+                zone: h.zone,
             });
             FrequencyRow {
                 area_code: h.area_code,
