@@ -250,6 +250,15 @@ async fn run() -> Result<()> {
                                 "the site: http://{listen}/quarantine/sites/{} · dispatch: http://{listen}/dispatch · at home: http://{listen}/observation/home",
                                 q.site_id
                             );
+                            if let Some(cluster) = t.cluster_id {
+                                let drawn = demo::zones::draw(&store, "demo_commander", cluster).await.context("drawing the zones")?;
+                                let said: Vec<String> =
+                                    drawn.zones.iter().map(|(_, name, kind, n)| format!("{name} ({kind}, {n} residents)")).collect();
+                                eprintln!("zones drawn: {}", said.join(", "));
+                                eprintln!(
+                                    "the zones and their countdowns: http://{listen}/zones · the bulletin: http://{listen}/zones/bulletin"
+                                );
+                            }
                             // The figures the pages show, now that every chapter is in.
                             let all = demo::quarantine::totals(&store).await?;
                             eprintln!(

@@ -509,11 +509,7 @@ impl Store {
                 Some(LastContact { exposed: local_date(last_at), negative_on })
             }
         };
-        // Stricter zones in force in the zone's county, whatever incident drew them.
-        let county: String = zone.area_code.chars().take(6).collect();
-        let (higher,): (i64,) = with_read_pool!(self, pool => sqlx::query_as(
-            "SELECT COUNT(*) FROM zones WHERE substr(area_code, 1, 6) = $1 AND lifted_at IS NULL AND kind IN ('sealed', 'controlled') AND id <> $2",
-        ).bind(&county).bind(zone.id).fetch_one(pool).await?);
+        let higher = self.stricter_in_county(zone).await?;
         let facts = ZoneFacts {
             kind: zone.kind,
             downgraded: zone.downgraded,
@@ -521,9 +517,18 @@ impl Store {
             last_infection,
             tests,
             last_contact,
-            higher_zones_in_county: u32::try_from(higher).unwrap_or(u32::MAX),
+            higher_zones_in_county: higher,
         };
         Ok((facts, last_recorded))
+    }
+
+    /// Sealed or controlled zones in force in the zone's county, whatever incident drew them.
+    async fn stricter_in_county(&self, zone: &Zone) -> Result<u32> {
+        let county: String = zone.area_code.chars().take(6).collect();
+        let (higher,): (i64,) = with_read_pool!(self, pool => sqlx::query_as(
+            "SELECT COUNT(*) FROM zones WHERE substr(area_code, 1, 6) = $1 AND lifted_at IS NULL AND kind IN ('sealed', 'controlled') AND id <> $2",
+        ).bind(&county).bind(zone.id).fetch_one(pool).await?);
+        Ok(u32::try_from(higher).unwrap_or(u32::MAX))
     }
 
     /// The countdown of a zone in force on `today`, and the kind a new infection inside proposes.
@@ -532,7 +537,22 @@ impl Store {
         if zone.lifted_at.is_some() {
             return Ok((rules.scheme, None, None));
         }
-        let (facts, recorded) = self.zone_facts_recorded(zone).await?;
+        // A zone with no step down (precaution, or a kind its rules no longer draw) waits on the
+        // county only: its residents' infections and tests are not read.
+        let (facts, recorded) = if rules.step(zone.kind, zone.downgraded).is_none() {
+            let facts = ZoneFacts {
+                kind: zone.kind,
+                downgraded: zone.downgraded,
+                since: zone.since,
+                last_infection: None,
+                tests: Vec::new(),
+                last_contact: None,
+                higher_zones_in_county: self.stricter_in_county(zone).await?,
+            };
+            (facts, None)
+        } else {
+            self.zone_facts_recorded(zone).await?
+        };
         // Only an infection recorded since the zone took its kind proposes a stricter one (not the
         // cases it was drawn for).
         let infected_since = recorded.is_some_and(|t| t > zone.changed_at);

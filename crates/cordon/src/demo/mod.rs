@@ -6,6 +6,7 @@ pub mod outbreak;
 pub mod quarantine;
 pub mod replay;
 pub mod rng;
+pub mod zones;
 
 use std::time::Instant;
 
@@ -254,6 +255,20 @@ mod tests {
             assert!(q.released >= 1, "{}", q.released);
             let home = head.home_list(cordon_domain::local_date(chrono::Utc::now())).await.unwrap();
             assert!(home.iter().any(|h| h.due && h.taken.is_none()), "door tests left for the community");
+
+            // The zones of 13 April: the cases' villages sealed, the east controlled, the county
+            // in precaution; each counting down from today.
+            let drawn = zones::draw(&store, "demo_commander", t.cluster_id.unwrap()).await.unwrap();
+            let kinds: Vec<cordon_domain::zones::ZoneKind> = drawn.zones.iter().map(|z| z.2).collect();
+            use cordon_domain::zones::ZoneKind::{Controlled, Precaution, Sealed};
+            assert!(kinds.ends_with(&[Controlled, Precaution]) && kinds.iter().filter(|k| **k == Sealed).count() >= 1, "{kinds:?}");
+            assert!(drawn.zones.iter().all(|z| z.3 > 0), "people live in every zone");
+            let commander =
+                store.scoped(store.principal_by_name("demo_commander").await.unwrap().unwrap(), cordon_store::audit::Actor::system("test"));
+            let sealed = commander.zone(drawn.zones[0].0).await.unwrap();
+            let countdown = sealed.countdown.unwrap();
+            assert_eq!((countdown.to, countdown.ready), (Some(Controlled), false), "{countdown:?}");
+            assert!(sealed.cases.len() >= 1 && sealed.residents.elderly > 0, "{:?}", sealed.residents);
             s.finish(store).await.unwrap();
         }
     }

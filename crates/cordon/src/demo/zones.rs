@@ -1,0 +1,64 @@
+//! The zones Qingxu drew on 13 April by 14:30: the villages where the cluster's cases live
+//! sealed (high risk), the townships east of the Fen river controlled (medium risk), the whole
+//! county in precaution (low risk) — drawn by the demo's commander, their countdowns running
+//! from the replayed tests.
+
+use anyhow::{Result, anyhow};
+use cordon_domain::AreaCode;
+use cordon_domain::zones::ZoneKind;
+use cordon_store::Store;
+use cordon_store::zones::{Extent, NewZone};
+
+use super::county::COUNTY_CODE;
+use super::replay::EAST;
+
+/// What the demo drew.
+pub struct Drawn {
+    /// (zone id, name, kind, residents)
+    pub zones: Vec<(i64, String, ZoneKind, i64)>,
+}
+
+/// Draws the zones as `commander`: the (at most two) villages holding most of the cluster's
+/// cases sealed for them, the eastern townships controlled, the county in precaution.
+pub async fn draw(store: &Store, commander: &str, cluster_id: i64) -> Result<Drawn> {
+    let p = store.principal_by_name(commander).await?.ok_or_else(|| anyhow!("the demo account {commander} is missing"))?;
+    let actor = cordon_store::audit::Actor { user_id: Some(p.user.id), name: commander.to_string(), ..Default::default() };
+    let scope = store.scoped(p, actor);
+    let cluster = scope.cluster_detail(cluster_id).await?.ok_or_else(|| anyhow!("the cluster {cluster_id} is gone"))?;
+    // The villages by how many of the cluster's cases live there, most first.
+    let mut villages: Vec<(String, Vec<i64>)> = Vec::new();
+    for case in &cluster.cases {
+        let village: String = case.area_code.chars().take(12).collect();
+        match villages.iter_mut().find(|(v, _)| *v == village) {
+            Some((_, ids)) => ids.push(case.id),
+            None => villages.push((village, vec![case.id])),
+        }
+    }
+    villages.sort_by(|a, b| b.1.len().cmp(&a.1.len()).then(a.0.cmp(&b.0)));
+    let zone = |kind, areas: Vec<AreaCode>, case_ids: Vec<i64>, reason: &str, name: &str| NewZone {
+        kind,
+        name: name.to_string(),
+        reason: reason.to_string(),
+        extent: Extent { areas, case_ids, ..Default::default() },
+    };
+    let mut asked = Vec::new();
+    for (village, cases) in villages.iter().take(2) {
+        let numbers = cluster.cases.iter().filter(|c| cases.contains(&c.id)).map(|c| c.external_id.clone()).collect::<Vec<_>>();
+        let reason = format!("病例{}住所", numbers.join("、"));
+        asked.push(zone(ZoneKind::Sealed, vec![AreaCode::parse(village)?], cases.clone(), &reason, ""));
+    }
+    asked.push(zone(
+        ZoneKind::Controlled,
+        EAST.iter().map(|c| AreaCode::parse(c)).collect::<Result<_, _>>()?,
+        Vec::new(),
+        "汾河以东，病例活动轨迹涉及区域",
+        "汾河以东各乡镇",
+    ));
+    asked.push(zone(ZoneKind::Precaution, vec![AreaCode::parse(COUNTY_CODE)?], Vec::new(), "本县发生本土疫情", "清徐县全域"));
+    let mut drawn = Drawn { zones: Vec::new() };
+    for new in asked {
+        let z = scope.designate_zone(&new).await?;
+        drawn.zones.push((z.id, z.name, z.kind, z.residents));
+    }
+    Ok(drawn)
+}
