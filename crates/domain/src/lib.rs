@@ -40,6 +40,7 @@ pub mod area;
 pub mod barcode;
 pub mod cases;
 pub mod header;
+pub mod health_code;
 pub mod observation;
 pub mod person;
 pub mod person_row;
