@@ -44,6 +44,7 @@ pub mod contacts;
 pub mod coverage;
 pub mod decode;
 pub mod exposures;
+pub mod health_codes;
 pub mod import;
 pub mod investigations;
 pub mod lab_csv;

@@ -6,6 +6,7 @@
 use std::io::Read;
 
 mod cases;
+mod health_codes;
 mod observation;
 mod zones;
 

@@ -182,8 +182,16 @@ impl Store {
     /// The strictest zone in force where person `person_id` lives (their village, township or
     /// county drawn, their building or their household), if any.
     pub(crate) async fn zone_of_person(&self, person_id: i64) -> Result<Option<ZoneKind>> {
-        let row: Option<(String,)> = with_read_pool!(self, pool => sqlx::query_as(
-            "SELECT z.kind FROM persons p JOIN zones z ON z.lifted_at IS NULL WHERE p.id = $1 AND (\
+        Ok(match self.zone_id_of_person(person_id).await? {
+            Some(id) => self.zone(id).await?.map(|z| z.kind),
+            None => None,
+        })
+    }
+
+    /// The id of [`Store::zone_of_person`]'s zone.
+    pub(crate) async fn zone_id_of_person(&self, person_id: i64) -> Result<Option<i64>> {
+        let row: Option<(i64,)> = with_read_pool!(self, pool => sqlx::query_as(
+            "SELECT z.id FROM persons p JOIN zones z ON z.lifted_at IS NULL WHERE p.id = $1 AND (\
              EXISTS (SELECT 1 FROM zone_areas za WHERE za.zone_id = z.id AND za.area_code IN (substr(p.area_code, 1, 2), \
              substr(p.area_code, 1, 4), substr(p.area_code, 1, 6), substr(p.area_code, 1, 9), p.area_code)) \
              OR EXISTS (SELECT 1 FROM zone_households zh WHERE zh.zone_id = z.id AND zh.household_id = p.household_id) \
@@ -191,7 +199,7 @@ impl Store {
              WHERE zb.zone_id = z.id AND h.id = p.household_id)) \
              ORDER BY CASE z.kind WHEN 'sealed' THEN 0 WHEN 'controlled' THEN 1 ELSE 2 END LIMIT 1",
         ).bind(person_id).fetch_optional(pool).await?);
-        Ok(row.and_then(|(k,)| k.parse().ok()))
+        Ok(row.map(|(id,)| id))
     }
 
     /// The zones whose area is one of `codes` or lies under one of `under`, newest first, `limit`

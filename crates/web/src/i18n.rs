@@ -354,6 +354,7 @@ mod tests {
             ("role.", all(Role::ALL, Role::as_str)),
             ("audit.lockout.", all(&cordon_domain::throttle::Scope::ALL, cordon_domain::throttle::Scope::as_str)),
             ("rules.title.", cordon_domain::observation::RuleSet::BUILT_IN.to_vec()),
+            ("code.colour.", all(cordon_domain::health_code::Colour::ALL, cordon_domain::health_code::Colour::as_str)),
             ("zones.act.", all(cordon_domain::zones::ZoneAct::ALL, cordon_domain::zones::ZoneAct::as_str)),
             ("zones.condition.", all(cordon_domain::zones::ConditionCode::ALL, cordon_domain::zones::ConditionCode::as_str)),
             ("zones.kind_2021.", all(cordon_domain::zones::ZoneKind::ALL, cordon_domain::zones::ZoneKind::as_str)),

@@ -7,6 +7,7 @@ use cordon_domain::area::AreaLevel;
 use cordon_domain::cases::case::{CaseClass, CasePlace, HowFound, Origin, Severity};
 use cordon_domain::cases::exposure::{AssistStatus, Degree, ExposureKind, ExposureStatus};
 use cordon_domain::cases::investigation::Part;
+use cordon_domain::health_code::{Colour, ReasonCode};
 use cordon_domain::observation::{Category, SiteKind, Status};
 use cordon_domain::person::Vulnerability;
 use cordon_domain::testing::exemption::ExemptionReason;
@@ -53,6 +54,8 @@ one_of! {
     case_place => all(CasePlace::ALL, CasePlace::as_str);
     category => all(Category::ALL, Category::as_str);
     clock_state => ["running", "overdue", "done"];
+    code_colour => all(Colour::ALL, Colour::as_str);
+    code_reason => all(ReasonCode::ALL, ReasonCode::as_str);
     degree => all(Degree::ALL, Degree::as_str);
     exemption_reason => all(ExemptionReason::ALL, ExemptionReason::as_str);
     exposure_kind => all(ExposureKind::ALL, ExposureKind::as_str);

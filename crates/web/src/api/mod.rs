@@ -13,6 +13,7 @@ mod areas;
 mod audit;
 mod cases;
 mod enums;
+mod health_codes;
 pub(crate) mod imports;
 mod observation;
 pub(crate) mod persons;
@@ -45,6 +46,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(persons::list_persons, persons::register_person))
         .routes(routes!(persons::person_detail))
         .routes(routes!(persons::reveal_person))
+        .routes(routes!(health_codes::person_code))
+        .routes(routes!(health_codes::by_id_number))
         .routes(routes!(imports::import_persons))
         .routes(routes!(audit::list_audit))
         .routes(routes!(testing::create_round, testing::list_rounds))

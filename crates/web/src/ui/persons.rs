@@ -141,6 +141,8 @@ struct DetailPage {
     place: String,
     /// What they are now, a line each: (text, link).
     now: Vec<(String, Option<String>)>,
+    /// Their health code: (colour, its label, its reasons in the page's language).
+    code: (&'static str, String, Vec<String>),
 }
 
 /// What a person is now, in words, each line with the page it opens.
@@ -212,11 +214,20 @@ async fn detail_view(t: Tr, caller: &Caller, id: i64, reveal: bool) -> Response 
         Ok(n) => now_lines(t, n),
         Err(e) => return failure(t, caller, e),
     };
+    let code = match scope.health_code(person.id).await {
+        Ok(c) => (
+            c.colour.as_str(),
+            t.get(&format!("code.colour.{}", c.colour.as_str())).to_string(),
+            c.reasons.into_iter().map(|r| if t.zh() { r.zh } else { r.en }).collect(),
+        ),
+        Err(e) => return failure(t, caller, e),
+    };
     render(&DetailPage {
         t,
         user: UserBadge::of(caller),
         place,
         now,
+        code,
         p: PersonView::new(t, &person, reveal),
         can_reveal: scope.principal().can(Permission::PersonsReveal),
         revealed: reveal,

@@ -16,6 +16,19 @@ async fn the_commander_draws_a_zone_over_the_api_and_its_countdown_refuses_an_ea
         assert_eq!(drawn["areas"][0]["name"], "东关村");
         assert_eq!(drawn["zone"]["countdown"]["to"], "controlled");
         assert_eq!(drawn["zone"]["countdown"]["conditions"][0]["code"], "quiet_days");
+        // Its people's codes turn red, saying why; what a checkpoint scans by id number agrees.
+        let person0 = store.person_ids_by_documents(&[sample_id(0)]).await.unwrap()[&sample_id(0)];
+        let (status, _, code) = get(store, &w.commander, &format!("/api/v1/persons/{person0}/health-code")).await;
+        assert_eq!((status, code["colour"].as_str()), (StatusCode::OK, Some("red")), "{code}");
+        assert_eq!(
+            (code["reasons"][0]["code"].as_str(), code["reasons"][0]["zh"].as_str()),
+            (Some("sealed_zone"), Some("居住在高风险区东关村"))
+        );
+        let (_, _, scanned) = get(store, &w.commander, &format!("/api/v1/health-codes?id_number={}", sample_id(0))).await;
+        assert_eq!((scanned["person_id"].as_i64(), scanned["colour"].as_str()), (Some(person0), Some("red")), "{scanned}");
+        assert_eq!(get(store, &w.commander, "/api/v1/health-codes?id_number=110105194912310021").await.0, StatusCode::NOT_FOUND);
+        let person2 = store.person_ids_by_documents(&[sample_id(2)]).await.unwrap()[&sample_id(2)];
+        assert_eq!(get(store, &w.commander, &format!("/api/v1/persons/{person2}/health-code")).await.2["colour"], "green", "西关村");
 
         // Bad input changes nothing and says why; an investigator may not draw zones.
         let (status, _, problem) = call(
@@ -121,6 +134,10 @@ async fn the_commander_draws_a_zone_on_a_page_sees_its_countdown_and_the_door_li
         let people = client.find_all(fantoccini::Locator::Css("table#zone-people tbody tr")).await.unwrap();
         assert_eq!(people.len(), 6);
         assert!(text(&client, "table#zone-people tbody").await.contains("高龄"));
+        // A resident's page shows the red code and why.
+        click_and_wait(&client, "table#zone-people tbody tr:first-child a").await;
+        assert_eq!(text(&client, "#health-code").await, "红码");
+        assert_eq!(text(&client, "#code-reasons").await, "居住在高风险区东关村");
 
         // 西关村 drawn as medium risk, then a positive there: tightened to high.
         client.goto(&format!("http://{addr}/zones")).await.unwrap();

@@ -1,0 +1,37 @@
+//! The scoped door to health codes: a person's code with its reasons, and the look-up a
+//! checkpoint makes by identity number.
+
+use chrono::Utc;
+use cordon_domain::access::Permission;
+
+use super::Scoped;
+use crate::Result;
+
+impl Scoped {
+    /// A person's health code with its reasons (`persons.read`, the person in the jurisdiction).
+    pub async fn health_code(&self, person_id: i64) -> Result<cordon_domain::health_code::HealthCode> {
+        self.require(Permission::PersonsRead)?;
+        self.person_inside(person_id).await?;
+        self.store.health_code(person_id, Utc::now()).await
+    }
+
+    /// The code of whoever holds identity number `id_number`, as a checkpoint scans it: a
+    /// checkpoint officer (`checkpoint.write`) reads anyone in the register, others
+    /// (`persons.read`) people of their jurisdiction. `None` for a number not in the register.
+    pub async fn health_code_by_id_number(
+        &self,
+        id_number: &str,
+    ) -> Result<Option<(crate::Person, cordon_domain::health_code::HealthCode)>> {
+        self.require_any(&[Permission::CheckpointWrite, Permission::PersonsRead])?;
+        let number = id_number.trim().to_uppercase();
+        let Some(id) = self.store.person_ids_by_documents(std::slice::from_ref(&number)).await?.get(&number).copied() else {
+            return Ok(None);
+        };
+        let person = if self.principal.can(Permission::CheckpointWrite) {
+            self.store.person_by_id(id).await?.ok_or_else(|| missing!("refused.no_person", person_id = id))?
+        } else {
+            self.person_inside(id).await?
+        };
+        Ok(Some((person, self.store.health_code(id, Utc::now()).await?)))
+    }
+}
