@@ -39,6 +39,7 @@ pub mod access;
 pub mod area;
 pub mod barcode;
 pub mod cases;
+pub mod checkpoints;
 pub mod header;
 pub mod health_code;
 pub mod observation;

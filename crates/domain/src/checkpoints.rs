@@ -1,0 +1,249 @@
+//! Checkpoints (卡口): "测温、验码、登记". What a checkpoint decides for one person passing — pass,
+//! refuse, or pass once registered — from their health code, the zone the checkpoint guards (a
+//! sealed zone lets out only an approved medical exit; nobody leaves a controlled one), and, for
+//! leaving the county while it is in precaution, a negative test within 48 hours. Every decision
+//! says why, in Chinese and English.
+
+use serde::Serialize;
+
+use crate::access::named_enum;
+use crate::health_code::Colour;
+use crate::testing::pooling::ZoneKind;
+
+named_enum! {
+    /// Where a checkpoint stands.
+    CheckpointKind {
+        Road => "road", "道路卡口";
+        HighwayExit => "highway_exit", "高速出口";
+        VillageEntrance => "village_entrance", "村口";
+        ZoneBoundary => "zone_boundary", "区域边界";
+        Station => "station", "车站";
+    }
+}
+
+named_enum! {
+    /// Which way a person passes.
+    Direction {
+        In => "in", "进入";
+        Out => "out", "离开";
+    }
+}
+
+named_enum! {
+    /// What the checkpoint does.
+    Decision {
+        Pass => "pass", "通行";
+        Register => "register", "登记后通行";
+        Refuse => "refuse", "劝返";
+    }
+}
+
+impl Decision {
+    fn rank(self) -> u8 {
+        match self {
+            Decision::Pass => 0,
+            Decision::Register => 1,
+            Decision::Refuse => 2,
+        }
+    }
+}
+
+named_enum! {
+    /// Why a checkpoint decided as it did.
+    DecisionCode {
+        GreenCode => "green_code", "绿码通行";
+        RedCode => "red_code", "红码禁止通行";
+        YellowCode => "yellow_code", "黄码登记";
+        NotInRegister => "not_in_register", "来返人员登记";
+        SealedZone => "sealed_zone", "封控区足不出户";
+        ControlledZone => "controlled_zone", "管控区人不出区";
+        MedicalExit => "medical_exit", "经批准的就医外出";
+        NoRecentTest => "no_recent_test", "离县须48小时核酸阴性";
+    }
+}
+
+/// One reason of a decision.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Why {
+    pub code: DecisionCode,
+    pub decision: Decision,
+    pub zh: String,
+    pub en: String,
+}
+
+/// What a checkpoint knows of one person passing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PassageFacts {
+    /// Their code, `None` when they are not in the register (arriving from outside).
+    pub code: Option<Colour>,
+    pub direction: Direction,
+    /// The zone the checkpoint guards, if any, and whether the person lives inside it.
+    pub guards: Option<(ZoneKind, bool)>,
+    /// An approved medical exit (dialysis, a delivery, an emergency) presented.
+    pub medical_exit: bool,
+    /// Whether passing out here leaves the county (a highway exit, a station, the county road).
+    pub leaves_county: bool,
+    /// Whether the county is in precaution (a precaution or stricter zone in force).
+    pub county_in_precaution: bool,
+    /// A negative test within the last 48 hours.
+    pub negative_within_48h: bool,
+}
+
+fn why(code: DecisionCode, decision: Decision, zh: &str, en: &str) -> Why {
+    Why { code, decision, zh: zh.to_string(), en: en.to_string() }
+}
+
+/// The decision for one passage and every reason for it, the strictest first; a green code with
+/// nothing against it passes.
+pub fn decide(f: &PassageFacts) -> (Decision, Vec<Why>) {
+    use Decision::*;
+    let mut out = Vec::new();
+    match f.code {
+        None => out.push(why(
+            DecisionCode::NotInRegister,
+            Register,
+            "不在本地登记，来返人员当场登记",
+            "not in the register: registered here on arrival",
+        )),
+        Some(Colour::Red) if f.medical_exit => out.push(why(
+            DecisionCode::MedicalExit,
+            Register,
+            "红码，凭就医审批登记后通行（闭环）",
+            "red code, passing on an approved medical exit (closed loop)",
+        )),
+        Some(Colour::Red) => out.push(why(DecisionCode::RedCode, Refuse, "红码禁止通行", "red code: no passage")),
+        Some(Colour::Yellow) => {
+            out.push(why(DecisionCode::YellowCode, Register, "黄码，登记后通行", "yellow code: registered, then passes"))
+        }
+        Some(Colour::Green) => {}
+    }
+    if let Some((zone, lives_inside)) = f.guards
+        && f.direction == Direction::Out
+        && lives_inside
+    {
+        match zone {
+            ZoneKind::Sealed | ZoneKind::Controlled if f.medical_exit => out.push(why(
+                DecisionCode::MedicalExit,
+                Register,
+                "区域内居民，凭就医审批登记后外出（闭环）",
+                "a resident leaving on an approved medical exit (closed loop)",
+            )),
+            ZoneKind::Sealed => out.push(why(
+                DecisionCode::SealedZone,
+                Refuse,
+                "封控区居民足不出户，不得外出",
+                "sealed-zone residents stay at home: no exit",
+            )),
+            ZoneKind::Controlled => {
+                out.push(why(DecisionCode::ControlledZone, Refuse, "管控区人不出区", "controlled-zone residents stay inside the zone"))
+            }
+            _ => {}
+        }
+    }
+    if f.direction == Direction::Out && f.leaves_county && f.county_in_precaution && !f.negative_within_48h && !f.medical_exit {
+        out.push(why(
+            DecisionCode::NoRecentTest,
+            Refuse,
+            "离开本县须持48小时内核酸阴性证明",
+            "leaving the county needs a negative test within 48 hours",
+        ));
+    }
+    out.sort_by_key(|w| std::cmp::Reverse(w.decision.rank()));
+    match out.first() {
+        Some(w) => (w.decision, out),
+        None => (Pass, vec![why(DecisionCode::GreenCode, Pass, "绿码通行", "green code: passes")]),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn green_out() -> PassageFacts {
+        PassageFacts {
+            code: Some(Colour::Green),
+            direction: Direction::Out,
+            guards: None,
+            medical_exit: false,
+            leaves_county: false,
+            county_in_precaution: false,
+            negative_within_48h: false,
+        }
+    }
+
+    #[test]
+    fn each_rule_decides_and_says_why() {
+        use Decision::*;
+        let table: Vec<(PassageFacts, Decision, DecisionCode)> = vec![
+            (green_out(), Pass, DecisionCode::GreenCode),
+            (PassageFacts { code: Some(Colour::Red), ..green_out() }, Refuse, DecisionCode::RedCode),
+            (PassageFacts { code: Some(Colour::Red), medical_exit: true, ..green_out() }, Register, DecisionCode::MedicalExit),
+            (PassageFacts { code: Some(Colour::Yellow), ..green_out() }, Register, DecisionCode::YellowCode),
+            (PassageFacts { code: None, direction: Direction::In, ..green_out() }, Register, DecisionCode::NotInRegister),
+            // The sealed zone's gate: its residents do not go out; others going in register.
+            (PassageFacts { guards: Some((ZoneKind::Sealed, true)), ..green_out() }, Refuse, DecisionCode::SealedZone),
+            (
+                PassageFacts { guards: Some((ZoneKind::Sealed, true)), medical_exit: true, ..green_out() },
+                Register,
+                DecisionCode::MedicalExit,
+            ),
+            (PassageFacts { guards: Some((ZoneKind::Sealed, false)), ..green_out() }, Pass, DecisionCode::GreenCode),
+            (PassageFacts { guards: Some((ZoneKind::Controlled, true)), ..green_out() }, Refuse, DecisionCode::ControlledZone),
+            (
+                PassageFacts { guards: Some((ZoneKind::Controlled, true)), direction: Direction::In, ..green_out() },
+                Pass,
+                DecisionCode::GreenCode,
+            ),
+            // Leaving the county in precaution: the 48-hour test.
+            (PassageFacts { leaves_county: true, county_in_precaution: true, ..green_out() }, Refuse, DecisionCode::NoRecentTest),
+            (
+                PassageFacts { leaves_county: true, county_in_precaution: true, negative_within_48h: true, ..green_out() },
+                Pass,
+                DecisionCode::GreenCode,
+            ),
+            (PassageFacts { leaves_county: true, ..green_out() }, Pass, DecisionCode::GreenCode),
+        ];
+        for (facts, decision, first) in table {
+            let (d, whys) = decide(&facts);
+            assert_eq!((d, whys[0].code), (decision, first), "{facts:?}: {whys:?}");
+        }
+        let (_, whys) = decide(&PassageFacts { code: Some(Colour::Red), guards: Some((ZoneKind::Sealed, true)), ..green_out() });
+        assert_eq!(whys.iter().map(|w| w.zh.as_str()).collect::<Vec<_>>(), ["红码禁止通行", "封控区居民足不出户，不得外出"]);
+    }
+
+    fn facts() -> impl Strategy<Value = PassageFacts> {
+        (
+            prop::option::of(prop::sample::select(Colour::ALL.to_vec())),
+            prop::sample::select(Direction::ALL.to_vec()),
+            prop::option::of((prop::sample::select(ZoneKind::ALL.to_vec()), any::<bool>())),
+            any::<bool>(),
+            any::<bool>(),
+            any::<bool>(),
+            any::<bool>(),
+        )
+            .prop_map(|(code, direction, guards, medical_exit, leaves_county, county_in_precaution, negative_within_48h)| {
+                PassageFacts { code, direction, guards, medical_exit, leaves_county, county_in_precaution, negative_within_48h }
+            })
+    }
+
+    proptest! {
+        #[test]
+        fn a_red_code_or_a_sealed_resident_never_simply_passes(f in facts()) {
+            let (d, whys) = decide(&f);
+            prop_assert!(!whys.is_empty());
+            prop_assert_eq!(d, whys[0].decision);
+            let red = f.code == Some(Colour::Red);
+            let sealed_out = f.guards == Some((ZoneKind::Sealed, true)) && f.direction == Direction::Out;
+            if red || sealed_out {
+                prop_assert!(d != Decision::Pass);
+                if !f.medical_exit {
+                    prop_assert_eq!(d, Decision::Refuse);
+                }
+            }
+            if f.code == Some(Colour::Green) && f.guards.is_none() && !(f.leaves_county && f.direction == Direction::Out) {
+                prop_assert_eq!(d, Decision::Pass);
+            }
+        }
+    }
+}
