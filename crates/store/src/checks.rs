@@ -9,6 +9,8 @@ use cordon_domain::area::AreaLevel;
 use cordon_domain::cases::case::{CaseClass, CasePlace, HowFound, Origin, PlaceKind, Severity};
 use cordon_domain::cases::exposure::{AssistStatus, Degree, ExposureKind, ExposureStatus};
 use cordon_domain::cases::investigation::Part;
+use cordon_domain::checkpoints::{CheckpointKind, Decision, Direction};
+use cordon_domain::health_code::Colour;
 use cordon_domain::observation::{Category, RoomStatus, SiteKind, Status};
 use cordon_domain::person::Sex;
 use cordon_domain::testing::exemption::ExemptionReason;
@@ -62,6 +64,10 @@ pub fn enum_columns() -> Vec<EnumColumn> {
         column("zones", "kind", ZoneKind::ALL, ZoneKind::as_str),
         column("zone_changes", "act", ZoneAct::ALL, ZoneAct::as_str),
         column("zone_changes", "kind", ZoneKind::ALL, ZoneKind::as_str),
+        column("checkpoints", "kind", CheckpointKind::ALL, CheckpointKind::as_str),
+        column("passages", "direction", Direction::ALL, Direction::as_str),
+        column("passages", "decision", Decision::ALL, Decision::as_str),
+        column("passages", "colour", Colour::ALL, Colour::as_str),
         column("areas", "level", AreaLevel::ALL, AreaLevel::as_str),
         column("persons", "sex", Sex::ALL, Sex::as_str),
         column("users", "role", Role::ALL, Role::as_str),

@@ -39,6 +39,7 @@ pub mod batch;
 mod bulk;
 pub mod cases;
 pub mod checkins;
+pub mod checkpoints;
 pub mod checks;
 pub mod contacts;
 pub mod coverage;

@@ -6,6 +6,7 @@
 use std::io::Read;
 
 mod cases;
+mod checkpoints;
 mod health_codes;
 mod observation;
 mod zones;

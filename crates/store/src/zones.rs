@@ -147,7 +147,7 @@ pub(crate) use zone_in_force;
 
 /// The people living in zone `$1`, by person id (areas by their subtree, buildings through their
 /// households).
-const INSIDE: &str = "SELECT p.id FROM zone_areas za JOIN persons p ON p.area_code >= za.area_code AND p.area_code < za.area_code || ':' \
+pub(crate) const INSIDE: &str = "SELECT p.id FROM zone_areas za JOIN persons p ON p.area_code >= za.area_code AND p.area_code < za.area_code || ':' \
      WHERE za.zone_id = $1 \
      UNION SELECT p.id FROM zone_buildings zb JOIN households h ON h.building_id = zb.building_id JOIN persons p ON p.household_id = h.id \
      WHERE zb.zone_id = $1 \

@@ -2061,6 +2061,8 @@ mod retests_and_coverage {
 
 #[path = "store/cases.rs"]
 mod cases;
+#[path = "store/checkpoints.rs"]
+mod checkpoints;
 #[path = "store/health_codes.rs"]
 mod health_codes;
 #[path = "store/observation.rs"]

@@ -12,6 +12,7 @@ use crate::Result;
 pub(crate) mod batch;
 pub(crate) mod cases;
 pub(crate) mod checkins;
+pub(crate) mod checkpoints;
 pub(crate) mod observation;
 pub(crate) mod people;
 pub(crate) mod results;

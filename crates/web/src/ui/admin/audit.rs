@@ -30,7 +30,7 @@ pub struct EventRow {
 }
 
 /// The kinds of record the log names, for its filter: each has a label `audit.entity.{kind}`.
-pub const ENTITIES: [&str; 28] = [
+pub const ENTITIES: [&str; 29] = [
     "observation_order",
     "case",
     "contacts",
@@ -50,6 +50,7 @@ pub const ENTITIES: [&str; 28] = [
     "lab",
     "incident",
     "zone",
+    "checkpoint",
     "rule_set",
     "person",
     "persons",
