@@ -231,7 +231,7 @@ impl Store {
     /// `limit` of them, newest first: (time, decision, reasons, id number as scanned).
     pub(crate) async fn passages_today(&self, checkpoint_id: i64, now: DateTime<Utc>, limit: u32) -> Result<PassageLog> {
         let day = local_date(now);
-        let start = day.and_hms_opt(0, 0, 0).map(|t| t.and_local_timezone(cordon_domain::local_offset()).single()).flatten();
+        let start = day.and_hms_opt(0, 0, 0).and_then(|t| t.and_local_timezone(cordon_domain::local_offset()).single());
         let start = start.map(|t| t.with_timezone(&Utc)).unwrap_or(now - Duration::days(1));
         let counts: Vec<(String, i64)> = with_read_pool!(self, pool => sqlx::query_as(
             "SELECT decision, COUNT(*) FROM passages WHERE checkpoint_id = $1 AND passed_at >= $2 GROUP BY decision",
