@@ -7,6 +7,7 @@ use cordon_domain::area::AreaLevel;
 use cordon_domain::cases::case::{CaseClass, CasePlace, HowFound, Origin, Severity};
 use cordon_domain::cases::exposure::{AssistStatus, Degree, ExposureKind, ExposureStatus};
 use cordon_domain::cases::investigation::Part;
+use cordon_domain::checkpoints::{CheckpointKind, Decision, DecisionCode, Direction};
 use cordon_domain::health_code::{Colour, ReasonCode};
 use cordon_domain::observation::{Category, SiteKind, Status};
 use cordon_domain::person::Vulnerability;
@@ -53,7 +54,11 @@ one_of! {
     case_class => all(CaseClass::ALL, CaseClass::as_str);
     case_place => all(CasePlace::ALL, CasePlace::as_str);
     category => all(Category::ALL, Category::as_str);
+    checkpoint_kind => all(CheckpointKind::ALL, CheckpointKind::as_str);
     clock_state => ["running", "overdue", "done"];
+    decision => all(Decision::ALL, Decision::as_str);
+    decision_code => all(DecisionCode::ALL, DecisionCode::as_str);
+    direction => all(Direction::ALL, Direction::as_str);
     code_colour => all(Colour::ALL, Colour::as_str);
     code_reason => all(ReasonCode::ALL, ReasonCode::as_str);
     degree => all(Degree::ALL, Degree::as_str);
@@ -79,6 +84,7 @@ one_of! {
 }
 
 one_of_or_null! {
+    code_colour_or_null => all(Colour::ALL, Colour::as_str);
     degree_or_null => all(Degree::ALL, Degree::as_str);
     severity_or_null => all(Severity::ALL, Severity::as_str);
     zone_kind_or_null => all(ZoneKind::ALL, ZoneKind::as_str);

@@ -12,6 +12,7 @@ use crate::AppState;
 mod areas;
 mod audit;
 mod cases;
+mod checkpoints;
 mod enums;
 mod health_codes;
 pub(crate) mod imports;
@@ -113,6 +114,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(zones::tighten))
         .routes(routes!(zones::downgrade))
         .routes(routes!(zones::lift))
+        .routes(routes!(checkpoints::create, checkpoints::list))
+        .routes(routes!(checkpoints::pass))
 }
 
 /// Parses an area code from a request field, answering 400 with the reason.

@@ -18,6 +18,7 @@ use crate::i18n::Tr;
 
 pub(crate) mod admin;
 mod cases;
+mod checkpoints;
 mod clock;
 mod clusters;
 mod community;
@@ -59,6 +60,7 @@ pub fn router() -> Router<AppState> {
         .merge(treatment::router())
         .merge(observation::router())
         .merge(zones::router())
+        .merge(checkpoints::router())
         .route("/logout", post(login::logout))
 }
 
@@ -79,6 +81,7 @@ pub struct UserBadge {
     pub can_treatment: bool,
     pub can_import: bool,
     pub can_zones: bool,
+    pub can_checkpoints: bool,
 }
 
 impl UserBadge {
@@ -99,6 +102,7 @@ impl UserBadge {
             can_treatment: p.can(Permission::QuarantineRead) || p.can(Permission::TreatmentWrite),
             can_import: p.can(Permission::PersonsImport) || p.can(Permission::TracingWrite),
             can_zones: p.can(Permission::AreasRead),
+            can_checkpoints: p.can(Permission::CheckpointWrite) || p.can(Permission::CommandWrite),
         })
     }
 }
@@ -304,9 +308,9 @@ async fn index(t: Tr, caller: Caller) -> Response {
         (Permission::QuarantineWrite, "/quarantine"),
         (Permission::LabWrite, "/results"),
         (Permission::TestingWrite, "/testing"),
-        // A checkpoint officer and a hotline operator look people up by the whole id number or
-        // phone: what the person is now (case, contact, under observation) in one look.
-        (Permission::CheckpointWrite, "/persons"),
+        // A checkpoint officer checks people passing at their checkpoints; a hotline operator
+        // looks people up by the whole id number or phone.
+        (Permission::CheckpointWrite, "/checkpoints"),
         (Permission::HotlineWrite, "/persons"),
     ];
     if let Some((_, desk)) = desks.iter().find(|(perm, _)| p.can(*perm)) {

@@ -911,13 +911,13 @@ async fn an_address_nobody_serves_answers_a_page_for_people_and_a_problem_for_pr
 }
 
 #[tokio::test]
-async fn a_checkpoint_officer_and_a_hotline_operator_open_on_the_person_search() {
+async fn a_checkpoint_officer_opens_on_the_checkpoints_and_a_hotline_operator_on_the_person_search() {
     for w in worlds("lookup_home", 2).await {
-        for (name, role) in [("gate1", Role::CheckpointOfficer), ("line1", Role::HotlineOperator)] {
+        for (name, role, desk) in [("gate1", Role::CheckpointOfficer, "/checkpoints"), ("line1", Role::HotlineOperator, "/persons")] {
             let token = account(&w.store, name, role, "140121").await;
             let req = Request::get("/").header("authorization", format!("Bearer {token}")).body(Body::empty()).unwrap();
             let res = cordon_web::app(w.store.clone()).oneshot(req).await.unwrap();
-            assert_eq!(res.headers().get("location").and_then(|l| l.to_str().ok()), Some("/persons"), "{name}");
+            assert_eq!(res.headers().get("location").and_then(|l| l.to_str().ok()), Some(desk), "{name}");
         }
         w.finish().await;
     }

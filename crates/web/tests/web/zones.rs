@@ -189,3 +189,74 @@ async fn the_commander_draws_a_zone_on_a_page_sees_its_countdown_and_the_door_li
         w.finish().await;
     }
 }
+
+#[tokio::test]
+#[ignore = "browser test: needs chromium and chromedriver (scripts/test.sh installs them and runs it)"]
+async fn a_checkpoint_officer_turns_back_a_sealed_zone_resident_with_the_reason_on_a_phone() {
+    let driver = chromedriver().await;
+    for w in worlds("browser_checkpoints", 20).await {
+        let store = &w.store;
+        account(store, "gate1", Role::CheckpointOfficer, "140121100").await;
+        let zone = serde_json::json!({"kind": "sealed", "areas": ["140121100201"], "reason": "清徐-1 住所"});
+        let (status, _, drawn) = call(store, post_json(&w.commander, "/api/v1/zones", zone)).await;
+        assert_eq!(status, StatusCode::CREATED, "{drawn}");
+        let addr = spawn_server(store.clone()).await;
+        let client = browser(&driver).await;
+        let kind = w.scratch.kind.as_str();
+
+        // The commander sets up the gate of the sealed village.
+        sign_in(&client, addr, "commander1", PASSWORD).await;
+        menu(&client, "/checkpoints").await;
+        assert_eq!(text(&client, "p.empty").await, "辖区内还没有卡口");
+        fill(&client, "#checkpoint-form input[name=name]", "东关村口").await;
+        client
+            .find(fantoccini::Locator::Css("#checkpoint-form select[name=kind]"))
+            .await
+            .unwrap()
+            .select_by_value("zone_boundary")
+            .await
+            .unwrap();
+        fill(&client, "#checkpoint-form input[name=area_code]", "东关村").await;
+        let zone_id = drawn["zone"]["id"].as_i64().unwrap().to_string();
+        client
+            .find(fantoccini::Locator::Css("#checkpoint-form select[name=zone_id]"))
+            .await
+            .unwrap()
+            .select_by_value(&zone_id)
+            .await
+            .unwrap();
+        click_and_wait(&client, "#checkpoint-form button").await;
+        assert_eq!(text(&client, "#checkpoints-notice").await, "已设立卡口“东关村口”");
+        sign_out(&client).await;
+
+        // The officer on duty, on a phone: the first page is the checkpoints.
+        client.set_window_size(390, 844).await.unwrap();
+        sign_in(&client, addr, "gate1", PASSWORD).await;
+        click_and_wait(&client, "table#checkpoints tbody tr:first-child a").await;
+        let gate = client.current_url().await.unwrap().to_string();
+        let check = |number: String| {
+            let (client, gate) = (&client, &gate);
+            async move {
+                // Each person is checked from the gate's page (the decision's page answers the post).
+                if client.current_url().await.unwrap().as_str() != gate.as_str() {
+                    client.goto(gate).await.unwrap();
+                }
+                fill(client, "#pass-form input[name=id_number]", &number).await;
+                click_and_wait(client, "#pass-form button").await;
+                text(client, "#verdict").await
+            }
+        };
+        assert_eq!(check(sample_id(0)).await, "劝返", "a resident of the sealed village going out");
+        let reasons = text(&client, "#decision-reasons").await;
+        assert!(reasons.contains("红码禁止通行") && reasons.contains("封控区居民足不出户，不得外出"), "{reasons}");
+        let fits = client.execute("return document.documentElement.scrollWidth <= window.innerWidth", vec![]).await.unwrap();
+        assert_eq!(fits.as_bool(), Some(true), "nothing scrolls sideways on the officer's page");
+        std::fs::write(screenshot_path(&format!("checkpoint-phone-{kind}.png")), client.screenshot().await.unwrap()).unwrap();
+        assert_eq!(check(sample_id(2)).await, "通行", "西关村 is green");
+        assert_eq!(check("110105194912310021".into()).await, "登记后通行", "an arrival not in the register");
+        assert_eq!(text(&client, "#refused-count").await, "1");
+        assert_eq!(client.find_all(fantoccini::Locator::Css("table#passages tbody tr")).await.unwrap().len(), 3);
+        client.close().await.unwrap();
+        w.finish().await;
+    }
+}

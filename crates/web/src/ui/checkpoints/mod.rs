@@ -1,0 +1,211 @@
+//! Checkpoints (卡口): the list of the jurisdiction's checkpoints with the commander's form to set
+//! one up, and the officer's page that checks a person passing — "测温、验码、登记" — and shows
+//! the decision at once, in large type, with its reasons.
+
+use askama::Template;
+use axum::Router;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use cordon_domain::access::Permission;
+use cordon_domain::checkpoints::{CheckpointKind, Direction};
+use cordon_store::checkpoints::{NewCheckpoint, PassageAsk};
+use serde::Deserialize;
+
+use crate::AppState;
+use crate::auth::Caller;
+use crate::format::{local, percent};
+use crate::i18n::Tr;
+use crate::ui::form::{Form, Path, Query, checked};
+use crate::ui::{NoticeQuery, Places, UserBadge, failure, render, said};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/checkpoints", get(list).post(create))
+        .route("/checkpoints/{id}", get(page))
+        .route("/checkpoints/{id}/pass", post(pass))
+}
+
+#[derive(Template)]
+#[template(path = "checkpoints.html")]
+struct ListPage {
+    t: Tr,
+    user: Option<UserBadge>,
+    can_write: bool,
+    notice: Option<String>,
+    /// (id, name, kind label, place)
+    rows: Vec<(i64, String, String, String)>,
+    kinds: Vec<(&'static str, String)>,
+    /// Zones in force to guard: (id, name).
+    zones: Vec<(i64, String)>,
+}
+
+async fn list(t: Tr, caller: Caller, Query(q): Query<NoticeQuery>) -> Response {
+    let loaded = async {
+        let cps = caller.0.checkpoints().await?;
+        let places = Places::of(&caller, cps.iter().map(|c| c.area_code.as_str())).await?;
+        let zones = if caller.0.principal().can(Permission::CommandWrite) { caller.0.zones_in_force().await? } else { Vec::new() };
+        Ok::<_, cordon_store::StoreError>((cps, places, zones))
+    };
+    let (cps, places, zones) = match loaded.await {
+        Ok(x) => x,
+        Err(e) => return failure(t, &caller, e),
+    };
+    let rows = cps
+        .into_iter()
+        .map(|c| (c.id, c.name, t.get(&format!("checkpoints.kind.{}", c.kind.as_str())).to_string(), places.name(&c.area_code)))
+        .collect();
+    render(&ListPage {
+        t,
+        user: UserBadge::of(&caller),
+        can_write: caller.0.principal().can(Permission::CommandWrite),
+        notice: q.notice,
+        rows,
+        kinds: CheckpointKind::ALL.iter().map(|k| (k.as_str(), t.get(&format!("checkpoints.kind.{}", k.as_str())).to_string())).collect(),
+        zones: zones.into_iter().map(|(z, _)| (z.id, z.name)).collect(),
+    })
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CreateForm {
+    name: String,
+    kind: CheckpointKind,
+    area_code: String,
+    zone_id: Option<i64>,
+    #[serde(default, deserialize_with = "checked")]
+    leaves_county: bool,
+}
+
+async fn create(t: Tr, caller: Caller, Form(f): Form<CreateForm>) -> Response {
+    let done = async {
+        let area = match cordon_domain::AreaCode::parse(f.area_code.trim()) {
+            Ok(a) => a,
+            Err(_) => {
+                let mut found = caller.0.areas_named(f.area_code.trim()).await?;
+                match found.len() {
+                    1 => found.remove(0),
+                    0 => return Err(cordon_domain::refusal!("refused.zone.unknown_place", name = f.area_code.trim()).into()),
+                    n => return Err(cordon_domain::refusal!("refused.zone.ambiguous_place", name = f.area_code.trim(), n = n).into()),
+                }
+            }
+        };
+        let new = NewCheckpoint { name: f.name.clone(), kind: f.kind, area_code: area, zone_id: f.zone_id, leaves_county: f.leaves_county };
+        caller.0.create_checkpoint(&new).await
+    };
+    match done.await {
+        Ok(cp) => {
+            Redirect::to(&format!("/checkpoints?notice={}", percent(&t.fill("checkpoints.created", &[("name", &cp.name)])))).into_response()
+        }
+        Err(e) => failure(t, &caller, e),
+    }
+}
+
+/// The decision just made, as the officer's page shows it.
+pub struct Shown {
+    decision: &'static str,
+    label: String,
+    reasons: Vec<String>,
+    who: String,
+    colour: Option<(&'static str, String)>,
+}
+
+#[derive(Template)]
+#[template(path = "checkpoint.html")]
+struct OfficerPage {
+    t: Tr,
+    user: Option<UserBadge>,
+    id: i64,
+    name: String,
+    place: String,
+    can_pass: bool,
+    error: Option<String>,
+    shown: Option<Shown>,
+    counts: (i64, i64, i64),
+    /// (time, decision label, decision, number)
+    recent: Vec<(String, String, String, String)>,
+}
+
+async fn page(t: Tr, caller: Caller, Path(id): Path<i64>) -> Response {
+    view(t, &caller, id, None, None).await
+}
+
+async fn view(t: Tr, caller: &Caller, id: i64, shown: Option<Shown>, error: Option<String>) -> Response {
+    let loaded = async {
+        let cp = caller.0.checkpoint(id).await?;
+        let day = caller.0.passages_today(id).await?;
+        let place = Places::of(caller, [cp.area_code.as_str()]).await?.name(&cp.area_code);
+        Ok::<_, cordon_store::StoreError>((cp, day, place))
+    };
+    let (cp, day, place) = match loaded.await {
+        Ok(x) => x,
+        Err(e) => return failure(t, caller, e),
+    };
+    let recent = day
+        .recent
+        .into_iter()
+        .map(|(at, decision, _, number)| {
+            let label = t.get(&format!("checkpoints.decision.{decision}")).to_string();
+            (local(at), label, decision, mask(&number))
+        })
+        .collect();
+    render(&OfficerPage {
+        t,
+        user: UserBadge::of(caller),
+        id,
+        name: cp.name,
+        place,
+        can_pass: caller.0.principal().can(Permission::CheckpointWrite),
+        error,
+        shown,
+        counts: (day.passed, day.registered, day.refused),
+        recent,
+    })
+}
+
+/// An identity number as a list shows it: its first 4 and last 4 characters.
+fn mask(n: &str) -> String {
+    let chars: Vec<char> = n.chars().collect();
+    if chars.len() <= 8 {
+        return "*".repeat(chars.len());
+    }
+    format!(
+        "{}{}{}",
+        chars[..4].iter().collect::<String>(),
+        "*".repeat(chars.len() - 8),
+        chars[chars.len() - 4..].iter().collect::<String>()
+    )
+}
+
+#[derive(Debug, Deserialize)]
+pub struct PassForm {
+    id_number: String,
+    #[serde(default)]
+    plate: String,
+    direction: Direction,
+    #[serde(default, deserialize_with = "checked")]
+    medical_exit: bool,
+}
+
+async fn pass(t: Tr, caller: Caller, Path(id): Path<i64>, Form(f): Form<PassForm>) -> Response {
+    let ask = PassageAsk {
+        id_number: f.id_number,
+        plate: Some(f.plate).filter(|p| !p.trim().is_empty()),
+        direction: f.direction,
+        medical_exit: f.medical_exit,
+    };
+    match caller.0.record_passage(id, &ask).await {
+        Ok(p) => {
+            let shown = Shown {
+                decision: p.decision.as_str(),
+                label: t.get(&format!("checkpoints.decision.{}", p.decision.as_str())).to_string(),
+                reasons: p.reasons.iter().map(|w| if t.zh() { w.zh.clone() } else { w.en.clone() }).collect(),
+                who: p.person.as_ref().map(|x| x.name.clone()).unwrap_or_else(|| t.get("checkpoints.not_in_register").to_string()),
+                colour: p.code.as_ref().map(|c| (c.colour.as_str(), t.get(&format!("code.colour.{}", c.colour.as_str())).to_string())),
+            };
+            view(t, &caller, id, Some(shown), None).await
+        }
+        Err(e) if e.is_refusal() && !matches!(e, cordon_store::StoreError::Forbidden(_)) => {
+            view(t, &caller, id, None, Some(said(t, &e))).await
+        }
+        Err(e) => failure(t, &caller, e),
+    }
+}
