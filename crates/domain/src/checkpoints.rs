@@ -99,44 +99,55 @@ pub fn decide(f: &PassageFacts) -> (Decision, Vec<Why>) {
     use Decision::*;
     let mut out = Vec::new();
     match f.code {
-        None => out.push(why(
+        None if f.direction == Direction::In => out.push(why(
             DecisionCode::NotInRegister,
             Register,
             "不在本地登记，来返人员当场登记",
             "not in the register: registered here on arrival",
         )),
+        None => out.push(why(DecisionCode::NotInRegister, Register, "不在本地登记，当场登记", "not in the register: registered here")),
         Some(Colour::Red) if f.medical_exit => out.push(why(
             DecisionCode::MedicalExit,
             Register,
             "红码，凭就医审批登记后通行（闭环）",
             "red code, passing on an approved medical exit (closed loop)",
         )),
-        Some(Colour::Red) => out.push(why(DecisionCode::RedCode, Refuse, "红码禁止通行", "red code: no passage")),
+        Some(Colour::Red) => {
+            out.push(why(DecisionCode::RedCode, Refuse, "红码禁止通行，就地管控并上报", "red code: no passage; held here and reported"))
+        }
         Some(Colour::Yellow) => {
             out.push(why(DecisionCode::YellowCode, Register, "黄码，登记后通行", "yellow code: registered, then passes"))
         }
         Some(Colour::Green) => {}
     }
-    if let Some((zone, lives_inside)) = f.guards
-        && f.direction == Direction::Out
-        && lives_inside
-    {
-        match zone {
-            ZoneKind::Sealed | ZoneKind::Controlled if f.medical_exit => out.push(why(
+    if let Some((zone, lives_inside)) = f.guards {
+        match (zone, f.direction, lives_inside) {
+            (ZoneKind::Sealed | ZoneKind::Controlled, Direction::Out, true) if f.medical_exit => out.push(why(
                 DecisionCode::MedicalExit,
                 Register,
                 "区域内居民，凭就医审批登记后外出（闭环）",
                 "a resident leaving on an approved medical exit (closed loop)",
             )),
-            ZoneKind::Sealed => out.push(why(
+            (ZoneKind::Sealed, Direction::Out, true) => out.push(why(
                 DecisionCode::SealedZone,
                 Refuse,
                 "封控区居民足不出户，不得外出",
                 "sealed-zone residents stay at home: no exit",
             )),
-            ZoneKind::Controlled => {
-                out.push(why(DecisionCode::ControlledZone, Refuse, "管控区人不出区", "controlled-zone residents stay inside the zone"))
-            }
+            (ZoneKind::Controlled, Direction::Out, true) => out.push(why(
+                DecisionCode::ControlledZone,
+                Refuse,
+                "管控区居民人不出区，不得外出",
+                "controlled-zone residents stay inside the zone: no exit",
+            )),
+            // The sealed zone is closed: anyone else passing its gate either way is registered
+            // (staff and services delivered to the door).
+            (ZoneKind::Sealed, _, _) => out.push(why(
+                DecisionCode::SealedZone,
+                Register,
+                "进出封控区，登记后通行（限工作人员与上门服务）",
+                "passing a sealed zone's gate: registered (staff and door services only)",
+            )),
             _ => {}
         }
     }
@@ -149,6 +160,13 @@ pub fn decide(f: &PassageFacts) -> (Decision, Vec<Why>) {
         ));
     }
     out.sort_by_key(|w| std::cmp::Reverse(w.decision.rank()));
+    // One medical exit said once, whichever rule it answered.
+    let mut seen = Vec::new();
+    out.retain(|w| {
+        let first = !seen.contains(&(w.code, w.decision));
+        seen.push((w.code, w.decision));
+        first
+    });
     match out.first() {
         Some(w) => (w.decision, out),
         None => (Pass, vec![why(DecisionCode::GreenCode, Pass, "绿码通行", "green code: passes")]),
@@ -181,14 +199,19 @@ mod tests {
             (PassageFacts { code: Some(Colour::Red), medical_exit: true, ..green_out() }, Register, DecisionCode::MedicalExit),
             (PassageFacts { code: Some(Colour::Yellow), ..green_out() }, Register, DecisionCode::YellowCode),
             (PassageFacts { code: None, direction: Direction::In, ..green_out() }, Register, DecisionCode::NotInRegister),
-            // The sealed zone's gate: its residents do not go out; others going in register.
+            // The sealed zone's gate: its residents do not go out; anyone else passing registers.
             (PassageFacts { guards: Some((ZoneKind::Sealed, true)), ..green_out() }, Refuse, DecisionCode::SealedZone),
             (
                 PassageFacts { guards: Some((ZoneKind::Sealed, true)), medical_exit: true, ..green_out() },
                 Register,
                 DecisionCode::MedicalExit,
             ),
-            (PassageFacts { guards: Some((ZoneKind::Sealed, false)), ..green_out() }, Pass, DecisionCode::GreenCode),
+            (PassageFacts { guards: Some((ZoneKind::Sealed, false)), ..green_out() }, Register, DecisionCode::SealedZone),
+            (
+                PassageFacts { guards: Some((ZoneKind::Sealed, false)), direction: Direction::In, ..green_out() },
+                Register,
+                DecisionCode::SealedZone,
+            ),
             (PassageFacts { guards: Some((ZoneKind::Controlled, true)), ..green_out() }, Refuse, DecisionCode::ControlledZone),
             (
                 PassageFacts { guards: Some((ZoneKind::Controlled, true)), direction: Direction::In, ..green_out() },
@@ -209,7 +232,14 @@ mod tests {
             assert_eq!((d, whys[0].code), (decision, first), "{facts:?}: {whys:?}");
         }
         let (_, whys) = decide(&PassageFacts { code: Some(Colour::Red), guards: Some((ZoneKind::Sealed, true)), ..green_out() });
-        assert_eq!(whys.iter().map(|w| w.zh.as_str()).collect::<Vec<_>>(), ["红码禁止通行", "封控区居民足不出户，不得外出"]);
+        assert_eq!(
+            whys.iter().map(|w| w.zh.as_str()).collect::<Vec<_>>(),
+            ["红码禁止通行，就地管控并上报", "封控区居民足不出户，不得外出"]
+        );
+        // A red code and a sealed home, both on a medical exit: the exit said once.
+        let (d, whys) =
+            decide(&PassageFacts { code: Some(Colour::Red), guards: Some((ZoneKind::Sealed, true)), medical_exit: true, ..green_out() });
+        assert_eq!((d, whys.len()), (Decision::Register, 1), "{whys:?}");
     }
 
     fn facts() -> impl Strategy<Value = PassageFacts> {

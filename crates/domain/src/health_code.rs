@@ -77,6 +77,8 @@ pub struct CaseFact {
     pub number: String,
     pub since: NaiveDate,
     pub discharged_on: Option<NaiveDate>,
+    /// The last day of health monitoring the ward set at discharge, if it did.
+    pub monitoring_until: Option<NaiveDate>,
 }
 
 /// The person's open observation order: who they are to the case, where it stands, since when,
@@ -115,8 +117,8 @@ pub struct CodeFacts {
     pub missed_round: Option<(String, NaiveDate)>,
 }
 
-/// Days of home health monitoring after discharge (DOMAIN.md: "then 7 days home health
-/// monitoring").
+/// Days of home health monitoring after discharge when the ward set no last day (DOMAIN.md:
+/// "then 7 days home health monitoring"), the day of discharge the first.
 pub const AFTER_DISCHARGE_DAYS: i64 = 7;
 
 /// 4月26日 / Apr 26.
@@ -146,8 +148,8 @@ pub fn derive(f: &CodeFacts, today: NaiveDate) -> HealthCode {
                 Some(c.since),
                 None,
             )),
-            Some(out) if today < out + Duration::days(AFTER_DISCHARGE_DAYS) => {
-                let until = out + Duration::days(AFTER_DISCHARGE_DAYS);
+            Some(out) if today <= c.monitoring_until.unwrap_or(out + Duration::days(AFTER_DISCHARGE_DAYS - 1)) => {
+                let until = c.monitoring_until.unwrap_or(out + Duration::days(AFTER_DISCHARGE_DAYS - 1));
                 reasons.push(reason(
                     ReasonCode::HomeMonitoring,
                     Yellow,
@@ -360,7 +362,8 @@ mod tests {
             (CodeFacts::default(), Colour::Green, None),
             (
                 CodeFacts {
-                    case: Some(CaseFact { number: "清徐-1".into(), since: d(4, 13), discharged_on: None }), ..Default::default()
+                    case: Some(CaseFact { number: "清徐-1".into(), since: d(4, 13), discharged_on: None, monitoring_until: None }),
+                    ..Default::default()
                 },
                 Colour::Red,
                 Some(Case),
@@ -396,12 +399,16 @@ mod tests {
     #[test]
     fn a_discharged_case_is_yellow_for_seven_days_then_green() {
         let f = CodeFacts {
-            case: Some(CaseFact { number: "清徐-1".into(), since: d(4, 13), discharged_on: Some(d(4, 25)) }),
+            case: Some(CaseFact { number: "清徐-1".into(), since: d(4, 13), discharged_on: Some(d(4, 25)), monitoring_until: None }),
             ..Default::default()
         };
         let code = derive(&f, d(4, 26));
-        assert_eq!((code.colour, code.reasons[0].until), (Colour::Yellow, Some(d(5, 2))));
+        assert_eq!((code.colour, code.reasons[0].until), (Colour::Yellow, Some(d(5, 1))));
+        assert_eq!(derive(&f, d(5, 1)).colour, Colour::Yellow, "the last day of monitoring");
         assert_eq!(derive(&f, d(5, 2)).colour, Colour::Green);
+        // The ward's own last day wins.
+        let set = CodeFacts { case: Some(CaseFact { monitoring_until: Some(d(5, 3)), ..f.case.clone().unwrap() }), ..Default::default() };
+        assert_eq!(derive(&set, d(5, 3)).colour, Colour::Yellow);
     }
 
     #[test]
@@ -436,6 +443,7 @@ mod tests {
                     number: "1".into(),
                     since: d(4, 1) + Duration::days(s.into()),
                     discharged_on: out.map(|o| d(4, 10) + Duration::days(o.into())),
+                    monitoring_until: None,
                 }),
                 order: order.map(|(c, s)| OrderFact { category: c, status: s, since: d(4, 2), release_on: Some(d(4, 20)) }),
                 zone: zone.map(|k| ZoneFact { kind: k, scheme: Scheme::Zones2021, name: "x".into(), since: d(4, 3), earliest: None }),

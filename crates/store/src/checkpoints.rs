@@ -45,6 +45,8 @@ pub struct PassageAsk {
     pub plate: Option<String>,
     pub direction: Direction,
     pub medical_exit: bool,
+    /// A negative test certificate within 48 hours shown at the booth (a test taken elsewhere).
+    pub negative_certificate: bool,
 }
 
 /// What the checkpoint decided for one passage, with the person's code when they are in the
@@ -161,16 +163,17 @@ impl Store {
         let (zones_in_county,): (i64,) = with_read_pool!(self, pool => sqlx::query_as(
             "SELECT COUNT(*) FROM zones WHERE substr(area_code, 1, 6) = $1 AND lifted_at IS NULL",
         ).bind(&county).fetch_one(pool).await?);
-        let negative_within_48h = match person_id {
-            None => false,
-            Some(p) => {
-                let (n,): (i64,) = with_read_pool!(self, pool => sqlx::query_as(
+        let negative_within_48h = ask.negative_certificate
+            || match person_id {
+                None => false,
+                Some(p) => {
+                    let (n,): (i64,) = with_read_pool!(self, pool => sqlx::query_as(
                     "SELECT COUNT(*) FROM samples s JOIN tubes t ON t.id = s.tube_id \
                      WHERE s.person_id = $1 AND s.sampled_at >= $2 AND t.result = 'negative'",
                 ).bind(p).bind(now - Duration::hours(48)).fetch_one(pool).await?);
-                n > 0
-            }
-        };
+                    n > 0
+                }
+            };
         let facts = PassageFacts {
             code: code.as_ref().map(|c| c.colour),
             direction: ask.direction,
@@ -219,12 +222,27 @@ impl Store {
         Ok(Passage { id, decision, reasons, person, code, passed_at: now })
     }
 
-    /// Whether person `person_id` lives in zone `zone_id`.
+    /// Whether person `person_id` lives in zone `zone_id`: their area, building or household
+    /// drawn into it (the person's own few rows, not the zone's whole population).
     pub(crate) async fn lives_in_zone(&self, zone_id: i64, person_id: i64) -> Result<bool> {
-        let sql = format!("SELECT COUNT(*) FROM ({}) x WHERE x.id = $2", crate::zones::INSIDE);
-        let (n,): (i64,) = with_read_pool!(self, pool =>
-            sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(zone_id).bind(person_id).fetch_one(pool).await?);
+        let (n,): (i64,) = with_read_pool!(self, pool => sqlx::query_as(
+            "SELECT COUNT(*) FROM persons p WHERE p.id = $2 AND (\
+             EXISTS (SELECT 1 FROM zone_areas za WHERE za.zone_id = $1 AND za.area_code IN (substr(p.area_code, 1, 2), \
+             substr(p.area_code, 1, 4), substr(p.area_code, 1, 6), substr(p.area_code, 1, 9), p.area_code)) \
+             OR EXISTS (SELECT 1 FROM zone_households zh WHERE zh.zone_id = $1 AND zh.household_id = p.household_id) \
+             OR EXISTS (SELECT 1 FROM zone_buildings zb JOIN households h ON h.building_id = zb.building_id \
+             WHERE zb.zone_id = $1 AND h.id = p.household_id))",
+        ).bind(zone_id).bind(person_id).fetch_one(pool).await?);
         Ok(n > 0)
+    }
+
+    /// One passage of a checkpoint as logged: its decision, reason codes, the code's colour and
+    /// the person's name when they are in the register.
+    pub(crate) async fn logged_passage(&self, checkpoint_id: i64, id: i64) -> Result<Option<LoggedPassage>> {
+        Ok(with_read_pool!(self, pool => sqlx::query_as::<_, LoggedPassage>(
+            "SELECT x.decision, x.reasons, x.colour, p.name FROM passages x LEFT JOIN persons p ON p.id = x.person_id \
+             WHERE x.checkpoint_id = $1 AND x.id = $2",
+        ).bind(checkpoint_id).bind(id).fetch_optional(pool).await?))
     }
 
     /// A checkpoint's passages of the local day `on`: (passed, registered, refused) and the last
@@ -242,6 +260,16 @@ impl Store {
         ).bind(checkpoint_id).bind(i64::from(limit)).fetch_all(pool).await?);
         Ok(PassageLog { passed: get(Decision::Pass), registered: get(Decision::Register), refused: get(Decision::Refuse), recent })
     }
+}
+
+/// A passage as logged.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct LoggedPassage {
+    pub decision: String,
+    /// Reason codes joined by ','.
+    pub reasons: String,
+    pub colour: Option<String>,
+    pub name: Option<String>,
 }
 
 /// A checkpoint's day: counts by decision, and the latest passages.

@@ -8,50 +8,60 @@ use cordon_domain::local_date;
 
 use crate::{Result, Store, with_read_pool};
 
-/// A fever, as health checks record it (domain-rules §4.2: ≥ 37.3 °C).
-const FEVER: f64 = 37.3;
-
 impl Store {
     /// The facts person `person_id`'s code is derived from, at `now`.
     pub async fn code_facts(&self, person_id: i64, now: DateTime<Utc>) -> Result<CodeFacts> {
         let today = local_date(now);
-        // The latest case that is not a suspicion, dated by its sample, else its report, else its
-        // entry; discharged when its latest hospital stay is.
+        // The latest case (a suspected one too: domain-rules §4.2), dated by its sample, else its
+        // report, else its entry; its latest hospital stay says when it ended.
         type CaseRow = (i64, String, Option<NaiveDate>, DateTime<Utc>);
         let case: Option<CaseRow> = with_read_pool!(self, pool => sqlx::query_as(
             "SELECT id, external_id, COALESCE(sample_date, report_date), created_at FROM cases \
-             WHERE person_id = $1 AND classification <> 'suspected' ORDER BY id DESC LIMIT 1",
+             WHERE person_id = $1 ORDER BY id DESC LIMIT 1",
         ).bind(person_id).fetch_optional(pool).await?);
         let case = match case {
             None => None,
             Some((id, number, day, created)) => {
-                let stay: Option<(String, Option<DateTime<Utc>>)> = with_read_pool!(self, pool => sqlx::query_as(
-                    "SELECT status, discharged_at FROM hospital_stays WHERE case_id = $1 ORDER BY id DESC LIMIT 1",
+                type StayRow = (String, Option<DateTime<Utc>>, Option<NaiveDate>, Option<DateTime<Utc>>);
+                let stay: Option<StayRow> = with_read_pool!(self, pool => sqlx::query_as(
+                    "SELECT status, discharged_at, monitoring_until, died_at FROM hospital_stays WHERE case_id = $1 ORDER BY id DESC LIMIT 1",
                 ).bind(id).fetch_optional(pool).await?);
-                let discharged_on = match stay {
-                    Some((status, Some(at))) if status == "discharged" => Some(local_date(at)),
-                    _ => None,
+                // A death ends the code's reasons; a discharge starts the monitoring the ward set.
+                if matches!(&stay, Some((status, _, _, Some(_))) if status == "died") {
+                    return Ok(CodeFacts::default());
+                }
+                let (discharged_on, monitoring_until) = match stay {
+                    Some((status, Some(at), until, _)) if status == "discharged" => (Some(local_date(at)), until),
+                    _ => (None, None),
                 };
-                Some(CaseFact { number, since: day.unwrap_or_else(|| local_date(created)), discharged_on })
+                Some(CaseFact { number, since: day.unwrap_or_else(|| local_date(created)), discharged_on, monitoring_until })
             }
         };
         // The open observation order, if any.
         let sql = format!(
-            "SELECT category, status, COALESCE(found_on, release_on), created_at, release_on FROM observation_orders \
+            "SELECT category, status, found_on, created_at, release_on, centralized_until FROM observation_orders \
              WHERE person_id = $1 AND status NOT IN {} ORDER BY id DESC LIMIT 1",
             crate::observation::final_statuses()
         );
-        type OrderRow = (String, String, Option<NaiveDate>, DateTime<Utc>, Option<NaiveDate>);
+        type OrderRow = (String, String, Option<NaiveDate>, DateTime<Utc>, Option<NaiveDate>, Option<NaiveDate>);
         let order: Option<OrderRow> =
             with_read_pool!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(person_id).fetch_optional(pool).await?);
         let order = match order {
             None => None,
-            Some((category, status, found_on, created, release_on)) => Some(OrderFact {
-                category: category.parse().map_err(crate::StoreError::corrupt)?,
-                status: status.parse().map_err(crate::StoreError::corrupt)?,
-                since: found_on.filter(|d| *d <= today).unwrap_or_else(|| local_date(created)),
-                release_on,
-            }),
+            Some((category, status, found_on, created, release_on, centralized_until)) => {
+                let status: cordon_domain::observation::Status = status.parse().map_err(crate::StoreError::corrupt)?;
+                Some(OrderFact {
+                    category: category.parse().map_err(crate::StoreError::corrupt)?,
+                    status,
+                    since: found_on.filter(|d| *d <= today).unwrap_or_else(|| local_date(created)),
+                    // In a site, until the site stage ends; otherwise until release.
+                    release_on: if status == cordon_domain::observation::Status::Centralized {
+                        centralized_until.or(release_on)
+                    } else {
+                        release_on
+                    },
+                })
+            }
         };
         // The strictest zone in force where they live, named as its incident's rules name it.
         let zone = match self.zone_id_of_person(person_id).await? {
@@ -70,14 +80,15 @@ impl Store {
         let (fever,): (Option<NaiveDate>,) = with_read_pool!(self, pool => sqlx::query_as(
             "SELECT MAX(c.checked_on) FROM health_checks c JOIN observation_orders o ON o.id = c.order_id \
              WHERE o.person_id = $1 AND c.temperature >= $2",
-        ).bind(person_id).bind(FEVER).fetch_one(pool).await?);
-        // The latest round of their area that has ended without them sampled or accounted for.
+        ).bind(person_id).bind(cordon_domain::observation::FEVER_C).fetch_one(pool).await?);
+        // The latest round of their area that ended in the last week without them sampled or
+        // accounted for (an older miss is overtaken by the rounds since).
         let missed: Option<(i64, String, DateTime<Utc>)> = with_read_pool!(self, pool => sqlx::query_as(
             "SELECT r.id, r.name, r.target_end_at FROM persons p JOIN round_areas a ON a.area_code IN (substr(p.area_code, 1, 2), \
              substr(p.area_code, 1, 4), substr(p.area_code, 1, 6), substr(p.area_code, 1, 9), p.area_code) \
-             JOIN testing_rounds r ON r.id = a.round_id WHERE p.id = $1 AND r.target_end_at < $2 \
+             JOIN testing_rounds r ON r.id = a.round_id WHERE p.id = $1 AND r.target_end_at < $2 AND r.target_end_at >= $3 \
              ORDER BY r.target_end_at DESC, r.id DESC LIMIT 1",
-        ).bind(person_id).bind(now).fetch_optional(pool).await?);
+        ).bind(person_id).bind(now).bind(now - chrono::Duration::days(7)).fetch_optional(pool).await?);
         let missed_round = match missed {
             None => None,
             Some((round, name, ended)) => {

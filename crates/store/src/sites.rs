@@ -170,7 +170,9 @@ impl Store {
                  EXISTS (SELECT 1 FROM zone_areas za WHERE za.zone_id = z.id AND ((za.area_code >= $1 AND za.area_code < $2) \
                  OR za.area_code IN (substr($1, 1, 2), substr($1, 1, 4), substr($1, 1, 6), substr($1, 1, 9)))) \
                  OR EXISTS (SELECT 1 FROM zone_households zh JOIN households h ON h.id = zh.household_id \
-                 WHERE zh.zone_id = z.id AND h.area_code >= $1 AND h.area_code < $2)) \
+                 WHERE zh.zone_id = z.id AND h.area_code >= $1 AND h.area_code < $2) \
+                 OR EXISTS (SELECT 1 FROM zone_buildings zb JOIN buildings b ON b.id = zb.building_id \
+                 WHERE zb.zone_id = z.id AND b.area_code >= $1 AND b.area_code < $2)) \
                  ORDER BY CASE z.kind WHEN 'sealed' THEN 0 WHEN 'controlled' THEN 1 ELSE 2 END LIMIT 1",
             ).bind(&lo).bind(&hi).fetch_optional(pool).await?);
             let zone = zone.and_then(|(k,)| k.parse().ok());

@@ -7,13 +7,20 @@ use cordon_domain::AreaCode;
 use cordon_domain::access::Permission;
 
 use super::Scoped;
-use crate::checkpoints::{Checkpoint, NewCheckpoint, Passage, PassageAsk, PassageLog};
+use crate::checkpoints::{Checkpoint, LoggedPassage, NewCheckpoint, Passage, PassageAsk, PassageLog};
 use crate::{Result, StoreError};
 
 impl Scoped {
     pub async fn create_checkpoint(&self, new: &NewCheckpoint) -> Result<Checkpoint> {
         self.require(Permission::CommandWrite)?;
         self.inside(&new.area_code)?;
+        if let Some(z) = new.zone_id {
+            // A zone of the jurisdiction, in force.
+            let zone = self.visible_zone(z).await?;
+            if zone.lifted_at.is_some() {
+                return Err(StoreError::from(cordon_domain::refusal::Refusal::conflict("refused.zone.lifted")));
+            }
+        }
         self.store.create_checkpoint(&self.actor, new).await
     }
 
@@ -42,5 +49,11 @@ impl Scoped {
     pub async fn passages_today(&self, id: i64) -> Result<PassageLog> {
         let cp = self.checkpoint(id).await?;
         self.store.passages_today(cp.id, Utc::now(), 30).await
+    }
+
+    /// One passage of a checkpoint of the jurisdiction, as logged.
+    pub async fn logged_passage(&self, checkpoint_id: i64, id: i64) -> Result<Option<LoggedPassage>> {
+        let cp = self.checkpoint(checkpoint_id).await?;
+        self.store.logged_passage(cp.id, id).await
     }
 }

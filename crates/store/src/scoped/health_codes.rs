@@ -5,7 +5,7 @@ use chrono::Utc;
 use cordon_domain::access::Permission;
 
 use super::Scoped;
-use crate::Result;
+use crate::{Result, StoreError};
 
 impl Scoped {
     /// A person's health code with its reasons (`persons.read`, the person in the jurisdiction).
@@ -15,9 +15,10 @@ impl Scoped {
         self.store.health_code(person_id, Utc::now()).await
     }
 
-    /// The code of whoever holds identity number `id_number`, as a checkpoint scans it: a
-    /// checkpoint officer (`checkpoint.write`) reads anyone in the register, others
-    /// (`persons.read`) people of their jurisdiction. `None` for a number not in the register.
+    /// The code of whoever holds identity number `id_number`, as a checkpoint scans it: people of
+    /// the jurisdiction with every reason (`persons.read`); for a checkpoint officer
+    /// (`checkpoint.write`) anyone else in the register too, their reasons by kind only (not
+    /// their case or dates). `None` for a number not in the register.
     pub async fn health_code_by_id_number(
         &self,
         id_number: &str,
@@ -27,11 +28,23 @@ impl Scoped {
         let Some(id) = self.store.person_ids_by_documents(std::slice::from_ref(&number)).await?.get(&number).copied() else {
             return Ok(None);
         };
-        let person = if self.principal.can(Permission::CheckpointWrite) {
-            self.store.person_by_id(id).await?.ok_or_else(|| missing!("refused.no_person", person_id = id))?
-        } else {
-            self.person_inside(id).await?
+        let (person, inside) = match self.person_inside(id).await {
+            Ok(p) => (p, true),
+            Err(StoreError::Forbidden(_)) if self.principal.can(Permission::CheckpointWrite) => {
+                (self.store.person_by_id(id).await?.ok_or_else(|| missing!("refused.no_person", person_id = id))?, false)
+            }
+            Err(e) => return Err(e),
         };
-        Ok(Some((person, self.store.health_code(id, Utc::now()).await?)))
+        let mut code = self.store.health_code(id, Utc::now()).await?;
+        if !inside {
+            // Someone from elsewhere: the colour and what kind of reason, not their case or dates.
+            for r in &mut code.reasons {
+                r.zh = r.code.label_zh().to_string();
+                r.en = r.code.as_str().replace('_', " ");
+                r.since = None;
+                r.until = None;
+            }
+        }
+        Ok(Some((person, code)))
     }
 }

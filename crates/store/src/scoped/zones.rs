@@ -37,7 +37,7 @@ impl Scoped {
     }
 
     /// A zone the caller sees, or why not.
-    async fn visible_zone(&self, id: i64) -> Result<Zone> {
+    pub(super) async fn visible_zone(&self, id: i64) -> Result<Zone> {
         match self.store.zone(id).await? {
             Some(z) if self.sees_zone(&z) => Ok(z),
             _ => Err(missing!("refused.zone.none", id = id)),

@@ -63,6 +63,7 @@ async fn a_code_turns_red_for_a_sealed_zone_a_case_and_a_close_contact_with_its_
         // not read them.
         let (person, scanned) = guard.health_code_by_id_number(&id(0)).await.unwrap().unwrap();
         assert_eq!((person.id, scanned.colour), (p(0), Colour::Red));
+        assert_eq!(scanned.reasons[0].zh, "封控区（高风险区）", "from elsewhere: the kind of reason, not the details");
         assert!(guard.health_code_by_id_number("110105194912310021").await.unwrap().is_none(), "not in the register");
         assert!(matches!(other.health_code_by_id_number(&id(0)).await, Err(StoreError::Forbidden(_))));
         s.finish(store).await.unwrap();

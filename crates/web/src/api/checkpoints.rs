@@ -96,6 +96,9 @@ pub struct PassageInput {
     /// An approved medical exit presented.
     #[serde(default)]
     pub medical_exit: bool,
+    /// A negative test certificate within 48 hours shown (a test taken elsewhere).
+    #[serde(default)]
+    pub negative_certificate: bool,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -155,6 +158,12 @@ pub async fn pass(caller: Caller, Path(id): Path<i64>, Json(input): Json<Passage
     let direction = input.direction.parse::<Direction>().map_err(|_| {
         ApiError::bad_field("direction", cordon_domain::refusal!("refused.checkpoint.unknown_direction", direction = input.direction))
     })?;
-    let ask = PassageAsk { id_number: input.id_number, plate: input.plate, direction, medical_exit: input.medical_exit };
+    let ask = PassageAsk {
+        id_number: input.id_number,
+        plate: input.plate,
+        direction,
+        medical_exit: input.medical_exit,
+        negative_certificate: input.negative_certificate,
+    };
     Ok(Json(caller.0.record_passage(id, &ask).await?.into()))
 }

@@ -248,12 +248,15 @@ async fn a_checkpoint_officer_turns_back_a_sealed_zone_resident_with_the_reason_
         };
         assert_eq!(check(sample_id(0)).await, "劝返", "a resident of the sealed village going out");
         let reasons = text(&client, "#decision-reasons").await;
-        assert!(reasons.contains("红码禁止通行") && reasons.contains("封控区居民足不出户，不得外出"), "{reasons}");
+        assert!(reasons.contains("红码禁止通行") && reasons.contains("封控区：居民足不出户"), "{reasons}");
         let fits = client.execute("return document.documentElement.scrollWidth <= window.innerWidth", vec![]).await.unwrap();
         assert_eq!(fits.as_bool(), Some(true), "nothing scrolls sideways on the officer's page");
         std::fs::write(screenshot_path(&format!("checkpoint-phone-{kind}.png")), client.screenshot().await.unwrap()).unwrap();
-        assert_eq!(check(sample_id(2)).await, "通行", "西关村 is green");
+        assert_eq!(check(sample_id(2)).await, "登记后通行", "西关村 is green: registered passing the sealed gate");
         assert_eq!(check("110105194912310021".into()).await, "登记后通行", "an arrival not in the register");
+        // Reloading the decision logs nothing twice.
+        client.refresh().await.unwrap();
+        assert_eq!(text(&client, "#verdict").await, "登记后通行");
         assert_eq!(text(&client, "#refused-count").await, "1");
         assert_eq!(client.find_all(fantoccini::Locator::Css("table#passages tbody tr")).await.unwrap().len(), 3);
         client.close().await.unwrap();

@@ -7,7 +7,8 @@ use axum::Router;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use cordon_domain::access::Permission;
-use cordon_domain::checkpoints::{CheckpointKind, Direction};
+use cordon_domain::checkpoints::{CheckpointKind, Decision, DecisionCode, Direction};
+use cordon_domain::health_code::Colour;
 use cordon_store::checkpoints::{NewCheckpoint, PassageAsk};
 use serde::Deserialize;
 
@@ -124,8 +125,21 @@ struct OfficerPage {
     recent: Vec<(String, String, String, String)>,
 }
 
-async fn page(t: Tr, caller: Caller, Path(id): Path<i64>) -> Response {
-    view(t, &caller, id, None, None).await
+#[derive(Debug, Deserialize)]
+pub struct GateQuery {
+    /// The passage just decided.
+    passage: Option<i64>,
+}
+
+async fn page(t: Tr, caller: Caller, Path(id): Path<i64>, Query(q): Query<GateQuery>) -> Response {
+    let just = match q.passage {
+        Some(p) => match caller.0.logged_passage(id, p).await {
+            Ok(found) => found.map(|x| shown(t, x)),
+            Err(e) => return failure(t, &caller, e),
+        },
+        None => None,
+    };
+    view(t, &caller, id, just, None).await
 }
 
 async fn view(t: Tr, caller: &Caller, id: i64, shown: Option<Shown>, error: Option<String>) -> Response {
@@ -161,18 +175,13 @@ async fn view(t: Tr, caller: &Caller, id: i64, shown: Option<Shown>, error: Opti
     })
 }
 
-/// An identity number as a list shows it: its first 4 and last 4 characters.
+/// An identity number as a list shows it: a resident id's first 4 and last 4 characters (its
+/// county and its check digits), anything shorter its first and last 2 at most.
 fn mask(n: &str) -> String {
     let chars: Vec<char> = n.chars().collect();
-    if chars.len() <= 8 {
-        return "*".repeat(chars.len());
-    }
-    format!(
-        "{}{}{}",
-        chars[..4].iter().collect::<String>(),
-        "*".repeat(chars.len() - 8),
-        chars[chars.len() - 4..].iter().collect::<String>()
-    )
+    let keep = if chars.len() >= 18 { 4 } else { (chars.len() / 4).min(2) };
+    let hidden = chars.len() - 2 * keep;
+    format!("{}{}{}", chars[..keep].iter().collect::<String>(), "*".repeat(hidden), chars[chars.len() - keep..].iter().collect::<String>())
 }
 
 #[derive(Debug, Deserialize)]
@@ -183,6 +192,8 @@ pub struct PassForm {
     direction: Direction,
     #[serde(default, deserialize_with = "checked")]
     medical_exit: bool,
+    #[serde(default, deserialize_with = "checked")]
+    negative_certificate: bool,
 }
 
 async fn pass(t: Tr, caller: Caller, Path(id): Path<i64>, Form(f): Form<PassForm>) -> Response {
@@ -191,21 +202,32 @@ async fn pass(t: Tr, caller: Caller, Path(id): Path<i64>, Form(f): Form<PassForm
         plate: Some(f.plate).filter(|p| !p.trim().is_empty()),
         direction: f.direction,
         medical_exit: f.medical_exit,
+        negative_certificate: f.negative_certificate,
     };
     match caller.0.record_passage(id, &ask).await {
-        Ok(p) => {
-            let shown = Shown {
-                decision: p.decision.as_str(),
-                label: t.get(&format!("checkpoints.decision.{}", p.decision.as_str())).to_string(),
-                reasons: p.reasons.iter().map(|w| if t.zh() { w.zh.clone() } else { w.en.clone() }).collect(),
-                who: p.person.as_ref().map(|x| x.name.clone()).unwrap_or_else(|| t.get("checkpoints.not_in_register").to_string()),
-                colour: p.code.as_ref().map(|c| (c.colour.as_str(), t.get(&format!("code.colour.{}", c.colour.as_str())).to_string())),
-            };
-            view(t, &caller, id, Some(shown), None).await
-        }
+        // The decision is shown by the gate's page, so that reloading it logs nothing twice.
+        Ok(p) => Redirect::to(&format!("/checkpoints/{id}?passage={}", p.id)).into_response(),
         Err(e) if e.is_refusal() && !matches!(e, cordon_store::StoreError::Forbidden(_)) => {
             view(t, &caller, id, None, Some(said(t, &e))).await
         }
         Err(e) => failure(t, &caller, e),
+    }
+}
+
+/// A logged passage as the gate's page shows it.
+fn shown(t: Tr, p: cordon_store::checkpoints::LoggedPassage) -> Shown {
+    let decision = Decision::ALL.iter().copied().find(|d| d.as_str() == p.decision).unwrap_or(Decision::Refuse);
+    let colour = p.colour.as_deref().and_then(|c| Colour::ALL.iter().copied().find(|x| x.as_str() == c));
+    Shown {
+        decision: decision.as_str(),
+        label: t.get(&format!("checkpoints.decision.{}", decision.as_str())).to_string(),
+        reasons: p
+            .reasons
+            .split(',')
+            .filter_map(|c| DecisionCode::ALL.iter().copied().find(|x| x.as_str() == c))
+            .map(|c| t.get(&format!("checkpoints.why.{}", c.as_str())).to_string())
+            .collect(),
+        who: p.name.unwrap_or_else(|| t.get("checkpoints.not_in_register").to_string()),
+        colour: colour.map(|c| (c.as_str(), t.get(&format!("code.colour.{}", c.as_str())).to_string())),
     }
 }

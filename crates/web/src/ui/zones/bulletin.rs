@@ -27,6 +27,8 @@ struct BulletinPage {
     title: String,
     summary: String,
     groups: Vec<Group>,
+    /// The line that closes a risk-area bulletin: the rest of the county is low risk.
+    rest: Option<String>,
 }
 
 pub async fn page(t: Tr, caller: Caller) -> Response {
@@ -42,6 +44,10 @@ pub async fn page(t: Tr, caller: Caller) -> Response {
     let scheme = zones.first().map_or(Scheme::RiskAreas, |(_, s)| *s);
     let mut groups = Vec::new();
     for kind in ZoneKind::ALL {
+        // Under the risk-area scheme the bulletin names high and medium; the rest is low risk.
+        if scheme == Scheme::RiskAreas && *kind == ZoneKind::Precaution {
+            continue;
+        }
         let mut rows: Vec<(String, String, String, String)> = zones
             .iter()
             .filter(|(z, _)| z.kind == *kind)
@@ -69,5 +75,6 @@ pub async fn page(t: Tr, caller: Caller) -> Response {
         Scheme::RiskAreas => t.get("zones.bulletin_risk").to_string(),
         Scheme::Zones2021 => t.get("zones.bulletin_2021").to_string(),
     };
-    render(&BulletinPage { t, user: UserBadge::of(&caller), title, summary, groups })
+    let rest = (scheme == Scheme::RiskAreas && !groups.is_empty()).then(|| t.get("zones.bulletin_rest").to_string());
+    render(&BulletinPage { t, user: UserBadge::of(&caller), title, summary, groups, rest })
 }
