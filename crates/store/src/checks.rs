@@ -68,6 +68,7 @@ pub fn enum_columns() -> Vec<EnumColumn> {
         column("passages", "direction", Direction::ALL, Direction::as_str),
         column("passages", "decision", Decision::ALL, Decision::as_str),
         column("passages", "colour", Colour::ALL, Colour::as_str),
+        column("code_overrides", "colour", Colour::ALL, Colour::as_str),
         column("areas", "level", AreaLevel::ALL, AreaLevel::as_str),
         column("persons", "sex", Sex::ALL, Sex::as_str),
         column("users", "role", Role::ALL, Role::as_str),

@@ -3,10 +3,12 @@
 //! (`health_code::derive`); this module reads the facts — a handful of key look-ups by person.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use cordon_domain::health_code::{CaseFact, CodeFacts, HealthCode, OrderFact, ZoneFact, derive};
+use cordon_domain::health_code::{CaseFact, CodeFacts, HealthCode, OrderFact, Override, OverrideError, ZoneFact, derive, shown};
 use cordon_domain::local_date;
 
-use crate::{Result, Store, with_read_pool};
+use crate::BeginWrite as _;
+use crate::audit::{Actor, Append, Change};
+use crate::{Result, Store, with_read_pool, with_write_pool};
 
 impl Store {
     /// The facts person `person_id`'s code is derived from, at `now`.
@@ -109,8 +111,38 @@ impl Store {
         })
     }
 
-    /// Person `person_id`'s code at `now`.
+    /// Person `person_id`'s code at `now`: derived from the records, under a hand-set override
+    /// while one lasts.
     pub async fn health_code(&self, person_id: i64, now: DateTime<Utc>) -> Result<HealthCode> {
-        Ok(derive(&self.code_facts(person_id, now).await?, local_date(now)))
+        let derived = derive(&self.code_facts(person_id, now).await?, local_date(now));
+        let row: Option<(String, String, DateTime<Utc>)> = with_read_pool!(self, pool => sqlx::query_as(
+            "SELECT colour, reason, until FROM code_overrides WHERE person_id = $1 ORDER BY id DESC LIMIT 1",
+        ).bind(person_id).fetch_optional(pool).await?);
+        let over = match row {
+            Some((colour, reason, until)) => Some(Override { colour: colour.parse().map_err(crate::StoreError::corrupt)?, reason, until }),
+            None => None,
+        };
+        Ok(shown(derived, over.as_ref(), now))
+    }
+
+    /// Sets a code by hand over the derived one, checked by the domain (a reason, an expiry in the
+    /// next 14 days), audited.
+    pub(crate) async fn override_code(&self, actor: &Actor, person: &crate::Person, over: &Override, now: DateTime<Utc>) -> Result<()> {
+        over.check(now).map_err(|e| match e {
+            OverrideError::NoReason => refused!("refused.code.no_reason"),
+            OverrideError::BadExpiry(days) => refused!("refused.code.bad_expiry", days = days),
+        })?;
+        let change = Change::new("override", "health_code", person.id)
+            .area(&person.area_code)
+            .after(serde_json::json!({"colour": over.colour, "reason": over.reason.trim(), "until": over.until}));
+        with_write_pool!(self, pool => {
+            let mut tx = pool.begin_write().await?;
+            sqlx::query("INSERT INTO code_overrides (person_id, colour, reason, until, set_at, set_by) VALUES ($1, $2, $3, $4, $5, $6)")
+                .bind(person.id).bind(over.colour.as_str()).bind(over.reason.trim()).bind(over.until).bind(now).bind(&actor.name)
+                .execute(&mut *tx).await?;
+            tx.append(actor, &change).await?;
+            tx.commit().await?;
+        });
+        Ok(())
     }
 }

@@ -47,4 +47,18 @@ impl Scoped {
         }
         Ok(Some((person, code)))
     }
+
+    /// Sets a person's code by hand (`command.write`, the person in the jurisdiction): a reason and
+    /// an expiry within 14 days, audited; the derived reasons stay beneath it.
+    pub async fn override_code(
+        &self,
+        person_id: i64,
+        over: &cordon_domain::health_code::Override,
+    ) -> Result<cordon_domain::health_code::HealthCode> {
+        self.require(Permission::CommandWrite)?;
+        let person = self.person_inside(person_id).await?;
+        let now = Utc::now();
+        self.store.override_code(&self.actor, &person, over, now).await?;
+        self.store.health_code(person_id, now).await
+    }
 }

@@ -66,6 +66,27 @@ async fn a_code_turns_red_for_a_sealed_zone_a_case_and_a_close_contact_with_its_
         assert_eq!(scanned.reasons[0].zh, "封控区（高风险区）", "from elsewhere: the kind of reason, not the details");
         assert!(guard.health_code_by_id_number("110105194912310021").await.unwrap().is_none(), "not in the register");
         assert!(matches!(other.health_code_by_id_number(&id(0)).await, Err(StoreError::Forbidden(_))));
+
+        // The commander sets person 2's code by hand: a reason and a near expiry, or nothing.
+        use cordon_domain::health_code::Override;
+        let over = |reason: &str, days: i64| Override {
+            colour: Colour::Yellow,
+            reason: reason.into(),
+            until: Utc::now() + chrono::Duration::days(days),
+        };
+        assert_eq!(chief.override_code(p(2), &over(" ", 3)).await.refused().kind, "refused.code.no_reason");
+        assert_eq!(chief.override_code(p(2), &over("核查中", 30)).await.refused().kind, "refused.code.bad_expiry");
+        assert!(matches!(guard.override_code(p(2), &over("核查中", 3)).await, Err(StoreError::Forbidden(_))));
+        assert_eq!(code(2).await.colour, Colour::Green, "nothing changed");
+        let set = chief.override_code(p(2), &over("外地协查，待核实", 3)).await.unwrap();
+        assert_eq!((set.colour, set.reasons[0].code), (Colour::Yellow, ReasonCode::Override));
+        assert!(set.reasons[0].zh.starts_with("人工赋码：外地协查，待核实"), "{}", set.reasons[0].zh);
+        assert_eq!(code(2).await.colour, Colour::Yellow);
+        let events = store
+            .audit_events(&cordon_store::audit::AuditFilter { entity: Some("health_code".into()), ..Default::default() }, 10)
+            .await
+            .unwrap();
+        assert_eq!(events.len(), 1);
         s.finish(store).await.unwrap();
     }
 }

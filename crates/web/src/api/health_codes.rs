@@ -92,3 +92,30 @@ pub async fn by_id_number(caller: Caller, Query(q): Query<CodeQuery>) -> ApiResu
         None => Err(ApiError::not_found(format!("no person with identity number {number} in the register"))),
     }
 }
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct OverrideInput {
+    /// green, yellow or red
+    #[schema(schema_with = crate::api::enums::code_colour)]
+    pub colour: String,
+    /// Why, said beside the colour wherever it is shown.
+    pub reason: String,
+    /// When it ends: within the next 14 days.
+    pub until: chrono::DateTime<chrono::Utc>,
+}
+
+/// Sets a person's code by hand over the derived one, with a reason and an expiry within 14 days;
+/// audited, the derived reasons kept beneath it. Requires `command.write` inside the jurisdiction.
+#[utoipa::path(post, path = "/api/v1/persons/{id}/health-code/override", tag = "persons", params(("id" = i64, Path, description = "Person id")),
+    request_body = OverrideInput,
+    responses((status = 200, body = HealthCodeView), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
+              (status = 404, body = Problem), (status = 422, body = Problem)),
+    extensions(("x-permission" = json!(Permission::CommandWrite.as_str()))))]
+pub async fn override_code(caller: Caller, Path(id): Path<i64>, Json(input): Json<OverrideInput>) -> ApiResult<Json<HealthCodeView>> {
+    let colour = input
+        .colour
+        .parse::<cordon_domain::health_code::Colour>()
+        .map_err(|_| ApiError::bad_field("colour", cordon_domain::refusal!("refused.code.unknown_colour", colour = input.colour)))?;
+    let over = cordon_domain::health_code::Override { colour, reason: input.reason, until: input.until };
+    Ok(Json(HealthCodeView::new(id, caller.0.override_code(id, &over).await?)))
+}

@@ -48,6 +48,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(persons::person_detail))
         .routes(routes!(persons::reveal_person))
         .routes(routes!(health_codes::person_code))
+        .routes(routes!(health_codes::override_code))
         .routes(routes!(health_codes::by_id_number))
         .routes(routes!(imports::import_persons))
         .routes(routes!(audit::list_audit))

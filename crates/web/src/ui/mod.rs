@@ -47,6 +47,7 @@ pub fn router() -> Router<AppState> {
         .route("/persons", get(persons::list))
         .route("/persons/{id}", get(persons::detail))
         .route("/persons/{id}/reveal", post(persons::reveal))
+        .route("/persons/{id}/health-code", post(persons::override_code))
         .route("/login", get(login::form).post(login::submit))
         .merge(testing::router())
         .merge(transport::router())

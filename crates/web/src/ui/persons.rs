@@ -143,6 +143,10 @@ struct DetailPage {
     now: Vec<(String, Option<String>)>,
     /// Their health code: (colour, its label, its reasons in the page's language).
     code: (&'static str, String, Vec<String>),
+    /// Whether the caller may set the code by hand.
+    can_override: bool,
+    /// What was just done (`?notice=`).
+    notice: Option<String>,
 }
 
 /// What a person is now, in words, each line with the page it opens.
@@ -194,7 +198,7 @@ fn now_lines(t: Tr, now: cordon_store::PersonNow) -> Vec<(String, Option<String>
     out
 }
 
-async fn detail_view(t: Tr, caller: &Caller, id: i64, reveal: bool) -> Response {
+async fn detail_view(t: Tr, caller: &Caller, id: i64, reveal: bool, notice: Option<String>) -> Response {
     let scope = &caller.0;
     let found = if reveal { scope.reveal_person(id).await } else { scope.person(id).await };
     let person = match found {
@@ -232,14 +236,48 @@ async fn detail_view(t: Tr, caller: &Caller, id: i64, reveal: bool) -> Response 
         can_reveal: scope.principal().can(Permission::PersonsReveal),
         revealed: reveal,
         household,
+        can_override: scope.principal().can(Permission::CommandWrite),
+        notice,
     })
 }
 
-pub async fn detail(t: Tr, caller: Caller, Path(id): Path<i64>) -> Response {
-    detail_view(t, &caller, id, false).await
+#[derive(Debug, serde::Deserialize)]
+pub struct OverrideForm {
+    colour: cordon_domain::health_code::Colour,
+    #[serde(default)]
+    reason: String,
+    days: i64,
+}
+
+/// The commander sets a code by hand; a refusal says why and keeps the form.
+pub async fn override_code(
+    t: Tr,
+    caller: Caller,
+    Path(id): Path<i64>,
+    crate::ui::form::Form(f): crate::ui::form::Form<OverrideForm>,
+) -> Response {
+    let over = cordon_domain::health_code::Override {
+        colour: f.colour,
+        reason: f.reason,
+        until: chrono::Utc::now() + chrono::Duration::days(f.days.clamp(-1, 365)),
+    };
+    match caller.0.override_code(id, &over).await {
+        Ok(_) => axum::response::Redirect::to(&format!("/persons/{id}?notice={}", crate::format::percent(t.get("code.overridden"))))
+            .into_response(),
+        Err(e) => failure(t, &caller, e),
+    }
+}
+
+pub async fn detail(
+    t: Tr,
+    caller: Caller,
+    Path(id): Path<i64>,
+    crate::ui::form::Query(q): crate::ui::form::Query<super::NoticeQuery>,
+) -> Response {
+    detail_view(t, &caller, id, false, q.notice).await
 }
 
 /// The "show in full" action: a POST (it leaves an audit event), answering the page unmasked.
 pub async fn reveal(t: Tr, caller: Caller, Path(id): Path<i64>) -> Response {
-    detail_view(t, &caller, id, true).await.into_response()
+    detail_view(t, &caller, id, true, None).await.into_response()
 }

@@ -29,6 +29,23 @@ async fn the_commander_draws_a_zone_over_the_api_and_its_countdown_refuses_an_ea
         assert_eq!(get(store, &w.commander, "/api/v1/health-codes?id_number=110105194912310021").await.0, StatusCode::NOT_FOUND);
         let person2 = store.person_ids_by_documents(&[sample_id(2)]).await.unwrap()[&sample_id(2)];
         assert_eq!(get(store, &w.commander, &format!("/api/v1/persons/{person2}/health-code")).await.2["colour"], "green", "西关村");
+        // Set by hand: a reason and an expiry, or nothing changes.
+        let uri = format!("/api/v1/persons/{person2}/health-code/override");
+        let until = chrono::Utc::now() + chrono::Duration::days(3);
+        let (status, _, problem) =
+            call(store, post_json(&w.commander, &uri, serde_json::json!({"colour": "yellow", "reason": " ", "until": until}))).await;
+        assert_eq!((status, problem["kind"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("refused.code.no_reason")), "{problem}");
+        let (status, _, set) =
+            call(store, post_json(&w.commander, &uri, serde_json::json!({"colour": "yellow", "reason": "外地协查", "until": until}))).await;
+        assert_eq!(
+            (status, set["colour"].as_str(), set["reasons"][0]["code"].as_str()),
+            (StatusCode::OK, Some("yellow"), Some("override")),
+            "{set}"
+        );
+        assert_eq!(
+            call(store, post_json(&w.township, &uri, serde_json::json!({"colour": "green", "reason": "x", "until": until}))).await.0,
+            StatusCode::FORBIDDEN
+        );
 
         // Bad input changes nothing and says why; an investigator may not draw zones.
         let (status, _, problem) = call(
@@ -138,6 +155,14 @@ async fn the_commander_draws_a_zone_on_a_page_sees_its_countdown_and_the_door_li
         click_and_wait(&client, "table#zone-people tbody tr:first-child a").await;
         assert_eq!(text(&client, "#health-code").await, "红码");
         assert_eq!(text(&client, "#code-reasons").await, "居住在高风险区东关村");
+        // The commander sets it by hand, with a reason; the derived reason stays beneath.
+        click(&client, "#override summary").await;
+        client.find(fantoccini::Locator::Css("#override-form select[name=colour]")).await.unwrap().select_by_value("green").await.unwrap();
+        fill(&client, "#override-form input[name=reason]", "核实为误判").await;
+        click_and_wait(&client, "#override-form button").await;
+        assert_eq!(text(&client, "#health-code").await, "绿码");
+        let reasons = text(&client, "#code-reasons").await;
+        assert!(reasons.starts_with("人工赋码：核实为误判") && reasons.contains("居住在高风险区东关村"), "{reasons}");
 
         // 西关村 drawn as medium risk, then a positive there: tightened to high.
         client.goto(&format!("http://{addr}/zones")).await.unwrap();

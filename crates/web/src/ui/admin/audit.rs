@@ -30,7 +30,7 @@ pub struct EventRow {
 }
 
 /// The kinds of record the log names, for its filter: each has a label `audit.entity.{kind}`.
-pub const ENTITIES: [&str; 29] = [
+pub const ENTITIES: [&str; 30] = [
     "observation_order",
     "case",
     "contacts",
@@ -51,6 +51,7 @@ pub const ENTITIES: [&str; 29] = [
     "incident",
     "zone",
     "checkpoint",
+    "health_code",
     "rule_set",
     "person",
     "persons",
