@@ -34,8 +34,8 @@ impl Scheme {
     }
 }
 
-/// How strict a kind is: a zone only ever steps down.
-fn rank(kind: ZoneKind) -> u8 {
+/// How strict a kind is (sealed 2, controlled 1, precaution 0): a zone only ever steps down.
+pub fn rank(kind: ZoneKind) -> u8 {
     match kind {
         ZoneKind::Sealed => 2,
         ZoneKind::Controlled => 1,
@@ -479,6 +479,11 @@ impl Scheme {
     }
 }
 
+/// The kinds stricter than `kind`, strictest first: what a zone can be tightened to.
+pub fn stricter(kind: ZoneKind) -> impl Iterator<Item = ZoneKind> {
+    ZoneKind::ALL.iter().copied().filter(move |k| rank(*k) > rank(kind))
+}
+
 /// Whether these rules let a zone be drawn as `kind`.
 pub fn check_drawable(rules: &ZoneRules, kind: ZoneKind) -> Result<(), ActError> {
     if rules.drawable().contains(&kind) { Ok(()) } else { Err(ActError::NotDrawable(kind)) }
@@ -625,6 +630,8 @@ mod tests {
         let low = zone(ZoneKind::Precaution, d(11, 11));
         assert_eq!(decide(&m20, &low, Ask::Tighten(ZoneKind::Controlled), d(11, 12)), Err(ActError::NotDrawable(ZoneKind::Controlled)));
         assert_eq!(check_drawable(&m20, ZoneKind::Controlled), Err(ActError::NotDrawable(ZoneKind::Controlled)));
+        assert_eq!(stricter(ZoneKind::Precaution).collect::<Vec<_>>(), [ZoneKind::Sealed, ZoneKind::Controlled]);
+        assert_eq!(stricter(ZoneKind::Sealed).count(), 0);
         let r = ActError::NotDrawable(ZoneKind::Controlled).refusal(m20.scheme);
         assert_eq!(r.args[0].1, crate::refusal::term("zones.kind_risk", "controlled"));
     }

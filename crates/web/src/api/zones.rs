@@ -463,7 +463,7 @@ pub async fn bulletin(caller: Caller) -> ApiResult<Json<BulletinView>> {
             residents: z.residents,
         })
         .collect();
-    let strictness = |k: &str| ZoneKind::ALL.iter().position(|x| x.as_str() == k).unwrap_or(usize::MAX);
+    let strictness = |k: &str| std::cmp::Reverse(k.parse::<ZoneKind>().map_or(0, cordon_domain::zones::rank));
     entries.sort_by(|a, b| strictness(&a.kind).cmp(&strictness(&b.kind)).then_with(|| a.area_code.cmp(&b.area_code)).then(a.id.cmp(&b.id)));
     Ok(Json(BulletinView { as_of: Utc::now(), zones: entries }))
 }

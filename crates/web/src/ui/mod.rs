@@ -35,7 +35,7 @@ mod testing;
 mod transfers;
 mod transport;
 mod treatment;
-mod zones;
+pub(crate) mod zones;
 
 pub fn router() -> Router<AppState> {
     Router::new()

@@ -78,17 +78,7 @@ pub struct CreateForm {
 
 async fn create(t: Tr, caller: Caller, Form(f): Form<CreateForm>) -> Response {
     let done = async {
-        let area = match cordon_domain::AreaCode::parse(f.area_code.trim()) {
-            Ok(a) => a,
-            Err(_) => {
-                let mut found = caller.0.areas_named(f.area_code.trim()).await?;
-                match found.len() {
-                    1 => found.remove(0),
-                    0 => return Err(cordon_domain::refusal!("refused.zone.unknown_place", name = f.area_code.trim()).into()),
-                    n => return Err(cordon_domain::refusal!("refused.zone.ambiguous_place", name = f.area_code.trim(), n = n).into()),
-                }
-            }
-        };
+        let area = crate::ui::zones::place(&caller, &f.area_code).await?;
         let new = NewCheckpoint { name: f.name.clone(), kind: f.kind, area_code: area, zone_id: f.zone_id, leaves_county: f.leaves_county };
         caller.0.create_checkpoint(&new).await
     };

@@ -47,6 +47,22 @@ pub(crate) fn countdown_line(t: Tr, scheme: Scheme, c: &Countdown) -> String {
     }
 }
 
+/// An area typed into a form: its code, or a name that matches exactly one area of the
+/// jurisdiction (a name found nowhere, or twice, is refused with the name).
+pub(crate) async fn place(caller: &Caller, token: &str) -> Result<cordon_domain::AreaCode, StoreError> {
+    let token = token.trim();
+    if token.bytes().all(|b| b.is_ascii_digit()) {
+        return cordon_domain::AreaCode::parse(token)
+            .map_err(|_| cordon_domain::refusal!("refused.area_code_invalid", code = token).into());
+    }
+    let mut found = caller.0.areas_named(token).await?;
+    match found.len() {
+        1 => Ok(found.remove(0)),
+        0 => Err(cordon_domain::refusal!("refused.zone.unknown_place", name = token).into()),
+        n => Err(cordon_domain::refusal!("refused.zone.ambiguous_place", name = token, n = n).into()),
+    }
+}
+
 /// Places typed into a form: area codes or names (东关村), household ids, case numbers (清徐-1),
 /// each list split at commas, 、 or spaces. A name that matches no area of the jurisdiction, or
 /// several, is refused with the name.
@@ -56,18 +72,7 @@ pub(crate) async fn typed_extent(caller: &Caller, areas: &str, households: &str,
     };
     let mut extent = Extent::default();
     for token in split(areas) {
-        if token.bytes().all(|b| b.is_ascii_digit()) {
-            let code = cordon_domain::AreaCode::parse(&token)
-                .map_err(|_| StoreError::from(cordon_domain::refusal!("refused.area_code_invalid", code = token)))?;
-            extent.areas.push(code);
-            continue;
-        }
-        let mut found = caller.0.areas_named(&token).await?;
-        match found.len() {
-            1 => extent.areas.push(found.remove(0)),
-            0 => return Err(StoreError::from(cordon_domain::refusal!("refused.zone.unknown_place", name = token))),
-            n => return Err(StoreError::from(cordon_domain::refusal!("refused.zone.ambiguous_place", name = token, n = n))),
-        }
+        extent.areas.push(place(caller, &token).await?);
     }
     for token in split(households) {
         let id = token.parse::<i64>().map_err(|_| StoreError::from(cordon_domain::refusal!("refused.zone.bad_household", text = token)))?;

@@ -169,7 +169,7 @@ async fn view(
         })
         .unwrap_or_default();
     let z = d.zone;
-    let stricter = ZoneKind::ALL.iter().filter(|k| rank(**k) > rank(z.kind)).map(|k| (k.as_str(), kind_label(t, scheme, *k))).collect();
+    let stricter = cordon_domain::zones::stricter(z.kind).map(|k| (k.as_str(), kind_label(t, scheme, k))).collect();
     let page = ZonePage {
         t,
         user: UserBadge::of(caller),
@@ -216,10 +216,6 @@ async fn view(
         name: z.name,
     };
     render(&page)
-}
-
-fn rank(k: ZoneKind) -> usize {
-    ZoneKind::ALL.len() - ZoneKind::ALL.iter().position(|x| *x == k).unwrap_or(0)
 }
 
 #[derive(Debug, Deserialize)]
