@@ -356,6 +356,8 @@ async fn serve(store: Store, listen: SocketAddr) -> Result<()> {
     }
     // The contact graph is read from the store in the background; look-ups use SQL meanwhile.
     store.warm_contact_graph();
+    // Health codes are derived again as their facts change, their reviews fall due and rounds end.
+    store.keep_codes_current(std::time::Duration::from_secs(5));
     cordon_web::serve(store.clone(), listener).await?;
     store.close().await;
     Ok(())

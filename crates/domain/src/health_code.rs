@@ -8,7 +8,7 @@
 //! needs a reason and an expiry.
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::access::named_enum;
@@ -54,7 +54,7 @@ named_enum! {
 
 /// One reason for a colour: its code and colour, the sentence in Chinese and English, since when,
 /// and until when if a date can tell.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Reason {
     pub code: ReasonCode,
     pub colour: Colour,
@@ -65,7 +65,7 @@ pub struct Reason {
 }
 
 /// A person's code: the strictest colour of its reasons (green with none), reddest first.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HealthCode {
     pub colour: Colour,
     pub reasons: Vec<Reason>,
@@ -115,6 +115,21 @@ pub struct CodeFacts {
     /// A round of the person's area they were neither sampled in nor accounted for: (its name,
     /// the day it ended).
     pub missed_round: Option<(String, NaiveDate)>,
+}
+
+impl CodeFacts {
+    /// The first day after `today` on which [`derive`] would give another code from these same
+    /// facts — the end of monitoring after discharge, a fever's 14 days past — if any: a code
+    /// stored today is good until then unless the facts change.
+    pub fn changes_on(&self, today: NaiveDate) -> Option<NaiveDate> {
+        let monitoring = self.case.as_ref().and_then(|c| {
+            let out = c.discharged_on?;
+            let last = c.monitoring_until.unwrap_or(out + Duration::days(AFTER_DISCHARGE_DAYS - 1));
+            (today <= last).then(|| last + Duration::days(1))
+        });
+        let fever = self.fever.map(|d| d + Duration::days(14)).filter(|d| *d > today);
+        monitoring.into_iter().chain(fever).min()
+    }
 }
 
 /// Days of home health monitoring after discharge when the ward set no last day (DOMAIN.md:
@@ -466,6 +481,18 @@ mod tests {
             let ill = f.case.as_ref().is_some_and(|c| c.discharged_on.is_none());
             if sealed || ill {
                 prop_assert_eq!(code.colour, Colour::Red);
+            }
+        }
+
+        #[test]
+        fn a_code_holds_until_the_day_its_facts_say_it_changes(f in facts(), day in 0i64..40, later in 1i64..40) {
+            let today = d(4, 1) + Duration::days(day);
+            let code = derive(&f, today);
+            let then = today + Duration::days(later);
+            match f.changes_on(today) {
+                // Stored today, it is still right on every day before the change.
+                Some(change) if then >= change => prop_assert_ne!(derive(&f, change), code.clone(), "it changes on the day it says"),
+                _ => prop_assert_eq!(derive(&f, then), code),
             }
         }
     }

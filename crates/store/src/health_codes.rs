@@ -3,16 +3,73 @@
 //! (`health_code::derive`); this module reads the facts — a handful of key look-ups by person.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use cordon_domain::health_code::{CaseFact, CodeFacts, HealthCode, OrderFact, Override, OverrideError, ZoneFact, derive, shown};
-use cordon_domain::local_date;
+use cordon_domain::health_code::{CaseFact, CodeFacts, Colour, HealthCode, OrderFact, Override, OverrideError, ZoneFact, derive, shown};
+use cordon_domain::{AreaCode, local_date};
+use serde::Serialize;
 
 use crate::BeginWrite as _;
 use crate::audit::{Actor, Append, Change};
-use crate::{Result, Store, with_read_pool, with_write_pool};
+use crate::{Result, Store, StoreError, with_read_pool, with_write_pool};
+
+/// How many people of one area hold each colour, as last derived.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ColourCount {
+    pub area_code: String,
+    pub name: String,
+    pub red: i64,
+    pub yellow: i64,
+    pub green: i64,
+}
+
+/// A person of a red or yellow list: their code as stored and since when it holds that colour.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CodedPerson {
+    pub person_id: i64,
+    pub name: String,
+    pub area_code: String,
+    pub code: HealthCode,
+    pub changed_at: DateTime<Utc>,
+}
+
+/// One change of a person's colour.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CodeChange {
+    pub from: Colour,
+    pub to: Colour,
+    /// The code it changed to.
+    pub code: HealthCode,
+    pub at: DateTime<Utc>,
+}
+
+/// A round missed counts against a code for this many days after it ended.
+const MISSED_ROUND_DAYS: i64 = 7;
+
+/// People derived per transaction when codes are first filled in.
+const FILL_CHUNK: i64 = 100_000;
+
+/// The instant local day `d` begins.
+fn day_start(d: NaiveDate) -> DateTime<Utc> {
+    cordon_domain::from_local(d.and_time(chrono::NaiveTime::MIN))
+}
+
+/// Which people a refresh derives.
+#[derive(Debug, Clone, Copy)]
+enum Take {
+    /// Those marked since their code was derived, and those past their review.
+    Marked,
+    /// The next people never derived, by id.
+    Unfilled(i64),
+}
 
 impl Store {
     /// The facts person `person_id`'s code is derived from, at `now`.
     pub async fn code_facts(&self, person_id: i64, now: DateTime<Utc>) -> Result<CodeFacts> {
+        Ok(self.code_facts_lasting(person_id, now).await?.0)
+    }
+
+    /// [`Store::code_facts`], with the instant a missed round stops counting (a week after it
+    /// ended), if one counts.
+    async fn code_facts_lasting(&self, person_id: i64, now: DateTime<Utc>) -> Result<(CodeFacts, Option<DateTime<Utc>>)> {
         let today = local_date(now);
         // The latest case (a suspected one too: domain-rules §4.2), dated by its sample, else its
         // report, else its entry; its latest hospital stay says when it ended.
@@ -30,7 +87,7 @@ impl Store {
                 ).bind(id).fetch_optional(pool).await?);
                 // A death ends the code's reasons; a discharge starts the monitoring the ward set.
                 if matches!(&stay, Some((status, _, _, Some(_))) if status == "died") {
-                    return Ok(CodeFacts::default());
+                    return Ok((CodeFacts::default(), None));
                 }
                 let (discharged_on, monitoring_until) = match stay {
                     Some((status, Some(at), until, _)) if status == "discharged" => (Some(local_date(at)), until),
@@ -68,13 +125,7 @@ impl Store {
         // The strictest zone in force where they live, named as its incident's rules name it.
         let zone = match self.zone_id_of_person(person_id).await? {
             None => None,
-            Some(id) => match self.zone(id).await? {
-                None => None,
-                Some(z) => {
-                    let scheme = self.rule_set(&z.rule_set).await?.zones.scheme;
-                    Some(ZoneFact { kind: z.kind, scheme, name: z.name, since: z.since, earliest: None })
-                }
-            },
+            Some(id) => self.zone_fact(id).await?,
         };
         let recall: Option<(DateTime<Utc>, DateTime<Utc>)> = with_read_pool!(self, pool => sqlx::query_as(
             "SELECT created_at, deadline FROM recalls WHERE person_id = $1 AND status = 'open' ORDER BY id DESC LIMIT 1",
@@ -90,7 +141,8 @@ impl Store {
              substr(p.area_code, 1, 4), substr(p.area_code, 1, 6), substr(p.area_code, 1, 9), p.area_code) \
              JOIN testing_rounds r ON r.id = a.round_id WHERE p.id = $1 AND r.target_end_at < $2 AND r.target_end_at >= $3 \
              ORDER BY r.target_end_at DESC, r.id DESC LIMIT 1",
-        ).bind(person_id).bind(now).bind(now - chrono::Duration::days(7)).fetch_optional(pool).await?);
+        ).bind(person_id).bind(now).bind(now - chrono::Duration::days(MISSED_ROUND_DAYS)).fetch_optional(pool).await?);
+        let missed_ends = missed.as_ref().map(|(_, _, ended)| *ended + chrono::Duration::days(MISSED_ROUND_DAYS));
         let missed_round = match missed {
             None => None,
             Some((round, name, ended)) => {
@@ -101,20 +153,47 @@ impl Store {
                 (accounted == 0).then(|| (name, local_date(ended)))
             }
         };
-        Ok(CodeFacts {
+        let missed_ends = missed_ends.filter(|_| missed_round.is_some());
+        let facts = CodeFacts {
             case,
             order,
             zone,
             recall: recall.map(|(since, deadline)| (local_date(since), local_date(deadline))),
             fever,
             missed_round,
-        })
+        };
+        Ok((facts, missed_ends))
     }
 
-    /// Person `person_id`'s code at `now`: derived from the records, under a hand-set override
-    /// while one lasts.
+    /// Zone `id` as a code names it, under its incident's rules; `None` for a zone gone.
+    async fn zone_fact(&self, id: i64) -> Result<Option<ZoneFact>> {
+        let Some(z) = self.zone(id).await? else { return Ok(None) };
+        let scheme = self.rule_set(&z.rule_set).await?.zones.scheme;
+        Ok(Some(ZoneFact { kind: z.kind, scheme, name: z.name, since: z.since, earliest: None }))
+    }
+
+    /// Person `person_id`'s code at `now`: the stored one while it holds (one key look-up),
+    /// else derived from the records as [`Store::live_code`] does — a person marked since their
+    /// code was derived, one never derived, or one past its review.
     pub async fn health_code(&self, person_id: i64, now: DateTime<Utc>) -> Result<HealthCode> {
-        let derived = derive(&self.code_facts(person_id, now).await?, local_date(now));
+        let row: Option<(Option<String>, Option<DateTime<Utc>>, bool)> = with_read_pool!(self, pool => sqlx::query_as(
+            "SELECT (SELECT code FROM health_codes WHERE person_id = $1), (SELECT review_at FROM health_codes WHERE person_id = $1), \
+             EXISTS (SELECT 1 FROM code_dirty WHERE person_id = $1)",
+        ).bind(person_id).fetch_optional(pool).await?);
+        match row {
+            Some((Some(code), review_at, false)) if review_at.is_none_or(|t| t > now) => {
+                serde_json::from_str(&code).map_err(crate::StoreError::corrupt)
+            }
+            _ => Ok(self.live_code(person_id, now).await?.0),
+        }
+    }
+
+    /// Person `person_id`'s code derived from the records at `now`, under a hand-set override
+    /// while one lasts, with the instant it stops holding unless the facts change.
+    pub(crate) async fn live_code(&self, person_id: i64, now: DateTime<Utc>) -> Result<(HealthCode, Option<DateTime<Utc>>)> {
+        let today = local_date(now);
+        let (facts, missed_ends) = self.code_facts_lasting(person_id, now).await?;
+        let derived = derive(&facts, today);
         let row: Option<(String, String, DateTime<Utc>)> = with_read_pool!(self, pool => sqlx::query_as(
             "SELECT colour, reason, until FROM code_overrides WHERE person_id = $1 ORDER BY id DESC LIMIT 1",
         ).bind(person_id).fetch_optional(pool).await?);
@@ -122,7 +201,11 @@ impl Store {
             Some((colour, reason, until)) => Some(Override { colour: colour.parse().map_err(crate::StoreError::corrupt)?, reason, until }),
             None => None,
         };
-        Ok(shown(derived, over.as_ref(), now))
+        let review = [facts.changes_on(today).map(day_start), missed_ends, over.as_ref().map(|o| o.until).filter(|t| *t > now)]
+            .into_iter()
+            .flatten()
+            .min();
+        Ok((shown(derived, over.as_ref(), now), review))
     }
 
     /// Sets a code by hand over the derived one, checked by the domain (a reason, an expiry in the
@@ -144,5 +227,297 @@ impl Store {
             tx.commit().await?;
         });
         Ok(())
+    }
+}
+
+impl Store {
+    /// Brings the stored codes up to date at `now`: marks the people a round that ended since
+    /// the last refresh left unsampled (and those it cleared of an older miss), derives everyone
+    /// marked or past their review, then anyone never derived, a chunk per transaction. One
+    /// refresh at a time. Answers how many codes were derived.
+    pub async fn refresh_codes(&self, now: DateTime<Utc>) -> Result<u64> {
+        let _one = self.codes.lock().await;
+        self.mark_rounds_ended(now).await?;
+        let mut derived = self.derive_codes(Take::Marked, now).await?;
+        loop {
+            let n = self.derive_codes(Take::Unfilled(FILL_CHUNK), now).await?;
+            if n == 0 {
+                return Ok(derived);
+            }
+            derived += n;
+        }
+    }
+
+    /// Refreshes the stored codes in the background every `every` while the process runs: the
+    /// marks a change leaves, the reviews fallen due, the rounds ended (`cordon serve`).
+    pub fn keep_codes_current(&self, every: std::time::Duration) {
+        let store = self.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                let started = std::time::Instant::now();
+                match store.refresh_codes(Utc::now()).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!("health codes: {n} derived in {:.1} s", started.elapsed().as_secs_f64()),
+                    Err(e) => tracing::warn!("health codes not refreshed: {e}"),
+                }
+            }
+        });
+    }
+
+    /// Marks, for each round ended since the last refresh (within the week a miss counts), the
+    /// people of its areas neither sampled nor accounted for, and those whose code still names
+    /// an older miss.
+    async fn mark_rounds_ended(&self, now: DateTime<Utc>) -> Result<()> {
+        let week = now - chrono::Duration::days(MISSED_ROUND_DAYS);
+        let mark: Option<(i64,)> = with_read_pool!(self, pool => sqlx::query_as("SELECT value FROM code_marks WHERE name = 'rounds_ended'")
+            .fetch_optional(pool).await?);
+        let from = mark.and_then(|(v,)| DateTime::from_timestamp(v, 0)).map_or(week, |t| t.max(week));
+        let rounds: Vec<(i64,)> = with_read_pool!(self, pool => sqlx::query_as(
+            "SELECT id FROM testing_rounds WHERE target_end_at > $1 AND target_end_at <= $2 ORDER BY id",
+        ).bind(from).bind(now).fetch_all(pool).await?);
+        with_write_pool!(self, pool => {
+            let mut tx = pool.begin_write().await?;
+            for (round,) in &rounds {
+                sqlx::query(
+                    "INSERT INTO code_dirty (person_id) SELECT DISTINCT p.id FROM round_areas a \
+                     JOIN persons p ON p.area_code >= a.area_code AND p.area_code < a.area_code || ':' WHERE a.round_id = $1 \
+                     AND NOT EXISTS (SELECT 1 FROM samples s WHERE s.person_id = p.id AND s.round_id = $1) \
+                     AND NOT EXISTS (SELECT 1 FROM round_exemptions e WHERE e.round_id = $1 AND e.person_id = p.id) \
+                     ON CONFLICT (person_id) DO UPDATE SET n = code_dirty.n + 1",
+                ).bind(round).execute(&mut *tx).await?;
+                sqlx::query(
+                    "INSERT INTO code_dirty (person_id) SELECT DISTINCT h.person_id FROM round_areas a JOIN health_codes h \
+                     ON h.colour = 'yellow' AND h.area_code >= a.area_code AND h.area_code < a.area_code || ':' \
+                     WHERE a.round_id = $1 AND h.code LIKE '%\"overdue_test\"%' ON CONFLICT (person_id) DO UPDATE SET n = code_dirty.n + 1",
+                ).bind(round).execute(&mut *tx).await?;
+            }
+            sqlx::query(
+                "INSERT INTO code_marks (name, value) VALUES ('rounds_ended', $1) ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+            ).bind(now.timestamp()).execute(&mut *tx).await?;
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    /// Derives the codes of the people `take` names in one transaction and answers how many.
+    /// Everyone with nothing but a zone and a missed round to their name — nearly all of a
+    /// sealed area — is derived once per (zone, round) and written in one statement; the rest
+    /// (a case, an order, a recall, a fever, an override) one by one.
+    async fn derive_codes(&self, take: Take, now: DateTime<Utc>) -> Result<u64> {
+        let today = local_date(now);
+        let week = now - chrono::Duration::days(MISSED_ROUND_DAYS);
+        let postgres = self.kind() == crate::BackendKind::Postgres;
+        let rounds: Vec<(i64, String, DateTime<Utc>)> = with_read_pool!(self, pool => sqlx::query_as(
+            "SELECT id, name, target_end_at FROM testing_rounds WHERE target_end_at < $1 AND target_end_at >= $2 ORDER BY target_end_at, id",
+        ).bind(now).bind(week).fetch_all(pool).await?);
+        let zones_in_force: (i64,) = with_read_pool!(self, pool => sqlx::query_as(
+            "SELECT COUNT(*) FROM zones WHERE lifted_at IS NULL AND kind <> 'precaution'").fetch_one(pool).await?);
+        let fill_mark: Option<(i64,)> = with_read_pool!(self, pool => sqlx::query_as("SELECT value FROM code_marks WHERE name = 'persons'")
+            .fetch_optional(pool).await?);
+        let fill_mark = fill_mark.map_or(0, |(v,)| v);
+        with_write_pool!(self, pool => {
+            let mut tx = pool.begin_write().await?;
+            sqlx::query("DELETE FROM code_work").execute(&mut *tx).await?;
+            match take {
+                Take::Marked => {
+                    if postgres {
+                        // Deleting a mark waits for a change in flight on the same person.
+                        sqlx::query(
+                            "WITH d AS (DELETE FROM code_dirty RETURNING person_id) \
+                             INSERT INTO code_work (person_id) SELECT person_id FROM d ON CONFLICT (person_id) DO NOTHING",
+                        ).execute(&mut *tx).await?;
+                    } else {
+                        sqlx::query("INSERT INTO code_work (person_id) SELECT person_id FROM code_dirty").execute(&mut *tx).await?;
+                        sqlx::query("DELETE FROM code_dirty").execute(&mut *tx).await?;
+                    }
+                    sqlx::query(
+                        "INSERT INTO code_work (person_id) SELECT person_id FROM health_codes WHERE review_at <= $1 \
+                         ON CONFLICT (person_id) DO NOTHING",
+                    ).bind(now).execute(&mut *tx).await?;
+                }
+                Take::Unfilled(chunk) => {
+                    sqlx::query(
+                        "INSERT INTO code_work (person_id) SELECT id FROM persons WHERE id > $1 ORDER BY id LIMIT $2",
+                    ).bind(fill_mark).bind(chunk).execute(&mut *tx).await?;
+                    let (last,): (Option<i64>,) = sqlx::query_as("SELECT MAX(person_id) FROM code_work").fetch_one(&mut *tx).await?;
+                    if let Some(last) = last {
+                        sqlx::query(
+                            "INSERT INTO code_marks (name, value) VALUES ('persons', $1) ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+                        ).bind(last).execute(&mut *tx).await?;
+                    }
+                }
+            }
+            let (work,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM code_work").fetch_one(&mut *tx).await?;
+            if work == 0 {
+                tx.commit().await?;
+                return Ok(0);
+            }
+            // The strictest sealed or controlled zone each lives in (a precaution zone colours no code).
+            if zones_in_force.0 > 0 {
+                sqlx::query(
+                    "UPDATE code_work SET zone_id = (SELECT z.id FROM persons p JOIN zones z ON z.lifted_at IS NULL AND z.kind <> 'precaution' \
+                     WHERE p.id = code_work.person_id AND z.id IN (\
+                     SELECT za.zone_id FROM zone_areas za WHERE za.area_code IN (substr(p.area_code, 1, 2), substr(p.area_code, 1, 4), \
+                     substr(p.area_code, 1, 6), substr(p.area_code, 1, 9), p.area_code) \
+                     UNION ALL SELECT zh.zone_id FROM zone_households zh WHERE zh.household_id = p.household_id \
+                     UNION ALL SELECT zb.zone_id FROM zone_buildings zb JOIN households h ON h.building_id = zb.building_id \
+                     WHERE h.id = p.household_id) \
+                     ORDER BY CASE z.kind WHEN 'sealed' THEN 0 ELSE 1 END, z.id LIMIT 1)",
+                ).execute(&mut *tx).await?;
+            }
+            // The latest round of their area that ended in the last week, if they missed it.
+            for (round, _, _) in &rounds {
+                sqlx::query(
+                    "UPDATE code_work SET missed_round = CASE WHEN EXISTS (SELECT 1 FROM samples s WHERE s.person_id = code_work.person_id \
+                     AND s.round_id = $1) OR EXISTS (SELECT 1 FROM round_exemptions e WHERE e.round_id = $1 \
+                     AND e.person_id = code_work.person_id) THEN NULL ELSE $1 END \
+                     WHERE EXISTS (SELECT 1 FROM persons p JOIN round_areas a ON a.round_id = $1 AND a.area_code IN (substr(p.area_code, 1, 2), \
+                     substr(p.area_code, 1, 4), substr(p.area_code, 1, 6), substr(p.area_code, 1, 9), p.area_code) \
+                     WHERE p.id = code_work.person_id)",
+                ).bind(round).execute(&mut *tx).await?;
+            }
+            // Anyone with more to their name is derived one by one.
+            let special = format!(
+                "UPDATE code_work SET special = TRUE WHERE EXISTS (SELECT 1 FROM cases c WHERE c.person_id = code_work.person_id) \
+                 OR EXISTS (SELECT 1 FROM observation_orders o WHERE o.person_id = code_work.person_id AND o.status NOT IN {final_}) \
+                 OR EXISTS (SELECT 1 FROM recalls r WHERE r.person_id = code_work.person_id AND r.status = 'open') \
+                 OR EXISTS (SELECT 1 FROM observation_orders o JOIN health_checks k ON k.order_id = o.id \
+                 WHERE o.person_id = code_work.person_id AND k.temperature >= $1) \
+                 OR EXISTS (SELECT 1 FROM code_overrides v WHERE v.person_id = code_work.person_id AND v.until > $2)",
+                final_ = crate::observation::final_statuses()
+            );
+            sqlx::query(sqlx::AssertSqlSafe(special)).bind(cordon_domain::observation::FEVER_C).bind(now).execute(&mut *tx).await?;
+            // The counts lose everyone as they were, and gain them as they are at the end.
+            const RECOUNT: &str = "INSERT INTO health_code_counts (area_code, colour, n) SELECT h.area_code, h.colour, {sign} COUNT(*) \
+                 FROM code_work w JOIN health_codes h ON h.person_id = w.person_id WHERE true GROUP BY h.area_code, h.colour \
+                 ON CONFLICT (area_code, colour) DO UPDATE SET n = health_code_counts.n + excluded.n";
+            sqlx::query(sqlx::AssertSqlSafe(RECOUNT.replace("{sign}", "-"))).execute(&mut *tx).await?;
+
+            let specials: Vec<(i64,)> = sqlx::query_as("SELECT person_id FROM code_work WHERE special ORDER BY person_id")
+                .fetch_all(&mut *tx).await?;
+            for (person,) in &specials {
+                let (code, review) = self.live_code(*person, now).await?;
+                let json = serde_json::to_string(&code).map_err(crate::StoreError::corrupt)?;
+                sqlx::query(
+                    "INSERT INTO health_code_changes (person_id, colour_from, colour_to, code, changed_at) \
+                     SELECT $1, COALESCE((SELECT colour FROM health_codes WHERE person_id = $1), 'green'), $2, $3, $4 \
+                     WHERE COALESCE((SELECT colour FROM health_codes WHERE person_id = $1), 'green') <> $2",
+                ).bind(person).bind(code.colour.as_str()).bind(&json).bind(now).execute(&mut *tx).await?;
+                sqlx::query(
+                    "INSERT INTO health_codes (person_id, area_code, colour, code, review_at, changed_at, computed_at) \
+                     SELECT p.id, p.area_code, $2, $3, $4, $5, $5 FROM persons p WHERE p.id = $1 \
+                     ON CONFLICT (person_id) DO UPDATE SET area_code = excluded.area_code, colour = excluded.colour, code = excluded.code, \
+                     review_at = excluded.review_at, computed_at = excluded.computed_at, \
+                     changed_at = CASE WHEN health_codes.colour = excluded.colour THEN health_codes.changed_at ELSE excluded.changed_at END",
+                ).bind(person).bind(code.colour.as_str()).bind(&json).bind(review).bind(now).execute(&mut *tx).await?;
+            }
+
+            let groups: Vec<(i64, i64)> = sqlx::query_as(
+                "SELECT COALESCE(zone_id, 0), COALESCE(missed_round, 0) FROM code_work WHERE NOT special GROUP BY 1, 2",
+            ).fetch_all(&mut *tx).await?;
+            for (zone_id, round_id) in groups {
+                let zone = if zone_id == 0 { None } else { self.zone_fact(zone_id).await? };
+                let missed = rounds.iter().find(|(id, _, _)| *id == round_id);
+                let facts = CodeFacts {
+                    zone,
+                    missed_round: missed.map(|(_, name, ended)| (name.clone(), local_date(*ended))),
+                    ..CodeFacts::default()
+                };
+                let code = derive(&facts, today);
+                let review = missed.map(|(_, _, ended)| *ended + chrono::Duration::days(MISSED_ROUND_DAYS));
+                let json = serde_json::to_string(&code).map_err(crate::StoreError::corrupt)?;
+                const GROUP: &str = "FROM code_work w WHERE NOT w.special AND COALESCE(w.zone_id, 0) = $1 AND COALESCE(w.missed_round, 0) = $2";
+                sqlx::query(
+                    "INSERT INTO health_code_changes (person_id, colour_from, colour_to, code, changed_at) \
+                     SELECT w.person_id, COALESCE(h.colour, 'green'), $3, $4, $5 \
+                     FROM code_work w LEFT JOIN health_codes h ON h.person_id = w.person_id \
+                     WHERE NOT w.special AND COALESCE(w.zone_id, 0) = $1 AND COALESCE(w.missed_round, 0) = $2 \
+                     AND COALESCE(h.colour, 'green') <> $3",
+                ).bind(zone_id).bind(round_id).bind(code.colour.as_str()).bind(&json).bind(now).execute(&mut *tx).await?;
+                sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "INSERT INTO health_codes (person_id, area_code, colour, code, review_at, changed_at, computed_at) \
+                     SELECT w.person_id, (SELECT p.area_code FROM persons p WHERE p.id = w.person_id), $3, $4, $6, $5, $5 {GROUP} \
+                     ON CONFLICT (person_id) DO UPDATE SET area_code = excluded.area_code, colour = excluded.colour, code = excluded.code, \
+                     review_at = excluded.review_at, computed_at = excluded.computed_at, \
+                     changed_at = CASE WHEN health_codes.colour = excluded.colour THEN health_codes.changed_at ELSE excluded.changed_at END"
+                ))).bind(zone_id).bind(round_id).bind(code.colour.as_str()).bind(&json).bind(now).bind(review).execute(&mut *tx).await?;
+            }
+            sqlx::query(sqlx::AssertSqlSafe(RECOUNT.replace("{sign}", "")))
+                .execute(&mut *tx).await?;
+            sqlx::query("DELETE FROM code_work").execute(&mut *tx).await?;
+            tx.commit().await?;
+            Ok(work as u64)
+        })
+    }
+}
+
+impl Store {
+    /// People by colour in each area one level below `parent` (a village: itself), from the
+    /// counts the refresh keeps.
+    pub(crate) async fn code_counts(&self, parent: &AreaCode) -> Result<Vec<ColourCount>> {
+        let len = parent.level().child().unwrap_or(parent.level()).code_len() as i32;
+        let (lo, hi) = parent.subtree_range();
+        let rows: Vec<(String, String, String, i64)> = with_read_pool!(self, pool => sqlx::query_as(
+            "SELECT c.code, a.name, c.colour, c.n FROM (SELECT substr(area_code, 1, $3) AS code, colour, CAST(SUM(n) AS BIGINT) AS n \
+             FROM health_code_counts WHERE area_code >= $1 AND area_code < $2 GROUP BY substr(area_code, 1, $3), colour) c \
+             JOIN areas a ON a.code = c.code ORDER BY c.code",
+        ).bind(lo).bind(hi).bind(len).fetch_all(pool).await?);
+        let mut out: Vec<ColourCount> = Vec::new();
+        for (code, name, colour, n) in rows {
+            if out.last().is_none_or(|c| c.area_code != code) {
+                out.push(ColourCount { area_code: code, name, ..Default::default() });
+            }
+            let last = out.last_mut().expect("pushed");
+            match colour.parse::<Colour>().map_err(StoreError::corrupt)? {
+                Colour::Red => last.red += n,
+                Colour::Yellow => last.yellow += n,
+                Colour::Green => last.green += n,
+            }
+        }
+        Ok(out)
+    }
+
+    /// The people of `under` whose stored code is `colour`, by area and id, `limit` after the
+    /// key `after` (area code, person id).
+    pub(crate) async fn coded_people(
+        &self,
+        under: &AreaCode,
+        colour: Colour,
+        after: Option<(String, i64)>,
+        limit: u32,
+    ) -> Result<Vec<CodedPerson>> {
+        let (lo, hi) = under.subtree_range();
+        let (after_area, after_id) = after.unwrap_or_default();
+        type Row = (i64, String, String, String, DateTime<Utc>);
+        let rows: Vec<Row> = with_read_pool!(self, pool => sqlx::query_as(
+            "SELECT h.person_id, p.name, h.area_code, h.code, h.changed_at FROM health_codes h JOIN persons p ON p.id = h.person_id \
+             WHERE h.colour = $1 AND h.area_code >= $2 AND h.area_code < $3 \
+             AND (h.area_code > $4 OR (h.area_code = $4 AND h.person_id > $5)) ORDER BY h.area_code, h.person_id LIMIT $6",
+        ).bind(colour.as_str()).bind(lo).bind(hi).bind(after_area).bind(after_id).bind(i64::from(limit)).fetch_all(pool).await?);
+        rows.into_iter()
+            .map(|(person_id, name, area_code, code, changed_at)| {
+                Ok(CodedPerson { person_id, name, area_code, code: serde_json::from_str(&code).map_err(StoreError::corrupt)?, changed_at })
+            })
+            .collect()
+    }
+
+    /// The changes of person `person_id`'s colour, newest first.
+    pub(crate) async fn code_changes(&self, person_id: i64, limit: u32) -> Result<Vec<CodeChange>> {
+        let rows: Vec<(String, String, String, DateTime<Utc>)> = with_read_pool!(self, pool => sqlx::query_as(
+            "SELECT colour_from, colour_to, code, changed_at FROM health_code_changes WHERE person_id = $1 ORDER BY id DESC LIMIT $2",
+        ).bind(person_id).bind(i64::from(limit)).fetch_all(pool).await?);
+        rows.into_iter()
+            .map(|(from, to, code, at)| {
+                Ok(CodeChange {
+                    from: from.parse().map_err(StoreError::corrupt)?,
+                    to: to.parse().map_err(StoreError::corrupt)?,
+                    code: serde_json::from_str(&code).map_err(StoreError::corrupt)?,
+                    at,
+                })
+            })
+            .collect()
     }
 }

@@ -278,6 +278,8 @@ pub struct Store {
     pub(crate) contacts: std::sync::Arc<contacts::ContactIndex>,
     /// Failed sign-ins are counted one at a time: a burst of guesses in parallel counts each.
     pub(crate) sign_ins: std::sync::Arc<tokio::sync::Mutex<()>>,
+    /// Stored health codes are refreshed one refresh at a time (`health_codes::refresh_codes`).
+    pub(crate) codes: std::sync::Arc<tokio::sync::Mutex<()>>,
     /// Callers of bearer tokens met a moment ago (`accounts::Callers`).
     pub(crate) callers: std::sync::Arc<accounts::Callers>,
 }
@@ -498,6 +500,7 @@ impl Store {
             backend: std::sync::Arc::new(backend),
             contacts: Default::default(),
             sign_ins: Default::default(),
+            codes: Default::default(),
             callers: Default::default(),
         })
     }

@@ -153,6 +153,15 @@ pub(crate) const INSIDE: &str = "SELECT p.id FROM zone_areas za JOIN persons p O
      WHERE zb.zone_id = $1 \
      UNION SELECT p.id FROM zone_households zh JOIN persons p ON p.household_id = zh.household_id WHERE zh.zone_id = $1";
 
+/// Marks everyone living in zone `$1` for their codes to be derived again, in the act's
+/// transaction (a mark on a marked person bumps it: see `code_dirty`).
+fn mark_residents() -> String {
+    format!(
+        "INSERT INTO code_dirty (person_id) SELECT id FROM ({INSIDE}) x WHERE true \
+         ON CONFLICT (person_id) DO UPDATE SET n = code_dirty.n + 1"
+    )
+}
+
 /// The smallest area holding all of `codes`.
 fn common_area(codes: &[AreaCode]) -> Option<AreaCode> {
     let mut it = codes.iter();
@@ -345,6 +354,7 @@ impl Store {
             for (sql, params) in extent_writes(id, &new.extent, &cases) {
                 bind_all(sqlx::query(sqlx::AssertSqlSafe(sql)), params.iter()).execute(&mut *tx).await?;
             }
+            sqlx::query(sqlx::AssertSqlSafe(mark_residents())).bind(id).execute(&mut *tx).await?;
             sqlx::query("INSERT INTO zone_changes (zone_id, act, kind, note, changed_at, changed_by) VALUES ($1, $2, $3, $4, $5, $6)")
                 .bind(id).bind(ZoneAct::Designate.as_str()).bind(new.kind.as_str()).bind(reason).bind(at).bind(&actor.name)
                 .execute(&mut *tx).await?;
@@ -353,6 +363,7 @@ impl Store {
             tx.commit().await?;
             id
         });
+        self.refresh_codes(at).await?;
         self.zone(id).await?.ok_or_else(|| StoreError::Task(format!("zone {id} not found after it was drawn")))
     }
 
@@ -383,12 +394,14 @@ impl Store {
             for (sql, params) in extent_writes(zone.id, extent, &cases) {
                 bind_all(sqlx::query(sqlx::AssertSqlSafe(sql)), params.iter()).execute(&mut *tx).await?;
             }
+            sqlx::query(sqlx::AssertSqlSafe(mark_residents())).bind(zone.id).execute(&mut *tx).await?;
             sqlx::query("INSERT INTO zone_changes (zone_id, act, kind, note, changed_at, changed_by) VALUES ($1, $2, $3, $4, $5, $6)")
                 .bind(zone.id).bind(ZoneAct::Extend.as_str()).bind(zone.kind.as_str()).bind(note).bind(at).bind(&actor.name)
                 .execute(&mut *tx).await?;
             tx.append(actor, &change).await?;
             tx.commit().await?;
         });
+        self.refresh_codes(at).await?;
         self.zone(zone.id).await?.ok_or_else(|| StoreError::Task(format!("zone {} gone", zone.id)))
     }
 
@@ -436,12 +449,14 @@ impl Store {
             if done.rows_affected() == 0 {
                 return Err(StoreError::from(cordon_domain::refusal::Refusal::conflict("refused.zone.changed")));
             }
+            sqlx::query(sqlx::AssertSqlSafe(mark_residents())).bind(zone.id).execute(&mut *tx).await?;
             sqlx::query("INSERT INTO zone_changes (zone_id, act, kind, note, changed_at, changed_by) VALUES ($1, $2, $3, $4, $5, $6)")
                 .bind(zone.id).bind(act.as_str()).bind(after.kind.as_str()).bind(note).bind(at).bind(&actor.name)
                 .execute(&mut *tx).await?;
             tx.append(actor, &change).await?;
             tx.commit().await?;
         });
+        self.refresh_codes(at).await?;
         self.zone(zone.id).await?.ok_or_else(|| StoreError::Task(format!("zone {} gone", zone.id)))
     }
 

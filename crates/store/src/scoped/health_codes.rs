@@ -61,4 +61,34 @@ impl Scoped {
         self.store.override_code(&self.actor, &person, over, now).await?;
         self.store.health_code(person_id, now).await
     }
+
+    /// People by colour in each area below `parent` (`persons.read`, the area in the
+    /// jurisdiction).
+    pub async fn code_counts(&self, parent: &cordon_domain::AreaCode) -> Result<Vec<crate::health_codes::ColourCount>> {
+        self.require(Permission::PersonsRead)?;
+        self.inside(parent)?;
+        self.store.code_counts(parent).await
+    }
+
+    /// The red or yellow people of area `under` (`persons.read`, the area in the jurisdiction),
+    /// a page after key `after`.
+    pub async fn coded_people(
+        &self,
+        under: &cordon_domain::AreaCode,
+        colour: cordon_domain::health_code::Colour,
+        after: Option<(String, i64)>,
+        limit: u32,
+    ) -> Result<Vec<crate::health_codes::CodedPerson>> {
+        self.require(Permission::PersonsRead)?;
+        self.inside(under)?;
+        self.store.coded_people(under, colour, after, limit).await
+    }
+
+    /// The changes of a person's colour, newest first (`persons.read`, the person in the
+    /// jurisdiction).
+    pub async fn code_changes(&self, person_id: i64) -> Result<Vec<crate::health_codes::CodeChange>> {
+        self.require(Permission::PersonsRead)?;
+        self.person_inside(person_id).await?;
+        self.store.code_changes(person_id, 20).await
+    }
 }

@@ -4,7 +4,7 @@ use chrono::Utc;
 use cordon_domain::access::Role;
 use cordon_domain::cases::exposure::ExposureKind;
 use cordon_domain::health_code::{Colour, ReasonCode};
-use cordon_domain::zones::ZoneKind;
+use cordon_domain::zones::{Ask, ZoneKind};
 use cordon_store::StoreError;
 use cordon_store::exposures::NewExposure;
 use cordon_store::zones::{Extent, NewZone};
@@ -87,6 +87,83 @@ async fn a_code_turns_red_for_a_sealed_zone_a_case_and_a_close_contact_with_its_
             .await
             .unwrap();
         assert_eq!(events.len(), 1);
+        s.finish(store).await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn codes_are_stored_kept_current_and_counted_with_every_change_of_colour_kept() {
+    for (s, store) in each_backend("stored_codes").await {
+        seed_areas(&store).await;
+        import_persons(&store, Cursor::new(people_csv(12).into_bytes()), &mut Collect::default()).await.unwrap();
+        let ids = store.person_ids_by_documents(&(0..12).map(id).collect::<Vec<_>>()).await.unwrap();
+        let p = |n: u32| ids[&id(n)];
+        let chief = as_user(&store, "chief", Role::Commander, "140121").await;
+        let tracer = as_user(&store, "tracer", Role::Investigator, "140121").await;
+        let county = code_of("140121");
+        let totals = |counts: &[cordon_store::health_codes::ColourCount]| {
+            counts.iter().fold((0, 0, 0), |(r, y, g), c| (r + c.red, y + c.yellow, g + c.green))
+        };
+
+        // The first refresh derives everyone once: all green, counted per township.
+        assert_eq!(store.refresh_codes(Utc::now()).await.unwrap(), 12, "{:?}", s.kind);
+        assert_eq!(store.refresh_codes(Utc::now()).await.unwrap(), 0, "nothing left to derive");
+        assert_eq!(totals(&chief.code_counts(&county).await.unwrap()), (0, 0, 12));
+
+        // Sealing 东关村 derives its people again in the act: red, stored, counted, kept in history.
+        let zone = NewZone {
+            kind: ZoneKind::Sealed,
+            name: String::new(),
+            reason: "清徐-1 住所".into(),
+            extent: Extent { areas: vec![code_of("140121100201")], ..Default::default() },
+        };
+        chief.designate_zone(&zone).await.unwrap();
+        let village = code_of("140121100201");
+        let red = chief.coded_people(&village, Colour::Red, None, 50).await.unwrap();
+        assert!(!red.is_empty() && red.iter().all(|c| c.code.reasons[0].code == ReasonCode::SealedZone), "{red:?}");
+        let (reds, _, greens) = totals(&chief.code_counts(&county).await.unwrap());
+        assert_eq!((reds as usize, reds + greens), (red.len(), 12));
+        assert_eq!(red.len(), 4, "persons 0, 1, 8 and 9 live in 东关村");
+        let first = red[0].person_id;
+        let history = chief.code_changes(first).await.unwrap();
+        assert_eq!((history.len(), history[0].from, history[0].to), (1, Colour::Green, Colour::Red));
+        // Paged by key: a page of one, then the next.
+        let one = chief.coded_people(&village, Colour::Red, None, 1).await.unwrap();
+        let key = (one[0].area_code.clone(), one[0].person_id);
+        let next = chief.coded_people(&village, Colour::Red, Some(key), 50).await.unwrap();
+        assert_eq!(next.len(), red.len() - 1);
+
+        // A case made for a green person marks them: read live at once (red), stored on refresh.
+        let green = (0..12).map(p).find(|id| red.iter().all(|c| c.person_id != *id)).unwrap();
+        let mut case = super::cases::new_case("140121101201", "清徐-9", vec![], 13);
+        case.person_id = Some(green);
+        tracer.create_case(case).await.unwrap();
+        assert_eq!(chief.health_code(green).await.unwrap().colour, Colour::Red, "read from the records while marked");
+        let (before, _, _) = totals(&chief.code_counts(&county).await.unwrap());
+        assert_eq!(before, reds, "not yet stored");
+        assert!(store.refresh_codes(Utc::now()).await.unwrap() >= 1);
+        assert_eq!(totals(&chief.code_counts(&county).await.unwrap()).0, reds + 1);
+        assert_eq!(chief.code_changes(green).await.unwrap()[0].code.reasons[0].code, ReasonCode::Case);
+
+        // Tightening a controlled zone over 西关村 turns its people from yellow to red.
+        let west = NewZone {
+            kind: ZoneKind::Controlled,
+            name: String::new(),
+            reason: "密接住所".into(),
+            extent: Extent { areas: vec![code_of("140121100202")], ..Default::default() },
+        };
+        let drawn = chief.designate_zone(&west).await.unwrap();
+        let yellow = chief.coded_people(&code_of("140121100202"), Colour::Yellow, None, 50).await.unwrap();
+        assert!(!yellow.is_empty());
+        chief.act_on_zone(drawn.id, Ask::Tighten(ZoneKind::Sealed), "又检出阳性", Some(drawn.changed_at)).await.unwrap();
+        assert!(chief.coded_people(&code_of("140121100202"), Colour::Yellow, None, 50).await.unwrap().is_empty());
+        let now_red = chief.coded_people(&code_of("140121100202"), Colour::Red, None, 50).await.unwrap();
+        assert_eq!(now_red.len(), yellow.len() + 1, "with the case, who was red already");
+        let changes = chief.code_changes(yellow[0].person_id).await.unwrap();
+        assert_eq!(
+            changes.iter().map(|c| (c.from, c.to)).collect::<Vec<_>>(),
+            [(Colour::Yellow, Colour::Red), (Colour::Green, Colour::Yellow)]
+        );
         s.finish(store).await.unwrap();
     }
 }
