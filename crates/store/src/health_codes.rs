@@ -480,28 +480,36 @@ impl Store {
         Ok(out)
     }
 
-    /// The people of `under` whose stored code is `colour`, by area and id, `limit` after the
-    /// key `after` (area code, person id).
+    /// The people of `under` whose stored code is `colour`, by area and id: a page of `limit`
+    /// after key `after`, and the key of the next page if there is one.
     pub(crate) async fn coded_people(
         &self,
         under: &AreaCode,
         colour: Colour,
-        after: Option<(String, i64)>,
+        after: Option<&crate::PersonCursor>,
         limit: u32,
-    ) -> Result<Vec<CodedPerson>> {
+    ) -> Result<(Vec<CodedPerson>, Option<crate::PersonCursor>)> {
         let (lo, hi) = under.subtree_range();
-        let (after_area, after_id) = after.unwrap_or_default();
+        let (after_area, after_id) = after.map(|c| (c.area_code.clone(), c.id)).unwrap_or_default();
         type Row = (i64, String, String, String, DateTime<Utc>);
         let rows: Vec<Row> = with_read_pool!(self, pool => sqlx::query_as(
             "SELECT h.person_id, p.name, h.area_code, h.code, h.changed_at FROM health_codes h JOIN persons p ON p.id = h.person_id \
              WHERE h.colour = $1 AND h.area_code >= $2 AND h.area_code < $3 \
              AND (h.area_code > $4 OR (h.area_code = $4 AND h.person_id > $5)) ORDER BY h.area_code, h.person_id LIMIT $6",
-        ).bind(colour.as_str()).bind(lo).bind(hi).bind(after_area).bind(after_id).bind(i64::from(limit)).fetch_all(pool).await?);
-        rows.into_iter()
+        ).bind(colour.as_str()).bind(lo).bind(hi).bind(after_area).bind(after_id).bind(i64::from(limit) + 1).fetch_all(pool).await?);
+        let mut people = rows
+            .into_iter()
             .map(|(person_id, name, area_code, code, changed_at)| {
                 Ok(CodedPerson { person_id, name, area_code, code: serde_json::from_str(&code).map_err(StoreError::corrupt)?, changed_at })
             })
-            .collect()
+            .collect::<Result<Vec<_>>>()?;
+        let next = if people.len() > limit as usize {
+            people.truncate(limit as usize);
+            people.last().map(|p| crate::PersonCursor { area_code: p.area_code.clone(), id: p.person_id })
+        } else {
+            None
+        };
+        Ok((people, next))
     }
 
     /// The changes of person `person_id`'s colour, newest first.

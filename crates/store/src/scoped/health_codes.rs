@@ -76,9 +76,9 @@ impl Scoped {
         &self,
         under: &cordon_domain::AreaCode,
         colour: cordon_domain::health_code::Colour,
-        after: Option<(String, i64)>,
+        after: Option<&crate::PersonCursor>,
         limit: u32,
-    ) -> Result<Vec<crate::health_codes::CodedPerson>> {
+    ) -> Result<(Vec<crate::health_codes::CodedPerson>, Option<crate::PersonCursor>)> {
         self.require(Permission::PersonsRead)?;
         self.inside(under)?;
         self.store.coded_people(under, colour, after, limit).await

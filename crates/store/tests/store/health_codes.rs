@@ -119,7 +119,7 @@ async fn codes_are_stored_kept_current_and_counted_with_every_change_of_colour_k
         };
         chief.designate_zone(&zone).await.unwrap();
         let village = code_of("140121100201");
-        let red = chief.coded_people(&village, Colour::Red, None, 50).await.unwrap();
+        let red = chief.coded_people(&village, Colour::Red, None, 50).await.unwrap().0;
         assert!(!red.is_empty() && red.iter().all(|c| c.code.reasons[0].code == ReasonCode::SealedZone), "{red:?}");
         let (reds, _, greens) = totals(&chief.code_counts(&county).await.unwrap());
         assert_eq!((reds as usize, reds + greens), (red.len(), 12));
@@ -128,10 +128,10 @@ async fn codes_are_stored_kept_current_and_counted_with_every_change_of_colour_k
         let history = chief.code_changes(first).await.unwrap();
         assert_eq!((history.len(), history[0].from, history[0].to), (1, Colour::Green, Colour::Red));
         // Paged by key: a page of one, then the next.
-        let one = chief.coded_people(&village, Colour::Red, None, 1).await.unwrap();
-        let key = (one[0].area_code.clone(), one[0].person_id);
-        let next = chief.coded_people(&village, Colour::Red, Some(key), 50).await.unwrap();
-        assert_eq!(next.len(), red.len() - 1);
+        let (one, key) = chief.coded_people(&village, Colour::Red, None, 1).await.unwrap();
+        assert_eq!(one[0], red[0]);
+        let (next, last) = chief.coded_people(&village, Colour::Red, key.as_ref(), 50).await.unwrap();
+        assert_eq!((next.len(), last), (red.len() - 1, None));
 
         // A case made for a green person marks them: read live at once (red), stored on refresh.
         let green = (0..12).map(p).find(|id| red.iter().all(|c| c.person_id != *id)).unwrap();
@@ -153,11 +153,11 @@ async fn codes_are_stored_kept_current_and_counted_with_every_change_of_colour_k
             extent: Extent { areas: vec![code_of("140121100202")], ..Default::default() },
         };
         let drawn = chief.designate_zone(&west).await.unwrap();
-        let yellow = chief.coded_people(&code_of("140121100202"), Colour::Yellow, None, 50).await.unwrap();
+        let yellow = chief.coded_people(&code_of("140121100202"), Colour::Yellow, None, 50).await.unwrap().0;
         assert!(!yellow.is_empty());
         chief.act_on_zone(drawn.id, Ask::Tighten(ZoneKind::Sealed), "又检出阳性", Some(drawn.changed_at)).await.unwrap();
-        assert!(chief.coded_people(&code_of("140121100202"), Colour::Yellow, None, 50).await.unwrap().is_empty());
-        let now_red = chief.coded_people(&code_of("140121100202"), Colour::Red, None, 50).await.unwrap();
+        assert!(chief.coded_people(&code_of("140121100202"), Colour::Yellow, None, 50).await.unwrap().0.is_empty());
+        let now_red = chief.coded_people(&code_of("140121100202"), Colour::Red, None, 50).await.unwrap().0;
         assert_eq!(now_red.len(), yellow.len() + 1, "with the case, who was red already");
         let changes = chief.code_changes(yellow[0].person_id).await.unwrap();
         assert_eq!(

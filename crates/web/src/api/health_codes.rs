@@ -119,3 +119,150 @@ pub async fn override_code(caller: Caller, Path(id): Path<i64>, Json(input): Jso
     let over = cordon_domain::health_code::Override { colour, reason: input.reason, until: input.until };
     Ok(Json(HealthCodeView::new(id, caller.0.override_code(id, &over).await?)))
 }
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ColourCountView {
+    pub area_code: String,
+    pub name: String,
+    pub red: i64,
+    pub yellow: i64,
+    pub green: i64,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct CountQuery {
+    /// The area whose parts to count (default: the caller's first area).
+    #[param(pattern = r"^[0-9]{2}([0-9]{2}([0-9]{2}([0-9]{3}([0-9]{3})?)?)?)?$")]
+    area: Option<String>,
+}
+
+/// The area asked, or the caller's first.
+fn area_or_home(caller: &Caller, area: Option<&str>) -> ApiResult<cordon_domain::AreaCode> {
+    match area.filter(|a| !a.is_empty()) {
+        Some(a) => super::parse_area("area", a),
+        None => {
+            caller.0.principal().user.jurisdiction.areas().first().cloned().ok_or_else(|| ApiError::bad_request("area", "name an area"))
+        }
+    }
+}
+
+/// People by health-code colour in each area one level below `area` (a village: itself), as the
+/// stored codes hold them. Requires `persons.read` inside the jurisdiction.
+#[utoipa::path(get, path = "/api/v1/health-codes/counts", tag = "persons", params(CountQuery),
+    responses((status = 200, body = Vec<ColourCountView>), (status = 400, body = Problem), (status = 401, body = Problem),
+              (status = 403, body = Problem)),
+    extensions(("x-permission" = json!(Permission::PersonsRead.as_str()))))]
+pub async fn counts(caller: Caller, Query(q): Query<CountQuery>) -> ApiResult<Json<Vec<ColourCountView>>> {
+    caller.0.require_any(&[Permission::PersonsRead])?;
+    let area = area_or_home(&caller, q.area.as_deref())?;
+    let counts = caller.0.code_counts(&area).await?;
+    Ok(Json(
+        counts
+            .into_iter()
+            .map(|c| ColourCountView { area_code: c.area_code, name: c.name, red: c.red, yellow: c.yellow, green: c.green })
+            .collect(),
+    ))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct PeopleQuery {
+    /// The area whose people to list, with everything under it (default: the caller's first area).
+    #[param(pattern = r"^[0-9]{2}([0-9]{2}([0-9]{2}([0-9]{3}([0-9]{3})?)?)?)?$")]
+    area: Option<String>,
+    /// red or yellow (default red)
+    #[param(schema_with = crate::api::enums::code_colour)]
+    colour: Option<String>,
+    /// The `next` value of the previous page.
+    after: Option<String>,
+    /// Page size, 1–1000 (default 50).
+    #[param(minimum = 1, maximum = 1000)]
+    limit: Option<u32>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CodedPersonView {
+    pub person_id: i64,
+    pub name: String,
+    pub area_code: String,
+    #[schema(schema_with = crate::api::enums::code_colour)]
+    pub colour: String,
+    pub reasons: Vec<CodeReasonView>,
+    /// Since when the code has been this colour.
+    pub since: chrono::DateTime<chrono::Utc>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CodedPage {
+    pub items: Vec<CodedPersonView>,
+    /// Pass as `after` to get the next page; absent on the last page.
+    pub next: Option<String>,
+}
+
+/// The people of an area whose code is red (or yellow), with their reasons, paged by key.
+/// Requires `persons.read` inside the jurisdiction.
+#[utoipa::path(get, path = "/api/v1/health-codes/people", tag = "persons", params(PeopleQuery),
+    responses((status = 200, body = CodedPage), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem)),
+    extensions(("x-permission" = json!(Permission::PersonsRead.as_str()))))]
+pub async fn people(caller: Caller, Query(q): Query<PeopleQuery>) -> ApiResult<Json<CodedPage>> {
+    caller.0.require_any(&[Permission::PersonsRead])?;
+    let area = area_or_home(&caller, q.area.as_deref())?;
+    let colour = match q.colour.as_deref().filter(|c| !c.is_empty()) {
+        None => cordon_domain::health_code::Colour::Red,
+        Some(c) => c.parse().map_err(|_| ApiError::bad_request("colour", format!("{c:?} is not red, yellow or green")))?,
+    };
+    let after = match q.after.as_deref() {
+        Some(a) => Some(
+            cordon_store::PersonCursor::decode(a).ok_or_else(|| ApiError::bad_request("after", format!("{a:?} is not a page cursor")))?,
+        ),
+        None => None,
+    };
+    let (items, next) = caller.0.coded_people(&area, colour, after.as_ref(), super::page_limit(q.limit, 50, 1000)?).await?;
+    Ok(Json(CodedPage {
+        items: items
+            .into_iter()
+            .map(|p| {
+                let view = HealthCodeView::new(p.person_id, p.code);
+                CodedPersonView {
+                    person_id: p.person_id,
+                    name: p.name,
+                    area_code: p.area_code,
+                    colour: view.colour,
+                    reasons: view.reasons,
+                    since: p.changed_at,
+                }
+            })
+            .collect(),
+        next: next.map(|c| c.encode()),
+    }))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CodeChangeView {
+    #[schema(schema_with = crate::api::enums::code_colour)]
+    pub from: String,
+    #[schema(schema_with = crate::api::enums::code_colour)]
+    pub to: String,
+    pub at: chrono::DateTime<chrono::Utc>,
+    /// The reasons of the code it changed to.
+    pub reasons: Vec<CodeReasonView>,
+}
+
+/// Every change of a person's colour, newest first (the last 20). Requires `persons.read`
+/// inside the jurisdiction.
+#[utoipa::path(get, path = "/api/v1/persons/{id}/health-code/history", tag = "persons", params(("id" = i64, Path, description = "Person id")),
+    responses((status = 200, body = Vec<CodeChangeView>), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)),
+    extensions(("x-permission" = json!(Permission::PersonsRead.as_str()))))]
+pub async fn history(caller: Caller, Path(id): Path<i64>) -> ApiResult<Json<Vec<CodeChangeView>>> {
+    let changes = caller.0.code_changes(id).await?;
+    Ok(Json(
+        changes
+            .into_iter()
+            .map(|c| CodeChangeView {
+                from: c.from.to_string(),
+                to: c.to.to_string(),
+                at: c.at,
+                reasons: HealthCodeView::new(id, c.code).reasons,
+            })
+            .collect(),
+    ))
+}

@@ -24,6 +24,7 @@ mod clusters;
 mod community;
 mod coverage;
 mod form;
+mod health_codes;
 mod imports;
 mod login;
 mod observation;
@@ -48,6 +49,7 @@ pub fn router() -> Router<AppState> {
         .route("/persons/{id}", get(persons::detail))
         .route("/persons/{id}/reveal", post(persons::reveal))
         .route("/persons/{id}/health-code", post(persons::override_code))
+        .route("/health-codes", get(health_codes::page))
         .route("/login", get(login::form).post(login::submit))
         .merge(testing::router())
         .merge(transport::router())

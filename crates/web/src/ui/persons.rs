@@ -143,6 +143,8 @@ struct DetailPage {
     now: Vec<(String, Option<String>)>,
     /// Their health code: (colour, its label, its reasons in the page's language).
     code: (&'static str, String, Vec<String>),
+    /// Every change of its colour, newest first, a line each.
+    code_history: Vec<String>,
     /// Whether the caller may set the code by hand.
     can_override: bool,
     /// What was just done (`?notice=`).
@@ -226,12 +228,21 @@ async fn detail_view(t: Tr, caller: &Caller, id: i64, reveal: bool, notice: Opti
         ),
         Err(e) => return failure(t, caller, e),
     };
+    let colour = |c: cordon_domain::health_code::Colour| t.get(&format!("code.colour.{}", c.as_str()));
+    let code_history = match scope.code_changes(person.id).await {
+        Ok(h) => h
+            .into_iter()
+            .map(|c| t.fill("codes.changed", &[("at", &crate::format::local(c.at)), ("from", colour(c.from)), ("to", colour(c.to))]))
+            .collect(),
+        Err(e) => return failure(t, caller, e),
+    };
     render(&DetailPage {
         t,
         user: UserBadge::of(caller),
         place,
         now,
         code,
+        code_history,
         p: PersonView::new(t, &person, reveal),
         can_reveal: scope.principal().can(Permission::PersonsReveal),
         revealed: reveal,

@@ -27,6 +27,24 @@ async fn the_commander_draws_a_zone_over_the_api_and_its_countdown_refuses_an_ea
         let (_, _, scanned) = get(store, &w.commander, &format!("/api/v1/health-codes?id_number={}", sample_id(0))).await;
         assert_eq!((scanned["person_id"].as_i64(), scanned["colour"].as_str()), (Some(person0), Some("red")), "{scanned}");
         assert_eq!(get(store, &w.commander, "/api/v1/health-codes?id_number=110105194912310021").await.0, StatusCode::NOT_FOUND);
+        // Counted by colour per village, and listed with the reasons, paged by key.
+        let (status, _, counts) = get(store, &w.commander, "/api/v1/health-codes/counts?area=140121100").await;
+        assert_eq!(status, StatusCode::OK, "{counts}");
+        let east = counts.as_array().unwrap().iter().find(|c| c["area_code"] == "140121100201").cloned().unwrap();
+        assert_eq!((east["name"].as_str(), east["red"].as_i64()), (Some("东关村"), Some(6)), "{counts}");
+        let (_, _, page) = get(store, &w.commander, "/api/v1/health-codes/people?area=140121100&colour=red&limit=1").await;
+        assert_eq!(page["items"][0]["reasons"][0]["code"], "sealed_zone", "{page}");
+        let after = page["next"].as_str().unwrap().to_string();
+        let (_, _, rest) = get(store, &w.commander, &format!("/api/v1/health-codes/people?area=140121100&colour=red&after={after}")).await;
+        assert_eq!(rest["items"].as_array().unwrap().len(), 5, "{rest}");
+        assert_eq!(get(store, &w.commander, "/api/v1/health-codes/people?colour=purple").await.0, StatusCode::BAD_REQUEST);
+        assert_eq!(
+            get(store, &w.township, "/api/v1/health-codes/counts?area=140121101").await.0,
+            StatusCode::FORBIDDEN,
+            "another township"
+        );
+        let (_, _, history) = get(store, &w.commander, &format!("/api/v1/persons/{person0}/health-code/history")).await;
+        assert_eq!((history[0]["from"].as_str(), history[0]["to"].as_str()), (Some("green"), Some("red")), "{history}");
         let person2 = store.person_ids_by_documents(&[sample_id(2)]).await.unwrap()[&sample_id(2)];
         assert_eq!(get(store, &w.commander, &format!("/api/v1/persons/{person2}/health-code")).await.2["colour"], "green", "西关村");
         // Set by hand: a reason and an expiry, or nothing changes.
@@ -177,6 +195,25 @@ async fn the_commander_draws_a_zone_on_a_page_sees_its_countdown_and_the_door_li
         let history = text(&client, "table#zone-history tbody").await;
         assert!(history.contains("升级") && history.contains("新增阳性"), "{history}");
 
+        // Health codes by area: the two villages' people red, each listed with why; the counts
+        // agree with the list, and a resident's page keeps every change of colour.
+        menu(&client, "/health-codes").await;
+        let listed = client.find_all(fantoccini::Locator::Css("table#coded-people tbody tr")).await.unwrap().len();
+        assert_eq!(text(&client, "#code-total td:nth-child(2)").await, listed.to_string());
+        let reds = text(&client, "table#coded-people tbody").await;
+        assert!(reds.contains("居住在高风险区西关村") && reds.contains("居住在高风险区东关村"), "{reds}");
+        assert_eq!(listed, 11, "six in each village, less the one set green by hand");
+        click_and_wait(&client, "table#code-counts tr[data-area='140121100'] td:first-child a").await;
+        assert_eq!(text(&client, "h1").await, "健康码管理 · 清源镇");
+        assert_eq!(client.find_all(fantoccini::Locator::Css("table#code-counts tbody tr[data-area]")).await.unwrap().len(), 2);
+        click_and_wait(&client, "#code-tabs a:last-child").await;
+        assert_eq!(text(&client, "#coded-none").await, "本地区暂无黄码人员", "tightened: nobody is yellow any more");
+        client.goto(&format!("http://{addr}/health-codes?area=140121100202")).await.unwrap();
+        click_and_wait(&client, "table#coded-people tbody tr:first-child a").await;
+        click(&client, "#code-history summary").await;
+        let changes = text(&client, "#code-history ul").await;
+        assert!(changes.contains("黄码 → 红码") && changes.contains("绿码 → 黄码"), "{changes}");
+
         // The list: both high risk, each with the day it can step down.
         client.goto(&format!("http://{addr}/zones")).await.unwrap();
         assert_eq!(client.find_all(fantoccini::Locator::Css("table#zones tbody tr")).await.unwrap().len(), 2);
@@ -200,6 +237,9 @@ async fn the_commander_draws_a_zone_on_a_page_sees_its_countdown_and_the_door_li
         click_and_wait(&client, "table#zones tbody tr:last-child a").await;
         assert!(fits().await, "nothing scrolls sideways on a zone's page");
         std::fs::write(screenshot_path(&format!("zone-phone-{kind}.png")), client.screenshot().await.unwrap()).unwrap();
+        client.goto(&format!("http://{addr}/health-codes?area=140121100")).await.unwrap();
+        assert!(fits().await, "nothing scrolls sideways on the health codes by area");
+        std::fs::write(screenshot_path(&format!("codes-phone-{kind}.png")), client.screenshot().await.unwrap()).unwrap();
         client.set_window_size(1024, 900).await.unwrap();
 
         // A community worker reads the zones and the people inside, and is offered no act.
