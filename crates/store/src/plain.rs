@@ -632,3 +632,83 @@ impl Store {
         }
     }
 }
+
+impl Store {
+    /// The raw side of `zone_designate`: the same people's stored codes written by plain one-row
+    /// prepared UPDATEs in one transaction.
+    pub async fn update_codes_plain(&self, ids: Vec<i64>, colour: &'static str, code: String) -> Result<u64> {
+        const SQL: &str = "UPDATE health_codes SET colour = $1, code = $2, changed_at = $3, computed_at = $3 WHERE person_id = $4";
+        let now = Utc::now();
+        match &*self.backend {
+            Backend::Sqlite(b) => {
+                b.with_bulk(move |conn| {
+                    let tx = conn.transaction()?;
+                    let mut n = 0u64;
+                    {
+                        let mut update = tx.prepare(&crate::sqlite_sql(SQL))?;
+                        let at = crate::sqlite::time(now);
+                        for id in &ids {
+                            n += update.execute(rusqlite::params![colour, code, at, id])? as u64;
+                        }
+                    }
+                    tx.commit()?;
+                    Ok(n)
+                })
+                .await
+            }
+            Backend::Postgres(b) => {
+                let mut tx = b.pool.begin().await?;
+                custom_plans(&mut tx).await?;
+                let mut n = 0u64;
+                for id in &ids {
+                    n += sqlx::query(SQL).bind(colour).bind(&code).bind(now).bind(id).execute(&mut *tx).await?.rows_affected();
+                }
+                tx.commit().await?;
+                Ok(n)
+            }
+        }
+    }
+
+    /// `n` more people made by SQL alone, for a look-up at a scale no generator holds in memory:
+    /// passport numbers `X` and 17 digits, living in `area_code`, each with a green code stored.
+    /// A million a transaction.
+    pub async fn insert_coded_people_plain(&self, n: i64, area_code: &str) -> Result<u64> {
+        const CHUNK: i64 = 1_000_000;
+        let now = Utc::now();
+        let green = r#"{"colour":"green","reasons":[]}"#;
+        let mut done = 0;
+        while done < n {
+            let (from, to) = (done + 1, (done + CHUNK).min(n));
+            crate::with_write_pool!(self, pool => {
+                let mut tx = pool.begin_write().await?;
+                let people = if self.kind() == crate::BackendKind::Postgres {
+                    "INSERT INTO persons (id_kind, id_number, id_tail, name, sex, birth_date, area_code, tags) \
+                     SELECT 'passport', 'X' || lpad(i::text, 17, '0'), lpad((i % 10000)::text, 4, '0'), '测试' || i, 'male', DATE '1980-01-01', $3, 0 \
+                     FROM generate_series($1::bigint, $2::bigint) AS g(i)"
+                } else {
+                    "WITH RECURSIVE seq(i) AS (SELECT $1 UNION ALL SELECT i + 1 FROM seq WHERE i < $2) \
+                     INSERT INTO persons (id_kind, id_number, id_tail, name, sex, birth_date, area_code, tags) \
+                     SELECT 'passport', printf('X%017d', i), printf('%04d', i % 10000), '测试' || i, 'male', '1980-01-01', $3, 0 FROM seq"
+                };
+                sqlx::query(sqlx::AssertSqlSafe(people)).bind(from).bind(to).bind(area_code).execute(&mut *tx).await?;
+                sqlx::query(
+                    "INSERT INTO health_codes (person_id, area_code, colour, code, review_at, changed_at, computed_at) \
+                     SELECT id, area_code, 'green', $1, NULL, $2, $2 FROM persons \
+                     WHERE id > (SELECT COALESCE(MAX(person_id), 0) FROM health_codes)",
+                ).bind(green).bind(now).execute(&mut *tx).await?;
+                tx.commit().await?;
+            });
+            done = to;
+        }
+        Ok(n as u64)
+    }
+}
+
+impl Store {
+    /// Passages logged at checkpoint `id`.
+    pub async fn passages_plain(&self, id: i64) -> Result<u64> {
+        let (n,): (i64,) = crate::with_read_pool!(self, pool => sqlx::query_as("SELECT COUNT(*) FROM passages WHERE checkpoint_id = $1")
+            .bind(id).fetch_one(pool).await?);
+        Ok(n as u64)
+    }
+}

@@ -12,6 +12,7 @@ use crate::import_cli;
 
 mod cases;
 mod checkins;
+mod control;
 mod measure;
 mod observation;
 pub(crate) mod testing;
@@ -34,6 +35,9 @@ pub const BENCHES: &[&str] = &[
     "contact_rings",
     "schedule_recompute",
     "occupancy_board",
+    "zone_designate",
+    "health_code_lookup",
+    "checkpoint_passage",
 ];
 
 #[derive(clap::Args)]
@@ -97,6 +101,11 @@ pub async fn run(args: BenchArgs) -> Result<()> {
         }
         if ["schedule_recompute", "occupancy_board"].iter().any(|b| wanted(b)) {
             for m in observation::run(kind, args.database.as_deref(), args.scale, &wanted).await? {
+                report(&m, args.json);
+            }
+        }
+        if ["zone_designate", "health_code_lookup", "checkpoint_passage"].iter().any(|b| wanted(b)) {
+            for m in control::run(kind, args.database.as_deref(), args.scale, &wanted).await? {
                 report(&m, args.json);
             }
         }

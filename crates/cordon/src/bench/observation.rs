@@ -29,7 +29,7 @@ use crate::import_cli;
 const ORDERS: f64 = 200_000.0;
 const SITES: f64 = 100.0;
 
-async fn user(store: &cordon_store::Store, name: &str, role: Role) -> Result<Scoped> {
+pub(super) async fn user(store: &cordon_store::Store, name: &str, role: Role) -> Result<Scoped> {
     let county = AreaCode::parse(county::COUNTY_CODE)?;
     let new = NewUser { username: name.into(), display_name: name.into(), role, areas: vec![county], password: "Qingxu-2022-0413".into() };
     store.create_user(&Actor::system("bench"), new).await?;
