@@ -254,7 +254,7 @@ async fn run() -> Result<()> {
                                 let drawn = demo::zones::draw(&store, "demo_commander", cluster).await.context("drawing the zones")?;
                                 let said: Vec<String> =
                                     drawn.zones.iter().map(|(_, name, kind, n)| format!("{name} ({kind}, {n} residents)")).collect();
-                                eprintln!("zones drawn: {}", said.join(", "));
+                                eprintln!("zones drawn: {}; {} health codes derived", said.join(", "), drawn.codes);
                                 eprintln!(
                                     "the zones and their countdowns: http://{listen}/zones · the bulletin: http://{listen}/zones/bulletin"
                                 );

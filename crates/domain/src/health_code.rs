@@ -291,6 +291,8 @@ pub struct Override {
     pub colour: Colour,
     pub reason: String,
     pub until: DateTime<Utc>,
+    /// When it was set: the day its reason is said to hold since.
+    pub set_at: DateTime<Utc>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -329,7 +331,7 @@ pub fn shown(derived: HealthCode, over: Option<&Override>, now: DateTime<Utc>) -
                 o.colour,
                 format!("人工赋码：{}（至{}）", o.reason.trim(), zh_day(until)),
                 format!("set by hand: {} (until {})", o.reason.trim(), en_day(until)),
-                Some(crate::local_date(now)),
+                Some(crate::local_date(o.set_at)),
                 Some(until),
             )];
             reasons.extend(derived.reasons);
@@ -429,7 +431,8 @@ mod tests {
     #[test]
     fn an_override_needs_a_reason_and_a_near_expiry_and_shows_over_the_derived_reasons() {
         let now = Utc::now();
-        let over = |reason: &str, days| Override { colour: Colour::Green, reason: reason.into(), until: now + Duration::days(days) };
+        let over =
+            |reason: &str, days| Override { colour: Colour::Green, reason: reason.into(), until: now + Duration::days(days), set_at: now };
         assert_eq!(over(" ", 1).check(now), Err(OverrideError::NoReason));
         assert_eq!(over("误判", 0).check(now), Err(OverrideError::BadExpiry(14)));
         assert_eq!(over("误判", 30).check(now), Err(OverrideError::BadExpiry(14)));

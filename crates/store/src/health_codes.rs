@@ -2,6 +2,8 @@
 //! ([`cordon_domain::health_code::CodeFacts`]), and the code itself. The rules are the domain's
 //! (`health_code::derive`); this module reads the facts — a handful of key look-ups by person.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, NaiveDate, Utc};
 use cordon_domain::health_code::{CaseFact, CodeFacts, Colour, HealthCode, OrderFact, Override, OverrideError, ZoneFact, derive, shown};
 use cordon_domain::{AreaCode, local_date};
@@ -44,21 +46,51 @@ pub struct CodeChange {
 /// A round missed counts against a code for this many days after it ended.
 const MISSED_ROUND_DAYS: i64 = 7;
 
-/// People derived per transaction when codes are first filled in.
-const FILL_CHUNK: i64 = 100_000;
+/// People derived per transaction.
+const CHUNK: i64 = 100_000;
 
 /// The instant local day `d` begins.
 fn day_start(d: NaiveDate) -> DateTime<Utc> {
     cordon_domain::from_local(d.and_time(chrono::NaiveTime::MIN))
 }
 
-/// Which people a refresh derives.
+/// Which people one pass derives.
 #[derive(Debug, Clone, Copy)]
 enum Take {
-    /// Those marked since their code was derived, and those past their review.
-    Marked,
-    /// The next people never derived, by id.
-    Unfilled(i64),
+    /// Those marked up to mark `seq` (the marks' order), and those past their review.
+    Marked { upto: i64 },
+    /// People never derived: ids after the fill's mark up to the given id.
+    Unfilled { after: i64, upto: i64 },
+}
+
+impl Take {
+    /// The people taken, as a query of `person_id` binding `$1` and `$2`.
+    fn people(self) -> &'static str {
+        match self {
+            Take::Marked { .. } => {
+                "SELECT person_id FROM code_dirty WHERE seq <= $1 UNION SELECT person_id FROM health_codes WHERE review_at <= $2"
+            }
+            Take::Unfilled { .. } => {
+                "SELECT p.id AS person_id FROM persons p WHERE p.id > $1 AND p.id <= $2 \
+                 AND NOT EXISTS (SELECT 1 FROM health_codes h WHERE h.person_id = p.id)"
+            }
+        }
+    }
+}
+
+/// Whether person `{p}` has more to their name than a zone and a missed round: a case, an open
+/// order or recall, a fever, an override in force — derived one by one. Binds the fever's
+/// temperature and now as `${fever}` and `${now}`.
+fn special(p: &str, fever: usize, now: usize) -> String {
+    format!(
+        "(EXISTS (SELECT 1 FROM cases c WHERE c.person_id = {p}) \
+         OR EXISTS (SELECT 1 FROM observation_orders o WHERE o.person_id = {p} AND o.status NOT IN {final_}) \
+         OR EXISTS (SELECT 1 FROM recalls r WHERE r.person_id = {p} AND r.status = 'open') \
+         OR EXISTS (SELECT 1 FROM observation_orders o JOIN health_checks k ON k.order_id = o.id \
+         WHERE o.person_id = {p} AND k.temperature >= ${fever}) \
+         OR EXISTS (SELECT 1 FROM code_overrides v WHERE v.person_id = {p} AND v.until > ${now}))",
+        final_ = crate::observation::final_statuses()
+    )
 }
 
 impl Store {
@@ -194,11 +226,13 @@ impl Store {
         let today = local_date(now);
         let (facts, missed_ends) = self.code_facts_lasting(person_id, now).await?;
         let derived = derive(&facts, today);
-        let row: Option<(String, String, DateTime<Utc>)> = with_read_pool!(self, pool => sqlx::query_as(
-            "SELECT colour, reason, until FROM code_overrides WHERE person_id = $1 ORDER BY id DESC LIMIT 1",
+        let row: Option<(String, String, DateTime<Utc>, DateTime<Utc>)> = with_read_pool!(self, pool => sqlx::query_as(
+            "SELECT colour, reason, until, set_at FROM code_overrides WHERE person_id = $1 ORDER BY id DESC LIMIT 1",
         ).bind(person_id).fetch_optional(pool).await?);
         let over = match row {
-            Some((colour, reason, until)) => Some(Override { colour: colour.parse().map_err(crate::StoreError::corrupt)?, reason, until }),
+            Some((colour, reason, until, set_at)) => {
+                Some(Override { colour: colour.parse().map_err(crate::StoreError::corrupt)?, reason, until, set_at })
+            }
             None => None,
         };
         let review = [facts.changes_on(today).map(day_start), missed_ends, over.as_ref().map(|o| o.until).filter(|t| *t > now)]
@@ -231,25 +265,53 @@ impl Store {
 }
 
 impl Store {
-    /// Brings the stored codes up to date at `now`: marks the people a round that ended since
-    /// the last refresh left unsampled (and those it cleared of an older miss), derives everyone
-    /// marked or past their review, then anyone never derived, a chunk per transaction. One
-    /// refresh at a time. Answers how many codes were derived.
+    /// Brings the stored codes up to date at `now` (the background refresh): derives everyone
+    /// marked or past their review (see [`Store::refresh_marked`]), then the next chunk of
+    /// people never derived. One refresh at a time. Answers how many codes were derived.
     pub async fn refresh_codes(&self, now: DateTime<Utc>) -> Result<u64> {
         let _one = self.codes.lock().await;
+        let mut derived = self.refresh_marked_locked(now).await?;
+        let (after,): (i64,) = with_read_pool!(self, pool => sqlx::query_as(
+            "SELECT COALESCE((SELECT value FROM code_marks WHERE name = 'persons'), 0)").fetch_one(pool).await?);
+        let (upto,): (Option<i64>,) = with_read_pool!(self, pool => sqlx::query_as(
+            "SELECT MAX(id) FROM (SELECT id FROM persons WHERE id > $1 ORDER BY id LIMIT $2) x",
+        ).bind(after).bind(CHUNK).fetch_one(pool).await?);
+        if let Some(upto) = upto {
+            derived += self.derive_codes(Take::Unfilled { after, upto }, now).await?;
+        }
+        Ok(derived)
+    }
+
+    /// Derives, at `now`, the codes of everyone marked (a fact of theirs changed) and everyone
+    /// past their review, after marking those a round that ended since left unsampled: what a
+    /// zone act waits for so that its people's codes read right at once.
+    pub(crate) async fn refresh_marked(&self, now: DateTime<Utc>) -> Result<u64> {
+        let _one = self.codes.lock().await;
+        self.refresh_marked_locked(now).await
+    }
+
+    async fn refresh_marked_locked(&self, now: DateTime<Utc>) -> Result<u64> {
         self.mark_rounds_ended(now).await?;
-        let mut derived = self.derive_codes(Take::Marked, now).await?;
+        let mut derived = 0;
         loop {
-            let n = self.derive_codes(Take::Unfilled(FILL_CHUNK), now).await?;
-            if n == 0 {
+            // Marks are taken a chunk at a time, oldest first; nothing to do costs two reads.
+            let (upto, due): (Option<i64>, bool) = with_read_pool!(self, pool => sqlx::query_as(
+                "SELECT (SELECT MAX(seq) FROM (SELECT seq FROM code_dirty ORDER BY seq LIMIT $1) x), \
+                 EXISTS (SELECT 1 FROM health_codes WHERE review_at <= $2)",
+            ).bind(CHUNK).bind(now).fetch_one(pool).await?);
+            if upto.is_none() && !due {
                 return Ok(derived);
             }
-            derived += n;
+            derived += self.derive_codes(Take::Marked { upto: upto.unwrap_or(0) }, now).await?;
+            if upto.is_none() {
+                return Ok(derived);
+            }
         }
     }
 
     /// Refreshes the stored codes in the background every `every` while the process runs: the
-    /// marks a change leaves, the reviews fallen due, the rounds ended (`cordon serve`).
+    /// marks a change leaves, the reviews fallen due, the rounds ended, the people never derived
+    /// (`cordon serve`). A failed refresh keeps its marks for the next.
     pub fn keep_codes_current(&self, every: std::time::Duration) {
         let store = self.clone();
         tokio::spawn(async move {
@@ -267,17 +329,22 @@ impl Store {
         });
     }
 
-    /// Marks, for each round ended since the last refresh (within the week a miss counts), the
-    /// people of its areas neither sampled nor accounted for, and those whose code still names
-    /// an older miss.
+    /// Marks, for each round ended since the last refresh (or recorded since with its end
+    /// already past, within the week a miss counts), the people of its areas neither sampled nor
+    /// accounted for, and those whose code still names an older miss.
     async fn mark_rounds_ended(&self, now: DateTime<Utc>) -> Result<()> {
         let week = now - chrono::Duration::days(MISSED_ROUND_DAYS);
         let mark: Option<(i64,)> = with_read_pool!(self, pool => sqlx::query_as("SELECT value FROM code_marks WHERE name = 'rounds_ended'")
             .fetch_optional(pool).await?);
         let from = mark.and_then(|(v,)| DateTime::from_timestamp(v, 0)).map_or(week, |t| t.max(week));
         let rounds: Vec<(i64,)> = with_read_pool!(self, pool => sqlx::query_as(
-            "SELECT id FROM testing_rounds WHERE target_end_at > $1 AND target_end_at <= $2 ORDER BY id",
-        ).bind(from).bind(now).fetch_all(pool).await?);
+            "SELECT id FROM testing_rounds WHERE target_end_at < $2 AND target_end_at >= $3 \
+             AND (target_end_at >= $1 OR created_at >= $1) ORDER BY id",
+        ).bind(from).bind(now).bind(week).fetch_all(pool).await?);
+        if rounds.is_empty() {
+            // Nothing ended: the mark may stay where it is (the next look spans a little more).
+            return Ok(());
+        }
         with_write_pool!(self, pool => {
             let mut tx = pool.begin_write().await?;
             for (round,) in &rounds {
@@ -285,13 +352,12 @@ impl Store {
                     "INSERT INTO code_dirty (person_id) SELECT DISTINCT p.id FROM round_areas a \
                      JOIN persons p ON p.area_code >= a.area_code AND p.area_code < a.area_code || ':' WHERE a.round_id = $1 \
                      AND NOT EXISTS (SELECT 1 FROM samples s WHERE s.person_id = p.id AND s.round_id = $1) \
-                     AND NOT EXISTS (SELECT 1 FROM round_exemptions e WHERE e.round_id = $1 AND e.person_id = p.id) \
-                     ON CONFLICT (person_id) DO UPDATE SET n = code_dirty.n + 1",
+                     AND NOT EXISTS (SELECT 1 FROM round_exemptions e WHERE e.round_id = $1 AND e.person_id = p.id)",
                 ).bind(round).execute(&mut *tx).await?;
                 sqlx::query(
                     "INSERT INTO code_dirty (person_id) SELECT DISTINCT h.person_id FROM round_areas a JOIN health_codes h \
-                     ON h.colour = 'yellow' AND h.area_code >= a.area_code AND h.area_code < a.area_code || ':' \
-                     WHERE a.round_id = $1 AND h.code LIKE '%\"overdue_test\"%' ON CONFLICT (person_id) DO UPDATE SET n = code_dirty.n + 1",
+                     ON h.colour <> 'green' AND h.area_code >= a.area_code AND h.area_code < a.area_code || ':' \
+                     WHERE a.round_id = $1 AND h.code LIKE '%\"overdue_test\"%'",
                 ).bind(round).execute(&mut *tx).await?;
             }
             sqlx::query(
@@ -302,52 +368,68 @@ impl Store {
         Ok(())
     }
 
-    /// Derives the codes of the people `take` names in one transaction and answers how many.
-    /// Everyone with nothing but a zone and a missed round to their name — nearly all of a
-    /// sealed area — is derived once per (zone, round) and written in one statement; the rest
-    /// (a case, an order, a recall, a fever, an override) one by one.
+    /// Derives the codes of the people `take` names and answers how many. Those with more to
+    /// their name than a zone and a missed round (a case, an order, …) are derived first, one by
+    /// one, from the records as they stand, outside the write; then one transaction takes the
+    /// marks, finds each person's strictest zone and latest missed round, derives everyone else
+    /// once per (zone, round) and writes them a statement per group, with every change of colour
+    /// kept and the counts by area. Someone who gained more to their name in between is marked
+    /// again for the next pass (their change marked them too).
     async fn derive_codes(&self, take: Take, now: DateTime<Utc>) -> Result<u64> {
         let today = local_date(now);
         let week = now - chrono::Duration::days(MISSED_ROUND_DAYS);
         let postgres = self.kind() == crate::BackendKind::Postgres;
+        let (b1, b2) = match take {
+            Take::Marked { upto } => (upto, None),
+            Take::Unfilled { after, upto } => (after, Some(upto)),
+        };
+        let fever = cordon_domain::observation::FEVER_C;
+        // The special people's codes, read from the committed records before the write.
+        let sql = format!("SELECT DISTINCT x.person_id FROM ({}) x WHERE {}", take.people(), special("x.person_id", 3, 4));
+        let specials: Vec<(i64,)> = match b2 {
+            None => with_read_pool!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
+                .bind(b1).bind(now).bind(fever).bind(now).fetch_all(pool).await?),
+            Some(upto) => with_read_pool!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
+                .bind(b1).bind(upto).bind(fever).bind(now).fetch_all(pool).await?),
+        };
+        let mut derived_one_by_one = HashMap::new();
+        for (person,) in specials {
+            let (code, review) = self.live_code(person, now).await?;
+            let json = serde_json::to_string(&code).map_err(StoreError::corrupt)?;
+            derived_one_by_one.insert(person, (code.colour, json, review));
+        }
         let rounds: Vec<(i64, String, DateTime<Utc>)> = with_read_pool!(self, pool => sqlx::query_as(
             "SELECT id, name, target_end_at FROM testing_rounds WHERE target_end_at < $1 AND target_end_at >= $2 ORDER BY target_end_at, id",
         ).bind(now).bind(week).fetch_all(pool).await?);
-        let zones_in_force: (i64,) = with_read_pool!(self, pool => sqlx::query_as(
-            "SELECT COUNT(*) FROM zones WHERE lifted_at IS NULL AND kind <> 'precaution'").fetch_one(pool).await?);
-        let fill_mark: Option<(i64,)> = with_read_pool!(self, pool => sqlx::query_as("SELECT value FROM code_marks WHERE name = 'persons'")
-            .fetch_optional(pool).await?);
-        let fill_mark = fill_mark.map_or(0, |(v,)| v);
+
         with_write_pool!(self, pool => {
             let mut tx = pool.begin_write().await?;
             sqlx::query("DELETE FROM code_work").execute(&mut *tx).await?;
             match take {
-                Take::Marked => {
+                Take::Marked { upto } => {
                     if postgres {
-                        // Deleting a mark waits for a change in flight on the same person.
+                        // Marks not yet committed are not seen, so not deleted: they stay for the next pass.
                         sqlx::query(
-                            "WITH d AS (DELETE FROM code_dirty RETURNING person_id) \
-                             INSERT INTO code_work (person_id) SELECT person_id FROM d ON CONFLICT (person_id) DO NOTHING",
-                        ).execute(&mut *tx).await?;
+                            "WITH d AS (DELETE FROM code_dirty WHERE seq <= $1 RETURNING person_id) \
+                             INSERT INTO code_work (person_id) SELECT DISTINCT person_id FROM d",
+                        ).bind(upto).execute(&mut *tx).await?;
                     } else {
-                        sqlx::query("INSERT INTO code_work (person_id) SELECT person_id FROM code_dirty").execute(&mut *tx).await?;
-                        sqlx::query("DELETE FROM code_dirty").execute(&mut *tx).await?;
+                        sqlx::query("INSERT INTO code_work (person_id) SELECT DISTINCT person_id FROM code_dirty WHERE seq <= $1")
+                            .bind(upto).execute(&mut *tx).await?;
+                        sqlx::query("DELETE FROM code_dirty WHERE seq <= $1").bind(upto).execute(&mut *tx).await?;
                     }
                     sqlx::query(
                         "INSERT INTO code_work (person_id) SELECT person_id FROM health_codes WHERE review_at <= $1 \
                          ON CONFLICT (person_id) DO NOTHING",
                     ).bind(now).execute(&mut *tx).await?;
                 }
-                Take::Unfilled(chunk) => {
+                Take::Unfilled { after, upto } => {
+                    // Anyone derived meanwhile (marked as they were added) is not derived twice.
+                    sqlx::query(sqlx::AssertSqlSafe(format!("INSERT INTO code_work (person_id) {}", Take::Unfilled { after, upto }.people())))
+                        .bind(after).bind(upto).execute(&mut *tx).await?;
                     sqlx::query(
-                        "INSERT INTO code_work (person_id) SELECT id FROM persons WHERE id > $1 ORDER BY id LIMIT $2",
-                    ).bind(fill_mark).bind(chunk).execute(&mut *tx).await?;
-                    let (last,): (Option<i64>,) = sqlx::query_as("SELECT MAX(person_id) FROM code_work").fetch_one(&mut *tx).await?;
-                    if let Some(last) = last {
-                        sqlx::query(
-                            "INSERT INTO code_marks (name, value) VALUES ('persons', $1) ON CONFLICT (name) DO UPDATE SET value = excluded.value",
-                        ).bind(last).execute(&mut *tx).await?;
-                    }
+                        "INSERT INTO code_marks (name, value) VALUES ('persons', $1) ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+                    ).bind(upto).execute(&mut *tx).await?;
                 }
             }
             let (work,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM code_work").fetch_one(&mut *tx).await?;
@@ -355,41 +437,36 @@ impl Store {
                 tx.commit().await?;
                 return Ok(0);
             }
-            // The strictest sealed or controlled zone each lives in (a precaution zone colours no code).
-            if zones_in_force.0 > 0 {
-                sqlx::query(
-                    "UPDATE code_work SET zone_id = (SELECT z.id FROM persons p JOIN zones z ON z.lifted_at IS NULL AND z.kind <> 'precaution' \
-                     WHERE p.id = code_work.person_id AND z.id IN (\
-                     SELECT za.zone_id FROM zone_areas za WHERE za.area_code IN (substr(p.area_code, 1, 2), substr(p.area_code, 1, 4), \
-                     substr(p.area_code, 1, 6), substr(p.area_code, 1, 9), p.area_code) \
-                     UNION ALL SELECT zh.zone_id FROM zone_households zh WHERE zh.household_id = p.household_id \
-                     UNION ALL SELECT zb.zone_id FROM zone_buildings zb JOIN households h ON h.building_id = zb.building_id \
-                     WHERE h.id = p.household_id) \
-                     ORDER BY CASE z.kind WHEN 'sealed' THEN 0 ELSE 1 END, z.id LIMIT 1)",
-                ).execute(&mut *tx).await?;
-            }
+            // The strictest sealed or controlled zone each lives in (a precaution zone colours no
+            // code), found from the person's own places: their area and its ancestors, their
+            // household, their building.
+            sqlx::query(
+                "UPDATE code_work SET zone_id = COALESCE((SELECT m.id FROM (\
+                 SELECT z.id, CASE z.kind WHEN 'sealed' THEN 0 ELSE 1 END AS r FROM persons p \
+                 JOIN zone_areas za ON za.area_code IN (substr(p.area_code, 1, 2), substr(p.area_code, 1, 4), \
+                 substr(p.area_code, 1, 6), substr(p.area_code, 1, 9), p.area_code) \
+                 JOIN zones z ON z.id = za.zone_id AND z.lifted_at IS NULL AND z.kind <> 'precaution' WHERE p.id = code_work.person_id \
+                 UNION ALL SELECT z.id, CASE z.kind WHEN 'sealed' THEN 0 ELSE 1 END FROM persons p \
+                 JOIN zone_households zh ON zh.household_id = p.household_id \
+                 JOIN zones z ON z.id = zh.zone_id AND z.lifted_at IS NULL AND z.kind <> 'precaution' WHERE p.id = code_work.person_id \
+                 UNION ALL SELECT z.id, CASE z.kind WHEN 'sealed' THEN 0 ELSE 1 END FROM persons p \
+                 JOIN households h ON h.id = p.household_id JOIN zone_buildings zb ON zb.building_id = h.building_id \
+                 JOIN zones z ON z.id = zb.zone_id AND z.lifted_at IS NULL AND z.kind <> 'precaution' WHERE p.id = code_work.person_id\
+                 ) m ORDER BY m.r, m.id LIMIT 1), 0)",
+            ).execute(&mut *tx).await?;
             // The latest round of their area that ended in the last week, if they missed it.
             for (round, _, _) in &rounds {
                 sqlx::query(
                     "UPDATE code_work SET missed_round = CASE WHEN EXISTS (SELECT 1 FROM samples s WHERE s.person_id = code_work.person_id \
                      AND s.round_id = $1) OR EXISTS (SELECT 1 FROM round_exemptions e WHERE e.round_id = $1 \
-                     AND e.person_id = code_work.person_id) THEN NULL ELSE $1 END \
+                     AND e.person_id = code_work.person_id) THEN 0 ELSE $1 END \
                      WHERE EXISTS (SELECT 1 FROM persons p JOIN round_areas a ON a.round_id = $1 AND a.area_code IN (substr(p.area_code, 1, 2), \
                      substr(p.area_code, 1, 4), substr(p.area_code, 1, 6), substr(p.area_code, 1, 9), p.area_code) \
                      WHERE p.id = code_work.person_id)",
                 ).bind(round).execute(&mut *tx).await?;
             }
-            // Anyone with more to their name is derived one by one.
-            let special = format!(
-                "UPDATE code_work SET special = TRUE WHERE EXISTS (SELECT 1 FROM cases c WHERE c.person_id = code_work.person_id) \
-                 OR EXISTS (SELECT 1 FROM observation_orders o WHERE o.person_id = code_work.person_id AND o.status NOT IN {final_}) \
-                 OR EXISTS (SELECT 1 FROM recalls r WHERE r.person_id = code_work.person_id AND r.status = 'open') \
-                 OR EXISTS (SELECT 1 FROM observation_orders o JOIN health_checks k ON k.order_id = o.id \
-                 WHERE o.person_id = code_work.person_id AND k.temperature >= $1) \
-                 OR EXISTS (SELECT 1 FROM code_overrides v WHERE v.person_id = code_work.person_id AND v.until > $2)",
-                final_ = crate::observation::final_statuses()
-            );
-            sqlx::query(sqlx::AssertSqlSafe(special)).bind(cordon_domain::observation::FEVER_C).bind(now).execute(&mut *tx).await?;
+            let flag = format!("UPDATE code_work SET special = TRUE WHERE {}", special("code_work.person_id", 1, 2));
+            sqlx::query(sqlx::AssertSqlSafe(flag)).bind(fever).bind(now).execute(&mut *tx).await?;
             // The counts lose everyone as they were, and gain them as they are at the end.
             const RECOUNT: &str = "INSERT INTO health_code_counts (area_code, colour, n) SELECT h.area_code, h.colour, {sign} COUNT(*) \
                  FROM code_work w JOIN health_codes h ON h.person_id = w.person_id WHERE true GROUP BY h.area_code, h.colour \
@@ -399,24 +476,27 @@ impl Store {
             let specials: Vec<(i64,)> = sqlx::query_as("SELECT person_id FROM code_work WHERE special ORDER BY person_id")
                 .fetch_all(&mut *tx).await?;
             for (person,) in &specials {
-                let (code, review) = self.live_code(*person, now).await?;
-                let json = serde_json::to_string(&code).map_err(crate::StoreError::corrupt)?;
+                let Some((colour, json, review)) = derived_one_by_one.get(person) else {
+                    // More to their name since the read: their change marked them; keep a mark.
+                    sqlx::query("INSERT INTO code_dirty (person_id) VALUES ($1)").bind(person).execute(&mut *tx).await?;
+                    continue;
+                };
                 sqlx::query(
                     "INSERT INTO health_code_changes (person_id, colour_from, colour_to, code, changed_at) \
                      SELECT $1, COALESCE((SELECT colour FROM health_codes WHERE person_id = $1), 'green'), $2, $3, $4 \
                      WHERE COALESCE((SELECT colour FROM health_codes WHERE person_id = $1), 'green') <> $2",
-                ).bind(person).bind(code.colour.as_str()).bind(&json).bind(now).execute(&mut *tx).await?;
+                ).bind(person).bind(colour.as_str()).bind(json).bind(now).execute(&mut *tx).await?;
                 sqlx::query(
                     "INSERT INTO health_codes (person_id, area_code, colour, code, review_at, changed_at, computed_at) \
                      SELECT p.id, p.area_code, $2, $3, $4, $5, $5 FROM persons p WHERE p.id = $1 \
                      ON CONFLICT (person_id) DO UPDATE SET area_code = excluded.area_code, colour = excluded.colour, code = excluded.code, \
                      review_at = excluded.review_at, computed_at = excluded.computed_at, \
                      changed_at = CASE WHEN health_codes.colour = excluded.colour THEN health_codes.changed_at ELSE excluded.changed_at END",
-                ).bind(person).bind(code.colour.as_str()).bind(&json).bind(review).bind(now).execute(&mut *tx).await?;
+                ).bind(person).bind(colour.as_str()).bind(json).bind(*review).bind(now).execute(&mut *tx).await?;
             }
 
             let groups: Vec<(i64, i64)> = sqlx::query_as(
-                "SELECT COALESCE(zone_id, 0), COALESCE(missed_round, 0) FROM code_work WHERE NOT special GROUP BY 1, 2",
+                "SELECT zone_id, missed_round FROM code_work WHERE NOT special GROUP BY zone_id, missed_round",
             ).fetch_all(&mut *tx).await?;
             for (zone_id, round_id) in groups {
                 let zone = if zone_id == 0 { None } else { self.zone_fact(zone_id).await? };
@@ -428,22 +508,21 @@ impl Store {
                 };
                 let code = derive(&facts, today);
                 let review = missed.map(|(_, _, ended)| *ended + chrono::Duration::days(MISSED_ROUND_DAYS));
-                let json = serde_json::to_string(&code).map_err(crate::StoreError::corrupt)?;
-                const GROUP: &str = "FROM code_work w WHERE NOT w.special AND COALESCE(w.zone_id, 0) = $1 AND COALESCE(w.missed_round, 0) = $2";
+                let json = serde_json::to_string(&code).map_err(StoreError::corrupt)?;
                 sqlx::query(
                     "INSERT INTO health_code_changes (person_id, colour_from, colour_to, code, changed_at) \
                      SELECT w.person_id, COALESCE(h.colour, 'green'), $3, $4, $5 \
                      FROM code_work w LEFT JOIN health_codes h ON h.person_id = w.person_id \
-                     WHERE NOT w.special AND COALESCE(w.zone_id, 0) = $1 AND COALESCE(w.missed_round, 0) = $2 \
-                     AND COALESCE(h.colour, 'green') <> $3",
+                     WHERE NOT w.special AND w.zone_id = $1 AND w.missed_round = $2 AND COALESCE(h.colour, 'green') <> $3",
                 ).bind(zone_id).bind(round_id).bind(code.colour.as_str()).bind(&json).bind(now).execute(&mut *tx).await?;
-                sqlx::query(sqlx::AssertSqlSafe(format!(
+                sqlx::query(
                     "INSERT INTO health_codes (person_id, area_code, colour, code, review_at, changed_at, computed_at) \
-                     SELECT w.person_id, (SELECT p.area_code FROM persons p WHERE p.id = w.person_id), $3, $4, $6, $5, $5 {GROUP} \
+                     SELECT w.person_id, p.area_code, $3, $4, $6, $5, $5 FROM code_work w JOIN persons p ON p.id = w.person_id \
+                     WHERE NOT w.special AND w.zone_id = $1 AND w.missed_round = $2 \
                      ON CONFLICT (person_id) DO UPDATE SET area_code = excluded.area_code, colour = excluded.colour, code = excluded.code, \
                      review_at = excluded.review_at, computed_at = excluded.computed_at, \
-                     changed_at = CASE WHEN health_codes.colour = excluded.colour THEN health_codes.changed_at ELSE excluded.changed_at END"
-                ))).bind(zone_id).bind(round_id).bind(code.colour.as_str()).bind(&json).bind(now).bind(review).execute(&mut *tx).await?;
+                     changed_at = CASE WHEN health_codes.colour = excluded.colour THEN health_codes.changed_at ELSE excluded.changed_at END",
+                ).bind(zone_id).bind(round_id).bind(code.colour.as_str()).bind(&json).bind(now).bind(review).execute(&mut *tx).await?;
             }
             sqlx::query(sqlx::AssertSqlSafe(RECOUNT.replace("{sign}", "")))
                 .execute(&mut *tx).await?;

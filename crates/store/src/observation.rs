@@ -274,6 +274,8 @@ impl Store {
     pub(crate) async fn recompute_incident(&self, actor: &Actor, incident_id: i64) -> Result<RecomputeSummary> {
         let rule_name = self.incident_rule_set(incident_id).await?;
         let rule = self.rule_set(&rule_name).await?;
+        // The rules name the zones too: their people's codes say it the new way.
+        self.mark_incident_zones(incident_id).await?;
         if let crate::Backend::Sqlite(b) = &*self.backend {
             let rules: HashMap<String, RuleSet> = self.rule_sets().await?.into_iter().map(|e| (e.rule.name.clone(), e.rule)).collect();
             return crate::sqlite::observation::recompute_incident(b, actor, incident_id, rule, rules).await;

@@ -154,12 +154,9 @@ pub(crate) const INSIDE: &str = "SELECT p.id FROM zone_areas za JOIN persons p O
      UNION SELECT p.id FROM zone_households zh JOIN persons p ON p.household_id = zh.household_id WHERE zh.zone_id = $1";
 
 /// Marks everyone living in zone `$1` for their codes to be derived again, in the act's
-/// transaction (a mark on a marked person bumps it: see `code_dirty`).
-fn mark_residents() -> String {
-    format!(
-        "INSERT INTO code_dirty (person_id) SELECT id FROM ({INSIDE}) x WHERE true \
-         ON CONFLICT (person_id) DO UPDATE SET n = code_dirty.n + 1"
-    )
+/// transaction.
+pub(crate) fn mark_residents() -> String {
+    format!("INSERT INTO code_dirty (person_id) SELECT id FROM ({INSIDE}) x")
 }
 
 /// The smallest area holding all of `codes`.
@@ -206,7 +203,7 @@ impl Store {
              OR EXISTS (SELECT 1 FROM zone_households zh WHERE zh.zone_id = z.id AND zh.household_id = p.household_id) \
              OR EXISTS (SELECT 1 FROM zone_buildings zb JOIN households h ON h.building_id = zb.building_id \
              WHERE zb.zone_id = z.id AND h.id = p.household_id)) \
-             ORDER BY CASE z.kind WHEN 'sealed' THEN 0 WHEN 'controlled' THEN 1 ELSE 2 END LIMIT 1",
+             ORDER BY CASE z.kind WHEN 'sealed' THEN 0 WHEN 'controlled' THEN 1 ELSE 2 END, z.id LIMIT 1",
         ).bind(person_id).fetch_optional(pool).await?);
         Ok(row.map(|(id,)| id))
     }
@@ -363,7 +360,7 @@ impl Store {
             tx.commit().await?;
             id
         });
-        self.refresh_codes(at).await?;
+        self.codes_after_act(at).await;
         self.zone(id).await?.ok_or_else(|| StoreError::Task(format!("zone {id} not found after it was drawn")))
     }
 
@@ -401,7 +398,7 @@ impl Store {
             tx.append(actor, &change).await?;
             tx.commit().await?;
         });
-        self.refresh_codes(at).await?;
+        self.codes_after_act(at).await;
         self.zone(zone.id).await?.ok_or_else(|| StoreError::Task(format!("zone {} gone", zone.id)))
     }
 
@@ -456,8 +453,36 @@ impl Store {
             tx.append(actor, &change).await?;
             tx.commit().await?;
         });
-        self.refresh_codes(at).await?;
+        self.codes_after_act(at).await;
         self.zone(zone.id).await?.ok_or_else(|| StoreError::Task(format!("zone {} gone", zone.id)))
+    }
+
+    /// Marks the people of an incident's sealed and controlled zones in force, for their codes
+    /// to be derived again (the incident's rules, which name the zones, changed).
+    pub(crate) async fn mark_incident_zones(&self, incident_id: i64) -> Result<()> {
+        let zones: Vec<(i64,)> = with_read_pool!(self, pool => sqlx::query_as(
+            "SELECT id FROM zones WHERE incident_id = $1 AND lifted_at IS NULL AND kind <> 'precaution'",
+        ).bind(incident_id).fetch_all(pool).await?);
+        if zones.is_empty() {
+            return Ok(());
+        }
+        with_write_pool!(self, pool => {
+            let mut tx = pool.begin_write().await?;
+            for (id,) in &zones {
+                sqlx::query(sqlx::AssertSqlSafe(mark_residents())).bind(id).execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    /// Derives the codes of the people a zone act marked, so that they read right at once. The
+    /// act has committed: a refresh that fails is logged and its marks stay for the background
+    /// refresh, rather than failing an act that is done.
+    async fn codes_after_act(&self, at: DateTime<Utc>) {
+        if let Err(e) = self.refresh_marked(at).await {
+            tracing::warn!("health codes not refreshed after a zone act: {e}");
+        }
     }
 
     /// What the countdown of a zone in force needs to know.

@@ -269,6 +269,13 @@ mod tests {
             let countdown = sealed.countdown.unwrap();
             assert_eq!((countdown.to, countdown.ready), (Some(Controlled), false), "{countdown:?}");
             assert!(!sealed.cases.is_empty() && sealed.residents.elderly > 0, "{:?}", sealed.residents);
+            // Codes for the whole county: the sealed villages red, the contacts red or yellow, the
+            // east yellow, the rest green; counted by township.
+            let county = AreaCode::parse(county::COUNTY_CODE).unwrap();
+            let counts = commander.code_counts(&county).await.unwrap();
+            let (red, yellow, green) = counts.iter().fold((0, 0, 0), |(r, y, g), c| (r + c.red, y + c.yellow, g + c.green));
+            assert_eq!((red + yellow + green) as u64, loaded.people, "everyone has a code");
+            assert!(red >= drawn.zones[0].3 && yellow > 0 && green > 0, "{red} {yellow} {green}");
             s.finish(store).await.unwrap();
         }
     }

@@ -16,10 +16,13 @@ use super::replay::EAST;
 pub struct Drawn {
     /// (zone id, name, kind, residents)
     pub zones: Vec<(i64, String, ZoneKind, i64)>,
+    /// Health codes derived once the zones were drawn: everyone's in the county.
+    pub codes: u64,
 }
 
 /// Draws the zones as `commander`: the (at most two) villages holding most of the cluster's
-/// cases sealed for them, the eastern townships controlled, the county in precaution.
+/// cases sealed for them, the eastern townships controlled, the county in precaution; then
+/// derives everyone's health code.
 pub async fn draw(store: &Store, commander: &str, cluster_id: i64) -> Result<Drawn> {
     let p = store.principal_by_name(commander).await?.ok_or_else(|| anyhow!("the demo account {commander} is missing"))?;
     let actor = cordon_store::audit::Actor { user_id: Some(p.user.id), name: commander.to_string(), ..Default::default() };
@@ -55,10 +58,18 @@ pub async fn draw(store: &Store, commander: &str, cluster_id: i64) -> Result<Dra
         "汾河以东各乡镇",
     ));
     asked.push(zone(ZoneKind::Precaution, vec![AreaCode::parse(COUNTY_CODE)?], Vec::new(), "本县发生本土疫情", "清徐县全域"));
-    let mut drawn = Drawn { zones: Vec::new() };
+    let mut drawn = Drawn { zones: Vec::new(), codes: 0 };
     for new in asked {
         let z = scope.designate_zone(&new).await?;
         drawn.zones.push((z.id, z.name, z.kind, z.residents));
+    }
+    // Every resident's code, derived from the records and the zones (the server keeps them
+    // current from here on).
+    loop {
+        match store.refresh_codes(chrono::Utc::now()).await? {
+            0 => break,
+            n => drawn.codes += n,
+        }
     }
     Ok(drawn)
 }

@@ -73,6 +73,7 @@ async fn a_code_turns_red_for_a_sealed_zone_a_case_and_a_close_contact_with_its_
             colour: Colour::Yellow,
             reason: reason.into(),
             until: Utc::now() + chrono::Duration::days(days),
+            set_at: Utc::now(),
         };
         assert_eq!(chief.override_code(p(2), &over(" ", 3)).await.refused().kind, "refused.code.no_reason");
         assert_eq!(chief.override_code(p(2), &over("核查中", 30)).await.refused().kind, "refused.code.bad_expiry");
@@ -164,6 +165,74 @@ async fn codes_are_stored_kept_current_and_counted_with_every_change_of_colour_k
             changes.iter().map(|c| (c.from, c.to)).collect::<Vec<_>>(),
             [(Colour::Yellow, Colour::Red), (Colour::Green, Colour::Yellow)]
         );
+        s.finish(store).await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn a_round_missed_turns_a_code_yellow_and_a_late_sample_or_an_exemption_clears_it() {
+    use cordon_domain::Barcode;
+    use cordon_domain::testing::exemption::ExemptionReason;
+    use cordon_domain::testing::pooling::{PoolPolicy, SamplingGroup};
+    use cordon_store::testing::{NewRound, NewSite};
+    for (s, store) in each_backend("missed_codes").await {
+        seed_areas(&store).await;
+        import_persons(&store, Cursor::new(people_csv(12).into_bytes()), &mut Collect::default()).await.unwrap();
+        let ids = store.person_ids_by_documents(&(0..12).map(id).collect::<Vec<_>>()).await.unwrap();
+        let p = |n: u32| ids[&id(n)];
+        let chief = as_user(&store, "chief", Role::Commander, "140121").await;
+        let officer = as_user(&store, "sampler", Role::TestingOfficer, "140121100").await;
+        while store.refresh_codes(Utc::now()).await.unwrap() > 0 {}
+        let now = Utc::now();
+        // A round over 清源镇 (people 0–3 and 8–11) that ended an hour ago; person 1 was away.
+        let round = chief
+            .create_round(NewRound {
+                name: "第三轮".into(),
+                starts_at: now - chrono::Duration::days(1),
+                target_end_at: Some(now - chrono::Duration::hours(1)),
+                areas: vec![(code_of("140121100"), None)],
+                policy: PoolPolicy::default(),
+            })
+            .await
+            .unwrap();
+        officer.exempt(round.id, p(1), ExemptionReason::Away, None).await.unwrap();
+        store.refresh_codes(Utc::now()).await.unwrap();
+        let town = code_of("140121100");
+        let yellow = |store: &cordon_store::Store| {
+            let chief = &chief;
+            let town = &town;
+            let _ = store;
+            async move { chief.coded_people(town, Colour::Yellow, None, 50).await.unwrap().0 }
+        };
+        let missed = yellow(&store).await;
+        assert_eq!(missed.len(), 7, "{:?}: everyone of the town but the one away", s.kind);
+        assert_eq!(missed[0].code.reasons[0].code, ReasonCode::OverdueTest);
+        assert_eq!(missed[0].code.reasons[0].zh, "未参加第三轮核酸检测");
+        assert!(missed.iter().all(|m| m.person_id != p(1)));
+        let counted: i64 = chief.code_counts(&town).await.unwrap().iter().map(|c| c.yellow).sum();
+        assert_eq!(counted, 7);
+
+        // Person 0 sampled late: their code clears; person 1's exemption undone: theirs turns yellow.
+        let site = officer
+            .create_site(NewSite {
+                round_id: round.id,
+                area_code: code_of("140121100201"),
+                name: "东关1号点".into(),
+                address: "村委会".into(),
+                stations: 1,
+            })
+            .await
+            .unwrap();
+        let tube = Barcode::parse("QX00000101").unwrap();
+        officer.open_tube(round.id, site.id, &tube, SamplingGroup::Resident, None).await.unwrap();
+        officer.scan(round.id, &tube, p(0), None).await.unwrap();
+        assert!(officer.unexempt(round.id, p(1)).await.unwrap());
+        assert_eq!(chief.health_code(p(0)).await.unwrap().colour, Colour::Green, "read live while marked");
+        store.refresh_codes(Utc::now()).await.unwrap();
+        let missed = yellow(&store).await;
+        assert!(missed.iter().all(|m| m.person_id != p(0)) && missed.iter().any(|m| m.person_id == p(1)), "{missed:?}");
+        assert_eq!(missed.len(), 7);
+        assert_eq!(chief.code_changes(p(0)).await.unwrap()[0].to, Colour::Green);
         s.finish(store).await.unwrap();
     }
 }

@@ -116,7 +116,7 @@ pub async fn override_code(caller: Caller, Path(id): Path<i64>, Json(input): Jso
         .colour
         .parse::<cordon_domain::health_code::Colour>()
         .map_err(|_| ApiError::bad_field("colour", cordon_domain::refusal!("refused.code.unknown_colour", colour = input.colour)))?;
-    let over = cordon_domain::health_code::Override { colour, reason: input.reason, until: input.until };
+    let over = cordon_domain::health_code::Override { colour, reason: input.reason, until: input.until, set_at: chrono::Utc::now() };
     Ok(Json(HealthCodeView::new(id, caller.0.override_code(id, &over).await?)))
 }
 
@@ -170,7 +170,7 @@ pub struct PeopleQuery {
     #[param(pattern = r"^[0-9]{2}([0-9]{2}([0-9]{2}([0-9]{3}([0-9]{3})?)?)?)?$")]
     area: Option<String>,
     /// red or yellow (default red)
-    #[param(schema_with = crate::api::enums::code_colour)]
+    #[param(pattern = "^(red|yellow)$")]
     colour: Option<String>,
     /// The `next` value of the previous page.
     after: Option<String>,
@@ -208,7 +208,9 @@ pub async fn people(caller: Caller, Query(q): Query<PeopleQuery>) -> ApiResult<J
     let area = area_or_home(&caller, q.area.as_deref())?;
     let colour = match q.colour.as_deref().filter(|c| !c.is_empty()) {
         None => cordon_domain::health_code::Colour::Red,
-        Some(c) => c.parse().map_err(|_| ApiError::bad_request("colour", format!("{c:?} is not red, yellow or green")))?,
+        Some("red") => cordon_domain::health_code::Colour::Red,
+        Some("yellow") => cordon_domain::health_code::Colour::Yellow,
+        Some(c) => return Err(ApiError::bad_request("colour", format!("{c:?} is not red or yellow"))),
     };
     let after = match q.after.as_deref() {
         Some(a) => Some(

@@ -271,6 +271,7 @@ pub async fn override_code(
         colour: f.colour,
         reason: f.reason,
         until: chrono::Utc::now() + chrono::Duration::days(f.days.clamp(-1, 365)),
+        set_at: chrono::Utc::now(),
     };
     match caller.0.override_code(id, &over).await {
         Ok(_) => axum::response::Redirect::to(&format!("/persons/{id}?notice={}", crate::format::percent(t.get("code.overridden"))))
