@@ -173,6 +173,56 @@ pub fn decide(f: &PassageFacts) -> (Decision, Vec<Why>) {
     }
 }
 
+named_enum! {
+    /// The risk of the place an arrival comes from, as the bulletins of the day rate it.
+    OriginRisk {
+        High => "high", "高风险区";
+        Medium => "medium", "中风险区";
+        Low => "low", "低风险地区";
+    }
+}
+
+/// The observation an arrival from outside the county is given (domain-rules §4: "来返人员"): a
+/// traveller from a high- or medium-risk area is under the rule set's plan for such travellers
+/// (quarantine or home health monitoring, as the rules of the incident say); from a low-risk
+/// place, none — they are registered and pass.
+pub fn arrival_category(risk: OriginRisk) -> Option<crate::observation::Category> {
+    use crate::observation::Category;
+    match risk {
+        OriginRisk::High => Some(Category::HighRiskArea),
+        OriginRisk::Medium => Some(Category::MediumRiskArea),
+        OriginRisk::Low => None,
+    }
+}
+
+/// The longest duty shift a checkpoint's roster takes.
+pub const SHIFT_MOST_HOURS: i64 = 24;
+
+/// Why a duty shift is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ShiftError {
+    /// It ends before it starts, or as it starts.
+    EndsBeforeStart,
+    /// Longer than [`SHIFT_MOST_HOURS`].
+    TooLong,
+    /// Nobody named to lead it.
+    NoLead,
+}
+
+/// Checks a duty shift: a lead, an end after the start, at most a day.
+pub fn check_shift(starts: chrono::DateTime<chrono::Utc>, ends: chrono::DateTime<chrono::Utc>, lead: &str) -> Result<(), ShiftError> {
+    if lead.trim().is_empty() {
+        return Err(ShiftError::NoLead);
+    }
+    if ends <= starts {
+        return Err(ShiftError::EndsBeforeStart);
+    }
+    if ends - starts > chrono::Duration::hours(SHIFT_MOST_HOURS) {
+        return Err(ShiftError::TooLong);
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -275,5 +325,20 @@ mod tests {
                 prop_assert_eq!(d, Decision::Pass);
             }
         }
+    }
+
+    #[test]
+    fn arrivals_from_risk_areas_are_observed_and_shifts_are_checked() {
+        use crate::observation::Category;
+        assert_eq!(arrival_category(OriginRisk::High), Some(Category::HighRiskArea));
+        assert_eq!(arrival_category(OriginRisk::Medium), Some(Category::MediumRiskArea));
+        assert_eq!(arrival_category(OriginRisk::Low), None);
+        let at = chrono::Utc::now();
+        let h = chrono::Duration::hours;
+        assert_eq!(check_shift(at, at + h(8), "王队长"), Ok(()));
+        assert_eq!(check_shift(at, at + h(24), "王队长"), Ok(()), "a day is allowed");
+        assert_eq!(check_shift(at, at + h(25), "王队长"), Err(ShiftError::TooLong));
+        assert_eq!(check_shift(at, at, "王队长"), Err(ShiftError::EndsBeforeStart));
+        assert_eq!(check_shift(at, at + h(8), " "), Err(ShiftError::NoLead));
     }
 }

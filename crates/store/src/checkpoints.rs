@@ -4,7 +4,9 @@
 //! passage through the one writer on SQLite.
 
 use chrono::{DateTime, Duration, Utc};
-use cordon_domain::checkpoints::{CheckpointKind, Decision, Direction, PassageFacts, Why, decide};
+use cordon_domain::checkpoints::{
+    CheckpointKind, Decision, Direction, OriginRisk, PassageFacts, ShiftError, Why, arrival_category, check_shift, decide,
+};
 use cordon_domain::health_code::HealthCode;
 use cordon_domain::{AreaCode, local_date};
 use serde::Serialize;
@@ -47,6 +49,9 @@ pub struct PassageAsk {
     pub medical_exit: bool,
     /// A negative test certificate within 48 hours shown at the booth (a test taken elsewhere).
     pub negative_certificate: bool,
+    /// The sending phone's id for this passage: sent again (a queue replayed after a signal
+    /// loss), it is logged once and answered as first decided.
+    pub client_id: Option<String>,
 }
 
 /// What the checkpoint decided for one passage, with the person's code when they are in the
@@ -63,7 +68,8 @@ pub struct Passage {
 
 /// The passage's row, written by the one writer on SQLite.
 pub(crate) const INSERT_PASSAGE: &str = "INSERT INTO passages (checkpoint_id, area_code, person_id, id_number, plate, direction, \
-     medical_exit, colour, decision, reasons, passed_at, recorded_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id";
+     medical_exit, colour, decision, reasons, passed_at, recorded_by, client_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
+     RETURNING id";
 
 /// The values of one passage row, in [`INSERT_PASSAGE`]'s order.
 pub(crate) struct PassageRow {
@@ -79,6 +85,7 @@ pub(crate) struct PassageRow {
     pub(crate) reasons: String,
     pub(crate) passed_at: DateTime<Utc>,
     pub(crate) recorded_by: String,
+    pub(crate) client_id: Option<String>,
 }
 
 impl Store {
@@ -140,6 +147,15 @@ impl Store {
         if number.is_empty() || number.len() > 40 {
             return Err(refused!("refused.checkpoint.bad_id_number"));
         }
+        let client_id = ask.client_id.as_deref().map(str::trim).filter(|c| !c.is_empty()).map(str::to_string);
+        if let Some(cid) = &client_id {
+            if cid.len() > 100 {
+                return Err(refused!("refused.checkpoint.bad_client_id"));
+            }
+            if let Some(done) = self.passage_by_client(cp.id, cid).await? {
+                return Ok(done);
+            }
+        }
         let person_id = self.person_ids_by_documents(std::slice::from_ref(&number)).await?.get(&number).copied();
         let (person, code) = match person_id {
             Some(id) => (self.person_by_id(id).await?, Some(self.health_code(id, now).await?)),
@@ -197,6 +213,7 @@ impl Store {
             reasons: reasons.iter().map(|w| w.code.as_str()).collect::<Vec<_>>().join(","),
             passed_at: now,
             recorded_by: actor.name.clone(),
+            client_id,
         };
         let id = match &*self.backend {
             crate::Backend::Sqlite(b) => b.writer.write(move |c| crate::sqlite::checkpoints::insert_passage(c, &row)).await?,
@@ -214,12 +231,37 @@ impl Store {
                     .bind(&row.reasons)
                     .bind(row.passed_at)
                     .bind(&row.recorded_by)
+                    .bind(&row.client_id)
                     .fetch_one(&b.pool)
                     .await?;
                 id
             }
         };
         Ok(Passage { id, decision, reasons, person, code, passed_at: now })
+    }
+
+    /// The passage checkpoint `checkpoint_id` logged under the phone's id `client_id`, as first
+    /// decided (its reasons by kind), if any.
+    async fn passage_by_client(&self, checkpoint_id: i64, client_id: &str) -> Result<Option<Passage>> {
+        type Row = (i64, Option<i64>, String, String, DateTime<Utc>);
+        let row: Option<Row> = with_read_pool!(self, pool => sqlx::query_as(
+            "SELECT id, person_id, decision, reasons, passed_at FROM passages WHERE checkpoint_id = $1 AND client_id = $2",
+        ).bind(checkpoint_id).bind(client_id).fetch_optional(pool).await?);
+        let Some((id, person_id, decision, reasons, passed_at)) = row else { return Ok(None) };
+        let decision: Decision = decision.parse().map_err(StoreError::corrupt)?;
+        let reasons = reasons
+            .split(',')
+            .filter(|r| !r.is_empty())
+            .map(|r| {
+                let code: cordon_domain::checkpoints::DecisionCode = r.parse().map_err(StoreError::corrupt)?;
+                Ok(Why { code, decision, zh: code.label_zh().to_string(), en: code.as_str().replace('_', " ") })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let person = match person_id {
+            Some(p) => self.person_by_id(p).await?,
+            None => None,
+        };
+        Ok(Some(Passage { id, decision, reasons, person, code: None, passed_at }))
     }
 
     /// Whether person `person_id` lives in zone `zone_id`: their area, building or household
@@ -240,7 +282,8 @@ impl Store {
     /// the person's name when they are in the register.
     pub(crate) async fn logged_passage(&self, checkpoint_id: i64, id: i64) -> Result<Option<LoggedPassage>> {
         Ok(with_read_pool!(self, pool => sqlx::query_as::<_, LoggedPassage>(
-            "SELECT x.decision, x.reasons, x.colour, p.name FROM passages x LEFT JOIN persons p ON p.id = x.person_id \
+            "SELECT x.id, x.person_id, x.direction, EXISTS (SELECT 1 FROM arrivals a WHERE a.passage_id = x.id) AS arrival, \
+             x.decision, x.reasons, x.colour, p.name FROM passages x LEFT JOIN persons p ON p.id = x.person_id \
              WHERE x.checkpoint_id = $1 AND x.id = $2",
         ).bind(checkpoint_id).bind(id).fetch_optional(pool).await?))
     }
@@ -265,6 +308,11 @@ impl Store {
 /// A passage as logged.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct LoggedPassage {
+    pub id: i64,
+    pub person_id: Option<i64>,
+    pub direction: String,
+    /// Whether an arrival was registered from it.
+    pub arrival: bool,
     pub decision: String,
     /// Reason codes joined by ','.
     pub reasons: String,
@@ -280,4 +328,227 @@ pub struct PassageLog {
     pub refused: i64,
     /// (time, decision, reason codes joined by ',', id number as scanned), newest first.
     pub recent: Vec<(DateTime<Utc>, String, String, String)>,
+}
+
+/// A duty shift to add to a checkpoint's roster.
+#[derive(Debug, Clone)]
+pub struct NewShift {
+    pub starts_at: DateTime<Utc>,
+    pub ends_at: DateTime<Utc>,
+    pub lead: String,
+    pub phone: Option<String>,
+    /// Everyone on duty, as typed.
+    pub staff: String,
+}
+
+/// A duty shift as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+pub struct Shift {
+    pub id: i64,
+    pub checkpoint_id: i64,
+    pub starts_at: DateTime<Utc>,
+    pub ends_at: DateTime<Utc>,
+    pub lead: String,
+    pub phone: Option<String>,
+    pub staff: String,
+}
+
+/// An arrival from outside the county to register, from a passage that found them not in the
+/// register.
+#[derive(Debug, Clone)]
+pub struct NewArrival {
+    pub name: String,
+    pub phone: Option<String>,
+    /// Where they came from, as they say it.
+    pub from_place: String,
+    pub from_risk: OriginRisk,
+    /// The village or community they are going to.
+    pub area_code: AreaCode,
+    pub address: Option<String>,
+}
+
+/// An arrival as registered: the person now in the register and the order given, if any.
+#[derive(Debug, Clone, Serialize)]
+pub struct Arrival {
+    pub id: i64,
+    pub passage_id: i64,
+    pub person_id: i64,
+    pub from_risk: OriginRisk,
+    /// The observation order given for a risk area: its id and status.
+    pub order: Option<(i64, cordon_domain::observation::Status)>,
+}
+
+/// A checkpoint's day by the hour (local): passed, registered, refused, and arrivals registered.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Hours {
+    /// (hour 0–23, passed, registered, refused), only hours with passages.
+    pub hours: Vec<(u32, i64, i64, i64)>,
+    pub arrivals: i64,
+}
+
+impl Store {
+    /// Adds a duty shift to checkpoint `cp`'s roster, checked by the domain, audited.
+    pub(crate) async fn add_shift(&self, actor: &Actor, cp: &Checkpoint, new: &NewShift) -> Result<Shift> {
+        check_shift(new.starts_at, new.ends_at, &new.lead).map_err(|e| match e {
+            ShiftError::NoLead => refused!("refused.shift.no_lead"),
+            ShiftError::EndsBeforeStart => refused!("refused.shift.ends_before_start"),
+            ShiftError::TooLong => refused!("refused.shift.too_long", hours = cordon_domain::checkpoints::SHIFT_MOST_HOURS),
+        })?;
+        let phone = new.phone.as_deref().map(str::trim).filter(|p| !p.is_empty());
+        let change = Change::new("add_shift", "checkpoint", cp.id).area(&cp.area_code).after(serde_json::json!({
+            "starts_at": new.starts_at, "ends_at": new.ends_at, "lead": new.lead.trim(), "staff": new.staff.trim(),
+        }));
+        let id = with_write_pool!(self, pool => {
+            let mut tx = pool.begin_write().await?;
+            let (id,): (i64,) = sqlx::query_as(
+                "INSERT INTO checkpoint_shifts (checkpoint_id, starts_at, ends_at, lead, phone, staff, created_at, created_by) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+            )
+            .bind(cp.id).bind(new.starts_at).bind(new.ends_at).bind(new.lead.trim()).bind(phone).bind(new.staff.trim())
+            .bind(Utc::now()).bind(&actor.name).fetch_one(&mut *tx).await?;
+            tx.append(actor, &change).await?;
+            tx.commit().await?;
+            id
+        });
+        Ok(Shift {
+            id,
+            checkpoint_id: cp.id,
+            starts_at: new.starts_at,
+            ends_at: new.ends_at,
+            lead: new.lead.trim().to_string(),
+            phone: phone.map(str::to_string),
+            staff: new.staff.trim().to_string(),
+        })
+    }
+
+    /// Checkpoint `id`'s shifts that end after `since`, by start.
+    pub(crate) async fn shifts(&self, id: i64, since: DateTime<Utc>) -> Result<Vec<Shift>> {
+        Ok(with_read_pool!(self, pool => sqlx::query_as::<_, Shift>(
+            "SELECT id, checkpoint_id, starts_at, ends_at, lead, phone, staff FROM checkpoint_shifts \
+             WHERE checkpoint_id = $1 AND ends_at > $2 ORDER BY starts_at, id LIMIT 50",
+        ).bind(id).bind(since).fetch_all(pool).await?))
+    }
+
+    /// Registers an arrival found not in the register by passage `passage_id` of checkpoint
+    /// `cp`: the person put in the register under the number scanned (a resident id), the
+    /// passage then names them, and, from a risk area, the observation order the incident's
+    /// rules give such a traveller, waiting where its plan starts. Audited.
+    pub(crate) async fn register_arrival(&self, actor: &Actor, cp: &Checkpoint, passage_id: i64, a: &NewArrival) -> Result<Arrival> {
+        let row: Option<(Option<i64>, String, String)> = with_read_pool!(self, pool => sqlx::query_as(
+            "SELECT person_id, id_number, direction FROM passages WHERE id = $1 AND checkpoint_id = $2",
+        ).bind(passage_id).bind(cp.id).fetch_optional(pool).await?);
+        let Some((person, number, direction)) = row else {
+            return Err(missing!("refused.checkpoint.no_passage", id = passage_id));
+        };
+        if person.is_some() || direction != Direction::In.as_str() {
+            return Err(StoreError::from(cordon_domain::refusal::Refusal::conflict("refused.arrival.not_an_arrival")));
+        }
+        let resident =
+            cordon_domain::ResidentId::parse(&number).map_err(|_| refused!("refused.arrival.resident_id_only", number = number))?;
+        let name = cordon_domain::person::PersonName::parse(&a.name).map_err(|_| refused!("refused.arrival.no_name"))?;
+        let phone = match a.phone.as_deref().map(str::trim).filter(|p| !p.is_empty()) {
+            Some(p) => Some(cordon_domain::Phone::parse(p).map_err(|_| refused!("refused.arrival.bad_phone", phone = p))?),
+            None => None,
+        };
+        let from = a.from_place.trim();
+        if from.is_empty() {
+            return Err(refused!("refused.arrival.no_origin"));
+        }
+        if self.area(&a.area_code).await?.is_none() {
+            return Err(refused!("refused.area_unregistered", area = a.area_code));
+        }
+        let new = cordon_domain::NewPerson {
+            sex: resident.sex(),
+            birth_date: resident.birth_date(),
+            document: cordon_domain::person::IdDocument::Resident(resident),
+            name,
+            phone,
+            area_code: a.area_code.clone(),
+            address: a.address.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_string),
+            tags: Default::default(),
+        };
+        let (registered, _) = self.register_person(actor, &new).await?;
+        let now = Utc::now();
+        // From a risk area: the order the incident's rules give such a traveller, from today.
+        let mut order = None;
+        if let Some(category) = arrival_category(a.from_risk) {
+            let incident = self.incident_for(actor, &a.area_code).await?;
+            let rule = self.rule_set(&self.incident_rule_set(incident).await?).await?;
+            let today = local_date(now);
+            let schedule = crate::observation::schedule_for(&rule, category, now, today, &[]).ok_or_else(|| {
+                refused!("refused.arrival.no_plan", category = cordon_domain::refusal::term("obs.category", category.as_str()))
+            })?;
+            let entry = schedule.entry().ok_or_else(|| refused!("refused.arrival.no_plan", category = category.as_str()))?;
+            let cols = crate::observation::ScheduleColumns::of(&schedule);
+            let status = cordon_domain::observation::Status::waiting_for(entry);
+            order = Some((incident, rule.name.clone(), category, cols, status));
+        }
+        let change = Change::new("register_arrival", "checkpoint", cp.id).area(a.area_code.as_str()).after(serde_json::json!({
+            "passage": passage_id, "person": registered.id, "from": from, "risk": a.from_risk,
+            "order": order.as_ref().map(|(_, _, c, _, s)| serde_json::json!({"category": c.as_str(), "status": s.as_str()})),
+        }));
+        let (id, order_id) = with_write_pool!(self, pool => {
+            let mut tx = pool.begin_write().await?;
+            let taken = sqlx::query("UPDATE passages SET person_id = $1 WHERE id = $2 AND person_id IS NULL")
+                .bind(registered.id).bind(passage_id).execute(&mut *tx).await?;
+            if taken.rows_affected() == 0 {
+                return Err(StoreError::from(cordon_domain::refusal::Refusal::conflict("refused.arrival.not_an_arrival")));
+            }
+            let mut order_id = None;
+            if let Some((incident, rule, category, cols, status)) = &order {
+                let row: Option<(i64,)> = sqlx::query_as(
+                    "INSERT INTO observation_orders (incident_id, person_id, category, last_exposure_at, rule_set, status, area_code, created_at, \
+                     created_by, found_on, release_on, centralized_until, test_dates, updated_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $4, $8, $9, $10, $11, $12, $4) ON CONFLICT (incident_id, person_id) DO NOTHING RETURNING id",
+                )
+                .bind(incident).bind(registered.id).bind(category.as_str()).bind(now).bind(rule).bind(status.as_str())
+                .bind(a.area_code.as_str()).bind(&actor.name).bind(local_date(now)).bind(cols.release_on).bind(cols.centralized_until)
+                .bind(&cols.test_dates).fetch_optional(&mut *tx).await?;
+                order_id = row.map(|(id,)| id);
+            }
+            let (id,): (i64,) = sqlx::query_as(
+                "INSERT INTO arrivals (passage_id, checkpoint_id, person_id, from_place, from_risk, area_code, order_id, registered_at, registered_by) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+            )
+            .bind(passage_id).bind(cp.id).bind(registered.id).bind(from).bind(a.from_risk.as_str()).bind(a.area_code.as_str())
+            .bind(order_id).bind(now).bind(&actor.name).fetch_one(&mut *tx).await?;
+            tx.append(actor, &change).await?;
+            tx.commit().await?;
+            (id, order_id)
+        });
+        Ok(Arrival {
+            id,
+            passage_id,
+            person_id: registered.id,
+            from_risk: a.from_risk,
+            order: order_id.zip(order.map(|(_, _, _, _, s)| s)),
+        })
+    }
+
+    /// Checkpoint `id`'s local day of `now` by the hour, and the arrivals registered.
+    pub(crate) async fn passages_by_hour(&self, id: i64, now: DateTime<Utc>) -> Result<Hours> {
+        let start = cordon_domain::from_local(local_date(now).and_time(chrono::NaiveTime::MIN));
+        let rows: Vec<(DateTime<Utc>, String)> = with_read_pool!(self, pool => sqlx::query_as(
+            "SELECT passed_at, decision FROM passages WHERE checkpoint_id = $1 AND passed_at >= $2 ORDER BY passed_at",
+        ).bind(id).bind(start).fetch_all(pool).await?);
+        let mut out = Hours::default();
+        for (at, decision) in rows {
+            use chrono::Timelike;
+            let hour = at.with_timezone(&cordon_domain::local_offset()).hour();
+            if out.hours.last().is_none_or(|h| h.0 != hour) {
+                out.hours.push((hour, 0, 0, 0));
+            }
+            let h = out.hours.last_mut().expect("pushed");
+            match decision.parse::<Decision>().map_err(StoreError::corrupt)? {
+                Decision::Pass => h.1 += 1,
+                Decision::Register => h.2 += 1,
+                Decision::Refuse => h.3 += 1,
+            }
+        }
+        let (arrivals,): (i64,) = with_read_pool!(self, pool => sqlx::query_as(
+            "SELECT COUNT(*) FROM arrivals WHERE checkpoint_id = $1 AND registered_at >= $2",
+        ).bind(id).bind(start).fetch_one(pool).await?);
+        out.arrivals = arrivals;
+        Ok(out)
+    }
 }

@@ -356,6 +356,7 @@ mod tests {
             ("rules.title.", cordon_domain::observation::RuleSet::BUILT_IN.to_vec()),
             ("checkpoints.kind.", all(cordon_domain::checkpoints::CheckpointKind::ALL, cordon_domain::checkpoints::CheckpointKind::as_str)),
             ("checkpoints.why.", all(cordon_domain::checkpoints::DecisionCode::ALL, cordon_domain::checkpoints::DecisionCode::as_str)),
+            ("checkpoints.risk.", all(cordon_domain::checkpoints::OriginRisk::ALL, cordon_domain::checkpoints::OriginRisk::as_str)),
             ("checkpoints.decision.", all(cordon_domain::checkpoints::Decision::ALL, cordon_domain::checkpoints::Decision::as_str)),
             ("code.colour.", all(cordon_domain::health_code::Colour::ALL, cordon_domain::health_code::Colour::as_str)),
             ("zones.act.", all(cordon_domain::zones::ZoneAct::ALL, cordon_domain::zones::ZoneAct::as_str)),

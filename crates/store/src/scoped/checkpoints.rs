@@ -7,7 +7,9 @@ use cordon_domain::AreaCode;
 use cordon_domain::access::Permission;
 
 use super::Scoped;
-use crate::checkpoints::{Checkpoint, LoggedPassage, NewCheckpoint, Passage, PassageAsk, PassageLog};
+use crate::checkpoints::{
+    Arrival, Checkpoint, Hours, LoggedPassage, NewArrival, NewCheckpoint, NewShift, Passage, PassageAsk, PassageLog, Shift,
+};
 use crate::{Result, StoreError};
 
 impl Scoped {
@@ -55,5 +57,35 @@ impl Scoped {
     pub async fn logged_passage(&self, checkpoint_id: i64, id: i64) -> Result<Option<LoggedPassage>> {
         let cp = self.checkpoint(checkpoint_id).await?;
         self.store.logged_passage(cp.id, id).await
+    }
+
+    /// Adds a duty shift to a checkpoint of the jurisdiction (`checkpoint.write` — the post's
+    /// lead — or `command.write`).
+    pub async fn add_shift(&self, id: i64, new: &NewShift) -> Result<Shift> {
+        self.require_any(&[Permission::CheckpointWrite, Permission::CommandWrite])?;
+        let cp = self.checkpoint(id).await?;
+        self.store.add_shift(&self.actor, &cp, new).await
+    }
+
+    /// A checkpoint's shifts from twelve hours ago on: who was, is and will be on duty.
+    pub async fn shifts(&self, id: i64) -> Result<Vec<Shift>> {
+        let cp = self.checkpoint(id).await?;
+        self.store.shifts(cp.id, Utc::now() - chrono::Duration::hours(12)).await
+    }
+
+    /// Registers an arrival a passage found not in the register (`checkpoint.write`; the place
+    /// they are going in the jurisdiction): in the register, and from a risk area under the
+    /// observation the rules give.
+    pub async fn register_arrival(&self, id: i64, passage_id: i64, new: &NewArrival) -> Result<Arrival> {
+        self.require(Permission::CheckpointWrite)?;
+        let cp = self.checkpoint(id).await?;
+        self.inside(&new.area_code)?;
+        self.store.register_arrival(&self.actor, &cp, passage_id, new).await
+    }
+
+    /// A checkpoint's day by the hour, and the arrivals registered.
+    pub async fn passages_by_hour(&self, id: i64) -> Result<Hours> {
+        let cp = self.checkpoint(id).await?;
+        self.store.passages_by_hour(cp.id, Utc::now()).await
     }
 }

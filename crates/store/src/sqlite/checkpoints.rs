@@ -19,7 +19,8 @@ pub(crate) fn insert_passage(c: &rusqlite::Connection, row: &PassageRow) -> Resu
             row.decision,
             row.reasons,
             super::time(row.passed_at),
-            row.recorded_by
+            row.recorded_by,
+            row.client_id
         ],
         |r| r.get(0),
     )?;

@@ -47,8 +47,14 @@ async fn a_checkpoint_refuses_a_sealed_resident_and_a_red_code_lets_a_green_one_
 
         let pass = |cp: i64, n: &str, medical_exit: bool| {
             let guard = &guard;
-            let ask =
-                PassageAsk { id_number: n.to_string(), plate: None, direction: Direction::Out, medical_exit, negative_certificate: false };
+            let ask = PassageAsk {
+                id_number: n.to_string(),
+                plate: None,
+                direction: Direction::Out,
+                medical_exit,
+                negative_certificate: false,
+                client_id: None,
+            };
             async move { guard.record_passage(cp, &ask).await.unwrap() }
         };
         // Person 0 lives in the sealed village: red, and a resident of the zone the gate guards.
@@ -70,8 +76,14 @@ async fn a_checkpoint_refuses_a_sealed_resident_and_a_red_code_lets_a_green_one_
         let out = pass(exit.id, &id(2), false).await;
         assert_eq!((out.decision, out.reasons[0].code), (Decision::Refuse, DecisionCode::NoRecentTest));
         // A certificate from a test elsewhere, shown at the booth, does.
-        let shown =
-            PassageAsk { id_number: id(2), plate: None, direction: Direction::Out, medical_exit: false, negative_certificate: true };
+        let shown = PassageAsk {
+            id_number: id(2),
+            plate: None,
+            direction: Direction::Out,
+            medical_exit: false,
+            negative_certificate: true,
+            client_id: None,
+        };
         assert_eq!(guard.record_passage(exit.id, &shown).await.unwrap().decision, Decision::Pass);
         let logged = guard.logged_passage(exit.id, out.id).await.unwrap().unwrap();
         assert_eq!((logged.decision.as_str(), logged.reasons.as_str()), ("refuse", "no_recent_test"));
@@ -80,11 +92,108 @@ async fn a_checkpoint_refuses_a_sealed_resident_and_a_red_code_lets_a_green_one_
         assert_eq!((day.passed, day.registered, day.refused, day.recent.len()), (0, 3, 1, 4));
         assert_eq!(day.recent[0].3, "110105194912310021", "newest first");
         // Only checkpoint officers log passages; a township's own checkpoints only.
-        let ask = PassageAsk { id_number: id(2), plate: None, direction: Direction::In, medical_exit: false, negative_certificate: false };
+        let ask = PassageAsk {
+            id_number: id(2),
+            plate: None,
+            direction: Direction::In,
+            medical_exit: false,
+            negative_certificate: false,
+            client_id: None,
+        };
         assert!(matches!(tracer.record_passage(gate.id, &ask).await, Err(StoreError::Forbidden(_))));
         let other = as_user(&store, "guard2", Role::CheckpointOfficer, "140121101").await;
         assert!(matches!(other.record_passage(gate.id, &ask).await, Err(StoreError::Forbidden(_))));
         assert_eq!(guard.checkpoints().await.unwrap().len(), 2);
+        s.finish(store).await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn an_arrival_is_registered_and_observed_a_resent_passage_is_logged_once_and_shifts_are_kept() {
+    use cordon_domain::checkpoints::OriginRisk;
+    use cordon_domain::health_code::{Colour, ReasonCode};
+    use cordon_domain::observation::Status;
+    use cordon_store::checkpoints::{NewArrival, NewShift};
+    for (s, store) in each_backend("arrivals").await {
+        seed_areas(&store).await;
+        import_persons(&store, Cursor::new(people_csv(12).into_bytes()), &mut Collect::default()).await.unwrap();
+        let chief = as_user(&store, "chief", Role::Commander, "140121").await;
+        let guard = as_user(&store, "guard", Role::CheckpointOfficer, "140121").await;
+        let cp = chief
+            .create_checkpoint(&NewCheckpoint {
+                name: "清徐收费站".into(),
+                kind: CheckpointKind::HighwayExit,
+                area_code: code("140121100"),
+                zone_id: None,
+                leaves_county: true,
+            })
+            .await
+            .unwrap();
+        let ask = |number: &str, client: Option<&str>| PassageAsk {
+            id_number: number.into(),
+            plate: Some("京A·12345".into()),
+            direction: Direction::In,
+            medical_exit: false,
+            negative_certificate: false,
+            client_id: client.map(str::to_string),
+        };
+        let visitor = |y, n| {
+            cordon_domain::ResidentId::from_parts("110105", chrono::NaiveDate::from_ymd_opt(y, 3, 2).unwrap(), n).unwrap().to_string()
+        };
+        // Sent twice from a phone that lost its signal: logged once, answered as decided.
+        let first = guard.record_passage(cp.id, &ask(&visitor(1985, 7), Some("phone-1"))).await.unwrap();
+        let again = guard.record_passage(cp.id, &ask(&visitor(1985, 7), Some("phone-1"))).await.unwrap();
+        assert_eq!((first.decision, first.reasons[0].code), (Decision::Register, DecisionCode::NotInRegister), "{:?}", s.kind);
+        assert_eq!((again.id, again.decision), (first.id, Decision::Register));
+        assert_eq!(guard.passages_today(cp.id).await.unwrap().recent.len(), 1);
+
+        // Registered on the spot: from a medium-risk area, so observed at home as the rules say.
+        let arrival = |name: &str, risk| NewArrival {
+            name: name.into(),
+            phone: Some("13900000000".into()),
+            from_place: "北京市朝阳区".into(),
+            from_risk: risk,
+            area_code: code("140121100201"),
+            address: Some("东关村12号".into()),
+        };
+        let a = guard.register_arrival(cp.id, first.id, &arrival("赵六", OriginRisk::Medium)).await.unwrap();
+        assert_eq!(a.order.map(|(_, s)| s), Some(Status::AwaitingHome));
+        let code = chief.health_code(a.person_id).await.unwrap();
+        assert_eq!((code.colour, code.reasons[0].code), (Colour::Yellow, ReasonCode::HomeMonitoring));
+        assert_eq!(
+            guard.register_arrival(cp.id, first.id, &arrival("赵六", OriginRisk::Medium)).await.refused().kind,
+            "refused.arrival.not_an_arrival",
+            "registered once"
+        );
+        let logged = guard.logged_passage(cp.id, first.id).await.unwrap().unwrap();
+        assert_eq!((logged.name.as_deref(), logged.arrival), (Some("赵六"), true));
+        // A passport is not registered here (the port's closed loop takes people from abroad);
+        // a low-risk arrival is registered with no order.
+        let foreign = guard.record_passage(cp.id, &ask("E12345678", None)).await.unwrap();
+        assert_eq!(
+            guard.register_arrival(cp.id, foreign.id, &arrival("John", OriginRisk::Low)).await.refused().kind,
+            "refused.arrival.resident_id_only"
+        );
+        let low = guard.record_passage(cp.id, &ask(&visitor(1990, 8), None)).await.unwrap();
+        let registered = guard.register_arrival(cp.id, low.id, &arrival("钱七", OriginRisk::Low)).await.unwrap();
+        assert!(registered.order.is_none());
+        let hours = guard.passages_by_hour(cp.id).await.unwrap();
+        assert_eq!((hours.hours.iter().map(|h| h.1 + h.2 + h.3).sum::<i64>(), hours.arrivals), (3, 2));
+
+        // The roster: a lead and at most a day.
+        let now = chrono::Utc::now();
+        let shift = |lead: &str, hours: i64| NewShift {
+            starts_at: now - chrono::Duration::hours(1),
+            ends_at: now + chrono::Duration::hours(hours - 1),
+            lead: lead.into(),
+            phone: None,
+            staff: "张三，李四".into(),
+        };
+        guard.add_shift(cp.id, &shift("王队长", 8)).await.unwrap();
+        assert_eq!(guard.add_shift(cp.id, &shift("王队长", 25)).await.refused().kind, "refused.shift.too_long");
+        assert_eq!(guard.add_shift(cp.id, &shift(" ", 8)).await.refused().kind, "refused.shift.no_lead");
+        let shifts = chief.shifts(cp.id).await.unwrap();
+        assert_eq!((shifts.len(), shifts[0].lead.as_str()), (1, "王队长"));
         s.finish(store).await.unwrap();
     }
 }

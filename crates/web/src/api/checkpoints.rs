@@ -99,6 +99,10 @@ pub struct PassageInput {
     /// A negative test certificate within 48 hours shown (a test taken elsewhere).
     #[serde(default)]
     pub negative_certificate: bool,
+    /// The sending device's id for this passage: sent again, it is logged once and answered as
+    /// first decided (an offline phone replaying its queue).
+    #[schema(max_length = 100)]
+    pub client_id: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -164,6 +168,127 @@ pub async fn pass(caller: Caller, Path(id): Path<i64>, Json(input): Json<Passage
         direction,
         medical_exit: input.medical_exit,
         negative_certificate: input.negative_certificate,
+        client_id: input.client_id,
     };
     Ok(Json(caller.0.record_passage(id, &ask).await?.into()))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ShiftInput {
+    pub starts_at: DateTime<Utc>,
+    /// After the start, within 24 hours of it.
+    pub ends_at: DateTime<Utc>,
+    pub lead: String,
+    pub phone: Option<String>,
+    /// Everyone on duty, names separated by commas.
+    #[serde(default)]
+    pub staff: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ShiftView {
+    pub id: i64,
+    pub starts_at: DateTime<Utc>,
+    pub ends_at: DateTime<Utc>,
+    pub lead: String,
+    pub phone: Option<String>,
+    pub staff: String,
+}
+
+impl From<cordon_store::checkpoints::Shift> for ShiftView {
+    fn from(s: cordon_store::checkpoints::Shift) -> Self {
+        ShiftView { id: s.id, starts_at: s.starts_at, ends_at: s.ends_at, lead: s.lead, phone: s.phone, staff: s.staff }
+    }
+}
+
+/// Adds a duty shift to a checkpoint's roster; audited. Requires `checkpoint.write` or
+/// `command.write` at a checkpoint of the jurisdiction.
+#[utoipa::path(post, path = "/api/v1/checkpoints/{id}/shifts", tag = "zones", params(("id" = i64, Path, description = "Checkpoint id")),
+    request_body = ShiftInput,
+    responses((status = 201, body = ShiftView), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
+              (status = 404, body = Problem), (status = 422, body = Problem)),
+    extensions(("x-permission" = json!(Permission::CheckpointWrite.as_str()))))]
+pub async fn add_shift(caller: Caller, Path(id): Path<i64>, Json(input): Json<ShiftInput>) -> ApiResult<(StatusCode, Json<ShiftView>)> {
+    let new = cordon_store::checkpoints::NewShift {
+        starts_at: input.starts_at,
+        ends_at: input.ends_at,
+        lead: input.lead,
+        phone: input.phone,
+        staff: input.staff,
+    };
+    Ok((StatusCode::CREATED, Json(caller.0.add_shift(id, &new).await?.into())))
+}
+
+/// A checkpoint's duty shifts from twelve hours ago on. Requires `areas.read` inside the
+/// jurisdiction.
+#[utoipa::path(get, path = "/api/v1/checkpoints/{id}/shifts", tag = "zones", params(("id" = i64, Path, description = "Checkpoint id")),
+    responses((status = 200, body = Vec<ShiftView>), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)),
+    extensions(("x-permission" = json!(Permission::AreasRead.as_str()))))]
+pub async fn shifts(caller: Caller, Path(id): Path<i64>) -> ApiResult<Json<Vec<ShiftView>>> {
+    Ok(Json(caller.0.shifts(id).await?.into_iter().map(ShiftView::from).collect()))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ArrivalInput {
+    pub name: String,
+    pub phone: Option<String>,
+    /// Where they came from, as said at the booth.
+    pub from_place: String,
+    /// high, medium or low: the risk of that place.
+    #[schema(schema_with = crate::api::enums::origin_risk)]
+    pub from_risk: String,
+    /// The village or community they are going to (a code of the jurisdiction).
+    pub area_code: String,
+    pub address: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ArrivalView {
+    pub id: i64,
+    pub passage_id: i64,
+    /// Now in the register.
+    pub person_id: i64,
+    /// The observation order given for a risk area.
+    pub order_id: Option<i64>,
+    /// Where that order waits: awaiting_transfer (a site) or awaiting_home.
+    pub order_status: Option<String>,
+}
+
+/// Registers an arrival from outside the county whom a passage found not in the register: put
+/// in the register under the resident id scanned and, from a high- or medium-risk area, given
+/// the observation the incident's rules set for such travellers. Requires `checkpoint.write`.
+#[utoipa::path(post, path = "/api/v1/checkpoints/{id}/passages/{passage_id}/arrival", tag = "zones",
+    params(("id" = i64, Path, description = "Checkpoint id"), ("passage_id" = i64, Path, description = "The passage that found them")),
+    request_body = ArrivalInput,
+    responses((status = 201, body = ArrivalView), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
+              (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)),
+    extensions(("x-permission" = json!(Permission::CheckpointWrite.as_str()))))]
+pub async fn register_arrival(
+    caller: Caller,
+    Path((id, passage_id)): Path<(i64, i64)>,
+    Json(input): Json<ArrivalInput>,
+) -> ApiResult<(StatusCode, Json<ArrivalView>)> {
+    let from_risk = input
+        .from_risk
+        .parse::<cordon_domain::checkpoints::OriginRisk>()
+        .map_err(|_| ApiError::bad_request("from_risk", format!("{:?} is not high, medium or low", input.from_risk)))?;
+    let new = cordon_store::checkpoints::NewArrival {
+        name: input.name,
+        phone: input.phone,
+        from_place: input.from_place,
+        from_risk,
+        area_code: parse_area("area_code", &input.area_code)?,
+        address: input.address,
+    };
+    let a = caller.0.register_arrival(id, passage_id, &new).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(ArrivalView {
+            id: a.id,
+            passage_id: a.passage_id,
+            person_id: a.person_id,
+            order_id: a.order.map(|(o, _)| o),
+            order_status: a.order.map(|(_, s)| s.to_string()),
+        }),
+    ))
 }

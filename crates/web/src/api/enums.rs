@@ -7,7 +7,7 @@ use cordon_domain::area::AreaLevel;
 use cordon_domain::cases::case::{CaseClass, CasePlace, HowFound, Origin, Severity};
 use cordon_domain::cases::exposure::{AssistStatus, Degree, ExposureKind, ExposureStatus};
 use cordon_domain::cases::investigation::Part;
-use cordon_domain::checkpoints::{CheckpointKind, Decision, DecisionCode, Direction};
+use cordon_domain::checkpoints::{CheckpointKind, Decision, DecisionCode, Direction, OriginRisk};
 use cordon_domain::health_code::{Colour, ReasonCode};
 use cordon_domain::observation::{Category, SiteKind, Status};
 use cordon_domain::person::Vulnerability;
@@ -55,6 +55,7 @@ one_of! {
     case_place => all(CasePlace::ALL, CasePlace::as_str);
     category => all(Category::ALL, Category::as_str);
     checkpoint_kind => all(CheckpointKind::ALL, CheckpointKind::as_str);
+    origin_risk => all(OriginRisk::ALL, OriginRisk::as_str);
     clock_state => ["running", "overdue", "done"];
     decision => all(Decision::ALL, Decision::as_str);
     decision_code => all(DecisionCode::ALL, DecisionCode::as_str);

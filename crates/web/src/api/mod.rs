@@ -120,6 +120,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(zones::lift))
         .routes(routes!(checkpoints::create, checkpoints::list))
         .routes(routes!(checkpoints::pass))
+        .routes(routes!(checkpoints::add_shift, checkpoints::shifts))
+        .routes(routes!(checkpoints::register_arrival))
 }
 
 /// Parses an area code from a request field, answering 400 with the reason.

@@ -324,6 +324,95 @@ async fn a_checkpoint_officer_turns_back_a_sealed_zone_resident_with_the_reason_
         assert_eq!(text(&client, "#verdict").await, "登记后通行");
         assert_eq!(text(&client, "#refused-count").await, "1");
         assert_eq!(client.find_all(fantoccini::Locator::Css("table#passages tbody tr")).await.unwrap().len(), 3);
+
+        // An arrival coming in, not in the register, is registered on the spot: a place typed
+        // wrong is said and nothing is registered; from a medium-risk area, observed at home.
+        let visitor = cordon_domain::ResidentId::from_parts("110105", chrono::NaiveDate::from_ymd_opt(1985, 3, 2).unwrap(), 7).unwrap();
+        client.goto(&gate).await.unwrap();
+        fill(&client, "#pass-form input[name=id_number]", visitor.as_str()).await;
+        click(&client, "#pass-form input[name=direction][value=in]").await;
+        click_and_wait(&client, "#pass-form button").await;
+        assert_eq!(text(&client, "#verdict").await, "登记后通行");
+        let arrive = |place: &'static str| {
+            let client = &client;
+            async move {
+                fill(client, "#arrival-form input[name=name]", "赵六").await;
+                fill(client, "#arrival-form input[name=from_place]", "北京市朝阳区").await;
+                client
+                    .find(fantoccini::Locator::Css("#arrival-form select[name=from_risk]"))
+                    .await
+                    .unwrap()
+                    .select_by_value("medium")
+                    .await
+                    .unwrap();
+                fill(client, "#arrival-form input[name=area]", place).await;
+                click_and_wait(client, "#arrival-form button").await;
+            }
+        };
+        arrive("不存在村").await;
+        assert_eq!(text(&client, "#pass-error").await, "辖区内没有名为“不存在村”的区划");
+        assert_eq!(text(&client, "#arrivals-count").await, "0");
+        arrive("东关村").await;
+        assert_eq!(text(&client, "#gate-notice").await, "已登记来返人员赵六，按中风险区旅居管理：待居家隔离");
+        assert_eq!(text(&client, "#arrivals-count").await, "1");
+        assert!(client.find(fantoccini::Locator::Css("table#passage-hours tbody tr")).await.is_ok(), "today by the hour");
+
+        // The post's lead puts a shift on the roster.
+        click(&client, "#add-shift summary").await;
+        let local = |h: i64| {
+            (chrono::Utc::now() + chrono::Duration::hours(h))
+                .with_timezone(&cordon_domain::local_offset())
+                .format("%Y-%m-%dT%H:%M")
+                .to_string()
+        };
+        let set = format!(
+            "document.querySelector('#shift-form input[name=starts_at]').value = '{}'; document.querySelector('#shift-form input[name=ends_at]').value = '{}';",
+            local(-1),
+            local(7)
+        );
+        client.execute(&set, vec![]).await.unwrap();
+        fill(&client, "#shift-form input[name=lead]", "王队长").await;
+        fill(&client, "#shift-form input[name=staff]", "张三，李四").await;
+        click_and_wait(&client, "#shift-form button").await;
+        assert_eq!(text(&client, "#gate-notice").await, "已添加班次：王队长带班");
+        let roster = text(&client, "table#shifts tbody").await;
+        assert!(roster.contains("王队长") && roster.contains("在岗"), "{roster}");
+
+        // The signal drops: the passage is kept on the phone and said so; back online, it is sent once.
+        client
+            .execute(
+                "window.__fetch = window.fetch; window.fetch = function () { return Promise.reject(new TypeError('offline')); };",
+                vec![],
+            )
+            .await
+            .unwrap();
+        fill(&client, "#pass-form input[name=id_number]", &sample_id(3)).await;
+        click(&client, "#pass-form button").await;
+        let said = |want: &'static str| {
+            let client = &client;
+            async move {
+                for _ in 0..100 {
+                    let now = client
+                        .execute("var n = document.getElementById('offline-note'); return n.hidden ? '' : n.textContent;", vec![])
+                        .await
+                        .unwrap();
+                    if now.as_str().is_some_and(|t| t.starts_with(want)) {
+                        return;
+                    }
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                }
+                panic!("the page never said {want}");
+            }
+        };
+        said("网络中断：已在本机暂存1条通行记录").await;
+        client.execute("window.fetch = window.__fetch; window.dispatchEvent(new Event('online'));", vec![]).await.unwrap();
+        said("已补录1条离线通行记录").await;
+        client.execute("window.dispatchEvent(new Event('online'));", vec![]).await.unwrap();
+        client.goto(&gate).await.unwrap();
+        assert_eq!(client.find_all(fantoccini::Locator::Css("table#passages tbody tr")).await.unwrap().len(), 5, "sent once");
+        let fits = client.execute("return document.documentElement.scrollWidth <= window.innerWidth", vec![]).await.unwrap();
+        assert_eq!(fits.as_bool(), Some(true), "nothing scrolls sideways with the roster and the hours");
+        std::fs::write(screenshot_path(&format!("checkpoint-duty-phone-{kind}.png")), client.screenshot().await.unwrap()).unwrap();
         client.close().await.unwrap();
         w.finish().await;
     }

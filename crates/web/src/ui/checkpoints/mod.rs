@@ -7,7 +7,7 @@ use axum::Router;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use cordon_domain::access::Permission;
-use cordon_domain::checkpoints::{CheckpointKind, Decision, DecisionCode, Direction};
+use cordon_domain::checkpoints::{CheckpointKind, Decision, DecisionCode, Direction, OriginRisk};
 use cordon_domain::health_code::Colour;
 use cordon_store::checkpoints::{NewCheckpoint, PassageAsk};
 use serde::Deserialize;
@@ -24,6 +24,8 @@ pub fn router() -> Router<AppState> {
         .route("/checkpoints", get(list).post(create))
         .route("/checkpoints/{id}", get(page))
         .route("/checkpoints/{id}/pass", post(pass))
+        .route("/checkpoints/{id}/shifts", post(add_shift))
+        .route("/checkpoints/{id}/passages/{passage}/arrival", post(register_arrival))
 }
 
 #[derive(Template)]
@@ -92,6 +94,8 @@ async fn create(t: Tr, caller: Caller, Form(f): Form<CreateForm>) -> Response {
 
 /// The decision just made, as the officer's page shows it.
 pub struct Shown {
+    /// The passage, when it found an arrival still to register.
+    arrival: Option<i64>,
     decision: &'static str,
     label: String,
     reasons: Vec<String>,
@@ -113,12 +117,24 @@ struct OfficerPage {
     counts: (i64, i64, i64),
     /// (time, decision label, decision, number)
     recent: Vec<(String, String, String, String)>,
+    notice: Option<String>,
+    /// The risk levels an arrival's origin is rated: (value, label).
+    risks: Vec<(&'static str, String)>,
+    can_roster: bool,
+    /// (from–to, lead, phone, staff, on duty now)
+    shifts: Vec<(String, String, String, String, bool)>,
+    /// Today by the hour: (hour, passed, registered, refused).
+    hours: Vec<(String, i64, i64, i64)>,
+    arrivals: i64,
+    /// The texts the page's script says, as JSON.
+    texts: String,
 }
 
 #[derive(Debug, Deserialize)]
 pub struct GateQuery {
     /// The passage just decided.
     passage: Option<i64>,
+    notice: Option<String>,
 }
 
 async fn page(t: Tr, caller: Caller, Path(id): Path<i64>, Query(q): Query<GateQuery>) -> Response {
@@ -129,17 +145,19 @@ async fn page(t: Tr, caller: Caller, Path(id): Path<i64>, Query(q): Query<GateQu
         },
         None => None,
     };
-    view(t, &caller, id, just, None).await
+    view(t, &caller, id, just, None, q.notice).await
 }
 
-async fn view(t: Tr, caller: &Caller, id: i64, shown: Option<Shown>, error: Option<String>) -> Response {
+async fn view(t: Tr, caller: &Caller, id: i64, shown: Option<Shown>, error: Option<String>, notice: Option<String>) -> Response {
     let loaded = async {
         let cp = caller.0.checkpoint(id).await?;
         let day = caller.0.passages_today(id).await?;
         let place = Places::of(caller, [cp.area_code.as_str()]).await?.name(&cp.area_code);
-        Ok::<_, cordon_store::StoreError>((cp, day, place))
+        let shifts = caller.0.shifts(id).await?;
+        let hours = caller.0.passages_by_hour(id).await?;
+        Ok::<_, cordon_store::StoreError>((cp, day, place, shifts, hours))
     };
-    let (cp, day, place) = match loaded.await {
+    let (cp, day, place, shifts, hours) = match loaded.await {
         Ok(x) => x,
         Err(e) => return failure(t, caller, e),
     };
@@ -151,6 +169,15 @@ async fn view(t: Tr, caller: &Caller, id: i64, shown: Option<Shown>, error: Opti
             (local(at), label, decision, mask(&number))
         })
         .collect();
+    let now = chrono::Utc::now();
+    let shifts = shifts
+        .into_iter()
+        .map(|s| {
+            let on = s.starts_at <= now && now < s.ends_at;
+            (format!("{} – {}", local(s.starts_at), local(s.ends_at)), s.lead, s.phone.unwrap_or_default(), s.staff, on)
+        })
+        .collect();
+    let texts = crate::ui::page_texts(t, &[("offline", "checkpoints.offline"), ("sent", "checkpoints.offline_sent")]);
     render(&OfficerPage {
         t,
         user: UserBadge::of(caller),
@@ -162,6 +189,13 @@ async fn view(t: Tr, caller: &Caller, id: i64, shown: Option<Shown>, error: Opti
         shown,
         counts: (day.passed, day.registered, day.refused),
         recent,
+        notice,
+        risks: OriginRisk::ALL.iter().map(|r| (r.as_str(), t.get(&format!("checkpoints.risk.{}", r.as_str())).to_string())).collect(),
+        can_roster: caller.0.principal().can(Permission::CheckpointWrite) || caller.0.principal().can(Permission::CommandWrite),
+        shifts,
+        hours: hours.hours.into_iter().map(|(h, p, r, x)| (format!("{h:02}:00"), p, r, x)).collect(),
+        arrivals: hours.arrivals,
+        texts,
     })
 }
 
@@ -184,6 +218,9 @@ pub struct PassForm {
     medical_exit: bool,
     #[serde(default, deserialize_with = "checked")]
     negative_certificate: bool,
+    /// Set by the page's script: a passage kept offline and sent again is logged once.
+    #[serde(default)]
+    client_id: String,
 }
 
 async fn pass(t: Tr, caller: Caller, Path(id): Path<i64>, Form(f): Form<PassForm>) -> Response {
@@ -193,12 +230,111 @@ async fn pass(t: Tr, caller: Caller, Path(id): Path<i64>, Form(f): Form<PassForm
         direction: f.direction,
         medical_exit: f.medical_exit,
         negative_certificate: f.negative_certificate,
+        client_id: Some(f.client_id).filter(|c| !c.trim().is_empty()),
     };
     match caller.0.record_passage(id, &ask).await {
         // The decision is shown by the gate's page, so that reloading it logs nothing twice.
         Ok(p) => Redirect::to(&format!("/checkpoints/{id}?passage={}", p.id)).into_response(),
         Err(e) if e.is_refusal() && !matches!(e, cordon_store::StoreError::Forbidden(_)) => {
-            view(t, &caller, id, None, Some(said(t, &e))).await
+            view(t, &caller, id, None, Some(said(t, &e)), None).await
+        }
+        Err(e) => failure(t, &caller, e),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ShiftForm {
+    starts_at: String,
+    ends_at: String,
+    #[serde(default)]
+    lead: String,
+    #[serde(default)]
+    phone: String,
+    #[serde(default)]
+    staff: String,
+}
+
+/// A time typed into a `datetime-local` field (local time), or why not.
+fn typed_time(t: Tr, value: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
+    cordon_domain::parse_local_time(value.trim()).ok_or_else(|| t.fill("checkpoints.shift.bad_time", &[("value", value)]))
+}
+
+async fn add_shift(t: Tr, caller: Caller, Path(id): Path<i64>, Form(f): Form<ShiftForm>) -> Response {
+    let times = typed_time(t, &f.starts_at).and_then(|s| typed_time(t, &f.ends_at).map(|e| (s, e)));
+    let (starts_at, ends_at) = match times {
+        Ok(x) => x,
+        Err(why) => return view(t, &caller, id, None, Some(why), None).await,
+    };
+    let new = cordon_store::checkpoints::NewShift {
+        starts_at,
+        ends_at,
+        lead: f.lead,
+        phone: Some(f.phone).filter(|p| !p.trim().is_empty()),
+        staff: f.staff,
+    };
+    match caller.0.add_shift(id, &new).await {
+        Ok(s) => {
+            let notice = t.fill("checkpoints.shift.added", &[("lead", &s.lead)]);
+            Redirect::to(&format!("/checkpoints/{id}?notice={}", percent(&notice))).into_response()
+        }
+        Err(e) if e.is_refusal() && !matches!(e, cordon_store::StoreError::Forbidden(_)) => {
+            view(t, &caller, id, None, Some(said(t, &e)), None).await
+        }
+        Err(e) => failure(t, &caller, e),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ArrivalForm {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    phone: String,
+    #[serde(default)]
+    from_place: String,
+    from_risk: OriginRisk,
+    #[serde(default)]
+    area: String,
+    #[serde(default)]
+    address: String,
+}
+
+async fn register_arrival(t: Tr, caller: Caller, Path((id, passage)): Path<(i64, i64)>, Form(f): Form<ArrivalForm>) -> Response {
+    let done = async {
+        let area = crate::ui::zones::place(&caller, &f.area).await?;
+        let new = cordon_store::checkpoints::NewArrival {
+            name: f.name.clone(),
+            phone: Some(f.phone.clone()).filter(|p| !p.trim().is_empty()),
+            from_place: f.from_place.clone(),
+            from_risk: f.from_risk,
+            area_code: area,
+            address: Some(f.address.clone()).filter(|a| !a.trim().is_empty()),
+        };
+        caller.0.register_arrival(id, passage, &new).await
+    };
+    match done.await {
+        Ok(a) => {
+            let name = f.name.trim();
+            let notice = match a.order {
+                Some((_, status)) => {
+                    let category = cordon_domain::checkpoints::arrival_category(a.from_risk).map(|c| c.as_str()).unwrap_or_default();
+                    t.fill(
+                        "checkpoints.arrival.ordered",
+                        &[
+                            ("name", name),
+                            ("category", t.get(&format!("obs.category.{category}"))),
+                            ("status", t.get(&format!("obs.status.{}", status.as_str()))),
+                        ],
+                    )
+                }
+                None => t.fill("checkpoints.arrival.done", &[("name", name)]),
+            };
+            Redirect::to(&format!("/checkpoints/{id}?notice={}", percent(&notice))).into_response()
+        }
+        Err(e) if e.is_refusal() && !matches!(e, cordon_store::StoreError::Forbidden(_)) => {
+            // The form is shown again over the same passage, with why.
+            let just = caller.0.logged_passage(id, passage).await.ok().flatten().map(|x| shown(t, x));
+            view(t, &caller, id, just, Some(said(t, &e)), None).await
         }
         Err(e) => failure(t, &caller, e),
     }
@@ -208,7 +344,9 @@ async fn pass(t: Tr, caller: Caller, Path(id): Path<i64>, Form(f): Form<PassForm
 fn shown(t: Tr, p: cordon_store::checkpoints::LoggedPassage) -> Shown {
     let decision = Decision::ALL.iter().copied().find(|d| d.as_str() == p.decision).unwrap_or(Decision::Refuse);
     let colour = p.colour.as_deref().and_then(|c| Colour::ALL.iter().copied().find(|x| x.as_str() == c));
+    let arrival = (p.person_id.is_none() && !p.arrival && p.direction == Direction::In.as_str()).then_some(p.id);
     Shown {
+        arrival,
         decision: decision.as_str(),
         label: t.get(&format!("checkpoints.decision.{}", decision.as_str())).to_string(),
         reasons: p
