@@ -156,11 +156,11 @@ impl Store {
                 return Ok(done);
             }
         }
-        let person_id = self.person_ids_by_documents(std::slice::from_ref(&number)).await?.get(&number).copied();
-        let (person, code) = match person_id {
-            Some(id) => (self.person_by_id(id).await?, Some(self.health_code(id, now).await?)),
+        let (person, code) = match self.person_with_code(&number, now).await? {
+            Some((p, c)) => (Some(p), Some(c)),
             None => (None, None),
         };
+        let person_id = person.as_ref().map(|p| p.id);
         // The zone it guards, while in force, and whether they live in it.
         let guards = match cp.zone_id {
             Some(z) => match self.zone(z).await? {

@@ -49,6 +49,10 @@ const MISSED_ROUND_DAYS: i64 = 7;
 /// People derived per transaction.
 const CHUNK: i64 = 100_000;
 
+/// From this many people in one pass, each zone's residents are matched at once rather than each
+/// person's places looked up.
+const PER_ZONE_FROM: i64 = 2_000;
+
 /// The instant local day `d` begins.
 fn day_start(d: NaiveDate) -> DateTime<Utc> {
     cordon_domain::from_local(d.and_time(chrono::NaiveTime::MIN))
@@ -68,10 +72,11 @@ impl Take {
     fn people(self) -> &'static str {
         match self {
             Take::Marked { .. } => {
-                "SELECT person_id FROM code_dirty WHERE seq <= $1 UNION SELECT person_id FROM health_codes WHERE review_at <= $2"
+                "SELECT person_id, '' AS area_code FROM code_dirty WHERE seq <= $1 \
+                 UNION SELECT person_id, '' FROM health_codes WHERE review_at <= $2"
             }
             Take::Unfilled { .. } => {
-                "SELECT p.id AS person_id FROM persons p WHERE p.id > $1 AND p.id <= $2 \
+                "SELECT p.id AS person_id, p.area_code FROM persons p WHERE p.id > $1 AND p.id <= $2 \
                  AND NOT EXISTS (SELECT 1 FROM health_codes h WHERE h.person_id = p.id)"
             }
         }
@@ -218,6 +223,34 @@ impl Store {
             }
             _ => Ok(self.live_code(person_id, now).await?.0),
         }
+    }
+
+    /// Whoever holds identity number `number`, with their code at `now`, in one look-up when the
+    /// stored code holds (what a checkpoint asks); `None` for a number not in the register.
+    pub(crate) async fn person_with_code(&self, number: &str, now: DateTime<Utc>) -> Result<Option<(crate::Person, HealthCode)>> {
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            #[sqlx(flatten)]
+            person: crate::people::PersonRow,
+            code_json: Option<String>,
+            review_at: Option<DateTime<Utc>>,
+            marked: bool,
+        }
+        let sql = format!(
+            "SELECT p.id, p.id_kind, p.id_number, p.name, p.sex, p.birth_date, p.phone, p.household_id, h.address, p.area_code, p.tags, \
+             c.code AS code_json, c.review_at, EXISTS (SELECT 1 FROM code_dirty d WHERE d.person_id = p.id) AS marked \
+             FROM persons p LEFT JOIN households h ON h.id = p.household_id LEFT JOIN health_codes c ON c.person_id = p.id \
+             WHERE p.id_number = $1"
+        );
+        let number = number.trim().to_ascii_uppercase();
+        let row: Option<Row> = with_read_pool!(self, pool => sqlx::query_as::<_, Row>(sqlx::AssertSqlSafe(sql.as_str())).bind(&number).fetch_optional(pool).await?);
+        let Some(row) = row else { return Ok(None) };
+        let person = crate::Person::try_from(row.person)?;
+        let code = match (row.code_json, row.marked) {
+            (Some(code), false) if row.review_at.is_none_or(|t| t > now) => serde_json::from_str(&code).map_err(StoreError::corrupt)?,
+            _ => self.live_code(person.id, now).await?.0,
+        };
+        Ok(Some((person, code)))
     }
 
     /// Person `person_id`'s code derived from the records at `now`, under a hand-set override
@@ -386,6 +419,11 @@ impl Store {
         let fever = cordon_domain::observation::FEVER_C;
         // The special people's codes, read from the committed records before the write.
         let sql = format!("SELECT DISTINCT x.person_id FROM ({}) x WHERE {}", take.people(), special("x.person_id", 3, 4));
+        // Zones in force that colour a code, least strict first (a later one overwrites).
+        let zones_in_force: Vec<(i64,)> = with_read_pool!(self, pool => sqlx::query_as(
+            "SELECT id FROM zones WHERE lifted_at IS NULL AND kind <> 'precaution' \
+             ORDER BY CASE kind WHEN 'sealed' THEN 0 ELSE 1 END DESC, id DESC",
+        ).fetch_all(pool).await?);
         let specials: Vec<(i64,)> = match b2 {
             None => with_read_pool!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
                 .bind(b1).bind(now).bind(fever).bind(now).fetch_all(pool).await?),
@@ -411,21 +449,24 @@ impl Store {
                         // Marks not yet committed are not seen, so not deleted: they stay for the next pass.
                         sqlx::query(
                             "WITH d AS (DELETE FROM code_dirty WHERE seq <= $1 RETURNING person_id) \
-                             INSERT INTO code_work (person_id) SELECT DISTINCT person_id FROM d",
+                             INSERT INTO code_work (person_id, area_code) SELECT p.id, p.area_code FROM persons p \
+                             WHERE p.id IN (SELECT person_id FROM d)",
                         ).bind(upto).execute(&mut *tx).await?;
                     } else {
-                        sqlx::query("INSERT INTO code_work (person_id) SELECT DISTINCT person_id FROM code_dirty WHERE seq <= $1")
-                            .bind(upto).execute(&mut *tx).await?;
+                        sqlx::query(
+                            "INSERT INTO code_work (person_id, area_code) SELECT p.id, p.area_code FROM persons p \
+                             WHERE p.id IN (SELECT person_id FROM code_dirty WHERE seq <= $1)",
+                        ).bind(upto).execute(&mut *tx).await?;
                         sqlx::query("DELETE FROM code_dirty WHERE seq <= $1").bind(upto).execute(&mut *tx).await?;
                     }
                     sqlx::query(
-                        "INSERT INTO code_work (person_id) SELECT person_id FROM health_codes WHERE review_at <= $1 \
-                         ON CONFLICT (person_id) DO NOTHING",
+                        "INSERT INTO code_work (person_id, area_code) SELECT h.person_id, p.area_code FROM health_codes h \
+                         JOIN persons p ON p.id = h.person_id WHERE h.review_at <= $1 ON CONFLICT (person_id) DO NOTHING",
                     ).bind(now).execute(&mut *tx).await?;
                 }
                 Take::Unfilled { after, upto } => {
                     // Anyone derived meanwhile (marked as they were added) is not derived twice.
-                    sqlx::query(sqlx::AssertSqlSafe(format!("INSERT INTO code_work (person_id) {}", Take::Unfilled { after, upto }.people())))
+                    sqlx::query(sqlx::AssertSqlSafe(format!("INSERT INTO code_work (person_id, area_code) {}", Take::Unfilled { after, upto }.people())))
                         .bind(after).bind(upto).execute(&mut *tx).await?;
                     sqlx::query(
                         "INSERT INTO code_marks (name, value) VALUES ('persons', $1) ON CONFLICT (name) DO UPDATE SET value = excluded.value",
@@ -438,22 +479,31 @@ impl Store {
                 return Ok(0);
             }
             // The strictest sealed or controlled zone each lives in (a precaution zone colours no
-            // code), found from the person's own places: their area and its ancestors, their
-            // household, their building.
-            sqlx::query(
-                "UPDATE code_work SET zone_id = COALESCE((SELECT m.id FROM (\
-                 SELECT z.id, CASE z.kind WHEN 'sealed' THEN 0 ELSE 1 END AS r FROM persons p \
-                 JOIN zone_areas za ON za.area_code IN (substr(p.area_code, 1, 2), substr(p.area_code, 1, 4), \
-                 substr(p.area_code, 1, 6), substr(p.area_code, 1, 9), p.area_code) \
-                 JOIN zones z ON z.id = za.zone_id AND z.lifted_at IS NULL AND z.kind <> 'precaution' WHERE p.id = code_work.person_id \
-                 UNION ALL SELECT z.id, CASE z.kind WHEN 'sealed' THEN 0 ELSE 1 END FROM persons p \
-                 JOIN zone_households zh ON zh.household_id = p.household_id \
-                 JOIN zones z ON z.id = zh.zone_id AND z.lifted_at IS NULL AND z.kind <> 'precaution' WHERE p.id = code_work.person_id \
-                 UNION ALL SELECT z.id, CASE z.kind WHEN 'sealed' THEN 0 ELSE 1 END FROM persons p \
-                 JOIN households h ON h.id = p.household_id JOIN zone_buildings zb ON zb.building_id = h.building_id \
-                 JOIN zones z ON z.id = zb.zone_id AND z.lifted_at IS NULL AND z.kind <> 'precaution' WHERE p.id = code_work.person_id\
-                 ) m ORDER BY m.r, m.id LIMIT 1), 0)",
-            ).execute(&mut *tx).await?;
+            // code). Many people (a zone drawn): each zone's residents at once, least strict first so
+            // that the strictest (then the oldest) is left; a few: from each person's own places.
+            if work > PER_ZONE_FROM {
+                for (zone,) in &zones_in_force {
+                    sqlx::query(sqlx::AssertSqlSafe(format!(
+                        "UPDATE code_work SET zone_id = $1 WHERE person_id IN ({INSIDE})",
+                        INSIDE = crate::zones::INSIDE
+                    ))).bind(zone).execute(&mut *tx).await?;
+                }
+            } else if !zones_in_force.is_empty() {
+                sqlx::query(
+                    "UPDATE code_work SET zone_id = COALESCE((SELECT m.id FROM (\
+                     SELECT z.id, CASE z.kind WHEN 'sealed' THEN 0 ELSE 1 END AS r FROM persons p \
+                     JOIN zone_areas za ON za.area_code IN (substr(p.area_code, 1, 2), substr(p.area_code, 1, 4), \
+                     substr(p.area_code, 1, 6), substr(p.area_code, 1, 9), p.area_code) \
+                     JOIN zones z ON z.id = za.zone_id AND z.lifted_at IS NULL AND z.kind <> 'precaution' WHERE p.id = code_work.person_id \
+                     UNION ALL SELECT z.id, CASE z.kind WHEN 'sealed' THEN 0 ELSE 1 END FROM persons p \
+                     JOIN zone_households zh ON zh.household_id = p.household_id \
+                     JOIN zones z ON z.id = zh.zone_id AND z.lifted_at IS NULL AND z.kind <> 'precaution' WHERE p.id = code_work.person_id \
+                     UNION ALL SELECT z.id, CASE z.kind WHEN 'sealed' THEN 0 ELSE 1 END FROM persons p \
+                     JOIN households h ON h.id = p.household_id JOIN zone_buildings zb ON zb.building_id = h.building_id \
+                     JOIN zones z ON z.id = zb.zone_id AND z.lifted_at IS NULL AND z.kind <> 'precaution' WHERE p.id = code_work.person_id\
+                     ) m ORDER BY m.r, m.id LIMIT 1), 0)",
+                ).execute(&mut *tx).await?;
+            }
             // The latest round of their area that ended in the last week, if they missed it.
             for (round, _, _) in &rounds {
                 sqlx::query(
@@ -467,18 +517,24 @@ impl Store {
             }
             let flag = format!("UPDATE code_work SET special = TRUE WHERE {}", special("code_work.person_id", 1, 2));
             sqlx::query(sqlx::AssertSqlSafe(flag)).bind(fever).bind(now).execute(&mut *tx).await?;
-            // The counts lose everyone as they were, and gain them as they are at the end.
-            const RECOUNT: &str = "INSERT INTO health_code_counts (area_code, colour, n) SELECT h.area_code, h.colour, {sign} COUNT(*) \
+            // The counts lose everyone as they were, and gain each as they are written.
+            sqlx::query(
+                "INSERT INTO health_code_counts (area_code, colour, n) SELECT h.area_code, h.colour, - COUNT(*) \
                  FROM code_work w JOIN health_codes h ON h.person_id = w.person_id WHERE true GROUP BY h.area_code, h.colour \
-                 ON CONFLICT (area_code, colour) DO UPDATE SET n = health_code_counts.n + excluded.n";
-            sqlx::query(sqlx::AssertSqlSafe(RECOUNT.replace("{sign}", "-"))).execute(&mut *tx).await?;
+                 ON CONFLICT (area_code, colour) DO UPDATE SET n = health_code_counts.n + excluded.n",
+            ).execute(&mut *tx).await?;
 
             let specials: Vec<(i64,)> = sqlx::query_as("SELECT person_id FROM code_work WHERE special ORDER BY person_id")
                 .fetch_all(&mut *tx).await?;
             for (person,) in &specials {
                 let Some((colour, json, review)) = derived_one_by_one.get(person) else {
-                    // More to their name since the read: their change marked them; keep a mark.
+                    // More to their name since the read: their change marked them; keep a mark, and
+                    // their stored code (counted back) until the next pass.
                     sqlx::query("INSERT INTO code_dirty (person_id) VALUES ($1)").bind(person).execute(&mut *tx).await?;
+                    sqlx::query(
+                        "INSERT INTO health_code_counts (area_code, colour, n) SELECT area_code, colour, 1 FROM health_codes \
+                         WHERE person_id = $1 ON CONFLICT (area_code, colour) DO UPDATE SET n = health_code_counts.n + excluded.n",
+                    ).bind(person).execute(&mut *tx).await?;
                     continue;
                 };
                 sqlx::query(
@@ -488,11 +544,15 @@ impl Store {
                 ).bind(person).bind(colour.as_str()).bind(json).bind(now).execute(&mut *tx).await?;
                 sqlx::query(
                     "INSERT INTO health_codes (person_id, area_code, colour, code, review_at, changed_at, computed_at) \
-                     SELECT p.id, p.area_code, $2, $3, $4, $5, $5 FROM persons p WHERE p.id = $1 \
+                     SELECT w.person_id, w.area_code, $2, $3, $4, $5, $5 FROM code_work w WHERE w.person_id = $1 \
                      ON CONFLICT (person_id) DO UPDATE SET area_code = excluded.area_code, colour = excluded.colour, code = excluded.code, \
                      review_at = excluded.review_at, computed_at = excluded.computed_at, \
                      changed_at = CASE WHEN health_codes.colour = excluded.colour THEN health_codes.changed_at ELSE excluded.changed_at END",
                 ).bind(person).bind(colour.as_str()).bind(json).bind(*review).bind(now).execute(&mut *tx).await?;
+                sqlx::query(
+                    "INSERT INTO health_code_counts (area_code, colour, n) SELECT area_code, $2, 1 FROM code_work WHERE person_id = $1 \
+                     ON CONFLICT (area_code, colour) DO UPDATE SET n = health_code_counts.n + excluded.n",
+                ).bind(person).bind(colour.as_str()).execute(&mut *tx).await?;
             }
 
             let groups: Vec<(i64, i64)> = sqlx::query_as(
@@ -517,15 +577,18 @@ impl Store {
                 ).bind(zone_id).bind(round_id).bind(code.colour.as_str()).bind(&json).bind(now).execute(&mut *tx).await?;
                 sqlx::query(
                     "INSERT INTO health_codes (person_id, area_code, colour, code, review_at, changed_at, computed_at) \
-                     SELECT w.person_id, p.area_code, $3, $4, $6, $5, $5 FROM code_work w JOIN persons p ON p.id = w.person_id \
+                     SELECT w.person_id, w.area_code, $3, $4, $6, $5, $5 FROM code_work w \
                      WHERE NOT w.special AND w.zone_id = $1 AND w.missed_round = $2 \
                      ON CONFLICT (person_id) DO UPDATE SET area_code = excluded.area_code, colour = excluded.colour, code = excluded.code, \
                      review_at = excluded.review_at, computed_at = excluded.computed_at, \
                      changed_at = CASE WHEN health_codes.colour = excluded.colour THEN health_codes.changed_at ELSE excluded.changed_at END",
                 ).bind(zone_id).bind(round_id).bind(code.colour.as_str()).bind(&json).bind(now).bind(review).execute(&mut *tx).await?;
+                sqlx::query(
+                    "INSERT INTO health_code_counts (area_code, colour, n) SELECT area_code, $3, COUNT(*) FROM code_work \
+                     WHERE NOT special AND zone_id = $1 AND missed_round = $2 GROUP BY area_code \
+                     ON CONFLICT (area_code, colour) DO UPDATE SET n = health_code_counts.n + excluded.n",
+                ).bind(zone_id).bind(round_id).bind(code.colour.as_str()).execute(&mut *tx).await?;
             }
-            sqlx::query(sqlx::AssertSqlSafe(RECOUNT.replace("{sign}", "")))
-                .execute(&mut *tx).await?;
             sqlx::query("DELETE FROM code_work").execute(&mut *tx).await?;
             tx.commit().await?;
             Ok(work as u64)

@@ -24,7 +24,7 @@ pub struct Person {
 }
 
 #[derive(sqlx::FromRow)]
-struct PersonRow {
+pub(crate) struct PersonRow {
     id: i64,
     id_kind: String,
     id_number: String,

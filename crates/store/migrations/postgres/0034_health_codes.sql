@@ -49,10 +49,12 @@ CREATE TABLE code_dirty (
 );
 CREATE INDEX code_dirty_person ON code_dirty (person_id);
 
--- The refresh's scratch: the people being derived, their strictest zone and latest missed round
--- (0 for none), and whether they have more to their name (derived one by one).
+-- The refresh's scratch: the people being derived, their area, their strictest zone and latest
+-- missed round (0 for none), and whether they have more to their name (derived one by one).
 CREATE UNLOGGED TABLE code_work (
     person_id    BIGINT PRIMARY KEY,
+    -- their area now (the code's counts move with them)
+    area_code    TEXT NOT NULL,
     zone_id      BIGINT NOT NULL DEFAULT 0,
     missed_round BIGINT NOT NULL DEFAULT 0,
     special      BOOLEAN NOT NULL DEFAULT FALSE

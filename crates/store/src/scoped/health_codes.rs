@@ -24,18 +24,14 @@ impl Scoped {
         id_number: &str,
     ) -> Result<Option<(crate::Person, cordon_domain::health_code::HealthCode)>> {
         self.require_any(&[Permission::CheckpointWrite, Permission::PersonsRead])?;
-        let number = id_number.trim().to_uppercase();
-        let Some(id) = self.store.person_ids_by_documents(std::slice::from_ref(&number)).await?.get(&number).copied() else {
+        let Some((person, mut code)) = self.store.person_with_code(id_number, Utc::now()).await? else {
             return Ok(None);
         };
-        let (person, inside) = match self.person_inside(id).await {
-            Ok(p) => (p, true),
-            Err(StoreError::Forbidden(_)) if self.principal.can(Permission::CheckpointWrite) => {
-                (self.store.person_by_id(id).await?.ok_or_else(|| missing!("refused.no_person", person_id = id))?, false)
-            }
+        let inside = match self.inside(&cordon_domain::AreaCode::parse(&person.area_code).map_err(StoreError::corrupt)?) {
+            Ok(()) => true,
+            Err(StoreError::Forbidden(_)) if self.principal.can(Permission::CheckpointWrite) => false,
             Err(e) => return Err(e),
         };
-        let mut code = self.store.health_code(id, Utc::now()).await?;
         if !inside {
             // Someone from elsewhere: the colour and what kind of reason, not their case or dates.
             for r in &mut code.reasons {

@@ -237,6 +237,52 @@ async fn a_round_missed_turns_a_code_yellow_and_a_late_sample_or_an_exemption_cl
     }
 }
 
+#[tokio::test]
+async fn many_people_at_once_take_their_strictest_zone_as_a_few_do() {
+    for (s, store) in each_backend("codes_many").await {
+        seed_areas(&store).await;
+        // Enough people that one pass matches each zone's residents at once.
+        import_persons(&store, Cursor::new(people_csv(2_400).into_bytes()), &mut Collect::default()).await.unwrap();
+        let chief = as_user(&store, "chief", Role::Commander, "140121").await;
+        let draw = |kind, area: &str| NewZone {
+            kind,
+            name: String::new(),
+            reason: "演练".into(),
+            extent: Extent { areas: vec![code_of(area)], ..Default::default() },
+        };
+        // The township controlled, one of its villages sealed inside it.
+        chief.designate_zone(&draw(ZoneKind::Controlled, "140121100")).await.unwrap();
+        chief.designate_zone(&draw(ZoneKind::Sealed, "140121100201")).await.unwrap();
+        while store.refresh_codes(Utc::now()).await.unwrap() > 0 {}
+        let counts = chief.code_counts(&code_of("140121100")).await.unwrap();
+        let village = |code: &str| counts.iter().find(|c| c.area_code == code).cloned().unwrap();
+        assert_eq!((village("140121100201").red, village("140121100201").yellow), (600, 0), "{:?}", s.kind);
+        assert_eq!((village("140121100202").red, village("140121100202").yellow), (0, 600));
+        // A few people marked again find the same zones from their own places.
+        let ids = store.person_ids_by_documents(&[id(0), id(2)]).await.unwrap();
+        for n in [0, 2] {
+            let person = ids[&id(n)];
+            let before = chief.health_code(person).await.unwrap();
+            chief
+                .override_code(
+                    person,
+                    &cordon_domain::health_code::Override {
+                        colour: Colour::Green,
+                        reason: "核查".into(),
+                        until: Utc::now() + chrono::Duration::seconds(2),
+                        set_at: Utc::now(),
+                    },
+                )
+                .await
+                .unwrap();
+            tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+            store.refresh_codes(Utc::now()).await.unwrap();
+            assert_eq!(chief.health_code(person).await.unwrap(), before, "person {n}");
+        }
+        s.finish(store).await.unwrap();
+    }
+}
+
 fn code_of(s: &str) -> AreaCode {
     AreaCode::parse(s).unwrap()
 }
