@@ -236,14 +236,12 @@ impl Store {
             review_at: Option<DateTime<Utc>>,
             marked: bool,
         }
-        let sql = format!(
-            "SELECT p.id, p.id_kind, p.id_number, p.name, p.sex, p.birth_date, p.phone, p.household_id, h.address, p.area_code, p.tags, \
+        const SQL: &str = "SELECT p.id, p.id_kind, p.id_number, p.name, p.sex, p.birth_date, p.phone, p.household_id, h.address, p.area_code, p.tags, \
              c.code AS code_json, c.review_at, EXISTS (SELECT 1 FROM code_dirty d WHERE d.person_id = p.id) AS marked \
              FROM persons p LEFT JOIN households h ON h.id = p.household_id LEFT JOIN health_codes c ON c.person_id = p.id \
-             WHERE p.id_number = $1"
-        );
+             WHERE p.id_number = $1";
         let number = number.trim().to_ascii_uppercase();
-        let row: Option<Row> = with_read_pool!(self, pool => sqlx::query_as::<_, Row>(sqlx::AssertSqlSafe(sql.as_str())).bind(&number).fetch_optional(pool).await?);
+        let row: Option<Row> = with_read_pool!(self, pool => sqlx::query_as::<_, Row>(SQL).bind(&number).fetch_optional(pool).await?);
         let Some(row) = row else { return Ok(None) };
         let person = crate::Person::try_from(row.person)?;
         let code = match (row.code_json, row.marked) {
