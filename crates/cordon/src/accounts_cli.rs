@@ -152,16 +152,15 @@ pub async fn token(cmd: TokenCommand) -> Result<()> {
 }
 
 /// The demo's accounts: one per role, the commander over the county, others placed as the
-/// seed scenario would (a checkpoint officer in 清源镇, …). Passwords are random and printed
+/// seed scenario would (a community worker in 徐沟镇, …). Passwords are random and printed
 /// once.
 pub async fn demo_accounts(store: &Store, county: &AreaCode) -> Result<Vec<(String, Role, String, String)>> {
-    let town = county.child(100).unwrap_or_else(|| county.clone());
     let mut out = Vec::new();
     for role in Role::ALL {
         let area = match role {
-            // The county's testing and tracing task forces work county-wide; checkpoint officers
-            // in the county town.
-            Role::CheckpointOfficer => town.clone(),
+            // The county's testing and tracing task forces work county-wide, and so does its
+            // traffic task force, which mans every checkpoint.
+            Role::CheckpointOfficer => county.clone(),
             // The community worker serves 徐沟镇, where the mass round found its pools and the
             // park's contacts live.
             Role::CommunityWorker => county.child(101).unwrap_or_else(|| county.clone()),

@@ -258,6 +258,21 @@ async fn run() -> Result<()> {
                                 eprintln!(
                                     "the zones and their countdowns: http://{listen}/zones · the bulletin: http://{listen}/zones/bulletin"
                                 );
+                                let (sealed, controlled) = drawn.guarded();
+                                let evening = demo::checkpoints::evening(
+                                    &store,
+                                    "demo_commander",
+                                    "demo_checkpoint_officer",
+                                    &sealed,
+                                    controlled,
+                                    seed,
+                                )
+                                .await
+                                .context("the checkpoints' evening")?;
+                                eprintln!(
+                                    "checkpoints: {} with their shifts, {} passages this evening ({} turned back, {} arrivals registered): http://{listen}/checkpoints · health codes: http://{listen}/health-codes",
+                                    evening.checkpoints, evening.passages, evening.refused, evening.arrivals
+                                );
                             }
                             // The figures the pages show, now that every chapter is in.
                             let all = demo::quarantine::totals(&store).await?;

@@ -1,5 +1,6 @@
 //! `cordon demo`: a populated county in an empty database, so a newcomer sees the platform working.
 
+pub mod checkpoints;
 pub mod county;
 pub mod names;
 pub mod outbreak;
@@ -276,6 +277,13 @@ mod tests {
             let (red, yellow, green) = counts.iter().fold((0, 0, 0), |(r, y, g), c| (r + c.red, y + c.yellow, g + c.green));
             assert_eq!((red + yellow + green) as u64, loaded.people, "everyone has a code");
             assert!(red >= drawn.zones[0].3 && yellow > 0 && green > 0, "{red} {yellow} {green}");
+            // The evening at a dozen checkpoints: shifts around the clock, some turned back,
+            // arrivals registered.
+            let (sealed_zones, controlled) = drawn.guarded();
+            let evening =
+                checkpoints::evening(&store, "demo_commander", "demo_checkpoint_officer", &sealed_zones, controlled, 5).await.unwrap();
+            assert_eq!(evening.checkpoints, 12, "{evening:?}");
+            assert!(evening.refused > 0 && evening.passages > evening.refused && evening.arrivals >= 9, "{evening:?}");
             s.finish(store).await.unwrap();
         }
     }

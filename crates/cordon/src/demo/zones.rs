@@ -18,6 +18,16 @@ pub struct Drawn {
     pub zones: Vec<(i64, String, ZoneKind, i64)>,
     /// Health codes derived once the zones were drawn: everyone's in the county.
     pub codes: u64,
+    /// Each zone's id, kind and area code.
+    pub areas: Vec<(i64, ZoneKind, String)>,
+}
+
+impl Drawn {
+    /// The sealed zones (id, area code), and the controlled one.
+    pub fn guarded(&self) -> (Vec<(i64, String)>, Option<(i64, String)>) {
+        let of = |k: ZoneKind| self.areas.iter().filter(move |(_, kind, _)| *kind == k).map(|(id, _, a)| (*id, a.clone()));
+        (of(ZoneKind::Sealed).collect(), of(ZoneKind::Controlled).next())
+    }
 }
 
 /// Draws the zones as `commander`: the (at most two) villages holding most of the cluster's
@@ -58,9 +68,10 @@ pub async fn draw(store: &Store, commander: &str, cluster_id: i64) -> Result<Dra
         "汾河以东各乡镇",
     ));
     asked.push(zone(ZoneKind::Precaution, vec![AreaCode::parse(COUNTY_CODE)?], Vec::new(), "本县发生本土疫情", "清徐县全域"));
-    let mut drawn = Drawn { zones: Vec::new(), codes: 0 };
+    let mut drawn = Drawn { zones: Vec::new(), codes: 0, areas: Vec::new() };
     for new in asked {
         let z = scope.designate_zone(&new).await?;
+        drawn.areas.push((z.id, z.kind, z.area_code.clone()));
         drawn.zones.push((z.id, z.name, z.kind, z.residents));
     }
     // Every resident's code, derived from the records and the zones (the server keeps them
