@@ -22,9 +22,12 @@ pub struct Drawn {
     pub areas: Vec<(i64, ZoneKind, String)>,
 }
 
+/// A zone a checkpoint guards: its id and area code.
+pub type Guarded = (i64, String);
+
 impl Drawn {
-    /// The sealed zones (id, area code), and the controlled one.
-    pub fn guarded(&self) -> (Vec<(i64, String)>, Option<(i64, String)>) {
+    /// The sealed zones, and the controlled one.
+    pub fn guarded(&self) -> (Vec<Guarded>, Option<Guarded>) {
         let of = |k: ZoneKind| self.areas.iter().filter(move |(_, kind, _)| *kind == k).map(|(id, _, a)| (*id, a.clone()));
         (of(ZoneKind::Sealed).collect(), of(ZoneKind::Controlled).next())
     }
