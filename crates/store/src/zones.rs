@@ -154,7 +154,7 @@ pub(crate) const INSIDE: &str = "SELECT p.id FROM zone_areas za JOIN persons p O
      UNION SELECT p.id FROM zone_households zh JOIN persons p ON p.household_id = zh.household_id WHERE zh.zone_id = $1";
 
 /// Marks everyone living in zone `$1` for their codes to be derived again, in the act's
-/// transaction.
+/// transaction — for an act on a sealed or controlled zone (a precaution zone colours no code).
 pub(crate) fn mark_residents() -> String {
     format!("INSERT INTO code_dirty (person_id) SELECT id FROM ({INSIDE}) x")
 }
@@ -351,7 +351,9 @@ impl Store {
             for (sql, params) in extent_writes(id, &new.extent, &cases) {
                 bind_all(sqlx::query(sqlx::AssertSqlSafe(sql)), params.iter()).execute(&mut *tx).await?;
             }
-            sqlx::query(sqlx::AssertSqlSafe(mark_residents())).bind(id).execute(&mut *tx).await?;
+            if new.kind != ZoneKind::Precaution {
+                sqlx::query(sqlx::AssertSqlSafe(mark_residents())).bind(id).execute(&mut *tx).await?;
+            }
             sqlx::query("INSERT INTO zone_changes (zone_id, act, kind, note, changed_at, changed_by) VALUES ($1, $2, $3, $4, $5, $6)")
                 .bind(id).bind(ZoneAct::Designate.as_str()).bind(new.kind.as_str()).bind(reason).bind(at).bind(&actor.name)
                 .execute(&mut *tx).await?;
@@ -391,7 +393,9 @@ impl Store {
             for (sql, params) in extent_writes(zone.id, extent, &cases) {
                 bind_all(sqlx::query(sqlx::AssertSqlSafe(sql)), params.iter()).execute(&mut *tx).await?;
             }
-            sqlx::query(sqlx::AssertSqlSafe(mark_residents())).bind(zone.id).execute(&mut *tx).await?;
+            if zone.kind != ZoneKind::Precaution {
+                sqlx::query(sqlx::AssertSqlSafe(mark_residents())).bind(zone.id).execute(&mut *tx).await?;
+            }
             sqlx::query("INSERT INTO zone_changes (zone_id, act, kind, note, changed_at, changed_by) VALUES ($1, $2, $3, $4, $5, $6)")
                 .bind(zone.id).bind(ZoneAct::Extend.as_str()).bind(zone.kind.as_str()).bind(note).bind(at).bind(&actor.name)
                 .execute(&mut *tx).await?;
@@ -446,7 +450,9 @@ impl Store {
             if done.rows_affected() == 0 {
                 return Err(StoreError::from(cordon_domain::refusal::Refusal::conflict("refused.zone.changed")));
             }
-            sqlx::query(sqlx::AssertSqlSafe(mark_residents())).bind(zone.id).execute(&mut *tx).await?;
+            if zone.kind != ZoneKind::Precaution || after.kind != ZoneKind::Precaution {
+                sqlx::query(sqlx::AssertSqlSafe(mark_residents())).bind(zone.id).execute(&mut *tx).await?;
+            }
             sqlx::query("INSERT INTO zone_changes (zone_id, act, kind, note, changed_at, changed_by) VALUES ($1, $2, $3, $4, $5, $6)")
                 .bind(zone.id).bind(act.as_str()).bind(after.kind.as_str()).bind(note).bind(at).bind(&actor.name)
                 .execute(&mut *tx).await?;
