@@ -69,7 +69,7 @@ pub struct Passage {
 /// The passage's row, written by the one writer on SQLite.
 pub(crate) const INSERT_PASSAGE: &str = "INSERT INTO passages (checkpoint_id, area_code, person_id, id_number, plate, direction, \
      medical_exit, colour, decision, reasons, passed_at, recorded_by, client_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
-     RETURNING id";
+     ON CONFLICT (checkpoint_id, client_id) WHERE client_id IS NOT NULL DO NOTHING RETURNING id";
 
 /// The values of one passage row, in [`INSERT_PASSAGE`]'s order.
 pub(crate) struct PassageRow {
@@ -152,7 +152,7 @@ impl Store {
             if cid.len() > 100 {
                 return Err(refused!("refused.checkpoint.bad_client_id"));
             }
-            if let Some(done) = self.passage_by_client(cp.id, cid).await? {
+            if let Some(done) = self.passage_by_client(cp.id, cid, &number).await? {
                 return Ok(done);
             }
         }
@@ -215,10 +215,12 @@ impl Store {
             recorded_by: actor.name.clone(),
             client_id,
         };
+        let client = row.client_id.clone();
+        let number = row.id_number.clone();
         let id = match &*self.backend {
             crate::Backend::Sqlite(b) => b.writer.write(move |c| crate::sqlite::checkpoints::insert_passage(c, &row)).await?,
             crate::Backend::Postgres(b) => {
-                let (id,): (i64,) = sqlx::query_as(INSERT_PASSAGE)
+                let id: Option<(i64,)> = sqlx::query_as(INSERT_PASSAGE)
                     .bind(row.checkpoint_id)
                     .bind(&row.area_code)
                     .bind(row.person_id)
@@ -232,22 +234,32 @@ impl Store {
                     .bind(row.passed_at)
                     .bind(&row.recorded_by)
                     .bind(&row.client_id)
-                    .fetch_one(&b.pool)
+                    .fetch_optional(&b.pool)
                     .await?;
-                id
+                id.map(|(id,)| id)
             }
         };
-        Ok(Passage { id, decision, reasons, person, code, passed_at: now })
+        match (id, client) {
+            (Some(id), _) => Ok(Passage { id, decision, reasons, person, code, passed_at: now }),
+            // The same passage sent twice at once: the first one logged answers both.
+            (None, Some(cid)) => {
+                self.passage_by_client(cp.id, &cid, &number).await?.ok_or_else(|| StoreError::Task("a passage vanished".into()))
+            }
+            (None, None) => Err(StoreError::Task("a passage was not logged".into())),
+        }
     }
 
     /// The passage checkpoint `checkpoint_id` logged under the phone's id `client_id`, as first
-    /// decided (its reasons by kind), if any.
-    async fn passage_by_client(&self, checkpoint_id: i64, client_id: &str) -> Result<Option<Passage>> {
-        type Row = (i64, Option<i64>, String, String, DateTime<Utc>);
+    /// decided (its reasons by kind), if any; the same id sent with another number is a conflict.
+    async fn passage_by_client(&self, checkpoint_id: i64, client_id: &str, number: &str) -> Result<Option<Passage>> {
+        type Row = (i64, Option<i64>, String, Option<String>, String, String, DateTime<Utc>);
         let row: Option<Row> = with_read_pool!(self, pool => sqlx::query_as(
-            "SELECT id, person_id, decision, reasons, passed_at FROM passages WHERE checkpoint_id = $1 AND client_id = $2",
+            "SELECT id, person_id, id_number, colour, decision, reasons, passed_at FROM passages WHERE checkpoint_id = $1 AND client_id = $2",
         ).bind(checkpoint_id).bind(client_id).fetch_optional(pool).await?);
-        let Some((id, person_id, decision, reasons, passed_at)) = row else { return Ok(None) };
+        let Some((id, person_id, logged_number, colour, decision, reasons, passed_at)) = row else { return Ok(None) };
+        if logged_number != number {
+            return Err(StoreError::from(cordon_domain::refusal::Refusal::conflict("refused.checkpoint.client_id_reused")));
+        }
         let decision: Decision = decision.parse().map_err(StoreError::corrupt)?;
         let reasons = reasons
             .split(',')
@@ -261,7 +273,12 @@ impl Store {
             Some(p) => self.person_by_id(p).await?,
             None => None,
         };
-        Ok(Some(Passage { id, decision, reasons, person, code: None, passed_at }))
+        // The colour as it was then; its reasons are the person's page's to tell.
+        let code = match colour {
+            Some(c) => Some(HealthCode { colour: c.parse().map_err(StoreError::corrupt)?, reasons: Vec::new() }),
+            None => None,
+        };
+        Ok(Some(Passage { id, decision, reasons, person, code, passed_at }))
     }
 
     /// Whether person `person_id` lives in zone `zone_id`: their area, building or household
@@ -467,9 +484,10 @@ impl Store {
             address: a.address.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_string),
             tags: Default::default(),
         };
-        let (registered, _) = self.register_person(actor, &new).await?;
+        new.may_register_on_the_spot().map_err(StoreError::from)?;
         let now = Utc::now();
-        // From a risk area: the order the incident's rules give such a traveller, from today.
+        // From a risk area: the order the incident's rules give such a traveller, from today —
+        // worked out before anything is written, so that a plan the rules lack registers nobody.
         let mut order = None;
         if let Some(category) = arrival_category(a.from_risk) {
             let incident = self.incident_for(actor, &a.area_code).await?;
@@ -482,6 +500,13 @@ impl Store {
             let cols = crate::observation::ScheduleColumns::of(&schedule);
             let status = cordon_domain::observation::Status::waiting_for(entry);
             order = Some((incident, rule.name.clone(), category, cols, status));
+        }
+        let (registered, created) = self.register_person(actor, &new).await?;
+        // Registered meanwhile (or by an earlier try of this form): only as the same arrival, here.
+        if !created && registered.area_code != a.area_code.as_str() {
+            return Err(StoreError::from(
+                cordon_domain::refusal::Refusal::conflict("refused.registered_elsewhere").with("who", registered.document.masked()),
+            ));
         }
         let change = Change::new("register_arrival", "checkpoint", cp.id).area(a.area_code.as_str()).after(serde_json::json!({
             "passage": passage_id, "person": registered.id, "from": from, "risk": a.from_risk,

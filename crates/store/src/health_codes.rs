@@ -49,6 +49,10 @@ const MISSED_ROUND_DAYS: i64 = 7;
 /// People derived per transaction.
 const CHUNK: i64 = 100_000;
 
+/// A zone act waits for the codes of up to this many people it marked; more are derived in the
+/// background.
+pub(crate) const AT_ONCE: u64 = 100_000;
+
 /// From this many people in one pass, each zone's residents are matched at once rather than each
 /// person's places looked up.
 const PER_ZONE_FROM: i64 = 2_000;
@@ -318,6 +322,13 @@ impl Store {
     /// zone act waits for so that its people's codes read right at once.
     pub(crate) async fn refresh_marked(&self, now: DateTime<Utc>) -> Result<u64> {
         let _one = self.codes.lock().await;
+        self.refresh_marked_locked(now).await
+    }
+
+    /// [`Store::refresh_marked`], unless a refresh is running already (its marks are then taken
+    /// by the next one, within seconds); answers how many were derived.
+    pub(crate) async fn refresh_marked_unless_busy(&self, now: DateTime<Utc>) -> Result<u64> {
+        let Ok(_one) = self.codes.try_lock() else { return Ok(0) };
         self.refresh_marked_locked(now).await
     }
 

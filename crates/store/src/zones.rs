@@ -340,6 +340,7 @@ impl Store {
             "kind": new.kind, "reason": reason, "areas": new.extent.areas.iter().map(|a| a.as_str()).collect::<Vec<_>>(),
             "buildings": new.extent.buildings, "households": new.extent.households, "cases": new.extent.case_ids,
         }));
+        let mut marked = 0;
         let id = with_write_pool!(self, pool => {
             let mut tx = pool.begin_write().await?;
             let (id,): (i64,) = sqlx::query_as(
@@ -352,7 +353,7 @@ impl Store {
                 bind_all(sqlx::query(sqlx::AssertSqlSafe(sql)), params.iter()).execute(&mut *tx).await?;
             }
             if new.kind != ZoneKind::Precaution {
-                sqlx::query(sqlx::AssertSqlSafe(mark_residents())).bind(id).execute(&mut *tx).await?;
+                marked = sqlx::query(sqlx::AssertSqlSafe(mark_residents())).bind(id).execute(&mut *tx).await?.rows_affected();
             }
             sqlx::query("INSERT INTO zone_changes (zone_id, act, kind, note, changed_at, changed_by) VALUES ($1, $2, $3, $4, $5, $6)")
                 .bind(id).bind(ZoneAct::Designate.as_str()).bind(new.kind.as_str()).bind(reason).bind(at).bind(&actor.name)
@@ -362,7 +363,7 @@ impl Store {
             tx.commit().await?;
             id
         });
-        self.codes_after_act(at).await;
+        self.codes_after_act(marked, at).await;
         self.zone(id).await?.ok_or_else(|| StoreError::Task(format!("zone {id} not found after it was drawn")))
     }
 
@@ -381,6 +382,7 @@ impl Store {
             "buildings": extent.buildings, "households": extent.households, "cases": extent.case_ids, "note": note,
         }));
         let note = Some(note.trim()).filter(|n| !n.is_empty());
+        let mut marked = 0;
         with_write_pool!(self, pool => {
             let mut tx = pool.begin_write().await?;
             let done = sqlx::query(
@@ -394,7 +396,7 @@ impl Store {
                 bind_all(sqlx::query(sqlx::AssertSqlSafe(sql)), params.iter()).execute(&mut *tx).await?;
             }
             if zone.kind != ZoneKind::Precaution {
-                sqlx::query(sqlx::AssertSqlSafe(mark_residents())).bind(zone.id).execute(&mut *tx).await?;
+                marked = sqlx::query(sqlx::AssertSqlSafe(mark_residents())).bind(zone.id).execute(&mut *tx).await?.rows_affected();
             }
             sqlx::query("INSERT INTO zone_changes (zone_id, act, kind, note, changed_at, changed_by) VALUES ($1, $2, $3, $4, $5, $6)")
                 .bind(zone.id).bind(ZoneAct::Extend.as_str()).bind(zone.kind.as_str()).bind(note).bind(at).bind(&actor.name)
@@ -402,7 +404,7 @@ impl Store {
             tx.append(actor, &change).await?;
             tx.commit().await?;
         });
-        self.codes_after_act(at).await;
+        self.codes_after_act(marked, at).await;
         self.zone(zone.id).await?.ok_or_else(|| StoreError::Task(format!("zone {} gone", zone.id)))
     }
 
@@ -439,6 +441,7 @@ impl Store {
             .after(serde_json::json!({"kind": after.kind, "downgraded": after.downgraded, "since": after.since, "lifted": after.lifted, "note": note}));
         let note = Some(note.trim()).filter(|n| !n.is_empty());
         let (lifted_at, lifted_by) = if after.lifted { (Some(at), Some(actor.name.as_str())) } else { (None, None) };
+        let mut marked = 0;
         with_write_pool!(self, pool => {
             let mut tx = pool.begin_write().await?;
             let done = sqlx::query(
@@ -451,7 +454,7 @@ impl Store {
                 return Err(StoreError::from(cordon_domain::refusal::Refusal::conflict("refused.zone.changed")));
             }
             if zone.kind != ZoneKind::Precaution || after.kind != ZoneKind::Precaution {
-                sqlx::query(sqlx::AssertSqlSafe(mark_residents())).bind(zone.id).execute(&mut *tx).await?;
+                marked = sqlx::query(sqlx::AssertSqlSafe(mark_residents())).bind(zone.id).execute(&mut *tx).await?.rows_affected();
             }
             sqlx::query("INSERT INTO zone_changes (zone_id, act, kind, note, changed_at, changed_by) VALUES ($1, $2, $3, $4, $5, $6)")
                 .bind(zone.id).bind(act.as_str()).bind(after.kind.as_str()).bind(note).bind(at).bind(&actor.name)
@@ -459,7 +462,7 @@ impl Store {
             tx.append(actor, &change).await?;
             tx.commit().await?;
         });
-        self.codes_after_act(at).await;
+        self.codes_after_act(marked, at).await;
         self.zone(zone.id).await?.ok_or_else(|| StoreError::Task(format!("zone {} gone", zone.id)))
     }
 
@@ -482,11 +485,22 @@ impl Store {
         Ok(())
     }
 
-    /// Derives the codes of the people a zone act marked, so that they read right at once. The
-    /// act has committed: a refresh that fails is logged and its marks stay for the background
-    /// refresh, rather than failing an act that is done.
-    async fn codes_after_act(&self, at: DateTime<Utc>) {
-        if let Err(e) = self.refresh_marked(at).await {
+    /// Derives the codes of the people a zone act marked (`marked` of them), so that they and the
+    /// counts read right at once — up to [`crate::health_codes::AT_ONCE`] people; more are derived
+    /// in the background (a person's code reads right meanwhile, derived from the records). The act
+    /// has committed: a refresh that fails is logged and its marks stay for the background refresh,
+    /// rather than failing an act that is done. While another refresh runs (a county's worth in
+    /// the background), the act does not wait for it: its marks are taken by the next.
+    async fn codes_after_act(&self, marked: u64, at: DateTime<Utc>) {
+        if marked > crate::health_codes::AT_ONCE {
+            // A county's worth: derived in the background; read meanwhile from the records.
+            let store = self.clone();
+            tokio::spawn(async move {
+                if let Err(e) = store.refresh_marked(at).await {
+                    tracing::warn!("health codes not refreshed after a zone act: {e}");
+                }
+            });
+        } else if let Err(e) = self.refresh_marked_unless_busy(at).await {
             tracing::warn!("health codes not refreshed after a zone act: {e}");
         }
     }

@@ -1,90 +1,116 @@
-// The checkpoint officer's page: each passage is sent with a client id, so sending it twice logs
-// it once. When the network drops, the passage is kept in a queue in localStorage, the officer
-// is told to check codes and papers by hand, and the queue is sent, in order, when the server
-// answers again (on load, when the browser says it is back online, and every 20 seconds).
+// The checkpoint officer's page. Each passage goes to the API with a client id, so sending it
+// twice logs it once; the page then shows the decision. When the network drops (or the sign-in
+// has lapsed), the passage is kept in a queue in localStorage, the officer is told to check codes
+// and papers by hand, and the queue is sent, oldest first, when the server answers again (on
+// load, when the browser is back online, and every 20 seconds). A passage the server refuses (a
+// mistyped number) leaves the queue and is counted so the officer can check it again.
 (function () {
   var form = document.getElementById("pass-form");
   if (!form) return;
   var checkpoint = form.getAttribute("data-checkpoint");
   var text = JSON.parse(form.getAttribute("data-texts"));
   var note = document.getElementById("offline-note");
+  var button = form.querySelector("button[type=submit]");
   var queueKey = "cordon-checkpoint-queue-" + checkpoint;
+  var url = "/api/v1/checkpoints/" + checkpoint + "/passages";
 
   function newId() {
     if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
     return Date.now().toString(36) + Math.random().toString(36).slice(2);
   }
   function queue() { return JSON.parse(localStorage.getItem(queueKey) || "[]"); }
-  function saveQueue(q) {
-    localStorage.setItem(queueKey, JSON.stringify(q));
-    if (q.length) {
-      note.textContent = text.offline.replace("{n}", q.length);
-      note.hidden = false;
-    }
+  function saveQueue(q) { localStorage.setItem(queueKey, JSON.stringify(q)); }
+  function say(message) {
+    note.textContent = message;
+    note.hidden = !message;
   }
   function post(body) {
-    return fetch(form.action, {
+    return fetch(url, {
       method: "POST",
       credentials: "same-origin",
-      headers: { "content-type": "application/x-www-form-urlencoded" },
-      body: body
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(body)
     });
+  }
+  function drop(clientId) {
+    saveQueue(queue().filter(function (b) { return b.client_id !== clientId; }));
+  }
+  function keep(body) {
+    var q = queue();
+    if (!q.some(function (b) { return b.client_id === body.client_id; })) q.push(body);
+    saveQueue(q);
   }
 
   var sending = false;
   function flush() {
-    var q = queue();
-    if (sending || !q.length) return;
+    if (sending || !queue().length) return;
     sending = true;
-    var sent = 0;
+    var sent = 0, refused = 0;
     (function next() {
-      var left = queue();
-      if (!left.length) {
+      var q = queue();
+      if (!q.length) {
         sending = false;
-        note.textContent = text.sent.replace("{n}", sent);
-        note.hidden = false;
+        say(text.sent.replace("{n}", sent) + (refused ? " · " + text.refused.replace("{n}", refused) : ""));
         return;
       }
-      post(left[0]).then(function (res) {
-        // Answered: logged now, or refused for good (a bad number); either way it leaves the queue.
+      var body = q[0];
+      post(body).then(function (res) {
+        if (res.status === 401) {
+          sending = false;
+          say(text.login.replace("{n}", queue().length));
+          return;
+        }
         if (res.status >= 500) throw new Error("server " + res.status);
-        var rest = queue().slice(1);
-        localStorage.setItem(queueKey, JSON.stringify(rest));
-        sent += 1;
+        // Logged now (or before, under the same id), or refused for good: out of the queue.
+        if (res.ok) sent += 1; else refused += 1;
+        drop(body.client_id);
         next();
       }).catch(function () {
         sending = false;
-        saveQueue(queue());
+        say(text.offline.replace("{n}", queue().length));
       });
     })();
   }
 
   form.addEventListener("submit", function (e) {
     e.preventDefault();
-    form.elements["client_id"].value = newId();
-    var body = new URLSearchParams(new FormData(form)).toString();
+    if (button.disabled) return;
+    var f = form.elements;
+    var body = {
+      id_number: f["id_number"].value.trim(),
+      plate: f["plate"].value.trim() || null,
+      direction: form.querySelector("input[name=direction]:checked").value,
+      medical_exit: f["medical_exit"].checked,
+      negative_certificate: f["negative_certificate"].checked,
+      client_id: newId()
+    };
+    f["client_id"].value = body.client_id;
+    button.disabled = true;
     post(body).then(function (res) {
-      // The decision is shown by the page the server sends us to; a refusal (a number that does
-      // not read) comes back as the page itself, saying why.
-      if (res.redirected) {
-        window.location.assign(res.url);
+      if (res.ok) {
+        return res.json().then(function (p) {
+          window.location.assign("/checkpoints/" + checkpoint + "?passage=" + p.id);
+        });
+      }
+      if (res.status === 401) {
+        keep(body);
+        button.disabled = false;
+        say(text.login.replace("{n}", queue().length));
         return;
       }
-      return res.text().then(function (html) {
-        document.open();
-        document.write(html);
-        document.close();
-      });
+      if (res.status >= 500) throw new Error("server " + res.status);
+      // Refused (a number that does not read): the form itself says why, in the page's language.
+      form.submit();
     }).catch(function () {
-      var q = queue();
-      q.push(body);
-      saveQueue(q);
+      keep(body);
       form.reset();
-      form.elements["id_number"].focus();
+      button.disabled = false;
+      f["id_number"].focus();
+      say(text.offline.replace("{n}", queue().length));
     });
   });
 
-  saveQueue(queue());
+  if (queue().length) say(text.offline.replace("{n}", queue().length));
   window.addEventListener("online", flush);
   setInterval(flush, 20000);
   flush();

@@ -146,6 +146,11 @@ async fn an_arrival_is_registered_and_observed_a_resent_passage_is_logged_once_a
         assert_eq!((first.decision, first.reasons[0].code), (Decision::Register, DecisionCode::NotInRegister), "{:?}", s.kind);
         assert_eq!((again.id, again.decision), (first.id, Decision::Register));
         assert_eq!(guard.passages_today(cp.id).await.unwrap().recent.len(), 1);
+        assert_eq!(
+            guard.record_passage(cp.id, &ask(&visitor(1985, 8), Some("phone-1"))).await.refused().kind,
+            "refused.checkpoint.client_id_reused",
+            "one phone id, another person"
+        );
 
         // Registered on the spot: from a medium-risk area, so observed at home as the rules say.
         let arrival = |name: &str, risk| NewArrival {
@@ -175,6 +180,10 @@ async fn an_arrival_is_registered_and_observed_a_resent_passage_is_logged_once_a
             "refused.arrival.resident_id_only"
         );
         let low = guard.record_passage(cp.id, &ask(&visitor(1990, 8), None)).await.unwrap();
+        // Only a village or community is a place to register someone at.
+        let mut town = arrival("钱七", OriginRisk::Low);
+        town.area_code = super::code("140121100");
+        assert_eq!(guard.register_arrival(cp.id, low.id, &town).await.refused().kind, "refused.register_needs_village");
         let registered = guard.register_arrival(cp.id, low.id, &arrival("钱七", OriginRisk::Low)).await.unwrap();
         assert!(registered.order.is_none());
         let hours = guard.passages_by_hour(cp.id).await.unwrap();

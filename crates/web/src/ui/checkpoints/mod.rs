@@ -177,7 +177,15 @@ async fn view(t: Tr, caller: &Caller, id: i64, shown: Option<Shown>, error: Opti
             (format!("{} – {}", local(s.starts_at), local(s.ends_at)), s.lead, s.phone.unwrap_or_default(), s.staff, on)
         })
         .collect();
-    let texts = crate::ui::page_texts(t, &[("offline", "checkpoints.offline"), ("sent", "checkpoints.offline_sent")]);
+    let texts = crate::ui::page_texts(
+        t,
+        &[
+            ("offline", "checkpoints.offline"),
+            ("sent", "checkpoints.offline_sent"),
+            ("login", "checkpoints.offline_login"),
+            ("refused", "checkpoints.offline_refused"),
+        ],
+    );
     render(&OfficerPage {
         t,
         user: UserBadge::of(caller),
