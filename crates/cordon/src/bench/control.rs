@@ -25,7 +25,7 @@ use cordon_store::zones::{Extent, NewZone};
 
 use super::measure::{Measurement, latencies, latency_measurement, peak_rss_mb, percentile, scratch};
 use super::observation::user;
-use super::testing::request;
+use super::testing::{raw_leg, request, with_raw_commits};
 use crate::demo::county;
 use crate::import_cli;
 
@@ -176,22 +176,7 @@ async fn checkpoint_passage(kind: BackendKind, server: Option<&str>, scale: f64)
     let token = store.create_api_token(&Actor::system("bench"), "bench_officer", "bench").await?.1;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
-    store.prepare_commits_plain().await?;
-    let raw_store = store.clone();
-    let app = cordon_web::app(store.clone()).route(
-        "/bench/commit",
-        axum::routing::post(move |axum::Json(body): axum::Json<serde_json::Value>| {
-            let store = raw_store.clone();
-            async move {
-                let person = body["person_id"].as_i64().unwrap_or_default();
-                let client = body["client_id"].as_str().unwrap_or_default().to_string();
-                match store.commit_one_plain(person, client).await {
-                    Ok(()) => axum::http::StatusCode::OK,
-                    Err(_) => axum::http::StatusCode::INTERNAL_SERVER_ERROR,
-                }
-            }
-        }),
-    );
+    let app = with_raw_commits(&store).await?;
     let server = tokio::spawn(async move { axum::serve(listener, app).await });
     store.checkpoint().await?;
 
@@ -203,28 +188,7 @@ async fn checkpoint_passage(kind: BackendKind, server: Option<&str>, scale: f64)
     let path = format!("/api/v1/checkpoints/{}/passages", checkpoint.id);
     for leg in 0..LEGS {
         let mine: Arc<Vec<String>> = Arc::new(numbers.iter().skip(leg * per_leg).take(per_leg).cloned().collect());
-        let started = Instant::now();
-        let mut tasks = Vec::new();
-        for c in 0..CLIENTS {
-            let (token, mine) = (token.clone(), mine.clone());
-            tasks.push(tokio::spawn(async move {
-                let mut conn = tokio::net::TcpStream::connect(addr).await?;
-                conn.set_nodelay(true)?;
-                let mut buf = Vec::new();
-                for k in (c..mine.len()).step_by(CLIENTS) {
-                    let body = format!(r#"{{"person_id":{k},"client_id":"p{leg}-{c}-{k}"}}"#);
-                    let status = request(&mut conn, &mut buf, "POST", "/bench/commit", &token, &body).await?;
-                    if status != 200 {
-                        bail!("the raw commit answered {status}");
-                    }
-                }
-                Ok::<_, anyhow::Error>(())
-            }));
-        }
-        for t in tasks {
-            t.await??;
-        }
-        raw_secs += started.elapsed().as_secs_f64();
+        raw_secs += raw_leg(addr, &token, mine.len(), CLIENTS, &format!("p{leg}")).await?;
 
         let started = Instant::now();
         let mut tasks = Vec::new();

@@ -334,20 +334,12 @@ pub(crate) async fn request_typed(
 }
 
 /// 64 clients, each opening its tubes and scanning people into them one request at a time.
-async fn http_register(kind: BackendKind, store: &Store, officer: &Scoped, everyone: &[(i64, String)], scale: f64) -> Result<Measurement> {
-    const CLIENTS: usize = 64;
-    // Three scans a resident's worth of requests, so that each phase runs long enough to measure
-    // (at --scale 0.1 about a second each); everyone is scanned at most once.
-    let scans = ((300_000.0 * scale).round() as usize).clamp(CLIENTS * 20, everyone.len());
-    let (round, sites) = round(officer, "接口测试轮次").await?;
-    let token = store.create_api_token(&Actor::system("bench"), "bench_officer", "bench").await?.1;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let addr = listener.local_addr()?;
-    // The product's routes, and the raw one beside them: parse the same kind of body, commit one
-    // row through the same writer, answer.
+/// The product's routes and, beside them, the raw side of the HTTP benchmarks: a route that
+/// parses the same kind of body and commits one row through the same writer, then answers.
+pub(crate) async fn with_raw_commits(store: &Store) -> Result<axum::Router> {
     store.prepare_commits_plain().await?;
     let raw_store = store.clone();
-    let app = cordon_web::app(store.clone()).route(
+    Ok(cordon_web::app(store.clone()).route(
         "/bench/commit",
         axum::routing::post(move |axum::Json(body): axum::Json<serde_json::Value>| {
             let store = raw_store.clone();
@@ -360,7 +352,48 @@ async fn http_register(kind: BackendKind, store: &Store, officer: &Scoped, every
                 }
             }
         }),
-    );
+    ))
+}
+
+/// One leg of the raw side: `n` one-row commits from `clients` kept-alive connections; answers
+/// the seconds it took. `tag` keeps each leg's client ids apart.
+pub(crate) async fn raw_leg(addr: std::net::SocketAddr, token: &str, n: usize, clients: usize, tag: &str) -> Result<f64> {
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for c in 0..clients {
+        let (token, tag) = (token.to_string(), tag.to_string());
+        tasks.push(tokio::spawn(async move {
+            let mut conn = tokio::net::TcpStream::connect(addr).await?;
+            conn.set_nodelay(true)?;
+            let mut buf = Vec::new();
+            for k in (c..n).step_by(clients) {
+                let body = format!(r#"{{"person_id":{k},"client_id":"{tag}-{c}-{k}"}}"#);
+                let status = request(&mut conn, &mut buf, "POST", "/bench/commit", &token, &body).await?;
+                if status != 200 {
+                    bail!("the raw commit answered {status}");
+                }
+            }
+            Ok::<_, anyhow::Error>(())
+        }));
+    }
+    for t in tasks {
+        t.await??;
+    }
+    Ok(started.elapsed().as_secs_f64())
+}
+
+async fn http_register(kind: BackendKind, store: &Store, officer: &Scoped, everyone: &[(i64, String)], scale: f64) -> Result<Measurement> {
+    const CLIENTS: usize = 64;
+    // Three scans a resident's worth of requests, so that each phase runs long enough to measure
+    // (at --scale 0.1 about a second each); everyone is scanned at most once.
+    let scans = ((300_000.0 * scale).round() as usize).clamp(CLIENTS * 20, everyone.len());
+    let (round, sites) = round(officer, "接口测试轮次").await?;
+    let token = store.create_api_token(&Actor::system("bench"), "bench_officer", "bench").await?.1;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    // The product's routes, and the raw one beside them: parse the same kind of body, commit one
+    // row through the same writer, answer.
+    let app = with_raw_commits(store).await?;
     let server = tokio::spawn(async move { axum::serve(listener, app).await });
     let people: Arc<Vec<(i64, i64)>> = Arc::new(
         everyone
@@ -378,28 +411,7 @@ async fn http_register(kind: BackendKind, store: &Store, officer: &Scoped, every
     let per_leg = people.len().div_ceil(LEGS);
     for leg in 0..LEGS {
         let mine: Arc<Vec<(i64, i64)>> = Arc::new(people.iter().skip(leg * per_leg).take(per_leg).copied().collect());
-        let started = Instant::now();
-        let mut tasks = Vec::new();
-        for c in 0..CLIENTS {
-            let (token, people) = (token.clone(), mine.clone());
-            tasks.push(tokio::spawn(async move {
-                let mut conn = tokio::net::TcpStream::connect(addr).await?;
-                conn.set_nodelay(true)?;
-                let mut buf = Vec::new();
-                for (k, (person, _)) in people.iter().skip(c).step_by(CLIENTS).enumerate() {
-                    let body = format!(r#"{{"person_id":{person},"client_id":"r{leg}-{c}-{k}"}}"#);
-                    let status = request(&mut conn, &mut buf, "POST", "/bench/commit", &token, &body).await?;
-                    if status != 200 {
-                        bail!("the raw commit answered {status}");
-                    }
-                }
-                Ok::<_, anyhow::Error>(())
-            }));
-        }
-        for t in tasks {
-            t.await??;
-        }
-        raw_secs += started.elapsed().as_secs_f64();
+        raw_secs += raw_leg(addr, &token, mine.len(), CLIENTS, &format!("r{leg}")).await?;
 
         let started = Instant::now();
         let mut tasks = Vec::new();
