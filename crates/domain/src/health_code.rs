@@ -136,6 +136,10 @@ impl CodeFacts {
 /// "then 7 days home health monitoring"), the day of discharge the first.
 pub const AFTER_DISCHARGE_DAYS: i64 = 7;
 
+/// A round of one's area missed counts against the code for this many days after it ended; a
+/// round since overtakes it ([`CodeFacts::missed_round`] is the latest such round).
+pub const MISSED_ROUND_DAYS: i64 = 7;
+
 /// 4月26日 / Apr 26.
 fn zh_day(d: NaiveDate) -> String {
     format!("{}月{}日", d.month(), d.day())

@@ -5,7 +5,9 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use cordon_domain::health_code::{CaseFact, CodeFacts, Colour, HealthCode, OrderFact, Override, OverrideError, ZoneFact, derive, shown};
+use cordon_domain::health_code::{
+    CaseFact, CodeFacts, Colour, HealthCode, MISSED_ROUND_DAYS, OrderFact, Override, OverrideError, ZoneFact, derive, shown,
+};
 use cordon_domain::{AreaCode, local_date};
 use serde::Serialize;
 
@@ -42,9 +44,6 @@ pub struct CodeChange {
     pub code: HealthCode,
     pub at: DateTime<Utc>,
 }
-
-/// A round missed counts against a code for this many days after it ended.
-const MISSED_ROUND_DAYS: i64 = 7;
 
 /// People derived per transaction.
 const CHUNK: i64 = 100_000;
