@@ -553,21 +553,30 @@ impl Store {
     /// Checkpoint `id`'s local day of `now` by the hour, and the arrivals registered.
     pub(crate) async fn passages_by_hour(&self, id: i64, now: DateTime<Utc>) -> Result<Hours> {
         let start = cordon_domain::from_local(local_date(now).and_time(chrono::NaiveTime::MIN));
-        let rows: Vec<(DateTime<Utc>, String)> = with_read_pool!(self, pool => sqlx::query_as(
-            "SELECT passed_at, decision FROM passages WHERE checkpoint_id = $1 AND passed_at >= $2 ORDER BY passed_at",
-        ).bind(id).bind(start).fetch_all(pool).await?);
+        // Grouped by the local hour in the database: the day's rows stay there.
+        let offset = i64::from(cordon_domain::local_offset().local_minus_utc() / 3600);
+        let hour = match self.kind() {
+            crate::BackendKind::Sqlite => format!("CAST(strftime('%H', passed_at, '{offset:+} hours') AS INTEGER)"),
+            crate::BackendKind::Postgres => {
+                format!("CAST(EXTRACT(HOUR FROM (passed_at AT TIME ZONE 'UTC') + INTERVAL '{offset} hours') AS INTEGER)")
+            }
+        };
+        let sql = format!(
+            "SELECT {hour} AS h, decision, COUNT(*) FROM passages WHERE checkpoint_id = $1 AND passed_at >= $2 GROUP BY h, decision ORDER BY h"
+        );
+        let rows: Vec<(i32, String, i64)> =
+            with_read_pool!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).bind(start).fetch_all(pool).await?);
         let mut out = Hours::default();
-        for (at, decision) in rows {
-            use chrono::Timelike;
-            let hour = at.with_timezone(&cordon_domain::local_offset()).hour();
+        for (hour, decision, n) in rows {
+            let hour = u32::try_from(hour).map_err(StoreError::corrupt)?;
             if out.hours.last().is_none_or(|h| h.0 != hour) {
                 out.hours.push((hour, 0, 0, 0));
             }
             let h = out.hours.last_mut().expect("pushed");
             match decision.parse::<Decision>().map_err(StoreError::corrupt)? {
-                Decision::Pass => h.1 += 1,
-                Decision::Register => h.2 += 1,
-                Decision::Refuse => h.3 += 1,
+                Decision::Pass => h.1 += n,
+                Decision::Register => h.2 += n,
+                Decision::Refuse => h.3 += n,
             }
         }
         let (arrivals,): (i64,) = with_read_pool!(self, pool => sqlx::query_as(

@@ -188,6 +188,9 @@ async fn an_arrival_is_registered_and_observed_a_resent_passage_is_logged_once_a
         assert!(registered.order.is_none());
         let hours = guard.passages_by_hour(cp.id).await.unwrap();
         assert_eq!((hours.hours.iter().map(|h| h.1 + h.2 + h.3).sum::<i64>(), hours.arrivals), (3, 2));
+        use chrono::Timelike;
+        let local_hour = chrono::Utc::now().with_timezone(&cordon_domain::local_offset()).hour();
+        assert!(hours.hours.iter().all(|h| h.0 == local_hour || (h.0 + 1) % 24 == local_hour), "by the local hour: {:?}", hours.hours);
 
         // The roster: a lead and at most a day.
         let now = chrono::Utc::now();
