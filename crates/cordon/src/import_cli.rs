@@ -83,12 +83,22 @@ pub enum ImportWhat {
         #[command(flatten)]
         db: crate::DatabaseArg,
     },
+    /// Area boundaries for the zone map: a GeoJSON FeatureCollection of Polygons and
+    /// MultiPolygons in WGS 84 degrees, each feature keyed by its area code (adcode, code,
+    /// 区划代码 or the feature id; national 6- and 12-digit forms are understood). An area's
+    /// outline replaces its earlier one; features of areas not in the register are reported.
+    Boundaries {
+        file: PathBuf,
+        #[command(flatten)]
+        db: crate::DatabaseArg,
+    },
 }
 
 pub async fn run(what: ImportWhat) -> Result<()> {
     match what {
         ImportWhat::Persons { file, db, errors } => persons(&file, &db.database, errors.as_deref()).await,
         ImportWhat::Areas { file, db } => areas(&file, &db.database).await,
+        ImportWhat::Boundaries { file, db } => boundaries(&file, &db.database).await,
         ImportWhat::Linelist { file, db, area, incident, errors } => {
             linelist(&file, &db.database, &area, incident, errors.as_deref()).await
         }
@@ -404,6 +414,36 @@ async fn areas(file: &Path, database: &str) -> Result<()> {
     println!("imported {} areas, {} invalid rows", areas.len(), bad);
     store.close().await;
     Ok(())
+}
+
+async fn boundaries(file: &Path, database: &str) -> Result<()> {
+    let input = File::open(file).with_context(|| format!("opening {}", file.display()))?;
+    let store = crate::open(database).await?;
+    let source = file.file_name().map_or_else(|| file.display().to_string(), |n| n.to_string_lossy().into_owned());
+    let done = store.import_boundaries(input, &source).await;
+    store.close().await;
+    let done = match done {
+        Ok(d) => d,
+        Err(e) => match e.refusal() {
+            Some(r) => bail!("{}: nothing imported: {}", file.display(), cordon_web::i18n::in_english(r)),
+            None => return Err(e.into()),
+        },
+    };
+    for p in done.problems.iter().take(50) {
+        let code = p.code.as_deref().map(|c| format!(" ({c})")).unwrap_or_default();
+        eprintln!("feature {}{code}: {}", p.feature, cordon_web::i18n::in_english(&p.reason));
+    }
+    if done.problems.len() > 50 {
+        eprintln!("… and {} more features refused", done.problems.len() - 50);
+    }
+    println!("imported {} of {} features ({}), {} refused", done.imported, done.features, done.encoding.as_str(), done.problems.len());
+    Ok(())
+}
+
+/// Writes the demo county's boundaries as GeoJSON, for `cordon import boundaries`.
+pub fn write_boundaries(path: &Path, seed: u64) -> Result<()> {
+    let text = crate::demo::boundaries::geojson(&county::areas(seed), seed);
+    std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))
 }
 
 /// Writes the demo county's areas as CSV (区划代码, 名称).

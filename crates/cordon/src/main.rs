@@ -90,6 +90,9 @@ enum Command {
         /// Also write the county's areas (区划代码, 名称) to this file, for `cordon import areas`.
         #[arg(long)]
         areas: Option<PathBuf>,
+        /// Also write the county's boundaries (GeoJSON) to this file, for `cordon import boundaries`.
+        #[arg(long)]
+        boundaries: Option<PathBuf>,
     },
     /// Measure the hot paths against the machine's raw limit, in the same run.
     Bench(bench::BenchArgs),
@@ -288,9 +291,12 @@ async fn run() -> Result<()> {
             }
             if no_serve { Ok(()) } else { serve(store, listen).await }
         }
-        Command::Generate { file, rows, seed, encoding, bad, areas } => {
+        Command::Generate { file, rows, seed, encoding, bad, areas, boundaries } => {
             if let Some(path) = areas {
                 import_cli::write_areas_csv(&path, seed)?;
+            }
+            if let Some(path) = boundaries {
+                import_cli::write_boundaries(&path, seed)?;
             }
             import_cli::generate_csv(&file, rows, seed, &encoding, bad)
         }

@@ -38,6 +38,7 @@ macro_rules! text_newtype {
 pub mod access;
 pub mod area;
 pub mod barcode;
+pub mod boundary;
 pub mod cases;
 pub mod checkpoints;
 pub mod header;

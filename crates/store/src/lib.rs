@@ -36,6 +36,7 @@ pub mod accounts;
 pub mod audit;
 pub mod backup;
 pub mod batch;
+pub mod boundaries;
 mod bulk;
 pub mod cases;
 pub mod checkins;
@@ -353,6 +354,7 @@ pub(crate) enum Param {
     Time(chrono::DateTime<chrono::Utc>),
     OptTime(Option<chrono::DateTime<chrono::Utc>>),
     OptReal(Option<f32>),
+    Real(f64),
 }
 
 /// A bind parameter as rusqlite takes it (times as the sqlx SQLite driver writes them).
@@ -368,6 +370,7 @@ pub(crate) fn param_value(p: &Param) -> rusqlite::types::Value {
         Param::Time(t) => Value::Text(crate::sqlite::time(*t)),
         Param::OptTime(t) => t.map(|t| Value::Text(crate::sqlite::time(t))).unwrap_or(Value::Null),
         Param::OptReal(v) => v.map(|v| Value::Real(f64::from(v))).unwrap_or(Value::Null),
+        Param::Real(v) => Value::Real(*v),
     }
 }
 
@@ -408,6 +411,7 @@ where
     Option<String>: for<'t> sqlx::Encode<'t, DB> + sqlx::Type<DB>,
     Option<i64>: for<'t> sqlx::Encode<'t, DB> + sqlx::Type<DB>,
     Option<f32>: for<'t> sqlx::Encode<'t, DB> + sqlx::Type<DB>,
+    f64: for<'t> sqlx::Encode<'t, DB> + sqlx::Type<DB>,
     Option<chrono::NaiveDate>: for<'t> sqlx::Encode<'t, DB> + sqlx::Type<DB>,
     Option<chrono::DateTime<chrono::Utc>>: for<'t> sqlx::Encode<'t, DB> + sqlx::Type<DB>,
 {
@@ -422,6 +426,7 @@ where
             Param::Time(t) => self.bind(*t),
             Param::OptTime(t) => self.bind(*t),
             Param::OptReal(v) => self.bind(*v),
+            Param::Real(v) => self.bind(*v),
         }
     }
 }
@@ -436,6 +441,7 @@ where
     Option<String>: for<'t> sqlx::Encode<'t, DB> + sqlx::Type<DB>,
     Option<i64>: for<'t> sqlx::Encode<'t, DB> + sqlx::Type<DB>,
     Option<f32>: for<'t> sqlx::Encode<'t, DB> + sqlx::Type<DB>,
+    f64: for<'t> sqlx::Encode<'t, DB> + sqlx::Type<DB>,
     Option<chrono::NaiveDate>: for<'t> sqlx::Encode<'t, DB> + sqlx::Type<DB>,
     Option<chrono::DateTime<chrono::Utc>>: for<'t> sqlx::Encode<'t, DB> + sqlx::Type<DB>,
 {
@@ -450,6 +456,7 @@ where
             Param::Time(t) => self.bind(*t),
             Param::OptTime(t) => self.bind(*t),
             Param::OptReal(v) => self.bind(*v),
+            Param::Real(v) => self.bind(*v),
         }
     }
 }

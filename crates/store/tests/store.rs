@@ -2059,6 +2059,8 @@ mod retests_and_coverage {
     }
 }
 
+#[path = "store/boundaries.rs"]
+mod boundaries;
 #[path = "store/cases.rs"]
 mod cases;
 #[path = "store/checkpoints.rs"]

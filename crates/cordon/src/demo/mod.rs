@@ -1,5 +1,6 @@
 //! `cordon demo`: a populated county in an empty database, so a newcomer sees the platform working.
 
+pub mod boundaries;
 pub mod checkpoints;
 pub mod county;
 pub mod names;
@@ -69,6 +70,9 @@ pub async fn load(store: &Store, seed: u64, population: u32) -> Result<Loaded> {
     let started = Instant::now();
     let county = tokio::task::spawn_blocking(move || county::generate(seed, population)).await?;
     store.upsert_areas(&county.areas).await.context("storing areas")?;
+    let map = boundaries::geojson(&county.areas, seed);
+    let drawn = store.import_boundaries(std::io::Cursor::new(map.into_bytes()), "demo").await.context("storing boundaries")?;
+    anyhow::ensure!(drawn.problems.is_empty(), "the demo's boundaries are refused: {:?}", drawn.problems);
     store.insert_places(&county.grids, &county.buildings, &county.households).await.context("storing places")?;
     let mut writer = store.person_writer().await?;
     let mut people = 0;

@@ -9,8 +9,29 @@ use cordon_domain::zones::Ask;
 use cordon_domain::{AreaCode, local_date};
 
 use super::Scoped;
+use crate::boundaries::AreaShape;
 use crate::zones::{Extent, NewZone, Zone, ZoneDetail, ZoneSummary};
 use crate::{PersonCursor, PersonPage, Result, StoreError};
+
+/// One area drawn on the zone map, with the zone that colours it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct MapArea {
+    pub shape: AreaShape,
+    pub cover: Option<cordon_domain::boundary::Cover>,
+}
+
+/// The zone map of an area: the outlines under it, each with the strictest zone over it, and
+/// the zones in force there.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ZoneMap {
+    pub area: cordon_domain::AreaCode,
+    pub areas: Vec<MapArea>,
+    /// Areas under it (itself included) with no outline imported.
+    pub without_boundary: i64,
+    pub zones: Vec<(Zone, cordon_domain::zones::Scheme)>,
+    /// The areas one level below, each with the zone that colours it (the list beside the map).
+    pub parts: Vec<(crate::Area, Option<cordon_domain::boundary::Cover>)>,
+}
 
 impl Scoped {
     /// Whether a zone lies in the jurisdiction or over part of it.
@@ -93,6 +114,48 @@ impl Scoped {
                 return Ok(out);
             }
         }
+    }
+
+    /// The zone map of `area` (default: the jurisdiction's first area), inside the jurisdiction.
+    pub async fn zone_map(&self, area: Option<&AreaCode>) -> Result<ZoneMap> {
+        self.require(Permission::AreasRead)?;
+        let area = match area {
+            Some(a) => {
+                self.inside(a)?;
+                a.clone()
+            }
+            None => self
+                .principal
+                .user
+                .jurisdiction
+                .areas()
+                .first()
+                .cloned()
+                .ok_or_else(|| refused!("refused.area_unregistered", area = "-"))?,
+        };
+        let zones: Vec<_> = self
+            .zones_in_force()
+            .await?
+            .into_iter()
+            .filter(|(z, _)| AreaCode::parse(&z.area_code).is_ok_and(|a| a.contains(&area) || area.contains(&a)))
+            .collect();
+        let ids: Vec<i64> = zones.iter().map(|(z, _)| z.id).collect();
+        let places = self.store.zone_places(&ids).await?;
+        let cover = |code: &str| AreaCode::parse(code).ok().and_then(|c| cordon_domain::boundary::cover(&c, &places));
+        let areas =
+            self.store.boundaries_under(&area).await?.into_iter().map(|shape| MapArea { cover: cover(&shape.code), shape }).collect();
+        let without_boundary = self.store.areas_without_boundary(&area).await?;
+        let parts = self
+            .store
+            .area_children(&area)
+            .await?
+            .into_iter()
+            .map(|a| {
+                let c = cover(&a.code);
+                (a, c)
+            })
+            .collect();
+        Ok(ZoneMap { area, areas, without_boundary, zones, parts })
     }
 
     /// One zone with its places, cases, residents, history and countdown.

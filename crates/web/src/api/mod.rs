@@ -112,6 +112,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(observation::set_rule_set))
         .routes(routes!(zones::list_zones, zones::designate))
         .routes(routes!(zones::bulletin))
+        .routes(routes!(zones::zone_map))
         .routes(routes!(zones::zone_detail))
         .routes(routes!(zones::zone_people))
         .routes(routes!(zones::extend))

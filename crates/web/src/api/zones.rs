@@ -467,3 +467,86 @@ pub async fn bulletin(caller: Caller) -> ApiResult<Json<BulletinView>> {
     entries.sort_by(|a, b| strictness(&a.kind).cmp(&strictness(&b.kind)).then_with(|| a.area_code.cmp(&b.area_code)).then(a.id.cmp(&b.id)));
     Ok(Json(BulletinView { as_of: Utc::now(), zones: entries }))
 }
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct MapQuery {
+    /// The area to draw (default: the caller's first area).
+    #[param(pattern = r"^[0-9]{2}([0-9]{2}([0-9]{2}([0-9]{3}([0-9]{3})?)?)?)?$")]
+    area: Option<String>,
+}
+
+/// What colours an area on the map.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MapAreaProperties {
+    pub code: String,
+    pub name: String,
+    /// county, township, village, …
+    pub level: String,
+    /// The strictest zone in force over the area, if any.
+    pub zone_id: Option<i64>,
+    /// sealed, controlled, precaution
+    #[schema(schema_with = crate::api::enums::zone_kind_or_null)]
+    pub kind: Option<String>,
+    /// The kind as the zone's scheme names it, in Chinese (高风险区, 封控区, …).
+    pub label: Option<String>,
+    /// Only part of the area is in that zone (a village with a sealed building).
+    pub partly: bool,
+}
+
+/// One area's outline.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MapFeature {
+    /// Always `Feature`.
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub properties: MapAreaProperties,
+    /// A GeoJSON Polygon or MultiPolygon, longitude and latitude in degrees.
+    #[schema(value_type = Object)]
+    pub geometry: Box<serde_json::value::RawValue>,
+}
+
+/// The zone map of an area, as a GeoJSON FeatureCollection.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ZoneMapView {
+    /// Always `FeatureCollection`.
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    /// The area drawn.
+    pub area: String,
+    /// The outlines of the area and of every area under it that has one, by code.
+    pub features: Vec<MapFeature>,
+    /// Areas under it (itself included) with no outline imported.
+    pub without_boundary: i64,
+}
+
+/// The zone map of an area: the outline of it and of every area under it, each with the
+/// strictest zone in force over it, as GeoJSON. Outlines come from `cordon import boundaries`.
+/// Requires `areas.read` inside the jurisdiction.
+#[utoipa::path(get, path = "/api/v1/zones/map", tag = "zones", params(MapQuery),
+    responses((status = 200, body = ZoneMapView), (status = 400, body = Problem), (status = 401, body = Problem),
+              (status = 403, body = Problem)),
+    extensions(("x-permission" = json!(Permission::AreasRead.as_str()))))]
+pub async fn zone_map(caller: Caller, Query(q): Query<MapQuery>) -> ApiResult<Json<ZoneMapView>> {
+    caller.0.require(Permission::AreasRead)?;
+    let area = q.area.as_deref().filter(|a| !a.is_empty()).map(|a| parse_area("area", a)).transpose()?;
+    let map = caller.0.zone_map(area.as_ref()).await?;
+    let schemes: std::collections::HashMap<i64, cordon_domain::zones::Scheme> = map.zones.iter().map(|(z, s)| (z.id, *s)).collect();
+    let features = map
+        .areas
+        .into_iter()
+        .map(|a| MapFeature {
+            kind: "Feature",
+            properties: MapAreaProperties {
+                code: a.shape.code,
+                name: a.shape.name,
+                level: a.shape.level,
+                zone_id: a.cover.map(|c| c.zone_id),
+                kind: a.cover.map(|c| c.kind.to_string()),
+                label: a.cover.and_then(|c| schemes.get(&c.zone_id).map(|s| s.kind_label(c.kind).0.to_string())),
+                partly: a.cover.is_some_and(|c| c.partly),
+            },
+            geometry: a.shape.geometry,
+        })
+        .collect();
+    Ok(Json(ZoneMapView { kind: "FeatureCollection", area: map.area.to_string(), features, without_boundary: map.without_boundary }))
+}

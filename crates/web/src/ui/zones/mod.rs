@@ -14,6 +14,7 @@ use crate::i18n::Tr;
 
 mod bulletin;
 mod list;
+mod map;
 mod zone;
 
 pub fn router() -> Router<AppState> {
@@ -21,6 +22,7 @@ pub fn router() -> Router<AppState> {
         .route("/zones", get(list::page))
         .route("/zones/draw", post(list::designate))
         .route("/zones/bulletin", get(bulletin::page))
+        .route("/zones/map", get(map::page))
         .route("/zones/{id}", get(zone::page))
         .route("/zones/{id}/extend", post(zone::extend))
         .route("/zones/{id}/act", post(zone::act))
