@@ -60,6 +60,14 @@ pub struct AreaShape {
     pub geometry: Box<serde_json::value::RawValue>,
 }
 
+/// The longest code a map of `root` draws: two levels down (a city's counties and townships, a
+/// county's townships and villages), so that a big area's map stays a few hundred outlines.
+fn drawn_depth(root: &AreaCode) -> i64 {
+    let levels = cordon_domain::area::AreaLevel::ALL;
+    let at = levels.iter().position(|l| *l == root.level()).unwrap_or(0);
+    levels[(at + 2).min(levels.len() - 1)].code_len() as i64
+}
+
 /// The text of a whole file that is not a GeoJSON FeatureCollection; nothing is imported.
 fn file_refused(kind: &'static str, detail: impl std::fmt::Display) -> StoreError {
     StoreError::from(Refusal::new(kind).with("detail", detail.to_string()))
@@ -68,12 +76,18 @@ fn file_refused(kind: &'static str, detail: impl std::fmt::Display) -> StoreErro
 /// The code a feature gives, as written.
 fn code_of(feature: &Value) -> Option<String> {
     let props = feature.get("properties").and_then(Value::as_object);
-    let given = CODE_KEYS.iter().find_map(|k| props.and_then(|p| p.get(*k))).or_else(|| feature.get("id"));
-    match given? {
+    // A key present but null or blank is passed over; a shapefile's export writes whole numbers
+    // as floats (140121.0).
+    let written = |v: &Value| match v {
         Value::String(s) if !s.trim().is_empty() => Some(s.trim().to_string()),
-        Value::Number(n) => Some(n.to_string()),
+        Value::Number(n) => match (n.as_u64(), n.as_f64()) {
+            (Some(u), _) => Some(u.to_string()),
+            (None, Some(f)) if f.fract() == 0.0 && f > 0.0 && f < 1e19 => Some(format!("{f:.0}")),
+            _ => Some(n.to_string()),
+        },
         _ => None,
-    }
+    };
+    CODE_KEYS.iter().find_map(|k| props.and_then(|p| p.get(*k)).and_then(written)).or_else(|| feature.get("id").and_then(written))
 }
 
 /// The polygons of a feature's geometry, or why it has none to draw.
@@ -81,11 +95,19 @@ fn polygons_of(feature: Value) -> std::result::Result<(geojson::Geometry, Vec<Po
     let feature: geojson::Feature =
         serde_json::from_value(feature).map_err(|e| Refusal::new("boundary.not_geojson").with("detail", e.to_string()))?;
     let geometry = feature.geometry.ok_or_else(|| Refusal::new("boundary.no_geometry"))?;
-    let ring = |r: &Vec<geojson::Position>| r.iter().map(|p| [p[0], p[1]]).collect::<Vec<[f64; 2]>>();
-    let polygon = |p: &Vec<Vec<geojson::Position>>| p.iter().map(ring).collect::<Polygon>();
+    // A position needs a longitude and a latitude (an altitude after them is ignored).
+    let ring = |r: &Vec<geojson::Position>| {
+        r.iter()
+            .map(|p| match p.as_slice() {
+                [lon, lat, ..] => Ok([*lon, *lat]),
+                short => Err(Refusal::new("boundary.short_position").with("numbers", short.len())),
+            })
+            .collect::<std::result::Result<Vec<[f64; 2]>, Refusal>>()
+    };
+    let polygon = |p: &Vec<Vec<geojson::Position>>| p.iter().map(ring).collect::<std::result::Result<Polygon, Refusal>>();
     let polygons = match &geometry.value {
-        geojson::GeometryValue::Polygon { coordinates } => vec![polygon(coordinates)],
-        geojson::GeometryValue::MultiPolygon { coordinates } => coordinates.iter().map(polygon).collect(),
+        geojson::GeometryValue::Polygon { coordinates } => vec![polygon(coordinates)?],
+        geojson::GeometryValue::MultiPolygon { coordinates } => coordinates.iter().map(polygon).collect::<std::result::Result<_, _>>()?,
         other => return Err(Refusal::new("boundary.not_polygon").with("kind", other.type_name().to_string())),
     };
     Ok((geometry, polygons))
@@ -200,13 +222,14 @@ impl Store {
         Ok(BoundaryImport { encoding, features, imported: outlines.len() as u64, problems })
     }
 
-    /// The outlines of `root` and every area under it, by code.
+    /// The outlines of `root` and of the areas up to two levels under it (a county's townships
+    /// and villages), by code.
     pub(crate) async fn boundaries_under(&self, root: &AreaCode) -> Result<Vec<AreaShape>> {
         let (lo, hi) = root.subtree_range();
         let rows: Vec<(String, String, String, String)> = with_read_pool!(self, pool => sqlx::query_as(
             "SELECT a.code, a.name, a.level, b.geometry FROM area_boundaries b JOIN areas a ON a.code = b.area_code \
-             WHERE b.area_code >= $1 AND b.area_code < $2 ORDER BY a.code")
-            .bind(lo).bind(hi).fetch_all(pool).await?);
+             WHERE b.area_code >= $1 AND b.area_code < $2 AND length(b.area_code) <= $3 ORDER BY a.code")
+            .bind(lo).bind(hi).bind(drawn_depth(root)).fetch_all(pool).await?);
         rows.into_iter()
             .map(|(code, name, level, geometry)| {
                 let geometry = serde_json::value::RawValue::from_string(geometry).map_err(StoreError::corrupt)?;
@@ -215,14 +238,16 @@ impl Store {
             .collect()
     }
 
-    /// How many areas under `root` (itself included) have no outline.
-    pub(crate) async fn areas_without_boundary(&self, root: &AreaCode) -> Result<i64> {
+    /// Of `root` and the areas up to two levels under it: how many have an outline, and how
+    /// many have none.
+    pub(crate) async fn boundary_counts(&self, root: &AreaCode) -> Result<(i64, i64)> {
         let (lo, hi) = root.subtree_range();
-        let (n,): (i64,) = with_read_pool!(self, pool => sqlx::query_as(
-            "SELECT COUNT(*) FROM areas a WHERE a.code >= $1 AND a.code < $2 \
-             AND NOT EXISTS (SELECT 1 FROM area_boundaries b WHERE b.area_code = a.code)")
-            .bind(lo).bind(hi).fetch_one(pool).await?);
-        Ok(n)
+        let (with, without): (i64, i64) = with_read_pool!(self, pool => sqlx::query_as(
+            "SELECT COUNT(b.area_code), COUNT(*) - COUNT(b.area_code) FROM areas a \
+             LEFT JOIN area_boundaries b ON b.area_code = a.code \
+             WHERE a.code >= $1 AND a.code < $2 AND length(a.code) <= $3")
+            .bind(lo).bind(hi).bind(drawn_depth(root)).fetch_one(pool).await?);
+        Ok((with, without))
     }
 
     /// The places of zones `ids` (in force): their areas whole, and the areas their buildings and
@@ -283,11 +308,17 @@ mod tests {
                 r#"{"区划代码":"140121100001"}"#,
                 r#"{"type":"Polygon","coordinates":[[[13000000,4500000],[13000010,4500000],[13000010,4500010],[13000000,4500000]]]}"#,
             ),
+            feature(
+                r#"{"区划代码":"140121100001"}"#,
+                r#"{"type":"Polygon","coordinates":[[[112.3,37.5],[112.4],[112.4,37.6],[112.3,37.5]]]}"#,
+            ),
+            // A null code is passed over for the next key; a float code from a shapefile is read whole.
+            feature(r#"{"adcode":null,"XZQDM":140121100001.0}"#, &poly),
         ];
         let text = format!(r#"{{"type":"FeatureCollection","features":[{}]}}"#, features.join(","));
         let (total, outlines, problems) = read_features(&text, &known()).unwrap();
-        assert_eq!(total, 8);
-        assert_eq!(outlines.iter().map(|o| o.code.as_str()).collect::<Vec<_>>(), ["140121", "140121100"]);
+        assert_eq!(total, 10);
+        assert_eq!(outlines.iter().map(|o| o.code.as_str()).collect::<Vec<_>>(), ["140121", "140121100", "140121100001"]);
         let reasons: Vec<(u64, &str)> = problems.iter().map(|p| (p.feature, p.reason.kind)).collect();
         assert_eq!(
             reasons,
@@ -298,6 +329,7 @@ mod tests {
                 (6, "boundary.duplicate"),
                 (7, "boundary.not_polygon"),
                 (8, "boundary.out_of_range"),
+                (9, "boundary.short_position"),
             ]
         );
         assert_eq!(problems[2].code.as_deref(), Some("140122"));

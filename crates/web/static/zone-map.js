@@ -1,4 +1,4 @@
-// Draws the zone map (Apache ECharts): the deepest areas that have outlines filled with the
+// Draws the zone map (Apache ECharts): the smallest areas that have outlines filled with the
 // colour of the strictest zone over each (striped when only part of the area is in it), the
 // larger areas above them as lines; a click on a coloured area opens its zone. The outlines come
 // from /api/v1/zones/map as GeoJSON. No inline script: the page's CSP forbids it.
@@ -27,9 +27,14 @@
   }
 
   function draw(fc) {
-    var depth = function (f) { return f.properties.code.length; };
-    var deepest = Math.max.apply(null, fc.features.map(depth));
-    var fill = fc.features.filter(function (f) { return depth(f) === deepest; });
+    // An area is filled unless areas inside it have outlines of their own (outlines may come in
+    // piecemeal: villages for one township, none yet for another); those are drawn as lines.
+    var codes = fc.features.map(function (f) { return f.properties.code; });
+    var holdsOutlined = function (f) {
+      var c = f.properties.code;
+      return codes.some(function (o) { return o.length > c.length && o.indexOf(c) === 0; });
+    };
+    var fill = fc.features.filter(function (f) { return !holdsOutlined(f); });
     var byCode = {};
     fill.forEach(function (f) { byCode[f.properties.code] = f.properties; });
     var name = "cordon-" + fc.area;
@@ -40,12 +45,13 @@
     var regions = fill.map(function (f) {
       var p = f.properties;
       var colour = p.kind ? colours[p.kind] : none;
-      return { name: p.code, itemStyle: { areaColor: p.partly ? stripes(colour) : colour } };
+      var dark = !p.partly && (p.kind === "sealed" || p.kind === "controlled");
+      return { name: p.code, itemStyle: { areaColor: p.partly ? stripes(colour) : colour }, label: { color: dark ? "#fff" : "#263238" } };
     });
     // The larger areas (townships over villages, the county over townships) as outlines.
     var lines = [];
     fc.features.forEach(function (f) {
-      if (depth(f) === deepest) return;
+      if (!holdsOutlined(f)) return;
       var polys = f.geometry.type === "Polygon" ? [f.geometry.coordinates] : f.geometry.coordinates;
       polys.forEach(function (poly) { lines.push({ coords: poly[0] }); });
     });
@@ -58,7 +64,7 @@
           var p = byCode[params.name];
           if (!p) return "";
           var zone = p.kind ? words[p.kind] + (p.partly ? "（" + words.partly + "）" : "") : words.none;
-          return p.name + "<br>" + zone + (p.zone_id ? "<br>" + words.open_zone : "");
+          return echarts.format.encodeHTML(p.name) + "<br>" + zone + (p.zone_id ? "<br>" + words.open_zone : "");
         }
       },
       geo: {

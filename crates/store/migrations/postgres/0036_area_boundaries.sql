@@ -4,7 +4,7 @@
 -- 0036_area_boundaries.sql (a test compares them).
 
 CREATE TABLE area_boundaries (
-    area_code   TEXT PRIMARY KEY REFERENCES areas (code),
+    area_code   TEXT COLLATE "C" PRIMARY KEY REFERENCES areas (code),
     -- the GeoJSON geometry (Polygon or MultiPolygon), longitude and latitude in degrees
     geometry    TEXT NOT NULL,
     min_lon     DOUBLE PRECISION NOT NULL,

@@ -25,8 +25,10 @@ pub struct MapArea {
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct ZoneMap {
     pub area: cordon_domain::AreaCode,
+    /// Empty unless the outlines were asked for.
     pub areas: Vec<MapArea>,
-    /// Areas under it (itself included) with no outline imported.
+    /// Of the area and the two levels under it: how many have an outline, and how many have none.
+    pub with_boundary: i64,
     pub without_boundary: i64,
     pub zones: Vec<(Zone, cordon_domain::zones::Scheme)>,
     /// The areas one level below, each with the zone that colours it (the list beside the map).
@@ -116,8 +118,10 @@ impl Scoped {
         }
     }
 
-    /// The zone map of `area` (default: the jurisdiction's first area), inside the jurisdiction.
-    pub async fn zone_map(&self, area: Option<&AreaCode>) -> Result<ZoneMap> {
+    /// The zone map of `area` (default: the jurisdiction's first area), inside the jurisdiction:
+    /// the outlines of it and of two levels under it when `outlines`, the zones colouring each,
+    /// and its parts with theirs.
+    pub async fn zone_map(&self, area: Option<&AreaCode>, outlines: bool) -> Result<ZoneMap> {
         self.require(Permission::AreasRead)?;
         let area = match area {
             Some(a) => {
@@ -142,9 +146,9 @@ impl Scoped {
         let ids: Vec<i64> = zones.iter().map(|(z, _)| z.id).collect();
         let places = self.store.zone_places(&ids).await?;
         let cover = |code: &str| AreaCode::parse(code).ok().and_then(|c| cordon_domain::boundary::cover(&c, &places));
-        let areas =
-            self.store.boundaries_under(&area).await?.into_iter().map(|shape| MapArea { cover: cover(&shape.code), shape }).collect();
-        let without_boundary = self.store.areas_without_boundary(&area).await?;
+        let shapes = if outlines { self.store.boundaries_under(&area).await? } else { Vec::new() };
+        let areas = shapes.into_iter().map(|shape| MapArea { cover: cover(&shape.code), shape }).collect();
+        let (with_boundary, without_boundary) = self.store.boundary_counts(&area).await?;
         let parts = self
             .store
             .area_children(&area)
@@ -155,7 +159,7 @@ impl Scoped {
                 (a, c)
             })
             .collect();
-        Ok(ZoneMap { area, areas, without_boundary, zones, parts })
+        Ok(ZoneMap { area, areas, with_boundary, without_boundary, zones, parts })
     }
 
     /// One zone with its places, cases, residents, history and countdown.

@@ -131,7 +131,7 @@ async fn the_zone_map_colours_each_area_by_the_strictest_zone_over_it() {
         let house = chief.designate_zone(&draw(ZoneKind::Sealed, &[], vec![household])).await.unwrap();
         let household_village = store.person_in(&code("140121"), ids[&id(1)]).await.unwrap().unwrap().area_code;
 
-        let map = chief.zone_map(None).await.unwrap();
+        let map = chief.zone_map(None, true).await.unwrap();
         assert_eq!(map.area.as_str(), "140121");
         let colour = |code: &str| {
             let a = map.areas.iter().find(|a| a.shape.code == code).unwrap_or_else(|| panic!("{code} drawn"));
@@ -145,7 +145,7 @@ async fn the_zone_map_colours_each_area_by_the_strictest_zone_over_it() {
         let village = map.areas.iter().find(|a| a.shape.code == household_village).and_then(|a| a.cover);
         assert_eq!(village.map(|c| (c.zone_id, c.kind)), Some((expected_house, ZoneKind::Sealed)));
         assert_eq!(map.areas.len(), 6);
-        assert_eq!(map.without_boundary, 1, "南关村 has no outline");
+        assert_eq!((map.with_boundary, map.without_boundary), (6, 1), "南关村 has no outline");
         let parts: Vec<(&str, Option<ZoneKind>)> = map.parts.iter().map(|(a, c)| (a.code.as_str(), c.map(|c| c.kind))).collect();
         assert_eq!(parts, [("140121100", Some(ZoneKind::Sealed)), ("140121101", Some(ZoneKind::Controlled))]);
         // The geometry is the GeoJSON as imported.
@@ -154,12 +154,19 @@ async fn the_zone_map_colours_each_area_by_the_strictest_zone_over_it() {
 
         // 徐沟镇's own map: its village controlled; 清源镇's zones are not its.
         let xugou = as_user(&store, "xugou", Role::Investigator, "140121101").await;
-        let theirs = xugou.zone_map(None).await.unwrap();
+        let theirs = xugou.zone_map(None, true).await.unwrap();
         assert_eq!(theirs.areas.iter().map(|a| a.shape.code.as_str()).collect::<Vec<_>>(), ["140121101", "140121101201"]);
         assert!(theirs.areas.iter().all(|a| a.cover.map(|c| c.zone_id) == Some(controlled.id)));
         assert!(!theirs.zones.iter().any(|(z, _)| z.id == sealed.id));
         assert!(theirs.zones.iter().any(|(z, _)| z.id == precaution.id));
-        assert!(matches!(xugou.zone_map(Some(&code("140121100"))).await, Err(cordon_store::StoreError::Forbidden(_))));
+        assert!(matches!(xugou.zone_map(Some(&code("140121100")), true).await, Err(cordon_store::StoreError::Forbidden(_))));
+
+        // A map leaves out what lies more than two levels down: the province's map stops at counties.
+        let shanxi = [NewArea { code: code("14"), name: "山西省".into() }, NewArea { code: code("1401"), name: "太原市".into() }];
+        store.upsert_areas(&shanxi).await.unwrap();
+        let province = as_user(&store, "province", Role::Commander, "14").await;
+        let codes: Vec<String> = province.zone_map(None, true).await.unwrap().areas.into_iter().map(|a| a.shape.code).collect();
+        assert_eq!(codes, ["140121"]);
         s.finish(store).await.unwrap();
     }
 }

@@ -513,13 +513,13 @@ pub struct ZoneMapView {
     pub kind: &'static str,
     /// The area drawn.
     pub area: String,
-    /// The outlines of the area and of every area under it that has one, by code.
+    /// The outlines of the area and of the areas up to two levels under it that have one, by code.
     pub features: Vec<MapFeature>,
-    /// Areas under it (itself included) with no outline imported.
+    /// Of the area and the two levels under it, those with no outline imported.
     pub without_boundary: i64,
 }
 
-/// The zone map of an area: the outline of it and of every area under it, each with the
+/// The zone map of an area: the outline of it and of the areas up to two levels under it, each with the
 /// strictest zone in force over it, as GeoJSON. Outlines come from `cordon import boundaries`.
 /// Requires `areas.read` inside the jurisdiction.
 #[utoipa::path(get, path = "/api/v1/zones/map", tag = "zones", params(MapQuery),
@@ -529,7 +529,7 @@ pub struct ZoneMapView {
 pub async fn zone_map(caller: Caller, Query(q): Query<MapQuery>) -> ApiResult<Json<ZoneMapView>> {
     caller.0.require(Permission::AreasRead)?;
     let area = q.area.as_deref().filter(|a| !a.is_empty()).map(|a| parse_area("area", a)).transpose()?;
-    let map = caller.0.zone_map(area.as_ref()).await?;
+    let map = caller.0.zone_map(area.as_ref(), true).await?;
     let schemes: std::collections::HashMap<i64, cordon_domain::zones::Scheme> = map.zones.iter().map(|(z, s)| (z.id, *s)).collect();
     let features = map
         .areas

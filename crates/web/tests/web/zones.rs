@@ -417,3 +417,161 @@ async fn a_checkpoint_officer_turns_back_a_sealed_zone_resident_with_the_reason_
         w.finish().await;
     }
 }
+
+/// The sample county's outlines as a civil-affairs file keys them: the county, its two
+/// townships (padded to 12 digits) and four villages, as squares side by side — without
+/// 徐沟镇's villages unless `all` (outlines come in piecemeal).
+fn sample_boundaries(all: bool) -> String {
+    let square = |adcode: &str, lon: f64, lat: f64, side: f64| {
+        let (e, n) = (lon + side, lat + side);
+        format!(
+            r#"{{"type":"Feature","properties":{{"adcode":"{adcode}"}},"geometry":{{"type":"Polygon","coordinates":[[[{lon},{lat}],[{e},{lat}],[{e},{n}],[{lon},{n}],[{lon},{lat}]]]}}}}"#
+        )
+    };
+    let features = [
+        square("140121", 112.0, 37.0, 0.4),
+        square("140121100000", 112.0, 37.0, 0.2),
+        square("140121100201", 112.0, 37.0, 0.1),
+        square("140121100202", 112.1, 37.0, 0.1),
+        square("140121101000", 112.2, 37.0, 0.2),
+        square("140121101201", 112.2, 37.0, 0.1),
+        square("140121101202", 112.3, 37.0, 0.1),
+    ];
+    let features = if all { &features[..] } else { &features[..5] };
+    format!("{{\"type\":\"FeatureCollection\",\"features\":[\r\n{}\r\n]}}", features.join(",\r\n"))
+}
+
+/// Draws 东关村 sealed and 徐沟镇 controlled over the API; answers the sealed zone's id.
+async fn sealed_and_controlled(w: &World) -> i64 {
+    let drawn = serde_json::json!({"kind": "sealed", "areas": ["140121100201"], "reason": "清徐-1 住所"});
+    let (status, _, sealed) = call(&w.store, post_json(&w.commander, "/api/v1/zones", drawn)).await;
+    assert_eq!(status, StatusCode::CREATED, "{sealed}");
+    let drawn = serde_json::json!({"kind": "controlled", "areas": ["140121101"], "reason": "河东片区"});
+    assert_eq!(call(&w.store, post_json(&w.commander, "/api/v1/zones", drawn)).await.0, StatusCode::CREATED);
+    sealed["zone"]["id"].as_i64().unwrap()
+}
+
+#[tokio::test]
+async fn the_zone_map_api_answers_geojson_with_each_areas_zone_inside_the_jurisdiction() {
+    for w in worlds("api_zone_map", 8).await {
+        let store = &w.store;
+        let done = store.import_boundaries(std::io::Cursor::new(sample_boundaries(true).into_bytes()), "sample").await.unwrap();
+        assert_eq!((done.imported, done.problems.len()), (7, 0));
+        let sealed = sealed_and_controlled(&w).await;
+        let (status, _, map) = get(store, &w.commander, "/api/v1/zones/map").await;
+        assert_eq!(status, StatusCode::OK, "{map}");
+        assert_eq!(
+            (map["type"].as_str(), map["area"].as_str(), map["without_boundary"].as_i64()),
+            (Some("FeatureCollection"), Some("140121"), Some(0))
+        );
+        let feature = |code: &str| map["features"].as_array().unwrap().iter().find(|f| f["properties"]["code"] == code).cloned().unwrap();
+        let east = feature("140121100201");
+        assert_eq!(
+            (east["properties"]["zone_id"].as_i64(), east["properties"]["label"].as_str()),
+            (Some(sealed), Some("高风险区")),
+            "{east}"
+        );
+        assert_eq!((east["properties"]["name"].as_str(), east["geometry"]["type"].as_str()), (Some("东关村"), Some("Polygon")));
+        assert_eq!(feature("140121101202")["properties"]["kind"], "controlled");
+        assert_eq!(
+            (feature("140121100202")["properties"]["kind"].as_str(), feature("140121100")["properties"]["partly"].as_bool()),
+            (None, Some(true))
+        );
+        // The township investigator sees their township; elsewhere is refused; a bad code says so.
+        let (_, _, theirs) = get(store, &w.township, "/api/v1/zones/map").await;
+        assert_eq!(theirs["features"].as_array().unwrap().len(), 3, "{theirs}");
+        assert_eq!(get(store, &w.township, "/api/v1/zones/map?area=140121101").await.0, StatusCode::FORBIDDEN);
+        assert_eq!(get(store, &w.commander, "/api/v1/zones/map?area=14012x").await.0, StatusCode::BAD_REQUEST);
+        w.scratch.finish(w.store).await.unwrap();
+    }
+}
+
+/// Clicks the map where longitude `lon` and latitude `lat` are drawn, as a person's mouse would.
+async fn click_map_at(client: &fantoccini::Client, lon: f64, lat: f64) {
+    use fantoccini::actions::{InputSource, MOUSE_BUTTON_LEFT, MouseActions, PointerAction};
+    let at = client
+        .execute(
+            "const el = document.getElementById('zone-map'); el.scrollIntoView({block: 'center'}); \
+             const p = echarts.getInstanceByDom(el).convertToPixel({geoIndex: 0}, [arguments[0], arguments[1]]); \
+             const r = el.getBoundingClientRect(); return [r.left + p[0], r.top + p[1]];",
+            vec![serde_json::json!(lon), serde_json::json!(lat)],
+        )
+        .await
+        .unwrap();
+    let (x, y) = (at[0].as_f64().unwrap(), at[1].as_f64().unwrap());
+    let mouse = MouseActions::new("mouse".into())
+        .then(PointerAction::MoveTo { duration: None, x, y })
+        .then(PointerAction::Down { button: MOUSE_BUTTON_LEFT })
+        .then(PointerAction::Up { button: MOUSE_BUTTON_LEFT });
+    client.perform_actions(mouse).await.unwrap();
+}
+
+/// Waits until the map has drawn, and answers how many areas it filled.
+async fn drawn(client: &fantoccini::Client) -> String {
+    let el = client.wait().for_element(fantoccini::Locator::Css("#zone-map[data-drawn]")).await.unwrap();
+    el.attr("data-drawn").await.unwrap().unwrap()
+}
+
+#[tokio::test]
+#[ignore = "browser test: needs chromium and chromedriver (scripts/test.sh installs them and runs it)"]
+async fn the_commander_sees_the_zones_on_the_map_clicks_a_sealed_village_and_a_township_reads_its_own() {
+    let driver = chromedriver().await;
+    for w in worlds("browser_zone_map", 8).await {
+        let kind = format!("{:?}", w.scratch.kind).to_lowercase();
+        let addr = spawn_server(w.store.clone()).await;
+        let client = browser(&driver).await;
+        sign_in(&client, addr, "commander1", PASSWORD).await;
+        // Before any outline is imported the map says how to get them, and the list still answers.
+        client.goto(&format!("http://{addr}/zones/map")).await.unwrap();
+        assert!(text(&client, "#map-empty").await.contains("cordon import boundaries"));
+        w.store.import_boundaries(std::io::Cursor::new(sample_boundaries(false).into_bytes()), "sample").await.unwrap();
+        let sealed = sealed_and_controlled(&w).await;
+
+        // From the zones page to the map: 清源镇's two villages filled, and 徐沟镇 whole (its
+        // villages have no outlines yet); the list beside it.
+        menu(&client, "/zones").await;
+        click_and_wait(&client, "#map-link").await;
+        assert_eq!(drawn(&client).await, "3");
+        assert!(text(&client, "#map-missing").await.contains('2'), "two villages have no outline");
+        let legend = text(&client, "#map-legend").await;
+        assert!(legend.contains("高风险区") && legend.contains("中风险区") && legend.contains("部分划入"), "{legend}");
+        let qingyuan = text(&client, "#map-parts tr[data-area='140121100']").await;
+        assert!(qingyuan.contains("清源镇") && qingyuan.contains("高风险区") && qingyuan.contains("部分划入"), "{qingyuan}");
+        assert!(text(&client, "#map-parts tr[data-area='140121101']").await.contains("中风险区"));
+        std::fs::write(screenshot_path(&format!("zone-map-{kind}.png")), client.screenshot().await.unwrap()).unwrap();
+
+        // A click on 东关村 opens its zone.
+        click_map_at(&client, 112.05, 37.05).await;
+        wait_for_path(&client, &format!("/zones/{sealed}")).await;
+        assert!(text(&client, "h1").await.contains("东关村"));
+
+        // Drilled into 清源镇: its two villages; the way up.
+        client.goto(&format!("http://{addr}/zones/map")).await.unwrap();
+        click_and_wait(&client, "#map-parts a[href='/zones/map?area=140121100']").await;
+        assert_eq!(drawn(&client).await, "2");
+        assert!(text(&client, "#map-up").await.contains("清徐县"));
+        // A mistyped area in the address is answered, not drawn.
+        client.goto(&format!("http://{addr}/zones/map?area=1401x")).await.unwrap();
+        assert!(client.find(fantoccini::Locator::Css("#zone-map")).await.is_err());
+
+        // On a phone the map fits the screen and nothing scrolls sideways.
+        client.set_window_size(390, 844).await.unwrap();
+        client.goto(&format!("http://{addr}/zones/map")).await.unwrap();
+        assert_eq!(drawn(&client).await, "3");
+        let wide = client.execute("return document.documentElement.scrollWidth", vec![]).await.unwrap();
+        assert!(wide.as_i64().unwrap() <= 390, "the page is {wide} px wide");
+        std::fs::write(screenshot_path(&format!("zone-map-phone-{kind}.png")), client.screenshot().await.unwrap()).unwrap();
+        client.set_window_size(1024, 900).await.unwrap();
+        sign_out(&client).await;
+
+        // 清源镇's investigator opens on their township, and 徐沟镇 is not theirs.
+        sign_in(&client, addr, "tracer1", PASSWORD).await;
+        client.goto(&format!("http://{addr}/zones/map")).await.unwrap();
+        assert_eq!(drawn(&client).await, "2");
+        assert!(text(&client, "h1").await.contains("清源镇"));
+        client.goto(&format!("http://{addr}/zones/map?area=140121101")).await.unwrap();
+        assert!(client.find(fantoccini::Locator::Css("#zone-map")).await.is_err());
+        client.close().await.unwrap();
+        w.scratch.finish(w.store).await.unwrap();
+    }
+}

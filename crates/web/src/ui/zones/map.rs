@@ -39,7 +39,7 @@ struct MapPage {
     legend: Vec<(&'static str, String)>,
     /// What the map's script says: the kinds' labels and its own words, as JSON.
     words: String,
-    shapes: usize,
+    shapes: i64,
     missing: Option<String>,
     parts: Vec<Part>,
 }
@@ -54,7 +54,7 @@ pub async fn page(t: Tr, caller: Caller, Query(q): Query<MapQuery>) -> Response 
         Ok(a) => a,
         Err(_) => return message(t, Some(&caller), StatusCode::BAD_REQUEST, t.get("area.bad_code"), t.get("area.bad_code_detail")),
     };
-    let map = match caller.0.zone_map(area.as_ref()).await {
+    let map = match caller.0.zone_map(area.as_ref(), false).await {
         Ok(m) => m,
         Err(e) => return failure(t, &caller, e),
     };
@@ -99,7 +99,7 @@ pub async fn page(t: Tr, caller: Caller, Query(q): Query<MapQuery>) -> Response 
         area: map.area.to_string(),
         legend,
         words: serde_json::Value::Object(words).to_string(),
-        shapes: map.areas.len(),
+        shapes: map.with_boundary,
         missing,
         parts,
     })
