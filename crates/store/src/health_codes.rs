@@ -46,7 +46,7 @@ pub struct CodeChange {
 }
 
 /// People derived per transaction.
-const CHUNK: i64 = 100_000;
+pub(crate) const CHUNK: i64 = 100_000;
 
 /// A zone act waits for the codes of up to this many people it marked; more are derived in the
 /// background.
@@ -64,19 +64,27 @@ fn day_start(d: NaiveDate) -> DateTime<Utc> {
 /// Which people one pass derives.
 #[derive(Debug, Clone, Copy)]
 enum Take {
-    /// Those marked up to mark `seq` (the marks' order), and those past their review.
-    Marked { upto: i64 },
+    /// Those marked up to mark `seq` (the marks' order), the residents of the zones marked up to
+    /// zone mark `zones`, and those past their review.
+    Marked { upto: i64, zones: i64 },
     /// People never derived: ids after the fill's mark up to the given id.
     Unfilled { after: i64, upto: i64 },
 }
 
 impl Take {
-    /// The people taken, as a query of `person_id` binding `$1` and `$2`.
+    /// The people taken, as a query of `person_id` binding `$1` and `$2` (and, for the marked,
+    /// the zone mark as `$5`).
     fn people(self) -> &'static str {
         match self {
             Take::Marked { .. } => {
                 "SELECT person_id, '' AS area_code FROM code_dirty WHERE seq <= $1 \
-                 UNION SELECT person_id, '' FROM health_codes WHERE review_at <= $2"
+                 UNION SELECT person_id, '' FROM health_codes WHERE review_at <= $2 \
+                 UNION SELECT p.id, '' FROM code_dirty_zones dz JOIN zone_areas za ON za.zone_id = dz.zone_id \
+                 JOIN persons p ON p.area_code >= za.area_code AND p.area_code < za.area_code || ':' WHERE dz.seq <= $5 \
+                 UNION SELECT p.id, '' FROM code_dirty_zones dz JOIN zone_buildings zb ON zb.zone_id = dz.zone_id \
+                 JOIN households h ON h.building_id = zb.building_id JOIN persons p ON p.household_id = h.id WHERE dz.seq <= $5 \
+                 UNION SELECT p.id, '' FROM code_dirty_zones dz JOIN zone_households zh ON zh.zone_id = dz.zone_id \
+                 JOIN persons p ON p.household_id = zh.household_id WHERE dz.seq <= $5"
             }
             Take::Unfilled { .. } => {
                 "SELECT p.id AS person_id, p.area_code FROM persons p WHERE p.id > $1 AND p.id <= $2 \
@@ -216,10 +224,11 @@ impl Store {
     /// else derived from the records as [`Store::live_code`] does — a person marked since their
     /// code was derived, one never derived, or one past its review.
     pub async fn health_code(&self, person_id: i64, now: DateTime<Utc>) -> Result<HealthCode> {
-        let row: Option<(Option<String>, Option<DateTime<Utc>>, bool)> = with_read_pool!(self, pool => sqlx::query_as(
+        let row: Option<(Option<String>, Option<DateTime<Utc>>, bool)> = with_read_pool!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT (SELECT code FROM health_codes WHERE person_id = $1), (SELECT review_at FROM health_codes WHERE person_id = $1), \
-             EXISTS (SELECT 1 FROM code_dirty WHERE person_id = $1)",
-        ).bind(person_id).fetch_optional(pool).await?);
+             EXISTS (SELECT 1 FROM code_dirty WHERE person_id = $1) OR EXISTS (SELECT 1 FROM persons p WHERE p.id = $1 AND {})",
+            crate::zones::in_marked_zone("p")
+        ))).bind(person_id).fetch_optional(pool).await?);
         match row {
             Some((Some(code), review_at, false)) if review_at.is_none_or(|t| t > now) => {
                 serde_json::from_str(&code).map_err(crate::StoreError::corrupt)
@@ -239,12 +248,17 @@ impl Store {
             review_at: Option<DateTime<Utc>>,
             marked: bool,
         }
-        const SQL: &str = "SELECT p.id, p.id_kind, p.id_number, p.name, p.sex, p.birth_date, p.phone, p.household_id, h.address, p.area_code, p.tags, \
-             c.code AS code_json, c.review_at, EXISTS (SELECT 1 FROM code_dirty d WHERE d.person_id = p.id) AS marked \
-             FROM persons p LEFT JOIN households h ON h.id = p.household_id LEFT JOIN health_codes c ON c.person_id = p.id \
-             WHERE p.id_number = $1";
+        static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+            format!(
+                "SELECT p.id, p.id_kind, p.id_number, p.name, p.sex, p.birth_date, p.phone, p.household_id, h.address, p.area_code, p.tags, \
+                 c.code AS code_json, c.review_at, (EXISTS (SELECT 1 FROM code_dirty d WHERE d.person_id = p.id) OR {}) AS marked \
+                 FROM persons p LEFT JOIN households h ON h.id = p.household_id LEFT JOIN health_codes c ON c.person_id = p.id \
+                 WHERE p.id_number = $1",
+                crate::zones::in_marked_zone("p")
+            )
+        });
         let number = number.trim().to_ascii_uppercase();
-        let row: Option<Row> = with_read_pool!(self, pool => sqlx::query_as::<_, Row>(SQL).bind(&number).fetch_optional(pool).await?);
+        let row: Option<Row> = with_read_pool!(self, pool => sqlx::query_as::<_, Row>(sqlx::AssertSqlSafe(SQL.as_str())).bind(&number).fetch_optional(pool).await?);
         let Some(row) = row else { return Ok(None) };
         let person = crate::Person::try_from(row.person)?;
         let code = match (row.code_json, row.marked) {
@@ -336,14 +350,14 @@ impl Store {
         let mut derived = 0;
         loop {
             // Marks are taken a chunk at a time, oldest first; nothing to do costs two reads.
-            let (upto, due): (Option<i64>, bool) = with_read_pool!(self, pool => sqlx::query_as(
+            let (upto, zones, due): (Option<i64>, Option<i64>, bool) = with_read_pool!(self, pool => sqlx::query_as(
                 "SELECT (SELECT MAX(seq) FROM (SELECT seq FROM code_dirty ORDER BY seq LIMIT $1) x), \
-                 EXISTS (SELECT 1 FROM health_codes WHERE review_at <= $2)",
+                 (SELECT MAX(seq) FROM code_dirty_zones), EXISTS (SELECT 1 FROM health_codes WHERE review_at <= $2)",
             ).bind(CHUNK).bind(now).fetch_one(pool).await?);
-            if upto.is_none() && !due {
+            if upto.is_none() && zones.is_none() && !due {
                 return Ok(derived);
             }
-            derived += self.derive_codes(Take::Marked { upto: upto.unwrap_or(0) }, now).await?;
+            derived += self.derive_codes(Take::Marked { upto: upto.unwrap_or(0), zones: zones.unwrap_or(0) }, now).await?;
             if upto.is_none() {
                 return Ok(derived);
             }
@@ -420,21 +434,27 @@ impl Store {
         let today = local_date(now);
         let week = now - chrono::Duration::days(MISSED_ROUND_DAYS);
         let postgres = self.kind() == crate::BackendKind::Postgres;
-        let (b1, b2) = match take {
-            Take::Marked { upto } => (upto, None),
-            Take::Unfilled { after, upto } => (after, Some(upto)),
+        let (b1, b2, zone_marks) = match take {
+            Take::Marked { upto, zones } => (upto, None, zones),
+            Take::Unfilled { after, upto } => (after, Some(upto), 0),
         };
         let fever = cordon_domain::observation::FEVER_C;
         // The special people's codes, read from the committed records before the write.
         let sql = format!("SELECT DISTINCT x.person_id FROM ({}) x WHERE {}", take.people(), special("x.person_id", 3, 4));
         // Zones in force that colour a code, least strict first (a later one overwrites).
-        let zones_in_force: Vec<(i64,)> = with_read_pool!(self, pool => sqlx::query_as(
-            "SELECT id FROM zones WHERE lifted_at IS NULL AND kind <> 'precaution' \
+        let zones_in_force: Vec<(i64, String)> = with_read_pool!(self, pool => sqlx::query_as(
+            "SELECT id, kind FROM zones WHERE lifted_at IS NULL AND kind <> 'precaution' \
              ORDER BY CASE kind WHEN 'sealed' THEN 0 ELSE 1 END DESC, id DESC",
         ).fetch_all(pool).await?);
+        let zones_in_force: Vec<(i64, u8)> = zones_in_force
+            .into_iter()
+            .map(|(id, kind)| {
+                Ok((id, cordon_domain::zones::rank(cordon_domain::zones::ZoneKind::try_from(kind).map_err(StoreError::corrupt)?)))
+            })
+            .collect::<Result<_>>()?;
         let specials: Vec<(i64,)> = match b2 {
             None => with_read_pool!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
-                .bind(b1).bind(now).bind(fever).bind(now).fetch_all(pool).await?),
+                .bind(b1).bind(now).bind(fever).bind(now).bind(zone_marks).fetch_all(pool).await?),
             Some(upto) => with_read_pool!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
                 .bind(b1).bind(upto).bind(fever).bind(now).fetch_all(pool).await?),
         };
@@ -449,10 +469,12 @@ impl Store {
         ).bind(now).bind(week).fetch_all(pool).await?);
 
         with_write_pool!(self, pool => {
+            // The zones marked whose residents came with their zone known: (zone, its rank).
+            let mut settled: Vec<(i64, u8)> = Vec::new();
             let mut tx = pool.begin_write().await?;
             sqlx::query("DELETE FROM code_work").execute(&mut *tx).await?;
             match take {
-                Take::Marked { upto } => {
+                Take::Marked { upto, .. } => {
                     if postgres {
                         // Marks not yet committed are not seen, so not deleted: they stay for the next pass.
                         sqlx::query(
@@ -471,6 +493,32 @@ impl Store {
                         "INSERT INTO code_work (person_id, area_code) SELECT h.person_id, p.area_code FROM health_codes h \
                          JOIN persons p ON p.id = h.person_id WHERE h.review_at <= $1 ON CONFLICT (person_id) DO NOTHING",
                     ).bind(now).execute(&mut *tx).await?;
+                    // The residents of the zones marked, with the zone already known when it colours
+                    // a code (strictest zones first: a person in two keeps the stricter); those of a
+                    // zone lifted or made precaution have theirs found like anyone marked.
+                    let taken: Vec<(i64,)> = if postgres {
+                        sqlx::query_as("DELETE FROM code_dirty_zones WHERE seq <= $1 RETURNING zone_id").bind(zone_marks).fetch_all(&mut *tx).await?
+                    } else {
+                        let taken = sqlx::query_as("SELECT zone_id FROM code_dirty_zones WHERE seq <= $1").bind(zone_marks).fetch_all(&mut *tx).await?;
+                        sqlx::query("DELETE FROM code_dirty_zones WHERE seq <= $1").bind(zone_marks).execute(&mut *tx).await?;
+                        taken
+                    };
+                    let mut taken: Vec<i64> = taken.into_iter().map(|(z,)| z).collect();
+                    taken.sort_unstable();
+                    taken.dedup();
+                    let colouring = |z: &i64| zones_in_force.iter().find(|(id, _)| id == z).map(|(_, rank)| *rank);
+                    taken.sort_by_key(|z| (std::cmp::Reverse(colouring(z).map_or(-1, i16::from)), *z));
+                    for zone in &taken {
+                        let known = if colouring(zone).is_some() { *zone } else { 0 };
+                        sqlx::query(sqlx::AssertSqlSafe(format!(
+                            "INSERT INTO code_work (person_id, area_code, zone_id, marked_zone) SELECT x.id, x.area_code, $2, $2 \
+                             FROM ({INSIDE}) x WHERE true ON CONFLICT (person_id) DO NOTHING",
+                            INSIDE = crate::zones::INSIDE_WITH_AREA
+                        ))).bind(zone).bind(known).execute(&mut *tx).await?;
+                        if known != 0 {
+                            settled.push((known, colouring(zone).unwrap_or(0)));
+                        }
+                    }
                 }
                 Take::Unfilled { after, upto } => {
                     // Anyone derived meanwhile (marked as they were added) is not derived twice.
@@ -490,10 +538,31 @@ impl Store {
             // code). Many people (a zone drawn): each zone's residents at once, least strict first so
             // that the strictest (then the oldest) is left; a few: from each person's own places.
             if work > PER_ZONE_FROM {
-                for (zone,) in &zones_in_force {
+                // People who came with their zone are matched only against zones that beat it
+                // (stricter, or as strict and older); everyone else against every zone.
+                let (unsettled,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM code_work WHERE marked_zone = 0").fetch_one(&mut *tx).await?;
+                for (zone, rank) in &zones_in_force {
+                    let beaten: Vec<String> = settled
+                        .iter()
+                        .filter(|(z, r)| rank > r || (rank == r && zone < z))
+                        .map(|(z, _)| z.to_string())
+                        .collect();
+                    if unsettled == 0 && beaten.is_empty() {
+                        continue;
+                    }
+                    let whose = if beaten.is_empty() {
+                        "marked_zone = 0".to_string()
+                    } else {
+                        format!("(marked_zone = 0 OR marked_zone IN ({}))", beaten.join(", "))
+                    };
+                    // Areas by the area each person has in the work; buildings and households
+                    // through the register (a set read once, empty for a zone of areas).
                     sqlx::query(sqlx::AssertSqlSafe(format!(
-                        "UPDATE code_work SET zone_id = $1 WHERE person_id IN ({INSIDE})",
-                        INSIDE = crate::zones::INSIDE
+                        "UPDATE code_work SET zone_id = $1 WHERE {whose} AND (EXISTS (SELECT 1 FROM zone_areas za WHERE za.zone_id = $1 \
+                         AND code_work.area_code >= za.area_code AND code_work.area_code < za.area_code || ':') \
+                         OR person_id IN (SELECT p.id FROM zone_buildings zb JOIN households h ON h.building_id = zb.building_id \
+                         JOIN persons p ON p.household_id = h.id WHERE zb.zone_id = $1 \
+                         UNION SELECT p.id FROM zone_households zh JOIN persons p ON p.household_id = zh.household_id WHERE zh.zone_id = $1))"
                     ))).bind(zone).execute(&mut *tx).await?;
                 }
             } else if !zones_in_force.is_empty() {
@@ -523,8 +592,14 @@ impl Store {
                      WHERE p.id = code_work.person_id)",
                 ).bind(round).execute(&mut *tx).await?;
             }
-            let flag = format!("UPDATE code_work SET special = TRUE WHERE {}", special("code_work.person_id", 1, 2));
-            sqlx::query(sqlx::AssertSqlSafe(flag)).bind(fever).bind(now).execute(&mut *tx).await?;
+            // Those found to have more to their name before the write (a change since marked them
+            // again, for the next pass).
+            let found: Vec<i64> = derived_one_by_one.keys().copied().collect();
+            for part in found.chunks(500) {
+                let list = part.iter().map(i64::to_string).collect::<Vec<_>>().join(", ");
+                sqlx::query(sqlx::AssertSqlSafe(format!("UPDATE code_work SET special = TRUE WHERE person_id IN ({list})")))
+                    .execute(&mut *tx).await?;
+            }
             // The counts lose everyone as they were, and gain each as they are written.
             sqlx::query(
                 "INSERT INTO health_code_counts (area_code, colour, n) SELECT h.area_code, h.colour, - COUNT(*) \

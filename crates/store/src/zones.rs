@@ -153,10 +153,50 @@ pub(crate) const INSIDE: &str = "SELECT p.id FROM zone_areas za JOIN persons p O
      WHERE zb.zone_id = $1 \
      UNION SELECT p.id FROM zone_households zh JOIN persons p ON p.household_id = zh.household_id WHERE zh.zone_id = $1";
 
-/// Marks everyone living in zone `$1` for their codes to be derived again, in the act's
-/// transaction — for an act on a sealed or controlled zone (a precaution zone colours no code).
+/// [`INSIDE`] with each person's area: `(id, area_code)`.
+pub(crate) const INSIDE_WITH_AREA: &str = "SELECT p.id, p.area_code FROM zone_areas za JOIN persons p \
+     ON p.area_code >= za.area_code AND p.area_code < za.area_code || ':' WHERE za.zone_id = $1 \
+     UNION SELECT p.id, p.area_code FROM zone_buildings zb JOIN households h ON h.building_id = zb.building_id \
+     JOIN persons p ON p.household_id = h.id WHERE zb.zone_id = $1 \
+     UNION SELECT p.id, p.area_code FROM zone_households zh JOIN persons p ON p.household_id = zh.household_id WHERE zh.zone_id = $1";
+
+/// Marks everyone living in zone `$1` for their codes to be derived again.
 pub(crate) fn mark_residents() -> String {
     format!("INSERT INTO code_dirty (person_id) SELECT id FROM ({INSIDE}) x")
+}
+
+/// Marks zone `$zone` for its residents' codes to be derived again, in the act's transaction `$tx`
+/// — for an act on a sealed or controlled zone (a precaution zone colours no code): the zone
+/// itself when its residents are derived in one pass ([`crate::health_codes::CHUNK`] or fewer),
+/// else each of them (derived a chunk at a time, so that no pass holds the writer long). Answers
+/// how many live inside, as the zone counts them.
+macro_rules! mark_zone {
+    ($tx:expr, $zone:expr) => {{
+        let (n,): (i64,) = sqlx::query_as("SELECT residents FROM zones WHERE id = $1").bind($zone).fetch_one(&mut *$tx).await?;
+        if n <= crate::health_codes::CHUNK {
+            sqlx::query("INSERT INTO code_dirty_zones (zone_id) VALUES ($1)").bind($zone).execute(&mut *$tx).await?;
+        } else {
+            sqlx::query(sqlx::AssertSqlSafe(mark_residents())).bind($zone).execute(&mut *$tx).await?;
+        }
+        n.max(0) as u64
+    }};
+}
+
+/// Whether the person row `p` lives in zone `z` (both SQL expressions): their village, township,
+/// county… drawn, their household or their building.
+pub(crate) fn lives_in(p: &str, z: &str) -> String {
+    format!(
+        "(EXISTS (SELECT 1 FROM zone_areas za WHERE za.zone_id = {z} AND za.area_code IN (substr({p}.area_code, 1, 2), \
+         substr({p}.area_code, 1, 4), substr({p}.area_code, 1, 6), substr({p}.area_code, 1, 9), {p}.area_code)) \
+         OR EXISTS (SELECT 1 FROM zone_households zh WHERE zh.zone_id = {z} AND zh.household_id = {p}.household_id) \
+         OR EXISTS (SELECT 1 FROM zone_buildings zb JOIN households h ON h.building_id = zb.building_id \
+         WHERE zb.zone_id = {z} AND h.id = {p}.household_id))"
+    )
+}
+
+/// Whether a zone the person row `p` lives in is marked and not yet derived again.
+pub(crate) fn in_marked_zone(p: &str) -> String {
+    format!("EXISTS (SELECT 1 FROM code_dirty_zones dz WHERE {})", lives_in(p, "dz.zone_id"))
 }
 
 /// The smallest area holding all of `codes`.
@@ -353,7 +393,7 @@ impl Store {
                 bind_all(sqlx::query(sqlx::AssertSqlSafe(sql)), params.iter()).execute(&mut *tx).await?;
             }
             if new.kind != ZoneKind::Precaution {
-                marked = sqlx::query(sqlx::AssertSqlSafe(mark_residents())).bind(id).execute(&mut *tx).await?.rows_affected();
+                marked = mark_zone!(tx, id);
             }
             sqlx::query("INSERT INTO zone_changes (zone_id, act, kind, note, changed_at, changed_by) VALUES ($1, $2, $3, $4, $5, $6)")
                 .bind(id).bind(ZoneAct::Designate.as_str()).bind(new.kind.as_str()).bind(reason).bind(at).bind(&actor.name)
@@ -396,7 +436,7 @@ impl Store {
                 bind_all(sqlx::query(sqlx::AssertSqlSafe(sql)), params.iter()).execute(&mut *tx).await?;
             }
             if zone.kind != ZoneKind::Precaution {
-                marked = sqlx::query(sqlx::AssertSqlSafe(mark_residents())).bind(zone.id).execute(&mut *tx).await?.rows_affected();
+                marked = mark_zone!(tx, zone.id);
             }
             sqlx::query("INSERT INTO zone_changes (zone_id, act, kind, note, changed_at, changed_by) VALUES ($1, $2, $3, $4, $5, $6)")
                 .bind(zone.id).bind(ZoneAct::Extend.as_str()).bind(zone.kind.as_str()).bind(note).bind(at).bind(&actor.name)
@@ -454,7 +494,7 @@ impl Store {
                 return Err(StoreError::from(cordon_domain::refusal::Refusal::conflict("refused.zone.changed")));
             }
             if zone.kind != ZoneKind::Precaution || after.kind != ZoneKind::Precaution {
-                marked = sqlx::query(sqlx::AssertSqlSafe(mark_residents())).bind(zone.id).execute(&mut *tx).await?.rows_affected();
+                marked = mark_zone!(tx, zone.id);
             }
             sqlx::query("INSERT INTO zone_changes (zone_id, act, kind, note, changed_at, changed_by) VALUES ($1, $2, $3, $4, $5, $6)")
                 .bind(zone.id).bind(act.as_str()).bind(after.kind.as_str()).bind(note).bind(at).bind(&actor.name)
@@ -478,7 +518,7 @@ impl Store {
         with_write_pool!(self, pool => {
             let mut tx = pool.begin_write().await?;
             for (id,) in &zones {
-                sqlx::query(sqlx::AssertSqlSafe(mark_residents())).bind(id).execute(&mut *tx).await?;
+                mark_zone!(tx, *id);
             }
             tx.commit().await?;
         });

@@ -250,7 +250,7 @@ async fn many_people_at_once_take_their_strictest_zone_as_a_few_do() {
             reason: "演练".into(),
             extent: Extent { areas: vec![code_of(area)], ..Default::default() },
         };
-        // The township controlled, one of its villages sealed inside it.
+        // The township controlled, one of its villages sealed inside it; everyone derived at once.
         chief.designate_zone(&draw(ZoneKind::Controlled, "140121100")).await.unwrap();
         chief.designate_zone(&draw(ZoneKind::Sealed, "140121100201")).await.unwrap();
         while store.refresh_codes(Utc::now()).await.unwrap() > 0 {}
@@ -258,6 +258,12 @@ async fn many_people_at_once_take_their_strictest_zone_as_a_few_do() {
         let village = |code: &str| counts.iter().find(|c| c.area_code == code).cloned().unwrap();
         assert_eq!((village("140121100201").red, village("140121100201").yellow), (600, 0), "{:?}", s.kind);
         assert_eq!((village("140121100202").red, village("140121100202").yellow), (0, 600));
+        // The whole county controlled after: its 2,400 residents come with that zone, and the
+        // sealed village, stricter, keeps its red; the other township turns yellow.
+        chief.designate_zone(&draw(ZoneKind::Controlled, "140121")).await.unwrap();
+        let counts = chief.code_counts(&code_of("140121")).await.unwrap();
+        let town = |code: &str| counts.iter().find(|c| c.area_code == code).cloned().unwrap();
+        assert_eq!((town("140121100").red, town("140121100").yellow, town("140121101").yellow), (600, 600, 1200), "{:?}", s.kind);
         // A few people marked again find the same zones from their own places.
         let ids = store.person_ids_by_documents(&[id(0), id(2)]).await.unwrap();
         for n in [0, 2] {
@@ -279,6 +285,44 @@ async fn many_people_at_once_take_their_strictest_zone_as_a_few_do() {
             store.refresh_codes(Utc::now()).await.unwrap();
             assert_eq!(chief.health_code(person).await.unwrap(), before, "person {n}");
         }
+        s.finish(store).await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn a_code_is_never_read_stale_while_its_zone_awaits_the_refresh() {
+    for (s, store) in each_backend("codes_zone_pending").await {
+        seed_areas(&store).await;
+        import_persons(&store, Cursor::new(people_csv(8).into_bytes()), &mut Collect::default()).await.unwrap();
+        let chief = as_user(&store, "chief", Role::Commander, "140121").await;
+        let zone = chief
+            .designate_zone(&NewZone {
+                kind: ZoneKind::Sealed,
+                name: String::new(),
+                reason: "演练".into(),
+                extent: Extent { areas: vec![code_of("140121100201")], ..Default::default() },
+            })
+            .await
+            .unwrap();
+        let person = store.person_ids_by_documents(&[id(0)]).await.unwrap()[&id(0)];
+        assert_eq!(chief.health_code(person).await.unwrap().colour, Colour::Red);
+        // The zone lifted by an act whose refresh has not run yet (a county's worth is derived in
+        // the background): the stored code is red, but the person reads green at once.
+        let sql = format!(
+            "UPDATE zones SET lifted_at = CURRENT_TIMESTAMP WHERE id = {id}; INSERT INTO code_dirty_zones (zone_id) VALUES ({id})",
+            id = zone.id
+        );
+        for statement in sql.split("; ") {
+            raw(&s, statement).await.unwrap();
+        }
+        assert_eq!(chief.health_code(person).await.unwrap().colour, Colour::Green, "{:?}", s.kind);
+        let scanned = store.person_ids_by_documents(&[id(0)]).await.unwrap();
+        assert_eq!(scanned[&id(0)], person);
+        let officer = as_user(&store, "gate", Role::CheckpointOfficer, "140121").await;
+        assert_eq!(officer.health_code_by_id_number(&id(0)).await.unwrap().unwrap().1.colour, Colour::Green);
+        // Derived and stored by the refresh; the mark is gone.
+        store.refresh_codes(Utc::now()).await.unwrap();
+        assert_eq!(chief.code_counts(&code_of("140121100")).await.unwrap().iter().map(|c| c.red).sum::<i64>(), 0);
         s.finish(store).await.unwrap();
     }
 }
