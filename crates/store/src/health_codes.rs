@@ -64,9 +64,9 @@ fn day_start(d: NaiveDate) -> DateTime<Utc> {
 /// Which people one pass derives.
 #[derive(Debug, Clone, Copy)]
 enum Take {
-    /// Those marked up to mark `seq` (the marks' order), the residents of the zones marked up to
-    /// zone mark `zones`, and those past their review.
-    Marked { upto: i64, zones: i64 },
+    /// Those marked up to mark `seq` (the marks' order), the residents of the zone of zone mark
+    /// `zone` (that mark exactly: one read committed), and those past their review.
+    Marked { upto: i64, zone: i64 },
     /// People never derived: ids after the fill's mark up to the given id.
     Unfilled { after: i64, upto: i64 },
 }
@@ -80,11 +80,11 @@ impl Take {
                 "SELECT person_id, '' AS area_code FROM code_dirty WHERE seq <= $1 \
                  UNION SELECT person_id, '' FROM health_codes WHERE review_at <= $2 \
                  UNION SELECT p.id, '' FROM code_dirty_zones dz JOIN zone_areas za ON za.zone_id = dz.zone_id \
-                 JOIN persons p ON p.area_code >= za.area_code AND p.area_code < za.area_code || ':' WHERE dz.seq <= $5 \
+                 JOIN persons p ON p.area_code >= za.area_code AND p.area_code < za.area_code || ':' WHERE dz.seq = $5 \
                  UNION SELECT p.id, '' FROM code_dirty_zones dz JOIN zone_buildings zb ON zb.zone_id = dz.zone_id \
-                 JOIN households h ON h.building_id = zb.building_id JOIN persons p ON p.household_id = h.id WHERE dz.seq <= $5 \
+                 JOIN households h ON h.building_id = zb.building_id JOIN persons p ON p.household_id = h.id WHERE dz.seq = $5 \
                  UNION SELECT p.id, '' FROM code_dirty_zones dz JOIN zone_households zh ON zh.zone_id = dz.zone_id \
-                 JOIN persons p ON p.household_id = zh.household_id WHERE dz.seq <= $5"
+                 JOIN persons p ON p.household_id = zh.household_id WHERE dz.seq = $5"
             }
             Take::Unfilled { .. } => {
                 "SELECT p.id AS person_id, p.area_code FROM persons p WHERE p.id > $1 AND p.id <= $2 \
@@ -349,16 +349,17 @@ impl Store {
         self.mark_rounds_ended(now).await?;
         let mut derived = 0;
         loop {
-            // Marks are taken a chunk at a time, oldest first; nothing to do costs two reads.
-            let (upto, zones, due): (Option<i64>, Option<i64>, bool) = with_read_pool!(self, pool => sqlx::query_as(
+            // Marks are taken a chunk at a time, oldest first, with at most one zone (each holds up
+            // to a chunk of people); nothing to do costs two reads.
+            let (upto, zone, due): (Option<i64>, Option<i64>, bool) = with_read_pool!(self, pool => sqlx::query_as(
                 "SELECT (SELECT MAX(seq) FROM (SELECT seq FROM code_dirty ORDER BY seq LIMIT $1) x), \
-                 (SELECT MAX(seq) FROM code_dirty_zones), EXISTS (SELECT 1 FROM health_codes WHERE review_at <= $2)",
+                 (SELECT MIN(seq) FROM code_dirty_zones), EXISTS (SELECT 1 FROM health_codes WHERE review_at <= $2)",
             ).bind(CHUNK).bind(now).fetch_one(pool).await?);
-            if upto.is_none() && zones.is_none() && !due {
+            if upto.is_none() && zone.is_none() && !due {
                 return Ok(derived);
             }
-            derived += self.derive_codes(Take::Marked { upto: upto.unwrap_or(0), zones: zones.unwrap_or(0) }, now).await?;
-            if upto.is_none() {
+            derived += self.derive_codes(Take::Marked { upto: upto.unwrap_or(0), zone: zone.unwrap_or(0) }, now).await?;
+            if upto.is_none() && zone.is_none() {
                 return Ok(derived);
             }
         }
@@ -435,23 +436,13 @@ impl Store {
         let week = now - chrono::Duration::days(MISSED_ROUND_DAYS);
         let postgres = self.kind() == crate::BackendKind::Postgres;
         let (b1, b2, zone_marks) = match take {
-            Take::Marked { upto, zones } => (upto, None, zones),
+            Take::Marked { upto, zone } => (upto, None, zone),
             Take::Unfilled { after, upto } => (after, Some(upto), 0),
         };
         let fever = cordon_domain::observation::FEVER_C;
         // The special people's codes, read from the committed records before the write.
         let sql = format!("SELECT DISTINCT x.person_id FROM ({}) x WHERE {}", take.people(), special("x.person_id", 3, 4));
-        // Zones in force that colour a code, least strict first (a later one overwrites).
-        let zones_in_force: Vec<(i64, String)> = with_read_pool!(self, pool => sqlx::query_as(
-            "SELECT id, kind FROM zones WHERE lifted_at IS NULL AND kind <> 'precaution' \
-             ORDER BY CASE kind WHEN 'sealed' THEN 0 ELSE 1 END DESC, id DESC",
-        ).fetch_all(pool).await?);
-        let zones_in_force: Vec<(i64, u8)> = zones_in_force
-            .into_iter()
-            .map(|(id, kind)| {
-                Ok((id, cordon_domain::zones::rank(cordon_domain::zones::ZoneKind::try_from(kind).map_err(StoreError::corrupt)?)))
-            })
-            .collect::<Result<_>>()?;
+
         let specials: Vec<(i64,)> = match b2 {
             None => with_read_pool!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
                 .bind(b1).bind(now).bind(fever).bind(now).bind(zone_marks).fetch_all(pool).await?),
@@ -472,6 +463,18 @@ impl Store {
             // The zones marked whose residents came with their zone known: (zone, its rank).
             let mut settled: Vec<(i64, u8)> = Vec::new();
             let mut tx = pool.begin_write().await?;
+            // Zones in force that colour a code, least strict first (a later one overwrites), as
+            // the write sees them.
+            let zones_in_force: Vec<(i64, String)> = sqlx::query_as(
+                "SELECT id, kind FROM zones WHERE lifted_at IS NULL AND kind <> 'precaution' \
+                 ORDER BY CASE kind WHEN 'sealed' THEN 0 ELSE 1 END DESC, id DESC",
+            ).fetch_all(&mut *tx).await?;
+            let zones_in_force: Vec<(i64, u8)> = zones_in_force
+                .into_iter()
+                .map(|(id, kind)| {
+                    Ok((id, cordon_domain::zones::rank(cordon_domain::zones::ZoneKind::try_from(kind).map_err(StoreError::corrupt)?)))
+                })
+                .collect::<Result<_>>()?;
             sqlx::query("DELETE FROM code_work").execute(&mut *tx).await?;
             match take {
                 Take::Marked { upto, .. } => {
@@ -497,10 +500,10 @@ impl Store {
                     // a code (strictest zones first: a person in two keeps the stricter); those of a
                     // zone lifted or made precaution have theirs found like anyone marked.
                     let taken: Vec<(i64,)> = if postgres {
-                        sqlx::query_as("DELETE FROM code_dirty_zones WHERE seq <= $1 RETURNING zone_id").bind(zone_marks).fetch_all(&mut *tx).await?
+                        sqlx::query_as("DELETE FROM code_dirty_zones WHERE seq = $1 RETURNING zone_id").bind(zone_marks).fetch_all(&mut *tx).await?
                     } else {
-                        let taken = sqlx::query_as("SELECT zone_id FROM code_dirty_zones WHERE seq <= $1").bind(zone_marks).fetch_all(&mut *tx).await?;
-                        sqlx::query("DELETE FROM code_dirty_zones WHERE seq <= $1").bind(zone_marks).execute(&mut *tx).await?;
+                        let taken = sqlx::query_as("SELECT zone_id FROM code_dirty_zones WHERE seq = $1").bind(zone_marks).fetch_all(&mut *tx).await?;
+                        sqlx::query("DELETE FROM code_dirty_zones WHERE seq = $1").bind(zone_marks).execute(&mut *tx).await?;
                         taken
                     };
                     let mut taken: Vec<i64> = taken.into_iter().map(|(z,)| z).collect();
@@ -599,6 +602,14 @@ impl Store {
                 let list = part.iter().map(i64::to_string).collect::<Vec<_>>().join(", ");
                 sqlx::query(sqlx::AssertSqlSafe(format!("UPDATE code_work SET special = TRUE WHERE person_id IN ({list})")))
                     .execute(&mut *tx).await?;
+            }
+            if postgres {
+                // On PostgreSQL a mark with a lower seq may commit after the read (writers run side
+                // by side): whoever has more to their name as the write sees it is flagged too, and
+                // one not read before is marked again below. (SQLite's one writer numbers marks in
+                // commit order: a change after the read leaves a mark past the one taken.)
+                let flag = format!("UPDATE code_work SET special = TRUE WHERE NOT special AND {}", special("code_work.person_id", 1, 2));
+                sqlx::query(sqlx::AssertSqlSafe(flag)).bind(fever).bind(now).execute(&mut *tx).await?;
             }
             // The counts lose everyone as they were, and gain each as they are written.
             sqlx::query(

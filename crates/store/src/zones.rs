@@ -169,16 +169,30 @@ pub(crate) fn mark_residents() -> String {
 /// — for an act on a sealed or controlled zone (a precaution zone colours no code): the zone
 /// itself when its residents are derived in one pass ([`crate::health_codes::CHUNK`] or fewer),
 /// else each of them (derived a chunk at a time, so that no pass holds the writer long). Answers
-/// how many live inside, as the zone counts them.
+/// how many live inside, counted there and then up to one more than a chunk (the zone's own count
+/// may predate an import).
 macro_rules! mark_zone {
-    ($tx:expr, $zone:expr) => {{
-        let (n,): (i64,) = sqlx::query_as("SELECT residents FROM zones WHERE id = $1").bind($zone).fetch_one(&mut *$tx).await?;
+    (@as $tx:expr, $zone:expr, $n:expr) => {{
+        let n: i64 = $n;
         if n <= crate::health_codes::CHUNK {
             sqlx::query("INSERT INTO code_dirty_zones (zone_id) VALUES ($1)").bind($zone).execute(&mut *$tx).await?;
         } else {
             sqlx::query(sqlx::AssertSqlSafe(mark_residents())).bind($zone).execute(&mut *$tx).await?;
         }
         n.max(0) as u64
+    }};
+    // Right after the act counted the zone's residents into `zones.residents`.
+    ($tx:expr, $zone:expr, counted) => {{
+        let (n,): (i64,) = sqlx::query_as("SELECT residents FROM zones WHERE id = $1").bind($zone).fetch_one(&mut *$tx).await?;
+        mark_zone!(@as $tx, $zone, n)
+    }};
+    ($tx:expr, $zone:expr) => {{
+        let chunk = crate::health_codes::CHUNK;
+        let (n,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM (SELECT id FROM ({INSIDE}) x LIMIT {}) y", chunk + 1)))
+            .bind($zone)
+            .fetch_one(&mut *$tx)
+            .await?;
+        mark_zone!(@as $tx, $zone, n)
     }};
 }
 
@@ -393,7 +407,7 @@ impl Store {
                 bind_all(sqlx::query(sqlx::AssertSqlSafe(sql)), params.iter()).execute(&mut *tx).await?;
             }
             if new.kind != ZoneKind::Precaution {
-                marked = mark_zone!(tx, id);
+                marked = mark_zone!(tx, id, counted);
             }
             sqlx::query("INSERT INTO zone_changes (zone_id, act, kind, note, changed_at, changed_by) VALUES ($1, $2, $3, $4, $5, $6)")
                 .bind(id).bind(ZoneAct::Designate.as_str()).bind(new.kind.as_str()).bind(reason).bind(at).bind(&actor.name)
@@ -436,7 +450,7 @@ impl Store {
                 bind_all(sqlx::query(sqlx::AssertSqlSafe(sql)), params.iter()).execute(&mut *tx).await?;
             }
             if zone.kind != ZoneKind::Precaution {
-                marked = mark_zone!(tx, zone.id);
+                marked = mark_zone!(tx, zone.id, counted);
             }
             sqlx::query("INSERT INTO zone_changes (zone_id, act, kind, note, changed_at, changed_by) VALUES ($1, $2, $3, $4, $5, $6)")
                 .bind(zone.id).bind(ZoneAct::Extend.as_str()).bind(zone.kind.as_str()).bind(note).bind(at).bind(&actor.name)

@@ -327,6 +327,53 @@ async fn a_code_is_never_read_stale_while_its_zone_awaits_the_refresh() {
     }
 }
 
+#[tokio::test]
+async fn zones_awaiting_the_refresh_together_leave_every_code_as_the_records_give_it() {
+    for (s, store) in each_backend("codes_zones_pending_many").await {
+        seed_areas(&store).await;
+        import_persons(&store, Cursor::new(people_csv(2_400).into_bytes()), &mut Collect::default()).await.unwrap();
+        while store.refresh_codes(Utc::now()).await.unwrap() > 0 {}
+        let chief = as_user(&store, "chief", Role::Commander, "140121").await;
+        let draw = |kind, area: &str| NewZone {
+            kind,
+            name: String::new(),
+            reason: "演练".into(),
+            extent: Extent { areas: vec![code_of(area)], ..Default::default() },
+        };
+        let village = chief.designate_zone(&draw(ZoneKind::Sealed, "140121100201")).await.unwrap();
+        let township = chief.designate_zone(&draw(ZoneKind::Controlled, "140121100")).await.unwrap();
+        let county = chief.designate_zone(&draw(ZoneKind::Controlled, "140121")).await.unwrap();
+        // Acts whose refreshes have not run: the village lifted, the township and the county
+        // marked again, one person marked on their own; then one refresh takes them all.
+        for statement in [
+            format!("UPDATE zones SET lifted_at = CURRENT_TIMESTAMP WHERE id = {}", village.id),
+            format!("INSERT INTO code_dirty_zones (zone_id) VALUES ({})", county.id),
+            format!("INSERT INTO code_dirty_zones (zone_id) VALUES ({})", village.id),
+            format!("INSERT INTO code_dirty_zones (zone_id) VALUES ({})", township.id),
+        ] {
+            raw(&s, &statement).await.unwrap();
+        }
+        let ids = store.person_ids_by_documents(&(0..2_400).step_by(97).map(id).collect::<Vec<_>>()).await.unwrap();
+        let first = ids[&id(0)];
+        raw(&s, &format!("INSERT INTO code_dirty (person_id) VALUES ({first})")).await.unwrap();
+        while store.refresh_codes(Utc::now()).await.unwrap() > 0 {}
+        // Every code stored is the one the records give, and no mark is left.
+        let today = cordon_domain::local_date(Utc::now());
+        for person in ids.values() {
+            let stored = chief.health_code(*person).await.unwrap();
+            let live = cordon_domain::health_code::derive(&store.code_facts(*person, Utc::now()).await.unwrap(), today);
+            assert_eq!(stored, live, "{:?}: person {person}", s.kind);
+        }
+        let counts = chief.code_counts(&code_of("140121")).await.unwrap();
+        let town = |code: &str| counts.iter().find(|c| c.area_code == code).cloned().unwrap();
+        // The township's controlled zone is older than the county's: its people say so.
+        assert_eq!((town("140121100").red, town("140121100").yellow, town("140121101").yellow), (0, 1200, 1200), "{:?}", s.kind);
+        let reasons = chief.health_code(first).await.unwrap().reasons;
+        assert!(reasons[0].zh.contains(&township.name), "{reasons:?}");
+        s.finish(store).await.unwrap();
+    }
+}
+
 fn code_of(s: &str) -> AreaCode {
     AreaCode::parse(s).unwrap()
 }
