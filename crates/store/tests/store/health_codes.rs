@@ -244,12 +244,6 @@ async fn many_people_at_once_take_their_strictest_zone_as_a_few_do() {
         // Enough people that one pass matches each zone's residents at once.
         import_persons(&store, Cursor::new(people_csv(2_400).into_bytes()), &mut Collect::default()).await.unwrap();
         let chief = as_user(&store, "chief", Role::Commander, "140121").await;
-        let draw = |kind, area: &str| NewZone {
-            kind,
-            name: String::new(),
-            reason: "演练".into(),
-            extent: Extent { areas: vec![code_of(area)], ..Default::default() },
-        };
         // The township controlled, one of its villages sealed inside it; everyone derived at once.
         chief.designate_zone(&draw(ZoneKind::Controlled, "140121100")).await.unwrap();
         chief.designate_zone(&draw(ZoneKind::Sealed, "140121100201")).await.unwrap();
@@ -334,12 +328,6 @@ async fn zones_awaiting_the_refresh_together_leave_every_code_as_the_records_giv
         import_persons(&store, Cursor::new(people_csv(2_400).into_bytes()), &mut Collect::default()).await.unwrap();
         while store.refresh_codes(Utc::now()).await.unwrap() > 0 {}
         let chief = as_user(&store, "chief", Role::Commander, "140121").await;
-        let draw = |kind, area: &str| NewZone {
-            kind,
-            name: String::new(),
-            reason: "演练".into(),
-            extent: Extent { areas: vec![code_of(area)], ..Default::default() },
-        };
         let village = chief.designate_zone(&draw(ZoneKind::Sealed, "140121100201")).await.unwrap();
         let township = chief.designate_zone(&draw(ZoneKind::Controlled, "140121100")).await.unwrap();
         let county = chief.designate_zone(&draw(ZoneKind::Controlled, "140121")).await.unwrap();
@@ -372,6 +360,11 @@ async fn zones_awaiting_the_refresh_together_leave_every_code_as_the_records_giv
         assert!(reasons[0].zh.contains(&township.name), "{reasons:?}");
         s.finish(store).await.unwrap();
     }
+}
+
+/// A drill zone of `kind` over one area.
+fn draw(kind: ZoneKind, area: &str) -> NewZone {
+    NewZone { kind, name: String::new(), reason: "演练".into(), extent: Extent { areas: vec![code_of(area)], ..Default::default() } }
 }
 
 fn code_of(s: &str) -> AreaCode {
