@@ -77,7 +77,8 @@ pub enum ImportWhat {
         #[arg(long)]
         errors: Option<PathBuf>,
     },
-    /// Areas: 区划代码/code and 名称/name (county 6, township 9, village 12 digits).
+    /// Areas: 区划代码/code and 名称/name (county 6, township 9, village 12 digits; the national
+    /// padded forms too: 140100 is the city 1401, 140121100000 the township 140121100).
     Areas {
         file: PathBuf,
         #[command(flatten)]
@@ -384,30 +385,7 @@ async fn roster(file: &Path, database: &str, area: &str, errors: Option<&Path>) 
 }
 
 async fn areas(file: &Path, database: &str) -> Result<()> {
-    let (mut reader, headers) = csv_file(file)?;
-    let find = |names: &[&str]| column(&headers, names);
-    let (Some(code_col), Some(name_col)) = (find(&["code", "区划代码", "代码"]), find(&["name", "名称", "区划名称"])) else {
-        bail!("the file needs columns 区划代码/code and 名称/name");
-    };
-    let mut areas = Vec::new();
-    let mut bad = 0;
-    for (i, rec) in reader.records().enumerate() {
-        let rec = rec?;
-        let line = i + 2;
-        let code = rec.get(code_col).unwrap_or("");
-        let name = rec.get(name_col).unwrap_or("").trim();
-        match AreaCode::parse(code) {
-            Ok(code) if !name.is_empty() => areas.push(NewArea { code, name: name.to_string() }),
-            Ok(_) => {
-                bad += 1;
-                eprintln!("line {line}: name: is empty");
-            }
-            Err(e) => {
-                bad += 1;
-                eprintln!("line {line}: code: {code:?} {e}");
-            }
-        }
-    }
+    let (areas, bad) = read_areas(file)?;
     let store = crate::open(database).await?;
     store.upsert_areas(&areas).await?;
     store.refresh_populations().await?;
@@ -438,6 +416,37 @@ async fn boundaries(file: &Path, database: &str) -> Result<()> {
     }
     println!("imported {} of {} features ({}), {} refused", done.imported, done.features, done.encoding.as_str(), done.problems.len());
     Ok(())
+}
+
+/// The areas of a CSV file (区划代码/code, 名称/name), and how many rows were refused (each said on
+/// stderr). Codes may be written the national way: 140100 is the city 1401, 140121100000 the
+/// township 140121100 (`cordon_domain::boundary::national_code`), as boundary files key them.
+fn read_areas(file: &Path) -> Result<(Vec<NewArea>, usize)> {
+    let (mut reader, headers) = csv_file(file)?;
+    let find = |names: &[&str]| column(&headers, names);
+    let (Some(code_col), Some(name_col)) = (find(&["code", "区划代码", "代码"]), find(&["name", "名称", "区划名称"])) else {
+        bail!("the file needs columns 区划代码/code and 名称/name");
+    };
+    let mut areas = Vec::new();
+    let mut bad = 0;
+    for (i, rec) in reader.records().enumerate() {
+        let rec = rec?;
+        let line = i + 2;
+        let code = rec.get(code_col).unwrap_or("");
+        let name = rec.get(name_col).unwrap_or("").trim();
+        match cordon_domain::boundary::national_code(code) {
+            Ok(code) if !name.is_empty() => areas.push(NewArea { code, name: name.to_string() }),
+            Ok(_) => {
+                bad += 1;
+                eprintln!("line {line}: name: is empty");
+            }
+            Err(e) => {
+                bad += 1;
+                eprintln!("line {line}: code: {code:?} {e}");
+            }
+        }
+    }
+    Ok((areas, bad))
 }
 
 /// Writes the demo county's boundaries as GeoJSON, for `cordon import boundaries`.
@@ -515,4 +524,23 @@ pub fn people(seed: u64, rows: u32) -> Vec<cordon_domain::NewPerson> {
     let mut people = county::generate(seed, rows + rows / 4 + 100).people;
     people.truncate(rows as usize);
     people
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_area_list_in_gbk_with_national_codes_reads_as_the_register_keys_areas() {
+        let text = "区划代码,名称\r\n140100,太原市\r\n140121,清徐县\r\n140121100000,清源镇\r\n140121100201,东关村\r\n14012,坏代码\r\n140121101,\r\n";
+        let (gbk, _, lossy) = encoding_rs::GBK.encode(text);
+        assert!(!lossy);
+        let path = std::env::temp_dir().join(format!("cordon-areas-{}.csv", std::process::id()));
+        std::fs::write(&path, &gbk).unwrap();
+        let (areas, bad) = read_areas(&path).unwrap();
+        std::fs::remove_file(&path).unwrap();
+        let read: Vec<(&str, &str)> = areas.iter().map(|a| (a.code.as_str(), a.name.as_str())).collect();
+        assert_eq!(read, [("1401", "太原市"), ("140121", "清徐县"), ("140121100", "清源镇"), ("140121100201", "东关村")]);
+        assert_eq!(bad, 2, "a five-digit code and a blank name");
+    }
 }
