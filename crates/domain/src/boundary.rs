@@ -5,7 +5,9 @@
 use serde::Serialize;
 
 use crate::area::{AreaCode, AreaCodeError};
-use crate::zones::{ZoneKind, rank};
+#[cfg(test)]
+use crate::zones::rank;
+use crate::zones::{ZoneKind, precedence};
 
 /// A national code as civil-affairs and statistics files write it, as an [`AreaCode`]: the
 /// 6-digit form pads a province or city with zeros (140000 is Shanxi, 140100 Taiyuan), the
@@ -129,7 +131,10 @@ pub fn cover(area: &AreaCode, places: &[ZonePlace]) -> Option<Cover> {
             let whole = p.whole && p.area.contains(area);
             (whole || area.contains(&p.area)).then_some(Cover { zone_id: p.zone_id, kind: p.kind, partly: !whole })
         })
-        .min_by_key(|c| (std::cmp::Reverse(rank(c.kind)), c.partly, c.zone_id))
+        .min_by_key(|c| {
+            let (strict, older) = precedence(c.kind, c.zone_id);
+            (strict, c.partly, older)
+        })
 }
 
 #[cfg(test)]

@@ -43,6 +43,12 @@ pub fn rank(kind: ZoneKind) -> u8 {
     }
 }
 
+/// Which of two zones over the same person colours their code: the stricter, and between zones as
+/// strict the older (the smaller id). Smaller is stronger: sort by it, strongest first.
+pub fn precedence(kind: ZoneKind, id: i64) -> (std::cmp::Reverse<u8>, i64) {
+    (std::cmp::Reverse(rank(kind)), id)
+}
+
 /// The area test a step asks for: everyone living in the zone sampled or accounted for, and all
 /// negative.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -537,6 +543,13 @@ pub fn pool_zone(typed: Option<ZoneKind>, in_force: Option<ZoneKind>) -> Option<
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_stricter_zone_colours_a_code_then_the_older() {
+        let mut zones = [(ZoneKind::Controlled, 1), (ZoneKind::Sealed, 9), (ZoneKind::Precaution, 0), (ZoneKind::Sealed, 4)];
+        zones.sort_by_key(|(k, id)| precedence(*k, *id));
+        assert_eq!(zones, [(ZoneKind::Sealed, 4), (ZoneKind::Sealed, 9), (ZoneKind::Controlled, 1), (ZoneKind::Precaution, 0)]);
+    }
     use proptest::prelude::*;
 
     fn d(month: u32, day: u32) -> NaiveDate {

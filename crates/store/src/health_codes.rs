@@ -8,6 +8,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use cordon_domain::health_code::{
     CaseFact, CodeFacts, Colour, HealthCode, MISSED_ROUND_DAYS, OrderFact, Override, OverrideError, ZoneFact, derive, shown,
 };
+use cordon_domain::zones::{ZoneKind, precedence};
 use cordon_domain::{AreaCode, local_date};
 use serde::Serialize;
 
@@ -224,11 +225,15 @@ impl Store {
     /// else derived from the records as [`Store::live_code`] does — a person marked since their
     /// code was derived, one never derived, or one past its review.
     pub async fn health_code(&self, person_id: i64, now: DateTime<Utc>) -> Result<HealthCode> {
-        let row: Option<(Option<String>, Option<DateTime<Utc>>, bool)> = with_read_pool!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "SELECT (SELECT code FROM health_codes WHERE person_id = $1), (SELECT review_at FROM health_codes WHERE person_id = $1), \
-             EXISTS (SELECT 1 FROM code_dirty WHERE person_id = $1) OR EXISTS (SELECT 1 FROM persons p WHERE p.id = $1 AND {})",
-            crate::zones::in_marked_zone("p")
-        ))).bind(person_id).fetch_optional(pool).await?);
+        static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+            format!(
+                "SELECT (SELECT code FROM health_codes WHERE person_id = $1), (SELECT review_at FROM health_codes WHERE person_id = $1), \
+                 EXISTS (SELECT 1 FROM code_dirty WHERE person_id = $1) OR EXISTS (SELECT 1 FROM persons p WHERE p.id = $1 AND {})",
+                crate::zones::in_marked_zone("p")
+            )
+        });
+        let row: Option<(Option<String>, Option<DateTime<Utc>>, bool)> = with_read_pool!(self, pool =>
+            sqlx::query_as(sqlx::AssertSqlSafe(SQL.as_str())).bind(person_id).fetch_optional(pool).await?);
         match row {
             Some((Some(code), review_at, false)) if review_at.is_none_or(|t| t > now) => {
                 serde_json::from_str(&code).map_err(crate::StoreError::corrupt)
@@ -461,7 +466,7 @@ impl Store {
 
         with_write_pool!(self, pool => {
             // The zones marked whose residents came with their zone known: (zone, its rank).
-            let mut settled: Vec<(i64, u8)> = Vec::new();
+            let mut settled: Vec<(i64, ZoneKind)> = Vec::new();
             let mut tx = pool.begin_write().await?;
             // Zones in force that colour a code, least strict first (a later one overwrites), as
             // the write sees them.
@@ -469,11 +474,9 @@ impl Store {
                 "SELECT id, kind FROM zones WHERE lifted_at IS NULL AND kind <> 'precaution' \
                  ORDER BY CASE kind WHEN 'sealed' THEN 0 ELSE 1 END DESC, id DESC",
             ).fetch_all(&mut *tx).await?;
-            let zones_in_force: Vec<(i64, u8)> = zones_in_force
+            let zones_in_force: Vec<(i64, ZoneKind)> = zones_in_force
                 .into_iter()
-                .map(|(id, kind)| {
-                    Ok((id, cordon_domain::zones::rank(cordon_domain::zones::ZoneKind::try_from(kind).map_err(StoreError::corrupt)?)))
-                })
+                .map(|(id, kind)| Ok((id, ZoneKind::try_from(kind).map_err(StoreError::corrupt)?)))
                 .collect::<Result<_>>()?;
             sqlx::query("DELETE FROM code_work").execute(&mut *tx).await?;
             match take {
@@ -509,8 +512,9 @@ impl Store {
                     let mut taken: Vec<i64> = taken.into_iter().map(|(z,)| z).collect();
                     taken.sort_unstable();
                     taken.dedup();
-                    let colouring = |z: &i64| zones_in_force.iter().find(|(id, _)| id == z).map(|(_, rank)| *rank);
-                    taken.sort_by_key(|z| (std::cmp::Reverse(colouring(z).map_or(-1, i16::from)), *z));
+                    let colouring = |z: &i64| zones_in_force.iter().find(|(id, _)| id == z).map(|(_, kind)| *kind);
+                    // The strongest first; a zone that colours no code (lifted, precaution) last.
+                    taken.sort_by_key(|z| (colouring(z).is_none(), colouring(z).map(|k| precedence(k, *z))));
                     for zone in &taken {
                         let known = if colouring(zone).is_some() { *zone } else { 0 };
                         sqlx::query(sqlx::AssertSqlSafe(format!(
@@ -518,8 +522,8 @@ impl Store {
                              FROM ({INSIDE}) x WHERE true ON CONFLICT (person_id) DO NOTHING",
                             INSIDE = crate::zones::INSIDE_WITH_AREA
                         ))).bind(zone).bind(known).execute(&mut *tx).await?;
-                        if known != 0 {
-                            settled.push((known, colouring(zone).unwrap_or(0)));
+                        if let Some(kind) = colouring(zone) {
+                            settled.push((*zone, kind));
                         }
                     }
                 }
@@ -544,10 +548,10 @@ impl Store {
                 // People who came with their zone are matched only against zones that beat it
                 // (stricter, or as strict and older); everyone else against every zone.
                 let (unsettled,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM code_work WHERE marked_zone = 0").fetch_one(&mut *tx).await?;
-                for (zone, rank) in &zones_in_force {
+                for (zone, kind) in &zones_in_force {
                     let beaten: Vec<String> = settled
                         .iter()
-                        .filter(|(z, r)| rank > r || (rank == r && zone < z))
+                        .filter(|(z, k)| precedence(*kind, *zone) < precedence(*k, *z))
                         .map(|(z, _)| z.to_string())
                         .collect();
                     if unsettled == 0 && beaten.is_empty() {
