@@ -5,11 +5,12 @@
 //! condition of its next step, met or not, and the earliest day it can change. The product
 //! proposes; the commander confirms.
 
-use chrono::{Duration, NaiveDate};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::access::named_enum;
+use crate::refusal::Refusal;
 pub use crate::testing::pooling::ZoneKind;
 
 named_enum! {
@@ -495,6 +496,29 @@ pub fn check_drawable(rules: &ZoneRules, kind: ZoneKind) -> Result<(), ActError>
     if rules.drawable().contains(&kind) { Ok(()) } else { Err(ActError::NotDrawable(kind)) }
 }
 
+/// How far back a zone drawn earlier may be entered (补录): headquarters announces its zones, and
+/// they are often typed in hours or days later, or when the platform takes over a response
+/// already running. A month covers any zone still in force under the 9th protocol's fourteen days.
+pub const BACKFILL_DAYS: i64 = 30;
+
+/// A time as a refusal shows it: local, to the minute.
+fn shown(t: DateTime<Utc>) -> String {
+    t.with_timezone(&crate::local_offset()).format("%Y-%m-%d %H:%M").to_string()
+}
+
+/// Whether a zone may be entered as drawn at `drawn_at` (announced earlier, typed in now): not in
+/// the future (a phone's clock a few minutes ahead is allowed) and not more than
+/// [`BACKFILL_DAYS`] back. Its count starts on that day.
+pub fn check_drawn_at(drawn_at: DateTime<Utc>, now: DateTime<Utc>) -> Result<(), Refusal> {
+    if drawn_at > now + Duration::minutes(5) {
+        return Err(crate::refusal!("refused.zone.drawn_later", at = shown(drawn_at)));
+    }
+    if drawn_at < now - Duration::days(BACKFILL_DAYS) {
+        return Err(crate::refusal!("refused.zone.drawn_too_early", at = shown(drawn_at), days = BACKFILL_DAYS));
+    }
+    Ok(())
+}
+
 /// What `ask` makes of a zone on `today`, or why it is refused. A downgrade or a lift needs
 /// every condition of the countdown; a downgraded zone's count starts on the day its step fell
 /// due, however late the commander confirmed it.
@@ -626,6 +650,18 @@ mod tests {
         assert!(decide(&rules, &low, Ask::Lift, d(4, 23)).unwrap().lifted);
         // A sealed zone is never lifted in one act.
         assert_eq!(decide(&rules, &z, Ask::Lift, d(4, 22)), Err(ActError::StepDownFirst(ZoneKind::Sealed)));
+    }
+
+    #[test]
+    fn a_zone_is_entered_as_drawn_up_to_a_month_back_and_never_ahead() {
+        let now = chrono::TimeZone::with_ymd_and_hms(&Utc, 2022, 4, 13, 8, 0, 0).unwrap();
+        assert_eq!(check_drawn_at(now - Duration::hours(2), now), Ok(()), "announced at 14:00, typed at 16:00");
+        assert_eq!(check_drawn_at(now + Duration::minutes(4), now), Ok(()), "a clock a little ahead");
+        assert_eq!(check_drawn_at(now - Duration::days(BACKFILL_DAYS), now), Ok(()));
+        let later = check_drawn_at(now + Duration::hours(1), now).unwrap_err();
+        assert_eq!((later.kind, later.arg("at")), ("refused.zone.drawn_later", Some("2022-04-13 17:00")));
+        let early = check_drawn_at(now - Duration::days(BACKFILL_DAYS) - Duration::minutes(1), now).unwrap_err();
+        assert_eq!((early.kind, early.arg("days")), ("refused.zone.drawn_too_early", Some("30")));
     }
 
     #[test]

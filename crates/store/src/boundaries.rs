@@ -22,6 +22,13 @@ use crate::{Param, Result, Store, StoreError, with_read_pool};
 /// feature's own `id`.
 const CODE_KEYS: &[&str] = &["adcode", "code", "area_code", "区划代码", "行政区划代码", "XZQDM", "xzqdm", "ZLDWDM", "zldwdm"];
 
+/// The largest boundary file read (a province's villages run to tens of MiB); a larger one is
+/// refused whole rather than read into memory.
+pub const MAX_BOUNDARY_BYTES: u64 = 128 << 20;
+
+/// Which areas an import may take outlines for.
+pub(crate) type Inside = dyn Fn(&AreaCode) -> bool + Sync;
+
 /// One feature of a file that was not taken, and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct FeatureProblem {
@@ -126,7 +133,8 @@ fn shape_refusal(e: ShapeError) -> Refusal {
 
 /// Reads a GeoJSON file's features: the outlines fit to store, keyed by the registered area
 /// each names, and every feature refused with its reason.
-fn read_features(text: &str, known: &HashSet<String>) -> Result<(u64, Vec<Outline>, Vec<FeatureProblem>)> {
+/// Only features of areas `inside` are taken (an upload keeps to the uploader's jurisdiction).
+fn read_features(text: &str, known: &HashSet<String>, inside: &Inside) -> Result<(u64, Vec<Outline>, Vec<FeatureProblem>)> {
     let doc: Value = serde_json::from_str(text).map_err(|e| file_refused("refused.boundary.not_json", e))?;
     if doc.get("UTF8Encoding").and_then(Value::as_bool) == Some(true) {
         return Err(file_refused("refused.boundary.echarts_encoded", ""));
@@ -162,6 +170,10 @@ fn read_features(text: &str, known: &HashSet<String>) -> Result<(u64, Vec<Outlin
             refuse(Refusal::new("boundary.unknown_area").with("code", &code));
             continue;
         }
+        if !inside(&code) {
+            refuse(Refusal::new("boundary.outside").with("code", &code));
+            continue;
+        }
         if let Some(first) = seen.get(code.as_str()) {
             refuse(Refusal::new("boundary.duplicate").with("code", &code).with("first", first));
             continue;
@@ -183,17 +195,34 @@ impl Store {
     /// the register; an area's outline replaces its earlier one. Features that are not taken
     /// are reported, the others stored; a file that is not GeoJSON changes nothing.
     pub async fn import_boundaries<R: Read + Send + 'static>(&self, input: R, source: &str) -> Result<BoundaryImport> {
-        let (encoding, text) = tokio::task::spawn_blocking(move || -> std::io::Result<(TextEncoding, String)> {
-            let (encoding, mut reader) = utf8_reader(input)?;
+        self.import_boundaries_inside(input, source, &|_| true).await
+    }
+
+    /// [`Store::import_boundaries`], taking only the areas `inside` says; the others are
+    /// reported (`boundary.outside`). A file over [`MAX_BOUNDARY_BYTES`] changes nothing.
+    pub(crate) async fn import_boundaries_inside<R: Read + Send + 'static>(
+        &self,
+        input: R,
+        source: &str,
+        inside: &Inside,
+    ) -> Result<BoundaryImport> {
+        let read = tokio::task::spawn_blocking(move || -> std::io::Result<Option<(TextEncoding, String)>> {
+            let mut raw = Vec::new();
+            input.take(MAX_BOUNDARY_BYTES + 1).read_to_end(&mut raw)?;
+            if raw.len() as u64 > MAX_BOUNDARY_BYTES {
+                return Ok(None);
+            }
+            let (encoding, mut reader) = utf8_reader(std::io::Cursor::new(raw))?;
             let mut text = String::new();
             reader.read_to_string(&mut text)?;
-            Ok((encoding, text))
-        })
-        .await
-        .map_err(|e| StoreError::Task(e.to_string()))?
-        .map_err(|e| file_refused("refused.boundary.not_text", e))?;
+            Ok(Some((encoding, text)))
+        });
+        let read = read.await.map_err(|e| StoreError::Task(e.to_string()))?.map_err(|e| file_refused("refused.boundary.not_text", e))?;
+        let Some((encoding, text)) = read else {
+            return Err(StoreError::from(Refusal::new("refused.boundary.too_large").with("mib", MAX_BOUNDARY_BYTES >> 20)));
+        };
         let known = self.area_codes().await?;
-        let (features, outlines, problems) = read_features(&text, &known)?;
+        let (features, outlines, problems) = read_features(&text, &known, inside)?;
         let now = Utc::now();
         let rows = outlines
             .iter()
@@ -316,7 +345,7 @@ mod tests {
             feature(r#"{"adcode":null,"XZQDM":140121100001.0}"#, &poly),
         ];
         let text = format!(r#"{{"type":"FeatureCollection","features":[{}]}}"#, features.join(","));
-        let (total, outlines, problems) = read_features(&text, &known()).unwrap();
+        let (total, outlines, problems) = read_features(&text, &known(), &|_| true).unwrap();
         assert_eq!(total, 10);
         assert_eq!(outlines.iter().map(|o| o.code.as_str()).collect::<Vec<_>>(), ["140121", "140121100", "140121100001"]);
         let reasons: Vec<(u64, &str)> = problems.iter().map(|p| (p.feature, p.reason.kind)).collect();
@@ -346,7 +375,7 @@ mod tests {
             (r#"{"type":"FeatureCollection","features":{}}"#, "refused.boundary.not_collection"),
             (r#"{"type":"FeatureCollection","UTF8Encoding":true,"features":[]}"#, "refused.boundary.echarts_encoded"),
         ] {
-            match read_features(text, &known()) {
+            match read_features(text, &known(), &|_| true) {
                 Err(StoreError::Refused(r)) => assert_eq!(r.kind, kind, "{text}"),
                 other => panic!("{text}: {other:?}"),
             }

@@ -40,6 +40,9 @@ pub struct NewZone {
     pub name: String,
     pub reason: String,
     pub extent: Extent,
+    /// When headquarters drew it, for a zone entered later (补录); now when absent. Its count
+    /// starts on that day ([`cordon_domain::zones::check_drawn_at`] bounds it).
+    pub drawn_at: Option<DateTime<Utc>>,
 }
 
 /// A zone as stored, with its incident's rule set.
@@ -375,6 +378,8 @@ impl Store {
         if reason.is_empty() {
             return Err(refused!("refused.zone.no_reason"));
         }
+        let drawn = new.drawn_at.unwrap_or(at);
+        cordon_domain::zones::check_drawn_at(drawn, at)?;
         let (places, scope) = self.resolve_extent(&new.extent).await?;
         let incident_id = self.incident_for(actor, &scope).await?;
         let rule_set: (String,) = with_read_pool!(self, pool =>
@@ -389,9 +394,9 @@ impl Store {
             }
             n => n.to_string(),
         };
-        let since = local_date(at);
+        let since = local_date(drawn);
         let change = Change::new("designate", "zone", &name).area(scope.as_str()).after(serde_json::json!({
-            "kind": new.kind, "reason": reason, "areas": new.extent.areas.iter().map(|a| a.as_str()).collect::<Vec<_>>(),
+            "kind": new.kind, "reason": reason, "drawn_at": new.drawn_at, "areas": new.extent.areas.iter().map(|a| a.as_str()).collect::<Vec<_>>(),
             "buildings": new.extent.buildings, "households": new.extent.households, "cases": new.extent.case_ids,
         }));
         let mut marked = 0;
@@ -401,7 +406,7 @@ impl Store {
                 "INSERT INTO zones (incident_id, area_code, name, kind, downgraded, since, reason, residents, designated_at, designated_by, changed_at) \
                  VALUES ($1, $2, $3, $4, FALSE, $5, $6, 0, $7, $8, $7) RETURNING id",
             )
-            .bind(incident_id).bind(scope.as_str()).bind(&name).bind(new.kind.as_str()).bind(since).bind(reason).bind(at).bind(&actor.name)
+            .bind(incident_id).bind(scope.as_str()).bind(&name).bind(new.kind.as_str()).bind(since).bind(reason).bind(drawn).bind(&actor.name)
             .fetch_one(&mut *tx).await?;
             for (sql, params) in extent_writes(id, &new.extent, &cases) {
                 bind_all(sqlx::query(sqlx::AssertSqlSafe(sql)), params.iter()).execute(&mut *tx).await?;
@@ -410,7 +415,7 @@ impl Store {
                 marked = mark_zone!(tx, id, counted);
             }
             sqlx::query("INSERT INTO zone_changes (zone_id, act, kind, note, changed_at, changed_by) VALUES ($1, $2, $3, $4, $5, $6)")
-                .bind(id).bind(ZoneAct::Designate.as_str()).bind(new.kind.as_str()).bind(reason).bind(at).bind(&actor.name)
+                .bind(id).bind(ZoneAct::Designate.as_str()).bind(new.kind.as_str()).bind(reason).bind(drawn).bind(&actor.name)
                 .execute(&mut *tx).await?;
             let change = Change { entity_id: Some(id.to_string()), ..change.clone() };
             tx.append(actor, &change).await?;

@@ -23,9 +23,11 @@
     return r.then && text[r.then.kind] ? own + " " + refusal(r.then) : own;
   }
   // Every import's answer read the same way, whatever the kind of file.
+  // A boundary file counts features: stored, and refused each with its number in the file.
   function summary(body) {
-    var rows = body.rows || 0, refused = body.invalid_rows || 0;
-    var stored = body.inserted !== undefined ? body.inserted : (body.members || 0);
+    var rows = body.rows || body.features || 0;
+    var refused = body.invalid_rows || (body.problems ? body.problems.length : 0);
+    var stored = body.inserted !== undefined ? body.inserted : (body.imported !== undefined ? body.imported : (body.members || 0));
     var unchanged = body.unchanged !== undefined ? body.unchanged : Math.max(0, rows - stored - refused);
     // A row that corrected a registered person, or differs from one, is a row with a warning too.
     var warned = (body.warned_rows || 0) + (body.corrected_rows || 0) + (body.kept_rows || 0);
@@ -56,7 +58,7 @@
       var url = section.getAttribute("data-url") + (params.length ? "?" + params.join("&") : "");
       var xhr = new XMLHttpRequest();
       xhr.open("POST", url);
-      xhr.setRequestHeader("content-type", "text/csv");
+      xhr.setRequestHeader("content-type", section.getAttribute("data-type") || "text/csv");
       bar.hidden = false;
       bar.value = 0;
       say(text.sending.replace("{file}", file.name), false);
@@ -75,6 +77,7 @@
         section.querySelector(".import-summary").hidden = false;
         var rows = (body.errors || []).map(function (r) { return [r.line, text.refused, r.field, rowReason(r)]; })
           .concat((body.warnings || []).map(function (r) { return [r.line, text.warning, r.field, rowReason(r)]; }))
+          .concat((body.problems || []).map(function (r) { return [r.feature, text.refused, r.code, rowReason(r)]; }))
           .sort(function (a, b) { return a[0] - b[0]; });
         var tbody = table.querySelector("tbody");
         tbody.innerHTML = "";

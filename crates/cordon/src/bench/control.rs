@@ -85,6 +85,7 @@ async fn zone_designate(kind: BackendKind, server: Option<&str>, scale: f64) -> 
             name: "全县".into(),
             reason: "演练".into(),
             extent: Extent { areas: vec![county.clone()], ..Default::default() },
+            drawn_at: None,
         })
         .await?;
     let secs = started.elapsed().as_secs_f64();

@@ -56,6 +56,7 @@ pub async fn draw(store: &Store, commander: &str, cluster_id: i64) -> Result<Dra
         name: name.to_string(),
         reason: reason.to_string(),
         extent: Extent { areas, case_ids, ..Default::default() },
+        drawn_at: None,
     };
     let mut asked = Vec::new();
     for (village, cases) in villages.iter().take(2) {

@@ -118,6 +118,15 @@ impl Scoped {
         }
     }
 
+    /// Imports the outlines of a GeoJSON file for the map, taking only the areas of the
+    /// jurisdiction (the others are reported, `boundary.outside`). Requires `command.write`.
+    pub async fn import_boundaries<R: std::io::Read + Send + 'static>(&self, input: R) -> Result<crate::boundaries::BoundaryImport> {
+        self.require(Permission::CommandWrite)?;
+        let jurisdiction = self.principal.user.jurisdiction.clone();
+        let source = format!("upload by {}", self.actor.name);
+        self.store.import_boundaries_inside(input, &source, &move |code| jurisdiction.contains(code)).await
+    }
+
     /// The zone map of `area` (default: the jurisdiction's first area), inside the jurisdiction:
     /// the outlines of it and of two levels under it when `outlines`, the zones colouring each,
     /// and its parts with theirs.

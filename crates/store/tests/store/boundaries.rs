@@ -124,6 +124,7 @@ async fn the_zone_map_colours_each_area_by_the_strictest_zone_over_it() {
             name: String::new(),
             reason: "测试".into(),
             extent: Extent { areas: areas.iter().map(|a| code(a)).collect(), households, ..Default::default() },
+            drawn_at: None,
         };
         let precaution = chief.designate_zone(&draw(ZoneKind::Precaution, &["140121"], vec![])).await.unwrap();
         let controlled = chief.designate_zone(&draw(ZoneKind::Controlled, &["140121101"], vec![])).await.unwrap();

@@ -24,6 +24,7 @@ async fn a_checkpoint_refuses_a_sealed_resident_and_a_red_code_lets_a_green_one_
                 name: String::new(),
                 reason: "清徐-1 住所".into(),
                 extent: Extent { areas: vec![code("140121100201")], ..Default::default() },
+                drawn_at: None,
             })
             .await
             .unwrap();

@@ -35,6 +35,7 @@ async fn a_code_turns_red_for_a_sealed_zone_a_case_and_a_close_contact_with_its_
             name: String::new(),
             reason: "清徐-1 住所".into(),
             extent: Extent { areas: vec![code_of("140121100201")], ..Default::default() },
+            drawn_at: None,
         };
         chief.designate_zone(&zone).await.unwrap();
         let sealed = code(0).await;
@@ -117,6 +118,7 @@ async fn codes_are_stored_kept_current_and_counted_with_every_change_of_colour_k
             name: String::new(),
             reason: "清徐-1 住所".into(),
             extent: Extent { areas: vec![code_of("140121100201")], ..Default::default() },
+            drawn_at: None,
         };
         chief.designate_zone(&zone).await.unwrap();
         let village = code_of("140121100201");
@@ -152,6 +154,7 @@ async fn codes_are_stored_kept_current_and_counted_with_every_change_of_colour_k
             name: String::new(),
             reason: "密接住所".into(),
             extent: Extent { areas: vec![code_of("140121100202")], ..Default::default() },
+            drawn_at: None,
         };
         let drawn = chief.designate_zone(&west).await.unwrap();
         let yellow = chief.coded_people(&code_of("140121100202"), Colour::Yellow, None, 50).await.unwrap().0;
@@ -295,6 +298,7 @@ async fn a_code_is_never_read_stale_while_its_zone_awaits_the_refresh() {
                 name: String::new(),
                 reason: "演练".into(),
                 extent: Extent { areas: vec![code_of("140121100201")], ..Default::default() },
+                drawn_at: None,
             })
             .await
             .unwrap();
@@ -364,7 +368,13 @@ async fn zones_awaiting_the_refresh_together_leave_every_code_as_the_records_giv
 
 /// A drill zone of `kind` over one area.
 fn draw(kind: ZoneKind, area: &str) -> NewZone {
-    NewZone { kind, name: String::new(), reason: "演练".into(), extent: Extent { areas: vec![code_of(area)], ..Default::default() } }
+    NewZone {
+        kind,
+        name: String::new(),
+        reason: "演练".into(),
+        extent: Extent { areas: vec![code_of(area)], ..Default::default() },
+        drawn_at: None,
+    }
 }
 
 fn code_of(s: &str) -> AreaCode {

@@ -23,6 +23,7 @@ fn sealed(areas: &[&str], households: Vec<i64>, reason: &str) -> NewZone {
         name: String::new(),
         reason: reason.into(),
         extent: Extent { areas: areas.iter().map(|a| code(a)).collect(), households, ..Default::default() },
+        drawn_at: None,
     }
 }
 
@@ -103,6 +104,33 @@ async fn the_commander_draws_and_tightens_zones_inside_the_jurisdiction_and_ever
             store.audit_events(&cordon_store::audit::AuditFilter { entity: Some("zone".into()), ..Default::default() }, 10).await.unwrap();
         assert_eq!(events.len(), 4, "two drawn, one tightened, one extended");
         assert!(store.verify_audit().await.unwrap().breaks.is_empty());
+        s.finish(store).await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn a_zone_entered_later_counts_from_when_headquarters_drew_it() {
+    for (s, store) in each_backend("zones_backfill").await {
+        county(&store).await;
+        let chief = as_user(&store, "chief", Role::Commander, "140121").await;
+        let today = local_date(Utc::now());
+        // Announced three days ago, typed in now (补录): counted from that day.
+        let mut earlier = sealed(&["140121100201"], vec![], "补录");
+        earlier.drawn_at = Some(Utc::now() - Duration::days(3));
+        let ahead = NewZone { drawn_at: Some(Utc::now() + Duration::hours(2)), ..earlier.clone() };
+        assert_eq!(chief.designate_zone(&ahead).await.refused().kind, "refused.zone.drawn_later", "{:?}", s.kind);
+        let too_early = NewZone { drawn_at: Some(Utc::now() - Duration::days(31)), ..earlier.clone() };
+        assert_eq!(chief.designate_zone(&too_early).await.refused().kind, "refused.zone.drawn_too_early");
+        assert!(chief.zones(false, None, 50).await.unwrap().is_empty(), "nothing drawn by the refusals");
+        let zone = chief.designate_zone(&earlier).await.unwrap();
+        let drawn = earlier.drawn_at.unwrap();
+        assert_eq!((zone.since, zone.designated_at.timestamp()), (today - Duration::days(3), drawn.timestamp()));
+        let detail = chief.zone(zone.id).await.unwrap();
+        assert_eq!(detail.countdown.unwrap().earliest, Some(today + Duration::days(4)), "seven quiet days from three days ago");
+        assert_eq!(detail.history[0].changed_at, zone.designated_at);
+        // Its people's codes turn red at once all the same.
+        let person = store.person_ids_by_documents(&[id(0)]).await.unwrap()[&id(0)];
+        assert_eq!(store.health_code(person, Utc::now()).await.unwrap().colour, cordon_domain::health_code::Colour::Red);
         s.finish(store).await.unwrap();
     }
 }

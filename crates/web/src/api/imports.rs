@@ -164,3 +164,59 @@ pub async fn import_persons(Caller(scope): Caller, body: Body) -> ApiResult<Json
         warnings_truncated: collect.warnings_truncated,
     }))
 }
+
+/// A feature of a boundary file that was not taken.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BoundaryProblem {
+    /// 1-based position of the feature in the file.
+    pub feature: u64,
+    /// The area code it gave, as written.
+    pub code: Option<String>,
+    /// Why, in English.
+    pub reason: String,
+    /// The same as a kind with its values (`{"kind": "boundary.unknown_area", "args": {"code": "140121199"}}`).
+    #[schema(value_type = Object)]
+    pub refusal: serde_json::Value,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BoundaryReport {
+    /// UTF-8 or GB18030 (GBK), as detected.
+    pub encoding: String,
+    /// Features in the file.
+    pub features: u64,
+    /// Outlines stored (new, or replacing the area's earlier one).
+    pub imported: u64,
+    /// Every feature not taken, with why.
+    pub problems: Vec<BoundaryProblem>,
+}
+
+/// Imports area outlines for the zone map from a GeoJSON file (a FeatureCollection, UTF-8 with
+/// or without BOM, or GBK), each feature keyed by its area code (`adcode`, `code`, `区划代码`,
+/// `XZQDM`, … or its `id`; 6- and 12-digit national codes read). Only areas of the caller's
+/// jurisdiction are taken; every other feature is reported with why. Importing again replaces
+/// an area's outline; a file that is not GeoJSON changes nothing. Requires `command.write`.
+#[utoipa::path(post, path = "/api/v1/imports/boundaries", tag = "imports",
+    request_body(content = String, content_type = "application/geo+json", description = "A GeoJSON FeatureCollection of Polygon or MultiPolygon features"),
+    responses((status = 200, body = BoundaryReport), (status = 401, body = Problem), (status = 403, body = Problem),
+              (status = 422, body = Problem, description = "The file is not GeoJSON, or too large")),
+    extensions(("x-permission" = json!(Permission::CommandWrite.as_str()))))]
+pub async fn import_boundaries(Caller(scope): Caller, body: Body) -> ApiResult<Json<BoundaryReport>> {
+    scope.require(Permission::CommandWrite)?;
+    let done = scope.import_boundaries(body_reader(body)).await?;
+    Ok(Json(BoundaryReport {
+        encoding: done.encoding.as_str().to_string(),
+        features: done.features,
+        imported: done.imported,
+        problems: done
+            .problems
+            .iter()
+            .map(|p| BoundaryProblem {
+                feature: p.feature,
+                code: p.code.clone(),
+                reason: crate::i18n::in_english(&p.reason),
+                refusal: serde_json::to_value(&p.reason).unwrap_or_default(),
+            })
+            .collect(),
+    }))
+}

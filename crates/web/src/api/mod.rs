@@ -54,6 +54,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(health_codes::people))
         .routes(routes!(health_codes::history))
         .routes(routes!(imports::import_persons))
+        .routes(routes!(imports::import_boundaries))
         .routes(routes!(audit::list_audit))
         .routes(routes!(testing::create_round, testing::list_rounds))
         .routes(routes!(testing::round_detail))

@@ -258,6 +258,10 @@ pub struct NewZoneInput {
     pub reason: String,
     #[serde(flatten)]
     pub extent: ExtentInput,
+    /// When headquarters drew it, for a zone entered later (补录): up to 30 days back, not in
+    /// the future; its count starts on that day. Now when absent.
+    #[serde(default)]
+    pub drawn_at: Option<DateTime<Utc>>,
 }
 
 fn parse_kind(s: &str) -> ApiResult<ZoneKind> {
@@ -297,6 +301,7 @@ pub async fn designate(caller: Caller, Json(input): Json<NewZoneInput>) -> ApiRe
         name: input.name.unwrap_or_default(),
         reason: input.reason,
         extent: input.extent.parse()?,
+        drawn_at: input.drawn_at,
     };
     let zone = caller.0.designate_zone(&new).await?;
     Ok((StatusCode::CREATED, Json(caller.0.zone(zone.id).await?.into())))

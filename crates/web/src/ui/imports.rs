@@ -1,5 +1,6 @@
 //! Bulk imports on a page (批量导入), for the roles that do them: the register's people, a line
-//! list, venues with their place codes, place-code scans and workplace rosters. Each file goes
+//! list, venues with their place codes, place-code scans, workplace rosters and the areas'
+//! outlines for the zone map. Each file goes
 //! as it is (UTF-8 or GBK, LF or CRLF) to the same streaming import the API and the CLI use; the
 //! page shows the upload's progress, then the summary — stored, unchanged, stored with a warning,
 //! refused — and every refused row and warning with its line, with the report to download.
@@ -19,6 +20,8 @@ struct ImportsPage {
     user: Option<UserBadge>,
     persons: bool,
     tracing: bool,
+    /// Area outlines for the zone map: the commander's.
+    boundaries: bool,
     /// The caller's first area, the default area of a line list's rows and of a roster.
     area: String,
     text_json: String,
@@ -26,12 +29,13 @@ struct ImportsPage {
 
 pub async fn page(t: Tr, caller: Caller) -> Response {
     let p = caller.0.principal();
-    let (persons, tracing) = (p.can(Permission::PersonsImport), p.can(Permission::TracingWrite));
-    if let Err(e) = caller.0.require_any(&[Permission::PersonsImport, Permission::TracingWrite]) {
+    let (persons, tracing, boundaries) =
+        (p.can(Permission::PersonsImport), p.can(Permission::TracingWrite), p.can(Permission::CommandWrite));
+    if let Err(e) = caller.0.require_any(&[Permission::PersonsImport, Permission::TracingWrite, Permission::CommandWrite]) {
         return failure(t, &caller, e);
     }
     // A refused row's or warning's reason, with what the import did instead, in the page's words.
-    let reasons = t.starting_with(&["row.", "refused.id.", "refused.name.", "refused.phone"]);
+    let reasons = t.starting_with(&["row.", "refused.id.", "refused.name.", "refused.phone", "boundary.", "refused.boundary."]);
     let mut texts: Vec<(&str, &'static str)> = reasons.iter().map(|(k, _)| (*k, *k)).collect();
     texts.extend_from_slice(&[
         ("choose", "imports.choose"),
@@ -76,5 +80,5 @@ pub async fn page(t: Tr, caller: Caller) -> Response {
     ]);
     let text_json = page_texts(t, &texts);
     let area = p.user.jurisdiction.areas().first().map(|a| a.as_str().to_string()).unwrap_or_default();
-    render(&ImportsPage { t, user: UserBadge::of(&caller), persons, tracing, area, text_json })
+    render(&ImportsPage { t, user: UserBadge::of(&caller), persons, tracing, boundaries, area, text_json })
 }

@@ -418,6 +418,148 @@ async fn a_checkpoint_officer_turns_back_a_sealed_zone_resident_with_the_reason_
     }
 }
 
+/// The whole of 东关村 (people 0, 1, 8, 9, 16 and 17) sampled `days` ago in single tubes over
+/// the API, each tube back negative: the area test of that day.
+async fn area_test_of_dongguan(w: &World, days: i64) {
+    let store = &w.store;
+    let officer = account(store, "sampler9", Role::TestingOfficer, "140121100").await;
+    let lab = account(store, "lab9", Role::Lab, "140121").await;
+    let at = chrono::Utc::now() - chrono::Duration::days(days);
+    let round = serde_json::json!({"name": "东关村区域核酸", "starts_at": at - chrono::Duration::hours(1), "areas": [{"area_code": "140121100201"}]});
+    let (status, _, round) = call(store, post_json(&officer, "/api/v1/rounds", round)).await;
+    assert_eq!(status, StatusCode::CREATED, "{round}");
+    let id = round["id"].as_i64().unwrap();
+    let site = serde_json::json!({"area_code": "140121100201", "name": "东关村1号点", "address": "村委会", "stations": 1});
+    let (status, _, site) = call(store, post_json(&officer, &format!("/api/v1/rounds/{id}/sites"), site)).await;
+    assert_eq!(status, StatusCode::CREATED, "{site}");
+    let people = [0, 1, 8, 9, 16, 17];
+    let tubes: Vec<Value> = people
+        .iter()
+        .map(|n| serde_json::json!({"barcode": format!("DG{n:08}"), "site_id": site["id"], "resident_ids": [sample_id(*n)], "seal": true, "sampled_at": at}))
+        .collect();
+    let (status, _, report) =
+        call(store, post_json(&officer, &format!("/api/v1/rounds/{id}/registrations"), serde_json::json!({"tubes": tubes}))).await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    assert!(report["tubes"].as_array().unwrap().iter().all(|t| t["added"] == 1), "{report}");
+    let lab_row = serde_json::json!({"name": "清源镇卫生院实验室", "area_code": "140121100", "daily_capacity": 5000});
+    let (status, _, lab_row) = call(store, post_json(&officer, "/api/v1/labs", lab_row)).await;
+    assert_eq!(status, StatusCode::CREATED, "{lab_row}");
+    let results: Vec<Value> = people
+        .iter()
+        .map(|n| serde_json::json!({"barcode": format!("DG{n:08}"), "result": "negative", "at": at + chrono::Duration::hours(6)}))
+        .collect();
+    let (status, _, lines) =
+        call(store, post_json(&lab, "/api/v1/results", serde_json::json!({"lab_id": lab_row["id"], "results": results}))).await;
+    assert_eq!(status, StatusCode::OK, "{lines}");
+}
+
+#[tokio::test]
+#[ignore = "browser test: needs chromium and chromedriver (scripts/test.sh installs them and runs it)"]
+async fn a_zone_whose_conditions_hold_steps_down_and_is_lifted_and_its_people_pass_green() {
+    let driver = chromedriver().await;
+    for w in worlds("browser_zone_lift", 20).await {
+        let store = &w.store;
+        account(store, "gate2", Role::CheckpointOfficer, "140121100").await;
+        let road = serde_json::json!({"name": "清源镇南路口", "kind": "road", "area_code": "140121100"});
+        let (status, _, gate) = call(store, post_json(&w.commander, "/api/v1/checkpoints", road)).await;
+        assert_eq!(status, StatusCode::CREATED, "{gate}");
+        let resident = store.person_ids_by_documents(&[sample_id(0)]).await.unwrap()[&sample_id(0)];
+        let addr = spawn_server(store.clone()).await;
+        let client = browser(&driver).await;
+        let kind = w.scratch.kind.as_str();
+        let local = |t: chrono::DateTime<chrono::Utc>| t.with_timezone(&cordon_domain::local_offset()).format("%Y-%m-%dT%H:%M").to_string();
+        let set_drawn_at = |value: String| {
+            let client = &client;
+            async move {
+                let js = format!("document.querySelector('#zone-form input[name=drawn_at]').value = '{value}';");
+                client.execute(&js, vec![]).await.unwrap();
+            }
+        };
+
+        // Headquarters announced 东关村 high risk ten days ago; the commander enters it now. A time
+        // ahead of now is refused and nothing is drawn.
+        sign_in(&client, addr, "commander1", PASSWORD).await;
+        menu(&client, "/zones").await;
+        fill(&client, "#zone-form input[name=areas]", "东关村").await;
+        fill(&client, "#zone-form input[name=reason]", "清徐-1 住所").await;
+        set_drawn_at(local(chrono::Utc::now() + chrono::Duration::days(1))).await;
+        click_and_wait(&client, "#zone-form button").await;
+        assert!(text(&client, "p.message").await.ends_with("晚于现在"), "{}", text(&client, "p.message").await);
+        client.goto(&format!("http://{addr}/zones")).await.unwrap();
+        assert_eq!(text(&client, "#zone-counts").await, "目前没有生效的风险区域");
+        fill(&client, "#zone-form input[name=areas]", "东关村").await;
+        fill(&client, "#zone-form input[name=reason]", "清徐-1 住所").await;
+        set_drawn_at(local(chrono::Utc::now() - chrono::Duration::days(10))).await;
+        click_and_wait(&client, "#zone-form button").await;
+        wait_for_url(&client, "the zone's page", |path, _| path.starts_with("/zones/")).await;
+        let zone_page = client.current_url().await.unwrap().to_string();
+        assert_eq!(text(&client, "#zone-kind").await, "高风险区");
+        let conditions = text(&client, "table#conditions tbody").await;
+        assert!(conditions.contains("连续7天无新增感染（已10天）"), "counted from the day it was drawn: {conditions}");
+        assert_eq!(client.find_all(fantoccini::Locator::Css("table#conditions tbody tr.unmet")).await.unwrap().len(), 1, "{conditions}");
+
+        // Its people are red, and the road checkpoint turns one back.
+        client.goto(&format!("http://{addr}/persons/{resident}")).await.unwrap();
+        assert_eq!(text(&client, "#health-code").await, "红码");
+        sign_out(&client).await;
+        sign_in(&client, addr, "gate2", PASSWORD).await;
+        let gate_page = format!("http://{addr}/checkpoints/{}", gate["id"]);
+        let check = || async {
+            client.goto(&gate_page).await.unwrap();
+            fill(&client, "#pass-form input[name=id_number]", &sample_id(0)).await;
+            click_and_wait(&client, "#pass-form button").await;
+            text(&client, "#verdict").await
+        };
+        assert_eq!(check().await, "劝返");
+        sign_out(&client).await;
+
+        // The village was tested whole on day 7, all negative: the commander confirms the step to
+        // medium risk, which counts from day 7; three quiet days later (today) it steps to low.
+        area_test_of_dongguan(&w, 3).await;
+        sign_in(&client, addr, "commander1", PASSWORD).await;
+        client.goto(&zone_page).await.unwrap();
+        assert_eq!(text(&client, "#zone-earliest").await, "全部条件已满足，请指挥长确认");
+        assert!(client.find_all(fantoccini::Locator::Css("table#conditions tbody tr.unmet")).await.unwrap().is_empty());
+        click(&client, "#downgrade-form input[name=confirm]").await;
+        click_and_wait(&client, "#downgrade-form button").await;
+        assert_eq!(text(&client, "#zone-notice").await, "“东关村”已降为中风险区");
+        assert_eq!(text(&client, "#zone-kind").await, "中风险区");
+        client.goto(&format!("http://{addr}/persons/{resident}")).await.unwrap();
+        assert_eq!(text(&client, "#health-code").await, "黄码", "medium risk: yellow");
+        client.goto(&zone_page).await.unwrap();
+        assert_eq!(text(&client, "#zone-earliest").await, "全部条件已满足，请指挥长确认");
+        click(&client, "#downgrade-form input[name=confirm]").await;
+        click_and_wait(&client, "#downgrade-form button").await;
+        assert_eq!(text(&client, "#zone-kind").await, "低风险区");
+        // No sealed or controlled zone is left in the county: lifted, with confirmation.
+        fill(&client, "#lift-form input[name=note]", "解封").await;
+        click(&client, "#lift-form input[name=confirm]").await;
+        click_and_wait(&client, "#lift-form button").await;
+        assert_eq!(text(&client, "#zone-notice").await, "“东关村”已解除");
+        assert!(text(&client, "#zone-lifted").await.starts_with("解除时间"));
+        let history = text(&client, "table#zone-history tbody").await;
+        assert!(history.contains("解封"), "{history}");
+        assert_eq!(client.find_all(fantoccini::Locator::Css("table#zone-history tbody tr")).await.unwrap().len(), 4);
+        client.goto(&format!("http://{addr}/zones")).await.unwrap();
+        assert_eq!(text(&client, "#zone-counts").await, "目前没有生效的风险区域");
+        std::fs::write(screenshot_path(&format!("zone-lifted-{kind}.png")), client.screenshot().await.unwrap()).unwrap();
+
+        // Back to green, every change kept; and the checkpoint lets the resident through.
+        client.goto(&format!("http://{addr}/persons/{resident}")).await.unwrap();
+        assert_eq!(text(&client, "#health-code").await, "绿码");
+        click(&client, "#code-history summary").await;
+        let changes = text(&client, "#code-history ul").await;
+        assert!(changes.contains("绿码 → 红码") && changes.contains("红码 → 黄码") && changes.contains("黄码 → 绿码"), "{changes}");
+        sign_out(&client).await;
+        client.set_window_size(390, 844).await.unwrap();
+        sign_in(&client, addr, "gate2", PASSWORD).await;
+        assert_eq!(check().await, "通行");
+        std::fs::write(screenshot_path(&format!("checkpoint-green-phone-{kind}.png")), client.screenshot().await.unwrap()).unwrap();
+        client.close().await.unwrap();
+        w.finish().await;
+    }
+}
+
 /// The sample county's outlines as a civil-affairs file keys them: the county, its two
 /// townships (padded to 12 digits) and four villages, as squares side by side — without
 /// 徐沟镇's villages unless `all` (outlines come in piecemeal).
@@ -449,6 +591,48 @@ async fn sealed_and_controlled(w: &World) -> i64 {
     let drawn = serde_json::json!({"kind": "controlled", "areas": ["140121101"], "reason": "河东片区"});
     assert_eq!(call(&w.store, post_json(&w.commander, "/api/v1/zones", drawn)).await.0, StatusCode::CREATED);
     sealed["zone"]["id"].as_i64().unwrap()
+}
+
+/// Posts a boundary file to the import API as `token`.
+fn boundary_upload(token: &str, body: Vec<u8>) -> Request<Body> {
+    Request::post("/api/v1/imports/boundaries")
+        .header("authorization", format!("Bearer {token}"))
+        .header("content-type", "application/geo+json")
+        .body(Body::from(body))
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_commander_uploads_outlines_over_the_api_and_only_their_jurisdictions_are_taken() {
+    for w in worlds("api_boundaries", 4).await {
+        let store = &w.store;
+        // 清源镇's commander: 徐沟镇 and the county are not theirs; GBK with CRLF reads.
+        let local = account(store, "qy_chief", Role::Commander, "140121100").await;
+        let file = encoding_rs::GBK.encode(&sample_boundaries(true).replace("adcode", "区划代码")).0.into_owned();
+        let (status, _, report) = call(store, boundary_upload(&local, file.clone())).await;
+        assert_eq!(status, StatusCode::OK, "{report}");
+        assert_eq!((report["features"].as_u64(), report["imported"].as_u64()), (Some(7), Some(3)), "{report}");
+        let refused: Vec<(u64, &str)> = report["problems"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| (p["feature"].as_u64().unwrap(), p["refusal"]["kind"].as_str().unwrap()))
+            .collect();
+        assert_eq!(refused, [(1, "boundary.outside"), (5, "boundary.outside"), (6, "boundary.outside"), (7, "boundary.outside")]);
+        assert_eq!(report["problems"][0]["reason"], "Area 140121 is outside your jurisdiction: not imported");
+        let (_, _, map) = get(store, &local, "/api/v1/zones/map?area=140121100").await;
+        assert_eq!(map["features"].as_array().map(Vec::len), Some(3), "{map}");
+        // The county's commander takes them all; a file that is not GeoJSON changes nothing; an
+        // investigator may not upload.
+        let (status, _, report) = call(store, boundary_upload(&w.commander, file)).await;
+        assert_eq!((status, report["imported"].as_u64()), (StatusCode::OK, Some(7)), "{report}");
+        let (status, _, problem) = call(store, boundary_upload(&w.commander, b"id_number,name\r\n".to_vec())).await;
+        assert_eq!((status, problem["kind"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("refused.boundary.not_json")), "{problem}");
+        assert_eq!(call(store, boundary_upload(&w.township, sample_boundaries(true).into_bytes())).await.0, StatusCode::FORBIDDEN);
+        let (_, _, map) = get(store, &w.commander, "/api/v1/zones/map").await;
+        assert_eq!(map["features"].as_array().map(Vec::len), Some(7), "{map}");
+        w.finish().await;
+    }
 }
 
 #[tokio::test]
@@ -523,8 +707,19 @@ async fn the_commander_sees_the_zones_on_the_map_clicks_a_sealed_village_and_a_t
         sign_in(&client, addr, "commander1", PASSWORD).await;
         // Before any outline is imported the map says how to get them, and the list still answers.
         client.goto(&format!("http://{addr}/zones/map")).await.unwrap();
-        assert!(text(&client, "#map-empty").await.contains("cordon import boundaries"));
-        w.store.import_boundaries(std::io::Cursor::new(sample_boundaries(false).into_bytes()), "sample").await.unwrap();
+        assert!(text(&client, "#map-empty").await.contains("GeoJSON"));
+        // The commander uploads the file as it came (with a BOM) on the imports page; a feature
+        // naming no registered area is listed with why, the rest taken.
+        click_and_wait(&client, "#import-boundaries-link").await;
+        let mut file = b"\xEF\xBB\xBF".to_vec();
+        file.extend(sample_boundaries(false).replacen("\"140121101000\"", "\"140121199000\"", 1).into_bytes());
+        let said = super::upload(&client, "import-boundaries", "qingxu.geojson", &file).await;
+        assert!(said.contains("区划 140121199 不在区划库中"), "{said}");
+        assert_eq!(text(&client, "#import-boundaries [data-count=stored]").await, "4");
+        assert_eq!(text(&client, "#import-boundaries [data-count=refused]").await, "1");
+        let said = super::upload(&client, "import-boundaries", "qingxu.geojson", sample_boundaries(false).as_bytes()).await;
+        assert!(said.contains("导入完成"), "{said}");
+        assert_eq!(text(&client, "#import-boundaries [data-count=stored]").await, "5", "again: replaced, and the township taken");
         let sealed = sealed_and_controlled(&w).await;
 
         // From the zones page to the map: 清源镇's two villages filled, and 徐沟镇 whole (its

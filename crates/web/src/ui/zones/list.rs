@@ -139,13 +139,23 @@ pub struct DesignateForm {
     cases: String,
     #[serde(default)]
     reason: String,
+    /// When headquarters drew it, if earlier (补录), as a `datetime-local` field sends it.
+    #[serde(default)]
+    drawn_at: String,
 }
 
 /// Draws a zone; on a refusal the page says why and the form keeps what was typed.
 pub async fn designate(t: Tr, caller: Caller, Form(f): Form<DesignateForm>) -> Response {
     let done = async {
         let extent = typed_extent(&caller, &f.areas, &f.households, &f.cases).await?;
-        let new = NewZone { kind: f.kind, name: f.name.clone(), reason: f.reason.clone(), extent };
+        let drawn_at = match f.drawn_at.trim() {
+            "" => None,
+            typed => Some(
+                cordon_domain::parse_local_time(typed)
+                    .ok_or_else(|| cordon_domain::refusal!("refused.zone.bad_drawn_at", value = typed))?,
+            ),
+        };
+        let new = NewZone { kind: f.kind, name: f.name.clone(), reason: f.reason.clone(), extent, drawn_at };
         caller.0.designate_zone(&new).await
     };
     match done.await {

@@ -42,6 +42,8 @@ struct MapPage {
     shapes: i64,
     missing: Option<String>,
     parts: Vec<Part>,
+    /// Whether the caller may upload outlines (the commander).
+    can_import: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -102,5 +104,6 @@ pub async fn page(t: Tr, caller: Caller, Query(q): Query<MapQuery>) -> Response 
         shapes: map.with_boundary,
         missing,
         parts,
+        can_import: caller.0.principal().can(cordon_domain::access::Permission::CommandWrite),
     })
 }
