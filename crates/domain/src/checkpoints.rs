@@ -209,6 +209,20 @@ pub enum ShiftError {
     NoLead,
 }
 
+/// How long two shifts of one checkpoint may overlap: the handover (交接班).
+pub const HANDOVER_MINUTES: i64 = 60;
+
+/// The first of `others` (id, start, end) of the same checkpoint that a shift from `starts` to
+/// `ends` overlaps by more than [`HANDOVER_MINUTES`]: a checkpoint has one team on duty at a time,
+/// more people on a busy shift being that shift's staff.
+pub fn overlapping(
+    starts: chrono::DateTime<chrono::Utc>,
+    ends: chrono::DateTime<chrono::Utc>,
+    others: &[(i64, chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>)],
+) -> Option<i64> {
+    others.iter().find(|(_, s, e)| ends.min(*e) - starts.max(*s) > chrono::Duration::minutes(HANDOVER_MINUTES)).map(|(id, _, _)| *id)
+}
+
 /// Checks a duty shift: a lead, an end after the start, at most a day.
 pub fn check_shift(starts: chrono::DateTime<chrono::Utc>, ends: chrono::DateTime<chrono::Utc>, lead: &str) -> Result<(), ShiftError> {
     if lead.trim().is_empty() {
@@ -223,10 +237,54 @@ pub fn check_shift(starts: chrono::DateTime<chrono::Utc>, ends: chrono::DateTime
     Ok(())
 }
 
+/// How long a phone may keep a passage while the network is down: a passage sent later is
+/// refused (the officer checks it again by hand).
+pub const OFFLINE_MOST_HOURS: i64 = 48;
+
+/// Whether a passage may be logged as having happened at `passed_at` (a phone's time, sent with a
+/// passage kept while offline): not ahead of `now` beyond a phone clock's few minutes, not older
+/// than [`OFFLINE_MOST_HOURS`].
+pub fn check_passed_at(
+    passed_at: chrono::DateTime<chrono::Utc>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(), crate::refusal::Refusal> {
+    let shown = |t: chrono::DateTime<chrono::Utc>| t.with_timezone(&crate::local_offset()).format("%Y-%m-%d %H:%M").to_string();
+    if passed_at > now + chrono::Duration::minutes(5) {
+        return Err(crate::refusal!("refused.checkpoint.passed_later", at = shown(passed_at)));
+    }
+    if passed_at < now - chrono::Duration::hours(OFFLINE_MOST_HOURS) {
+        return Err(crate::refusal!("refused.checkpoint.passed_too_early", at = shown(passed_at), hours = OFFLINE_MOST_HOURS));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn a_passage_kept_offline_is_logged_at_its_time_up_to_two_days_back() {
+        let now = chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2022, 4, 13, 14, 0, 0).unwrap();
+        assert_eq!(check_passed_at(now - chrono::Duration::hours(3), now), Ok(()));
+        assert_eq!(check_passed_at(now + chrono::Duration::minutes(4), now), Ok(()), "a phone's clock a little ahead");
+        assert_eq!(check_passed_at(now - chrono::Duration::hours(OFFLINE_MOST_HOURS), now), Ok(()));
+        let ahead = check_passed_at(now + chrono::Duration::hours(1), now).unwrap_err();
+        assert_eq!((ahead.kind, ahead.arg("at")), ("refused.checkpoint.passed_later", Some("2022-04-13 23:00")));
+        let old = check_passed_at(now - chrono::Duration::hours(OFFLINE_MOST_HOURS + 1), now).unwrap_err();
+        assert_eq!((old.kind, old.arg("hours")), ("refused.checkpoint.passed_too_early", Some("48")));
+    }
+
+    #[test]
+    fn shifts_of_one_checkpoint_overlap_only_for_the_handover() {
+        let h = |hour: i64| chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2022, 4, 13, 0, 0, 0).unwrap() + chrono::Duration::hours(hour);
+        let roster = [(1, h(0), h(8)), (2, h(8), h(16))];
+        assert_eq!(overlapping(h(16), h(24), &roster), None, "the night shift after the day");
+        assert_eq!(overlapping(h(15), h(23), &roster), None, "an hour's handover");
+        assert_eq!(overlapping(h(14), h(22), &roster), Some(2), "two hours over the day shift");
+        assert_eq!(overlapping(h(2), h(4), &roster), Some(1), "inside another");
+        assert_eq!(overlapping(h(0), h(16), &roster), Some(1), "over both: the first named");
+    }
 
     fn green_out() -> PassageFacts {
         PassageFacts {

@@ -52,6 +52,10 @@ pub struct PassageAsk {
     /// The sending phone's id for this passage: sent again (a queue replayed after a signal
     /// loss), it is logged once and answered as first decided.
     pub client_id: Option<String>,
+    /// When the person passed, for a passage the phone kept while offline (the officer decided
+    /// by hand): logged at that time, its 48-hour test window counted back from it, and the
+    /// time it reached the server kept beside it. Now when absent.
+    pub passed_at: Option<DateTime<Utc>>,
 }
 
 /// What the checkpoint decided for one passage, with the person's code when they are in the
@@ -68,7 +72,8 @@ pub struct Passage {
 
 /// The passage's row, written by the one writer on SQLite.
 pub(crate) const INSERT_PASSAGE: &str = "INSERT INTO passages (checkpoint_id, area_code, person_id, id_number, plate, direction, \
-     medical_exit, colour, decision, reasons, passed_at, recorded_by, client_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
+     medical_exit, colour, decision, reasons, passed_at, recorded_by, client_id, received_at) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
      ON CONFLICT (checkpoint_id, client_id) WHERE client_id IS NOT NULL DO NOTHING RETURNING id";
 
 /// The values of one passage row, in [`INSERT_PASSAGE`]'s order.
@@ -86,6 +91,8 @@ pub(crate) struct PassageRow {
     pub(crate) passed_at: DateTime<Utc>,
     pub(crate) recorded_by: String,
     pub(crate) client_id: Option<String>,
+    /// When a passage kept offline reached the server; `None` for one logged as it happened.
+    pub(crate) received_at: Option<DateTime<Utc>>,
 }
 
 impl Store {
@@ -156,6 +163,10 @@ impl Store {
                 return Ok(done);
             }
         }
+        let at = ask.passed_at.unwrap_or(now);
+        cordon_domain::checkpoints::check_passed_at(at, now)?;
+        // Kept on the phone for more than a minute: logged at its time, received now.
+        let received_at = (now - at > Duration::minutes(1)).then_some(now);
         let (person, code) = match self.person_with_code(&number, now).await? {
             Some((p, c)) => (Some(p), Some(c)),
             None => (None, None),
@@ -185,8 +196,8 @@ impl Store {
                 Some(p) => {
                     let (n,): (i64,) = with_read_pool!(self, pool => sqlx::query_as(
                     "SELECT COUNT(*) FROM samples s JOIN tubes t ON t.id = s.tube_id \
-                     WHERE s.person_id = $1 AND s.sampled_at >= $2 AND t.result = 'negative'",
-                ).bind(p).bind(now - Duration::hours(48)).fetch_one(pool).await?);
+                     WHERE s.person_id = $1 AND s.sampled_at >= $2 AND s.sampled_at <= $3 AND t.result = 'negative'",
+                ).bind(p).bind(at - Duration::hours(48)).bind(at).fetch_one(pool).await?);
                     n > 0
                 }
             };
@@ -211,9 +222,10 @@ impl Store {
             colour: code.as_ref().map(|c| c.colour.as_str()),
             decision: decision.as_str(),
             reasons: reasons.iter().map(|w| w.code.as_str()).collect::<Vec<_>>().join(","),
-            passed_at: now,
+            passed_at: at,
             recorded_by: actor.name.clone(),
             client_id,
+            received_at,
         };
         let client = row.client_id.clone();
         let number = row.id_number.clone();
@@ -234,13 +246,14 @@ impl Store {
                     .bind(row.passed_at)
                     .bind(&row.recorded_by)
                     .bind(&row.client_id)
+                    .bind(row.received_at)
                     .fetch_optional(&b.pool)
                     .await?;
                 id.map(|(id,)| id)
             }
         };
         match (id, client) {
-            (Some(id), _) => Ok(Passage { id, decision, reasons, person, code, passed_at: now }),
+            (Some(id), _) => Ok(Passage { id, decision, reasons, person, code, passed_at: at }),
             // The same passage sent twice at once: the first one logged answers both.
             (None, Some(cid)) => {
                 self.passage_by_client(cp.id, &cid, &number).await?.ok_or_else(|| StoreError::Task("a passage vanished".into()))
@@ -315,12 +328,16 @@ impl Store {
             "SELECT decision, COUNT(*) FROM passages WHERE checkpoint_id = $1 AND passed_at >= $2 GROUP BY decision",
         ).bind(checkpoint_id).bind(start).fetch_all(pool).await?);
         let get = |d: Decision| counts.iter().find(|(k, _)| k == d.as_str()).map_or(0, |(_, n)| *n);
-        let recent: Vec<(DateTime<Utc>, String, String, String)> = with_read_pool!(self, pool => sqlx::query_as(
-            "SELECT passed_at, decision, reasons, id_number FROM passages WHERE checkpoint_id = $1 ORDER BY id DESC LIMIT $2",
+        let recent: Vec<RecentPassage> = with_read_pool!(self, pool => sqlx::query_as(
+            "SELECT passed_at, decision, reasons, id_number, received_at FROM passages WHERE checkpoint_id = $1 ORDER BY id DESC LIMIT $2",
         ).bind(checkpoint_id).bind(i64::from(limit)).fetch_all(pool).await?);
         Ok(PassageLog { passed: get(Decision::Pass), registered: get(Decision::Register), refused: get(Decision::Refuse), recent })
     }
 }
+
+/// A passage in a checkpoint's log: (time, decision, reason codes joined by ',', id number as
+/// scanned, when it reached the server if the phone kept it offline).
+pub type RecentPassage = (DateTime<Utc>, String, String, String, Option<DateTime<Utc>>);
 
 /// A passage as logged.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -343,8 +360,8 @@ pub struct PassageLog {
     pub passed: i64,
     pub registered: i64,
     pub refused: i64,
-    /// (time, decision, reason codes joined by ',', id number as scanned), newest first.
-    pub recent: Vec<(DateTime<Utc>, String, String, String)>,
+    /// The last passages, newest first.
+    pub recent: Vec<RecentPassage>,
 }
 
 /// A duty shift to add to a checkpoint's roster.
@@ -417,13 +434,26 @@ impl Store {
         }));
         let id = with_write_pool!(self, pool => {
             let mut tx = pool.begin_write().await?;
+            // The audit chain's lock first (on PostgreSQL): two shifts added at once are checked
+            // against each other, not both against the roster before either.
+            tx.append(actor, &change).await?;
+            type Row = (i64, DateTime<Utc>, DateTime<Utc>, String);
+            let near: Vec<Row> = sqlx::query_as(
+                "SELECT id, starts_at, ends_at, lead FROM checkpoint_shifts WHERE checkpoint_id = $1 AND ends_at > $2 AND starts_at < $3 ORDER BY starts_at, id",
+            )
+            .bind(cp.id).bind(new.starts_at).bind(new.ends_at).fetch_all(&mut *tx).await?;
+            let spans: Vec<_> = near.iter().map(|(id, s, e, _)| (*id, *s, *e)).collect();
+            if let Some(other) = cordon_domain::checkpoints::overlapping(new.starts_at, new.ends_at, &spans) {
+                let (_, s, e, lead) = near.iter().find(|r| r.0 == other).cloned().unwrap_or_default();
+                let shown = |t: DateTime<Utc>| t.with_timezone(&cordon_domain::local_offset()).format("%m-%d %H:%M").to_string();
+                return Err(refused!("refused.shift.overlaps", lead = lead, from = shown(s), to = shown(e)));
+            }
             let (id,): (i64,) = sqlx::query_as(
                 "INSERT INTO checkpoint_shifts (checkpoint_id, starts_at, ends_at, lead, phone, staff, created_at, created_by) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
             )
             .bind(cp.id).bind(new.starts_at).bind(new.ends_at).bind(new.lead.trim()).bind(phone).bind(new.staff.trim())
             .bind(Utc::now()).bind(&actor.name).fetch_one(&mut *tx).await?;
-            tx.append(actor, &change).await?;
             tx.commit().await?;
             id
         });
@@ -436,6 +466,34 @@ impl Store {
             phone: phone.map(str::to_string),
             staff: new.staff.trim().to_string(),
         })
+    }
+
+    /// Takes shift `shift_id` off checkpoint `cp`'s roster (typed wrong, or the team changed);
+    /// audited with what it was. A shift that has ended stays: the roster is a record of who was
+    /// on duty.
+    pub(crate) async fn remove_shift(&self, actor: &Actor, cp: &Checkpoint, shift_id: i64, now: DateTime<Utc>) -> Result<Shift> {
+        let shift: Option<Shift> = with_read_pool!(self, pool => sqlx::query_as(
+            "SELECT id, checkpoint_id, starts_at, ends_at, lead, phone, staff FROM checkpoint_shifts WHERE id = $1 AND checkpoint_id = $2",
+        ).bind(shift_id).bind(cp.id).fetch_optional(pool).await?);
+        let shift =
+            shift.ok_or_else(|| StoreError::from(cordon_domain::refusal::Refusal::missing("refused.shift.none").with("id", shift_id)))?;
+        if shift.ends_at <= now {
+            return Err(StoreError::from(cordon_domain::refusal::Refusal::conflict("refused.shift.ended")));
+        }
+        let change = Change::new("remove_shift", "checkpoint", cp.id).area(&cp.area_code).before(serde_json::json!({
+            "shift": shift.id, "starts_at": shift.starts_at, "ends_at": shift.ends_at, "lead": shift.lead, "staff": shift.staff,
+        }));
+        with_write_pool!(self, pool => {
+            let mut tx = pool.begin_write().await?;
+            let done = sqlx::query("DELETE FROM checkpoint_shifts WHERE id = $1 AND checkpoint_id = $2")
+                .bind(shift.id).bind(cp.id).execute(&mut *tx).await?;
+            if done.rows_affected() == 0 {
+                return Err(StoreError::from(cordon_domain::refusal::Refusal::missing("refused.shift.none").with("id", shift_id)));
+            }
+            tx.append(actor, &change).await?;
+            tx.commit().await?;
+        });
+        Ok(shift)
     }
 
     /// Checkpoint `id`'s shifts that end after `since`, by start.

@@ -35,7 +35,9 @@
   function drop(clientId) {
     saveQueue(queue().filter(function (b) { return b.client_id !== clientId; }));
   }
+  // Kept with the time the person passed: logged at that time when it is sent.
   function keep(body) {
+    if (!body.passed_at) body.passed_at = new Date().toISOString();
     var q = queue();
     if (!q.some(function (b) { return b.client_id === body.client_id; })) q.push(body);
     saveQueue(q);

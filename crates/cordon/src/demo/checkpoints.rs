@@ -98,6 +98,7 @@ pub async fn evening(
                 medical_exit: false,
                 negative_certificate: rng.chance(0.5),
                 client_id: None,
+                passed_at: None,
             };
             let passed = guard.record_passage(cp.id, &ask).await?;
             out.passages += 1;
@@ -115,6 +116,7 @@ pub async fn evening(
                     medical_exit: false,
                     negative_certificate: true,
                     client_id: None,
+                    passed_at: None,
                 };
                 let passed = guard.record_passage(cp.id, &ask).await?;
                 out.passages += 1;

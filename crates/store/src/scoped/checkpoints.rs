@@ -67,6 +67,14 @@ impl Scoped {
         self.store.add_shift(&self.actor, &cp, new).await
     }
 
+    /// Takes a shift not yet ended off the roster of a checkpoint of the jurisdiction (as
+    /// [`Scoped::add_shift`] may).
+    pub async fn remove_shift(&self, id: i64, shift_id: i64) -> Result<Shift> {
+        self.require_any(&[Permission::CheckpointWrite, Permission::CommandWrite])?;
+        let cp = self.checkpoint(id).await?;
+        self.store.remove_shift(&self.actor, &cp, shift_id, Utc::now()).await
+    }
+
     /// A checkpoint's shifts from twelve hours ago on: who was, is and will be on duty.
     pub async fn shifts(&self, id: i64) -> Result<Vec<Shift>> {
         let cp = self.checkpoint(id).await?;

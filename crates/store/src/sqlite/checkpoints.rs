@@ -23,7 +23,8 @@ pub(crate) fn insert_passage(c: &rusqlite::Connection, row: &PassageRow) -> Resu
                 row.reasons,
                 super::time(row.passed_at),
                 row.recorded_by,
-                row.client_id
+                row.client_id,
+                row.received_at.map(super::time)
             ],
             |r| r.get(0),
         )

@@ -55,6 +55,7 @@ async fn a_checkpoint_refuses_a_sealed_resident_and_a_red_code_lets_a_green_one_
                 medical_exit,
                 negative_certificate: false,
                 client_id: None,
+                passed_at: None,
             };
             async move { guard.record_passage(cp, &ask).await.unwrap() }
         };
@@ -84,6 +85,7 @@ async fn a_checkpoint_refuses_a_sealed_resident_and_a_red_code_lets_a_green_one_
             medical_exit: false,
             negative_certificate: true,
             client_id: None,
+            passed_at: None,
         };
         assert_eq!(guard.record_passage(exit.id, &shown).await.unwrap().decision, Decision::Pass);
         let logged = guard.logged_passage(exit.id, out.id).await.unwrap().unwrap();
@@ -100,6 +102,7 @@ async fn a_checkpoint_refuses_a_sealed_resident_and_a_red_code_lets_a_green_one_
             medical_exit: false,
             negative_certificate: false,
             client_id: None,
+            passed_at: None,
         };
         assert!(matches!(tracer.record_passage(gate.id, &ask).await, Err(StoreError::Forbidden(_))));
         let other = as_user(&store, "guard2", Role::CheckpointOfficer, "140121101").await;
@@ -137,6 +140,7 @@ async fn an_arrival_is_registered_and_observed_a_resent_passage_is_logged_once_a
             medical_exit: false,
             negative_certificate: false,
             client_id: client.map(str::to_string),
+            passed_at: None,
         };
         let visitor = |y, n| {
             cordon_domain::ResidentId::from_parts("110105", chrono::NaiveDate::from_ymd_opt(y, 3, 2).unwrap(), n).unwrap().to_string()
@@ -152,6 +156,24 @@ async fn an_arrival_is_registered_and_observed_a_resent_passage_is_logged_once_a
             "refused.checkpoint.client_id_reused",
             "one phone id, another person"
         );
+
+        // Kept on a phone for two hours: logged at the time the person passed, received now; two
+        // days and more back, or ahead of now, refused and nothing logged.
+        let two_hours_ago = chrono::Utc::now() - chrono::Duration::hours(2);
+        let kept = PassageAsk { passed_at: Some(two_hours_ago), ..ask(&visitor(1990, 3), Some("phone-2")) };
+        let late = guard.record_passage(cp.id, &kept).await.unwrap();
+        assert_eq!(late.passed_at.timestamp(), two_hours_ago.timestamp());
+        let logged = guard.passages_today(cp.id).await.unwrap().recent;
+        let (at, _, _, _, received) = logged.iter().find(|r| r.3 == visitor(1990, 3)).unwrap();
+        assert_eq!(at.timestamp(), two_hours_ago.timestamp());
+        assert!(received.is_some_and(|r| r > *at + chrono::Duration::minutes(119)), "{received:?}");
+        assert!(logged.iter().find(|r| r.3 == visitor(1985, 7)).unwrap().4.is_none(), "logged as it happened");
+        let stale =
+            PassageAsk { passed_at: Some(chrono::Utc::now() - chrono::Duration::hours(49)), ..ask(&visitor(1990, 4), Some("phone-3")) };
+        assert_eq!(guard.record_passage(cp.id, &stale).await.refused().kind, "refused.checkpoint.passed_too_early");
+        let ahead = PassageAsk { passed_at: Some(chrono::Utc::now() + chrono::Duration::hours(1)), ..ask(&visitor(1990, 4), None) };
+        assert_eq!(guard.record_passage(cp.id, &ahead).await.refused().kind, "refused.checkpoint.passed_later");
+        assert_eq!(guard.passages_today(cp.id).await.unwrap().recent.len(), 2);
 
         // Registered on the spot: from a medium-risk area, so observed at home as the rules say.
         let arrival = |name: &str, risk| NewArrival {
@@ -207,6 +229,37 @@ async fn an_arrival_is_registered_and_observed_a_resent_passage_is_logged_once_a
         assert_eq!(guard.add_shift(cp.id, &shift(" ", 8)).await.refused().kind, "refused.shift.no_lead");
         let shifts = chief.shifts(cp.id).await.unwrap();
         assert_eq!((shifts.len(), shifts[0].lead.as_str()), (1, "王队长"));
+        // One team at a time: the next shift may take over with an hour's handover, not more.
+        let at = |from: i64, to: i64, lead: &str| NewShift {
+            starts_at: now + chrono::Duration::hours(from),
+            ends_at: now + chrono::Duration::hours(to),
+            ..shift(lead, 8)
+        };
+        let over = guard.add_shift(cp.id, &at(5, 13, "李队长")).await.refused();
+        assert_eq!((over.kind, over.arg("lead")), ("refused.shift.overlaps", Some("王队长")));
+        let next = guard.add_shift(cp.id, &at(6, 14, "李队长")).await.unwrap();
+        // Typed wrong: taken off the roster, audited; an ended shift stays as the record.
+        let removed = guard.remove_shift(cp.id, next.id).await.unwrap();
+        assert_eq!(removed.lead, "李队长");
+        assert_eq!(guard.remove_shift(cp.id, next.id).await.refused().kind, "refused.shift.none");
+        assert_eq!(chief.shifts(cp.id).await.unwrap().len(), 1);
+        let ended = guard
+            .add_shift(
+                cp.id,
+                &NewShift {
+                    starts_at: now - chrono::Duration::hours(10), ends_at: now - chrono::Duration::hours(2), ..shift("赵队长", 8)
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(guard.remove_shift(cp.id, ended.id).await.refused().kind, "refused.shift.ended");
+        let officer = as_user(&store, "xugou_guard", Role::CheckpointOfficer, "140121101").await;
+        assert!(matches!(officer.remove_shift(cp.id, shifts[0].id).await, Err(cordon_store::StoreError::Forbidden(_))));
+        let events = store
+            .audit_events(&cordon_store::audit::AuditFilter { entity: Some("checkpoint".into()), ..Default::default() }, 20)
+            .await
+            .unwrap();
+        assert!(events.iter().any(|e| e.action == "remove_shift"), "{events:?}");
         s.finish(store).await.unwrap();
     }
 }

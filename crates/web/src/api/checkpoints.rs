@@ -103,6 +103,10 @@ pub struct PassageInput {
     /// first decided (an offline phone replaying its queue).
     #[schema(max_length = 100)]
     pub client_id: Option<String>,
+    /// When the person passed, for a passage the device kept while offline: at most 48 hours
+    /// back, not in the future. Logged at that time (the time it reached the server kept
+    /// beside it); now when absent.
+    pub passed_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -169,6 +173,7 @@ pub async fn pass(caller: Caller, Path(id): Path<i64>, Json(input): Json<Passage
         medical_exit: input.medical_exit,
         negative_certificate: input.negative_certificate,
         client_id: input.client_id,
+        passed_at: input.passed_at,
     };
     Ok(Json(caller.0.record_passage(id, &ask).await?.into()))
 }
@@ -217,6 +222,18 @@ pub async fn add_shift(caller: Caller, Path(id): Path<i64>, Json(input): Json<Sh
         staff: input.staff,
     };
     Ok((StatusCode::CREATED, Json(caller.0.add_shift(id, &new).await?.into())))
+}
+
+/// Takes a shift that has not ended off a checkpoint's roster (typed wrong, or the team
+/// changed); audited with what it was. Requires `checkpoint.write` or `command.write` at a
+/// checkpoint of the jurisdiction.
+#[utoipa::path(delete, path = "/api/v1/checkpoints/{id}/shifts/{shift_id}", tag = "zones",
+    params(("id" = i64, Path, description = "Checkpoint id"), ("shift_id" = i64, Path, description = "Shift id")),
+    responses((status = 200, body = ShiftView), (status = 401, body = Problem), (status = 403, body = Problem),
+              (status = 404, body = Problem), (status = 409, body = Problem, description = "The shift has ended")),
+    extensions(("x-permission" = json!(Permission::CheckpointWrite.as_str()))))]
+pub async fn remove_shift(caller: Caller, Path((id, shift_id)): Path<(i64, i64)>) -> ApiResult<Json<ShiftView>> {
+    Ok(Json(caller.0.remove_shift(id, shift_id).await?.into()))
 }
 
 /// A checkpoint's duty shifts from twelve hours ago on. Requires `areas.read` inside the

@@ -123,6 +123,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(checkpoints::create, checkpoints::list))
         .routes(routes!(checkpoints::pass))
         .routes(routes!(checkpoints::add_shift, checkpoints::shifts))
+        .routes(routes!(checkpoints::remove_shift))
         .routes(routes!(checkpoints::register_arrival))
 }
 

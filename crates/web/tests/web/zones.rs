@@ -377,6 +377,29 @@ async fn a_checkpoint_officer_turns_back_a_sealed_zone_resident_with_the_reason_
         assert_eq!(text(&client, "#gate-notice").await, "已添加班次：王队长带班");
         let roster = text(&client, "table#shifts tbody").await;
         assert!(roster.contains("王队长") && roster.contains("在岗"), "{roster}");
+        // A second team typed over the first is refused with whose shift it overlaps; one typed
+        // wrong is taken off, once the tick confirms it.
+        let set = format!(
+            "document.querySelector('#shift-form input[name=starts_at]').value = '{}'; document.querySelector('#shift-form input[name=ends_at]').value = '{}';",
+            local(3),
+            local(11)
+        );
+        click(&client, "#add-shift summary").await;
+        client.execute(&set, vec![]).await.unwrap();
+        fill(&client, "#shift-form input[name=lead]", "李队长").await;
+        click_and_wait(&client, "#shift-form button").await;
+        assert!(text(&client, "#pass-error").await.starts_with("与王队长带班的班次"), "{}", text(&client, "#pass-error").await);
+        client.goto(&gate).await.unwrap();
+        click(&client, "#add-shift summary").await;
+        let set = set.replace(&local(3), &local(6)).replace(&local(11), &local(14));
+        client.execute(&set, vec![]).await.unwrap();
+        fill(&client, "#shift-form input[name=lead]", "李队长").await;
+        click_and_wait(&client, "#shift-form button").await;
+        assert_eq!(client.find_all(fantoccini::Locator::Css("table#shifts tbody tr")).await.unwrap().len(), 2);
+        click(&client, "table#shifts tbody tr:last-child form.remove-shift input[name=confirm]").await;
+        click_and_wait(&client, "table#shifts tbody tr:last-child form.remove-shift button").await;
+        assert_eq!(text(&client, "#gate-notice").await, "已删除李队长带班的班次");
+        assert_eq!(client.find_all(fantoccini::Locator::Css("table#shifts tbody tr")).await.unwrap().len(), 1);
 
         // The signal drops: the passage is kept on the phone and said so; back online, it is sent once.
         client
@@ -405,11 +428,24 @@ async fn a_checkpoint_officer_turns_back_a_sealed_zone_resident_with_the_reason_
             }
         };
         said("网络中断：已在本机暂存1条通行记录").await;
+        // The phone kept the time the person passed; the signal comes back two hours later.
+        let kept = client
+            .execute(
+                "var k = Object.keys(localStorage).filter(function (k) { return k.indexOf('cordon-checkpoint-queue-') === 0; })[0]; \
+                 var q = JSON.parse(localStorage.getItem(k)); var kept = q[0].passed_at; \
+                 q[0].passed_at = new Date(Date.now() - 2 * 3600 * 1000).toISOString(); localStorage.setItem(k, JSON.stringify(q)); return kept;",
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert!(kept.as_str().is_some_and(|t| t.ends_with('Z')), "the time it passed is kept with it: {kept}");
         client.execute("window.fetch = window.__fetch; window.dispatchEvent(new Event('online'));", vec![]).await.unwrap();
         said("已补录1条离线通行记录").await;
         client.execute("window.dispatchEvent(new Event('online'));", vec![]).await.unwrap();
         client.goto(&gate).await.unwrap();
         assert_eq!(client.find_all(fantoccini::Locator::Css("table#passages tbody tr")).await.unwrap().len(), 5, "sent once");
+        let log = text(&client, "table#passages tbody").await;
+        assert!(log.contains("离线暂存"), "logged at the time it passed, said to be kept offline: {log}");
         let fits = client.execute("return document.documentElement.scrollWidth <= window.innerWidth", vec![]).await.unwrap();
         assert_eq!(fits.as_bool(), Some(true), "nothing scrolls sideways with the roster and the hours");
         std::fs::write(screenshot_path(&format!("checkpoint-duty-phone-{kind}.png")), client.screenshot().await.unwrap()).unwrap();

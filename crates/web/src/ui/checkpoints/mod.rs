@@ -25,7 +25,21 @@ pub fn router() -> Router<AppState> {
         .route("/checkpoints/{id}", get(page))
         .route("/checkpoints/{id}/pass", post(pass))
         .route("/checkpoints/{id}/shifts", post(add_shift))
+        .route("/checkpoints/{id}/shifts/{shift}/remove", post(remove_shift))
         .route("/checkpoints/{id}/passages/{passage}/arrival", post(register_arrival))
+}
+
+/// A shift on the roster as the page shows it.
+pub struct ShiftRow {
+    id: i64,
+    /// from – to, local
+    when: String,
+    lead: String,
+    phone: String,
+    staff: String,
+    on_duty: bool,
+    /// Not ended: it may still be taken off the roster.
+    open: bool,
 }
 
 #[derive(Template)]
@@ -121,8 +135,7 @@ struct OfficerPage {
     /// The risk levels an arrival's origin is rated: (value, label).
     risks: Vec<(&'static str, String)>,
     can_roster: bool,
-    /// (from–to, lead, phone, staff, on duty now)
-    shifts: Vec<(String, String, String, String, bool)>,
+    shifts: Vec<ShiftRow>,
     /// Today by the hour: (hour, passed, registered, refused).
     hours: Vec<(String, i64, i64, i64)>,
     arrivals: i64,
@@ -164,17 +177,27 @@ async fn view(t: Tr, caller: &Caller, id: i64, shown: Option<Shown>, error: Opti
     let recent = day
         .recent
         .into_iter()
-        .map(|(at, decision, _, number)| {
+        .map(|(at, decision, _, number, received)| {
             let label = t.get(&format!("checkpoints.decision.{decision}")).to_string();
-            (local(at), label, decision, mask(&number))
+            // Kept on the phone while offline: the officer decided by hand, the rules later.
+            let at = match received {
+                Some(r) => format!("{} {}", local(at), t.fill("checkpoints.received_late", &[("at", &local(r))])),
+                None => local(at),
+            };
+            (at, label, decision, mask(&number))
         })
         .collect();
     let now = chrono::Utc::now();
     let shifts = shifts
         .into_iter()
-        .map(|s| {
-            let on = s.starts_at <= now && now < s.ends_at;
-            (format!("{} – {}", local(s.starts_at), local(s.ends_at)), s.lead, s.phone.unwrap_or_default(), s.staff, on)
+        .map(|s| ShiftRow {
+            id: s.id,
+            when: format!("{} – {}", local(s.starts_at), local(s.ends_at)),
+            on_duty: s.starts_at <= now && now < s.ends_at,
+            open: now < s.ends_at,
+            lead: s.lead,
+            phone: s.phone.unwrap_or_default(),
+            staff: s.staff,
         })
         .collect();
     let texts = crate::ui::page_texts(
@@ -239,6 +262,7 @@ async fn pass(t: Tr, caller: Caller, Path(id): Path<i64>, Form(f): Form<PassForm
         medical_exit: f.medical_exit,
         negative_certificate: f.negative_certificate,
         client_id: Some(f.client_id).filter(|c| !c.trim().is_empty()),
+        passed_at: None,
     };
     match caller.0.record_passage(id, &ask).await {
         // The decision is shown by the gate's page, so that reloading it logs nothing twice.
@@ -283,6 +307,29 @@ async fn add_shift(t: Tr, caller: Caller, Path(id): Path<i64>, Form(f): Form<Shi
     match caller.0.add_shift(id, &new).await {
         Ok(s) => {
             let notice = t.fill("checkpoints.shift.added", &[("lead", &s.lead)]);
+            Redirect::to(&format!("/checkpoints/{id}?notice={}", percent(&notice))).into_response()
+        }
+        Err(e) if e.is_refusal() && !matches!(e, cordon_store::StoreError::Forbidden(_)) => {
+            view(t, &caller, id, None, Some(said(t, &e)), None).await
+        }
+        Err(e) => failure(t, &caller, e),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct RemoveShiftForm {
+    #[serde(default, deserialize_with = "crate::ui::form::checked")]
+    confirm: bool,
+}
+
+/// Takes a shift off the roster, once the tick confirms it.
+async fn remove_shift(t: Tr, caller: Caller, Path((id, shift)): Path<(i64, i64)>, Form(f): Form<RemoveShiftForm>) -> Response {
+    if !f.confirm {
+        return view(t, &caller, id, None, Some(t.get("checkpoints.shift.unconfirmed").to_string()), None).await;
+    }
+    match caller.0.remove_shift(id, shift).await {
+        Ok(s) => {
+            let notice = t.fill("checkpoints.shift.removed", &[("lead", &s.lead)]);
             Redirect::to(&format!("/checkpoints/{id}?notice={}", percent(&notice))).into_response()
         }
         Err(e) if e.is_refusal() && !matches!(e, cordon_store::StoreError::Forbidden(_)) => {
