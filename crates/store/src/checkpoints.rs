@@ -318,6 +318,22 @@ impl Store {
         ).bind(checkpoint_id).bind(id).fetch_optional(pool).await?))
     }
 
+    /// The arrival registered from passage `passage_id` of checkpoint `checkpoint_id`: the
+    /// person's name, the risk of where they came from, and their order's status if they got one.
+    pub(crate) async fn arrival_of_passage(&self, checkpoint_id: i64, passage_id: i64) -> Result<Option<ArrivalNote>> {
+        type Row = (String, String, Option<String>);
+        let row: Option<Row> = with_read_pool!(self, pool => sqlx::query_as(
+            "SELECT p.name, a.from_risk, o.status FROM arrivals a JOIN persons p ON p.id = a.person_id \
+             LEFT JOIN observation_orders o ON o.id = a.order_id WHERE a.checkpoint_id = $1 AND a.passage_id = $2",
+        ).bind(checkpoint_id).bind(passage_id).fetch_optional(pool).await?);
+        let Some((name, risk, status)) = row else { return Ok(None) };
+        Ok(Some(ArrivalNote {
+            name,
+            from_risk: risk.parse().map_err(StoreError::corrupt)?,
+            status: status.map(|s| s.parse()).transpose().map_err(StoreError::corrupt)?,
+        }))
+    }
+
     /// A checkpoint's passages of the local day `on`: (passed, registered, refused) and the last
     /// `limit` of them, newest first: (time, decision, reasons, id number as scanned).
     pub(crate) async fn passages_today(&self, checkpoint_id: i64, now: DateTime<Utc>, limit: u32) -> Result<PassageLog> {
@@ -410,6 +426,15 @@ pub struct Arrival {
     pub from_risk: OriginRisk,
     /// The observation order given for a risk area: its id and status.
     pub order: Option<(i64, cordon_domain::observation::Status)>,
+}
+
+/// An arrival as the checkpoint's page tells it after registering them.
+#[derive(Debug, Clone)]
+pub struct ArrivalNote {
+    pub name: String,
+    pub from_risk: OriginRisk,
+    /// Their observation order's status, when they got one.
+    pub status: Option<cordon_domain::observation::Status>,
 }
 
 /// A checkpoint's day by the hour (local): passed, registered, refused, and arrivals registered.

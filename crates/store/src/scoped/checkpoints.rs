@@ -59,6 +59,12 @@ impl Scoped {
         self.store.logged_passage(cp.id, id).await
     }
 
+    /// The arrival registered from a passage of a checkpoint of the jurisdiction, if any.
+    pub async fn arrival_of_passage(&self, checkpoint_id: i64, passage_id: i64) -> Result<Option<crate::checkpoints::ArrivalNote>> {
+        let cp = self.checkpoint(checkpoint_id).await?;
+        self.store.arrival_of_passage(cp.id, passage_id).await
+    }
+
     /// Adds a duty shift to a checkpoint of the jurisdiction (`checkpoint.write` — the post's
     /// lead — or `command.write`).
     pub async fn add_shift(&self, id: i64, new: &NewShift) -> Result<Shift> {

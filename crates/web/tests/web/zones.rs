@@ -354,6 +354,8 @@ async fn a_checkpoint_officer_turns_back_a_sealed_zone_resident_with_the_reason_
         assert_eq!(text(&client, "#arrivals-count").await, "0");
         arrive("东关村").await;
         assert_eq!(text(&client, "#gate-notice").await, "已登记来返人员赵六，按中风险区旅居管理：待居家隔离");
+        let address = client.current_url().await.unwrap();
+        assert!(address.query().is_some_and(|q| q.starts_with("arrived=") && !q.contains('%')), "no name in the address: {address}");
         assert_eq!(text(&client, "#arrivals-count").await, "1");
         assert!(client.find(fantoccini::Locator::Css("table#passage-hours tbody tr")).await.is_ok(), "today by the hour");
 

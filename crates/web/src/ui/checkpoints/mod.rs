@@ -147,6 +147,8 @@ struct OfficerPage {
 pub struct GateQuery {
     /// The passage just decided.
     passage: Option<i64>,
+    /// The passage an arrival was just registered from.
+    arrived: Option<i64>,
     notice: Option<String>,
 }
 
@@ -158,7 +160,32 @@ async fn page(t: Tr, caller: Caller, Path(id): Path<i64>, Query(q): Query<GateQu
         },
         None => None,
     };
-    view(t, &caller, id, just, None, q.notice).await
+    let notice = match q.arrived {
+        Some(p) => match caller.0.arrival_of_passage(id, p).await {
+            Ok(a) => a.map(|a| arrival_notice(t, &a)),
+            Err(e) => return failure(t, &caller, e),
+        },
+        None => q.notice,
+    };
+    view(t, &caller, id, just, None, notice).await
+}
+
+/// What the page says once an arrival is registered: who, and the order they got.
+fn arrival_notice(t: Tr, a: &cordon_store::checkpoints::ArrivalNote) -> String {
+    match a.status {
+        Some(status) => {
+            let category = cordon_domain::checkpoints::arrival_category(a.from_risk).map(|c| c.as_str()).unwrap_or_default();
+            t.fill(
+                "checkpoints.arrival.ordered",
+                &[
+                    ("name", &a.name),
+                    ("category", t.get(&format!("obs.category.{category}"))),
+                    ("status", t.get(&format!("obs.status.{}", status.as_str()))),
+                ],
+            )
+        }
+        None => t.fill("checkpoints.arrival.done", &[("name", &a.name)]),
+    }
 }
 
 async fn view(t: Tr, caller: &Caller, id: i64, shown: Option<Shown>, error: Option<String>, notice: Option<String>) -> Response {
@@ -368,24 +395,8 @@ async fn register_arrival(t: Tr, caller: Caller, Path((id, passage)): Path<(i64,
         caller.0.register_arrival(id, passage, &new).await
     };
     match done.await {
-        Ok(a) => {
-            let name = f.name.trim();
-            let notice = match a.order {
-                Some((_, status)) => {
-                    let category = cordon_domain::checkpoints::arrival_category(a.from_risk).map(|c| c.as_str()).unwrap_or_default();
-                    t.fill(
-                        "checkpoints.arrival.ordered",
-                        &[
-                            ("name", name),
-                            ("category", t.get(&format!("obs.category.{category}"))),
-                            ("status", t.get(&format!("obs.status.{}", status.as_str()))),
-                        ],
-                    )
-                }
-                None => t.fill("checkpoints.arrival.done", &[("name", name)]),
-            };
-            Redirect::to(&format!("/checkpoints/{id}?notice={}", percent(&notice))).into_response()
-        }
+        // The page tells who was registered from the record: no name travels in the address.
+        Ok(_) => Redirect::to(&format!("/checkpoints/{id}?arrived={passage}")).into_response(),
         Err(e) if e.is_refusal() && !matches!(e, cordon_store::StoreError::Forbidden(_)) => {
             // The form is shown again over the same passage, with why.
             let just = caller.0.logged_passage(id, passage).await.ok().flatten().map(|x| shown(t, x));
