@@ -667,12 +667,20 @@ impl Store {
                 let code = derive(&facts, today);
                 let review = missed.map(|(_, _, ended)| *ended + chrono::Duration::days(MISSED_ROUND_DAYS));
                 let json = serde_json::to_string(&code).map_err(StoreError::corrupt)?;
-                sqlx::query(
-                    "INSERT INTO health_code_changes (person_id, colour_from, colour_to, code, changed_at) \
-                     SELECT w.person_id, COALESCE(h.colour, 'green'), $3, $4, $5 \
-                     FROM code_work w LEFT JOIN health_codes h ON h.person_id = w.person_id \
-                     WHERE NOT w.special AND w.zone_id = $1 AND w.missed_round = $2 AND COALESCE(h.colour, 'green') <> $3",
-                ).bind(zone_id).bind(round_id).bind(code.colour.as_str()).bind(&json).bind(now).execute(&mut *tx).await?;
+                // The group's code once, named by each change of colour (none: nothing written).
+                let text: Option<(i64,)> = sqlx::query_as(
+                    "INSERT INTO code_texts (code) SELECT $4 WHERE EXISTS (SELECT 1 FROM code_work w \
+                     LEFT JOIN health_codes h ON h.person_id = w.person_id \
+                     WHERE NOT w.special AND w.zone_id = $1 AND w.missed_round = $2 AND COALESCE(h.colour, 'green') <> $3) RETURNING id",
+                ).bind(zone_id).bind(round_id).bind(code.colour.as_str()).bind(&json).fetch_optional(&mut *tx).await?;
+                if let Some((text,)) = text {
+                    sqlx::query(
+                        "INSERT INTO health_code_changes (person_id, colour_from, colour_to, code_id, changed_at) \
+                         SELECT w.person_id, COALESCE(h.colour, 'green'), $3, $4, $5 \
+                         FROM code_work w LEFT JOIN health_codes h ON h.person_id = w.person_id \
+                         WHERE NOT w.special AND w.zone_id = $1 AND w.missed_round = $2 AND COALESCE(h.colour, 'green') <> $3",
+                    ).bind(zone_id).bind(round_id).bind(code.colour.as_str()).bind(text).bind(now).execute(&mut *tx).await?;
+                }
                 sqlx::query(
                     "INSERT INTO health_codes (person_id, area_code, colour, code, review_at, changed_at, computed_at) \
                      SELECT w.person_id, w.area_code, $3, $4, $6, $5, $5 FROM code_work w \
@@ -755,7 +763,8 @@ impl Store {
     /// The changes of person `person_id`'s colour, newest first.
     pub(crate) async fn code_changes(&self, person_id: i64, limit: u32) -> Result<Vec<CodeChange>> {
         let rows: Vec<(String, String, String, DateTime<Utc>)> = with_read_pool!(self, pool => sqlx::query_as(
-            "SELECT colour_from, colour_to, code, changed_at FROM health_code_changes WHERE person_id = $1 ORDER BY id DESC LIMIT $2",
+            "SELECT c.colour_from, c.colour_to, COALESCE(c.code, t.code), c.changed_at FROM health_code_changes c \
+             LEFT JOIN code_texts t ON t.id = c.code_id WHERE c.person_id = $1 ORDER BY c.id DESC LIMIT $2",
         ).bind(person_id).bind(i64::from(limit)).fetch_all(pool).await?);
         rows.into_iter()
             .map(|(from, to, code, at)| {
