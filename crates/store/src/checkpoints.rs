@@ -76,6 +76,22 @@ pub(crate) const INSERT_PASSAGE: &str = "INSERT INTO passages (checkpoint_id, ar
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
      ON CONFLICT (checkpoint_id, client_id) WHERE client_id IS NOT NULL DO NOTHING RETURNING id";
 
+/// What a passage is decided on beside the person's code, read in one statement: binds the
+/// zone the checkpoint guards ($1, or null), the person ($2, or null), the county's code ($3)
+/// and the 48 hours before the passage ($4 to $5). Answers the guarded zone's kind while in
+/// force, whether the person lives in it, the zones in force in the county, and whether the
+/// person tested negative in the window.
+const PASSAGE_FACTS: &str = "SELECT (SELECT kind FROM zones WHERE id = $1 AND lifted_at IS NULL), \
+     EXISTS (SELECT 1 FROM persons p WHERE p.id = $2 AND (\
+     EXISTS (SELECT 1 FROM zone_areas za WHERE za.zone_id = $1 AND za.area_code IN (substr(p.area_code, 1, 2), \
+     substr(p.area_code, 1, 4), substr(p.area_code, 1, 6), substr(p.area_code, 1, 9), p.area_code)) \
+     OR EXISTS (SELECT 1 FROM zone_households zh WHERE zh.zone_id = $1 AND zh.household_id = p.household_id) \
+     OR EXISTS (SELECT 1 FROM zone_buildings zb JOIN households h ON h.building_id = zb.building_id \
+     WHERE zb.zone_id = $1 AND h.id = p.household_id))), \
+     (SELECT COUNT(*) FROM zones WHERE substr(area_code, 1, 6) = $3 AND lifted_at IS NULL), \
+     EXISTS (SELECT 1 FROM samples s JOIN tubes t ON t.id = s.tube_id \
+     WHERE s.person_id = $2 AND s.sampled_at >= $4 AND s.sampled_at <= $5 AND t.result = 'negative')";
+
 /// The values of one passage row, in [`INSERT_PASSAGE`]'s order.
 pub(crate) struct PassageRow {
     pub(crate) checkpoint_id: i64,
@@ -172,35 +188,18 @@ impl Store {
             None => (None, None),
         };
         let person_id = person.as_ref().map(|p| p.id);
-        // The zone it guards, while in force, and whether they live in it.
-        let guards = match cp.zone_id {
-            Some(z) => match self.zone(z).await? {
-                Some(zone) if zone.lifted_at.is_none() => {
-                    let inside = match person_id {
-                        Some(p) => self.lives_in_zone(z, p).await?,
-                        None => false,
-                    };
-                    Some((zone.kind, inside))
-                }
-                _ => None,
-            },
+        // In one statement: the zone it guards while in force and whether they live in it, how
+        // many zones are in force in the county, and a negative test of theirs in the 48 hours
+        // before they passed.
+        type Around = (Option<String>, bool, i64, bool);
+        let (guarded, inside, zones_in_county, tested): Around = with_read_pool!(self, pool => sqlx::query_as(PASSAGE_FACTS)
+            .bind(cp.zone_id).bind(person_id).bind(cp.area_code.chars().take(6).collect::<String>())
+            .bind(at - Duration::hours(48)).bind(at).fetch_one(pool).await?);
+        let guards = match guarded {
+            Some(kind) => Some((kind.parse::<cordon_domain::zones::ZoneKind>().map_err(StoreError::corrupt)?, inside)),
             None => None,
         };
-        let county: String = cp.area_code.chars().take(6).collect();
-        let (zones_in_county,): (i64,) = with_read_pool!(self, pool => sqlx::query_as(
-            "SELECT COUNT(*) FROM zones WHERE substr(area_code, 1, 6) = $1 AND lifted_at IS NULL",
-        ).bind(&county).fetch_one(pool).await?);
-        let negative_within_48h = ask.negative_certificate
-            || match person_id {
-                None => false,
-                Some(p) => {
-                    let (n,): (i64,) = with_read_pool!(self, pool => sqlx::query_as(
-                    "SELECT COUNT(*) FROM samples s JOIN tubes t ON t.id = s.tube_id \
-                     WHERE s.person_id = $1 AND s.sampled_at >= $2 AND s.sampled_at <= $3 AND t.result = 'negative'",
-                ).bind(p).bind(at - Duration::hours(48)).bind(at).fetch_one(pool).await?);
-                    n > 0
-                }
-            };
+        let negative_within_48h = ask.negative_certificate || tested;
         let facts = PassageFacts {
             code: code.as_ref().map(|c| c.colour),
             direction: ask.direction,
@@ -292,20 +291,6 @@ impl Store {
             None => None,
         };
         Ok(Some(Passage { id, decision, reasons, person, code, passed_at }))
-    }
-
-    /// Whether person `person_id` lives in zone `zone_id`: their area, building or household
-    /// drawn into it (the person's own few rows, not the zone's whole population).
-    pub(crate) async fn lives_in_zone(&self, zone_id: i64, person_id: i64) -> Result<bool> {
-        let (n,): (i64,) = with_read_pool!(self, pool => sqlx::query_as(
-            "SELECT COUNT(*) FROM persons p WHERE p.id = $2 AND (\
-             EXISTS (SELECT 1 FROM zone_areas za WHERE za.zone_id = $1 AND za.area_code IN (substr(p.area_code, 1, 2), \
-             substr(p.area_code, 1, 4), substr(p.area_code, 1, 6), substr(p.area_code, 1, 9), p.area_code)) \
-             OR EXISTS (SELECT 1 FROM zone_households zh WHERE zh.zone_id = $1 AND zh.household_id = p.household_id) \
-             OR EXISTS (SELECT 1 FROM zone_buildings zb JOIN households h ON h.building_id = zb.building_id \
-             WHERE zb.zone_id = $1 AND h.id = p.household_id))",
-        ).bind(zone_id).bind(person_id).fetch_one(pool).await?);
-        Ok(n > 0)
     }
 
     /// One passage of a checkpoint as logged: its decision, reason codes, the code's colour and
