@@ -213,14 +213,22 @@ pub enum ShiftError {
 pub const HANDOVER_MINUTES: i64 = 60;
 
 /// The first of `others` (id, start, end) of the same checkpoint that a shift from `starts` to
-/// `ends` overlaps by more than [`HANDOVER_MINUTES`]: a checkpoint has one team on duty at a time,
+/// `ends` overlaps by more than [`HANDOVER_MINUTES`], or lies within (or holds) whole: a
+/// checkpoint has one team on duty at a time,
 /// more people on a busy shift being that shift's staff.
 pub fn overlapping(
     starts: chrono::DateTime<chrono::Utc>,
     ends: chrono::DateTime<chrono::Utc>,
     others: &[(i64, chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>)],
 ) -> Option<i64> {
-    others.iter().find(|(_, s, e)| ends.min(*e) - starts.max(*s) > chrono::Duration::minutes(HANDOVER_MINUTES)).map(|(id, _, _)| *id)
+    let handover = chrono::Duration::minutes(HANDOVER_MINUTES);
+    others
+        .iter()
+        .find(|(_, s, e)| {
+            let within = (starts >= *s && ends <= *e) || (*s >= starts && *e <= ends);
+            ends.min(*e) - starts.max(*s) > handover || (within && starts < *e && *s < ends)
+        })
+        .map(|(id, _, _)| *id)
 }
 
 /// Checks a duty shift: a lead, an end after the start, at most a day.
@@ -240,6 +248,20 @@ pub fn check_shift(starts: chrono::DateTime<chrono::Utc>, ends: chrono::DateTime
 /// How long a phone may keep a passage while the network is down: a passage sent later is
 /// refused (the officer checks it again by hand).
 pub const OFFLINE_MOST_HOURS: i64 = 48;
+
+/// When a passage kept on a phone happened, on the server's clock: the phone says when the
+/// person passed and when it sent the passage, both on its own clock, so its error cancels
+/// (`now` minus the time it was kept). Without the sending time, the phone's time as it is.
+pub fn phone_time(
+    passed_at: chrono::DateTime<chrono::Utc>,
+    sent_at: Option<chrono::DateTime<chrono::Utc>>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> chrono::DateTime<chrono::Utc> {
+    match sent_at {
+        Some(sent) => now - (sent - passed_at).max(chrono::Duration::zero()),
+        None => passed_at,
+    }
+}
 
 /// Whether a passage may be logged as having happened at `passed_at` (a phone's time, sent with a
 /// passage kept while offline): not ahead of `now` beyond a phone clock's few minutes, not older
@@ -264,6 +286,17 @@ mod tests {
     use proptest::prelude::*;
 
     #[test]
+    fn a_phones_clock_error_cancels_out_of_a_kept_passage() {
+        let now = chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2022, 4, 13, 14, 0, 0).unwrap();
+        let h = chrono::Duration::hours;
+        // A phone ten minutes fast kept a passage for two hours.
+        let (passed, sent) = (now - h(2) + chrono::Duration::minutes(10), now + chrono::Duration::minutes(10));
+        assert_eq!(phone_time(passed, Some(sent), now), now - h(2));
+        assert_eq!(phone_time(passed, None, now), passed, "no sending time: as the phone says");
+        assert_eq!(phone_time(now, Some(now - h(1)), now), now, "sent before it passed: now");
+    }
+
+    #[test]
     fn a_passage_kept_offline_is_logged_at_its_time_up_to_two_days_back() {
         let now = chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2022, 4, 13, 14, 0, 0).unwrap();
         assert_eq!(check_passed_at(now - chrono::Duration::hours(3), now), Ok(()));
@@ -283,6 +316,8 @@ mod tests {
         assert_eq!(overlapping(h(15), h(23), &roster), None, "an hour's handover");
         assert_eq!(overlapping(h(14), h(22), &roster), Some(2), "two hours over the day shift");
         assert_eq!(overlapping(h(2), h(4), &roster), Some(1), "inside another");
+        let half_hour = h(2) + chrono::Duration::minutes(30);
+        assert_eq!(overlapping(h(2), half_hour, &roster), Some(1), "a short one inside another, however short");
         assert_eq!(overlapping(h(0), h(16), &roster), Some(1), "over both: the first named");
     }
 

@@ -22,9 +22,10 @@ use crate::{Param, Result, Store, StoreError, with_read_pool};
 /// feature's own `id`.
 const CODE_KEYS: &[&str] = &["adcode", "code", "area_code", "区划代码", "行政区划代码", "XZQDM", "xzqdm", "ZLDWDM", "zldwdm"];
 
-/// The largest boundary file read (a province's villages run to tens of MiB); a larger one is
-/// refused whole rather than read into memory.
-pub const MAX_BOUNDARY_BYTES: u64 = 128 << 20;
+/// The largest boundary file taken over HTTP (a county's villages are a few MiB; reading one
+/// takes several times its size in memory); a larger one is refused whole, unread. The CLI
+/// takes any size (a province's villages run to tens of MiB).
+pub const UPLOAD_BOUNDARY_BYTES: u64 = 32 << 20;
 
 /// Which areas an import may take outlines for.
 pub(crate) type Inside = dyn Fn(&AreaCode) -> bool + Sync;
@@ -195,21 +196,22 @@ impl Store {
     /// the register; an area's outline replaces its earlier one. Features that are not taken
     /// are reported, the others stored; a file that is not GeoJSON changes nothing.
     pub async fn import_boundaries<R: Read + Send + 'static>(&self, input: R, source: &str) -> Result<BoundaryImport> {
-        self.import_boundaries_inside(input, source, &|_| true).await
+        self.import_boundaries_inside(input, source, &|_| true, u64::MAX).await
     }
 
     /// [`Store::import_boundaries`], taking only the areas `inside` says; the others are
-    /// reported (`boundary.outside`). A file over [`MAX_BOUNDARY_BYTES`] changes nothing.
+    /// reported (`boundary.outside`). A file over `limit` bytes changes nothing.
     pub(crate) async fn import_boundaries_inside<R: Read + Send + 'static>(
         &self,
         input: R,
         source: &str,
         inside: &Inside,
+        limit: u64,
     ) -> Result<BoundaryImport> {
         let read = tokio::task::spawn_blocking(move || -> std::io::Result<Option<(TextEncoding, String)>> {
             let mut raw = Vec::new();
-            input.take(MAX_BOUNDARY_BYTES + 1).read_to_end(&mut raw)?;
-            if raw.len() as u64 > MAX_BOUNDARY_BYTES {
+            input.take(limit.saturating_add(1)).read_to_end(&mut raw)?;
+            if raw.len() as u64 > limit {
                 return Ok(None);
             }
             let (encoding, mut reader) = utf8_reader(std::io::Cursor::new(raw))?;
@@ -219,7 +221,7 @@ impl Store {
         });
         let read = read.await.map_err(|e| StoreError::Task(e.to_string()))?.map_err(|e| file_refused("refused.boundary.not_text", e))?;
         let Some((encoding, text)) = read else {
-            return Err(StoreError::from(Refusal::new("refused.boundary.too_large").with("mib", MAX_BOUNDARY_BYTES >> 20)));
+            return Err(StoreError::from(Refusal::new("refused.boundary.too_large").with("mib", limit >> 20)));
         };
         let known = self.area_codes().await?;
         let (features, outlines, problems) = read_features(&text, &known, inside)?;

@@ -56,6 +56,9 @@ pub struct PassageAsk {
     /// by hand): logged at that time, its 48-hour test window counted back from it, and the
     /// time it reached the server kept beside it. Now when absent.
     pub passed_at: Option<DateTime<Utc>>,
+    /// Kept on the phone while offline (the officer decided by hand): logged as such however
+    /// soon it was sent.
+    pub kept_offline: bool,
 }
 
 /// What the checkpoint decided for one passage, with the person's code when they are in the
@@ -181,8 +184,10 @@ impl Store {
         }
         let at = ask.passed_at.unwrap_or(now);
         cordon_domain::checkpoints::check_passed_at(at, now)?;
-        // Kept on the phone for more than a minute: logged at its time, received now.
-        let received_at = (now - at > Duration::minutes(1)).then_some(now);
+        let at = at.min(now);
+        // Kept on the phone (or sent more than a minute after it happened): logged at its time,
+        // received now.
+        let received_at = (ask.kept_offline || now - at > Duration::minutes(1)).then_some(now);
         let (person, code) = match self.person_with_code(&number, now).await? {
             Some((p, c)) => (Some(p), Some(c)),
             None => (None, None),
@@ -478,9 +483,9 @@ impl Store {
         })
     }
 
-    /// Takes shift `shift_id` off checkpoint `cp`'s roster (typed wrong, or the team changed);
-    /// audited with what it was. A shift that has ended stays: the roster is a record of who was
-    /// on duty.
+    /// Takes shift `shift_id` off checkpoint `cp`'s roster (typed wrong, or the team changed):
+    /// one not yet started is removed, one under way is ended now (the roster keeps who was on
+    /// duty until then), one ended stays. Audited with what it was; answers it as it was.
     pub(crate) async fn remove_shift(&self, actor: &Actor, cp: &Checkpoint, shift_id: i64, now: DateTime<Utc>) -> Result<Shift> {
         let shift: Option<Shift> = with_read_pool!(self, pool => sqlx::query_as(
             "SELECT id, checkpoint_id, starts_at, ends_at, lead, phone, staff FROM checkpoint_shifts WHERE id = $1 AND checkpoint_id = $2",
@@ -490,13 +495,20 @@ impl Store {
         if shift.ends_at <= now {
             return Err(StoreError::from(cordon_domain::refusal::Refusal::conflict("refused.shift.ended")));
         }
-        let change = Change::new("remove_shift", "checkpoint", cp.id).area(&cp.area_code).before(serde_json::json!({
+        let started = shift.starts_at <= now;
+        let act = if started { "end_shift" } else { "remove_shift" };
+        let change = Change::new(act, "checkpoint", cp.id).area(&cp.area_code).before(serde_json::json!({
             "shift": shift.id, "starts_at": shift.starts_at, "ends_at": shift.ends_at, "lead": shift.lead, "staff": shift.staff,
         }));
         with_write_pool!(self, pool => {
             let mut tx = pool.begin_write().await?;
-            let done = sqlx::query("DELETE FROM checkpoint_shifts WHERE id = $1 AND checkpoint_id = $2")
-                .bind(shift.id).bind(cp.id).execute(&mut *tx).await?;
+            let done = if started {
+                sqlx::query("UPDATE checkpoint_shifts SET ends_at = $3 WHERE id = $1 AND checkpoint_id = $2 AND ends_at > $3")
+                    .bind(shift.id).bind(cp.id).bind(now).execute(&mut *tx).await?
+            } else {
+                sqlx::query("DELETE FROM checkpoint_shifts WHERE id = $1 AND checkpoint_id = $2")
+                    .bind(shift.id).bind(cp.id).execute(&mut *tx).await?
+            };
             if done.rows_affected() == 0 {
                 return Err(StoreError::from(cordon_domain::refusal::Refusal::missing("refused.shift.none").with("id", shift_id)));
             }

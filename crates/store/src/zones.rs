@@ -380,6 +380,8 @@ impl Store {
         }
         let drawn = new.drawn_at.unwrap_or(at);
         cordon_domain::zones::check_drawn_at(drawn, at)?;
+        // A phone's clock a little ahead is taken as now.
+        let drawn = drawn.min(at);
         let (places, scope) = self.resolve_extent(&new.extent).await?;
         let incident_id = self.incident_for(actor, &scope).await?;
         let rule_set: (String,) = with_read_pool!(self, pool =>
@@ -404,9 +406,12 @@ impl Store {
             let mut tx = pool.begin_write().await?;
             let (id,): (i64,) = sqlx::query_as(
                 "INSERT INTO zones (incident_id, area_code, name, kind, downgraded, since, reason, residents, designated_at, designated_by, changed_at) \
-                 VALUES ($1, $2, $3, $4, FALSE, $5, $6, 0, $7, $8, $7) RETURNING id",
+                 VALUES ($1, $2, $3, $4, FALSE, $5, $6, 0, $7, $8, $9) RETURNING id",
             )
-            .bind(incident_id).bind(scope.as_str()).bind(&name).bind(new.kind.as_str()).bind(since).bind(reason).bind(drawn).bind(&actor.name)
+            // Drawn when headquarters drew it; changed (what an act is checked against, and what
+            // a later infection inside is compared with) when it was entered: the cases it was
+            // drawn for, typed in after the announcement, do not propose tightening it.
+            .bind(incident_id).bind(scope.as_str()).bind(&name).bind(new.kind.as_str()).bind(since).bind(reason).bind(drawn).bind(&actor.name).bind(at)
             .fetch_one(&mut *tx).await?;
             for (sql, params) in extent_writes(id, &new.extent, &cases) {
                 bind_all(sqlx::query(sqlx::AssertSqlSafe(sql)), params.iter()).execute(&mut *tx).await?;

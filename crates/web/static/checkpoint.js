@@ -2,8 +2,10 @@
 // twice logs it once; the page then shows the decision. When the network drops (or the sign-in
 // has lapsed), the passage is kept in a queue in localStorage, the officer is told to check codes
 // and papers by hand, and the queue is sent, oldest first, when the server answers again (on
-// load, when the browser is back online, and every 20 seconds). A passage the server refuses (a
-// mistyped number) leaves the queue and is counted so the officer can check it again.
+// load, when the browser is back online, and every 20 seconds), each with the time the person
+// passed and the time it is sent, both on the phone's clock (the server cancels the clock's
+// error). A passage the server refuses (a mistyped number, one kept more than two days) leaves the
+// queue for a list shown with its numbers, kept until the officer says it was checked by hand.
 (function () {
   var form = document.getElementById("pass-form");
   if (!form) return;
@@ -12,6 +14,8 @@
   var note = document.getElementById("offline-note");
   var button = form.querySelector("button[type=submit]");
   var queueKey = "cordon-checkpoint-queue-" + checkpoint;
+  var refusedKey = "cordon-checkpoint-refused-" + checkpoint;
+  var refusedBox = document.getElementById("offline-refused");
   var url = "/api/v1/checkpoints/" + checkpoint + "/passages";
 
   function newId() {
@@ -19,6 +23,19 @@
     return Date.now().toString(36) + Math.random().toString(36).slice(2);
   }
   function queue() { return JSON.parse(localStorage.getItem(queueKey) || "[]"); }
+  function refusedList() { return JSON.parse(localStorage.getItem(refusedKey) || "[]"); }
+  // The passages refused after being kept: their numbers, until checked by hand.
+  function showRefused() {
+    var list = refusedList();
+    refusedBox.hidden = !list.length;
+    refusedBox.querySelector("span").textContent = list.length
+      ? text.refused.replace("{n}", list.length) + "：" + list.map(function (b) { return b.id_number; }).join("、")
+      : "";
+  }
+  refusedBox.querySelector("button").addEventListener("click", function () {
+    localStorage.removeItem(refusedKey);
+    showRefused();
+  });
   function saveQueue(q) { localStorage.setItem(queueKey, JSON.stringify(q)); }
   function say(message) {
     note.textContent = message;
@@ -36,8 +53,9 @@
     saveQueue(queue().filter(function (b) { return b.client_id !== clientId; }));
   }
   // Kept with the time the person passed: logged at that time when it is sent.
-  function keep(body) {
-    if (!body.passed_at) body.passed_at = new Date().toISOString();
+  function keep(body, passedAt) {
+    body.passed_at = body.passed_at || passedAt;
+    body.kept_offline = true;
     var q = queue();
     if (!q.some(function (b) { return b.client_id === body.client_id; })) q.push(body);
     saveQueue(q);
@@ -52,19 +70,30 @@
       var q = queue();
       if (!q.length) {
         sending = false;
-        say(text.sent.replace("{n}", sent) + (refused ? " · " + text.refused.replace("{n}", refused) : ""));
+        say(text.sent.replace("{n}", sent));
+        showRefused();
         return;
       }
       var body = q[0];
-      post(body).then(function (res) {
+      var copy = JSON.parse(JSON.stringify(body));
+      copy.sent_at = new Date().toISOString();
+      post(copy).then(function (res) {
         if (res.status === 401) {
           sending = false;
           say(text.login.replace("{n}", queue().length));
           return;
         }
         if (res.status >= 500) throw new Error("server " + res.status);
-        // Logged now (or before, under the same id), or refused for good: out of the queue.
-        if (res.ok) sent += 1; else refused += 1;
+        // Logged now (or before, under the same id), or refused for good: out of the queue, and
+        // a refused one into the list to check by hand.
+        if (res.ok) {
+          sent += 1;
+        } else {
+          refused += 1;
+          var list = refusedList();
+          if (!list.some(function (b) { return b.client_id === body.client_id; })) list.push(body);
+          localStorage.setItem(refusedKey, JSON.stringify(list));
+        }
         drop(body.client_id);
         next();
       }).catch(function () {
@@ -87,6 +116,8 @@
       client_id: newId()
     };
     f["client_id"].value = body.client_id;
+    // When the person passed, on the phone's clock: kept with the passage if it cannot be sent.
+    var passedAt = new Date().toISOString();
     button.disabled = true;
     post(body).then(function (res) {
       if (res.ok) {
@@ -95,7 +126,7 @@
         });
       }
       if (res.status === 401) {
-        keep(body);
+        keep(body, passedAt);
         button.disabled = false;
         say(text.login.replace("{n}", queue().length));
         return;
@@ -104,7 +135,7 @@
       // Refused (a number that does not read): the form itself says why, in the page's language.
       form.submit();
     }).catch(function () {
-      keep(body);
+      keep(body, passedAt);
       form.reset();
       button.disabled = false;
       f["id_number"].focus();
@@ -113,6 +144,7 @@
   });
 
   if (queue().length) say(text.offline.replace("{n}", queue().length));
+  showRefused();
   window.addEventListener("online", flush);
   setInterval(flush, 20000);
   flush();

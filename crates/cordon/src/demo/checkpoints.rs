@@ -99,6 +99,7 @@ pub async fn evening(
                 negative_certificate: rng.chance(0.5),
                 client_id: None,
                 passed_at: None,
+                kept_offline: false,
             };
             let passed = guard.record_passage(cp.id, &ask).await?;
             out.passages += 1;
@@ -117,6 +118,7 @@ pub async fn evening(
                     negative_certificate: true,
                     client_id: None,
                     passed_at: None,
+                    kept_offline: false,
                 };
                 let passed = guard.record_passage(cp.id, &ask).await?;
                 out.passages += 1;

@@ -60,7 +60,9 @@ impl Scoped {
     }
 
     /// The arrival registered from a passage of a checkpoint of the jurisdiction, if any.
+    /// Needs `persons.read`: it names the person and their order.
     pub async fn arrival_of_passage(&self, checkpoint_id: i64, passage_id: i64) -> Result<Option<crate::checkpoints::ArrivalNote>> {
+        self.require(Permission::PersonsRead)?;
         let cp = self.checkpoint(checkpoint_id).await?;
         self.store.arrival_of_passage(cp.id, passage_id).await
     }

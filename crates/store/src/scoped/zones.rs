@@ -124,7 +124,13 @@ impl Scoped {
         self.require(Permission::CommandWrite)?;
         let jurisdiction = self.principal.user.jurisdiction.clone();
         let source = format!("upload by {}", self.actor.name);
-        self.store.import_boundaries_inside(input, &source, &move |code| jurisdiction.contains(code)).await
+        let limit = crate::boundaries::UPLOAD_BOUNDARY_BYTES;
+        let done = self.store.import_boundaries_inside(input, &source, &move |code| jurisdiction.contains(code), limit).await?;
+        let change = crate::audit::Change::new("import", "boundaries", format!("{} features", done.features)).after(serde_json::json!({
+            "features": done.features, "imported": done.imported, "refused": done.problems.len(),
+        }));
+        self.store.record(&self.actor, &change).await?;
+        Ok(done)
     }
 
     /// The zone map of `area` (default: the jurisdiction's first area), inside the jurisdiction:

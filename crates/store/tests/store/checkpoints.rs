@@ -56,6 +56,7 @@ async fn a_checkpoint_refuses_a_sealed_resident_and_a_red_code_lets_a_green_one_
                 negative_certificate: false,
                 client_id: None,
                 passed_at: None,
+                kept_offline: false,
             };
             async move { guard.record_passage(cp, &ask).await.unwrap() }
         };
@@ -86,6 +87,7 @@ async fn a_checkpoint_refuses_a_sealed_resident_and_a_red_code_lets_a_green_one_
             negative_certificate: true,
             client_id: None,
             passed_at: None,
+            kept_offline: false,
         };
         assert_eq!(guard.record_passage(exit.id, &shown).await.unwrap().decision, Decision::Pass);
         let logged = guard.logged_passage(exit.id, out.id).await.unwrap().unwrap();
@@ -103,6 +105,7 @@ async fn a_checkpoint_refuses_a_sealed_resident_and_a_red_code_lets_a_green_one_
             negative_certificate: false,
             client_id: None,
             passed_at: None,
+            kept_offline: false,
         };
         assert!(matches!(tracer.record_passage(gate.id, &ask).await, Err(StoreError::Forbidden(_))));
         let other = as_user(&store, "guard2", Role::CheckpointOfficer, "140121101").await;
@@ -141,6 +144,7 @@ async fn an_arrival_is_registered_and_observed_a_resent_passage_is_logged_once_a
             negative_certificate: false,
             client_id: client.map(str::to_string),
             passed_at: None,
+            kept_offline: false,
         };
         let visitor = |y, n| {
             cordon_domain::ResidentId::from_parts("110105", chrono::NaiveDate::from_ymd_opt(y, 3, 2).unwrap(), n).unwrap().to_string()
@@ -254,8 +258,13 @@ async fn an_arrival_is_registered_and_observed_a_resent_passage_is_logged_once_a
             .await
             .unwrap();
         assert_eq!(guard.remove_shift(cp.id, ended.id).await.refused().kind, "refused.shift.ended");
+        // The team on duty relieved early: its shift ends now and stays on the roster.
+        let relieved = guard.remove_shift(cp.id, shifts[0].id).await.unwrap();
+        let kept = chief.shifts(cp.id).await.unwrap();
+        let kept = kept.iter().find(|k| k.id == relieved.id).expect("kept on the roster");
+        assert!(kept.ends_at <= chrono::Utc::now() && kept.ends_at > now, "ended now: {kept:?}");
         let officer = as_user(&store, "xugou_guard", Role::CheckpointOfficer, "140121101").await;
-        assert!(matches!(officer.remove_shift(cp.id, shifts[0].id).await, Err(cordon_store::StoreError::Forbidden(_))));
+        assert!(matches!(officer.remove_shift(cp.id, ended.id).await, Err(cordon_store::StoreError::Forbidden(_))));
         let events = store
             .audit_events(&cordon_store::audit::AuditFilter { entity: Some("checkpoint".into()), ..Default::default() }, 20)
             .await

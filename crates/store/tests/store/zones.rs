@@ -111,12 +111,14 @@ async fn the_commander_draws_and_tightens_zones_inside_the_jurisdiction_and_ever
 #[tokio::test]
 async fn a_zone_entered_later_counts_from_when_headquarters_drew_it() {
     for (s, store) in each_backend("zones_backfill").await {
-        county(&store).await;
+        let ids = county(&store).await;
         let chief = as_user(&store, "chief", Role::Commander, "140121").await;
-        let today = local_date(Utc::now());
+        let tracer = as_user(&store, "tracer", Role::Investigator, "140121").await;
+        let now = Utc::now();
+        let today = local_date(now);
         // Announced three days ago, typed in now (补录): counted from that day.
         let mut earlier = sealed(&["140121100201"], vec![], "补录");
-        earlier.drawn_at = Some(Utc::now() - Duration::days(3));
+        earlier.drawn_at = Some(now - Duration::days(3));
         let ahead = NewZone { drawn_at: Some(Utc::now() + Duration::hours(2)), ..earlier.clone() };
         assert_eq!(chief.designate_zone(&ahead).await.refused().kind, "refused.zone.drawn_later", "{:?}", s.kind);
         let too_early = NewZone { drawn_at: Some(Utc::now() - Duration::days(31)), ..earlier.clone() };
@@ -127,10 +129,21 @@ async fn a_zone_entered_later_counts_from_when_headquarters_drew_it() {
         assert_eq!((zone.since, zone.designated_at.timestamp()), (today - Duration::days(3), drawn.timestamp()));
         let detail = chief.zone(zone.id).await.unwrap();
         assert_eq!(detail.countdown.unwrap().earliest, Some(today + Duration::days(4)), "seven quiet days from three days ago");
-        assert_eq!(detail.history[0].changed_at, zone.designated_at);
+        assert_eq!(detail.history[0].changed_at.timestamp(), drawn.timestamp());
         // Its people's codes turn red at once all the same.
-        let person = store.person_ids_by_documents(&[id(0)]).await.unwrap()[&id(0)];
+        let person = ids[&id(0)];
         assert_eq!(store.health_code(person, Utc::now()).await.unwrap().colour, cordon_domain::health_code::Colour::Red);
+        // A controlled zone entered later for a case typed in after it was announced: the case
+        // it was drawn for does not propose sealing it.
+        let mut case = super::cases::new_case("140121101201", "清徐-9", vec![], 13);
+        case.sample_date = Some(today - Duration::days(3));
+        let case = tracer.create_case(case).await.unwrap();
+        let mut controlled = sealed(&["140121101201"], vec![], "病例住所");
+        controlled.kind = ZoneKind::Controlled;
+        controlled.extent.case_ids = vec![case.id];
+        controlled.drawn_at = Some(now - Duration::days(3) + Duration::hours(2));
+        let controlled = chief.designate_zone(&controlled).await.unwrap();
+        assert_eq!(chief.zone(controlled.id).await.unwrap().proposed, None, "{:?}", s.kind);
         s.finish(store).await.unwrap();
     }
 }

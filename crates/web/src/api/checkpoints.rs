@@ -107,6 +107,12 @@ pub struct PassageInput {
     /// back, not in the future. Logged at that time (the time it reached the server kept
     /// beside it); now when absent.
     pub passed_at: Option<DateTime<Utc>>,
+    /// When the device sent it, on the same clock as `passed_at`: the device's clock error then
+    /// cancels (logged at now minus the time it was kept).
+    pub sent_at: Option<DateTime<Utc>>,
+    /// Kept on the device while offline (the officer decided by hand): logged as such.
+    #[serde(default)]
+    pub kept_offline: bool,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -173,7 +179,8 @@ pub async fn pass(caller: Caller, Path(id): Path<i64>, Json(input): Json<Passage
         medical_exit: input.medical_exit,
         negative_certificate: input.negative_certificate,
         client_id: input.client_id,
-        passed_at: input.passed_at,
+        passed_at: input.passed_at.map(|at| cordon_domain::checkpoints::phone_time(at, input.sent_at, Utc::now())),
+        kept_offline: input.kept_offline,
     };
     Ok(Json(caller.0.record_passage(id, &ask).await?.into()))
 }
@@ -224,8 +231,9 @@ pub async fn add_shift(caller: Caller, Path(id): Path<i64>, Json(input): Json<Sh
     Ok((StatusCode::CREATED, Json(caller.0.add_shift(id, &new).await?.into())))
 }
 
-/// Takes a shift that has not ended off a checkpoint's roster (typed wrong, or the team
-/// changed); audited with what it was. Requires `checkpoint.write` or `command.write` at a
+/// Takes a shift off a checkpoint's roster (typed wrong, or the team changed): one not yet
+/// started is removed, one under way is ended now (the roster keeps who was on duty until
+/// then), one ended is refused. Audited with what it was; answers the shift as it was. Requires `checkpoint.write` or `command.write` at a
 /// checkpoint of the jurisdiction.
 #[utoipa::path(delete, path = "/api/v1/checkpoints/{id}/shifts/{shift_id}", tag = "zones",
     params(("id" = i64, Path, description = "Checkpoint id"), ("shift_id" = i64, Path, description = "Shift id")),

@@ -381,20 +381,20 @@ async fn a_checkpoint_officer_turns_back_a_sealed_zone_resident_with_the_reason_
         assert!(roster.contains("王队长") && roster.contains("在岗"), "{roster}");
         // A second team typed over the first is refused with whose shift it overlaps; one typed
         // wrong is taken off, once the tick confirms it.
-        let set = format!(
-            "document.querySelector('#shift-form input[name=starts_at]').value = '{}'; document.querySelector('#shift-form input[name=ends_at]').value = '{}';",
-            local(3),
-            local(11)
-        );
+        let times = |from: &str, to: &str| {
+            format!(
+                "document.querySelector('#shift-form input[name=starts_at]').value = '{from}'; document.querySelector('#shift-form input[name=ends_at]').value = '{to}';"
+            )
+        };
+        let (h3, h6, h11, h14) = (local(3), local(6), local(11), local(14));
         click(&client, "#add-shift summary").await;
-        client.execute(&set, vec![]).await.unwrap();
+        client.execute(&times(&h3, &h11), vec![]).await.unwrap();
         fill(&client, "#shift-form input[name=lead]", "李队长").await;
         click_and_wait(&client, "#shift-form button").await;
         assert!(text(&client, "#pass-error").await.starts_with("与王队长带班的班次"), "{}", text(&client, "#pass-error").await);
         client.goto(&gate).await.unwrap();
         click(&client, "#add-shift summary").await;
-        let set = set.replace(&local(3), &local(6)).replace(&local(11), &local(14));
-        client.execute(&set, vec![]).await.unwrap();
+        client.execute(&times(&h6, &h14), vec![]).await.unwrap();
         fill(&client, "#shift-form input[name=lead]", "李队长").await;
         click_and_wait(&client, "#shift-form button").await;
         assert_eq!(client.find_all(fantoccini::Locator::Css("table#shifts tbody tr")).await.unwrap().len(), 2);
@@ -430,12 +430,17 @@ async fn a_checkpoint_officer_turns_back_a_sealed_zone_resident_with_the_reason_
             }
         };
         said("网络中断：已在本机暂存1条通行记录").await;
-        // The phone kept the time the person passed; the signal comes back two hours later.
+        fill(&client, "#pass-form input[name=id_number]", &sample_id(5)).await;
+        click(&client, "#pass-form button").await;
+        said("网络中断：已在本机暂存2条通行记录").await;
+        // The phone kept the time each person passed; the signal comes back two hours after the
+        // first — and three days after the second, too late to be logged.
         let kept = client
             .execute(
                 "var k = Object.keys(localStorage).filter(function (k) { return k.indexOf('cordon-checkpoint-queue-') === 0; })[0]; \
                  var q = JSON.parse(localStorage.getItem(k)); var kept = q[0].passed_at; \
-                 q[0].passed_at = new Date(Date.now() - 2 * 3600 * 1000).toISOString(); localStorage.setItem(k, JSON.stringify(q)); return kept;",
+                 q[0].passed_at = new Date(Date.now() - 2 * 3600 * 1000).toISOString(); \
+                 q[1].passed_at = new Date(Date.now() - 72 * 3600 * 1000).toISOString(); localStorage.setItem(k, JSON.stringify(q)); return kept;",
                 vec![],
             )
             .await
@@ -443,6 +448,14 @@ async fn a_checkpoint_officer_turns_back_a_sealed_zone_resident_with_the_reason_
         assert!(kept.as_str().is_some_and(|t| t.ends_with('Z')), "the time it passed is kept with it: {kept}");
         client.execute("window.fetch = window.__fetch; window.dispatchEvent(new Event('online'));", vec![]).await.unwrap();
         said("已补录1条离线通行记录").await;
+        // The refused one stays on the phone with its number until the officer has checked it.
+        let refused = text(&client, "#offline-refused").await;
+        assert!(refused.starts_with("1条暂存记录被拒收") && refused.contains(&sample_id(5)), "{refused}");
+        client.refresh().await.unwrap();
+        assert!(text(&client, "#offline-refused").await.contains(&sample_id(5)), "kept over a reload");
+        click(&client, "#offline-refused button").await;
+        let shown = client.execute("return document.getElementById('offline-refused').hidden;", vec![]).await.unwrap();
+        assert_eq!(shown.as_bool(), Some(true), "cleared once checked");
         client.execute("window.dispatchEvent(new Event('online'));", vec![]).await.unwrap();
         client.goto(&gate).await.unwrap();
         assert_eq!(client.find_all(fantoccini::Locator::Css("table#passages tbody tr")).await.unwrap().len(), 5, "sent once");
@@ -669,6 +682,8 @@ async fn a_commander_uploads_outlines_over_the_api_and_only_their_jurisdictions_
         assert_eq!(call(store, boundary_upload(&w.township, sample_boundaries(true).into_bytes())).await.0, StatusCode::FORBIDDEN);
         let (_, _, map) = get(store, &w.commander, "/api/v1/zones/map").await;
         assert_eq!(map["features"].as_array().map(Vec::len), Some(7), "{map}");
+        let filter = cordon_store::audit::AuditFilter { entity: Some("boundaries".into()), ..Default::default() };
+        assert_eq!(store.audit_events(&filter, 10).await.unwrap().len(), 2, "each upload audited");
         w.finish().await;
     }
 }

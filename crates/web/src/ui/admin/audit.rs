@@ -30,7 +30,7 @@ pub struct EventRow {
 }
 
 /// The kinds of record the log names, for its filter: each has a label `audit.entity.{kind}`.
-pub const ENTITIES: [&str; 30] = [
+pub const ENTITIES: [&str; 31] = [
     "observation_order",
     "case",
     "contacts",
@@ -57,6 +57,7 @@ pub const ENTITIES: [&str; 30] = [
     "persons",
     "linelist",
     "roster",
+    "boundaries",
     "user",
     "role",
     "api_token",

@@ -290,6 +290,7 @@ async fn pass(t: Tr, caller: Caller, Path(id): Path<i64>, Form(f): Form<PassForm
         negative_certificate: f.negative_certificate,
         client_id: Some(f.client_id).filter(|c| !c.trim().is_empty()),
         passed_at: None,
+        kept_offline: false,
     };
     match caller.0.record_passage(id, &ask).await {
         // The decision is shown by the gate's page, so that reloading it logs nothing twice.
@@ -356,7 +357,8 @@ async fn remove_shift(t: Tr, caller: Caller, Path((id, shift)): Path<(i64, i64)>
     }
     match caller.0.remove_shift(id, shift).await {
         Ok(s) => {
-            let notice = t.fill("checkpoints.shift.removed", &[("lead", &s.lead)]);
+            let key = if s.starts_at <= chrono::Utc::now() { "checkpoints.shift.ended_early" } else { "checkpoints.shift.removed" };
+            let notice = t.fill(key, &[("lead", &s.lead)]);
             Redirect::to(&format!("/checkpoints/{id}?notice={}", percent(&notice))).into_response()
         }
         Err(e) if e.is_refusal() && !matches!(e, cordon_store::StoreError::Forbidden(_)) => {
