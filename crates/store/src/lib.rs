@@ -498,7 +498,11 @@ impl Store {
                 .foreign_keys(true)
                 .busy_timeout(Duration::from_secs(30))
                 .pragma("temp_store", "memory");
-            let write = SqlitePoolOptions::new().max_connections(1).connect_with(opts.clone()).await?;
+            // The pool's writer as the synchronous writers (`sqlite::open`): a zone act's refresh
+            // writes 100,000 codes in one transaction — with SQLite's 2 MiB cache it spilled
+            // pages to the WAL before its commit, and the commit then checkpointed the lot.
+            let write_opts = opts.clone().pragma("cache_size", "-262144").pragma("wal_autocheckpoint", "262144");
+            let write = SqlitePoolOptions::new().max_connections(1).connect_with(write_opts).await?;
             let read = SqlitePoolOptions::new().max_connections(4).connect_with(opts).await?;
             let writer = crate::sqlite::writer::Writer::start(&path)?;
             Backend::Sqlite(SqliteBackend { path, read, write, bulk: Default::default(), writer })
