@@ -245,6 +245,33 @@ pub fn check_shift(starts: chrono::DateTime<chrono::Utc>, ends: chrono::DateTime
     Ok(())
 }
 
+/// Whether a number typed or scanned at a checkpoint can be a document's: one of digits (an
+/// `X` last allowed) is a resident identity card's and must read as one — eighteen characters,
+/// a real birth date, the check digit right —, so that a digit dropped or mistyped is said at
+/// once instead of passing as someone not in the register; another (a passport, a permit) needs
+/// at least six letters and digits.
+pub fn check_document_number(number: &str) -> Result<(), crate::refusal::Refusal> {
+    let n = number.trim();
+    let mut chars = n.chars();
+    let last_x = n.ends_with(['X', 'x']);
+    let digits = if last_x {
+        chars.next_back();
+        chars.as_str()
+    } else {
+        n
+    };
+    if !digits.is_empty() && digits.chars().all(|c| c.is_ascii_digit()) {
+        if crate::ResidentId::parse(n).is_err() {
+            return Err(crate::refusal!("refused.checkpoint.id_number_invalid", number = n));
+        }
+        return Ok(());
+    }
+    if n.chars().filter(|c| c.is_alphanumeric()).count() < 6 {
+        return Err(crate::refusal!("refused.checkpoint.id_number_invalid", number = n));
+    }
+    Ok(())
+}
+
 /// How long a phone may keep a passage while the network is down: a passage sent later is
 /// refused (the officer checks it again by hand).
 pub const OFFLINE_MOST_HOURS: i64 = 48;
@@ -284,6 +311,21 @@ pub fn check_passed_at(
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn a_mistyped_identity_number_is_said_not_taken_for_a_stranger() {
+        let good = crate::ResidentId::from_parts("140121", chrono::NaiveDate::from_ymd_opt(1986, 9, 1).unwrap(), 9).unwrap().to_string();
+        assert_eq!(check_document_number(&good), Ok(()));
+        let mut wrong_check = good.clone();
+        let last = wrong_check.pop().unwrap();
+        wrong_check.push(if last == '0' { '1' } else { '0' });
+        for bad in ["12345", &good[..17], wrong_check.as_str(), "1401211986090100951", "ab1"] {
+            assert_eq!(check_document_number(bad).unwrap_err().kind, "refused.checkpoint.id_number_invalid", "{bad}");
+        }
+        for other in ["E12345678", "H12345678", "PE1234567"] {
+            assert_eq!(check_document_number(other), Ok(()), "{other}: a passport or a permit");
+        }
+    }
 
     #[test]
     fn a_phones_clock_error_cancels_out_of_a_kept_passage() {

@@ -173,6 +173,7 @@ impl Store {
         if number.is_empty() || number.len() > 40 {
             return Err(refused!("refused.checkpoint.bad_id_number"));
         }
+        cordon_domain::checkpoints::check_document_number(&number)?;
         let client_id = ask.client_id.as_deref().map(str::trim).filter(|c| !c.is_empty()).map(str::to_string);
         if let Some(cid) = &client_id {
             if cid.len() > 100 {

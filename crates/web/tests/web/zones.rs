@@ -318,11 +318,18 @@ async fn a_checkpoint_officer_turns_back_a_sealed_zone_resident_with_the_reason_
         assert_eq!(fits.as_bool(), Some(true), "nothing scrolls sideways on the officer's page");
         std::fs::write(screenshot_path(&format!("checkpoint-phone-{kind}.png")), client.screenshot().await.unwrap()).unwrap();
         assert_eq!(check(sample_id(2)).await, "登记后通行", "西关村 is green: registered passing the sealed gate");
-        assert_eq!(check("110105194912310021".into()).await, "登记后通行", "an arrival not in the register");
+        assert_eq!(check("11010519491231002X".into()).await, "登记后通行", "an arrival not in the register");
         // Reloading the decision logs nothing twice.
         client.refresh().await.unwrap();
         assert_eq!(text(&client, "#verdict").await, "登记后通行");
         assert_eq!(text(&client, "#refused-count").await, "1");
+        assert_eq!(client.find_all(fantoccini::Locator::Css("table#passages tbody tr")).await.unwrap().len(), 3);
+        // A digit typed wrong is said at once, not taken for a stranger to register;
+        // nothing is logged.
+        client.goto(&gate).await.unwrap();
+        fill(&client, "#pass-form input[name=id_number]", "12345").await;
+        click_and_wait(&client, "#pass-form button").await;
+        assert!(text(&client, "#pass-error").await.starts_with("证件号码“12345”有误"), "{}", text(&client, "#pass-error").await);
         assert_eq!(client.find_all(fantoccini::Locator::Css("table#passages tbody tr")).await.unwrap().len(), 3);
 
         // An arrival coming in, not in the register, is registered on the spot: a place typed
