@@ -46,7 +46,12 @@
       var p = f.properties;
       var colour = p.kind ? colours[p.kind] : none;
       var dark = !p.partly && (p.kind === "sealed" || p.kind === "controlled");
-      return { name: p.code, itemStyle: { areaColor: p.partly ? stripes(colour) : colour }, label: { color: dark ? "#fff" : "#263238" } };
+      var area = p.partly ? stripes(colour) : colour;
+      // Hovered, an area keeps its zone's colour and gains a dark border.
+      return {
+        name: p.code, itemStyle: { areaColor: area }, label: { color: dark ? "#fff" : "#263238" },
+        emphasis: { itemStyle: { areaColor: area, borderColor: "#263238", borderWidth: 2 } }
+      };
     });
     // The larger areas (townships over villages, the county over townships) as outlines.
     var lines = [];
@@ -56,27 +61,27 @@
       polys.forEach(function (poly) { lines.push({ coords: poly[0] }); });
     });
     var chart = echarts.init(el, null, { renderer: "canvas" });
+    // An area's name, its zone and what a click does (set on the map itself: the map's own
+    // tooltip would show the bare code the outline is keyed by).
+    var tip = function (params) {
+      var p = byCode[params.name];
+      if (!p) return "";
+      var zone = p.kind ? words[p.kind] + (p.partly ? "（" + words.partly + "）" : "") : words.none;
+      return echarts.format.encodeHTML(p.name) + "<br>" + zone + (p.zone_id ? "<br>" + words.open_zone : "");
+    };
     chart.setOption({
       animation: false,
-      tooltip: {
-        trigger: "item",
-        formatter: function (params) {
-          var p = byCode[params.name];
-          if (!p) return "";
-          var zone = p.kind ? words[p.kind] + (p.partly ? "（" + words.partly + "）" : "") : words.none;
-          return echarts.format.encodeHTML(p.name) + "<br>" + zone + (p.zone_id ? "<br>" + words.open_zone : "");
-        }
-      },
+      tooltip: { trigger: "item", formatter: tip },
       geo: {
         map: name,
         roam: true,
         regions: regions,
-        tooltip: { show: true },
+        tooltip: { show: true, formatter: tip },
         label: { show: fill.length <= 40, formatter: function (params) { return (byCode[params.name] || {}).name || ""; }, fontSize: 11 },
         itemStyle: { areaColor: none, borderColor: "#fff", borderWidth: 0.8 },
         emphasis: {
           label: { show: true, formatter: function (params) { return (byCode[params.name] || {}).name || ""; } },
-          itemStyle: { areaColor: "#90caf9" }
+          itemStyle: { areaColor: "#cfd8dc", borderColor: "#263238", borderWidth: 2 }
         }
       },
       series: [{

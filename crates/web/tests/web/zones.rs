@@ -732,6 +732,11 @@ async fn the_zone_map_api_answers_geojson_with_each_areas_zone_inside_the_jurisd
 
 /// Clicks the map where longitude `lon` and latitude `lat` are drawn, as a person's mouse would.
 async fn click_map_at(client: &fantoccini::Client, lon: f64, lat: f64) {
+    point_map_at(client, lon, lat, true).await;
+}
+
+/// Moves the mouse onto the map at a longitude and latitude, and clicks there if `click`.
+async fn point_map_at(client: &fantoccini::Client, lon: f64, lat: f64, click: bool) {
     use fantoccini::actions::{InputSource, MOUSE_BUTTON_LEFT, MouseActions, PointerAction};
     let at = client
         .execute(
@@ -743,10 +748,12 @@ async fn click_map_at(client: &fantoccini::Client, lon: f64, lat: f64) {
         .await
         .unwrap();
     let (x, y) = (at[0].as_f64().unwrap(), at[1].as_f64().unwrap());
-    let mouse = MouseActions::new("mouse".into())
-        .then(PointerAction::MoveTo { duration: None, x, y })
-        .then(PointerAction::Down { button: MOUSE_BUTTON_LEFT })
-        .then(PointerAction::Up { button: MOUSE_BUTTON_LEFT });
+    let mouse = MouseActions::new("mouse".into()).then(PointerAction::MoveTo { duration: None, x, y });
+    let mouse = if click {
+        mouse.then(PointerAction::Down { button: MOUSE_BUTTON_LEFT }).then(PointerAction::Up { button: MOUSE_BUTTON_LEFT })
+    } else {
+        mouse
+    };
     client.perform_actions(mouse).await.unwrap();
 }
 
@@ -795,7 +802,23 @@ async fn the_commander_sees_the_zones_on_the_map_clicks_a_sealed_village_and_a_t
         assert!(text(&client, "#map-parts tr[data-area='140121101']").await.contains("中风险区"));
         std::fs::write(screenshot_path(&format!("zone-map-{kind}.png")), client.screenshot().await.unwrap()).unwrap();
 
-        // A click on 东关村 opens its zone.
+        // Pointing at 东关村 names it and its zone; a click opens the zone.
+        point_map_at(&client, 112.05, 37.05, false).await;
+        let mut tip = String::new();
+        for _ in 0..40 {
+            tip = client
+                .execute("return document.getElementById('zone-map').innerText;", vec![])
+                .await
+                .unwrap()
+                .as_str()
+                .unwrap_or("")
+                .to_string();
+            if tip.contains("东关村") {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        assert!(tip.contains("东关村") && tip.contains("高风险区") && !tip.contains("140121100201"), "the tooltip: {tip}");
         click_map_at(&client, 112.05, 37.05).await;
         wait_for_path(&client, &format!("/zones/{sealed}")).await;
         assert!(text(&client, "h1").await.contains("东关村"));
