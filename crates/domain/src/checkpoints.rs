@@ -290,6 +290,12 @@ pub fn phone_time(
     }
 }
 
+/// Whether a passage is logged as kept offline (decided by hand at the booth, by the rules only
+/// when it arrived): the phone says so, or it arrives more than a minute after it happened.
+pub fn was_kept(said_kept: bool, passed_at: chrono::DateTime<chrono::Utc>, now: chrono::DateTime<chrono::Utc>) -> bool {
+    said_kept || now - passed_at > chrono::Duration::minutes(1)
+}
+
 /// Whether a passage may be logged as having happened at `passed_at` (a phone's time, sent with a
 /// passage kept while offline): not ahead of `now` beyond a phone clock's few minutes, not older
 /// than [`OFFLINE_MOST_HOURS`].
@@ -297,12 +303,15 @@ pub fn check_passed_at(
     passed_at: chrono::DateTime<chrono::Utc>,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<(), crate::refusal::Refusal> {
-    let shown = |t: chrono::DateTime<chrono::Utc>| t.with_timezone(&crate::local_offset()).format("%Y-%m-%d %H:%M").to_string();
     if passed_at > now + chrono::Duration::minutes(5) {
-        return Err(crate::refusal!("refused.checkpoint.passed_later", at = shown(passed_at)));
+        return Err(crate::refusal!("refused.checkpoint.passed_later", at = crate::local_minute(passed_at)));
     }
     if passed_at < now - chrono::Duration::hours(OFFLINE_MOST_HOURS) {
-        return Err(crate::refusal!("refused.checkpoint.passed_too_early", at = shown(passed_at), hours = OFFLINE_MOST_HOURS));
+        return Err(crate::refusal!(
+            "refused.checkpoint.passed_too_early",
+            at = crate::local_minute(passed_at),
+            hours = OFFLINE_MOST_HOURS
+        ));
     }
     Ok(())
 }

@@ -71,6 +71,12 @@ pub fn local_date(t: chrono::DateTime<chrono::Utc>) -> chrono::NaiveDate {
     t.with_timezone(&local_offset()).date_naive()
 }
 
+/// An instant as the local wall clock shows it to the minute (`2022-04-13 14:30`), as refusals
+/// name times.
+pub fn local_minute(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.with_timezone(&local_offset()).format("%Y-%m-%d %H:%M").to_string()
+}
+
 /// A wall-clock time of the local calendar as an instant.
 pub fn from_local(t: chrono::NaiveDateTime) -> chrono::DateTime<chrono::Utc> {
     use chrono::TimeZone;

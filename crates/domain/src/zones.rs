@@ -501,20 +501,15 @@ pub fn check_drawable(rules: &ZoneRules, kind: ZoneKind) -> Result<(), ActError>
 /// already running. A month covers any zone still in force under the 9th protocol's fourteen days.
 pub const BACKFILL_DAYS: i64 = 30;
 
-/// A time as a refusal shows it: local, to the minute.
-fn shown(t: DateTime<Utc>) -> String {
-    t.with_timezone(&crate::local_offset()).format("%Y-%m-%d %H:%M").to_string()
-}
-
 /// Whether a zone may be entered as drawn at `drawn_at` (announced earlier, typed in now): not in
 /// the future (a phone's clock a few minutes ahead is allowed) and not more than
 /// [`BACKFILL_DAYS`] back. Its count starts on that day.
 pub fn check_drawn_at(drawn_at: DateTime<Utc>, now: DateTime<Utc>) -> Result<(), Refusal> {
     if drawn_at > now + Duration::minutes(5) {
-        return Err(crate::refusal!("refused.zone.drawn_later", at = shown(drawn_at)));
+        return Err(crate::refusal!("refused.zone.drawn_later", at = crate::local_minute(drawn_at)));
     }
     if drawn_at < now - Duration::days(BACKFILL_DAYS) {
-        return Err(crate::refusal!("refused.zone.drawn_too_early", at = shown(drawn_at), days = BACKFILL_DAYS));
+        return Err(crate::refusal!("refused.zone.drawn_too_early", at = crate::local_minute(drawn_at), days = BACKFILL_DAYS));
     }
     Ok(())
 }

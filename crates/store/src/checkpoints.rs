@@ -188,7 +188,7 @@ impl Store {
         let at = at.min(now);
         // Kept on the phone (or sent more than a minute after it happened): logged at its time,
         // received now.
-        let received_at = (ask.kept_offline || now - at > Duration::minutes(1)).then_some(now);
+        let received_at = cordon_domain::checkpoints::was_kept(ask.kept_offline, at, now).then_some(now);
         let (person, code) = match self.person_with_code(&number, now).await? {
             Some((p, c)) => (Some(p), Some(c)),
             None => (None, None),
