@@ -73,23 +73,19 @@ enum Take {
 }
 
 impl Take {
-    /// The people taken, as a query of `person_id` binding `$1` and `$2` (and, for the marked,
-    /// the zone mark as `$5`).
-    fn people(self) -> &'static str {
+    /// Whether the person whose id is the SQL expression `id` is taken, binding `$1` and `$2`
+    /// (and, for the marked, the zone mark as `$5`): a few key look-ups for one person — for
+    /// asking of a small set (the special people) without listing a zone's 100,000 residents.
+    fn holds(self, id: &str) -> String {
         match self {
-            Take::Marked { .. } => {
-                "SELECT person_id, '' AS area_code FROM code_dirty WHERE seq <= $1 \
-                 UNION SELECT person_id, '' FROM health_codes WHERE review_at <= $2 \
-                 UNION SELECT p.id, '' FROM code_dirty_zones dz JOIN zone_areas za ON za.zone_id = dz.zone_id \
-                 JOIN persons p ON p.area_code >= za.area_code AND p.area_code < za.area_code || ':' WHERE dz.seq = $5 \
-                 UNION SELECT p.id, '' FROM code_dirty_zones dz JOIN zone_buildings zb ON zb.zone_id = dz.zone_id \
-                 JOIN households h ON h.building_id = zb.building_id JOIN persons p ON p.household_id = h.id WHERE dz.seq = $5 \
-                 UNION SELECT p.id, '' FROM code_dirty_zones dz JOIN zone_households zh ON zh.zone_id = dz.zone_id \
-                 JOIN persons p ON p.household_id = zh.household_id WHERE dz.seq = $5"
-            }
+            Take::Marked { .. } => format!(
+                "(EXISTS (SELECT 1 FROM code_dirty d WHERE d.person_id = {id} AND d.seq <= $1) \
+                 OR EXISTS (SELECT 1 FROM health_codes h WHERE h.person_id = {id} AND h.review_at <= $2) \
+                 OR EXISTS (SELECT 1 FROM persons p JOIN code_dirty_zones dz ON dz.seq = $5 WHERE p.id = {id} AND {}))",
+                crate::zones::lives_in("p", "dz.zone_id")
+            ),
             Take::Unfilled { .. } => {
-                "SELECT p.id AS person_id, p.area_code FROM persons p WHERE p.id > $1 AND p.id <= $2 \
-                 AND NOT EXISTS (SELECT 1 FROM health_codes h WHERE h.person_id = p.id)"
+                format!("({id} > $1 AND {id} <= $2 AND NOT EXISTS (SELECT 1 FROM health_codes h WHERE h.person_id = {id}))")
             }
         }
     }
@@ -459,8 +455,9 @@ impl Store {
         };
         let fever = cordon_domain::observation::FEVER_C;
         // The special people's codes, read from the committed records before the write.
-        // Who has more to their name is a small set, read once (not five probes per person).
-        let sql = format!("SELECT DISTINCT x.person_id FROM ({}) x WHERE x.person_id IN ({})", take.people(), *SPECIAL_PEOPLE);
+        // Who has more to their name is a small set, read once and each asked whether they are
+        // taken (not the people taken listed — a zone's 100,000 — and each probed five times).
+        let sql = format!("SELECT s.person_id FROM ({}) s WHERE {}", *SPECIAL_PEOPLE, take.holds("s.person_id"));
 
         let specials: Vec<(i64,)> = match b2 {
             None => with_read_pool!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
@@ -543,7 +540,10 @@ impl Store {
                 }
                 Take::Unfilled { after, upto } => {
                     // Anyone derived meanwhile (marked as they were added) is not derived twice.
-                    sqlx::query(sqlx::AssertSqlSafe(format!("INSERT INTO code_work (person_id, area_code) {}", Take::Unfilled { after, upto }.people())))
+                    sqlx::query(sqlx::AssertSqlSafe(format!(
+                        "INSERT INTO code_work (person_id, area_code) SELECT p.id, p.area_code FROM persons p WHERE {}",
+                        Take::Unfilled { after, upto }.holds("p.id")
+                    )))
                         .bind(after).bind(upto).execute(&mut *tx).await?;
                     sqlx::query(
                         "INSERT INTO code_marks (name, value) VALUES ('persons', $1) ON CONFLICT (name) DO UPDATE SET value = excluded.value",
@@ -636,7 +636,7 @@ impl Store {
                  ON CONFLICT (area_code, colour) DO UPDATE SET n = health_code_counts.n + excluded.n",
             ).execute(&mut *tx).await?;
 
-            let specials: Vec<(i64,)> = sqlx::query_as("SELECT person_id FROM code_work WHERE special ORDER BY person_id")
+            let specials: Vec<(i64,)> = sqlx::query_as("SELECT person_id FROM code_work WHERE special = TRUE ORDER BY person_id")
                 .fetch_all(&mut *tx).await?;
             for (person,) in &specials {
                 let Some((colour, json, review)) = derived_one_by_one.get(person) else {
@@ -668,7 +668,7 @@ impl Store {
             }
 
             let groups: Vec<(i64, i64)> = sqlx::query_as(
-                "SELECT zone_id, missed_round FROM code_work WHERE NOT special GROUP BY zone_id, missed_round",
+                "SELECT zone_id, missed_round FROM code_work WHERE special = FALSE GROUP BY zone_id, missed_round",
             ).fetch_all(&mut *tx).await?;
             for (zone_id, round_id) in groups {
                 let zone = if zone_id == 0 { None } else { self.zone_fact(zone_id).await? };
@@ -685,27 +685,27 @@ impl Store {
                 let text: Option<(i64,)> = sqlx::query_as(
                     "INSERT INTO code_texts (code) SELECT $4 WHERE EXISTS (SELECT 1 FROM code_work w \
                      LEFT JOIN health_codes h ON h.person_id = w.person_id \
-                     WHERE NOT w.special AND w.zone_id = $1 AND w.missed_round = $2 AND COALESCE(h.colour, 'green') <> $3) RETURNING id",
+                     WHERE w.special = FALSE AND w.zone_id = $1 AND w.missed_round = $2 AND COALESCE(h.colour, 'green') <> $3) RETURNING id",
                 ).bind(zone_id).bind(round_id).bind(code.colour.as_str()).bind(&json).fetch_optional(&mut *tx).await?;
                 if let Some((text,)) = text {
                     sqlx::query(
                         "INSERT INTO health_code_changes (person_id, colour_from, colour_to, code_id, changed_at) \
                          SELECT w.person_id, COALESCE(h.colour, 'green'), $3, $4, $5 \
                          FROM code_work w LEFT JOIN health_codes h ON h.person_id = w.person_id \
-                         WHERE NOT w.special AND w.zone_id = $1 AND w.missed_round = $2 AND COALESCE(h.colour, 'green') <> $3",
+                         WHERE w.special = FALSE AND w.zone_id = $1 AND w.missed_round = $2 AND COALESCE(h.colour, 'green') <> $3",
                     ).bind(zone_id).bind(round_id).bind(code.colour.as_str()).bind(text).bind(now).execute(&mut *tx).await?;
                 }
                 sqlx::query(
                     "INSERT INTO health_codes (person_id, area_code, colour, code, review_at, changed_at, computed_at) \
                      SELECT w.person_id, w.area_code, $3, $4, $6, $5, $5 FROM code_work w \
-                     WHERE NOT w.special AND w.zone_id = $1 AND w.missed_round = $2 \
+                     WHERE w.special = FALSE AND w.zone_id = $1 AND w.missed_round = $2 \
                      ON CONFLICT (person_id) DO UPDATE SET area_code = excluded.area_code, colour = excluded.colour, code = excluded.code, \
                      review_at = excluded.review_at, computed_at = excluded.computed_at, \
                      changed_at = CASE WHEN health_codes.colour = excluded.colour THEN health_codes.changed_at ELSE excluded.changed_at END",
                 ).bind(zone_id).bind(round_id).bind(code.colour.as_str()).bind(&json).bind(now).bind(review).execute(&mut *tx).await?;
                 sqlx::query(
                     "INSERT INTO health_code_counts (area_code, colour, n) SELECT area_code, $3, COUNT(*) FROM code_work \
-                     WHERE NOT special AND zone_id = $1 AND missed_round = $2 GROUP BY area_code \
+                     WHERE special = FALSE AND zone_id = $1 AND missed_round = $2 GROUP BY area_code \
                      ON CONFLICT (area_code, colour) DO UPDATE SET n = health_code_counts.n + excluded.n",
                 ).bind(zone_id).bind(round_id).bind(code.colour.as_str()).execute(&mut *tx).await?;
             }

@@ -70,8 +70,36 @@ async fn county_people(store: &cordon_store::Store, seed: u64, n: u32) -> Result
     Ok(())
 }
 
+/// Paired runs of `zone_designate`, each in a database of its own: one act and one raw pass
+/// over the same rows, each a single commit of some 60 MB whose flush alone varies by a tenth
+/// of a second from one moment to the next — so the ratio is taken over the sums of three.
+const DESIGNATE_RUNS: usize = 3;
+
 async fn zone_designate(kind: BackendKind, server: Option<&str>, scale: f64) -> Result<Measurement> {
     let n = ((RESIDENTS * scale).round() as u32).max(200);
+    let (mut secs, mut raw_secs) = (0.0, 0.0);
+    for _ in 0..DESIGNATE_RUNS {
+        let (act, raw) = zone_designate_once(kind, server, n).await?;
+        secs += act;
+        raw_secs += raw;
+    }
+    let rows = u64::from(n) * DESIGNATE_RUNS as u64;
+    let (rate, raw_rate) = (rows as f64 / secs, rows as f64 / raw_secs);
+    Ok(Measurement {
+        bench: "zone_designate",
+        backend: kind.as_str(),
+        rows,
+        rate,
+        raw_rate,
+        ratio: rate / raw_rate,
+        peak_rss_mb: peak_rss_mb(),
+        ..Default::default()
+    })
+}
+
+/// One paired run: the seconds the commander's act took over `n` residents, and the seconds
+/// their code rows took as plain one-row UPDATEs.
+async fn zone_designate_once(kind: BackendKind, server: Option<&str>, n: u32) -> Result<(f64, f64)> {
     let (s, store) = scratch(kind, server).await?;
     county_people(&store, 11, n).await?;
     let chief = user(&store, "bench_chief", Role::Commander).await?;
@@ -104,17 +132,7 @@ async fn zone_designate(kind: BackendKind, server: Option<&str>, scale: f64) -> 
         bail!("plain UPDATEs wrote {written} of {n} codes");
     }
     s.finish(store).await?;
-    let (rate, raw_rate) = (f64::from(n) / secs, f64::from(n) / raw_secs);
-    Ok(Measurement {
-        bench: "zone_designate",
-        backend: kind.as_str(),
-        rows: u64::from(n),
-        rate,
-        raw_rate,
-        ratio: rate / raw_rate,
-        peak_rss_mb: peak_rss_mb(),
-        ..Default::default()
-    })
+    Ok((secs, raw_secs))
 }
 
 async fn health_code_lookup(kind: BackendKind, server: Option<&str>, scale: f64) -> Result<Measurement> {
@@ -247,13 +265,13 @@ mod tests {
         let all = |_: &str| true;
         let ms = run(BackendKind::Sqlite, None, 0.002, &all).await.unwrap();
         assert_eq!(ms.iter().map(|m| m.bench).collect::<Vec<_>>(), ["zone_designate", "health_code_lookup", "checkpoint_passage"]);
-        assert_eq!((ms[0].rows, ms[1].rows, ms[2].rows), (200, 20_000, 640));
+        assert_eq!((ms[0].rows, ms[1].rows, ms[2].rows), (600, 20_000, 640));
         assert!(ms.iter().all(|m| m.rate > 0.0 && m.raw_rate > 0.0 && m.ratio > 0.0));
         let pg = cordon_store::scratch::test_pg_url();
         match run(BackendKind::Postgres, Some(&pg), 0.002, &all).await {
             Ok(ms) => assert_eq!(
                 ms.iter().map(|m| (m.backend, m.rows)).collect::<Vec<_>>(),
-                [("postgres", 200), ("postgres", 20_000), ("postgres", 640)]
+                [("postgres", 600), ("postgres", 20_000), ("postgres", 640)]
             ),
             Err(e) if std::env::var_os("CI").is_some() => panic!("PostgreSQL is required under CI: {e}"),
             Err(e) => eprintln!("warning: PostgreSQL bench skipped: {e}"),
