@@ -136,7 +136,11 @@ fn shape_refusal(e: ShapeError) -> Refusal {
 /// each names, and every feature refused with its reason.
 /// Only features of areas `inside` are taken (an upload keeps to the uploader's jurisdiction).
 fn read_features(text: &str, known: &HashSet<String>, inside: &Inside) -> Result<(u64, Vec<Outline>, Vec<FeatureProblem>)> {
-    let doc: Value = serde_json::from_str(text).map_err(|e| file_refused("refused.boundary.not_json", e))?;
+    // Said by where it breaks, in the reader's words (serde's own message is English).
+    let doc: Value = serde_json::from_str(text).map_err(|e| {
+        let kind = if e.is_eof() { "refused.boundary.cut_short" } else { "refused.boundary.not_json" };
+        StoreError::from(Refusal::new(kind).with("line", e.line()).with("column", e.column()))
+    })?;
     if doc.get("UTF8Encoding").and_then(Value::as_bool) == Some(true) {
         return Err(file_refused("refused.boundary.echarts_encoded", ""));
     }
@@ -372,7 +376,8 @@ mod tests {
     #[test]
     fn a_file_that_is_not_a_feature_collection_changes_nothing() {
         for (text, kind) in [
-            ("{\"type\":\"FeatureCollection\",", "refused.boundary.not_json"),
+            ("{\"type\":\"FeatureCollection\",", "refused.boundary.cut_short"),
+            ("地区,代码\n清源镇,140121100\n", "refused.boundary.not_json"),
             ("[1,2]", "refused.boundary.not_collection"),
             (r#"{"type":"FeatureCollection","features":{}}"#, "refused.boundary.not_collection"),
             (r#"{"type":"FeatureCollection","UTF8Encoding":true,"features":[]}"#, "refused.boundary.echarts_encoded"),

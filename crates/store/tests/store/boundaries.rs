@@ -72,10 +72,11 @@ async fn a_real_boundary_file_imports_the_same_however_it_is_encoded() {
             assert_eq!(outlines(&s, "14").await, first, "{encoding}: the same outlines, replaced");
         }
 
-        // A file that is not GeoJSON changes nothing and says why.
+        // A file cut short changes nothing and says where it ends.
         let broken = &real[..real.len() / 2];
         let refused = store.import_boundaries(std::io::Cursor::new(broken.to_vec()), "half").await.refused();
-        assert_eq!(refused.kind, "refused.boundary.not_json");
+        assert_eq!(refused.kind, "refused.boundary.cut_short");
+        assert!(refused.args.iter().any(|(k, _)| *k == "line"), "{refused:?}");
         assert_eq!(outlines(&s, "14").await, first);
         s.finish(store).await.unwrap();
     }
