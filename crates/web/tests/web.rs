@@ -1322,6 +1322,9 @@ async fn people_line_lists_venues_scans_and_rosters_are_imported_on_a_page_with_
         sign_in(&client, addr, "tracer5", PASSWORD).await;
         menu(&client, "/imports").await;
         assert!(client.find(fantoccini::Locator::Id("import-persons")).await.is_err(), "the register's import is not the tracer's");
+        // Before any upload a section shows no empty count boxes.
+        let summary = client.find(fantoccini::Locator::Css("#import-venues .import-summary")).await.unwrap();
+        assert!(!summary.is_displayed().await.unwrap(), "the counts are shown before anything is uploaded");
 
         // Venues as a civil-affairs list has them: GBK, CRLF; one row outside the register.
         let venues = "场所码,名称,区划代码,地址\r\nV001,东关物流园,140121100201,东关村\r\nV002,东关超市,140121100201,\r\nV003,无名店,140121999201,\r\n";

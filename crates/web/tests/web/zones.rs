@@ -399,10 +399,11 @@ async fn a_checkpoint_officer_turns_back_a_sealed_zone_resident_with_the_reason_
         fill(&client, "#shift-form input[name=lead]", "李队长").await;
         click_and_wait(&client, "#shift-form button").await;
         assert!(text(&client, "#pass-error").await.starts_with("与王队长带班的班次"), "{}", text(&client, "#pass-error").await);
-        client.goto(&gate).await.unwrap();
-        click(&client, "#add-shift summary").await;
+        // The refused form stays open with what was typed: only the times are put right.
+        let lead = client.find(fantoccini::Locator::Css("#shift-form input[name=lead]")).await.unwrap();
+        assert!(lead.is_displayed().await.unwrap(), "the refused shift form is folded away");
+        assert_eq!(lead.prop("value").await.unwrap().as_deref(), Some("李队长"));
         client.execute(&times(&h6, &h14), vec![]).await.unwrap();
-        fill(&client, "#shift-form input[name=lead]", "李队长").await;
         click_and_wait(&client, "#shift-form button").await;
         assert_eq!(client.find_all(fantoccini::Locator::Css("table#shifts tbody tr")).await.unwrap().len(), 2);
         click(&client, "table#shifts tbody tr:last-child form.remove-shift input[name=confirm]").await;

@@ -141,6 +141,8 @@ struct OfficerPage {
     arrivals: i64,
     /// The texts the page's script says, as JSON.
     texts: String,
+    /// The shift form as last sent, when it was refused (kept, and its fold open).
+    draft: Option<ShiftForm>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -167,7 +169,7 @@ async fn page(t: Tr, caller: Caller, Path(id): Path<i64>, Query(q): Query<GateQu
         },
         None => q.notice,
     };
-    view(t, &caller, id, just, None, notice).await
+    view(t, &caller, id, just, None, notice, None).await
 }
 
 /// What the page says once an arrival is registered: who, and the order they got.
@@ -188,7 +190,15 @@ fn arrival_notice(t: Tr, a: &cordon_store::checkpoints::ArrivalNote) -> String {
     }
 }
 
-async fn view(t: Tr, caller: &Caller, id: i64, shown: Option<Shown>, error: Option<String>, notice: Option<String>) -> Response {
+async fn view(
+    t: Tr,
+    caller: &Caller,
+    id: i64,
+    shown: Option<Shown>,
+    error: Option<String>,
+    notice: Option<String>,
+    draft: Option<ShiftForm>,
+) -> Response {
     let loaded = async {
         let cp = caller.0.checkpoint(id).await?;
         let day = caller.0.passages_today(id).await?;
@@ -254,6 +264,7 @@ async fn view(t: Tr, caller: &Caller, id: i64, shown: Option<Shown>, error: Opti
         hours: hours.hours.into_iter().map(|(h, p, r, x)| (format!("{h:02}:00"), p, r, x)).collect(),
         arrivals: hours.arrivals,
         texts,
+        draft,
     })
 }
 
@@ -296,13 +307,13 @@ async fn pass(t: Tr, caller: Caller, Path(id): Path<i64>, Form(f): Form<PassForm
         // The decision is shown by the gate's page, so that reloading it logs nothing twice.
         Ok(p) => Redirect::to(&format!("/checkpoints/{id}?passage={}", p.id)).into_response(),
         Err(e) if e.is_refusal() && !matches!(e, cordon_store::StoreError::Forbidden(_)) => {
-            view(t, &caller, id, None, Some(said(t, &e)), None).await
+            view(t, &caller, id, None, Some(said(t, &e)), None, None).await
         }
         Err(e) => failure(t, &caller, e),
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 pub struct ShiftForm {
     starts_at: String,
     ends_at: String,
@@ -323,14 +334,14 @@ async fn add_shift(t: Tr, caller: Caller, Path(id): Path<i64>, Form(f): Form<Shi
     let times = typed_time(t, &f.starts_at).and_then(|s| typed_time(t, &f.ends_at).map(|e| (s, e)));
     let (starts_at, ends_at) = match times {
         Ok(x) => x,
-        Err(why) => return view(t, &caller, id, None, Some(why), None).await,
+        Err(why) => return view(t, &caller, id, None, Some(why), None, Some(f)).await,
     };
     let new = cordon_store::checkpoints::NewShift {
         starts_at,
         ends_at,
-        lead: f.lead,
-        phone: Some(f.phone).filter(|p| !p.trim().is_empty()),
-        staff: f.staff,
+        lead: f.lead.clone(),
+        phone: Some(f.phone.clone()).filter(|p| !p.trim().is_empty()),
+        staff: f.staff.clone(),
     };
     match caller.0.add_shift(id, &new).await {
         Ok(s) => {
@@ -338,7 +349,7 @@ async fn add_shift(t: Tr, caller: Caller, Path(id): Path<i64>, Form(f): Form<Shi
             Redirect::to(&format!("/checkpoints/{id}?notice={}", percent(&notice))).into_response()
         }
         Err(e) if e.is_refusal() && !matches!(e, cordon_store::StoreError::Forbidden(_)) => {
-            view(t, &caller, id, None, Some(said(t, &e)), None).await
+            view(t, &caller, id, None, Some(said(t, &e)), None, Some(f)).await
         }
         Err(e) => failure(t, &caller, e),
     }
@@ -353,7 +364,7 @@ pub struct RemoveShiftForm {
 /// Takes a shift off the roster, once the tick confirms it.
 async fn remove_shift(t: Tr, caller: Caller, Path((id, shift)): Path<(i64, i64)>, Form(f): Form<RemoveShiftForm>) -> Response {
     if !f.confirm {
-        return view(t, &caller, id, None, Some(t.get("checkpoints.shift.unconfirmed").to_string()), None).await;
+        return view(t, &caller, id, None, Some(t.get("checkpoints.shift.unconfirmed").to_string()), None, None).await;
     }
     match caller.0.remove_shift(id, shift).await {
         Ok(s) => {
@@ -362,7 +373,7 @@ async fn remove_shift(t: Tr, caller: Caller, Path((id, shift)): Path<(i64, i64)>
             Redirect::to(&format!("/checkpoints/{id}?notice={}", percent(&notice))).into_response()
         }
         Err(e) if e.is_refusal() && !matches!(e, cordon_store::StoreError::Forbidden(_)) => {
-            view(t, &caller, id, None, Some(said(t, &e)), None).await
+            view(t, &caller, id, None, Some(said(t, &e)), None, None).await
         }
         Err(e) => failure(t, &caller, e),
     }
@@ -402,7 +413,7 @@ async fn register_arrival(t: Tr, caller: Caller, Path((id, passage)): Path<(i64,
         Err(e) if e.is_refusal() && !matches!(e, cordon_store::StoreError::Forbidden(_)) => {
             // The form is shown again over the same passage, with why.
             let just = caller.0.logged_passage(id, passage).await.ok().flatten().map(|x| shown(t, x));
-            view(t, &caller, id, just, Some(said(t, &e)), None).await
+            view(t, &caller, id, just, Some(said(t, &e)), None, None).await
         }
         Err(e) => failure(t, &caller, e),
     }
