@@ -246,6 +246,15 @@ mod tests {
         (w, path)
     }
 
+    #[tokio::test]
+    async fn the_writer_keeps_statement_journals_and_temporary_trees_in_memory() {
+        let (w, _) = writer();
+        // 2 is MEMORY: otherwise a statement journal past 64 KiB (a group's savepoints, a load's
+        // INSERT … SELECT) is written to a file.
+        let kept: i64 = w.write(|c| Ok(c.query_row("PRAGMA temp_store", [], |r| r.get(0))?)).await.unwrap();
+        assert_eq!(kept, 2);
+    }
+
     /// A writer on a database with the tables `schema` creates, shared by many requests.
     async fn writer_with(schema: &'static str) -> (std::sync::Arc<Writer>, std::path::PathBuf) {
         let (w, path) = writer();
