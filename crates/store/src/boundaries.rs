@@ -136,6 +136,9 @@ fn shape_refusal(e: ShapeError) -> Refusal {
 /// each names, and every feature refused with its reason.
 /// Only features of areas `inside` are taken (an upload keeps to the uploader's jurisdiction).
 fn read_features(text: &str, known: &HashSet<String>, inside: &Inside) -> Result<(u64, Vec<Outline>, Vec<FeatureProblem>)> {
+    if text.trim().is_empty() {
+        return Err(StoreError::from(Refusal::new("refused.boundary.empty_file")));
+    }
     // Said by where it breaks, in the reader's words (serde's own message is English).
     let doc: Value = serde_json::from_str(text).map_err(|e| {
         let kind = if e.is_eof() { "refused.boundary.cut_short" } else { "refused.boundary.not_json" };
@@ -378,6 +381,7 @@ mod tests {
         for (text, kind) in [
             ("{\"type\":\"FeatureCollection\",", "refused.boundary.cut_short"),
             ("地区,代码\n清源镇,140121100\n", "refused.boundary.not_json"),
+            (" \r\n", "refused.boundary.empty_file"),
             ("[1,2]", "refused.boundary.not_collection"),
             (r#"{"type":"FeatureCollection","features":{}}"#, "refused.boundary.not_collection"),
             (r#"{"type":"FeatureCollection","UTF8Encoding":true,"features":[]}"#, "refused.boundary.echarts_encoded"),

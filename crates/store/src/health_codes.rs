@@ -78,11 +78,15 @@ impl Take {
     /// asking of a small set (the special people) without listing a zone's 100,000 residents.
     fn holds(self, id: &str) -> String {
         match self {
+            // A zone's residents as `zones::lives_in` tells one person: their area's prefixes of
+            // 2, 4, 6 and 9 digits or the whole code — the same people as the write's
+            // `zones::INSIDE_WITH_AREA` takes by code range, since every code is 2, 4, 6, 9 or 12
+            // digits (`AreaCode::parse`). (`taken_p`: an alias no caller's `id` names.)
             Take::Marked { .. } => format!(
                 "(EXISTS (SELECT 1 FROM code_dirty d WHERE d.person_id = {id} AND d.seq <= $1) \
                  OR EXISTS (SELECT 1 FROM health_codes h WHERE h.person_id = {id} AND h.review_at <= $2) \
-                 OR EXISTS (SELECT 1 FROM persons p JOIN code_dirty_zones dz ON dz.seq = $5 WHERE p.id = {id} AND {}))",
-                crate::zones::lives_in("p", "dz.zone_id")
+                 OR EXISTS (SELECT 1 FROM persons taken_p JOIN code_dirty_zones dz ON dz.seq = $5 WHERE taken_p.id = {id} AND {}))",
+                crate::zones::lives_in("taken_p", "dz.zone_id")
             ),
             Take::Unfilled { .. } => {
                 format!("({id} > $1 AND {id} <= $2 AND NOT EXISTS (SELECT 1 FROM health_codes h WHERE h.person_id = {id}))")
@@ -626,7 +630,7 @@ impl Store {
                 // by side): whoever has more to their name as the write sees it is flagged too, and
                 // one not read before is marked again below. (SQLite's one writer numbers marks in
                 // commit order: a change after the read leaves a mark past the one taken.)
-                let flag = format!("UPDATE code_work SET special = TRUE WHERE NOT special AND {}", special("code_work.person_id", 1, 2));
+                let flag = format!("UPDATE code_work SET special = TRUE WHERE special = FALSE AND {}", special("code_work.person_id", 1, 2));
                 sqlx::query(sqlx::AssertSqlSafe(flag)).bind(fever).bind(now).execute(&mut *tx).await?;
             }
             // The counts lose everyone as they were, and gain each as they are written.
