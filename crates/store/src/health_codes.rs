@@ -326,6 +326,11 @@ impl Store {
             tx.append(actor, &change).await?;
             tx.commit().await?;
         });
+        // Stored at once, so that the lists and counts by colour say it (the code is set; a
+        // refresh that fails leaves the mark for the background one).
+        if let Err(e) = self.refresh_marked_unless_busy(now).await {
+            tracing::warn!("health codes not refreshed after an override: {e}");
+        }
         Ok(())
     }
 }
@@ -357,10 +362,19 @@ impl Store {
     }
 
     /// [`Store::refresh_marked`], unless a refresh is running already (its marks are then taken
-    /// by the next one, within seconds); answers how many were derived.
+    /// by the next one, within seconds); answers how many were derived. For a hand-set code,
+    /// whose list and counts should read right at once; a zone act takes only its own mark.
     pub(crate) async fn refresh_marked_unless_busy(&self, now: DateTime<Utc>) -> Result<u64> {
         let Ok(_one) = self.codes.try_lock() else { return Ok(0) };
         self.refresh_marked_locked(now).await
+    }
+
+    /// Derives, at `now`, the residents of zone mark `mark` (one act's) and those past their
+    /// review — no other mark — unless a refresh is running already (the mark is then taken by
+    /// the next one, within seconds); answers how many were derived.
+    pub(crate) async fn refresh_zone_mark_unless_busy(&self, mark: i64, now: DateTime<Utc>) -> Result<u64> {
+        let Ok(_one) = self.codes.try_lock() else { return Ok(0) };
+        self.derive_codes(Take::Marked { upto: 0, zone: mark }, now).await
     }
 
     async fn refresh_marked_locked(&self, now: DateTime<Utc>) -> Result<u64> {

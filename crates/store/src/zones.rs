@@ -170,21 +170,34 @@ pub(crate) fn mark_residents() -> String {
     format!("INSERT INTO code_dirty (person_id) SELECT id FROM ({INSIDE}) x")
 }
 
+/// What a zone act marked for the refresh: how many people live inside, and the zone's own mark
+/// (`code_dirty_zones.seq`) when it is marked whole.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Marked {
+    people: u64,
+    mark: Option<i64>,
+}
+
 /// Marks zone `$zone` for its residents' codes to be derived again, in the act's transaction `$tx`
 /// — for an act on a sealed or controlled zone (a precaution zone colours no code): the zone
 /// itself when its residents are derived in one pass ([`crate::health_codes::CHUNK`] or fewer),
 /// else each of them (derived a chunk at a time, so that no pass holds the writer long). Answers
-/// how many live inside, counted there and then up to one more than a chunk (the zone's own count
-/// may predate an import).
+/// a [`Marked`]: how many live inside, counted there and then up to one more than a chunk (the
+/// zone's own count may predate an import), and the zone's mark when it is marked whole.
 macro_rules! mark_zone {
     (@as $tx:expr, $zone:expr, $n:expr) => {{
         let n: i64 = $n;
-        if n <= crate::health_codes::CHUNK {
-            sqlx::query("INSERT INTO code_dirty_zones (zone_id) VALUES ($1)").bind($zone).execute(&mut *$tx).await?;
+        let mark = if n <= crate::health_codes::CHUNK {
+            let (seq,): (i64,) = sqlx::query_as("INSERT INTO code_dirty_zones (zone_id) VALUES ($1) RETURNING seq")
+                .bind($zone)
+                .fetch_one(&mut *$tx)
+                .await?;
+            Some(seq)
         } else {
             sqlx::query(sqlx::AssertSqlSafe(mark_residents())).bind($zone).execute(&mut *$tx).await?;
-        }
-        n.max(0) as u64
+            None
+        };
+        Marked { people: n.max(0) as u64, mark }
     }};
     // Right after the act counted the zone's residents into `zones.residents`.
     ($tx:expr, $zone:expr, counted) => {{
@@ -403,7 +416,7 @@ impl Store {
             "kind": new.kind, "reason": reason, "drawn_at": new.drawn_at, "areas": new.extent.areas.iter().map(|a| a.as_str()).collect::<Vec<_>>(),
             "buildings": new.extent.buildings, "households": new.extent.households, "cases": new.extent.case_ids,
         }));
-        let mut marked = 0;
+        let mut marked = Marked::default();
         let id = with_write_pool!(self, pool => {
             let mut tx = pool.begin_write().await?;
             let (id,): (i64,) = sqlx::query_as(
@@ -448,7 +461,7 @@ impl Store {
             "buildings": extent.buildings, "households": extent.households, "cases": extent.case_ids, "note": note,
         }));
         let note = Some(note.trim()).filter(|n| !n.is_empty());
-        let mut marked = 0;
+        let mut marked = Marked::default();
         with_write_pool!(self, pool => {
             let mut tx = pool.begin_write().await?;
             let done = sqlx::query(
@@ -507,7 +520,7 @@ impl Store {
             .after(serde_json::json!({"kind": after.kind, "downgraded": after.downgraded, "since": after.since, "lifted": after.lifted, "note": note}));
         let note = Some(note.trim()).filter(|n| !n.is_empty());
         let (lifted_at, lifted_by) = if after.lifted { (Some(at), Some(actor.name.as_str())) } else { (None, None) };
-        let mut marked = 0;
+        let mut marked = Marked::default();
         with_write_pool!(self, pool => {
             let mut tx = pool.begin_write().await?;
             let done = sqlx::query(
@@ -551,14 +564,16 @@ impl Store {
         Ok(())
     }
 
-    /// Derives the codes of the people a zone act marked (`marked` of them), so that they and the
-    /// counts read right at once — up to [`crate::health_codes::AT_ONCE`] people; more are derived
-    /// in the background (a person's code reads right meanwhile, derived from the records). The act
-    /// has committed: a refresh that fails is logged and its marks stay for the background refresh,
-    /// rather than failing an act that is done. While another refresh runs (a county's worth in
-    /// the background), the act does not wait for it: its marks are taken by the next.
-    async fn codes_after_act(&self, marked: u64, at: DateTime<Utc>) {
-        if marked > crate::health_codes::AT_ONCE {
+    /// Derives the codes of the people a zone act marked, so that they and the counts read right
+    /// at once — its own mark only (other acts' marks are the background refresh's: a small act
+    /// that took them would derive a county's worth inside its request), up to
+    /// [`crate::health_codes::AT_ONCE`] people; more are derived in the background (a person's code
+    /// reads right meanwhile, derived from the records). The act has committed: a refresh that
+    /// fails is logged and its marks stay for the background refresh, rather than failing an act
+    /// that is done. While another refresh runs, the act does not wait for it: its mark is taken
+    /// by the next.
+    async fn codes_after_act(&self, marked: Marked, at: DateTime<Utc>) {
+        if marked.people > crate::health_codes::AT_ONCE {
             // A county's worth: derived in the background; read meanwhile from the records.
             let store = self.clone();
             tokio::spawn(async move {
@@ -566,7 +581,9 @@ impl Store {
                     tracing::warn!("health codes not refreshed after a zone act: {e}");
                 }
             });
-        } else if let Err(e) = self.refresh_marked_unless_busy(at).await {
+        } else if let Some(mark) = marked.mark
+            && let Err(e) = self.refresh_zone_mark_unless_busy(mark, at).await
+        {
             tracing::warn!("health codes not refreshed after a zone act: {e}");
         }
     }

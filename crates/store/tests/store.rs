@@ -95,6 +95,17 @@ async fn raw_time(s: &Scratch, sql: &str) -> chrono::DateTime<chrono::Utc> {
     }
 }
 
+/// One count read by hand on a direct connection, outside the product.
+async fn raw_count(s: &Scratch, sql: &str) -> i64 {
+    use sqlx::Connection;
+    let q = sqlx::AssertSqlSafe(sql);
+    let (n,): (i64,) = match s.kind {
+        BackendKind::Sqlite => sqlx::query_as(q).fetch_one(&mut sqlx::SqliteConnection::connect(&s.url).await.unwrap()).await.unwrap(),
+        BackendKind::Postgres => sqlx::query_as(q).fetch_one(&mut sqlx::PgConnection::connect(&s.url).await.unwrap()).await.unwrap(),
+    };
+    n
+}
+
 async fn raw(s: &Scratch, sql: &str) -> Result<(), sqlx::Error> {
     use sqlx::Connection;
     let q = sqlx::AssertSqlSafe(sql);

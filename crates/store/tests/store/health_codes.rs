@@ -366,6 +366,38 @@ async fn zones_awaiting_the_refresh_together_leave_every_code_as_the_records_giv
     }
 }
 
+#[tokio::test]
+async fn a_zone_act_derives_its_own_people_and_leaves_other_acts_marks_to_the_background() {
+    for (s, store) in each_backend("codes_act_own_mark").await {
+        seed_areas(&store).await;
+        import_persons(&store, Cursor::new(people_csv(200).into_bytes()), &mut Collect::default()).await.unwrap();
+        while store.refresh_codes(Utc::now()).await.unwrap() > 0 {}
+        let chief = as_user(&store, "chief", Role::Commander, "140121").await;
+        // Another act's mark not yet taken: the county controlled, its refresh pending (a
+        // county's worth is derived in the background).
+        let county = chief.designate_zone(&draw(ZoneKind::Controlled, "140121")).await.unwrap();
+        raw(&s, &format!("INSERT INTO code_dirty_zones (zone_id) VALUES ({})", county.id)).await.unwrap();
+        // A village sealed: its own residents are derived and counted at once; the county's mark
+        // is left to the background refresh, not taken inside the village's request.
+        let village = chief.designate_zone(&draw(ZoneKind::Sealed, "140121100201")).await.unwrap();
+        let pending = |zone: i64| {
+            let (s, sql) = (&s, format!("SELECT COUNT(*) FROM code_dirty_zones WHERE zone_id = {zone}"));
+            async move { raw_count(s, &sql).await }
+        };
+        assert_eq!((pending(county.id).await, pending(village.id).await), (1, 0), "{:?}", s.kind);
+        let counts = chief.code_counts(&code_of("140121100")).await.unwrap();
+        let red = counts.iter().find(|c| c.area_code == "140121100201").map(|c| c.red);
+        assert_eq!(red, Some(village.residents), "{:?}", s.kind);
+        // The background refresh takes the rest; every code reads as the records give it.
+        while store.refresh_codes(Utc::now()).await.unwrap() > 0 {}
+        assert_eq!(pending(county.id).await, 0);
+        let counts = chief.code_counts(&code_of("140121100")).await.unwrap();
+        let village_row = counts.iter().find(|c| c.area_code == "140121100201").unwrap();
+        assert_eq!((village_row.red, village_row.yellow), (50, 0), "{:?}", s.kind);
+        s.finish(store).await.unwrap();
+    }
+}
+
 /// A drill zone of `kind` over one area.
 fn draw(kind: ZoneKind, area: &str) -> NewZone {
     NewZone {
