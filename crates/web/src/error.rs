@@ -132,16 +132,13 @@ pub type ApiResult<T> = Result<T, ApiError>;
 /// The most of an extractor's plain-text rejection kept as a problem's detail.
 const REJECTION_TEXT_MAX: usize = 16 * 1024;
 
-/// Answers every failure under `/api/` as `application/problem+json`. The handlers' own errors
+/// Answers a failure under `/api/` as `application/problem+json` (the caller asks only for API
+/// paths). The handlers' own errors
 /// already are; this catches what the extractors answer before a handler runs, in text/plain: a
 /// body that is not JSON or not of the request's shape (400/422), a wrong or missing content
 /// type (415), a body over the limit (413), a path or query that does not parse (400). Their
 /// text becomes the problem's detail; headers such as `Allow` are kept.
-pub async fn api_problems(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
-    if !req.uri().path().starts_with("/api/") {
-        return next.run(req).await;
-    }
-    let res = next.run(req).await;
+pub(crate) async fn api_problem(res: Response) -> Response {
     let status = res.status();
     let problem = res.headers().get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(b"application/problem+json"));
     if !(status.is_client_error() || status.is_server_error()) || problem {
@@ -166,14 +163,15 @@ const TEXT_BODY_MAX: usize = 2 * 1024 * 1024;
 /// Refuses a request carrying a NUL character (U+0000) in its query, a JSON string or a form
 /// field, with 400 before any handler runs. No field of Cordon takes one, and PostgreSQL cannot
 /// store one in text: let through, it failed as a server error on that backend only (found by
-/// fuzzing the API). File uploads are the importers' to refuse, row by row.
-pub async fn refuse_nul(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+/// fuzzing the API). File uploads are the importers' to refuse, row by row. Answers the request
+/// to go on with (a JSON or form body read whole and put back), or the refusal.
+pub(crate) async fn refuse_nul(req: axum::extract::Request) -> Result<axum::extract::Request, Response> {
     let refused = || {
         ApiError::with_status(StatusCode::BAD_REQUEST, "the request holds a NUL character (U+0000), which is not text any field takes")
             .into_response()
     };
     if req.uri().query().is_some_and(|q| q.contains("%00")) || req.uri().path().contains("%00") {
-        return refused();
+        return Err(refused());
     }
     let ctype = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default().to_ascii_lowercase();
     let mime = ctype.split(';').next().unwrap_or_default().trim();
@@ -182,20 +180,22 @@ pub async fn refuse_nul(req: axum::extract::Request, next: axum::middleware::Nex
     let json = mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"));
     let form = mime == "application/x-www-form-urlencoded" && !req.uri().path().starts_with("/api/");
     if !json && !form {
-        return next.run(req).await;
+        return Ok(req);
     }
     let (parts, body) = req.into_parts();
     let bytes = match axum::body::to_bytes(body, TEXT_BODY_MAX).await {
         Ok(bytes) => bytes,
         Err(_) => {
-            return ApiError::with_status(StatusCode::PAYLOAD_TOO_LARGE, format!("the body is over {TEXT_BODY_MAX} bytes")).into_response();
+            return Err(
+                ApiError::with_status(StatusCode::PAYLOAD_TOO_LARGE, format!("the body is over {TEXT_BODY_MAX} bytes")).into_response()
+            );
         }
     };
     let nul = if json { json_holds_nul(&bytes) } else { bytes.contains(&0) || contains(&bytes, b"%00") };
     if nul {
-        return refused();
+        return Err(refused());
     }
-    next.run(axum::extract::Request::from_parts(parts, axum::body::Body::from(bytes))).await
+    Ok(axum::extract::Request::from_parts(parts, axum::body::Body::from(bytes)))
 }
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {

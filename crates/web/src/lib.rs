@@ -6,11 +6,9 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::http::{HeaderValue, header};
+use axum::response::IntoResponse;
 use axum::routing::get;
 use cordon_store::Store;
-use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::timeout::TimeoutLayer;
-use tower_http::trace::TraceLayer;
 
 pub mod api;
 mod assets;
@@ -54,38 +52,73 @@ pub fn app(store: Store) -> Router {
 /// line takes minutes).
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(3600);
 
-/// The layers every request goes through, outermost first. A handler's panic and a request over
-/// its time are answered inside `api_problems`, so that an API caller gets problem+json for them
-/// like for every other error (a page gets the status); the outer panic layer is the last resort
-/// for the layers themselves.
+/// What every request goes through, as one service around the routes (each tower layer was a
+/// clone and a boxed future on every request, and `axum::middleware::from_fn` a boxed clone of
+/// everything inside it: the seven of them cost a one-row request about 9 µs, more than a
+/// third of its time). In order: a span for the request; its id and the response's security
+/// headers (`frame`); an unsafe request a browser sent from another site refused; then, within
+/// `timeout` (408) and with a panic caught (500), a NUL in the query or body refused
+/// (`error::refuse_nul`) and the handler; and, under `/api/`, any failure answered as problem+json
+/// (`error::api_problem`), the timeout's and the panic's too. A panic in all this itself is
+/// answered 500 as the last resort. Served as one service: axum readies a router for each new
+/// connection by cloning every route (about half a millisecond for all of Cordon's); this one
+/// clones an Arc.
 fn layered(routes: Router, timeout: Duration) -> Router {
-    // One stack around the whole router, not `Router::layer`, which wraps every route in each
-    // layer and boxes and clones it again at each level on every request. Served as one
-    // service: axum readies a router for each new connection by cloning every route (about half
-    // a millisecond for all of Cordon's); this one clones an Arc.
-    let stack = tower::ServiceBuilder::new()
-        .layer(TraceLayer::new_for_http())
-        .layer(CatchPanicLayer::new())
-        .layer(axum::middleware::from_fn(frame))
-        .layer(axum::middleware::from_fn(error::api_problems))
-        .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, timeout))
-        .layer(CatchPanicLayer::new())
-        .layer(axum::middleware::from_fn(error::refuse_nul))
-        .service(routes);
-    Router::new().fallback_service(stack)
+    Router::new().fallback_service(Framed { routes, timeout })
 }
 
-/// The OpenAPI document of the JSON API, with security schemes and each operation's permission.
-pub fn openapi() -> serde_json::Value {
-    api::document()
+#[derive(Clone)]
+struct Framed {
+    routes: Router,
+    timeout: Duration,
 }
 
-/// What every request goes through, in one layer (each layer is a clone and a boxed future on
-/// every request): it gets an id (kept from `X-Request-Id` when the client or a proxy sent one),
-/// recorded on audit events and echoed in the response; an unsafe request a browser sent from
-/// another site is refused (`auth::cross_site`); a language chosen with `?lang=` is remembered;
-/// and the response carries the security headers its handler did not set.
-async fn frame(mut req: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
+impl tower::Service<axum::extract::Request> for Framed {
+    type Response = axum::response::Response;
+    type Error = std::convert::Infallible;
+    type Future = futures_util::future::BoxFuture<'static, Result<Self::Response, Self::Error>>;
+
+    fn poll_ready(&mut self, _: &mut std::task::Context<'_>) -> std::task::Poll<Result<(), Self::Error>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, req: axum::extract::Request) -> Self::Future {
+        use futures_util::FutureExt;
+        use tracing::Instrument;
+        let span = tracing::debug_span!("request", method = %req.method(), uri = %req.uri(), version = ?req.version());
+        let handled = std::panic::AssertUnwindSafe(frame(self.routes.clone(), self.timeout, req)).catch_unwind();
+        Box::pin(
+            async move {
+                let started = std::time::Instant::now();
+                let res = handled.await.unwrap_or_else(panicked);
+                let latency = started.elapsed();
+                if res.status().is_server_error() {
+                    tracing::error!(status = res.status().as_u16(), ?latency, "response failed");
+                } else {
+                    tracing::debug!(status = res.status().as_u16(), ?latency, "finished processing request");
+                }
+                Ok(res)
+            }
+            .instrument(span),
+        )
+    }
+}
+
+/// A panic's answer: 500, and the message in the log.
+fn panicked(err: Box<dyn std::any::Any + Send>) -> axum::response::Response {
+    let message = err.downcast_ref::<String>().map(String::as_str).or_else(|| err.downcast_ref::<&str>().copied());
+    tracing::error!("a request panicked: {}", message.unwrap_or("(no message)"));
+    (axum::http::StatusCode::INTERNAL_SERVER_ERROR, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], "Service panicked")
+        .into_response()
+}
+
+/// The request's id (kept from `X-Request-Id` when the client or a proxy sent one), recorded on
+/// audit events and echoed in the response; an unsafe request a browser sent from another site
+/// refused (`auth::cross_site`); a language chosen with `?lang=` remembered; and the response's
+/// security headers, where its handler did not set them.
+async fn frame(routes: Router, timeout: Duration, mut req: axum::extract::Request) -> axum::response::Response {
+    use futures_util::FutureExt;
+    use tower::ServiceExt;
     static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
     static PREFIX: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     const SECURITY: [(header::HeaderName, &str); 4] = [
@@ -105,11 +138,28 @@ async fn frame(mut req: axum::extract::Request, next: axum::middleware::Next) ->
     let value = HeaderValue::from_str(&id).unwrap_or_else(|_| HeaderValue::from_static("invalid"));
     req.headers_mut().insert(name.clone(), value.clone());
     let lang = i18n::chosen(req.uri());
+    let api = req.uri().path().starts_with("/api/");
     let mut res = if auth::cross_site(&req) {
-        axum::response::IntoResponse::into_response(error::ApiError::forbidden("cross-site request refused (origin check)"))
+        error::ApiError::forbidden("cross-site request refused (origin check)").into_response()
     } else {
-        next.run(req).await
+        let handled = async move {
+            match error::refuse_nul(req).await {
+                Err(refused) => refused,
+                Ok(req) => match routes.oneshot(req).await {
+                    Ok(res) => res,
+                    Err(never) => match never {},
+                },
+            }
+        };
+        match tokio::time::timeout(timeout, std::panic::AssertUnwindSafe(handled).catch_unwind()).await {
+            Ok(Ok(res)) => res,
+            Ok(Err(panic)) => panicked(panic),
+            Err(_) => axum::http::StatusCode::REQUEST_TIMEOUT.into_response(),
+        }
     };
+    if api {
+        res = error::api_problem(res).await;
+    }
     if let Some(lang) = lang {
         i18n::remember(&mut res, lang);
     }
@@ -121,6 +171,11 @@ async fn frame(mut req: axum::extract::Request, next: axum::middleware::Next) ->
         }
     }
     res
+}
+
+/// The OpenAPI document of the JSON API, with security schemes and each operation's permission.
+pub fn openapi() -> serde_json::Value {
+    api::document()
 }
 
 /// `ok` when the database answers, and, when this process runs the MLLP listener, its state on
