@@ -322,9 +322,27 @@ pub(crate) fn recalled_sql(people: &[i64]) -> String {
 }
 
 /// A new tube: `$1` round, `$2` barcode, `$3` site, `$4` area, `$5` pool kind, `$6` pool size,
-/// `$7` station, `$8` collector, `$9` opened at, `$10` purpose; nothing when the barcode is taken.
+/// `$7` station, `$8` collector, `$9` opened at, `$10` purpose; answers its id and its opening
+/// time as stored, nothing when the barcode is taken.
 pub(crate) const OPEN_TUBE: &str = "INSERT INTO tubes (round_id, barcode, site_id, area_code, pool_kind, pool_size, members, station, collector, opened_at, purpose) \
-     VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $8, $9, $10) ON CONFLICT (round_id, barcode) DO NOTHING";
+     VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $8, $9, $10) ON CONFLICT (round_id, barcode) DO NOTHING RETURNING id, opened_at";
+
+/// The tube [`OPEN_TUBE`] inserted (`id`, `opened_at` as it answered), as [`Tube`]: what was
+/// asked and decided is what was stored, so it is not read again.
+pub(crate) fn opened(ask: &OpenAsk, site_area: String, (pool_kind, pool_size): (&str, i32), id: i64, opened_at: DateTime<Utc>) -> Tube {
+    Tube {
+        id,
+        round_id: ask.round_id,
+        barcode: ask.barcode.clone(),
+        site_id: ask.site_id,
+        area_code: site_area,
+        pool: stored_pool(pool_kind, pool_size),
+        members: 0,
+        opened_at,
+        sealed_at: None,
+        retest: ask.purpose() == "retest",
+    }
+}
 
 /// Counts one more member into tube `$4` — only if it still holds `$5` and is open (optimistic):
 /// `$1` sealed at, `$2` household, `$3` pool size.

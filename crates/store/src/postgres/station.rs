@@ -9,7 +9,7 @@ use sqlx::PgPool;
 use crate::Result;
 use crate::station::{
     BUMP_COUNTS, BUMP_HOUR, DROP_EXEMPTION, INSERT_SAMPLE, OPEN_READ, OPEN_TUBE, OpenAsk, OpenFacts, OpenPlan, ScanFacts, ScanPlan,
-    Scanned, Tube, TubeRow, UPDATE_TUBE, decide_open, decide_scan, hour_of, refuse,
+    Scanned, Tube, TubeRow, UPDATE_TUBE, decide_open, decide_scan, hour_of, opened, refuse,
 };
 
 /// The tube (`$1` round, `$2` barcode) with the person (`$3`), the earlier sample the
@@ -295,7 +295,7 @@ pub(crate) async fn open_tube(pool: &PgPool, ask: &OpenAsk, inside: &(dyn Fn(&st
         OpenPlan::Answer(tube) => return Ok(tube),
         OpenPlan::Insert { site_area, pool } => (site_area, pool),
     };
-    sqlx::query(OPEN_TUBE)
+    let inserted: Option<(i64, chrono::DateTime<Utc>)> = sqlx::query_as(OPEN_TUBE)
         .bind(ask.round_id)
         .bind(&ask.barcode)
         .bind(ask.site_id)
@@ -306,8 +306,12 @@ pub(crate) async fn open_tube(pool: &PgPool, ask: &OpenAsk, inside: &(dyn Fn(&st
         .bind(ask.collector.as_deref())
         .bind(Utc::now())
         .bind(ask.purpose())
-        .execute(pool)
+        .fetch_optional(pool)
         .await?;
+    if let Some((id, opened_at)) = inserted {
+        return Ok(opened(ask, site_area, (pool_kind, pool_size), id, opened_at));
+    }
+    // Taken a moment ago by another request: said as it now stands.
     match decide_open(ask, open_facts(pool, ask).await?, inside)? {
         OpenPlan::Answer(tube) => Ok(tube),
         OpenPlan::Insert { .. } => Err(crate::StoreError::Task("the tube opened is not there".into())),

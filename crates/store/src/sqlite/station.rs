@@ -9,7 +9,7 @@ use super::writer::Tallies;
 use super::{parse_time, time};
 use crate::station::{
     DROP_EXEMPTION, INSERT_SAMPLE, OPEN_READ, OPEN_TUBE, OpenAsk, OpenFacts, OpenPlan, ScanFacts, ScanPlan, Scanned, Tube, TubeRow,
-    UPDATE_TUBE, decide_open, decide_scan, hour_of, refuse,
+    UPDATE_TUBE, decide_open, decide_scan, hour_of, opened, refuse,
 };
 use crate::{Result, sqlite_sql};
 
@@ -177,19 +177,28 @@ pub(crate) fn open_tube(c: &Connection, ask: &OpenAsk, inside: &dyn Fn(&str) -> 
         OpenPlan::Answer(tube) => return Ok(tube),
         OpenPlan::Insert { site_area, pool } => (site_area, pool),
     };
-    c.prepare_cached(&SQL.open_tube)?.execute(rusqlite::params![
-        ask.round_id,
-        ask.barcode,
-        ask.site_id,
-        site_area,
-        pool_kind,
-        pool_size,
-        ask.station,
-        ask.collector,
-        time(Utc::now()),
-        ask.purpose()
-    ])?;
-    // Inserted, or taken a moment ago by a batch upload's connection: said as it now stands.
+    let inserted = c
+        .prepare_cached(&SQL.open_tube)?
+        .query_row(
+            rusqlite::params![
+                ask.round_id,
+                ask.barcode,
+                ask.site_id,
+                site_area,
+                pool_kind,
+                pool_size,
+                ask.station,
+                ask.collector,
+                time(Utc::now()),
+                ask.purpose()
+            ],
+            |r| Ok((r.get::<_, i64>(0)?, stored_time(r.get(1)?)?)),
+        )
+        .optional()?;
+    if let Some((id, opened_at)) = inserted {
+        return Ok(opened(ask, site_area, (pool_kind, pool_size), id, opened_at));
+    }
+    // Taken a moment ago by a batch upload's connection: said as it now stands.
     match decide_open(ask, read(c)?, inside)? {
         OpenPlan::Answer(tube) => Ok(tube),
         OpenPlan::Insert { .. } => Err(crate::StoreError::Task("the tube opened is not there".into())),
