@@ -220,13 +220,15 @@ mod tests {
 
     #[tokio::test]
     async fn a_panic_or_a_timeout_answers_an_api_caller_with_problem_json_and_a_page_with_its_status() {
-        let routes = Router::new().route("/api/v1/boom", get(boom)).route("/boom", get(boom)).route(
-            "/api/v1/slow",
-            get(|| async {
-                tokio::time::sleep(Duration::from_secs(5)).await;
-                "late"
-            }),
-        );
+        async fn slow() -> &'static str {
+            tokio::time::sleep(Duration::from_secs(5)).await;
+            "late"
+        }
+        let routes = Router::new()
+            .route("/api/v1/boom", get(boom))
+            .route("/boom", get(boom))
+            .route("/api/v1/slow", get(slow))
+            .route("/slow", get(slow));
         let app = layered(routes, Duration::from_millis(50));
         let call = |path: &'static str| app.clone().oneshot(Request::get(path).body(Body::empty()).unwrap());
         for (path, status) in [("/api/v1/boom", StatusCode::INTERNAL_SERVER_ERROR), ("/api/v1/slow", StatusCode::REQUEST_TIMEOUT)] {
@@ -235,11 +237,17 @@ mod tests {
             let ctype = res.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
             assert!(ctype.starts_with("application/problem+json"), "{path}: {ctype}");
             assert!(res.headers().contains_key("x-request-id"), "{path}");
+            assert_eq!(res.headers().get(header::X_CONTENT_TYPE_OPTIONS).map(|v| v.as_bytes()), Some(&b"nosniff"[..]), "{path}");
             let body = axum::body::to_bytes(res.into_body(), 1 << 16).await.unwrap();
             let problem: serde_json::Value = serde_json::from_slice(&body).unwrap();
             assert_eq!(problem["status"], status.as_u16(), "{path}: {problem}");
         }
-        let page = call("/boom").await.unwrap();
-        assert_eq!(page.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        for (path, status) in [("/boom", StatusCode::INTERNAL_SERVER_ERROR), ("/slow", StatusCode::REQUEST_TIMEOUT)] {
+            let page = call(path).await.unwrap();
+            assert_eq!(page.status(), status, "{path}");
+            let ctype = page.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
+            assert!(!ctype.starts_with("application/problem+json"), "{path}: a page is not answered as a problem");
+            assert!(page.headers().contains_key("x-request-id") && page.headers().contains_key(header::X_FRAME_OPTIONS), "{path}");
+        }
     }
 }

@@ -182,7 +182,7 @@ pub fn document() -> Value {
 }
 
 /// Every failure an operation can answer, each an `application/problem+json` [`Problem`] (as
-/// [`crate::error::api_problems`] makes sure): what every operation can meet (a query that does
+/// [`crate::error::api_problem`] makes sure): what every operation can meet (a query that does
 /// not parse, no or a bad credential, a permission or area outside the caller's), a record not
 /// found where the path names one, and for a body a conflict, a size, a content type and the
 /// rules' refusals.
