@@ -607,13 +607,14 @@ impl Store {
     }
 
     /// The raw side of `http_register`: one row committed per request through the same door a
-    /// scan's writes take — the one writer on SQLite (grouped commits), the pool on PostgreSQL.
+    /// scan's writes take — the one writer on SQLite (grouped commits, without a savepoint of
+    /// its own, as a scan), the pool on PostgreSQL.
     pub async fn commit_one_plain(&self, person_id: i64, client_id: String) -> Result<()> {
         let at = crate::sqlite::time(Utc::now());
         match &*self.backend {
             Backend::Sqlite(b) => {
                 b.writer
-                    .write(move |c| {
+                    .write_decided(move |c| {
                         c.prepare_cached("INSERT INTO bench_commits (person_id, client_id, at) VALUES (?1, ?2, ?3)")?
                             .execute(rusqlite::params![person_id, client_id, at])?;
                         Ok(())

@@ -265,7 +265,7 @@ impl Store {
     /// beside the scans (`sqlite::station`); on PostgreSQL the same read and insert on the pool.
     pub(crate) async fn open_tube(&self, ask: OpenAsk, inside: impl Fn(&str) -> Result<()> + Send + Sync + 'static) -> Result<Tube> {
         match &*self.backend {
-            crate::Backend::Sqlite(b) => b.writer.write(move |c| crate::sqlite::station::open_tube(c, &ask, &inside)).await,
+            crate::Backend::Sqlite(b) => b.writer.write_decided(move |c| crate::sqlite::station::open_tube(c, &ask, &inside)).await,
             crate::Backend::Postgres(b) => crate::postgres::station::open_tube(&b.pool, &ask, &inside).await,
         }
     }
@@ -288,7 +288,7 @@ impl Store {
             crate::Backend::Sqlite(b) => {
                 let (barcode, client_id) = (barcode.to_string(), client_id.map(str::to_string));
                 b.writer
-                    .write_tallied(move |c, tallies| {
+                    .write_decided_tallied(move |c, tallies| {
                         crate::sqlite::station::scan(c, round_id, &barcode, person_id, client_id.as_deref(), &inside, tallies)
                     })
                     .await

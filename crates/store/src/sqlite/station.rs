@@ -124,17 +124,11 @@ pub(crate) fn scan(
         ScanPlan::Answer(scanned) => return Ok(scanned),
         ScanPlan::Write(w) => w,
     };
-    // Read and written on the one writer: the tube is as read (the check stays, to be sure).
-    let changed = c.prepare_cached(&SQL.update_tube)?.execute(rusqlite::params![
-        w.tube_after.sealed_at.map(time),
-        w.household,
-        w.pool_size,
-        w.tube_after.id,
-        w.members_before
-    ])?;
-    if changed == 0 {
-        return Err(refuse::busy(&w.tube_after.barcode).into());
-    }
+    // Written on the one writer, which runs the scan without a savepoint of its own
+    // (`Writer::write_decided`): a refusal comes before the first change. The sample first —
+    // should the round already hold one for the person after all, nothing is written — then the
+    // tube, which is as read (the check stays, to be sure; failing after the sample's insert,
+    // it would fail the writer's whole group, nothing of it stored).
     let now = time(w.now);
     let added = c.prepare_cached(&SQL.insert_sample)?.execute(rusqlite::params![
         round_id,
@@ -146,7 +140,16 @@ pub(crate) fn scan(
         w.tube_after.sample_kind()
     ])?;
     if added == 0 {
-        // The writer's savepoint rolls the tube's count back with this refusal.
+        return Err(refuse::busy(&w.tube_after.barcode).into());
+    }
+    let changed = c.prepare_cached(&SQL.update_tube)?.execute(rusqlite::params![
+        w.tube_after.sealed_at.map(time),
+        w.household,
+        w.pool_size,
+        w.tube_after.id,
+        w.members_before
+    ])?;
+    if changed == 0 {
         return Err(refuse::busy(&w.tube_after.barcode).into());
     }
     if !w.tube_after.retest {
@@ -159,7 +162,7 @@ pub(crate) fn scan(
 }
 
 /// [`crate::Store::open_tube`] on the writer's connection: one read, the rules, the insert and
-/// the tube read back.
+/// the tube read back; a refusal comes before the insert (`Writer::write_decided`).
 pub(crate) fn open_tube(c: &Connection, ask: &OpenAsk, inside: &dyn Fn(&str) -> Result<()>) -> Result<Tube> {
     let read = |c: &Connection| -> Result<OpenFacts> {
         let mut stmt = c.prepare_cached(&SQL.open_read)?;

@@ -2,6 +2,9 @@
 //! which takes the writes waiting for it as a group — one transaction, a savepoint for each
 //! request, one commit (one sync to disk) for them all — and answers each request only after its
 //! group's commit. A request refused or failed rolls back to its savepoint; the others commit.
+//! A request that decides before it writes ([`Writer::write_decided`]: a scan, a tube opened)
+//! runs without a savepoint, whose page copies were a tenth of a scan's cost: refused, it has
+//! written nothing; if it ever fails having written, its group fails whole.
 //! Reads a write depends on happen inside it, on this connection, so they see every write
 //! before it, committed or still in the group. Counts the writes add to (a round's coverage)
 //! are summed over the group and written once, before its commit ([`Tallies`]).
@@ -72,7 +75,18 @@ impl Tallies {
 
 struct Request {
     job: Job,
+    undo: Undo,
     reply: tokio::sync::oneshot::Sender<Result<Output>>,
+}
+
+/// How a request in a group is undone when it fails.
+#[derive(Clone, Copy)]
+enum Undo {
+    /// Rolled back to a savepoint taken before it.
+    Savepoint,
+    /// It decides before it writes, so a refusal has nothing to undo; a failure after a write
+    /// (which the connection's count of changed rows shows) fails the whole group.
+    Decided,
 }
 
 /// The most requests committed together.
@@ -94,18 +108,46 @@ impl Writer {
 
     /// Runs `write` in the next group and answers once the group is committed.
     pub(crate) async fn write<T: Send + 'static>(&self, write: impl FnOnce(&Connection) -> Result<T> + Send + 'static) -> Result<T> {
-        self.write_tallied(move |c, _| write(c)).await
+        self.submit(Undo::Savepoint, move |c, _| write(c)).await
+    }
+
+    /// [`Writer::write`] for a write that refuses only before its first change to the database
+    /// (reads, decides, then writes): it runs without a savepoint of its own. Should it fail
+    /// after a change all the same, its whole group fails and every request in it is told.
+    pub(crate) async fn write_decided<T: Send + 'static>(
+        &self,
+        write: impl FnOnce(&Connection) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        self.submit(Undo::Decided, move |c, _| write(c)).await
     }
 
     /// [`Writer::write`] for a write that adds to maintained counts: it adds them to the
     /// [`Tallies`] it is given, written with its group's.
+    #[cfg(test)]
     pub(crate) async fn write_tallied<T: Send + 'static>(
         &self,
         write: impl FnOnce(&Connection, &mut Tallies) -> Result<T> + Send + 'static,
     ) -> Result<T> {
+        self.submit(Undo::Savepoint, write).await
+    }
+
+    /// [`Writer::write_decided`] for a write that adds to maintained counts (a scan): it adds
+    /// them to the [`Tallies`] it is given, written with its group's.
+    pub(crate) async fn write_decided_tallied<T: Send + 'static>(
+        &self,
+        write: impl FnOnce(&Connection, &mut Tallies) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        self.submit(Undo::Decided, write).await
+    }
+
+    async fn submit<T: Send + 'static>(
+        &self,
+        undo: Undo,
+        write: impl FnOnce(&Connection, &mut Tallies) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
         let (reply, answer) = tokio::sync::oneshot::channel();
         let job: Job = Box::new(move |c, t| write(c, t).map(|v| Box::new(v) as Output));
-        self.requests.send(Request { job, reply }).map_err(|_| stopped())?;
+        self.requests.send(Request { job, undo, reply }).map_err(|_| stopped())?;
         let out = answer.await.map_err(|_| stopped())??;
         out.downcast::<T>().map(|t| *t).map_err(|_| StoreError::Task("the writer answered another type".into()))
     }
@@ -151,38 +193,58 @@ fn write_group(conn: &mut Connection, mut group: Vec<Request>) -> Replies {
     // The savepoint statements prepared once (a request's own cost is a few microseconds; text
     // SQL parsed twice a request would be a good part of it).
     let step = |sql: &str| -> rusqlite::Result<()> { tx.prepare_cached(sql)?.execute([]).map(|_| ()) };
-    let undo = || step("ROLLBACK TO request").and_then(|()| step("RELEASE request"));
+    let roll_back = || step("ROLLBACK TO request").and_then(|()| step("RELEASE request"));
     // Why the group cannot commit: a request's writes that could not be undone, or the
     // transaction gone (SQLite rolls all of it back on a full disk, an I/O error or no memory,
     // and later savepoints would each commit on their own). Every request is then told, and
     // nothing more runs.
     let mut broken: Option<String> = None;
-    for Request { job, reply } in group {
+    for Request { job, undo, reply } in group {
         if broken.is_some() {
             out.push((reply, Err(StoreError::Task("the write was not committed".into()))));
             continue;
         }
-        let result = match step("SAVEPOINT request") {
-            Err(e) => Err(StoreError::from(e)),
-            Ok(()) => {
+        let result = match undo {
+            Undo::Decided => {
+                let before = tx.total_changes();
                 let mut mine = Tallies::default();
-                // A job that panics is a failed request, not a dead writer.
                 let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(&tx, &mut mine)))
                     .unwrap_or_else(|_| Err(StoreError::Task("the write failed unexpectedly".into())));
-                match ran.and_then(|v| step("RELEASE request").map(|()| v).map_err(StoreError::from)) {
+                match ran {
                     Ok(v) => {
                         tallies.merge(mine);
                         Ok(v)
                     }
-                    // Rolled back to the savepoint, its counts unadded.
                     Err(e) => {
-                        if let Err(undone) = undo() {
-                            broken = Some(format!("{e}; and it could not be undone: {undone}"));
+                        if tx.total_changes() != before {
+                            broken = Some(format!("{e}; it failed after a change, which cannot be undone alone"));
                         }
                         Err(e)
                     }
                 }
             }
+            Undo::Savepoint => match step("SAVEPOINT request") {
+                Err(e) => Err(StoreError::from(e)),
+                Ok(()) => {
+                    let mut mine = Tallies::default();
+                    // A job that panics is a failed request, not a dead writer.
+                    let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(&tx, &mut mine)))
+                        .unwrap_or_else(|_| Err(StoreError::Task("the write failed unexpectedly".into())));
+                    match ran.and_then(|v| step("RELEASE request").map(|()| v).map_err(StoreError::from)) {
+                        Ok(v) => {
+                            tallies.merge(mine);
+                            Ok(v)
+                        }
+                        // Rolled back to the savepoint, its counts unadded.
+                        Err(e) => {
+                            if let Err(undone) = roll_back() {
+                                broken = Some(format!("{e}; and it could not be undone: {undone}"));
+                            }
+                            Err(e)
+                        }
+                    }
+                }
+            },
         };
         if broken.is_none() && tx.is_autocommit() {
             broken = Some("the group's transaction ended before its commit".into());
@@ -210,7 +272,10 @@ fn write_group(conn: &mut Connection, mut group: Vec<Request>) -> Replies {
 /// a group gives each request (which copies every page the request first touches — a sixth of
 /// the writer's time for a case). A request that ended the transaction under it (as SQLite does
 /// on a full disk or an I/O error) is told so, and whatever it left is rolled back.
-fn write_alone(conn: &mut Connection, Request { job, reply }: Request) -> (tokio::sync::oneshot::Sender<Result<Output>>, Result<Output>) {
+fn write_alone(
+    conn: &mut Connection,
+    Request { job, reply, .. }: Request,
+) -> (tokio::sync::oneshot::Sender<Result<Output>>, Result<Output>) {
     let not_committed = |e: &dyn std::fmt::Display| StoreError::Task(format!("the write was not committed: {e}"));
     let tx = match conn.transaction_with_behavior(TransactionBehavior::Immediate) {
         Ok(tx) => tx,
@@ -311,6 +376,71 @@ mod tests {
         // A write sees the writes before it in its group.
         let seen = w.write(|c| Ok(c.query_row("SELECT COUNT(*) FROM t", [], |r| r.get::<_, i64>(0))?)).await.unwrap();
         assert_eq!(seen, 179);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_decided_request_refused_before_a_change_leaves_its_group_and_one_failing_after_a_change_fails_it() {
+        // Without savepoints: refusals and a panic before the insert cost nobody else anything;
+        // a request that inserts and then fails (it promised not to) takes its group with it, so
+        // that nothing is stored that its request was not told Ok for.
+        let (w, path) = writer_with(T_AND_COUNTS).await;
+        let tasks: Vec<_> = (0..400i64)
+            .map(|n| {
+                let w = w.clone();
+                tokio::spawn(async move {
+                    w.write_decided_tallied(move |c, t| {
+                        match n % 10 {
+                            3 => return Err(StoreError::Task("refused".into())),
+                            7 => panic!("a bug before any change"),
+                            _ => {}
+                        }
+                        c.execute("INSERT INTO t (n) VALUES (?1)", [n])?;
+                        t.area(1, "A", 1, 0);
+                        if n % 100 == 50 {
+                            return Err(StoreError::Task("refused after a change".into()));
+                        }
+                        if n % 100 == 91 {
+                            panic!("a bug after a change");
+                        }
+                        Ok(n)
+                    })
+                    .await
+                })
+            })
+            .collect();
+        let mut answered_ok = std::collections::BTreeSet::new();
+        for t in tasks {
+            if let Ok(n) = t.await.unwrap() {
+                answered_ok.insert(n);
+            }
+        }
+        assert!(answered_ok.iter().all(|n| n % 10 != 3 && n % 10 != 7 && n % 100 != 50 && n % 100 != 91), "{answered_ok:?}");
+        let other = Connection::open(&path).unwrap();
+        let stored: std::collections::BTreeSet<i64> =
+            other.prepare("SELECT n FROM t").unwrap().query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect();
+        assert_eq!(stored, answered_ok, "told Ok exactly when stored");
+        let counted: i64 = other.query_row("SELECT COALESCE(SUM(sampled), 0) FROM round_area_counts", [], |r| r.get(0)).unwrap();
+        assert_eq!(counted as usize, answered_ok.len(), "counted exactly what was stored");
+        // One at a time (each its own transaction): the same, and the refused after a change
+        // leaves nothing.
+        for n in [1000, 1003, 1050] {
+            let answer = w
+                .write_decided(move |c| {
+                    if n == 1003 {
+                        return Err(StoreError::Task("refused".into()));
+                    }
+                    c.execute("INSERT INTO t (n) VALUES (?1)", [n])?;
+                    if n == 1050 {
+                        return Err(StoreError::Task("refused after a change".into()));
+                    }
+                    Ok(n)
+                })
+                .await;
+            assert_eq!(answer.is_ok(), n == 1000, "{n}");
+        }
+        let late: Vec<i64> =
+            other.prepare("SELECT n FROM t WHERE n >= 1000").unwrap().query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect();
+        assert_eq!(late, [1000]);
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
