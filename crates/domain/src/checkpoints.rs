@@ -290,6 +290,23 @@ pub fn phone_time(
     }
 }
 
+/// Whether what the officer did at the booth with a passage kept offline (checked by hand, the
+/// network down) parts from what the rules decide once it arrives: one let through whom the
+/// rules turn back, or one turned back whom they let through (registering is letting through).
+/// The log shows such a passage for the headquarters to look into.
+pub fn by_hand_differs(by_hand: Decision, decided: Decision) -> bool {
+    (by_hand == Decision::Refuse) != (decided == Decision::Refuse)
+}
+
+/// An officer's own decision is taken only with a passage kept offline: online, the rules decide
+/// at once and the page shows it.
+pub fn check_by_hand(kept_offline: bool, by_hand: Option<Decision>) -> Result<(), crate::refusal::Refusal> {
+    match by_hand {
+        Some(d) if !kept_offline => Err(crate::refusal!("refused.checkpoint.by_hand_online", decision = d.as_str())),
+        _ => Ok(()),
+    }
+}
+
 /// Whether a passage is logged as kept offline (decided by hand at the booth, by the rules only
 /// when it arrived): the phone says so, or it arrives more than a minute after it happened.
 pub fn was_kept(said_kept: bool, passed_at: chrono::DateTime<chrono::Utc>, now: chrono::DateTime<chrono::Utc>) -> bool {
@@ -345,6 +362,28 @@ mod tests {
         assert_eq!(phone_time(passed, Some(sent), now), now - h(2));
         assert_eq!(phone_time(passed, None, now), passed, "no sending time: as the phone says");
         assert_eq!(phone_time(now, Some(now - h(1)), now), now, "sent before it passed: now");
+    }
+
+    #[test]
+    fn the_officers_own_decision_parts_from_the_rules_only_across_refusal() {
+        use Decision::*;
+        let table = [
+            (Pass, Pass, false),
+            (Pass, Register, false),
+            (Pass, Refuse, true),
+            (Refuse, Refuse, false),
+            (Refuse, Pass, true),
+            (Refuse, Register, true),
+            (Register, Refuse, true),
+            (Register, Pass, false),
+        ];
+        for (by_hand, decided, differs) in table {
+            assert_eq!(by_hand_differs(by_hand, decided), differs, "{by_hand:?} by hand, {decided:?} by the rules");
+        }
+        assert!(check_by_hand(true, Some(Refuse)).is_ok());
+        assert!(check_by_hand(true, None).is_ok() && check_by_hand(false, None).is_ok());
+        let online = check_by_hand(false, Some(Pass)).unwrap_err();
+        assert_eq!(online.kind, "refused.checkpoint.by_hand_online");
     }
 
     #[test]

@@ -59,6 +59,9 @@ pub struct PassageAsk {
     /// Kept on the phone while offline (the officer decided by hand): logged as such however
     /// soon it was sent.
     pub kept_offline: bool,
+    /// What the officer did at the booth with a passage kept offline, checked by hand; logged
+    /// beside the rules' decision (only with `kept_offline`).
+    pub by_hand: Option<Decision>,
 }
 
 /// What the checkpoint decided for one passage, with the person's code when they are in the
@@ -71,12 +74,14 @@ pub struct Passage {
     pub person: Option<crate::Person>,
     pub code: Option<HealthCode>,
     pub passed_at: DateTime<Utc>,
+    /// What the officer did at the booth, for a passage kept offline and checked by hand.
+    pub by_hand: Option<Decision>,
 }
 
 /// The passage's row, written by the one writer on SQLite.
 pub(crate) const INSERT_PASSAGE: &str = "INSERT INTO passages (checkpoint_id, area_code, person_id, id_number, plate, direction, \
-     medical_exit, colour, decision, reasons, passed_at, recorded_by, client_id, received_at) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
+     medical_exit, colour, decision, reasons, passed_at, recorded_by, client_id, received_at, by_hand) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) \
      ON CONFLICT (checkpoint_id, client_id) WHERE client_id IS NOT NULL DO NOTHING RETURNING id";
 
 /// What a passage is decided on beside the person's code, read in one statement: binds the
@@ -112,6 +117,8 @@ pub(crate) struct PassageRow {
     pub(crate) client_id: Option<String>,
     /// When a passage kept offline reached the server; `None` for one logged as it happened.
     pub(crate) received_at: Option<DateTime<Utc>>,
+    /// What the officer did at the booth with a passage kept offline.
+    pub(crate) by_hand: Option<&'static str>,
 }
 
 impl Store {
@@ -174,6 +181,7 @@ impl Store {
             return Err(refused!("refused.checkpoint.bad_id_number"));
         }
         cordon_domain::checkpoints::check_document_number(&number)?;
+        cordon_domain::checkpoints::check_by_hand(ask.kept_offline, ask.by_hand)?;
         let client_id = ask.client_id.as_deref().map(str::trim).filter(|c| !c.is_empty()).map(str::to_string);
         if let Some(cid) = &client_id {
             if cid.len() > 100 {
@@ -231,11 +239,12 @@ impl Store {
             recorded_by: actor.name.clone(),
             client_id,
             received_at,
+            by_hand: ask.by_hand.map(|d| d.as_str()),
         };
         let client = row.client_id.clone();
         let number = row.id_number.clone();
         let id = match &*self.backend {
-            crate::Backend::Sqlite(b) => b.writer.write(move |c| crate::sqlite::checkpoints::insert_passage(c, &row)).await?,
+            crate::Backend::Sqlite(b) => b.writer.write_decided(move |c| crate::sqlite::checkpoints::insert_passage(c, &row)).await?,
             crate::Backend::Postgres(b) => {
                 let id: Option<(i64,)> = sqlx::query_as(INSERT_PASSAGE)
                     .bind(row.checkpoint_id)
@@ -252,13 +261,14 @@ impl Store {
                     .bind(&row.recorded_by)
                     .bind(&row.client_id)
                     .bind(row.received_at)
+                    .bind(row.by_hand)
                     .fetch_optional(&b.pool)
                     .await?;
                 id.map(|(id,)| id)
             }
         };
         match (id, client) {
-            (Some(id), _) => Ok(Passage { id, decision, reasons, person, code, passed_at: at }),
+            (Some(id), _) => Ok(Passage { id, decision, reasons, person, code, passed_at: at, by_hand: ask.by_hand }),
             // The same passage sent twice at once: the first one logged answers both.
             (None, Some(cid)) => {
                 self.passage_by_client(cp.id, &cid, &number).await?.ok_or_else(|| StoreError::Task("a passage vanished".into()))
@@ -270,11 +280,11 @@ impl Store {
     /// The passage checkpoint `checkpoint_id` logged under the phone's id `client_id`, as first
     /// decided (its reasons by kind), if any; the same id sent with another number is a conflict.
     async fn passage_by_client(&self, checkpoint_id: i64, client_id: &str, number: &str) -> Result<Option<Passage>> {
-        type Row = (i64, Option<i64>, String, Option<String>, String, String, DateTime<Utc>);
+        type Row = (i64, Option<i64>, String, Option<String>, String, String, DateTime<Utc>, Option<String>);
         let row: Option<Row> = with_read_pool!(self, pool => sqlx::query_as(
-            "SELECT id, person_id, id_number, colour, decision, reasons, passed_at FROM passages WHERE checkpoint_id = $1 AND client_id = $2",
+            "SELECT id, person_id, id_number, colour, decision, reasons, passed_at, by_hand FROM passages WHERE checkpoint_id = $1 AND client_id = $2",
         ).bind(checkpoint_id).bind(client_id).fetch_optional(pool).await?);
-        let Some((id, person_id, logged_number, colour, decision, reasons, passed_at)) = row else { return Ok(None) };
+        let Some((id, person_id, logged_number, colour, decision, reasons, passed_at, by_hand)) = row else { return Ok(None) };
         if logged_number != number {
             return Err(StoreError::from(cordon_domain::refusal::Refusal::conflict("refused.checkpoint.client_id_reused")));
         }
@@ -296,7 +306,8 @@ impl Store {
             Some(c) => Some(HealthCode { colour: c.parse().map_err(StoreError::corrupt)?, reasons: Vec::new() }),
             None => None,
         };
-        Ok(Some(Passage { id, decision, reasons, person, code, passed_at }))
+        let by_hand = by_hand.map(|d| d.parse()).transpose().map_err(StoreError::corrupt)?;
+        Ok(Some(Passage { id, decision, reasons, person, code, passed_at, by_hand }))
     }
 
     /// One passage of a checkpoint as logged: its decision, reason codes, the code's colour and
@@ -336,15 +347,26 @@ impl Store {
         ).bind(checkpoint_id).bind(start).fetch_all(pool).await?);
         let get = |d: Decision| counts.iter().find(|(k, _)| k == d.as_str()).map_or(0, |(_, n)| *n);
         let recent: Vec<RecentPassage> = with_read_pool!(self, pool => sqlx::query_as(
-            "SELECT passed_at, decision, reasons, id_number, received_at FROM passages WHERE checkpoint_id = $1 ORDER BY id DESC LIMIT $2",
+            "SELECT passed_at, decision, reasons, id_number, received_at, by_hand FROM passages WHERE checkpoint_id = $1 ORDER BY id DESC LIMIT $2",
         ).bind(checkpoint_id).bind(i64::from(limit)).fetch_all(pool).await?);
         Ok(PassageLog { passed: get(Decision::Pass), registered: get(Decision::Register), refused: get(Decision::Refuse), recent })
     }
 }
 
-/// A passage in a checkpoint's log: (time, decision, reason codes joined by ',', id number as
-/// scanned, when it reached the server if the phone kept it offline).
-pub type RecentPassage = (DateTime<Utc>, String, String, String, Option<DateTime<Utc>>);
+/// A passage in a checkpoint's log.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct RecentPassage {
+    pub passed_at: DateTime<Utc>,
+    pub decision: String,
+    /// Reason codes joined by ','.
+    pub reasons: String,
+    /// As scanned or typed.
+    pub id_number: String,
+    /// When it reached the server, if the phone kept it offline.
+    pub received_at: Option<DateTime<Utc>>,
+    /// What the officer did at the booth with a passage kept offline.
+    pub by_hand: Option<String>,
+}
 
 /// A passage as logged.
 #[derive(Debug, Clone, sqlx::FromRow)]

@@ -4,8 +4,11 @@
 // and papers by hand, and the queue is sent, oldest first, when the server answers again (on
 // load, when the browser is back online, and every 20 seconds), each with the time the person
 // passed and the time it is sent, both on the phone's clock (the server cancels the clock's
-// error). A passage the server refuses (a mistyped number, one kept more than two days) leaves the
-// queue for a list shown with its numbers, kept until the officer says it was checked by hand.
+// error). While it waits, the officer says what they did at the booth, having checked by hand
+// (let through or turned back): sent with it, the log shows where the rules part from it. A
+// passage the server refuses (a mistyped number, one kept more than two days) leaves the queue
+// for a list shown with its numbers, kept until the officer says it was checked by hand. The
+// numbers stay on the phone only so long: sent, a passage leaves it.
 (function () {
   var form = document.getElementById("pass-form");
   if (!form) return;
@@ -37,6 +40,25 @@
     showRefused();
   });
   function saveQueue(q) { localStorage.setItem(queueKey, JSON.stringify(q)); }
+  // What the officer did with the passage just kept, asked until they say it.
+  var handBox = document.getElementById("by-hand");
+  var handFor = null;
+  function askByHand(body) {
+    handFor = body.client_id;
+    var n = body.id_number;
+    handBox.querySelector("span").textContent = text.hand.replace("{number}", n.length > 4 ? "…" + n.slice(-4) : n);
+    handBox.hidden = false;
+  }
+  Array.prototype.forEach.call(handBox.querySelectorAll("button"), function (b) {
+    b.addEventListener("click", function () {
+      var decision = b.getAttribute("data-decision");
+      var q = queue();
+      q.forEach(function (k) { if (k.client_id === handFor) k.by_hand = decision; });
+      saveQueue(q);
+      handBox.hidden = true;
+      say(text.handed.replace("{decision}", b.textContent) + " " + text.offline.replace("{n}", q.length));
+    });
+  });
   function say(message) {
     note.textContent = message;
     note.hidden = !message;
@@ -129,6 +151,7 @@
         keep(body, passedAt);
         button.disabled = false;
         say(text.login.replace("{n}", queue().length));
+        askByHand(body);
         return;
       }
       if (res.status >= 500) throw new Error("server " + res.status);
@@ -140,6 +163,7 @@
       button.disabled = false;
       f["id_number"].focus();
       say(text.offline.replace("{n}", queue().length));
+      askByHand(body);
     });
   });
 

@@ -100,6 +100,7 @@ pub async fn evening(
                 client_id: None,
                 passed_at: None,
                 kept_offline: false,
+                by_hand: None,
             };
             let passed = guard.record_passage(cp.id, &ask).await?;
             out.passages += 1;
@@ -119,6 +120,7 @@ pub async fn evening(
                     client_id: None,
                     passed_at: None,
                     kept_offline: false,
+                    by_hand: None,
                 };
                 let passed = guard.record_passage(cp.id, &ask).await?;
                 out.passages += 1;

@@ -24,7 +24,8 @@ pub(crate) fn insert_passage(c: &rusqlite::Connection, row: &PassageRow) -> Resu
                 super::time(row.passed_at),
                 row.recorded_by,
                 row.client_id,
-                row.received_at.map(super::time)
+                row.received_at.map(super::time),
+                row.by_hand
             ],
             |r| r.get(0),
         )

@@ -57,6 +57,7 @@ async fn a_checkpoint_refuses_a_sealed_resident_and_a_red_code_lets_a_green_one_
                 client_id: None,
                 passed_at: None,
                 kept_offline: false,
+                by_hand: None,
             };
             async move { guard.record_passage(cp, &ask).await.unwrap() }
         };
@@ -88,6 +89,7 @@ async fn a_checkpoint_refuses_a_sealed_resident_and_a_red_code_lets_a_green_one_
             client_id: None,
             passed_at: None,
             kept_offline: false,
+            by_hand: None,
         };
         assert_eq!(guard.record_passage(exit.id, &shown).await.unwrap().decision, Decision::Pass);
         let logged = guard.logged_passage(exit.id, out.id).await.unwrap().unwrap();
@@ -95,7 +97,7 @@ async fn a_checkpoint_refuses_a_sealed_resident_and_a_red_code_lets_a_green_one_
 
         let day = guard.passages_today(gate.id).await.unwrap();
         assert_eq!((day.passed, day.registered, day.refused, day.recent.len()), (0, 3, 1, 4));
-        assert_eq!(day.recent[0].3, "11010519491231002X", "newest first");
+        assert_eq!(day.recent[0].id_number, "11010519491231002X", "newest first");
         // Only checkpoint officers log passages; a township's own checkpoints only.
         let ask = PassageAsk {
             id_number: id(2),
@@ -106,6 +108,7 @@ async fn a_checkpoint_refuses_a_sealed_resident_and_a_red_code_lets_a_green_one_
             client_id: None,
             passed_at: None,
             kept_offline: false,
+            by_hand: None,
         };
         assert!(matches!(tracer.record_passage(gate.id, &ask).await, Err(StoreError::Forbidden(_))));
         let other = as_user(&store, "guard2", Role::CheckpointOfficer, "140121101").await;
@@ -145,6 +148,7 @@ async fn an_arrival_is_registered_and_observed_a_resent_passage_is_logged_once_a
             client_id: client.map(str::to_string),
             passed_at: None,
             kept_offline: false,
+            by_hand: None,
         };
         let visitor = |y, n| {
             cordon_domain::ResidentId::from_parts("110105", chrono::NaiveDate::from_ymd_opt(y, 3, 2).unwrap(), n).unwrap().to_string()
@@ -165,14 +169,27 @@ async fn an_arrival_is_registered_and_observed_a_resent_passage_is_logged_once_a
         // below hold): logged at the time the person passed, received now; two days and more
         // back, or ahead of now, refused and nothing logged.
         let kept_since = chrono::Utc::now() - chrono::Duration::hours(30);
-        let kept = PassageAsk { passed_at: Some(kept_since), ..ask(&visitor(1990, 3), Some("phone-2")) };
+        // The officer let them through by hand (the rules say: register first — no refusal, so
+        // the two agree); an officer's decision sent with a passage decided online is refused.
+        let kept = PassageAsk {
+            passed_at: Some(kept_since),
+            kept_offline: true,
+            by_hand: Some(Decision::Pass),
+            ..ask(&visitor(1990, 3), Some("phone-2"))
+        };
         let late = guard.record_passage(cp.id, &kept).await.unwrap();
-        assert_eq!(late.passed_at.timestamp(), kept_since.timestamp());
+        assert_eq!((late.passed_at.timestamp(), late.by_hand), (kept_since.timestamp(), Some(Decision::Pass)));
+        let again = guard.record_passage(cp.id, &kept).await.unwrap();
+        assert_eq!((again.id, again.by_hand), (late.id, Some(Decision::Pass)), "sent again, answered as logged");
         let logged = guard.passages_today(cp.id).await.unwrap().recent;
-        let (at, _, _, _, received) = logged.iter().find(|r| r.3 == visitor(1990, 3)).unwrap();
-        assert_eq!(at.timestamp(), kept_since.timestamp());
-        assert!(received.is_some_and(|r| r > *at + chrono::Duration::minutes(30 * 60 - 1)), "{received:?}");
-        assert!(logged.iter().find(|r| r.3 == visitor(1985, 7)).unwrap().4.is_none(), "logged as it happened");
+        let row = logged.iter().find(|r| r.id_number == visitor(1990, 3)).unwrap();
+        assert_eq!(row.passed_at.timestamp(), kept_since.timestamp());
+        assert!(row.received_at.is_some_and(|r| r > row.passed_at + chrono::Duration::minutes(30 * 60 - 1)), "{row:?}");
+        assert_eq!((row.decision.as_str(), row.by_hand.as_deref()), ("register", Some("pass")));
+        let online = logged.iter().find(|r| r.id_number == visitor(1985, 7)).unwrap();
+        assert!(online.received_at.is_none() && online.by_hand.is_none(), "logged as it happened");
+        let by_hand_online = PassageAsk { by_hand: Some(Decision::Refuse), ..ask(&visitor(1990, 5), Some("phone-4")) };
+        assert_eq!(guard.record_passage(cp.id, &by_hand_online).await.refused().kind, "refused.checkpoint.by_hand_online");
         let stale =
             PassageAsk { passed_at: Some(chrono::Utc::now() - chrono::Duration::hours(49)), ..ask(&visitor(1990, 4), Some("phone-3")) };
         assert_eq!(guard.record_passage(cp.id, &stale).await.refused().kind, "refused.checkpoint.passed_too_early");

@@ -5,7 +5,7 @@ use axum::extract::Path;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use cordon_domain::access::Permission;
-use cordon_domain::checkpoints::{CheckpointKind, Direction};
+use cordon_domain::checkpoints::{CheckpointKind, Decision, Direction};
 use cordon_store::checkpoints::{Checkpoint, NewCheckpoint, Passage, PassageAsk};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -113,6 +113,11 @@ pub struct PassageInput {
     /// Kept on the device while offline (the officer decided by hand): logged as such.
     #[serde(default)]
     pub kept_offline: bool,
+    /// What the officer did at the booth with a passage kept offline, having checked the code
+    /// and papers by hand (pass, register or refuse): logged beside the rules' decision, which
+    /// the log flags where the two part. Only with `kept_offline`.
+    #[schema(schema_with = crate::api::enums::decision_or_null)]
+    pub by_hand: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -141,6 +146,9 @@ pub struct PassageView {
     #[schema(schema_with = crate::api::enums::code_colour_or_null)]
     pub colour: Option<String>,
     pub passed_at: DateTime<Utc>,
+    /// What the officer did at the booth, for a passage kept offline and checked by hand.
+    #[schema(schema_with = crate::api::enums::decision_or_null)]
+    pub by_hand: Option<String>,
 }
 
 impl From<Passage> for PassageView {
@@ -157,6 +165,7 @@ impl From<Passage> for PassageView {
             name: p.person.map(|x| x.name),
             colour: p.code.map(|c| c.colour.to_string()),
             passed_at: p.passed_at,
+            by_hand: p.by_hand.map(|d| d.to_string()),
         }
     }
 }
@@ -172,6 +181,14 @@ pub async fn pass(caller: Caller, Path(id): Path<i64>, Json(input): Json<Passage
     let direction = input.direction.parse::<Direction>().map_err(|_| {
         ApiError::bad_field("direction", cordon_domain::refusal!("refused.checkpoint.unknown_direction", direction = input.direction))
     })?;
+    let by_hand = input
+        .by_hand
+        .as_deref()
+        .map(|d| {
+            d.parse::<Decision>()
+                .map_err(|_| ApiError::bad_field("by_hand", cordon_domain::refusal!("refused.checkpoint.unknown_decision", decision = d)))
+        })
+        .transpose()?;
     let ask = PassageAsk {
         id_number: input.id_number,
         plate: input.plate,
@@ -181,6 +198,7 @@ pub async fn pass(caller: Caller, Path(id): Path<i64>, Json(input): Json<Passage
         client_id: input.client_id,
         passed_at: input.passed_at.map(|at| cordon_domain::checkpoints::phone_time(at, input.sent_at, Utc::now())),
         kept_offline: input.kept_offline,
+        by_hand,
     };
     Ok(Json(caller.0.record_passage(id, &ask).await?.into()))
 }

@@ -86,6 +86,7 @@ one_of! {
 
 one_of_or_null! {
     code_colour_or_null => all(Colour::ALL, Colour::as_str);
+    decision_or_null => all(Decision::ALL, Decision::as_str);
     degree_or_null => all(Degree::ALL, Degree::as_str);
     severity_or_null => all(Severity::ALL, Severity::as_str);
     zone_kind_or_null => all(ZoneKind::ALL, ZoneKind::as_str);

@@ -438,6 +438,21 @@ async fn a_checkpoint_officer_turns_back_a_sealed_zone_resident_with_the_reason_
             }
         };
         said("网络中断：已在本机暂存1条通行记录").await;
+        // Checked by hand at the booth, the officer turns them back and says so.
+        let asked = text(&client, "#by-hand span").await;
+        assert!(asked.contains(&sample_id(3)[14..]) && asked.contains("人工核验"), "{asked}");
+        std::fs::write(screenshot_path(&format!("checkpoint-by-hand-phone-{kind}.png")), client.screenshot().await.unwrap()).unwrap();
+        click(&client, "#by-hand button[data-decision=refuse]").await;
+        said("已记下：已劝返。").await;
+        let handed = client
+            .execute(
+                "var k = Object.keys(localStorage).filter(function (k) { return k.indexOf('cordon-checkpoint-queue-') === 0; })[0]; \
+                 return JSON.parse(localStorage.getItem(k))[0].by_hand;",
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert_eq!(handed.as_str(), Some("refuse"));
         fill(&client, "#pass-form input[name=id_number]", &sample_id(5)).await;
         click(&client, "#pass-form button").await;
         said("网络中断：已在本机暂存2条通行记录").await;
@@ -469,6 +484,14 @@ async fn a_checkpoint_officer_turns_back_a_sealed_zone_resident_with_the_reason_
         assert_eq!(client.find_all(fantoccini::Locator::Css("table#passages tbody tr")).await.unwrap().len(), 5, "sent once");
         let log = text(&client, "table#passages tbody").await;
         assert!(log.contains("离线暂存"), "logged at the time it passed, said to be kept offline: {log}");
+        // The rules let them through (registered first); the officer turned them back: flagged.
+        let kept_row = text(&client, "table#passages tbody tr:first-child").await;
+        assert!(
+            kept_row.contains("登记后通行") && kept_row.contains("人工判定：劝返") && kept_row.contains("与系统判定不符"),
+            "{kept_row}"
+        );
+        client.execute("document.getElementById('passages').scrollIntoView();", vec![]).await.unwrap();
+        std::fs::write(screenshot_path(&format!("checkpoint-log-phone-{kind}.png")), client.screenshot().await.unwrap()).unwrap();
         let fits = client.execute("return document.documentElement.scrollWidth <= window.innerWidth", vec![]).await.unwrap();
         assert_eq!(fits.as_bool(), Some(true), "nothing scrolls sideways with the roster and the hours");
         std::fs::write(screenshot_path(&format!("checkpoint-duty-phone-{kind}.png")), client.screenshot().await.unwrap()).unwrap();

@@ -130,7 +130,7 @@ struct OfficerPage {
     shown: Option<Shown>,
     counts: (i64, i64, i64),
     /// (time, decision label, decision, number)
-    recent: Vec<(String, String, String, String)>,
+    recent: Vec<RecentRow>,
     notice: Option<String>,
     /// The risk levels an arrival's origin is rated: (value, label).
     risks: Vec<(&'static str, String)>,
@@ -143,6 +143,16 @@ struct OfficerPage {
     texts: String,
     /// The shift form as last sent, when it was refused (kept, and its fold open).
     draft: Option<ShiftForm>,
+}
+
+/// A passage in the gate's log, as the page shows it.
+struct RecentRow {
+    at: String,
+    label: String,
+    decision: String,
+    number: String,
+    /// For a passage kept offline: what the officer did by hand, and whether the rules part from it.
+    by_hand: Option<(String, bool)>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -214,14 +224,20 @@ async fn view(
     let recent = day
         .recent
         .into_iter()
-        .map(|(at, decision, _, number, received)| {
-            let label = t.get(&format!("checkpoints.decision.{decision}")).to_string();
+        .map(|p| {
+            let label = t.get(&format!("checkpoints.decision.{}", p.decision)).to_string();
             // Kept on the phone while offline: the officer decided by hand, the rules later.
-            let at = match received {
-                Some(r) => format!("{} {}", local(at), t.fill("checkpoints.received_late", &[("at", &local(r))])),
-                None => local(at),
+            let at = match p.received_at {
+                Some(r) => format!("{} {}", local(p.passed_at), t.fill("checkpoints.received_late", &[("at", &local(r))])),
+                None => local(p.passed_at),
             };
-            (at, label, decision, mask(&number))
+            // What the officer did at the booth, and whether the rules part from it.
+            let hand = p.by_hand.as_deref().and_then(|h| Some((h.parse::<Decision>().ok()?, p.decision.parse::<Decision>().ok()?)));
+            let by_hand = hand.map(|(h, d)| {
+                let did = t.fill("checkpoints.by_hand.logged", &[("decision", t.get(&format!("checkpoints.decision.{}", h.as_str())))]);
+                (did, cordon_domain::checkpoints::by_hand_differs(h, d))
+            });
+            RecentRow { at, label, decision: p.decision, number: mask(&p.id_number), by_hand }
         })
         .collect();
     let now = chrono::Utc::now();
@@ -244,6 +260,8 @@ async fn view(
             ("sent", "checkpoints.offline_sent"),
             ("login", "checkpoints.offline_login"),
             ("refused", "checkpoints.offline_refused"),
+            ("hand", "checkpoints.by_hand.ask"),
+            ("handed", "checkpoints.by_hand.kept"),
         ],
     );
     render(&OfficerPage {
@@ -302,6 +320,7 @@ async fn pass(t: Tr, caller: Caller, Path(id): Path<i64>, Form(f): Form<PassForm
         client_id: Some(f.client_id).filter(|c| !c.trim().is_empty()),
         passed_at: None,
         kept_offline: false,
+        by_hand: None,
     };
     match caller.0.record_passage(id, &ask).await {
         // The decision is shown by the gate's page, so that reloading it logs nothing twice.
