@@ -70,6 +70,9 @@ enum Take {
     Marked { upto: i64, zone: i64 },
     /// People never derived: ids after the fill's mark up to the given id.
     Unfilled { after: i64, upto: i64 },
+    /// One person (a code set by hand), their marks left for the next pass (which finds the
+    /// same code again).
+    Person { id: i64 },
 }
 
 impl Take {
@@ -88,6 +91,8 @@ impl Take {
                  OR EXISTS (SELECT 1 FROM persons taken_p JOIN code_dirty_zones dz ON dz.seq = $5 WHERE taken_p.id = {id} AND {}))",
                 crate::zones::lives_in("taken_p", "dz.zone_id")
             ),
+            // Bound as the person's id twice.
+            Take::Person { .. } => format!("({id} >= $1 AND {id} <= $2)"),
             Take::Unfilled { .. } => {
                 format!("({id} > $1 AND {id} <= $2 AND NOT EXISTS (SELECT 1 FROM health_codes h WHERE h.person_id = {id}))")
             }
@@ -326,9 +331,10 @@ impl Store {
             tx.append(actor, &change).await?;
             tx.commit().await?;
         });
-        // Stored at once, so that the lists and counts by colour say it (the code is set; a
-        // refresh that fails leaves the mark for the background one).
-        if let Err(e) = self.refresh_marked_unless_busy(now).await {
+        // Stored at once, so that the lists and counts by colour say it — this person's code
+        // only, not every mark waiting (the code is set; a refresh that fails or is busy leaves
+        // the mark for the background one).
+        if let Err(e) = self.refresh_person_unless_busy(person.id, now).await {
             tracing::warn!("health codes not refreshed after an override: {e}");
         }
         Ok(())
@@ -361,12 +367,12 @@ impl Store {
         self.refresh_marked_locked(now).await
     }
 
-    /// [`Store::refresh_marked`], unless a refresh is running already (its marks are then taken
-    /// by the next one, within seconds); answers how many were derived. For a hand-set code,
-    /// whose list and counts should read right at once; a zone act takes only its own mark.
-    pub(crate) async fn refresh_marked_unless_busy(&self, now: DateTime<Utc>) -> Result<u64> {
+    /// Derives person `id`'s code at `now` and stores it, unless a refresh is running already
+    /// (their mark is then taken by the next one, within seconds); answers how many were
+    /// derived. For a hand-set code, whose list and counts should read right at once.
+    pub(crate) async fn refresh_person_unless_busy(&self, id: i64, now: DateTime<Utc>) -> Result<u64> {
         let Ok(_one) = self.codes.try_lock() else { return Ok(0) };
-        self.refresh_marked_locked(now).await
+        self.derive_codes(Take::Person { id }, now).await
     }
 
     /// Derives, at `now`, the residents of zone mark `mark` (one act's) and those past their
@@ -470,6 +476,7 @@ impl Store {
         let (b1, b2, zone_marks) = match take {
             Take::Marked { upto, zone } => (upto, None, zone),
             Take::Unfilled { after, upto } => (after, Some(upto), 0),
+            Take::Person { id } => (id, Some(id), 0),
         };
         let fever = cordon_domain::observation::FEVER_C;
         // The special people's codes, read from the committed records before the write.
@@ -555,6 +562,12 @@ impl Store {
                             settled.push((*zone, kind));
                         }
                     }
+                }
+                Take::Person { id } => {
+                    sqlx::query("INSERT INTO code_work (person_id, area_code) SELECT id, area_code FROM persons WHERE id = $1")
+                        .bind(id)
+                        .execute(&mut *tx)
+                        .await?;
                 }
                 Take::Unfilled { after, upto } => {
                     // Anyone derived meanwhile (marked as they were added) is not derived twice.

@@ -168,6 +168,30 @@ async fn codes_are_stored_kept_current_and_counted_with_every_change_of_colour_k
             changes.iter().map(|c| (c.from, c.to)).collect::<Vec<_>>(),
             [(Colour::Yellow, Colour::Red), (Colour::Green, Colour::Yellow)]
         );
+
+        // An override is stored at once, and only its person's code: a case made meanwhile for
+        // someone else waits for the refresh (the override does not wait for every mark).
+        let (r0, y0, g0) = totals(&chief.code_counts(&county).await.unwrap());
+        let greens: Vec<i64> = chief.coded_people(&county, Colour::Green, None, 50).await.unwrap().0.iter().map(|c| c.person_id).collect();
+        assert!(greens.len() >= 2, "{greens:?}");
+        let mut case = super::cases::new_case("140121101201", "清徐-10", vec![], 13);
+        case.person_id = Some(greens[0]);
+        tracer.create_case(case).await.unwrap();
+        let over = cordon_domain::health_code::Override {
+            colour: Colour::Yellow,
+            reason: "外地协查，待核实".into(),
+            until: Utc::now() + chrono::Duration::days(2),
+            set_at: Utc::now(),
+        };
+        chief.override_code(greens[1], &over).await.unwrap();
+        assert_eq!(
+            totals(&chief.code_counts(&county).await.unwrap()),
+            (r0, y0 + 1, g0 - 1),
+            "{:?}: the override stored, the case not yet",
+            s.kind
+        );
+        store.refresh_codes(Utc::now()).await.unwrap();
+        assert_eq!(totals(&chief.code_counts(&county).await.unwrap()), (r0 + 1, y0 + 1, g0 - 2), "{:?}", s.kind);
         s.finish(store).await.unwrap();
     }
 }
