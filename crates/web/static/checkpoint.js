@@ -40,14 +40,17 @@
     showRefused();
   });
   function saveQueue(q) { localStorage.setItem(queueKey, JSON.stringify(q)); }
-  // What the officer did with the passage just kept, asked until they say it.
+  // What the officer did with each passage kept, asked of the oldest not yet answered until
+  // every one is (a next person checked meanwhile waits their turn).
   var handBox = document.getElementById("by-hand");
   var handFor = null;
-  function askByHand(body) {
-    handFor = body.client_id;
-    var n = body.id_number;
+  function askByHand() {
+    var open = queue().filter(function (k) { return !k.by_hand; })[0];
+    handFor = open ? open.client_id : null;
+    handBox.hidden = !open;
+    if (!open) return;
+    var n = open.id_number;
     handBox.querySelector("span").textContent = text.hand.replace("{number}", n.length > 4 ? "…" + n.slice(-4) : n);
-    handBox.hidden = false;
   }
   Array.prototype.forEach.call(handBox.querySelectorAll("button"), function (b) {
     b.addEventListener("click", function () {
@@ -55,10 +58,18 @@
       var q = queue();
       q.forEach(function (k) { if (k.client_id === handFor) k.by_hand = decision; });
       saveQueue(q);
-      handBox.hidden = true;
       say(text.handed.replace("{decision}", b.textContent) + " " + text.offline.replace("{n}", q.length));
+      askByHand();
     });
   });
+  // The decision shown is an earlier person's: taken off the screen once a passage is kept, so
+  // that nobody reads it for the one in front of them.
+  function clearVerdict() {
+    var shown = document.getElementById("decision");
+    if (shown) shown.remove();
+    var arrival = document.getElementById("arrival-form");
+    if (arrival) arrival.remove();
+  }
   function say(message) {
     note.textContent = message;
     note.hidden = !message;
@@ -94,6 +105,7 @@
         sending = false;
         say(text.sent.replace("{n}", sent));
         showRefused();
+        askByHand();
         return;
       }
       var body = q[0];
@@ -149,9 +161,10 @@
       }
       if (res.status === 401) {
         keep(body, passedAt);
+        clearVerdict();
         button.disabled = false;
         say(text.login.replace("{n}", queue().length));
-        askByHand(body);
+        askByHand();
         return;
       }
       if (res.status >= 500) throw new Error("server " + res.status);
@@ -162,12 +175,14 @@
       form.reset();
       button.disabled = false;
       f["id_number"].focus();
+      clearVerdict();
       say(text.offline.replace("{n}", queue().length));
-      askByHand(body);
+      askByHand();
     });
   });
 
   if (queue().length) say(text.offline.replace("{n}", queue().length));
+  askByHand();
   showRefused();
   window.addEventListener("online", flush);
   setInterval(flush, 20000);

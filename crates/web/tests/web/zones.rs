@@ -411,7 +411,10 @@ async fn a_checkpoint_officer_turns_back_a_sealed_zone_resident_with_the_reason_
         assert_eq!(text(&client, "#gate-notice").await, "已删除李队长带班的班次");
         assert_eq!(client.find_all(fantoccini::Locator::Css("table#shifts tbody tr")).await.unwrap().len(), 1);
 
-        // The signal drops: the passage is kept on the phone and said so; back online, it is sent once.
+        // The signal drops while the last decision is on the screen: the passage is kept on the
+        // phone and said so, the earlier person's decision taken off the screen; back online, it
+        // is sent once.
+        assert_eq!(check(sample_id(0)).await, "劝返");
         client
             .execute(
                 "window.__fetch = window.fetch; window.fetch = function () { return Promise.reject(new TypeError('offline')); };",
@@ -438,24 +441,31 @@ async fn a_checkpoint_officer_turns_back_a_sealed_zone_resident_with_the_reason_
             }
         };
         said("网络中断：已在本机暂存1条通行记录").await;
-        // Checked by hand at the booth, the officer turns them back and says so.
+        assert!(client.find_all(fantoccini::Locator::Css("#decision")).await.unwrap().is_empty(), "the last person's decision is gone");
+        // The officer checks by hand and is asked what they did; the next person comes before
+        // they answer, and waits their turn.
         let asked = text(&client, "#by-hand span").await;
         assert!(asked.contains(&sample_id(3)[14..]) && asked.contains("人工核验"), "{asked}");
         std::fs::write(screenshot_path(&format!("checkpoint-by-hand-phone-{kind}.png")), client.screenshot().await.unwrap()).unwrap();
+        fill(&client, "#pass-form input[name=id_number]", &sample_id(5)).await;
+        click(&client, "#pass-form button").await;
+        said("网络中断：已在本机暂存2条通行记录").await;
+        assert!(text(&client, "#by-hand span").await.contains(&sample_id(3)[14..]), "still the first one asked");
         click(&client, "#by-hand button[data-decision=refuse]").await;
         said("已记下：已劝返。").await;
+        assert!(text(&client, "#by-hand span").await.contains(&sample_id(5)[14..]), "then the next");
+        click(&client, "#by-hand button[data-decision=pass]").await;
         let handed = client
             .execute(
                 "var k = Object.keys(localStorage).filter(function (k) { return k.indexOf('cordon-checkpoint-queue-') === 0; })[0]; \
-                 return JSON.parse(localStorage.getItem(k))[0].by_hand;",
+                 return JSON.parse(localStorage.getItem(k)).map(function (b) { return b.by_hand; });",
                 vec![],
             )
             .await
             .unwrap();
-        assert_eq!(handed.as_str(), Some("refuse"));
-        fill(&client, "#pass-form input[name=id_number]", &sample_id(5)).await;
-        click(&client, "#pass-form button").await;
-        said("网络中断：已在本机暂存2条通行记录").await;
+        assert_eq!(handed, serde_json::json!(["refuse", "pass"]));
+        let shown = client.execute("return document.getElementById('by-hand').hidden;", vec![]).await.unwrap();
+        assert_eq!(shown.as_bool(), Some(true), "nothing left to ask");
         // The phone kept the time each person passed; the signal comes back two hours after the
         // first — and three days after the second, too late to be logged.
         let kept = client
@@ -481,7 +491,7 @@ async fn a_checkpoint_officer_turns_back_a_sealed_zone_resident_with_the_reason_
         assert_eq!(shown.as_bool(), Some(true), "cleared once checked");
         client.execute("window.dispatchEvent(new Event('online'));", vec![]).await.unwrap();
         client.goto(&gate).await.unwrap();
-        assert_eq!(client.find_all(fantoccini::Locator::Css("table#passages tbody tr")).await.unwrap().len(), 5, "sent once");
+        assert_eq!(client.find_all(fantoccini::Locator::Css("table#passages tbody tr")).await.unwrap().len(), 6, "sent once");
         let log = text(&client, "table#passages tbody").await;
         assert!(log.contains("离线暂存"), "logged at the time it passed, said to be kept offline: {log}");
         // The rules let them through (registered first); the officer turned them back: flagged.
