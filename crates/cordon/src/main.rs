@@ -13,6 +13,7 @@ mod bench;
 #[cfg(test)]
 mod crash_tests;
 mod demo;
+mod epi_cli;
 mod import_cli;
 
 const DEFAULT_DATABASE: &str = "sqlite://./data/cordon.db";
@@ -126,6 +127,11 @@ enum Command {
     Audit {
         #[command(subcommand)]
         cmd: AuditCommand,
+    },
+    /// Epidemiological methods on files (the same ones the big screen uses).
+    Epi {
+        #[command(subcommand)]
+        cmd: epi_cli::EpiCommand,
     },
 }
 
@@ -304,6 +310,7 @@ async fn run() -> Result<()> {
         Command::User { cmd } => accounts_cli::user(cmd).await,
         Command::Token { cmd } => accounts_cli::token(cmd).await,
         Command::Audit { cmd: AuditCommand::Verify { db } } => audit_verify(&db.database).await,
+        Command::Epi { cmd } => epi_cli::run(cmd),
         Command::Backup { db, file } => {
             open(&db.database).await?.backup(&file).await?;
             eprintln!("backed up {} to {}", db.database, file.display());
