@@ -342,14 +342,25 @@ impl Store {
         let day = local_date(now);
         let start = day.and_hms_opt(0, 0, 0).and_then(|t| t.and_local_timezone(cordon_domain::local_offset()).single());
         let start = start.map(|t| t.with_timezone(&Utc)).unwrap_or(now - Duration::days(1));
-        let counts: Vec<(String, i64)> = with_read_pool!(self, pool => sqlx::query_as(
-            "SELECT decision, COUNT(*) FROM passages WHERE checkpoint_id = $1 AND passed_at >= $2 GROUP BY decision",
+        let counts: Vec<(String, Option<String>, i64)> = with_read_pool!(self, pool => sqlx::query_as(
+            "SELECT decision, by_hand, COUNT(*) FROM passages WHERE checkpoint_id = $1 AND passed_at >= $2 GROUP BY decision, by_hand",
         ).bind(checkpoint_id).bind(start).fetch_all(pool).await?);
-        let get = |d: Decision| counts.iter().find(|(k, _)| k == d.as_str()).map_or(0, |(_, n)| *n);
+        let get = |d: Decision| counts.iter().filter(|(k, _, _)| k == d.as_str()).map(|(_, _, n)| *n).sum();
+        // Kept offline and decided at the booth otherwise than the rules decide.
+        let mut differs = 0;
+        for (decision, by_hand, n) in &counts {
+            if let Some(by_hand) = by_hand {
+                let (by_hand, decision): (Decision, Decision) =
+                    (by_hand.parse().map_err(StoreError::corrupt)?, decision.parse().map_err(StoreError::corrupt)?);
+                if cordon_domain::checkpoints::by_hand_differs(by_hand, decision) {
+                    differs += n;
+                }
+            }
+        }
         let recent: Vec<RecentPassage> = with_read_pool!(self, pool => sqlx::query_as(
             "SELECT passed_at, decision, reasons, id_number, received_at, by_hand FROM passages WHERE checkpoint_id = $1 ORDER BY id DESC LIMIT $2",
         ).bind(checkpoint_id).bind(i64::from(limit)).fetch_all(pool).await?);
-        Ok(PassageLog { passed: get(Decision::Pass), registered: get(Decision::Register), refused: get(Decision::Refuse), recent })
+        Ok(PassageLog { passed: get(Decision::Pass), registered: get(Decision::Register), refused: get(Decision::Refuse), differs, recent })
     }
 }
 
@@ -389,6 +400,8 @@ pub struct PassageLog {
     pub passed: i64,
     pub registered: i64,
     pub refused: i64,
+    /// Passages kept offline that the officer decided at the booth otherwise than the rules do.
+    pub differs: i64,
     /// The last passages, newest first.
     pub recent: Vec<RecentPassage>,
 }

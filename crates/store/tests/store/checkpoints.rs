@@ -186,6 +186,12 @@ async fn an_arrival_is_registered_and_observed_a_resent_passage_is_logged_once_a
         assert_eq!(row.passed_at.timestamp(), kept_since.timestamp());
         assert!(row.received_at.is_some_and(|r| r > row.passed_at + chrono::Duration::minutes(30 * 60 - 1)), "{row:?}");
         assert_eq!((row.decision.as_str(), row.by_hand.as_deref()), ("register", Some("pass")));
+        // Turned back by hand whom the rules let through: counted as differing (the one let
+        // through above agrees).
+        let turned_back = PassageAsk { by_hand: Some(Decision::Refuse), ..PassageAsk { passed_at: None, ..kept.clone() } };
+        let turned_back = PassageAsk { client_id: Some("phone-5".into()), id_number: visitor(1990, 6), ..turned_back };
+        guard.record_passage(cp.id, &turned_back).await.unwrap();
+        assert_eq!(guard.passages_today(cp.id).await.unwrap().differs, 1, "{:?}", s.kind);
         let online = logged.iter().find(|r| r.id_number == visitor(1985, 7)).unwrap();
         assert!(online.received_at.is_none() && online.by_hand.is_none(), "logged as it happened");
         let by_hand_online = PassageAsk { by_hand: Some(Decision::Refuse), ..ask(&visitor(1990, 5), Some("phone-4")) };
@@ -195,7 +201,7 @@ async fn an_arrival_is_registered_and_observed_a_resent_passage_is_logged_once_a
         assert_eq!(guard.record_passage(cp.id, &stale).await.refused().kind, "refused.checkpoint.passed_too_early");
         let ahead = PassageAsk { passed_at: Some(chrono::Utc::now() + chrono::Duration::hours(1)), ..ask(&visitor(1990, 4), None) };
         assert_eq!(guard.record_passage(cp.id, &ahead).await.refused().kind, "refused.checkpoint.passed_later");
-        assert_eq!(guard.passages_today(cp.id).await.unwrap().recent.len(), 2);
+        assert_eq!(guard.passages_today(cp.id).await.unwrap().recent.len(), 3);
 
         // Registered on the spot: from a medium-risk area, so observed at home as the rules say.
         let arrival = |name: &str, risk| NewArrival {
@@ -232,7 +238,11 @@ async fn an_arrival_is_registered_and_observed_a_resent_passage_is_logged_once_a
         let registered = guard.register_arrival(cp.id, low.id, &arrival("钱七", OriginRisk::Low)).await.unwrap();
         assert!(registered.order.is_none());
         let hours = guard.passages_by_hour(cp.id).await.unwrap();
-        assert_eq!((hours.hours.iter().map(|h| h.1 + h.2 + h.3).sum::<i64>(), hours.arrivals), (3, 2));
+        assert_eq!(
+            (hours.hours.iter().map(|h| h.1 + h.2 + h.3).sum::<i64>(), hours.arrivals),
+            (4, 2),
+            "the three logged as they happened and the one turned back by hand"
+        );
         use chrono::Timelike;
         let local_hour = chrono::Utc::now().with_timezone(&cordon_domain::local_offset()).hour();
         assert!(hours.hours.iter().all(|h| h.0 == local_hour || (h.0 + 1) % 24 == local_hour), "by the local hour: {:?}", hours.hours);

@@ -500,6 +500,7 @@ async fn a_checkpoint_officer_turns_back_a_sealed_zone_resident_with_the_reason_
             kept_row.contains("登记后通行") && kept_row.contains("人工判定：劝返") && kept_row.contains("与系统判定不符"),
             "{kept_row}"
         );
+        assert_eq!(text(&client, "#differs-count").await, "1", "counted with the day's figures");
         client.execute("document.getElementById('passages').scrollIntoView();", vec![]).await.unwrap();
         std::fs::write(screenshot_path(&format!("checkpoint-log-phone-{kind}.png")), client.screenshot().await.unwrap()).unwrap();
         let fits = client.execute("return document.documentElement.scrollWidth <= window.innerWidth", vec![]).await.unwrap();

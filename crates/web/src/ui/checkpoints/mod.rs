@@ -128,7 +128,8 @@ struct OfficerPage {
     can_pass: bool,
     error: Option<String>,
     shown: Option<Shown>,
-    counts: (i64, i64, i64),
+    /// Passed, registered, refused, and kept passages decided by hand otherwise than the rules.
+    counts: (i64, i64, i64, i64),
     /// (time, decision label, decision, number)
     recent: Vec<RecentRow>,
     notice: Option<String>,
@@ -273,7 +274,7 @@ async fn view(
         can_pass: caller.0.principal().can(Permission::CheckpointWrite),
         error,
         shown,
-        counts: (day.passed, day.registered, day.refused),
+        counts: (day.passed, day.registered, day.refused, day.differs),
         recent,
         notice,
         risks: OriginRisk::ALL.iter().map(|r| (r.as_str(), t.get(&format!("checkpoints.risk.{}", r.as_str())).to_string())).collect(),
