@@ -5,7 +5,8 @@
 // load, when the browser is back online, and every 20 seconds), each with the time the person
 // passed and the time it is sent, both on the phone's clock (the server cancels the clock's
 // error). While it waits, the officer says what they did at the booth, having checked by hand
-// (let through or turned back): sent with it, the log shows where the rules part from it. A
+// (let through or turned back): sent with it (it waits for the answer up to ten minutes), the log
+// shows where the rules part from it. A
 // passage the server refuses (a mistyped number, one kept more than two days) leaves the queue
 // for a list shown with its numbers, kept until the officer says it was checked by hand. The
 // numbers stay on the phone only so long: sent, a passage leaves it.
@@ -56,9 +57,13 @@
     b.addEventListener("click", function () {
       var decision = b.getAttribute("data-decision");
       var q = queue();
-      q.forEach(function (k) { if (k.client_id === handFor) k.by_hand = decision; });
-      saveQueue(q);
-      say(text.handed.replace("{decision}", b.textContent) + " " + text.offline.replace("{n}", q.length));
+      var found = false;
+      q.forEach(function (k) { if (k.client_id === handFor) { k.by_hand = decision; found = true; } });
+      // Said noted only while the passage is still on the phone to carry it.
+      if (found) {
+        saveQueue(q);
+        say(text.handed.replace("{decision}", b.textContent) + " " + text.offline.replace("{n}", q.length));
+      }
       askByHand();
     });
   });
@@ -94,16 +99,20 @@
     saveQueue(q);
   }
 
+  // A kept passage is sent once the officer has said what they did at the booth, or ten minutes
+  // after it was kept all the same (an answer never given must not hold it out of the log).
+  var ANSWER_WAIT_MS = 10 * 60 * 1000;
+  function ready(b) { return !!b.by_hand || Date.now() - Date.parse(b.passed_at) > ANSWER_WAIT_MS; }
   var sending = false;
   function flush() {
     if (sending || !queue().length) return;
     sending = true;
     var sent = 0, refused = 0;
     (function next() {
-      var q = queue();
+      var q = queue().filter(ready);
       if (!q.length) {
         sending = false;
-        say(text.sent.replace("{n}", sent));
+        if (sent || refused) say(text.sent.replace("{n}", sent));
         showRefused();
         askByHand();
         return;

@@ -427,8 +427,9 @@ async fn a_checkpoint_officer_turns_back_a_sealed_zone_resident_with_the_reason_
         let said = |want: &'static str| {
             let client = &client;
             async move {
+                let mut now = serde_json::Value::Null;
                 for _ in 0..100 {
-                    let now = client
+                    now = client
                         .execute("var n = document.getElementById('offline-note'); return n.hidden ? '' : n.textContent;", vec![])
                         .await
                         .unwrap();
@@ -437,7 +438,7 @@ async fn a_checkpoint_officer_turns_back_a_sealed_zone_resident_with_the_reason_
                     }
                     tokio::time::sleep(std::time::Duration::from_millis(50)).await;
                 }
-                panic!("the page never said {want}");
+                panic!("the page never said {want}; it says {now}");
             }
         };
         said("网络中断：已在本机暂存1条通行记录").await;
@@ -506,6 +507,27 @@ async fn a_checkpoint_officer_turns_back_a_sealed_zone_resident_with_the_reason_
         let fits = client.execute("return document.documentElement.scrollWidth <= window.innerWidth", vec![]).await.unwrap();
         assert_eq!(fits.as_bool(), Some(true), "nothing scrolls sideways with the roster and the hours");
         std::fs::write(screenshot_path(&format!("checkpoint-duty-phone-{kind}.png")), client.screenshot().await.unwrap()).unwrap();
+        // A kept passage waits on the phone for the officer's answer (up to ten minutes), even
+        // with the signal back; answered, it is sent.
+        client
+            .execute(
+                "window.__fetch = window.fetch; window.fetch = function () { return Promise.reject(new TypeError('offline')); };",
+                vec![],
+            )
+            .await
+            .unwrap();
+        fill(&client, "#pass-form input[name=id_number]", &sample_id(6)).await;
+        click(&client, "#pass-form button").await;
+        said("网络中断：已在本机暂存1条通行记录").await;
+        client.execute("window.fetch = window.__fetch; window.dispatchEvent(new Event('online'));", vec![]).await.unwrap();
+        let waiting = "var k = Object.keys(localStorage).filter(function (k) { return k.indexOf('cordon-checkpoint-queue-') === 0; })[0]; \
+                       return JSON.parse(localStorage.getItem(k) || '[]').length;";
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        assert_eq!(client.execute(waiting, vec![]).await.unwrap().as_u64(), Some(1), "not sent before the answer");
+        click(&client, "#by-hand button[data-decision=pass]").await;
+        client.execute("window.dispatchEvent(new Event('online'));", vec![]).await.unwrap();
+        said("已补录1条离线通行记录").await;
+        assert_eq!(client.execute(waiting, vec![]).await.unwrap().as_u64(), Some(0));
         client.close().await.unwrap();
         w.finish().await;
     }
