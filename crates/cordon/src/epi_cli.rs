@@ -1,5 +1,5 @@
-//! `cordon epi`: the epidemiologists' methods on files, to check the figures the big screen
-//! shows against their own tools — the same functions (`cordon_domain::epi`).
+//! `cordon epi`: the epidemiologists' methods (`cordon_domain::epi`) on files, to check them
+//! against their own tools.
 
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -64,7 +64,8 @@ fn rt_lines(args: &RtArgs) -> Result<Vec<String>> {
             check_si(&si).with_context(|| format!("{}", file.display()))?;
             si
         }
-        (None, Some(mean), Some(sd)) => discretised_si(mean, sd, days.len() + 1)?,
+        // Days 0 to T − 1, as EpiEstim discretises it (its mean decides the first windows).
+        (None, Some(mean), Some(sd)) => discretised_si(mean, sd, days.len())?,
         _ => bail!("give --si-distr FILE, or --si-mean and --si-sd"),
     };
     let windows = estimate_rt(&days, &si, args.window, Prior::default())?;
@@ -77,15 +78,29 @@ fn rt_lines(args: &RtArgs) -> Result<Vec<String>> {
     Ok(out)
 }
 
+/// A window's figures; NA where it has no estimate (as EpiEstim prints it).
 fn line(w: &RtWindow) -> String {
-    let quantiles: Vec<String> = w.quantiles.iter().map(|q| format!("{q:.9}")).collect();
-    format!("{} {} {:.9} {:.9} {}", w.t_start, w.t_end, w.mean, w.std, quantiles.join(" "))
+    let figures: Vec<String> = match &w.posterior {
+        Some(p) => [p.mean, p.std].iter().chain(&p.quantiles).map(|x| format!("{x:.9}")).collect(),
+        None => vec!["NA".to_string(); 2 + QUANTILES.len()],
+    };
+    format!("{} {} {}", w.t_start, w.t_end, figures.join(" "))
 }
 
+/// A window as a JSON object; its figures null where it has no estimate.
 fn json(w: &RtWindow) -> String {
-    let quantiles: serde_json::Map<String, serde_json::Value> =
-        QUANTILES.iter().zip(w.quantiles).map(|(p, q)| (p.to_string(), serde_json::json!(q))).collect();
-    serde_json::json!({"t_start": w.t_start, "t_end": w.t_end, "mean": w.mean, "std": w.std, "quantiles": quantiles}).to_string()
+    let (mean, std, quantiles) = match &w.posterior {
+        Some(p) => (
+            serde_json::json!(p.mean),
+            serde_json::json!(p.std),
+            QUANTILES.iter().zip(p.quantiles).map(|(k, q)| (k.to_string(), serde_json::json!(q))).collect(),
+        ),
+        None => {
+            (serde_json::Value::Null, serde_json::Value::Null, QUANTILES.iter().map(|k| (k.to_string(), serde_json::Value::Null)).collect())
+        }
+    };
+    let quantiles: serde_json::Map<String, serde_json::Value> = quantiles;
+    serde_json::json!({"t_start": w.t_start, "t_end": w.t_end, "mean": mean, "std": std, "quantiles": quantiles}).to_string()
 }
 
 /// A CSV file's rows as text (UTF-8 with or without BOM, or GBK), by the named columns, each with
@@ -109,7 +124,15 @@ fn rows(file: &Path, columns: [&str; 3]) -> Result<Vec<(u64, Vec<String>)>> {
             continue;
         }
         let line = record.position().map_or(0, |p| p.line());
-        out.push((line, at.iter().map(|a| a.and_then(|i| record.get(i)).unwrap_or("").to_string()).collect()));
+        let mut values = Vec::with_capacity(needed);
+        for (column, a) in columns[..needed].iter().zip(&at) {
+            // An empty cell is none; a row cut short is not read as one.
+            match a.and_then(|i| record.get(i)) {
+                Some(v) => values.push(v.to_string()),
+                None => bail!("{} line {line}: no value for {column} (the row has {} fields)", file.display(), record.len()),
+            }
+        }
+        out.push((line, values));
     }
     Ok(out)
 }
@@ -135,6 +158,10 @@ fn read_incidence(file: &Path) -> Result<Vec<DayCases>> {
     let (Some(first), Some(last)) = (by_day.keys().next().copied(), by_day.keys().next_back().copied()) else {
         bail!("{}: no days", file.display());
     };
+    // A year typed wrong would make tens of thousands of days.
+    if (last - first).num_days() > 3660 {
+        bail!("{}: the days run from {first} to {last}, over ten years: is a year typed wrong?", file.display());
+    }
     Ok(first.iter_days().take_while(|d| *d <= last).map(|d| by_day.get(&d).copied().unwrap_or_default()).collect())
 }
 
@@ -223,6 +250,16 @@ mod tests {
     }
 
     #[test]
+    fn windows_too_early_for_the_serial_interval_print_na() {
+        let a = RtArgs { si_mean: Some(15.0), si_sd: Some(5.0), ..args(file("i-na.csv", &incidence(false, false))) };
+        let lines = rt_lines(&a).unwrap();
+        assert!(lines[1].starts_with("2 8 NA NA NA"), "{}", lines[1]);
+        assert!(!lines.last().unwrap().contains("NA"), "{}", lines.last().unwrap());
+        let j: serde_json::Value = serde_json::from_str(&rt_lines(&RtArgs { json: true, ..a }).unwrap()[0]).unwrap();
+        assert!(j["mean"].is_null() && j["quantiles"]["0.5"].is_null(), "{j}");
+    }
+
+    #[test]
     fn a_file_that_does_not_read_is_said_with_its_line() {
         let said = |bytes: &[u8]| format!("{:#}", rt_lines(&args(file("bad.csv", bytes))).unwrap_err());
         assert!(said(b"date,local\n2022-04-01,3\n").contains("no column imported"));
@@ -230,6 +267,8 @@ mod tests {
         assert!(said(b"date,local,imported\n2022-04-01,3,0\n2022-04-01,4,0\n").contains("2022-04-01 is there twice"));
         assert!(said(b"date,local,imported\n2022-04-01,three,0\n").contains("\"three\" is not a count"));
         assert!(said(b"date,local,imported\n2022-04-01,3,0\n2022-04-03,3,0\n").contains("does not fit"), "3 days, a window of 7");
+        assert!(said(b"date,local,imported\n2022-04-01,3,0\n2022-04-02,5\n").contains("line 3: no value for imported"));
+        assert!(said(b"date,local,imported\n2022-04-01,3,0\n2220-04-02,5,0\n").contains("over ten years"));
         let si = file("si-bad.csv", b"day,probability\n0,0\n1,0.5\n3,0.5\n");
         let a = RtArgs { si_distr: Some(si), si_mean: None, si_sd: None, ..args(file("i2.csv", &incidence(false, false))) };
         assert!(format!("{:#}", rt_lines(&a).unwrap_err()).contains("day 3 where day 2 was due"));

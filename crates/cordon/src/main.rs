@@ -128,7 +128,7 @@ enum Command {
         #[command(subcommand)]
         cmd: AuditCommand,
     },
-    /// Epidemiological methods on files (the same ones the big screen uses).
+    /// Epidemiological methods on files: Rt by Cori et al. (2013), as EpiEstim computes it.
     Epi {
         #[command(subcommand)]
         cmd: epi_cli::EpiCommand,

@@ -1,8 +1,9 @@
-//! The epidemiologists' methods the big screen and `cordon epi` use: the instantaneous
-//! reproduction number Rt by Cori et al. (2013) — the method of EpiEstim's `estimate_R`, with its
+//! The epidemiologists' methods (`cordon epi`): the instantaneous reproduction number Rt by
+//! Cori et al. (2013) — the method of EpiEstim's `estimate_R`, with its
 //! conventions (1-based day indices, sliding windows, a Gamma prior, imported cases counted in
-//! the infectivity but not in the incidence, the first day's cases taken as imported) — and the
-//! growth rate by a log-linear fit with its doubling time.
+//! the infectivity but not in the incidence, the first day's cases taken as imported, no
+//! estimate for a window that ends before the serial interval's mean) — and the growth rate by a
+//! log-linear fit with its doubling time.
 //!
 //! For a window of days `t_start..=t_end` the posterior of R is Gamma with shape
 //! `a + ΣI_local(t)` and scale `1 / (1/b + ΣΛ(t))`, where `a` and `b` come from the prior's mean and
@@ -35,15 +36,21 @@ impl Default for Prior {
     }
 }
 
-/// R over one window of days, `t_start..=t_end` (1-based, as EpiEstim numbers them).
+/// R over one window of days, `t_start..=t_end` (1-based, as EpiEstim numbers them): its
+/// posterior, or none for a window that ends on or before the serial interval's mean day (too
+/// early for the cases in it to have been infected by cases counted; EpiEstim's NA).
 #[derive(Debug, Clone, PartialEq)]
 pub struct RtWindow {
     pub t_start: usize,
     pub t_end: usize,
-    /// The posterior's mean and standard deviation.
+    pub posterior: Option<Posterior>,
+}
+
+/// R's posterior over a window: its mean, standard deviation and quantiles at [`QUANTILES`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Posterior {
     pub mean: f64,
     pub std: f64,
-    /// The posterior's quantiles at [`QUANTILES`].
     pub quantiles: [f64; 7],
 }
 
@@ -83,6 +90,10 @@ pub fn discretised_si(mean: f64, sd: f64, days: usize) -> Result<Vec<f64>, EpiEr
     }
     let shape = ((mean - 1.0) / sd).powi(2);
     let scale = sd * sd / (mean - 1.0);
+    // So far from a distribution of days that it has no shape (an sd of 1e-200, or 1e200).
+    if !(shape.is_finite() && scale.is_finite() && shape > 0.0 && scale > 0.0) {
+        return Err(EpiError::SiSd(sd));
+    }
     let cdf = |k: f64, shape: f64| -> f64 {
         if k <= 0.0 {
             return 0.0;
@@ -132,7 +143,8 @@ pub fn infectivity(days: &[DayCases], si: &[f64]) -> Vec<f64> {
 
 /// R for each window of `window` days sliding one day at a time, from days 2–`window + 1` to the
 /// last (EpiEstim's default windows: `t_start` 2 to `T − window + 1`). Cases on the first day
-/// count as imported (nothing before them could have caused them).
+/// count as imported (nothing before them could have caused them). A window ending on or before
+/// the serial interval's mean (`Σ k·w(k)` over the interval given) has no estimate.
 pub fn estimate_rt(days: &[DayCases], si: &[f64], window: usize, prior: Prior) -> Result<Vec<RtWindow>, EpiError> {
     if days.is_empty() {
         return Err(EpiError::NoDays);
@@ -150,12 +162,16 @@ pub fn estimate_rt(days: &[DayCases], si: &[f64], window: usize, prior: Prior) -
     let mut days = days.to_vec();
     days[0] = DayCases { local: 0, imported: days[0].local + days[0].imported };
     let lambda = infectivity(&days, si);
+    let mean_si: f64 = si.iter().enumerate().map(|(k, w)| k as f64 * w).sum();
     let shape_prior = (prior.mean / prior.sd).powi(2);
     let scale_prior = prior.sd * prior.sd / prior.mean;
     // 1-based windows: t_start from 2, t_end = t_start + window − 1, up to the last day.
     (2..=days.len() + 1 - window)
         .map(|t_start| {
             let t_end = t_start + window - 1;
+            if t_end as f64 <= mean_si {
+                return Ok(RtWindow { t_start, t_end, posterior: None });
+            }
             let (cases, infectious) = (t_start - 1..t_end).fold((0.0, 0.0), |(i, l), t| (i + days[t].local as f64, l + lambda[t]));
             let shape = shape_prior + cases;
             let scale = 1.0 / (1.0 / scale_prior + infectious);
@@ -163,9 +179,11 @@ pub fn estimate_rt(days: &[DayCases], si: &[f64], window: usize, prior: Prior) -
             Ok(RtWindow {
                 t_start,
                 t_end,
-                mean: shape * scale,
-                std: shape.sqrt() * scale,
-                quantiles: QUANTILES.map(|p| posterior.inverse_cdf(p)),
+                posterior: Some(Posterior {
+                    mean: shape * scale,
+                    std: shape.sqrt() * scale,
+                    quantiles: QUANTILES.map(|p| posterior.inverse_cdf(p)),
+                }),
             })
         })
         .collect()
@@ -234,9 +252,10 @@ mod tests {
 
     #[test]
     fn rt_over_sliding_weeks_matches_the_worked_example() {
-        let si = discretised_si(3.0, 2.0, 21).unwrap();
+        let si = discretised_si(3.0, 2.0, 20).unwrap();
         let rt = estimate_rt(&worked(), &si, 7, Prior::default()).unwrap();
         assert_eq!(rt.len(), 13, "t_start 2 to 14");
+        assert!(rt.iter().all(|w| w.posterior.is_some()), "every window ends after the mean of 3 days");
         let want: [(usize, usize, f64, f64, [f64; 7]); 3] = [
             (
                 2,
@@ -261,8 +280,9 @@ mod tests {
             ),
         ];
         for (t_start, t_end, mean, std, quantiles) in want {
-            let w = rt.iter().find(|w| w.t_start == t_start).unwrap();
-            assert_eq!(w.t_end, t_end);
+            let window = rt.iter().find(|w| w.t_start == t_start).unwrap();
+            assert_eq!(window.t_end, t_end);
+            let w = window.posterior.as_ref().unwrap();
             assert!(close(w.mean, mean) && close(w.std, std), "{w:?}");
             for (got, want) in w.quantiles.iter().zip(quantiles) {
                 assert!(close(*got, want), "window {t_start}: {got} against {want}");
@@ -272,7 +292,7 @@ mod tests {
 
     #[test]
     fn the_first_days_cases_count_as_imported_and_imported_ones_are_not_in_the_incidence() {
-        let si = discretised_si(3.0, 2.0, 21).unwrap();
+        let si = discretised_si(3.0, 2.0, 20).unwrap();
         let mut moved = worked();
         moved[0] = DayCases { local: 2, imported: 0 };
         assert_eq!(estimate_rt(&moved, &si, 7, Prior::default()), estimate_rt(&worked(), &si, 7, Prior::default()));
@@ -285,16 +305,30 @@ mod tests {
         imported[12].imported += 1;
         let (l, i) = (estimate_rt(&local, &si, 7, Prior::default()).unwrap(), estimate_rt(&imported, &si, 7, Prior::default()).unwrap());
         // The window ending on day 13 holds the case but none of the days it infects.
+        let mean = |rt: &[RtWindow], at: usize| rt[at].posterior.as_ref().unwrap().mean;
         let ending = base.iter().position(|w| w.t_end == 13).unwrap();
-        assert!(l[ending].mean > base[ending].mean);
+        assert!(mean(&l, ending) > mean(&base, ending));
         assert_eq!(i[ending], base[ending], "an imported case is not in the incidence");
         let later = base.iter().position(|w| w.t_start == 10).unwrap();
-        assert!(i[later].mean < base[later].mean, "but in the infectivity of the days after it");
+        assert!(mean(&i, later) < mean(&base, later), "but in the infectivity of the days after it");
+    }
+
+    #[test]
+    fn a_window_ending_before_the_serial_intervals_mean_has_no_estimate() {
+        // A mean of 15 days (discretised over the 20 days: Σ k·w(k) a little under 15).
+        let si = discretised_si(15.0, 5.0, 20).unwrap();
+        let mean_si: f64 = si.iter().enumerate().map(|(k, w)| k as f64 * w).sum();
+        let rt = estimate_rt(&worked(), &si, 7, Prior::default()).unwrap();
+        for w in &rt {
+            assert_eq!(w.posterior.is_some(), w.t_end as f64 > mean_si, "{w:?} against a mean of {mean_si}");
+        }
+        assert!(rt.first().unwrap().posterior.is_none() && rt.last().unwrap().posterior.is_some());
+        assert_eq!(discretised_si(3.0, 1e-200, 8), Err(EpiError::SiSd(1e-200)), "no shape to discretise");
     }
 
     #[test]
     fn what_cannot_be_estimated_is_said() {
-        let si = discretised_si(3.0, 2.0, 21).unwrap();
+        let si = discretised_si(3.0, 2.0, 20).unwrap();
         assert_eq!(estimate_rt(&[], &si, 7, Prior::default()), Err(EpiError::NoDays));
         assert_eq!(estimate_rt(&worked()[..7], &si, 7, Prior::default()), Err(EpiError::WindowTooLong { window: 7, days: 7 }));
         assert_eq!(estimate_rt(&worked(), &si, 0, Prior::default()), Err(EpiError::NoWindow));

@@ -1,7 +1,8 @@
 //! The one writer of per-request writes on SQLite: a thread of its own holding a connection,
 //! which takes the writes waiting for it as a group — one transaction, a savepoint for each
-//! request, one commit (one sync to disk) for them all — and answers each request only after its
-//! group's commit. A request refused or failed rolls back to its savepoint; the others commit.
+//! request that needs one, one commit (one sync to disk) for them all — and answers each request
+//! only after its group's commit. A request refused or failed rolls back to its savepoint; the
+//! others commit.
 //! A request that decides before it writes ([`Writer::write_decided`]: a scan, a tube opened)
 //! runs without a savepoint, whose page copies were a tenth of a scan's cost: refused, it has
 //! written nothing; if it ever fails having written, its group fails whole.
@@ -113,7 +114,9 @@ impl Writer {
 
     /// [`Writer::write`] for a write that refuses only before its first change to the database
     /// (reads, decides, then writes): it runs without a savepoint of its own. Should it fail
-    /// after a change all the same, its whole group fails and every request in it is told.
+    /// after a change all the same, its whole group fails and every request in it is told. For
+    /// row changes only (INSERT, UPDATE, DELETE — what the connection's count of changes sees):
+    /// no schema change, no pragma that writes.
     pub(crate) async fn write_decided<T: Send + 'static>(
         &self,
         write: impl FnOnce(&Connection) -> Result<T> + Send + 'static,
