@@ -210,9 +210,7 @@ fn write_group(conn: &mut Connection, mut group: Vec<Request>) -> Replies {
         let result = match undo {
             Undo::Decided => {
                 let before = tx.total_changes();
-                let mut mine = Tallies::default();
-                let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(&tx, &mut mine)))
-                    .unwrap_or_else(|_| Err(StoreError::Task("the write failed unexpectedly".into())));
+                let (ran, mine) = run(job, &tx);
                 match ran {
                     Ok(v) => {
                         tallies.merge(mine);
@@ -229,10 +227,7 @@ fn write_group(conn: &mut Connection, mut group: Vec<Request>) -> Replies {
             Undo::Savepoint => match step("SAVEPOINT request") {
                 Err(e) => Err(StoreError::from(e)),
                 Ok(()) => {
-                    let mut mine = Tallies::default();
-                    // A job that panics is a failed request, not a dead writer.
-                    let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(&tx, &mut mine)))
-                        .unwrap_or_else(|_| Err(StoreError::Task("the write failed unexpectedly".into())));
+                    let (ran, mine) = run(job, &tx);
                     match ran.and_then(|v| step("RELEASE request").map(|()| v).map_err(StoreError::from)) {
                         Ok(v) => {
                             tallies.merge(mine);
@@ -271,6 +266,15 @@ fn write_group(conn: &mut Connection, mut group: Vec<Request>) -> Replies {
     }
 }
 
+/// Runs one request's job with the counts it adds; a job that panics is a failed request, not a
+/// dead writer.
+fn run(job: Job, conn: &Connection) -> (Result<Output>, Tallies) {
+    let mut tallies = Tallies::default();
+    let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(conn, &mut tallies)))
+        .unwrap_or_else(|_| Err(StoreError::Task("the write failed unexpectedly".into())));
+    (ran, tallies)
+}
+
 /// A request that came alone: its transaction is its own undo, so it runs without the savepoint
 /// a group gives each request (which copies every page the request first touches — a sixth of
 /// the writer's time for a case). A request that ended the transaction under it (as SQLite does
@@ -284,9 +288,7 @@ fn write_alone(
         Ok(tx) => tx,
         Err(e) => return (reply, Err(not_committed(&e))),
     };
-    let mut tallies = Tallies::default();
-    let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(&tx, &mut tallies)))
-        .unwrap_or_else(|_| Err(StoreError::Task("the write failed unexpectedly".into())));
+    let (ran, tallies) = run(job, &tx);
     // Dropped on any failure: the transaction rolls back.
     let result = ran.and_then(|v| {
         match tx.transaction_state(Some(rusqlite::MAIN_DB)) {
