@@ -349,19 +349,26 @@ impl Store {
         // Kept offline and decided at the booth otherwise than the rules decide.
         let mut differs = 0;
         for (decision, by_hand, n) in &counts {
-            if let Some(by_hand) = by_hand {
-                let (by_hand, decision): (Decision, Decision) =
-                    (by_hand.parse().map_err(StoreError::corrupt)?, decision.parse().map_err(StoreError::corrupt)?);
-                if cordon_domain::checkpoints::by_hand_differs(by_hand, decision) {
-                    differs += n;
-                }
+            if differs_by_hand(decision, by_hand.as_deref())? {
+                differs += n;
             }
         }
-        let recent: Vec<RecentPassage> = with_read_pool!(self, pool => sqlx::query_as(
+        let mut recent: Vec<RecentPassage> = with_read_pool!(self, pool => sqlx::query_as(
             "SELECT passed_at, decision, reasons, id_number, received_at, by_hand FROM passages WHERE checkpoint_id = $1 ORDER BY id DESC LIMIT $2",
         ).bind(checkpoint_id).bind(i64::from(limit)).fetch_all(pool).await?);
+        for p in &mut recent {
+            p.differs = differs_by_hand(&p.decision, p.by_hand.as_deref())?;
+        }
         Ok(PassageLog { passed: get(Decision::Pass), registered: get(Decision::Register), refused: get(Decision::Refuse), differs, recent })
     }
+}
+
+/// Whether a logged passage's hand decision (if any) parts from its decision, as stored.
+fn differs_by_hand(decision: &str, by_hand: Option<&str>) -> Result<bool> {
+    let Some(by_hand) = by_hand else { return Ok(false) };
+    let (by_hand, decision): (Decision, Decision) =
+        (by_hand.parse().map_err(StoreError::corrupt)?, decision.parse().map_err(StoreError::corrupt)?);
+    Ok(cordon_domain::checkpoints::by_hand_differs(by_hand, decision))
 }
 
 /// A passage in a checkpoint's log.
@@ -377,6 +384,9 @@ pub struct RecentPassage {
     pub received_at: Option<DateTime<Utc>>,
     /// What the officer did at the booth with a passage kept offline.
     pub by_hand: Option<String>,
+    /// Whether that parts from the rules' decision (`checkpoints::by_hand_differs`).
+    #[sqlx(skip)]
+    pub differs: bool,
 }
 
 /// A passage as logged.

@@ -191,7 +191,11 @@ async fn an_arrival_is_registered_and_observed_a_resent_passage_is_logged_once_a
         let turned_back = PassageAsk { by_hand: Some(Decision::Refuse), ..PassageAsk { passed_at: None, ..kept.clone() } };
         let turned_back = PassageAsk { client_id: Some("phone-5".into()), id_number: visitor(1990, 6), ..turned_back };
         guard.record_passage(cp.id, &turned_back).await.unwrap();
-        assert_eq!(guard.passages_today(cp.id).await.unwrap().differs, 1, "{:?}", s.kind);
+        let day = guard.passages_today(cp.id).await.unwrap();
+        assert_eq!(day.differs, 1, "{:?}", s.kind);
+        let flagged: Vec<bool> =
+            [visitor(1990, 3), visitor(1990, 6)].iter().map(|n| day.recent.iter().find(|r| &r.id_number == n).unwrap().differs).collect();
+        assert_eq!(flagged, [false, true], "each logged passage says whether it parts from the rules");
         let online = logged.iter().find(|r| r.id_number == visitor(1985, 7)).unwrap();
         assert!(online.received_at.is_none() && online.by_hand.is_none(), "logged as it happened");
         let by_hand_online = PassageAsk { by_hand: Some(Decision::Refuse), ..ask(&visitor(1990, 5), Some("phone-4")) };

@@ -222,25 +222,23 @@ async fn view(
         Ok(x) => x,
         Err(e) => return failure(t, caller, e),
     };
-    let recent = day
-        .recent
-        .into_iter()
-        .map(|p| {
-            let label = t.get(&format!("checkpoints.decision.{}", p.decision)).to_string();
-            // Kept on the phone while offline: the officer decided by hand, the rules later.
-            let at = match p.received_at {
-                Some(r) => format!("{} {}", local(p.passed_at), t.fill("checkpoints.received_late", &[("at", &local(r))])),
-                None => local(p.passed_at),
-            };
-            // What the officer did at the booth, and whether the rules part from it.
-            let hand = p.by_hand.as_deref().and_then(|h| Some((h.parse::<Decision>().ok()?, p.decision.parse::<Decision>().ok()?)));
-            let by_hand = hand.map(|(h, d)| {
-                let did = t.fill("checkpoints.by_hand.logged", &[("decision", t.get(&format!("checkpoints.decision.{}", h.as_str())))]);
-                (did, cordon_domain::checkpoints::by_hand_differs(h, d))
-            });
-            RecentRow { at, label, decision: p.decision, number: mask(&p.id_number), by_hand }
-        })
-        .collect();
+    let recent =
+        day.recent
+            .into_iter()
+            .map(|p| {
+                let label = t.get(&format!("checkpoints.decision.{}", p.decision)).to_string();
+                // Kept on the phone while offline: the officer decided by hand, the rules later.
+                let at = match p.received_at {
+                    Some(r) => format!("{} {}", local(p.passed_at), t.fill("checkpoints.received_late", &[("at", &local(r))])),
+                    None => local(p.passed_at),
+                };
+                // What the officer did at the booth, and whether the rules part from it.
+                let by_hand = p.by_hand.as_deref().map(|h| {
+                    (t.fill("checkpoints.by_hand.logged", &[("decision", t.get(&format!("checkpoints.decision.{h}")))]), p.differs)
+                });
+                RecentRow { at, label, decision: p.decision, number: mask(&p.id_number), by_hand }
+            })
+            .collect();
     let now = chrono::Utc::now();
     let shifts = shifts
         .into_iter()
