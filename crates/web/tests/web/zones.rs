@@ -415,13 +415,7 @@ async fn a_checkpoint_officer_turns_back_a_sealed_zone_resident_with_the_reason_
         // phone and said so, the earlier person's decision taken off the screen; back online, it
         // is sent once.
         assert_eq!(check(sample_id(0)).await, "劝返");
-        client
-            .execute(
-                "window.__fetch = window.fetch; window.fetch = function () { return Promise.reject(new TypeError('offline')); };",
-                vec![],
-            )
-            .await
-            .unwrap();
+        lose_signal(&client).await;
         fill(&client, "#pass-form input[name=id_number]", &sample_id(3)).await;
         click(&client, "#pass-form button").await;
         let said = |want: &'static str| {
@@ -509,13 +503,7 @@ async fn a_checkpoint_officer_turns_back_a_sealed_zone_resident_with_the_reason_
         std::fs::write(screenshot_path(&format!("checkpoint-duty-phone-{kind}.png")), client.screenshot().await.unwrap()).unwrap();
         // A kept passage waits on the phone for the officer's answer (up to ten minutes), even
         // with the signal back; answered, it is sent.
-        client
-            .execute(
-                "window.__fetch = window.fetch; window.fetch = function () { return Promise.reject(new TypeError('offline')); };",
-                vec![],
-            )
-            .await
-            .unwrap();
+        lose_signal(&client).await;
         fill(&client, "#pass-form input[name=id_number]", &sample_id(6)).await;
         click(&client, "#pass-form button").await;
         said("网络中断：已在本机暂存1条通行记录").await;
@@ -909,4 +897,13 @@ async fn the_commander_sees_the_zones_on_the_map_clicks_a_sealed_village_and_a_t
         client.close().await.unwrap();
         w.scratch.finish(w.store).await.unwrap();
     }
+}
+
+/// The phone loses its signal: every request the page makes fails as offline (the real `fetch`
+/// kept as `window.__fetch`, to be put back).
+async fn lose_signal(client: &fantoccini::Client) {
+    client
+        .execute("window.__fetch = window.fetch; window.fetch = function () { return Promise.reject(new TypeError('offline')); };", vec![])
+        .await
+        .unwrap();
 }
