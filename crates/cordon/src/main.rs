@@ -283,6 +283,11 @@ async fn run() -> Result<()> {
                                     evening.checkpoints, evening.passages, evening.refused, evening.arrivals
                                 );
                             }
+                            let hq = demo::command::headquarters(&store).await.context("the headquarters")?;
+                            eprintln!(
+                                "headquarters: level I, {} task forces with their leads, {} instructions to {} recipients: http://{listen}/command · http://{listen}/instructions",
+                                hq.task_forces, hq.instructions, hq.recipients
+                            );
                             // The figures the pages show, now that every chapter is in.
                             let all = demo::quarantine::totals(&store).await?;
                             eprintln!(
@@ -386,6 +391,8 @@ async fn serve(store: Store, listen: SocketAddr) -> Result<()> {
     store.warm_contact_graph();
     // Health codes are derived again as their facts change, their reviews fall due and rounds end.
     store.keep_codes_current(std::time::Duration::from_secs(5));
+    // Instructions past their deadline are escalated (督办) to their issuer and leads.
+    store.keep_escalating(std::time::Duration::from_secs(30));
     cordon_web::serve(store.clone(), listener).await?;
     store.close().await;
     Ok(())

@@ -237,6 +237,13 @@ impl Store {
             bind_all(sqlx::query_as::<_, UserRow>(sqlx::AssertSqlSafe(sql.as_str())), [param].iter()).fetch_optional(pool).await?))
     }
 
+    pub async fn user_by_id(&self, id: i64) -> Result<Option<User>> {
+        match self.user_row("id = $1", crate::Param::Int(id)).await? {
+            Some(row) => Ok(Some(self.user_from_row(row).await?)),
+            None => Ok(None),
+        }
+    }
+
     pub async fn user_by_name(&self, username: &str) -> Result<Option<User>> {
         match self.user_row("username = $1", crate::Param::Text(username.to_string())).await? {
             Some(row) => Ok(Some(self.user_from_row(row).await?)),

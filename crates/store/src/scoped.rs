@@ -7,10 +7,12 @@ use std::io::Read;
 
 mod cases;
 mod checkpoints;
+mod command;
 mod health_codes;
 mod observation;
 mod zones;
 
+pub use command::{Account, InstructionView};
 pub use observation::IncidentRow;
 
 use chrono::NaiveDate;

@@ -2076,6 +2076,8 @@ mod boundaries;
 mod cases;
 #[path = "store/checkpoints.rs"]
 mod checkpoints;
+#[path = "store/command.rs"]
+mod command;
 #[path = "store/health_codes.rs"]
 mod health_codes;
 #[path = "store/observation.rs"]

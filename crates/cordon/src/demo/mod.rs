@@ -2,6 +2,7 @@
 
 pub mod boundaries;
 pub mod checkpoints;
+pub mod command;
 pub mod county;
 pub mod names;
 pub mod outbreak;

@@ -8,6 +8,7 @@ use cordon_domain::cases::case::{CaseClass, CasePlace, HowFound, Origin, Severit
 use cordon_domain::cases::exposure::{AssistStatus, Degree, ExposureKind, ExposureStatus};
 use cordon_domain::cases::investigation::Part;
 use cordon_domain::checkpoints::{CheckpointKind, Decision, DecisionCode, Direction, OriginRisk};
+use cordon_domain::command::{Act, NoticeKind, RecipientKind, RecipientState, ResponseLevel, TaskForceKind};
 use cordon_domain::health_code::{Colour, ReasonCode};
 use cordon_domain::observation::{Category, SiteKind, Status};
 use cordon_domain::person::Vulnerability;
@@ -67,6 +68,13 @@ one_of! {
     exposure_kind => all(ExposureKind::ALL, ExposureKind::as_str);
     exposure_status => all(ExposureStatus::ALL, ExposureStatus::as_str);
     how_found => all(HowFound::ALL, HowFound::as_str);
+    instruction_act => all(Act::ALL, Act::as_str);
+    instruction_clock => ["running", "due_soon", "overdue", "done_on_time", "done_late", "closed"];
+    notice_kind => all(NoticeKind::ALL, NoticeKind::as_str);
+    recipient_kind => all(RecipientKind::ALL, RecipientKind::as_str);
+    recipient_state => all(RecipientState::ALL, RecipientState::as_str);
+    response_level => all(ResponseLevel::ALL, ResponseLevel::as_str);
+    task_force_kind => all(TaskForceKind::ALL, TaskForceKind::as_str);
     investigation_part => all(Part::ALL, Part::as_str);
     investigation_step => ["core_done", "reported"];
     order_status => all(Status::ALL, Status::as_str);
@@ -87,6 +95,7 @@ one_of! {
 one_of_or_null! {
     code_colour_or_null => all(Colour::ALL, Colour::as_str);
     decision_or_null => all(Decision::ALL, Decision::as_str);
+    response_level_or_null => all(ResponseLevel::ALL, ResponseLevel::as_str);
     degree_or_null => all(Degree::ALL, Degree::as_str);
     severity_or_null => all(Severity::ALL, Severity::as_str);
     zone_kind_or_null => all(ZoneKind::ALL, ZoneKind::as_str);

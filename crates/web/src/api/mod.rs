@@ -13,6 +13,7 @@ mod areas;
 mod audit;
 mod cases;
 mod checkpoints;
+mod command;
 mod enums;
 mod health_codes;
 pub(crate) mod imports;
@@ -35,6 +36,7 @@ mod zones;
         (name = "testing", description = "Mass testing: rounds, sites, tubes and registration"),
         (name = "tracing", description = "Investigation: cases, the investigation queue, clusters and chains"),
         (name = "observation", description = "Medical observation: orders and schedules, quarantine sites, transfers, rule sets"),
+        (name = "command", description = "The command: response level, task forces, instructions with a clock per recipient, notices"),
         (name = "zones", description = "Sealed, controlled and precaution zones (high, medium and low risk): drawn, counted down, stepped down and lifted")
     )
 )]
@@ -125,6 +127,21 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(checkpoints::add_shift, checkpoints::shifts))
         .routes(routes!(checkpoints::remove_shift))
         .routes(routes!(checkpoints::register_arrival))
+        .routes(routes!(command::command))
+        .routes(routes!(command::set_level))
+        .routes(routes!(command::create_task_force))
+        .routes(routes!(command::add_member))
+        .routes(routes!(command::remove_member))
+        .routes(routes!(command::issue, command::list))
+        .routes(routes!(command::detail))
+        .routes(routes!(command::receive))
+        .routes(routes!(command::progress))
+        .routes(routes!(command::done))
+        .routes(routes!(command::verify))
+        .routes(routes!(command::send_back))
+        .routes(routes!(command::reassign))
+        .routes(routes!(command::notices))
+        .routes(routes!(command::read_notices))
 }
 
 /// Parses an area code from a request field, answering 400 with the reason.

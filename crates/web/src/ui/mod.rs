@@ -21,6 +21,7 @@ mod cases;
 mod checkpoints;
 mod clock;
 mod clusters;
+mod command;
 mod community;
 mod coverage;
 mod form;
@@ -64,6 +65,7 @@ pub fn router() -> Router<AppState> {
         .merge(observation::router())
         .merge(zones::router())
         .merge(checkpoints::router())
+        .merge(command::router())
         .route("/logout", post(login::logout))
 }
 
@@ -85,6 +87,10 @@ pub struct UserBadge {
     pub can_import: bool,
     pub can_zones: bool,
     pub can_checkpoints: bool,
+    /// The command page: level and task forces.
+    pub can_command: bool,
+    /// The instructions board.
+    pub can_instructions: bool,
 }
 
 impl UserBadge {
@@ -106,6 +112,8 @@ impl UserBadge {
             can_import: p.can(Permission::PersonsImport) || p.can(Permission::TracingWrite),
             can_zones: p.can(Permission::AreasRead),
             can_checkpoints: p.can(Permission::CheckpointWrite) || p.can(Permission::CommandWrite),
+            can_command: p.can(Permission::CommandWrite) || p.can(Permission::ReportsRead),
+            can_instructions: p.can(Permission::AreasRead),
         })
     }
 }

@@ -1,0 +1,237 @@
+//! The scoped door to the command: whoever reads areas sees the incident's level and task forces;
+//! a commander (`command.write`) changes the level and forms the task forces, and issues
+//! instructions; a task force's lead issues them for the task force. Those an instruction is
+//! sent to act on it; the issuer (or a commander) verifies, sends back or reassigns. The
+//! headquarters (`command.write` or `reports.read`) sees every instruction, anyone else those
+//! they gave or act for.
+
+use chrono::Utc;
+use cordon_domain::AreaCode;
+use cordon_domain::access::{Permission, Role};
+use cordon_domain::command::{ResponseLevel, TaskForceKind};
+use serde::Serialize;
+
+use super::Scoped;
+use crate::command::{
+    ActAsk, Asker, Command, Incident, Instruction, InstructionFilter, InstructionSummary, NewInstruction, Notice, RecipientAsk, TaskForce,
+};
+use crate::{Result, StoreError};
+
+/// An instruction as one caller sees it: which recipients they act for, and whether they may
+/// verify, send back and reassign.
+#[derive(Debug, Clone, Serialize)]
+pub struct InstructionView {
+    #[serde(flatten)]
+    pub instruction: Instruction,
+    /// The recipients the caller acts for (receive, progress, done).
+    pub acting_for: Vec<i64>,
+    /// The caller gave it, leads the task force that did, or commands.
+    pub may_verify: bool,
+}
+
+/// An account as the command's forms offer it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Account {
+    pub id: i64,
+    pub username: String,
+    pub display_name: String,
+    pub role: Role,
+}
+
+impl Scoped {
+    fn asker(&self) -> Asker<'_> {
+        Asker { user: &self.principal.user, commands: self.principal.can(Permission::CommandWrite) }
+    }
+
+    /// Sees every instruction: the headquarters.
+    fn sees_all_instructions(&self) -> bool {
+        self.principal.can(Permission::CommandWrite) || self.principal.can(Permission::ReportsRead)
+    }
+
+    /// The incident the caller works in: the latest whose area lies in the jurisdiction or
+    /// contains it.
+    pub async fn current_incident(&self) -> Result<Option<i64>> {
+        self.require(Permission::AreasRead)?;
+        let all: Vec<(i64, String)> = crate::with_read_pool!(self.store, pool => sqlx::query_as(
+            "SELECT id, area_code FROM incidents ORDER BY started_at DESC, id DESC").fetch_all(pool).await?);
+        let j = &self.principal.user.jurisdiction;
+        Ok(all
+            .into_iter()
+            .find(|(_, code)| AreaCode::parse(code).is_ok_and(|a| j.contains(&a) || j.areas().iter().any(|mine| a.contains(mine))))
+            .map(|(id, _)| id))
+    }
+
+    /// Opens an incident over an area of the jurisdiction (`command.write`), started at
+    /// `started_at` (now when absent).
+    pub async fn open_incident(
+        &self,
+        name: &str,
+        area: &AreaCode,
+        started_at: Option<chrono::DateTime<Utc>>,
+        level: Option<ResponseLevel>,
+    ) -> Result<Command> {
+        self.require(Permission::CommandWrite)?;
+        self.inside(area)?;
+        let now = Utc::now();
+        let at = started_at.unwrap_or(now);
+        if at > now {
+            return Err(refused!("refused.incident.future"));
+        }
+        let id = self.store.open_incident(&self.actor, name, area, at, level).await?;
+        self.command(id).await
+    }
+
+    /// The incident with its level's history and its task forces (an incident the caller
+    /// works in).
+    pub async fn command(&self, incident_id: i64) -> Result<Command> {
+        self.require(Permission::AreasRead)?;
+        let c = self.store.command(incident_id).await?;
+        self.sees_incident(&c.incident)?;
+        Ok(c)
+    }
+
+    fn sees_incident(&self, i: &Incident) -> Result<()> {
+        let a = AreaCode::parse(&i.area_code).map_err(StoreError::corrupt)?;
+        let j = &self.principal.user.jurisdiction;
+        if j.contains(&a) || j.areas().iter().any(|mine| a.contains(mine)) {
+            Ok(())
+        } else {
+            Err(missing!("refused.incident.none", id = i.id))
+        }
+    }
+
+    /// An incident the caller commands: in force over an area of the jurisdiction.
+    async fn commanded(&self, incident_id: i64) -> Result<Incident> {
+        self.require(Permission::CommandWrite)?;
+        let i = self.command(incident_id).await?.incident;
+        self.inside(&AreaCode::parse(&i.area_code).map_err(StoreError::corrupt)?)?;
+        Ok(i)
+    }
+
+    /// Changes the response level (`command.write`), with the reason.
+    pub async fn set_level(&self, incident_id: i64, level: ResponseLevel, reason: &str) -> Result<Command> {
+        let i = self.commanded(incident_id).await?;
+        self.store.set_level(&self.actor, &i, level, reason).await?;
+        self.command(incident_id).await
+    }
+
+    /// Adds a task force (`command.write`).
+    pub async fn create_task_force(&self, incident_id: i64, kind: TaskForceKind, name: &str, lead: Option<i64>) -> Result<TaskForce> {
+        let i = self.commanded(incident_id).await?;
+        self.store.create_task_force(&self.actor, &i, kind, name, lead).await
+    }
+
+    /// Starts the usual task forces the incident lacks (`command.write`).
+    pub async fn start_default_task_forces(&self, incident_id: i64) -> Result<usize> {
+        let i = self.commanded(incident_id).await?;
+        self.store.start_default_task_forces(&self.actor, &i).await
+    }
+
+    /// Names a task force's lead or adds a member (`command.write`).
+    pub async fn add_to_task_force(&self, task_force_id: i64, user_id: i64, as_lead: bool) -> Result<TaskForce> {
+        let tf = self.store.task_force(task_force_id).await?;
+        let i = self.commanded(tf.incident_id).await?;
+        self.store.add_to_task_force(&self.actor, &tf, &i.area_code, user_id, as_lead).await
+    }
+
+    /// Takes a member off a task force (`command.write`).
+    pub async fn remove_from_task_force(&self, task_force_id: i64, user_id: i64) -> Result<TaskForce> {
+        let tf = self.store.task_force(task_force_id).await?;
+        let i = self.commanded(tf.incident_id).await?;
+        self.store.remove_from_task_force(&self.actor, &tf, &i.area_code, user_id).await
+    }
+
+    /// The task forces the caller leads in an incident.
+    pub async fn led_task_forces(&self, incident_id: i64) -> Result<Vec<TaskForce>> {
+        let c = self.command(incident_id).await?;
+        let me = self.principal.user.id;
+        Ok(c.task_forces.into_iter().filter(|t| t.lead.as_ref().is_some_and(|l| l.user_id == me)).collect())
+    }
+
+    /// The enabled accounts, for naming leads, members and persons to instruct: to a
+    /// commander or a task force's lead.
+    pub async fn accounts(&self, incident_id: i64) -> Result<Vec<Account>> {
+        if !self.principal.can(Permission::CommandWrite) && self.led_task_forces(incident_id).await?.is_empty() {
+            self.require(Permission::CommandWrite)?;
+        }
+        Ok(self
+            .store
+            .users()
+            .await?
+            .into_iter()
+            .filter(|u| !u.disabled)
+            .map(|u| Account { id: u.id, username: u.username, display_name: u.display_name, role: u.role })
+            .collect())
+    }
+
+    /// Issues an instruction: as the headquarters (`command.write`), or as the lead of the
+    /// task force it names. An area recipient lies in the jurisdiction.
+    pub async fn issue_instruction(&self, new: &NewInstruction) -> Result<InstructionSummary> {
+        self.require(Permission::AreasRead)?;
+        self.command(new.incident_id).await?;
+        for r in &new.recipients {
+            if let RecipientAsk::Area(a) = r {
+                self.inside(a)?;
+            }
+        }
+        self.store.issue_instruction(&self.actor, &self.asker(), new, Utc::now()).await
+    }
+
+    /// Instructions newest first: every one for the headquarters, else those the caller gave
+    /// or acts for.
+    pub async fn instructions(&self, mut filter: InstructionFilter) -> Result<Vec<InstructionSummary>> {
+        self.require(Permission::AreasRead)?;
+        if filter.mine.is_some() || !self.sees_all_instructions() {
+            filter.mine = Some((self.principal.user.id, self.principal.user.jurisdiction.areas().to_vec()));
+        }
+        self.store.instructions(&filter, Utc::now()).await
+    }
+
+    /// One instruction the caller may see, with what they may do on it.
+    pub async fn instruction(&self, id: i64) -> Result<InstructionView> {
+        self.require(Permission::AreasRead)?;
+        let instruction = self.store.instruction(id, Utc::now()).await?;
+        let me = &self.principal.user;
+        let mut acting_for = Vec::new();
+        for r in &instruction.recipients {
+            if self.store.acts_for(me, r).await? {
+                acting_for.push(r.id);
+            }
+        }
+        let leads = match instruction.summary.task_force_id {
+            Some(t) => self.store.task_force(t).await?.lead.is_some_and(|l| l.user_id == me.id),
+            None => false,
+        };
+        let may_verify = self.principal.can(Permission::CommandWrite) || instruction.summary.issued_by_id == Some(me.id) || leads;
+        if !(may_verify || !acting_for.is_empty() || self.sees_all_instructions()) {
+            return Err(missing!("refused.instr.none", id = id));
+        }
+        Ok(InstructionView { instruction, acting_for, may_verify })
+    }
+
+    /// One act on one recipient of an instruction the caller may see. A reassignment to an
+    /// area keeps within the jurisdiction.
+    pub async fn act_on_instruction(&self, id: i64, recipient_id: i64, ask: &ActAsk) -> Result<InstructionView> {
+        self.instruction(id).await?;
+        if let Some(RecipientAsk::Area(a)) = &ask.to {
+            self.inside(a)?;
+        }
+        self.store.act_on(&self.actor, &self.asker(), id, recipient_id, ask, Utc::now()).await?;
+        self.instruction(id).await
+    }
+
+    /// The caller's latest notices.
+    pub async fn notices(&self, limit: u32) -> Result<Vec<Notice>> {
+        self.store.notices(self.principal.user.id, limit).await
+    }
+
+    /// Marks the caller's notices read.
+    pub async fn read_notices(&self) -> Result<u64> {
+        self.store.read_notices(self.principal.user.id, Utc::now()).await
+    }
+
+    /// How many of the caller's notices are unread.
+    pub async fn unread_notices(&self) -> Result<i64> {
+        self.store.unread_notices(self.principal.user.id).await
+    }
+}

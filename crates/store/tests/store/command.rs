@@ -1,0 +1,246 @@
+//! The command: level, task forces and instructions with a clock per recipient, on both backends.
+
+use chrono::{Duration, Utc};
+use cordon_domain::access::Role;
+use cordon_domain::command::{Act, Clock, NoticeKind, RecipientState, ResponseLevel, TaskForceKind};
+use cordon_store::StoreError;
+use cordon_store::command::{ActAsk, InstructionFilter, NewInstruction, RecipientAsk};
+
+use super::testing_rounds::as_user;
+use super::*;
+
+fn ask(act: Act, text: &str) -> ActAsk {
+    ActAsk { act, text: text.into(), deadline: None, to: None }
+}
+
+#[tokio::test]
+async fn an_instruction_fans_out_with_a_clock_per_recipient_and_the_overdue_are_escalated_once() {
+    for (s, store) in each_backend("command").await {
+        seed_areas(&store).await;
+        let chief = as_user(&store, "chief", Role::Commander, "140121").await;
+        let tester = as_user(&store, "tester", Role::TestingOfficer, "140121").await;
+        // 东关村's worker acts for the township and for the village; the county's tester not
+        // for the township.
+        let dongguan = as_user(&store, "dongguan", Role::CommunityWorker, "140121100201").await;
+        let xiguan = as_user(&store, "xiguan", Role::CommunityWorker, "140121100202").await;
+        let viewer = as_user(&store, "viewer", Role::Viewer, "140121").await;
+        let id_of = |u: &cordon_store::scoped::Scoped| u.principal().user.id;
+
+        // The incident opens at level II; the level moves to I with its reason.
+        let c = chief.open_incident("清徐县疫情处置", &code("140121"), None, Some(ResponseLevel::II)).await.unwrap();
+        let incident = c.incident.id;
+        assert_eq!(chief.current_incident().await.unwrap(), Some(incident), "{:?}", s.kind);
+        assert_eq!(tester.current_incident().await.unwrap(), Some(incident));
+        assert_eq!(chief.set_level(incident, ResponseLevel::II, "再次确认").await.refused().kind, "refused.incident.level_same");
+        assert_eq!(chief.set_level(incident, ResponseLevel::I, " ").await.refused().kind, "refused.incident.level_reason");
+        let c = chief.set_level(incident, ResponseLevel::I, "新增本土阳性3例").await.unwrap();
+        assert_eq!(c.incident.level, Some(ResponseLevel::I));
+        let levels: Vec<_> = c.levels.iter().map(|l| (l.level, l.reason.as_str())).collect();
+        assert_eq!(levels, vec![(ResponseLevel::II, "启动应急响应"), (ResponseLevel::I, "新增本土阳性3例")]);
+        assert!(matches!(tester.set_level(incident, ResponseLevel::II, "x").await, Err(StoreError::Forbidden(_))));
+
+        // The usual task forces, the testing one led by the tester.
+        assert_eq!(chief.start_default_task_forces(incident).await.unwrap(), 8);
+        assert_eq!(chief.start_default_task_forces(incident).await.unwrap(), 0);
+        let tfs = chief.command(incident).await.unwrap().task_forces;
+        let testing = tfs.iter().find(|t| t.kind == TaskForceKind::Testing).unwrap().id;
+        let tracing = tfs.iter().find(|t| t.kind == TaskForceKind::Tracing).unwrap().id;
+        let tf = chief.add_to_task_force(testing, id_of(&tester), true).await.unwrap();
+        assert_eq!(tf.lead.as_ref().map(|l| l.username.as_str()), Some("tester"));
+        chief.add_to_task_force(testing, id_of(&xiguan), false).await.unwrap();
+        assert_eq!(chief.add_to_task_force(testing, id_of(&xiguan), false).await.refused().kind, "refused.task_force.member_already");
+        assert_eq!(chief.remove_from_task_force(testing, id_of(&tester)).await.refused().kind, "refused.task_force.lead_stays");
+        assert_eq!(
+            chief.create_task_force(incident, TaskForceKind::Other, "核酸检测专班", None).await.refused().kind,
+            "refused.task_force.name_taken"
+        );
+
+        // An instruction to the testing task force, 清源镇 (the township) and the viewer.
+        let now = Utc::now();
+        let new = |title: &str, deadline, recipients| NewInstruction {
+            incident_id: incident,
+            title: title.into(),
+            body: "今日18时前完成".into(),
+            deadline,
+            task_force_id: None,
+            recipients,
+        };
+        let to = vec![
+            RecipientAsk::TaskForce(testing),
+            RecipientAsk::Area(code("140121100")),
+            RecipientAsk::User(id_of(&viewer)),
+            RecipientAsk::TaskForce(testing),
+        ];
+        assert_eq!(
+            chief.issue_instruction(&new("全员核酸", now - Duration::minutes(1), to.clone())).await.refused().kind,
+            "refused.instr.deadline_past"
+        );
+        assert_eq!(chief.issue_instruction(&new(" ", now + Duration::hours(2), to.clone())).await.refused().kind, "refused.instr.no_title");
+        assert_eq!(
+            chief.issue_instruction(&new("全员核酸", now + Duration::hours(2), vec![])).await.refused().kind,
+            "refused.instr.no_recipient"
+        );
+        // Not a commander, not issuing for a task force it leads.
+        assert_eq!(
+            xiguan
+                .issue_instruction(&new("全员核酸", now + Duration::hours(2), vec![RecipientAsk::TaskForce(testing)]))
+                .await
+                .refused()
+                .kind,
+            "refused.instr.not_commander"
+        );
+        // Nor to an area outside the jurisdiction.
+        assert!(matches!(
+            xiguan.issue_instruction(&new("全员核酸", now + Duration::hours(2), to.clone())).await,
+            Err(StoreError::Forbidden(_))
+        ));
+        let issued = chief.issue_instruction(&new("全员核酸", now + Duration::hours(2), to.clone())).await.unwrap();
+        assert_eq!(issued.recipients, 3, "the repeated task force once");
+        assert_eq!(issued.by_state[&RecipientState::Issued], 3);
+
+        // Each recipient's accounts are told: the tester and xiguan (the task force), dongguan and
+        // xiguan (the township's villages), the viewer; not the chief.
+        for (who, n) in [(&tester, 1), (&xiguan, 2), (&dongguan, 1), (&viewer, 1), (&chief, 0)] {
+            let notices = who.notices(50).await.unwrap();
+            assert_eq!(notices.len(), n, "{}", who.principal().user.username);
+            assert!(notices.iter().all(|n| n.kind == NoticeKind::Assigned));
+        }
+        assert_eq!(dongguan.unread_notices().await.unwrap(), 1);
+        assert_eq!(dongguan.read_notices().await.unwrap(), 1);
+        assert_eq!(dongguan.unread_notices().await.unwrap(), 0);
+
+        // Who acts for which recipient.
+        let v = dongguan.instruction(issued.id).await.unwrap();
+        let rid = |kind: &str| v.instruction.recipients.iter().find(|r| r.kind.as_str() == kind).unwrap().id;
+        let (r_tf, r_area, r_user) = (rid("task_force"), rid("area"), rid("user"));
+        assert_eq!(v.acting_for, vec![r_area]);
+        assert!(!v.may_verify);
+        assert_eq!(
+            tester.act_on_instruction(issued.id, r_area, &ask(Act::Receive, "")).await.refused().kind,
+            "refused.instr.not_recipient"
+        );
+        assert_eq!(tester.act_on_instruction(issued.id, r_tf, &ask(Act::Done, "完成")).await.refused().kind, "refused.instr.receive_first");
+        tester.act_on_instruction(issued.id, r_tf, &ask(Act::Receive, "")).await.unwrap();
+        assert_eq!(
+            xiguan.act_on_instruction(issued.id, r_tf, &ask(Act::Receive, "")).await.refused().kind,
+            "refused.instr.bad_act",
+            "signed for once"
+        );
+        xiguan.act_on_instruction(issued.id, r_tf, &ask(Act::Progress, "已采 3,000 人")).await.unwrap();
+        assert_eq!(xiguan.act_on_instruction(issued.id, r_tf, &ask(Act::Done, " ")).await.refused().kind, "refused.instr.text_needed");
+        let v = xiguan.act_on_instruction(issued.id, r_tf, &ask(Act::Done, "全部完成，共采 11,931 人")).await.unwrap();
+        let r = v.instruction.recipients.iter().find(|r| r.id == r_tf).unwrap();
+        assert_eq!((r.state, r.clock, r.report.as_deref()), (RecipientState::Done, Clock::DoneOnTime, Some("全部完成，共采 11,931 人")));
+        let acts: Vec<Act> = r.events.iter().map(|e| e.act).collect();
+        assert_eq!(acts, vec![Act::Receive, Act::Progress, Act::Done]);
+        // The issuer is told to verify; the recipient may not verify its own.
+        assert!(chief.notices(50).await.unwrap().iter().any(|n| n.kind == NoticeKind::Done && n.recipient_id == r_tf));
+        assert_eq!(tester.act_on_instruction(issued.id, r_tf, &ask(Act::Verify, "")).await.refused().kind, "refused.instr.not_issuer");
+        // Sent back with a reason; done again; verified.
+        assert_eq!(chief.act_on_instruction(issued.id, r_tf, &ask(Act::SendBack, "")).await.refused().kind, "refused.instr.text_needed");
+        chief.act_on_instruction(issued.id, r_tf, &ask(Act::SendBack, "缺少东关村数据")).await.unwrap();
+        assert!(tester.notices(50).await.unwrap().iter().any(|n| n.kind == NoticeKind::SentBack));
+        tester.act_on_instruction(issued.id, r_tf, &ask(Act::Done, "已补充东关村")).await.unwrap();
+        let v = chief.act_on_instruction(issued.id, r_tf, &ask(Act::Verify, "")).await.unwrap();
+        assert_eq!(v.instruction.recipients.iter().find(|r| r.id == r_tf).unwrap().state, RecipientState::Verified);
+
+        // The viewer's part goes to the tracing task force: the viewer's is closed, the new
+        // recipient's accounts told (its lead, named now).
+        chief.add_to_task_force(tracing, id_of(&dongguan), true).await.unwrap();
+        let reassign = ActAsk { to: Some(RecipientAsk::TaskForce(tracing)), ..ask(Act::Reassign, "") };
+        let v = chief.act_on_instruction(issued.id, r_user, &reassign).await.unwrap();
+        let old = v.instruction.recipients.iter().find(|r| r.id == r_user).unwrap();
+        let new_r = v.instruction.recipients.iter().find(|r| r.replaces_id == Some(r_user)).unwrap();
+        assert_eq!((old.state, old.clock), (RecipientState::Reassigned, Clock::Closed));
+        assert_eq!((new_r.state, new_r.task_force_id), (RecipientState::Issued, Some(tracing)));
+        assert_eq!(v.instruction.summary.recipients, 3);
+        assert!(dongguan.notices(50).await.unwrap().iter().any(|n| n.recipient_id == new_r.id && n.kind == NoticeKind::Assigned));
+
+        // Nothing is overdue yet; two hours and a minute on, the open ones (the township and the
+        // tracing task force) are escalated, once, to the issuer, the lead and the recipients.
+        assert_eq!(store.escalate_overdue(Utc::now()).await.unwrap(), 0);
+        let later = now + Duration::hours(2) + Duration::minutes(1);
+        assert_eq!(store.escalate_overdue(later).await.unwrap(), 2);
+        assert_eq!(store.escalate_overdue(later + Duration::minutes(5)).await.unwrap(), 0, "escalated once");
+        let escalated = |n: &Vec<cordon_store::command::Notice>| n.iter().filter(|n| n.kind == NoticeKind::Escalated).count();
+        assert_eq!(escalated(&chief.notices(50).await.unwrap()), 2);
+        assert_eq!(escalated(&dongguan.notices(50).await.unwrap()), 2, "the township's worker and the tracing lead");
+        assert_eq!(escalated(&xiguan.notices(50).await.unwrap()), 1, "the township's");
+        assert_eq!(escalated(&tester.notices(50).await.unwrap()), 0, "theirs was verified");
+
+        // The board: the headquarters sees it; a worker sees the ones they act for; the overdue
+        // filter counts by the clock.
+        let all = chief.instructions(InstructionFilter { limit: 50, ..Default::default() }).await.unwrap();
+        assert_eq!(all.len(), 1);
+        assert_eq!(all[0].by_state[&RecipientState::Verified], 1);
+        assert_eq!(all[0].overdue, 0, "not yet by the wall clock");
+        let by_tf = chief.instructions(InstructionFilter { task_force_id: Some(tracing), limit: 50, ..Default::default() }).await.unwrap();
+        assert_eq!(by_tf.len(), 1);
+        let other_tf = tfs.iter().find(|t| t.kind == TaskForceKind::Publicity).unwrap().id;
+        let none = chief.instructions(InstructionFilter { task_force_id: Some(other_tf), limit: 50, ..Default::default() }).await.unwrap();
+        assert!(none.is_empty());
+        assert_eq!(dongguan.instructions(InstructionFilter { limit: 50, ..Default::default() }).await.unwrap().len(), 1);
+        let outsider = as_user(&store, "outsider", Role::CommunityWorker, "140121101").await;
+        assert!(outsider.instructions(InstructionFilter { limit: 50, ..Default::default() }).await.unwrap().is_empty());
+        assert_eq!(outsider.instruction(issued.id).await.refused().kind, "refused.instr.none");
+
+        // The township's worker reports it done: the clock stops.
+        dongguan.act_on_instruction(issued.id, r_area, &ask(Act::Receive, "")).await.unwrap();
+        let v = dongguan.act_on_instruction(issued.id, r_area, &ask(Act::Done, "已完成")).await.unwrap();
+        let r = v.instruction.recipients.iter().find(|r| r.id == r_area).unwrap();
+        assert_eq!((r.state, r.clock), (RecipientState::Done, Clock::DoneOnTime));
+    }
+}
+
+#[tokio::test]
+async fn a_task_force_lead_issues_for_the_task_force_and_a_recipient_changed_meanwhile_is_a_conflict() {
+    for (s, store) in each_backend("command_lead").await {
+        seed_areas(&store).await;
+        let chief = as_user(&store, "chief", Role::Commander, "140121").await;
+        let lead = as_user(&store, "lead", Role::Investigator, "140121").await;
+        let member = as_user(&store, "member", Role::Investigator, "140121100").await;
+        let incident = chief.open_incident("清徐县疫情处置", &code("140121"), None, None).await.unwrap().incident.id;
+        let tracing = chief.create_task_force(incident, TaskForceKind::Tracing, "", Some(lead.principal().user.id)).await.unwrap();
+        assert_eq!(tracing.name, "流调溯源专班", "{:?}", s.kind);
+        let other = chief.create_task_force(incident, TaskForceKind::Publicity, "", None).await.unwrap();
+        let new = |task_force_id| NewInstruction {
+            incident_id: incident,
+            title: "清徐-1 密接排查".into(),
+            body: String::new(),
+            deadline: Utc::now() + Duration::hours(4),
+            task_force_id,
+            recipients: vec![RecipientAsk::TaskForce(tracing.id)],
+        };
+        chief.add_to_task_force(tracing.id, member.principal().user.id, false).await.unwrap();
+        assert_eq!(lead.issue_instruction(&new(None)).await.refused().kind, "refused.instr.not_commander");
+        assert_eq!(lead.issue_instruction(&new(Some(other.id))).await.refused().kind, "refused.instr.not_lead");
+        let issued = lead.issue_instruction(&new(Some(tracing.id))).await.unwrap();
+        assert_eq!(issued.task_force.as_deref(), Some("流调溯源专班"));
+        let rid = lead.instruction(issued.id).await.unwrap().instruction.recipients[0].id;
+        // The lead and the member sign for it at the same moment: one signs, the other is told
+        // it moved on (or, read after, that it is signed for) — never both.
+        let receive = ask(Act::Receive, "");
+        let (a, b) = tokio::join!(lead.act_on_instruction(issued.id, rid, &receive), member.act_on_instruction(issued.id, rid, &receive));
+        let kinds: Vec<&str> = [a, b].into_iter().filter_map(|r| r.err().map(|e| e.refusal().map_or("other", |r| r.kind))).collect();
+        assert!(matches!(kinds.as_slice(), ["refused.instr.moved"] | ["refused.instr.bad_act"]), "{kinds:?}");
+        member.act_on_instruction(issued.id, rid, &ask(Act::Done, "已排查 41 人")).await.unwrap();
+        // The lead verifies what their task force gave; the chief sees it as the headquarters.
+        let v = lead.instruction(issued.id).await.unwrap();
+        assert!(v.may_verify);
+        lead.act_on_instruction(issued.id, rid, &ask(Act::Verify, "")).await.unwrap();
+        assert_eq!(lead.act_on_instruction(issued.id, rid, &ask(Act::SendBack, "再查")).await.refused().kind, "refused.instr.bad_act");
+        // Escalation is the clock's, never a request's.
+        assert_eq!(
+            lead.act_on_instruction(issued.id, rid, &ask(Act::Escalate, "")).await.refused().kind,
+            "refused.instr.escalate_by_clock"
+        );
+        // The audit trail has the issue and each act.
+        let events = store
+            .audit_events(&cordon_store::audit::AuditFilter { entity: Some("instruction_recipient".into()), ..Default::default() }, 50)
+            .await
+            .unwrap();
+        let mut acts: Vec<&str> = events.iter().map(|e| e.action.as_str()).collect();
+        acts.sort_unstable();
+        assert_eq!(acts, vec!["done", "receive", "verify"]);
+    }
+}
