@@ -266,6 +266,15 @@ fn recipient_from(row: RecipientRow, now: DateTime<Utc>) -> Result<Recipient> {
 const SUMMARY_SELECT: &str = "SELECT i.id, i.incident_id, i.title, i.task_force_id, tf.name, i.issued_by_id, i.issued_by, \
      i.issued_at, i.deadline FROM instructions i LEFT JOIN task_forces tf ON tf.id = i.task_force_id";
 
+/// An incident's row: id, name, area, start, level, rule set.
+type IncidentRow = (i64, String, String, DateTime<Utc>, Option<String>, String);
+/// A task force's row: id, name, kind, and its lead's id, user name and name.
+type TaskForceRow = (i64, String, String, Option<i64>, Option<String>, Option<String>);
+/// An act's row: recipient, act, note, when, by whom.
+type EventRow = (i64, String, Option<String>, DateTime<Utc>, String);
+/// A notice's row: id, kind, instruction, recipient, title, recipient's name, made, read.
+type NoticeRow = (i64, String, i64, i64, String, String, DateTime<Utc>, Option<DateTime<Utc>>);
+
 type SummaryRow = (i64, i64, String, Option<i64>, Option<String>, Option<i64>, String, DateTime<Utc>, DateTime<Utc>);
 
 fn summary_from(row: SummaryRow) -> InstructionSummary {
@@ -328,7 +337,7 @@ impl Store {
 
     /// The incident with its level's changes and its task forces.
     pub(crate) async fn command(&self, incident_id: i64) -> Result<Command> {
-        let row: Option<(i64, String, String, DateTime<Utc>, Option<String>, String)> = with_read_pool!(self, pool =>
+        let row: Option<IncidentRow> = with_read_pool!(self, pool =>
             sqlx::query_as("SELECT id, name, area_code, started_at, response_level, rule_set FROM incidents WHERE id = $1")
                 .bind(incident_id).fetch_optional(pool).await?);
         let (id, name, area_code, started_at, level, rule_set) = row.ok_or_else(|| missing!("refused.incident.none", id = incident_id))?;
@@ -349,7 +358,7 @@ impl Store {
 
     /// An incident's task forces in the order they were made, with lead and members.
     pub(crate) async fn task_forces(&self, incident_id: i64) -> Result<Vec<TaskForce>> {
-        let rows: Vec<(i64, String, String, Option<i64>, Option<String>, Option<String>)> = with_read_pool!(self, pool =>
+        let rows: Vec<TaskForceRow> = with_read_pool!(self, pool =>
             sqlx::query_as("SELECT tf.id, tf.name, tf.kind, tf.lead_user_id, u.username, u.display_name FROM task_forces tf \
                  LEFT JOIN users u ON u.id = tf.lead_user_id WHERE tf.incident_id = $1 ORDER BY tf.id")
                 .bind(incident_id).fetch_all(pool).await?);
@@ -397,7 +406,7 @@ impl Store {
             return Err(refused!("refused.incident.level_reason"));
         }
         if incident.level == Some(level) {
-            return Err(refused!("refused.incident.level_same", level = cordon_domain::refusal::term("level", level)));
+            return Err(refused!("refused.incident.level_same", level = cordon_domain::refusal::term("response_level", level)));
         }
         let now = Utc::now();
         let change = Change::new("set_level", "incident", incident.id)
@@ -806,7 +815,7 @@ impl Store {
         let rows: Vec<RecipientRow> =
             with_read_pool!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(id).fetch_all(pool).await?);
         let mut recipients = rows.into_iter().map(|r| recipient_from(r, now)).collect::<Result<Vec<_>>>()?;
-        let events: Vec<(i64, String, Option<String>, DateTime<Utc>, String)> = with_read_pool!(self, pool => sqlx::query_as(
+        let events: Vec<EventRow> = with_read_pool!(self, pool => sqlx::query_as(
             "SELECT e.recipient_id, e.act, e.note, e.at, e.by_name FROM instruction_events e \
              JOIN instruction_recipients r ON r.id = e.recipient_id WHERE r.instruction_id = $1 ORDER BY e.id")
             .bind(id).fetch_all(pool).await?);
@@ -1021,7 +1030,7 @@ impl Store {
 
     /// An account's latest notices, newest first.
     pub(crate) async fn notices(&self, user_id: i64, limit: u32) -> Result<Vec<Notice>> {
-        let rows: Vec<(i64, String, i64, i64, String, String, DateTime<Utc>, Option<DateTime<Utc>>)> = with_read_pool!(self, pool => sqlx::query_as(
+        let rows: Vec<NoticeRow> = with_read_pool!(self, pool => sqlx::query_as(
             "SELECT n.id, n.kind, n.instruction_id, n.recipient_id, i.title, COALESCE(tf.name, a.name, u.display_name, ''), n.created_at, n.read_at \
              FROM notices n JOIN instructions i ON i.id = n.instruction_id JOIN instruction_recipients r ON r.id = n.recipient_id \
              LEFT JOIN task_forces tf ON tf.id = r.task_force_id LEFT JOIN areas a ON a.code = r.area_code LEFT JOIN users u ON u.id = r.user_id \

@@ -214,6 +214,12 @@ mod tests {
             ("exposures", "record"),
             ("exposures", "dismiss"),
             ("exposures", "confirm"),
+            ("instruction_recipient", "receive"),
+            ("instruction_recipient", "progress"),
+            ("instruction_recipient", "done"),
+            ("instruction_recipient", "verify"),
+            ("instruction_recipient", "send_back"),
+            ("instruction_recipient", "reassign"),
         ]
         .iter()
         .map(|(e, a)| (e.to_string(), a.to_string()))
@@ -363,6 +369,13 @@ mod tests {
             ("zones.condition.", all(cordon_domain::zones::ConditionCode::ALL, cordon_domain::zones::ConditionCode::as_str)),
             ("zones.kind_2021.", all(cordon_domain::zones::ZoneKind::ALL, cordon_domain::zones::ZoneKind::as_str)),
             ("zones.kind_risk.", all(cordon_domain::zones::ZoneKind::ALL, cordon_domain::zones::ZoneKind::as_str)),
+            ("response_level.", all(cordon_domain::command::ResponseLevel::ALL, cordon_domain::command::ResponseLevel::as_str)),
+            ("task_force.kind.", all(cordon_domain::command::TaskForceKind::ALL, cordon_domain::command::TaskForceKind::as_str)),
+            ("instr.state.", all(cordon_domain::command::RecipientState::ALL, cordon_domain::command::RecipientState::as_str)),
+            ("instr.act.", all(cordon_domain::command::Act::ALL, cordon_domain::command::Act::as_str)),
+            ("instr.kind.", all(cordon_domain::command::RecipientKind::ALL, cordon_domain::command::RecipientKind::as_str)),
+            ("notice.kind.", all(cordon_domain::command::NoticeKind::ALL, cordon_domain::command::NoticeKind::as_str)),
+            ("instr.clock.", vec!["running", "due_soon", "overdue", "done_on_time", "done_late", "closed"]),
             (
                 "unique.",
                 vec![

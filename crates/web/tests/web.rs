@@ -2876,6 +2876,8 @@ async fn a_testing_officer_plans_a_round_adds_a_site_and_a_lab_in_a_browser() {
 
 #[path = "web/cases.rs"]
 mod cases;
+#[path = "web/command.rs"]
+mod command;
 #[path = "web/observation.rs"]
 mod observation;
 #[path = "web/zones.rs"]

@@ -222,16 +222,19 @@ impl Scoped {
 
     /// The caller's latest notices.
     pub async fn notices(&self, limit: u32) -> Result<Vec<Notice>> {
+        self.require(Permission::AreasRead)?;
         self.store.notices(self.principal.user.id, limit).await
     }
 
     /// Marks the caller's notices read.
     pub async fn read_notices(&self) -> Result<u64> {
+        self.require(Permission::AreasRead)?;
         self.store.read_notices(self.principal.user.id, Utc::now()).await
     }
 
     /// How many of the caller's notices are unread.
     pub async fn unread_notices(&self) -> Result<i64> {
+        self.require(Permission::AreasRead)?;
         self.store.unread_notices(self.principal.user.id).await
     }
 }

@@ -110,6 +110,40 @@ pub async fn command(caller: Caller, Path(id): Path<i64>) -> ApiResult<Json<Comm
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
+pub struct IncidentInput {
+    #[schema(max_length = 100)]
+    pub name: String,
+    /// The area it covers: the county, most often.
+    #[schema(pattern = r"^[0-9]{2}([0-9]{2}([0-9]{2}([0-9]{3}([0-9]{3})?)?)?)?$")]
+    pub area_code: String,
+    /// When the response started; now when absent, never in the future.
+    pub started_at: Option<DateTime<Utc>>,
+    /// I (highest) to IV
+    #[schema(schema_with = crate::api::enums::response_level_or_null)]
+    pub level: Option<String>,
+}
+
+/// Opens an incident (启动应急响应) over an area of the jurisdiction. Requires `command.write`.
+#[utoipa::path(post, path = "/api/v1/incidents", tag = "command", request_body = IncidentInput,
+    responses((status = 201, body = CommandView), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
+              (status = 422, body = Problem)),
+    extensions(("x-permission" = json!(Permission::CommandWrite.as_str()))))]
+pub async fn open_incident(caller: Caller, Json(input): Json<IncidentInput>) -> ApiResult<(StatusCode, Json<CommandView>)> {
+    caller.0.require(Permission::CommandWrite)?;
+    let area = parse_area("area_code", &input.area_code)?;
+    let level = input
+        .level
+        .as_deref()
+        .map(|l| {
+            l.parse::<ResponseLevel>()
+                .map_err(|_| ApiError::bad_field("level", cordon_domain::refusal!("refused.incident.unknown_level", level = l)))
+        })
+        .transpose()?;
+    let c = caller.0.open_incident(&input.name, &area, input.started_at, level).await?;
+    Ok((StatusCode::CREATED, Json(c.into())))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct LevelInput {
     /// I (highest) to IV
     #[schema(schema_with = crate::api::enums::response_level)]
@@ -529,9 +563,10 @@ impl From<Notice> for NoticeView {
 }
 
 /// The caller's latest fifty notices: instructions to them, completions to verify, send-backs
-/// and escalations. Requires a signed-in caller.
+/// and escalations. Requires `areas.read`.
 #[utoipa::path(get, path = "/api/v1/notices", tag = "command",
-    responses((status = 200, body = [NoticeView]), (status = 401, body = Problem)))]
+    responses((status = 200, body = [NoticeView]), (status = 401, body = Problem), (status = 403, body = Problem)),
+    extensions(("x-permission" = json!(Permission::AreasRead.as_str()))))]
 pub async fn notices(caller: Caller) -> ApiResult<Json<Vec<NoticeView>>> {
     Ok(Json(caller.0.notices(50).await?.into_iter().map(NoticeView::from).collect()))
 }
@@ -542,9 +577,10 @@ pub struct ReadView {
     pub read: u64,
 }
 
-/// Marks the caller's notices read.
+/// Marks the caller's notices read. Requires `areas.read`.
 #[utoipa::path(post, path = "/api/v1/notices/read", tag = "command",
-    responses((status = 200, body = ReadView), (status = 401, body = Problem)))]
+    responses((status = 200, body = ReadView), (status = 401, body = Problem), (status = 403, body = Problem)),
+    extensions(("x-permission" = json!(Permission::AreasRead.as_str()))))]
 pub async fn read_notices(caller: Caller) -> ApiResult<Json<ReadView>> {
     Ok(Json(ReadView { read: caller.0.read_notices().await? }))
 }

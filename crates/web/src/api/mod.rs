@@ -127,6 +127,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(checkpoints::add_shift, checkpoints::shifts))
         .routes(routes!(checkpoints::remove_shift))
         .routes(routes!(checkpoints::register_arrival))
+        .routes(routes!(command::open_incident))
         .routes(routes!(command::command))
         .routes(routes!(command::set_level))
         .routes(routes!(command::create_task_force))

@@ -30,7 +30,7 @@ pub struct EventRow {
 }
 
 /// The kinds of record the log names, for its filter: each has a label `audit.entity.{kind}`.
-pub const ENTITIES: [&str; 31] = [
+pub const ENTITIES: [&str; 34] = [
     "observation_order",
     "case",
     "contacts",
@@ -49,6 +49,9 @@ pub const ENTITIES: [&str; 31] = [
     "tube",
     "lab",
     "incident",
+    "task_force",
+    "instruction",
+    "instruction_recipient",
     "zone",
     "checkpoint",
     "health_code",
@@ -69,6 +72,7 @@ fn value_labels(entity: &str, field: &str) -> Option<&'static str> {
     Some(match (entity, field) {
         ("observation_order", "status") => "obs.status.",
         ("transfer", "status") => "dispatch.status.",
+        ("instruction_recipient", "state") => "instr.state.",
         ("room", "status") => "quarantine.room.",
         ("case", "severity") => "treatment.severity.",
         ("case", "classification") => "case.class.",

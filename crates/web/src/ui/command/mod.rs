@@ -92,7 +92,7 @@ async fn command_page(t: Tr, caller: Caller, Query(q): Query<NoticeQuery>) -> Re
         Ok(None) => (None, Vec::new()),
         Err(e) => return failure(t, &caller, e),
     };
-    let level_label = |l: ResponseLevel| t.get(&format!("level.{}", l.as_str())).to_string();
+    let level_label = |l: ResponseLevel| t.get(&format!("response_level.{}", l.as_str())).to_string();
     let page = CommandPage {
         t,
         user: UserBadge::of(&caller),
@@ -170,7 +170,7 @@ async fn set_level(t: Tr, caller: Caller, Path(incident): Path<i64>, Form(f): Fo
         return form_refused(t, Some(&caller), t.get("command.level_confirm_needed"));
     }
     match caller.0.set_level(incident, f.level, &f.reason).await {
-        Ok(_) => back("/command", t, "command.level_set", &[("level", t.get(&format!("level.{}", f.level.as_str())))]),
+        Ok(_) => back("/command", t, "command.level_set", &[("level", t.get(&format!("response_level.{}", f.level.as_str())))]),
         Err(e) => failure(t, &caller, e),
     }
 }
@@ -253,13 +253,12 @@ struct BoardPage {
     unread: i64,
     rows: Vec<BoardRow>,
     next: Option<String>,
-    /// The filter as asked: task force, mine, overdue.
-    task_force: Option<i64>,
+    /// The filter as asked: mine, overdue (the task force is marked in `task_forces`).
     mine: bool,
     overdue: bool,
     sees_all: bool,
-    /// The incident's task forces: (id, name).
-    task_forces: Vec<(i64, String)>,
+    /// The incident's task forces: (id, name, chosen in the filter).
+    task_forces: Vec<(i64, String, bool)>,
     /// May issue: as the headquarters (None first) or for the task forces it leads.
     issue_as: Vec<(String, String)>,
     accounts: Vec<(i64, String)>,
@@ -367,11 +366,10 @@ async fn board(t: Tr, caller: Caller, Query(q): Query<BoardQuery>) -> Response {
         unread,
         rows,
         next,
-        task_force,
         mine: q.mine,
         overdue: q.overdue,
         sees_all,
-        task_forces: tfs.into_iter().map(|tf| (tf.id, tf.name)).collect(),
+        task_forces: tfs.into_iter().map(|tf| (tf.id, tf.name, task_force == Some(tf.id))).collect(),
         issue_as,
         accounts: accounts.into_iter().map(|a| (a.id, format!("{}（{}）", a.display_name, a.username))).collect(),
         default_deadline: input_value(Utc::now() + chrono::Duration::hours(4)),
@@ -425,8 +423,9 @@ async fn issue(t: Tr, caller: Caller, Form(f): Form<IssueForm>) -> Response {
                     return Err(cordon_domain::refusal!("refused.instr.no_children", area = token).into());
                 }
                 for a in under {
-                    recipients
-                        .push(RecipientAsk::Area(cordon_domain::AreaCode::parse(&a.code).map_err(cordon_store::StoreError::corrupt)?));
+                    recipients.push(RecipientAsk::Area(
+                        cordon_domain::AreaCode::parse(&a.code).map_err(|e| cordon_store::StoreError::Corrupt(e.to_string()))?,
+                    ));
                 }
             } else {
                 recipients.push(RecipientAsk::Area(area));
