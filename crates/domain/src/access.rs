@@ -109,6 +109,19 @@ named_enum! {
     }
 }
 
+impl Permission {
+    /// Whether it lets its holder change records (every permission but the reading ones).
+    pub fn changes(self) -> bool {
+        !self.as_str().ends_with(".read")
+    }
+}
+
+/// Whether an account with these permissions only reads: it neither joins a task force nor is
+/// sent an instruction, since it could do nothing about one.
+pub fn read_only<'a>(permissions: impl IntoIterator<Item = &'a Permission>) -> bool {
+    !permissions.into_iter().any(|p| p.changes())
+}
+
 impl Role {
     /// The permissions a role starts with.
     pub fn default_permissions(self) -> &'static [Permission] {
@@ -237,6 +250,15 @@ mod tests {
 
     fn code(s: &str) -> AreaCode {
         AreaCode::parse(s).unwrap()
+    }
+
+    #[test]
+    fn only_the_observer_reads_and_nothing_else() {
+        let read_only: Vec<Role> = Role::ALL.iter().copied().filter(|r| read_only(r.default_permissions())).collect();
+        assert_eq!(read_only, vec![Role::Viewer]);
+        assert!(Permission::CommandWrite.changes() && Permission::PersonsImport.changes());
+        assert!(!Permission::ReportsRead.changes());
+        assert!(Permission::PersonsReveal.changes(), "unmasking is an act, audited");
     }
 
     #[test]

@@ -53,6 +53,7 @@ pub mod refusal;
 pub mod resident_id;
 pub mod testing;
 pub mod throttle;
+pub mod timeline;
 pub mod transfer;
 pub mod treatment;
 pub mod zones;

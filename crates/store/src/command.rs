@@ -445,7 +445,7 @@ impl Store {
             return Err(refused!("refused.task_force.name_long", max = 60));
         }
         if let Some(u) = lead {
-            self.enabled_user(u).await?;
+            self.acting_user(u).await?;
         }
         let now = Utc::now();
         let id = with_write_pool!(self, pool => {
@@ -496,7 +496,7 @@ impl Store {
         user_id: i64,
         as_lead: bool,
     ) -> Result<TaskForce> {
-        let user = self.enabled_user(user_id).await?;
+        let user = self.acting_user(user_id).await?;
         if !as_lead && tf.members.iter().any(|m| m.user_id == user_id) {
             return Err(StoreError::from(
                 cordon_domain::refusal::Refusal::conflict("refused.task_force.member_already").with("name", &user.display_name),
@@ -548,6 +548,16 @@ impl Store {
             Some(u) if !u.disabled => Ok(u),
             _ => Err(missing!("refused.user.none", id = id)),
         }
+    }
+
+    /// An enabled account that can act: a read-only one (the observer) neither joins a task
+    /// force nor is sent an instruction.
+    async fn acting_user(&self, id: i64) -> Result<User> {
+        let u = self.enabled_user(id).await?;
+        if cordon_domain::access::read_only(&self.role_permissions(u.role).await?) {
+            return Err(refused!("refused.user.read_only", name = u.display_name));
+        }
+        Ok(u)
     }
 
     /// The accounts that act for a recipient: a person; a task force's lead and members; the
@@ -603,7 +613,7 @@ impl Store {
                 }
             }
             RecipientAsk::User(u) => {
-                self.enabled_user(*u).await?;
+                self.acting_user(*u).await?;
             }
         }
         Ok(())
@@ -645,10 +655,13 @@ impl Store {
         } else if !asker.commands {
             return Err(refused!("refused.instr.not_commander"));
         }
+        // Each account is told once of an instruction, however many of its recipients it acts
+        // for (a township's worker, of each of its villages): at the first of them.
         let mut told = Vec::with_capacity(to.len());
+        let mut seen = std::collections::HashSet::new();
         for r in &to {
             self.check_recipient(incident.id, r).await?;
-            told.push(self.actors_of(r).await?);
+            told.push(self.actors_of(r).await?.into_iter().filter(|u| seen.insert(*u)).collect::<Vec<_>>());
         }
         let change = Change::new("issue", "instruction", "new").area(&incident.area_code).after(serde_json::json!({
             "title": title, "deadline": new.deadline, "task_force_id": new.task_force_id, "recipients": to.len(),
@@ -1056,6 +1069,13 @@ impl Store {
     pub(crate) async fn read_notices(&self, user_id: i64, now: DateTime<Utc>) -> Result<u64> {
         Ok(with_write_pool!(self, pool =>
             sqlx::query("UPDATE notices SET read_at = $1 WHERE user_id = $2 AND read_at IS NULL").bind(now).bind(user_id).execute(pool).await?.rows_affected()))
+    }
+
+    /// Marks an account's notices of one instruction read.
+    pub(crate) async fn read_notices_of(&self, user_id: i64, instruction_id: i64, now: DateTime<Utc>) -> Result<u64> {
+        Ok(with_write_pool!(self, pool =>
+            sqlx::query("UPDATE notices SET read_at = $1 WHERE user_id = $2 AND instruction_id = $3 AND read_at IS NULL")
+                .bind(now).bind(user_id).bind(instruction_id).execute(pool).await?.rows_affected()))
     }
 
     /// How many notices an account has not read.

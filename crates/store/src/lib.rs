@@ -73,6 +73,7 @@ pub mod sites;
 mod sqlite;
 pub mod station;
 pub mod testing;
+pub mod timeline;
 pub mod trajectories;
 pub mod transfers;
 pub mod transport;

@@ -16,3 +16,9 @@
   var back = document.querySelector("[data-back]");
   if (back) back.addEventListener("click", function () { window.history.back(); });
 })();
+
+// A page that prints (the timeline, a report): its print button.
+(function () {
+  var print = document.querySelector("[data-print]");
+  if (print) print.addEventListener("click", function () { window.print(); });
+})();

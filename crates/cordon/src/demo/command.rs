@@ -37,7 +37,7 @@ pub async fn headquarters(store: &Store) -> Result<Headquarters> {
     let chief = as_user(store, "demo_commander").await?;
     let incident = chief.current_incident().await?.context("no incident covers the county")?;
     if chief.command(incident).await?.incident.level != Some(ResponseLevel::I) {
-        chief.set_level(incident, ResponseLevel::I, "4月13日确诊本土阳性，县指挥部启动一级响应").await?;
+        chief.set_level(incident, ResponseLevel::I, "确诊本土阳性，县指挥部启动一级响应").await?;
     }
     chief.start_default_task_forces(incident).await?;
     let task_forces = chief.command(incident).await?.task_forces;
@@ -149,6 +149,22 @@ pub async fn headquarters(store: &Store) -> Result<Headquarters> {
         dispatcher.act_on_instruction(made[1].id, *rid, &ask(Act::Receive, "")).await?;
         dispatcher.act_on_instruction(made[1].id, *rid, &ask(Act::Progress, "首批 2 辆转运车已出发")).await?;
     }
+    // The day's timeline as the headquarters kept it: the hours before the mass round (which
+    // started at 19:00 on 13 April, six hours before it ended an hour ago) typed in, the rest
+    // recorded by the modules as the demo made it.
+    let round_start = now - Duration::hours(7);
+    for (hours_before, text) in [
+        (17.5, "01:30 物流园区筛查发现核酸阳性1例，县指挥部启动应急响应"),
+        (17.0, "02:00 指挥部召开调度会，成立14个工作专班、11个包乡镇工作组"),
+        (16.0, "03:00 物流园区实行全封闭管理，11名医务人员对277名员工采样"),
+        (11.5, "07:30 西部区域开展全员抗原检测，东部区域准备全员核酸"),
+        (3.5, "15:30 7个县直单位113名党员1小时内到10个村报到"),
+        (3.0, "16:00 500张床位集中隔离点4小时内准备就绪"),
+    ] {
+        let at = round_start - Duration::minutes((hours_before * 60.0) as i64);
+        chief.add_timeline_entry(incident, Some(at), text).await?;
+    }
+    chief.add_timeline_entry(incident, Some(round_start + Duration::hours(3)), "22:00 30车防疫物资运抵，120名志愿者接力卸运").await?;
     let recipients = made.iter().map(|m| m.recipients).sum();
     Ok(Headquarters { task_forces: task_forces.len(), instructions: made.len(), recipients })
 }

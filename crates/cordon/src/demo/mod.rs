@@ -289,6 +289,18 @@ mod tests {
                 checkpoints::evening(&store, "demo_commander", "demo_checkpoint_officer", &sealed_zones, controlled, 5).await.unwrap();
             assert_eq!(evening.checkpoints, 12, "{evening:?}");
             assert!(evening.refused > 0 && evening.passages > evening.refused && evening.arrivals >= 9, "{evening:?}");
+            // The headquarters: level I, the usual task forces led, the evening's instructions
+            // fanned out to 徐沟镇's villages and answered in part.
+            let hq = command::headquarters(&store).await.unwrap();
+            assert_eq!((hq.task_forces, hq.instructions), (8, 4), "{hq:?}");
+            let c = commander.command(commander.current_incident().await.unwrap().unwrap()).await.unwrap();
+            assert_eq!(c.incident.level, Some(cordon_domain::command::ResponseLevel::I));
+            assert!(c.task_forces.iter().filter(|t| t.lead.is_some()).count() == 7, "{:?}", c.task_forces);
+            let board = commander.instructions(cordon_store::command::InstructionFilter { limit: 10, ..Default::default() }).await.unwrap();
+            let villages = board.iter().find(|i| i.title.contains("徐沟镇")).unwrap();
+            use cordon_domain::command::RecipientState::{Done, InProgress, Received};
+            assert_eq!((villages.by_state[&Done], villages.by_state[&InProgress]), (3, 1), "{villages:?}");
+            assert_eq!(villages.by_state[&Received] + 4, villages.recipients, "every village signed for: {villages:?}");
             s.finish(store).await.unwrap();
         }
     }

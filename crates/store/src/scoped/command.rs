@@ -43,6 +43,15 @@ impl Scoped {
         Asker { user: &self.principal.user, commands: self.principal.can(Permission::CommandWrite) }
     }
 
+    /// A read-only account (the observer) gives no instruction and acts on none, even one named
+    /// lead before the rule.
+    fn not_read_only(&self) -> Result<()> {
+        if cordon_domain::access::read_only(&self.principal.permissions) {
+            return Err(refused!("refused.user.read_only", name = self.principal.user.display_name));
+        }
+        Ok(())
+    }
+
     /// Sees every instruction: the headquarters.
     fn sees_all_instructions(&self) -> bool {
         self.principal.can(Permission::CommandWrite) || self.principal.can(Permission::ReportsRead)
@@ -154,12 +163,17 @@ impl Scoped {
         if !self.principal.can(Permission::CommandWrite) && self.led_task_forces(incident_id).await?.is_empty() {
             self.require(Permission::CommandWrite)?;
         }
+        // Those who can act: enabled, and not read-only.
+        let mut acting = std::collections::BTreeMap::new();
+        for role in Role::ALL {
+            acting.insert(*role, !cordon_domain::access::read_only(&self.store.role_permissions(*role).await?));
+        }
         Ok(self
             .store
             .users()
             .await?
             .into_iter()
-            .filter(|u| !u.disabled)
+            .filter(|u| !u.disabled && acting.get(&u.role).copied().unwrap_or(false))
             .map(|u| Account { id: u.id, username: u.username, display_name: u.display_name, role: u.role })
             .collect())
     }
@@ -168,6 +182,7 @@ impl Scoped {
     /// task force it names. An area recipient lies in the jurisdiction.
     pub async fn issue_instruction(&self, new: &NewInstruction) -> Result<InstructionSummary> {
         self.require(Permission::AreasRead)?;
+        self.not_read_only()?;
         self.command(new.incident_id).await?;
         for r in &new.recipients {
             if let RecipientAsk::Area(a) = r {
@@ -212,12 +227,37 @@ impl Scoped {
     /// One act on one recipient of an instruction the caller may see. A reassignment to an
     /// area keeps within the jurisdiction.
     pub async fn act_on_instruction(&self, id: i64, recipient_id: i64, ask: &ActAsk) -> Result<InstructionView> {
+        self.not_read_only()?;
         self.instruction(id).await?;
         if let Some(RecipientAsk::Area(a)) = &ask.to {
             self.inside(a)?;
         }
         self.store.act_on(&self.actor, &self.asker(), id, recipient_id, ask, Utc::now()).await?;
         self.instruction(id).await
+    }
+
+    /// The incident's timeline between `from` and `to` (the whole incident when absent), for
+    /// the headquarters (`command.write` or `reports.read`).
+    pub async fn timeline(
+        &self,
+        incident_id: i64,
+        from: Option<chrono::DateTime<Utc>>,
+        to: Option<chrono::DateTime<Utc>>,
+    ) -> Result<Vec<cordon_domain::timeline::Event>> {
+        self.require_any(&[Permission::CommandWrite, Permission::ReportsRead])?;
+        let c = self.command(incident_id).await?;
+        self.store.timeline(&c.incident, from, to, Utc::now()).await
+    }
+
+    /// Types an entry into the incident's timeline (`command.write`).
+    pub async fn add_timeline_entry(
+        &self,
+        incident_id: i64,
+        at: Option<chrono::DateTime<Utc>>,
+        text: &str,
+    ) -> Result<cordon_domain::timeline::Event> {
+        let i = self.commanded(incident_id).await?;
+        self.store.add_timeline_entry(&self.actor, &i, at, text, Utc::now()).await
     }
 
     /// The caller's latest notices.
@@ -230,6 +270,12 @@ impl Scoped {
     pub async fn read_notices(&self) -> Result<u64> {
         self.require(Permission::AreasRead)?;
         self.store.read_notices(self.principal.user.id, Utc::now()).await
+    }
+
+    /// Marks the caller's notices of one instruction read (they opened it).
+    pub async fn read_notices_of(&self, instruction_id: i64) -> Result<u64> {
+        self.require(Permission::AreasRead)?;
+        self.store.read_notices_of(self.principal.user.id, instruction_id, Utc::now()).await
     }
 
     /// How many of the caller's notices are unread.

@@ -24,6 +24,7 @@ async fn an_instruction_fans_out_with_a_clock_per_recipient_and_the_overdue_are_
         let dongguan = as_user(&store, "dongguan", Role::CommunityWorker, "140121100201").await;
         let xiguan = as_user(&store, "xiguan", Role::CommunityWorker, "140121100202").await;
         let viewer = as_user(&store, "viewer", Role::Viewer, "140121").await;
+        let operator = as_user(&store, "operator", Role::HotlineOperator, "140121").await;
         let id_of = |u: &cordon_store::scoped::Scoped| u.principal().user.id;
 
         // The incident opens at level II; the level moves to I with its reason.
@@ -50,12 +51,16 @@ async fn an_instruction_fans_out_with_a_clock_per_recipient_and_the_overdue_are_
         chief.add_to_task_force(testing, id_of(&xiguan), false).await.unwrap();
         assert_eq!(chief.add_to_task_force(testing, id_of(&xiguan), false).await.refused().kind, "refused.task_force.member_already");
         assert_eq!(chief.remove_from_task_force(testing, id_of(&tester)).await.refused().kind, "refused.task_force.lead_stays");
+        // The observer only reads: no lead, no member, no recipient.
+        assert_eq!(chief.add_to_task_force(testing, id_of(&viewer), true).await.refused().kind, "refused.user.read_only");
+        assert_eq!(chief.add_to_task_force(testing, id_of(&viewer), false).await.refused().kind, "refused.user.read_only");
         assert_eq!(
             chief.create_task_force(incident, TaskForceKind::Other, "核酸检测专班", None).await.refused().kind,
             "refused.task_force.name_taken"
         );
 
-        // An instruction to the testing task force, 清源镇 (the township) and the viewer.
+        // An instruction to the testing task force, 清源镇 (the township) and the hotline operator;
+        // not to the observer.
         let now = Utc::now();
         let new = |title: &str, deadline, recipients| NewInstruction {
             incident_id: incident,
@@ -68,9 +73,15 @@ async fn an_instruction_fans_out_with_a_clock_per_recipient_and_the_overdue_are_
         let to = vec![
             RecipientAsk::TaskForce(testing),
             RecipientAsk::Area(code("140121100")),
-            RecipientAsk::User(id_of(&viewer)),
+            RecipientAsk::User(id_of(&operator)),
             RecipientAsk::TaskForce(testing),
         ];
+        let mut to_viewer = to.clone();
+        to_viewer.push(RecipientAsk::User(id_of(&viewer)));
+        assert_eq!(
+            chief.issue_instruction(&new("全员核酸", now + Duration::hours(2), to_viewer)).await.refused().kind,
+            "refused.user.read_only"
+        );
         assert_eq!(
             chief.issue_instruction(&new("全员核酸", now - Duration::minutes(1), to.clone())).await.refused().kind,
             "refused.instr.deadline_past"
@@ -98,9 +109,9 @@ async fn an_instruction_fans_out_with_a_clock_per_recipient_and_the_overdue_are_
         assert_eq!(issued.recipients, 3, "the repeated task force once");
         assert_eq!(issued.by_state[&RecipientState::Issued], 3);
 
-        // Each recipient's accounts are told: the tester and xiguan (the task force), dongguan and
-        // xiguan (the township's villages), the viewer; not the chief.
-        for (who, n) in [(&tester, 1), (&xiguan, 2), (&dongguan, 1), (&viewer, 1), (&chief, 0)] {
+        // Each recipient's accounts are told, once each: the tester and xiguan (the task force),
+        // dongguan and xiguan (the township's villages), the operator; not the chief.
+        for (who, n) in [(&tester, 1), (&xiguan, 1), (&dongguan, 1), (&operator, 1), (&chief, 0)] {
             let notices = who.notices(50).await.unwrap();
             assert_eq!(notices.len(), n, "{}", who.principal().user.username);
             assert!(notices.iter().all(|n| n.kind == NoticeKind::Assigned));
@@ -144,7 +155,7 @@ async fn an_instruction_fans_out_with_a_clock_per_recipient_and_the_overdue_are_
         let v = chief.act_on_instruction(issued.id, r_tf, &ask(Act::Verify, "")).await.unwrap();
         assert_eq!(v.instruction.recipients.iter().find(|r| r.id == r_tf).unwrap().state, RecipientState::Verified);
 
-        // The viewer's part goes to the tracing task force: the viewer's is closed, the new
+        // The operator's part goes to the tracing task force: the operator's is closed, the new
         // recipient's accounts told (its lead, named now).
         chief.add_to_task_force(tracing, id_of(&dongguan), true).await.unwrap();
         let reassign = ActAsk { to: Some(RecipientAsk::TaskForce(tracing)), ..ask(Act::Reassign, "") };
@@ -166,6 +177,10 @@ async fn an_instruction_fans_out_with_a_clock_per_recipient_and_the_overdue_are_
         assert_eq!(escalated(&chief.notices(50).await.unwrap()), 2);
         assert_eq!(escalated(&dongguan.notices(50).await.unwrap()), 2, "the township's worker and the tracing lead");
         assert_eq!(escalated(&xiguan.notices(50).await.unwrap()), 1, "the township's");
+        // Opening the instruction reads its notices.
+        assert!(chief.unread_notices().await.unwrap() > 0);
+        chief.read_notices_of(issued.id).await.unwrap();
+        assert_eq!(chief.unread_notices().await.unwrap(), 0);
         assert_eq!(escalated(&tester.notices(50).await.unwrap()), 0, "theirs was verified");
 
         // The board: the headquarters sees it; a worker sees the ones they act for; the overdue
@@ -242,5 +257,70 @@ async fn a_task_force_lead_issues_for_the_task_force_and_a_recipient_changed_mea
         let mut acts: Vec<&str> = events.iter().map(|e| e.action.as_str()).collect();
         acts.sort_unstable();
         assert_eq!(acts, vec!["done", "receive", "verify"]);
+    }
+}
+
+#[tokio::test]
+async fn the_timeline_gathers_what_each_module_recorded_with_the_entries_typed_by_the_headquarters() {
+    use cordon_domain::timeline::EventKind;
+    for (s, store) in each_backend("timeline").await {
+        seed_areas(&store).await;
+        let chief = as_user(&store, "chief", Role::Commander, "140121").await;
+        let viewer = as_user(&store, "viewer", Role::Viewer, "140121").await;
+        let worker = as_user(&store, "worker", Role::CommunityWorker, "140121100201").await;
+        let started = Utc::now() - Duration::hours(3);
+        let incident =
+            chief.open_incident("清徐县疫情处置", &code("140121"), Some(started), Some(ResponseLevel::II)).await.unwrap().incident.id;
+        chief.set_level(incident, ResponseLevel::I, "新增本土阳性3例").await.unwrap();
+        assert_eq!(chief.start_default_task_forces(incident).await.unwrap(), 8);
+        // Typed: a meeting two hours ago; one in the future and an empty one are refused.
+        chief.add_timeline_entry(incident, Some(Utc::now() - Duration::hours(2)), "指挥部召开第一次调度会").await.unwrap();
+        assert_eq!(
+            chief.add_timeline_entry(incident, Some(Utc::now() + Duration::hours(1)), "明日会议").await.refused().kind,
+            "refused.timeline.future"
+        );
+        assert_eq!(chief.add_timeline_entry(incident, None, " ").await.refused().kind, "refused.timeline.empty");
+        assert!(matches!(viewer.add_timeline_entry(incident, None, "x").await, Err(StoreError::Forbidden(_))));
+        assert!(matches!(worker.timeline(incident, None, None).await, Err(StoreError::Forbidden(_))), "the headquarters' page");
+        // An instruction issued and, once its one recipient is verified, done.
+        let new = NewInstruction {
+            incident_id: incident,
+            title: "全员核酸".into(),
+            body: String::new(),
+            deadline: Utc::now() + Duration::hours(2),
+            task_force_id: None,
+            recipients: vec![RecipientAsk::User(worker.principal().user.id)],
+        };
+        let issued = chief.issue_instruction(&new).await.unwrap();
+        let rid = chief.instruction(issued.id).await.unwrap().instruction.recipients[0].id;
+        worker.act_on_instruction(issued.id, rid, &ask(Act::Receive, "")).await.unwrap();
+        worker.act_on_instruction(issued.id, rid, &ask(Act::Done, "已完成")).await.unwrap();
+        let before_verify = viewer.timeline(incident, None, None).await.unwrap();
+        assert!(!before_verify.iter().any(|e| e.kind == EventKind::InstructionDone), "not done until verified");
+        chief.act_on_instruction(issued.id, rid, &ask(Act::Verify, "")).await.unwrap();
+
+        let lines = viewer.timeline(incident, None, None).await.unwrap();
+        let kinds: Vec<EventKind> = lines.iter().map(|e| e.kind).collect();
+        assert_eq!(
+            kinds,
+            vec![
+                EventKind::IncidentOpened,
+                EventKind::LevelChanged,
+                EventKind::Entry,
+                EventKind::LevelChanged,
+                EventKind::TaskForces,
+                EventKind::InstructionIssued,
+                EventKind::InstructionDone
+            ],
+            "{:?} {lines:#?}",
+            s.kind
+        );
+        let forces = &lines[4];
+        assert_eq!((forces.n, forces.subject.split('、').count()), (8, 8), "eight task forces in one line: {forces:?}");
+        assert_eq!((lines[3].subject.as_str(), lines[3].detail.as_str()), ("I", "新增本土阳性3例"));
+        assert_eq!((lines[2].subject.as_str(), lines[2].detail.as_str()), ("指挥部召开第一次调度会", "chief"));
+        // A window: the last hour holds only what happened in it.
+        let recent = viewer.timeline(incident, Some(Utc::now() - Duration::minutes(30)), None).await.unwrap();
+        assert_eq!(recent.first().map(|e| e.kind), Some(EventKind::LevelChanged), "{recent:#?}");
     }
 }

@@ -584,3 +584,89 @@ pub struct ReadView {
 pub async fn read_notices(caller: Caller) -> ApiResult<Json<ReadView>> {
     Ok(Json(ReadView { read: caller.0.read_notices().await? }))
 }
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct TimelineQuery {
+    /// One local day (`2022-04-13`); the whole incident when absent.
+    #[param(pattern = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
+    date: Option<String>,
+    /// Only events of this kind.
+    #[param(schema_with = crate::api::enums::timeline_kind)]
+    kind: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TimelineEventView {
+    pub at: DateTime<Utc>,
+    #[schema(schema_with = crate::api::enums::timeline_kind)]
+    pub kind: String,
+    /// The record it names: a zone, a case number, a title, the text of a typed entry.
+    pub subject: String,
+    /// What the kind adds: a level's reason, a zone's act and kind (`designate:sealed`), a case's
+    /// class, a transfer's kind, who typed an entry.
+    pub detail: String,
+    /// How many it gathers (events of one kind in one minute), or a round's people sampled.
+    pub n: i64,
+    /// The page of the record.
+    pub link: Option<String>,
+    /// In Chinese, as the page says it.
+    pub zh: String,
+}
+
+fn timeline_view(e: cordon_domain::timeline::Event) -> TimelineEventView {
+    let zh = crate::ui::say_in_chinese(&e);
+    TimelineEventView { at: e.at, kind: e.kind.to_string(), subject: e.subject, detail: e.detail, n: e.n, link: e.link, zh }
+}
+
+/// The incident's timeline in time order: what each module recorded (level changes, task
+/// forces, the first positive and each case, zone acts, rounds, transfers, checkpoints,
+/// instructions issued and done) and the entries typed by the headquarters. Requires
+/// `command.write` or `reports.read`.
+#[utoipa::path(get, path = "/api/v1/incidents/{id}/timeline", tag = "command", params(("id" = i64, Path), TimelineQuery),
+    responses((status = 200, body = [TimelineEventView]), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
+              (status = 404, body = Problem)),
+    extensions(("x-permission" = json!(Permission::ReportsRead.as_str()))))]
+pub async fn timeline(caller: Caller, Path(id): Path<i64>, Query(q): Query<TimelineQuery>) -> ApiResult<Json<Vec<TimelineEventView>>> {
+    caller.0.require_any(&[Permission::CommandWrite, Permission::ReportsRead])?;
+    let window = match q.date.as_deref() {
+        None => None,
+        Some(d) => {
+            let day = chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d")
+                .map_err(|_| ApiError::bad_request("date", format!("{d:?} is not a date like 2022-04-13")))?;
+            let from = cordon_domain::from_local(day.and_hms_opt(0, 0, 0).unwrap_or_default());
+            Some((from, from + chrono::Duration::days(1)))
+        }
+    };
+    let kind = match q.kind.as_deref() {
+        None => None,
+        Some(k) => Some(
+            k.parse::<cordon_domain::timeline::EventKind>()
+                .map_err(|_| ApiError::bad_request("kind", format!("{k:?} is not a kind of timeline event")))?,
+        ),
+    };
+    let events = caller.0.timeline(id, window.map(|w| w.0), window.map(|w| w.1)).await?;
+    Ok(Json(events.into_iter().filter(|e| kind.is_none_or(|k| k == e.kind)).map(timeline_view).collect()))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct EntryInput {
+    /// When it happened; now when absent. Not in the future, within the last year.
+    pub at: Option<DateTime<Utc>>,
+    #[schema(max_length = 500)]
+    pub text: String,
+}
+
+/// Types an entry into the incident's timeline. Requires `command.write`.
+#[utoipa::path(post, path = "/api/v1/incidents/{id}/timeline", tag = "command", params(("id" = i64, Path)), request_body = EntryInput,
+    responses((status = 201, body = TimelineEventView), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
+              (status = 404, body = Problem), (status = 422, body = Problem)),
+    extensions(("x-permission" = json!(Permission::CommandWrite.as_str()))))]
+pub async fn add_entry(
+    caller: Caller,
+    Path(id): Path<i64>,
+    Json(input): Json<EntryInput>,
+) -> ApiResult<(StatusCode, Json<TimelineEventView>)> {
+    caller.0.require(Permission::CommandWrite)?;
+    let e = caller.0.add_timeline_entry(id, input.at, &input.text).await?;
+    Ok((StatusCode::CREATED, Json(timeline_view(e))))
+}

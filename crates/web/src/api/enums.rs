@@ -75,6 +75,7 @@ one_of! {
     recipient_state => all(RecipientState::ALL, RecipientState::as_str);
     response_level => all(ResponseLevel::ALL, ResponseLevel::as_str);
     task_force_kind => all(TaskForceKind::ALL, TaskForceKind::as_str);
+    timeline_kind => all(cordon_domain::timeline::EventKind::ALL, cordon_domain::timeline::EventKind::as_str);
     investigation_part => all(Part::ALL, Part::as_str);
     investigation_step => ["core_done", "reported"];
     order_status => all(Status::ALL, Status::as_str);

@@ -129,6 +129,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(checkpoints::register_arrival))
         .routes(routes!(command::open_incident))
         .routes(routes!(command::command))
+        .routes(routes!(command::timeline, command::add_entry))
         .routes(routes!(command::set_level))
         .routes(routes!(command::create_task_force))
         .routes(routes!(command::add_member))

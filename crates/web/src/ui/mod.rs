@@ -240,6 +240,11 @@ impl Places {
     }
 }
 
+/// A timeline event as the Chinese page says it (the API gives it beside the event's fields).
+pub(crate) fn say_in_chinese(e: &cordon_domain::timeline::Event) -> String {
+    command::say_timeline(Tr(crate::i18n::Lang::Zh), e)
+}
+
 /// Bad input or a refusal as the page says it, in the page's language.
 pub(crate) fn said(t: Tr, e: &StoreError) -> String {
     e.refusal().map_or_else(|| t.get("error.failed_detail").to_string(), |r| t.refusal(r))

@@ -55,9 +55,9 @@ async fn an_instruction_goes_out_over_the_api_and_each_recipient_signs_reports_a
         assert_eq!((status, issued["recipients"].as_i64()), (StatusCode::CREATED, Some(2)), "{issued}");
         let id = issued["id"].as_i64().unwrap();
 
-        // The investigator is told twice (the township, the task force) and acts for both.
+        // The investigator is told once, and acts for both (the township, the task force).
         let (_, _, notices) = get(store, &w.township, "/api/v1/notices").await;
-        assert_eq!(notices.as_array().map(Vec::len), Some(2), "{notices}");
+        assert_eq!(notices.as_array().map(Vec::len), Some(1), "{notices}");
         assert_eq!(notices[0]["kind"], "assigned");
         let (_, _, detail) = get(store, &w.township, &format!("/api/v1/instructions/{id}")).await;
         let recipients = detail["recipients"].as_array().unwrap().clone();
@@ -95,7 +95,29 @@ async fn an_instruction_goes_out_over_the_api_and_each_recipient_signs_reports_a
         assert_eq!(by_state, vec![("issued".to_string(), 1), ("verified".to_string(), 1)], "{list}");
         assert_eq!(get(store, &w.commander, "/api/v1/instructions?limit=500").await.0, StatusCode::BAD_REQUEST);
         let (_, _, read) = call(store, post_json(&w.township, "/api/v1/notices/read", serde_json::json!({}))).await;
-        assert_eq!(read["read"].as_u64(), Some(2), "{read}");
+        assert_eq!(read["read"].as_u64(), Some(1), "{read}");
+
+        // The timeline: what was recorded, with an entry typed in, said in Chinese beside.
+        let uri = format!("/api/v1/incidents/{incident}/timeline");
+        let at = chrono::Utc::now() - chrono::Duration::minutes(10);
+        let (status, _, entry) =
+            call(store, post_json(&w.commander, &uri, serde_json::json!({"at": at, "text": "指挥部召开调度会"}))).await;
+        assert_eq!((status, entry["zh"].as_str()), (StatusCode::CREATED, Some("指挥部召开调度会（commander1 记）")), "{entry}");
+        let (status, _, p) = call(store, post_json(&w.commander, &uri, serde_json::json!({"text": ""}))).await;
+        assert_eq!((status, p["kind"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("refused.timeline.empty")), "{p}");
+        let (status, _, lines) = get(store, &w.commander, &uri).await;
+        let kinds: Vec<&str> = lines.as_array().unwrap().iter().map(|l| l["kind"].as_str().unwrap()).collect();
+        assert_eq!(status, StatusCode::OK, "{lines}");
+        assert_eq!(
+            kinds,
+            vec!["entry", "incident_opened", "level_changed", "level_changed", "task_forces", "instruction_issued"],
+            "typed as having happened before the response opened: {lines}"
+        );
+        assert_eq!(lines[3]["zh"], "响应级别调整为一级：新增本土阳性", "{lines}");
+        let (_, _, only) = get(store, &w.commander, &format!("{uri}?kind=task_forces")).await;
+        assert_eq!(only[0]["zh"], "成立 1 个工作专班：流调溯源专班", "{only}");
+        assert_eq!(get(store, &w.commander, &format!("{uri}?date=13/04/2022")).await.0, StatusCode::BAD_REQUEST);
+        assert_eq!(get(store, &w.township, &uri).await.0, StatusCode::FORBIDDEN, "the headquarters' timeline");
         w.finish().await;
     }
 }
@@ -122,6 +144,7 @@ async fn the_commander_forms_task_forces_and_fans_an_instruction_out_to_every_vi
         assert!(text(&client, "#command-notice").await.contains("已成立 8 个专班"));
         let tracing = "#task-force-list tr:nth-child(2)";
         assert!(text(&client, &format!("{tracing} td:first-child")).await.contains("流调溯源专班"));
+        click(&client, &format!("{tracing} details.fold summary")).await;
         client
             .find(fantoccini::Locator::Css(&format!("{tracing} select[name=user_id] option:nth-child(2)")))
             .await
@@ -165,7 +188,7 @@ async fn the_commander_forms_task_forces_and_fans_an_instruction_out_to_every_vi
         client.set_window_size(390, 844).await.unwrap();
         sign_in(&client, addr, "tracer1", PASSWORD).await;
         menu(&client, "/instructions").await;
-        assert_eq!(text(&client, "#unread").await, villages.to_string());
+        assert_eq!(text(&client, "#unread").await, "1", "told once of the instruction, not once per village");
         assert!(text(&client, "#notices").await.contains("清源镇各村今日全员核酸"));
         click_and_wait(&client, "#notices li:first-child a").await;
         wait_for_path(&client, &instruction_path).await;
@@ -189,6 +212,33 @@ async fn the_commander_forms_task_forces_and_fans_an_instruction_out_to_every_vi
         click_and_wait(&client, "#recipients tbody tr:first-child form.verify button").await;
         assert_eq!(text(&client, "#recipients tbody tr:first-child .state").await, "已核验");
         std::fs::write(screenshot_path(&format!("instruction-{kind}.png")), client.screenshot().await.unwrap()).unwrap();
+
+        // The day on the timeline; an entry typed in; filtered to the task forces.
+        menu(&client, "/timeline").await;
+        let day = text(&client, "#timeline").await;
+        for said in [
+            "启动应急响应：清徐县4·13疫情处置",
+            "响应级别调整为一级：新增本土阳性3例",
+            "成立 8 个工作专班",
+            "下达指令：清源镇各村今日全员核酸",
+        ] {
+            assert!(day.contains(said), "{said} in {day}");
+        }
+        fill(&client, "#entry-form input[name=text]", "指挥部召开第一次调度会").await;
+        click_and_wait(&client, "#entry-form button[type=submit]").await;
+        assert!(text(&client, "#timeline").await.contains("指挥部召开第一次调度会（commander1 记）"));
+        client
+            .find(fantoccini::Locator::Css("#timeline-filter select[name=kind] option[value=task_forces]"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        click_and_wait(&client, "#timeline-filter button[type=submit]").await;
+        assert_eq!(client.find_all(fantoccini::Locator::Css("#timeline tbody tr")).await.unwrap().len(), 1);
+        client.set_window_size(390, 844).await.unwrap();
+        client.goto(&format!("http://{addr}/timeline")).await.unwrap();
+        std::fs::write(screenshot_path(&format!("timeline-phone-{kind}.png")), client.screenshot().await.unwrap()).unwrap();
         client.close().await.unwrap();
         w.finish().await;
     }

@@ -20,6 +20,10 @@ use crate::i18n::Tr;
 use crate::ui::form::{Form, Path, Query, checked};
 use crate::ui::{NoticeQuery, UserBadge, failure, form_refused, render};
 
+mod timeline;
+
+pub(crate) use timeline::say as say_timeline;
+
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/command", get(command_page))
@@ -29,6 +33,7 @@ pub fn router() -> Router<AppState> {
         .route("/command/{incident}/task-forces/defaults", post(default_task_forces))
         .route("/task-forces/{id}/members", post(add_member))
         .route("/task-forces/{id}/members/{user}/remove", post(remove_member))
+        .route("/timeline", get(timeline::page).post(timeline::add))
         .route("/instructions", get(board).post(issue))
         .route("/instructions/notices/read", post(read_notices))
         .route("/instructions/{id}", get(detail))
@@ -71,7 +76,8 @@ struct CommandPage {
     levels: Vec<(String, String, String, String)>,
     task_forces: Vec<TaskForceRow>,
     can_write: bool,
-    level_choices: Vec<(&'static str, String)>,
+    /// (value, label, the level now)
+    level_choices: Vec<(&'static str, String, bool)>,
     kinds: Vec<(&'static str, String)>,
     /// (id, "name (username)")
     accounts: Vec<(i64, String)>,
@@ -93,6 +99,7 @@ async fn command_page(t: Tr, caller: Caller, Query(q): Query<NoticeQuery>) -> Re
         Err(e) => return failure(t, &caller, e),
     };
     let level_label = |l: ResponseLevel| t.get(&format!("response_level.{}", l.as_str())).to_string();
+    let current_level = command.as_ref().and_then(|c| c.incident.level);
     let page = CommandPage {
         t,
         user: UserBadge::of(&caller),
@@ -122,7 +129,7 @@ async fn command_page(t: Tr, caller: Caller, Query(q): Query<NoticeQuery>) -> Re
             })
             .unwrap_or_default(),
         can_write,
-        level_choices: ResponseLevel::ALL.iter().map(|l| (l.as_str(), level_label(*l))).collect(),
+        level_choices: ResponseLevel::ALL.iter().map(|l| (l.as_str(), level_label(*l), current_level == Some(*l))).collect(),
         kinds: TaskForceKind::ALL.iter().map(|k| (k.as_str(), t.get(&format!("task_force.kind.{}", k.as_str())).to_string())).collect(),
         accounts: accounts.into_iter().map(|a| (a.id, format!("{}（{}）", a.display_name, a.username))).collect(),
         home_area: caller.0.principal().user.jurisdiction.areas().first().map(|a| a.as_str().to_string()).unwrap_or_default(),
@@ -253,6 +260,8 @@ struct BoardPage {
     unread: i64,
     rows: Vec<BoardRow>,
     next: Option<String>,
+    /// On an older page: the way back to the newest.
+    paged: bool,
     /// The filter as asked: mine, overdue (the task force is marked in `task_forces`).
     mine: bool,
     overdue: bool,
@@ -366,6 +375,7 @@ async fn board(t: Tr, caller: Caller, Query(q): Query<BoardQuery>) -> Response {
         unread,
         rows,
         next,
+        paged: q.before.is_some(),
         mine: q.mine,
         overdue: q.overdue,
         sees_all,
@@ -473,6 +483,11 @@ pub struct RecipientRow {
     may_verify: bool,
     may_reassign: bool,
     deadline_past: bool,
+    /// Why it was sent back, while it is.
+    back_reason: String,
+    /// Whom it went to, when reassigned.
+    successor: String,
+    has_acts: bool,
 }
 
 #[derive(Template)]
@@ -502,6 +517,8 @@ struct DetailPage {
 async fn detail(t: Tr, caller: Caller, Path(id): Path<i64>, Query(q): Query<NoticeQuery>) -> Response {
     let loaded = async {
         let v = caller.0.instruction(id).await?;
+        // Opened: its notices are read.
+        caller.0.read_notices_of(id).await?;
         let (tfs, accounts) = if v.may_verify {
             let tfs = caller.0.command(v.instruction.summary.incident_id).await?.task_forces;
             (tfs, caller.0.accounts(v.instruction.summary.incident_id).await.unwrap_or_default())
@@ -550,6 +567,19 @@ async fn detail(t: Tr, caller: Caller, Path(id): Path<i64>, Query(q): Query<Noti
                 may_verify: v.may_verify && r.state == RecipientState::Done,
                 may_reassign: v.may_verify && r.state.is_open(),
                 deadline_past: r.deadline <= now,
+                back_reason: if r.state == RecipientState::SentBack {
+                    r.events.iter().rev().find(|e| e.act == Act::SendBack).and_then(|e| e.note.clone()).unwrap_or_default()
+                } else {
+                    String::new()
+                },
+                successor: v
+                    .instruction
+                    .recipients
+                    .iter()
+                    .find(|n| n.replaces_id == Some(r.id))
+                    .map(|n| n.label.clone())
+                    .unwrap_or_default(),
+                has_acts: (mine && r.state.is_open()) || (v.may_verify && (r.state == RecipientState::Done || r.state.is_open())),
             }
         })
         .collect();
@@ -586,9 +616,12 @@ pub struct ActForm {
     note: String,
     #[serde(default)]
     deadline: String,
-    /// A reassignment's new recipient: `tf:ID`, `user:ID`, or an area's name or code.
+    /// A reassignment's new recipient: `tf:ID` or `user:ID`.
     #[serde(default)]
     to: String,
+    /// Or a township or village by name or code.
+    #[serde(default)]
+    to_area: String,
 }
 
 async fn act(t: Tr, caller: Caller, Path((id, rid, act)): Path<(i64, i64, String)>, Form(f): Form<ActForm>) -> Response {
@@ -605,6 +638,7 @@ async fn act(t: Tr, caller: Caller, Path((id, rid, act)): Path<(i64, i64, String
     };
     let done = async {
         let to = match f.to.trim() {
+            "" if !f.to_area.trim().is_empty() => Some(RecipientAsk::Area(crate::ui::zones::place(&caller, &f.to_area).await?)),
             "" => None,
             s if s.starts_with("tf:") => s[3..].parse().ok().map(RecipientAsk::TaskForce),
             s if s.starts_with("user:") => s[5..].parse().ok().map(RecipientAsk::User),
@@ -614,7 +648,12 @@ async fn act(t: Tr, caller: Caller, Path((id, rid, act)): Path<(i64, i64, String
         caller.0.act_on_instruction(id, rid, &ask).await
     };
     match done.await {
-        Ok(_) => back(&format!("/instructions/{id}"), t, "instr.acted", &[("act", t.get(&format!("instr.act.{}", act.as_str())))]),
+        // Back where the person was in a long list of recipients.
+        Ok(_) => Redirect::to(&format!(
+            "/instructions/{id}?notice={}#r{rid}",
+            percent(&t.fill("instr.acted", &[("act", t.get(&format!("instr.act.{}", act.as_str())))]))
+        ))
+        .into_response(),
         Err(e) => failure(t, &caller, e),
     }
 }
