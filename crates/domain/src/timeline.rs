@@ -55,7 +55,7 @@ pub struct Event {
 /// the link kept only when all pointed at one page.
 pub fn merge(mut events: Vec<Event>) -> Vec<Event> {
     let rank = |k: EventKind| EventKind::ALL.iter().position(|x| *x == k).unwrap_or(usize::MAX);
-    events.sort_by(|a, b| (a.at, rank(a.kind)).cmp(&(b.at, rank(b.kind))));
+    events.sort_by_key(|e| (e.at, rank(e.kind)));
     let minute = |t: DateTime<Utc>| t.with_second(0).and_then(|t| t.with_nanosecond(0)).unwrap_or(t);
     let mut out: Vec<Event> = Vec::with_capacity(events.len());
     for e in events {
