@@ -192,9 +192,12 @@ async fn the_commander_forms_task_forces_and_fans_an_instruction_out_to_every_vi
         assert!(text(&client, "#notices").await.contains("清源镇各村今日全员核酸"));
         click_and_wait(&client, "#notices li:first-child a").await;
         wait_for_path(&client, &instruction_path).await;
-        click_and_wait(&client, "#recipients tbody tr:first-child .receive").await;
-        assert!(text(&client, "#instr-notice").await.contains("已签收"));
+        // Every village at once.
+        assert!(text(&client, "#receive-all").await.contains(&format!("全部签收（{villages} 个）")));
+        click_and_wait(&client, "#receive-all button").await;
+        assert!(text(&client, "#instr-notice").await.contains(&format!("已签收 {villages} 个")));
         assert_eq!(text(&client, "#recipients tbody tr:first-child .state").await, "已签收");
+        assert!(text(&client, "#summary").await.contains(&format!("已签收 {villages}")));
         fill(&client, "#recipients tbody tr:first-child form.done input[name=note]", "全村 1,204 人已采样").await;
         click_and_wait(&client, "#recipients tbody tr:first-child form.done button").await;
         assert_eq!(text(&client, "#recipients tbody tr:first-child .state").await, "已办结待核验");
@@ -207,7 +210,7 @@ async fn the_commander_forms_task_forces_and_fans_an_instruction_out_to_every_vi
         sign_in(&client, addr, "commander1", PASSWORD).await;
         menu(&client, "/instructions").await;
         assert!(text(&client, "#notices").await.contains("待核验"));
-        assert!(text(&client, "#instructions").await.contains(&format!("待签收 {}", villages - 1)));
+        assert!(text(&client, "#instructions").await.contains(&format!("已签收 {}", villages - 1)));
         client.goto(&format!("http://{addr}{instruction_path}")).await.unwrap();
         click_and_wait(&client, "#recipients tbody tr:first-child form.verify button").await;
         assert_eq!(text(&client, "#recipients tbody tr:first-child .state").await, "已核验");

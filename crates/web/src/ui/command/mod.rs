@@ -37,6 +37,7 @@ pub fn router() -> Router<AppState> {
         .route("/instructions", get(board).post(issue))
         .route("/instructions/notices/read", post(read_notices))
         .route("/instructions/{id}", get(detail))
+        .route("/instructions/{id}/receive-all", post(receive_all))
         .route("/instructions/{id}/recipients/{rid}/{act}", post(act))
 }
 
@@ -508,6 +509,9 @@ struct DetailPage {
     /// (state, label, count)
     states: Vec<(&'static str, String, i64)>,
     rows: Vec<RecipientRow>,
+    /// How many the caller may sign for now, and the button that signs for them all.
+    to_receive: usize,
+    receive_all_label: String,
     /// For a reassignment: the task forces and accounts.
     task_forces: Vec<(i64, String)>,
     accounts: Vec<(i64, String)>,
@@ -583,10 +587,13 @@ async fn detail(t: Tr, caller: Caller, Path(id): Path<i64>, Query(q): Query<Noti
             }
         })
         .collect();
+    let to_receive = v.instruction.recipients.iter().filter(|r| r.state == RecipientState::Issued && v.acting_for.contains(&r.id)).count();
     let page = DetailPage {
         t,
         user: UserBadge::of(&caller),
         notice: q.notice,
+        to_receive,
+        receive_all_label: t.fill("instr.receive_all", &[("n", &to_receive.to_string())]),
         id: s.id,
         title: s.title.clone(),
         body: v.instruction.body.clone(),
@@ -654,6 +661,30 @@ async fn act(t: Tr, caller: Caller, Path((id, rid, act)): Path<(i64, i64, String
             percent(&t.fill("instr.acted", &[("act", t.get(&format!("instr.act.{}", act.as_str())))]))
         ))
         .into_response(),
+        Err(e) => failure(t, &caller, e),
+    }
+}
+
+/// Signs at once for every recipient of an instruction the caller acts for and has not yet signed
+/// for (a township's worker, for each of its villages).
+async fn receive_all(t: Tr, caller: Caller, Path(id): Path<i64>) -> Response {
+    let done = async {
+        let v = caller.0.instruction(id).await?;
+        let waiting: Vec<i64> = v
+            .instruction
+            .recipients
+            .iter()
+            .filter(|r| r.state == RecipientState::Issued && v.acting_for.contains(&r.id))
+            .map(|r| r.id)
+            .collect();
+        let ask = ActAsk { act: Act::Receive, text: String::new(), deadline: None, to: None };
+        for rid in &waiting {
+            caller.0.act_on_instruction(id, *rid, &ask).await?;
+        }
+        Ok::<_, cordon_store::StoreError>(waiting.len())
+    };
+    match done.await {
+        Ok(n) => back(&format!("/instructions/{id}"), t, "instr.received_all", &[("n", &n.to_string())]),
         Err(e) => failure(t, &caller, e),
     }
 }
