@@ -41,6 +41,7 @@ pub mod barcode;
 pub mod boundary;
 pub mod cases;
 pub mod checkpoints;
+pub mod clocks;
 pub mod command;
 pub mod epi;
 pub mod header;

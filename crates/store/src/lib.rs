@@ -42,6 +42,7 @@ pub mod cases;
 pub mod checkins;
 pub mod checkpoints;
 pub mod checks;
+pub mod clocks;
 pub mod command;
 pub mod contacts;
 pub mod coverage;

@@ -369,6 +369,7 @@ mod tests {
             ("zones.condition.", all(cordon_domain::zones::ConditionCode::ALL, cordon_domain::zones::ConditionCode::as_str)),
             ("zones.kind_2021.", all(cordon_domain::zones::ZoneKind::ALL, cordon_domain::zones::ZoneKind::as_str)),
             ("zones.kind_risk.", all(cordon_domain::zones::ZoneKind::ALL, cordon_domain::zones::ZoneKind::as_str)),
+            ("clocks.kind.", all(cordon_domain::clocks::ClockKind::ALL, cordon_domain::clocks::ClockKind::as_str)),
             ("timeline.kind.", all(cordon_domain::timeline::EventKind::ALL, cordon_domain::timeline::EventKind::as_str)),
             ("response_level.", all(cordon_domain::command::ResponseLevel::ALL, cordon_domain::command::ResponseLevel::as_str)),
             ("task_force.kind.", all(cordon_domain::command::TaskForceKind::ALL, cordon_domain::command::TaskForceKind::as_str)),

@@ -260,6 +260,13 @@ impl Scoped {
         self.store.add_timeline_entry(&self.actor, &i, at, text, Utc::now()).await
     }
 
+    /// Every clock's open items in the jurisdiction, per township: for the headquarters
+    /// (`command.write` or `reports.read`).
+    pub async fn clock_counts(&self) -> Result<Vec<crate::clocks::ClockCount>> {
+        self.require_any(&[Permission::CommandWrite, Permission::ReportsRead])?;
+        self.store.clock_counts(self.principal.user.jurisdiction.areas(), Utc::now()).await
+    }
+
     /// The caller's latest notices.
     pub async fn notices(&self, limit: u32) -> Result<Vec<Notice>> {
         self.require(Permission::AreasRead)?;

@@ -324,3 +324,64 @@ async fn the_timeline_gathers_what_each_module_recorded_with_the_entries_typed_b
         assert_eq!(recent.first().map(|e| e.kind), Some(EventKind::LevelChanged), "{recent:#?}");
     }
 }
+
+#[tokio::test]
+async fn the_clocks_board_counts_open_items_per_clock_and_township_due_soon_and_overdue_by_the_time() {
+    use cordon_domain::clocks::ClockKind;
+    for (s, store) in each_backend("clocks").await {
+        seed_areas(&store).await;
+        let chief = as_user(&store, "chief", Role::Commander, "140121").await;
+        let worker = as_user(&store, "worker", Role::CommunityWorker, "140121100201").await;
+        as_user(&store, "east", Role::CommunityWorker, "140121101201").await;
+        let incident = chief.open_incident("清徐县疫情处置", &code("140121"), None, None).await.unwrap().incident.id;
+        let now = Utc::now();
+        let new = |recipients| NewInstruction {
+            incident_id: incident,
+            title: "全员核酸".into(),
+            body: String::new(),
+            deadline: now + Duration::hours(2),
+            task_force_id: None,
+            recipients,
+        };
+        // Two villages of 清源镇, one of 徐沟镇, and a person (held at county level).
+        let issued = chief
+            .issue_instruction(&new(vec![
+                RecipientAsk::Area(code("140121100201")),
+                RecipientAsk::Area(code("140121100202")),
+                RecipientAsk::Area(code("140121101201")),
+                RecipientAsk::User(worker.principal().user.id),
+            ]))
+            .await
+            .unwrap();
+        let county = [code("140121")];
+        let at = |minutes: i64| {
+            let store = &store;
+            let county = &county;
+            async move {
+                let counts = store.clock_counts(county, now + Duration::minutes(minutes)).await.unwrap();
+                counts
+                    .into_iter()
+                    .filter(|c| c.clock == ClockKind::Instruction)
+                    .map(|c| (c.area_code, c.open, c.due_soon, c.overdue))
+                    .collect::<Vec<_>>()
+            }
+        };
+        assert_eq!(
+            at(0).await,
+            vec![("140121".into(), 1, 0, 0), ("140121100".into(), 2, 0, 0), ("140121101".into(), 1, 0, 0)],
+            "{:?}",
+            s.kind
+        );
+        assert_eq!(at(90).await[1], ("140121100".into(), 2, 2, 0), "within the hour");
+        assert_eq!(at(121).await[2], ("140121101".into(), 1, 0, 1), "past the deadline");
+        // Reported done: off the clock.
+        let rid = chief.instruction(issued.id).await.unwrap().instruction.recipients.iter().find(|r| r.area_code.as_deref() == Some("140121100201")).unwrap().id;
+        worker.act_on_instruction(issued.id, rid, &ask(Act::Receive, "")).await.unwrap();
+        worker.act_on_instruction(issued.id, rid, &ask(Act::Done, "已完成")).await.unwrap();
+        assert_eq!(at(121).await[1], ("140121100".into(), 1, 0, 1));
+        // A township's board sees its own; the headquarters' page only.
+        assert_eq!(store.clock_counts(&[code("140121101")], now).await.unwrap().len(), 1);
+        assert!(matches!(worker.clock_counts().await, Err(StoreError::Forbidden(_))));
+        assert!(chief.clock_counts().await.unwrap().iter().all(|c| c.overdue == 0));
+    }
+}

@@ -670,3 +670,34 @@ pub async fn add_entry(
     let e = caller.0.add_timeline_entry(id, input.at, &input.text).await?;
     Ok((StatusCode::CREATED, Json(timeline_view(e))))
 }
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ClockCountView {
+    #[schema(schema_with = crate::api::enums::clock_kind)]
+    pub clock: String,
+    /// The township, or the county for items held at county level.
+    pub area_code: String,
+    pub open: i64,
+    /// Open, the deadline within the clock's warning window (a quarter of its target, at least
+    /// half an hour; an hour for an instruction).
+    pub due_soon: i64,
+    /// Open past the deadline.
+    pub overdue: i64,
+}
+
+/// Every time target's open items in the jurisdiction, per clock and township: a positive to
+/// hospital (2 h), the core investigation (4 h) and its report (24 h), contacts to quarantine
+/// (12 h), a pool's recall (6 h), a tube's result (12 h), instructions. Requires `command.write`
+/// or `reports.read`.
+#[utoipa::path(get, path = "/api/v1/clocks", tag = "command",
+    responses((status = 200, body = [ClockCountView]), (status = 401, body = Problem), (status = 403, body = Problem)),
+    extensions(("x-permission" = json!(Permission::ReportsRead.as_str()))))]
+pub async fn clocks(caller: Caller) -> ApiResult<Json<Vec<ClockCountView>>> {
+    let counts = caller.0.clock_counts().await?;
+    Ok(Json(
+        counts
+            .into_iter()
+            .map(|c| ClockCountView { clock: c.clock.to_string(), area_code: c.area_code, open: c.open, due_soon: c.due_soon, overdue: c.overdue })
+            .collect(),
+    ))
+}

@@ -56,6 +56,7 @@ one_of! {
     case_place => all(CasePlace::ALL, CasePlace::as_str);
     category => all(Category::ALL, Category::as_str);
     checkpoint_kind => all(CheckpointKind::ALL, CheckpointKind::as_str);
+    clock_kind => all(cordon_domain::clocks::ClockKind::ALL, cordon_domain::clocks::ClockKind::as_str);
     origin_risk => all(OriginRisk::ALL, OriginRisk::as_str);
     clock_state => ["running", "overdue", "done"];
     decision => all(Decision::ALL, Decision::as_str);

@@ -143,6 +143,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(command::send_back))
         .routes(routes!(command::reassign))
         .routes(routes!(command::notices))
+        .routes(routes!(command::clocks))
         .routes(routes!(command::read_notices))
 }
 

@@ -55,6 +55,11 @@ async fn an_instruction_goes_out_over_the_api_and_each_recipient_signs_reports_a
         assert_eq!((status, issued["recipients"].as_i64()), (StatusCode::CREATED, Some(2)), "{issued}");
         let id = issued["id"].as_i64().unwrap();
 
+        // On the clocks board: two instructions' recipients open, none due yet.
+        let (status, _, clocks) = get(store, &w.commander, "/api/v1/clocks").await;
+        let open: i64 = clocks.as_array().unwrap().iter().filter(|c| c["clock"] == "instruction").map(|c| c["open"].as_i64().unwrap()).sum();
+        assert_eq!((status, open), (StatusCode::OK, 2), "{clocks}");
+        assert_eq!(get(store, &w.township, "/api/v1/clocks").await.0, StatusCode::FORBIDDEN);
         // The investigator is told once, and acts for both (the township, the task force).
         let (_, _, notices) = get(store, &w.township, "/api/v1/notices").await;
         assert_eq!(notices.as_array().map(Vec::len), Some(1), "{notices}");
@@ -215,6 +220,13 @@ async fn the_commander_forms_task_forces_and_fans_an_instruction_out_to_every_vi
         click_and_wait(&client, "#recipients tbody tr:first-child form.verify button").await;
         assert_eq!(text(&client, "#recipients tbody tr:first-child .state").await, "已核验");
         std::fs::write(screenshot_path(&format!("instruction-{kind}.png")), client.screenshot().await.unwrap()).unwrap();
+
+        // The clocks board: the instruction's open villages, counted under 清源镇.
+        menu(&client, "/clocks").await;
+        let row = text(&client, "#clocks tr[data-clock=instruction]").await;
+        assert!(row.contains(&format!("指令办理 {}", villages - 1)), "{row}");
+        assert!(text(&client, "#clocks-by-area").await.contains("清源镇"));
+        std::fs::write(screenshot_path(&format!("clocks-{kind}.png")), client.screenshot().await.unwrap()).unwrap();
 
         // The day on the timeline; an entry typed in; filtered to the task forces.
         menu(&client, "/timeline").await;

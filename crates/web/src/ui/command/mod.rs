@@ -20,6 +20,7 @@ use crate::i18n::Tr;
 use crate::ui::form::{Form, Path, Query, checked};
 use crate::ui::{NoticeQuery, UserBadge, failure, form_refused, render};
 
+mod clocks;
 mod timeline;
 
 pub(crate) use timeline::say as say_timeline;
@@ -34,6 +35,7 @@ pub fn router() -> Router<AppState> {
         .route("/task-forces/{id}/members", post(add_member))
         .route("/task-forces/{id}/members/{user}/remove", post(remove_member))
         .route("/timeline", get(timeline::page).post(timeline::add))
+        .route("/clocks", get(clocks::page))
         .route("/instructions", get(board).post(issue))
         .route("/instructions/notices/read", post(read_notices))
         .route("/instructions/{id}", get(detail))
