@@ -205,6 +205,7 @@ async fn run() -> Result<()> {
                         println!("  {:<28} {:<22} {:<16} {}", user, format!("{} {}", role.as_str(), role.label_zh()), area, password);
                     }
                     println!();
+                    demo::command::open(&store, chrono::Utc::now()).await.context("opening the response")?;
                     let started = std::time::Instant::now();
                     let r = demo::replay::replay(&store, "demo_testing_officer", "demo_lab", seed, chrono::Utc::now())
                         .await

@@ -157,14 +157,14 @@ pub fn send_back_deadline(current: DateTime<Utc>, given: Option<DateTime<Utc>>, 
     }
 }
 
-/// The text an act needs: a completion report for done, a reason for sending back, a note for
-/// progress. Trimmed; at most 2,000 characters.
+/// The text an act needs: a completion report for done, a reason for sending back or reassigning,
+/// a note for progress. Trimmed; at most 2,000 characters.
 pub fn check_text(act: Act, text: &str) -> Result<Option<String>, Refusal> {
     let t = text.trim();
     if t.chars().count() > 2000 {
         return Err(crate::refusal!("refused.instr.text_long", max = 2000));
     }
-    let needed = matches!(act, Act::Done | Act::SendBack | Act::Progress);
+    let needed = matches!(act, Act::Done | Act::SendBack | Act::Progress | Act::Reassign);
     match (t.is_empty(), needed) {
         (true, true) => Err(crate::refusal!("refused.instr.text_needed", act = crate::refusal::term("instr.act", act))),
         (true, false) => Ok(None),
@@ -329,6 +329,7 @@ mod tests {
         assert_eq!(check_text(Act::Done, "  ").unwrap_err().kind, "refused.instr.text_needed");
         assert_eq!(check_text(Act::SendBack, "").unwrap_err().kind, "refused.instr.text_needed");
         assert_eq!(check_text(Act::Progress, "\n").unwrap_err().kind, "refused.instr.text_needed");
+        assert_eq!(check_text(Act::Reassign, " ").unwrap_err().kind, "refused.instr.text_needed");
         assert_eq!(check_text(Act::Receive, " ").unwrap(), None);
         assert_eq!(check_text(Act::Done, " 已完成 ").unwrap().as_deref(), Some("已完成"));
         assert_eq!(check_text(Act::Done, &"字".repeat(2001)).unwrap_err().kind, "refused.instr.text_long");

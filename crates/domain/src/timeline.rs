@@ -51,7 +51,8 @@ pub struct Event {
 }
 
 /// The events in time order (ties by kind, in the order above), with events of a gathering kind
-/// in the same minute and with the same detail joined: subjects listed once each, counts added,
+/// in the same minute and with the same detail joined: subjects listed (a convoy's destination
+/// once), counts added,
 /// the link kept only when all pointed at one page.
 pub fn merge(mut events: Vec<Event>) -> Vec<Event> {
     let rank = |k: EventKind| EventKind::ALL.iter().position(|x| *x == k).unwrap_or(usize::MAX);
@@ -65,7 +66,8 @@ pub fn merge(mut events: Vec<Event>) -> Vec<Event> {
             && last.detail == e.detail
             && minute(last.at) == minute(e.at)
         {
-            if !last.subject.split('、').any(|s| s == e.subject) {
+            // A convoy names its destination once; each checkpoint or case by its own name.
+            if e.kind != EventKind::Transfer || !last.subject.split('、').any(|s| s == e.subject) {
                 last.subject.push('、');
                 last.subject.push_str(&e.subject);
             }

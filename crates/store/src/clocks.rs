@@ -35,14 +35,12 @@ struct Source {
 
 fn sources() -> Vec<Source> {
     let open_transfers = sql_set(&[TransferStatus::Planned, TransferStatus::Dispatched, TransferStatus::PickedUp]);
-    let open_recipients = sql_set(&[RecipientState::Issued, RecipientState::Received, RecipientState::InProgress, RecipientState::SentBack]);
+    let open_recipients =
+        sql_set(&[RecipientState::Issued, RecipientState::Received, RecipientState::InProgress, RecipientState::SentBack]);
     vec![
         Source {
             clock: ClockKind::PositiveToHospital,
-            from: format!(
-                "transfers WHERE status IN {open_transfers} AND kind = '{}'",
-                TransferKind::PositiveToHospital.as_str()
-            ),
+            from: format!("transfers WHERE status IN {open_transfers} AND kind = '{}'", TransferKind::PositiveToHospital.as_str()),
             area: "area_code",
             deadline: "deadline",
             after: Duration::zero(),

@@ -933,8 +933,12 @@ impl Store {
             }
             sqlx::query("INSERT INTO instruction_events (recipient_id, act, note, at, by_name) VALUES ($1, $2, $3, $4, $5)")
                 .bind(r.id).bind(ask.act.as_str()).bind(&note).bind(now).bind(&actor.name).execute(&mut *tx).await?;
+            // One unread notice of a kind per account and instruction: the issuer of a fan-out
+            // is told once that completions wait, not once per village.
             for (u, kind) in &told {
-                sqlx::query("INSERT INTO notices (user_id, kind, instruction_id, recipient_id, created_at) VALUES ($1, $2, $3, $4, $5)")
+                sqlx::query(
+                    "INSERT INTO notices (user_id, kind, instruction_id, recipient_id, created_at) SELECT $1, $2, $3, $4, $5 \
+                     WHERE NOT EXISTS (SELECT 1 FROM notices WHERE user_id = $1 AND kind = $2 AND instruction_id = $3 AND read_at IS NULL)")
                     .bind(*u).bind(kind.as_str()).bind(instruction_id).bind(r.id).bind(now).execute(&mut *tx).await?;
             }
             if let Some((new_to, d, users)) = &successor {

@@ -86,7 +86,7 @@ impl Store {
             }
             if ends <= now && within(ends) {
                 let (n,): (i64,) = with_read_pool!(self, pool =>
-                    sqlx::query_as("SELECT COUNT(*) FROM samples WHERE round_id = $1").bind(rid).fetch_one(pool).await?);
+                    sqlx::query_as("SELECT COUNT(*) FROM samples WHERE round_id = $1 AND kind = 'round'").bind(rid).fetch_one(pool).await?);
                 out.push(event(ends, EventKind::RoundEnded, name, "", n, link));
             }
         }

@@ -32,6 +32,28 @@ fn ask(act: Act, text: &str) -> ActAsk {
     ActAsk { act, text: text.into(), deadline: None, to: None }
 }
 
+/// When the day began: the screening positive at the logistics park (01:30 on 13 April), 17½
+/// hours before the mass round the demo replays (19:00, ending an hour before `now`).
+pub fn response_opened(now: chrono::DateTime<Utc>) -> chrono::DateTime<Utc> {
+    now - Duration::hours(7) - Duration::minutes(17 * 60 + 30)
+}
+
+/// Opens the county's response at 01:30 of the demo's day, at level II, as the headquarters did
+/// on the first positive (before any round or case makes an incident of its own).
+pub async fn open(store: &Store, now: chrono::DateTime<Utc>) -> Result<()> {
+    let chief = as_user(store, "demo_commander").await?;
+    let county = AreaCode::parse(COUNTY_CODE)?;
+    chief.open_incident("清徐县4·13疫情处置", &county, Some(response_opened(now)), Some(ResponseLevel::II)).await?;
+    chief
+        .add_timeline_entry(
+            chief.current_incident().await?.context("the incident just opened")?,
+            Some(response_opened(now)),
+            "物流园区筛查发现核酸阳性1例，县指挥部启动应急响应",
+        )
+        .await?;
+    Ok(())
+}
+
 /// Sets up the headquarters as `demo_commander` and lets the task forces answer.
 pub async fn headquarters(store: &Store) -> Result<Headquarters> {
     let chief = as_user(store, "demo_commander").await?;
@@ -154,17 +176,16 @@ pub async fn headquarters(store: &Store) -> Result<Headquarters> {
     // recorded by the modules as the demo made it.
     let round_start = now - Duration::hours(7);
     for (hours_before, text) in [
-        (17.5, "01:30 物流园区筛查发现核酸阳性1例，县指挥部启动应急响应"),
-        (17.0, "02:00 指挥部召开调度会，成立14个工作专班、11个包乡镇工作组"),
-        (16.0, "03:00 物流园区实行全封闭管理，11名医务人员对277名员工采样"),
-        (11.5, "07:30 西部区域开展全员抗原检测，东部区域准备全员核酸"),
-        (3.5, "15:30 7个县直单位113名党员1小时内到10个村报到"),
-        (3.0, "16:00 500张床位集中隔离点4小时内准备就绪"),
+        (17.0, "指挥部召开调度会，成立14个工作专班、11个包乡镇工作组"),
+        (16.0, "物流园区实行全封闭管理，11名医务人员对277名员工采样"),
+        (11.5, "西部区域开展全员抗原检测，东部区域准备全员核酸"),
+        (3.5, "7个县直单位113名党员1小时内到10个村报到"),
+        (3.0, "500张床位集中隔离点4小时内准备就绪"),
     ] {
         let at = round_start - Duration::minutes((hours_before * 60.0) as i64);
         chief.add_timeline_entry(incident, Some(at), text).await?;
     }
-    chief.add_timeline_entry(incident, Some(round_start + Duration::hours(3)), "22:00 30车防疫物资运抵，120名志愿者接力卸运").await?;
+    chief.add_timeline_entry(incident, Some(round_start + Duration::hours(3)), "30车防疫物资运抵，120名志愿者接力卸运").await?;
     let recipients = made.iter().map(|m| m.recipients).sum();
     Ok(Headquarters { task_forces: task_forces.len(), instructions: made.len(), recipients })
 }

@@ -149,6 +149,8 @@ mod tests {
             assert!(store.verify_login("demo_commander", "Qingxu-2022-0413").await.unwrap().is_some(), "{:?}", s.kind);
             assert!(store.session_principal(&session, std::time::Duration::from_secs(8 * 3600)).await.unwrap().is_none(), "signed out");
             let now = chrono::Utc::now();
+            // The response opened at 01:30, before the round makes an incident of its own.
+            command::open(&store, now).await.unwrap();
             let r = replay::replay(&store, "demo_testing_officer", "demo_lab", 3, now).await.unwrap();
             let east: i64 = {
                 let mut n = 0;
@@ -293,8 +295,16 @@ mod tests {
             // fanned out to 徐沟镇's villages and answered in part.
             let hq = command::headquarters(&store).await.unwrap();
             assert_eq!((hq.task_forces, hq.instructions), (8, 4), "{hq:?}");
-            let c = commander.command(commander.current_incident().await.unwrap().unwrap()).await.unwrap();
+            let incident = commander.current_incident().await.unwrap().unwrap();
+            let c = commander.command(incident).await.unwrap();
             assert_eq!(c.incident.level, Some(cordon_domain::command::ResponseLevel::I));
+            let opened = (c.incident.started_at - command::response_opened(now)).num_microseconds();
+            assert!(opened.is_some_and(|us| us.abs() < 1), "one incident, opened at 01:30 ({opened:?})");
+            let day = commander.timeline(incident, None, None).await.unwrap();
+            use cordon_domain::timeline::EventKind;
+            assert_eq!(day.first().map(|e| e.kind), Some(EventKind::IncidentOpened), "{day:#?}");
+            assert!(day.iter().any(|e| e.kind == EventKind::RoundEnded && e.n == r.sampled as i64), "{day:#?}");
+            assert!(day.windows(2).all(|w| w[0].at <= w[1].at));
             assert!(c.task_forces.iter().filter(|t| t.lead.is_some()).count() == 7, "{:?}", c.task_forces);
             let board = commander.instructions(cordon_store::command::InstructionFilter { limit: 10, ..Default::default() }).await.unwrap();
             let villages = board.iter().find(|i| i.title.contains("徐沟镇")).unwrap();

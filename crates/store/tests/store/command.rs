@@ -159,6 +159,9 @@ async fn an_instruction_fans_out_with_a_clock_per_recipient_and_the_overdue_are_
         // recipient's accounts told (its lead, named now).
         chief.add_to_task_force(tracing, id_of(&dongguan), true).await.unwrap();
         let reassign = ActAsk { to: Some(RecipientAsk::TaskForce(tracing)), ..ask(Act::Reassign, "") };
+        assert_eq!(chief.act_on_instruction(issued.id, r_user, &reassign).await.refused().kind, "refused.instr.text_needed", "a reason");
+        let reassign =
+            ActAsk { to: Some(RecipientAsk::TaskForce(tracing)), ..ask(Act::Reassign, "热线不承办排查，转流调专班") };
         let v = chief.act_on_instruction(issued.id, r_user, &reassign).await.unwrap();
         let old = v.instruction.recipients.iter().find(|r| r.id == r_user).unwrap();
         let new_r = v.instruction.recipients.iter().find(|r| r.replaces_id == Some(r_user)).unwrap();
@@ -375,7 +378,16 @@ async fn the_clocks_board_counts_open_items_per_clock_and_township_due_soon_and_
         assert_eq!(at(90).await[1], ("140121100".into(), 2, 2, 0), "within the hour");
         assert_eq!(at(121).await[2], ("140121101".into(), 1, 0, 1), "past the deadline");
         // Reported done: off the clock.
-        let rid = chief.instruction(issued.id).await.unwrap().instruction.recipients.iter().find(|r| r.area_code.as_deref() == Some("140121100201")).unwrap().id;
+        let rid = chief
+            .instruction(issued.id)
+            .await
+            .unwrap()
+            .instruction
+            .recipients
+            .iter()
+            .find(|r| r.area_code.as_deref() == Some("140121100201"))
+            .unwrap()
+            .id;
         worker.act_on_instruction(issued.id, rid, &ask(Act::Receive, "")).await.unwrap();
         worker.act_on_instruction(issued.id, rid, &ask(Act::Done, "已完成")).await.unwrap();
         assert_eq!(at(121).await[1], ("140121100".into(), 1, 0, 1));

@@ -697,7 +697,13 @@ pub async fn clocks(caller: Caller) -> ApiResult<Json<Vec<ClockCountView>>> {
     Ok(Json(
         counts
             .into_iter()
-            .map(|c| ClockCountView { clock: c.clock.to_string(), area_code: c.area_code, open: c.open, due_soon: c.due_soon, overdue: c.overdue })
+            .map(|c| ClockCountView {
+                clock: c.clock.to_string(),
+                area_code: c.area_code,
+                open: c.open,
+                due_soon: c.due_soon,
+                overdue: c.overdue,
+            })
             .collect(),
     ))
 }

@@ -65,6 +65,8 @@ pub struct TaskForceRow {
     lead: String,
     /// (user id, name, is lead)
     members: Vec<(i64, String, bool)>,
+    /// The accounts that may still join: (id, "name (username)").
+    joinable: Vec<(i64, String)>,
 }
 
 #[derive(Template)]
@@ -127,6 +129,11 @@ async fn command_page(t: Tr, caller: Caller, Query(q): Query<NoticeQuery>) -> Re
                             .iter()
                             .map(|m| (m.user_id, m.display_name.clone(), tf.lead.as_ref().is_some_and(|l| l.user_id == m.user_id)))
                             .collect(),
+                        joinable: accounts
+                            .iter()
+                            .filter(|a| !tf.members.iter().any(|m| m.user_id == a.id))
+                            .map(|a| (a.id, format!("{}（{}）", a.display_name, a.username)))
+                            .collect(),
                     })
                     .collect()
             })
@@ -134,7 +141,7 @@ async fn command_page(t: Tr, caller: Caller, Query(q): Query<NoticeQuery>) -> Re
         can_write,
         level_choices: ResponseLevel::ALL.iter().map(|l| (l.as_str(), level_label(*l), current_level == Some(*l))).collect(),
         kinds: TaskForceKind::ALL.iter().map(|k| (k.as_str(), t.get(&format!("task_force.kind.{}", k.as_str())).to_string())).collect(),
-        accounts: accounts.into_iter().map(|a| (a.id, format!("{}（{}）", a.display_name, a.username))).collect(),
+        accounts: accounts.iter().map(|a| (a.id, format!("{}（{}）", a.display_name, a.username))).collect(),
         home_area: caller.0.principal().user.jurisdiction.areas().first().map(|a| a.as_str().to_string()).unwrap_or_default(),
     };
     render(&page)
@@ -672,6 +679,9 @@ async fn act(t: Tr, caller: Caller, Path((id, rid, act)): Path<(i64, i64, String
 async fn receive_all(t: Tr, caller: Caller, Path(id): Path<i64>) -> Response {
     let done = async {
         let v = caller.0.instruction(id).await?;
+        if v.acting_for.is_empty() {
+            return Err(cordon_domain::refusal!("refused.instr.none_yours").into());
+        }
         let waiting: Vec<i64> = v
             .instruction
             .recipients

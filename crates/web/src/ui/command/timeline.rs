@@ -10,7 +10,7 @@ use serde::Deserialize;
 
 use super::local_input;
 use crate::auth::Caller;
-use crate::format::{local, percent};
+use crate::format::percent;
 use crate::i18n::Tr;
 use crate::ui::form::{Form, Query};
 use crate::ui::{UserBadge, failure, form_refused, render};
@@ -109,7 +109,7 @@ pub(super) async fn page(t: Tr, caller: Caller, Query(q): Query<TimelineQuery>) 
         .iter()
         .filter(|e| kind.is_none_or(|k| k == e.kind))
         .map(|e| Line {
-            when: local(e.at),
+            when: cordon_domain::local_minute(e.at),
             kind: e.kind.as_str(),
             label: t.get(&format!("timeline.kind.{}", e.kind.as_str())).to_string(),
             text: say(t, e),
