@@ -104,6 +104,9 @@ pub struct InstructionSummary {
     pub issued_by: String,
     pub issued_at: DateTime<Utc>,
     pub deadline: DateTime<Utc>,
+    /// Recipients now (a reassigned one counts once, as its successor); apart from an
+    /// instruction's list of them.
+    #[serde(rename = "recipient_count")]
     pub recipients: i64,
     /// Recipients by state (`issued`, `received`, …), every state present.
     pub by_state: BTreeMap<RecipientState, i64>,

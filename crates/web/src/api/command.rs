@@ -285,7 +285,7 @@ pub struct InstructionSummaryView {
     pub issued_at: DateTime<Utc>,
     pub deadline: DateTime<Utc>,
     /// Recipients now (a reassigned one counts once, as its successor).
-    pub recipients: i64,
+    pub recipient_count: i64,
     pub by_state: Vec<StateCountView>,
     /// Open recipients past their deadline.
     pub overdue: i64,
@@ -304,7 +304,7 @@ impl From<InstructionSummary> for InstructionSummaryView {
             issued_by: s.issued_by,
             issued_at: s.issued_at,
             deadline: s.deadline,
-            recipients: s.recipients,
+            recipient_count: s.recipients,
             by_state: s.by_state.into_iter().map(|(state, count)| StateCountView { state: state.to_string(), count }).collect(),
             overdue: s.overdue,
             due_soon: s.due_soon,

@@ -52,7 +52,7 @@ async fn an_instruction_goes_out_over_the_api_and_each_recipient_signs_reports_a
         let (_, _, list) = get(store, &w.commander, "/api/v1/instructions").await;
         assert_eq!(list["items"].as_array().map(Vec::len), Some(0), "{list}");
         let (status, _, issued) = call(store, post_json(&w.commander, "/api/v1/instructions", instruction(deadline, to))).await;
-        assert_eq!((status, issued["recipients"].as_i64()), (StatusCode::CREATED, Some(2)), "{issued}");
+        assert_eq!((status, issued["recipient_count"].as_i64()), (StatusCode::CREATED, Some(2)), "{issued}");
         let id = issued["id"].as_i64().unwrap();
 
         // On the clocks board: two instructions' recipients open, none due yet.
@@ -66,6 +66,7 @@ async fn an_instruction_goes_out_over_the_api_and_each_recipient_signs_reports_a
         assert_eq!(notices.as_array().map(Vec::len), Some(1), "{notices}");
         assert_eq!(notices[0]["kind"], "assigned");
         let (_, _, detail) = get(store, &w.township, &format!("/api/v1/instructions/{id}")).await;
+        assert_eq!(detail["recipient_count"].as_i64(), Some(2), "the count and the list apart: {detail}");
         let recipients = detail["recipients"].as_array().unwrap().clone();
         assert!(recipients.iter().all(|r| r["yours"] == true && r["state"] == "issued" && r["clock"] == "running"), "{detail}");
         assert_eq!(detail["may_verify"], false);
