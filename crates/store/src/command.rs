@@ -266,8 +266,11 @@ fn recipient_from(row: RecipientRow, now: DateTime<Utc>) -> Result<Recipient> {
     })
 }
 
-const SUMMARY_SELECT: &str = "SELECT i.id, i.incident_id, i.title, i.task_force_id, tf.name, i.issued_by_id, i.issued_by, \
-     i.issued_at, i.deadline FROM instructions i LEFT JOIN task_forces tf ON tf.id = i.task_force_id";
+/// An instruction's row, its issuer by the name people know them by (their account's display
+/// name; the name it was issued under when the account is gone).
+const SUMMARY_SELECT: &str = "SELECT i.id, i.incident_id, i.title, i.task_force_id, tf.name, i.issued_by_id, \
+     COALESCE(iu.display_name, i.issued_by), i.issued_at, i.deadline FROM instructions i \
+     LEFT JOIN task_forces tf ON tf.id = i.task_force_id LEFT JOIN users iu ON iu.id = i.issued_by_id";
 
 /// An incident's row: id, name, area, start, level, rule set.
 type IncidentRow = (i64, String, String, DateTime<Utc>, Option<String>, String);
@@ -347,7 +350,8 @@ impl Store {
         let level = level.map(|l| l.parse::<ResponseLevel>()).transpose().map_err(StoreError::Corrupt)?;
         let incident = Incident { id, name, area_code, started_at, level, rule_set };
         let levels: Vec<(String, String, DateTime<Utc>, String)> = with_read_pool!(self, pool =>
-            sqlx::query_as("SELECT level, reason, changed_at, changed_by FROM incident_levels WHERE incident_id = $1 ORDER BY changed_at, id")
+            sqlx::query_as("SELECT l.level, l.reason, l.changed_at, COALESCE(u.display_name, l.changed_by) FROM incident_levels l \
+                 LEFT JOIN users u ON u.username = l.changed_by WHERE l.incident_id = $1 ORDER BY l.changed_at, l.id")
                 .bind(incident_id).fetch_all(pool).await?);
         let levels = levels
             .into_iter()
@@ -832,8 +836,9 @@ impl Store {
             with_read_pool!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(id).fetch_all(pool).await?);
         let mut recipients = rows.into_iter().map(|r| recipient_from(r, now)).collect::<Result<Vec<_>>>()?;
         let events: Vec<EventRow> = with_read_pool!(self, pool => sqlx::query_as(
-            "SELECT e.recipient_id, e.act, e.note, e.at, e.by_name FROM instruction_events e \
-             JOIN instruction_recipients r ON r.id = e.recipient_id WHERE r.instruction_id = $1 ORDER BY e.id")
+            "SELECT e.recipient_id, e.act, e.note, e.at, COALESCE(eu.display_name, e.by_name) FROM instruction_events e \
+             JOIN instruction_recipients r ON r.id = e.recipient_id LEFT JOIN users eu ON eu.username = e.by_name \
+             WHERE r.instruction_id = $1 ORDER BY e.id")
             .bind(id).fetch_all(pool).await?);
         for (rid, act, note, at, by_name) in events {
             if let Some(r) = recipients.iter_mut().find(|r| r.id == rid) {

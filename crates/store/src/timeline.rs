@@ -123,7 +123,8 @@ impl Store {
         }));
 
         let entries: Vec<(String, String, DateTime<Utc>)> = with_read_pool!(self, pool => sqlx::query_as(
-            "SELECT text, recorded_by, at FROM timeline_entries WHERE incident_id = $1 AND at >= $2 AND at < $3")
+            "SELECT e.text, COALESCE(u.display_name, e.recorded_by), e.at FROM timeline_entries e \
+             LEFT JOIN users u ON u.username = e.recorded_by WHERE e.incident_id = $1 AND e.at >= $2 AND e.at < $3")
             .bind(id).bind(from).bind(to).fetch_all(pool).await?);
         out.extend(entries.into_iter().map(|(text, by, at)| event(at, EventKind::Entry, text, by, 1, None)));
 
@@ -152,6 +153,8 @@ impl Store {
             tx.append(actor, &change).await?;
             tx.commit().await?;
         });
-        Ok(event(at, EventKind::Entry, text, actor.name.clone(), 1, None))
+        // Said as the timeline says it: by the name people know the account by.
+        let by = self.user_by_name(&actor.name).await?.map_or_else(|| actor.name.clone(), |u| u.display_name);
+        Ok(event(at, EventKind::Entry, text, by, 1, None))
     }
 }

@@ -109,7 +109,7 @@ async fn an_instruction_goes_out_over_the_api_and_each_recipient_signs_reports_a
         let at = chrono::Utc::now() - chrono::Duration::minutes(10);
         let (status, _, entry) =
             call(store, post_json(&w.commander, &uri, serde_json::json!({"at": at, "text": "指挥部召开调度会"}))).await;
-        assert_eq!((status, entry["zh"].as_str()), (StatusCode::CREATED, Some("指挥部召开调度会（commander1 记）")), "{entry}");
+        assert_eq!((status, entry["zh"].as_str()), (StatusCode::CREATED, Some("指挥部召开调度会（commander1同志 记）")), "{entry}");
         let (status, _, p) = call(store, post_json(&w.commander, &uri, serde_json::json!({"text": ""}))).await;
         assert_eq!((status, p["kind"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("refused.timeline.empty")), "{p}");
         let (status, _, lines) = get(store, &w.commander, &uri).await;
@@ -208,6 +208,7 @@ async fn the_commander_forms_task_forces_and_fans_an_instruction_out_to_every_vi
         fill(&client, "#recipients tbody tr:first-child form.done input[name=note]", "全村 1,204 人已采样").await;
         click_and_wait(&client, "#recipients tbody tr:first-child form.done button").await;
         assert_eq!(text(&client, "#recipients tbody tr:first-child .state").await, "已办结待核验");
+        assert_eq!(text(&client, "#recipients tbody tr:first-child .acted").await, "已办结", "said where the officer looks");
         assert!(text(&client, "#recipients tbody tr:first-child").await.contains("按时办结"));
         std::fs::write(screenshot_path(&format!("instruction-phone-{kind}.png")), client.screenshot().await.unwrap()).unwrap();
         sign_out(&client).await;
@@ -243,7 +244,7 @@ async fn the_commander_forms_task_forces_and_fans_an_instruction_out_to_every_vi
         }
         fill(&client, "#entry-form input[name=text]", "指挥部召开第一次调度会").await;
         click_and_wait(&client, "#entry-form button[type=submit]").await;
-        assert!(text(&client, "#timeline").await.contains("指挥部召开第一次调度会（commander1 记）"));
+        assert!(text(&client, "#timeline").await.contains("指挥部召开第一次调度会（commander1同志 记）"));
         client
             .find(fantoccini::Locator::Css("#timeline-filter select[name=kind] option[value=task_forces]"))
             .await

@@ -497,6 +497,8 @@ pub struct RecipientRow {
     back_reason: String,
     /// Whom it went to, when reassigned.
     successor: String,
+    /// What was just done to it, said in its row.
+    acted: Option<String>,
     has_acts: bool,
 }
 
@@ -527,7 +529,14 @@ struct DetailPage {
     default_deadline: String,
 }
 
-async fn detail(t: Tr, caller: Caller, Path(id): Path<i64>, Query(q): Query<NoticeQuery>) -> Response {
+#[derive(Debug, Deserialize)]
+pub struct DetailQuery {
+    notice: Option<String>,
+    /// The recipient just acted on: its notice is said in its row, where the person is looking.
+    at: Option<i64>,
+}
+
+async fn detail(t: Tr, caller: Caller, Path(id): Path<i64>, Query(q): Query<DetailQuery>) -> Response {
     let loaded = async {
         let v = caller.0.instruction(id).await?;
         // Opened: its notices are read.
@@ -592,6 +601,7 @@ async fn detail(t: Tr, caller: Caller, Path(id): Path<i64>, Query(q): Query<Noti
                     .find(|n| n.replaces_id == Some(r.id))
                     .map(|n| n.label.clone())
                     .unwrap_or_default(),
+                acted: if q.at == Some(r.id) { q.notice.clone() } else { None },
                 has_acts: (mine && r.state.is_open()) || (v.may_verify && (r.state == RecipientState::Done || r.state.is_open())),
             }
         })
@@ -600,7 +610,8 @@ async fn detail(t: Tr, caller: Caller, Path(id): Path<i64>, Query(q): Query<Noti
     let page = DetailPage {
         t,
         user: UserBadge::of(&caller),
-        notice: q.notice,
+        // Said at the top unless said in the row acted on.
+        notice: if q.at.is_some_and(|a| v.instruction.recipients.iter().any(|r| r.id == a)) { None } else { q.notice.clone() },
         to_receive,
         receive_all_label: t.fill("instr.receive_all", &[("n", &to_receive.to_string())]),
         id: s.id,
@@ -666,7 +677,7 @@ async fn act(t: Tr, caller: Caller, Path((id, rid, act)): Path<(i64, i64, String
     match done.await {
         // Back where the person was in a long list of recipients.
         Ok(_) => Redirect::to(&format!(
-            "/instructions/{id}?notice={}#r{rid}",
+            "/instructions/{id}?at={rid}&notice={}#r{rid}",
             percent(&t.fill("instr.acted", &[("act", t.get(&format!("instr.act.{}", act.as_str())))]))
         ))
         .into_response(),
