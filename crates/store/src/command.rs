@@ -144,6 +144,9 @@ pub struct Recipient {
     pub escalated_at: Option<DateTime<Utc>>,
     pub report: Option<String>,
     pub replaces_id: Option<i64>,
+    /// When it last changed: an act writes only if it is still so.
+    #[serde(skip)]
+    pub updated_at: DateTime<Utc>,
     pub clock: Clock,
     pub events: Vec<Event>,
 }
@@ -204,7 +207,7 @@ pub(crate) struct Asker<'a> {
 
 const RECIPIENT_SELECT: &str = "SELECT r.id, r.instruction_id, r.kind, r.task_force_id, r.area_code, r.user_id, \
      COALESCE(tf.name, a.name, u.display_name, ''), r.state, r.deadline, r.assigned_at, r.received_at, r.done_at, \
-     r.escalated_at, r.report, r.replaces_id \
+     r.escalated_at, r.report, r.replaces_id, r.updated_at \
      FROM instruction_recipients r LEFT JOIN task_forces tf ON tf.id = r.task_force_id \
      LEFT JOIN areas a ON a.code = r.area_code LEFT JOIN users u ON u.id = r.user_id";
 
@@ -224,6 +227,7 @@ type RecipientRow = (
     Option<DateTime<Utc>>,
     Option<String>,
     Option<i64>,
+    DateTime<Utc>,
 );
 
 fn recipient_from(row: RecipientRow, now: DateTime<Utc>) -> Result<Recipient> {
@@ -243,6 +247,7 @@ fn recipient_from(row: RecipientRow, now: DateTime<Utc>) -> Result<Recipient> {
         escalated_at,
         report,
         replaces_id,
+        updated_at,
     ) = row;
     let state: RecipientState = state.parse().map_err(StoreError::Corrupt)?;
     Ok(Recipient {
@@ -261,6 +266,7 @@ fn recipient_from(row: RecipientRow, now: DateTime<Utc>) -> Result<Recipient> {
         escalated_at,
         report,
         replaces_id,
+        updated_at,
         clock: rules::clock(state, deadline, done_at, now),
         events: Vec::new(),
     })
@@ -300,6 +306,11 @@ fn summary_from(row: SummaryRow) -> InstructionSummary {
         overdue: 0,
         due_soon: 0,
     }
+}
+
+/// Whether an account works in an incident's area: one of its areas lies in it or holds it.
+pub(crate) fn works_in(user: &User, area: &AreaCode) -> bool {
+    user.jurisdiction.areas().iter().any(|j| area.contains(j) || j.contains(area))
 }
 
 impl Store {
@@ -620,7 +631,13 @@ impl Store {
                 }
             }
             RecipientAsk::User(u) => {
-                self.acting_user(*u).await?;
+                let user = self.acting_user(*u).await?;
+                let (area,): (String,) = with_read_pool!(self, pool =>
+                    sqlx::query_as("SELECT area_code FROM incidents WHERE id = $1").bind(incident_id).fetch_one(pool).await?);
+                let area = AreaCode::parse(&area).map_err(StoreError::corrupt)?;
+                if !works_in(&user, &area) {
+                    return Err(refused!("refused.instr.user_elsewhere", name = user.display_name));
+                }
             }
         }
         Ok(())
@@ -866,7 +883,7 @@ impl Store {
         recipient_id: i64,
         ask: &ActAsk,
         now: DateTime<Utc>,
-    ) -> Result<Instruction> {
+    ) -> Result<()> {
         if ask.act == Act::Escalate {
             return Err(refused!("refused.instr.escalate_by_clock"));
         }
@@ -921,20 +938,21 @@ impl Store {
         let change = Change::new(ask.act.as_str(), "instruction_recipient", r.id)
             .before(serde_json::json!({"state": r.state, "deadline": r.deadline}))
             .after(serde_json::json!({"state": to, "deadline": deadline, "note": note, "instruction_id": instruction_id}));
-        let (received_at, done_at, closed_at, report) = match ask.act {
-            Act::Receive => (Some(now), r.done_at, None, r.report.clone()),
-            Act::Done => (r.received_at, Some(now), None, note.clone()),
-            Act::SendBack => (r.received_at, None, None, r.report.clone()),
-            Act::Verify | Act::Reassign => (r.received_at, r.done_at, Some(now), r.report.clone()),
-            _ => (r.received_at, r.done_at, None, r.report.clone()),
+        // Each act sets only what it changes, and only if the recipient has not moved since it
+        // was read (its state and when it last changed).
+        let sets = match ask.act {
+            Act::Receive => ", received_at = $3",
+            Act::Done => ", done_at = $3, report = $4",
+            Act::SendBack => ", done_at = NULL, deadline = $5",
+            Act::Verify | Act::Reassign => ", closed_at = $3",
+            _ => "",
         };
+        let sql =
+            format!("UPDATE instruction_recipients SET state = $1{sets}, updated_at = $3 WHERE id = $2 AND state = $6 AND updated_at = $7");
         with_write_pool!(self, pool => {
             let mut tx = pool.begin_write().await?;
-            let moved = sqlx::query(
-                "UPDATE instruction_recipients SET state = $1, deadline = $2, received_at = $3, done_at = $4, closed_at = $5, \
-                 report = $6, updated_at = $7 WHERE id = $8 AND state = $9 AND deadline = $10")
-                .bind(to.as_str()).bind(deadline).bind(received_at).bind(done_at).bind(closed_at).bind(&report).bind(now)
-                .bind(r.id).bind(r.state.as_str()).bind(r.deadline)
+            let moved = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
+                .bind(to.as_str()).bind(r.id).bind(now).bind(&note).bind(deadline).bind(r.state.as_str()).bind(r.updated_at)
                 .execute(&mut *tx).await?.rows_affected();
             if moved == 0 {
                 return Err(StoreError::from(cordon_domain::refusal::Refusal::conflict("refused.instr.moved")));
@@ -969,7 +987,7 @@ impl Store {
             tx.append(actor, &change).await?;
             tx.commit().await?;
         });
-        self.instruction(instruction_id, now).await
+        Ok(())
     }
 
     fn recipient_ask(&self, r: &Recipient) -> Result<RecipientAsk> {
@@ -987,7 +1005,12 @@ impl Store {
     pub async fn escalate_overdue(&self, now: DateTime<Utc>) -> Result<usize> {
         let open =
             crate::sql_set(&[RecipientState::Issued, RecipientState::Received, RecipientState::InProgress, RecipientState::SentBack]);
-        let sql = format!("{RECIPIENT_SELECT} WHERE r.state IN {open} AND r.deadline < $1 ORDER BY r.deadline LIMIT 500");
+        // Those not yet escalated for their deadline only: a fan-out of a thousand overdue is
+        // worked through 500 a pass, never the same 500 again.
+        let sql = format!(
+            "{RECIPIENT_SELECT} WHERE r.state IN {open} AND r.deadline < $1 \
+             AND (r.escalated_at IS NULL OR r.escalated_at < r.deadline) ORDER BY r.deadline LIMIT 500"
+        );
         let rows: Vec<RecipientRow> =
             with_read_pool!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(now).fetch_all(pool).await?);
         let actor = Actor::system("督办");

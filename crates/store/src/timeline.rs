@@ -85,8 +85,10 @@ impl Store {
                 out.push(event(starts, EventKind::RoundStarted, &name, "", 0, link.clone()));
             }
             if ends <= now && within(ends) {
-                let (n,): (i64,) = with_read_pool!(self, pool =>
-                    sqlx::query_as("SELECT COUNT(*) FROM samples WHERE round_id = $1 AND kind = 'round'").bind(rid).fetch_one(pool).await?);
+                // The round's maintained coverage counts, not its samples.
+                let (n,): (Option<i64>,) = with_read_pool!(self, pool =>
+                    sqlx::query_as("SELECT CAST(SUM(sampled) AS BIGINT) FROM round_area_counts WHERE round_id = $1").bind(rid).fetch_one(pool).await?);
+                let n = n.unwrap_or(0);
                 out.push(event(ends, EventKind::RoundEnded, name, "", n, link));
             }
         }
@@ -128,8 +130,12 @@ impl Store {
             .bind(id).bind(from).bind(to).fetch_all(pool).await?);
         out.extend(entries.into_iter().map(|(text, by, at)| event(at, EventKind::Entry, text, by, 1, None)));
 
+        // The latest lines when there are more than a page can hold (the page says so and asks
+        // for a day).
         let mut merged = rules::merge(out);
-        merged.truncate(MAX_EVENTS);
+        if merged.len() > MAX_EVENTS {
+            merged.drain(..merged.len() - MAX_EVENTS);
+        }
         Ok(merged)
     }
 

@@ -8,7 +8,7 @@
 use chrono::Utc;
 use cordon_domain::AreaCode;
 use cordon_domain::access::{Permission, Role};
-use cordon_domain::command::{ResponseLevel, TaskForceKind};
+use cordon_domain::command::{RecipientState, ResponseLevel, TaskForceKind};
 use serde::Serialize;
 
 use super::Scoped;
@@ -39,8 +39,11 @@ pub struct Account {
 }
 
 impl Scoped {
-    fn asker(&self) -> Asker<'_> {
-        Asker { user: &self.principal.user, commands: self.principal.can(Permission::CommandWrite) }
+    /// The caller as the store's rules see them in an incident: commanding it needs
+    /// `command.write` and the incident over the jurisdiction (or the jurisdiction inside it).
+    fn asker(&self, incident: &Incident) -> Result<Asker<'_>> {
+        let commands = self.principal.can(Permission::CommandWrite) && self.sees_incident(incident).is_ok();
+        Ok(Asker { user: &self.principal.user, commands })
     }
 
     /// A read-only account (the observer) gives no instruction and acts on none, even one named
@@ -168,12 +171,14 @@ impl Scoped {
         for role in Role::ALL {
             acting.insert(*role, !cordon_domain::access::read_only(&self.store.role_permissions(*role).await?));
         }
+        let incident = self.command(incident_id).await?.incident;
+        let area = AreaCode::parse(&incident.area_code).map_err(StoreError::corrupt)?;
         Ok(self
             .store
             .users()
             .await?
             .into_iter()
-            .filter(|u| !u.disabled && acting.get(&u.role).copied().unwrap_or(false))
+            .filter(|u| !u.disabled && acting.get(&u.role).copied().unwrap_or(false) && crate::command::works_in(u, &area))
             .map(|u| Account { id: u.id, username: u.username, display_name: u.display_name, role: u.role })
             .collect())
     }
@@ -183,19 +188,27 @@ impl Scoped {
     pub async fn issue_instruction(&self, new: &NewInstruction) -> Result<InstructionSummary> {
         self.require(Permission::AreasRead)?;
         self.not_read_only()?;
-        self.command(new.incident_id).await?;
+        let incident = self.command(new.incident_id).await?.incident;
         for r in &new.recipients {
             if let RecipientAsk::Area(a) = r {
                 self.inside(a)?;
             }
         }
-        self.store.issue_instruction(&self.actor, &self.asker(), new, Utc::now()).await
+        self.store.issue_instruction(&self.actor, &self.asker(&incident)?, new, Utc::now()).await
     }
 
     /// Instructions newest first: every one for the headquarters, else those the caller gave
     /// or acts for.
     pub async fn instructions(&self, mut filter: InstructionFilter) -> Result<Vec<InstructionSummary>> {
         self.require(Permission::AreasRead)?;
+        // One incident the caller works in: the one asked for, or their current one.
+        filter.incident_id = match filter.incident_id {
+            Some(i) => Some(self.command(i).await?.incident.id),
+            None => match self.current_incident().await? {
+                Some(i) => Some(i),
+                None => return Ok(Vec::new()),
+            },
+        };
         if filter.mine.is_some() || !self.sees_all_instructions() {
             filter.mine = Some((self.principal.user.id, self.principal.user.jurisdiction.areas().to_vec()));
         }
@@ -206,6 +219,12 @@ impl Scoped {
     pub async fn instruction(&self, id: i64) -> Result<InstructionView> {
         self.require(Permission::AreasRead)?;
         let instruction = self.store.instruction(id, Utc::now()).await?;
+        // An instruction of an incident the caller does not work in does not exist for them.
+        let incident = match self.store.command(instruction.summary.incident_id).await {
+            Ok(c) if self.sees_incident(&c.incident).is_ok() => c.incident,
+            _ => return Err(missing!("refused.instr.none", id = id)),
+        };
+        let commands = self.asker(&incident)?.commands;
         let me = &self.principal.user;
         let mut acting_for = Vec::new();
         for r in &instruction.recipients {
@@ -217,7 +236,7 @@ impl Scoped {
             Some(t) => self.store.task_force(t).await?.lead.is_some_and(|l| l.user_id == me.id),
             None => false,
         };
-        let may_verify = self.principal.can(Permission::CommandWrite) || instruction.summary.issued_by_id == Some(me.id) || leads;
+        let may_verify = commands || instruction.summary.issued_by_id == Some(me.id) || leads;
         if !(may_verify || !acting_for.is_empty() || self.sees_all_instructions()) {
             return Err(missing!("refused.instr.none", id = id));
         }
@@ -227,13 +246,41 @@ impl Scoped {
     /// One act on one recipient of an instruction the caller may see. A reassignment to an
     /// area keeps within the jurisdiction.
     pub async fn act_on_instruction(&self, id: i64, recipient_id: i64, ask: &ActAsk) -> Result<InstructionView> {
+        self.act_once(id, recipient_id, ask).await?;
+        self.instruction(id).await
+    }
+
+    /// One act, the instruction not read again after it.
+    async fn act_once(&self, id: i64, recipient_id: i64, ask: &ActAsk) -> Result<()> {
         self.not_read_only()?;
-        self.instruction(id).await?;
+        let v = self.instruction(id).await?;
         if let Some(RecipientAsk::Area(a)) = &ask.to {
             self.inside(a)?;
         }
-        self.store.act_on(&self.actor, &self.asker(), id, recipient_id, ask, Utc::now()).await?;
-        self.instruction(id).await
+        let incident = self.store.command(v.instruction.summary.incident_id).await?.incident;
+        self.store.act_on(&self.actor, &self.asker(&incident)?, id, recipient_id, ask, Utc::now()).await
+    }
+
+    /// Signs for every recipient of an instruction the caller acts for and has not signed for;
+    /// one another signed for meanwhile is passed over. Answers how many were signed for.
+    pub async fn receive_all(&self, id: i64) -> Result<usize> {
+        self.not_read_only()?;
+        let v = self.instruction(id).await?;
+        if v.acting_for.is_empty() {
+            return Err(refused!("refused.instr.none_yours"));
+        }
+        let incident = self.store.command(v.instruction.summary.incident_id).await?.incident;
+        let asker = self.asker(&incident)?;
+        let ask = ActAsk { act: cordon_domain::command::Act::Receive, text: String::new(), deadline: None, to: None };
+        let mut signed = 0;
+        for r in v.instruction.recipients.iter().filter(|r| r.state == RecipientState::Issued && v.acting_for.contains(&r.id)) {
+            match self.store.act_on(&self.actor, &asker, id, r.id, &ask, Utc::now()).await {
+                Ok(()) => signed += 1,
+                Err(e) if e.refusal().is_some_and(|r| r.class == cordon_domain::refusal::Class::Conflict) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(signed)
     }
 
     /// The incident's timeline between `from` and `to` (the whole incident when absent), for

@@ -397,3 +397,43 @@ async fn the_clocks_board_counts_open_items_per_clock_and_township_due_soon_and_
         assert!(chief.clock_counts().await.unwrap().iter().all(|c| c.overdue == 0));
     }
 }
+
+#[tokio::test]
+async fn an_instruction_of_an_incident_elsewhere_is_neither_seen_nor_acted_on_nor_sent_to_someone_from_elsewhere() {
+    for (s, store) in each_backend("command_elsewhere").await {
+        seed_areas(&store).await;
+        let chief = as_user(&store, "chief", Role::Commander, "140121").await;
+        // An incident over 清源镇 only; 徐沟镇's commander does not work in it.
+        let incident = chief.open_incident("清源镇疫情处置", &code("140121100"), None, None).await.unwrap().incident.id;
+        let worker = as_user(&store, "worker", Role::CommunityWorker, "140121100201").await;
+        let other = as_user(&store, "other", Role::Commander, "140121101").await;
+        let stranger = as_user(&store, "stranger", Role::CommunityWorker, "140121101201").await;
+        let new = |recipients| NewInstruction {
+            incident_id: incident,
+            title: "全员核酸".into(),
+            body: String::new(),
+            deadline: Utc::now() + Duration::hours(2),
+            task_force_id: None,
+            recipients,
+        };
+        assert_eq!(
+            chief.issue_instruction(&new(vec![RecipientAsk::User(stranger.principal().user.id)])).await.refused().kind,
+            "refused.instr.user_elsewhere",
+            "{:?}",
+            s.kind
+        );
+        let issued = chief.issue_instruction(&new(vec![RecipientAsk::User(worker.principal().user.id)])).await.unwrap();
+        let rid = chief.instruction(issued.id).await.unwrap().instruction.recipients[0].id;
+        worker.act_on_instruction(issued.id, rid, &ask(Act::Receive, "")).await.unwrap();
+        worker.act_on_instruction(issued.id, rid, &ask(Act::Done, "已完成")).await.unwrap();
+        assert_eq!(other.instruction(issued.id).await.refused().kind, "refused.instr.none");
+        assert_eq!(other.act_on_instruction(issued.id, rid, &ask(Act::Verify, "")).await.refused().kind, "refused.instr.none");
+        assert!(other.instructions(InstructionFilter { limit: 50, ..Default::default() }).await.unwrap().is_empty());
+        assert!(other.accounts(incident).await.is_err(), "nor its accounts");
+        // The chief's accounts for it are those who work in 清源镇 or above it.
+        let names: Vec<String> = chief.accounts(incident).await.unwrap().into_iter().map(|a| a.username).collect();
+        assert_eq!(names, vec!["chief".to_string(), "worker".to_string()]);
+        // 全部签收 by one who acts for none of it is refused.
+        assert_eq!(chief.receive_all(issued.id).await.refused().kind, "refused.instr.none_yours");
+    }
+}

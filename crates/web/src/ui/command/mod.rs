@@ -300,7 +300,13 @@ async fn board(t: Tr, caller: Caller, Query(q): Query<BoardQuery>) -> Response {
     let p = caller.0.principal();
     let commands = p.can(Permission::CommandWrite);
     let sees_all = commands || p.can(Permission::ReportsRead);
-    let task_force = q.task_force.as_deref().and_then(|s| s.parse::<i64>().ok());
+    let task_force = match q.task_force.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(s) => match s.parse::<i64>() {
+            Ok(i) => Some(i),
+            Err(_) => return form_refused(t, Some(&caller), t.get("instr.bad_task_force")),
+        },
+    };
     let loaded = async {
         let incident = caller.0.current_incident().await?;
         let filter = InstructionFilter {
@@ -426,7 +432,7 @@ async fn issue(t: Tr, caller: Caller, Form(f): Form<IssueForm>) -> Response {
         "" => None,
         s => match s.parse::<i64>() {
             Ok(i) => Some(i),
-            Err(_) => return form_refused(t, Some(&caller), t.get("instr.bad_deadline")),
+            Err(_) => return form_refused(t, Some(&caller), t.get("instr.bad_issue_as")),
         },
     };
     let made = async {
@@ -664,12 +670,15 @@ async fn act(t: Tr, caller: Caller, Path((id, rid, act)): Path<(i64, i64, String
         },
     };
     let done = async {
-        let to = match f.to.trim() {
-            "" if !f.to_area.trim().is_empty() => Some(RecipientAsk::Area(crate::ui::zones::place(&caller, &f.to_area).await?)),
-            "" => None,
-            s if s.starts_with("tf:") => s[3..].parse().ok().map(RecipientAsk::TaskForce),
-            s if s.starts_with("user:") => s[5..].parse().ok().map(RecipientAsk::User),
-            s => Some(RecipientAsk::Area(crate::ui::zones::place(&caller, s).await?)),
+        let to = match (f.to.trim(), f.to_area.trim()) {
+            ("", "") => None,
+            ("", area) => Some(RecipientAsk::Area(crate::ui::zones::place(&caller, area).await?)),
+            (_, area) if !area.is_empty() => return Err(cordon_domain::refusal!("refused.instr.reassign_two").into()),
+            (s, _) => match (s.strip_prefix("tf:"), s.strip_prefix("user:")) {
+                (Some(n), _) => Some(RecipientAsk::TaskForce(n.parse().map_err(|_| cordon_domain::refusal!("refused.instr.reassign_to"))?)),
+                (_, Some(n)) => Some(RecipientAsk::User(n.parse().map_err(|_| cordon_domain::refusal!("refused.instr.reassign_to"))?)),
+                _ => return Err(cordon_domain::refusal!("refused.instr.reassign_to").into()),
+            },
         };
         let ask = ActAsk { act, text: f.note.clone(), deadline, to };
         caller.0.act_on_instruction(id, rid, &ask).await
@@ -688,25 +697,7 @@ async fn act(t: Tr, caller: Caller, Path((id, rid, act)): Path<(i64, i64, String
 /// Signs at once for every recipient of an instruction the caller acts for and has not yet signed
 /// for (a township's worker, for each of its villages).
 async fn receive_all(t: Tr, caller: Caller, Path(id): Path<i64>) -> Response {
-    let done = async {
-        let v = caller.0.instruction(id).await?;
-        if v.acting_for.is_empty() {
-            return Err(cordon_domain::refusal!("refused.instr.none_yours").into());
-        }
-        let waiting: Vec<i64> = v
-            .instruction
-            .recipients
-            .iter()
-            .filter(|r| r.state == RecipientState::Issued && v.acting_for.contains(&r.id))
-            .map(|r| r.id)
-            .collect();
-        let ask = ActAsk { act: Act::Receive, text: String::new(), deadline: None, to: None };
-        for rid in &waiting {
-            caller.0.act_on_instruction(id, *rid, &ask).await?;
-        }
-        Ok::<_, cordon_store::StoreError>(waiting.len())
-    };
-    match done.await {
+    match caller.0.receive_all(id).await {
         Ok(n) => back(&format!("/instructions/{id}"), t, "instr.received_all", &[("n", &n.to_string())]),
         Err(e) => failure(t, &caller, e),
     }

@@ -70,6 +70,8 @@ struct TimelinePage {
     kinds: Vec<(&'static str, String, bool)>,
     can_write: bool,
     now: String,
+    /// More lines than a page holds: the latest shown, a day asked for.
+    truncated: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -105,6 +107,7 @@ pub(super) async fn page(t: Tr, caller: Caller, Query(q): Query<TimelineQuery>) 
         Ok(None) => (None, Vec::new()),
         Err(e) => return failure(t, &caller, e),
     };
+    let truncated = events.len() >= cordon_store::timeline::MAX_EVENTS;
     let lines = events
         .iter()
         .filter(|e| kind.is_none_or(|k| k == e.kind))
@@ -129,6 +132,7 @@ pub(super) async fn page(t: Tr, caller: Caller, Query(q): Query<TimelineQuery>) 
             .collect(),
         can_write: caller.0.principal().can(Permission::CommandWrite),
         now: super::input_value(Utc::now()),
+        truncated,
     })
 }
 
