@@ -272,6 +272,11 @@ fn recipient_from(row: RecipientRow, now: DateTime<Utc>) -> Result<Recipient> {
     })
 }
 
+/// A notice, unless the account has one of the kind for the instruction unread already (one
+/// notice however many villages it concerns; a unique index keeps it so under concurrency).
+const INSERT_NOTICE: &str = "INSERT INTO notices (user_id, kind, instruction_id, recipient_id, created_at) VALUES ($1, $2, $3, $4, $5) \
+     ON CONFLICT (user_id, kind, instruction_id) WHERE read_at IS NULL DO NOTHING";
+
 /// An instruction's row, its issuer by the name people know them by (their account's display
 /// name; the name it was issued under when the account is gone).
 const SUMMARY_SELECT: &str = "SELECT i.id, i.incident_id, i.title, i.task_force_id, tf.name, i.issued_by_id, \
@@ -709,7 +714,7 @@ impl Store {
                     .bind(id).bind(r.kind().as_str()).bind(tf).bind(area).bind(user).bind(RecipientState::Issued.as_str()).bind(new.deadline).bind(now)
                     .fetch_one(&mut *tx).await?;
                 for u in users {
-                    sqlx::query("INSERT INTO notices (user_id, kind, instruction_id, recipient_id, created_at) VALUES ($1, $2, $3, $4, $5)")
+                    sqlx::query(INSERT_NOTICE)
                         .bind(*u).bind(NoticeKind::Assigned.as_str()).bind(id).bind(rid).bind(now).execute(&mut *tx).await?;
                 }
             }
@@ -962,9 +967,7 @@ impl Store {
             // One unread notice of a kind per account and instruction: the issuer of a fan-out
             // is told once that completions wait, not once per village.
             for (u, kind) in &told {
-                sqlx::query(
-                    "INSERT INTO notices (user_id, kind, instruction_id, recipient_id, created_at) SELECT $1, $2, $3, $4, $5 \
-                     WHERE NOT EXISTS (SELECT 1 FROM notices WHERE user_id = $1 AND kind = $2 AND instruction_id = $3 AND read_at IS NULL)")
+                sqlx::query(INSERT_NOTICE)
                     .bind(*u).bind(kind.as_str()).bind(instruction_id).bind(r.id).bind(now).execute(&mut *tx).await?;
             }
             if let Some((new_to, d, users)) = &successor {
@@ -980,7 +983,7 @@ impl Store {
                     .bind(*d).bind(now).bind(r.id)
                     .fetch_one(&mut *tx).await?;
                 for u in users {
-                    sqlx::query("INSERT INTO notices (user_id, kind, instruction_id, recipient_id, created_at) VALUES ($1, $2, $3, $4, $5)")
+                    sqlx::query(INSERT_NOTICE)
                         .bind(*u).bind(NoticeKind::Assigned.as_str()).bind(instruction_id).bind(rid).bind(now).execute(&mut *tx).await?;
                 }
             }
@@ -1046,7 +1049,7 @@ impl Store {
                     sqlx::query("INSERT INTO instruction_events (recipient_id, act, note, at, by_name) VALUES ($1, $2, NULL, $3, $4)")
                         .bind(r.id).bind(Act::Escalate.as_str()).bind(now).bind(&actor.name).execute(&mut *tx).await?;
                     for u in &users {
-                        sqlx::query("INSERT INTO notices (user_id, kind, instruction_id, recipient_id, created_at) VALUES ($1, $2, $3, $4, $5)")
+                        sqlx::query(INSERT_NOTICE)
                             .bind(*u).bind(NoticeKind::Escalated.as_str()).bind(r.instruction_id).bind(r.id).bind(now).execute(&mut *tx).await?;
                     }
                     tx.append(&actor, &change).await?;
