@@ -4,7 +4,7 @@
 //! `domain::command` first and written with its audit event and the notices it raises in one
 //! transaction; a state changed meanwhile is a conflict, never overwritten.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Utc};
 use cordon_domain::AreaCode;
@@ -316,6 +316,18 @@ fn summary_from(row: SummaryRow) -> InstructionSummary {
 /// Whether an account works in an incident's area: one of its areas lies in it or holds it.
 pub(crate) fn works_in(user: &User, area: &AreaCode) -> bool {
     user.jurisdiction.areas().iter().any(|j| area.contains(j) || j.contains(area))
+}
+
+impl Recipient {
+    /// Whom it names, as an instruction asks it.
+    fn ask(&self) -> Result<RecipientAsk> {
+        match (self.kind, self.task_force_id, &self.area_code, self.user_id) {
+            (RecipientKind::TaskForce, Some(t), _, _) => Ok(RecipientAsk::TaskForce(t)),
+            (RecipientKind::Area, _, Some(a), _) => Ok(RecipientAsk::Area(AreaCode::parse(a).map_err(StoreError::corrupt)?)),
+            (RecipientKind::User, _, _, Some(u)) => Ok(RecipientAsk::User(u)),
+            _ => Err(StoreError::Corrupt(format!("instruction recipient {} names nobody", self.id))),
+        }
+    }
 }
 
 impl Store {
@@ -899,7 +911,7 @@ impl Store {
         let issuer_side = matches!(ask.act, Act::Verify | Act::SendBack | Act::Reassign);
         if issuer_side {
             let lead_of_issuer = match summary.task_force_id {
-                Some(t) => self.task_force(t).await?.lead.is_some_and(|l| l.user_id == asker.user.id),
+                Some(t) => self.lead_of(t).await? == Some(asker.user.id),
                 None => false,
             };
             if !(asker.commands || summary.issued_by_id == Some(asker.user.id) || lead_of_issuer) {
@@ -912,7 +924,7 @@ impl Store {
         let mut deadline = r.deadline;
         let mut told: Vec<(i64, NoticeKind)> = Vec::new();
         let mut successor: Option<(RecipientAsk, DateTime<Utc>, Vec<i64>)> = None;
-        let this = self.recipient_ask(&r)?;
+        let this = r.ask()?;
         match ask.act {
             Act::Done => {
                 if let Some(i) = summary.issued_by_id {
@@ -993,13 +1005,11 @@ impl Store {
         Ok(())
     }
 
-    fn recipient_ask(&self, r: &Recipient) -> Result<RecipientAsk> {
-        match (r.kind, r.task_force_id, &r.area_code, r.user_id) {
-            (RecipientKind::TaskForce, Some(t), _, _) => Ok(RecipientAsk::TaskForce(t)),
-            (RecipientKind::Area, _, Some(a), _) => Ok(RecipientAsk::Area(AreaCode::parse(a).map_err(StoreError::corrupt)?)),
-            (RecipientKind::User, _, _, Some(u)) => Ok(RecipientAsk::User(u)),
-            _ => Err(StoreError::Corrupt(format!("instruction recipient {} names nobody", r.id))),
-        }
+    /// The lead of a task force, read alone (not the task force with its members).
+    pub(crate) async fn lead_of(&self, task_force_id: i64) -> Result<Option<i64>> {
+        let row: Option<(Option<i64>,)> = with_read_pool!(self, pool =>
+            sqlx::query_as("SELECT lead_user_id FROM task_forces WHERE id = $1").bind(task_force_id).fetch_optional(pool).await?);
+        Ok(row.and_then(|(l,)| l))
     }
 
     /// Escalates (督办) every open recipient past its deadline not yet escalated for it: the
@@ -1018,21 +1028,31 @@ impl Store {
             with_read_pool!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(now).fetch_all(pool).await?);
         let actor = Actor::system("督办");
         let mut done = 0;
+        // A fan-out's overdue recipients share their instruction and leads: each read once a pass.
+        let mut issuers: HashMap<i64, (Option<i64>, Option<i64>)> = HashMap::new();
+        let mut leads: HashMap<i64, Option<i64>> = HashMap::new();
         for row in rows {
             let r = recipient_from(row, now)?;
             if !rules::escalate_now(r.state, r.deadline, r.escalated_at, now) {
                 continue;
             }
-            let (summary, _) = self.instruction_row(r.instruction_id).await?;
-            let this = self.recipient_ask(&r)?;
-            let mut users = self.actors_of(&this).await?;
-            users.extend(summary.issued_by_id);
+            let (issued_by, issuing_force) = match issuers.get(&r.instruction_id) {
+                Some(i) => *i,
+                None => {
+                    let (summary, _) = self.instruction_row(r.instruction_id).await?;
+                    *issuers.entry(r.instruction_id).or_insert((summary.issued_by_id, summary.task_force_id))
+                }
+            };
+            let mut users = self.actors_of(&r.ask()?).await?;
+            users.extend(issued_by);
             // The recipient's lead: a task force's own lead, or the lead of the task force that
             // gave the instruction.
-            if let Some(t) = r.task_force_id.or(summary.task_force_id)
-                && let Some(l) = self.task_force(t).await?.lead
-            {
-                users.push(l.user_id);
+            if let Some(t) = r.task_force_id.or(issuing_force) {
+                let lead = match leads.get(&t) {
+                    Some(l) => *l,
+                    None => *leads.entry(t).or_insert(self.lead_of(t).await?),
+                };
+                users.extend(lead);
             }
             users.sort_unstable();
             users.dedup();

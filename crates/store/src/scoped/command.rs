@@ -233,7 +233,7 @@ impl Scoped {
             }
         }
         let leads = match instruction.summary.task_force_id {
-            Some(t) => self.store.task_force(t).await?.lead.is_some_and(|l| l.user_id == me.id),
+            Some(t) => self.store.lead_of(t).await? == Some(me.id),
             None => false,
         };
         let may_verify = commands || instruction.summary.issued_by_id == Some(me.id) || leads;

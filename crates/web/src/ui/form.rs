@@ -144,6 +144,11 @@ pub fn checked<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
     Option::<String>::deserialize(d).map(|v| v.is_some())
 }
 
+/// `2022-04-12T08:30` from a datetime-local input, read in the local calendar.
+pub(crate) fn local_input(s: &str) -> Option<chrono::DateTime<chrono::Utc>> {
+    chrono::NaiveDateTime::parse_from_str(s.trim(), "%Y-%m-%dT%H:%M").ok().map(cordon_domain::from_local)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

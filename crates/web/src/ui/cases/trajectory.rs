@@ -2,13 +2,12 @@
 
 use crate::ui::form::Path;
 use axum::response::{IntoResponse, Redirect, Response};
-use chrono::Utc;
 use cordon_domain::cases::case::PlaceKind;
 use serde::Deserialize;
 
 use crate::auth::Caller;
 use crate::i18n::Tr;
-use crate::ui::form::Form;
+use crate::ui::form::{Form, local_input};
 use crate::ui::{failure, form_refused};
 
 #[derive(Deserialize)]
@@ -18,11 +17,6 @@ pub struct PlaceForm {
     kind: PlaceKind,
     place: String,
     detail: Option<String>,
-}
-
-/// `2022-04-12T08:30` from a datetime-local input, read in the local calendar.
-fn local_input(s: &str) -> Option<chrono::DateTime<Utc>> {
-    chrono::NaiveDateTime::parse_from_str(s.trim(), "%Y-%m-%dT%H:%M").ok().map(cordon_domain::from_local)
 }
 
 /// A place the case was, entered by hand.

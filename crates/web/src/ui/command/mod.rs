@@ -17,7 +17,7 @@ use crate::AppState;
 use crate::auth::Caller;
 use crate::format::{local, percent};
 use crate::i18n::Tr;
-use crate::ui::form::{Form, Path, Query, checked};
+use crate::ui::form::{Form, Path, Query, checked, local_input};
 use crate::ui::{NoticeQuery, UserBadge, failure, form_refused, render};
 
 mod clocks;
@@ -47,9 +47,9 @@ fn back(to: &str, t: Tr, key: &str, args: &[(&str, &str)]) -> Response {
     Redirect::to(&format!("{to}?notice={}", percent(&t.fill(key, args)))).into_response()
 }
 
-/// `2022-04-13T10:00` from a datetime-local input, read in the local calendar.
-fn local_input(s: &str) -> Option<chrono::DateTime<Utc>> {
-    chrono::NaiveDateTime::parse_from_str(s.trim(), "%Y-%m-%dT%H:%M").ok().map(cordon_domain::from_local)
+/// An account as the forms offer it: 演示指挥长（demo_commander）.
+fn account_label(a: &cordon_store::scoped::Account) -> (i64, String) {
+    (a.id, format!("{}（{}）", a.display_name, a.username))
 }
 
 /// An instant as a datetime-local input's value, on the local clock.
@@ -129,11 +129,7 @@ async fn command_page(t: Tr, caller: Caller, Query(q): Query<NoticeQuery>) -> Re
                             .iter()
                             .map(|m| (m.user_id, m.display_name.clone(), tf.lead.as_ref().is_some_and(|l| l.user_id == m.user_id)))
                             .collect(),
-                        joinable: accounts
-                            .iter()
-                            .filter(|a| !tf.members.iter().any(|m| m.user_id == a.id))
-                            .map(|a| (a.id, format!("{}（{}）", a.display_name, a.username)))
-                            .collect(),
+                        joinable: accounts.iter().filter(|a| !tf.members.iter().any(|m| m.user_id == a.id)).map(account_label).collect(),
                     })
                     .collect()
             })
@@ -141,7 +137,7 @@ async fn command_page(t: Tr, caller: Caller, Query(q): Query<NoticeQuery>) -> Re
         can_write,
         level_choices: ResponseLevel::ALL.iter().map(|l| (l.as_str(), level_label(*l), current_level == Some(*l))).collect(),
         kinds: TaskForceKind::ALL.iter().map(|k| (k.as_str(), t.get(&format!("task_force.kind.{}", k.as_str())).to_string())).collect(),
-        accounts: accounts.iter().map(|a| (a.id, format!("{}（{}）", a.display_name, a.username))).collect(),
+        accounts: accounts.iter().map(account_label).collect(),
         home_area: caller.0.principal().user.jurisdiction.areas().first().map(|a| a.as_str().to_string()).unwrap_or_default(),
     };
     render(&page)
@@ -397,7 +393,7 @@ async fn board(t: Tr, caller: Caller, Query(q): Query<BoardQuery>) -> Response {
         sees_all,
         task_forces: tfs.into_iter().map(|tf| (tf.id, tf.name, task_force == Some(tf.id))).collect(),
         issue_as,
-        accounts: accounts.into_iter().map(|a| (a.id, format!("{}（{}）", a.display_name, a.username))).collect(),
+        accounts: accounts.iter().map(account_label).collect(),
         default_deadline: input_value(Utc::now() + chrono::Duration::hours(4)),
     };
     render(&page)
@@ -637,7 +633,7 @@ async fn detail(t: Tr, caller: Caller, Path(id): Path<i64>, Query(q): Query<Deta
             .collect(),
         rows,
         task_forces: tfs.into_iter().map(|tf| (tf.id, tf.name)).collect(),
-        accounts: accounts.into_iter().map(|a| (a.id, format!("{}（{}）", a.display_name, a.username))).collect(),
+        accounts: accounts.iter().map(account_label).collect(),
         default_deadline: input_value(now + chrono::Duration::hours(4)),
     };
     render(&page)

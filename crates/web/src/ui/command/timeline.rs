@@ -8,11 +8,10 @@ use cordon_domain::access::Permission;
 use cordon_domain::timeline::{Event, EventKind};
 use serde::Deserialize;
 
-use super::local_input;
 use crate::auth::Caller;
 use crate::format::percent;
 use crate::i18n::Tr;
-use crate::ui::form::{Form, Query};
+use crate::ui::form::{Form, Query, local_input};
 use crate::ui::{UserBadge, failure, form_refused, render};
 
 /// One line as the page shows it.
