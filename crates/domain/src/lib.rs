@@ -51,6 +51,7 @@ pub mod person;
 pub mod person_row;
 pub mod phone;
 pub mod refusal;
+pub mod report;
 pub mod resident_id;
 pub mod testing;
 pub mod throttle;

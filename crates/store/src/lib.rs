@@ -46,6 +46,7 @@ pub mod clocks;
 pub mod command;
 pub mod contacts;
 pub mod coverage;
+pub mod daily;
 pub mod decode;
 pub mod exposures;
 pub mod health_codes;

@@ -8,11 +8,13 @@ use std::io::Read;
 mod cases;
 mod checkpoints;
 mod command;
+mod daily;
 mod health_codes;
 mod observation;
 mod zones;
 
 pub use command::{Account, InstructionView};
+pub use daily::{DailyReport, ReportAsk};
 pub use observation::IncidentRow;
 
 use chrono::NaiveDate;

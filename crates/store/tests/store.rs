@@ -2078,6 +2078,8 @@ mod cases;
 mod checkpoints;
 #[path = "store/command.rs"]
 mod command;
+#[path = "store/daily.rs"]
+mod daily;
 #[path = "store/health_codes.rs"]
 mod health_codes;
 #[path = "store/observation.rs"]
