@@ -25,6 +25,7 @@ named_enum! {
         Checkpoints => "checkpoints", "设立卡口";
         InstructionIssued => "instruction_issued", "下达指令";
         InstructionDone => "instruction_done", "指令全部办结";
+        ReportSigned => "report_signed", "签发日报";
         Entry => "entry", "指挥部记录";
     }
 }

@@ -124,6 +124,21 @@ impl Store {
             at.filter(|t| within(*t)).map(|at| event(at, EventKind::InstructionDone, title, "", 1, Some(format!("/instructions/{iid}"))))
         }));
 
+        // Each signed version of a daily report of the incident's area or below.
+        let signed: Vec<(String, chrono::NaiveDate, i32, DateTime<Utc>)> = with_read_pool!(self, pool => sqlx::query_as(
+            "SELECT area_code, day, version, signed_at FROM daily_reports WHERE area_code >= $1 AND area_code < $2 AND signed_at >= $3 AND signed_at < $4")
+            .bind(&lo).bind(&hi).bind(from).bind(to).fetch_all(pool).await?);
+        out.extend(signed.into_iter().map(|(area, day, version, at)| {
+            event(
+                at,
+                EventKind::ReportSigned,
+                day.to_string(),
+                "",
+                i64::from(version),
+                Some(format!("/reports/daily?date={day}&area={area}")),
+            )
+        }));
+
         let entries: Vec<(String, String, DateTime<Utc>)> = with_read_pool!(self, pool => sqlx::query_as(
             "SELECT e.text, COALESCE(u.display_name, e.recorded_by), e.at FROM timeline_entries e \
              LEFT JOIN users u ON u.username = e.recorded_by WHERE e.incident_id = $1 AND e.at >= $2 AND e.at < $3")

@@ -2878,6 +2878,8 @@ async fn a_testing_officer_plans_a_round_adds_a_site_and_a_lab_in_a_browser() {
 mod cases;
 #[path = "web/command.rs"]
 mod command;
+#[path = "web/daily.rs"]
+mod daily;
 #[path = "web/observation.rs"]
 mod observation;
 #[path = "web/zones.rs"]

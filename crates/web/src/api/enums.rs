@@ -57,6 +57,7 @@ one_of! {
     category => all(Category::ALL, Category::as_str);
     checkpoint_kind => all(CheckpointKind::ALL, CheckpointKind::as_str);
     clock_kind => all(cordon_domain::clocks::ClockKind::ALL, cordon_domain::clocks::ClockKind::as_str);
+    report_field => all(cordon_domain::report::Field::ALL, cordon_domain::report::Field::as_str);
     origin_risk => all(OriginRisk::ALL, OriginRisk::as_str);
     clock_state => ["running", "overdue", "done"];
     decision => all(Decision::ALL, Decision::as_str);

@@ -19,6 +19,7 @@ mod health_codes;
 pub(crate) mod imports;
 mod observation;
 pub(crate) mod persons;
+mod reports;
 mod results;
 mod testing;
 mod transfers;
@@ -36,6 +37,7 @@ mod zones;
         (name = "testing", description = "Mass testing: rounds, sites, tubes and registration"),
         (name = "tracing", description = "Investigation: cases, the investigation queue, clusters and chains"),
         (name = "observation", description = "Medical observation: orders and schedules, quarantine sites, transfers, rule sets"),
+        (name = "reports", description = "The daily report: figures per area, the records behind each, signed versions"),
         (name = "command", description = "The command: response level, task forces, instructions with a clock per recipient, notices"),
         (name = "zones", description = "Sealed, controlled and precaution zones (high, medium and low risk): drawn, counted down, stepped down and lifted")
     )
@@ -145,6 +147,10 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(command::notices))
         .routes(routes!(command::clocks))
         .routes(routes!(command::read_notices))
+        .routes(routes!(reports::daily))
+        .routes(routes!(reports::records))
+        .routes(routes!(reports::versions))
+        .routes(routes!(reports::sign))
 }
 
 /// Parses an area code from a request field, answering 400 with the reason.

@@ -30,7 +30,7 @@ pub struct EventRow {
 }
 
 /// The kinds of record the log names, for its filter: each has a label `audit.entity.{kind}`.
-pub const ENTITIES: [&str; 34] = [
+pub const ENTITIES: [&str; 35] = [
     "observation_order",
     "case",
     "contacts",
@@ -49,6 +49,7 @@ pub const ENTITIES: [&str; 34] = [
     "tube",
     "lab",
     "incident",
+    "daily_report",
     "task_force",
     "instruction",
     "instruction_recipient",

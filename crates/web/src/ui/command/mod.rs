@@ -21,6 +21,7 @@ use crate::ui::form::{Form, Path, Query, checked, local_input};
 use crate::ui::{NoticeQuery, UserBadge, failure, form_refused, render};
 
 mod clocks;
+mod daily;
 mod timeline;
 
 pub(crate) use timeline::say as say_timeline;
@@ -36,6 +37,10 @@ pub fn router() -> Router<AppState> {
         .route("/task-forces/{id}/members/{user}/remove", post(remove_member))
         .route("/timeline", get(timeline::page).post(timeline::add))
         .route("/clocks", get(clocks::page))
+        .route("/reports/daily", get(daily::page))
+        .route("/reports/daily/records", get(daily::records))
+        .route("/reports/daily/sign", post(daily::sign))
+        .route("/reports/daily.xlsx", get(daily::xlsx))
         .route("/instructions", get(board).post(issue))
         .route("/instructions/notices/read", post(read_notices))
         .route("/instructions/{id}", get(detail))
