@@ -217,6 +217,37 @@ pub fn growth(counts: &[u64]) -> Option<Growth> {
     Some(Growth { rate, doubling_days: (rate != 0.0).then(|| std::f64::consts::LN_2 / rate.abs()) })
 }
 
+/// The Omicron serial interval's mean and standard deviation in days (DOMAIN.md: the default).
+pub const OMICRON_SI: (f64, f64) = (3.0, 2.0);
+
+/// Rt is shown once this many cases have accumulated (fewer say nothing about spread).
+pub const RT_MIN_CASES: u64 = 12;
+
+/// R over sliding windows of `window` days as the big screen shows it: with the Omicron serial
+/// interval and the default prior, for each window that has an estimate and ends on a day by
+/// which at least [`RT_MIN_CASES`] cases (local and imported) have accumulated — as (the
+/// window's last day, 0-based; its posterior).
+pub fn rt_series(days: &[DayCases], window: usize) -> Vec<(usize, Posterior)> {
+    let si = match discretised_si(OMICRON_SI.0, OMICRON_SI.1, days.len().max(2)) {
+        Ok(si) => si,
+        Err(_) => return Vec::new(),
+    };
+    let Ok(windows) = estimate_rt(days, &si, window, Prior::default()) else { return Vec::new() };
+    let mut cumulative = Vec::with_capacity(days.len());
+    let mut n = 0;
+    for d in days {
+        n += d.local + d.imported;
+        cumulative.push(n);
+    }
+    windows
+        .into_iter()
+        .filter_map(|w| {
+            let last = w.t_end - 1;
+            w.posterior.filter(|_| cumulative[last] >= RT_MIN_CASES).map(|p| (last, p))
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -349,5 +380,49 @@ mod tests {
         assert!(close(gaps.rate, std::f64::consts::LN_2), "days without cases left out: {gaps:?}");
         assert_eq!(growth(&[3, 3, 3]).map(|g| (g.rate, g.doubling_days)), Some((0.0, None)));
         assert_eq!(growth(&[0, 5, 0]), None);
+    }
+
+    #[test]
+    fn the_screens_rt_starts_once_twelve_cases_have_accumulated_and_follows_estimate_rt() {
+        // 3 imported on day 0, then local cases: 0,1,1,2,2,3,3,4,5,6,8,10.
+        let local = [0u64, 1, 1, 2, 2, 3, 3, 4, 5, 6, 8, 10];
+        let mut days: Vec<DayCases> = local.iter().map(|l| DayCases { local: *l, imported: 0 }).collect();
+        days[0].imported = 3;
+        let series = rt_series(&days, 7);
+        let si = discretised_si(OMICRON_SI.0, OMICRON_SI.1, days.len()).unwrap();
+        let all = estimate_rt(&days, &si, 7, Prior::default()).unwrap();
+        // Cumulative cases reach 12 on day 5 (0-based: 3 + 1 + 1 + 2 + 2 + 3).
+        let reached = days
+            .iter()
+            .scan(0, |n, d| {
+                *n += d.local + d.imported;
+                Some(*n)
+            })
+            .position(|n| n >= RT_MIN_CASES)
+            .unwrap();
+        assert_eq!(reached, 5);
+        assert!(!series.is_empty());
+        assert!(series.iter().all(|(last, _)| *last >= reached));
+        // Each shown estimate is estimate_rt's for the window ending that day.
+        for (last, p) in &series {
+            let w = all.iter().find(|w| w.t_end - 1 == *last).unwrap();
+            assert_eq!(w.posterior.as_ref(), Some(p));
+        }
+        assert_eq!(series.len(), all.iter().filter(|w| w.posterior.is_some()).count());
+        // Growing incidence: R above 1 at the end.
+        assert!(series.last().unwrap().1.mean > 1.0);
+        // A quiet start: estimates exist from the window ending on day 7, but 12 cases are
+        // reached only on day 12 (1 + 1 + 1 + 2 + 3 + 5 = 13).
+        let local = [0u64, 0, 0, 0, 0, 0, 0, 0, 1, 1, 2, 3, 5, 8];
+        let mut quiet: Vec<DayCases> = local.iter().map(|l| DayCases { local: *l, imported: 0 }).collect();
+        quiet[0].imported = 1;
+        let si = discretised_si(OMICRON_SI.0, OMICRON_SI.1, quiet.len()).unwrap();
+        let all = estimate_rt(&quiet, &si, 7, Prior::default()).unwrap();
+        assert_eq!(all.iter().find(|w| w.posterior.is_some()).map(|w| w.t_end - 1), Some(7));
+        let shown: Vec<usize> = rt_series(&quiet, 7).iter().map(|(last, _)| *last).collect();
+        assert_eq!(shown, vec![12, 13]);
+        // Fewer than 12 in all: nothing shown.
+        let few: Vec<DayCases> = (0..10).map(|i| DayCases { local: u64::from(i % 2 == 0), imported: 0 }).collect();
+        assert!(rt_series(&few, 7).is_empty());
     }
 }

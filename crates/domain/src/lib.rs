@@ -53,6 +53,7 @@ pub mod phone;
 pub mod refusal;
 pub mod report;
 pub mod resident_id;
+pub mod screen;
 pub mod testing;
 pub mod throttle;
 pub mod timeline;

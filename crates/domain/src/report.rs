@@ -160,6 +160,29 @@ pub fn latest_closed_day(now: DateTime<Utc>, cutoff: u32) -> NaiveDate {
     }
 }
 
+named_enum! {
+    /// How a new infection came to light, as the report and the epidemic curve split them.
+    FoundGroup {
+        InQuarantine => "in_quarantine", "隔离管控中发现";
+        InControl => "in_control", "封控管控区内发现";
+        Community => "community", "社会面发现";
+        Imported => "imported", "境外输入";
+    }
+}
+
+impl FoundGroup {
+    /// The group of a case found this way, of this origin (the report's condition, in code).
+    pub fn of(how_found: crate::cases::case::HowFound, origin: crate::cases::case::Origin) -> FoundGroup {
+        use crate::cases::case::{HowFound, Origin};
+        match (origin, how_found) {
+            (Origin::Imported, _) => FoundGroup::Imported,
+            (_, HowFound::InQuarantine) => FoundGroup::InQuarantine,
+            (_, HowFound::InControlArea) => FoundGroup::InControl,
+            _ => FoundGroup::Community,
+        }
+    }
+}
+
 /// One figure that changed between two versions.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Difference {
@@ -304,6 +327,16 @@ mod tests {
         assert_eq!(sorted, Field::ALL.to_vec());
         let t = total([&figs(&[(Field::Deaths, 1)]), &figs(&[(Field::Deaths, 2), (Field::BedsFree, 5)])]);
         assert_eq!(t, figs(&[(Field::Deaths, 3), (Field::BedsFree, 5)]));
+    }
+
+    #[test]
+    fn a_new_infection_is_grouped_as_the_report_splits_it() {
+        use crate::cases::case::{HowFound, Origin};
+        assert_eq!(FoundGroup::of(HowFound::InQuarantine, Origin::Local), FoundGroup::InQuarantine);
+        assert_eq!(FoundGroup::of(HowFound::InControlArea, Origin::Local), FoundGroup::InControl);
+        assert_eq!(FoundGroup::of(HowFound::FeverClinic, Origin::Local), FoundGroup::Community);
+        assert_eq!(FoundGroup::of(HowFound::MassTesting, Origin::Local), FoundGroup::Community);
+        assert_eq!(FoundGroup::of(HowFound::InQuarantine, Origin::Imported), FoundGroup::Imported);
     }
 
     #[test]

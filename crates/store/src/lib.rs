@@ -70,6 +70,7 @@ pub mod scoped;
 /// Scratch databases for benchmarks, and the fixtures tests build their worlds from.
 #[cfg(any(test, feature = "bench"))]
 pub mod scratch;
+pub mod screen;
 pub mod sites;
 /// What runs only on SQLite: the hot paths on the synchronous connection.
 mod sqlite;

@@ -371,6 +371,8 @@ mod tests {
             ("zones.kind_risk.", all(cordon_domain::zones::ZoneKind::ALL, cordon_domain::zones::ZoneKind::as_str)),
             ("clocks.kind.", all(cordon_domain::clocks::ClockKind::ALL, cordon_domain::clocks::ClockKind::as_str)),
             ("daily.field.", all(cordon_domain::report::Field::ALL, cordon_domain::report::Field::as_str)),
+            ("screen.group.", all(cordon_domain::report::FoundGroup::ALL, cordon_domain::report::FoundGroup::as_str)),
+            ("screen.", crate::ui::command::screen::WORDS.to_vec()),
             ("daily.section.", cordon_domain::report::Field::sections().iter().map(|(k, _)| *k).collect()),
             ("timeline.kind.", all(cordon_domain::timeline::EventKind::ALL, cordon_domain::timeline::EventKind::as_str)),
             ("response_level.", all(cordon_domain::command::ResponseLevel::ALL, cordon_domain::command::ResponseLevel::as_str)),

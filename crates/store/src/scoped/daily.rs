@@ -143,4 +143,15 @@ impl Scoped {
         let (day, cutoff) = self.report_day(ask, now);
         self.store.sign_daily(&self.actor, &area, day, cutoff, reason, now).await
     }
+
+    /// What the big screen shows of the caller's first area: the report's figures over the last
+    /// 24 hours to `now`, and one row per case for the curve and Rt.
+    pub async fn screen(&self, now: DateTime<Utc>) -> Result<(AreaCode, Vec<ReportRow>, Vec<cordon_domain::screen::CaseRow>)> {
+        self.reads_reports()?;
+        let area = self.report_area(None)?;
+        let window = Window { start: now - chrono::Duration::hours(24), end: now };
+        let figures = self.store.daily_figures(&area, &window).await?;
+        let rows = self.store.case_rows(&area).await?;
+        Ok((area, figures, rows))
+    }
 }

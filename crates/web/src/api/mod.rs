@@ -14,7 +14,7 @@ mod audit;
 mod cases;
 mod checkpoints;
 mod command;
-mod enums;
+pub(crate) mod enums;
 mod health_codes;
 pub(crate) mod imports;
 mod observation;
@@ -151,6 +151,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(reports::records))
         .routes(routes!(reports::versions))
         .routes(routes!(reports::sign))
+        .routes(routes!(crate::ui::command::screen::api))
 }
 
 /// Parses an area code from a request field, answering 400 with the reason.

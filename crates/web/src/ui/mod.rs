@@ -21,7 +21,7 @@ mod cases;
 mod checkpoints;
 mod clock;
 mod clusters;
-mod command;
+pub(crate) mod command;
 mod community;
 mod coverage;
 mod form;

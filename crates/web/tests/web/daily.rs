@@ -25,6 +25,11 @@ fn yesterday() -> chrono::NaiveDate {
 /// A case reported yesterday at 10:00 local: made through the API, its report time moved back
 /// (as a case entered late would stand).
 async fn case_yesterday(w: &World, number: &str, area: &str, class: &str) -> i64 {
+    case_on(w, number, area, class, 1).await
+}
+
+/// A case reported `days_ago` days ago at 10:00 local.
+async fn case_on(w: &World, number: &str, area: &str, class: &str, days_ago: i64) -> i64 {
     // The county's epidemiologist enters it.
     let token = match w.store.user_by_name("epi1").await.unwrap() {
         Some(_) => w.store.create_api_token(&Actor::system("test"), "epi1", "again").await.unwrap().1,
@@ -34,7 +39,8 @@ async fn case_yesterday(w: &World, number: &str, area: &str, class: &str) -> i64
     let (status, _, c) = call(&w.store, post_json(&token, "/api/v1/cases", body)).await;
     assert_eq!(status, StatusCode::CREATED, "{c}");
     let id = c["id"].as_i64().unwrap();
-    let at = cordon_domain::from_local(yesterday().and_hms_opt(10, 0, 0).unwrap());
+    let day = cordon_domain::local_date(chrono::Utc::now()) - chrono::Duration::days(days_ago);
+    let at = cordon_domain::from_local(day.and_hms_opt(10, 0, 0).unwrap());
     let at = at.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, false);
     raw(&w.scratch, &format!("UPDATE cases SET created_at = '{at}' WHERE id = {id}")).await;
     id
@@ -153,6 +159,48 @@ async fn the_daily_report_over_the_api_counts_signs_freezes_and_corrects() {
 }
 
 #[tokio::test]
+async fn the_big_screen_draws_the_curve_and_rt_once_twelve_cases_have_accumulated() {
+    for w in worlds("api_screen", 4).await {
+        let store = &w.store;
+        let body = serde_json::json!({"name": "清徐县疫情处置", "area_code": "140121", "level": "I"});
+        assert_eq!(call(store, post_json(&w.commander, "/api/v1/incidents", body)).await.0, StatusCode::CREATED);
+        // Eleven cases over eight days: no Rt yet (a 7-day window needs 8 days, and 12 cases).
+        let per_day = [(8, 1), (7, 1), (6, 1), (5, 1), (4, 1), (3, 1), (2, 2), (1, 3)];
+        let mut n = 0;
+        for (ago, count) in per_day {
+            for _ in 0..count {
+                n += 1;
+                case_on(&w, &format!("清徐-{n}"), "140121100201", "confirmed", ago).await;
+            }
+        }
+        let (status, _, s) = get(store, &w.commander, "/api/v1/screen").await;
+        assert_eq!(status, StatusCode::OK, "{s}");
+        assert_eq!(s["area_name"].as_str(), Some("清徐县"));
+        let days = s["curve_by_report"]["days"].as_array().unwrap();
+        assert_eq!(days.len(), 9, "eight days ago to today: {s}");
+        let community: Vec<i64> =
+            s["curve_by_report"]["series"]["community"].as_array().unwrap().iter().map(|v| v.as_i64().unwrap()).collect();
+        assert_eq!(community, vec![1, 1, 1, 1, 1, 1, 2, 3, 0]);
+        assert_eq!(s["rt"].as_array().map(Vec::len), Some(0), "eleven cases: no Rt");
+        assert!(s["growth"]["rate"].as_f64().unwrap() > 0.0, "{s}");
+        // Two more today: twelve reached, Rt with its interval for the window ending today only.
+        for _ in 0..2 {
+            n += 1;
+            case_on(&w, &format!("清徐-{n}"), "140121100202", "confirmed", 0).await;
+        }
+        let (_, _, s) = get(store, &w.commander, "/api/v1/screen").await;
+        let rt = s["rt"].as_array().unwrap();
+        assert_eq!(rt.len(), 1, "{s}");
+        let last = rt.last().unwrap();
+        assert!(last["lower"].as_f64() < last["mean"].as_f64() && last["mean"].as_f64() < last["upper"].as_f64(), "{last}");
+        assert_eq!(last["date"].as_str(), days.last().and_then(|d| d.as_str()));
+        // The township's investigator has no screen.
+        assert_eq!(get(store, &w.township, "/api/v1/screen").await.0, StatusCode::FORBIDDEN);
+        w.finish().await;
+    }
+}
+
+#[tokio::test]
 #[ignore = "browser test: needs chromium and chromedriver (scripts/test.sh installs them and runs it)"]
 async fn the_commander_opens_yesterdays_report_follows_a_figure_signs_it_and_signs_a_correction() {
     let driver = chromedriver().await;
@@ -204,6 +252,15 @@ async fn the_commander_opens_yesterdays_report_follows_a_figure_signs_it_and_sig
         // A mistyped day in the address is said, not guessed.
         client.goto(&format!("http://{addr}/reports/daily?date=2022-02-30")).await.unwrap();
         assert!(text(&client, "p.message").await.contains("无法识别"));
+        // The big screen, at its size: alive, with the case on the curve.
+        client.set_window_size(1920, 1080).await.unwrap();
+        menu(&client, "/screen").await;
+        assert_eq!(text(&client, "#screen-title").await, "清徐县疫情防控指挥大屏");
+        assert!(text(&client, "#tiles").await.contains("新增本土确诊病例"));
+        assert!(text(&client, "#rt-now").await.contains("不足12例"));
+        assert!(client.find(fantoccini::Locator::Css("#chart-curve canvas")).await.is_ok(), "the curve is drawn");
+        assert!(text(&client, "#screen-updated").await.starts_with("更新于"));
+        std::fs::write(screenshot_path(&format!("screen-{kind}.png")), client.screenshot().await.unwrap()).unwrap();
         // On a phone.
         client.set_window_size(390, 844).await.unwrap();
         client.goto(&format!("http://{addr}/reports/daily")).await.unwrap();

@@ -22,6 +22,7 @@ use crate::ui::{NoticeQuery, UserBadge, failure, form_refused, render};
 
 mod clocks;
 mod daily;
+pub(crate) mod screen;
 mod timeline;
 
 pub(crate) use timeline::say as say_timeline;
@@ -37,6 +38,7 @@ pub fn router() -> Router<AppState> {
         .route("/task-forces/{id}/members/{user}/remove", post(remove_member))
         .route("/timeline", get(timeline::page).post(timeline::add))
         .route("/clocks", get(clocks::page))
+        .route("/screen", get(screen::page))
         .route("/reports/daily", get(daily::page))
         .route("/reports/daily/records", get(daily::records))
         .route("/reports/daily/sign", post(daily::sign))
