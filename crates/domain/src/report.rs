@@ -39,9 +39,9 @@ named_enum! {
         TestedTubes => "tested_tubes", "当日采样管数";
         BedsUsed => "beds_used", "隔离点在用床位";
         BedsFree => "beds_free", "隔离点空余床位";
-        ZonesSealed => "zones_sealed", "封控区";
-        ZonesControlled => "zones_controlled", "管控区";
-        ZonesPrecaution => "zones_precaution", "防范区";
+        ZonesSealed => "zones_sealed", "封控区（高风险区）";
+        ZonesControlled => "zones_controlled", "管控区（中风险区）";
+        ZonesPrecaution => "zones_precaution", "防范区（低风险区）";
     }
 }
 
@@ -132,6 +132,8 @@ pub const DEFAULT_CUTOFF: u32 = 24;
 /// The 24 hours a day's report covers: from the previous day's cut-off to the day's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub struct Window {
+    /// The day reported (a case's report date places it in its day's report).
+    pub day: NaiveDate,
     pub start: DateTime<Utc>,
     pub end: DateTime<Utc>,
 }
@@ -147,7 +149,7 @@ pub fn window(day: NaiveDate, cutoff: u32) -> Result<Window, Refusal> {
         .expect("a fixed offset has one local time")
         .with_timezone(&Utc);
     let end = midnight + Duration::hours(i64::from(cutoff));
-    Ok(Window { start: end - Duration::hours(24), end })
+    Ok(Window { day, start: end - Duration::hours(24), end })
 }
 
 /// The latest day whose window has ended by `now` (the report a commander signs in the
@@ -192,8 +194,9 @@ pub struct Difference {
     pub after: i64,
 }
 
-/// The figures that differ between `before` and `after` (rows by area code), areas in
-/// `after`'s order then any only in `before`, fields in their order.
+/// The figures taken by the day or at its cut-off that differ between `before` and `after` (rows
+/// by area code), areas in `after`'s order then any only in `before`, fields in their order.
+/// Figures read when computed (beds, severe cases) move on their own and are no correction.
 pub fn differences(before: &[(String, Figures)], after: &[(String, Figures)]) -> Vec<Difference> {
     let old: BTreeMap<&str, &Figures> = before.iter().map(|(a, f)| (a.as_str(), f)).collect();
     let new: BTreeMap<&str, &Figures> = after.iter().map(|(a, f)| (a.as_str(), f)).collect();
@@ -203,7 +206,7 @@ pub fn differences(before: &[(String, Figures)], after: &[(String, Figures)]) ->
     let mut out = Vec::new();
     for area in areas {
         let (b, a) = (old.get(area).copied().unwrap_or(&empty), new.get(area).copied().unwrap_or(&empty));
-        for &field in Field::ALL {
+        for &field in Field::ALL.iter().filter(|f| f.takes() != Takes::Now) {
             let (x, y) = (figure(b, field), figure(a, field));
             if x != y {
                 out.push(Difference { area_code: area.to_string(), field, before: x, after: y });
@@ -211,6 +214,17 @@ pub fn differences(before: &[(String, Figures)], after: &[(String, Figures)]) ->
         }
     }
     out
+}
+
+/// A correction keeps the figures read when the first version was signed (beds, severe cases):
+/// `after` takes `before`'s.
+pub fn keep_signed_now(before: &Figures, after: &mut Figures) {
+    for &f in Field::ALL.iter().filter(|f| f.takes() == Takes::Now) {
+        match before.get(&f) {
+            Some(n) => after.insert(f, *n),
+            None => after.remove(&f),
+        };
+    }
 }
 
 /// What signing the day asks: its window ended by `now`; a first signature needs no reason; a
@@ -286,7 +300,7 @@ mod tests {
         let before = vec![
             ("140121".to_string(), figs(&[(Field::NewConfirmedLocal, 3), (Field::Deaths, 0)])),
             ("140121100".to_string(), figs(&[(Field::NewConfirmedLocal, 3)])),
-            ("140121101".to_string(), figs(&[(Field::BedsFree, 4)])),
+            ("140121101".to_string(), figs(&[(Field::Deaths, 4)])),
         ];
         let after = vec![
             ("140121".to_string(), figs(&[(Field::NewConfirmedLocal, 4), (Field::Deaths, 0), (Field::BedsFree, 0)])),
@@ -299,10 +313,19 @@ mod tests {
             vec![
                 ("140121", Field::NewConfirmedLocal, 3, 4),
                 ("140121100", Field::NewConfirmedLocal, 3, 4),
-                ("140121101", Field::BedsFree, 4, 0),
+                ("140121101", Field::Deaths, 4, 0),
             ]
         );
         assert!(differences(&after, &after).is_empty());
+        // Beds move by the hour; that is no correction.
+        let mut later = after.clone();
+        later[0].1.insert(Field::BedsUsed, 40);
+        later[0].1.insert(Field::SevereNow, 2);
+        assert!(differences(&after, &later).is_empty());
+        let mut corrected = later[0].1.clone();
+        corrected.insert(Field::Deaths, 1);
+        keep_signed_now(&after[0].1, &mut corrected);
+        assert_eq!(corrected, figs(&[(Field::NewConfirmedLocal, 4), (Field::Deaths, 1), (Field::BedsFree, 0)]));
     }
 
     #[test]

@@ -44,6 +44,25 @@ struct Source {
     fields: &'static [(Field, &'static str, &'static str)],
 }
 
+/// A case reported within the day: on its report date when it has one (a case entered late keeps
+/// its day), else recorded within the window.
+const IN_DAY: &str =
+    "(CASE WHEN c.report_date IS NOT NULL THEN c.report_date = {day} ELSE c.created_at >= {start} AND c.created_at < {end} END)";
+
+/// A case reported by the day's end.
+const BY_END: &str = "(CASE WHEN c.report_date IS NOT NULL THEN c.report_date <= {day} ELSE c.created_at < {end} END)";
+
+/// A case recorded as asymptomatic (converted since, or not).
+const BORN_ASYMPTOMATIC: &str = "(c.classification = 'asymptomatic' OR c.converted_at IS NOT NULL)";
+
+/// A confirmed case became confirmed within the day: converted within the window, or reported
+/// confirmed within the day.
+const CONFIRMED_IN_DAY: &str =
+    "(CASE WHEN c.converted_at IS NOT NULL THEN c.converted_at >= {start} AND c.converted_at < {end} ELSE {in_day} END)";
+
+/// A confirmed case was confirmed by the window's end.
+const CONFIRMED_BY_END: &str = "(CASE WHEN c.converted_at IS NOT NULL THEN c.converted_at < {end} ELSE {by_end} END)";
+
 /// A case's hospital stay ended (discharged or died) before the window's end.
 const ENDED: &str = "EXISTS (SELECT 1 FROM hospital_stays h WHERE h.case_id = c.id \
      AND ((h.discharged_at IS NOT NULL AND h.discharged_at < {end}) OR (h.died_at IS NOT NULL AND h.died_at < {end})))";
@@ -59,59 +78,35 @@ fn sources() -> Vec<Source> {
             listed: Listed::Case,
             grouped: false,
             fields: &[
-                (
-                    Field::NewConfirmedLocal,
-                    "c.classification = 'confirmed' AND c.origin = 'local' AND COALESCE(c.converted_at, c.created_at) >= {start} AND COALESCE(c.converted_at, c.created_at) < {end}",
-                    "1",
-                ),
-                (
-                    Field::NewConfirmedImported,
-                    "c.classification = 'confirmed' AND c.origin = 'imported' AND COALESCE(c.converted_at, c.created_at) >= {start} AND COALESCE(c.converted_at, c.created_at) < {end}",
-                    "1",
-                ),
-                (
-                    Field::NewAsymptomaticLocal,
-                    "(c.classification = 'asymptomatic' OR c.converted_at IS NOT NULL) AND c.origin = 'local' AND c.created_at >= {start} AND c.created_at < {end}",
-                    "1",
-                ),
-                (
-                    Field::NewAsymptomaticImported,
-                    "(c.classification = 'asymptomatic' OR c.converted_at IS NOT NULL) AND c.origin = 'imported' AND c.created_at >= {start} AND c.created_at < {end}",
-                    "1",
-                ),
+                (Field::NewConfirmedLocal, "c.classification = 'confirmed' AND c.origin = 'local' AND {confirmed_in_day}", "1"),
+                (Field::NewConfirmedImported, "c.classification = 'confirmed' AND c.origin = 'imported' AND {confirmed_in_day}", "1"),
+                (Field::NewAsymptomaticLocal, "{born_asymptomatic} AND c.origin = 'local' AND {in_day}", "1"),
+                (Field::NewAsymptomaticImported, "{born_asymptomatic} AND c.origin = 'imported' AND {in_day}", "1"),
                 (
                     Field::NewLocalInQuarantine,
-                    "c.classification IN ('confirmed', 'asymptomatic') AND c.origin = 'local' AND c.how_found = 'in_quarantine' AND c.created_at >= {start} AND c.created_at < {end}",
+                    "c.classification IN ('confirmed', 'asymptomatic') AND c.origin = 'local' AND c.how_found = 'in_quarantine' AND {in_day}",
                     "1",
                 ),
                 (
                     Field::NewLocalInControl,
-                    "c.classification IN ('confirmed', 'asymptomatic') AND c.origin = 'local' AND c.how_found = 'in_control_area' AND c.created_at >= {start} AND c.created_at < {end}",
+                    "c.classification IN ('confirmed', 'asymptomatic') AND c.origin = 'local' AND c.how_found = 'in_control_area' AND {in_day}",
                     "1",
                 ),
                 (
                     Field::NewLocalCommunity,
-                    "c.classification IN ('confirmed', 'asymptomatic') AND c.origin = 'local' AND c.how_found NOT IN ('in_quarantine', 'in_control_area') AND c.created_at >= {start} AND c.created_at < {end}",
+                    "c.classification IN ('confirmed', 'asymptomatic') AND c.origin = 'local' \
+                     AND c.how_found NOT IN ('in_quarantine', 'in_control_area') AND {in_day}",
                     "1",
                 ),
                 (Field::Converted, "c.converted_at >= {start} AND c.converted_at < {end}", "1"),
-                (
-                    Field::CurrentConfirmed,
-                    "c.classification = 'confirmed' AND COALESCE(c.converted_at, c.created_at) < {end} AND NOT {ended}",
-                    "1",
-                ),
-                (Field::CumulativeConfirmed, "c.classification = 'confirmed' AND COALESCE(c.converted_at, c.created_at) < {end}", "1"),
+                (Field::CurrentConfirmed, "c.classification = 'confirmed' AND {confirmed_by_end} AND NOT {ended}", "1"),
+                (Field::CumulativeConfirmed, "c.classification = 'confirmed' AND {confirmed_by_end}", "1"),
                 (
                     Field::CurrentAsymptomatic,
-                    "(c.classification = 'asymptomatic' OR c.converted_at IS NOT NULL) AND c.created_at < {end} \
-                     AND (c.converted_at IS NULL OR c.converted_at >= {end}) AND NOT {ended}",
+                    "{born_asymptomatic} AND {by_end} AND (c.converted_at IS NULL OR c.converted_at >= {end}) AND NOT {ended}",
                     "1",
                 ),
-                (
-                    Field::CumulativeAsymptomatic,
-                    "(c.classification = 'asymptomatic' OR c.converted_at IS NOT NULL) AND c.created_at < {end}",
-                    "1",
-                ),
+                (Field::CumulativeAsymptomatic, "{born_asymptomatic} AND {by_end}", "1"),
             ],
         },
         Source {
@@ -217,14 +212,21 @@ fn sources() -> Vec<Source> {
 /// `sql` with the window's placeholders numbered after `params` (and their values added when
 /// the text asks for them; a query binds only what it names).
 fn with_window(sql: &str, window: &Window, params: &mut Vec<Param>) -> String {
-    let sql = sql.replace("{ended}", ENDED);
-    if !sql.contains("{start}") && !sql.contains("{end}") {
-        return sql;
+    let mut sql = sql
+        .replace("{confirmed_in_day}", CONFIRMED_IN_DAY)
+        .replace("{confirmed_by_end}", CONFIRMED_BY_END)
+        .replace("{born_asymptomatic}", BORN_ASYMPTOMATIC)
+        .replace("{in_day}", IN_DAY)
+        .replace("{by_end}", BY_END)
+        .replace("{ended}", ENDED);
+    let values = [("{start}", Param::Time(window.start)), ("{end}", Param::Time(window.end)), ("{day}", Param::Date(window.day))];
+    for (name, value) in values {
+        if sql.contains(name) {
+            params.push(value);
+            sql = sql.replace(name, &format!("${}", params.len()));
+        }
     }
-    params.push(Param::Time(window.start));
-    params.push(Param::Time(window.end));
-    let (s, e) = (params.len() - 1, params.len());
-    sql.replace("{start}", &format!("${s}")).replace("{end}", &format!("${e}"))
+    sql
 }
 
 /// The rows of a report: the area's total first, then each area below it that has a code of
@@ -265,6 +267,11 @@ pub struct Version {
     pub rows: Vec<ReportRow>,
     /// What changed from the version before (empty for the first).
     pub differences: Vec<Difference>,
+}
+
+/// How the records of `field` are listed (people's and cases' names need `persons.read`).
+pub fn listed_of(field: Field) -> Listed {
+    sources().into_iter().find(|s| s.fields.iter().any(|(f, _, _)| *f == field)).map_or(Listed::Area, |s| s.listed)
 }
 
 /// The longest list a figure answers in one page.
@@ -439,9 +446,19 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<Version> {
         let window = rules::window(day, cutoff)?;
-        let rows = self.daily_figures(area, &window).await?;
+        let mut rows = self.daily_figures(area, &window).await?;
         let versions = self.daily_versions(area, day).await?;
         let latest = versions.last();
+        if let Some(v) = latest {
+            if v.cutoff as u32 != cutoff {
+                return Err(refused!("refused.report.cutoff_differs", hour = v.cutoff));
+            }
+            // A correction corrects the day: the beds and severe cases stay as first signed.
+            for row in &mut rows {
+                let before = v.rows.iter().find(|r| r.area_code == row.area_code).map(|r| r.figures.clone()).unwrap_or_default();
+                rules::keep_signed_now(&before, &mut row.figures);
+            }
+        }
         let differences = latest.map(|v| rules::differences(&pairs(&v.rows), &pairs(&rows))).unwrap_or_default();
         let reason = rules::check_sign(&window, now, latest.map(|v| v.version as u32), reason, differences.len())?;
         let version = latest.map_or(1, |v| v.version + 1);

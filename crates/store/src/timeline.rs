@@ -125,18 +125,13 @@ impl Store {
         }));
 
         // Each signed version of a daily report of the incident's area or below.
-        let signed: Vec<(String, chrono::NaiveDate, i32, DateTime<Utc>)> = with_read_pool!(self, pool => sqlx::query_as(
-            "SELECT area_code, day, version, signed_at FROM daily_reports WHERE area_code >= $1 AND area_code < $2 AND signed_at >= $3 AND signed_at < $4")
+        let signed: Vec<(String, String, chrono::NaiveDate, i32, DateTime<Utc>)> = with_read_pool!(self, pool => sqlx::query_as(
+            "SELECT d.area_code, a.name, d.day, d.version, d.signed_at FROM daily_reports d JOIN areas a ON a.code = d.area_code \
+             WHERE d.area_code >= $1 AND d.area_code < $2 AND d.signed_at >= $3 AND d.signed_at < $4")
             .bind(&lo).bind(&hi).bind(from).bind(to).fetch_all(pool).await?);
-        out.extend(signed.into_iter().map(|(area, day, version, at)| {
-            event(
-                at,
-                EventKind::ReportSigned,
-                day.to_string(),
-                "",
-                i64::from(version),
-                Some(format!("/reports/daily?date={day}&area={area}")),
-            )
+        out.extend(signed.into_iter().map(|(area, name, day, version, at)| {
+            let link = Some(format!("/reports/daily?date={day}&area={area}"));
+            event(at, EventKind::ReportSigned, day.to_string(), name, i64::from(version), link)
         }));
 
         let entries: Vec<(String, String, DateTime<Utc>)> = with_read_pool!(self, pool => sqlx::query_as(

@@ -1,6 +1,6 @@
 -- The daily report's signed versions (日报): each signature freezes the figures of an area and
--- its townships as JSON; a correction is the next version. Tubes by the hour they were opened,
--- for the day's count. Logically identical to the other dialect's 0046_daily_reports.sql.
+-- its townships as JSON; a correction is the next version. Indexes for the day's reads (tubes opened,
+-- orders released). Logically identical to the other dialect's 0046_daily_reports.sql.
 
 CREATE TABLE daily_reports (
     id           INTEGER PRIMARY KEY,

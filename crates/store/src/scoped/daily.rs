@@ -60,9 +60,15 @@ impl Scoped {
         Ok(area)
     }
 
-    fn report_day(&self, ask: &ReportAsk, now: DateTime<Utc>) -> (NaiveDate, u32) {
-        let cutoff = ask.cutoff.unwrap_or(rules::DEFAULT_CUTOFF);
-        (ask.day.unwrap_or_else(|| rules::latest_closed_day(now, cutoff)), cutoff)
+    /// The day asked for (the latest closed when absent) and its cut-off: the one asked for,
+    /// else the signed versions', else 24.
+    async fn report_day(&self, area: &AreaCode, ask: &ReportAsk, now: DateTime<Utc>) -> Result<(NaiveDate, u32)> {
+        let day = ask.day.unwrap_or_else(|| rules::latest_closed_day(now, ask.cutoff.unwrap_or(rules::DEFAULT_CUTOFF)));
+        let cutoff = match ask.cutoff {
+            Some(c) => c,
+            None => self.store.daily_versions(area, day).await?.last().map_or(rules::DEFAULT_CUTOFF, |v| v.cutoff as u32),
+        };
+        Ok((day, cutoff))
     }
 
     /// The day's report of an area (see [`DailyReport`]).
@@ -70,11 +76,10 @@ impl Scoped {
         self.reads_reports()?;
         let area = self.report_area(ask.area.as_ref())?;
         let now = Utc::now();
-        let (day, asked_cutoff) = self.report_day(ask, now);
+        let (day, cutoff) = self.report_day(&area, ask, now).await?;
         let versions = self.store.daily_versions(&area, day).await?;
-        // A signed report is read at its own cut-off unless another is asked for.
-        let signed = versions.last().filter(|v| ask.cutoff.is_none_or(|c| c == v.cutoff as u32));
-        let cutoff = signed.map_or(asked_cutoff, |v| v.cutoff as u32);
+        // A signed report is read at its own cut-off; another cut-off reads the records live.
+        let signed = versions.last().filter(|v| v.cutoff as u32 == cutoff);
         let window = rules::window(day, cutoff)?;
         let live = self.store.daily_figures(&area, &window).await?;
         let pairs = |rows: &[ReportRow]| -> Vec<(String, rules::Figures)> {
@@ -118,8 +123,11 @@ impl Scoped {
     /// The records `field` counts in the report asked for, by key after `after`.
     pub async fn daily_list(&self, ask: &ReportAsk, field: Field, after: Option<&str>) -> Result<(Window, Vec<ListedRow>)> {
         self.reads_reports()?;
+        if matches!(crate::daily::listed_of(field), crate::daily::Listed::Case | crate::daily::Listed::Person) {
+            self.require(Permission::PersonsRead)?;
+        }
         let area = self.report_area(ask.area.as_ref())?;
-        let (day, cutoff) = self.report_day(ask, Utc::now());
+        let (day, cutoff) = self.report_day(&area, ask, Utc::now()).await?;
         let window = rules::window(day, cutoff)?;
         Ok((window, self.store.daily_list(&area, &window, field, after).await?))
     }
@@ -140,7 +148,7 @@ impl Scoped {
         }
         let area = self.report_area(ask.area.as_ref())?;
         let now = Utc::now();
-        let (day, cutoff) = self.report_day(ask, now);
+        let (day, cutoff) = self.report_day(&area, ask, now).await?;
         self.store.sign_daily(&self.actor, &area, day, cutoff, reason, now).await
     }
 
@@ -149,7 +157,7 @@ impl Scoped {
     pub async fn screen(&self, now: DateTime<Utc>) -> Result<(AreaCode, Vec<ReportRow>, Vec<cordon_domain::screen::CaseRow>)> {
         self.reads_reports()?;
         let area = self.report_area(None)?;
-        let window = Window { start: now - chrono::Duration::hours(24), end: now };
+        let window = Window { day: cordon_domain::local_date(now), start: now - chrono::Duration::hours(24), end: now };
         let figures = self.store.daily_figures(&area, &window).await?;
         let rows = self.store.case_rows(&area).await?;
         Ok((area, figures, rows))

@@ -44,6 +44,12 @@ async fn build_day(s: &Scratch, incident: i64) {
         case(8, "140121100201", "confirmed", "mass_testing", "local", &t("13T17:00:00"), None),
         case(9, "140121100201", "suspected", "mass_testing", "local", &t("13T09:00:00"), None),
         case(10, "140121100202", "asymptomatic", "imported", "imported", &t("13T10:00:00"), None),
+        // Entered late: 12 on the 15th with its report date the 13th counts on the 13th; 13 in
+        // the window, reported the 12th, does not count as new.
+        case(12, "140121100201", "confirmed", "mass_testing", "local", &t("15T02:00:00"), None),
+        case(13, "140121100201", "confirmed", "in_quarantine", "local", &t("13T05:00:00"), None),
+        "UPDATE cases SET report_date = '2022-04-13' WHERE id = 12".into(),
+        "UPDATE cases SET report_date = '2022-04-12' WHERE id = 13".into(),
         "INSERT INTO hospitals (id, name, kind, area_code, beds) VALUES (1, '清徐县人民医院', 'designated', '140121', 100)".into(),
         format!(
             "INSERT INTO hospital_stays (case_id, hospital_id, area_code, admitted_at, severity, status) VALUES (1, 1, '140121100201', {}, 'severe', 'admitted')",
@@ -135,19 +141,19 @@ async fn the_daily_report_counts_the_days_records_and_a_signed_version_stays_as_
         assert_eq!(names, vec![("140121", "清徐县"), ("140121100", "清源镇"), ("140121101", "徐沟镇")]);
         use Field::*;
         let county = [
-            (NewConfirmedLocal, 3),
+            (NewConfirmedLocal, 4),
             (NewConfirmedImported, 1),
             (NewAsymptomaticLocal, 1),
             (NewAsymptomaticImported, 1),
             (NewLocalInQuarantine, 1),
             (NewLocalInControl, 1),
-            (NewLocalCommunity, 1),
+            (NewLocalCommunity, 2),
             (Converted, 1),
             (Discharged, 1),
             (Deaths, 1),
             (SevereNow, 1),
-            (CurrentConfirmed, 4),
-            (CumulativeConfirmed, 6),
+            (CurrentConfirmed, 6),
+            (CumulativeConfirmed, 8),
             (CurrentAsymptomatic, 2),
             (CumulativeAsymptomatic, 3),
             (CloseTraced, 4),
@@ -188,7 +194,10 @@ async fn the_daily_report_counts_the_days_records_and_a_signed_version_stays_as_
         // A list names its records and leads to them.
         let (_, listed) = chief.daily_list(&ask, NewConfirmedLocal, None).await.unwrap();
         let labels: Vec<(&str, Option<&str>)> = listed.iter().map(|l| (l.label.as_str(), l.link.as_deref())).collect();
-        assert_eq!(labels, vec![("清徐-1", Some("/cases/1")), ("清徐-2", Some("/cases/2")), ("清徐-4", Some("/cases/4"))]);
+        assert_eq!(
+            labels,
+            vec![("清徐-1", Some("/cases/1")), ("清徐-2", Some("/cases/2")), ("清徐-4", Some("/cases/4")), ("清徐-12", Some("/cases/12"))]
+        );
         let (_, listed) = chief.daily_list(&ask, Deaths, None).await.unwrap();
         assert_eq!(listed[0].link.as_deref(), Some("/cases/7"));
         let (_, listed) = chief.daily_list(&ask, ReleasedToday, None).await.unwrap();
@@ -200,7 +209,7 @@ async fn the_daily_report_counts_the_days_records_and_a_signed_version_stays_as_
         assert_eq!(figure(&r2.rows[0].figures, TestedPeople), 7);
         // A cut-off at 15:00: the window ends at 07:00 UTC on the 13th.
         let r15 = chief.daily_report(&ReportAsk { cutoff: Some(15), ..ask.clone() }).await.unwrap();
-        assert_eq!(figure(&r15.rows[0].figures, NewConfirmedLocal), 3);
+        assert_eq!(figure(&r15.rows[0].figures, NewConfirmedLocal), 4, "12 by its report date, the rest before 15:00");
         assert_eq!(figure(&r15.rows[0].figures, TestedTubes), 2, "QX0003 at 23:00 local on the 12th falls inside");
         assert_eq!(figure(&r15.rows[0].figures, Deaths), 0, "died at 16:00 local, after the cut-off");
 
@@ -220,11 +229,11 @@ async fn the_daily_report_counts_the_days_records_and_a_signed_version_stays_as_
              VALUES (11, {}, '清徐-11', '140121101202', 'confirmed', 'mass_testing', 'local', 'home', {}, 'test')", incident.incident.id, t("13T12:00:00"))).await.unwrap();
         let r = chief.daily_report(&ask).await.unwrap();
         assert_eq!((r.status, r.version, r.versions), ("signed", Some(1), 1));
-        assert_eq!(figure(&r.rows[0].figures, NewConfirmedLocal), 3, "a signed report does not change with the records");
+        assert_eq!(figure(&r.rows[0].figures, NewConfirmedLocal), 4, "a signed report does not change with the records");
         let moved: Vec<(&str, Field, i64, i64)> =
             r.live_differences.iter().map(|d| (d.area_code.as_str(), d.field, d.before, d.after)).collect();
         assert!(
-            moved.contains(&("140121", NewConfirmedLocal, 3, 4)) && moved.contains(&("140121101", NewConfirmedLocal, 1, 2)),
+            moved.contains(&("140121", NewConfirmedLocal, 4, 5)) && moved.contains(&("140121101", NewConfirmedLocal, 1, 2)),
             "{moved:?}"
         );
 
@@ -232,7 +241,9 @@ async fn the_daily_report_counts_the_days_records_and_a_signed_version_stays_as_
         assert_eq!(chief.sign_daily(&ask, " ").await.refused().kind, "refused.report.reason");
         let v2 = chief.sign_daily(&ask, "补报徐沟镇病例1例").await.unwrap();
         assert_eq!(v2.version, 2);
-        assert!(v2.differences.iter().any(|d| d.area_code == "140121" && d.field == NewConfirmedLocal && d.before == 3 && d.after == 4));
+        assert!(v2.differences.iter().any(|d| d.area_code == "140121" && d.field == NewConfirmedLocal && d.before == 4 && d.after == 5));
+        // Beds taken since are no correction: the version keeps those first signed.
+        assert!(v2.differences.iter().all(|d| d.field != BedsUsed));
         assert_eq!(chief.sign_daily(&ask, "再签一次").await.refused().kind, "refused.report.unchanged");
         let versions = viewer.daily_versions(Some(&code("140121")), day()).await.unwrap();
         assert_eq!(
@@ -241,7 +252,15 @@ async fn the_daily_report_counts_the_days_records_and_a_signed_version_stays_as_
         );
         assert_eq!(versions[1].differences, v2.differences);
         let r = chief.daily_report(&ask).await.unwrap();
-        assert_eq!((r.version, figure(&r.rows[0].figures, NewConfirmedLocal), r.live_differences.len()), (Some(2), 4, 0));
+        assert_eq!((r.version, figure(&r.rows[0].figures, NewConfirmedLocal), r.live_differences.len()), (Some(2), 5, 0));
+        // The beds filling later change neither the signed version nor what it differs in.
+        raw(&s, "UPDATE rooms SET occupants = 2 WHERE number = '102'").await.unwrap();
+        let r = chief.daily_report(&ask).await.unwrap();
+        assert_eq!((figure(&r.rows[0].figures, BedsUsed), r.live_differences.len()), (1, 0));
+        assert_eq!(chief.sign_daily(&ask, "床位").await.refused().kind, "refused.report.unchanged");
+        // A correction keeps the day's cut-off.
+        let at15 = ReportAsk { cutoff: Some(15), ..ask.clone() };
+        assert_eq!(chief.sign_daily(&at15, "改为15时").await.refused().kind, "refused.report.cutoff_differs");
         assert_eq!(raw_count(&s, "SELECT COUNT(*) FROM audit_events WHERE action = 'sign' AND entity = 'daily_report'").await, 2);
         s.finish(store).await.unwrap();
     }

@@ -129,7 +129,10 @@ async fn the_daily_report_over_the_api_counts_signs_freezes_and_corrects() {
         // The signatures on the incident's timeline.
         let (_, _, timeline) = get(store, &w.commander, &format!("/api/v1/incidents/{incident}/timeline?kind=report_signed")).await;
         assert_eq!(timeline.as_array().map(Vec::len), Some(2), "{timeline}");
-        assert!(timeline[1]["zh"].as_str().unwrap().contains("第 2 版"), "{timeline}");
+        assert!(
+            timeline[1]["zh"].as_str().unwrap().contains("签发清徐县") && timeline[1]["zh"].as_str().unwrap().contains("第 2 版"),
+            "{timeline}"
+        );
 
         // The workbook: the figures in their cells, read back.
         let req = Request::get(format!("/reports/daily.xlsx?date={day}&area=140121"))
@@ -164,8 +167,9 @@ async fn the_big_screen_draws_the_curve_and_rt_once_twelve_cases_have_accumulate
         let store = &w.store;
         let body = serde_json::json!({"name": "清徐县疫情处置", "area_code": "140121", "level": "I"});
         assert_eq!(call(store, post_json(&w.commander, "/api/v1/incidents", body)).await.0, StatusCode::CREATED);
-        // Eleven cases over eight days: no Rt yet (a 7-day window needs 8 days, and 12 cases).
-        let per_day = [(8, 1), (7, 1), (6, 1), (5, 1), (4, 1), (3, 1), (2, 2), (1, 3)];
+        // Eleven cases over eight days to the day before yesterday, two today: no Rt yet (a 7-day
+        // window needs 8 days and 12 cases, to yesterday — today is only partly over).
+        let per_day = [(9, 1), (8, 1), (7, 1), (6, 1), (5, 1), (4, 1), (3, 2), (2, 3), (0, 2)];
         let mut n = 0;
         for (ago, count) in per_day {
             for _ in 0..count {
@@ -177,23 +181,23 @@ async fn the_big_screen_draws_the_curve_and_rt_once_twelve_cases_have_accumulate
         assert_eq!(status, StatusCode::OK, "{s}");
         assert_eq!(s["area_name"].as_str(), Some("清徐县"));
         let days = s["curve_by_report"]["days"].as_array().unwrap();
-        assert_eq!(days.len(), 9, "eight days ago to today: {s}");
+        assert_eq!(days.len(), 10, "nine days ago to today: {s}");
         let community: Vec<i64> =
             s["curve_by_report"]["series"]["community"].as_array().unwrap().iter().map(|v| v.as_i64().unwrap()).collect();
-        assert_eq!(community, vec![1, 1, 1, 1, 1, 1, 2, 3, 0]);
+        assert_eq!(community, vec![1, 1, 1, 1, 1, 1, 2, 3, 0, 2]);
         assert_eq!(s["rt"].as_array().map(Vec::len), Some(0), "eleven cases: no Rt");
         assert!(s["growth"]["rate"].as_f64().unwrap() > 0.0, "{s}");
-        // Two more today: twelve reached, Rt with its interval for the window ending today only.
+        // Two more yesterday: twelve reached, Rt with its interval for the window ending yesterday.
         for _ in 0..2 {
             n += 1;
-            case_on(&w, &format!("清徐-{n}"), "140121100202", "confirmed", 0).await;
+            case_on(&w, &format!("清徐-{n}"), "140121100202", "confirmed", 1).await;
         }
         let (_, _, s) = get(store, &w.commander, "/api/v1/screen").await;
         let rt = s["rt"].as_array().unwrap();
         assert_eq!(rt.len(), 1, "{s}");
         let last = rt.last().unwrap();
         assert!(last["lower"].as_f64() < last["mean"].as_f64() && last["mean"].as_f64() < last["upper"].as_f64(), "{last}");
-        assert_eq!(last["date"].as_str(), days.last().and_then(|d| d.as_str()));
+        assert_eq!(last["date"].as_str(), days[days.len() - 2].as_str());
         // The township's investigator has no screen.
         assert_eq!(get(store, &w.township, "/api/v1/screen").await.0, StatusCode::FORBIDDEN);
         w.finish().await;

@@ -49,7 +49,7 @@ pub struct RtPoint {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct GrowthView {
-    /// Per day, by a log-linear fit over the last 7 days' local cases.
+    /// Per day, by a log-linear fit over the 7 days' local cases to yesterday.
     pub rate: f64,
     /// Days to double (growing) or halve (shrinking).
     pub doubling_days: Option<f64>,
@@ -82,7 +82,8 @@ pub struct ScreenView {
     pub last_24h: BTreeMap<String, i64>,
     pub curve_by_report: CurveView,
     pub curve_by_onset: CurveView,
-    /// Rt over 7-day windows (Cori et al.; the Omicron serial interval, mean 3 d, sd 2 d).
+    /// Rt over 7-day windows to yesterday (Cori et al.; the Omicron serial interval, mean 3 d,
+    /// sd 2 d), once 12 cases have accumulated.
     pub rt: Vec<RtPoint>,
     pub growth: Option<GrowthView>,
     /// The latest round's coverage of the area.
@@ -107,7 +108,9 @@ async fn build(caller: &Caller) -> Result<ScreenView, cordon_store::StoreError> 
     let now = Utc::now();
     let today = cordon_domain::local_date(now);
     let (area, figures, rows) = scope.screen(now).await?;
-    let (days, inc) = incidence(&rows, today, CURVE_DAYS);
+    // Rt and the growth end on yesterday: today is only partly over.
+    let yesterday = today.pred_opt().unwrap_or(today);
+    let (days, inc) = incidence(&rows, yesterday, CURVE_DAYS);
     let rt = epi::rt_series(&inc, 7)
         .into_iter()
         .map(|(i, p)| RtPoint { date: days[i].to_string(), mean: p.mean, lower: p.quantiles[0], upper: p.quantiles[6] })

@@ -53,7 +53,7 @@ pub(crate) fn say(t: Tr, e: &Event) -> String {
         EventKind::Checkpoints => t.fill("timeline.say.checkpoints", &[("names", &e.subject), ("n", &n)]),
         EventKind::InstructionIssued => t.fill("timeline.say.instruction_issued", &[("title", &e.subject)]),
         EventKind::InstructionDone => t.fill("timeline.say.instruction_done", &[("title", &e.subject)]),
-        EventKind::ReportSigned => t.fill("timeline.say.report_signed", &[("date", &e.subject), ("version", &n)]),
+        EventKind::ReportSigned => t.fill("timeline.say.report_signed", &[("area", &e.detail), ("date", &e.subject), ("version", &n)]),
     }
 }
 
