@@ -60,6 +60,8 @@ mod places;
 /// The benchmark's plain baselines: the same rows written the plainest way, for `cordon bench`.
 #[cfg(feature = "bench")]
 pub mod plain;
+#[cfg(feature = "bench")]
+pub mod plain_report;
 /// What runs only on PostgreSQL: the COPY paths.
 mod postgres;
 pub mod quarantine;

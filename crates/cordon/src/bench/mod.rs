@@ -12,6 +12,7 @@ use crate::import_cli;
 
 mod cases;
 mod checkins;
+mod command;
 mod control;
 mod measure;
 mod observation;
@@ -38,6 +39,8 @@ pub const BENCHES: &[&str] = &[
     "zone_designate",
     "health_code_lookup",
     "checkpoint_passage",
+    "daily_report",
+    "clock_board",
 ];
 
 #[derive(clap::Args)]
@@ -106,6 +109,11 @@ pub async fn run(args: BenchArgs) -> Result<()> {
         }
         if ["zone_designate", "health_code_lookup", "checkpoint_passage"].iter().any(|b| wanted(b)) {
             for m in control::run(kind, args.database.as_deref(), args.scale, &wanted).await? {
+                report(&m, args.json);
+            }
+        }
+        if ["daily_report", "clock_board"].iter().any(|b| wanted(b)) {
+            for m in command::run(kind, args.database.as_deref(), args.scale, &wanted).await? {
                 report(&m, args.json);
             }
         }

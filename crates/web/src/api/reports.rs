@@ -149,9 +149,9 @@ pub struct ListQuery {
     /// The hour (1–24) the day's 24 hours end at; 24 when absent.
     #[param(minimum = 1, maximum = 24)]
     cutoff: Option<u32>,
-    /// The figure whose records are listed.
+    /// The figure whose records are listed (required).
     #[param(schema_with = crate::api::enums::report_field)]
-    field: String,
+    field: Option<String>,
     /// The last key of the page before.
     after: Option<String>,
 }
@@ -182,7 +182,10 @@ impl From<ListedRow> for ListedRowView {
               (status = 422, body = Problem)),
     extensions(("x-permission" = json!(Permission::ReportsRead.as_str()))))]
 pub async fn records(caller: Caller, Query(q): Query<ListQuery>) -> ApiResult<Json<Vec<ListedRowView>>> {
-    let field: Field = q.field.parse().map_err(|e: String| ApiError::bad_request("field", e))?;
+    caller.0.require_any(&[Permission::CommandWrite, Permission::ReportsRead])?;
+    let field =
+        q.field.as_deref().ok_or_else(|| ApiError::bad_request("field", "field is required: the figure whose records are listed"))?;
+    let field: Field = field.parse().map_err(|e: String| ApiError::bad_request("field", e))?;
     let ask = ReportQuery { date: q.date, area: q.area, cutoff: q.cutoff }.ask()?;
     let (_, rows) = caller.0.daily_list(&ask, field, q.after.as_deref()).await?;
     Ok(Json(rows.into_iter().map(ListedRowView::from).collect()))
@@ -218,9 +221,9 @@ impl From<Version> for VersionView {
 
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct VersionsQuery {
-    /// The local day (`2022-04-13`).
+    /// The local day (`2022-04-13`; required).
     #[param(pattern = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
-    date: String,
+    date: Option<String>,
     /// The area; the caller's first when absent.
     area: Option<String>,
 }
@@ -231,8 +234,9 @@ pub struct VersionsQuery {
     responses((status = 200, body = [VersionView]), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem)),
     extensions(("x-permission" = json!(Permission::ReportsRead.as_str()))))]
 pub async fn versions(caller: Caller, Query(q): Query<VersionsQuery>) -> ApiResult<Json<Vec<VersionView>>> {
+    caller.0.require_any(&[Permission::CommandWrite, Permission::ReportsRead])?;
     let area = q.area.as_deref().map(|a| parse_area("area", a)).transpose()?;
-    let day = parse_day("date", &q.date)?;
+    let day = parse_day("date", q.date.as_deref().ok_or_else(|| ApiError::bad_request("date", "date is required, like 2022-04-13"))?)?;
     Ok(Json(caller.0.daily_versions(area.as_ref(), day).await?.into_iter().map(VersionView::from).collect()))
 }
 
