@@ -260,3 +260,42 @@ fn document_failures(doc: &mut Value) {
         }
     }
 }
+
+#[cfg(test)]
+mod schema_names {
+    /// The OpenAPI document names each schema by its type's bare name: two types of one name
+    /// (a page's `RoundView` and the testing API's) would silently describe one of them with the
+    /// other's fields.
+    #[test]
+    fn no_two_schema_types_share_a_name() {
+        fn walk(dir: &std::path::Path, out: &mut Vec<(String, String)>) {
+            for entry in std::fs::read_dir(dir).expect("source dir") {
+                let path = entry.expect("entry").path();
+                if path.is_dir() {
+                    walk(&path, out);
+                } else if path.extension().is_some_and(|e| e == "rs") {
+                    let text = std::fs::read_to_string(&path).expect("source");
+                    let mut derives = false;
+                    for line in text.lines() {
+                        let line = line.trim();
+                        if line.starts_with("#[derive(") && line.contains("ToSchema") {
+                            derives = true;
+                        } else if derives && (line.starts_with("pub struct ") || line.starts_with("pub enum ")) {
+                            let name = line.split_whitespace().nth(2).unwrap_or("").trim_end_matches(['{', '(', ';']).to_string();
+                            out.push((name, path.display().to_string()));
+                            derives = false;
+                        } else if !line.starts_with("#[") && !line.starts_with("///") {
+                            derives = false;
+                        }
+                    }
+                }
+            }
+        }
+        let mut names = Vec::new();
+        walk(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src"), &mut names);
+        assert!(names.len() > 50, "{} schema types found", names.len());
+        names.sort();
+        let twice: Vec<_> = names.windows(2).filter(|w| w[0].0 == w[1].0).collect();
+        assert!(twice.is_empty(), "schema names used twice: {twice:?}");
+    }
+}

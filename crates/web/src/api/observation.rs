@@ -335,7 +335,7 @@ pub async fn create_site(caller: Caller, Json(input): Json<NewQuarantineSiteInpu
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
-pub struct AssignInput {
+pub struct RoomAssignInput {
     pub order_ids: Vec<i64>,
 }
 
@@ -355,10 +355,10 @@ pub struct AssignedRoom {
 
 /// Rooms at the site for a batch of orders in one transaction. Requires `quarantine.write`.
 #[utoipa::path(post, path = "/api/v1/quarantine-sites/{id}/assignments", tag = "observation", params(("id" = i64, Path, description = "Site id")),
-    request_body = AssignInput,
+    request_body = RoomAssignInput,
     responses((status = 200, body = AssignedView), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)),
     extensions(("x-permission" = json!(Permission::QuarantineWrite.as_str()))))]
-pub async fn assign(caller: Caller, Path(id): Path<i64>, Json(input): Json<AssignInput>) -> ApiResult<Json<AssignedView>> {
+pub async fn assign(caller: Caller, Path(id): Path<i64>, Json(input): Json<RoomAssignInput>) -> ApiResult<Json<AssignedView>> {
     let done = caller.0.assign_rooms(id, &input.order_ids).await?;
     Ok(Json(AssignedView {
         assigned: done.assigned.into_iter().map(|(order_id, room)| AssignedRoom { order_id, room }).collect(),

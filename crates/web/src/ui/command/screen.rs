@@ -56,7 +56,7 @@ pub struct GrowthView {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
-pub struct RoundView {
+pub struct ScreenRound {
     pub id: i64,
     pub name: String,
     pub expected: i64,
@@ -65,7 +65,7 @@ pub struct RoundView {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
-pub struct ClockView {
+pub struct ScreenClock {
     #[schema(schema_with = crate::api::enums::clock_kind)]
     pub clock: String,
     pub overdue: i64,
@@ -87,11 +87,11 @@ pub struct ScreenView {
     pub rt: Vec<RtPoint>,
     pub growth: Option<GrowthView>,
     /// The latest round's coverage of the area.
-    pub round: Option<RoundView>,
+    pub round: Option<ScreenRound>,
     pub transfers_on_road: usize,
     pub transfers_late: usize,
     /// Every clock with overdue items.
-    pub overdue: Vec<ClockView>,
+    pub overdue: Vec<ScreenClock>,
 }
 
 fn curve_view(c: cordon_domain::screen::Curve) -> CurveView {
@@ -123,7 +123,7 @@ async fn build(caller: &Caller) -> Result<ScreenView, cordon_store::StoreError> 
         && let Some(r) = rounds.iter().filter(|r| r.starts_at <= now).max_by_key(|r| r.starts_at)
         && let Some(c) = scope.coverage(r.id, &area).await?
     {
-        round = Some(RoundView {
+        round = Some(ScreenRound {
             id: r.id,
             name: r.name.clone(),
             expected: c.area.expected,
@@ -135,7 +135,7 @@ async fn build(caller: &Caller) -> Result<ScreenView, cordon_store::StoreError> 
     let clocks = scope.clock_counts().await?;
     let overdue = ClockKind::ALL
         .iter()
-        .map(|k| ClockView { clock: k.to_string(), overdue: clocks.iter().filter(|c| c.clock == *k).map(|c| c.overdue).sum() })
+        .map(|k| ScreenClock { clock: k.to_string(), overdue: clocks.iter().filter(|c| c.clock == *k).map(|c| c.overdue).sum() })
         .filter(|c| c.overdue > 0)
         .collect();
     let total = figures.first().map(|r| r.figures.clone()).unwrap_or_default();
