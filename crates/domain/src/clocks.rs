@@ -1,7 +1,7 @@
 //! Every time target of the platform as one list of clocks (时限): a positive to hospital in 2
 //! hours, the core investigation in 4 and its report in 24, close contacts on their way to
 //! quarantine in 12, a positive pool's members re-sampled in 6, a tube's result in 12, each
-//! instruction by its deadline. An open item is overdue past its deadline and due soon within the
+//! village of a testing round sampled by the round's deadline, each instruction by its deadline. An open item is overdue past its deadline and due soon within the
 //! clock's warning window before it; the boards count both per clock and per township.
 
 use chrono::{DateTime, Duration, Utc};
@@ -17,6 +17,7 @@ named_enum! {
         ContactsToQuarantine => "contacts_to_quarantine", "密接转运隔离（12小时）";
         PoolRecall => "pool_recall", "混管召回复核（6小时）";
         LabTurnaround => "lab_turnaround", "检测出结果（12小时）";
+        RoundDeadline => "round_deadline", "核酸轮次按时完成";
         Instruction => "instruction", "指令办理";
     }
 }
@@ -35,6 +36,9 @@ impl ClockKind {
             ClockKind::ContactsToQuarantine => Duration::hours(12),
             ClockKind::PoolRecall => Duration::hours(6),
             ClockKind::LabTurnaround => Duration::hours(LAB_TURNAROUND_HOURS),
+            // Each round sets its own deadline; warned as a six-hour round is (119,246 people
+            // sampled in 6 hours).
+            ClockKind::RoundDeadline => Duration::hours(6),
             ClockKind::Instruction => return crate::command::DUE_SOON,
         };
         (target / 4).max(Duration::minutes(30))
@@ -82,6 +86,8 @@ mod tests {
             (ClockKind::InvestigationReport, 6 * 60, Due::DueSoon),
             (ClockKind::InvestigationReport, 6 * 60 + 1, Due::Running),
             (ClockKind::ContactsToQuarantine, 3 * 60, Due::DueSoon),
+            (ClockKind::RoundDeadline, 90, Due::DueSoon),
+            (ClockKind::RoundDeadline, 91, Due::Running),
             (ClockKind::Instruction, 61, Due::Running),
             (ClockKind::Instruction, 60, Due::DueSoon),
         ];

@@ -162,6 +162,14 @@ pub fn latest_closed_day(now: DateTime<Utc>, cutoff: u32) -> NaiveDate {
     }
 }
 
+/// The latest cut-off today has passed (the last whole local hour, 1–23), for a report of today
+/// so far: none in the first hour of the day.
+pub fn passed_cutoff_today(now: DateTime<Utc>) -> Option<u32> {
+    use chrono::Timelike;
+    let hour = now.with_timezone(&crate::local_offset()).hour();
+    (hour >= 1).then_some(hour)
+}
+
 named_enum! {
     /// How a new infection came to light, as the report and the epidemic curve split them.
     FoundGroup {
@@ -289,6 +297,12 @@ mod tests {
         assert_eq!(latest_closed_day(now, 8), NaiveDate::from_ymd_opt(2022, 4, 14).unwrap());
         assert_eq!(latest_closed_day(now, 9), NaiveDate::from_ymd_opt(2022, 4, 14).unwrap());
         assert_eq!(latest_closed_day(now, 10), NaiveDate::from_ymd_opt(2022, 4, 13).unwrap());
+        // At 09:40 today's report to 09:00 is closed; none in the day's first hour.
+        assert_eq!(passed_cutoff_today(now + chrono::Duration::minutes(40)), Some(9));
+        let past_midnight = Utc.with_ymd_and_hms(2022, 4, 13, 16, 30, 0).unwrap();
+        assert_eq!(passed_cutoff_today(past_midnight), None);
+        let closed = window(crate::local_date(now), passed_cutoff_today(now).unwrap()).unwrap();
+        assert!(closed.end <= now);
     }
 
     fn figs(pairs: &[(Field, i64)]) -> Figures {

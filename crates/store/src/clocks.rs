@@ -1,13 +1,16 @@
 //! The clocks board: every open item of every time target, counted per clock and per township —
 //! open, due soon, overdue — by index ranges over the open items' deadlines (each source keeps its
-//! open items apart by status and deadline), never by reading closed work.
+//! open items apart by status and deadline), never by reading closed work. A round's villages are
+//! checked against the maintained coverage counts and populations, not the samples.
 
 use chrono::{DateTime, Duration, Utc};
 use cordon_domain::AreaCode;
+use cordon_domain::cases::case::CasePlace;
 use cordon_domain::clocks::{ClockKind, LAB_TURNAROUND_HOURS, thresholds};
 use cordon_domain::command::RecipientState;
+use cordon_domain::observation::Status;
 use cordon_domain::testing::result::RecallStatus;
-use cordon_domain::transfer::{TransferKind, TransferStatus};
+use cordon_domain::transfer::TransferKind;
 use serde::Serialize;
 
 use crate::{Param, Result, Store, bind_all, in_areas, sql_set, with_read_pool};
@@ -34,23 +37,28 @@ struct Source {
 }
 
 fn sources() -> Vec<Source> {
-    let open_transfers = sql_set(&[TransferStatus::Planned, TransferStatus::Dispatched, TransferStatus::PickedUp]);
+    let not_in_hospital = sql_set(&[CasePlace::Home, CasePlace::QuarantineSite, CasePlace::InTransfer]);
+    let not_in_site = sql_set(&[Status::AwaitingTransfer, Status::InTransit]);
     let open_recipients =
         sql_set(&[RecipientState::Issued, RecipientState::Received, RecipientState::InProgress, RecipientState::SentBack]);
     vec![
+        // Every positive not yet in hospital — waiting at home or in a site, or on the road —
+        // from the case's identification, whether a transfer is planned or not.
         Source {
             clock: ClockKind::PositiveToHospital,
-            from: format!("transfers WHERE status IN {open_transfers} AND kind = '{}'", TransferKind::PositiveToHospital.as_str()),
+            from: format!("cases WHERE place IN {not_in_hospital}"),
             area: "area_code",
-            deadline: "deadline",
-            after: Duration::zero(),
+            deadline: "created_at",
+            after: Duration::hours(TransferKind::PositiveToHospital.deadline_hours()),
         },
+        // Every contact whose quarantine starts in a site and who is not there yet, from the
+        // hand-over, whether on a transfer or still waiting for one.
         Source {
             clock: ClockKind::ContactsToQuarantine,
-            from: format!("transfers WHERE status IN {open_transfers} AND kind = '{}'", TransferKind::ContactToSite.as_str()),
+            from: format!("observation_orders WHERE status IN {not_in_site}"),
             area: "area_code",
-            deadline: "deadline",
-            after: Duration::zero(),
+            deadline: "created_at",
+            after: Duration::hours(TransferKind::ContactToSite.deadline_hours()),
         },
         Source {
             clock: ClockKind::CoreInvestigation,
@@ -79,6 +87,21 @@ fn sources() -> Vec<Source> {
             area: "area_code",
             deadline: "sealed_at",
             after: Duration::hours(LAB_TURNAROUND_HOURS),
+        },
+        // Each area of the latest round under way whose people are not all sampled or exempted,
+        // by the round's deadline (an earlier round's stragglers are the next round's). `$1` is
+        // the count's instant (its overdue threshold, nothing added).
+        Source {
+            clock: ClockKind::RoundDeadline,
+            from: "round_areas ra JOIN testing_rounds t ON t.id = ra.round_id JOIN areas a ON a.code = ra.area_code \
+                   WHERE t.starts_at <= $1 AND NOT EXISTS (SELECT 1 FROM testing_rounds l WHERE l.incident_id = t.incident_id \
+                   AND l.starts_at > t.starts_at AND l.starts_at <= $1) \
+                   AND a.population > (SELECT COALESCE(SUM(c.sampled + c.exempted), 0) FROM round_area_counts c \
+                   WHERE c.round_id = ra.round_id AND c.area_code >= ra.area_code AND c.area_code < ra.area_code || ':')"
+                .into(),
+            area: "ra.area_code",
+            deadline: "t.target_end_at",
+            after: Duration::zero(),
         },
         Source {
             clock: ClockKind::Instruction,

@@ -4,7 +4,7 @@
 //! `domain::command` first and written with its audit event and the notices it raises in one
 //! transaction; a state changed meanwhile is a conflict, never overwritten.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use cordon_domain::AreaCode;
@@ -203,6 +203,17 @@ pub struct ActAsk {
 pub(crate) struct Asker<'a> {
     pub(crate) user: &'a User,
     pub(crate) commands: bool,
+}
+
+/// Whether `user`, leading or in the task forces `forces`, acts for the recipient: a person
+/// themselves; a task force's lead and members; an area's accounts ([`rules::acts_for_area`]).
+pub(crate) fn acts_for_with(user: &User, forces: &HashSet<i64>, r: &Recipient) -> bool {
+    match (r.kind, r.user_id, r.task_force_id, &r.area_code) {
+        (RecipientKind::User, Some(u), _, _) => u == user.id,
+        (RecipientKind::TaskForce, _, Some(t), _) => forces.contains(&t),
+        (RecipientKind::Area, _, _, Some(a)) => rules::acts_for_area(user.jurisdiction.areas().iter().map(|j| j.as_str()), a),
+        _ => false,
+    }
 }
 
 const RECIPIENT_SELECT: &str = "SELECT r.id, r.instruction_id, r.kind, r.task_force_id, r.area_code, r.user_id, \
@@ -625,12 +636,19 @@ impl Store {
 
     /// Whether `user` acts for the recipient (see [`Store::actors_of`]).
     pub(crate) async fn acts_for(&self, user: &User, r: &Recipient) -> Result<bool> {
-        Ok(match (r.kind, r.user_id, r.task_force_id, &r.area_code) {
-            (RecipientKind::User, Some(u), _, _) => u == user.id,
-            (RecipientKind::TaskForce, _, Some(t), _) => self.actors_of(&RecipientAsk::TaskForce(t)).await?.contains(&user.id),
-            (RecipientKind::Area, _, _, Some(a)) => rules::acts_for_area(user.jurisdiction.areas().iter().map(|j| j.as_str()), a),
-            _ => false,
-        })
+        let forces = match r.kind {
+            RecipientKind::TaskForce => self.task_forces_of(user.id).await?,
+            _ => HashSet::new(),
+        };
+        Ok(acts_for_with(user, &forces, r))
+    }
+
+    /// The task forces `user_id` leads or belongs to.
+    pub(crate) async fn task_forces_of(&self, user_id: i64) -> Result<HashSet<i64>> {
+        let rows: Vec<(i64,)> = with_read_pool!(self, pool => sqlx::query_as(
+            "SELECT id FROM task_forces WHERE lead_user_id = $1 UNION SELECT task_force_id FROM task_force_members WHERE user_id = $1")
+            .bind(user_id).fetch_all(pool).await?);
+        Ok(rows.into_iter().map(|(t,)| t).collect())
     }
 
     /// Checks one recipient asked for: it exists, and answers its name.
@@ -859,27 +877,67 @@ impl Store {
         Ok(list)
     }
 
-    /// One instruction with every recipient and its acts.
-    pub(crate) async fn instruction(&self, id: i64, now: DateTime<Utc>) -> Result<Instruction> {
+    /// An instruction's summary, its recipients counted, and its text.
+    pub(crate) async fn instruction_head(&self, id: i64, now: DateTime<Utc>) -> Result<(InstructionSummary, String)> {
         let (summary, body) = self.instruction_row(id).await?;
         let mut list = vec![summary];
         self.count_recipients(&mut list, now).await?;
-        let summary = list.remove(0);
+        Ok((list.remove(0), body))
+    }
+
+    /// An instruction's recipients with their acts: every one, or those `keep` holds (their acts
+    /// alone read).
+    pub(crate) async fn recipients_of(
+        &self,
+        id: i64,
+        now: DateTime<Utc>,
+        keep: Option<&(dyn Fn(&Recipient) -> bool + Sync)>,
+    ) -> Result<Vec<Recipient>> {
         let sql = format!("{RECIPIENT_SELECT} WHERE r.instruction_id = $1 ORDER BY r.id");
         let rows: Vec<RecipientRow> =
             with_read_pool!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(id).fetch_all(pool).await?);
         let mut recipients = rows.into_iter().map(|r| recipient_from(r, now)).collect::<Result<Vec<_>>>()?;
-        let events: Vec<EventRow> = with_read_pool!(self, pool => sqlx::query_as(
-            "SELECT e.recipient_id, e.act, e.note, e.at, COALESCE(eu.display_name, e.by_name) FROM instruction_events e \
-             JOIN instruction_recipients r ON r.id = e.recipient_id LEFT JOIN users eu ON eu.username = e.by_name \
-             WHERE r.instruction_id = $1 ORDER BY e.id")
-            .bind(id).fetch_all(pool).await?);
-        for (rid, act, note, at, by_name) in events {
-            if let Some(r) = recipients.iter_mut().find(|r| r.id == rid) {
-                r.events.push(Event { act: act.parse().map_err(StoreError::Corrupt)?, note, at, by_name });
+        if let Some(keep) = keep {
+            recipients.retain(|r| keep(r));
+            if recipients.is_empty() {
+                return Ok(recipients);
             }
         }
-        Ok(Instruction { summary, body, recipients })
+        let mut params = vec![Param::Int(id)];
+        let only = match keep {
+            None => String::new(),
+            Some(_) => {
+                let ids: Vec<String> = recipients
+                    .iter()
+                    .map(|r| {
+                        params.push(Param::Int(r.id));
+                        format!("${}", params.len())
+                    })
+                    .collect();
+                format!(" AND e.recipient_id IN ({})", ids.join(", "))
+            }
+        };
+        let sql = format!(
+            "SELECT e.recipient_id, e.act, e.note, e.at, COALESCE(eu.display_name, e.by_name) FROM instruction_events e \
+             JOIN instruction_recipients r ON r.id = e.recipient_id LEFT JOIN users eu ON eu.username = e.by_name \
+             WHERE r.instruction_id = $1{only} ORDER BY e.id"
+        );
+        let events: Vec<EventRow> = with_read_pool!(self, pool =>
+            bind_all(sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(pool).await?);
+        let at: HashMap<i64, usize> = recipients.iter().enumerate().map(|(i, r)| (r.id, i)).collect();
+        for (rid, act, note, when, by_name) in events {
+            if let Some(i) = at.get(&rid) {
+                recipients[*i].events.push(Event { act: act.parse().map_err(StoreError::Corrupt)?, note, at: when, by_name });
+            }
+        }
+        Ok(recipients)
+    }
+
+    /// The incident an instruction belongs to.
+    pub(crate) async fn instruction_incident(&self, id: i64) -> Result<i64> {
+        let row: Option<(i64,)> = with_read_pool!(self, pool =>
+            sqlx::query_as("SELECT incident_id FROM instructions WHERE id = $1").bind(id).fetch_optional(pool).await?);
+        Ok(row.ok_or_else(|| missing!("refused.instr.none", id = id))?.0)
     }
 
     async fn recipient(&self, instruction_id: i64, id: i64, now: DateTime<Utc>) -> Result<Recipient> {

@@ -29,8 +29,15 @@ pub enum Listed {
 
 /// One table's figures.
 struct Source {
-    /// `FROM …` (no `WHERE`).
+    /// `FROM …` (no `WHERE`): what the figures read.
     from: &'static str,
+    /// What the list joins besides, for its labels.
+    join: &'static str,
+    /// A condition every figure of the table implies (the window's rows), put first so that an
+    /// index on time serves; empty when none does.
+    narrow: &'static str,
+    /// The id of the page a listed row opens (a case's, a person's), when not its key.
+    link: &'static str,
     /// The column giving a row's area.
     area: &'static str,
     /// The listed row: its key (unique, ordered), its label and its time or note.
@@ -63,14 +70,23 @@ const CONFIRMED_IN_DAY: &str =
 /// A confirmed case was confirmed by the window's end.
 const CONFIRMED_BY_END: &str = "(CASE WHEN c.converted_at IS NOT NULL THEN c.converted_at < {end} ELSE {by_end} END)";
 
-/// A case's hospital stay ended (discharged or died) before the window's end.
-const ENDED: &str = "EXISTS (SELECT 1 FROM hospital_stays h WHERE h.case_id = c.id \
-     AND ((h.discharged_at IS NOT NULL AND h.discharged_at < {end}) OR (h.died_at IS NOT NULL AND h.died_at < {end})))";
+/// A case's hospital stay ended (discharged or died) before the window's end: `e` is the case's
+/// earliest end ([`CASES`]).
+const ENDED: &str = "(e.ended_at IS NOT NULL AND e.ended_at < {end})";
+
+/// Cases with the earliest end of their stays (a discharge or a death), read once per report
+/// rather than once per case and figure.
+const CASES: &str = "cases c LEFT JOIN (SELECT case_id, MIN(CASE WHEN discharged_at IS NULL THEN died_at \
+     WHEN died_at IS NULL OR discharged_at < died_at THEN discharged_at ELSE died_at END) AS ended_at \
+     FROM hospital_stays WHERE discharged_at IS NOT NULL OR died_at IS NOT NULL GROUP BY case_id) e ON e.case_id = c.id";
 
 fn sources() -> Vec<Source> {
     vec![
         Source {
-            from: "cases c",
+            from: CASES,
+            join: "",
+            narrow: "",
+            link: "c.id",
             area: "c.area_code",
             key: "c.id",
             label: "c.external_id",
@@ -110,7 +126,10 @@ fn sources() -> Vec<Source> {
             ],
         },
         Source {
-            from: "hospital_stays s JOIN cases c ON c.id = s.case_id",
+            from: "hospital_stays s",
+            join: "JOIN cases c ON c.id = s.case_id",
+            narrow: "",
+            link: "s.case_id",
             area: "s.area_code",
             key: "s.id",
             label: "c.external_id",
@@ -124,7 +143,10 @@ fn sources() -> Vec<Source> {
             ],
         },
         Source {
-            from: "observation_orders o JOIN persons p ON p.id = o.person_id",
+            from: "observation_orders o",
+            join: "JOIN persons p ON p.id = o.person_id",
+            narrow: "",
+            link: "o.person_id",
             area: "o.area_code",
             key: "o.id",
             label: "p.name",
@@ -148,7 +170,10 @@ fn sources() -> Vec<Source> {
             ],
         },
         Source {
-            from: "round_hour_counts k JOIN areas a ON a.code = k.area_code",
+            from: "round_hour_counts k",
+            join: "JOIN areas a ON a.code = k.area_code",
+            narrow: "k.hour >= {start} AND k.hour < {end}",
+            link: "k.area_code",
             area: "k.area_code",
             key: "k.area_code",
             label: "a.name",
@@ -159,6 +184,9 @@ fn sources() -> Vec<Source> {
         },
         Source {
             from: "tubes t",
+            join: "",
+            narrow: "t.opened_at >= {start} AND t.opened_at < {end}",
+            link: "t.id",
             area: "t.area_code",
             key: "t.id",
             label: "t.barcode",
@@ -169,6 +197,9 @@ fn sources() -> Vec<Source> {
         },
         Source {
             from: "rooms r JOIN quarantine_sites q ON q.id = r.site_id",
+            join: "",
+            narrow: "",
+            link: "q.id",
             area: "q.area_code",
             key: "q.id",
             label: "q.name",
@@ -182,6 +213,9 @@ fn sources() -> Vec<Source> {
         },
         Source {
             from: "zones z",
+            join: "",
+            narrow: "",
+            link: "z.id",
             area: "z.area_code",
             key: "z.id",
             label: "z.name",
@@ -285,6 +319,7 @@ impl Store {
         let mut by_child: std::collections::BTreeMap<String, Figures> = std::collections::BTreeMap::new();
         for s in sources() {
             let mut params = Vec::new();
+            let narrow = if s.narrow.is_empty() { String::new() } else { format!("{} AND ", with_window(s.narrow, window, &mut params)) };
             let inside = in_areas(s.area, std::slice::from_ref(area), &mut params).expect("one area");
             let sums: Vec<String> = s
                 .fields
@@ -295,7 +330,7 @@ impl Store {
                 })
                 .collect();
             let sql = format!(
-                "SELECT substr({a}, 1, {width}), {sums} FROM {from} WHERE {inside} GROUP BY substr({a}, 1, {width})",
+                "SELECT substr({a}, 1, {width}), {sums} FROM {from} WHERE {narrow}{inside} GROUP BY substr({a}, 1, {width})",
                 a = s.area,
                 sums = sums.join(", "),
                 from = s.from
@@ -361,54 +396,34 @@ impl Store {
             }
             None => String::new(),
         };
-        let (key, label, at, area_col) = (s.key, s.label, s.at, s.area);
-        let key_text = if key_is_text { key.to_string() } else { format!("CAST({key} AS TEXT)") };
+        let (key, label, at, area_col, link) = (s.key, s.label, s.at, s.area, s.link);
+        let from = format!("{} {}", s.from, s.join);
+        let text = |col: &str| if col.ends_with("code") { col.to_string() } else { format!("CAST({col} AS TEXT)") };
+        let (key_text, link_text) = (text(key), text(link));
         let sql = if s.grouped {
             format!(
-                "SELECT {key_text}, MIN({label}), MIN({area_col}), {at}, CAST(SUM({weight}) AS BIGINT) FROM {from} \
-                 WHERE {inside} AND {cond}{page} GROUP BY {key} ORDER BY {key} LIMIT {LIST_PAGE}",
-                from = s.from
+                "SELECT {key_text}, MIN({label}), MIN({area_col}), {at}, CAST(SUM({weight}) AS BIGINT), MIN({link_text}) FROM {from} \
+                 WHERE {inside} AND {cond}{page} GROUP BY {key} ORDER BY {key} LIMIT {LIST_PAGE}"
             )
         } else {
             format!(
-                "SELECT {key_text}, {label}, {area_col}, {at}, CAST({weight} AS BIGINT) FROM {from} \
-                 WHERE {inside} AND {cond}{page} ORDER BY {key} LIMIT {LIST_PAGE}",
-                from = s.from
+                "SELECT {key_text}, {label}, {area_col}, {at}, CAST({weight} AS BIGINT), {link_text} FROM {from} \
+                 WHERE {inside} AND {cond}{page} ORDER BY {key} LIMIT {LIST_PAGE}"
             )
         };
-        type Row = (String, String, String, Option<DateTime<Utc>>, i64);
+        type Row = (String, String, String, Option<DateTime<Utc>>, i64, String);
         let rows: Vec<Row> = with_read_pool!(self, pool =>
             bind_all(sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(pool).await?);
-        // A case's stay lists the case; an order its person.
-        let persons: std::collections::HashMap<String, i64> = if s.listed == Listed::Person && !rows.is_empty() {
-            let keys: Vec<&str> = rows.iter().map(|r| r.0.as_str()).collect();
-            self.names_by_key("SELECT CAST(id AS TEXT), CAST(person_id AS TEXT) FROM observation_orders WHERE CAST(id AS TEXT) IN", &keys)
-                .await?
-                .into_iter()
-                .filter_map(|(k, v)| v.parse().ok().map(|v| (k, v)))
-                .collect()
-        } else {
-            Default::default()
-        };
-        let cases: std::collections::HashMap<String, i64> = if s.from.starts_with("hospital_stays") && !rows.is_empty() {
-            let keys: Vec<&str> = rows.iter().map(|r| r.0.as_str()).collect();
-            self.names_by_key("SELECT CAST(id AS TEXT), CAST(case_id AS TEXT) FROM hospital_stays WHERE CAST(id AS TEXT) IN", &keys)
-                .await?
-                .into_iter()
-                .filter_map(|(k, v)| v.parse().ok().map(|v| (k, v)))
-                .collect()
-        } else {
-            Default::default()
-        };
         Ok(rows
             .into_iter()
-            .map(|(key, label, area_code, at, n)| {
+            .map(|(key, label, area_code, at, n, id)| {
+                // A case's stay opens the case; an order its person.
                 let link = match s.listed {
-                    Listed::Case => Some(format!("/cases/{}", cases.get(&key).map_or_else(|| key.clone(), |c| c.to_string()))),
-                    Listed::Person => persons.get(&key).map(|p| format!("/persons/{p}")),
-                    Listed::Zone => Some(format!("/zones/{key}")),
-                    Listed::Site => Some(format!("/quarantine/sites/{key}")),
-                    Listed::Area => Some(format!("/areas/{key}")),
+                    Listed::Case => Some(format!("/cases/{id}")),
+                    Listed::Person => Some(format!("/persons/{id}")),
+                    Listed::Zone => Some(format!("/zones/{id}")),
+                    Listed::Site => Some(format!("/quarantine/sites/{id}")),
+                    Listed::Area => Some(format!("/areas/{id}")),
                     Listed::Tube => None,
                 };
                 ListedRow { key, label, area_code, at, n, listed: s.listed, link }

@@ -58,7 +58,7 @@ impl Store {
                     "INSERT INTO cases (incident_id, external_id, area_code, classification, how_found, origin, place, created_at, created_by) \
                      SELECT $6, 'B' || i, {village}, CASE WHEN i % 3 = 0 THEN 'asymptomatic' ELSE 'confirmed' END, \
                      CASE WHEN i % 5 = 0 THEN 'in_quarantine' WHEN i % 5 = 1 THEN 'in_control_area' ELSE 'mass_testing' END, \
-                     CASE WHEN i % 50 = 0 THEN 'imported' ELSE 'local' END, 'home', {{at}}, 'bench' FROM {{series}}"
+                     CASE WHEN i % 50 = 0 THEN 'imported' ELSE 'local' END, CASE WHEN i % 20 = 0 THEN 'home' ELSE 'hospital' END, {{at}}, 'bench' FROM {{series}}"
                 ),
             ),
             (
@@ -163,5 +163,68 @@ impl Store {
         let (n,): (i64,) = crate::with_read_pool!(self, pool => sqlx::query_as(
             "SELECT COUNT(*) FROM tubes WHERE result IS NULL AND sealed_at IS NOT NULL").fetch_one(pool).await?);
         Ok(n)
+    }
+}
+
+impl Store {
+    /// One community worker per area (`bench_w{k}`, who cannot sign in), written plainly;
+    /// answers their usernames in the areas' order.
+    pub async fn insert_workers_plain(&self, areas: &[String]) -> Result<Vec<String>> {
+        let now = Utc::now();
+        let names: Vec<String> = (0..areas.len()).map(|k| format!("bench_w{k}")).collect();
+        crate::with_write_pool!(self, pool => {
+            let mut tx = pool.begin_write().await?;
+            for (name, area) in names.iter().zip(areas) {
+                let (id,): (i64,) = sqlx::query_as(
+                    "INSERT INTO users (username, display_name, role, password_hash, disabled, created_at) \
+                     VALUES ($1, $1, 'community_worker', '!', FALSE, $2) RETURNING id")
+                    .bind(name).bind(now).fetch_one(&mut *tx).await?;
+                sqlx::query("INSERT INTO user_areas (user_id, area_code) VALUES ($1, $2)").bind(id).bind(area).execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+        });
+        Ok(names)
+    }
+
+    /// The raw side of a fan-out: the instruction, a recipient and a notice per area (each
+    /// told to its worker) written in one transaction with prepared statements, then each
+    /// recipient signed for (its row and its event) in a transaction of its own, as each
+    /// acknowledgement is a request of its own. Answers the seconds of the issue and each
+    /// acknowledgement's milliseconds.
+    pub async fn fanout_plain(&self, incident: i64, areas: &[(String, i64)]) -> Result<(f64, Vec<f64>)> {
+        let now = Utc::now();
+        let started = std::time::Instant::now();
+        let mut ids = Vec::with_capacity(areas.len());
+        crate::with_write_pool!(self, pool => {
+            let mut tx = pool.begin_write().await?;
+            let (id,): (i64,) = sqlx::query_as(
+                "INSERT INTO instructions (incident_id, title, body, issued_by, issued_at, deadline) VALUES ($1, '演练', '', 'bench', $2, $2) RETURNING id")
+                .bind(incident).bind(now).fetch_one(&mut *tx).await?;
+            for (area, user) in areas {
+                let (rid,): (i64,) = sqlx::query_as(
+                    "INSERT INTO instruction_recipients (instruction_id, kind, area_code, state, deadline, assigned_at, updated_at) \
+                     VALUES ($1, 'area', $2, 'issued', $3, $3, $3) RETURNING id")
+                    .bind(id).bind(area).bind(now).fetch_one(&mut *tx).await?;
+                sqlx::query("INSERT INTO notices (user_id, kind, instruction_id, recipient_id, created_at) VALUES ($1, 'assigned', $2, $3, $4)")
+                    .bind(*user).bind(id).bind(rid).bind(now).execute(&mut *tx).await?;
+                ids.push(rid);
+            }
+            tx.commit().await?;
+        });
+        let issue = started.elapsed().as_secs_f64();
+        let mut acks = Vec::with_capacity(ids.len());
+        for rid in ids {
+            let started = std::time::Instant::now();
+            crate::with_write_pool!(self, pool => {
+                let mut tx = pool.begin_write().await?;
+                sqlx::query("UPDATE instruction_recipients SET state = 'received', received_at = $2, updated_at = $2 WHERE id = $1")
+                    .bind(rid).bind(now).execute(&mut *tx).await?;
+                sqlx::query("INSERT INTO instruction_events (recipient_id, act, at, by_name) VALUES ($1, 'receive', $2, 'bench')")
+                    .bind(rid).bind(now).execute(&mut *tx).await?;
+                tx.commit().await?;
+            });
+            acks.push(started.elapsed().as_secs_f64() * 1000.0);
+        }
+        Ok((issue, acks))
     }
 }

@@ -41,6 +41,7 @@ pub const BENCHES: &[&str] = &[
     "checkpoint_passage",
     "daily_report",
     "clock_board",
+    "instruction_fanout",
 ];
 
 #[derive(clap::Args)]
@@ -112,7 +113,7 @@ pub async fn run(args: BenchArgs) -> Result<()> {
                 report(&m, args.json);
             }
         }
-        if ["daily_report", "clock_board"].iter().any(|b| wanted(b)) {
+        if ["daily_report", "clock_board", "instruction_fanout"].iter().any(|b| wanted(b)) {
             for m in command::run(kind, args.database.as_deref(), args.scale, &wanted).await? {
                 report(&m, args.json);
             }

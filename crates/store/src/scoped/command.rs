@@ -215,32 +215,35 @@ impl Scoped {
         self.store.instructions(&filter, Utc::now()).await
     }
 
-    /// One instruction the caller may see, with what they may do on it.
+    /// One instruction the caller may see, with what they may do on it: every recipient for the
+    /// headquarters, its issuer and those who read every instruction; for anyone else the
+    /// recipients they act for (a community worker sees their own village's line of a fan-out to
+    /// a thousand, and its totals).
     pub async fn instruction(&self, id: i64) -> Result<InstructionView> {
         self.require(Permission::AreasRead)?;
-        let instruction = self.store.instruction(id, Utc::now()).await?;
+        let now = Utc::now();
+        let (summary, body) = self.store.instruction_head(id, now).await?;
         // An instruction of an incident the caller does not work in does not exist for them.
-        let incident = match self.store.command(instruction.summary.incident_id).await {
+        let incident = match self.store.command(summary.incident_id).await {
             Ok(c) if self.sees_incident(&c.incident).is_ok() => c.incident,
             _ => return Err(missing!("refused.instr.none", id = id)),
         };
         let commands = self.asker(&incident)?.commands;
         let me = &self.principal.user;
-        let mut acting_for = Vec::new();
-        for r in &instruction.recipients {
-            if self.store.acts_for(me, r).await? {
-                acting_for.push(r.id);
-            }
-        }
-        let leads = match instruction.summary.task_force_id {
+        let leads = match summary.task_force_id {
             Some(t) => self.store.lead_of(t).await? == Some(me.id),
             None => false,
         };
-        let may_verify = commands || instruction.summary.issued_by_id == Some(me.id) || leads;
-        if !(may_verify || !acting_for.is_empty() || self.sees_all_instructions()) {
+        let may_verify = commands || summary.issued_by_id == Some(me.id) || leads;
+        let whole = may_verify || self.sees_all_instructions();
+        let forces = self.store.task_forces_of(me.id).await?;
+        let mine = |r: &crate::command::Recipient| crate::command::acts_for_with(me, &forces, r);
+        let recipients = self.store.recipients_of(id, now, if whole { None } else { Some(&mine) }).await?;
+        let acting_for: Vec<i64> = recipients.iter().filter(|r| mine(r)).map(|r| r.id).collect();
+        if !whole && acting_for.is_empty() {
             return Err(missing!("refused.instr.none", id = id));
         }
-        Ok(InstructionView { instruction, acting_for, may_verify })
+        Ok(InstructionView { instruction: crate::command::Instruction { summary, body, recipients }, acting_for, may_verify })
     }
 
     /// One act on one recipient of an instruction the caller may see. A reassignment to an
@@ -250,15 +253,26 @@ impl Scoped {
         self.instruction(id).await
     }
 
-    /// One act, the instruction not read again after it.
+    /// One act, the instruction's recipients not read before it (the store checks that the
+    /// caller acts for the one acted on, or issued the instruction).
     async fn act_once(&self, id: i64, recipient_id: i64, ask: &ActAsk) -> Result<()> {
         self.not_read_only()?;
-        let v = self.instruction(id).await?;
+        self.require(Permission::AreasRead)?;
+        let incident = match self.store.command(self.store.instruction_incident(id).await?).await {
+            Ok(c) if self.sees_incident(&c.incident).is_ok() => c.incident,
+            _ => return Err(missing!("refused.instr.none", id = id)),
+        };
         if let Some(RecipientAsk::Area(a)) = &ask.to {
             self.inside(a)?;
         }
-        let incident = self.store.command(v.instruction.summary.incident_id).await?.incident;
-        self.store.act_on(&self.actor, &self.asker(&incident)?, id, recipient_id, ask, Utc::now()).await
+        match self.store.act_on(&self.actor, &self.asker(&incident)?, id, recipient_id, ask, Utc::now()).await {
+            // Someone the instruction does not concern learns nothing of its recipients.
+            Err(e) if e.refusal().is_some_and(|r| matches!(r.kind, "refused.instr.not_recipient" | "refused.instr.not_issuer")) => {
+                self.instruction(id).await?;
+                Err(e)
+            }
+            done => done,
+        }
     }
 
     /// Signs for every recipient of an instruction the caller acts for and has not signed for;

@@ -120,11 +120,15 @@ async fn an_instruction_fans_out_with_a_clock_per_recipient_and_the_overdue_are_
         assert_eq!(dongguan.read_notices().await.unwrap(), 1);
         assert_eq!(dongguan.unread_notices().await.unwrap(), 0);
 
-        // Who acts for which recipient.
-        let v = dongguan.instruction(issued.id).await.unwrap();
-        let rid = |kind: &str| v.instruction.recipients.iter().find(|r| r.kind.as_str() == kind).unwrap().id;
+        // Who acts for which recipient: the headquarters sees every recipient, a recipient's
+        // account its own line (with the totals).
+        let all = chief.instruction(issued.id).await.unwrap();
+        let rid = |kind: &str| all.instruction.recipients.iter().find(|r| r.kind.as_str() == kind).unwrap().id;
         let (r_tf, r_area, r_user) = (rid("task_force"), rid("area"), rid("user"));
+        let v = dongguan.instruction(issued.id).await.unwrap();
         assert_eq!(v.acting_for, vec![r_area]);
+        assert_eq!(v.instruction.recipients.iter().map(|r| r.id).collect::<Vec<_>>(), vec![r_area]);
+        assert_eq!(v.instruction.summary.recipients, 3);
         assert!(!v.may_verify);
         assert_eq!(
             tester.act_on_instruction(issued.id, r_area, &ask(Act::Receive, "")).await.refused().kind,
@@ -436,5 +440,93 @@ async fn an_instruction_of_an_incident_elsewhere_is_neither_seen_nor_acted_on_no
         assert_eq!(names, vec!["chief".to_string(), "worker".to_string()]);
         // 全部签收 by one who acts for none of it is refused.
         assert_eq!(chief.receive_all(issued.id).await.refused().kind, "refused.instr.none_yours");
+    }
+}
+
+#[tokio::test]
+async fn the_clocks_board_counts_positives_and_contacts_not_yet_moved_and_villages_a_round_left_behind() {
+    use cordon_domain::clocks::ClockKind;
+    for (s, store) in each_backend("clock_sources").await {
+        seed_areas(&store).await;
+        let mut errors = Collect::default();
+        // Two people in each village (0, 1 in 东关村; 2, 3 in 西关村; 4–7 in 徐沟镇's two).
+        import_persons(&store, Cursor::new(people_csv(8)), &mut errors).await.unwrap();
+        let chief = as_user(&store, "chief", Role::Commander, "140121").await;
+        let incident = chief.open_incident("清徐县疫情处置", &code("140121"), None, None).await.unwrap().incident.id;
+        let now = Utc::now();
+        let at = |hours: i64| format!("'{}'", (now + Duration::hours(hours)).format("%Y-%m-%dT%H:%M:%S+00:00"));
+        let case = |n: u32, area: &str, place: &str, created: i64| {
+            format!(
+                "INSERT INTO cases (incident_id, external_id, area_code, classification, how_found, origin, place, created_at, created_by) \
+                 VALUES ({incident}, '清徐-{n}', '{area}', 'confirmed', 'mass_testing', 'local', '{place}', {}, 'test')",
+                at(created)
+            )
+        };
+        let order = |n: u32, status: &str, created: i64| {
+            format!(
+                "INSERT INTO observation_orders (incident_id, person_id, category, last_exposure_at, rule_set, status, area_code, created_at, created_by) \
+                 VALUES ({incident}, (SELECT id FROM persons WHERE id_number = '{}'), 'close_contact', {at}, 'ninth', '{status}', '140121100201', {at}, 'test')",
+                id(n),
+                at = at(created)
+            )
+        };
+        let round = |id: i64, starts: i64, ends: i64, areas: &[&str]| {
+            let mut sql = vec![format!(
+                "INSERT INTO testing_rounds (id, incident_id, name, starts_at, target_end_at, pool_policy, created_at) \
+                 VALUES ({id}, {incident}, '第{id}轮', {}, {}, '{{}}', {})",
+                at(starts),
+                at(ends),
+                at(starts)
+            )];
+            sql.extend(areas.iter().map(|a| format!("INSERT INTO round_areas (round_id, area_code) VALUES ({id}, '{a}')")));
+            sql
+        };
+        let counts = |round: i64, area: &str, sampled: i64, exempted: i64| {
+            format!(
+                "INSERT INTO round_area_counts (round_id, area_code, sampled, exempted) VALUES ({round}, '{area}', {sampled}, {exempted})"
+            )
+        };
+        let mut stmts = vec![
+            // Found three hours ago and still at home, no transfer planned: overdue. On the road
+            // an hour: running. In hospital: off the clock.
+            case(1, "140121100201", "home", -3),
+            case(2, "140121101201", "in_transfer", -1),
+            case(3, "140121100202", "hospital", -5),
+            // Handed over 13 hours ago and no bus yet: overdue; on the bus: running; in the
+            // site: off the clock.
+            order(0, "awaiting_transfer", -13),
+            order(1, "in_transit", -1),
+            order(2, "centralized", -20),
+        ];
+        // Round 1, superseded by round 2, left 清源镇 unfinished: no longer on the clock. Round 2
+        // is past its deadline with 西关村 one short (徐沟镇 complete with an exemption); round 3
+        // has not started.
+        stmts.extend(round(1, -48, -24, &["140121100"]));
+        stmts.extend(round(2, -5, -1, &["140121100201", "140121100202", "140121101"]));
+        stmts.extend(round(3, 1, 6, &["140121"]));
+        stmts.extend([
+            counts(1, "140121100201", 1, 0),
+            counts(2, "140121100201", 2, 0),
+            counts(2, "140121100202", 1, 0),
+            counts(2, "140121101201", 2, 0),
+            counts(2, "140121101202", 1, 1),
+        ]);
+        for sql in &stmts {
+            raw(&s, sql).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+        }
+        let board = store.clock_counts(&[code("140121")], now).await.unwrap();
+        let of = |clock: ClockKind| {
+            board.iter().filter(|c| c.clock == clock).map(|c| (c.area_code.as_str(), c.open, c.due_soon, c.overdue)).collect::<Vec<_>>()
+        };
+        assert_eq!(of(ClockKind::PositiveToHospital), vec![("140121100", 1, 0, 1), ("140121101", 1, 0, 0)], "{:?}", s.kind);
+        assert_eq!(of(ClockKind::ContactsToQuarantine), vec![("140121100", 2, 0, 1)]);
+        assert_eq!(of(ClockKind::RoundDeadline), vec![("140121100", 1, 0, 1)]);
+        // Once 西关村's last person is sampled, the round is off the clock; once round 3 starts,
+        // its county-wide area is on it, due in five hours.
+        raw(&s, "UPDATE round_area_counts SET sampled = 2 WHERE round_id = 2 AND area_code = '140121100202'").await.unwrap();
+        let later = store.clock_counts(&[code("140121")], now + Duration::hours(1) + Duration::minutes(1)).await.unwrap();
+        let rounds: Vec<_> =
+            later.iter().filter(|c| c.clock == ClockKind::RoundDeadline).map(|c| (c.area_code.as_str(), c.open, c.overdue)).collect();
+        assert_eq!(rounds, vec![("140121", 1, 0)]);
     }
 }

@@ -16,6 +16,7 @@ pub(crate) fn board_of(clock: ClockKind) -> &'static str {
         ClockKind::CoreInvestigation | ClockKind::InvestigationReport => "/tracing",
         ClockKind::PoolRecall => "/recalls",
         ClockKind::LabTurnaround => "/results",
+        ClockKind::RoundDeadline => "/coverage",
         ClockKind::Instruction => "/instructions?overdue=1",
     }
 }

@@ -114,6 +114,8 @@ struct DailyPage {
     first: bool,
     xlsx: String,
     hours: Vec<u32>,
+    /// Today's report to the last hour passed, when another day or cut-off is shown: (label, href).
+    today: Option<(String, String)>,
 }
 
 fn field_label(t: Tr, f: Field) -> String {
@@ -234,7 +236,20 @@ pub(super) async fn page(t: Tr, caller: Caller, Query(q): Query<ReportQuery>) ->
         first: r.versions == 0,
         xlsx: format!("/reports/daily.xlsx?{}", query_of(&r, &r.area_code)),
         hours: (1..=24).collect(),
+        today: today_so_far(t, &r, chrono::Utc::now()),
     })
+}
+
+/// A link to today's report to the last whole hour passed (a headquarters' report of the day so
+/// far, signed at a cut-off such as 15:00), unless that is what is shown.
+fn today_so_far(t: Tr, r: &DailyReport, now: chrono::DateTime<chrono::Utc>) -> Option<(String, String)> {
+    let hour = cordon_domain::report::passed_cutoff_today(now)?;
+    let today = cordon_domain::local_date(now);
+    if r.day == today && r.cutoff <= hour {
+        return None;
+    }
+    let href = format!("/reports/daily?date={today}&area={}&cutoff={hour}", r.area_code);
+    Some((t.fill("daily.today_so_far", &[("hour", &hour.to_string())]), href))
 }
 
 #[derive(Debug, Deserialize)]
