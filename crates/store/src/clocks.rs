@@ -126,14 +126,21 @@ impl Store {
             let mut params = vec![Param::Time(overdue_before - s.after), Param::Time(soon_until - s.after)];
             let Some(inside) = in_areas(s.area, scope, &mut params) else { return Ok(Vec::new()) };
             let (area, deadline, from) = (s.area, s.deadline, &s.from);
+            // Grouped by the area's own code, in its index's order (no sort of the rows), and
+            // gathered to townships here.
             let sql = format!(
-                "SELECT substr({area}, 1, 9), COUNT(*), SUM(CASE WHEN {deadline} < $1 THEN 1 ELSE 0 END), \
+                "SELECT {area}, COUNT(*), SUM(CASE WHEN {deadline} < $1 THEN 1 ELSE 0 END), \
                  SUM(CASE WHEN {deadline} >= $1 AND {deadline} <= $2 THEN 1 ELSE 0 END) \
-                 FROM {from} AND {inside} GROUP BY substr({area}, 1, 9) ORDER BY 1"
+                 FROM {from} AND {inside} GROUP BY {area}"
             );
             let rows: Vec<(String, i64, i64, i64)> = with_read_pool!(self, pool =>
                 bind_all(sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(pool).await?);
-            out.extend(rows.into_iter().map(|(area_code, open, overdue, due_soon)| ClockCount {
+            let mut townships: std::collections::BTreeMap<String, (i64, i64, i64)> = std::collections::BTreeMap::new();
+            for (code, open, overdue, due_soon) in rows {
+                let t = townships.entry(code.chars().take(9).collect()).or_default();
+                (t.0, t.1, t.2) = (t.0 + open, t.1 + overdue, t.2 + due_soon);
+            }
+            out.extend(townships.into_iter().map(|(area_code, (open, overdue, due_soon))| ClockCount {
                 clock: s.clock,
                 area_code,
                 open,

@@ -311,6 +311,19 @@ mod tests {
             use cordon_domain::command::RecipientState::{Done, InProgress, Received};
             assert_eq!((villages.by_state[&Done], villages.by_state[&InProgress]), (3, 1), "{villages:?}");
             assert_eq!(villages.by_state[&Received] + 4, villages.recipients, "every village signed for: {villages:?}");
+            // The clocks: the round ended an hour ago with villages short of their people, overdue.
+            let clocks = commander.clock_counts().await.unwrap();
+            let overdue = |k| clocks.iter().filter(|c| c.clock == k).map(|c| c.overdue).sum::<i64>();
+            assert!(overdue(cordon_domain::clocks::ClockKind::RoundDeadline) > 0, "{clocks:?}");
+            // Today's report so far holds the day's cases and is signed (past the first hour).
+            if let Some(cutoff) = cordon_domain::report::passed_cutoff_today(now) {
+                use cordon_domain::report::{Field, figure};
+                let ask = cordon_store::scoped::ReportAsk { area: None, day: Some(cordon_domain::local_date(now)), cutoff: Some(cutoff) };
+                let r = commander.daily_report(&ask).await.unwrap();
+                let county = &r.rows[0].figures;
+                assert!(r.closed && figure(county, Field::NewConfirmedLocal) + figure(county, Field::NewAsymptomaticLocal) > 0, "{r:?}");
+                assert_eq!(commander.sign_daily(&ask, "").await.unwrap().version, 1);
+            }
             s.finish(store).await.unwrap();
         }
     }

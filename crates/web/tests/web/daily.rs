@@ -253,6 +253,18 @@ async fn the_commander_opens_yesterdays_report_follows_a_figure_signs_it_and_sig
         assert!(versions.contains("补报清源镇病例1例") && versions.contains("清源镇 新增本土确诊病例：1 → 2"), "{versions}");
         std::fs::write(screenshot_path(&format!("daily-{kind}.png")), client.screenshot().await.unwrap()).unwrap();
 
+        // Today's report so far, to the last hour passed, closed and so signable (past the
+        // day's first hour).
+        if cordon_domain::report::passed_cutoff_today(chrono::Utc::now()).is_some() {
+            click_and_wait(&client, "#daily-today").await;
+            let today = cordon_domain::local_date(chrono::Utc::now());
+            let url = client.current_url().await.unwrap();
+            let hour: u32 = url.query_pairs().find(|(k, _)| k == "cutoff").unwrap().1.parse().unwrap();
+            assert!(text(&client, "#daily-title").await.contains(&today.to_string()));
+            assert!(text(&client, "#daily-standing").await.contains(&format!("{today} {hour:02}:00")));
+            assert!(client.find(fantoccini::Locator::Css("#sign-form")).await.is_ok(), "today to {hour}:00 can be signed");
+            assert!(client.find(fantoccini::Locator::Css("#daily-today")).await.is_err(), "no link to itself");
+        }
         // A mistyped day in the address is said, not guessed.
         client.goto(&format!("http://{addr}/reports/daily?date=2022-02-30")).await.unwrap();
         assert!(text(&client, "p.message").await.contains("无法识别"));
