@@ -42,13 +42,17 @@ fn sources() -> Vec<Source> {
     let open_recipients =
         sql_set(&[RecipientState::Issued, RecipientState::Received, RecipientState::InProgress, RecipientState::SentBack]);
     vec![
-        // Every positive not yet in hospital — waiting at home or in a site, or on the road —
-        // from the case's identification, whether a transfer is planned or not.
+        // Every positive never admitted — waiting at home or in a site, or on the road — from
+        // the case's identification, whether a transfer is planned or not (a discharged case is
+        // home again, and off this clock).
         Source {
             clock: ClockKind::PositiveToHospital,
-            from: format!("cases WHERE place IN {not_in_hospital}"),
-            area: "area_code",
-            deadline: "created_at",
+            from: format!(
+                "cases c WHERE c.place IN {not_in_hospital} AND c.classification IN ('confirmed', 'asymptomatic') \
+                 AND NOT EXISTS (SELECT 1 FROM hospital_stays h WHERE h.case_id = c.id)"
+            ),
+            area: "c.area_code",
+            deadline: "c.created_at",
             after: Duration::hours(TransferKind::PositiveToHospital.deadline_hours()),
         },
         // Every contact whose quarantine starts in a site and who is not there yet, from the
@@ -88,14 +92,17 @@ fn sources() -> Vec<Source> {
             deadline: "sealed_at",
             after: Duration::hours(LAB_TURNAROUND_HOURS),
         },
-        // Each area of the latest round under way whose people are not all sampled or exempted,
-        // by the round's deadline (an earlier round's stragglers are the next round's). `$1` is
-        // the count's instant (its overdue threshold, nothing added).
+        // Each area of a round under way whose people are not all sampled or exempted, by the
+        // round's deadline, until a later round covering any of the same ground starts (its
+        // stragglers are that round's). `$1` is the count's instant (its overdue threshold,
+        // nothing added).
         Source {
             clock: ClockKind::RoundDeadline,
             from: "round_areas ra JOIN testing_rounds t ON t.id = ra.round_id JOIN areas a ON a.code = ra.area_code \
-                   WHERE t.starts_at <= $1 AND NOT EXISTS (SELECT 1 FROM testing_rounds l WHERE l.incident_id = t.incident_id \
-                   AND l.starts_at > t.starts_at AND l.starts_at <= $1) \
+                   WHERE t.starts_at <= $1 AND NOT EXISTS (SELECT 1 FROM testing_rounds l JOIN round_areas la ON la.round_id = l.id \
+                   WHERE l.incident_id = t.incident_id AND l.starts_at > t.starts_at AND l.starts_at <= $1 \
+                   AND ((la.area_code >= ra.area_code AND la.area_code < ra.area_code || ':') \
+                   OR (ra.area_code >= la.area_code AND ra.area_code < la.area_code || ':'))) \
                    AND a.population > (SELECT COALESCE(SUM(c.sampled + c.exempted), 0) FROM round_area_counts c \
                    WHERE c.round_id = ra.round_id AND c.area_code >= ra.area_code AND c.area_code < ra.area_code || ':')"
                 .into(),

@@ -940,7 +940,7 @@ impl Store {
         Ok(row.ok_or_else(|| missing!("refused.instr.none", id = id))?.0)
     }
 
-    async fn recipient(&self, instruction_id: i64, id: i64, now: DateTime<Utc>) -> Result<Recipient> {
+    pub(crate) async fn recipient(&self, instruction_id: i64, id: i64, now: DateTime<Utc>) -> Result<Recipient> {
         let sql = format!("{RECIPIENT_SELECT} WHERE r.id = $1 AND r.instruction_id = $2");
         let row: Option<RecipientRow> = with_read_pool!(self, pool =>
             sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(id).bind(instruction_id).fetch_optional(pool).await?);
@@ -964,8 +964,7 @@ impl Store {
         }
         let (summary, _) = self.instruction_row(instruction_id).await?;
         let r = self.recipient(instruction_id, recipient_id, now).await?;
-        let to = rules::next_state(r.state, ask.act)?;
-        let note = rules::check_text(ask.act, &ask.text)?;
+        // Who may act comes first: the recipient's state is nobody else's business.
         let issuer_side = matches!(ask.act, Act::Verify | Act::SendBack | Act::Reassign);
         if issuer_side {
             let lead_of_issuer = match summary.task_force_id {
@@ -976,8 +975,10 @@ impl Store {
                 return Err(refused!("refused.instr.not_issuer"));
             }
         } else if !self.acts_for(asker.user, &r).await? {
-            return Err(refused!("refused.instr.not_recipient", recipient = r.label));
+            return Err(refused!("refused.instr.not_recipient"));
         }
+        let to = rules::next_state(r.state, ask.act)?;
+        let note = rules::check_text(ask.act, &ask.text)?;
         // The deadline the recipient works to after the act, and who is told what.
         let mut deadline = r.deadline;
         let mut told: Vec<(i64, NoticeKind)> = Vec::new();

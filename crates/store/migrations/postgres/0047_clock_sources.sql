@@ -5,7 +5,7 @@
 -- cases and orders from indexes holding every column its figures ask (a county's million orders
 -- without their rows), and a window's hourly counts by the hour. Logically identical to the other dialect's 0047_clock_sources.sql.
 
-CREATE INDEX cases_place ON cases (place, area_code, created_at);
+CREATE INDEX cases_place ON cases (place, area_code, created_at, classification);
 CREATE INDEX observation_orders_clock ON observation_orders (status, area_code, created_at);
 CREATE INDEX tubes_open ON tubes (result, area_code, sealed_at) WHERE result IS NULL AND sealed_at IS NOT NULL;
 CREATE INDEX cases_report ON cases (area_code, classification, origin, how_found, report_date, created_at, converted_at);

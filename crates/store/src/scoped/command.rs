@@ -253,8 +253,10 @@ impl Scoped {
         self.instruction(id).await
     }
 
-    /// One act, the instruction's recipients not read before it (the store checks that the
-    /// caller acts for the one acted on, or issued the instruction).
+    /// One act, the instruction's fan-out not read before it: the incident, and for anyone but
+    /// the headquarters and the issuer the one recipient acted on. Someone the instruction does
+    /// not concern learns nothing of it; a recipient acting on another's line is told only that
+    /// it is not theirs.
     async fn act_once(&self, id: i64, recipient_id: i64, ask: &ActAsk) -> Result<()> {
         self.not_read_only()?;
         self.require(Permission::AreasRead)?;
@@ -265,14 +267,28 @@ impl Scoped {
         if let Some(RecipientAsk::Area(a)) = &ask.to {
             self.inside(a)?;
         }
-        match self.store.act_on(&self.actor, &self.asker(&incident)?, id, recipient_id, ask, Utc::now()).await {
-            // Someone the instruction does not concern learns nothing of its recipients.
-            Err(e) if e.refusal().is_some_and(|r| matches!(r.kind, "refused.instr.not_recipient" | "refused.instr.not_issuer")) => {
-                self.instruction(id).await?;
-                Err(e)
+        let asker = self.asker(&incident)?;
+        let me = &self.principal.user;
+        if !(asker.commands || self.sees_all_instructions()) {
+            let (summary, _) = self.store.instruction_head(id, Utc::now()).await?;
+            let leads = match summary.task_force_id {
+                Some(t) => self.store.lead_of(t).await? == Some(me.id),
+                None => false,
+            };
+            if summary.issued_by_id != Some(me.id) && !leads {
+                let mine = match self.store.recipient(id, recipient_id, Utc::now()).await {
+                    Ok(r) => self.store.acts_for(me, &r).await?,
+                    Err(e) if e.refusal().is_some_and(|r| r.class == cordon_domain::refusal::Class::Missing) => false,
+                    Err(e) => return Err(e),
+                };
+                if !mine {
+                    // Seen only by those who act for one of its lines.
+                    self.instruction(id).await?;
+                    return Err(refused!("refused.instr.not_recipient"));
+                }
             }
-            done => done,
         }
+        self.store.act_on(&self.actor, &asker, id, recipient_id, ask, Utc::now()).await
     }
 
     /// Signs for every recipient of an instruction the caller acts for and has not signed for;

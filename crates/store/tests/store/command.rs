@@ -134,6 +134,11 @@ async fn an_instruction_fans_out_with_a_clock_per_recipient_and_the_overdue_are_
             tester.act_on_instruction(issued.id, r_area, &ask(Act::Receive, "")).await.refused().kind,
             "refused.instr.not_recipient"
         );
+        // Who does not act for a line learns nothing of its state (not "sign for it first").
+        assert_eq!(
+            tester.act_on_instruction(issued.id, r_area, &ask(Act::Done, "完成")).await.refused().kind,
+            "refused.instr.not_recipient"
+        );
         assert_eq!(tester.act_on_instruction(issued.id, r_tf, &ask(Act::Done, "完成")).await.refused().kind, "refused.instr.receive_first");
         tester.act_on_instruction(issued.id, r_tf, &ask(Act::Receive, "")).await.unwrap();
         assert_eq!(
@@ -457,8 +462,8 @@ async fn the_clocks_board_counts_positives_and_contacts_not_yet_moved_and_villag
         let at = |hours: i64| format!("'{}'", (now + Duration::hours(hours)).format("%Y-%m-%dT%H:%M:%S+00:00"));
         let case = |n: u32, area: &str, place: &str, created: i64| {
             format!(
-                "INSERT INTO cases (incident_id, external_id, area_code, classification, how_found, origin, place, created_at, created_by) \
-                 VALUES ({incident}, '清徐-{n}', '{area}', 'confirmed', 'mass_testing', 'local', '{place}', {}, 'test')",
+                "INSERT INTO cases (id, incident_id, external_id, area_code, classification, how_found, origin, place, created_at, created_by) \
+                 VALUES ({n}, {incident}, '清徐-{n}', '{area}', 'confirmed', 'mass_testing', 'local', '{place}', {}, 'test')",
                 at(created)
             )
         };
@@ -492,17 +497,30 @@ async fn the_clocks_board_counts_positives_and_contacts_not_yet_moved_and_villag
             case(1, "140121100201", "home", -3),
             case(2, "140121101201", "in_transfer", -1),
             case(3, "140121100202", "hospital", -5),
+            // Discharged and home again, or only suspected: off the clock.
+            case(4, "140121100201", "home", -30),
+            "INSERT INTO hospitals (id, name, kind, area_code, beds) VALUES (1, '清徐县人民医院', 'designated', '140121', 100)".into(),
+            format!(
+                "INSERT INTO hospital_stays (case_id, hospital_id, area_code, admitted_at, severity, status, discharged_at) \
+                 VALUES (4, 1, '140121100201', {}, 'mild', 'discharged', {})",
+                at(-29),
+                at(-2)
+            ),
+            case(5, "140121100201", "home", -4),
+            "UPDATE cases SET classification = 'suspected' WHERE id = 5".into(),
             // Handed over 13 hours ago and no bus yet: overdue; on the bus: running; in the
             // site: off the clock.
             order(0, "awaiting_transfer", -13),
             order(1, "in_transit", -1),
             order(2, "centralized", -20),
         ];
-        // Round 1, superseded by round 2, left 清源镇 unfinished: no longer on the clock. Round 2
-        // is past its deadline with 西关村 one short (徐沟镇 complete with an exemption); round 3
-        // has not started.
+        // Round 1, superseded by round 2 on the same ground, left 清源镇 unfinished: no longer
+        // on the clock. Round 2 is past its deadline with 西关村 one short (徐沟镇 complete with an
+        // exemption); round 4, later but only in 北关村, supersedes none of 清源镇's; round 3 has
+        // not started.
         stmts.extend(round(1, -48, -24, &["140121100"]));
         stmts.extend(round(2, -5, -1, &["140121100201", "140121100202", "140121101"]));
+        stmts.extend(round(4, -2, 3, &["140121101201"]));
         stmts.extend(round(3, 1, 6, &["140121"]));
         stmts.extend([
             counts(1, "140121100201", 1, 0),
@@ -520,10 +538,14 @@ async fn the_clocks_board_counts_positives_and_contacts_not_yet_moved_and_villag
         };
         assert_eq!(of(ClockKind::PositiveToHospital), vec![("140121100", 1, 0, 1), ("140121101", 1, 0, 0)], "{:?}", s.kind);
         assert_eq!(of(ClockKind::ContactsToQuarantine), vec![("140121100", 2, 0, 1)]);
-        assert_eq!(of(ClockKind::RoundDeadline), vec![("140121100", 1, 0, 1)]);
-        // Once 西关村's last person is sampled, the round is off the clock; once round 3 starts,
-        // its county-wide area is on it, due in five hours.
+        assert_eq!(of(ClockKind::RoundDeadline), vec![("140121100", 1, 0, 1), ("140121101", 1, 0, 0)]);
+        // Once 西关村's last person is sampled, its line is off the clock; once round 3 starts,
+        // its county-wide area is on it, due in five hours, and every earlier round is off.
         raw(&s, "UPDATE round_area_counts SET sampled = 2 WHERE round_id = 2 AND area_code = '140121100202'").await.unwrap();
+        let board = store.clock_counts(&[code("140121")], now).await.unwrap();
+        let rounds: Vec<_> =
+            board.iter().filter(|c| c.clock == ClockKind::RoundDeadline).map(|c| (c.area_code.as_str(), c.open, c.overdue)).collect();
+        assert_eq!(rounds, vec![("140121101", 1, 0)]);
         let later = store.clock_counts(&[code("140121")], now + Duration::hours(1) + Duration::minutes(1)).await.unwrap();
         let rounds: Vec<_> =
             later.iter().filter(|c| c.clock == ClockKind::RoundDeadline).map(|c| (c.area_code.as_str(), c.open, c.overdue)).collect();
