@@ -756,7 +756,7 @@ impl Store {
         self.instruction_summary(id, now).await
     }
 
-    async fn instruction_row(&self, id: i64) -> Result<(InstructionSummary, String)> {
+    pub(crate) async fn instruction_row(&self, id: i64) -> Result<(InstructionSummary, String)> {
         let sql = format!("{SUMMARY_SELECT} WHERE i.id = $1");
         let row: Option<SummaryRow> =
             with_read_pool!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(id).fetch_optional(pool).await?);
@@ -779,18 +779,12 @@ impl Store {
             return Ok(());
         }
         let mut params = vec![Param::Time(now), Param::Time(now + rules::DUE_SOON)];
-        let ids: Vec<String> = list
-            .iter()
-            .map(|s| {
-                params.push(Param::Int(s.id));
-                format!("${}", params.len())
-            })
-            .collect();
+        let ids = crate::list_placeholders(params.len(), list.len());
+        params.extend(list.iter().map(|s| Param::Int(s.id)));
         let sql = format!(
             "SELECT instruction_id, state, COUNT(*), SUM(CASE WHEN deadline < $1 THEN 1 ELSE 0 END), \
              SUM(CASE WHEN deadline >= $1 AND deadline <= $2 THEN 1 ELSE 0 END) \
-             FROM instruction_recipients WHERE instruction_id IN ({}) GROUP BY instruction_id, state",
-            ids.join(", ")
+             FROM instruction_recipients WHERE instruction_id IN ({ids}) GROUP BY instruction_id, state"
         );
         let rows: Vec<(i64, String, i64, i64, i64)> = with_read_pool!(self, pool =>
             bind_all(sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(pool).await?);
@@ -907,14 +901,9 @@ impl Store {
         let only = match keep {
             None => String::new(),
             Some(_) => {
-                let ids: Vec<String> = recipients
-                    .iter()
-                    .map(|r| {
-                        params.push(Param::Int(r.id));
-                        format!("${}", params.len())
-                    })
-                    .collect();
-                format!(" AND e.recipient_id IN ({})", ids.join(", "))
+                let list = crate::list_placeholders(params.len(), recipients.len());
+                params.extend(recipients.iter().map(|r| Param::Int(r.id)));
+                format!(" AND e.recipient_id IN ({list})")
             }
         };
         let sql = format!(

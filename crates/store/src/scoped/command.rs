@@ -270,7 +270,8 @@ impl Scoped {
         let asker = self.asker(&incident)?;
         let me = &self.principal.user;
         if !(asker.commands || self.sees_all_instructions()) {
-            let (summary, _) = self.store.instruction_head(id, Utc::now()).await?;
+            // Who issued it (its row; its recipients need not be counted).
+            let (summary, _) = self.store.instruction_row(id).await?;
             let leads = match summary.task_force_id {
                 Some(t) => self.store.lead_of(t).await? == Some(me.id),
                 None => false,
