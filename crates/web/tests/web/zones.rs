@@ -461,14 +461,20 @@ async fn a_checkpoint_officer_turns_back_a_sealed_zone_resident_with_the_reason_
         assert_eq!(handed, serde_json::json!(["refuse", "pass"]));
         let shown = client.execute("return document.getElementById('by-hand').hidden;", vec![]).await.unwrap();
         assert_eq!(shown.as_bool(), Some(true), "nothing left to ask");
-        // The phone kept the time each person passed; the signal comes back two hours after the
-        // first — and three days after the second, too late to be logged.
+        // The phone kept the time each person passed; the signal comes back up to two hours
+        // after the first (still today, for the day's figures: half the time since local
+        // midnight when that is less) — and three days after the second, too late to be logged.
+        let now = chrono::Utc::now();
+        let midnight = cordon_domain::from_local(cordon_domain::local_date(now).and_time(chrono::NaiveTime::MIN));
+        let back_ms = ((now - midnight) / 2).min(chrono::Duration::hours(2)).num_milliseconds().max(1);
         let kept = client
             .execute(
-                "var k = Object.keys(localStorage).filter(function (k) { return k.indexOf('cordon-checkpoint-queue-') === 0; })[0]; \
-                 var q = JSON.parse(localStorage.getItem(k)); var kept = q[0].passed_at; \
-                 q[0].passed_at = new Date(Date.now() - 2 * 3600 * 1000).toISOString(); \
-                 q[1].passed_at = new Date(Date.now() - 72 * 3600 * 1000).toISOString(); localStorage.setItem(k, JSON.stringify(q)); return kept;",
+                &format!(
+                    "var k = Object.keys(localStorage).filter(function (k) {{ return k.indexOf('cordon-checkpoint-queue-') === 0; }})[0]; \
+                     var q = JSON.parse(localStorage.getItem(k)); var kept = q[0].passed_at; \
+                     q[0].passed_at = new Date(Date.now() - {back_ms}).toISOString(); \
+                     q[1].passed_at = new Date(Date.now() - 72 * 3600 * 1000).toISOString(); localStorage.setItem(k, JSON.stringify(q)); return kept;"
+                ),
                 vec![],
             )
             .await
