@@ -54,6 +54,7 @@ pub mod refusal;
 pub mod report;
 pub mod resident_id;
 pub mod screen;
+pub mod supplies;
 pub mod testing;
 pub mod throttle;
 pub mod timeline;

@@ -13,6 +13,9 @@ use cordon_domain::checkpoints::{CheckpointKind, Decision, Direction};
 use cordon_domain::health_code::Colour;
 use cordon_domain::observation::{Category, RoomStatus, SiteKind, Status};
 use cordon_domain::person::Sex;
+use cordon_domain::supplies::{
+    DeliveryStatus, ItemCategory, MovementKind, Priority, ReceiptSource, RequestStatus, RequesterKind, WarehouseLevel,
+};
 use cordon_domain::testing::exemption::ExemptionReason;
 use cordon_domain::testing::pooling::ZoneKind;
 use cordon_domain::testing::result::{RecallStatus, TubeResult};
@@ -75,6 +78,14 @@ pub fn enum_columns() -> Vec<EnumColumn> {
         column("role_permissions", "role", Role::ALL, Role::as_str),
         column("tubes", "result", &TubeResult::ALL, TubeResult::as_str),
         column("tubes", "pool_kind", &crate::station::POOL_KINDS, |k| k),
+        column("supply_items", "category", ItemCategory::ALL, ItemCategory::as_str),
+        column("warehouses", "level", WarehouseLevel::ALL, WarehouseLevel::as_str),
+        column("stock_movements", "kind", MovementKind::ALL, MovementKind::as_str),
+        column("stock_movements", "source", ReceiptSource::ALL, ReceiptSource::as_str),
+        column("supply_requests", "requester_kind", RequesterKind::ALL, RequesterKind::as_str),
+        column("supply_requests", "priority", Priority::ALL, Priority::as_str),
+        column("supply_requests", "status", RequestStatus::ALL, RequestStatus::as_str),
+        column("deliveries", "status", DeliveryStatus::ALL, DeliveryStatus::as_str),
     ]
 }
 

@@ -77,6 +77,7 @@ pub mod sites;
 /// What runs only on SQLite: the hot paths on the synchronous connection.
 mod sqlite;
 pub mod station;
+pub mod supplies;
 pub mod testing;
 pub mod timeline;
 pub mod trajectories;

@@ -11,6 +11,8 @@ mod command;
 mod daily;
 mod health_codes;
 mod observation;
+mod supplies;
+pub use supplies::RequestDetail;
 mod zones;
 
 pub use command::{Account, InstructionView};

@@ -2084,5 +2084,7 @@ mod daily;
 mod health_codes;
 #[path = "store/observation.rs"]
 mod observation;
+#[path = "store/supplies.rs"]
+mod supplies;
 #[path = "store/zones.rs"]
 mod zones;

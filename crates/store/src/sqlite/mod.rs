@@ -17,6 +17,7 @@ pub(crate) mod observation;
 pub(crate) mod people;
 pub(crate) mod results;
 pub(crate) mod station;
+pub(crate) mod supplies;
 pub(crate) mod writer;
 
 /// A time as the SQLite driver stores it (RFC 3339, so that text order is time order).
