@@ -86,7 +86,7 @@
     chart("chart-round").setOption({
       textStyle: { color: TEXT }, animation: false,
       title: { text: r ? r.name : L.round_none, left: "center", bottom: 0, textStyle: { color: TEXT, fontSize: 16 } },
-      series: [{ type: "gauge", min: 0, max: 100, progress: { show: true }, axisLabel: { color: TEXT }, detail: { formatter: "{value}%", color: TEXT },
+      series: [{ type: "gauge", min: 0, max: 100, progress: { show: true }, axisLabel: { color: TEXT }, detail: { formatter: "{value}%", color: TEXT, offsetCenter: [0, "75%"], fontSize: 22 },
         data: [{ value: r && r.expected > 0 ? Math.round(done * 1000 / r.expected) / 10 : 0 }] }]
     }, true);
 
@@ -94,7 +94,7 @@
       textStyle: { color: TEXT }, animation: false,
       legend: { textStyle: { color: TEXT }, bottom: 0 },
       title: { show: f.beds_used + f.beds_free === 0, text: "0", left: "center", top: "middle", textStyle: { color: TEXT, fontSize: 28 } },
-      series: [{ type: "pie", radius: ["45%", "70%"], stillShowZeroSum: false, label: { show: f.beds_used + f.beds_free > 0, color: TEXT, formatter: "{b} {c}" }, labelLine: { show: f.beds_used + f.beds_free > 0 },
+      series: [{ type: "pie", radius: ["40%", "62%"], stillShowZeroSum: false, label: { show: f.beds_used + f.beds_free > 0, color: TEXT, formatter: "{b}\n{c}", overflow: "none" }, labelLine: { show: f.beds_used + f.beds_free > 0, length: 8, length2: 6 },
         data: [{ name: L.used, value: f.beds_used, itemStyle: { color: "#ef5350" } }, { name: L.free, value: f.beds_free, itemStyle: { color: "#66bb6a" } }] }]
     }, true);
 

@@ -3,38 +3,43 @@
 
 use askama::Template;
 use axum::response::Response;
+use cordon_domain::access::Permission;
 use cordon_domain::clocks::ClockKind;
 
 use crate::auth::Caller;
 use crate::i18n::Tr;
 use crate::ui::{Places, UserBadge, failure, render};
 
-/// Where a clock's items are worked.
-pub(crate) fn board_of(clock: ClockKind) -> &'static str {
-    match clock {
-        ClockKind::PositiveToHospital | ClockKind::ContactsToQuarantine => "/dispatch",
-        ClockKind::CoreInvestigation | ClockKind::InvestigationReport => "/tracing",
-        ClockKind::PoolRecall => "/recalls",
-        ClockKind::LabTurnaround => "/results",
-        ClockKind::RoundDeadline => "/coverage",
-        ClockKind::Instruction => "/instructions?overdue=1",
-    }
+/// Where a clock's items are worked, for someone who may open that board: the dispatch board,
+/// the investigation desk, the recall list, the lab's results (for others, the latest round's
+/// coverage with its tubes on the way), the latest round's coverage, the instructions.
+pub(crate) fn board_of(clock: ClockKind, can: impl Fn(Permission) -> bool) -> Option<&'static str> {
+    let (board, needs) = match clock {
+        ClockKind::PositiveToHospital | ClockKind::ContactsToQuarantine => ("/dispatch", Permission::QuarantineRead),
+        ClockKind::CoreInvestigation | ClockKind::InvestigationReport => ("/tracing", Permission::TracingRead),
+        ClockKind::PoolRecall => ("/recalls", Permission::TestingRead),
+        ClockKind::LabTurnaround if can(Permission::LabWrite) => ("/results", Permission::LabWrite),
+        ClockKind::LabTurnaround | ClockKind::RoundDeadline => ("/coverage", Permission::TestingRead),
+        ClockKind::Instruction => ("/instructions", Permission::AreasRead),
+    };
+    can(needs).then_some(board)
 }
 
 /// One clock's totals.
 pub struct ClockRow {
     kind: &'static str,
     label: String,
-    href: &'static str,
+    href: Option<&'static str>,
     open: i64,
     due_soon: i64,
     overdue: i64,
 }
 
-/// One township's cells, in the clocks' order: (open, overdue).
+/// One township's cells, in the clocks' order: the clock's name (a phone shows it beside the
+/// figure), open, overdue.
 pub struct AreaRow {
     name: String,
-    cells: Vec<(i64, i64)>,
+    cells: Vec<(String, i64, i64)>,
 }
 
 #[derive(Template)]
@@ -64,7 +69,7 @@ pub(super) async fn page(t: Tr, caller: Caller) -> Response {
             ClockRow {
                 kind: k.as_str(),
                 label: t.get(&format!("clocks.kind.{}", k.as_str())).to_string(),
-                href: board_of(*k),
+                href: board_of(*k, |p| caller.0.principal().can(p)),
                 open,
                 due_soon,
                 overdue,
@@ -81,7 +86,11 @@ pub(super) async fn page(t: Tr, caller: Caller) -> Response {
             cells: ClockKind::ALL
                 .iter()
                 .map(|k| {
-                    counts.iter().filter(|c| c.clock == *k && c.area_code == code).fold((0, 0), |(o, d), c| (o + c.open, d + c.overdue))
+                    let (open, overdue) = counts
+                        .iter()
+                        .filter(|c| c.clock == *k && c.area_code == code)
+                        .fold((0, 0), |(o, d), c| (o + c.open, d + c.overdue));
+                    (t.get(&format!("clocks.kind.{}", k.as_str())).to_string(), open, overdue)
                 })
                 .collect(),
         })

@@ -94,7 +94,8 @@ struct CoveragePage {
 
 #[derive(Deserialize)]
 pub struct CoverageQuery {
-    round: i64,
+    /// The round; the latest started one the caller sees when absent (the clocks board's link).
+    round: Option<i64>,
     area: Option<String>,
     after: Option<String>,
     error: Option<String>,
@@ -107,8 +108,18 @@ pub async fn page(t: Tr, caller: Caller, Query(q): Query<CoverageQuery>) -> Resp
         Err(_) => return message(t, Some(&caller), StatusCode::BAD_REQUEST, t.get("area.bad_code"), t.get("area.bad_code_detail")),
     };
     let after = q.after.as_deref().and_then(PersonCursor::decode);
+    let Some(round_id) = q.round else {
+        let now = Utc::now();
+        return match scope.rounds().await {
+            Ok(rounds) => match rounds.iter().filter(|r| r.starts_at <= now).max_by_key(|r| (r.starts_at, r.id)) {
+                Some(r) => axum::response::IntoResponse::into_response(axum::response::Redirect::to(&format!("/coverage?round={}", r.id))),
+                None => message(t, Some(&caller), StatusCode::NOT_FOUND, t.get("coverage.no_round"), t.get("coverage.no_round_detail")),
+            },
+            Err(e) => failure(t, &caller, e),
+        };
+    };
     let loaded = async {
-        let Some(round) = scope.round(q.round).await? else { return Ok(None) };
+        let Some(round) = scope.round(round_id).await? else { return Ok(None) };
         let round_areas: Vec<AreaCode> = round.areas.iter().filter_map(|a| AreaCode::parse(&a.area_code).ok()).collect();
         let area = match asked.clone() {
             Some(a) => a,
