@@ -30,7 +30,7 @@ pub struct EventRow {
 }
 
 /// The kinds of record the log names, for its filter: each has a label `audit.entity.{kind}`.
-pub const ENTITIES: [&str; 35] = [
+pub const ENTITIES: [&str; 40] = [
     "observation_order",
     "case",
     "contacts",
@@ -55,6 +55,11 @@ pub const ENTITIES: [&str; 35] = [
     "instruction_recipient",
     "zone",
     "checkpoint",
+    "supply_item",
+    "warehouse",
+    "stock_movements",
+    "supply_request",
+    "delivery",
     "health_code",
     "rule_set",
     "person",
