@@ -877,10 +877,14 @@ async fn the_language_switch_turns_pages_english_and_is_remembered() {
         let query: std::collections::HashMap<_, _> = url.query_pairs().into_owned().collect();
         assert_eq!((query.get("q").map(String::as_str), query.get("area").map(String::as_str)), (Some("王"), Some("140121101")), "{url}");
         // A link missing what a page needs is a page in the person's language naming it.
-        client.goto(&format!("http://{addr}/coverage")).await.unwrap();
+        client.goto(&format!("http://{addr}/station?site=1")).await.unwrap();
         assert!(text(&client, "main").await.contains("round"), "{}", text(&client, "main").await);
-        client.goto(&format!("http://{addr}/coverage?lang=zh-CN")).await.unwrap();
+        client.goto(&format!("http://{addr}/station?site=1&lang=zh-CN")).await.unwrap();
         assert!(text(&client, "main").await.contains("「检测轮次」未填写"), "{}", text(&client, "main").await);
+        // The coverage page without a round (the clocks board's link) opens the latest round
+        // started, or says none has.
+        client.goto(&format!("http://{addr}/coverage")).await.unwrap();
+        assert!(text(&client, "main").await.contains("还没有开始的检测轮次"), "{}", text(&client, "main").await);
         client.close().await.unwrap();
         w.finish().await;
     }

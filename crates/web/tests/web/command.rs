@@ -229,6 +229,15 @@ async fn the_commander_forms_task_forces_and_fans_an_instruction_out_to_every_vi
         let row = text(&client, "#clocks tr[data-clock=instruction]").await;
         assert!(row.contains(&format!("指令办理 {}", villages - 1)), "{row}");
         assert!(text(&client, "#clocks-by-area").await.contains("清源镇"));
+        // Each clock opens a board the commander may open: the lab's clock the round's coverage
+        // (the lab's own page is the lab's), the round's clock the latest round.
+        for (clock, board) in [("lab_turnaround", "/coverage"), ("round_deadline", "/coverage"), ("positive_to_hospital", "/dispatch")] {
+            let a = client.find(fantoccini::Locator::Css(&format!("#clocks tr[data-clock={clock}] a"))).await.unwrap();
+            assert_eq!(a.attr("href").await.unwrap().as_deref(), Some(board), "{clock}");
+        }
+        // On a phone each township's figure carries its clock's name.
+        let cell = client.find(fantoccini::Locator::Css("#clocks-by-area tbody td:nth-child(2)")).await.unwrap();
+        assert_eq!(cell.attr("data-label").await.unwrap().as_deref(), Some("阳性转运（2小时）"));
         std::fs::write(screenshot_path(&format!("clocks-{kind}.png")), client.screenshot().await.unwrap()).unwrap();
 
         // The day on the timeline; an entry typed in; filtered to the task forces.

@@ -283,6 +283,10 @@ async fn the_commander_opens_yesterdays_report_follows_a_figure_signs_it_and_sig
         assert!(text(&client, "#rt-now").await.contains("不足12例"));
         assert!(client.find(fantoccini::Locator::Css("#chart-curve canvas")).await.is_ok(), "the curve is drawn");
         assert!(text(&client, "#screen-updated").await.starts_with("更新于"));
+        // It is the window: nothing below it to scroll to.
+        let fits = client.execute("return document.documentElement.scrollHeight <= window.innerHeight + 1", vec![]).await.unwrap();
+        let tall = client.execute("return [document.documentElement.scrollHeight, window.innerHeight]", vec![]).await.unwrap();
+        assert_eq!(fits, serde_json::json!(true), "page and window heights {tall}");
         std::fs::write(screenshot_path(&format!("screen-{kind}.png")), client.screenshot().await.unwrap()).unwrap();
         // On a phone.
         client.set_window_size(390, 844).await.unwrap();
