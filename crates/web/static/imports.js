@@ -27,7 +27,7 @@
   function summary(body) {
     var rows = body.rows || body.features || 0;
     var refused = body.invalid_rows || (body.problems ? body.problems.length : 0);
-    var stored = body.inserted !== undefined ? body.inserted : (body.imported !== undefined ? body.imported : (body.members || 0));
+    var stored = body.inserted !== undefined ? body.inserted : (body.imported !== undefined ? body.imported : (body.stored !== undefined ? body.stored : (body.members || 0)));
     var unchanged = body.unchanged !== undefined ? body.unchanged : Math.max(0, rows - stored - refused);
     // A row that corrected a registered person, or differs from one, is a row with a warning too.
     var warned = (body.warned_rows || 0) + (body.corrected_rows || 0) + (body.kept_rows || 0);
@@ -52,10 +52,15 @@
       var file = form.querySelector("input[type=file]").files[0];
       if (!file) { say(text.choose, true); return; }
       var params = [];
-      Array.prototype.forEach.call(form.querySelectorAll("input:not([type=file])"), function (input) {
-        if (input.value.trim()) params.push(encodeURIComponent(input.name) + "=" + encodeURIComponent(input.value.trim()));
+      // A field the address names ({warehouse}) goes into it; the others into the query.
+      var url = section.getAttribute("data-url");
+      Array.prototype.forEach.call(form.querySelectorAll("input:not([type=file]), select"), function (input) {
+        var value = input.value.trim();
+        var slot = "{" + input.name + "}";
+        if (url.indexOf(slot) >= 0) { url = url.replace(slot, encodeURIComponent(value)); return; }
+        if (value) params.push(encodeURIComponent(input.name) + "=" + encodeURIComponent(value));
       });
-      var url = section.getAttribute("data-url") + (params.length ? "?" + params.join("&") : "");
+      url += params.length ? "?" + params.join("&") : "";
       var xhr = new XMLHttpRequest();
       xhr.open("POST", url);
       xhr.setRequestHeader("content-type", section.getAttribute("data-type") || "text/csv");

@@ -2886,5 +2886,7 @@ mod command;
 mod daily;
 #[path = "web/observation.rs"]
 mod observation;
+#[path = "web/supplies.rs"]
+mod supplies;
 #[path = "web/zones.rs"]
 mod zones;

@@ -1,6 +1,6 @@
 //! The scoped door to supplies. Logistics (`supplies.write`) keeps the items, the warehouses of
-//! the jurisdiction and their stock, approves and issues requests; the headquarters and the
-//! observer (`reports.read`) read it; a community worker (`community.write`), a site head
+//! the jurisdiction and their stock, approves and issues requests; everyone working in the
+//! jurisdiction (`areas.read`) reads it; a community worker (`community.write`), a site head
 //! (`quarantine.write`) and the hotline (`hotline.write`) ask for supplies for places of the
 //! jurisdiction; a community worker or logistics brings a delivery to the door.
 
@@ -17,18 +17,11 @@ use crate::supplies::{
 };
 use crate::{Result, StoreError};
 
-/// Who reads supplies: logistics, the headquarters and the observer.
-const READ: &[Permission] = &[Permission::SuppliesWrite, Permission::ReportsRead];
+/// Who reads supplies: everyone working in the jurisdiction (stock, requests and deliveries
+/// are the whole headquarters' business).
+const READ: Permission = Permission::AreasRead;
 /// Who asks for supplies.
 const ASK: &[Permission] = &[Permission::SuppliesWrite, Permission::CommunityWrite, Permission::QuarantineWrite, Permission::HotlineWrite];
-/// Who reads requests and deliveries (those who ask and deliver too).
-const FOLLOW: &[Permission] = &[
-    Permission::SuppliesWrite,
-    Permission::ReportsRead,
-    Permission::CommunityWrite,
-    Permission::QuarantineWrite,
-    Permission::HotlineWrite,
-];
 /// Who brings a delivery.
 const DELIVER: &[Permission] = &[Permission::SuppliesWrite, Permission::CommunityWrite];
 
@@ -46,7 +39,7 @@ impl Scoped {
     }
 
     pub async fn supply_items(&self) -> Result<Vec<Item>> {
-        self.require_any(FOLLOW)?;
+        self.require(READ)?;
         self.store.supply_items().await
     }
 
@@ -56,12 +49,12 @@ impl Scoped {
     }
 
     pub async fn warehouses(&self) -> Result<Vec<Warehouse>> {
-        self.require_any(FOLLOW)?;
+        self.require(READ)?;
         self.store.warehouses_in(self.principal.user.jurisdiction.areas()).await
     }
 
     pub async fn warehouse(&self, id: i64) -> Result<Warehouse> {
-        self.require_any(FOLLOW)?;
+        self.require(READ)?;
         let w = self.store.warehouse_by_id(id).await?.ok_or_else(|| missing!("refused.stock.no_warehouse", id = id))?;
         self.inside_text(&w.area_code)?;
         Ok(w)
@@ -87,7 +80,7 @@ impl Scoped {
 
     /// The balances of the jurisdiction's warehouses (or of one).
     pub async fn stock_balances(&self, warehouse: Option<i64>) -> Result<Vec<Balance>> {
-        self.require_any(READ)?;
+        self.require(READ)?;
         if let Some(id) = warehouse {
             self.warehouse(id).await?;
         }
@@ -96,7 +89,7 @@ impl Scoped {
 
     /// A warehouse's movements, newest first.
     pub async fn stock_movements(&self, warehouse: i64, before: Option<i64>, limit: i64) -> Result<Vec<Movement>> {
-        self.require_any(READ)?;
+        self.require(READ)?;
         let w = self.warehouse(warehouse).await?;
         self.store.movements_of(w.id, before, limit.clamp(1, 500)).await
     }
@@ -108,7 +101,7 @@ impl Scoped {
     }
 
     pub async fn supply_requests(&self, statuses: &[RequestStatus], limit: i64) -> Result<Vec<Request>> {
-        self.require_any(FOLLOW)?;
+        self.require(READ)?;
         self.store.requests_in(self.principal.user.jurisdiction.areas(), statuses, limit.clamp(1, 500)).await
     }
 
@@ -119,7 +112,7 @@ impl Scoped {
     }
 
     pub async fn supply_request(&self, id: i64) -> Result<RequestDetail> {
-        self.require_any(FOLLOW)?;
+        self.require(READ)?;
         let request = self.request_inside(id).await?;
         Ok(RequestDetail { lines: self.store.request_lines(id).await?, deliveries: self.store.deliveries_of(id).await?, request })
     }
@@ -141,13 +134,13 @@ impl Scoped {
 
     /// The jurisdiction's deliveries under way and those of the last day.
     pub async fn deliveries(&self) -> Result<Vec<Delivery>> {
-        self.require_any(FOLLOW)?;
+        self.require(READ)?;
         self.store.deliveries_in(self.principal.user.jurisdiction.areas(), Utc::now()).await
     }
 
     /// A delivery of the jurisdiction with what it carries.
     pub async fn delivery(&self, id: i64) -> Result<(Delivery, Vec<Movement>)> {
-        self.require_any(FOLLOW)?;
+        self.require(READ)?;
         let d = self.store.delivery_by_id(id).await?.ok_or_else(|| missing!("refused.delivery.none", id = id))?;
         self.inside_text(&d.area_code)?;
         let items = self.store.delivery_items(id).await?;

@@ -93,6 +93,14 @@ one_of! {
     zone_condition => all(ConditionCode::ALL, ConditionCode::as_str);
     zone_kind => all(ZoneKind::ALL, ZoneKind::as_str);
     zone_scheme => all(Scheme::ALL, Scheme::as_str);
+    supply_category => all(cordon_domain::supplies::ItemCategory::ALL, cordon_domain::supplies::ItemCategory::as_str);
+    warehouse_level => all(cordon_domain::supplies::WarehouseLevel::ALL, cordon_domain::supplies::WarehouseLevel::as_str);
+    movement_kind => all(cordon_domain::supplies::MovementKind::ALL, cordon_domain::supplies::MovementKind::as_str);
+    receipt_source => all(cordon_domain::supplies::ReceiptSource::ALL, cordon_domain::supplies::ReceiptSource::as_str);
+    requester_kind => all(cordon_domain::supplies::RequesterKind::ALL, cordon_domain::supplies::RequesterKind::as_str);
+    supply_priority => all(cordon_domain::supplies::Priority::ALL, cordon_domain::supplies::Priority::as_str);
+    supply_request_status => all(cordon_domain::supplies::RequestStatus::ALL, cordon_domain::supplies::RequestStatus::as_str);
+    delivery_status => all(cordon_domain::supplies::DeliveryStatus::ALL, cordon_domain::supplies::DeliveryStatus::as_str);
 }
 
 one_of_or_null! {
@@ -102,6 +110,7 @@ one_of_or_null! {
     degree_or_null => all(Degree::ALL, Degree::as_str);
     severity_or_null => all(Severity::ALL, Severity::as_str);
     zone_kind_or_null => all(ZoneKind::ALL, ZoneKind::as_str);
+    receipt_source_or_null => all(cordon_domain::supplies::ReceiptSource::ALL, cordon_domain::supplies::ReceiptSource::as_str);
 }
 
 /// A list of vulnerabilities.

@@ -21,6 +21,7 @@ mod observation;
 pub(crate) mod persons;
 mod reports;
 mod results;
+mod supplies;
 mod testing;
 mod transfers;
 mod transport;
@@ -39,13 +40,26 @@ mod zones;
         (name = "observation", description = "Medical observation: orders and schedules, quarantine sites, transfers, rule sets"),
         (name = "reports", description = "The daily report: figures per area, the records behind each, signed versions"),
         (name = "command", description = "The command: response level, task forces, instructions with a clock per recipient, notices"),
-        (name = "zones", description = "Sealed, controlled and precaution zones (high, medium and low risk): drawn, counted down, stepped down and lifted")
+        (name = "zones", description = "Sealed, controlled and precaution zones (high, medium and low risk): drawn, counted down, stepped down and lifted"),
+        (name = "supplies", description = "Supplies: the item catalogue, warehouses and their balances (never below zero), stock movements and truck manifests, requests issued partly and deliveries to the door with proof")
     )
 )]
 struct ApiDoc;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(supplies::list_items, supplies::create_item))
+        .routes(routes!(supplies::list_warehouses, supplies::create_warehouse))
+        .routes(routes!(supplies::balances))
+        .routes(routes!(supplies::movements))
+        .routes(routes!(supplies::record_movements))
+        .routes(routes!(supplies::manifest))
+        .routes(routes!(supplies::list_requests, supplies::create_request))
+        .routes(routes!(supplies::request_detail))
+        .routes(routes!(supplies::approve_request))
+        .routes(routes!(supplies::issue_request))
+        .routes(routes!(supplies::list_deliveries))
+        .routes(routes!(supplies::advance_delivery))
         .routes(routes!(areas::area_tree))
         .routes(routes!(areas::area_detail))
         .routes(routes!(persons::list_persons, persons::register_person))

@@ -22,6 +22,10 @@ struct ImportsPage {
     tracing: bool,
     /// Area outlines for the zone map: the commander's.
     boundaries: bool,
+    /// A truck's manifest into a warehouse: logistics'. (id, name) of the warehouses.
+    warehouses: Option<Vec<(i64, String)>>,
+    /// Receipt sources: (value, label).
+    sources: Vec<(&'static str, String)>,
     /// The caller's first area, the default area of a line list's rows and of a roster.
     area: String,
     text_json: String,
@@ -31,11 +35,34 @@ pub async fn page(t: Tr, caller: Caller) -> Response {
     let p = caller.0.principal();
     let (persons, tracing, boundaries) =
         (p.can(Permission::PersonsImport), p.can(Permission::TracingWrite), p.can(Permission::CommandWrite));
-    if let Err(e) = caller.0.require_any(&[Permission::PersonsImport, Permission::TracingWrite, Permission::CommandWrite]) {
+    if let Err(e) =
+        caller.0.require_any(&[Permission::PersonsImport, Permission::TracingWrite, Permission::CommandWrite, Permission::SuppliesWrite])
+    {
         return failure(t, &caller, e);
     }
+    let warehouses = if p.can(Permission::SuppliesWrite) {
+        match caller.0.warehouses().await {
+            Ok(ws) => Some(ws.into_iter().map(|w| (w.id, w.name)).collect()),
+            Err(e) => return failure(t, &caller, e),
+        }
+    } else {
+        None
+    };
+    let sources = cordon_domain::supplies::ReceiptSource::ALL
+        .iter()
+        .map(|s| (s.as_str(), t.get(&format!("stock.source.{}", s.as_str())).to_string()))
+        .collect();
     // A refused row's or warning's reason, with what the import did instead, in the page's words.
-    let reasons = t.starting_with(&["row.", "refused.id.", "refused.name.", "refused.phone", "boundary.", "refused.boundary."]);
+    let reasons = t.starting_with(&[
+        "row.",
+        "refused.id.",
+        "refused.name.",
+        "refused.phone",
+        "boundary.",
+        "refused.boundary.",
+        "refused.manifest.",
+        "refused.stock.",
+    ]);
     let mut texts: Vec<(&str, &'static str)> = reasons.iter().map(|(k, _)| (*k, *k)).collect();
     texts.extend_from_slice(&[
         ("choose", "imports.choose"),
@@ -71,6 +98,9 @@ pub async fn page(t: Tr, caller: Caller) -> Response {
         ("field.left_at", "imports.field.left_at"),
         ("field.workplace", "imports.field.workplace"),
         ("field.unit", "imports.field.unit"),
+        ("field.item", "supplies.item"),
+        ("field.quantity", "supplies.quantity"),
+        ("field.expires_on", "supplies.expires_on"),
         ("refused.file_columns", "refused.file_columns"),
         ("refused.not_csv", "refused.not_csv"),
         ("refused.checkin_file_columns", "refused.checkin_file_columns"),
@@ -80,5 +110,5 @@ pub async fn page(t: Tr, caller: Caller) -> Response {
     ]);
     let text_json = page_texts(t, &texts);
     let area = p.user.jurisdiction.areas().first().map(|a| a.as_str().to_string()).unwrap_or_default();
-    render(&ImportsPage { t, user: UserBadge::of(&caller), persons, tracing, boundaries, area, text_json })
+    render(&ImportsPage { t, user: UserBadge::of(&caller), persons, tracing, boundaries, warehouses, sources, area, text_json })
 }

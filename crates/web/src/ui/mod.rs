@@ -33,6 +33,7 @@ mod persons;
 mod quarantine;
 mod results;
 mod situation;
+mod supplies;
 mod testing;
 mod transfers;
 mod transport;
@@ -65,6 +66,7 @@ pub fn router() -> Router<AppState> {
         .merge(observation::router())
         .merge(zones::router())
         .merge(checkpoints::router())
+        .merge(supplies::router())
         .merge(command::router())
         .route("/logout", post(login::logout))
 }
@@ -87,6 +89,8 @@ pub struct UserBadge {
     pub can_import: bool,
     pub can_zones: bool,
     pub can_checkpoints: bool,
+    /// Supplies: stock and requests (everyone reads them; the menu shows them to those who work them).
+    pub can_supplies: bool,
     /// The command page: level and task forces.
     pub can_command: bool,
     /// The instructions board.
@@ -109,9 +113,18 @@ impl UserBadge {
             can_dispatch: p.can(Permission::TransferWrite) || p.can(Permission::CommandWrite),
             can_community: p.can(Permission::CommunityWrite),
             can_treatment: p.can(Permission::QuarantineRead) || p.can(Permission::TreatmentWrite),
-            can_import: p.can(Permission::PersonsImport) || p.can(Permission::TracingWrite),
+            can_import: p.can(Permission::PersonsImport) || p.can(Permission::TracingWrite) || p.can(Permission::SuppliesWrite),
             can_zones: p.can(Permission::AreasRead),
             can_checkpoints: p.can(Permission::CheckpointWrite) || p.can(Permission::CommandWrite),
+            can_supplies: [
+                Permission::SuppliesWrite,
+                Permission::CommandWrite,
+                Permission::CommunityWrite,
+                Permission::QuarantineWrite,
+                Permission::HotlineWrite,
+            ]
+            .iter()
+            .any(|x| p.can(*x)),
             can_command: p.can(Permission::CommandWrite) || p.can(Permission::ReportsRead),
             can_instructions: p.can(Permission::AreasRead),
         })
@@ -328,6 +341,8 @@ async fn index(t: Tr, caller: Caller) -> Response {
         // looks people up by the whole id number or phone.
         (Permission::CheckpointWrite, "/checkpoints"),
         (Permission::HotlineWrite, "/persons"),
+        // Logistics opens on the warehouses' stock.
+        (Permission::SuppliesWrite, "/supplies"),
     ];
     if let Some((_, desk)) = desks.iter().find(|(perm, _)| p.can(*perm)) {
         return axum::response::Redirect::to(desk).into_response();
