@@ -167,6 +167,9 @@ pub fn cover_short(cover: Option<f64>, threshold: f64) -> bool {
     cover.is_some_and(|d| d < threshold)
 }
 
+/// How far ahead an expiry may lie.
+pub const EXPIRY_YEARS: i64 = 20;
+
 /// A batch's expiry, when the item tracks batches: a receipt of such an item names its batch, and
 /// stock already expired is not received.
 pub fn check_batch(tracked: bool, batch: &str, expires_on: Option<NaiveDate>, today: NaiveDate) -> Result<(), Refusal> {
@@ -176,10 +179,13 @@ pub fn check_batch(tracked: bool, batch: &str, expires_on: Option<NaiveDate>, to
     if batch.chars().count() > 60 {
         return Err(crate::refusal!("refused.stock.batch_long"));
     }
-    if let Some(d) = expires_on
-        && d < today
-    {
-        return Err(crate::refusal!("refused.stock.expired", expires_on = d));
+    if let Some(d) = expires_on {
+        if d < today {
+            return Err(crate::refusal!("refused.stock.expired", expires_on = d));
+        }
+        if d > today + Duration::days(365 * EXPIRY_YEARS) {
+            return Err(crate::refusal!("refused.stock.expiry_far", years = EXPIRY_YEARS));
+        }
     }
     Ok(())
 }

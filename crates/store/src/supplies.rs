@@ -87,6 +87,9 @@ pub struct MovementReport {
     pub refused: Vec<(usize, Refusal)>,
 }
 
+/// The most lines one request may hold.
+pub const MAX_LINES: usize = 100;
+
 /// A movement's row, planned and checked, in [`INSERT_MOVEMENT`]'s order.
 #[derive(Debug, Clone)]
 pub(crate) struct MoveRow {
@@ -117,9 +120,12 @@ pub(crate) const ON_HAND: &str = "SELECT quantity FROM stock_balances WHERE ware
 pub(crate) const PUT: &str = "INSERT INTO stock_balances (warehouse_id, item_id, batch, expires_on, quantity) VALUES ($1, $2, $3, $4, $5) \
      ON CONFLICT (warehouse_id, item_id, batch) DO UPDATE SET quantity = stock_balances.quantity + excluded.quantity, \
      expires_on = COALESCE(stock_balances.expires_on, excluded.expires_on)";
-/// A stock-take's new figure, only if the books still say what was read.
-pub(crate) const SET_COUNTED: &str =
-    "UPDATE stock_balances SET quantity = $5 WHERE warehouse_id = $1 AND item_id = $2 AND batch = $3 AND quantity = $4";
+/// A stock-take makes sure the balance's row exists (zero when new), reads it locked (on
+/// PostgreSQL `FOR UPDATE`; SQLite's one writer already orders every write), then sets the count.
+pub(crate) const ENSURE_ROW: &str = "INSERT INTO stock_balances (warehouse_id, item_id, batch, quantity) VALUES ($1, $2, $3, 0) \
+     ON CONFLICT (warehouse_id, item_id, batch) DO NOTHING";
+const ON_HAND_LOCKED: &str = "SELECT quantity FROM stock_balances WHERE warehouse_id = $1 AND item_id = $2 AND batch = $3 FOR UPDATE";
+pub(crate) const SET_COUNTED: &str = "UPDATE stock_balances SET quantity = $4 WHERE warehouse_id = $1 AND item_id = $2 AND batch = $3";
 pub(crate) const BY_CLIENT: &str = "SELECT id FROM stock_movements WHERE client_id = $1";
 pub(crate) const INSERT_MOVEMENT: &str = "INSERT INTO stock_movements (kind, item_id, batch, expires_on, from_warehouse, to_warehouse, \
      quantity, counted, source, reference, request_id, delivery_id, note, moved_at, recorded_by, client_id) \
@@ -429,10 +435,11 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<MovementReport> {
         let (rows, mut refused) = self.plan_movements(actor, asks, warehouses, now).await?;
-        let area = rows.first().and_then(|r| r.to.or(r.from)).and_then(|w| warehouses.get(&w)).map(|w| w.area_code.clone());
-        let mut change = Change::new("record", "stock_movements", asks.len());
-        if let Some(a) = area {
-            change = change.area(&a);
+        let shared = shared_area(&rows, warehouses);
+        let mut change = Change::new("record", "stock_movements", 0)
+            .after(serde_json::json!({ "asked": asks.len(), "refused_before_writing": refused.len() }));
+        if !shared.is_empty() {
+            change = change.area(&shared);
         }
         let plan = WritePlan { delivery: None, moves: rows, lines: Vec::new(), status: None, whole: false, change };
         let mut report = if plan.moves.is_empty() { MovementReport::default() } else { self.write_plan(actor, plan).await?.report };
@@ -467,7 +474,7 @@ impl Store {
         params.push(crate::Param::Time(now - Duration::days(rules::COVER_WINDOW_DAYS)));
         let since = params.len();
         let sql = format!(
-            "SELECT w.id, w.name, w.area_code, i.id, i.name, i.category, i.unit, CAST(SUM(b.quantity) AS BIGINT), COUNT(*), MIN(b.expires_on), \
+            "SELECT w.id, w.name, w.area_code, i.id, i.name, i.category, i.unit, CAST(SUM(b.quantity) AS BIGINT), SUM(CASE WHEN b.quantity > 0 THEN 1 ELSE 0 END), MIN(CASE WHEN b.quantity > 0 THEN b.expires_on END), \
              (SELECT CAST(COALESCE(SUM(m.quantity), 0) AS BIGINT) FROM stock_movements m WHERE m.from_warehouse = w.id AND m.kind IN ('issue', 'transfer') \
               AND m.moved_at >= ${since} AND m.item_id = i.id) \
              FROM stock_balances b JOIN warehouses w ON w.id = b.warehouse_id JOIN supply_items i ON i.id = b.item_id \
@@ -516,6 +523,9 @@ impl Store {
         rules::check_needed_by(new.needed_by, now)?;
         if new.lines.is_empty() {
             return Err(refused!("refused.supply.no_lines"));
+        }
+        if new.lines.len() > MAX_LINES {
+            return Err(refused!("refused.supply.lines_many", max = MAX_LINES));
         }
         let mut seen = std::collections::HashSet::new();
         let ids: Vec<i64> = new.lines.iter().map(|l| l.0).collect();
@@ -648,8 +658,8 @@ impl Store {
             if l.owed() > 0 {
                 let batches: Vec<(String, Option<NaiveDate>, i64)> = with_read_pool!(self, pool => sqlx::query_as(
                     "SELECT batch, expires_on, quantity FROM stock_balances WHERE warehouse_id = $1 AND item_id = $2 AND quantity > 0 \
-                     ORDER BY expires_on IS NULL, expires_on, batch")
-                    .bind(warehouse).bind(l.item_id).fetch_all(pool).await?);
+                     AND (expires_on IS NULL OR expires_on >= $3) ORDER BY expires_on IS NULL, expires_on, batch")
+                    .bind(warehouse).bind(l.item_id).bind(cordon_domain::local_date(now)).fetch_all(pool).await?);
                 for (batch, expires_on, on_hand) in batches {
                     let take = rules::allocate(l.owed() - issued, on_hand);
                     if take == 0 {
@@ -677,9 +687,8 @@ impl Store {
                     });
                 }
             }
-            if issued > 0 {
-                line_updates.push((req.id, l.item_id, l.issued, l.issued + issued));
-            }
+            // Every line is guarded, moved or not: the status is worked out from all of them.
+            line_updates.push((req.id, l.item_id, l.issued, l.issued + issued));
             after.push(Line { requested: l.requested, approved: l.approved, issued: l.issued + issued });
         }
         if moves.is_empty() {
@@ -764,6 +773,9 @@ impl Store {
         };
         with_write_pool!(self, pool => {
             let mut tx = pool.begin_write().await?;
+            // The request's row first: two of its deliveries arriving at once take turns, so the
+            // later one sees the earlier delivered and marks the request met.
+            sqlx::query("UPDATE supply_requests SET status = status WHERE id = $1").bind(d.request_id).execute(&mut *tx).await?;
             let moved = match &h {
                 None => sqlx::query("UPDATE deliveries SET status = $2, out_at = $3 WHERE id = $1 AND status = $4")
                     .bind(d.id).bind(to.as_str()).bind(now).bind(d.status.as_str()).execute(&mut *tx).await?,
@@ -790,10 +802,30 @@ impl Store {
     }
 }
 
+/// The area a batch's event is filed under: the one every warehouse it names lies in (a
+/// township's, or the county's for a batch across townships).
+fn shared_area(rows: &[MoveRow], warehouses: &HashMap<i64, Warehouse>) -> String {
+    let codes: Vec<&str> =
+        rows.iter().flat_map(|r| [r.from, r.to]).flatten().filter_map(|w| warehouses.get(&w)).map(|w| w.area_code.as_str()).collect();
+    let Some(first) = codes.first() else { return String::new() };
+    let common = codes.iter().map(|c| c.bytes().zip(first.bytes()).take_while(|(a, b)| a == b).count()).min().unwrap_or(0);
+    [12, 9, 6, 4, 2].into_iter().find(|n| common >= *n).map_or(String::new(), |n| first[..n].to_string())
+}
+
 /// The plan's audit event with the movements it wrote.
-pub(crate) fn with_ids(mut change: Change, ids: &[i64]) -> Change {
+/// A batch's event is the first movement's (the rest named beside it); an issue's names its
+/// delivery.
+pub(crate) fn with_ids(mut change: Change, ids: &[i64], delivery_id: Option<i64>) -> Change {
     let mut after = change.after.take().unwrap_or_else(|| serde_json::json!({}));
     after["movement_ids"] = serde_json::json!(ids);
+    if let Some(d) = delivery_id {
+        after["delivery_id"] = serde_json::json!(d);
+    }
+    if change.entity == "stock_movements"
+        && let Some(first) = ids.first()
+    {
+        change.entity_id = Some(first.to_string());
+    }
     change.after(after)
 }
 
@@ -819,8 +851,13 @@ fn plan_one(
         rules::check_quantity(ask.quantity)?
     };
     let batch = ask.batch.trim().to_string();
+    if !item.tracks_batches && !batch.is_empty() {
+        return Err(cordon_domain::refusal!("refused.stock.no_batches"));
+    }
     if ask.kind == MovementKind::Receipt {
         rules::check_batch(item.tracks_batches, &batch, ask.expires_on, today)?;
+    } else if ask.source.is_some() || ask.expires_on.is_some() {
+        return Err(cordon_domain::refusal!("refused.stock.receipt_only"));
     } else if item.tracks_batches && batch.is_empty() {
         return Err(cordon_domain::refusal!("refused.stock.batch_needed"));
     }
@@ -835,7 +872,7 @@ fn plan_one(
     };
     let client_id = ask.client_id.as_deref().map(str::trim).filter(|c| !c.is_empty()).map(str::to_string);
     if client_id.as_ref().is_some_and(|c| c.len() > 100) {
-        return Err(cordon_domain::refusal!("refused.checkpoint.bad_client_id"));
+        return Err(cordon_domain::refusal!("refused.stock.bad_client_id"));
     }
     Ok(MoveRow {
         index,
@@ -862,6 +899,22 @@ fn plan_one(
 /// before its first change (the guarded take changes nothing when short), so a refused one
 /// leaves nothing behind; a whole plan is refused as a whole.
 async fn write_plan_pg(pool: &sqlx::PgPool, actor: &Actor, plan: WritePlan) -> Result<Written> {
+    // Two writers locking the same balances in opposite orders (a transfer each way) deadlock;
+    // PostgreSQL breaks it by failing one, which is written again from the start.
+    let mut tries = 0;
+    loop {
+        match write_plan_pg_once(pool, actor, plan.clone()).await {
+            Err(StoreError::Database(e))
+                if tries < 3 && e.as_database_error().and_then(|d| d.code()).is_some_and(|c| c == "40P01" || c == "40001") =>
+            {
+                tries += 1;
+            }
+            other => return other,
+        }
+    }
+}
+
+async fn write_plan_pg_once(pool: &sqlx::PgPool, actor: &Actor, plan: WritePlan) -> Result<Written> {
     let mut tx = pool.begin().await?;
     let mut out = Written::default();
     if let Some(d) = &plan.delivery {
@@ -880,6 +933,8 @@ async fn write_plan_pg(pool: &sqlx::PgPool, actor: &Actor, plan: WritePlan) -> R
     let mut ids = Vec::with_capacity(plan.moves.len());
     for row in &plan.moves {
         if let Some(cid) = &row.client_id {
+            // The same movement sent twice at once: the second waits for the first and finds it.
+            sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1))").bind(cid).execute(&mut *tx).await?;
             let done: Option<(i64,)> = sqlx::query_as(BY_CLIENT).bind(cid).fetch_optional(&mut *tx).await?;
             if let Some((id,)) = done {
                 out.report.stored.push(Moved { index: row.index, id, repeated: true });
@@ -908,7 +963,7 @@ async fn write_plan_pg(pool: &sqlx::PgPool, actor: &Actor, plan: WritePlan) -> R
         }
     }
     if !ids.is_empty() || plan.delivery.is_some() {
-        tx.append(actor, &with_ids(plan.change, &ids)).await?;
+        tx.append(actor, &with_ids(plan.change, &ids, out.delivery_id)).await?;
     }
     tx.commit().await?;
     Ok(out)
@@ -924,31 +979,14 @@ async fn apply_pg(
     let (mut quantity, mut counted, mut expires_on) = (row.quantity, None, row.expires_on);
     if let Some(from) = row.from {
         if row.kind == MovementKind::Stocktake {
-            let on_hand: Option<(i64,)> =
-                sqlx::query_as(ON_HAND).bind(from).bind(row.item_id).bind(&row.batch).fetch_optional(&mut **tx).await?;
-            let on_hand = on_hand.map_or(0, |(q,)| q);
+            sqlx::query(ENSURE_ROW).bind(from).bind(row.item_id).bind(&row.batch).execute(&mut **tx).await?;
+            let (on_hand,): (i64,) =
+                sqlx::query_as(ON_HAND_LOCKED).bind(from).bind(row.item_id).bind(&row.batch).fetch_one(&mut **tx).await?;
             let delta = match rules::stocktake_delta(on_hand, row.quantity) {
                 Ok(d) => d,
                 Err(r) => return Ok(Err(r)),
             };
-            let set = sqlx::query(SET_COUNTED)
-                .bind(from)
-                .bind(row.item_id)
-                .bind(&row.batch)
-                .bind(on_hand)
-                .bind(row.quantity)
-                .execute(&mut **tx)
-                .await?;
-            if set.rows_affected() == 0 {
-                sqlx::query(PUT)
-                    .bind(from)
-                    .bind(row.item_id)
-                    .bind(&row.batch)
-                    .bind(None::<NaiveDate>)
-                    .bind(row.quantity)
-                    .execute(&mut **tx)
-                    .await?;
-            }
+            sqlx::query(SET_COUNTED).bind(from).bind(row.item_id).bind(&row.batch).bind(row.quantity).execute(&mut **tx).await?;
             counted = Some(row.quantity);
             quantity = delta;
         } else {
@@ -1033,6 +1071,18 @@ pub(crate) struct ManifestRead {
     pub(crate) count: u64,
 }
 
+/// A whole number as a spreadsheet writes it: digits, or digits in groups of three with commas
+/// (12,000 — never 1,5).
+fn thousands(text: &str) -> std::result::Result<i64, std::num::ParseIntError> {
+    let mut groups = text.split(',');
+    let head = groups.next().unwrap_or("");
+    let rest: Vec<&str> = groups.collect();
+    if rest.iter().any(|g| g.len() != 3) || (!rest.is_empty() && (head.is_empty() || head.len() > 3)) {
+        return "x".parse::<i64>();
+    }
+    text.replace(',', "").parse::<i64>()
+}
+
 /// Reads a manifest: each row a receipt into `warehouse` (its source and the manifest's
 /// reference given), or the row's refusal with its line. Items are named as in the catalogue.
 pub(crate) fn read_manifest(
@@ -1072,7 +1122,7 @@ pub(crate) fn read_manifest(
             problems.push(fail("item", cordon_domain::refusal!("refused.manifest.unknown_item", item = name)));
             continue;
         };
-        let quantity = match get(Some(cols.quantity)).replace(',', "").parse::<i64>() {
+        let quantity = match thousands(get(Some(cols.quantity))) {
             Ok(q) => q,
             Err(_) => {
                 problems.push(fail("quantity", cordon_domain::refusal!("refused.manifest.quantity", value = get(Some(cols.quantity)))));
@@ -1115,4 +1165,17 @@ pub(crate) fn read_manifest(
         ));
     }
     Ok(ManifestRead { encoding, rows, problems, count })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_manifest_quantity_takes_commas_only_as_thousands() {
+        assert_eq!(super::thousands("12,000"), Ok(12_000));
+        assert_eq!(super::thousands("1,234,567"), Ok(1_234_567));
+        assert_eq!(super::thousands("500"), Ok(500));
+        assert!(super::thousands("1,5").is_err());
+        assert!(super::thousands(",500").is_err());
+        assert!(super::thousands("1234,000").is_err());
+    }
 }

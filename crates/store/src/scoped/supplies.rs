@@ -129,6 +129,10 @@ impl Scoped {
     pub async fn issue_supply_request(&self, id: i64, courier: &str) -> Result<(Delivery, Vec<RequestLine>)> {
         self.require(Permission::SuppliesWrite)?;
         let req = self.request_inside(id).await?;
+        // Stock leaves the warehouse it was approved from: one of the caller's.
+        if let Some(w) = req.warehouse_id {
+            self.warehouse(w).await?;
+        }
         self.store.issue_request(&self.actor, &req, courier, Utc::now()).await
     }
 

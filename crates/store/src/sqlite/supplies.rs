@@ -7,8 +7,8 @@ use rusqlite::{Connection, OptionalExtension as _, params};
 use crate::audit::{Actor, Chain, INSERT_AUDIT};
 use crate::sqlite_sql as sql;
 use crate::supplies::{
-    BY_CLIENT, INSERT_DELIVERY, INSERT_MOVEMENT, LINE_ISSUED, MoveRow, Moved, ON_HAND, PUT, REQUEST_STATUS, SET_COUNTED, TAKE, WritePlan,
-    Written, short, with_ids,
+    BY_CLIENT, ENSURE_ROW, INSERT_DELIVERY, INSERT_MOVEMENT, LINE_ISSUED, MoveRow, Moved, ON_HAND, PUT, REQUEST_STATUS, SET_COUNTED, TAKE,
+    WritePlan, Written, short, with_ids,
 };
 use crate::{Result, StoreError};
 use cordon_domain::refusal::Refusal;
@@ -57,7 +57,7 @@ pub(crate) fn write_plan(c: &Connection, actor: &Actor, plan: WritePlan) -> Resu
     }
     if !ids.is_empty() || plan.delivery.is_some() {
         let params: Vec<rusqlite::types::Value> =
-            Chain::rusqlite(c)?.seal(actor, &with_ids(plan.change, &ids)).iter().map(crate::param_value).collect();
+            Chain::rusqlite(c)?.seal(actor, &with_ids(plan.change, &ids, out.delivery_id)).iter().map(crate::param_value).collect();
         c.prepare_cached(&sql(INSERT_AUDIT))?.execute(rusqlite::params_from_iter(params))?;
     }
     Ok(out)
@@ -77,9 +77,8 @@ fn apply(c: &Connection, row: &MoveRow, delivery_id: Option<i64>) -> Result<std:
                 Ok(d) => d,
                 Err(r) => return Ok(Err(r)),
             };
-            if c.prepare_cached(&sql(SET_COUNTED))?.execute(params![from, row.item_id, row.batch, held, row.quantity])? == 0 {
-                c.prepare_cached(&sql(PUT))?.execute(params![from, row.item_id, row.batch, None::<String>, row.quantity])?;
-            }
+            c.prepare_cached(&sql(ENSURE_ROW))?.execute(params![from, row.item_id, row.batch])?;
+            c.prepare_cached(&sql(SET_COUNTED))?.execute(params![from, row.item_id, row.batch, row.quantity])?;
             counted = Some(row.quantity);
             quantity = delta;
         } else {

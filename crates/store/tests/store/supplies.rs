@@ -37,6 +37,7 @@ async fn stock_never_goes_below_zero_a_manifest_stores_its_good_rows_and_a_reque
         seed_areas(&store).await;
         let logi = Arc::new(as_user(&store, "logi", Role::Logistics, "140121").await);
         let town_logi = as_user(&store, "town_logi", Role::Logistics, "140121101").await;
+        let qingyuan_logi = as_user(&store, "qingyuan_logi", Role::Logistics, "140121100").await;
         let worker = as_user(&store, "worker", Role::CommunityWorker, "140121100").await;
         let item =
             |name: &str, category, unit: &str, tracks_batches| NewItem { name: name.into(), category, unit: unit.into(), tracks_batches };
@@ -128,6 +129,12 @@ async fn stock_never_goes_below_zero_a_manifest_stores_its_good_rows_and_a_reque
         // Days of cover: 60 bags issued over the last three days is 20 a day; 140 last 7 days.
         let rice_row = logi.stock_balances(Some(stadium.id)).await.unwrap().into_iter().find(|b| b.item_id == rice.id).unwrap();
         assert_eq!((rice_row.used, rice_row.days_of_cover, rice_row.short), (60, Some(7.0), false));
+        // A batch on an item not kept by batch is refused (it would sit where a plain issue
+        // cannot find it).
+        let mut stray = movement(MovementKind::Receipt, rice.id, None, Some(stadium.id), 5);
+        stray.batch = "B1".into();
+        let r = logi.record_movements(&[stray]).await.unwrap();
+        assert_eq!(r.refused[0].1.kind, "refused.stock.no_batches", "{k:?}");
         // A township's logistics officer does not have the county's store.
         let theirs = town_logi.record_movements(&[movement(MovementKind::Issue, rice.id, Some(stadium.id), None, 1)]).await.unwrap();
         assert_eq!(theirs.refused[0].1.kind, "refused.stock.no_warehouse");
@@ -172,6 +179,8 @@ async fn stock_never_goes_below_zero_a_manifest_stores_its_good_rows_and_a_reque
         assert_eq!(logi.approve_supply_request(req.id, stadium.id, &[(rice.id, 3)]).await.refused().kind, "refused.supply.approved_range");
         let approved = logi.approve_supply_request(req.id, stadium.id, &[]).await.unwrap();
         assert_eq!(approved.status, RequestStatus::Approved);
+        // 清源镇's own logistics officer sees the request but may not draw on the county's store.
+        assert!(matches!(qingyuan_logi.issue_supply_request(req.id, "").await, Err(StoreError::Forbidden(_))), "{k:?}");
         // No rice is left: the masks go now, the rice stays owed.
         let (first, lines) = logi.issue_supply_request(req.id, "志愿者 李强").await.unwrap();
         let owed: Vec<(i64, i64, i64)> = lines.iter().map(|l| (l.item_id, l.issued, l.owed())).collect();

@@ -36,8 +36,8 @@ pub fn router() -> Router<AppState> {
 }
 
 /// (value, label) pairs of a domain enum for a select.
-fn options<E: Copy>(t: Tr, all: &[E], group: &str, name: fn(E) -> &'static str) -> Vec<(&'static str, String)> {
-    all.iter().map(|v| (name(*v), t.get(&format!("{group}.{}", name(*v))).to_string())).collect()
+fn options<E: Copy>(all: &[E], name: fn(E) -> &'static str, label: impl Fn(&str) -> String) -> Vec<(&'static str, String)> {
+    all.iter().map(|v| (name(*v), label(name(*v)))).collect()
 }
 
 /// One item's balance in a warehouse, as the stock page shows it.
@@ -116,10 +116,10 @@ async fn stock(t: Tr, caller: Caller, Query(q): Query<NoticeQuery>) -> Response 
         notice: q.notice,
         warehouses: blocks,
         items: items.into_iter().map(|i| (i.id, format!("{}（{}）", i.name, i.unit))).collect(),
-        kinds: options(t, MovementKind::ALL, "stock.kind", MovementKind::as_str),
-        sources: options(t, ReceiptSource::ALL, "stock.source", ReceiptSource::as_str),
-        categories: options(t, ItemCategory::ALL, "supply.category", ItemCategory::as_str),
-        levels: options(t, WarehouseLevel::ALL, "supply.level", WarehouseLevel::as_str),
+        kinds: options(MovementKind::ALL, MovementKind::as_str, |k| t.get(&format!("stock.kind.{k}")).to_string()),
+        sources: options(ReceiptSource::ALL, ReceiptSource::as_str, |k| t.get(&format!("stock.source.{k}")).to_string()),
+        categories: options(ItemCategory::ALL, ItemCategory::as_str, |k| t.get(&format!("supply.category.{k}")).to_string()),
+        levels: options(WarehouseLevel::ALL, WarehouseLevel::as_str, |k| t.get(&format!("supply.level.{k}")).to_string()),
     })
 }
 
@@ -161,11 +161,19 @@ async fn record_movement(t: Tr, caller: Caller, Form(f): Form<MovementForm>) -> 
             Err(_) => return form_refused(t, Some(&caller), &t.refusal(&cordon_domain::refusal!("row.date", value = d))),
         },
     };
+    // A receipt goes into the warehouse chosen, the others are of it; a second warehouse is
+    // passed on as it was chosen (the rules refuse it on anything but a transfer).
     let (from, to) = match f.kind {
         MovementKind::Receipt => (None, Some(f.warehouse)),
-        MovementKind::Transfer => (Some(f.warehouse), f.to_warehouse),
-        MovementKind::Issue | MovementKind::Stocktake => (Some(f.warehouse), None),
+        _ => (Some(f.warehouse), f.to_warehouse),
     };
+    if f.kind == MovementKind::Receipt && f.to_warehouse.is_some() {
+        return form_refused(
+            t,
+            Some(&caller),
+            &t.refusal(&cordon_domain::refusal!("refused.stock.ends", kind = cordon_domain::refusal::term("stock.kind", f.kind))),
+        );
+    }
     let ask = NewMovement {
         kind: f.kind,
         item_id: f.item_id,
@@ -257,7 +265,10 @@ struct RequestsPage {
 
 async fn requests(t: Tr, caller: Caller, Query(q): Query<NoticeQuery>) -> Response {
     let loaded = async {
-        let (list, items) = tokio::try_join!(caller.0.supply_requests(&[], 200), caller.0.supply_items())?;
+        use cordon_domain::supplies::RequestStatus as S;
+        // The open ones (a request met or rejected leaves the board; its page stays).
+        let open = [S::Submitted, S::Approved, S::PartlyIssued, S::Issued];
+        let (list, items) = tokio::try_join!(caller.0.supply_requests(&open, 500), caller.0.supply_items())?;
         let places = Places::of(&caller, list.iter().map(|r| r.area_code.as_str())).await?;
         Ok::<_, cordon_store::StoreError>((list, items, places))
     };
@@ -294,8 +305,8 @@ async fn requests(t: Tr, caller: Caller, Query(q): Query<NoticeQuery>) -> Respon
         notice: q.notice,
         rows,
         items: items.into_iter().map(|i| (i.id, format!("{}（{}）", i.name, i.unit))).collect(),
-        requesters: options(t, RequesterKind::ALL, "supply.requester", RequesterKind::as_str),
-        priorities: options(t, Priority::ALL, "supply.priority", Priority::as_str),
+        requesters: options(RequesterKind::ALL, RequesterKind::as_str, |k| t.get(&format!("supply.requester.{k}")).to_string()),
+        priorities: options(Priority::ALL, Priority::as_str, |k| t.get(&format!("supply.priority.{k}")).to_string()),
         default_needed_by: (now + chrono::Duration::hours(4))
             .with_timezone(&cordon_domain::local_offset())
             .format("%Y-%m-%dT%H:%M")
@@ -328,10 +339,12 @@ async fn create_request(t: Tr, caller: Caller, Form(f): Form<RequestForm>) -> Re
     let Some(needed_by) = local_input(&f.needed_by) else {
         return form_refused(t, Some(&caller), t.get("supplies.bad_needed_by"));
     };
-    let lines: Vec<(i64, i64)> = [(f.item_1, f.quantity_1), (f.item_2, f.quantity_2), (f.item_3, f.quantity_3)]
-        .into_iter()
-        .filter_map(|(i, q)| Some((i?, q?)))
-        .collect();
+    let pairs = [(f.item_1, f.quantity_1), (f.item_2, f.quantity_2), (f.item_3, f.quantity_3)];
+    // A line with an item and no quantity, or a quantity and no item, is said, not dropped.
+    if pairs.iter().any(|(i, q)| i.is_some() != q.is_some()) {
+        return form_refused(t, Some(&caller), t.get("supplies.half_line"));
+    }
+    let lines: Vec<(i64, i64)> = pairs.into_iter().filter_map(|(i, q)| Some((i?, q?))).collect();
     let done = async {
         let area = crate::ui::zones::place(&caller, &f.area).await?;
         let new = NewRequest {
