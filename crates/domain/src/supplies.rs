@@ -201,6 +201,12 @@ pub fn check_needed_by(needed_by: DateTime<Utc>, now: DateTime<Utc>) -> Result<(
     Ok(())
 }
 
+/// Whether a request is late: past its needed-by time and neither issued, delivered nor
+/// rejected.
+pub fn is_late(needed_by: DateTime<Utc>, status: RequestStatus, now: DateTime<Utc>) -> bool {
+    needed_by < now && !matches!(status, RequestStatus::Delivered | RequestStatus::Rejected | RequestStatus::Issued)
+}
+
 /// One line of a request: what was asked, what was approved, what has been issued.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Line {
@@ -404,6 +410,17 @@ mod tests {
         assert!(may_advance(DeliveryStatus::Planned, DeliveryStatus::OnTheWay).is_ok());
         assert!(may_advance(DeliveryStatus::OnTheWay, DeliveryStatus::Delivered).is_ok());
         assert!(may_advance(DeliveryStatus::Delivered, DeliveryStatus::OnTheWay).is_err());
+    }
+
+    #[test]
+    fn a_request_is_late_past_its_time_until_it_is_issued() {
+        let now = DateTime::parse_from_rfc3339("2022-04-13T14:00:00Z").unwrap().with_timezone(&Utc);
+        let past = now - Duration::minutes(1);
+        assert!(is_late(past, RequestStatus::Approved, now));
+        assert!(is_late(past, RequestStatus::PartlyIssued, now));
+        assert!(!is_late(past, RequestStatus::Issued, now));
+        assert!(!is_late(past, RequestStatus::Rejected, now));
+        assert!(!is_late(now + Duration::minutes(1), RequestStatus::Submitted, now));
     }
 
     #[test]

@@ -257,7 +257,7 @@ pub struct Request {
 impl Request {
     /// Past its needed-by time and not yet met.
     pub fn late(&self, now: DateTime<Utc>) -> bool {
-        self.needed_by < now && !matches!(self.status, RequestStatus::Delivered | RequestStatus::Rejected | RequestStatus::Issued)
+        rules::is_late(self.needed_by, self.status, now)
     }
 }
 
@@ -369,6 +369,19 @@ impl Store {
     pub(crate) async fn warehouse_by_id(&self, id: i64) -> Result<Option<Warehouse>> {
         Ok(with_read_pool!(self, pool => sqlx::query_as::<_, Warehouse>(
             "SELECT id, name, level, area_code FROM warehouses WHERE id = $1").bind(id).fetch_optional(pool).await?))
+    }
+
+    /// The warehouses among `ids` (those that exist).
+    pub(crate) async fn warehouses_by_id(&self, ids: &[i64]) -> Result<Vec<Warehouse>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql = format!("SELECT id, name, level, area_code FROM warehouses WHERE id IN ({})", crate::list_placeholders(0, ids.len()));
+        Ok(with_read_pool!(self, pool => {
+            let mut q = sqlx::query_as::<_, Warehouse>(sqlx::AssertSqlSafe(sql.as_str()));
+            for id in ids { q = q.bind(*id); }
+            q.fetch_all(pool).await?
+        }))
     }
 
     /// The warehouses in `scope`, by area and name.

@@ -73,8 +73,20 @@ impl Scoped {
         if asks.len() > 10_000 {
             return Err(refused!("refused.stock.batch_large", max = 10_000));
         }
-        let warehouses: HashMap<i64, Warehouse> =
-            self.store.warehouses_in(self.principal.user.jurisdiction.areas()).await?.into_iter().map(|w| (w.id, w)).collect();
+        // Only the warehouses the movements name, those of the jurisdiction kept: one outside it
+        // is one the caller does not have.
+        let mut ids: Vec<i64> = asks.iter().flat_map(|m| [m.from, m.to]).flatten().collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let jurisdiction = &self.principal.user.jurisdiction;
+        let warehouses: HashMap<i64, Warehouse> = self
+            .store
+            .warehouses_by_id(&ids)
+            .await?
+            .into_iter()
+            .filter(|w| AreaCode::parse(&w.area_code).is_ok_and(|a| super::outside(jurisdiction, &a).is_ok()))
+            .map(|w| (w.id, w))
+            .collect();
         self.store.record_movements(&self.actor, asks, &warehouses, Utc::now()).await
     }
 
