@@ -252,12 +252,32 @@ pub fn status_after(lines: &[Line]) -> RequestStatus {
     }
 }
 
-/// Whether a request in `status` may be approved (only once), issued against, or delivered.
+/// Whether a request in `status` may be approved: when submitted, or approved again (other
+/// quantities, another warehouse) while nothing of it has been issued.
 pub fn may_approve(status: RequestStatus) -> Result<(), Refusal> {
-    if status != RequestStatus::Submitted {
+    if !matches!(status, RequestStatus::Submitted | RequestStatus::Approved) {
         return Err(Refusal::conflict("refused.supply.not_submitted").with("status", crate::refusal::term("supply.status", status)));
     }
     Ok(())
+}
+
+/// The longest reason a request is rejected with.
+pub const REASON_MAX: usize = 500;
+
+/// Whether a request in `status` may be rejected, and its reason: said, at most [`REASON_MAX`]
+/// characters. Only before anything of it has been issued.
+pub fn check_reject(status: RequestStatus, reason: &str) -> Result<String, Refusal> {
+    if !matches!(status, RequestStatus::Submitted | RequestStatus::Approved) {
+        return Err(Refusal::conflict("refused.supply.not_rejectable").with("status", crate::refusal::term("supply.status", status)));
+    }
+    let reason = reason.trim();
+    if reason.is_empty() {
+        return Err(crate::refusal!("refused.supply.reason_needed"));
+    }
+    if reason.chars().count() > REASON_MAX {
+        return Err(crate::refusal!("refused.supply.reason_long", max = REASON_MAX));
+    }
+    Ok(reason.to_string())
 }
 
 /// Whether a request in `status` may be issued against.
@@ -394,10 +414,26 @@ mod tests {
         assert!(check_approved(10, 11).is_err());
         assert!(check_approved(10, -1).is_err());
         assert!(may_approve(RequestStatus::Submitted).is_ok());
-        assert_eq!(may_approve(RequestStatus::Approved).unwrap_err().class, crate::refusal::Class::Conflict);
+        // Approved again (another warehouse) while nothing is issued; not once something is.
+        assert!(may_approve(RequestStatus::Approved).is_ok());
+        assert_eq!(may_approve(RequestStatus::PartlyIssued).unwrap_err().class, crate::refusal::Class::Conflict);
+        assert_eq!(may_approve(RequestStatus::Rejected).unwrap_err().class, crate::refusal::Class::Conflict);
         assert!(may_issue(RequestStatus::PartlyIssued).is_ok());
         assert!(may_issue(RequestStatus::Issued).is_err());
         assert!(may_issue(RequestStatus::Submitted).is_err());
+    }
+
+    #[test]
+    fn a_request_is_rejected_with_its_reason_before_anything_is_issued() {
+        assert_eq!(
+            check_reject(RequestStatus::Submitted, "  重复申请，已由东关村统一配送 "),
+            Ok("重复申请，已由东关村统一配送".to_string())
+        );
+        assert!(check_reject(RequestStatus::Approved, "库存不足，改由镇物资站").is_ok());
+        assert_eq!(check_reject(RequestStatus::Submitted, " ").unwrap_err().kind, "refused.supply.reason_needed");
+        assert_eq!(check_reject(RequestStatus::Submitted, &"长".repeat(REASON_MAX + 1)).unwrap_err().kind, "refused.supply.reason_long");
+        assert_eq!(check_reject(RequestStatus::PartlyIssued, "x").unwrap_err().class, crate::refusal::Class::Conflict);
+        assert_eq!(check_reject(RequestStatus::Rejected, "x").unwrap_err().kind, "refused.supply.not_rejectable");
     }
 
     #[test]

@@ -252,6 +252,8 @@ pub struct Request {
     pub created_by: String,
     pub decided_at: Option<DateTime<Utc>>,
     pub decided_by: Option<String>,
+    /// Why it was rejected ('' otherwise).
+    pub decision_note: String,
 }
 
 impl Request {
@@ -301,7 +303,7 @@ pub struct Delivery {
 }
 
 const REQUEST_SELECT: &str = "SELECT id, area_code, requester_kind, requester_id, place, contact, priority, needed_by, status, note, \
-     warehouse_id, created_at, created_by, decided_at, decided_by FROM supply_requests";
+     warehouse_id, created_at, created_by, decided_at, decided_by, decision_note FROM supply_requests";
 const DELIVERY_SELECT: &str = "SELECT id, request_id, warehouse_id, area_code, place, status, courier, created_at, created_by, out_at, \
      delivered_at, received_by, contactless, proof, delivered_by FROM deliveries";
 
@@ -610,7 +612,20 @@ impl Store {
             crate::bind_all(sqlx::query_as::<_, Request>(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(pool).await?))
     }
 
-    /// Approves a submitted request line by line from `warehouse` (nothing approved rejects it).
+    /// The requests in `scope` of every status, the newest first, `before` an id (paged by id).
+    pub(crate) async fn requests_recent(&self, scope: &[AreaCode], before: Option<i64>, limit: i64) -> Result<Vec<Request>> {
+        let mut params = Vec::new();
+        let Some(inside) = crate::in_areas("area_code", scope, &mut params) else { return Ok(Vec::new()) };
+        params.push(crate::Param::Int(before.unwrap_or(i64::MAX)));
+        let before = params.len();
+        params.push(crate::Param::Int(limit));
+        let sql = format!("{REQUEST_SELECT} WHERE {inside} AND id < ${before} ORDER BY id DESC LIMIT ${}", params.len());
+        Ok(with_read_pool!(self, pool =>
+            crate::bind_all(sqlx::query_as::<_, Request>(sqlx::AssertSqlSafe(sql.as_str())), params.iter()).fetch_all(pool).await?))
+    }
+
+    /// Approves a submitted request line by line from `warehouse`, or approves it again (other
+    /// quantities, another warehouse) while nothing of it is issued.
     pub(crate) async fn approve_request(
         &self,
         actor: &Actor,
@@ -629,12 +644,18 @@ impl Store {
         if let Some((item, _)) = approvals.iter().find(|(i, _)| !lines.iter().any(|l| l.item_id == *i)) {
             return Err(refused!("refused.supply.not_a_line", item = item));
         }
+        // Nothing approved is a rejection, which says why (reject_request).
+        if after.iter().all(|(_, a)| *a == 0) {
+            return Err(refused!("refused.supply.approve_nothing"));
+        }
         let status = rules::status_after(&after.iter().map(|(_, a)| Line { requested: *a, approved: *a, issued: 0 }).collect::<Vec<_>>());
         with_write_pool!(self, pool => {
             let mut tx = pool.begin_write().await?;
-            let moved = sqlx::query("UPDATE supply_requests SET status = $2, warehouse_id = $3, decided_at = $4, decided_by = $5 \
-                 WHERE id = $1 AND status = 'submitted'")
-                .bind(req.id).bind(status.as_str()).bind(warehouse.id).bind(now).bind(&actor.name).execute(&mut *tx).await?;
+            // Guarded on the status read: approved again only while nothing was issued meanwhile.
+            let moved = sqlx::query("UPDATE supply_requests SET status = $2, warehouse_id = $3, decided_at = $4, decided_by = $5, \
+                 decision_note = '' WHERE id = $1 AND status = $6")
+                .bind(req.id).bind(status.as_str()).bind(warehouse.id).bind(now).bind(&actor.name).bind(req.status.as_str())
+                .execute(&mut *tx).await?;
             if moved.rows_affected() != 1 {
                 return Err(StoreError::from(Refusal::conflict("refused.supply.moved")));
             }
@@ -644,6 +665,26 @@ impl Store {
             }
             tx.append(actor, &Change::new("approve", "supply_request", req.id).area(&req.area_code).after(serde_json::json!({
                 "status": status, "warehouse_id": warehouse.id, "approved": after }))).await?;
+            tx.commit().await?;
+        });
+        self.request_by_id(req.id).await?.ok_or_else(|| StoreError::Task("request gone".into()))
+    }
+
+    /// Rejects a request nothing of which is issued, with the reason said to the requester.
+    pub(crate) async fn reject_request(&self, actor: &Actor, req: &Request, reason: &str, now: DateTime<Utc>) -> Result<Request> {
+        let reason = rules::check_reject(req.status, reason)?;
+        with_write_pool!(self, pool => {
+            let mut tx = pool.begin_write().await?;
+            let moved = sqlx::query("UPDATE supply_requests SET status = 'rejected', warehouse_id = NULL, decided_at = $2, decided_by = $3, \
+                 decision_note = $4 WHERE id = $1 AND status = $5")
+                .bind(req.id).bind(now).bind(&actor.name).bind(&reason).bind(req.status.as_str()).execute(&mut *tx).await?;
+            if moved.rows_affected() != 1 {
+                return Err(StoreError::from(Refusal::conflict("refused.supply.moved")));
+            }
+            sqlx::query("UPDATE supply_request_lines SET approved = 0 WHERE request_id = $1").bind(req.id).execute(&mut *tx).await?;
+            tx.append(actor, &Change::new("reject", "supply_request", req.id).area(&req.area_code)
+                .before(serde_json::json!({ "status": req.status }))
+                .after(serde_json::json!({ "status": RequestStatus::Rejected, "reason": reason }))).await?;
             tx.commit().await?;
         });
         self.request_by_id(req.id).await?.ok_or_else(|| StoreError::Task("request gone".into()))
@@ -1045,6 +1086,9 @@ async fn apply_pg(
 pub struct ManifestReport {
     pub rows: u64,
     pub stored: u64,
+    /// Rows received already by an earlier upload of the same manifest (same warehouse, number
+    /// and line), not received twice.
+    pub unchanged: u64,
     pub problems: Vec<crate::import::RowError>,
     /// The file's encoding as detected.
     pub encoding: &'static str,
@@ -1096,8 +1140,21 @@ fn thousands(text: &str) -> std::result::Result<i64, std::num::ParseIntError> {
     text.replace(',', "").parse::<i64>()
 }
 
+/// The client id of a manifest's row: the warehouse, the manifest's number, the line and what
+/// it holds, so the same manifest uploaded again receives nothing twice, while a row corrected
+/// since is received.
+fn manifest_row_id(warehouse: i64, reference: &str, line: u64, m: &NewMovement) -> String {
+    use sha2::Digest;
+    let key =
+        format!("{warehouse}\u{1f}{reference}\u{1f}{line}\u{1f}{}\u{1f}{}\u{1f}{:?}\u{1f}{}", m.item_id, m.batch, m.expires_on, m.quantity);
+    let digest = sha2::Sha256::digest(key.as_bytes());
+    let hex: String = digest.iter().take(20).map(|b| format!("{b:02x}")).collect();
+    format!("manifest:{hex}")
+}
+
 /// Reads a manifest: each row a receipt into `warehouse` (its source and the manifest's
 /// reference given), or the row's refusal with its line. Items are named as in the catalogue.
+/// Each row carries a client id from the manifest's number and line ([`manifest_row_id`]).
 pub(crate) fn read_manifest(
     bytes: Vec<u8>,
     items: &[Item],
@@ -1145,7 +1202,7 @@ pub(crate) fn read_manifest(
         let unit = get(cols.unit);
         if !unit.is_empty() && unit != item.unit {
             problems.push(fail(
-                "unit",
+                "item_unit",
                 cordon_domain::refusal!("refused.manifest.unit", item = name, unit = unit, expected = item.unit.clone()),
             ));
             continue;
@@ -1160,22 +1217,21 @@ pub(crate) fn read_manifest(
                 }
             },
         };
-        rows.push((
-            line,
-            NewMovement {
-                kind: MovementKind::Receipt,
-                item_id: item.id,
-                batch: get(cols.batch).to_string(),
-                expires_on,
-                from: None,
-                to: Some(warehouse),
-                quantity,
-                source: Some(source),
-                reference: reference.to_string(),
-                note: String::new(),
-                client_id: None,
-            },
-        ));
+        let mut receipt = NewMovement {
+            kind: MovementKind::Receipt,
+            item_id: item.id,
+            batch: get(cols.batch).to_string(),
+            expires_on,
+            from: None,
+            to: Some(warehouse),
+            quantity,
+            source: Some(source),
+            reference: reference.to_string(),
+            note: String::new(),
+            client_id: None,
+        };
+        receipt.client_id = Some(manifest_row_id(warehouse, reference, line, &receipt));
+        rows.push((line, receipt));
     }
     Ok(ManifestRead { encoding, rows, problems, count })
 }

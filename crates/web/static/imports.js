@@ -82,7 +82,10 @@
         section.querySelector(".import-summary").hidden = false;
         var rows = (body.errors || []).map(function (r) { return [r.line, text.refused, r.field, rowReason(r)]; })
           .concat((body.warnings || []).map(function (r) { return [r.line, text.warning, r.field, rowReason(r)]; }))
-          .concat((body.problems || []).map(function (r) { return [r.feature, text.refused, r.code, rowReason(r)]; }))
+          // A boundary file's problem names its feature and code; a manifest's its line and field.
+          .concat((body.problems || []).map(function (r) {
+            return [r.line !== undefined ? r.line : r.feature, text.refused, r.field !== undefined ? r.field : r.code, rowReason(r)];
+          }))
           .sort(function (a, b) { return a[0] - b[0]; });
         var tbody = table.querySelector("tbody");
         tbody.innerHTML = "";

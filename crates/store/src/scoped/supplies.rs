@@ -117,6 +117,12 @@ impl Scoped {
         self.store.requests_in(self.principal.user.jurisdiction.areas(), statuses, limit.clamp(1, 500)).await
     }
 
+    /// The jurisdiction's requests of every status, the newest first, paged by id.
+    pub async fn recent_supply_requests(&self, before: Option<i64>, limit: i64) -> Result<Vec<Request>> {
+        self.require(READ)?;
+        self.store.requests_recent(self.principal.user.jurisdiction.areas(), before, limit.clamp(1, 500)).await
+    }
+
     async fn request_inside(&self, id: i64) -> Result<Request> {
         let r = self.store.request_by_id(id).await?.ok_or_else(|| missing!("refused.supply.none", id = id))?;
         self.inside_text(&r.area_code)?;
@@ -135,6 +141,13 @@ impl Scoped {
         let req = self.request_inside(id).await?;
         let w = self.warehouse(warehouse).await?;
         self.store.approve_request(&self.actor, &req, &w, approvals, Utc::now()).await
+    }
+
+    /// Rejects a request of the jurisdiction, nothing of it issued, saying why.
+    pub async fn reject_supply_request(&self, id: i64, reason: &str) -> Result<Request> {
+        self.require(Permission::SuppliesWrite)?;
+        let req = self.request_inside(id).await?;
+        self.store.reject_request(&self.actor, &req, reason, Utc::now()).await
     }
 
     /// Issues what is owed on an approved request of the jurisdiction as one delivery.
@@ -187,8 +200,12 @@ impl Scoped {
             return Err(refused!("refused.manifest.large", max = crate::supplies::MANIFEST_MAX_BYTES / 1024 / 1024));
         }
         let w = self.warehouse(warehouse).await?;
-        let items = self.store.supply_items().await?;
         let reference = reference.trim().to_string();
+        // The manifest's number is what tells a second upload of it from the next truck's.
+        if reference.is_empty() {
+            return Err(refused!("refused.manifest.reference"));
+        }
+        let items = self.store.supply_items().await?;
         let crate::supplies::ManifestRead { encoding, rows, mut problems, count } =
             tokio::task::spawn_blocking(move || crate::supplies::read_manifest(bytes, &items, w.id, source, &reference))
                 .await
@@ -199,6 +216,8 @@ impl Scoped {
             problems.push(crate::import::RowError { line: lines[index], field: None, reason, then: None });
         }
         problems.sort_by_key(|p| p.line);
-        Ok(crate::supplies::ManifestReport { rows: count, stored: report.stored.len() as u64, problems, encoding })
+        let unchanged = report.stored.iter().filter(|m| m.repeated).count() as u64;
+        let stored = report.stored.len() as u64 - unchanged;
+        Ok(crate::supplies::ManifestReport { rows: count, stored, unchanged, problems, encoding })
     }
 }

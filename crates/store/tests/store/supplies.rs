@@ -73,8 +73,8 @@ async fn stock_never_goes_below_zero_a_manifest_stores_its_good_rows_and_a_reque
             later.format("%F")
         );
         let gbk = encoding_rs::GBK.encode(&csv).0.into_owned();
-        let report = logi.import_manifest(stadium.id, ReceiptSource::TransferIn, "省指挥部调拨单 0413-22", gbk).await.unwrap();
-        assert_eq!((report.rows, report.stored), (8, 4), "{k:?} {:?}", report.problems);
+        let report = logi.import_manifest(stadium.id, ReceiptSource::TransferIn, "省指挥部调拨单 0413-22", gbk.clone()).await.unwrap();
+        assert_eq!((report.rows, report.stored, report.unchanged), (8, 4, 0), "{k:?} {:?}", report.problems);
         let problems: Vec<(u64, &str)> = report.problems.iter().map(|p| (p.line, p.reason.kind)).collect();
         assert_eq!(
             problems,
@@ -88,7 +88,16 @@ async fn stock_never_goes_below_zero_a_manifest_stores_its_good_rows_and_a_reque
         );
         // The same as UTF-8 with a BOM and LF, missing its quantity column: said, nothing stored.
         let bad = "\u{feff}物资名称,单位\nN95口罩,只\n".as_bytes().to_vec();
-        assert_eq!(logi.import_manifest(stadium.id, ReceiptSource::Donation, "", bad).await.refused().kind, "refused.manifest.columns");
+        assert_eq!(
+            logi.import_manifest(stadium.id, ReceiptSource::Donation, "捐赠 7", bad).await.refused().kind,
+            "refused.manifest.columns"
+        );
+        // The same manifest uploaded again (the clerk was not sure it went): nothing twice.
+        let again = logi.import_manifest(stadium.id, ReceiptSource::TransferIn, "省指挥部调拨单 0413-22", gbk.clone()).await.unwrap();
+        assert_eq!((again.rows, again.stored, again.unchanged, again.problems.len()), (8, 0, 4, 4), "{k:?}");
+        // Without its number a second upload could not be told from the next truck's: refused.
+        let none = logi.import_manifest(stadium.id, ReceiptSource::TransferIn, " ", gbk).await.refused();
+        assert_eq!(none.kind, "refused.manifest.reference", "{k:?}");
 
         let on_hand = |item: i64, w: i64| {
             let logi = &logi;
@@ -177,8 +186,12 @@ async fn stock_never_goes_below_zero_a_manifest_stores_its_good_rows_and_a_reque
         assert_eq!(req.status, RequestStatus::Submitted);
         assert!(matches!(worker.approve_supply_request(req.id, stadium.id, &[]).await, Err(StoreError::Forbidden(_))));
         assert_eq!(logi.approve_supply_request(req.id, stadium.id, &[(rice.id, 3)]).await.refused().kind, "refused.supply.approved_range");
+        // Approved from a store without the rice: approved again from another while nothing of
+        // it is issued, then back.
+        let moved = logi.approve_supply_request(req.id, town.id, &[]).await.unwrap();
+        assert_eq!((moved.status, moved.warehouse_id), (RequestStatus::Approved, Some(town.id)), "{k:?}");
         let approved = logi.approve_supply_request(req.id, stadium.id, &[]).await.unwrap();
-        assert_eq!(approved.status, RequestStatus::Approved);
+        assert_eq!((approved.status, approved.warehouse_id), (RequestStatus::Approved, Some(stadium.id)));
         // 清源镇's own logistics officer sees the request but may not draw on the county's store.
         assert!(matches!(qingyuan_logi.issue_supply_request(req.id, "").await, Err(StoreError::Forbidden(_))), "{k:?}");
         // No rice is left: the masks go now, the rice stays owed.
@@ -186,6 +199,9 @@ async fn stock_never_goes_below_zero_a_manifest_stores_its_good_rows_and_a_reque
         let owed: Vec<(i64, i64, i64)> = lines.iter().map(|l| (l.item_id, l.issued, l.owed())).collect();
         assert!(owed.contains(&(rice.id, 0, 2)) && owed.contains(&(mask.id, 10, 0)), "{k:?} {owed:?}");
         assert_eq!(worker.supply_request(req.id).await.unwrap().request.status, RequestStatus::PartlyIssued);
+        // Something is out: neither approved again nor rejected.
+        assert_eq!(logi.approve_supply_request(req.id, town.id, &[]).await.refused().kind, "refused.supply.not_submitted");
+        assert_eq!(logi.reject_supply_request(req.id, "x").await.refused().kind, "refused.supply.not_rejectable");
         assert_eq!(on_hand(mask.id, stadium.id).await, 11_980);
         logi.record_movements(&[movement(MovementKind::Receipt, rice.id, None, Some(stadium.id), 50)]).await.unwrap();
         let (second, _) = logi.issue_supply_request(req.id, "志愿者 李强").await.unwrap();
@@ -213,5 +229,20 @@ async fn stock_never_goes_below_zero_a_manifest_stores_its_good_rows_and_a_reque
             worker.advance_delivery(second.id, DeliveryStatus::OnTheWay, None).await.refused().kind,
             "refused.delivery.cannot_become"
         );
+
+        // The same household asks again: nothing approved is not an approval; it is rejected,
+        // saying why, and nothing can be issued on it.
+        let other = worker.create_supply_request(&ask).await.unwrap();
+        let none = [(rice.id, 0), (mask.id, 0)];
+        assert_eq!(logi.approve_supply_request(other.id, stadium.id, &none).await.refused().kind, "refused.supply.approve_nothing");
+        assert_eq!(logi.reject_supply_request(other.id, " ").await.refused().kind, "refused.supply.reason_needed");
+        assert!(matches!(worker.reject_supply_request(other.id, "x").await, Err(StoreError::Forbidden(_))), "{k:?}");
+        let no = logi.reject_supply_request(other.id, "重复申请：已随 3 排统一配送").await.unwrap();
+        assert_eq!(
+            (no.status, no.warehouse_id, no.decision_note.as_str(), no.decided_by.as_deref()),
+            (RequestStatus::Rejected, None, "重复申请：已随 3 排统一配送", Some("logi")),
+            "{k:?}"
+        );
+        assert_eq!(logi.issue_supply_request(other.id, "").await.refused().kind, "refused.supply.not_issuable");
     }
 }

@@ -57,6 +57,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(supplies::list_requests, supplies::create_request))
         .routes(routes!(supplies::request_detail))
         .routes(routes!(supplies::approve_request))
+        .routes(routes!(supplies::reject_request))
         .routes(routes!(supplies::issue_request))
         .routes(routes!(supplies::list_deliveries))
         .routes(routes!(supplies::advance_delivery))

@@ -342,9 +342,10 @@ pub struct ManifestQuery {
     /// Where the truck's load came from.
     #[param(schema_with = crate::api::enums::receipt_source)]
     pub source: String,
-    /// The manifest's number.
-    #[param(max_length = 200)]
-    pub reference: Option<String>,
+    /// The manifest's number (waybill or transfer order); the same number uploaded again
+    /// receives nothing twice.
+    #[param(min_length = 1, max_length = 200)]
+    pub reference: String,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -355,6 +356,8 @@ pub struct ManifestReportView {
     pub rows: u64,
     /// Received into stock.
     pub stored: u64,
+    /// Received already by an earlier upload of the same manifest number, not received twice.
+    pub unchanged: u64,
     /// Each row refused, with its line and why.
     pub problems: Vec<ImportRowError>,
 }
@@ -379,11 +382,12 @@ pub async fn manifest(
     let bytes = axum::body::to_bytes(body, max + 1).await.map_err(|_| {
         ApiError::from(cordon_store::StoreError::from(cordon_domain::refusal!("refused.manifest.large", max = max / 1024 / 1024)))
     })?;
-    let r = caller.0.import_manifest(id, source, q.reference.as_deref().unwrap_or(""), bytes.to_vec()).await?;
+    let r = caller.0.import_manifest(id, source, &q.reference, bytes.to_vec()).await?;
     Ok(Json(ManifestReportView {
         encoding: r.encoding.to_string(),
         rows: r.rows,
         stored: r.stored,
+        unchanged: r.unchanged,
         problems: r.problems.iter().map(ImportRowError::from).collect(),
     }))
 }
@@ -438,6 +442,8 @@ pub struct SupplyRequestView {
     pub created_by: String,
     pub decided_at: Option<DateTime<Utc>>,
     pub decided_by: Option<String>,
+    /// Why it was rejected ('' otherwise).
+    pub decision_note: String,
 }
 
 impl From<Request> for SupplyRequestView {
@@ -459,6 +465,7 @@ impl From<Request> for SupplyRequestView {
             created_by: r.created_by,
             decided_at: r.decided_at,
             decided_by: r.decided_by,
+            decision_note: r.decision_note,
         }
     }
 }
@@ -607,7 +614,8 @@ pub struct ApproveInput {
     pub lines: Vec<RequestLineInput>,
 }
 
-/// Approves a submitted request, line by line; nothing approved rejects it. Requires
+/// Approves a submitted request, line by line (at least one line above 0), or approves it
+/// again — other quantities, another warehouse — while nothing of it is issued. Requires
 /// `supplies.write`.
 #[utoipa::path(post, path = "/api/v1/supply-requests/{id}/approve", tag = "supplies", params(("id" = i64, Path, description = "Request id")),
     request_body = ApproveInput,
@@ -617,6 +625,23 @@ pub struct ApproveInput {
 pub async fn approve_request(caller: Caller, Path(id): Path<i64>, Json(input): Json<ApproveInput>) -> ApiResult<Json<SupplyRequestView>> {
     let approvals: Vec<(i64, i64)> = input.lines.iter().map(|l| (l.item_id, l.quantity)).collect();
     Ok(Json(caller.0.approve_supply_request(id, input.warehouse_id, &approvals).await?.into()))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct RejectInput {
+    /// Why, said to whoever asked.
+    #[schema(min_length = 1, max_length = 500)]
+    pub reason: String,
+}
+
+/// Rejects a request nothing of which is issued, with the reason. Requires `supplies.write`.
+#[utoipa::path(post, path = "/api/v1/supply-requests/{id}/reject", tag = "supplies", params(("id" = i64, Path, description = "Request id")),
+    request_body = RejectInput,
+    responses((status = 200, body = SupplyRequestView), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
+              (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)),
+    extensions(("x-permission" = json!(Permission::SuppliesWrite.as_str()))))]
+pub async fn reject_request(caller: Caller, Path(id): Path<i64>, Json(input): Json<RejectInput>) -> ApiResult<Json<SupplyRequestView>> {
+    Ok(Json(caller.0.reject_supply_request(id, &input.reason).await?.into()))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

@@ -101,6 +101,7 @@ pub async fn page(t: Tr, caller: Caller) -> Response {
         ("field.item", "supplies.item"),
         ("field.quantity", "supplies.quantity"),
         ("field.expires_on", "supplies.expires_on"),
+        ("field.item_unit", "supplies.unit"),
         ("refused.file_columns", "refused.file_columns"),
         ("refused.not_csv", "refused.not_csv"),
         ("refused.checkin_file_columns", "refused.checkin_file_columns"),

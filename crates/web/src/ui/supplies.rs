@@ -30,7 +30,9 @@ pub fn router() -> Router<AppState> {
         .route("/supplies/requests", get(requests).post(create_request))
         .route("/supplies/requests/{id}", get(request))
         .route("/supplies/requests/{id}/approve", post(approve))
+        .route("/supplies/requests/{id}/reject", post(reject))
         .route("/supplies/requests/{id}/issue", post(issue))
+        .route("/supplies/deliveries", get(deliveries))
         .route("/supplies/deliveries/{id}", get(delivery))
         .route("/supplies/deliveries/{id}/status", post(advance))
 }
@@ -255,6 +257,10 @@ struct RequestsPage {
     user: Option<UserBadge>,
     can_ask: bool,
     notice: Option<String>,
+    /// Every request, not only the open ones.
+    all: bool,
+    /// The id the next page of every request starts before.
+    earlier: Option<i64>,
     rows: Vec<RequestRow>,
     items: Vec<(i64, String)>,
     requesters: Vec<(&'static str, String)>,
@@ -263,12 +269,29 @@ struct RequestsPage {
     default_needed_by: String,
 }
 
-async fn requests(t: Tr, caller: Caller, Query(q): Query<NoticeQuery>) -> Response {
+/// The requests board's address: the open ones, or `all=1` for every request, the newest
+/// first, `before` an id.
+#[derive(Debug, Deserialize)]
+pub struct BoardQuery {
+    notice: Option<String>,
+    #[serde(default)]
+    all: String,
+    before: Option<i64>,
+}
+
+/// Requests shown a page on the board of every request.
+const ALL_PAGE: i64 = 100;
+
+async fn requests(t: Tr, caller: Caller, Query(q): Query<BoardQuery>) -> Response {
+    let all = !q.all.is_empty();
     let loaded = async {
         use cordon_domain::supplies::RequestStatus as S;
-        // The open ones (a request met or rejected leaves the board; its page stays).
+        // The open ones (a request met or rejected leaves it for the board of every request).
         let open = [S::Submitted, S::Approved, S::PartlyIssued, S::Issued];
-        let (list, items) = tokio::try_join!(caller.0.supply_requests(&open, 500), caller.0.supply_items())?;
+        let list = async {
+            if all { caller.0.recent_supply_requests(q.before, ALL_PAGE).await } else { caller.0.supply_requests(&open, 500).await }
+        };
+        let (list, items) = tokio::try_join!(list, caller.0.supply_items())?;
         let places = Places::of(&caller, list.iter().map(|r| r.area_code.as_str())).await?;
         Ok::<_, cordon_store::StoreError>((list, items, places))
     };
@@ -296,13 +319,19 @@ async fn requests(t: Tr, caller: Caller, Query(q): Query<NoticeQuery>) -> Respon
             place: r.place,
         })
         .collect();
-    // Late first, then as the store ordered them (most urgent, nearest needed-by).
-    rows.sort_by_key(|r| !r.late);
+    // Open ones: late first, then as the store ordered them (most urgent, nearest needed-by);
+    // every request: the newest first, a page at a time.
+    let earlier = (all && rows.len() as i64 == ALL_PAGE).then(|| rows.last().map(|r| r.id)).flatten();
+    if !all {
+        rows.sort_by_key(|r| !r.late);
+    }
     render(&RequestsPage {
         t,
         user: UserBadge::of(&caller),
         can_ask,
         notice: q.notice,
+        all,
+        earlier,
         rows,
         items: items.into_iter().map(|i| (i.id, format!("{}（{}）", i.name, i.unit))).collect(),
         requesters: options(RequesterKind::ALL, RequesterKind::as_str, |k| t.get(&format!("supply.requester.{k}")).to_string()),
@@ -410,8 +439,26 @@ struct RequestPage {
     lines: Vec<LineRow>,
     deliveries: Vec<DeliveryRow>,
     can_approve: bool,
+    /// Approving again: the lines show what is approved now, not what was asked.
+    reapproving: bool,
+    can_reject: bool,
     can_issue: bool,
     warehouses: Vec<(i64, String)>,
+    /// The warehouse the approval form offers: the one approved, else the store nearest the
+    /// requester (the deepest whose area holds the request's).
+    chosen_warehouse: i64,
+    /// Why it was rejected.
+    decision_note: String,
+}
+
+/// The warehouse nearest an area: the deepest whose area holds it, else the first.
+fn nearest_warehouse(warehouses: &[cordon_store::supplies::Warehouse], area: &str) -> Option<i64> {
+    warehouses
+        .iter()
+        .filter(|w| area.starts_with(w.area_code.as_str()))
+        .max_by_key(|w| w.area_code.len())
+        .or(warehouses.first())
+        .map(|w| w.id)
 }
 
 async fn request(t: Tr, caller: Caller, Path(id): Path<i64>, Query(q): Query<NoticeQuery>) -> Response {
@@ -468,8 +515,12 @@ async fn request(t: Tr, caller: Caller, Path(id): Path<i64>, Query(q): Query<Not
             })
             .collect(),
         can_approve: writes && cordon_domain::supplies::may_approve(status).is_ok(),
+        reapproving: status == cordon_domain::supplies::RequestStatus::Approved,
+        can_reject: writes && cordon_domain::supplies::check_reject(status, "-").is_ok(),
         can_issue: writes && cordon_domain::supplies::may_issue(status).is_ok(),
+        chosen_warehouse: r.warehouse_id.or_else(|| nearest_warehouse(&warehouses, &r.area_code)).unwrap_or_default(),
         warehouses: warehouses.into_iter().map(|w| (w.id, w.name)).collect(),
+        decision_note: r.decision_note,
         place: r.place,
         contact: r.contact,
         note: r.note,
@@ -503,6 +554,26 @@ async fn approve(t: Tr, caller: Caller, Path(id): Path<i64>, axum::extract::RawF
 }
 
 #[derive(Debug, Deserialize)]
+pub struct RejectForm {
+    #[serde(default)]
+    reason: String,
+    #[serde(default, deserialize_with = "checked")]
+    confirm: bool,
+}
+
+/// Rejects a request with its reason, once the tick confirms it.
+async fn reject(t: Tr, caller: Caller, Path(id): Path<i64>, Form(f): Form<RejectForm>) -> Response {
+    if !f.confirm {
+        return form_refused(t, Some(&caller), t.get("supplies.reject_unconfirmed"));
+    }
+    match caller.0.reject_supply_request(id, &f.reason).await {
+        Ok(_) => Redirect::to(&format!("/supplies/requests/{id}?notice={}", percent(t.get("supplies.rejected")))).into_response(),
+        Err(e) if e.refusal().is_some() => form_refused(t, Some(&caller), &said(t, &e)),
+        Err(e) => failure(t, &caller, e),
+    }
+}
+
+#[derive(Debug, Deserialize)]
 pub struct IssueForm {
     #[serde(default)]
     courier: String,
@@ -514,6 +585,55 @@ async fn issue(t: Tr, caller: Caller, Path(id): Path<i64>, Form(f): Form<IssueFo
         Err(e) if e.refusal().is_some() => form_refused(t, Some(&caller), &said(t, &e)),
         Err(e) => failure(t, &caller, e),
     }
+}
+
+/// A delivery as the list shows it.
+pub struct DeliveryListRow {
+    id: i64,
+    request_id: i64,
+    place: String,
+    area: String,
+    status: String,
+    status_code: &'static str,
+    courier: String,
+    created: String,
+    delivered: String,
+}
+
+#[derive(Template)]
+#[template(path = "supply_deliveries.html")]
+struct DeliveriesPage {
+    t: Tr,
+    user: Option<UserBadge>,
+    rows: Vec<DeliveryListRow>,
+}
+
+/// The jurisdiction's deliveries under way, then those delivered in the last day.
+async fn deliveries(t: Tr, caller: Caller) -> Response {
+    let loaded = async {
+        let list = caller.0.deliveries().await?;
+        let places = Places::of(&caller, list.iter().map(|d| d.area_code.as_str())).await?;
+        Ok::<_, cordon_store::StoreError>((list, places))
+    };
+    let (list, places) = match loaded.await {
+        Ok(x) => x,
+        Err(e) => return failure(t, &caller, e),
+    };
+    let rows = list
+        .into_iter()
+        .map(|d| DeliveryListRow {
+            id: d.id,
+            request_id: d.request_id,
+            area: places.name(&d.area_code),
+            status: t.get(&format!("delivery.status.{}", d.status.as_str())).to_string(),
+            status_code: d.status.as_str(),
+            created: local(d.created_at),
+            delivered: d.delivered_at.map(local).unwrap_or_default(),
+            courier: d.courier,
+            place: d.place,
+        })
+        .collect();
+    render(&DeliveriesPage { t, user: UserBadge::of(&caller), rows })
 }
 
 #[derive(Template)]
