@@ -46,6 +46,7 @@ pub mod command;
 pub mod epi;
 pub mod header;
 pub mod health_code;
+pub mod hotline;
 pub mod observation;
 pub mod person;
 pub mod person_row;

@@ -11,6 +11,7 @@ use cordon_domain::cases::exposure::{AssistStatus, Degree, ExposureKind, Exposur
 use cordon_domain::cases::investigation::Part;
 use cordon_domain::checkpoints::{CheckpointKind, Decision, Direction};
 use cordon_domain::health_code::Colour;
+use cordon_domain::hotline::{Channel, Satisfaction, TicketAct, TicketCategory, TicketStatus, Urgency};
 use cordon_domain::observation::{Category, RoomStatus, SiteKind, Status};
 use cordon_domain::person::Sex;
 use cordon_domain::supplies::{
@@ -86,6 +87,17 @@ pub fn enum_columns() -> Vec<EnumColumn> {
         column("supply_requests", "priority", Priority::ALL, Priority::as_str),
         column("supply_requests", "status", RequestStatus::ALL, RequestStatus::as_str),
         column("deliveries", "status", DeliveryStatus::ALL, DeliveryStatus::as_str),
+        column("hotline_tickets", "channel", Channel::ALL, Channel::as_str),
+        column("hotline_tickets", "category", TicketCategory::ALL, TicketCategory::as_str),
+        column("hotline_tickets", "urgency", Urgency::ALL, Urgency::as_str),
+        column("hotline_tickets", "status", TicketStatus::ALL, TicketStatus::as_str),
+        column("hotline_tickets", "satisfaction", Satisfaction::ALL, Satisfaction::as_str),
+        column("hotline_events", "act", TicketAct::ALL, TicketAct::as_str),
+        column("hotline_events", "status", TicketStatus::ALL, TicketStatus::as_str),
+        column("hotline_limits", "category", TicketCategory::ALL, TicketCategory::as_str),
+        column("hotline_limits", "urgency", Urgency::ALL, Urgency::as_str),
+        column("hotline_counts", "category", TicketCategory::ALL, TicketCategory::as_str),
+        column("hotline_counts", "status", TicketStatus::ALL, TicketStatus::as_str),
     ]
 }
 

@@ -50,6 +50,7 @@ pub mod daily;
 pub mod decode;
 pub mod exposures;
 pub mod health_codes;
+pub mod hotline;
 pub mod import;
 pub mod investigations;
 pub mod lab_csv;

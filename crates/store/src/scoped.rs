@@ -10,8 +10,10 @@ mod checkpoints;
 mod command;
 mod daily;
 mod health_codes;
+mod hotline;
 mod observation;
 mod supplies;
+pub use hotline::TicketDetail;
 pub use supplies::RequestDetail;
 mod zones;
 

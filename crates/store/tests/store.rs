@@ -2082,6 +2082,8 @@ mod command;
 mod daily;
 #[path = "store/health_codes.rs"]
 mod health_codes;
+#[path = "store/hotline.rs"]
+mod hotline;
 #[path = "store/observation.rs"]
 mod observation;
 #[path = "store/supplies.rs"]

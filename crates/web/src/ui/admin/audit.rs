@@ -30,7 +30,7 @@ pub struct EventRow {
 }
 
 /// The kinds of record the log names, for its filter: each has a label `audit.entity.{kind}`.
-pub const ENTITIES: [&str; 40] = [
+pub const ENTITIES: [&str; 42] = [
     "observation_order",
     "case",
     "contacts",
@@ -60,6 +60,8 @@ pub const ENTITIES: [&str; 40] = [
     "stock_movements",
     "supply_request",
     "delivery",
+    "hotline_ticket",
+    "hotline",
     "health_code",
     "rule_set",
     "person",
@@ -78,6 +80,8 @@ fn value_labels(entity: &str, field: &str) -> Option<&'static str> {
     Some(match (entity, field) {
         ("observation_order", "status") => "obs.status.",
         ("transfer", "status") => "dispatch.status.",
+        ("hotline_ticket", "status") => "ticket.status.",
+        ("supply_request", "status") => "supply.status.",
         ("instruction_recipient", "state") => "instr.state.",
         ("room", "status") => "quarantine.room.",
         ("case", "severity") => "treatment.severity.",
