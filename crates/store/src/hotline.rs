@@ -321,8 +321,9 @@ impl Store {
     /// Takes a call: a new ticket dispatched at once to the unit of its area (the centre
     /// dispatches one above a township by hand), or — the same phone and category within a day,
     /// the ticket still open — the call joins that ticket. A client id sent again answers the
-    /// ticket it made.
-    pub(crate) async fn take_call(&self, actor: &Actor, new: &NewTicket, now: DateTime<Utc>) -> Result<Taken> {
+    /// ticket it made. Taken at `now` (the demo seeds a day's calls at their times; every
+    /// request goes through the scoped door, at the present).
+    pub async fn take_call(&self, actor: &Actor, new: &NewTicket, now: DateTime<Utc>) -> Result<Taken> {
         let phone = cordon_domain::phone::contact_phone(&new.phone).map_err(Refusal::from)?;
         let caller = trimmed(&new.caller, 100, "refused.hotline.caller_long")?;
         let address = rules::check_text("address", &new.address)?;
@@ -455,6 +456,8 @@ impl Store {
                 } else {
                     set("unit_area", Param::Text(unit.as_str().to_string()));
                     set("dispatched_at", Param::Time(now));
+                    // The reason it was sent back stays in its history, not on the ticket.
+                    set("return_reason", Param::Text(String::new()));
                     (String::new(), Some(unit.as_str().to_string()))
                 }
             }

@@ -2884,6 +2884,8 @@ mod cases;
 mod command;
 #[path = "web/daily.rs"]
 mod daily;
+#[path = "web/hotline.rs"]
+mod hotline;
 #[path = "web/observation.rs"]
 mod observation;
 #[path = "web/supplies.rs"]

@@ -158,7 +158,10 @@ async fn a_call_reaches_its_village_on_a_clock_and_moves_step_by_step_to_closed(
         let returned = village.act_on_ticket(t2.id, &Act::SendBack { reason: "出村需镇里开证明".into() }).await.unwrap();
         assert_eq!((returned.status, returned.return_reason.as_str()), (TicketStatus::Returned, "出村需镇里开证明"));
         let to_town = centre.act_on_ticket(t2.id, &Act::Dispatch { unit: code("140121100") }).await.unwrap();
-        assert_eq!((to_town.status, to_town.unit_area.as_deref()), (TicketStatus::Dispatched, Some("140121100")));
+        assert_eq!(
+            (to_town.status, to_town.unit_area.as_deref(), to_town.return_reason.as_str()),
+            (TicketStatus::Dispatched, Some("140121100"), "")
+        );
 
         // The day's counts, kept by every act: one closed and one new green-channel ticket, one
         // travel ticket dispatched, one complaint dispatched.

@@ -101,9 +101,16 @@ one_of! {
     supply_priority => all(cordon_domain::supplies::Priority::ALL, cordon_domain::supplies::Priority::as_str);
     supply_request_status => all(cordon_domain::supplies::RequestStatus::ALL, cordon_domain::supplies::RequestStatus::as_str);
     delivery_status => all(cordon_domain::supplies::DeliveryStatus::ALL, cordon_domain::supplies::DeliveryStatus::as_str);
+    ticket_channel => all(cordon_domain::hotline::Channel::ALL, cordon_domain::hotline::Channel::as_str);
+    ticket_category => all(cordon_domain::hotline::TicketCategory::ALL, cordon_domain::hotline::TicketCategory::as_str);
+    ticket_urgency => all(cordon_domain::hotline::Urgency::ALL, cordon_domain::hotline::Urgency::as_str);
+    ticket_status => all(cordon_domain::hotline::TicketStatus::ALL, cordon_domain::hotline::TicketStatus::as_str);
+    ticket_act => all(cordon_domain::hotline::TicketAct::ALL, cordon_domain::hotline::TicketAct::as_str);
+    ticket_satisfaction => all(cordon_domain::hotline::Satisfaction::ALL, cordon_domain::hotline::Satisfaction::as_str);
 }
 
 one_of_or_null! {
+    ticket_satisfaction_or_null => all(cordon_domain::hotline::Satisfaction::ALL, cordon_domain::hotline::Satisfaction::as_str);
     code_colour_or_null => all(Colour::ALL, Colour::as_str);
     decision_or_null => all(Decision::ALL, Decision::as_str);
     response_level_or_null => all(ResponseLevel::ALL, ResponseLevel::as_str);

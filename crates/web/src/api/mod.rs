@@ -16,6 +16,7 @@ mod checkpoints;
 mod command;
 pub(crate) mod enums;
 mod health_codes;
+mod hotline;
 pub(crate) mod imports;
 mod observation;
 pub(crate) mod persons;
@@ -41,7 +42,8 @@ mod zones;
         (name = "reports", description = "The daily report: figures per area, the records behind each, signed versions"),
         (name = "command", description = "The command: response level, task forces, instructions with a clock per recipient, notices"),
         (name = "zones", description = "Sealed, controlled and precaution zones (high, medium and low risk): drawn, counted down, stepped down and lifted"),
-        (name = "supplies", description = "Supplies: the item catalogue, warehouses and their balances (never below zero), stock movements and truck manifests, requests issued partly and deliveries to the door with proof")
+        (name = "supplies", description = "Supplies: the item catalogue, warehouses and their balances (never below zero), stock movements and truck manifests, requests issued partly and deliveries to the door with proof"),
+        (name = "hotline", description = "The citizen hotline (12345): tickets dispatched to their village or township, each step 受理 → 派单 → 签收 → 处置 → 回访 → 结案 on a clock, send-back, 加派, 督办, callback and reopen")
     )
 )]
 struct ApiDoc;
@@ -61,6 +63,21 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(supplies::issue_request))
         .routes(routes!(supplies::list_deliveries))
         .routes(routes!(supplies::advance_delivery))
+        .routes(routes!(hotline::list_tickets, hotline::take_call))
+        .routes(routes!(hotline::ticket_detail))
+        .routes(routes!(hotline::dispatch))
+        .routes(routes!(hotline::sign))
+        .routes(routes!(hotline::send_back))
+        .routes(routes!(hotline::handle))
+        .routes(routes!(hotline::callback))
+        .routes(routes!(hotline::close))
+        .routes(routes!(hotline::reopen))
+        .routes(routes!(hotline::supervise))
+        .routes(routes!(hotline::add_unit))
+        .routes(routes!(hotline::unit_part))
+        .routes(routes!(hotline::raise_request))
+        .routes(routes!(hotline::counts))
+        .routes(routes!(hotline::limits, hotline::set_limits))
         .routes(routes!(areas::area_tree))
         .routes(routes!(areas::area_detail))
         .routes(routes!(persons::list_persons, persons::register_person))

@@ -26,6 +26,7 @@ mod community;
 mod coverage;
 mod form;
 mod health_codes;
+mod hotline;
 mod imports;
 mod login;
 mod observation;
@@ -67,6 +68,7 @@ pub fn router() -> Router<AppState> {
         .merge(zones::router())
         .merge(checkpoints::router())
         .merge(supplies::router())
+        .merge(hotline::router())
         .merge(command::router())
         .route("/logout", post(login::logout))
 }
@@ -91,6 +93,8 @@ pub struct UserBadge {
     pub can_checkpoints: bool,
     /// Supplies: stock and requests (everyone reads them; the menu shows them to those who work them).
     pub can_supplies: bool,
+    /// The hotline's board: the centre, the units answering tickets, the command.
+    pub can_hotline: bool,
     /// The command page: level and task forces.
     pub can_command: bool,
     /// The instructions board.
@@ -125,6 +129,9 @@ impl UserBadge {
             ]
             .iter()
             .any(|x| p.can(*x)),
+            can_hotline: [Permission::HotlineWrite, Permission::CommunityWrite, Permission::CommandWrite, Permission::ReportsRead]
+                .iter()
+                .any(|x| p.can(*x)),
             can_command: p.can(Permission::CommandWrite) || p.can(Permission::ReportsRead),
             can_instructions: p.can(Permission::AreasRead),
         })
@@ -338,9 +345,9 @@ async fn index(t: Tr, caller: Caller) -> Response {
         (Permission::LabWrite, "/results"),
         (Permission::TestingWrite, "/testing"),
         // A checkpoint officer checks people passing at their checkpoints; a hotline operator
-        // looks people up by the whole id number or phone.
+        // takes calls on the hotline's board.
         (Permission::CheckpointWrite, "/checkpoints"),
-        (Permission::HotlineWrite, "/persons"),
+        (Permission::HotlineWrite, "/hotline"),
         // Logistics opens on the warehouses' stock.
         (Permission::SuppliesWrite, "/supplies"),
     ];

@@ -911,9 +911,9 @@ async fn an_address_nobody_serves_answers_a_page_for_people_and_a_problem_for_pr
 }
 
 #[tokio::test]
-async fn a_checkpoint_officer_opens_on_the_checkpoints_and_a_hotline_operator_on_the_person_search() {
+async fn a_checkpoint_officer_opens_on_the_checkpoints_and_a_hotline_operator_on_the_hotline_board() {
     for w in worlds("lookup_home", 2).await {
-        for (name, role, desk) in [("gate1", Role::CheckpointOfficer, "/checkpoints"), ("line1", Role::HotlineOperator, "/persons")] {
+        for (name, role, desk) in [("gate1", Role::CheckpointOfficer, "/checkpoints"), ("line1", Role::HotlineOperator, "/hotline")] {
             let token = account(&w.store, name, role, "140121").await;
             let req = Request::get("/").header("authorization", format!("Bearer {token}")).body(Body::empty()).unwrap();
             let res = cordon_web::app(w.store.clone()).oneshot(req).await.unwrap();
