@@ -283,6 +283,29 @@ async fn run() -> Result<()> {
                                     "checkpoints: {} with their shifts, {} passages this evening ({} turned back, {} arrivals registered): http://{listen}/checkpoints · health codes: http://{listen}/health-codes",
                                     evening.checkpoints, evening.passages, evening.refused, evening.arrivals
                                 );
+                                let site_area = county.child(100).unwrap_or_else(|| county.clone());
+                                let day = demo::support::day(&store, &sealed, (q.site_id, site_area.as_str()), seed, chrono::Utc::now())
+                                    .await
+                                    .context("the support's first day")?;
+                                eprintln!(
+                                    "supplies: {} trucks received at {} ({} rows, {} refused and reported), {} requests, {} deliveries ({} at the door): http://{listen}/supplies · http://{listen}/supplies/requests",
+                                    demo::support::TRUCKS,
+                                    demo::support::STORE,
+                                    day.received_rows,
+                                    day.refused_rows,
+                                    day.requests,
+                                    day.deliveries,
+                                    day.delivered
+                                );
+                                eprintln!(
+                                    "hotline: {} tickets from {} calls, {} overdue, {} called back, {} closed, {} raised a supply request: http://{listen}/hotline",
+                                    day.tickets,
+                                    demo::support::CALLS,
+                                    day.overdue,
+                                    day.called_back,
+                                    day.closed,
+                                    day.raised
+                                );
                             }
                             let hq = demo::command::headquarters(&store).await.context("the headquarters")?;
                             eprintln!(

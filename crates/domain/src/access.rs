@@ -83,6 +83,7 @@ named_enum! {
         TreatmentWrite => "treatment.write", "医疗救治";
         TransferWrite => "transfer.write", "转运调度";
         CheckpointWrite => "checkpoint.write", "卡口登记";
+        HotlineRead => "hotline.read", "查看热线工单";
         HotlineWrite => "hotline.write", "热线工单";
         SuppliesWrite => "supplies.write", "物资管理";
         CommandWrite => "command.write", "指挥调度";
@@ -137,6 +138,7 @@ impl Role {
                 TestingRead,
                 TracingRead,
                 QuarantineRead,
+                HotlineRead,
                 CommandWrite,
                 ReportsRead,
             ],
@@ -146,14 +148,15 @@ impl Role {
             Role::QuarantineSiteHead => &[AreasRead, PersonsRead, QuarantineRead, QuarantineWrite, TestingRead],
             Role::TransferDispatcher => &[AreasRead, PersonsRead, QuarantineRead, TransferWrite],
             Role::CheckpointOfficer => &[AreasRead, PersonsRead, CheckpointWrite],
-            Role::HotlineOperator => &[AreasRead, PersonsRead, HotlineWrite],
+            Role::HotlineOperator => &[AreasRead, PersonsRead, HotlineRead, HotlineWrite],
             // The village's recall list, missing list and home list, and the door tests.
-            Role::CommunityWorker => &[AreasRead, PersonsRead, TestingRead, TestingWrite, QuarantineRead, CommunityWrite],
+            // The hotline's tickets sent to the village.
+            Role::CommunityWorker => &[AreasRead, PersonsRead, TestingRead, TestingWrite, QuarantineRead, CommunityWrite, HotlineRead],
             // The ward: admission, clinical type, hospital tests, discharge and death.
             Role::HospitalStaff => &[AreasRead, PersonsRead, TestingRead, TreatmentWrite],
             Role::Logistics => &[AreasRead, SuppliesWrite],
             // A read-only observer reads the situation and the lists behind it, changes nothing.
-            Role::Viewer => &[AreasRead, PersonsRead, ReportsRead, TestingRead, TracingRead, QuarantineRead],
+            Role::Viewer => &[AreasRead, PersonsRead, ReportsRead, TestingRead, TracingRead, QuarantineRead, HotlineRead],
             Role::Admin => Permission::ALL,
         }
     }

@@ -75,6 +75,7 @@ named_enum! {
         AddUnit => "add_unit", "加派";
         Supervise => "supervise", "督办";
         Repeat => "repeat", "重复来电";
+        RaiseRequest => "raise_request", "生成物资申请";
     }
 }
 
@@ -167,7 +168,7 @@ pub fn next(from: TicketStatus, act: TicketAct) -> Result<TicketStatus, Refusal>
         (A::CallBack, Handled) => Some(CalledBack),
         (A::Close, CalledBack) => Some(Closed),
         (A::Reopen, Handled | CalledBack | Closed) => Some(Dispatched),
-        (A::AddUnit | A::Supervise | A::Repeat, s) if s.open() => Some(s),
+        (A::AddUnit | A::Supervise | A::Repeat | A::RaiseRequest, s) if s.open() => Some(s),
         _ => None,
     };
     to.ok_or_else(|| {

@@ -324,7 +324,12 @@ impl Store {
     /// ticket it made. Taken at `now` (the demo seeds a day's calls at their times; every
     /// request goes through the scoped door, at the present).
     pub async fn take_call(&self, actor: &Actor, new: &NewTicket, now: DateTime<Utc>) -> Result<Taken> {
-        let phone = cordon_domain::phone::contact_phone(&new.phone).map_err(Refusal::from)?;
+        // A mobile as its eleven digits (+86 139 1234 5678 is 13912345678), a landline as
+        // written: a repeat call is found however the number was typed.
+        let phone = match cordon_domain::phone::Phone::parse(&new.phone) {
+            Ok(p) => p.as_str().to_string(),
+            Err(_) => cordon_domain::phone::contact_phone(&new.phone).map_err(Refusal::from)?,
+        };
         let caller = trimmed(&new.caller, 100, "refused.hotline.caller_long")?;
         let address = rules::check_text("address", &new.address)?;
         let content = rules::check_text("content", &new.content)?;
@@ -332,12 +337,8 @@ impl Store {
         if client_id.as_ref().is_some_and(|c| c.len() > 100) {
             return Err(refused!("refused.hotline.bad_client_id"));
         }
-        if let Some(cid) = &client_id {
-            let done: Option<(i64,)> = with_read_pool!(self, pool =>
-                sqlx::query_as("SELECT id FROM hotline_tickets WHERE client_id = $1").bind(cid).fetch_optional(pool).await?);
-            if let Some((id,)) = done {
-                return Ok(Taken { ticket: self.ticket(id).await?.ok_or_else(|| StoreError::Task("ticket gone".into()))?, joined: false });
-            }
+        if let Some(taken) = self.taken_before(client_id.as_deref()).await? {
+            return Ok(taken);
         }
         if self.area(&new.area_code).await?.is_none() {
             return Err(refused!("refused.area_unregistered", area = new.area_code));
@@ -345,22 +346,34 @@ impl Store {
         // A repeat call joins the open ticket of the same phone and category of the last day.
         let since = now - Duration::hours(rules::REPEAT_WINDOW_HOURS);
         let open: Option<(i64, String, DateTime<Utc>)> = with_read_pool!(self, pool => sqlx::query_as(
-            "SELECT id, status, accepted_at FROM hotline_tickets WHERE phone = $1 AND category = $2 AND accepted_at >= $3 \
-             AND status <> 'closed' ORDER BY id DESC LIMIT 1")
-            .bind(&phone).bind(new.category.as_str()).bind(since).fetch_optional(pool).await?);
+            "SELECT id, status, accepted_at FROM hotline_tickets WHERE phone = $1 AND category = $2 AND area_code = $3 \
+             AND accepted_at >= $4 AND status <> 'closed' ORDER BY id DESC LIMIT 1")
+            .bind(&phone).bind(new.category.as_str()).bind(new.area_code.as_str()).bind(since).fetch_optional(pool).await?);
         if let Some((id, status, accepted_at)) = open {
             let status: TicketStatus = status.parse().map_err(StoreError::Task)?;
             if rules::joins(status, accepted_at, now) {
-                with_write_pool!(self, pool => {
-                    let mut tx = pool.begin_write().await?;
-                    sqlx::query("UPDATE hotline_tickets SET calls = calls + 1, last_call_at = $2 WHERE id = $1")
-                        .bind(id).bind(now).execute(&mut *tx).await?;
-                    sqlx::query(INSERT_EVENT).bind(id).bind(TicketAct::Repeat.as_str()).bind(status.as_str()).bind(None::<String>)
-                        .bind(&content).bind(now).bind(&actor.name).execute(&mut *tx).await?;
-                    tx.append(actor, &Change::new("repeat", "hotline_ticket", id).area(new.area_code.as_str())
-                        .after(serde_json::json!({ "content": content }))).await?;
-                    tx.commit().await?;
+                let joined: Result<()> = with_write_pool!(self, pool => {
+                    async {
+                        let mut tx = pool.begin_write().await?;
+                        sqlx::query("UPDATE hotline_tickets SET calls = calls + 1, last_call_at = $2 WHERE id = $1")
+                            .bind(id).bind(now).execute(&mut *tx).await?;
+                        sqlx::query("INSERT INTO hotline_events (ticket_id, act, status, unit_area, note, at, actor, client_id) \
+                             VALUES ($1, $2, $3, NULL, $4, $5, $6, $7)")
+                            .bind(id).bind(TicketAct::Repeat.as_str()).bind(status.as_str()).bind(&content).bind(now).bind(&actor.name)
+                            .bind(&client_id).execute(&mut *tx).await?;
+                        tx.append(actor, &Change::new("repeat", "hotline_ticket", id).area(new.area_code.as_str())
+                            .after(serde_json::json!({ "content": content }))).await?;
+                        tx.commit().await?;
+                        Ok(())
+                    }.await
                 });
+                // The same call sent twice at once: the second finds the first.
+                if let Err(e) = joined {
+                    return match self.taken_before(client_id.as_deref()).await? {
+                        Some(taken) if e.refusal().is_some_and(|r| r.kind == "refused.duplicate") => Ok(taken),
+                        _ => Err(e),
+                    };
+                }
                 let ticket = self.ticket(id).await?.ok_or_else(|| StoreError::Task("ticket gone".into()))?;
                 return Ok(Taken { ticket, joined: true });
             }
@@ -371,7 +384,7 @@ impl Store {
         let due = rules::due_at(status, now, &limits);
         let day = cordon_domain::local_date(now);
         let area = new.area_code.as_str();
-        let id = with_write_pool!(self, pool => {
+        let inserted: Result<i64> = with_write_pool!(self, pool => { async {
             let mut tx = pool.begin_write().await?;
             let (id,): (i64,) = sqlx::query_as(
                 "INSERT INTO hotline_tickets (channel, category, urgency, caller, phone, address, area_code, unit_area, content, status, \
@@ -392,9 +405,34 @@ impl Store {
                 "channel": new.channel, "category": new.category, "urgency": new.urgency, "unit": unit.as_ref().map(|u| u.as_str()),
                 "status": status }))).await?;
             tx.commit().await?;
-            id
-        });
+            Ok(id)
+        }.await });
+        let id = match inserted {
+            Ok(id) => id,
+            // The same call sent twice at once: the second finds the first's ticket.
+            Err(e) => {
+                return match self.taken_before(client_id.as_deref()).await? {
+                    Some(taken) if e.refusal().is_some_and(|r| r.kind == "refused.duplicate") => Ok(taken),
+                    _ => Err(e),
+                };
+            }
+        };
         Ok(Taken { ticket: self.ticket(id).await?.ok_or_else(|| StoreError::Task("ticket gone".into()))?, joined: false })
+    }
+
+    /// The call a client id took already: the ticket it made, or the ticket it joined.
+    async fn taken_before(&self, client_id: Option<&str>) -> Result<Option<Taken>> {
+        let Some(cid) = client_id else { return Ok(None) };
+        let made: Option<(i64,)> = with_read_pool!(self, pool =>
+            sqlx::query_as("SELECT id FROM hotline_tickets WHERE client_id = $1").bind(cid).fetch_optional(pool).await?);
+        let joined: Option<(i64,)> = match made {
+            Some(_) => None,
+            None => with_read_pool!(self, pool =>
+                sqlx::query_as("SELECT ticket_id FROM hotline_events WHERE client_id = $1").bind(cid).fetch_optional(pool).await?),
+        };
+        let Some((id, joined)) = made.map(|(id,)| (id, false)).or(joined.map(|(id,)| (id, true))) else { return Ok(None) };
+        let ticket = self.ticket(id).await?.ok_or_else(|| StoreError::Task("ticket gone".into()))?;
+        Ok(Some(Taken { ticket, joined }))
     }
 
     pub(crate) async fn ticket(&self, id: i64) -> Result<Option<Ticket>> {
@@ -416,9 +454,11 @@ impl Store {
             .bind(id).fetch_all(pool).await?))
     }
 
-    /// Does `act` to a ticket read in `t.status`: guarded on that status, its step's clock
-    /// started again, the day's counts moved, its history and the audit log written.
-    pub(crate) async fn act_on_ticket(&self, actor: &Actor, t: &Ticket, act: &Act, now: DateTime<Utc>) -> Result<Ticket> {
+    /// Does `act` to a ticket read in `t.status` at `now`: guarded on that status, its step's
+    /// clock started again, the day's counts moved, its history and the audit log written. (The
+    /// demo works its first day's tickets at their times; every request goes through the scoped
+    /// door, at the present.)
+    pub async fn act_on_ticket(&self, actor: &Actor, t: &Ticket, act: &Act, now: DateTime<Utc>) -> Result<Ticket> {
         use crate::Param;
         let to = rules::next(t.status, act.kind())?;
         let limits = self.hotline_limits(t.category, t.urgency).await?;
@@ -431,6 +471,7 @@ impl Store {
             Param::Text(to.as_str().to_string()),
             Param::Time(step_at),
             Param::OptTime(due),
+            Param::Time(t.step_at),
         ];
         let mut sets: Vec<String> = vec!["status = $3".into(), "step_at = $4".into(), "due_at = $5".into()];
         let mut set = |column: &str, value: Param| {
@@ -507,7 +548,9 @@ impl Store {
                 (note, None)
             }
         };
-        let sql = format!("UPDATE hotline_tickets SET {} WHERE id = $1 AND status = $2", sets.join(", "));
+        // Guarded on the status and the step read: a ticket dispatched elsewhere meanwhile (its
+        // step begun again) is not acted on by the unit it left.
+        let sql = format!("UPDATE hotline_tickets SET {} WHERE id = $1 AND status = $2 AND step_at = $6", sets.join(", "));
         let day = cordon_domain::local_date(t.accepted_at);
         let kind = act.kind();
         let (from, moved_to) = if to != t.status { (Some(t.status), Some(to)) } else { (None, None) };
@@ -652,9 +695,13 @@ impl Store {
         let now = Utc::now();
         with_write_pool!(self, pool => {
             let mut tx = pool.begin_write().await?;
-            sqlx::query("UPDATE hotline_tickets SET supply_request_id = $2 WHERE id = $1").bind(t.id).bind(request).execute(&mut *tx).await?;
+            let linked = sqlx::query("UPDATE hotline_tickets SET supply_request_id = $2 WHERE id = $1 AND supply_request_id IS NULL")
+                .bind(t.id).bind(request).execute(&mut *tx).await?;
+            if linked.rows_affected() != 1 {
+                return Err(StoreError::from(Refusal::conflict("refused.hotline.moved")));
+            }
             sqlx::query("UPDATE supply_requests SET ticket_id = $2 WHERE id = $1").bind(request).bind(t.id).execute(&mut *tx).await?;
-            sqlx::query(INSERT_EVENT).bind(t.id).bind(TicketAct::Handle.as_str()).bind(t.status.as_str()).bind(t.unit_area.clone())
+            sqlx::query(INSERT_EVENT).bind(t.id).bind(TicketAct::RaiseRequest.as_str()).bind(t.status.as_str()).bind(t.unit_area.clone())
                 .bind(format!("REQ-{request}")).bind(now).bind(&actor.name).execute(&mut *tx).await?;
             tx.append(actor, &Change::new("raise_request", "hotline_ticket", t.id).area(&t.area_code)
                 .after(serde_json::json!({ "supply_request": request }))).await?;

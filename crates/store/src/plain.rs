@@ -713,3 +713,63 @@ impl Store {
         Ok(n as u64)
     }
 }
+
+/// A hotline ticket as the board benchmark seeds it: its village, category, status and due time.
+pub struct PlainTicket {
+    pub area_code: String,
+    pub category: &'static str,
+    pub status: &'static str,
+    pub due_at: Option<DateTime<Utc>>,
+}
+
+impl Store {
+    /// Hotline tickets stored by plain prepared one-row INSERTs in one transaction (the board
+    /// benchmark's setup), each dispatched to its own village.
+    pub async fn insert_tickets_plain(&self, rows: &[PlainTicket], at: DateTime<Utc>) -> Result<u64> {
+        const SQL: &str = "INSERT INTO hotline_tickets (channel, category, urgency, caller, phone, address, area_code, unit_area, content, \
+             status, step_at, due_at, last_call_at, accepted_at, accepted_by, dispatched_at) \
+             VALUES ('phone', $1, 'normal', '市民', $2, '演练地址', $3, $3, '演练', $4, $5, $6, $5, $5, 'bench', $5)";
+        crate::with_write_pool!(self, pool => {
+            let mut tx = pool.begin_write().await?;
+            for (i, r) in rows.iter().enumerate() {
+                sqlx::query(SQL).bind(r.category).bind(format!("139{:08}", i)).bind(&r.area_code).bind(r.status).bind(at).bind(r.due_at)
+                    .execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+        });
+        Ok(rows.len() as u64)
+    }
+
+    /// Whether hotline ticket `id` exists: a primary-key read, the board benchmark's raw side.
+    pub async fn ticket_exists_plain(&self, id: i64) -> Result<bool> {
+        let row: Option<(i64,)> = crate::with_read_pool!(self, pool =>
+            sqlx::query_as("SELECT id FROM hotline_tickets WHERE id = $1").bind(id).fetch_optional(pool).await?);
+        Ok(row.is_some())
+    }
+}
+
+/// A stock movement as the movements benchmark writes it.
+pub struct PlainMovement {
+    pub kind: &'static str,
+    pub item_id: i64,
+    pub from: Option<i64>,
+    pub to: Option<i64>,
+    pub quantity: i64,
+}
+
+impl Store {
+    /// Stock movements stored by plain prepared one-row INSERTs in one transaction, with none of
+    /// the balances, checks or audit: the movements benchmark's raw side.
+    pub async fn insert_movements_plain(&self, rows: &[PlainMovement], at: DateTime<Utc>) -> Result<u64> {
+        const SQL: &str = "INSERT INTO stock_movements (kind, item_id, from_warehouse, to_warehouse, quantity, moved_at, recorded_by) \
+             VALUES ($1, $2, $3, $4, $5, $6, 'bench')";
+        crate::with_write_pool!(self, pool => {
+            let mut tx = pool.begin_write().await?;
+            for r in rows {
+                sqlx::query(SQL).bind(r.kind).bind(r.item_id).bind(r.from).bind(r.to).bind(r.quantity).bind(at).execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+        });
+        Ok(rows.len() as u64)
+    }
+}

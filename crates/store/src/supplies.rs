@@ -1140,13 +1140,13 @@ fn thousands(text: &str) -> std::result::Result<i64, std::num::ParseIntError> {
     text.replace(',', "").parse::<i64>()
 }
 
-/// The client id of a manifest's row: the warehouse, the manifest's number, the line and what
-/// it holds, so the same manifest uploaded again receives nothing twice, while a row corrected
-/// since is received.
-fn manifest_row_id(warehouse: i64, reference: &str, line: u64, m: &NewMovement) -> String {
+/// The client id of a manifest's row: the warehouse, the manifest's number, the item and batch
+/// and which of that item and batch's rows it is — not its line, so a manifest sent again with a
+/// row added or taken out receives none twice, and not its quantity, so a quantity changed since
+/// is not received again beside the first (a count is corrected by a stock-take).
+fn manifest_row_id(warehouse: i64, reference: &str, nth: usize, m: &NewMovement) -> String {
     use sha2::Digest;
-    let key =
-        format!("{warehouse}\u{1f}{reference}\u{1f}{line}\u{1f}{}\u{1f}{}\u{1f}{:?}\u{1f}{}", m.item_id, m.batch, m.expires_on, m.quantity);
+    let key = format!("{warehouse}\u{1f}{reference}\u{1f}{}\u{1f}{}\u{1f}{nth}", m.item_id, m.batch);
     let digest = sha2::Sha256::digest(key.as_bytes());
     let hex: String = digest.iter().take(20).map(|b| format!("{b:02x}")).collect();
     format!("manifest:{hex}")
@@ -1154,7 +1154,7 @@ fn manifest_row_id(warehouse: i64, reference: &str, line: u64, m: &NewMovement) 
 
 /// Reads a manifest: each row a receipt into `warehouse` (its source and the manifest's
 /// reference given), or the row's refusal with its line. Items are named as in the catalogue.
-/// Each row carries a client id from the manifest's number and line ([`manifest_row_id`]).
+/// Each row carries a client id from the manifest's number, item and batch ([`manifest_row_id`]).
 pub(crate) fn read_manifest(
     bytes: Vec<u8>,
     items: &[Item],
@@ -1170,6 +1170,7 @@ pub(crate) fn read_manifest(
     let cols = ManifestColumns::from_headers(&headers).ok_or_else(|| refused!("refused.manifest.columns", encoding = encoding))?;
     let by_name: HashMap<&str, &Item> = items.iter().map(|i| (i.name.as_str(), i)).collect();
     let (mut rows, mut problems, mut count) = (Vec::new(), Vec::new(), 0u64);
+    let mut seen: HashMap<(i64, String), usize> = HashMap::new();
     for record in csv.records() {
         count += 1;
         let r = match record {
@@ -1230,7 +1231,9 @@ pub(crate) fn read_manifest(
             note: String::new(),
             client_id: None,
         };
-        receipt.client_id = Some(manifest_row_id(warehouse, reference, line, &receipt));
+        let nth = seen.entry((receipt.item_id, receipt.batch.clone())).or_insert(0);
+        *nth += 1;
+        receipt.client_id = Some(manifest_row_id(warehouse, reference, *nth, &receipt));
         rows.push((line, receipt));
     }
     Ok(ManifestRead { encoding, rows, problems, count })

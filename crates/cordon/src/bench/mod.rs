@@ -16,6 +16,7 @@ mod command;
 mod control;
 mod measure;
 mod observation;
+mod support;
 pub(crate) mod testing;
 
 use measure::{Measurement, peak_rss_mb, scratch};
@@ -42,6 +43,8 @@ pub const BENCHES: &[&str] = &[
     "daily_report",
     "clock_board",
     "instruction_fanout",
+    "stock_movements",
+    "hotline_board",
 ];
 
 #[derive(clap::Args)]
@@ -115,6 +118,11 @@ pub async fn run(args: BenchArgs) -> Result<()> {
         }
         if ["daily_report", "clock_board", "instruction_fanout"].iter().any(|b| wanted(b)) {
             for m in command::run(kind, args.database.as_deref(), args.scale, &wanted).await? {
+                report(&m, args.json);
+            }
+        }
+        if wanted("stock_movements") || wanted("hotline_board") {
+            for m in support::run(kind, args.database.as_deref(), args.scale, &wanted).await? {
                 report(&m, args.json);
             }
         }

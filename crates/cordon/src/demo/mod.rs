@@ -9,6 +9,7 @@ pub mod outbreak;
 pub mod quarantine;
 pub mod replay;
 pub mod rng;
+pub mod support;
 pub mod zones;
 
 use std::time::Instant;
@@ -324,6 +325,32 @@ mod tests {
                 assert!(r.closed && figure(county, Field::NewConfirmedLocal) + figure(county, Field::NewAsymptomaticLocal) > 0, "{r:?}");
                 assert_eq!(commander.sign_daily(&ask, "").await.unwrap().version, 1);
             }
+            // Support: the convoy received from its manifests, the hotel's and the sealed
+            // households' requests issued and delivered, the hotline's first day.
+            let site_area = county.child(100).unwrap();
+            let day = support::day(&store, &sealed_zones, (q.site_id, site_area.as_str()), 5, now).await.unwrap();
+            assert_eq!(day.refused_rows, 1, "the hand-typed row of truck 17: {day:?}");
+            assert!(day.received_rows >= 100, "{day:?}");
+            assert!(day.requests >= 2 && day.deliveries >= 1 && day.delivered >= 1, "{day:?}");
+            assert_eq!(day.tickets + day.joined, support::CALLS, "{day:?}");
+            assert!(day.overdue > 0 && day.called_back > 0 && day.closed > 0 && day.raised > 0, "{day:?}");
+            // The logistics officer, the operator and the community worker each find work waiting.
+            let as_demo = |name: &'static str| {
+                let store = store.clone();
+                async move { store.scoped(store.principal_by_name(name).await.unwrap().unwrap(), cordon_store::audit::Actor::system("test")) }
+            };
+            use cordon_domain::supplies::RequestStatus as R;
+            let logi = as_demo("demo_logistics").await;
+            assert!(
+                !logi.supply_requests(&[R::Submitted, R::Approved, R::PartlyIssued], 100).await.unwrap().is_empty(),
+                "requests to approve"
+            );
+            let (_, calls) = as_demo("demo_hotline_operator").await.ticket_board(500).await.unwrap();
+            assert!(
+                calls.iter().any(|t| t.overdue(now)) && calls.iter().any(|t| t.status == cordon_domain::hotline::TicketStatus::Handled)
+            );
+            let (_, theirs) = as_demo("demo_community_worker").await.ticket_board(500).await.unwrap();
+            assert!(!theirs.is_empty(), "tickets for 徐沟镇's villages");
             s.finish(store).await.unwrap();
         }
     }

@@ -50,8 +50,8 @@ CREATE UNIQUE INDEX hotline_tickets_client ON hotline_tickets (client_id) WHERE 
 CREATE INDEX hotline_tickets_unit ON hotline_tickets (unit_area, due_at) WHERE status <> 'closed';
 CREATE INDEX hotline_tickets_open ON hotline_tickets (due_at, area_code) WHERE status <> 'closed';
 CREATE INDEX hotline_tickets_area ON hotline_tickets (area_code, id);
--- a repeat call: the same phone and category within a day
-CREATE INDEX hotline_tickets_repeat ON hotline_tickets (phone, category, accepted_at);
+-- a repeat call: the same phone, category and area within a day
+CREATE INDEX hotline_tickets_repeat ON hotline_tickets (phone, category, area_code, accepted_at);
 
 -- A second unit added to a ticket (加派): it signs for and handles its part.
 CREATE TABLE hotline_ticket_units (
@@ -79,9 +79,12 @@ CREATE TABLE hotline_events (
     unit_area       TEXT,
     note            TEXT NOT NULL DEFAULT '',
     at              TIMESTAMPTZ NOT NULL,
-    actor           TEXT NOT NULL
+    actor           TEXT NOT NULL,
+    -- a repeat call's client id: the same call sent again joins once
+    client_id       TEXT
 );
 CREATE INDEX hotline_events_ticket ON hotline_events (ticket_id, id);
+CREATE UNIQUE INDEX hotline_events_client ON hotline_events (client_id) WHERE client_id IS NOT NULL;
 
 -- The clocks the headquarters set for a category and urgency (the defaults otherwise).
 CREATE TABLE hotline_limits (

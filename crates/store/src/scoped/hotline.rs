@@ -2,8 +2,9 @@
 //! adds a unit (加派), supervises (督办), calls the caller back, closes and reopens tickets of the
 //! jurisdiction; a unit — a community worker (`community.write`) of the village or township a
 //! ticket was sent to or added to — signs for it, sends it back with a reason or reports it
-//! handled; the command (`command.write`, `reports.read`) reads the boards and the counts. The
-//! caller's phone is shown in full only to those who call back or go to the door.
+//! handled. Reading tickets, the boards and the counts needs `hotline.read` (the operator, the
+//! community worker, the commander, the observer). The caller's phone is shown in full only to
+//! those who call back or go to the door.
 
 use chrono::Utc;
 use cordon_domain::AreaCode;
@@ -19,7 +20,7 @@ const CENTRE: Permission = Permission::HotlineWrite;
 /// A unit's acts on the tickets sent to it.
 const UNIT: Permission = Permission::CommunityWrite;
 /// Who reads tickets: the centre, the units, the command.
-const READ: &[Permission] = &[Permission::HotlineWrite, Permission::CommunityWrite, Permission::CommandWrite, Permission::ReportsRead];
+const READ: &[Permission] = &[Permission::HotlineRead];
 /// Who sees a caller's phone in full.
 const REVEAL: &[Permission] = &[Permission::HotlineWrite, Permission::CommunityWrite, Permission::PersonsReveal];
 
@@ -72,11 +73,14 @@ impl Scoped {
         Ok((t, units))
     }
 
-    /// Takes a call in an area of the jurisdiction (a repeat call joins its open ticket).
+    /// Takes a call in an area of the jurisdiction (a repeat call joins its open ticket). A
+    /// client id that names a ticket outside the jurisdiction is refused as outside it.
     pub async fn take_call(&self, new: &NewTicket) -> Result<Taken> {
         self.require(CENTRE)?;
         self.inside(&new.area_code)?;
-        self.store.take_call(&self.actor, new, Utc::now()).await
+        let taken = self.store.take_call(&self.actor, new, Utc::now()).await?;
+        self.inside(&AreaCode::parse(&taken.ticket.area_code).map_err(StoreError::corrupt)?)?;
+        Ok(Taken { ticket: self.shown(taken.ticket), joined: taken.joined })
     }
 
     pub async fn ticket(&self, id: i64) -> Result<TicketDetail> {
@@ -144,10 +148,20 @@ impl Scoped {
         self.store.all_hotline_limits().await
     }
 
-    /// Sets the clocks of a category and urgency (the centre or the command).
+    /// Sets the clocks of a category and urgency, for every ticket: the command, or a centre
+    /// over a whole county (a township's operator does not set the county's clocks).
     pub async fn set_hotline_limits(&self, row: &LimitRow) -> Result<()> {
-        self.require_any(&[CENTRE, Permission::CommandWrite])?;
+        self.require_any(&[Permission::CommandWrite, CENTRE])?;
+        if !self.may_set_limits() {
+            return Err(refused!("refused.hotline.limits_county"));
+        }
         self.store.set_hotline_limits(&self.actor, row).await
+    }
+
+    /// Whether the caller sets the clocks: the command, or a centre over a whole county.
+    pub fn may_set_limits(&self) -> bool {
+        let p = &self.principal;
+        p.can(Permission::CommandWrite) || (p.can(CENTRE) && p.user.jurisdiction.areas().iter().all(|a| a.as_str().len() <= 6))
     }
 
     /// Raises a supply request for a supplies ticket's caller, at the ticket's address, and
@@ -159,6 +173,8 @@ impl Scoped {
         needed_by: chrono::DateTime<Utc>,
         priority: cordon_domain::supplies::Priority,
     ) -> Result<crate::supplies::Request> {
+        self.require_any(READ)?;
+        self.require_any(&[CENTRE, UNIT])?;
         let (t, _) = self.ticket_inside(id).await?;
         if t.category != cordon_domain::hotline::TicketCategory::Supplies {
             return Err(refused!("refused.hotline.not_supplies"));
@@ -178,7 +194,8 @@ impl Scoped {
             area_code: area,
             requester_kind: cordon_domain::supplies::RequesterKind::Household,
             requester_id: None,
-            place: t.address.clone(),
+            // A request's place is at most 100 characters; the ticket keeps the whole address.
+            place: t.address.chars().take(100).collect(),
             contact: format!("{} {}", t.caller, t.phone).trim().to_string(),
             priority,
             needed_by,

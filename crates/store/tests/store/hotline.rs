@@ -51,6 +51,23 @@ async fn a_call_reaches_its_village_on_a_clock_and_moves_step_by_step_to_closed(
         let again = centre.take_call(&urgent).await.unwrap();
         assert!(again.joined, "{k:?}");
         assert_eq!((again.ticket.id, again.ticket.calls), (t.id, 2));
+        // Typed another way, it is the same phone; from another village it is another ticket.
+        let mut typed = urgent.clone();
+        typed.phone = "+86 139 1234 5678".into();
+        typed.client_id = Some("op-desk-1:3".into());
+        let third = centre.take_call(&typed).await.unwrap();
+        assert_eq!((third.joined, third.ticket.id, third.ticket.calls), (true, t.id, 3), "{k:?}");
+        // The same press sent twice joins once.
+        assert_eq!(centre.take_call(&typed).await.unwrap().ticket.calls, 3, "{k:?}");
+        let mut other_village = urgent.clone();
+        other_village.area_code = code("140121100202");
+        let neighbour = centre.take_call(&other_village).await.unwrap();
+        assert!(!neighbour.joined, "{k:?}");
+        // A township's operator cannot read a county ticket back through its client id.
+        let xugou_op = as_user(&store, "xugou_op", Role::HotlineOperator, "140121101").await;
+        let mut theirs = call(TicketCategory::Travel, Urgency::Normal, "13600001111", "140121101201", "x");
+        theirs.client_id = Some("op-desk-1:3".into());
+        assert!(matches!(xugou_op.take_call(&theirs).await, Err(StoreError::Forbidden(_))), "{k:?}");
         // A retry of the operator's form (same client id) makes no second ticket.
         let mut travel = call(TicketCategory::Travel, Urgency::Normal, "13912345678", "140121100201", "能否出村取药");
         travel.client_id = Some("op-desk-1:17".into());
@@ -79,6 +96,13 @@ async fn a_call_reaches_its_village_on_a_clock_and_moves_step_by_step_to_closed(
         // The boards: the village's has its two, the urgent one first; 徐沟镇's has the complaint.
         let (board, mine) = village.ticket_board(100).await.unwrap();
         assert_eq!((board, mine.iter().map(|x| x.id).collect::<Vec<_>>()), (Board::Unit, vec![t.id, t2.id]), "{k:?}");
+        // The neighbour's ticket is closed out of the way (called back unreachable).
+        let xiguan_worker = as_user(&store, "xiguan", Role::CommunityWorker, "140121100202").await;
+        let n = neighbour.ticket.id;
+        xiguan_worker.act_on_ticket(n, &Act::Sign).await.unwrap();
+        xiguan_worker.act_on_ticket(n, &Act::Handle { result: "同一户，已并入东关村工单办理".into() }).await.unwrap();
+        centre.act_on_ticket(n, &Act::CallBack { satisfaction: Satisfaction::Unreachable, note: String::new() }).await.unwrap();
+        centre.act_on_ticket(n, &Act::Close).await.unwrap();
         let (_, theirs) = elsewhere.ticket_board(100).await.unwrap();
         assert_eq!(theirs.iter().map(|x| x.id).collect::<Vec<_>>(), vec![county.ticket.id]);
         let (board, all) = centre.ticket_board(100).await.unwrap();
@@ -89,6 +113,12 @@ async fn a_call_reaches_its_village_on_a_clock_and_moves_step_by_step_to_closed(
         assert_eq!(village.ticket(t.id).await.unwrap().ticket.phone, "13912345678");
         assert!(matches!(elsewhere.ticket(t.id).await, Err(StoreError::Forbidden(_))), "{k:?}");
 
+        // Read by the village, then dispatched elsewhere and back: the village's stale read is
+        // not acted on (its step began again).
+        let stale = village.ticket(t2.id).await.unwrap().ticket;
+        centre.act_on_ticket(t2.id, &Act::Dispatch { unit: code("140121100201") }).await.unwrap();
+        let moved = store.act_on_ticket(&cordon_store::audit::Actor::system("dongguan"), &stale, &Act::Sign, Utc::now()).await;
+        assert_eq!(moved.refused().kind, "refused.hotline.moved", "{k:?}");
         // The village signs for it; another township cannot, nor can the centre.
         assert!(matches!(elsewhere.act_on_ticket(t.id, &Act::Sign).await, Err(StoreError::Forbidden(_))));
         assert!(matches!(centre.act_on_ticket(t.id, &Act::Sign).await, Err(StoreError::Forbidden(_))));
@@ -135,6 +165,7 @@ async fn a_call_reaches_its_village_on_a_clock_and_moves_step_by_step_to_closed(
                 "accept",
                 "dispatch",
                 "repeat",
+                "repeat",
                 "sign",
                 "add_unit",
                 "supervise",
@@ -163,8 +194,8 @@ async fn a_call_reaches_its_village_on_a_clock_and_moves_step_by_step_to_closed(
             (TicketStatus::Dispatched, Some("140121100"), "")
         );
 
-        // The day's counts, kept by every act: one closed and one new green-channel ticket, one
-        // travel ticket dispatched, one complaint dispatched.
+        // The day's counts, kept by every act: two green-channel tickets closed (hers and her
+        // neighbour's) and her new one, one travel ticket dispatched, one complaint dispatched.
         let today = cordon_domain::local_date(Utc::now());
         let counts = centre.ticket_counts(today).await.unwrap();
         let n = |c: TicketCategory, s: TicketStatus| counts.iter().find(|x| x.category == c && x.status == s).map_or(0, |x| x.n);
@@ -176,13 +207,16 @@ async fn a_call_reaches_its_village_on_a_clock_and_moves_step_by_step_to_closed(
                 n(TicketCategory::Complaint, TicketStatus::Dispatched),
                 counts.iter().map(|x| x.n).sum::<i64>()
             ),
-            (1, 1, 1, 1, 4),
+            (2, 1, 1, 1, 5),
             "{k:?} {counts:?}"
         );
         // 徐沟镇's worker reads 徐沟镇's counts only.
         let theirs = elsewhere.ticket_counts(today).await.unwrap();
         assert_eq!(theirs.iter().map(|x| x.n).sum::<i64>(), 0, "the complaint's area is the county's");
 
+        // A township's operator does not set the county's clocks.
+        let any = centre.hotline_limits().await.unwrap().remove(0);
+        assert_eq!(xugou_op.set_hotline_limits(&any).await.refused().kind, "refused.hotline.limits_county");
         // The headquarters sets the clocks of a normal complaint; a clock under 5 minutes is refused.
         let mut row = centre.hotline_limits().await.unwrap().into_iter().find(|r| r.category == TicketCategory::Complaint).unwrap();
         assert!(!row.configured);
@@ -214,6 +248,13 @@ async fn a_supplies_ticket_raises_a_supply_request_at_the_callers_door() {
         let request = centre.raise_supply_request(t.ticket.id, vec![(rice.id, 1)], needed_by, Priority::High).await.unwrap();
         assert_eq!((request.place.as_str(), request.area_code.as_str()), ("东关村 5 排 3 号", "140121100201"), "{k:?}");
         assert!(request.contact.contains("13812345678") && request.note.contains("家里没米了"), "{k:?}");
+        assert!(
+            matches!(
+                logi.raise_supply_request(t.ticket.id, vec![(rice.id, 1)], needed_by, Priority::High).await,
+                Err(StoreError::Forbidden(_))
+            ),
+            "logistics does not read tickets"
+        );
         let again = centre.raise_supply_request(t.ticket.id, vec![(rice.id, 1)], needed_by, Priority::High).await.refused();
         assert_eq!(again.kind, "refused.hotline.request_raised");
         assert_eq!(centre.ticket(t.ticket.id).await.unwrap().ticket.supply_request_id, Some(request.id));

@@ -95,6 +95,13 @@ async fn stock_never_goes_below_zero_a_manifest_stores_its_good_rows_and_a_reque
         // The same manifest uploaded again (the clerk was not sure it went): nothing twice.
         let again = logi.import_manifest(stadium.id, ReceiptSource::TransferIn, "省指挥部调拨单 0413-22", gbk.clone()).await.unwrap();
         assert_eq!((again.rows, again.stored, again.unchanged, again.problems.len()), (8, 0, 4, 4), "{k:?}");
+        // Sent again with a row added on top (the sender's corrected sheet): only that row is new.
+        let top = format!("物资名称,数量,单位,批号,有效期至\r\n抗原检测试剂,10,盒,B2205,{}\r\n", later.format("%F"));
+        let added = csv.replacen("物资名称,数量,单位,批号,有效期至\r\n", &top, 1);
+        assert!(added != csv);
+        let gbk_added = encoding_rs::GBK.encode(&added).0.into_owned();
+        let more = logi.import_manifest(stadium.id, ReceiptSource::TransferIn, "省指挥部调拨单 0413-22", gbk_added).await.unwrap();
+        assert_eq!((more.stored, more.unchanged, more.problems.len()), (1, 4, 4), "{k:?} {:?}", more.problems);
         // Without its number a second upload could not be told from the next truck's: refused.
         let none = logi.import_manifest(stadium.id, ReceiptSource::TransferIn, " ", gbk).await.refused();
         assert_eq!(none.kind, "refused.manifest.reference", "{k:?}");
@@ -105,7 +112,7 @@ async fn stock_never_goes_below_zero_a_manifest_stores_its_good_rows_and_a_reque
         };
         assert_eq!(
             (on_hand(mask.id, stadium.id).await, on_hand(kit.id, stadium.id).await, on_hand(rice.id, stadium.id).await),
-            (12_000, 800, 200)
+            (12_000, 810, 200)
         );
 
         // Issuing more than is there is refused with what is there, and nothing changes.
@@ -130,7 +137,7 @@ async fn stock_never_goes_below_zero_a_manifest_stores_its_good_rows_and_a_reque
         // Sent again under its client id: answered as stored, not moved twice.
         let again = logi.record_movements(&[sent]).await.unwrap();
         assert!(again.stored[0].repeated, "{k:?}");
-        assert_eq!((on_hand(kit.id, stadium.id).await, on_hand(kit.id, town.id).await), (700, 100));
+        assert_eq!((on_hand(kit.id, stadium.id).await, on_hand(kit.id, town.id).await), (710, 100));
         assert_eq!((on_hand(mask.id, stadium.id).await, on_hand(rice.id, stadium.id).await), (11_990, 140));
         let counted = logi.stock_movements(stadium.id, None, 100).await.unwrap();
         let take = counted.iter().find(|m| m.kind == MovementKind::Stocktake).unwrap();

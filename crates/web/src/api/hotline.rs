@@ -239,22 +239,20 @@ pub struct TicketsQuery {
 
 /// The board: the open tickets, the soonest due (the overdue) first — the centre's, or for a
 /// community worker the tickets sent or added to the units of their jurisdiction; or with
-/// `all`, every ticket of the jurisdiction, the newest first. Requires `hotline.write`,
-/// `community.write`, `command.write` or `reports.read`.
+/// `all`, every ticket of the jurisdiction, the newest first. Requires `hotline.read`.
 #[utoipa::path(get, path = "/api/v1/tickets", tag = "hotline", params(TicketsQuery),
     responses((status = 200, body = [TicketView]), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem)),
-    extensions(("x-permission" = json!(Permission::HotlineWrite.as_str()))))]
+    extensions(("x-permission" = json!(Permission::HotlineRead.as_str()))))]
 pub async fn list_tickets(caller: Caller, Query(q): Query<TicketsQuery>) -> ApiResult<Json<Vec<TicketView>>> {
     let limit = i64::from(super::page_limit(q.limit, 100, 500)?);
     let list = if q.all.unwrap_or(false) { caller.0.tickets_recent(q.before, limit).await? } else { caller.0.ticket_board(limit).await?.1 };
     Ok(Json(list.into_iter().map(TicketView::from).collect()))
 }
 
-/// A ticket with its history and its added units. Requires `hotline.write`, `community.write`,
-/// `command.write` or `reports.read`.
+/// A ticket with its history and its added units. Requires `hotline.read`.
 #[utoipa::path(get, path = "/api/v1/tickets/{id}", tag = "hotline", params(("id" = i64, Path, description = "Ticket id")),
     responses((status = 200, body = TicketDetailView), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)),
-    extensions(("x-permission" = json!(Permission::HotlineWrite.as_str()))))]
+    extensions(("x-permission" = json!(Permission::HotlineRead.as_str()))))]
 pub async fn ticket_detail(caller: Caller, Path(id): Path<i64>) -> ApiResult<Json<TicketDetailView>> {
     let d = caller.0.ticket(id).await?;
     Ok(Json(TicketDetailView {
@@ -422,12 +420,13 @@ pub struct TicketRequestInput {
 }
 
 /// Raises a supply request from a supplies ticket: to the caller's address, with their name
-/// and phone, the ticket named in it. Requires `hotline.write` or `community.write`.
+/// and phone, the ticket named in it. Requires `hotline.read`, and `hotline.write` or
+/// `community.write`.
 #[utoipa::path(post, path = "/api/v1/tickets/{id}/supply-request", tag = "hotline", params(("id" = i64, Path, description = "Ticket id")),
     request_body = TicketRequestInput,
     responses((status = 201, body = SupplyRequestView), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
               (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)),
-    extensions(("x-permission" = json!(Permission::HotlineWrite.as_str()))))]
+    extensions(("x-permission" = json!([Permission::HotlineRead.as_str(), Permission::HotlineWrite.as_str()]))))]
 pub async fn raise_request(
     caller: Caller,
     Path(id): Path<i64>,
@@ -461,11 +460,10 @@ impl From<TicketCount> for TicketCountView {
 }
 
 /// The tickets taken on a day in the jurisdiction, by category and where they stand now (for
-/// the daily report). Requires `hotline.write`, `community.write`, `command.write` or
-/// `reports.read`.
+/// the daily report). Requires `hotline.read`.
 #[utoipa::path(get, path = "/api/v1/hotline/counts", tag = "hotline", params(CountsQuery),
     responses((status = 200, body = [TicketCountView]), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem)),
-    extensions(("x-permission" = json!(Permission::HotlineWrite.as_str()))))]
+    extensions(("x-permission" = json!(Permission::HotlineRead.as_str()))))]
 pub async fn counts(caller: Caller, Query(q): Query<CountsQuery>) -> ApiResult<Json<Vec<TicketCountView>>> {
     let day = q.day.unwrap_or_else(|| cordon_domain::local_date(Utc::now()));
     Ok(Json(caller.0.ticket_counts(day).await?.into_iter().map(TicketCountView::from).collect()))
@@ -491,11 +489,10 @@ pub struct LimitView {
     pub configured: bool,
 }
 
-/// The clocks of each category and urgency. Requires `hotline.write`, `community.write`,
-/// `command.write` or `reports.read`.
+/// The clocks of each category and urgency. Requires `hotline.read`.
 #[utoipa::path(get, path = "/api/v1/hotline/limits", tag = "hotline",
     responses((status = 200, body = [LimitView]), (status = 401, body = Problem), (status = 403, body = Problem)),
-    extensions(("x-permission" = json!(Permission::HotlineWrite.as_str()))))]
+    extensions(("x-permission" = json!(Permission::HotlineRead.as_str()))))]
 pub async fn limits(caller: Caller) -> ApiResult<Json<Vec<LimitView>>> {
     Ok(Json(
         caller
@@ -515,8 +512,8 @@ pub async fn limits(caller: Caller) -> ApiResult<Json<Vec<LimitView>>> {
     ))
 }
 
-/// Sets the clocks of a category and urgency; tickets taken from now on run on them. Requires
-/// `hotline.write`.
+/// Sets the clocks of a category and urgency, for every ticket: each step begun from now on runs
+/// on them. Requires `hotline.write` over a whole county, or `command.write`.
 #[utoipa::path(put, path = "/api/v1/hotline/limits", tag = "hotline", request_body = LimitView,
     responses((status = 204), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)),
     extensions(("x-permission" = json!(Permission::HotlineWrite.as_str()))))]

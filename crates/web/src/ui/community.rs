@@ -1,6 +1,7 @@
 //! The community worker's page (社区工作台): the village's work in one place, sized for a phone —
 //! recalls waiting for a door re-test, residents not yet sampled in the latest round, people
-//! waiting to start home quarantine, door tests due today — each a link to the list that does it.
+//! waiting to start home quarantine, door tests due today, the hotline's tickets sent to the
+//! village and the deliveries to bring to its doors — each a link to the list that does it.
 
 use askama::Template;
 use axum::response::Response;
@@ -36,9 +37,17 @@ pub async fn page(t: Tr, caller: Caller) -> Response {
                 }
             }
         }
-        Ok::<_, cordon_store::StoreError>((recalls, home, missing))
+        // The hotline's tickets, for a worker who reads them (an account may have lost the
+        // permission).
+        let tickets = if scope.principal().can(cordon_domain::access::Permission::HotlineRead) {
+            Some(scope.ticket_board(500).await?.1)
+        } else {
+            None
+        };
+        let deliveries = scope.deliveries().await?;
+        Ok::<_, cordon_store::StoreError>((recalls, home, missing, tickets, deliveries))
     };
-    let (recalls, home, missing) = match loaded.await {
+    let (recalls, home, missing, tickets, deliveries) = match loaded.await {
         Ok(x) => x,
         Err(e) => return failure(t, &caller, e),
     };
@@ -90,6 +99,26 @@ pub async fn page(t: Tr, caller: Caller) -> Response {
         t.get("home.tests_due").to_string(),
         t.fill("community.at_home", &[("n", &(home.len() - waiting).to_string())]),
         "/observation/home",
+        false,
+    ));
+    if let Some(tickets) = tickets {
+        let late = tickets.iter().filter(|x| x.overdue(now)).count();
+        cards.push(Card::new(
+            "card-tickets",
+            tickets.len(),
+            t.get("community.tickets").to_string(),
+            t.fill("community.tickets_late", &[("n", &late.to_string())]),
+            "/hotline",
+            late > 0,
+        ));
+    }
+    let to_bring = deliveries.iter().filter(|d| d.status != cordon_domain::supplies::DeliveryStatus::Delivered).count();
+    cards.push(Card::new(
+        "card-deliveries",
+        to_bring,
+        t.get("community.deliveries").to_string(),
+        t.get("community.deliveries_hint").to_string(),
+        "/supplies/deliveries",
         false,
     ));
     render(&CommunityPage {

@@ -270,12 +270,13 @@ fn acts_for(caller: &Caller, x: &Ticket) -> Vec<&'static str> {
     let p = caller.0.principal();
     let unit_is_mine =
         x.unit_area.as_deref().and_then(|u| cordon_domain::AreaCode::parse(u).ok()).is_some_and(|u| p.user.jurisdiction.contains(&u));
+    let area_is_mine = cordon_domain::AreaCode::parse(&x.area_code).is_ok_and(|a| p.user.jurisdiction.contains(&a));
     let mut out = Vec::new();
     for act in TicketAct::ALL {
         let whose_ok = match act {
             TicketAct::Sign | TicketAct::SendBack | TicketAct::Handle => p.can(Permission::CommunityWrite) && unit_is_mine,
-            TicketAct::Accept | TicketAct::Repeat => false,
-            _ => p.can(Permission::HotlineWrite),
+            TicketAct::Accept | TicketAct::Repeat | TicketAct::RaiseRequest => false,
+            _ => p.can(Permission::HotlineWrite) && area_is_mine,
         };
         if whose_ok && cordon_domain::hotline::next(x.status, *act).is_ok() {
             out.push(act.as_str());
@@ -292,8 +293,9 @@ async fn ticket(t: Tr, caller: Caller, Path(id): Path<i64>, Query(q): Query<crat
         codes.extend(d.units.iter().map(|u| u.unit_area.clone()));
         codes.extend(d.events.iter().filter_map(|e| e.unit_area.clone()));
         let places = Places::of(&caller, codes.iter().map(String::as_str)).await?;
+        // The request it raised, when the reader may read it (a unit of another township may not).
         let request = match d.ticket.supply_request_id {
-            Some(r) => Some(caller.0.supply_request(r).await?.request),
+            Some(r) => caller.0.supply_request(r).await.ok().map(|d| d.request),
             None => None,
         };
         let items = if d.ticket.category == TicketCategory::Supplies { caller.0.supply_items().await? } else { Vec::new() };
@@ -424,7 +426,7 @@ async fn act(t: Tr, caller: Caller, Path(id): Path<i64>, Form(f): Form<ActForm>)
             TicketAct::Close => Act::Close,
             TicketAct::Reopen => Act::Reopen { reason: f.text.clone() },
             TicketAct::Supervise => Act::Supervise { note: f.text.clone() },
-            TicketAct::Accept | TicketAct::Repeat => {
+            TicketAct::Accept | TicketAct::Repeat | TicketAct::RaiseRequest => {
                 return Err(cordon_domain::refusal!("refused.supply.unknown_value", value = f.act.as_str()).into());
             }
         };
@@ -530,12 +532,11 @@ async fn limits(t: Tr, caller: Caller, Query(q): Query<crate::ui::NoticeQuery>) 
         Ok(r) => r,
         Err(e) => return failure(t, &caller, e),
     };
-    let p = caller.0.principal();
     render(&LimitsPage {
         t,
         user: UserBadge::of(&caller),
         notice: q.notice,
-        can_set: p.can(Permission::HotlineWrite) || p.can(Permission::CommandWrite),
+        can_set: caller.0.may_set_limits(),
         lines: rows
             .into_iter()
             .map(|r| LimitLine {

@@ -93,7 +93,7 @@ pub struct UserBadge {
     pub can_checkpoints: bool,
     /// Supplies: stock and requests (everyone reads them; the menu shows them to those who work them).
     pub can_supplies: bool,
-    /// The hotline's board: the centre, the units answering tickets, the command.
+    /// The hotline's board: the centre, the units answering tickets, the command, the observer.
     pub can_hotline: bool,
     /// The command page: level and task forces.
     pub can_command: bool,
@@ -129,9 +129,7 @@ impl UserBadge {
             ]
             .iter()
             .any(|x| p.can(*x)),
-            can_hotline: [Permission::HotlineWrite, Permission::CommunityWrite, Permission::CommandWrite, Permission::ReportsRead]
-                .iter()
-                .any(|x| p.can(*x)),
+            can_hotline: p.can(Permission::HotlineRead),
             can_command: p.can(Permission::CommandWrite) || p.can(Permission::ReportsRead),
             can_instructions: p.can(Permission::AreasRead),
         })

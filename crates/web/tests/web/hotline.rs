@@ -196,6 +196,10 @@ async fn a_sealed_households_call_becomes_a_delivery_with_proof_and_a_late_ticke
         // The township's worker, on a phone: the late ticket red on their board too.
         client.set_window_size(390, 844).await.unwrap();
         sign_in(&client, addr, "worker3", PASSWORD).await;
+        // Their desk says it first: two tickets, one overdue.
+        wait_for_url(&client, "the community desk", |path, _| path == "/community").await;
+        assert_eq!(text(&client, "#card-tickets .num").await, "2");
+        assert!(attribute(&client, "#card-tickets", "class").await.contains("urgent"));
         client.goto(&format!("http://{addr}/hotline")).await.unwrap();
         assert!(attribute(&client, &late_row, "class").await.contains("overdue"), "red on the unit's board");
         std::fs::write(screenshot_path(&format!("hotline-board-phone-{kind}.png")), client.screenshot().await.unwrap()).unwrap();
