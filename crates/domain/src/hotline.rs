@@ -76,6 +76,7 @@ named_enum! {
         Supervise => "supervise", "督办";
         Repeat => "repeat", "重复来电";
         RaiseRequest => "raise_request", "生成物资申请";
+        RaiseTransfer => "raise_transfer", "派车送医";
     }
 }
 
@@ -168,12 +169,18 @@ pub fn next(from: TicketStatus, act: TicketAct) -> Result<TicketStatus, Refusal>
         (A::CallBack, Handled) => Some(CalledBack),
         (A::Close, CalledBack) => Some(Closed),
         (A::Reopen, Handled | CalledBack | Closed) => Some(Dispatched),
-        (A::AddUnit | A::Supervise | A::Repeat | A::RaiseRequest, s) if s.open() => Some(s),
+        (A::AddUnit | A::Supervise | A::Repeat | A::RaiseRequest | A::RaiseTransfer, s) if s.open() => Some(s),
         _ => None,
     };
     to.ok_or_else(|| {
         Refusal::conflict("refused.hotline.cannot").with("act", term("ticket.act", act)).with("status", term("ticket.status", from))
     })
+}
+
+/// Whether a ticket of `category` may raise a transfer to hospital on the dispatch board: a
+/// medical need or the green channel.
+pub fn needs_care(category: TicketCategory) -> bool {
+    matches!(category, TicketCategory::Medical | TicketCategory::GreenChannel)
 }
 
 /// The longest text on a ticket: what the caller said, a result, a reason.

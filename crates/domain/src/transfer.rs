@@ -9,6 +9,7 @@ named_enum! {
         PositiveToHospital => "positive_to_hospital", "阳性转定点医院";
         ContactToSite => "contact_to_site", "密接转集中隔离";
         ReleaseHome => "release_home", "解除隔离点对点送返";
+        MedicalTrip => "medical_trip", "就医转运";
     }
 }
 
@@ -113,6 +114,9 @@ impl TransferKind {
             TransferKind::PositiveToHospital => 2,
             TransferKind::ContactToSite => 12,
             TransferKind::ReleaseHome => 4,
+            // A medical need called in to the hotline (a dialysis, a birth): at hospital
+            // within 2 hours of the request.
+            TransferKind::MedicalTrip => 2,
         }
     }
 }

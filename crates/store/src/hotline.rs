@@ -711,6 +711,46 @@ impl Store {
     }
 }
 
+impl Store {
+    /// Raises a transfer to `hospital` for a medical-need ticket: planned on the dispatch board
+    /// of the ticket's area (a vehicle assigned there), from the caller's address, due within
+    /// the kind's hours; the ticket names it, once.
+    pub(crate) async fn raise_ticket_transfer(
+        &self,
+        actor: &Actor,
+        t: &Ticket,
+        hospital: &crate::transfers::Hospital,
+        incident_id: i64,
+        now: DateTime<Utc>,
+    ) -> Result<i64> {
+        let kind = cordon_domain::transfer::TransferKind::MedicalTrip;
+        let deadline = kind.deadline(now);
+        let id = with_write_pool!(self, pool => {
+            let mut tx = pool.begin_write().await?;
+            let (id,): (i64,) = sqlx::query_as(
+                "INSERT INTO transfers (incident_id, kind, from_place, to_place, to_hospital_id, area_code, status, deadline, created_at, created_by) \
+                 VALUES ($1, $2, $3, $4, $5, $6, 'planned', $7, $8, $9) RETURNING id")
+                .bind(incident_id).bind(kind.as_str()).bind(t.address.chars().take(200).collect::<String>()).bind(&hospital.name)
+                .bind(hospital.id).bind(&t.area_code).bind(deadline).bind(now).bind(&actor.name)
+                .fetch_one(&mut *tx).await?;
+            let linked = sqlx::query("UPDATE hotline_tickets SET transfer_id = $2 WHERE id = $1 AND transfer_id IS NULL")
+                .bind(t.id).bind(id).execute(&mut *tx).await?;
+            if linked.rows_affected() != 1 {
+                return Err(StoreError::from(Refusal::conflict("refused.hotline.moved")));
+            }
+            sqlx::query(INSERT_EVENT).bind(t.id).bind(TicketAct::RaiseTransfer.as_str()).bind(t.status.as_str()).bind(t.unit_area.clone())
+                .bind(format!("{} · #{id}", hospital.name)).bind(now).bind(&actor.name).execute(&mut *tx).await?;
+            tx.append(actor, &Change::new("plan", "transfer", id).area(&t.area_code).after(serde_json::json!({
+                "kind": kind, "ticket": t.id, "hospital": hospital.name }))).await?;
+            tx.append(actor, &Change::new("raise_transfer", "hotline_ticket", t.id).area(&t.area_code)
+                .after(serde_json::json!({ "transfer": id }))).await?;
+            tx.commit().await?;
+            id
+        });
+        Ok(id)
+    }
+}
+
 /// The township prefixes a jurisdiction's counts are read under: each area cut to at most
 /// nine digits (a village's worker reads its township's counts).
 fn township_scope(scope: &[AreaCode]) -> Vec<AreaCode> {

@@ -206,4 +206,42 @@ impl Scoped {
         self.store.link_ticket_request(&self.actor, &t, request.id).await?;
         Ok(request)
     }
+
+    /// Sends a car for a medical-need ticket: a transfer to a hospital serving the jurisdiction,
+    /// planned on the dispatch board under the current incident.
+    pub async fn raise_ticket_transfer(&self, id: i64, hospital_id: i64) -> Result<i64> {
+        self.require_any(READ)?;
+        self.require_any(&[CENTRE, UNIT])?;
+        let (t, _) = self.ticket_inside(id).await?;
+        if !cordon_domain::hotline::needs_care(t.category) {
+            return Err(refused!("refused.hotline.not_care"));
+        }
+        if let Some(transfer) = t.transfer_id {
+            return Err(refused!("refused.hotline.transfer_raised", transfer = transfer));
+        }
+        if !t.status.open() {
+            return Err(StoreError::from(
+                cordon_domain::refusal::Refusal::conflict("refused.hotline.cannot")
+                    .with("act", cordon_domain::refusal::term("ticket.act", TicketAct::RaiseTransfer))
+                    .with("status", cordon_domain::refusal::term("ticket.status", t.status)),
+            ));
+        }
+        let j = &self.principal.user.jurisdiction;
+        let hospital = self
+            .store
+            .hospitals()
+            .await?
+            .into_iter()
+            .find(|h| h.id == hospital_id && AreaCode::parse(&h.area_code).is_ok_and(|a| j.served_from(&a)))
+            .ok_or_else(|| missing!("refused.no_hospital_in_jurisdiction", id = hospital_id))?;
+        let incident = self.current_incident().await?.ok_or_else(|| refused!("refused.hotline.no_response"))?;
+        self.store.raise_ticket_transfer(&self.actor, &t, &hospital, incident, Utc::now()).await
+    }
+
+    /// The hospitals a ticket's car may go to: those serving the jurisdiction.
+    pub async fn care_hospitals(&self) -> Result<Vec<crate::transfers::Hospital>> {
+        self.require_any(READ)?;
+        let j = &self.principal.user.jurisdiction;
+        Ok(self.store.hospitals().await?.into_iter().filter(|h| AreaCode::parse(&h.area_code).is_ok_and(|a| j.served_from(&a))).collect())
+    }
 }

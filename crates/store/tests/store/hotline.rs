@@ -265,3 +265,51 @@ async fn a_supplies_ticket_raises_a_supply_request_at_the_callers_door() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_medical_need_sends_a_car_planned_on_the_dispatch_board() {
+    for (s, store) in each_backend("hotline_transfer").await {
+        let k = s.kind;
+        seed_areas(&store).await;
+        let centre = as_user(&store, "op", Role::HotlineOperator, "140121").await;
+        let chief = as_user(&store, "chief", Role::Commander, "140121").await;
+        let dispatcher = as_user(&store, "disp", Role::TransferDispatcher, "140121").await;
+        let dialysis = centre
+            .take_call(&call(TicketCategory::GreenChannel, Urgency::Urgent, "13712345678", "140121100201", "透析病人，明早需去县医院"))
+            .await
+            .unwrap()
+            .ticket;
+        let hospital = dispatcher
+            .add_hospital(&cordon_store::transfers::NewHospital {
+                name: "清徐县人民医院".into(),
+                kind: cordon_domain::treatment::HospitalKind::Designated,
+                area_code: code("140121"),
+                beds: 200,
+            })
+            .await
+            .unwrap();
+        // No response open yet: nothing to plan it under, said.
+        assert_eq!(centre.raise_ticket_transfer(dialysis.id, hospital).await.refused().kind, "refused.hotline.no_response", "{k:?}");
+        chief.open_incident("清徐县疫情处置", &code("140121"), None, None).await.unwrap();
+        let transfer = centre.raise_ticket_transfer(dialysis.id, hospital).await.unwrap();
+        assert_eq!(centre.ticket(dialysis.id).await.unwrap().ticket.transfer_id, Some(transfer));
+        assert_eq!(centre.raise_ticket_transfer(dialysis.id, hospital).await.refused().kind, "refused.hotline.transfer_raised");
+        // On the dispatcher's board: planned, no vehicle yet, from the caller's door.
+        let board = dispatcher.dispatch_board().await.unwrap();
+        let planned = board.iter().find(|x| x.id == transfer).expect("on the board");
+        assert_eq!(
+            (planned.kind, planned.status, planned.vehicle_id, planned.from_place.as_str(), planned.to_place.as_str()),
+            (
+                cordon_domain::transfer::TransferKind::MedicalTrip,
+                cordon_domain::transfer::TransferStatus::Planned,
+                None,
+                "东关村 5 排 3 号",
+                "清徐县人民医院"
+            ),
+            "{k:?}"
+        );
+        // A travel question sends no car.
+        let travel = centre.take_call(&call(TicketCategory::Travel, Urgency::Normal, "13712345678", "140121100201", "出村")).await.unwrap();
+        assert_eq!(centre.raise_ticket_transfer(travel.ticket.id, hospital).await.refused().kind, "refused.hotline.not_care");
+    }
+}

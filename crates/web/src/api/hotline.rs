@@ -70,6 +70,8 @@ pub struct TicketView {
     pub reopened: i64,
     /// The supply request a supplies ticket raised.
     pub supply_request_id: Option<i64>,
+    /// The transfer to hospital a medical-need ticket raised (on the dispatch board).
+    pub transfer_id: Option<i64>,
 }
 
 impl From<Ticket> for TicketView {
@@ -103,6 +105,7 @@ impl From<Ticket> for TicketView {
             return_reason: t.return_reason,
             reopened: t.reopened,
             supply_request_id: t.supply_request_id,
+            transfer_id: t.transfer_id,
         }
     }
 }
@@ -436,6 +439,26 @@ pub async fn raise_request(
     let lines = input.lines.iter().map(|l| (l.item_id, l.quantity)).collect();
     let r = caller.0.raise_supply_request(id, lines, input.needed_by, priority).await?;
     Ok((StatusCode::CREATED, Json(r.into())))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct TicketTransferInput {
+    /// A hospital serving the jurisdiction.
+    pub hospital_id: i64,
+}
+
+/// Sends a car for a medical-need or green-channel ticket: a transfer from the caller's address
+/// to the hospital, planned on the dispatch board (a vehicle is assigned there), due within 2
+/// hours; the ticket names it. Requires `hotline.read`, and `hotline.write` or
+/// `community.write`.
+#[utoipa::path(post, path = "/api/v1/tickets/{id}/transfer", tag = "hotline", params(("id" = i64, Path, description = "Ticket id")),
+    request_body = TicketTransferInput,
+    responses((status = 200, body = TicketView), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
+              (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)),
+    extensions(("x-permission" = json!([Permission::HotlineRead.as_str(), Permission::HotlineWrite.as_str()]))))]
+pub async fn raise_transfer(caller: Caller, Path(id): Path<i64>, Json(input): Json<TicketTransferInput>) -> ApiResult<Json<TicketView>> {
+    caller.0.raise_ticket_transfer(id, input.hospital_id).await?;
+    Ok(Json(caller.0.ticket(id).await?.ticket.into()))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

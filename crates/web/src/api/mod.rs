@@ -76,6 +76,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(hotline::add_unit))
         .routes(routes!(hotline::unit_part))
         .routes(routes!(hotline::raise_request))
+        .routes(routes!(hotline::raise_transfer))
         .routes(routes!(hotline::counts))
         .routes(routes!(hotline::limits, hotline::set_limits))
         .routes(routes!(areas::area_tree))

@@ -29,6 +29,7 @@ pub fn router() -> Router<AppState> {
         .route("/hotline/tickets/{id}/act", post(act))
         .route("/hotline/tickets/{id}/part", post(part))
         .route("/hotline/tickets/{id}/supply-request", post(raise_request))
+        .route("/hotline/tickets/{id}/transfer", post(raise_transfer))
 }
 
 /// (value, label) pairs of a domain enum for a select.
@@ -200,6 +201,23 @@ async fn take_call(t: Tr, caller: Caller, Form(f): Form<CallForm>) -> Response {
     }
 }
 
+#[derive(Debug, Deserialize)]
+pub struct TransferForm {
+    hospital_id: i64,
+}
+
+async fn raise_transfer(t: Tr, caller: Caller, Path(id): Path<i64>, Form(f): Form<TransferForm>) -> Response {
+    match caller.0.raise_ticket_transfer(id, f.hospital_id).await {
+        Ok(transfer) => Redirect::to(&format!(
+            "/hotline/tickets/{id}?notice={}",
+            percent(&t.fill("hotline.transfer_raised", &[("id", &transfer.to_string())]))
+        ))
+        .into_response(),
+        Err(e) if e.refusal().is_some() => form_refused(t, Some(&caller), &said(t, &e)),
+        Err(e) => failure(t, &caller, e),
+    }
+}
+
 /// A line of a ticket's history.
 pub struct EventRow {
     at: String,
@@ -262,6 +280,11 @@ struct TicketPage {
     items: Vec<(i64, String)>,
     priorities: Vec<(&'static str, String)>,
     default_needed_by: String,
+    /// A medical need: the transfer it raised (id, status when the reader may read it), or the
+    /// hospitals to send a car to.
+    transfer: Option<(i64, String)>,
+    can_send_car: bool,
+    hospitals: Vec<(i64, String)>,
 }
 
 /// The acts the reader may do on a ticket now: the unit's (community.write, the unit in their
@@ -275,7 +298,7 @@ fn acts_for(caller: &Caller, x: &Ticket) -> Vec<&'static str> {
     for act in TicketAct::ALL {
         let whose_ok = match act {
             TicketAct::Sign | TicketAct::SendBack | TicketAct::Handle => p.can(Permission::CommunityWrite) && unit_is_mine,
-            TicketAct::Accept | TicketAct::Repeat | TicketAct::RaiseRequest => false,
+            TicketAct::Accept | TicketAct::Repeat | TicketAct::RaiseRequest | TicketAct::RaiseTransfer => false,
             _ => p.can(Permission::HotlineWrite) && area_is_mine,
         };
         if whose_ok && cordon_domain::hotline::next(x.status, *act).is_ok() {
@@ -299,9 +322,16 @@ async fn ticket(t: Tr, caller: Caller, Path(id): Path<i64>, Query(q): Query<crat
             None => None,
         };
         let items = if d.ticket.category == TicketCategory::Supplies { caller.0.supply_items().await? } else { Vec::new() };
-        Ok::<_, cordon_store::StoreError>((d, places, request, items))
+        let care = cordon_domain::hotline::needs_care(d.ticket.category);
+        let hospitals = if care && d.ticket.transfer_id.is_none() { caller.0.care_hospitals().await? } else { Vec::new() };
+        // The transfer's status, when the reader may read the dispatch board.
+        let transfer = match d.ticket.transfer_id {
+            Some(id) => Some((id, caller.0.transfer(id).await.ok().map(|(x, _)| x.status))),
+            None => None,
+        };
+        Ok::<_, cordon_store::StoreError>((d, places, request, items, hospitals, transfer))
     };
-    let (d, places, request, items) = match loaded.await {
+    let (d, places, request, items, hospitals, transfer) = match loaded.await {
         Ok(x) => x,
         Err(e) => return failure(t, &caller, e),
     };
@@ -342,6 +372,8 @@ async fn ticket(t: Tr, caller: Caller, Path(id): Path<i64>, Query(q): Query<crat
             actor: e.actor,
         })
         .collect();
+    let works_it = [Permission::HotlineWrite, Permission::CommunityWrite].iter().any(|q| p.can(*q));
+    let can_send_car = cordon_domain::hotline::needs_care(x.category) && x.transfer_id.is_none() && x.status.open() && works_it;
     let can_raise = x.category == TicketCategory::Supplies
         && x.supply_request_id.is_none()
         && x.status.open()
@@ -364,6 +396,10 @@ async fn ticket(t: Tr, caller: Caller, Path(id): Path<i64>, Query(q): Query<crat
         overdue: x.overdue(now),
         satisfaction: x.satisfaction().map(|s| t.get(&format!("ticket.satisfaction.{}", s.as_str())).to_string()).unwrap_or_default(),
         request: request.map(|r| (r.id, t.get(&format!("supply.status.{}", r.status.as_str())).to_string())),
+        transfer: transfer
+            .map(|(id, status)| (id, status.map(|s| t.get(&format!("dispatch.status.{}", s.as_str())).to_string()).unwrap_or_default())),
+        can_send_car,
+        hospitals: hospitals.into_iter().map(|h| (h.id, h.name)).collect(),
         can_raise,
         items: items.into_iter().map(|i| (i.id, format!("{}（{}）", i.name, i.unit))).collect(),
         priorities: options(Priority::ALL, Priority::as_str, |k| t.get(&format!("supply.priority.{k}")).to_string()),
@@ -426,7 +462,7 @@ async fn act(t: Tr, caller: Caller, Path(id): Path<i64>, Form(f): Form<ActForm>)
             TicketAct::Close => Act::Close,
             TicketAct::Reopen => Act::Reopen { reason: f.text.clone() },
             TicketAct::Supervise => Act::Supervise { note: f.text.clone() },
-            TicketAct::Accept | TicketAct::Repeat | TicketAct::RaiseRequest => {
+            TicketAct::Accept | TicketAct::Repeat | TicketAct::RaiseRequest | TicketAct::RaiseTransfer => {
                 return Err(cordon_domain::refusal!("refused.supply.unknown_value", value = f.act.as_str()).into());
             }
         };

@@ -111,6 +111,31 @@ async fn a_ticket_moves_through_every_step_over_the_api() {
             call(store, post_json(&op, &format!("/api/v1/tickets/{late}/dispatch"), serde_json::json!({"unit_area": "140121100"}))).await;
         assert_eq!((status, t["unit_area"].as_str(), t["overdue"].as_bool()), (StatusCode::OK, Some("140121100"), Some(false)), "{t}");
 
+        // The dialysis patient needs a car: planned on the dispatch board under the response.
+        account(store, "disp1", Role::TransferDispatcher, "140121").await;
+        let dispatcher = store.scoped(store.principal_by_name("disp1").await.unwrap().unwrap(), Actor::system("disp1"));
+        let hospital = dispatcher
+            .add_hospital(&cordon_store::transfers::NewHospital {
+                name: "清徐县人民医院".into(),
+                kind: cordon_domain::treatment::HospitalKind::Designated,
+                area_code: cordon_domain::AreaCode::parse("140121").unwrap(),
+                beds: 200,
+            })
+            .await
+            .unwrap();
+        let send =
+            |token: &str| post_json(token, &format!("/api/v1/tickets/{late}/transfer"), serde_json::json!({"hospital_id": hospital}));
+        let (status, _, p) = call(store, send(&op)).await;
+        assert_eq!((status, p["kind"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("refused.hotline.no_response")), "{p}");
+        let opened =
+            call(store, post_json(&w.commander, "/api/v1/incidents", serde_json::json!({"name": "清徐县疫情处置", "area_code": "140121"})))
+                .await;
+        assert!(opened.0.is_success(), "{:?}", opened.2);
+        let (status, _, t) = call(store, send(&op)).await;
+        assert_eq!((status, t["transfer_id"].is_i64()), (StatusCode::OK, true), "{t}");
+        let board = dispatcher.dispatch_board().await.unwrap();
+        assert!(board.iter().any(|x| Some(x.id) == t["transfer_id"].as_i64() && x.kind.as_str() == "medical_trip"), "{board:?}");
+
         // The day's counts; the clocks.
         let (_, _, counts) = get(store, &w.commander, "/api/v1/hotline/counts").await;
         let total: i64 = counts.as_array().unwrap().iter().map(|c| c["n"].as_i64().unwrap()).sum();
