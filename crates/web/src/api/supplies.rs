@@ -22,7 +22,7 @@ use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, Problem};
 
 /// Reads a text field as a domain enum, or a 400 naming the field and the value.
-fn parse_enum<E: std::str::FromStr>(field: &str, value: &str) -> ApiResult<E> {
+pub(crate) fn parse_enum<E: std::str::FromStr>(field: &str, value: &str) -> ApiResult<E> {
     value.parse::<E>().map_err(|_| ApiError::bad_field(field, cordon_domain::refusal!("refused.supply.unknown_value", value = value)))
 }
 

@@ -19,7 +19,7 @@ use crate::auth::Caller;
 use crate::format::{local, percent};
 use crate::i18n::Tr;
 use crate::ui::form::{Form, Path, Query, checked, local_input};
-use crate::ui::{Places, UserBadge, failure, form_refused, render, said};
+use crate::ui::{Places, UserBadge, failure, form_refused, options, render, said};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -30,11 +30,6 @@ pub fn router() -> Router<AppState> {
         .route("/hotline/tickets/{id}/part", post(part))
         .route("/hotline/tickets/{id}/supply-request", post(raise_request))
         .route("/hotline/tickets/{id}/transfer", post(raise_transfer))
-}
-
-/// (value, label) pairs of a domain enum for a select.
-fn options<E: Copy>(all: &[E], name: fn(E) -> &'static str, label: impl Fn(&str) -> String) -> Vec<(&'static str, String)> {
-    all.iter().map(|v| (name(*v), label(name(*v)))).collect()
 }
 
 /// A ticket as a board lists it.

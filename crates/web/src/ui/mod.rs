@@ -220,6 +220,11 @@ pub(crate) fn barcode_reason(t: Tr, e: &cordon_domain::barcode::BarcodeError) ->
     }
 }
 
+/// (value, label) pairs of a domain enum for a select.
+pub(crate) fn options<E: Copy>(all: &[E], name: fn(E) -> &'static str, label: impl Fn(&str) -> String) -> Vec<(&'static str, String)> {
+    all.iter().map(|v| (name(*v), label(name(*v)))).collect()
+}
+
 /// One figure of a desk page (the situation, the community desk): counted, said, and a link to
 /// the page that acts on it (`templates/cards.html`).
 pub(crate) struct Card {

@@ -19,7 +19,7 @@ use crate::auth::Caller;
 use crate::format::{local, percent};
 use crate::i18n::Tr;
 use crate::ui::form::{Form, Path, Query, checked, local_input};
-use crate::ui::{NoticeQuery, Places, UserBadge, failure, form_refused, render, said};
+use crate::ui::{NoticeQuery, Places, UserBadge, failure, form_refused, options, render, said};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -35,11 +35,6 @@ pub fn router() -> Router<AppState> {
         .route("/supplies/deliveries", get(deliveries))
         .route("/supplies/deliveries/{id}", get(delivery))
         .route("/supplies/deliveries/{id}/status", post(advance))
-}
-
-/// (value, label) pairs of a domain enum for a select.
-fn options<E: Copy>(all: &[E], name: fn(E) -> &'static str, label: impl Fn(&str) -> String) -> Vec<(&'static str, String)> {
-    all.iter().map(|v| (name(*v), label(name(*v)))).collect()
 }
 
 /// One item's balance in a warehouse, as the stock page shows it.
